@@ -1,0 +1,91 @@
+"""Bearer tokens: HS256 with the shared secret, or RS256 against a configured public key."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from ordergate.models.errors import Unauthenticated
+from ordergate.models.identity import Principal, Role
+from ordergate.settings import Settings
+
+LEEWAY_SECONDS = 30
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    role: Role,
+    now: datetime,
+    subject: str | None = None,
+    email: str | None = None,
+    locations: Sequence[str] = (),
+    ttl_seconds: int | None = None,
+) -> str:
+    """An HS256 development token signed with ORDERGATE_JWT_SECRET."""
+    claims: dict[str, Any] = {
+        "sub": subject or (email if email else f"{role.value}-{uuid.uuid4().hex[:8]}"),
+        "role": role.value,
+        "iss": settings.jwt_issuer,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_seconds or settings.token_ttl_seconds)).timestamp()),
+    }
+    if email:
+        claims["email"] = email
+    if locations:
+        claims["locations"] = list(locations)
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def verify_token(settings: Settings, token: str) -> Principal:
+    """The caller a token names, or Unauthenticated with a reason a client can act on."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthenticated("the bearer token is malformed") from None
+    algorithm = header.get("alg")
+    if algorithm == "HS256":
+        key: str = settings.jwt_secret
+    elif algorithm == "RS256" and settings.jwt_public_key:
+        key = settings.jwt_public_key
+    else:
+        raise Unauthenticated(f"tokens signed with {algorithm!r} are not accepted")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            options={"require": ["sub", "role", "exp"]},
+            leeway=LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the bearer token has expired") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("the bearer token is not valid") from None
+    try:
+        role = Role(claims["role"])
+    except ValueError:
+        raise Unauthenticated(f"unknown role {claims['role']!r}") from None
+    locations = claims.get("locations") or []
+    email = claims.get("email")
+    if not isinstance(locations, list) or not all(isinstance(c, str) for c in locations):
+        raise Unauthenticated("the locations claim must be a list of location codes")
+    if email is not None and not isinstance(email, str):
+        raise Unauthenticated("the email claim must be a string")
+    if role is Role.CUSTOMER and not email:
+        raise Unauthenticated("a customer token needs an email claim")
+    return Principal(subject=str(claims["sub"]), role=role, email=email, locations=tuple(locations))
+
+
+def bearer(value: str | None) -> str | None:
+    """The token in an `Authorization: Bearer ...` value; None when no credential was sent."""
+    if value is None or not value.strip():
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use the Authorization header as `Bearer <token>`")
+    return token.strip()

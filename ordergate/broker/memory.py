@@ -1,0 +1,55 @@
+"""The in-process broker: one asyncio.Event per listener."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class MemoryListener:
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+        return True
+
+
+class MemoryBroker:
+    def __init__(self) -> None:
+        self._listeners: set[MemoryListener] = set()
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self.wake_all()
+
+    def wake_all(self) -> None:
+        for listener in list(self._listeners):
+            listener.wake()
+
+    async def notify(self) -> None:
+        self.wake_all()
+
+    @asynccontextmanager
+    async def listen(self) -> AsyncIterator[MemoryListener]:
+        listener = MemoryListener()
+        self._listeners.add(listener)
+        try:
+            yield listener
+        finally:
+            self._listeners.discard(listener)

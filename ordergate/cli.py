@@ -1,0 +1,130 @@
+"""`ordergate serve | migrate | export-schema | token | seed`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ordergate.auth import mint_token
+from ordergate.models.identity import Role
+from ordergate.resolvers.services import utc_now
+from ordergate.settings import DEV_JWT_SECRET, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ordergate", description="Order management as one GraphQL API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+
+    commands.add_parser("migrate", help="bring the database schema to the latest revision")
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+
+    token = commands.add_parser("token", help="mint a development bearer token (HS256)")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--email", help="the customer's email (required for --role customer)")
+    token.add_argument("--location", action="append", default=[], help="a location code; repeatable")
+    token.add_argument("--subject", help="the token's sub claim")
+    token.add_argument("--ttl", type=int, help="seconds until it expires")
+
+    commands.add_parser("seed", help="load the demo network and catalogue (idempotent)")
+    return parser
+
+
+async def _migrate(settings: Settings) -> None:
+    from ordergate.app import build_services
+    from ordergate.store import migrate
+
+    services = build_services(settings)
+    try:
+        await migrate.upgrade(services.store)
+        print(f"schema at {await migrate.current_revision(services.store)}")
+    finally:
+        await services.store.dispose()
+
+
+async def _seed(settings: Settings) -> None:
+    from ordergate.app import build_services, prepare
+
+    services = build_services(settings)
+    try:
+        await prepare(services, Settings(**{**settings.__dict__, "seed_demo_data": True}))
+        print("demo network and catalogue present")
+    finally:
+        await services.store.dispose()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    asyncio.run(_migrate(settings)) if settings.auto_migrate else None
+    if settings.seed_demo_data:
+        asyncio.run(_seed(settings))
+    host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
+    admin = mint_token(settings, role=Role.ADMIN, subject="admin@ordergate.local", now=utc_now())
+    print(f"ordergate: GraphiQL at http://{host}:{args.port}/graphql")
+    print(f"ordergate: database {settings.database_url}")
+    if settings.jwt_secret == DEV_JWT_SECRET:
+        print("ordergate: using the development JWT secret; set ORDERGATE_JWT_SECRET in production")
+    print(f"ordergate: admin token (header `Authorization: Bearer ...`):\n{admin}", flush=True)
+    uvicorn.run(
+        "ordergate.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        _serve(settings, args)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    elif args.command == "export-schema":
+        from ordergate.schema.build import print_sdl
+
+        sdl = print_sdl()
+        if args.output:
+            args.output.write_text(sdl)
+        else:
+            sys.stdout.write(sdl)
+    elif args.command == "token":
+        role = Role(args.role)
+        if role is Role.CUSTOMER and not args.email:
+            print("ordergate token: --email is required for a customer", file=sys.stderr)
+            return 2
+        print(
+            mint_token(
+                settings,
+                role=role,
+                now=utc_now(),
+                subject=args.subject,
+                email=args.email,
+                locations=args.location,
+                ttl_seconds=args.ttl,
+            )
+        )
+    elif args.command == "seed":
+        asyncio.run(_seed(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""What callers ask for, as plain data, and the rules that check it before anything is written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+from ordergate.models.errors import Problem
+from ordergate.models.order import DeliveryMethod, HoldReason
+
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+MAX_KEY_LENGTH = 255
+MAX_TEXT = 255
+MAX_NOTE = 1000
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country_code: str
+    line2: str | None = None
+    region: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    idempotency_key: str
+    channel: str
+    customer: CustomerDetails
+    lines: tuple[LineRequest, ...]
+    delivery_method: DeliveryMethod
+    shipping_address: Address | None = None
+    pickup_location_id: str | None = None
+    reservation_id: str | None = None
+    external_reference: str | None = None
+    payment_provider: str | None = None
+
+
+@dataclass(frozen=True)
+class HoldOrder:
+    order_id: str
+    reason: HoldReason
+    note: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseOrderHold:
+    order_id: str
+    reason: HoldReason | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_line_quantity: int
+    max_lines: int
+
+
+def _text(problems: list[Problem], value: str | None, path: tuple[str, ...], *, required: bool) -> None:
+    if value is None or not value.strip():
+        if required:
+            problems.append(Problem("REQUIRED", f"{path[-1]} is required", path))
+        return
+    if len(value) > MAX_TEXT:
+        problems.append(Problem("TOO_LONG", f"{path[-1]} is longer than {MAX_TEXT} characters", path))
+
+
+def check_email(email: str) -> str | None:
+    """The normalised address, or None when it is not a valid email."""
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def check_address(address: Address, path: tuple[str, ...]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, value, required in (
+        ("name", address.name, True),
+        ("line1", address.line1, True),
+        ("line2", address.line2, False),
+        ("city", address.city, True),
+        ("region", address.region, False),
+        ("postalCode", address.postal_code, True),
+        ("phone", address.phone, False),
+    ):
+        _text(problems, value, (*path, name), required=required)
+    if not COUNTRY_PATTERN.match(address.country_code or ""):
+        problems.append(
+            Problem(
+                "INVALID_COUNTRY",
+                "countryCode must be an ISO 3166-1 alpha-2 code such as US",
+                (*path, "countryCode"),
+            )
+        )
+    return problems
+
+
+def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
+    """Everything that can be said about the input without reading the store."""
+    root = ("input",)
+    problems: list[Problem] = []
+    problems.extend(check_key(command.idempotency_key, (*root, "idempotencyKey")))
+    _text(problems, command.channel, (*root, "channel"), required=True)
+    _text(problems, command.external_reference, (*root, "externalReference"), required=False)
+    if check_email(command.customer.email) is None:
+        problems.append(
+            Problem("INVALID_EMAIL", "customer email is not a valid address", (*root, "customer", "email"))
+        )
+    for name, value in (
+        ("firstName", command.customer.first_name),
+        ("lastName", command.customer.last_name),
+        ("phone", command.customer.phone),
+    ):
+        _text(problems, value, (*root, "customer", name), required=False)
+    if not command.lines:
+        problems.append(Problem("NO_LINES", "an order needs at least one line", (*root, "lines")))
+    if len(command.lines) > limits.max_lines:
+        problems.append(
+            Problem("TOO_MANY_LINES", f"an order takes at most {limits.max_lines} lines", (*root, "lines"))
+        )
+    seen: set[str] = set()
+    for index, line in enumerate(command.lines):
+        path = (*root, "lines", str(index))
+        if not SKU_PATTERN.match(line.sku):
+            problems.append(Problem("INVALID_SKU", f"{line.sku!r} is not a SKU", (*path, "sku")))
+        elif line.sku in seen:
+            problems.append(
+                Problem("DUPLICATE_SKU", f"{line.sku} appears on more than one line", (*path, "sku"))
+            )
+        seen.add(line.sku)
+        if not 1 <= line.quantity <= limits.max_line_quantity:
+            problems.append(
+                Problem(
+                    "INVALID_QUANTITY",
+                    f"quantity must be between 1 and {limits.max_line_quantity}",
+                    (*path, "quantity"),
+                )
+            )
+    if command.delivery_method is DeliveryMethod.SHIP:
+        if command.shipping_address is None:
+            problems.append(
+                Problem("REQUIRED", "a SHIP order needs a shippingAddress", (*root, "shippingAddress"))
+            )
+        else:
+            problems.extend(check_address(command.shipping_address, (*root, "shippingAddress")))
+    elif not command.pickup_location_id:
+        problems.append(
+            Problem("REQUIRED", "a PICKUP order needs a pickupLocationId", (*root, "pickupLocationId"))
+        )
+    return problems
+
+
+def check_key(key: str | None, path: tuple[str, ...]) -> list[Problem]:
+    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
+        return [
+            Problem(
+                "INVALID_IDEMPOTENCY_KEY", f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} characters", path
+            )
+        ]
+    return []
+
+
+def check_hold(command: HoldOrder) -> list[Problem]:
+    problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
+    if command.note is not None and len(command.note) > MAX_NOTE:
+        problems.append(Problem("TOO_LONG", f"note is longer than {MAX_NOTE} characters", ("input", "note")))
+    return problems

@@ -1,0 +1,69 @@
+"""Domain errors. Each carries a stable `code` that reaches clients unchanged.
+
+DomainError
+ ├── ValidationFailed          (INVALID_INPUT and friends, with a field path)
+ ├── NotFound                  (NOT_FOUND: absent, or not visible to the caller)
+ ├── Forbidden                 (FORBIDDEN: the role may not do this)
+ ├── Unauthenticated           (UNAUTHENTICATED: no or bad credentials)
+ ├── InvalidTransition         (INVALID_TRANSITION: a state machine said no)
+ └── IdempotencyKeyReused      (IDEMPOTENCY_KEY_REUSED: same key, other input)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request, addressed to the input field that caused it."""
+
+    code: str
+    message: str
+    field: tuple[str, ...] | None = None
+
+
+class DomainError(Exception):
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = tuple(field) if field is not None else None
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [Problem(self.code, self.message, self.field)]
+
+
+class ValidationFailed(DomainError):
+    code = "INVALID_INPUT"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self._problems = list(problems)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class InvalidTransition(DomainError):
+    code = "INVALID_TRANSITION"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "IDEMPOTENCY_KEY_REUSED"

@@ -1,0 +1,65 @@
+"""The order event log: every change appends one, in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from ordergate.models.columns import UTCDateTime, new_id
+
+
+class EventType(StrEnum):
+    ORDER_PLACED = "ORDER_PLACED"
+    ORDER_CONFIRMED = "ORDER_CONFIRMED"
+    ORDER_HELD = "ORDER_HELD"
+    ORDER_RELEASED = "ORDER_RELEASED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+    ORDER_COMPLETED = "ORDER_COMPLETED"
+    ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
+
+
+CUSTOMER_MESSAGES: dict[EventType, str] = {
+    EventType.ORDER_PLACED: "We received your order.",
+    EventType.ORDER_CONFIRMED: "Your order is confirmed.",
+    EventType.ORDER_HELD: "Your order is on hold while we check a detail.",
+    EventType.ORDER_RELEASED: "Your order is moving again.",
+    EventType.ORDER_CANCELLED: "Your order was cancelled.",
+    EventType.ORDER_COMPLETED: "Your order is complete.",
+    EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
+}
+
+
+def customer_message(event_type: str) -> str:
+    try:
+        return CUSTOMER_MESSAGES[EventType(event_type)]
+    except ValueError:
+        return "Your order was updated."
+
+
+class OrderEvent(SQLModel, table=True):
+    """`cursor` is global and commit-ordered; `seq` counts within one order."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (sa.UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    cursor: int = Field(unique=True, index=True)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    seq: int
+    type: str = Field(max_length=64)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=255)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class Counter(SQLModel, table=True):
+    """Named monotonic counters (order numbers, the event cursor), bumped under a row lock."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: int

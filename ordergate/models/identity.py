@@ -1,0 +1,73 @@
+"""Who is calling and what each role may do, as a table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    STOREFRONT = "storefront"
+    CUSTOMER = "customer"
+    ASSOCIATE = "associate"
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    READ_CATALOG = "read_catalog"
+    READ_LOCATIONS = "read_locations"
+    PLACE_ORDER = "place_order"
+    READ_OWN_ORDERS = "read_own_orders"
+    READ_LOCATION_ORDERS = "read_location_orders"
+    READ_ALL_ORDERS = "read_all_orders"
+    READ_CUSTOMERS = "read_customers"
+    READ_ORDER_COUNTS = "read_order_counts"
+    SUBSCRIBE_ALL_ORDERS = "subscribe_all_orders"
+    MANAGE_HOLDS = "manage_holds"
+
+
+_EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.STOREFRONT: frozenset(_EVERYONE | {Permission.PLACE_ORDER}),
+    Role.CUSTOMER: frozenset(_EVERYONE | {Permission.PLACE_ORDER, Permission.READ_OWN_ORDERS}),
+    Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS}),
+    Role.AGENT: frozenset(
+        _EVERYONE
+        | {
+            Permission.PLACE_ORDER,
+            Permission.READ_ALL_ORDERS,
+            Permission.READ_CUSTOMERS,
+            Permission.READ_ORDER_COUNTS,
+            Permission.SUBSCRIBE_ALL_ORDERS,
+            Permission.MANAGE_HOLDS,
+        }
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller, from a verified token."""
+
+    subject: str
+    role: Role
+    email: str | None = None
+    locations: tuple[str, ...] = ()
+
+    def can(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
+    @property
+    def sees_all_orders(self) -> bool:
+        return self.can(Permission.READ_ALL_ORDERS)
+
+    def owns_email(self, email: str | None) -> bool:
+        return (
+            self.role is Role.CUSTOMER
+            and self.email is not None
+            and email is not None
+            and self.email.casefold() == email.casefold()
+        )

@@ -1,0 +1,1 @@
+"""Use cases: one async function per operation, over the store, connectors and broker."""

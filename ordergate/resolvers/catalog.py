@@ -1,0 +1,84 @@
+"""Catalogue, locations and customers: reads, and the demo seed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ordergate.models.catalog import Product
+from ordergate.models.customer import Customer
+from ordergate.models.errors import Forbidden, NotFound
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.location import Location
+from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.resolvers.services import Services
+
+
+def product_cursor(product: Product) -> str:
+    return encode_cursor(product.sku)
+
+
+async def products(services: Services, principal: Principal, first: int, after: str | None) -> Page[Product]:
+    if not principal.can(Permission.READ_CATALOG):
+        raise Forbidden("this role may not read the catalogue")
+    check_page(first, services.policy.page_size_cap)
+    after_sku = str(decode_cursor(after, 1)[0]) if after else None
+    async with services.store.read() as uow:
+        rows, has_next = await uow.catalog.product_page(first, after_sku)
+        total = await uow.catalog.count_products()
+    return Page(rows, has_next, total)
+
+
+async def products_by_skus(services: Services, skus: Sequence[str]) -> list[Product | None]:
+    async with services.store.read() as uow:
+        found = await uow.catalog.products_by_skus(skus)
+    return [found.get(sku) for sku in skus]
+
+
+async def locations(services: Services, principal: Principal) -> list[Location]:
+    if not principal.can(Permission.READ_LOCATIONS):
+        raise Forbidden("this role may not read locations")
+    async with services.store.read() as uow:
+        return await uow.catalog.locations()
+
+
+async def locations_by_ids(services: Services, ids: Sequence[str]) -> list[Location | None]:
+    async with services.store.read() as uow:
+        found = await uow.catalog.locations_by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def open_fulfillment_counts(services: Services, ids: Sequence[str]) -> list[int]:
+    async with services.store.read() as uow:
+        counts = await uow.catalog.open_fulfillment_counts(ids)
+    return [counts.get(i, 0) for i in ids]
+
+
+async def customers_by_ids(services: Services, ids: Sequence[str]) -> list[Customer | None]:
+    async with services.store.read() as uow:
+        found = await uow.customers.by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def customer(services: Services, principal: Principal, customer_id: str) -> Customer:
+    async with services.store.read() as uow:
+        found = (await uow.customers.by_ids([customer_id])).get(customer_id)
+    if found is None or not (principal.can(Permission.READ_CUSTOMERS) or principal.owns_email(found.email)):
+        raise NotFound("no such customer")
+    return found
+
+
+async def seed(services: Services, products: Iterable[Product], locations: Iterable[Location]) -> int:
+    """Insert the products and locations that are not there yet; returns how many were added."""
+    added = 0
+    async with services.store.write() as uow:
+        skus = await uow.catalog.existing_skus()
+        codes = await uow.catalog.existing_location_codes()
+        for product in products:
+            if product.sku not in skus:
+                uow.catalog.add(product)
+                added += 1
+        for location in locations:
+            if location.code not in codes:
+                uow.catalog.add(location)
+                added += 1
+    return added

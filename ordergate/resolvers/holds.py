@@ -1,0 +1,107 @@
+"""Order holds: an agent stops an order (ON_HOLD) and releases it to where it was."""
+
+from __future__ import annotations
+
+from ordergate.models.commands import HoldOrder, ReleaseOrderHold, check_hold, check_key
+from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ordergate.models.events import EventType
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.lifecycle import OrderAction, next_status, release_to
+from ordergate.models.order import Order, OrderHold, OrderStatus
+from ordergate.models.scope import order_scope
+from ordergate.resolvers.idempotency import Claim, claim
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+
+async def _locked(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:
+    order = await uow.orders.lock(order_id, order_scope(principal))
+    if order is None:
+        raise NotFound("no such order", field=("input", "orderId"))
+    return order
+
+
+async def _once(
+    services: Services,
+    uow: UnitOfWork,
+    principal: Principal,
+    operation: str,
+    key: str | None,
+    command: object,
+) -> Claim | None:
+    if key is None:
+        return None
+    return await claim(services, uow, principal, operation, key, command)
+
+
+async def hold_order(services: Services, principal: Principal, command: HoldOrder) -> Order:
+    if not principal.can(Permission.MANAGE_HOLDS):
+        raise Forbidden("this role may not hold orders")
+    problems = check_hold(command)
+    if problems:
+        raise ValidationFailed(problems)
+    now = services.clock()
+    async with services.store.write() as uow:
+        once = await _once(services, uow, principal, "holdOrder", command.idempotency_key, command)
+        if once is not None and once.result_id is not None:
+            return await _locked(uow, principal, once.result_id)
+        order = await _locked(uow, principal, command.order_id)
+        if order.status is not OrderStatus.ON_HOLD:
+            target = next_status(order.status, OrderAction.HOLD)
+            order.status_before_hold, order.status = order.status, target
+        order.updated_at = now
+        uow.orders.add_hold(
+            OrderHold(
+                order_id=order.id,
+                reason=command.reason,
+                note=command.note,
+                placed_by=principal.subject,
+                placed_at=now,
+            )
+        )
+        await uow.events.append(
+            order,
+            EventType.ORDER_HELD,
+            actor=principal.subject,
+            occurred_at=now,
+            data={"reason": command.reason},
+        )
+        if once is not None:
+            once.complete(uow, order.id)
+    await services.broker.notify()
+    return order
+
+
+async def release_order_hold(services: Services, principal: Principal, command: ReleaseOrderHold) -> Order:
+    if not principal.can(Permission.MANAGE_HOLDS):
+        raise Forbidden("this role may not release holds")
+    problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
+    if problems:
+        raise ValidationFailed(problems)
+    now = services.clock()
+    async with services.store.write() as uow:
+        once = await _once(services, uow, principal, "releaseOrderHold", command.idempotency_key, command)
+        if once is not None and once.result_id is not None:
+            return await _locked(uow, principal, once.result_id)
+        order = await _locked(uow, principal, command.order_id)
+        if order.status is not OrderStatus.ON_HOLD:
+            raise InvalidTransition(
+                f"the order is {order.status.value}, not ON_HOLD", field=("input", "orderId")
+            )
+        released, remaining = await uow.orders.release_holds(order.id, command.reason, principal.subject, now)
+        if not released:
+            raise InvalidTransition("the order has no active hold for that reason", field=("input", "reason"))
+        if remaining == 0:
+            order.status, order.status_before_hold = release_to(order.status_before_hold), None
+        order.updated_at = now
+        await uow.events.append(
+            order,
+            EventType.ORDER_RELEASED,
+            actor=principal.subject,
+            occurred_at=now,
+            data={"released": [h.reason.value for h in released], "remaining": remaining},
+        )
+        if once is not None:
+            once.complete(uow, order.id)
+    await services.broker.notify()
+    return order

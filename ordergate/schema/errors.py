@@ -1,0 +1,68 @@
+"""Errors as clients see them: domain errors keep their code and message; anything
+unexpected is logged with the request id and reaches the client as `INTERNAL`."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from ordergate.models.errors import DomainError
+
+log = logging.getLogger("ordergate.errors")
+
+INTERNAL = "INTERNAL"
+INTERNAL_MESSAGE = "Internal error; quote the requestId when you report it."
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Parse, validation, permission and limit errors carry no foreign original error."""
+    original = error.original_error
+    return original is None or isinstance(original, (DomainError, GraphQLError))
+
+
+class ErrorPolicy(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: not is_expected(e), error_message=INTERNAL_MESSAGE)
+
+    def _request_id(self) -> str | None:
+        context = getattr(self.execution_context, "context", None)
+        return getattr(context, "request_id", None)
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        shaped: list[GraphQLError] = []
+        request_id = self._request_id()
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, DomainError):
+                extensions: dict[str, object] = {"code": original.code}
+                if original.field is not None:
+                    extensions["field"] = list(original.field)
+                shaped.append(self._with(error, error.message, extensions))
+            elif is_expected(error):
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                shaped.append(self._with(error, error.message, {**(error.extensions or {}), "code": code}))
+            else:
+                log.error(
+                    "unexpected error in %s (request %s)",
+                    ".".join(str(p) for p in error.path or ()),
+                    request_id,
+                    exc_info=original,
+                )
+                shaped.append(
+                    self._with(error, INTERNAL_MESSAGE, {"code": INTERNAL, "requestId": request_id})
+                )
+        return shaped
+
+    @staticmethod
+    def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+        return GraphQLError(
+            message=message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions=extensions,
+        )

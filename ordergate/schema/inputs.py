@@ -1,0 +1,157 @@
+"""Input types with the contract's field names, and their conversion to domain commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from ordergate.models.commands import (
+    Address,
+    CustomerDetails,
+    HoldOrder,
+    LineRequest,
+    PlaceOrder,
+    ReleaseOrderHold,
+)
+from ordergate.models.criteria import OrderCriteria
+from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus
+
+
+@strawberry.input
+class LineInput:
+    sku: str
+    quantity: int
+
+    def to_command(self) -> LineRequest:
+        return LineRequest(sku=self.sku.strip(), quantity=self.quantity)
+
+
+@strawberry.input
+class DestinationInput:
+    country_code: str
+    postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@strawberry.input
+class AddressInput:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country_code: str
+    line2: str | None = None
+    region: str | None = None
+    phone: str | None = None
+
+    def to_command(self) -> Address:
+        return Address(
+            name=self.name.strip(),
+            line1=self.line1.strip(),
+            line2=self.line2.strip() if self.line2 else None,
+            city=self.city.strip(),
+            region=self.region.strip().upper() if self.region else None,
+            postal_code=self.postal_code.strip(),
+            country_code=self.country_code.strip().upper(),
+            phone=self.phone.strip() if self.phone else None,
+        )
+
+
+@strawberry.input
+class CustomerInput:
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+    def to_command(self) -> CustomerDetails:
+        return CustomerDetails(
+            email=self.email.strip(), first_name=self.first_name, last_name=self.last_name, phone=self.phone
+        )
+
+
+@strawberry.input
+class PaymentInput:
+    provider: str
+    token: str
+    amount: Decimal | None = None
+
+
+@strawberry.input
+class PlaceOrderInput:
+    idempotency_key: str
+    channel: str
+    customer: CustomerInput
+    lines: list[LineInput]
+    delivery_method: DeliveryMethod
+    shipping_address: AddressInput | None = None
+    pickup_location_id: strawberry.ID | None = None
+    reservation_id: strawberry.ID | None = None
+    payment: PaymentInput | None = None
+    external_reference: str | None = None
+
+    def to_command(self) -> PlaceOrder:
+        return PlaceOrder(
+            idempotency_key=self.idempotency_key,
+            channel=self.channel.strip(),
+            customer=self.customer.to_command(),
+            lines=tuple(line.to_command() for line in self.lines),
+            delivery_method=self.delivery_method,
+            shipping_address=self.shipping_address.to_command() if self.shipping_address else None,
+            pickup_location_id=str(self.pickup_location_id) if self.pickup_location_id else None,
+            reservation_id=str(self.reservation_id) if self.reservation_id else None,
+            external_reference=self.external_reference,
+            payment_provider=self.payment.provider if self.payment else None,
+        )
+
+
+@strawberry.input
+class OrderFilter:
+    status: list[OrderStatus] | None = None
+    channel: str | None = None
+    customer_email: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    location_id: strawberry.ID | None = None
+
+    def to_criteria(self) -> OrderCriteria:
+        for name, value in (("createdAfter", self.created_after), ("createdBefore", self.created_before)):
+            if value is not None and value.tzinfo is None:
+                raise ValidationFailed(
+                    [Problem("INVALID_DATETIME", f"{name} needs a UTC offset", ("filter", name))]
+                )
+        return OrderCriteria(
+            statuses=tuple(self.status or ()),
+            channel=self.channel,
+            customer_email=self.customer_email,
+            created_after=self.created_after,
+            created_before=self.created_before,
+            location_id=str(self.location_id) if self.location_id else None,
+        )
+
+
+@strawberry.input
+class HoldOrderInput:
+    order_id: strawberry.ID
+    reason: HoldReason
+    note: str | None = None
+    idempotency_key: str | None = None
+
+    def to_command(self) -> HoldOrder:
+        return HoldOrder(str(self.order_id), self.reason, self.note, self.idempotency_key)
+
+
+@strawberry.input
+class ReleaseOrderHoldInput:
+    order_id: strawberry.ID
+    reason: HoldReason | None = strawberry.field(
+        default=None, description="Release only holds with this reason; all when omitted."
+    )
+    idempotency_key: str | None = None
+
+    def to_command(self) -> ReleaseOrderHold:
+        return ReleaseOrderHold(str(self.order_id), self.reason, self.idempotency_key)

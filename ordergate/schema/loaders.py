@@ -1,0 +1,46 @@
+"""Per-request dataloaders, `<Thing>By<Key>Loader`; results come back in key order."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from ordergate.resolvers import catalog, orders
+from ordergate.resolvers.services import Services
+
+V = TypeVar("V")
+
+
+def _loader(
+    services: Services, batch: Callable[[Services, Sequence[str]], Awaitable[list[V]]]
+) -> DataLoader[str, V]:
+    async def load(keys: list[str]) -> list[V]:
+        return await batch(services, keys)
+
+    return DataLoader(load, max_batch_size=500)
+
+
+class Loaders:
+    def __init__(self, services: Services) -> None:
+        self.customer_by_id: DataLoader[str, Any] = _loader(services, catalog.customers_by_ids)
+        self.location_by_id: DataLoader[str, Any] = _loader(services, catalog.locations_by_ids)
+        self.open_fulfillment_count_by_location_id: DataLoader[str, int] = _loader(
+            services, catalog.open_fulfillment_counts
+        )
+        self.lines_by_order_id: DataLoader[str, Any] = _loader(services, orders.lines_by_order_ids)
+        self.fulfillment_orders_by_order_id: DataLoader[str, Any] = _loader(
+            services, orders.fulfillment_orders_by_order_ids
+        )
+        self.fulfillment_lines_by_fo_id: DataLoader[str, Any] = _loader(
+            services, orders.fulfillment_lines_by_fo_ids
+        )
+        self.shipments_by_order_id: DataLoader[str, Any] = _loader(services, orders.shipments_by_order_ids)
+        self.shipment_events_by_shipment_id: DataLoader[str, Any] = _loader(
+            services, orders.shipment_events_by_shipment_ids
+        )
+        self.active_holds_by_order_id: DataLoader[str, Any] = _loader(
+            services, orders.active_holds_by_order_ids
+        )
+        self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)

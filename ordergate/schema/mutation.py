@@ -1,0 +1,48 @@
+"""Mutation: expected failures are `userErrors`, never top-level errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+import strawberry
+
+from ordergate.models.errors import DomainError
+from ordergate.models.order import Order as OrderRecord
+from ordergate.resolvers import holds, orders
+from ordergate.schema.context import Info, principal, services
+from ordergate.schema.inputs import HoldOrderInput, PlaceOrderInput, ReleaseOrderHoldInput
+from ordergate.schema.types.common import UserError, user_errors
+from ordergate.schema.types.order import Order
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    async def of(cls, change: Awaitable[OrderRecord]) -> OrderPayload:
+        try:
+            record = await change
+        except DomainError as error:
+            return cls(user_errors=user_errors(error.problems))
+        return cls(order=Order.from_model(record))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Capture an order; a repeat of the idempotencyKey returns the first one."
+    )
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
+        return await OrderPayload.of(orders.place_order(services(info), principal(info), input.to_command()))
+
+    @strawberry.mutation(description="Stop an order from progressing (agents); it becomes ON_HOLD.")
+    async def hold_order(self, info: Info, input: HoldOrderInput) -> OrderPayload:
+        return await OrderPayload.of(holds.hold_order(services(info), principal(info), input.to_command()))
+
+    @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")
+    async def release_order_hold(self, info: Info, input: ReleaseOrderHoldInput) -> OrderPayload:
+        return await OrderPayload.of(
+            holds.release_order_hold(services(info), principal(info), input.to_command())
+        )

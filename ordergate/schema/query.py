@@ -1,0 +1,52 @@
+"""Query: reads, each one resolver call."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ordergate.models.order import OrderStatus
+from ordergate.resolvers import catalog, orders
+from ordergate.schema.context import Info, principal, services
+from ordergate.schema.inputs import OrderFilter
+from ordergate.schema.types.catalog import Customer, Location, Product
+from ordergate.schema.types.common import Connection
+from ordergate.schema.types.order import Order
+
+
+@strawberry.type
+class OrderCount:
+    status: OrderStatus
+    count: int
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The active catalogue, by SKU.")
+    async def products(self, info: Info, first: int = 50, after: str | None = None) -> Connection[Product]:
+        page = await catalog.products(services(info), principal(info), first, after)
+        return Connection.of(page, Product.from_model, catalog.product_cursor, after=after)
+
+    @strawberry.field(description="One order; NOT_FOUND when it does not exist or is not the caller's.")
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        return Order.from_model(await orders.order(services(info), principal(info), str(id)))
+
+    @strawberry.field(description="Orders the caller may see, newest first.")
+    async def orders(
+        self, info: Info, first: int = 50, after: str | None = None, filter: OrderFilter | None = None
+    ) -> Connection[Order]:
+        criteria = (filter or OrderFilter()).to_criteria()
+        page = await orders.orders(services(info), principal(info), criteria, first, after)
+        return Connection.of(page, Order.from_model, orders.order_cursor, after=after)
+
+    @strawberry.field(description="How many visible orders are in each status.")
+    async def order_counts(self, info: Info) -> list[OrderCount]:
+        counts = await orders.order_counts(services(info), principal(info))
+        return [OrderCount(status=status, count=count) for status, count in counts.items()]
+
+    @strawberry.field
+    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        return Customer.from_model(await catalog.customer(services(info), principal(info), str(id)))
+
+    @strawberry.field(description="Every node of the network.")
+    async def locations(self, info: Info) -> list[Location]:
+        return [Location.from_model(r) for r in await catalog.locations(services(info), principal(info))]

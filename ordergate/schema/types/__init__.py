@@ -1,0 +1,1 @@
+"""GraphQL object types, each built from a domain record by `from_model`."""

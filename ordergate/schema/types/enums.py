@@ -1,0 +1,33 @@
+"""The domain's enums, registered with GraphQL under the contract's names."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.location import LocationType
+from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
+from ordergate.models.shipment import TrackingStatus
+
+for _enum in (
+    DeliveryMethod,
+    LocationType,
+    OrderStatus,
+    FulfillmentStatus,
+    PaymentStatus,
+    FulfillmentOrderStatus,
+    TrackingStatus,
+    HoldReason,
+):
+    strawberry.enum(_enum)
+
+__all__ = [
+    "DeliveryMethod",
+    "FulfillmentOrderStatus",
+    "FulfillmentStatus",
+    "HoldReason",
+    "LocationType",
+    "OrderStatus",
+    "PaymentStatus",
+    "TrackingStatus",
+]

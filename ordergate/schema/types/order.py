@@ -1,0 +1,294 @@
+"""Order and what hangs off it: lines, fulfilment orders, shipments, timeline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from ordergate.models.events import OrderEvent as EventRecord
+from ordergate.models.events import customer_message
+from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
+from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
+from ordergate.models.order import Order as OrderRecord
+from ordergate.models.order import OrderLine as OrderLineRecord
+from ordergate.models.shipment import Shipment as ShipmentRecord
+from ordergate.models.shipment import TrackingStatus
+from ordergate.resolvers import orders
+from ordergate.resolvers.events import event_cursor
+from ordergate.schema.context import Info, principal
+from ordergate.schema.types.catalog import Customer, Location
+from ordergate.schema.types.common import Address, Money
+
+
+@strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    total: Money
+    quantity_fulfilled: int
+    quantity_cancelled: int
+    quantity_returned: int
+
+    @classmethod
+    def from_model(cls, record: OrderLineRecord, currency: str) -> OrderLine:
+        return cls(
+            id=strawberry.ID(record.id),
+            sku=record.sku,
+            name=record.name,
+            quantity=record.quantity,
+            unit_price=Money.of(record.unit_price, currency),
+            total=Money.of(record.unit_price * record.quantity, currency),
+            quantity_fulfilled=record.quantity_fulfilled,
+            quantity_cancelled=record.quantity_cancelled,
+            quantity_returned=record.quantity_returned,
+        )
+
+
+@strawberry.type
+class FulfillmentOrderLine:
+    sku: str
+    quantity: int
+    order_line_id: strawberry.ID
+
+
+@strawberry.type
+class FulfillmentOrder:
+    id: strawberry.ID
+    status: FulfillmentOrderStatus
+    delivery_method: DeliveryMethod
+    created_at: datetime
+    updated_at: datetime
+    location_id: strawberry.Private[str]
+    order_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        record = await info.context.loaders.location_by_id.load(self.location_id)
+        return Location.from_model(record)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[FulfillmentOrderLine]:
+        rows = await info.context.loaders.fulfillment_lines_by_fo_id.load(str(self.id))
+        return [
+            FulfillmentOrderLine(sku=r.sku, quantity=r.quantity, order_line_id=strawberry.ID(r.order_line_id))
+            for r in rows
+        ]
+
+    @classmethod
+    def from_model(cls, record: FulfillmentOrderRecord) -> FulfillmentOrder:
+        return cls(
+            id=strawberry.ID(record.id),
+            status=record.status,
+            delivery_method=record.delivery_method,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            location_id=record.location_id,
+            order_id=record.order_id,
+        )
+
+
+@strawberry.type
+class TrackingEvent:
+    occurred_at: datetime
+    status: TrackingStatus
+    raw_code: str | None
+    description: str
+    location: str | None
+
+
+@strawberry.type
+class Shipment:
+    id: strawberry.ID
+    carrier: str
+    service: str
+    tracking_number: str
+    tracking_url: str | None
+    label_url: str | None
+    status: TrackingStatus
+    raw_status: str | None
+    estimated_delivery: date | None
+    created_at: datetime
+
+    @strawberry.field
+    async def events(self, info: Info) -> list[TrackingEvent]:
+        rows = await info.context.loaders.shipment_events_by_shipment_id.load(str(self.id))
+        return [
+            TrackingEvent(
+                occurred_at=r.occurred_at,
+                status=r.status,
+                raw_code=r.raw_code,
+                description=r.description,
+                location=r.location,
+            )
+            for r in rows
+        ]
+
+    @classmethod
+    def from_model(cls, record: ShipmentRecord) -> Shipment:
+        return cls(
+            id=strawberry.ID(record.id),
+            carrier=record.carrier,
+            service=record.service,
+            tracking_number=record.tracking_number,
+            tracking_url=record.tracking_url,
+            label_url=record.label_url,
+            status=record.status,
+            raw_status=record.raw_status,
+            estimated_delivery=record.estimated_delivery,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type
+class OrderHold:
+    reason: HoldReason
+    note: str | None
+    placed_at: datetime
+    placed_by: str
+
+
+@strawberry.type
+class TimelineEntry:
+    occurred_at: datetime
+    type: str
+    message: str
+
+
+@strawberry.federation.type(keys=["id"], name="Order")
+class Order:
+    id: strawberry.ID
+    number: str
+    status: OrderStatus
+    fulfillment_status: FulfillmentStatus
+    payment_status: PaymentStatus
+    channel: str
+    external_reference: str | None
+    delivery_method: DeliveryMethod
+    email: str
+    subtotal: Money
+    tax: Money
+    shipping_total: Money
+    total: Money
+    shipping_address: Address | None
+    created_at: datetime
+    updated_at: datetime
+    customer_id: strawberry.Private[str]
+    pickup_location_id: strawberry.Private[str | None]
+    currency: strawberry.Private[str]
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer:
+        return Customer.from_model(await info.context.loaders.customer_by_id.load(self.customer_id))
+
+    @strawberry.field
+    async def pickup_location(self, info: Info) -> Location | None:
+        if self.pickup_location_id is None:
+            return None
+        return Location.from_model(await info.context.loaders.location_by_id.load(self.pickup_location_id))
+
+    @strawberry.field(description="Active holds; the order is ON_HOLD while there is one.")
+    async def holds(self, info: Info) -> list[OrderHold]:
+        rows = await info.context.loaders.active_holds_by_order_id.load(str(self.id))
+        return [
+            OrderHold(reason=h.reason, note=h.note, placed_at=h.placed_at, placed_by=h.placed_by)
+            for h in rows
+        ]
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        rows = await info.context.loaders.lines_by_order_id.load(str(self.id))
+        return [OrderLine.from_model(r, self.currency) for r in rows]
+
+    @strawberry.field
+    async def fulfillment_orders(self, info: Info) -> list[FulfillmentOrder]:
+        rows = await info.context.loaders.fulfillment_orders_by_order_id.load(str(self.id))
+        return [FulfillmentOrder.from_model(r) for r in rows]
+
+    @strawberry.field
+    async def shipments(self, info: Info) -> list[Shipment]:
+        rows = await info.context.loaders.shipments_by_order_id.load(str(self.id))
+        return [Shipment.from_model(r) for r in rows]
+
+    @strawberry.field(description="The latest estimate among the order's shipments, once it has any.")
+    async def estimated_delivery(self, info: Info) -> date | None:
+        rows = await info.context.loaders.shipments_by_order_id.load(str(self.id))
+        estimates = [r.estimated_delivery for r in rows if r.estimated_delivery is not None]
+        return max(estimates) if estimates else None
+
+    @strawberry.field(description="What happened to the order, oldest first, in words a customer reads.")
+    async def timeline(self, info: Info) -> list[TimelineEntry]:
+        rows = await info.context.loaders.events_by_order_id.load(str(self.id))
+        return [
+            TimelineEntry(occurred_at=r.occurred_at, type=r.type, message=customer_message(r.type))
+            for r in rows
+        ]
+
+    @classmethod
+    def from_model(cls, record: OrderRecord) -> Order:
+        address = None
+        if record.ship_line1 is not None:
+            address = Address(
+                name=record.ship_name or "",
+                line1=record.ship_line1,
+                line2=record.ship_line2,
+                city=record.ship_city or "",
+                region=record.ship_region,
+                postal_code=record.ship_postal_code or "",
+                country_code=record.ship_country_code or "",
+                phone=record.ship_phone,
+            )
+        return cls(
+            id=strawberry.ID(record.id),
+            number=record.number,
+            status=record.status,
+            fulfillment_status=record.fulfillment_status,
+            payment_status=record.payment_status,
+            channel=record.channel,
+            external_reference=record.external_reference,
+            delivery_method=record.delivery_method,
+            email=record.email,
+            subtotal=Money.of(record.subtotal, record.currency),
+            tax=Money.of(record.tax, record.currency),
+            shipping_total=Money.of(record.shipping_total, record.currency),
+            total=Money.of(record.total, record.currency),
+            shipping_address=address,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            customer_id=record.customer_id,
+            pickup_location_id=record.pickup_location_id,
+            currency=record.currency,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Order:
+        return cls.from_model(await orders.order(info.context.services, principal(info), str(id)))
+
+
+@strawberry.type(name="OrderEvent")
+class OrderEventMessage:
+    cursor: str
+    type: str
+    sequence: int
+    occurred_at: datetime
+    order_id: strawberry.ID
+
+    @strawberry.field(description="The order as it is now.")
+    async def order(self, info: Info) -> Order:
+        return Order.from_model(
+            await orders.order(info.context.services, principal(info), str(self.order_id))
+        )
+
+    @classmethod
+    def from_model(cls, record: EventRecord) -> OrderEventMessage:
+        return cls(
+            cursor=event_cursor(record),
+            type=record.type,
+            sequence=record.seq,
+            occurred_at=record.occurred_at,
+            order_id=strawberry.ID(record.order_id),
+        )

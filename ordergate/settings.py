@@ -1,0 +1,94 @@
+"""One frozen settings object, read from the environment once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ordergate.db"
+DEV_JWT_SECRET = "ordergate-dev-secret-change-me-0123456789abcdef"  # noqa: S105
+
+
+class SettingsError(ValueError):
+    """A setting is present but cannot be used."""
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"not a boolean: {value!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs to build the gateway."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "ordergate"
+    token_ttl_seconds: int = 8 * 3600
+    sandbox: bool = True
+    seed_demo_data: bool = True
+    auto_migrate: bool = True
+    graphiql: bool = True
+    currency: str = "USD"
+    free_shipping_threshold: Decimal = Decimal("75.00")
+    flat_shipping_rate: Decimal = Decimal("7.95")
+    max_line_quantity: int = 999
+    max_lines_per_order: int = 100
+    page_size_cap: int = 250
+    ws_connection_init_timeout_seconds: int = 5
+    ws_keep_alive_seconds: int = 15
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        if database_url.startswith(("postgres://", "postgresql://")):
+            database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+        sandbox = _flag(env.get("ORDERGATE_SANDBOX"), default=True)
+        public_key = env.get("ORDERGATE_JWT_PUBLIC_KEY") or None
+        if public_key and not public_key.lstrip().startswith("-----BEGIN"):
+            public_key = Path(public_key).read_text()
+        return cls(
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            jwt_secret=env.get("ORDERGATE_JWT_SECRET") or DEV_JWT_SECRET,
+            jwt_public_key=public_key,
+            token_ttl_seconds=_int(env, "ORDERGATE_TOKEN_TTL_SECONDS", 8 * 3600),
+            sandbox=sandbox,
+            seed_demo_data=_flag(env.get("ORDERGATE_SEED"), default=sandbox),
+            auto_migrate=_flag(env.get("ORDERGATE_AUTO_MIGRATE"), default=True),
+            graphiql=_flag(env.get("ORDERGATE_GRAPHIQL"), default=True),
+            currency=env.get("ORDERGATE_CURRENCY") or "USD",
+            page_size_cap=_int(env, "ORDERGATE_PAGE_SIZE_CAP", 250),
+            ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
+            ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),
+            log_level=env.get("ORDERGATE_LOG_LEVEL") or "INFO",
+        )

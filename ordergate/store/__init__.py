@@ -1,0 +1,1 @@
+"""Persistence: the only package that opens database sessions (SQLite or PostgreSQL)."""

@@ -1,0 +1,72 @@
+"""Products and locations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.catalog import Product
+from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES, FulfillmentOrder
+from ordergate.models.location import Location
+
+
+class CatalogRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def products_by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        if not skus:
+            return {}
+        rows = await self.session.execute(select(Product).where(col(Product.sku).in_(set(skus))))
+        return {p.sku: p for p in rows.scalars()}
+
+    async def products_by_ids(self, ids: Sequence[str]) -> dict[str, Product]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Product).where(col(Product.id).in_(set(ids))))
+        return {p.id: p for p in rows.scalars()}
+
+    async def product_page(self, first: int, after_sku: str | None) -> tuple[list[Product], bool]:
+        query = select(Product).where(col(Product.active)).order_by(col(Product.sku)).limit(first + 1)
+        if after_sku is not None:
+            query = query.where(col(Product.sku) > after_sku)
+        rows = list((await self.session.execute(query)).scalars())
+        return rows[:first], len(rows) > first
+
+    async def count_products(self) -> int:
+        query = select(sa.func.count()).select_from(Product).where(col(Product.active))
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def locations(self) -> list[Location]:
+        rows = await self.session.execute(select(Location).order_by(col(Location.code)))
+        return list(rows.scalars())
+
+    async def locations_by_ids(self, ids: Sequence[str]) -> dict[str, Location]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Location).where(col(Location.id).in_(set(ids))))
+        return {loc.id: loc for loc in rows.scalars()}
+
+    async def open_fulfillment_counts(self, location_ids: Sequence[str]) -> dict[str, int]:
+        if not location_ids:
+            return {}
+        query = (
+            select(FulfillmentOrder.location_id, sa.func.count())
+            .where(col(FulfillmentOrder.location_id).in_(set(location_ids)))
+            .where(col(FulfillmentOrder.status).in_([s.value for s in OPEN_FULFILLMENT_STATUSES]))
+            .group_by(col(FulfillmentOrder.location_id))
+        )
+        rows = await self.session.execute(query)
+        return {location_id: int(count) for location_id, count in rows.all()}
+
+    async def existing_skus(self) -> set[str]:
+        return set((await self.session.execute(select(Product.sku))).scalars())
+
+    async def existing_location_codes(self) -> set[str]:
+        return set((await self.session.execute(select(Location.code))).scalars())
+
+    def add(self, record: Product | Location) -> None:
+        self.session.add(record)

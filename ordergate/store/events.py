@@ -1,0 +1,97 @@
+"""The event log and the counters behind order numbers and cursors."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.events import Counter, OrderEvent
+from ordergate.models.order import Order
+from ordergate.models.scope import OrderScope
+from ordergate.store.orders import visible
+
+EVENT_CURSOR = "event_cursor"
+
+
+async def next_value(session: AsyncSession, name: str, start: int = 1) -> int:
+    """Bump a named counter under its row lock (held to commit, which orders the values as
+    the commits are ordered) and return the new value."""
+    bumped = await session.execute(
+        sa.update(Counter)
+        .where(col(Counter.name) == name)
+        .values(value=col(Counter.value) + 1)
+        .returning(col(Counter.value))
+    )
+    value = bumped.scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    async with session.begin_nested():
+        session.add(Counter(name=name, value=start))
+    return start
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(
+        self,
+        order: Order,
+        event_type: str,
+        *,
+        actor: str,
+        occurred_at: datetime,
+        data: dict[str, Any] | None = None,
+    ) -> OrderEvent:
+        """Append to the order's stream; call last in a transaction to hold the cursor lock
+        for as short a time as possible."""
+        order.event_seq += 1
+        self.session.add(order)
+        event = OrderEvent(
+            cursor=await next_value(self.session, EVENT_CURSOR),
+            order_id=order.id,
+            seq=order.event_seq,
+            type=event_type,
+            occurred_at=occurred_at,
+            actor=actor,
+            data=data or {},
+        )
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def after(
+        self, cursor: int, scope: OrderScope, order_id: str | None = None, limit: int = 100
+    ) -> list[OrderEvent]:
+        visible_orders = visible(select(Order.id), scope)
+        query = (
+            select(OrderEvent)
+            .where(col(OrderEvent.cursor) > cursor)
+            .where(col(OrderEvent.order_id).in_(visible_orders))
+            .order_by(col(OrderEvent.cursor))
+            .limit(limit)
+        )
+        if order_id is not None:
+            query = query.where(col(OrderEvent.order_id) == order_id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def head(self) -> int:
+        query = select(Counter.value).where(col(Counter.name) == EVENT_CURSOR)
+        return int((await self.session.execute(query)).scalar_one_or_none() or 0)
+
+    async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderEvent]]:
+        if not ids:
+            return {}
+        query = (
+            select(OrderEvent).where(col(OrderEvent.order_id).in_(set(ids))).order_by(col(OrderEvent.cursor))
+        )
+        grouped: dict[str, list[OrderEvent]] = defaultdict(list)
+        for event in (await self.session.execute(query)).scalars():
+            grouped[event.order_id].append(event)
+        return grouped

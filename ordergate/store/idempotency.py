@@ -1,0 +1,33 @@
+"""Idempotency keys, claimed first in a transaction so concurrent repeats queue behind it."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.idempotency import IdempotencyRecord
+
+
+class KeyTaken(Exception):
+    """Another transaction holds or has committed this key."""
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        query = select(IdempotencyRecord).where(
+            col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
+        )
+        return (await self.session.execute(query)).scalars().first()
+
+    async def claim(self, record: IdempotencyRecord) -> None:
+        """Insert the key. On PostgreSQL a concurrent claimant blocks here until the first
+        commits, then gets KeyTaken; the caller rolls back and reads the stored result."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(record)
+        except IntegrityError as exc:
+            raise KeyTaken(record.key) from exc

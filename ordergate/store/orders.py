@@ -1,0 +1,203 @@
+"""Orders, their lines, fulfilment orders and shipments, read in batches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.criteria import OrderCriteria
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.location import Location
+from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus
+from ordergate.models.scope import OrderScope
+from ordergate.models.shipment import Shipment, ShipmentEvent
+
+V = TypeVar("V")
+
+
+def visible(query: Any, scope: OrderScope) -> Any:
+    if scope.everything:
+        return query
+    if scope.email is not None:
+        return query.where(col(Order.email) == scope.email)
+    if scope.location_codes:
+        at_locations = (
+            select(FulfillmentOrder.order_id)
+            .join(Location, col(Location.id) == col(FulfillmentOrder.location_id))
+            .where(col(Location.code).in_(scope.location_codes))
+        )
+        return query.where(col(Order.id).in_(at_locations))
+    return query.where(sa.false())
+
+
+def _matching(query: Any, criteria: OrderCriteria) -> Any:
+    if criteria.statuses:
+        query = query.where(col(Order.status).in_([s.value for s in criteria.statuses]))
+    if criteria.channel:
+        query = query.where(col(Order.channel) == criteria.channel)
+    if criteria.customer_email:
+        query = query.where(col(Order.email) == criteria.customer_email.strip().lower())
+    if criteria.created_after:
+        query = query.where(col(Order.created_at) >= criteria.created_after)
+    if criteria.created_before:
+        query = query.where(col(Order.created_at) < criteria.created_before)
+    if criteria.location_id:
+        at_location = select(FulfillmentOrder.order_id).where(
+            col(FulfillmentOrder.location_id) == criteria.location_id
+        )
+        query = query.where(
+            sa.or_(
+                col(Order.pickup_location_id) == criteria.location_id,
+                col(Order.id).in_(at_location),
+            )
+        )
+    return query
+
+
+def group(rows: Sequence[V], key: Any) -> dict[Any, list[V]]:
+    grouped: dict[Any, list[V]] = defaultdict(list)
+    for row in rows:
+        grouped[key(row)].append(row)
+    return grouped
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, order: Order, lines: Sequence[OrderLine]) -> None:
+        self.session.add(order)
+        await self.session.flush()
+        self.session.add_all(lines)
+        await self.session.flush()
+
+    async def by_ids(self, ids: Sequence[str], scope: OrderScope) -> dict[str, Order]:
+        if not ids:
+            return {}
+        query = visible(select(Order).where(col(Order.id).in_(set(ids))), scope)
+        return {o.id: o for o in (await self.session.execute(query)).scalars()}
+
+    async def lock(self, order_id: str, scope: OrderScope) -> Order | None:
+        """The order, row-locked until commit (PostgreSQL), or None when not visible."""
+        query = visible(select(Order).where(col(Order.id) == order_id), scope).with_for_update()
+        return (await self.session.execute(query)).scalars().first()
+
+    async def active_holds_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderHold]]:
+        if not ids:
+            return {}
+        query = (
+            select(OrderHold)
+            .where(col(OrderHold.order_id).in_(set(ids)), col(OrderHold.released_at).is_(None))
+            .order_by(col(OrderHold.placed_at), col(OrderHold.id))
+        )
+        rows = list((await self.session.execute(query)).scalars())
+        return group(rows, lambda hold: hold.order_id)
+
+    def add_hold(self, hold: OrderHold) -> None:
+        self.session.add(hold)
+
+    async def release_holds(
+        self, order_id: str, reason: HoldReason | None, by: str, at: datetime
+    ) -> tuple[list[OrderHold], int]:
+        """Release the order's active holds (of one reason, or all); returns them and how many
+        stay active."""
+        active = (await self.active_holds_by_order_ids([order_id])).get(order_id, [])
+        released = [h for h in active if reason is None or h.reason == reason]
+        for hold in released:
+            hold.released_by = by
+            hold.released_at = at
+            self.session.add(hold)
+        return released, len(active) - len(released)
+
+    async def page(
+        self,
+        scope: OrderScope,
+        criteria: OrderCriteria,
+        first: int,
+        after: tuple[datetime, str] | None,
+    ) -> tuple[list[Order], bool]:
+        """Newest first, keyset-paginated on (created_at, id)."""
+        query = _matching(visible(select(Order), scope), criteria)
+        if after is not None:
+            created_at, order_id = after
+            query = query.where(
+                sa.or_(
+                    col(Order.created_at) < created_at,
+                    sa.and_(col(Order.created_at) == created_at, col(Order.id) < order_id),
+                )
+            )
+        query = query.order_by(col(Order.created_at).desc(), col(Order.id).desc()).limit(first + 1)
+        rows = list((await self.session.execute(query)).scalars())
+        return rows[:first], len(rows) > first
+
+    async def count(self, scope: OrderScope, criteria: OrderCriteria) -> int:
+        query = _matching(visible(select(sa.func.count()).select_from(Order), scope), criteria)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def counts_by_status(self, scope: OrderScope) -> dict[OrderStatus, int]:
+        query = visible(
+            select(Order.status, sa.func.count()).select_from(Order).group_by(col(Order.status)), scope
+        )
+        rows = await self.session.execute(query)
+        return {OrderStatus(status): int(count) for status, count in rows.all()}
+
+    async def lines_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderLine]]:
+        if not ids:
+            return {}
+        query = (
+            select(OrderLine)
+            .where(col(OrderLine.order_id).in_(set(ids)))
+            .order_by(col(OrderLine.order_id), col(OrderLine.position))
+        )
+        rows = list((await self.session.execute(query)).scalars())
+        return group(rows, lambda line: line.order_id)
+
+    async def fulfillment_orders_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
+        if not ids:
+            return {}
+        query = (
+            select(FulfillmentOrder)
+            .where(col(FulfillmentOrder.order_id).in_(set(ids)))
+            .order_by(col(FulfillmentOrder.created_at), col(FulfillmentOrder.id))
+        )
+        rows = list((await self.session.execute(query)).scalars())
+        return group(rows, lambda fo: fo.order_id)
+
+    async def fulfillment_lines_by_fo_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrderLine]]:
+        if not ids:
+            return {}
+        query = (
+            select(FulfillmentOrderLine)
+            .where(col(FulfillmentOrderLine.fulfillment_order_id).in_(set(ids)))
+            .order_by(col(FulfillmentOrderLine.sku))
+        )
+        rows = list((await self.session.execute(query)).scalars())
+        return group(rows, lambda line: line.fulfillment_order_id)
+
+    async def shipments_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[Shipment]]:
+        if not ids:
+            return {}
+        query = (
+            select(Shipment)
+            .where(col(Shipment.order_id).in_(set(ids)))
+            .order_by(col(Shipment.created_at), col(Shipment.id))
+        )
+        rows = list((await self.session.execute(query)).scalars())
+        return group(rows, lambda s: s.order_id)
+
+    async def shipment_events_by_shipment_ids(self, ids: Sequence[str]) -> dict[str, list[ShipmentEvent]]:
+        if not ids:
+            return {}
+        query = (
+            select(ShipmentEvent)
+            .where(col(ShipmentEvent.shipment_id).in_(set(ids)))
+            .order_by(col(ShipmentEvent.occurred_at), col(ShipmentEvent.id))
+        )
+        rows = list((await self.session.execute(query)).scalars())
+        return group(rows, lambda e: e.shipment_id)

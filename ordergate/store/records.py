@@ -1,0 +1,26 @@
+"""Every record class, imported once so SQLModel's metadata knows all tables."""
+
+from ordergate.models.catalog import Product
+from ordergate.models.customer import Customer
+from ordergate.models.events import Counter, OrderEvent
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.idempotency import IdempotencyRecord
+from ordergate.models.location import Location
+from ordergate.models.order import Order, OrderHold, OrderLine
+from ordergate.models.shipment import Shipment, ShipmentEvent
+
+__all__ = [
+    "Counter",
+    "Customer",
+    "FulfillmentOrder",
+    "FulfillmentOrderLine",
+    "IdempotencyRecord",
+    "Location",
+    "Order",
+    "OrderEvent",
+    "OrderHold",
+    "OrderLine",
+    "Product",
+    "Shipment",
+    "ShipmentEvent",
+]

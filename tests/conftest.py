@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from ordergate.app import build_services, create_app, prepare
+from ordergate.resolvers.services import Services
+from ordergate.settings import Settings
+from ordergate.store.unit_of_work import Store
+from tests.services import POSTGRES_URL, require_postgres
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+async def _pg_execute(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """(url, connect_args) of an empty database: an SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'ordergate.db'}", {}
+        return
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    await _pg_execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield POSTGRES_URL, {"server_settings": {"search_path": schema}}
+    finally:
+        await _pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def settings(database: tuple[str, dict[str, Any]]) -> Settings:
+    return Settings(database_url=database[0])
+
+
+@pytest.fixture
+async def services(settings: Settings, database: tuple[str, dict[str, Any]]) -> AsyncIterator[Services]:
+    services = build_services(settings, Store(database[0], connect_args=database[1]))
+    await prepare(services, settings)
+    try:
+        yield services
+    finally:
+        await services.store.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings, services: Services) -> AsyncIterator[Starlette]:
+    app = create_app(settings, services)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test"
+    ) as c:
+        yield c

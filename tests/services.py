@@ -1,0 +1,39 @@
+"""Where the real PostgreSQL and Redis are, and whether a missing one skips or fails."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "ORDERGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("ORDERGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require(name: str, host: str, port: int) -> None:
+    """Skip with a reason on a machine without the service; fail in CI, where it must run."""
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("ORDERGATE_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message}, and ORDERGATE_REQUIRE_SERVICES=1 says it must be", pytrace=False)
+    pytest.skip(message)
+
+
+def require_postgres() -> None:
+    require("PostgreSQL", "127.0.0.1", 5432)
+
+
+def require_redis() -> None:
+    require("Redis", "127.0.0.1", 6379)
