@@ -36,9 +36,15 @@ class ErrorPolicy(MaskErrors):
         for error in errors:
             original = error.original_error
             if isinstance(original, DomainError):
-                extensions: dict[str, object] = {"code": original.code}
-                if original.field is not None:
-                    extensions["field"] = list(original.field)
+                problems = original.problems
+                first = problems[0]
+                extensions: dict[str, object] = {"code": first.code}
+                if first.field is not None:
+                    extensions["field"] = list(first.field)
+                if len(problems) > 1:
+                    extensions["problems"] = [
+                        {"code": p.code, "field": list(p.field or ()), "message": p.message} for p in problems
+                    ]
                 shaped.append(self._with(error, error.message, extensions))
             elif is_expected(error):
                 code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from ordergate.auth import bearer, verify_token
@@ -140,6 +141,15 @@ class GraphQLView(GraphQL[Context, None]):
         if request_error and not sub_response.status_code:
             response.status_code = 400
         return response
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            # GraphQL over HTTP: a mutation sent with GET is 405, not 400.
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, error.reason) from error
+            raise
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

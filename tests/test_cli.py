@@ -1,0 +1,70 @@
+"""The command line: tokens the gateway accepts, the SDL, migrate and seed on a fresh file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ordergate.auth import verify_token
+from ordergate.cli import main
+from ordergate.models.identity import Role
+from ordergate.schema.build import SDL_PATH
+from ordergate.settings import Settings
+
+
+def test_token_mints_what_the_gateway_verifies(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--role", "associate", "--location", "ST-CHI", "--location", "ST-NYC"]) == 0
+
+    principal = verify_token(Settings(), capsys.readouterr().out.strip())
+
+    assert principal.role is Role.ASSOCIATE
+    assert principal.locations == ("ST-CHI", "ST-NYC")
+
+
+def test_a_customer_token_needs_an_email(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--role", "customer"]) == 2
+    assert "--email" in capsys.readouterr().err
+
+
+def test_export_schema_prints_the_committed_sdl(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export-schema"]) == 0
+    assert capsys.readouterr().out == SDL_PATH.read_text()
+
+
+def test_migrate_and_seed_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"}
+    run = [sys.executable, "-m", "ordergate.cli"]
+
+    migrated = subprocess.run(
+        [*run, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    seeded = subprocess.run([*run, "seed"], env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema at 0001" in migrated.stdout
+    assert seeded.returncode == 0, seeded.stderr
+    assert (tmp_path / "fresh.db").stat().st_size > 0
+
+
+def test_settings_read_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u@db/og",
+            "REDIS_URL": "redis://r:6379/0",
+            "ORDERGATE_SANDBOX": "off",
+            "ORDERGATE_PAGE_SIZE_CAP": "100",
+        }
+    )
+
+    assert settings.database_url == "postgresql+asyncpg://u@db/og"
+    assert settings.redis_url == "redis://r:6379/0"
+    assert (settings.sandbox, settings.seed_demo_data, settings.page_size_cap) == (False, False, 100)
+
+
+def test_a_malformed_setting_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="ORDERGATE_PAGE_SIZE_CAP"):
+        Settings.from_env({"ORDERGATE_PAGE_SIZE_CAP": "lots"})
