@@ -53,6 +53,16 @@ async def _migrate(settings: Settings) -> None:
         await services.store.dispose()
 
 
+async def _prepare(settings: Settings) -> None:
+    from ordergate.app import build_services, prepare
+
+    services = build_services(settings)
+    try:
+        await prepare(services, settings)
+    finally:
+        await services.store.dispose()
+
+
 async def _seed(settings: Settings) -> None:
     from ordergate.app import build_services, prepare
 
@@ -67,9 +77,8 @@ async def _seed(settings: Settings) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    asyncio.run(_migrate(settings)) if settings.auto_migrate else None
-    if settings.seed_demo_data:
-        asyncio.run(_seed(settings))
+    # Prepare once here, so several workers do not race to migrate and seed.
+    asyncio.run(_prepare(settings))
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
     admin = mint_token(settings, role=Role.ADMIN, subject="admin@ordergate.local", now=utc_now())
     print(f"ordergate: GraphiQL at http://{host}:{args.port}/graphql")
