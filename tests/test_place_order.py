@@ -150,6 +150,25 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, list[str]]] = [
     ),
     ("empty idempotency key", {"idempotencyKey": ""}, "INVALID_IDEMPOTENCY_KEY", ["input", "idempotencyKey"]),
     ("blank channel", {"channel": " "}, "REQUIRED", ["input", "channel"]),
+    ("overlong channel", {"channel": "c" * 65}, "TOO_LONG", ["input", "channel"]),
+    (
+        "overlong reference",
+        {"externalReference": "r" * 129},
+        "TOO_LONG",
+        ["input", "externalReference"],
+    ),
+    (
+        "overlong postal code",
+        {"shippingAddress": an_address(postalCode="1" * 17)},
+        "TOO_LONG",
+        ["input", "shippingAddress", "postalCode"],
+    ),
+    (
+        "overlong phone",
+        {"customer": {"email": "ann@example.com", "phone": "5" * 33}},
+        "TOO_LONG",
+        ["input", "customer", "phone"],
+    ),
 ]
 
 

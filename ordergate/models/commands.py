@@ -14,6 +14,20 @@ SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_KEY_LENGTH = 255
 MAX_TEXT = 255
+# The longest value each input field may carry: what its column holds.
+MAX_LENGTH: dict[str, int] = {
+    "channel": 64,
+    "externalReference": 128,
+    "name": 255,
+    "line1": 255,
+    "line2": 255,
+    "city": 128,
+    "region": 64,
+    "postalCode": 16,
+    "phone": 32,
+    "firstName": 128,
+    "lastName": 128,
+}
 MAX_NOTE = 1000
 
 
@@ -83,8 +97,9 @@ def _text(problems: list[Problem], value: str | None, path: tuple[str, ...], *, 
         if required:
             problems.append(Problem("REQUIRED", f"{path[-1]} is required", path))
         return
-    if len(value) > MAX_TEXT:
-        problems.append(Problem("TOO_LONG", f"{path[-1]} is longer than {MAX_TEXT} characters", path))
+    limit = MAX_LENGTH.get(path[-1], MAX_TEXT)
+    if len(value) > limit:
+        problems.append(Problem("TOO_LONG", f"{path[-1]} is longer than {limit} characters", path))
 
 
 def check_email(email: str) -> str | None:
