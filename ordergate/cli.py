@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
 from ordergate.resolvers.services import utc_now
@@ -80,12 +82,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     # Prepare once here, so several workers do not race to migrate and seed.
     asyncio.run(_prepare(settings))
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
-    admin = mint_token(settings, role=Role.ADMIN, subject="admin@ordergate.local", now=utc_now())
     print(f"ordergate: GraphiQL at http://{host}:{args.port}/graphql")
-    print(f"ordergate: database {settings.database_url}")
+    print(f"ordergate: database {make_url(settings.database_url).render_as_string(hide_password=True)}")
     if settings.jwt_secret == DEV_JWT_SECRET:
+        # Only with the development secret: a production log must not carry a live admin token.
         print("ordergate: using the development JWT secret; set ORDERGATE_JWT_SECRET in production")
-    print(f"ordergate: admin token (header `Authorization: Bearer ...`):\n{admin}", flush=True)
+        admin = mint_token(settings, role=Role.ADMIN, subject="admin@ordergate.local", now=utc_now())
+        print(f"ordergate: admin token (header `Authorization: Bearer ...`):\n{admin}", flush=True)
+    else:
+        print("ordergate: mint tokens with `ordergate token --role ROLE`", flush=True)
     uvicorn.run(
         "ordergate.app:create_app",
         factory=True,

@@ -69,16 +69,5 @@ async def customer(services: Services, principal: Principal, customer_id: str) -
 
 async def seed(services: Services, products: Iterable[Product], locations: Iterable[Location]) -> int:
     """Insert the products and locations that are not there yet; returns how many were added."""
-    added = 0
     async with services.store.write() as uow:
-        skus = await uow.catalog.existing_skus()
-        codes = await uow.catalog.existing_location_codes()
-        for product in products:
-            if product.sku not in skus:
-                uow.catalog.add(product)
-                added += 1
-        for location in locations:
-            if location.code not in codes:
-                uow.catalog.add(location)
-                added += 1
-    return added
+        return await uow.catalog.add_missing(list(products), list(locations))

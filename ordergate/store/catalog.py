@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -62,11 +64,16 @@ class CatalogRepository:
         rows = await self.session.execute(query)
         return {location_id: int(count) for location_id, count in rows.all()}
 
-    async def existing_skus(self) -> set[str]:
-        return set((await self.session.execute(select(Product.sku))).scalars())
-
-    async def existing_location_codes(self) -> set[str]:
-        return set((await self.session.execute(select(Location.code))).scalars())
-
-    def add(self, record: Product | Location) -> None:
-        self.session.add(record)
+    async def add_missing(self, products: Sequence[Product], locations: Sequence[Location]) -> int:
+        """Insert the products and locations whose SKU or code is new; concurrent seeders
+        (replicas starting together) skip each other's rows instead of failing."""
+        added = 0
+        for model, rows, key in ((Product, products, "sku"), (Location, locations, "code")):
+            if not rows:
+                continue
+            insert = sqlite_insert if self.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+            values = [row.model_dump() for row in rows]
+            statement = insert(model).values(values).on_conflict_do_nothing(index_elements=[key])
+            result = await self.session.execute(statement)
+            added += max(result.rowcount, 0)  # type: ignore[attr-defined]
+        return added

@@ -1,0 +1,48 @@
+"""The demo seed is idempotent, also when replicas run it at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordergate.app import build_services
+from ordergate.resolvers import catalog
+from ordergate.resolvers.services import Services, utc_now
+from ordergate.sandbox.seed import CATALOGUE, NETWORK, demo_locations, demo_products
+from ordergate.settings import Settings
+from ordergate.store.unit_of_work import Store
+
+
+async def counts(services: Services) -> tuple[int, int]:
+    async with services.store.read() as uow:
+        products = (await uow.session.execute(sa.text("SELECT count(*) FROM products"))).scalar_one()
+        locations = (await uow.session.execute(sa.text("SELECT count(*) FROM locations"))).scalar_one()
+    return int(products), int(locations)
+
+
+async def test_seeding_again_adds_nothing(services: Services) -> None:
+    added = await catalog.seed(services, demo_products(utc_now()), demo_locations())
+
+    assert added == 0
+    assert await counts(services) == (len(CATALOGUE), len(NETWORK))
+
+
+async def test_replicas_seeding_together_neither_fails_nor_duplicates(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]]
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("DELETE FROM products"))
+        await uow.session.execute(sa.text("DELETE FROM locations"))
+    replicas = [build_services(settings, Store(database[0], connect_args=database[1])) for _ in range(3)]
+    try:
+        added = await asyncio.gather(
+            *(catalog.seed(r, demo_products(utc_now()), demo_locations()) for r in replicas)
+        )
+    finally:
+        for replica in replicas:
+            await replica.store.dispose()
+
+    assert sum(added) == len(CATALOGUE) + len(NETWORK)
+    assert await counts(services) == (len(CATALOGUE), len(NETWORK))
