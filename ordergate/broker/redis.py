@@ -19,7 +19,14 @@ CHANNEL = "ordergate:events"
 
 
 class RedisBroker:
-    def __init__(self, url: str, channel: str = CHANNEL, reconnect_seconds: float = 1.0) -> None:
+    def __init__(
+        self, url: str, channel: str = CHANNEL, reconnect_seconds: float = 1.0, publish_timeout: float = 0.5
+    ) -> None:
+        # Publishing runs inside a mutation's response: give up fast and let other replicas
+        # catch up on their periodic re-read. Listening waits as long as it takes.
+        self._publisher = Redis.from_url(
+            url, socket_timeout=publish_timeout, socket_connect_timeout=publish_timeout
+        )
         self._redis = Redis.from_url(url)
         self._channel = channel
         self._local = MemoryBroker()
@@ -42,11 +49,12 @@ class RedisBroker:
             self._task = None
         await self._local.stop()
         await self._redis.aclose()
+        await self._publisher.aclose()
 
     async def notify(self) -> None:
         self._local.wake_all()
         try:
-            await self._redis.publish(self._channel, b"1")
+            await self._publisher.publish(self._channel, b"1")
         except (RedisError, OSError) as exc:
             # Other replicas fall back to their periodic re-read of the log.
             log.warning("redis publish failed: %s", exc)

@@ -42,9 +42,14 @@ async def follow(
                 raise NotFound("no such order", field=("orderId",))
     # Listen before reading the head, so a commit in between still wakes us.
     async with services.broker.listen() as listener:
+        async with services.store.read() as uow:
+            head = await uow.events.head()
         if position is None:
-            async with services.store.read() as uow:
-                position = await uow.events.head()
+            position = head
+        elif position > head:
+            raise ValidationFailed(
+                [Problem("INVALID_CURSOR", "the cursor is ahead of the event log", ("after",))]
+            )
         while True:
             async with services.store.read() as uow:
                 batch = await uow.events.after(position, scope, order_id, BATCH)

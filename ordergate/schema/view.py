@@ -3,6 +3,8 @@ and the caller identified from a bearer token (HTTP header, or `connection_init`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from datetime import timedelta
@@ -18,6 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from ordergate.auth import bearer, verify_token
 from ordergate.models.errors import Unauthenticated
@@ -68,7 +71,29 @@ def unauthenticated(message: str) -> Response:
     )
 
 
+class InitialisingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy `graphql-ws` protocol, held to the same `connection_init` deadline that
+    Strawberry applies to `graphql-transport-ws` (4408 when it passes)."""
+
+    async def handle(self) -> None:
+        deadline = self.view.connection_init_wait_timeout.total_seconds()
+        watchdog = asyncio.create_task(self._close_if_uninitialised(deadline))
+        try:
+            await super().handle()
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+
+    async def _close_if_uninitialised(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if not self.connection_acknowledged:
+            await self.websocket.close(code=4408, reason="Connection initialisation timeout")
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_ws_handler_class = InitialisingGraphQLWSHandler
+
     def __init__(
         self, schema: Schema, services: Services, settings: Settings, graphiql_html: str | None
     ) -> None:
