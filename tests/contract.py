@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pytest
 from graphql import OperationDefinitionNode, parse, print_ast
 
 CONTRACT = Path(__file__).resolve().parents[1].parent / "shared" / "contract"
@@ -22,4 +23,6 @@ def operations() -> dict[str, tuple[str, str]]:
 
 
 def operation(name: str) -> str:
+    if not CONTRACT.is_dir():
+        pytest.skip(f"the client contract is not at {CONTRACT}", allow_module_level=True)
     return operations()[name][1]
