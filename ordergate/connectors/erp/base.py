@@ -1,0 +1,108 @@
+"""What ordergate needs from any ERP, batched: one call answers for many SKUs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ErpLocation:
+    erp_id: str
+    name: str
+    line1: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """Physical units of a SKU at an ERP location (the ERP's quantity in stock, whole units)."""
+
+    sku: str
+    erp_location_id: str
+    on_hand: int
+
+
+@dataclass(frozen=True)
+class IncomingSupply:
+    """Open purchase-order quantity for a SKU, expected at an ERP location on a date."""
+
+    sku: str
+    erp_location_id: str
+    quantity: int
+    expected_on: date
+    reference: str
+
+
+@dataclass(frozen=True)
+class SalesOrderLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class SalesOrderPush:
+    """An order confirmed in ordergate, pushed to the ERP; `order_id` makes the push idempotent
+    (Katana's `ecommerce_order_id`)."""
+
+    order_id: str
+    order_number: str
+    customer_name: str
+    customer_email: str
+    erp_location_id: str
+    currency: str
+    lines: Sequence[SalesOrderLine]
+    delivery_date: date | None = None
+
+
+@dataclass(frozen=True)
+class InventoryNotice:
+    """A verified inventory webhook: which SKUs changed (re-read their stock)."""
+
+    delivery_id: str
+    event: str
+    skus: tuple[str, ...]
+    variant_ids: tuple[str, ...]
+
+
+class ErpConnector(Protocol):
+    async def locations(self) -> list[ErpLocation]: ...
+
+    async def stock_levels(self, skus: Sequence[str]) -> list[StockLevel]:
+        """On hand per location for these SKUs: one request per 250 SKUs once variant ids are
+        known. SKUs the ERP does not know are left out."""
+        ...
+
+    async def incoming_supply(self, skus: Sequence[str]) -> list[IncomingSupply]: ...
+
+    async def push_sales_order(self, order: SalesOrderPush) -> str:
+        """The ERP's sales-order id; pushing the same order twice returns the first id."""
+        ...
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> InventoryNotice:
+        """The notice in a signed delivery; raises WebhookRejected when the signature is wrong."""
+        ...
+
+    async def resolve_skus(self, variant_ids: Sequence[str]) -> dict[str, str]:
+        """variant id -> SKU, for webhooks that name variants only."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+__all__ = [
+    "ErpConnector",
+    "ErpLocation",
+    "IncomingSupply",
+    "InventoryNotice",
+    "SalesOrderLine",
+    "SalesOrderPush",
+    "StockLevel",
+]

@@ -1,0 +1,502 @@
+"""Katana MRP as the ERP, over its public API (`https://api.katanamrp.com/v1`).
+
+SKUs become variant ids through `GET /variants?sku=..&sku=..` (cached in memory, unknown SKUs for
+a few minutes), so a warm `stock_levels` is one `GET /inventory?variant_id=..` per 250 rows.
+Incoming supply is the unreceived rows of open purchase orders. A sales order carries our order
+id as `ecommerce_order_id`; Katana does not enforce it unique, so a push looks before it creates.
+Webhooks are HMAC-SHA256 of the raw body keyed with the webhook token, in hex (`X-Sha2-Signature`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import math
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ordergate.connectors.erp.base import (
+    ErpLocation,
+    IncomingSupply,
+    InventoryNotice,
+    SalesOrderPush,
+    StockLevel,
+)
+from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
+from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
+
+KATANA_URL = "https://api.katanamrp.com/v1"
+UPSTREAM = "katana"
+PAGE_LIMIT = 250
+MAX_QUERY = 6000
+MAX_PAGES = 400
+OPEN_PURCHASE_STATUSES = ("NOT_RECEIVED", "PARTIALLY_RECEIVED")
+ORDER_TYPE = "ordergate"
+UNKNOWN_SKU_TTL = 300.0
+PUSHED_ORDERS_KEPT = 10_000
+SIGNATURE_HEADER = "x-sha2-signature"
+VARIANT_RESOURCES = frozenset({"current_inventory", "variant"})
+
+KATANA_RATE_LIMIT = RateLimitHeaders(
+    "X-Ratelimit-Remaining", "X-Ratelimit-Reset", 0.001, reset_is_timestamp=True
+)
+
+
+def katana_policy(base_url: str = KATANA_URL) -> UpstreamPolicy:
+    """60 requests a minute: a deadline long enough to sit out a short `Retry-After`."""
+    return UpstreamPolicy(
+        name=UPSTREAM,
+        base_url=base_url,
+        connect_timeout=3.0,
+        read_timeout=10.0,
+        attempts=3,
+        backoff_initial=0.5,
+        backoff_max=8.0,
+        deadline=30.0,
+        breaker_threshold=5,
+        breaker_cooldown=30.0,
+        min_remaining=1,
+    )
+
+
+@dataclass
+class _Exclusive:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class KatanaErp:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        *,
+        webhook_secrets: Sequence[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._secrets = [secret.encode() for secret in webhook_secrets if secret]
+        self._clock = clock
+        self._variant_by_sku: dict[str, int] = {}
+        self._sku_by_variant: dict[int, str] = {}
+        self._unknown_until: dict[str, float] = {}
+        self._customer_by_email: dict[str, int] = {}
+        self._pushed: OrderedDict[str, str] = OrderedDict()
+        self._pushing: dict[str, _Exclusive] = {}
+
+    @classmethod
+    def create(
+        cls,
+        base_url: str,
+        token: str,
+        webhook_secret: str | Sequence[str] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: UpstreamPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        breaker: CircuitBreaker | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    ) -> KatanaErp:
+        """A connector with its own client; `webhook_secret` may list two tokens during rotation."""
+        client = UpstreamClient(
+            policy or katana_policy(base_url),
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            transport=transport,
+            clock=clock,
+            wall_clock=wall_clock,
+            sleep=sleep,
+            rate_limit=KATANA_RATE_LIMIT,
+            breaker=breaker,
+            event_hooks=event_hooks,
+        )
+        secrets = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret or ())
+        return cls(client, webhook_secrets=secrets, clock=clock)
+
+    async def locations(self) -> list[ErpLocation]:
+        return [_location(record) for record in await self._collect("/locations", []) if _live(record)]
+
+    async def stock_levels(self, skus: Sequence[str]) -> list[StockLevel]:
+        sku_of = _invert(await self._variant_ids(skus))
+        levels: list[StockLevel] = []
+        for batch in _batches("variant_id", map(str, sorted(sku_of))):
+            for record in await self._collect("/inventory", batch):
+                variant_id, location_id, on_hand = _stock_row(record)
+                if variant_id in sku_of and record.get("archived_at") is None:
+                    levels.append(StockLevel(sku_of[variant_id], str(location_id), on_hand))
+        return levels
+
+    async def incoming_supply(self, skus: Sequence[str]) -> list[IncomingSupply]:
+        sku_of = _invert(await self._variant_ids(skus))
+        if not sku_of:
+            return []
+        totals: dict[tuple[str, str, date, str], int] = {}
+        for status in OPEN_PURCHASE_STATUSES:
+            for order in await self._collect("/purchase_orders", [("status", status)]):
+                for variant_id, location_id, expected_on, quantity in _open_rows(order):
+                    if variant_id in sku_of and quantity > 0:
+                        key = (sku_of[variant_id], str(location_id), expected_on, _text(order, "order_no"))
+                        totals[key] = totals.get(key, 0) + quantity
+        return [
+            IncomingSupply(sku=sku, erp_location_id=at, quantity=quantity, expected_on=on, reference=ref)
+            for (sku, at, on, ref), quantity in sorted(totals.items(), key=lambda item: (item[0][2], item[0]))
+        ]
+
+    async def push_sales_order(self, order: SalesOrderPush) -> str:
+        async with self._exclusive(order.order_id):
+            if order.order_id in self._pushed:
+                return self._pushed[order.order_id]
+            sales_order_id = await self._find_sales_order(order.order_id) or await self._create_sales_order(
+                order
+            )
+            self._pushed[order.order_id] = sales_order_id
+            if len(self._pushed) > PUSHED_ORDERS_KEPT:
+                self._pushed.popitem(last=False)
+            return sales_order_id
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> InventoryNotice:
+        signature = next((value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER), None)
+        if signature is None:
+            raise WebhookRejected("INVALID_SIGNATURE", "the X-Sha2-Signature header is missing")
+        if not self._signed(body, signature):
+            raise WebhookRejected("INVALID_SIGNATURE", "the X-Sha2-Signature does not match the body")
+        event, resource_type, resource_id = _webhook_event(body)
+        variant_ids: tuple[str, ...] = ()
+        if resource_type in VARIANT_RESOURCES and _numeric(resource_id):
+            variant_ids = (resource_id,)
+            if event.startswith("variant."):
+                self._forget_variant(int(resource_id))
+        skus = tuple(self._sku_by_variant[int(v)] for v in variant_ids if int(v) in self._sku_by_variant)
+        # Katana's payload has no delivery id or timestamp: a redelivery is the same bytes.
+        delivery_id = hashlib.sha256(body).hexdigest()
+        return InventoryNotice(delivery_id=delivery_id, event=event, skus=skus, variant_ids=variant_ids)
+
+    async def resolve_skus(self, variant_ids: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(int(v) for v in variant_ids if _numeric(v)))
+        missing = [v for v in wanted if v not in self._sku_by_variant]
+        for batch in _batches("ids", map(str, missing)):
+            self._remember(await self._collect("/variants", batch))
+        return {str(v): self._sku_by_variant[v] for v in wanted if v in self._sku_by_variant}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- variants ----------------------------------------------------------------------------------
+
+    async def _variant_ids(self, skus: Iterable[str]) -> dict[str, int]:
+        """SKU -> variant id for the SKUs Katana knows, from the cache or one lookup per 250."""
+        wanted = list(dict.fromkeys(skus))
+        now = self._clock()
+        missing = [
+            sku
+            for sku in wanted
+            if sku not in self._variant_by_sku and self._unknown_until.get(sku, -math.inf) <= now
+        ]
+        for batch in _batches("sku", missing):
+            asked = {sku for _, sku in batch}
+            self._remember([r for r in await self._collect("/variants", batch) if r.get("sku") in asked])
+            for sku in asked - self._variant_by_sku.keys():
+                self._unknown_until[sku] = now + UNKNOWN_SKU_TTL
+        return {sku: self._variant_by_sku[sku] for sku in wanted if sku in self._variant_by_sku}
+
+    def _remember(self, records: Iterable[dict[str, Any]]) -> None:
+        for record in records:
+            variant_id, sku = _variant(record)
+            if sku is not None and _live(record):
+                self._variant_by_sku[sku] = variant_id
+                self._sku_by_variant[variant_id] = sku
+                self._unknown_until.pop(sku, None)
+
+    def _forget_variant(self, variant_id: int) -> None:
+        sku = self._sku_by_variant.pop(variant_id, None)
+        if sku is not None:
+            self._variant_by_sku.pop(sku, None)
+
+    # -- sales orders ------------------------------------------------------------------------------
+
+    async def _find_sales_order(self, order_id: str) -> str | None:
+        params = [("ecommerce_order_id", order_id), ("ecommerce_order_type", ORDER_TYPE), ("limit", "50")]
+        found = _records(self._json(await self._client.get("/sales_orders", params=params)))
+        ids = sorted(_id(record) for record in found if record.get("ecommerce_order_id") == order_id)
+        return str(ids[0]) if ids else None
+
+    async def _create_sales_order(self, order: SalesOrderPush) -> str:
+        _katana_id(order.erp_location_id)
+        variants = await self._variant_ids(line.sku for line in order.lines)
+        unknown = sorted({line.sku for line in order.lines} - variants.keys())
+        if unknown:
+            message = f"sales order {order.order_number}: Katana knows no variant for {', '.join(unknown)}"
+            raise UpstreamRejected(UPSTREAM, message, status=422)
+        customer_id = await self._customer_id(order)
+        # A create is not retried: after a lost answer, the next push finds the order instead.
+        response = await self._client.post("/sales_orders", json=_sales_order(order, variants, customer_id))
+        return str(_id(self._json(response)))
+
+    async def _customer_id(self, order: SalesOrderPush) -> int:
+        email = order.customer_email.strip().lower()
+        if email not in self._customer_by_email:
+            response = await self._client.get("/customers", params=[("email", email), ("limit", "1")])
+            found = _records(self._json(response))
+            if found:
+                self._customer_by_email[email] = _id(found[0])
+            else:
+                body = {
+                    "name": order.customer_name.strip() or email,
+                    "email": email,
+                    "currency": order.currency,
+                }
+                self._customer_by_email[email] = _id(
+                    self._json(await self._client.post("/customers", json=body))
+                )
+        return self._customer_by_email[email]
+
+    @asynccontextmanager
+    async def _exclusive(self, key: str) -> AsyncIterator[None]:
+        entry = self._pushing.setdefault(key, _Exclusive())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._pushing[key]
+
+    # -- wire --------------------------------------------------------------------------------------
+
+    async def _collect(self, path: str, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Every page of a list, following `X-Pagination` to its last page."""
+        records: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            query = [*params, ("limit", str(PAGE_LIMIT)), ("page", str(page))]
+            response = await self._client.get(path, params=query)
+            batch = _records(self._json(response))
+            records.extend(batch)
+            if not batch or _last_page(response, page, len(batch)):
+                return records
+        raise UpstreamProtocolError(UPSTREAM, f"GET {path}: more than {MAX_PAGES} pages")
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError as error:
+            raise UpstreamProtocolError(UPSTREAM, f"{response.request.url.path}: body is not JSON") from error
+
+    def _signed(self, body: bytes, signature: str) -> bool:
+        presented = signature.strip().removeprefix("sha256=")
+        try:
+            digest = bytes.fromhex(presented)
+        except ValueError:
+            return False
+        matched = False
+        for secret in self._secrets:
+            matched |= hmac.compare_digest(digest, hmac.new(secret, body, hashlib.sha256).digest())
+        return matched
+
+
+# -- payload mappers -------------------------------------------------------------------------------
+
+
+def _records(body: Any) -> list[dict[str, Any]]:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not all(isinstance(record, dict) for record in data):
+        raise UpstreamProtocolError(UPSTREAM, "a list response without a `data` array of objects")
+    return data
+
+
+def _last_page(response: httpx.Response, page: int, received: int) -> bool:
+    header = response.headers.get("X-Pagination")
+    if header is None:
+        return received < PAGE_LIMIT
+    try:
+        pagination = json.loads(header)
+        return bool(pagination["last_page"] == "true" or page >= int(pagination["total_pages"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise UpstreamProtocolError(UPSTREAM, f"unreadable X-Pagination header {header[:100]!r}") from error
+
+
+def _id(record: Any) -> int:
+    value = record.get("id") if isinstance(record, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UpstreamProtocolError(UPSTREAM, f"a record without an integer id: {str(record)[:200]}")
+    return value
+
+
+def _integer(record: dict[str, Any], name: str) -> int:
+    value = record.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UpstreamProtocolError(UPSTREAM, f"`{name}` is not an integer: {value!r}")
+    return value
+
+
+def _text(record: dict[str, Any], name: str) -> str:
+    value = record.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _live(record: dict[str, Any]) -> bool:
+    return record.get("deleted_at") is None
+
+
+def _units(value: Any, name: str) -> Decimal:
+    """A Katana quantity (a decimal string like "150.0", or a JSON number) as an exact Decimal."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise UpstreamProtocolError(UPSTREAM, f"`{name}` is not a quantity: {value!r}")
+    try:
+        units = Decimal(value)
+    except InvalidOperation as error:
+        raise UpstreamProtocolError(UPSTREAM, f"`{name}` is not a quantity: {value!r}") from error
+    if not units.is_finite():
+        raise UpstreamProtocolError(UPSTREAM, f"`{name}` is not a quantity: {value!r}")
+    return units
+
+
+def _whole(units: Decimal) -> int:
+    return math.floor(units)
+
+
+def _day(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise UpstreamProtocolError(UPSTREAM, f"not an ISO 8601 timestamp: {value!r}") from error
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+def _location(record: dict[str, Any]) -> ErpLocation:
+    address = record.get("address")
+    if not isinstance(address, dict):
+        address = {}
+    country = _text(address, "country")
+    return ErpLocation(
+        erp_id=str(_id(record)),
+        name=_text(record, "name"),
+        line1=_text(address, "line_1") or None,
+        city=_text(address, "city") or None,
+        region=_text(address, "state") or None,
+        postal_code=_text(address, "zip") or None,
+        country_code=country.upper() if len(country) == 2 else None,
+    )
+
+
+def _variant(record: dict[str, Any]) -> tuple[int, str | None]:
+    sku = record.get("sku")
+    return _id(record), sku if isinstance(sku, str) and sku else None
+
+
+def _stock_row(record: dict[str, Any]) -> tuple[int, int, int]:
+    units = _units(record.get("quantity_in_stock"), "quantity_in_stock")
+    return _integer(record, "variant_id"), _integer(record, "location_id"), _whole(units)
+
+
+def _open_rows(order: dict[str, Any]) -> Iterable[tuple[int, int, date, int]]:
+    """(variant id, location id, expected date, stock units) of each row not yet received."""
+    if not _live(order) or order.get("status") not in OPEN_PURCHASE_STATUSES:
+        return
+    rows = order.get("purchase_order_rows") or []
+    if not isinstance(rows, list):
+        raise UpstreamProtocolError(UPSTREAM, "`purchase_order_rows` is not a list")
+    for row in rows:
+        if not isinstance(row, dict) or row.get("received_date") is not None or not _live(row):
+            continue
+        expected_on = _day(row.get("arrival_date")) or _day(order.get("expected_arrival_date"))
+        if expected_on is None:
+            continue
+        rate = row.get("purchase_uom_conversion_rate")
+        units = _units(row.get("quantity"), "quantity") * (_units(rate, "rate") if rate is not None else 1)
+        location_id = row.get("location_id") or order.get("location_id")
+        if not isinstance(location_id, int):
+            raise UpstreamProtocolError(UPSTREAM, f"purchase order {_id(order)} has no location")
+        yield _integer(row, "variant_id"), location_id, expected_on, _whole(units)
+
+
+def _webhook_event(body: bytes) -> tuple[str, str, str]:
+    """(action, resource type, object id) of a WebhookEventPayload."""
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        raise WebhookRejected("MALFORMED_PAYLOAD", "the body is not JSON") from error
+    thing = payload.get("object") if isinstance(payload, dict) else None
+    action = payload.get("action") if isinstance(payload, dict) else None
+    if (
+        not isinstance(action, str)
+        or not isinstance(thing, dict)
+        or not isinstance(thing.get("id"), str | int)
+    ):
+        raise WebhookRejected("MALFORMED_PAYLOAD", "the body is not a Katana webhook event")
+    resource_type = payload.get("resource_type")
+    return action, resource_type if isinstance(resource_type, str) else "", str(thing["id"])
+
+
+def _sales_order(order: SalesOrderPush, variants: Mapping[str, int], customer_id: int) -> dict[str, Any]:
+    location_id = _katana_id(order.erp_location_id)
+    body: dict[str, Any] = {
+        "order_no": order.order_number,
+        "customer_id": customer_id,
+        "location_id": location_id,
+        "currency": order.currency,
+        "ecommerce_order_type": ORDER_TYPE,
+        "ecommerce_order_id": order.order_id,
+        "sales_order_rows": [
+            {
+                "variant_id": variants[line.sku],
+                "quantity": line.quantity,
+                "price_per_unit": _wire_number(line.unit_price),
+                "location_id": location_id,
+            }
+            for line in order.lines
+        ],
+    }
+    if order.delivery_date is not None:
+        body["delivery_date"] = f"{order.delivery_date.isoformat()}T00:00:00.000Z"
+    return body
+
+
+def _numeric(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _katana_id(erp_location_id: str) -> int:
+    if not _numeric(erp_location_id):
+        raise ValueError(f"{erp_location_id!r} is not a Katana location id")
+    return int(erp_location_id)
+
+
+def _wire_number(amount: Decimal) -> int | float:
+    # JSON has one number type; a price with at most 15 digits prints back exactly.
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _invert(variants: Mapping[str, int]) -> dict[int, str]:
+    return {variant_id: sku for sku, variant_id in variants.items()}
+
+
+def _batches(name: str, values: Iterable[str]) -> Iterable[list[tuple[str, str]]]:
+    """`name=value` query pairs, at most 250 and about 6 kB of query string per request."""
+    batch: list[tuple[str, str]] = []
+    length = 0
+    for value in values:
+        size = len(name) + len(quote(value, safe="")) + 2
+        if batch and (len(batch) == PAGE_LIMIT or length + size > MAX_QUERY):
+            yield batch
+            batch, length = [], 0
+        batch.append((name, value))
+        length += size
+    if batch:
+        yield batch
+
+
+__all__ = ["KATANA_RATE_LIMIT", "KATANA_URL", "KatanaErp", "katana_policy"]

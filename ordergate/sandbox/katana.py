@@ -1,0 +1,766 @@
+"""A stateful stand-in for Katana's public API (`https://api.katanamrp.com/v1`), in its wire format.
+
+Served below its mount: `GET /locations`, `GET /variants`, `GET /inventory`, `GET /purchase_orders`,
+`GET|POST /customers`, `GET|POST /sales_orders`, `GET|POST /webhooks`. Bearer auth (the configured
+token, or any token when none is), a rolling per-token rate limit answering 429 with `Retry-After`,
+page totals in an `X-Pagination` JSON header, quantities as decimal strings. Stock changes made
+through `set_on_hand` / `adjust` are announced to registered webhooks, signed like Katana signs them.
+Like Katana, `POST /sales_orders` does not enforce a unique `ecommerce_order_id`: callers look first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as day_time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ordergate.sandbox.seed import CATALOGUE, NETWORK
+from ordergate.sandbox.stock import demo_on_hand, demo_purchase_orders
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_URL = "https://api.katanamrp.com/v1"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 250
+PRODUCT_ID_BASE = 100
+VARIANT_ID_BASE = 2000
+INVENTORY_UPDATED = "current_inventory.product_updated"
+OUT_OF_STOCK = "current_inventory.product_out_of_stock"
+
+KATANA_LOCATION_IDS: dict[str, str] = {row[0]: str(number) for number, row in enumerate(NETWORK, start=1)}
+"""Our location code -> the sandbox's Katana location id."""
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class BadRequest(Exception):
+    """A request the sandbox refuses with 422, in Katana's error format."""
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float
+    retry_after: int
+
+
+class RollingWindow:
+    """At most `limit` requests per key in any `window` seconds."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> RateDecision:
+        now = self._clock()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        allowed = len(hits) < self.limit
+        if allowed:
+            hits.append(now)
+        reset_at = hits[0] + self.window if hits else now
+        return RateDecision(
+            allowed=allowed,
+            limit=self.limit,
+            remaining=self.limit - len(hits),
+            reset_at=reset_at,
+            retry_after=0 if allowed else max(1, math.ceil(reset_at - now)),
+        )
+
+
+@dataclass
+class Variant:
+    id: int
+    product_id: int
+    sku: str
+    name: str
+    price: Decimal
+
+
+@dataclass
+class PurchaseRow:
+    id: int
+    variant_id: int
+    quantity: Decimal
+    price: Decimal
+    received_at: float | None = None
+
+
+@dataclass
+class PurchaseOrder:
+    id: int
+    order_no: str
+    location_id: int
+    status: str
+    expected_arrival: float
+    rows: list[PurchaseRow]
+
+
+@dataclass
+class Webhook:
+    id: int
+    url: str
+    token: str
+    subscribed_events: list[str]
+    enabled: bool = True
+    description: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass
+class _Ids:
+    next: dict[str, int] = field(default_factory=dict)
+
+    def take(self, kind: str, start: int) -> int:
+        value = self.next.get(kind, start)
+        self.next[kind] = value + 1
+        return value
+
+
+class KatanaSandbox:
+    """Katana's state and `.app`, the Starlette app that serves it."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        webhook_token: str | None = None,
+        today: date | None = None,
+        clock: Callable[[], float] = time.time,
+        rate_limit: int = 60,
+        rate_window: float = 60.0,
+        max_page_size: int = MAX_PAGE_SIZE,
+        webhook_client: httpx.AsyncClient | None = None,
+        public_url: str = PUBLIC_URL,
+        seed: bool = True,
+    ) -> None:
+        self.token = token
+        self.webhook_token = webhook_token
+        self.clock = clock
+        self.max_page_size = max_page_size
+        self.public_url = public_url.rstrip("/")
+        self.webhook_client = webhook_client
+        self._closes_client = webhook_client is None
+        self.limiter = RollingWindow(rate_limit, rate_window, clock)
+        self._ids = _Ids()
+        self.locations: dict[str, int] = {
+            code: int(katana_id) for code, katana_id in KATANA_LOCATION_IDS.items()
+        }
+        self.variants: dict[int, Variant] = {}
+        self.inventory: dict[tuple[int, int], Decimal] = {}
+        self.committed: dict[tuple[int, int], Decimal] = {}
+        self.purchase_orders: list[PurchaseOrder] = []
+        self.customers: list[dict[str, Any]] = []
+        self.sales_orders: list[dict[str, Any]] = []
+        self.webhooks: list[Webhook] = []
+        self._seeded_at = clock()
+        for sku, name, price, _returnable in CATALOGUE:
+            number = len(self.variants) + 1
+            variant = Variant(VARIANT_ID_BASE + number, PRODUCT_ID_BASE + number, sku, name, Decimal(price))
+            self.variants[variant.id] = variant
+        if seed:
+            self._seed(today or datetime.fromtimestamp(clock(), UTC).date())
+        self.app = Starlette(
+            routes=[
+                Route("/locations", self._guard(self._list_locations), methods=["GET"]),
+                Route("/variants", self._guard(self._list_variants), methods=["GET"]),
+                Route("/inventory", self._guard(self._list_inventory), methods=["GET"]),
+                Route("/purchase_orders", self._guard(self._list_purchase_orders), methods=["GET"]),
+                Route("/customers", self._guard(self._list_customers), methods=["GET"]),
+                Route("/customers", self._guard(self._create_customer), methods=["POST"]),
+                Route("/sales_orders", self._guard(self._list_sales_orders), methods=["GET"]),
+                Route("/sales_orders", self._guard(self._create_sales_order), methods=["POST"]),
+                Route("/webhooks", self._guard(self._list_webhooks), methods=["GET"]),
+                Route("/webhooks", self._guard(self._create_webhook), methods=["POST"]),
+            ]
+        )
+
+    # -- operator's side: what tests and demos change directly --------------------------------
+
+    def variant_for(self, sku: str) -> Variant:
+        for variant in self.variants.values():
+            if variant.sku == sku:
+                return variant
+        raise KeyError(f"unknown SKU {sku!r}")
+
+    def on_hand(self, sku: str, location_code: str) -> Decimal:
+        return self.inventory.get((self.variant_for(sku).id, self.locations[location_code]), Decimal(0))
+
+    async def set_on_hand(self, sku: str, location_code: str, quantity: Decimal | int | str) -> None:
+        """Set a count and announce it to the webhooks (delivery failures are logged, not raised)."""
+        variant = self.variant_for(sku)
+        self.inventory[(variant.id, self.locations[location_code])] = Decimal(quantity)
+        await self._announce_stock(variant)
+
+    async def adjust(self, sku: str, location_code: str, delta: Decimal | int | str) -> None:
+        await self.set_on_hand(sku, location_code, self.on_hand(sku, location_code) + Decimal(delta))
+
+    def register_webhook(
+        self, url: str, events: Sequence[str], *, token: str | None = None, description: str | None = None
+    ) -> Webhook:
+        webhook = Webhook(
+            id=self._ids.take("webhook", 1),
+            url=url,
+            token=token or self.webhook_token or secrets.token_hex(8),
+            subscribed_events=list(events),
+            description=description,
+            created_at=self.clock(),
+        )
+        self.webhooks.append(webhook)
+        return webhook
+
+    def sales_orders_for(self, ecommerce_order_id: str) -> list[dict[str, Any]]:
+        return [order for order in self.sales_orders if order["ecommerce_order_id"] == ecommerce_order_id]
+
+    async def aclose(self) -> None:
+        """Closes `webhook_client`, unless it was passed to the constructor (then its owner does)."""
+        if self._closes_client and self.webhook_client is not None:
+            await self.webhook_client.aclose()
+            self.webhook_client = None
+
+    def _seed(self, today: date) -> None:
+        for (sku, code), units in demo_on_hand().items():
+            self.inventory[(self.variant_for(sku).id, self.locations[code])] = units
+        for demo in demo_purchase_orders(today):
+            expected = datetime.combine(demo.expected_on, day_time(9), UTC).timestamp()
+            rows = [
+                PurchaseRow(
+                    id=self._ids.take("purchase_row", 1),
+                    variant_id=self.variant_for(line.sku).id,
+                    quantity=Decimal(line.quantity),
+                    price=_cost(self.variant_for(line.sku)),
+                    received_at=expected if line.received else None,
+                )
+                for line in demo.lines
+            ]
+            self.purchase_orders.append(
+                PurchaseOrder(
+                    id=self._ids.take("purchase_order", 1),
+                    order_no=demo.order_no,
+                    location_id=self.locations[demo.location_code],
+                    status=demo.status,
+                    expected_arrival=expected,
+                    rows=rows,
+                )
+            )
+
+    # -- the wire: auth, rate limit, paging -----------------------------------------------------
+
+    def _guard(self, handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            wrong = self.token is not None and not hmac.compare_digest(
+                presented.encode(), self.token.encode()
+            )
+            if scheme.lower() != "bearer" or not presented or wrong:
+                return _error(401, "UnauthorizedError", "Unauthorized")
+            decision = self.limiter.hit(presented)
+            headers = {
+                "X-Ratelimit-Limit": str(decision.limit),
+                "X-Ratelimit-Remaining": str(decision.remaining),
+                "X-Ratelimit-Reset": str(int(decision.reset_at * 1000)),
+            }
+            if not decision.allowed:
+                headers["Retry-After"] = str(decision.retry_after)
+                return _error(429, "TooManyRequests", "Too Many Requests", headers)
+            try:
+                response = await handler(request)
+            except BadRequest as error:
+                response = _error(422, "UnprocessableEntityError", str(error), code="VALIDATION_FAILED")
+            response.headers.update(headers)
+            return response
+
+        return endpoint
+
+    def _page(self, request: Request, records: Sequence[dict[str, Any]]) -> Response:
+        limit = min(max(_int_param(request, "limit") or DEFAULT_PAGE_SIZE, 1), self.max_page_size)
+        page = max(_int_param(request, "page") or 1, 1)
+        total_pages = max(1, math.ceil(len(records) / limit))
+        offset = (page - 1) * limit
+        pagination = {
+            "total_records": str(len(records)),
+            "total_pages": str(total_pages),
+            "offset": str(offset),
+            "page": str(page),
+            "first_page": _flag(page == 1),
+            "last_page": _flag(page >= total_pages),
+        }
+        return JSONResponse(
+            {"data": list(records[offset : offset + limit])},
+            headers={"X-Pagination": json.dumps(pagination, separators=(",", ":"))},
+        )
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    async def _list_locations(self, request: Request) -> Response:
+        ids = _int_list(request, "ids")
+        records = [self._location_record(number, row) for number, row in enumerate(NETWORK, start=1)]
+        records = [record for record in records if not ids or record["id"] in ids]
+        # Katana lists locations newest first.
+        return self._page(request, sorted(records, key=lambda record: -record["id"]))
+
+    async def _list_variants(self, request: Request) -> Response:
+        skus = set(_str_list(request, "sku"))
+        ids = _int_list(request, "ids")
+        records = [
+            self._variant_record(variant)
+            for variant in sorted(self.variants.values(), key=lambda variant: -variant.id)
+            if (not skus or variant.sku in skus) and (not ids or variant.id in ids)
+        ]
+        return self._page(request, records)
+
+    async def _list_inventory(self, request: Request) -> Response:
+        variant_ids = _int_list(request, "variant_id")
+        location_id = _int_param(request, "location_id")
+        records = [
+            self._inventory_record(variant_id, at, units)
+            for (variant_id, at), units in sorted(self.inventory.items(), key=lambda item: item[0][::-1])
+            if (not variant_ids or variant_id in variant_ids) and location_id in (None, at)
+        ]
+        return self._page(request, records)
+
+    async def _list_purchase_orders(self, request: Request) -> Response:
+        status = request.query_params.get("status")
+        location_id = _int_param(request, "location_id")
+        records = [
+            self._purchase_order_record(order)
+            for order in sorted(self.purchase_orders, key=lambda order: -order.id)
+            if status in (None, order.status) and location_id in (None, order.location_id)
+        ]
+        return self._page(request, records)
+
+    async def _list_customers(self, request: Request) -> Response:
+        email = request.query_params.get("email")
+        ids = _int_list(request, "ids")
+        records = [
+            customer
+            for customer in reversed(self.customers)
+            if email in (None, customer["email"]) and (not ids or customer["id"] in ids)
+        ]
+        return self._page(request, records)
+
+    async def _list_sales_orders(self, request: Request) -> Response:
+        wanted = {
+            name: request.query_params[name]
+            for name in ("ecommerce_order_id", "ecommerce_order_type", "order_no")
+            if name in request.query_params
+        }
+        ids = _int_list(request, "ids")
+        records = [
+            order
+            for order in self.sales_orders
+            if all(order.get(name) == value for name, value in wanted.items())
+            and (not ids or order["id"] in ids)
+        ]
+        return self._page(request, records)
+
+    async def _list_webhooks(self, request: Request) -> Response:
+        records = [self._webhook_record(webhook) for webhook in reversed(self.webhooks)]
+        return self._page(request, records)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    async def _create_customer(self, request: Request) -> Response:
+        body = await _json_object(request)
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise BadRequest("name is required")
+        now = _timestamp(self.clock())
+        customer: dict[str, Any] = {
+            "id": self._ids.take("customer", 1501),
+            "name": name,
+            "first_name": body.get("first_name"),
+            "last_name": body.get("last_name"),
+            "company": body.get("company"),
+            "email": body.get("email"),
+            "phone": body.get("phone"),
+            "comment": body.get("comment"),
+            "currency": body.get("currency") or "USD",
+            "reference_id": body.get("reference_id"),
+            "category": body.get("category"),
+            "discount_rate": body.get("discount_rate"),
+            "default_billing_id": None,
+            "default_shipping_id": None,
+            "addresses": [],
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        self.customers.append(customer)
+        return JSONResponse(customer)
+
+    async def _create_sales_order(self, request: Request) -> Response:
+        body = await _json_object(request)
+        customer_id = body.get("customer_id")
+        if not any(customer["id"] == customer_id for customer in self.customers):
+            raise BadRequest("customer_id does not name a customer")
+        lines = body.get("sales_order_rows")
+        if not isinstance(lines, list) or not lines:
+            raise BadRequest("sales_order_rows must have at least one row")
+        location_id = body.get("location_id") or 1
+        if location_id not in self.locations.values():
+            raise BadRequest("location_id does not name a location")
+        order_id = self._ids.take("sales_order", 2001)
+        rows = [self._sales_row(order_id, line, location_id) for line in lines]
+        now = _timestamp(self.clock())
+        total = sum((Decimal(str(row["total"])) for row in rows), Decimal(0))
+        order: dict[str, Any] = {
+            "id": order_id,
+            "customer_id": customer_id,
+            "order_no": body.get("order_no") or f"SO-{order_id - 2000}",
+            "source": "API",
+            "order_created_date": body.get("order_created_date") or now,
+            "delivery_date": body.get("delivery_date"),
+            "picked_date": None,
+            "location_id": location_id,
+            "status": body.get("status") or "PENDING",
+            "currency": body.get("currency") or "USD",
+            "conversion_rate": None,
+            "conversion_date": None,
+            "invoicing_status": None,
+            "total": float(total),
+            "total_in_base_currency": float(total),
+            "additional_info": body.get("additional_info"),
+            "customer_ref": body.get("customer_ref"),
+            "sales_order_rows": rows,
+            "ecommerce_order_type": body.get("ecommerce_order_type"),
+            "ecommerce_store_name": body.get("ecommerce_store_name"),
+            "ecommerce_order_id": body.get("ecommerce_order_id"),
+            "product_availability": None,
+            "product_expected_date": None,
+            "ingredient_availability": None,
+            "ingredient_expected_date": None,
+            "production_status": None,
+            "tracking_number": body.get("tracking_number"),
+            "tracking_number_url": body.get("tracking_number_url"),
+            "billing_address_id": None,
+            "shipping_address_id": None,
+            "linked_manufacturing_order_id": None,
+            "shipping_fee": None,
+            "addresses": [],
+            "custom_fields": None,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        for row in rows:
+            key = (row["variant_id"], row["location_id"])
+            self.committed[key] = self.committed.get(key, Decimal(0)) + Decimal(str(row["quantity"]))
+        self.sales_orders.append(order)
+        return JSONResponse(order)
+
+    def _sales_row(self, order_id: int, line: Any, default_location: int) -> dict[str, Any]:
+        if not isinstance(line, dict):
+            raise BadRequest("each sales order row must be an object")
+        variant_id = line.get("variant_id")
+        variant = self.variants.get(variant_id) if isinstance(variant_id, int) else None
+        quantity = line.get("quantity")
+        if variant is None or not isinstance(quantity, int | float) or quantity <= 0:
+            raise BadRequest("each row needs a known variant_id and a positive quantity")
+        price = (
+            Decimal(str(line["price_per_unit"])) if line.get("price_per_unit") is not None else variant.price
+        )
+        total = price * Decimal(str(quantity))
+        now = _timestamp(self.clock())
+        return {
+            "id": self._ids.take("sales_row", 2501),
+            "sales_order_id": order_id,
+            "quantity": quantity,
+            "variant_id": variant.id,
+            "tax_rate_id": line.get("tax_rate_id"),
+            "location_id": line.get("location_id") or default_location,
+            "product_availability": None,
+            "product_expected_date": None,
+            "price_per_unit": f"{price:.10f}",
+            "price_per_unit_in_base_currency": float(price),
+            "total": float(total),
+            "total_in_base_currency": float(total),
+            "total_discount": None,
+            "cogs_value": None,
+            "attributes": line.get("attributes") or [],
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    async def _create_webhook(self, request: Request) -> Response:
+        body = await _json_object(request)
+        url, events = body.get("url"), body.get("subscribed_events")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise BadRequest("url must be an https:// URL")
+        if not isinstance(events, list) or not events or not all(isinstance(event, str) for event in events):
+            raise BadRequest("subscribed_events must list at least one event")
+        webhook = self.register_webhook(url, events, description=body.get("description"))
+        webhook.enabled = bool(body.get("enabled", True))
+        return JSONResponse(self._webhook_record(webhook))
+
+    # -- webhooks out ----------------------------------------------------------------------------
+
+    async def _announce_stock(self, variant: Variant) -> None:
+        events = [INVENTORY_UPDATED]
+        if sum(units for (held, _), units in self.inventory.items() if held == variant.id) <= 0:
+            events.append(OUT_OF_STOCK)
+        for event in events:
+            status = "OUT_OF_STOCK" if event == OUT_OF_STOCK else "UPDATED"
+            thing = {
+                "id": str(variant.id),
+                "status": status,
+                "href": f"{self.public_url}/variants/{variant.id}",
+            }
+            await self._deliver(event, "current_inventory", thing)
+
+    async def _deliver(self, event: str, resource_type: str, thing: dict[str, str]) -> None:
+        for webhook in [hook for hook in self.webhooks if hook.enabled and event in hook.subscribed_events]:
+            payload = {
+                "resource_type": resource_type,
+                "action": event,
+                "webhook_id": webhook.id,
+                "object": thing,
+            }
+            body = json.dumps(payload, separators=(",", ":")).encode()
+            headers = {"Content-Type": "application/json", "X-Sha2-Signature": sign(body, webhook.token)}
+            if self.webhook_client is None:
+                self.webhook_client = httpx.AsyncClient(timeout=5.0)
+            try:
+                response = await self.webhook_client.post(webhook.url, content=body, headers=headers)
+                if response.status_code >= 300:
+                    logger.warning(
+                        "katana sandbox: webhook %s to %s answered %s",
+                        event,
+                        webhook.url,
+                        response.status_code,
+                    )
+            except Exception:
+                logger.warning("katana sandbox: webhook %s to %s failed", event, webhook.url, exc_info=True)
+
+    # -- records in Katana's wire format -----------------------------------------------------------
+
+    def _location_record(self, number: int, row: tuple[Any, ...]) -> dict[str, Any]:
+        _code, name, _kind, line1, city, region, postal = row[:7]
+        created = _timestamp(self._seeded_at)
+        return {
+            "id": number,
+            "name": name,
+            "legal_name": name,
+            "address_id": number,
+            "address": {
+                "id": number,
+                "city": city,
+                "country": "US",
+                "line_1": line1,
+                "line_2": "",
+                "state": region,
+                "zip": postal,
+            },
+            "is_primary": number == 1,
+            "sales_allowed": True,
+            "purchase_allowed": True,
+            "manufacturing_allowed": False,
+            "created_at": created,
+            "updated_at": created,
+            "deleted_at": None,
+        }
+
+    def _variant_record(self, variant: Variant) -> dict[str, Any]:
+        created = _timestamp(self._seeded_at)
+        return {
+            "id": variant.id,
+            "sku": variant.sku,
+            "sales_price": float(variant.price),
+            "purchase_price": float(_cost(variant)),
+            "product_id": variant.product_id,
+            "material_id": None,
+            "type": "product",
+            "internal_barcode": None,
+            "registered_barcode": None,
+            "supplier_item_codes": [],
+            "lead_time": None,
+            "minimum_order_quantity": None,
+            "config_attributes": [],
+            "custom_fields": [],
+            "created_at": created,
+            "updated_at": created,
+            "deleted_at": None,
+        }
+
+    def _inventory_record(self, variant_id: int, location_id: int, units: Decimal) -> dict[str, Any]:
+        variant = self.variants[variant_id]
+        expected = sum(
+            (
+                row.quantity
+                for order in self.purchase_orders
+                if order.location_id == location_id and order.status in ("NOT_RECEIVED", "PARTIALLY_RECEIVED")
+                for row in order.rows
+                if row.variant_id == variant_id and row.received_at is None
+            ),
+            Decimal(0),
+        )
+        committed = self.committed.get((variant_id, location_id), Decimal(0))
+        cost = _cost(variant)
+        return {
+            "variant_id": variant_id,
+            "location_id": location_id,
+            "safety_stock_level": "0.0",
+            "reorder_point": "0.0",
+            "average_cost": f"{cost:.2f}",
+            "value_in_stock": f"{cost * units:.2f}",
+            "quantity_in_stock": _quantity(units),
+            "quantity_committed": _quantity(committed),
+            "quantity_expected": _quantity(expected),
+            "quantity_missing_or_excess": _quantity(units + expected - committed),
+            "quantity_potential": _quantity(units + expected),
+            "archived_at": None,
+            "default_storage_bin": None,
+        }
+
+    def _purchase_order_record(self, order: PurchaseOrder) -> dict[str, Any]:
+        created = _timestamp(self._seeded_at)
+        rows: list[dict[str, Any]] = [
+            {
+                "id": row.id,
+                "quantity": float(row.quantity),
+                "variant_id": row.variant_id,
+                "tax_rate_id": 1,
+                "price_per_unit": float(row.price),
+                "price_per_unit_in_base_currency": float(row.price),
+                "purchase_uom_conversion_rate": 1.0,
+                "purchase_uom": "pcs",
+                "currency": "USD",
+                "conversion_rate": None,
+                "total": float(row.price * row.quantity),
+                "total_in_base_currency": float(row.price * row.quantity),
+                "conversion_date": None,
+                "received_date": None if row.received_at is None else _timestamp(row.received_at),
+                "arrival_date": _timestamp(order.expected_arrival),
+                "batch_transactions": [],
+                "purchase_order_id": order.id,
+                "location_id": None,
+                "landed_cost": float(row.price * row.quantity),
+                "group_id": 1,
+                "created_at": created,
+                "updated_at": created,
+                "deleted_at": None,
+            }
+            for row in order.rows
+        ]
+        total = sum((row.price * row.quantity for row in order.rows), Decimal(0))
+        return {
+            "id": order.id,
+            "status": order.status,
+            "order_no": order.order_no,
+            "entity_type": "regular",
+            "default_group_id": 1,
+            "supplier_id": 1,
+            "currency": "USD",
+            "expected_arrival_date": _timestamp(order.expected_arrival),
+            "order_created_date": created,
+            "additional_info": "",
+            "location_id": order.location_id,
+            "tracking_location_id": None,
+            "total": float(total),
+            "total_in_base_currency": float(total),
+            "billing_status": "NOT_BILLED",
+            "last_document_status": "NOT_SENT",
+            "purchase_order_rows": rows,
+            "created_at": created,
+            "updated_at": created,
+            "deleted_at": None,
+        }
+
+    def _webhook_record(self, webhook: Webhook) -> dict[str, Any]:
+        created = _timestamp(webhook.created_at)
+        return {
+            "id": webhook.id,
+            "url": webhook.url,
+            "token": webhook.token,
+            "enabled": webhook.enabled,
+            "description": webhook.description,
+            "subscribed_events": webhook.subscribed_events,
+            "created_at": created,
+            "updated_at": created,
+        }
+
+
+def sign(body: bytes, token: str) -> str:
+    """Katana's `X-Sha2-Signature`: HMAC-SHA256 of the raw body keyed with the webhook token, hex."""
+    return hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _error(
+    status: int, name: str, message: str, headers: dict[str, str] | None = None, *, code: str | None = None
+) -> Response:
+    body: dict[str, Any] = {"statusCode": status, "name": name, "message": message}
+    if code is not None:
+        body["code"] = code
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except ValueError as error:
+        raise BadRequest("the body is not JSON") from error
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def _str_list(request: Request, name: str) -> list[str]:
+    """`name=a&name=b` (OpenAPI's exploded form) or `name=a,b`."""
+    return [part for value in request.query_params.getlist(name) for part in value.split(",") if part]
+
+
+def _int_list(request: Request, name: str) -> set[int]:
+    try:
+        return {int(part) for part in _str_list(request, name)}
+    except ValueError as error:
+        raise BadRequest(f"{name} must be integers") from error
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    try:
+        return None if value is None else int(value)
+    except ValueError as error:
+        raise BadRequest(f"{name} must be an integer") from error
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _quantity(units: Decimal) -> str:
+    """Katana's decimal strings: "150.0", "7.25"."""
+    return f"{units:.1f}" if units == units.to_integral_value() else str(units.normalize())
+
+
+def _cost(variant: Variant) -> Decimal:
+    return (variant.price * Decimal("0.4")).quantize(Decimal("0.01"))
+
+
+def _timestamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+__all__ = ["KATANA_LOCATION_IDS", "KatanaSandbox", "RollingWindow", "sign"]

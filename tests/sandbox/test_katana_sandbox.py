@@ -1,0 +1,424 @@
+"""The Katana sandbox as any Katana client meets it: auth, paging, rate limit, webhooks, wire format."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from ordergate.sandbox.katana import KATANA_LOCATION_IDS, KatanaSandbox
+from ordergate.sandbox.seed import CATALOGUE, NETWORK
+from ordergate.sandbox.stock import (
+    SHELF,
+    SHELF_CODES,
+    VENDOR,
+    VENDOR_CODE,
+    demo_on_hand,
+    demo_purchase_orders,
+)
+from tests import spec
+
+TODAY = date(2026, 3, 2)
+BASE = "http://katana.test"
+TOKEN = "katana-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime.combine(TODAY, datetime.min.time(), UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> KatanaSandbox:
+    return KatanaSandbox(token=TOKEN, today=TODAY, clock=clock)
+
+
+@pytest.fixture
+async def katana(sandbox: KatanaSandbox) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE) as client:
+        yield client
+
+
+# -- auth --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}, {"Authorization": "Bearer"}],
+    ids=["none", "wrong-token", "not-bearer", "empty"],
+)
+async def test_a_request_without_the_configured_token_is_401(
+    katana: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await katana.get("/inventory", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"statusCode": 401, "name": "UnauthorizedError", "message": "Unauthorized"}
+
+
+async def test_the_configured_token_is_let_in(katana: httpx.AsyncClient) -> None:
+    assert (await katana.get("/inventory", headers=AUTH)).status_code == 200
+
+
+async def test_any_bearer_token_is_let_in_when_none_is_configured(clock: FakeClock) -> None:
+    sandbox = KatanaSandbox(today=TODAY, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE) as katana:
+        assert (
+            await katana.get("/locations", headers={"Authorization": "Bearer anything"})
+        ).status_code == 200
+        assert (await katana.get("/locations")).status_code == 401
+
+
+# -- paging ------------------------------------------------------------------------------------------
+
+
+async def test_lists_are_paged_with_an_x_pagination_json_string(katana: httpx.AsyncClient) -> None:
+    rows = len(SHELF) * len(SHELF_CODES) + len(VENDOR)
+
+    response = await katana.get("/inventory", params={"limit": 100, "page": 3}, headers=AUTH)
+
+    assert len(response.json()["data"]) == rows - 200
+    assert json.loads(response.headers["X-Pagination"]) == {
+        "total_records": str(rows),
+        "total_pages": "3",
+        "offset": "200",
+        "page": "3",
+        "first_page": "false",
+        "last_page": "true",
+    }
+
+
+async def test_a_page_holds_50_rows_unless_asked_and_never_more_than_250(katana: httpx.AsyncClient) -> None:
+    default = await katana.get("/inventory", headers=AUTH)
+    capped = await katana.get("/inventory", params={"limit": 1000}, headers=AUTH)
+
+    assert len(default.json()["data"]) == 50
+    assert json.loads(default.headers["X-Pagination"])["last_page"] == "false"
+    assert len(capped.json()["data"]) == len(SHELF) * len(SHELF_CODES) + len(VENDOR)
+
+
+async def test_inventory_is_filtered_by_variants_and_location_with_decimal_string_quantities(
+    katana: httpx.AsyncClient, sandbox: KatanaSandbox
+) -> None:
+    mug, rug = sandbox.variant_for("MUG-BLUE").id, sandbox.variant_for("RUG-JUTE-5X8").id
+    vendor = KATANA_LOCATION_IDS[VENDOR_CODE]
+
+    everywhere = await katana.get("/inventory", params={"variant_id": [mug, rug]}, headers=AUTH)
+    at_vendor = await katana.get(
+        "/inventory", params={"variant_id": [mug, rug], "location_id": vendor}, headers=AUTH
+    )
+
+    assert len(everywhere.json()["data"]) == 9 + 10
+    [row] = at_vendor.json()["data"]
+    assert (row["variant_id"], row["location_id"], row["quantity_in_stock"]) == (rug, int(vendor), "60.0")
+
+
+async def test_variants_are_found_by_a_list_of_skus_or_ids(
+    katana: httpx.AsyncClient, sandbox: KatanaSandbox
+) -> None:
+    by_sku = await katana.get("/variants", params={"sku": ["MUG-BLUE", "LAMP-DESK", "NOPE"]}, headers=AUTH)
+    by_id = await katana.get("/variants", params={"ids": [sandbox.variant_for("LAMP-DESK").id]}, headers=AUTH)
+
+    assert sorted(variant["sku"] for variant in by_sku.json()["data"]) == ["LAMP-DESK", "MUG-BLUE"]
+    assert [variant["sku"] for variant in by_id.json()["data"]] == ["LAMP-DESK"]
+
+
+# -- rate limit --------------------------------------------------------------------------------------
+
+
+async def test_the_61st_request_in_a_minute_is_429_with_retry_after(
+    katana: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    started = clock.now
+    for _ in range(60):
+        assert (await katana.get("/locations", headers=AUTH)).status_code == 200
+        clock.now += 0.5
+    clock.now = started + 39.5
+
+    refused = await katana.get("/locations", headers=AUTH)
+
+    assert refused.status_code == 429
+    assert refused.json() == {"statusCode": 429, "name": "TooManyRequests", "message": "Too Many Requests"}
+    # The first request leaves the rolling minute at started + 60, 20.5 s from now.
+    assert refused.headers["Retry-After"] == "21"
+    assert refused.headers["X-Ratelimit-Remaining"] == "0"
+    assert refused.headers["X-Ratelimit-Reset"] == str(int((started + 60) * 1000))
+    clock.now += 21
+    assert (await katana.get("/locations", headers=AUTH)).status_code == 200
+
+
+async def test_the_budget_is_per_token_and_counted_in_the_headers(clock: FakeClock) -> None:
+    sandbox = KatanaSandbox(today=TODAY, clock=clock, rate_limit=2)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE) as katana:
+        first = await katana.get("/locations", headers={"Authorization": "Bearer a"})
+        await katana.get("/locations", headers={"Authorization": "Bearer a"})
+        spent = await katana.get("/locations", headers={"Authorization": "Bearer a"})
+        other = await katana.get("/locations", headers={"Authorization": "Bearer b"})
+
+    assert (first.headers["X-Ratelimit-Limit"], first.headers["X-Ratelimit-Remaining"]) == ("2", "1")
+    assert (spent.status_code, other.status_code) == (429, 200)
+
+
+# -- sales orders ------------------------------------------------------------------------------------
+
+
+async def test_like_katana_a_second_post_with_the_same_ecommerce_order_id_creates_a_second_order(
+    katana: httpx.AsyncClient, sandbox: KatanaSandbox
+) -> None:
+    mug_id = sandbox.variant_for("MUG-BLUE").id
+    customer = await katana.post(
+        "/customers", json={"name": "Ann Lee", "email": "ann@example.com"}, headers=AUTH
+    )
+    order = {
+        "customer_id": customer.json()["id"],
+        "location_id": 1,
+        "ecommerce_order_id": "og-1",
+        "sales_order_rows": [{"variant_id": mug_id, "quantity": 2}],
+    }
+
+    first = await katana.post("/sales_orders", json=order, headers=AUTH)
+    second = await katana.post("/sales_orders", json=order, headers=AUTH)
+    found = await katana.get("/sales_orders", params={"ecommerce_order_id": "og-1"}, headers=AUTH)
+
+    assert first.json()["id"] != second.json()["id"]
+    assert [found_order["id"] for found_order in found.json()["data"]] == [
+        first.json()["id"],
+        second.json()["id"],
+    ]
+    assert first.json()["sales_order_rows"][0]["price_per_unit"] == "14.0000000000"
+    mug = await katana.get("/inventory", params={"variant_id": mug_id, "location_id": 1}, headers=AUTH)
+    assert mug.json()["data"][0]["quantity_committed"] == "4.0"
+
+
+async def test_a_sales_order_for_an_unknown_customer_is_422(
+    katana: httpx.AsyncClient, sandbox: KatanaSandbox
+) -> None:
+    rows = [{"variant_id": sandbox.variant_for("MUG-BLUE").id, "quantity": 1}]
+
+    response = await katana.post(
+        "/sales_orders", json={"customer_id": 999, "sales_order_rows": rows}, headers=AUTH
+    )
+
+    assert response.status_code == 422
+    assert response.json()["name"] == "UnprocessableEntityError"
+
+
+# -- webhooks ----------------------------------------------------------------------------------------
+
+
+class Endpoint:
+    """A fake webhook receiver that records what it is sent."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.received: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.received.append(request)
+        return httpx.Response(self.status)
+
+
+async def test_a_stock_change_reaches_each_registered_webhook_signed_with_its_token(clock: FakeClock) -> None:
+    endpoint = Endpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(token=TOKEN, today=TODAY, clock=clock, webhook_client=client)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE) as katana:
+            created = await katana.post(
+                "/webhooks",
+                json={
+                    "url": "https://ordergate.test/webhooks/katana",
+                    "subscribed_events": ["current_inventory.product_updated"],
+                },
+                headers=AUTH,
+            )
+            listed = await katana.get("/webhooks", headers=AUTH)
+        await sandbox.adjust("LAMP-DESK", "DC-EWR", -5)
+
+    token = created.json()["token"]
+    assert listed.json()["data"] == [created.json()]
+    [delivery] = endpoint.received
+    assert str(delivery.url) == "https://ordergate.test/webhooks/katana"
+    expected = hmac.new(token.encode(), delivery.content, hashlib.sha256).hexdigest()
+    assert delivery.headers["X-Sha2-Signature"] == expected
+    variant_id = sandbox.variant_for("LAMP-DESK").id
+    assert json.loads(delivery.content) == {
+        "resource_type": "current_inventory",
+        "action": "current_inventory.product_updated",
+        "webhook_id": created.json()["id"],
+        "object": {
+            "id": str(variant_id),
+            "status": "UPDATED",
+            "href": f"https://api.katanamrp.com/v1/variants/{variant_id}",
+        },
+    }
+    assert sandbox.on_hand("LAMP-DESK", "DC-EWR") == Decimal(30)
+
+
+async def test_selling_out_everywhere_also_announces_out_of_stock(clock: FakeClock) -> None:
+    endpoint = Endpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(today=TODAY, clock=clock, webhook_client=client)
+        sandbox.register_webhook(
+            "https://ordergate.test/k",
+            ["current_inventory.product_updated", "current_inventory.product_out_of_stock"],
+        )
+        *first, last = [code for code in SHELF_CODES if sandbox.on_hand("POT-DUTCH-5", code) > 0]
+        for code in first:
+            await sandbox.set_on_hand("POT-DUTCH-5", code, 0)
+        before_the_last = len(endpoint.received)
+        await sandbox.set_on_hand("POT-DUTCH-5", last, 0)
+
+    actions = [json.loads(request.content)["action"] for request in endpoint.received]
+    assert set(actions[:before_the_last]) == {"current_inventory.product_updated"}
+    assert actions[before_the_last:] == [
+        "current_inventory.product_updated",
+        "current_inventory.product_out_of_stock",
+    ]
+
+
+@pytest.mark.parametrize("failure", ["unreachable", "refused"])
+async def test_a_failed_delivery_is_logged_and_never_raised(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, failure: str
+) -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("no route to host", request=request)
+
+    handler = unreachable if failure == "unreachable" else Endpoint(status=500)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        sandbox = KatanaSandbox(today=TODAY, clock=clock, webhook_client=client)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        with caplog.at_level(logging.WARNING, logger="ordergate.sandbox.katana"):
+            await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 1)
+
+    assert sandbox.on_hand("MUG-BLUE", "ST-SEA") == 1
+    assert "current_inventory.product_updated" in caplog.text
+
+
+async def test_a_webhook_url_must_be_https(katana: httpx.AsyncClient) -> None:
+    response = await katana.post(
+        "/webhooks",
+        json={"url": "http://ordergate.test/k", "subscribed_events": ["sales_order.created"]},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 422
+
+
+# -- demo data ---------------------------------------------------------------------------------------
+
+
+def test_the_demo_stock_covers_the_catalogue_at_every_shelf_and_the_vendor_only_for_big_items() -> None:
+    stock = demo_on_hand()
+
+    assert set(SHELF) == {sku for sku, *_ in CATALOGUE}
+    assert set(SHELF_CODES) | {VENDOR_CODE} == {code for code, *_ in NETWORK}
+    assert set(VENDOR) == {"RUG-JUTE-5X8", "CHAIR-OAK", "TABLE-SIDE", "DUVET-KING"}
+    assert all(stock[("GIFT-CARD-50", code)] >= 999 for code in SHELF_CODES)
+    assert any(units == 0 for units in stock.values())
+    centres, stores = SHELF_CODES[:3], SHELF_CODES[3:]
+    assert all(max(stock[(sku, c)] for c in centres) > max(stock[(sku, s)] for s in stores) for sku in SHELF)
+
+
+def test_demo_purchase_orders_are_due_relative_to_today() -> None:
+    orders = {order.order_no: order for order in demo_purchase_orders(TODAY)}
+
+    assert {orders[no].expected_on - TODAY for no in ("PO-1001", "PO-1002", "PO-1003")} == {
+        timedelta(days=3),
+        timedelta(days=10),
+        timedelta(days=21),
+    }
+
+
+def test_katana_location_ids_follow_the_network_order() -> None:
+    assert list(KATANA_LOCATION_IDS.items()) == [
+        (row[0], str(number)) for number, row in enumerate(NETWORK, start=1)
+    ]
+
+
+# -- the wire against Katana's OpenAPI document ----------------------------------------------------------
+
+
+async def test_every_answer_matches_the_katana_spec(
+    katana: httpx.AsyncClient, sandbox: KatanaSandbox, clock: FakeClock
+) -> None:
+    check = spec.katana(BASE)
+    mug = sandbox.variant_for("MUG-BLUE").id
+    customer = await katana.post(
+        "/customers", json={"name": "Ann Lee", "email": "ann@example.com"}, headers=AUTH
+    )
+    answers = [
+        await katana.get("/locations", headers=AUTH),
+        await katana.get("/variants", params={"sku": ["MUG-BLUE", "LAMP-DESK"]}, headers=AUTH),
+        await katana.get("/inventory", params={"variant_id": [mug], "limit": 250}, headers=AUTH),
+        await katana.get("/purchase_orders", params={"status": "NOT_RECEIVED"}, headers=AUTH),
+        await katana.get("/purchase_orders", params={"status": "PARTIALLY_RECEIVED"}, headers=AUTH),
+        customer,
+        await katana.get("/customers", params={"email": "ann@example.com"}, headers=AUTH),
+        await katana.post(
+            "/sales_orders",
+            json={
+                "order_no": "OG-1",
+                "customer_id": customer.json()["id"],
+                "location_id": 1,
+                "currency": "USD",
+                "delivery_date": "2026-03-09T00:00:00.000Z",
+                "ecommerce_order_type": "ordergate",
+                "ecommerce_order_id": "og-1",
+                "sales_order_rows": [
+                    {"variant_id": mug, "quantity": 2, "price_per_unit": 14, "location_id": 1}
+                ],
+            },
+            headers=AUTH,
+        ),
+        await katana.get("/sales_orders", params={"ecommerce_order_id": "og-1"}, headers=AUTH),
+        await katana.post(
+            "/webhooks",
+            json={
+                "url": "https://ordergate.test/webhooks/katana",
+                "subscribed_events": ["current_inventory.product_updated"],
+            },
+            headers=AUTH,
+        ),
+        await katana.get("/webhooks", headers=AUTH),
+        await katana.get("/inventory", headers={"Authorization": "Bearer wrong"}),
+    ]
+    sandbox.limiter.limit = 0
+    answers.append(await katana.get("/inventory", headers=AUTH))
+
+    assert [answer.status_code for answer in answers] == [200] * 11 + [401, 429]
+    assert all(
+        answer.json()["data"]
+        for answer in answers
+        if answer.request.method == "GET" and answer.status_code == 200
+    )
+    for answer in answers:
+        if answer.status_code == 200:
+            check.check_request(answer.request)
+        check.check_response(answer)
+
+
+async def test_a_webhook_delivery_matches_the_spec_webhook_payload(clock: FakeClock) -> None:
+    check = spec.katana(BASE)
+    endpoint = Endpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(today=TODAY, clock=clock, webhook_client=client)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 1)
+
+    check.check_webhook("current_inventory_events", endpoint.received[0])

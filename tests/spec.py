@@ -1,0 +1,171 @@
+"""The vendors' OpenAPI documents (../shared/specs) and checks of real traffic against them.
+
+`SpecCheck` validates an httpx request, response or webhook delivery with openapi-core, after
+mapping the URL it was sent to (a sandbox mount) onto the spec's server URL. Tests that need a
+spec skip, with the reason, when ../shared/specs is not there.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+import yaml  # type: ignore[import-untyped]
+from openapi_core import Config, OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.request.validators import (
+    V31WebhookRequestBodyValidator,
+    V31WebhookRequestParametersValidator,
+)
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
+KATANA = "katana/katana-openapi.prism-patched.yaml"
+
+
+def require_spec(relative: str) -> Path:
+    path = SPECS / relative
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the vendor specs live in ../shared/specs beside the project")
+    return path
+
+
+@functools.cache
+def _load(path: Path) -> tuple[dict[str, Any], OpenAPI]:
+    document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    # Checking the 25k-line document itself takes seconds; the vendor's spec is a given.
+    return document, OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
+
+
+class SpecCheck:
+    """Validates traffic sent to `served_at` as if it had gone to the spec's first server."""
+
+    def __init__(self, relative: str, *, served_at: str) -> None:
+        self.document, self.openapi = _load(require_spec(relative))
+        self.served_at = served_at.rstrip("/")
+        self.server = str(self.document["servers"][0]["url"]).rstrip("/")
+
+    def check_request(self, request: httpx.Request) -> None:
+        wrapped = _Request(request, self._spec_url(request))
+        errors = list(self.openapi.iter_request_errors(wrapped))
+        assert not errors, f"{request.method} {request.url}: {_explain(errors)}"
+        undeclared = set(wrapped.parameters.query) - self._declared_query(wrapped)
+        assert not undeclared, f"{request.method} {request.url.path}: undeclared query {sorted(undeclared)}"
+
+    def check_response(self, response: httpx.Response) -> None:
+        request = _Request(response.request, self._spec_url(response.request))
+        errors = list(self.openapi.iter_response_errors(request, _Response(response)))
+        label = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
+        assert not errors, f"{label}: {_explain(errors)}"
+
+    def check_webhook(self, name: str, request: httpx.Request) -> None:
+        """The body and parameters of a delivery to us; security is left out, because a document-wide
+        `security` (Katana's bearer token) applies to its webhooks too, which no sender fulfils."""
+        wrapped = _WebhookRequest(request, name)
+        errors = [
+            *V31WebhookRequestBodyValidator(self.openapi.spec).iter_errors(wrapped),
+            *V31WebhookRequestParametersValidator(self.openapi.spec).iter_errors(wrapped),
+        ]
+        assert not errors, f"webhook {name}: {_explain(errors)}"
+
+    def schema(self, name: str) -> dict[str, Any]:
+        schema: dict[str, Any] = self.document["components"]["schemas"][name]
+        return schema
+
+    def _spec_url(self, request: httpx.Request) -> str:
+        url = str(request.url)
+        assert url.startswith(self.served_at), f"{url} was not sent to {self.served_at}"
+        return self.server + url[len(self.served_at) :]
+
+    def _declared_query(self, request: _Request) -> set[str]:
+        relative = request.path[len(urlsplit(self.server).path) :]
+        for template, item in self.document["paths"].items():
+            pattern = "^" + re.sub(r"\{[^/}]+\}", "[^/]+", template) + "$"
+            if re.match(pattern, relative) and request.method in item:
+                parameters = [*item.get("parameters", []), *item[request.method].get("parameters", [])]
+                return {
+                    resolved["name"]
+                    for resolved in map(self._resolve, parameters)
+                    if resolved["in"] == "query"
+                }
+        raise AssertionError(f"{request.method.upper()} {relative} is not in the spec")
+
+    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+
+def _explain(errors: list[Exception]) -> str:
+    parts = []
+    for error in errors:
+        causes = getattr(error.__cause__, "schema_errors", ())
+        details = [f"/{'/'.join(map(str, cause.absolute_path))}: {cause.message}" for cause in causes[:5]]
+        parts.append(f"{type(error).__name__}: {details or error}")
+    return "; ".join(parts)
+
+
+class _Request:
+    """An httpx request in openapi-core's Request protocol, at the spec's URL."""
+
+    def __init__(self, request: httpx.Request, url: str) -> None:
+        self._request = request
+        parts = urlsplit(url)
+        self.host_url = f"{parts.scheme}://{parts.netloc}"
+        self.path = parts.path
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(parse_qsl(parts.query, keep_blank_values=True)),
+            header=Headers(list(request.headers.multi_items())),
+            cookie=ImmutableMultiDict(),
+        )
+
+    @property
+    def method(self) -> str:
+        return self._request.method.lower()
+
+    @property
+    def body(self) -> bytes | None:
+        return self._request.content or None
+
+    @property
+    def content_type(self) -> str:
+        return str(self._request.headers.get("content-type", ""))
+
+
+class _WebhookRequest(_Request):
+    def __init__(self, request: httpx.Request, name: str) -> None:
+        super().__init__(request, str(request.url))
+        self.name = name
+
+
+class _Response:
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+
+    @property
+    def status_code(self) -> int:
+        return self._response.status_code
+
+    @property
+    def content_type(self) -> str:
+        return str(self._response.headers.get("content-type", ""))
+
+    @property
+    def headers(self) -> Headers:
+        return Headers(list(self._response.headers.multi_items()))
+
+    @property
+    def data(self) -> bytes:
+        return self._response.content
+
+
+def katana(served_at: str) -> SpecCheck:
+    return SpecCheck(KATANA, served_at=served_at)
