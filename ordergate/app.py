@@ -6,7 +6,9 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,17 +19,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
 from ordergate.broker.redis import RedisBroker
+from ordergate.connectors.erp.base import ErpConnector
+from ordergate.connectors.erp.katana import KatanaErp
+from ordergate.connectors.errors import UpstreamError
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.models.commands import Limits
 from ordergate.models.pricing import ShippingPolicy
-from ordergate.resolvers import catalog
+from ordergate.resolvers import catalog, inventory
 from ordergate.resolvers.services import Policy, Services, utc_now
+from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.seed import demo_locations, demo_products
 from ordergate.schema.build import build_schema
 from ordergate.schema.view import GraphQLView
 from ordergate.settings import Settings
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
+from ordergate.webhooks import katana_endpoint
 
 log = logging.getLogger("ordergate")
 ASSETS_PATH = "/graphiql-assets"
@@ -56,7 +63,44 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
-def build_services(settings: Settings, store: Store | None = None) -> Services:
+# The sandbox app serves the paths that the gateway mounts under /sandbox/katana; in-process
+# the connector reaches it directly, without the hop through the mount.
+SANDBOX_KATANA_URL = "http://katana.sandbox.internal"
+SANDBOX_WEBHOOK_SECRET = "ordergate-sandbox-katana-webhook-secret"  # noqa: S105
+KATANA_EVENTS = ("current_inventory.product_updated", "current_inventory.product_out_of_stock")
+
+
+@dataclass
+class Sandboxes:
+    """The simulated upstreams this process serves, when the settings ask for them."""
+
+    katana: KatanaSandbox | None = None
+
+
+def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
+    """The real Katana when its URL is set; else, with the sandbox on, the simulated one,
+    spoken to over the same wire format through an in-process transport."""
+    if settings.katana_url:
+        return KatanaErp.create(
+            settings.katana_url, settings.katana_token or "", settings.katana_webhook_secrets or None
+        )
+    if not settings.sandbox:
+        return None
+    secrets = settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,)
+    sandboxes.katana = sandboxes.katana or KatanaSandbox(
+        token=settings.katana_token, webhook_token=secrets[0]
+    )
+    return KatanaErp.create(
+        SANDBOX_KATANA_URL,
+        settings.katana_token or "sandbox",
+        secrets,
+        transport=httpx.ASGITransport(app=sandboxes.katana.app),
+    )
+
+
+def build_services(
+    settings: Settings, store: Store | None = None, sandboxes: Sandboxes | None = None
+) -> Services:
     store = store or Store(settings.database_url)
     broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
     policy = Policy(
@@ -67,7 +111,8 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
         limits=Limits(max_line_quantity=settings.max_line_quantity, max_lines=settings.max_lines_per_order),
         page_size_cap=settings.page_size_cap,
     )
-    return Services(store=store, broker=broker, policy=policy, clock=utc_now)
+    erp = build_upstreams(settings, sandboxes if sandboxes is not None else Sandboxes())
+    return Services(store=store, broker=broker, policy=policy, clock=utc_now, erp=erp)
 
 
 async def prepare(services: Services, settings: Settings) -> None:
@@ -80,11 +125,32 @@ async def prepare(services: Services, settings: Settings) -> None:
         )
         if added:
             log.info("seeded %d demo products and locations", added)
+    await warm_inventory(services)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+async def warm_inventory(services: Services) -> None:
+    """Join the ERP's locations and read every product's stock, so the first shopper's answer
+    is not the one that waits. An unreachable ERP leaves the last snapshot in place."""
+    services.geocoder.warm()
+    if services.erp is None:
+        return
+    try:
+        joined = await inventory.sync_locations(services)
+    except UpstreamError as error:
+        log.warning("could not read the ERP's locations: %s", error)
+        return
+    async with services.store.read() as uow:
+        skus = sorted(await uow.catalog.active_skus())
+    stale = await inventory.refresh_stock(services, skus)
+    log.info("joined %d ERP locations; read stock for %d SKUs (%d stale)", joined, len(skus), len(stale))
+
+
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, sandboxes: Sandboxes | None = None
+) -> Starlette:
     settings = settings or Settings.from_env()
-    services = services or build_services(settings)
+    sandboxes = sandboxes or Sandboxes()
+    services = services or build_services(settings, sandboxes=sandboxes)
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None
     view = GraphQLView(build_schema(), services, settings, html)
 
@@ -100,10 +166,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await prepare(services, settings)
         await services.broker.start()
+        if sandboxes.katana is not None:
+            # The sandbox tells us about stock changes as Katana would: signed webhooks to our
+            # endpoint, delivered in-process.
+            sandboxes.katana.webhook_client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+            )
+            sandboxes.katana.register_webhook(
+                f"{settings.public_url}/webhooks/katana",
+                KATANA_EVENTS,
+                token=(settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
+            )
         try:
             yield
         finally:
             await services.broker.stop()
+            if sandboxes.katana is not None:
+                await sandboxes.katana.aclose()
+            if services.erp is not None:
+                await services.erp.aclose()
             await services.store.dispose()
 
     routes = [
@@ -111,7 +192,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/webhooks/katana", katana_endpoint(services), methods=["POST"]),
     ]
+    if sandboxes.katana is not None:
+        routes.append(Mount("/sandbox/katana", sandboxes.katana.app, name="sandbox-katana"))
     if html is not None:
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)

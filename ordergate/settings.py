@@ -60,6 +60,10 @@ class Settings:
     ws_connection_init_timeout_seconds: int = 5
     ws_keep_alive_seconds: int = 15
     log_level: str = "INFO"
+    katana_url: str | None = None
+    katana_token: str | None = None
+    katana_webhook_secrets: tuple[str, ...] = ()
+    public_url: str = "http://127.0.0.1:8000"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,4 +95,10 @@ class Settings:
             ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
             ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),
             log_level=env.get("ORDERGATE_LOG_LEVEL") or "INFO",
+            katana_url=env.get("ORDERGATE_KATANA_URL") or None,
+            katana_token=env.get("ORDERGATE_KATANA_TOKEN") or None,
+            katana_webhook_secrets=tuple(
+                s.strip() for s in (env.get("ORDERGATE_KATANA_WEBHOOK_SECRET") or "").split(",") if s.strip()
+            ),
+            public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
         )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ordergate.app import build_services, create_app, prepare
+from ordergate.app import Sandboxes, build_services, create_app, prepare
 from ordergate.resolvers.services import Services
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
@@ -50,18 +50,27 @@ def settings(database: tuple[str, dict[str, Any]]) -> Settings:
 
 
 @pytest.fixture
-async def services(settings: Settings, database: tuple[str, dict[str, Any]]) -> AsyncIterator[Services]:
-    services = build_services(settings, Store(database[0], connect_args=database[1]))
+def sandboxes() -> Sandboxes:
+    return Sandboxes()
+
+
+@pytest.fixture
+async def services(
+    settings: Settings, database: tuple[str, dict[str, Any]], sandboxes: Sandboxes
+) -> AsyncIterator[Services]:
+    services = build_services(settings, Store(database[0], connect_args=database[1]), sandboxes)
     await prepare(services, settings)
     try:
         yield services
     finally:
+        if services.erp is not None:
+            await services.erp.aclose()
         await services.store.dispose()
 
 
 @pytest.fixture
-async def app(settings: Settings, services: Services) -> AsyncIterator[Starlette]:
-    app = create_app(settings, services)
+async def app(settings: Settings, services: Services, sandboxes: Sandboxes) -> AsyncIterator[Starlette]:
+    app = create_app(settings, services, sandboxes)
     async with app.router.lifespan_context(app):
         yield app
 

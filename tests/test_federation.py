@@ -48,7 +48,7 @@ async def test_entities_resolve_by_id_for_an_authorised_caller(client: httpx.Asy
 
     assert "errors" not in body, body
     assert body["data"]["_entities"] == [
-        {"__typename": "Order", "number": order["number"], "status": "PENDING"},
+        {"__typename": "Order", "number": order["number"], "status": "CONFIRMED"},
         {"__typename": "Customer", "email": "ann@example.com"},
         {"__typename": "Location", "code": locations["data"]["locations"][0]["code"]},
         {"__typename": "Product", "sku": products["data"]["products"]["edges"][0]["node"]["sku"]},

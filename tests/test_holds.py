@@ -63,7 +63,7 @@ async def test_an_order_stays_on_hold_until_its_last_hold_is_released(client: ht
 
     assert partly["order"]["status"] == "ON_HOLD"
     assert partly["order"]["holds"] == [{"reason": "HIGH_RISK_OF_FRAUD"}]
-    assert fully["order"] == {"status": "PENDING", "holds": []}
+    assert fully["order"] == {"status": "CONFIRMED", "holds": []}  # back to where it was
 
 
 async def test_holds_and_releases_appear_on_the_timeline(client: httpx.AsyncClient) -> None:
@@ -74,7 +74,12 @@ async def test_holds_and_releases_appear_on_the_timeline(client: httpx.AsyncClie
     body = await execute(client, operation("OrderTracking"), {"id": order_id}, token=AGENT)
 
     timeline = body["data"]["order"]["timeline"]
-    assert [entry["type"] for entry in timeline] == ["ORDER_PLACED", "ORDER_HELD", "ORDER_RELEASED"]
+    assert [entry["type"] for entry in timeline] == [
+        "ORDER_PLACED",
+        "ORDER_CONFIRMED",
+        "ORDER_HELD",
+        "ORDER_RELEASED",
+    ]
     assert all(entry["message"] for entry in timeline)
 
 

@@ -43,7 +43,7 @@ async def test_places_an_order_priced_from_the_catalogue(
     order = payload["order"]
     assert order["number"].startswith("OG-1")
     assert (order["status"], order["fulfillmentStatus"], order["paymentStatus"]) == (
-        "PENDING",
+        "CONFIRMED",
         "UNFULFILLED",
         "PENDING",
     )
@@ -56,13 +56,24 @@ async def test_places_an_order_priced_from_the_catalogue(
     assert order["shippingTotal"]["amount"] == "0.00"  # over the free-shipping threshold
     assert order["tax"]["amount"] == "7.31"  # Texas 6.25% of 117.00
     assert order["total"]["amount"] == "124.31"
-    assert order["fulfillmentOrders"] == []  # routing assigns nodes (a later issue)
+    # Austin, TX: the nearest distribution centre covers both lines.
+    assert [
+        (fo["status"], fo["deliveryMethod"], fo["location"]["code"], fo["lines"])
+        for fo in order["fulfillmentOrders"]
+    ] == [
+        (
+            "OPEN",
+            "SHIP",
+            "DC-DFW",
+            [{"sku": "KNIFE-CHEF-8", "quantity": 1}, {"sku": "MUG-BLUE", "quantity": 2}],
+        )
+    ]
     counts = await row_counts(services)
     assert (counts["orders"], counts["order_lines"], counts["customers"], counts["order_events"]) == (
         1,
         2,
         1,
-        1,
+        2,
     )
 
 
@@ -252,7 +263,7 @@ async def test_twenty_concurrent_repeats_make_one_order(
     assert {p["order"]["id"] for p in payloads} == {payloads[0]["order"]["id"]}
     assert all(p["userErrors"] == [] for p in payloads)
     counts = await row_counts(services)
-    assert (counts["orders"], counts["order_events"], counts["idempotency_keys"]) == (1, 1, 1)
+    assert (counts["orders"], counts["order_events"], counts["idempotency_keys"]) == (1, 2, 1)
 
 
 async def test_concurrent_distinct_orders_get_distinct_numbers_and_cursors(
@@ -266,4 +277,4 @@ async def test_concurrent_distinct_orders_get_distinct_numbers_and_cursors(
         cursors = (
             await uow.session.execute(sa.text("SELECT cursor FROM order_events ORDER BY cursor"))
         ).scalars()
-        assert list(cursors) == list(range(1, 13))
+        assert list(cursors) == list(range(1, 25))  # placed, then confirmed, for each of 12

@@ -64,27 +64,30 @@ async def test_the_firehose_on_one_replica_follows_what_is_done_through_the_othe
         live_orders(session) as firehose,
     ):
         earlier = await place_order(http, ANN)
-        replayed = await firehose.until(earlier["id"], "ORDER_PLACED")  # live from here on
+        replayed = await firehose.until(earlier["id"], "ORDER_CONFIRMED")  # live from here on
 
         first = await place_order(http, ANN)
-        placed = await firehose.next(PROMPT)
+        placed = [await firehose.next(PROMPT), await firehose.next(PROMPT)]
         await hold(http, first["id"])
         held = await firehose.next(PROMPT)
         second = await place_order(http, BOB)
-        placed_second = await firehose.next(PROMPT)
+        placed_second = [await firehose.next(PROMPT), await firehose.next(PROMPT)]
         await release(http, first["id"])
         released = await firehose.next(PROMPT)
         await firehose.nothing_more()
 
-    assert [(e["type"], e["order"]["id"]) for e in (placed, held, placed_second, released)] == [
+    seen = [*placed, held, *placed_second, released]
+    assert [(e["type"], e["order"]["id"]) for e in seen] == [
         ("ORDER_PLACED", first["id"]),
+        ("ORDER_CONFIRMED", first["id"]),
         ("ORDER_HELD", first["id"]),
         ("ORDER_PLACED", second["id"]),
+        ("ORDER_CONFIRMED", second["id"]),
         ("ORDER_RELEASED", first["id"]),
     ]
     assert held["order"]["status"] == "ON_HOLD"
-    assert placed_second["order"]["number"] == second["number"]
-    assert strictly_increasing([*replayed, placed, held, placed_second, released])
+    assert placed_second[0]["order"]["number"] == second["number"]
+    assert strictly_increasing([*replayed, *seen])
 
 
 async def test_a_customer_on_one_replica_follows_their_order_changed_through_the_other(
@@ -98,7 +101,7 @@ async def test_a_customer_on_one_replica_follows_their_order_changed_through_the
             ws_session(a, PROTOCOL, bearer(a_token("customer", email=ANN))) as session,
             order_updates(session, order["id"]) as updates,
         ):
-            placed = await updates.next()
+            placed, confirmed = await updates.next(), await updates.next()
             await hold(http, order["id"])
             held = await updates.next(PROMPT)
             await place_order(http, BOB)  # someone else's order: not in this customer's stream
@@ -106,11 +109,12 @@ async def test_a_customer_on_one_replica_follows_their_order_changed_through_the
             released = await updates.next(PROMPT)
             await updates.nothing_more()
 
-    assert [e["type"] for e in (placed, held, released)] == ["ORDER_PLACED", "ORDER_HELD", "ORDER_RELEASED"]
-    assert {e["order"]["id"] for e in (placed, held, released)} == {order["id"]}
+    seen = [placed, confirmed, held, released]
+    assert [e["type"] for e in seen] == ["ORDER_PLACED", "ORDER_CONFIRMED", "ORDER_HELD", "ORDER_RELEASED"]
+    assert {e["order"]["id"] for e in seen} == {order["id"]}
     assert held["order"]["status"] == "ON_HOLD"
-    assert released["order"]["status"] == "PENDING"
-    assert strictly_increasing([placed, held, released])
+    assert released["order"]["status"] == "CONFIRMED"
+    assert strictly_increasing(seen)
 
 
 async def test_events_written_through_both_replicas_reach_a_subscriber_in_cursor_order(
@@ -125,11 +129,13 @@ async def test_events_written_through_both_replicas_reach_a_subscriber_in_cursor
         live_orders(session) as firehose,
     ):
         earlier = await place_order(through_b, ANN)
-        await firehose.until(earlier["id"], "ORDER_PLACED")
+        await firehose.until(earlier["id"], "ORDER_CONFIRMED")
 
         placed = [await place_order(http, ANN) for http in (through_a, through_b, through_a, through_b)]
-        events = [await firehose.next(PROMPT) for _ in placed]
+        events = [await firehose.next(PROMPT) for _ in range(2 * len(placed))]
         await firehose.nothing_more()
 
-    assert [(e["type"], e["order"]["id"]) for e in events] == [("ORDER_PLACED", o["id"]) for o in placed]
+    assert [(e["type"], e["order"]["id"]) for e in events] == [
+        (kind, o["id"]) for o in placed for kind in ("ORDER_PLACED", "ORDER_CONFIRMED")
+    ]
     assert strictly_increasing(events)

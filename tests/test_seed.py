@@ -33,8 +33,8 @@ async def test_replicas_seeding_together_neither_fails_nor_duplicates(
     services: Services, settings: Settings, database: tuple[str, dict[str, Any]]
 ) -> None:
     async with services.store.write() as uow:
-        await uow.session.execute(sa.text("DELETE FROM products"))
-        await uow.session.execute(sa.text("DELETE FROM locations"))
+        for table in ("inventory_positions", "incoming_supply", "products", "locations"):
+            await uow.session.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608
     replicas = [build_services(settings, Store(database[0], connect_args=database[1])) for _ in range(3)]
     try:
         added = await asyncio.gather(

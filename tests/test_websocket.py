@@ -83,15 +83,16 @@ async def test_the_owner_sees_the_hold_and_the_release_of_their_order(
         ws_session(server, protocol, bearer(a_token("customer", email=ANN))) as session,
         order_updates(session, order["id"]) as updates,
     ):
-        placed = await updates.next()
+        placed, confirmed = await updates.next(), await updates.next()
         await hold(http, order["id"])
         held = await updates.next(PROMPT)
         await release(http, order["id"])
         released = await updates.next(PROMPT)
         await updates.nothing_more()
 
-    assert [placed["type"], held["type"], released["type"]] == [
+    assert [placed["type"], confirmed["type"], held["type"], released["type"]] == [
         "ORDER_PLACED",
+        "ORDER_CONFIRMED",
         "ORDER_HELD",
         "ORDER_RELEASED",
     ]
@@ -101,8 +102,8 @@ async def test_the_owner_sees_the_hold_and_the_release_of_their_order(
         "fulfillmentStatus": order["fulfillmentStatus"],
     }
     assert released["order"]["id"] == order["id"]
-    assert released["order"]["status"] == "PENDING"
-    assert strictly_increasing([placed, held, released])
+    assert released["order"]["status"] == "CONFIRMED"
+    assert strictly_increasing([placed, confirmed, held, released])
     assert all(e["occurredAt"] for e in (placed, held, released))
 
 
@@ -115,19 +116,20 @@ async def test_a_subscription_after_a_cursor_replays_the_later_events_once_then_
     async with ws_session(server, protocol, bearer(a_token("customer", email=ANN))) as session:
         async with order_updates(session, order["id"]) as first:
             placed = await first.next()
+            assert (await first.next())["type"] == "ORDER_CONFIRMED"
             await hold(http, order["id"])
             held = await first.next(PROMPT)
         await release(http, order["id"])  # while nobody follows the order
 
         async with order_updates(session, order["id"], after=placed["cursor"]) as resumed:
-            replayed = [await resumed.next(), await resumed.next()]
+            replayed = [await resumed.next(), await resumed.next(), await resumed.next()]
             await hold(http, order["id"])
             live = await resumed.next(PROMPT)
             await resumed.nothing_more()
 
     assert placed["type"] == "ORDER_PLACED"
-    assert [e["type"] for e in replayed] == ["ORDER_HELD", "ORDER_RELEASED"]
-    assert replayed[0]["cursor"] == held["cursor"]
+    assert [e["type"] for e in replayed] == ["ORDER_CONFIRMED", "ORDER_HELD", "ORDER_RELEASED"]
+    assert replayed[1]["cursor"] == held["cursor"]
     assert (live["type"], live["order"]["status"]) == ("ORDER_HELD", "ON_HOLD")
     assert strictly_increasing([placed, *replayed, live])
 
@@ -143,13 +145,13 @@ async def test_an_admin_on_the_firehose_sees_every_new_order(
         live_orders(session) as firehose,
     ):
         # The replay reaches the order placed before subscribing: the firehose is live.
-        replayed = await firehose.until(earlier["id"], "ORDER_PLACED")
+        replayed = await firehose.until(earlier["id"], "ORDER_CONFIRMED")
         newer = await place_order(http, BOB)
         event = await firehose.next(PROMPT)
 
     assert (event["type"], event["order"]) == (
         "ORDER_PLACED",
-        {"id": newer["id"], "number": newer["number"], "status": "PENDING"},
+        {"id": newer["id"], "number": newer["number"], "status": "CONFIRMED"},  # the order as it is now
     )
     assert strictly_increasing([*replayed, event])
 

@@ -150,30 +150,7 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
         ("phone", command.customer.phone),
     ):
         _text(problems, value, (*root, "customer", name), required=False)
-    if not command.lines:
-        problems.append(Problem("NO_LINES", "an order needs at least one line", (*root, "lines")))
-    if len(command.lines) > limits.max_lines:
-        problems.append(
-            Problem("TOO_MANY_LINES", f"an order takes at most {limits.max_lines} lines", (*root, "lines"))
-        )
-    seen: set[str] = set()
-    for index, line in enumerate(command.lines):
-        path = (*root, "lines", str(index))
-        if not SKU_PATTERN.match(line.sku):
-            problems.append(Problem("INVALID_SKU", f"{line.sku!r} is not a SKU", (*path, "sku")))
-        elif line.sku in seen:
-            problems.append(
-                Problem("DUPLICATE_SKU", f"{line.sku} appears on more than one line", (*path, "sku"))
-            )
-        seen.add(line.sku)
-        if not 1 <= line.quantity <= limits.max_line_quantity:
-            problems.append(
-                Problem(
-                    "INVALID_QUANTITY",
-                    f"quantity must be between 1 and {limits.max_line_quantity}",
-                    (*path, "quantity"),
-                )
-            )
+    problems.extend(check_lines(command.lines, limits, root))
     if command.delivery_method is DeliveryMethod.SHIP:
         if command.shipping_address is None:
             problems.append(
@@ -202,4 +179,59 @@ def check_hold(command: HoldOrder) -> list[Problem]:
     problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
     if command.note is not None and len(command.note) > MAX_NOTE:
         problems.append(Problem("TOO_LONG", f"note is longer than {MAX_NOTE} characters", ("input", "note")))
+    return problems
+
+
+@dataclass(frozen=True)
+class ReserveInventory:
+    idempotency_key: str
+    lines: tuple[LineRequest, ...]
+    channel: str | None = None
+    pickup_location_id: str | None = None
+    destination_country: str | None = None
+    destination_postal_code: str | None = None
+    destination_latitude: float | None = None
+    destination_longitude: float | None = None
+    ttl_seconds: int | None = None
+
+
+def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str, ...]) -> list[Problem]:
+    problems: list[Problem] = []
+    if not lines:
+        problems.append(Problem("NO_LINES", "at least one line is needed", (*root, "lines")))
+    if len(lines) > limits.max_lines:
+        problems.append(Problem("TOO_MANY_LINES", f"at most {limits.max_lines} lines", (*root, "lines")))
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        path = (*root, "lines", str(index))
+        if not SKU_PATTERN.match(line.sku):
+            problems.append(Problem("INVALID_SKU", f"{line.sku[:70]!r} is not a SKU", (*path, "sku")))
+        elif line.sku in seen:
+            problems.append(
+                Problem("DUPLICATE_SKU", f"{line.sku} appears on more than one line", (*path, "sku"))
+            )
+        seen.add(line.sku)
+        if not 1 <= line.quantity <= limits.max_line_quantity:
+            problems.append(
+                Problem(
+                    "INVALID_QUANTITY",
+                    f"quantity must be between 1 and {limits.max_line_quantity}",
+                    (*path, "quantity"),
+                )
+            )
+    return problems
+
+
+def check_reserve(command: ReserveInventory, limits: Limits, max_ttl_seconds: int) -> list[Problem]:
+    root = ("input",)
+    problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
+    problems.extend(check_lines(command.lines, limits, root))
+    if command.ttl_seconds is not None and not 1 <= command.ttl_seconds <= max_ttl_seconds:
+        problems.append(
+            Problem(
+                "INVALID_TTL", f"ttlSeconds must be between 1 and {max_ttl_seconds}", (*root, "ttlSeconds")
+            )
+        )
+    if command.channel is not None and not 0 < len(command.channel.strip()) <= MAX_LENGTH["channel"]:
+        problems.append(Problem("INVALID_CHANNEL", "channel must be 1 to 64 characters", (*root, "channel")))
     return problems

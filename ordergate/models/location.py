@@ -38,6 +38,10 @@ class Location(SQLModel, table=True):
     handling_days: int = 1
     safety_stock: int = 0
     active: bool = True
+    erp_id: str | None = Field(default=None, max_length=64, index=True)
+    feed_max_age_minutes: int | None = Field(
+        default=None, description="a vendor feed older than this counts as zero stock"
+    )
 
     def serves(self, channel: str) -> bool:
         return not self.channels or channel in self.channels

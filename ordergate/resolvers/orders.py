@@ -5,20 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from ordergate.models.allocation import Plan, PlanLine, Want, choose_plan
 from ordergate.models.commands import PlaceOrder, check_email, check_place_order
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.customer import Customer
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType, OrderEvent
-from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Principal, Role
-from ordergate.models.lifecycle import LineQuantities, fulfillment_status
-from ordergate.models.order import Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
+from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
+from ordergate.models.lifecycle import LineQuantities, OrderAction, fulfillment_status, next_status
+from ordergate.models.location import Location
+from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.pricing import PricedLine, price_order
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.resolvers.idempotency import claim
+from ordergate.resolvers.inventory import (
+    Destination,
+    SkuStock,
+    candidates,
+    locate,
+    refresh_stock,
+    shortage,
+    stock_view,
+)
+from ordergate.resolvers.reservations import source_locations
 from ordergate.resolvers.services import Services
 from ordergate.store.events import next_value
 from ordergate.store.unit_of_work import UnitOfWork
@@ -37,6 +50,7 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
     problems = check_place_order(command, services.policy.limits)
     if problems:
         raise ValidationFailed(problems)
+    await refresh_stock(services, [line.sku for line in command.lines])
     now = services.clock()
     async with services.store.write() as uow:
         once = await claim(services, uow, principal, "placeOrder", command.idempotency_key, command)
@@ -90,6 +104,8 @@ async def _capture(
             )
     if problems:
         raise ValidationFailed(problems)
+
+    plan, consumed, view = await _allocation_plan(services, uow, command, pickup, now)
 
     email = check_email(command.customer.email) or command.customer.email
     customer = await uow.customers.get_or_add(
@@ -153,6 +169,19 @@ async def _capture(
         for index, line in enumerate(command.lines)
     ]
     await uow.orders.add(order, lines)
+    await uow.inventory.allocate(
+        plan.lines,
+        held={(sku, node.location_id): node.reserved for sku, stock in view.items() for node in stock.nodes},
+        unavailable={node.location_id: node.unavailable for stock in view.values() for node in stock.nodes},
+        order_id=order.id,
+        actor=principal.subject,
+        now=now,
+    )
+    await _open_fulfillment_orders(uow, order, lines, plan, now)
+    if consumed is not None:
+        consumed.status = ReservationStatus.CONSUMED
+        consumed.order_id = order.id
+        uow.session.add(consumed)
     await uow.events.append(
         order,
         EventType.ORDER_PLACED,
@@ -160,7 +189,106 @@ async def _capture(
         occurred_at=now,
         data={"number": order.number, "channel": order.channel, "total": str(order.total)},
     )
+    order.status = next_status(order.status, OrderAction.CONFIRM)
+    await uow.events.append(
+        order,
+        EventType.ORDER_CONFIRMED,
+        actor=principal.subject,
+        occurred_at=now,
+        data={"locations": plan.locations},
+    )
     return order
+
+
+async def _allocation_plan(
+    services: Services, uow: UnitOfWork, command: PlaceOrder, pickup: Location | None, now: datetime
+) -> tuple[Plan, Reservation | None, dict[str, SkuStock]]:
+    """Lock the SKUs' positions, then pick where every unit comes from: the order's hold when
+    it has a live one that matches, else the allocation rule. Raises INSUFFICIENT_STOCK."""
+    wants = [Want(line.sku, line.quantity) for line in command.lines]
+    hold, hold_lines = await _live_hold(uow, command, wants, now)
+    address = command.shipping_address
+    point = (
+        locate(services, Destination(address.country_code, address.postal_code))
+        if address is not None
+        else None
+    )
+    sources = source_locations(
+        await uow.catalog.locations(),
+        command.channel,
+        pickup.id if pickup else None,
+        ship=command.delivery_method is DeliveryMethod.SHIP,
+    )
+    skus = [w.sku for w in wants]
+    view = await stock_view(
+        services, uow, skus, sources, point, set(), lock=True, excluding_hold=hold.id if hold else None
+    )
+    if hold is not None:
+        return Plan(tuple(PlanLine(h.sku, h.location_id, h.quantity) for h in hold_lines)), hold, view
+    found = candidates(view, sources)
+    plan = choose_plan(wants, found)
+    if plan is None:
+        raise shortage(wants, found, "sell")
+    return plan, None, view
+
+
+async def _live_hold(
+    uow: UnitOfWork, command: PlaceOrder, wants: list[Want], now: datetime
+) -> tuple[Reservation | None, list[ReservationLine]]:
+    """The order's reservation when it is active, unexpired and holds exactly the order's
+    lines; an expired hold is simply ignored (its units may still be there)."""
+    if command.reservation_id is None:
+        return None, []
+    field = ("input", "reservationId")
+    reservation = await uow.inventory.reservation(command.reservation_id)
+    if reservation is None:
+        raise ValidationFailed([Problem("INVALID_RESERVATION", "no such reservation", field)])
+    if reservation.status is not ReservationStatus.ACTIVE:
+        raise ValidationFailed([Problem("RESERVATION_USED", "this reservation was already used", field)])
+    if reservation.expires_at <= now:
+        return None, []
+    lines = (await uow.inventory.reservation_lines([reservation.id])).get(reservation.id, [])
+    held: dict[str, int] = {}
+    for line in lines:
+        held[line.sku] = held.get(line.sku, 0) + line.quantity
+    if held != {w.sku: w.quantity for w in wants}:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "RESERVATION_MISMATCH", "the order's lines differ from what the reservation holds", field
+                )
+            ]
+        )
+    return reservation, lines
+
+
+async def _open_fulfillment_orders(
+    uow: UnitOfWork, order: Order, lines: list[OrderLine], plan: Plan, now: datetime
+) -> None:
+    """One fulfilment order per location, OPEN, carrying that location's share of each line."""
+    line_by_sku = {line.sku: line for line in lines}
+    for location_id in plan.locations:
+        fulfillment_order = FulfillmentOrder(
+            order_id=order.id,
+            location_id=location_id,
+            status=FulfillmentOrderStatus.OPEN,
+            delivery_method=order.delivery_method,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(fulfillment_order)
+        await uow.session.flush()
+        uow.session.add_all(
+            FulfillmentOrderLine(
+                fulfillment_order_id=fulfillment_order.id,
+                order_line_id=line_by_sku[p.sku].id,
+                sku=p.sku,
+                quantity=p.quantity,
+            )
+            for p in plan.lines
+            if p.location_id == location_id
+        )
+    await uow.session.flush()
 
 
 async def order(services: Services, principal: Principal, order_id: str) -> Order:

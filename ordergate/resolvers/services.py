@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ordergate.broker.base import Broker
+from ordergate.connectors.erp.base import ErpConnector
+from ordergate.connectors.geocoding import OfflineGeocoder
 from ordergate.models.commands import Limits
 from ordergate.models.pricing import ShippingPolicy
 from ordergate.store.unit_of_work import Store
@@ -23,6 +25,22 @@ class Policy:
     limits: Limits
     page_size_cap: int = 250
     event_poll_seconds: float = 5.0
+    stock_ttl: timedelta = timedelta(seconds=15)
+    incoming_ttl: timedelta = timedelta(minutes=5)
+    stale_after: timedelta = timedelta(minutes=2)
+    stock_read_timeout: float = 2.0  # a shopper waits this long for the ERP, then gets the snapshot
+    hold_ttl: timedelta = timedelta(minutes=15)
+    max_hold_ttl: timedelta = timedelta(hours=2)
+    max_skus_per_query: int = 250
+
+
+@dataclass
+class StockFreshness:
+    """When this process last read each SKU's stock and supply from the ERP: a short-lived
+    cache, so a busy product page costs the ERP one request per TTL, not one per view."""
+
+    stock_read_at: dict[str, datetime] = field(default_factory=dict)
+    incoming_read_at: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -31,3 +49,6 @@ class Services:
     broker: Broker
     policy: Policy
     clock: Callable[[], datetime] = field(default=utc_now)
+    erp: ErpConnector | None = None
+    geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
+    freshness: StockFreshness = field(default_factory=StockFreshness)

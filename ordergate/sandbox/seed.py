@@ -225,6 +225,7 @@ def demo_locations() -> list[Location]:
             priority=priority,
             handling_days=handling,
             safety_stock=2 if kind is STORE else 0,
+            feed_max_age_minutes=24 * 60 if kind is VENDOR else None,
         )
         for (
             code,

@@ -14,10 +14,12 @@ from ordergate.models.commands import (
     LineRequest,
     PlaceOrder,
     ReleaseOrderHold,
+    ReserveInventory,
 )
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus
+from ordergate.resolvers.inventory import Destination
 
 
 @strawberry.input
@@ -35,6 +37,14 @@ class DestinationInput:
     postal_code: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+
+    def to_destination(self) -> Destination:
+        return Destination(
+            self.country_code.strip().upper(),
+            self.postal_code.strip() if self.postal_code else None,
+            self.latitude,
+            self.longitude,
+        )
 
 
 @strawberry.input
@@ -155,3 +165,27 @@ class ReleaseOrderHoldInput:
 
     def to_command(self) -> ReleaseOrderHold:
         return ReleaseOrderHold(str(self.order_id), self.reason, self.idempotency_key)
+
+
+@strawberry.input
+class ReserveInventoryInput:
+    idempotency_key: str
+    lines: list[LineInput]
+    destination: DestinationInput | None = None
+    pickup_location_id: strawberry.ID | None = None
+    channel: str | None = None
+    ttl_seconds: int | None = None
+
+    def to_command(self) -> ReserveInventory:
+        destination = self.destination
+        return ReserveInventory(
+            idempotency_key=self.idempotency_key,
+            lines=tuple(line.to_command() for line in self.lines),
+            channel=self.channel,
+            pickup_location_id=str(self.pickup_location_id) if self.pickup_location_id else None,
+            destination_country=destination.country_code.strip().upper() if destination else None,
+            destination_postal_code=destination.postal_code if destination else None,
+            destination_latitude=destination.latitude if destination else None,
+            destination_longitude=destination.longitude if destination else None,
+            ttl_seconds=self.ttl_seconds,
+        )

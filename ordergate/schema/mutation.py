@@ -8,10 +8,16 @@ import strawberry
 
 from ordergate.models.errors import DomainError
 from ordergate.models.order import Order as OrderRecord
-from ordergate.resolvers import holds, orders
+from ordergate.resolvers import holds, orders, reservations
 from ordergate.schema.context import Info, principal, services
-from ordergate.schema.inputs import HoldOrderInput, PlaceOrderInput, ReleaseOrderHoldInput
+from ordergate.schema.inputs import (
+    HoldOrderInput,
+    PlaceOrderInput,
+    ReleaseOrderHoldInput,
+    ReserveInventoryInput,
+)
 from ordergate.schema.types.common import UserError, user_errors
+from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.order import Order
 
 
@@ -27,6 +33,12 @@ class OrderPayload:
         except DomainError as error:
             return cls(user_errors=user_errors(error.problems))
         return cls(order=Order.from_model(record))
+
+
+@strawberry.type
+class ReservationPayload:
+    reservation: Reservation | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -46,3 +58,11 @@ class Mutation:
         return await OrderPayload.of(
             holds.release_order_hold(services(info), principal(info), input.to_command())
         )
+
+    @strawberry.mutation(description="Hold units for a cart until ttlSeconds pass; idempotent by key.")
+    async def reserve_inventory(self, info: Info, input: ReserveInventoryInput) -> ReservationPayload:
+        try:
+            hold = await reservations.reserve_inventory(services(info), principal(info), input.to_command())
+        except DomainError as error:
+            return ReservationPayload(user_errors=user_errors(error.problems))
+        return ReservationPayload(reservation=Reservation.from_model(hold))

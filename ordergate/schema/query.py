@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from ordergate.models.order import OrderStatus
-from ordergate.resolvers import catalog, orders
+from ordergate.resolvers import catalog, inventory, orders
 from ordergate.schema.context import Info, principal, services
-from ordergate.schema.inputs import OrderFilter
+from ordergate.schema.inputs import DestinationInput, OrderFilter
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
+from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import Order
 
 
@@ -50,3 +51,22 @@ class Query:
     @strawberry.field(description="Every node of the network.")
     async def locations(self, info: Info) -> list[Location]:
         return [Location.from_model(r) for r in await catalog.locations(services(info), principal(info))]
+
+    @strawberry.field(
+        description="Available to sell and to promise, per SKU, across the network and per location."
+    )
+    async def availability(
+        self,
+        info: Info,
+        skus: list[str],
+        destination: DestinationInput | None = None,
+        channel: str | None = None,
+    ) -> list[SkuAvailability]:
+        answers = await inventory.availability(
+            services(info),
+            principal(info),
+            skus,
+            destination.to_destination() if destination else None,
+            channel,
+        )
+        return [SkuAvailability.from_model(answer) for answer in answers]

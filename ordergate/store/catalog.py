@@ -64,6 +64,9 @@ class CatalogRepository:
         rows = await self.session.execute(query)
         return {location_id: int(count) for location_id, count in rows.all()}
 
+    async def active_skus(self) -> list[str]:
+        return list((await self.session.execute(select(Product.sku).where(col(Product.active)))).scalars())
+
     async def add_missing(self, products: Sequence[Product], locations: Sequence[Location]) -> int:
         """Insert the products and locations whose SKU or code is new; concurrent seeders
         (replicas starting together) skip each other's rows instead of failing."""

@@ -5,6 +5,14 @@ from ordergate.models.customer import Customer
 from ordergate.models.events import Counter, OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.idempotency import IdempotencyRecord
+from ordergate.models.inventory import (
+    IncomingSupplyRecord,
+    InventoryPosition,
+    LedgerEntry,
+    Reservation,
+    ReservationLine,
+    WebhookDelivery,
+)
 from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.shipment import Shipment, ShipmentEvent
@@ -15,12 +23,18 @@ __all__ = [
     "FulfillmentOrder",
     "FulfillmentOrderLine",
     "IdempotencyRecord",
+    "IncomingSupplyRecord",
+    "InventoryPosition",
+    "LedgerEntry",
     "Location",
     "Order",
     "OrderEvent",
     "OrderHold",
     "OrderLine",
     "Product",
+    "Reservation",
+    "ReservationLine",
     "Shipment",
     "ShipmentEvent",
+    "WebhookDelivery",
 ]

@@ -15,6 +15,7 @@ from ordergate.store.customers import CustomerRepository
 from ordergate.store.engine import create_engine, is_sqlite
 from ordergate.store.events import EventRepository
 from ordergate.store.idempotency import IdempotencyRepository
+from ordergate.store.inventory import InventoryRepository
 from ordergate.store.orders import OrderRepository
 
 
@@ -26,6 +27,7 @@ class UnitOfWork:
         self.orders = OrderRepository(session)
         self.events = EventRepository(session)
         self.idempotency = IdempotencyRepository(session)
+        self.inventory = InventoryRepository(session)
 
 
 class Store:

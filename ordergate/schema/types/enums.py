@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.inventory import ReservationStatus
 from ordergate.models.location import LocationType
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.shipment import TrackingStatus
@@ -18,6 +19,7 @@ for _enum in (
     FulfillmentOrderStatus,
     TrackingStatus,
     HoldReason,
+    ReservationStatus,
 ):
     strawberry.enum(_enum)
 
@@ -29,5 +31,6 @@ __all__ = [
     "LocationType",
     "OrderStatus",
     "PaymentStatus",
+    "ReservationStatus",
     "TrackingStatus",
 ]

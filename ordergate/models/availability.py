@@ -1,0 +1,80 @@
+"""Available to sell (ATS) and available to promise (ATP), as DOMAIN.md section 1 defines them.
+
+    ATS(location, now) = max(0, on_hand - allocated - reserved - unavailable)
+    ATP(location, d)   = ATS(location, now) + incoming with eta <= d - unallocated demand due by d
+    promise date for q = first d with ATP >= q, plus the location's lead time to the destination
+
+Unallocated future demand (backorders) does not exist yet, so it is zero here. A feed older
+than its freshness limit (drop-ship vendors) counts as zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Supply:
+    quantity: int
+    expected_on: date
+
+
+@dataclass(frozen=True)
+class NodeStock:
+    """One SKU at one location, with everything ATS and ATP need."""
+
+    location_id: str
+    on_hand: int
+    allocated: int = 0
+    reserved: int = 0
+    unavailable: int = 0
+    as_of: datetime | None = None
+    max_age: timedelta | None = None
+    incoming: tuple[Supply, ...] = ()
+    lead_days: int = 0
+
+
+def is_fresh(node: NodeStock, now: datetime) -> bool:
+    if node.max_age is None:
+        return True
+    return node.as_of is not None and now - node.as_of <= node.max_age
+
+
+def ats(node: NodeStock, now: datetime) -> int:
+    if not is_fresh(node, now):
+        return 0
+    return max(0, node.on_hand - node.allocated - node.reserved - node.unavailable)
+
+
+def atp(node: NodeStock, on: date, now: datetime) -> int:
+    arriving = sum(s.quantity for s in node.incoming if s.expected_on <= on)
+    return ats(node, now) + arriving
+
+
+def earliest_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
+    """The first day ATP covers `quantity` at this node, or None if supply never does."""
+    today = now.date()
+    if ats(node, now) >= quantity:
+        return today
+    for supply in sorted(node.incoming, key=lambda s: s.expected_on):
+        day = max(supply.expected_on, today)
+        if atp(node, day, now) >= quantity:
+            return day
+    return None
+
+
+def promise_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
+    ready = earliest_date(node, quantity, now)
+    return None if ready is None else ready + timedelta(days=node.lead_days)
+
+
+def network_ats(nodes: Iterable[NodeStock], now: datetime) -> int:
+    return sum(ats(node, now) for node in nodes)
+
+
+def network_promise_date(nodes: Iterable[NodeStock], quantity: int, now: datetime) -> date | None:
+    """The earliest date one node can deliver the whole quantity (splits come with routing)."""
+    dates = [d for d in (promise_date(node, quantity, now) for node in nodes) if d is not None]
+    return min(dates) if dates else None

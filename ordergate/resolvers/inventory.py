@@ -1,0 +1,315 @@
+"""Stock: reading it from the ERP, answering availability, holding units, allocating orders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, WebhookRejected
+from ordergate.models.allocation import Candidate, Want, short_lines
+from ordergate.models.availability import NodeStock, Supply, ats, network_ats, network_promise_date
+from ordergate.models.commands import SKU_PATTERN
+from ordergate.models.errors import Forbidden, Problem, ValidationFailed
+from ordergate.models.geo import Point, haversine_km, transit_days
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
+from ordergate.models.location import Location
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger("ordergate.inventory")
+
+
+@dataclass(frozen=True)
+class Destination:
+    country_code: str
+    postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    location: Location
+    available: int
+    distance_km: float | None
+    incoming: tuple[Supply, ...]
+
+
+@dataclass(frozen=True)
+class SkuStock:
+    sku: str
+    available: int
+    as_of: datetime
+    stale: bool
+    locations: list[LocationStock]
+    now: datetime
+    nodes: list[NodeStock] = field(default_factory=list)
+
+    def promise_date(self, quantity: int) -> date | None:
+        return network_promise_date(self.nodes, quantity, self.now)
+
+
+def sellable(location: Location, channel: str | None) -> bool:
+    return (
+        location.active
+        and (location.ships or location.pickup_enabled)
+        and (channel is None or location.serves(channel))
+    )
+
+
+def node_stock(
+    location: Location,
+    position: InventoryPosition | None,
+    held: int,
+    incoming: Iterable[IncomingSupplyRecord],
+    distance_km: float | None,
+) -> NodeStock:
+    return NodeStock(
+        location_id=location.id,
+        on_hand=position.on_hand if position else 0,
+        allocated=position.allocated if position else 0,
+        reserved=held,
+        unavailable=location.safety_stock,
+        as_of=position.as_of if position else None,
+        max_age=timedelta(minutes=location.feed_max_age_minutes) if location.feed_max_age_minutes else None,
+        incoming=tuple(Supply(r.quantity, r.expected_on) for r in incoming if r.location_id == location.id),
+        lead_days=location.handling_days + transit_days(distance_km),
+    )
+
+
+def _expired(read_at: datetime | None, now: datetime, ttl: timedelta) -> bool:
+    return read_at is None or now - read_at >= ttl
+
+
+async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
+    """Read on-hand (and, less often, incoming supply) from the ERP for the SKUs whose
+    snapshot is older than the TTL, and store it. Returns the SKUs that could not be read:
+    their answers come from the last snapshot, labelled stale."""
+    erp = services.erp
+    now = services.clock()
+    policy = services.policy
+    fresh = services.freshness
+    due = sorted({s for s in skus if _expired(fresh.stock_read_at.get(s), now, policy.stock_ttl)})
+    if erp is None or not due:
+        return set()
+    supply_due = [s for s in due if _expired(fresh.incoming_read_at.get(s), now, policy.incoming_ttl)]
+    try:
+        async with asyncio.timeout(policy.stock_read_timeout):
+            levels = await erp.stock_levels(due)
+            supplies = await erp.incoming_supply(supply_due) if supply_due else []
+    except (UpstreamError, TimeoutError) as error:
+        # Slow, rate-limited or down: answer from the last snapshot, labelled stale.
+        log.warning("stock read from the ERP failed for %d SKUs: %s", len(due), error or "timed out")
+        return set(due)
+    async with services.store.write() as uow:
+        by_erp_id = {loc.erp_id: loc.id for loc in await uow.catalog.locations() if loc.erp_id}
+        on_hand = {(sku, location_id): 0 for sku in due for location_id in by_erp_id.values()}
+        for level in levels:
+            location_id = by_erp_id.get(level.erp_location_id)
+            if location_id is not None and (level.sku, location_id) in on_hand:
+                on_hand[(level.sku, location_id)] = level.on_hand
+        await uow.inventory.record_snapshot(on_hand, now)
+        if supply_due:
+            records = [
+                IncomingSupplyRecord(
+                    sku=s.sku,
+                    location_id=by_erp_id[s.erp_location_id],
+                    quantity=s.quantity,
+                    expected_on=s.expected_on,
+                    reference=s.reference[:64],
+                    as_of=now,
+                )
+                for s in supplies
+                if s.erp_location_id in by_erp_id and s.quantity > 0
+            ]
+            await uow.inventory.replace_incoming(supply_due, records)
+    for sku in due:
+        fresh.stock_read_at[sku] = now
+    for sku in supply_due:
+        fresh.incoming_read_at[sku] = now
+    return set()
+
+
+def check_skus(skus: Sequence[str], limit: int, path: str = "skus") -> list[str]:
+    problems: list[Problem] = []
+    if not skus:
+        problems.append(Problem("REQUIRED", "ask for at least one SKU", (path,)))
+    if len(skus) > limit:
+        problems.append(Problem("TOO_MANY_SKUS", f"ask for at most {limit} SKUs at once", (path,)))
+    for index, sku in enumerate(skus):
+        if not SKU_PATTERN.match(sku):
+            problems.append(Problem("INVALID_SKU", f"{sku[:70]!r} is not a SKU", (path, str(index))))
+    if problems:
+        raise ValidationFailed(problems)
+    return list(dict.fromkeys(skus))
+
+
+def locate(services: Services, destination: Destination | None) -> Point | None:
+    if destination is None:
+        return None
+    return services.geocoder.locate(
+        destination.country_code, destination.postal_code, destination.latitude, destination.longitude
+    )
+
+
+async def stock_view(
+    services: Services,
+    uow: UnitOfWork,
+    skus: Sequence[str],
+    locations: Sequence[Location],
+    point: Point | None,
+    stale_skus: set[str],
+    *,
+    lock: bool = False,
+    excluding_hold: str | None = None,
+) -> dict[str, SkuStock]:
+    """Each SKU's stock at these locations, as the store knows it now (locked when allocating)."""
+    now = services.clock()
+    positions = await uow.inventory.positions(skus, lock=lock)
+    held = await uow.inventory.held(skus, now, excluding=excluding_hold)
+    incoming = await uow.inventory.incoming(skus)
+    by_key = {(p.sku, p.location_id): p for p in positions}
+    distances = {
+        loc.id: haversine_km(point, Point(loc.latitude, loc.longitude)) if point else None
+        for loc in locations
+    }
+    answers: dict[str, SkuStock] = {}
+    for sku in skus:
+        nodes: list[NodeStock] = []
+        rows: list[LocationStock] = []
+        for location in locations:
+            position = by_key.get((sku, location.id))
+            node = node_stock(
+                location,
+                position,
+                held.get((sku, location.id), 0),
+                incoming.get(sku, []),
+                distances[location.id],
+            )
+            nodes.append(node)
+            rows.append(LocationStock(location, ats(node, now), distances[location.id], node.incoming))
+        snapshots = [p.as_of for p in positions if p.sku == sku]
+        as_of = min(snapshots) if snapshots else now
+        stale = sku in stale_skus or now - as_of > services.policy.stale_after
+        rows.sort(
+            key=lambda r: (r.distance_km if r.distance_km is not None else float("inf"), r.location.code)
+        )
+        answers[sku] = SkuStock(sku, network_ats(nodes, now), as_of, stale, rows, now, nodes)
+    return answers
+
+
+async def availability(
+    services: Services,
+    principal: Principal,
+    skus: Sequence[str],
+    destination: Destination | None = None,
+    channel: str | None = None,
+) -> list[SkuStock]:
+    """ATS across the network and per location, incoming supply and promise dates, honest
+    about how fresh each answer is. One ERP read per 250 SKUs however many locations."""
+    if not principal.can(Permission.READ_CATALOG):
+        raise Forbidden("this role may not read availability")
+    wanted = check_skus(skus, services.policy.max_skus_per_query)
+    stale = await refresh_stock(services, wanted)
+    point = locate(services, destination)
+    async with services.store.read() as uow:
+        locations = [loc for loc in await uow.catalog.locations() if sellable(loc, channel)]
+        view = await stock_view(services, uow, wanted, locations, point, stale)
+    return [view[sku] for sku in wanted]
+
+
+def candidates(view: dict[str, SkuStock], locations: Sequence[Location]) -> list[Candidate]:
+    available: dict[str, dict[str, int]] = {loc.id: {} for loc in locations}
+    distance: dict[str, float | None] = {}
+    for stock in view.values():
+        for row in stock.locations:
+            available[row.location.id][stock.sku] = row.available
+            distance[row.location.id] = row.distance_km
+    return [
+        Candidate(loc.id, loc.code, loc.priority, distance.get(loc.id), available[loc.id])
+        for loc in locations
+    ]
+
+
+def shortage(wants: Sequence[Want], found: Sequence[Candidate], verb: str) -> ValidationFailed:
+    short = short_lines(wants, found) or list(range(len(wants)))
+    return ValidationFailed(
+        [
+            Problem(
+                "INSUFFICIENT_STOCK",
+                f"not enough {wants[i].sku} to {verb} {wants[i].quantity}",
+                ("input", "lines", str(i), "quantity"),
+            )
+            for i in short
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    duplicate: bool
+    skus: tuple[str, ...] = ()
+
+
+async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
+    """A signed inventory notice from the ERP: re-read the named SKUs' stock.
+
+    Katana's notices carry no delivery id or timestamp, so two real changes to one variant
+    send the same bytes: only a *retry* (`X-Katana-Retry-Num` > 0) of a body already taken
+    in within the retry window is a duplicate. The re-read comes before the delivery is
+    recorded, so a failure leaves the ERP's retry to do the work, and re-reading is harmless."""
+    erp = services.erp
+    if erp is None:
+        raise WebhookRejected("NOT_CONFIGURED", "no ERP is configured")
+    notice = erp.verify_webhook(body, headers)
+    now = services.clock()
+    if _retry_number(headers) > 0:
+        async with services.store.read() as uow:
+            taken_at = await uow.inventory.delivery_taken_at("katana", notice.delivery_id)
+        if taken_at is not None and now - taken_at <= WEBHOOK_RETRY_WINDOW:
+            return WebhookOutcome(duplicate=True)
+    skus = set(notice.skus)
+    if notice.variant_ids:
+        skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
+    for sku in skus:
+        services.freshness.stock_read_at.pop(sku, None)
+    failed = await refresh_stock(services, sorted(skus))
+    if failed:
+        raise UpstreamUnavailable("katana", f"could not re-read {len(failed)} SKUs")
+    async with services.store.write() as uow:
+        await uow.inventory.record_delivery("katana", notice.delivery_id, now)
+    return WebhookOutcome(duplicate=False, skus=tuple(sorted(skus)))
+
+
+# Katana retries a failed delivery a few times within minutes; an hour is a wide margin.
+WEBHOOK_RETRY_WINDOW = timedelta(hours=1)
+
+
+def _retry_number(headers: Mapping[str, str]) -> int:
+    raw = headers.get("x-katana-retry-num") or "0"
+    return int(raw) if raw.strip().isdigit() else 0
+
+
+async def sync_locations(services: Services) -> int:
+    """Join the ERP's locations to ours: by the ERP id once known, else by name or code.
+    Returns how many of our locations are joined."""
+    if services.erp is None:
+        return 0
+    remote = await services.erp.locations()
+    async with services.store.write() as uow:
+        ours = await uow.catalog.locations()
+        by_name = {loc.name.casefold(): loc for loc in ours} | {loc.code.casefold(): loc for loc in ours}
+        joined = 0
+        for erp_location in remote:
+            match = next((loc for loc in ours if loc.erp_id == erp_location.erp_id), None) or by_name.get(
+                erp_location.name.casefold()
+            )
+            if match is not None:
+                match.erp_id = erp_location.erp_id
+                uow.session.add(match)
+                joined += 1
+    return joined

@@ -1,0 +1,117 @@
+"""Holding stock for a cart: units set aside at specific locations until a TTL passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ordergate.models.allocation import Want, choose_plan
+from ordergate.models.commands import ReserveInventory, check_reserve
+from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
+from ordergate.models.location import Location
+from ordergate.resolvers.idempotency import claim
+from ordergate.resolvers.inventory import (
+    Destination,
+    candidates,
+    locate,
+    refresh_stock,
+    sellable,
+    shortage,
+    stock_view,
+)
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Hold:
+    reservation: Reservation
+    lines: list[ReservationLine]
+
+
+def source_locations(
+    locations: list[Location], channel: str | None, pickup_location_id: str | None, *, ship: bool
+) -> list[Location]:
+    """Where units may come from: the pickup location alone, or every active location that
+    ships for the channel."""
+    if pickup_location_id is not None:
+        chosen = [loc for loc in locations if loc.id == pickup_location_id]
+        if not chosen or not chosen[0].active or not chosen[0].pickup_enabled:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "INVALID_PICKUP_LOCATION",
+                        "pickupLocationId is not a location that offers pickup",
+                        ("input", "pickupLocationId"),
+                    )
+                ]
+            )
+        return chosen
+    return [loc for loc in locations if sellable(loc, channel) and (loc.ships or not ship)]
+
+
+async def _stored(uow: UnitOfWork, reservation_id: str) -> Hold:
+    reservation = await uow.inventory.reservation(reservation_id)
+    if reservation is None:
+        raise NotFound("no such reservation")
+    lines = (await uow.inventory.reservation_lines([reservation_id])).get(reservation_id, [])
+    return Hold(reservation, lines)
+
+
+async def reserve_inventory(services: Services, principal: Principal, command: ReserveInventory) -> Hold:
+    """Hold units for `ttlSeconds`; a repeat of the idempotency key returns the first hold."""
+    if not principal.can(Permission.PLACE_ORDER):
+        raise Forbidden("this role may not hold stock")
+    policy = services.policy
+    problems = check_reserve(command, policy.limits, int(policy.max_hold_ttl.total_seconds()))
+    if problems:
+        raise ValidationFailed(problems)
+    wants = [Want(line.sku, line.quantity) for line in command.lines]
+    skus = [w.sku for w in wants]
+    stale = await refresh_stock(services, skus)
+    destination = (
+        Destination(
+            command.destination_country,
+            command.destination_postal_code,
+            command.destination_latitude,
+            command.destination_longitude,
+        )
+        if command.destination_country
+        else None
+    )
+    point = locate(services, destination)
+    now = services.clock()
+    ttl = timedelta(seconds=command.ttl_seconds) if command.ttl_seconds else policy.hold_ttl
+    async with services.store.write() as uow:
+        once = await claim(services, uow, principal, "reserveInventory", command.idempotency_key, command)
+        if once.result_id is not None:
+            return await _stored(uow, once.result_id)
+        sources = source_locations(
+            await uow.catalog.locations(),
+            command.channel,
+            command.pickup_location_id,
+            ship=command.pickup_location_id is None,
+        )
+        view = await stock_view(services, uow, skus, sources, point, stale, lock=True)
+        found = candidates(view, sources)
+        plan = choose_plan(wants, found)
+        if plan is None:
+            raise shortage(wants, found, "hold")
+        reservation = Reservation(
+            status=ReservationStatus.ACTIVE,
+            channel=(command.channel or "web").strip(),
+            created_by=principal.subject,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        lines = [
+            ReservationLine(
+                reservation_id=reservation.id, sku=p.sku, location_id=p.location_id, quantity=p.quantity
+            )
+            for p in plan.lines
+        ]
+        await uow.inventory.add_reservation(reservation, lines)
+        once.complete(uow, reservation.id)
+    return Hold(reservation, lines)

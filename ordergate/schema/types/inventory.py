@@ -1,0 +1,102 @@
+"""Availability and holds as the storefront sees them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.inventory import ReservationStatus
+from ordergate.resolvers.inventory import SkuStock
+from ordergate.resolvers.reservations import Hold
+from ordergate.schema.context import Info
+from ordergate.schema.types.catalog import Location
+
+MAX_PROMISE_QUANTITY = 100_000
+
+
+@strawberry.type
+class IncomingStock:
+    quantity: int
+    expected_on: date
+
+
+@strawberry.type
+class LocationAvailability:
+    location: Location
+    available_to_sell: int
+    distance_km: float | None
+    incoming: list[IncomingStock]
+
+
+@strawberry.type
+class SkuAvailability:
+    sku: str
+    available_to_sell: int = strawberry.field(description="Units sellable now across the network.")
+    as_of: datetime = strawberry.field(description="When the oldest stock figure in this answer was read.")
+    stale: bool = strawberry.field(
+        description="True when the ERP could not be read and this is the last snapshot."
+    )
+    locations: list[LocationAvailability]
+    stock: strawberry.Private[SkuStock]
+
+    @strawberry.field(description="The earliest date `quantity` can be delivered from one location, or null.")
+    def promise_date(self, quantity: int = 1) -> date | None:
+        if not 1 <= quantity <= MAX_PROMISE_QUANTITY:
+            raise ValidationFailed(
+                [Problem("INVALID_QUANTITY", f"quantity must be 1 to {MAX_PROMISE_QUANTITY}", ("quantity",))]
+            )
+        return self.stock.promise_date(quantity)
+
+    @classmethod
+    def from_model(cls, stock: SkuStock) -> SkuAvailability:
+        return cls(
+            sku=stock.sku,
+            available_to_sell=stock.available,
+            as_of=stock.as_of,
+            stale=stock.stale,
+            locations=[
+                LocationAvailability(
+                    location=Location.from_model(row.location),
+                    available_to_sell=row.available,
+                    distance_km=round(row.distance_km, 1) if row.distance_km is not None else None,
+                    incoming=[
+                        IncomingStock(quantity=s.quantity, expected_on=s.expected_on) for s in row.incoming
+                    ],
+                )
+                for row in stock.locations
+            ],
+            stock=stock,
+        )
+
+
+@strawberry.type
+class ReservationLine:
+    sku: str
+    quantity: int
+    location_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        return Location.from_model(await info.context.loaders.location_by_id.load(self.location_id))
+
+
+@strawberry.type
+class Reservation:
+    id: strawberry.ID
+    status: ReservationStatus
+    expires_at: datetime
+    lines: list[ReservationLine]
+
+    @classmethod
+    def from_model(cls, hold: Hold) -> Reservation:
+        return cls(
+            id=strawberry.ID(hold.reservation.id),
+            status=hold.reservation.status,
+            expires_at=hold.reservation.expires_at,
+            lines=[
+                ReservationLine(sku=line.sku, quantity=line.quantity, location_id=line.location_id)
+                for line in hold.lines
+            ],
+        )

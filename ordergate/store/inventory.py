@@ -1,0 +1,209 @@
+"""Positions, holds and incoming supply; allocation as an atomic, conditional primitive."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.allocation import PlanLine
+from ordergate.models.inventory import (
+    IncomingSupplyRecord,
+    InventoryPosition,
+    LedgerEntry,
+    LedgerKind,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    WebhookDelivery,
+)
+
+Key = tuple[str, str]  # (sku, location_id)
+
+
+class NotEnoughStock(Exception):
+    """A conditional allocation found fewer units than the plan needs."""
+
+    def __init__(self, line: PlanLine) -> None:
+        super().__init__(f"{line.sku} at {line.location_id}")
+        self.line = line
+
+
+class InventoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert(self) -> type[sa.Insert]:
+        if self.session.get_bind().dialect.name == "sqlite":
+            return sqlite_insert  # type: ignore[return-value]
+        return postgresql_insert  # type: ignore[return-value]
+
+    async def positions(self, skus: Sequence[str], *, lock: bool = False) -> list[InventoryPosition]:
+        """Positions of these SKUs in (sku, location) order; `lock` takes their row locks in that
+        fixed order (PostgreSQL), so concurrent allocations queue instead of deadlocking."""
+        if not skus:
+            return []
+        query = (
+            select(InventoryPosition)
+            .where(col(InventoryPosition.sku).in_(sorted(set(skus))))
+            .order_by(col(InventoryPosition.sku), col(InventoryPosition.location_id))
+        )
+        if lock:
+            query = query.with_for_update()
+        return list((await self.session.execute(query)).scalars())
+
+    async def held(
+        self, skus: Sequence[str], now: datetime, *, excluding: str | None = None
+    ) -> dict[Key, int]:
+        """Units in live holds per (sku, location): active and not expired, so an expired hold
+        stops counting without anyone cleaning up."""
+        if not skus:
+            return {}
+        query = (
+            select(ReservationLine.sku, ReservationLine.location_id, sa.func.sum(ReservationLine.quantity))
+            .join(Reservation, col(Reservation.id) == col(ReservationLine.reservation_id))
+            .where(col(ReservationLine.sku).in_(sorted(set(skus))))
+            .where(col(Reservation.status) == ReservationStatus.ACTIVE.value)
+            .where(col(Reservation.expires_at) > now)
+            .group_by(col(ReservationLine.sku), col(ReservationLine.location_id))
+        )
+        if excluding is not None:
+            query = query.where(col(Reservation.id) != excluding)
+        rows = await self.session.execute(query)
+        return {(sku, location): int(total) for sku, location, total in rows.all()}
+
+    async def incoming(self, skus: Sequence[str]) -> dict[str, list[IncomingSupplyRecord]]:
+        if not skus:
+            return {}
+        query = (
+            select(IncomingSupplyRecord)
+            .where(col(IncomingSupplyRecord.sku).in_(sorted(set(skus))))
+            .order_by(col(IncomingSupplyRecord.expected_on))
+        )
+        grouped: dict[str, list[IncomingSupplyRecord]] = defaultdict(list)
+        for record in (await self.session.execute(query)).scalars():
+            grouped[record.sku].append(record)
+        return grouped
+
+    async def record_snapshot(self, on_hand: dict[Key, int], as_of: datetime) -> None:
+        """Store the ERP's on-hand figures in one statement; `allocated` is ours and untouched."""
+        if not on_hand:
+            return
+        insert = self._insert()
+        values = [
+            {"sku": sku, "location_id": location, "on_hand": max(0, units), "allocated": 0, "as_of": as_of}
+            for (sku, location), units in sorted(on_hand.items())
+        ]
+        statement = insert(InventoryPosition).values(values)
+        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["sku", "location_id"],
+            set_={"on_hand": statement.excluded.on_hand, "as_of": statement.excluded.as_of},  # type: ignore[attr-defined]
+        )
+        await self.session.execute(statement)
+
+    async def replace_incoming(self, skus: Sequence[str], supplies: Sequence[IncomingSupplyRecord]) -> None:
+        await self.session.execute(
+            sa.delete(IncomingSupplyRecord).where(col(IncomingSupplyRecord.sku).in_(sorted(set(skus))))
+        )
+        self.session.add_all(supplies)
+        await self.session.flush()
+
+    async def allocate(
+        self,
+        lines: Sequence[PlanLine],
+        *,
+        held: dict[Key, int],
+        unavailable: dict[str, int],
+        order_id: str,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Commit units to an order, each line a conditional update that only succeeds while
+        enough remain; the CHECK constraints are the last defence."""
+        for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
+            reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(line.location_id, 0)
+            result = await self.session.execute(
+                sa.update(InventoryPosition)
+                .where(col(InventoryPosition.sku) == line.sku)
+                .where(col(InventoryPosition.location_id) == line.location_id)
+                .where(
+                    col(InventoryPosition.on_hand) - col(InventoryPosition.allocated) - reserve
+                    >= line.quantity
+                )
+                .values(allocated=col(InventoryPosition.allocated) + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise NotEnoughStock(line)
+            self.session.add(
+                LedgerEntry(
+                    sku=line.sku,
+                    location_id=line.location_id,
+                    kind=LedgerKind.ALLOCATE,
+                    quantity=line.quantity,
+                    order_id=order_id,
+                    actor=actor,
+                    occurred_at=now,
+                )
+            )
+        await self.session.flush()
+
+    async def add_reservation(self, reservation: Reservation, lines: Sequence[ReservationLine]) -> None:
+        self.session.add(reservation)
+        await self.session.flush()
+        self.session.add_all(lines)
+        for line in lines:
+            self.session.add(
+                LedgerEntry(
+                    sku=line.sku,
+                    location_id=line.location_id,
+                    kind=LedgerKind.RESERVE,
+                    quantity=line.quantity,
+                    reservation_id=reservation.id,
+                    actor=reservation.created_by,
+                    occurred_at=reservation.created_at,
+                )
+            )
+        await self.session.flush()
+
+    async def reservation(self, reservation_id: str) -> Reservation | None:
+        return await self.session.get(Reservation, reservation_id)
+
+    async def reservations_by_ids(self, ids: Sequence[str]) -> dict[str, Reservation]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Reservation).where(col(Reservation.id).in_(set(ids))))
+        return {r.id: r for r in rows.scalars()}
+
+    async def reservation_lines(self, reservation_ids: Sequence[str]) -> dict[str, list[ReservationLine]]:
+        if not reservation_ids:
+            return {}
+        query = (
+            select(ReservationLine)
+            .where(col(ReservationLine.reservation_id).in_(set(reservation_ids)))
+            .order_by(col(ReservationLine.sku), col(ReservationLine.location_id))
+        )
+        grouped: dict[str, list[ReservationLine]] = defaultdict(list)
+        for line in (await self.session.execute(query)).scalars():
+            grouped[line.reservation_id].append(line)
+        return grouped
+
+    async def delivery_taken_at(self, source: str, delivery_id: str) -> datetime | None:
+        found = await self.session.get(WebhookDelivery, (source, delivery_id))
+        return found.received_at if found is not None else None
+
+    async def record_delivery(self, source: str, delivery_id: str, now: datetime) -> None:
+        """Remember when this delivery was last taken in (an upsert)."""
+        insert = self._insert()
+        statement = insert(WebhookDelivery).values(source=source, delivery_id=delivery_id, received_at=now)
+        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["source", "delivery_id"],
+            set_={"received_at": statement.excluded.received_at},  # type: ignore[attr-defined]
+        )
+        await self.session.execute(statement)

@@ -1,0 +1,42 @@
+"""Webhooks in: verified, de-duplicated, acknowledged with a status the sender acts on."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ordergate.connectors.errors import UpstreamError, WebhookRejected
+from ordergate.resolvers import inventory
+from ordergate.resolvers.services import Services
+
+log = logging.getLogger("ordergate.webhooks")
+MAX_BODY = 1_000_000
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
+    async def katana(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, "TOO_LARGE", "the delivery is larger than this endpoint accepts")
+        try:
+            outcome = await inventory.take_erp_webhook(services, body, request.headers)
+        except WebhookRejected as rejected:
+            status = (
+                404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
+            )
+            return _error(status, rejected.code, rejected.message)
+        except UpstreamError as error:
+            # Not acknowledged: the ERP retries the delivery later, so nothing is lost.
+            log.warning("katana webhook not processed: %s", error)
+            return _error(503, error.code, "the ERP could not be read; retry later")
+        return JSONResponse(
+            {"status": "duplicate" if outcome.duplicate else "processed", "skus": list(outcome.skus)}
+        )
+
+    return katana

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ordergate.models.availability import (
+    NodeStock,
+    Supply,
+    atp,
+    ats,
+    earliest_date,
+    network_ats,
+    network_promise_date,
+    promise_date,
+)
+
+NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+def a_node(**overrides: object) -> NodeStock:
+    values: dict[str, object] = {"location_id": "loc", "on_hand": 10, "as_of": NOW}
+    values.update(overrides)
+    return NodeStock(**values)  # type: ignore[arg-type]
+
+
+def test_ats_subtracts_allocated_held_and_unavailable() -> None:
+    assert ats(a_node(on_hand=10, allocated=3, reserved=2, unavailable=1), NOW) == 4
+
+
+def test_ats_never_goes_below_zero() -> None:
+    assert ats(a_node(on_hand=2, allocated=5), NOW) == 0
+
+
+def test_a_stale_vendor_feed_counts_as_zero() -> None:
+    vendor = a_node(on_hand=50, as_of=NOW - timedelta(hours=25), max_age=timedelta(hours=24))
+    fresh_vendor = a_node(on_hand=50, as_of=NOW - timedelta(hours=23), max_age=timedelta(hours=24))
+
+    assert ats(vendor, NOW) == 0
+    assert ats(fresh_vendor, NOW) == 50
+
+
+def test_atp_adds_supply_arriving_by_the_date() -> None:
+    node = a_node(
+        on_hand=1, incoming=(Supply(5, TODAY + timedelta(days=3)), Supply(7, TODAY + timedelta(days=10)))
+    )
+
+    assert atp(node, TODAY, NOW) == 1
+    assert atp(node, TODAY + timedelta(days=3), NOW) == 6
+    assert atp(node, TODAY + timedelta(days=30), NOW) == 13
+
+
+def test_the_earliest_date_is_today_when_stock_covers_it() -> None:
+    assert earliest_date(a_node(on_hand=3), 3, NOW) == TODAY
+
+
+def test_the_earliest_date_waits_for_the_supply_that_covers_it() -> None:
+    node = a_node(
+        on_hand=1, incoming=(Supply(2, TODAY + timedelta(days=10)), Supply(5, TODAY + timedelta(days=3)))
+    )
+
+    assert earliest_date(node, 4, NOW) == TODAY + timedelta(days=3)
+    assert earliest_date(node, 8, NOW) == TODAY + timedelta(days=10)
+    assert earliest_date(node, 9, NOW) is None
+
+
+def test_the_promise_adds_the_lead_time() -> None:
+    assert promise_date(a_node(on_hand=3, lead_days=3), 1, NOW) == TODAY + timedelta(days=3)
+
+
+def test_the_network_promises_the_earliest_single_location() -> None:
+    near_empty = a_node(
+        location_id="a", on_hand=0, incoming=(Supply(5, TODAY + timedelta(days=2)),), lead_days=1
+    )
+    far_full = a_node(location_id="b", on_hand=9, lead_days=4)
+
+    assert network_promise_date([near_empty, far_full], 2, NOW) == TODAY + timedelta(days=3)
+    assert network_ats([near_empty, far_full], NOW) == 9
+    assert network_promise_date([near_empty, far_full], 50, NOW) is None
+
+
+quantities = st.integers(min_value=0, max_value=10_000)
+
+
+@given(on_hand=quantities, allocated=quantities, reserved=quantities, unavailable=quantities)
+def test_ats_is_never_negative_and_never_exceeds_on_hand(
+    on_hand: int, allocated: int, reserved: int, unavailable: int
+) -> None:
+    node = a_node(on_hand=on_hand, allocated=allocated, reserved=reserved, unavailable=unavailable)
+
+    assert 0 <= ats(node, NOW) <= on_hand
+
+
+@given(
+    on_hand=quantities,
+    supplies=st.lists(st.tuples(st.integers(1, 500), st.integers(0, 60)), max_size=6),
+    days=st.integers(0, 90),
+)
+def test_atp_never_decreases_with_time(on_hand: int, supplies: list[tuple[int, int]], days: int) -> None:
+    node = a_node(on_hand=on_hand, incoming=tuple(Supply(q, TODAY + timedelta(days=d)) for q, d in supplies))
+    later: date = TODAY + timedelta(days=days)
+
+    assert atp(node, later, NOW) <= atp(node, later + timedelta(days=1), NOW)
+    assert atp(node, TODAY, NOW) >= ats(node, NOW)

@@ -1,0 +1,380 @@
+"""Availability and holds through the GraphQL endpoint, against the sandbox ERP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from ordergate.app import SANDBOX_KATANA_URL, Sandboxes
+from ordergate.connectors.erp.katana import KatanaErp
+from ordergate.connectors.http import UpstreamPolicy
+from ordergate.models.catalog import Product
+from ordergate.resolvers import catalog
+from ordergate.resolvers.services import Services
+from ordergate.sandbox.katana import KatanaSandbox, Variant
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+
+STOREFRONT = a_token("storefront")
+AVAILABILITY = operation("ProductAvailability")
+HOLD_STOCK = operation("HoldStock")
+AUSTIN = {"countryCode": "US", "postalCode": "78701"}
+
+
+def katana(sandboxes: Sandboxes) -> KatanaSandbox:
+    assert sandboxes.katana is not None
+    return sandboxes.katana
+
+
+async def availability(client: httpx.AsyncClient, skus: list[str], **variables: Any) -> list[dict[str, Any]]:
+    body = await execute(client, AVAILABILITY, {"skus": skus, **variables}, token=STOREFRONT)
+    assert "errors" not in body, body
+    answers: list[dict[str, Any]] = body["data"]["availability"]
+    return answers
+
+
+async def only_at(services: Services, sandboxes: Sandboxes, sku: str, code: str, units: int) -> None:
+    """Make `units` of `sku` sellable at one location and nowhere else, as the ERP reports it."""
+    sandbox = katana(sandboxes)
+    for location in sandbox.locations:
+        sandbox.inventory[(sandbox.variant_for(sku).id, sandbox.locations[location])] = Decimal(0)
+    await sandbox.set_on_hand(sku, code, units)  # the webhook makes the gateway re-read
+    services.freshness.stock_read_at.pop(sku, None)
+
+
+async def test_availability_across_the_network_and_per_location(client: httpx.AsyncClient) -> None:
+    [mug] = await availability(client, ["MUG-BLUE"], destination=AUSTIN, channel="web")
+
+    # Distribution centres 240 + 180 + 210; six stores 24+18+12+15+20+10, less 2 safety stock each.
+    assert mug["sku"] == "MUG-BLUE"
+    assert mug["availableToSell"] == 630 + 87
+    assert mug["stale"] is False
+    nearest = mug["locations"][0]
+    assert nearest["location"]["code"] == "DC-DFW"
+    assert 250 < nearest["distanceKm"] < 320
+    assert nearest["availableToSell"] == 180
+    newark = next(row for row in mug["locations"] if row["location"]["code"] == "DC-EWR")
+    assert newark["incoming"] == [
+        {"quantity": 120, "expectedOn": (date.today() + timedelta(days=3)).isoformat()}
+    ]
+    distances = [row["distanceKm"] for row in mug["locations"]]
+    assert distances == sorted(distances)
+    # Dallas: one handling day and two days on the road.
+    assert mug["promiseDate"] == (date.today() + timedelta(days=3)).isoformat()
+
+
+async def test_the_promise_waits_for_incoming_supply_when_nothing_is_on_hand(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, "POT-DUTCH-5", "DC-DFW", 0)
+
+    [pot] = await availability(client, ["POT-DUTCH-5"], destination=AUSTIN)
+
+    assert pot["availableToSell"] == 0
+    # 24 arrive at Newark in three days; one handling day, four on the road to Austin.
+    assert pot["promiseDate"] == (date.today() + timedelta(days=3 + 1 + 4)).isoformat()
+
+
+async def test_an_unknown_sku_is_simply_unavailable(client: httpx.AsyncClient) -> None:
+    [ghost] = await availability(client, ["NO-SUCH-SKU"])
+
+    assert (ghost["availableToSell"], ghost["promiseDate"]) == (0, None)
+
+
+async def test_a_stock_webhook_updates_availability_at_once(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await availability(client, ["LAMP-DESK"])
+    await katana(sandboxes).set_on_hand("LAMP-DESK", "DC-EWR", 5)
+
+    [lamp] = await availability(client, ["LAMP-DESK"])
+
+    ewr = next(row for row in lamp["locations"] if row["location"]["code"] == "DC-EWR")
+    assert ewr["availableToSell"] == 5
+
+
+async def test_an_unreachable_erp_gives_the_last_snapshot_labelled_stale(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    before = await availability(client, ["MUG-BLUE"])
+    down = KatanaErp.create(
+        "http://katana.down",
+        "token",
+        transport=httpx.MockTransport(lambda _: httpx.Response(503)),
+        policy=UpstreamPolicy(name="katana-down", base_url="http://katana.down", attempts=1),
+    )
+    services.erp, previous = down, services.erp
+    services.freshness.stock_read_at.clear()
+    try:
+        [mug] = await availability(client, ["MUG-BLUE"])
+    finally:
+        services.erp = previous
+        await down.aclose()
+
+    assert mug["stale"] is True
+    assert mug["availableToSell"] == before[0]["availableToSell"]
+    assert mug["asOf"] == before[0]["asOf"]
+
+
+@pytest.mark.parametrize(
+    ("skus", "code"),
+    [([], "REQUIRED"), (["bad sku!"], "INVALID_SKU"), ([f"SKU-{i}" for i in range(251)], "TOO_MANY_SKUS")],
+)
+async def test_bad_availability_requests_are_clear_errors(
+    client: httpx.AsyncClient, skus: list[str], code: str
+) -> None:
+    body = await execute(client, AVAILABILITY, {"skus": skus}, token=STOREFRONT)
+
+    assert body["errors"][0]["extensions"]["code"] == code
+
+
+async def hold(client: httpx.AsyncClient, lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    body = await execute(
+        client,
+        HOLD_STOCK,
+        {"input": {"idempotencyKey": f"hold-{id(lines)}-{extra}", "lines": lines, **extra}},
+        token=STOREFRONT,
+    )
+    payload: dict[str, Any] = body["data"]["reserveInventory"]
+    return payload
+
+
+async def test_a_hold_sets_units_aside_until_it_expires(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    [before] = await availability(client, ["KETTLE-STEEL"], destination=AUSTIN)
+
+    held = await hold(client, [a_line("KETTLE-STEEL", 2)], destination=AUSTIN, ttlSeconds=60)
+
+    assert held["userErrors"] == []
+    assert held["reservation"]["lines"] == [
+        {"sku": "KETTLE-STEEL", "quantity": 2, "location": {"code": "DC-DFW"}}
+    ]
+    [during] = await availability(client, ["KETTLE-STEEL"], destination=AUSTIN)
+    assert during["availableToSell"] == before["availableToSell"] - 2
+    real_clock = services.clock
+    services.clock = lambda: real_clock() + timedelta(seconds=61)
+    try:
+        [after] = await availability(client, ["KETTLE-STEEL"], destination=AUSTIN)
+    finally:
+        services.clock = real_clock
+    assert after["availableToSell"] == before["availableToSell"]
+
+
+async def test_a_repeated_hold_key_holds_once(client: httpx.AsyncClient) -> None:
+    request = {"idempotencyKey": "cart-42", "lines": [a_line("VASE-CERAMIC", 1)]}
+    first = await execute(client, HOLD_STOCK, {"input": request}, token=STOREFRONT)
+    again = await execute(client, HOLD_STOCK, {"input": request}, token=STOREFRONT)
+
+    assert (
+        first["data"]["reserveInventory"]["reservation"]["id"]
+        == again["data"]["reserveInventory"]["reservation"]["id"]
+    )
+
+
+async def test_an_order_with_its_hold_consumes_the_held_units(client: httpx.AsyncClient) -> None:
+    [before] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    held = await hold(client, [a_line("PILLOW-LINEN", 3)], destination=AUSTIN)
+
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+    again = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+
+    order = placed["data"]["placeOrder"]["order"]
+    assert order["status"] == "CONFIRMED"
+    assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    [after] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    assert after["availableToSell"] == before["availableToSell"] - 3
+    assert [e["code"] for e in again["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_USED"]
+
+
+async def test_an_order_that_differs_from_its_hold_is_refused(client: httpx.AsyncClient) -> None:
+    held = await hold(client, [a_line("PILLOW-LINEN", 1)])
+
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 2)], reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+
+    assert [e["code"] for e in placed["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_MISMATCH"]
+
+
+async def test_a_pickup_order_takes_units_from_the_pickup_store(client: httpx.AsyncClient) -> None:
+    locations = await execute(client, "{ locations { id code } }", token=STOREFRONT)
+    chicago = next(loc["id"] for loc in locations["data"]["locations"] if loc["code"] == "ST-CHI")
+
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId=chicago)},
+        token=STOREFRONT,
+    )
+
+    fulfillment = placed["data"]["placeOrder"]["order"]["fulfillmentOrders"]
+    assert [(fo["deliveryMethod"], fo["location"]["code"]) for fo in fulfillment] == [("PICKUP", "ST-CHI")]
+
+
+async def test_more_than_the_network_holds_is_insufficient_stock(client: httpx.AsyncClient) -> None:
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("RUG-JUTE-5X8", 900)])},
+        token=STOREFRONT,
+    )
+
+    assert placed["data"]["placeOrder"]["order"] is None
+    assert [(e["code"], e["field"]) for e in placed["data"]["placeOrder"]["userErrors"]] == [
+        ("INSUFFICIENT_STOCK", ["input", "lines", "0", "quantity"])
+    ]
+
+
+async def test_fifty_buyers_for_ten_units_sell_exactly_ten(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, "LAMP-DESK", "DC-EWR", 10)
+    await availability(client, ["LAMP-DESK"])
+
+    results = await asyncio.gather(
+        *(
+            execute(
+                client,
+                operation("PlaceOrder"),
+                {"input": an_order_input(lines=[a_line("LAMP-DESK", 1)])},
+                token=STOREFRONT,
+            )
+            for _ in range(50)
+        )
+    )
+
+    payloads = [r["data"]["placeOrder"] for r in results]
+    sold = [p for p in payloads if p["order"] is not None]
+    refused = [p for p in payloads if p["order"] is None]
+    assert len(sold) == 10
+    assert {e["code"] for p in refused for e in p["userErrors"]} == {"INSUFFICIENT_STOCK"}
+    [lamp] = await availability(client, ["LAMP-DESK"])
+    assert lamp["availableToSell"] == 0
+    async with services.store.read() as uow:
+        positions = await uow.inventory.positions(["LAMP-DESK"])
+    assert sum(p.allocated for p in positions) == 10
+    assert all(p.on_hand - p.allocated >= 0 for p in positions)
+
+
+async def test_fifty_holds_for_ten_units_hold_exactly_ten(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, "TABLE-SIDE", "DC-EWR", 10)
+    await availability(client, ["TABLE-SIDE"])
+
+    results = await asyncio.gather(
+        *(
+            execute(
+                client,
+                HOLD_STOCK,
+                {"input": {"idempotencyKey": f"cart-{i}", "lines": [a_line("TABLE-SIDE", 1)]}},
+                token=STOREFRONT,
+            )
+            for i in range(50)
+        )
+    )
+
+    payloads = [r["data"]["reserveInventory"] for r in results]
+    assert len([p for p in payloads if p["reservation"] is not None]) == 10
+    assert {e["code"] for p in payloads if p["reservation"] is None for e in p["userErrors"]} == {
+        "INSUFFICIENT_STOCK"
+    }
+    [table] = await availability(client, ["TABLE-SIDE"])
+    assert table["availableToSell"] == 0
+
+
+@asynccontextmanager
+async def counting(services: Services, sandbox: KatanaSandbox) -> AsyncIterator[dict[str, int]]:
+    """Count SQL statements on both engines, and ERP requests through a connector that tallies them."""
+    counts = {"sql": 0, "erp": 0}
+    engines = {services.store.read_engine.sync_engine, services.store.write_engine.sync_engine}
+
+    def statement(*_: Any) -> None:
+        counts["sql"] += 1
+
+    async def request(_: httpx.Request) -> None:
+        counts["erp"] += 1
+
+    counted = KatanaErp.create(
+        SANDBOX_KATANA_URL,
+        "sandbox",
+        transport=httpx.ASGITransport(app=sandbox.app),
+        event_hooks={"request": [request]},
+    )
+    await counted.stock_levels(await _every_sku(services))  # learn the variant ids: warm, as in service
+    counts["erp"] = 0
+    previous, services.erp = services.erp, counted
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield counts
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", statement)
+        services.erp = previous
+        await counted.aclose()
+
+
+async def _every_sku(services: Services) -> list[str]:
+    async with services.store.read() as uow:
+        return sorted(await uow.catalog.active_skus())
+
+
+async def add_products(services: Services, sandbox: KatanaSandbox, count: int) -> list[str]:
+    """`count` more products, known to the ERP (stock at Newark) and to our catalogue."""
+    skus = [f"EXTRA-{n:03d}" for n in range(count)]
+    base = max(sandbox.variants) + 1
+    for offset, sku in enumerate(skus):
+        variant = Variant(base + offset, base + offset, sku, f"Extra {sku}", Decimal("10.00"))
+        sandbox.variants[variant.id] = variant
+        sandbox.inventory[(variant.id, sandbox.locations["DC-EWR"])] = Decimal(7)
+    await catalog.seed(services, [_product(sku, services) for sku in skus], [])
+    return skus
+
+
+def _product(sku: str, services: Services) -> Product:
+    now = services.clock()
+    return Product(sku=sku, name=sku, price=Decimal("10.00"), currency="USD", created_at=now, updated_at=now)
+
+
+async def test_availability_costs_the_same_for_1_10_or_100_skus(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    extra = await add_products(services, katana(sandboxes), 100)
+    costs = {}
+    for size in (1, 10, 100):
+        services.freshness.stock_read_at.clear()
+        services.freshness.incoming_read_at.clear()
+        # Every set includes a SKU with open supply, so each stores some (the same statements).
+        skus = ["MUG-BLUE", *extra[: size - 1]]
+        async with counting(services, katana(sandboxes)) as counts:
+            answers = await availability(client, skus, destination=AUSTIN)
+        assert [a["sku"] for a in answers] == skus
+        assert all(a["availableToSell"] > 0 for a in answers)
+        costs[size] = (counts["erp"], counts["sql"])
+
+    assert costs[1] == costs[10] == costs[100]
+    assert costs[1][0] == 3  # one inventory read; open purchase orders, one read per open status
