@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +27,7 @@ from ordergate.connectors.errors import UpstreamError
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.models.commands import Limits
 from ordergate.models.pricing import ShippingPolicy
-from ordergate.resolvers import catalog, inventory
+from ordergate.resolvers import catalog, erp_sync, inventory
 from ordergate.resolvers.services import Policy, Services, utc_now
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.seed import demo_locations, demo_products
@@ -145,6 +147,21 @@ async def warm_inventory(services: Services) -> None:
     log.info("joined %d ERP locations; read stock for %d SKUs (%d stale)", joined, len(skus), len(stale))
 
 
+async def relay_outbox(services: Services, idle_seconds: float = 5.0) -> None:
+    """Push promised work upstream for as long as the gateway runs; woken after each commit
+    that adds some, and every few seconds for retries that have come due."""
+    while True:
+        services.outbox_ready.clear()
+        try:
+            attempted = await erp_sync.relay_once(services)
+        except Exception:  # a supervisor: log, wait, and go on
+            log.exception("the outbox relay failed; retrying")
+            attempted = 0
+        if attempted == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(services.outbox_ready.wait(), idle_seconds)
+
+
 def create_app(
     settings: Settings | None = None, services: Services | None = None, sandboxes: Sandboxes | None = None
 ) -> Starlette:
@@ -177,9 +194,18 @@ def create_app(
                 KATANA_EVENTS,
                 token=(settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
             )
+        relay = (
+            asyncio.create_task(relay_outbox(services), name="ordergate-outbox-relay")
+            if settings.outbox_relay
+            else None
+        )
         try:
             yield
         finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
             await services.broker.stop()
             if sandboxes.katana is not None:
                 await sandboxes.katana.aclose()

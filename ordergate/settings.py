@@ -64,6 +64,7 @@ class Settings:
     katana_token: str | None = None
     katana_webhook_secrets: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
+    outbox_relay: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -101,4 +102,5 @@ class Settings:
                 s.strip() for s in (env.get("ORDERGATE_KATANA_WEBHOOK_SECRET") or "").split(",") if s.strip()
             ),
             public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            outbox_relay=_flag(env.get("ORDERGATE_OUTBOX_RELAY"), default=True),
         )

@@ -45,8 +45,11 @@ async def database(
 
 
 @pytest.fixture
-def settings(database: tuple[str, dict[str, Any]]) -> Settings:
-    return Settings(database_url=database[0])
+def settings(request: pytest.FixtureRequest, database: tuple[str, dict[str, Any]]) -> Settings:
+    """Tests marked `no_relay` drive the outbox themselves, or count statements without it."""
+    return Settings(
+        database_url=database[0], outbox_relay=request.node.get_closest_marker("no_relay") is None
+    )
 
 
 @pytest.fixture

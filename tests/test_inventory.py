@@ -360,6 +360,7 @@ def _product(sku: str, services: Services) -> Product:
     return Product(sku=sku, name=sku, price=Decimal("10.00"), currency="USD", created_at=now, updated_at=now)
 
 
+@pytest.mark.no_relay
 async def test_availability_costs_the_same_for_1_10_or_100_skus(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
@@ -378,3 +379,18 @@ async def test_availability_costs_the_same_for_1_10_or_100_skus(
 
     assert costs[1] == costs[10] == costs[100]
     assert costs[1][0] == 3  # one inventory read; open purchase orders, one read per open status
+
+
+async def test_the_running_gateway_pushes_confirmed_orders_to_the_erp(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=STOREFRONT)
+    order = body["data"]["placeOrder"]["order"]
+
+    for _ in range(100):
+        if sandboxes.katana is not None and sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW"):
+            break
+        await asyncio.sleep(0.05)
+
+    assert sandboxes.katana is not None
+    assert len(sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")) == 1

@@ -168,6 +168,7 @@ def counting_statements(services: Services) -> Iterator[list[str]]:
 BOARD_STATEMENT_BUDGET = 7
 
 
+@pytest.mark.no_relay
 async def test_the_board_costs_the_same_statements_for_2_or_20_orders(
     client: httpx.AsyncClient, services: Services
 ) -> None:

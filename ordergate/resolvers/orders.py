@@ -21,6 +21,7 @@ from ordergate.models.pagination import Page, check_page, decode_cursor, encode_
 from ordergate.models.pricing import PricedLine, price_order
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.resolvers.erp_sync import promise_sales_orders
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
     Destination,
@@ -59,6 +60,7 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
         order = await _capture(services, uow, principal, command, now)
         once.complete(uow, order.id)
     await services.broker.notify()
+    services.outbox_ready.set()
     return order
 
 
@@ -178,6 +180,8 @@ async def _capture(
         now=now,
     )
     await _open_fulfillment_orders(uow, order, lines, plan, now)
+    by_id = {loc.id: loc for loc in await uow.catalog.locations()}
+    promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations])
     if consumed is not None:
         consumed.status = ReservationStatus.CONSUMED
         consumed.order_id = order.id

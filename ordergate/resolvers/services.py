@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,3 +53,4 @@ class Services:
     erp: ErpConnector | None = None
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)

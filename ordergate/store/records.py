@@ -15,6 +15,7 @@ from ordergate.models.inventory import (
 )
 from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderHold, OrderLine
+from ordergate.models.outbox import OutboxTask
 from ordergate.models.shipment import Shipment, ShipmentEvent
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "OrderEvent",
     "OrderHold",
     "OrderLine",
+    "OutboxTask",
     "Product",
     "Reservation",
     "ReservationLine",

@@ -17,6 +17,7 @@ from ordergate.store.events import EventRepository
 from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.orders import OrderRepository
+from ordergate.store.outbox import OutboxRepository
 
 
 class UnitOfWork:
@@ -28,6 +29,7 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self.inventory = InventoryRepository(session)
+        self.outbox = OutboxRepository(session)
 
 
 class Store:

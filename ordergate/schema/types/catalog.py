@@ -60,7 +60,9 @@ class Location:
     capacity_per_day: int
     priority: int
     handling_days: int
+    safety_stock: int
     active: bool
+    erp_id: str | None = strawberry.field(description="The ERP location this node is joined to.")
 
     @strawberry.field(description="Fulfilment orders at this location not yet shipped, picked up or closed.")
     async def open_fulfillment_orders(self, info: Info) -> int:
@@ -91,7 +93,9 @@ class Location:
             capacity_per_day=record.capacity_per_day,
             priority=record.priority,
             handling_days=record.handling_days,
+            safety_stock=record.safety_stock,
             active=record.active,
+            erp_id=record.erp_id,
         )
 
     @classmethod

@@ -1,4 +1,4 @@
-"""inventory positions holds ledger
+"""inventory positions holds ledger outbox
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +19,24 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("available_at", UTCDateTime(), nullable=False),
+        sa.Column("done_at", UTCDateTime(), nullable=True),
+        sa.Column("result", sa.String(length=128), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("kind", "key", name="uq_outbox_kind_key"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_due", ["done_at", "available_at"], unique=False)
+
     op.create_table(
         "webhook_deliveries",
         sa.Column("source", sa.String(length=32), nullable=False),
@@ -154,3 +172,7 @@ def downgrade() -> None:
 
     op.drop_table("incoming_supply")
     op.drop_table("webhook_deliveries")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_due")
+
+    op.drop_table("outbox")

@@ -1,0 +1,42 @@
+"""Work promised to an upstream, written in the same transaction as the change that
+promised it, and done by a relay until it succeeds (the transactional outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from ordergate.models.columns import UTCDateTime, new_id
+
+ERP_SALES_ORDER = "erp.sales_order"
+
+RETRY_BASE = timedelta(seconds=5)
+RETRY_CAP = timedelta(hours=1)
+
+
+def next_attempt(attempts: int, now: datetime) -> datetime:
+    """Exponential backoff: 5 s, 10 s, 20 s, ... capped at an hour; it never gives up."""
+    delay: timedelta = min(RETRY_BASE * (2 ** max(0, attempts - 1)), RETRY_CAP)
+    return now + delay
+
+
+class OutboxTask(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "key", name="uq_outbox_kind_key"),
+        sa.Index("ix_outbox_due", "done_at", "available_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    kind: str = Field(max_length=64)
+    key: str = Field(max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    attempts: int = 0
+    available_at: datetime = Field(sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    result: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
