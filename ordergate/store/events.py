@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from sqlmodel import col, select
 from ordergate.models.events import Counter, OrderEvent
 from ordergate.models.order import Order
 from ordergate.models.scope import OrderScope
-from ordergate.store.orders import visible
+from ordergate.store.orders import group, visible
 
 EVENT_CURSOR = "event_cursor"
 
@@ -91,7 +90,4 @@ class EventRepository:
         query = (
             select(OrderEvent).where(col(OrderEvent.order_id).in_(set(ids))).order_by(col(OrderEvent.cursor))
         )
-        grouped: dict[str, list[OrderEvent]] = defaultdict(list)
-        for event in (await self.session.execute(query)).scalars():
-            grouped[event.order_id].append(event)
-        return grouped
+        return group(list((await self.session.execute(query)).scalars()), lambda event: event.order_id)

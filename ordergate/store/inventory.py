@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from ordergate.models.inventory import (
     ReservationStatus,
     WebhookDelivery,
 )
+from ordergate.store.orders import group
 
 Key = tuple[str, str]  # (sku, location_id)
 
@@ -86,10 +86,7 @@ class InventoryRepository:
             .where(col(IncomingSupplyRecord.sku).in_(sorted(set(skus))))
             .order_by(col(IncomingSupplyRecord.expected_on))
         )
-        grouped: dict[str, list[IncomingSupplyRecord]] = defaultdict(list)
-        for record in (await self.session.execute(query)).scalars():
-            grouped[record.sku].append(record)
-        return grouped
+        return group(list((await self.session.execute(query)).scalars()), lambda record: record.sku)
 
     async def record_snapshot(self, on_hand: dict[Key, int], as_of: datetime) -> None:
         """Store the ERP's on-hand figures in one statement; `allocated` is ours and untouched."""
@@ -189,10 +186,7 @@ class InventoryRepository:
             .where(col(ReservationLine.reservation_id).in_(set(reservation_ids)))
             .order_by(col(ReservationLine.sku), col(ReservationLine.location_id))
         )
-        grouped: dict[str, list[ReservationLine]] = defaultdict(list)
-        for line in (await self.session.execute(query)).scalars():
-            grouped[line.reservation_id].append(line)
-        return grouped
+        return group(list((await self.session.execute(query)).scalars()), lambda line: line.reservation_id)
 
     async def delivery_taken_at(self, source: str, delivery_id: str) -> datetime | None:
         found = await self.session.get(WebhookDelivery, (source, delivery_id))
