@@ -1,0 +1,1 @@
+"""Carriers: rates, labels, tracking and tracking webhooks (ShipEngine, UPS)."""

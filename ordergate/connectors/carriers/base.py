@@ -1,0 +1,110 @@
+"""What ordergate needs from any carrier: rates, one label per shipment, tracking by number,
+and tracking webhooks normalised to the contract's TrackingStatus (raw codes kept)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from ordergate.models.shipment import TrackingStatus
+
+
+@dataclass(frozen=True)
+class ShipAddress:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country_code: str
+    line2: str | None = None
+    region: str | None = None
+    phone: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    weight_grams: int
+    length_cm: float = 30.0
+    width_cm: float = 20.0
+    height_cm: float = 15.0
+
+
+@dataclass(frozen=True)
+class RateQuote:
+    carrier: str
+    service: str
+    amount: Decimal
+    currency: str
+    delivery_days: int | None = None
+    estimated_delivery: date | None = None
+    rate_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    """`reference` is ours (the fulfilment order); carriers that accept an idempotency or
+    external key get it, so a retried purchase returns the first label."""
+
+    reference: str
+    service: str
+    ship_from: ShipAddress
+    ship_to: ShipAddress
+    parcels: Sequence[Parcel]
+    rate_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    carrier: str
+    service: str
+    tracking_number: str
+    label_url: str
+    cost: Decimal
+    currency: str
+    carrier_shipment_id: str
+    estimated_delivery: date | None = None
+
+
+@dataclass(frozen=True)
+class TrackingScan:
+    occurred_at: datetime
+    status: TrackingStatus
+    raw_code: str
+    description: str
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    tracking_number: str
+    status: TrackingStatus
+    raw_status: str
+    estimated_delivery: date | None = None
+    events: Sequence[TrackingScan] = field(default_factory=tuple)
+
+
+class Carrier(Protocol):
+    name: str
+
+    async def rates(
+        self, ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]
+    ) -> list[RateQuote]:
+        """Quotes for every service the account offers between these addresses."""
+        ...
+
+    async def buy_label(self, request: LabelRequest) -> Label:
+        """Buy one label. Never retried blindly: the connector sends no second purchase after a
+        lost answer (the gateway's own record of the purchase is what makes it idempotent)."""
+        ...
+
+    async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingUpdate]: ...
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
+        """The tracking updates in a verified delivery; raises WebhookRejected otherwise."""
+        ...
+
+    async def aclose(self) -> None: ...
