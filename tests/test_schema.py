@@ -15,14 +15,7 @@ PENDING: dict[str, str] = {
     "OrderDetail": "routingDecision, payments and returns arrive with routing, transactions and returns",
     "CancelMyOrder": "cancelOrder releases allocations and refunds (appeasements issue)",
     "StartReturn": "requestReturn belongs to the returns work (appeasements issue)",
-    "WorkQueue": "fulfillmentOrders queue comes with fulfilment (routing and fulfilment issue)",
-    "Accept": "fulfilment-order mutations come with fulfilment",
-    "StartPicking": "fulfilment-order mutations come with fulfilment",
-    "Pack": "fulfilment-order mutations come with fulfilment",
     "Ship": "shipFulfillmentOrder needs the carrier connectors",
-    "ReadyForPickup": "fulfilment-order mutations come with fulfilment",
-    "HandOver": "fulfilment-order mutations come with fulfilment",
-    "Reject": "rejection and re-routing come with routing and fulfilment",
     "QueueUpdates": "fulfillmentOrderEvents comes with fulfilment (real-time issue)",
 }
 

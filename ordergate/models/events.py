@@ -20,6 +20,17 @@ class EventType(StrEnum):
     ORDER_CANCELLED = "ORDER_CANCELLED"
     ORDER_COMPLETED = "ORDER_COMPLETED"
     ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
+    ORDER_REROUTED = "ORDER_REROUTED"
+    FULFILLMENT_ACCEPTED = "FULFILLMENT_ACCEPTED"
+    FULFILLMENT_PICKING = "FULFILLMENT_PICKING"
+    FULFILLMENT_PACKED = "FULFILLMENT_PACKED"
+    FULFILLMENT_SHIPPED = "FULFILLMENT_SHIPPED"
+    FULFILLMENT_READY_FOR_PICKUP = "FULFILLMENT_READY_FOR_PICKUP"
+    FULFILLMENT_PICKED_UP = "FULFILLMENT_PICKED_UP"
+    FULFILLMENT_REJECTED = "FULFILLMENT_REJECTED"
+    FULFILLMENT_CANCELLED = "FULFILLMENT_CANCELLED"
+    FULFILLMENT_HELD = "FULFILLMENT_HELD"
+    FULFILLMENT_RELEASED = "FULFILLMENT_RELEASED"
 
 
 CUSTOMER_MESSAGES: dict[EventType, str] = {
@@ -30,6 +41,17 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.ORDER_CANCELLED: "Your order was cancelled.",
     EventType.ORDER_COMPLETED: "Your order is complete.",
     EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
+    EventType.ORDER_REROUTED: "We are sending part of your order from another location.",
+    EventType.FULFILLMENT_ACCEPTED: "A location accepted your order.",
+    EventType.FULFILLMENT_PICKING: "We are picking your items.",
+    EventType.FULFILLMENT_PACKED: "Your items are packed.",
+    EventType.FULFILLMENT_SHIPPED: "Your items have shipped.",
+    EventType.FULFILLMENT_READY_FOR_PICKUP: "Your order is ready for pickup.",
+    EventType.FULFILLMENT_PICKED_UP: "You picked up your order.",
+    EventType.FULFILLMENT_REJECTED: "A location could not fulfil part of your order.",
+    EventType.FULFILLMENT_CANCELLED: "Part of your order was cancelled.",
+    EventType.FULFILLMENT_HELD: "Part of your order is on hold.",
+    EventType.FULFILLMENT_RELEASED: "Part of your order is moving again.",
 }
 
 

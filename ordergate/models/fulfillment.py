@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ordergate.models.columns import EnumText, UTCDateTime, new_id
+from ordergate.models.errors import InvalidTransition
 from ordergate.models.order import DeliveryMethod
 
 
@@ -37,6 +38,62 @@ OPEN_FULFILLMENT_STATUSES = frozenset(
 )
 
 
+class FulfillmentAction(StrEnum):
+    ACCEPT = "ACCEPT"
+    START_PICKING = "START_PICKING"
+    PACK = "PACK"
+    SHIP = "SHIP"
+    MARK_READY_FOR_PICKUP = "MARK_READY_FOR_PICKUP"
+    CONFIRM_PICKUP = "CONFIRM_PICKUP"
+    REJECT = "REJECT"
+    CANCEL = "CANCEL"
+    HOLD = "HOLD"
+    RELEASE = "RELEASE"
+
+
+F, A = FulfillmentOrderStatus, FulfillmentAction
+
+FULFILLMENT_TRANSITIONS: dict[tuple[FulfillmentOrderStatus, FulfillmentAction], FulfillmentOrderStatus] = {
+    (F.OPEN, A.ACCEPT): F.ACCEPTED,
+    (F.ACCEPTED, A.START_PICKING): F.PICKING,
+    (F.PICKING, A.PACK): F.PACKED,
+    (F.PACKED, A.SHIP): F.SHIPPED,
+    (F.PACKED, A.MARK_READY_FOR_PICKUP): F.READY_FOR_PICKUP,
+    (F.READY_FOR_PICKUP, A.CONFIRM_PICKUP): F.PICKED_UP,
+    (F.OPEN, A.REJECT): F.REJECTED,
+    (F.ACCEPTED, A.REJECT): F.REJECTED,
+    (F.OPEN, A.HOLD): F.ON_HOLD,
+    (F.ON_HOLD, A.RELEASE): F.OPEN,
+    **{
+        (status, A.CANCEL): F.CANCELLED
+        for status in (F.OPEN, F.ON_HOLD, F.ACCEPTED, F.PICKING, F.PACKED, F.READY_FOR_PICKUP)
+    },
+}
+
+# Moves that only make sense for one delivery method.
+METHOD_OF_ACTION: dict[FulfillmentAction, DeliveryMethod] = {
+    A.SHIP: DeliveryMethod.SHIP,
+    A.MARK_READY_FOR_PICKUP: DeliveryMethod.PICKUP,
+    A.CONFIRM_PICKUP: DeliveryMethod.PICKUP,
+}
+
+
+def next_fulfillment_status(
+    status: FulfillmentOrderStatus, action: FulfillmentAction, method: DeliveryMethod
+) -> FulfillmentOrderStatus:
+    wanted = METHOD_OF_ACTION.get(action)
+    if wanted is not None and wanted is not method:
+        raise InvalidTransition(
+            f"a {method.value} fulfilment order cannot {action.value.lower().replace('_', ' ')}"
+        )
+    try:
+        return FULFILLMENT_TRANSITIONS[(status, action)]
+    except KeyError:
+        raise InvalidTransition(
+            f"a fulfilment order that is {status.value} cannot {action.value.lower().replace('_', ' ')}"
+        ) from None
+
+
 class FulfillmentOrder(SQLModel, table=True):
     __tablename__ = "fulfillment_orders"
 
@@ -45,6 +102,7 @@ class FulfillmentOrder(SQLModel, table=True):
     location_id: str = Field(foreign_key="locations.id", index=True, max_length=36)
     status: FulfillmentOrderStatus = Field(sa_type=EnumText(FulfillmentOrderStatus, 32), index=True)
     delivery_method: DeliveryMethod = Field(sa_type=EnumText(DeliveryMethod, 16))
+    rejection_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

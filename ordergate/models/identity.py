@@ -25,6 +25,7 @@ class Permission(StrEnum):
     READ_ORDER_COUNTS = "read_order_counts"
     SUBSCRIBE_ALL_ORDERS = "subscribe_all_orders"
     MANAGE_HOLDS = "manage_holds"
+    FULFIL = "fulfil"
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -32,7 +33,7 @@ _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.STOREFRONT: frozenset(_EVERYONE | {Permission.PLACE_ORDER}),
     Role.CUSTOMER: frozenset(_EVERYONE | {Permission.PLACE_ORDER, Permission.READ_OWN_ORDERS}),
-    Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS}),
+    Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL}),
     Role.AGENT: frozenset(
         _EVERYONE
         | {
@@ -42,6 +43,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_ORDER_COUNTS,
             Permission.SUBSCRIBE_ALL_ORDERS,
             Permission.MANAGE_HOLDS,
+            Permission.FULFIL,
         }
     ),
     Role.ADMIN: frozenset(Permission),
@@ -63,6 +65,10 @@ class Principal:
     @property
     def sees_all_orders(self) -> bool:
         return self.can(Permission.READ_ALL_ORDERS)
+
+    def works_at(self, location_code: str) -> bool:
+        """Staff who see every order work everywhere; an associate works at their locations."""
+        return self.sees_all_orders or location_code in self.locations
 
     def owns_email(self, email: str | None) -> bool:
         return (

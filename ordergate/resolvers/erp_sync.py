@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ordergate.connectors.erp.base import SalesOrderLine, SalesOrderPush
 from ordergate.connectors.errors import UpstreamError
@@ -21,7 +21,7 @@ LEASE = timedelta(minutes=2)
 EVERYTHING = OrderScope(everything=True)
 
 
-def promise_sales_orders(uow: UnitOfWork, order: Order, locations: Sequence[Location]) -> None:
+def promise_sales_orders(uow: UnitOfWork, order: Order, locations: Sequence[Location], now: datetime) -> None:
     """Add one push per location to the outbox, in the order's own transaction. The key is
     also the ERP's idempotency key (Katana's `ecommerce_order_id`)."""
     for location in locations:
@@ -30,8 +30,8 @@ def promise_sales_orders(uow: UnitOfWork, order: Order, locations: Sequence[Loca
                 kind=ERP_SALES_ORDER,
                 key=f"{order.number}-{location.code}",
                 payload={"order_id": order.id, "location_id": location.id},
-                available_at=order.created_at,
-                created_at=order.created_at,
+                available_at=now,
+                created_at=now,
             )
         )
 

@@ -11,7 +11,7 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.customer import Customer
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType, OrderEvent
-from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.identity import Permission, Principal, Role
 from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
 from ordergate.models.lifecycle import LineQuantities, OrderAction, fulfillment_status, next_status
@@ -21,7 +21,7 @@ from ordergate.models.pagination import Page, check_page, decode_cursor, encode_
 from ordergate.models.pricing import PricedLine, price_order
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
-from ordergate.resolvers.erp_sync import promise_sales_orders
+from ordergate.resolvers.allocation import commit_plan
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
     Destination,
@@ -171,17 +171,7 @@ async def _capture(
         for index, line in enumerate(command.lines)
     ]
     await uow.orders.add(order, lines)
-    await uow.inventory.allocate(
-        plan.lines,
-        held={(sku, node.location_id): node.reserved for sku, stock in view.items() for node in stock.nodes},
-        unavailable={node.location_id: node.unavailable for stock in view.values() for node in stock.nodes},
-        order_id=order.id,
-        actor=principal.subject,
-        now=now,
-    )
-    await _open_fulfillment_orders(uow, order, lines, plan, now)
-    by_id = {loc.id: loc for loc in await uow.catalog.locations()}
-    promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations])
+    await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
     if consumed is not None:
         consumed.status = ReservationStatus.CONSUMED
         consumed.order_id = order.id
@@ -264,35 +254,6 @@ async def _live_hold(
             ]
         )
     return reservation, lines
-
-
-async def _open_fulfillment_orders(
-    uow: UnitOfWork, order: Order, lines: list[OrderLine], plan: Plan, now: datetime
-) -> None:
-    """One fulfilment order per location, OPEN, carrying that location's share of each line."""
-    line_by_sku = {line.sku: line for line in lines}
-    for location_id in plan.locations:
-        fulfillment_order = FulfillmentOrder(
-            order_id=order.id,
-            location_id=location_id,
-            status=FulfillmentOrderStatus.OPEN,
-            delivery_method=order.delivery_method,
-            created_at=now,
-            updated_at=now,
-        )
-        uow.session.add(fulfillment_order)
-        await uow.session.flush()
-        uow.session.add_all(
-            FulfillmentOrderLine(
-                fulfillment_order_id=fulfillment_order.id,
-                order_line_id=line_by_sku[p.sku].id,
-                sku=p.sku,
-                quantity=p.quantity,
-            )
-            for p in plan.lines
-            if p.location_id == location_id
-        )
-    await uow.session.flush()
 
 
 async def order(services: Services, principal: Principal, order_id: str) -> Order:
@@ -396,3 +357,10 @@ async def active_holds_by_order_ids(services: Services, ids: Sequence[str]) -> l
     async with services.store.read() as uow:
         found = await uow.orders.active_holds_by_order_ids(ids)
     return [found.get(i, []) for i in ids]
+
+
+async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | None]:
+    """For fields reached through something the caller may already see (a fulfilment order)."""
+    async with services.store.read() as uow:
+        found = await uow.orders.by_ids(ids, EVERYTHING)
+    return [found.get(i) for i in ids]

@@ -43,4 +43,5 @@ class Loaders:
         self.active_holds_by_order_id: DataLoader[str, Any] = _loader(
             services, orders.active_holds_by_order_ids
         )
+        self.order_by_id: DataLoader[str, Any] = _loader(services, orders.orders_by_ids)
         self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)

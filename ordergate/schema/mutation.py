@@ -7,8 +7,10 @@ from collections.abc import Awaitable
 import strawberry
 
 from ordergate.models.errors import DomainError
+from ordergate.models.fulfillment import FulfillmentAction
+from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
-from ordergate.resolvers import holds, orders, reservations
+from ordergate.resolvers import fulfillment, holds, orders, reservations
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     HoldOrderInput,
@@ -18,7 +20,7 @@ from ordergate.schema.inputs import (
 )
 from ordergate.schema.types.common import UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
-from ordergate.schema.types.order import Order
+from ordergate.schema.types.order import FulfillmentOrder, Order
 
 
 @strawberry.type
@@ -33,6 +35,26 @@ class OrderPayload:
         except DomainError as error:
             return cls(user_errors=user_errors(error.problems))
         return cls(order=Order.from_model(record))
+
+
+@strawberry.type
+class FulfillmentOrderPayload:
+    fulfillment_order: FulfillmentOrder | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    async def of(cls, change: Awaitable[FulfillmentOrderRecord]) -> FulfillmentOrderPayload:
+        try:
+            record = await change
+        except DomainError as error:
+            return cls(user_errors=user_errors(error.problems))
+        return cls(fulfillment_order=FulfillmentOrder.from_model(record))
+
+
+def _move(
+    info: Info, id: strawberry.ID, action: FulfillmentAction, reason: str | None = None
+) -> Awaitable[FulfillmentOrderRecord]:
+    return fulfillment.move(services(info), principal(info), str(id), action, reason)
 
 
 @strawberry.type
@@ -66,3 +88,29 @@ class Mutation:
         except DomainError as error:
             return ReservationPayload(user_errors=user_errors(error.problems))
         return ReservationPayload(reservation=Reservation.from_model(hold))
+
+    @strawberry.mutation(description="The node takes the work on.")
+    async def accept_fulfillment_order(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.ACCEPT))
+
+    @strawberry.mutation
+    async def start_picking(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.START_PICKING))
+
+    @strawberry.mutation
+    async def pack_fulfillment_order(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.PACK))
+
+    @strawberry.mutation(description="A packed pickup order waits at the store's counter.")
+    async def mark_ready_for_pickup(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.MARK_READY_FOR_PICKUP))
+
+    @strawberry.mutation(description="The customer collected it: the units are fulfilled.")
+    async def confirm_pickup(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.CONFIRM_PICKUP))
+
+    @strawberry.mutation(description="The node cannot do it: its units are re-routed to another node.")
+    async def reject_fulfillment_order(
+        self, info: Info, id: strawberry.ID, reason: str
+    ) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.REJECT, reason))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
+from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.order import OrderStatus
-from ordergate.resolvers import catalog, inventory, orders
+from ordergate.resolvers import catalog, fulfillment, inventory, orders
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, OrderFilter
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
-from ordergate.schema.types.order import Order
+from ordergate.schema.types.order import FulfillmentOrder, Order
 
 
 @strawberry.type
@@ -70,3 +71,19 @@ class Query:
             channel,
         )
         return [SkuAvailability.from_model(answer) for answer in answers]
+
+    @strawberry.field(
+        description="A location's fulfilment work, oldest first; associates see their own locations."
+    )
+    async def fulfillment_orders(
+        self,
+        info: Info,
+        location_id: strawberry.ID,
+        status: list[FulfillmentOrderStatus] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[FulfillmentOrder]:
+        page = await fulfillment.queue(
+            services(info), principal(info), str(location_id), status or [], first, after
+        )
+        return Connection.of(page, FulfillmentOrder.from_model, fulfillment.queue_cursor, after=after)

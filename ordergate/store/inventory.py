@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -143,6 +144,42 @@ class InventoryRepository:
                     sku=line.sku,
                     location_id=line.location_id,
                     kind=LedgerKind.ALLOCATE,
+                    quantity=line.quantity,
+                    order_id=order_id,
+                    actor=actor,
+                    occurred_at=now,
+                )
+            )
+        await self.session.flush()
+
+    async def settle(
+        self, lines: Sequence[PlanLine], kind: LedgerKind, *, order_id: str, actor: str, now: datetime
+    ) -> None:
+        """Take allocated units back out: SHIP when they left the building (on hand goes down
+        too, until the ERP's next snapshot says so itself), RELEASE when they stay."""
+        for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
+            values: dict[str, Any] = {"allocated": col(InventoryPosition.allocated) - line.quantity}
+            if kind is LedgerKind.SHIP:
+                values["on_hand"] = sa.case(
+                    (
+                        col(InventoryPosition.on_hand) >= line.quantity,
+                        col(InventoryPosition.on_hand) - line.quantity,
+                    ),
+                    else_=0,
+                )
+            await self.session.execute(
+                sa.update(InventoryPosition)
+                .where(col(InventoryPosition.sku) == line.sku)
+                .where(col(InventoryPosition.location_id) == line.location_id)
+                .where(col(InventoryPosition.allocated) >= line.quantity)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            self.session.add(
+                LedgerEntry(
+                    sku=line.sku,
+                    location_id=line.location_id,
+                    kind=kind,
                     quantity=line.quantity,
                     order_id=order_id,
                     actor=actor,

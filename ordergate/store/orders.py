@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ordergate.models.criteria import OrderCriteria
-from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.location import Location
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.scope import OrderScope
@@ -146,6 +146,51 @@ class OrderRepository:
         )
         rows = await self.session.execute(query)
         return {OrderStatus(status): int(count) for status, count in rows.all()}
+
+    async def lock_fulfillment_order(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
+        query = (
+            select(FulfillmentOrder).where(col(FulfillmentOrder.id) == fulfillment_order_id).with_for_update()
+        )
+        return (await self.session.execute(query)).scalars().first()
+
+    async def fulfillment_orders_by_ids(self, ids: Sequence[str]) -> dict[str, FulfillmentOrder]:
+        if not ids:
+            return {}
+        query = select(FulfillmentOrder).where(col(FulfillmentOrder.id).in_(set(ids)))
+        return {fo.id: fo for fo in (await self.session.execute(query)).scalars()}
+
+    def _queue(self, query: Any, location_id: str, statuses: Sequence[FulfillmentOrderStatus]) -> Any:
+        query = query.where(col(FulfillmentOrder.location_id) == location_id)
+        if statuses:
+            query = query.where(col(FulfillmentOrder.status).in_([s.value for s in statuses]))
+        return query
+
+    async def fulfillment_queue(
+        self,
+        location_id: str,
+        statuses: Sequence[FulfillmentOrderStatus],
+        first: int,
+        after: tuple[datetime, str] | None,
+    ) -> tuple[list[FulfillmentOrder], bool]:
+        """A location's work, oldest first (a queue), keyset-paginated on (created_at, id)."""
+        query = self._queue(select(FulfillmentOrder), location_id, statuses)
+        if after is not None:
+            created_at, fo_id = after
+            query = query.where(
+                sa.or_(
+                    col(FulfillmentOrder.created_at) > created_at,
+                    sa.and_(col(FulfillmentOrder.created_at) == created_at, col(FulfillmentOrder.id) > fo_id),
+                )
+            )
+        query = query.order_by(col(FulfillmentOrder.created_at), col(FulfillmentOrder.id)).limit(first + 1)
+        rows = list((await self.session.execute(query)).scalars())
+        return rows[:first], len(rows) > first
+
+    async def count_fulfillment_queue(
+        self, location_id: str, statuses: Sequence[FulfillmentOrderStatus]
+    ) -> int:
+        query = self._queue(select(sa.func.count()).select_from(FulfillmentOrder), location_id, statuses)
+        return int((await self.session.execute(query)).scalar_one())
 
     async def lines_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderLine]]:
         if not ids:

@@ -61,10 +61,15 @@ class FulfillmentOrder:
     id: strawberry.ID
     status: FulfillmentOrderStatus
     delivery_method: DeliveryMethod
+    rejection_reason: str | None
     created_at: datetime
     updated_at: datetime
     location_id: strawberry.Private[str]
     order_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order:
+        return Order.from_model(await info.context.loaders.order_by_id.load(self.order_id))
 
     @strawberry.field
     async def location(self, info: Info) -> Location:
@@ -85,6 +90,7 @@ class FulfillmentOrder:
             id=strawberry.ID(record.id),
             status=record.status,
             delivery_method=record.delivery_method,
+            rejection_reason=record.rejection_reason,
             created_at=record.created_at,
             updated_at=record.updated_at,
             location_id=record.location_id,

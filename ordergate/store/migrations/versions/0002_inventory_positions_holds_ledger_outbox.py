@@ -140,6 +140,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_reservation_lines_sku_location", ["sku", "location_id"], unique=False)
 
+    with op.batch_alter_table("fulfillment_orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rejection_reason", sa.String(length=500), nullable=True))
+
     with op.batch_alter_table("locations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("erp_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("feed_max_age_minutes", sa.Integer(), nullable=True))
@@ -151,6 +154,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_locations_erp_id"))
         batch_op.drop_column("feed_max_age_minutes")
         batch_op.drop_column("erp_id")
+
+    with op.batch_alter_table("fulfillment_orders", schema=None) as batch_op:
+        batch_op.drop_column("rejection_reason")
 
     with op.batch_alter_table("reservation_lines", schema=None) as batch_op:
         batch_op.drop_index("ix_reservation_lines_sku_location")

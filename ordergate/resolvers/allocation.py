@@ -1,0 +1,78 @@
+"""Applying an allocation plan: units committed, one fulfilment order per location, and the
+ERP told. The same step serves a new order and a re-routed rejection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ordergate.models.allocation import Plan
+from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
+from ordergate.models.order import Order, OrderLine
+from ordergate.resolvers.erp_sync import promise_sales_orders
+from ordergate.resolvers.inventory import SkuStock
+from ordergate.store.inventory import NotEnoughStock
+from ordergate.store.unit_of_work import UnitOfWork
+
+
+async def commit_plan(
+    uow: UnitOfWork,
+    order: Order,
+    lines: list[OrderLine],
+    plan: Plan,
+    view: dict[str, SkuStock],
+    *,
+    actor: str,
+    now: datetime,
+) -> list[FulfillmentOrder]:
+    """Allocate the plan (a conditional update per line: raises NotEnoughStock when the units
+    are gone), open its fulfilment orders, and promise the ERP its sales orders."""
+    try:
+        await uow.inventory.allocate(
+            plan.lines,
+            held={
+                (sku, node.location_id): node.reserved for sku, stock in view.items() for node in stock.nodes
+            },
+            unavailable={
+                node.location_id: node.unavailable for stock in view.values() for node in stock.nodes
+            },
+            order_id=order.id,
+            actor=actor,
+            now=now,
+        )
+    except NotEnoughStock as short:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "INSUFFICIENT_STOCK", f"not enough {short.line.sku} left to allocate", ("input", "lines")
+                )
+            ]
+        ) from None
+    line_by_sku = {line.sku: line for line in lines}
+    opened: list[FulfillmentOrder] = []
+    for location_id in plan.locations:
+        fulfillment_order = FulfillmentOrder(
+            order_id=order.id,
+            location_id=location_id,
+            status=FulfillmentOrderStatus.OPEN,
+            delivery_method=order.delivery_method,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(fulfillment_order)
+        await uow.session.flush()
+        uow.session.add_all(
+            FulfillmentOrderLine(
+                fulfillment_order_id=fulfillment_order.id,
+                order_line_id=line_by_sku[p.sku].id,
+                sku=p.sku,
+                quantity=p.quantity,
+            )
+            for p in plan.lines
+            if p.location_id == location_id
+        )
+        opened.append(fulfillment_order)
+    await uow.session.flush()
+    by_id = await uow.catalog.locations_by_ids(plan.locations)
+    promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
+    return opened

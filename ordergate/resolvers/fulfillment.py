@@ -1,0 +1,269 @@
+"""Work at a node: the queue, and each fulfilment-order move (accept, pick, pack, ready for
+pickup, hand over, reject). A rejection re-routes the units elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ordergate.models.allocation import PlanLine, Want, choose_plan
+from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
+from ordergate.models.events import EventType
+from ordergate.models.fulfillment import (
+    FulfillmentAction,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentOrderStatus,
+    next_fulfillment_status,
+)
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.inventory import LedgerKind
+from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillment_status, next_status
+from ordergate.models.location import Location
+from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderStatus
+from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.scope import OrderScope
+from ordergate.resolvers.allocation import commit_plan
+from ordergate.resolvers.inventory import Destination, candidates, locate, stock_view
+from ordergate.resolvers.orders import line_quantities
+from ordergate.resolvers.reservations import source_locations
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+EVERYTHING = OrderScope(everything=True)
+MAX_REASON = 500
+
+EVENT_OF_ACTION: dict[FulfillmentAction, EventType] = {
+    FulfillmentAction.ACCEPT: EventType.FULFILLMENT_ACCEPTED,
+    FulfillmentAction.START_PICKING: EventType.FULFILLMENT_PICKING,
+    FulfillmentAction.PACK: EventType.FULFILLMENT_PACKED,
+    FulfillmentAction.SHIP: EventType.FULFILLMENT_SHIPPED,
+    FulfillmentAction.MARK_READY_FOR_PICKUP: EventType.FULFILLMENT_READY_FOR_PICKUP,
+    FulfillmentAction.CONFIRM_PICKUP: EventType.FULFILLMENT_PICKED_UP,
+    FulfillmentAction.REJECT: EventType.FULFILLMENT_REJECTED,
+    FulfillmentAction.CANCEL: EventType.FULFILLMENT_CANCELLED,
+    FulfillmentAction.HOLD: EventType.FULFILLMENT_HELD,
+    FulfillmentAction.RELEASE: EventType.FULFILLMENT_RELEASED,
+}
+# Moves that progress the work, which an order on hold must not make.
+PROGRESS = frozenset(
+    {
+        FulfillmentAction.ACCEPT,
+        FulfillmentAction.START_PICKING,
+        FulfillmentAction.PACK,
+        FulfillmentAction.SHIP,
+        FulfillmentAction.MARK_READY_FOR_PICKUP,
+        FulfillmentAction.CONFIRM_PICKUP,
+    }
+)
+
+
+def queue_cursor(record: FulfillmentOrder) -> str:
+    return encode_cursor(record.created_at, record.id)
+
+
+async def _location_for(
+    services: Services, uow: UnitOfWork, principal: Principal, location_id: str
+) -> Location:
+    location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
+    if location is None or not principal.works_at(location.code):
+        raise NotFound("no such location among yours", field=("locationId",))
+    return location
+
+
+async def queue(
+    services: Services,
+    principal: Principal,
+    location_id: str,
+    statuses: Sequence[FulfillmentOrderStatus],
+    first: int,
+    after: str | None,
+) -> Page[FulfillmentOrder]:
+    if not principal.can(Permission.FULFIL):
+        raise Forbidden("this role does not work fulfilment queues")
+    check_page(first, services.policy.page_size_cap)
+    key = None
+    if after:
+        created_at, fo_id = decode_cursor(after, 2)
+        try:
+            key = (datetime.fromisoformat(str(created_at)), str(fo_id))
+        except ValueError:
+            raise ValidationFailed(
+                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
+            ) from None
+    async with services.store.read() as uow:
+        await _location_for(services, uow, principal, location_id)
+        rows, has_next = await uow.orders.fulfillment_queue(location_id, statuses, first, key)
+        total = await uow.orders.count_fulfillment_queue(location_id, statuses)
+    return Page(rows, has_next, total)
+
+
+async def move(
+    services: Services,
+    principal: Principal,
+    fulfillment_order_id: str,
+    action: FulfillmentAction,
+    reason: str | None = None,
+) -> FulfillmentOrder:
+    """One move of the transition table, by someone who works at the node, in one transaction
+    with its consequences and its event."""
+    if not principal.can(Permission.FULFIL):
+        raise Forbidden("this role does not move fulfilment orders")
+    if action is FulfillmentAction.REJECT and (not reason or not reason.strip() or len(reason) > MAX_REASON):
+        raise ValidationFailed(
+            [Problem("INVALID_REASON", f"give a reason of 1 to {MAX_REASON} characters", ("reason",))]
+        )
+    now = services.clock()
+    async with services.store.write() as uow:
+        fulfillment_order = await uow.orders.lock_fulfillment_order(fulfillment_order_id)
+        location = (
+            (await uow.catalog.locations_by_ids([fulfillment_order.location_id])).get(
+                fulfillment_order.location_id
+            )
+            if fulfillment_order
+            else None
+        )
+        if fulfillment_order is None or location is None or not principal.works_at(location.code):
+            raise NotFound("no such fulfilment order among yours", field=("id",))
+        order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
+        assert order is not None
+        if action in PROGRESS and order.status is OrderStatus.ON_HOLD:
+            raise InvalidTransition("the order is on hold; release it first", field=("id",))
+        fulfillment_order.status = next_fulfillment_status(
+            fulfillment_order.status, action, fulfillment_order.delivery_method
+        )
+        fulfillment_order.updated_at = now
+        uow.session.add(fulfillment_order)
+        fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
+            fulfillment_order.id, []
+        )
+        await uow.events.append(
+            order,
+            EVENT_OF_ACTION[action],
+            actor=principal.subject,
+            occurred_at=now,
+            data={"fulfillment_order_id": fulfillment_order.id, "location": location.code, "reason": reason},
+        )
+        if action is FulfillmentAction.CONFIRM_PICKUP:
+            await _fulfilled(uow, order, fulfillment_order, fo_lines, principal, now)
+        elif action is FulfillmentAction.REJECT:
+            fulfillment_order.rejection_reason = reason
+            await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now)
+    await services.broker.notify()
+    services.outbox_ready.set()
+    return fulfillment_order
+
+
+def _plan_lines(
+    fulfillment_order: FulfillmentOrder, fo_lines: Sequence[FulfillmentOrderLine]
+) -> list[PlanLine]:
+    return [PlanLine(line.sku, fulfillment_order.location_id, line.quantity) for line in fo_lines]
+
+
+async def _fulfilled(
+    uow: UnitOfWork,
+    order: Order,
+    fulfillment_order: FulfillmentOrder,
+    fo_lines: Sequence[FulfillmentOrderLine],
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """The units left the node with the customer: lines fulfilled, stock shipped, and the
+    order's statuses derived again from its lines."""
+    await uow.inventory.settle(
+        _plan_lines(fulfillment_order, fo_lines),
+        LedgerKind.SHIP,
+        order_id=order.id,
+        actor=principal.subject,
+        now=now,
+    )
+    lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+    shipped = {line.order_line_id: line.quantity for line in fo_lines}
+    for line in lines:
+        line.quantity_fulfilled += shipped.get(line.id, 0)
+        uow.session.add(line)
+    quantities = line_quantities(lines)
+    order.fulfillment_status = fulfillment_status(quantities)
+    implied = event_from_lines(order.status, quantities)
+    if implied is not None:
+        order.status = next_status(order.status, implied)
+        if order.status is OrderStatus.COMPLETED:
+            await uow.events.append(
+                order, EventType.ORDER_COMPLETED, actor=principal.subject, occurred_at=now
+            )
+    order.updated_at = now
+    uow.session.add(order)
+
+
+async def _reroute(
+    services: Services,
+    uow: UnitOfWork,
+    order: Order,
+    rejected: FulfillmentOrder,
+    fo_lines: Sequence[FulfillmentOrderLine],
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """Release the rejecting node's units and allocate them elsewhere, never at a node that
+    already rejected this order. A pickup order, or one nobody else can serve, goes on hold
+    for an agent."""
+    await uow.inventory.settle(
+        _plan_lines(rejected, fo_lines),
+        LedgerKind.RELEASE,
+        order_id=order.id,
+        actor=principal.subject,
+        now=now,
+    )
+    shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
+    excluded = {fo.location_id for fo in shares if fo.status is FulfillmentOrderStatus.REJECTED} | {
+        rejected.location_id
+    }
+    wants = [Want(line.sku, line.quantity) for line in fo_lines]
+    plan = None
+    view = {}
+    if order.delivery_method is DeliveryMethod.SHIP:
+        sources = [
+            loc
+            for loc in source_locations(await uow.catalog.locations(), order.channel, None, ship=True)
+            if loc.id not in excluded
+        ]
+        point = locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
+        view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
+        plan = choose_plan(wants, candidates(view, sources))
+    if plan is None:
+        await _hold_for_agent(uow, order, rejected, principal, now)
+        return
+    lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+    await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    await uow.events.append(
+        order,
+        EventType.ORDER_REROUTED,
+        actor=principal.subject,
+        occurred_at=now,
+        data={"from": rejected.location_id, "to": plan.locations},
+    )
+
+
+async def _hold_for_agent(
+    uow: UnitOfWork, order: Order, rejected: FulfillmentOrder, principal: Principal, now: datetime
+) -> None:
+    if order.status is not OrderStatus.ON_HOLD:
+        order.status_before_hold, order.status = order.status, next_status(order.status, OrderAction.HOLD)
+    uow.orders.add_hold(
+        OrderHold(
+            order_id=order.id,
+            reason=HoldReason.OTHER,
+            note=f"rejected at a node ({rejected.rejection_reason}); no other location can take it over",
+            placed_by=principal.subject,
+            placed_at=now,
+        )
+    )
+    order.updated_at = now
+    uow.session.add(order)
+    await uow.events.append(
+        order,
+        EventType.ORDER_HELD,
+        actor=principal.subject,
+        occurred_at=now,
+        data={"reason": HoldReason.OTHER},
+    )

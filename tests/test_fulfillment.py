@@ -1,0 +1,204 @@
+"""A node's work through the store associate's contract operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.resolvers.services import Services
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import error_codes, execute
+
+AGENT = a_token("agent")
+DALLAS = a_token("associate", locations=("DC-DFW",))
+CHICAGO = a_token("associate", locations=("ST-CHI",))
+
+
+async def location_ids(client: httpx.AsyncClient) -> dict[str, str]:
+    body = await execute(client, "{ locations { id code } }", token=AGENT)
+    return {loc["code"]: loc["id"] for loc in body["data"]["locations"]}
+
+
+async def place(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input(**overrides)}, token=AGENT)
+    order: dict[str, Any] = body["data"]["placeOrder"]["order"]
+    return order
+
+
+async def step(client: httpx.AsyncClient, name: str, token: str, **variables: Any) -> dict[str, Any]:
+    body = await execute(client, operation(name), variables, token=token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = next(iter(body["data"].values()))
+    return payload
+
+
+async def test_the_work_queue_shows_a_nodes_orders_to_its_associate(client: httpx.AsyncClient) -> None:
+    order = await place(client)
+    ids = await location_ids(client)
+
+    body = await execute(
+        client, operation("WorkQueue"), {"locationId": ids["DC-DFW"], "status": ["OPEN"]}, token=DALLAS
+    )
+
+    [edge] = body["data"]["fulfillmentOrders"]["edges"]
+    assert edge["node"]["order"] == {"number": order["number"], "customer": {"displayName": "Ann Lee"}}
+    assert edge["node"]["lines"] == [
+        {"sku": "KNIFE-CHEF-8", "quantity": 1},
+        {"sku": "MUG-BLUE", "quantity": 2},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [(CHICAGO, "NOT_FOUND"), (a_token("storefront"), "FORBIDDEN"), (a_token("customer"), "FORBIDDEN")],
+)
+async def test_other_nodes_and_other_roles_see_no_queue(
+    client: httpx.AsyncClient, token: str, code: str
+) -> None:
+    await place(client)
+    ids = await location_ids(client)
+
+    body = await execute(client, operation("WorkQueue"), {"locationId": ids["DC-DFW"]}, token=token)
+
+    assert error_codes(body) == [code]
+
+
+async def test_accept_pick_pack_in_order_and_nothing_out_of_order(client: httpx.AsyncClient) -> None:
+    fo_id = (await place(client))["fulfillmentOrders"][0]["id"]
+
+    too_early = await step(client, "Pack", DALLAS, id=fo_id)
+    accepted = await step(client, "Accept", DALLAS, id=fo_id)
+    picking = await step(client, "StartPicking", DALLAS, id=fo_id)
+    packed = await step(client, "Pack", DALLAS, id=fo_id)
+    wrong_method = await step(client, "ReadyForPickup", DALLAS, id=fo_id)
+    too_late = await step(client, "Reject", DALLAS, id=fo_id, reason="changed my mind")
+
+    assert [e["code"] for e in too_early["userErrors"]] == ["INVALID_TRANSITION"]
+    assert [p["fulfillmentOrder"]["status"] for p in (accepted, picking, packed)] == [
+        "ACCEPTED",
+        "PICKING",
+        "PACKED",
+    ]
+    assert [e["code"] for e in wrong_method["userErrors"]] == ["INVALID_TRANSITION"]
+    assert [e["code"] for e in too_late["userErrors"]] == ["INVALID_TRANSITION"]
+
+
+async def test_an_associate_cannot_move_another_nodes_work(client: httpx.AsyncClient) -> None:
+    fo_id = (await place(client))["fulfillmentOrders"][0]["id"]
+
+    payload = await step(client, "Accept", CHICAGO, id=fo_id)
+
+    assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
+
+
+async def test_a_held_order_cannot_progress(client: httpx.AsyncClient) -> None:
+    order = await place(client)
+    await execute(
+        client,
+        "mutation($id: ID!) "
+        "{ holdOrder(input: {orderId: $id, reason: AWAITING_PAYMENT}) { order { status } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+
+    payload = await step(client, "Accept", DALLAS, id=order["fulfillmentOrders"][0]["id"])
+
+    assert [e["code"] for e in payload["userErrors"]] == ["INVALID_TRANSITION"]
+
+
+async def test_a_pickup_order_is_collected_and_completes(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    ids = await location_ids(client)
+    order = await place(
+        client,
+        deliveryMethod="PICKUP",
+        shippingAddress=None,
+        pickupLocationId=ids["ST-CHI"],
+        lines=[a_line("MUG-BLUE", 2)],
+    )
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    async with services.store.read() as uow:
+        [before] = [p for p in await uow.inventory.positions(["MUG-BLUE"]) if p.location_id == ids["ST-CHI"]]
+
+    for name in ("Accept", "StartPicking", "Pack", "ReadyForPickup"):
+        await step(client, name, CHICAGO, id=fo_id)
+    handed = await step(client, "HandOver", CHICAGO, id=fo_id)
+
+    assert handed["fulfillmentOrder"]["status"] == "PICKED_UP"
+    tracked = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) "
+        "{ status fulfillmentStatus lines { quantityFulfilled } timeline { type } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    assert tracked["data"]["order"]["status"] == "COMPLETED"
+    assert tracked["data"]["order"]["fulfillmentStatus"] == "FULFILLED"
+    assert tracked["data"]["order"]["lines"] == [{"quantityFulfilled": 2}]
+    assert [e["type"] for e in tracked["data"]["order"]["timeline"]][-2:] == [
+        "FULFILLMENT_PICKED_UP",
+        "ORDER_COMPLETED",
+    ]
+    async with services.store.read() as uow:
+        [after] = [p for p in await uow.inventory.positions(["MUG-BLUE"]) if p.location_id == ids["ST-CHI"]]
+    assert (after.on_hand, after.allocated) == (before.on_hand - 2, before.allocated - 2)
+
+
+async def test_a_rejection_re_routes_to_another_node(client: httpx.AsyncClient, services: Services) -> None:
+    order = await place(client, lines=[a_line("KETTLE-STEEL", 1)])
+    ids = await location_ids(client)
+
+    rejected = await step(
+        client, "Reject", DALLAS, id=order["fulfillmentOrders"][0]["id"], reason="shelf is empty"
+    )
+
+    assert rejected["fulfillmentOrder"]["status"] == "REJECTED"
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) "
+        "{ status fulfillmentOrders { status location { code } } timeline { type } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    shares = body["data"]["order"]["fulfillmentOrders"]
+    assert shares[0] == {"status": "REJECTED", "location": {"code": "DC-DFW"}}
+    assert shares[1]["status"] == "OPEN"
+    assert shares[1]["location"]["code"] != "DC-DFW"
+    assert "ORDER_REROUTED" in [e["type"] for e in body["data"]["order"]["timeline"]]
+    async with services.store.read() as uow:
+        positions = {p.location_id: p.allocated for p in await uow.inventory.positions(["KETTLE-STEEL"])}
+    assert positions[ids["DC-DFW"]] == 0
+    assert sum(positions.values()) == 1
+
+
+async def test_when_no_node_can_take_over_the_order_waits_for_an_agent(client: httpx.AsyncClient) -> None:
+    ids = await location_ids(client)
+    order = await place(
+        client,
+        deliveryMethod="PICKUP",
+        shippingAddress=None,
+        pickupLocationId=ids["ST-CHI"],
+        lines=[a_line("MUG-BLUE", 1)],
+    )
+
+    await step(client, "Reject", CHICAGO, id=order["fulfillmentOrders"][0]["id"], reason="damaged")
+
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { status holds { reason } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    assert body["data"]["order"] == {"status": "ON_HOLD", "holds": [{"reason": "OTHER"}]}
+
+
+async def test_a_rejection_needs_a_reason(client: httpx.AsyncClient) -> None:
+    fo_id = (await place(client))["fulfillmentOrders"][0]["id"]
+
+    payload = await step(client, "Reject", DALLAS, id=fo_id, reason="  ")
+
+    assert [e["code"] for e in payload["userErrors"]] == ["INVALID_REASON"]
