@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ordergate.models.allocation import PlanLine, Want, choose_plan
+from ordergate.models.allocation import PlanLine, Want
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import (
@@ -24,9 +24,10 @@ from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold,
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers.allocation import commit_plan
-from ordergate.resolvers.inventory import Destination, candidates, locate, stock_view
+from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
 from ordergate.resolvers.orders import line_quantities
-from ordergate.resolvers.reservations import source_locations
+from ordergate.resolvers.routing import decide
+from ordergate.resolvers.routing import record as record_decision
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
@@ -219,20 +220,26 @@ async def _reroute(
         rejected.location_id
     }
     wants = [Want(line.sku, line.quantity) for line in fo_lines]
-    plan = None
-    view = {}
-    if order.delivery_method is DeliveryMethod.SHIP:
-        sources = [
-            loc
-            for loc in source_locations(await uow.catalog.locations(), order.channel, None, ship=True)
-            if loc.id not in excluded
-        ]
-        point = locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
-        view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
-        plan = choose_plan(wants, candidates(view, sources))
-    if plan is None:
+    if order.delivery_method is not DeliveryMethod.SHIP:
+        # The customer chose the store: only an agent can move a pickup elsewhere.
         await _hold_for_agent(uow, order, rejected, principal, now)
         return
+    sources = source_locations(await uow.catalog.locations(), order.channel, None, ship=True)
+    point = locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
+    view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
+    decision, _ = await decide(
+        services,
+        uow,
+        wants,
+        sources,
+        view,
+        excluded=dict.fromkeys(excluded, "rejected this order"),
+    )
+    record_decision(uow, order.id, decision, now)
+    if decision.chosen is None:
+        await _hold_for_agent(uow, order, rejected, principal, now)
+        return
+    plan = decision.chosen.plan
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
     await uow.events.append(

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, WebhookRejected
-from ordergate.models.allocation import Candidate, Want, short_lines
 from ordergate.models.availability import NodeStock, Supply, ats, network_ats, network_promise_date
 from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
@@ -134,6 +133,27 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
     return set()
 
 
+def source_locations(
+    locations: list[Location], channel: str | None, pickup_location_id: str | None, *, ship: bool
+) -> list[Location]:
+    """Where units may come from: the pickup location alone, or every active location that
+    ships for the channel."""
+    if pickup_location_id is not None:
+        chosen = [loc for loc in locations if loc.id == pickup_location_id]
+        if not chosen or not chosen[0].active or not chosen[0].pickup_enabled:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "INVALID_PICKUP_LOCATION",
+                        "pickupLocationId is not a location that offers pickup",
+                        ("input", "pickupLocationId"),
+                    )
+                ]
+            )
+        return chosen
+    return [loc for loc in locations if sellable(loc, channel) and (loc.ships or not ship)]
+
+
 def check_skus(skus: Sequence[str], limit: int, path: str = "skus") -> list[str]:
     problems: list[Problem] = []
     if not skus:
@@ -220,33 +240,6 @@ async def availability(
         locations = [loc for loc in await uow.catalog.locations() if sellable(loc, channel)]
         view = await stock_view(services, uow, wanted, locations, point, stale)
     return [view[sku] for sku in wanted]
-
-
-def candidates(view: dict[str, SkuStock], locations: Sequence[Location]) -> list[Candidate]:
-    available: dict[str, dict[str, int]] = {loc.id: {} for loc in locations}
-    distance: dict[str, float | None] = {}
-    for stock in view.values():
-        for row in stock.locations:
-            available[row.location.id][stock.sku] = row.available
-            distance[row.location.id] = row.distance_km
-    return [
-        Candidate(loc.id, loc.code, loc.priority, distance.get(loc.id), available[loc.id])
-        for loc in locations
-    ]
-
-
-def shortage(wants: Sequence[Want], found: Sequence[Candidate], verb: str) -> ValidationFailed:
-    short = short_lines(wants, found) or list(range(len(wants)))
-    return ValidationFailed(
-        [
-            Problem(
-                "INSUFFICIENT_STOCK",
-                f"not enough {wants[i].sku} to {verb} {wants[i].quantity}",
-                ("input", "lines", str(i), "quantity"),
-            )
-            for i in short
-        ]
-    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ordergate.models.allocation import Plan, PlanLine, Want, choose_plan
+from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.commands import PlaceOrder, check_email, check_place_order
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.customer import Customer
@@ -19,6 +19,7 @@ from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.pricing import PricedLine, price_order
+from ordergate.models.routing import Decision, RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.resolvers.allocation import commit_plan
@@ -26,13 +27,13 @@ from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
     Destination,
     SkuStock,
-    candidates,
     locate,
     refresh_stock,
-    shortage,
+    source_locations,
     stock_view,
 )
-from ordergate.resolvers.reservations import source_locations
+from ordergate.resolvers.routing import decide, shortage
+from ordergate.resolvers.routing import record as record_decision
 from ordergate.resolvers.services import Services
 from ordergate.store.events import next_value
 from ordergate.store.unit_of_work import UnitOfWork
@@ -107,7 +108,7 @@ async def _capture(
     if problems:
         raise ValidationFailed(problems)
 
-    plan, consumed, view = await _allocation_plan(services, uow, command, pickup, now)
+    plan, consumed, view, decision = await _allocation_plan(services, uow, command, pickup, now)
 
     email = check_email(command.customer.email) or command.customer.email
     customer = await uow.customers.get_or_add(
@@ -171,6 +172,8 @@ async def _capture(
         for index, line in enumerate(command.lines)
     ]
     await uow.orders.add(order, lines)
+    if decision is not None:
+        record_decision(uow, order.id, decision, now)
     await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
     if consumed is not None:
         consumed.status = ReservationStatus.CONSUMED
@@ -196,9 +199,9 @@ async def _capture(
 
 async def _allocation_plan(
     services: Services, uow: UnitOfWork, command: PlaceOrder, pickup: Location | None, now: datetime
-) -> tuple[Plan, Reservation | None, dict[str, SkuStock]]:
+) -> tuple[Plan, Reservation | None, dict[str, SkuStock], Decision | None]:
     """Lock the SKUs' positions, then pick where every unit comes from: the order's hold when
-    it has a live one that matches, else the allocation rule. Raises INSUFFICIENT_STOCK."""
+    it has a live one that matches, else routing. Raises INSUFFICIENT_STOCK."""
     wants = [Want(line.sku, line.quantity) for line in command.lines]
     hold, hold_lines = await _live_hold(uow, command, wants, now)
     address = command.shipping_address
@@ -218,12 +221,11 @@ async def _allocation_plan(
         services, uow, skus, sources, point, set(), lock=True, excluding_hold=hold.id if hold else None
     )
     if hold is not None:
-        return Plan(tuple(PlanLine(h.sku, h.location_id, h.quantity) for h in hold_lines)), hold, view
-    found = candidates(view, sources)
-    plan = choose_plan(wants, found)
-    if plan is None:
-        raise shortage(wants, found, "sell")
-    return plan, None, view
+        return Plan(tuple(PlanLine(h.sku, h.location_id, h.quantity) for h in hold_lines)), hold, view, None
+    decision, nodes = await decide(services, uow, wants, sources, view)
+    if decision.chosen is None:
+        raise shortage(wants, nodes, "sell")
+    return decision.chosen.plan, None, view, decision
 
 
 async def _live_hold(
@@ -363,4 +365,12 @@ async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | 
     """For fields reached through something the caller may already see (a fulfilment order)."""
     async with services.store.read() as uow:
         found = await uow.orders.by_ids(ids, EVERYTHING)
+    return [found.get(i) for i in ids]
+
+
+async def routing_decisions_by_order_ids(
+    services: Services, ids: Sequence[str]
+) -> list[RoutingDecisionRecord | None]:
+    async with services.store.read() as uow:
+        found = await uow.orders.latest_decisions(ids)
     return [found.get(i) for i in ids]

@@ -5,22 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ordergate.models.allocation import Want, choose_plan
+from ordergate.models.allocation import Want
 from ordergate.models.commands import ReserveInventory, check_reserve
-from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.errors import Forbidden, NotFound, ValidationFailed
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
-from ordergate.models.location import Location
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
     Destination,
-    candidates,
     locate,
     refresh_stock,
-    sellable,
-    shortage,
+    source_locations,
     stock_view,
 )
+from ordergate.resolvers.routing import decide, shortage
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
@@ -29,27 +27,6 @@ from ordergate.store.unit_of_work import UnitOfWork
 class Hold:
     reservation: Reservation
     lines: list[ReservationLine]
-
-
-def source_locations(
-    locations: list[Location], channel: str | None, pickup_location_id: str | None, *, ship: bool
-) -> list[Location]:
-    """Where units may come from: the pickup location alone, or every active location that
-    ships for the channel."""
-    if pickup_location_id is not None:
-        chosen = [loc for loc in locations if loc.id == pickup_location_id]
-        if not chosen or not chosen[0].active or not chosen[0].pickup_enabled:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "INVALID_PICKUP_LOCATION",
-                        "pickupLocationId is not a location that offers pickup",
-                        ("input", "pickupLocationId"),
-                    )
-                ]
-            )
-        return chosen
-    return [loc for loc in locations if sellable(loc, channel) and (loc.ships or not ship)]
 
 
 async def _stored(uow: UnitOfWork, reservation_id: str) -> Hold:
@@ -95,10 +72,10 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
             ship=command.pickup_location_id is None,
         )
         view = await stock_view(services, uow, skus, sources, point, stale, lock=True)
-        found = candidates(view, sources)
-        plan = choose_plan(wants, found)
-        if plan is None:
-            raise shortage(wants, found, "hold")
+        decision, nodes = await decide(services, uow, wants, sources, view)
+        if decision.chosen is None:
+            raise shortage(wants, nodes, "hold")
+        plan = decision.chosen.plan
         reservation = Reservation(
             status=ReservationStatus.ACTIVE,
             channel=(command.channel or "web").strip(),

@@ -33,6 +33,7 @@ class Policy:
     hold_ttl: timedelta = timedelta(minutes=15)
     max_hold_ttl: timedelta = timedelta(hours=2)
     max_skus_per_query: int = 250
+    max_split: int = 2
 
 
 @dataclass

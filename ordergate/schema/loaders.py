@@ -44,4 +44,7 @@ class Loaders:
             services, orders.active_holds_by_order_ids
         )
         self.order_by_id: DataLoader[str, Any] = _loader(services, orders.orders_by_ids)
+        self.routing_decision_by_order_id: DataLoader[str, Any] = _loader(
+            services, orders.routing_decisions_by_order_ids
+        )
         self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)

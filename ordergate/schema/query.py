@@ -6,13 +6,14 @@ import strawberry
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.order import OrderStatus
-from ordergate.resolvers import catalog, fulfillment, inventory, orders
+from ordergate.resolvers import catalog, fulfillment, inventory, orders, routing
 from ordergate.schema.context import Info, principal, services
-from ordergate.schema.inputs import DestinationInput, OrderFilter
+from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrder, Order
+from ordergate.schema.types.routing import DeliveryOption
 
 
 @strawberry.type
@@ -87,3 +88,19 @@ class Query:
             services(info), principal(info), str(location_id), status or [], first, after
         )
         return Connection.of(page, FulfillmentOrder.from_model, fulfillment.queue_cursor, after=after)
+
+    @strawberry.field(
+        description="Before checkout: the best ways to ship these lines, and stores to pick them up."
+    )
+    async def fulfillment_options(
+        self, info: Info, lines: list[LineInput], destination: DestinationInput, channel: str | None = None
+    ) -> list[DeliveryOption]:
+        options = await routing.delivery_options(
+            services(info),
+            principal(info),
+            [line.to_command() for line in lines],
+            destination.to_destination(),
+            channel,
+        )
+        currency = services(info).policy.currency
+        return [DeliveryOption.from_model(option, currency) for option in options]

@@ -15,6 +15,7 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.location import Location
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus
+from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 
@@ -191,6 +192,37 @@ class OrderRepository:
     ) -> int:
         query = self._queue(select(sa.func.count()).select_from(FulfillmentOrder), location_id, statuses)
         return int((await self.session.execute(query)).scalar_one())
+
+    async def capacity_used(self, location_ids: Sequence[str], since: datetime) -> dict[str, int]:
+        """Fulfilment orders each location took on since `since` (rejections and cancellations
+        give their slot back)."""
+        if not location_ids:
+            return {}
+        query = (
+            select(FulfillmentOrder.location_id, sa.func.count())
+            .where(col(FulfillmentOrder.location_id).in_(set(location_ids)))
+            .where(col(FulfillmentOrder.created_at) >= since)
+            .where(
+                col(FulfillmentOrder.status).not_in(
+                    [FulfillmentOrderStatus.REJECTED.value, FulfillmentOrderStatus.CANCELLED.value]
+                )
+            )
+            .group_by(col(FulfillmentOrder.location_id))
+        )
+        return {location_id: int(count) for location_id, count in (await self.session.execute(query)).all()}
+
+    def add_decision(self, record: RoutingDecisionRecord) -> None:
+        self.session.add(record)
+
+    async def latest_decisions(self, order_ids: Sequence[str]) -> dict[str, RoutingDecisionRecord]:
+        if not order_ids:
+            return {}
+        query = (
+            select(RoutingDecisionRecord)
+            .where(col(RoutingDecisionRecord.order_id).in_(set(order_ids)))
+            .order_by(col(RoutingDecisionRecord.decided_at), col(RoutingDecisionRecord.id))
+        )
+        return {r.order_id: r for r in (await self.session.execute(query)).scalars()}
 
     async def lines_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderLine]]:
         if not ids:

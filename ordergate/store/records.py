@@ -16,6 +16,7 @@ from ordergate.models.inventory import (
 from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
+from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.shipment import Shipment, ShipmentEvent
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Product",
     "Reservation",
     "ReservationLine",
+    "RoutingDecisionRecord",
     "Shipment",
     "ShipmentEvent",
     "WebhookDelivery",

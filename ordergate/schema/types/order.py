@@ -20,6 +20,7 @@ from ordergate.resolvers.events import event_cursor
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
+from ordergate.schema.types.routing import RoutingDecision
 
 
 @strawberry.type
@@ -196,6 +197,11 @@ class Order:
         if self.pickup_location_id is None:
             return None
         return Location.from_model(await info.context.loaders.location_by_id.load(self.pickup_location_id))
+
+    @strawberry.field(description="The latest routing decision, with every candidate's score or reasons.")
+    async def routing_decision(self, info: Info) -> RoutingDecision | None:
+        record = await info.context.loaders.routing_decision_by_order_id.load(str(self.id))
+        return RoutingDecision.from_model(record) if record is not None else None
 
     @strawberry.field(description="Active holds; the order is ON_HOLD while there is one.")
     async def holds(self, info: Info) -> list[OrderHold]:

@@ -1,4 +1,4 @@
-"""inventory positions holds ledger outbox
+"""inventory fulfilment routing outbox
 
 Revision ID: 0002
 Revises: 0001
@@ -117,6 +117,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_reservations_status"), ["status"], unique=False)
 
     op.create_table(
+        "routing_decisions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("order_id", sa.String(length=36), nullable=False),
+        sa.Column("decided_at", UTCDateTime(), nullable=False),
+        sa.Column("chosen", sa.JSON(), nullable=False),
+        sa.Column("candidates", sa.JSON(), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("routing_decisions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_routing_decisions_order_id"), ["order_id"], unique=False)
+
+    op.create_table(
         "reservation_lines",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("reservation_id", sa.String(length=36), nullable=False),
@@ -163,6 +180,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reservation_lines_reservation_id"))
 
     op.drop_table("reservation_lines")
+    with op.batch_alter_table("routing_decisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_routing_decisions_order_id"))
+
+    op.drop_table("routing_decisions")
     with op.batch_alter_table("reservations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reservations_status"))
         batch_op.drop_index(batch_op.f("ix_reservations_expires_at"))

@@ -1,0 +1,235 @@
+"""Routing: which nodes serve an order, and why.
+
+Hard filters first (active, ships or offers pickup, serves the channel, has capacity today,
+has stock); then single-node plans, and splits only when no single node can serve, up to
+`max_split` nodes. Every plan is scored on distance to the destination, shipping cost,
+capacity left today and network priority (lower score is better), with deterministic
+tie-breaks, and every candidate keeps its score or the reasons it was excluded.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.columns import UTCDateTime, new_id
+from ordergate.models.location import LocationType
+
+# Per-parcel shipping cost by node type, plus a distance component (a cost table until
+# carrier rate estimates feed it).
+BASE_COST: dict[LocationType, Decimal] = {
+    LocationType.DISTRIBUTION_CENTER: Decimal("6.00"),
+    LocationType.STORE: Decimal("8.50"),
+    LocationType.DROP_SHIP_VENDOR: Decimal("11.00"),
+}
+COST_PER_KM = Decimal("0.0025")
+UNKNOWN_DISTANCE_KM = 2500.0
+MAX_CANDIDATES_FOR_SPLITS = 8
+
+
+@dataclass(frozen=True)
+class Weights:
+    distance: float = 0.4
+    cost: float = 0.3
+    capacity: float = 0.2
+    priority: float = 0.1
+
+
+@dataclass(frozen=True)
+class Node:
+    location_id: str
+    code: str
+    type: LocationType
+    priority: int
+    distance_km: float | None
+    available: Mapping[str, int]
+    capacity_left: int
+    active: bool = True
+    eligible: bool = True  # ships (or offers pickup) and serves the channel
+    ineligible_reason: str | None = None
+
+    @property
+    def shipping_cost(self) -> Decimal:
+        distance = Decimal(str(self.distance_km if self.distance_km is not None else UNKNOWN_DISTANCE_KM))
+        return (BASE_COST[self.type] + COST_PER_KM * distance).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    location_id: str
+    code: str
+    score: float | None
+    excluded: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScoredPlan:
+    plan: Plan
+    score: float
+    cost: Decimal
+    nodes: tuple[str, ...]
+
+    @property
+    def split_count(self) -> int:
+        return len(self.nodes)
+
+
+@dataclass(frozen=True)
+class Decision:
+    chosen: ScoredPlan | None
+    plans: tuple[ScoredPlan, ...]
+    evaluations: tuple[Evaluation, ...]
+    max_split: int
+    inputs: dict[str, object] = field(default_factory=dict)
+
+
+def _exclusions(node: Node, wants: Sequence[Want]) -> list[str]:
+    reasons: list[str] = []
+    if not node.active:
+        reasons.append("inactive")
+    if not node.eligible:
+        reasons.append(node.ineligible_reason or "cannot serve this order")
+    if node.capacity_left <= 0:
+        reasons.append("no capacity left today")
+    if not any(node.available.get(w.sku, 0) > 0 for w in wants):
+        reasons.append("no stock of " + ", ".join(w.sku for w in wants))
+    return reasons
+
+
+def _node_score(node: Node, weights: Weights, capacity_of: Mapping[str, int], top_priority: int) -> float:
+    distance = (node.distance_km if node.distance_km is not None else UNKNOWN_DISTANCE_KM) / 4000.0
+    cost = float(node.shipping_cost) / 25.0
+    capacity = 1.0 / (1.0 + node.capacity_left / max(1, capacity_of.get(node.location_id, 1)))
+    priority = (top_priority - node.priority) / max(1, top_priority)
+    return round(
+        weights.distance * distance
+        + weights.cost * cost
+        + weights.capacity * capacity
+        + weights.priority * priority,
+        6,
+    )
+
+
+def _assign(wants: Sequence[Want], nodes: Sequence[Node]) -> Plan | None:
+    """Each line whole from the first node (in the given order) that covers it, or None."""
+    lines: list[PlanLine] = []
+    for want in wants:
+        source = next((n for n in nodes if n.available.get(want.sku, 0) >= want.quantity), None)
+        if source is None:
+            return None
+        lines.append(PlanLine(want.sku, source.location_id, want.quantity))
+    return Plan(tuple(lines))
+
+
+def route(
+    wants: Sequence[Want],
+    nodes: Sequence[Node],
+    *,
+    max_split: int = 2,
+    weights: Weights | None = None,
+    capacity_of: Mapping[str, int] | None = None,
+) -> Decision:
+    weights = weights or Weights()
+    capacity_of = capacity_of or {n.location_id: max(1, n.capacity_left) for n in nodes}
+    top_priority = max((n.priority for n in nodes), default=0)
+    evaluations: dict[str, Evaluation] = {}
+    eligible: list[Node] = []
+    scores: dict[str, float] = {}
+    for node in sorted(nodes, key=lambda n: n.code):
+        reasons = _exclusions(node, wants)
+        if reasons:
+            evaluations[node.location_id] = Evaluation(
+                node.location_id, node.code, None, True, tuple(reasons)
+            )
+            continue
+        scores[node.location_id] = _node_score(node, weights, capacity_of, top_priority)
+        eligible.append(node)
+
+    def scored(group: Sequence[Node]) -> ScoredPlan | None:
+        ranked = sorted(group, key=lambda n: (scores[n.location_id], n.code))
+        plan = _assign(wants, ranked)
+        if plan is None or len(plan.locations) != len(group):
+            return None
+        used = [n for n in ranked if n.location_id in plan.locations]
+        score = round(sum(scores[n.location_id] for n in used) / len(used) + 0.25 * (len(used) - 1), 6)
+        return ScoredPlan(
+            plan, score, sum((n.shipping_cost for n in used), Decimal(0)), tuple(n.code for n in used)
+        )
+
+    plans = [p for p in (scored([n]) for n in eligible) if p is not None]
+    if not plans and max_split > 1:
+        pool = sorted(eligible, key=lambda n: (scores[n.location_id], n.code))[:MAX_CANDIDATES_FOR_SPLITS]
+        for size in range(2, max_split + 1):
+            plans = [
+                p for p in (scored(group) for group in itertools.combinations(pool, size)) if p is not None
+            ]
+            if plans:
+                break
+    plans.sort(key=lambda p: (p.score, p.split_count, p.nodes))
+    in_a_plan = {code for p in plans for code in p.nodes}
+    for node in eligible:
+        if node.code in in_a_plan:
+            evaluations[node.location_id] = Evaluation(
+                node.location_id, node.code, scores[node.location_id], False, ()
+            )
+            continue
+        covers = [w.sku for w in wants if node.available.get(w.sku, 0) >= w.quantity]
+        reason = (
+            f"covers only {', '.join(covers)}, and a plan with fewer splits exists"
+            if covers
+            else "not enough of any line"
+        )
+        evaluations[node.location_id] = Evaluation(
+            node.location_id, node.code, scores[node.location_id], True, (reason,)
+        )
+    return Decision(
+        chosen=plans[0] if plans else None,
+        plans=tuple(plans),
+        evaluations=tuple(
+            sorted(evaluations.values(), key=lambda e: (e.score is None, e.score or 0, e.code))
+        ),
+        max_split=max_split,
+        inputs={"lines": [(w.sku, w.quantity) for w in wants], "max_split": max_split},
+    )
+
+
+class RoutingDecisionRecord(SQLModel, table=True):
+    """A routing decision as it was made: every candidate's score or exclusion reasons, and
+    the inputs, so an agent can answer "why did this ship from there?"."""
+
+    __tablename__ = "routing_decisions"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    decided_at: datetime = Field(sa_type=UTCDateTime)
+    chosen: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+    @classmethod
+    def of(cls, order_id: str, decision: Decision, decided_at: datetime) -> RoutingDecisionRecord:
+        return cls(
+            order_id=order_id,
+            decided_at=decided_at,
+            chosen=list(decision.chosen.nodes) if decision.chosen else [],
+            candidates=[
+                {
+                    "location_id": e.location_id,
+                    "code": e.code,
+                    "score": e.score,
+                    "excluded": e.excluded,
+                    "reasons": list(e.reasons),
+                }
+                for e in decision.evaluations
+            ],
+            inputs=dict(decision.inputs),
+        )

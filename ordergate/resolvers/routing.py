@@ -1,0 +1,171 @@
+"""Gathering routing's inputs (stock, distance, capacity used today) and asking the model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.availability import promise_date
+from ordergate.models.commands import LineRequest, check_lines
+from ordergate.models.errors import Forbidden, Problem, ValidationFailed
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.location import Location
+from ordergate.models.order import DeliveryMethod
+from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, route
+from ordergate.resolvers.inventory import (
+    Destination,
+    SkuStock,
+    locate,
+    refresh_stock,
+    sellable,
+    source_locations,
+    stock_view,
+)
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+
+def start_of_day(now: datetime) -> datetime:
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+
+
+async def decide(
+    services: Services,
+    uow: UnitOfWork,
+    wants: Sequence[Want],
+    sources: Sequence[Location],
+    view: Mapping[str, SkuStock],
+    *,
+    excluded: Mapping[str, str] | None = None,
+) -> tuple[Decision, list[Node]]:
+    """Route `wants` over `sources`, given what each can sell now (`view`); `excluded` maps a
+    location to the reason it may not serve (it rejected this order, say)."""
+    excluded = excluded or {}
+    used = await uow.orders.capacity_used([loc.id for loc in sources], start_of_day(services.clock()))
+    rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
+    nodes = [
+        Node(
+            location_id=loc.id,
+            code=loc.code,
+            type=loc.type,
+            priority=loc.priority,
+            distance_km=next((r.distance_km for (_, lid), r in rows.items() if lid == loc.id), None),
+            available={
+                w.sku: rows[(w.sku, loc.id)].available if (w.sku, loc.id) in rows else 0 for w in wants
+            },
+            capacity_left=loc.capacity_per_day - used.get(loc.id, 0),
+            active=loc.active,
+            eligible=loc.id not in excluded,
+            ineligible_reason=excluded.get(loc.id),
+        )
+        for loc in sources
+    ]
+    decision = route(
+        wants,
+        nodes,
+        max_split=services.policy.max_split,
+        capacity_of={loc.id: max(1, loc.capacity_per_day) for loc in sources},
+    )
+    return decision, nodes
+
+
+def record(uow: UnitOfWork, order_id: str, decision: Decision, now: datetime) -> None:
+    uow.orders.add_decision(RoutingDecisionRecord.of(order_id, decision, now))
+
+
+def shortage(wants: Sequence[Want], nodes: Sequence[Node], verb: str) -> ValidationFailed:
+    """INSUFFICIENT_STOCK for each line no usable node covers whole (for all lines when each
+    could be covered but not within the split limit)."""
+    usable = [n for n in nodes if n.active and n.eligible and n.capacity_left > 0]
+    short = [
+        i for i, w in enumerate(wants) if not any(n.available.get(w.sku, 0) >= w.quantity for n in usable)
+    ]
+    return ValidationFailed(
+        [
+            Problem(
+                "INSUFFICIENT_STOCK",
+                f"not enough {wants[i].sku} to {verb} {wants[i].quantity}",
+                ("input", "lines", str(i), "quantity"),
+            )
+            for i in (short or range(len(wants)))
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryOption:
+    method: DeliveryMethod
+    plan: Plan
+    cost: Decimal
+    estimated_delivery: date | None
+    split_count: int
+
+
+def _ready(view: Mapping[str, SkuStock], plan: Plan, now: datetime) -> date | None:
+    """When the slowest node of the plan can deliver its share."""
+    dates: list[date] = []
+    for line in plan.lines:
+        node = next(n for n in view[line.sku].nodes if n.location_id == line.location_id)
+        promised = promise_date(node, line.quantity, now)
+        if promised is None:
+            return None
+        dates.append(promised)
+    return max(dates) if dates else None
+
+
+async def delivery_options(
+    services: Services,
+    principal: Principal,
+    lines: Sequence[LineRequest],
+    destination: Destination,
+    channel: str | None,
+    limit: int = 3,
+) -> list[DeliveryOption]:
+    """Before checkout: the best shipping plans (cost, splits, delivery date) and the nearest
+    stores that can hand the whole cart over."""
+    if not principal.can(Permission.READ_CATALOG):
+        raise Forbidden("this role may not ask for delivery options")
+    problems = check_lines(tuple(lines), services.policy.limits, ())
+    if problems:
+        raise ValidationFailed(problems)
+    wants = [Want(line.sku, line.quantity) for line in lines]
+    skus = [w.sku for w in wants]
+    stale = await refresh_stock(services, skus)
+    point = locate(services, destination)
+    now = services.clock()
+    async with services.store.read() as uow:
+        everywhere = await uow.catalog.locations()
+        shippers = source_locations(everywhere, channel, None, ship=True)
+        view = await stock_view(services, uow, skus, shippers, point, stale)
+        decision, _ = await decide(services, uow, wants, shippers, view)
+        stores = [loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel)]
+        pickup_view = await stock_view(services, uow, skus, stores, point, stale)
+    options = [
+        DeliveryOption(
+            DeliveryMethod.SHIP, scored.plan, scored.cost, _ready(view, scored.plan, now), scored.split_count
+        )
+        for scored in decision.plans[:limit]
+    ]
+    nearest = sorted(
+        stores,
+        key=lambda loc: (
+            next(r.distance_km for r in pickup_view[skus[0]].locations if r.location.id == loc.id)
+            or float("inf"),
+            loc.code,
+        ),
+    )
+    for store in nearest:
+        available = {
+            w.sku: next(r.available for r in pickup_view[w.sku].locations if r.location.id == store.id)
+            for w in wants
+        }
+        if all(available[w.sku] >= w.quantity for w in wants):
+            plan = Plan(tuple(PlanLine(w.sku, store.id, w.quantity) for w in wants))
+            ready = now.date() + timedelta(days=store.handling_days)
+            options.append(DeliveryOption(DeliveryMethod.PICKUP, plan, Decimal("0.00"), ready, 1))
+            if sum(o.method is DeliveryMethod.PICKUP for o in options) >= limit:
+                break
+    return options

@@ -1,0 +1,109 @@
+"""Routing through the gateway: delivery options, the stored decision, capacity and splits."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from ordergate.app import Sandboxes
+from ordergate.resolvers.services import Services
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+
+AGENT = a_token("agent")
+AUSTIN = {"countryCode": "US", "postalCode": "78701"}
+DECISION = """query($id: ID!) { order(id: $id) {
+  fulfillmentOrders { location { code } lines { sku quantity } }
+  routingDecision { decidedAt chosen candidates { location { code } score excluded reasons } } } }"""
+
+
+async def place(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input(**overrides)}, token=AGENT)
+    payload: dict[str, Any] = body["data"]["placeOrder"]
+    return payload
+
+
+async def decision_of(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, DECISION, {"id": order_id}, token=AGENT)
+    order: dict[str, Any] = body["data"]["order"]
+    return order
+
+
+async def test_delivery_options_before_checkout(client: httpx.AsyncClient) -> None:
+    body = await execute(
+        client,
+        operation("DeliveryOptions"),
+        {"lines": [a_line("MUG-BLUE", 2)], "destination": AUSTIN, "channel": "web"},
+        token=a_token("storefront"),
+    )
+
+    options = body["data"]["fulfillmentOptions"]
+    ship = [o for o in options if o["deliveryMethod"] == "SHIP"]
+    pickup = [o for o in options if o["deliveryMethod"] == "PICKUP"]
+    assert ship[0]["fulfillmentOrders"] == [
+        {
+            "location": {"id": ship[0]["fulfillmentOrders"][0]["location"]["id"], "code": "DC-DFW"},
+            "lines": [{"sku": "MUG-BLUE", "quantity": 2}],
+        }
+    ]
+    assert ship[0]["splitCount"] == 1
+    assert Decimal(ship[0]["cost"]["amount"]) > 0
+    assert ship[0]["estimatedDelivery"] == (date.today() + timedelta(days=3)).isoformat()
+    assert len(ship) > 1
+    assert pickup
+    assert all(o["cost"]["amount"] == "0.00" for o in pickup)
+
+
+async def test_the_decision_is_stored_with_every_candidates_score_or_reasons(
+    client: httpx.AsyncClient,
+) -> None:
+    order = (await place(client, lines=[a_line("MUG-BLUE", 2)]))["order"]
+
+    decided = await decision_of(client, order["id"])
+
+    decision = decided["routingDecision"]
+    assert decision["chosen"] == ["DC-DFW"]
+    candidates = {c["location"]["code"]: c for c in decision["candidates"]}
+    assert set(candidates) >= {"DC-DFW", "DC-EWR", "DC-ONT", "VN-HOMEGOODS"}
+    assert candidates["DC-DFW"]["excluded"] is False
+    assert candidates["DC-DFW"]["score"] <= min(
+        c["score"] for c in candidates.values() if c["score"] is not None
+    )
+    assert candidates["VN-HOMEGOODS"]["excluded"] is True
+    assert candidates["VN-HOMEGOODS"]["reasons"] == ["no stock of MUG-BLUE"]
+    assert all(c["reasons"] for c in candidates.values() if c["excluded"])
+
+
+async def test_a_node_that_used_up_todays_capacity_is_passed_over(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
+
+    first = (await place(client, lines=[a_line("MUG-BLUE", 1)]))["order"]
+    second = (await place(client, lines=[a_line("MUG-BLUE", 1)]))["order"]
+
+    assert first["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    assert second["fulfillmentOrders"][0]["location"]["code"] != "DC-DFW"
+    reasons = {
+        c["location"]["code"]: c["reasons"]
+        for c in (await decision_of(client, second["id"]))["routingDecision"]["candidates"]
+    }
+    assert reasons["DC-DFW"] == ["no capacity left today"]
+
+
+async def test_an_order_no_single_node_can_serve_is_split(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    # Only the vendor carries the rug in quantity; only the distribution centres carry soap.
+    order = (await place(client, lines=[a_line("RUG-JUTE-5X8", 40), a_line("SOAP-OLIVE-3", 2)]))["order"]
+
+    assert order is not None
+    codes = sorted(fo["location"]["code"] for fo in order["fulfillmentOrders"])
+    assert len(codes) == 2
+    assert "VN-HOMEGOODS" in codes
