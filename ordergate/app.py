@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
 from ordergate.broker.redis import RedisBroker
+from ordergate.connectors.carriers.base import Carrier
+from ordergate.connectors.carriers.shipengine import ShipEngineCarrier
+from ordergate.connectors.carriers.ups import UpsCarrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.errors import UpstreamError
@@ -31,6 +34,8 @@ from ordergate.resolvers import catalog, erp_sync, inventory
 from ordergate.resolvers.services import Policy, Services, utc_now
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.seed import demo_locations, demo_products
+from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.sandbox.ups import UpsSandbox
 from ordergate.schema.build import build_schema
 from ordergate.schema.view import GraphQLView
 from ordergate.settings import Settings
@@ -77,6 +82,8 @@ class Sandboxes:
     """The simulated upstreams this process serves, when the settings ask for them."""
 
     katana: KatanaSandbox | None = None
+    shipengine: ShipEngineSandbox | None = None
+    ups: UpsSandbox | None = None
 
 
 def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
@@ -100,6 +107,45 @@ def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | 
     )
 
 
+SANDBOX_SHIPENGINE_URL = "http://shipengine.sandbox.internal"
+SANDBOX_UPS_URL = "http://ups.sandbox.internal"
+
+
+def build_carriers(settings: Settings, sandboxes: Sandboxes) -> dict[str, Carrier]:
+    """Each carrier real when its URL is set, simulated in-process when the sandbox is on."""
+    carriers: dict[str, Carrier] = {}
+    if settings.shipengine_url:
+        carriers["shipengine"] = ShipEngineCarrier.create(
+            settings.shipengine_url, settings.shipengine_key or ""
+        )
+    elif settings.sandbox:
+        sandboxes.shipengine = sandboxes.shipengine or ShipEngineSandbox(
+            api_key=settings.shipengine_key, public_url=f"{settings.public_url}/sandbox/shipengine"
+        )
+        carriers["shipengine"] = ShipEngineCarrier.create(
+            SANDBOX_SHIPENGINE_URL,
+            settings.shipengine_key or "sandbox",
+            transport=httpx.ASGITransport(app=sandboxes.shipengine.app),
+        )
+    if settings.ups_url:
+        carriers["ups"] = UpsCarrier.create(
+            settings.ups_url,
+            settings.ups_client_id or "",
+            settings.ups_client_secret or "",
+            settings.ups_account or "",
+        )
+    elif settings.sandbox:
+        sandboxes.ups = sandboxes.ups or UpsSandbox(public_url=f"{settings.public_url}/sandbox/ups")
+        carriers["ups"] = UpsCarrier.create(
+            SANDBOX_UPS_URL,
+            settings.ups_client_id or "sandbox",
+            settings.ups_client_secret or "sandbox",
+            settings.ups_account or "A1B2C3",
+            transport=httpx.ASGITransport(app=sandboxes.ups.app),
+        )
+    return carriers
+
+
 def build_services(
     settings: Settings, store: Store | None = None, sandboxes: Sandboxes | None = None
 ) -> Services:
@@ -113,8 +159,16 @@ def build_services(
         limits=Limits(max_line_quantity=settings.max_line_quantity, max_lines=settings.max_lines_per_order),
         page_size_cap=settings.page_size_cap,
     )
-    erp = build_upstreams(settings, sandboxes if sandboxes is not None else Sandboxes())
-    return Services(store=store, broker=broker, policy=policy, clock=utc_now, erp=erp)
+    sandboxes = sandboxes if sandboxes is not None else Sandboxes()
+    return Services(
+        store=store,
+        broker=broker,
+        policy=policy,
+        clock=utc_now,
+        erp=build_upstreams(settings, sandboxes),
+        carriers=build_carriers(settings, sandboxes),
+        default_carrier=settings.default_carrier,
+    )
 
 
 async def prepare(services: Services, settings: Settings) -> None:
@@ -211,6 +265,11 @@ def create_app(
                 await sandboxes.katana.aclose()
             if services.erp is not None:
                 await services.erp.aclose()
+            for carrier in services.carriers.values():
+                await carrier.aclose()
+            for sandbox in (sandboxes.shipengine, sandboxes.ups):
+                if sandbox is not None:
+                    await sandbox.aclose()
             await services.store.dispose()
 
     routes = [
@@ -222,6 +281,10 @@ def create_app(
     ]
     if sandboxes.katana is not None:
         routes.append(Mount("/sandbox/katana", sandboxes.katana.app, name="sandbox-katana"))
+    if sandboxes.shipengine is not None:
+        routes.append(Mount("/sandbox/shipengine", sandboxes.shipengine.app, name="sandbox-shipengine"))
+    if sandboxes.ups is not None:
+        routes.append(Mount("/sandbox/ups", sandboxes.ups.app, name="sandbox-ups"))
     if html is not None:
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -65,6 +65,13 @@ class Settings:
     katana_webhook_secrets: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
     outbox_relay: bool = True
+    shipengine_url: str | None = None
+    shipengine_key: str | None = None
+    ups_url: str | None = None
+    ups_client_id: str | None = None
+    ups_client_secret: str | None = None
+    ups_account: str | None = None
+    default_carrier: str = "shipengine"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -103,4 +110,11 @@ class Settings:
             ),
             public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             outbox_relay=_flag(env.get("ORDERGATE_OUTBOX_RELAY"), default=True),
+            shipengine_url=env.get("ORDERGATE_SHIPENGINE_URL") or None,
+            shipengine_key=env.get("ORDERGATE_SHIPENGINE_KEY") or None,
+            ups_url=env.get("ORDERGATE_UPS_URL") or None,
+            ups_client_id=env.get("ORDERGATE_UPS_CLIENT_ID") or None,
+            ups_client_secret=env.get("ORDERGATE_UPS_CLIENT_SECRET") or None,
+            ups_account=env.get("ORDERGATE_UPS_ACCOUNT") or None,
+            default_carrier=env.get("ORDERGATE_DEFAULT_CARRIER") or "shipengine",
         )

@@ -146,7 +146,7 @@ async def move(
             data={"fulfillment_order_id": fulfillment_order.id, "location": location.code, "reason": reason},
         )
         if action is FulfillmentAction.CONFIRM_PICKUP:
-            await _fulfilled(uow, order, fulfillment_order, fo_lines, principal, now)
+            await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
         elif action is FulfillmentAction.REJECT:
             fulfillment_order.rejection_reason = reason
             await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now)
@@ -161,7 +161,7 @@ def _plan_lines(
     return [PlanLine(line.sku, fulfillment_order.location_id, line.quantity) for line in fo_lines]
 
 
-async def _fulfilled(
+async def fulfil_units(
     uow: UnitOfWork,
     order: Order,
     fulfillment_order: FulfillmentOrder,

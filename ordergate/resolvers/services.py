@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ordergate.broker.base import Broker
+from ordergate.connectors.carriers.base import Carrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.geocoding import OfflineGeocoder
 from ordergate.models.commands import Limits
@@ -55,3 +56,5 @@ class Services:
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    carriers: dict[str, Carrier] = field(default_factory=dict)
+    default_carrier: str = "shipengine"

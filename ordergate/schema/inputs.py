@@ -20,6 +20,7 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus
 from ordergate.resolvers.inventory import Destination
+from ordergate.resolvers.shipping import ShipCommand
 
 
 @strawberry.input
@@ -189,3 +190,21 @@ class ReserveInventoryInput:
             destination_longitude=destination.longitude if destination else None,
             ttl_seconds=self.ttl_seconds,
         )
+
+
+@strawberry.input
+class ShipFulfillmentOrderInput:
+    fulfillment_order_id: strawberry.ID
+    carrier: str | None = strawberry.field(
+        default=None, description="`shipengine` or `ups`; the default when omitted."
+    )
+    service: str | None = strawberry.field(
+        default=None, description="The carrier's service code; the cheapest when omitted."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Accepted for symmetry: a fulfilment order is shipped once, whatever the key.",
+    )
+
+    def to_command(self) -> ShipCommand:
+        return ShipCommand(str(self.fulfillment_order_id), self.carrier, self.service)

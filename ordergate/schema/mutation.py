@@ -10,17 +10,18 @@ from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
-from ordergate.resolvers import fulfillment, holds, orders, reservations
+from ordergate.resolvers import fulfillment, holds, orders, reservations, shipping
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     HoldOrderInput,
     PlaceOrderInput,
     ReleaseOrderHoldInput,
     ReserveInventoryInput,
+    ShipFulfillmentOrderInput,
 )
 from ordergate.schema.types.common import UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
-from ordergate.schema.types.order import FulfillmentOrder, Order
+from ordergate.schema.types.order import FulfillmentOrder, Order, Shipment
 
 
 @strawberry.type
@@ -55,6 +56,13 @@ def _move(
     info: Info, id: strawberry.ID, action: FulfillmentAction, reason: str | None = None
 ) -> Awaitable[FulfillmentOrderRecord]:
     return fulfillment.move(services(info), principal(info), str(id), action, reason)
+
+
+@strawberry.type
+class ShipPayload:
+    fulfillment_order: FulfillmentOrder | None = None
+    shipment: Shipment | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -114,3 +122,16 @@ class Mutation:
         self, info: Info, id: strawberry.ID, reason: str
     ) -> FulfillmentOrderPayload:
         return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.REJECT, reason))
+
+    @strawberry.mutation(
+        description="Rate, buy one label and record the shipment; repeated, it returns the same one."
+    )
+    async def ship_fulfillment_order(self, info: Info, input: ShipFulfillmentOrderInput) -> ShipPayload:
+        try:
+            shipped = await shipping.ship(services(info), principal(info), input.to_command())
+        except DomainError as error:
+            return ShipPayload(user_errors=user_errors(error.problems))
+        return ShipPayload(
+            fulfillment_order=FulfillmentOrder.from_model(shipped.fulfillment_order),
+            shipment=Shipment.from_model(shipped.shipment),
+        )

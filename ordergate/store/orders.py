@@ -211,6 +211,10 @@ class OrderRepository:
         )
         return {location_id: int(count) for location_id, count in (await self.session.execute(query)).all()}
 
+    async def shipment_for(self, fulfillment_order_id: str) -> Shipment | None:
+        query = select(Shipment).where(col(Shipment.fulfillment_order_id) == fulfillment_order_id)
+        return (await self.session.execute(query)).scalars().first()
+
     def add_decision(self, record: RoutingDecisionRecord) -> None:
         self.session.add(record)
 

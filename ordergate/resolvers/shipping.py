@@ -1,0 +1,187 @@
+"""Shipping a packed fulfilment order: rate it, buy one label, record the shipment.
+
+A label is bought at most once per fulfilment order: its id is the purchase's reference,
+the connector looks for a label with that reference before buying (so a retry after a lost
+answer finds the first one), and the shipment is recorded under the fulfilment order's row
+lock, so a concurrent repeat returns the recorded shipment instead of a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel, ShipAddress
+from ordergate.connectors.errors import UpstreamError
+from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.events import EventType
+from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.order import OrderStatus
+from ordergate.models.scope import OrderScope
+from ordergate.models.shipment import Shipment, TrackingStatus
+from ordergate.resolvers.fulfillment import fulfil_units
+from ordergate.resolvers.services import Services
+
+EVERYTHING = OrderScope(everything=True)
+GRAMS_PER_UNIT = 1000  # until the catalogue carries weights
+
+
+class UpstreamFailed(DomainError):
+    code = "UPSTREAM_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    fulfillment_order: FulfillmentOrder
+    shipment: Shipment
+
+
+@dataclass(frozen=True)
+class ShipCommand:
+    fulfillment_order_id: str
+    carrier: str | None = None
+    service: str | None = None
+
+
+async def ship(services: Services, principal: Principal, command: ShipCommand) -> Shipped:
+    if not principal.can(Permission.FULFIL):
+        raise Forbidden("this role does not ship")
+    carrier_name = command.carrier or services.default_carrier
+    carrier = services.carriers.get(carrier_name)
+    if carrier is None:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "UNKNOWN_CARRIER",
+                    f"no carrier named {carrier_name!r} is configured",
+                    ("input", "carrier"),
+                )
+            ]
+        )
+    async with services.store.read() as uow:
+        fulfillment_order = (await uow.orders.fulfillment_orders_by_ids([command.fulfillment_order_id])).get(
+            command.fulfillment_order_id
+        )
+        location = (
+            (await uow.catalog.locations_by_ids([fulfillment_order.location_id])).get(
+                fulfillment_order.location_id
+            )
+            if fulfillment_order
+            else None
+        )
+        if fulfillment_order is None or location is None or not principal.works_at(location.code):
+            raise NotFound("no such fulfilment order among yours", field=("input", "fulfillmentOrderId"))
+        existing = await uow.orders.shipment_for(fulfillment_order.id)
+        if existing is not None:
+            return Shipped(fulfillment_order, existing)
+        next_fulfillment_status(
+            fulfillment_order.status, FulfillmentAction.SHIP, fulfillment_order.delivery_method
+        )
+        order = (await uow.orders.by_ids([fulfillment_order.order_id], EVERYTHING))[
+            fulfillment_order.order_id
+        ]
+        if order.status is OrderStatus.ON_HOLD:
+            raise ValidationFailed(
+                [Problem("INVALID_TRANSITION", "the order is on hold", ("input", "fulfillmentOrderId"))]
+            )
+        units = sum(
+            line.quantity
+            for line in (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
+                fulfillment_order.id, []
+            )
+        )
+    ship_from = ShipAddress(
+        name=location.name,
+        line1=location.line1,
+        city=location.city,
+        region=location.region,
+        postal_code=location.postal_code,
+        country_code=location.country_code,
+    )
+    ship_to = ShipAddress(
+        name=order.ship_name or "",
+        line1=order.ship_line1 or "",
+        line2=order.ship_line2,
+        city=order.ship_city or "",
+        region=order.ship_region,
+        postal_code=order.ship_postal_code or "",
+        country_code=order.ship_country_code or "",
+        phone=order.ship_phone,
+    )
+    parcels = [Parcel(weight_grams=max(1, units) * GRAMS_PER_UNIT)]
+    try:
+        rates = await carrier.rates(ship_from, ship_to, parcels)
+        wanted = [r for r in rates if command.service is None or r.service == command.service]
+        if not wanted:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "UNKNOWN_SERVICE",
+                        f"{carrier_name} offers no service {command.service!r} here",
+                        ("input", "service"),
+                    )
+                ]
+            )
+        rate = min(wanted, key=lambda r: (r.amount, r.service))
+        label = await carrier.buy_label(
+            LabelRequest(
+                fulfillment_order.id, rate.service, ship_from, ship_to, parcels, rate_id=rate.rate_id
+            )
+        )
+    except UpstreamError as error:
+        raise UpstreamFailed(
+            f"{carrier_name} could not ship it: {error.message}", field=("input", "carrier")
+        ) from None
+    return await _record(services, principal, fulfillment_order.id, label)
+
+
+async def _record(
+    services: Services, principal: Principal, fulfillment_order_id: str, label: Label
+) -> Shipped:
+    now = services.clock()
+    async with services.store.write() as uow:
+        fulfillment_order = await uow.orders.lock_fulfillment_order(fulfillment_order_id)
+        assert fulfillment_order is not None
+        existing = await uow.orders.shipment_for(fulfillment_order_id)
+        if existing is not None:  # a concurrent repeat recorded it first
+            return Shipped(fulfillment_order, existing)
+        order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
+        assert order is not None
+        fulfillment_order.status = next_fulfillment_status(
+            fulfillment_order.status, FulfillmentAction.SHIP, fulfillment_order.delivery_method
+        )
+        fulfillment_order.updated_at = now
+        uow.session.add(fulfillment_order)
+        shipment = Shipment(
+            order_id=order.id,
+            fulfillment_order_id=fulfillment_order.id,
+            carrier=label.carrier,
+            service=label.service,
+            tracking_number=label.tracking_number,
+            label_url=label.label_url[:512],
+            status=TrackingStatus.LABEL_CREATED,
+            raw_status="LABEL_CREATED",
+            cost=label.cost,
+            currency=label.currency,
+            estimated_delivery=label.estimated_delivery,
+            created_at=now,
+        )
+        uow.session.add(shipment)
+        await uow.session.flush()
+        fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
+            fulfillment_order.id, []
+        )
+        await uow.events.append(
+            order,
+            EventType.FULFILLMENT_SHIPPED,
+            actor=principal.subject,
+            occurred_at=now,
+            data={
+                "fulfillment_order_id": fulfillment_order.id,
+                "carrier": label.carrier,
+                "tracking": label.tracking_number,
+            },
+        )
+        await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
+    await services.broker.notify()
+    return Shipped(fulfillment_order, shipment)
