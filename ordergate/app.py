@@ -22,6 +22,7 @@ from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
 from ordergate.broker.redis import RedisBroker
 from ordergate.connectors.carriers.base import Carrier
+from ordergate.connectors.carriers.shipengine import SECRET_HEADER as SHIPENGINE_SECRET_HEADER
 from ordergate.connectors.carriers.shipengine import ShipEngineCarrier
 from ordergate.connectors.carriers.ups import UpsCarrier
 from ordergate.connectors.erp.base import ErpConnector
@@ -41,7 +42,7 @@ from ordergate.schema.view import GraphQLView
 from ordergate.settings import Settings
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
-from ordergate.webhooks import katana_endpoint
+from ordergate.webhooks import carrier_endpoint, katana_endpoint
 
 log = logging.getLogger("ordergate")
 ASSETS_PATH = "/graphiql-assets"
@@ -109,23 +110,31 @@ def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | 
 
 SANDBOX_SHIPENGINE_URL = "http://shipengine.sandbox.internal"
 SANDBOX_UPS_URL = "http://ups.sandbox.internal"
+SANDBOX_CARRIER_SECRET = "ordergate-sandbox-carrier-webhook-secret"  # noqa: S105
+SANDBOX_CARRIER_SECRET = "ordergate-sandbox-carrier-webhook-secret"  # noqa: S105
 
 
 def build_carriers(settings: Settings, sandboxes: Sandboxes) -> dict[str, Carrier]:
     """Each carrier real when its URL is set, simulated in-process when the sandbox is on."""
     carriers: dict[str, Carrier] = {}
+    step = settings.sandbox_tracking_step_seconds
     if settings.shipengine_url:
         carriers["shipengine"] = ShipEngineCarrier.create(
-            settings.shipengine_url, settings.shipengine_key or ""
+            settings.shipengine_url,
+            settings.shipengine_key or "",
+            webhook_secret=settings.shipengine_webhook_secret,
         )
     elif settings.sandbox:
         sandboxes.shipengine = sandboxes.shipengine or ShipEngineSandbox(
-            api_key=settings.shipengine_key, public_url=f"{settings.public_url}/sandbox/shipengine"
+            api_key=settings.shipengine_key,
+            step_seconds=step,
+            public_url=f"{settings.public_url}/sandbox/shipengine",
         )
         carriers["shipengine"] = ShipEngineCarrier.create(
             SANDBOX_SHIPENGINE_URL,
             settings.shipengine_key or "sandbox",
             transport=httpx.ASGITransport(app=sandboxes.shipengine.app),
+            webhook_secret=settings.shipengine_webhook_secret or SANDBOX_CARRIER_SECRET,
         )
     if settings.ups_url:
         carriers["ups"] = UpsCarrier.create(
@@ -133,17 +142,49 @@ def build_carriers(settings: Settings, sandboxes: Sandboxes) -> dict[str, Carrie
             settings.ups_client_id or "",
             settings.ups_client_secret or "",
             settings.ups_account or "",
+            webhook_credential=settings.ups_webhook_credential,
         )
     elif settings.sandbox:
-        sandboxes.ups = sandboxes.ups or UpsSandbox(public_url=f"{settings.public_url}/sandbox/ups")
+        sandboxes.ups = sandboxes.ups or UpsSandbox(
+            step_seconds=step, public_url=f"{settings.public_url}/sandbox/ups"
+        )
         carriers["ups"] = UpsCarrier.create(
             SANDBOX_UPS_URL,
             settings.ups_client_id or "sandbox",
             settings.ups_client_secret or "sandbox",
             settings.ups_account or "A1B2C3",
             transport=httpx.ASGITransport(app=sandboxes.ups.app),
+            webhook_credential=settings.ups_webhook_credential or SANDBOX_CARRIER_SECRET,
         )
     return carriers
+
+
+def connect_carrier_sandboxes(
+    app: Starlette, settings: Settings, sandboxes: Sandboxes
+) -> list[asyncio.Task[None]]:
+    """The carrier sandboxes advance their parcels' tracking every step and tell us as the real
+    carriers would: with a webhook secret (ShipEngine) or a credential (UPS), delivered in-process."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    if sandboxes.shipengine is not None:
+        sandboxes.shipengine.webhook_client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+        )
+        sandboxes.shipengine.register_webhook(
+            f"{settings.public_url}/webhooks/shipengine",
+            headers={SHIPENGINE_SECRET_HEADER: settings.shipengine_webhook_secret or SANDBOX_CARRIER_SECRET},
+        )
+        tasks.append(asyncio.create_task(sandboxes.shipengine.run(stop), name="sandbox-shipengine-tracking"))
+    if sandboxes.ups is not None:
+        sandboxes.ups.webhook_client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+        )
+        sandboxes.ups.subscribe(
+            f"{settings.public_url}/webhooks/ups", settings.ups_webhook_credential or SANDBOX_CARRIER_SECRET
+        )
+        tasks.append(asyncio.create_task(sandboxes.ups.run(stop), name="sandbox-ups-tracking"))
+    app.state.sandbox_stop = stop
+    return tasks
 
 
 def build_services(
@@ -248,6 +289,7 @@ def create_app(
                 KATANA_EVENTS,
                 token=(settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
             )
+        trackers = connect_carrier_sandboxes(app, settings, sandboxes)
         relay = (
             asyncio.create_task(relay_outbox(services), name="ordergate-outbox-relay")
             if settings.outbox_relay
@@ -260,6 +302,10 @@ def create_app(
                 relay.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await relay
+            app.state.sandbox_stop.set()
+            for tracker in trackers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await tracker
             await services.broker.stop()
             if sandboxes.katana is not None:
                 await sandboxes.katana.aclose()
@@ -278,6 +324,8 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/webhooks/katana", katana_endpoint(services), methods=["POST"]),
+        Route("/webhooks/shipengine", carrier_endpoint(services, "shipengine"), methods=["POST"]),
+        Route("/webhooks/ups", carrier_endpoint(services, "ups"), methods=["POST"]),
     ]
     if sandboxes.katana is not None:
         routes.append(Mount("/sandbox/katana", sandboxes.katana.app, name="sandbox-katana"))

@@ -72,6 +72,9 @@ class Settings:
     ups_client_secret: str | None = None
     ups_account: str | None = None
     default_carrier: str = "shipengine"
+    shipengine_webhook_secret: str | None = None
+    ups_webhook_credential: str | None = None
+    sandbox_tracking_step_seconds: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -117,4 +120,7 @@ class Settings:
             ups_client_secret=env.get("ORDERGATE_UPS_CLIENT_SECRET") or None,
             ups_account=env.get("ORDERGATE_UPS_ACCOUNT") or None,
             default_carrier=env.get("ORDERGATE_DEFAULT_CARRIER") or "shipengine",
+            shipengine_webhook_secret=env.get("ORDERGATE_SHIPENGINE_WEBHOOK_SECRET") or None,
+            ups_webhook_credential=env.get("ORDERGATE_UPS_WEBHOOK_CREDENTIAL") or None,
+            sandbox_tracking_step_seconds=float(_int(env, "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS", 30)),
         )

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
-from ordergate.resolvers import inventory
+from ordergate.resolvers import inventory, tracking
 from ordergate.resolvers.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
@@ -40,3 +40,26 @@ def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
         )
 
     return katana
+
+
+def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-def]
+    """Tracking webhooks from a carrier: verified by its connector, applied once per scan."""
+
+    async def carrier(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, "TOO_LARGE", "the delivery is larger than this endpoint accepts")
+        connector = services.carriers.get(name)
+        if connector is None:
+            return _error(404, "NOT_CONFIGURED", f"no {name} carrier is configured")
+        try:
+            updates = connector.parse_webhook(body, request.headers)
+        except WebhookRejected as rejected:
+            status = (
+                404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
+            )
+            return _error(status, rejected.code, rejected.message)
+        changed = await tracking.apply_updates(services, name, updates)
+        return JSONResponse({"status": "processed", "updates": len(updates), "changed": changed})
+
+    return carrier

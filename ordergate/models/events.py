@@ -31,6 +31,15 @@ class EventType(StrEnum):
     FULFILLMENT_CANCELLED = "FULFILLMENT_CANCELLED"
     FULFILLMENT_HELD = "FULFILLMENT_HELD"
     FULFILLMENT_RELEASED = "FULFILLMENT_RELEASED"
+    SHIPMENT_UNKNOWN = "SHIPMENT_UNKNOWN"
+    SHIPMENT_LABEL_CREATED = "SHIPMENT_LABEL_CREATED"
+    SHIPMENT_ACCEPTED = "SHIPMENT_ACCEPTED"
+    SHIPMENT_IN_TRANSIT = "SHIPMENT_IN_TRANSIT"
+    SHIPMENT_OUT_FOR_DELIVERY = "SHIPMENT_OUT_FOR_DELIVERY"
+    SHIPMENT_DELIVERY_ATTEMPT = "SHIPMENT_DELIVERY_ATTEMPT"
+    SHIPMENT_DELIVERED = "SHIPMENT_DELIVERED"
+    SHIPMENT_EXCEPTION = "SHIPMENT_EXCEPTION"
+    SHIPMENT_RETURNED_TO_SENDER = "SHIPMENT_RETURNED_TO_SENDER"
 
 
 CUSTOMER_MESSAGES: dict[EventType, str] = {
@@ -52,6 +61,15 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_CANCELLED: "Part of your order was cancelled.",
     EventType.FULFILLMENT_HELD: "Part of your order is on hold.",
     EventType.FULFILLMENT_RELEASED: "Part of your order is moving again.",
+    EventType.SHIPMENT_UNKNOWN: "We are waiting for news from the carrier.",
+    EventType.SHIPMENT_LABEL_CREATED: "A shipping label was created.",
+    EventType.SHIPMENT_ACCEPTED: "The carrier has your parcel.",
+    EventType.SHIPMENT_IN_TRANSIT: "Your parcel is on its way.",
+    EventType.SHIPMENT_OUT_FOR_DELIVERY: "Your parcel is out for delivery.",
+    EventType.SHIPMENT_DELIVERY_ATTEMPT: "The carrier tried to deliver your parcel.",
+    EventType.SHIPMENT_DELIVERED: "Your parcel was delivered.",
+    EventType.SHIPMENT_EXCEPTION: "The carrier reported a problem with your parcel.",
+    EventType.SHIPMENT_RETURNED_TO_SENDER: "Your parcel is being returned to us.",
 }
 
 

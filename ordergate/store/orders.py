@@ -211,6 +211,16 @@ class OrderRepository:
         )
         return {location_id: int(count) for location_id, count in (await self.session.execute(query)).all()}
 
+    async def shipments_by_tracking(self, numbers: Sequence[str], carrier: str) -> dict[str, Shipment]:
+        if not numbers:
+            return {}
+        query = (
+            select(Shipment)
+            .where(col(Shipment.tracking_number).in_(set(numbers)), col(Shipment.carrier) == carrier)
+            .with_for_update()
+        )
+        return {s.tracking_number: s for s in (await self.session.execute(query)).scalars()}
+
     async def shipment_for(self, fulfillment_order_id: str) -> Shipment | None:
         query = select(Shipment).where(col(Shipment.fulfillment_order_id) == fulfillment_order_id)
         return (await self.session.execute(query)).scalars().first()

@@ -1,0 +1,107 @@
+"""Parcels followed to the door: carrier sandboxes advance and tell the gateway by webhook."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from ordergate.app import Sandboxes
+from tests.builders import a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+
+AGENT = a_token("agent")
+DALLAS = a_token("associate", locations=("DC-DFW",))
+
+
+async def shipped(client: httpx.AsyncClient, carrier: str) -> dict[str, Any]:
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=AGENT)
+    order: dict[str, Any] = body["data"]["placeOrder"]["order"]
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": fo_id}, token=DALLAS)
+    await execute(
+        client, operation("Ship"), {"input": {"fulfillmentOrderId": fo_id, "carrier": carrier}}, token=DALLAS
+    )
+    return order
+
+
+async def tracking(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, operation("OrderTracking"), {"id": order_id}, token=a_token("customer"))
+    tracked: dict[str, Any] = body["data"]["order"]
+    return tracked
+
+
+@pytest.mark.parametrize("carrier", ["shipengine", "ups"])
+async def test_a_shipped_parcel_is_followed_to_delivered(
+    client: httpx.AsyncClient, sandboxes: Sandboxes, carrier: str
+) -> None:
+    order = await shipped(client, carrier)
+    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
+    assert sandbox is not None
+
+    for step in range(1, 6):
+        await sandbox.advance(time.time() + step * 31)
+
+    tracked = await tracking(client, order["id"])
+    [shipment] = tracked["shipments"]
+    assert shipment["status"] == "DELIVERED"
+    statuses = [e["status"] for e in shipment["events"]]
+    assert statuses[-1] == "DELIVERED"
+    assert "IN_TRANSIT" in statuses
+    assert "OUT_FOR_DELIVERY" in statuses
+    timeline = [e["type"] for e in tracked["timeline"]]
+    assert timeline[-1] == "SHIPMENT_DELIVERED"
+    assert all(e["message"] for e in tracked["timeline"])
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """Passes deliveries on to the gateway and keeps a copy, so a test can send one again."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[str, bytes, dict[str, str]]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.sent.append((request.url.path, body, dict(request.headers)))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_repeated_tracking_delivery_adds_nothing(
+    client: httpx.AsyncClient, app: Starlette, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client, "shipengine")
+    sandbox = sandboxes.shipengine
+    assert sandbox is not None
+    recording = Recording(httpx.ASGITransport(app=app))
+    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    await sandbox.advance(time.time() + 31)
+    before = await tracking(client, order["id"])
+
+    for path, body, headers in recording.sent:  # the carrier says it all again
+        again = await client.post(path, content=body, headers=headers)
+        assert again.json()["changed"] == 0
+
+    after = await tracking(client, order["id"])
+    assert recording.sent
+    assert after["shipments"][0]["events"] == before["shipments"][0]["events"]
+    assert [e["type"] for e in after["timeline"]] == [e["type"] for e in before["timeline"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "header"),
+    [("/webhooks/shipengine", "x-ordergate-webhook-secret"), ("/webhooks/ups", "credential")],
+)
+async def test_a_tracking_webhook_without_our_secret_is_refused(
+    client: httpx.AsyncClient, path: str, header: str
+) -> None:
+    response = await client.post(
+        path, content=b"{}", headers={header: "not-ours", "content-type": "application/json"}
+    )
+
+    assert response.status_code == 401
