@@ -59,6 +59,27 @@ PROGRESS = frozenset(
 )
 
 
+async def fulfillment_order_of_yours(
+    uow: UnitOfWork,
+    principal: Principal,
+    fulfillment_order_id: str,
+    *,
+    field: tuple[str, ...],
+    lock: bool = False,
+) -> tuple[FulfillmentOrder, Location]:
+    """The fulfilment order and its node, when the caller works there; NOT_FOUND otherwise."""
+    if lock:
+        found = await uow.orders.lock_fulfillment_order(fulfillment_order_id)
+    else:
+        found = (await uow.orders.fulfillment_orders_by_ids([fulfillment_order_id])).get(fulfillment_order_id)
+    location = (
+        (await uow.catalog.locations_by_ids([found.location_id])).get(found.location_id) if found else None
+    )
+    if found is None or location is None or not principal.works_at(location.code):
+        raise NotFound("no such fulfilment order among yours", field=field)
+    return found, location
+
+
 def queue_cursor(record: FulfillmentOrder) -> str:
     return encode_cursor(record.created_at, record.id)
 
@@ -116,16 +137,9 @@ async def move(
         )
     now = services.clock()
     async with services.store.write() as uow:
-        fulfillment_order = await uow.orders.lock_fulfillment_order(fulfillment_order_id)
-        location = (
-            (await uow.catalog.locations_by_ids([fulfillment_order.location_id])).get(
-                fulfillment_order.location_id
-            )
-            if fulfillment_order
-            else None
+        fulfillment_order, location = await fulfillment_order_of_yours(
+            uow, principal, fulfillment_order_id, field=("id",), lock=True
         )
-        if fulfillment_order is None or location is None or not principal.works_at(location.code):
-            raise NotFound("no such fulfilment order among yours", field=("id",))
         order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
         assert order is not None
         if action in PROGRESS and order.status is OrderStatus.ON_HOLD:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel, ShipAddress
 from ordergate.connectors.errors import UpstreamError
-from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.errors import DomainError, Forbidden, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.order import OrderStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
-from ordergate.resolvers.fulfillment import fulfil_units
+from ordergate.resolvers.fulfillment import fulfil_units, fulfillment_order_of_yours
 from ordergate.resolvers.services import Services
 
 EVERYTHING = OrderScope(everything=True)
@@ -59,18 +59,9 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
             ]
         )
     async with services.store.read() as uow:
-        fulfillment_order = (await uow.orders.fulfillment_orders_by_ids([command.fulfillment_order_id])).get(
-            command.fulfillment_order_id
+        fulfillment_order, location = await fulfillment_order_of_yours(
+            uow, principal, command.fulfillment_order_id, field=("input", "fulfillmentOrderId")
         )
-        location = (
-            (await uow.catalog.locations_by_ids([fulfillment_order.location_id])).get(
-                fulfillment_order.location_id
-            )
-            if fulfillment_order
-            else None
-        )
-        if fulfillment_order is None or location is None or not principal.works_at(location.code):
-            raise NotFound("no such fulfilment order among yours", field=("input", "fulfillmentOrderId"))
         existing = await uow.orders.shipment_for(fulfillment_order.id)
         if existing is not None:
             return Shipped(fulfillment_order, existing)

@@ -19,7 +19,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
 from decimal import Decimal
@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ordergate.sandbox.ids import Ids
 from ordergate.sandbox.seed import CATALOGUE, NETWORK
 from ordergate.sandbox.stock import demo_on_hand, demo_purchase_orders
 
@@ -129,16 +130,6 @@ class Webhook:
     created_at: float = 0.0
 
 
-@dataclass
-class _Ids:
-    next: dict[str, int] = field(default_factory=dict)
-
-    def take(self, kind: str, start: int) -> int:
-        value = self.next.get(kind, start)
-        self.next[kind] = value + 1
-        return value
-
-
 class KatanaSandbox:
     """Katana's state and `.app`, the Starlette app that serves it."""
 
@@ -164,7 +155,7 @@ class KatanaSandbox:
         self.webhook_client = webhook_client
         self._closes_client = webhook_client is None
         self.limiter = RollingWindow(rate_limit, rate_window, clock)
-        self._ids = _Ids()
+        self._ids = Ids()
         self.locations: dict[str, int] = {
             code: int(katana_id) for code, katana_id in KATANA_LOCATION_IDS.items()
         }

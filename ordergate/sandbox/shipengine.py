@@ -43,6 +43,7 @@ from starlette.routing import Route
 
 from ordergate.connectors.geocoding import OfflineGeocoder
 from ordergate.models.geo import haversine_km
+from ordergate.sandbox.ids import Ids
 
 logger = logging.getLogger(__name__)
 
@@ -291,16 +292,6 @@ class Webhook:
     name: str | None = None
 
 
-@dataclass
-class _Ids:
-    next: dict[str, int] = field(default_factory=dict)
-
-    def take(self, kind: str) -> int:
-        value = self.next.get(kind, 1)
-        self.next[kind] = value + 1
-        return value
-
-
 class ShipEngineSandbox:
     """ShipEngine's state and `.app`, the Starlette app that serves it."""
 
@@ -332,7 +323,7 @@ class ShipEngineSandbox:
         self._sleep = sleep
         self._signing_key = signing_key
         self._closes_client = webhook_client is None
-        self._ids = _Ids()
+        self._ids = Ids()
         self._geocoder = OfflineGeocoder()
         self.app = Starlette(
             routes=[

@@ -30,9 +30,8 @@ import hmac
 import json
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -54,6 +53,7 @@ from ordergate.connectors.carriers.base import (
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
+from ordergate.connectors.locks import KeyedLock
 from ordergate.models.shipment import TrackingStatus
 
 SHIPENGINE_URL = "https://api.shipengine.com"
@@ -128,12 +128,6 @@ class _Account:
     carrier_code: str
 
 
-@dataclass
-class _Exclusive:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 class ShipEngineCarrier:
     name = "shipengine"
 
@@ -151,7 +145,7 @@ class ShipEngineCarrier:
         self._wall_clock = wall_clock
         self._accounts: dict[str, _Account] = {}
         self._carrier_codes: OrderedDict[str, str] = OrderedDict()
-        self._buying: dict[str, _Exclusive] = {}
+        self._buying = KeyedLock()
 
     @classmethod
     def create(
@@ -196,7 +190,7 @@ class ShipEngineCarrier:
         return _rate_quotes(self.name, _json(response))
 
     async def buy_label(self, request: LabelRequest) -> Label:
-        async with self._exclusive(request.reference):
+        async with self._buying.hold(request.reference):
             found = await self._bought(request)
             if found is None:
                 # Never retried: after a lost answer, the next purchase of this reference finds it.
@@ -305,18 +299,6 @@ class ShipEngineCarrier:
                 UPSTREAM, "the ShipEngine account has no carrier with services", status=422
             )
         return self._accounts
-
-    @asynccontextmanager
-    async def _exclusive(self, key: str) -> AsyncIterator[None]:
-        entry = self._buying.setdefault(key, _Exclusive())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._buying[key]
 
     # -- tracking ----------------------------------------------------------------------------------
 

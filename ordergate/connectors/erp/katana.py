@@ -16,9 +16,7 @@ import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,6 +33,7 @@ from ordergate.connectors.erp.base import (
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
+from ordergate.connectors.locks import KeyedLock
 
 KATANA_URL = "https://api.katanamrp.com/v1"
 UPSTREAM = "katana"
@@ -70,12 +69,6 @@ def katana_policy(base_url: str = KATANA_URL) -> UpstreamPolicy:
     )
 
 
-@dataclass
-class _Exclusive:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 class KatanaErp:
     def __init__(
         self,
@@ -92,7 +85,7 @@ class KatanaErp:
         self._unknown_until: dict[str, float] = {}
         self._customer_by_email: dict[str, int] = {}
         self._pushed: OrderedDict[str, str] = OrderedDict()
-        self._pushing: dict[str, _Exclusive] = {}
+        self._pushing = KeyedLock()
 
     @classmethod
     def create(
@@ -154,7 +147,7 @@ class KatanaErp:
         ]
 
     async def push_sales_order(self, order: SalesOrderPush) -> str:
-        async with self._exclusive(order.order_id):
+        async with self._pushing.hold(order.order_id):
             if order.order_id in self._pushed:
                 return self._pushed[order.order_id]
             sales_order_id = await self._find_sales_order(order.order_id) or await self._create_sales_order(
@@ -260,18 +253,6 @@ class KatanaErp:
                     self._json(await self._client.post("/customers", json=body))
                 )
         return self._customer_by_email[email]
-
-    @asynccontextmanager
-    async def _exclusive(self, key: str) -> AsyncIterator[None]:
-        entry = self._pushing.setdefault(key, _Exclusive())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._pushing[key]
 
     # -- wire --------------------------------------------------------------------------------------
 
