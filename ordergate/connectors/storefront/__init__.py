@@ -1,0 +1,1 @@
+"""The storefront: captured orders, customers, catalogue variants, shipments and availability pushed back."""

@@ -1,0 +1,252 @@
+"""What ordergate needs from any storefront, batched: one call answers for many ids.
+
+Order statuses are BigCommerce's ids (the one storefront we speak); `status_of` says what an OMS
+does with each, and `PushedStatus` names the ones we set back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from typing import Protocol
+
+
+class OrderAction(StrEnum):
+    IGNORE = "ignore"  # not (yet) a sale: no payment, or declined
+    IMPORT = "import"  # paid or payable, waiting for us to fulfil
+    HOLD = "hold"  # a person must look first
+    CANCEL = "cancel"  # the sale is off: release what was reserved
+    DONE = "done"  # fulfilled outside ordergate or by it already
+
+
+STATUS_ACTIONS: Mapping[int, tuple[str, OrderAction]] = {
+    0: ("Incomplete", OrderAction.IGNORE),
+    1: ("Pending", OrderAction.IMPORT),
+    2: ("Shipped", OrderAction.DONE),
+    3: ("Partially Shipped", OrderAction.IMPORT),
+    4: ("Refunded", OrderAction.CANCEL),
+    5: ("Cancelled", OrderAction.CANCEL),
+    6: ("Declined", OrderAction.IGNORE),
+    7: ("Awaiting Payment", OrderAction.IGNORE),
+    8: ("Awaiting Pickup", OrderAction.IMPORT),
+    9: ("Awaiting Shipment", OrderAction.IMPORT),
+    10: ("Completed", OrderAction.DONE),
+    11: ("Awaiting Fulfillment", OrderAction.IMPORT),
+    12: ("Manual Verification Required", OrderAction.HOLD),
+    13: ("Disputed", OrderAction.HOLD),
+    14: ("Partially Refunded", OrderAction.IMPORT),
+}
+"""BigCommerce order status id -> (its system label, what ordergate does with it)."""
+
+
+def status_of(status_id: int) -> OrderAction:
+    """What to do with an order in this status; an id not in the table is held for a person,
+    never silently imported or dropped."""
+    found = STATUS_ACTIONS.get(status_id)
+    return found[1] if found is not None else OrderAction.HOLD
+
+
+class PushedStatus(IntEnum):
+    """The statuses ordergate sets on a storefront order."""
+
+    SHIPPED = 2
+    PARTIALLY_SHIPPED = 3
+    CANCELLED = 5
+    AWAITING_PICKUP = 8
+    COMPLETED = 10
+
+
+@dataclass(frozen=True)
+class StorefrontAddress:
+    """`region` is a two-letter code for US states; `id` is the storefront's address id."""
+
+    id: int | None
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country_code: str
+    phone: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class StorefrontOrderLine:
+    order_product_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    variant_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StorefrontOrder:
+    """A captured order. `customer_id` is None for a guest; money is in `currency`, tax exclusive
+    (`total` = `subtotal` + `shipping` + `tax` less discounts); `external_source` and
+    `external_order_id` say where an order came from when another system placed it."""
+
+    external_id: str
+    status_id: int
+    status: str
+    customer_id: int | None
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    currency: str
+    subtotal: Decimal
+    shipping: Decimal
+    tax: Decimal
+    total: Decimal
+    date_created: datetime
+    date_modified: datetime
+    lines: tuple[StorefrontOrderLine, ...]
+    shipping_address: StorefrontAddress | None
+    channel_id: int
+    external_source: str | None = None
+    external_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: tuple[StorefrontOrder, ...]
+    page: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class StorefrontCustomer:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    company: str
+    customer_group_id: int
+    addresses: tuple[StorefrontAddress, ...]
+
+
+@dataclass(frozen=True)
+class StorefrontVariant:
+    sku: str
+    variant_id: int
+    product_id: int
+    name: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class StorefrontLocation:
+    id: int
+    code: str
+    label: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ShipmentPush:
+    """A shipment to record on a storefront order; `tracking_number` makes the push idempotent.
+    `carrier` is a carrier code (`ups`, `usps`, `fedex`, ...); `items` are (order product id,
+    quantity)."""
+
+    order_external_id: str
+    tracking_number: str
+    carrier: str
+    items: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class AvailabilityPush:
+    """Units a storefront may sell of a SKU at one of its inventory locations."""
+
+    sku: str
+    location_id: int
+    available: int
+
+
+@dataclass(frozen=True)
+class StorefrontNotice:
+    """A verified webhook: what changed (re-read it, the payload is thin). `delivery_id` is the
+    same for a redelivery of the same event."""
+
+    delivery_id: str
+    scope: str
+    resource_type: str
+    resource_id: int
+    hash: str
+    created_at: datetime
+    store_id: str
+    producer: str
+    previous_status_id: int | None = None
+    new_status_id: int | None = None
+
+
+class StorefrontConnector(Protocol):
+    async def orders_page(
+        self, *, page: int = 1, limit: int = 50, min_date_modified: datetime | None = None
+    ) -> OrdersPage:
+        """One page of orders, oldest id first, each with its lines and shipping address."""
+        ...
+
+    async def order(self, external_id: str) -> StorefrontOrder | None:
+        """The order, or None when the storefront has none with this id."""
+        ...
+
+    async def customers(self, ids: Sequence[int]) -> dict[int, StorefrontCustomer]:
+        """Customers by id, one request per 250 ids; unknown ids are left out."""
+        ...
+
+    async def customers_by_email(self, emails: Sequence[str]) -> dict[str, StorefrontCustomer]:
+        """Customers keyed by the email as asked (matched without regard to case)."""
+        ...
+
+    async def search_customers(
+        self, query: str, *, page: int = 1, limit: int = 20
+    ) -> tuple[list[StorefrontCustomer], bool]:
+        """Customers whose name contains `query`, or with that email; and whether more pages follow."""
+        ...
+
+    async def variants(self, *, page: int = 1, limit: int = 250) -> tuple[list[StorefrontVariant], bool]: ...
+
+    async def variants_by_sku(self, skus: Sequence[str]) -> dict[str, StorefrontVariant]: ...
+
+    async def push_shipment(self, shipment: ShipmentPush) -> str:
+        """The storefront's shipment id; pushing the same tracking number again returns the first id."""
+        ...
+
+    async def set_status(self, external_id: str, status_id: int) -> None: ...
+
+    async def set_availability(self, pushes: Sequence[AvailabilityPush]) -> None: ...
+
+    async def locations(self) -> list[StorefrontLocation]: ...
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> StorefrontNotice:
+        """The notice in an authentic delivery; raises WebhookRejected otherwise."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+__all__ = [
+    "STATUS_ACTIONS",
+    "AvailabilityPush",
+    "OrderAction",
+    "OrdersPage",
+    "PushedStatus",
+    "ShipmentPush",
+    "StorefrontAddress",
+    "StorefrontConnector",
+    "StorefrontCustomer",
+    "StorefrontLocation",
+    "StorefrontNotice",
+    "StorefrontOrder",
+    "StorefrontOrderLine",
+    "StorefrontVariant",
+    "status_of",
+]
