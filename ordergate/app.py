@@ -306,6 +306,7 @@ def create_app(
             for tracker in trackers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await tracker
+            await services.hub.stop()
             await services.broker.stop()
             if sandboxes.katana is not None:
                 await sandboxes.katana.aclose()

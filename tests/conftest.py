@@ -66,6 +66,7 @@ async def services(
     try:
         yield services
     finally:
+        await services.hub.stop()
         if services.erp is not None:
             await services.erp.aclose()
         await services.store.dispose()

@@ -337,8 +337,8 @@ class NoEventInTime(AssertionError):
 
 
 class Feed:
-    """One `orderEvents` subscription whose every read has a deadline. The subscribe message
-    goes out with the first read."""
+    """One subscription (`orderEvents`, `fulfillmentOrderEvents`, ...) whose every read has a
+    deadline. The subscribe message goes out with the first read."""
 
     def __init__(self, session: AsyncClientSession, document: str, variables: dict[str, Any]) -> None:
         self._stream = session.subscribe(GraphQLRequest(document, variable_values=variables))
@@ -349,7 +349,7 @@ class Feed:
             data = await asyncio.wait_for(anext(self._stream), timeout)
         except TimeoutError:
             raise NoEventInTime(f"no event within {timeout} s") from None
-        event: dict[str, Any] = data["orderEvents"]
+        event: dict[str, Any] = next(iter(data.values()))  # the one root field subscribed to
         return event
 
     async def until(self, order_id: str, event_type: str, limit: int = 500) -> list[dict[str, Any]]:

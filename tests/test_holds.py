@@ -77,6 +77,7 @@ async def test_holds_and_releases_appear_on_the_timeline(client: httpx.AsyncClie
     assert [entry["type"] for entry in timeline] == [
         "ORDER_PLACED",
         "ORDER_CONFIRMED",
+        "FULFILLMENT_OPENED",  # staff see the work reach a node; customers do not
         "ORDER_HELD",
         "ORDER_RELEASED",
     ]

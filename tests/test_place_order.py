@@ -73,7 +73,7 @@ async def test_places_an_order_priced_from_the_catalogue(
         1,
         2,
         1,
-        2,
+        3,  # placed, confirmed, and its one fulfilment order opened
     )
 
 
@@ -263,7 +263,8 @@ async def test_twenty_concurrent_repeats_make_one_order(
     assert {p["order"]["id"] for p in payloads} == {payloads[0]["order"]["id"]}
     assert all(p["userErrors"] == [] for p in payloads)
     counts = await row_counts(services)
-    assert (counts["orders"], counts["order_events"], counts["idempotency_keys"]) == (1, 2, 1)
+    # placed, confirmed, and the one fulfilment order opened
+    assert (counts["orders"], counts["order_events"], counts["idempotency_keys"]) == (1, 3, 1)
 
 
 async def test_concurrent_distinct_orders_get_distinct_numbers_and_cursors(
@@ -277,4 +278,4 @@ async def test_concurrent_distinct_orders_get_distinct_numbers_and_cursors(
         cursors = (
             await uow.session.execute(sa.text("SELECT cursor FROM order_events ORDER BY cursor"))
         ).scalars()
-        assert list(cursors) == list(range(1, 25))  # placed, then confirmed, for each of 12
+        assert list(cursors) == list(range(1, 37))  # placed, confirmed, opened, for each of 12

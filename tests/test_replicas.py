@@ -64,14 +64,14 @@ async def test_the_firehose_on_one_replica_follows_what_is_done_through_the_othe
         live_orders(session) as firehose,
     ):
         earlier = await place_order(http, ANN)
-        replayed = await firehose.until(earlier["id"], "ORDER_CONFIRMED")  # live from here on
+        replayed = await firehose.until(earlier["id"], "FULFILLMENT_OPENED")  # live from here on
 
         first = await place_order(http, ANN)
-        placed = [await firehose.next(PROMPT), await firehose.next(PROMPT)]
+        placed = [await firehose.next(PROMPT) for _ in range(3)]
         await hold(http, first["id"])
         held = await firehose.next(PROMPT)
         second = await place_order(http, BOB)
-        placed_second = [await firehose.next(PROMPT), await firehose.next(PROMPT)]
+        placed_second = [await firehose.next(PROMPT) for _ in range(3)]
         await release(http, first["id"])
         released = await firehose.next(PROMPT)
         await firehose.nothing_more()
@@ -80,9 +80,11 @@ async def test_the_firehose_on_one_replica_follows_what_is_done_through_the_othe
     assert [(e["type"], e["order"]["id"]) for e in seen] == [
         ("ORDER_PLACED", first["id"]),
         ("ORDER_CONFIRMED", first["id"]),
+        ("FULFILLMENT_OPENED", first["id"]),
         ("ORDER_HELD", first["id"]),
         ("ORDER_PLACED", second["id"]),
         ("ORDER_CONFIRMED", second["id"]),
+        ("FULFILLMENT_OPENED", second["id"]),
         ("ORDER_RELEASED", first["id"]),
     ]
     assert held["order"]["status"] == "ON_HOLD"
@@ -101,7 +103,7 @@ async def test_a_customer_on_one_replica_follows_their_order_changed_through_the
             ws_session(a, PROTOCOL, bearer(a_token("customer", email=ANN))) as session,
             order_updates(session, order["id"]) as updates,
         ):
-            placed, confirmed = await updates.next(), await updates.next()
+            placed, confirmed, opened = await updates.next(), await updates.next(), await updates.next()
             await hold(http, order["id"])
             held = await updates.next(PROMPT)
             await place_order(http, BOB)  # someone else's order: not in this customer's stream
@@ -109,8 +111,14 @@ async def test_a_customer_on_one_replica_follows_their_order_changed_through_the
             released = await updates.next(PROMPT)
             await updates.nothing_more()
 
-    seen = [placed, confirmed, held, released]
-    assert [e["type"] for e in seen] == ["ORDER_PLACED", "ORDER_CONFIRMED", "ORDER_HELD", "ORDER_RELEASED"]
+    seen = [placed, confirmed, opened, held, released]
+    assert [e["type"] for e in seen] == [
+        "ORDER_PLACED",
+        "ORDER_CONFIRMED",
+        "FULFILLMENT_OPENED",
+        "ORDER_HELD",
+        "ORDER_RELEASED",
+    ]
     assert {e["order"]["id"] for e in seen} == {order["id"]}
     assert held["order"]["status"] == "ON_HOLD"
     assert released["order"]["status"] == "CONFIRMED"
@@ -129,13 +137,13 @@ async def test_events_written_through_both_replicas_reach_a_subscriber_in_cursor
         live_orders(session) as firehose,
     ):
         earlier = await place_order(through_b, ANN)
-        await firehose.until(earlier["id"], "ORDER_CONFIRMED")
+        await firehose.until(earlier["id"], "FULFILLMENT_OPENED")
 
         placed = [await place_order(http, ANN) for http in (through_a, through_b, through_a, through_b)]
-        events = [await firehose.next(PROMPT) for _ in range(2 * len(placed))]
+        events = [await firehose.next(PROMPT) for _ in range(3 * len(placed))]
         await firehose.nothing_more()
 
     assert [(e["type"], e["order"]["id"]) for e in events] == [
-        (kind, o["id"]) for o in placed for kind in ("ORDER_PLACED", "ORDER_CONFIRMED")
+        (kind, o["id"]) for o in placed for kind in ("ORDER_PLACED", "ORDER_CONFIRMED", "FULFILLMENT_OPENED")
     ]
     assert strictly_increasing(events)

@@ -14,7 +14,6 @@ PENDING: dict[str, str] = {
     "OrderDetail": "payments and returns arrive with the transactions and appeasements issues",
     "CancelMyOrder": "cancelOrder releases allocations and refunds (appeasements issue)",
     "StartReturn": "requestReturn belongs to the returns work (appeasements issue)",
-    "QueueUpdates": "fulfillmentOrderEvents comes with fulfilment (real-time issue)",
 }
 
 

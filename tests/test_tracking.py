@@ -54,9 +54,17 @@ async def test_a_shipped_parcel_is_followed_to_delivered(
     assert statuses[-1] == "DELIVERED"
     assert "IN_TRANSIT" in statuses
     assert "OUT_FOR_DELIVERY" in statuses
-    timeline = [e["type"] for e in tracked["timeline"]]
-    assert timeline[-1] == "SHIPMENT_DELIVERED"
+    ours = [e["type"] for e in tracked["timeline"] if e["type"] != "CARRIER_SCAN"]
+    assert ours[-2:] == ["SHIPMENT_DELIVERED", "ORDER_COMPLETED"]
+    assert ours.count("ORDER_COMPLETED") == 1
+    # The carrier's scans are merged in, in time order, each naming the parcel.
+    scans = [e for e in tracked["timeline"] if e["type"] == "CARRIER_SCAN"]
+    assert len(scans) == len(shipment["events"])
+    assert all(shipment["trackingNumber"] in e["message"] for e in scans)
+    times = [e["occurredAt"] for e in tracked["timeline"]]
+    assert times == sorted(times)
     assert all(e["message"] for e in tracked["timeline"])
+    assert tracked["status"] == "COMPLETED"
 
 
 class Recording(httpx.AsyncBaseTransport):

@@ -20,11 +20,15 @@ from websockets.typing import Subprotocol
 from ordergate.models.pagination import encode_cursor
 from ordergate.settings import Settings
 from tests.builders import a_token
+from tests.contract import operation
+from tests.graphql_client import execute
 from tests.server import (
+    BEGINNING,
     DEADLINE,
     PROMPT,
     Gateway,
     bearer,
+    feed,
     gateway,
     hold,
     http_client,
@@ -83,16 +87,17 @@ async def test_the_owner_sees_the_hold_and_the_release_of_their_order(
         ws_session(server, protocol, bearer(a_token("customer", email=ANN))) as session,
         order_updates(session, order["id"]) as updates,
     ):
-        placed, confirmed = await updates.next(), await updates.next()
+        placed, confirmed, opened = await updates.next(), await updates.next(), await updates.next()
         await hold(http, order["id"])
         held = await updates.next(PROMPT)
         await release(http, order["id"])
         released = await updates.next(PROMPT)
         await updates.nothing_more()
 
-    assert [placed["type"], confirmed["type"], held["type"], released["type"]] == [
+    assert [e["type"] for e in (placed, confirmed, opened, held, released)] == [
         "ORDER_PLACED",
         "ORDER_CONFIRMED",
+        "FULFILLMENT_OPENED",
         "ORDER_HELD",
         "ORDER_RELEASED",
     ]
@@ -117,19 +122,25 @@ async def test_a_subscription_after_a_cursor_replays_the_later_events_once_then_
         async with order_updates(session, order["id"]) as first:
             placed = await first.next()
             assert (await first.next())["type"] == "ORDER_CONFIRMED"
+            assert (await first.next())["type"] == "FULFILLMENT_OPENED"
             await hold(http, order["id"])
             held = await first.next(PROMPT)
         await release(http, order["id"])  # while nobody follows the order
 
         async with order_updates(session, order["id"], after=placed["cursor"]) as resumed:
-            replayed = [await resumed.next(), await resumed.next(), await resumed.next()]
+            replayed = [await resumed.next() for _ in range(4)]
             await hold(http, order["id"])
             live = await resumed.next(PROMPT)
             await resumed.nothing_more()
 
     assert placed["type"] == "ORDER_PLACED"
-    assert [e["type"] for e in replayed] == ["ORDER_CONFIRMED", "ORDER_HELD", "ORDER_RELEASED"]
-    assert replayed[1]["cursor"] == held["cursor"]
+    assert [e["type"] for e in replayed] == [
+        "ORDER_CONFIRMED",
+        "FULFILLMENT_OPENED",
+        "ORDER_HELD",
+        "ORDER_RELEASED",
+    ]
+    assert replayed[2]["cursor"] == held["cursor"]
     assert (live["type"], live["order"]["status"]) == ("ORDER_HELD", "ON_HOLD")
     assert strictly_increasing([placed, *replayed, live])
 
@@ -145,7 +156,7 @@ async def test_an_admin_on_the_firehose_sees_every_new_order(
         live_orders(session) as firehose,
     ):
         # The replay reaches the order placed before subscribing: the firehose is live.
-        replayed = await firehose.until(earlier["id"], "ORDER_CONFIRMED")
+        replayed = await firehose.until(earlier["id"], "FULFILLMENT_OPENED")
         newer = await place_order(http, BOB)
         event = await firehose.next(PROMPT)
 
@@ -216,6 +227,100 @@ async def test_a_customer_cannot_follow_another_customers_order(
 
     assert codes(refused.value) == ["NOT_FOUND"]
     assert not refused.value.data
+
+
+async def location_id(http: httpx.AsyncClient, code: str) -> str:
+    body = await execute(http, "{ locations { id code } }", token=a_token("agent"))
+    return str(next(loc["id"] for loc in body["data"]["locations"] if loc["code"] == code))
+
+
+# The contract's QueueUpdates, resumable from a cursor.
+QUEUE_FROM = """
+subscription QueueFrom($locationId: ID!, $after: String) {
+  fulfillmentOrderEvents(locationId: $locationId, after: $after) {
+    cursor type fulfillmentOrder { id status }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_associate_s_queue_updates_as_work_arrives_and_moves(
+    server: Gateway, http: httpx.AsyncClient, protocol: str
+) -> None:
+    dallas = await location_id(http, "DC-DFW")
+    associate = a_token("associate", locations=("DC-DFW",))
+
+    order = await place_order(http, ANN)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    variables = {"locationId": dallas, "after": BEGINNING}
+
+    async with (
+        ws_session(server, protocol, bearer(associate)) as session,
+        feed(session, QUEUE_FROM, variables) as queue,
+    ):
+        replayed = [await queue.next()]
+        while replayed[-1]["fulfillmentOrder"]["id"] != fo_id:  # the node's earlier work first
+            replayed.append(await queue.next())
+        accepted = await execute(http, operation("Accept"), {"id": fo_id}, token=associate)
+        moved = await queue.next(PROMPT)
+        await hold(http, order["id"])  # the order's event, not the node's: not in the queue
+        await queue.nothing_more()
+
+    opened = replayed[-1]
+    assert accepted["data"]["acceptFulfillmentOrder"]["userErrors"] == []
+    assert (opened["type"], opened["fulfillmentOrder"]["status"]) == ("FULFILLMENT_OPENED", "OPEN")
+    assert all(e["type"].startswith("FULFILLMENT_") for e in replayed)  # only the node's own work
+    assert (moved["type"], moved["fulfillmentOrder"]) == (
+        "FULFILLMENT_ACCEPTED",
+        {"id": fo_id, "status": "ACCEPTED"},
+    )
+    assert strictly_increasing([*replayed, moved])
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_another_node_s_queue_is_not_an_associate_s_to_follow(
+    server: Gateway, http: httpx.AsyncClient, protocol: str
+) -> None:
+    dallas = await location_id(http, "DC-DFW")
+
+    async with (
+        ws_session(server, protocol, bearer(a_token("associate", locations=("ST-CHI",)))) as session,
+        feed(session, operation("QueueUpdates"), {"locationId": dallas}) as queue,
+    ):
+        with pytest.raises(TransportQueryError) as refused:
+            await queue.next()
+
+    assert codes(refused.value) == ["NOT_FOUND"]
+
+
+AVAILABILITY = """
+subscription Live($skus: [String!]!) {
+  availabilityChanged(skus: $skus) {
+    sku availableToSell stale locations { location { code } availableToSell }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_product_page_sees_availability_drop_when_an_order_takes_units(
+    server: Gateway, http: httpx.AsyncClient, protocol: str
+) -> None:
+    async with (
+        ws_session(server, protocol, bearer(a_token("storefront"))) as session,
+        feed(session, AVAILABILITY, {"skus": ["MUG-BLUE"]}) as live,
+    ):
+        now = await live.next()
+        order = await place_order(http, ANN)  # two MUG-BLUE among its lines
+        after = await live.next(PROMPT)
+
+    taken = {line["sku"]: line["quantity"] for line in order["lines"]}["MUG-BLUE"]
+    assert now["sku"] == after["sku"] == "MUG-BLUE"
+    assert after["availableToSell"] == now["availableToSell"] - taken
+    per_node = {row["location"]["code"]: row["availableToSell"] for row in after["locations"]}
+    before = {row["location"]["code"]: row["availableToSell"] for row in now["locations"]}
+    assert per_node["DC-DFW"] == before["DC-DFW"] - taken
 
 
 async def test_a_connection_that_never_initialises_is_closed_with_4408(server: Gateway) -> None:

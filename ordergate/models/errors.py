@@ -6,7 +6,8 @@ DomainError
  ├── Forbidden                 (FORBIDDEN: the role may not do this)
  ├── Unauthenticated           (UNAUTHENTICATED: no or bad credentials)
  ├── InvalidTransition         (INVALID_TRANSITION: a state machine said no)
- └── IdempotencyKeyReused      (IDEMPOTENCY_KEY_REUSED: same key, other input)
+ ├── IdempotencyKeyReused      (IDEMPOTENCY_KEY_REUSED: same key, other input)
+ └── ResumeRequired            (RESUME_REQUIRED: a subscriber fell behind; resume from a cursor)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = tuple(field) if field is not None else None
+        self.extensions: dict[str, object] = {}
 
     @property
     def problems(self) -> list[Problem]:
@@ -67,3 +69,17 @@ class InvalidTransition(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class ResumeRequired(DomainError):
+    """A subscriber read slower than events arrived; its stream ends, and it resumes with
+    `after` set to the last cursor it received (`extensions.resumeAfter`)."""
+
+    code = "RESUME_REQUIRED"
+
+    def __init__(self, resume_after: str | None) -> None:
+        super().__init__(
+            "this subscription fell too far behind; subscribe again with after = extensions.resumeAfter",
+            field=("after",),
+        )
+        self.extensions = {"resumeAfter": resume_after}

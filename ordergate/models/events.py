@@ -21,6 +21,7 @@ class EventType(StrEnum):
     ORDER_COMPLETED = "ORDER_COMPLETED"
     ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
     ORDER_REROUTED = "ORDER_REROUTED"
+    FULFILLMENT_OPENED = "FULFILLMENT_OPENED"
     FULFILLMENT_ACCEPTED = "FULFILLMENT_ACCEPTED"
     FULFILLMENT_PICKING = "FULFILLMENT_PICKING"
     FULFILLMENT_PACKED = "FULFILLMENT_PACKED"
@@ -73,11 +74,23 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
 }
 
 
+# Events for the people doing the work, never on a customer's timeline.
+STAFF_MESSAGES: dict[EventType, str] = {
+    EventType.FULFILLMENT_OPENED: "A location was given work for this order.",
+}
+INTERNAL_EVENTS = frozenset(STAFF_MESSAGES)
+
+
 def customer_message(event_type: str) -> str:
     try:
-        return CUSTOMER_MESSAGES[EventType(event_type)]
+        kind = EventType(event_type)
     except ValueError:
         return "Your order was updated."
+    return CUSTOMER_MESSAGES.get(kind) or STAFF_MESSAGES.get(kind) or "Your order was updated."
+
+
+def is_internal(event_type: str) -> bool:
+    return event_type in INTERNAL_EVENTS
 
 
 class OrderEvent(SQLModel, table=True):
@@ -94,6 +107,8 @@ class OrderEvent(SQLModel, table=True):
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=255)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    fulfillment_order_id: str | None = Field(default=None, max_length=36)
+    location_id: str | None = Field(default=None, max_length=36, index=True)
 
 
 class Counter(SQLModel, table=True):

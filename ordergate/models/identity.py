@@ -26,6 +26,7 @@ class Permission(StrEnum):
     SUBSCRIBE_ALL_ORDERS = "subscribe_all_orders"
     MANAGE_HOLDS = "manage_holds"
     FULFIL = "fulfil"
+    ROUTE_ORDERS = "route_orders"
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -44,6 +45,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SUBSCRIBE_ALL_ORDERS,
             Permission.MANAGE_HOLDS,
             Permission.FULFIL,
+            Permission.ROUTE_ORDERS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

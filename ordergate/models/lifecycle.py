@@ -82,22 +82,30 @@ def fulfillment_status(lines: Iterable[LineQuantities]) -> FulfillmentStatus:
     return FulfillmentStatus.PARTIALLY_FULFILLED if open_units else FulfillmentStatus.FULFILLED
 
 
-def event_from_lines(status: OrderStatus, lines: Iterable[LineQuantities]) -> OrderAction | None:
-    """The lifecycle event that the line quantities imply, if any: never set by hand."""
+def event_from_lines(
+    status: OrderStatus, lines: Iterable[LineQuantities], *, in_transit: bool = False
+) -> OrderAction | None:
+    """The lifecycle event that the line quantities imply, if any: never set by hand. An order
+    whose units all left is complete only once nothing is `in_transit` (every shipment
+    delivered; a pickup is delivered when it is handed over)."""
     lines = list(lines)
     if status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED) or not lines:
         return None
     fulfilled = sum(line.fulfilled for line in lines)
     open_units = sum(line.open for line in lines)
-    if open_units == 0:
-        return OrderAction.COMPLETE if fulfilled else OrderAction.CANCEL
+    if open_units == 0 and not fulfilled:
+        return OrderAction.CANCEL
+    if open_units == 0 and not in_transit:
+        return OrderAction.COMPLETE
     if fulfilled and status is OrderStatus.CONFIRMED:
         return OrderAction.START_FULFILLMENT
     return None
 
 
-def derive_status(status: OrderStatus, lines: Iterable[LineQuantities]) -> OrderStatus:
-    event = event_from_lines(status, lines)
+def derive_status(
+    status: OrderStatus, lines: Iterable[LineQuantities], *, in_transit: bool = False
+) -> OrderStatus:
+    event = event_from_lines(status, lines, in_transit=in_transit)
     if event is None or (status, event) not in TRANSITIONS:
         return status
     return TRANSITIONS[(status, event)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -80,6 +80,10 @@ class Order(SQLModel, table=True):
     tax: Decimal = Field(sa_type=MONEY)
     shipping_total: Decimal = Field(sa_type=MONEY)
     total: Decimal = Field(sa_type=MONEY)
+    promised_on: date | None = Field(
+        default=None,
+        description="The delivery date routing promised (for a pickup, its readiness date)",
+    )
     event_seq: int = 0
     placed_by: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from ordergate.models.allocation import Plan
 from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.order import Order, OrderLine
 from ordergate.resolvers.erp_sync import promise_sales_orders
@@ -76,3 +77,18 @@ async def commit_plan(
     by_id = await uow.catalog.locations_by_ids(plan.locations)
     promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
     return opened
+
+
+async def announce_opened(
+    uow: UnitOfWork, order: Order, opened: list[FulfillmentOrder], *, actor: str, now: datetime
+) -> None:
+    """New work in each node's queue (after the order's own events, so its stream reads in order)."""
+    for fulfillment_order in opened:
+        await uow.events.append(
+            order,
+            EventType.FULFILLMENT_OPENED,
+            actor=actor,
+            occurred_at=now,
+            data={"fulfillment_order_id": fulfillment_order.id},
+            fulfillment_order=fulfillment_order,
+        )

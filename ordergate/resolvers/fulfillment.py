@@ -20,13 +20,14 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillment_status, next_status
 from ordergate.models.location import Location
-from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderStatus
+from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
-from ordergate.resolvers.allocation import commit_plan
+from ordergate.models.shipment import TrackingStatus
+from ordergate.resolvers.allocation import announce_opened, commit_plan
 from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
 from ordergate.resolvers.orders import line_quantities
-from ordergate.resolvers.routing import decide
+from ordergate.resolvers.routing import decide, estimate
 from ordergate.resolvers.routing import record as record_decision
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
@@ -158,8 +159,12 @@ async def move(
             actor=principal.subject,
             occurred_at=now,
             data={"fulfillment_order_id": fulfillment_order.id, "location": location.code, "reason": reason},
+            fulfillment_order=fulfillment_order,
         )
-        if action is FulfillmentAction.CONFIRM_PICKUP:
+        if action is FulfillmentAction.MARK_READY_FOR_PICKUP:
+            order.promised_on = now.date()  # ready: the customer can come today
+            uow.session.add(order)
+        elif action is FulfillmentAction.CONFIRM_PICKUP:
             await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
         elif action is FulfillmentAction.REJECT:
             fulfillment_order.rejection_reason = reason
@@ -197,15 +202,23 @@ async def fulfil_units(
     for line in lines:
         line.quantity_fulfilled += shipped.get(line.id, 0)
         uow.session.add(line)
+    await derive_order_statuses(uow, order, lines, actor=principal.subject, now=now)
+
+
+async def derive_order_statuses(
+    uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], *, actor: str, now: datetime
+) -> None:
+    """The order's fulfilment status from its lines, and its status from the lines and its
+    parcels: COMPLETED once every unit is out and every shipment delivered."""
     quantities = line_quantities(lines)
+    shipments = (await uow.orders.shipments_by_order_ids([order.id])).get(order.id, [])
+    in_transit = any(shipment.status is not TrackingStatus.DELIVERED for shipment in shipments)
     order.fulfillment_status = fulfillment_status(quantities)
-    implied = event_from_lines(order.status, quantities)
+    implied = event_from_lines(order.status, quantities, in_transit=in_transit)
     if implied is not None:
         order.status = next_status(order.status, implied)
         if order.status is OrderStatus.COMPLETED:
-            await uow.events.append(
-                order, EventType.ORDER_COMPLETED, actor=principal.subject, occurred_at=now
-            )
+            await uow.events.append(order, EventType.ORDER_COMPLETED, actor=actor, occurred_at=now)
     order.updated_at = now
     uow.session.add(order)
 
@@ -255,7 +268,11 @@ async def _reroute(
         return
     plan = decision.chosen.plan
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-    await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    later = estimate(view, plan, now)
+    if later is not None and (order.promised_on is None or later > order.promised_on):
+        order.promised_on = later
+        uow.session.add(order)
     await uow.events.append(
         order,
         EventType.ORDER_REROUTED,
@@ -263,6 +280,7 @@ async def _reroute(
         occurred_at=now,
         data={"from": rejected.location_id, "to": plan.locations},
     )
+    await announce_opened(uow, order, opened, actor=principal.subject, now=now)
 
 
 async def _hold_for_agent(

@@ -22,7 +22,7 @@ from ordergate.models.pricing import PricedLine, price_order
 from ordergate.models.routing import Decision, RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
-from ordergate.resolvers.allocation import commit_plan
+from ordergate.resolvers.allocation import announce_opened, commit_plan
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
     Destination,
@@ -32,7 +32,7 @@ from ordergate.resolvers.inventory import (
     source_locations,
     stock_view,
 )
-from ordergate.resolvers.routing import decide, shortage
+from ordergate.resolvers.routing import decide, estimate, shortage
 from ordergate.resolvers.routing import record as record_decision
 from ordergate.resolvers.services import Services
 from ordergate.store.events import next_value
@@ -171,10 +171,11 @@ async def _capture(
         )
         for index, line in enumerate(command.lines)
     ]
+    order.promised_on = estimate(view, plan, now, pickup=pickup)
     await uow.orders.add(order, lines)
     if decision is not None:
         record_decision(uow, order.id, decision, now)
-    await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
     if consumed is not None:
         consumed.status = ReservationStatus.CONSUMED
         consumed.order_id = order.id
@@ -194,6 +195,7 @@ async def _capture(
         occurred_at=now,
         data={"locations": plan.locations},
     )
+    await announce_opened(uow, order, opened, actor=principal.subject, now=now)
     return order
 
 
@@ -359,6 +361,13 @@ async def active_holds_by_order_ids(services: Services, ids: Sequence[str]) -> l
     async with services.store.read() as uow:
         found = await uow.orders.active_holds_by_order_ids(ids)
     return [found.get(i, []) for i in ids]
+
+
+async def fulfillment_orders_by_ids(services: Services, ids: Sequence[str]) -> list[FulfillmentOrder | None]:
+    """For fields reached through an event the caller was allowed to receive."""
+    async with services.store.read() as uow:
+        found = await uow.orders.fulfillment_orders_by_ids(ids)
+    return [found.get(i) for i in ids]
 
 
 async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | None]:

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from ordergate.models.allocation import Plan, PlanLine, Want
-from ordergate.models.availability import promise_date
+from ordergate.models.availability import earliest_date, promise_date
 from ordergate.models.commands import LineRequest, check_lines
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.identity import Permission, Principal
@@ -104,12 +104,19 @@ class DeliveryOption:
     split_count: int
 
 
-def _ready(view: Mapping[str, SkuStock], plan: Plan, now: datetime) -> date | None:
-    """When the slowest node of the plan can deliver its share."""
+def estimate(
+    view: Mapping[str, SkuStock], plan: Plan, now: datetime, *, pickup: Location | None = None
+) -> date | None:
+    """When the slowest node of the plan can deliver its share: for a pickup, the day the
+    store has every unit and has had its handling days to get them ready."""
     dates: list[date] = []
     for line in plan.lines:
         node = next(n for n in view[line.sku].nodes if n.location_id == line.location_id)
-        promised = promise_date(node, line.quantity, now)
+        if pickup is None:
+            promised = promise_date(node, line.quantity, now)
+        else:
+            first = earliest_date(node, line.quantity, now)
+            promised = None if first is None else first + timedelta(days=pickup.handling_days)
         if promised is None:
             return None
         dates.append(promised)
@@ -145,7 +152,11 @@ async def delivery_options(
         pickup_view = await stock_view(services, uow, skus, stores, point, stale)
     options = [
         DeliveryOption(
-            DeliveryMethod.SHIP, scored.plan, scored.cost, _ready(view, scored.plan, now), scored.split_count
+            DeliveryMethod.SHIP,
+            scored.plan,
+            scored.cost,
+            estimate(view, scored.plan, now),
+            scored.split_count,
         )
         for scored in decision.plans[:limit]
     ]
@@ -164,7 +175,7 @@ async def delivery_options(
         }
         if all(available[w.sku] >= w.quantity for w in wants):
             plan = Plan(tuple(PlanLine(w.sku, store.id, w.quantity) for w in wants))
-            ready = now.date() + timedelta(days=store.handling_days)
+            ready = estimate(pickup_view, plan, now, pickup=store)
             options.append(DeliveryOption(DeliveryMethod.PICKUP, plan, Decimal("0.00"), ready, 1))
             if sum(o.method is DeliveryMethod.PICKUP for o in options) >= limit:
                 break

@@ -13,6 +13,7 @@ from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.geocoding import OfflineGeocoder
 from ordergate.models.commands import Limits
 from ordergate.models.pricing import ShippingPolicy
+from ordergate.resolvers.fanout import EventHub
 from ordergate.store.unit_of_work import Store
 
 
@@ -58,3 +59,7 @@ class Services:
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     carriers: dict[str, Carrier] = field(default_factory=dict)
     default_carrier: str = "shipengine"
+    hub: EventHub = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hub = EventHub(self.store, self.broker, poll_seconds=self.policy.event_poll_seconds)

@@ -172,6 +172,7 @@ async def _record(
                 "carrier": label.carrier,
                 "tracking": label.tracking_number,
             },
+            fulfillment_order=fulfillment_order,
         )
         await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
     await services.broker.notify()

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from ordergate.connectors.carriers.base import TrackingUpdate
 from ordergate.models.events import EventType
 from ordergate.models.scope import OrderScope
-from ordergate.models.shipment import ShipmentEvent
+from ordergate.models.shipment import ShipmentEvent, TrackingStatus
+from ordergate.resolvers.fulfillment import derive_order_statuses
 from ordergate.resolvers.services import Services
 
 EVERYTHING = OrderScope(everything=True)
@@ -46,6 +47,7 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                 shipment.estimated_delivery = update.estimated_delivery
             if shipment.status is not update.status:
                 shipment.status, shipment.raw_status = update.status, update.raw_status[:64]
+                uow.session.add(shipment)
                 order = await uow.orders.lock(shipment.order_id, EVERYTHING)
                 if order is not None:
                     await uow.events.append(
@@ -55,6 +57,10 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                         occurred_at=now,
                         data={"tracking_number": shipment.tracking_number, "carrier": carrier},
                     )
+                    if update.status is TrackingStatus.DELIVERED:
+                        await uow.session.flush()
+                        lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+                        await derive_order_statuses(uow, order, lines, actor=SYSTEM, now=now)
                 changed += 1
             uow.session.add(shipment)
     if changed:

@@ -41,6 +41,7 @@ class ErrorPolicy(MaskErrors):
                 extensions: dict[str, object] = {"code": first.code}
                 if first.field is not None:
                     extensions["field"] = list(first.field)
+                extensions.update(original.extensions)
                 if len(problems) > 1:
                     extensions["problems"] = [
                         {"code": p.code, "field": list(p.field or ()), "message": p.message} for p in problems

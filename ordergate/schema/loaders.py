@@ -33,6 +33,9 @@ class Loaders:
         self.fulfillment_orders_by_order_id: DataLoader[str, Any] = _loader(
             services, orders.fulfillment_orders_by_order_ids
         )
+        self.fulfillment_order_by_id: DataLoader[str, Any] = _loader(
+            services, orders.fulfillment_orders_by_ids
+        )
         self.fulfillment_lines_by_fo_id: DataLoader[str, Any] = _loader(
             services, orders.fulfillment_lines_by_fo_ids
         )

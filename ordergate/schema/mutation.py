@@ -10,7 +10,7 @@ from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
-from ordergate.resolvers import fulfillment, holds, orders, reservations, shipping
+from ordergate.resolvers import fulfillment, holds, orders, rerouting, reservations, shipping
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     HoldOrderInput,
@@ -22,6 +22,7 @@ from ordergate.schema.inputs import (
 from ordergate.schema.types.common import UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.order import FulfillmentOrder, Order, Shipment
+from ordergate.schema.types.routing import RoutingDecision
 
 
 @strawberry.type
@@ -72,6 +73,19 @@ class ReservationPayload:
 
 
 @strawberry.type
+class RouteOrderPayload:
+    order: Order | None = None
+    decision: RoutingDecision | None = strawberry.field(
+        default=None, description="Every candidate's score or exclusion reasons, and the chosen nodes."
+    )
+    changed: bool = strawberry.field(
+        default=False, description="Whether the allocation moves (or, in a dry run, would move)."
+    )
+    dry_run: bool = False
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class Mutation:
     @strawberry.mutation(
         description="Capture an order; a repeat of the idempotencyKey returns the first one."
@@ -87,6 +101,27 @@ class Mutation:
     async def release_order_hold(self, info: Info, input: ReleaseOrderHoldInput) -> OrderPayload:
         return await OrderPayload.of(
             holds.release_order_hold(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(
+        description="Route an order's open, not-yet-started units again (agents). With dryRun, only "
+        "show where they would go; otherwise move them when the best plan differs from today's."
+    )
+    async def route_order(
+        self, info: Info, order_id: strawberry.ID, dry_run: bool = False
+    ) -> RouteOrderPayload:
+        try:
+            outcome = await rerouting.route_order(
+                services(info), principal(info), str(order_id), dry_run=dry_run
+            )
+            record = await orders.order(services(info), principal(info), outcome.order_id)
+        except DomainError as error:
+            return RouteOrderPayload(dry_run=dry_run, user_errors=user_errors(error.problems))
+        return RouteOrderPayload(
+            order=Order.from_model(record),
+            decision=RoutingDecision.from_model(outcome.decision),
+            changed=outcome.changed,
+            dry_run=outcome.dry_run,
         )
 
     @strawberry.mutation(description="Hold units for a cart until ttlSeconds pass; idempotent by key.")

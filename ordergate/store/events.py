@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ordergate.models.events import Counter, OrderEvent
+from ordergate.models.fulfillment import FulfillmentOrder
+from ordergate.models.location import Location
 from ordergate.models.order import Order
 from ordergate.models.scope import OrderScope
 from ordergate.store.orders import group, visible
@@ -47,9 +49,11 @@ class EventRepository:
         actor: str,
         occurred_at: datetime,
         data: dict[str, Any] | None = None,
+        fulfillment_order: FulfillmentOrder | None = None,
     ) -> OrderEvent:
         """Append to the order's stream; call last in a transaction to hold the cursor lock
-        for as short a time as possible."""
+        for as short a time as possible. An event about one fulfilment order names it and its
+        node, which is how a node's queue follows its own work."""
         order.event_seq += 1
         self.session.add(order)
         event = OrderEvent(
@@ -60,6 +64,8 @@ class EventRepository:
             occurred_at=occurred_at,
             actor=actor,
             data=data or {},
+            fulfillment_order_id=fulfillment_order.id if fulfillment_order else None,
+            location_id=fulfillment_order.location_id if fulfillment_order else None,
         )
         self.session.add(event)
         await self.session.flush()
@@ -79,6 +85,31 @@ class EventRepository:
         if order_id is not None:
             query = query.where(col(OrderEvent.order_id) == order_id)
         return list((await self.session.execute(query)).scalars())
+
+    async def at_location(self, cursor: int, location_id: str, limit: int = 100) -> list[OrderEvent]:
+        query = (
+            select(OrderEvent)
+            .where(col(OrderEvent.cursor) > cursor, col(OrderEvent.location_id) == location_id)
+            .order_by(col(OrderEvent.cursor))
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def audience(self, order_ids: Sequence[str]) -> dict[str, tuple[str, frozenset[str]]]:
+        """Who may see each order's events: its email, and the codes of the nodes working on it."""
+        if not order_ids:
+            return {}
+        ids = set(order_ids)
+        emails = await self.session.execute(select(Order.id, Order.email).where(col(Order.id).in_(ids)))
+        nodes = await self.session.execute(
+            select(FulfillmentOrder.order_id, Location.code)
+            .join(Location, col(Location.id) == col(FulfillmentOrder.location_id))
+            .where(col(FulfillmentOrder.order_id).in_(ids))
+        )
+        codes: dict[str, set[str]] = {}
+        for order_id, code in nodes:
+            codes.setdefault(order_id, set()).add(code)
+        return {order_id: (email, frozenset(codes.get(order_id, ()))) for order_id, email in emails}
 
     async def head(self) -> int:
         query = select(Counter.value).where(col(Counter.name) == EVENT_CURSOR)

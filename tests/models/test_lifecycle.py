@@ -89,3 +89,15 @@ def test_releasing_a_hold_returns_the_order_to_where_it_was(before: OrderStatus)
 
 def test_releasing_without_a_known_prior_status_uses_the_table() -> None:
     assert release_to(None) is TRANSITIONS[(OrderStatus.ON_HOLD, OrderAction.RELEASE)]
+
+
+def test_an_order_whose_units_all_shipped_waits_for_delivery_before_it_completes() -> None:
+    shipped = [LineQuantities(2, fulfilled=2)]
+    assert derive_status(OrderStatus.CONFIRMED, shipped, in_transit=True) is OrderStatus.IN_PROGRESS
+    assert derive_status(OrderStatus.IN_PROGRESS, shipped, in_transit=True) is OrderStatus.IN_PROGRESS
+    assert derive_status(OrderStatus.IN_PROGRESS, shipped, in_transit=False) is OrderStatus.COMPLETED
+
+
+def test_in_transit_does_not_keep_an_order_with_nothing_fulfilled_from_cancelling() -> None:
+    cancelled = [LineQuantities(2, cancelled=2)]
+    assert derive_status(OrderStatus.CONFIRMED, cancelled, in_transit=True) is OrderStatus.CANCELLED

@@ -7,9 +7,10 @@ from datetime import date, datetime
 import strawberry
 
 from ordergate.models.events import OrderEvent as EventRecord
-from ordergate.models.events import customer_message
+from ordergate.models.events import customer_message, is_internal
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.identity import Role
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
@@ -21,6 +22,8 @@ from ordergate.schema.context import Info, principal
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.routing import RoutingDecision
+
+CARRIER_SCAN = "CARRIER_SCAN"
 
 
 @strawberry.type
@@ -187,6 +190,7 @@ class Order:
     customer_id: strawberry.Private[str]
     pickup_location_id: strawberry.Private[str | None]
     currency: strawberry.Private[str]
+    promised_on: strawberry.Private[date | None]
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -226,19 +230,47 @@ class Order:
         rows = await info.context.loaders.shipments_by_order_id.load(str(self.id))
         return [Shipment.from_model(r) for r in rows]
 
-    @strawberry.field(description="The latest estimate among the order's shipments, once it has any.")
+    @strawberry.field(
+        description="The latest carrier estimate among the order's shipments; before any, the date "
+        "routing promised (for a pickup, the day it is ready at the store)."
+    )
     async def estimated_delivery(self, info: Info) -> date | None:
         rows = await info.context.loaders.shipments_by_order_id.load(str(self.id))
         estimates = [r.estimated_delivery for r in rows if r.estimated_delivery is not None]
-        return max(estimates) if estimates else None
+        return max(estimates) if estimates else self.promised_on
 
-    @strawberry.field(description="What happened to the order, oldest first, in words a customer reads.")
+    @strawberry.field(
+        description="What happened to the order, oldest first, in words a customer reads: our events "
+        "merged with the carriers' scans (type CARRIER_SCAN). Customers do not see staff-only events."
+    )
     async def timeline(self, info: Info) -> list[TimelineEntry]:
-        rows = await info.context.loaders.events_by_order_id.load(str(self.id))
-        return [
-            TimelineEntry(occurred_at=r.occurred_at, type=r.type, message=customer_message(r.type))
+        loaders = info.context.loaders
+        rows = await loaders.events_by_order_id.load(str(self.id))
+        staff = principal(info).role is not Role.CUSTOMER
+        entries = [
+            (
+                r.occurred_at,
+                r.cursor,
+                TimelineEntry(occurred_at=r.occurred_at, type=r.type, message=customer_message(r.type)),
+            )
             for r in rows
+            if staff or not is_internal(r.type)
         ]
+        shipments = await loaders.shipments_by_order_id.load(str(self.id))
+        scans = await loaders.shipment_events_by_shipment_id.load_many([str(s.id) for s in shipments])
+        for shipment, shipment_scans in zip(shipments, scans, strict=True):
+            for scan in shipment_scans:
+                where = f" ({scan.location})" if scan.location else ""
+                message = f"{shipment.carrier.upper()} {shipment.tracking_number}: {scan.description}{where}"
+                entries.append(
+                    (
+                        scan.occurred_at,
+                        -1,
+                        TimelineEntry(occurred_at=scan.occurred_at, type=CARRIER_SCAN, message=message),
+                    )
+                )
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        return [entry for _, _, entry in entries]
 
     @classmethod
     def from_model(cls, record: OrderRecord) -> Order:
@@ -274,6 +306,7 @@ class Order:
             customer_id=record.customer_id,
             pickup_location_id=record.pickup_location_id,
             currency=record.currency,
+            promised_on=record.promised_on,
         )
 
     @classmethod
@@ -303,4 +336,28 @@ class OrderEventMessage:
             sequence=record.seq,
             occurred_at=record.occurred_at,
             order_id=strawberry.ID(record.order_id),
+        )
+
+
+@strawberry.type(name="FulfillmentOrderEvent")
+class FulfillmentOrderEventMessage:
+    cursor: str
+    type: str
+    occurred_at: datetime
+    fulfillment_order_id: strawberry.Private[str]
+
+    @strawberry.field(description="The fulfilment order as it is now.")
+    async def fulfillment_order(self, info: Info) -> FulfillmentOrder:
+        return FulfillmentOrder.from_model(
+            await info.context.loaders.fulfillment_order_by_id.load(self.fulfillment_order_id)
+        )
+
+    @classmethod
+    def from_model(cls, record: EventRecord) -> FulfillmentOrderEventMessage:
+        assert record.fulfillment_order_id is not None  # the location stream only holds these
+        return cls(
+            cursor=event_cursor(record),
+            type=record.type,
+            occurred_at=record.occurred_at,
+            fulfillment_order_id=record.fulfillment_order_id,
         )

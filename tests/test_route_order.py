@@ -1,0 +1,203 @@
+"""An agent's routeOrder: see where an order would go now (dry run) or move its open work there;
+and the estimate a customer sees before any parcel exists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from ordergate.models.location import Location
+from ordergate.resolvers.services import Services
+from tests.builders import a_line, a_token
+from tests.graphql_client import execute
+from tests.test_fulfillment import AGENT, CHICAGO, DALLAS, location_ids, place, step
+
+ROUTE = """
+mutation Route($id: ID!, $dryRun: Boolean!) {
+  routeOrder(orderId: $id, dryRun: $dryRun) {
+    changed dryRun
+    decision { chosen candidates { location { id code } excluded reasons score } }
+    order { id status fulfillmentOrders { id status location { code } lines { sku quantity } } }
+    userErrors { code field message }
+  }
+}
+"""
+
+
+async def route(
+    client: httpx.AsyncClient, order_id: str, *, dry_run: bool, token: str = AGENT
+) -> dict[str, Any]:
+    body = await execute(client, ROUTE, {"id": order_id, "dryRun": dry_run}, token=token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["routeOrder"]
+    return payload
+
+
+async def shares(client: httpx.AsyncClient, order_id: str) -> list[tuple[str, str]]:
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders { status location { code } } } }",
+        {"id": order_id},
+        token=AGENT,
+    )
+    return [(fo["location"]["code"], fo["status"]) for fo in body["data"]["order"]["fulfillmentOrders"]]
+
+
+async def close(services: Services, code: str) -> None:
+    async with services.store.write() as uow:
+        [location] = (
+            (await uow.session.execute(select(Location).where(col(Location.code) == code))).scalars().all()
+        )
+        location.active = False
+        uow.session.add(location)
+
+
+async def sellable_at(services: Services, sku: str, location_id: str) -> tuple[int, int]:
+    async with services.store.read() as uow:
+        [position] = [p for p in await uow.inventory.positions([sku]) if p.location_id == location_id]
+    return position.on_hand, position.allocated
+
+
+async def test_a_dry_run_shows_the_decision_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    order = await place(client)
+    before = await shares(client, order["id"])
+
+    payload = await route(client, order["id"], dry_run=True)
+
+    assert payload["userErrors"] == []
+    assert (payload["dryRun"], payload["changed"]) == (True, False)
+    assert payload["decision"]["chosen"] == ["DC-DFW"]
+    scored = [c for c in payload["decision"]["candidates"] if not c["excluded"]]
+    assert scored
+    assert all(c["score"] is not None for c in scored)
+    assert await shares(client, order["id"]) == before == [("DC-DFW", "OPEN")]
+
+
+async def test_a_closed_node_s_open_work_moves_and_the_dry_run_said_so_first(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order = await place(client, lines=[a_line("MUG-BLUE", 2)])
+    ids = await location_ids(client)
+    dallas = await sellable_at(services, "MUG-BLUE", ids["DC-DFW"])
+    await close(services, "DC-DFW")
+
+    preview = await route(client, order["id"], dry_run=True)
+    unchanged = await shares(client, order["id"])
+    still = await sellable_at(services, "MUG-BLUE", ids["DC-DFW"])
+    moved = await route(client, order["id"], dry_run=False)
+
+    assert (preview["dryRun"], preview["changed"]) == (True, True)
+    assert unchanged == [("DC-DFW", "OPEN")]
+    assert still == dallas
+    assert (moved["dryRun"], moved["changed"], moved["userErrors"]) == (False, True, [])
+    assert moved["decision"]["chosen"] == preview["decision"]["chosen"]
+    [new_home] = moved["decision"]["chosen"]
+    assert new_home != "DC-DFW"
+    # A closed node is no candidate at all.
+    assert "DC-DFW" not in [c["location"]["code"] for c in moved["decision"]["candidates"]]
+    assert sorted(await shares(client, order["id"])) == sorted([("DC-DFW", "CANCELLED"), (new_home, "OPEN")])
+    on_hand, allocated = await sellable_at(services, "MUG-BLUE", ids["DC-DFW"])
+    assert (on_hand, allocated) == (dallas[0], dallas[1] - 2)
+    timeline = await execute(
+        client, "query($id: ID!) { order(id: $id) { timeline { type } } }", {"id": order["id"]}, token=AGENT
+    )
+    assert [e["type"] for e in timeline["data"]["order"]["timeline"]][-3:] == [
+        "FULFILLMENT_CANCELLED",
+        "ORDER_REROUTED",
+        "FULFILLMENT_OPENED",
+    ]
+
+
+async def test_started_work_stays_where_it_is(client: httpx.AsyncClient) -> None:
+    order = await place(client)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking"):
+        await step(client, name, DALLAS, id=fo_id)
+
+    payload = await route(client, order["id"], dry_run=False)
+
+    assert [e["code"] for e in payload["userErrors"]] == ["NOTHING_TO_ROUTE"]
+    assert await shares(client, order["id"]) == [("DC-DFW", "PICKING")]
+
+
+async def test_a_route_nobody_can_take_keeps_the_allocation(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    ids = await location_ids(client)
+    order = await place(
+        client,
+        deliveryMethod="PICKUP",
+        shippingAddress=None,
+        pickupLocationId=ids["ST-CHI"],
+        lines=[a_line("MUG-BLUE", 1)],
+    )
+    await close(services, "ST-CHI")
+
+    payload = await route(client, order["id"], dry_run=False)
+
+    assert [e["code"] for e in payload["userErrors"]] == ["INVALID_PICKUP_LOCATION"]
+    assert await shares(client, order["id"]) == [("ST-CHI", "OPEN")]
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [(a_token("customer"), "FORBIDDEN"), (DALLAS, "FORBIDDEN"), (a_token("storefront"), "FORBIDDEN")],
+)
+async def test_only_agents_and_admins_route(client: httpx.AsyncClient, token: str, code: str) -> None:
+    order = await place(client)
+
+    payload = await route(client, order["id"], dry_run=True, token=token)
+
+    assert [e["code"] for e in payload["userErrors"]] == [code]
+    assert payload["decision"] is None
+
+
+async def test_an_unknown_order_is_not_found(client: httpx.AsyncClient) -> None:
+    payload = await route(client, "no-such-order", dry_run=True)
+
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("NOT_FOUND", ["orderId"])]
+
+
+async def test_a_pickup_order_is_expected_when_the_store_has_it_ready(client: httpx.AsyncClient) -> None:
+    ids = await location_ids(client)
+    stores = await execute(client, "{ locations { code handlingDays } }", token=AGENT)
+    handling = next(s["handlingDays"] for s in stores["data"]["locations"] if s["code"] == "ST-CHI")
+    order = await place(
+        client,
+        deliveryMethod="PICKUP",
+        shippingAddress=None,
+        pickupLocationId=ids["ST-CHI"],
+        lines=[a_line("MUG-BLUE", 1)],
+    )
+    today = datetime.now(UTC).date()
+    query = "query($id: ID!) { order(id: $id) { estimatedDelivery } }"
+
+    placed = await execute(client, query, {"id": order["id"]}, token=AGENT)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking", "Pack", "ReadyForPickup"):
+        await step(client, name, CHICAGO, id=fo_id)
+    ready = await execute(client, query, {"id": order["id"]}, token=AGENT)
+
+    assert placed["data"]["order"]["estimatedDelivery"] == (today + timedelta(days=handling)).isoformat()
+    assert ready["data"]["order"]["estimatedDelivery"] == today.isoformat()
+
+
+async def test_a_shipped_order_is_expected_on_the_date_routing_promised(client: httpx.AsyncClient) -> None:
+    options = await execute(
+        client,
+        'query { fulfillmentOptions(lines: [{sku: "MUG-BLUE", quantity: 2}], '
+        'destination: {countryCode: "US", postalCode: "78701"}) { deliveryMethod estimatedDelivery } }',
+        token=AGENT,
+    )
+    order = await place(client, lines=[a_line("MUG-BLUE", 2)])
+
+    body = await execute(
+        client, "query($id: ID!) { order(id: $id) { estimatedDelivery } }", {"id": order["id"]}, token=AGENT
+    )
+
+    [best, *_] = [o for o in options["data"]["fulfillmentOptions"] if o["deliveryMethod"] == "SHIP"]
+    assert body["data"]["order"]["estimatedDelivery"] == best["estimatedDelivery"] is not None
