@@ -28,11 +28,24 @@ from ordergate.connectors.carriers.ups import UpsCarrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.storefront.base import StorefrontConnector
+from ordergate.connectors.storefront.bigcommerce import ORDER_SCOPES, BigCommerceStorefront
+from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFRONT_SECRET_HEADER
+from ordergate.connectors.webhooks.http import HttpWebhookSender
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.models.commands import Limits
+from ordergate.models.outbox import (
+    ERP_SALES_ORDER,
+    STOREFRONT_DELIVERY,
+    STOREFRONT_SHIPMENT,
+    STOREFRONT_STATUS,
+)
 from ordergate.models.pricing import ShippingPolicy
-from ordergate.resolvers import catalog, erp_sync, inventory
+from ordergate.models.webhooks import WEBHOOK_DELIVERY
+from ordergate.resolvers import catalog, erp_sync, inventory, storefront, webhooks_out
+from ordergate.resolvers.relay import Handler, relay_once
 from ordergate.resolvers.services import Policy, Services, utc_now
+from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.seed import demo_locations, demo_products
 from ordergate.sandbox.shipengine import ShipEngineSandbox
@@ -42,7 +55,7 @@ from ordergate.schema.view import GraphQLView
 from ordergate.settings import Settings
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
-from ordergate.webhooks import carrier_endpoint, katana_endpoint
+from ordergate.webhooks import carrier_endpoint, katana_endpoint, storefront_endpoint
 
 log = logging.getLogger("ordergate")
 ASSETS_PATH = "/graphiql-assets"
@@ -85,6 +98,7 @@ class Sandboxes:
     katana: KatanaSandbox | None = None
     shipengine: ShipEngineSandbox | None = None
     ups: UpsSandbox | None = None
+    bigcommerce: BigCommerceSandbox | None = None
 
 
 def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
@@ -106,6 +120,77 @@ def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | 
         secrets,
         transport=httpx.ASGITransport(app=sandboxes.katana.app),
     )
+
+
+SANDBOX_BIGCOMMERCE_URL = "http://bigcommerce.sandbox.internal"
+SANDBOX_BIGCOMMERCE_SECRET = "ordergate-sandbox-bigcommerce-webhook-secret"  # noqa: S105
+
+
+def build_storefront(settings: Settings, sandboxes: Sandboxes) -> StorefrontConnector | None:
+    """The real BigCommerce store when its URL is set; else, with the sandbox on, the simulated
+    one, spoken to in its wire format through an in-process transport."""
+    secrets = settings.bigcommerce_webhook_secrets
+    if settings.bigcommerce_url:
+        return BigCommerceStorefront.create(
+            settings.bigcommerce_url, settings.bigcommerce_token or "", list(secrets) or None
+        )
+    if not settings.sandbox:
+        return None
+    sandboxes.bigcommerce = sandboxes.bigcommerce or BigCommerceSandbox(token=settings.bigcommerce_token)
+    return BigCommerceStorefront.create(
+        SANDBOX_BIGCOMMERCE_URL,
+        settings.bigcommerce_token or "sandbox",
+        list(secrets or (SANDBOX_BIGCOMMERCE_SECRET,)),
+        transport=httpx.ASGITransport(app=sandboxes.bigcommerce.app),
+    )
+
+
+def connect_storefront_sandbox(app: Starlette, settings: Settings, sandboxes: Sandboxes) -> None:
+    """The storefront sandbox tells us about its orders as BigCommerce would: hooks registered
+    with our secret as a custom header, delivered in-process."""
+    sandbox = sandboxes.bigcommerce
+    if sandbox is None:
+        return
+    sandbox.webhook_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+    )
+    secret = (settings.bigcommerce_webhook_secrets or (SANDBOX_BIGCOMMERCE_SECRET,))[0]
+    for scope in ORDER_SCOPES:
+        sandbox.register_hook(
+            scope, f"{settings.public_url}/webhooks/bigcommerce", {STOREFRONT_SECRET_HEADER: secret}
+        )
+
+
+async def sync_storefront_forever(services: Services, every_seconds: int) -> None:
+    """The backfill, resumed from its checkpoint, at start and then every so often; the
+    catalogue with it. Webhooks bring orders at once: this catches what they missed."""
+    while True:
+        try:
+            changed = await storefront.sync_catalog(services)
+            report = await storefront.sync_orders(services)
+            if changed or report.imported:
+                log.info("storefront sync: %d products changed, %d orders imported", changed, report.imported)
+        except UpstreamError as error:
+            log.warning("storefront sync: %s", error)
+        except Exception:  # a supervisor: log, wait, and go on
+            log.exception("storefront sync failed; retrying")
+        await asyncio.sleep(every_seconds)
+
+
+async def push_availability_forever(services: Services, at_most_every: int) -> None:
+    """What we can sell per location, to the storefront: after changes (woken by the broker),
+    no more often than `at_most_every` seconds."""
+    pusher = storefront.AvailabilityPusher()
+    async with services.broker.listen() as listener:
+        while True:
+            try:
+                await pusher.push(services)
+            except UpstreamError as error:
+                log.warning("storefront availability push: %s", error)
+            except Exception:
+                log.exception("storefront availability push failed; retrying")
+            await listener.wait(at_most_every)
+            await asyncio.sleep(min(2.0, at_most_every))  # let a burst of changes settle
 
 
 SANDBOX_SHIPENGINE_URL = "http://shipengine.sandbox.internal"
@@ -207,6 +292,8 @@ def build_services(
         policy=policy,
         clock=utc_now,
         erp=build_upstreams(settings, sandboxes),
+        storefront=build_storefront(settings, sandboxes),
+        webhook_sender=HttpWebhookSender.create(),
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,
     )
@@ -242,19 +329,35 @@ async def warm_inventory(services: Services) -> None:
     log.info("joined %d ERP locations; read stock for %d SKUs (%d stale)", joined, len(skus), len(stale))
 
 
+def outbox_handlers(services: Services) -> dict[str, Handler]:
+    """Who does each kind of durable work, given the upstreams this gateway has."""
+    handlers: dict[str, Handler] = {}
+    if services.erp is not None:
+        handlers[ERP_SALES_ORDER] = erp_sync.push_sales_order
+    if services.storefront is not None:
+        handlers[STOREFRONT_DELIVERY] = storefront.process_delivery
+        handlers[STOREFRONT_SHIPMENT] = storefront.push_shipment
+        handlers[STOREFRONT_STATUS] = storefront.push_status
+    if services.webhook_sender is not None:
+        handlers[WEBHOOK_DELIVERY] = webhooks_out.deliver
+    return handlers
+
+
 async def relay_outbox(services: Services, idle_seconds: float = 5.0) -> None:
-    """Push promised work upstream for as long as the gateway runs; woken after each commit
-    that adds some, and every few seconds for retries that have come due."""
+    """Do the outbox's work for as long as the gateway runs; woken after each commit that
+    adds some, and every few seconds for retries that have come due."""
+    handlers = outbox_handlers(services)
     while True:
         services.outbox_ready.clear()
         try:
-            attempted = await erp_sync.relay_once(services)
+            attempted = await relay_once(services, handlers)
         except Exception:  # a supervisor: log, wait, and go on
             log.exception("the outbox relay failed; retrying")
             attempted = 0
         if attempted == 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(services.outbox_ready.wait(), idle_seconds)
+                async with asyncio.timeout(idle_seconds):  # not wait_for: see broker.memory
+                    await services.outbox_ready.wait()
 
 
 def create_app(
@@ -290,18 +393,39 @@ def create_app(
                 token=(settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
             )
         trackers = connect_carrier_sandboxes(app, settings, sandboxes)
-        relay = (
-            asyncio.create_task(relay_outbox(services), name="ordergate-outbox-relay")
-            if settings.outbox_relay
-            else None
-        )
+        connect_storefront_sandbox(app, settings, sandboxes)
+        if settings.bigcommerce_url and services.storefront is not None:
+            try:
+                await services.storefront.register_webhooks(f"{settings.public_url}/webhooks/bigcommerce")
+            except (UpstreamError, ValueError) as error:
+                log.warning("could not register the storefront's webhooks: %s", error)
+        workers: list[asyncio.Task[None]] = []
+        if settings.outbox_relay:
+            workers.append(asyncio.create_task(relay_outbox(services), name="ordergate-outbox-relay"))
+            workers.append(
+                asyncio.create_task(webhooks_out.dispatch_loop(services), name="ordergate-webhook-dispatch")
+            )
+        if services.storefront is not None and settings.storefront_sync_seconds > 0:
+            workers.append(
+                asyncio.create_task(
+                    sync_storefront_forever(services, settings.storefront_sync_seconds),
+                    name="ordergate-storefront-sync",
+                )
+            )
+        if services.storefront is not None and settings.storefront_availability_seconds > 0:
+            workers.append(
+                asyncio.create_task(
+                    push_availability_forever(services, settings.storefront_availability_seconds),
+                    name="ordergate-storefront-availability",
+                )
+            )
         try:
             yield
         finally:
-            if relay is not None:
-                relay.cancel()
+            for worker in workers:
+                worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await relay
+                    await worker
             app.state.sandbox_stop.set()
             for tracker in trackers:
                 with contextlib.suppress(asyncio.CancelledError):
@@ -314,6 +438,12 @@ def create_app(
                 await services.erp.aclose()
             for carrier in services.carriers.values():
                 await carrier.aclose()
+            if services.storefront is not None:
+                await services.storefront.aclose()
+            if services.webhook_sender is not None:
+                await services.webhook_sender.aclose()
+            if sandboxes.bigcommerce is not None:
+                await sandboxes.bigcommerce.aclose()
             for sandbox in (sandboxes.shipengine, sandboxes.ups):
                 if sandbox is not None:
                     await sandbox.aclose()
@@ -327,6 +457,7 @@ def create_app(
         Route("/webhooks/katana", katana_endpoint(services), methods=["POST"]),
         Route("/webhooks/shipengine", carrier_endpoint(services, "shipengine"), methods=["POST"]),
         Route("/webhooks/ups", carrier_endpoint(services, "ups"), methods=["POST"]),
+        Route("/webhooks/bigcommerce", storefront_endpoint(services), methods=["POST"]),
     ]
     if sandboxes.katana is not None:
         routes.append(Mount("/sandbox/katana", sandboxes.katana.app, name="sandbox-katana"))
@@ -334,6 +465,8 @@ def create_app(
         routes.append(Mount("/sandbox/shipengine", sandboxes.shipengine.app, name="sandbox-shipengine"))
     if sandboxes.ups is not None:
         routes.append(Mount("/sandbox/ups", sandboxes.ups.app, name="sandbox-ups"))
+    if sandboxes.bigcommerce is not None:
+        routes.append(Mount("/sandbox/bigcommerce", sandboxes.bigcommerce.app, name="sandbox-bigcommerce"))
     if html is not None:
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -1,4 +1,4 @@
-"""`ordergate serve | migrate | export-schema | token | seed`."""
+"""`ordergate serve | migrate | export-schema | token | seed | sync storefront`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -40,7 +41,23 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, help="seconds until it expires")
 
     commands.add_parser("seed", help="load the demo network and catalogue (idempotent)")
+
+    sync = commands.add_parser("sync", help="import from an upstream (resumable, idempotent)")
+    sync.add_argument("source", choices=["storefront"], help="what to import from")
+    sync.add_argument(
+        "--since",
+        type=_timestamp,
+        help="orders modified at or after this ISO 8601 time (default: where the last run got to)",
+    )
     return parser
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -73,6 +90,40 @@ async def _seed(settings: Settings) -> None:
         await prepare(services, Settings(**{**settings.__dict__, "seed_demo_data": True}))
         print("demo network and catalogue present")
     finally:
+        await services.store.dispose()
+
+
+async def _sync_storefront(settings: Settings, since: datetime | None) -> int:
+    from ordergate.app import build_services, prepare
+    from ordergate.connectors.errors import UpstreamError
+    from ordergate.resolvers import storefront
+
+    services = build_services(settings)
+    try:
+        await prepare(services, settings)
+        if services.storefront is None:
+            print("no storefront is configured (set ORDERGATE_BIGCOMMERCE_URL, or leave the sandbox on)")
+            return 1
+        try:
+            changed = await storefront.sync_catalog(services)
+            report = await storefront.sync_orders(services, since)
+        except UpstreamError as error:
+            print(f"the storefront could not be read: {error}")
+            return 1
+        print(f"catalogue: {changed} products added or changed")
+        print(
+            f"orders: {report.seen} seen over {report.pages} pages, {report.imported} imported; "
+            f"next run resumes from {report.watermark.isoformat() if report.watermark else 'the beginning'}"
+        )
+        return 0
+    finally:
+        await services.hub.stop()
+        if services.storefront is not None:
+            await services.storefront.aclose()
+        if services.webhook_sender is not None:
+            await services.webhook_sender.aclose()
+        if services.erp is not None:
+            await services.erp.aclose()
         await services.store.dispose()
 
 
@@ -137,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     elif args.command == "seed":
         asyncio.run(_seed(settings))
+    elif args.command == "sync":
+        return asyncio.run(_sync_storefront(settings, args.since))
     return 0
 
 

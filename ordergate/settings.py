@@ -57,12 +57,25 @@ class Settings:
     max_line_quantity: int = 999
     max_lines_per_order: int = 100
     page_size_cap: int = 250
+    max_query_depth: int = 12
+    max_query_aliases: int = 30
+    max_query_tokens: int = 2000
+    max_query_cost: int = 1000
+    query_budget: int = 1000
+    query_budget_restore_rate: int = 50
+    introspection: bool = True
+    field_suggestions: bool = True
     ws_connection_init_timeout_seconds: int = 5
     ws_keep_alive_seconds: int = 15
     log_level: str = "INFO"
     katana_url: str | None = None
     katana_token: str | None = None
     katana_webhook_secrets: tuple[str, ...] = ()
+    bigcommerce_url: str | None = None
+    bigcommerce_token: str | None = None
+    bigcommerce_webhook_secrets: tuple[str, ...] = ()
+    storefront_sync_seconds: int = 300
+    storefront_availability_seconds: int = 30
     public_url: str = "http://127.0.0.1:8000"
     outbox_relay: bool = True
     shipengine_url: str | None = None
@@ -103,6 +116,14 @@ class Settings:
             graphiql=_flag(env.get("ORDERGATE_GRAPHIQL"), default=True),
             currency=env.get("ORDERGATE_CURRENCY") or "USD",
             page_size_cap=_int(env, "ORDERGATE_PAGE_SIZE_CAP", 250),
+            max_query_depth=_int(env, "ORDERGATE_MAX_QUERY_DEPTH", 12),
+            max_query_aliases=_int(env, "ORDERGATE_MAX_QUERY_ALIASES", 30),
+            max_query_tokens=_int(env, "ORDERGATE_MAX_QUERY_TOKENS", 2000),
+            max_query_cost=_int(env, "ORDERGATE_MAX_QUERY_COST", 1000),
+            query_budget=_int(env, "ORDERGATE_QUERY_BUDGET", 1000),
+            query_budget_restore_rate=_int(env, "ORDERGATE_QUERY_BUDGET_RESTORE_RATE", 50),
+            introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),
+            field_suggestions=_flag(env.get("ORDERGATE_FIELD_SUGGESTIONS"), default=True),
             ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
             ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),
             log_level=env.get("ORDERGATE_LOG_LEVEL") or "INFO",
@@ -111,6 +132,15 @@ class Settings:
             katana_webhook_secrets=tuple(
                 s.strip() for s in (env.get("ORDERGATE_KATANA_WEBHOOK_SECRET") or "").split(",") if s.strip()
             ),
+            bigcommerce_url=(env.get("ORDERGATE_BIGCOMMERCE_URL") or "").rstrip("/") or None,
+            bigcommerce_token=env.get("ORDERGATE_BIGCOMMERCE_TOKEN") or None,
+            bigcommerce_webhook_secrets=tuple(
+                s.strip()
+                for s in (env.get("ORDERGATE_BIGCOMMERCE_WEBHOOK_SECRET") or "").split(",")
+                if s.strip()
+            ),
+            storefront_sync_seconds=_int(env, "ORDERGATE_STOREFRONT_SYNC_SECONDS", 300),
+            storefront_availability_seconds=_int(env, "ORDERGATE_STOREFRONT_AVAILABILITY_SECONDS", 30),
             public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             outbox_relay=_flag(env.get("ORDERGATE_OUTBOX_RELAY"), default=True),
             shipengine_url=env.get("ORDERGATE_SHIPENGINE_URL") or None,

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
-from ordergate.resolvers import inventory, tracking
+from ordergate.resolvers import inventory, storefront, tracking
 from ordergate.resolvers.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
@@ -63,3 +63,25 @@ def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-
         return JSONResponse({"status": "processed", "updates": len(updates), "changed": changed})
 
     return carrier
+
+
+def storefront_endpoint(services: Services):  # type: ignore[no-untyped-def]
+    """BigCommerce's order webhooks: the secret header checked, the delivery kept durably
+    (once per hash) before the 200, and imported by the relay."""
+
+    async def bigcommerce(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, "TOO_LARGE", "the delivery is larger than this endpoint accepts")
+        try:
+            intake = await storefront.take_webhook(services, dict(request.headers), body)
+        except WebhookRejected as rejected:
+            status = (
+                404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
+            )
+            return _error(status, rejected.code, rejected.message)
+        return JSONResponse(
+            {"status": "duplicate" if intake.duplicate else "accepted", "scope": intake.scope}
+        )
+
+    return bigcommerce

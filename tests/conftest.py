@@ -48,7 +48,11 @@ async def database(
 def settings(request: pytest.FixtureRequest, database: tuple[str, dict[str, Any]]) -> Settings:
     """Tests marked `no_relay` drive the outbox themselves, or count statements without it."""
     return Settings(
-        database_url=database[0], outbox_relay=request.node.get_closest_marker("no_relay") is None
+        database_url=database[0],
+        outbox_relay=request.node.get_closest_marker("no_relay") is None,
+        storefront_sync_seconds=0,  # tests import storefront orders when they mean to
+        storefront_availability_seconds=0,
+        query_budget=0,  # budgets throttle only where tests/test_limits.py turns them on
     )
 
 
@@ -69,6 +73,10 @@ async def services(
         await services.hub.stop()
         if services.erp is not None:
             await services.erp.aclose()
+        if services.storefront is not None:
+            await services.storefront.aclose()
+        if services.webhook_sender is not None:
+            await services.webhook_sender.aclose()
         await services.store.dispose()
 
 

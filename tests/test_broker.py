@@ -273,3 +273,23 @@ async def test_the_relay_resubscribes_after_losing_redis_and_wakes_listeners_to_
             assert await asyncio.wait_for(task, DEADLINE) is True
     finally:
         await asyncio.wait_for(broker.stop(), DEADLINE)
+
+
+async def test_a_loop_cancelled_as_it_is_woken_stops() -> None:
+    """On Python 3.11, asyncio.wait_for swallows a cancellation that lands as the awaited
+    event is set; a worker loop on it then never stops, and shutdown hangs."""
+    broker = MemoryBroker()
+
+    async def worker() -> None:
+        async with broker.listen() as listener:
+            while True:
+                await listener.wait(5.0)
+
+    for _ in range(20):
+        task = asyncio.create_task(worker())
+        await asyncio.sleep(0.001)
+        await broker.notify()
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=1.0)
+        assert done == {task}
+        assert task.cancelled()

@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.app import Sandboxes
+from ordergate.app import Sandboxes, outbox_handlers
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.outbox import ERP_SALES_ORDER
-from ordergate.resolvers import erp_sync
+from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
@@ -29,6 +29,10 @@ async def place(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     return order
 
 
+async def relay(services: Services) -> int:
+    return await relay_once(services, outbox_handlers(services))
+
+
 async def tasks(services: Services) -> list[Any]:
     async with services.store.read() as uow:
         return await uow.outbox.by_kind(ERP_SALES_ORDER)
@@ -39,7 +43,7 @@ async def test_a_confirmed_order_becomes_one_sales_order_per_location(
 ) -> None:
     order = await place(client, lines=[a_line("MUG-BLUE", 2), a_line("KNIFE-CHEF-8", 1)])
 
-    await erp_sync.relay_once(services)
+    await relay(services)
 
     assert sandboxes.katana is not None
     [pushed] = sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")
@@ -65,7 +69,7 @@ async def test_an_unreachable_erp_is_retried_later_and_nothing_is_lost(
     )
     services.erp = down
     try:
-        await erp_sync.relay_once(services)
+        await relay(services)
     finally:
         services.erp = working
         await down.aclose()
@@ -74,11 +78,11 @@ async def test_an_unreachable_erp_is_retried_later_and_nothing_is_lost(
     assert failed.attempts == 1
     assert failed.last_error
 
-    assert await erp_sync.relay_once(services) == 0  # not due yet: it backs off
+    assert await relay(services) == 0  # not due yet: it backs off
     real_clock = services.clock
     services.clock = lambda: real_clock() + timedelta(minutes=1)
     try:
-        await erp_sync.relay_once(services)
+        await relay(services)
     finally:
         services.clock = real_clock
 
@@ -92,14 +96,14 @@ async def test_pushing_again_never_makes_a_second_sales_order(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
     order = await place(client)
-    await erp_sync.relay_once(services)
+    await relay(services)
     async with services.store.write() as uow:
         [task] = await uow.outbox.by_kind(ERP_SALES_ORDER)
         task.done_at = None  # as if the relay died after the ERP answered, before settling
         task.available_at = services.clock()
         uow.session.add(task)
 
-    await erp_sync.relay_once(services)
+    await relay(services)
 
     assert sandboxes.katana is not None
     assert len(sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")) == 1

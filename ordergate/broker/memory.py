@@ -15,8 +15,11 @@ class MemoryListener:
         self._event.set()
 
     async def wait(self, timeout: float) -> bool:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the event is set, and a cancelled loop would then run on forever.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         except TimeoutError:
             return False
         finally:

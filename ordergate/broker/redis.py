@@ -39,7 +39,8 @@ class RedisBroker:
             self._task = asyncio.create_task(self._relay(), name="ordergate-redis-relay")
 
     async def wait_subscribed(self, timeout: float = 5.0) -> None:
-        await asyncio.wait_for(self._subscribed.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._subscribed.wait()
 
     async def stop(self) -> None:
         if self._task is not None:

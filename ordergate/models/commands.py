@@ -69,6 +69,7 @@ class PlaceOrder:
     reservation_id: str | None = None
     external_reference: str | None = None
     payment_provider: str | None = None
+    source_ref: str | None = None  # set by imports only: where the order came from ("bigcommerce:123")
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,16 @@ class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
 
 
+class UpstreamFailed(DomainError):
+    """An upstream gave no usable answer; what does not depend on it still does."""
+
+    code = "UPSTREAM_UNAVAILABLE"
+
+    def __init__(self, upstream: str, message: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(f"{upstream}: {message}", field=field)
+        self.extensions = {"upstream": upstream}
+
+
 class ResumeRequired(DomainError):
     """A subscriber read slower than events arrived; its stream ends, and it resumes with
     `after` set to the last cursor it received (`extensions.resumeAfter`)."""

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     MANAGE_HOLDS = "manage_holds"
     FULFIL = "fulfil"
     ROUTE_ORDERS = "route_orders"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}

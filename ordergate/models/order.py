@@ -59,6 +59,13 @@ class Order(SQLModel, table=True):
     number: str = Field(max_length=32, unique=True)
     channel: str = Field(max_length=64, index=True)
     external_reference: str | None = Field(default=None, max_length=128)
+    source_ref: str | None = Field(
+        default=None,
+        max_length=128,
+        unique=True,
+        index=True,
+        description="Where an imported order came from and its id there (bigcommerce:123): imported once",
+    )
     customer_id: str = Field(foreign_key="customers.id", index=True, max_length=36)
     email: str = Field(max_length=320, index=True)
     status: OrderStatus = Field(sa_type=EnumText(OrderStatus, 32), index=True)

@@ -12,6 +12,9 @@ from sqlmodel import Field, SQLModel
 from ordergate.models.columns import UTCDateTime, new_id
 
 ERP_SALES_ORDER = "erp.sales_order"
+STOREFRONT_DELIVERY = "storefront.delivery"  # a storefront webhook taken in, processed once
+STOREFRONT_SHIPMENT = "storefront.shipment"
+STOREFRONT_STATUS = "storefront.status"
 
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
 
 from ordergate.models.catalog import Product
 from ordergate.models.customer import Customer
-from ordergate.models.errors import Forbidden, NotFound
+from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.resolvers.services import Services
+
+MAX_SEARCH = 100
 
 
 def product_cursor(product: Product) -> str:
@@ -65,6 +69,39 @@ async def customer(services: Services, principal: Principal, customer_id: str) -
     if found is None or not (principal.can(Permission.READ_CUSTOMERS) or principal.owns_email(found.email)):
         raise NotFound("no such customer")
     return found
+
+
+def customer_cursor(record: Customer) -> str:
+    return encode_cursor(record.created_at, record.id)
+
+
+async def customers(
+    services: Services, principal: Principal, search: str | None, first: int, after: str | None
+) -> Page[Customer]:
+    """Agents and admins look customers up by the start of an email or a name, newest first."""
+    if not principal.can(Permission.READ_CUSTOMERS):
+        raise Forbidden("this role may not list customers")
+    check_page(first, services.policy.page_size_cap)
+    if search is not None and len(search) > MAX_SEARCH:
+        raise ValidationFailed([Problem("TOO_LONG", f"search at most {MAX_SEARCH} characters", ("search",))])
+    key = None
+    if after:
+        created_at, customer_id = decode_cursor(after, 2)
+        try:
+            key = (datetime.fromisoformat(str(created_at)), str(customer_id))
+        except ValueError:
+            raise ValidationFailed(
+                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
+            ) from None
+    async with services.store.read() as uow:
+        rows, has_next = await uow.customers.search(search, first, key)
+    return Page(rows, has_next)
+
+
+async def customer_totals(services: Services, ids: Sequence[str]) -> list[tuple[int, Decimal]]:
+    async with services.store.read() as uow:
+        found = await uow.customers.totals(ids)
+    return [found.get(i, (0, Decimal("0"))) for i in ids]
 
 
 async def seed(services: Services, products: Iterable[Product], locations: Iterable[Location]) -> int:

@@ -3,21 +3,18 @@ outbox: promised in the order's transaction, pushed by a relay until the ERP has
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ordergate.connectors.erp.base import SalesOrderLine, SalesOrderPush
-from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.location import Location
 from ordergate.models.order import Order
-from ordergate.models.outbox import ERP_SALES_ORDER, OutboxTask, next_attempt
+from ordergate.models.outbox import ERP_SALES_ORDER, OutboxTask
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
-log = logging.getLogger("ordergate.erp")
-LEASE = timedelta(minutes=2)
 EVERYTHING = OrderScope(everything=True)
 
 
@@ -36,28 +33,12 @@ def promise_sales_orders(uow: UnitOfWork, order: Order, locations: Sequence[Loca
         )
 
 
-async def relay_once(services: Services, limit: int = 20) -> int:
-    """Push what is due; returns how many tasks were attempted. Each task is leased in a short
-    transaction, pushed outside any transaction, and settled in another."""
+async def push_sales_order(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for ERP_SALES_ORDER tasks: the ERP's id for the sales order."""
     erp = services.erp
     if erp is None:
-        return 0
-    now = services.clock()
-    async with services.store.write() as uow:
-        tasks = await uow.outbox.due(now, limit)
-        for task in tasks:
-            task.available_at = now + LEASE
-            uow.session.add(task)
-    for task in tasks:
-        try:
-            push = await _sales_order(services, task)
-            result = await erp.push_sales_order(push)
-        except (UpstreamError, LookupError) as error:
-            await _settle(services, task.id, error=str(error)[:500])
-            log.warning("sales order %s not pushed (attempt %d): %s", task.key, task.attempts + 1, error)
-        else:
-            await _settle(services, task.id, result=result)
-    return len(tasks)
+        raise UpstreamUnavailable("erp", "no ERP is configured")
+    return await erp.push_sales_order(await _sales_order(services, task))
 
 
 async def _sales_order(services: Services, task: OutboxTask) -> SalesOrderPush:
@@ -86,19 +67,3 @@ async def _sales_order(services: Services, task: OutboxTask) -> SalesOrderPush:
             for line in fo_lines.get(fo_id, [])
         ],
     )
-
-
-async def _settle(
-    services: Services, task_id: str, *, result: str | None = None, error: str | None = None
-) -> None:
-    now = services.clock()
-    async with services.store.write() as uow:
-        task = await uow.session.get(OutboxTask, task_id)
-        if task is None:
-            return
-        task.attempts += 1
-        if error is None:
-            task.done_at, task.result, task.last_error = now, result, None
-        else:
-            task.available_at, task.last_error = next_attempt(task.attempts, now), error
-        uow.session.add(task)

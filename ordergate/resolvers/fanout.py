@@ -56,10 +56,12 @@ class Behind(Exception):
 
 
 class Subscriber:
-    def __init__(self, accepts: Callable[[Delivered], bool], capacity: int) -> None:
+    def __init__(self, accepts: Callable[[Delivered], bool], capacity: int, start: int) -> None:
         self.accepts = accepts
+        self.start = start  # the hub's position when it registered: everything after is queued
         self._queue: asyncio.Queue[Delivered] = asyncio.Queue(capacity)
         self.behind = False
+        self.live = False  # replayed the log up to the hub's events, now served from the queue
 
     def offer(self, item: Delivered) -> None:
         if self.behind:
@@ -102,10 +104,16 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def live_count(self) -> int:
+        """Subscribers past their replay, waiting on the hub."""
+        return sum(1 for subscriber in self._subscribers if subscriber.live)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, accepts: Callable[[Delivered], bool]) -> AsyncIterator[Subscriber]:
         await self._start()
-        subscriber = Subscriber(accepts, self.capacity)
+        assert self._position is not None
+        subscriber = Subscriber(accepts, self.capacity, self._position)
         self._subscribers.add(subscriber)
         try:
             yield subscriber

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from ordergate.connectors.storefront.base import PushedStatus
 from ordergate.models.allocation import PlanLine, Want
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
@@ -24,6 +25,7 @@ from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold,
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import TrackingStatus
+from ordergate.resolvers import storefront
 from ordergate.resolvers.allocation import announce_opened, commit_plan
 from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
 from ordergate.resolvers.orders import line_quantities
@@ -164,6 +166,7 @@ async def move(
         if action is FulfillmentAction.MARK_READY_FOR_PICKUP:
             order.promised_on = now.date()  # ready: the customer can come today
             uow.session.add(order)
+            storefront.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
         elif action is FulfillmentAction.CONFIRM_PICKUP:
             await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
         elif action is FulfillmentAction.REJECT:
@@ -219,6 +222,7 @@ async def derive_order_statuses(
         order.status = next_status(order.status, implied)
         if order.status is OrderStatus.COMPLETED:
             await uow.events.append(order, EventType.ORDER_COMPLETED, actor=actor, occurred_at=now)
+            storefront.promise_status(uow, order, PushedStatus.COMPLETED, now)
     order.updated_at = now
     uow.session.add(order)
 

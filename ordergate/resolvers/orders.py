@@ -136,6 +136,7 @@ async def _capture(
         number=f"OG-{number}",
         channel=command.channel,
         external_reference=command.external_reference,
+        source_ref=command.source_ref,
         customer_id=customer.id,
         email=customer.email,
         status=OrderStatus.PENDING,

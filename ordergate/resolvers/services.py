@@ -11,6 +11,8 @@ from ordergate.broker.base import Broker
 from ordergate.connectors.carriers.base import Carrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.geocoding import OfflineGeocoder
+from ordergate.connectors.storefront.base import StorefrontConnector
+from ordergate.connectors.webhooks.base import WebhookSender
 from ordergate.models.commands import Limits
 from ordergate.models.pricing import ShippingPolicy
 from ordergate.resolvers.fanout import EventHub
@@ -54,11 +56,13 @@ class Services:
     policy: Policy
     clock: Callable[[], datetime] = field(default=utc_now)
     erp: ErpConnector | None = None
+    storefront: StorefrontConnector | None = None
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     carriers: dict[str, Carrier] = field(default_factory=dict)
     default_carrier: str = "shipengine"
+    webhook_sender: WebhookSender | None = None
     hub: EventHub = field(init=False)
 
     def __post_init__(self) -> None:

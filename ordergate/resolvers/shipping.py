@@ -12,22 +12,19 @@ from dataclasses import dataclass
 
 from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel, ShipAddress
 from ordergate.connectors.errors import UpstreamError
-from ordergate.models.errors import DomainError, Forbidden, Problem, ValidationFailed
+from ordergate.models.errors import Forbidden, Problem, UpstreamFailed, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.order import OrderStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
+from ordergate.resolvers import storefront
 from ordergate.resolvers.fulfillment import fulfil_units, fulfillment_order_of_yours
 from ordergate.resolvers.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 GRAMS_PER_UNIT = 1000  # until the catalogue carries weights
-
-
-class UpstreamFailed(DomainError):
-    code = "UPSTREAM_UNAVAILABLE"
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,7 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
         )
     except UpstreamError as error:
         raise UpstreamFailed(
-            f"{carrier_name} could not ship it: {error.message}", field=("input", "carrier")
+            carrier_name, f"could not ship it: {error.message}", field=("input", "carrier")
         ) from None
     return await _record(services, principal, fulfillment_order.id, label)
 
@@ -175,5 +172,7 @@ async def _record(
             fulfillment_order=fulfillment_order,
         )
         await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
+        storefront.promise_shipment(uow, order, shipment.id, now)
     await services.broker.notify()
+    services.outbox_ready.set()
     return Shipped(fulfillment_order, shipment)

@@ -19,6 +19,7 @@ from ordergate.models.commands import (
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus
+from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
 from ordergate.resolvers.inventory import Destination
 from ordergate.resolvers.shipping import ShipCommand
 
@@ -208,3 +209,40 @@ class ShipFulfillmentOrderInput:
 
     def to_command(self) -> ShipCommand:
         return ShipCommand(str(self.fulfillment_order_id), self.carrier, self.service)
+
+
+@strawberry.input
+class RegisterWebhookEndpointInput:
+    url: str
+    event_types: list[str] = strawberry.field(
+        default_factory=list, description="Event types to send (see OrderEvent.type); empty sends every type."
+    )
+    description: str = ""
+    secret: str | None = strawberry.field(
+        default=None, description="16 to 128 printable characters; one is generated when omitted."
+    )
+
+    def to_command(self) -> RegisterEndpoint:
+        return RegisterEndpoint(self.url.strip(), tuple(self.event_types), self.description, self.secret)
+
+
+@strawberry.input
+class UpdateWebhookEndpointInput:
+    id: strawberry.ID
+    url: str | None = None
+    event_types: list[str] | None = None
+    description: str | None = None
+    active: bool | None = None
+    rotate_secret: bool = strawberry.field(
+        default=False, description="Replace the secret; the new one is returned this once."
+    )
+
+    def to_command(self) -> UpdateEndpoint:
+        return UpdateEndpoint(
+            id=str(self.id),
+            url=self.url.strip() if self.url is not None else None,
+            event_types=tuple(self.event_types) if self.event_types is not None else None,
+            description=self.description,
+            active=self.active,
+            rotate_secret=self.rotate_secret,
+        )

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from ordergate.resolvers import catalog, orders
+from ordergate.resolvers import catalog, orders, storefront
 from ordergate.resolvers.services import Services
 
 V = TypeVar("V")
@@ -25,6 +25,11 @@ def _loader(
 class Loaders:
     def __init__(self, services: Services) -> None:
         self.customer_by_id: DataLoader[str, Any] = _loader(services, catalog.customers_by_ids)
+        self.customer_totals_by_id: DataLoader[str, Any] = _loader(services, catalog.customer_totals)
+        # One storefront request for every customer on a page.
+        self.storefront_customer_by_email: DataLoader[str, Any] = _loader(
+            services, storefront.customers_by_email
+        )
         self.location_by_id: DataLoader[str, Any] = _loader(services, catalog.locations_by_ids)
         self.open_fulfillment_count_by_location_id: DataLoader[str, int] = _loader(
             services, catalog.open_fulfillment_counts

@@ -10,19 +10,22 @@ from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
-from ordergate.resolvers import fulfillment, holds, orders, rerouting, reservations, shipping
+from ordergate.resolvers import fulfillment, holds, orders, rerouting, reservations, shipping, webhooks_out
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     HoldOrderInput,
     PlaceOrderInput,
+    RegisterWebhookEndpointInput,
     ReleaseOrderHoldInput,
     ReserveInventoryInput,
     ShipFulfillmentOrderInput,
+    UpdateWebhookEndpointInput,
 )
 from ordergate.schema.types.common import UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.order import FulfillmentOrder, Order, Shipment
 from ordergate.schema.types.routing import RoutingDecision
+from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
 
 
 @strawberry.type
@@ -82,6 +85,30 @@ class RouteOrderPayload:
         default=False, description="Whether the allocation moves (or, in a dry run, would move)."
     )
     dry_run: bool = False
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class WebhookEndpointPayload:
+    endpoint: WebhookEndpoint | None = None
+    secret: str | None = strawberry.field(
+        default=None,
+        description="The signing secret, shown only when it is made: at registration and on rotation.",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    async def of(cls, change: Awaitable[webhooks_out.EndpointChange]) -> WebhookEndpointPayload:
+        try:
+            changed = await change
+        except DomainError as error:
+            return cls(user_errors=user_errors(error.problems))
+        return cls(endpoint=WebhookEndpoint.from_model(changed.endpoint), secret=changed.secret)
+
+
+@strawberry.type
+class ReplayWebhookDeliveryPayload:
+    delivery: WebhookDelivery | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -170,3 +197,32 @@ class Mutation:
             fulfillment_order=FulfillmentOrder.from_model(shipped.fulfillment_order),
             shipment=Shipment.from_model(shipped.shipment),
         )
+
+    @strawberry.mutation(
+        description="Send events to a URL (admins). Each POST is signed: `X-Ordergate-Signature: "
+        "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.' + body under the secret>`."
+    )
+    async def register_webhook_endpoint(
+        self, info: Info, input: RegisterWebhookEndpointInput
+    ) -> WebhookEndpointPayload:
+        return await WebhookEndpointPayload.of(
+            webhooks_out.register_endpoint(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(description="Change, pause (active: false) or re-key an endpoint (admins).")
+    async def update_webhook_endpoint(
+        self, info: Info, input: UpdateWebhookEndpointInput
+    ) -> WebhookEndpointPayload:
+        return await WebhookEndpointPayload.of(
+            webhooks_out.update_endpoint(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(
+        description="Send a delivery again now (admins); `id` is a delivery's or one of its attempts'."
+    )
+    async def replay_webhook_delivery(self, info: Info, id: strawberry.ID) -> ReplayWebhookDeliveryPayload:
+        try:
+            task = await webhooks_out.replay_delivery(services(info), principal(info), str(id))
+        except DomainError as error:
+            return ReplayWebhookDeliveryPayload(user_errors=user_errors(error.problems))
+        return ReplayWebhookDeliveryPayload(delivery=WebhookDelivery.from_model(task))

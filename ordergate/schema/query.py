@@ -6,7 +6,7 @@ import strawberry
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.order import OrderStatus
-from ordergate.resolvers import catalog, fulfillment, inventory, orders, routing
+from ordergate.resolvers import catalog, fulfillment, inventory, orders, routing, webhooks_out
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter
 from ordergate.schema.types.catalog import Customer, Location, Product
@@ -14,6 +14,7 @@ from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
+from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
 
 
 @strawberry.type
@@ -49,6 +50,15 @@ class Query:
     @strawberry.field
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
         return Customer.from_model(await catalog.customer(services(info), principal(info), str(id)))
+
+    @strawberry.field(
+        description="Customers whose email or name starts with `search`, newest first (agents, admins)."
+    )
+    async def customers(
+        self, info: Info, search: str | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[Customer]:
+        page = await catalog.customers(services(info), principal(info), search, first, after)
+        return Connection.of(page, Customer.from_model, catalog.customer_cursor, after=after)
 
     @strawberry.field(description="Every node of the network.")
     async def locations(self, info: Info) -> list[Location]:
@@ -104,3 +114,19 @@ class Query:
         )
         currency = services(info).policy.currency
         return [DeliveryOption.from_model(option, currency) for option in options]
+
+    @strawberry.field(description="Every registered webhook endpoint, oldest first (admins).")
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        records = await webhooks_out.endpoints(services(info), principal(info))
+        return [WebhookEndpoint.from_model(record) for record in records]
+
+    @strawberry.field(description="An endpoint's delivery attempts, newest first (admins).")
+    async def webhook_deliveries(
+        self, info: Info, endpoint_id: strawberry.ID, first: int = 50, after: str | None = None
+    ) -> Connection[WebhookDeliveryAttempt]:
+        page = await webhooks_out.delivery_log(
+            services(info), principal(info), str(endpoint_id), first, after
+        )
+        return Connection.of(
+            page, WebhookDeliveryAttempt.from_model, webhooks_out.attempt_cursor, after=after
+        )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ordergate.models.customer import Customer
+from ordergate.models.order import Order, OrderStatus
 
 
 class CustomerRepository:
@@ -40,3 +44,48 @@ class CustomerRepository:
                 raise
             return winner
         return candidate
+
+    async def search(
+        self, text: str | None, first: int, after: tuple[datetime, str] | None
+    ) -> tuple[list[Customer], bool]:
+        """Newest first; `text` matches the start of the email or of either name, any case."""
+        query = select(Customer)
+        if text:
+            pattern = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                sa.or_(
+                    col(Customer.email).like(pattern, escape="\\"),
+                    sa.func.lower(col(Customer.first_name)).like(pattern, escape="\\"),
+                    sa.func.lower(col(Customer.last_name)).like(pattern, escape="\\"),
+                )
+            )
+        if after is not None:
+            query = query.where(
+                sa.tuple_(col(Customer.created_at), col(Customer.id)) < sa.tuple_(after[0], after[1])
+            )
+        query = query.order_by(col(Customer.created_at).desc(), col(Customer.id).desc()).limit(first + 1)
+        rows = list((await self.session.execute(query)).scalars())
+        return rows[:first], len(rows) > first
+
+    async def totals(self, ids: Sequence[str]) -> dict[str, tuple[int, Decimal]]:
+        """Orders and lifetime value (orders not cancelled) per customer."""
+        if not ids:
+            return {}
+        query = (
+            select(
+                col(Order.customer_id),
+                sa.func.count(col(Order.id)),
+                sa.func.coalesce(
+                    sa.func.sum(
+                        sa.case((col(Order.status) != OrderStatus.CANCELLED.value, col(Order.total)))
+                    ),
+                    0,
+                ),
+            )
+            .where(col(Order.customer_id).in_(set(ids)))
+            .group_by(col(Order.customer_id))
+        )
+        return {
+            customer_id: (int(count), Decimal(str(value)))
+            for customer_id, count, value in await self.session.execute(query)
+        }

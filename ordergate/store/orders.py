@@ -89,6 +89,10 @@ class OrderRepository:
         query = visible(select(Order).where(col(Order.id) == order_id), scope).with_for_update()
         return (await self.session.execute(query)).scalars().first()
 
+    async def by_source_ref(self, source_ref: str) -> Order | None:
+        query = select(Order).where(col(Order.source_ref) == source_ref)
+        return (await self.session.execute(query)).scalars().first()
+
     async def active_holds_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderHold]]:
         if not ids:
             return {}
@@ -220,6 +224,12 @@ class OrderRepository:
             .with_for_update()
         )
         return {s.tracking_number: s for s in (await self.session.execute(query)).scalars()}
+
+    async def shipments_by_ids(self, ids: Sequence[str]) -> dict[str, Shipment]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Shipment).where(col(Shipment.id).in_(set(ids))))
+        return {shipment.id: shipment for shipment in rows.scalars()}
 
     async def shipment_for(self, fulfillment_order_id: str) -> Shipment | None:
         query = select(Shipment).where(col(Shipment.fulfillment_order_id) == fulfillment_order_id)

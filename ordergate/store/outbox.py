@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -17,17 +19,32 @@ class OutboxRepository:
     def add(self, task: OutboxTask) -> None:
         self.session.add(task)
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxTask]:
-        """Tasks whose time has come, oldest first, row-locked; on PostgreSQL another
-        replica's relay skips the rows this one holds instead of waiting for them."""
+    async def due(self, now: datetime, limit: int, kinds: Sequence[str]) -> list[OutboxTask]:
+        """Tasks of these kinds whose time has come, oldest first, row-locked; on PostgreSQL
+        another replica's relay skips the rows this one holds instead of waiting for them."""
         query = (
             select(OutboxTask)
             .where(col(OutboxTask.done_at).is_(None), col(OutboxTask.available_at) <= now)
+            .where(col(OutboxTask.kind).in_(kinds))
             .order_by(col(OutboxTask.available_at), col(OutboxTask.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return list((await self.session.execute(query)).scalars())
+
+    async def add_once(self, task: OutboxTask) -> bool:
+        """Add the task unless one of its kind and key exists (a concurrent add included)."""
+        found = await self.session.execute(
+            select(OutboxTask.id).where(col(OutboxTask.kind) == task.kind, col(OutboxTask.key) == task.key)
+        )
+        if found.first() is not None:
+            return False
+        try:
+            async with self.session.begin_nested():
+                self.session.add(task)
+        except IntegrityError:
+            return False
+        return True
 
     async def by_kind(self, kind: str) -> list[OutboxTask]:
         query = select(OutboxTask).where(col(OutboxTask.kind) == kind).order_by(col(OutboxTask.created_at))

@@ -18,6 +18,8 @@ from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.models.sync import SyncCheckpoint
+from ordergate.models.webhooks import WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "Counter",
@@ -40,5 +42,8 @@ __all__ = [
     "RoutingDecisionRecord",
     "Shipment",
     "ShipmentEvent",
+    "SyncCheckpoint",
+    "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -18,6 +18,8 @@ from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
+from ordergate.store.sync import SyncRepository
+from ordergate.store.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -30,6 +32,8 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.inventory = InventoryRepository(session)
         self.outbox = OutboxRepository(session)
+        self.webhooks = WebhookRepository(session)
+        self.sync = SyncRepository(session)
 
 
 class Store:

@@ -230,6 +230,10 @@ class StorefrontConnector(Protocol):
         """The notice in an authentic delivery; raises WebhookRejected otherwise."""
         ...
 
+    async def register_webhooks(self, destination: str) -> list[int]:
+        """Our order hooks, pointing at `destination` with our secret header; existing ones kept."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -6,8 +6,10 @@ from datetime import datetime
 
 import strawberry
 
+from ordergate.connectors.storefront.base import StorefrontCustomer
 from ordergate.models.catalog import Product as ProductRecord
 from ordergate.models.customer import Customer as CustomerRecord
+from ordergate.models.errors import UpstreamFailed
 from ordergate.models.identity import Permission
 from ordergate.models.location import Location as LocationRecord
 from ordergate.models.location import LocationType
@@ -106,15 +108,81 @@ class Location:
         return cls.from_model(found) if found else None
 
 
+@strawberry.type(description="The storefront's record of a customer (BigCommerce).")
+class StorefrontProfile:
+    id: strawberry.ID
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    company: str | None
+    customer_group_id: int | None
+    addresses: list[Address]
+
+    @classmethod
+    def from_connector(cls, found: StorefrontCustomer) -> StorefrontProfile:
+        return cls(
+            id=strawberry.ID(str(found.id)),
+            first_name=found.first_name or None,
+            last_name=found.last_name or None,
+            phone=found.phone or None,
+            company=found.company or None,
+            customer_group_id=found.customer_group_id or None,
+            addresses=[
+                Address(
+                    name=a.name,
+                    line1=a.line1,
+                    line2=a.line2 or None,
+                    city=a.city,
+                    region=a.region or None,
+                    postal_code=a.postal_code,
+                    country_code=a.country_code,
+                    phone=a.phone or None,
+                )
+                for a in found.addresses
+            ],
+        )
+
+
 @strawberry.federation.type(keys=["id"], name="Customer")
 class Customer:
     id: strawberry.ID
     email: str
     first_name: str | None
     last_name: str | None
-    display_name: str
+    own_name: strawberry.Private[str]
     phone: str | None
     created_at: datetime
+
+    @strawberry.field(
+        description="Their name as the storefront has it (customers live there), else as they gave it "
+        "to us, else their email. Never fails: with the storefront down it is ours."
+    )
+    async def display_name(self, info: Info) -> str:
+        try:
+            found = await info.context.loaders.storefront_customer_by_email.load(self.email)
+        except UpstreamFailed:
+            found = None
+        name = " ".join(part for part in (found.first_name, found.last_name) if part) if found else ""
+        return name or self.own_name
+
+    @strawberry.field(description="How many orders they placed, from any channel.")
+    async def order_count(self, info: Info) -> int:
+        count, _ = await info.context.loaders.customer_totals_by_id.load(str(self.id))
+        return int(count)
+
+    @strawberry.field(description="What their orders add up to, cancelled ones left out.")
+    async def lifetime_value(self, info: Info) -> Money:
+        _, value = await info.context.loaders.customer_totals_by_id.load(str(self.id))
+        return Money.of(value, info.context.services.policy.currency)
+
+    @strawberry.field(
+        description="The storefront's record (name, phone, addresses, group), joined by email; one "
+        "storefront request serves a whole page. Null when the storefront does not know them; when it "
+        "cannot be reached, null with an UPSTREAM_UNAVAILABLE error for this field."
+    )
+    async def storefront(self, info: Info) -> StorefrontProfile | None:
+        found = await info.context.loaders.storefront_customer_by_email.load(self.email)
+        return StorefrontProfile.from_connector(found) if found is not None else None
 
     @classmethod
     def from_model(cls, record: CustomerRecord) -> Customer:
@@ -123,7 +191,7 @@ class Customer:
             email=record.email,
             first_name=record.first_name,
             last_name=record.last_name,
-            display_name=record.display_name,
+            own_name=record.display_name,
             phone=record.phone,
             created_at=record.created_at,
         )

@@ -1,0 +1,68 @@
+"""The relay: does the durable work in the outbox table (pushes to upstreams, webhook
+deliveries, storefront deliveries taken in) until each task succeeds.
+
+A task is leased in a short transaction (on PostgreSQL another replica's relay skips the rows
+this one holds), done outside any transaction by the handler registered for its kind, and
+settled in another: done with the handler's result, or retried later with exponential
+backoff. Nothing is dropped: a task whose handler fails in any way waits and is tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+from ordergate.models.outbox import OutboxTask, next_attempt
+from ordergate.resolvers.services import Services
+
+log = logging.getLogger("ordergate.relay")
+LEASE = timedelta(minutes=2)
+
+Handler = Callable[[Services, OutboxTask], Awaitable[str | None]]
+"""Does one task; returns a short result to keep, or raises to be retried later."""
+
+
+class Permanent(Exception):
+    """A task that can never succeed (the order it names is gone, say): settled, not retried,
+    with the reason kept as its result."""
+
+
+async def relay_once(services: Services, handlers: Mapping[str, Handler], limit: int = 20) -> int:
+    """Do what is due among the kinds that have a handler; returns how many were attempted."""
+    if not handlers:
+        return 0
+    now = services.clock()
+    async with services.store.write() as uow:
+        tasks = await uow.outbox.due(now, limit, kinds=sorted(handlers))
+        for task in tasks:
+            task.available_at = now + LEASE
+            uow.session.add(task)
+    for task in tasks:
+        try:
+            result = await handlers[task.kind](services, task)
+        except Permanent as reason:
+            await settle(services, task.id, result=f"gave up: {reason}"[:128])
+            log.warning("%s %s cannot succeed: %s", task.kind, task.key, reason)
+        except Exception as error:
+            await settle(services, task.id, error=f"{type(error).__name__}: {error}"[:500])
+            log.warning("%s %s failed (attempt %d): %s", task.kind, task.key, task.attempts + 1, error)
+        else:
+            await settle(services, task.id, result=result)
+    return len(tasks)
+
+
+async def settle(
+    services: Services, task_id: str, *, result: str | None = None, error: str | None = None
+) -> None:
+    now = services.clock()
+    async with services.store.write() as uow:
+        task = await uow.session.get(OutboxTask, task_id)
+        if task is None:
+            return
+        task.attempts += 1
+        if error is None:
+            task.done_at, task.result, task.last_error = now, (result or "done")[:128], None
+        else:
+            task.available_at, task.last_error = next_attempt(task.attempts, now), error
+        uow.session.add(task)

@@ -1,0 +1,428 @@
+"""The storefront as an order source and a customer record, and what we tell it back.
+
+Webhooks are thin and may arrive twice or out of order: each delivery is written to the
+durable work queue (the outbox table, kind STOREFRONT_DELIVERY, keyed by the delivery's hash)
+before it is acknowledged, then the relay fetches the order and imports it. An import goes
+through `place_order`, so an imported order is routed and allocated like any other; it is
+keyed by its source reference (`bigcommerce:<id>`, unique), so every path (webhook, repeat,
+backfill) imports it once. The storefront's status decides what we do with it
+(`connectors.storefront.base.status_of`).
+
+Back to the storefront, through the same queue: each shipment we buy a label for, and the
+statuses it shows shoppers (ready for pickup, completed). Per-location availability is pushed
+by `AvailabilityPusher` whenever ours changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ordergate.connectors.errors import UpstreamError, WebhookRejected
+from ordergate.connectors.storefront.base import (
+    AvailabilityPush,
+    OrderAction,
+    PushedStatus,
+    ShipmentPush,
+    StorefrontConnector,
+    StorefrontCustomer,
+    StorefrontOrder,
+    status_of,
+)
+from ordergate.models.catalog import Product
+from ordergate.models.commands import Address, CustomerDetails, HoldOrder, LineRequest, PlaceOrder
+from ordergate.models.errors import IdempotencyKeyReused, UpstreamFailed, ValidationFailed
+from ordergate.models.identity import Principal, Role
+from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
+from ordergate.models.outbox import STOREFRONT_DELIVERY, STOREFRONT_SHIPMENT, STOREFRONT_STATUS, OutboxTask
+from ordergate.models.scope import OrderScope
+from ordergate.resolvers.holds import hold_order
+from ordergate.resolvers.inventory import availability
+from ordergate.resolvers.orders import place_order
+from ordergate.resolvers.relay import Permanent
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger("ordergate.storefront")
+
+SOURCE = "bigcommerce"
+IMPORTER = Principal("bigcommerce-import", Role.ADMIN)
+EVERYTHING = OrderScope(everything=True)
+ORDERS_CHECKPOINT = "storefront.orders"
+CHANNELS = {1: "web"}  # BigCommerce channel ids: 1 is the store's own storefront
+
+
+def source_ref(external_id: str) -> str:
+    return f"{SOURCE}:{external_id}"
+
+
+def external_id_of(order: Order) -> str | None:
+    prefix = f"{SOURCE}:"
+    if order.source_ref and order.source_ref.startswith(prefix):
+        return order.source_ref[len(prefix) :]
+    return None
+
+
+def _connector(services: Services) -> StorefrontConnector:
+    if services.storefront is None:
+        raise Permanent("no storefront is configured")
+    return services.storefront
+
+
+# -- webhooks in ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    duplicate: bool
+    scope: str
+
+
+async def take_webhook(services: Services, headers: dict[str, str], body: bytes) -> Intake:
+    """Verify the delivery, then keep it durably (once per hash) for the relay to process."""
+    if services.storefront is None:
+        raise WebhookRejected("NOT_CONFIGURED", "no storefront is configured")
+    notice = services.storefront.verify_webhook(headers, body)
+    now = services.clock()
+    async with services.store.write() as uow:
+        added = await uow.outbox.add_once(
+            OutboxTask(
+                kind=STOREFRONT_DELIVERY,
+                key=notice.delivery_id[:128],
+                payload={
+                    "scope": notice.scope,
+                    "resource_type": notice.resource_type,
+                    "resource_id": notice.resource_id,
+                    "body": body.decode("utf-8", errors="replace"),
+                },
+                available_at=now,
+                created_at=now,
+            )
+        )
+    if added:
+        services.outbox_ready.set()
+    return Intake(duplicate=not added, scope=notice.scope)
+
+
+async def process_delivery(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for a storefront delivery: thin payload, so fetch and import."""
+    scope = str(task.payload.get("scope", ""))
+    if not scope.startswith("store/order/"):
+        return f"ignored {scope}"
+    return await import_order(services, str(task.payload["resource_id"]))
+
+
+# -- imports ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Imported:
+    created: bool
+    outcome: str
+
+
+async def import_order(services: Services, external_id: str) -> str:
+    found = await _connector(services).order(external_id)
+    if found is None:
+        return "gone from the storefront"
+    return (await import_fetched(services, found)).outcome
+
+
+async def import_fetched(services: Services, found: StorefrontOrder) -> Imported:
+    """One storefront order into ours, once; later news about it (cancelled, disputed) holds it
+    for an agent, since only an agent may undo work that is under way."""
+    reference = source_ref(found.external_id)
+    action = status_of(found.status_id)
+    async with services.store.read() as uow:
+        existing = await uow.orders.by_source_ref(reference)
+    if existing is not None:
+        return Imported(False, await _follow_up(services, existing, found, action))
+    if action not in (OrderAction.IMPORT, OrderAction.HOLD):
+        return Imported(False, f"not imported: the storefront says {found.status}")
+    try:
+        order = await place_order(services, IMPORTER, _command(found, reference))
+    except IdempotencyKeyReused:
+        return Imported(False, "imported already")  # a concurrent import of the same order won
+    except ValidationFailed as refused:
+        codes = ", ".join(sorted({p.code for p in refused.problems}))
+        raise Permanent(f"cannot import {reference}: {codes}") from None
+    await _remember_customer(services, order, found)
+    if action is OrderAction.HOLD:
+        await _hold(services, order, found)
+    return Imported(True, f"imported as {order.number}")
+
+
+def _command(found: StorefrontOrder, reference: str) -> PlaceOrder:
+    address = found.shipping_address
+    return PlaceOrder(
+        idempotency_key=reference,
+        channel=CHANNELS.get(found.channel_id, f"bigcommerce-{found.channel_id}"),
+        customer=CustomerDetails(
+            email=found.email,
+            first_name=found.first_name or None,
+            last_name=found.last_name or None,
+            phone=found.phone or None,
+        ),
+        lines=tuple(LineRequest(line.sku, line.quantity) for line in found.lines),
+        delivery_method=DeliveryMethod.SHIP,
+        shipping_address=Address(
+            name=address.name,
+            line1=address.line1,
+            line2=address.line2 or None,
+            city=address.city,
+            region=address.region or None,
+            postal_code=address.postal_code,
+            country_code=address.country_code,
+            phone=address.phone or None,
+        )
+        if address is not None
+        else None,
+        external_reference=found.external_id,
+        source_ref=reference,
+    )
+
+
+async def _remember_customer(services: Services, order: Order, found: StorefrontOrder) -> None:
+    if not found.customer_id:
+        return
+    async with services.store.write() as uow:
+        customer = (await uow.customers.by_ids([order.customer_id])).get(order.customer_id)
+        if customer is not None and customer.external_id is None:
+            customer.external_id = str(found.customer_id)
+            uow.session.add(customer)
+
+
+async def _hold(services: Services, order: Order, found: StorefrontOrder) -> None:
+    reason = HoldReason.HIGH_RISK_OF_FRAUD if found.status_id in (12, 13) else HoldReason.OTHER
+    await hold_order(
+        services,
+        IMPORTER,
+        HoldOrder(
+            order_id=order.id,
+            reason=reason,
+            note=f"the storefront says {found.status}",
+            idempotency_key=f"{order.source_ref}:hold:{found.status_id}",
+        ),
+    )
+
+
+async def _follow_up(services: Services, existing: Order, found: StorefrontOrder, action: OrderAction) -> str:
+    if action in (OrderAction.HOLD, OrderAction.CANCEL) and existing.status not in (
+        OrderStatus.ON_HOLD,
+        OrderStatus.CANCELLED,
+        OrderStatus.COMPLETED,
+    ):
+        await _hold(services, existing, found)
+        return f"held: the storefront says {found.status}"
+    return f"unchanged ({existing.number})"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    pages: int
+    seen: int
+    imported: int
+    watermark: datetime | None
+
+
+async def sync_orders(services: Services, since: datetime | None = None, page_size: int = 50) -> SyncReport:
+    """Backfill: every storefront order modified since `since` (default: where the last
+    complete run got to), page by page. Idempotent, so a run cut short is simply run again."""
+    storefront = services.storefront
+    if storefront is None:
+        return SyncReport(0, 0, 0, None)
+    if since is None:
+        async with services.store.read() as uow:
+            checkpoint = await uow.sync.checkpoint(ORDERS_CHECKPOINT)
+        since = checkpoint.watermark if checkpoint else None
+    pages = seen = imported = 0
+    newest = since
+    page = 1
+    while True:
+        batch = await storefront.orders_page(page=page, limit=page_size, min_date_modified=since)
+        pages += 1
+        for found in batch.orders:
+            seen += 1
+            try:
+                outcome = await import_fetched(services, found)
+            except Permanent as refused:
+                log.warning("storefront order %s skipped: %s", found.external_id, refused)
+                continue
+            imported += outcome.created
+            newest = found.date_modified if newest is None else max(newest, found.date_modified)
+        if not batch.has_more:
+            break
+        page += 1
+    async with services.store.write() as uow:
+        await uow.sync.advance(ORDERS_CHECKPOINT, newest, imported, services.clock())
+    return SyncReport(pages, seen, imported, newest)
+
+
+async def sync_catalog(services: Services, page_size: int = 250) -> int:
+    """Names and prices from the storefront's variants into our catalogue; new SKUs are added.
+    Returns how many products changed or were added."""
+    storefront = services.storefront
+    if storefront is None:
+        return 0
+    changed = 0
+    now = services.clock()
+    page = 1
+    while True:
+        variants, more = await storefront.variants(page=page, limit=page_size)
+        async with services.store.write() as uow:
+            known = await uow.catalog.products_by_skus([v.sku for v in variants if v.sku])
+            for variant in variants:
+                if not variant.sku:
+                    continue
+                product = known.get(variant.sku)
+                if product is None:
+                    uow.session.add(
+                        Product(
+                            sku=variant.sku,
+                            name=variant.name[:255],
+                            price=variant.price,
+                            currency=services.policy.currency,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                    changed += 1
+                elif (product.name, product.price) != (variant.name[:255], variant.price):
+                    product.name, product.price, product.updated_at = variant.name[:255], variant.price, now
+                    uow.session.add(product)
+                    changed += 1
+        if not more:
+            return changed
+        page += 1
+
+
+# -- back to the storefront --------------------------------------------------------------------
+
+
+def promise_shipment(uow: UnitOfWork, order: Order, shipment_id: str, now: datetime) -> None:
+    """In the shipment's own transaction: tell the storefront, if the order came from it."""
+    if external_id_of(order) is None:
+        return
+    uow.outbox.add(
+        OutboxTask(
+            kind=STOREFRONT_SHIPMENT,
+            key=shipment_id,
+            payload={"shipment_id": shipment_id},
+            available_at=now,
+            created_at=now,
+        )
+    )
+
+
+def promise_status(uow: UnitOfWork, order: Order, status: PushedStatus, now: datetime) -> None:
+    if external_id_of(order) is None:
+        return
+    uow.outbox.add(
+        OutboxTask(
+            kind=STOREFRONT_STATUS,
+            key=f"{order.id}:{status.value}",
+            payload={"order_id": order.id, "status_id": status.value},
+            available_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def push_shipment(services: Services, task: OutboxTask) -> str:
+    storefront = _connector(services)
+    shipment_id = str(task.payload["shipment_id"])
+    async with services.store.read() as uow:
+        found = await uow.orders.shipments_by_ids([shipment_id])
+        shipment = found.get(shipment_id)
+        if shipment is None:
+            raise Permanent(f"shipment {shipment_id} is gone")
+        order = (await uow.orders.by_ids([shipment.order_id], EVERYTHING))[shipment.order_id]
+        fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([shipment.fulfillment_order_id])).get(
+            shipment.fulfillment_order_id, []
+        )
+    external_id = external_id_of(order)
+    if external_id is None:
+        raise Permanent("the order did not come from the storefront")
+    theirs = await storefront.order(external_id)
+    if theirs is None:
+        raise Permanent(f"order {external_id} is gone from the storefront")
+    product_of = {line.sku: line.order_product_id for line in theirs.lines}
+    items = tuple((product_of[line.sku], line.quantity) for line in fo_lines if line.sku in product_of)
+    if not items:
+        raise Permanent("none of the shipment's SKUs are on the storefront's order")
+    return await storefront.push_shipment(
+        ShipmentPush(
+            order_external_id=external_id,
+            tracking_number=shipment.tracking_number,
+            carrier=shipment.carrier,
+            items=items,
+        )
+    )
+
+
+async def push_status(services: Services, task: OutboxTask) -> str:
+    storefront = _connector(services)
+    order_id = str(task.payload["order_id"])
+    async with services.store.read() as uow:
+        order = (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
+    external_id = external_id_of(order) if order is not None else None
+    if external_id is None:
+        raise Permanent("the order did not come from the storefront")
+    status_id = int(task.payload["status_id"])
+    await storefront.set_status(external_id, status_id)
+    return f"status {status_id}"
+
+
+class AvailabilityPusher:
+    """Keeps the storefront's per-location stock equal to what we can sell there: one batch of
+    the levels that changed since the last push (every level, the first time)."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[tuple[str, int], int] = {}
+
+    async def push(self, services: Services) -> int:
+        storefront = services.storefront
+        if storefront is None:
+            return 0
+        theirs = {loc.code: loc.id for loc in await storefront.locations() if loc.enabled}
+        async with services.store.read() as uow:
+            skus = await uow.catalog.active_skus()
+        changes: list[AvailabilityPush] = []
+        for start in range(0, len(skus), services.policy.max_skus_per_query):
+            chunk = skus[start : start + services.policy.max_skus_per_query]
+            for stock in await availability(services, IMPORTER, chunk):
+                if stock.stale:
+                    continue  # never tell shoppers a guess
+                for row in stock.locations:
+                    location_id = theirs.get(row.location.code)
+                    if location_id is None:
+                        continue
+                    key = (stock.sku, location_id)
+                    if self.pushed.get(key) != row.available:
+                        changes.append(AvailabilityPush(stock.sku, location_id, row.available))
+        if changes:
+            await storefront.set_availability(changes)
+            for change in changes:
+                self.pushed[(change.sku, change.location_id)] = change.available
+        return len(changes)
+
+
+# -- the storefront's view of a customer -----------------------------------------------------
+
+
+async def customers_by_email(services: Services, emails: Sequence[str]) -> list[StorefrontCustomer | None]:
+    """One storefront request for a whole page of customers; an outage is a labelled error
+    on each storefront field, never a failed query."""
+    storefront = services.storefront
+    if storefront is None:
+        return [None] * len(emails)
+    try:
+        found = await storefront.customers_by_email(list(dict.fromkeys(emails)))
+    except UpstreamError as error:
+        raise UpstreamFailed(
+            SOURCE, f"the storefront's customer record is unavailable ({error.message})"
+        ) from None
+    by_email = {email.casefold(): customer for email, customer in found.items()}
+    return [by_email.get(email.casefold()) for email in emails]

@@ -1,0 +1,291 @@
+"""Outgoing webhooks, landed on the outbox: each event becomes one delivery task per active
+endpoint that wants its type, and the relay POSTs it, signed, until the receiver says 2xx.
+
+- Dispatch follows the event log from a position kept in the `counters` table, read under its
+  row lock and advanced in the transaction that adds the tasks: each event becomes each task
+  exactly once, across restarts and replicas, and a second replica waits instead of doubling.
+- Delivery (`deliver`, the relay's handler) records every attempt in the endpoint's log in its
+  own short transaction; anything but 2xx raises, and the relay retries with exponential
+  backoff from the database, which is the durable queue. Receivers order by the sequence:
+  a retried event may arrive after a later one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.connectors.webhooks.base import WebhookSendFailed
+from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.events import OrderEvent
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.outbox import OutboxTask
+from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.scope import OrderScope
+from ordergate.models.webhooks import (
+    WEBHOOK_DELIVERY,
+    RegisterEndpoint,
+    UpdateEndpoint,
+    WebhookAttempt,
+    WebhookEndpoint,
+    accepted_result,
+    check_registration,
+    check_update,
+    delivered,
+    delivery_key,
+    new_secret,
+    normal_types,
+    signature,
+    wants,
+)
+from ordergate.resolvers.events import event_cursor
+from ordergate.resolvers.relay import Permanent
+from ordergate.resolvers.services import Services
+
+log = logging.getLogger("ordergate.webhooks_out")
+
+EVERYTHING = OrderScope(everything=True)
+DISPATCH_BATCH = 500
+USER_AGENT = "ordergate-webhooks/1"
+
+
+class NotAccepted(Exception):
+    """The receiver answered, but not with 2xx: the relay tries again later."""
+
+
+@dataclass(frozen=True)
+class EndpointChange:
+    """An endpoint as saved, and its secret when this change made one (shown only then)."""
+
+    endpoint: WebhookEndpoint
+    secret: str | None = None
+
+
+def _require_admin(principal: Principal) -> None:
+    if not principal.can(Permission.MANAGE_WEBHOOKS):
+        raise Forbidden("only admins manage webhooks")
+
+
+async def register_endpoint(
+    services: Services, principal: Principal, command: RegisterEndpoint
+) -> EndpointChange:
+    _require_admin(principal)
+    if problems := check_registration(command):
+        raise ValidationFailed(problems)
+    endpoint = WebhookEndpoint(
+        url=command.url,
+        event_types=normal_types(command.event_types),
+        secret=command.secret or new_secret(),
+        description=command.description,
+        created_at=services.clock(),
+        created_by=principal.subject,
+    )
+    async with services.store.write() as uow:
+        await uow.webhooks.claim_position()  # so it hears of events from now on, not of history
+        uow.webhooks.add(endpoint)
+    return EndpointChange(endpoint, endpoint.secret)
+
+
+async def update_endpoint(
+    services: Services, principal: Principal, command: UpdateEndpoint
+) -> EndpointChange:
+    """Deactivating stops pending retries too (they give up); a rotated secret signs every
+    delivery from now on, retries included."""
+    _require_admin(principal)
+    if problems := check_update(command):
+        raise ValidationFailed(problems)
+    async with services.store.write() as uow:
+        endpoint = await uow.webhooks.endpoint(command.id)
+        if endpoint is None:
+            raise NotFound("no such webhook endpoint", field=("input", "id"))
+        if command.url is not None:
+            endpoint.url = command.url
+        if command.event_types is not None:
+            endpoint.event_types = normal_types(command.event_types)
+        if command.description is not None:
+            endpoint.description = command.description
+        if command.active is not None:
+            endpoint.active = command.active
+        if command.rotate_secret:
+            endpoint.secret = new_secret()
+        uow.webhooks.add(endpoint)
+    return EndpointChange(endpoint, endpoint.secret if command.rotate_secret else None)
+
+
+async def endpoints(services: Services, principal: Principal) -> list[WebhookEndpoint]:
+    _require_admin(principal)
+    async with services.store.read() as uow:
+        return await uow.webhooks.endpoints()
+
+
+def attempt_cursor(attempt: WebhookAttempt) -> str:
+    return encode_cursor(attempt.attempted_at, attempt.id)
+
+
+def _attempt_position(after: str) -> tuple[datetime, str]:
+    attempted_at, attempt_id = decode_cursor(after, 2)
+    try:
+        return datetime.fromisoformat(str(attempted_at)), str(attempt_id)
+    except ValueError:
+        raise ValidationFailed(
+            [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
+        ) from None
+
+
+async def delivery_log(
+    services: Services, principal: Principal, endpoint_id: str, first: int, after: str | None
+) -> Page[WebhookAttempt]:
+    """An endpoint's delivery attempts, newest first."""
+    _require_admin(principal)
+    check_page(first, services.policy.page_size_cap)
+    position = _attempt_position(after) if after else None
+    async with services.store.read() as uow:
+        if await uow.webhooks.endpoint(endpoint_id) is None:
+            raise NotFound("no such webhook endpoint", field=("endpointId",))
+        rows, has_next = await uow.webhooks.attempt_page(endpoint_id, first, position)
+        total = await uow.webhooks.count_attempts(endpoint_id)
+    return Page(rows, has_next, total)
+
+
+async def replay_delivery(services: Services, principal: Principal, delivery_id: str) -> OutboxTask:
+    """Send one delivery again, now: `delivery_id` is the delivery's id or one of its attempts'.
+    Its backoff starts afresh, and the new attempt joins the log."""
+    _require_admin(principal)
+    async with services.store.write() as uow:
+        task = await uow.webhooks.delivery(delivery_id)
+        if task is None and (attempt := await uow.webhooks.attempt(delivery_id)) is not None:
+            task = await uow.webhooks.delivery_by_key(attempt.task_key)
+        if task is None:
+            raise NotFound("no such webhook delivery", field=("id",))
+        endpoint = await uow.webhooks.endpoint(str(task.payload["endpoint_id"]))
+        if endpoint is None or not endpoint.active:
+            raise ValidationFailed(
+                [Problem("ENDPOINT_INACTIVE", "activate the endpoint before replaying to it", ("id",))]
+            )
+        task.done_at, task.result, task.last_error = None, None, None
+        task.attempts, task.available_at = 0, services.clock()
+        uow.session.add(task)
+    services.outbox_ready.set()
+    return task
+
+
+async def dispatch_once(services: Services, limit: int = DISPATCH_BATCH) -> int:
+    """Turn the events after the dispatch position into delivery tasks; returns how many events
+    it read past (fewer than `limit`: it has caught up)."""
+    async with services.store.read() as uow:
+        position, head = await uow.webhooks.position(), await uow.events.head()
+    if position is not None and position >= head:
+        return 0  # nothing new: no write transaction, no lock
+    now = services.clock()
+    created = 0
+    async with services.store.write() as uow:
+        position = await uow.webhooks.claim_position()
+        targets = await uow.webhooks.endpoints(active_only=True)
+        if not targets:
+            head = await uow.events.head()
+            await uow.webhooks.advance_position(max(position, head))
+            return max(0, head - position)
+        events = await uow.events.after(position, EVERYTHING, None, limit)
+        for event in events:
+            for endpoint in targets:
+                if wants(endpoint, event.type):
+                    uow.outbox.add(_delivery_task(endpoint, event, now))
+                    created += 1
+        if events:
+            await uow.webhooks.advance_position(events[-1].cursor)
+    if created:
+        services.outbox_ready.set()
+    return len(events)
+
+
+def _delivery_task(endpoint: WebhookEndpoint, event: OrderEvent, now: datetime) -> OutboxTask:
+    return OutboxTask(
+        kind=WEBHOOK_DELIVERY,
+        key=delivery_key(endpoint.id, event.id),
+        payload={"endpoint_id": endpoint.id, "event_id": event.id},
+        available_at=now,
+        created_at=now,
+    )
+
+
+async def dispatch_loop(services: Services, idle_seconds: float = 2.0) -> None:
+    """Dispatch for as long as the gateway runs: woken by the broker after commits, and every
+    `idle_seconds` in case a wake-up was lost. A failure is logged and tried again."""
+    async with services.broker.listen() as listener:
+        while True:
+            try:
+                read = await dispatch_once(services)
+            except Exception:  # a supervisor: log, wait, and go on
+                log.exception("webhook dispatch failed; retrying")
+                read = 0
+            if read < DISPATCH_BATCH:
+                await listener.wait(idle_seconds)
+
+
+def delivery_body(event: OrderEvent) -> bytes:
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "orderId": event.order_id,
+            "sequence": event.seq,
+            "cursor": event_cursor(event),
+            "occurredAt": event.occurred_at.isoformat(),
+            "data": event.data,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def delivery_headers(
+    endpoint: WebhookEndpoint, event: OrderEvent, key: str, payload: bytes, now: datetime
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Ordergate-Event-Id": event.id,
+        "X-Ordergate-Event-Type": event.type,
+        "X-Ordergate-Sequence": str(event.seq),
+        "X-Ordergate-Order-Id": event.order_id,
+        "X-Ordergate-Delivery": key,
+        "X-Ordergate-Signature": signature(endpoint.secret, int(now.timestamp()), payload),
+    }
+
+
+async def deliver(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for WEBHOOK_DELIVERY: one signed POST, logged; 2xx or raise."""
+    async with services.store.read() as uow:
+        endpoint = await uow.webhooks.endpoint(str(task.payload["endpoint_id"]))
+        event = await uow.webhooks.event(str(task.payload["event_id"]))
+    if endpoint is None:
+        raise Permanent("the endpoint was removed")
+    if not endpoint.active:
+        raise Permanent("the endpoint is deactivated")
+    if event is None:
+        raise Permanent("the event is gone")
+    sender = services.webhook_sender
+    if sender is None:
+        raise UpstreamUnavailable("webhooks", "no webhook sender is configured")
+    payload, now = delivery_body(event), services.clock()
+    attempt = WebhookAttempt(endpoint_id=endpoint.id, event_id=event.id, task_key=task.key, attempted_at=now)
+    try:
+        status, attempt.duration_ms = await sender.post(
+            endpoint.url, payload, delivery_headers(endpoint, event, task.key, payload, now)
+        )
+    except WebhookSendFailed as error:
+        attempt.error, attempt.duration_ms = error.message[:500], error.duration_ms
+        await _log(services, attempt)
+        raise
+    attempt.status_code = status
+    await _log(services, attempt)
+    if not delivered(status):
+        raise NotAccepted(f"HTTP {status}")
+    return accepted_result(status)
+
+
+async def _log(services: Services, attempt: WebhookAttempt) -> None:
+    async with services.store.write() as uow:
+        uow.webhooks.add(attempt)

@@ -1,0 +1,342 @@
+"""The storefront as an order source: webhooks taken in once, a resumable backfill, customers
+joined in one request per page, and what goes back (shipments, statuses, availability)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.app import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes, outbox_handlers
+from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
+from ordergate.models.outbox import STOREFRONT_DELIVERY
+from ordergate.resolvers import storefront
+from ordergate.resolvers.relay import relay_once
+from ordergate.resolvers.services import Services
+from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+
+AGENT = a_token("agent")
+DALLAS = a_token("associate", locations=("DC-DFW",))
+SHOPPER = "priya.patel@example.com"  # one of the sandbox storefront's demo customers
+WAIT = 10.0
+
+ORDERS = """
+query($first: Int!, $after: String) {
+  orders(first: $first, after: $after) {
+    totalCount
+    edges { node { id number channel externalReference status
+      lines { sku quantity }
+      customer { email displayName storefront { id firstName lastName phone customerGroupId
+        addresses { city postalCode } } } } }
+  }
+}
+"""
+
+
+def bigcommerce(sandboxes: Sandboxes) -> BigCommerceSandbox:
+    assert sandboxes.bigcommerce is not None
+    return sandboxes.bigcommerce
+
+
+async def eventually(check: Callable[[], Any], what: str) -> Any:
+    """Polls an async check until it returns something truthy (the relay works in the background)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {WAIT} s")
+
+
+async def imported(client: httpx.AsyncClient, external_id: int) -> list[dict[str, Any]]:
+    body = await execute(client, ORDERS, {"first": 100}, token=AGENT)
+    assert "errors" not in body, body
+    return [
+        e["node"]
+        for e in body["data"]["orders"]["edges"]
+        if e["node"]["externalReference"] == str(external_id)
+    ]
+
+
+async def delivery_rows(services: Services) -> list[Any]:
+    async with services.store.read() as uow:
+        return await uow.outbox.by_kind(STOREFRONT_DELIVERY)
+
+
+async def test_a_storefront_order_arrives_by_webhook_once_with_the_customer_joined(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2), ("KNIFE-CHEF-8", 1)])
+    [order] = await eventually(lambda: imported(client, created["id"]), "the import")
+    kept = len(await delivery_rows(services))
+    last = sandbox.deliveries[-1]
+    again = await client.post("/webhooks/bigcommerce", content=last.body, headers=last.headers)
+    redelivered = await sandbox.redeliver()
+    await asyncio.sleep(0.3)  # time for a (wrong) second import to show
+    still = await imported(client, created["id"])
+
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert redelivered.status == 200
+    assert still == [order]
+    assert len(await delivery_rows(services)) == kept  # nothing new kept
+    assert order["channel"] == "web"
+    assert order["status"] == "CONFIRMED"  # routed and allocated like any placed order
+    assert sorted((line["sku"], line["quantity"]) for line in order["lines"]) == [
+        ("KNIFE-CHEF-8", 1),
+        ("MUG-BLUE", 2),
+    ]
+    customer = order["customer"]
+    assert customer["email"] == SHOPPER
+    assert customer["storefront"]["firstName"] == "Priya"
+    assert customer["storefront"]["addresses"][0]["postalCode"] == "60614"
+
+
+@pytest.mark.no_relay
+async def test_a_delivery_kept_before_a_crash_is_imported_when_work_resumes(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    created = await bigcommerce(sandboxes).create_order(SHOPPER, [("MUG-BLUE", 1)])
+    [kept] = await delivery_rows(services)
+    before = await imported(client, created["id"])
+
+    await relay_once(services, outbox_handlers(services))  # as the relay does on the next start
+
+    assert (kept.done_at, before) == (None, [])  # acknowledged, not yet processed
+    assert len(await imported(client, created["id"])) == 1
+    [done] = await delivery_rows(services)
+    assert done.done_at is not None
+    assert done.result.startswith("imported as OG-")
+
+
+@pytest.mark.parametrize("secret", ["not-our-secret", None])
+async def test_a_webhook_without_our_secret_gets_401_and_nothing_is_kept(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, secret: str | None
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)])
+    genuine = sandbox.deliveries[-1]
+    kept = len(await delivery_rows(services))
+    headers = {k: v for k, v in genuine.headers.items() if k.lower() != SECRET_HEADER.lower()}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    body = genuine.body.replace(b"store/order/created", b"store/order/updated")  # a new hash
+
+    refused = await client.post("/webhooks/bigcommerce", content=body, headers=headers)
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "INVALID_SIGNATURE"
+    assert len(await delivery_rows(services)) == kept
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"scope": "store/order/created", "data": {}}'])
+async def test_a_malformed_delivery_is_a_400(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await client.post(
+        "/webhooks/bigcommerce", content=body, headers={SECRET_HEADER: SANDBOX_BIGCOMMERCE_SECRET}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "MALFORMED_PAYLOAD"
+
+
+@pytest.mark.no_relay
+async def test_the_backfill_imports_over_several_pages_and_again_imports_none(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    since = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    made = [await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)]) for _ in range(7)]
+    await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)], status_id=7)  # awaiting payment: not ours yet
+
+    first = await storefront.sync_orders(services, since, page_size=3)
+    second = await storefront.sync_orders(services, None, page_size=3)  # resumes from the checkpoint
+
+    assert (first.pages, first.seen, first.imported) == (3, 8, 7)
+    assert second.imported == 0
+    for order in made:
+        assert len(await imported(client, order["id"])) == 1
+
+
+@pytest.mark.no_relay
+async def test_fifty_orders_on_a_board_cost_one_storefront_request_for_customers(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    emails = [c.email for c in sandbox.customers.values()] + [f"guest{n}@example.com" for n in range(8)]
+    for n in range(50):
+        email = emails[n % len(emails)]
+        body = await execute(
+            client,
+            operation("PlaceOrder"),
+            {"input": an_order_input(customer={"email": email}, lines=[a_line("MUG-BLUE", 1)])},
+            token=AGENT,
+        )
+        assert body["data"]["placeOrder"]["userErrors"] == [], body
+    requests: list[httpx.Request] = []
+    counted = BigCommerceStorefront.create(
+        SANDBOX_BIGCOMMERCE_URL,
+        "sandbox",
+        [SANDBOX_BIGCOMMERCE_SECRET],
+        transport=httpx.ASGITransport(app=sandbox.app),
+        event_hooks={"request": [_keep(requests)]},
+    )
+    services.storefront, real = counted, services.storefront
+    try:
+        board = await execute(client, operation("OrdersBoard"), {"first": 50}, token=AGENT)
+        joined = await execute(client, ORDERS, {"first": 50}, token=AGENT)
+    finally:
+        services.storefront = real
+        await counted.aclose()
+
+    assert "errors" not in board, board
+    assert "errors" not in joined, joined
+    # One request per query, for all fifty orders' customers.
+    assert [r.url.path for r in requests] == ["/v3/customers", "/v3/customers"]
+    nodes = [e["node"] for e in board["data"]["orders"]["edges"]]
+    assert len(nodes) == 50
+    by_email = {c.email: c for c in sandbox.customers.values()}
+    for node in nodes:
+        theirs = by_email.get(node["customer"]["email"])
+        # The storefront's name; for a guest it does not know, ours: only the email here.
+        expected = f"{theirs.first_name} {theirs.last_name}" if theirs else node["customer"]["email"]
+        assert node["customer"]["displayName"] == expected
+    joined_nodes = [e["node"] for e in joined["data"]["orders"]["edges"]]
+    assert all(
+        (n["customer"]["storefront"] is not None) == (n["customer"]["email"] in by_email)
+        for n in joined_nodes
+    )
+
+
+def _keep(requests: list[httpx.Request]) -> Callable[[httpx.Request], Any]:
+    async def keep(request: httpx.Request) -> None:
+        requests.append(request)
+
+    return keep
+
+
+async def test_with_the_storefront_down_orders_answer_and_say_what_is_missing(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(customer={"email": SHOPPER})},
+        token=AGENT,
+    )
+    assert body["data"]["placeOrder"]["userErrors"] == []
+    bigcommerce(sandboxes).down = True
+
+    board = await execute(client, ORDERS, {"first": 10}, token=AGENT)
+
+    [edge] = board["data"]["orders"]["edges"]
+    assert edge["node"]["customer"]["email"] == SHOPPER
+    assert edge["node"]["customer"]["displayName"] == SHOPPER  # ours: checkout gave only the email
+    assert edge["node"]["customer"]["storefront"] is None
+    [error] = board["errors"]
+    assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert error["extensions"]["upstream"] == "bigcommerce"
+    assert error["path"][-1] == "storefront"
+
+
+@pytest.mark.no_relay
+async def test_a_shipment_and_the_status_go_back_to_the_storefront(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2)])
+    await storefront.import_order(services, str(created["id"]))
+    [order] = await imported(client, created["id"])
+    detail = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders { id location { code } } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    [share] = detail["data"]["order"]["fulfillmentOrders"]
+    associate = a_token("associate", locations=(share["location"]["code"],))
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": share["id"]}, token=associate)
+    shipped = await execute(
+        client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate
+    )
+    tracking = shipped["data"]["shipFulfillmentOrder"]["shipment"]["trackingNumber"]
+
+    await relay_once(services, outbox_handlers(services))
+    await relay_once(services, outbox_handlers(services))  # a repeat pushes nothing twice
+
+    theirs = sandbox.orders[created["id"]]
+    assert [s["tracking_number"] for s in theirs.shipments] == [tracking]
+    assert theirs.status_id == 2  # Shipped: every unit went
+
+
+async def test_availability_reaches_the_storefront_per_location_and_then_only_what_changed(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    pusher = storefront.AvailabilityPusher()
+
+    everything = await pusher.push(services)
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=AGENT)
+    assert body["data"]["placeOrder"]["userErrors"] == []
+    changed = await pusher.push(services)
+    nothing = await pusher.push(services)
+
+    dallas = BIGCOMMERCE_LOCATION_IDS["DC-DFW"]
+    answer = await execute(
+        client,
+        '{ availability(skus: ["MUG-BLUE"]) { locations { location { code } availableToSell } } }',
+        token=AGENT,
+    )
+    ours = {
+        r["location"]["code"]: r["availableToSell"] for r in answer["data"]["availability"][0]["locations"]
+    }
+    assert everything > 0
+    assert changed == 2  # the two SKUs of the order, at the node that took them
+    assert nothing == 0
+    assert sandbox.available[("MUG-BLUE", dallas)] == ours["DC-DFW"]
+
+
+async def test_the_catalogue_takes_the_storefront_s_names_and_prices(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    product = bigcommerce(sandboxes).product_for("MUG-BLUE")
+    product.price = product.price + 1
+
+    changed = await storefront.sync_catalog(services)
+    body = await execute(
+        client, "{ products(first: 50) { edges { node { sku price { amount } } } } }", token=AGENT
+    )
+
+    prices = {e["node"]["sku"]: e["node"]["price"]["amount"] for e in body["data"]["products"]["edges"]}
+    assert changed == 1
+    assert prices["MUG-BLUE"] == str(product.price)
+
+
+async def test_agents_find_customers_by_the_start_of_an_email_or_a_name(client: httpx.AsyncClient) -> None:
+    for email in ("zoe.adams@example.com", "zack.brown@example.com", "amy.zhou@example.com"):
+        body = await execute(
+            client, operation("PlaceOrder"), {"input": an_order_input(customer={"email": email})}, token=AGENT
+        )
+        assert body["data"]["placeOrder"]["userErrors"] == []
+    query = (
+        "query($s: String) { customers(search: $s, first: 10) "
+        "{ totalCount edges { node { email orderCount lifetimeValue { amount } } } } }"
+    )
+
+    found = await execute(client, query, {"s": "Z"}, token=AGENT)
+    refused = await execute(client, query, {"s": "z"}, token=a_token("storefront"))
+
+    emails = sorted(e["node"]["email"] for e in found["data"]["customers"]["edges"])
+    assert emails == ["zack.brown@example.com", "zoe.adams@example.com"]
+    assert all(e["node"]["orderCount"] == 1 for e in found["data"]["customers"]["edges"])
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
