@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 
 from ordergate.models.errors import Problem
-from ordergate.models.order import DeliveryMethod, HoldReason
+from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
@@ -84,6 +84,20 @@ class HoldOrder:
 class ReleaseOrderHold:
     order_id: str
     reason: HoldReason | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class LineQuantity:
+    line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    reason: CancelReason
+    lines: tuple[LineQuantity, ...] | None = None  # None: every unit that can still be cancelled
     idempotency_key: str | None = None
 
 

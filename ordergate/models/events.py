@@ -18,6 +18,7 @@ class EventType(StrEnum):
     ORDER_HELD = "ORDER_HELD"
     ORDER_RELEASED = "ORDER_RELEASED"
     ORDER_CANCELLED = "ORDER_CANCELLED"
+    ORDER_LINES_CANCELLED = "ORDER_LINES_CANCELLED"
     ORDER_COMPLETED = "ORDER_COMPLETED"
     ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
     ORDER_REROUTED = "ORDER_REROUTED"
@@ -49,6 +50,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.ORDER_HELD: "Your order is on hold while we check a detail.",
     EventType.ORDER_RELEASED: "Your order is moving again.",
     EventType.ORDER_CANCELLED: "Your order was cancelled.",
+    EventType.ORDER_LINES_CANCELLED: "Some items were cancelled from your order.",
     EventType.ORDER_COMPLETED: "Your order is complete.",
     EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
     EventType.ORDER_REROUTED: "We are sending part of your order from another location.",

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     MANAGE_HOLDS = "manage_holds"
     FULFIL = "fulfil"
     ROUTE_ORDERS = "route_orders"
+    CANCEL_OWN_ORDERS = "cancel_own_orders"  # units nobody has started on yet
+    CANCEL_ORDERS = "cancel_orders"  # any unit not yet shipped or handed over
     MANAGE_WEBHOOKS = "manage_webhooks"
 
 
@@ -34,7 +36,9 @@ _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.STOREFRONT: frozenset(_EVERYONE | {Permission.PLACE_ORDER}),
-    Role.CUSTOMER: frozenset(_EVERYONE | {Permission.PLACE_ORDER, Permission.READ_OWN_ORDERS}),
+    Role.CUSTOMER: frozenset(
+        _EVERYONE | {Permission.PLACE_ORDER, Permission.READ_OWN_ORDERS, Permission.CANCEL_OWN_ORDERS}
+    ),
     Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL}),
     Role.AGENT: frozenset(
         _EVERYONE
@@ -47,6 +51,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_HOLDS,
             Permission.FULFIL,
             Permission.ROUTE_ORDERS,
+            Permission.CANCEL_ORDERS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -44,6 +44,14 @@ class DeliveryMethod(StrEnum):
     PICKUP = "PICKUP"
 
 
+class CancelReason(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    FRAUD = "FRAUD"
+    INVENTORY = "INVENTORY"
+    STAFF = "STAFF"
+    OTHER = "OTHER"
+
+
 class HoldReason(StrEnum):
     AWAITING_PAYMENT = "AWAITING_PAYMENT"
     HIGH_RISK_OF_FRAUD = "HIGH_RISK_OF_FRAUD"

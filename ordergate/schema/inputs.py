@@ -9,8 +9,10 @@ import strawberry
 
 from ordergate.models.commands import (
     Address,
+    CancelOrder,
     CustomerDetails,
     HoldOrder,
+    LineQuantity,
     LineRequest,
     PlaceOrder,
     ReleaseOrderHold,
@@ -18,7 +20,7 @@ from ordergate.models.commands import (
 )
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import Problem, ValidationFailed
-from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus
+from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason, OrderStatus
 from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
 from ordergate.resolvers.inventory import Destination
 from ordergate.resolvers.shipping import ShipCommand
@@ -155,6 +157,32 @@ class HoldOrderInput:
 
     def to_command(self) -> HoldOrder:
         return HoldOrder(str(self.order_id), self.reason, self.note, self.idempotency_key)
+
+
+@strawberry.input
+class OrderLineQuantityInput:
+    line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class CancelOrderInput:
+    order_id: strawberry.ID
+    reason: CancelReason
+    lines: list[OrderLineQuantityInput] | None = strawberry.field(
+        default=None, description="Lines and units to cancel; every unit that still can be, when omitted."
+    )
+    idempotency_key: str | None = None
+
+    def to_command(self) -> CancelOrder:
+        return CancelOrder(
+            order_id=str(self.order_id),
+            reason=self.reason,
+            lines=tuple(LineQuantity(str(line.line_id), line.quantity) for line in self.lines)
+            if self.lines is not None
+            else None,
+            idempotency_key=self.idempotency_key,
+        )
 
 
 @strawberry.input

@@ -10,9 +10,19 @@ from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
-from ordergate.resolvers import fulfillment, holds, orders, rerouting, reservations, shipping, webhooks_out
+from ordergate.resolvers import (
+    cancellation,
+    fulfillment,
+    holds,
+    orders,
+    rerouting,
+    reservations,
+    shipping,
+    webhooks_out,
+)
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
+    CancelOrderInput,
     HoldOrderInput,
     PlaceOrderInput,
     RegisterWebhookEndpointInput,
@@ -123,6 +133,15 @@ class Mutation:
     @strawberry.mutation(description="Stop an order from progressing (agents); it becomes ON_HOLD.")
     async def hold_order(self, info: Info, input: HoldOrderInput) -> OrderPayload:
         return await OrderPayload.of(holds.hold_order(services(info), principal(info), input.to_command()))
+
+    @strawberry.mutation(
+        description="Cancel an order, or some units of its lines, with a reason. Customers cancel their "
+        "own units that no node has started on; agents any unit not yet shipped or handed over."
+    )
+    async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
+        return await OrderPayload.of(
+            cancellation.cancel_order(services(info), principal(info), input.to_command())
+        )
 
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")
     async def release_order_hold(self, info: Info, input: ReleaseOrderHoldInput) -> OrderPayload:

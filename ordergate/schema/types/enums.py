@@ -7,7 +7,14 @@ import strawberry
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.inventory import ReservationStatus
 from ordergate.models.location import LocationType
-from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
+from ordergate.models.order import (
+    CancelReason,
+    DeliveryMethod,
+    FulfillmentStatus,
+    HoldReason,
+    OrderStatus,
+    PaymentStatus,
+)
 from ordergate.models.shipment import TrackingStatus
 
 for _enum in (
@@ -20,10 +27,12 @@ for _enum in (
     TrackingStatus,
     HoldReason,
     ReservationStatus,
+    CancelReason,
 ):
     strawberry.enum(_enum)
 
 __all__ = [
+    "CancelReason",
     "DeliveryMethod",
     "FulfillmentOrderStatus",
     "FulfillmentStatus",
