@@ -367,7 +367,7 @@ def create_app(
     sandboxes = sandboxes or Sandboxes()
     services = services or build_services(settings, sandboxes=sandboxes)
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None
-    view = GraphQLView(build_schema(), services, settings, html)
+    view = GraphQLView(build_schema(settings), services, settings, html)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -1,32 +1,66 @@
-"""The schema: an Apollo Federation 2 subgraph with caches and the error policy."""
+"""The schema: an Apollo Federation 2 subgraph with caches, limits and the error policy."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache as StrawberryParserCache
+from strawberry.extensions import ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
+from ordergate.schema import limits
 from ordergate.schema.errors import ErrorPolicy
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
 from ordergate.schema.subscription import Subscription
+from ordergate.settings import Settings
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
+
+
+class ParserCache(StrawberryParserCache):
+    """A document that does not parse is left to Strawberry, which parses it again inside
+    the operation and reports the syntax error there, where the error policy and the token
+    limit see it; raised from this hook, it would skip them."""
+
+    def on_parse(self) -> Iterator[None]:
+        execution = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            execution.graphql_document = self.cached_parse_document(
+                execution.query, **execution.parse_options
+            )
+        yield
 
 
 class Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list, execution_context: object = None) -> None:  # type: ignore[type-arg]
         """Logging happens in ErrorPolicy, once, with the request id; expected errors are not noise."""
 
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """Strawberry strips only "Cannot query field" suggestions; these are all of them
+        (unknown arguments, types and enum values too)."""
+        error.message = limits.strip_suggestions(error.message)
 
-def build_schema() -> Schema:
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    settings = settings or Settings()
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         federation_version="2.7",
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), ErrorPolicy],
+        config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            *limits.extensions(settings),
+            ErrorPolicy,
+        ],
     )
 
 

@@ -21,6 +21,7 @@ class Context:
     principal: Principal | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connection_params: dict[str, Any] | None = None
+    client_address: str | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

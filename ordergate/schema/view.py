@@ -28,6 +28,7 @@ from ordergate.models.identity import Principal
 from ordergate.resolvers.services import Services
 from ordergate.schema.build import Schema
 from ordergate.schema.context import Context
+from ordergate.schema.limits import THROTTLED
 from ordergate.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -59,6 +60,17 @@ def is_request_error(response: Mapping[str, Any]) -> bool:
     """Parse and validation failures: no data, and no error points into an executed path."""
     errors = response.get("errors") or []
     return response.get("data") is None and bool(errors) and not any(e.get("path") for e in errors)
+
+
+def throttled(response: object) -> int | None:
+    """The seconds a THROTTLED client must wait, when that is the answer."""
+    if not isinstance(response, Mapping):
+        return None
+    for error in response.get("errors") or ():
+        extensions = error.get("extensions") or {}
+        if extensions.get("code") == THROTTLED:
+            return int(extensions.get("retryAfter", 1))
+    return None
 
 
 def unauthenticated(message: str) -> Response:
@@ -122,7 +134,10 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(request, Request):
             principal = getattr(request.state, "principal", None)
         request_id = getattr(request.state, "request_id", None)
-        context = Context(services=self.services, principal=principal)
+        client = request.client
+        context = Context(
+            services=self.services, principal=principal, client_address=client.host if client else None
+        )
         if request_id:
             context.request_id = request_id
         return context
@@ -165,6 +180,10 @@ class GraphQLView(GraphQL[Context, None]):
         response.headers["content-type"] = media_type
         if request_error and not sub_response.status_code:
             response.status_code = 400
+        retry_after = throttled(response_data)
+        if retry_after is not None:
+            response.status_code = 429
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:

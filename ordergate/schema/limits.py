@@ -1,0 +1,194 @@
+"""What an operation may ask for, checked before it runs: depth, aliases, tokens, static
+cost and the client's budget; and the production switches for introspection and suggestions.
+
+Each refusal carries a stable `extensions.code`: QUERY_TOO_DEEP, TOO_MANY_ALIASES,
+TOO_MANY_TOKENS, QUERY_TOO_COSTLY, THROTTLED (with `retryAfter`, and HTTP 429 with
+`Retry-After`), INTROSPECTION_DISABLED. Every operation that reaches execution reports
+`extensions.cost` as Shopify does: requested and actual cost, and the throttle status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, OperationType, ValidationContext
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+from ordergate.schema.budget import Budget, ThrottleStatus
+from ordergate.schema.context import Context
+from ordergate.schema.cost import QueryCost
+from ordergate.settings import Settings
+
+QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+THROTTLED = "THROTTLED"
+INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def strip_suggestions(message: str) -> str:
+    return SUGGESTION.sub("", message)
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+def coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
+    """`rule`, with `code` on each error it reports, whether it reports while it is built
+    (Strawberry's depth and alias limiters) or while it visits (graphql-core's rules)."""
+
+    class Coded(rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: ValidationContext) -> None:
+            # graphql-core declares `on_error` as a method and replaces it with the callback.
+            report = context.on_error
+            context.on_error = lambda error: report(_with_code(error, code))  # type: ignore[method-assign]
+            try:
+                super().__init__(context)
+            finally:
+                context.on_error = report  # type: ignore[method-assign]
+
+        def report_error(self, error: GraphQLError) -> None:
+            super().report_error(_with_code(error, code))
+
+    Coded.__name__ = Coded.__qualname__ = f"{rule.__name__}_{code}"
+    return Coded
+
+
+def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """Built once per schema: the validation cache is keyed by the rule classes."""
+    rules = [
+        coded(depth_validator(settings.max_query_depth, None), QUERY_TOO_DEEP),
+        coded(aliases_validator(settings.max_query_aliases), TOO_MANY_ALIASES),
+    ]
+    if not settings.introspection:
+        rules.append(coded(NoSchemaIntrospectionCustomRule, INTROSPECTION_DISABLED))
+    return rules
+
+
+class TokenLimit(MaxTokensLimiter):
+    """The parser stops at `max_token_count` tokens; its syntax error gets our code."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        too_many = f"more than {self.max_token_count} tokens"
+        for error in self.execution_context.pre_execution_errors or ():
+            if too_many in error.message:
+                _with_code(error, TOO_MANY_TOKENS)
+
+
+class CostLimit(SchemaExtension):
+    """Prices the operation before it runs, refuses it over `max_cost`, reserves its cost
+    from the client's budget (or refuses it, THROTTLED), and gives back what it did not use.
+
+    A subscription is priced and charged once, when it starts; refused, it never starts."""
+
+    def __init__(self, max_cost: int, page_cap: int, budget: Budget | None) -> None:
+        self.max_cost = max_cost
+        self.page_cap = page_cap
+        self.budget = budget
+        self.cost: dict[str, Any] | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        assert execution.graphql_document is not None
+        pricing = QueryCost(execution.schema._schema, self.page_cap)
+        operation = pricing.operation(
+            execution.graphql_document, execution.operation_name, execution.variables
+        )
+        if operation is None:
+            yield  # execution reports why it cannot run
+            return
+        if not isinstance(context, Context):
+            context = None  # an in-process call: priced, but no client's budget pays
+        requested = operation.requested()
+        subscription = operation.node.operation is OperationType.SUBSCRIPTION
+        refusal = self._refusal(requested, context)
+        if refusal is not None:
+            if subscription:
+                raise refusal
+            execution.result = ExecutionResult(data=None, errors=[refusal])
+            yield
+            return
+        yield
+        if subscription:
+            return  # charged in full; its events are not cluttered with the cost
+        result = execution.result
+        actual = requested
+        if isinstance(result, ExecutionResult):
+            actual = min(requested, operation.actual(result.data))
+        status = None
+        if self.budget is not None and context is not None:
+            status = self.budget.refund(_client(context), requested - actual, _now(context))
+        self._report(requested, actual, status)
+
+    def _refusal(self, requested: int, context: Context | None) -> GraphQLError | None:
+        budget = self.budget if context is not None else None
+        if requested > self.max_cost:
+            status = budget.status(_client(context), _now(context)) if budget and context else None
+            self._report(requested, 0, status)
+            return GraphQLError(
+                f"This operation would cost {requested} points; at most {self.max_cost} may run at once. "
+                "Ask for smaller pages (`first`) or fewer nested lists.",
+                extensions={"code": QUERY_TOO_COSTLY, "cost": requested, "maxCost": self.max_cost},
+            )
+        if budget is None or context is None:
+            return None
+        reservation = budget.reserve(_client(context), requested, _now(context))
+        if reservation.granted:
+            return None
+        self._report(requested, 0, reservation.status)
+        return GraphQLError(
+            f"Throttled: this operation costs {requested} points and "
+            f"{reservation.status.currently_available} are available; "
+            f"retry in {reservation.retry_after_seconds} s.",
+            extensions={"code": THROTTLED, "retryAfter": reservation.retry_after_seconds},
+        )
+
+    def _report(self, requested: int, actual: int, status: ThrottleStatus | None) -> None:
+        self.cost = {"requestedQueryCost": requested, "actualQueryCost": actual}
+        if status is not None:
+            self.cost["throttleStatus"] = {
+                "maximumAvailable": status.maximum_available,
+                "currentlyAvailable": status.currently_available,
+                "restoreRate": status.restore_rate,
+            }
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self.cost} if self.cost is not None else {}
+
+
+def _client(context: Context) -> str:
+    """Whose budget pays: the token's subject, else the caller's address."""
+    if context.principal is not None:
+        return f"subject:{context.principal.subject}"
+    return f"address:{context.client_address or 'unknown'}"
+
+
+def _now(context: Context) -> float:
+    return context.services.clock().timestamp()
+
+
+def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """The limits as schema extensions; one budget for every request this schema serves."""
+    rules = validation_rules(settings)
+    budget = None
+    max_cost = settings.max_query_cost
+    if settings.query_budget > 0:
+        budget = Budget(settings.query_budget, settings.query_budget_restore_rate)
+        max_cost = min(max_cost, budget.capacity)  # dearer than a full bucket could never run
+    return [
+        lambda: AddValidationRules(rules),
+        lambda: TokenLimit(settings.max_query_tokens),
+        lambda: CostLimit(max_cost, settings.page_size_cap, budget),
+    ]

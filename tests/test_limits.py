@@ -1,0 +1,417 @@
+"""Limits checked before an operation runs (depth, aliases, tokens, cost), each client's
+budget, and the production switches for introspection and suggestions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from graphql import GraphQLSyntaxError, parse, validate
+from sqlalchemy import event
+from starlette.applications import Starlette
+
+from ordergate.app import create_app
+from ordergate.auth import verify_token
+from ordergate.resolvers.services import Services
+from ordergate.schema.budget import Budget
+from ordergate.schema.build import build_schema
+from ordergate.schema.context import Context
+from ordergate.schema.cost import QueryCost
+from ordergate.schema.limits import validation_rules
+from ordergate.settings import Settings
+from tests.builders import a_token, an_order_input
+from tests.contract import operation, operations
+from tests.graphql_client import error_codes, execute
+
+DEFAULTS = Settings()
+ADMIN = a_token("admin")
+AGENT = a_token("agent")
+LIMIT_CODES = {
+    "QUERY_TOO_DEEP",
+    "TOO_MANY_ALIASES",
+    "TOO_MANY_TOKENS",
+    "QUERY_TOO_COSTLY",
+    "THROTTLED",
+    "INTROSPECTION_DISABLED",
+}
+MISSING = "TWlzc2luZzow"
+# What each contract operation sends, at the page sizes its client asks for (the default 50).
+VARIABLES: dict[str, dict[str, Any]] = {
+    "OrdersBoard": {"first": 50},
+    "OrderDetail": {"id": MISSING},
+    "NetworkOverview": {},
+    "LiveOrders": {},
+    "OrderTracking": {"id": MISSING},
+    "OrderUpdates": {"orderId": MISSING},
+    "CancelMyOrder": {"input": {"orderId": MISSING, "reason": "CUSTOMER"}},
+    "StartReturn": {
+        "input": {"orderId": MISSING, "lines": [{"lineId": MISSING, "quantity": 1, "reason": "x"}]}
+    },
+    "WorkQueue": {"locationId": MISSING},
+    "Accept": {"id": MISSING},
+    "StartPicking": {"id": MISSING},
+    "Pack": {"id": MISSING},
+    "Ship": {"input": {"fulfillmentOrderId": MISSING}},
+    "ReadyForPickup": {"id": MISSING},
+    "HandOver": {"id": MISSING},
+    "Reject": {"id": MISSING, "reason": "damaged"},
+    "QueueUpdates": {"locationId": MISSING},
+    "Catalog": {"first": 50},
+    "ProductAvailability": {"skus": [f"SKU-{n}" for n in range(50)], "destination": {"countryCode": "US"}},
+    "DeliveryOptions": {"lines": [{"sku": "MUG-BLUE", "quantity": 1}], "destination": {"countryCode": "US"}},
+    "HoldStock": {"input": {"idempotencyKey": "hold-1", "lines": [{"sku": "MUG-BLUE", "quantity": 1}]}},
+    "PlaceOrder": {"input": an_order_input()},
+}
+PRODUCTS = (
+    "query Products($first: Int!) { products(first: $first) { edges { node { sku price { amount } } } } }"
+)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The production budget, which the other tests turn off."""
+    return replace(settings, query_budget=DEFAULTS.query_budget)
+
+
+@dataclass
+class FakeClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(services: Services) -> FakeClock:
+    clock = FakeClock(datetime.now(UTC))
+    services.clock = clock
+    return clock
+
+
+@asynccontextmanager
+async def gateway(app: Starlette, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Another gateway on the same services (started by `app`), with other settings."""
+    other = create_app(replace(app.state.settings, **changes), app.state.services)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://ordergate.test"
+    ) as c:
+        yield c
+
+
+@contextmanager
+def counting_statements(services: Services) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engines = {services.store.read_engine.sync_engine, services.store.write_engine.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def nested(depth: int) -> str:
+    """A placed order's fulfilment orders' order's ... `depth` levels down."""
+    names = ["fulfillmentOrders" if level % 2 == 0 else "order" for level in range(depth - 2)]
+    inner = "id"
+    for name in reversed(names):
+        inner = f"{name} {{ {inner} }}"
+    return (
+        f"mutation Deep($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{ order {{ {inner} }} }} }}"
+    )
+
+
+async def order_count(client: httpx.AsyncClient) -> int:
+    body = await execute(client, "{ orders(first: 1) { totalCount } }", token=AGENT)
+    count: int = body["data"]["orders"]["totalCount"]
+    return count
+
+
+async def test_an_operation_deeper_than_the_limit_is_refused_before_it_runs(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await execute(
+        client, nested(DEFAULTS.max_query_depth + 2), {"input": an_order_input()}, token=AGENT
+    )
+
+    assert error_codes(body) == ["QUERY_TOO_DEEP"]
+    assert body["data"] is None
+    assert await order_count(client) == 0
+
+
+async def test_an_operation_at_the_depth_limit_runs(client: httpx.AsyncClient) -> None:
+    body = await execute(client, nested(DEFAULTS.max_query_depth), {"input": an_order_input()}, token=AGENT)
+
+    assert "errors" not in body, body
+    assert await order_count(client) == 1
+
+
+async def test_more_aliases_than_the_limit_are_refused(client: httpx.AsyncClient) -> None:
+    aliases = " ".join(f"a{n}: sku" for n in range(DEFAULTS.max_query_aliases + 1))
+
+    body = await execute(
+        client, f"{{ products(first: 1) {{ edges {{ node {{ {aliases} }} }} }} }}", token=AGENT
+    )
+
+    assert error_codes(body) == ["TOO_MANY_ALIASES"]
+    assert body["data"] is None
+
+
+async def test_a_document_longer_than_the_token_limit_is_not_parsed(client: httpx.AsyncClient) -> None:
+    fields = " ".join(["sku"] * DEFAULTS.max_query_tokens)
+
+    body = await execute(
+        client, f"{{ products(first: 1) {{ edges {{ node {{ {fields} }} }} }} }}", token=AGENT
+    )
+
+    assert error_codes(body) == ["TOO_MANY_TOKENS"], body
+    assert f"more than {DEFAULTS.max_query_tokens} tokens" in body["errors"][0]["message"]
+
+
+COSTLY = """
+{ orders(first: 250) { edges { node {
+    lines { sku }
+    fulfillmentOrders { location { code } lines { sku } }
+    shipments { events { status } }
+} } } }
+"""
+
+
+@pytest.mark.no_relay
+async def test_a_costly_query_is_refused_with_its_cost_before_it_runs(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    with counting_statements(services) as statements:
+        response = await client.post(
+            "/graphql",
+            json={"query": COSTLY},
+            headers={"authorization": f"Bearer {AGENT}", "accept": "application/graphql-response+json"},
+        )
+
+    body = response.json()
+    assert response.status_code == 400
+    assert "data" not in body
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+    # per order: itself, lines, fulfilment orders with location and lines, shipments with events
+    assert body["errors"][0]["extensions"]["cost"] == 250 * 7
+    assert body["errors"][0]["extensions"]["maxCost"] == DEFAULTS.max_query_cost
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 250 * 7
+    assert body["extensions"]["cost"]["actualQueryCost"] == 0
+    assert statements == []
+
+
+def test_a_connection_costs_its_page_times_its_node_and_an_oversized_page_nothing() -> None:
+    pricing = QueryCost(build_schema()._schema, page_cap=250)
+
+    def cost(first: int) -> int:
+        priced = pricing.operation(parse(operation("OrdersBoard")), "OrdersBoard", {"first": first})
+        assert priced is not None
+        return priced.requested()
+
+    # per order: itself, customer, total, lines, fulfillmentOrders and their location, shipments
+    assert cost(1) == 7
+    assert cost(50) == 350
+    assert cost(250) == 1750
+    assert cost(251) == 0  # refused by its resolver (PAGE_SIZE_TOO_LARGE) before any work
+
+
+def test_a_mutation_costs_its_base_weight_and_fragments_and_skips_are_resolved() -> None:
+    pricing = QueryCost(build_schema()._schema, page_cap=250)
+    document = parse(
+        """
+        mutation Accept($id: ID!, $withOrder: Boolean!) {
+          acceptFulfillmentOrder(id: $id) { ...Moved userErrors { code } }
+        }
+        fragment Moved on FulfillmentOrderPayload {
+          fulfillmentOrder { id order @include(if: $withOrder) { id } }
+        }
+        """
+    )
+
+    with_order = pricing.operation(document, "Accept", {"id": "x", "withOrder": True})
+    without = pricing.operation(document, "Accept", {"id": "x", "withOrder": False})
+
+    assert with_order is not None
+    assert without is not None
+    assert with_order.requested() == 10 + 1 + 1 + 1  # base, fulfillmentOrder, order, userErrors
+    assert without.requested() == 10 + 1 + 1
+
+
+async def test_every_response_reports_requested_and_actual_cost_and_the_bucket(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=ADMIN)
+    before = (await execute(client, "{ locations { code } }", token=ADMIN))["extensions"]["cost"]
+
+    body = await execute(client, operation("OrdersBoard"), {"first": 50}, token=ADMIN)
+
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 350
+    assert 0 < cost["actualQueryCost"] < cost["requestedQueryCost"]  # one order, not fifty
+    status = cost["throttleStatus"]
+    assert status["maximumAvailable"] == DEFAULTS.query_budget
+    assert status["restoreRate"] == DEFAULTS.query_budget_restore_rate
+    assert (
+        status["currentlyAvailable"]
+        == before["throttleStatus"]["currentlyAvailable"] - cost["actualQueryCost"]
+    )
+
+
+async def test_a_client_over_its_budget_is_throttled_told_when_to_retry_and_served_after(
+    app: Starlette, clock: FakeClock
+) -> None:
+    async with gateway(app, query_budget=30, query_budget_restore_rate=4) as client:
+        for _ in range(3):  # 10 points each: five products and their prices
+            body = await execute(client, PRODUCTS, {"first": 5}, token=AGENT)
+            assert body["extensions"]["cost"]["actualQueryCost"] == 10
+
+        throttled = await client.post(
+            "/graphql",
+            json={"query": PRODUCTS, "variables": {"first": 5}},
+            headers={"authorization": f"Bearer {AGENT}"},
+        )
+        other = await execute(client, PRODUCTS, {"first": 5}, token=a_token("agent", subject="another-agent"))
+        clock.advance(2)
+        still = await client.post(
+            "/graphql",
+            json={"query": PRODUCTS, "variables": {"first": 5}},
+            headers={"authorization": f"Bearer {AGENT}"},
+        )
+        clock.advance(1)
+        served = await execute(client, PRODUCTS, {"first": 5}, token=AGENT)
+
+    assert throttled.status_code == 429
+    assert throttled.headers["retry-after"] == "3"  # 10 points at 4 a second
+    body = throttled.json()
+    assert error_codes(body) == ["THROTTLED"]
+    assert body["errors"][0]["extensions"]["retryAfter"] == 3
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 0
+    assert "errors" not in other
+    assert still.status_code == 429
+    assert still.headers["retry-after"] == "1"
+    assert "errors" not in served
+    assert served["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 2
+
+
+async def test_a_subscription_is_metered_once_when_it_starts(services: Services, clock: FakeClock) -> None:
+    schema = build_schema(replace(DEFAULTS, query_budget=1, query_budget_restore_rate=1))
+    agent = verify_token(DEFAULTS, AGENT)
+    spent = await schema.execute("{ locations { code } }", context_value=Context(services, agent))
+    assert spent.errors is None
+    assert spent.extensions == {
+        "cost": {
+            "requestedQueryCost": 1,
+            "actualQueryCost": 1,
+            "throttleStatus": {"maximumAvailable": 1, "currentlyAvailable": 0, "restoreRate": 1},
+        }
+    }
+
+    stream = await schema.subscribe(
+        'subscription { availabilityChanged(skus: ["MUG-BLUE"]) { sku } }',
+        context_value=Context(services, agent),
+    )
+    async with aclosing(stream):
+        first = await anext(stream)
+
+    assert [(e.extensions or {}).get("code") for e in first.errors or []] == ["THROTTLED"]
+
+
+def test_a_bucket_refills_at_its_rate_up_to_its_capacity_and_refunds_what_was_not_spent() -> None:
+    budget = Budget(capacity=100, restore_rate=10)
+
+    assert budget.reserve("ann", 80, now=0).granted
+    refused = budget.reserve("ann", 50, now=1)  # 30 available
+    assert (refused.granted, refused.retry_after_seconds) == (False, 2)
+    assert budget.refund("ann", 40, now=1).currently_available == 70
+    assert budget.status("ann", now=100).currently_available == 100
+    assert budget.status("bob", now=1).currently_available == 100
+
+
+def in_schema(document: str) -> bool:
+    """Whether the schema serves this contract operation yet (some come with later issues)."""
+    return not validate(build_schema()._schema, parse(document))
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLES))
+def test_every_contract_operation_is_within_half_the_depth_alias_and_token_limits(name: str) -> None:
+    half = replace(
+        DEFAULTS,
+        max_query_depth=DEFAULTS.max_query_depth // 2,
+        max_query_aliases=DEFAULTS.max_query_aliases // 2,
+    )
+    document = parse(operation(name), max_tokens=DEFAULTS.max_query_tokens // 2)
+
+    errors = validate(build_schema()._schema, document, validation_rules(half))
+
+    assert not [e.message for e in errors if (e.extensions or {}).get("code")]
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLES))
+def test_every_contract_operation_costs_at_most_half_the_limit(name: str) -> None:
+    document = operation(name)
+    if not in_schema(document):
+        pytest.skip(f"{name} is not in the schema yet")
+    schema = build_schema()._schema
+
+    priced = QueryCost(schema, DEFAULTS.page_size_cap).operation(parse(document), name, VARIABLES[name])
+
+    assert priced is not None
+    assert priced.requested() <= DEFAULTS.max_query_cost // 2
+
+
+def test_the_contract_variables_cover_every_contract_operation() -> None:
+    operation("Catalog")
+    assert set(VARIABLES) == set(operations())
+
+
+def test_the_token_limit_is_the_parser_s() -> None:
+    with pytest.raises(GraphQLSyntaxError, match="more than 3 tokens"):
+        parse("{ a b c d }", max_tokens=3)
+
+
+async def test_the_contract_s_operations_run_inside_the_default_limits(client: httpx.AsyncClient) -> None:
+    for name, (_, document) in sorted(operations().items()):
+        if document.startswith("subscription") or not in_schema(document):
+            continue
+        body = await execute(client, document, VARIABLES[name], token=ADMIN)
+        assert not LIMIT_CODES & set(error_codes(body)), (name, body)
+        assert body["extensions"]["cost"]["requestedQueryCost"] <= DEFAULTS.max_query_cost // 2, (name, body)
+
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+async def test_introspection_answers_by_default_and_is_refused_when_switched_off(app: Starlette) -> None:
+    async with gateway(app) as on, gateway(app, introspection=False) as off:
+        answered = await execute(on, INTROSPECTION, token=ADMIN)
+        refused = await execute(off, INTROSPECTION, token=ADMIN)
+        typename = await execute(off, "{ __typename }", token=ADMIN)
+
+    assert answered["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert set(error_codes(refused)) == {"INTROSPECTION_DISABLED"}
+    assert typename["data"] == {"__typename": "Query"}
+
+
+async def test_suggestions_are_given_by_default_and_stripped_when_switched_off(app: Starlette) -> None:
+    typo = "{ ordrs(first: 1) { totalCount } orders(filter: { status: [CONFIRMD] }) { totalCount } }"
+    async with gateway(app) as on, gateway(app, field_suggestions=False) as off:
+        suggested = await execute(on, typo, token=ADMIN)
+        stripped = await execute(off, typo, token=ADMIN)
+
+    assert all("Did you mean" in e["message"] for e in suggested["errors"])
+    assert len(stripped["errors"]) == len(suggested["errors"]) == 2
+    assert not any("Did you mean" in e["message"] for e in stripped["errors"])
+    assert set(error_codes(stripped)) == {"GRAPHQL_VALIDATION_FAILED"}
