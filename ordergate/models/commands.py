@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ordergate.models.errors import Problem
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
+from ordergate.models.returns import Disposition
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
@@ -99,6 +100,33 @@ class CancelOrder:
     reason: CancelReason
     lines: tuple[LineQuantity, ...] | None = None  # None: every unit that can still be cancelled
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnLineRequest:
+    line_id: str
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestReturn:
+    order_id: str
+    lines: tuple[ReturnLineRequest, ...]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedLine:
+    return_line_id: str
+    disposition: Disposition
+
+
+@dataclass(frozen=True)
+class ReceiveReturn:
+    return_id: str
+    location_id: str
+    lines: tuple[ReceivedLine, ...]
 
 
 @dataclass(frozen=True)

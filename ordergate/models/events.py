@@ -23,6 +23,10 @@ class EventType(StrEnum):
     ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
     ORDER_REROUTED = "ORDER_REROUTED"
     FULFILLMENT_OPENED = "FULFILLMENT_OPENED"
+    RETURN_REQUESTED = "RETURN_REQUESTED"
+    RETURN_APPROVED = "RETURN_APPROVED"
+    RETURN_DECLINED = "RETURN_DECLINED"
+    RETURN_RECEIVED = "RETURN_RECEIVED"
     FULFILLMENT_ACCEPTED = "FULFILLMENT_ACCEPTED"
     FULFILLMENT_PICKING = "FULFILLMENT_PICKING"
     FULFILLMENT_PACKED = "FULFILLMENT_PACKED"
@@ -64,6 +68,10 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_CANCELLED: "Part of your order was cancelled.",
     EventType.FULFILLMENT_HELD: "Part of your order is on hold.",
     EventType.FULFILLMENT_RELEASED: "Part of your order is moving again.",
+    EventType.RETURN_REQUESTED: "We received your return request.",
+    EventType.RETURN_APPROVED: "Your return is approved: send the items back.",
+    EventType.RETURN_DECLINED: "Your return request was declined.",
+    EventType.RETURN_RECEIVED: "We received your returned items.",
     EventType.SHIPMENT_UNKNOWN: "We are waiting for news from the carrier.",
     EventType.SHIPMENT_LABEL_CREATED: "A shipping label was created.",
     EventType.SHIPMENT_ACCEPTED: "The carrier has your parcel.",

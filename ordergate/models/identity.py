@@ -29,6 +29,8 @@ class Permission(StrEnum):
     ROUTE_ORDERS = "route_orders"
     CANCEL_OWN_ORDERS = "cancel_own_orders"  # units nobody has started on yet
     CANCEL_ORDERS = "cancel_orders"  # any unit not yet shipped or handed over
+    REQUEST_RETURNS = "request_returns"  # their own orders, within the return window
+    MANAGE_RETURNS = "manage_returns"  # approve, decline, receive; request for anyone, any time
     MANAGE_WEBHOOKS = "manage_webhooks"
 
 
@@ -37,7 +39,13 @@ _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.STOREFRONT: frozenset(_EVERYONE | {Permission.PLACE_ORDER}),
     Role.CUSTOMER: frozenset(
-        _EVERYONE | {Permission.PLACE_ORDER, Permission.READ_OWN_ORDERS, Permission.CANCEL_OWN_ORDERS}
+        _EVERYONE
+        | {
+            Permission.PLACE_ORDER,
+            Permission.READ_OWN_ORDERS,
+            Permission.CANCEL_OWN_ORDERS,
+            Permission.REQUEST_RETURNS,
+        }
     ),
     Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL}),
     Role.AGENT: frozenset(
@@ -52,6 +60,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.FULFIL,
             Permission.ROUTE_ORDERS,
             Permission.CANCEL_ORDERS,
+            Permission.MANAGE_RETURNS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

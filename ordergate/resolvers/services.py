@@ -38,6 +38,7 @@ class Policy:
     max_hold_ttl: timedelta = timedelta(hours=2)
     max_skus_per_query: int = 250
     max_split: int = 2
+    return_window: timedelta = timedelta(days=30)
 
 
 @dataclass

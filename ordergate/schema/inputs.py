@@ -15,12 +15,17 @@ from ordergate.models.commands import (
     LineQuantity,
     LineRequest,
     PlaceOrder,
+    ReceivedLine,
+    ReceiveReturn,
     ReleaseOrderHold,
+    RequestReturn,
     ReserveInventory,
+    ReturnLineRequest,
 )
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason, OrderStatus
+from ordergate.models.returns import Disposition
 from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
 from ordergate.resolvers.inventory import Destination
 from ordergate.resolvers.shipping import ShipCommand
@@ -182,6 +187,53 @@ class CancelOrderInput:
             if self.lines is not None
             else None,
             idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.input
+class ReturnLineInput:
+    line_id: strawberry.ID
+    quantity: int
+    reason: str
+
+
+@strawberry.input
+class RequestReturnInput:
+    order_id: strawberry.ID
+    lines: list[ReturnLineInput]
+    idempotency_key: str | None = None
+
+    def to_command(self) -> RequestReturn:
+        return RequestReturn(
+            order_id=str(self.order_id),
+            lines=tuple(ReturnLineRequest(str(x.line_id), x.quantity, x.reason) for x in self.lines),
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.input
+class DecideReturnInput:
+    return_id: strawberry.ID
+    note: str | None = None
+
+
+@strawberry.input
+class ReceivedLineInput:
+    line_id: strawberry.ID = strawberry.field(description="A line of the return (OrderReturn.lines.id).")
+    disposition: Disposition
+
+
+@strawberry.input
+class ReceiveReturnInput:
+    return_id: strawberry.ID
+    location_id: strawberry.ID
+    lines: list[ReceivedLineInput]
+
+    def to_command(self) -> ReceiveReturn:
+        return ReceiveReturn(
+            return_id=str(self.return_id),
+            location_id=str(self.location_id),
+            lines=tuple(ReceivedLine(str(x.line_id), x.disposition) for x in self.lines),
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from ordergate.resolvers import catalog, orders, storefront
+from ordergate.resolvers import catalog, orders, returns, storefront
 from ordergate.resolvers.services import Services
 
 V = TypeVar("V")
@@ -55,4 +55,6 @@ class Loaders:
         self.routing_decision_by_order_id: DataLoader[str, Any] = _loader(
             services, orders.routing_decisions_by_order_ids
         )
+        self.returns_by_order_id: DataLoader[str, Any] = _loader(services, returns.returns_by_order_ids)
+        self.return_lines_by_return_id: DataLoader[str, Any] = _loader(services, returns.lines_by_return_ids)
         self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)

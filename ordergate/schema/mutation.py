@@ -10,6 +10,7 @@ from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
+from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.resolvers import (
     cancellation,
     fulfillment,
@@ -17,23 +18,27 @@ from ordergate.resolvers import (
     orders,
     rerouting,
     reservations,
+    returns,
     shipping,
     webhooks_out,
 )
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     CancelOrderInput,
+    DecideReturnInput,
     HoldOrderInput,
     PlaceOrderInput,
+    ReceiveReturnInput,
     RegisterWebhookEndpointInput,
     ReleaseOrderHoldInput,
+    RequestReturnInput,
     ReserveInventoryInput,
     ShipFulfillmentOrderInput,
     UpdateWebhookEndpointInput,
 )
 from ordergate.schema.types.common import UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
-from ordergate.schema.types.order import FulfillmentOrder, Order, Shipment
+from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -83,6 +88,20 @@ class ShipPayload:
 class ReservationPayload:
     reservation: Reservation | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReturnPayload:
+    order_return: OrderReturnType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    async def of(cls, change: Awaitable[ReturnRecord]) -> ReturnPayload:
+        try:
+            record = await change
+        except DomainError as error:
+            return cls(user_errors=user_errors(error.problems))
+        return cls(order_return=OrderReturnType.from_model(record))
 
 
 @strawberry.type
@@ -141,6 +160,39 @@ class Mutation:
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
         return await OrderPayload.of(
             cancellation.cancel_order(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(
+        description="Ask to send units back: customers for their own orders within the return window, "
+        "for what has reached them; agents for anyone."
+    )
+    async def request_return(self, info: Info, input: RequestReturnInput) -> ReturnPayload:
+        return await ReturnPayload.of(
+            returns.request_return(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(description="Agents: the customer may send the units back.")
+    async def approve_return(self, info: Info, input: DecideReturnInput) -> ReturnPayload:
+        return await ReturnPayload.of(
+            returns.decide_return(
+                services(info), principal(info), str(input.return_id), approve=True, note=input.note
+            )
+        )
+
+    @strawberry.mutation(description="Agents: the return is refused, with a note for the customer.")
+    async def decline_return(self, info: Info, input: DecideReturnInput) -> ReturnPayload:
+        return await ReturnPayload.of(
+            returns.decide_return(
+                services(info), principal(info), str(input.return_id), approve=False, note=input.note
+            )
+        )
+
+    @strawberry.mutation(
+        description="The units are back at a node: RESTOCK makes them sellable there again, DAMAGED does not."
+    )
+    async def receive_return(self, info: Info, input: ReceiveReturnInput) -> ReturnPayload:
+        return await ReturnPayload.of(
+            returns.receive_return(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")

@@ -188,6 +188,29 @@ class InventoryRepository:
             )
         await self.session.flush()
 
+    async def restock(
+        self, sku: str, location_id: str, quantity: int, *, order_id: str, actor: str, now: datetime
+    ) -> None:
+        """Returned units back on the shelf: on hand goes up here until the ERP's next snapshot
+        counts them itself."""
+        position = await self.session.get(InventoryPosition, (sku, location_id), with_for_update=True)
+        if position is None:
+            position = InventoryPosition(sku=sku, location_id=location_id, on_hand=0, allocated=0, as_of=now)
+        position.on_hand += quantity
+        self.session.add(position)
+        self.session.add(
+            LedgerEntry(
+                sku=sku,
+                location_id=location_id,
+                kind=LedgerKind.RETURN,
+                quantity=quantity,
+                order_id=order_id,
+                actor=actor,
+                occurred_at=now,
+            )
+        )
+        await self.session.flush()
+
     async def add_reservation(self, reservation: Reservation, lines: Sequence[ReservationLine]) -> None:
         self.session.add(reservation)
         await self.session.flush()

@@ -16,6 +16,7 @@ from ordergate.models.inventory import (
 from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
+from ordergate.models.returns import OrderReturn, ReturnLine
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.models.sync import SyncCheckpoint
@@ -35,10 +36,12 @@ __all__ = [
     "OrderEvent",
     "OrderHold",
     "OrderLine",
+    "OrderReturn",
     "OutboxTask",
     "Product",
     "Reservation",
     "ReservationLine",
+    "ReturnLine",
     "RoutingDecisionRecord",
     "Shipment",
     "ShipmentEvent",

@@ -18,6 +18,7 @@ from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
+from ordergate.store.returns import ReturnRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
 
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.webhooks = WebhookRepository(session)
         self.sync = SyncRepository(session)
+        self.returns = ReturnRepository(session)
 
 
 class Store:

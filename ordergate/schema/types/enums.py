@@ -15,6 +15,7 @@ from ordergate.models.order import (
     OrderStatus,
     PaymentStatus,
 )
+from ordergate.models.returns import Disposition, ReturnStatus
 from ordergate.models.shipment import TrackingStatus
 
 for _enum in (
@@ -28,12 +29,15 @@ for _enum in (
     HoldReason,
     ReservationStatus,
     CancelReason,
+    ReturnStatus,
+    Disposition,
 ):
     strawberry.enum(_enum)
 
 __all__ = [
     "CancelReason",
     "DeliveryMethod",
+    "Disposition",
     "FulfillmentOrderStatus",
     "FulfillmentStatus",
     "HoldReason",
@@ -41,5 +45,6 @@ __all__ = [
     "OrderStatus",
     "PaymentStatus",
     "ReservationStatus",
+    "ReturnStatus",
     "TrackingStatus",
 ]

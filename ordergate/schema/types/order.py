@@ -14,6 +14,8 @@ from ordergate.models.identity import Role
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
+from ordergate.models.returns import Disposition, ReturnStatus
+from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.shipment import Shipment as ShipmentRecord
 from ordergate.models.shipment import TrackingStatus
 from ordergate.resolvers import orders
@@ -163,6 +165,50 @@ class OrderHold:
 
 
 @strawberry.type
+class ReturnLine:
+    id: strawberry.ID
+    sku: str
+    quantity: int
+    reason: str
+    disposition: Disposition | None
+    order_line_id: strawberry.ID
+
+
+@strawberry.type(name="OrderReturn")
+class OrderReturnType:
+    id: strawberry.ID
+    status: ReturnStatus
+    requested_at: datetime
+    note: str | None
+    received_at: datetime | None
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[ReturnLine]:
+        rows = await info.context.loaders.return_lines_by_return_id.load(str(self.id))
+        return [
+            ReturnLine(
+                id=strawberry.ID(r.id),
+                sku=r.sku,
+                quantity=r.quantity,
+                reason=r.reason,
+                disposition=r.disposition,
+                order_line_id=strawberry.ID(r.order_line_id),
+            )
+            for r in rows
+        ]
+
+    @classmethod
+    def from_model(cls, record: ReturnRecord) -> OrderReturnType:
+        return cls(
+            id=strawberry.ID(record.id),
+            status=record.status,
+            requested_at=record.requested_at,
+            note=record.note,
+            received_at=record.received_at,
+        )
+
+
+@strawberry.type
 class TimelineEntry:
     occurred_at: datetime
     type: str
@@ -224,6 +270,11 @@ class Order:
     async def fulfillment_orders(self, info: Info) -> list[FulfillmentOrder]:
         rows = await info.context.loaders.fulfillment_orders_by_order_id.load(str(self.id))
         return [FulfillmentOrder.from_model(r) for r in rows]
+
+    @strawberry.field(description="Returns asked for on this order, oldest first.")
+    async def returns(self, info: Info) -> list[OrderReturnType]:
+        rows = await info.context.loaders.returns_by_order_id.load(str(self.id))
+        return [OrderReturnType.from_model(r) for r in rows]
 
     @strawberry.field
     async def shipments(self, info: Info) -> list[Shipment]:

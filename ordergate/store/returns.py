@@ -1,0 +1,42 @@
+"""Returns and their lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.returns import OrderReturn, ReturnLine
+from ordergate.store.orders import group
+
+
+class ReturnRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, order_return: OrderReturn, lines: Sequence[ReturnLine]) -> None:
+        self.session.add(order_return)
+        await self.session.flush()
+        self.session.add_all(lines)
+        await self.session.flush()
+
+    async def lock(self, return_id: str) -> OrderReturn | None:
+        query = select(OrderReturn).where(col(OrderReturn.id) == return_id).with_for_update()
+        return (await self.session.execute(query)).scalars().first()
+
+    async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderReturn]]:
+        if not ids:
+            return {}
+        query = (
+            select(OrderReturn)
+            .where(col(OrderReturn.order_id).in_(set(ids)))
+            .order_by(col(OrderReturn.requested_at), col(OrderReturn.id))
+        )
+        return group(list((await self.session.execute(query)).scalars()), lambda r: r.order_id)
+
+    async def lines_by_return_ids(self, ids: Sequence[str]) -> dict[str, list[ReturnLine]]:
+        if not ids:
+            return {}
+        query = select(ReturnLine).where(col(ReturnLine.return_id).in_(set(ids))).order_by(col(ReturnLine.id))
+        return group(list((await self.session.execute(query)).scalars()), lambda line: line.return_id)
