@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("seed", help="load the demo network and catalogue (idempotent)")
 
+    commands.add_parser(
+        "operations", help="print the registered operations as an Apollo persisted-query manifest"
+    )
+
     sync = commands.add_parser("sync", help="import from an upstream (resumable, idempotent)")
     sync.add_argument("source", choices=["storefront"], help="what to import from")
     sync.add_argument(
@@ -188,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     elif args.command == "seed":
         asyncio.run(_seed(settings))
+    elif args.command == "operations":
+        from ordergate.schema import persisted
+
+        print(persisted.manifest(persisted.for_settings(settings).registered))
     elif args.command == "sync":
         return asyncio.run(_sync_storefront(settings, args.since))
     return 0

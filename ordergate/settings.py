@@ -64,6 +64,8 @@ class Settings:
     query_budget: int = 1000
     query_budget_restore_rate: int = 50
     introspection: bool = True
+    persisted_queries: str = "apq"
+    operations_path: str | None = None
     field_suggestions: bool = True
     ws_connection_init_timeout_seconds: int = 5
     ws_keep_alive_seconds: int = 15
@@ -123,6 +125,8 @@ class Settings:
             query_budget=_int(env, "ORDERGATE_QUERY_BUDGET", 1000),
             query_budget_restore_rate=_int(env, "ORDERGATE_QUERY_BUDGET_RESTORE_RATE", 50),
             introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),
+            persisted_queries=(env.get("ORDERGATE_PERSISTED_QUERIES") or "apq").strip().lower(),
+            operations_path=env.get("ORDERGATE_OPERATIONS_PATH") or None,
             field_suggestions=_flag(env.get("ORDERGATE_FIELD_SUGGESTIONS"), default=True),
             ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
             ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),

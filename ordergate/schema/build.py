@@ -8,11 +8,11 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, ValidationCache
 from strawberry.extensions import ParserCache as StrawberryParserCache
-from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
-from ordergate.schema import limits
+from ordergate.schema import limits, persisted
 from ordergate.schema.errors import ErrorPolicy
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
@@ -49,6 +49,10 @@ class Schema(strawberry.federation.Schema):
 
 def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
+    allowed = persisted.for_settings(settings).allow_list
+    only_registered = (
+        [] if allowed is None else [lambda: AddValidationRules([persisted.allow_list_rule(allowed)])]
+    )
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -58,6 +62,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            *only_registered,
             *limits.extensions(settings),
             ErrorPolicy,
         ],

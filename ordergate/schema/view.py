@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import ExecutionResult, GraphQLError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
@@ -26,6 +28,7 @@ from ordergate.auth import bearer, verify_token
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
 from ordergate.resolvers.services import Services
+from ordergate.schema import persisted
 from ordergate.schema.build import Schema
 from ordergate.schema.context import Context
 from ordergate.schema.limits import THROTTLED
@@ -120,6 +123,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.services = services
         self.settings = settings
         self._graphiql_html = graphiql_html
+        self.persisted = persisted.for_settings(settings)
 
     @property
     def graphql_ide_html(self) -> str:
@@ -187,6 +191,14 @@ class GraphQLView(GraphQL[Context, None]):
         return response
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        request_data: GraphQLRequestData = kwargs["request_data"]
+        try:
+            query = self.persisted.resolve(request_data.query, request_data.extensions)
+        except persisted.PersistedQueryError as error:
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
+            )
+        kwargs["request_data"] = dataclasses.replace(request_data, query=query)
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as error:
