@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ordergate import metrics
 from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
 from ordergate.broker.redis import RedisBroker
@@ -33,6 +35,7 @@ from ordergate.connectors.storefront.bigcommerce import ORDER_SCOPES, BigCommerc
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFRONT_SECRET_HEADER
 from ordergate.connectors.webhooks.http import HttpWebhookSender
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
+from ordergate.logs import REQUEST_ID
 from ordergate.models.commands import Limits
 from ordergate.models.outbox import (
     ERP_SALES_ORDER,
@@ -74,6 +77,7 @@ class RequestId:
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -81,7 +85,10 @@ class RequestId:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 # The sandbox app serves the paths that the gateway mounts under /sandbox/katana; in-process
@@ -372,6 +379,20 @@ def create_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def metrics_endpoint(_: Request) -> Response:
+        """Prometheus text format; the gauges that need the database are read now."""
+        metrics.SUBSCRIPTIONS.set(services.hub.subscriber_count)
+        now = services.clock()
+        try:
+            async with services.store.read() as uow:
+                pending, oldest = await uow.outbox.backlog(now)
+        except Exception:  # a metrics scrape never fails because the database is away
+            log.warning("metrics: could not read the outbox backlog", exc_info=True)
+        else:
+            metrics.OUTBOX_PENDING.set(pending)
+            metrics.OUTBOX_LAG.set((now - oldest).total_seconds() if oldest is not None else 0)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     async def readyz(_: Request) -> Response:
         if await services.store.ping():
             return JSONResponse({"status": "ready", "database": "ok"})
@@ -454,6 +475,7 @@ def create_app(
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/webhooks/katana", katana_endpoint(services), methods=["POST"]),
         Route("/webhooks/shipengine", carrier_endpoint(services, "shipengine"), methods=["POST"]),
         Route("/webhooks/ups", carrier_endpoint(services, "ups"), methods=["POST"]),

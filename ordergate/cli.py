@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from ordergate import logs
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
 from ordergate.resolvers.services import utc_now
@@ -154,6 +154,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         reload=args.reload,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go through ours (JSON, with the request id)
         proxy_headers=True,
     )
 
@@ -161,7 +162,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     if args.command == "serve":
         _serve(settings, args)
     elif args.command == "migrate":

@@ -70,6 +70,7 @@ class Settings:
     ws_connection_init_timeout_seconds: int = 5
     ws_keep_alive_seconds: int = 15
     log_level: str = "INFO"
+    log_format: str = "json"
     katana_url: str | None = None
     katana_token: str | None = None
     katana_webhook_secrets: tuple[str, ...] = ()
@@ -131,6 +132,9 @@ class Settings:
             ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
             ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),
             log_level=env.get("ORDERGATE_LOG_LEVEL") or "INFO",
+            log_format="text"
+            if (env.get("ORDERGATE_LOG_FORMAT") or "json").strip().lower() == "text"
+            else "json",
             katana_url=env.get("ORDERGATE_KATANA_URL") or None,
             katana_token=env.get("ORDERGATE_KATANA_TOKEN") or None,
             katana_webhook_secrets=tuple(

@@ -37,6 +37,7 @@ from typing import Any, Literal, Self
 
 import httpx
 
+from ordergate import metrics
 from ordergate.connectors.errors import (
     CircuitOpen,
     UpstreamError,
@@ -347,10 +348,12 @@ class UpstreamClient:
     async def _attempt(self, request: httpx.Request, started: float) -> httpx.Response | UpstreamUnavailable:
         """One try: the response to return, a retryable error to return, or a final error raised."""
         probe = self._breaker.admit()
+        began = time.perf_counter()
         try:
             response = await self._exchange(request, started)
         except (httpx.HTTPError, TimeoutError) as exc:
             self._breaker.record(probe, failed=True)
+            self._measure(began, "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__)
             if isinstance(exc, TimeoutError):
                 message = f"{_label(request)}: no answer within the {self.policy.deadline:g}s deadline"
                 raise UpstreamUnavailable(self.policy.name, message) from exc
@@ -363,8 +366,15 @@ class UpstreamClient:
             self._breaker.release(probe)
             raise
         self._breaker.record(probe, failed=response.is_server_error)
+        self._measure(began, str(response.status_code))
         self._note_budget(response)
         return self._classify(request, response)
+
+    def _measure(self, began: float, status: str) -> None:
+        upstream = self.policy.name
+        metrics.UPSTREAM_REQUESTS.labels(upstream, status).inc()
+        metrics.UPSTREAM_SECONDS.labels(upstream).observe(time.perf_counter() - began)
+        metrics.BREAKER_OPEN.labels(upstream).set(0 if self._breaker.state == "closed" else 1)
 
     async def _exchange(self, request: httpx.Request, started: float) -> httpx.Response:
         await self._wait_for_budget(request, started)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from ordergate import metrics
 from ordergate.auth import bearer, verify_token
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
@@ -199,6 +201,20 @@ class GraphQLView(GraphQL[Context, None]):
                 data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
             )
         kwargs["request_data"] = dataclasses.replace(request_data, query=query)
+        operation = metrics.operation_label(request_data.operation_name, query)
+        began = time.perf_counter()
+        try:
+            result = await self._execute_single(*args, **kwargs)
+        except HTTPException:
+            metrics.GRAPHQL_REQUESTS.labels(operation, "refused").inc()
+            raise
+        metrics.GRAPHQL_SECONDS.labels(operation).observe(time.perf_counter() - began)
+        metrics.GRAPHQL_REQUESTS.labels(operation, "error" if result.errors else "ok").inc()
+        for failure in result.errors or []:
+            metrics.GRAPHQL_ERRORS.labels(str((failure.extensions or {}).get("code", "UNKNOWN"))).inc()
+        return result
+
+    async def _execute_single(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -31,6 +32,18 @@ class OutboxRepository:
             .with_for_update(skip_locked=True)
         )
         return list((await self.session.execute(query)).scalars())
+
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """Tasks not done, and when the oldest of those already due became due."""
+        pending = await self.session.execute(
+            select(sa.func.count()).select_from(OutboxTask).where(col(OutboxTask.done_at).is_(None))
+        )
+        oldest = await self.session.execute(
+            select(sa.func.min(col(OutboxTask.created_at))).where(
+                col(OutboxTask.done_at).is_(None), col(OutboxTask.available_at) <= now
+            )
+        )
+        return int(pending.scalar_one()), oldest.scalar_one_or_none()
 
     async def add_once(self, task: OutboxTask) -> bool:
         """Add the task unless one of its kind and key exists (a concurrent add included)."""
