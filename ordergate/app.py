@@ -30,6 +30,8 @@ from ordergate.connectors.carriers.ups import UpsCarrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.payments.base import PaymentProvider
+from ordergate.connectors.payments.stripe_like import StripeLikeProvider
 from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.storefront.bigcommerce import ORDER_SCOPES, BigCommerceStorefront
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFRONT_SECRET_HEADER
@@ -39,17 +41,21 @@ from ordergate.logs import REQUEST_ID
 from ordergate.models.commands import Limits
 from ordergate.models.outbox import (
     ERP_SALES_ORDER,
+    PAYMENT_CAPTURE,
+    PAYMENT_REFUND,
+    PAYMENT_VOID,
     STOREFRONT_DELIVERY,
     STOREFRONT_SHIPMENT,
     STOREFRONT_STATUS,
 )
 from ordergate.models.pricing import ShippingPolicy
 from ordergate.models.webhooks import WEBHOOK_DELIVERY
-from ordergate.resolvers import catalog, erp_sync, inventory, storefront, webhooks_out
+from ordergate.resolvers import catalog, erp_sync, inventory, payments, storefront, webhooks_out
 from ordergate.resolvers.relay import Handler, relay_once
 from ordergate.resolvers.services import Policy, Services, utc_now
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.sandbox.payments import PaymentsSandbox
 from ordergate.sandbox.seed import demo_locations, demo_products
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
@@ -106,6 +112,7 @@ class Sandboxes:
     shipengine: ShipEngineSandbox | None = None
     ups: UpsSandbox | None = None
     bigcommerce: BigCommerceSandbox | None = None
+    payments: PaymentsSandbox | None = None
 
 
 def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
@@ -198,6 +205,22 @@ async def push_availability_forever(services: Services, at_most_every: int) -> N
                 log.exception("storefront availability push failed; retrying")
             await listener.wait(at_most_every)
             await asyncio.sleep(min(2.0, at_most_every))  # let a burst of changes settle
+
+
+SANDBOX_PAYMENTS_URL = "http://payments.sandbox.internal"
+
+
+def build_payments(settings: Settings, sandboxes: Sandboxes) -> dict[str, PaymentProvider]:
+    """`stripe` when its key is set; `sandbox` (the contract's test tokens) with the sandbox on."""
+    providers: dict[str, PaymentProvider] = {}
+    if settings.stripe_key:
+        providers["stripe"] = StripeLikeProvider.create(settings.stripe_url, settings.stripe_key)
+    if settings.sandbox:
+        sandboxes.payments = sandboxes.payments or PaymentsSandbox()
+        providers["sandbox"] = StripeLikeProvider.create(
+            SANDBOX_PAYMENTS_URL, "sk_test_sandbox", transport=httpx.ASGITransport(app=sandboxes.payments.app)
+        )
+    return providers
 
 
 SANDBOX_SHIPENGINE_URL = "http://shipengine.sandbox.internal"
@@ -301,6 +324,7 @@ def build_services(
         erp=build_upstreams(settings, sandboxes),
         storefront=build_storefront(settings, sandboxes),
         webhook_sender=HttpWebhookSender.create(),
+        payments=build_payments(settings, sandboxes),
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,
     )
@@ -347,6 +371,9 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
         handlers[STOREFRONT_STATUS] = storefront.push_status
     if services.webhook_sender is not None:
         handlers[WEBHOOK_DELIVERY] = webhooks_out.deliver
+    if services.payments:
+        for kind in (PAYMENT_CAPTURE, PAYMENT_VOID, PAYMENT_REFUND):
+            handlers[kind] = payments.do_payment_task
     return handlers
 
 
@@ -463,6 +490,8 @@ def create_app(
                 await services.storefront.aclose()
             if services.webhook_sender is not None:
                 await services.webhook_sender.aclose()
+            for provider in services.payments.values():
+                await provider.aclose()
             if sandboxes.bigcommerce is not None:
                 await sandboxes.bigcommerce.aclose()
             for sandbox in (sandboxes.shipengine, sandboxes.ups):
@@ -487,6 +516,8 @@ def create_app(
         routes.append(Mount("/sandbox/shipengine", sandboxes.shipengine.app, name="sandbox-shipengine"))
     if sandboxes.ups is not None:
         routes.append(Mount("/sandbox/ups", sandboxes.ups.app, name="sandbox-ups"))
+    if sandboxes.payments is not None:
+        routes.append(Mount("/sandbox/payments", sandboxes.payments.app, name="sandbox-payments"))
     if sandboxes.bigcommerce is not None:
         routes.append(Mount("/sandbox/bigcommerce", sandboxes.bigcommerce.app, name="sandbox-bigcommerce"))
     if html is not None:

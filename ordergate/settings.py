@@ -74,6 +74,8 @@ class Settings:
     katana_url: str | None = None
     katana_token: str | None = None
     katana_webhook_secrets: tuple[str, ...] = ()
+    stripe_url: str = "https://api.stripe.com"
+    stripe_key: str | None = None
     bigcommerce_url: str | None = None
     bigcommerce_token: str | None = None
     bigcommerce_webhook_secrets: tuple[str, ...] = ()
@@ -140,6 +142,8 @@ class Settings:
             katana_webhook_secrets=tuple(
                 s.strip() for s in (env.get("ORDERGATE_KATANA_WEBHOOK_SECRET") or "").split(",") if s.strip()
             ),
+            stripe_url=(env.get("ORDERGATE_STRIPE_URL") or "https://api.stripe.com").rstrip("/"),
+            stripe_key=env.get("ORDERGATE_STRIPE_KEY") or None,
             bigcommerce_url=(env.get("ORDERGATE_BIGCOMMERCE_URL") or "").rstrip("/") or None,
             bigcommerce_token=env.get("ORDERGATE_BIGCOMMERCE_TOKEN") or None,
             bigcommerce_webhook_secrets=tuple(

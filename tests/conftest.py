@@ -77,6 +77,8 @@ async def services(
             await services.storefront.aclose()
         if services.webhook_sender is not None:
             await services.webhook_sender.aclose()
+        for provider in services.payments.values():
+            await provider.aclose()
         await services.store.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -70,6 +71,8 @@ class PlaceOrder:
     reservation_id: str | None = None
     external_reference: str | None = None
     payment_provider: str | None = None
+    payment_token: str | None = None
+    payment_amount: Decimal | None = None
     source_ref: str | None = None  # set by imports only: where the order came from ("bigcommerce:123")
 
 

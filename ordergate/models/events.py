@@ -24,6 +24,10 @@ class EventType(StrEnum):
     ORDER_REROUTED = "ORDER_REROUTED"
     FULFILLMENT_OPENED = "FULFILLMENT_OPENED"
     RETURN_REQUESTED = "RETURN_REQUESTED"
+    PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
+    PAYMENT_CAPTURED = "PAYMENT_CAPTURED"
+    PAYMENT_VOIDED = "PAYMENT_VOIDED"
+    PAYMENT_REFUNDED = "PAYMENT_REFUNDED"
     RETURN_APPROVED = "RETURN_APPROVED"
     RETURN_DECLINED = "RETURN_DECLINED"
     RETURN_RECEIVED = "RETURN_RECEIVED"
@@ -69,6 +73,10 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_HELD: "Part of your order is on hold.",
     EventType.FULFILLMENT_RELEASED: "Part of your order is moving again.",
     EventType.RETURN_REQUESTED: "We received your return request.",
+    EventType.PAYMENT_AUTHORIZED: "Your payment was authorised.",
+    EventType.PAYMENT_CAPTURED: "We charged your payment for what we sent.",
+    EventType.PAYMENT_VOIDED: "Your payment authorisation was released.",
+    EventType.PAYMENT_REFUNDED: "We refunded your payment.",
     EventType.RETURN_APPROVED: "Your return is approved: send the items back.",
     EventType.RETURN_DECLINED: "Your return request was declined.",
     EventType.RETURN_RECEIVED: "We received your returned items.",

@@ -15,6 +15,9 @@ ERP_SALES_ORDER = "erp.sales_order"
 STOREFRONT_DELIVERY = "storefront.delivery"  # a storefront webhook taken in, processed once
 STOREFRONT_SHIPMENT = "storefront.shipment"
 STOREFRONT_STATUS = "storefront.status"
+PAYMENT_CAPTURE = "payment.capture"
+PAYMENT_VOID = "payment.void"
+PAYMENT_REFUND = "payment.refund"
 
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)

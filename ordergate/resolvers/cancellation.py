@@ -16,7 +16,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import Order, OrderStatus
 from ordergate.models.scope import order_scope
-from ordergate.resolvers import storefront
+from ordergate.resolvers import payments, storefront
 from ordergate.resolvers.fulfillment import derive_order_statuses
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.services import Services
@@ -109,6 +109,7 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
         if whole:
             await uow.orders.release_holds(order.id, None, principal.subject, now)
             storefront.promise_status(uow, order, PushedStatus.CANCELLED, now)
+            await payments.promise_void(uow, order, now)
         await uow.events.append(
             order,
             EventType.ORDER_CANCELLED if whole else EventType.ORDER_LINES_CANCELLED,

@@ -25,7 +25,7 @@ from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold,
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import TrackingStatus
-from ordergate.resolvers import storefront
+from ordergate.resolvers import payments, storefront
 from ordergate.resolvers.allocation import announce_opened, commit_plan
 from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
 from ordergate.resolvers.orders import line_quantities
@@ -206,6 +206,7 @@ async def fulfil_units(
         line.quantity_fulfilled += shipped.get(line.id, 0)
         uow.session.add(line)
     await derive_order_statuses(uow, order, lines, actor=principal.subject, now=now)
+    await payments.promise_capture(uow, order, fulfillment_order.id, lines, now)
 
 
 async def derive_order_statuses(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.catalog import Product
 from ordergate.models.commands import PlaceOrder, check_email, check_place_order
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.customer import Customer
-from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType, OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.identity import Permission, Principal, Role
@@ -19,9 +21,11 @@ from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.pricing import PricedLine, price_order
+from ordergate.models.pricing import Totals as OrderTotals
 from ordergate.models.routing import Decision, RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.resolvers import payments
 from ordergate.resolvers.allocation import announce_opened, commit_plan
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
@@ -53,13 +57,45 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
     if problems:
         raise ValidationFailed(problems)
     await refresh_stock(services, [line.sku for line in command.lines])
+    authorized = None
+    if command.payment_provider is not None and command.payment_token is not None:
+        total = await quote(services, command)
+        if total is not None:  # an order that cannot be priced is refused below, with the reason
+            authorized = await payments.authorize(
+                services,
+                principal,
+                provider_name=command.payment_provider,
+                token=command.payment_token,
+                amount=total,
+                requested=command.payment_amount,
+                idempotency_key=command.idempotency_key,
+            )
     now = services.clock()
-    async with services.store.write() as uow:
-        once = await claim(services, uow, principal, "placeOrder", command.idempotency_key, command)
-        if once.result_id is not None:
-            return await _stored(uow, once.result_id)
-        order = await _capture(services, uow, principal, command, now)
-        once.complete(uow, order.id)
+    try:
+        async with services.store.write() as uow:
+            once = await claim(services, uow, principal, "placeOrder", command.idempotency_key, command)
+            if once.result_id is not None:
+                return await _stored(uow, once.result_id)
+            order = await _capture(services, uow, principal, command, now)
+            if authorized is not None:
+                key, authorization = authorized
+                payments.record_authorization(
+                    uow, order, command.payment_provider or "", key, authorization, now
+                )
+                await uow.events.append(
+                    order,
+                    EventType.PAYMENT_AUTHORIZED,
+                    actor=principal.subject,
+                    occurred_at=now,
+                    data={"amount": str(authorization.amount)},
+                )
+            once.complete(uow, order.id)
+    except DomainError:
+        if authorized is not None:  # not taken after all: release the card
+            await payments.void_quietly(
+                services, command.payment_provider or "", authorized[1], authorized[0]
+            )
+        raise
     await services.broker.notify()
     services.outbox_ready.set()
     return order
@@ -121,16 +157,7 @@ async def _capture(
         )
     )
     address = command.shipping_address
-    tax_country = address.country_code if address else (pickup.country_code if pickup else None)
-    tax_region = address.region if address else (pickup.region if pickup else None)
-    totals = price_order(
-        [PricedLine(catalogue[line.sku].price, line.quantity) for line in command.lines],
-        currency=policy.currency,
-        delivery_method=command.delivery_method,
-        policy=policy.shipping,
-        tax_country=tax_country,
-        tax_region=tax_region,
-    )
+    totals = _totals(services, command, catalogue, pickup)
     number = await next_value(uow.session, ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
     order = Order(
         number=f"OG-{number}",
@@ -198,6 +225,38 @@ async def _capture(
     )
     await announce_opened(uow, order, opened, actor=principal.subject, now=now)
     return order
+
+
+def _totals(
+    services: Services, command: PlaceOrder, catalogue: Mapping[str, Product], pickup: Location | None
+) -> OrderTotals:
+    """What the order costs: lines at catalogue prices, shipping, and tax where it goes."""
+    address = command.shipping_address
+    tax_country = address.country_code if address else (pickup.country_code if pickup else None)
+    tax_region = address.region if address else (pickup.region if pickup else None)
+    return price_order(
+        [PricedLine(catalogue[line.sku].price, line.quantity) for line in command.lines],
+        currency=services.policy.currency,
+        delivery_method=command.delivery_method,
+        policy=services.policy.shipping,
+        tax_country=tax_country,
+        tax_region=tax_region,
+    )
+
+
+async def quote(services: Services, command: PlaceOrder) -> Decimal | None:
+    """The total the order will have, to authorise before it is taken; None when it cannot be
+    priced (an unknown SKU, say), which the capture then reports."""
+    async with services.store.read() as uow:
+        catalogue = await uow.catalog.products_by_skus([line.sku for line in command.lines])
+        pickup = None
+        if command.pickup_location_id:
+            pickup = (await uow.catalog.locations_by_ids([command.pickup_location_id])).get(
+                command.pickup_location_id
+            )
+    if any(line.sku not in catalogue for line in command.lines):
+        return None
+    return _totals(services, command, catalogue, pickup).total.amount
 
 
 async def _allocation_plan(

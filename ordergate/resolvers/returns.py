@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from ordergate.models.commands import ReceiveReturn, RequestReturn
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
@@ -23,6 +24,7 @@ from ordergate.models.returns import (
     next_return_status,
 )
 from ordergate.models.scope import OrderScope, order_scope
+from ordergate.resolvers import payments
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.orders import line_quantities
 from ordergate.resolvers.services import Services
@@ -231,6 +233,8 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         order_return.received_location_id = location.id
         uow.session.add(order_return)
         order.fulfillment_status = fulfillment_status(line_quantities(list(order_lines.values())))
+        value = sum((order_lines[x.order_line_id].unit_price * x.quantity for x in lines), Decimal("0"))
+        await payments.promise_refund(uow, order, order_return.id, value, now)
         order.updated_at = now
         uow.session.add(order)
         await uow.events.append(
@@ -245,6 +249,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
             },
         )
     await services.broker.notify()
+    services.outbox_ready.set()
     return order_return
 
 

@@ -11,6 +11,7 @@ from ordergate.broker.base import Broker
 from ordergate.connectors.carriers.base import Carrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.geocoding import OfflineGeocoder
+from ordergate.connectors.payments.base import PaymentProvider
 from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.webhooks.base import WebhookSender
 from ordergate.models.commands import Limits
@@ -58,6 +59,7 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     erp: ErpConnector | None = None
     storefront: StorefrontConnector | None = None
+    payments: dict[str, PaymentProvider] = field(default_factory=dict)
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)

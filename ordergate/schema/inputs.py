@@ -125,6 +125,8 @@ class PlaceOrderInput:
             reservation_id=str(self.reservation_id) if self.reservation_id else None,
             external_reference=self.external_reference,
             payment_provider=self.payment.provider if self.payment else None,
+            payment_token=self.payment.token if self.payment else None,
+            payment_amount=self.payment.amount if self.payment else None,
         )
 
 

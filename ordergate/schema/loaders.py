@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from ordergate.resolvers import catalog, orders, returns, storefront
+from ordergate.resolvers import catalog, orders, payments, returns, storefront
 from ordergate.resolvers.services import Services
 
 V = TypeVar("V")
@@ -57,4 +57,8 @@ class Loaders:
         )
         self.returns_by_order_id: DataLoader[str, Any] = _loader(services, returns.returns_by_order_ids)
         self.return_lines_by_return_id: DataLoader[str, Any] = _loader(services, returns.lines_by_return_ids)
+        self.payments_by_order_id: DataLoader[str, Any] = _loader(services, payments.ledger_by_order_ids)
+        self.pending_payments_by_order_id: DataLoader[str, Any] = _loader(
+            services, payments.pending_by_order_ids
+        )
         self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)

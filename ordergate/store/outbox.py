@@ -45,6 +45,16 @@ class OutboxRepository:
         )
         return int(pending.scalar_one()), oldest.scalar_one_or_none()
 
+    async def with_key_prefixes(self, prefixes: Sequence[str]) -> list[OutboxTask]:
+        if not prefixes:
+            return []
+        query = (
+            select(OutboxTask)
+            .where(sa.or_(*(col(OutboxTask.key).startswith(prefix, autoescape=True) for prefix in prefixes)))
+            .order_by(col(OutboxTask.created_at), col(OutboxTask.id))
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def add_once(self, task: OutboxTask) -> bool:
         """Add the task unless one of its kind and key exists (a concurrent add included)."""
         found = await self.session.execute(

@@ -16,6 +16,7 @@ from ordergate.models.inventory import (
 from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
+from ordergate.models.payments import PaymentTransaction
 from ordergate.models.returns import OrderReturn, ReturnLine
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.shipment import Shipment, ShipmentEvent
@@ -38,6 +39,7 @@ __all__ = [
     "OrderLine",
     "OrderReturn",
     "OutboxTask",
+    "PaymentTransaction",
     "Product",
     "Reservation",
     "ReservationLine",

@@ -18,6 +18,7 @@ from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
+from ordergate.store.payments import PaymentRepository
 from ordergate.store.returns import ReturnRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepository(session)
         self.sync = SyncRepository(session)
         self.returns = ReturnRepository(session)
+        self.payments = PaymentRepository(session)
 
 
 class Store:

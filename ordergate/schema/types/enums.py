@@ -15,6 +15,7 @@ from ordergate.models.order import (
     OrderStatus,
     PaymentStatus,
 )
+from ordergate.models.payments import PaymentEntryStatus, PaymentKind
 from ordergate.models.returns import Disposition, ReturnStatus
 from ordergate.models.shipment import TrackingStatus
 
@@ -31,6 +32,8 @@ for _enum in (
     CancelReason,
     ReturnStatus,
     Disposition,
+    PaymentKind,
+    PaymentEntryStatus,
 ):
     strawberry.enum(_enum)
 
@@ -43,6 +46,8 @@ __all__ = [
     "HoldReason",
     "LocationType",
     "OrderStatus",
+    "PaymentEntryStatus",
+    "PaymentKind",
     "PaymentStatus",
     "ReservationStatus",
     "ReturnStatus",

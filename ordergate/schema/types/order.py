@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import strawberry
 
@@ -14,6 +15,7 @@ from ordergate.models.identity import Role
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
+from ordergate.models.payments import KIND_OF_TASK, PaymentEntryStatus, PaymentKind
 from ordergate.models.returns import Disposition, ReturnStatus
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.shipment import Shipment as ShipmentRecord
@@ -208,6 +210,18 @@ class OrderReturnType:
         )
 
 
+@strawberry.type(
+    description="A payment transaction: done by the provider (SUCCEEDED), or promised and waiting (PENDING)."
+)
+class Payment:
+    kind: PaymentKind
+    status: PaymentEntryStatus
+    amount: Money
+    reference: str | None
+    created_at: datetime
+    last_error: str | None = None
+
+
 @strawberry.type
 class TimelineEntry:
     occurred_at: datetime
@@ -270,6 +284,33 @@ class Order:
     async def fulfillment_orders(self, info: Info) -> list[FulfillmentOrder]:
         rows = await info.context.loaders.fulfillment_orders_by_order_id.load(str(self.id))
         return [FulfillmentOrder.from_model(r) for r in rows]
+
+    @strawberry.field(
+        description="Authorisation, captures, refunds and voids, oldest first; pending ones last."
+    )
+    async def payments(self, info: Info) -> list[Payment]:
+        done = await info.context.loaders.payments_by_order_id.load(str(self.id))
+        waiting = await info.context.loaders.pending_payments_by_order_id.load(str(self.id))
+        return [
+            Payment(
+                kind=entry.kind,
+                status=PaymentEntryStatus.SUCCEEDED,
+                amount=Money.of(entry.amount, entry.currency),
+                reference=entry.reference,
+                created_at=entry.created_at,
+            )
+            for entry in done
+        ] + [
+            Payment(
+                kind=KIND_OF_TASK[task.kind],
+                status=PaymentEntryStatus.PENDING,
+                amount=Money.of(Decimal(str(task.payload["amount"])), self.currency),
+                reference=None,
+                created_at=task.created_at,
+                last_error=task.last_error,
+            )
+            for task in waiting
+        ]
 
     @strawberry.field(description="Returns asked for on this order, oldest first.")
     async def returns(self, info: Info) -> list[OrderReturnType]:

@@ -1,0 +1,83 @@
+"""The money side of an order: a ledger of the provider's transactions, and the payment
+status derived from it (never set by hand). Amounts are Decimals in the order's currency."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from ordergate.models.columns import MONEY, EnumText, UTCDateTime, new_id
+from ordergate.models.order import PaymentStatus
+
+CENT = Decimal("0.01")
+
+
+class PaymentKind(StrEnum):
+    AUTHORIZATION = "AUTHORIZATION"
+    CAPTURE = "CAPTURE"
+    REFUND = "REFUND"
+    VOID = "VOID"
+
+
+class PaymentEntryStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"  # in the ledger: the provider did it
+    PENDING = "PENDING"  # promised (in the outbox), not yet done
+
+
+KIND_OF_TASK = {
+    "payment.capture": PaymentKind.CAPTURE,
+    "payment.void": PaymentKind.VOID,
+    "payment.refund": PaymentKind.REFUND,
+}
+
+
+class PaymentTransaction(SQLModel, table=True):
+    __tablename__ = "payment_transactions"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    kind: PaymentKind = Field(sa_type=EnumText(PaymentKind, 16))
+    provider: str = Field(max_length=32)
+    reference: str = Field(max_length=128)  # the provider's payment (authorisation) reference
+    amount: Decimal = Field(sa_type=MONEY)
+    currency: str = Field(max_length=3)
+    key: str = Field(max_length=160, unique=True)  # the idempotency key it was made with
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def totals(ledger: Iterable[PaymentTransaction]) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """Authorised, captured, refunded, and whether the authorisation was voided."""
+    authorised = captured = refunded = Decimal("0")
+    voided = False
+    for entry in ledger:
+        if entry.kind is PaymentKind.AUTHORIZATION:
+            authorised += entry.amount
+        elif entry.kind is PaymentKind.CAPTURE:
+            captured += entry.amount
+        elif entry.kind is PaymentKind.REFUND:
+            refunded += entry.amount
+        else:
+            voided = True
+    return authorised, captured, refunded, voided
+
+
+def payment_status(ledger: Iterable[PaymentTransaction], order_total: Decimal) -> PaymentStatus:
+    authorised, captured, refunded, voided = totals(ledger)
+    if refunded > 0:
+        return PaymentStatus.REFUNDED if refunded >= captured else PaymentStatus.PARTIALLY_REFUNDED
+    if captured > 0:
+        return PaymentStatus.PAID if captured >= order_total else PaymentStatus.PARTIALLY_PAID
+    if voided:
+        return PaymentStatus.VOIDED
+    return PaymentStatus.AUTHORIZED if authorised > 0 else PaymentStatus.PENDING
+
+
+def share(part: Decimal, whole: Decimal, amount: Decimal) -> Decimal:
+    """`amount` scaled by part/whole, to the cent (a shipment's share of tax and shipping)."""
+    if whole <= 0:
+        return Decimal("0.00")
+    return (amount * part / whole).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -1,0 +1,260 @@
+"""Payments: authorised before an order is taken, captured as its units leave (their share of
+tax and shipping with them), voided when it is cancelled before anything was captured, and
+refunded for what comes back. Captures, voids and refunds are durable work in the outbox, made
+with idempotency keys, so a retry never moves money twice; the ledger records what the
+provider did, and the order's payment status is derived from it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.payments.base import (
+    Authorization,
+    PaymentDeclined,
+    PaymentProvider,
+    PaymentRejected,
+)
+from ordergate.models.errors import Problem, UpstreamFailed, ValidationFailed
+from ordergate.models.events import EventType
+from ordergate.models.identity import Principal
+from ordergate.models.order import Order, OrderLine
+from ordergate.models.outbox import PAYMENT_CAPTURE, PAYMENT_REFUND, PAYMENT_VOID, OutboxTask
+from ordergate.models.payments import PaymentKind, PaymentTransaction, payment_status, share, totals
+from ordergate.models.scope import OrderScope
+from ordergate.resolvers.idempotency import scope_of
+from ordergate.resolvers.relay import Permanent
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import UnitOfWork
+
+EVERYTHING = OrderScope(everything=True)
+SYSTEM = "payments"
+EVENT_OF_KIND = {
+    PaymentKind.CAPTURE: EventType.PAYMENT_CAPTURED,
+    PaymentKind.REFUND: EventType.PAYMENT_REFUNDED,
+    PaymentKind.VOID: EventType.PAYMENT_VOIDED,
+}
+
+
+def authorization_key(principal: Principal, idempotency_key: str) -> str:
+    return f"auth:{scope_of(principal)}:{idempotency_key}"[:160]
+
+
+async def authorize(
+    services: Services,
+    principal: Principal,
+    *,
+    provider_name: str,
+    token: str,
+    amount: Decimal,
+    requested: Decimal | None,
+    idempotency_key: str,
+) -> tuple[str, Authorization]:
+    """The card authorised for `amount`, or a userError: declined, refused, or an amount that
+    is not the order's. A repeat of the same placeOrder key authorises nothing new."""
+    provider = services.payments.get(provider_name)
+    if provider is None:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "UNKNOWN_PAYMENT_PROVIDER",
+                    f"no payment provider {provider_name!r}",
+                    ("input", "payment", "provider"),
+                )
+            ]
+        )
+    if requested is not None and requested != amount:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "PAYMENT_AMOUNT_MISMATCH",
+                    f"the order comes to {amount}, not {requested}",
+                    ("input", "payment", "amount"),
+                )
+            ]
+        )
+    key = authorization_key(principal, idempotency_key)
+    try:
+        authorization = await provider.authorize(
+            order_reference=key,
+            amount=amount,
+            currency=services.policy.currency,
+            token=token,
+            idempotency_key=key,
+        )
+    except PaymentDeclined as declined:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "PAYMENT_DECLINED",
+                    f"the card was declined ({declined.decline_code})",
+                    ("input", "payment", "token"),
+                )
+            ]
+        ) from None
+    except PaymentRejected as rejected:
+        raise ValidationFailed(
+            [Problem("PAYMENT_REJECTED", rejected.message, ("input", "payment"))]
+        ) from None
+    except UpstreamError as error:
+        raise UpstreamFailed(
+            provider_name, f"could not authorise the payment: {error.message}", field=("input", "payment")
+        ) from None
+    return key, authorization
+
+
+def record_authorization(
+    uow: UnitOfWork, order: Order, provider_name: str, key: str, authorization: Authorization, now: datetime
+) -> PaymentTransaction:
+    entry = PaymentTransaction(
+        order_id=order.id,
+        kind=PaymentKind.AUTHORIZATION,
+        provider=provider_name,
+        reference=authorization.reference,
+        amount=authorization.amount,
+        currency=authorization.currency,
+        key=key,
+        created_at=now,
+    )
+    uow.session.add(entry)
+    order.payment_status = payment_status([entry], order.total)
+    uow.session.add(order)
+    return entry
+
+
+async def void_quietly(
+    services: Services, provider_name: str, authorization: Authorization, key: str
+) -> None:
+    """The order was not taken after all: release the hold on the card (best effort)."""
+    provider = services.payments.get(provider_name)
+    if provider is None:
+        return
+    # An uncaptured authorisation lapses by itself at the provider if this does not get through.
+    with contextlib.suppress(UpstreamError):
+        await provider.void(authorization.reference, idempotency_key=f"void:{key}"[:160])
+
+
+async def _authorization(uow: UnitOfWork, order_id: str) -> PaymentTransaction | None:
+    ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+    return next((entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION), None)
+
+
+def _task(order: Order, kind: str, suffix: str, amount: Decimal, now: datetime) -> OutboxTask:
+    return OutboxTask(
+        kind=kind,
+        key=f"{order.id}:{kind}:{suffix}",
+        payload={"order_id": order.id, "amount": str(amount)},
+        available_at=now,
+        created_at=now,
+    )
+
+
+async def promise_capture(
+    uow: UnitOfWork, order: Order, suffix: str, lines: Sequence[OrderLine], now: datetime
+) -> None:
+    """Units left: capture their share of the order (the rest of it, once nothing is open)."""
+    if await _authorization(uow, order.id) is None:
+        return
+    fulfilled_value = sum((line.unit_price * line.quantity_fulfilled for line in lines), Decimal("0"))
+    due = share(fulfilled_value, order.subtotal, order.total)
+    earlier = await uow.outbox.with_key_prefixes([f"{order.id}:{PAYMENT_CAPTURE}:"])
+    promised = sum((Decimal(str(task.payload["amount"])) for task in earlier), Decimal("0"))
+    amount = due - promised
+    if amount > 0:
+        uow.outbox.add(_task(order, PAYMENT_CAPTURE, suffix, amount, now))
+
+
+async def promise_void(uow: UnitOfWork, order: Order, now: datetime) -> None:
+    authorization = await _authorization(uow, order.id)
+    if authorization is not None and not await uow.outbox.with_key_prefixes(
+        [f"{order.id}:{PAYMENT_CAPTURE}:"]
+    ):
+        uow.outbox.add(_task(order, PAYMENT_VOID, "all", authorization.amount, now))
+
+
+async def promise_refund(uow: UnitOfWork, order: Order, suffix: str, value: Decimal, now: datetime) -> None:
+    """Units came back: refund their share of the order (capped, when done, at what was captured)."""
+    if await _authorization(uow, order.id) is None:
+        return
+    amount = share(value, order.subtotal, order.total)
+    if amount > 0:
+        uow.outbox.add(_task(order, PAYMENT_REFUND, suffix, amount, now))
+
+
+async def do_payment_task(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for captures, voids and refunds."""
+    order_id = str(task.payload["order_id"])
+    async with services.store.read() as uow:
+        order = (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
+        ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+    authorization = next((e for e in ledger if e.kind is PaymentKind.AUTHORIZATION), None)
+    if order is None or authorization is None:
+        raise Permanent("no authorised payment for this order")
+    provider: PaymentProvider | None = services.payments.get(authorization.provider)
+    if provider is None:
+        raise Permanent(f"payment provider {authorization.provider!r} is not configured")
+    authorised, captured, refunded, voided = totals(ledger)
+    if any(entry.key == task.key for entry in ledger):
+        return "recorded already"
+    wanted = Decimal(str(task.payload["amount"]))
+    if task.kind == PAYMENT_CAPTURE:
+        kind, amount = PaymentKind.CAPTURE, min(wanted, authorised - captured)
+        if voided or amount <= 0:
+            raise Permanent("nothing left to capture")
+        await provider.capture(authorization.reference, amount, idempotency_key=task.key)
+    elif task.kind == PAYMENT_REFUND:
+        kind, amount = PaymentKind.REFUND, min(wanted, captured - refunded)
+        if amount <= 0:
+            raise Permanent("nothing captured to refund")
+        await provider.refund(authorization.reference, amount, idempotency_key=task.key)
+    else:
+        kind, amount = PaymentKind.VOID, authorised - captured
+        if captured > 0 or voided:
+            raise Permanent("captured already: refund instead")
+        await provider.void(authorization.reference, idempotency_key=task.key)
+    now = services.clock()
+    async with services.store.write() as uow:
+        locked = await uow.orders.lock(order_id, EVERYTHING)
+        assert locked is not None
+        uow.session.add(
+            PaymentTransaction(
+                order_id=order_id,
+                kind=kind,
+                provider=authorization.provider,
+                reference=authorization.reference,
+                amount=amount,
+                currency=authorization.currency,
+                key=task.key,
+                created_at=now,
+            )
+        )
+        await uow.session.flush()
+        ledger_now = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+        locked.payment_status = payment_status(ledger_now, locked.total)
+        locked.updated_at = now
+        uow.session.add(locked)
+        await uow.events.append(
+            locked, EVENT_OF_KIND[kind], actor=SYSTEM, occurred_at=now, data={"amount": str(amount)}
+        )
+    await services.broker.notify()
+    return f"{kind.value.lower()} {amount}"
+
+
+async def ledger_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[PaymentTransaction]]:
+    async with services.store.read() as uow:
+        found = await uow.payments.by_order_ids(ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def pending_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OutboxTask]]:
+    """Captures, voids and refunds promised and not yet done, per order: one query."""
+    async with services.store.read() as uow:
+        tasks = await uow.outbox.with_key_prefixes([f"{order_id}:payment." for order_id in ids])
+    by_order: dict[str, list[OutboxTask]] = {}
+    for task in tasks:
+        if task.done_at is None:
+            by_order.setdefault(task.key.split(":", 1)[0], []).append(task)
+    return [by_order.get(i, []) for i in ids]

@@ -1,0 +1,26 @@
+"""The payments ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ordergate.models.payments import PaymentTransaction
+from ordergate.store.orders import group
+
+
+class PaymentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[PaymentTransaction]]:
+        if not ids:
+            return {}
+        query = (
+            select(PaymentTransaction)
+            .where(col(PaymentTransaction.order_id).in_(set(ids)))
+            .order_by(col(PaymentTransaction.created_at), col(PaymentTransaction.id))
+        )
+        return group(list((await self.session.execute(query)).scalars()), lambda entry: entry.order_id)

@@ -1,0 +1,205 @@
+"""Money through the order's life: authorised at placement (the contract's test tokens),
+captured as units leave, voided on cancellation, refunded on return; the payment status is
+derived from the ledger, and the contract's OrderDetail shows it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.resolvers.relay import relay_once
+from ordergate.resolvers.services import Services
+from ordergate.sandbox.payments import PaymentsSandbox
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+from tests.test_fulfillment import DALLAS, location_ids, step
+
+pytestmark = pytest.mark.no_relay
+
+AGENT = a_token("agent")
+
+
+def sandbox(sandboxes: Sandboxes) -> PaymentsSandbox:
+    assert sandboxes.payments is not None
+    return sandboxes.payments
+
+
+async def place(client: httpx.AsyncClient, card: str = "tok_visa", **overrides: Any) -> dict[str, Any]:
+    payment = {"provider": "sandbox", "token": card, **overrides.pop("payment", {})}
+    body = await execute(
+        client, operation("PlaceOrder"), {"input": an_order_input(payment=payment, **overrides)}, token=AGENT
+    )
+    payload: dict[str, Any] = body["data"]["placeOrder"]
+    return payload
+
+
+async def detail(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, operation("OrderDetail"), {"id": order_id}, token=AGENT)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["order"]
+    return found
+
+
+async def status(client: httpx.AsyncClient, order_id: str) -> str:
+    body = await execute(
+        client, "query($id: ID!) { order(id: $id) { paymentStatus } }", {"id": order_id}, token=AGENT
+    )
+    return str(body["data"]["order"]["paymentStatus"])
+
+
+async def orders_stored(services: Services) -> int:
+    async with services.store.read() as uow:
+        return int((await uow.session.execute(sa.text("SELECT count(*) FROM orders"))).scalar_one())
+
+
+async def ship(client: httpx.AsyncClient, order: dict[str, Any]) -> None:
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking", "Pack"):
+        await step(client, name, DALLAS, id=fo_id)
+    shipped = await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": fo_id}}, token=DALLAS)
+    assert shipped["data"]["shipFulfillmentOrder"]["userErrors"] == []
+
+
+async def test_an_order_is_authorised_for_its_total_then_captured_when_it_ships(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    placed = await place(client)
+    order = placed["order"]
+    total = Decimal(order["total"]["amount"])
+    authorised = await detail(client, order["id"])
+    await ship(client, order)
+    waiting = await detail(client, order["id"])
+
+    await relay_once(services, outbox_handlers(services))
+    await relay_once(services, outbox_handlers(services))  # nothing is captured twice
+
+    assert placed["userErrors"] == []
+    assert order["paymentStatus"] == "AUTHORIZED"
+    assert [(p["kind"], p["status"], Decimal(p["amount"]["amount"])) for p in authorised["payments"]] == [
+        ("AUTHORIZATION", "SUCCEEDED", total)
+    ]
+    assert [(p["kind"], p["status"]) for p in waiting["payments"]][-1] == ("CAPTURE", "PENDING")
+    paid = await detail(client, order["id"])
+    assert [(p["kind"], p["status"], Decimal(p["amount"]["amount"])) for p in paid["payments"]] == [
+        ("AUTHORIZATION", "SUCCEEDED", total),
+        ("CAPTURE", "SUCCEEDED", total),
+    ]
+    assert await status(client, order["id"]) == "PAID"
+    [intent] = sandbox(sandboxes).intents.values()
+    assert (intent.amount, intent.captures) == (int(total * 100), [int(total * 100)])
+
+
+@pytest.mark.parametrize(
+    ("token", "code"), [("tok_declined", "PAYMENT_DECLINED"), ("tok_error", "UPSTREAM_UNAVAILABLE")]
+)
+async def test_a_card_that_fails_takes_no_order(
+    client: httpx.AsyncClient, services: Services, token: str, code: str
+) -> None:
+    placed = await place(client, token)
+
+    assert placed["order"] is None
+    assert [e["code"] for e in placed["userErrors"]] == [code]
+    assert await orders_stored(services) == 0
+
+
+async def test_an_amount_that_is_not_the_total_is_refused(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    placed = await place(client, payment={"amount": "1.00"})
+
+    assert [(e["code"], e["field"]) for e in placed["userErrors"]] == [
+        ("PAYMENT_AMOUNT_MISMATCH", ["input", "payment", "amount"])
+    ]
+    assert sandbox(sandboxes).intents == {}
+
+
+async def test_a_repeat_authorises_once_and_an_order_not_taken_releases_the_card(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    first = await place(client, idempotencyKey="same-key")
+    again = await place(client, idempotencyKey="same-key")
+    huge = await place(client, lines=[a_line("MUG-BLUE", 999)], idempotencyKey="no-stock")
+
+    assert again["order"]["id"] == first["order"]["id"]
+    assert [e["code"] for e in huge["userErrors"]] == ["INSUFFICIENT_STOCK"]
+    statuses = sorted(intent.status for intent in sandbox(sandboxes).intents.values())
+    # the repeat made no second intent; the order that could not be taken released its hold
+    assert statuses.count("canceled") == 1
+    assert len(statuses) == 2
+
+
+async def test_cancelling_before_anything_ships_voids_the_authorisation(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = (await place(client))["order"]
+    body = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER"}},
+        token=AGENT,
+    )
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+
+    await relay_once(services, outbox_handlers(services))
+
+    assert await status(client, order["id"]) == "VOIDED"
+    [intent] = sandbox(sandboxes).intents.values()
+    assert (intent.status, intent.captures) == ("canceled", [])
+
+
+async def test_a_received_return_is_refunded_its_share(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = (await place(client, lines=[a_line("MUG-BLUE", 2)]))["order"]
+    await ship(client, order)
+    await relay_once(services, outbox_handlers(services))
+    found = await detail(client, order["id"])
+    mug = found["lines"][0]["id"]
+    asked = await execute(
+        client,
+        operation("StartReturn"),
+        {"input": {"orderId": order["id"], "lines": [{"lineId": mug, "quantity": 1, "reason": "spare"}]}},
+        token=AGENT,
+    )
+    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
+    approved = await execute(
+        client,
+        "mutation($id: ID!) { approveReturn(input: {returnId: $id}) { orderReturn { lines { id } } } }",
+        {"id": return_id},
+        token=AGENT,
+    )
+    [line] = approved["data"]["approveReturn"]["orderReturn"]["lines"]
+    dallas = (await location_ids(client))["DC-DFW"]
+    await execute(
+        client,
+        "mutation($input: ReceiveReturnInput!) { receiveReturn(input: $input) { userErrors { code } } }",
+        {
+            "input": {
+                "returnId": return_id,
+                "locationId": dallas,
+                "lines": [{"lineId": line["id"], "disposition": "RESTOCK"}],
+            }
+        },
+        token=DALLAS,
+    )
+
+    await relay_once(services, outbox_handlers(services))
+
+    total = Decimal(order["total"]["amount"])
+    refunds = [
+        Decimal(p["amount"]["amount"])
+        for p in (await detail(client, order["id"]))["payments"]
+        if p["kind"] == "REFUND"
+    ]
+    assert refunds == [
+        (total / 2).quantize(Decimal("0.01"))
+    ]  # one of two units, with its share of tax and shipping
+    assert await status(client, order["id"]) == "PARTIALLY_REFUNDED"
+    [intent] = sandbox(sandboxes).intents.values()
+    assert sum(intent.refunds) == int(refunds[0] * 100)
