@@ -19,6 +19,13 @@ def _error(status: int, code: str, message: str) -> Response:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+def _refused(rejected: WebhookRejected) -> Response:
+    """Not ours to take: 404 when the upstream is not configured, 401 when the delivery does
+    not prove where it comes from, 400 when it is malformed."""
+    status = 404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
+    return _error(status, rejected.code, rejected.message)
+
+
 def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
     async def katana(request: Request) -> Response:
         body = await request.body()
@@ -27,10 +34,7 @@ def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
         try:
             outcome = await inventory.take_erp_webhook(services, body, request.headers)
         except WebhookRejected as rejected:
-            status = (
-                404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
-            )
-            return _error(status, rejected.code, rejected.message)
+            return _refused(rejected)
         except UpstreamError as error:
             # Not acknowledged: the ERP retries the delivery later, so nothing is lost.
             log.warning("katana webhook not processed: %s", error)
@@ -55,10 +59,7 @@ def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-
         try:
             updates = connector.parse_webhook(body, request.headers)
         except WebhookRejected as rejected:
-            status = (
-                404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
-            )
-            return _error(status, rejected.code, rejected.message)
+            return _refused(rejected)
         changed = await tracking.apply_updates(services, name, updates)
         return JSONResponse({"status": "processed", "updates": len(updates), "changed": changed})
 
@@ -76,10 +77,7 @@ def storefront_endpoint(services: Services):  # type: ignore[no-untyped-def]
         try:
             intake = await storefront.take_webhook(services, dict(request.headers), body)
         except WebhookRejected as rejected:
-            status = (
-                404 if rejected.code == "NOT_CONFIGURED" else 401 if "SIGNATURE" in rejected.code else 400
-            )
-            return _error(status, rejected.code, rejected.message)
+            return _refused(rejected)
         return JSONResponse(
             {"status": "duplicate" if intake.duplicate else "accepted", "scope": intake.scope}
         )
