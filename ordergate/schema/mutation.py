@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import strawberry
 
@@ -42,6 +43,19 @@ from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnTyp
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
 
+R = TypeVar("R")
+P = TypeVar("P")
+
+
+async def answer(change: Awaitable[R], done: Callable[[R], P], refused: Callable[[list[UserError]], P]) -> P:
+    """Every mutation's one rule: an expected failure becomes `userErrors`, never a top-level
+    error; anything else is unexpected and goes to the error policy."""
+    try:
+        result = await change
+    except DomainError as error:
+        return refused(user_errors(error.problems))
+    return done(result)
+
 
 @strawberry.type
 class OrderPayload:
@@ -50,11 +64,7 @@ class OrderPayload:
 
     @classmethod
     async def of(cls, change: Awaitable[OrderRecord]) -> OrderPayload:
-        try:
-            record = await change
-        except DomainError as error:
-            return cls(user_errors=user_errors(error.problems))
-        return cls(order=Order.from_model(record))
+        return await answer(change, lambda r: cls(order=Order.from_model(r)), lambda e: cls(user_errors=e))
 
 
 @strawberry.type
@@ -64,11 +74,11 @@ class FulfillmentOrderPayload:
 
     @classmethod
     async def of(cls, change: Awaitable[FulfillmentOrderRecord]) -> FulfillmentOrderPayload:
-        try:
-            record = await change
-        except DomainError as error:
-            return cls(user_errors=user_errors(error.problems))
-        return cls(fulfillment_order=FulfillmentOrder.from_model(record))
+        return await answer(
+            change,
+            lambda r: cls(fulfillment_order=FulfillmentOrder.from_model(r)),
+            lambda e: cls(user_errors=e),
+        )
 
 
 def _move(
@@ -97,11 +107,9 @@ class ReturnPayload:
 
     @classmethod
     async def of(cls, change: Awaitable[ReturnRecord]) -> ReturnPayload:
-        try:
-            record = await change
-        except DomainError as error:
-            return cls(user_errors=user_errors(error.problems))
-        return cls(order_return=OrderReturnType.from_model(record))
+        return await answer(
+            change, lambda r: cls(order_return=OrderReturnType.from_model(r)), lambda e: cls(user_errors=e)
+        )
 
 
 @strawberry.type
@@ -128,11 +136,11 @@ class WebhookEndpointPayload:
 
     @classmethod
     async def of(cls, change: Awaitable[webhooks_out.EndpointChange]) -> WebhookEndpointPayload:
-        try:
-            changed = await change
-        except DomainError as error:
-            return cls(user_errors=user_errors(error.problems))
-        return cls(endpoint=WebhookEndpoint.from_model(changed.endpoint), secret=changed.secret)
+        return await answer(
+            change,
+            lambda c: cls(endpoint=WebhookEndpoint.from_model(c.endpoint), secret=c.secret),
+            lambda e: cls(user_errors=e),
+        )
 
 
 @strawberry.type
@@ -224,11 +232,11 @@ class Mutation:
 
     @strawberry.mutation(description="Hold units for a cart until ttlSeconds pass; idempotent by key.")
     async def reserve_inventory(self, info: Info, input: ReserveInventoryInput) -> ReservationPayload:
-        try:
-            hold = await reservations.reserve_inventory(services(info), principal(info), input.to_command())
-        except DomainError as error:
-            return ReservationPayload(user_errors=user_errors(error.problems))
-        return ReservationPayload(reservation=Reservation.from_model(hold))
+        return await answer(
+            reservations.reserve_inventory(services(info), principal(info), input.to_command()),
+            lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
+            lambda e: ReservationPayload(user_errors=e),
+        )
 
     @strawberry.mutation(description="The node takes the work on.")
     async def accept_fulfillment_order(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
@@ -260,13 +268,13 @@ class Mutation:
         description="Rate, buy one label and record the shipment; repeated, it returns the same one."
     )
     async def ship_fulfillment_order(self, info: Info, input: ShipFulfillmentOrderInput) -> ShipPayload:
-        try:
-            shipped = await shipping.ship(services(info), principal(info), input.to_command())
-        except DomainError as error:
-            return ShipPayload(user_errors=user_errors(error.problems))
-        return ShipPayload(
-            fulfillment_order=FulfillmentOrder.from_model(shipped.fulfillment_order),
-            shipment=Shipment.from_model(shipped.shipment),
+        return await answer(
+            shipping.ship(services(info), principal(info), input.to_command()),
+            lambda shipped: ShipPayload(
+                fulfillment_order=FulfillmentOrder.from_model(shipped.fulfillment_order),
+                shipment=Shipment.from_model(shipped.shipment),
+            ),
+            lambda e: ShipPayload(user_errors=e),
         )
 
     @strawberry.mutation(
@@ -292,8 +300,8 @@ class Mutation:
         description="Send a delivery again now (admins); `id` is a delivery's or one of its attempts'."
     )
     async def replay_webhook_delivery(self, info: Info, id: strawberry.ID) -> ReplayWebhookDeliveryPayload:
-        try:
-            task = await webhooks_out.replay_delivery(services(info), principal(info), str(id))
-        except DomainError as error:
-            return ReplayWebhookDeliveryPayload(user_errors=user_errors(error.problems))
-        return ReplayWebhookDeliveryPayload(delivery=WebhookDelivery.from_model(task))
+        return await answer(
+            webhooks_out.replay_delivery(services(info), principal(info), str(id)),
+            lambda task: ReplayWebhookDeliveryPayload(delivery=WebhookDelivery.from_model(task)),
+            lambda e: ReplayWebhookDeliveryPayload(user_errors=e),
+        )
