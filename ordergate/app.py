@@ -9,6 +9,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,7 +21,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ordergate import metrics
+from ordergate import metrics, tracing
 from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
 from ordergate.broker.redis import RedisBroker
@@ -39,18 +41,22 @@ from ordergate.connectors.webhooks.http import HttpWebhookSender
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
 from ordergate.models.commands import Limits
+from ordergate.models.fraud import FraudPolicy
+from ordergate.models.identity import Role
 from ordergate.models.outbox import (
     ERP_SALES_ORDER,
+    ERP_SALES_ORDER_AMEND,
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
     PAYMENT_VOID,
+    RETURN_LABEL,
     STOREFRONT_DELIVERY,
     STOREFRONT_SHIPMENT,
     STOREFRONT_STATUS,
 )
-from ordergate.models.pricing import ShippingPolicy
+from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.models.webhooks import WEBHOOK_DELIVERY
-from ordergate.resolvers import catalog, erp_sync, inventory, payments, storefront, webhooks_out
+from ordergate.resolvers import catalog, erp_sync, inventory, payments, returns, storefront, webhooks_out
 from ordergate.resolvers.relay import Handler, relay_once
 from ordergate.resolvers.services import Policy, Services, utc_now
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
@@ -61,7 +67,7 @@ from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
 from ordergate.schema.build import build_schema
 from ordergate.schema.view import GraphQLView
-from ordergate.settings import Settings
+from ordergate.settings import Settings, SettingsError
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
 from ordergate.webhooks import carrier_endpoint, katana_endpoint, storefront_endpoint
@@ -302,6 +308,17 @@ def connect_carrier_sandboxes(
     return tasks
 
 
+def load_tax_rules(path: str | None) -> TaxRules:
+    """The built-in rules, or those in the JSON file named by ORDERGATE_TAX_RULES (a bad file
+    stops the gateway at start with what is wrong, not at the first order)."""
+    if path is None:
+        return DEFAULT_RULES
+    try:
+        return TaxRules.from_json(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"ORDERGATE_TAX_RULES: {exc}") from None
+
+
 def build_services(
     settings: Settings, store: Store | None = None, sandboxes: Sandboxes | None = None
 ) -> Services:
@@ -314,6 +331,14 @@ def build_services(
         ),
         limits=Limits(max_line_quantity=settings.max_line_quantity, max_lines=settings.max_lines_per_order),
         page_size_cap=settings.page_size_cap,
+        tax_rules=load_tax_rules(settings.tax_rules_path),
+        fraud=FraudPolicy(threshold=settings.fraud_threshold, blocklist=frozenset(settings.fraud_blocklist)),
+        edit_window=timedelta(minutes=settings.edit_window_minutes),
+        loyalty_points_per_unit=settings.loyalty_points_per_unit,
+        appeasement_limits={
+            Role.AGENT: settings.appeasement_limit_agent,
+            Role.ADMIN: settings.appeasement_limit_admin,
+        },
     )
     sandboxes = sandboxes if sandboxes is not None else Sandboxes()
     return Services(
@@ -365,6 +390,7 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
     if services.erp is not None:
         handlers[ERP_SALES_ORDER] = erp_sync.push_sales_order
+        handlers[ERP_SALES_ORDER_AMEND] = erp_sync.amend_sales_order
     if services.storefront is not None:
         handlers[STOREFRONT_DELIVERY] = storefront.process_delivery
         handlers[STOREFRONT_SHIPMENT] = storefront.push_shipment
@@ -374,6 +400,9 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
     if services.payments:
         for kind in (PAYMENT_CAPTURE, PAYMENT_VOID, PAYMENT_REFUND):
             handlers[kind] = payments.do_payment_task
+        handlers[PAYMENT_REFUND] = returns.refund_and_settle  # the refund, then the return it was for
+    if services.carriers:
+        handlers[RETURN_LABEL] = returns.buy_return_label
     return handlers
 
 
@@ -426,7 +455,16 @@ def create_app(
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
+        traces = tracing.setup(settings.otlp_traces_endpoint, settings.service_name)
+        try:
+            async with serving(starlette):
+                yield
+        finally:
+            await traces.aclose()  # after everything else, so that its spans are flushed too
+
+    @asynccontextmanager
+    async def serving(_: Starlette) -> AsyncIterator[None]:
         await prepare(services, settings)
         await services.broker.start()
         if sandboxes.katana is not None:
@@ -524,6 +562,7 @@ def create_app(
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestId)
+    app.add_middleware(tracing.ServerSpans)  # outermost: its span covers the whole request
     app.state.services = services
     app.state.settings = settings
     return app

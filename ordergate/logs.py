@@ -1,5 +1,6 @@
 """Structured logs: one JSON object per line, carrying the request id of the request being
-served (the same id is returned in the `X-Request-Id` header), plus any `extra` fields."""
+served (the same id is returned in the `X-Request-Id` header), the trace and span ids while
+a span is being recorded, plus any `extra` fields."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from ordergate import tracing
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("ordergate_request_id", default=None)
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -23,6 +26,9 @@ class JsonFormatter(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             entry["request_id"] = request_id
+        ids = tracing.current_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)

@@ -37,6 +37,40 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _decimal(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except ArithmeticError as exc:
+        raise SettingsError(f"{name} must be a decimal number, not {raw!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise SettingsError(f"{name} must be a number of at least zero, not {raw!r}")
+    return value
+
+
+def _limit(env: Mapping[str, str], name: str, default: Decimal | None) -> Decimal | None:
+    """An amount, or no limit at all (`unlimited`)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    return None if raw.lower() == "unlimited" else _decimal(env, name, Decimal("0"))
+
+
+def _otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
+    """Where spans go (OTLP over HTTP), by the OpenTelemetry variables: the traces endpoint as
+    given, else the base endpoint with `/v1/traces`; None (tracing off) without either, or with
+    the SDK disabled."""
+    if _flag(env.get("OTEL_SDK_DISABLED"), default=False):
+        return None
+    traces = (env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or "").strip()
+    if traces:
+        return traces
+    base = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
+    return f"{base.rstrip('/')}/v1/traces" if base else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs to build the gateway."""
@@ -93,6 +127,15 @@ class Settings:
     shipengine_webhook_secret: str | None = None
     ups_webhook_credential: str | None = None
     sandbox_tracking_step_seconds: float = 30.0
+    tax_rules_path: str | None = None
+    fraud_threshold: int = 70
+    fraud_blocklist: tuple[str, ...] = ()
+    edit_window_minutes: int = 60
+    loyalty_points_per_unit: Decimal = Decimal("1")
+    appeasement_limit_agent: Decimal | None = Decimal("50.00")
+    appeasement_limit_admin: Decimal | None = None
+    otlp_traces_endpoint: str | None = None
+    service_name: str = "ordergate"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -111,6 +154,8 @@ class Settings:
             public_key = Path(public_key).read_text()
         return cls(
             database_url=database_url,
+            otlp_traces_endpoint=_otlp_traces_endpoint(env),
+            service_name=env.get("OTEL_SERVICE_NAME") or "ordergate",
             redis_url=env.get("REDIS_URL") or None,
             jwt_secret=env.get("ORDERGATE_JWT_SECRET") or DEV_JWT_SECRET,
             jwt_public_key=public_key,
@@ -165,4 +210,15 @@ class Settings:
             shipengine_webhook_secret=env.get("ORDERGATE_SHIPENGINE_WEBHOOK_SECRET") or None,
             ups_webhook_credential=env.get("ORDERGATE_UPS_WEBHOOK_CREDENTIAL") or None,
             sandbox_tracking_step_seconds=float(_int(env, "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS", 30)),
+            tax_rules_path=env.get("ORDERGATE_TAX_RULES") or None,
+            fraud_threshold=_int(env, "ORDERGATE_FRAUD_THRESHOLD", 70),
+            fraud_blocklist=tuple(
+                s.strip().lower()
+                for s in (env.get("ORDERGATE_FRAUD_BLOCKLIST") or "").split(",")
+                if s.strip()
+            ),
+            edit_window_minutes=_int(env, "ORDERGATE_EDIT_WINDOW_MINUTES", 60),
+            loyalty_points_per_unit=_decimal(env, "ORDERGATE_LOYALTY_POINTS_PER_UNIT", Decimal("1")),
+            appeasement_limit_agent=_limit(env, "ORDERGATE_APPEASEMENT_LIMIT_AGENT", Decimal("50.00")),
+            appeasement_limit_admin=_limit(env, "ORDERGATE_APPEASEMENT_LIMIT_ADMIN", None),
         )

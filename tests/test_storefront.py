@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -340,3 +341,74 @@ async def test_agents_find_customers_by_the_start_of_an_email_or_a_name(client: 
     assert emails == ["zack.brown@example.com", "zoe.adams@example.com"]
     assert all(e["node"]["orderCount"] == 1 for e in found["data"]["customers"]["edges"])
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+SOLD = """query($id: ID!) { order(id: $id) {
+  paymentStatus subtotal { amount } shippingTotal { amount } tax { amount } total { amount }
+  lines { sku unitPrice { amount } tax { amount } }
+  payments { kind status amount { amount } }
+  fulfillmentOrders { id location { code } }
+  version
+} }"""
+
+
+@pytest.mark.no_relay
+async def test_a_storefront_sale_keeps_its_prices_and_says_it_is_paid_there(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2), ("KNIFE-CHEF-8", 1)])
+    theirs = sandbox.order_record(created["id"])
+    await storefront.import_order(services, str(created["id"]))
+    [found] = await imported(client, created["id"])
+
+    body = await execute(client, SOLD, {"id": found["id"]}, token=AGENT)
+
+    order = body["data"]["order"]
+    assert order["paymentStatus"] == "PAID"
+    assert [(p["kind"], p["status"], Decimal(p["amount"]["amount"])) for p in order["payments"]] == [
+        ("AUTHORIZATION", "SUCCEEDED", Decimal(theirs["total_inc_tax"])),
+        ("CAPTURE", "SUCCEEDED", Decimal(theirs["total_inc_tax"])),
+    ]
+    assert Decimal(order["total"]["amount"]) == Decimal(theirs["total_inc_tax"])
+    assert Decimal(order["tax"]["amount"]) == Decimal(theirs["total_tax"])
+    assert sum(Decimal(line["tax"]["amount"]) for line in order["lines"]) == Decimal(theirs["total_tax"])
+
+
+@pytest.mark.no_relay
+async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_our_provider(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)])
+    await storefront.import_order(services, str(created["id"]))
+    [found] = await imported(client, created["id"])
+    order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+    [share] = order["fulfillmentOrders"]
+    associate = a_token("associate", locations=(share["location"]["code"],))
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": share["id"]}, token=associate)
+    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
+    await relay_once(services, outbox_handlers(services))
+
+    goodwill = await execute(
+        client,
+        "mutation($input: IssueAppeasementInput!) {"
+        " issueAppeasement(input: $input) { userErrors { code } } }",
+        {"input": {"orderId": found["id"], "amount": "5.00", "reason": "OTHER", "idempotencyKey": "gw-1"}},
+        token=AGENT,
+    )
+    edit = await execute(
+        client,
+        """mutation($input: EditOrderInput!) { editOrder(input: $input) { userErrors { code } } }""",
+        {"input": {"orderId": found["id"], "expectedVersion": 0, "addLines": [a_line("MUG-BLUE", 1)]}},
+        token=AGENT,
+    )
+
+    after = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+    assert [(p["kind"], p["status"]) for p in after["payments"]] == [
+        ("AUTHORIZATION", "SUCCEEDED"),
+        ("CAPTURE", "SUCCEEDED"),
+    ]  # no capture promised to a provider of ours, none done
+    assert goodwill["data"]["issueAppeasement"]["userErrors"] == [{"code": "REFUND_EXCEEDS_CAPTURED"}]
+    assert edit["data"]["editOrder"]["userErrors"] == [{"code": "STOREFRONT_ORDER"}]

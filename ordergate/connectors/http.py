@@ -37,7 +37,7 @@ from typing import Any, Literal, Self
 
 import httpx
 
-from ordergate import metrics
+from ordergate import metrics, tracing
 from ordergate.connectors.errors import (
     CircuitOpen,
     UpstreamError,
@@ -317,7 +317,7 @@ class UpstreamClient:
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self._attempt(request, started)
+            outcome = await self._traced_attempt(request, started, attempt)
             if isinstance(outcome, httpx.Response):
                 return outcome
             if not retryable or attempt >= self.policy.attempts:
@@ -344,6 +344,23 @@ class UpstreamClient:
                 },
             )
             await self._sleep(wait)
+
+    async def _traced_attempt(
+        self, request: httpx.Request, started: float, attempt: int
+    ) -> httpx.Response | UpstreamUnavailable:
+        """`_attempt` in a client span, whose context goes to the upstream as `traceparent`."""
+        with tracing.client_span(self.policy.name, request.method, str(request.url), attempt) as span:
+            tracing.inject(request.headers)
+            try:
+                outcome = await self._attempt(request, started)
+            except UpstreamError as error:
+                tracing.client_outcome(span, getattr(error, "status", None), error.kind)
+                raise
+            if isinstance(outcome, httpx.Response):
+                tracing.client_outcome(span, outcome.status_code, None)
+            else:
+                tracing.client_outcome(span, outcome.status, outcome.kind)
+            return outcome
 
     async def _attempt(self, request: httpx.Request, started: float) -> httpx.Response | UpstreamUnavailable:
         """One try: the response to return, a retryable error to return, or a final error raised."""

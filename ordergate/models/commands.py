@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 
+from ordergate.models.appeasements import AppeasementReason, check_amount
 from ordergate.models.errors import Problem
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
 from ordergate.models.returns import Disposition
@@ -60,6 +61,20 @@ class CustomerDetails:
 
 
 @dataclass(frozen=True)
+class ExternalSale:
+    """An order a storefront already sold: the prices the shopper saw (per command line), its
+    shipping and tax, and what it took from the shopper. Imports keep these, not ours."""
+
+    provider: str
+    reference: str
+    unit_prices: tuple[Decimal, ...]
+    shipping: Decimal
+    tax: Decimal
+    authorised: Decimal
+    captured: Decimal
+
+
+@dataclass(frozen=True)
 class PlaceOrder:
     idempotency_key: str
     channel: str
@@ -74,6 +89,54 @@ class PlaceOrder:
     payment_token: str | None = None
     payment_amount: Decimal | None = None
     source_ref: str | None = None  # set by imports only: where the order came from ("bigcommerce:123")
+    billing_address: Address | None = None  # screened for fraud, not kept
+    sale: ExternalSale | None = None  # set by imports only
+
+
+@dataclass(frozen=True)
+class LineChange:
+    line_id: str
+    quantity: int  # the line's new quantity; 0 takes it off the order
+
+
+@dataclass(frozen=True)
+class EditOrder:
+    order_id: str
+    expected_version: int
+    lines: tuple[LineChange, ...] = ()
+    add_lines: tuple[LineRequest, ...] = ()
+    shipping_address: Address | None = None
+    dry_run: bool = False
+    idempotency_key: str | None = None
+
+
+def check_edit(command: EditOrder, limits: Limits) -> list[Problem]:
+    root = ("input",)
+    problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
+    if not (command.lines or command.add_lines or command.shipping_address):
+        problems.append(Problem("NOTHING_TO_EDIT", "change a line, add one, or change the address", root))
+    seen: set[str] = set()
+    for index, change in enumerate(command.lines):
+        path = (*root, "lines", str(index))
+        if change.line_id in seen:
+            problems.append(Problem("DUPLICATE_LINE", "each line may be changed once", (*path, "lineId")))
+        seen.add(change.line_id)
+        if not 0 <= change.quantity <= limits.max_line_quantity:
+            problems.append(
+                Problem(
+                    "INVALID_QUANTITY",
+                    f"quantity must be between 0 and {limits.max_line_quantity}",
+                    (*path, "quantity"),
+                )
+            )
+    if command.add_lines:
+        problems.extend(
+            Problem(p.code, p.message, (*root, "addLines", *p.field[2:]) if p.field else root)
+            for p in check_lines(command.add_lines, limits, root)
+        )
+    if command.shipping_address is not None:
+        problems.extend(check_address(command.shipping_address, (*root, "shippingAddress")))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -130,6 +193,12 @@ class ReceiveReturn:
     return_id: str
     location_id: str
     lines: tuple[ReceivedLine, ...]
+
+
+@dataclass(frozen=True)
+class CloseReturn:
+    return_id: str
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +277,8 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
         problems.append(
             Problem("REQUIRED", "a PICKUP order needs a pickupLocationId", (*root, "pickupLocationId"))
         )
+    if command.billing_address is not None:
+        problems.extend(check_address(command.billing_address, (*root, "billingAddress")))
     return problems
 
 
@@ -280,4 +351,22 @@ def check_reserve(command: ReserveInventory, limits: Limits, max_ttl_seconds: in
         )
     if command.channel is not None and not 0 < len(command.channel.strip()) <= MAX_LENGTH["channel"]:
         problems.append(Problem("INVALID_CHANNEL", "channel must be 1 to 64 characters", (*root, "channel")))
+    return problems
+
+
+@dataclass(frozen=True)
+class IssueAppeasement:
+    order_id: str
+    amount: Decimal
+    reason: AppeasementReason
+    idempotency_key: str
+    note: str | None = None
+
+
+def check_appeasement(command: IssueAppeasement) -> list[Problem]:
+    root = ("input",)
+    problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
+    problems.extend(check_amount(command.amount, (*root, "amount")))
+    if command.note is not None and len(command.note) > MAX_NOTE:
+        problems.append(Problem("TOO_LONG", f"note is longer than {MAX_NOTE} characters", (*root, "note")))
     return problems

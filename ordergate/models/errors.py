@@ -67,6 +67,12 @@ class InvalidTransition(DomainError):
     code = "INVALID_TRANSITION"
 
 
+class VersionConflict(DomainError):
+    """The order changed since the caller read it: read it again, then retry."""
+
+    code = "VERSION_CONFLICT"
+
+
 class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
 
@@ -79,6 +85,17 @@ class UpstreamFailed(DomainError):
     def __init__(self, upstream: str, message: str, *, field: Sequence[str] | None = None) -> None:
         super().__init__(f"{upstream}: {message}", field=field)
         self.extensions = {"upstream": upstream}
+
+
+class StoreBusy(DomainError):
+    """Every database connection is in use (or the database cannot be reached) for longer than
+    a request should wait: nothing was changed, and the same request can be sent again."""
+
+    code = "STORE_BUSY"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.extensions = {"retryAfter": retry_after_seconds}
 
 
 class ResumeRequired(DomainError):

@@ -22,15 +22,21 @@ class EventType(StrEnum):
     ORDER_COMPLETED = "ORDER_COMPLETED"
     ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
     ORDER_REROUTED = "ORDER_REROUTED"
+    ORDER_EDITED = "ORDER_EDITED"
     FULFILLMENT_OPENED = "FULFILLMENT_OPENED"
     RETURN_REQUESTED = "RETURN_REQUESTED"
     PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
     PAYMENT_CAPTURED = "PAYMENT_CAPTURED"
     PAYMENT_VOIDED = "PAYMENT_VOIDED"
     PAYMENT_REFUNDED = "PAYMENT_REFUNDED"
+    APPEASEMENT_ISSUED = "APPEASEMENT_ISSUED"
     RETURN_APPROVED = "RETURN_APPROVED"
     RETURN_DECLINED = "RETURN_DECLINED"
     RETURN_RECEIVED = "RETURN_RECEIVED"
+    RETURN_REFUNDED = "RETURN_REFUNDED"
+    RETURN_CLOSED = "RETURN_CLOSED"
+    RETURN_LABEL_CREATED = "RETURN_LABEL_CREATED"
+    RETURN_LABEL_FAILED = "RETURN_LABEL_FAILED"
     FULFILLMENT_ACCEPTED = "FULFILLMENT_ACCEPTED"
     FULFILLMENT_PICKING = "FULFILLMENT_PICKING"
     FULFILLMENT_PACKED = "FULFILLMENT_PACKED"
@@ -62,6 +68,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.ORDER_COMPLETED: "Your order is complete.",
     EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
     EventType.ORDER_REROUTED: "We are sending part of your order from another location.",
+    EventType.ORDER_EDITED: "Your order was changed.",
     EventType.FULFILLMENT_ACCEPTED: "A location accepted your order.",
     EventType.FULFILLMENT_PICKING: "We are picking your items.",
     EventType.FULFILLMENT_PACKED: "Your items are packed.",
@@ -77,9 +84,13 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.PAYMENT_CAPTURED: "We charged your payment for what we sent.",
     EventType.PAYMENT_VOIDED: "Your payment authorisation was released.",
     EventType.PAYMENT_REFUNDED: "We refunded your payment.",
+    EventType.APPEASEMENT_ISSUED: "We are refunding part of your payment as a goodwill gesture.",
     EventType.RETURN_APPROVED: "Your return is approved: send the items back.",
     EventType.RETURN_DECLINED: "Your return request was declined.",
     EventType.RETURN_RECEIVED: "We received your returned items.",
+    EventType.RETURN_REFUNDED: "We refunded your returned items.",
+    EventType.RETURN_CLOSED: "Your return is complete.",
+    EventType.RETURN_LABEL_CREATED: "Your return label is ready to print.",
     EventType.SHIPMENT_UNKNOWN: "We are waiting for news from the carrier.",
     EventType.SHIPMENT_LABEL_CREATED: "A shipping label was created.",
     EventType.SHIPMENT_ACCEPTED: "The carrier has your parcel.",
@@ -95,6 +106,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
 # Events for the people doing the work, never on a customer's timeline.
 STAFF_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_OPENED: "A location was given work for this order.",
+    EventType.RETURN_LABEL_FAILED: "The carrier refused the return label: send the customer one by hand.",
 }
 INTERNAL_EVENTS = frozenset(STAFF_MESSAGES)
 

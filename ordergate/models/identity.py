@@ -32,6 +32,9 @@ class Permission(StrEnum):
     REQUEST_RETURNS = "request_returns"  # their own orders, within the return window
     MANAGE_RETURNS = "manage_returns"  # approve, decline, receive; request for anyone, any time
     MANAGE_WEBHOOKS = "manage_webhooks"
+    EDIT_OWN_ORDERS = "edit_own_orders"  # unstarted units, within the policy's edit window
+    EDIT_ORDERS = "edit_orders"  # unstarted units of any open order
+    ISSUE_APPEASEMENTS = "issue_appeasements"  # goodwill refunds, up to the role's limit
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -45,6 +48,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_OWN_ORDERS,
             Permission.CANCEL_OWN_ORDERS,
             Permission.REQUEST_RETURNS,
+            Permission.EDIT_OWN_ORDERS,
         }
     ),
     Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL}),
@@ -60,7 +64,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.FULFIL,
             Permission.ROUTE_ORDERS,
             Permission.CANCEL_ORDERS,
+            Permission.EDIT_ORDERS,
             Permission.MANAGE_RETURNS,
+            Permission.ISSUE_APPEASEMENTS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

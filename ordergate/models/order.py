@@ -94,7 +94,12 @@ class Order(SQLModel, table=True):
     subtotal: Decimal = Field(sa_type=MONEY)
     tax: Decimal = Field(sa_type=MONEY)
     shipping_total: Decimal = Field(sa_type=MONEY)
+    shipping_tax: Decimal = Field(default=Decimal("0.00"), sa_type=MONEY)
     total: Decimal = Field(sa_type=MONEY)
+    risk_score: int | None = Field(default=None, description="The fraud screen's score at placement, 0-100")
+    risk_reasons: str | None = Field(
+        default=None, max_length=500, description="The fraud rules that fired, comma-separated"
+    )
     promised_on: date | None = Field(
         default=None,
         description="The delivery date routing promised (for a pickup, its readiness date)",
@@ -124,6 +129,7 @@ class OrderLine(SQLModel, table=True):
     name: str = Field(max_length=255)
     quantity: int
     unit_price: Decimal = Field(sa_type=MONEY)
+    tax: Decimal = Field(default=Decimal("0.00"), sa_type=MONEY)
     quantity_fulfilled: int = 0
     quantity_cancelled: int = 0
     quantity_returned: int = 0

@@ -12,12 +12,14 @@ from sqlmodel import Field, SQLModel
 from ordergate.models.columns import UTCDateTime, new_id
 
 ERP_SALES_ORDER = "erp.sales_order"
+ERP_SALES_ORDER_AMEND = "erp.sales_order.amend"  # the ERP's sales order made to match ours again
 STOREFRONT_DELIVERY = "storefront.delivery"  # a storefront webhook taken in, processed once
 STOREFRONT_SHIPMENT = "storefront.shipment"
 STOREFRONT_STATUS = "storefront.status"
 PAYMENT_CAPTURE = "payment.capture"
 PAYMENT_VOID = "payment.void"
 PAYMENT_REFUND = "payment.refund"
+RETURN_LABEL = "return.label"
 
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)

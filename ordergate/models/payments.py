@@ -49,6 +49,15 @@ class PaymentTransaction(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+STOREFRONT_PROVIDERS = frozenset({"bigcommerce"})
+"""Payments a storefront took itself: recorded in the ledger as the storefront reports them, and
+never captured, voided or refunded through a provider of ours (that happens at the storefront)."""
+
+
+def taken_elsewhere(entry: PaymentTransaction) -> bool:
+    return entry.provider in STOREFRONT_PROVIDERS
+
+
 def totals(ledger: Iterable[PaymentTransaction]) -> tuple[Decimal, Decimal, Decimal, bool]:
     """Authorised, captured, refunded, and whether the authorisation was voided."""
     authorised = captured = refunded = Decimal("0")

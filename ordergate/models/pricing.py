@@ -1,30 +1,108 @@
-"""Order totals: line prices from the catalogue, shipping and tax by rule, all in Decimal."""
+"""Order totals: line prices from the catalogue, shipping and tax by rule, all in Decimal.
+
+Tax comes from rules by destination: the most specific rule wins (country and region, then
+country alone); no rule, no tax. Each line is taxed on its own and rounded to the cent, as is
+shipping where the destination taxes it, so the order's tax is exactly the sum of the parts
+a customer sees on the lines.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from ordergate.models.money import Money, quantize
 from ordergate.models.order import DeliveryMethod
 
-# Statewide base sales-tax rates (no local add-ons) for the demo markets; elsewhere 0 until
-# the transactions work brings a tax provider.
-US_STATE_TAX_RATES: dict[str, Decimal] = {
-    "CA": Decimal("0.0725"),
-    "NY": Decimal("0.04"),
-    "TX": Decimal("0.0625"),
-    "IL": Decimal("0.0625"),
-    "WA": Decimal("0.065"),
-    "GA": Decimal("0.04"),
-    "NJ": Decimal("0.06625"),
-    "PA": Decimal("0.06"),
-    "FL": Decimal("0.06"),
-    "CO": Decimal("0.029"),
-    "AZ": Decimal("0.056"),
-    "MA": Decimal("0.0625"),
-}
+
+@dataclass(frozen=True)
+class TaxRule:
+    """`rate` applies to goods shipped to `country` (and `region`, when set); shipping is taxed
+    at the same rate where `shipping_taxable`."""
+
+    country: str
+    region: str | None
+    rate: Decimal
+    shipping_taxable: bool = True
+    name: str = ""
+
+
+def _us(region: str, rate: str, shipping_taxable: bool) -> TaxRule:
+    return TaxRule("US", region, Decimal(rate), shipping_taxable, f"{region} sales tax")
+
+
+# Statewide base rates (no local add-ons) for the demo markets, with whether the state taxes a
+# separately stated delivery charge; a few VAT/GST countries. Replace with ORDERGATE_TAX_RULES.
+DEFAULT_TAX_RULES: tuple[TaxRule, ...] = (
+    _us("CA", "0.0725", False),
+    _us("NY", "0.04", True),
+    _us("TX", "0.0625", True),
+    _us("IL", "0.0625", False),
+    _us("WA", "0.065", True),
+    _us("GA", "0.04", True),
+    _us("NJ", "0.06625", True),
+    _us("PA", "0.06", True),
+    _us("FL", "0.06", False),
+    _us("CO", "0.029", False),
+    _us("AZ", "0.056", False),
+    _us("MA", "0.0625", False),
+    TaxRule("CA", None, Decimal("0.05"), True, "GST"),
+    TaxRule("CA", "ON", Decimal("0.13"), True, "HST"),
+    TaxRule("DE", None, Decimal("0.19"), True, "VAT"),
+    TaxRule("FR", None, Decimal("0.20"), True, "VAT"),
+    TaxRule("NL", None, Decimal("0.21"), True, "VAT"),
+)
+
+
+class TaxRules:
+    """Rules by destination; `rule_for` picks the most specific one."""
+
+    def __init__(self, rules: Iterable[TaxRule] = DEFAULT_TAX_RULES) -> None:
+        self._by_key: dict[tuple[str, str | None], TaxRule] = {}
+        for rule in rules:
+            key = (rule.country.upper(), rule.region.upper() if rule.region else None)
+            if key in self._by_key:
+                raise ValueError(f"two tax rules for {key[0]}{'-' + key[1] if key[1] else ''}")
+            if not Decimal(0) <= rule.rate < Decimal(1):
+                raise ValueError(f"tax rate {rule.rate} for {key[0]} is not a fraction between 0 and 1")
+            self._by_key[key] = rule
+
+    def rule_for(self, country_code: str | None, region: str | None) -> TaxRule | None:
+        if not country_code:
+            return None
+        country = country_code.upper()
+        if region and (rule := self._by_key.get((country, region.upper()))) is not None:
+            return rule
+        return self._by_key.get((country, None))
+
+    @classmethod
+    def from_json(cls, text: str) -> TaxRules:
+        """`[{"country": "US", "region": "CA", "rate": "0.0725", "shippingTaxable": false}]`;
+        ValueError naming the entry that is wrong."""
+        try:
+            entries = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"tax rules are not JSON: {exc}") from None
+        if not isinstance(entries, list):
+            raise ValueError("tax rules must be a JSON list of rules")
+        rules: list[TaxRule] = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("country"), str):
+                raise ValueError(f"tax rule {index} needs a country code")
+            region = entry.get("region")
+            shipping = entry.get("shippingTaxable", True)
+            if (region is not None and not isinstance(region, str)) or not isinstance(shipping, bool):
+                raise ValueError(f"tax rule {index}: region must be text and shippingTaxable true or false")
+            try:
+                rate = Decimal(str(entry.get("rate")))
+            except InvalidOperation:
+                raise ValueError(f"tax rule {index}: rate {entry.get('rate')!r} is not a number") from None
+            if not rate.is_finite():
+                raise ValueError(f"tax rule {index}: rate {entry.get('rate')!r} is not a number")
+            rules.append(TaxRule(entry["country"], region, rate, shipping, str(entry.get("name", ""))))
+        return cls(rules)
 
 
 @dataclass(frozen=True)
@@ -45,32 +123,68 @@ class Totals:
     shipping: Money
     tax: Money
     total: Money
+    line_taxes: tuple[Decimal, ...] = ()
+    shipping_tax: Decimal = Decimal("0.00")
 
 
-def tax_rate(country_code: str | None, region: str | None) -> Decimal:
-    if country_code == "US" and region:
-        return US_STATE_TAX_RATES.get(region.upper(), Decimal(0))
-    return Decimal(0)
+def line_tax(amount: Decimal, rule: TaxRule | None) -> Decimal:
+    return quantize(amount * rule.rate) if rule is not None else quantize(Decimal(0))
 
 
 def price_order(
-    lines: Iterable[PricedLine],
+    lines: Sequence[PricedLine],
     *,
     currency: str,
     delivery_method: DeliveryMethod,
     policy: ShippingPolicy,
     tax_country: str | None,
     tax_region: str | None,
+    tax_rules: TaxRules | None = None,
 ) -> Totals:
+    rule = (tax_rules or DEFAULT_RULES).rule_for(tax_country, tax_region)
     subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
     if delivery_method is DeliveryMethod.PICKUP or subtotal >= policy.free_over:
         shipping = Decimal(0)
     else:
         shipping = policy.flat_rate
-    tax = quantize((subtotal + shipping) * tax_rate(tax_country, tax_region))
+    taxes = tuple(line_tax(line.unit_price * line.quantity, rule) for line in lines)
+    shipping_tax = line_tax(shipping, rule if rule is not None and rule.shipping_taxable else None)
+    tax = sum(taxes, Decimal(0)) + shipping_tax
     return Totals(
         subtotal=Money(subtotal, currency),
         shipping=Money(shipping, currency),
         tax=Money(tax, currency),
         total=Money(subtotal + shipping + tax, currency),
+        line_taxes=taxes,
+        shipping_tax=shipping_tax,
+    )
+
+
+DEFAULT_RULES = TaxRules()
+
+
+def as_sold(lines: Sequence[PricedLine], *, currency: str, shipping: Decimal, tax: Decimal) -> Totals:
+    """Totals a storefront already charged: its prices, shipping and tax kept as they are. Its tax
+    is shown on the lines in proportion to their value, to the cent, adding up exactly (the
+    largest remainders take the odd cents); shipping carries none of it."""
+    values = [line.unit_price * line.quantity for line in lines]
+    subtotal = sum(values, Decimal(0))
+    cents = int((quantize(tax) * 100).to_integral_value())
+    if subtotal > 0:
+        exact = [Decimal(cents) * value / subtotal for value in values]
+    else:
+        exact = [Decimal(0) for _ in values]
+    shares = [int(x) for x in exact]
+    order = sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in order[: cents - sum(shares)]:
+        shares[i] += 1
+    line_taxes = tuple(Decimal(share) / 100 for share in shares)
+    shipping_tax = quantize(tax) - sum(line_taxes, Decimal(0))
+    return Totals(
+        subtotal=Money(subtotal, currency),
+        shipping=Money(shipping, currency),
+        tax=Money(tax, currency),
+        total=Money(subtotal + shipping + tax, currency),
+        line_taxes=tuple(quantize(t) for t in line_taxes),
+        shipping_tax=quantize(shipping_tax),
     )

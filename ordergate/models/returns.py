@@ -1,6 +1,11 @@
 """Returns: asked for by a customer (or an agent for them), decided by an agent, received at a
 node line by line with a disposition. RESTOCK puts the units back into what that node can sell;
-DAMAGED does not. The order's lines count what came back."""
+DAMAGED does not. The order's lines count what came back. Once the refund of what came back is
+done (or when there is nothing to refund) the return is CLOSED; an agent may close it by hand.
+
+An approved return of shipped units gets a return label from the carrier that shipped them,
+bought through the outbox: PENDING until the carrier sells it, then PURCHASED (FAILED when the
+carrier refuses it for good, CANCELLED when the parcel came back before a label was bought)."""
 
 from __future__ import annotations
 
@@ -31,6 +36,13 @@ class ReturnAction(StrEnum):
     CLOSE = "CLOSE"
 
 
+class ReturnLabelStatus(StrEnum):
+    PENDING = "PENDING"
+    PURCHASED = "PURCHASED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 class Disposition(StrEnum):
     RESTOCK = "RESTOCK"
     DAMAGED = "DAMAGED"
@@ -46,14 +58,16 @@ RETURN_TRANSITIONS: dict[tuple[ReturnStatus, ReturnAction], ReturnStatus] = {
     (R.REFUNDED, A.CLOSE): R.CLOSED,
 }
 OPEN_RETURNS = frozenset({R.REQUESTED, R.APPROVED})
+CLOSABLE_RETURNS = frozenset(status for status, action in RETURN_TRANSITIONS if action is A.CLOSE)
 
 
 def next_return_status(status: ReturnStatus, action: ReturnAction) -> ReturnStatus:
     try:
         return RETURN_TRANSITIONS[(status, action)]
     except KeyError:
+        verb = {A.REFUND: "refunded", A.CLOSE: "closed"}.get(action, f"{action.value.lower()}d")
         raise InvalidTransition(
-            f"a return that is {status.value} cannot be {action.value.lower()}d", field=("input", "returnId")
+            f"a return that is {status.value} cannot be {verb}", field=("input", "returnId")
         ) from None
 
 
@@ -70,6 +84,18 @@ class OrderReturn(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=1000)
     received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     received_location_id: str | None = Field(default=None, foreign_key="locations.id", max_length=36)
+    refunded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=255)
+    # The return label: which outbound shipment it sends back, and what the carrier sold.
+    label_status: ReturnLabelStatus | None = Field(default=None, sa_type=EnumText(ReturnLabelStatus, 16))
+    label_shipment_id: str | None = Field(default=None, max_length=36)
+    label_carrier: str | None = Field(default=None, max_length=32)
+    label_service: str | None = Field(default=None, max_length=64)
+    label_tracking_number: str | None = Field(default=None, max_length=64)
+    label_url: str | None = Field(default=None, max_length=512)
+    label_error: str | None = Field(default=None, max_length=500)
+    label_created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ReturnLine(SQLModel, table=True):

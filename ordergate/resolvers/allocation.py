@@ -75,7 +75,7 @@ async def commit_plan(
         opened.append(fulfillment_order)
     await uow.session.flush()
     by_id = await uow.catalog.locations_by_ids(plan.locations)
-    promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
+    await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
     return opened
 
 

@@ -16,7 +16,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import Order, OrderStatus
 from ordergate.models.scope import order_scope
-from ordergate.resolvers import payments, storefront
+from ordergate.resolvers import erp_sync, payments, storefront
 from ordergate.resolvers.fulfillment import derive_order_statuses
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.services import Services
@@ -84,6 +84,8 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
                 uow.session.add(held)
             if not fo_lines[fulfillment_order.id]:
                 emptied.append(fulfillment_order.id)
+        cut_from = [share_by_id[c.fulfillment_order_id] for c in plan.cuts if c.fulfillment_order_id]
+        await erp_sync.promise_amendments(uow, order, [fo.location_id for fo in cut_from], now)
         cancelled = plan.by_line()
         for line in lines:
             line.quantity_cancelled += cancelled.get(line.id, 0)

@@ -1,62 +1,158 @@
 """Confirmed orders reach the ERP as sales orders, one per shipping location, through the
-outbox: promised in the order's transaction, pushed by a relay until the ERP has them."""
+outbox: promised in the order's transaction, pushed by a relay until the ERP has them.
+
+A sales order holds the units that the live (not cancelled, not rejected) fulfilment orders at
+its location hold. When units are cancelled or moved elsewhere, an amendment is promised the same
+way; its handler reads what the sales order should hold at the time it runs and makes the ERP's
+match, so amendments may repeat, pile up or run late without harm. An amendment waits (is retried)
+until the push it amends has been done.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ordergate.connectors.erp.base import SalesOrderLine, SalesOrderPush
+from ordergate.connectors.erp.base import ErpConnector, SalesOrderLine, SalesOrderPush
 from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.models.columns import new_id
+from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.location import Location
 from ordergate.models.order import Order
-from ordergate.models.outbox import ERP_SALES_ORDER, OutboxTask
+from ordergate.models.outbox import ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
 EVERYTHING = OrderScope(everything=True)
+GONE = frozenset({FulfillmentOrderStatus.CANCELLED, FulfillmentOrderStatus.REJECTED})
+NOTHING_TO_PUSH = "nothing left to push"
 
 
-def promise_sales_orders(uow: UnitOfWork, order: Order, locations: Sequence[Location], now: datetime) -> None:
-    """Add one push per location to the outbox, in the order's own transaction. The key is
-    also the ERP's idempotency key (Katana's `ecommerce_order_id`)."""
+class NotPushedYet(Exception):
+    """An amendment came due before the push it amends: retried later, after it."""
+
+
+def sales_order_key(order: Order, location: Location) -> str:
+    """The outbox key of a location's sales order, also the ERP's idempotency key (Katana's
+    `ecommerce_order_id`)."""
+    return f"{order.number}-{location.code}"
+
+
+async def promise_sales_orders(
+    uow: UnitOfWork, order: Order, locations: Sequence[Location], now: datetime
+) -> None:
+    """Add one push per location to the outbox, in the order's own transaction. A location that
+    was promised its sales order before (work routed back to it) gets an amendment instead."""
     for location in locations:
-        uow.outbox.add(
-            OutboxTask(
-                kind=ERP_SALES_ORDER,
-                key=f"{order.number}-{location.code}",
-                payload={"order_id": order.id, "location_id": location.id},
-                available_at=now,
-                created_at=now,
-            )
+        push = OutboxTask(
+            kind=ERP_SALES_ORDER,
+            key=sales_order_key(order, location),
+            payload={"order_id": order.id, "location_id": location.id},
+            available_at=now,
+            created_at=now,
         )
+        if not await uow.outbox.add_once(push):
+            _promise_amendment(uow, order, location, now)
+
+
+async def promise_amendments(
+    uow: UnitOfWork, order: Order, location_ids: Iterable[str], now: datetime
+) -> None:
+    """Promise that the sales orders at these locations will be made to match the order again
+    (units cancelled there, or moved away), in the transaction that changed it."""
+    locations = await uow.catalog.locations_by_ids(sorted(set(location_ids)))
+    for location in sorted(locations.values(), key=lambda location: location.code):
+        _promise_amendment(uow, order, location, now)
+
+
+def _promise_amendment(uow: UnitOfWork, order: Order, location: Location, now: datetime) -> None:
+    key = sales_order_key(order, location)
+    uow.outbox.add(
+        OutboxTask(
+            kind=ERP_SALES_ORDER_AMEND,
+            key=f"{key}~{new_id()}",
+            payload={"order_id": order.id, "location_id": location.id, "sales_order": key},
+            available_at=now,
+            created_at=now,
+        )
+    )
 
 
 async def push_sales_order(services: Services, task: OutboxTask) -> str:
-    """The relay's handler for ERP_SALES_ORDER tasks: the ERP's id for the sales order."""
-    erp = services.erp
-    if erp is None:
+    """The relay's handler for ERP_SALES_ORDER tasks: the ERP's id for the sales order (kept in
+    the store for amendments), or NOTHING_TO_PUSH when every unit was cancelled or moved first."""
+    erp = _erp(services)
+    wanted = await _sales_order(services, task.key, task.payload)
+    if not wanted.lines:
+        return NOTHING_TO_PUSH
+    erp_id = await erp.push_sales_order(wanted)
+    await _remember(services, task.key, task.payload, erp_id)
+    return erp_id
+
+
+async def amend_sales_order(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for ERP_SALES_ORDER_AMEND tasks: the ERP's sales order holds what the
+    location's live fulfilment orders hold now (deleted when they hold nothing)."""
+    erp = _erp(services)
+    key = str(task.payload["sales_order"])
+    async with services.store.read() as uow:
+        push = await uow.outbox.by_key(ERP_SALES_ORDER, key)
+        ref = await uow.erp.sales_order(key)
+    if push is not None and push.done_at is None:
+        raise NotPushedYet(f"sales order {key} is not pushed yet")
+    if ref is not None:
+        erp_id = ref.erp_id
+    else:  # pushed before the store kept the ERP's ids: the push's result is the id
+        erp_id = push.result if push is not None and (push.result or "").isdigit() else None
+    wanted = await _sales_order(services, key, task.payload)
+    if erp_id is None:
+        if not wanted.lines:
+            return "nothing to amend"
+        now_id: str | None = await erp.push_sales_order(wanted)
+    else:
+        now_id = await erp.amend_sales_order(erp_id, wanted)
+    await _remember(services, key, task.payload, now_id)
+    return (
+        f"deleted {erp_id}" if now_id is None else f"{now_id}: {sum(x.quantity for x in wanted.lines)} units"
+    )
+
+
+def _erp(services: Services) -> ErpConnector:
+    if services.erp is None:
         raise UpstreamUnavailable("erp", "no ERP is configured")
-    return await erp.push_sales_order(await _sales_order(services, task))
+    return services.erp
 
 
-async def _sales_order(services: Services, task: OutboxTask) -> SalesOrderPush:
-    order_id, location_id = str(task.payload["order_id"]), str(task.payload["location_id"])
+async def _remember(services: Services, key: str, payload: dict[str, object], erp_id: str | None) -> None:
+    async with services.store.write() as uow:
+        await uow.erp.remember(
+            key,
+            order_id=str(payload["order_id"]),
+            location_id=str(payload["location_id"]),
+            erp_id=erp_id,
+            now=services.clock(),
+        )
+
+
+async def _sales_order(services: Services, key: str, payload: dict[str, object]) -> SalesOrderPush:
+    """What the sales order `key` should hold now: the units of the live fulfilment orders at its
+    location."""
+    order_id, location_id = str(payload["order_id"]), str(payload["location_id"])
     async with services.store.read() as uow:
         order = (await uow.orders.by_ids([order_id], EVERYTHING))[order_id]
         location = (await uow.catalog.locations_by_ids([location_id]))[location_id]
         customer = (await uow.customers.by_ids([order.customer_id]))[order.customer_id]
         lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
         shares = (await uow.orders.fulfillment_orders_by_order_ids([order_id])).get(order_id, [])
-        here = [fo.id for fo in shares if fo.location_id == location_id]
+        here = [fo.id for fo in shares if fo.location_id == location_id and fo.status not in GONE]
         fo_lines = await uow.orders.fulfillment_lines_by_fo_ids(here)
     if location.erp_id is None:
         raise LookupError(f"location {location.code} is not joined to an ERP location")
     price = {line.id: line.unit_price for line in lines}
     return SalesOrderPush(
-        order_id=task.key,
-        order_number=task.key,
+        order_id=key,
+        order_number=key,
         customer_name=customer.display_name,
         customer_email=customer.email,
         erp_location_id=location.erp_id,
@@ -65,5 +161,6 @@ async def _sales_order(services: Services, task: OutboxTask) -> SalesOrderPush:
             SalesOrderLine(sku=line.sku, quantity=line.quantity, unit_price=price[line.order_line_id])
             for fo_id in here
             for line in fo_lines.get(fo_id, [])
+            if line.quantity > 0
         ],
     )

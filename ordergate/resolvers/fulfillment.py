@@ -25,7 +25,7 @@ from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold,
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import TrackingStatus
-from ordergate.resolvers import payments, storefront
+from ordergate.resolvers import erp_sync, payments, storefront
 from ordergate.resolvers.allocation import announce_opened, commit_plan
 from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
 from ordergate.resolvers.orders import line_quantities
@@ -247,6 +247,7 @@ async def _reroute(
         actor=principal.subject,
         now=now,
     )
+    await erp_sync.promise_amendments(uow, order, [rejected.location_id], now)
     shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
     excluded = {fo.location_id for fo in shares if fo.status is FulfillmentOrderStatus.REJECTED} | {
         rejected.location_id

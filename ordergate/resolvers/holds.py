@@ -10,6 +10,7 @@ from ordergate.models.lifecycle import OrderAction, next_status, release_to
 from ordergate.models.order import Order, OrderHold, OrderStatus
 from ordergate.models.scope import order_scope
 from ordergate.resolvers.idempotency import Claim, claim
+from ordergate.resolvers.orders import route_held
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
@@ -101,7 +102,12 @@ async def release_order_hold(services: Services, principal: Principal, command: 
             occurred_at=now,
             data={"released": [h.reason.value for h in released], "remaining": remaining},
         )
+        if order.status is OrderStatus.PENDING and not await uow.orders.fulfillment_orders_by_order_ids(
+            [order.id]
+        ):  # held at placement (the fraud screen): routed only now
+            await route_held(services, uow, order, actor=principal.subject, now=now)
         if once is not None:
             once.complete(uow, order.id)
     await services.broker.notify()
+    services.outbox_ready.set()  # a routed release promised the ERP its sales orders
     return order

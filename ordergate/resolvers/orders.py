@@ -13,14 +13,24 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.customer import Customer
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType, OrderEvent
+from ordergate.models.fraud import Assessment, Facts, screen
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.geo import haversine_km
 from ordergate.models.identity import Permission, Principal, Role
 from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
 from ordergate.models.lifecycle import LineQuantities, OrderAction, fulfillment_status, next_status
 from ordergate.models.location import Location
-from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
+from ordergate.models.order import (
+    DeliveryMethod,
+    HoldReason,
+    Order,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
-from ordergate.models.pricing import PricedLine, price_order
+from ordergate.models.pricing import PricedLine, as_sold, price_order
 from ordergate.models.pricing import Totals as OrderTotals
 from ordergate.models.routing import Decision, RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
@@ -71,12 +81,13 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
                 idempotency_key=command.idempotency_key,
             )
     now = services.clock()
+    number = await reserve_order_number(services)
     try:
         async with services.store.write() as uow:
             once = await claim(services, uow, principal, "placeOrder", command.idempotency_key, command)
             if once.result_id is not None:
                 return await _stored(uow, once.result_id)
-            order = await _capture(services, uow, principal, command, now)
+            order = await _capture(services, uow, principal, command, number, now)
             if authorized is not None:
                 key, authorization = authorized
                 payments.record_authorization(
@@ -105,8 +116,21 @@ async def _stored(uow: UnitOfWork, order_id: str) -> Order:
     return (await uow.orders.by_ids([order_id], EVERYTHING))[order_id]
 
 
+async def reserve_order_number(services: Services) -> int:
+    """The order's number, from a transaction of its own: orders being placed do not queue on
+    the counter's row lock while they allocate. A number an order does not take (refused, or a
+    repeat) is skipped: numbers are unique and rising, not gapless."""
+    async with services.store.write() as uow:
+        return await next_value(uow.session, ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
+
+
 async def _capture(
-    services: Services, uow: UnitOfWork, principal: Principal, command: PlaceOrder, now: datetime
+    services: Services,
+    uow: UnitOfWork,
+    principal: Principal,
+    command: PlaceOrder,
+    number: int,
+    now: datetime,
 ) -> Order:
     policy = services.policy
     catalogue = await uow.catalog.products_by_skus([line.sku for line in command.lines])
@@ -158,7 +182,7 @@ async def _capture(
     )
     address = command.shipping_address
     totals = _totals(services, command, catalogue, pickup)
-    number = await next_value(uow.session, ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
+    risk = await _screen(services, uow, command, customer.email, totals.total.amount, now)
     order = Order(
         number=f"OG-{number}",
         channel=command.channel,
@@ -183,7 +207,10 @@ async def _capture(
         subtotal=totals.subtotal.amount,
         tax=totals.tax.amount,
         shipping_total=totals.shipping.amount,
+        shipping_tax=totals.shipping_tax,
         total=totals.total.amount,
+        risk_score=risk.score,
+        risk_reasons=",".join(risk.rules) or None,
         placed_by=principal.subject,
         created_at=now,
         updated_at=now,
@@ -195,15 +222,14 @@ async def _capture(
             sku=line.sku,
             name=catalogue[line.sku].name,
             quantity=line.quantity,
-            unit_price=catalogue[line.sku].price,
+            unit_price=command.sale.unit_prices[index] if command.sale else catalogue[line.sku].price,
+            tax=totals.line_taxes[index],
         )
         for index, line in enumerate(command.lines)
     ]
-    order.promised_on = estimate(view, plan, now, pickup=pickup)
     await uow.orders.add(order, lines)
-    if decision is not None:
-        record_decision(uow, order.id, decision, now)
-    opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    if command.sale is not None:
+        payments.record_storefront_payment(uow, order, command.sale, now)
     if consumed is not None:
         consumed.status = ReservationStatus.CONSUMED
         consumed.order_id = order.id
@@ -215,22 +241,115 @@ async def _capture(
         occurred_at=now,
         data={"number": order.number, "channel": order.channel, "total": str(order.total)},
     )
-    order.status = next_status(order.status, OrderAction.CONFIRM)
+    if risk.held:
+        await _hold_for_review(uow, order, risk, now)
+        return order
+    order.promised_on = estimate(view, plan, now, pickup=pickup)
+    if decision is not None:
+        record_decision(uow, order.id, decision, now)
+    opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    await _confirm(uow, order, plan, opened, actor=principal.subject, now=now)
+    return order
+
+
+FRAUD_SCREEN = "fraud-screen"
+
+
+async def _screen(
+    services: Services, uow: UnitOfWork, command: PlaceOrder, email: str, total: Decimal, now: datetime
+) -> Assessment:
+    """The fraud screen's facts for this order, and its verdict."""
+    policy = services.policy.fraud
+    recent = await uow.orders.placed_by_email_since(email, now - policy.velocity_window)
+    billing, shipping = command.billing_address, command.shipping_address
+    apart = None
+    if billing is not None and shipping is not None:
+        here = locate(services, Destination(billing.country_code, billing.postal_code))
+        there = locate(services, Destination(shipping.country_code, shipping.postal_code))
+        if here is not None and there is not None:
+            apart = haversine_km(here, there)
+    codes = tuple(a.postal_code for a in (billing, shipping) if a is not None)
+    return screen(Facts(total, email, recent, apart, codes), policy)
+
+
+async def _hold_for_review(uow: UnitOfWork, order: Order, risk: Assessment, now: datetime) -> None:
+    """Taken, but not routed: ON_HOLD for an agent until released (then routed) or cancelled."""
+    order.status_before_hold = order.status
+    order.status = next_status(order.status, OrderAction.HOLD)
+    uow.orders.add_hold(
+        OrderHold(
+            order_id=order.id,
+            reason=HoldReason.HIGH_RISK_OF_FRAUD,
+            note=f"fraud score {risk.score}: {', '.join(risk.rules)}",
+            placed_by=FRAUD_SCREEN,
+            placed_at=now,
+        )
+    )
     await uow.events.append(
         order,
-        EventType.ORDER_CONFIRMED,
-        actor=principal.subject,
+        EventType.ORDER_HELD,
+        actor=FRAUD_SCREEN,
         occurred_at=now,
-        data={"locations": plan.locations},
+        data={"reason": HoldReason.HIGH_RISK_OF_FRAUD.value},
     )
-    await announce_opened(uow, order, opened, actor=principal.subject, now=now)
-    return order
+
+
+async def _confirm(
+    uow: UnitOfWork, order: Order, plan: Plan, opened: list[FulfillmentOrder], *, actor: str, now: datetime
+) -> None:
+    order.status = next_status(order.status, OrderAction.CONFIRM)
+    await uow.events.append(
+        order, EventType.ORDER_CONFIRMED, actor=actor, occurred_at=now, data={"locations": plan.locations}
+    )
+    await announce_opened(uow, order, opened, actor=actor, now=now)
+
+
+async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor: str, now: datetime) -> None:
+    """Route an order the fraud screen held, now that an agent released it: the same steps as at
+    placement, against the stock there is now. Raises INSUFFICIENT_STOCK (and changes nothing)
+    when the network can no longer take it."""
+    lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+    wants = [Want(line.sku, left) for line in lines if (left := line.quantity - line.quantity_cancelled) > 0]
+    pickup = None
+    if order.pickup_location_id:
+        pickup = (await uow.catalog.locations_by_ids([order.pickup_location_id])).get(
+            order.pickup_location_id
+        )
+    shipping = order.delivery_method is DeliveryMethod.SHIP
+    point = (
+        locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
+        if shipping
+        else None
+    )
+    sources = source_locations(
+        await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
+    )
+    view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
+    decision, nodes = await decide(services, uow, wants, sources, view)
+    if decision.chosen is None:
+        raise shortage(wants, nodes, "route")
+    plan = decision.chosen.plan
+    order.promised_on = estimate(view, plan, now, pickup=pickup)
+    record_decision(uow, order.id, decision, now)
+    opened = await commit_plan(uow, order, lines, plan, view, actor=actor, now=now)
+    await _confirm(uow, order, plan, opened, actor=actor, now=now)
 
 
 def _totals(
     services: Services, command: PlaceOrder, catalogue: Mapping[str, Product], pickup: Location | None
 ) -> OrderTotals:
-    """What the order costs: lines at catalogue prices, shipping, and tax where it goes."""
+    """What the order costs: lines at catalogue prices, shipping, and tax where it goes; an
+    imported sale keeps what the storefront charged."""
+    if command.sale is not None:
+        return as_sold(
+            [
+                PricedLine(price, line.quantity)
+                for price, line in zip(command.sale.unit_prices, command.lines, strict=True)
+            ],
+            currency=services.policy.currency,
+            shipping=command.sale.shipping,
+            tax=command.sale.tax,
+        )
     address = command.shipping_address
     tax_country = address.country_code if address else (pickup.country_code if pickup else None)
     tax_region = address.region if address else (pickup.region if pickup else None)
@@ -241,6 +360,7 @@ def _totals(
         policy=services.policy.shipping,
         tax_country=tax_country,
         tax_region=tax_region,
+        tax_rules=services.policy.tax_rules,
     )
 
 

@@ -18,13 +18,22 @@ from ordergate.connectors.payments.base import (
     PaymentProvider,
     PaymentRejected,
 )
+from ordergate.models.commands import ExternalSale
 from ordergate.models.errors import Problem, UpstreamFailed, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Principal
 from ordergate.models.order import Order, OrderLine
 from ordergate.models.outbox import PAYMENT_CAPTURE, PAYMENT_REFUND, PAYMENT_VOID, OutboxTask
-from ordergate.models.payments import PaymentKind, PaymentTransaction, payment_status, share, totals
+from ordergate.models.payments import (
+    PaymentKind,
+    PaymentTransaction,
+    payment_status,
+    share,
+    taken_elsewhere,
+    totals,
+)
 from ordergate.models.scope import OrderScope
+from ordergate.resolvers import loyalty
 from ordergate.resolvers.idempotency import scope_of
 from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
@@ -125,6 +134,65 @@ def record_authorization(
     return entry
 
 
+async def increment(services: Services, order_id: str, new_total: Decimal, key: str) -> Authorization:
+    """Raise the order's authorisation to its new total (an edit made it larger), or a userError:
+    declined, refused, or the provider unreachable; nothing is recorded here."""
+    async with services.store.read() as uow:
+        authorization = await _authorization(uow, order_id)
+    if authorization is None:
+        raise ValidationFailed([Problem("NO_PAYMENT", "the order has no authorised payment", ("input",))])
+    provider = services.payments.get(authorization.provider)
+    if provider is None:
+        raise UpstreamFailed(authorization.provider, "the order's payment provider is not configured")
+    try:
+        return await provider.increment(authorization.reference, new_total, idempotency_key=key)
+    except PaymentDeclined as declined:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "PAYMENT_DECLINED",
+                    f"the card was declined for the new total ({declined.decline_code})",
+                    ("input",),
+                )
+            ]
+        ) from None
+    except PaymentRejected as rejected:
+        raise ValidationFailed([Problem("PAYMENT_REJECTED", rejected.message, ("input",))]) from None
+    except UpstreamError as error:
+        raise UpstreamFailed(
+            authorization.provider, f"could not authorise the new total: {error.message}"
+        ) from None
+
+
+async def record_increment(
+    uow: UnitOfWork, order: Order, raised: Authorization, key: str, now: datetime
+) -> None:
+    """The ledger's authorisation grows by what the provider added."""
+    ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
+    authorised, _, _, _ = totals(ledger)
+    first = next(entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION)
+    if raised.amount > authorised:
+        uow.session.add(
+            PaymentTransaction(
+                order_id=order.id,
+                kind=PaymentKind.AUTHORIZATION,
+                provider=first.provider,
+                reference=first.reference,
+                amount=raised.amount - authorised,
+                currency=first.currency,
+                key=key,
+                created_at=now,
+            )
+        )
+        await uow.events.append(
+            order,
+            EventType.PAYMENT_AUTHORIZED,
+            actor=SYSTEM,
+            occurred_at=now,
+            data={"amount": str(raised.amount - authorised)},
+        )
+
+
 async def void_quietly(
     services: Services, provider_name: str, authorization: Authorization, key: str
 ) -> None:
@@ -138,8 +206,33 @@ async def void_quietly(
 
 
 async def _authorization(uow: UnitOfWork, order_id: str) -> PaymentTransaction | None:
+    """The order's authorisation with a provider of ours; None without one, or when a
+    storefront took the payment (its captures and refunds happen there)."""
     ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
-    return next((entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION), None)
+    found = next((entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION), None)
+    return None if found is None or taken_elsewhere(found) else found
+
+
+def record_storefront_payment(uow: UnitOfWork, order: Order, sale: ExternalSale, now: datetime) -> None:
+    """What the storefront took from the shopper, as it reports it: the order's payment status
+    then says so (PAID, AUTHORIZED) instead of PENDING."""
+    entries = [(PaymentKind.AUTHORIZATION, sale.authorised), (PaymentKind.CAPTURE, sale.captured)]
+    ledger = [
+        PaymentTransaction(
+            order_id=order.id,
+            kind=kind,
+            provider=sale.provider,
+            reference=sale.reference,
+            amount=amount,
+            currency=order.currency,
+            key=f"{sale.provider}:{sale.reference}:{kind.value.lower()}"[:160],
+            created_at=now,
+        )
+        for kind, amount in entries
+        if amount > 0
+    ]
+    uow.session.add_all(ledger)
+    order.payment_status = payment_status(ledger, order.total)
 
 
 def _task(order: Order, kind: str, suffix: str, amount: Decimal, now: datetime) -> OutboxTask:
@@ -175,13 +268,41 @@ async def promise_void(uow: UnitOfWork, order: Order, now: datetime) -> None:
         uow.outbox.add(_task(order, PAYMENT_VOID, "all", authorization.amount, now))
 
 
-async def promise_refund(uow: UnitOfWork, order: Order, suffix: str, value: Decimal, now: datetime) -> None:
-    """Units came back: refund their share of the order (capped, when done, at what was captured)."""
+async def promise_refund(uow: UnitOfWork, order: Order, suffix: str, value: Decimal, now: datetime) -> bool:
+    """Units came back: refund their share of the order (capped, when done, at what was captured).
+    Whether a refund was promised (none without a payment, or for nothing of value)."""
     if await _authorization(uow, order.id) is None:
-        return
+        return False
     amount = share(value, order.subtotal, order.total)
     if amount > 0:
         uow.outbox.add(_task(order, PAYMENT_REFUND, suffix, amount, now))
+        return True
+    return False
+
+
+async def refundable(uow: UnitOfWork, order_id: str) -> Decimal:
+    """What can still be refunded here: captured, less refunded, less refunds promised and not
+    yet done (nothing, when a storefront took the payment)."""
+    if await _authorization(uow, order_id) is None:
+        return Decimal("0")
+    ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+    _, captured, refunded, _ = totals(ledger)
+    done = {entry.key for entry in ledger}
+    promised = sum(
+        (
+            Decimal(str(task.payload["amount"]))
+            for task in await uow.outbox.with_key_prefixes([f"{order_id}:{PAYMENT_REFUND}:"])
+            if task.done_at is None and task.key not in done
+        ),
+        Decimal("0"),
+    )
+    return captured - refunded - promised
+
+
+def promise_refund_amount(uow: UnitOfWork, order: Order, suffix: str, amount: Decimal, now: datetime) -> None:
+    """Refund exactly `amount`, not a share of units: goodwill (the caller checked it against
+    `refundable`), or an edit that took the order below what was charged."""
+    uow.outbox.add(_task(order, PAYMENT_REFUND, suffix, amount, now))
 
 
 async def do_payment_task(services: Services, task: OutboxTask) -> str:
@@ -233,6 +354,9 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
         )
         await uow.session.flush()
         ledger_now = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+        await loyalty.record_points(
+            uow, locked, kind, ledger_now, task.key, services.policy.loyalty_points_per_unit, now
+        )
         locked.payment_status = payment_status(ledger_now, locked.total)
         locked.updated_at = now
         uow.session.add(locked)

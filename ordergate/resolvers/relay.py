@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
+from ordergate import tracing
 from ordergate.models.outbox import OutboxTask, next_attempt
 from ordergate.resolvers.services import Services
 
@@ -39,17 +40,31 @@ async def relay_once(services: Services, handlers: Mapping[str, Handler], limit:
             task.available_at = now + LEASE
             uow.session.add(task)
     for task in tasks:
+        await _do(services, handlers[task.kind], task)
+    return len(tasks)
+
+
+async def _do(services: Services, handler: Handler, task: OutboxTask) -> None:
+    """One task, in a span of its own (kind, attempt, outcome), then settled."""
+    attempt = task.attempts + 1
+    with tracing.span(
+        f"outbox {task.kind}",
+        attributes={"ordergate.outbox.kind": task.kind, "ordergate.outbox.attempt": attempt},
+    ) as span:
         try:
-            result = await handlers[task.kind](services, task)
+            result = await handler(services, task)
         except Permanent as reason:
+            span.set_attribute("ordergate.outbox.outcome", "gave_up")
             await settle(services, task.id, result=f"gave up: {reason}"[:128])
             log.warning("%s %s cannot succeed: %s", task.kind, task.key, reason)
         except Exception as error:
+            span.set_attribute("ordergate.outbox.outcome", "retry")
+            tracing.record_failure(span, error)
             await settle(services, task.id, error=f"{type(error).__name__}: {error}"[:500])
-            log.warning("%s %s failed (attempt %d): %s", task.kind, task.key, task.attempts + 1, error)
+            log.warning("%s %s failed (attempt %d): %s", task.kind, task.key, attempt, error)
         else:
+            span.set_attribute("ordergate.outbox.outcome", "done")
             await settle(services, task.id, result=result)
-    return len(tasks)
 
 
 async def settle(

@@ -8,6 +8,7 @@ same steps in a transaction that is rolled back, so what it shows is what a comm
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,11 +24,12 @@ from ordergate.models.fulfillment import (
 )
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
-from ordergate.models.order import DeliveryMethod, OrderStatus
+from ordergate.models.order import DeliveryMethod, Order, OrderStatus
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
+from ordergate.resolvers import erp_sync
 from ordergate.resolvers.allocation import announce_opened, commit_plan
-from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
+from ordergate.resolvers.inventory import Destination, SkuStock, locate, source_locations, stock_view
 from ordergate.resolvers.routing import decide, estimate
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
@@ -101,6 +103,38 @@ async def _route(
         raise NotFound("no such order", field=("orderId",))
     if order.status in FINISHED:
         raise InvalidTransition(f"a {order.status.value} order has nothing left to route", field=("orderId",))
+    outcome = await replan(
+        services,
+        uow,
+        order,
+        actor=principal.subject,
+        now=now,
+        reason="re-routed by an agent",
+        commit=not dry_run,
+    )
+    if outcome is None:
+        raise ValidationFailed(
+            [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("orderId",))]
+        )
+    record, changed = outcome
+    return RouteOutcome(order.id, record, changed=changed, dry_run=dry_run)
+
+
+async def replan(
+    services: Services,
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    commit: bool = True,
+) -> tuple[RoutingDecisionRecord, bool] | None:
+    """Route every open unit no node has started on, counting the units the order's own
+    not-started work holds as free. When the plan differs from that work (and `commit`), the
+    work is released and cancelled and the new plan opened; when it is the same, nothing is
+    touched. None when there is nothing open to route (any not-started work is then released).
+    Raises NO_ROUTE when no location can take the units (with nothing changed)."""
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
     fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in shares])
@@ -117,20 +151,11 @@ async def _route(
         for line in lines
         if (left := line.quantity - line.quantity_fulfilled - line.quantity_cancelled - started[line.sku]) > 0
     ]
-    if not wants:
-        raise ValidationFailed(
-            [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("orderId",))]
-        )
     current = Counter({(p.sku, p.location_id): p.quantity for _, mine in movable for p in mine})
-
-    for fo, mine in movable:
-        await uow.inventory.settle(
-            mine, LedgerKind.RELEASE, order_id=order.id, actor=principal.subject, now=now
-        )
-        fo.status = next_fulfillment_status(fo.status, FulfillmentAction.CANCEL, fo.delivery_method)
-        fo.updated_at = now
-        uow.session.add(fo)
-    await uow.session.flush()
+    if not wants:
+        if commit:
+            await _release(uow, order, movable, actor=actor, now=now, reason=reason)
+        return None
 
     excluded = {fo.location_id for fo in shares if fo.status is FulfillmentOrderStatus.REJECTED}
     everywhere = await uow.catalog.locations()
@@ -143,12 +168,17 @@ async def _route(
     )
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
     decision, _ = await decide(
-        services, uow, wants, sources, view, excluded=dict.fromkeys(excluded, "rejected this order")
+        services,
+        uow,
+        wants,
+        sources,
+        with_freed(view, current),
+        excluded=dict.fromkeys(excluded, "rejected this order"),
     )
     record = RoutingDecisionRecord.of(order.id, decision, now)
     if decision.chosen is None:
-        if dry_run:
-            return RouteOutcome(order.id, record, changed=bool(current), dry_run=True)
+        if not commit:
+            return record, bool(current)
         raise ValidationFailed(
             [
                 Problem(
@@ -159,34 +189,68 @@ async def _route(
             ]
         )
     plan = decision.chosen.plan
-    wanted = Counter({(p.sku, p.location_id): p.quantity for p in plan.lines})
-    changed = wanted != current
-    if dry_run or not changed:
-        return RouteOutcome(order.id, record, changed=changed, dry_run=dry_run)
+    changed = Counter({(p.sku, p.location_id): p.quantity for p in plan.lines}) != current
+    if not commit or not changed:
+        return record, changed
 
+    await _release(uow, order, movable, actor=actor, now=now, reason=reason)
     lines_now = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-    opened = await commit_plan(uow, order, lines_now, plan, view, actor=principal.subject, now=now)
+    opened = await commit_plan(uow, order, lines_now, plan, view, actor=actor, now=now)
     uow.orders.add_decision(record)
-    for fo, _ in movable:
-        await uow.events.append(
-            order,
-            EventType.FULFILLMENT_CANCELLED,
-            actor=principal.subject,
-            occurred_at=now,
-            data={"fulfillment_order_id": fo.id, "reason": "re-routed by an agent"},
-            fulfillment_order=fo,
-        )
     await uow.events.append(
         order,
         EventType.ORDER_REROUTED,
-        actor=principal.subject,
+        actor=actor,
         occurred_at=now,
         data={"from": sorted({loc for _, loc in current}), "to": plan.locations},
     )
-    await announce_opened(uow, order, opened, actor=principal.subject, now=now)
+    await announce_opened(uow, order, opened, actor=actor, now=now)
     promised = estimate(view, plan, now)
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
         order.promised_on = promised
     order.updated_at = now
     uow.session.add(order)
-    return RouteOutcome(order.id, record, changed=True, dry_run=False)
+    return record, True
+
+
+def with_freed(view: dict[str, SkuStock], freed: Counter[tuple[str, str]]) -> dict[str, SkuStock]:
+    """The view as it would be with the order's own not-started units back on the shelf."""
+    if not freed:
+        return view
+    return {
+        sku: dataclasses.replace(
+            stock,
+            locations=[
+                dataclasses.replace(row, available=row.available + freed[(sku, row.location.id)])
+                for row in stock.locations
+            ],
+        )
+        for sku, stock in view.items()
+    }
+
+
+async def _release(
+    uow: UnitOfWork,
+    order: Order,
+    movable: list[tuple[FulfillmentOrder, list[PlanLine]]],
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+) -> None:
+    for fo, mine in movable:
+        await uow.inventory.settle(mine, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
+        fo.status = next_fulfillment_status(fo.status, FulfillmentAction.CANCEL, fo.delivery_method)
+        fo.updated_at = now
+        uow.session.add(fo)
+        await uow.events.append(
+            order,
+            EventType.FULFILLMENT_CANCELLED,
+            actor=actor,
+            occurred_at=now,
+            data={"fulfillment_order_id": fo.id, "reason": reason},
+            fulfillment_order=fo,
+        )
+    if movable:  # the ERP's sales orders there no longer carry these units
+        await erp_sync.promise_amendments(uow, order, [fo.location_id for fo, _ in movable], now)
+    await uow.session.flush()

@@ -1,5 +1,16 @@
 """Returns: requested within the window for what left with the customer, decided by an agent,
-received at a node with a disposition per line. What is restocked is sellable again there."""
+received at a node with a disposition per line. What is restocked is sellable again there.
+
+An approved return of shipped units gets a return label from the carrier that shipped them: the
+approval promises it in the outbox (label PENDING), and the relay buys it (`buy_return_label`),
+retrying while the carrier is down, so an approval never waits on or fails with the carrier.
+Units handed over in store get no label: they come back over the counter. The label travels
+from the customer's address to the node that sent the units.
+
+The receipt promises the refund; when the refund is done (`refund_and_settle`, the relay's handler
+for refunds) the return is REFUNDED and then CLOSED. With nothing to refund (no payment on the
+order, or nothing of value) the receipt closes it at once. An agent may close a RECEIVED or
+REFUNDED return by hand (`close_return`); a refund promised already still goes out."""
 
 from __future__ import annotations
 
@@ -8,17 +19,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.models.commands import ReceiveReturn, RequestReturn
+from ordergate.connectors.carriers.base import LabelRequest, Parcel, ShipAddress
+from ordergate.connectors.errors import UpstreamRejected
+from ordergate.models.commands import CloseReturn, ReceiveReturn, RequestReturn, check_key
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.order import Order, OrderLine
+from ordergate.models.outbox import RETURN_LABEL, OutboxTask
 from ordergate.models.returns import (
     OPEN_RETURNS,
     Disposition,
     OrderReturn,
     ReturnAction,
+    ReturnLabelStatus,
     ReturnLine,
     ReturnStatus,
     next_return_status,
@@ -27,12 +42,15 @@ from ordergate.models.scope import OrderScope, order_scope
 from ordergate.resolvers import payments
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.orders import line_quantities
+from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
 EVERYTHING = OrderScope(everything=True)
 MAX_REASON = 500
 LEFT_US = (EventType.FULFILLMENT_SHIPPED.value, EventType.FULFILLMENT_PICKED_UP.value)
+SYSTEM = "returns"
+GRAMS_PER_UNIT = 1000  # as outbound labels weigh them, until the catalogue carries weights
 
 
 async def request_return(services: Services, principal: Principal, command: RequestReturn) -> OrderReturn:
@@ -173,6 +191,8 @@ async def decide_return(
             order_return.status, ReturnAction.APPROVE if approve else ReturnAction.DECLINE
         )
         order_return.decided_by, order_return.decided_at, order_return.note = principal.subject, now, note
+        if approve:
+            await _promise_label(services, uow, order_return, now)
         uow.session.add(order_return)
         await uow.events.append(
             order,
@@ -182,7 +202,150 @@ async def decide_return(
             data={"return_id": order_return.id},
         )
     await services.broker.notify()
+    if order_return.label_status is ReturnLabelStatus.PENDING:
+        services.outbox_ready.set()
     return order_return
+
+
+async def _promise_label(
+    services: Services, uow: UnitOfWork, order_return: OrderReturn, now: datetime
+) -> None:
+    """A return label from the carrier that shipped the returned units (the latest such shipment),
+    bought by the relay; none when they were handed over in store."""
+    lines = (await uow.returns.lines_by_return_ids([order_return.id])).get(order_return.id, [])
+    returned = {line.order_line_id for line in lines}
+    fos = (await uow.orders.fulfillment_orders_by_order_ids([order_return.order_id])).get(
+        order_return.order_id, []
+    )
+    fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in fos])
+    carried = {fo_id for fo_id, rows in fo_lines.items() if any(r.order_line_id in returned for r in rows)}
+    shipments = (await uow.orders.shipments_by_order_ids([order_return.order_id])).get(
+        order_return.order_id, []
+    )
+    candidates = [shipment for shipment in shipments if shipment.fulfillment_order_id in carried]
+    if not candidates:
+        return
+    shipment = max(candidates, key=lambda x: (x.created_at, x.id))
+    order_return.label_shipment_id = shipment.id
+    order_return.label_carrier, order_return.label_service = shipment.carrier, shipment.service
+    if shipment.carrier not in services.carriers:
+        order_return.label_status = ReturnLabelStatus.FAILED
+        order_return.label_error = f"the carrier {shipment.carrier!r} is not configured"
+        return
+    order_return.label_status = ReturnLabelStatus.PENDING
+    uow.outbox.add(
+        OutboxTask(
+            kind=RETURN_LABEL,
+            key=f"{order_return.id}:{RETURN_LABEL}",
+            payload={"return_id": order_return.id},
+            available_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def buy_return_label(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for return labels: buy the label the approval promised and record it.
+    A carrier that is down raises (the relay retries later, the label stays PENDING); one that
+    refuses the purchase fails the label for good, for an agent to see."""
+    return_id = str(task.payload.get("return_id", ""))
+    async with services.store.read() as uow:
+        order_return = (await uow.returns.by_ids([return_id])).get(return_id)
+        if order_return is None:
+            raise Permanent("no such return")
+        if order_return.label_status is not ReturnLabelStatus.PENDING:
+            return f"settled already: {order_return.label_status}"  # bought, failed or cancelled
+        request = await _label_request(uow, order_return)
+    if request is None:
+        await _settle_label(services, return_id, ReturnLabelStatus.CANCELLED, error="the return moved on")
+        return f"cancelled: the return is {order_return.status.value}"
+    carrier = services.carriers.get(order_return.label_carrier or "")
+    if carrier is None:
+        message = f"the carrier {order_return.label_carrier!r} is not configured"
+        await _settle_label(services, return_id, ReturnLabelStatus.FAILED, error=message)
+        raise Permanent(message)
+    try:
+        label = await carrier.buy_label(request)
+    except UpstreamRejected as error:
+        await _settle_label(services, return_id, ReturnLabelStatus.FAILED, error=error.message)
+        raise Permanent(f"{carrier.name} refused the return label") from error
+    await _settle_label(
+        services,
+        return_id,
+        ReturnLabelStatus.PURCHASED,
+        tracking_number=label.tracking_number,
+        url=label.label_url,
+    )
+    return f"label {label.tracking_number}"[:128]
+
+
+async def _label_request(uow: UnitOfWork, order_return: OrderReturn) -> LabelRequest | None:
+    """The label to buy: from the customer's address back to the node that shipped the units;
+    None once the return no longer waits for its parcel."""
+    if order_return.status is not ReturnStatus.APPROVED:
+        return None
+    order = (await uow.orders.by_ids([order_return.order_id], EVERYTHING))[order_return.order_id]
+    shipment_id = order_return.label_shipment_id or ""
+    shipment = (await uow.orders.shipments_by_ids([shipment_id])).get(shipment_id)
+    if shipment is None:
+        raise Permanent("the shipment to send back is gone")
+    fo_id = shipment.fulfillment_order_id
+    fo = (await uow.orders.fulfillment_orders_by_ids([fo_id]))[fo_id]
+    location = (await uow.catalog.locations_by_ids([fo.location_id]))[fo.location_id]
+    lines = (await uow.returns.lines_by_return_ids([order_return.id])).get(order_return.id, [])
+    return LabelRequest(
+        reference=order_return.id,
+        service=order_return.label_service or shipment.service,
+        ship_from=ShipAddress(
+            name=order.ship_name or "",
+            line1=order.ship_line1 or "",
+            line2=order.ship_line2,
+            city=order.ship_city or "",
+            region=order.ship_region,
+            postal_code=order.ship_postal_code or "",
+            country_code=order.ship_country_code or "",
+            phone=order.ship_phone,
+        ),
+        ship_to=ShipAddress(
+            name=location.name,
+            line1=location.line1,
+            city=location.city,
+            region=location.region,
+            postal_code=location.postal_code,
+            country_code=location.country_code,
+        ),
+        parcels=[Parcel(weight_grams=max(1, sum(line.quantity for line in lines)) * GRAMS_PER_UNIT)],
+        is_return=True,
+        contents="Return " + ", ".join(f"{line.quantity} {line.sku}" for line in lines),
+    )
+
+
+async def _settle_label(
+    services: Services,
+    return_id: str,
+    status: ReturnLabelStatus,
+    *,
+    error: str | None = None,
+    tracking_number: str | None = None,
+    url: str | None = None,
+) -> None:
+    now = services.clock()
+    async with services.store.write() as uow:
+        order_return, order = await _return_and_order(uow, return_id)
+        if order_return.label_status is not ReturnLabelStatus.PENDING:
+            return  # settled already (a purchase recorded once, whatever the retries)
+        order_return.label_status, order_return.label_error = status, (error or "")[:500] or None
+        event = EventType.RETURN_LABEL_FAILED if status is ReturnLabelStatus.FAILED else None
+        if status is ReturnLabelStatus.PURCHASED:
+            order_return.label_tracking_number, order_return.label_url = tracking_number, (url or "")[:512]
+            order_return.label_created_at, event = now, EventType.RETURN_LABEL_CREATED
+        uow.session.add(order_return)
+        if event is not None:
+            data = {"return_id": return_id, "carrier": order_return.label_carrier}
+            if tracking_number is not None:
+                data["tracking"] = tracking_number
+            await uow.events.append(order, event, actor=SYSTEM, occurred_at=now, data=data)
+    await services.broker.notify()
 
 
 async def receive_return(services: Services, principal: Principal, command: ReceiveReturn) -> OrderReturn:
@@ -234,7 +397,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         uow.session.add(order_return)
         order.fulfillment_status = fulfillment_status(line_quantities(list(order_lines.values())))
         value = sum((order_lines[x.order_line_id].unit_price * x.quantity for x in lines), Decimal("0"))
-        await payments.promise_refund(uow, order, order_return.id, value, now)
+        refunding = await payments.promise_refund(uow, order, order_return.id, value, now)
         order.updated_at = now
         uow.session.add(order)
         await uow.events.append(
@@ -248,9 +411,79 @@ async def receive_return(services: Services, principal: Principal, command: Rece
                 "restocked": sum(x.quantity for x in lines if x.disposition is Disposition.RESTOCK),
             },
         )
+        if not refunding:  # nothing to wait for
+            await _close(uow, order_return, order, principal.subject, now, reason="nothing to refund")
     await services.broker.notify()
     services.outbox_ready.set()
     return order_return
+
+
+async def close_return(services: Services, principal: Principal, command: CloseReturn) -> OrderReturn:
+    """An agent closes a RECEIVED or REFUNDED return by hand (the refund was settled elsewhere,
+    say). Any other state is an INVALID_TRANSITION and changes nothing."""
+    if not principal.can(Permission.MANAGE_RETURNS):
+        raise Forbidden("this role may not close returns")
+    problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
+    if problems:
+        raise ValidationFailed(problems)
+    now = services.clock()
+    async with services.store.write() as uow:
+        once = None
+        if command.idempotency_key is not None:
+            once = await claim(services, uow, principal, "closeReturn", command.idempotency_key, command)
+            if once.result_id is not None:
+                found = await uow.returns.lock(once.result_id)
+                assert found is not None
+                return found
+        order_return, order = await _return_and_order(uow, command.return_id)
+        await _close(uow, order_return, order, principal.subject, now, reason="closed by hand")
+        if once is not None:
+            once.complete(uow, order_return.id)
+    await services.broker.notify()
+    return order_return
+
+
+async def refund_and_settle(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for refunds: the payment's, then, for a return's refund, the return
+    is REFUNDED and CLOSED. Safe to repeat: a refund recorded already only settles the return."""
+    result = await payments.do_payment_task(services, task)
+    return_id = task.key.rpartition(":")[2]
+    now = services.clock()
+    async with services.store.write() as uow:
+        order_return = await uow.returns.lock(return_id)
+        if order_return is None or order_return.order_id != task.payload.get("order_id"):
+            return result  # a refund that is not a return's (goodwill, say)
+        if order_return.status is not ReturnStatus.RECEIVED:
+            return result  # closed by hand before the money went back
+        order = await uow.orders.lock(order_return.order_id, EVERYTHING)
+        assert order is not None
+        order_return.status = next_return_status(order_return.status, ReturnAction.REFUND)
+        order_return.refunded_at = now
+        await uow.events.append(
+            order,
+            EventType.RETURN_REFUNDED,
+            actor=SYSTEM,
+            occurred_at=now,
+            data={"return_id": return_id, "amount": str(task.payload.get("amount"))},
+        )
+        await _close(uow, order_return, order, SYSTEM, now, reason="refunded")
+    await services.broker.notify()
+    return result
+
+
+async def _close(
+    uow: UnitOfWork, order_return: OrderReturn, order: Order, actor: str, now: datetime, *, reason: str
+) -> None:
+    order_return.status = next_return_status(order_return.status, ReturnAction.CLOSE)
+    order_return.closed_at, order_return.closed_by = now, actor
+    uow.session.add(order_return)
+    await uow.events.append(
+        order,
+        EventType.RETURN_CLOSED,
+        actor=actor,
+        occurred_at=now,
+        data={"return_id": order_return.id, "reason": reason},
+    )
 
 
 async def _return_and_order(uow: UnitOfWork, return_id: str) -> tuple[OrderReturn, Order]:

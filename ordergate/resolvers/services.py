@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from ordergate.broker.base import Broker
 from ordergate.connectors.carriers.base import Carrier
@@ -15,7 +16,9 @@ from ordergate.connectors.payments.base import PaymentProvider
 from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.webhooks.base import WebhookSender
 from ordergate.models.commands import Limits
-from ordergate.models.pricing import ShippingPolicy
+from ordergate.models.fraud import FraudPolicy
+from ordergate.models.identity import Role
+from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.resolvers.fanout import EventHub
 from ordergate.store.unit_of_work import Store
 
@@ -40,6 +43,14 @@ class Policy:
     max_skus_per_query: int = 250
     max_split: int = 2
     return_window: timedelta = timedelta(days=30)
+    tax_rules: TaxRules = DEFAULT_RULES
+    fraud: FraudPolicy = field(default_factory=FraudPolicy)
+    edit_window: timedelta = timedelta(minutes=60)
+    loyalty_points_per_unit: Decimal = Decimal("1")
+    # The most one appeasement may give, per role allowed to give any; absent or None: no limit.
+    appeasement_limits: Mapping[Role, Decimal | None] = field(
+        default_factory=lambda: {Role.AGENT: Decimal("50.00")}
+    )
 
 
 @dataclass

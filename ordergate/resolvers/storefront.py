@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
 from ordergate.connectors.storefront.base import (
@@ -26,13 +27,21 @@ from ordergate.connectors.storefront.base import (
     OrderAction,
     PushedStatus,
     ShipmentPush,
+    StorefrontAddress,
     StorefrontConnector,
     StorefrontCustomer,
     StorefrontOrder,
     status_of,
 )
 from ordergate.models.catalog import Product
-from ordergate.models.commands import Address, CustomerDetails, HoldOrder, LineRequest, PlaceOrder
+from ordergate.models.commands import (
+    Address,
+    CustomerDetails,
+    ExternalSale,
+    HoldOrder,
+    LineRequest,
+    PlaceOrder,
+)
 from ordergate.models.errors import IdempotencyKeyReused, UpstreamFailed, ValidationFailed
 from ordergate.models.identity import Principal, Role
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
@@ -51,6 +60,10 @@ SOURCE = "bigcommerce"
 IMPORTER = Principal("bigcommerce-import", Role.ADMIN)
 EVERYTHING = OrderScope(everything=True)
 ORDERS_CHECKPOINT = "storefront.orders"
+STOREFRONT = "bigcommerce"
+# BigCommerce's payment_status words: the card is held for the total, or the money is taken
+PAYMENT_TAKEN = frozenset({"authorized", "captured", "capture pending", "paid", "partially refunded"})
+PAYMENT_CAPTURED = frozenset({"captured", "paid", "partially refunded"})
 CHANNELS = {1: "web"}  # BigCommerce channel ids: 1 is the store's own storefront
 
 
@@ -167,20 +180,32 @@ def _command(found: StorefrontOrder, reference: str) -> PlaceOrder:
         ),
         lines=tuple(LineRequest(line.sku, line.quantity) for line in found.lines),
         delivery_method=DeliveryMethod.SHIP,
-        shipping_address=Address(
-            name=address.name,
-            line1=address.line1,
-            line2=address.line2 or None,
-            city=address.city,
-            region=address.region or None,
-            postal_code=address.postal_code,
-            country_code=address.country_code,
-            phone=address.phone or None,
-        )
-        if address is not None
-        else None,
+        shipping_address=_address(address) if address is not None else None,
         external_reference=found.external_id,
         source_ref=reference,
+        billing_address=_address(found.billing_address) if found.billing_address is not None else None,
+        sale=ExternalSale(
+            provider=STOREFRONT,
+            reference=found.external_id,
+            unit_prices=tuple(line.unit_price for line in found.lines),
+            shipping=found.shipping,
+            tax=found.tax,
+            authorised=found.total if found.payment_status in PAYMENT_TAKEN else Decimal(0),
+            captured=found.total if found.payment_status in PAYMENT_CAPTURED else Decimal(0),
+        ),
+    )
+
+
+def _address(address: StorefrontAddress) -> Address:
+    return Address(
+        name=address.name,
+        line1=address.line1,
+        line2=address.line2 or None,
+        city=address.city,
+        region=address.region or None,
+        postal_code=address.postal_code,
+        country_code=address.country_code,
+        phone=address.phone or None,
     )
 
 

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from ordergate import tracing
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.connectors.webhooks.base import WebhookSendFailed
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
@@ -271,14 +272,28 @@ async def deliver(services: Services, task: OutboxTask) -> str:
         raise UpstreamUnavailable("webhooks", "no webhook sender is configured")
     payload, now = delivery_body(event), services.clock()
     attempt = WebhookAttempt(endpoint_id=endpoint.id, event_id=event.id, task_key=task.key, attempted_at=now)
-    try:
-        status, attempt.duration_ms = await sender.post(
-            endpoint.url, payload, delivery_headers(endpoint, event, task.key, payload, now)
-        )
-    except WebhookSendFailed as error:
-        attempt.error, attempt.duration_ms = error.message[:500], error.duration_ms
-        await _log(services, attempt)
-        raise
+    # Receivers are third parties: the span is ours, no `traceparent` goes to them.
+    with tracing.span(
+        "webhook delivery",
+        tracing.SpanKind.CLIENT,
+        {
+            "ordergate.webhook.endpoint_id": endpoint.id,
+            "ordergate.webhook.event_type": event.type,
+            "ordergate.webhook.delivery": task.key,
+            "ordergate.outbox.attempt": task.attempts + 1,
+            "http.request.method": "POST",
+            "url.full": tracing.safe_url(endpoint.url),
+        },
+    ) as span:
+        try:
+            status, attempt.duration_ms = await sender.post(
+                endpoint.url, payload, delivery_headers(endpoint, event, task.key, payload, now)
+            )
+        except WebhookSendFailed as error:
+            attempt.error, attempt.duration_ms = error.message[:500], error.duration_ms
+            await _log(services, attempt)
+            raise
+        tracing.client_outcome(span, status, None if delivered(status) else "not_accepted")
     attempt.status_code = status
     await _log(services, attempt)
     if not delivered(status):

@@ -1,10 +1,13 @@
 """A stateful stand-in for Katana's public API (`https://api.katanamrp.com/v1`), in its wire format.
 
 Served below its mount: `GET /locations`, `GET /variants`, `GET /inventory`, `GET /purchase_orders`,
-`GET|POST /customers`, `GET|POST /sales_orders`, `GET|POST /webhooks`. Bearer auth (the configured
-token, or any token when none is), a rolling per-token rate limit answering 429 with `Retry-After`,
-page totals in an `X-Pagination` JSON header, quantities as decimal strings. Stock changes made
-through `set_on_hand` / `adjust` are announced to registered webhooks, signed like Katana signs them.
+`GET|POST /customers`, `GET|POST /sales_orders`, `GET|DELETE /sales_orders/{id}`,
+`POST /sales_order_rows`, `PATCH|DELETE /sales_order_rows/{id}`, `GET|POST /webhooks`. Bearer auth
+(the configured token, or any token when none is), a rolling per-token rate limit answering 429
+with `Retry-After`, page totals in an `X-Pagination` JSON header, quantities as decimal strings.
+A deleted sales order stays, marked `deleted_at`, left out of lists unless `include_deleted=true`.
+Stock changes made through `set_on_hand` / `adjust` are announced to registered webhooks,
+signed like Katana signs them.
 Like Katana, `POST /sales_orders` does not enforce a unique `ecommerce_order_id`: callers look first.
 """
 
@@ -44,6 +47,12 @@ PRODUCT_ID_BASE = 100
 VARIANT_ID_BASE = 2000
 INVENTORY_UPDATED = "current_inventory.product_updated"
 OUT_OF_STOCK = "current_inventory.product_out_of_stock"
+
+EDITABLE_STATUSES = frozenset({"NOT_SHIPPED", "PENDING"})
+ROW_CREATE_FIELDS = frozenset(
+    {"sales_order_id", "variant_id", "quantity", "price_per_unit", "tax_rate_id", "location_id", "attributes"}
+)
+ROW_UPDATE_FIELDS = frozenset({"quantity", "price_per_unit"})
 
 KATANA_LOCATION_IDS: dict[str, str] = {row[0]: str(number) for number, row in enumerate(NETWORK, start=1)}
 """Our location code -> the sandbox's Katana location id."""
@@ -183,6 +192,17 @@ class KatanaSandbox:
                 Route("/customers", self._guard(self._create_customer), methods=["POST"]),
                 Route("/sales_orders", self._guard(self._list_sales_orders), methods=["GET"]),
                 Route("/sales_orders", self._guard(self._create_sales_order), methods=["POST"]),
+                Route("/sales_orders/{id:int}", self._guard(self._get_sales_order), methods=["GET"]),
+                Route("/sales_orders/{id:int}", self._guard(self._delete_sales_order), methods=["DELETE"]),
+                Route("/sales_order_rows", self._guard(self._create_sales_order_row), methods=["POST"]),
+                Route(
+                    "/sales_order_rows/{id:int}", self._guard(self._update_sales_order_row), methods=["PATCH"]
+                ),
+                Route(
+                    "/sales_order_rows/{id:int}",
+                    self._guard(self._delete_sales_order_row),
+                    methods=["DELETE"],
+                ),
                 Route("/webhooks", self._guard(self._list_webhooks), methods=["GET"]),
                 Route("/webhooks", self._guard(self._create_webhook), methods=["POST"]),
             ]
@@ -222,8 +242,15 @@ class KatanaSandbox:
         self.webhooks.append(webhook)
         return webhook
 
-    def sales_orders_for(self, ecommerce_order_id: str) -> list[dict[str, Any]]:
-        return [order for order in self.sales_orders if order["ecommerce_order_id"] == ecommerce_order_id]
+    def sales_orders_for(
+        self, ecommerce_order_id: str, *, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        return [
+            order
+            for order in self.sales_orders
+            if order["ecommerce_order_id"] == ecommerce_order_id
+            and (include_deleted or order["deleted_at"] is None)
+        ]
 
     async def aclose(self) -> None:
         """Closes `webhook_client`, unless it was passed to the constructor (then its owner does)."""
@@ -359,13 +386,19 @@ class KatanaSandbox:
             if name in request.query_params
         }
         ids = _int_list(request, "ids")
+        deleted_too = request.query_params.get("include_deleted") == "true"
         records = [
             order
             for order in self.sales_orders
             if all(order.get(name) == value for name, value in wanted.items())
             and (not ids or order["id"] in ids)
+            and (deleted_too or order["deleted_at"] is None)
         ]
         return self._page(request, records)
+
+    async def _get_sales_order(self, request: Request) -> Response:
+        order = self._live_sales_order(request.path_params["id"])
+        return JSONResponse(order) if order is not None else _not_found()
 
     async def _list_webhooks(self, request: Request) -> Response:
         records = [self._webhook_record(webhook) for webhook in reversed(self.webhooks)]
@@ -494,6 +527,97 @@ class KatanaSandbox:
             "created_at": now,
             "updated_at": now,
         }
+
+    async def _delete_sales_order(self, request: Request) -> Response:
+        """Katana has no cancelled status: a sales order is deleted (kept, marked deleted)."""
+        order = self._live_sales_order(request.path_params["id"])
+        if order is None:
+            return _not_found()
+        for row in order["sales_order_rows"]:
+            self._commit(row, -Decimal(str(row["quantity"])))
+        order["deleted_at"] = order["updated_at"] = _timestamp(self.clock())
+        return Response(status_code=204)
+
+    async def _create_sales_order_row(self, request: Request) -> Response:
+        body = await _json_object(request)
+        unknown = sorted(set(body) - ROW_CREATE_FIELDS)
+        if unknown:
+            raise BadRequest(f"unknown properties: {', '.join(unknown)}")
+        sales_order_id = body.get("sales_order_id")
+        order = self._live_sales_order(sales_order_id) if isinstance(sales_order_id, int) else None
+        if order is None:
+            raise BadRequest("sales_order_id does not name a sales order")
+        self._editable(order)
+        row = self._sales_row(order["id"], body, order["location_id"])
+        order["sales_order_rows"].append(row)
+        self._commit(row, Decimal(str(row["quantity"])))
+        self._total(order)
+        return JSONResponse(row)
+
+    async def _update_sales_order_row(self, request: Request) -> Response:
+        found = self._live_row(request.path_params["id"])
+        if found is None:
+            return _not_found()
+        order, row = found
+        body = await _json_object(request)
+        unknown = sorted(set(body) - ROW_UPDATE_FIELDS)
+        if unknown:
+            raise BadRequest(
+                f"this sandbox updates quantity and price_per_unit only, not {', '.join(unknown)}"
+            )
+        quantity, price = body.get("quantity", row["quantity"]), body.get("price_per_unit")
+        if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
+            raise BadRequest("quantity must be a positive number")
+        if price is not None and (isinstance(price, bool) or not isinstance(price, int | float) or price < 0):
+            raise BadRequest("price_per_unit must be a number, not negative")
+        self._editable(order)
+        self._commit(row, Decimal(str(quantity)) - Decimal(str(row["quantity"])))
+        row["quantity"] = quantity
+        if price is not None:
+            row["price_per_unit"] = f"{Decimal(str(price)):.10f}"
+            row["price_per_unit_in_base_currency"] = float(price)
+        total = Decimal(row["price_per_unit"]) * Decimal(str(quantity))
+        row["total"] = row["total_in_base_currency"] = float(total)
+        row["updated_at"] = _timestamp(self.clock())
+        self._total(order)
+        return JSONResponse(row)
+
+    async def _delete_sales_order_row(self, request: Request) -> Response:
+        found = self._live_row(request.path_params["id"])
+        if found is None:
+            return _not_found()
+        order, row = found
+        self._editable(order)
+        order["sales_order_rows"].remove(row)
+        self._commit(row, -Decimal(str(row["quantity"])))
+        self._total(order)
+        return Response(status_code=204)
+
+    def _live_sales_order(self, sales_order_id: int) -> dict[str, Any] | None:
+        return next(
+            (o for o in self.sales_orders if o["id"] == sales_order_id and o["deleted_at"] is None), None
+        )
+
+    def _live_row(self, row_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        for order in self.sales_orders:
+            if order["deleted_at"] is None:
+                for row in order["sales_order_rows"]:
+                    if row["id"] == row_id:
+                        return order, row
+        return None
+
+    def _editable(self, order: dict[str, Any]) -> None:
+        if order["status"] not in EDITABLE_STATUSES:
+            raise BadRequest(f"the rows of a {order['status']} sales order cannot change")
+
+    def _commit(self, row: dict[str, Any], delta: Decimal) -> None:
+        key = (row["variant_id"], row["location_id"])
+        self.committed[key] = self.committed.get(key, Decimal(0)) + delta
+
+    def _total(self, order: dict[str, Any]) -> None:
+        total = sum((Decimal(str(row["total"])) for row in order["sales_order_rows"]), Decimal(0))
+        order["total"] = order["total_in_base_currency"] = float(total)
+        order["updated_at"] = _timestamp(self.clock())
 
     async def _create_webhook(self, request: Request) -> Response:
         body = await _json_object(request)
@@ -715,6 +839,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
+
+
+def _not_found() -> Response:
+    return _error(404, "NotFoundError", "Not found")
 
 
 def _str_list(request: Request, name: str) -> list[str]:

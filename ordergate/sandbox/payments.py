@@ -30,6 +30,7 @@ REQUIRES_CAPTURE = "requires_capture"
 SUCCEEDED = "succeeded"
 CANCELED = "canceled"
 TOKENS = {"tok_visa", "tok_declined", "tok_error"}
+INCREMENT_LIMIT = 1_000_000  # minor units: raising an authorisation above 10,000.00 is declined
 
 Handler = Callable[["Call"], "Answer"]
 
@@ -101,6 +102,11 @@ class PaymentsSandbox:
                 Route("/v1/payment_intents/{id}", self._endpoint(self._read_intent), methods=["GET"]),
                 Route("/v1/payment_intents/{id}/capture", self._endpoint(self._capture), methods=["POST"]),
                 Route("/v1/payment_intents/{id}/cancel", self._endpoint(self._cancel), methods=["POST"]),
+                Route(
+                    "/v1/payment_intents/{id}/increment_authorization",
+                    self._endpoint(self._increment),
+                    methods=["POST"],
+                ),
                 Route("/v1/refunds", self._endpoint(self._refund), methods=["POST"]),
             ]
         )
@@ -196,6 +202,20 @@ class PaymentsSandbox:
         intent.captures.append(amount)
         if intent.amount_capturable == 0:
             intent.status = SUCCEEDED
+        return Answer(200, _intent_record(intent))
+
+    def _increment(self, call: Call) -> Answer:
+        """Stripe's increment_authorization: `amount` is the new, larger total. The sandbox's
+        issuer declines raising any authorisation above INCREMENT_LIMIT."""
+        intent = self._intent(call.params["id"])
+        if intent.status != REQUIRES_CAPTURE:
+            raise _unexpected_state(intent)
+        amount = _amount(call.form, "amount")
+        if amount <= intent.amount:
+            raise _invalid("parameter_invalid_integer", "amount must be more than is authorised", "amount")
+        if amount > INCREMENT_LIMIT:
+            raise PaymentError(402, "card_error", "card_declined", "Your card was declined.")
+        intent.amount = amount
         return Answer(200, _intent_record(intent))
 
     def _cancel(self, call: Call) -> Answer:

@@ -9,7 +9,8 @@ Served below its mount: `GET /v1/carriers`, `POST /v1/rates`, `GET|POST /v1/labe
 
 Three carrier accounts (UPS, USPS through Stamps.com, FedEx) price four services from a table by
 zone (the distance between the postal codes) and weight. Each purchase creates a label with a new
-tracking number and counts in `purchases`; nothing in ShipEngine's spec says a second purchase with
+tracking number and counts in `purchases` (a return label, `is_return_label`, travels from its
+`ship_from`, the customer, like any other); nothing in ShipEngine's spec says a second purchase with
 the same `external_shipment_id` or rate is refused, so none is here: callers look first. A label's
 tracking moves one step (AC, IT, IT/OUT_FOR_DELIVERY, DE) each time `advance()` finds it due, every
 `step_seconds`; each step goes to the registered `track` webhooks as an API_TRACK event, signed as
@@ -85,6 +86,7 @@ CARRIER_ALIASES = {"stamps_com": ("usps",)}
 DOWNLOADS = {"pdf": "application/pdf", "png": "image/png", "zpl": "application/zpl"}
 LABEL_FILE = b"%PDF-1.4\n% ordergate sandbox label\n%%EOF\n"
 PAGE_SIZE = 25
+CHARGE_EVENTS = frozenset({"carrier_default", "on_creation", "on_carrier_acceptance"})
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -273,6 +275,9 @@ class SandboxLabel:
     due_at: float
     step: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    is_return: bool = False
+    rma_number: str | None = None
+    charge_event: str = "carrier_default"
 
     @property
     def state(self) -> Step:
@@ -511,9 +516,11 @@ class ShipEngineSandbox:
             message = f"{carrier.friendly_name} offers no service {wire.get('service_code')!r}"
             raise Refused(message, field_name="shipment.service_code")
         shipment = self._shipment(wire, "shipment", origin_phone=True)
+        is_return, rma_number, charge_event = _return_options(body)
         zone = self._zone(shipment)
         cost = sum((service.price(zone, grams) for grams in shipment.grams), Decimal(0))
         label = self._buy(shipment, service, cost, service.days_by_zone[zone - 1], rate_id=None)
+        label.is_return, label.rma_number, label.charge_event = is_return, rma_number, charge_event
         return JSONResponse(self._label_record(label))
 
     async def _create_label_from_rate(self, request: Request) -> Response:
@@ -816,13 +823,13 @@ class ShipEngineSandbox:
             "shipment_cost": _money(label.cost),
             "insurance_cost": _money(Decimal(0)),
             "tracking_number": label.tracking_number,
-            "is_return_label": False,
-            "rma_number": None,
+            "is_return_label": label.is_return,
+            "rma_number": label.rma_number,
             "is_international": shipment.ship_from["country_code"] != shipment.ship_to["country_code"],
             # ShipEngine sends "" outside a batch, which the spec's se_id refuses; a batch id stands in.
             "batch_id": "se-0",
             "carrier_id": label.carrier.carrier_id,
-            "charge_event": "carrier_default",
+            "charge_event": label.charge_event,
             "service_code": label.service.code,
             "package_code": "package",
             "voided": False,
@@ -921,6 +928,19 @@ class ShipEngineSandbox:
 
     def _today(self) -> date:
         return _day_of(self.clock())
+
+
+def _return_options(body: dict[str, Any]) -> tuple[bool, str | None, str]:
+    """`is_return_label`, `rma_number` and `charge_event` of a label request, as the spec types them."""
+    is_return, rma_number = body.get("is_return_label", False), body.get("rma_number")
+    charge_event = body.get("charge_event", "carrier_default")
+    if not isinstance(is_return, bool):
+        raise Refused("is_return_label must be a boolean", field_name="is_return_label")
+    if rma_number is not None and not isinstance(rma_number, str):
+        raise Refused("rma_number must be a string", field_name="rma_number")
+    if charge_event not in CHARGE_EVENTS:
+        raise Refused(f"charge_event must be one of {sorted(CHARGE_EVENTS)}", field_name="charge_event")
+    return is_return, rma_number, charge_event
 
 
 def _account(carrier_id: Any) -> CarrierAccount:

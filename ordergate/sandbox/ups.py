@@ -10,6 +10,9 @@ paths want a bearer token issued here and answer 401 in UPS's error format other
 Parcels move on the clock: `advance` takes each one a scan further per `step_seconds` (pickup, in
 transit, out for delivery, delivered) and posts every scan as a Track Alert event to the
 subscribed URLs with their `credential` header. Every time is UTC (`gmtOffset` +00:00).
+
+A shipment with a `ReturnService` (8 or 9) is a return label: it needs ShipFrom (the customer, where
+the parcel is scanned first) and a Description on every package, and its parcels keep the code.
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ ALERT_TYPES = {"P": "I"}
 """Track Alert knows no P type (its schema allows D, I, M, MV, U, X): a pickup goes out as I/PU."""
 
 STATUS_CODES = {("I", "OT"): "021", ("D", "FS"): "011"}
+RETURN_SERVICES = frozenset({"8", "9"})
+"""The return services the sandbox sells: Electronic (8) and Print (9) Return Label."""
 
 
 class Refused(Exception):
@@ -123,6 +128,8 @@ class SandboxParcel:
     scheduled_on: str
     references: list[str]
     scans: list[Scan] = field(default_factory=list)
+    return_service: str | None = None
+    """The ReturnService code of a return label (9: Print Return Label), None going out."""
 
     @property
     def steps_taken(self) -> int:
@@ -318,6 +325,7 @@ class UpsSandbox:
         code = str(_member(shipment, "Service").get("Code", ""))
         if code not in RATES:
             raise Refused(400, "120202", "Invalid or missing service code")
+        return_service = _return_service(shipment)
         origin = _place(
             _member(_member(shipment, "ShipFrom" if "ShipFrom" in shipment else "Shipper"), "Address")
         )
@@ -341,6 +349,7 @@ class UpsSandbox:
                 scheduled_on=scheduled.strftime("%Y%m%d"),
                 references=references,
                 scans=[Scan(*LABEL_SCAN, now, origin)],
+                return_service=return_service,
             )
             parcels.append(parcel)
             self.parcels[number] = parcel
@@ -653,6 +662,21 @@ def _package_pounds(shipment: dict[str, Any]) -> list[Decimal]:
     if not weights:
         raise Refused(400, "10005", "At least one package is required")
     return weights
+
+
+def _return_service(shipment: dict[str, Any]) -> str | None:
+    """A return shipment's ReturnService code, checked as UPS checks it: it leaves from ShipFrom
+    (required for a return) and every package says what is inside."""
+    if "ReturnService" not in shipment:
+        return None
+    code = str(_member(shipment, "ReturnService").get("Code", ""))
+    if code not in RETURN_SERVICES:
+        raise Refused(400, "120540", f"Invalid or unsupported ReturnService code {code!r}")
+    if not isinstance(shipment.get("ShipFrom"), dict):
+        raise Refused(400, "120541", "ShipFrom is required for a return shipment")
+    if not all(str(package.get("Description") or "").strip() for package in _items(shipment.get("Package"))):
+        raise Refused(400, "120542", "Package Description is required for a return shipment")
+    return code
 
 
 def _references(ship_request: dict[str, Any]) -> list[str]:

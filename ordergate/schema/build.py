@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from ordergate.schema import limits, persisted
 from ordergate.schema.errors import ErrorPolicy
+from ordergate.schema.execution import LeanExecutionContext
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
 from ordergate.schema.subscription import Subscription
@@ -58,6 +59,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         federation_version="2.7",
+        execution_context_class=LeanExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
         extensions=[
             lambda: ParserCache(maxsize=512),

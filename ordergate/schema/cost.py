@@ -17,6 +17,7 @@ return (never more than it was priced at), so it is never above the requested co
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,11 @@ class PricedOperation:
     root: GraphQLObjectType
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: VariableValues
+    # The fields each selection set selects on each type: the same for every item of a list,
+    # so pricing a page of results collects each selection set once, not once per item.
+    _collected: dict[tuple[int, str], tuple[FieldNode, ...]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def requested(self) -> int:
         """The most this operation can cost, whatever the data."""
@@ -197,8 +203,19 @@ class PricedOperation:
 
     def _collect(
         self, selection_set: SelectionSetNode, parent: GraphQLObjectType, visited: frozenset[str]
-    ) -> Iterator[FieldNode]:
+    ) -> tuple[FieldNode, ...]:
         """The fields selected on `parent`, through fragments, honouring @skip and @include."""
+        if visited:
+            return tuple(self._walk(selection_set, parent, visited))
+        key = (id(selection_set), parent.name)
+        found = self._collected.get(key)
+        if found is None:
+            found = self._collected[key] = tuple(self._walk(selection_set, parent, visited))
+        return found
+
+    def _walk(
+        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, visited: frozenset[str]
+    ) -> Iterator[FieldNode]:
         for selection in selection_set.selections:
             if not self._included(selection):
                 continue
@@ -207,7 +224,7 @@ class PricedOperation:
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 if condition is None or self._applies(condition.name.value, parent):
-                    yield from self._collect(selection.selection_set, parent, visited)
+                    yield from self._walk(selection.selection_set, parent, visited)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
@@ -216,7 +233,7 @@ class PricedOperation:
                     and name not in visited
                     and self._applies(fragment.type_condition.name.value, parent)
                 ):
-                    yield from self._collect(fragment.selection_set, parent, visited | {name})
+                    yield from self._walk(fragment.selection_set, parent, visited | {name})
 
     def _applies(self, type_name: str, parent: GraphQLObjectType) -> bool:
         if type_name == parent.name:
@@ -225,6 +242,8 @@ class PricedOperation:
         return isinstance(condition, GraphQLAbstractType) and self.schema.is_sub_type(condition, parent)
 
     def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode | Any) -> bool:
+        if not node.directives:
+            return True
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
         include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
         return not (skip and skip.get("if")) and not (include and not include.get("if"))

@@ -7,11 +7,16 @@ from decimal import Decimal
 
 import strawberry
 
+from ordergate.models.appeasements import AppeasementReason
 from ordergate.models.commands import (
     Address,
     CancelOrder,
+    CloseReturn,
     CustomerDetails,
+    EditOrder,
     HoldOrder,
+    IssueAppeasement,
+    LineChange,
     LineQuantity,
     LineRequest,
     PlaceOrder,
@@ -112,6 +117,9 @@ class PlaceOrderInput:
     reservation_id: strawberry.ID | None = None
     payment: PaymentInput | None = None
     external_reference: str | None = None
+    billing_address: AddressInput | None = strawberry.field(
+        default=None, description="The card's billing address, when known: the fraud screen compares it"
+    )
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -127,6 +135,7 @@ class PlaceOrderInput:
             payment_provider=self.payment.provider if self.payment else None,
             payment_token=self.payment.token if self.payment else None,
             payment_amount=self.payment.amount if self.payment else None,
+            billing_address=self.billing_address.to_command() if self.billing_address else None,
         )
 
 
@@ -192,6 +201,34 @@ class CancelOrderInput:
         )
 
 
+@strawberry.input(description="Change an open order's unstarted units; dryRun previews the change.")
+class EditOrderInput:
+    order_id: strawberry.ID
+    expected_version: int = strawberry.field(
+        description="Order.version as the caller read it; VERSION_CONFLICT when it moved on since."
+    )
+    lines: list[OrderLineQuantityInput] = strawberry.field(
+        default_factory=list, description="Lines and their new quantities; 0 takes a line off."
+    )
+    add_lines: list[LineInput] = strawberry.field(
+        default_factory=list, description="Products to add (to the line of the same SKU, if there is one)."
+    )
+    shipping_address: AddressInput | None = None
+    dry_run: bool = False
+    idempotency_key: str | None = None
+
+    def to_command(self) -> EditOrder:
+        return EditOrder(
+            order_id=str(self.order_id),
+            expected_version=self.expected_version,
+            lines=tuple(LineChange(str(line.line_id), line.quantity) for line in self.lines),
+            add_lines=tuple(line.to_command() for line in self.add_lines),
+            shipping_address=self.shipping_address.to_command() if self.shipping_address else None,
+            dry_run=self.dry_run,
+            idempotency_key=self.idempotency_key,
+        )
+
+
 @strawberry.input
 class ReturnLineInput:
     line_id: strawberry.ID
@@ -220,6 +257,15 @@ class DecideReturnInput:
 
 
 @strawberry.input
+class CloseReturnInput:
+    return_id: strawberry.ID
+    idempotency_key: str | None = None
+
+    def to_command(self) -> CloseReturn:
+        return CloseReturn(return_id=str(self.return_id), idempotency_key=self.idempotency_key)
+
+
+@strawberry.input
 class ReceivedLineInput:
     line_id: strawberry.ID = strawberry.field(description="A line of the return (OrderReturn.lines.id).")
     disposition: Disposition
@@ -236,6 +282,24 @@ class ReceiveReturnInput:
             return_id=str(self.return_id),
             location_id=str(self.location_id),
             lines=tuple(ReceivedLine(str(x.line_id), x.disposition) for x in self.lines),
+        )
+
+
+@strawberry.input
+class IssueAppeasementInput:
+    order_id: strawberry.ID
+    amount: Decimal = strawberry.field(description="In the order's currency, in whole cents.")
+    reason: AppeasementReason
+    idempotency_key: str
+    note: str | None = None
+
+    def to_command(self) -> IssueAppeasement:
+        return IssueAppeasement(
+            order_id=str(self.order_id),
+            amount=self.amount,
+            reason=self.reason,
+            idempotency_key=self.idempotency_key,
+            note=(self.note.strip() or None) if self.note is not None else None,
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from ordergate.resolvers import catalog, orders, payments, returns, storefront
+from ordergate.resolvers import appeasements, catalog, loyalty, orders, payments, returns, storefront
 from ordergate.resolvers.services import Services
 
 V = TypeVar("V")
@@ -62,3 +62,7 @@ class Loaders:
             services, payments.pending_by_order_ids
         )
         self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)
+        self.appeasements_by_order_id: DataLoader[str, Any] = _loader(
+            services, appeasements.appeasements_by_order_ids
+        )
+        self.loyalty_by_customer_id: DataLoader[str, Any] = _loader(services, loyalty.balances)

@@ -13,7 +13,9 @@ from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRec
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.resolvers import (
+    appeasements,
     cancellation,
+    edits,
     fulfillment,
     holds,
     orders,
@@ -26,8 +28,11 @@ from ordergate.resolvers import (
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     CancelOrderInput,
+    CloseReturnInput,
     DecideReturnInput,
+    EditOrderInput,
     HoldOrderInput,
+    IssueAppeasementInput,
     PlaceOrderInput,
     ReceiveReturnInput,
     RegisterWebhookEndpointInput,
@@ -37,7 +42,8 @@ from ordergate.schema.inputs import (
     ShipFulfillmentOrderInput,
     UpdateWebhookEndpointInput,
 )
-from ordergate.schema.types.common import UserError, user_errors
+from ordergate.schema.types.appeasements import Appeasement
+from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
 from ordergate.schema.types.routing import RoutingDecision
@@ -113,6 +119,44 @@ class ReturnPayload:
 
 
 @strawberry.type
+class AppeasementPayload:
+    appeasement: Appeasement | None = None
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="One line as the edit leaves it.")
+class LineEdit:
+    line_id: strawberry.ID | None = strawberry.field(description="Null for a line the edit adds.")
+    sku: str
+    quantity_before: int
+    quantity_after: int
+
+
+@strawberry.type
+class EditOrderPayload:
+    order: Order | None = strawberry.field(
+        default=None, description="The order as the edit leaves it (in a dry run: as it is now)."
+    )
+    dry_run: bool = False
+    changes: list[LineEdit] = strawberry.field(default_factory=list)
+    total_before: Money | None = None
+    total_after: Money | None = None
+    authorize_more: Money | None = strawberry.field(
+        default=None,
+        description="What the card is (or would be) authorised for on top, to cover a larger total.",
+    )
+    refund: Money | None = strawberry.field(
+        default=None, description="What is (or would be) refunded, charged already and no longer owed."
+    )
+    decision: RoutingDecision | None = strawberry.field(
+        default=None, description="Where the open units go after the edit."
+    )
+    rerouted: bool = strawberry.field(default=False, description="Whether any work moves between nodes.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class RouteOrderPayload:
     order: Order | None = None
     decision: RoutingDecision | None = strawberry.field(
@@ -171,6 +215,41 @@ class Mutation:
         )
 
     @strawberry.mutation(
+        description="Change quantities, add or remove lines, or change the shipping address of units no "
+        "node has started on (agents; customers within the edit window). dryRun previews the "
+        "re-allocation and the payment difference without changing anything."
+    )
+    async def edit_order(self, info: Info, input: EditOrderInput) -> EditOrderPayload:
+        dry_run = input.dry_run
+        try:
+            outcome = await edits.edit_order(services(info), principal(info), input.to_command())
+            order = outcome.order  # a preview's was rolled back: show the order as it is
+            if order is None:
+                order = await orders.order(services(info), principal(info), outcome.order_id)
+        except DomainError as error:
+            return EditOrderPayload(dry_run=dry_run, user_errors=user_errors(error.problems))
+        currency = order.currency
+        return EditOrderPayload(
+            order=Order.from_model(order),
+            dry_run=outcome.dry_run,
+            changes=[
+                LineEdit(
+                    line_id=strawberry.ID(c.line_id) if c.line_id else None,
+                    sku=c.sku,
+                    quantity_before=c.before,
+                    quantity_after=c.after,
+                )
+                for c in outcome.changes
+            ],
+            total_before=Money.of(outcome.total_before, currency),
+            total_after=Money.of(outcome.total_after, currency),
+            authorize_more=Money.of(outcome.authorize, currency),
+            refund=Money.of(outcome.refund, currency),
+            decision=RoutingDecision.from_model(outcome.decision) if outcome.decision else None,
+            rerouted=outcome.rerouted,
+        )
+
+    @strawberry.mutation(
         description="Ask to send units back: customers for their own orders within the return window, "
         "for what has reached them; agents for anyone."
     )
@@ -201,6 +280,28 @@ class Mutation:
     async def receive_return(self, info: Info, input: ReceiveReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
             returns.receive_return(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(
+        description="Agents: close a RECEIVED or REFUNDED return by hand (a refund already promised "
+        "still goes out); returns close by themselves once refunded."
+    )
+    async def close_return(self, info: Info, input: CloseReturnInput) -> ReturnPayload:
+        return await ReturnPayload.of(
+            returns.close_return(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(
+        description="Give money back without a return (agents up to their limit, admins beyond it), with "
+        "a reason; refunded through the order's payment. A repeat of the idempotencyKey returns the first."
+    )
+    async def issue_appeasement(self, info: Info, input: IssueAppeasementInput) -> AppeasementPayload:
+        return await answer(
+            appeasements.issue_appeasement(services(info), principal(info), input.to_command()),
+            lambda issued: AppeasementPayload(
+                appeasement=Appeasement.from_model(issued.appeasement), order=Order.from_model(issued.order)
+            ),
+            lambda e: AppeasementPayload(user_errors=e),
         )
 
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.requests import Request
@@ -25,7 +26,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from ordergate import metrics
+from ordergate import metrics, tracing
 from ordergate.auth import bearer, verify_token
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
@@ -131,6 +132,16 @@ class GraphQLView(GraphQL[Context, None]):
     def graphql_ide_html(self) -> str:
         return self._graphiql_html or ""
 
+    def encode_json(self, data: object) -> str:
+        """Compact JSON as before (`json.dumps` with `(",", ":")`), by orjson: several times
+        faster on a large answer. Text, not bytes, so WebSocket messages stay text frames;
+        non-ASCII is sent as UTF-8 rather than `\\u` escapes. What orjson refuses (a non-string
+        key, an integer over 64 bits) still goes through `json`."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
+
     def principal_from_header(self, value: str | None) -> Principal | None:
         token = bearer(value)
         return verify_token(self.settings, token) if token is not None else None
@@ -203,15 +214,18 @@ class GraphQLView(GraphQL[Context, None]):
         kwargs["request_data"] = dataclasses.replace(request_data, query=query)
         operation = metrics.operation_label(request_data.operation_name, query)
         began = time.perf_counter()
-        try:
-            result = await self._execute_single(*args, **kwargs)
-        except HTTPException:
-            metrics.GRAPHQL_REQUESTS.labels(operation, "refused").inc()
-            raise
+        with tracing.graphql_span(operation, query, request_data.operation_name) as span:
+            try:
+                result = await self._execute_single(*args, **kwargs)
+            except HTTPException:
+                metrics.GRAPHQL_REQUESTS.labels(operation, "refused").inc()
+                raise
+            codes = [str((e.extensions or {}).get("code", "UNKNOWN")) for e in result.errors or []]
+            tracing.graphql_errors(span, codes)
         metrics.GRAPHQL_SECONDS.labels(operation).observe(time.perf_counter() - began)
         metrics.GRAPHQL_REQUESTS.labels(operation, "error" if result.errors else "ok").inc()
-        for failure in result.errors or []:
-            metrics.GRAPHQL_ERRORS.labels(str((failure.extensions or {}).get("code", "UNKNOWN"))).inc()
+        for code in codes:
+            metrics.GRAPHQL_ERRORS.labels(code).inc()
         return result
 
     async def _execute_single(self, *args: Any, **kwargs: Any) -> Any:

@@ -20,26 +20,34 @@ from ordergate.store.orders import group, visible
 EVENT_CURSOR = "event_cursor"
 
 
-async def next_value(session: AsyncSession, name: str, start: int = 1) -> int:
-    """Bump a named counter under its row lock (held to commit, which orders the values as
-    the commits are ordered) and return the new value."""
-    bumped = await session.execute(
+async def next_value(session: AsyncSession, name: str, start: int = 1, *, count: int = 1) -> int:
+    """Bump a named counter by `count` under its row lock (held to commit, which orders the
+    values as the commits are ordered) and return the new (highest) value."""
+    bump = (
         sa.update(Counter)
         .where(col(Counter.name) == name)
-        .values(value=col(Counter.value) + 1)
+        .values(value=col(Counter.value) + count)
         .returning(col(Counter.value))
     )
-    value = bumped.scalar_one_or_none()
+    value = (await session.execute(bump)).scalar_one_or_none()
     if value is not None:
         return int(value)
-    async with session.begin_nested():
-        session.add(Counter(name=name, value=start))
-    return start
+    try:
+        async with session.begin_nested():
+            session.add(Counter(name=name, value=start + count - 1))
+    except sa.exc.IntegrityError:  # another transaction made the counter first: bump theirs
+        return int((await session.execute(bump)).scalar_one())
+    return start + count - 1
 
 
 class EventRepository:
+    """Events are appended as a transaction goes and given their global cursors by `stamp`, as
+    the last step before commit: the cursor's row lock, which every writer takes, is then held
+    for the commit alone, not for the whole transaction."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._pending: list[OrderEvent] = []
 
     async def append(
         self,
@@ -51,13 +59,12 @@ class EventRepository:
         data: dict[str, Any] | None = None,
         fulfillment_order: FulfillmentOrder | None = None,
     ) -> OrderEvent:
-        """Append to the order's stream; call last in a transaction to hold the cursor lock
-        for as short a time as possible. An event about one fulfilment order names it and its
-        node, which is how a node's queue follows its own work."""
+        """Append to the order's stream (its cursor comes at `stamp`). An event about one
+        fulfilment order names it and its node, which is how a node's queue follows its own work."""
         order.event_seq += 1
         self.session.add(order)
         event = OrderEvent(
-            cursor=await next_value(self.session, EVENT_CURSOR),
+            cursor=0,
             order_id=order.id,
             seq=order.event_seq,
             type=event_type,
@@ -67,9 +74,19 @@ class EventRepository:
             fulfillment_order_id=fulfillment_order.id if fulfillment_order else None,
             location_id=fulfillment_order.location_id if fulfillment_order else None,
         )
-        self.session.add(event)
-        await self.session.flush()
+        self._pending.append(event)
         return event
+
+    async def stamp(self) -> None:
+        """Give the transaction's events their cursors, in the order they were appended."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        last = await next_value(self.session, EVENT_CURSOR, count=len(pending))
+        for offset, event in enumerate(pending):
+            event.cursor = last - len(pending) + 1 + offset
+        self.session.add_all(pending)
+        await self.session.flush()
 
     async def after(
         self, cursor: int, scope: OrderScope, order_id: str | None = None, limit: int = 100

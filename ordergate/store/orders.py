@@ -145,6 +145,22 @@ class OrderRepository:
         query = _matching(visible(select(sa.func.count()).select_from(Order), scope), criteria)
         return int((await self.session.execute(query)).scalar_one())
 
+    async def remove_line(self, line: OrderLine) -> None:
+        """An edit took the line off before anything of it left: its (released) places in
+        fulfilment orders go with it."""
+        await self.session.execute(
+            sa.delete(FulfillmentOrderLine).where(col(FulfillmentOrderLine.order_line_id) == line.id)
+        )
+        await self.session.delete(line)
+        await self.session.flush()
+
+    async def placed_by_email_since(self, email: str, since: datetime) -> int:
+        """Orders this email placed since then: the fraud screen's velocity."""
+        query = (
+            select(sa.func.count()).select_from(Order).where(Order.email == email, Order.created_at >= since)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
     async def counts_by_status(self, scope: OrderScope) -> dict[OrderStatus, int]:
         query = visible(
             select(Order.status, sa.func.count()).select_from(Order).group_by(col(Order.status)), scope

@@ -69,6 +69,10 @@ class OutboxRepository:
             return False
         return True
 
+    async def by_key(self, kind: str, key: str) -> OutboxTask | None:
+        query = select(OutboxTask).where(col(OutboxTask.kind) == kind, col(OutboxTask.key) == key)
+        return (await self.session.execute(query)).scalars().first()
+
     async def by_kind(self, kind: str) -> list[OutboxTask]:
         query = select(OutboxTask).where(col(OutboxTask.kind) == kind).order_by(col(OutboxTask.created_at))
         return list((await self.session.execute(query)).scalars())

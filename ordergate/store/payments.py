@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from ordergate.models.payments import PaymentTransaction
+from ordergate.models.payments import PaymentKind, PaymentTransaction
 from ordergate.store.orders import group
+
+# entries made in the same instant (a storefront's sale: authorised and captured) in the order
+# money moves: authorised, captured, refunded, voided
+_LIFECYCLE = sa.case(
+    {kind.value: rank for rank, kind in enumerate(PaymentKind)}, value=col(PaymentTransaction.kind), else_=9
+)
 
 
 class PaymentRepository:
@@ -21,6 +28,6 @@ class PaymentRepository:
         query = (
             select(PaymentTransaction)
             .where(col(PaymentTransaction.order_id).in_(set(ids)))
-            .order_by(col(PaymentTransaction.created_at), col(PaymentTransaction.id))
+            .order_by(col(PaymentTransaction.created_at), _LIFECYCLE, col(PaymentTransaction.id))
         )
         return group(list((await self.session.execute(query)).scalars()), lambda entry: entry.order_id)

@@ -1,7 +1,9 @@
 """Every record class, imported once so SQLModel's metadata knows all tables."""
 
+from ordergate.models.appeasements import Appeasement
 from ordergate.models.catalog import Product
 from ordergate.models.customer import Customer
+from ordergate.models.erp import ErpSalesOrderRef
 from ordergate.models.events import Counter, OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.idempotency import IdempotencyRecord
@@ -14,6 +16,7 @@ from ordergate.models.inventory import (
     WebhookDelivery,
 )
 from ordergate.models.location import Location
+from ordergate.models.loyalty import LoyaltyEntry
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
 from ordergate.models.payments import PaymentTransaction
@@ -24,8 +27,10 @@ from ordergate.models.sync import SyncCheckpoint
 from ordergate.models.webhooks import WebhookAttempt, WebhookEndpoint
 
 __all__ = [
+    "Appeasement",
     "Counter",
     "Customer",
+    "ErpSalesOrderRef",
     "FulfillmentOrder",
     "FulfillmentOrderLine",
     "IdempotencyRecord",
@@ -33,6 +38,7 @@ __all__ = [
     "InventoryPosition",
     "LedgerEntry",
     "Location",
+    "LoyaltyEntry",
     "Order",
     "OrderEvent",
     "OrderHold",

@@ -25,6 +25,12 @@ class ReturnRepository:
         query = select(OrderReturn).where(col(OrderReturn.id) == return_id).with_for_update()
         return (await self.session.execute(query)).scalars().first()
 
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, OrderReturn]:
+        if not ids:
+            return {}
+        query = select(OrderReturn).where(col(OrderReturn.id).in_(set(ids)))
+        return {r.id: r for r in (await self.session.execute(query)).scalars()}
+
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderReturn]]:
         if not ids:
             return {}

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ordergate.models.errors import StoreBusy
+from ordergate.store.appeasements import AppeasementRepository
 from ordergate.store.catalog import CatalogRepository
 from ordergate.store.customers import CustomerRepository
 from ordergate.store.engine import create_engine, is_sqlite
+from ordergate.store.erp import ErpRepository
 from ordergate.store.events import EventRepository
 from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
+from ordergate.store.loyalty import LoyaltyRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
 from ordergate.store.payments import PaymentRepository
@@ -38,15 +42,35 @@ class UnitOfWork:
         self.sync = SyncRepository(session)
         self.returns = ReturnRepository(session)
         self.payments = PaymentRepository(session)
+        self.erp = ErpRepository(session)
+        self.loyalty = LoyaltyRepository(session)
+        self.appeasements = AppeasementRepository(session)
+
+
+@contextmanager
+def _busy_when_exhausted() -> Iterator[None]:
+    """A connection pool that stays exhausted past its timeout is load, not a bug: the caller
+    gets STORE_BUSY (retry shortly; nothing was changed) instead of an internal error."""
+    try:
+        yield
+    except sa.exc.TimeoutError:
+        raise StoreBusy("the order store is busy: send the request again in a moment") from None
 
 
 class Store:
     """Owns the engines. `read()` for queries; `write()` for changes, committed on exit."""
 
-    def __init__(self, url: str, *, echo: bool = False, connect_args: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        connect_args: dict[str, Any] | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
-        options: dict[str, Any] = {"echo": echo}
+        options: dict[str, Any] = {"echo": echo, **(engine_options or {})}
         if connect_args is not None:
             options["connect_args"] = connect_args
         self.read_engine: AsyncEngine = create_engine(url, **options)
@@ -61,17 +85,23 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        async with self._read_sessions() as session, session.begin():
-            yield UnitOfWork(session)
+        with _busy_when_exhausted():
+            async with self._read_sessions() as session, session.begin():
+                yield UnitOfWork(session)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
-        if self._write_lock is None:
-            async with self._write_sessions() as session, session.begin():
-                yield UnitOfWork(session)
-            return
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield UnitOfWork(session)
+        with _busy_when_exhausted():
+            if self._write_lock is None:
+                async with self._write_sessions() as session, session.begin():
+                    uow = UnitOfWork(session)
+                    yield uow
+                    await uow.events.stamp()
+                return
+            async with self._write_lock, self._write_sessions() as session, session.begin():
+                uow = UnitOfWork(session)
+                yield uow
+                await uow.events.stamp()
 
     async def ping(self) -> bool:
         try:

@@ -786,3 +786,96 @@ async def test_every_request_the_connector_sends_and_every_answer_match_the_ship
     rates = json.loads(next(r for r in wire.exchanges if r.request.url.path == "/v1/rates").request.content)
     # The spec's `oneOf` of a shipment id or a shipment accepts a shipment without reading it.
     check.check_schema("partial_shipment", rates["shipment"])
+
+
+# -- return labels -------------------------------------------------------------------------------------
+
+
+def a_return_request(reference: str = "ret-5d2c4b1a") -> LabelRequest:
+    """A return from the customer in Santa Monica back to the Newark node."""
+    return a_label_request(reference, ship_from=SANTA_MONICA, ship_to=NEWARK, is_return=True, contents="x")
+
+
+async def test_a_return_label_is_bought_once_as_a_return_label_and_matches_the_spec(
+    sandbox: ShipEngineSandbox, clock: FakeClock
+) -> None:
+    check = spec.shipengine(BASE)
+    wire = Wire(sandbox, lose=["POST /v1/labels"])
+    carrier = connect(wire, clock)
+    with pytest.raises(UpstreamUnavailable):
+        await carrier.buy_label(a_return_request())  # bought, but the answer was lost
+    label = await carrier.buy_label(a_return_request())  # found, not bought again
+    again = await carrier.buy_label(a_return_request())
+    await carrier.aclose()
+
+    assert again == label
+    assert sandbox.purchases == 1
+    [bought] = sandbox.labels_for("ret-5d2c4b1a")
+    assert (bought.is_return, bought.rma_number, bought.tracking_number) == (
+        True,
+        "ret-5d2c4b1a",
+        label.tracking_number,
+    )
+    # it travels from the customer back to the node
+    assert (bought.shipment.ship_from["postal_code"], bought.shipment.ship_to["postal_code"]) == (
+        "90401",
+        "07114",
+    )
+    [purchase] = [
+        r for r in wire.exchanges if f"{r.request.method} {r.request.url.path}" == "POST /v1/labels"
+    ]
+    sent = json.loads(purchase.request.content)
+    assert (sent["is_return_label"], sent["rma_number"], sent["charge_event"]) == (
+        True,
+        "ret-5d2c4b1a",
+        "carrier_default",
+    )
+    assert sent["shipment"]["external_shipment_id"] == "ret-5d2c4b1a"
+    assert json.loads(purchase.content)["is_return_label"] is True
+    for exchange in wire.exchanges:
+        check.check_request(exchange.request)
+        check.check_response(exchange)
+
+
+async def test_a_return_label_ignores_a_rate_and_is_not_confused_with_the_outbound_label(
+    carrier: ShipEngineCarrier, sandbox: ShipEngineSandbox
+) -> None:
+    [quote, *_] = await carrier.rates(NEWARK, SANTA_MONICA, [Parcel(weight_grams=1200)])
+    outbound = await carrier.buy_label(a_label_request("fo-1", rate_id=quote.rate_id))
+
+    back = await carrier.buy_label(replace(a_return_request("ret-1"), rate_id=quote.rate_id))
+
+    assert back.tracking_number != outbound.tracking_number
+    assert [label.is_return for label in sandbox.labels.values()] == [False, True]
+
+
+async def test_the_sandbox_refuses_a_return_label_request_the_spec_refuses(wire: Wire) -> None:
+    async with httpx.AsyncClient(transport=wire, base_url=BASE, headers={"API-Key": API_KEY}) as client:
+        shipment: dict[str, Any] = {
+            "carrier_id": "se-100001",
+            "service_code": "ups_ground",
+            "ship_from": _wire_address(SANTA_MONICA),
+            "ship_to": _wire_address(NEWARK),
+            "packages": [{"weight": {"value": 1200, "unit": "gram"}}],
+        }
+        refused = await client.post("/v1/labels", json={"shipment": shipment, "is_return_label": "yes"})
+        phoneless = {**shipment, "ship_from": _wire_address(replace(SANTA_MONICA, phone=None))}
+        no_phone = await client.post("/v1/labels", json={"shipment": phoneless, "is_return_label": True})
+
+    assert refused.status_code == 400
+    assert "is_return_label" in refused.json()["errors"][0]["message"]
+    assert no_phone.status_code == 400
+    assert no_phone.json()["errors"][0]["field_name"] == "shipment.ship_from.phone"
+
+
+def _wire_address(address: ShipAddress) -> dict[str, Any]:
+    fields = {
+        "name": address.name,
+        "phone": address.phone,
+        "address_line1": address.line1,
+        "city_locality": address.city,
+        "state_province": address.region,
+        "postal_code": address.postal_code,
+        "country_code": address.country_code,
+    }
+    return {key: value for key, value in fields.items() if value}

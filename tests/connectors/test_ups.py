@@ -583,3 +583,60 @@ async def test_every_connector_request_and_sandbox_answer_matches_the_ups_specs(
     assert len(endpoint.received) == 2 * 4
     for delivery in endpoint.received:
         alerts.check_webhook("TrackingEvent", delivery)
+
+
+# -- return labels ------------------------------------------------------------------------------------
+
+
+@OAUTH2_UNCHECKED
+async def test_a_return_label_is_a_print_return_label_shipment_from_the_customer_matching_the_spec(
+    ups: UpsCarrier, sandbox: UpsSandbox, wire: Wire
+) -> None:
+    shipping = spec.ups("Shipping", BASE)
+    customer = an_address()
+    request = a_label_request(
+        ship_from=customer, ship_to=NEWARK_DC, is_return=True, contents="Return 1 MUG-BLUE, 2 SOAP-OLIVE-3"
+    )
+
+    label = await ups.buy_label(request)
+
+    parcel = sandbox.parcels[label.tracking_number]
+    assert parcel.return_service == "9"
+    # scanned first at the customer's, delivered to the node
+    assert (parcel.origin.postal_code, parcel.destination.postal_code) == ("10118", "07114")
+    assert label.label_url == f"https://onlinetools.ups.com/labels/{label.tracking_number}"
+    shipment = json.loads(wire.api_requests()[0].content)["ShipmentRequest"]["Shipment"]
+    assert shipment["ReturnService"] == {"Code": "9", "Description": "UPS Print Return Label"}
+    assert shipment["Shipper"]["Name"] == "Newark DC"  # we stay the shipper, the account holder
+    assert shipment["ShipFrom"]["Name"] == "Ann Lee"
+    assert shipment["ShipTo"]["Name"] == "Newark DC"
+    assert shipment["Package"][0]["Description"] == "Return 1 MUG-BLUE, 2 SOAP-OLIVE-3"[:35]
+    for exchange in wire.exchanges:
+        if exchange.request.url.path.startswith("/api/shipments"):
+            shipping.check_request(exchange.request)
+            shipping.check_response(exchange)
+
+
+async def test_the_sandbox_refuses_a_return_shipment_ups_would_refuse(
+    ups: UpsCarrier, sandbox: UpsSandbox, wire: Wire
+) -> None:
+    await ups.buy_label(a_label_request(is_return=True))  # a token, and a body to vary
+    body = json.loads(wire.api_requests()[0].content)
+    token = wire.api_requests()[0].headers["authorization"]
+    shipment = body["ShipmentRequest"]["Shipment"]
+    undescribed = [{k: v for k, v in p.items() if k != "Description"} for p in shipment["Package"]]
+    cases = {
+        "120540": {**shipment, "ReturnService": {"Code": "3"}},
+        "120541": {k: v for k, v in shipment.items() if k != "ShipFrom"},
+        "120542": {**shipment, "Package": undescribed},
+    }
+    async with httpx.AsyncClient(transport=wire, base_url=BASE) as client:
+        for code, varied in cases.items():
+            answer = await client.post(
+                "/api/shipments/v2409/ship",
+                json={"ShipmentRequest": {**body["ShipmentRequest"], "Shipment": varied}},
+                headers={"Authorization": token},
+            )
+            assert answer.status_code == 400, code
+            assert answer.json()["response"]["errors"][0]["code"] == code
+    assert sandbox.labels_purchased == 1

@@ -46,8 +46,12 @@ class RateQuote:
 
 @dataclass(frozen=True)
 class LabelRequest:
-    """`reference` is ours (the fulfilment order); carriers that accept an idempotency or
-    external key get it, so a retried purchase returns the first label."""
+    """`reference` is ours (the fulfilment order, or the return); carriers that accept an
+    idempotency or external key get it, so a retried purchase returns the first label.
+
+    A return label (`is_return`) is drawn the way the parcel travels: `ship_from` is the
+    customer, `ship_to` the node that takes the units back; `contents` says what is inside
+    (UPS wants a description on every package of a return)."""
 
     reference: str
     service: str
@@ -55,6 +59,8 @@ class LabelRequest:
     ship_to: ShipAddress
     parcels: Sequence[Parcel]
     rate_id: str | None = None
+    is_return: bool = False
+    contents: str | None = None
 
 
 @dataclass(frozen=True)

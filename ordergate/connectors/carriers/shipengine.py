@@ -8,6 +8,10 @@ or `GET /v1/labels?rate_id=`) and a purchase repeated after a lost answer return
 `track` is `GET /v1/tracking?carrier_code=..&tracking_number=..`, the carrier code remembered
 from the purchase or read from `GET /v1/labels?tracking_number=..`.
 
+A return label is `POST /v1/labels` with `is_return_label`, our return as `rma_number` and as the
+shipment's `external_shipment_id` (so it is looked up the same way), drawn as the parcel travels:
+`ship_from` is the customer (ShipEngine wants a phone there), `ship_to` the node taking it back.
+
 Tracking webhooks (`resource_type` API_TRACK, or TRACK_EVENT_V2 read alike) carry a
 `tracking_information` as `data`. The OpenAPI document describes no verification, so:
 - ShipEngine's documented signature: RSA-SHA256 (PKCS#1 v1.5) over `{x-shipengine-timestamp}.{body}`,
@@ -67,6 +71,9 @@ TRACKING_RESOURCE_TYPES = frozenset({"API_TRACK", "TRACK_EVENT_V2"})
 EXTERNAL_ID_LIMIT = 50
 LABEL_OPTIONS = {"label_format": "pdf", "label_layout": "4x6", "label_download_type": "url"}
 LIVE_LABEL_STATUSES = frozenset({"completed", "processing"})
+RETURN_OPTIONS: dict[str, Any] = {"is_return_label": True, "charge_event": "carrier_default"}
+"""A return label (`rma_number` is our return): paid as the carrier's default for returns, which
+for most carriers is when the parcel is first scanned, so an unused label costs nothing."""
 TRACKING_CONCURRENCY = 8
 REMEMBERED = 10_000
 
@@ -194,11 +201,13 @@ class ShipEngineCarrier:
             found = await self._bought(request)
             if found is None:
                 # Never retried: after a lost answer, the next purchase of this reference finds it.
-                if request.rate_id:
+                if request.rate_id and not request.is_return:
                     path = f"/v1/labels/rates/{quote(request.rate_id, safe='')}"
                     response = await self._call("POST", path, json=LABEL_OPTIONS, idempotent=False)
                 else:
-                    body = {**LABEL_OPTIONS, "shipment": await self._label_shipment(request)}
+                    body: dict[str, Any] = {**LABEL_OPTIONS, "shipment": await self._label_shipment(request)}
+                    if request.is_return:
+                        body |= {**RETURN_OPTIONS, "rma_number": request.reference}
                     response = await self._call("POST", "/v1/labels", json=body, idempotent=False)
                 found = _json(response)
             return self._label(found)
@@ -255,7 +264,7 @@ class ShipEngineCarrier:
 
     async def _bought(self, request: LabelRequest) -> dict[str, Any] | None:
         """The live label an earlier purchase of this request bought, if ShipEngine has one."""
-        if request.rate_id:
+        if request.rate_id and not request.is_return:
             response = await self._call("GET", "/v1/labels", params={"rate_id": request.rate_id})
             candidates = _labels(_json(response))
         else:

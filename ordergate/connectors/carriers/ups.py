@@ -9,6 +9,10 @@ deliveries carry back the `credential` configured for the subscription.
 
 UPS writes dates as `YYYYMMDD` and times as `HHMMSS`: a scan's GMT date and time are used when
 given, else its local time with `gmtOffset`, else its local time read as UTC.
+
+A return label is the same `ship` request with `ReturnService` 9 (Print Return Label): we stay the
+Shipper (the account, where the parcel goes back to), ShipFrom is the customer, and every package
+and the shipment carry a description of what comes back.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ GRAMS_PER_POUND = Decimal("453.59237")
 CM_PER_INCH = Decimal("2.54")
 DOMESTIC_PAIRS = frozenset({("US", "US"), ("PR", "PR")})
 NANP = frozenset({"US", "CA", "PR", "VI"})
+RETURN_SERVICE = {"Code": "9", "Description": "UPS Print Return Label"}
+"""A return label is a PRL shipment: a label we hand the customer to print (GIF, link as usual)."""
 LABEL_MEDIA_TYPES = {"GIF": "image/gif", "PNG": "image/png", "ZPL": "application/zpl", "EPL": "text/plain"}
 
 TYPE_STATUS: Mapping[str, TrackingStatus] = {
@@ -390,8 +396,11 @@ def _ship_request(account: str, request: LabelRequest) -> dict[str, Any]:
     sender, receiver = request.ship_from, request.ship_to
     reference = [{"Value": _reference_value(request.reference)}]
     domestic = (sender.country_code.upper(), receiver.country_code.upper()) in DOMESTIC_PAIRS
+    # A return's shipper is still us (the account, where the parcel goes back to); it leaves from
+    # the customer (ShipFrom, which a return requires).
+    shipper = receiver if request.is_return else sender
     shipment: dict[str, Any] = {
-        "Shipper": {**_party(sender), "ShipperNumber": account},
+        "Shipper": {**_party(shipper), "ShipperNumber": account},
         "ShipTo": _party(receiver),
         "ShipFrom": _party(sender),
         "PaymentInformation": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": account}}]},
@@ -404,12 +413,17 @@ def _ship_request(account: str, request: LabelRequest) -> dict[str, Any]:
                 **_measures(parcel),
                 # UPS takes package references within the US (or PR), shipment ones across borders.
                 **({"ReferenceNumber": reference} if domestic else {}),
+                # "Required for shipment with return service."
+                **({"Description": _contents(request)} if request.is_return else {}),
             }
             for parcel in _some(request.parcels)
         ],
     }
     if not domestic:
         shipment["ReferenceNumber"] = reference
+    if request.is_return:
+        shipment["ReturnService"] = RETURN_SERVICE
+        shipment["Description"] = _contents(request)
     return {
         "ShipmentRequest": {
             "Request": {
@@ -423,6 +437,10 @@ def _ship_request(account: str, request: LabelRequest) -> dict[str, Any]:
             },
         }
     }
+
+
+def _contents(request: LabelRequest) -> str:
+    return (request.contents or "").strip()[:35] or "Returned merchandise"
 
 
 def _some(parcels: Sequence[Parcel]) -> Sequence[Parcel]:

@@ -86,6 +86,13 @@ class ErpConnector(Protocol):
         """The ERP's sales-order id; pushing the same order twice returns the first id."""
         ...
 
+    async def amend_sales_order(self, erp_id: str, order: SalesOrderPush) -> str | None:
+        """Make the ERP's sales order `erp_id` hold exactly `order.lines` (rows reduced, removed or
+        added), or delete it when there are none. Returns the id that now stands for the order (a
+        new one when the ERP had lost it), or None when the ERP holds none. Amending to the same
+        lines again changes nothing."""
+        ...
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> InventoryNotice:
         """The notice in a signed delivery; raises WebhookRejected when the signature is wrong."""
         ...

@@ -4,6 +4,9 @@ SKUs become variant ids through `GET /variants?sku=..&sku=..` (cached in memory,
 a few minutes), so a warm `stock_levels` is one `GET /inventory?variant_id=..` per 250 rows.
 Incoming supply is the unreceived rows of open purchase orders. A sales order carries our order
 id as `ecommerce_order_id`; Katana does not enforce it unique, so a push looks before it creates.
+An amendment reads the sales order back and sets each row's quantity (`PATCH /sales_order_rows/{id}`),
+adds (`POST /sales_order_rows`) or deletes rows, or deletes the order when nothing is left: Katana has
+no cancelled status for sales orders.
 Webhooks are HMAC-SHA256 of the raw body keyed with the webhook token, in hex (`X-Sha2-Signature`).
 """
 
@@ -158,6 +161,26 @@ class KatanaErp:
                 self._pushed.popitem(last=False)
             return sales_order_id
 
+    async def amend_sales_order(self, erp_id: str, order: SalesOrderPush) -> str | None:
+        sales_order_id = _katana_id(erp_id)
+        async with self._pushing.hold(order.order_id):
+            current = await self._sales_order(sales_order_id)
+            if current is None:
+                self._pushed.pop(order.order_id, None)
+                if not order.lines:
+                    return None
+                created = await self._find_sales_order(order.order_id) or await self._create_sales_order(
+                    order
+                )
+                self._pushed[order.order_id] = created
+                return created
+            if not order.lines:
+                await self._delete(f"/sales_orders/{sales_order_id}")
+                self._pushed.pop(order.order_id, None)
+                return None
+            await self._match_rows(current, order)
+            return str(sales_order_id)
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> InventoryNotice:
         signature = next((value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER), None)
         if signature is None:
@@ -235,6 +258,73 @@ class KatanaErp:
         # A create is not retried: after a lost answer, the next push finds the order instead.
         response = await self._client.post("/sales_orders", json=_sales_order(order, variants, customer_id))
         return str(_id(self._json(response)))
+
+    async def _sales_order(self, sales_order_id: int) -> dict[str, Any] | None:
+        """The live sales order, or None when Katana has none (never had, or deleted it)."""
+        try:
+            response = await self._client.get(f"/sales_orders/{sales_order_id}")
+        except UpstreamRejected as refused:
+            if refused.status == 404:
+                return None
+            raise
+        record = self._json(response)
+        if not isinstance(record, dict) or _id(record) != sales_order_id:
+            raise UpstreamProtocolError(UPSTREAM, f"GET /sales_orders/{sales_order_id}: not that sales order")
+        return record if _live(record) else None
+
+    async def _match_rows(self, current: dict[str, Any], order: SalesOrderPush) -> None:
+        """Rows changed or added first and removed last, so the order never goes without rows;
+        each step sets an absolute state, so a retry after a lost answer repeats nothing."""
+        variants = await self._variant_ids(line.sku for line in order.lines)
+        unknown = sorted({line.sku for line in order.lines} - variants.keys())
+        if unknown:
+            message = f"sales order {order.order_number}: Katana knows no variant for {', '.join(unknown)}"
+            raise UpstreamRejected(UPSTREAM, message, status=422)
+        wanted: dict[int, int] = {}
+        prices: dict[int, Decimal] = {}
+        for line in order.lines:
+            variant_id = variants[line.sku]
+            wanted[variant_id] = wanted.get(variant_id, 0) + line.quantity
+            prices.setdefault(variant_id, line.unit_price)
+        rows = current.get("sales_order_rows") or []
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise UpstreamProtocolError(UPSTREAM, "`sales_order_rows` is not a list of rows")
+        kept: set[int] = set()
+        extra: list[int] = []
+        for row in rows:
+            variant_id = _integer(row, "variant_id")
+            if variant_id not in wanted or variant_id in kept:
+                extra.append(_id(row))
+                continue
+            kept.add(variant_id)
+            if _units(row.get("quantity"), "quantity") != wanted[variant_id]:
+                await self._client.request(
+                    "PATCH",
+                    f"/sales_order_rows/{_id(row)}",
+                    json={"quantity": wanted[variant_id]},
+                    idempotent=True,
+                )
+        location_id = _katana_id(order.erp_location_id)
+        for variant_id in [v for v in wanted if v not in kept]:
+            body = {
+                "sales_order_id": _id(current),
+                "variant_id": variant_id,
+                "quantity": wanted[variant_id],
+                "price_per_unit": _wire_number(prices[variant_id]),
+                "location_id": location_id,
+            }
+            # Not retried here: after a lost answer, the next amendment reads the row back instead.
+            self._json(await self._client.post("/sales_order_rows", json=body))
+        for row_id in extra:
+            await self._delete(f"/sales_order_rows/{row_id}")
+
+    async def _delete(self, path: str) -> None:
+        """A DELETE that finds the thing already gone has done its work."""
+        try:
+            await self._client.request("DELETE", path)
+        except UpstreamRejected as refused:
+            if refused.status != 404:
+                raise
 
     async def _customer_id(self, order: SalesOrderPush) -> int:
         email = order.customer_email.strip().lower()

@@ -108,6 +108,19 @@ class StripeLikeProvider:
             status=_text(intent, "status", self._name),
         )
 
+    async def increment(self, reference: str, amount: Decimal, *, idempotency_key: str) -> Authorization:
+        intent_path = f"/v1/payment_intents/{quote(reference, safe='')}"
+        currency = await self._currency_of(reference)
+        fields = {"amount": str(_positive_minor(amount, currency))}
+        intent = await self._post(f"{intent_path}/increment_authorization", fields, idempotency_key)
+        wire_currency = _text(intent, "currency", self._name)
+        return Authorization(
+            reference=_text(intent, "id", self._name),
+            amount=from_minor(_units(intent, "amount", self._name), wire_currency),
+            currency=wire_currency.upper(),
+            status=_text(intent, "status", self._name),
+        )
+
     async def capture(self, reference: str, amount: Decimal, *, idempotency_key: str) -> Capture:
         intent_path = f"/v1/payment_intents/{quote(reference, safe='')}"
         currency = await self._currency_of(reference)

@@ -111,6 +111,9 @@ class StorefrontOrder:
     channel_id: int
     external_source: str | None = None
     external_order_id: str | None = None
+    payment_status: str = ""  # the storefront's word: "captured", "authorized", "refunded", ...
+    payment_method: str = ""
+    billing_address: StorefrontAddress | None = None
 
 
 @dataclass(frozen=True)

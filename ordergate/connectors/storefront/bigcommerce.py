@@ -463,6 +463,25 @@ def _order(
         channel_id=channel if isinstance(channel, int) else 1,
         external_source=_optional_text(summary, "external_source"),
         external_order_id=external,
+        payment_status=_text(summary, "payment_status").lower(),
+        payment_method=_text(summary, "payment_method"),
+        billing_address=_billing_address(billing) if _text(billing, "zip") else None,
+    )
+
+
+def _billing_address(record: dict[str, Any]) -> StorefrontAddress:
+    country = _text(record, "country_iso2").upper()
+    return StorefrontAddress(
+        id=None,
+        name=_full_name(record),
+        line1=_text(record, "street_1"),
+        line2=_text(record, "street_2"),
+        city=_text(record, "city"),
+        region=_region(_text(record, "state"), country),
+        postal_code=_text(record, "zip"),
+        country_code=country,
+        phone=_text(record, "phone"),
+        company=_text(record, "company"),
     )
 
 

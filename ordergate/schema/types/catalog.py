@@ -13,9 +13,10 @@ from ordergate.models.errors import UpstreamFailed
 from ordergate.models.identity import Permission
 from ordergate.models.location import Location as LocationRecord
 from ordergate.models.location import LocationType
-from ordergate.resolvers import catalog
+from ordergate.resolvers import catalog, loyalty
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.common import Address, Money
+from ordergate.schema.types.loyalty import LoyaltyAccount
 
 
 @strawberry.federation.type(keys=["id"], name="Product")
@@ -174,6 +175,14 @@ class Customer:
     async def lifetime_value(self, info: Info) -> Money:
         _, value = await info.context.loaders.customer_totals_by_id.load(str(self.id))
         return Money.of(value, info.context.services.policy.currency)
+
+    @strawberry.field(
+        description="Loyalty points: earned as money is captured, taken back as it is refunded. "
+        "Customers see their own; staff who look customers up see anyone's (others: FORBIDDEN)."
+    )
+    def loyalty(self, info: Info) -> LoyaltyAccount | None:
+        loyalty.check_access(principal(info), self.email)
+        return LoyaltyAccount(customer_id=str(self.id))
 
     @strawberry.field(
         description="The storefront's record (name, phone, addresses, group), joined by email; one "

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from ordergate.models.appeasements import AppeasementReason
+from ordergate.models.fraud import RiskLevel, RiskRule
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.inventory import ReservationStatus
 from ordergate.models.location import LocationType
+from ordergate.models.loyalty import LoyaltyReason
 from ordergate.models.order import (
     CancelReason,
     DeliveryMethod,
@@ -16,11 +19,13 @@ from ordergate.models.order import (
     PaymentStatus,
 )
 from ordergate.models.payments import PaymentEntryStatus, PaymentKind
-from ordergate.models.returns import Disposition, ReturnStatus
+from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
 from ordergate.models.shipment import TrackingStatus
 
 for _enum in (
     DeliveryMethod,
+    RiskLevel,
+    RiskRule,
     LocationType,
     OrderStatus,
     FulfillmentStatus,
@@ -31,13 +36,17 @@ for _enum in (
     ReservationStatus,
     CancelReason,
     ReturnStatus,
+    ReturnLabelStatus,
     Disposition,
     PaymentKind,
     PaymentEntryStatus,
+    AppeasementReason,
+    LoyaltyReason,
 ):
     strawberry.enum(_enum)
 
 __all__ = [
+    "AppeasementReason",
     "CancelReason",
     "DeliveryMethod",
     "Disposition",
@@ -45,11 +54,13 @@ __all__ = [
     "FulfillmentStatus",
     "HoldReason",
     "LocationType",
+    "LoyaltyReason",
     "OrderStatus",
     "PaymentEntryStatus",
     "PaymentKind",
     "PaymentStatus",
     "ReservationStatus",
+    "ReturnLabelStatus",
     "ReturnStatus",
     "TrackingStatus",
 ]

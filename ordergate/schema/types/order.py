@@ -9,20 +9,22 @@ import strawberry
 
 from ordergate.models.events import OrderEvent as EventRecord
 from ordergate.models.events import customer_message, is_internal
+from ordergate.models.fraud import RiskLevel, RiskRule, level_of
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.fulfillment import FulfillmentOrderStatus
-from ordergate.models.identity import Role
+from ordergate.models.identity import Permission, Role
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
 from ordergate.models.payments import KIND_OF_TASK, PaymentEntryStatus, PaymentKind
-from ordergate.models.returns import Disposition, ReturnStatus
+from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.shipment import Shipment as ShipmentRecord
 from ordergate.models.shipment import TrackingStatus
 from ordergate.resolvers import orders
 from ordergate.resolvers.events import event_cursor
 from ordergate.schema.context import Info, principal
+from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.routing import RoutingDecision
@@ -38,6 +40,7 @@ class OrderLine:
     quantity: int
     unit_price: Money
     total: Money
+    tax: Money = strawberry.field(description="Tax on this line at the destination's rate, to the cent.")
     quantity_fulfilled: int
     quantity_cancelled: int
     quantity_returned: int
@@ -51,6 +54,7 @@ class OrderLine:
             quantity=record.quantity,
             unit_price=Money.of(record.unit_price, currency),
             total=Money.of(record.unit_price * record.quantity, currency),
+            tax=Money.of(record.tax, currency),
             quantity_fulfilled=record.quantity_fulfilled,
             quantity_cancelled=record.quantity_cancelled,
             quantity_returned=record.quantity_returned,
@@ -176,6 +180,32 @@ class ReturnLine:
     order_line_id: strawberry.ID
 
 
+@strawberry.type(
+    description="The carrier's label the customer sends a return back with: PENDING until the carrier "
+    "sells it (the tracking number and download URL come then)."
+)
+class ReturnLabel:
+    status: ReturnLabelStatus
+    carrier: str
+    service: str | None
+    tracking_number: str | None
+    label_url: str | None = strawberry.field(description="Where the printable label is downloaded.")
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, record: ReturnRecord) -> ReturnLabel | None:
+        if record.label_status is None or record.label_carrier is None:
+            return None  # handed over in store: the units come back over the counter
+        return cls(
+            status=record.label_status,
+            carrier=record.label_carrier,
+            service=record.label_service,
+            tracking_number=record.label_tracking_number,
+            label_url=record.label_url,
+            created_at=record.label_created_at,
+        )
+
+
 @strawberry.type(name="OrderReturn")
 class OrderReturnType:
     id: strawberry.ID
@@ -183,6 +213,10 @@ class OrderReturnType:
     requested_at: datetime
     note: str | None
     received_at: datetime | None
+    closed_at: datetime | None = None
+    label: ReturnLabel | None = strawberry.field(
+        default=None, description="The return label, for units that were shipped; none for a pickup."
+    )
 
     @strawberry.field
     async def lines(self, info: Info) -> list[ReturnLine]:
@@ -207,6 +241,8 @@ class OrderReturnType:
             requested_at=record.requested_at,
             note=record.note,
             received_at=record.received_at,
+            closed_at=record.closed_at,
+            label=ReturnLabel.of(record),
         )
 
 
@@ -220,6 +256,13 @@ class Payment:
     reference: str | None
     created_at: datetime
     last_error: str | None = None
+
+
+@strawberry.type(description="How risky the fraud screen found an order, and which rules fired.")
+class Risk:
+    score: int
+    level: RiskLevel
+    rules: list[RiskRule]
 
 
 @strawberry.type
@@ -243,14 +286,34 @@ class Order:
     subtotal: Money
     tax: Money
     shipping_total: Money
+    shipping_tax: Money = strawberry.field(
+        description="Tax on shipping (part of `tax`): where the destination taxes delivery."
+    )
     total: Money
     shipping_address: Address | None
+    version: int = strawberry.field(
+        description="Grows with every change to the order; editOrder's expectedVersion guards against "
+        "editing an order that changed since it was read."
+    )
     created_at: datetime
     updated_at: datetime
     customer_id: strawberry.Private[str]
     pickup_location_id: strawberry.Private[str | None]
     currency: strawberry.Private[str]
     promised_on: strawberry.Private[date | None]
+    risk_score: strawberry.Private[int | None]
+    risk_reasons: strawberry.Private[str | None]
+
+    @strawberry.field(description="The fraud screen's assessment at placement; staff only (null for others).")
+    def risk(self, info: Info) -> Risk | None:
+        if self.risk_score is None or not principal(info).can(Permission.READ_ALL_ORDERS):
+            return None
+        rules = tuple(RiskRule(r) for r in (self.risk_reasons or "").split(",") if r)
+        held = (
+            self.status is OrderStatus.ON_HOLD
+            or self.risk_score >= info.context.services.policy.fraud.threshold
+        )
+        return Risk(score=self.risk_score, level=level_of(self.risk_score, held), rules=list(rules))
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -311,6 +374,11 @@ class Order:
             )
             for task in waiting
         ]
+
+    @strawberry.field(description="Goodwill given on this order without a return, oldest first.")
+    async def appeasements(self, info: Info) -> list[Appeasement]:
+        rows = await info.context.loaders.appeasements_by_order_id.load(str(self.id))
+        return [Appeasement.from_model(r) for r in rows]
 
     @strawberry.field(description="Returns asked for on this order, oldest first.")
     async def returns(self, info: Info) -> list[OrderReturnType]:
@@ -391,14 +459,18 @@ class Order:
             subtotal=Money.of(record.subtotal, record.currency),
             tax=Money.of(record.tax, record.currency),
             shipping_total=Money.of(record.shipping_total, record.currency),
+            shipping_tax=Money.of(record.shipping_tax, record.currency),
             total=Money.of(record.total, record.currency),
             shipping_address=address,
+            version=record.event_seq,
             created_at=record.created_at,
             updated_at=record.updated_at,
             customer_id=record.customer_id,
             pickup_location_id=record.pickup_location_id,
             currency=record.currency,
             promised_on=record.promised_on,
+            risk_score=record.risk_score,
+            risk_reasons=record.risk_reasons,
         )
 
     @classmethod

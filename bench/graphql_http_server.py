@@ -1,0 +1,243 @@
+"""The gateway as `bench/graphql_http.py` measures it: the real app (`ordergate.app.create_app`,
+same middleware, same /graphql view) plus two baseline routes served by the same process.
+
+    /bench/plain/{availability,board}  the same JSON from the same data with no GraphQL: the
+                                       token is verified as the view does, then the same
+                                       resolver-level functions the GraphQL resolvers and
+                                       dataloaders call (one batched call per kind for the
+                                       page), a dict built by hand and `json.dumps`-ed
+    /bench/bytes/{availability,board}  that response, serialised once at start (the ceiling)
+
+Started by `bench/graphql_http.py`, which prepares the SQLite file first; not for production.
+Run alone (debugging): `.venv/bin/python bench/graphql_http_server.py --port 8765` with the
+environment that `bench/graphql_http.py` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ordergate import runtime
+from ordergate.app import Sandboxes, build_services, create_app
+from ordergate.auth import bearer, verify_token
+from ordergate.models.criteria import OrderCriteria
+from ordergate.models.errors import DomainError, Unauthenticated
+from ordergate.models.identity import Principal
+from ordergate.models.money import Money
+from ordergate.resolvers import catalog, inventory, orders, storefront
+from ordergate.resolvers.inventory import Destination, SkuStock
+from ordergate.resolvers.services import Services
+from ordergate.sandbox.bigcommerce import BigCommerceSandbox
+from ordergate.settings import Settings
+
+# The operations' variables, shared with bench/graphql_http.py.
+SKUS = ["MUG-BLUE", "POT-DUTCH-5", "KNIFE-CHEF-8", "LAMP-DESK", "CHAIR-OAK"]
+DESTINATION = {"countryCode": "US", "postalCode": "78701"}
+BOARD_FIRST = 100
+# Stock is re-read from the ERP (in-process sandbox) at most this often; at the default 15 s a
+# refresh lands at random in one side's window. Raised for both sides alike.
+BENCH_STOCK_TTL = timedelta(hours=1)
+
+
+def _money(amount: Any, currency: str) -> dict[str, Any]:
+    money = Money(amount, currency)
+    return {"amount": str(money.amount), "currency": money.currency}
+
+
+def _principal(settings: Settings, request: Request) -> Principal:
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthenticated("send `Authorization: Bearer <token>`")
+    return verify_token(settings, token)
+
+
+def _availability_json(answers: list[SkuStock]) -> dict[str, Any]:
+    return {
+        "data": {
+            "availability": [
+                {
+                    "sku": a.sku,
+                    "availableToSell": a.available,
+                    "promiseDate": _iso(a.promise_date(1)),
+                    "asOf": a.as_of.isoformat(),
+                    "stale": a.stale,
+                    "locations": [
+                        {
+                            "location": {
+                                "id": row.location.id,
+                                "code": row.location.code,
+                                "name": row.location.name,
+                                "type": row.location.type.name,
+                                "pickupEnabled": row.location.pickup_enabled,
+                            },
+                            "availableToSell": row.available,
+                            "distanceKm": round(row.distance_km, 1) if row.distance_km is not None else None,
+                            "incoming": [
+                                {"quantity": s.quantity, "expectedOn": s.expected_on.isoformat()}
+                                for s in row.incoming
+                            ],
+                        }
+                        for row in a.locations
+                    ],
+                }
+                for a in answers
+            ]
+        }
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def plain_availability(services: Services, principal: Principal) -> dict[str, Any]:
+    destination = Destination(country_code=DESTINATION["countryCode"], postal_code=DESTINATION["postalCode"])
+    answers = await inventory.availability(services, principal, SKUS, destination, None)
+    return _availability_json(answers)
+
+
+async def plain_board(services: Services, principal: Principal) -> dict[str, Any]:
+    page = await orders.orders(services, principal, OrderCriteria(), BOARD_FIRST, None)
+    ids = [o.id for o in page.items]
+    customer_ids = list(dict.fromkeys(o.customer_id for o in page.items))
+    customers = await catalog.customers_by_ids(services, customer_ids)
+    by_customer = {c.id: c for c in customers if c is not None}
+    emails = [by_customer[o.customer_id].email for o in page.items]
+    profiles = dict(
+        zip(
+            dict.fromkeys(emails),
+            await storefront.customers_by_email(services, list(dict.fromkeys(emails))),
+            strict=True,
+        )
+    )
+    lines = await orders.lines_by_order_ids(services, ids)
+    fulfillment = await orders.fulfillment_orders_by_order_ids(services, ids)
+    location_ids = list(dict.fromkeys(fo.location_id for fos in fulfillment for fo in fos))
+    locations = {loc.id: loc for loc in await catalog.locations_by_ids(services, location_ids) if loc}
+    shipments = await orders.shipments_by_order_ids(services, ids)
+    edges = []
+    rows = zip(page.items, lines, fulfillment, shipments, strict=True)
+    for order, order_lines, fos, order_shipments in rows:
+        customer = by_customer[order.customer_id]
+        profile = profiles.get(customer.email)
+        name = " ".join(p for p in (profile.first_name, profile.last_name) if p) if profile else ""
+        edges.append(
+            {
+                "cursor": orders.order_cursor(order),
+                "node": {
+                    "id": order.id,
+                    "number": order.number,
+                    "status": order.status.name,
+                    "fulfillmentStatus": order.fulfillment_status.name,
+                    "paymentStatus": order.payment_status.name,
+                    "channel": order.channel,
+                    "createdAt": order.created_at.isoformat(),
+                    "customer": {
+                        "id": customer.id,
+                        "email": customer.email,
+                        "displayName": name or customer.display_name,
+                    },
+                    "total": _money(order.total, order.currency),
+                    "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order_lines],
+                    "fulfillmentOrders": [
+                        {"status": fo.status.name, "location": {"code": locations[fo.location_id].code}}
+                        for fo in fos
+                    ],
+                    "shipments": [
+                        {"carrier": s.carrier, "status": s.status.name, "trackingNumber": s.tracking_number}
+                        for s in order_shipments
+                    ],
+                },
+            }
+        )
+    return {
+        "data": {
+            "orders": {
+                "totalCount": page.total if page.total is not None else len(edges),
+                "pageInfo": {
+                    "hasNextPage": page.has_next,
+                    "endCursor": edges[-1]["cursor"] if edges else None,
+                },
+                "edges": edges,
+            }
+        }
+    }
+
+
+PLAIN = {"availability": plain_availability, "board": plain_board}
+
+
+def bench_routes(services: Services, settings: Settings) -> list[Route]:
+    ceiling: dict[str, bytes] = {}
+
+    def plain(name: str) -> Any:
+        build = PLAIN[name]
+
+        async def endpoint(request: Request) -> Response:
+            await request.body()  # the client sends the GraphQL request; read it as the view does
+            try:
+                body = await build(services, _principal(settings, request))
+            except DomainError as error:
+                return JSONResponse({"errors": [{"message": str(error)}]}, status_code=400)
+            return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+        return endpoint
+
+    def preserialised(name: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            await request.body()
+            if name not in ceiling:  # filled on first use, after the lifespan has prepared the data
+                return Response(b'{"errors":[{"message":"not primed"}]}', status_code=503)
+            return Response(ceiling[name], media_type="application/json")
+
+        return endpoint
+
+    async def prime(request: Request) -> Response:
+        """The bytes baseline: the plain response, serialised once."""
+        principal = _principal(settings, request)
+        for name, build in PLAIN.items():
+            ceiling[name] = json.dumps(await build(services, principal), separators=(",", ":")).encode()
+        return JSONResponse({name: len(body) for name, body in ceiling.items()})
+
+    routes = [Route("/bench/prime", prime, methods=["POST"])]
+    for name in PLAIN:
+        routes.append(Route(f"/bench/plain/{name}", plain(name), methods=["POST"]))
+        routes.append(Route(f"/bench/bytes/{name}", preserialised(name), methods=["POST"]))
+    return routes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    # The storefront sandbox meters 150 requests per 30 s per token, as BigCommerce does; each
+    # OrdersBoard asks it once for its customers' names, so at the default a throughput run
+    # would measure that quota. Raised for both sides alike.
+    sandboxes = Sandboxes(bigcommerce=BigCommerceSandbox(token=settings.bigcommerce_token, rate_limit=10**9))
+    services = build_services(settings, sandboxes=sandboxes)
+    services.policy = dataclasses.replace(services.policy, stock_ttl=BENCH_STOCK_TTL)
+    app = create_app(settings, services, sandboxes)
+    app.router.routes[:0] = bench_routes(services, settings)
+    if not os.environ.get("BENCH_NO_GC_TUNING"):
+        runtime.tune_gc_for_serving()  # as `ordergate serve` does
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", log_config=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,509 @@
+"""placeOrder under 200 concurrent clients on PostgreSQL, two gateway workers, against a baseline.
+
+    .venv/bin/python bench/place_order.py --rounds 3 --seconds 15 --clients 200
+
+What it does, in one run:
+
+1. Recreates the database `ordergate_bench` on 127.0.0.1:5432 (trust auth).
+2. Starts a Katana ERP sandbox as its own process (the wire format the gateway reads), with
+   plentiful stock of a few SKUs at the distribution centres and, per round, two scarce SKUs
+   (`--scarce-units` each, at DC-DFW only), so buyers really compete for the last units. Its
+   60-a-minute rate limit is lifted: it is a stand-in, and its limit would measure itself.
+3. Starts `ordergate serve --workers 2` on that database with the Redis broker (two processes
+   share one database, so events go through Redis). Throttling is off
+   (`ORDERGATE_QUERY_BUDGET=0`: every client comes from 127.0.0.1, so the per-client bucket
+   would be one bucket for all 200) and logs are at WARNING (one JSON line per request would
+   be measured too). The clients send the contract's `PlaceOrder` with one storefront token,
+   as a storefront's server does, each with a unique idempotency key.
+4. Rounds, interleaved: the gateway (200 clients over HTTP keep-alive for `--seconds`), then the
+   baseline: the same 200 clients running alone, on copies of the tables, the transaction the
+   store runs to allocate (`store/inventory.py`: per line, in (sku, location) order, the
+   conditional `UPDATE ... SET allocated = allocated + q WHERE on_hand - allocated - reserved >= q`
+   with a row-count check, plus a ledger insert), through SQLAlchemy with as many pooled
+   connections as the two workers have together (2 x (10 + 20)).
+5. Checks, on the gateway's tables: no position with allocated > on hand, and every position's
+   `allocated` equals its ledger (ALLOCATE - RELEASE - SHIP); and that what the clients were
+   told they bought of the scarce SKUs is what the ledger allocated.
+
+Medians over rounds are printed with the gateway/baseline ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ordergate.auth import mint_token  # noqa: E402
+from ordergate.models.identity import Role  # noqa: E402
+from ordergate.settings import Settings  # noqa: E402
+from ordergate.store.engine import create_engine  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PLENTIFUL = ["MUG-BLUE", "MUG-WHITE", "BOWL-SET-4", "PLATE-DINNER"]
+SCARCE = [
+    ("CHAIR-OAK", "TABLE-SIDE"),
+    ("LAMP-DESK", "RUG-JUTE-5X8"),
+    ("THROW-WOOL", "DUVET-KING"),
+    ("VASE-CERAMIC", "CANDLE-CEDAR"),
+    ("PILLOW-LINEN", "KETTLE-STEEL"),
+]
+PLENTY = 1_000_000
+DCS = ("DC-DFW", "DC-EWR", "DC-ONT")
+SCARCE_AT = "DC-DFW"
+
+PLACE_ORDER = """
+mutation PlaceOrder($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    order {
+      id number status fulfillmentStatus paymentStatus channel
+      subtotal { amount currency } tax { amount currency }
+      shippingTotal { amount currency } total { amount currency }
+      lines { id sku quantity unitPrice { amount currency } }
+      fulfillmentOrders { id status deliveryMethod location { id code } lines { sku quantity } }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+ADDRESS = {
+    "name": "Bench Buyer",
+    "line1": "500 Congress Ave",
+    "city": "Austin",
+    "region": "TX",
+    "postalCode": "78701",
+    "countryCode": "US",
+}
+
+
+# -- the ERP stand-in ------------------------------------------------------------------------------
+
+
+def serve_katana(port: int, scarce_units: int) -> None:
+    import uvicorn
+
+    from ordergate.sandbox.katana import KatanaSandbox
+
+    sandbox = KatanaSandbox(rate_limit=10**9)
+    for key in list(sandbox.inventory):
+        sandbox.inventory[key] = Decimal(0)
+    for sku in PLENTIFUL:
+        for code in DCS:
+            sandbox.inventory[(sandbox.variant_for(sku).id, sandbox.locations[code])] = Decimal(PLENTY)
+    for pair in SCARCE:
+        for sku in pair:
+            sandbox.inventory[(sandbox.variant_for(sku).id, sandbox.locations[SCARCE_AT])] = Decimal(
+                scarce_units
+            )
+    uvicorn.run(sandbox.app, host="127.0.0.1", port=port, log_level="warning")
+
+
+# -- one round's tally -----------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    placed: int = 0
+    refused: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    scarce_sold: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.placed / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def an_order(rng: random.Random, scarce: tuple[str, str], client: int) -> list[tuple[str, int]]:
+    lines = [(rng.choice(PLENTIFUL), 1)]
+    if rng.random() < 0.5:
+        lines.append((rng.choice(scarce), 1))
+    return lines
+
+
+async def gateway_round(url: str, token: str, clients: int, seconds: float, scarce: tuple[str, str]) -> Tally:
+    tally = Tally()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0, headers=headers) as http:
+
+        async def client(number: int, deadline: float) -> None:
+            rng = random.Random(number)
+            while time.perf_counter() < deadline:
+                lines = an_order(rng, scarce, number)
+                variables = {
+                    "input": {
+                        "idempotencyKey": f"bench-{uuid.uuid4()}",
+                        "channel": "web",
+                        "customer": {"email": f"bench-{number}@example.com", "firstName": "Bench"},
+                        "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
+                        "deliveryMethod": "SHIP",
+                        "shippingAddress": ADDRESS,
+                    }
+                }
+                began = time.perf_counter()
+                try:
+                    response = await http.post(
+                        "/graphql", json={"query": PLACE_ORDER, "variables": variables}
+                    )
+                    body = response.json()
+                except (httpx.HTTPError, ValueError) as error:
+                    tally.failed[type(error).__name__] += 1
+                    continue
+                tally.latencies.append(time.perf_counter() - began)
+                payload = (body.get("data") or {}).get("placeOrder")
+                if response.status_code != 200 or payload is None:
+                    tally.failed[f"http {response.status_code}"] += 1
+                elif payload["order"] is not None:
+                    tally.placed += 1
+                    for sku, quantity in lines:
+                        if sku in scarce:
+                            tally.scarce_sold[sku] += quantity
+                elif {e["code"] for e in payload["userErrors"]} == {"INSUFFICIENT_STOCK"}:
+                    tally.refused += 1
+                else:
+                    tally.failed[",".join(sorted(e["code"] for e in payload["userErrors"]))] += 1
+
+        began = time.perf_counter()
+        deadline = began + seconds
+        await asyncio.gather(*(client(n, deadline) for n in range(clients)))
+        tally.seconds = time.perf_counter() - began
+    return tally
+
+
+ALLOCATE = sa.text(
+    "UPDATE bench_positions SET allocated = allocated + :q "
+    "WHERE sku = :sku AND location_id = :loc AND on_hand - allocated - :reserve >= :q"
+)
+LEDGER = sa.text(
+    "INSERT INTO bench_ledger (id, sku, location_id, kind, quantity, order_id, actor, occurred_at) "
+    "VALUES (:id, :sku, :loc, 'ALLOCATE', :q, :order_id, 'bench', :now)"
+)
+
+
+async def baseline_round(
+    engine: Any, locations: dict[str, str], clients: int, seconds: float, scarce: tuple[str, str]
+) -> Tally:
+    async with engine.begin() as connection:
+        await connection.execute(sa.text("TRUNCATE bench_positions, bench_ledger"))
+        stock = {(sku, locations[code]): PLENTY for sku in PLENTIFUL for code in DCS}
+        stock.update(
+            {(sku, locations[SCARCE_AT]): ARGS.scarce_units for sku in scarce if sku not in PLENTIFUL}
+        )
+        rows = [{"sku": sku, "loc": loc, "on_hand": units} for (sku, loc), units in sorted(stock.items())]
+        await connection.execute(
+            sa.text(
+                "INSERT INTO bench_positions (sku, location_id, on_hand, allocated, as_of) "
+                "VALUES (:sku, :loc, :on_hand, 0, now())"
+            ),
+            rows,
+        )
+    tally = Tally()
+    dfw = locations[SCARCE_AT]
+
+    async def client(number: int, deadline: float) -> None:
+        rng = random.Random(number)
+        while time.perf_counter() < deadline:
+            lines = sorted(an_order(rng, scarce, number))
+            order_id = str(uuid.uuid4())
+            began = time.perf_counter()
+            ok = True
+            async with engine.connect() as connection, connection.begin() as transaction:
+                now = datetime.now(UTC)
+                for sku, quantity in lines:
+                    done = await connection.execute(
+                        ALLOCATE, {"q": quantity, "sku": sku, "loc": dfw, "reserve": 0}
+                    )
+                    if done.rowcount != 1:
+                        ok = False
+                        break
+                    await connection.execute(
+                        LEDGER,
+                        {
+                            "id": str(uuid.uuid4()),
+                            "sku": sku,
+                            "loc": dfw,
+                            "q": quantity,
+                            "order_id": order_id,
+                            "now": now,
+                        },
+                    )
+                if not ok:
+                    await transaction.rollback()
+            tally.latencies.append(time.perf_counter() - began)
+            if ok:
+                tally.placed += 1
+                for sku, quantity in lines:
+                    if sku in scarce:
+                        tally.scarce_sold[sku] += quantity
+            else:
+                tally.refused += 1
+
+    began = time.perf_counter()
+    deadline = began + seconds
+    await asyncio.gather(*(client(n, deadline) for n in range(clients)))
+    tally.seconds = time.perf_counter() - began
+    return tally
+
+
+# -- setup, checks, report -------------------------------------------------------------------------
+
+
+async def recreate_database(name: str) -> None:
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 120.0) -> None:
+    """Until `url` answers at all (the ERP stand-in answers 401 without a token)."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"{url} exited with {process.returncode}")
+            try:
+                if (await http.get(url)).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise SystemExit(f"{url} did not become ready in {seconds:g}s")
+
+
+async def check_stock(database_url: str, sold: Counter[str]) -> dict[str, Any]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        oversold = await connection.fetch(
+            "SELECT sku, location_id, on_hand, allocated FROM inventory_positions WHERE allocated > on_hand"
+        )
+        mismatched = await connection.fetch(
+            """
+            SELECT p.sku, p.location_id, p.allocated, COALESCE(l.net, 0) AS ledger
+            FROM inventory_positions p
+            LEFT JOIN (
+                SELECT sku, location_id,
+                       SUM(CASE kind WHEN 'ALLOCATE' THEN quantity WHEN 'RELEASE' THEN -quantity
+                                     WHEN 'SHIP' THEN -quantity ELSE 0 END) AS net
+                FROM inventory_ledger GROUP BY sku, location_id
+            ) l USING (sku, location_id)
+            WHERE p.allocated <> COALESCE(l.net, 0)
+            """
+        )
+        scarce = [sku for pair in SCARCE for sku in pair]
+        ledger = await connection.fetch(
+            "SELECT sku, SUM(quantity) AS units FROM inventory_ledger "
+            "WHERE kind = 'ALLOCATE' AND sku = ANY($1::text[]) GROUP BY sku",
+            scarce,
+        )
+        allocated = {row["sku"]: int(row["units"]) for row in ledger}
+        positions = await connection.fetch(
+            "SELECT sku, on_hand, allocated FROM inventory_positions WHERE sku = ANY($1::text[]) "
+            "AND allocated > 0",
+            scarce,
+        )
+    finally:
+        await connection.close()
+    return {
+        "oversold_positions": len(oversold),
+        "oversold_units": sum(r["allocated"] - r["on_hand"] for r in oversold),
+        "ledger_mismatches": len(mismatched),
+        "scarce_told_vs_ledger": {s: (sold.get(s, 0), allocated.get(s, 0)) for s in scarce if s in sold},
+        "scarce_positions": [(r["sku"], r["on_hand"], r["allocated"]) for r in positions],
+    }
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+async def run(args: argparse.Namespace) -> None:
+    py = sys.executable
+    database = args.database
+    database_url = f"postgresql://postgres@127.0.0.1:5432/{database}"
+    gateway = f"http://127.0.0.1:{args.port}"
+    katana = f"http://127.0.0.1:{args.katana_port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": args.redis_url,
+        "ORDERGATE_KATANA_URL": katana,
+        "ORDERGATE_KATANA_TOKEN": "bench-katana-token",
+        "ORDERGATE_QUERY_BUDGET": "0",
+        "ORDERGATE_LOG_LEVEL": "WARNING",
+    }
+    command = [py, "-m", "ordergate.cli", "serve", "--port", str(args.port), "--workers", "2"]
+    print("bench: " + " ".join(shlex.quote(a) for a in [py, *sys.argv]))
+    print(
+        "server: "
+        + " ".join(
+            f"{k}={shlex.quote(env[k])}"
+            for k in (
+                "DATABASE_URL",
+                "REDIS_URL",
+                "ORDERGATE_KATANA_URL",
+                "ORDERGATE_KATANA_TOKEN",
+                "ORDERGATE_QUERY_BUDGET",
+                "ORDERGATE_LOG_LEVEL",
+            )
+        )
+        + " "
+        + " ".join(shlex.quote(a) for a in command)
+    )
+    print(
+        "throttling: off (ORDERGATE_QUERY_BUDGET=0; all clients share 127.0.0.1, so one bucket); "
+        "Katana stand-in rate limit lifted",
+        flush=True,
+    )
+
+    await recreate_database(database)
+    katana_process = subprocess.Popen(  # noqa: ASYNC220 - before any timing
+        [
+            py,
+            __file__,
+            "katana",
+            "--katana-port",
+            str(args.katana_port),
+            "--scarce-units",
+            str(args.scarce_units),
+        ]
+    )
+    server = None
+    try:
+        await wait_ready(f"{katana}/locations", katana_process)
+        server = subprocess.Popen(  # noqa: ASYNC220 - before any timing
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        await wait_ready(f"{gateway}/readyz", server)
+
+        settings = Settings()
+        token = mint_token(settings, role=Role.STOREFRONT, subject="bench-storefront", now=datetime.now(UTC))
+        engine = create_engine(
+            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}", pool_size=30, max_overflow=30
+        )
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text("CREATE TABLE bench_positions (LIKE inventory_positions INCLUDING ALL)")
+            )
+            await connection.execute(
+                sa.text("CREATE TABLE bench_ledger (LIKE inventory_ledger INCLUDING ALL)")
+            )
+            locations = {
+                code: id_
+                for id_, code in (await connection.execute(sa.text("SELECT id, code FROM locations"))).all()
+            }
+
+        print(f"warm-up: {args.warmup:g}s of plentiful-stock orders", flush=True)
+        await gateway_round(gateway, token, args.clients, args.warmup, ("MUG-BLUE", "MUG-WHITE"))
+        await baseline_round(engine, locations, args.clients, args.warmup, ("MUG-BLUE", "MUG-WHITE"))
+
+        ours: list[Tally] = []
+        base: list[Tally] = []
+        sold: Counter[str] = Counter()
+        for r in range(args.rounds):
+            scarce = SCARCE[r % len(SCARCE)]
+            g = await gateway_round(gateway, token, args.clients, args.seconds, scarce)
+            sold.update(g.scarce_sold)
+            b = await baseline_round(engine, locations, args.clients, args.seconds, scarce)
+            ours.append(g)
+            base.append(b)
+            print(
+                f"round {r + 1} scarce={'+'.join(scarce)}: "
+                f"gateway {g.rate:.0f} orders/s p50 {g.pct(0.5):.0f} ms p99 {g.pct(0.99):.0f} ms "
+                f"placed {g.placed} refused {g.refused} failed {dict(g.failed)} | "
+                f"baseline {b.rate:.0f} orders/s p50 {b.pct(0.5):.1f} ms p99 {b.pct(0.99):.1f} ms "
+                f"placed {b.placed} refused {b.refused} | ratio {g.rate / b.rate:.3f}",
+                flush=True,
+            )
+        await engine.dispose()
+        await asyncio.sleep(2)  # let in-flight commits land before counting
+        checked = await check_stock(database_url, sold)
+
+        print(
+            f"\nmedians of {args.rounds} interleaved rounds, {args.clients} clients, {args.seconds:g}s each:"
+        )
+        print("| | orders/s | p50 ms | p99 ms | placed | refused for stock |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, tallies in (("gateway (2 workers)", ours), ("baseline SQL", base)):
+            print(
+                f"| {name} | {med([t.rate for t in tallies]):.0f} | {med([t.pct(0.5) for t in tallies]):.1f} "
+                f"| {med([t.pct(0.99) for t in tallies]):.1f} | {med([t.placed for t in tallies]):.0f} "
+                f"| {med([t.refused for t in tallies]):.0f} |"
+            )
+        ratios = [g.rate / b.rate for g, b in zip(ours, base, strict=True)]
+        print(f"gateway/baseline orders/s: {med(ratios):.3f} (median of per-round ratios)")
+        print(f"other failures (gateway, all rounds): {sum((t.failed for t in ours), Counter())}")
+        print(
+            f"oversold units: {checked['oversold_units']} ({checked['oversold_positions']} positions); "
+            f"positions whose allocated != ledger: {checked['ledger_mismatches']}"
+        )
+        print(
+            "scarce SKUs, units clients were told they bought vs ledger ALLOCATE: "
+            f"{checked['scarce_told_vs_ledger']}"
+        )
+        print(f"scarce positions (sku, on_hand, allocated): {checked['scarce_positions']}")
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        katana_process.terminate()
+        katana_process.wait(timeout=30)
+
+
+def main() -> None:
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "katana"])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--scarce-units", type=int, default=100)
+    parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--katana-port", type=int, default=8732)
+    parser.add_argument("--database", default="ordergate_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    ARGS = parser.parse_args()
+    if ARGS.mode == "katana":
+        serve_katana(ARGS.katana_port, ARGS.scarce_units)
+    else:
+        asyncio.run(run(ARGS))
+
+
+ARGS: argparse.Namespace
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Which ERP sales order stands for each (order, location) we pushed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ordergate.models.erp import ErpSalesOrderRef
+
+
+class ErpRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def sales_order(self, key: str) -> ErpSalesOrderRef | None:
+        return await self.session.get(ErpSalesOrderRef, key)
+
+    async def remember(
+        self, key: str, *, order_id: str, location_id: str, erp_id: str | None, now: datetime
+    ) -> ErpSalesOrderRef:
+        """Record (or replace) the ERP's id for `key`; None says the ERP no longer holds one."""
+        ref = await self.session.get(ErpSalesOrderRef, key, with_for_update=True)
+        if ref is None:
+            ref = ErpSalesOrderRef(key=key, order_id=order_id, location_id=location_id, updated_at=now)
+        ref.erp_id, ref.updated_at = erp_id, now
+        self.session.add(ref)
+        return ref

@@ -1,0 +1,343 @@
+"""editOrder: a preview that changes nothing, a commit that re-routes what changed, prices the
+order again and settles the card, guarded by the version the caller read."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.resolvers.relay import relay_once
+from ordergate.resolvers.services import Services
+from tests.builders import a_line, a_token, an_address
+from tests.graphql_client import execute
+from tests.test_fraud_and_tax import available
+from tests.test_payments_flow import place, sandbox, ship
+
+pytestmark = pytest.mark.no_relay
+
+AGENT = a_token("agent")
+ANN = a_token("customer", email="ann@example.com")
+EDIT = """mutation($input: EditOrderInput!) { editOrder(input: $input) {
+  dryRun rerouted
+  changes { lineId sku quantityBefore quantityAfter }
+  totalBefore { amount } totalAfter { amount } authorizeMore { amount } refund { amount }
+  order { id version total { amount } tax { amount } lines { id sku quantity tax { amount } } }
+  userErrors { code field message }
+} }"""
+READ = """query($id: ID!) { order(id: $id) {
+  version status total { amount } subtotal { amount } tax { amount } shippingTax { amount }
+  lines { id sku quantity tax { amount } }
+  fulfillmentOrders { status lines { sku quantity } }
+  payments { kind status amount { amount } }
+  shippingAddress { region }
+} }"""
+
+
+async def read(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, READ, {"id": order_id}, token=AGENT)
+    assert "errors" not in body, body
+    order: dict[str, Any] = body["data"]["order"]
+    return order
+
+
+async def edit(client: httpx.AsyncClient, token: str = AGENT, **input: Any) -> dict[str, Any]:
+    body = await execute(client, EDIT, {"input": input}, token=token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["editOrder"]
+    return payload
+
+
+def line_id(order: dict[str, Any], sku: str) -> str:
+    return str(next(line["id"] for line in order["lines"] if line["sku"] == sku))
+
+
+def open_units(order: dict[str, Any]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for fo in order["fulfillmentOrders"]:
+        if fo["status"] not in ("CANCELLED", "REJECTED"):
+            for line in fo["lines"]:
+                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+    return units
+
+
+def codes(payload: dict[str, Any]) -> list[str]:
+    return [error["code"] for error in payload["userErrors"]]
+
+
+async def test_a_dry_run_shows_the_diff_and_the_money_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    mugs_before = await available(client, "MUG-BLUE")
+
+    preview = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        dryRun=True,
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 3}],
+        addLines=[a_line("PLATE-DINNER", 2)],
+    )
+
+    assert preview["userErrors"] == []
+    assert preview["dryRun"] is True
+    assert preview["changes"] == [
+        {"lineId": line_id(before, "MUG-BLUE"), "sku": "MUG-BLUE", "quantityBefore": 2, "quantityAfter": 3},
+        {"lineId": None, "sku": "PLATE-DINNER", "quantityBefore": 0, "quantityAfter": 2},
+    ]
+    old, new = Decimal(preview["totalBefore"]["amount"]), Decimal(preview["totalAfter"]["amount"])
+    # each line taxed whole at Texas's 6.25%: mugs 42.00 -> 2.62 (was 1.75), plates 25.00 -> 1.56
+    assert (old, new - old) == (
+        Decimal(before["total"]["amount"]),
+        Decimal("14.00") + Decimal("0.87") + Decimal("26.56"),
+    )
+    assert Decimal(preview["authorizeMore"]["amount"]) == new - old
+    assert await read(client, order_id) == before
+    assert await available(client, "MUG-BLUE") == mugs_before
+
+
+async def test_a_commit_reallocates_reprices_and_authorises_the_difference(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    mugs, plates = await available(client, "MUG-BLUE"), await available(client, "PLATE-DINNER")
+
+    done = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 3}],
+        addLines=[a_line("PLATE-DINNER", 2)],
+    )
+
+    assert done["userErrors"] == []
+    assert done["dryRun"] is False
+    after = await read(client, order_id)
+    total = Decimal(after["total"]["amount"])
+    assert after["version"] > before["version"]
+    assert [(line["sku"], line["quantity"]) for line in after["lines"]] == [
+        ("MUG-BLUE", 3),
+        ("KNIFE-CHEF-8", 1),
+        ("PLATE-DINNER", 2),
+    ]
+    assert open_units(after) == {"MUG-BLUE": 3, "KNIFE-CHEF-8": 1, "PLATE-DINNER": 2}
+    assert (await available(client, "MUG-BLUE"), await available(client, "PLATE-DINNER")) == (
+        mugs - 1,
+        plates - 2,
+    )
+    line_taxes = sum(Decimal(line["tax"]["amount"]) for line in after["lines"])
+    assert Decimal(after["tax"]["amount"]) == line_taxes + Decimal(after["shippingTax"]["amount"])
+    authorised = [Decimal(p["amount"]["amount"]) for p in after["payments"] if p["kind"] == "AUTHORIZATION"]
+    assert len(authorised) == 2
+    assert sum(authorised) == total
+    [intent] = sandbox(sandboxes).intents.values()
+    assert intent.amount == int(total * 100)
+
+
+async def test_taking_units_and_lines_off_gives_their_stock_back(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    knives = await available(client, "KNIFE-CHEF-8")
+
+    done = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        lines=[{"lineId": line_id(before, "KNIFE-CHEF-8"), "quantity": 0}],
+    )
+
+    assert done["userErrors"] == []
+    after = await read(client, order_id)
+    assert [(line["sku"], line["quantity"]) for line in after["lines"]] == [("MUG-BLUE", 2)]
+    assert open_units(after) == {"MUG-BLUE": 2}
+    assert await available(client, "KNIFE-CHEF-8") == knives + 1
+    # 28.00 + 7.95 shipping, 6.25% on each: 1.75 + 0.50
+    assert (after["subtotal"]["amount"], after["tax"]["amount"], after["total"]["amount"]) == (
+        "28.00",
+        "2.25",
+        "38.20",
+    )
+    assert [p["kind"] for p in after["payments"]] == ["AUTHORIZATION"]  # less to charge: nothing to do now
+
+
+async def test_a_new_address_reprices_the_order_for_where_it_goes(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    california = an_address(city="San Francisco", region="CA", postalCode="94103", line1="1 Market St")
+
+    done = await edit(client, orderId=order_id, expectedVersion=before["version"], shippingAddress=california)
+
+    assert done["userErrors"] == []
+    after = await read(client, order_id)
+    assert after["shippingAddress"] == {"region": "CA"}
+    assert after["shippingTax"]["amount"] == "0.00"  # California does not tax delivery
+    assert [line["tax"]["amount"] for line in after["lines"]] == ["2.03", "6.45"]  # 7.25%
+
+
+async def test_an_edit_from_a_stale_read_is_refused_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    mug = {"lineId": line_id(before, "MUG-BLUE"), "quantity": 1}
+    first = await edit(client, orderId=order_id, expectedVersion=before["version"], lines=[mug])
+    between = await read(client, order_id)
+
+    second = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 5}],
+    )
+
+    assert first["userErrors"] == []
+    assert codes(second) == ["VERSION_CONFLICT"]
+    assert second["userErrors"][0]["field"] == ["input", "expectedVersion"]
+    assert await read(client, order_id) == between
+
+
+async def test_units_that_left_cannot_be_edited_away(client: httpx.AsyncClient) -> None:
+    placed = (await place(client))["order"]
+    await ship(client, placed)
+    shipped = await read(client, placed["id"])
+
+    payload = await edit(
+        client,
+        orderId=placed["id"],
+        expectedVersion=shipped["version"],
+        lines=[{"lineId": line_id(shipped, "MUG-BLUE"), "quantity": 1}],
+    )
+
+    assert codes(payload) == ["INVALID_TRANSITION"] or codes(payload) == ["NOT_EDITABLE"]
+    assert await read(client, placed["id"]) == shipped
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"lines": [{"lineId": "nope", "quantity": 1}]}, "NOT_FOUND"),
+        ({"addLines": [a_line("NO-SUCH-SKU", 1)]}, "UNKNOWN_SKU"),
+        ({"lines": [{"lineId": "MUG", "quantity": -1}]}, "INVALID_QUANTITY"),
+        ({}, "NOTHING_TO_EDIT"),
+    ],
+)
+async def test_bad_edits_are_refused_with_their_code(
+    client: httpx.AsyncClient, change: dict[str, Any], code: str
+) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    for line in change.get("lines", []):
+        if line["lineId"] == "MUG":
+            line["lineId"] = line_id(before, "MUG-BLUE")
+
+    payload = await edit(client, orderId=order_id, expectedVersion=before["version"], **change)
+
+    assert codes(payload) == [code]
+    assert await read(client, order_id) == before
+
+
+async def test_taking_every_line_off_is_a_cancellation_not_an_edit(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+
+    payload = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        lines=[{"lineId": line["id"], "quantity": 0} for line in before["lines"]],
+    )
+
+    assert codes(payload) == ["NOTHING_LEFT"]
+
+
+async def test_a_declined_card_for_the_larger_total_changes_nothing(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+
+    payload = await edit(
+        client, orderId=order_id, expectedVersion=before["version"], addLines=[a_line("CHAIR-OAK", 35)]
+    )  # over the sandbox issuer's 10,000.00
+
+    assert codes(payload) == ["PAYMENT_DECLINED"]
+    assert await read(client, order_id) == before
+
+
+async def test_customers_edit_their_own_orders_within_the_window(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    mine = (await place(client))["order"]["id"]
+    theirs = (await place(client, customer={"email": "bob@example.com"}))["order"]["id"]
+    order = await read(client, mine)
+    other = await read(client, theirs)
+
+    own = await edit(
+        client, ANN, orderId=mine, expectedVersion=order["version"], addLines=[a_line("MUG-BLUE", 1)]
+    )
+    foreign = await edit(
+        client, ANN, orderId=theirs, expectedVersion=other["version"], addLines=[a_line("MUG-BLUE", 1)]
+    )
+    services.policy = dataclasses.replace(services.policy, edit_window=timedelta(0))
+    late = await edit(
+        client,
+        ANN,
+        orderId=mine,
+        expectedVersion=(await read(client, mine))["version"],
+        addLines=[a_line("MUG-BLUE", 1)],
+    )
+
+    assert own["userErrors"] == []
+    assert codes(foreign) == ["NOT_FOUND"]
+    assert codes(late) == ["EDIT_WINDOW_CLOSED"]
+    assert [line["quantity"] for line in (await read(client, mine))["lines"]] == [3, 1]
+
+
+async def test_edits_are_idempotent_by_key(client: httpx.AsyncClient) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    request = {
+        "orderId": order_id,
+        "expectedVersion": before["version"],
+        "addLines": [a_line("MUG-BLUE", 1)],
+        "idempotencyKey": "edit-once",
+    }
+
+    first = await edit(client, **request)
+    again = await edit(client, **request)
+
+    assert first["userErrors"] == []
+    assert again["userErrors"] == [] or codes(again) == ["VERSION_CONFLICT"]
+    assert [line["quantity"] for line in (await read(client, order_id))["lines"]] == [3, 1]
+
+
+async def test_the_relay_captures_the_edited_total_once_everything_ships(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    placed = (await place(client))["order"]
+    before = await read(client, placed["id"])
+    await edit(
+        client, orderId=placed["id"], expectedVersion=before["version"], addLines=[a_line("MUG-BLUE", 1)]
+    )
+    after = await read(client, placed["id"])
+
+    await ship(
+        client, after | {"fulfillmentOrders": [{"id": fo} for fo in await _open_fo_ids(client, placed["id"])]}
+    )
+    await relay_once(services, outbox_handlers(services))
+
+    paid = await read(client, placed["id"])
+    captured = [Decimal(p["amount"]["amount"]) for p in paid["payments"] if p["kind"] == "CAPTURE"]
+    assert sum(captured) == Decimal(after["total"]["amount"])
+
+
+async def _open_fo_ids(client: httpx.AsyncClient, order_id: str) -> list[str]:
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders { id status } } }",
+        {"id": order_id},
+        token=AGENT,
+    )
+    return [fo["id"] for fo in body["data"]["order"]["fulfillmentOrders"] if fo["status"] == "OPEN"]

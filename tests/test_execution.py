@@ -1,0 +1,140 @@
+"""The lean path for plain scalar fields answers exactly as Strawberry's own execution does:
+values, nulls, errors and their paths."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from ordergate.schema.execution import LeanExecutionContext, lean_field
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    name: str
+    note: str | None
+    colour: Colour
+    price: Decimal
+    at: datetime
+    count: int
+    maybe_count: int | None
+
+    @strawberry.field
+    def shout(self, times: int = 1) -> str:
+        return self.name.upper() * times
+
+
+def good() -> Item:
+    return Item(
+        name="mug",
+        note=None,
+        colour=Colour.BLUE,
+        price=Decimal("14.00"),
+        at=datetime(2026, 11, 28, tzinfo=UTC),
+        count=3,
+        maybe_count=None,
+    )
+
+
+def broken(**changes: Any) -> Item:
+    item = good()
+    for key, value in changes.items():
+        object.__setattr__(item, key, value)
+    return item
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return [
+            good(),
+            broken(name=None),  # null for a non-null field
+            broken(count="many"),  # the Int serialiser refuses it
+            broken(colour="green"),  # not an enum value
+            broken(maybe_count=2**40),  # out of Int range, nullable
+        ]
+
+    @strawberry.field
+    async def later(self) -> Item:
+        return good()
+
+
+QUERY = "{ items { name note colour price at count maybeCount shout(times: 2) __typename } later { name } }"
+
+
+class Recorder(SchemaExtension):
+    """A field middleware (a `resolve` hook): every field must go through it."""
+
+    seen: list[str] = []
+
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        Recorder.seen.append(info.field_name)
+        return _next(root, info, *args, **kwargs)
+
+
+def answers(*, lean: bool, extensions: list[Any] | None = None) -> dict[str, Any]:
+    schema = strawberry.Schema(
+        query=Query,
+        execution_context_class=LeanExecutionContext if lean else None,
+        extensions=extensions or [],
+    )
+    result = schema.execute_sync(QUERY.replace(" later { name }", ""))
+    return {
+        "data": result.data,
+        "errors": sorted(
+            ((e.message, tuple(e.path or ()), str(e.locations)) for e in result.errors or []), key=str
+        ),
+    }
+
+
+def test_the_lean_path_answers_as_strawberry_does() -> None:
+    lean, plain = answers(lean=True), answers(lean=False)
+    assert lean == plain
+    assert lean["data"]["items"][0] == {
+        "name": "mug",
+        "note": None,
+        "colour": "BLUE",
+        "price": "14.00",
+        "at": "2026-11-28T00:00:00+00:00",
+        "count": 3,
+        "maybeCount": None,
+        "shout": "MUGMUG",
+        "__typename": "Item",
+    }
+    assert len(lean["errors"]) == 4
+
+
+async def test_async_execution_is_unchanged() -> None:
+    lean = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+    plain = strawberry.Schema(query=Query)
+    first, second = await lean.execute(QUERY), await plain.execute(QUERY)
+    assert first.data == second.data
+    assert [e.message for e in first.errors or []] == [e.message for e in second.errors or []]
+
+
+def test_field_middleware_still_sees_every_field() -> None:
+    Recorder.seen = []
+    answers(lean=True, extensions=[Recorder])
+    assert "name" in Recorder.seen
+    assert "count" in Recorder.seen
+
+
+def test_only_plain_scalar_fields_are_lean() -> None:
+    schema = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+    item = schema._schema.type_map["Item"]
+    assert lean_field(item, "name") is not None  # type: ignore[arg-type]
+    assert lean_field(item, "colour") is not None  # type: ignore[arg-type]
+    assert lean_field(item, "shout") is None  # type: ignore[arg-type]  # a resolver with arguments
+    assert lean_field(item, "__typename") is None  # type: ignore[arg-type]
