@@ -35,7 +35,7 @@ from ordergate.models.scope import order_scope
 from ordergate.resolvers import payments
 from ordergate.resolvers.fulfillment import derive_order_statuses
 from ordergate.resolvers.idempotency import claim
-from ordergate.resolvers.rerouting import replan
+from ordergate.resolvers.rerouting import detached, replan
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 
@@ -274,19 +274,8 @@ async def _apply(
         total_after=order.total,
         authorize=authorize,
         refund=refund,
-        decision=_detached(routed[0]) if routed else None,
+        decision=detached(routed[0]) if routed else None,
         rerouted=bool(routed and routed[1]),
-    )
-
-
-def _detached(record: RoutingDecisionRecord) -> RoutingDecisionRecord:
-    """A copy that outlives the transaction (a preview's is rolled back)."""
-    return RoutingDecisionRecord(
-        order_id=record.order_id,
-        decided_at=record.decided_at,
-        chosen=list(record.chosen),
-        candidates=list(record.candidates),
-        inputs=dict(record.inputs),
     )
 
 

@@ -78,14 +78,15 @@ async def route_order(
         outcome = undo.outcome
         if not dry_run:  # the agent's check is part of the order's record even when nothing moved
             async with services.store.write() as uow:
-                uow.orders.add_decision(_copy(outcome.decision))
+                uow.orders.add_decision(detached(outcome.decision))
         return outcome
     await services.broker.notify()
     services.outbox_ready.set()
     return outcome
 
 
-def _copy(record: RoutingDecisionRecord) -> RoutingDecisionRecord:
+def detached(record: RoutingDecisionRecord) -> RoutingDecisionRecord:
+    """A copy that outlives its transaction (a dry run's is rolled back)."""
     return RoutingDecisionRecord(
         order_id=record.order_id,
         decided_at=record.decided_at,

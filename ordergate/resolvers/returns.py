@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.connectors.carriers.base import LabelRequest, Parcel, ShipAddress
+from ordergate.connectors.carriers.base import LabelRequest, Parcel
 from ordergate.connectors.errors import UpstreamRejected
 from ordergate.models.commands import CloseReturn, ReceiveReturn, RequestReturn, check_key
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
@@ -44,6 +44,7 @@ from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.orders import line_quantities
 from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
+from ordergate.resolvers.shipping import customer_address, node_address
 from ordergate.store.unit_of_work import UnitOfWork
 
 EVERYTHING = OrderScope(everything=True)
@@ -296,24 +297,8 @@ async def _label_request(uow: UnitOfWork, order_return: OrderReturn) -> LabelReq
     return LabelRequest(
         reference=order_return.id,
         service=order_return.label_service or shipment.service,
-        ship_from=ShipAddress(
-            name=order.ship_name or "",
-            line1=order.ship_line1 or "",
-            line2=order.ship_line2,
-            city=order.ship_city or "",
-            region=order.ship_region,
-            postal_code=order.ship_postal_code or "",
-            country_code=order.ship_country_code or "",
-            phone=order.ship_phone,
-        ),
-        ship_to=ShipAddress(
-            name=location.name,
-            line1=location.line1,
-            city=location.city,
-            region=location.region,
-            postal_code=location.postal_code,
-            country_code=location.country_code,
-        ),
+        ship_from=customer_address(order),
+        ship_to=node_address(location),
         parcels=[Parcel(weight_grams=max(1, sum(line.quantity for line in lines)) * GRAMS_PER_UNIT)],
         is_return=True,
         contents="Return " + ", ".join(f"{line.quantity} {line.sku}" for line in lines),

@@ -16,7 +16,8 @@ from ordergate.models.errors import Forbidden, Problem, UpstreamFailed, Validati
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.order import OrderStatus
+from ordergate.models.location import Location
+from ordergate.models.order import Order, OrderStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.resolvers import storefront
@@ -38,6 +39,32 @@ class ShipCommand:
     fulfillment_order_id: str
     carrier: str | None = None
     service: str | None = None
+
+
+def node_address(location: Location) -> ShipAddress:
+    """Where a node ships from (and where returns go back to)."""
+    return ShipAddress(
+        name=location.name,
+        line1=location.line1,
+        city=location.city,
+        region=location.region,
+        postal_code=location.postal_code,
+        country_code=location.country_code,
+    )
+
+
+def customer_address(order: Order) -> ShipAddress:
+    """Where the order's parcels go (and where its returns come from)."""
+    return ShipAddress(
+        name=order.ship_name or "",
+        line1=order.ship_line1 or "",
+        line2=order.ship_line2,
+        city=order.ship_city or "",
+        region=order.ship_region,
+        postal_code=order.ship_postal_code or "",
+        country_code=order.ship_country_code or "",
+        phone=order.ship_phone,
+    )
 
 
 async def ship(services: Services, principal: Principal, command: ShipCommand) -> Shipped:
@@ -78,24 +105,7 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
                 fulfillment_order.id, []
             )
         )
-    ship_from = ShipAddress(
-        name=location.name,
-        line1=location.line1,
-        city=location.city,
-        region=location.region,
-        postal_code=location.postal_code,
-        country_code=location.country_code,
-    )
-    ship_to = ShipAddress(
-        name=order.ship_name or "",
-        line1=order.ship_line1 or "",
-        line2=order.ship_line2,
-        city=order.ship_city or "",
-        region=order.ship_region,
-        postal_code=order.ship_postal_code or "",
-        country_code=order.ship_country_code or "",
-        phone=order.ship_phone,
-    )
+    ship_from, ship_to = node_address(location), customer_address(order)
     parcels = [Parcel(weight_grams=max(1, units) * GRAMS_PER_UNIT)]
     try:
         rates = await carrier.rates(ship_from, ship_to, parcels)

@@ -470,19 +470,8 @@ def _order(
 
 
 def _billing_address(record: dict[str, Any]) -> StorefrontAddress:
-    country = _text(record, "country_iso2").upper()
-    return StorefrontAddress(
-        id=None,
-        name=_full_name(record),
-        line1=_text(record, "street_1"),
-        line2=_text(record, "street_2"),
-        city=_text(record, "city"),
-        region=_region(_text(record, "state"), country),
-        postal_code=_text(record, "zip"),
-        country_code=country,
-        phone=_text(record, "phone"),
-        company=_text(record, "company"),
-    )
+    """The v2 order's billing address: an order address without an id of its own."""
+    return _order_address({**record, "id": None}, with_id=False)
 
 
 def _line(record: dict[str, Any]) -> StorefrontOrderLine:
@@ -497,10 +486,10 @@ def _line(record: dict[str, Any]) -> StorefrontOrderLine:
     )
 
 
-def _order_address(record: dict[str, Any]) -> StorefrontAddress:
+def _order_address(record: dict[str, Any], *, with_id: bool = True) -> StorefrontAddress:
     country = _text(record, "country_iso2").upper()
     return StorefrontAddress(
-        id=_id(record),
+        id=_id(record) if with_id else None,
         name=_full_name(record),
         line1=_text(record, "street_1"),
         line2=_text(record, "street_2"),
