@@ -378,3 +378,21 @@ async def test_the_points_ledger_pages_newest_first(client: httpx.AsyncClient, s
         False,
     )
     assert error_codes(bad) == ["INVALID_CURSOR"]
+
+
+async def test_the_customer_sees_the_goodwill_but_not_the_agent_s_note_or_name(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order = await shipped_and_captured(client, services)
+    await issue(client, order["id"], "5.00", note="customer was rude, gave in")
+
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { appeasements { amount { amount } reason note issuedBy } } }",
+        {"id": order["id"]},
+        token=ANN,
+    )
+
+    assert body["data"]["order"]["appeasements"] == [
+        {"amount": {"amount": "5.00"}, "reason": "LATE_DELIVERY", "note": None, "issuedBy": None}
+    ]

@@ -347,7 +347,7 @@ SOLD = """query($id: ID!) { order(id: $id) {
   paymentStatus subtotal { amount } shippingTotal { amount } tax { amount } total { amount }
   lines { sku unitPrice { amount } tax { amount } }
   payments { kind status amount { amount } }
-  fulfillmentOrders { id location { code } }
+  fulfillmentOrders { id location { id code } }
   version
 } }"""
 
@@ -405,7 +405,48 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
         token=AGENT,
     )
 
+    line_id = (
+        await execute(
+            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
+        )
+    )["data"]["order"]["lines"][0]["id"]
+    asked = await execute(
+        client,
+        "mutation($input: RequestReturnInput!) { requestReturn(input: $input) {"
+        " orderReturn { id lines { id } } userErrors { code } } }",
+        {
+            "input": {
+                "orderId": found["id"],
+                "lines": [{"lineId": line_id, "quantity": 1, "reason": "too big"}],
+            }
+        },
+        token=AGENT,
+    )
+    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
+    returned_line = asked["data"]["requestReturn"]["orderReturn"]["lines"][0]["id"]
+    await execute(
+        client,
+        "mutation($input: DecideReturnInput!) { approveReturn(input: $input) { userErrors { code } } }",
+        {"input": {"returnId": return_id}},
+        token=AGENT,
+    )
+    received = await execute(
+        client,
+        "mutation($input: ReceiveReturnInput!) { receiveReturn(input: $input) {"
+        " orderReturn { status } userErrors { code } } }",
+        {
+            "input": {
+                "returnId": return_id,
+                "locationId": share["location"]["id"],
+                "lines": [{"lineId": returned_line, "disposition": "RESTOCK"}],
+            }
+        },
+        token=AGENT,
+    )
+
     after = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+    # refunded at the storefront, not by us: the return waits there for an agent to close it
+    assert received["data"]["receiveReturn"] == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
     assert [(p["kind"], p["status"]) for p in after["payments"]] == [
         ("AUTHORIZATION", "SUCCEEDED"),
         ("CAPTURE", "SUCCEEDED"),

@@ -213,6 +213,12 @@ async def _authorization(uow: UnitOfWork, order_id: str) -> PaymentTransaction |
     return None if found is None or taken_elsewhere(found) else found
 
 
+async def paid_elsewhere(uow: UnitOfWork, order_id: str) -> bool:
+    """Whether a storefront took the order's payment (refunds for it are made there)."""
+    ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+    return any(entry.kind is PaymentKind.AUTHORIZATION and taken_elsewhere(entry) for entry in ledger)
+
+
 def record_storefront_payment(uow: UnitOfWork, order: Order, sale: ExternalSale, now: datetime) -> None:
     """What the storefront took from the shopper, as it reports it: the order's payment status
     then says so (PAID, AUTHORIZED) instead of PENDING."""

@@ -396,8 +396,9 @@ async def receive_return(services: Services, principal: Principal, command: Rece
                 "restocked": sum(x.quantity for x in lines if x.disposition is Disposition.RESTOCK),
             },
         )
-        if not refunding:  # nothing to wait for
+        if not refunding and not await payments.paid_elsewhere(uow, order.id):  # nothing to wait for
             await _close(uow, order_return, order, principal.subject, now, reason="nothing to refund")
+        # (a storefront's sale is refunded at the storefront: an agent closes the return after)
     await services.broker.notify()
     services.outbox_ready.set()
     return order_return
