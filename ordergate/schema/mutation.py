@@ -155,6 +155,29 @@ class EditOrderPayload:
     rerouted: bool = strawberry.field(default=False, description="Whether any work moves between nodes.")
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, outcome: edits.EditOutcome, order: OrderRecord) -> EditOrderPayload:
+        currency = order.currency
+        return cls(
+            order=Order.from_model(order),
+            dry_run=outcome.dry_run,
+            changes=[
+                LineEdit(
+                    line_id=strawberry.ID(c.line_id) if c.line_id else None,
+                    sku=c.sku,
+                    quantity_before=c.before,
+                    quantity_after=c.after,
+                )
+                for c in outcome.changes
+            ],
+            total_before=Money.of(outcome.total_before, currency),
+            total_after=Money.of(outcome.total_after, currency),
+            authorize_more=Money.of(outcome.authorize, currency),
+            refund=Money.of(outcome.refund, currency),
+            decision=RoutingDecision.from_model(outcome.decision) if outcome.decision else None,
+            rerouted=outcome.rerouted,
+        )
+
 
 @strawberry.type
 class RouteOrderPayload:
@@ -220,33 +243,16 @@ class Mutation:
         "re-allocation and the payment difference without changing anything."
     )
     async def edit_order(self, info: Info, input: EditOrderInput) -> EditOrderPayload:
-        dry_run = input.dry_run
-        try:
+        async def edited() -> tuple[edits.EditOutcome, OrderRecord]:
             outcome = await edits.edit_order(services(info), principal(info), input.to_command())
-            order = outcome.order  # a preview's was rolled back: show the order as it is
-            if order is None:
-                order = await orders.order(services(info), principal(info), outcome.order_id)
-        except DomainError as error:
-            return EditOrderPayload(dry_run=dry_run, user_errors=user_errors(error.problems))
-        currency = order.currency
-        return EditOrderPayload(
-            order=Order.from_model(order),
-            dry_run=outcome.dry_run,
-            changes=[
-                LineEdit(
-                    line_id=strawberry.ID(c.line_id) if c.line_id else None,
-                    sku=c.sku,
-                    quantity_before=c.before,
-                    quantity_after=c.after,
-                )
-                for c in outcome.changes
-            ],
-            total_before=Money.of(outcome.total_before, currency),
-            total_after=Money.of(outcome.total_after, currency),
-            authorize_more=Money.of(outcome.authorize, currency),
-            refund=Money.of(outcome.refund, currency),
-            decision=RoutingDecision.from_model(outcome.decision) if outcome.decision else None,
-            rerouted=outcome.rerouted,
+            # a preview's order was rolled back with it: show the order as it is
+            order = outcome.order or await orders.order(services(info), principal(info), outcome.order_id)
+            return outcome, order
+
+        return await answer(
+            edited(),
+            lambda done: EditOrderPayload.of(*done),
+            lambda e: EditOrderPayload(dry_run=input.dry_run, user_errors=e),
         )
 
     @strawberry.mutation(
@@ -317,18 +323,21 @@ class Mutation:
     async def route_order(
         self, info: Info, order_id: strawberry.ID, dry_run: bool = False
     ) -> RouteOrderPayload:
-        try:
+        async def routed() -> tuple[rerouting.RouteOutcome, OrderRecord]:
             outcome = await rerouting.route_order(
                 services(info), principal(info), str(order_id), dry_run=dry_run
             )
-            record = await orders.order(services(info), principal(info), outcome.order_id)
-        except DomainError as error:
-            return RouteOrderPayload(dry_run=dry_run, user_errors=user_errors(error.problems))
-        return RouteOrderPayload(
-            order=Order.from_model(record),
-            decision=RoutingDecision.from_model(outcome.decision),
-            changed=outcome.changed,
-            dry_run=outcome.dry_run,
+            return outcome, await orders.order(services(info), principal(info), outcome.order_id)
+
+        return await answer(
+            routed(),
+            lambda done: RouteOrderPayload(
+                order=Order.from_model(done[1]),
+                decision=RoutingDecision.from_model(done[0].decision),
+                changed=done[0].changed,
+                dry_run=done[0].dry_run,
+            ),
+            lambda e: RouteOrderPayload(dry_run=dry_run, user_errors=e),
         )
 
     @strawberry.mutation(description="Hold units for a cart until ttlSeconds pass; idempotent by key.")
