@@ -453,3 +453,37 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
     ]  # no capture promised to a provider of ours, none done
     assert goodwill["data"]["issueAppeasement"]["userErrors"] == [{"code": "REFUND_EXCEEDS_CAPTURED"}]
     assert edit["data"]["editOrder"]["userErrors"] == [{"code": "STOREFRONT_ORDER"}]
+
+
+@pytest.mark.no_relay
+async def test_a_sale_the_network_cannot_fill_is_kept_on_hold_not_lost(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    created = await bigcommerce(sandboxes).create_order(SHOPPER, [("RUG-JUTE-5X8", 100)])
+
+    outcome = await storefront.import_order(services, str(created["id"]))
+
+    [found] = await imported(client, created["id"])
+    held = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) {"
+        " status paymentStatus holds { reason note } fulfillmentOrders { id } } }",
+        {"id": found["id"]},
+        token=AGENT,
+    )
+    order = held["data"]["order"]
+    assert outcome.startswith("imported as")
+    assert order["status"] == "ON_HOLD"
+    assert order["paymentStatus"] == "PAID"  # the shopper paid the storefront: the sale stands
+    assert order["fulfillmentOrders"] == []
+    [hold] = order["holds"]
+    assert hold["reason"] == "OTHER"
+    assert "not enough stock" in hold["note"]
+    release = await execute(
+        client,
+        "mutation($input: ReleaseOrderHoldInput!) {"
+        " releaseOrderHold(input: $input) { userErrors { code } } }",
+        {"input": {"orderId": found["id"]}},
+        token=AGENT,
+    )
+    assert release["data"]["releaseOrderHold"]["userErrors"] == [{"code": "INSUFFICIENT_STOCK"}]

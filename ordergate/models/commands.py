@@ -91,6 +91,7 @@ class PlaceOrder:
     source_ref: str | None = None  # set by imports only: where the order came from ("bigcommerce:123")
     billing_address: Address | None = None  # screened for fraud, not kept
     sale: ExternalSale | None = None  # set by imports only
+    hold_when_short: bool = False  # imports: a sale already made is kept ON_HOLD, not refused for stock
 
 
 @dataclass(frozen=True)

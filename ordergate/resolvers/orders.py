@@ -168,7 +168,13 @@ async def _capture(
     if problems:
         raise ValidationFailed(problems)
 
-    plan, consumed, view, decision = await _allocation_plan(services, uow, command, pickup, now)
+    short: ValidationFailed | None = None
+    try:
+        plan, consumed, view, decision = await _allocation_plan(services, uow, command, pickup, now)
+    except ValidationFailed as refused:
+        if not command.hold_when_short or any(p.code != "INSUFFICIENT_STOCK" for p in refused.problems):
+            raise
+        short, plan, consumed, view, decision = refused, Plan(()), None, {}, None
 
     email = check_email(command.customer.email) or command.customer.email
     customer = await uow.customers.get_or_add(
@@ -242,7 +248,12 @@ async def _capture(
         data={"number": order.number, "channel": order.channel, "total": str(order.total)},
     )
     if risk.held:
-        await _hold_for_review(uow, order, risk, now)
+        note = f"fraud score {risk.score}: {', '.join(risk.rules)}"
+        await _hold_unrouted(uow, order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
+        return order
+    if short is not None:  # a sale the storefront already made: kept, to route when stock comes
+        note = "not enough stock to route when it arrived: " + "; ".join(p.message for p in short.problems)
+        await _hold_unrouted(uow, order, HoldReason.OTHER, note[:1000], principal.subject, now)
         return order
     order.promised_on = estimate(view, plan, now, pickup=pickup)
     if decision is not None:
@@ -272,25 +283,18 @@ async def _screen(
     return screen(Facts(total, email, recent, apart, codes), policy)
 
 
-async def _hold_for_review(uow: UnitOfWork, order: Order, risk: Assessment, now: datetime) -> None:
-    """Taken, but not routed: ON_HOLD for an agent until released (then routed) or cancelled."""
+async def _hold_unrouted(
+    uow: UnitOfWork, order: Order, reason: HoldReason, note: str, actor: str, now: datetime
+) -> None:
+    """Taken, but not routed: ON_HOLD for an agent until released (then routed, see
+    `route_held`) or cancelled."""
     order.status_before_hold = order.status
     order.status = next_status(order.status, OrderAction.HOLD)
     uow.orders.add_hold(
-        OrderHold(
-            order_id=order.id,
-            reason=HoldReason.HIGH_RISK_OF_FRAUD,
-            note=f"fraud score {risk.score}: {', '.join(risk.rules)}",
-            placed_by=FRAUD_SCREEN,
-            placed_at=now,
-        )
+        OrderHold(order_id=order.id, reason=reason, note=note, placed_by=actor, placed_at=now)
     )
     await uow.events.append(
-        order,
-        EventType.ORDER_HELD,
-        actor=FRAUD_SCREEN,
-        occurred_at=now,
-        data={"reason": HoldReason.HIGH_RISK_OF_FRAUD.value},
+        order, EventType.ORDER_HELD, actor=actor, occurred_at=now, data={"reason": reason.value}
     )
 
 

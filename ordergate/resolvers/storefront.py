@@ -184,6 +184,7 @@ def _command(found: StorefrontOrder, reference: str) -> PlaceOrder:
         external_reference=found.external_id,
         source_ref=reference,
         billing_address=_address(found.billing_address) if found.billing_address is not None else None,
+        hold_when_short=True,
         sale=ExternalSale(
             provider=STOREFRONT,
             reference=found.external_id,
