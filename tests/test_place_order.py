@@ -279,3 +279,33 @@ async def test_concurrent_distinct_orders_get_distinct_numbers_and_cursors(
             await uow.session.execute(sa.text("SELECT cursor FROM order_events ORDER BY cursor"))
         ).scalars()
         assert list(cursors) == list(range(1, 37))  # placed, confirmed, opened, for each of 12
+
+
+SAME_AS_PLACED = """query($id: ID!) { order(id: $id) {
+  id number status fulfillmentStatus paymentStatus channel
+  subtotal { amount currency } tax { amount currency }
+  shippingTotal { amount currency } total { amount currency }
+  lines { id sku quantity unitPrice { amount currency } }
+  fulfillmentOrders { id status deliveryMethod location { id code } lines { sku quantity } }
+} }"""
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [a_line("MUG-BLUE", 2), a_line("KNIFE-CHEF-8", 1)],
+        [a_line("POT-DUTCH-5", 30), a_line("PAN-CAST-10", 1)],  # no node has both: split
+    ],
+)
+async def test_the_answer_to_place_order_is_what_reading_the_order_shows(
+    client: httpx.AsyncClient, lines: list[dict[str, Any]]
+) -> None:
+    """The answer is served from what the transaction wrote, not read again: it must be the same."""
+    body = await execute(client, PLACE_ORDER, {"input": an_order_input(lines=lines)}, token=STOREFRONT)
+    assert body["data"]["placeOrder"]["userErrors"] == [], body
+    placed = body["data"]["placeOrder"]["order"]
+
+    read = await execute(client, SAME_AS_PLACED, {"id": placed["id"]}, token=a_token("agent"))
+
+    assert len(placed["fulfillmentOrders"]) == (2 if lines[0]["sku"] == "POT-DUTCH-5" else 1)
+    assert read["data"]["order"] == placed

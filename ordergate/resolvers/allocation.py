@@ -3,17 +3,28 @@ ERP told. The same step serves a new order and a re-routed rejection."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from ordergate.models.allocation import Plan
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
+from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderLine
 from ordergate.resolvers.erp_sync import promise_sales_orders
 from ordergate.resolvers.inventory import SkuStock
 from ordergate.store.inventory import NotEnoughStock
 from ordergate.store.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a plan opened: its fulfilment orders, their lines, and their locations."""
+
+    fulfillment_orders: list[FulfillmentOrder]
+    lines: dict[str, list[FulfillmentOrderLine]]
+    locations: dict[str, Location]
 
 
 async def commit_plan(
@@ -25,7 +36,7 @@ async def commit_plan(
     *,
     actor: str,
     now: datetime,
-) -> list[FulfillmentOrder]:
+) -> Opened:
     """Allocate the plan (a conditional update per line: raises NotEnoughStock when the units
     are gone), open its fulfilment orders, and promise the ERP its sales orders."""
     try:
@@ -51,6 +62,7 @@ async def commit_plan(
         ) from None
     line_by_sku = {line.sku: line for line in lines}
     opened: list[FulfillmentOrder] = []
+    fo_lines: dict[str, list[FulfillmentOrderLine]] = {}
     for location_id in plan.locations:
         fulfillment_order = FulfillmentOrder(
             order_id=order.id,
@@ -62,7 +74,7 @@ async def commit_plan(
         )
         uow.session.add(fulfillment_order)
         await uow.session.flush()
-        uow.session.add_all(
+        fo_lines[fulfillment_order.id] = [
             FulfillmentOrderLine(
                 fulfillment_order_id=fulfillment_order.id,
                 order_line_id=line_by_sku[p.sku].id,
@@ -71,19 +83,20 @@ async def commit_plan(
             )
             for p in plan.lines
             if p.location_id == location_id
-        )
+        ]
+        uow.session.add_all(fo_lines[fulfillment_order.id])
         opened.append(fulfillment_order)
     await uow.session.flush()
     by_id = await uow.catalog.locations_by_ids(plan.locations)
     await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
-    return opened
+    return Opened(opened, fo_lines, dict(by_id))
 
 
 async def announce_opened(
-    uow: UnitOfWork, order: Order, opened: list[FulfillmentOrder], *, actor: str, now: datetime
+    uow: UnitOfWork, order: Order, opened: Opened, *, actor: str, now: datetime
 ) -> None:
     """New work in each node's queue (after the order's own events, so its stream reads in order)."""
-    for fulfillment_order in opened:
+    for fulfillment_order in opened.fulfillment_orders:
         await uow.events.append(
             order,
             EventType.FULFILLMENT_OPENED,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -36,7 +37,7 @@ from ordergate.models.routing import Decision, RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.resolvers import payments
-from ordergate.resolvers.allocation import announce_opened, commit_plan
+from ordergate.resolvers.allocation import Opened, announce_opened, commit_plan
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.inventory import (
     Destination,
@@ -57,8 +58,23 @@ ORDER_NUMBER_COUNTER = "order_number"
 FIRST_ORDER_NUMBER = 100001
 
 
+@dataclass(frozen=True)
+class Placed:
+    """An order just taken, with what the transaction wrote for it (its lines and the work it
+    opened), so its answer needs no second read; None for a repeat, which returns the first."""
+
+    order: Order
+    lines: list[OrderLine] | None = None
+    opened: Opened | None = None
+
+
 async def place_order(services: Services, principal: Principal, command: PlaceOrder) -> Order:
     """Capture an order. A repeat with the same idempotency key returns the first order."""
+    return (await place(services, principal, command)).order
+
+
+async def place(services: Services, principal: Principal, command: PlaceOrder) -> Placed:
+    """`place_order`, with what was written."""
     if not principal.can(Permission.PLACE_ORDER):
         raise Forbidden("this role may not place orders")
     if principal.role is Role.CUSTOMER and not principal.owns_email(command.customer.email):
@@ -86,8 +102,9 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
         async with services.store.write() as uow:
             once = await claim(services, uow, principal, "placeOrder", command.idempotency_key, command)
             if once.result_id is not None:
-                return await _stored(uow, once.result_id)
-            order = await _capture(services, uow, principal, command, number, now)
+                return Placed(await _stored(uow, once.result_id))
+            placed = await _capture(services, uow, principal, command, number, now)
+            order = placed.order
             if authorized is not None:
                 key, authorization = authorized
                 payments.record_authorization(
@@ -109,7 +126,7 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
         raise
     await services.broker.notify()
     services.outbox_ready.set()
-    return order
+    return placed
 
 
 async def _stored(uow: UnitOfWork, order_id: str) -> Order:
@@ -131,7 +148,7 @@ async def _capture(
     command: PlaceOrder,
     number: int,
     now: datetime,
-) -> Order:
+) -> Placed:
     policy = services.policy
     catalogue = await uow.catalog.products_by_skus([line.sku for line in command.lines])
     problems: list[Problem] = []
@@ -250,17 +267,17 @@ async def _capture(
     if risk.held:
         note = f"fraud score {risk.score}: {', '.join(risk.rules)}"
         await _hold_unrouted(uow, order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
-        return order
+        return Placed(order, lines, Opened([], {}, {}))
     if short is not None:  # a sale the storefront already made: kept, to route when stock comes
         note = "not enough stock to route when it arrived: " + "; ".join(p.message for p in short.problems)
         await _hold_unrouted(uow, order, HoldReason.OTHER, note[:1000], principal.subject, now)
-        return order
+        return Placed(order, lines, Opened([], {}, {}))
     order.promised_on = estimate(view, plan, now, pickup=pickup)
     if decision is not None:
         record_decision(uow, order.id, decision, now)
     opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
     await _confirm(uow, order, plan, opened, actor=principal.subject, now=now)
-    return order
+    return Placed(order, lines, opened)
 
 
 FRAUD_SCREEN = "fraud-screen"
@@ -299,7 +316,7 @@ async def _hold_unrouted(
 
 
 async def _confirm(
-    uow: UnitOfWork, order: Order, plan: Plan, opened: list[FulfillmentOrder], *, actor: str, now: datetime
+    uow: UnitOfWork, order: Order, plan: Plan, opened: Opened, *, actor: str, now: datetime
 ) -> None:
     order.status = next_status(order.status, OrderAction.CONFIRM)
     await uow.events.append(

@@ -42,6 +42,7 @@ from ordergate.schema.inputs import (
     ShipFulfillmentOrderInput,
     UpdateWebhookEndpointInput,
 )
+from ordergate.schema.loaders import prime_placed
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
@@ -222,7 +223,12 @@ class Mutation:
         description="Capture an order; a repeat of the idempotencyKey returns the first one."
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
-        return await OrderPayload.of(orders.place_order(services(info), principal(info), input.to_command()))
+        async def placed() -> OrderRecord:
+            done = await orders.place(services(info), principal(info), input.to_command())
+            prime_placed(info.context.loaders, done)
+            return done.order
+
+        return await OrderPayload.of(placed())
 
     @strawberry.mutation(description="Stop an order from progressing (agents); it becomes ON_HOLD.")
     async def hold_order(self, info: Info, input: HoldOrderInput) -> OrderPayload:
