@@ -33,7 +33,7 @@ EDIT = """mutation($input: EditOrderInput!) { editOrder(input: $input) {
 READ = """query($id: ID!) { order(id: $id) {
   version status total { amount } subtotal { amount } tax { amount } shippingTax { amount }
   lines { id sku quantity tax { amount } }
-  fulfillmentOrders { status lines { sku quantity } }
+  fulfillmentOrders { id status lines { sku quantity } }
   payments { kind status amount { amount } }
   shippingAddress { region }
 } }"""
@@ -127,6 +127,9 @@ async def test_a_commit_reallocates_reprices_and_authorises_the_difference(
         ("PLATE-DINNER", 2),
     ]
     assert open_units(after) == {"MUG-BLUE": 3, "KNIFE-CHEF-8": 1, "PLATE-DINNER": 2}
+    # the node keeps its work (same fulfilment order, amended), not a cancelled one and a new one
+    kept = {fo["id"] for fo in before["fulfillmentOrders"]}
+    assert kept <= {fo["id"] for fo in after["fulfillmentOrders"] if fo["status"] == "OPEN"}
     assert (await available(client, "MUG-BLUE"), await available(client, "PLATE-DINNER")) == (
         mugs - 1,
         plates - 2,

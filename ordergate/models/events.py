@@ -46,6 +46,7 @@ class EventType(StrEnum):
     FULFILLMENT_REJECTED = "FULFILLMENT_REJECTED"
     FULFILLMENT_CANCELLED = "FULFILLMENT_CANCELLED"
     FULFILLMENT_HELD = "FULFILLMENT_HELD"
+    FULFILLMENT_CHANGED = "FULFILLMENT_CHANGED"
     FULFILLMENT_RELEASED = "FULFILLMENT_RELEASED"
     SHIPMENT_UNKNOWN = "SHIPMENT_UNKNOWN"
     SHIPMENT_LABEL_CREATED = "SHIPMENT_LABEL_CREATED"
@@ -106,6 +107,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
 # Events for the people doing the work, never on a customer's timeline.
 STAFF_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_OPENED: "A location was given work for this order.",
+    EventType.FULFILLMENT_CHANGED: "The units a location is to send changed with the order.",
     EventType.RETURN_LABEL_FAILED: "The carrier refused the return label: send the customer one by hand.",
 }
 INTERNAL_EVENTS = frozenset(STAFF_MESSAGES)

@@ -3,10 +3,11 @@ ERP told. The same step serves a new order and a re-routed rejection."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ordergate.models.allocation import Plan
+from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
@@ -27,21 +28,20 @@ class Opened:
     locations: dict[str, Location]
 
 
-async def commit_plan(
+async def allocate(
     uow: UnitOfWork,
     order: Order,
-    lines: list[OrderLine],
-    plan: Plan,
+    lines: Sequence[PlanLine],
     view: dict[str, SkuStock],
     *,
     actor: str,
     now: datetime,
-) -> Opened:
-    """Allocate the plan (a conditional update per line: raises NotEnoughStock when the units
-    are gone), open its fulfilment orders, and promise the ERP its sales orders."""
+) -> None:
+    """Commit units to the order, each a conditional update that fails, as INSUFFICIENT_STOCK,
+    when they are gone; holds and unavailable units at each node as the locked view saw them."""
     try:
         await uow.inventory.allocate(
-            plan.lines,
+            lines,
             held={
                 (sku, node.location_id): node.reserved for sku, stock in view.items() for node in stock.nodes
             },
@@ -60,6 +60,21 @@ async def commit_plan(
                 )
             ]
         ) from None
+
+
+async def commit_plan(
+    uow: UnitOfWork,
+    order: Order,
+    lines: list[OrderLine],
+    plan: Plan,
+    view: dict[str, SkuStock],
+    *,
+    actor: str,
+    now: datetime,
+) -> Opened:
+    """Allocate the plan (a conditional update per line: INSUFFICIENT_STOCK when the units are
+    gone), open its fulfilment orders, and promise the ERP its sales orders."""
+    await allocate(uow, order, plan.lines, view, actor=actor, now=now)
     line_by_sku = {line.sku: line for line in lines}
     opened: list[FulfillmentOrder] = []
     fo_lines: dict[str, list[FulfillmentOrderLine]] = {}

@@ -1,9 +1,12 @@
 """An agent asks where an order would route now, and may move its not-yet-started work there.
 
 Work a node has started (picking, packed, waiting at the counter) stays where it is; open,
-accepted and held fulfilment orders are released and routed again with everything else
-still open, never to a node that already rejected the order. A dry run goes through the very
-same steps in a transaction that is rolled back, so what it shows is what a commit would do.
+accepted and held units are routed again with everything else still open, never to a node
+that already rejected the order. A node the new plan still uses keeps its fulfilment order,
+amended to the new units (an edit that adds a mug does not make the store accept its work
+again); a node the plan drops has its work cancelled; a new node gets new work. A dry run goes
+through the very same steps in a transaction that is rolled back, so what it shows is what a
+commit would do. Edits re-plan through the same `replan`.
 """
 
 from __future__ import annotations
@@ -13,22 +16,23 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from ordergate.models.allocation import PlanLine, Want
+from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import (
     FulfillmentAction,
     FulfillmentOrder,
+    FulfillmentOrderLine,
     FulfillmentOrderStatus,
     next_fulfillment_status,
 )
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
-from ordergate.models.order import DeliveryMethod, Order, OrderStatus
+from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers import erp_sync
-from ordergate.resolvers.allocation import announce_opened, commit_plan
+from ordergate.resolvers.allocation import Opened, allocate, announce_opened, commit_plan
 from ordergate.resolvers.inventory import Destination, SkuStock, locate, source_locations, stock_view
 from ordergate.resolvers.routing import decide, estimate
 from ordergate.resolvers.services import Services
@@ -194,9 +198,28 @@ async def replan(
     if not commit or not changed:
         return record, changed
 
-    await _release(uow, order, movable, actor=actor, now=now, reason=reason)
+    # Work at a node the new plan still uses is amended in place (the node keeps its fulfilment
+    # order and where it got to); work at a node the plan drops is cancelled; new nodes get new work.
+    planned: dict[str, Counter[str]] = {}
+    for p in plan.lines:
+        planned.setdefault(p.location_id, Counter())[p.sku] += p.quantity
+    kept: dict[str, tuple[FulfillmentOrder, list[PlanLine]]] = {}
+    dropped: list[tuple[FulfillmentOrder, list[PlanLine]]] = []
+    for fo, mine in movable:
+        if fo.location_id in planned and fo.location_id not in kept:
+            kept[fo.location_id] = (fo, mine)
+        else:
+            dropped.append((fo, mine))
+    await _release(uow, order, dropped, actor=actor, now=now, reason=reason)
     lines_now = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-    opened = await commit_plan(uow, order, lines_now, plan, view, actor=actor, now=now)
+    for location_id, (fo, mine) in kept.items():
+        await _amend(uow, order, fo, mine, planned[location_id], lines_now, view, actor=actor, now=now)
+    fresh = Plan(tuple(p for p in plan.lines if p.location_id not in kept))
+    opened = (
+        await commit_plan(uow, order, lines_now, fresh, view, actor=actor, now=now)
+        if fresh.lines
+        else Opened([], {}, {})
+    )
     uow.orders.add_decision(record)
     await uow.events.append(
         order,
@@ -212,6 +235,61 @@ async def replan(
     order.updated_at = now
     uow.session.add(order)
     return record, True
+
+
+async def _amend(
+    uow: UnitOfWork,
+    order: Order,
+    fo: FulfillmentOrder,
+    mine: list[PlanLine],
+    wanted: Counter[str],
+    lines: list[OrderLine],
+    view: dict[str, SkuStock],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Make a node's not-started work hold `wanted` units per SKU: release what it no longer
+    needs, allocate what it needs more, and change its lines; its id and status stay."""
+    have = Counter({p.sku: p.quantity for p in mine})
+    if have == wanted:
+        return
+    less = [PlanLine(sku, fo.location_id, have[sku] - wanted[sku]) for sku in have if have[sku] > wanted[sku]]
+    more = [
+        PlanLine(sku, fo.location_id, wanted[sku] - have[sku]) for sku in wanted if wanted[sku] > have[sku]
+    ]
+    if less:
+        await uow.inventory.settle(less, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
+    if more:
+        await allocate(uow, order, more, view, actor=actor, now=now)
+    rows = (await uow.orders.fulfillment_lines_by_fo_ids([fo.id])).get(fo.id, [])
+    line_by_sku = {line.sku: line for line in lines}
+    for row in rows:
+        if wanted[row.sku]:
+            row.quantity = wanted[row.sku]
+            uow.session.add(row)
+        else:
+            await uow.session.delete(row)
+    present = {row.sku for row in rows}
+    uow.session.add_all(
+        FulfillmentOrderLine(
+            fulfillment_order_id=fo.id, order_line_id=line_by_sku[sku].id, sku=sku, quantity=units
+        )
+        for sku, units in wanted.items()
+        if units and sku not in present
+    )
+    fo.updated_at = now
+    uow.session.add(fo)
+    await uow.session.flush()
+    await erp_sync.promise_amendments(uow, order, [fo.location_id], now)
+    await uow.events.append(
+        order,
+        EventType.FULFILLMENT_CHANGED,
+        actor=actor,
+        occurred_at=now,
+        data={"fulfillment_order_id": fo.id, "lines": dict(sorted(wanted.items()))},
+        fulfillment_order=fo,
+    )
 
 
 def with_freed(view: dict[str, SkuStock], freed: Counter[tuple[str, str]]) -> dict[str, SkuStock]:
