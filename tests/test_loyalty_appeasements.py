@@ -18,7 +18,7 @@ from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.settings import Settings, SettingsError
 from tests.builders import a_line, a_token
-from tests.contract import operation
+from tests.flows import send_back
 from tests.graphql_client import error_codes, execute
 from tests.test_fulfillment import DALLAS, location_ids
 from tests.test_payments_flow import detail, place, sandbox, ship, status
@@ -149,33 +149,10 @@ async def test_a_returned_unit_takes_back_its_share_of_the_points(
 ) -> None:
     order = await shipped_and_captured(client, services, lines=[a_line("MUG-BLUE", 2)])
     mug = (await detail(client, order["id"]))["lines"][0]["id"]
-    asked = await execute(
-        client,
-        operation("StartReturn"),
-        {"input": {"orderId": order["id"], "lines": [{"lineId": mug, "quantity": 1, "reason": "spare"}]}},
-        token=AGENT,
+    received = await send_back(
+        client, order["id"], mug, (await location_ids(client))["DC-DFW"], receiver=DALLAS
     )
-    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
-    approved = await execute(
-        client,
-        "mutation($id: ID!) { approveReturn(input: {returnId: $id}) { orderReturn { lines { id } } } }",
-        {"id": return_id},
-        token=AGENT,
-    )
-    [line] = approved["data"]["approveReturn"]["orderReturn"]["lines"]
-    received = await execute(
-        client,
-        "mutation($input: ReceiveReturnInput!) { receiveReturn(input: $input) { userErrors { code } } }",
-        {
-            "input": {
-                "returnId": return_id,
-                "locationId": (await location_ids(client))["DC-DFW"],
-                "lines": [{"lineId": line["id"], "disposition": "RESTOCK"}],
-            }
-        },
-        token=DALLAS,
-    )
-    assert received["data"]["receiveReturn"]["userErrors"] == []
+    assert received["userErrors"] == []
 
     await relay(services)
 

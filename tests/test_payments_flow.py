@@ -17,6 +17,7 @@ from ordergate.resolvers.services import Services
 from ordergate.sandbox.payments import PaymentsSandbox
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
+from tests.flows import send_back
 from tests.graphql_client import execute
 from tests.test_fulfillment import DALLAS, location_ids, step
 
@@ -161,33 +162,10 @@ async def test_a_received_return_is_refunded_its_share(
     await relay_once(services, outbox_handlers(services))
     found = await detail(client, order["id"])
     mug = found["lines"][0]["id"]
-    asked = await execute(
-        client,
-        operation("StartReturn"),
-        {"input": {"orderId": order["id"], "lines": [{"lineId": mug, "quantity": 1, "reason": "spare"}]}},
-        token=AGENT,
+    received = await send_back(
+        client, order["id"], mug, (await location_ids(client))["DC-DFW"], receiver=DALLAS
     )
-    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
-    approved = await execute(
-        client,
-        "mutation($id: ID!) { approveReturn(input: {returnId: $id}) { orderReturn { lines { id } } } }",
-        {"id": return_id},
-        token=AGENT,
-    )
-    [line] = approved["data"]["approveReturn"]["orderReturn"]["lines"]
-    dallas = (await location_ids(client))["DC-DFW"]
-    await execute(
-        client,
-        "mutation($input: ReceiveReturnInput!) { receiveReturn(input: $input) { userErrors { code } } }",
-        {
-            "input": {
-                "returnId": return_id,
-                "locationId": dallas,
-                "lines": [{"lineId": line["id"], "disposition": "RESTOCK"}],
-            }
-        },
-        token=DALLAS,
-    )
+    assert received["userErrors"] == []
 
     await relay_once(services, outbox_handlers(services))
 

@@ -22,6 +22,7 @@ from ordergate.resolvers.services import Services
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
+from tests.flows import send_back
 from tests.graphql_client import execute
 
 AGENT = a_token("agent")
@@ -410,43 +411,11 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
             client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
         )
     )["data"]["order"]["lines"][0]["id"]
-    asked = await execute(
-        client,
-        "mutation($input: RequestReturnInput!) { requestReturn(input: $input) {"
-        " orderReturn { id lines { id } } userErrors { code } } }",
-        {
-            "input": {
-                "orderId": found["id"],
-                "lines": [{"lineId": line_id, "quantity": 1, "reason": "too big"}],
-            }
-        },
-        token=AGENT,
-    )
-    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
-    returned_line = asked["data"]["requestReturn"]["orderReturn"]["lines"][0]["id"]
-    await execute(
-        client,
-        "mutation($input: DecideReturnInput!) { approveReturn(input: $input) { userErrors { code } } }",
-        {"input": {"returnId": return_id}},
-        token=AGENT,
-    )
-    received = await execute(
-        client,
-        "mutation($input: ReceiveReturnInput!) { receiveReturn(input: $input) {"
-        " orderReturn { status } userErrors { code } } }",
-        {
-            "input": {
-                "returnId": return_id,
-                "locationId": share["location"]["id"],
-                "lines": [{"lineId": returned_line, "disposition": "RESTOCK"}],
-            }
-        },
-        token=AGENT,
-    )
+    received = await send_back(client, found["id"], line_id, share["location"]["id"])
 
     after = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
     # refunded at the storefront, not by us: the return waits there for an agent to close it
-    assert received["data"]["receiveReturn"] == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
+    assert received == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
     assert [(p["kind"], p["status"]) for p in after["payments"]] == [
         ("AUTHORIZATION", "SUCCEEDED"),
         ("CAPTURE", "SUCCEEDED"),

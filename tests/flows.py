@@ -1,0 +1,60 @@
+"""Multi-step journeys several tests take, written once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.builders import a_token
+from tests.contract import operation
+from tests.graphql_client import execute
+
+AGENT = a_token("agent")
+APPROVE = "mutation($id: ID!) { approveReturn(input: {returnId: $id}) { orderReturn { lines { id } } } }"
+RECEIVE = """mutation($input: ReceiveReturnInput!) {
+  receiveReturn(input: $input) { orderReturn { status } userErrors { code } }
+}"""
+
+
+async def send_back(
+    client: httpx.AsyncClient,
+    order_id: str,
+    line_id: str,
+    location_id: str,
+    *,
+    quantity: int = 1,
+    disposition: str = "RESTOCK",
+    receiver: str = AGENT,
+) -> dict[str, Any]:
+    """A return the whole way: requested (contract `StartReturn`) and approved by an agent, then
+    received at `location_id` by `receiver`; the `receiveReturn` payload."""
+    asked = await execute(
+        client,
+        operation("StartReturn"),
+        {
+            "input": {
+                "orderId": order_id,
+                "lines": [{"lineId": line_id, "quantity": quantity, "reason": "spare"}],
+            }
+        },
+        token=AGENT,
+    )
+    assert asked["data"]["requestReturn"]["userErrors"] == [], asked
+    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
+    approved = await execute(client, APPROVE, {"id": return_id}, token=AGENT)
+    lines = approved["data"]["approveReturn"]["orderReturn"]["lines"]
+    received = await execute(
+        client,
+        RECEIVE,
+        {
+            "input": {
+                "returnId": return_id,
+                "locationId": location_id,
+                "lines": [{"lineId": line["id"], "disposition": disposition} for line in lines],
+            }
+        },
+        token=receiver,
+    )
+    payload: dict[str, Any] = received["data"]["receiveReturn"]
+    return payload
