@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, OperationType, ValidationContext
-from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from ordergate.schema.budget import Budget, ThrottleStatus
 from ordergate.schema.context import Context
 from ordergate.schema.cost import QueryCost
+from ordergate.schema.shape import Measure
 from ordergate.settings import Settings
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -44,19 +43,9 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
 
 
 def coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
-    """`rule`, with `code` on each error it reports, whether it reports while it is built
-    (Strawberry's depth and alias limiters) or while it visits (graphql-core's rules)."""
+    """`rule`, with `code` on each error it reports."""
 
     class Coded(rule):  # type: ignore[valid-type,misc]
-        def __init__(self, context: ValidationContext) -> None:
-            # graphql-core declares `on_error` as a method and replaces it with the callback.
-            report = context.on_error
-            context.on_error = lambda error: report(_with_code(error, code))  # type: ignore[method-assign]
-            try:
-                super().__init__(context)
-            finally:
-                context.on_error = report  # type: ignore[method-assign]
-
         def report_error(self, error: GraphQLError) -> None:
             super().report_error(_with_code(error, code))
 
@@ -64,12 +53,48 @@ def coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
     return Coded
 
 
+def shape_limit(max_depth: int, max_aliases: int, max_fields: int) -> type[ASTValidationRule]:
+    """Depth, aliases and expanded size, from one measure of the document (each fragment once,
+    spreads by arithmetic: see `shape`), so no document costs more to check than its length."""
+
+    class ShapeLimit(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            aliases = 0
+            for operation, shape in Measure(context.document).all():
+                name = operation.name.value if operation.name else "anonymous"
+                if shape.depth > max_depth:
+                    context.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}",
+                            operation,
+                            extensions={"code": QUERY_TOO_DEEP},
+                        )
+                    )
+                if shape.selections > max_fields:
+                    context.report_error(
+                        GraphQLError(
+                            f"'{name}' expands to {shape.selections} field selections (fragments "
+                            f"counted as often as they are spread); at most {max_fields} may run.",
+                            operation,
+                            extensions={"code": QUERY_TOO_COSTLY, "fields": shape.selections},
+                        )
+                    )
+                aliases += shape.aliases
+            if aliases > max_aliases:
+                context.report_error(
+                    GraphQLError(
+                        f"{aliases} aliases found. Allowed: {max_aliases}",
+                        extensions={"code": TOO_MANY_ALIASES},
+                    )
+                )
+
+    return ShapeLimit
+
+
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """Built once per schema: the validation cache is keyed by the rule classes."""
-    rules = [
-        coded(depth_validator(settings.max_query_depth, None), QUERY_TOO_DEEP),
-        coded(aliases_validator(settings.max_query_aliases), TOO_MANY_ALIASES),
-    ]
+    rules = [shape_limit(settings.max_query_depth, settings.max_query_aliases, settings.max_query_fields)]
     if not settings.introspection:
         rules.append(coded(NoSchemaIntrospectionCustomRule, INTROSPECTION_DISABLED))
     return rules
