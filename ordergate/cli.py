@@ -160,6 +160,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go through ours (JSON, with the request id)
         proxy_headers=True,
+        ws_max_size=settings.max_body_bytes,  # a WebSocket message is bounded as a request body is
     )
 
 

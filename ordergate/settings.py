@@ -96,6 +96,8 @@ class Settings:
     max_query_tokens: int = 2000
     max_query_cost: int = 1000
     max_query_fields: int = 2000
+    max_input_list: int = 250
+    max_body_bytes: int = 1_048_576
     query_budget: int = 1000
     query_budget_restore_rate: int = 50
     introspection: bool = True
@@ -172,6 +174,8 @@ class Settings:
             max_query_tokens=_int(env, "ORDERGATE_MAX_QUERY_TOKENS", 2000),
             max_query_cost=_int(env, "ORDERGATE_MAX_QUERY_COST", 1000),
             max_query_fields=_int(env, "ORDERGATE_MAX_QUERY_FIELDS", 2000),
+            max_input_list=_int(env, "ORDERGATE_MAX_INPUT_LIST", 250),
+            max_body_bytes=_int(env, "ORDERGATE_MAX_BODY_BYTES", 1_048_576),
             query_budget=_int(env, "ORDERGATE_QUERY_BUDGET", 1000),
             query_budget_restore_rate=_int(env, "ORDERGATE_QUERY_BUDGET_RESTORE_RATE", 50),
             introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),
