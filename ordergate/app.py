@@ -39,6 +39,7 @@ from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.storefront.bigcommerce import ORDER_SCOPES, BigCommerceStorefront
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFRONT_SECRET_HEADER
 from ordergate.connectors.webhooks.http import HttpWebhookSender
+from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
 from ordergate.models.commands import Limits
@@ -342,6 +343,7 @@ def build_services(
         },
     )
     sandboxes = sandboxes if sandboxes is not None else Sandboxes()
+    targets = TargetGuard(allow_private=settings.webhooks_allow_private)
     return Services(
         store=store,
         broker=broker,
@@ -349,7 +351,8 @@ def build_services(
         clock=utc_now,
         erp=build_upstreams(settings, sandboxes),
         storefront=build_storefront(settings, sandboxes),
-        webhook_sender=HttpWebhookSender.create(),
+        webhook_sender=HttpWebhookSender.create(guard=targets),
+        webhook_targets=targets,
         payments=build_payments(settings, sandboxes),
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,

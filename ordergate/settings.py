@@ -120,6 +120,7 @@ class Settings:
     storefront_availability_seconds: int = 30
     public_url: str = "http://127.0.0.1:8000"
     outbox_relay: bool = True
+    webhooks_allow_private: bool = False
     shipengine_url: str | None = None
     shipengine_key: str | None = None
     ups_url: str | None = None
@@ -206,6 +207,7 @@ class Settings:
             storefront_availability_seconds=_int(env, "ORDERGATE_STOREFRONT_AVAILABILITY_SECONDS", 30),
             public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             outbox_relay=_flag(env.get("ORDERGATE_OUTBOX_RELAY"), default=True),
+            webhooks_allow_private=_flag(env.get("ORDERGATE_WEBHOOKS_ALLOW_PRIVATE"), default=False),
             shipengine_url=env.get("ORDERGATE_SHIPENGINE_URL") or None,
             shipengine_key=env.get("ORDERGATE_SHIPENGINE_KEY") or None,
             ups_url=env.get("ORDERGATE_UPS_URL") or None,
