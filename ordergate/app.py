@@ -431,6 +431,7 @@ def create_app(
     settings: Settings | None = None, services: Services | None = None, sandboxes: Sandboxes | None = None
 ) -> Starlette:
     settings = settings or Settings.from_env()
+    settings.check_serving()  # however it is started (the CLI checks first, to say so plainly)
     sandboxes = sandboxes or Sandboxes()
     services = services or build_services(settings, sandboxes=sandboxes)
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None

@@ -15,7 +15,7 @@ from ordergate import logs, runtime
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
 from ordergate.resolvers.services import utc_now
-from ordergate.settings import DEV_JWT_SECRET, Settings
+from ordergate.settings import DEV_JWT_SECRET, Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,7 +166,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SettingsError as error:  # a setting that cannot be used: say which, no traceback
+        print(f"ordergate: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.command == "serve":
+        settings.check_serving()
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "serve":
         _serve(settings, args)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ordergate.db"
 DEV_JWT_SECRET = "ordergate-dev-secret-change-me-0123456789abcdef"  # noqa: S105
+MIN_JWT_SECRET_LENGTH = 32  # HS256 keys shorter than the hash (256 bits) are guessable offline
 
 
 class SettingsError(ValueError):
@@ -145,6 +146,32 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def accepts_hs256(self) -> bool:
+        """HS256 tokens are verified with the secret, unless it is the development secret
+        written in this file outside the sandbox (then only RS256, with the public key)."""
+        return self.sandbox or self.jwt_secret != DEV_JWT_SECRET
+
+    def check_serving(self) -> None:
+        """Refuse to serve open: outside the sandbox, tokens must be signed with a key that is
+        not in the source (ORDERGATE_JWT_SECRET of 32 characters or more, or RS256 with
+        ORDERGATE_JWT_PUBLIC_KEY). Raises SettingsError with what to set."""
+        if self.sandbox:
+            return
+        if self.jwt_secret == DEV_JWT_SECRET:
+            if self.jwt_public_key is None:
+                raise SettingsError(
+                    "ORDERGATE_JWT_SECRET is not set: with the sandbox off the gateway will not accept "
+                    "tokens signed with the development secret. Set ORDERGATE_JWT_SECRET (32 or more random "
+                    "characters, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) or "
+                    "ORDERGATE_JWT_PUBLIC_KEY for RS256 tokens."
+                )
+        elif len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+            raise SettingsError(
+                f"ORDERGATE_JWT_SECRET is {len(self.jwt_secret)} characters; with the sandbox off it must "
+                f"be at least {MIN_JWT_SECRET_LENGTH}."
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
