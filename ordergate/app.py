@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -440,8 +441,22 @@ def create_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def metrics_endpoint(_: Request) -> Response:
-        """Prometheus text format; the gauges that need the database are read now."""
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus text format; the gauges that need the database are read now. With
+        ORDERGATE_METRICS_TOKEN set, only a scraper presenting it as a bearer token is answered."""
+        if settings.metrics_token is not None:
+            presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(presented.encode(), settings.metrics_token.encode()):
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "UNAUTHENTICATED",
+                            "message": "send the metrics token as a bearer token",
+                        }
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         metrics.SUBSCRIPTIONS.set(services.hub.subscriber_count)
         now = services.clock()
         try:

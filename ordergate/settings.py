@@ -99,6 +99,7 @@ class Settings:
     max_query_fields: int = 2000
     max_input_list: int = 250
     max_body_bytes: int = 1_048_576
+    metrics_token: str | None = None
     query_budget: int = 1000
     query_budget_restore_rate: int = 50
     introspection: bool = True
@@ -204,6 +205,7 @@ class Settings:
             max_query_fields=_int(env, "ORDERGATE_MAX_QUERY_FIELDS", 2000),
             max_input_list=_int(env, "ORDERGATE_MAX_INPUT_LIST", 250),
             max_body_bytes=_int(env, "ORDERGATE_MAX_BODY_BYTES", 1_048_576),
+            metrics_token=env.get("ORDERGATE_METRICS_TOKEN") or None,
             query_budget=_int(env, "ORDERGATE_QUERY_BUDGET", 1000),
             query_budget_restore_rate=_int(env, "ORDERGATE_QUERY_BUDGET_RESTORE_RATE", 50),
             introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),

@@ -14,10 +14,23 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, ListValueNode, OperationType, ValidationContext
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    ListValueNode,
+    OperationType,
+    ValidationContext,
+)
+from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
+from ordergate.models.identity import Role
 from ordergate.schema.budget import Budget, ThrottleStatus
 from ordergate.schema.context import Context
 from ordergate.schema.cost import QueryCost
@@ -140,6 +153,58 @@ def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     if not settings.introspection:
         rules.append(coded(NoSchemaIntrospectionCustomRule, INTROSPECTION_DISABLED))
     return rules
+
+
+FEDERATION_SDL = "_service"
+
+
+def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
+    """The names of the fields an operation selects at its root, through its fragments (each
+    once)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return set()
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    names: set[str] = set()
+    seen: set[str] = set()
+    pending = [operation.selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                if (fragment := fragments.get(selection.name.value)) is not None:
+                    pending.append(fragment.selection_set)
+    return names
+
+
+class ServiceSdlGate(SchemaExtension):
+    """With introspection off, the subgraph's SDL (`_service { sdl }`, Apollo Federation) is the
+    schema by another door: only admins are answered (INTROSPECTION_DISABLED for others)."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        assert execution.graphql_document is not None
+        admin = (
+            isinstance(context, Context)
+            and context.principal is not None
+            and context.principal.role is Role.ADMIN
+        )
+        if not admin and FEDERATION_SDL in root_fields(execution.graphql_document, execution.operation_name):
+            execution.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "The schema is not published here (introspection is off).",
+                        extensions={"code": INTROSPECTION_DISABLED},
+                    )
+                ],
+            )
+        yield
 
 
 class TokenLimit(MaxTokensLimiter):
@@ -272,5 +337,6 @@ def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     return [
         lambda: AddValidationRules(rules),
         lambda: TokenLimit(settings.max_query_tokens),
+        *([] if settings.introspection else [ServiceSdlGate]),
         lambda: CostLimit(max_cost, settings.page_size_cap, budget, settings.max_input_list),
     ]

@@ -199,6 +199,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self._graphiql_html = graphiql_html
         self.persisted = persisted.for_settings(settings)
+        self.operation_names = frozenset(op.name for op in self.persisted.registered.values())
 
     @property
     def graphql_ide_html(self) -> str:
@@ -314,7 +315,7 @@ class GraphQLView(GraphQL[Context, None]):
                 data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
             )
         kwargs["request_data"] = dataclasses.replace(request_data, query=query)
-        operation = metrics.operation_label(request_data.operation_name, query)
+        operation = metrics.operation_label(request_data.operation_name, query, self.operation_names)
         began = time.perf_counter()
         with tracing.graphql_span(operation, query, request_data.operation_name) as span:
             try:
