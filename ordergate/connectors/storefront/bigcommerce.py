@@ -17,7 +17,6 @@ import asyncio
 import email.utils
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ import httpx
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
+from ordergate.connectors.payloads import load_json
 from ordergate.connectors.storefront.base import (
     AvailabilityPush,
     OrdersPage,
@@ -334,7 +334,7 @@ class BigCommerceStorefront:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return load_json(response.content, parse_float=Decimal)
         except ValueError as error:
             raise UpstreamProtocolError(UPSTREAM, f"{response.request.url.path}: body is not JSON") from error
 
@@ -577,7 +577,7 @@ def _shipment(shipment: ShipmentPush, order_address_id: int) -> dict[str, Any]:
 
 def _notice(body: bytes) -> StorefrontNotice:
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError as error:
         raise WebhookRejected("MALFORMED_PAYLOAD", "the body is not JSON") from error
     if not isinstance(payload, dict):
