@@ -28,7 +28,6 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
-    GraphQLString,
     get_named_type,
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -165,7 +164,7 @@ def _visit(
             name = next(part for part in reversed(path) if not part.isdigit())
             noun = _noun(name)
             problems.append(Problem("NOT_FOUND", f"no such {noun}" if noun else "nothing has this id", path))
-    elif type_ is GraphQLString:
+    elif isinstance(type_, GraphQLScalarType) and type_.name == "String":
         # a coordinate without a maximum is caught by tests/test_strings.py; it gets the rule anyway
         problems.extend(check_text(value, path, MAXIMA.get(coordinate, 255)))
 
@@ -207,11 +206,12 @@ def _checked(parent: str, name: str, field: GraphQLField, resolve: Callable[...,
 def guard_text(schema: GraphQLSchema) -> None:
     """Check the strings among every root field's arguments before its resolver (or, for a
     subscription, its source stream) runs; see the module."""
-    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
-        for name, field in (root.fields if root is not None else {}).items():
+    roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
+    for root in (r for r in roots if r is not None):
+        for name, field in root.fields.items():
             if not field.args:
                 continue
             if field.subscribe is not None:
-                field.subscribe = _checked(root.name, name, field, field.subscribe)  # type: ignore[union-attr]
+                field.subscribe = _checked(root.name, name, field, field.subscribe)
             elif field.resolve is not None:
-                field.resolve = _checked(root.name, name, field, field.resolve)  # type: ignore[union-attr]
+                field.resolve = _checked(root.name, name, field, field.resolve)
