@@ -29,6 +29,7 @@ from ordergate.connectors.payloads import load_json
 from ordergate.models.errors import Problem
 from ordergate.models.pagination import encode_cursor
 from ordergate.models.text import check_text, is_id, scrub
+from ordergate.resolvers.services import Services
 from ordergate.schema.build import build_schema
 from ordergate.schema.text import MAXIMA
 from tests.builders import a_line, a_token, an_address, an_order_input
@@ -260,7 +261,7 @@ async def test_an_order_keeps_text_as_long_as_its_columns_allow_with_line_breaks
     }
 
 
-async def test_a_refused_order_writes_nothing(client: httpx.AsyncClient, services: Any) -> None:
+async def test_a_refused_order_writes_nothing(client: httpx.AsyncClient, services: Services) -> None:
     before = await row_counts(services)
 
     body = await execute(

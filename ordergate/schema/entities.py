@@ -1,10 +1,11 @@
 """Apollo Federation's `_entities`: a representation is checked before it is resolved.
 
-A gateway sends `{"__typename": "Order", "id": "..."}` per entity. One that is not an object,
-names no entity type of ours, or lacks its key or carries a key that is not an id (a number,
-an object, a list, text too long or with characters the store cannot take) is answered with
-INVALID_REPRESENTATION at `_entities.<index>` and null there; the others resolve as usual,
-with only their key fields, and an entity the caller may not see is null with NOT_FOUND.
+A gateway sends `{"__typename": "Order", "id": "..."}` per entity (each of ours is keyed by
+its id). One that is not an object, names no entity type of ours, or lacks its key or carries
+a key that is not an id (a number, an object, a list, text too long or with characters the
+store cannot take) is answered with INVALID_REPRESENTATION at `_entities.<index>` and null
+there; the others resolve as usual, with only their key fields, and an entity the caller may
+not see is null with NOT_FOUND.
 """
 
 from __future__ import annotations
