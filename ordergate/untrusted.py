@@ -3,8 +3,10 @@ cursors. Every failure is one `MalformedJson`, a `ValueError` that the caller tu
 or its coded error; nesting is bounded (`MAX_JSON_DEPTH`), because every recursive walker after
 the parser (coercion, hashing, logging) meets a thousand `[` as a RecursionError.
 
-The parsers are C and linear; the depth is then read off the parsed value without recursion,
-and only when the text has enough brackets to be that deep at all.
+The parser is C and linear; the depth is then read off the parsed value without recursion,
+and only when the text has enough brackets to be that deep at all. Text the store cannot keep
+(NUL, unpaired surrogates) is parsed as it is: the text rule (`models.text`) refuses it where it
+is used, with a code and the field's path, or scrubs it at a connector's border.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-
-import orjson
 
 MAX_JSON_DEPTH = 64
 
@@ -28,9 +28,7 @@ def load_json(
 ) -> Any:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     try:
-        # orjson is strict where json is lenient: no NaN, no lone surrogates (`"\ud800"`, which
-        # PostgreSQL cannot store), nothing nested past 1,024. json only to keep money Decimal.
-        value = json.loads(raw, parse_float=parse_float) if parse_float is not None else orjson.loads(raw)
+        value = json.loads(raw, parse_float=parse_float)
     except (ValueError, RecursionError) as error:
         raise MalformedJson("not valid JSON") from error
     if raw.count(b"[") + raw.count(b"{") > max_depth and depth(value, max_depth) > max_depth:

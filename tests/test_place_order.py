@@ -143,7 +143,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, list[str]]] = [
     ),
     (
         "bad country",
-        {"shippingAddress": an_address(countryCode="USA")},
+        {"shippingAddress": an_address(countryCode="U5")},
         "INVALID_COUNTRY",
         ["input", "shippingAddress", "countryCode"],
     ),
@@ -173,6 +173,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         {"shippingAddress": an_address(postalCode="1" * 17)},
         "TOO_LONG",
         ["input", "shippingAddress", "postalCode"],
+    ),
+    (
+        "overlong country",
+        {"shippingAddress": an_address(countryCode="USA")},
+        "TOO_LONG",
+        ["input", "shippingAddress", "countryCode"],
     ),
     (
         "overlong phone",

@@ -46,6 +46,8 @@ from ordergate.connectors.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from ordergate.connectors.payloads import load_json
+from ordergate.models.text import scrub
 
 _log = logging.getLogger("ordergate.upstream")
 
@@ -295,7 +297,7 @@ class UpstreamClient:
     def read_json(self, response: httpx.Response) -> Any:
         """The body as JSON, or `UpstreamProtocolError`."""
         try:
-            return response.json()
+            return load_json(response.content)
         except ValueError as exc:
             raise UpstreamProtocolError(
                 self.policy.name, f"{_label(response.request)}: body is not JSON"
@@ -417,7 +419,9 @@ class UpstreamClient:
             return UpstreamRateLimited(self.policy.name, message, status=status, retry_after=retry_after)
         if status >= 500:
             return UpstreamUnavailable(self.policy.name, message, status=status, retry_after=retry_after)
-        raise UpstreamRejected(self.policy.name, message, status=status, body=response.text[:_BODY_LIMIT])
+        raise UpstreamRejected(
+            self.policy.name, message, status=status, body=scrub(response.text[:_BODY_LIMIT])
+        )
 
     def _note_budget(self, response: httpx.Response) -> None:
         if self._rate_limit is None:

@@ -12,6 +12,7 @@ from ordergate.models.appeasements import AppeasementReason, check_amount
 from ordergate.models.errors import Problem
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
 from ordergate.models.returns import Disposition
+from ordergate.models.text import check_text
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
@@ -213,9 +214,7 @@ def _text(problems: list[Problem], value: str | None, path: tuple[str, ...], *, 
         if required:
             problems.append(Problem("REQUIRED", f"{path[-1]} is required", path))
         return
-    limit = MAX_LENGTH.get(path[-1], MAX_TEXT)
-    if len(value) > limit:
-        problems.append(Problem("TOO_LONG", f"{path[-1]} is longer than {limit} characters", path))
+    problems.extend(check_text(value, path, MAX_LENGTH.get(path[-1], MAX_TEXT)))
 
 
 def check_email(email: str) -> str | None:
@@ -295,8 +294,8 @@ def check_key(key: str | None, path: tuple[str, ...]) -> list[Problem]:
 
 def check_hold(command: HoldOrder) -> list[Problem]:
     problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
-    if command.note is not None and len(command.note) > MAX_NOTE:
-        problems.append(Problem("TOO_LONG", f"note is longer than {MAX_NOTE} characters", ("input", "note")))
+    if command.note is not None:
+        problems.extend(check_text(command.note, ("input", "note"), MAX_NOTE))
     return problems
 
 
@@ -322,7 +321,7 @@ def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str,
     seen: set[str] = set()
     for index, line in enumerate(lines):
         path = (*root, "lines", str(index))
-        if not SKU_PATTERN.match(line.sku):
+        if not SKU_PATTERN.fullmatch(line.sku):
             problems.append(Problem("INVALID_SKU", f"{line.sku[:70]!r} is not a SKU", (*path, "sku")))
         elif line.sku in seen:
             problems.append(
@@ -368,6 +367,6 @@ def check_appeasement(command: IssueAppeasement) -> list[Problem]:
     root = ("input",)
     problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
     problems.extend(check_amount(command.amount, (*root, "amount")))
-    if command.note is not None and len(command.note) > MAX_NOTE:
-        problems.append(Problem("TOO_LONG", f"note is longer than {MAX_NOTE} characters", (*root, "note")))
+    if command.note is not None:
+        problems.extend(check_text(command.note, (*root, "note"), MAX_NOTE))
     return problems

@@ -10,7 +10,10 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.text import is_storable
 from ordergate.untrusted import load_json
+
+MAX_PART = 64  # an id or an ISO timestamp
 
 
 def encode_cursor(*parts: Any) -> str:
@@ -18,13 +21,22 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _keyable(part: Any) -> bool:
+    """A part the store can compare with: ours are short text and 64-bit integers."""
+    if isinstance(part, str):
+        return len(part) <= MAX_PART and is_storable(part)
+    return isinstance(part, int) and not isinstance(part, bool) and abs(part) < 2**63
+
+
 def decode_cursor(cursor: str, arity: int, field: str = "after") -> list[Any]:
+    """The parts `encode_cursor` put in, or INVALID_CURSOR: a forged cursor's parts are held
+    to what the store can take, since they end up in a query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         parts = load_json(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         parts = None
-    if not isinstance(parts, list) or len(parts) != arity:
+    if not isinstance(parts, list) or len(parts) != arity or not all(_keyable(p) for p in parts):
         raise ValidationFailed(
             [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", (field,))]
         )

@@ -161,7 +161,7 @@ def check_skus(skus: Sequence[str], limit: int, path: str = "skus") -> list[str]
     if len(skus) > limit:
         problems.append(Problem("TOO_MANY_SKUS", f"ask for at most {limit} SKUs at once", (path,)))
     for index, sku in enumerate(skus):
-        if not SKU_PATTERN.match(sku):
+        if not SKU_PATTERN.fullmatch(sku):
             problems.append(Problem("INVALID_SKU", f"{sku[:70]!r} is not a SKU", (path, str(index))))
     if problems:
         raise ValidationFailed(problems)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
+from functools import cached_property
 from pathlib import Path
 
 import strawberry
@@ -13,15 +14,18 @@ from graphql import DocumentNode, GraphQLError
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions import ParserCache as StrawberryParserCache
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 
-from ordergate.schema import limits, persisted
+from ordergate.schema import entities, limits, persisted
+from ordergate.schema.context import Info
 from ordergate.schema.errors import ErrorPolicy
 from ordergate.schema.execution import LeanExecutionContext
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
 from ordergate.schema.subscription import Subscription
+from ordergate.schema.text import guard_text
 from ordergate.settings import Settings
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
@@ -82,6 +86,15 @@ class Schema(strawberry.federation.Schema):
         (unknown arguments, types and enum values too)."""
         error.message = limits.strip_suggestions(error.message)
 
+    @cached_property
+    def entity_keys(self) -> dict[str, tuple[str, ...]]:
+        return entities.entity_keys(self._schema)
+
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Strawberry's, for the representations that `entities.resolve` finds valid."""
+        base = super().entities_resolver
+        return entities.resolve(representations, self.entity_keys, lambda valid: base(info, valid))  # type: ignore[arg-type]
+
 
 def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
@@ -89,7 +102,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     only_registered = (
         [] if allowed is None else [lambda: AddValidationRules([persisted.allow_list_rule(allowed)])]
     )
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -104,6 +117,8 @@ def build_schema(settings: Settings | None = None) -> Schema:
             ErrorPolicy,
         ],
     )
+    guard_text(schema._schema)
+    return schema
 
 
 def print_sdl() -> str:

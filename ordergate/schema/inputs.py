@@ -34,6 +34,7 @@ from ordergate.models.returns import Disposition
 from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
 from ordergate.resolvers.inventory import Destination
 from ordergate.resolvers.shipping import ShipCommand
+from ordergate.schema.text import at_most
 
 
 @strawberry.input
@@ -168,7 +169,7 @@ class OrderFilter:
 class HoldOrderInput:
     order_id: strawberry.ID
     reason: HoldReason
-    note: str | None = None
+    note: str | None = strawberry.field(default=None, description=at_most("HoldOrderInput.note"))
     idempotency_key: str | None = None
 
     def to_command(self) -> HoldOrder:
@@ -233,7 +234,7 @@ class EditOrderInput:
 class ReturnLineInput:
     line_id: strawberry.ID
     quantity: int
-    reason: str
+    reason: str = strawberry.field(description=at_most("ReturnLineInput.reason"))
 
 
 @strawberry.input
@@ -253,7 +254,7 @@ class RequestReturnInput:
 @strawberry.input
 class DecideReturnInput:
     return_id: strawberry.ID
-    note: str | None = None
+    note: str | None = strawberry.field(default=None, description=at_most("DecideReturnInput.note"))
 
 
 @strawberry.input
@@ -291,7 +292,7 @@ class IssueAppeasementInput:
     amount: Decimal = strawberry.field(description="In the order's currency, in whole cents.")
     reason: AppeasementReason
     idempotency_key: str
-    note: str | None = None
+    note: str | None = strawberry.field(default=None, description=at_most("IssueAppeasementInput.note"))
 
     def to_command(self) -> IssueAppeasement:
         return IssueAppeasement(
@@ -363,7 +364,9 @@ class RegisterWebhookEndpointInput:
     event_types: list[str] = strawberry.field(
         default_factory=list, description="Event types to send (see OrderEvent.type); empty sends every type."
     )
-    description: str = ""
+    description: str = strawberry.field(
+        default="", description=at_most("RegisterWebhookEndpointInput.description")
+    )
     secret: str | None = strawberry.field(
         default=None, description="16 to 128 printable characters; one is generated when omitted."
     )
@@ -377,7 +380,9 @@ class UpdateWebhookEndpointInput:
     id: strawberry.ID
     url: str | None = None
     event_types: list[str] | None = None
-    description: str | None = None
+    description: str | None = strawberry.field(
+        default=None, description=at_most("UpdateWebhookEndpointInput.description")
+    )
     active: bool | None = None
     rotate_secret: bool = strawberry.field(
         default=False, description="Replace the secret; the new one is returned this once."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -43,6 +43,7 @@ from ordergate.schema.inputs import (
     UpdateWebhookEndpointInput,
 )
 from ordergate.schema.loaders import prime_placed
+from ordergate.schema.text import at_most
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
@@ -376,7 +377,12 @@ class Mutation:
 
     @strawberry.mutation(description="The node cannot do it: its units are re-routed to another node.")
     async def reject_fulfillment_order(
-        self, info: Info, id: strawberry.ID, reason: str
+        self,
+        info: Info,
+        id: strawberry.ID,
+        reason: Annotated[
+            str, strawberry.argument(description=at_most("Mutation.rejectFulfillmentOrder(reason:)"))
+        ],
     ) -> FulfillmentOrderPayload:
         return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.REJECT, reason))
 

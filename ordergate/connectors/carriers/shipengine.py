@@ -31,7 +31,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -58,8 +57,8 @@ from ordergate.connectors.carriers.base import (
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
+from ordergate.connectors.payloads import load_json
 from ordergate.models.shipment import TrackingStatus
-from ordergate.untrusted import load_json
 
 SHIPENGINE_URL = "https://api.shipengine.com"
 UPSTREAM = "shipengine"
@@ -654,7 +653,7 @@ def _raw(code: str, detail: str | None) -> str:
 
 def _error_messages(body: str) -> str:
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError:
         return ""
     return _messages(payload.get("errors")) if isinstance(payload, dict) else ""
@@ -680,6 +679,6 @@ def _digest(secret: str) -> bytes:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return load_json(response.content, parse_float=Decimal)
     except ValueError as error:
         raise UpstreamProtocolError(UPSTREAM, f"{response.request.url.path}: body is not JSON") from error

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
-import json
 import logging
 import math
 import re
@@ -46,8 +45,8 @@ from ordergate.connectors.carriers.base import (
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
+from ordergate.connectors.payloads import load_json
 from ordergate.models.shipment import TrackingStatus
-from ordergate.untrusted import load_json
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +342,7 @@ def _explained(error: UpstreamRejected) -> UpstreamRejected:
 
 def _ups_errors(body: str) -> list[tuple[str, str]]:
     try:
-        errors = json.loads(body)["response"]["errors"]
+        errors = load_json(body)["response"]["errors"]
     except (ValueError, KeyError, TypeError):
         return []
     if not isinstance(errors, list):
@@ -354,7 +353,7 @@ def _ups_errors(body: str) -> list[tuple[str, str]]:
 def _object(response: httpx.Response) -> dict[str, Any]:
     label = f"{response.request.method} {response.request.url.path}"
     try:
-        body = json.loads(response.content)
+        body = load_json(response.content)
     except ValueError as error:
         raise UpstreamProtocolError(UPSTREAM, f"{label}: body is not JSON") from error
     if not isinstance(body, dict):

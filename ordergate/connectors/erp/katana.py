@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import math
 import time
 from collections import OrderedDict
@@ -37,7 +36,7 @@ from ordergate.connectors.erp.base import (
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
-from ordergate.untrusted import load_json
+from ordergate.connectors.payloads import load_json
 
 KATANA_URL = "https://api.katanamrp.com/v1"
 UPSTREAM = "katana"
@@ -361,7 +360,7 @@ class KatanaErp:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return load_json(response.content, parse_float=Decimal)
         except ValueError as error:
             raise UpstreamProtocolError(UPSTREAM, f"{response.request.url.path}: body is not JSON") from error
 
@@ -392,7 +391,7 @@ def _last_page(response: httpx.Response, page: int, received: int) -> bool:
     if header is None:
         return received < PAGE_LIMIT
     try:
-        pagination = json.loads(header)
+        pagination = load_json(header)
         return bool(pagination["last_page"] == "true" or page >= int(pagination["total_pages"]))
     except (ValueError, KeyError, TypeError) as error:
         raise UpstreamProtocolError(UPSTREAM, f"unreadable X-Pagination header {header[:100]!r}") from error

@@ -10,7 +10,6 @@ what makes a retried POST safe: the provider answers a repeat with the first res
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +21,7 @@ import httpx
 
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
+from ordergate.connectors.payloads import load_json
 from ordergate.connectors.payments.base import (
     Authorization,
     Capture,
@@ -187,7 +187,7 @@ def _positive_minor(amount: Decimal, currency: str) -> int:
 
 def _payment_error(rejected: UpstreamRejected) -> UpstreamRejected:
     try:
-        error = json.loads(rejected.body)["error"]
+        error = load_json(rejected.body)["error"]
         kind, code, message = (
             error.get("type"),
             error.get("decline_code") or error.get("code"),

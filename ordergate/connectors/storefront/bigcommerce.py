@@ -17,7 +17,6 @@ import asyncio
 import email.utils
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ import httpx
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
+from ordergate.connectors.payloads import load_json
 from ordergate.connectors.storefront.base import (
     AvailabilityPush,
     OrdersPage,
@@ -42,7 +42,6 @@ from ordergate.connectors.storefront.base import (
     StorefrontOrderLine,
     StorefrontVariant,
 )
-from ordergate.untrusted import load_json
 
 UPSTREAM = "bigcommerce"
 PAGE_LIMIT = 250
@@ -335,7 +334,7 @@ class BigCommerceStorefront:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return load_json(response.content, parse_float=Decimal)
         except ValueError as error:
             raise UpstreamProtocolError(UPSTREAM, f"{response.request.url.path}: body is not JSON") from error
 
