@@ -41,7 +41,7 @@ class IdempotencyRecord(SQLModel, table=True):
         return self.result_id is None and self.leased_until is not None and self.leased_until > now
 
     def take(self, operation: str, request_hash: str, leased_until: datetime) -> None:
-        """A new attempt holds the key (its first, or one after the last holder's lease ran out)."""
+        """Another attempt holds the key from now: the last one's lease ran out."""
         self.operation, self.request_hash = operation, request_hash
         self.attempt, self.leased_until = new_id(), leased_until
 
