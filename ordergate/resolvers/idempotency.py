@@ -114,16 +114,18 @@ async def claim(
         else:
             return Claim(record, field=field)
     if found is None:  # its first request failed and gave it up just now
-        raise IdempotencyKeyInUse("this idempotencyKey was just in use: send the request again", field=field)
-    if found.result_id is not None or found.held(now):
-        if found.request_hash != request_hash:
-            raise IdempotencyKeyReused("this idempotencyKey was used for a different request", field=field)
-        if found.result_id is None:
-            raise IdempotencyKeyInUse("this idempotencyKey's first request is still at work", field=field)
-        return Claim(result_id=found.result_id, field=field)
-    found.take(operation, request_hash, lease)  # its holder is gone: nothing was kept under it
-    uow.session.add(found)
-    return Claim(found, field=field)
+        raise IdempotencyKeyInUse(
+            "this idempotencyKey was just given up: send the request again", field=field
+        )
+    if found.result_id is None and not found.held(now):  # its holder is gone, having kept nothing
+        found.take(operation, request_hash, lease)
+        uow.session.add(found)
+        return Claim(found, field=field)
+    if found.request_hash != request_hash:
+        raise IdempotencyKeyReused("this idempotencyKey was used for a different request", field=field)
+    if found.result_id is None:
+        raise IdempotencyKeyInUse("this idempotencyKey's first request is still at work", field=field)
+    return Claim(result_id=found.result_id, field=field)
 
 
 @asynccontextmanager
