@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordergate import metrics, tracing
+from ordergate.body_limit import BodyLimit
 from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
 from ordergate.broker.redis import RedisBroker
@@ -38,6 +40,7 @@ from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.storefront.bigcommerce import ORDER_SCOPES, BigCommerceStorefront
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFRONT_SECRET_HEADER
 from ordergate.connectors.webhooks.http import HttpWebhookSender
+from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
 from ordergate.models.commands import Limits
@@ -341,6 +344,7 @@ def build_services(
         },
     )
     sandboxes = sandboxes if sandboxes is not None else Sandboxes()
+    targets = TargetGuard(allow_private=settings.webhooks_allow_private)
     return Services(
         store=store,
         broker=broker,
@@ -348,7 +352,8 @@ def build_services(
         clock=utc_now,
         erp=build_upstreams(settings, sandboxes),
         storefront=build_storefront(settings, sandboxes),
-        webhook_sender=HttpWebhookSender.create(),
+        webhook_sender=HttpWebhookSender.create(guard=targets),
+        webhook_targets=targets,
         payments=build_payments(settings, sandboxes),
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,
@@ -427,6 +432,7 @@ def create_app(
     settings: Settings | None = None, services: Services | None = None, sandboxes: Sandboxes | None = None
 ) -> Starlette:
     settings = settings or Settings.from_env()
+    settings.check_serving()  # however it is started (the CLI checks first, to say so plainly)
     sandboxes = sandboxes or Sandboxes()
     services = services or build_services(settings, sandboxes=sandboxes)
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None
@@ -435,8 +441,22 @@ def create_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def metrics_endpoint(_: Request) -> Response:
-        """Prometheus text format; the gauges that need the database are read now."""
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus text format; the gauges that need the database are read now. With
+        ORDERGATE_METRICS_TOKEN set, only a scraper presenting it as a bearer token is answered."""
+        if settings.metrics_token is not None:
+            presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(presented.encode(), settings.metrics_token.encode()):
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "UNAUTHENTICATED",
+                            "message": "send the metrics token as a bearer token",
+                        }
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         metrics.SUBSCRIPTIONS.set(services.hub.subscriber_count)
         now = services.clock()
         try:
@@ -561,6 +581,7 @@ def create_app(
     if html is not None:
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestId)
     app.add_middleware(tracing.ServerSpans)  # outermost: its span covers the whole request
     app.state.services = services

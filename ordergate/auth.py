@@ -48,7 +48,7 @@ def verify_token(settings: Settings, token: str) -> Principal:
     except jwt.PyJWTError:
         raise Unauthenticated("the bearer token is malformed") from None
     algorithm = header.get("alg")
-    if algorithm == "HS256":
+    if algorithm == "HS256" and settings.accepts_hs256:
         key: str = settings.jwt_secret
     elif algorithm == "RS256" and settings.jwt_public_key:
         key = settings.jwt_public_key

@@ -15,7 +15,7 @@ from ordergate import logs, runtime
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
 from ordergate.resolvers.services import utc_now
-from ordergate.settings import DEV_JWT_SECRET, Settings
+from ordergate.settings import DEV_JWT_SECRET, Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,12 +160,23 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go through ours (JSON, with the request id)
         proxy_headers=True,
+        ws_max_size=settings.max_body_bytes,  # a WebSocket message is bounded as a request body is
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SettingsError as error:  # a setting that cannot be used: say which, no traceback
+        print(f"ordergate: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.command == "serve":
+        settings.check_serving()
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "serve":
         _serve(settings, args)

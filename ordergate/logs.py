@@ -6,22 +6,42 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from ordergate import tracing
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("ordergate_request_id", default=None)
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# What a database error quotes of the rows it was given: PostgreSQL's DETAIL lines (`Key
+# (email)=(ann@example.com) already exists`, `Failing row contains (...)`) and SQLAlchemy's
+# parameter list, in case an engine shows it. Customers' data has no place in a log line.
+_QUOTED_DATA = re.compile(r"DETAIL:[^\n]*|\[parameters: .*?\](?=\n|$)", re.DOTALL)
+
+
+def scrub(text: str) -> str:
+    return _QUOTED_DATA.sub(lambda m: m.group(0).split(":", 1)[0] + ": [hidden]", text)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Plain text lines, scrubbed as the JSON ones are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return scrub(super().formatException(ei))
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
         }
         request_id = REQUEST_ID.get()
         if request_id is not None:
@@ -43,7 +63,7 @@ def configure(level: str, style: str) -> None:
     if style == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

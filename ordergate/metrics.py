@@ -40,15 +40,18 @@ OUTBOX_PENDING = Gauge("ordergate_outbox_pending", "Outbox tasks not yet done")
 
 
 NAMED_OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)")
+UNREGISTERED = "unregistered"
+ANONYMOUS = "anonymous"
 
 
-def operation_label(name: str | None, query: str | None = None) -> str:
+def operation_label(name: str | None, query: str | None = None, known: frozenset[str] = frozenset()) -> str:
     """The operation's name (from the request, else the first named operation of the
-    document); names are the client's, so the label is kept short and printable."""
+    document) when it is one of the `known` (registered) operations; any other name is one
+    label, `unregistered`, since names are the client's to choose and every label value is a
+    series kept for the life of the process."""
     if not name and query:
         found = NAMED_OPERATION.search(query)
         name = found.group(1) if found else None
     if not name:
-        return "anonymous"
-    clean = "".join(c for c in name if c.isalnum() or c == "_")[:64]
-    return clean or "anonymous"
+        return ANONYMOUS
+    return name if name in known else UNREGISTERED

@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ordergate.db"
 DEV_JWT_SECRET = "ordergate-dev-secret-change-me-0123456789abcdef"  # noqa: S105
+MIN_JWT_SECRET_LENGTH = 32  # HS256 keys shorter than the hash (256 bits) are guessable offline
 
 
 class SettingsError(ValueError):
@@ -95,6 +96,10 @@ class Settings:
     max_query_aliases: int = 30
     max_query_tokens: int = 2000
     max_query_cost: int = 1000
+    max_query_fields: int = 2000
+    max_input_list: int = 250
+    max_body_bytes: int = 1_048_576
+    metrics_token: str | None = None
     query_budget: int = 1000
     query_budget_restore_rate: int = 50
     introspection: bool = True
@@ -117,6 +122,7 @@ class Settings:
     storefront_availability_seconds: int = 30
     public_url: str = "http://127.0.0.1:8000"
     outbox_relay: bool = True
+    webhooks_allow_private: bool = False
     shipengine_url: str | None = None
     shipengine_key: str | None = None
     ups_url: str | None = None
@@ -141,6 +147,32 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def accepts_hs256(self) -> bool:
+        """HS256 tokens are verified with the secret, unless it is the development secret
+        written in this file outside the sandbox (then only RS256, with the public key)."""
+        return self.sandbox or self.jwt_secret != DEV_JWT_SECRET
+
+    def check_serving(self) -> None:
+        """Refuse to serve open: outside the sandbox, tokens must be signed with a key that is
+        not in the source (ORDERGATE_JWT_SECRET of 32 characters or more, or RS256 with
+        ORDERGATE_JWT_PUBLIC_KEY). Raises SettingsError with what to set."""
+        if self.sandbox:
+            return
+        if self.jwt_secret == DEV_JWT_SECRET:
+            if self.jwt_public_key is None:
+                raise SettingsError(
+                    "ORDERGATE_JWT_SECRET is not set: with the sandbox off the gateway will not accept "
+                    "tokens signed with the development secret. Set ORDERGATE_JWT_SECRET (32 or more random "
+                    "characters, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) or "
+                    "ORDERGATE_JWT_PUBLIC_KEY for RS256 tokens."
+                )
+        elif len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+            raise SettingsError(
+                f"ORDERGATE_JWT_SECRET is {len(self.jwt_secret)} characters; with the sandbox off it must "
+                f"be at least {MIN_JWT_SECRET_LENGTH}."
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -170,6 +202,10 @@ class Settings:
             max_query_aliases=_int(env, "ORDERGATE_MAX_QUERY_ALIASES", 30),
             max_query_tokens=_int(env, "ORDERGATE_MAX_QUERY_TOKENS", 2000),
             max_query_cost=_int(env, "ORDERGATE_MAX_QUERY_COST", 1000),
+            max_query_fields=_int(env, "ORDERGATE_MAX_QUERY_FIELDS", 2000),
+            max_input_list=_int(env, "ORDERGATE_MAX_INPUT_LIST", 250),
+            max_body_bytes=_int(env, "ORDERGATE_MAX_BODY_BYTES", 1_048_576),
+            metrics_token=env.get("ORDERGATE_METRICS_TOKEN") or None,
             query_budget=_int(env, "ORDERGATE_QUERY_BUDGET", 1000),
             query_budget_restore_rate=_int(env, "ORDERGATE_QUERY_BUDGET_RESTORE_RATE", 50),
             introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),
@@ -200,6 +236,7 @@ class Settings:
             storefront_availability_seconds=_int(env, "ORDERGATE_STOREFRONT_AVAILABILITY_SECONDS", 30),
             public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             outbox_relay=_flag(env.get("ORDERGATE_OUTBOX_RELAY"), default=True),
+            webhooks_allow_private=_flag(env.get("ORDERGATE_WEBHOOKS_ALLOW_PRIVATE"), default=False),
             shipengine_url=env.get("ORDERGATE_SHIPENGINE_URL") or None,
             shipengine_key=env.get("ORDERGATE_SHIPENGINE_KEY") or None,
             ups_url=env.get("ORDERGATE_UPS_URL") or None,

@@ -12,7 +12,6 @@ from ordergate.resolvers import inventory, storefront, tracking
 from ordergate.resolvers.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
-MAX_BODY = 1_000_000
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -28,9 +27,7 @@ def _refused(rejected: WebhookRejected) -> Response:
 
 def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
     async def katana(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _error(413, "TOO_LARGE", "the delivery is larger than this endpoint accepts")
+        body = await request.body()  # bounded by the app's BodyLimit
         try:
             outcome = await inventory.take_erp_webhook(services, body, request.headers)
         except WebhookRejected as rejected:
@@ -50,9 +47,7 @@ def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-
     """Tracking webhooks from a carrier: verified by its connector, applied once per scan."""
 
     async def carrier(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _error(413, "TOO_LARGE", "the delivery is larger than this endpoint accepts")
+        body = await request.body()  # bounded by the app's BodyLimit
         connector = services.carriers.get(name)
         if connector is None:
             return _error(404, "NOT_CONFIGURED", f"no {name} carrier is configured")
@@ -71,9 +66,7 @@ def storefront_endpoint(services: Services):  # type: ignore[no-untyped-def]
     (once per hash) before the 200, and imported by the relay."""
 
     async def bigcommerce(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _error(413, "TOO_LARGE", "the delivery is larger than this endpoint accepts")
+        body = await request.body()  # bounded by the app's BodyLimit
         try:
             intake = await storefront.take_webhook(services, dict(request.headers), body)
         except WebhookRejected as rejected:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ordergate.auth import verify_token
+from ordergate.app import create_app
+from ordergate.auth import mint_token, verify_token
 from ordergate.cli import main
+from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Role
+from ordergate.resolvers.services import utc_now
 from ordergate.schema.build import SDL_PATH
-from ordergate.settings import Settings
+from ordergate.settings import Settings, SettingsError
 from ordergate.store.migrate import head_revision
 
 
@@ -69,3 +72,51 @@ def test_settings_read_the_environment() -> None:
 def test_a_malformed_setting_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="ORDERGATE_PAGE_SIZE_CAP"):
         Settings.from_env({"ORDERGATE_PAGE_SIZE_CAP": "lots"})
+
+
+def serve_without_a_secret(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`ordergate serve` with the sandbox off and the given JWT settings, on a port nobody uses."""
+    scrubbed = {k: v for k, v in os.environ.items() if not k.startswith("ORDERGATE_JWT")}
+    settings = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}",
+        "ORDERGATE_SANDBOX": "off",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ordergate.cli", "serve", "--port", "1"],
+        env={**scrubbed, **settings},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_refuses_to_run_open_when_the_sandbox_is_off_and_no_secret_is_set(tmp_path: Path) -> None:
+    refused = serve_without_a_secret(tmp_path)
+
+    assert refused.returncode == 2
+    assert "ORDERGATE_JWT_SECRET is not set" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "prod.db").exists()  # refused before anything was prepared
+
+
+def test_serve_refuses_a_short_secret_outside_the_sandbox(tmp_path: Path) -> None:
+    refused = serve_without_a_secret(tmp_path, ORDERGATE_JWT_SECRET="hunter2")
+
+    assert refused.returncode == 2
+    assert "at least 32" in refused.stderr
+
+
+def test_the_app_refuses_to_start_open_however_it_is_started() -> None:
+    with pytest.raises(SettingsError, match="ORDERGATE_JWT_SECRET"):
+        create_app(Settings(sandbox=False, seed_demo_data=False))
+
+
+def test_outside_the_sandbox_a_token_signed_with_the_development_secret_is_refused() -> None:
+    development = mint_token(Settings(), role=Role.ADMIN, now=utc_now())
+    production = Settings(sandbox=False, jwt_public_key="-----BEGIN PUBLIC KEY-----\n...")
+
+    with pytest.raises(Unauthenticated, match="HS256"):
+        verify_token(production, development)
+    assert verify_token(Settings(), development).role is Role.ADMIN  # the sandbox still takes it

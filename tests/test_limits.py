@@ -405,6 +405,33 @@ async def test_introspection_answers_by_default_and_is_refused_when_switched_off
     assert typename["data"] == {"__typename": "Query"}
 
 
+SERVICE_SDL = "{ _service { sdl } }"
+
+
+@pytest.mark.parametrize(
+    "token", [None, a_token("storefront"), a_token("customer", email="ann@example.com"), AGENT]
+)
+async def test_with_introspection_off_the_federation_sdl_is_not_handed_out(
+    app: Starlette, token: str | None
+) -> None:
+    async with gateway(app, introspection=False) as off:
+        refused = await execute(off, SERVICE_SDL, token=token)
+        by_fragment = await execute(off, "{ ...S } fragment S on Query { _service { sdl } }", token=token)
+
+    assert refused.get("data") is None
+    assert set(error_codes(refused)) == {"INTROSPECTION_DISABLED"}
+    assert set(error_codes(by_fragment)) == {"INTROSPECTION_DISABLED"}
+
+
+async def test_with_introspection_off_an_admin_still_reads_the_federation_sdl(app: Starlette) -> None:
+    async with gateway(app) as on, gateway(app, introspection=False) as off:
+        anonymous_on = await execute(on, SERVICE_SDL)
+        admin_off = await execute(off, SERVICE_SDL, token=ADMIN)
+
+    assert "type Query" in anonymous_on["data"]["_service"]["sdl"]
+    assert admin_off["data"]["_service"]["sdl"] == anonymous_on["data"]["_service"]["sdl"]
+
+
 async def test_suggestions_are_given_by_default_and_stripped_when_switched_off(app: Starlette) -> None:
     typo = "{ ordrs(first: 1) { totalCount } orders(filter: { status: [CONFIRMD] }) { totalCount } }"
     async with gateway(app) as on, gateway(app, field_suggestions=False) as off:

@@ -6,13 +6,23 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
+from dataclasses import replace
 
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
 
-from ordergate.logs import REQUEST_ID, JsonFormatter
+from ordergate.app import create_app
+from ordergate.logs import REQUEST_ID, JsonFormatter, ScrubbingFormatter
+from ordergate.store.engine import create_engine
 from tests.builders import a_token
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.services import POSTGRES_URL, require_postgres
 
 STOREFRONT = a_token("storefront")
 
@@ -46,7 +56,8 @@ async def test_the_counters_move_with_each_request(client: httpx.AsyncClient) ->
 
     assert grew("ordergate_graphql_requests_total", operation="Catalog", outcome="ok") == 1
     assert grew("ordergate_graphql_request_seconds_count", operation="Catalog") == 1
-    assert grew("ordergate_graphql_requests_total", operation="Missing", outcome="error") == 1
+    # "Missing" is no registered operation: names are the client's, so they share one series
+    assert grew("ordergate_graphql_requests_total", operation="unregistered", outcome="error") == 1
     assert grew("ordergate_graphql_errors_total", code="NOT_FOUND") == 1
     assert "ordergate_upstream_requests_total" in after
     assert sample(after, "ordergate_upstream_breaker_open", upstream="katana") == 0
@@ -81,3 +92,85 @@ async def test_a_request_id_is_given_or_kept(client: httpx.AsyncClient) -> None:
 
     assert kept.headers["x-request-id"] == "abc-123"
     assert len(given.headers["x-request-id"]) == 32
+
+
+async def test_operation_names_a_client_makes_up_share_one_series(client: httpx.AsyncClient) -> None:
+    before = await scrape(client)
+    for n in range(300):
+        await client.post("/graphql", json={"query": f"query Made{n}Up{n * 7919} {{ __typename }}"})
+    after = await scrape(client)
+
+    assert "Made1Up" not in after
+    assert len(after) - len(before) < 2000  # 300 names, a few counters moved; no new series each
+    assert sample(after, "ordergate_graphql_requests_total", operation="unregistered", outcome="ok") >= 300
+
+
+async def test_metrics_answer_only_the_scraper_holding_the_token_when_one_is_set(app: Starlette) -> None:
+    protected = create_app(
+        replace(app.state.settings, metrics_token="s3cret-scrape-token"), app.state.services
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=protected), base_url="http://og.test"
+    ) as c:
+        anonymous = await c.get("/metrics")
+        wrong = await c.get("/metrics", headers={"Authorization": "Bearer guess"})
+        scraper = await c.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+
+    assert (anonymous.status_code, wrong.status_code) == (401, 401)
+    assert "ordergate_graphql_requests_total" not in anonymous.text
+    assert scraper.status_code == 200
+    assert "ordergate_graphql_requests_total" in scraper.text
+
+
+SECRET_EMAIL = "ann.secret@example.com"  # a name, so tracebacks quoting our source lines do not
+
+
+async def duplicate_email_error(engine: AsyncEngine) -> DBAPIError:
+    """The error PostgreSQL gives for a customer's email inserted twice into a unique column."""
+    table = f"t_scrub_{uuid.uuid4().hex[:8]}"
+    insert = text(f"INSERT INTO {table} VALUES (:email)")  # noqa: S608 - a name of ours
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"CREATE TABLE {table} (email text UNIQUE)"))
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(insert, {"email": SECRET_EMAIL})
+                await connection.execute(insert, {"email": SECRET_EMAIL})
+        except DBAPIError as error:
+            return error
+        raise AssertionError("the second insert was accepted")
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await engine.dispose()
+
+
+def logged(error: BaseException) -> list[str]:
+    """The error as the JSON and the text log lines carry it (message and traceback)."""
+    record = logging.LogRecord("ordergate.errors", logging.ERROR, __file__, 1, "failed: %s", (error,), None)
+    record.exc_info = (type(error), error, error.__traceback__)
+    return [JsonFormatter().format(record), ScrubbingFormatter("%(message)s").format(record)]
+
+
+@pytest.mark.postgres
+async def test_a_database_error_in_the_log_does_not_quote_customer_data() -> None:
+    require_postgres()
+    ours = await duplicate_email_error(create_engine(POSTGRES_URL))
+    plain = await duplicate_email_error(create_async_engine(POSTGRES_URL))
+
+    assert "ann.secret" in str(plain)  # the hazard: SQLAlchemy quotes the statement's parameters
+    for line in logged(ours):
+        assert "duplicate key" in line  # the error is still there to read
+        assert "ann.secret" not in line
+
+
+def test_the_log_formatters_hide_what_a_database_error_quotes_of_its_rows() -> None:
+    quoting = RuntimeError(
+        'duplicate key value violates unique constraint "customers_email_key"\n'
+        "DETAIL:  Key (email)=(ann.secret@example.com) already exists.\n"
+        "[SQL: INSERT INTO customers (email) VALUES ($1)]\n[parameters: ('ann.secret@example.com',)]"
+    )
+
+    for line in logged(quoting):
+        assert "customers_email_key" in line
+        assert "ann.secret" not in line

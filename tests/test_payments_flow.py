@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.models.outbox import PAYMENT_CAPTURE
 from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.sandbox.payments import PaymentsSandbox
@@ -264,3 +265,27 @@ async def test_a_corrected_retry_under_the_key_of_a_failed_order_holds_a_live_au
     live = sandbox(sandboxes).intents[authorisation["reference"]]
     assert (live.status, live.amount_capturable) == ("requires_capture", live.amount)
     assert live.amount == int(Decimal(order["total"]["amount"]) * 100)
+
+
+async def test_customers_never_see_why_the_provider_failed_staff_do(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order = (await place(client))["order"]
+    await ship(client, order)
+
+    async def provider_down(_services: Services, _task: Any) -> str:
+        raise ConnectionError("stripe_like.StripeLikeProvider /opt/ordergate/connectors/payments.py: refused")
+
+    await relay_once(services, {**outbox_handlers(services), PAYMENT_CAPTURE: provider_down})
+    query = "query($id: ID!) { order(id: $id) { payments { kind status lastError } } }"
+    as_agent = await execute(client, query, {"id": order["id"]}, token=AGENT)
+    as_owner = await execute(
+        client, query, {"id": order["id"]}, token=a_token("customer", email="ann@example.com")
+    )
+
+    agent_sees = as_agent["data"]["order"]["payments"][-1]
+    owner_sees = as_owner["data"]["order"]["payments"][-1]
+    assert (agent_sees["kind"], agent_sees["status"]) == ("CAPTURE", "PENDING")
+    assert "ConnectionError" in agent_sees["lastError"]
+    assert (owner_sees["kind"], owner_sees["status"]) == ("CAPTURE", "PENDING")
+    assert owner_sees["lastError"] == "not confirmed by the payment provider yet; retrying"

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute
 from tests.server import free_port
+from tests.targets import INVALID, NOT_ALLOWED, PUBLIC_V4, FakeDns, RecordingNetwork
 
 pytestmark = pytest.mark.no_relay
 
@@ -128,6 +129,29 @@ class FakeClock:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The receivers here listen on 127.0.0.1, as an on-premises network's would."""
+    return replace(settings, webhooks_allow_private=True)
+
+
+@pytest.fixture
+def dns() -> FakeDns:
+    return FakeDns()
+
+
+@pytest.fixture
+def network() -> RecordingNetwork:
+    return RecordingNetwork()
+
+
+@pytest.fixture
+def services(services: Services, dns: FakeDns) -> Services:
+    """Names resolve through `dns`: the machine has no outside DNS."""
+    services.webhook_targets = replace(services.webhook_targets, resolver=dns)
+    return services
+
+
+@pytest.fixture
 def clock(services: Services) -> FakeClock:
     clock = FakeClock(datetime.now(UTC))
     services.clock = clock
@@ -156,16 +180,24 @@ async def receiver(clock: FakeClock) -> AsyncIterator[Receiver]:
         await serving
 
 
-@pytest.fixture
-async def sender(services: Services) -> AsyncIterator[HttpWebhookSender]:
-    """A sender of the test's own; whatever the composition root built is put back after."""
-    built, sender = services.webhook_sender, HttpWebhookSender.create()
+@contextlib.asynccontextmanager
+async def sending(services: Services, network: RecordingNetwork) -> AsyncIterator[HttpWebhookSender]:
+    """A sender of the test's own, judging targets as `services` does and connecting through
+    `network`; whatever the composition root built is put back after."""
+    built = services.webhook_sender
+    sender = HttpWebhookSender.create(guard=services.webhook_targets, network=network)
     services.webhook_sender = sender
     try:
         yield sender
     finally:
         services.webhook_sender = built
         await sender.aclose()
+
+
+@pytest.fixture
+async def sender(services: Services, network: RecordingNetwork) -> AsyncIterator[HttpWebhookSender]:
+    async with sending(services, network) as sender:
+        yield sender
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -425,8 +457,11 @@ async def test_an_unreachable_receiver_is_logged_and_retried(
     await relay_once(services, HANDLERS)
 
     [attempt] = await log(client, registered["endpoint"]["id"])
-    assert (attempt["statusCode"], attempt["succeeded"]) == (None, False)
-    assert attempt["error"]
+    assert (attempt["statusCode"], attempt["succeeded"], attempt["error"]) == (
+        None,
+        False,
+        "could not connect",
+    )
     [task] = await deliveries(services)
     assert task.done_at is None
     assert task.available_at > clock()
@@ -474,6 +509,143 @@ async def test_bad_input_is_refused_with_stable_codes(client: httpx.AsyncClient)
     assert error_codes(no_log) == ["NOT_FOUND"]
 
 
+# --- targets inside the network ------------------------------------------------------------
+
+
+def strict(services: Services) -> None:
+    """Public targets only, as by default (this module allows private ones for its receivers)."""
+    services.webhook_targets = replace(services.webhook_targets, allow_private=False)
+
+
+def codes_of(body: dict[str, Any], mutation: str) -> list[tuple[str, list[str]]]:
+    return [(e["code"], e["field"]) for e in body["data"][mutation]["userErrors"]]
+
+
+async def test_urls_that_point_inside_the_network_are_refused_at_registration(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    strict(services)
+    expected = {url: [("WEBHOOK_URL_NOT_ALLOWED", ["input", "url"])] for url in NOT_ALLOWED}
+    expected |= {url: [("INVALID_URL", ["input", "url"])] for url in INVALID}
+
+    answers = {url: await execute(client, REGISTER, {"input": {"url": url}}, token=ADMIN) for url in expected}
+
+    assert {url: codes_of(body, "registerWebhookEndpoint") for url, body in answers.items()} == expected
+    messages = {
+        e["message"]
+        for url in NOT_ALLOWED
+        for e in answers[url]["data"]["registerWebhookEndpoint"]["userErrors"]
+    }
+    assert len(messages) == 1  # one message whatever the host resolved to, or did not
+    assert not any(address in str(messages) for address in ("10.0.0.5", "127.0.0.1", "169.254"))
+    listed = await execute(client, ENDPOINTS, token=ADMIN)
+    assert listed["data"]["webhookEndpoints"] == []
+
+
+async def test_a_public_url_is_registered(
+    client: httpx.AsyncClient, services: Services, dns: FakeDns
+) -> None:
+    strict(services)
+
+    registered = await register(client, "https://hooks.example.com/ordergate")
+
+    assert registered["endpoint"]["url"] == "https://hooks.example.com/ordergate"
+    assert dns.asked == ["hooks.example.com"]
+
+
+async def test_an_update_may_not_point_an_endpoint_inside(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    strict(services)
+    registered = await register(client, "https://hooks.example.com/a")
+    endpoint_id = registered["endpoint"]["id"]
+
+    body = await execute(
+        client, UPDATE, {"input": {"id": endpoint_id, "url": "http://169.254.169.254/"}}, token=ADMIN
+    )
+    listed = await execute(client, ENDPOINTS, token=ADMIN)
+
+    assert codes_of(body, "updateWebhookEndpoint") == [("WEBHOOK_URL_NOT_ALLOWED", ["input", "url"])]
+    assert [e["url"] for e in listed["data"]["webhookEndpoints"]] == ["https://hooks.example.com/a"]
+
+
+async def test_private_targets_allowed_still_leave_metadata_and_link_local_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    allowed = [await register(client, url) for url in ("http://10.0.0.1/", "http://localhost:8080/")]
+    refused = [
+        await execute(client, REGISTER, {"input": {"url": url}}, token=ADMIN)
+        for url in ("http://169.254.169.254/", "http://metadata.google.internal/", "http://[fe80::1]/")
+    ]
+
+    assert [r["endpoint"]["url"] for r in allowed] == ["http://10.0.0.1/", "http://localhost:8080/"]
+    assert [codes_of(body, "registerWebhookEndpoint") for body in refused] == [
+        [("WEBHOOK_URL_NOT_ALLOWED", ["input", "url"])]
+    ] * 3
+
+
+async def test_a_name_that_resolves_to_loopback_at_delivery_is_refused_there_and_nothing_connects(
+    client: httpx.AsyncClient,
+    services: Services,
+    clock: FakeClock,
+    receiver: Receiver,
+    dns: FakeDns,
+    network: RecordingNetwork,
+) -> None:
+    strict(services)
+    dns.answers["rebind.example.com"] = [PUBLIC_V4]
+    url = receiver.url().replace("127.0.0.1", "rebind.example.com")
+    registered = await register(client, url, ["ORDER_PLACED"])
+    await place(client)
+    dns.answers["rebind.example.com"] = ["127.0.0.1"]  # the attacker's DNS changes its answer
+
+    async with sending(services, network):
+        await dispatch_once(services)
+        await relay_once(services, HANDLERS)
+
+    [attempt] = await log(client, registered["endpoint"]["id"])
+    assert (attempt["statusCode"], attempt["succeeded"], attempt["error"]) == (
+        None,
+        False,
+        "target not allowed",
+    )
+    [task] = await deliveries(services)
+    assert (task.done_at is not None, task.result) == (True, "gave up: target not allowed")
+    assert network.connected == []
+    assert receiver.requests == []
+
+
+async def test_a_delivery_refused_for_its_target_goes_out_when_replayed_after_dns_is_fixed(
+    client: httpx.AsyncClient,
+    services: Services,
+    clock: FakeClock,
+    receiver: Receiver,
+    dns: FakeDns,
+    network: RecordingNetwork,
+    sender: object,
+) -> None:
+    dns.answers["receiver.example.com"] = ["127.0.0.1"]
+    url = receiver.url().replace("127.0.0.1", "receiver.example.com")
+    registered = await register(client, url, ["ORDER_PLACED"])
+    await place(client)
+    dns.answers["receiver.example.com"] = ["169.254.169.254"]  # never allowed, even on premises
+    await dispatch_once(services)
+    await relay_once(services, HANDLERS)
+    [refused] = await log(client, registered["endpoint"]["id"])
+    refused_connections = list(network.connected)
+
+    dns.answers["receiver.example.com"] = ["127.0.0.1"]
+    clock.advance(timedelta(minutes=5))
+    replayed = await execute(client, REPLAY, {"id": refused["id"]}, token=ADMIN)
+    await relay_once(services, HANDLERS)
+
+    assert (refused["error"], refused_connections) == ("target not allowed", [])
+    assert replayed["data"]["replayWebhookDelivery"]["userErrors"] == []
+    assert [a["statusCode"] for a in await log(client, registered["endpoint"]["id"])] == [204, None]
+    assert network.connected == [("127.0.0.1", int(receiver.base_url.rpartition(":")[2]))]
+    assert len(receiver.accepted()) == 1
+
+
 # --- the pure rules (no database) ----------------------------------------------------------
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -519,3 +691,8 @@ def test_a_webhook_url_must_be_plain_http_or_https_with_a_host(url: str) -> None
 @pytest.mark.parametrize("url", ["https://hooks.example.com/ordergate", "http://127.0.0.1:8080/hooks?x=1"])
 def test_good_webhook_urls_pass(url: str) -> None:
     assert url_problems(url) == []
+
+
+def test_private_targets_stay_refused_unless_the_setting_allows_them() -> None:
+    assert Settings.from_env({}).webhooks_allow_private is False
+    assert Settings.from_env({"ORDERGATE_WEBHOOKS_ALLOW_PRIVATE": "on"}).webhooks_allow_private is True

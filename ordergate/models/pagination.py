@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.untrusted import load_json
 
 
 def encode_cursor(*parts: Any) -> str:
@@ -20,7 +21,7 @@ def encode_cursor(*parts: Any) -> str:
 def decode_cursor(cursor: str, arity: int, field: str = "after") -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        parts = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        parts = load_json(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         parts = None
     if not isinstance(parts, list) or len(parts) != arity:

@@ -166,6 +166,16 @@ def url_problems(url: str, field: tuple[str, ...] = ("input", "url")) -> list[Pr
     return []
 
 
+def target_problem(field: tuple[str, ...] = ("input", "url")) -> Problem:
+    """The URL's host does not resolve, or resolves to an address webhooks may not reach; which
+    of the two, and what it resolved to, is not said."""
+    return Problem(
+        "WEBHOOK_URL_NOT_ALLOWED",
+        "webhooks cannot be sent to this host: it must resolve, and not to an internal address",
+        field,
+    )
+
+
 def event_type_problems(
     event_types: Sequence[str], field: tuple[str, ...] = ("input", "eventTypes")
 ) -> list[Problem]:

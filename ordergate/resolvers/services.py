@@ -15,6 +15,7 @@ from ordergate.connectors.geocoding import OfflineGeocoder
 from ordergate.connectors.payments.base import PaymentProvider
 from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.webhooks.base import WebhookSender
+from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.models.commands import Limits
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
@@ -81,6 +82,7 @@ class Services:
     carriers: dict[str, Carrier] = field(default_factory=dict)
     default_carrier: str = "shipengine"
     webhook_sender: WebhookSender | None = None
+    webhook_targets: TargetGuard = field(default_factory=TargetGuard)
     hub: EventHub = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,10 @@ endpoint that wants its type, and the relay POSTs it, signed, until the receiver
   own short transaction; anything but 2xx raises, and the relay retries with exponential
   backoff from the database, which is the durable queue. Receivers order by the sequence:
   a retried event may arrive after a later one.
+- Targets: an endpoint's URL must resolve, and only to addresses webhooks may reach
+  (`models/targets.py`), when it is saved and again at each connection. A delivery refused at
+  connection gives up at once, logged as "target not allowed": retrying cannot help until
+  someone fixes the URL or its DNS, and then `replay_delivery` sends it again.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from datetime import datetime
 
 from ordergate import tracing
 from ordergate.connectors.errors import UpstreamUnavailable
-from ordergate.connectors.webhooks.base import WebhookSendFailed
+from ordergate.connectors.webhooks.base import WebhookSendFailed, WebhookTargetRefused
+from ordergate.connectors.webhooks.targets import TargetRefused, TargetUnresolvable
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Permission, Principal
@@ -40,6 +45,7 @@ from ordergate.models.webhooks import (
     new_secret,
     normal_types,
     signature,
+    target_problem,
     wants,
 )
 from ordergate.resolvers.events import event_cursor
@@ -76,6 +82,7 @@ async def register_endpoint(
     _require_admin(principal)
     if problems := check_registration(command):
         raise ValidationFailed(problems)
+    await _check_target(services, command.url)
     endpoint = WebhookEndpoint(
         url=command.url,
         event_types=normal_types(command.event_types),
@@ -98,6 +105,8 @@ async def update_endpoint(
     _require_admin(principal)
     if problems := check_update(command):
         raise ValidationFailed(problems)
+    if command.url is not None:
+        await _check_target(services, command.url)
     async with services.store.write() as uow:
         endpoint = await uow.webhooks.endpoint(command.id)
         if endpoint is None:
@@ -114,6 +123,14 @@ async def update_endpoint(
             endpoint.secret = new_secret()
         uow.webhooks.add(endpoint)
     return EndpointChange(endpoint, endpoint.secret if command.rotate_secret else None)
+
+
+async def _check_target(services: Services, url: str) -> None:
+    """Resolved before it is saved; `deliver` judges it again at each connection."""
+    try:
+        await services.webhook_targets.check_url(url)
+    except (TargetRefused, TargetUnresolvable):
+        raise ValidationFailed([target_problem()]) from None
 
 
 async def endpoints(services: Services, principal: Principal) -> list[WebhookEndpoint]:
@@ -292,6 +309,8 @@ async def deliver(services: Services, task: OutboxTask) -> str:
         except WebhookSendFailed as error:
             attempt.error, attempt.duration_ms = error.message[:500], error.duration_ms
             await _log(services, attempt)
+            if isinstance(error, WebhookTargetRefused):
+                raise Permanent(error.message) from None  # until the URL or its DNS is fixed and replayed
             raise
         tracing.client_outcome(span, status, None if delivered(status) else "not_accepted")
     attempt.status_code = status

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ValidationCache
+from graphql import DocumentNode, GraphQLError
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions import ParserCache as StrawberryParserCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 
 from ordergate.schema import limits, persisted
 from ordergate.schema.errors import ErrorPolicy
@@ -34,6 +38,37 @@ class ParserCache(StrawberryParserCache):
             execution.graphql_document = self.cached_parse_document(
                 execution.query, **execution.parse_options
             )
+        yield
+
+
+class ValidationCache(SchemaExtension):
+    """Validation, remembered per document (the parser cache hands back the same document for
+    the same text). A document not seen before is validated on a worker thread, so however
+    long one client's document takes to check, the event loop goes on answering everyone else
+    (`/healthz` included); the checks are linear in the document (see `shape` and `cost`), so
+    that time is bounded by the token limit."""
+
+    Key = tuple[DocumentNode, tuple[type[ASTValidationRule], ...]]
+    _results: OrderedDict[Key, list[GraphQLError]] = OrderedDict()
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self.maxsize = maxsize
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is not None:
+            rules = tuple(execution.validation_rules)
+            key = (document, rules)
+            errors = self._results.get(key)
+            if errors is None:
+                errors = await asyncio.to_thread(validate_document, execution.schema._schema, document, rules)
+                self._results[key] = errors
+                while len(self._results) > self.maxsize:
+                    self._results.popitem(last=False)
+            else:
+                self._results.move_to_end(key)
+            execution.pre_execution_errors = errors
         yield
 
 

@@ -17,9 +17,7 @@ return (never more than it was priced at), so it is never above the requested co
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -92,88 +90,195 @@ class QueryCost:
         return PricedOperation(self.schema, self.page_cap, operation, root, fragments, coerced)
 
 
-@dataclass(frozen=True)
 class PricedOperation:
-    schema: GraphQLSchema
-    page_cap: int
-    node: OperationDefinitionNode
-    root: GraphQLObjectType
-    fragments: Mapping[str, FragmentDefinitionNode]
-    variables: VariableValues
-    # The fields each selection set selects on each type: the same for every item of a list,
-    # so pricing a page of results collects each selection set once, not once per item.
-    _collected: dict[tuple[int, str], tuple[FieldNode, ...]] = dataclasses.field(
-        default_factory=dict, compare=False, repr=False
-    )
+    """One operation's prices. Every selection set is priced once per type and page it is
+    priced under (memoised), so a fragment spread many times is priced once and its spreads
+    add up by arithmetic: pricing is linear in the document, whatever its fan-out (`steps`
+    counts the selections visited)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        page_cap: int,
+        node: OperationDefinitionNode,
+        root: GraphQLObjectType,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.page_cap = page_cap
+        self.node = node
+        self.root = root
+        self.fragments = fragments
+        self.variables = variables
+        self.steps = 0
+        self._prices: dict[tuple[int, str, int | None, bool], int] = {}
+        self._pricing: set[tuple[int, str, int | None, bool]] = set()
+        self._groups: dict[tuple[tuple[int, ...], str], dict[str, list[FieldNode]]] = {}
+        self._arguments: dict[int, dict[str, Any]] = {}
 
     def requested(self) -> int:
-        """The most this operation can cost, whatever the data."""
-        return sum(self._field(field, parent, None, None, root=True) for field, parent in self._root_fields())
+        """The most this operation can cost, whatever the data: every field counted as often
+        as the document selects it, fragments as often as they are spread."""
+        return self._price(self.node.selection_set, self.root, None, root=True)
 
     def actual(self, data: Mapping[str, Any] | None) -> int:
-        """What the data it returned cost."""
+        """What the data it returned cost: each response key once, as execution merged it."""
         if not data:
             return 0
-        return sum(
-            self._field(field, parent, data[key], None, root=True)
-            for field, parent in self._root_fields()
-            if (key := _key(field)) in data and data[key] is not None
-        )
+        return self._spent([self.node.selection_set], self.root, data, None, root=True)
 
-    def _root_fields(self) -> Iterator[tuple[FieldNode, GraphQLObjectType]]:
-        for field in self._collect(self.node.selection_set, self.root, frozenset()):
-            yield field, self.root
+    # --- the most it can cost ------------------------------------------------------------
 
-    def _selection(self, selection_set: SelectionSetNode, parent: GraphQLNamedType, value: Any) -> int:
-        """An object's selection; for a union or interface, its costliest possible type."""
-        if value is not None and not isinstance(value, Mapping):
-            return 0
-        if is_abstract_type(parent):
-            possible = self.schema.get_possible_types(parent)
-            return max((self._selection(selection_set, p, value) for p in possible), default=0)
-        assert isinstance(parent, GraphQLObjectType)
-        total = 0
-        for field in self._collect(selection_set, parent, frozenset()):
-            if value is None:
-                total += self._field(field, parent, None, None)
-            elif (child := value.get(_key(field))) is not None:
-                total += self._field(field, parent, child, None)
+    def _price(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, page: int | None, *, root: bool
+    ) -> int:
+        """A selection set on `parent`; on a union or interface, its costliest possible type. A
+        paged connection's page reaches the fields of its own selection set (`edges`) only."""
+        key = (id(selection_set), parent.name, page, root)
+        found = self._prices.get(key)
+        if found is not None:
+            return found
+        if key in self._pricing:
+            return 0  # a fragment cycle: validation refuses the document
+        self._pricing.add(key)
+        try:
+            if is_abstract_type(parent):
+                possible = self.schema.get_possible_types(parent)
+                total = max((self._price(selection_set, p, page, root=root) for p in possible), default=0)
+            else:
+                assert isinstance(parent, GraphQLObjectType)
+                total = self._price_selections(selection_set, parent, page, root=root)
+        finally:
+            self._pricing.discard(key)
+        self._prices[key] = total
         return total
 
-    def _field(
-        self, node: FieldNode, parent: GraphQLObjectType, value: Any, page: int | None, *, root: bool = False
+    def _price_selections(
+        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, page: int | None, *, root: bool
+    ) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            self.steps += 1
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                total += self._price_field(selection, parent, page, root=root)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, parent):
+                    total += self._price(selection.selection_set, parent, page, root=root)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None and self._applies(fragment.type_condition.name.value, parent):
+                    total += self._price(fragment.selection_set, parent, page, root=root)
+        return total
+
+    def _price_field(
+        self, node: FieldNode, parent: GraphQLObjectType, page: int | None, *, root: bool
     ) -> int:
         definition = parent.fields.get(node.name.value)
         if definition is None or node.selection_set is None:
             return 0  # scalars, enums, __typename and introspection
+        named, cost, size, own_page = self._measure(node, definition, parent, page, root=root)
+        return size * (cost + self._price(node.selection_set, named, own_page, root=False))
+
+    # --- what it did cost ----------------------------------------------------------------
+
+    def _spent(
+        self,
+        selection_sets: list[SelectionSetNode],
+        parent: GraphQLNamedType,
+        value: Any,
+        page: int | None,
+        *,
+        root: bool = False,
+    ) -> int:
+        if not isinstance(value, Mapping):
+            return 0
+        if is_abstract_type(parent):
+            possible = self.schema.get_possible_types(parent)
+            return max((self._spent(selection_sets, p, value, page) for p in possible), default=0)
+        assert isinstance(parent, GraphQLObjectType)
+        total = 0
+        for key, nodes in self._group(selection_sets, parent).items():
+            child = value.get(key)
+            if child is None:
+                continue
+            node = nodes[0]
+            definition = parent.fields.get(node.name.value)
+            if definition is None or node.selection_set is None:
+                continue
+            named, cost, size, own_page = self._measure(node, definition, parent, page, root=root)
+            inner = [n.selection_set for n in nodes if n.selection_set is not None]
+            items = child[:size] if isinstance(child, list) else [child]
+            total += sum(
+                cost + self._spent(inner, named, item, own_page) for item in items if item is not None
+            )
+        return total
+
+    def _group(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLObjectType
+    ) -> dict[str, list[FieldNode]]:
+        """The fields selected on `parent` by response key, as execution collects them: each
+        fragment once per collection, @skip and @include honoured. The same for every item of
+        a list, so collected once."""
+        key = (tuple(id(s) for s in selection_sets), parent.name)
+        found = self._groups.get(key)
+        if found is None:
+            found = self._groups[key] = {}
+            visited: set[str] = set()
+            for selection_set in selection_sets:
+                self._collect(selection_set, parent, found, visited)
+        return found
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLObjectType,
+        into: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            self.steps += 1
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                into.setdefault(_key(selection), []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, parent):
+                    self._collect(selection.selection_set, parent, into, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if self._applies(fragment.type_condition.name.value, parent):
+                    self._collect(fragment.selection_set, parent, into, visited)
+
+    # --- shared --------------------------------------------------------------------------
+
+    def _measure(
+        self,
+        node: FieldNode,
+        definition: GraphQLField,
+        parent: GraphQLObjectType,
+        page: int | None,
+        *,
+        root: bool,
+    ) -> tuple[GraphQLNamedType, int, int, int | None]:
+        """A field's type, its own weight, how many items it is priced at, and its page."""
         named = get_named_type(definition.type)
-        arguments = get_argument_values(definition, node, self.variables) if definition.args else {}
+        arguments = self._arguments.get(id(node))
+        if arguments is None:
+            arguments = get_argument_values(definition, node, self.variables) if definition.args else {}
+            self._arguments[id(node)] = arguments
         own_page = self._page(definition, arguments)
         size = self._size(parent, node, definition, arguments, own_page, page)
         cost = MUTATION_WEIGHT if root and self.node.operation is OperationType.MUTATION else weight(named)
-        if value is None:
-            return size * (cost + self._children(node.selection_set, named, None, own_page))
-        items = value[:size] if isinstance(value, list) else [value]
-        return sum(
-            cost + self._children(node.selection_set, named, item, own_page)
-            for item in items
-            if item is not None
-        )
-
-    def _children(
-        self, selection_set: SelectionSetNode, named: GraphQLNamedType, value: Any, page: int | None
-    ) -> int:
-        """A paged connection's page reaches its `edges`, one level down, and no further."""
-        if page is None or not isinstance(named, GraphQLObjectType):
-            return self._selection(selection_set, named, value)
-        if value is not None and not isinstance(value, Mapping):
-            return 0
-        total = 0
-        for field in self._collect(selection_set, named, frozenset()):
-            child = None if value is None else value.get(_key(field))
-            if value is None or child is not None:
-                total += self._field(field, named, child, page)
-        return total
+        return named, cost, size, own_page
 
     def _page(self, definition: GraphQLField, arguments: Mapping[str, Any]) -> int | None:
         first = arguments.get(PAGE_ARGUMENT) if PAGE_ARGUMENT in definition.args else None
@@ -200,40 +305,6 @@ class PricedOperation:
         if page is not None and node.name.value == "edges":
             return page
         return 1
-
-    def _collect(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, visited: frozenset[str]
-    ) -> tuple[FieldNode, ...]:
-        """The fields selected on `parent`, through fragments, honouring @skip and @include."""
-        if visited:
-            return tuple(self._walk(selection_set, parent, visited))
-        key = (id(selection_set), parent.name)
-        found = self._collected.get(key)
-        if found is None:
-            found = self._collected[key] = tuple(self._walk(selection_set, parent, visited))
-        return found
-
-    def _walk(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, visited: frozenset[str]
-    ) -> Iterator[FieldNode]:
-        for selection in selection_set.selections:
-            if not self._included(selection):
-                continue
-            if isinstance(selection, FieldNode):
-                yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is None or self._applies(condition.name.value, parent):
-                    yield from self._walk(selection.selection_set, parent, visited)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if (
-                    fragment is not None
-                    and name not in visited
-                    and self._applies(fragment.type_condition.name.value, parent)
-                ):
-                    yield from self._walk(fragment.selection_set, parent, visited | {name})
 
     def _applies(self, type_name: str, parent: GraphQLObjectType) -> bool:
         if type_name == parent.name:

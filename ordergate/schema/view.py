@@ -9,11 +9,12 @@ import dataclasses
 import json
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -22,8 +23,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from ordergate import metrics, tracing
@@ -36,6 +39,7 @@ from ordergate.schema.build import Schema
 from ordergate.schema.context import Context
 from ordergate.schema.limits import THROTTLED
 from ordergate.settings import Settings
+from ordergate.untrusted import MalformedJson, load_json
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -89,9 +93,71 @@ def unauthenticated(message: str) -> Response:
     )
 
 
+class InvalidFrame(dict[str, Any]):
+    """A WebSocket frame that is not JSON, or nested too deep: passed to the protocol handler
+    (which closes with 4400 and `reason`), since a frame reader cannot close the socket."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+# The operation a frame starts, by protocol: `subscribe` in graphql-transport-ws, `start` in
+# the legacy graphql-ws.
+STARTS = {GRAPHQL_TRANSPORT_WS_PROTOCOL: "subscribe", GRAPHQL_WS_PROTOCOL: "start"}
+OPTIONAL_OBJECTS = ("variables", "extensions")
+
+
+def frame_problem(message: object, protocol: str) -> str | None:
+    """Why a WebSocket frame cannot be handled (the reason sent with close code 4400), or None.
+    Strawberry's handlers index frames as the protocol's objects; anything else would reach
+    them as a TypeError."""
+    if isinstance(message, InvalidFrame):
+        return message.reason
+    if not isinstance(message, dict):
+        return "WebSocket message must be a JSON object"
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return "WebSocket message must have a string `type`"
+    if kind in ("complete", "stop", STARTS[protocol]) and not isinstance(message.get("id"), str):
+        return f"`{kind}` must have a string `id`"
+    if kind != STARTS[protocol]:
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return f"`{kind}` payload must be an object"
+    if not isinstance(payload.get("query"), str):
+        return f"`{kind}` payload must have a string `query`"
+    if not isinstance(payload.get("operationName"), str | None):
+        return f"`{kind}` payload's `operationName` must be a string or null"
+    for name in OPTIONAL_OBJECTS:
+        if not isinstance(payload.get(name), dict | None):
+            return f"`{kind}` payload's `{name}` must be an object or null"
+    return None
+
+
+class CheckedGraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """`graphql-transport-ws`, closing with 4400 and a reason on a frame of the wrong shape."""
+
+    async def handle_message(self, message: Any) -> None:
+        problem = frame_problem(message, GRAPHQL_TRANSPORT_WS_PROTOCOL)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
+
 class InitialisingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy `graphql-ws` protocol, held to the same `connection_init` deadline that
-    Strawberry applies to `graphql-transport-ws` (4408 when it passes)."""
+    Strawberry applies to `graphql-transport-ws` (4408 when it passes), and closed with 4400
+    and a reason on a frame of the wrong shape."""
+
+    async def handle_message(self, message: Any) -> None:
+        problem = frame_problem(message, GRAPHQL_WS_PROTOCOL)
+        if problem is not None:
+            await self.websocket.close(code=4400, reason=problem)
+            return
+        await super().handle_message(message)
 
     async def handle(self) -> None:
         deadline = self.view.connection_init_wait_timeout.total_seconds()
@@ -109,8 +175,14 @@ class InitialisingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(code=4408, reason="Connection initialisation timeout")
 
 
+# The request body this task parsed and checked, so that Strawberry's own parse of the same
+# bytes (a moment later, in `parse_http_body`) is not done twice.
+_BODY: ContextVar[tuple[bytes, object] | None] = ContextVar("ordergate_graphql_body", default=None)
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_ws_handler_class = InitialisingGraphQLWSHandler
+    graphql_transport_ws_handler_class = CheckedGraphQLTransportWSHandler
 
     def __init__(
         self, schema: Schema, services: Services, settings: Settings, graphiql_html: str | None
@@ -127,6 +199,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self._graphiql_html = graphiql_html
         self.persisted = persisted.for_settings(settings)
+        self.operation_names = frozenset(op.name for op in self.persisted.registered.values())
 
     @property
     def graphql_ide_html(self) -> str:
@@ -141,6 +214,36 @@ class GraphQLView(GraphQL[Context, None]):
             return orjson.dumps(data).decode()
         except TypeError:
             return json.dumps(data, separators=(",", ":"))
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or a GET parameter): JSON, nested no deeper than we read; else 400."""
+        parsed = _BODY.get()
+        if parsed is not None and parsed[0] is data:
+            return parsed[1]
+        try:
+            return load_json(data)
+        except MalformedJson as error:
+            raise HTTPException(400, f"Unable to parse request body: {error}") from None
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A WebSocket frame; one we cannot read goes to the protocol handler as `InvalidFrame`."""
+        if len(data) > self.settings.max_body_bytes:  # uvicorn's ws_max_size bounds it first when served
+            return InvalidFrame(f"WebSocket message larger than {self.settings.max_body_bytes} bytes")
+        try:
+            return load_json(data)
+        except MalformedJson as error:
+            return InvalidFrame(f"WebSocket message must be valid JSON: {error}")
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        """A POSTed body must be a JSON object (GraphQL over HTTP); Strawberry assumes one."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and "application/json" in content_type:
+            body = await request.get_body()
+            data = self.parse_json(body)
+            if not isinstance(data, dict | list):  # a list is a batch, which Strawberry refuses
+                raise HTTPException(400, 'The request body must be a JSON object: {"query": "..."}')
+            _BODY.set((body, data))
+        return await super().parse_http_body(request)
 
     def principal_from_header(self, value: str | None) -> Principal | None:
         token = bearer(value)
@@ -212,7 +315,7 @@ class GraphQLView(GraphQL[Context, None]):
                 data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
             )
         kwargs["request_data"] = dataclasses.replace(request_data, query=query)
-        operation = metrics.operation_label(request_data.operation_name, query)
+        operation = metrics.operation_label(request_data.operation_name, query, self.operation_names)
         began = time.perf_counter()
         with tracing.graphql_span(operation, query, request_data.operation_name) as span:
             try:

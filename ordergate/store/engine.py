@@ -15,7 +15,10 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine. On SQLite `immediate` makes every transaction take the write lock
-    up front (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock."""
+    up front (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock. A failed
+    statement's parameters (customers' emails, addresses) stay out of its error's text, and so
+    out of every log line that carries it."""
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)

@@ -59,6 +59,7 @@ from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected,
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
 from ordergate.models.shipment import TrackingStatus
+from ordergate.untrusted import load_json
 
 SHIPENGINE_URL = "https://api.shipengine.com"
 UPSTREAM = "shipengine"
@@ -565,7 +566,7 @@ def _scan(event: Any) -> TrackingScan:
 
 def _webhook_event(body: bytes) -> tuple[str, Any]:
     try:
-        payload = json.loads(body, parse_float=Decimal)
+        payload = load_json(body, parse_float=Decimal)
     except ValueError as error:
         raise WebhookRejected("MALFORMED_PAYLOAD", "the body is not JSON") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("resource_type"), str):

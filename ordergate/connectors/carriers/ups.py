@@ -47,6 +47,7 @@ from ordergate.connectors.carriers.base import (
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
 from ordergate.models.shipment import TrackingStatus
+from ordergate.untrusted import load_json
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ class UpsCarrier:
         if not self._credential_matches(presented.encode()):
             raise WebhookRejected("INVALID_SIGNATURE", "the credential header does not match")
         try:
-            event = json.loads(body)
+            event = load_json(body)
             return [_alert_update(event, received_at=self._wall_clock())]
         except ValueError as error:
             raise WebhookRejected("INVALID_PAYLOAD", f"not a Track Alert event: {error}") from error

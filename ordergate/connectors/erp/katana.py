@@ -37,6 +37,7 @@ from ordergate.connectors.erp.base import (
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
+from ordergate.untrusted import load_json
 
 KATANA_URL = "https://api.katanamrp.com/v1"
 UPSTREAM = "katana"
@@ -497,7 +498,7 @@ def _open_rows(order: dict[str, Any]) -> Iterable[tuple[int, int, date, int]]:
 def _webhook_event(body: bytes) -> tuple[str, str, str]:
     """(action, resource type, object id) of a WebhookEventPayload."""
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError as error:
         raise WebhookRejected("MALFORMED_PAYLOAD", "the body is not JSON") from error
     thing = payload.get("object") if isinstance(payload, dict) else None

@@ -42,6 +42,7 @@ from ordergate.connectors.storefront.base import (
     StorefrontOrderLine,
     StorefrontVariant,
 )
+from ordergate.untrusted import load_json
 
 UPSTREAM = "bigcommerce"
 PAGE_LIMIT = 250
@@ -577,7 +578,7 @@ def _shipment(shipment: ShipmentPush, order_address_id: int) -> dict[str, Any]:
 
 def _notice(body: bytes) -> StorefrontNotice:
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError as error:
         raise WebhookRejected("MALFORMED_PAYLOAD", "the body is not JSON") from error
     if not isinstance(payload, dict):

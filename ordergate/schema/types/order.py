@@ -255,7 +255,21 @@ class Payment:
     amount: Money
     reference: str | None
     created_at: datetime
-    last_error: str | None = None
+    failure: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description=(
+            "Why a pending transaction has not gone through yet, as the relay last saw it; staff only. "
+            "Others see that it is being retried, never the provider's error."
+        )
+    )
+    def last_error(self, info: Info) -> str | None:
+        if self.failure is None:
+            return None
+        return self.failure if principal(info).can(Permission.READ_ALL_ORDERS) else RETRYING
+
+
+RETRYING = "not confirmed by the payment provider yet; retrying"
 
 
 @strawberry.type(description="How risky the fraud screen found an order, and which rules fired.")
@@ -370,7 +384,7 @@ class Order:
                 amount=Money.of(Decimal(str(task.payload["amount"])), self.currency),
                 reference=None,
                 created_at=task.created_at,
-                last_error=task.last_error,
+                failure=task.last_error,
             )
             for task in waiting
         ]
