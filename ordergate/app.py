@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ordergate import metrics, tracing
+from ordergate import logs, metrics, runtime, tracing
 from ordergate.body_limit import BodyLimit
 from ordergate.broker.base import Broker
 from ordergate.broker.memory import MemoryBroker
@@ -586,4 +586,16 @@ def create_app(
     app.add_middleware(tracing.ServerSpans)  # outermost: its span covers the whole request
     app.state.services = services
     app.state.settings = settings
+    return app
+
+
+def create_served_app() -> Starlette:
+    """The app as `ordergate serve` runs it, in each worker process: a worker is a fresh
+    interpreter, so nothing the parent set up reaches it; logging is configured here from the
+    settings (format, level, request ids) before anything logs, and the collector is tuned for
+    serving once the app is built (see `runtime`)."""
+    settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    runtime.tune_gc_for_serving()
     return app

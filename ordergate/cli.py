@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ordergate import logs, runtime
+from ordergate import logs
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
 from ordergate.resolvers.services import utc_now
@@ -136,10 +136,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     # Prepare once here, so several workers do not race to migrate and seed.
     asyncio.run(_prepare(settings))
-    if args.workers == 1 and not args.reload:  # this process serves (workers are spawned afresh)
-        import ordergate.app  # noqa: F401  imported first, so that the freeze covers it
-
-        runtime.tune_gc_for_serving()
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
     print(f"ordergate: GraphiQL at http://{host}:{args.port}/graphql")
     print(f"ordergate: database {make_url(settings.database_url).render_as_string(hide_password=True)}")
@@ -151,7 +147,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     else:
         print("ordergate: mint tokens with `ordergate token --role ROLE`", flush=True)
     uvicorn.run(
-        "ordergate.app:create_app",
+        "ordergate.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

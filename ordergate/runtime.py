@@ -9,8 +9,8 @@ everything start-up built (modules, the schema, the settings). Measured with
 
 `tune_gc_for_serving` freezes what exists at start (moved out of the collector's sight for
 good), then collects the young generation every `GC_THRESHOLDS[0]` allocations. Reference
-cycles are still collected, only in larger batches. Called by `ordergate serve`, not by the
-tests, which keep CPython's defaults.
+cycles are still collected, only in larger batches. Called in each worker of `ordergate serve`
+once its app is built (`app.create_served_app`), not by the tests, which keep CPython's defaults.
 """
 
 from __future__ import annotations

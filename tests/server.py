@@ -192,8 +192,8 @@ def gateways(
     (`<name>.log`). `env` adds or overrides settings, e.g.
     `{"ORDERGATE_WS_INIT_TIMEOUT_SECONDS": "2"}`.
 
-    Each starts once the one before is ready, unless `together`: replicas that start together
-    on an empty database race in the demo seed, and the loser exits (a known product bug)."""
+    Each starts once the one before is ready, unless `together`: then all start at once, as
+    replicas of a deployment do (tests/test_workers.py holds that none of them fails)."""
     servers: list[Gateway] = []
     try:
         for name in names:

@@ -127,7 +127,12 @@ async def test_an_unreachable_erp_gives_the_last_snapshot_labelled_stale(
 
 @pytest.mark.parametrize(
     ("skus", "code"),
-    [([], "REQUIRED"), (["bad sku!"], "INVALID_SKU"), ([f"SKU-{i}" for i in range(251)], "TOO_MANY_SKUS")],
+    [
+        ([], "REQUIRED"),
+        (["bad sku!"], "INVALID_SKU"),
+        # the input-list cap (ORDERGATE_MAX_INPUT_LIST, 250) answers before the resolver's own
+        ([f"SKU-{i}" for i in range(251)], "INPUT_TOO_LARGE"),
+    ],
 )
 async def test_bad_availability_requests_are_clear_errors(
     client: httpx.AsyncClient, skus: list[str], code: str

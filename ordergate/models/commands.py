@@ -317,8 +317,8 @@ def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str,
     problems: list[Problem] = []
     if not lines:
         problems.append(Problem("NO_LINES", "at least one line is needed", (*root, "lines")))
-    if len(lines) > limits.max_lines:
-        problems.append(Problem("TOO_MANY_LINES", f"at most {limits.max_lines} lines", (*root, "lines")))
+    if len(lines) > limits.max_lines:  # said once: the lines past the cap are not read
+        return [Problem("TOO_MANY_LINES", f"at most {limits.max_lines} lines", (*root, "lines"))]
     seen: set[str] = set()
     for index, line in enumerate(lines):
         path = (*root, "lines", str(index))

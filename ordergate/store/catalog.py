@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ordergate.models.catalog import Product
 from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES, FulfillmentOrder
 from ordergate.models.location import Location
+from ordergate.store.engine import insert_for
 
 
 class CatalogRepository:
@@ -74,7 +73,7 @@ class CatalogRepository:
         for model, rows, key in ((Product, products, "sku"), (Location, locations, "code")):
             if not rows:
                 continue
-            insert = sqlite_insert if self.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+            insert = insert_for(self.session)
             values = [row.model_dump() for row in rows]
             statement = insert(model).values(values).on_conflict_do_nothing(index_elements=[key])
             result = await self.session.execute(statement)

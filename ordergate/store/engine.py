@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 
 def is_sqlite(url: str) -> bool:
@@ -45,3 +47,9 @@ def create_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncE
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The session's dialect's INSERT construct, which has `on_conflict_do_nothing` and
+    `on_conflict_do_update` (both SQLite and PostgreSQL speak ON CONFLICT)."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert

@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -23,6 +21,7 @@ from ordergate.models.inventory import (
     ReservationStatus,
     WebhookDelivery,
 )
+from ordergate.store.engine import insert_for
 from ordergate.store.orders import group
 
 Key = tuple[str, str]  # (sku, location_id)
@@ -39,11 +38,6 @@ class NotEnoughStock(Exception):
 class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    def _insert(self) -> type[sa.Insert]:
-        if self.session.get_bind().dialect.name == "sqlite":
-            return sqlite_insert  # type: ignore[return-value]
-        return postgresql_insert  # type: ignore[return-value]
 
     async def positions(self, skus: Sequence[str], *, lock: bool = False) -> list[InventoryPosition]:
         """Positions of these SKUs in (sku, location) order; `lock` takes their row locks in that
@@ -93,15 +87,15 @@ class InventoryRepository:
         """Store the ERP's on-hand figures in one statement; `allocated` is ours and untouched."""
         if not on_hand:
             return
-        insert = self._insert()
+        insert = insert_for(self.session)
         values = [
             {"sku": sku, "location_id": location, "on_hand": max(0, units), "allocated": 0, "as_of": as_of}
             for (sku, location), units in sorted(on_hand.items())
         ]
         statement = insert(InventoryPosition).values(values)
-        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+        statement = statement.on_conflict_do_update(
             index_elements=["sku", "location_id"],
-            set_={"on_hand": statement.excluded.on_hand, "as_of": statement.excluded.as_of},  # type: ignore[attr-defined]
+            set_={"on_hand": statement.excluded.on_hand, "as_of": statement.excluded.as_of},
         )
         await self.session.execute(statement)
 
@@ -254,10 +248,10 @@ class InventoryRepository:
 
     async def record_delivery(self, source: str, delivery_id: str, now: datetime) -> None:
         """Remember when this delivery was last taken in (an upsert)."""
-        insert = self._insert()
+        insert = insert_for(self.session)
         statement = insert(WebhookDelivery).values(source=source, delivery_id=delivery_id, received_at=now)
-        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+        statement = statement.on_conflict_do_update(
             index_elements=["source", "delivery_id"],
-            set_={"received_at": statement.excluded.received_at},  # type: ignore[attr-defined]
+            set_={"received_at": statement.excluded.received_at},
         )
         await self.session.execute(statement)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 import ordergate.store.records  # noqa: F401
-from ordergate.models.commands import MAX_LENGTH
+from ordergate.models.commands import MAX_LENGTH, Limits, LineRequest, check_lines
 from ordergate.models.customer import Customer
 from ordergate.models.order import Order
 
@@ -25,3 +25,11 @@ COLUMNS = {
 @pytest.mark.parametrize("field", sorted(MAX_LENGTH))
 def test_input_limits_fit_the_columns_that_store_them(field: str) -> None:
     assert MAX_LENGTH[field] <= min(column.type.length for column in COLUMNS[field])
+
+
+def test_too_many_lines_is_said_once_and_the_lines_past_the_cap_are_not_read() -> None:
+    lines = tuple(LineRequest(sku="not a sku!", quantity=0) for _ in range(5_000))
+
+    problems = check_lines(lines, Limits(max_line_quantity=999, max_lines=100), ("input",))
+
+    assert [(p.code, p.field) for p in problems] == [("TOO_MANY_LINES", ("input", "lines"))]
