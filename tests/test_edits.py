@@ -309,11 +309,46 @@ async def test_edits_are_idempotent_by_key(client: httpx.AsyncClient) -> None:
     }
 
     first = await edit(client, **request)
-    again = await edit(client, **request)
+    again = await edit(client, **request)  # the order's version has moved on: the key answers
 
     assert first["userErrors"] == []
-    assert again["userErrors"] == [] or codes(again) == ["VERSION_CONFLICT"]
+    assert again["userErrors"] == []
+    assert again["order"] == first["order"]
     assert [line["quantity"] for line in (await read(client, order_id))["lines"]] == [3, 1]
+
+
+async def test_a_key_reused_for_another_edit_neither_raises_nor_voids_the_authorisation(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    first = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        addLines=[a_line("MUG-BLUE", 1)],
+        idempotencyKey="edit-once",
+    )
+    edited = await read(client, order_id)
+    [intent] = sandbox(sandboxes).intents.values()
+    authorised = intent.amount
+
+    reused = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=edited["version"],  # current: only the key stands in its way
+        addLines=[a_line("MUG-BLUE", 2)],
+        idempotencyKey="edit-once",
+    )
+
+    assert first["userErrors"] == []
+    assert codes(reused) == ["IDEMPOTENCY_KEY_REUSED"]
+    assert await read(client, order_id) == edited
+    assert (intent.status, intent.amount) == ("requires_capture", authorised)
+    assert [call.path.rsplit("/", 1)[-1] for call in sandbox(sandboxes).calls] == [
+        "payment_intents",
+        "increment_authorization",
+    ]
 
 
 async def test_the_relay_captures_the_edited_total_once_everything_ships(

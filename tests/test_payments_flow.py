@@ -184,6 +184,89 @@ async def test_a_received_return_is_refunded_its_share(
     assert sum(intent.refunds) == int(refunds[0] * 100)
 
 
+def authorisations_asked(sandboxes: Sandboxes) -> int:
+    """Requests to create a payment intent, replays included."""
+    return sum(1 for call in sandbox(sandboxes).calls if call.path == "/v1/payment_intents")
+
+
+async def kinds(client: httpx.AsyncClient, order_id: str) -> list[str]:
+    return [p["kind"] for p in (await detail(client, order_id))["payments"]]
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{"externalReference": "PO-2"}, {"customer": {"email": "ann@example.com", "firstName": "Annie"}}],
+    ids=["reference", "first-name"],
+)
+async def test_a_key_reused_with_a_changed_field_leaves_the_first_order_capturable(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, changed: dict[str, Any]
+) -> None:
+    order = (await place(client, idempotencyKey="reused", externalReference="PO-1"))["order"]
+
+    reused = await place(client, **{"idempotencyKey": "reused", "externalReference": "PO-1", **changed})
+
+    assert reused["order"] is None
+    assert [(e["code"], e["field"]) for e in reused["userErrors"]] == [
+        ("IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"])
+    ]  # same amount: the card would have been the same
+    assert await kinds(client, order["id"]) == ["AUTHORIZATION"]
+    [intent] = sandbox(sandboxes).intents.values()
+    assert (intent.status, intent.amount_capturable) == ("requires_capture", intent.amount)
+    assert authorisations_asked(sandboxes) == 1
+    await ship(client, order)
+    await relay_once(services, outbox_handlers(services))
+    assert await status(client, order["id"]) == "PAID"
+    assert await kinds(client, order["id"]) == ["AUTHORIZATION", "CAPTURE"]
+    assert intent.captures == [intent.amount]
+
+
+async def test_a_key_reused_for_another_amount_is_refused_as_reused_and_authorises_nothing(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = (await place(client, idempotencyKey="reused"))["order"]
+
+    reused = await place(client, idempotencyKey="reused", lines=[a_line("MUG-BLUE", 3)])
+
+    assert [e["code"] for e in reused["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert authorisations_asked(sandboxes) == 1
+    [intent] = sandbox(sandboxes).intents.values()
+    assert intent.status == "requires_capture"
+    assert await kinds(client, order["id"]) == ["AUTHORIZATION"]
+    assert await orders_stored(services) == 1
+
+
+@pytest.mark.parametrize(
+    ("card", "lines", "code"),
+    [
+        ("tok_visa", [a_line("MUG-BLUE", 999)], "INSUFFICIENT_STOCK"),  # authorised, then voided
+        ("tok_declined", [a_line("MUG-BLUE", 2)], "PAYMENT_DECLINED"),  # the provider kept its answer
+    ],
+    ids=["no-stock", "declined"],
+)
+async def test_a_corrected_retry_under_the_key_of_a_failed_order_holds_a_live_authorisation(
+    client: httpx.AsyncClient, sandboxes: Sandboxes, card: str, lines: list[dict[str, Any]], code: str
+) -> None:
+    failed = await place(client, card, idempotencyKey="retried", lines=lines)
+
+    retried = await place(client, idempotencyKey="retried", lines=[a_line("MUG-BLUE", 2)])
+
+    assert [e["code"] for e in failed["userErrors"]] == [code]
+    assert retried["userErrors"] == []
+    order = retried["order"]
+    assert order["paymentStatus"] == "AUTHORIZED"
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { payments { kind reference } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    [authorisation] = body["data"]["order"]["payments"]
+    assert authorisation["kind"] == "AUTHORIZATION"
+    live = sandbox(sandboxes).intents[authorisation["reference"]]
+    assert (live.status, live.amount_capturable) == ("requires_capture", live.amount)
+    assert live.amount == int(Decimal(order["total"]["amount"]) * 100)
+
+
 async def test_customers_never_see_why_the_provider_failed_staff_do(
     client: httpx.AsyncClient, services: Services
 ) -> None:

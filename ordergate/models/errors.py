@@ -7,6 +7,7 @@ DomainError
  ├── Unauthenticated           (UNAUTHENTICATED: no or bad credentials)
  ├── InvalidTransition         (INVALID_TRANSITION: a state machine said no)
  ├── IdempotencyKeyReused      (IDEMPOTENCY_KEY_REUSED: same key, other input)
+ ├── IdempotencyKeyInUse       (IDEMPOTENCY_KEY_IN_USE: the key's first request is still at work)
  └── ResumeRequired            (RESUME_REQUIRED: a subscriber fell behind; resume from a cursor)
 """
 
@@ -75,6 +76,13 @@ class VersionConflict(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyKeyInUse(DomainError):
+    """The same request under the same key is still being worked on: nothing was done for this
+    one, and sending it again shortly gets the first one's result."""
+
+    code = "IDEMPOTENCY_KEY_IN_USE"
 
 
 class UpstreamFailed(DomainError):

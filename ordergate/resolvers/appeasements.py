@@ -82,7 +82,7 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
                 "reason": command.reason.value,
             },
         )
-        once.complete(uow, appeasement.id)
+        await once.complete(uow, appeasement.id)
     await services.broker.notify()
     services.outbox_ready.set()
     return Issued(appeasement, order)

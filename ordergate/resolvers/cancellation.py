@@ -120,7 +120,7 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
             data={"reason": command.reason, "lines": cancelled},
         )
         if once is not None:
-            once.complete(uow, order.id)
+            await once.complete(uow, order.id)
     await services.broker.notify()
     services.outbox_ready.set()
     return order

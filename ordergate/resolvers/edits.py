@@ -34,7 +34,7 @@ from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
 from ordergate.resolvers import payments
 from ordergate.resolvers.fulfillment import derive_order_statuses
-from ordergate.resolvers.idempotency import claim
+from ordergate.resolvers.idempotency import Claim, claim_first
 from ordergate.resolvers.rerouting import detached, replan
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
@@ -79,25 +79,37 @@ async def edit_order(services: Services, principal: Principal, command: EditOrde
     if problems:
         raise ValidationFailed(problems)
     now = services.clock()
+    if command.dry_run:
+        return await _preview(services, principal, command, now)
+    # the key first: a repeat, or a reuse, is answered before the card is touched
+    async with claim_first(services, principal, "editOrder", command.idempotency_key, command) as once:
+        if once.result_id is not None:
+            return await _repeated(services, principal, once.result_id)
+        outcome = await _commit(services, principal, command, once, now)
+    await services.broker.notify()
+    services.outbox_ready.set()
+    return outcome
+
+
+async def _preview(
+    services: Services, principal: Principal, command: EditOrder, now: datetime
+) -> EditOutcome:
     try:
         async with services.store.write() as uow:
             raise _Undo(await _apply(services, uow, principal, command, now))
     except _Undo as undo:
-        preview = replace(undo.outcome, order=None)
-    if command.dry_run:
-        return preview
+        return replace(undo.outcome, order=None)
+
+
+async def _commit(
+    services: Services, principal: Principal, command: EditOrder, once: Claim, now: datetime
+) -> EditOutcome:
+    preview = await _preview(services, principal, command, now)
     increment_key = f"edit:{preview.order_id}:{command.expected_version}"
     raised = None
     if preview.authorize > 0:  # before taking the edit: a declined card changes nothing
         raised = await payments.increment(services, preview.order_id, preview.total_after, increment_key)
     async with services.store.write() as uow:
-        once = None
-        if command.idempotency_key is not None:
-            once = await claim(services, uow, principal, "editOrder", command.idempotency_key, command)
-            if once.result_id is not None:
-                repeated = await uow.orders.lock(once.result_id, order_scope(principal))
-                assert repeated is not None
-                return replace(preview, order=repeated, changes=(), authorize=Decimal(0), refund=Decimal(0))
         outcome = await _apply(services, uow, principal, command, now)
         order = outcome.order
         assert order is not None
@@ -107,11 +119,26 @@ async def edit_order(services: Services, principal: Principal, command: EditOrde
             payments.promise_refund_amount(
                 uow, order, f"edit-{command.expected_version}", outcome.refund, now
             )
-        if once is not None:
-            once.complete(uow, order.id)
-    await services.broker.notify()
-    services.outbox_ready.set()
+        await once.complete(uow, order.id)
     return replace(outcome, dry_run=False)
+
+
+async def _repeated(services: Services, principal: Principal, order_id: str) -> EditOutcome:
+    """The first edit under the key was made: the order as it is now, and nothing more to do."""
+    async with services.store.read() as uow:
+        order = (await uow.orders.by_ids([order_id], order_scope(principal)))[order_id]
+    return EditOutcome(
+        order_id=order.id,
+        order=order,
+        dry_run=False,
+        changes=(),
+        total_before=order.total,
+        total_after=order.total,
+        authorize=Decimal(0),
+        refund=Decimal(0),
+        decision=None,
+        rerouted=False,
+    )
 
 
 async def _apply(

@@ -68,7 +68,7 @@ async def hold_order(services: Services, principal: Principal, command: HoldOrde
             data={"reason": command.reason},
         )
         if once is not None:
-            once.complete(uow, order.id)
+            await once.complete(uow, order.id)
     await services.broker.notify()
     return order
 
@@ -107,7 +107,7 @@ async def release_order_hold(services: Services, principal: Principal, command: 
         ):  # held at placement (the fraud screen): routed only now
             await route_held(services, uow, order, actor=principal.subject, now=now)
         if once is not None:
-            once.complete(uow, order.id)
+            await once.complete(uow, order.id)
     await services.broker.notify()
     services.outbox_ready.set()  # a routed release promised the ERP its sales orders
     return order

@@ -38,7 +38,7 @@ from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.resolvers import payments
 from ordergate.resolvers.allocation import Opened, announce_opened, commit_plan
-from ordergate.resolvers.idempotency import claim
+from ordergate.resolvers.idempotency import Claim, claim_first
 from ordergate.resolvers.inventory import (
     Destination,
     SkuStock,
@@ -74,7 +74,8 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
 
 
 async def place(services: Services, principal: Principal, command: PlaceOrder) -> Placed:
-    """`place_order`, with what was written."""
+    """`place_order`, with what was written. The key is claimed before the card is touched, so
+    a refused repeat changes nothing, least of all the first order's payment."""
     if not principal.can(Permission.PLACE_ORDER):
         raise Forbidden("this role may not place orders")
     if principal.role is Role.CUSTOMER and not principal.owns_email(command.customer.email):
@@ -83,26 +84,35 @@ async def place(services: Services, principal: Principal, command: PlaceOrder) -
     if problems:
         raise ValidationFailed(problems)
     await refresh_stock(services, [line.sku for line in command.lines])
+    async with claim_first(services, principal, "placeOrder", command.idempotency_key, command) as once:
+        if once.result_id is not None:
+            async with services.store.read() as uow:
+                return Placed(await _stored(uow, once.result_id))
+        placed = await _take(services, principal, command, once)
+    await services.broker.notify()
+    services.outbox_ready.set()
+    return placed
+
+
+async def _take(services: Services, principal: Principal, command: PlaceOrder, once: Claim) -> Placed:
+    """Authorise the card for the order's total, then take the order; a card authorised for an
+    order not taken after all is released."""
     authorized = None
     if command.payment_provider is not None and command.payment_token is not None:
         total = await quote(services, command)
         if total is not None:  # an order that cannot be priced is refused below, with the reason
             authorized = await payments.authorize(
                 services,
-                principal,
                 provider_name=command.payment_provider,
                 token=command.payment_token,
                 amount=total,
                 requested=command.payment_amount,
-                idempotency_key=command.idempotency_key,
+                idempotency_key=once.provider_key("auth"),
             )
     now = services.clock()
     number = await reserve_order_number(services)
     try:
         async with services.store.write() as uow:
-            once = await claim(services, uow, principal, "placeOrder", command.idempotency_key, command)
-            if once.result_id is not None:
-                return Placed(await _stored(uow, once.result_id))
             placed = await _capture(services, uow, principal, command, number, now)
             order = placed.order
             if authorized is not None:
@@ -117,15 +127,13 @@ async def place(services: Services, principal: Principal, command: PlaceOrder) -
                     occurred_at=now,
                     data={"amount": str(authorization.amount)},
                 )
-            once.complete(uow, order.id)
+            await once.complete(uow, order.id)
     except DomainError:
-        if authorized is not None:  # not taken after all: release the card
+        if authorized is not None:  # this attempt's own authorisation: no other order has it
             await payments.void_quietly(
                 services, command.payment_provider or "", authorized[1], authorized[0]
             )
         raise
-    await services.broker.notify()
-    services.outbox_ready.set()
     return placed
 
 

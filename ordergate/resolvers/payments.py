@@ -21,7 +21,6 @@ from ordergate.connectors.payments.base import (
 from ordergate.models.commands import ExternalSale
 from ordergate.models.errors import Problem, UpstreamFailed, ValidationFailed
 from ordergate.models.events import EventType
-from ordergate.models.identity import Principal
 from ordergate.models.order import Order, OrderLine
 from ordergate.models.outbox import PAYMENT_CAPTURE, PAYMENT_REFUND, PAYMENT_VOID, OutboxTask
 from ordergate.models.payments import (
@@ -34,7 +33,6 @@ from ordergate.models.payments import (
 )
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers import loyalty
-from ordergate.resolvers.idempotency import scope_of
 from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
@@ -48,13 +46,8 @@ EVENT_OF_KIND = {
 }
 
 
-def authorization_key(principal: Principal, idempotency_key: str) -> str:
-    return f"auth:{scope_of(principal)}:{idempotency_key}"[:160]
-
-
 async def authorize(
     services: Services,
-    principal: Principal,
     *,
     provider_name: str,
     token: str,
@@ -62,8 +55,8 @@ async def authorize(
     requested: Decimal | None,
     idempotency_key: str,
 ) -> tuple[str, Authorization]:
-    """The card authorised for `amount`, or a userError: declined, refused, or an amount that
-    is not the order's. A repeat of the same placeOrder key authorises nothing new."""
+    """The card authorised for `amount` under the provider key `idempotency_key` (the one
+    returned), or a userError: declined, refused, or an amount that is not the order's."""
     provider = services.payments.get(provider_name)
     if provider is None:
         raise ValidationFailed(
@@ -85,14 +78,13 @@ async def authorize(
                 )
             ]
         )
-    key = authorization_key(principal, idempotency_key)
     try:
         authorization = await provider.authorize(
-            order_reference=key,
+            order_reference=idempotency_key,
             amount=amount,
             currency=services.policy.currency,
             token=token,
-            idempotency_key=key,
+            idempotency_key=idempotency_key,
         )
     except PaymentDeclined as declined:
         raise ValidationFailed(
@@ -112,7 +104,7 @@ async def authorize(
         raise UpstreamFailed(
             provider_name, f"could not authorise the payment: {error.message}", field=("input", "payment")
         ) from None
-    return key, authorization
+    return idempotency_key, authorization
 
 
 def record_authorization(

@@ -90,5 +90,5 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
             for p in plan.lines
         ]
         await uow.inventory.add_reservation(reservation, lines)
-        once.complete(uow, reservation.id)
+        await once.complete(uow, reservation.id)
     return Hold(reservation, lines)

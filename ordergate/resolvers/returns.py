@@ -150,7 +150,7 @@ async def request_return(services: Services, principal: Principal, command: Requ
             data={"return_id": order_return.id, "units": sum(item.quantity for item in command.lines)},
         )
         if once is not None:
-            once.complete(uow, order_return.id)
+            await once.complete(uow, order_return.id)
     await services.broker.notify()
     return order_return
 
@@ -424,7 +424,7 @@ async def close_return(services: Services, principal: Principal, command: CloseR
         order_return, order = await _return_and_order(uow, command.return_id)
         await _close(uow, order_return, order, principal.subject, now, reason="closed by hand")
         if once is not None:
-            once.complete(uow, order_return.id)
+            await once.complete(uow, order_return.id)
     await services.broker.notify()
     return order_return
 

@@ -47,6 +47,10 @@ class Policy:
     tax_rules: TaxRules = DEFAULT_RULES
     fraud: FraudPolicy = field(default_factory=FraudPolicy)
     edit_window: timedelta = timedelta(minutes=60)
+    # A key claimed ahead of a provider call is its request's for this long, past any provider's
+    # deadline: a claim still pending after it was abandoned (a crash) and may be taken again.
+    idempotency_lease: timedelta = timedelta(minutes=2)
+    idempotency_wait: float = 5.0  # seconds a repeat waits for the pending first request's result
     loyalty_points_per_unit: Decimal = Decimal("1")
     # The most one appeasement may give, per role allowed to give any; absent or None: no limit.
     appeasement_limits: Mapping[Role, Decimal | None] = field(

@@ -17,17 +17,25 @@ class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        query = select(IdempotencyRecord).where(
-            col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
+    async def lock(self, scope: str, key: str) -> IdempotencyRecord | None:
+        """The key's record, read afresh and locked until the transaction ends (PostgreSQL;
+        SQLite's write transactions are one at a time anyway)."""
+        query = (
+            select(IdempotencyRecord)
+            .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return (await self.session.execute(query)).scalars().first()
 
     async def claim(self, record: IdempotencyRecord) -> None:
         """Insert the key. On PostgreSQL a concurrent claimant blocks here until the first
-        commits, then gets KeyTaken; the caller rolls back and reads the stored result."""
+        commits, then gets KeyTaken; the caller reads the stored record."""
         try:
             async with self.session.begin_nested():
                 self.session.add(record)
         except IntegrityError as exc:
             raise KeyTaken(record.key) from exc
+
+    async def release(self, record: IdempotencyRecord) -> None:
+        await self.session.delete(record)
