@@ -379,3 +379,32 @@ async def _open_fo_ids(client: httpx.AsyncClient, order_id: str) -> list[str]:
         token=AGENT,
     )
     return [fo["id"] for fo in body["data"]["order"]["fulfillmentOrders"] if fo["status"] == "OPEN"]
+
+
+async def test_units_added_to_a_paid_order_leave_it_partially_paid_until_they_ship(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    placed = (await place(client))["order"]
+    # the knife taken off: the card stays authorised for more than the order now costs
+    smaller = await edit(
+        client,
+        orderId=placed["id"],
+        expectedVersion=(await read(client, placed["id"]))["version"],
+        lines=[{"lineId": line_id(placed, "KNIFE-CHEF-8"), "quantity": 0}],
+    )
+    order = await read(client, placed["id"])
+    await ship(
+        client, order | {"fulfillmentOrders": [{"id": fo} for fo in await _open_fo_ids(client, placed["id"])]}
+    )
+    await relay_once(services, outbox_handlers(services))
+    paid = await read(client, placed["id"])
+    added = await edit(
+        client, orderId=placed["id"], expectedVersion=paid["version"], addLines=[a_line("MUG-BLUE", 1)]
+    )
+    status = "query($id: ID!) { order(id: $id) { paymentStatus } }"
+    after = await execute(client, status, {"id": placed["id"]}, token=AGENT)
+
+    assert smaller["userErrors"] == []
+    assert added["userErrors"] == []
+    assert added["authorizeMore"]["amount"] == "0.00"  # within what the card already holds
+    assert after["data"]["order"]["paymentStatus"] == "PARTIALLY_PAID"  # it stayed PAID before

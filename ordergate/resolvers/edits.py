@@ -119,6 +119,7 @@ async def _commit(
             payments.promise_refund_amount(
                 uow, order, f"edit-{command.expected_version}", outcome.refund, now
             )
+        await payments.rederive_status(uow, order)  # the total moved: PAID may be PARTIALLY_PAID now
         await once.complete(uow, order.id)
     return replace(outcome, dry_run=False)
 

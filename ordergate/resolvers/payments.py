@@ -185,6 +185,15 @@ async def record_increment(
         )
 
 
+async def rederive_status(uow: UnitOfWork, order: Order) -> None:
+    """The order's payment status from its ledger and its total as they are now in this
+    transaction (an edit changed the total, or added to the ledger)."""
+    await uow.session.flush()
+    ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
+    order.payment_status = payment_status(ledger, order.total)
+    uow.session.add(order)
+
+
 async def void_quietly(
     services: Services, provider_name: str, authorization: Authorization, key: str
 ) -> None:
