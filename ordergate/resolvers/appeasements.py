@@ -83,8 +83,6 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
             },
         )
         await once.complete(uow, appeasement.id)
-    await services.broker.notify()
-    services.outbox_ready.set()
     return Issued(appeasement, order)
 
 

@@ -121,6 +121,4 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
         )
         if once is not None:
             await once.complete(uow, order.id)
-    await services.broker.notify()
-    services.outbox_ready.set()
     return order

@@ -85,10 +85,7 @@ async def edit_order(services: Services, principal: Principal, command: EditOrde
     async with claim_first(services, principal, "editOrder", command.idempotency_key, command) as once:
         if once.result_id is not None:
             return await _repeated(services, principal, once.result_id)
-        outcome = await _commit(services, principal, command, once, now)
-    await services.broker.notify()
-    services.outbox_ready.set()
-    return outcome
+        return await _commit(services, principal, command, once, now)
 
 
 async def _preview(

@@ -172,8 +172,6 @@ async def move(
         elif action is FulfillmentAction.REJECT:
             fulfillment_order.rejection_reason = reason
             await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now)
-    await services.broker.notify()
-    services.outbox_ready.set()
     return fulfillment_order
 
 

@@ -69,7 +69,6 @@ async def hold_order(services: Services, principal: Principal, command: HoldOrde
         )
         if once is not None:
             await once.complete(uow, order.id)
-    await services.broker.notify()
     return order
 
 
@@ -108,6 +107,4 @@ async def release_order_hold(services: Services, principal: Principal, command: 
             await route_held(services, uow, order, actor=principal.subject, now=now)
         if once is not None:
             await once.complete(uow, order.id)
-    await services.broker.notify()
-    services.outbox_ready.set()  # a routed release promised the ERP its sales orders
     return order

@@ -88,10 +88,7 @@ async def place(services: Services, principal: Principal, command: PlaceOrder) -
         if once.result_id is not None:
             async with services.store.read() as uow:
                 return Placed(await _stored(uow, once.result_id))
-        placed = await _take(services, principal, command, once)
-    await services.broker.notify()
-    services.outbox_ready.set()
-    return placed
+        return await _take(services, principal, command, once)
 
 
 async def _take(services: Services, principal: Principal, command: PlaceOrder, once: Claim) -> Placed:

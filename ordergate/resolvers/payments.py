@@ -370,7 +370,6 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
         await uow.events.append(
             locked, EVENT_OF_KIND[kind], actor=SYSTEM, occurred_at=now, data={"amount": str(amount)}
         )
-    await services.broker.notify()
     return f"{kind.value.lower()} {amount}"
 
 

@@ -84,8 +84,6 @@ async def route_order(
             async with services.store.write() as uow:
                 uow.orders.add_decision(detached(outcome.decision))
         return outcome
-    await services.broker.notify()
-    services.outbox_ready.set()
     return outcome
 
 

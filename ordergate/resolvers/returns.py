@@ -151,7 +151,6 @@ async def request_return(services: Services, principal: Principal, command: Requ
         )
         if once is not None:
             await once.complete(uow, order_return.id)
-    await services.broker.notify()
     return order_return
 
 
@@ -202,9 +201,6 @@ async def decide_return(
             occurred_at=now,
             data={"return_id": order_return.id},
         )
-    await services.broker.notify()
-    if order_return.label_status is ReturnLabelStatus.PENDING:
-        services.outbox_ready.set()
     return order_return
 
 
@@ -330,7 +326,6 @@ async def _settle_label(
             if tracking_number is not None:
                 data["tracking"] = tracking_number
             await uow.events.append(order, event, actor=SYSTEM, occurred_at=now, data=data)
-    await services.broker.notify()
 
 
 async def receive_return(services: Services, principal: Principal, command: ReceiveReturn) -> OrderReturn:
@@ -399,8 +394,6 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         if not refunding and not await payments.paid_elsewhere(uow, order.id):  # nothing to wait for
             await _close(uow, order_return, order, principal.subject, now, reason="nothing to refund")
         # (a storefront's sale is refunded at the storefront: an agent closes the return after)
-    await services.broker.notify()
-    services.outbox_ready.set()
     return order_return
 
 
@@ -425,7 +418,6 @@ async def close_return(services: Services, principal: Principal, command: CloseR
         await _close(uow, order_return, order, principal.subject, now, reason="closed by hand")
         if once is not None:
             await once.complete(uow, order_return.id)
-    await services.broker.notify()
     return order_return
 
 
@@ -453,7 +445,6 @@ async def refund_and_settle(services: Services, task: OutboxTask) -> str:
             data={"return_id": return_id, "amount": str(task.payload.get("amount"))},
         )
         await _close(uow, order_return, order, SYSTEM, now, reason="refunded")
-    await services.broker.notify()
     return result
 
 

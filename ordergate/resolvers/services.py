@@ -21,7 +21,7 @@ from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.resolvers.fanout import EventHub
-from ordergate.store.unit_of_work import Store
+from ordergate.store.unit_of_work import Committed, Store
 
 
 def utc_now() -> datetime:
@@ -87,3 +87,12 @@ class Services:
 
     def __post_init__(self) -> None:
         self.hub = EventHub(self.store, self.broker, poll_seconds=self.policy.event_poll_seconds)
+        self.store.after_commit = self.committed
+
+    async def committed(self, what: Committed) -> None:
+        """After every write transaction that promised something: subscribers and other
+        replicas hear of its events, and this process's relay wakes for its outbox work."""
+        if what.events:
+            await self.broker.notify()
+        if what.queued:
+            self.outbox_ready.set()

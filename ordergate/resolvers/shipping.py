@@ -183,6 +183,4 @@ async def _record(
         )
         await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
         storefront.promise_shipment(uow, order, shipment.id, now)
-    await services.broker.notify()
-    services.outbox_ready.set()
     return Shipped(fulfillment_order, shipment)

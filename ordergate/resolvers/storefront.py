@@ -114,8 +114,6 @@ async def take_webhook(services: Services, headers: dict[str, str], body: bytes)
                 created_at=now,
             )
         )
-    if added:
-        services.outbox_ready.set()
     return Intake(duplicate=not added, scope=notice.scope)
 
 

@@ -63,6 +63,4 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                         await derive_order_statuses(uow, order, lines, actor=SYSTEM, now=now)
                 changed += 1
             uow.session.add(shipment)
-    if changed:
-        await services.broker.notify()
     return changed

@@ -183,10 +183,7 @@ async def replay_delivery(services: Services, principal: Principal, delivery_id:
             raise ValidationFailed(
                 [Problem("ENDPOINT_INACTIVE", "activate the endpoint before replaying to it", ("id",))]
             )
-        task.done_at, task.result, task.last_error = None, None, None
-        task.attempts, task.available_at = 0, services.clock()
-        uow.session.add(task)
-    services.outbox_ready.set()
+        uow.outbox.requeue(task, services.clock())
     return task
 
 
@@ -214,8 +211,6 @@ async def dispatch_once(services: Services, limit: int = DISPATCH_BATCH) -> int:
                     created += 1
         if events:
             await uow.webhooks.advance_position(events[-1].cursor)
-    if created:
-        services.outbox_ready.set()
     return len(events)
 
 

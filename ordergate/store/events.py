@@ -48,6 +48,7 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._pending: list[OrderEvent] = []
+        self.stamped = 0  # events this transaction appended, given their cursors at its end
 
     async def append(
         self,
@@ -82,6 +83,7 @@ class EventRepository:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self.stamped += len(pending)
         last = await next_value(self.session, EVENT_CURSOR, count=len(pending))
         for offset, event in enumerate(pending):
             event.cursor = last - len(pending) + 1 + offset

@@ -16,9 +16,18 @@ from ordergate.models.outbox import OutboxTask
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.queued = False  # this transaction made work due: the relay is woken once it commits
 
     def add(self, task: OutboxTask) -> None:
         self.session.add(task)
+        self.queued = True
+
+    def requeue(self, task: OutboxTask, now: datetime) -> None:
+        """Make a done or failing task due again, from scratch (a replay)."""
+        task.done_at, task.result, task.last_error = None, None, None
+        task.attempts, task.available_at = 0, now
+        self.session.add(task)
+        self.queued = True
 
     async def due(self, now: datetime, limit: int, kinds: Sequence[str]) -> list[OutboxTask]:
         """Tasks of these kinds whose time has come, oldest first, row-locked; on PostgreSQL
@@ -67,6 +76,7 @@ class OutboxRepository:
                 self.session.add(task)
         except IntegrityError:
             return False
+        self.queued = True
         return True
 
     async def by_key(self, kind: str, key: str) -> OutboxTask | None:

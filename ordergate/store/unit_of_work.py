@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +48,22 @@ class UnitOfWork:
         self.appeasements = AppeasementRepository(session)
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What a committed write transaction promised the world: events to publish (subscribers,
+    other replicas) and outbox work now due (this process's relay)."""
+
+    events: int
+    queued: bool
+
+
+AfterCommit = Callable[[Committed], Awaitable[None]]
+
+
+async def _nobody_listens(_: Committed) -> None:
+    return None
+
+
 @contextmanager
 def _busy_when_exhausted() -> Iterator[None]:
     """A connection pool that stays exhausted past its timeout is load, not a bug: the caller
@@ -58,7 +75,9 @@ def _busy_when_exhausted() -> Iterator[None]:
 
 
 class Store:
-    """Owns the engines. `read()` for queries; `write()` for changes, committed on exit."""
+    """Owns the engines. `read()` for queries; `write()` for changes, committed on exit, after
+    which the store itself tells whoever listens (`after_commit`) what the transaction promised:
+    no use case notifies the broker or wakes the relay by hand, so none can forget to."""
 
     def __init__(
         self,
@@ -82,6 +101,7 @@ class Store:
         self._write_lock = asyncio.Lock() if self.sqlite else None
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self.after_commit: AfterCommit = _nobody_listens
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
@@ -92,16 +112,21 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
         with _busy_when_exhausted():
-            if self._write_lock is None:
-                async with self._write_sessions() as session, session.begin():
-                    uow = UnitOfWork(session)
-                    yield uow
-                    await uow.events.stamp()
-                return
-            async with self._write_lock, self._write_sessions() as session, session.begin():
-                uow = UnitOfWork(session)
+            async with self._writer() as uow:
                 yield uow
                 await uow.events.stamp()
+        if uow.events.stamped or uow.outbox.queued:  # committed: the lock (SQLite) is released
+            await self.after_commit(Committed(events=uow.events.stamped, queued=uow.outbox.queued))
+
+    @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[UnitOfWork]:
+        """One write transaction, in this process's writer queue on SQLite (one writer there)."""
+        async with AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self._write_sessions())
+            await stack.enter_async_context(session.begin())
+            yield UnitOfWork(session)
 
     async def ping(self) -> bool:
         try:

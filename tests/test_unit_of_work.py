@@ -1,0 +1,113 @@
+"""The unit of work keeps its promises: after a write transaction commits, the store itself says
+what it promised (events to publish, outbox work now due), so that the relay wakes and
+subscribers hear at once, and no use case does it by hand."""
+
+from __future__ import annotations
+
+import ast
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ordergate.models.outbox import OutboxTask
+from ordergate.resolvers.services import Services
+from ordergate.store.unit_of_work import Committed
+from tests.builders import a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[Committed] = []
+
+    async def __call__(self, committed: Committed) -> None:
+        self.seen.append(committed)
+
+
+def a_task(services: Services, key: str) -> OutboxTask:
+    now = services.clock()
+    return OutboxTask(
+        kind="test.kind", key=key, payload={}, created_at=now, available_at=now + timedelta(days=1)
+    )
+
+
+async def test_a_commit_that_queued_work_wakes_the_relay(services: Services) -> None:
+    services.outbox_ready.clear()
+
+    async with services.store.write() as uow:
+        uow.outbox.add(a_task(services, "wake-1"))
+        assert not services.outbox_ready.is_set()  # not before the commit
+
+    assert services.outbox_ready.is_set()
+
+
+async def test_the_store_says_what_each_commit_promised_and_nothing_else(services: Services) -> None:
+    recorder = Recorder()
+    services.store.after_commit = recorder
+
+    async with services.store.write() as uow:
+        pass  # nothing promised
+    async with services.store.read() as uow:
+        await uow.outbox.backlog(services.clock())
+    async with services.store.write() as uow:
+        await uow.outbox.add_once(a_task(services, "once-1"))
+    async with services.store.write() as uow:
+        await uow.outbox.add_once(a_task(services, "once-1"))  # already there: nothing new
+
+    assert recorder.seen == [Committed(events=0, queued=True)]
+
+
+async def test_a_transaction_that_fails_promises_nothing(services: Services) -> None:
+    recorder = Recorder()
+    services.store.after_commit = recorder
+
+    async def failing_use_case() -> None:
+        async with services.store.write() as uow:
+            uow.outbox.add(a_task(services, "rolled-back"))
+            raise RuntimeError("the use case failed after queueing")
+
+    with pytest.raises(RuntimeError):
+        await failing_use_case()
+
+    assert recorder.seen == []
+
+
+@pytest.mark.no_relay
+async def test_an_order_placed_publishes_its_events_and_wakes_the_relay_once_committed(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    recorder = Recorder()
+    services.store.after_commit = recorder
+
+    body = await execute(
+        client, operation("PlaceOrder"), {"input": an_order_input()}, token=a_token("storefront")
+    )
+
+    assert body["data"]["placeOrder"]["userErrors"] == []
+    placed = [c for c in recorder.seen if c.events]
+    assert placed, recorder.seen
+    assert any(c.queued for c in placed)  # the ERP's sales orders, promised with it
+
+
+def calls_in(path: Path, attribute: str) -> list[int]:
+    """Lines of `path` that touch `attribute` (as `x.attribute`)."""
+    tree = ast.parse(path.read_text())
+    return [
+        node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == attribute
+    ]
+
+
+@pytest.mark.parametrize("attribute", ["outbox_ready", "notify"])
+def test_no_use_case_notifies_the_broker_or_wakes_the_relay_by_hand(attribute: str) -> None:
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted((ROOT / "ordergate" / "resolvers").glob("*.py"))
+        if path.name != "services.py" and (lines := calls_in(path, attribute))
+    }
+
+    assert found == {}, "the unit of work does this after its commit"
