@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ordergate.app import build_services, prepare
+from ordergate import bootstrap
 from ordergate.models.commands import (
     Address,
     CustomerDetails,
@@ -104,8 +104,11 @@ async def hub(services: Services, order_id: str, n: int, holding: bool) -> list[
 async def main(sizes: list[int], rounds: int) -> None:
     directory = tempfile.mkdtemp(prefix="ordergate-bench-")
     settings = Settings(database_url=f"sqlite+aiosqlite:///{directory}/bench.db", outbox_relay=False)
-    services = build_services(settings)
-    await prepare(services, settings)
+    async with bootstrap.opened(settings) as services:
+        await measure(services, sizes, rounds)
+
+
+async def measure(services: Services, sizes: list[int], rounds: int) -> None:
     order = await orders.place_order(
         services,
         ADMIN,
@@ -123,36 +126,28 @@ async def main(sizes: list[int], rounds: int) -> None:
         f"{'N':>7} {'what':<9} {'delivered':>9} {'p50 ms':>8} {'p99 ms':>8} {'p50 ratio':>9} {'p99 ratio':>9}"
     )
     holding = True
-    try:
-        for n in sizes:
-            base_p50: list[float] = []
-            base_p99: list[float] = []
-            ours_p50: list[float] = []
-            ours_p99: list[float] = []
-            delivered: list[int] = []
-            for _ in range(rounds):
-                base = await baseline(n)
-                base_p50.append(percentile(base, 0.5))
-                base_p99.append(percentile(base, 0.99))
-                got = await hub(services, order.id, n, holding)
-                holding = not holding
-                delivered.append(len(got))
-                ours_p50.append(percentile(got, 0.5))
-                ours_p99.append(percentile(got, 0.99))
-            b50, b99 = statistics.median(base_p50), statistics.median(base_p99)
-            o50, o99 = statistics.median(ours_p50), statistics.median(ours_p99)
-            print(f"{n:>7} {'baseline':<9} {n:>9} {b50 * 1000:>8.2f} {b99 * 1000:>8.2f} {'':>9} {'':>9}")
-            print(
-                f"{n:>7} {'hub':<9} {min(delivered):>9} {o50 * 1000:>8.2f} {o99 * 1000:>8.2f} "
-                f"{o50 / b50:>9.1f} {o99 / b99:>9.1f}"
-            )
-    finally:
-        await services.hub.stop()
-        if services.erp is not None:
-            await services.erp.aclose()
-        if services.storefront is not None:
-            await services.storefront.aclose()
-        await services.store.dispose()
+    for n in sizes:
+        base_p50: list[float] = []
+        base_p99: list[float] = []
+        ours_p50: list[float] = []
+        ours_p99: list[float] = []
+        delivered: list[int] = []
+        for _ in range(rounds):
+            base = await baseline(n)
+            base_p50.append(percentile(base, 0.5))
+            base_p99.append(percentile(base, 0.99))
+            got = await hub(services, order.id, n, holding)
+            holding = not holding
+            delivered.append(len(got))
+            ours_p50.append(percentile(got, 0.5))
+            ours_p99.append(percentile(got, 0.99))
+        b50, b99 = statistics.median(base_p50), statistics.median(base_p99)
+        o50, o99 = statistics.median(ours_p50), statistics.median(ours_p99)
+        print(f"{n:>7} {'baseline':<9} {n:>9} {b50 * 1000:>8.2f} {b99 * 1000:>8.2f} {'':>9} {'':>9}")
+        print(
+            f"{n:>7} {'hub':<9} {min(delivered):>9} {o50 * 1000:>8.2f} {o99 * 1000:>8.2f} "
+            f"{o50 / b50:>9.1f} {o99 / b99:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.graphql_http_server import BOARD_FIRST, DESTINATION, SKUS  # noqa: E402
-from ordergate.app import build_services, prepare  # noqa: E402
+from ordergate import bootstrap  # noqa: E402
 from ordergate.auth import mint_token  # noqa: E402
 from ordergate.models.commands import Address, CustomerDetails, LineRequest, PlaceOrder  # noqa: E402
 from ordergate.models.identity import Principal, Role  # noqa: E402
@@ -144,28 +144,24 @@ def cpu_seconds(pid: int) -> float:
 async def seed(database_url: str) -> None:
     """Migrate, seed the demo network and catalogue, and place ORDERS orders."""
     settings = Settings(database_url=database_url, outbox_relay=False)
-    services = build_services(settings)
-    await prepare(services, settings)
     admin = Principal("bench", Role.ADMIN)
-    for i in range(ORDERS):
-        skus = (ACTIVE_SKUS[i % len(ACTIVE_SKUS)], ACTIVE_SKUS[(i * 5 + 3) % len(ACTIVE_SKUS)])
-        await orders.place_order(
-            services,
-            admin,
-            PlaceOrder(
-                idempotency_key=f"bench-{i}",
-                channel="web" if i % 3 else "mobile",
-                customer=CustomerDetails(email=EMAILS[i % len(EMAILS)]),
-                lines=tuple(LineRequest(sku, 1 + i % 2) for sku in dict.fromkeys(skus)),
-                delivery_method=DeliveryMethod.SHIP,
-                shipping_address=Address("Bench", "500 Congress Ave", "Austin", "78701", "US", region="TX"),
-            ),
-        )
-    if services.erp is not None:
-        await services.erp.aclose()
-    if services.storefront is not None:
-        await services.storefront.aclose()
-    await services.store.dispose()
+    async with bootstrap.opened(settings) as services:
+        for i in range(ORDERS):
+            skus = (ACTIVE_SKUS[i % len(ACTIVE_SKUS)], ACTIVE_SKUS[(i * 5 + 3) % len(ACTIVE_SKUS)])
+            await orders.place_order(
+                services,
+                admin,
+                PlaceOrder(
+                    idempotency_key=f"bench-{i}",
+                    channel="web" if i % 3 else "mobile",
+                    customer=CustomerDetails(email=EMAILS[i % len(EMAILS)]),
+                    lines=tuple(LineRequest(sku, 1 + i % 2) for sku in dict.fromkeys(skus)),
+                    delivery_method=DeliveryMethod.SHIP,
+                    shipping_address=Address(
+                        "Bench", "500 Congress Ave", "Austin", "78701", "US", region="TX"
+                    ),
+                ),
+            )
 
 
 def request_bodies() -> dict[str, dict[str, Any]]:

@@ -32,8 +32,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordergate import runtime
-from ordergate.app import Sandboxes, build_services, create_app
+from ordergate.app import create_app
 from ordergate.auth import bearer, verify_token
+from ordergate.bootstrap import Sandboxes, build_services
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import DomainError, Unauthenticated
 from ordergate.models.identity import Principal

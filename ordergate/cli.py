@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,46 +66,34 @@ def _timestamp(text: str) -> datetime:
 
 
 async def _migrate(settings: Settings) -> None:
-    from ordergate.app import build_services
+    from ordergate import bootstrap
     from ordergate.store import migrate
 
-    services = build_services(settings)
-    try:
+    async with bootstrap.opened(settings, prepared=False) as services:
         await migrate.upgrade(services.store)
         print(f"schema at {await migrate.current_revision(services.store)}")
-    finally:
-        await services.store.dispose()
 
 
 async def _prepare(settings: Settings) -> None:
-    from ordergate.app import build_services, prepare
+    from ordergate import bootstrap
 
-    services = build_services(settings)
-    try:
-        await prepare(services, settings)
-    finally:
-        await services.store.dispose()
+    async with bootstrap.opened(settings):
+        pass
 
 
 async def _seed(settings: Settings) -> None:
-    from ordergate.app import build_services, prepare
+    from ordergate import bootstrap
 
-    services = build_services(settings)
-    try:
-        await prepare(services, Settings(**{**settings.__dict__, "seed_demo_data": True}))
+    async with bootstrap.opened(replace(settings, seed_demo_data=True)):
         print("demo network and catalogue present")
-    finally:
-        await services.store.dispose()
 
 
 async def _sync_storefront(settings: Settings, since: datetime | None) -> int:
-    from ordergate.app import build_services, prepare
+    from ordergate import bootstrap
     from ordergate.connectors.errors import UpstreamError
     from ordergate.resolvers import storefront
 
-    services = build_services(settings)
-    try:
-        await prepare(services, settings)
+    async with bootstrap.opened(settings) as services:
         if services.storefront is None:
             print("no storefront is configured (set ORDERGATE_BIGCOMMERCE_URL, or leave the sandbox on)")
             return 1
@@ -120,15 +109,6 @@ async def _sync_storefront(settings: Settings, since: datetime | None) -> int:
             f"next run resumes from {report.watermark.isoformat() if report.watermark else 'the beginning'}"
         )
         return 0
-    finally:
-        await services.hub.stop()
-        if services.storefront is not None:
-            await services.storefront.aclose()
-        if services.webhook_sender is not None:
-            await services.webhook_sender.aclose()
-        if services.erp is not None:
-            await services.erp.aclose()
-        await services.store.dispose()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:

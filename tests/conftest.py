@@ -10,7 +10,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ordergate.app import Sandboxes, build_services, create_app, prepare
+from ordergate import bootstrap
+from ordergate.app import create_app
+from ordergate.bootstrap import Sandboxes
 from ordergate.resolvers.services import Services
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
@@ -65,21 +67,10 @@ def sandboxes() -> Sandboxes:
 async def services(
     settings: Settings, database: tuple[str, dict[str, Any]], sandboxes: Sandboxes
 ) -> AsyncIterator[Services]:
-    services = build_services(settings, Store(database[0], connect_args=database[1]), sandboxes)
-    await prepare(services, settings)
-    try:
+    async with bootstrap.opened(
+        settings, Store(database[0], connect_args=database[1]), sandboxes
+    ) as services:
         yield services
-    finally:
-        await services.hub.stop()
-        if services.erp is not None:
-            await services.erp.aclose()
-        if services.storefront is not None:
-            await services.storefront.aclose()
-        if services.webhook_sender is not None:
-            await services.webhook_sender.aclose()
-        for provider in services.payments.values():
-            await provider.aclose()
-        await services.store.dispose()
 
 
 @pytest.fixture

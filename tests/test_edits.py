@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.app import Sandboxes, outbox_handlers
-from ordergate.resolvers.relay import relay_once
+from ordergate.bootstrap import Sandboxes
 from ordergate.resolvers.services import Services
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address
 from tests.graphql_client import execute
 from tests.test_fraud_and_tax import available

@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.outbox import ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
-from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line
 from tests.test_cancel import ANN, cancel, detail, placed
 from tests.test_fulfillment import DALLAS, place, step

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.app import load_tax_rules
+from ordergate.bootstrap import load_tax_rules
 from ordergate.models.fraud import FraudPolicy
 from ordergate.resolvers.services import Services
 from ordergate.settings import SettingsError

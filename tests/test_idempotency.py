@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from ordergate.app import Sandboxes
+from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.payments.base import Authorization, Capture, PaymentProvider, Refund, Void
 from ordergate.resolvers.services import Services
 from tests.graphql_client import execute

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from ordergate.app import SANDBOX_KATANA_URL, Sandboxes
+from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.catalog import Product

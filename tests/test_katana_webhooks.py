@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import httpx
 
-from ordergate.app import SANDBOX_WEBHOOK_SECRET, Sandboxes
+from ordergate.bootstrap import SANDBOX_WEBHOOK_SECRET, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.resolvers.services import Services

@@ -10,13 +10,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.bootstrap import Sandboxes
 from ordergate.models.loyalty import points_for
 from ordergate.models.outbox import PAYMENT_CAPTURE
 from ordergate.resolvers.payments import do_payment_task
-from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.settings import Settings, SettingsError
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token
 from tests.flows import send_back
 from tests.graphql_client import error_codes, execute

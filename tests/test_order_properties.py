@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ordergate.app import outbox_handlers
 from ordergate.models.lifecycle import LineQuantities, fulfillment_status
 from ordergate.models.order import PaymentStatus
 from ordergate.models.payments import PaymentKind, PaymentTransaction, payment_status
-from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

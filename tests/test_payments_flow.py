@@ -11,11 +11,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.bootstrap import Sandboxes
 from ordergate.models.outbox import PAYMENT_CAPTURE
-from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.sandbox.payments import PaymentsSandbox
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.flows import send_back

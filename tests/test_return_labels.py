@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.app import Sandboxes, outbox_handlers
+from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.carriers.base import (
     Carrier,
     Label,
@@ -22,9 +22,10 @@ from ordergate.connectors.carriers.base import (
 )
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.outbox import RETURN_LABEL
-from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

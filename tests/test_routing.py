@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from ordergate.app import Sandboxes
+from ordergate.bootstrap import Sandboxes
 from ordergate.resolvers.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordergate.app import build_services
+from ordergate.bootstrap import build_services
 from ordergate.resolvers import catalog
 from ordergate.resolvers.services import Services, utc_now
 from ordergate.sandbox.seed import CATALOGUE, NETWORK, demo_locations, demo_products

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ordergate.app import Sandboxes
+from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.carriers.shipengine import ShipEngineCarrier
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.resolvers.services import Services

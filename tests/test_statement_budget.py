@@ -39,7 +39,7 @@ import pytest
 from sqlalchemy import event
 
 from ordergate import metrics
-from ordergate.app import SANDBOX_WEBHOOK_SECRET, Sandboxes
+from ordergate.bootstrap import SANDBOX_WEBHOOK_SECRET, Sandboxes
 from ordergate.models.catalog import Product
 from ordergate.resolvers import catalog
 from ordergate.resolvers.services import Services

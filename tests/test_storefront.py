@@ -13,13 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.app import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes, outbox_handlers
+from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.models.outbox import STOREFRONT_DELIVERY
 from ordergate.resolvers import storefront
-from ordergate.resolvers.relay import relay_once
 from ordergate.resolvers.services import Services
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.flows import send_back

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ordergate.app import Sandboxes
+from ordergate.bootstrap import Sandboxes
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ordergate.models.outbox import OutboxTask
+from ordergate.models.outbox import PAYMENT_CAPTURE, OutboxTask
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import Committed
 from tests.builders import a_token, an_order_input
@@ -29,21 +29,22 @@ class Recorder:
         self.seen.append(committed)
 
 
-def a_task(services: Services, key: str) -> OutboxTask:
+def a_task(services: Services, key: str, kind: str = "test.kind") -> OutboxTask:
     now = services.clock()
-    return OutboxTask(
-        kind="test.kind", key=key, payload={}, created_at=now, available_at=now + timedelta(days=1)
-    )
+    return OutboxTask(kind=kind, key=key, payload={}, created_at=now, available_at=now + timedelta(days=1))
 
 
 async def test_a_commit_that_queued_work_wakes_the_relay(services: Services) -> None:
-    services.outbox_ready.clear()
+    payments, erp = services.wakeups.lane("payments"), services.wakeups.lane("erp")
+    payments.clear()
+    erp.clear()
 
     async with services.store.write() as uow:
-        uow.outbox.add(a_task(services, "wake-1"))
-        assert not services.outbox_ready.is_set()  # not before the commit
+        uow.outbox.add(a_task(services, "wake-1", PAYMENT_CAPTURE))
+        assert not payments.is_set()  # not before the commit
 
-    assert services.outbox_ready.is_set()
+    assert payments.is_set()
+    assert not erp.is_set()  # only the lane that has work
 
 
 async def test_the_store_says_what_each_commit_promised_and_nothing_else(services: Services) -> None:
@@ -59,7 +60,7 @@ async def test_the_store_says_what_each_commit_promised_and_nothing_else(service
     async with services.store.write() as uow:
         await uow.outbox.add_once(a_task(services, "once-1"))  # already there: nothing new
 
-    assert recorder.seen == [Committed(events=0, queued=True)]
+    assert recorder.seen == [Committed(events=0, queued=frozenset({"test.kind"}))]
 
 
 async def test_a_transaction_that_fails_promises_nothing(services: Services) -> None:
@@ -102,7 +103,7 @@ def calls_in(path: Path, attribute: str) -> list[int]:
     ]
 
 
-@pytest.mark.parametrize("attribute", ["outbox_ready", "notify"])
+@pytest.mark.parametrize("attribute", ["wakeups", "notify"])
 def test_no_use_case_notifies_the_broker_or_wakes_the_relay_by_hand(attribute: str) -> None:
     found = {
         str(path.relative_to(ROOT)): lines

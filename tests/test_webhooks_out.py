@@ -21,16 +21,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ordergate.app import build_services
+from ordergate import bootstrap
 from ordergate.connectors.webhooks.http import HttpWebhookSender
 from ordergate.models.events import OrderEvent
-from ordergate.models.outbox import OutboxTask
-from ordergate.models.webhooks import WEBHOOK_DELIVERY, signature, url_problems, verify
-from ordergate.resolvers.relay import relay_once
+from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask
+from ordergate.models.webhooks import signature, url_problems, verify
 from ordergate.resolvers.services import Services
 from ordergate.resolvers.webhooks_out import deliver, dispatch_once
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
+from ordergate.workers.relay import relay_once
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute
@@ -230,16 +230,10 @@ async def events_of(services: Services, order_id: str) -> list[OrderEvent]:
 @contextlib.asynccontextmanager
 async def replica(settings: Settings, database: tuple[str, dict[str, Any]]) -> AsyncIterator[Services]:
     """Another process over the same database: its own engines, relay state and sender."""
-    other = build_services(settings, Store(database[0], connect_args=database[1]))
-    other.webhook_sender = other.webhook_sender or HttpWebhookSender.create()
-    try:
+    async with bootstrap.opened(
+        settings, Store(database[0], connect_args=database[1]), prepared=False
+    ) as other:
         yield other
-    finally:
-        await other.webhook_sender.aclose()
-        await other.hub.stop()
-        if other.erp is not None:
-            await other.erp.aclose()
-        await other.store.dispose()
 
 
 async def deliveries(services: Services) -> list[OutboxTask]:

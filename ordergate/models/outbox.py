@@ -21,6 +21,34 @@ PAYMENT_VOID = "payment.void"
 PAYMENT_REFUND = "payment.refund"
 RETURN_LABEL = "return.label"
 
+WEBHOOK_DELIVERY = "webhook.delivery"  # one of our signed webhooks to a customer's endpoint
+
+# Who does each kind of work: the relay runs one lane per upstream, so a rate-limited ERP never
+# holds a payment capture or a customer's webhook back.
+LANES: dict[str, str] = {
+    ERP_SALES_ORDER: "erp",
+    ERP_SALES_ORDER_AMEND: "erp",
+    STOREFRONT_DELIVERY: "storefront",
+    STOREFRONT_SHIPMENT: "storefront",
+    STOREFRONT_STATUS: "storefront",
+    PAYMENT_CAPTURE: "payments",
+    PAYMENT_VOID: "payments",
+    PAYMENT_REFUND: "payments",
+    RETURN_LABEL: "carriers",
+    WEBHOOK_DELIVERY: "webhooks",
+}
+OTHER_LANE = "other"
+
+
+def lane_of(kind: str) -> str:
+    return LANES.get(kind, OTHER_LANE)
+
+
+class Permanent(Exception):
+    """A task that can never succeed (the order it names is gone, say): settled, not retried,
+    with the reason kept as its result."""
+
+
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)
 

@@ -23,7 +23,6 @@ from ordergate.models.columns import UTCDateTime, new_id
 from ordergate.models.errors import Problem
 from ordergate.models.events import EventType
 
-WEBHOOK_DELIVERY = "webhook.delivery"
 DISPATCH_POSITION = "webhook_dispatch"
 
 MAX_URL_LENGTH = 2048

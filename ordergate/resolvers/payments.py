@@ -22,7 +22,7 @@ from ordergate.models.commands import ExternalSale
 from ordergate.models.errors import Problem, UpstreamFailed, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.order import Order, OrderLine
-from ordergate.models.outbox import PAYMENT_CAPTURE, PAYMENT_REFUND, PAYMENT_VOID, OutboxTask
+from ordergate.models.outbox import PAYMENT_CAPTURE, PAYMENT_REFUND, PAYMENT_VOID, OutboxTask, Permanent
 from ordergate.models.payments import (
     PaymentKind,
     PaymentTransaction,
@@ -33,7 +33,6 @@ from ordergate.models.payments import (
 )
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers import loyalty
-from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 

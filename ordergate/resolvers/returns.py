@@ -27,7 +27,7 @@ from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.order import Order, OrderLine
-from ordergate.models.outbox import RETURN_LABEL, OutboxTask
+from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent
 from ordergate.models.returns import (
     OPEN_RETURNS,
     Disposition,
@@ -42,7 +42,6 @@ from ordergate.models.scope import OrderScope, order_scope
 from ordergate.resolvers import payments
 from ordergate.resolvers.idempotency import claim
 from ordergate.resolvers.orders import line_quantities
-from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
 from ordergate.resolvers.shipping import customer_address, node_address
 from ordergate.store.unit_of_work import UnitOfWork

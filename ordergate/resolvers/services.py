@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.models.commands import Limits
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
+from ordergate.models.outbox import lane_of
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.resolvers.fanout import EventHub
 from ordergate.store.unit_of_work import Committed, Store
@@ -68,6 +70,20 @@ class StockFreshness:
 
 
 @dataclass
+class Wakeups:
+    """One event per relay lane, set when a commit made work due in it."""
+
+    events: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def lane(self, name: str) -> asyncio.Event:
+        return self.events.setdefault(name, asyncio.Event())
+
+    def wake(self, kinds: Iterable[str]) -> None:
+        for kind in kinds:
+            self.lane(lane_of(kind)).set()
+
+
+@dataclass
 class Services:
     store: Store
     broker: Broker
@@ -78,7 +94,8 @@ class Services:
     payments: dict[str, PaymentProvider] = field(default_factory=dict)
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
-    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    closing: AsyncExitStack = field(default_factory=AsyncExitStack)  # what `aclose` closes
     carriers: dict[str, Carrier] = field(default_factory=dict)
     default_carrier: str = "shipengine"
     webhook_sender: WebhookSender | None = None
@@ -89,10 +106,13 @@ class Services:
         self.hub = EventHub(self.store, self.broker, poll_seconds=self.policy.event_poll_seconds)
         self.store.after_commit = self.committed
 
+    async def aclose(self) -> None:
+        """Close everything these services were built with (see `bootstrap`), last built first."""
+        await self.closing.aclose()
+
     async def committed(self, what: Committed) -> None:
         """After every write transaction that promised something: subscribers and other
         replicas hear of its events, and this process's relay wakes for its outbox work."""
         if what.events:
             await self.broker.notify()
-        if what.queued:
-            self.outbox_ready.set()
+        self.wakeups.wake(what.queued)

@@ -45,12 +45,17 @@ from ordergate.models.commands import (
 from ordergate.models.errors import IdempotencyKeyReused, UpstreamFailed, ValidationFailed
 from ordergate.models.identity import Principal, Role
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
-from ordergate.models.outbox import STOREFRONT_DELIVERY, STOREFRONT_SHIPMENT, STOREFRONT_STATUS, OutboxTask
+from ordergate.models.outbox import (
+    STOREFRONT_DELIVERY,
+    STOREFRONT_SHIPMENT,
+    STOREFRONT_STATUS,
+    OutboxTask,
+    Permanent,
+)
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers.holds import hold_order
 from ordergate.resolvers.inventory import availability
 from ordergate.resolvers.orders import place_order
-from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
 

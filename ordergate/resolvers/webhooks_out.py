@@ -28,11 +28,10 @@ from ordergate.connectors.webhooks.targets import TargetRefused, TargetUnresolva
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.outbox import OutboxTask
+from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask, Permanent
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.webhooks import (
-    WEBHOOK_DELIVERY,
     RegisterEndpoint,
     UpdateEndpoint,
     WebhookAttempt,
@@ -49,7 +48,6 @@ from ordergate.models.webhooks import (
     wants,
 )
 from ordergate.resolvers.events import event_cursor
-from ordergate.resolvers.relay import Permanent
 from ordergate.resolvers.services import Services
 
 log = logging.getLogger("ordergate.webhooks_out")
@@ -222,20 +220,6 @@ def _delivery_task(endpoint: WebhookEndpoint, event: OrderEvent, now: datetime) 
         available_at=now,
         created_at=now,
     )
-
-
-async def dispatch_loop(services: Services, idle_seconds: float = 2.0) -> None:
-    """Dispatch for as long as the gateway runs: woken by the broker after commits, and every
-    `idle_seconds` in case a wake-up was lost. A failure is logged and tried again."""
-    async with services.broker.listen() as listener:
-        while True:
-            try:
-                read = await dispatch_once(services)
-            except Exception:  # a supervisor: log, wait, and go on
-                log.exception("webhook dispatch failed; retrying")
-                read = 0
-            if read < DISPATCH_BATCH:
-                await listener.wait(idle_seconds)
 
 
 def delivery_body(event: OrderEvent) -> bytes:

@@ -13,6 +13,7 @@ Like Katana, `POST /sales_orders` does not enforce a unique `ecommerce_order_id`
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -164,6 +165,9 @@ class KatanaSandbox:
         self.webhook_client = webhook_client
         self._closes_client = webhook_client is None
         self.limiter = RollingWindow(rate_limit, rate_window, clock)
+        self._answering = asyncio.Event()
+        self._answering.set()
+        self.waiting = 0  # requests held by `stall`, not yet answered
         self._ids = Ids()
         self.locations: dict[str, int] = {
             code: int(katana_id) for code, katana_id in KATANA_LOCATION_IDS.items()
@@ -209,6 +213,13 @@ class KatanaSandbox:
         )
 
     # -- operator's side: what tests and demos change directly --------------------------------
+
+    def stall(self) -> None:
+        """An ERP that does not answer: every request waits (its client times out) until `resume`."""
+        self._answering.clear()
+
+    def resume(self) -> None:
+        self._answering.set()
 
     def variant_for(self, sku: str) -> Variant:
         for variant in self.variants.values():
@@ -288,6 +299,12 @@ class KatanaSandbox:
 
     def _guard(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
+            if not self._answering.is_set():
+                self.waiting += 1
+                try:
+                    await self._answering.wait()
+                finally:
+                    self.waiting -= 1
             scheme, _, presented = request.headers.get("authorization", "").partition(" ")
             wrong = self.token is not None and not hmac.compare_digest(
                 presented.encode(), self.token.encode()

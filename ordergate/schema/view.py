@@ -315,9 +315,10 @@ class GraphQLView(GraphQL[Context, None]):
                 data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
             )
         kwargs["request_data"] = dataclasses.replace(request_data, query=query)
-        operation = metrics.operation_label(request_data.operation_name, query, self.operation_names)
+        name = metrics.operation_name(request_data.operation_name, query)
+        operation = metrics.operation_label(name, self.operation_names)
         began = time.perf_counter()
-        with tracing.graphql_span(operation, query, request_data.operation_name) as span:
+        with tracing.graphql_span(name, query, request_data.operation_name) as span:
             try:
                 result = await self._execute_single(*args, **kwargs)
             except HTTPException:

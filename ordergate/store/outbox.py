@@ -16,18 +16,18 @@ from ordergate.models.outbox import OutboxTask
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.queued = False  # this transaction made work due: the relay is woken once it commits
+        self.queued: set[str] = set()  # kinds this transaction made due: their lanes wake at commit
 
     def add(self, task: OutboxTask) -> None:
         self.session.add(task)
-        self.queued = True
+        self.queued.add(task.kind)
 
     def requeue(self, task: OutboxTask, now: datetime) -> None:
         """Make a done or failing task due again, from scratch (a replay)."""
         task.done_at, task.result, task.last_error = None, None, None
         task.attempts, task.available_at = 0, now
         self.session.add(task)
-        self.queued = True
+        self.queued.add(task.kind)
 
     async def due(self, now: datetime, limit: int, kinds: Sequence[str]) -> list[OutboxTask]:
         """Tasks of these kinds whose time has come, oldest first, row-locked; on PostgreSQL
@@ -42,17 +42,17 @@ class OutboxRepository:
         )
         return list((await self.session.execute(query)).scalars())
 
-    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
-        """Tasks not done, and when the oldest of those already due became due."""
-        pending = await self.session.execute(
-            select(sa.func.count()).select_from(OutboxTask).where(col(OutboxTask.done_at).is_(None))
+    async def backlog(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
+        """Per kind: tasks not done, and when the oldest of those already due was created."""
+        due = sa.case((col(OutboxTask.available_at) <= now, col(OutboxTask.created_at)))
+        query = (
+            select(col(OutboxTask.kind), sa.func.count(), sa.func.min(due))
+            .where(col(OutboxTask.done_at).is_(None))
+            .group_by(col(OutboxTask.kind))
         )
-        oldest = await self.session.execute(
-            select(sa.func.min(col(OutboxTask.created_at))).where(
-                col(OutboxTask.done_at).is_(None), col(OutboxTask.available_at) <= now
-            )
-        )
-        return int(pending.scalar_one()), oldest.scalar_one_or_none()
+        return {
+            kind: (int(count), oldest) for kind, count, oldest in (await self.session.execute(query)).all()
+        }
 
     async def with_key_prefixes(self, prefixes: Sequence[str]) -> list[OutboxTask]:
         if not prefixes:
@@ -76,7 +76,7 @@ class OutboxRepository:
                 self.session.add(task)
         except IntegrityError:
             return False
-        self.queued = True
+        self.queued.add(task.kind)
         return True
 
     async def by_key(self, kind: str, key: str) -> OutboxTask | None:

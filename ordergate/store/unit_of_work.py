@@ -54,7 +54,7 @@ class Committed:
     other replicas) and outbox work now due (this process's relay)."""
 
     events: int
-    queued: bool
+    queued: frozenset[str]  # the kinds of outbox work it made due
 
 
 AfterCommit = Callable[[Committed], Awaitable[None]]
@@ -116,7 +116,7 @@ class Store:
                 yield uow
                 await uow.events.stamp()
         if uow.events.stamped or uow.outbox.queued:  # committed: the lock (SQLite) is released
-            await self.after_commit(Committed(events=uow.events.stamped, queued=uow.outbox.queued))
+            await self.after_commit(Committed(uow.events.stamped, frozenset(uow.outbox.queued)))
 
     @asynccontextmanager
     async def _writer(self) -> AsyncIterator[UnitOfWork]:

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ordergate.models.events import Counter, OrderEvent
-from ordergate.models.outbox import OutboxTask
-from ordergate.models.webhooks import DISPATCH_POSITION, WEBHOOK_DELIVERY, WebhookAttempt, WebhookEndpoint
+from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask
+from ordergate.models.webhooks import DISPATCH_POSITION, WebhookAttempt, WebhookEndpoint
 from ordergate.store.events import EVENT_CURSOR
 
 

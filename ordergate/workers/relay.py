@@ -5,16 +5,22 @@ A task is leased in a short transaction (on PostgreSQL another replica's relay s
 this one holds), done outside any transaction by the handler registered for its kind, and
 settled in another: done with the handler's result, or retried later with exponential
 backoff. Nothing is dropped: a task whose handler fails in any way waits and is tried again.
+
+Work runs in one lane per upstream (`models.outbox.LANES`): each lane leases and does only its
+own kinds, one task at a time, so an ERP answering 429 for a minute, or not at all, holds up
+the ERP's lane and nothing else; payments, carriers and customers' webhooks go on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from ordergate import tracing
-from ordergate.models.outbox import OutboxTask, next_attempt
+from ordergate.models.outbox import OutboxTask, Permanent, lane_of, next_attempt
 from ordergate.resolvers.services import Services
 
 log = logging.getLogger("ordergate.relay")
@@ -24,9 +30,40 @@ Handler = Callable[[Services, OutboxTask], Awaitable[str | None]]
 """Does one task; returns a short result to keep, or raises to be retried later."""
 
 
-class Permanent(Exception):
-    """A task that can never succeed (the order it names is gone, say): settled, not retried,
-    with the reason kept as its result."""
+def lanes(handlers: Mapping[str, Handler]) -> dict[str, dict[str, Handler]]:
+    """The handlers, by the lane their kind runs in."""
+    split: dict[str, dict[str, Handler]] = {}
+    for kind, handler in handlers.items():
+        split.setdefault(lane_of(kind), {})[kind] = handler
+    return split
+
+
+async def relay_forever(
+    services: Services, handlers: Mapping[str, Handler], idle_seconds: float = 5.0
+) -> None:
+    """Every lane, for as long as the gateway runs."""
+    async with asyncio.TaskGroup() as group:
+        for lane, own in sorted(lanes(handlers).items()):
+            group.create_task(relay_lane(services, lane, own, idle_seconds), name=f"ordergate-relay-{lane}")
+
+
+async def relay_lane(
+    services: Services, lane: str, handlers: Mapping[str, Handler], idle_seconds: float = 5.0
+) -> None:
+    """One lane's work: woken after each commit that queued some, and every few seconds for
+    retries that have come due."""
+    ready = services.wakeups.lane(lane)
+    while True:
+        ready.clear()
+        try:
+            attempted = await relay_once(services, handlers)
+        except Exception:  # a supervisor: log, wait, and go on
+            log.exception("the %s lane of the outbox relay failed; retrying", lane)
+            attempted = 0
+        if attempted == 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(idle_seconds):  # not wait_for: see broker.memory
+                    await ready.wait()
 
 
 async def relay_once(services: Services, handlers: Mapping[str, Handler], limit: int = 20) -> int:

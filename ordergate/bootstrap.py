@@ -1,0 +1,394 @@
+"""Building and closing every service the gateway runs with: the store, the broker, each
+upstream (real when its URL is set, else the sandbox, spoken to in its wire format through an
+in-process transport), the policy; preparing the database; and, while the app serves, the
+sandboxes' deliveries to it, the broker's listening and the workers.
+
+The app, the CLI, the tests and the benchmarks all build here, and everything built is
+closed by one `AsyncExitStack` (`Services.aclose`): nothing is closed by hand elsewhere. This
+is the only module that picks concrete brokers, connectors and sandboxes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from starlette.types import ASGIApp
+
+from ordergate.broker.base import Broker
+from ordergate.broker.memory import MemoryBroker
+from ordergate.broker.redis import RedisBroker
+from ordergate.connectors.carriers.base import Carrier
+from ordergate.connectors.carriers.shipengine import SECRET_HEADER as SHIPENGINE_SECRET_HEADER
+from ordergate.connectors.carriers.shipengine import ShipEngineCarrier
+from ordergate.connectors.carriers.ups import UpsCarrier
+from ordergate.connectors.erp.base import ErpConnector
+from ordergate.connectors.erp.katana import KatanaErp
+from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.payments.base import PaymentProvider
+from ordergate.connectors.payments.stripe_like import StripeLikeProvider
+from ordergate.connectors.storefront.base import StorefrontConnector
+from ordergate.connectors.storefront.bigcommerce import ORDER_SCOPES, BigCommerceStorefront
+from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFRONT_SECRET_HEADER
+from ordergate.connectors.webhooks.http import HttpWebhookSender
+from ordergate.connectors.webhooks.targets import TargetGuard
+from ordergate.models.commands import Limits
+from ordergate.models.fraud import FraudPolicy
+from ordergate.models.identity import Role
+from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
+from ordergate.resolvers import catalog, inventory
+from ordergate.resolvers.services import Policy, Services, utc_now
+from ordergate.sandbox.bigcommerce import BigCommerceSandbox
+from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.sandbox.payments import PaymentsSandbox
+from ordergate.sandbox.seed import demo_locations, demo_products
+from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.sandbox.ups import UpsSandbox
+from ordergate.settings import Settings, SettingsError
+from ordergate.store import migrate
+from ordergate.store.unit_of_work import Store
+from ordergate.workers import runner
+
+log = logging.getLogger("ordergate")
+
+
+# The sandbox app serves the paths that the gateway mounts under /sandbox/katana; in-process
+# the connector reaches it directly, without the hop through the mount.
+SANDBOX_KATANA_URL = "http://katana.sandbox.internal"
+SANDBOX_WEBHOOK_SECRET = "ordergate-sandbox-katana-webhook-secret"  # noqa: S105
+KATANA_EVENTS = ("current_inventory.product_updated", "current_inventory.product_out_of_stock")
+
+
+@dataclass
+class Sandboxes:
+    """The simulated upstreams this process serves, when the settings ask for them."""
+
+    katana: KatanaSandbox | None = None
+    shipengine: ShipEngineSandbox | None = None
+    ups: UpsSandbox | None = None
+    bigcommerce: BigCommerceSandbox | None = None
+    payments: PaymentsSandbox | None = None
+
+
+def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
+    """The real Katana when its URL is set; else, with the sandbox on, the simulated one,
+    spoken to over the same wire format through an in-process transport."""
+    if settings.katana_url:
+        return KatanaErp.create(
+            settings.katana_url, settings.katana_token or "", settings.katana_webhook_secrets or None
+        )
+    if not settings.sandbox:
+        return None
+    secrets = settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,)
+    sandboxes.katana = sandboxes.katana or KatanaSandbox(
+        token=settings.katana_token, webhook_token=secrets[0]
+    )
+    return KatanaErp.create(
+        SANDBOX_KATANA_URL,
+        settings.katana_token or "sandbox",
+        secrets,
+        transport=httpx.ASGITransport(app=sandboxes.katana.app),
+    )
+
+
+SANDBOX_BIGCOMMERCE_URL = "http://bigcommerce.sandbox.internal"
+SANDBOX_BIGCOMMERCE_SECRET = "ordergate-sandbox-bigcommerce-webhook-secret"  # noqa: S105
+
+
+def build_storefront(settings: Settings, sandboxes: Sandboxes) -> StorefrontConnector | None:
+    """The real BigCommerce store when its URL is set; else, with the sandbox on, the simulated
+    one, spoken to in its wire format through an in-process transport."""
+    secrets = settings.bigcommerce_webhook_secrets
+    if settings.bigcommerce_url:
+        return BigCommerceStorefront.create(
+            settings.bigcommerce_url, settings.bigcommerce_token or "", list(secrets) or None
+        )
+    if not settings.sandbox:
+        return None
+    sandboxes.bigcommerce = sandboxes.bigcommerce or BigCommerceSandbox(token=settings.bigcommerce_token)
+    return BigCommerceStorefront.create(
+        SANDBOX_BIGCOMMERCE_URL,
+        settings.bigcommerce_token or "sandbox",
+        list(secrets or (SANDBOX_BIGCOMMERCE_SECRET,)),
+        transport=httpx.ASGITransport(app=sandboxes.bigcommerce.app),
+    )
+
+
+def connect_storefront_sandbox(app: ASGIApp, settings: Settings, sandboxes: Sandboxes) -> None:
+    """The storefront sandbox tells us about its orders as BigCommerce would: hooks registered
+    with our secret as a custom header, delivered in-process."""
+    sandbox = sandboxes.bigcommerce
+    if sandbox is None:
+        return
+    sandbox.webhook_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+    )
+    secret = (settings.bigcommerce_webhook_secrets or (SANDBOX_BIGCOMMERCE_SECRET,))[0]
+    for scope in ORDER_SCOPES:
+        sandbox.register_hook(
+            scope, f"{settings.public_url}/webhooks/bigcommerce", {STOREFRONT_SECRET_HEADER: secret}
+        )
+
+
+SANDBOX_PAYMENTS_URL = "http://payments.sandbox.internal"
+
+
+def build_payments(settings: Settings, sandboxes: Sandboxes) -> dict[str, PaymentProvider]:
+    """`stripe` when its key is set; `sandbox` (the contract's test tokens) with the sandbox on."""
+    providers: dict[str, PaymentProvider] = {}
+    if settings.stripe_key:
+        providers["stripe"] = StripeLikeProvider.create(settings.stripe_url, settings.stripe_key)
+    if settings.sandbox:
+        sandboxes.payments = sandboxes.payments or PaymentsSandbox()
+        providers["sandbox"] = StripeLikeProvider.create(
+            SANDBOX_PAYMENTS_URL, "sk_test_sandbox", transport=httpx.ASGITransport(app=sandboxes.payments.app)
+        )
+    return providers
+
+
+SANDBOX_SHIPENGINE_URL = "http://shipengine.sandbox.internal"
+SANDBOX_UPS_URL = "http://ups.sandbox.internal"
+SANDBOX_CARRIER_SECRET = "ordergate-sandbox-carrier-webhook-secret"  # noqa: S105
+
+
+def build_carriers(settings: Settings, sandboxes: Sandboxes) -> dict[str, Carrier]:
+    """Each carrier real when its URL is set, simulated in-process when the sandbox is on."""
+    carriers: dict[str, Carrier] = {}
+    step = settings.sandbox_tracking_step_seconds
+    if settings.shipengine_url:
+        carriers["shipengine"] = ShipEngineCarrier.create(
+            settings.shipengine_url,
+            settings.shipengine_key or "",
+            webhook_secret=settings.shipengine_webhook_secret,
+        )
+    elif settings.sandbox:
+        sandboxes.shipengine = sandboxes.shipengine or ShipEngineSandbox(
+            api_key=settings.shipengine_key,
+            step_seconds=step,
+            public_url=f"{settings.public_url}/sandbox/shipengine",
+        )
+        carriers["shipengine"] = ShipEngineCarrier.create(
+            SANDBOX_SHIPENGINE_URL,
+            settings.shipengine_key or "sandbox",
+            transport=httpx.ASGITransport(app=sandboxes.shipengine.app),
+            webhook_secret=settings.shipengine_webhook_secret or SANDBOX_CARRIER_SECRET,
+        )
+    if settings.ups_url:
+        carriers["ups"] = UpsCarrier.create(
+            settings.ups_url,
+            settings.ups_client_id or "",
+            settings.ups_client_secret or "",
+            settings.ups_account or "",
+            webhook_credential=settings.ups_webhook_credential,
+        )
+    elif settings.sandbox:
+        sandboxes.ups = sandboxes.ups or UpsSandbox(
+            step_seconds=step, public_url=f"{settings.public_url}/sandbox/ups"
+        )
+        carriers["ups"] = UpsCarrier.create(
+            SANDBOX_UPS_URL,
+            settings.ups_client_id or "sandbox",
+            settings.ups_client_secret or "sandbox",
+            settings.ups_account or "A1B2C3",
+            transport=httpx.ASGITransport(app=sandboxes.ups.app),
+            webhook_credential=settings.ups_webhook_credential or SANDBOX_CARRIER_SECRET,
+        )
+    return carriers
+
+
+def connect_carrier_sandboxes(
+    app: ASGIApp, settings: Settings, sandboxes: Sandboxes
+) -> tuple[asyncio.Event, list[asyncio.Task[None]]]:
+    """The carrier sandboxes advance their parcels' tracking every step and tell us as the real
+    carriers would: with a webhook secret (ShipEngine) or a credential (UPS), delivered in-process."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    if sandboxes.shipengine is not None:
+        sandboxes.shipengine.webhook_client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+        )
+        sandboxes.shipengine.register_webhook(
+            f"{settings.public_url}/webhooks/shipengine",
+            headers={SHIPENGINE_SECRET_HEADER: settings.shipengine_webhook_secret or SANDBOX_CARRIER_SECRET},
+        )
+        tasks.append(asyncio.create_task(sandboxes.shipengine.run(stop), name="sandbox-shipengine-tracking"))
+    if sandboxes.ups is not None:
+        sandboxes.ups.webhook_client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+        )
+        sandboxes.ups.subscribe(
+            f"{settings.public_url}/webhooks/ups", settings.ups_webhook_credential or SANDBOX_CARRIER_SECRET
+        )
+        tasks.append(asyncio.create_task(sandboxes.ups.run(stop), name="sandbox-ups-tracking"))
+    return stop, tasks
+
+
+def load_tax_rules(path: str | None) -> TaxRules:
+    """The built-in rules, or those in the JSON file named by ORDERGATE_TAX_RULES (a bad file
+    stops the gateway at start with what is wrong, not at the first order)."""
+    if path is None:
+        return DEFAULT_RULES
+    try:
+        return TaxRules.from_json(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"ORDERGATE_TAX_RULES: {exc}") from None
+
+
+def build_services(
+    settings: Settings, store: Store | None = None, sandboxes: Sandboxes | None = None
+) -> Services:
+    store = store or Store(settings.database_url)
+    broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
+    policy = Policy(
+        currency=settings.currency,
+        shipping=ShippingPolicy(
+            flat_rate=settings.flat_shipping_rate, free_over=settings.free_shipping_threshold
+        ),
+        limits=Limits(max_line_quantity=settings.max_line_quantity, max_lines=settings.max_lines_per_order),
+        page_size_cap=settings.page_size_cap,
+        tax_rules=load_tax_rules(settings.tax_rules_path),
+        fraud=FraudPolicy(threshold=settings.fraud_threshold, blocklist=frozenset(settings.fraud_blocklist)),
+        edit_window=timedelta(minutes=settings.edit_window_minutes),
+        loyalty_points_per_unit=settings.loyalty_points_per_unit,
+        appeasement_limits={
+            Role.AGENT: settings.appeasement_limit_agent,
+            Role.ADMIN: settings.appeasement_limit_admin,
+        },
+    )
+    sandboxes = sandboxes if sandboxes is not None else Sandboxes()
+    targets = TargetGuard(allow_private=settings.webhooks_allow_private)
+    services = Services(
+        store=store,
+        broker=broker,
+        policy=policy,
+        clock=utc_now,
+        erp=build_upstreams(settings, sandboxes),
+        storefront=build_storefront(settings, sandboxes),
+        webhook_sender=HttpWebhookSender.create(guard=targets),
+        webhook_targets=targets,
+        payments=build_payments(settings, sandboxes),
+        carriers=build_carriers(settings, sandboxes),
+        default_carrier=settings.default_carrier,
+    )
+    _close_with(services, sandboxes)
+    return services
+
+
+def _close_with(services: Services, sandboxes: Sandboxes) -> None:
+    """Everything built above is closed by `services.aclose()`, last built first: the hub
+    and the clients before the sandboxes they speak to, the store last."""
+    closing = services.closing
+    closing.push_async_callback(services.store.dispose)
+    for sandbox in (sandboxes.katana, sandboxes.bigcommerce, sandboxes.shipengine, sandboxes.ups):
+        if sandbox is not None:
+            closing.push_async_callback(sandbox.aclose)
+    for upstream in (services.erp, services.storefront, services.webhook_sender):
+        if upstream is not None:
+            closing.push_async_callback(upstream.aclose)
+    for provider in services.payments.values():
+        closing.push_async_callback(provider.aclose)
+    for carrier in services.carriers.values():
+        closing.push_async_callback(carrier.aclose)
+    closing.push_async_callback(services.hub.stop)
+
+
+@asynccontextmanager
+async def opened(
+    settings: Settings,
+    store: Store | None = None,
+    sandboxes: Sandboxes | None = None,
+    *,
+    prepared: bool = True,
+) -> AsyncIterator[Services]:
+    """The services for a command or a test: built (and, unless told otherwise, migrated,
+    seeded and warmed as settings say), closed whole on exit however the block ends."""
+    services = build_services(settings, store, sandboxes)
+    try:
+        if prepared:
+            await prepare(services, settings)
+        yield services
+    finally:
+        await services.aclose()
+
+
+async def prepare(services: Services, settings: Settings) -> None:
+    """Migrate when allowed, and seed the demo network and catalogue on first start."""
+    if settings.auto_migrate:
+        await migrate.upgrade(services.store)
+    if settings.seed_demo_data:
+        added = await catalog.seed(
+            services, demo_products(services.clock(), settings.currency), demo_locations()
+        )
+        if added:
+            log.info("seeded %d demo products and locations", added)
+    await warm_inventory(services)
+
+
+async def warm_inventory(services: Services) -> None:
+    """Join the ERP's locations and read every product's stock, so the first shopper's answer
+    is not the one that waits. An unreachable ERP leaves the last snapshot in place."""
+    services.geocoder.warm()
+    if services.erp is None:
+        return
+    try:
+        joined = await inventory.sync_locations(services)
+    except UpstreamError as error:
+        log.warning("could not read the ERP's locations: %s", error)
+        return
+    async with services.store.read() as uow:
+        skus = sorted(await uow.catalog.active_skus())
+    stale = await inventory.refresh_stock(services, skus)
+    log.info("joined %d ERP locations; read stock for %d SKUs (%d stale)", joined, len(skus), len(stale))
+
+
+@asynccontextmanager
+async def serving(
+    app: ASGIApp, settings: Settings, services: Services, sandboxes: Sandboxes
+) -> AsyncIterator[None]:
+    """What the app does while it serves, undone on exit in reverse: the database prepared, the
+    broker listening, the sandboxes delivering their webhooks to `app` in-process, the real
+    storefront's webhooks registered, and the workers running."""
+    async with AsyncExitStack() as stack:
+        await prepare(services, settings)
+        await services.broker.start()
+        stack.push_async_callback(services.broker.stop)
+        await stack.enter_async_context(_sandboxes_delivering(app, settings, sandboxes))
+        if settings.bigcommerce_url and services.storefront is not None:
+            try:
+                await services.storefront.register_webhooks(f"{settings.public_url}/webhooks/bigcommerce")
+            except (UpstreamError, ValueError) as error:
+                log.warning("could not register the storefront's webhooks: %s", error)
+        await stack.enter_async_context(runner.running(services, settings))
+        yield
+
+
+@asynccontextmanager
+async def _sandboxes_delivering(
+    app: ASGIApp, settings: Settings, sandboxes: Sandboxes
+) -> AsyncIterator[None]:
+    """The sandboxes tell us what changed as their vendors would (signed webhooks, secret
+    headers, tracking as parcels move), delivered to `app` in-process."""
+    if sandboxes.katana is not None:
+        sandboxes.katana.webhook_client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+        )
+        sandboxes.katana.register_webhook(
+            f"{settings.public_url}/webhooks/katana",
+            KATANA_EVENTS,
+            token=(settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
+        )
+    connect_storefront_sandbox(app, settings, sandboxes)
+    stop, trackers = connect_carrier_sandboxes(app, settings, sandboxes)
+    try:
+        yield
+    finally:
+        stop.set()
+        for tracker in trackers:
+            with suppress(asyncio.CancelledError):
+                await tracker

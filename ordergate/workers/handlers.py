@@ -1,0 +1,40 @@
+"""Who does each kind of outbox work: a table from kind to use case, given the upstreams this
+gateway has (a kind without a handler waits for a gateway that has one)."""
+
+from __future__ import annotations
+
+from ordergate.models.outbox import (
+    ERP_SALES_ORDER,
+    ERP_SALES_ORDER_AMEND,
+    PAYMENT_CAPTURE,
+    PAYMENT_REFUND,
+    PAYMENT_VOID,
+    RETURN_LABEL,
+    STOREFRONT_DELIVERY,
+    STOREFRONT_SHIPMENT,
+    STOREFRONT_STATUS,
+    WEBHOOK_DELIVERY,
+)
+from ordergate.resolvers import erp_sync, payments, returns, storefront, webhooks_out
+from ordergate.resolvers.services import Services
+from ordergate.workers.relay import Handler
+
+
+def outbox_handlers(services: Services) -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {}
+    if services.erp is not None:
+        handlers[ERP_SALES_ORDER] = erp_sync.push_sales_order
+        handlers[ERP_SALES_ORDER_AMEND] = erp_sync.amend_sales_order
+    if services.storefront is not None:
+        handlers[STOREFRONT_DELIVERY] = storefront.process_delivery
+        handlers[STOREFRONT_SHIPMENT] = storefront.push_shipment
+        handlers[STOREFRONT_STATUS] = storefront.push_status
+    if services.webhook_sender is not None:
+        handlers[WEBHOOK_DELIVERY] = webhooks_out.deliver
+    if services.payments:
+        handlers[PAYMENT_CAPTURE] = payments.do_payment_task
+        handlers[PAYMENT_VOID] = payments.do_payment_task
+        handlers[PAYMENT_REFUND] = returns.refund_and_settle  # the refund, then the return it was for
+    if services.carriers:
+        handlers[RETURN_LABEL] = returns.buy_return_label
+    return handlers

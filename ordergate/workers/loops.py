@@ -1,0 +1,60 @@
+"""The loops a gateway runs beside its requests, each a supervisor: a failure is logged and
+the loop goes on. Started and stopped together by `workers.runner.running`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ordergate.connectors.errors import UpstreamError
+from ordergate.resolvers import storefront, webhooks_out
+from ordergate.resolvers.services import Services
+
+log = logging.getLogger("ordergate.workers")
+DISPATCH_IDLE_SECONDS = 2.0
+
+
+async def sync_storefront_forever(services: Services, every_seconds: int) -> None:
+    """The backfill, resumed from its checkpoint, at start and then every so often; the
+    catalogue with it. Webhooks bring orders at once: this catches what they missed."""
+    while True:
+        try:
+            changed = await storefront.sync_catalog(services)
+            report = await storefront.sync_orders(services)
+            if changed or report.imported:
+                log.info("storefront sync: %d products changed, %d orders imported", changed, report.imported)
+        except UpstreamError as error:
+            log.warning("storefront sync: %s", error)
+        except Exception:  # a supervisor: log, wait, and go on
+            log.exception("storefront sync failed; retrying")
+        await asyncio.sleep(every_seconds)
+
+
+async def push_availability_forever(services: Services, at_most_every: int) -> None:
+    """What we can sell per location, to the storefront: after changes (woken by the broker),
+    no more often than `at_most_every` seconds."""
+    pusher = storefront.AvailabilityPusher()
+    async with services.broker.listen() as listener:
+        while True:
+            try:
+                await pusher.push(services)
+            except UpstreamError as error:
+                log.warning("storefront availability push: %s", error)
+            except Exception:
+                log.exception("storefront availability push failed; retrying")
+            await listener.wait(at_most_every)
+            await asyncio.sleep(min(2.0, at_most_every))  # let a burst of changes settle
+
+
+async def dispatch_webhooks_forever(services: Services, idle_seconds: float = DISPATCH_IDLE_SECONDS) -> None:
+    """Events become webhook deliveries for as long as the gateway runs: woken by the broker
+    after commits, and every `idle_seconds` in case a wake-up was lost."""
+    async with services.broker.listen() as listener:
+        while True:
+            try:
+                read = await webhooks_out.dispatch_once(services)
+            except Exception:  # a supervisor: log, wait, and go on
+                log.exception("webhook dispatch failed; retrying")
+                read = 0
+            if read < webhooks_out.DISPATCH_BATCH:
+                await listener.wait(idle_seconds)

@@ -1,0 +1,44 @@
+"""Every worker a gateway's settings ask for, started together and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from ordergate.resolvers.services import Services
+from ordergate.settings import Settings
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.loops import (
+    dispatch_webhooks_forever,
+    push_availability_forever,
+    sync_storefront_forever,
+)
+from ordergate.workers.relay import relay_forever
+
+
+@asynccontextmanager
+async def running(services: Services, settings: Settings) -> AsyncIterator[None]:
+    work: dict[str, Coroutine[Any, Any, None]] = {}
+    if settings.outbox_relay:
+        work["ordergate-outbox-relay"] = relay_forever(services, outbox_handlers(services))
+        work["ordergate-webhook-dispatch"] = dispatch_webhooks_forever(services)
+    if services.storefront is not None and settings.storefront_sync_seconds > 0:
+        work["ordergate-storefront-sync"] = sync_storefront_forever(
+            services, settings.storefront_sync_seconds
+        )
+    if services.storefront is not None and settings.storefront_availability_seconds > 0:
+        work["ordergate-storefront-availability"] = push_availability_forever(
+            services, settings.storefront_availability_seconds
+        )
+    tasks = [asyncio.create_task(coroutine, name=name) for name, coroutine in work.items()]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,108 @@
+"""The relay runs one lane per upstream: an ERP that does not answer (or answers 429 for a
+minute) holds up its own lane and nothing else; a payment capture goes through meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from ordergate.bootstrap import Sandboxes
+from ordergate.models.outbox import (
+    ERP_SALES_ORDER,
+    PAYMENT_CAPTURE,
+    PAYMENT_REFUND,
+    RETURN_LABEL,
+    STOREFRONT_STATUS,
+    WEBHOOK_DELIVERY,
+    lane_of,
+)
+from ordergate.resolvers.services import Services
+from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import lanes
+from tests.graphql_client import execute
+from tests.server import DEADLINE
+from tests.test_payments_flow import AGENT, place, ship
+
+STATUS = "query($id: ID!) { order(id: $id) { paymentStatus payments { kind status } } }"
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = DEADLINE) -> bool:
+    """Whether `check` comes true within `seconds` (polled); a bound on waiting, not a timing."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while loop.time() < give_up:
+        if await check():
+            return True
+        await asyncio.sleep(0.1)
+    return await check()
+
+
+def katana(sandboxes: Sandboxes) -> KatanaSandbox:
+    assert sandboxes.katana is not None
+    return sandboxes.katana
+
+
+def test_each_upstream_has_its_lane_and_payments_share_none_with_the_erp() -> None:
+    assert {lane_of(k) for k in (PAYMENT_CAPTURE, PAYMENT_REFUND)} == {"payments"}
+    assert (
+        len(
+            {
+                lane_of(k)
+                for k in (ERP_SALES_ORDER, PAYMENT_CAPTURE, RETURN_LABEL, STOREFRONT_STATUS, WEBHOOK_DELIVERY)
+            }
+        )
+        == 5
+    )
+
+
+async def test_the_handlers_split_into_lanes_by_upstream(services: Services) -> None:
+    split = lanes(outbox_handlers(services))
+
+    assert set(split) == {"erp", "storefront", "payments", "carriers", "webhooks"}
+    assert set(split["payments"]) == {PAYMENT_CAPTURE, PAYMENT_REFUND, "payment.void"}
+
+
+async def test_an_erp_that_does_not_answer_holds_back_no_payment_capture(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    erp = katana(sandboxes)
+    erp.stall()
+    try:
+        order = (await place(client))["order"]  # its sales order is now the ERP lane's, stuck
+        await ship(client, order)
+
+        async def paid() -> bool:
+            body: dict[str, Any] = await execute(client, STATUS, {"id": order["id"]}, token=AGENT)
+            return bool(body["data"]["order"]["paymentStatus"] == "PAID")
+
+        captured = await eventually(paid)
+        erp_still_waiting, erp_sales_orders = erp.waiting, list(erp.sales_orders)
+    finally:
+        erp.resume()
+
+    assert captured, "the capture waited for the ERP"
+    assert erp_still_waiting >= 1  # captured while the ERP's request was still unanswered
+    assert erp_sales_orders == []
+
+
+async def test_each_lane_reports_its_backlog_and_lag(client: httpx.AsyncClient, sandboxes: Sandboxes) -> None:
+    erp = katana(sandboxes)
+    erp.stall()
+    try:
+        await place(client)  # a sales order for the ERP's lane, which cannot finish it
+        scraped = (await client.get("/metrics")).text
+    finally:
+        erp.resume()
+
+    lanes_seen = {
+        line.split('"')[1]
+        for line in scraped.splitlines()
+        if line.startswith("ordergate_outbox_lane_pending{")
+    }
+    assert {"erp", "payments", "storefront", "carriers", "webhooks"} <= lanes_seen
+    assert 'ordergate_outbox_lane_pending{lane="erp"} 1.0' in scraped
+    assert 'ordergate_outbox_lane_pending{lane="payments"} 0.0' in scraped
