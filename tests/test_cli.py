@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,19 @@ from ordergate.resolvers.services import utc_now
 from ordergate.schema.build import SDL_PATH
 from ordergate.settings import Settings, SettingsError
 from ordergate.store.migrate import head_revision
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """`main` configures the root logger for the process, as the CLI must; a test puts it back,
+    so later tests do not log into this test's captured (and then closed) stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def test_token_mints_what_the_gateway_verifies(capsys: pytest.CaptureFixture[str]) -> None:
