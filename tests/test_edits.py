@@ -18,6 +18,7 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address
 from tests.graphql_client import execute
 from tests.test_fraud_and_tax import available
+from tests.test_limits import counting_statements
 from tests.test_payments_flow import place, sandbox, ship
 
 pytestmark = pytest.mark.no_relay
@@ -409,3 +410,25 @@ async def test_units_added_to_a_paid_order_leave_it_partially_paid_until_they_sh
     assert added["userErrors"] == []
     assert added["authorizeMore"]["amount"] == "0.00"  # within what the card already holds
     assert after["data"]["order"]["paymentStatus"] == "PARTIALLY_PAID"  # it stayed PAID before
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "SAVEPOINT", "BEGIN IMMEDIATE")
+
+
+async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, services: Services) -> None:
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+
+    with counting_statements(services) as statements:
+        preview = await edit(
+            client,
+            orderId=order_id,
+            expectedVersion=before["version"],
+            dryRun=True,
+            lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 3}],
+            addLines=[a_line("PLATE-DINNER", 2)],
+        )
+
+    assert preview["userErrors"] == []
+    assert preview["changes"]  # it did decide something
+    assert [s for s in statements if s.lstrip().upper().startswith(WRITES)] == []

@@ -14,7 +14,9 @@ from ordergate.models.location import Location
 from ordergate.resolvers.services import Services
 from tests.builders import a_line, a_token
 from tests.graphql_client import execute
+from tests.test_edits import WRITES
 from tests.test_fulfillment import AGENT, CHICAGO, DALLAS, location_ids, place, step
+from tests.test_limits import counting_statements
 
 ROUTE = """
 mutation Route($id: ID!, $dryRun: Boolean!) {
@@ -201,3 +203,14 @@ async def test_a_shipped_order_is_expected_on_the_date_routing_promised(client: 
 
     [best, *_] = [o for o in options["data"]["fulfillmentOptions"] if o["deliveryMethod"] == "SHIP"]
     assert body["data"]["order"]["estimatedDelivery"] == best["estimatedDelivery"] is not None
+
+
+@pytest.mark.no_relay
+async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, services: Services) -> None:
+    order = await place(client)
+
+    with counting_statements(services) as statements:
+        payload = await route(client, order["id"], dry_run=True)
+
+    assert payload["userErrors"] == []
+    assert [s for s in statements if s.lstrip().upper().startswith(WRITES)] == []

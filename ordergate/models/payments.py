@@ -3,7 +3,7 @@ status derived from it (never set by hand). Amounts are Decimals in the order's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlmodel import Field, SQLModel
 
 from ordergate.models.columns import MONEY, EnumText, UTCDateTime, new_id
+from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import PaymentStatus
 
 CENT = Decimal("0.01")
@@ -72,6 +73,31 @@ def totals(ledger: Iterable[PaymentTransaction]) -> tuple[Decimal, Decimal, Deci
         else:
             voided = True
     return authorised, captured, refunded, voided
+
+
+def settle_new_total(ledger: Sequence[PaymentTransaction], total: Decimal) -> tuple[Decimal, Decimal]:
+    """What a new order total means for the card: (more to authorise, charged and to refund).
+    Nothing when the order was never authorised with us or was voided; PAYMENT_CAPTURED when it
+    would grow past an authorisation already captured in full."""
+    if not any(entry.kind is PaymentKind.AUTHORIZATION for entry in ledger):
+        return Decimal(0), Decimal(0)
+    authorised, captured, refunded, voided = totals(ledger)
+    if voided:
+        return Decimal(0), Decimal(0)
+    authorize = max(Decimal(0), total - authorised)
+    refund = max(Decimal(0), captured - refunded - total)
+    if authorize > 0 and captured >= authorised:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "PAYMENT_CAPTURED",
+                    "the order's payment was captured in full and cannot grow: take the extra items "
+                    "as a new order",
+                    ("input",),
+                )
+            ]
+        )
+    return authorize, refund
 
 
 def payment_status(ledger: Iterable[PaymentTransaction], order_total: Decimal) -> PaymentStatus:

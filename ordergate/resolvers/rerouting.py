@@ -5,18 +5,19 @@ accepted and held units are routed again with everything else still open, never 
 that already rejected the order. A node the new plan still uses keeps its fulfilment order,
 amended to the new units (an edit that adds a mug does not make the store accept its work
 again); a node the plan drops has its work cancelled; a new node gets new work. A dry run goes
-through the very same steps in a transaction that is rolled back, so what it shows is what a
-commit would do. Edits re-plan through the same `replan`.
+runs the same decision (`decide_again`) and writes nothing. Edits re-plan through the same
+`replan`; the choices are `models.replanning`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import (
@@ -29,6 +30,7 @@ from ordergate.models.fulfillment import (
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
+from ordergate.models.replanning import LineUnits, Work, amendment, held, node_changes, still_to_route
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.resolvers import erp_sync
@@ -60,35 +62,70 @@ class RouteOutcome:
     dry_run: bool
 
 
-class _Undo(Exception):
-    """Rolls the routing transaction back and carries what it found out."""
+@dataclass(frozen=True)
+class Replanned:
+    """What routing the order's open units again decided, before anything is written."""
 
-    def __init__(self, outcome: RouteOutcome) -> None:
-        self.outcome = outcome
+    record: RoutingDecisionRecord
+    plan: Plan | None  # None: no location can take the open units now
+    changed: bool  # the plan differs from the work the order has
+    movable: list[Work]
+    view: dict[str, SkuStock]
 
 
 async def route_order(
     services: Services, principal: Principal, order_id: str, *, dry_run: bool
 ) -> RouteOutcome:
+    """Where the order would route now (a dry run reads only); a commit moves its not-started
+    work there, and the agent's check is part of the order's record even when nothing moved."""
     if not principal.can(Permission.ROUTE_ORDERS):
         raise Forbidden("this role may not route orders")
     now = services.clock()
-    try:
-        async with services.store.write() as uow:
-            outcome = await _route(services, uow, principal, order_id, dry_run=dry_run, now=now)
-            if dry_run or not outcome.changed:
-                raise _Undo(outcome)
-    except _Undo as undo:
-        outcome = undo.outcome
-        if not dry_run:  # the agent's check is part of the order's record even when nothing moved
-            async with services.store.write() as uow:
-                uow.orders.add_decision(detached(outcome.decision))
-        return outcome
-    return outcome
+    if dry_run:
+        async with services.store.read() as uow:
+            order = await _routable(uow, order_id)
+            found = await decide_again(services, uow, order, await _lines(uow, order), lock=False, now=now)
+            if found is None:
+                raise _nothing_to_route()
+            return RouteOutcome(order.id, detached(found.record), changed=found.changed, dry_run=True)
+    async with services.store.write() as uow:
+        order = await _routable(uow, order_id, lock=True)
+        outcome = await replan(
+            services, uow, order, actor=principal.subject, now=now, reason="re-routed by an agent"
+        )
+        if outcome is None:
+            raise _nothing_to_route()
+        record, changed = outcome
+        if not changed:
+            uow.orders.add_decision(record)
+    return RouteOutcome(order.id, record, changed=changed, dry_run=False)
+
+
+async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:
+    order = await (uow.orders.lock(order_id, EVERYTHING) if lock else _read(uow, order_id))
+    if order is None:
+        raise NotFound("no such order", field=("orderId",))
+    if order.status in FINISHED:
+        raise InvalidTransition(f"a {order.status.value} order has nothing left to route", field=("orderId",))
+    return order
+
+
+async def _read(uow: UnitOfWork, order_id: str) -> Order | None:
+    return (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
+
+
+async def _lines(uow: UnitOfWork, order: Order) -> list[OrderLine]:
+    return (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+
+
+def _nothing_to_route() -> ValidationFailed:
+    return ValidationFailed(
+        [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("orderId",))]
+    )
 
 
 def detached(record: RoutingDecisionRecord) -> RoutingDecisionRecord:
-    """A copy that outlives its transaction (a dry run's is rolled back)."""
+    """A copy that outlives its transaction (a preview's is never written)."""
     return RoutingDecisionRecord(
         order_id=record.order_id,
         decided_at=record.decided_at,
@@ -98,78 +135,34 @@ def detached(record: RoutingDecisionRecord) -> RoutingDecisionRecord:
     )
 
 
-async def _route(
-    services: Services, uow: UnitOfWork, principal: Principal, order_id: str, *, dry_run: bool, now: datetime
-) -> RouteOutcome:
-    order = await uow.orders.lock(order_id, EVERYTHING)
-    if order is None:
-        raise NotFound("no such order", field=("orderId",))
-    if order.status in FINISHED:
-        raise InvalidTransition(f"a {order.status.value} order has nothing left to route", field=("orderId",))
-    outcome = await replan(
-        services,
-        uow,
-        order,
-        actor=principal.subject,
-        now=now,
-        reason="re-routed by an agent",
-        commit=not dry_run,
-    )
-    if outcome is None:
-        raise ValidationFailed(
-            [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("orderId",))]
-        )
-    record, changed = outcome
-    return RouteOutcome(order.id, record, changed=changed, dry_run=dry_run)
-
-
-async def replan(
+async def decide_again(
     services: Services,
     uow: UnitOfWork,
     order: Order,
+    lines: Sequence[LineUnits],
     *,
-    actor: str,
+    lock: bool,
     now: datetime,
-    reason: str,
-    commit: bool = True,
-) -> tuple[RoutingDecisionRecord, bool] | None:
-    """Route every open unit no node has started on, counting the units the order's own
-    not-started work holds as free. When the plan differs from that work (and `commit`), the
-    work is released and cancelled and the new plan opened; when it is the same, nothing is
-    touched. None when there is nothing open to route (any not-started work is then released).
-    Raises NO_ROUTE when no location can take the units (with nothing changed)."""
-    lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-    shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
-    fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in shares])
-    started: Counter[str] = Counter()
-    movable: list[tuple[FulfillmentOrder, list[PlanLine]]] = []
-    for fo in shares:
-        mine = [PlanLine(line.sku, fo.location_id, line.quantity) for line in fo_lines.get(fo.id, [])]
-        if fo.status in STARTED:
-            started.update({p.sku: p.quantity for p in mine})
-        elif fo.status in MOVABLE:
-            movable.append((fo, mine))
-    wants = [
-        Want(line.sku, left)
-        for line in lines
-        if (left := line.quantity - line.quantity_fulfilled - line.quantity_cancelled - started[line.sku]) > 0
-    ]
-    current = Counter({(p.sku, p.location_id): p.quantity for _, mine in movable for p in mine})
+) -> Replanned | None:
+    """Route every unit of `lines` that no node has started on, counting the units the order's
+    own not-started work holds as free; reads only (`lock` takes the stock rows' locks, for a
+    plan that will be applied). None when nothing is open to route."""
+    shares, started, movable = await _work(uow, order)
+    wants = still_to_route(lines, started)
+    current = held(movable)
     if not wants:
-        if commit:
-            await _release(uow, order, movable, actor=actor, now=now, reason=reason)
         return None
-
     excluded = {fo.location_id for fo in shares if fo.status is FulfillmentOrderStatus.REJECTED}
-    everywhere = await uow.catalog.locations()
     shipping = order.delivery_method is DeliveryMethod.SHIP
-    sources = source_locations(everywhere, order.channel, order.pickup_location_id, ship=shipping)
+    sources = source_locations(
+        await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
+    )
     point = (
         locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
         if shipping
         else None
     )
-    view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
+    view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=lock)
     decision, _ = await decide(
         services,
         uow,
@@ -180,59 +173,97 @@ async def replan(
     )
     record = RoutingDecisionRecord.of(order.id, decision, now)
     if decision.chosen is None:
-        if not commit:
-            return record, bool(current)
-        raise ValidationFailed(
-            [
-                Problem(
-                    "NO_ROUTE",
-                    "no location can take the open units now; the order keeps its current allocation",
-                    ("orderId",),
-                )
-            ]
-        )
+        return Replanned(record, None, bool(current), movable, view)
     plan = decision.chosen.plan
     changed = Counter({(p.sku, p.location_id): p.quantity for p in plan.lines}) != current
-    if not commit or not changed:
-        return record, changed
+    return Replanned(record, plan, changed, movable, view)
 
-    # Work at a node the new plan still uses is amended in place (the node keeps its fulfilment
-    # order and where it got to); work at a node the plan drops is cancelled; new nodes get new work.
-    planned: dict[str, Counter[str]] = {}
-    for p in plan.lines:
-        planned.setdefault(p.location_id, Counter())[p.sku] += p.quantity
-    kept: dict[str, tuple[FulfillmentOrder, list[PlanLine]]] = {}
-    dropped: list[tuple[FulfillmentOrder, list[PlanLine]]] = []
-    for fo, mine in movable:
-        if fo.location_id in planned and fo.location_id not in kept:
-            kept[fo.location_id] = (fo, mine)
-        else:
-            dropped.append((fo, mine))
-    await _release(uow, order, dropped, actor=actor, now=now, reason=reason)
-    lines_now = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-    for location_id, (fo, mine) in kept.items():
-        await _amend(uow, order, fo, mine, planned[location_id], lines_now, view, actor=actor, now=now)
-    fresh = Plan(tuple(p for p in plan.lines if p.location_id not in kept))
+
+async def replan(
+    services: Services,
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+) -> tuple[RoutingDecisionRecord, bool] | None:
+    """Route the order's open units again and move its not-started work to the new plan when
+    it differs (when it is the same, nothing is touched). None when there is nothing open to
+    route (any not-started work is then released). Raises NO_ROUTE, with nothing changed, when
+    no location can take the units."""
+    lines = await _lines(uow, order)
+    found = await decide_again(services, uow, order, lines, lock=True, now=now)
+    if found is None:
+        _, _, movable = await _work(uow, order)
+        await _release(uow, order, movable, actor=actor, now=now, reason=reason)
+        return None
+    if found.plan is None:
+        raise no_route()
+    if found.changed:
+        await _move(uow, order, found, found.plan, actor=actor, now=now, reason=reason)
+    return found.record, found.changed
+
+
+def no_route() -> ValidationFailed:
+    return ValidationFailed(
+        [
+            Problem(
+                "NO_ROUTE",
+                "no location can take the open units now; the order keeps its current allocation",
+                ("orderId",),
+            )
+        ]
+    )
+
+
+async def _work(uow: UnitOfWork, order: Order) -> tuple[list[FulfillmentOrder], Counter[str], list[Work]]:
+    """The order's fulfilment orders; the units nodes have started on, per SKU; and the work no
+    node has started, which routing may move."""
+    shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
+    fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in shares])
+    started: Counter[str] = Counter()
+    movable: list[Work] = []
+    for fo in shares:
+        mine = [PlanLine(line.sku, fo.location_id, line.quantity) for line in fo_lines.get(fo.id, [])]
+        if fo.status in STARTED:
+            started.update({p.sku: p.quantity for p in mine})
+        elif fo.status in MOVABLE:
+            movable.append((fo, mine))
+    return shares, started, movable
+
+
+async def _move(
+    uow: UnitOfWork, order: Order, found: Replanned, plan: Plan, *, actor: str, now: datetime, reason: str
+) -> None:
+    """Work at a node the new plan still uses is amended in place (the node keeps its fulfilment
+    order and where it got to); work at a node the plan drops is cancelled; new nodes get new work."""
+    changes = node_changes(plan, found.movable)
+    await _release(uow, order, changes.dropped, actor=actor, now=now, reason=reason)
+    lines_now = await _lines(uow, order)
+    for location_id, (fo, mine) in changes.kept.items():
+        await _amend(
+            uow, order, fo, mine, changes.planned[location_id], lines_now, found.view, actor=actor, now=now
+        )
     opened = (
-        await commit_plan(uow, order, lines_now, fresh, view, actor=actor, now=now)
-        if fresh.lines
+        await commit_plan(uow, order, lines_now, changes.fresh, found.view, actor=actor, now=now)
+        if changes.fresh.lines
         else Opened([], {}, {})
     )
-    uow.orders.add_decision(record)
+    uow.orders.add_decision(found.record)
     await uow.events.append(
         order,
         EventType.ORDER_REROUTED,
         actor=actor,
         occurred_at=now,
-        data={"from": sorted({loc for _, loc in current}), "to": plan.locations},
+        data={"from": sorted({loc for _, loc in held(found.movable)}), "to": plan.locations},
     )
     await announce_opened(uow, order, opened, actor=actor, now=now)
-    promised = estimate(view, plan, now)
+    promised = estimate(found.view, plan, now)
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
         order.promised_on = promised
     order.updated_at = now
     uow.session.add(order)
-    return record, True
 
 
 async def _amend(
@@ -249,13 +280,9 @@ async def _amend(
 ) -> None:
     """Make a node's not-started work hold `wanted` units per SKU: release what it no longer
     needs, allocate what it needs more, and change its lines; its id and status stay."""
-    have = Counter({p.sku: p.quantity for p in mine})
-    if have == wanted:
+    less, more = amendment(mine, wanted, fo.location_id)
+    if not less and not more:
         return
-    less = [PlanLine(sku, fo.location_id, have[sku] - wanted[sku]) for sku in have if have[sku] > wanted[sku]]
-    more = [
-        PlanLine(sku, fo.location_id, wanted[sku] - have[sku]) for sku in wanted if wanted[sku] > have[sku]
-    ]
     if less:
         await uow.inventory.settle(less, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
     if more:

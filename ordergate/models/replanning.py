@@ -1,0 +1,98 @@
+"""Routing an order's open units again, decided: what is still to route, and, given the new plan,
+which nodes keep their (not yet started) work amended in place, which lose it, and which get
+new work. Pure: the use case (`resolvers.rerouting`) loads the order, asks routing for a plan,
+asks this how to get there, and applies it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.fulfillment import FulfillmentOrder
+
+
+class LineUnits(Protocol):
+    """An order line as routing counts it (a stored line, or one an edit plans)."""
+
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def quantity_fulfilled(self) -> int: ...
+
+    @property
+    def quantity_cancelled(self) -> int: ...
+
+
+Work = tuple[FulfillmentOrder, list[PlanLine]]  # a node's not-started work and the units it holds
+
+
+def still_to_route(lines: Sequence[LineUnits], started: Mapping[str, int]) -> list[Want]:
+    """Per line, the units neither gone, cancelled nor started on at a node (`started` per SKU)."""
+    return [
+        Want(line.sku, left)
+        for line in lines
+        if (
+            left := line.quantity
+            - line.quantity_fulfilled
+            - line.quantity_cancelled
+            - started.get(line.sku, 0)
+        )
+        > 0
+    ]
+
+
+def held(movable: Sequence[Work]) -> Counter[tuple[str, str]]:
+    """The units the order's not-started work holds, per (SKU, location)."""
+    return Counter({(p.sku, p.location_id): p.quantity for _, mine in movable for p in mine})
+
+
+@dataclass(frozen=True)
+class NodeChanges:
+    kept: dict[str, Work]  # per location: its work, to amend to `planned[location]`
+    dropped: list[Work]  # work at nodes the plan no longer uses: released and cancelled
+    fresh: Plan  # units for nodes with no work yet
+    planned: dict[str, Counter[str]] = field(default_factory=dict)  # per location, units per SKU
+
+
+def node_changes(plan: Plan, movable: Sequence[Work]) -> NodeChanges:
+    """A node the new plan still uses keeps its work (the first of it, if it has several) and
+    where it got to; a node the plan drops has its work cancelled; new nodes get new work."""
+    planned: dict[str, Counter[str]] = {}
+    for line in plan.lines:
+        planned.setdefault(line.location_id, Counter())[line.sku] += line.quantity
+    kept: dict[str, Work] = {}
+    dropped: list[Work] = []
+    for work in movable:
+        location = work[0].location_id
+        if location in planned and location not in kept:
+            kept[location] = work
+        else:
+            dropped.append(work)
+    fresh = Plan(tuple(line for line in plan.lines if line.location_id not in kept))
+    return NodeChanges(kept, dropped, fresh, planned)
+
+
+def amendment(
+    have: Sequence[PlanLine], wanted: Mapping[str, int], location_id: str
+) -> tuple[list[PlanLine], list[PlanLine]]:
+    """To make a node's work hold `wanted` units per SKU: (what to release, what to allocate)."""
+    holding = Counter({p.sku: p.quantity for p in have})
+    less = [
+        PlanLine(sku, location_id, holding[sku] - wanted.get(sku, 0))
+        for sku in holding
+        if holding[sku] > wanted.get(sku, 0)
+    ]
+    more = [
+        PlanLine(sku, location_id, units - holding[sku])
+        for sku, units in wanted.items()
+        if units > holding[sku]
+    ]
+    return less, more

@@ -1,0 +1,242 @@
+"""The edit planner over plain records: what each line becomes, what is added, and every refusal
+with the field it names. No database: orders, lines and products are built in memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ordergate.models.catalog import Product
+from ordergate.models.commands import Address, EditOrder, LineChange, LineRequest
+from ordergate.models.edits import EditPlan, LineDiff, plan_edit
+from ordergate.models.errors import InvalidTransition, ValidationFailed, VersionConflict
+from ordergate.models.order import (
+    DeliveryMethod,
+    FulfillmentStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
+from ordergate.models.payments import PaymentKind, PaymentTransaction, settle_new_total
+
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+WINDOW = timedelta(minutes=60)
+
+
+def an_order(**overrides: Any) -> Order:
+    fields: dict[str, Any] = {
+        "id": "order-1",
+        "number": "OG-1",
+        "channel": "web",
+        "customer_id": "customer-1",
+        "email": "ann@example.com",
+        "status": OrderStatus.CONFIRMED,
+        "fulfillment_status": FulfillmentStatus.UNFULFILLED,
+        "payment_status": PaymentStatus.AUTHORIZED,
+        "delivery_method": DeliveryMethod.SHIP,
+        "currency": "USD",
+        "subtotal": Decimal("40.00"),
+        "tax": Decimal("0.00"),
+        "shipping_total": Decimal("0.00"),
+        "total": Decimal("40.00"),
+        "event_seq": 4,
+        "created_at": NOW - timedelta(minutes=10),
+        "updated_at": NOW - timedelta(minutes=10),
+    }
+    fields.update(overrides)
+    return Order(**fields)
+
+
+def a_line(line_id: str, sku: str, quantity: int, position: int, **overrides: Any) -> OrderLine:
+    fields: dict[str, Any] = {
+        "id": line_id,
+        "order_id": "order-1",
+        "position": position,
+        "sku": sku,
+        "name": sku.title(),
+        "quantity": quantity,
+        "unit_price": Decimal("10.00"),
+    }
+    fields.update(overrides)
+    return OrderLine(**fields)
+
+
+def a_product(sku: str, **overrides: Any) -> Product:
+    fields: dict[str, Any] = {
+        "sku": sku,
+        "name": sku.title(),
+        "price": Decimal("12.50"),
+        "currency": "USD",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    fields.update(overrides)
+    return Product(**fields)
+
+
+LINES = [a_line("l-mug", "MUG-BLUE", 2, 0), a_line("l-knife", "KNIFE-CHEF-8", 2, 1)]
+
+
+def edit(**overrides: Any) -> EditOrder:
+    fields: dict[str, Any] = {"order_id": "order-1", "expected_version": 4}
+    fields.update(overrides)
+    return EditOrder(**fields)
+
+
+def plan(
+    command: EditOrder, *, order: Order | None = None, started: dict[str, int] | None = None, **kw: Any
+) -> EditPlan:
+    return plan_edit(
+        order or an_order(),
+        kw.pop("lines", LINES),
+        started or {},
+        kw.pop("products", {}),
+        command,
+        may_edit_any=kw.pop("may_edit_any", True),
+        edit_window=WINDOW,
+        now=kw.pop("now", NOW),
+    )
+
+
+def codes(raised: pytest.ExceptionInfo[ValidationFailed]) -> list[tuple[str, tuple[str, ...] | None]]:
+    return [(p.code, p.field) for p in raised.value.problems]
+
+
+def test_raising_a_line_changes_its_quantity_and_records_the_difference() -> None:
+    planned = plan(edit(lines=(LineChange("l-mug", 4),)))
+
+    assert [(line.sku, line.quantity, line.removed) for line in planned.lines] == [
+        ("MUG-BLUE", 4, False),
+        ("KNIFE-CHEF-8", 2, False),
+    ]
+    assert planned.changes == (LineDiff("l-mug", "MUG-BLUE", 2, 4),)
+
+
+def test_a_line_taken_to_zero_is_fully_cancelled_and_marked_removed() -> None:
+    planned = plan(edit(lines=(LineChange("l-knife", 0),)))
+
+    knife = planned.lines[1]
+    assert (knife.quantity, knife.quantity_cancelled, knife.removed) == (2, 2, True)
+    assert planned.changes == (LineDiff("l-knife", "KNIFE-CHEF-8", 2, 0),)
+
+
+def test_an_added_sku_already_on_the_order_raises_its_line_and_a_new_one_gets_the_next_position() -> None:
+    planned = plan(
+        edit(add_lines=(LineRequest("MUG-BLUE", 1), LineRequest("PLATE-DINNER", 3))),
+        products={"PLATE-DINNER": a_product("PLATE-DINNER")},
+    )
+
+    assert planned.lines[0].quantity == 3
+    [added] = planned.added
+    assert (added.sku, added.position, added.quantity, added.unit_price) == (
+        "PLATE-DINNER",
+        2,
+        3,
+        Decimal("12.50"),
+    )
+    assert LineDiff(None, "PLATE-DINNER", 0, 3) in planned.changes
+
+
+def test_units_a_node_started_on_cannot_be_edited_away() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        plan(edit(lines=(LineChange("l-mug", 1),)), started={"l-mug": 2})
+
+    assert codes(raised) == [("NOT_EDITABLE", ("input", "lines", "0", "quantity"))]
+
+
+@pytest.mark.parametrize(
+    ("products", "code"),
+    [
+        ({}, "UNKNOWN_SKU"),
+        ({"NEW": a_product("NEW", active=False)}, "PRODUCT_UNAVAILABLE"),
+        ({"NEW": a_product("NEW", currency="EUR")}, "CURRENCY_MISMATCH"),
+    ],
+)
+def test_a_product_that_cannot_be_added_is_refused_on_its_sku(
+    products: dict[str, Product], code: str
+) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        plan(edit(add_lines=(LineRequest("NEW", 1),)), products=products)
+
+    assert codes(raised) == [(code, ("input", "addLines", "0", "sku"))]
+
+
+def test_every_problem_is_said_at_once() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        plan(
+            edit(lines=(LineChange("nope", 1), LineChange("l-mug", 0)), add_lines=(LineRequest("NEW", 1),)),
+            started={"l-mug": 1},
+        )
+
+    assert [code for code, _ in codes(raised)] == ["NOT_FOUND", "NOT_EDITABLE", "UNKNOWN_SKU"]
+
+
+def test_taking_every_line_off_is_a_cancellation_not_an_edit() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        plan(edit(lines=(LineChange("l-mug", 0), LineChange("l-knife", 0))))
+
+    assert codes(raised) == [("NOTHING_LEFT", ("input", "lines"))]
+
+
+def test_a_pickup_order_has_no_address_to_change() -> None:
+    address = Address("Ann", "1 Main St", "Austin", "78701", "US", region="TX")
+    with pytest.raises(ValidationFailed) as raised:
+        plan(edit(shipping_address=address), order=an_order(delivery_method=DeliveryMethod.PICKUP))
+
+    assert codes(raised) == [("NOT_SHIPPED", ("input", "shippingAddress"))]
+
+
+def test_a_stale_version_a_finished_order_and_a_storefront_sale_are_refused_as_a_whole() -> None:
+    with pytest.raises(VersionConflict):
+        plan(edit(expected_version=3, lines=(LineChange("l-mug", 3),)))
+    with pytest.raises(InvalidTransition):
+        plan(edit(lines=(LineChange("l-mug", 3),)), order=an_order(status=OrderStatus.COMPLETED))
+    with pytest.raises(ValidationFailed) as raised:
+        plan(edit(lines=(LineChange("l-mug", 3),)), order=an_order(source_ref="bigcommerce:7"))
+    assert codes(raised) == [("STOREFRONT_ORDER", ("input", "orderId"))]
+
+
+def test_a_customer_edits_only_within_the_window_an_agent_any_time() -> None:
+    late = NOW + WINDOW
+    with pytest.raises(ValidationFailed) as raised:
+        plan(edit(lines=(LineChange("l-mug", 3),)), may_edit_any=False, now=late)
+
+    assert codes(raised) == [("EDIT_WINDOW_CLOSED", ("input", "orderId"))]
+    assert plan(edit(lines=(LineChange("l-mug", 3),)), may_edit_any=True, now=late).changes
+
+
+def entry(kind: PaymentKind, amount: str) -> PaymentTransaction:
+    return PaymentTransaction(
+        order_id="order-1",
+        kind=kind,
+        provider="sandbox",
+        reference="pi_1",
+        amount=Decimal(amount),
+        currency="USD",
+        key=f"{kind}-{amount}",
+        created_at=NOW,
+    )
+
+
+def test_a_larger_total_asks_for_more_on_the_card_and_a_smaller_one_refunds_what_was_charged_over_it() -> (
+    None
+):
+    authorised = [entry(PaymentKind.AUTHORIZATION, "40.00")]
+    captured = [*authorised, entry(PaymentKind.CAPTURE, "30.00")]
+
+    assert settle_new_total(authorised, Decimal("55.00")) == (Decimal("15.00"), Decimal(0))
+    assert settle_new_total(captured, Decimal("25.00")) == (Decimal(0), Decimal("5.00"))
+    assert settle_new_total([], Decimal("99.00")) == (Decimal(0), Decimal(0))  # not paid with us
+
+
+def test_an_order_captured_in_full_cannot_grow() -> None:
+    ledger = [entry(PaymentKind.AUTHORIZATION, "40.00"), entry(PaymentKind.CAPTURE, "40.00")]
+
+    with pytest.raises(ValidationFailed) as raised:
+        settle_new_total(ledger, Decimal("41.00"))
+
+    assert codes(raised) == [("PAYMENT_CAPTURED", ("input",))]

@@ -1,0 +1,78 @@
+"""Re-planning an order's work, decided over plain records: what is still to route, and how the
+nodes' not-started work follows a new plan."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderStatus
+from ordergate.models.order import DeliveryMethod
+from ordergate.models.replanning import amendment, held, node_changes, still_to_route
+
+NOW = datetime(2026, 12, 3, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    quantity_fulfilled: int = 0
+    quantity_cancelled: int = 0
+
+
+def work_at(location: str, **units: int) -> tuple[FulfillmentOrder, list[PlanLine]]:
+    fo = FulfillmentOrder(
+        id=f"fo-{location}",
+        order_id="order-1",
+        location_id=location,
+        status=FulfillmentOrderStatus.OPEN,
+        delivery_method=DeliveryMethod.SHIP,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return fo, [PlanLine(sku.replace("_", "-"), location, n) for sku, n in units.items()]
+
+
+def test_what_is_gone_cancelled_or_started_is_not_routed_again() -> None:
+    lines = [
+        Line("MUG", 5, quantity_fulfilled=1, quantity_cancelled=1),
+        Line("KNIFE", 2),
+        Line("PLATE", 1, quantity_cancelled=1),
+    ]
+
+    assert still_to_route(lines, started={"MUG": 2}) == [Want("MUG", 1), Want("KNIFE", 2)]
+
+
+def test_a_node_the_plan_keeps_is_amended_one_it_drops_loses_its_work_a_new_one_gets_new_work() -> None:
+    dallas, chicago = work_at("DFW", MUG=2), work_at("CHI", KNIFE=1)
+    plan = Plan((PlanLine("MUG", "DFW", 3), PlanLine("KNIFE", "EWR", 1)))
+
+    changes = node_changes(plan, [dallas, chicago])
+
+    assert changes.kept == {"DFW": dallas}
+    assert changes.dropped == [chicago]
+    assert changes.fresh == Plan((PlanLine("KNIFE", "EWR", 1),))
+    assert changes.planned["DFW"] == Counter({"MUG": 3})
+    assert held([dallas, chicago]) == Counter({("MUG", "DFW"): 2, ("KNIFE", "CHI"): 1})
+
+
+def test_a_node_with_two_pieces_of_work_keeps_the_first_and_loses_the_second() -> None:
+    first, second = work_at("DFW", MUG=1), work_at("DFW", KNIFE=1)
+
+    changes = node_changes(Plan((PlanLine("MUG", "DFW", 1),)), [first, second])
+
+    assert changes.kept == {"DFW": first}
+    assert changes.dropped == [second]
+
+
+def test_an_amendment_releases_what_the_node_no_longer_needs_and_allocates_what_it_needs_more() -> None:
+    have = [PlanLine("MUG", "DFW", 3), PlanLine("KNIFE", "DFW", 1)]
+
+    less, more = amendment(have, {"MUG": 1, "PLATE": 2}, "DFW")
+
+    assert sorted(less, key=lambda p: p.sku) == [PlanLine("KNIFE", "DFW", 1), PlanLine("MUG", "DFW", 2)]
+    assert more == [PlanLine("PLATE", "DFW", 2)]
+    assert amendment(have, {"MUG": 3, "KNIFE": 1}, "DFW") == ([], [])
