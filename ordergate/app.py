@@ -70,41 +70,6 @@ def create_app(
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None
     view = GraphQLView(build_schema(settings), services, settings, html)
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def metrics_endpoint(request: Request) -> Response:
-        """Prometheus text format; the gauges that need the database are read now. With
-        ORDERGATE_METRICS_TOKEN set, only a scraper presenting it as a bearer token is answered."""
-        if settings.metrics_token is not None:
-            presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(presented.encode(), settings.metrics_token.encode()):
-                return JSONResponse(
-                    {
-                        "error": {
-                            "code": "UNAUTHENTICATED",
-                            "message": "send the metrics token as a bearer token",
-                        }
-                    },
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-        metrics.SUBSCRIPTIONS.set(services.hub.subscriber_count)
-        now = services.clock()
-        try:
-            async with services.store.read() as uow:
-                backlog = await uow.outbox.backlog(now)
-        except Exception:  # a metrics scrape never fails because the database is away
-            log.warning("metrics: could not read the outbox backlog", exc_info=True)
-        else:
-            metrics.record_backlog(backlog, now)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    async def readyz(_: Request) -> Response:
-        if await services.store.ping():
-            return JSONResponse({"status": "ready", "database": "ok"})
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         traces = tracing.setup(settings.otlp_traces_endpoint, settings.service_name)
@@ -119,24 +84,14 @@ def create_app(
     routes = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
+        *operations_routes(settings, services),
         Route("/webhooks/katana", katana_endpoint(services), methods=["POST"]),
         Route("/webhooks/shipengine", carrier_endpoint(services, "shipengine"), methods=["POST"]),
         Route("/webhooks/ups", carrier_endpoint(services, "ups"), methods=["POST"]),
         Route("/webhooks/bigcommerce", storefront_endpoint(services), methods=["POST"]),
     ]
-    if sandboxes.katana is not None:
-        routes.append(Mount("/sandbox/katana", sandboxes.katana.app, name="sandbox-katana"))
-    if sandboxes.shipengine is not None:
-        routes.append(Mount("/sandbox/shipengine", sandboxes.shipengine.app, name="sandbox-shipengine"))
-    if sandboxes.ups is not None:
-        routes.append(Mount("/sandbox/ups", sandboxes.ups.app, name="sandbox-ups"))
-    if sandboxes.payments is not None:
-        routes.append(Mount("/sandbox/payments", sandboxes.payments.app, name="sandbox-payments"))
-    if sandboxes.bigcommerce is not None:
-        routes.append(Mount("/sandbox/bigcommerce", sandboxes.bigcommerce.app, name="sandbox-bigcommerce"))
+    for name, sandbox in sandboxes.served().items():  # each vendor's sandbox, under /sandbox/<vendor>
+        routes.append(Mount(f"/sandbox/{name}", sandbox, name=f"sandbox-{name}"))
     if html is not None:
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -146,6 +101,43 @@ def create_app(
     app.state.services = services
     app.state.settings = settings
     return app
+
+
+def operations_routes(settings: Settings, services: Services) -> list[Route]:
+    """/healthz (the process is up), /readyz (the database answers) and /metrics."""
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if await services.store.ping():
+            return JSONResponse({"status": "ready", "database": "ok"})
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus text format; the gauges that need the database are read now. With
+        ORDERGATE_METRICS_TOKEN set, only a scraper presenting it as a bearer token is answered."""
+        if settings.metrics_token is not None:
+            presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(presented.encode(), settings.metrics_token.encode()):
+                message = "send the metrics token as a bearer token"
+                return JSONResponse(
+                    {"error": {"code": "UNAUTHENTICATED", "message": message}},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        metrics.SUBSCRIPTIONS.set(services.hub.subscriber_count)
+        now = services.clock()
+        try:
+            async with services.store.read() as uow:
+                backlog = await uow.outbox.backlog(now)
+        except Exception:  # a metrics scrape never fails because the database is away
+            log.warning("metrics: could not read the outbox backlog", exc_info=True)
+        else:
+            metrics.record_backlog(backlog, now)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics_endpoint)]
 
 
 def create_served_app() -> Starlette:

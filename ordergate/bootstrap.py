@@ -75,6 +75,17 @@ class Sandboxes:
     bigcommerce: BigCommerceSandbox | None = None
     payments: PaymentsSandbox | None = None
 
+    def served(self) -> dict[str, ASGIApp]:
+        """The sandboxes this process runs, by vendor, to be mounted under /sandbox/<vendor>."""
+        apps: dict[str, ASGIApp | None] = {
+            "katana": self.katana.app if self.katana else None,
+            "shipengine": self.shipengine.app if self.shipengine else None,
+            "ups": self.ups.app if self.ups else None,
+            "payments": self.payments.app if self.payments else None,
+            "bigcommerce": self.bigcommerce.app if self.bigcommerce else None,
+        }
+        return {name: app for name, app in apps.items() if app is not None}
+
 
 def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
     """The real Katana when its URL is set; else, with the sandbox on, the simulated one,
