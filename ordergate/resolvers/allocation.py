@@ -87,8 +87,8 @@ async def commit_plan(
             created_at=now,
             updated_at=now,
         )
-        uow.session.add(fulfillment_order)
-        await uow.session.flush()
+        uow.save(fulfillment_order)
+        await uow.flush()
         fo_lines[fulfillment_order.id] = [
             FulfillmentOrderLine(
                 fulfillment_order_id=fulfillment_order.id,
@@ -99,9 +99,9 @@ async def commit_plan(
             for p in plan.lines
             if p.location_id == location_id
         ]
-        uow.session.add_all(fo_lines[fulfillment_order.id])
+        uow.save(*fo_lines[fulfillment_order.id])
         opened.append(fulfillment_order)
-    await uow.session.flush()
+    await uow.flush()
     by_id = await uow.catalog.locations_by_ids(plan.locations)
     await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
     return Opened(opened, fo_lines, dict(by_id))

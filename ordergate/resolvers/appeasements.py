@@ -70,7 +70,7 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
         await uow.appeasements.add(appeasement)
         payments.promise_refund_amount(uow, order, appeasement.id, command.amount, now)
         order.updated_at = now
-        uow.session.add(order)
+        uow.save(order)
         await uow.events.append(
             order,
             EventType.APPEASEMENT_ISSUED,

@@ -211,7 +211,7 @@ async def _apply(
     lines = _written_lines(uow, order, stored, plan)
     if plan.address is not None:
         _set_address(order, plan)
-    await uow.orders.flush()
+    await uow.flush()
     routed = None
     if _routes(order):
         routed = await replan(
@@ -230,7 +230,7 @@ async def _apply(
     # what already left may now be a larger share of a smaller order: capture the difference
     await payments.promise_capture(uow, order, f"edit-{command.expected_version}", kept, now)
     order.updated_at = now
-    uow.orders.save(order)
+    uow.save(order)
     await uow.events.append(
         order,
         EventType.ORDER_EDITED,
@@ -277,7 +277,7 @@ def _written_lines(
         else:
             line = by_id[planned.line_id]
             line.quantity, line.quantity_cancelled = planned.quantity, planned.quantity_cancelled
-        uow.orders.save(line)
+        uow.save(line)
         lines.append(line)
     return lines
 
@@ -338,6 +338,6 @@ def _set_prices(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], price
     ordered = sorted(lines, key=lambda line: line.position)
     for line, tax in zip(ordered, priced.line_taxes, strict=True):
         line.tax = tax
-        uow.orders.save(line)
+        uow.save(line)
     order.subtotal, order.shipping_total = priced.subtotal.amount, priced.shipping.amount
     order.tax, order.shipping_tax, order.total = priced.tax.amount, priced.shipping_tax, priced.total.amount

@@ -151,7 +151,7 @@ async def move(
             fulfillment_order.status, action, fulfillment_order.delivery_method
         )
         fulfillment_order.updated_at = now
-        uow.session.add(fulfillment_order)
+        uow.save(fulfillment_order)
         fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
             fulfillment_order.id, []
         )
@@ -165,7 +165,7 @@ async def move(
         )
         if action is FulfillmentAction.MARK_READY_FOR_PICKUP:
             order.promised_on = now.date()  # ready: the customer can come today
-            uow.session.add(order)
+            uow.save(order)
             storefront.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
         elif action is FulfillmentAction.CONFIRM_PICKUP:
             await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
@@ -202,7 +202,7 @@ async def fulfil_units(
     shipped = {line.order_line_id: line.quantity for line in fo_lines}
     for line in lines:
         line.quantity_fulfilled += shipped.get(line.id, 0)
-        uow.session.add(line)
+        uow.save(line)
     await derive_order_statuses(uow, order, lines, actor=principal.subject, now=now)
     await payments.promise_capture(uow, order, fulfillment_order.id, lines, now)
 
@@ -223,7 +223,7 @@ async def derive_order_statuses(
             await uow.events.append(order, EventType.ORDER_COMPLETED, actor=actor, occurred_at=now)
             storefront.promise_status(uow, order, PushedStatus.COMPLETED, now)
     order.updated_at = now
-    uow.session.add(order)
+    uow.save(order)
 
 
 async def _reroute(
@@ -276,7 +276,7 @@ async def _reroute(
     later = estimate(view, plan, now)
     if later is not None and (order.promised_on is None or later > order.promised_on):
         order.promised_on = later
-        uow.session.add(order)
+        uow.save(order)
     await uow.events.append(
         order,
         EventType.ORDER_REROUTED,
@@ -302,7 +302,7 @@ async def _hold_for_agent(
         )
     )
     order.updated_at = now
-    uow.session.add(order)
+    uow.save(order)
     await uow.events.append(
         order,
         EventType.ORDER_HELD,

@@ -59,7 +59,7 @@ class Claim:
                 field=self.field,
             )
         held.result_id = result_id
-        uow.session.add(held)
+        uow.save(held)
 
     async def release(self, services: Services) -> None:
         """The request failed and kept nothing: the key is free again (unless another attempt
@@ -119,7 +119,7 @@ async def claim(
         )
     if found.result_id is None and not found.held(now):  # its holder is gone, having kept nothing
         found.take(operation, request_hash, lease)
-        uow.session.add(found)
+        uow.save(found)
         return Claim(found, field=field)
     if found.request_hash != request_hash:
         raise IdempotencyKeyReused("this idempotencyKey was used for a different request", field=field)

@@ -303,6 +303,6 @@ async def sync_locations(services: Services) -> int:
             )
             if match is not None:
                 match.erp_id = erp_location.erp_id
-                uow.session.add(match)
+                uow.save(match)
                 joined += 1
     return joined

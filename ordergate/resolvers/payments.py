@@ -119,9 +119,9 @@ def record_authorization(
         key=key,
         created_at=now,
     )
-    uow.session.add(entry)
+    uow.save(entry)
     order.payment_status = payment_status([entry], order.total)
-    uow.session.add(order)
+    uow.save(order)
     return entry
 
 
@@ -163,7 +163,7 @@ async def record_increment(
     authorised, _, _, _ = totals(ledger)
     first = next(entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION)
     if raised.amount > authorised:
-        uow.session.add(
+        uow.save(
             PaymentTransaction(
                 order_id=order.id,
                 kind=PaymentKind.AUTHORIZATION,
@@ -187,10 +187,10 @@ async def record_increment(
 async def rederive_status(uow: UnitOfWork, order: Order) -> None:
     """The order's payment status from its ledger and its total as they are now in this
     transaction (an edit changed the total, or added to the ledger)."""
-    await uow.session.flush()
+    await uow.flush()
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     order.payment_status = payment_status(ledger, order.total)
-    uow.session.add(order)
+    uow.save(order)
 
 
 async def void_quietly(
@@ -237,7 +237,7 @@ def record_storefront_payment(uow: UnitOfWork, order: Order, sale: ExternalSale,
         for kind, amount in entries
         if amount > 0
     ]
-    uow.session.add_all(ledger)
+    uow.save(*ledger)
     order.payment_status = payment_status(ledger, order.total)
 
 
@@ -346,7 +346,7 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
     async with services.store.write() as uow:
         locked = await uow.orders.lock(order_id, EVERYTHING)
         assert locked is not None
-        uow.session.add(
+        uow.save(
             PaymentTransaction(
                 order_id=order_id,
                 kind=kind,
@@ -358,14 +358,14 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
                 created_at=now,
             )
         )
-        await uow.session.flush()
+        await uow.flush()
         ledger_now = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
         await loyalty.record_points(
             uow, locked, kind, ledger_now, task.key, services.policy.loyalty_points_per_unit, now
         )
         locked.payment_status = payment_status(ledger_now, locked.total)
         locked.updated_at = now
-        uow.session.add(locked)
+        uow.save(locked)
         await uow.events.append(
             locked, EVENT_OF_KIND[kind], actor=SYSTEM, occurred_at=now, data={"amount": str(amount)}
         )

@@ -263,7 +263,7 @@ async def _move(
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
         order.promised_on = promised
     order.updated_at = now
-    uow.session.add(order)
+    uow.save(order)
 
 
 async def _amend(
@@ -292,20 +292,22 @@ async def _amend(
     for row in rows:
         if wanted[row.sku]:
             row.quantity = wanted[row.sku]
-            uow.session.add(row)
+            uow.save(row)
         else:
-            await uow.session.delete(row)
+            await uow.remove(row)
     present = {row.sku for row in rows}
-    uow.session.add_all(
-        FulfillmentOrderLine(
-            fulfillment_order_id=fo.id, order_line_id=line_by_sku[sku].id, sku=sku, quantity=units
+    uow.save(
+        *(
+            FulfillmentOrderLine(
+                fulfillment_order_id=fo.id, order_line_id=line_by_sku[sku].id, sku=sku, quantity=units
+            )
+            for sku, units in wanted.items()
+            if units and sku not in present
         )
-        for sku, units in wanted.items()
-        if units and sku not in present
     )
     fo.updated_at = now
-    uow.session.add(fo)
-    await uow.session.flush()
+    uow.save(fo)
+    await uow.flush()
     await erp_sync.promise_amendments(uow, order, [fo.location_id], now)
     await uow.events.append(
         order,
@@ -346,7 +348,7 @@ async def _release(
         await uow.inventory.settle(mine, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
         fo.status = next_fulfillment_status(fo.status, FulfillmentAction.CANCEL, fo.delivery_method)
         fo.updated_at = now
-        uow.session.add(fo)
+        uow.save(fo)
         await uow.events.append(
             order,
             EventType.FULFILLMENT_CANCELLED,
@@ -357,4 +359,4 @@ async def _release(
         )
     if movable:  # the ERP's sales orders there no longer carry these units
         await erp_sync.promise_amendments(uow, order, [fo.location_id for fo, _ in movable], now)
-    await uow.session.flush()
+    await uow.flush()

@@ -149,7 +149,7 @@ async def _record(
             fulfillment_order.status, FulfillmentAction.SHIP, fulfillment_order.delivery_method
         )
         fulfillment_order.updated_at = now
-        uow.session.add(fulfillment_order)
+        uow.save(fulfillment_order)
         shipment = Shipment(
             order_id=order.id,
             fulfillment_order_id=fulfillment_order.id,
@@ -164,8 +164,8 @@ async def _record(
             estimated_delivery=label.estimated_delivery,
             created_at=now,
         )
-        uow.session.add(shipment)
-        await uow.session.flush()
+        uow.save(shipment)
+        await uow.flush()
         fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
             fulfillment_order.id, []
         )

@@ -220,7 +220,7 @@ async def _remember_customer(services: Services, order: Order, found: Storefront
         customer = (await uow.customers.by_ids([order.customer_id])).get(order.customer_id)
         if customer is not None and customer.external_id is None:
             customer.external_id = str(found.customer_id)
-            uow.session.add(customer)
+            uow.save(customer)
 
 
 async def _hold(services: Services, order: Order, found: StorefrontOrder) -> None:
@@ -307,7 +307,7 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
                     continue
                 product = known.get(variant.sku)
                 if product is None:
-                    uow.session.add(
+                    uow.save(
                         Product(
                             sku=variant.sku,
                             name=variant.name[:255],
@@ -320,7 +320,7 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
                     changed += 1
                 elif (product.name, product.price) != (variant.name[:255], variant.price):
                     product.name, product.price, product.updated_at = variant.name[:255], variant.price, now
-                    uow.session.add(product)
+                    uow.save(product)
                     changed += 1
         if not more:
             return changed

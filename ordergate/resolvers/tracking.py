@@ -32,7 +32,7 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
             seen = {(e.occurred_at, e.raw_code) for e in known.get(shipment.id, [])}
             for scan in update.events:
                 if (scan.occurred_at, scan.raw_code) not in seen:
-                    uow.session.add(
+                    uow.save(
                         ShipmentEvent(
                             shipment_id=shipment.id,
                             occurred_at=scan.occurred_at,
@@ -47,7 +47,7 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                 shipment.estimated_delivery = update.estimated_delivery
             if shipment.status is not update.status:
                 shipment.status, shipment.raw_status = update.status, update.raw_status[:64]
-                uow.session.add(shipment)
+                uow.save(shipment)
                 order = await uow.orders.lock(shipment.order_id, EVERYTHING)
                 if order is not None:
                     await uow.events.append(
@@ -58,9 +58,9 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                         data={"tracking_number": shipment.tracking_number, "carrier": carrier},
                     )
                     if update.status is TrackingStatus.DELIVERED:
-                        await uow.session.flush()
+                        await uow.flush()
                         lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
                         await derive_order_statuses(uow, order, lines, actor=SYSTEM, now=now)
                 changed += 1
-            uow.session.add(shipment)
+            uow.save(shipment)
     return changed

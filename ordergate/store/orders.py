@@ -145,14 +145,6 @@ class OrderRepository:
         query = _matching(visible(select(sa.func.count()).select_from(Order), scope), criteria)
         return int((await self.session.execute(query)).scalar_one())
 
-    def save(self, record: Order | OrderLine) -> None:
-        """Keep a changed (or new) order or line; written at the next flush or the commit."""
-        self.session.add(record)
-
-    async def flush(self) -> None:
-        """Write what is kept so far, so that queries in this transaction see it."""
-        await self.session.flush()
-
     async def remove_line(self, line: OrderLine) -> None:
         """An edit took the line off before anything of it left: its (released) places in
         fulfilment orders go with it."""

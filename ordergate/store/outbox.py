@@ -79,6 +79,9 @@ class OutboxRepository:
         self.queued.add(task.kind)
         return True
 
+    async def by_id(self, task_id: str) -> OutboxTask | None:
+        return await self.session.get(OutboxTask, task_id)
+
     async def by_key(self, kind: str, key: str) -> OutboxTask | None:
         query = select(OutboxTask).where(col(OutboxTask.kind) == kind, col(OutboxTask.key) == key)
         return (await self.session.execute(query)).scalars().first()

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import SQLModel
 
 from ordergate.models.errors import StoreBusy
 from ordergate.store.appeasements import AppeasementRepository
@@ -30,6 +31,10 @@ from ordergate.store.webhooks import WebhookRepository
 
 
 class UnitOfWork:
+    """One transaction's repositories, and the verbs for records a use case changed itself:
+    `save` (a new or changed record is kept), `remove`, `flush` (write what is kept so far, so
+    the transaction's queries see it). Only the store touches `session`; use cases do not."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.catalog = CatalogRepository(session)
@@ -46,6 +51,15 @@ class UnitOfWork:
         self.erp = ErpRepository(session)
         self.loyalty = LoyaltyRepository(session)
         self.appeasements = AppeasementRepository(session)
+
+    def save(self, *records: SQLModel) -> None:
+        self.session.add_all(records)
+
+    async def remove(self, record: SQLModel) -> None:
+        await self.session.delete(record)
+
+    async def flush(self) -> None:
+        await self.session.flush()
 
 
 @dataclass(frozen=True)

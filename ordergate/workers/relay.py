@@ -75,7 +75,7 @@ async def relay_once(services: Services, handlers: Mapping[str, Handler], limit:
         tasks = await uow.outbox.due(now, limit, kinds=sorted(handlers))
         for task in tasks:
             task.available_at = now + LEASE
-            uow.session.add(task)
+            uow.save(task)
     for task in tasks:
         await _do(services, handlers[task.kind], task)
     return len(tasks)
@@ -109,7 +109,7 @@ async def settle(
 ) -> None:
     now = services.clock()
     async with services.store.write() as uow:
-        task = await uow.session.get(OutboxTask, task_id)
+        task = await uow.outbox.by_id(task_id)
         if task is None:
             return
         task.attempts += 1
@@ -117,4 +117,4 @@ async def settle(
             task.done_at, task.result, task.last_error = now, (result or "done")[:128], None
         else:
             task.available_at, task.last_error = next_attempt(task.attempts, now), error
-        uow.session.add(task)
+        uow.save(task)
