@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -11,15 +11,39 @@ from ordergate.resolvers import appeasements, catalog, loyalty, orders, payments
 from ordergate.resolvers.services import Services
 
 V = TypeVar("V")
+T = TypeVar("T")
+MAX_BATCH = 500
 
 
-def _loader(
-    services: Services, batch: Callable[[Services, Sequence[str]], Awaitable[list[V]]]
-) -> DataLoader[str, V]:
-    async def load(keys: list[str]) -> list[V]:
-        return await batch(services, keys)
+class Loader(Generic[V]):
+    """aiodataloader's DataLoader (untyped), typed: values of V by string key, batched per tick."""
 
-    return DataLoader(load, max_batch_size=500)
+    def __init__(
+        self, services: Services, batch: Callable[[Services, Sequence[str]], Awaitable[list[V]]]
+    ) -> None:
+        async def load(keys: list[str]) -> list[V]:
+            return await batch(services, keys)
+
+        self._loader = DataLoader(load, max_batch_size=MAX_BATCH)
+
+    async def load(self, key: str) -> V:
+        value: V = await self._loader.load(key)
+        return value
+
+    async def load_many(self, keys: Sequence[str]) -> list[V]:
+        values: list[V] = await self._loader.load_many(list(keys))
+        return values
+
+    async def load_present(self: Loader[T | None], key: str) -> T:
+        """A record a foreign key promises (an order's location, say): missing, the store is
+        broken, which is an internal error, not the client's."""
+        value = await self.load(key)
+        if value is None:
+            raise LookupError(f"no record {key!r}, which a foreign key promises")
+        return value
+
+    def prime(self, key: str, value: V) -> None:
+        self._loader.prime(key, value)
 
 
 def prime_placed(loaders: Loaders, placed: orders.Placed) -> None:
@@ -42,45 +66,25 @@ def prime_placed(loaders: Loaders, placed: orders.Placed) -> None:
 
 class Loaders:
     def __init__(self, services: Services) -> None:
-        self.customer_by_id: DataLoader[str, Any] = _loader(services, catalog.customers_by_ids)
-        self.customer_totals_by_id: DataLoader[str, Any] = _loader(services, catalog.customer_totals)
+        self.customer_by_id = Loader(services, catalog.customers_by_ids)
+        self.customer_totals_by_id = Loader(services, catalog.customer_totals)
         # One storefront request for every customer on a page.
-        self.storefront_customer_by_email: DataLoader[str, Any] = _loader(
-            services, storefront.customers_by_email
-        )
-        self.location_by_id: DataLoader[str, Any] = _loader(services, catalog.locations_by_ids)
-        self.open_fulfillment_count_by_location_id: DataLoader[str, int] = _loader(
-            services, catalog.open_fulfillment_counts
-        )
-        self.lines_by_order_id: DataLoader[str, Any] = _loader(services, orders.lines_by_order_ids)
-        self.fulfillment_orders_by_order_id: DataLoader[str, Any] = _loader(
-            services, orders.fulfillment_orders_by_order_ids
-        )
-        self.fulfillment_order_by_id: DataLoader[str, Any] = _loader(
-            services, orders.fulfillment_orders_by_ids
-        )
-        self.fulfillment_lines_by_fo_id: DataLoader[str, Any] = _loader(
-            services, orders.fulfillment_lines_by_fo_ids
-        )
-        self.shipments_by_order_id: DataLoader[str, Any] = _loader(services, orders.shipments_by_order_ids)
-        self.shipment_events_by_shipment_id: DataLoader[str, Any] = _loader(
-            services, orders.shipment_events_by_shipment_ids
-        )
-        self.active_holds_by_order_id: DataLoader[str, Any] = _loader(
-            services, orders.active_holds_by_order_ids
-        )
-        self.order_by_id: DataLoader[str, Any] = _loader(services, orders.orders_by_ids)
-        self.routing_decision_by_order_id: DataLoader[str, Any] = _loader(
-            services, orders.routing_decisions_by_order_ids
-        )
-        self.returns_by_order_id: DataLoader[str, Any] = _loader(services, returns.returns_by_order_ids)
-        self.return_lines_by_return_id: DataLoader[str, Any] = _loader(services, returns.lines_by_return_ids)
-        self.payments_by_order_id: DataLoader[str, Any] = _loader(services, payments.ledger_by_order_ids)
-        self.pending_payments_by_order_id: DataLoader[str, Any] = _loader(
-            services, payments.pending_by_order_ids
-        )
-        self.events_by_order_id: DataLoader[str, Any] = _loader(services, orders.events_by_order_ids)
-        self.appeasements_by_order_id: DataLoader[str, Any] = _loader(
-            services, appeasements.appeasements_by_order_ids
-        )
-        self.loyalty_by_customer_id: DataLoader[str, Any] = _loader(services, loyalty.balances)
+        self.storefront_customer_by_email = Loader(services, storefront.customers_by_email)
+        self.location_by_id = Loader(services, catalog.locations_by_ids)
+        self.open_fulfillment_count_by_location_id = Loader(services, catalog.open_fulfillment_counts)
+        self.lines_by_order_id = Loader(services, orders.lines_by_order_ids)
+        self.fulfillment_orders_by_order_id = Loader(services, orders.fulfillment_orders_by_order_ids)
+        self.fulfillment_order_by_id = Loader(services, orders.fulfillment_orders_by_ids)
+        self.fulfillment_lines_by_fo_id = Loader(services, orders.fulfillment_lines_by_fo_ids)
+        self.shipments_by_order_id = Loader(services, orders.shipments_by_order_ids)
+        self.shipment_events_by_shipment_id = Loader(services, orders.shipment_events_by_shipment_ids)
+        self.active_holds_by_order_id = Loader(services, orders.active_holds_by_order_ids)
+        self.order_by_id = Loader(services, orders.orders_by_ids)
+        self.routing_decision_by_order_id = Loader(services, orders.routing_decisions_by_order_ids)
+        self.returns_by_order_id = Loader(services, returns.returns_by_order_ids)
+        self.return_lines_by_return_id = Loader(services, returns.lines_by_return_ids)
+        self.payments_by_order_id = Loader(services, payments.ledger_by_order_ids)
+        self.pending_payments_by_order_id = Loader(services, payments.pending_by_order_ids)
+        self.events_by_order_id = Loader(services, orders.events_by_order_ids)
+        self.appeasements_by_order_id = Loader(services, appeasements.appeasements_by_order_ids)
+        self.loyalty_by_customer_id = Loader(services, loyalty.balances)

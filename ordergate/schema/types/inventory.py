@@ -79,7 +79,7 @@ class ReservationLine:
 
     @strawberry.field
     async def location(self, info: Info) -> Location:
-        return Location.from_model(await info.context.loaders.location_by_id.load(self.location_id))
+        return Location.from_model(await info.context.loaders.location_by_id.load_present(self.location_id))
 
 
 @strawberry.type

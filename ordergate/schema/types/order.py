@@ -81,11 +81,11 @@ class FulfillmentOrder:
 
     @strawberry.field
     async def order(self, info: Info) -> Order:
-        return Order.from_model(await info.context.loaders.order_by_id.load(self.order_id))
+        return Order.from_model(await info.context.loaders.order_by_id.load_present(self.order_id))
 
     @strawberry.field
     async def location(self, info: Info) -> Location:
-        record = await info.context.loaders.location_by_id.load(self.location_id)
+        record = await info.context.loaders.location_by_id.load_present(self.location_id)
         return Location.from_model(record)
 
     @strawberry.field
@@ -331,13 +331,15 @@ class Order:
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
-        return Customer.from_model(await info.context.loaders.customer_by_id.load(self.customer_id))
+        return Customer.from_model(await info.context.loaders.customer_by_id.load_present(self.customer_id))
 
     @strawberry.field
     async def pickup_location(self, info: Info) -> Location | None:
         if self.pickup_location_id is None:
             return None
-        return Location.from_model(await info.context.loaders.location_by_id.load(self.pickup_location_id))
+        return Location.from_model(
+            await info.context.loaders.location_by_id.load_present(self.pickup_location_id)
+        )
 
     @strawberry.field(description="The latest routing decision, with every candidate's score or reasons.")
     async def routing_decision(self, info: Info) -> RoutingDecision | None:
@@ -527,7 +529,7 @@ class FulfillmentOrderEventMessage:
     @strawberry.field(description="The fulfilment order as it is now.")
     async def fulfillment_order(self, info: Info) -> FulfillmentOrder:
         return FulfillmentOrder.from_model(
-            await info.context.loaders.fulfillment_order_by_id.load(self.fulfillment_order_id)
+            await info.context.loaders.fulfillment_order_by_id.load_present(self.fulfillment_order_id)
         )
 
     @classmethod
