@@ -68,8 +68,7 @@ from ordergate.sandbox.payments import PaymentsSandbox
 from ordergate.sandbox.seed import demo_locations, demo_products
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
-from ordergate.schema.build import build_schema
-from ordergate.schema.view import GraphQLView
+from ordergate.schema.view import endpoint
 from ordergate.settings import Settings, SettingsError
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
@@ -436,7 +435,7 @@ def create_app(
     sandboxes = sandboxes or Sandboxes()
     services = services or build_services(settings, sandboxes=sandboxes)
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None
-    view = GraphQLView(build_schema(settings), services, settings, html)
+    view = endpoint(settings, services, html)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
