@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +14,15 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ordergate.app import create_app
 from ordergate.cli import main
 from ordergate.schema import persisted
 from ordergate.settings import Settings, SettingsError
 from tests.builders import a_token
 from tests.contract import CONTRACT, operation
+from tests.graphql_client import reconfigured
 
 STOREFRONT = {"Authorization": f"Bearer {a_token('storefront')}"}
 CATALOG_BY_HAND = "query { products(first: 2) { edges { node { sku } } } }"
-
-
-@asynccontextmanager
-async def gateway(app: Starlette, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
-    other = create_app(replace(app.state.settings, **changes), app.state.services)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=other), base_url="http://ordergate.test"
-    ) as c:
-        yield c
 
 
 def by_hash(text: str, *, with_query: bool = False, **body: Any) -> dict[str, Any]:
@@ -101,7 +90,7 @@ async def test_a_registered_operation_runs_by_hash_without_being_sent_first(
 async def test_with_the_allow_list_only_registered_operations_run(app: Starlette) -> None:
     catalog = registered("Catalog")
     reformatted = " ".join(operation("Catalog").split())  # same operation, other whitespace
-    async with gateway(app, persisted_queries="allowlist") as strict:
+    async with reconfigured(app, persisted_queries="allowlist") as strict:
         by_hand = await strict.post("/graphql", json={"query": CATALOG_BY_HAND}, headers=STOREFRONT)
         new_apq = await strict.post(
             "/graphql", json=by_hash(CATALOG_BY_HAND, with_query=True), headers=STOREFRONT
@@ -122,7 +111,7 @@ async def test_with_the_allow_list_only_registered_operations_run(app: Starlette
 
 
 async def test_persisted_queries_can_be_switched_off(app: Starlette) -> None:
-    async with gateway(app, persisted_queries="off") as plain:
+    async with reconfigured(app, persisted_queries="off") as plain:
         answer = await plain.post(
             "/graphql", json=by_hash(CATALOG_BY_HAND, with_query=True), headers=STOREFRONT
         )
@@ -161,7 +150,7 @@ def written(tmp_path: Path, name: str, content: object) -> Path:
     return path
 
 
-MANIFESTS = {
+MANIFESTS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "apollo": lambda bodies: {
         "format": "apollo-persisted-query-manifest",
         "version": 1,
@@ -300,12 +289,12 @@ async def test_apollo_client_hashes_run_only_once_their_manifest_is_loaded(
 ) -> None:
     sent = persisted.with_typename(registered("Catalog").body)  # what Apollo Client sends
     apollo = by_hash(sent, variables={"first": 1})
-    async with gateway(app, persisted_queries="allowlist") as before:
+    async with reconfigured(app, persisted_queries="allowlist") as before:
         unknown = await before.post("/graphql", json=apollo, headers=STOREFRONT)
         in_full = await before.post("/graphql", json={**apollo, "query": sent}, headers=STOREFRONT)
     contract = persisted.load_operations([persisted.OPERATIONS_DIR])
     manifest = written(tmp_path, "apollo.json", persisted.manifest(contract, typename=True))
-    async with gateway(app, persisted_queries="allowlist", trusted_documents=(str(manifest),)) as after:
+    async with reconfigured(app, persisted_queries="allowlist", trusted_documents=(str(manifest),)) as after:
         hashed = await after.post("/graphql", json=apollo, headers=STOREFRONT)
         other = await after.post(
             "/graphql", json=by_hash(CATALOG_BY_HAND, with_query=True), headers=STOREFRONT
@@ -326,7 +315,7 @@ async def test_a_codegen_document_runs_by_its_prefixed_hash(app: Starlette, tmp_
         "extensions": {"persistedQuery": {"version": 1, "sha256Hash": document_id}},
         "variables": {"first": 1},
     }
-    async with gateway(app, persisted_queries="allowlist", trusted_documents=(str(manifest),)) as strict:
+    async with reconfigured(app, persisted_queries="allowlist", trusted_documents=(str(manifest),)) as strict:
         answer = await strict.post("/graphql", json=request, headers=STOREFRONT)
 
     assert "errors" not in answer.json(), answer.json()
@@ -345,8 +334,8 @@ async def test_in_allowlist_mode_questions_about_the_schema_follow_the_introspec
 ) -> None:
     query = {"query": SCHEMA_QUESTIONS[question]}
     async with (
-        gateway(app, persisted_queries="allowlist") as open_schema,
-        gateway(app, persisted_queries="allowlist", introspection=False) as closed,
+        reconfigured(app, persisted_queries="allowlist") as open_schema,
+        reconfigured(app, persisted_queries="allowlist", introspection=False) as closed,
     ):
         answered = await open_schema.post("/graphql", json=query, headers=STOREFRONT)
         refused = await closed.post("/graphql", json=query, headers=STOREFRONT)
@@ -361,14 +350,14 @@ async def test_in_allowlist_mode_a_schema_question_does_not_carry_an_unregistere
     app: Starlette,
 ) -> None:
     smuggled = "{ __schema { queryType { name } } products(first: 1) { edges { node { sku } } } }"
-    async with gateway(app, persisted_queries="allowlist") as strict:
+    async with reconfigured(app, persisted_queries="allowlist") as strict:
         answer = await strict.post("/graphql", json={"query": smuggled}, headers=STOREFRONT)
 
     assert codes(answer) == ["OPERATION_NOT_ALLOWED"]
 
 
 async def test_in_allowlist_mode_health_and_metrics_are_answered(app: Starlette) -> None:
-    async with gateway(app, persisted_queries="allowlist", introspection=False) as strict:
+    async with reconfigured(app, persisted_queries="allowlist", introspection=False) as strict:
         health = await strict.get("/healthz")
         ready = await strict.get("/readyz")
         scraped = await strict.get("/metrics")
