@@ -57,11 +57,26 @@ def run_json(node: str, script: str, env: Mapping[str, str], *args: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def tool(node: str, name: str, config: str, env: Mapping[str, str]) -> None:
+    """A package's command (node_modules/.bin/`name`) with its config file in clients/."""
+    done = run(node, f"node_modules/.bin/{name}", env, "--config", config)
+    assert done.returncode == 0, f"{name} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+
+
 def codegen(node: str, output: Path, schema: str | None = None) -> None:
     """GraphQL Code Generator with clients/codegen.ts, writing to `output` (a folder)."""
     env = {"CODEGEN_OUT": f"{output}/", **({"ORDERGATE_SCHEMA": schema} if schema else {})}
-    done = run(node, "node_modules/.bin/graphql-codegen", env, "--config", "codegen.ts")
-    assert done.returncode == 0, f"graphql-codegen exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    tool(node, "graphql-codegen", "codegen.ts", env)
+
+
+def apollo_manifest(node: str, output: Path) -> None:
+    """Apollo's persisted query manifest of the app's sources (persisted-query-manifest.config.ts)."""
+    tool(
+        node,
+        "generate-persisted-query-manifest",
+        "persisted-query-manifest.config.ts",
+        {"MANIFEST": str(output)},
+    )
 
 
 @contextlib.contextmanager

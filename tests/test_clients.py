@@ -17,6 +17,7 @@ import pytest
 from ordergate.schema import persisted
 from tests.builders import a_token
 from tests.node import CLIENTS, ROOT, codegen, require_node, run_json
+from tests.node import apollo_manifest as write_apollo_manifest
 from tests.server import BEGINNING, Gateway, gateway, http_client, place_order, position
 
 pytestmark = pytest.mark.server
@@ -55,15 +56,24 @@ def from_sdl(node: str, directory: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def apollo_manifest(directory: Path) -> Path:
-    path = directory / "apollo-manifest.json"
+def apollo_manifest(node: str, directory: Path) -> Path:
+    """What Apollo's own tool writes for the app's sources (clients/apollo-*.mjs)."""
+    path = directory / "persisted-query-manifest.json"
+    write_apollo_manifest(node, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ours(directory: Path) -> Path:
+    """`ordergate operations --format apollo --typename`: the contract as Apollo Client sends it."""
+    path = directory / "ordergate-manifest.json"
     path.write_text(ordergate("operations", "--format", "apollo", "--typename"))
     return path
 
 
 @pytest.fixture(scope="module")
 def server(directory: Path, apollo_manifest: Path, from_sdl: Path) -> Iterator[Gateway]:
-    """Allow-list mode, with the manifests of Apollo Client and of codegen loaded."""
+    """Allow-list mode, with the manifests of Apollo's tool and of codegen loaded."""
     documents = f"{apollo_manifest},{from_sdl / 'persisted-documents.json'}"
     with gateway(directory, env={**ALLOWLIST, "ORDERGATE_TRUSTED_DOCUMENTS": documents}) as running:
         yield running
@@ -76,18 +86,32 @@ def client_env(server: Gateway, token: str) -> dict[str, str]:
 STOREFRONT = a_token("storefront")
 
 
+def entries(manifest: Path) -> dict[str, dict[str, str]]:
+    return {op["name"]: op for op in json.loads(manifest.read_text())["operations"]}
+
+
 def test_the_typename_variant_is_byte_for_byte_what_apollo_client_and_urql_send(
-    node: str, directory: Path, apollo_manifest: Path
+    node: str, directory: Path, ours: Path
 ) -> None:
     as_written = directory / "as-written.json"
     as_written.write_text(ordergate("operations", "--format", "apollo"))
-    ours = {op["name"]: op["body"] for op in json.loads(apollo_manifest.read_text())["operations"]}
+    expected = {name: op["body"] for name, op in entries(ours).items()}
 
     sent = run_json(node, "check-typename.mjs", {}, str(as_written))
 
-    assert len(sent) == len(ours) == len(persisted.load_operations([persisted.OPERATIONS_DIR]))
-    assert {name: texts["apollo"] for name, texts in sent.items()} == ours
-    assert {name: texts["urql"] for name, texts in sent.items()} == ours
+    assert len(sent) == len(expected) == len(persisted.load_operations([persisted.OPERATIONS_DIR]))
+    assert {name: texts["apollo"] for name, texts in sent.items()} == expected
+    assert {name: texts["urql"] for name, texts in sent.items()} == expected
+
+
+def test_apollos_manifest_tool_and_ordergate_operations_agree_on_the_contract(
+    apollo_manifest: Path, ours: Path
+) -> None:
+    from_the_app = entries(apollo_manifest)
+    from_the_contract = entries(ours)
+
+    assert sorted(from_the_app) == ["Catalog", "OrderUpdates"]
+    assert {name: from_the_contract[name] for name in from_the_app} == from_the_app
 
 
 def test_apollo_client_is_refused_until_its_manifest_is_loaded(node: str, directory: Path) -> None:
