@@ -364,3 +364,20 @@ async def test_in_allowlist_mode_health_and_metrics_are_answered(app: Starlette)
 
     assert (health.status_code, ready.status_code, scraped.status_code) == (200, 200, 200)
     assert "ordergate_graphql_requests" in scraped.text
+
+
+async def test_in_apq_mode_a_loaded_manifest_spares_apollo_client_its_first_miss(
+    app: Starlette, tmp_path: Path
+) -> None:
+    contract = persisted.load_operations([persisted.OPERATIONS_DIR])
+    manifest = written(tmp_path, "apollo.json", persisted.manifest(contract, typename=True))
+    apollo = by_hash(persisted.with_typename(registered("Catalog").body), variables={"first": 1})
+    async with (
+        reconfigured(app) as contract_only,
+        reconfigured(app, trusted_documents=(str(manifest),)) as with_manifest,
+    ):
+        missed = await contract_only.post("/graphql", json=apollo, headers=STOREFRONT)
+        hit = await with_manifest.post("/graphql", json=apollo, headers=STOREFRONT)
+
+    assert codes(missed) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert "errors" not in hit.json(), hit.json()
