@@ -1,10 +1,14 @@
 # Two commands on a fresh machine with Python 3.11+:  `make serve`  and  `make check`.
-# Each creates .venv on first use (and refreshes it when pyproject.toml changes).
+# Each creates .venv on first use (and refreshes it when pyproject.toml changes). Where Node and
+# npm are, `make check` also installs the client setups of docs/clients.md (clients/, pinned by
+# its package-lock.json) that tests/test_clients.py and tests/test_supergraph.py run.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+
+NODE_STAMP := clients/node_modules/.installed
 
 .PHONY: serve check test lint format types layers schema clean
 
@@ -14,10 +18,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(NODE_STAMP): clients/package.json clients/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd clients && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+	  echo "npm not found: the client tests (tests/test_clients.py, tests/test_supergraph.py) will skip"; \
+	fi
+
 serve: $(STAMP)  ## run the gateway on the embedded default (SQLite, in-process broker, sandbox)
 	$(BIN)/ordergate serve $(ARGS)
 
-check: $(STAMP) lint types layers test  ## every gate: format, lint, types, layers, tests
+check: $(STAMP) $(NODE_STAMP) lint types layers test  ## every gate: format, lint, types, layers, tests
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -33,11 +44,11 @@ types: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 schema: $(STAMP)  ## rewrite the committed SDL after a deliberate schema change
 	$(BIN)/ordergate export-schema --output ordergate/schema/schema.graphql
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache ordergate.db ordergate.db-*
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache ordergate.db ordergate.db-* clients/node_modules

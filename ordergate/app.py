@@ -23,8 +23,7 @@ from ordergate.bootstrap import Sandboxes
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
 from ordergate.resolvers.services import Services
-from ordergate.schema.build import build_schema
-from ordergate.schema.view import GraphQLView
+from ordergate.schema.view import endpoint
 from ordergate.settings import Settings
 from ordergate.webhooks import carrier_endpoint, katana_endpoint, storefront_endpoint
 
@@ -68,7 +67,7 @@ def create_app(
     owned = services is None
     services = services or bootstrap.build_services(settings, sandboxes=sandboxes)
     html = graphiql_html("/graphql", ASSETS_PATH) if settings.graphiql else None
-    view = GraphQLView(build_schema(settings), services, settings, html)
+    view = endpoint(settings, services, html)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

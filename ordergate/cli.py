@@ -43,8 +43,19 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("seed", help="load the demo network and catalogue (idempotent)")
 
-    commands.add_parser(
-        "operations", help="print the registered operations as an Apollo persisted-query manifest"
+    operations = commands.add_parser(
+        "operations", help="print the registered operations as a trusted-documents manifest"
+    )
+    operations.add_argument(
+        "--format",
+        choices=["apollo", "relay", "codegen"],
+        default="apollo",
+        help="Apollo's persisted query manifest (default), or the id-to-text JSON of Relay or codegen",
+    )
+    operations.add_argument(
+        "--typename",
+        action="store_true",
+        help="each document as Apollo Client sends it, with __typename added",
     )
 
     sync = commands.add_parser("sync", help="import from an upstream (resumable, idempotent)")
@@ -153,6 +164,9 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.command == "serve":
         settings.check_serving()
+        from ordergate.schema import persisted
+
+        persisted.for_settings(settings)  # a malformed trusted-documents manifest is said here, plainly
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "serve":
         _serve(settings, args)
@@ -187,7 +201,8 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "operations":
         from ordergate.schema import persisted
 
-        print(persisted.manifest(persisted.for_settings(settings).registered))
+        registered = persisted.for_settings(settings).registered
+        print(persisted.manifest(registered, args.format, typename=args.typename))
     elif args.command == "sync":
         return asyncio.run(_sync_storefront(settings, args.since))
     return 0

@@ -105,6 +105,8 @@ class Settings:
     introspection: bool = True
     persisted_queries: str = "apq"
     operations_path: str | None = None
+    trusted_documents: tuple[str, ...] = ()
+    router_token: str | None = None
     field_suggestions: bool = True
     ws_connection_init_timeout_seconds: int = 5
     ws_keep_alive_seconds: int = 15
@@ -157,7 +159,8 @@ class Settings:
     def check_serving(self) -> None:
         """Refuse to serve open: outside the sandbox, tokens must be signed with a key that is
         not in the source (ORDERGATE_JWT_SECRET of 32 characters or more, or RS256 with
-        ORDERGATE_JWT_PUBLIC_KEY). Raises SettingsError with what to set."""
+        ORDERGATE_JWT_PUBLIC_KEY), and a router token must be as long. Raises SettingsError with
+        what to set."""
         if self.sandbox:
             return
         if self.jwt_secret == DEV_JWT_SECRET:
@@ -172,6 +175,11 @@ class Settings:
             raise SettingsError(
                 f"ORDERGATE_JWT_SECRET is {len(self.jwt_secret)} characters; with the sandbox off it must "
                 f"be at least {MIN_JWT_SECRET_LENGTH}."
+            )
+        if self.router_token is not None and len(self.router_token) < MIN_JWT_SECRET_LENGTH:
+            raise SettingsError(
+                f"ORDERGATE_ROUTER_TOKEN is {len(self.router_token)} characters; with the sandbox off it "
+                f"must be at least {MIN_JWT_SECRET_LENGTH} (it lifts the allow-list for whoever presents it)."
             )
 
     @classmethod
@@ -211,6 +219,10 @@ class Settings:
             introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),
             persisted_queries=(env.get("ORDERGATE_PERSISTED_QUERIES") or "apq").strip().lower(),
             operations_path=env.get("ORDERGATE_OPERATIONS_PATH") or None,
+            trusted_documents=tuple(
+                p.strip() for p in (env.get("ORDERGATE_TRUSTED_DOCUMENTS") or "").split(",") if p.strip()
+            ),
+            router_token=env.get("ORDERGATE_ROUTER_TOKEN") or None,
             field_suggestions=_flag(env.get("ORDERGATE_FIELD_SUGGESTIONS"), default=True),
             ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
             ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+
+from ordergate.app import create_app
 
 
 async def execute(
@@ -28,3 +34,13 @@ async def execute(
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code", "") for e in body.get("errors") or []]
+
+
+@asynccontextmanager
+async def reconfigured(app: Starlette, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of another gateway on the same services (started by `app`), with other settings."""
+    other = create_app(replace(app.state.settings, **changes), app.state.services)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://ordergate.test"
+    ) as c:
+        yield c

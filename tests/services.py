@@ -22,7 +22,7 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _missing(message: str) -> None:
+def missing(message: str) -> None:
     if os.environ.get("ORDERGATE_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message}, and ORDERGATE_REQUIRE_SERVICES=1 says it must be", pytrace=False)
     pytest.skip(message)
@@ -31,14 +31,14 @@ def _missing(message: str) -> None:
 def require(name: str, host: str, port: int) -> None:
     """Skip with a reason on a machine without the service; fail in CI, where it must run."""
     if not _reachable(host, port):
-        _missing(f"{name} is not reachable on {host}:{port}")
+        missing(f"{name} is not reachable on {host}:{port}")
 
 
 def require_program(name: str) -> str:
     """The path of a server program a test starts itself (skip without it; fail in CI)."""
     path = shutil.which(name)
     if path is None:
-        _missing(f"{name} is not installed")
+        missing(f"{name} is not installed")
     assert path is not None
     return path
 

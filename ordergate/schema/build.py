@@ -96,9 +96,14 @@ class Schema(strawberry.federation.Schema):
         return entities.resolve(representations, self.entity_keys, lambda valid: base(info, valid))  # type: ignore[arg-type]
 
 
-def build_schema(settings: Settings | None = None) -> Schema:
+def build_schema(
+    settings: Settings | None = None, trusted: persisted.PersistedQueries | None = None
+) -> Schema:
+    """The schema for `settings`; with an allow-list when `trusted` (by default the settings'
+    registered operations) is in allow-list mode. A router's schema is built with
+    `trusted.for_router()`, which has none."""
     settings = settings or Settings()
-    allowed = persisted.for_settings(settings).allow_list
+    allowed = (trusted or persisted.for_settings(settings)).allow_list
     only_registered = (
         [] if allowed is None else [lambda: AddValidationRules([persisted.allow_list_rule(allowed)])]
     )

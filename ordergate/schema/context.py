@@ -22,6 +22,7 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connection_params: dict[str, Any] | None = None
     client_address: str | None = None
+    router: bool = False  # the request came from the federation router, with ORDERGATE_ROUTER_TOKEN
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

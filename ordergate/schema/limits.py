@@ -23,6 +23,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     ListValueNode,
+    OperationDefinitionNode,
     OperationType,
     ValidationContext,
 )
@@ -158,10 +159,11 @@ def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
 FEDERATION_SDL = "_service"
 
 
-def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
-    """The names of the fields an operation selects at its root, through its fragments (each
-    once)."""
-    operation = get_operation_ast(document, operation_name)
+def root_fields(document: DocumentNode, operation: str | OperationDefinitionNode | None) -> set[str]:
+    """The names of the fields an operation (by name, or itself) selects at its root, through
+    its fragments (each once)."""
+    if not isinstance(operation, OperationDefinitionNode):
+        operation = get_operation_ast(document, operation)
     if operation is None:
         return set()
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -183,18 +185,18 @@ def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
 
 class ServiceSdlGate(SchemaExtension):
     """With introspection off, the subgraph's SDL (`_service { sdl }`, Apollo Federation) is the
-    schema by another door: only admins are answered (INTROSPECTION_DISABLED for others)."""
+    schema by another door: only admins and the router (ORDERGATE_ROUTER_TOKEN) are answered
+    (INTROSPECTION_DISABLED for others)."""
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         context = execution.context
         assert execution.graphql_document is not None
-        admin = (
-            isinstance(context, Context)
-            and context.principal is not None
-            and context.principal.role is Role.ADMIN
+        trusted = isinstance(context, Context) and (
+            context.router or (context.principal is not None and context.principal.role is Role.ADMIN)
         )
-        if not admin and FEDERATION_SDL in root_fields(execution.graphql_document, execution.operation_name):
+        asked = root_fields(execution.graphql_document, execution.operation_name)
+        if not trusted and FEDERATION_SDL in asked:
             execution.result = ExecutionResult(
                 data=None,
                 errors=[

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
 import json
 import time
 from collections.abc import Mapping
@@ -35,7 +36,7 @@ from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
 from ordergate.resolvers.services import Services
 from ordergate.schema import persisted
-from ordergate.schema.build import Schema
+from ordergate.schema.build import Schema, build_schema
 from ordergate.schema.context import Context
 from ordergate.schema.limits import THROTTLED
 from ordergate.settings import Settings
@@ -43,6 +44,8 @@ from ordergate.untrusted import MalformedJson, load_json
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# The federation router's own credential, beside the end user's `Authorization` it forwards.
+ROUTER_HEADER = "x-ordergate-router-token"
 
 
 def preferred_media_type(accept: str | None) -> str:
@@ -185,7 +188,14 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = CheckedGraphQLTransportWSHandler
 
     def __init__(
-        self, schema: Schema, services: Services, settings: Settings, graphiql_html: str | None
+        self,
+        schema: Schema,
+        services: Services,
+        settings: Settings,
+        graphiql_html: str | None,
+        trusted: persisted.PersistedQueries | None = None,
+        *,
+        serves_router: bool = False,
     ) -> None:
         super().__init__(
             schema,
@@ -198,8 +208,11 @@ class GraphQLView(GraphQL[Context, None]):
         self.services = services
         self.settings = settings
         self._graphiql_html = graphiql_html
-        self.persisted = persisted.for_settings(settings)
+        self.persisted = trusted or persisted.for_settings(settings)
         self.operation_names = frozenset(op.name for op in self.persisted.registered.values())
+        self.serves_router = serves_router
+        # The view that answers a request presenting ORDERGATE_ROUTER_TOKEN (see `endpoint`).
+        self.router: GraphQLView | None = None
 
     @property
     def graphql_ide_html(self) -> str:
@@ -249,6 +262,20 @@ class GraphQLView(GraphQL[Context, None]):
         token = bearer(value)
         return verify_token(self.settings, token) if token is not None else None
 
+    def view_for(self, router_token: str | None) -> GraphQLView:
+        """This view, or the router's for a request that presents the router token. A token
+        presented and wrong (or none configured) is refused, never served as a client."""
+        if router_token is None or self.serves_router:
+            return self
+        expected = self.settings.router_token
+        if (
+            self.router is None
+            or expected is None
+            or not hmac.compare_digest(router_token.encode(), expected.encode())
+        ):
+            raise Unauthenticated(f"the {ROUTER_HEADER} header does not carry this gateway's router token")
+        return self.router
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = None
         if isinstance(request, Request):
@@ -256,7 +283,10 @@ class GraphQLView(GraphQL[Context, None]):
         request_id = getattr(request.state, "request_id", None)
         client = request.client
         context = Context(
-            services=self.services, principal=principal, client_address=client.host if client else None
+            services=self.services,
+            principal=principal,
+            client_address=client.host if client else None,
+            router=self.serves_router,
         )
         if request_id:
             context.request_id = request_id
@@ -348,10 +378,27 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         try:
             # Authenticate first: a bad token is a 401 with no data, whatever the query.
+            view = self.view_for(request.headers.get(ROUTER_HEADER))
             request.state.principal = self.principal_from_header(request.headers.get("authorization"))
-            response = await self.run(request)
+            response = await view.run(request)
         except Unauthenticated as error:
             response = unauthenticated(error.message)
         except HTTPException as error:
             response = PlainTextResponse(error.reason, status_code=error.status_code)
         await response(scope, receive, send)
+
+
+def endpoint(settings: Settings, services: Services, graphiql_html: str | None) -> GraphQLView:
+    """The `/graphql` view for `settings`; with ORDERGATE_ROUTER_TOKEN set, a second view behind
+    it serves the federation router: `_service { sdl }` with introspection off, and, in
+    allow-list mode, a schema without the allow-list, since a router sends query-plan fragments
+    (`query OrderDetail__ordergate__0`), never a client's registered text. The end user is still
+    who the forwarded `Authorization` says."""
+    trusted = persisted.for_settings(settings)
+    schema = build_schema(settings, trusted)
+    view = GraphQLView(schema, services, settings, graphiql_html, trusted)
+    if settings.router_token:
+        for_router = trusted.for_router()
+        router_schema = schema if for_router is trusted else build_schema(settings, for_router)
+        view.router = GraphQLView(router_schema, services, settings, None, for_router, serves_router=True)
+    return view
