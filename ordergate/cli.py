@@ -10,13 +10,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from ordergate import logs
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
 from ordergate.resolvers.services import utc_now
 from ordergate.settings import DEV_JWT_SECRET, Settings, SettingsError
+from ordergate.store.engine import shown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,7 +128,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_prepare(settings))
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
     print(f"ordergate: GraphiQL at http://{host}:{args.port}/graphql")
-    print(f"ordergate: database {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    print(f"ordergate: database {shown(settings.database_url)}")
     if settings.jwt_secret == DEV_JWT_SECRET:
         # Only with the development secret: a production log must not carry a live admin token.
         print("ordergate: using the development JWT secret; set ORDERGATE_JWT_SECRET in production")

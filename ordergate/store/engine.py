@@ -15,6 +15,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def shown(url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def create_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine. On SQLite `immediate` makes every transaction take the write lock
     up front (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock. A failed
