@@ -50,7 +50,6 @@ from ordergate.resolvers.inventory import (
 from ordergate.resolvers.routing import decide, estimate, shortage
 from ordergate.resolvers.routing import record as record_decision
 from ordergate.resolvers.services import Policy, Services
-from ordergate.store.events import next_value
 from ordergate.store.unit_of_work import UnitOfWork
 
 EVERYTHING = OrderScope(everything=True)
@@ -143,7 +142,7 @@ async def reserve_order_number(services: Services) -> int:
     the counter's row lock while they allocate. A number an order does not take (refused, or a
     repeat) is skipped: numbers are unique and rising, not gapless."""
     async with services.store.write() as uow:
-        return await next_value(uow.session, ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
+        return await uow.next_value(ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
 
 
 async def _capture(

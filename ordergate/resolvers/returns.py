@@ -113,7 +113,7 @@ async def decide_return(
         order_return.decided_by, order_return.decided_at, order_return.note = principal.subject, now, note
         if approve:
             await _promise_label(services, uow, order_return, now)
-        uow.session.add(order_return)
+        uow.save(order_return)
         await uow.events.append(
             order,
             EventType.RETURN_APPROVED if approve else EventType.RETURN_DECLINED,
@@ -240,7 +240,7 @@ async def _settle_label(
         if status is ReturnLabelStatus.PURCHASED:
             order_return.label_tracking_number, order_return.label_url = tracking_number, (url or "")[:512]
             order_return.label_created_at, event = now, EventType.RETURN_LABEL_CREATED
-        uow.session.add(order_return)
+        uow.save(order_return)
         if event is not None:
             data = {"return_id": return_id, "carrier": order_return.label_carrier}
             if tracking_number is not None:
@@ -284,22 +284,22 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         order_lines = {x.id: x for x in (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])}
         for line in lines:
             line.disposition = disposition[line.id]
-            uow.session.add(line)
+            uow.save(line)
             order_line = order_lines[line.order_line_id]
             order_line.quantity_returned += line.quantity
-            uow.session.add(order_line)
+            uow.save(order_line)
             if line.disposition is Disposition.RESTOCK:
                 await uow.inventory.restock(
                     line.sku, location.id, line.quantity, order_id=order.id, actor=principal.subject, now=now
                 )
         order_return.status, order_return.received_at = status, now
         order_return.received_location_id = location.id
-        uow.session.add(order_return)
+        uow.save(order_return)
         order.fulfillment_status = fulfillment_status(line_quantities(list(order_lines.values())))
         value = sum((order_lines[x.order_line_id].unit_price * x.quantity for x in lines), Decimal("0"))
         refunding = await payments.promise_refund(uow, order, order_return.id, value, now)
         order.updated_at = now
-        uow.session.add(order)
+        uow.save(order)
         await uow.events.append(
             order,
             EventType.RETURN_RECEIVED,
@@ -373,7 +373,7 @@ async def _close(
 ) -> None:
     order_return.status = next_return_status(order_return.status, ReturnAction.CLOSE)
     order_return.closed_at, order_return.closed_by = now, actor
-    uow.session.add(order_return)
+    uow.save(order_return)
     await uow.events.append(
         order,
         EventType.RETURN_CLOSED,
