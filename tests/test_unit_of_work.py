@@ -114,20 +114,11 @@ def test_no_use_case_notifies_the_broker_or_wakes_the_relay_by_hand(attribute: s
     assert found == {}, "the unit of work does this after its commit"
 
 
-# Use cases that still reach the session: moving behind the unit of work's verbs.
-STILL_REACHING = {
-    "ordergate/resolvers/orders.py",
-    "ordergate/resolvers/returns.py",
-    "ordergate/resolvers/cancellation.py",
-}
-
-
 def test_only_the_store_touches_a_session() -> None:
     found = {
         str(path.relative_to(ROOT)): lines
         for path in sorted((ROOT / "ordergate").rglob("*.py"))
         if "store" not in path.relative_to(ROOT / "ordergate").parts[:1]
-        and str(path.relative_to(ROOT)) not in STILL_REACHING
         and (lines := calls_in(path, "session"))
     }
 

@@ -4,6 +4,11 @@ A unit can be cancelled until it leaves with the customer (shipped or handed ove
 may only cancel units no node has started on; staff may cancel any unit not yet gone. Units
 come first from what is allocated nowhere (a rejected share waiting for an agent), then from
 the least advanced work: held, open, accepted, and only for staff picking, packed, ready.
+
+`plan_order_cancellation` turns that into what the use case (`resolvers.cancellation`) writes:
+units released at their nodes, what is left of each fulfilment order's lines, the fulfilment
+orders emptied and cancelled, the lines' cancelled units, and whether the order is cancelled
+whole (nothing left open and nothing ever left with the customer).
 """
 
 from __future__ import annotations
@@ -11,8 +16,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ordergate.models.errors import Problem
-from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.allocation import PlanLine
+from ordergate.models.commands import CancelOrder
+from ordergate.models.errors import Forbidden, InvalidTransition, Problem, ValidationFailed
+from ordergate.models.fulfillment import (
+    FulfillmentAction,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentOrderStatus,
+    next_fulfillment_status,
+)
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.lifecycle import LineQuantities, OrderAction, event_from_lines
+from ordergate.models.order import Order, OrderLine, OrderStatus
 
 F = FulfillmentOrderStatus
 LEAST_ADVANCED_FIRST: tuple[FulfillmentOrderStatus, ...] = (
@@ -25,6 +41,8 @@ LEAST_ADVANCED_FIRST: tuple[FulfillmentOrderStatus, ...] = (
 )
 NOT_STARTED = frozenset({F.ON_HOLD, F.OPEN, F.ACCEPTED})
 NOT_GONE = frozenset(LEAST_ADVANCED_FIRST)
+FINISHED = frozenset({OrderStatus.CANCELLED, OrderStatus.COMPLETED})
+ORDER_FIELD = ("input", "orderId")
 
 
 @dataclass(frozen=True)
@@ -118,3 +136,125 @@ def plan_cancellation(
             cuts.append(Cut(line_id, take, holding.fulfillment_order_id))
             left -= take
     return CancellationPlan(tuple(cuts), ())
+
+
+def touchable_by(principal: Principal) -> frozenset[FulfillmentOrderStatus]:
+    """The fulfilment states whose units this caller may cancel: staff, any not yet gone; a
+    customer, on their own orders, only those no node has started on. Forbidden for a role
+    that may cancel nothing."""
+    if principal.can(Permission.CANCEL_ORDERS):
+        return NOT_GONE
+    if principal.can(Permission.CANCEL_OWN_ORDERS):
+        return NOT_STARTED
+    raise Forbidden("this role may not cancel orders")
+
+
+def check_cancellable(order: Order) -> None:
+    """INVALID_TRANSITION for an order that is cancelled or completed already."""
+    if order.status in FINISHED:
+        raise InvalidTransition(f"a {order.status.value} order has nothing left to cancel", field=ORDER_FIELD)
+
+
+@dataclass(frozen=True)
+class Release:
+    """Units cut out of one fulfilment order line: released at its node, and what is left of
+    the line (0: it goes)."""
+
+    fulfillment_order_id: str
+    fulfillment_line_id: str
+    units: PlanLine
+    left: int
+
+
+@dataclass(frozen=True)
+class OrderCancellation:
+    cancelled: Mapping[str, int]  # units per order line, in the order they were cut
+    releases: tuple[Release, ...]
+    emptied: tuple[
+        tuple[str, FulfillmentOrderStatus], ...
+    ]  # fulfilment orders left with nothing, and their new status
+    amended: tuple[str, ...]  # locations whose sales orders lose units
+    whole: bool  # the order is cancelled: nothing of it open, nothing of it ever left
+
+
+def plan_order_cancellation(
+    order: Order,
+    lines: Sequence[OrderLine],
+    shares: Sequence[FulfillmentOrder],
+    fo_lines: Mapping[str, Sequence[FulfillmentOrderLine]],
+    command: CancelOrder,
+    *,
+    touchable: frozenset[FulfillmentOrderStatus],
+) -> OrderCancellation:
+    """What cancelling `command.lines` (None: every unit this caller may cancel) of an order
+    `check_cancellable` let through writes. ValidationFailed, naming the input line, when a
+    line is not on the order, asks for no unit, or for more than may be cancelled."""
+    share_by_id = {share.id: share for share in shares}
+    plan = plan_cancellation(
+        {line.id: line.quantity - line.quantity_fulfilled - line.quantity_cancelled for line in lines},
+        [
+            Holding(share.id, share.status, row.order_line_id, row.quantity)
+            for share in shares
+            for row in fo_lines.get(share.id, [])
+        ],
+        {item.line_id: item.quantity for item in command.lines} if command.lines is not None else None,
+        touchable=touchable,
+    )
+    if plan.problems:
+        raise ValidationFailed(plan.problems)
+    sku_of = {line.id: line.sku for line in lines}
+    left = {row.id: row.quantity for rows in fo_lines.values() for row in rows}
+    releases: list[Release] = []
+    emptied: list[tuple[str, FulfillmentOrderStatus]] = []
+    for cut in plan.cuts:
+        if cut.fulfillment_order_id is None:
+            continue
+        share = share_by_id[cut.fulfillment_order_id]
+        rows = fo_lines[share.id]
+        releases.extend(
+            _released(cut, share, [row for row in rows if row.order_line_id == cut.line_id], left, sku_of)
+        )
+        if not any(left[row.id] for row in rows):
+            emptied.append(
+                (
+                    share.id,
+                    next_fulfillment_status(share.status, FulfillmentAction.CANCEL, share.delivery_method),
+                )
+            )
+    cancelled = plan.by_line()
+    after = [
+        LineQuantities(
+            line.quantity, line.quantity_fulfilled, line.quantity_cancelled + cancelled.get(line.id, 0)
+        )
+        for line in lines
+    ]
+    return OrderCancellation(
+        cancelled=cancelled,
+        releases=tuple(releases),
+        emptied=tuple(emptied),
+        amended=tuple(dict.fromkeys(share_by_id[r.fulfillment_order_id].location_id for r in releases)),
+        whole=event_from_lines(order.status, after) is OrderAction.CANCEL,
+    )
+
+
+def _released(
+    cut: Cut,
+    share: FulfillmentOrder,
+    rows: Sequence[FulfillmentOrderLine],
+    left: dict[str, int],
+    sku_of: Mapping[str, str],
+) -> list[Release]:
+    """The cut taken from the fulfilment order's lines for its order line, first line first;
+    `left` is what each still holds, updated."""
+    releases: list[Release] = []
+    wanted = cut.quantity
+    for row in rows:
+        take = min(wanted, left[row.id])
+        if take == 0:
+            continue
+        left[row.id] -= take
+        wanted -= take
+        releases.append(
+            Release(share.id, row.id, PlanLine(sku_of[cut.line_id], share.location_id, take), left[row.id])
+        )
+    return releases

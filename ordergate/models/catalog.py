@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlmodel import Field, SQLModel
 
 from ordergate.models.columns import MONEY, UTCDateTime, new_id
+from ordergate.models.errors import Problem
 
 
 class Product(SQLModel, table=True):
@@ -22,3 +23,14 @@ class Product(SQLModel, table=True):
     returnable: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def check_sellable(sku: str, product: Product | None, currency: str, path: tuple[str, ...]) -> list[Problem]:
+    """Why `sku` cannot go on an order in `currency`, addressed to `path`; empty when it can."""
+    if product is None:
+        return [Problem("UNKNOWN_SKU", f"no product has SKU {sku}", path)]
+    if not product.active:
+        return [Problem("PRODUCT_UNAVAILABLE", f"{sku} is not for sale", path)]
+    if product.currency != currency:
+        return [Problem("CURRENCY_MISMATCH", f"{sku} is priced in {product.currency}", path)]
+    return []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ordergate.models.catalog import Product
+from ordergate.models.catalog import Product, check_sellable
 from ordergate.models.commands import Address, EditOrder
 from ordergate.models.errors import InvalidTransition, Problem, ValidationFailed, VersionConflict
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
@@ -81,7 +81,7 @@ def plan_edit(
             wanted[by_sku[request.sku].id] += request.quantity
         else:
             path = ("input", "addLines", str(index), "sku")
-            problems.extend(_addable(request.sku, products.get(request.sku), order.currency, path))
+            problems.extend(check_sellable(request.sku, products.get(request.sku), order.currency, path))
     if command.shipping_address is not None and order.delivery_method is not DeliveryMethod.SHIP:
         problems.append(
             Problem("NOT_SHIPPED", "a pickup order has no shipping address", ("input", "shippingAddress"))
@@ -146,16 +146,6 @@ def _changed_lines(
             )
         wanted[line.id] = change.quantity
     return problems
-
-
-def _addable(sku: str, product: Product | None, currency: str, path: tuple[str, ...]) -> list[Problem]:
-    if product is None:
-        return [Problem("UNKNOWN_SKU", f"no product has SKU {sku}", path)]
-    if not product.active:
-        return [Problem("PRODUCT_UNAVAILABLE", f"{sku} is not for sale", path)]
-    if product.currency != currency:
-        return [Problem("CURRENCY_MISMATCH", f"{sku} is priced in {product.currency}", path)]
-    return []
 
 
 def _plan(

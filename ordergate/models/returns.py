@@ -5,18 +5,37 @@ done (or when there is nothing to refund) the return is CLOSED; an agent may clo
 
 An approved return of shipped units gets a return label from the carrier that shipped them,
 bought through the outbox: PENDING until the carrier sells it, then PURCHASED (FAILED when the
-carrier refuses it for good, CANCELLED when the parcel came back before a label was bought)."""
+carrier refuses it for good, CANCELLED when the parcel came back before a label was bought).
+
+A request is decided by `plan_return`, pure: given the order's lines, the units already asked
+for in open returns and the products, it says which return to write or why not. Customers ask
+within the return window after their units last left; agents may ask for them any time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from ordergate.models.catalog import Product
 from ordergate.models.columns import EnumText, UTCDateTime, new_id
-from ordergate.models.errors import InvalidTransition
+from ordergate.models.errors import Forbidden, InvalidTransition, Problem, ValidationFailed
+from ordergate.models.events import EventType, OrderEvent
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.order import OrderLine
+
+if TYPE_CHECKING:  # commands imports this module (Disposition)
+    from ordergate.models.commands import ReturnLineRequest
+
+MAX_REASON = 500
+LEFT_US = frozenset({EventType.FULFILLMENT_SHIPPED.value, EventType.FULFILLMENT_PICKED_UP.value})
+ORDER_FIELD = ("input", "orderId")
 
 
 class ReturnStatus(StrEnum):
@@ -109,3 +128,124 @@ class ReturnLine(SQLModel, table=True):
     quantity: int
     reason: str = Field(max_length=500)
     disposition: Disposition | None = Field(default=None, sa_type=EnumText(Disposition, 16))
+
+
+def bound_by_window(principal: Principal) -> bool:
+    """Whether the return window binds this caller: customers ask within it, agents any time.
+    Forbidden for a role that may not ask for returns."""
+    if principal.can(Permission.MANAGE_RETURNS):
+        return False
+    if principal.can(Permission.REQUEST_RETURNS):
+        return True
+    raise Forbidden("this role may not request returns")
+
+
+def last_left(events: Iterable[OrderEvent]) -> datetime | None:
+    """When units of the order last left with the customer (shipped or handed over)."""
+    return max((event.occurred_at for event in events if event.type in LEFT_US), default=None)
+
+
+def check_return_window(left_at: datetime | None, *, now: datetime, window: timedelta, bound: bool) -> None:
+    """NOTHING_TO_RETURN before any unit left; RETURN_WINDOW_CLOSED for a caller the window
+    binds once it has passed since the units last left (the last instant is still inside)."""
+    if left_at is None:
+        message = "nothing on this order has reached you yet"
+        raise ValidationFailed([Problem("NOTHING_TO_RETURN", message, ORDER_FIELD)])
+    if bound and now > left_at + window:
+        message = f"returns are accepted for {window.days} days"
+        raise ValidationFailed([Problem("RETURN_WINDOW_CLOSED", message, ORDER_FIELD)])
+
+
+def pending_units(returns: Iterable[OrderReturn], lines: Mapping[str, Sequence[ReturnLine]]) -> Counter[str]:
+    """Units per order line in returns asked for and not yet received or declined."""
+    pending: Counter[str] = Counter()
+    for order_return in returns:
+        if order_return.status in OPEN_RETURNS:
+            for line in lines.get(order_return.id, []):
+                pending[line.order_line_id] += line.quantity
+    return pending
+
+
+@dataclass(frozen=True)
+class ReturnPlan:
+    order_return: OrderReturn
+    lines: tuple[ReturnLine, ...]
+
+    @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+def plan_return(
+    order_id: str,
+    lines: Sequence[OrderLine],
+    pending: Mapping[str, int],
+    products: Mapping[str, Product],
+    requested: Sequence[ReturnLineRequest],
+    *,
+    requested_by: str,
+    now: datetime,
+) -> ReturnPlan:
+    """The return asked for, REQUESTED. ValidationFailed naming each input line that is not on
+    the order, asks for no unit, is not returnable, asks for more than left with the customer
+    less what was returned or is asked for already (earlier lines of this request included), or
+    gives no reason or too long a one."""
+    by_id = {line.id: line for line in lines}
+    problems = (
+        [] if requested else [Problem("REQUIRED", "name at least one line to return", ("input", "lines"))]
+    )
+    asked: Counter[str] = Counter()
+    for index, item in enumerate(requested):
+        path = ("input", "lines", str(index))
+        line = by_id.get(item.line_id)
+        problems.extend(_line_problems(item, line, products, pending, asked, path))
+        if not item.reason.strip() or len(item.reason) > MAX_REASON:
+            message = f"give a reason of 1 to {MAX_REASON} characters"
+            problems.append(Problem("INVALID_REASON", message, (*path, "reason")))
+        if line is not None:
+            asked[line.id] += max(0, item.quantity)
+    if problems:
+        raise ValidationFailed(problems)
+    order_return = OrderReturn(
+        order_id=order_id, status=ReturnStatus.REQUESTED, requested_by=requested_by, requested_at=now
+    )
+    return ReturnPlan(
+        order_return,
+        tuple(
+            ReturnLine(
+                return_id=order_return.id,
+                order_line_id=item.line_id,
+                sku=by_id[item.line_id].sku,
+                quantity=item.quantity,
+                reason=item.reason.strip(),
+            )
+            for item in requested
+        ),
+    )
+
+
+def returnable(line: OrderLine, pending: Mapping[str, int]) -> int:
+    """Units of the line that left with the customer, less those returned or asked for."""
+    return line.quantity_fulfilled - line.quantity_returned - pending.get(line.id, 0)
+
+
+def _line_problems(
+    item: ReturnLineRequest,
+    line: OrderLine | None,
+    products: Mapping[str, Product],
+    pending: Mapping[str, int],
+    asked: Mapping[str, int],
+    path: tuple[str, ...],
+) -> list[Problem]:
+    if line is None:
+        return [Problem("NOT_FOUND", "no such line on this order", (*path, "lineId"))]
+    if item.quantity <= 0:
+        return [Problem("INVALID_QUANTITY", "return at least one unit", (*path, "quantity"))]
+    product = products.get(line.sku)
+    if product is not None and not product.returnable:
+        return [Problem("NOT_RETURNABLE", f"{line.sku} cannot be returned", (*path, "lineId"))]
+    left = returnable(line, pending) - asked.get(line.id, 0)
+    if item.quantity > left:
+        message = f"only {left} of this line can be returned"
+        return [Problem("NOT_RETURNABLE_QUANTITY", message, (*path, "quantity"))]
+    return []

@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.models.allocation import Plan, PlanLine, Want
-from ordergate.models.catalog import Product
-from ordergate.models.commands import PlaceOrder, check_email, check_place_order
+from ordergate.models.allocation import Plan, Want
+from ordergate.models.capture import (
+    CaptureFacts,
+    CapturePlan,
+    CapturePolicy,
+    Route,
+    check_capture,
+    customer_of,
+    kept_when_short,
+    live_reservation,
+    plan_capture,
+    price,
+    reserved_route,
+)
+from ordergate.models.commands import PlaceOrder, check_place_order
 from ordergate.models.criteria import OrderCriteria
-from ordergate.models.customer import Customer
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType, OrderEvent
-from ordergate.models.fraud import Assessment, Facts, screen
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.geo import haversine_km
 from ordergate.models.identity import Permission, Principal, Role
-from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
-from ordergate.models.lifecycle import LineQuantities, OrderAction, fulfillment_status, next_status
+from ordergate.models.inventory import ReservationStatus
+from ordergate.models.lifecycle import LineQuantities, OrderAction, next_status
 from ordergate.models.location import Location
-from ordergate.models.order import (
-    DeliveryMethod,
-    HoldReason,
-    Order,
-    OrderHold,
-    OrderLine,
-    OrderStatus,
-    PaymentStatus,
-)
+from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
-from ordergate.models.pricing import PricedLine, as_sold, price_order
-from ordergate.models.pricing import Totals as OrderTotals
-from ordergate.models.routing import Decision, RoutingDecisionRecord
+from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.resolvers import payments
@@ -49,8 +49,7 @@ from ordergate.resolvers.inventory import (
 )
 from ordergate.resolvers.routing import decide, estimate, shortage
 from ordergate.resolvers.routing import record as record_decision
-from ordergate.resolvers.services import Services
-from ordergate.store.events import next_value
+from ordergate.resolvers.services import Policy, Services
 from ordergate.store.unit_of_work import UnitOfWork
 
 EVERYTHING = OrderScope(everything=True)
@@ -143,7 +142,7 @@ async def reserve_order_number(services: Services) -> int:
     the counter's row lock while they allocate. A number an order does not take (refused, or a
     repeat) is skipped: numbers are unique and rising, not gapless."""
     async with services.store.write() as uow:
-        return await next_value(uow.session, ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
+        return await uow.next_value(ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
 
 
 async def _capture(
@@ -154,169 +153,101 @@ async def _capture(
     number: int,
     now: datetime,
 ) -> Placed:
-    policy = services.policy
-    catalogue = await uow.catalog.products_by_skus([line.sku for line in command.lines])
-    problems: list[Problem] = []
-    for index, line in enumerate(command.lines):
-        product = catalogue.get(line.sku)
-        path = ("input", "lines", str(index), "sku")
-        if product is None:
-            problems.append(Problem("UNKNOWN_SKU", f"no product has SKU {line.sku}", path))
-        elif not product.active:
-            problems.append(Problem("PRODUCT_UNAVAILABLE", f"{line.sku} is not for sale", path))
-        elif product.currency != policy.currency:
-            problems.append(Problem("CURRENCY_MISMATCH", f"{line.sku} is priced in {product.currency}", path))
-    pickup = None
-    if command.pickup_location_id:
-        pickup = (await uow.catalog.locations_by_ids([command.pickup_location_id])).get(
-            command.pickup_location_id
-        )
-        if pickup is None or not pickup.active or not pickup.pickup_enabled:
-            problems.append(
-                Problem(
-                    "INVALID_PICKUP_LOCATION",
-                    "pickupLocationId is not a location that offers pickup",
-                    ("input", "pickupLocationId"),
-                )
-            )
-        elif not pickup.serves(command.channel):
-            problems.append(
-                Problem(
-                    "INVALID_PICKUP_LOCATION",
-                    f"that location does not serve the {command.channel} channel",
-                    ("input", "pickupLocationId"),
-                )
-            )
+    """Load what the capture planner needs (the stock rows locked where units are routed), ask
+    it, and apply its plan."""
+    policy = capture_policy(services.policy)
+    products = await uow.catalog.products_by_skus([line.sku for line in command.lines])
+    pickup = await _location(uow, command.pickup_location_id)
+    problems = check_capture(command, products, pickup, currency=policy.currency)
     if problems:
         raise ValidationFailed(problems)
-
-    short: ValidationFailed | None = None
     try:
-        plan, consumed, view, decision = await _allocation_plan(services, uow, command, pickup, now)
+        route, view = await _allocation_plan(services, uow, command, pickup, now)
+        short: tuple[Problem, ...] = ()
     except ValidationFailed as refused:
-        if not command.hold_when_short or any(p.code != "INSUFFICIENT_STOCK" for p in refused.problems):
+        if not kept_when_short(command, refused.problems):
             raise
-        short, plan, consumed, view, decision = refused, Plan(()), None, {}, None
+        route, view, short = None, {}, tuple(refused.problems)
+    customer = await uow.customers.get_or_add(customer_of(command, now))
+    recent, apart = await _risk_facts(services, uow, command, customer.email, now)
+    facts = CaptureFacts(products, pickup, customer, route, short, recent, apart)
+    plan = plan_capture(command, facts, policy, number=number, placed_by=principal.subject, now=now)
+    return await _apply(uow, command, plan, view, pickup, actor=principal.subject, now=now)
 
-    email = check_email(command.customer.email) or command.customer.email
-    customer = await uow.customers.get_or_add(
-        Customer(
-            email=email.lower(),
-            first_name=command.customer.first_name,
-            last_name=command.customer.last_name,
-            phone=command.customer.phone,
-            created_at=now,
-        )
-    )
-    address = command.shipping_address
-    totals = _totals(services, command, catalogue, pickup)
-    risk = await _screen(services, uow, command, customer.email, totals.total.amount, now)
-    order = Order(
-        number=f"OG-{number}",
-        channel=command.channel,
-        external_reference=command.external_reference,
-        source_ref=command.source_ref,
-        customer_id=customer.id,
-        email=customer.email,
-        status=OrderStatus.PENDING,
-        fulfillment_status=fulfillment_status([]),
-        payment_status=PaymentStatus.PENDING,
-        delivery_method=command.delivery_method,
-        pickup_location_id=pickup.id if pickup else None,
-        ship_name=address.name if address else None,
-        ship_line1=address.line1 if address else None,
-        ship_line2=address.line2 if address else None,
-        ship_city=address.city if address else None,
-        ship_region=address.region if address else None,
-        ship_postal_code=address.postal_code if address else None,
-        ship_country_code=address.country_code if address else None,
-        ship_phone=address.phone if address else None,
-        currency=policy.currency,
-        subtotal=totals.subtotal.amount,
-        tax=totals.tax.amount,
-        shipping_total=totals.shipping.amount,
-        shipping_tax=totals.shipping_tax,
-        total=totals.total.amount,
-        risk_score=risk.score,
-        risk_reasons=",".join(risk.rules) or None,
-        placed_by=principal.subject,
-        created_at=now,
-        updated_at=now,
-    )
-    lines = [
-        OrderLine(
-            order_id=order.id,
-            position=index,
-            sku=line.sku,
-            name=catalogue[line.sku].name,
-            quantity=line.quantity,
-            unit_price=command.sale.unit_prices[index] if command.sale else catalogue[line.sku].price,
-            tax=totals.line_taxes[index],
-        )
-        for index, line in enumerate(command.lines)
-    ]
+
+async def _apply(
+    uow: UnitOfWork,
+    command: PlaceOrder,
+    plan: CapturePlan,
+    view: dict[str, SkuStock],
+    pickup: Location | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> Placed:
+    order, lines = plan.order, list(plan.lines)
     await uow.orders.add(order, lines)
     if command.sale is not None:
         payments.record_storefront_payment(uow, order, command.sale, now)
-    if consumed is not None:
-        consumed.status = ReservationStatus.CONSUMED
-        consumed.order_id = order.id
-        uow.session.add(consumed)
+    if plan.consumes is not None:
+        plan.consumes.status, plan.consumes.order_id = ReservationStatus.CONSUMED, order.id
+        uow.save(plan.consumes)
     await uow.events.append(
         order,
         EventType.ORDER_PLACED,
-        actor=principal.subject,
+        actor=actor,
         occurred_at=now,
         data={"number": order.number, "channel": order.channel, "total": str(order.total)},
     )
-    if risk.held:
-        note = f"fraud score {risk.score}: {', '.join(risk.rules)}"
-        await _hold_unrouted(uow, order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
+    if plan.hold is not None:
+        await _hold_unrouted(uow, order, plan.hold)
         return Placed(order, lines, Opened([], {}, {}))
-    if short is not None:  # a sale the storefront already made: kept, to route when stock comes
-        note = "not enough stock to route when it arrived: " + "; ".join(p.message for p in short.problems)
-        await _hold_unrouted(uow, order, HoldReason.OTHER, note[:1000], principal.subject, now)
-        return Placed(order, lines, Opened([], {}, {}))
-    order.promised_on = estimate(view, plan, now, pickup=pickup)
-    if decision is not None:
-        record_decision(uow, order.id, decision, now)
-    opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
-    await _confirm(uow, order, plan, opened, actor=principal.subject, now=now)
+    assert plan.route is not None  # not held: routed
+    route = plan.route
+    order.promised_on = estimate(view, route.plan, now, pickup=pickup)
+    if route.decision is not None:
+        record_decision(uow, order.id, route.decision, now)
+    opened = await commit_plan(uow, order, lines, route.plan, view, actor=actor, now=now)
+    await _confirm(uow, order, route.plan, opened, actor=actor, now=now)
     return Placed(order, lines, opened)
 
 
-FRAUD_SCREEN = "fraud-screen"
+def capture_policy(policy: Policy) -> CapturePolicy:
+    return CapturePolicy(policy.currency, policy.shipping, policy.tax_rules, policy.fraud)
 
 
-async def _screen(
-    services: Services, uow: UnitOfWork, command: PlaceOrder, email: str, total: Decimal, now: datetime
-) -> Assessment:
-    """The fraud screen's facts for this order, and its verdict."""
-    policy = services.policy.fraud
-    recent = await uow.orders.placed_by_email_since(email, now - policy.velocity_window)
+async def _location(uow: UnitOfWork, location_id: str | None) -> Location | None:
+    if not location_id:
+        return None
+    return (await uow.catalog.locations_by_ids([location_id])).get(location_id)
+
+
+async def _risk_facts(
+    services: Services, uow: UnitOfWork, command: PlaceOrder, email: str, now: datetime
+) -> tuple[int, float | None]:
+    """What the fraud screen weighs that is not on the order: how many orders the email placed
+    within the screen's window, and how far apart billing and shipping are."""
+    recent = await uow.orders.placed_by_email_since(email, now - services.policy.fraud.velocity_window)
     billing, shipping = command.billing_address, command.shipping_address
-    apart = None
-    if billing is not None and shipping is not None:
-        here = locate(services, Destination(billing.country_code, billing.postal_code))
-        there = locate(services, Destination(shipping.country_code, shipping.postal_code))
-        if here is not None and there is not None:
-            apart = haversine_km(here, there)
-    codes = tuple(a.postal_code for a in (billing, shipping) if a is not None)
-    return screen(Facts(total, email, recent, apart, codes), policy)
+    if billing is None or shipping is None:
+        return recent, None
+    here = locate(services, Destination(billing.country_code, billing.postal_code))
+    there = locate(services, Destination(shipping.country_code, shipping.postal_code))
+    return recent, haversine_km(here, there) if here is not None and there is not None else None
 
 
-async def _hold_unrouted(
-    uow: UnitOfWork, order: Order, reason: HoldReason, note: str, actor: str, now: datetime
-) -> None:
+async def _hold_unrouted(uow: UnitOfWork, order: Order, hold: OrderHold) -> None:
     """Taken, but not routed: ON_HOLD for an agent until released (then routed, see
     `route_held`) or cancelled."""
     order.status_before_hold = order.status
     order.status = next_status(order.status, OrderAction.HOLD)
-    uow.orders.add_hold(
-        OrderHold(order_id=order.id, reason=reason, note=note, placed_by=actor, placed_at=now)
-    )
+    uow.orders.add_hold(hold)
     await uow.events.append(
-        order, EventType.ORDER_HELD, actor=actor, occurred_at=now, data={"reason": reason.value}
+        order,
+        EventType.ORDER_HELD,
+        actor=hold.placed_by,
+        occurred_at=hold.placed_at,
+        data={"reason": hold.reason.value},
     )
 
 
@@ -336,11 +267,7 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     when the network can no longer take it."""
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     wants = [Want(line.sku, left) for line in lines if (left := line.quantity - line.quantity_cancelled) > 0]
-    pickup = None
-    if order.pickup_location_id:
-        pickup = (await uow.catalog.locations_by_ids([order.pickup_location_id])).get(
-            order.pickup_location_id
-        )
+    pickup = await _location(uow, order.pickup_location_id)
     shipping = order.delivery_method is DeliveryMethod.SHIP
     point = (
         locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
@@ -361,57 +288,24 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     await _confirm(uow, order, plan, opened, actor=actor, now=now)
 
 
-def _totals(
-    services: Services, command: PlaceOrder, catalogue: Mapping[str, Product], pickup: Location | None
-) -> OrderTotals:
-    """What the order costs: lines at catalogue prices, shipping, and tax where it goes; an
-    imported sale keeps what the storefront charged."""
-    if command.sale is not None:
-        return as_sold(
-            [
-                PricedLine(price, line.quantity)
-                for price, line in zip(command.sale.unit_prices, command.lines, strict=True)
-            ],
-            currency=services.policy.currency,
-            shipping=command.sale.shipping,
-            tax=command.sale.tax,
-        )
-    address = command.shipping_address
-    tax_country = address.country_code if address else (pickup.country_code if pickup else None)
-    tax_region = address.region if address else (pickup.region if pickup else None)
-    return price_order(
-        [PricedLine(catalogue[line.sku].price, line.quantity) for line in command.lines],
-        currency=services.policy.currency,
-        delivery_method=command.delivery_method,
-        policy=services.policy.shipping,
-        tax_country=tax_country,
-        tax_region=tax_region,
-        tax_rules=services.policy.tax_rules,
-    )
-
-
 async def quote(services: Services, command: PlaceOrder) -> Decimal | None:
     """The total the order will have, to authorise before it is taken; None when it cannot be
     priced (an unknown SKU, say), which the capture then reports."""
     async with services.store.read() as uow:
-        catalogue = await uow.catalog.products_by_skus([line.sku for line in command.lines])
-        pickup = None
-        if command.pickup_location_id:
-            pickup = (await uow.catalog.locations_by_ids([command.pickup_location_id])).get(
-                command.pickup_location_id
-            )
-    if any(line.sku not in catalogue for line in command.lines):
+        products = await uow.catalog.products_by_skus([line.sku for line in command.lines])
+        pickup = await _location(uow, command.pickup_location_id)
+    if any(line.sku not in products for line in command.lines):
         return None
-    return _totals(services, command, catalogue, pickup).total.amount
+    return price(command, products, pickup, capture_policy(services.policy)).total.amount
 
 
 async def _allocation_plan(
     services: Services, uow: UnitOfWork, command: PlaceOrder, pickup: Location | None, now: datetime
-) -> tuple[Plan, Reservation | None, dict[str, SkuStock], Decision | None]:
-    """Lock the SKUs' positions, then pick where every unit comes from: the order's hold when
-    it has a live one that matches, else routing. Raises INSUFFICIENT_STOCK."""
+) -> tuple[Route, dict[str, SkuStock]]:
+    """Lock the SKUs' positions, then pick where every unit comes from: the order's reservation
+    when it has a live one that matches, else routing. Raises INSUFFICIENT_STOCK."""
     wants = [Want(line.sku, line.quantity) for line in command.lines]
-    hold, hold_lines = await _live_hold(uow, command, wants, now)
+    reserved = await _reserved_route(uow, command, wants, now)
     address = command.shipping_address
     point = (
         locate(services, Destination(address.country_code, address.postal_code))
@@ -424,46 +318,30 @@ async def _allocation_plan(
         pickup.id if pickup else None,
         ship=command.delivery_method is DeliveryMethod.SHIP,
     )
-    skus = [w.sku for w in wants]
+    hold_id = reserved.reservation.id if reserved is not None and reserved.reservation else None
     view = await stock_view(
-        services, uow, skus, sources, point, set(), lock=True, excluding_hold=hold.id if hold else None
+        services, uow, [w.sku for w in wants], sources, point, set(), lock=True, excluding_hold=hold_id
     )
-    if hold is not None:
-        return Plan(tuple(PlanLine(h.sku, h.location_id, h.quantity) for h in hold_lines)), hold, view, None
+    if reserved is not None:
+        return reserved, view
     decision, nodes = await decide(services, uow, wants, sources, view)
     if decision.chosen is None:
         raise shortage(wants, nodes, "sell")
-    return decision.chosen.plan, None, view, decision
+    return Route(decision.chosen.plan, decision=decision), view
 
 
-async def _live_hold(
+async def _reserved_route(
     uow: UnitOfWork, command: PlaceOrder, wants: list[Want], now: datetime
-) -> tuple[Reservation | None, list[ReservationLine]]:
-    """The order's reservation when it is active, unexpired and holds exactly the order's
-    lines; an expired hold is simply ignored (its units may still be there)."""
+) -> Route | None:
+    """The units of the order's reservation, when it names a live one (an expired one is
+    ignored); INVALID_RESERVATION, RESERVATION_USED or RESERVATION_MISMATCH otherwise."""
     if command.reservation_id is None:
-        return None, []
-    field = ("input", "reservationId")
-    reservation = await uow.inventory.reservation(command.reservation_id)
+        return None
+    reservation = live_reservation(await uow.inventory.reservation(command.reservation_id), now)
     if reservation is None:
-        raise ValidationFailed([Problem("INVALID_RESERVATION", "no such reservation", field)])
-    if reservation.status is not ReservationStatus.ACTIVE:
-        raise ValidationFailed([Problem("RESERVATION_USED", "this reservation was already used", field)])
-    if reservation.expires_at <= now:
-        return None, []
+        return None
     lines = (await uow.inventory.reservation_lines([reservation.id])).get(reservation.id, [])
-    held: dict[str, int] = {}
-    for line in lines:
-        held[line.sku] = held.get(line.sku, 0) + line.quantity
-    if held != {w.sku: w.quantity for w in wants}:
-        raise ValidationFailed(
-            [
-                Problem(
-                    "RESERVATION_MISMATCH", "the order's lines differ from what the reservation holds", field
-                )
-            ]
-        )
-    return reservation, lines
+    return reserved_route(reservation, lines, wants)
 
 
 async def order(services: Services, principal: Principal, order_id: str) -> Order:

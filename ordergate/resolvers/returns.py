@@ -14,7 +14,6 @@ REFUNDED return by hand (`close_return`); a refund promised already still goes o
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +25,7 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import fulfillment_status
-from ordergate.models.order import Order, OrderLine
+from ordergate.models.order import Order
 from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent
 from ordergate.models.returns import (
     OPEN_RETURNS,
@@ -36,7 +35,12 @@ from ordergate.models.returns import (
     ReturnLabelStatus,
     ReturnLine,
     ReturnStatus,
+    bound_by_window,
+    check_return_window,
+    last_left,
     next_return_status,
+    pending_units,
+    plan_return,
 )
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.resolvers import payments
@@ -47,16 +51,12 @@ from ordergate.resolvers.shipping import customer_address, node_address
 from ordergate.store.unit_of_work import UnitOfWork
 
 EVERYTHING = OrderScope(everything=True)
-MAX_REASON = 500
-LEFT_US = (EventType.FULFILLMENT_SHIPPED.value, EventType.FULFILLMENT_PICKED_UP.value)
 SYSTEM = "returns"
 GRAMS_PER_UNIT = 1000  # as outbound labels weigh them, until the catalogue carries weights
 
 
 async def request_return(services: Services, principal: Principal, command: RequestReturn) -> OrderReturn:
-    staff = principal.can(Permission.MANAGE_RETURNS)
-    if not staff and not principal.can(Permission.REQUEST_RETURNS):
-        raise Forbidden("this role may not request returns")
+    bound = bound_by_window(principal)
     now = services.clock()
     async with services.store.write() as uow:
         once = None
@@ -70,110 +70,31 @@ async def request_return(services: Services, principal: Principal, command: Requ
         if order is None:
             raise NotFound("no such order", field=("input", "orderId"))
         lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-        left_at = await _last_left(uow, order.id)
-        if left_at is None:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "NOTHING_TO_RETURN", "nothing on this order has reached you yet", ("input", "orderId")
-                    )
-                ]
-            )
-        if not staff and now > left_at + services.policy.return_window:
-            days = services.policy.return_window.days
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "RETURN_WINDOW_CLOSED", f"returns are accepted for {days} days", ("input", "orderId")
-                    )
-                ]
-            )
-        pending = await _pending(uow, order.id)
+        events = (await uow.events.by_order_ids([order.id])).get(order.id, [])
+        check_return_window(last_left(events), now=now, window=services.policy.return_window, bound=bound)
+        returns = (await uow.returns.by_order_ids([order.id])).get(order.id, [])
+        asked = await uow.returns.lines_by_return_ids([r.id for r in returns if r.status in OPEN_RETURNS])
         products = await uow.catalog.products_by_skus([line.sku for line in lines])
-        by_id = {line.id: line for line in lines}
-        problems: list[Problem] = []
-        if not command.lines:
-            problems.append(Problem("REQUIRED", "name at least one line to return", ("input", "lines")))
-        asked: Counter[str] = Counter()
-        for index, item in enumerate(command.lines):
-            path = ("input", "lines", str(index))
-            line = by_id.get(item.line_id)
-            product = products.get(line.sku) if line is not None else None
-            if line is None:
-                problems.append(Problem("NOT_FOUND", "no such line on this order", (*path, "lineId")))
-            elif item.quantity <= 0:
-                problems.append(Problem("INVALID_QUANTITY", "return at least one unit", (*path, "quantity")))
-            elif product is not None and not product.returnable:
-                problems.append(
-                    Problem("NOT_RETURNABLE", f"{line.sku} cannot be returned", (*path, "lineId"))
-                )
-            elif item.quantity + asked[line.id] > _returnable(line, pending):
-                problems.append(
-                    Problem(
-                        "NOT_RETURNABLE_QUANTITY",
-                        f"only {_returnable(line, pending) - asked[line.id]} of this line can be returned",
-                        (*path, "quantity"),
-                    )
-                )
-            if not item.reason.strip() or len(item.reason) > MAX_REASON:
-                problems.append(
-                    Problem(
-                        "INVALID_REASON", f"give a reason of 1 to {MAX_REASON} characters", (*path, "reason")
-                    )
-                )
-            if line is not None:
-                asked[line.id] += max(0, item.quantity)
-        if problems:
-            raise ValidationFailed(problems)
-        order_return = OrderReturn(
-            order_id=order.id, status=ReturnStatus.REQUESTED, requested_by=principal.subject, requested_at=now
+        plan = plan_return(
+            order.id,
+            lines,
+            pending_units(returns, asked),
+            products,
+            command.lines,
+            requested_by=principal.subject,
+            now=now,
         )
-        await uow.returns.add(
-            order_return,
-            [
-                ReturnLine(
-                    return_id=order_return.id,
-                    order_line_id=item.line_id,
-                    sku=by_id[item.line_id].sku,
-                    quantity=item.quantity,
-                    reason=item.reason.strip(),
-                )
-                for item in command.lines
-            ],
-        )
+        await uow.returns.add(plan.order_return, plan.lines)
         await uow.events.append(
             order,
             EventType.RETURN_REQUESTED,
             actor=principal.subject,
             occurred_at=now,
-            data={"return_id": order_return.id, "units": sum(item.quantity for item in command.lines)},
+            data={"return_id": plan.order_return.id, "units": plan.units},
         )
         if once is not None:
-            await once.complete(uow, order_return.id)
-    return order_return
-
-
-async def _last_left(uow: UnitOfWork, order_id: str) -> datetime | None:
-    """When units of the order last left with the customer (shipped or handed over)."""
-    events = (await uow.events.by_order_ids([order_id])).get(order_id, [])
-    times = [event.occurred_at for event in events if event.type in LEFT_US]
-    return max(times) if times else None
-
-
-async def _pending(uow: UnitOfWork, order_id: str) -> Counter[str]:
-    """Units per order line in returns asked for and not yet received or declined."""
-    returns = (await uow.returns.by_order_ids([order_id])).get(order_id, [])
-    open_ids = [r.id for r in returns if r.status in OPEN_RETURNS]
-    lines = await uow.returns.lines_by_return_ids(open_ids)
-    pending: Counter[str] = Counter()
-    for return_id in open_ids:
-        for line in lines.get(return_id, []):
-            pending[line.order_line_id] += line.quantity
-    return pending
-
-
-def _returnable(line: OrderLine, pending: Counter[str]) -> int:
-    return line.quantity_fulfilled - line.quantity_returned - pending[line.id]
+            await once.complete(uow, plan.order_return.id)
+    return plan.order_return
 
 
 async def decide_return(
@@ -192,7 +113,7 @@ async def decide_return(
         order_return.decided_by, order_return.decided_at, order_return.note = principal.subject, now, note
         if approve:
             await _promise_label(services, uow, order_return, now)
-        uow.session.add(order_return)
+        uow.save(order_return)
         await uow.events.append(
             order,
             EventType.RETURN_APPROVED if approve else EventType.RETURN_DECLINED,
@@ -319,7 +240,7 @@ async def _settle_label(
         if status is ReturnLabelStatus.PURCHASED:
             order_return.label_tracking_number, order_return.label_url = tracking_number, (url or "")[:512]
             order_return.label_created_at, event = now, EventType.RETURN_LABEL_CREATED
-        uow.session.add(order_return)
+        uow.save(order_return)
         if event is not None:
             data = {"return_id": return_id, "carrier": order_return.label_carrier}
             if tracking_number is not None:
@@ -363,22 +284,22 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         order_lines = {x.id: x for x in (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])}
         for line in lines:
             line.disposition = disposition[line.id]
-            uow.session.add(line)
+            uow.save(line)
             order_line = order_lines[line.order_line_id]
             order_line.quantity_returned += line.quantity
-            uow.session.add(order_line)
+            uow.save(order_line)
             if line.disposition is Disposition.RESTOCK:
                 await uow.inventory.restock(
                     line.sku, location.id, line.quantity, order_id=order.id, actor=principal.subject, now=now
                 )
         order_return.status, order_return.received_at = status, now
         order_return.received_location_id = location.id
-        uow.session.add(order_return)
+        uow.save(order_return)
         order.fulfillment_status = fulfillment_status(line_quantities(list(order_lines.values())))
         value = sum((order_lines[x.order_line_id].unit_price * x.quantity for x in lines), Decimal("0"))
         refunding = await payments.promise_refund(uow, order, order_return.id, value, now)
         order.updated_at = now
-        uow.session.add(order)
+        uow.save(order)
         await uow.events.append(
             order,
             EventType.RETURN_RECEIVED,
@@ -452,7 +373,7 @@ async def _close(
 ) -> None:
     order_return.status = next_return_status(order_return.status, ReturnAction.CLOSE)
     order_return.closed_at, order_return.closed_by = now, actor
-    uow.session.add(order_return)
+    uow.save(order_return)
     await uow.events.append(
         order,
         EventType.RETURN_CLOSED,

@@ -18,7 +18,7 @@ from ordergate.store.catalog import CatalogRepository
 from ordergate.store.customers import CustomerRepository
 from ordergate.store.engine import create_engine, is_sqlite
 from ordergate.store.erp import ErpRepository
-from ordergate.store.events import EventRepository
+from ordergate.store.events import EventRepository, next_value
 from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.loyalty import LoyaltyRepository
@@ -33,7 +33,8 @@ from ordergate.store.webhooks import WebhookRepository
 class UnitOfWork:
     """One transaction's repositories, and the verbs for records a use case changed itself:
     `save` (a new or changed record is kept), `remove`, `flush` (write what is kept so far, so
-    the transaction's queries see it). Only the store touches `session`; use cases do not."""
+    the transaction's queries see it), `next_value` (bump a named counter). Only the store
+    touches `session`; use cases do not."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -60,6 +61,10 @@ class UnitOfWork:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    async def next_value(self, counter: str, *, start: int = 1) -> int:
+        """The counter's next value, under its row lock until this transaction ends."""
+        return await next_value(self.session, counter, start)
 
 
 @dataclass(frozen=True)

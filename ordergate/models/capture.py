@@ -1,0 +1,265 @@
+"""Taking an order, decided: whether it may be taken (every SKU for sale in the store's currency,
+a pickup location that offers pickup for the channel, a reservation that is live and holds
+exactly its lines), what it costs, what the fraud screen makes of it, and what is written: the
+order and its lines, then either a hold (the screen's, or, for a sale a storefront already
+made, stock that was short) or the route its units take, to allocate and confirm.
+
+Pure: the use case (`resolvers.orders`) loads the facts, locks the stock rows and asks routing
+where the units come from, asks these functions, applies the plan and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.catalog import Product, check_sellable
+from ordergate.models.commands import MAX_NOTE, PlaceOrder, check_email
+from ordergate.models.customer import Customer
+from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.fraud import Assessment, Facts, FraudPolicy, screen
+from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
+from ordergate.models.lifecycle import fulfillment_status
+from ordergate.models.location import Location
+from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
+from ordergate.models.pricing import PricedLine, ShippingPolicy, TaxRules, Totals, as_sold, price_order
+from ordergate.models.routing import Decision
+
+FRAUD_SCREEN = "fraud-screen"  # who places the screen's holds
+INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+PICKUP_FIELD = ("input", "pickupLocationId")
+RESERVATION_FIELD = ("input", "reservationId")
+
+
+@dataclass(frozen=True)
+class CapturePolicy:
+    currency: str
+    shipping: ShippingPolicy
+    tax_rules: TaxRules
+    fraud: FraudPolicy
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where the order's units come from: routing's choice (its decision, to record), or the
+    order's own live reservation (used up by the order)."""
+
+    plan: Plan
+    decision: Decision | None = None
+    reservation: Reservation | None = None
+
+
+@dataclass(frozen=True)
+class CaptureFacts:
+    products: Mapping[str, Product]
+    pickup: Location | None
+    customer: Customer  # as stored: found by email, or the one `customer_of` made
+    route: Route | None  # None: the network was short and the order is kept anyway
+    short: Sequence[Problem] = ()  # why routing found no route, for an order kept without one
+    recent_orders: int = 0  # earlier orders from the customer's email within the fraud window
+    billing_to_shipping_km: float | None = None
+
+
+@dataclass(frozen=True)
+class CapturePlan:
+    order: Order  # PENDING as written; the hold or the confirmation moves it on
+    lines: tuple[OrderLine, ...]
+    risk: Assessment
+    hold: OrderHold | None  # taken ON_HOLD and not routed
+    route: Route | None  # allocated and confirmed; None when held
+    consumes: Reservation | None  # the reservation the order uses up (held or not)
+
+
+def check_capture(
+    command: PlaceOrder, products: Mapping[str, Product], pickup: Location | None, *, currency: str
+) -> list[Problem]:
+    """Each line whose SKU cannot be sold, and a pickup location that does not offer pickup
+    for the order's channel."""
+    problems: list[Problem] = []
+    for index, line in enumerate(command.lines):
+        path = ("input", "lines", str(index), "sku")
+        problems.extend(check_sellable(line.sku, products.get(line.sku), currency, path))
+    if command.pickup_location_id:
+        if pickup is None or not pickup.active or not pickup.pickup_enabled:
+            message = "pickupLocationId is not a location that offers pickup"
+            problems.append(Problem("INVALID_PICKUP_LOCATION", message, PICKUP_FIELD))
+        elif not pickup.serves(command.channel):
+            message = f"that location does not serve the {command.channel} channel"
+            problems.append(Problem("INVALID_PICKUP_LOCATION", message, PICKUP_FIELD))
+    return problems
+
+
+def live_reservation(reservation: Reservation | None, now: datetime) -> Reservation | None:
+    """The order's reservation when it is active and unexpired; None when it expired (it is
+    ignored: its units may still be there). INVALID_RESERVATION when there is none, and
+    RESERVATION_USED when it was used or released."""
+    if reservation is None:
+        raise ValidationFailed([Problem("INVALID_RESERVATION", "no such reservation", RESERVATION_FIELD)])
+    if reservation.status is not ReservationStatus.ACTIVE:
+        raise ValidationFailed(
+            [Problem("RESERVATION_USED", "this reservation was already used", RESERVATION_FIELD)]
+        )
+    return None if reservation.expires_at <= now else reservation
+
+
+def reserved_route(
+    reservation: Reservation, lines: Sequence[ReservationLine], wants: Sequence[Want]
+) -> Route:
+    """The units the reservation holds, as the order's route; RESERVATION_MISMATCH unless it
+    holds exactly the order's lines."""
+    held: dict[str, int] = {}
+    for line in lines:
+        held[line.sku] = held.get(line.sku, 0) + line.quantity
+    if held != {want.sku: want.quantity for want in wants}:
+        message = "the order's lines differ from what the reservation holds"
+        raise ValidationFailed([Problem("RESERVATION_MISMATCH", message, RESERVATION_FIELD)])
+    plan = Plan(tuple(PlanLine(line.sku, line.location_id, line.quantity) for line in lines))
+    return Route(plan, reservation=reservation)
+
+
+def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:
+    """Whether an order routing refused is taken anyway, to route when stock comes: a sale a
+    storefront already made (`hold_when_short`), refused for stock alone."""
+    return command.hold_when_short and all(problem.code == INSUFFICIENT_STOCK for problem in problems)
+
+
+def customer_of(command: PlaceOrder, now: datetime) -> Customer:
+    """The customer to store when none has the order's email yet."""
+    details = command.customer
+    email = check_email(details.email) or details.email
+    return Customer(
+        email=email.lower(),
+        first_name=details.first_name,
+        last_name=details.last_name,
+        phone=details.phone,
+        created_at=now,
+    )
+
+
+def price(
+    command: PlaceOrder, products: Mapping[str, Product], pickup: Location | None, policy: CapturePolicy
+) -> Totals:
+    """What the order costs: lines at catalogue prices, shipping, and tax where it goes (for a
+    pickup, where it is picked up); an imported sale keeps what the storefront charged."""
+    if command.sale is not None:
+        return as_sold(
+            [
+                PricedLine(unit_price, line.quantity)
+                for unit_price, line in zip(command.sale.unit_prices, command.lines, strict=True)
+            ],
+            currency=policy.currency,
+            shipping=command.sale.shipping,
+            tax=command.sale.tax,
+        )
+    address = command.shipping_address
+    return price_order(
+        [PricedLine(products[line.sku].price, line.quantity) for line in command.lines],
+        currency=policy.currency,
+        delivery_method=command.delivery_method,
+        policy=policy.shipping,
+        tax_country=address.country_code if address else (pickup.country_code if pickup else None),
+        tax_region=address.region if address else (pickup.region if pickup else None),
+        tax_rules=policy.tax_rules,
+    )
+
+
+def plan_capture(
+    command: PlaceOrder,
+    facts: CaptureFacts,
+    policy: CapturePolicy,
+    *,
+    number: int,
+    placed_by: str,
+    now: datetime,
+) -> CapturePlan:
+    """The order `check_capture` let through, priced and screened: the records to write, and
+    whether it is held (the screen first, then stock that was short) or routed."""
+    totals = price(command, facts.products, facts.pickup, policy)
+    risk = screen(_risk_facts(command, facts, totals), policy.fraud)
+    order = _order(
+        command, facts, totals, risk, currency=policy.currency, number=number, placed_by=placed_by, now=now
+    )
+    lines = tuple(
+        OrderLine(
+            order_id=order.id,
+            position=index,
+            sku=line.sku,
+            name=facts.products[line.sku].name,
+            quantity=line.quantity,
+            unit_price=command.sale.unit_prices[index] if command.sale else facts.products[line.sku].price,
+            tax=totals.line_taxes[index],
+        )
+        for index, line in enumerate(command.lines)
+    )
+    hold = None
+    if risk.held:
+        note = f"fraud score {risk.score}: {', '.join(risk.rules)}"
+        hold = _hold(order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
+    elif facts.route is None:  # a sale the storefront already made: kept, to route when stock comes
+        note = "not enough stock to route when it arrived: " + "; ".join(p.message for p in facts.short)
+        hold = _hold(order, HoldReason.OTHER, note[:MAX_NOTE], placed_by, now)
+    consumes = facts.route.reservation if facts.route else None
+    return CapturePlan(order, lines, risk, hold, None if hold else facts.route, consumes)
+
+
+def _risk_facts(command: PlaceOrder, facts: CaptureFacts, totals: Totals) -> Facts:
+    addresses = (command.billing_address, command.shipping_address)
+    return Facts(
+        totals.total.amount,
+        facts.customer.email,
+        facts.recent_orders,
+        facts.billing_to_shipping_km,
+        tuple(address.postal_code for address in addresses if address is not None),
+    )
+
+
+def _hold(order: Order, reason: HoldReason, note: str, placed_by: str, now: datetime) -> OrderHold:
+    return OrderHold(order_id=order.id, reason=reason, note=note, placed_by=placed_by, placed_at=now)
+
+
+def _order(
+    command: PlaceOrder,
+    facts: CaptureFacts,
+    totals: Totals,
+    risk: Assessment,
+    *,
+    currency: str,
+    number: int,
+    placed_by: str,
+    now: datetime,
+) -> Order:
+    address, pickup = command.shipping_address, facts.pickup
+    return Order(
+        number=f"OG-{number}",
+        channel=command.channel,
+        external_reference=command.external_reference,
+        source_ref=command.source_ref,
+        customer_id=facts.customer.id,
+        email=facts.customer.email,
+        status=OrderStatus.PENDING,
+        fulfillment_status=fulfillment_status([]),
+        payment_status=PaymentStatus.PENDING,
+        delivery_method=command.delivery_method,
+        pickup_location_id=pickup.id if pickup else None,
+        ship_name=address.name if address else None,
+        ship_line1=address.line1 if address else None,
+        ship_line2=address.line2 if address else None,
+        ship_city=address.city if address else None,
+        ship_region=address.region if address else None,
+        ship_postal_code=address.postal_code if address else None,
+        ship_country_code=address.country_code if address else None,
+        ship_phone=address.phone if address else None,
+        currency=currency,
+        subtotal=totals.subtotal.amount,
+        tax=totals.tax.amount,
+        shipping_total=totals.shipping.amount,
+        shipping_tax=totals.shipping_tax,
+        total=totals.total.amount,
+        risk_score=risk.score,
+        risk_reasons=",".join(risk.rules) or None,
+        placed_by=placed_by,
+        created_at=now,
+        updated_at=now,
+    )

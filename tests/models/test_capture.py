@@ -1,0 +1,352 @@
+"""The capture planner over plain records: which orders may be taken and why not, what they
+cost, and what is written for each (routed, held by the fraud screen, or kept short of stock)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.capture import (
+    FRAUD_SCREEN,
+    CaptureFacts,
+    CapturePlan,
+    CapturePolicy,
+    Route,
+    check_capture,
+    customer_of,
+    kept_when_short,
+    live_reservation,
+    plan_capture,
+    price,
+    reserved_route,
+)
+from ordergate.models.commands import CustomerDetails, ExternalSale, LineRequest
+from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.fraud import FraudPolicy, RiskRule
+from ordergate.models.inventory import ReservationStatus
+from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus, PaymentStatus
+from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy
+from tests.models.records import (
+    NOW,
+    a_customer,
+    a_location,
+    a_place_order,
+    a_product,
+    a_reservation,
+    a_reservation_line,
+    an_address,
+)
+
+POLICY = CapturePolicy(
+    currency="USD",
+    shipping=ShippingPolicy(flat_rate=Decimal("7.95"), free_over=Decimal("75.00")),
+    tax_rules=DEFAULT_RULES,
+    fraud=FraudPolicy(),
+)
+PRODUCTS = {sku: a_product(sku) for sku in ("MUG-BLUE", "KETTLE-STEEL")}
+ROUTED = Route(Plan((PlanLine("MUG-BLUE", "loc-dc-dfw", 2),)))
+SHORT = (Problem("INSUFFICIENT_STOCK", "not enough MUG-BLUE to sell 2", ("input", "lines", "0", "quantity")),)
+
+
+def facts(**overrides: Any) -> CaptureFacts:
+    fields: dict[str, Any] = {
+        "products": PRODUCTS,
+        "pickup": None,
+        "customer": a_customer(),
+        "route": ROUTED,
+    }
+    return CaptureFacts(**(fields | overrides))
+
+
+def capture(command: Any = None, policy: CapturePolicy = POLICY, **overrides: Any) -> CapturePlan:
+    return plan_capture(
+        command or a_place_order(), facts(**overrides), policy, number=100001, placed_by="ann", now=NOW
+    )
+
+
+def problems(raised: pytest.ExceptionInfo[ValidationFailed]) -> list[tuple[str, tuple[str, ...] | None]]:
+    return [(p.code, p.field) for p in raised.value.problems]
+
+
+# --- what may be taken ---------------------------------------------------------------------
+
+
+def test_every_line_that_cannot_be_sold_is_named_at_once() -> None:
+    products = {
+        "MUG-BLUE": a_product("MUG-BLUE", active=False),
+        "KETTLE-STEEL": a_product("KETTLE-STEEL", currency="EUR"),
+    }
+    command = a_place_order(
+        LineRequest("MUG-BLUE", 1), LineRequest("NOPE-1", 1), LineRequest("KETTLE-STEEL", 1)
+    )
+
+    found = check_capture(command, products, None, currency="USD")
+
+    assert [(p.code, p.field) for p in found] == [
+        ("PRODUCT_UNAVAILABLE", ("input", "lines", "0", "sku")),
+        ("UNKNOWN_SKU", ("input", "lines", "1", "sku")),
+        ("CURRENCY_MISMATCH", ("input", "lines", "2", "sku")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "pickup",
+    [
+        None,
+        a_location("ST-CHI", active=False),
+        a_location("ST-CHI", pickup_enabled=False),
+        a_location("ST-CHI", channels=["pos"]),
+    ],
+    ids=["unknown", "inactive", "no-pickup", "other-channel"],
+)
+def test_a_pickup_location_must_offer_pickup_for_the_orders_channel(pickup: Any) -> None:
+    command = a_place_order(
+        delivery_method=DeliveryMethod.PICKUP, shipping_address=None, pickup_location_id="loc-st-chi"
+    )
+
+    found = check_capture(command, PRODUCTS, pickup, currency="USD")
+
+    assert [(p.code, p.field) for p in found] == [("INVALID_PICKUP_LOCATION", ("input", "pickupLocationId"))]
+
+
+def test_a_sellable_order_for_a_pickup_that_serves_its_channel_passes() -> None:
+    command = a_place_order(
+        delivery_method=DeliveryMethod.PICKUP, shipping_address=None, pickup_location_id="loc-st-chi"
+    )
+
+    assert check_capture(command, PRODUCTS, a_location("ST-CHI", channels=["web"]), currency="USD") == []
+
+
+def test_a_missing_or_used_reservation_is_refused_and_an_expired_one_ignored() -> None:
+    with pytest.raises(ValidationFailed) as missing:
+        live_reservation(None, NOW)
+    with pytest.raises(ValidationFailed) as used:
+        live_reservation(a_reservation(status=ReservationStatus.CONSUMED), NOW)
+
+    assert problems(missing) == [("INVALID_RESERVATION", ("input", "reservationId"))]
+    assert problems(used) == [("RESERVATION_USED", ("input", "reservationId"))]
+    assert live_reservation(a_reservation(expires_at=NOW), NOW) is None  # expires at the instant
+    live = a_reservation(expires_at=NOW + timedelta(seconds=1))
+    assert live_reservation(live, NOW) is live
+
+
+def test_a_reservation_that_holds_exactly_the_lines_is_the_orders_route() -> None:
+    held = [
+        a_reservation_line("MUG-BLUE", "loc-dc-dfw", 1),
+        a_reservation_line("MUG-BLUE", "loc-dc-ewr", 1),
+        a_reservation_line("KETTLE-STEEL", "loc-dc-dfw", 1),
+    ]
+    reservation = a_reservation()
+
+    route = reserved_route(reservation, held, [Want("MUG-BLUE", 2), Want("KETTLE-STEEL", 1)])
+
+    assert route.plan.lines == (
+        PlanLine("MUG-BLUE", "loc-dc-dfw", 1),
+        PlanLine("MUG-BLUE", "loc-dc-ewr", 1),
+        PlanLine("KETTLE-STEEL", "loc-dc-dfw", 1),
+    )
+    assert route.reservation is reservation
+    assert route.decision is None
+
+
+@pytest.mark.parametrize(
+    "wants",
+    [[Want("MUG-BLUE", 3)], [Want("MUG-BLUE", 2), Want("KETTLE-STEEL", 1)], []],
+    ids=["more", "another-sku", "nothing"],
+)
+def test_a_reservation_that_holds_other_lines_is_refused(wants: list[Want]) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        reserved_route(a_reservation(), [a_reservation_line("MUG-BLUE", "loc-dc-dfw", 2)], wants)
+
+    assert problems(raised) == [("RESERVATION_MISMATCH", ("input", "reservationId"))]
+
+
+def test_only_a_storefronts_sale_short_of_stock_alone_is_kept() -> None:
+    imported = a_place_order(hold_when_short=True)
+    other = Problem("INVALID_PICKUP_LOCATION", "no", ("input", "pickupLocationId"))
+
+    assert kept_when_short(imported, SHORT) is True
+    assert kept_when_short(imported, (*SHORT, other)) is False
+    assert kept_when_short(a_place_order(), SHORT) is False
+
+
+# --- what it costs -------------------------------------------------------------------------
+
+
+def test_a_shipped_order_pays_catalogue_prices_flat_shipping_and_tax_where_it_goes() -> None:
+    totals = price(a_place_order(), PRODUCTS, None, POLICY)
+
+    assert (totals.subtotal.amount, totals.shipping.amount) == (Decimal("28.00"), Decimal("7.95"))
+    assert totals.line_taxes == (Decimal("1.75"),)  # Texas: 6.25%
+    assert (totals.shipping_tax, totals.total.amount) == (Decimal("0.50"), Decimal("38.20"))
+
+
+def test_a_pickup_is_taxed_where_it_is_picked_up_and_ships_free() -> None:
+    command = a_place_order(
+        delivery_method=DeliveryMethod.PICKUP, shipping_address=None, pickup_location_id="loc-st-chi"
+    )
+
+    totals = price(command, PRODUCTS, a_location("ST-CHI", region="IL"), POLICY)
+
+    assert totals.shipping.amount == Decimal("0.00")
+    assert totals.tax.amount == Decimal("1.75")  # Illinois: 6.25% of 28.00
+    assert totals.total.amount == Decimal("29.75")
+
+
+def test_an_imported_sale_keeps_what_the_storefront_charged() -> None:
+    sale = ExternalSale(
+        "bigcommerce", "123", (Decimal("12.00"),), Decimal("5.00"), Decimal("2.00"), Decimal(0), Decimal(0)
+    )
+    command = a_place_order(sale=sale, source_ref="bigcommerce:123")
+
+    plan = capture(command)
+
+    assert (plan.order.subtotal, plan.order.shipping_total, plan.order.tax) == (
+        Decimal("24.00"),
+        Decimal("5.00"),
+        Decimal("2.00"),
+    )
+    assert plan.order.total == Decimal("31.00")
+    assert [(line.unit_price, line.tax) for line in plan.lines] == [(Decimal("12.00"), Decimal("2.00"))]
+    assert plan.order.source_ref == "bigcommerce:123"
+
+
+# --- what is written -----------------------------------------------------------------------
+
+
+def test_a_routed_order_is_written_pending_priced_and_with_its_route() -> None:
+    plan = capture()
+
+    order = plan.order
+    assert (order.number, order.status, order.payment_status) == (
+        "OG-100001",
+        OrderStatus.PENDING,
+        PaymentStatus.PENDING,
+    )
+    assert (order.customer_id, order.email, order.placed_by) == ("customer-1", "ann@example.com", "ann")
+    assert (order.ship_city, order.ship_region, order.pickup_location_id) == ("Austin", "TX", None)
+    assert order.total == Decimal("38.20")
+    assert (order.risk_score, order.risk_reasons) == (0, None)
+    assert order.created_at == order.updated_at == NOW
+    assert [
+        (line.order_id, line.position, line.sku, line.name, line.quantity, line.unit_price)
+        for line in plan.lines
+    ] == [(order.id, 0, "MUG-BLUE", "Mug-Blue", 2, Decimal("14.00"))]
+    assert plan.hold is None
+    assert plan.route == ROUTED
+    assert plan.consumes is None
+
+
+def test_a_pickup_order_names_its_location_and_no_address() -> None:
+    command = a_place_order(
+        delivery_method=DeliveryMethod.PICKUP, shipping_address=None, pickup_location_id="loc-st-chi"
+    )
+
+    plan = capture(command, pickup=a_location("ST-CHI"))
+
+    assert plan.order.pickup_location_id == "loc-st-chi"
+    assert plan.order.ship_line1 is None
+    assert plan.order.delivery_method is DeliveryMethod.PICKUP
+
+
+def test_a_blocklisted_order_is_held_for_the_fraud_screen_and_not_routed() -> None:
+    policy = replace(POLICY, fraud=FraudPolicy(blocklist=frozenset({"@fraud.example"})))
+
+    plan = capture(policy=policy, customer=a_customer("mallory@fraud.example"))
+
+    assert plan.hold is not None
+    assert (plan.hold.reason, plan.hold.placed_by, plan.hold.placed_at) == (
+        HoldReason.HIGH_RISK_OF_FRAUD,
+        FRAUD_SCREEN,
+        NOW,
+    )
+    assert plan.hold.order_id == plan.order.id
+    assert plan.hold.note == "fraud score 100: BLOCKLISTED"
+    assert plan.route is None
+    assert (plan.order.risk_score, plan.order.risk_reasons) == (100, "BLOCKLISTED")
+
+
+def test_the_screen_weighs_value_velocity_and_distance_and_holds_at_its_threshold() -> None:
+    big = {"KETTLE-STEEL": a_product("KETTLE-STEEL", price=Decimal("1000.00"))}
+    command = a_place_order(LineRequest("KETTLE-STEEL", 1), billing_address=an_address(postal_code="10001"))
+
+    fast = capture(command, products=big, recent_orders=3)
+    far = capture(command, products=big, billing_to_shipping_km=500.1)
+    near = capture(command, products=big, billing_to_shipping_km=500.0)
+
+    assert (fast.risk.rules, fast.risk.score, fast.hold is not None) == (
+        (RiskRule.HIGH_VALUE, RiskRule.VELOCITY),
+        80,
+        True,
+    )
+    assert (far.risk.rules, far.risk.score, far.hold is not None) == (
+        (RiskRule.HIGH_VALUE, RiskRule.ADDRESS_MISMATCH),
+        70,
+        True,
+    )
+    assert (near.risk.rules, near.hold, near.route) == ((RiskRule.HIGH_VALUE,), None, ROUTED)
+
+
+def test_a_blocklisted_billing_postal_code_holds_the_order() -> None:
+    policy = replace(POLICY, fraud=FraudPolicy(blocklist=frozenset({"10001"})))
+    command = a_place_order(billing_address=an_address(postal_code="10 001"))
+
+    plan = capture(command, policy=policy)
+
+    assert plan.risk.rules == (RiskRule.BLOCKLISTED,)
+    assert plan.hold is not None
+
+
+def test_a_sale_short_of_stock_is_kept_on_hold_by_its_placer_saying_what_was_short() -> None:
+    plan = capture(a_place_order(hold_when_short=True), route=None, short=SHORT)
+
+    assert plan.hold is not None
+    assert (plan.hold.reason, plan.hold.placed_by) == (HoldReason.OTHER, "ann")
+    assert plan.hold.note == "not enough stock to route when it arrived: not enough MUG-BLUE to sell 2"
+    assert plan.route is None
+
+
+def test_a_long_shortage_note_is_cut_to_what_a_hold_keeps() -> None:
+    many = tuple(replace(SHORT[0], message="x" * 300) for _ in range(5))
+
+    plan = capture(a_place_order(hold_when_short=True), route=None, short=many)
+
+    assert plan.hold is not None
+    assert plan.hold.note is not None
+    assert len(plan.hold.note) == 1000
+
+
+def test_the_fraud_screen_holds_before_a_shortage_does() -> None:
+    policy = replace(POLICY, fraud=FraudPolicy(blocklist=frozenset({"ann@example.com"})))
+
+    plan = capture(a_place_order(hold_when_short=True), policy=policy, route=None, short=SHORT)
+
+    assert plan.hold is not None
+    assert plan.hold.placed_by == FRAUD_SCREEN
+
+
+def test_an_order_uses_up_its_reservation_even_when_held() -> None:
+    reservation = a_reservation()
+    route = Route(Plan((PlanLine("MUG-BLUE", "loc-dc-dfw", 2),)), reservation=reservation)
+    policy = replace(POLICY, fraud=FraudPolicy(blocklist=frozenset({"ann@example.com"})))
+
+    routed = capture(route=route)
+    held = capture(policy=policy, route=route)
+
+    assert (routed.consumes, routed.route) == (reservation, route)
+    assert (held.consumes, held.route) == (reservation, None)
+    assert reservation.status is ReservationStatus.ACTIVE  # the planner changes nothing it is given
+
+
+def test_a_new_customer_is_stored_under_the_normalised_lower_case_email() -> None:
+    command = a_place_order(customer=CustomerDetails("Ann.Lee@Example.COM", "Ann", "Lee", "+1 512 555 0100"))
+
+    customer = customer_of(command, NOW)
+
+    assert (customer.email, customer.first_name, customer.last_name) == ("ann.lee@example.com", "Ann", "Lee")
+    assert (customer.phone, customer.created_at) == ("+1 512 555 0100", NOW)

@@ -1,0 +1,187 @@
+"""The return planner over plain records: who may ask and until when, how many units of each
+line can still come back, and every refusal with the field it names. No database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ordergate.models.commands import ReturnLineRequest
+from ordergate.models.errors import Forbidden, ValidationFailed
+from ordergate.models.events import EventType
+from ordergate.models.identity import Principal, Role
+from ordergate.models.returns import (
+    MAX_REASON,
+    ReturnPlan,
+    ReturnStatus,
+    bound_by_window,
+    check_return_window,
+    last_left,
+    pending_units,
+    plan_return,
+)
+from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
+
+WINDOW = timedelta(days=30)
+MUG = an_order_line("l-mug", "MUG-BLUE", 2, quantity_fulfilled=2)
+SOAP = an_order_line("l-soap", "SOAP-OLIVE-3", 1, position=1, quantity_fulfilled=1)
+PRODUCTS = {"MUG-BLUE": a_product("MUG-BLUE"), "SOAP-OLIVE-3": a_product("SOAP-OLIVE-3")}
+
+
+def asking(*items: tuple[str, int] | tuple[str, int, str]) -> list[ReturnLineRequest]:
+    return [ReturnLineRequest(item[0], item[1], item[2] if len(item) > 2 else "chipped") for item in items]
+
+
+def plan(requested: list[ReturnLineRequest], **kw: Any) -> ReturnPlan:
+    return plan_return(
+        "order-1",
+        kw.pop("lines", [MUG, SOAP]),
+        kw.pop("pending", {}),
+        kw.pop("products", PRODUCTS),
+        requested,
+        requested_by="customer-test",
+        now=NOW,
+    )
+
+
+def refusals(requested: list[ReturnLineRequest], **kw: Any) -> list[tuple[str, tuple[str, ...] | None, str]]:
+    with pytest.raises(ValidationFailed) as raised:
+        plan(requested, **kw)
+    return [(p.code, p.field, p.message) for p in raised.value.problems]
+
+
+def test_customers_ask_within_the_window_agents_any_time_others_never() -> None:
+    def as_(role: Role) -> Principal:
+        return Principal(f"{role.value}-test", role, email="ann@example.com")
+
+    assert bound_by_window(as_(Role.CUSTOMER)) is True
+    assert bound_by_window(as_(Role.AGENT)) is bound_by_window(as_(Role.ADMIN)) is False
+    for role in (Role.STOREFRONT, Role.ASSOCIATE):
+        with pytest.raises(Forbidden):
+            bound_by_window(as_(role))
+
+
+def test_units_last_left_when_the_latest_shipment_or_pickup_did() -> None:
+    events = [
+        an_event(EventType.FULFILLMENT_SHIPPED.value, NOW - timedelta(days=9)),
+        an_event(EventType.FULFILLMENT_PICKED_UP.value, NOW - timedelta(days=3)),
+        an_event(EventType.ORDER_CONFIRMED.value, NOW - timedelta(days=1)),
+    ]
+
+    assert last_left(events) == NOW - timedelta(days=3)
+    assert last_left(events[2:]) is None
+
+
+def test_nothing_can_be_returned_before_a_unit_left_even_by_an_agent() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        check_return_window(None, now=NOW, window=WINDOW, bound=False)
+
+    assert [(p.code, p.field) for p in raised.value.problems] == [("NOTHING_TO_RETURN", ("input", "orderId"))]
+
+
+def test_the_window_closes_just_after_its_last_instant_for_customers_only() -> None:
+    left_at = NOW - WINDOW
+
+    check_return_window(left_at, now=NOW, window=WINDOW, bound=True)  # the last instant: inside
+    check_return_window(left_at - timedelta(days=300), now=NOW, window=WINDOW, bound=False)  # an agent
+    with pytest.raises(ValidationFailed) as raised:
+        check_return_window(left_at - timedelta(microseconds=1), now=NOW, window=WINDOW, bound=True)
+
+    assert [(p.code, p.field, p.message) for p in raised.value.problems] == [
+        ("RETURN_WINDOW_CLOSED", ("input", "orderId"), "returns are accepted for 30 days")
+    ]
+
+
+def test_only_returns_still_open_hold_units_back() -> None:
+    returns = [a_return(f"r-{status.value}", status) for status in ReturnStatus]
+    lines = {order_return.id: [a_return_line(order_return.id, "l-mug", 1)] for order_return in returns}
+
+    assert pending_units(returns, lines) == {"l-mug": 2}  # REQUESTED and APPROVED
+
+
+def test_a_return_is_requested_for_the_lines_asked_with_their_reasons_trimmed() -> None:
+    planned = plan(asking(("l-mug", 2, "  chipped  "), ("l-soap", 1, "smells odd")))
+
+    order_return = planned.order_return
+    assert (order_return.order_id, order_return.status) == ("order-1", ReturnStatus.REQUESTED)
+    assert (order_return.requested_by, order_return.requested_at) == ("customer-test", NOW)
+    assert [(x.return_id, x.order_line_id, x.sku, x.quantity, x.reason) for x in planned.lines] == [
+        (order_return.id, "l-mug", "MUG-BLUE", 2, "chipped"),
+        (order_return.id, "l-soap", "SOAP-OLIVE-3", 1, "smells odd"),
+    ]
+    assert planned.units == 3
+
+
+def test_a_product_the_catalogue_no_longer_has_can_still_come_back() -> None:
+    assert plan(asking(("l-mug", 1)), products={}).units == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "pending", "left"),
+    [
+        (an_order_line("l-mug", "MUG-BLUE", 3, quantity_fulfilled=2), {}, 2),  # one never left
+        (an_order_line("l-mug", "MUG-BLUE", 2, quantity_fulfilled=2, quantity_returned=1), {}, 1),
+        (MUG, {"l-mug": 2}, 0),  # asked for in an open return already
+        (an_order_line("l-mug", "MUG-BLUE", 2), {}, 0),  # nothing shipped yet
+    ],
+    ids=["unshipped-unit", "returned", "pending", "nothing-left"],
+)
+def test_only_units_that_left_and_are_not_back_or_asked_for_can_be_returned(
+    line: Any, pending: dict[str, int], left: int
+) -> None:
+    if left:
+        assert plan(asking(("l-mug", left)), lines=[line], pending=pending).units == left
+    assert refusals(asking(("l-mug", left + 1)), lines=[line], pending=pending) == [
+        (
+            "NOT_RETURNABLE_QUANTITY",
+            ("input", "lines", "0", "quantity"),
+            f"only {left} of this line can be returned",
+        )
+    ]
+
+
+def test_one_line_asked_twice_in_a_request_counts_both_times() -> None:
+    assert refusals(asking(("l-mug", 1), ("l-mug", 2))) == [
+        (
+            "NOT_RETURNABLE_QUANTITY",
+            ("input", "lines", "1", "quantity"),
+            "only 1 of this line can be returned",
+        )
+    ]
+
+
+def test_every_wrong_line_is_named_with_its_field() -> None:
+    products = PRODUCTS | {"SOAP-OLIVE-3": a_product("SOAP-OLIVE-3", returnable=False)}
+
+    found = refusals(
+        asking(
+            ("l-nope", 1),
+            ("l-mug", 0),
+            ("l-soap", 1),
+            ("l-mug", 1, "   "),
+            ("l-mug", 1, "x" * (MAX_REASON + 1)),
+        ),
+        products=products,
+    )
+
+    assert [(code, field) for code, field, _ in found] == [
+        ("NOT_FOUND", ("input", "lines", "0", "lineId")),
+        ("INVALID_QUANTITY", ("input", "lines", "1", "quantity")),
+        ("NOT_RETURNABLE", ("input", "lines", "2", "lineId")),
+        ("INVALID_REASON", ("input", "lines", "3", "reason")),
+        ("INVALID_REASON", ("input", "lines", "4", "reason")),
+    ]
+
+
+def test_a_line_wrong_twice_is_named_twice_and_a_reason_of_the_longest_length_passes() -> None:
+    assert [code for code, _, _ in refusals(asking(("l-mug", 5, "")))] == [
+        "NOT_RETURNABLE_QUANTITY",
+        "INVALID_REASON",
+    ]
+    assert plan(asking(("l-mug", 1, "x" * MAX_REASON))).units == 1
+
+
+def test_a_request_must_name_a_line() -> None:
+    assert refusals([]) == [("REQUIRED", ("input", "lines"), "name at least one line to return")]
