@@ -3,7 +3,7 @@ with the field it names. No database: orders, lines and products are built in me
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,67 +15,23 @@ from ordergate.models.edits import EditPlan, LineDiff, plan_edit
 from ordergate.models.errors import InvalidTransition, ValidationFailed, VersionConflict
 from ordergate.models.order import (
     DeliveryMethod,
-    FulfillmentStatus,
     Order,
     OrderLine,
     OrderStatus,
-    PaymentStatus,
 )
 from ordergate.models.payments import PaymentKind, PaymentTransaction, settle_new_total
+from tests.models import records
+from tests.models.records import NOW, a_product
 
-NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 WINDOW = timedelta(minutes=60)
 
 
 def an_order(**overrides: Any) -> Order:
-    fields: dict[str, Any] = {
-        "id": "order-1",
-        "number": "OG-1",
-        "channel": "web",
-        "customer_id": "customer-1",
-        "email": "ann@example.com",
-        "status": OrderStatus.CONFIRMED,
-        "fulfillment_status": FulfillmentStatus.UNFULFILLED,
-        "payment_status": PaymentStatus.AUTHORIZED,
-        "delivery_method": DeliveryMethod.SHIP,
-        "currency": "USD",
-        "subtotal": Decimal("40.00"),
-        "tax": Decimal("0.00"),
-        "shipping_total": Decimal("0.00"),
-        "total": Decimal("40.00"),
-        "event_seq": 4,
-        "created_at": NOW - timedelta(minutes=10),
-        "updated_at": NOW - timedelta(minutes=10),
-    }
-    fields.update(overrides)
-    return Order(**fields)
+    return records.an_order(**({"event_seq": 4} | overrides))
 
 
-def a_line(line_id: str, sku: str, quantity: int, position: int, **overrides: Any) -> OrderLine:
-    fields: dict[str, Any] = {
-        "id": line_id,
-        "order_id": "order-1",
-        "position": position,
-        "sku": sku,
-        "name": sku.title(),
-        "quantity": quantity,
-        "unit_price": Decimal("10.00"),
-    }
-    fields.update(overrides)
-    return OrderLine(**fields)
-
-
-def a_product(sku: str, **overrides: Any) -> Product:
-    fields: dict[str, Any] = {
-        "sku": sku,
-        "name": sku.title(),
-        "price": Decimal("12.50"),
-        "currency": "USD",
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    fields.update(overrides)
-    return Product(**fields)
+def a_line(line_id: str, sku: str, quantity: int, position: int) -> OrderLine:
+    return records.an_order_line(line_id, sku, quantity, position=position)
 
 
 LINES = [a_line("l-mug", "MUG-BLUE", 2, 0), a_line("l-knife", "KNIFE-CHEF-8", 2, 1)]
@@ -136,7 +92,7 @@ def test_an_added_sku_already_on_the_order_raises_its_line_and_a_new_one_gets_th
         "PLATE-DINNER",
         2,
         3,
-        Decimal("12.50"),
+        Decimal("14.00"),
     )
     assert LineDiff(None, "PLATE-DINNER", 0, 3) in planned.changes
 
