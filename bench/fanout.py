@@ -3,7 +3,7 @@
     .venv/bin/python bench/fanout.py                      # N = 1,000 and 10,000, 3 rounds each
     .venv/bin/python bench/fanout.py --subscribers 1000 --rounds 5
 
-Each subscriber is the resolver behind `orderEvents(orderId)` (`resolvers.events.follow`): the
+Each subscriber is the resolver behind `orderEvents(orderId)` (`usecases.events.follow`): the
 process's hub reads the log once and hands the event to each subscriber's bounded queue, and
 each subscriber applies its own visibility check. The event is a real `holdOrder` committed to
 an SQLite file; latency is from just before the commit until a subscriber has the event.
@@ -41,9 +41,9 @@ from ordergate.models.commands import (
 from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Principal, Role
 from ordergate.models.order import DeliveryMethod, HoldReason
-from ordergate.resolvers import events, holds, orders
-from ordergate.resolvers.services import Services
 from ordergate.settings import Settings
+from ordergate.usecases import events, holds, orders
+from ordergate.usecases.services import Services
 
 ADMIN = Principal("bench", Role.ADMIN)
 RAMP = 500

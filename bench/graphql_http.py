@@ -61,9 +61,9 @@ from ordergate.auth import mint_token  # noqa: E402
 from ordergate.models.commands import Address, CustomerDetails, LineRequest, PlaceOrder  # noqa: E402
 from ordergate.models.identity import Principal, Role  # noqa: E402
 from ordergate.models.order import DeliveryMethod  # noqa: E402
-from ordergate.resolvers import orders  # noqa: E402
 from ordergate.schema.persisted import OPERATIONS_DIR, load_operations  # noqa: E402
 from ordergate.settings import Settings  # noqa: E402
+from ordergate.usecases import orders  # noqa: E402
 
 ORDERS = 100
 KINDS = ("graphql", "plain", "bytes")

@@ -39,11 +39,11 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import DomainError, Unauthenticated
 from ordergate.models.identity import Principal
 from ordergate.models.money import Money
-from ordergate.resolvers import catalog, inventory, orders, storefront
-from ordergate.resolvers.inventory import Destination, SkuStock
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.settings import Settings
+from ordergate.usecases import inventory, orders, reads
+from ordergate.usecases.inventory import Destination, SkuStock
+from ordergate.usecases.services import Services
 
 # The operations' variables, shared with bench/graphql_http.py.
 SKUS = ["MUG-BLUE", "POT-DUTCH-5", "KNIFE-CHEF-8", "LAMP-DESK", "CHAIR-OAK"]
@@ -115,21 +115,21 @@ async def plain_board(services: Services, principal: Principal) -> dict[str, Any
     page = await orders.orders(services, principal, OrderCriteria(), BOARD_FIRST, None)
     ids = [o.id for o in page.items]
     customer_ids = list(dict.fromkeys(o.customer_id for o in page.items))
-    customers = await catalog.customers_by_ids(services, customer_ids)
+    customers = await reads.customers_by_ids(services, customer_ids)
     by_customer = {c.id: c for c in customers if c is not None}
     emails = [by_customer[o.customer_id].email for o in page.items]
     profiles = dict(
         zip(
             dict.fromkeys(emails),
-            await storefront.customers_by_email(services, list(dict.fromkeys(emails))),
+            await reads.storefront_customers_by_email(services, list(dict.fromkeys(emails))),
             strict=True,
         )
     )
-    lines = await orders.lines_by_order_ids(services, ids)
-    fulfillment = await orders.fulfillment_orders_by_order_ids(services, ids)
+    lines = await reads.lines_by_order_ids(services, ids)
+    fulfillment = await reads.fulfillment_orders_by_order_ids(services, ids)
     location_ids = list(dict.fromkeys(fo.location_id for fos in fulfillment for fo in fos))
-    locations = {loc.id: loc for loc in await catalog.locations_by_ids(services, location_ids) if loc}
-    shipments = await orders.shipments_by_order_ids(services, ids)
+    locations = {loc.id: loc for loc in await reads.locations_by_ids(services, location_ids) if loc}
+    shipments = await reads.shipments_by_order_ids(services, ids)
     edges = []
     rows = zip(page.items, lines, fulfillment, shipments, strict=True)
     for order, order_lines, fos, order_shipments in rows:

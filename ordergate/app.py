@@ -22,9 +22,9 @@ from ordergate.body_limit import BodyLimit
 from ordergate.bootstrap import Sandboxes
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
-from ordergate.resolvers.services import Services
 from ordergate.schema.view import endpoint
 from ordergate.settings import Settings
+from ordergate.usecases.services import Services
 from ordergate.webhooks import carrier_endpoint, katana_endpoint, storefront_endpoint
 
 log = logging.getLogger("ordergate")

@@ -42,8 +42,6 @@ from ordergate.models.commands import Limits
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
-from ordergate.resolvers import catalog, inventory
-from ordergate.resolvers.services import Policy, Services, utc_now
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.payments import PaymentsSandbox
@@ -53,7 +51,10 @@ from ordergate.sandbox.ups import UpsSandbox
 from ordergate.settings import Settings, SettingsError
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
+from ordergate.usecases import catalog, inventory
+from ordergate.usecases.services import Policy, Services, utc_now
 from ordergate.workers import runner
+from ordergate.workers.hub import EventHub
 
 log = logging.getLogger("ordergate")
 
@@ -278,6 +279,7 @@ def build_services(
         store=store,
         broker=broker,
         policy=policy,
+        hub=EventHub(store, broker, poll_seconds=policy.event_poll_seconds),
         clock=utc_now,
         erp=build_upstreams(settings, sandboxes),
         storefront=build_storefront(settings, sandboxes),

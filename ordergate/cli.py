@@ -13,9 +13,9 @@ from pathlib import Path
 from ordergate import logs
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
-from ordergate.resolvers.services import utc_now
 from ordergate.settings import DEV_JWT_SECRET, Settings, SettingsError
 from ordergate.store.engine import shown
+from ordergate.usecases.services import utc_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,7 +101,7 @@ async def _seed(settings: Settings) -> None:
 async def _sync_storefront(settings: Settings, since: datetime | None) -> int:
     from ordergate import bootstrap
     from ordergate.connectors.errors import UpstreamError
-    from ordergate.resolvers import storefront
+    from ordergate.usecases import storefront
 
     async with bootstrap.opened(settings) as services:
         if services.storefront is None:

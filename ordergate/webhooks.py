@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
-from ordergate.resolvers import inventory, storefront, tracking
-from ordergate.resolvers.services import Services
+from ordergate.usecases import inventory, storefront, tracking
+from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
 

@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from ordergate import bootstrap
 from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
-from ordergate.resolvers.services import Services
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
+from ordergate.usecases.services import Services
 from tests.services import POSTGRES_URL, require_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -10,7 +10,7 @@ import pytest
 
 from ordergate.models.cancellation import NOT_GONE, NOT_STARTED, Cut, Holding, plan_cancellation
 from ordergate.models.fulfillment import FulfillmentOrderStatus as F
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

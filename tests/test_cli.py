@@ -16,10 +16,10 @@ from ordergate.auth import mint_token, verify_token
 from ordergate.cli import main
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Role
-from ordergate.resolvers.services import utc_now
 from ordergate.schema.build import SDL_PATH
 from ordergate.settings import Settings, SettingsError
 from ordergate.store.migrate import head_revision
+from ordergate.usecases.services import utc_now
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address

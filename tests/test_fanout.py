@@ -16,8 +16,9 @@ from ordergate.models.errors import ResumeRequired
 from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Principal, Role
 from ordergate.models.pagination import encode_cursor
-from ordergate.resolvers import events
-from ordergate.resolvers.services import Services
+from ordergate.usecases import events
+from ordergate.usecases.services import Services
+from ordergate.workers.hub import EventHub
 from tests.builders import a_token
 from tests.graphql_client import execute
 from tests.server import HOLD, RELEASE
@@ -67,6 +68,7 @@ def counting_reads(services: Services) -> Iterator[list[str]]:
 async def test_a_slow_subscriber_is_told_to_resume_and_nobody_else_waits(
     client: httpx.AsyncClient, services: Services
 ) -> None:
+    assert isinstance(services.hub, EventHub)
     services.hub.capacity = 3
     order = await place(client)
     toggle = Toggler(client, order["id"])

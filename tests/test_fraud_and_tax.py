@@ -15,8 +15,8 @@ import pytest
 
 from ordergate.bootstrap import load_tax_rules
 from ordergate.models.fraud import FraudPolicy
-from ordergate.resolvers.services import Services
 from ordergate.settings import SettingsError
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ordergate.resolvers.services import Services
 from ordergate.schema.view import preferred_media_type
+from ordergate.usecases.services import Services
 from tests.builders import a_token
 
 ADMIN = {"authorization": f"Bearer {a_token('admin')}"}

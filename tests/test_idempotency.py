@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.payments.base import Authorization, Capture, PaymentProvider, Refund, Void
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.graphql_client import execute
 from tests.test_payments_flow import AGENT, orders_stored, place, sandbox
 

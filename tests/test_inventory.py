@@ -17,9 +17,9 @@ from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.catalog import Product
-from ordergate.resolvers import catalog
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.katana import KatanaSandbox, Variant
+from ordergate.usecases import catalog
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

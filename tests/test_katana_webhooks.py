@@ -11,8 +11,8 @@ import httpx
 from ordergate.bootstrap import SANDBOX_WEBHOOK_SECRET, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.katana import sign
+from ordergate.usecases.services import Services
 
 
 def delivery(sandboxes: Sandboxes, sku: str) -> bytes:

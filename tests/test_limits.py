@@ -17,13 +17,13 @@ from starlette.applications import Starlette
 
 from ordergate.app import create_app
 from ordergate.auth import verify_token
-from ordergate.resolvers.services import Services
 from ordergate.schema.budget import Budget
 from ordergate.schema.build import build_schema
 from ordergate.schema.context import Context
 from ordergate.schema.cost import QueryCost
 from ordergate.schema.limits import validation_rules
 from ordergate.settings import Settings
+from ordergate.usecases.services import Services
 from tests.builders import a_token, an_order_input
 from tests.contract import operation, operations
 from tests.graphql_client import error_codes, execute

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.loyalty import points_for
 from ordergate.models.outbox import PAYMENT_CAPTURE
-from ordergate.resolvers.payments import do_payment_task
-from ordergate.resolvers.services import Services
 from ordergate.settings import Settings, SettingsError
+from ordergate.usecases.payments import do_payment_task
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token

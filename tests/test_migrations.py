@@ -12,8 +12,8 @@ from sqlmodel import SQLModel
 
 import ordergate.store.records  # noqa: F401
 from ordergate.models.columns import EnumText, UTCDateTime
-from ordergate.resolvers.services import Services
 from ordergate.store import migrate
+from ordergate.usecases.services import Services
 
 
 def _same_type(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ordergate.models.lifecycle import LineQuantities, fulfillment_status
 from ordergate.models.order import PaymentStatus
 from ordergate.models.payments import PaymentKind, PaymentTransaction, payment_status
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input

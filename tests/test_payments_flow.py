@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.outbox import PAYMENT_CAPTURE
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.payments import PaymentsSandbox
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input

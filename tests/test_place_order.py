@@ -9,7 +9,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute

@@ -19,8 +19,8 @@ from ordergate.models.outbox import (
     WEBHOOK_DELIVERY,
     lane_of,
 )
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import lanes
 from tests.graphql_client import execute

@@ -22,8 +22,8 @@ from ordergate.connectors.carriers.base import (
 )
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.outbox import RETURN_LABEL
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address, an_order_input

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

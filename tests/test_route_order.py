@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from ordergate.models.location import Location
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token
 from tests.graphql_client import execute
 from tests.test_edits import WRITES

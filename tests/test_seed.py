@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordergate.bootstrap import build_services
-from ordergate.resolvers import catalog
-from ordergate.resolvers.services import Services, utc_now
 from ordergate.sandbox.seed import CATALOGUE, NETWORK, demo_locations, demo_products
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
+from ordergate.usecases import catalog
+from ordergate.usecases.services import Services, utc_now
 
 
 async def counts(services: Services) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import httpx
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.carriers.shipengine import ShipEngineCarrier
 from ordergate.connectors.http import UpstreamPolicy
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

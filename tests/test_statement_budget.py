@@ -41,9 +41,9 @@ from sqlalchemy import event
 from ordergate import metrics
 from ordergate.bootstrap import SANDBOX_WEBHOOK_SECRET, Sandboxes
 from ordergate.models.catalog import Product
-from ordergate.resolvers import catalog
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.katana import KatanaSandbox, Variant
+from ordergate.usecases import catalog
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

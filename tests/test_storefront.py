@@ -16,10 +16,11 @@ import pytest
 from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.models.outbox import STOREFRONT_DELIVERY
-from ordergate.resolvers import storefront
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
+from ordergate.usecases import storefront
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.pushers import AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
@@ -286,7 +287,7 @@ async def test_availability_reaches_the_storefront_per_location_and_then_only_wh
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
     sandbox = bigcommerce(sandboxes)
-    pusher = storefront.AvailabilityPusher()
+    pusher = AvailabilityPusher()
 
     everything = await pusher.push(services)
     body = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=AGENT)

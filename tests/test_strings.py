@@ -29,9 +29,9 @@ from ordergate.connectors.payloads import load_json
 from ordergate.models.errors import Problem
 from ordergate.models.pagination import encode_cursor
 from ordergate.models.text import check_text, is_id, scrub
-from ordergate.resolvers.services import Services
 from ordergate.schema.build import build_schema
 from ordergate.schema.text import MAXIMA
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute

@@ -37,9 +37,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ordergate import tracing
 from ordergate.logs import JsonFormatter
 from ordergate.models.outbox import OutboxTask, Permanent
-from ordergate.resolvers.services import Services
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.settings import Settings
+from ordergate.usecases.services import Services
 from ordergate.workers.relay import relay_once
 from tests.builders import a_token
 from tests.contract import operation

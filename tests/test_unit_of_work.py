@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from ordergate.models.outbox import PAYMENT_CAPTURE, OutboxTask
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import Committed
+from ordergate.usecases.services import Services
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
@@ -107,7 +107,7 @@ def calls_in(path: Path, attribute: str) -> list[int]:
 def test_no_use_case_notifies_the_broker_or_wakes_the_relay_by_hand(attribute: str) -> None:
     found = {
         str(path.relative_to(ROOT)): lines
-        for path in sorted((ROOT / "ordergate" / "resolvers").glob("*.py"))
+        for path in sorted((ROOT / "ordergate" / "usecases").glob("*.py"))
         if path.name != "services.py" and (lines := calls_in(path, attribute))
     }
 

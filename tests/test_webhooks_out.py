@@ -26,10 +26,11 @@ from ordergate.connectors.webhooks.http import HttpWebhookSender
 from ordergate.models.events import OrderEvent
 from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask
 from ordergate.models.webhooks import signature, url_problems, verify
-from ordergate.resolvers.services import Services
-from ordergate.resolvers.webhooks_out import deliver, dispatch_once
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
+from ordergate.usecases.services import Services
+from ordergate.usecases.webhooks_out import deliver
+from ordergate.workers.dispatch import dispatch_once
 from ordergate.workers.relay import relay_once
 from tests.builders import a_token, an_order_input
 from tests.contract import operation

@@ -5,7 +5,7 @@ may only cancel units no node has started on; staff may cancel any unit not yet 
 come first from what is allocated nowhere (a rejected share waiting for an agent), then from
 the least advanced work: held, open, accepted, and only for staff picking, packed, ready.
 
-`plan_order_cancellation` turns that into what the use case (`resolvers.cancellation`) writes:
+`plan_order_cancellation` turns that into what the use case (`usecases.cancellation`) writes:
 units released at their nodes, what is left of each fulfilment order's lines, the fulfilment
 orders emptied and cancelled, the lines' cancelled units, and whether the order is cancelled
 whole (nothing left open and nothing ever left with the customer).

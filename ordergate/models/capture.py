@@ -4,7 +4,7 @@ exactly its lines), what it costs, what the fraud screen makes of it, and what i
 order and its lines, then either a hold (the screen's, or, for a sale a storefront already
 made, stock that was short) or the route its units take, to allocate and confirm.
 
-Pure: the use case (`resolvers.orders`) loads the facts, locks the stock rows and asks routing
+Pure: the use case (`usecases.orders`) loads the facts, locks the stock rows and asks routing
 where the units come from, asks these functions, applies the plan and commits.
 """
 

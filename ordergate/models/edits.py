@@ -2,7 +2,7 @@
 address changes, or why the edit is refused and which field says so. Pure: given the order as
 loaded (its lines, the units a node has started on, the products an edit adds) and `now`.
 
-The use case (`resolvers.edits`) asks this twice with no writing in between (once to preview
+The use case (`usecases.edits`) asks this twice with no writing in between (once to preview
 the money before the card is raised, once under the order's row lock) and applies the second
 answer once.
 """

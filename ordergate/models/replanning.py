@@ -1,6 +1,6 @@
 """Routing an order's open units again, decided: what is still to route, and, given the new plan,
 which nodes keep their (not yet started) work amended in place, which lose it, and which get
-new work. Pure: the use case (`resolvers.rerouting`) loads the order, asks routing for a plan,
+new work. Pure: the use case (`usecases.rerouting`) loads the order, asks routing for a plan,
 asks this how to get there, and applies it.
 """
 

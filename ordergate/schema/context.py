@@ -11,8 +11,8 @@ from strawberry.types.info import Info as StrawberryInfo
 
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
-from ordergate.resolvers.services import Services
 from ordergate.schema.loaders import Loaders
+from ordergate.usecases.services import Services
 
 
 @dataclass

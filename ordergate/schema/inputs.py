@@ -32,9 +32,9 @@ from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason, OrderStatus
 from ordergate.models.returns import Disposition
 from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
-from ordergate.resolvers.inventory import Destination
-from ordergate.resolvers.shipping import ShipCommand
 from ordergate.schema.text import at_most
+from ordergate.usecases.inventory import Destination
+from ordergate.usecases.shipping import ShipCommand
 
 
 @strawberry.input

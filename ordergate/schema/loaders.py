@@ -7,8 +7,8 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
-from ordergate.resolvers import appeasements, catalog, loyalty, orders, payments, returns, storefront
-from ordergate.resolvers.services import Services
+from ordergate.usecases import orders, reads
+from ordergate.usecases.services import Services
 
 V = TypeVar("V")
 T = TypeVar("T")
@@ -66,25 +66,25 @@ def prime_placed(loaders: Loaders, placed: orders.Placed) -> None:
 
 class Loaders:
     def __init__(self, services: Services) -> None:
-        self.customer_by_id = Loader(services, catalog.customers_by_ids)
-        self.customer_totals_by_id = Loader(services, catalog.customer_totals)
+        self.customer_by_id = Loader(services, reads.customers_by_ids)
+        self.customer_totals_by_id = Loader(services, reads.customer_totals)
         # One storefront request for every customer on a page.
-        self.storefront_customer_by_email = Loader(services, storefront.customers_by_email)
-        self.location_by_id = Loader(services, catalog.locations_by_ids)
-        self.open_fulfillment_count_by_location_id = Loader(services, catalog.open_fulfillment_counts)
-        self.lines_by_order_id = Loader(services, orders.lines_by_order_ids)
-        self.fulfillment_orders_by_order_id = Loader(services, orders.fulfillment_orders_by_order_ids)
-        self.fulfillment_order_by_id = Loader(services, orders.fulfillment_orders_by_ids)
-        self.fulfillment_lines_by_fo_id = Loader(services, orders.fulfillment_lines_by_fo_ids)
-        self.shipments_by_order_id = Loader(services, orders.shipments_by_order_ids)
-        self.shipment_events_by_shipment_id = Loader(services, orders.shipment_events_by_shipment_ids)
-        self.active_holds_by_order_id = Loader(services, orders.active_holds_by_order_ids)
-        self.order_by_id = Loader(services, orders.orders_by_ids)
-        self.routing_decision_by_order_id = Loader(services, orders.routing_decisions_by_order_ids)
-        self.returns_by_order_id = Loader(services, returns.returns_by_order_ids)
-        self.return_lines_by_return_id = Loader(services, returns.lines_by_return_ids)
-        self.payments_by_order_id = Loader(services, payments.ledger_by_order_ids)
-        self.pending_payments_by_order_id = Loader(services, payments.pending_by_order_ids)
-        self.events_by_order_id = Loader(services, orders.events_by_order_ids)
-        self.appeasements_by_order_id = Loader(services, appeasements.appeasements_by_order_ids)
-        self.loyalty_by_customer_id = Loader(services, loyalty.balances)
+        self.storefront_customer_by_email = Loader(services, reads.storefront_customers_by_email)
+        self.location_by_id = Loader(services, reads.locations_by_ids)
+        self.open_fulfillment_count_by_location_id = Loader(services, reads.open_fulfillment_counts)
+        self.lines_by_order_id = Loader(services, reads.lines_by_order_ids)
+        self.fulfillment_orders_by_order_id = Loader(services, reads.fulfillment_orders_by_order_ids)
+        self.fulfillment_order_by_id = Loader(services, reads.fulfillment_orders_by_ids)
+        self.fulfillment_lines_by_fo_id = Loader(services, reads.fulfillment_lines_by_fo_ids)
+        self.shipments_by_order_id = Loader(services, reads.shipments_by_order_ids)
+        self.shipment_events_by_shipment_id = Loader(services, reads.shipment_events_by_shipment_ids)
+        self.active_holds_by_order_id = Loader(services, reads.active_holds_by_order_ids)
+        self.order_by_id = Loader(services, reads.orders_by_ids)
+        self.routing_decision_by_order_id = Loader(services, reads.routing_decisions_by_order_ids)
+        self.returns_by_order_id = Loader(services, reads.returns_by_order_ids)
+        self.return_lines_by_return_id = Loader(services, reads.return_lines_by_return_ids)
+        self.payments_by_order_id = Loader(services, reads.ledger_by_order_ids)
+        self.pending_payments_by_order_id = Loader(services, reads.pending_payments_by_order_ids)
+        self.events_by_order_id = Loader(services, reads.events_by_order_ids)
+        self.appeasements_by_order_id = Loader(services, reads.appeasements_by_order_ids)
+        self.loyalty_by_customer_id = Loader(services, reads.loyalty_balances)

@@ -12,19 +12,6 @@ from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.returns import OrderReturn as ReturnRecord
-from ordergate.resolvers import (
-    appeasements,
-    cancellation,
-    edits,
-    fulfillment,
-    holds,
-    orders,
-    rerouting,
-    reservations,
-    returns,
-    shipping,
-    webhooks_out,
-)
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     CancelOrderInput,
@@ -50,6 +37,19 @@ from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
+from ordergate.usecases import (
+    appeasements,
+    cancellation,
+    edits,
+    fulfillment,
+    holds,
+    orders,
+    rerouting,
+    reservations,
+    returns,
+    shipping,
+    webhooks_out,
+)
 
 R = TypeVar("R")
 P = TypeVar("P")

@@ -6,7 +6,6 @@ import strawberry
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.order import OrderStatus
-from ordergate.resolvers import catalog, fulfillment, inventory, orders, routing, webhooks_out
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter
 from ordergate.schema.types.catalog import Customer, Location, Product
@@ -15,6 +14,7 @@ from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
+from ordergate.usecases import catalog, fulfillment, inventory, orders, routing, webhooks_out
 
 
 @strawberry.type

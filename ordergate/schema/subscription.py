@@ -7,10 +7,10 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from ordergate.resolvers import events
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrderEventMessage, OrderEventMessage
+from ordergate.usecases import events
 
 
 @strawberry.type

@@ -46,8 +46,8 @@ from ordergate.models.returns import ReturnLine
 from ordergate.models.shipment import Shipment
 from ordergate.models.text import check_text, is_id
 from ordergate.models.webhooks import WebhookEndpoint
-from ordergate.resolvers.catalog import MAX_SEARCH
 from ordergate.schema.types.common import user_errors
+from ordergate.usecases.catalog import MAX_SEARCH
 
 DEFINITION_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 

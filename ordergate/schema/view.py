@@ -34,13 +34,13 @@ from ordergate import metrics, tracing
 from ordergate.auth import bearer, verify_token
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
-from ordergate.resolvers.services import Services
 from ordergate.schema import persisted
 from ordergate.schema.build import Schema, build_schema
 from ordergate.schema.context import Context
 from ordergate.schema.limits import THROTTLED
 from ordergate.settings import Settings
 from ordergate.untrusted import MalformedJson, load_json
+from ordergate.usecases.services import Services
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"

@@ -15,8 +15,8 @@ from ordergate.models.outbox import (
     STOREFRONT_STATUS,
     WEBHOOK_DELIVERY,
 )
-from ordergate.resolvers import erp_sync, payments, returns, storefront, webhooks_out
-from ordergate.resolvers.services import Services
+from ordergate.usecases import erp_sync, payments, returns, storefront, webhooks_out
+from ordergate.usecases.services import Services
 from ordergate.workers.relay import Handler
 
 

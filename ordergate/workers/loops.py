@@ -7,8 +7,10 @@ import asyncio
 import logging
 
 from ordergate.connectors.errors import UpstreamError
-from ordergate.resolvers import storefront, webhooks_out
-from ordergate.resolvers.services import Services
+from ordergate.usecases import storefront
+from ordergate.usecases.services import Services
+from ordergate.workers.dispatch import DISPATCH_BATCH, dispatch_once
+from ordergate.workers.pushers import AvailabilityPusher
 
 log = logging.getLogger("ordergate.workers")
 DISPATCH_IDLE_SECONDS = 2.0
@@ -33,7 +35,7 @@ async def sync_storefront_forever(services: Services, every_seconds: int) -> Non
 async def push_availability_forever(services: Services, at_most_every: int) -> None:
     """What we can sell per location, to the storefront: after changes (woken by the broker),
     no more often than `at_most_every` seconds."""
-    pusher = storefront.AvailabilityPusher()
+    pusher = AvailabilityPusher()
     async with services.broker.listen() as listener:
         while True:
             try:
@@ -52,9 +54,9 @@ async def dispatch_webhooks_forever(services: Services, idle_seconds: float = DI
     async with services.broker.listen() as listener:
         while True:
             try:
-                read = await webhooks_out.dispatch_once(services)
+                read = await dispatch_once(services)
             except Exception:  # a supervisor: log, wait, and go on
                 log.exception("webhook dispatch failed; retrying")
                 read = 0
-            if read < webhooks_out.DISPATCH_BATCH:
+            if read < DISPATCH_BATCH:
                 await listener.wait(idle_seconds)

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from ordergate import tracing
 from ordergate.models.outbox import OutboxTask, Permanent, lane_of, next_attempt
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.relay")
 LEASE = timedelta(minutes=2)

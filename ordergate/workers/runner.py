@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from ordergate.resolvers.services import Services
 from ordergate.settings import Settings
+from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.loops import (
     dispatch_webhooks_forever,

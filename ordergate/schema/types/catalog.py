@@ -13,10 +13,10 @@ from ordergate.models.errors import UpstreamFailed
 from ordergate.models.identity import Permission
 from ordergate.models.location import Location as LocationRecord
 from ordergate.models.location import LocationType
-from ordergate.resolvers import catalog, loyalty
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.loyalty import LoyaltyAccount
+from ordergate.usecases import catalog, loyalty
 
 
 @strawberry.federation.type(keys=["id"], name="Product")

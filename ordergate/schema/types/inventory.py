@@ -8,10 +8,10 @@ import strawberry
 
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.inventory import ReservationStatus
-from ordergate.resolvers.inventory import SkuStock
-from ordergate.resolvers.reservations import Hold
 from ordergate.schema.context import Info
 from ordergate.schema.types.catalog import Location
+from ordergate.usecases.inventory import SkuStock
+from ordergate.usecases.reservations import Hold
 
 MAX_PROMISE_QUANTITY = 100_000
 

@@ -8,9 +8,9 @@ import strawberry
 
 from ordergate.models.loyalty import LoyaltyEntry as LoyaltyEntryRecord
 from ordergate.models.loyalty import LoyaltyReason
-from ordergate.resolvers import loyalty
 from ordergate.schema.context import Info, services
 from ordergate.schema.types.common import Connection
+from ordergate.usecases import loyalty
 
 
 @strawberry.type(description="Points earned when money is captured (positive) or taken back on a refund.")

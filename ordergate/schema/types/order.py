@@ -21,13 +21,13 @@ from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatu
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.shipment import Shipment as ShipmentRecord
 from ordergate.models.shipment import TrackingStatus
-from ordergate.resolvers import orders
-from ordergate.resolvers.events import event_cursor
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.routing import RoutingDecision
+from ordergate.usecases import orders
+from ordergate.usecases.events import event_cursor
 
 CARRIER_SCAN = "CARRIER_SCAN"
 

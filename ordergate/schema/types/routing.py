@@ -9,10 +9,10 @@ import strawberry
 
 from ordergate.models.order import DeliveryMethod
 from ordergate.models.routing import RoutingDecisionRecord
-from ordergate.resolvers.routing import DeliveryOption as DeliveryOptionModel
 from ordergate.schema.context import Info
 from ordergate.schema.types.catalog import Location
 from ordergate.schema.types.common import Money
+from ordergate.usecases.routing import DeliveryOption as DeliveryOptionModel
 
 
 @strawberry.type

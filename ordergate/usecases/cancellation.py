@@ -26,11 +26,11 @@ from ordergate.models.identity import Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import Order, OrderLine
 from ordergate.models.scope import order_scope
-from ordergate.resolvers import erp_sync, payments, storefront
-from ordergate.resolvers.fulfillment import derive_order_statuses
-from ordergate.resolvers.idempotency import claim
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import erp_sync, payments, storefront
+from ordergate.usecases.fulfillment import derive_order_statuses
+from ordergate.usecases.idempotency import claim
+from ordergate.usecases.services import Services
 
 
 async def cancel_order(services: Services, principal: Principal, command: CancelOrder) -> Order:

@@ -4,7 +4,6 @@ payments outbox, once per idempotency key."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ordergate.models.appeasements import Appeasement, check_limit
@@ -14,9 +13,9 @@ from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.order import Order
 from ordergate.models.scope import order_scope
-from ordergate.resolvers import payments
-from ordergate.resolvers.idempotency import claim
-from ordergate.resolvers.services import Services
+from ordergate.usecases import payments
+from ordergate.usecases.idempotency import claim
+from ordergate.usecases.services import Services
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,3 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
         )
         await once.complete(uow, appeasement.id)
     return Issued(appeasement, order)
-
-
-async def appeasements_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Appeasement]]:
-    async with services.store.read() as uow:
-        found = await uow.appeasements.by_order_ids(ids)
-    return [found.get(i, []) for i in ids]

@@ -2,10 +2,9 @@
 
 The hub follows the log from its head, woken by the broker (or its poll), reads each new
 batch once with who may see each order (its email and the nodes working on it), and offers
-each event to the subscribers whose filter accepts it. A subscriber's queue is bounded: when
-it is full the subscriber is marked behind, gets what is already queued, and is then told to
-resume from its last cursor; nobody else waits for it. Ten thousand subscriptions cost one
-query per batch, not ten thousand.
+each event to the subscribers whose filter accepts it (`usecases.feed`: bounded queues, a
+subscriber that falls behind is told to resume). Ten thousand subscriptions cost one query
+per batch, not ten thousand.
 
 A subscriber registers before it replays the log from its own cursor, so anything the hub
 reads after registration is queued, and anything read before is in the replay; the seam is
@@ -18,12 +17,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 from ordergate.broker.base import Broker
-from ordergate.models.events import OrderEvent
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import Store
+from ordergate.usecases.feed import Delivered, Subscriber
 
 log = logging.getLogger("ordergate.fanout")
 
@@ -31,55 +29,6 @@ EVERYTHING = OrderScope(everything=True)
 BATCH = 500
 QUEUE_CAPACITY = 1000
 RETRY_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """An event with who may see it, read once for every subscriber."""
-
-    event: OrderEvent
-    email: str
-    nodes: frozenset[str]
-
-
-def may_see(scope: OrderScope, item: Delivered) -> bool:
-    """The hub's copy of the rule `store.orders.visible` applies in SQL."""
-    if scope.everything:
-        return True
-    if scope.email is not None:
-        return item.email == scope.email
-    return bool(item.nodes.intersection(scope.location_codes))
-
-
-class Behind(Exception):
-    """The subscriber's queue overflowed; everything before the overflow was delivered."""
-
-
-class Subscriber:
-    def __init__(self, accepts: Callable[[Delivered], bool], capacity: int, start: int) -> None:
-        self.accepts = accepts
-        self.start = start  # the hub's position when it registered: everything after is queued
-        self._queue: asyncio.Queue[Delivered] = asyncio.Queue(capacity)
-        self.behind = False
-        self.live = False  # replayed the log up to the hub's events, now served from the queue
-
-    def offer(self, item: Delivered) -> None:
-        if self.behind:
-            return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.behind = True
-
-    async def next(self) -> Delivered:
-        """The next queued event; raises Behind once the queue overflowed and is drained."""
-        if self.behind and self._queue.empty():
-            raise Behind
-        return await self._queue.get()
-
-    @property
-    def queued(self) -> int:
-        return self._queue.qsize()
 
 
 class EventHub:

@@ -13,8 +13,8 @@ from ordergate.models.loyalty import LoyaltyEntry, LoyaltyReason, points_change
 from ordergate.models.order import Order
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.payments import PaymentKind, PaymentTransaction, totals
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.services import Services
 
 REASON_OF_KIND = {PaymentKind.CAPTURE: LoyaltyReason.CAPTURED, PaymentKind.REFUND: LoyaltyReason.REFUNDED}
 
@@ -79,10 +79,3 @@ async def entries(services: Services, customer_id: str, first: int, after: str |
         rows, has_next = await uow.loyalty.page(customer_id, first, key)
         _, count = (await uow.loyalty.balances([customer_id])).get(customer_id, (0, 0))
     return Page(rows, has_next, count)
-
-
-async def balances(services: Services, customer_ids: Sequence[str]) -> list[tuple[int, int]]:
-    """Points and entries per customer, in key order."""
-    async with services.store.read() as uow:
-        found = await uow.loyalty.balances(customer_ids)
-    return [found.get(i, (0, 0)) for i in customer_ids]

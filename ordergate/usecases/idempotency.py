@@ -24,9 +24,9 @@ from typing import Any
 from ordergate.models.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused
 from ordergate.models.idempotency import IdempotencyRecord, fingerprint, provider_key
 from ordergate.models.identity import Principal
-from ordergate.resolvers.services import Services
 from ordergate.store.idempotency import KeyTaken
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.services import Services
 
 KEY_FIELD = ("input", "idempotencyKey")
 FIRST_PAUSE = 0.01  # seconds between looks at a pending key, doubling up to LONGEST_PAUSE

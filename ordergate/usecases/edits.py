@@ -32,12 +32,12 @@ from ordergate.models.payments import settle_new_total
 from ordergate.models.pricing import PricedLine, Totals, price_order
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
-from ordergate.resolvers import payments
-from ordergate.resolvers.fulfillment import derive_order_statuses
-from ordergate.resolvers.idempotency import Claim, claim_first
-from ordergate.resolvers.rerouting import decide_again, detached, no_route, replan
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import payments
+from ordergate.usecases.fulfillment import derive_order_statuses
+from ordergate.usecases.idempotency import Claim, claim_first
+from ordergate.usecases.rerouting import decide_again, detached, no_route, replan
+from ordergate.usecases.services import Services
 
 __all__ = ["EditOutcome", "LineDiff", "edit_order"]
 

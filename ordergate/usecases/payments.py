@@ -32,9 +32,9 @@ from ordergate.models.payments import (
     totals,
 )
 from ordergate.models.scope import OrderScope
-from ordergate.resolvers import loyalty
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import loyalty
+from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "payments"
@@ -370,20 +370,3 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
             locked, EVENT_OF_KIND[kind], actor=SYSTEM, occurred_at=now, data={"amount": str(amount)}
         )
     return f"{kind.value.lower()} {amount}"
-
-
-async def ledger_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[PaymentTransaction]]:
-    async with services.store.read() as uow:
-        found = await uow.payments.by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def pending_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OutboxTask]]:
-    """Captures, voids and refunds promised and not yet done, per order: one query."""
-    async with services.store.read() as uow:
-        tasks = await uow.outbox.with_key_prefixes([f"{order_id}:payment." for order_id in ids])
-    by_order: dict[str, list[OutboxTask]] = {}
-    for task in tasks:
-        if task.done_at is None:
-            by_order.setdefault(task.key.split(":", 1)[0], []).append(task)
-    return [by_order.get(i, []) for i in ids]

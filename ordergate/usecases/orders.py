@@ -24,8 +24,7 @@ from ordergate.models.capture import (
 from ordergate.models.commands import PlaceOrder, check_place_order
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
-from ordergate.models.events import EventType, OrderEvent
-from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.events import EventType
 from ordergate.models.geo import haversine_km
 from ordergate.models.identity import Permission, Principal, Role
 from ordergate.models.inventory import ReservationStatus
@@ -33,13 +32,12 @@ from ordergate.models.lifecycle import LineQuantities, OrderAction, next_status
 from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
-from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
-from ordergate.models.shipment import Shipment, ShipmentEvent
-from ordergate.resolvers import payments
-from ordergate.resolvers.allocation import Opened, announce_opened, commit_plan
-from ordergate.resolvers.idempotency import Claim, claim_first
-from ordergate.resolvers.inventory import (
+from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import payments
+from ordergate.usecases.allocation import Opened, announce_opened, commit_plan
+from ordergate.usecases.idempotency import Claim, claim_first
+from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
     locate,
@@ -47,10 +45,9 @@ from ordergate.resolvers.inventory import (
     source_locations,
     stock_view,
 )
-from ordergate.resolvers.routing import decide, estimate, shortage
-from ordergate.resolvers.routing import record as record_decision
-from ordergate.resolvers.services import Policy, Services
-from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.routing import decide, estimate, shortage
+from ordergate.usecases.routing import record as record_decision
+from ordergate.usecases.services import Policy, Services
 
 EVERYTHING = OrderScope(everything=True)
 ORDER_NUMBER_COUNTER = "order_number"
@@ -390,48 +387,6 @@ async def order_counts(services: Services, principal: Principal) -> dict[OrderSt
     return {status: counts.get(status, 0) for status in OrderStatus}
 
 
-async def lines_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderLine]]:
-    async with services.store.read() as uow:
-        found = await uow.orders.lines_by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def fulfillment_orders_by_order_ids(
-    services: Services, ids: Sequence[str]
-) -> list[list[FulfillmentOrder]]:
-    async with services.store.read() as uow:
-        found = await uow.orders.fulfillment_orders_by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def fulfillment_lines_by_fo_ids(
-    services: Services, ids: Sequence[str]
-) -> list[list[FulfillmentOrderLine]]:
-    async with services.store.read() as uow:
-        found = await uow.orders.fulfillment_lines_by_fo_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def shipments_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Shipment]]:
-    async with services.store.read() as uow:
-        found = await uow.orders.shipments_by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def shipment_events_by_shipment_ids(
-    services: Services, ids: Sequence[str]
-) -> list[list[ShipmentEvent]]:
-    async with services.store.read() as uow:
-        found = await uow.orders.shipment_events_by_shipment_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def events_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderEvent]]:
-    async with services.store.read() as uow:
-        found = await uow.events.by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
 def line_quantities(lines: Sequence[OrderLine]) -> list[LineQuantities]:
     return [
         LineQuantities(
@@ -439,31 +394,3 @@ def line_quantities(lines: Sequence[OrderLine]) -> list[LineQuantities]:
         )
         for line in lines
     ]
-
-
-async def active_holds_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderHold]]:
-    async with services.store.read() as uow:
-        found = await uow.orders.active_holds_by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def fulfillment_orders_by_ids(services: Services, ids: Sequence[str]) -> list[FulfillmentOrder | None]:
-    """For fields reached through an event the caller was allowed to receive."""
-    async with services.store.read() as uow:
-        found = await uow.orders.fulfillment_orders_by_ids(ids)
-    return [found.get(i) for i in ids]
-
-
-async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | None]:
-    """For fields reached through something the caller may already see (a fulfilment order)."""
-    async with services.store.read() as uow:
-        found = await uow.orders.by_ids(ids, EVERYTHING)
-    return [found.get(i) for i in ids]
-
-
-async def routing_decisions_by_order_ids(
-    services: Services, ids: Sequence[str]
-) -> list[RoutingDecisionRecord | None]:
-    async with services.store.read() as uow:
-        found = await uow.orders.latest_decisions(ids)
-    return [found.get(i) for i in ids]

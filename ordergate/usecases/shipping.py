@@ -20,9 +20,9 @@ from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
-from ordergate.resolvers import storefront
-from ordergate.resolvers.fulfillment import fulfil_units, fulfillment_order_of_yours
-from ordergate.resolvers.services import Services
+from ordergate.usecases import storefront
+from ordergate.usecases.fulfillment import fulfil_units, fulfillment_order_of_yours
+from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 GRAMS_PER_UNIT = 1000  # until the catalogue carries weights

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from ordergate.models.catalog import Product
 from ordergate.models.customer import Customer
@@ -12,7 +11,7 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
-from ordergate.resolvers.services import Services
+from ordergate.usecases.services import Services
 
 MAX_SEARCH = 100
 
@@ -43,24 +42,6 @@ async def locations(services: Services, principal: Principal) -> list[Location]:
         raise Forbidden("this role may not read locations")
     async with services.store.read() as uow:
         return await uow.catalog.locations()
-
-
-async def locations_by_ids(services: Services, ids: Sequence[str]) -> list[Location | None]:
-    async with services.store.read() as uow:
-        found = await uow.catalog.locations_by_ids(ids)
-    return [found.get(i) for i in ids]
-
-
-async def open_fulfillment_counts(services: Services, ids: Sequence[str]) -> list[int]:
-    async with services.store.read() as uow:
-        counts = await uow.catalog.open_fulfillment_counts(ids)
-    return [counts.get(i, 0) for i in ids]
-
-
-async def customers_by_ids(services: Services, ids: Sequence[str]) -> list[Customer | None]:
-    async with services.store.read() as uow:
-        found = await uow.customers.by_ids(ids)
-    return [found.get(i) for i in ids]
 
 
 async def customer(services: Services, principal: Principal, customer_id: str) -> Customer:
@@ -96,12 +77,6 @@ async def customers(
     async with services.store.read() as uow:
         rows, has_next = await uow.customers.search(search, first, key)
     return Page(rows, has_next)
-
-
-async def customer_totals(services: Services, ids: Sequence[str]) -> list[tuple[int, Decimal]]:
-    async with services.store.read() as uow:
-        found = await uow.customers.totals(ids)
-    return [found.get(i, (0, Decimal("0"))) for i in ids]
 
 
 async def seed(services: Services, products: Iterable[Product], locations: Iterable[Location]) -> int:

@@ -15,7 +15,8 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod
 from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, route
-from ordergate.resolvers.inventory import (
+from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
     locate,
@@ -24,8 +25,7 @@ from ordergate.resolvers.inventory import (
     source_locations,
     stock_view,
 )
-from ordergate.resolvers.services import Services
-from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.services import Services
 
 
 def start_of_day(now: datetime) -> datetime:

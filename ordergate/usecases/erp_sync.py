@@ -21,8 +21,8 @@ from ordergate.models.location import Location
 from ordergate.models.order import Order
 from ordergate.models.outbox import ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
 from ordergate.models.scope import OrderScope
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 GONE = frozenset({FulfillmentOrderStatus.CANCELLED, FulfillmentOrderStatus.REJECTED})

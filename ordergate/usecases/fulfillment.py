@@ -25,14 +25,14 @@ from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold,
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import TrackingStatus
-from ordergate.resolvers import erp_sync, payments, storefront
-from ordergate.resolvers.allocation import announce_opened, commit_plan
-from ordergate.resolvers.inventory import Destination, locate, source_locations, stock_view
-from ordergate.resolvers.orders import line_quantities
-from ordergate.resolvers.routing import decide, estimate
-from ordergate.resolvers.routing import record as record_decision
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import erp_sync, payments, storefront
+from ordergate.usecases.allocation import announce_opened, commit_plan
+from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
+from ordergate.usecases.orders import line_quantities
+from ordergate.usecases.routing import decide, estimate
+from ordergate.usecases.routing import record as record_decision
+from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 MAX_REASON = 500

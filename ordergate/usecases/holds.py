@@ -9,10 +9,10 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import OrderAction, next_status, release_to
 from ordergate.models.order import Order, OrderHold, OrderStatus
 from ordergate.models.scope import order_scope
-from ordergate.resolvers.idempotency import Claim, claim
-from ordergate.resolvers.orders import route_held
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.idempotency import Claim, claim
+from ordergate.usecases.orders import route_held
+from ordergate.usecases.services import Services
 
 
 async def _locked(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:

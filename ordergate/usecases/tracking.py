@@ -9,8 +9,8 @@ from ordergate.connectors.carriers.base import TrackingUpdate
 from ordergate.models.events import EventType
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import ShipmentEvent, TrackingStatus
-from ordergate.resolvers.fulfillment import derive_order_statuses
-from ordergate.resolvers.services import Services
+from ordergate.usecases.fulfillment import derive_order_statuses
+from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "carrier"

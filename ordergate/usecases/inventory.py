@@ -16,8 +16,8 @@ from ordergate.models.geo import Point, haversine_km, transit_days
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
 from ordergate.models.location import Location
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.inventory")
 

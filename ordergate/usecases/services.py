@@ -22,8 +22,8 @@ from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
 from ordergate.models.outbox import lane_of
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
-from ordergate.resolvers.fanout import EventHub
 from ordergate.store.unit_of_work import Committed, Store
+from ordergate.usecases.feed import Feed
 
 
 def utc_now() -> datetime:
@@ -88,6 +88,7 @@ class Services:
     store: Store
     broker: Broker
     policy: Policy
+    hub: Feed  # the process's reader of the event log (workers.hub, built by bootstrap)
     clock: Callable[[], datetime] = field(default=utc_now)
     erp: ErpConnector | None = None
     storefront: StorefrontConnector | None = None
@@ -100,10 +101,8 @@ class Services:
     default_carrier: str = "shipengine"
     webhook_sender: WebhookSender | None = None
     webhook_targets: TargetGuard = field(default_factory=TargetGuard)
-    hub: EventHub = field(init=False)
 
     def __post_init__(self) -> None:
-        self.hub = EventHub(self.store, self.broker, poll_seconds=self.policy.event_poll_seconds)
         self.store.after_commit = self.committed
 
     async def aclose(self) -> None:

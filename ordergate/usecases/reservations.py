@@ -10,17 +10,17 @@ from ordergate.models.commands import ReserveInventory, check_reserve
 from ordergate.models.errors import Forbidden, NotFound, ValidationFailed
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
-from ordergate.resolvers.idempotency import claim
-from ordergate.resolvers.inventory import (
+from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.idempotency import claim
+from ordergate.usecases.inventory import (
     Destination,
     locate,
     refresh_stock,
     source_locations,
     stock_view,
 )
-from ordergate.resolvers.routing import decide, shortage
-from ordergate.resolvers.services import Services
-from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.routing import decide, shortage
+from ordergate.usecases.services import Services
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,17 @@ by `AvailabilityPusher` whenever ours changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.connectors.errors import UpstreamError, WebhookRejected
+from ordergate.connectors.errors import WebhookRejected
 from ordergate.connectors.storefront.base import (
-    AvailabilityPush,
     OrderAction,
     PushedStatus,
     ShipmentPush,
     StorefrontAddress,
     StorefrontConnector,
-    StorefrontCustomer,
     StorefrontOrder,
     status_of,
 )
@@ -42,7 +39,7 @@ from ordergate.models.commands import (
     LineRequest,
     PlaceOrder,
 )
-from ordergate.models.errors import IdempotencyKeyReused, UpstreamFailed, ValidationFailed
+from ordergate.models.errors import IdempotencyKeyReused, ValidationFailed
 from ordergate.models.identity import Principal, Role
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
 from ordergate.models.outbox import (
@@ -53,11 +50,10 @@ from ordergate.models.outbox import (
     Permanent,
 )
 from ordergate.models.scope import OrderScope
-from ordergate.resolvers.holds import hold_order
-from ordergate.resolvers.inventory import availability
-from ordergate.resolvers.orders import place_order
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.holds import hold_order
+from ordergate.usecases.orders import place_order
+from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.storefront")
 
@@ -404,54 +400,4 @@ async def push_status(services: Services, task: OutboxTask) -> str:
     return f"status {status_id}"
 
 
-class AvailabilityPusher:
-    """Keeps the storefront's per-location stock equal to what we can sell there: one batch of
-    the levels that changed since the last push (every level, the first time)."""
-
-    def __init__(self) -> None:
-        self.pushed: dict[tuple[str, int], int] = {}
-
-    async def push(self, services: Services) -> int:
-        storefront = services.storefront
-        if storefront is None:
-            return 0
-        theirs = {loc.code: loc.id for loc in await storefront.locations() if loc.enabled}
-        async with services.store.read() as uow:
-            skus = await uow.catalog.active_skus()
-        changes: list[AvailabilityPush] = []
-        for start in range(0, len(skus), services.policy.max_skus_per_query):
-            chunk = skus[start : start + services.policy.max_skus_per_query]
-            for stock in await availability(services, IMPORTER, chunk):
-                if stock.stale:
-                    continue  # never tell shoppers a guess
-                for row in stock.locations:
-                    location_id = theirs.get(row.location.code)
-                    if location_id is None:
-                        continue
-                    key = (stock.sku, location_id)
-                    if self.pushed.get(key) != row.available:
-                        changes.append(AvailabilityPush(stock.sku, location_id, row.available))
-        if changes:
-            await storefront.set_availability(changes)
-            for change in changes:
-                self.pushed[(change.sku, change.location_id)] = change.available
-        return len(changes)
-
-
 # -- the storefront's view of a customer -----------------------------------------------------
-
-
-async def customers_by_email(services: Services, emails: Sequence[str]) -> list[StorefrontCustomer | None]:
-    """One storefront request for a whole page of customers; an outage is a labelled error
-    on each storefront field, never a failed query."""
-    storefront = services.storefront
-    if storefront is None:
-        return [None] * len(emails)
-    try:
-        found = await storefront.customers_by_email(list(dict.fromkeys(emails)))
-    except UpstreamError as error:
-        raise UpstreamFailed(
-            SOURCE, f"the storefront's customer record is unavailable ({error.message})"
-        ) from None
-    by_email = {email.casefold(): customer for email, customer in found.items()}
-    return [by_email.get(email.casefold()) for email in emails]

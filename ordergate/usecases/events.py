@@ -1,6 +1,6 @@
 """Following the event log: replay after a cursor, then live, with no gap or duplicate.
 
-Live events come from the process's hub (`resolvers.fanout`), which reads the log once for
+Live events come from the process's hub (`workers.hub`), which reads the log once for
 every subscription; a replay reads the log directly. Visibility is applied to every event, so
 a caller only ever receives events of orders it may see.
 """
@@ -14,10 +14,10 @@ from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.pagination import decode_cursor, encode_cursor
 from ordergate.models.scope import order_scope
-from ordergate.resolvers.fanout import Behind, Delivered, may_see
-from ordergate.resolvers.inventory import SkuStock, availability, check_skus
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.feed import Behind, Delivered, may_see
+from ordergate.usecases.inventory import SkuStock, availability, check_skus
+from ordergate.usecases.services import Services
 
 BATCH = 100
 MAX_WATCHED_SKUS = 50

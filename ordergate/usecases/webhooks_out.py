@@ -30,7 +30,6 @@ from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask, Permanent
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
-from ordergate.models.scope import OrderScope
 from ordergate.models.webhooks import (
     RegisterEndpoint,
     UpdateEndpoint,
@@ -45,15 +44,12 @@ from ordergate.models.webhooks import (
     normal_types,
     signature,
     target_problem,
-    wants,
 )
-from ordergate.resolvers.events import event_cursor
-from ordergate.resolvers.services import Services
+from ordergate.usecases.events import event_cursor
+from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.webhooks_out")
 
-EVERYTHING = OrderScope(everything=True)
-DISPATCH_BATCH = 500
 USER_AGENT = "ordergate-webhooks/1"
 
 
@@ -185,34 +181,7 @@ async def replay_delivery(services: Services, principal: Principal, delivery_id:
     return task
 
 
-async def dispatch_once(services: Services, limit: int = DISPATCH_BATCH) -> int:
-    """Turn the events after the dispatch position into delivery tasks; returns how many events
-    it read past (fewer than `limit`: it has caught up)."""
-    async with services.store.read() as uow:
-        position, head = await uow.webhooks.position(), await uow.events.head()
-    if position is not None and position >= head:
-        return 0  # nothing new: no write transaction, no lock
-    now = services.clock()
-    created = 0
-    async with services.store.write() as uow:
-        position = await uow.webhooks.claim_position()
-        targets = await uow.webhooks.endpoints(active_only=True)
-        if not targets:
-            head = await uow.events.head()
-            await uow.webhooks.advance_position(max(position, head))
-            return max(0, head - position)
-        events = await uow.events.after(position, EVERYTHING, None, limit)
-        for event in events:
-            for endpoint in targets:
-                if wants(endpoint, event.type):
-                    uow.outbox.add(_delivery_task(endpoint, event, now))
-                    created += 1
-        if events:
-            await uow.webhooks.advance_position(events[-1].cursor)
-    return len(events)
-
-
-def _delivery_task(endpoint: WebhookEndpoint, event: OrderEvent, now: datetime) -> OutboxTask:
+def delivery_task(endpoint: WebhookEndpoint, event: OrderEvent, now: datetime) -> OutboxTask:
     return OutboxTask(
         kind=WEBHOOK_DELIVERY,
         key=delivery_key(endpoint.id, event.id),

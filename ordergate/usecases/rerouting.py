@@ -33,12 +33,12 @@ from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
 from ordergate.models.replanning import LineUnits, Work, amendment, held, node_changes, still_to_route
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
-from ordergate.resolvers import erp_sync
-from ordergate.resolvers.allocation import Opened, allocate, announce_opened, commit_plan
-from ordergate.resolvers.inventory import Destination, SkuStock, locate, source_locations, stock_view
-from ordergate.resolvers.routing import decide, estimate
-from ordergate.resolvers.services import Services
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import erp_sync
+from ordergate.usecases.allocation import Opened, allocate, announce_opened, commit_plan
+from ordergate.usecases.inventory import Destination, SkuStock, locate, source_locations, stock_view
+from ordergate.usecases.routing import decide, estimate
+from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 MOVABLE = frozenset(

@@ -14,7 +14,6 @@ REFUNDED return by hand (`close_return`); a refund promised already still goes o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -33,7 +32,6 @@ from ordergate.models.returns import (
     OrderReturn,
     ReturnAction,
     ReturnLabelStatus,
-    ReturnLine,
     ReturnStatus,
     bound_by_window,
     check_return_window,
@@ -43,12 +41,12 @@ from ordergate.models.returns import (
     plan_return,
 )
 from ordergate.models.scope import OrderScope, order_scope
-from ordergate.resolvers import payments
-from ordergate.resolvers.idempotency import claim
-from ordergate.resolvers.orders import line_quantities
-from ordergate.resolvers.services import Services
-from ordergate.resolvers.shipping import customer_address, node_address
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import payments
+from ordergate.usecases.idempotency import claim
+from ordergate.usecases.orders import line_quantities
+from ordergate.usecases.services import Services
+from ordergate.usecases.shipping import customer_address, node_address
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "returns"
@@ -390,15 +388,3 @@ async def _return_and_order(uow: UnitOfWork, return_id: str) -> tuple[OrderRetur
     order = await uow.orders.lock(order_return.order_id, EVERYTHING)
     assert order is not None
     return order_return, order
-
-
-async def returns_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderReturn]]:
-    async with services.store.read() as uow:
-        found = await uow.returns.by_order_ids(ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def lines_by_return_ids(services: Services, ids: Sequence[str]) -> list[list[ReturnLine]]:
-    async with services.store.read() as uow:
-        found = await uow.returns.lines_by_return_ids(ids)
-    return [found.get(i, []) for i in ids]

@@ -13,10 +13,10 @@ from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.location import Location
 from ordergate.models.order import Order, OrderLine
-from ordergate.resolvers.erp_sync import promise_sales_orders
-from ordergate.resolvers.inventory import SkuStock
 from ordergate.store.inventory import NotEnoughStock
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.erp_sync import promise_sales_orders
+from ordergate.usecases.inventory import SkuStock
 
 
 @dataclass(frozen=True)

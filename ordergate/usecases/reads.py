@@ -1,0 +1,175 @@
+"""The batch reads behind the per-request dataloaders (`schema/loaders.py`): one query for a
+whole page of keys, answered in key order, with what a missing key means spelled out here.
+
+Each read is a read-only unit of work over one repository verb; the scope check happened
+where the keys came from (the order the caller was allowed to load), so these never widen
+what a caller sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import TypeVar
+
+from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.storefront.base import StorefrontCustomer
+from ordergate.models.appeasements import Appeasement
+from ordergate.models.customer import Customer
+from ordergate.models.errors import UpstreamFailed
+from ordergate.models.events import OrderEvent
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from ordergate.models.location import Location
+from ordergate.models.order import Order, OrderHold, OrderLine
+from ordergate.models.outbox import OutboxTask
+from ordergate.models.payments import PaymentTransaction
+from ordergate.models.returns import OrderReturn, ReturnLine
+from ordergate.models.routing import RoutingDecisionRecord
+from ordergate.models.scope import OrderScope
+from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.services import Services
+
+V = TypeVar("V")
+D = TypeVar("D")
+EVERYTHING = OrderScope(everything=True)
+STOREFRONT = "bigcommerce"
+
+Read = Callable[[UnitOfWork, Sequence[str]], Awaitable[Mapping[str, V]]]
+
+
+async def _keyed(services: Services, ids: Sequence[str], read: Read[V], missing: D) -> list[V | D]:
+    async with services.store.read() as uow:
+        found = await read(uow, ids)
+    return [found.get(i, missing) for i in ids]
+
+
+async def _lists(services: Services, ids: Sequence[str], read: Read[list[V]]) -> list[list[V]]:
+    async with services.store.read() as uow:
+        found = await read(uow, ids)
+    return [found.get(i, []) for i in ids]
+
+
+# -- the network and its customers -------------------------------------------------------------
+
+
+async def locations_by_ids(services: Services, ids: Sequence[str]) -> list[Location | None]:
+    return await _keyed(services, ids, lambda uow, keys: uow.catalog.locations_by_ids(keys), None)
+
+
+async def open_fulfillment_counts(services: Services, ids: Sequence[str]) -> list[int]:
+    return await _keyed(services, ids, lambda uow, keys: uow.catalog.open_fulfillment_counts(keys), 0)
+
+
+async def customers_by_ids(services: Services, ids: Sequence[str]) -> list[Customer | None]:
+    return await _keyed(services, ids, lambda uow, keys: uow.customers.by_ids(keys), None)
+
+
+async def customer_totals(services: Services, ids: Sequence[str]) -> list[tuple[int, Decimal]]:
+    return await _keyed(services, ids, lambda uow, keys: uow.customers.totals(keys), (0, Decimal("0")))
+
+
+async def loyalty_balances(services: Services, customer_ids: Sequence[str]) -> list[tuple[int, int]]:
+    """Points and entries per customer."""
+    return await _keyed(services, customer_ids, lambda uow, keys: uow.loyalty.balances(keys), (0, 0))
+
+
+async def storefront_customers_by_email(
+    services: Services, emails: Sequence[str]
+) -> list[StorefrontCustomer | None]:
+    """One storefront request for a whole page of customers; an outage is a labelled error
+    on each storefront field, never a failed query."""
+    storefront = services.storefront
+    if storefront is None:
+        return [None] * len(emails)
+    try:
+        found = await storefront.customers_by_email(list(dict.fromkeys(emails)))
+    except UpstreamError as error:
+        raise UpstreamFailed(
+            STOREFRONT, f"the storefront's customer record is unavailable ({error.message})"
+        ) from None
+    by_email = {email.casefold(): customer for email, customer in found.items()}
+    return [by_email.get(email.casefold()) for email in emails]
+
+
+# -- orders and what hangs off them ------------------------------------------------------------
+
+
+async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | None]:
+    """For fields reached through something the caller may already see (a fulfilment order)."""
+    return await _keyed(services, ids, lambda uow, keys: uow.orders.by_ids(keys, EVERYTHING), None)
+
+
+async def lines_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderLine]]:
+    return await _lists(services, ids, lambda uow, keys: uow.orders.lines_by_order_ids(keys))
+
+
+async def fulfillment_orders_by_order_ids(
+    services: Services, ids: Sequence[str]
+) -> list[list[FulfillmentOrder]]:
+    return await _lists(services, ids, lambda uow, keys: uow.orders.fulfillment_orders_by_order_ids(keys))
+
+
+async def fulfillment_orders_by_ids(services: Services, ids: Sequence[str]) -> list[FulfillmentOrder | None]:
+    """For fields reached through an event the caller was allowed to receive."""
+    return await _keyed(services, ids, lambda uow, keys: uow.orders.fulfillment_orders_by_ids(keys), None)
+
+
+async def fulfillment_lines_by_fo_ids(
+    services: Services, ids: Sequence[str]
+) -> list[list[FulfillmentOrderLine]]:
+    return await _lists(services, ids, lambda uow, keys: uow.orders.fulfillment_lines_by_fo_ids(keys))
+
+
+async def shipments_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Shipment]]:
+    return await _lists(services, ids, lambda uow, keys: uow.orders.shipments_by_order_ids(keys))
+
+
+async def shipment_events_by_shipment_ids(
+    services: Services, ids: Sequence[str]
+) -> list[list[ShipmentEvent]]:
+    return await _lists(services, ids, lambda uow, keys: uow.orders.shipment_events_by_shipment_ids(keys))
+
+
+async def active_holds_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderHold]]:
+    return await _lists(services, ids, lambda uow, keys: uow.orders.active_holds_by_order_ids(keys))
+
+
+async def routing_decisions_by_order_ids(
+    services: Services, ids: Sequence[str]
+) -> list[RoutingDecisionRecord | None]:
+    return await _keyed(services, ids, lambda uow, keys: uow.orders.latest_decisions(keys), None)
+
+
+async def events_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderEvent]]:
+    return await _lists(services, ids, lambda uow, keys: uow.events.by_order_ids(keys))
+
+
+async def returns_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OrderReturn]]:
+    return await _lists(services, ids, lambda uow, keys: uow.returns.by_order_ids(keys))
+
+
+async def return_lines_by_return_ids(services: Services, ids: Sequence[str]) -> list[list[ReturnLine]]:
+    return await _lists(services, ids, lambda uow, keys: uow.returns.lines_by_return_ids(keys))
+
+
+async def appeasements_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Appeasement]]:
+    return await _lists(services, ids, lambda uow, keys: uow.appeasements.by_order_ids(keys))
+
+
+# -- money -------------------------------------------------------------------------------------
+
+
+async def ledger_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[PaymentTransaction]]:
+    return await _lists(services, ids, lambda uow, keys: uow.payments.by_order_ids(keys))
+
+
+async def pending_payments_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[OutboxTask]]:
+    """Captures, voids and refunds promised and not yet done, per order: one query."""
+    async with services.store.read() as uow:
+        tasks = await uow.outbox.with_key_prefixes([f"{order_id}:payment." for order_id in ids])
+    by_order: dict[str, list[OutboxTask]] = {}
+    for task in tasks:
+        if task.done_at is None:
+            by_order.setdefault(task.key.split(":", 1)[0], []).append(task)
+    return [by_order.get(i, []) for i in ids]
