@@ -4,10 +4,13 @@ minute) holds up its own lane and nothing else; a payment capture goes through m
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.outbox import (
@@ -20,12 +23,16 @@ from ordergate.models.outbox import (
     lane_of,
 )
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.settings import Settings
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import lanes
+from tests.flows import send_back
 from tests.graphql_client import execute
 from tests.server import DEADLINE
-from tests.test_payments_flow import AGENT, place, ship
+from tests.test_fulfillment import DALLAS, location_ids
+from tests.test_payments_flow import AGENT, detail, place, ship
+from tests.test_webhooks_out import Receiver, listening, register
 
 STATUS = "query($id: ID!) { order(id: $id) { paymentStatus payments { kind status } } }"
 
@@ -106,3 +113,45 @@ async def test_each_lane_reports_its_backlog_and_lag(client: httpx.AsyncClient, 
     assert {"erp", "payments", "storefront", "carriers", "webhooks"} <= lanes_seen
     assert 'ordergate_outbox_lane_pending{lane="erp"} 1.0' in scraped
     assert 'ordergate_outbox_lane_pending{lane="payments"} 0.0' in scraped
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The customer's webhook receiver below listens on 127.0.0.1."""
+    return replace(settings, webhooks_allow_private=True)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A customer's webhook endpoint on a real port, answering 204."""
+    async with listening(Receiver(lambda: datetime.now(UTC))) as receiver:
+        yield receiver
+
+
+async def test_an_erp_answering_429_for_a_minute_holds_back_no_capture_refund_or_customer_webhook(
+    client: httpx.AsyncClient, sandboxes: Sandboxes, receiver: Receiver
+) -> None:
+    erp = katana(sandboxes)
+    registered = await register(client, receiver.url(), ["FULFILLMENT_SHIPPED"])
+    assert registered["userErrors"] == []
+    erp.throttle(seconds=60, retry_after=15)  # its client sleeps through one of those: 15 s a try
+
+    order = (await place(client, lines=[{"sku": "MUG-BLUE", "quantity": 2}]))["order"]
+    await ship(client, order)
+    line = (await detail(client, order["id"]))["lines"][0]["id"]
+    received = await send_back(
+        client, order["id"], line, (await location_ids(client))["DC-DFW"], receiver=DALLAS
+    )
+    assert received["userErrors"] == []
+
+    async def refunded_and_told() -> bool:
+        body: dict[str, Any] = await execute(client, STATUS, {"id": order["id"]}, token=AGENT)
+        kinds = {(p["kind"], p["status"]) for p in body["data"]["order"]["payments"]}
+        told = any(order["id"].encode() in r.body for r in receiver.accepted())
+        return {("CAPTURE", "SUCCEEDED"), ("REFUND", "SUCCEEDED")} <= kinds and told
+
+    done = await eventually(refunded_and_told)
+
+    assert done, "a capture, a refund or a customer webhook waited for the rate-limited ERP"
+    assert erp.refused >= 1  # the ERP's lane did ask, and was told to come back in a minute
+    assert erp.sales_orders == []  # and is still waiting: the minute has not passed

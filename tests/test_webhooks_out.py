@@ -159,9 +159,9 @@ def clock(services: Services) -> FakeClock:
     return clock
 
 
-@pytest.fixture
-async def receiver(clock: FakeClock) -> AsyncIterator[Receiver]:
-    receiver = Receiver(clock)
+@contextlib.asynccontextmanager
+async def listening(receiver: Receiver) -> AsyncIterator[Receiver]:
+    """`receiver` served on a free port of 127.0.0.1 for as long as the block runs."""
     app = Starlette(routes=[Route("/{path:path}", receiver.receive, methods=["POST"])])
     port = free_port()
     server = uvicorn.Server(
@@ -179,6 +179,12 @@ async def receiver(clock: FakeClock) -> AsyncIterator[Receiver]:
     finally:
         server.should_exit = True
         await serving
+
+
+@pytest.fixture
+async def receiver(clock: FakeClock) -> AsyncIterator[Receiver]:
+    async with listening(Receiver(clock)) as receiver:
+        yield receiver
 
 
 @contextlib.asynccontextmanager

@@ -168,6 +168,9 @@ class KatanaSandbox:
         self._answering = asyncio.Event()
         self._answering.set()
         self.waiting = 0  # requests held by `stall`, not yet answered
+        self._refusing_until = 0.0
+        self._retry_after = 5
+        self.refused = 0  # requests answered 429 by `throttle`
         self._ids = Ids()
         self.locations: dict[str, int] = {
             code: int(katana_id) for code, katana_id in KATANA_LOCATION_IDS.items()
@@ -220,6 +223,13 @@ class KatanaSandbox:
 
     def resume(self) -> None:
         self._answering.set()
+
+    def throttle(self, seconds: float = 60.0, retry_after: int = 5) -> None:
+        """An ERP over its rate limit: for the next `seconds` (on the sandbox's clock) every
+        request, whoever asks, is answered 429 with `Retry-After: retry_after`, short enough
+        that a client sleeps through it and asks again."""
+        self._refusing_until = self.clock() + seconds
+        self._retry_after = retry_after
 
     def variant_for(self, sku: str) -> Variant:
         for variant in self.variants.values():
@@ -305,6 +315,10 @@ class KatanaSandbox:
                     await self._answering.wait()
                 finally:
                     self.waiting -= 1
+            if self.clock() < self._refusing_until:
+                self.refused += 1
+                retry_after = {"Retry-After": str(self._retry_after)}
+                return _error(429, "TooManyRequests", "Too Many Requests", retry_after)
             scheme, _, presented = request.headers.get("authorization", "").partition(" ")
             wrong = self.token is not None and not hmac.compare_digest(
                 presented.encode(), self.token.encode()
