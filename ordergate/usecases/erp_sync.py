@@ -34,8 +34,8 @@ class NotPushedYet(Exception):
 
 
 def sales_order_key(order: Order, location: Location) -> str:
-    """The outbox key of a location's sales order, also the ERP's idempotency key (Katana's
-    `ecommerce_order_id`)."""
+    """The outbox key of a location's sales order, also the ERP's idempotency key (the
+    connector stores it in the sales order's own reference field and finds it by it)."""
     return f"{order.number}-{location.code}"
 
 

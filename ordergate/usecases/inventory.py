@@ -251,18 +251,19 @@ class WebhookOutcome:
 async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
     """A signed inventory notice from the ERP: re-read the named SKUs' stock.
 
-    Katana's notices carry no delivery id or timestamp, so two real changes to one variant
-    send the same bytes: only a *retry* (`X-Katana-Retry-Num` > 0) of a body already taken
-    in within the retry window is a duplicate. The re-read comes before the delivery is
+    An ERP's notices may carry no delivery id or timestamp (the connector then names a
+    delivery by its bytes), so two real changes to one variant can look the same: only a
+    *redelivery* (`notice.retry` > 0) of one already taken in within the retry window is a
+    duplicate. The re-read comes before the delivery is
     recorded, so a failure leaves the ERP's retry to do the work, and re-reading is harmless."""
     erp = services.erp
     if erp is None:
         raise WebhookRejected("NOT_CONFIGURED", "no ERP is configured")
     notice = erp.verify_webhook(body, headers)
     now = services.clock()
-    if _retry_number(headers) > 0:
+    if notice.retry > 0:
         async with services.store.read() as uow:
-            taken_at = await uow.inventory.delivery_taken_at("katana", notice.delivery_id)
+            taken_at = await uow.inventory.delivery_taken_at(erp.name, notice.delivery_id)
         if taken_at is not None and now - taken_at <= WEBHOOK_RETRY_WINDOW:
             return WebhookOutcome(duplicate=True)
     skus = set(notice.skus)
@@ -272,19 +273,14 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
         services.freshness.stock_read_at.pop(sku, None)
     failed = await refresh_stock(services, sorted(skus))
     if failed:
-        raise UpstreamUnavailable("katana", f"could not re-read {len(failed)} SKUs")
+        raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")
     async with services.store.write() as uow:
-        await uow.inventory.record_delivery("katana", notice.delivery_id, now)
+        await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
     return WebhookOutcome(duplicate=False, skus=tuple(sorted(skus)))
 
 
-# Katana retries a failed delivery a few times within minutes; an hour is a wide margin.
+# ERPs retry a failed delivery a few times within minutes; an hour is a wide margin.
 WEBHOOK_RETRY_WINDOW = timedelta(hours=1)
-
-
-def _retry_number(headers: Mapping[str, str]) -> int:
-    raw = headers.get("x-katana-retry-num") or "0"
-    return int(raw) if raw.strip().isdigit() else 0
 
 
 async def sync_locations(services: Services) -> int:

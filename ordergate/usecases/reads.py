@@ -33,7 +33,6 @@ from ordergate.usecases.services import Services
 V = TypeVar("V")
 D = TypeVar("D")
 EVERYTHING = OrderScope(everything=True)
-STOREFRONT = "bigcommerce"
 
 Read = Callable[[UnitOfWork, Sequence[str]], Awaitable[Mapping[str, V]]]
 
@@ -86,7 +85,7 @@ async def storefront_customers_by_email(
         found = await storefront.customers_by_email(list(dict.fromkeys(emails)))
     except UpstreamError as error:
         raise UpstreamFailed(
-            STOREFRONT, f"the storefront's customer record is unavailable ({error.message})"
+            storefront.name, f"the storefront's customer record is unavailable ({error.message})"
         ) from None
     by_email = {email.casefold(): customer for email, customer in found.items()}
     return [by_email.get(email.casefold()) for email in emails]

@@ -98,7 +98,7 @@ class Services:
     wakeups: Wakeups = field(default_factory=Wakeups)
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)  # what `aclose` closes
     carriers: dict[str, Carrier] = field(default_factory=dict)
-    default_carrier: str = "shipengine"
+    default_carrier: str = ""  # the carrier used when none is named (bootstrap: from settings)
     webhook_sender: WebhookSender | None = None
     webhook_targets: TargetGuard = field(default_factory=TargetGuard)
 

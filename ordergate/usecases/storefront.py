@@ -4,9 +4,9 @@ Webhooks are thin and may arrive twice or out of order: each delivery is written
 durable work queue (the outbox table, kind STOREFRONT_DELIVERY, keyed by the delivery's hash)
 before it is acknowledged, then the relay fetches the order and imports it. An import goes
 through `place_order`, so an imported order is routed and allocated like any other; it is
-keyed by its source reference (`bigcommerce:<id>`, unique), so every path (webhook, repeat,
-backfill) imports it once. The storefront's status decides what we do with it
-(`connectors.storefront.base.status_of`).
+keyed by its source reference (`<storefront>:<id>`, unique), so every path (webhook, repeat,
+backfill) imports it once. What we do with it follows from its status, which the connector
+turns into an `OrderAction`.
 
 Back to the storefront, through the same queue: each shipment we buy a label for, and the
 statuses it shows shoppers (ready for pickup, completed). Per-location availability is pushed
@@ -28,7 +28,7 @@ from ordergate.connectors.storefront.base import (
     StorefrontAddress,
     StorefrontConnector,
     StorefrontOrder,
-    status_of,
+    StorefrontPayment,
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import (
@@ -57,26 +57,30 @@ from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.storefront")
 
-SOURCE = "bigcommerce"
-IMPORTER = Principal("bigcommerce-import", Role.ADMIN)
 EVERYTHING = OrderScope(everything=True)
 ORDERS_CHECKPOINT = "storefront.orders"
-STOREFRONT = "bigcommerce"
-# BigCommerce's payment_status words: the card is held for the total, or the money is taken
-PAYMENT_TAKEN = frozenset({"authorized", "captured", "capture pending", "paid", "partially refunded"})
-PAYMENT_CAPTURED = frozenset({"captured", "paid", "partially refunded"})
-CHANNELS = {1: "web"}  # BigCommerce channel ids: 1 is the store's own storefront
 
 
-def source_ref(external_id: str) -> str:
-    return f"{SOURCE}:{external_id}"
+def importer(storefront: StorefrontConnector) -> Principal:
+    """Who imports the storefront's orders (and reads what it may sell)."""
+    return Principal(f"{storefront.name}-import", Role.ADMIN)
 
 
-def external_id_of(order: Order) -> str | None:
-    prefix = f"{SOURCE}:"
+def source_ref(storefront: StorefrontConnector, external_id: str) -> str:
+    return f"{storefront.name}:{external_id}"
+
+
+def external_id_of(order: Order, storefront: StorefrontConnector) -> str | None:
+    """The order's id in `storefront`, when it was imported from there."""
+    prefix = f"{storefront.name}:"
     if order.source_ref and order.source_ref.startswith(prefix):
         return order.source_ref[len(prefix) :]
     return None
+
+
+def imported(order: Order) -> bool:
+    """Whether the order came from a storefront (and so hears back what happens to it)."""
+    return order.source_ref is not None
 
 
 def _connector(services: Services) -> StorefrontConnector:
@@ -107,8 +111,7 @@ async def take_webhook(services: Services, headers: dict[str, str], body: bytes)
                 key=notice.delivery_id[:128],
                 payload={
                     "scope": notice.scope,
-                    "resource_type": notice.resource_type,
-                    "resource_id": notice.resource_id,
+                    "order_id": notice.order_id,
                     "body": body.decode("utf-8", errors="replace"),
                 },
                 available_at=now,
@@ -120,10 +123,10 @@ async def take_webhook(services: Services, headers: dict[str, str], body: bytes)
 
 async def process_delivery(services: Services, task: OutboxTask) -> str:
     """The relay's handler for a storefront delivery: thin payload, so fetch and import."""
-    scope = str(task.payload.get("scope", ""))
-    if not scope.startswith("store/order/"):
-        return f"ignored {scope}"
-    return await import_order(services, str(task.payload["resource_id"]))
+    order_id = task.payload.get("order_id")
+    if order_id is None:
+        return f"ignored {task.payload.get('scope', '')}"
+    return await import_order(services, str(order_id))
 
 
 # -- imports ---------------------------------------------------------------------------------------
@@ -145,8 +148,9 @@ async def import_order(services: Services, external_id: str) -> str:
 async def import_fetched(services: Services, found: StorefrontOrder) -> Imported:
     """One storefront order into ours, once; later news about it (cancelled, disputed) holds it
     for an agent, since only an agent may undo work that is under way."""
-    reference = source_ref(found.external_id)
-    action = status_of(found.status_id)
+    storefront = _connector(services)
+    reference = source_ref(storefront, found.external_id)
+    action = found.action
     async with services.store.read() as uow:
         existing = await uow.orders.by_source_ref(reference)
     if existing is not None:
@@ -154,7 +158,7 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
     if action not in (OrderAction.IMPORT, OrderAction.HOLD):
         return Imported(False, f"not imported: the storefront says {found.status}")
     try:
-        order = await place_order(services, IMPORTER, _command(found, reference))
+        order = await place_order(services, importer(storefront), _command(found, reference, storefront.name))
     except IdempotencyKeyReused:
         return Imported(False, "imported already")  # a concurrent import of the same order won
     except ValidationFailed as refused:
@@ -162,15 +166,15 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
         raise Permanent(f"cannot import {reference}: {codes}") from None
     await _remember_customer(services, order, found)
     if action is OrderAction.HOLD:
-        await _hold(services, order, found)
+        await _hold(services, storefront, order, found)
     return Imported(True, f"imported as {order.number}")
 
 
-def _command(found: StorefrontOrder, reference: str) -> PlaceOrder:
+def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
     address = found.shipping_address
     return PlaceOrder(
         idempotency_key=reference,
-        channel=CHANNELS.get(found.channel_id, f"bigcommerce-{found.channel_id}"),
+        channel=found.channel,
         customer=CustomerDetails(
             email=found.email,
             first_name=found.first_name or None,
@@ -185,13 +189,13 @@ def _command(found: StorefrontOrder, reference: str) -> PlaceOrder:
         billing_address=_address(found.billing_address) if found.billing_address is not None else None,
         hold_when_short=True,
         sale=ExternalSale(
-            provider=STOREFRONT,
+            provider=source,
             reference=found.external_id,
             unit_prices=tuple(line.unit_price for line in found.lines),
             shipping=found.shipping,
             tax=found.tax,
-            authorised=found.total if found.payment_status in PAYMENT_TAKEN else Decimal(0),
-            captured=found.total if found.payment_status in PAYMENT_CAPTURED else Decimal(0),
+            authorised=found.total if found.payment is not StorefrontPayment.NONE else Decimal(0),
+            captured=found.total if found.payment is StorefrontPayment.CAPTURED else Decimal(0),
         ),
     )
 
@@ -219,16 +223,18 @@ async def _remember_customer(services: Services, order: Order, found: Storefront
             uow.save(customer)
 
 
-async def _hold(services: Services, order: Order, found: StorefrontOrder) -> None:
-    reason = HoldReason.HIGH_RISK_OF_FRAUD if found.status_id in (12, 13) else HoldReason.OTHER
+async def _hold(
+    services: Services, storefront: StorefrontConnector, order: Order, found: StorefrontOrder
+) -> None:
+    reason = HoldReason.HIGH_RISK_OF_FRAUD if found.suspected_fraud else HoldReason.OTHER
     await hold_order(
         services,
-        IMPORTER,
+        importer(storefront),
         HoldOrder(
             order_id=order.id,
             reason=reason,
             note=f"the storefront says {found.status}",
-            idempotency_key=f"{order.source_ref}:hold:{found.status_id}",
+            idempotency_key=f"{order.source_ref}:hold:{found.status_code}",
         ),
     )
 
@@ -239,7 +245,7 @@ async def _follow_up(services: Services, existing: Order, found: StorefrontOrder
         OrderStatus.CANCELLED,
         OrderStatus.COMPLETED,
     ):
-        await _hold(services, existing, found)
+        await _hold(services, _connector(services), existing, found)
         return f"held: the storefront says {found.status}"
     return f"unchanged ({existing.number})"
 
@@ -328,7 +334,7 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
 
 def promise_shipment(uow: UnitOfWork, order: Order, shipment_id: str, now: datetime) -> None:
     """In the shipment's own transaction: tell the storefront, if the order came from it."""
-    if external_id_of(order) is None:
+    if not imported(order):
         return
     uow.outbox.add(
         OutboxTask(
@@ -342,13 +348,13 @@ def promise_shipment(uow: UnitOfWork, order: Order, shipment_id: str, now: datet
 
 
 def promise_status(uow: UnitOfWork, order: Order, status: PushedStatus, now: datetime) -> None:
-    if external_id_of(order) is None:
+    if not imported(order):
         return
     uow.outbox.add(
         OutboxTask(
             kind=STOREFRONT_STATUS,
             key=f"{order.id}:{status.value}",
-            payload={"order_id": order.id, "status_id": status.value},
+            payload={"order_id": order.id, "status": status.value},
             available_at=now,
             created_at=now,
         )
@@ -367,7 +373,7 @@ async def push_shipment(services: Services, task: OutboxTask) -> str:
         fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([shipment.fulfillment_order_id])).get(
             shipment.fulfillment_order_id, []
         )
-    external_id = external_id_of(order)
+    external_id = external_id_of(order, storefront)
     if external_id is None:
         raise Permanent("the order did not come from the storefront")
     theirs = await storefront.order(external_id)
@@ -392,12 +398,12 @@ async def push_status(services: Services, task: OutboxTask) -> str:
     order_id = str(task.payload["order_id"])
     async with services.store.read() as uow:
         order = (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
-    external_id = external_id_of(order) if order is not None else None
+    external_id = external_id_of(order, storefront) if order is not None else None
     if external_id is None:
         raise Permanent("the order did not come from the storefront")
-    status_id = int(task.payload["status_id"])
-    await storefront.set_status(external_id, status_id)
-    return f"status {status_id}"
+    status = PushedStatus(str(task.payload["status"]))
+    await storefront.set_status(external_id, status)
+    return f"status {status.value}"
 
 
 # -- the storefront's view of a customer -----------------------------------------------------

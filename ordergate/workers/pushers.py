@@ -5,7 +5,7 @@ from __future__ import annotations
 from ordergate.connectors.storefront.base import AvailabilityPush
 from ordergate.usecases.inventory import availability
 from ordergate.usecases.services import Services
-from ordergate.usecases.storefront import IMPORTER
+from ordergate.usecases.storefront import importer
 
 
 class AvailabilityPusher:
@@ -25,7 +25,7 @@ class AvailabilityPusher:
         changes: list[AvailabilityPush] = []
         for start in range(0, len(skus), services.policy.max_skus_per_query):
             chunk = skus[start : start + services.policy.max_skus_per_query]
-            for stock in await availability(services, IMPORTER, chunk):
+            for stock in await availability(services, importer(storefront), chunk):
                 if stock.stale:
                     continue  # never tell shoppers a guess
                 for row in stock.locations:

@@ -29,15 +29,22 @@ from ordergate.connectors.errors import (
     WebhookRejected,
 )
 from ordergate.connectors.storefront.base import (
-    STATUS_ACTIONS,
     AvailabilityPush,
     OrderAction,
     PushedStatus,
     ShipmentPush,
     StorefrontAddress,
+    StorefrontPayment,
+)
+from ordergate.connectors.storefront.bigcommerce import (
+    SECRET_HEADER,
+    STATUS_ACTIONS,
+    STATUS_IDS,
+    BigCommerceStorefront,
+    channel_of,
+    payment_of,
     status_of,
 )
-from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
 from ordergate.sandbox.seed import CATALOGUE
 from tests import spec
@@ -164,7 +171,12 @@ async def test_an_order_is_read_with_its_lines_and_address_as_exact_decimals_and
     order = await storefront.order("100")
 
     assert order is not None
-    assert (order.status_id, order.status, order.customer_id) == (10, "Completed", 1)
+    assert (order.status_code, order.status, order.action, order.customer_id) == (
+        "10",
+        "Completed",
+        OrderAction.DONE,
+        1,
+    )
     assert (order.email, order.first_name, order.last_name) == ("ann.lee@example.com", "Ann", "Lee")
     assert (order.subtotal, order.shipping, order.tax, order.total) == (
         Decimal("78.0000"),
@@ -412,7 +424,7 @@ async def test_a_shipment_pushed_twice_exists_once_with_one_id(
         "ups",
         order.shipping_address.id if order.shipping_address else None,
     )
-    assert sandbox.orders[105].status_id == PushedStatus.SHIPPED
+    assert sandbox.orders[105].status_id == STATUS_IDS[PushedStatus.SHIPPED]
     assert wire.sent().count("POST /v2/orders/105/shipments") == 1
 
 
@@ -445,8 +457,8 @@ async def test_a_second_parcel_with_another_tracking_number_is_a_second_shipment
 
     assert one != two
     assert (partly, sandbox.orders[chair["id"]].status_id) == (
-        PushedStatus.PARTIALLY_SHIPPED,
-        PushedStatus.SHIPPED,
+        STATUS_IDS[PushedStatus.PARTIALLY_SHIPPED],
+        STATUS_IDS[PushedStatus.SHIPPED],
     )
     assert [s["tracking_number"] for s in sandbox.orders[chair["id"]].shipments] == [
         "9400100000000000000001",
@@ -553,11 +565,11 @@ async def test_the_last_request_of_a_window_makes_the_next_one_wait_for_the_rese
     wire = Wire(sandbox)
     storefront = connect(wire, clock)
 
-    await storefront.set_status("106", 9)
+    await storefront.set_status("106", PushedStatus.AWAITING_PICKUP)
     clock.now += 4
-    await storefront.set_status("106", 11)
+    await storefront.set_status("106", PushedStatus.COMPLETED)
     waited_before = list(clock.slept)
-    await storefront.set_status("106", 9)
+    await storefront.set_status("106", PushedStatus.AWAITING_PICKUP)
     await storefront.aclose()
 
     assert [r.status_code for r in wire.exchanges] == [200, 200, 200]
@@ -617,6 +629,7 @@ async def test_an_order_created_webhook_with_our_secret_names_the_order(
     notice = storefront.verify_webhook(delivery.headers, delivery.content)
 
     assert (notice.scope, notice.resource_type, notice.resource_id) == ("store/order/created", "order", 108)
+    assert notice.order_id == "108"
     assert (notice.store_id, notice.producer, notice.created_at) == ("1001", "stores/ogsandbox", START)
     again = await sandbox.redeliver()
     assert storefront.verify_webhook(again.headers, again.body).delivery_id == notice.delivery_id
@@ -751,13 +764,27 @@ def test_the_status_table_covers_bigcommerce_s_fifteen_statuses_and_holds_unknow
     assert [s for s, a in actions.items() if a is OrderAction.CANCEL] == [4, 5]
     assert [s for s, a in actions.items() if a is OrderAction.DONE] == [2, 10]
     assert status_of(99) is OrderAction.HOLD
-    assert {status.name: int(status) for status in PushedStatus} == {
+    assert {status.name: STATUS_IDS[status] for status in PushedStatus} == {
         "SHIPPED": 2,
         "PARTIALLY_SHIPPED": 3,
         "CANCELLED": 5,
         "AWAITING_PICKUP": 8,
         "COMPLETED": 10,
     }
+
+
+def test_payment_words_and_channel_ids_become_the_domain_s() -> None:
+    assert [
+        payment_of(word) for word in ("Captured", "paid", "authorized", "capture pending", "", "declined")
+    ] == [
+        StorefrontPayment.CAPTURED,
+        StorefrontPayment.CAPTURED,
+        StorefrontPayment.AUTHORISED,
+        StorefrontPayment.AUTHORISED,
+        StorefrontPayment.NONE,
+        StorefrontPayment.NONE,
+    ]
+    assert (channel_of(1), channel_of(7)) == ("web", "bigcommerce-7")
 
 
 # -- the wire against BigCommerce's documents ----------------------------------------------------------

@@ -70,9 +70,15 @@ class InventoryNotice:
     event: str
     skus: tuple[str, ...]
     variant_ids: tuple[str, ...]
+    retry: int = 0  # how many times the ERP had sent this delivery before (0: the first time)
 
 
 class ErpConnector(Protocol):
+    @property
+    def name(self) -> str:
+        """Which ERP: the source named on partial answers and on the deliveries it sends."""
+        ...
+
     async def locations(self) -> list[ErpLocation]: ...
 
     async def stock_levels(self, skus: Sequence[str]) -> list[StockLevel]:

@@ -40,6 +40,7 @@ from ordergate.connectors.payloads import load_json
 
 KATANA_URL = "https://api.katanamrp.com/v1"
 UPSTREAM = "katana"
+RETRY_HEADER = "x-katana-retry-num"
 PAGE_LIMIT = 250
 MAX_QUERY = 6000
 MAX_PAGES = 400
@@ -73,6 +74,8 @@ def katana_policy(base_url: str = KATANA_URL) -> UpstreamPolicy:
 
 
 class KatanaErp:
+    name = UPSTREAM
+
     def __init__(
         self,
         client: UpstreamClient,
@@ -196,7 +199,13 @@ class KatanaErp:
         skus = tuple(self._sku_by_variant[int(v)] for v in variant_ids if int(v) in self._sku_by_variant)
         # Katana's payload has no delivery id or timestamp: a redelivery is the same bytes.
         delivery_id = hashlib.sha256(body).hexdigest()
-        return InventoryNotice(delivery_id=delivery_id, event=event, skus=skus, variant_ids=variant_ids)
+        return InventoryNotice(
+            delivery_id=delivery_id,
+            event=event,
+            skus=skus,
+            variant_ids=variant_ids,
+            retry=_retry_number(headers),
+        )
 
     async def resolve_skus(self, variant_ids: Sequence[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(int(v) for v in variant_ids if _numeric(v)))
@@ -571,3 +580,9 @@ def _batches(name: str, values: Iterable[str]) -> Iterable[list[tuple[str, str]]
 
 
 __all__ = ["KATANA_RATE_LIMIT", "KATANA_URL", "KatanaErp", "katana_policy"]
+
+
+def _retry_number(headers: Mapping[str, str]) -> int:
+    """Katana numbers its redeliveries in `X-Katana-Retry-Num` (absent or 0 the first time)."""
+    raw = next((value for name, value in headers.items() if name.lower() == RETRY_HEADER), None) or "0"
+    return int(raw) if raw.strip().isdigit() else 0

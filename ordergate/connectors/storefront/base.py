@@ -1,7 +1,7 @@
-"""What ordergate needs from any storefront, batched: one call answers for many ids.
-
-Order statuses are BigCommerce's ids (the one storefront we speak); `status_of` says what an OMS
-does with each, and `PushedStatus` names the ones we set back.
+"""What ordergate needs from any storefront, batched: one call answers for many ids, in the
+domain's words. A vendor's status ids, payment words and channel ids stay in its connector,
+which says what an OMS does with each order (`OrderAction`) and takes the statuses we set back
+by name (`PushedStatus`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -22,41 +22,22 @@ class OrderAction(StrEnum):
     DONE = "done"  # fulfilled outside ordergate or by it already
 
 
-STATUS_ACTIONS: Mapping[int, tuple[str, OrderAction]] = {
-    0: ("Incomplete", OrderAction.IGNORE),
-    1: ("Pending", OrderAction.IMPORT),
-    2: ("Shipped", OrderAction.DONE),
-    3: ("Partially Shipped", OrderAction.IMPORT),
-    4: ("Refunded", OrderAction.CANCEL),
-    5: ("Cancelled", OrderAction.CANCEL),
-    6: ("Declined", OrderAction.IGNORE),
-    7: ("Awaiting Payment", OrderAction.IGNORE),
-    8: ("Awaiting Pickup", OrderAction.IMPORT),
-    9: ("Awaiting Shipment", OrderAction.IMPORT),
-    10: ("Completed", OrderAction.DONE),
-    11: ("Awaiting Fulfillment", OrderAction.IMPORT),
-    12: ("Manual Verification Required", OrderAction.HOLD),
-    13: ("Disputed", OrderAction.HOLD),
-    14: ("Partially Refunded", OrderAction.IMPORT),
-}
-"""BigCommerce order status id -> (its system label, what ordergate does with it)."""
+class StorefrontPayment(StrEnum):
+    """What the storefront did with the shopper's money for the order's total."""
+
+    NONE = "none"  # nothing held or taken (yet)
+    AUTHORISED = "authorised"  # the card is held for the total
+    CAPTURED = "captured"  # the money is taken
 
 
-def status_of(status_id: int) -> OrderAction:
-    """What to do with an order in this status; an id not in the table is held for a person,
-    never silently imported or dropped."""
-    found = STATUS_ACTIONS.get(status_id)
-    return found[1] if found is not None else OrderAction.HOLD
-
-
-class PushedStatus(IntEnum):
+class PushedStatus(StrEnum):
     """The statuses ordergate sets on a storefront order."""
 
-    SHIPPED = 2
-    PARTIALLY_SHIPPED = 3
-    CANCELLED = 5
-    AWAITING_PICKUP = 8
-    COMPLETED = 10
+    SHIPPED = "SHIPPED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    CANCELLED = "CANCELLED"
+    AWAITING_PICKUP = "AWAITING_PICKUP"
+    COMPLETED = "COMPLETED"
 
 
 @dataclass(frozen=True)
@@ -92,8 +73,10 @@ class StorefrontOrder:
     `external_order_id` say where an order came from when another system placed it."""
 
     external_id: str
-    status_id: int
-    status: str
+    status: str  # the storefront's label for its status, for people and messages
+    status_code: str  # its own code for that status, opaque here (it keys follow-up holds)
+    action: OrderAction  # what an OMS does with an order in that status
+    suspected_fraud: bool  # the storefront flagged it for a person (verification, dispute)
     customer_id: int | None
     email: str
     first_name: str
@@ -108,10 +91,10 @@ class StorefrontOrder:
     date_modified: datetime
     lines: tuple[StorefrontOrderLine, ...]
     shipping_address: StorefrontAddress | None
-    channel_id: int
+    channel: str  # our channel name for the storefront channel it was sold in
     external_source: str | None = None
     external_order_id: str | None = None
-    payment_status: str = ""  # the storefront's word: "captured", "authorized", "refunded", ...
+    payment: StorefrontPayment = StorefrontPayment.NONE
     payment_method: str = ""
     billing_address: StorefrontAddress | None = None
 
@@ -188,9 +171,15 @@ class StorefrontNotice:
     producer: str
     previous_status_id: int | None = None
     new_status_id: int | None = None
+    order_id: str | None = None  # the storefront order it is about, if any: fetch and import it
 
 
 class StorefrontConnector(Protocol):
+    @property
+    def name(self) -> str:
+        """Which storefront: the source named on imported orders and on partial answers."""
+        ...
+
     async def orders_page(
         self, *, page: int = 1, limit: int = 50, min_date_modified: datetime | None = None
     ) -> OrdersPage:
@@ -223,7 +212,7 @@ class StorefrontConnector(Protocol):
         """The storefront's shipment id; pushing the same tracking number again returns the first id."""
         ...
 
-    async def set_status(self, external_id: str, status_id: int) -> None: ...
+    async def set_status(self, external_id: str, status: PushedStatus) -> None: ...
 
     async def set_availability(self, pushes: Sequence[AvailabilityPush]) -> None: ...
 
@@ -241,7 +230,6 @@ class StorefrontConnector(Protocol):
 
 
 __all__ = [
-    "STATUS_ACTIONS",
     "AvailabilityPush",
     "OrderAction",
     "OrdersPage",
@@ -254,6 +242,6 @@ __all__ = [
     "StorefrontNotice",
     "StorefrontOrder",
     "StorefrontOrderLine",
+    "StorefrontPayment",
     "StorefrontVariant",
-    "status_of",
 ]

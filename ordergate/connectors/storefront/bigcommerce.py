@@ -32,7 +32,9 @@ from ordergate.connectors.locks import KeyedLock
 from ordergate.connectors.payloads import load_json
 from ordergate.connectors.storefront.base import (
     AvailabilityPush,
+    OrderAction,
     OrdersPage,
+    PushedStatus,
     ShipmentPush,
     StorefrontAddress,
     StorefrontCustomer,
@@ -40,10 +42,69 @@ from ordergate.connectors.storefront.base import (
     StorefrontNotice,
     StorefrontOrder,
     StorefrontOrderLine,
+    StorefrontPayment,
     StorefrontVariant,
 )
 
 UPSTREAM = "bigcommerce"
+
+STATUS_ACTIONS: Mapping[int, tuple[str, OrderAction]] = {
+    0: ("Incomplete", OrderAction.IGNORE),
+    1: ("Pending", OrderAction.IMPORT),
+    2: ("Shipped", OrderAction.DONE),
+    3: ("Partially Shipped", OrderAction.IMPORT),
+    4: ("Refunded", OrderAction.CANCEL),
+    5: ("Cancelled", OrderAction.CANCEL),
+    6: ("Declined", OrderAction.IGNORE),
+    7: ("Awaiting Payment", OrderAction.IGNORE),
+    8: ("Awaiting Pickup", OrderAction.IMPORT),
+    9: ("Awaiting Shipment", OrderAction.IMPORT),
+    10: ("Completed", OrderAction.DONE),
+    11: ("Awaiting Fulfillment", OrderAction.IMPORT),
+    12: ("Manual Verification Required", OrderAction.HOLD),
+    13: ("Disputed", OrderAction.HOLD),
+    14: ("Partially Refunded", OrderAction.IMPORT),
+}
+"""BigCommerce order status id -> (its system label, what ordergate does with it)."""
+
+SUSPECTED_FRAUD = frozenset({12, 13})  # Manual Verification Required, Disputed
+
+STATUS_IDS: Mapping[PushedStatus, int] = {
+    PushedStatus.SHIPPED: 2,
+    PushedStatus.PARTIALLY_SHIPPED: 3,
+    PushedStatus.CANCELLED: 5,
+    PushedStatus.AWAITING_PICKUP: 8,
+    PushedStatus.COMPLETED: 10,
+}
+"""The status ids ordergate sets, by the domain's name for them."""
+
+# BigCommerce's payment_status words: the card is held for the total, or the money is taken
+PAYMENT_TAKEN = frozenset({"authorized", "captured", "capture pending", "paid", "partially refunded"})
+PAYMENT_CAPTURED = frozenset({"captured", "paid", "partially refunded"})
+CHANNELS: Mapping[int, str] = {1: "web"}  # channel ids: 1 is the store's own storefront
+ORDER_SCOPE_PREFIX = "store/order/"
+
+
+def status_of(status_id: int) -> OrderAction:
+    """What to do with an order in this status; an id not in the table is held for a person,
+    never silently imported or dropped."""
+    found = STATUS_ACTIONS.get(status_id)
+    return found[1] if found is not None else OrderAction.HOLD
+
+
+def payment_of(word: str) -> StorefrontPayment:
+    lowered = word.strip().lower()
+    if lowered in PAYMENT_CAPTURED:
+        return StorefrontPayment.CAPTURED
+    if lowered in PAYMENT_TAKEN:
+        return StorefrontPayment.AUTHORISED
+    return StorefrontPayment.NONE
+
+
+def channel_of(channel_id: int) -> str:
+    return CHANNELS.get(channel_id, f"{UPSTREAM}-{channel_id}")
+
+
 PAGE_LIMIT = 250
 MAX_QUERY = 4000
 MAX_PAGES = 400
@@ -80,6 +141,8 @@ def bigcommerce_policy(base_url: str) -> UpstreamPolicy:
 
 
 class BigCommerceStorefront:
+    name = UPSTREAM
+
     def __init__(self, client: UpstreamClient, *, webhook_secrets: Sequence[str] = ()) -> None:
         self._client = client
         self._secrets = [secret for secret in webhook_secrets if secret][:2]
@@ -148,8 +211,10 @@ class BigCommerceStorefront:
             raise UpstreamProtocolError(UPSTREAM, f"order {external_id} is not an object")
         return await self._complete(summary)
 
-    async def set_status(self, external_id: str, status_id: int) -> None:
-        await self._client.put(f"/v2/orders/{_order_id(external_id)}", json={"status_id": status_id})
+    async def set_status(self, external_id: str, status: PushedStatus) -> None:
+        await self._client.put(
+            f"/v2/orders/{_order_id(external_id)}", json={"status_id": STATUS_IDS[PushedStatus(status)]}
+        )
 
     async def push_shipment(self, shipment: ShipmentPush) -> str:
         order_id = _order_id(shipment.order_external_id)
@@ -442,10 +507,13 @@ def _order(
     customer_id = _count(summary.get("customer_id"))
     channel = summary.get("channel_id")
     external = _optional_text(summary, "external_order_id") or _optional_text(summary, "external_id")
+    status_id = _integer(summary, "status_id")
     return StorefrontOrder(
         external_id=str(_id(summary)),
-        status_id=_integer(summary, "status_id"),
         status=_text(summary, "status"),
+        status_code=str(status_id),
+        action=status_of(status_id),
+        suspected_fraud=status_id in SUSPECTED_FRAUD,
         customer_id=customer_id or None,
         email=_text(billing, "email"),
         first_name=_text(billing, "first_name"),
@@ -460,10 +528,10 @@ def _order(
         date_modified=_date(summary.get("date_modified"), "date_modified"),
         lines=tuple(_line(line) for line in lines if line.get("parent_order_product_id") is None),
         shipping_address=_order_address(addresses[0]) if addresses else None,
-        channel_id=channel if isinstance(channel, int) else 1,
+        channel=channel_of(channel if isinstance(channel, int) and not isinstance(channel, bool) else 1),
         external_source=_optional_text(summary, "external_source"),
         external_order_id=external,
-        payment_status=_text(summary, "payment_status").lower(),
+        payment=payment_of(_text(summary, "payment_status")),
         payment_method=_text(summary, "payment_method"),
         billing_address=_billing_address(billing) if _text(billing, "zip") else None,
     )
@@ -608,6 +676,7 @@ def _notice(body: bytes) -> StorefrontNotice:
         producer=str(fields["producer"]),
         previous_status_id=_optional_int(status.get("previous_status_id")),
         new_status_id=_optional_int(status.get("new_status_id")),
+        order_id=str(data["id"]) if str(fields["scope"]).startswith(ORDER_SCOPE_PREFIX) else None,
     )
 
 
