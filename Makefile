@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 NODE_STAMP := clients/node_modules/.installed
 
-.PHONY: serve check test lint format types layers schema clean
+.PHONY: serve check test lint format types layers schema readme clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ test: $(STAMP) $(NODE_STAMP)
 
 schema: $(STAMP)  ## rewrite the committed SDL after a deliberate schema change
 	$(BIN)/ordergate export-schema --output ordergate/schema/schema.graphql
+
+readme: $(STAMP)  ## rewrite the README's table of settings from ordergate/settings.py
+	$(BIN)/ordergate settings --write-readme README.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache ordergate.db ordergate.db-* clients/node_modules

@@ -230,7 +230,7 @@ def main() -> None:
     # The storefront sandbox meters 150 requests per 30 s per token, as BigCommerce does; each
     # OrdersBoard asks it once for its customers' names, so at the default a throughput run
     # would measure that quota. Raised for both sides alike.
-    sandboxes = Sandboxes(bigcommerce=BigCommerceSandbox(token=settings.bigcommerce_token, rate_limit=10**9))
+    sandboxes = Sandboxes(bigcommerce=BigCommerceSandbox(token=settings.bigcommerce.token, rate_limit=10**9))
     services = build_services(settings, sandboxes=sandboxes)
     services.policy = dataclasses.replace(services.policy, stock_ttl=BENCH_STOCK_TTL)
     app = create_app(settings, services, sandboxes)

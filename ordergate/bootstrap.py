@@ -91,19 +91,19 @@ class Sandboxes:
 def build_upstreams(settings: Settings, sandboxes: Sandboxes) -> ErpConnector | None:
     """The real Katana when its URL is set; else, with the sandbox on, the simulated one,
     spoken to over the same wire format through an in-process transport."""
-    if settings.katana_url:
+    if settings.katana.url:
         return KatanaErp.create(
-            settings.katana_url, settings.katana_token or "", settings.katana_webhook_secrets or None
+            settings.katana.url, settings.katana.token or "", settings.katana.webhook_secrets or None
         )
     if not settings.sandbox:
         return None
-    secrets = settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,)
+    secrets = settings.katana.webhook_secrets or (SANDBOX_WEBHOOK_SECRET,)
     sandboxes.katana = sandboxes.katana or KatanaSandbox(
-        token=settings.katana_token, webhook_token=secrets[0]
+        token=settings.katana.token, webhook_token=secrets[0]
     )
     return KatanaErp.create(
         SANDBOX_KATANA_URL,
-        settings.katana_token or "sandbox",
+        settings.katana.token or "sandbox",
         secrets,
         transport=httpx.ASGITransport(app=sandboxes.katana.app),
     )
@@ -116,17 +116,17 @@ SANDBOX_BIGCOMMERCE_SECRET = "ordergate-sandbox-bigcommerce-webhook-secret"  # n
 def build_storefront(settings: Settings, sandboxes: Sandboxes) -> StorefrontConnector | None:
     """The real BigCommerce store when its URL is set; else, with the sandbox on, the simulated
     one, spoken to in its wire format through an in-process transport."""
-    secrets = settings.bigcommerce_webhook_secrets
-    if settings.bigcommerce_url:
+    secrets = settings.bigcommerce.webhook_secrets
+    if settings.bigcommerce.url:
         return BigCommerceStorefront.create(
-            settings.bigcommerce_url, settings.bigcommerce_token or "", list(secrets) or None
+            settings.bigcommerce.url, settings.bigcommerce.token or "", list(secrets) or None
         )
     if not settings.sandbox:
         return None
-    sandboxes.bigcommerce = sandboxes.bigcommerce or BigCommerceSandbox(token=settings.bigcommerce_token)
+    sandboxes.bigcommerce = sandboxes.bigcommerce or BigCommerceSandbox(token=settings.bigcommerce.token)
     return BigCommerceStorefront.create(
         SANDBOX_BIGCOMMERCE_URL,
-        settings.bigcommerce_token or "sandbox",
+        settings.bigcommerce.token or "sandbox",
         list(secrets or (SANDBOX_BIGCOMMERCE_SECRET,)),
         transport=httpx.ASGITransport(app=sandboxes.bigcommerce.app),
     )
@@ -141,7 +141,7 @@ def connect_storefront_sandbox(app: ASGIApp, settings: Settings, sandboxes: Sand
     sandbox.webhook_client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=settings.public_url
     )
-    secret = (settings.bigcommerce_webhook_secrets or (SANDBOX_BIGCOMMERCE_SECRET,))[0]
+    secret = (settings.bigcommerce.webhook_secrets or (SANDBOX_BIGCOMMERCE_SECRET,))[0]
     for scope in ORDER_SCOPES:
         sandbox.register_hook(
             scope, f"{settings.public_url}/webhooks/bigcommerce", {STOREFRONT_SECRET_HEADER: secret}
@@ -154,8 +154,8 @@ SANDBOX_PAYMENTS_URL = "http://payments.sandbox.internal"
 def build_payments(settings: Settings, sandboxes: Sandboxes) -> dict[str, PaymentProvider]:
     """`stripe` when its key is set; `sandbox` (the contract's test tokens) with the sandbox on."""
     providers: dict[str, PaymentProvider] = {}
-    if settings.stripe_key:
-        providers["stripe"] = StripeLikeProvider.create(settings.stripe_url, settings.stripe_key)
+    if settings.stripe.key:
+        providers["stripe"] = StripeLikeProvider.create(settings.stripe.url, settings.stripe.key)
     if settings.sandbox:
         sandboxes.payments = sandboxes.payments or PaymentsSandbox()
         providers["sandbox"] = StripeLikeProvider.create(
@@ -173,31 +173,31 @@ def build_carriers(settings: Settings, sandboxes: Sandboxes) -> dict[str, Carrie
     """Each carrier real when its URL is set, simulated in-process when the sandbox is on."""
     carriers: dict[str, Carrier] = {}
     step = settings.sandbox_tracking_step_seconds
-    if settings.shipengine_url:
+    if settings.shipengine.url:
         carriers["shipengine"] = ShipEngineCarrier.create(
-            settings.shipengine_url,
-            settings.shipengine_key or "",
-            webhook_secret=settings.shipengine_webhook_secret,
+            settings.shipengine.url,
+            settings.shipengine.key or "",
+            webhook_secret=settings.shipengine.webhook_secret,
         )
     elif settings.sandbox:
         sandboxes.shipengine = sandboxes.shipengine or ShipEngineSandbox(
-            api_key=settings.shipengine_key,
+            api_key=settings.shipengine.key,
             step_seconds=step,
             public_url=f"{settings.public_url}/sandbox/shipengine",
         )
         carriers["shipengine"] = ShipEngineCarrier.create(
             SANDBOX_SHIPENGINE_URL,
-            settings.shipengine_key or "sandbox",
+            settings.shipengine.key or "sandbox",
             transport=httpx.ASGITransport(app=sandboxes.shipengine.app),
-            webhook_secret=settings.shipengine_webhook_secret or SANDBOX_CARRIER_SECRET,
+            webhook_secret=settings.shipengine.webhook_secret or SANDBOX_CARRIER_SECRET,
         )
-    if settings.ups_url:
+    if settings.ups.url:
         carriers["ups"] = UpsCarrier.create(
-            settings.ups_url,
-            settings.ups_client_id or "",
-            settings.ups_client_secret or "",
-            settings.ups_account or "",
-            webhook_credential=settings.ups_webhook_credential,
+            settings.ups.url,
+            settings.ups.client_id or "",
+            settings.ups.client_secret or "",
+            settings.ups.account or "",
+            webhook_credential=settings.ups.webhook_credential,
         )
     elif settings.sandbox:
         sandboxes.ups = sandboxes.ups or UpsSandbox(
@@ -205,11 +205,11 @@ def build_carriers(settings: Settings, sandboxes: Sandboxes) -> dict[str, Carrie
         )
         carriers["ups"] = UpsCarrier.create(
             SANDBOX_UPS_URL,
-            settings.ups_client_id or "sandbox",
-            settings.ups_client_secret or "sandbox",
-            settings.ups_account or "A1B2C3",
+            settings.ups.client_id or "sandbox",
+            settings.ups.client_secret or "sandbox",
+            settings.ups.account or "A1B2C3",
             transport=httpx.ASGITransport(app=sandboxes.ups.app),
-            webhook_credential=settings.ups_webhook_credential or SANDBOX_CARRIER_SECRET,
+            webhook_credential=settings.ups.webhook_credential or SANDBOX_CARRIER_SECRET,
         )
     return carriers
 
@@ -227,7 +227,7 @@ def connect_carrier_sandboxes(
         )
         sandboxes.shipengine.register_webhook(
             f"{settings.public_url}/webhooks/shipengine",
-            headers={SHIPENGINE_SECRET_HEADER: settings.shipengine_webhook_secret or SANDBOX_CARRIER_SECRET},
+            headers={SHIPENGINE_SECRET_HEADER: settings.shipengine.webhook_secret or SANDBOX_CARRIER_SECRET},
         )
         tasks.append(asyncio.create_task(sandboxes.shipengine.run(stop), name="sandbox-shipengine-tracking"))
     if sandboxes.ups is not None:
@@ -235,7 +235,7 @@ def connect_carrier_sandboxes(
             transport=httpx.ASGITransport(app=app), base_url=settings.public_url
         )
         sandboxes.ups.subscribe(
-            f"{settings.public_url}/webhooks/ups", settings.ups_webhook_credential or SANDBOX_CARRIER_SECRET
+            f"{settings.public_url}/webhooks/ups", settings.ups.webhook_credential or SANDBOX_CARRIER_SECRET
         )
         tasks.append(asyncio.create_task(sandboxes.ups.run(stop), name="sandbox-ups-tracking"))
     return stop, tasks
@@ -274,7 +274,7 @@ def build_services(
         },
     )
     sandboxes = sandboxes if sandboxes is not None else Sandboxes()
-    targets = TargetGuard(allow_private=settings.webhooks_allow_private)
+    targets = TargetGuard(allow_private=settings.webhooks.allow_private)
     services = Services(
         store=store,
         broker=broker,
@@ -372,7 +372,7 @@ async def serving(
         await services.broker.start()
         stack.push_async_callback(services.broker.stop)
         await stack.enter_async_context(_sandboxes_delivering(app, settings, sandboxes))
-        if settings.bigcommerce_url and services.storefront is not None:
+        if settings.bigcommerce.url and services.storefront is not None:
             try:
                 await services.storefront.register_webhooks(f"{settings.public_url}/webhooks/bigcommerce")
             except (UpstreamError, ValueError) as error:
@@ -394,7 +394,7 @@ async def _sandboxes_delivering(
         sandboxes.katana.register_webhook(
             f"{settings.public_url}/webhooks/katana",
             KATANA_EVENTS,
-            token=(settings.katana_webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
+            token=(settings.katana.webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
         )
     connect_storefront_sandbox(app, settings, sandboxes)
     stop, trackers = connect_carrier_sandboxes(app, settings, sandboxes)

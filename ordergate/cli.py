@@ -13,7 +13,7 @@ from pathlib import Path
 from ordergate import logs
 from ordergate.auth import mint_token
 from ordergate.models.identity import Role
-from ordergate.settings import DEV_JWT_SECRET, Settings, SettingsError
+from ordergate.settings import DEV_JWT_SECRET, Settings, SettingsError, settings_table, with_settings_table
 from ordergate.store.engine import shown
 from ordergate.usecases.services import utc_now
 
@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
         "--since",
         type=_timestamp,
         help="orders modified at or after this ISO 8601 time (default: where the last run got to)",
+    )
+
+    described = commands.add_parser("settings", help="print the table of environment variables it reads")
+    described.add_argument(
+        "--write-readme",
+        type=Path,
+        metavar="PATH",
+        help="rewrite the table between the settings markers of this README instead",
     )
     return parser
 
@@ -204,6 +212,11 @@ def _run(args: argparse.Namespace) -> int:
         print(persisted.manifest(registered, args.format, typename=args.typename))
     elif args.command == "sync":
         return asyncio.run(_sync_storefront(settings, args.since))
+    elif args.command == "settings":
+        if args.write_readme is None:
+            sys.stdout.write(settings_table())
+        else:
+            args.write_readme.write_text(with_settings_table(args.write_readme.read_text()))
     return 0
 
 

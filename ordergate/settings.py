@@ -1,154 +1,522 @@
-"""One frozen settings object, read from the environment once at start."""
+"""One frozen settings object, read from the environment once at start.
+
+Each setting is declared once, below: its field, type and default, the environment variable
+it is read from, how that text is parsed, and what it means. `Settings.from_env` reads every
+declaration; `settings_table` renders them as the README's table (`make readme` rewrites it,
+and a test fails when the two disagree). Each upstream's settings form a group of their own
+(`settings.katana.url`), read from the same flat variable names as ever.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
 from decimal import Decimal
-from pathlib import Path
+from typing import Any, TypeVar
+
+from ordergate import parsers
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ordergate.db"
 DEV_JWT_SECRET = "ordergate-dev-secret-change-me-0123456789abcdef"  # noqa: S105
 MIN_JWT_SECRET_LENGTH = 32  # HS256 keys shorter than the hash (256 bits) are guessable offline
+
+T = TypeVar("T")
+S = TypeVar("S")
 
 
 class SettingsError(ValueError):
     """A setting is present but cannot be used."""
 
 
-def _flag(value: str | None, *, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"not a boolean: {value!r}")
+@dataclass(frozen=True)
+class Variable:
+    """Where a setting comes from and what it means."""
+
+    env: str
+    parse: Callable[[str], Any]
+    meaning: str
+    shown: str | None  # the default as the README shows it, when the value alone would not say
+    default_from: str | None  # the field whose value is the default, when that is another setting
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
+def setting(
+    env: str,
+    default: T,
+    meaning: str,
+    parse: Callable[[str], Any] = parsers.text,
+    *,
+    shown: str | None = None,
+    default_from: str | None = None,
+) -> T:
+    """A field read from `env` (unset or blank: `default`), parsed by `parse`."""
+    variable = Variable(env, parse, meaning, shown, default_from)
+    return field(default=default, metadata={"variable": variable})
 
 
-def _decimal(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = Decimal(raw.strip())
-    except ArithmeticError as exc:
-        raise SettingsError(f"{name} must be a decimal number, not {raw!r}") from exc
-    if not value.is_finite() or value < 0:
-        raise SettingsError(f"{name} must be a number of at least zero, not {raw!r}")
-    return value
+def group(kind: Callable[[], S], title: str) -> S:
+    """A field holding one upstream's settings (read from the same environment)."""
+    return field(default_factory=kind, metadata={"group": kind, "title": title})
 
 
-def _limit(env: Mapping[str, str], name: str, default: Decimal | None) -> Decimal | None:
-    """An amount, or no limit at all (`unlimited`)."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    return None if raw.lower() == "unlimited" else _decimal(env, name, Decimal("0"))
+UNSET_SANDBOX = "unset (the sandbox)"
+SANDBOX_SECRET = "a sandbox secret"  # noqa: S105 (how the README shows a default)
 
 
-def _otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
-    """Where spans go (OTLP over HTTP), by the OpenTelemetry variables: the traces endpoint as
-    given, else the base endpoint with `/v1/traces`; None (tracing off) without either, or with
-    the SDK disabled."""
-    if _flag(env.get("OTEL_SDK_DISABLED"), default=False):
-        return None
-    traces = (env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or "").strip()
-    if traces:
-        return traces
-    base = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
-    return f"{base.rstrip('/')}/v1/traces" if base else None
+@dataclass(frozen=True)
+class KatanaSettings:
+    url: str | None = setting(
+        "ORDERGATE_KATANA_URL",
+        None,
+        "Katana's API root, e.g. `https://api.katanamrp.com/v1`",
+        parsers.url,
+        shown=UNSET_SANDBOX,
+    )
+    token: str | None = setting(
+        "ORDERGATE_KATANA_TOKEN",
+        None,
+        "Katana API key (sent as a bearer token); the sandbox accepts any when unset",
+    )
+    webhook_secrets: tuple[str, ...] = setting(
+        "ORDERGATE_KATANA_WEBHOOK_SECRET",
+        (),
+        "the token Katana signs inventory webhooks with; two, comma-separated, while rotating",
+        parsers.listed,
+        shown=SANDBOX_SECRET,
+    )
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    url: str = setting(
+        "ORDERGATE_STRIPE_URL",
+        "https://api.stripe.com",
+        'the payment provider\'s API root (a PaymentIntent API) for `PaymentInput.provider: "stripe"`',
+        parsers.url,
+    )
+    key: str | None = setting(
+        "ORDERGATE_STRIPE_KEY",
+        None,
+        "its secret key; without it only the `sandbox` provider (test tokens `tok_visa`, `tok_declined`, "
+        "`tok_error`) is offered",
+    )
+
+
+@dataclass(frozen=True)
+class BigCommerceSettings:
+    url: str | None = setting(
+        "ORDERGATE_BIGCOMMERCE_URL",
+        None,
+        "the store's API root, e.g. `https://api.bigcommerce.com/stores/{hash}`",
+        parsers.url,
+        shown=UNSET_SANDBOX,
+    )
+    token: str | None = setting(
+        "ORDERGATE_BIGCOMMERCE_TOKEN",
+        None,
+        "the store's API account token (`X-Auth-Token`); the sandbox accepts any when unset",
+    )
+    webhook_secrets: tuple[str, ...] = setting(
+        "ORDERGATE_BIGCOMMERCE_WEBHOOK_SECRET",
+        (),
+        "the secret registered as a custom header on our hooks; two, comma-separated, while rotating",
+        parsers.listed,
+        shown=SANDBOX_SECRET,
+    )
+
+
+@dataclass(frozen=True)
+class ShipEngineSettings:
+    url: str | None = setting(
+        "ORDERGATE_SHIPENGINE_URL",
+        None,
+        "ShipEngine's API root, e.g. `https://api.shipengine.com`",
+        parsers.url,
+        shown=UNSET_SANDBOX,
+    )
+    key: str | None = setting(
+        "ORDERGATE_SHIPENGINE_KEY", None, "ShipEngine `API-Key`; the sandbox accepts any when unset"
+    )
+    webhook_secret: str | None = setting(
+        "ORDERGATE_SHIPENGINE_WEBHOOK_SECRET",
+        None,
+        "the secret ShipEngine sends back (as `X-Ordergate-Webhook-Secret`) on tracking webhooks",
+        shown=SANDBOX_SECRET,
+    )
+
+
+@dataclass(frozen=True)
+class UpsSettings:
+    url: str | None = setting(
+        "ORDERGATE_UPS_URL",
+        None,
+        "UPS's API root, e.g. `https://onlinetools.ups.com`",
+        parsers.url,
+        shown=UNSET_SANDBOX,
+    )
+    client_id: str | None = setting("ORDERGATE_UPS_CLIENT_ID", None, "UPS OAuth client id")
+    client_secret: str | None = setting("ORDERGATE_UPS_CLIENT_SECRET", None, "UPS OAuth client secret")
+    account: str | None = setting("ORDERGATE_UPS_ACCOUNT", None, "UPS shipper account number")
+    webhook_credential: str | None = setting(
+        "ORDERGATE_UPS_WEBHOOK_CREDENTIAL",
+        None,
+        "the `credential` UPS Track Alert sends back on each delivery",
+        shown=SANDBOX_SECRET,
+    )
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Our webhooks out, to the endpoints customers register."""
+
+    allow_private: bool = setting(
+        "ORDERGATE_WEBHOOKS_ALLOW_PRIVATE",
+        False,
+        "let outgoing webhook endpoints (`registerWebhookEndpoint`) resolve to private (10/8, 172.16/12, "
+        "192.168/16, fc00::/7), loopback and shared (100.64/10) addresses, for receivers on an on-premises "
+        "network; cloud metadata, link-local, multicast and reserved addresses stay refused "
+        '(`WEBHOOK_URL_NOT_ALLOWED`, and "target not allowed" at delivery)',
+        parsers.flag,
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs to build the gateway."""
 
-    database_url: str = DEFAULT_DATABASE_URL
-    redis_url: str | None = None
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_public_key: str | None = None
-    jwt_issuer: str = "ordergate"
-    token_ttl_seconds: int = 8 * 3600
-    sandbox: bool = True
-    seed_demo_data: bool = True
-    auto_migrate: bool = True
-    graphiql: bool = True
-    currency: str = "USD"
-    free_shipping_threshold: Decimal = Decimal("75.00")
-    flat_shipping_rate: Decimal = Decimal("7.95")
-    max_line_quantity: int = 999
-    max_lines_per_order: int = 100
-    page_size_cap: int = 250
-    max_query_depth: int = 12
-    max_query_aliases: int = 30
-    max_query_tokens: int = 2000
-    max_query_cost: int = 1000
-    max_query_fields: int = 2000
-    max_input_list: int = 250
-    max_body_bytes: int = 1_048_576
-    metrics_token: str | None = None
-    query_budget: int = 1000
-    query_budget_restore_rate: int = 50
-    introspection: bool = True
-    persisted_queries: str = "apq"
-    operations_path: str | None = None
-    trusted_documents: tuple[str, ...] = ()
-    router_token: str | None = None
-    field_suggestions: bool = True
-    ws_connection_init_timeout_seconds: int = 5
-    ws_keep_alive_seconds: int = 15
-    log_level: str = "INFO"
-    log_format: str = "json"
-    katana_url: str | None = None
-    katana_token: str | None = None
-    katana_webhook_secrets: tuple[str, ...] = ()
-    stripe_url: str = "https://api.stripe.com"
-    stripe_key: str | None = None
-    bigcommerce_url: str | None = None
-    bigcommerce_token: str | None = None
-    bigcommerce_webhook_secrets: tuple[str, ...] = ()
-    storefront_sync_seconds: int = 300
-    storefront_availability_seconds: int = 30
-    public_url: str = "http://127.0.0.1:8000"
-    outbox_relay: bool = True
-    webhooks_allow_private: bool = False
-    shipengine_url: str | None = None
-    shipengine_key: str | None = None
-    ups_url: str | None = None
-    ups_client_id: str | None = None
-    ups_client_secret: str | None = None
-    ups_account: str | None = None
-    default_carrier: str = "shipengine"
-    shipengine_webhook_secret: str | None = None
-    ups_webhook_credential: str | None = None
-    sandbox_tracking_step_seconds: float = 30.0
-    tax_rules_path: str | None = None
-    fraud_threshold: int = 70
-    fraud_blocklist: tuple[str, ...] = ()
-    edit_window_minutes: int = 60
-    loyalty_points_per_unit: Decimal = Decimal("1")
-    appeasement_limit_agent: Decimal | None = Decimal("50.00")
-    appeasement_limit_admin: Decimal | None = None
-    otlp_traces_endpoint: str | None = None
-    service_name: str = "ordergate"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    database_url: str = setting(
+        "DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "the store; `postgresql+asyncpg://user@host/db` for PostgreSQL (`postgresql://` is accepted)",
+        parsers.database_url,
+    )
+    redis_url: str | None = setting(
+        "REDIS_URL",
+        None,
+        "fan events out across gateway replicas through Redis",
+        shown="unset (in-process broker)",
+    )
+    jwt_secret: str = setting(
+        "ORDERGATE_JWT_SECRET",
+        DEV_JWT_SECRET,
+        "HS256 key for bearer tokens. With `ORDERGATE_SANDBOX` off it is required (32 characters or more) "
+        "unless `ORDERGATE_JWT_PUBLIC_KEY` is set: `serve` refuses to start without it, and tokens signed "
+        "with the development secret are never accepted outside the sandbox",
+        shown="a development secret (sandbox only)",
+    )
+    jwt_public_key: str | None = setting(
+        "ORDERGATE_JWT_PUBLIC_KEY",
+        None,
+        "PEM text or a file path; RS256 tokens are then accepted too",
+        parsers.pem_or_path,
+    )
+    jwt_issuer: str = setting(
+        "ORDERGATE_JWT_ISSUER", "ordergate", "the `iss` of tokens minted by `ordergate token`"
+    )
+    token_ttl_seconds: int = setting(
+        "ORDERGATE_TOKEN_TTL_SECONDS",
+        8 * 3600,
+        "lifetime of tokens minted by `ordergate token`",
+        parsers.integer,
+    )
+    sandbox: bool = setting(
+        "ORDERGATE_SANDBOX", True, "the simulated upstreams and their demo data", parsers.flag
+    )
+    seed_demo_data: bool = setting(
+        "ORDERGATE_SEED",
+        True,
+        "seed the demo network and catalogue on start (idempotent)",
+        parsers.flag,
+        shown="as `ORDERGATE_SANDBOX`",
+        default_from="sandbox",
+    )
+    auto_migrate: bool = setting(
+        "ORDERGATE_AUTO_MIGRATE",
+        True,
+        "apply migrations on start (replicas take turns on a lock)",
+        parsers.flag,
+    )
+    graphiql: bool = setting(
+        "ORDERGATE_GRAPHIQL", True, "serve GraphiQL on `GET /graphql` for browsers", parsers.flag
+    )
+    currency: str = setting("ORDERGATE_CURRENCY", "USD", "the currency orders are priced in")
+    free_shipping_threshold: Decimal = setting(
+        "ORDERGATE_FREE_SHIPPING_THRESHOLD",
+        Decimal("75.00"),
+        "orders whose lines come to this much or more ship free",
+        parsers.amount,
+    )
+    flat_shipping_rate: Decimal = setting(
+        "ORDERGATE_FLAT_SHIPPING_RATE",
+        Decimal("7.95"),
+        "the shipping charged below that threshold",
+        parsers.amount,
+    )
+    max_line_quantity: int = setting(
+        "ORDERGATE_MAX_LINE_QUANTITY", 999, "the most units one order line may ask for", parsers.integer
+    )
+    max_lines_per_order: int = setting(
+        "ORDERGATE_MAX_LINES_PER_ORDER", 100, "the most lines one order may have", parsers.integer
+    )
+    page_size_cap: int = setting(
+        "ORDERGATE_PAGE_SIZE_CAP", 250, "the largest `first` a connection accepts", parsers.integer
+    )
+    tax_rules_path: str | None = setting(
+        "ORDERGATE_TAX_RULES",
+        None,
+        "a JSON file of tax rules by destination, replacing the built-in ones: "
+        '`[{"country": "US", "region": "CA", "rate": "0.0725", "shippingTaxable": false}]`; '
+        "the most specific rule wins",
+        shown="built-in rules (US states, CA, DE, FR, NL)",
+    )
+    fraud_threshold: int = setting(
+        "ORDERGATE_FRAUD_THRESHOLD",
+        70,
+        "orders whose fraud score (0-100) reaches this are taken `ON_HOLD` (`HIGH_RISK_OF_FRAUD`) and not "
+        "routed until an agent releases them",
+        parsers.integer,
+    )
+    fraud_blocklist: tuple[str, ...] = setting(
+        "ORDERGATE_FRAUD_BLOCKLIST",
+        (),
+        "comma-separated emails, email domains (`@example.net`) and postal codes whose orders always "
+        "score 100",
+        parsers.listed_lowered,
+        shown="empty",
+    )
+    edit_window_minutes: int = setting(
+        "ORDERGATE_EDIT_WINDOW_MINUTES",
+        60,
+        "how long after placing an order a customer may still edit it (agents any time while units are "
+        "unstarted)",
+        parsers.integer,
+    )
+    max_query_depth: int = setting(
+        "ORDERGATE_MAX_QUERY_DEPTH",
+        12,
+        "deeper operations are refused before they run (`QUERY_TOO_DEEP`)",
+        parsers.integer,
+    )
+    max_query_aliases: int = setting(
+        "ORDERGATE_MAX_QUERY_ALIASES", 30, "more aliases are refused (`TOO_MANY_ALIASES`)", parsers.integer
+    )
+    max_query_tokens: int = setting(
+        "ORDERGATE_MAX_QUERY_TOKENS",
+        2000,
+        "longer documents are not parsed (`TOO_MANY_TOKENS`)",
+        parsers.integer,
+    )
+    max_query_fields: int = setting(
+        "ORDERGATE_MAX_QUERY_FIELDS",
+        2000,
+        "operations that expand to more field selections (each fragment counted as often as it is spread) "
+        "are refused before they run (`QUERY_TOO_COSTLY`)",
+        parsers.integer,
+    )
+    max_input_list: int = setting(
+        "ORDERGATE_MAX_INPUT_LIST",
+        250,
+        "the longest list accepted in an operation's arguments or variables (order lines, SKUs); longer is "
+        "refused once, before anything is coerced (`INPUT_TOO_LARGE`)",
+        parsers.integer,
+    )
+    max_body_bytes: int = setting(
+        "ORDERGATE_MAX_BODY_BYTES",
+        1_048_576,
+        "the largest request body (`/graphql`, webhooks) and WebSocket message; larger is refused with 413 "
+        "before it is read whole",
+        parsers.integer,
+    )
+    max_query_cost: int = setting(
+        "ORDERGATE_MAX_QUERY_COST",
+        1000,
+        'operations whose static cost is higher are refused (`QUERY_TOO_COSTLY`); see "Query cost"',
+        parsers.integer,
+    )
+    query_budget: int = setting(
+        "ORDERGATE_QUERY_BUDGET",
+        1000,
+        "each client's bucket of cost points; over it a request is `THROTTLED` (HTTP 429, `Retry-After`); "
+        "`0` turns budgets off",
+        parsers.integer,
+    )
+    query_budget_restore_rate: int = setting(
+        "ORDERGATE_QUERY_BUDGET_RESTORE_RATE",
+        50,
+        "points per second that refill each client's bucket",
+        parsers.integer,
+    )
+    persisted_queries: str = setting(
+        "ORDERGATE_PERSISTED_QUERIES",
+        "apq",
+        "`apq`: Apollo's automatic persisted queries (send `extensions.persistedQuery.sha256Hash`); "
+        "`allowlist`: only the registered operations run, by hash or in full (`OPERATION_NOT_ALLOWED` "
+        "otherwise; questions about the schema follow `ORDERGATE_INTROSPECTION`); `off`",
+        parsers.lowered,
+    )
+    operations_path: str | None = setting(
+        "ORDERGATE_OPERATIONS_PATH",
+        None,
+        "a folder of `.graphql` files whose operations are registered (the client contract by default); "
+        "`ordergate operations [--format apollo|relay|codegen] [--typename]` prints them as a manifest, "
+        "`--typename` as Apollo Client and urql send them",
+        shown="`ordergate/schema/operations`",
+    )
+    trusted_documents: tuple[str, ...] = setting(
+        "ORDERGATE_TRUSTED_DOCUMENTS",
+        (),
+        "comma-separated manifests whose documents are registered too: Apollo's persisted query manifest, "
+        "Relay's `persisted_queries.json`, GraphQL Code Generator's `persisted-documents.json` (told by "
+        "content; each id checked against its text; a malformed file stops `serve`). See "
+        "[docs/clients.md](docs/clients.md)",
+        parsers.listed,
+    )
+    router_token: str | None = setting(
+        "ORDERGATE_ROUTER_TOKEN",
+        None,
+        "a federation router that sends it in `X-Ordergate-Router-Token` reads `_service { sdl }` with "
+        "introspection off and runs its query plans without the allow-list; users are still who the "
+        "forwarded `Authorization` says; a wrong token is 401. 32+ characters outside the sandbox",
+    )
+    introspection: bool = setting(
+        "ORDERGATE_INTROSPECTION",
+        True,
+        "answer introspection queries; off in production refuses them (`INTROSPECTION_DISABLED`)",
+        parsers.flag,
+    )
+    field_suggestions: bool = setting(
+        "ORDERGATE_FIELD_SUGGESTIONS",
+        True,
+        '"Did you mean ...?" in validation messages; off in production strips them',
+        parsers.flag,
+    )
+    ws_connection_init_timeout_seconds: int = setting(
+        "ORDERGATE_WS_INIT_TIMEOUT_SECONDS",
+        5,
+        "close WebSockets that send no `connection_init` in time",
+        parsers.integer,
+    )
+    ws_keep_alive_seconds: int = setting(
+        "ORDERGATE_WS_KEEPALIVE_SECONDS", 15, "WebSocket keep-alive interval", parsers.integer
+    )
+    metrics_token: str | None = setting(
+        "ORDERGATE_METRICS_TOKEN",
+        None,
+        "when set, `/metrics` answers only a scraper that sends `Authorization: Bearer <token>` "
+        "(401 otherwise)",
+        shown="unset (open)",
+    )
+    log_level: str = setting("ORDERGATE_LOG_LEVEL", "INFO", "log level")
+    log_format: str = setting(
+        "ORDERGATE_LOG_FORMAT",
+        "json",
+        "`json`: one object per line with the `request_id` (also sent back as `X-Request-Id`); `text` for a "
+        "terminal",
+        parsers.log_format,
+    )
+    otel_traces_endpoint: str | None = setting(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        None,
+        "where spans go, OTLP over HTTP/protobuf, e.g. `http://collector:4318/v1/traces`; "
+        'see "Observability"',
+        parsers.url,
+        shown="unset (no tracing)",
+    )
+    otel_endpoint: str | None = setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        None,
+        "the collector's base URL (`http://collector:4318`); spans go to its `/v1/traces` unless "
+        "the variable above is set",
+        parsers.url,
+    )
+    service_name: str = setting("OTEL_SERVICE_NAME", "ordergate", "`service.name` on every span")
+    otel_sdk_disabled: bool = setting(
+        "OTEL_SDK_DISABLED",
+        False,
+        "`true` turns tracing off even with an endpoint set",
+        parsers.flag,
+        shown="`false`",
+    )
+    outbox_relay: bool = setting(
+        "ORDERGATE_OUTBOX_RELAY",
+        True,
+        "push promised work (ERP sales orders) from this process; off for API-only replicas",
+        parsers.flag,
+    )
+    webhooks: WebhookSettings = group(WebhookSettings, "customer webhooks")
+    public_url: str = setting(
+        "ORDERGATE_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "where upstreams reach this gateway (webhook URLs)",
+        parsers.url,
+    )
+    katana: KatanaSettings = group(KatanaSettings, "Katana (the ERP)")
+    stripe: StripeSettings = group(StripeSettings, "the card payment provider")
+    bigcommerce: BigCommerceSettings = group(BigCommerceSettings, "BigCommerce (the storefront)")
+    storefront_sync_seconds: int = setting(
+        "ORDERGATE_STOREFRONT_SYNC_SECONDS",
+        300,
+        "how often storefront orders and catalogue are re-read (the backfill, resumed); `0` turns it off",
+        parsers.integer,
+    )
+    storefront_availability_seconds: int = setting(
+        "ORDERGATE_STOREFRONT_AVAILABILITY_SECONDS",
+        30,
+        "at most this long before a change in what we can sell reaches the storefront's per-location stock; "
+        "`0` turns it off",
+        parsers.integer,
+    )
+    shipengine: ShipEngineSettings = group(ShipEngineSettings, "ShipEngine (a carrier)")
+    ups: UpsSettings = group(UpsSettings, "UPS (a carrier)")
+    default_carrier: str = setting(
+        "ORDERGATE_DEFAULT_CARRIER",
+        "shipengine",
+        "the carrier `shipFulfillmentOrder` uses when none is named",
+    )
+    sandbox_tracking_step_seconds: float = setting(
+        "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS",
+        30.0,
+        "how often a sandbox parcel moves on (accepted, in transit, out for delivery, delivered)",
+        parsers.seconds,
+        shown="`30`",
+    )
+    loyalty_points_per_unit: Decimal = setting(
+        "ORDERGATE_LOYALTY_POINTS_PER_UNIT",
+        Decimal("1"),
+        "loyalty points per whole currency unit captured (rounded down per order); refunds take them back in "
+        "proportion",
+        parsers.amount,
+    )
+    appeasement_limit_agent: Decimal | None = setting(
+        "ORDERGATE_APPEASEMENT_LIMIT_AGENT",
+        Decimal("50.00"),
+        "the most an agent may give in one goodwill appeasement (`issueAppeasement`); `unlimited` "
+        "for no limit",
+        parsers.limit,
+    )
+    appeasement_limit_admin: Decimal | None = setting(
+        "ORDERGATE_APPEASEMENT_LIMIT_ADMIN", None, "the same for admins", parsers.limit, shown="`unlimited`"
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every declared setting from `env` (the process environment by default)."""
+        return read(cls, os.environ if env is None else env)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans go (OTLP over HTTP), by the OpenTelemetry variables: the traces endpoint as
+        given, else the base endpoint with `/v1/traces`; None (tracing off) without either, or with
+        the SDK disabled."""
+        if self.otel_sdk_disabled:
+            return None
+        if self.otel_traces_endpoint:
+            return self.otel_traces_endpoint
+        return f"{self.otel_endpoint}/v1/traces" if self.otel_endpoint else None
 
     @property
     def accepts_hs256(self) -> bool:
@@ -182,92 +550,87 @@ class Settings:
                 f"must be at least {MIN_JWT_SECRET_LENGTH} (it lifts the allow-list for whoever presents it)."
             )
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-        if database_url.startswith(("postgres://", "postgresql://")):
-            database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-        sandbox = _flag(env.get("ORDERGATE_SANDBOX"), default=True)
-        public_key = env.get("ORDERGATE_JWT_PUBLIC_KEY") or None
-        if public_key and not public_key.lstrip().startswith("-----BEGIN"):
-            public_key = Path(public_key).read_text()
-        return cls(
-            database_url=database_url,
-            otlp_traces_endpoint=_otlp_traces_endpoint(env),
-            service_name=env.get("OTEL_SERVICE_NAME") or "ordergate",
-            redis_url=env.get("REDIS_URL") or None,
-            jwt_secret=env.get("ORDERGATE_JWT_SECRET") or DEV_JWT_SECRET,
-            jwt_public_key=public_key,
-            token_ttl_seconds=_int(env, "ORDERGATE_TOKEN_TTL_SECONDS", 8 * 3600),
-            sandbox=sandbox,
-            seed_demo_data=_flag(env.get("ORDERGATE_SEED"), default=sandbox),
-            auto_migrate=_flag(env.get("ORDERGATE_AUTO_MIGRATE"), default=True),
-            graphiql=_flag(env.get("ORDERGATE_GRAPHIQL"), default=True),
-            currency=env.get("ORDERGATE_CURRENCY") or "USD",
-            page_size_cap=_int(env, "ORDERGATE_PAGE_SIZE_CAP", 250),
-            max_query_depth=_int(env, "ORDERGATE_MAX_QUERY_DEPTH", 12),
-            max_query_aliases=_int(env, "ORDERGATE_MAX_QUERY_ALIASES", 30),
-            max_query_tokens=_int(env, "ORDERGATE_MAX_QUERY_TOKENS", 2000),
-            max_query_cost=_int(env, "ORDERGATE_MAX_QUERY_COST", 1000),
-            max_query_fields=_int(env, "ORDERGATE_MAX_QUERY_FIELDS", 2000),
-            max_input_list=_int(env, "ORDERGATE_MAX_INPUT_LIST", 250),
-            max_body_bytes=_int(env, "ORDERGATE_MAX_BODY_BYTES", 1_048_576),
-            metrics_token=env.get("ORDERGATE_METRICS_TOKEN") or None,
-            query_budget=_int(env, "ORDERGATE_QUERY_BUDGET", 1000),
-            query_budget_restore_rate=_int(env, "ORDERGATE_QUERY_BUDGET_RESTORE_RATE", 50),
-            introspection=_flag(env.get("ORDERGATE_INTROSPECTION"), default=True),
-            persisted_queries=(env.get("ORDERGATE_PERSISTED_QUERIES") or "apq").strip().lower(),
-            operations_path=env.get("ORDERGATE_OPERATIONS_PATH") or None,
-            trusted_documents=tuple(
-                p.strip() for p in (env.get("ORDERGATE_TRUSTED_DOCUMENTS") or "").split(",") if p.strip()
-            ),
-            router_token=env.get("ORDERGATE_ROUTER_TOKEN") or None,
-            field_suggestions=_flag(env.get("ORDERGATE_FIELD_SUGGESTIONS"), default=True),
-            ws_connection_init_timeout_seconds=_int(env, "ORDERGATE_WS_INIT_TIMEOUT_SECONDS", 5),
-            ws_keep_alive_seconds=_int(env, "ORDERGATE_WS_KEEPALIVE_SECONDS", 15),
-            log_level=env.get("ORDERGATE_LOG_LEVEL") or "INFO",
-            log_format="text"
-            if (env.get("ORDERGATE_LOG_FORMAT") or "json").strip().lower() == "text"
-            else "json",
-            katana_url=env.get("ORDERGATE_KATANA_URL") or None,
-            katana_token=env.get("ORDERGATE_KATANA_TOKEN") or None,
-            katana_webhook_secrets=tuple(
-                s.strip() for s in (env.get("ORDERGATE_KATANA_WEBHOOK_SECRET") or "").split(",") if s.strip()
-            ),
-            stripe_url=(env.get("ORDERGATE_STRIPE_URL") or "https://api.stripe.com").rstrip("/"),
-            stripe_key=env.get("ORDERGATE_STRIPE_KEY") or None,
-            bigcommerce_url=(env.get("ORDERGATE_BIGCOMMERCE_URL") or "").rstrip("/") or None,
-            bigcommerce_token=env.get("ORDERGATE_BIGCOMMERCE_TOKEN") or None,
-            bigcommerce_webhook_secrets=tuple(
-                s.strip()
-                for s in (env.get("ORDERGATE_BIGCOMMERCE_WEBHOOK_SECRET") or "").split(",")
-                if s.strip()
-            ),
-            storefront_sync_seconds=_int(env, "ORDERGATE_STOREFRONT_SYNC_SECONDS", 300),
-            storefront_availability_seconds=_int(env, "ORDERGATE_STOREFRONT_AVAILABILITY_SECONDS", 30),
-            public_url=(env.get("ORDERGATE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
-            outbox_relay=_flag(env.get("ORDERGATE_OUTBOX_RELAY"), default=True),
-            webhooks_allow_private=_flag(env.get("ORDERGATE_WEBHOOKS_ALLOW_PRIVATE"), default=False),
-            shipengine_url=env.get("ORDERGATE_SHIPENGINE_URL") or None,
-            shipengine_key=env.get("ORDERGATE_SHIPENGINE_KEY") or None,
-            ups_url=env.get("ORDERGATE_UPS_URL") or None,
-            ups_client_id=env.get("ORDERGATE_UPS_CLIENT_ID") or None,
-            ups_client_secret=env.get("ORDERGATE_UPS_CLIENT_SECRET") or None,
-            ups_account=env.get("ORDERGATE_UPS_ACCOUNT") or None,
-            default_carrier=env.get("ORDERGATE_DEFAULT_CARRIER") or "shipengine",
-            shipengine_webhook_secret=env.get("ORDERGATE_SHIPENGINE_WEBHOOK_SECRET") or None,
-            ups_webhook_credential=env.get("ORDERGATE_UPS_WEBHOOK_CREDENTIAL") or None,
-            sandbox_tracking_step_seconds=float(_int(env, "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS", 30)),
-            tax_rules_path=env.get("ORDERGATE_TAX_RULES") or None,
-            fraud_threshold=_int(env, "ORDERGATE_FRAUD_THRESHOLD", 70),
-            fraud_blocklist=tuple(
-                s.strip().lower()
-                for s in (env.get("ORDERGATE_FRAUD_BLOCKLIST") or "").split(",")
-                if s.strip()
-            ),
-            edit_window_minutes=_int(env, "ORDERGATE_EDIT_WINDOW_MINUTES", 60),
-            loyalty_points_per_unit=_decimal(env, "ORDERGATE_LOYALTY_POINTS_PER_UNIT", Decimal("1")),
-            appeasement_limit_agent=_limit(env, "ORDERGATE_APPEASEMENT_LIMIT_AGENT", Decimal("50.00")),
-            appeasement_limit_admin=_limit(env, "ORDERGATE_APPEASEMENT_LIMIT_ADMIN", None),
-        )
+
+# -- reading and documenting the declarations ------------------------------------------------------
+
+D = TypeVar("D")
+
+
+def _variable(spec: Field[Any]) -> Variable | None:
+    found = spec.metadata.get("variable")
+    return found if isinstance(found, Variable) else None
+
+
+def read(kind: type[D], env: Mapping[str, str]) -> D:
+    """An instance of the settings class `kind` (or a group of it) with every declared setting
+    that `env` sets; unset or blank ones keep their default."""
+    values: dict[str, Any] = {}
+    derived: dict[str, str] = {}
+    for spec in fields(kind):  # type: ignore[arg-type]  # kind is a dataclass by construction
+        if "group" in spec.metadata:
+            values[spec.name] = read(spec.metadata["group"], env)
+            continue
+        variable = _variable(spec)
+        if variable is None:
+            continue
+        raw = env.get(variable.env)
+        if raw is None or not raw.strip():
+            if variable.default_from is not None:
+                derived[spec.name] = variable.default_from
+            continue
+        try:
+            values[spec.name] = variable.parse(raw)
+        except ValueError as error:
+            raise SettingsError(f"{variable.env} {error}") from None
+    for name, source in derived.items():
+        values[name] = values[source] if source in values else _default(kind, source)
+    return kind(**values)
+
+
+def _default(kind: type[Any], name: str) -> Any:
+    spec = next(spec for spec in fields(kind) if spec.name == name)
+    return spec.default if spec.default is not MISSING else None
+
+
+def declarations(kind: type[Any] = Settings) -> Iterator[tuple[str, Field[Any], Variable]]:
+    """Every declared setting, in declaration order, groups inline: (dotted field, field, variable)."""
+    for spec in fields(kind):
+        if "group" in spec.metadata:
+            for name, inner, variable in declarations(spec.metadata["group"]):
+                yield f"{spec.name}.{name}", inner, variable
+            continue
+        declared = _variable(spec)
+        if declared is not None:
+            yield spec.name, spec, declared
+
+
+def _shown(spec: Field[Any], variable: Variable) -> str:
+    if variable.shown is not None:
+        return variable.shown
+    value = spec.default
+    if value is None or value == ():
+        return "unset"
+    if isinstance(value, bool):
+        return "`on`" if value else "`off`"
+    return f"`{value}`"
+
+
+def settings_table() -> str:
+    """The README's table of environment variables, from the declarations."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for _, spec, variable in declarations():
+        meaning = variable.meaning.replace("|", "\\|")
+        rows.append(f"| `{variable.env}` | {_shown(spec, variable)} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+README_START = "<!-- settings:start: generated from ordergate/settings.py by `make readme` -->"
+README_END = "<!-- settings:end -->"
+
+
+def with_settings_table(readme: str) -> str:
+    """`readme` with the table between its settings markers rewritten from the declarations."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise SettingsError(f"the README has no {README_START!r} ... {README_END!r} markers")
+    return readme[: start + len(README_START)] + "\n" + settings_table() + readme[end:]

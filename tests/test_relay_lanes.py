@@ -118,7 +118,7 @@ async def test_each_lane_reports_its_backlog_and_lag(client: httpx.AsyncClient, 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The customer's webhook receiver below listens on 127.0.0.1."""
-    return replace(settings, webhooks_allow_private=True)
+    return replace(settings, webhooks=replace(settings.webhooks, allow_private=True))
 
 
 @pytest.fixture

@@ -132,7 +132,7 @@ class FakeClock:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The receivers here listen on 127.0.0.1, as an on-premises network's would."""
-    return replace(settings, webhooks_allow_private=True)
+    return replace(settings, webhooks=replace(settings.webhooks, allow_private=True))
 
 
 @pytest.fixture
@@ -695,5 +695,5 @@ def test_good_webhook_urls_pass(url: str) -> None:
 
 
 def test_private_targets_stay_refused_unless_the_setting_allows_them() -> None:
-    assert Settings.from_env({}).webhooks_allow_private is False
-    assert Settings.from_env({"ORDERGATE_WEBHOOKS_ALLOW_PRIVATE": "on"}).webhooks_allow_private is True
+    assert Settings.from_env({}).webhooks.allow_private is False
+    assert Settings.from_env({"ORDERGATE_WEBHOOKS_ALLOW_PRIVATE": "on"}).webhooks.allow_private is True
