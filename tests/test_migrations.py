@@ -8,11 +8,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
-import ordergate.store.records  # noqa: F401
-from ordergate.models.columns import EnumText, UTCDateTime
 from ordergate.store import migrate
+from ordergate.store.columns import EnumText, UTCDateTime
+from ordergate.store.tables import metadata
 from ordergate.usecases.services import Services
 
 
@@ -29,7 +28,7 @@ def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": _same_type})
     return [
         d
-        for d in compare_metadata(context, SQLModel.metadata)
+        for d in compare_metadata(context, metadata)
         if d[0] != "remove_table" or d[1].name != "alembic_version"
     ]
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.location import Location
+from ordergate.store import tables
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token
 from tests.graphql_client import execute
@@ -52,7 +53,9 @@ async def shares(client: httpx.AsyncClient, order_id: str) -> list[tuple[str, st
 async def close(services: Services, code: str) -> None:
     async with services.store.write() as uow:
         [location] = (
-            (await uow.session.execute(select(Location).where(col(Location.code) == code))).scalars().all()
+            (await uow.session.execute(select(Location).where(tables.locations.c.code == code)))
+            .scalars()
+            .all()
         )
         location.active = False
         uow.session.add(location)

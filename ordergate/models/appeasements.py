@@ -4,15 +4,14 @@ Each is refunded through the payments outbox like any other refund."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import MONEY, EnumText, UTCDateTime, new_id
 from ordergate.models.errors import Problem
 from ordergate.models.identity import Role
+from ordergate.models.ids import new_id
 
 MAX_AMOUNT = Decimal("999999999999.99")  # what a Numeric(14, 2) column holds
 
@@ -24,17 +23,16 @@ class AppeasementReason(StrEnum):
     OTHER = "OTHER"
 
 
-class Appeasement(SQLModel, table=True):
-    __tablename__ = "appeasements"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
-    amount: Decimal = Field(sa_type=MONEY)
-    currency: str = Field(max_length=3)
-    reason: AppeasementReason = Field(sa_type=EnumText(AppeasementReason, 32))
-    note: str | None = Field(default=None, max_length=1000)
-    issued_by: str = Field(max_length=255)
-    issued_at: datetime = Field(sa_type=UTCDateTime)
+@dataclass(kw_only=True, eq=False)
+class Appeasement:
+    id: str = field(default_factory=new_id)
+    order_id: str
+    amount: Decimal
+    currency: str
+    reason: AppeasementReason
+    note: str | None = None
+    issued_by: str
+    issued_at: datetime
 
 
 def check_amount(amount: Decimal, path: tuple[str, ...]) -> list[Problem]:

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import MONEY, UTCDateTime, new_id
 from ordergate.models.errors import Problem
+from ordergate.models.ids import new_id
 
 
-class Product(SQLModel, table=True):
-    __tablename__ = "products"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    sku: str = Field(max_length=64, unique=True, index=True)
-    name: str = Field(max_length=255)
-    price: Decimal = Field(sa_type=MONEY)
-    currency: str = Field(max_length=3)
+@dataclass(kw_only=True, eq=False)
+class Product:
+    id: str = field(default_factory=new_id)
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
     active: bool = True
     returnable: bool = True
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime
+    updated_at: datetime
 
 
 def check_sellable(sku: str, product: Product | None, currency: str, path: tuple[str, ...]) -> list[Problem]:

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import UTCDateTime, new_id
+from ordergate.models.ids import new_id
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-class Customer(SQLModel, table=True):
-    __tablename__ = "customers"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    email: str = Field(max_length=320, unique=True, index=True)
-    first_name: str | None = Field(default=None, max_length=128)
-    last_name: str | None = Field(default=None, max_length=128)
-    phone: str | None = Field(default=None, max_length=32)
-    external_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(sa_type=UTCDateTime)
+@dataclass(kw_only=True, eq=False)
+class Customer:
+    id: str = field(default_factory=new_id)
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    created_at: datetime
 
     @property
     def display_name(self) -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import UTCDateTime, new_id
+from ordergate.models.ids import new_id
 
 
 class EventType(StrEnum):
@@ -125,28 +123,25 @@ def is_internal(event_type: str) -> bool:
     return event_type in INTERNAL_EVENTS
 
 
-class OrderEvent(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class OrderEvent:
     """`cursor` is global and commit-ordered; `seq` counts within one order."""
 
-    __tablename__ = "order_events"
-    __table_args__ = (sa.UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    cursor: int = Field(unique=True, index=True)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    id: str = field(default_factory=new_id)
+    cursor: int
+    order_id: str
     seq: int
-    type: str = Field(max_length=64)
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
-    actor: str = Field(max_length=255)
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    fulfillment_order_id: str | None = Field(default=None, max_length=36)
-    location_id: str | None = Field(default=None, max_length=36, index=True)
+    type: str
+    occurred_at: datetime
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)
+    fulfillment_order_id: str | None = None
+    location_id: str | None = None
 
 
-class Counter(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class Counter:
     """Named monotonic counters (order numbers, the event cursor), bumped under a row lock."""
 
-    __tablename__ = "counters"
-
-    name: str = Field(primary_key=True, max_length=64)
+    name: str
     value: int

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import EnumText, UTCDateTime, new_id
 from ordergate.models.errors import InvalidTransition
+from ordergate.models.ids import new_id
 from ordergate.models.order import DeliveryMethod
 
 
@@ -94,25 +92,22 @@ def next_fulfillment_status(
         ) from None
 
 
-class FulfillmentOrder(SQLModel, table=True):
-    __tablename__ = "fulfillment_orders"
+@dataclass(kw_only=True, eq=False)
+class FulfillmentOrder:
+    id: str = field(default_factory=new_id)
+    order_id: str
+    location_id: str
+    status: FulfillmentOrderStatus
+    delivery_method: DeliveryMethod
+    rejection_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
-    location_id: str = Field(foreign_key="locations.id", index=True, max_length=36)
-    status: FulfillmentOrderStatus = Field(sa_type=EnumText(FulfillmentOrderStatus, 32), index=True)
-    delivery_method: DeliveryMethod = Field(sa_type=EnumText(DeliveryMethod, 16))
-    rejection_reason: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
 
-
-class FulfillmentOrderLine(SQLModel, table=True):
-    __tablename__ = "fulfillment_order_lines"
-    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_fo_lines_quantity_positive"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    fulfillment_order_id: str = Field(foreign_key="fulfillment_orders.id", index=True, max_length=36)
-    order_line_id: str = Field(foreign_key="order_lines.id", max_length=36)
-    sku: str = Field(max_length=64)
+@dataclass(kw_only=True, eq=False)
+class FulfillmentOrderLine:
+    id: str = field(default_factory=new_id)
+    fulfillment_order_id: str
+    order_line_id: str
+    sku: str
     quantity: int

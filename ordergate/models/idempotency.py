@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import UTCDateTime, new_id
+from ordergate.models.ids import new_id
 
 PROVIDER_KEY_LENGTH = 160  # what the ledger keeps of a key sent to a provider
 
@@ -24,17 +23,16 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class IdempotencyRecord(SQLModel, table=True):
-    __tablename__ = "idempotency_keys"
-
-    scope: str = Field(primary_key=True, max_length=255)
-    key: str = Field(primary_key=True, max_length=255)
-    operation: str = Field(max_length=64)
-    request_hash: str = Field(max_length=64)
-    result_id: str | None = Field(default=None, max_length=36)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    attempt: str = Field(default_factory=new_id, max_length=36)  # who holds (or last held) the key
-    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # while pending
+@dataclass(kw_only=True, eq=False)
+class IdempotencyRecord:
+    scope: str
+    key: str
+    operation: str
+    request_hash: str
+    result_id: str | None = None
+    created_at: datetime
+    attempt: str = field(default_factory=new_id)
+    leased_until: datetime | None = None
 
     def held(self, now: datetime) -> bool:
         """Pending, and its holder's lease still runs."""

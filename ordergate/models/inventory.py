@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import EnumText, UTCDateTime, new_id
+from ordergate.models.ids import new_id
 
 
-class InventoryPosition(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class InventoryPosition:
     """`on_hand` is the ERP's last snapshot (as of `as_of`); `allocated` is ours: units
     committed to orders and not yet shipped. Row-locked when allocating or holding."""
 
-    __tablename__ = "inventory_positions"
-    __table_args__ = (
-        sa.CheckConstraint("on_hand >= 0", name="ck_positions_on_hand_not_negative"),
-        sa.CheckConstraint("allocated >= 0", name="ck_positions_allocated_not_negative"),
-    )
-
-    sku: str = Field(primary_key=True, max_length=64)
-    location_id: str = Field(primary_key=True, foreign_key="locations.id", max_length=36)
+    sku: str
+    location_id: str
     on_hand: int = 0
     allocated: int = 0
-    as_of: datetime = Field(sa_type=UTCDateTime)
+    as_of: datetime
 
 
 class ReservationStatus(StrEnum):
@@ -34,46 +27,39 @@ class ReservationStatus(StrEnum):
     RELEASED = "RELEASED"
 
 
-class Reservation(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class Reservation:
     """A hold on units for a cart or checkout; it stops counting at `expires_at` by itself."""
 
-    __tablename__ = "reservations"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    status: ReservationStatus = Field(sa_type=EnumText(ReservationStatus, 16), index=True)
-    channel: str = Field(max_length=64)
-    created_by: str = Field(max_length=255)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    order_id: str | None = Field(default=None, foreign_key="orders.id", max_length=36)
+    id: str = field(default_factory=new_id)
+    status: ReservationStatus
+    channel: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    order_id: str | None = None
 
 
-class ReservationLine(SQLModel, table=True):
-    __tablename__ = "reservation_lines"
-    __table_args__ = (
-        sa.CheckConstraint("quantity > 0", name="ck_reservation_lines_quantity_positive"),
-        sa.Index("ix_reservation_lines_sku_location", "sku", "location_id"),
-    )
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    reservation_id: str = Field(foreign_key="reservations.id", index=True, max_length=36)
-    sku: str = Field(max_length=64)
-    location_id: str = Field(foreign_key="locations.id", max_length=36)
+@dataclass(kw_only=True, eq=False)
+class ReservationLine:
+    id: str = field(default_factory=new_id)
+    reservation_id: str
+    sku: str
+    location_id: str
     quantity: int
 
 
-class IncomingSupplyRecord(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class IncomingSupplyRecord:
     """Open purchase-order quantity expected at a location, as the ERP last reported it."""
 
-    __tablename__ = "incoming_supply"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    sku: str = Field(max_length=64, index=True)
-    location_id: str = Field(foreign_key="locations.id", max_length=36)
+    id: str = field(default_factory=new_id)
+    sku: str
+    location_id: str
     quantity: int
     expected_on: date
-    reference: str = Field(max_length=64)
-    as_of: datetime = Field(sa_type=UTCDateTime)
+    reference: str
+    as_of: datetime
 
 
 class LedgerKind(StrEnum):
@@ -86,28 +72,25 @@ class LedgerKind(StrEnum):
     ADJUST = "ADJUST"
 
 
-class LedgerEntry(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class LedgerEntry:
     """What ordergate did to a position, and why: the audit trail between ERP snapshots."""
 
-    __tablename__ = "inventory_ledger"
-    __table_args__ = (sa.Index("ix_ledger_sku_location", "sku", "location_id"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    sku: str = Field(max_length=64)
-    location_id: str = Field(foreign_key="locations.id", max_length=36)
-    kind: LedgerKind = Field(sa_type=EnumText(LedgerKind, 16))
+    id: str = field(default_factory=new_id)
+    sku: str
+    location_id: str
+    kind: LedgerKind
     quantity: int
-    order_id: str | None = Field(default=None, max_length=36)
-    reservation_id: str | None = Field(default=None, max_length=36)
-    actor: str = Field(max_length=255)
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    order_id: str | None = None
+    reservation_id: str | None = None
+    actor: str
+    occurred_at: datetime
 
 
-class WebhookDelivery(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class WebhookDelivery:
     """Deliveries already taken in, so a retried webhook has one effect."""
 
-    __tablename__ = "webhook_deliveries"
-
-    source: str = Field(primary_key=True, max_length=32)
-    delivery_id: str = Field(primary_key=True, max_length=128)
-    received_at: datetime = Field(sa_type=UTCDateTime)
+    source: str
+    delivery_id: str
+    received_at: datetime

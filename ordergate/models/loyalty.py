@@ -6,13 +6,12 @@ so the balance an order gives never goes below zero and a retried capture never 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import EnumText, UTCDateTime, new_id
+from ordergate.models.ids import new_id
 
 
 class LoyaltyReason(StrEnum):
@@ -20,16 +19,15 @@ class LoyaltyReason(StrEnum):
     REFUNDED = "REFUNDED"  # money went back: points reversed
 
 
-class LoyaltyEntry(SQLModel, table=True):
-    __tablename__ = "loyalty_entries"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    customer_id: str = Field(foreign_key="customers.id", index=True, max_length=36)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+@dataclass(kw_only=True, eq=False)
+class LoyaltyEntry:
+    id: str = field(default_factory=new_id)
+    customer_id: str
+    order_id: str
     points: int
-    reason: LoyaltyReason = Field(sa_type=EnumText(LoyaltyReason, 16))
-    key: str = Field(max_length=160, unique=True)  # the payment transaction's idempotency key
-    created_at: datetime = Field(sa_type=UTCDateTime)
+    reason: LoyaltyReason
+    key: str
+    created_at: datetime
 
 
 def points_for(net_captured: Decimal, points_per_unit: Decimal) -> int:

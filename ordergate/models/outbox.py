@@ -3,13 +3,11 @@ promised it, and done by a relay until it succeeds (the transactional outbox).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import UTCDateTime, new_id
+from ordergate.models.ids import new_id
 
 ERP_SALES_ORDER = "erp.sales_order"
 ERP_SALES_ORDER_AMEND = "erp.sales_order.amend"  # the ERP's sales order made to match ours again
@@ -59,20 +57,15 @@ def next_attempt(attempts: int, now: datetime) -> datetime:
     return now + delay
 
 
-class OutboxTask(SQLModel, table=True):
-    __tablename__ = "outbox"
-    __table_args__ = (
-        sa.UniqueConstraint("kind", "key", name="uq_outbox_kind_key"),
-        sa.Index("ix_outbox_due", "done_at", "available_at"),
-    )
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    kind: str = Field(max_length=64)
-    key: str = Field(max_length=128)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+@dataclass(kw_only=True, eq=False)
+class OutboxTask:
+    id: str = field(default_factory=new_id)
+    kind: str
+    key: str
+    payload: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
-    available_at: datetime = Field(sa_type=UTCDateTime)
-    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    result: str | None = Field(default=None, max_length=128)
-    last_error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(sa_type=UTCDateTime)
+    available_at: datetime
+    done_at: datetime | None = None
+    result: str | None = None
+    last_error: str | None = None
+    created_at: datetime

@@ -4,14 +4,13 @@ status derived from it (never set by hand). Amounts are Decimals in the order's 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import MONEY, EnumText, UTCDateTime, new_id
 from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.ids import new_id
 from ordergate.models.order import PaymentStatus
 
 CENT = Decimal("0.01")
@@ -36,18 +35,17 @@ KIND_OF_TASK = {
 }
 
 
-class PaymentTransaction(SQLModel, table=True):
-    __tablename__ = "payment_transactions"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
-    kind: PaymentKind = Field(sa_type=EnumText(PaymentKind, 16))
-    provider: str = Field(max_length=32)
-    reference: str = Field(max_length=128)  # the provider's payment (authorisation) reference
-    amount: Decimal = Field(sa_type=MONEY)
-    currency: str = Field(max_length=3)
-    key: str = Field(max_length=160, unique=True)  # the idempotency key it was made with
-    created_at: datetime = Field(sa_type=UTCDateTime)
+@dataclass(kw_only=True, eq=False)
+class PaymentTransaction:
+    id: str = field(default_factory=new_id)
+    order_id: str
+    kind: PaymentKind
+    provider: str
+    reference: str
+    amount: Decimal
+    currency: str
+    key: str
+    created_at: datetime
 
 
 STOREFRONT_PROVIDERS = frozenset({"bigcommerce"})

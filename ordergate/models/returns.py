@@ -15,19 +15,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
 from ordergate.models.catalog import Product
-from ordergate.models.columns import EnumText, UTCDateTime, new_id
 from ordergate.models.errors import Forbidden, InvalidTransition, Problem, ValidationFailed
 from ordergate.models.events import EventType, OrderEvent
 from ordergate.models.identity import Permission, Principal
+from ordergate.models.ids import new_id
 from ordergate.models.order import OrderLine
 
 if TYPE_CHECKING:  # commands imports this module (Disposition)
@@ -90,44 +87,41 @@ def next_return_status(status: ReturnStatus, action: ReturnAction) -> ReturnStat
         ) from None
 
 
-class OrderReturn(SQLModel, table=True):
-    __tablename__ = "order_returns"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
-    status: ReturnStatus = Field(sa_type=EnumText(ReturnStatus, 16))
-    requested_by: str = Field(max_length=255)
-    requested_at: datetime = Field(sa_type=UTCDateTime)
-    decided_by: str | None = Field(default=None, max_length=255)
-    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    note: str | None = Field(default=None, max_length=1000)
-    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    received_location_id: str | None = Field(default=None, foreign_key="locations.id", max_length=36)
-    refunded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    closed_by: str | None = Field(default=None, max_length=255)
+@dataclass(kw_only=True, eq=False)
+class OrderReturn:
+    id: str = field(default_factory=new_id)
+    order_id: str
+    status: ReturnStatus
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+    received_at: datetime | None = None
+    received_location_id: str | None = None
+    refunded_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
     # The return label: which outbound shipment it sends back, and what the carrier sold.
-    label_status: ReturnLabelStatus | None = Field(default=None, sa_type=EnumText(ReturnLabelStatus, 16))
-    label_shipment_id: str | None = Field(default=None, max_length=36)
-    label_carrier: str | None = Field(default=None, max_length=32)
-    label_service: str | None = Field(default=None, max_length=64)
-    label_tracking_number: str | None = Field(default=None, max_length=64)
-    label_url: str | None = Field(default=None, max_length=512)
-    label_error: str | None = Field(default=None, max_length=500)
-    label_created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    label_status: ReturnLabelStatus | None = None
+    label_shipment_id: str | None = None
+    label_carrier: str | None = None
+    label_service: str | None = None
+    label_tracking_number: str | None = None
+    label_url: str | None = None
+    label_error: str | None = None
+    label_created_at: datetime | None = None
 
 
-class ReturnLine(SQLModel, table=True):
-    __tablename__ = "order_return_lines"
-    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_return_lines_quantity_positive"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    return_id: str = Field(foreign_key="order_returns.id", index=True, max_length=36)
-    order_line_id: str = Field(foreign_key="order_lines.id", max_length=36)
-    sku: str = Field(max_length=64)
+@dataclass(kw_only=True, eq=False)
+class ReturnLine:
+    id: str = field(default_factory=new_id)
+    return_id: str
+    order_line_id: str
+    sku: str
     quantity: int
-    reason: str = Field(max_length=500)
-    disposition: Disposition | None = Field(default=None, sa_type=EnumText(Disposition, 16))
+    reason: str
+    disposition: Disposition | None = None
 
 
 def bound_by_window(principal: Principal) -> bool:

@@ -16,11 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
 from ordergate.models.allocation import Plan, PlanLine, Want
-from ordergate.models.columns import UTCDateTime, new_id
+from ordergate.models.ids import new_id
 from ordergate.models.location import LocationType
 
 # Per-parcel shipping cost by node type, plus a distance component (a cost table until
@@ -202,18 +199,17 @@ def route(
     )
 
 
-class RoutingDecisionRecord(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class RoutingDecisionRecord:
     """A routing decision as it was made: every candidate's score or exclusion reasons, and
     the inputs, so an agent can answer "why did this ship from there?"."""
 
-    __tablename__ = "routing_decisions"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
-    decided_at: datetime = Field(sa_type=UTCDateTime)
-    chosen: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
-    inputs: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    id: str = field(default_factory=new_id)
+    order_id: str
+    decided_at: datetime
+    chosen: list[str] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, order_id: str, decision: Decision, decided_at: datetime) -> RoutingDecisionRecord:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
 
-from ordergate.models.columns import UTCDateTime
-
-
-class SyncCheckpoint(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class SyncCheckpoint:
     """`watermark` is the newest modification time fully imported; a run resumes from it."""
 
-    __tablename__ = "sync_checkpoints"
-
-    name: str = Field(primary_key=True, max_length=64)
-    watermark: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    name: str
+    watermark: datetime | None = None
     imported: int = 0
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime

@@ -12,16 +12,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
-
-from ordergate.models.columns import UTCDateTime, new_id
 from ordergate.models.errors import Problem
 from ordergate.models.events import EventType
+from ordergate.models.ids import new_id
 
 DISPATCH_POSITION = "webhook_dispatch"
 
@@ -34,35 +31,32 @@ MAX_EVENT_TYPES = 250
 SCHEMES = frozenset({"http", "https"})
 
 
-class WebhookEndpoint(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class WebhookEndpoint:
     """`event_types` empty means every type. The secret is shown once, when it is made."""
 
-    __tablename__ = "webhook_endpoints"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    url: str = Field(max_length=MAX_URL_LENGTH)
-    event_types: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    secret: str = Field(max_length=MAX_SECRET_LENGTH)
+    id: str = field(default_factory=new_id)
+    url: str
+    event_types: list[str] = field(default_factory=list)
+    secret: str
     active: bool = True
-    description: str = Field(default="", max_length=MAX_DESCRIPTION)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    created_by: str = Field(max_length=255)
+    description: str = ""
+    created_at: datetime
+    created_by: str
 
 
-class WebhookAttempt(SQLModel, table=True):
+@dataclass(kw_only=True, eq=False)
+class WebhookAttempt:
     """One POST to an endpoint: its HTTP status, or why there was none. The log index leads
     with the endpoint, so it also serves lookups by endpoint alone."""
 
-    __tablename__ = "webhook_attempts"
-    __table_args__ = (sa.Index("ix_webhook_attempts_log", "endpoint_id", "attempted_at", "id"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    endpoint_id: str = Field(foreign_key="webhook_endpoints.id", max_length=36)
-    event_id: str = Field(max_length=36)
-    task_key: str = Field(max_length=128)
-    attempted_at: datetime = Field(sa_type=UTCDateTime)
+    id: str = field(default_factory=new_id)
+    endpoint_id: str
+    event_id: str
+    task_key: str
+    attempted_at: datetime
     status_code: int | None = None
-    error: str | None = Field(default=None, max_length=500)
+    error: str | None = None
     duration_ms: int = 0
 
     @property

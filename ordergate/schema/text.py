@@ -32,53 +32,43 @@ from graphql import (
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from ordergate.models.appeasements import Appeasement
-from ordergate.models.customer import Customer
 from ordergate.models.errors import Problem, ValidationFailed
-from ordergate.models.events import OrderEvent
-from ordergate.models.fulfillment import FulfillmentOrder
-from ordergate.models.idempotency import IdempotencyRecord
-from ordergate.models.inventory import Reservation
-from ordergate.models.order import Order, OrderHold, OrderLine
-from ordergate.models.payments import PaymentTransaction
 from ordergate.models.returns import OrderReturn as ReturnRecord
-from ordergate.models.returns import ReturnLine
-from ordergate.models.shipment import Shipment
 from ordergate.models.text import check_text, is_id
-from ordergate.models.webhooks import WebhookEndpoint
 from ordergate.schema.types.common import user_errors
+from ordergate.store import tables
 from ordergate.usecases.catalog import MAX_SEARCH
 
 DEFINITION_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
 
 def stored_in(column: Any) -> int:
-    """The length of a string column, e.g. `stored_in(Order.channel)`."""
+    """The length of a string column, e.g. `stored_in(tables.orders.c.channel)`."""
     length: int = column.type.length
     return length
 
 
 CURSOR = 512  # cursors are opaque and never stored; ours are under 150 characters
 PAYMENT_TOKEN = 255  # handed to the payment provider, not kept
-KEY = stored_in(IdempotencyRecord.key)
-SKU = stored_in(OrderLine.sku)
-CHANNEL = stored_in(Order.channel)
-COUNTRY = stored_in(Order.ship_country_code)
-POSTAL_CODE = stored_in(Order.ship_postal_code)
+KEY = stored_in(tables.idempotency_keys.c.key)
+SKU = stored_in(tables.order_lines.c.sku)
+CHANNEL = stored_in(tables.orders.c.channel)
+COUNTRY = stored_in(tables.orders.c.ship_country_code)
+POSTAL_CODE = stored_in(tables.orders.c.ship_postal_code)
 ADDRESS = {
-    "name": stored_in(Order.ship_name),
-    "line1": stored_in(Order.ship_line1),
-    "line2": stored_in(Order.ship_line2),
-    "city": stored_in(Order.ship_city),
-    "region": stored_in(Order.ship_region),
+    "name": stored_in(tables.orders.c.ship_name),
+    "line1": stored_in(tables.orders.c.ship_line1),
+    "line2": stored_in(tables.orders.c.ship_line2),
+    "city": stored_in(tables.orders.c.ship_city),
+    "region": stored_in(tables.orders.c.ship_region),
     "postalCode": POSTAL_CODE,
     "countryCode": COUNTRY,
-    "phone": stored_in(Order.ship_phone),
+    "phone": stored_in(tables.orders.c.ship_phone),
 }
 WEBHOOK_ENDPOINT = {
-    "url": stored_in(WebhookEndpoint.url),
-    "eventTypes": stored_in(OrderEvent.type),
-    "description": stored_in(WebhookEndpoint.description),
+    "url": stored_in(tables.webhook_endpoints.c.url),
+    "eventTypes": stored_in(tables.order_events.c.type),
+    "description": stored_in(tables.webhook_endpoints.c.description),
 }
 
 MAXIMA: dict[str, int] = {
@@ -86,7 +76,7 @@ MAXIMA: dict[str, int] = {
     "Query.products(after:)": CURSOR,
     "Query.orders(after:)": CURSOR,
     "OrderFilter.channel": CHANNEL,
-    "OrderFilter.customerEmail": stored_in(Order.email),
+    "OrderFilter.customerEmail": stored_in(tables.orders.c.email),
     "Query.customers(search:)": MAX_SEARCH,
     "Query.customers(after:)": CURSOR,
     "Query.availability(skus:)": SKU,
@@ -100,33 +90,33 @@ MAXIMA: dict[str, int] = {
     # mutations
     "PlaceOrderInput.idempotencyKey": KEY,
     "PlaceOrderInput.channel": CHANNEL,
-    "PlaceOrderInput.externalReference": stored_in(Order.external_reference),
-    "CustomerInput.email": stored_in(Customer.email),
-    "CustomerInput.firstName": stored_in(Customer.first_name),
-    "CustomerInput.lastName": stored_in(Customer.last_name),
-    "CustomerInput.phone": stored_in(Customer.phone),
+    "PlaceOrderInput.externalReference": stored_in(tables.orders.c.external_reference),
+    "CustomerInput.email": stored_in(tables.customers.c.email),
+    "CustomerInput.firstName": stored_in(tables.customers.c.first_name),
+    "CustomerInput.lastName": stored_in(tables.customers.c.last_name),
+    "CustomerInput.phone": stored_in(tables.customers.c.phone),
     **{f"AddressInput.{name}": length for name, length in ADDRESS.items()},
-    "PaymentInput.provider": stored_in(PaymentTransaction.provider),
+    "PaymentInput.provider": stored_in(tables.payment_transactions.c.provider),
     "PaymentInput.token": PAYMENT_TOKEN,
-    "HoldOrderInput.note": stored_in(OrderHold.note),
+    "HoldOrderInput.note": stored_in(tables.order_holds.c.note),
     "HoldOrderInput.idempotencyKey": KEY,
     "CancelOrderInput.idempotencyKey": KEY,
     "EditOrderInput.idempotencyKey": KEY,
-    "ReturnLineInput.reason": stored_in(ReturnLine.reason),
+    "ReturnLineInput.reason": stored_in(tables.order_return_lines.c.reason),
     "RequestReturnInput.idempotencyKey": KEY,
     "DecideReturnInput.note": stored_in(ReturnRecord.note),
     "CloseReturnInput.idempotencyKey": KEY,
     "IssueAppeasementInput.idempotencyKey": KEY,
-    "IssueAppeasementInput.note": stored_in(Appeasement.note),
+    "IssueAppeasementInput.note": stored_in(tables.appeasements.c.note),
     "ReleaseOrderHoldInput.idempotencyKey": KEY,
     "ReserveInventoryInput.idempotencyKey": KEY,
-    "ReserveInventoryInput.channel": stored_in(Reservation.channel),
-    "Mutation.rejectFulfillmentOrder(reason:)": stored_in(FulfillmentOrder.rejection_reason),
-    "ShipFulfillmentOrderInput.carrier": stored_in(Shipment.carrier),
-    "ShipFulfillmentOrderInput.service": stored_in(Shipment.service),
+    "ReserveInventoryInput.channel": stored_in(tables.reservations.c.channel),
+    "Mutation.rejectFulfillmentOrder(reason:)": stored_in(tables.fulfillment_orders.c.rejection_reason),
+    "ShipFulfillmentOrderInput.carrier": stored_in(tables.shipments.c.carrier),
+    "ShipFulfillmentOrderInput.service": stored_in(tables.shipments.c.service),
     "ShipFulfillmentOrderInput.idempotencyKey": KEY,
     **{f"RegisterWebhookEndpointInput.{name}": length for name, length in WEBHOOK_ENDPOINT.items()},
-    "RegisterWebhookEndpointInput.secret": stored_in(WebhookEndpoint.secret),
+    "RegisterWebhookEndpointInput.secret": stored_in(tables.webhook_endpoints.c.secret),
     **{f"UpdateWebhookEndpointInput.{name}": length for name, length in WEBHOOK_ENDPOINT.items()},
     # subscriptions
     "Subscription.orderEvents(after:)": CURSOR,

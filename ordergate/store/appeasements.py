@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.appeasements import Appeasement
+from ordergate.store import tables
 from ordergate.store.orders import group
 
 
@@ -20,7 +21,7 @@ class AppeasementRepository:
         await self.session.flush()
 
     async def by_id(self, appeasement_id: str) -> Appeasement | None:
-        query = select(Appeasement).where(col(Appeasement.id) == appeasement_id)
+        query = select(Appeasement).where(tables.appeasements.c.id == appeasement_id)
         return (await self.session.execute(query)).scalars().first()
 
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[Appeasement]]:
@@ -28,7 +29,7 @@ class AppeasementRepository:
             return {}
         query = (
             select(Appeasement)
-            .where(col(Appeasement.order_id).in_(set(ids)))
-            .order_by(col(Appeasement.issued_at), col(Appeasement.id))
+            .where(tables.appeasements.c.order_id.in_(set(ids)))
+            .order_by(tables.appeasements.c.issued_at, tables.appeasements.c.id)
         )
         return group(list((await self.session.execute(query)).scalars()), lambda a: a.order_id)

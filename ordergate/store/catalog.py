@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.catalog import Product
-from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES, FulfillmentOrder
+from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES
 from ordergate.models.location import Location
+from ordergate.store import tables
 from ordergate.store.engine import insert_for
 
 
@@ -21,61 +22,67 @@ class CatalogRepository:
     async def products_by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
         if not skus:
             return {}
-        rows = await self.session.execute(select(Product).where(col(Product.sku).in_(set(skus))))
+        rows = await self.session.execute(select(Product).where(tables.products.c.sku.in_(set(skus))))
         return {p.sku: p for p in rows.scalars()}
 
     async def products_by_ids(self, ids: Sequence[str]) -> dict[str, Product]:
         if not ids:
             return {}
-        rows = await self.session.execute(select(Product).where(col(Product.id).in_(set(ids))))
+        rows = await self.session.execute(select(Product).where(tables.products.c.id.in_(set(ids))))
         return {p.id: p for p in rows.scalars()}
 
     async def product_page(self, first: int, after_sku: str | None) -> tuple[list[Product], bool]:
-        query = select(Product).where(col(Product.active)).order_by(col(Product.sku)).limit(first + 1)
+        query = (
+            select(Product).where(tables.products.c.active).order_by(tables.products.c.sku).limit(first + 1)
+        )
         if after_sku is not None:
-            query = query.where(col(Product.sku) > after_sku)
+            query = query.where(tables.products.c.sku > after_sku)
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
 
     async def count_products(self) -> int:
-        query = select(sa.func.count()).select_from(Product).where(col(Product.active))
+        query = select(sa.func.count()).select_from(Product).where(tables.products.c.active)
         return int((await self.session.execute(query)).scalar_one())
 
     async def locations(self) -> list[Location]:
-        rows = await self.session.execute(select(Location).order_by(col(Location.code)))
+        rows = await self.session.execute(select(Location).order_by(tables.locations.c.code))
         return list(rows.scalars())
 
     async def locations_by_ids(self, ids: Sequence[str]) -> dict[str, Location]:
         if not ids:
             return {}
-        rows = await self.session.execute(select(Location).where(col(Location.id).in_(set(ids))))
+        rows = await self.session.execute(select(Location).where(tables.locations.c.id.in_(set(ids))))
         return {loc.id: loc for loc in rows.scalars()}
 
     async def open_fulfillment_counts(self, location_ids: Sequence[str]) -> dict[str, int]:
         if not location_ids:
             return {}
         query = (
-            select(FulfillmentOrder.location_id, sa.func.count())
-            .where(col(FulfillmentOrder.location_id).in_(set(location_ids)))
-            .where(col(FulfillmentOrder.status).in_([s.value for s in OPEN_FULFILLMENT_STATUSES]))
-            .group_by(col(FulfillmentOrder.location_id))
+            select(tables.fulfillment_orders.c.location_id, sa.func.count())
+            .where(tables.fulfillment_orders.c.location_id.in_(set(location_ids)))
+            .where(tables.fulfillment_orders.c.status.in_([s.value for s in OPEN_FULFILLMENT_STATUSES]))
+            .group_by(tables.fulfillment_orders.c.location_id)
         )
         rows = await self.session.execute(query)
         return {location_id: int(count) for location_id, count in rows.all()}
 
     async def active_skus(self) -> list[str]:
-        return list((await self.session.execute(select(Product.sku).where(col(Product.active)))).scalars())
+        return list(
+            (
+                await self.session.execute(select(tables.products.c.sku).where(tables.products.c.active))
+            ).scalars()
+        )
 
     async def add_missing(self, products: Sequence[Product], locations: Sequence[Location]) -> int:
         """Insert the products and locations whose SKU or code is new; concurrent seeders
         (replicas starting together) skip each other's rows instead of failing."""
         added = 0
-        for model, rows, key in ((Product, products, "sku"), (Location, locations, "code")):
+        for table, rows, key in ((tables.products, products, "sku"), (tables.locations, locations, "code")):
             if not rows:
                 continue
             insert = insert_for(self.session)
-            values = [row.model_dump() for row in rows]
-            statement = insert(model).values(values).on_conflict_do_nothing(index_elements=[key])
+            values = [{column.name: getattr(row, column.name) for column in table.columns} for row in rows]
+            statement = insert(table).values(values).on_conflict_do_nothing(index_elements=[key])
             result = await self.session.execute(statement)
             added += max(result.rowcount, 0)  # type: ignore[attr-defined]
         return added

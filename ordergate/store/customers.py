@@ -9,10 +9,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.customer import Customer
-from ordergate.models.order import Order, OrderStatus
+from ordergate.models.order import OrderStatus
+from ordergate.store import tables
 
 
 class CustomerRepository:
@@ -22,11 +23,11 @@ class CustomerRepository:
     async def by_ids(self, ids: Sequence[str]) -> dict[str, Customer]:
         if not ids:
             return {}
-        rows = await self.session.execute(select(Customer).where(col(Customer.id).in_(set(ids))))
+        rows = await self.session.execute(select(Customer).where(tables.customers.c.id.in_(set(ids))))
         return {c.id: c for c in rows.scalars()}
 
     async def by_email(self, email: str) -> Customer | None:
-        rows = await self.session.execute(select(Customer).where(col(Customer.email) == email))
+        rows = await self.session.execute(select(Customer).where(tables.customers.c.email == email))
         return rows.scalars().first()
 
     async def get_or_add(self, candidate: Customer) -> Customer:
@@ -54,16 +55,19 @@ class CustomerRepository:
             pattern = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query = query.where(
                 sa.or_(
-                    col(Customer.email).like(pattern, escape="\\"),
-                    sa.func.lower(col(Customer.first_name)).like(pattern, escape="\\"),
-                    sa.func.lower(col(Customer.last_name)).like(pattern, escape="\\"),
+                    tables.customers.c.email.like(pattern, escape="\\"),
+                    sa.func.lower(tables.customers.c.first_name).like(pattern, escape="\\"),
+                    sa.func.lower(tables.customers.c.last_name).like(pattern, escape="\\"),
                 )
             )
         if after is not None:
             query = query.where(
-                sa.tuple_(col(Customer.created_at), col(Customer.id)) < sa.tuple_(after[0], after[1])
+                sa.tuple_(tables.customers.c.created_at, tables.customers.c.id)
+                < sa.tuple_(after[0], after[1])
             )
-        query = query.order_by(col(Customer.created_at).desc(), col(Customer.id).desc()).limit(first + 1)
+        query = query.order_by(tables.customers.c.created_at.desc(), tables.customers.c.id.desc()).limit(
+            first + 1
+        )
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
 
@@ -73,17 +77,22 @@ class CustomerRepository:
             return {}
         query = (
             select(
-                col(Order.customer_id),
-                sa.func.count(col(Order.id)),
+                tables.orders.c.customer_id,
+                sa.func.count(tables.orders.c.id),
                 sa.func.coalesce(
                     sa.func.sum(
-                        sa.case((col(Order.status) != OrderStatus.CANCELLED.value, col(Order.total)))
+                        sa.case(
+                            (
+                                tables.orders.c.status != OrderStatus.CANCELLED.value,
+                                tables.orders.c.total,
+                            )
+                        )
                     ),
                     0,
                 ),
             )
-            .where(col(Order.customer_id).in_(set(ids)))
-            .group_by(col(Order.customer_id))
+            .where(tables.orders.c.customer_id.in_(set(ids)))
+            .group_by(tables.orders.c.customer_id)
         )
         return {
             customer_id: (int(count), Decimal(str(value)))

@@ -8,13 +8,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.events import Counter, OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrder
 from ordergate.models.location import Location
 from ordergate.models.order import Order
 from ordergate.models.scope import OrderScope
+from ordergate.store import tables
 from ordergate.store.orders import group, visible
 
 EVENT_CURSOR = "event_cursor"
@@ -25,9 +26,9 @@ async def next_value(session: AsyncSession, name: str, start: int = 1, *, count:
     values as the commits are ordered) and return the new (highest) value."""
     bump = (
         sa.update(Counter)
-        .where(col(Counter.name) == name)
-        .values(value=col(Counter.value) + count)
-        .returning(col(Counter.value))
+        .where(tables.counters.c.name == name)
+        .values(value=tables.counters.c.value + count)
+        .returning(tables.counters.c.value)
     )
     value = (await session.execute(bump)).scalar_one_or_none()
     if value is not None:
@@ -93,23 +94,26 @@ class EventRepository:
     async def after(
         self, cursor: int, scope: OrderScope, order_id: str | None = None, limit: int = 100
     ) -> list[OrderEvent]:
-        visible_orders = visible(select(Order.id), scope)
+        visible_orders = visible(select(tables.orders.c.id), scope)
         query = (
             select(OrderEvent)
-            .where(col(OrderEvent.cursor) > cursor)
-            .where(col(OrderEvent.order_id).in_(visible_orders))
-            .order_by(col(OrderEvent.cursor))
+            .where(tables.order_events.c.cursor > cursor)
+            .where(tables.order_events.c.order_id.in_(visible_orders))
+            .order_by(tables.order_events.c.cursor)
             .limit(limit)
         )
         if order_id is not None:
-            query = query.where(col(OrderEvent.order_id) == order_id)
+            query = query.where(tables.order_events.c.order_id == order_id)
         return list((await self.session.execute(query)).scalars())
 
     async def at_location(self, cursor: int, location_id: str, limit: int = 100) -> list[OrderEvent]:
         query = (
             select(OrderEvent)
-            .where(col(OrderEvent.cursor) > cursor, col(OrderEvent.location_id) == location_id)
-            .order_by(col(OrderEvent.cursor))
+            .where(
+                tables.order_events.c.cursor > cursor,
+                tables.order_events.c.location_id == location_id,
+            )
+            .order_by(tables.order_events.c.cursor)
             .limit(limit)
         )
         return list((await self.session.execute(query)).scalars())
@@ -119,11 +123,13 @@ class EventRepository:
         if not order_ids:
             return {}
         ids = set(order_ids)
-        emails = await self.session.execute(select(Order.id, Order.email).where(col(Order.id).in_(ids)))
+        emails = await self.session.execute(
+            select(tables.orders.c.id, tables.orders.c.email).where(tables.orders.c.id.in_(ids))
+        )
         nodes = await self.session.execute(
-            select(FulfillmentOrder.order_id, Location.code)
-            .join(Location, col(Location.id) == col(FulfillmentOrder.location_id))
-            .where(col(FulfillmentOrder.order_id).in_(ids))
+            select(tables.fulfillment_orders.c.order_id, tables.locations.c.code)
+            .join(Location, tables.locations.c.id == tables.fulfillment_orders.c.location_id)
+            .where(tables.fulfillment_orders.c.order_id.in_(ids))
         )
         codes: dict[str, set[str]] = {}
         for order_id, code in nodes:
@@ -131,13 +137,15 @@ class EventRepository:
         return {order_id: (email, frozenset(codes.get(order_id, ()))) for order_id, email in emails}
 
     async def head(self) -> int:
-        query = select(Counter.value).where(col(Counter.name) == EVENT_CURSOR)
+        query = select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
         return int((await self.session.execute(query)).scalar_one_or_none() or 0)
 
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderEvent]]:
         if not ids:
             return {}
         query = (
-            select(OrderEvent).where(col(OrderEvent.order_id).in_(set(ids))).order_by(col(OrderEvent.cursor))
+            select(OrderEvent)
+            .where(tables.order_events.c.order_id.in_(set(ids)))
+            .order_by(tables.order_events.c.cursor)
         )
         return group(list((await self.session.execute(query)).scalars()), lambda event: event.order_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.idempotency import IdempotencyRecord
+from ordergate.store import tables
 
 
 class KeyTaken(Exception):
@@ -22,7 +23,7 @@ class IdempotencyRepository:
         SQLite's write transactions are one at a time anyway)."""
         query = (
             select(IdempotencyRecord)
-            .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
+            .where(tables.idempotency_keys.c.scope == scope, tables.idempotency_keys.c.key == key)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.allocation import PlanLine
 from ordergate.models.inventory import (
@@ -21,6 +21,7 @@ from ordergate.models.inventory import (
     ReservationStatus,
     WebhookDelivery,
 )
+from ordergate.store import tables
 from ordergate.store.engine import insert_for
 from ordergate.store.orders import group
 
@@ -46,8 +47,8 @@ class InventoryRepository:
             return []
         query = (
             select(InventoryPosition)
-            .where(col(InventoryPosition.sku).in_(sorted(set(skus))))
-            .order_by(col(InventoryPosition.sku), col(InventoryPosition.location_id))
+            .where(tables.inventory_positions.c.sku.in_(sorted(set(skus))))
+            .order_by(tables.inventory_positions.c.sku, tables.inventory_positions.c.location_id)
         )
         if lock:
             query = query.with_for_update()
@@ -61,15 +62,19 @@ class InventoryRepository:
         if not skus:
             return {}
         query = (
-            select(ReservationLine.sku, ReservationLine.location_id, sa.func.sum(ReservationLine.quantity))
-            .join(Reservation, col(Reservation.id) == col(ReservationLine.reservation_id))
-            .where(col(ReservationLine.sku).in_(sorted(set(skus))))
-            .where(col(Reservation.status) == ReservationStatus.ACTIVE.value)
-            .where(col(Reservation.expires_at) > now)
-            .group_by(col(ReservationLine.sku), col(ReservationLine.location_id))
+            select(
+                tables.reservation_lines.c.sku,
+                tables.reservation_lines.c.location_id,
+                sa.func.sum(tables.reservation_lines.c.quantity),
+            )
+            .join(Reservation, tables.reservations.c.id == tables.reservation_lines.c.reservation_id)
+            .where(tables.reservation_lines.c.sku.in_(sorted(set(skus))))
+            .where(tables.reservations.c.status == ReservationStatus.ACTIVE.value)
+            .where(tables.reservations.c.expires_at > now)
+            .group_by(tables.reservation_lines.c.sku, tables.reservation_lines.c.location_id)
         )
         if excluding is not None:
-            query = query.where(col(Reservation.id) != excluding)
+            query = query.where(tables.reservations.c.id != excluding)
         rows = await self.session.execute(query)
         return {(sku, location): int(total) for sku, location, total in rows.all()}
 
@@ -78,8 +83,8 @@ class InventoryRepository:
             return {}
         query = (
             select(IncomingSupplyRecord)
-            .where(col(IncomingSupplyRecord.sku).in_(sorted(set(skus))))
-            .order_by(col(IncomingSupplyRecord.expected_on))
+            .where(tables.incoming_supply.c.sku.in_(sorted(set(skus))))
+            .order_by(tables.incoming_supply.c.expected_on)
         )
         return group(list((await self.session.execute(query)).scalars()), lambda record: record.sku)
 
@@ -101,7 +106,7 @@ class InventoryRepository:
 
     async def replace_incoming(self, skus: Sequence[str], supplies: Sequence[IncomingSupplyRecord]) -> None:
         await self.session.execute(
-            sa.delete(IncomingSupplyRecord).where(col(IncomingSupplyRecord.sku).in_(sorted(set(skus))))
+            sa.delete(IncomingSupplyRecord).where(tables.incoming_supply.c.sku.in_(sorted(set(skus))))
         )
         self.session.add_all(supplies)
         await self.session.flush()
@@ -122,13 +127,13 @@ class InventoryRepository:
             reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(line.location_id, 0)
             result = await self.session.execute(
                 sa.update(InventoryPosition)
-                .where(col(InventoryPosition.sku) == line.sku)
-                .where(col(InventoryPosition.location_id) == line.location_id)
+                .where(tables.inventory_positions.c.sku == line.sku)
+                .where(tables.inventory_positions.c.location_id == line.location_id)
                 .where(
-                    col(InventoryPosition.on_hand) - col(InventoryPosition.allocated) - reserve
+                    tables.inventory_positions.c.on_hand - tables.inventory_positions.c.allocated - reserve
                     >= line.quantity
                 )
-                .values(allocated=col(InventoryPosition.allocated) + line.quantity)
+                .values(allocated=tables.inventory_positions.c.allocated + line.quantity)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -152,20 +157,20 @@ class InventoryRepository:
         """Take allocated units back out: SHIP when they left the building (on hand goes down
         too, until the ERP's next snapshot says so itself), RELEASE when they stay."""
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
-            values: dict[str, Any] = {"allocated": col(InventoryPosition.allocated) - line.quantity}
+            values: dict[str, Any] = {"allocated": tables.inventory_positions.c.allocated - line.quantity}
             if kind is LedgerKind.SHIP:
                 values["on_hand"] = sa.case(
                     (
-                        col(InventoryPosition.on_hand) >= line.quantity,
-                        col(InventoryPosition.on_hand) - line.quantity,
+                        tables.inventory_positions.c.on_hand >= line.quantity,
+                        tables.inventory_positions.c.on_hand - line.quantity,
                     ),
                     else_=0,
                 )
             await self.session.execute(
                 sa.update(InventoryPosition)
-                .where(col(InventoryPosition.sku) == line.sku)
-                .where(col(InventoryPosition.location_id) == line.location_id)
-                .where(col(InventoryPosition.allocated) >= line.quantity)
+                .where(tables.inventory_positions.c.sku == line.sku)
+                .where(tables.inventory_positions.c.location_id == line.location_id)
+                .where(tables.inventory_positions.c.allocated >= line.quantity)
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
@@ -229,7 +234,7 @@ class InventoryRepository:
     async def reservations_by_ids(self, ids: Sequence[str]) -> dict[str, Reservation]:
         if not ids:
             return {}
-        rows = await self.session.execute(select(Reservation).where(col(Reservation.id).in_(set(ids))))
+        rows = await self.session.execute(select(Reservation).where(tables.reservations.c.id.in_(set(ids))))
         return {r.id: r for r in rows.scalars()}
 
     async def reservation_lines(self, reservation_ids: Sequence[str]) -> dict[str, list[ReservationLine]]:
@@ -237,8 +242,8 @@ class InventoryRepository:
             return {}
         query = (
             select(ReservationLine)
-            .where(col(ReservationLine.reservation_id).in_(set(reservation_ids)))
-            .order_by(col(ReservationLine.sku), col(ReservationLine.location_id))
+            .where(tables.reservation_lines.c.reservation_id.in_(set(reservation_ids)))
+            .order_by(tables.reservation_lines.c.sku, tables.reservation_lines.c.location_id)
         )
         return group(list((await self.session.execute(query)).scalars()), lambda line: line.reservation_id)
 

@@ -7,9 +7,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.loyalty import LoyaltyEntry
+from ordergate.store import tables
 
 
 class LoyaltyRepository:
@@ -20,8 +21,8 @@ class LoyaltyRepository:
         self.session.add(entry)
 
     async def held_by_order(self, order_id: str) -> int:
-        query = select(sa.func.coalesce(sa.func.sum(col(LoyaltyEntry.points)), 0)).where(
-            col(LoyaltyEntry.order_id) == order_id
+        query = select(sa.func.coalesce(sa.func.sum(tables.loyalty_entries.c.points), 0)).where(
+            tables.loyalty_entries.c.order_id == order_id
         )
         return int((await self.session.execute(query)).scalar_one())
 
@@ -31,12 +32,12 @@ class LoyaltyRepository:
             return {}
         query = (
             select(
-                col(LoyaltyEntry.customer_id),
-                sa.func.sum(col(LoyaltyEntry.points)),
-                sa.func.count(col(LoyaltyEntry.id)),
+                tables.loyalty_entries.c.customer_id,
+                sa.func.sum(tables.loyalty_entries.c.points),
+                sa.func.count(tables.loyalty_entries.c.id),
             )
-            .where(col(LoyaltyEntry.customer_id).in_(set(customer_ids)))
-            .group_by(col(LoyaltyEntry.customer_id))
+            .where(tables.loyalty_entries.c.customer_id.in_(set(customer_ids)))
+            .group_by(tables.loyalty_entries.c.customer_id)
         )
         return {row[0]: (int(row[1]), int(row[2])) for row in await self.session.execute(query)}
 
@@ -44,13 +45,14 @@ class LoyaltyRepository:
         self, customer_id: str, first: int, after: tuple[datetime, str] | None
     ) -> tuple[list[LoyaltyEntry], bool]:
         """Newest first."""
-        query = select(LoyaltyEntry).where(col(LoyaltyEntry.customer_id) == customer_id)
+        query = select(LoyaltyEntry).where(tables.loyalty_entries.c.customer_id == customer_id)
         if after is not None:
             query = query.where(
-                sa.tuple_(col(LoyaltyEntry.created_at), col(LoyaltyEntry.id)) < sa.tuple_(after[0], after[1])
+                sa.tuple_(tables.loyalty_entries.c.created_at, tables.loyalty_entries.c.id)
+                < sa.tuple_(after[0], after[1])
             )
-        query = query.order_by(col(LoyaltyEntry.created_at).desc(), col(LoyaltyEntry.id).desc()).limit(
-            first + 1
-        )
+        query = query.order_by(
+            tables.loyalty_entries.c.created_at.desc(), tables.loyalty_entries.c.id.desc()
+        ).limit(first + 1)
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first

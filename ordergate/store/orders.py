@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
@@ -18,6 +18,7 @@ from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, Orde
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.store import tables
 
 V = TypeVar("V")
 
@@ -26,36 +27,36 @@ def visible(query: Any, scope: OrderScope) -> Any:
     if scope.everything:
         return query
     if scope.email is not None:
-        return query.where(col(Order.email) == scope.email)
+        return query.where(tables.orders.c.email == scope.email)
     if scope.location_codes:
         at_locations = (
-            select(FulfillmentOrder.order_id)
-            .join(Location, col(Location.id) == col(FulfillmentOrder.location_id))
-            .where(col(Location.code).in_(scope.location_codes))
+            select(tables.fulfillment_orders.c.order_id)
+            .join(Location, tables.locations.c.id == tables.fulfillment_orders.c.location_id)
+            .where(tables.locations.c.code.in_(scope.location_codes))
         )
-        return query.where(col(Order.id).in_(at_locations))
+        return query.where(tables.orders.c.id.in_(at_locations))
     return query.where(sa.false())
 
 
 def _matching(query: Any, criteria: OrderCriteria) -> Any:
     if criteria.statuses:
-        query = query.where(col(Order.status).in_([s.value for s in criteria.statuses]))
+        query = query.where(tables.orders.c.status.in_([s.value for s in criteria.statuses]))
     if criteria.channel:
-        query = query.where(col(Order.channel) == criteria.channel)
+        query = query.where(tables.orders.c.channel == criteria.channel)
     if criteria.customer_email:
-        query = query.where(col(Order.email) == criteria.customer_email.strip().lower())
+        query = query.where(tables.orders.c.email == criteria.customer_email.strip().lower())
     if criteria.created_after:
-        query = query.where(col(Order.created_at) >= criteria.created_after)
+        query = query.where(tables.orders.c.created_at >= criteria.created_after)
     if criteria.created_before:
-        query = query.where(col(Order.created_at) < criteria.created_before)
+        query = query.where(tables.orders.c.created_at < criteria.created_before)
     if criteria.location_id:
-        at_location = select(FulfillmentOrder.order_id).where(
-            col(FulfillmentOrder.location_id) == criteria.location_id
+        at_location = select(tables.fulfillment_orders.c.order_id).where(
+            tables.fulfillment_orders.c.location_id == criteria.location_id
         )
         query = query.where(
             sa.or_(
-                col(Order.pickup_location_id) == criteria.location_id,
-                col(Order.id).in_(at_location),
+                tables.orders.c.pickup_location_id == criteria.location_id,
+                tables.orders.c.id.in_(at_location),
             )
         )
     return query
@@ -81,16 +82,16 @@ class OrderRepository:
     async def by_ids(self, ids: Sequence[str], scope: OrderScope) -> dict[str, Order]:
         if not ids:
             return {}
-        query = visible(select(Order).where(col(Order.id).in_(set(ids))), scope)
+        query = visible(select(Order).where(tables.orders.c.id.in_(set(ids))), scope)
         return {o.id: o for o in (await self.session.execute(query)).scalars()}
 
     async def lock(self, order_id: str, scope: OrderScope) -> Order | None:
         """The order, row-locked until commit (PostgreSQL), or None when not visible."""
-        query = visible(select(Order).where(col(Order.id) == order_id), scope).with_for_update()
+        query = visible(select(Order).where(tables.orders.c.id == order_id), scope).with_for_update()
         return (await self.session.execute(query)).scalars().first()
 
     async def by_source_ref(self, source_ref: str) -> Order | None:
-        query = select(Order).where(col(Order.source_ref) == source_ref)
+        query = select(Order).where(tables.orders.c.source_ref == source_ref)
         return (await self.session.execute(query)).scalars().first()
 
     async def active_holds_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderHold]]:
@@ -98,8 +99,11 @@ class OrderRepository:
             return {}
         query = (
             select(OrderHold)
-            .where(col(OrderHold.order_id).in_(set(ids)), col(OrderHold.released_at).is_(None))
-            .order_by(col(OrderHold.placed_at), col(OrderHold.id))
+            .where(
+                tables.order_holds.c.order_id.in_(set(ids)),
+                tables.order_holds.c.released_at.is_(None),
+            )
+            .order_by(tables.order_holds.c.placed_at, tables.order_holds.c.id)
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda hold: hold.order_id)
@@ -133,11 +137,11 @@ class OrderRepository:
             created_at, order_id = after
             query = query.where(
                 sa.or_(
-                    col(Order.created_at) < created_at,
-                    sa.and_(col(Order.created_at) == created_at, col(Order.id) < order_id),
+                    tables.orders.c.created_at < created_at,
+                    sa.and_(tables.orders.c.created_at == created_at, tables.orders.c.id < order_id),
                 )
             )
-        query = query.order_by(col(Order.created_at).desc(), col(Order.id).desc()).limit(first + 1)
+        query = query.order_by(tables.orders.c.created_at.desc(), tables.orders.c.id.desc()).limit(first + 1)
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
 
@@ -149,7 +153,7 @@ class OrderRepository:
         """An edit took the line off before anything of it left: its (released) places in
         fulfilment orders go with it."""
         await self.session.execute(
-            sa.delete(FulfillmentOrderLine).where(col(FulfillmentOrderLine.order_line_id) == line.id)
+            sa.delete(FulfillmentOrderLine).where(tables.fulfillment_order_lines.c.order_line_id == line.id)
         )
         await self.session.delete(line)
         await self.session.flush()
@@ -157,33 +161,40 @@ class OrderRepository:
     async def placed_by_email_since(self, email: str, since: datetime) -> int:
         """Orders this email placed since then: the fraud screen's velocity."""
         query = (
-            select(sa.func.count()).select_from(Order).where(Order.email == email, Order.created_at >= since)
+            select(sa.func.count())
+            .select_from(Order)
+            .where(tables.orders.c.email == email, tables.orders.c.created_at >= since)
         )
         return int((await self.session.execute(query)).scalar_one())
 
     async def counts_by_status(self, scope: OrderScope) -> dict[OrderStatus, int]:
         query = visible(
-            select(Order.status, sa.func.count()).select_from(Order).group_by(col(Order.status)), scope
+            select(tables.orders.c.status, sa.func.count())
+            .select_from(Order)
+            .group_by(tables.orders.c.status),
+            scope,
         )
         rows = await self.session.execute(query)
         return {OrderStatus(status): int(count) for status, count in rows.all()}
 
     async def lock_fulfillment_order(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
         query = (
-            select(FulfillmentOrder).where(col(FulfillmentOrder.id) == fulfillment_order_id).with_for_update()
+            select(FulfillmentOrder)
+            .where(tables.fulfillment_orders.c.id == fulfillment_order_id)
+            .with_for_update()
         )
         return (await self.session.execute(query)).scalars().first()
 
     async def fulfillment_orders_by_ids(self, ids: Sequence[str]) -> dict[str, FulfillmentOrder]:
         if not ids:
             return {}
-        query = select(FulfillmentOrder).where(col(FulfillmentOrder.id).in_(set(ids)))
+        query = select(FulfillmentOrder).where(tables.fulfillment_orders.c.id.in_(set(ids)))
         return {fo.id: fo for fo in (await self.session.execute(query)).scalars()}
 
     def _queue(self, query: Any, location_id: str, statuses: Sequence[FulfillmentOrderStatus]) -> Any:
-        query = query.where(col(FulfillmentOrder.location_id) == location_id)
+        query = query.where(tables.fulfillment_orders.c.location_id == location_id)
         if statuses:
-            query = query.where(col(FulfillmentOrder.status).in_([s.value for s in statuses]))
+            query = query.where(tables.fulfillment_orders.c.status.in_([s.value for s in statuses]))
         return query
 
     async def fulfillment_queue(
@@ -199,11 +210,16 @@ class OrderRepository:
             created_at, fo_id = after
             query = query.where(
                 sa.or_(
-                    col(FulfillmentOrder.created_at) > created_at,
-                    sa.and_(col(FulfillmentOrder.created_at) == created_at, col(FulfillmentOrder.id) > fo_id),
+                    tables.fulfillment_orders.c.created_at > created_at,
+                    sa.and_(
+                        tables.fulfillment_orders.c.created_at == created_at,
+                        tables.fulfillment_orders.c.id > fo_id,
+                    ),
                 )
             )
-        query = query.order_by(col(FulfillmentOrder.created_at), col(FulfillmentOrder.id)).limit(first + 1)
+        query = query.order_by(tables.fulfillment_orders.c.created_at, tables.fulfillment_orders.c.id).limit(
+            first + 1
+        )
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
 
@@ -219,15 +235,15 @@ class OrderRepository:
         if not location_ids:
             return {}
         query = (
-            select(FulfillmentOrder.location_id, sa.func.count())
-            .where(col(FulfillmentOrder.location_id).in_(set(location_ids)))
-            .where(col(FulfillmentOrder.created_at) >= since)
+            select(tables.fulfillment_orders.c.location_id, sa.func.count())
+            .where(tables.fulfillment_orders.c.location_id.in_(set(location_ids)))
+            .where(tables.fulfillment_orders.c.created_at >= since)
             .where(
-                col(FulfillmentOrder.status).not_in(
+                tables.fulfillment_orders.c.status.not_in(
                     [FulfillmentOrderStatus.REJECTED.value, FulfillmentOrderStatus.CANCELLED.value]
                 )
             )
-            .group_by(col(FulfillmentOrder.location_id))
+            .group_by(tables.fulfillment_orders.c.location_id)
         )
         return {location_id: int(count) for location_id, count in (await self.session.execute(query)).all()}
 
@@ -236,7 +252,10 @@ class OrderRepository:
             return {}
         query = (
             select(Shipment)
-            .where(col(Shipment.tracking_number).in_(set(numbers)), col(Shipment.carrier) == carrier)
+            .where(
+                tables.shipments.c.tracking_number.in_(set(numbers)),
+                tables.shipments.c.carrier == carrier,
+            )
             .with_for_update()
         )
         return {s.tracking_number: s for s in (await self.session.execute(query)).scalars()}
@@ -244,11 +263,11 @@ class OrderRepository:
     async def shipments_by_ids(self, ids: Sequence[str]) -> dict[str, Shipment]:
         if not ids:
             return {}
-        rows = await self.session.execute(select(Shipment).where(col(Shipment.id).in_(set(ids))))
+        rows = await self.session.execute(select(Shipment).where(tables.shipments.c.id.in_(set(ids))))
         return {shipment.id: shipment for shipment in rows.scalars()}
 
     async def shipment_for(self, fulfillment_order_id: str) -> Shipment | None:
-        query = select(Shipment).where(col(Shipment.fulfillment_order_id) == fulfillment_order_id)
+        query = select(Shipment).where(tables.shipments.c.fulfillment_order_id == fulfillment_order_id)
         return (await self.session.execute(query)).scalars().first()
 
     def add_decision(self, record: RoutingDecisionRecord) -> None:
@@ -259,8 +278,8 @@ class OrderRepository:
             return {}
         query = (
             select(RoutingDecisionRecord)
-            .where(col(RoutingDecisionRecord.order_id).in_(set(order_ids)))
-            .order_by(col(RoutingDecisionRecord.decided_at), col(RoutingDecisionRecord.id))
+            .where(tables.routing_decisions.c.order_id.in_(set(order_ids)))
+            .order_by(tables.routing_decisions.c.decided_at, tables.routing_decisions.c.id)
         )
         return {r.order_id: r for r in (await self.session.execute(query)).scalars()}
 
@@ -269,8 +288,8 @@ class OrderRepository:
             return {}
         query = (
             select(OrderLine)
-            .where(col(OrderLine.order_id).in_(set(ids)))
-            .order_by(col(OrderLine.order_id), col(OrderLine.position))
+            .where(tables.order_lines.c.order_id.in_(set(ids)))
+            .order_by(tables.order_lines.c.order_id, tables.order_lines.c.position)
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda line: line.order_id)
@@ -280,8 +299,8 @@ class OrderRepository:
             return {}
         query = (
             select(FulfillmentOrder)
-            .where(col(FulfillmentOrder.order_id).in_(set(ids)))
-            .order_by(col(FulfillmentOrder.created_at), col(FulfillmentOrder.id))
+            .where(tables.fulfillment_orders.c.order_id.in_(set(ids)))
+            .order_by(tables.fulfillment_orders.c.created_at, tables.fulfillment_orders.c.id)
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda fo: fo.order_id)
@@ -291,8 +310,8 @@ class OrderRepository:
             return {}
         query = (
             select(FulfillmentOrderLine)
-            .where(col(FulfillmentOrderLine.fulfillment_order_id).in_(set(ids)))
-            .order_by(col(FulfillmentOrderLine.sku))
+            .where(tables.fulfillment_order_lines.c.fulfillment_order_id.in_(set(ids)))
+            .order_by(tables.fulfillment_order_lines.c.sku)
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda line: line.fulfillment_order_id)
@@ -302,8 +321,8 @@ class OrderRepository:
             return {}
         query = (
             select(Shipment)
-            .where(col(Shipment.order_id).in_(set(ids)))
-            .order_by(col(Shipment.created_at), col(Shipment.id))
+            .where(tables.shipments.c.order_id.in_(set(ids)))
+            .order_by(tables.shipments.c.created_at, tables.shipments.c.id)
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda s: s.order_id)
@@ -313,8 +332,8 @@ class OrderRepository:
             return {}
         query = (
             select(ShipmentEvent)
-            .where(col(ShipmentEvent.shipment_id).in_(set(ids)))
-            .order_by(col(ShipmentEvent.occurred_at), col(ShipmentEvent.id))
+            .where(tables.shipment_events.c.shipment_id.in_(set(ids)))
+            .order_by(tables.shipment_events.c.occurred_at, tables.shipment_events.c.id)
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda e: e.shipment_id)

@@ -8,9 +8,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.outbox import OutboxTask
+from ordergate.store import tables
 
 
 class OutboxRepository:
@@ -34,9 +35,9 @@ class OutboxRepository:
         another replica's relay skips the rows this one holds instead of waiting for them."""
         query = (
             select(OutboxTask)
-            .where(col(OutboxTask.done_at).is_(None), col(OutboxTask.available_at) <= now)
-            .where(col(OutboxTask.kind).in_(kinds))
-            .order_by(col(OutboxTask.available_at), col(OutboxTask.id))
+            .where(tables.outbox.c.done_at.is_(None), tables.outbox.c.available_at <= now)
+            .where(tables.outbox.c.kind.in_(kinds))
+            .order_by(tables.outbox.c.available_at, tables.outbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -44,11 +45,11 @@ class OutboxRepository:
 
     async def backlog(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         """Per kind: tasks not done, and when the oldest of those already due was created."""
-        due = sa.case((col(OutboxTask.available_at) <= now, col(OutboxTask.created_at)))
+        due = sa.case((tables.outbox.c.available_at <= now, tables.outbox.c.created_at))
         query = (
-            select(col(OutboxTask.kind), sa.func.count(), sa.func.min(due))
-            .where(col(OutboxTask.done_at).is_(None))
-            .group_by(col(OutboxTask.kind))
+            select(tables.outbox.c.kind, sa.func.count(), sa.func.min(due))
+            .where(tables.outbox.c.done_at.is_(None))
+            .group_by(tables.outbox.c.kind)
         )
         return {
             kind: (int(count), oldest) for kind, count, oldest in (await self.session.execute(query)).all()
@@ -59,15 +60,17 @@ class OutboxRepository:
             return []
         query = (
             select(OutboxTask)
-            .where(sa.or_(*(col(OutboxTask.key).startswith(prefix, autoescape=True) for prefix in prefixes)))
-            .order_by(col(OutboxTask.created_at), col(OutboxTask.id))
+            .where(sa.or_(*(tables.outbox.c.key.startswith(prefix, autoescape=True) for prefix in prefixes)))
+            .order_by(tables.outbox.c.created_at, tables.outbox.c.id)
         )
         return list((await self.session.execute(query)).scalars())
 
     async def add_once(self, task: OutboxTask) -> bool:
         """Add the task unless one of its kind and key exists (a concurrent add included)."""
         found = await self.session.execute(
-            select(OutboxTask.id).where(col(OutboxTask.kind) == task.kind, col(OutboxTask.key) == task.key)
+            select(tables.outbox.c.id).where(
+                tables.outbox.c.kind == task.kind, tables.outbox.c.key == task.key
+            )
         )
         if found.first() is not None:
             return False
@@ -83,9 +86,9 @@ class OutboxRepository:
         return await self.session.get(OutboxTask, task_id)
 
     async def by_key(self, kind: str, key: str) -> OutboxTask | None:
-        query = select(OutboxTask).where(col(OutboxTask.kind) == kind, col(OutboxTask.key) == key)
+        query = select(OutboxTask).where(tables.outbox.c.kind == kind, tables.outbox.c.key == key)
         return (await self.session.execute(query)).scalars().first()
 
     async def by_kind(self, kind: str) -> list[OutboxTask]:
-        query = select(OutboxTask).where(col(OutboxTask.kind) == kind).order_by(col(OutboxTask.created_at))
+        query = select(OutboxTask).where(tables.outbox.c.kind == kind).order_by(tables.outbox.c.created_at)
         return list((await self.session.execute(query)).scalars())

@@ -6,15 +6,18 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.payments import PaymentKind, PaymentTransaction
+from ordergate.store import tables
 from ordergate.store.orders import group
 
 # entries made in the same instant (a storefront's sale: authorised and captured) in the order
 # money moves: authorised, captured, refunded, voided
 _LIFECYCLE = sa.case(
-    {kind.value: rank for rank, kind in enumerate(PaymentKind)}, value=col(PaymentTransaction.kind), else_=9
+    {kind.value: rank for rank, kind in enumerate(PaymentKind)},
+    value=tables.payment_transactions.c.kind,
+    else_=9,
 )
 
 
@@ -27,7 +30,11 @@ class PaymentRepository:
             return {}
         query = (
             select(PaymentTransaction)
-            .where(col(PaymentTransaction.order_id).in_(set(ids)))
-            .order_by(col(PaymentTransaction.created_at), _LIFECYCLE, col(PaymentTransaction.id))
+            .where(tables.payment_transactions.c.order_id.in_(set(ids)))
+            .order_by(
+                tables.payment_transactions.c.created_at,
+                _LIFECYCLE,
+                tables.payment_transactions.c.id,
+            )
         )
         return group(list((await self.session.execute(query)).scalars()), lambda entry: entry.order_id)

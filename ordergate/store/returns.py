@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.returns import OrderReturn, ReturnLine
+from ordergate.store import tables
 from ordergate.store.orders import group
 
 
@@ -22,13 +23,13 @@ class ReturnRepository:
         await self.session.flush()
 
     async def lock(self, return_id: str) -> OrderReturn | None:
-        query = select(OrderReturn).where(col(OrderReturn.id) == return_id).with_for_update()
+        query = select(OrderReturn).where(tables.order_returns.c.id == return_id).with_for_update()
         return (await self.session.execute(query)).scalars().first()
 
     async def by_ids(self, ids: Sequence[str]) -> dict[str, OrderReturn]:
         if not ids:
             return {}
-        query = select(OrderReturn).where(col(OrderReturn.id).in_(set(ids)))
+        query = select(OrderReturn).where(tables.order_returns.c.id.in_(set(ids)))
         return {r.id: r for r in (await self.session.execute(query)).scalars()}
 
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderReturn]]:
@@ -36,13 +37,17 @@ class ReturnRepository:
             return {}
         query = (
             select(OrderReturn)
-            .where(col(OrderReturn.order_id).in_(set(ids)))
-            .order_by(col(OrderReturn.requested_at), col(OrderReturn.id))
+            .where(tables.order_returns.c.order_id.in_(set(ids)))
+            .order_by(tables.order_returns.c.requested_at, tables.order_returns.c.id)
         )
         return group(list((await self.session.execute(query)).scalars()), lambda r: r.order_id)
 
     async def lines_by_return_ids(self, ids: Sequence[str]) -> dict[str, list[ReturnLine]]:
         if not ids:
             return {}
-        query = select(ReturnLine).where(col(ReturnLine.return_id).in_(set(ids))).order_by(col(ReturnLine.id))
+        query = (
+            select(ReturnLine)
+            .where(tables.order_return_lines.c.return_id.in_(set(ids)))
+            .order_by(tables.order_return_lines.c.id)
+        )
         return group(list((await self.session.execute(query)).scalars()), lambda line: line.return_id)

@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel import SQLModel
 
 from ordergate.models.errors import StoreBusy
 from ordergate.store.appeasements import AppeasementRepository
@@ -22,6 +21,7 @@ from ordergate.store.events import EventRepository, next_value
 from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.loyalty import LoyaltyRepository
+from ordergate.store.mapping import start_mappers
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
 from ordergate.store.payments import PaymentRepository
@@ -53,10 +53,10 @@ class UnitOfWork:
         self.loyalty = LoyaltyRepository(session)
         self.appeasements = AppeasementRepository(session)
 
-    def save(self, *records: SQLModel) -> None:
+    def save(self, *records: object) -> None:
         self.session.add_all(records)
 
-    async def remove(self, record: SQLModel) -> None:
+    async def remove(self, record: object) -> None:
         await self.session.delete(record)
 
     async def flush(self) -> None:
@@ -106,6 +106,7 @@ class Store:
         connect_args: dict[str, Any] | None = None,
         engine_options: dict[str, Any] | None = None,
     ) -> None:
+        start_mappers()
         self.url = url
         self.sqlite = is_sqlite(url)
         options: dict[str, Any] = {"echo": echo, **(engine_options or {})}

@@ -6,11 +6,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ordergate.models.events import Counter, OrderEvent
 from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask
 from ordergate.models.webhooks import DISPATCH_POSITION, WebhookAttempt, WebhookEndpoint
+from ordergate.store import tables
 from ordergate.store.events import EVENT_CURSOR
 
 
@@ -25,9 +26,11 @@ class WebhookRepository:
         return await self.session.get(WebhookEndpoint, endpoint_id)
 
     async def endpoints(self, *, active_only: bool = False) -> list[WebhookEndpoint]:
-        query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at), col(WebhookEndpoint.id))
+        query = select(WebhookEndpoint).order_by(
+            tables.webhook_endpoints.c.created_at, tables.webhook_endpoints.c.id
+        )
         if active_only:
-            query = query.where(col(WebhookEndpoint.active))
+            query = query.where(tables.webhook_endpoints.c.active)
         return list((await self.session.execute(query)).scalars())
 
     async def attempt(self, attempt_id: str) -> WebhookAttempt | None:
@@ -39,13 +42,14 @@ class WebhookRepository:
         """Newest first, keyed on (attempted_at, id)."""
         query = (
             select(WebhookAttempt)
-            .where(col(WebhookAttempt.endpoint_id) == endpoint_id)
-            .order_by(col(WebhookAttempt.attempted_at).desc(), col(WebhookAttempt.id).desc())
+            .where(tables.webhook_attempts.c.endpoint_id == endpoint_id)
+            .order_by(tables.webhook_attempts.c.attempted_at.desc(), tables.webhook_attempts.c.id.desc())
             .limit(first + 1)
         )
         if after is not None:
             query = query.where(
-                sa.tuple_(col(WebhookAttempt.attempted_at), col(WebhookAttempt.id)) < sa.tuple_(*after)
+                sa.tuple_(tables.webhook_attempts.c.attempted_at, tables.webhook_attempts.c.id)
+                < sa.tuple_(*after)
             )
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
@@ -54,7 +58,7 @@ class WebhookRepository:
         query = (
             select(sa.func.count())
             .select_from(WebhookAttempt)
-            .where(col(WebhookAttempt.endpoint_id) == endpoint_id)
+            .where(tables.webhook_attempts.c.endpoint_id == endpoint_id)
         )
         return int((await self.session.execute(query)).scalar_one())
 
@@ -65,7 +69,7 @@ class WebhookRepository:
     async def delivery_by_key(self, key: str) -> OutboxTask | None:
         query = (
             select(OutboxTask)
-            .where(col(OutboxTask.kind) == WEBHOOK_DELIVERY, col(OutboxTask.key) == key)
+            .where(tables.outbox.c.kind == WEBHOOK_DELIVERY, tables.outbox.c.key == key)
             .with_for_update()
         )
         return (await self.session.execute(query)).scalar_one_or_none()
@@ -74,7 +78,7 @@ class WebhookRepository:
         return await self.session.get(OrderEvent, event_id)
 
     async def position(self) -> int | None:
-        query = select(Counter.value).where(col(Counter.name) == DISPATCH_POSITION)
+        query = select(tables.counters.c.value).where(tables.counters.c.name == DISPATCH_POSITION)
         value = (await self.session.execute(query)).scalar_one_or_none()
         return None if value is None else int(value)
 
@@ -84,15 +88,17 @@ class WebhookRepository:
         first endpoint hears of what happens after it was registered, not of history."""
         locked = await self.session.execute(
             sa.update(Counter)
-            .where(col(Counter.name) == DISPATCH_POSITION)
-            .values(value=col(Counter.value))
-            .returning(col(Counter.value))
+            .where(tables.counters.c.name == DISPATCH_POSITION)
+            .values(value=tables.counters.c.value)
+            .returning(tables.counters.c.value)
         )
         value = locked.scalar_one_or_none()
         if value is not None:
             return int(value)
         head = (
-            await self.session.execute(select(Counter.value).where(col(Counter.name) == EVENT_CURSOR))
+            await self.session.execute(
+                select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
+            )
         ).scalar_one_or_none() or 0
         try:
             async with self.session.begin_nested():
@@ -103,5 +109,5 @@ class WebhookRepository:
 
     async def advance_position(self, value: int) -> None:
         await self.session.execute(
-            sa.update(Counter).where(col(Counter.name) == DISPATCH_POSITION).values(value=value)
+            sa.update(Counter).where(tables.counters.c.name == DISPATCH_POSITION).values(value=value)
         )

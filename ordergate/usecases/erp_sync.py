@@ -15,8 +15,8 @@ from datetime import datetime
 
 from ordergate.connectors.erp.base import ErpConnector, SalesOrderLine, SalesOrderPush
 from ordergate.connectors.errors import UpstreamUnavailable
-from ordergate.models.columns import new_id
 from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.ids import new_id
 from ordergate.models.location import Location
 from ordergate.models.order import Order
 from ordergate.models.outbox import ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask

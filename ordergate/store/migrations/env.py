@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import ordergate.store.records  # noqa: F401  (registers every table on the metadata)
+from ordergate.store.tables import metadata
 
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def run_migrations() -> None:

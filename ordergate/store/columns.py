@@ -1,18 +1,13 @@
-"""Column types shared by the records: timezone-aware UTC on every backend."""
+"""Column types of the tables: timezone-aware UTC on every backend, enums as plain text."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
