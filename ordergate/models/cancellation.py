@@ -42,7 +42,7 @@ LEAST_ADVANCED_FIRST: tuple[FulfillmentOrderStatus, ...] = (
 NOT_STARTED = frozenset({F.ON_HOLD, F.OPEN, F.ACCEPTED})
 NOT_GONE = frozenset(LEAST_ADVANCED_FIRST)
 FINISHED = frozenset({OrderStatus.CANCELLED, OrderStatus.COMPLETED})
-ORDER_FIELD = ("input", "orderId")
+ORDER_FIELD = ("order_id",)
 
 
 @dataclass(frozen=True)
@@ -93,16 +93,14 @@ def plan_cancellation(
         wanted = {line_id: units for line_id, units in cancellable.items() if units > 0}
         if not wanted:
             problems.append(
-                Problem(
-                    "NOTHING_TO_CANCEL", "every unit has left or is being worked on", ("input", "orderId")
-                )
+                Problem("NOTHING_TO_CANCEL", "every unit has left or is being worked on", ("order_id",))
             )
     else:
         wanted = {}
         for index, (line_id, units) in enumerate(requested.items()):
-            path = ("input", "lines", str(index))
+            path = ("lines", str(index))
             if line_id not in open_units:
-                problems.append(Problem("NOT_FOUND", "no such line on this order", (*path, "lineId")))
+                problems.append(Problem("NOT_FOUND", "no such line on this order", (*path, "line_id")))
             elif units <= 0:
                 problems.append(Problem("INVALID_QUANTITY", "cancel at least one unit", (*path, "quantity")))
             elif units > cancellable[line_id]:

@@ -29,8 +29,8 @@ from ordergate.models.routing import Decision
 
 FRAUD_SCREEN = "fraud-screen"  # who places the screen's holds
 INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
-PICKUP_FIELD = ("input", "pickupLocationId")
-RESERVATION_FIELD = ("input", "reservationId")
+PICKUP_FIELD = ("pickup_location_id",)
+RESERVATION_FIELD = ("reservation_id",)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def check_capture(
     for the order's channel."""
     problems: list[Problem] = []
     for index, line in enumerate(command.lines):
-        path = ("input", "lines", str(index), "sku")
+        path = ("lines", str(index), "sku")
         problems.extend(check_sellable(line.sku, products.get(line.sku), currency, path))
     if command.pickup_location_id:
         if pickup is None or not pickup.active or not pickup.pickup_enabled:

@@ -18,19 +18,19 @@ SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_KEY_LENGTH = 255
 MAX_TEXT = 255
-# The longest value each input field may carry: what its column holds.
+# The longest value each field may carry (by the command's own field names): what its column holds.
 MAX_LENGTH: dict[str, int] = {
     "channel": 64,
-    "externalReference": 128,
+    "external_reference": 128,
     "name": 255,
     "line1": 255,
     "line2": 255,
     "city": 128,
     "region": 64,
-    "postalCode": 16,
+    "postal_code": 16,
     "phone": 32,
-    "firstName": 128,
-    "lastName": 128,
+    "first_name": 128,
+    "last_name": 128,
 }
 MAX_NOTE = 1000
 
@@ -113,15 +113,15 @@ class EditOrder:
 
 
 def check_edit(command: EditOrder, limits: Limits) -> list[Problem]:
-    root = ("input",)
-    problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
+    root: tuple[str, ...] = ()
+    problems = check_key(command.idempotency_key, (*root, "idempotency_key"))
     if not (command.lines or command.add_lines or command.shipping_address):
         problems.append(Problem("NOTHING_TO_EDIT", "change a line, add one, or change the address", root))
     seen: set[str] = set()
     for index, change in enumerate(command.lines):
         path = (*root, "lines", str(index))
         if change.line_id in seen:
-            problems.append(Problem("DUPLICATE_LINE", "each line may be changed once", (*path, "lineId")))
+            problems.append(Problem("DUPLICATE_LINE", "each line may be changed once", (*path, "line_id")))
         seen.add(change.line_id)
         if not 0 <= change.quantity <= limits.max_line_quantity:
             problems.append(
@@ -133,11 +133,11 @@ def check_edit(command: EditOrder, limits: Limits) -> list[Problem]:
             )
     if command.add_lines:
         problems.extend(
-            Problem(p.code, p.message, (*root, "addLines", *p.field[2:]) if p.field else root)
+            Problem(p.code, p.message, (*root, "add_lines", *p.field[1:]) if p.field else root)
             for p in check_lines(command.add_lines, limits, root)
         )
     if command.shipping_address is not None:
-        problems.extend(check_address(command.shipping_address, (*root, "shippingAddress")))
+        problems.extend(check_address(command.shipping_address, (*root, "shipping_address")))
     return problems
 
 
@@ -233,7 +233,7 @@ def check_address(address: Address, path: tuple[str, ...]) -> list[Problem]:
         ("line2", address.line2, False),
         ("city", address.city, True),
         ("region", address.region, False),
-        ("postalCode", address.postal_code, True),
+        ("postal_code", address.postal_code, True),
         ("phone", address.phone, False),
     ):
         _text(problems, value, (*path, name), required=required)
@@ -242,7 +242,7 @@ def check_address(address: Address, path: tuple[str, ...]) -> list[Problem]:
             Problem(
                 "INVALID_COUNTRY",
                 "countryCode must be an ISO 3166-1 alpha-2 code such as US",
-                (*path, "countryCode"),
+                (*path, "country_code"),
             )
         )
     return problems
@@ -250,18 +250,18 @@ def check_address(address: Address, path: tuple[str, ...]) -> list[Problem]:
 
 def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
     """Everything that can be said about the input without reading the store."""
-    root = ("input",)
+    root: tuple[str, ...] = ()
     problems: list[Problem] = []
-    problems.extend(check_key(command.idempotency_key, (*root, "idempotencyKey")))
+    problems.extend(check_key(command.idempotency_key, (*root, "idempotency_key")))
     _text(problems, command.channel, (*root, "channel"), required=True)
-    _text(problems, command.external_reference, (*root, "externalReference"), required=False)
+    _text(problems, command.external_reference, (*root, "external_reference"), required=False)
     if check_email(command.customer.email) is None:
         problems.append(
             Problem("INVALID_EMAIL", "customer email is not a valid address", (*root, "customer", "email"))
         )
     for name, value in (
-        ("firstName", command.customer.first_name),
-        ("lastName", command.customer.last_name),
+        ("first_name", command.customer.first_name),
+        ("last_name", command.customer.last_name),
         ("phone", command.customer.phone),
     ):
         _text(problems, value, (*root, "customer", name), required=False)
@@ -269,16 +269,16 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
     if command.delivery_method is DeliveryMethod.SHIP:
         if command.shipping_address is None:
             problems.append(
-                Problem("REQUIRED", "a SHIP order needs a shippingAddress", (*root, "shippingAddress"))
+                Problem("REQUIRED", "a SHIP order needs a shippingAddress", (*root, "shipping_address"))
             )
         else:
-            problems.extend(check_address(command.shipping_address, (*root, "shippingAddress")))
+            problems.extend(check_address(command.shipping_address, (*root, "shipping_address")))
     elif not command.pickup_location_id:
         problems.append(
-            Problem("REQUIRED", "a PICKUP order needs a pickupLocationId", (*root, "pickupLocationId"))
+            Problem("REQUIRED", "a PICKUP order needs a pickupLocationId", (*root, "pickup_location_id"))
         )
     if command.billing_address is not None:
-        problems.extend(check_address(command.billing_address, (*root, "billingAddress")))
+        problems.extend(check_address(command.billing_address, (*root, "billing_address")))
     return problems
 
 
@@ -293,9 +293,9 @@ def check_key(key: str | None, path: tuple[str, ...]) -> list[Problem]:
 
 
 def check_hold(command: HoldOrder) -> list[Problem]:
-    problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
+    problems = check_key(command.idempotency_key, ("idempotency_key",))
     if command.note is not None:
-        problems.extend(check_text(command.note, ("input", "note"), MAX_NOTE))
+        problems.extend(check_text(command.note, ("note",), MAX_NOTE))
     return problems
 
 
@@ -340,13 +340,13 @@ def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str,
 
 
 def check_reserve(command: ReserveInventory, limits: Limits, max_ttl_seconds: int) -> list[Problem]:
-    root = ("input",)
-    problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
+    root: tuple[str, ...] = ()
+    problems = check_key(command.idempotency_key, (*root, "idempotency_key"))
     problems.extend(check_lines(command.lines, limits, root))
     if command.ttl_seconds is not None and not 1 <= command.ttl_seconds <= max_ttl_seconds:
         problems.append(
             Problem(
-                "INVALID_TTL", f"ttlSeconds must be between 1 and {max_ttl_seconds}", (*root, "ttlSeconds")
+                "INVALID_TTL", f"ttlSeconds must be between 1 and {max_ttl_seconds}", (*root, "ttl_seconds")
             )
         )
     if command.channel is not None and not 0 < len(command.channel.strip()) <= MAX_LENGTH["channel"]:
@@ -364,8 +364,8 @@ class IssueAppeasement:
 
 
 def check_appeasement(command: IssueAppeasement) -> list[Problem]:
-    root = ("input",)
-    problems = check_key(command.idempotency_key, (*root, "idempotencyKey"))
+    root: tuple[str, ...] = ()
+    problems = check_key(command.idempotency_key, (*root, "idempotency_key"))
     problems.extend(check_amount(command.amount, (*root, "amount")))
     if command.note is not None:
         problems.extend(check_text(command.note, (*root, "note"), MAX_NOTE))

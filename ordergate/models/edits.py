@@ -20,7 +20,7 @@ from ordergate.models.errors import InvalidTransition, Problem, ValidationFailed
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
 
 FINISHED = frozenset({OrderStatus.CANCELLED, OrderStatus.COMPLETED})
-ORDER_ID = ("input", "orderId")
+ORDER_ID = ("order_id",)
 
 
 @dataclass(frozen=True)
@@ -80,17 +80,15 @@ def plan_edit(
         if request.sku in by_sku:
             wanted[by_sku[request.sku].id] += request.quantity
         else:
-            path = ("input", "addLines", str(index), "sku")
+            path = ("add_lines", str(index), "sku")
             problems.extend(check_sellable(request.sku, products.get(request.sku), order.currency, path))
     if command.shipping_address is not None and order.delivery_method is not DeliveryMethod.SHIP:
         problems.append(
-            Problem("NOT_SHIPPED", "a pickup order has no shipping address", ("input", "shippingAddress"))
+            Problem("NOT_SHIPPED", "a pickup order has no shipping address", ("shipping_address",))
         )
     if not problems and not any(wanted.values()) and not command.add_lines:
         problems.append(
-            Problem(
-                "NOTHING_LEFT", "an edit cannot take every line off: cancel the order", ("input", "lines")
-            )
+            Problem("NOTHING_LEFT", "an edit cannot take every line off: cancel the order", ("lines",))
         )
     if problems:
         raise ValidationFailed(problems)
@@ -115,7 +113,7 @@ def _check_order(
     if order.event_seq != command.expected_version:
         raise VersionConflict(
             f"the order is at version {order.event_seq}, not {command.expected_version}: read it again",
-            field=("input", "expectedVersion"),
+            field=("expected_version",),
         )
     if not may_edit_any and now - order.created_at > edit_window:
         raise ValidationFailed(
@@ -130,10 +128,10 @@ def _changed_lines(
     left, been cancelled or is being worked on, is a problem."""
     problems: list[Problem] = []
     for index, change in enumerate(command.lines):
-        path = ("input", "lines", str(index))
+        path = ("lines", str(index))
         line = by_id.get(change.line_id)
         if line is None:
-            problems.append(Problem("NOT_FOUND", "no such line on this order", (*path, "lineId")))
+            problems.append(Problem("NOT_FOUND", "no such line on this order", (*path, "line_id")))
             continue
         floor = line.quantity_fulfilled + line.quantity_cancelled + started.get(line.id, 0)
         if change.quantity < floor:

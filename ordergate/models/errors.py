@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request, addressed to the input field that caused it."""
+    """One thing wrong with a request, addressed to the field of the command that caused it.
+
+    `field` is a path in the domain's own spelling, relative to the command (or to the use
+    case's own arguments): the Python names of its fields and list indices as text, e.g.
+    `("lines", "2", "sku")`, `("shipping_address", "postal_code")`, `("order_id",)`; `()` is
+    the command as a whole, None no field at all. The GraphQL layer turns it into the path the
+    client sent (`schema.types.common.input_path`: under `input`, in camelCase)."""
 
     code: str
     message: str

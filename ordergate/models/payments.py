@@ -91,7 +91,7 @@ def settle_new_total(ledger: Sequence[PaymentTransaction], total: Decimal) -> tu
                     "PAYMENT_CAPTURED",
                     "the order's payment was captured in full and cannot grow: take the extra items "
                     "as a new order",
-                    ("input",),
+                    (),
                 )
             ]
         )

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # commands imports this module (Disposition)
 
 MAX_REASON = 500
 LEFT_US = frozenset({EventType.FULFILLMENT_SHIPPED.value, EventType.FULFILLMENT_PICKED_UP.value})
-ORDER_FIELD = ("input", "orderId")
+ORDER_FIELD = ("order_id",)
 
 
 class ReturnStatus(StrEnum):
@@ -83,7 +83,7 @@ def next_return_status(status: ReturnStatus, action: ReturnAction) -> ReturnStat
     except KeyError:
         verb = {A.REFUND: "refunded", A.CLOSE: "closed"}.get(action, f"{action.value.lower()}d")
         raise InvalidTransition(
-            f"a return that is {status.value} cannot be {verb}", field=("input", "returnId")
+            f"a return that is {status.value} cannot be {verb}", field=("return_id",)
         ) from None
 
 
@@ -185,12 +185,10 @@ def plan_return(
     less what was returned or is asked for already (earlier lines of this request included), or
     gives no reason or too long a one."""
     by_id = {line.id: line for line in lines}
-    problems = (
-        [] if requested else [Problem("REQUIRED", "name at least one line to return", ("input", "lines"))]
-    )
+    problems = [] if requested else [Problem("REQUIRED", "name at least one line to return", ("lines",))]
     asked: Counter[str] = Counter()
     for index, item in enumerate(requested):
-        path = ("input", "lines", str(index))
+        path = ("lines", str(index))
         line = by_id.get(item.line_id)
         problems.extend(_line_problems(item, line, products, pending, asked, path))
         if not item.reason.strip() or len(item.reason) > MAX_REASON:
@@ -232,12 +230,12 @@ def _line_problems(
     path: tuple[str, ...],
 ) -> list[Problem]:
     if line is None:
-        return [Problem("NOT_FOUND", "no such line on this order", (*path, "lineId"))]
+        return [Problem("NOT_FOUND", "no such line on this order", (*path, "line_id"))]
     if item.quantity <= 0:
         return [Problem("INVALID_QUANTITY", "return at least one unit", (*path, "quantity"))]
     product = products.get(line.sku)
     if product is not None and not product.returnable:
-        return [Problem("NOT_RETURNABLE", f"{line.sku} cannot be returned", (*path, "lineId"))]
+        return [Problem("NOT_RETURNABLE", f"{line.sku} cannot be returned", (*path, "line_id"))]
     left = returnable(line, pending) - asked.get(line.id, 0)
     if item.quantity > left:
         message = f"only {left} of this line can be returned"

@@ -135,7 +135,7 @@ def verify(
     return any(hmac.compare_digest(expected.encode(), c.encode()) for c in candidates)
 
 
-def url_problems(url: str, field: tuple[str, ...] = ("input", "url")) -> list[Problem]:
+def url_problems(url: str, field: tuple[str, ...] = ("url",)) -> list[Problem]:
     """http or https, with a host, no credentials and nothing a header could not carry."""
 
     def bad(message: str) -> list[Problem]:
@@ -159,7 +159,7 @@ def url_problems(url: str, field: tuple[str, ...] = ("input", "url")) -> list[Pr
     return []
 
 
-def target_problem(field: tuple[str, ...] = ("input", "url")) -> Problem:
+def target_problem(field: tuple[str, ...] = ("url",)) -> Problem:
     """The URL's host does not resolve, or resolves to an address webhooks may not reach; which
     of the two, and what it resolved to, is not said."""
     return Problem(
@@ -170,7 +170,7 @@ def target_problem(field: tuple[str, ...] = ("input", "url")) -> Problem:
 
 
 def event_type_problems(
-    event_types: Sequence[str], field: tuple[str, ...] = ("input", "eventTypes")
+    event_types: Sequence[str], field: tuple[str, ...] = ("event_types",)
 ) -> list[Problem]:
     if len(event_types) > MAX_EVENT_TYPES:
         return [Problem("TOO_MANY_EVENT_TYPES", f"at most {MAX_EVENT_TYPES} event types", field)]
@@ -182,7 +182,7 @@ def event_type_problems(
     ]
 
 
-def secret_problems(secret: str, field: tuple[str, ...] = ("input", "secret")) -> list[Problem]:
+def secret_problems(secret: str, field: tuple[str, ...] = ("secret",)) -> list[Problem]:
     if not MIN_SECRET_LENGTH <= len(secret) <= MAX_SECRET_LENGTH:
         return [
             Problem(
@@ -196,9 +196,7 @@ def secret_problems(secret: str, field: tuple[str, ...] = ("input", "secret")) -
     return []
 
 
-def description_problems(
-    description: str, field: tuple[str, ...] = ("input", "description")
-) -> list[Problem]:
+def description_problems(description: str, field: tuple[str, ...] = ("description",)) -> list[Problem]:
     if len(description) > MAX_DESCRIPTION:
         return [Problem("INVALID_DESCRIPTION", f"at most {MAX_DESCRIPTION} characters", field)]
     return []

@@ -4,6 +4,7 @@ unexpected is logged with the request id and reaches the client as `INTERNAL`.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -26,6 +27,11 @@ class ErrorPolicy(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda e: not is_expected(e), error_message=INTERNAL_MESSAGE)
 
+    def _spelled(self, path: Sequence[str]) -> list[str]:
+        """A domain path (a field's own arguments, in Python's spelling) as the client wrote it."""
+        spell = self.execution_context.schema.config.name_converter.apply_naming_config
+        return [part if part.isdigit() else spell(part) for part in path]
+
     def _request_id(self) -> str | None:
         context = getattr(self.execution_context, "context", None)
         return getattr(context, "request_id", None)
@@ -40,11 +46,12 @@ class ErrorPolicy(MaskErrors):
                 first = problems[0]
                 extensions: dict[str, object] = {"code": first.code}
                 if first.field is not None:
-                    extensions["field"] = list(first.field)
+                    extensions["field"] = self._spelled(first.field)
                 extensions.update(original.extensions)
                 if len(problems) > 1:
                     extensions["problems"] = [
-                        {"code": p.code, "field": list(p.field or ()), "message": p.message} for p in problems
+                        {"code": p.code, "field": self._spelled(p.field or ()), "message": p.message}
+                        for p in problems
                     ]
                 shaped.append(self._with(error, error.message, extensions))
             elif is_expected(error):

@@ -55,13 +55,16 @@ R = TypeVar("R")
 P = TypeVar("P")
 
 
-async def answer(change: Awaitable[R], done: Callable[[R], P], refused: Callable[[list[UserError]], P]) -> P:
+async def answer(
+    info: Info, change: Awaitable[R], done: Callable[[R], P], refused: Callable[[list[UserError]], P]
+) -> P:
     """Every mutation's one rule: an expected failure becomes `userErrors`, never a top-level
-    error; anything else is unexpected and goes to the error policy."""
+    error, each addressed to the input field the client sent (`input_path`); anything else is
+    unexpected and goes to the error policy."""
     try:
         result = await change
     except DomainError as error:
-        return refused(user_errors(error.problems))
+        return refused(user_errors(error.problems, info))
     return done(result)
 
 
@@ -71,8 +74,10 @@ class OrderPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
-    async def of(cls, change: Awaitable[OrderRecord]) -> OrderPayload:
-        return await answer(change, lambda r: cls(order=Order.from_model(r)), lambda e: cls(user_errors=e))
+    async def of(cls, info: Info, change: Awaitable[OrderRecord]) -> OrderPayload:
+        return await answer(
+            info, change, lambda r: cls(order=Order.from_model(r)), lambda e: cls(user_errors=e)
+        )
 
 
 @strawberry.type
@@ -81,8 +86,9 @@ class FulfillmentOrderPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
-    async def of(cls, change: Awaitable[FulfillmentOrderRecord]) -> FulfillmentOrderPayload:
+    async def of(cls, info: Info, change: Awaitable[FulfillmentOrderRecord]) -> FulfillmentOrderPayload:
         return await answer(
+            info,
             change,
             lambda r: cls(fulfillment_order=FulfillmentOrder.from_model(r)),
             lambda e: cls(user_errors=e),
@@ -114,9 +120,12 @@ class ReturnPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
-    async def of(cls, change: Awaitable[ReturnRecord]) -> ReturnPayload:
+    async def of(cls, info: Info, change: Awaitable[ReturnRecord]) -> ReturnPayload:
         return await answer(
-            change, lambda r: cls(order_return=OrderReturnType.from_model(r)), lambda e: cls(user_errors=e)
+            info,
+            change,
+            lambda r: cls(order_return=OrderReturnType.from_model(r)),
+            lambda e: cls(user_errors=e),
         )
 
 
@@ -204,8 +213,9 @@ class WebhookEndpointPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
-    async def of(cls, change: Awaitable[webhooks_out.EndpointChange]) -> WebhookEndpointPayload:
+    async def of(cls, info: Info, change: Awaitable[webhooks_out.EndpointChange]) -> WebhookEndpointPayload:
         return await answer(
+            info,
             change,
             lambda c: cls(endpoint=WebhookEndpoint.from_model(c.endpoint), secret=c.secret),
             lambda e: cls(user_errors=e),
@@ -229,11 +239,13 @@ class Mutation:
             prime_placed(info.context.loaders, done)
             return done.order
 
-        return await OrderPayload.of(placed())
+        return await OrderPayload.of(info, placed())
 
     @strawberry.mutation(description="Stop an order from progressing (agents); it becomes ON_HOLD.")
     async def hold_order(self, info: Info, input: HoldOrderInput) -> OrderPayload:
-        return await OrderPayload.of(holds.hold_order(services(info), principal(info), input.to_command()))
+        return await OrderPayload.of(
+            info, holds.hold_order(services(info), principal(info), input.to_command())
+        )
 
     @strawberry.mutation(
         description="Cancel an order, or some units of its lines, with a reason. Customers cancel their "
@@ -241,7 +253,7 @@ class Mutation:
     )
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
         return await OrderPayload.of(
-            cancellation.cancel_order(services(info), principal(info), input.to_command())
+            info, cancellation.cancel_order(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -257,6 +269,7 @@ class Mutation:
             return outcome, order
 
         return await answer(
+            info,
             edited(),
             lambda done: EditOrderPayload.of(*done),
             lambda e: EditOrderPayload(dry_run=input.dry_run, user_errors=e),
@@ -268,23 +281,25 @@ class Mutation:
     )
     async def request_return(self, info: Info, input: RequestReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
-            returns.request_return(services(info), principal(info), input.to_command())
+            info, returns.request_return(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(description="Agents: the customer may send the units back.")
     async def approve_return(self, info: Info, input: DecideReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
+            info,
             returns.decide_return(
                 services(info), principal(info), str(input.return_id), approve=True, note=input.note
-            )
+            ),
         )
 
     @strawberry.mutation(description="Agents: the return is refused, with a note for the customer.")
     async def decline_return(self, info: Info, input: DecideReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
+            info,
             returns.decide_return(
                 services(info), principal(info), str(input.return_id), approve=False, note=input.note
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -292,7 +307,7 @@ class Mutation:
     )
     async def receive_return(self, info: Info, input: ReceiveReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
-            returns.receive_return(services(info), principal(info), input.to_command())
+            info, returns.receive_return(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -301,7 +316,7 @@ class Mutation:
     )
     async def close_return(self, info: Info, input: CloseReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
-            returns.close_return(services(info), principal(info), input.to_command())
+            info, returns.close_return(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -310,6 +325,7 @@ class Mutation:
     )
     async def issue_appeasement(self, info: Info, input: IssueAppeasementInput) -> AppeasementPayload:
         return await answer(
+            info,
             appeasements.issue_appeasement(services(info), principal(info), input.to_command()),
             lambda issued: AppeasementPayload(
                 appeasement=Appeasement.from_model(issued.appeasement), order=Order.from_model(issued.order)
@@ -320,7 +336,7 @@ class Mutation:
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")
     async def release_order_hold(self, info: Info, input: ReleaseOrderHoldInput) -> OrderPayload:
         return await OrderPayload.of(
-            holds.release_order_hold(services(info), principal(info), input.to_command())
+            info, holds.release_order_hold(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -337,6 +353,7 @@ class Mutation:
             return outcome, await orders.order(services(info), principal(info), outcome.order_id)
 
         return await answer(
+            info,
             routed(),
             lambda done: RouteOrderPayload(
                 order=Order.from_model(done[1]),
@@ -350,6 +367,7 @@ class Mutation:
     @strawberry.mutation(description="Hold units for a cart until ttlSeconds pass; idempotent by key.")
     async def reserve_inventory(self, info: Info, input: ReserveInventoryInput) -> ReservationPayload:
         return await answer(
+            info,
             reservations.reserve_inventory(services(info), principal(info), input.to_command()),
             lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
             lambda e: ReservationPayload(user_errors=e),
@@ -357,23 +375,25 @@ class Mutation:
 
     @strawberry.mutation(description="The node takes the work on.")
     async def accept_fulfillment_order(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.ACCEPT))
+        return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.ACCEPT))
 
     @strawberry.mutation
     async def start_picking(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.START_PICKING))
+        return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.START_PICKING))
 
     @strawberry.mutation
     async def pack_fulfillment_order(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.PACK))
+        return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.PACK))
 
     @strawberry.mutation(description="A packed pickup order waits at the store's counter.")
     async def mark_ready_for_pickup(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.MARK_READY_FOR_PICKUP))
+        return await FulfillmentOrderPayload.of(
+            info, _move(info, id, FulfillmentAction.MARK_READY_FOR_PICKUP)
+        )
 
     @strawberry.mutation(description="The customer collected it: the units are fulfilled.")
     async def confirm_pickup(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.CONFIRM_PICKUP))
+        return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.CONFIRM_PICKUP))
 
     @strawberry.mutation(description="The node cannot do it: its units are re-routed to another node.")
     async def reject_fulfillment_order(
@@ -384,13 +404,14 @@ class Mutation:
             str, strawberry.argument(description=at_most("Mutation.rejectFulfillmentOrder(reason:)"))
         ],
     ) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(_move(info, id, FulfillmentAction.REJECT, reason))
+        return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.REJECT, reason))
 
     @strawberry.mutation(
         description="Rate, buy one label and record the shipment; repeated, it returns the same one."
     )
     async def ship_fulfillment_order(self, info: Info, input: ShipFulfillmentOrderInput) -> ShipPayload:
         return await answer(
+            info,
             shipping.ship(services(info), principal(info), input.to_command()),
             lambda shipped: ShipPayload(
                 fulfillment_order=FulfillmentOrder.from_model(shipped.fulfillment_order),
@@ -407,7 +428,7 @@ class Mutation:
         self, info: Info, input: RegisterWebhookEndpointInput
     ) -> WebhookEndpointPayload:
         return await WebhookEndpointPayload.of(
-            webhooks_out.register_endpoint(services(info), principal(info), input.to_command())
+            info, webhooks_out.register_endpoint(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(description="Change, pause (active: false) or re-key an endpoint (admins).")
@@ -415,7 +436,7 @@ class Mutation:
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> WebhookEndpointPayload:
         return await WebhookEndpointPayload.of(
-            webhooks_out.update_endpoint(services(info), principal(info), input.to_command())
+            info, webhooks_out.update_endpoint(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -423,6 +444,7 @@ class Mutation:
     )
     async def replay_webhook_delivery(self, info: Info, id: strawberry.ID) -> ReplayWebhookDeliveryPayload:
         return await answer(
+            info,
             webhooks_out.replay_delivery(services(info), principal(info), str(id)),
             lambda task: ReplayWebhookDeliveryPayload(delivery=WebhookDelivery.from_model(task)),
             lambda e: ReplayWebhookDeliveryPayload(user_errors=e),

@@ -54,11 +54,7 @@ async def allocate(
         )
     except NotEnoughStock as short:
         raise ValidationFailed(
-            [
-                Problem(
-                    "INSUFFICIENT_STOCK", f"not enough {short.line.sku} left to allocate", ("input", "lines")
-                )
-            ]
+            [Problem("INSUFFICIENT_STOCK", f"not enough {short.line.sku} left to allocate", ("lines",))]
         ) from None
 
 

@@ -30,7 +30,7 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
     problems = check_appeasement(command)
     if not problems:
         problems = check_limit(
-            principal.role, command.amount, services.policy.appeasement_limits, ("input", "amount")
+            principal.role, command.amount, services.policy.appeasement_limits, ("amount",)
         )
     if problems:
         raise ValidationFailed(problems)
@@ -45,7 +45,7 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
             return Issued(found, order)
         order = await uow.orders.lock(command.order_id, order_scope(principal))
         if order is None:
-            raise NotFound("no such order", field=("input", "orderId"))
+            raise NotFound("no such order", field=("order_id",))
         available = await payments.refundable(uow, order.id)
         if command.amount > available:
             raise ValidationFailed(
@@ -53,7 +53,7 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
                     Problem(
                         "REFUND_EXCEEDS_CAPTURED",
                         f"at most {max(available, 0):.2f} of what was charged can still be refunded",
-                        ("input", "amount"),
+                        ("amount",),
                     )
                 ]
             )

@@ -46,7 +46,7 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
                 return repeated
         order = await uow.orders.lock(command.order_id, order_scope(principal))
         if order is None:
-            raise NotFound("no such order", field=("input", "orderId"))
+            raise NotFound("no such order", field=("order_id",))
         check_cancellable(order)
         lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
         shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])

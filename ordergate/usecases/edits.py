@@ -169,7 +169,7 @@ async def _order(uow: UnitOfWork, principal: Principal, command: EditOrder, *, l
         else (await uow.orders.by_ids([command.order_id], scope)).get(command.order_id)
     )
     if order is None:
-        raise NotFound("no such order", field=("input", "orderId"))
+        raise NotFound("no such order", field=("order_id",))
     return order
 
 

@@ -49,7 +49,7 @@ async def follow(
     if order_id is not None:
         async with services.store.read() as uow:
             if not await uow.orders.by_ids([order_id], scope):
-                raise NotFound("no such order", field=("orderId",))
+                raise NotFound("no such order", field=("order_id",))
 
     def accepts(item: Delivered) -> bool:
         return (order_id is None or item.event.order_id == order_id) and may_see(scope, item)
@@ -71,7 +71,7 @@ async def follow_location(
     async with services.store.read() as uow:
         location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
     if location is None or not principal.works_at(location.code):
-        raise NotFound("no such location among yours", field=("locationId",))
+        raise NotFound("no such location among yours", field=("location_id",))
 
     def accepts(item: Delivered) -> bool:
         return item.event.location_id == location_id

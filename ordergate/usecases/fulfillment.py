@@ -92,7 +92,7 @@ async def _location_for(
 ) -> Location:
     location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
     if location is None or not principal.works_at(location.code):
-        raise NotFound("no such location among yours", field=("locationId",))
+        raise NotFound("no such location among yours", field=("location_id",))
     return location
 
 

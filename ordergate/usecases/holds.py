@@ -18,7 +18,7 @@ from ordergate.usecases.services import Services
 async def _locked(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:
     order = await uow.orders.lock(order_id, order_scope(principal))
     if order is None:
-        raise NotFound("no such order", field=("input", "orderId"))
+        raise NotFound("no such order", field=("order_id",))
     return order
 
 
@@ -75,7 +75,7 @@ async def hold_order(services: Services, principal: Principal, command: HoldOrde
 async def release_order_hold(services: Services, principal: Principal, command: ReleaseOrderHold) -> Order:
     if not principal.can(Permission.MANAGE_HOLDS):
         raise Forbidden("this role may not release holds")
-    problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
+    problems = check_key(command.idempotency_key, ("idempotency_key",))
     if problems:
         raise ValidationFailed(problems)
     now = services.clock()
@@ -85,12 +85,10 @@ async def release_order_hold(services: Services, principal: Principal, command: 
             return await _locked(uow, principal, once.result_id)
         order = await _locked(uow, principal, command.order_id)
         if order.status is not OrderStatus.ON_HOLD:
-            raise InvalidTransition(
-                f"the order is {order.status.value}, not ON_HOLD", field=("input", "orderId")
-            )
+            raise InvalidTransition(f"the order is {order.status.value}, not ON_HOLD", field=("order_id",))
         released, remaining = await uow.orders.release_holds(order.id, command.reason, principal.subject, now)
         if not released:
-            raise InvalidTransition("the order has no active hold for that reason", field=("input", "reason"))
+            raise InvalidTransition("the order has no active hold for that reason", field=("reason",))
         if remaining == 0:
             order.status, order.status_before_hold = release_to(order.status_before_hold), None
         order.updated_at = now

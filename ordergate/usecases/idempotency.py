@@ -28,7 +28,7 @@ from ordergate.store.idempotency import KeyTaken
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
 
-KEY_FIELD = ("input", "idempotencyKey")
+KEY_FIELD = ("idempotency_key",)
 FIRST_PAUSE = 0.01  # seconds between looks at a pending key, doubling up to LONGEST_PAUSE
 LONGEST_PAUSE = 0.2
 

@@ -146,7 +146,7 @@ def source_locations(
                     Problem(
                         "INVALID_PICKUP_LOCATION",
                         "pickupLocationId is not a location that offers pickup",
-                        ("input", "pickupLocationId"),
+                        ("pickup_location_id",),
                     )
                 ]
             )

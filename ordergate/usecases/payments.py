@@ -63,7 +63,7 @@ async def authorize(
                 Problem(
                     "UNKNOWN_PAYMENT_PROVIDER",
                     f"no payment provider {provider_name!r}",
-                    ("input", "payment", "provider"),
+                    ("payment", "provider"),
                 )
             ]
         )
@@ -73,7 +73,7 @@ async def authorize(
                 Problem(
                     "PAYMENT_AMOUNT_MISMATCH",
                     f"the order comes to {amount}, not {requested}",
-                    ("input", "payment", "amount"),
+                    ("payment", "amount"),
                 )
             ]
         )
@@ -91,17 +91,15 @@ async def authorize(
                 Problem(
                     "PAYMENT_DECLINED",
                     f"the card was declined ({declined.decline_code})",
-                    ("input", "payment", "token"),
+                    ("payment", "token"),
                 )
             ]
         ) from None
     except PaymentRejected as rejected:
-        raise ValidationFailed(
-            [Problem("PAYMENT_REJECTED", rejected.message, ("input", "payment"))]
-        ) from None
+        raise ValidationFailed([Problem("PAYMENT_REJECTED", rejected.message, ("payment",))]) from None
     except UpstreamError as error:
         raise UpstreamFailed(
-            provider_name, f"could not authorise the payment: {error.message}", field=("input", "payment")
+            provider_name, f"could not authorise the payment: {error.message}", field=("payment",)
         ) from None
     return idempotency_key, authorization
 
@@ -131,7 +129,7 @@ async def increment(services: Services, order_id: str, new_total: Decimal, key: 
     async with services.store.read() as uow:
         authorization = await _authorization(uow, order_id)
     if authorization is None:
-        raise ValidationFailed([Problem("NO_PAYMENT", "the order has no authorised payment", ("input",))])
+        raise ValidationFailed([Problem("NO_PAYMENT", "the order has no authorised payment", ())])
     provider = services.payments.get(authorization.provider)
     if provider is None:
         raise UpstreamFailed(authorization.provider, "the order's payment provider is not configured")
@@ -143,12 +141,12 @@ async def increment(services: Services, order_id: str, new_total: Decimal, key: 
                 Problem(
                     "PAYMENT_DECLINED",
                     f"the card was declined for the new total ({declined.decline_code})",
-                    ("input",),
+                    (),
                 )
             ]
         ) from None
     except PaymentRejected as rejected:
-        raise ValidationFailed([Problem("PAYMENT_REJECTED", rejected.message, ("input",))]) from None
+        raise ValidationFailed([Problem("PAYMENT_REJECTED", rejected.message, ())]) from None
     except UpstreamError as error:
         raise UpstreamFailed(
             authorization.provider, f"could not authorise the new total: {error.message}"

@@ -104,9 +104,11 @@ async def route_order(
 async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:
     order = await (uow.orders.lock(order_id, EVERYTHING) if lock else _read(uow, order_id))
     if order is None:
-        raise NotFound("no such order", field=("orderId",))
+        raise NotFound("no such order", field=("order_id",))
     if order.status in FINISHED:
-        raise InvalidTransition(f"a {order.status.value} order has nothing left to route", field=("orderId",))
+        raise InvalidTransition(
+            f"a {order.status.value} order has nothing left to route", field=("order_id",)
+        )
     return order
 
 
@@ -120,7 +122,7 @@ async def _lines(uow: UnitOfWork, order: Order) -> list[OrderLine]:
 
 def _nothing_to_route() -> ValidationFailed:
     return ValidationFailed(
-        [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("orderId",))]
+        [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("order_id",))]
     )
 
 
@@ -211,7 +213,7 @@ def no_route() -> ValidationFailed:
             Problem(
                 "NO_ROUTE",
                 "no location can take the open units now; the order keeps its current allocation",
-                ("orderId",),
+                ("order_id",),
             )
         ]
     )

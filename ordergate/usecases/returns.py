@@ -66,7 +66,7 @@ async def request_return(services: Services, principal: Principal, command: Requ
                 return found
         order = await uow.orders.lock(command.order_id, order_scope(principal))
         if order is None:
-            raise NotFound("no such order", field=("input", "orderId"))
+            raise NotFound("no such order", field=("order_id",))
         lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
         events = (await uow.events.by_order_ids([order.id])).get(order.id, [])
         check_return_window(last_left(events), now=now, window=services.policy.return_window, bound=bound)
@@ -101,7 +101,7 @@ async def decide_return(
     if not principal.can(Permission.MANAGE_RETURNS):
         raise Forbidden("this role may not decide returns")
     if note is not None and len(note) > 1000:
-        raise ValidationFailed([Problem("TOO_LONG", "a note of at most 1000 characters", ("input", "note"))])
+        raise ValidationFailed([Problem("TOO_LONG", "a note of at most 1000 characters", ("note",))])
     now = services.clock()
     async with services.store.write() as uow:
         order_return, order = await _return_and_order(uow, return_id)
@@ -255,7 +255,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
     async with services.store.write() as uow:
         location = (await uow.catalog.locations_by_ids([command.location_id])).get(command.location_id)
         if location is None or not principal.works_at(location.code):
-            raise NotFound("no such location among yours", field=("input", "locationId"))
+            raise NotFound("no such location among yours", field=("location_id",))
         order_return, order = await _return_and_order(uow, command.return_id)
         status = next_return_status(order_return.status, ReturnAction.RECEIVE)
         lines = (await uow.returns.lines_by_return_ids([order_return.id])).get(order_return.id, [])
@@ -266,15 +266,12 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         ]
         if missing or unknown:
             raise ValidationFailed(
-                [
-                    Problem("NOT_FOUND", "no such line on this return", ("input", "lines", str(i)))
-                    for i in unknown
-                ]
+                [Problem("NOT_FOUND", "no such line on this return", ("lines", str(i))) for i in unknown]
                 + [
                     Problem(
                         "REQUIRED",
                         f"say what became of every line ({line.sku} is missing)",
-                        ("input", "lines"),
+                        ("lines",),
                     )
                     for line in missing
                 ]
@@ -320,7 +317,7 @@ async def close_return(services: Services, principal: Principal, command: CloseR
     say). Any other state is an INVALID_TRANSITION and changes nothing."""
     if not principal.can(Permission.MANAGE_RETURNS):
         raise Forbidden("this role may not close returns")
-    problems = check_key(command.idempotency_key, ("input", "idempotencyKey"))
+    problems = check_key(command.idempotency_key, ("idempotency_key",))
     if problems:
         raise ValidationFailed(problems)
     now = services.clock()
@@ -384,7 +381,7 @@ async def _close(
 async def _return_and_order(uow: UnitOfWork, return_id: str) -> tuple[OrderReturn, Order]:
     order_return = await uow.returns.lock(return_id)
     if order_return is None:
-        raise NotFound("no such return", field=("input", "returnId"))
+        raise NotFound("no such return", field=("return_id",))
     order = await uow.orders.lock(order_return.order_id, EVERYTHING)
     assert order is not None
     return order_return, order

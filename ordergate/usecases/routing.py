@@ -88,7 +88,7 @@ def shortage(wants: Sequence[Want], nodes: Sequence[Node], verb: str) -> Validat
             Problem(
                 "INSUFFICIENT_STOCK",
                 f"not enough {wants[i].sku} to {verb} {wants[i].quantity}",
-                ("input", "lines", str(i), "quantity"),
+                ("lines", str(i), "quantity"),
             )
             for i in (short or range(len(wants)))
         ]

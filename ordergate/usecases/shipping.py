@@ -78,13 +78,13 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
                 Problem(
                     "UNKNOWN_CARRIER",
                     f"no carrier named {carrier_name!r} is configured",
-                    ("input", "carrier"),
+                    ("carrier",),
                 )
             ]
         )
     async with services.store.read() as uow:
         fulfillment_order, location = await fulfillment_order_of_yours(
-            uow, principal, command.fulfillment_order_id, field=("input", "fulfillmentOrderId")
+            uow, principal, command.fulfillment_order_id, field=("fulfillment_order_id",)
         )
         existing = await uow.orders.shipment_for(fulfillment_order.id)
         if existing is not None:
@@ -97,7 +97,7 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
         ]
         if order.status is OrderStatus.ON_HOLD:
             raise ValidationFailed(
-                [Problem("INVALID_TRANSITION", "the order is on hold", ("input", "fulfillmentOrderId"))]
+                [Problem("INVALID_TRANSITION", "the order is on hold", ("fulfillment_order_id",))]
             )
         units = sum(
             line.quantity
@@ -116,7 +116,7 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
                     Problem(
                         "UNKNOWN_SERVICE",
                         f"{carrier_name} offers no service {command.service!r} here",
-                        ("input", "service"),
+                        ("service",),
                     )
                 ]
             )
@@ -128,7 +128,7 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
         )
     except UpstreamError as error:
         raise UpstreamFailed(
-            carrier_name, f"could not ship it: {error.message}", field=("input", "carrier")
+            carrier_name, f"could not ship it: {error.message}", field=("carrier",)
         ) from None
     return await _record(services, principal, fulfillment_order.id, label)
 

@@ -104,7 +104,7 @@ async def update_endpoint(
     async with services.store.write() as uow:
         endpoint = await uow.webhooks.endpoint(command.id)
         if endpoint is None:
-            raise NotFound("no such webhook endpoint", field=("input", "id"))
+            raise NotFound("no such webhook endpoint", field=("id",))
         if command.url is not None:
             endpoint.url = command.url
         if command.event_types is not None:
@@ -156,7 +156,7 @@ async def delivery_log(
     position = _attempt_position(after) if after else None
     async with services.store.read() as uow:
         if await uow.webhooks.endpoint(endpoint_id) is None:
-            raise NotFound("no such webhook endpoint", field=("endpointId",))
+            raise NotFound("no such webhook endpoint", field=("endpoint_id",))
         rows, has_next = await uow.webhooks.attempt_page(endpoint_id, first, position)
         total = await uow.webhooks.count_attempts(endpoint_id)
     return Page(rows, has_next, total)

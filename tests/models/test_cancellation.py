@@ -77,7 +77,7 @@ def test_a_finished_order_has_nothing_left_to_cancel(status: OrderStatus) -> Non
     with pytest.raises(InvalidTransition) as raised:
         check_cancellable(an_order(status=status))
 
-    assert raised.value.field == ("input", "orderId")
+    assert raised.value.field == ("order_id",)
     assert str(raised.value) == f"a {status.value} order has nothing left to cancel"
 
 
@@ -158,7 +158,7 @@ def test_with_every_unit_being_worked_on_a_customer_has_nothing_to_cancel() -> N
     with pytest.raises(ValidationFailed) as raised:
         plan(cancel(), [open_at("fo-1", F.PACKED, l_mug=2, l_soap=1)], touchable=NOT_STARTED)
 
-    assert [(p.code, p.field) for p in raised.value.problems] == [("NOTHING_TO_CANCEL", ("input", "orderId"))]
+    assert [(p.code, p.field) for p in raised.value.problems] == [("NOTHING_TO_CANCEL", ("order_id",))]
 
 
 def test_cancelling_what_is_left_of_a_partly_shipped_order_does_not_cancel_the_order() -> None:
@@ -180,9 +180,9 @@ def test_every_wrong_line_is_named_with_its_field() -> None:
         )
 
     assert [(p.code, p.field) for p in raised.value.problems] == [
-        ("NOT_FOUND", ("input", "lines", "0", "lineId")),
-        ("INVALID_QUANTITY", ("input", "lines", "1", "quantity")),
-        ("NOT_CANCELLABLE", ("input", "lines", "2", "quantity")),
+        ("NOT_FOUND", ("lines", "0", "line_id")),
+        ("INVALID_QUANTITY", ("lines", "1", "quantity")),
+        ("NOT_CANCELLABLE", ("lines", "2", "quantity")),
     ]
     assert raised.value.problems[2].message == "only 1 of this line can still be cancelled"
 

@@ -50,7 +50,7 @@ POLICY = CapturePolicy(
 )
 PRODUCTS = {sku: a_product(sku) for sku in ("MUG-BLUE", "KETTLE-STEEL")}
 ROUTED = Route(Plan((PlanLine("MUG-BLUE", "loc-dc-dfw", 2),)))
-SHORT = (Problem("INSUFFICIENT_STOCK", "not enough MUG-BLUE to sell 2", ("input", "lines", "0", "quantity")),)
+SHORT = (Problem("INSUFFICIENT_STOCK", "not enough MUG-BLUE to sell 2", ("lines", "0", "quantity")),)
 
 
 def facts(**overrides: Any) -> CaptureFacts:
@@ -88,9 +88,9 @@ def test_every_line_that_cannot_be_sold_is_named_at_once() -> None:
     found = check_capture(command, products, None, currency="USD")
 
     assert [(p.code, p.field) for p in found] == [
-        ("PRODUCT_UNAVAILABLE", ("input", "lines", "0", "sku")),
-        ("UNKNOWN_SKU", ("input", "lines", "1", "sku")),
-        ("CURRENCY_MISMATCH", ("input", "lines", "2", "sku")),
+        ("PRODUCT_UNAVAILABLE", ("lines", "0", "sku")),
+        ("UNKNOWN_SKU", ("lines", "1", "sku")),
+        ("CURRENCY_MISMATCH", ("lines", "2", "sku")),
     ]
 
 
@@ -111,7 +111,7 @@ def test_a_pickup_location_must_offer_pickup_for_the_orders_channel(pickup: Any)
 
     found = check_capture(command, PRODUCTS, pickup, currency="USD")
 
-    assert [(p.code, p.field) for p in found] == [("INVALID_PICKUP_LOCATION", ("input", "pickupLocationId"))]
+    assert [(p.code, p.field) for p in found] == [("INVALID_PICKUP_LOCATION", ("pickup_location_id",))]
 
 
 def test_a_sellable_order_for_a_pickup_that_serves_its_channel_passes() -> None:
@@ -128,8 +128,8 @@ def test_a_missing_or_used_reservation_is_refused_and_an_expired_one_ignored() -
     with pytest.raises(ValidationFailed) as used:
         live_reservation(a_reservation(status=ReservationStatus.CONSUMED), NOW)
 
-    assert problems(missing) == [("INVALID_RESERVATION", ("input", "reservationId"))]
-    assert problems(used) == [("RESERVATION_USED", ("input", "reservationId"))]
+    assert problems(missing) == [("INVALID_RESERVATION", ("reservation_id",))]
+    assert problems(used) == [("RESERVATION_USED", ("reservation_id",))]
     assert live_reservation(a_reservation(expires_at=NOW), NOW) is None  # expires at the instant
     live = a_reservation(expires_at=NOW + timedelta(seconds=1))
     assert live_reservation(live, NOW) is live
@@ -163,12 +163,12 @@ def test_a_reservation_that_holds_other_lines_is_refused(wants: list[Want]) -> N
     with pytest.raises(ValidationFailed) as raised:
         reserved_route(a_reservation(), [a_reservation_line("MUG-BLUE", "loc-dc-dfw", 2)], wants)
 
-    assert problems(raised) == [("RESERVATION_MISMATCH", ("input", "reservationId"))]
+    assert problems(raised) == [("RESERVATION_MISMATCH", ("reservation_id",))]
 
 
 def test_only_a_storefronts_sale_short_of_stock_alone_is_kept() -> None:
     imported = a_place_order(hold_when_short=True)
-    other = Problem("INVALID_PICKUP_LOCATION", "no", ("input", "pickupLocationId"))
+    other = Problem("INVALID_PICKUP_LOCATION", "no", ("pickup_location_id",))
 
     assert kept_when_short(imported, SHORT) is True
     assert kept_when_short(imported, (*SHORT, other)) is False

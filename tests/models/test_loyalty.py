@@ -93,7 +93,7 @@ def test_an_orders_points_are_what_it_netted_rounded_down_and_never_negative(
     ],
 )
 def test_an_appeasement_is_a_positive_amount_in_whole_cents(amount: str, code: str | None) -> None:
-    problems = check_amount(Decimal(amount), ("input", "amount"))
+    problems = check_amount(Decimal(amount), ("amount",))
 
     assert [p.code for p in problems] == ([code] if code else [])
 
@@ -107,6 +107,6 @@ def test_an_appeasement_is_a_positive_amount_in_whole_cents(amount: str, code: s
     ],
 )
 def test_each_role_gives_up_to_its_limit(role: Role, amount: str, allowed: bool) -> None:
-    problems = check_limit(role, Decimal(amount), LIMITS, ("input", "amount"))
+    problems = check_limit(role, Decimal(amount), LIMITS, ("amount",))
 
     assert [p.code for p in problems] == ([] if allowed else ["APPEASEMENT_LIMIT_EXCEEDED"])

@@ -78,7 +78,7 @@ def test_nothing_can_be_returned_before_a_unit_left_even_by_an_agent() -> None:
     with pytest.raises(ValidationFailed) as raised:
         check_return_window(None, now=NOW, window=WINDOW, bound=False)
 
-    assert [(p.code, p.field) for p in raised.value.problems] == [("NOTHING_TO_RETURN", ("input", "orderId"))]
+    assert [(p.code, p.field) for p in raised.value.problems] == [("NOTHING_TO_RETURN", ("order_id",))]
 
 
 def test_the_window_closes_just_after_its_last_instant_for_customers_only() -> None:
@@ -90,7 +90,7 @@ def test_the_window_closes_just_after_its_last_instant_for_customers_only() -> N
         check_return_window(left_at - timedelta(microseconds=1), now=NOW, window=WINDOW, bound=True)
 
     assert [(p.code, p.field, p.message) for p in raised.value.problems] == [
-        ("RETURN_WINDOW_CLOSED", ("input", "orderId"), "returns are accepted for 30 days")
+        ("RETURN_WINDOW_CLOSED", ("order_id",), "returns are accepted for 30 days")
     ]
 
 
@@ -136,7 +136,7 @@ def test_only_units_that_left_and_are_not_back_or_asked_for_can_be_returned(
     assert refusals(asking(("l-mug", left + 1)), lines=[line], pending=pending) == [
         (
             "NOT_RETURNABLE_QUANTITY",
-            ("input", "lines", "0", "quantity"),
+            ("lines", "0", "quantity"),
             f"only {left} of this line can be returned",
         )
     ]
@@ -146,7 +146,7 @@ def test_one_line_asked_twice_in_a_request_counts_both_times() -> None:
     assert refusals(asking(("l-mug", 1), ("l-mug", 2))) == [
         (
             "NOT_RETURNABLE_QUANTITY",
-            ("input", "lines", "1", "quantity"),
+            ("lines", "1", "quantity"),
             "only 1 of this line can be returned",
         )
     ]
@@ -167,11 +167,11 @@ def test_every_wrong_line_is_named_with_its_field() -> None:
     )
 
     assert [(code, field) for code, field, _ in found] == [
-        ("NOT_FOUND", ("input", "lines", "0", "lineId")),
-        ("INVALID_QUANTITY", ("input", "lines", "1", "quantity")),
-        ("NOT_RETURNABLE", ("input", "lines", "2", "lineId")),
-        ("INVALID_REASON", ("input", "lines", "3", "reason")),
-        ("INVALID_REASON", ("input", "lines", "4", "reason")),
+        ("NOT_FOUND", ("lines", "0", "line_id")),
+        ("INVALID_QUANTITY", ("lines", "1", "quantity")),
+        ("NOT_RETURNABLE", ("lines", "2", "line_id")),
+        ("INVALID_REASON", ("lines", "3", "reason")),
+        ("INVALID_REASON", ("lines", "4", "reason")),
     ]
 
 
@@ -184,4 +184,4 @@ def test_a_line_wrong_twice_is_named_twice_and_a_reason_of_the_longest_length_pa
 
 
 def test_a_request_must_name_a_line() -> None:
-    assert refusals([]) == [("REQUIRED", ("input", "lines"), "name at least one line to return")]
+    assert refusals([]) == [("REQUIRED", ("lines",), "name at least one line to return")]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import strawberry
 
 from ordergate.models.errors import Problem
 from ordergate.models.money import Money as DomainMoney
 from ordergate.models.pagination import Page
+
+if TYPE_CHECKING:
+    from ordergate.schema.context import Info
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -54,8 +57,37 @@ class UserError:
         )
 
 
-def user_errors(problems: Sequence[Problem]) -> list[UserError]:
-    return [UserError.from_problem(p) for p in problems]
+INPUT = "input"
+
+
+def input_path(
+    path: Sequence[str] | None, spell: Callable[[str], str], is_argument: Callable[[str], bool]
+) -> list[str] | None:
+    """Where the client sent what a domain problem names. The domain names the command's own
+    fields (`("lines", "2", "sku")`, `("shipping_address", "postal_code")`, `("order_id",)`);
+    the client sees each name as the schema spells it (`spell`: its name converter), under the
+    `input` argument unless the first name is an argument of the field itself."""
+    if path is None:
+        return None
+    named = [part if part.isdigit() else spell(part) for part in path]
+    if path and is_argument(path[0]):
+        return named
+    return [INPUT, *named] if is_argument(INPUT) else named
+
+
+def user_errors(problems: Sequence[Problem], info: Info | None = None) -> list[UserError]:
+    """`userErrors` for problems the domain found in what `info`'s field was sent."""
+    if info is None:
+        return [UserError.from_problem(p) for p in problems]
+    spell = info.schema.config.name_converter.apply_naming_config
+
+    def is_argument(name: str) -> bool:
+        return info.get_argument_definition(name) is not None
+
+    return [
+        UserError(code=p.code, field=input_path(p.field, spell, is_argument), message=p.message)
+        for p in problems
+    ]
 
 
 @strawberry.type
