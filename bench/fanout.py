@@ -27,11 +27,12 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ordergate.models.address import Address
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ordergate import bootstrap
 from ordergate.models.commands import (
-    Address,
     CustomerDetails,
     HoldOrder,
     LineRequest,

@@ -50,6 +50,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from ordergate.models.address import Address
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -58,7 +60,7 @@ import httpx  # noqa: E402
 from bench.graphql_http_server import BOARD_FIRST, DESTINATION, SKUS  # noqa: E402
 from ordergate import bootstrap  # noqa: E402
 from ordergate.auth import mint_token  # noqa: E402
-from ordergate.models.commands import Address, CustomerDetails, LineRequest, PlaceOrder  # noqa: E402
+from ordergate.models.commands import CustomerDetails, LineRequest, PlaceOrder  # noqa: E402
 from ordergate.models.identity import Principal, Role  # noqa: E402
 from ordergate.models.order import DeliveryMethod  # noqa: E402
 from ordergate.schema.persisted import OPERATIONS_DIR, load_operations  # noqa: E402

@@ -9,6 +9,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from ordergate.models.address import Address
+from ordergate.models.scope import OrderScope
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
@@ -315,3 +317,33 @@ async def test_the_answer_to_place_order_is_what_reading_the_order_shows(
 
     assert len(placed["fulfillmentOrders"]) == (2 if lines[0]["sku"] == "POT-DUTCH-5" else 1)
     assert read["data"]["order"] == placed
+
+
+async def test_the_shipping_address_is_kept_as_one_value_and_a_pickup_order_has_none(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    body = await execute(client, "{ locations { id code } }", token=STOREFRONT)
+    chicago = next(loc["id"] for loc in body["data"]["locations"] if loc["code"] == "ST-CHI")
+    shipped = await place(
+        client, an_order_input(shippingAddress=an_address(line2="Suite 4", phone="512-555-0100"))
+    )
+    picked_up = await place(
+        client, an_order_input(deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId=chicago)
+    )
+
+    async with services.store.read() as uow:
+        found = await uow.orders.by_ids(
+            [shipped["order"]["id"], picked_up["order"]["id"]], OrderScope(everything=True)
+        )
+
+    assert found[shipped["order"]["id"]].shipping_address == Address(
+        name="Ann Lee",
+        line1="500 Congress Ave",
+        line2="Suite 4",
+        city="Austin",
+        region="TX",
+        postal_code="78701",
+        country_code="US",
+        phone="512-555-0100",
+    )
+    assert found[picked_up["order"]["id"]].shipping_address is None

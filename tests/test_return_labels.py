@@ -17,10 +17,10 @@ from ordergate.connectors.carriers.base import (
     LabelRequest,
     Parcel,
     RateQuote,
-    ShipAddress,
     TrackingUpdate,
 )
 from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.models.address import Address
 from ordergate.models.outbox import RETURN_LABEL
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.usecases.services import Services
@@ -57,9 +57,7 @@ class Outage:
         self.down = True
         self.refused = 0
 
-    async def rates(
-        self, ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]
-    ) -> list[RateQuote]:
+    async def rates(self, ship_from: Address, ship_to: Address, parcels: Sequence[Parcel]) -> list[RateQuote]:
         return await self.carrier.rates(ship_from, ship_to, parcels)
 
     async def buy_label(self, request: LabelRequest) -> Label:

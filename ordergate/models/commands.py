@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 
+from ordergate.models.address import Address
 from ordergate.models.appeasements import AppeasementReason, check_amount
 from ordergate.models.errors import Problem
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
@@ -39,18 +40,6 @@ MAX_NOTE = 1000
 class LineRequest:
     sku: str
     quantity: int
-
-
-@dataclass(frozen=True)
-class Address:
-    name: str
-    line1: str
-    city: str
-    postal_code: str
-    country_code: str
-    line2: str | None = None
-    region: str | None = None
-    phone: str | None = None
 
 
 @dataclass(frozen=True)

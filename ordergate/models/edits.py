@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ordergate.models.address import Address
 from ordergate.models.catalog import Product, check_sellable
-from ordergate.models.commands import Address, EditOrder
+from ordergate.models.commands import EditOrder
 from ordergate.models.errors import InvalidTransition, Problem, ValidationFailed, VersionConflict
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
 

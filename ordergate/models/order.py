@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from ordergate.models.address import Address
 from ordergate.models.ids import new_id
 
 
@@ -73,14 +74,7 @@ class Order:
     payment_status: PaymentStatus
     delivery_method: DeliveryMethod
     pickup_location_id: str | None = None
-    ship_name: str | None = None
-    ship_line1: str | None = None
-    ship_line2: str | None = None
-    ship_city: str | None = None
-    ship_region: str | None = None
-    ship_postal_code: str | None = None
-    ship_country_code: str | None = None
-    ship_phone: str | None = None
+    shipping_address: Address | None = None  # None for a pickup
     currency: str
     subtotal: Decimal
     tax: Decimal

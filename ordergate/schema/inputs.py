@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import strawberry
 
+from ordergate.models.address import Address
 from ordergate.models.appeasements import AppeasementReason
 from ordergate.models.commands import (
-    Address,
     CancelOrder,
     CloseReturn,
     CustomerDetails,

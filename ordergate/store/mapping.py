@@ -4,9 +4,12 @@ each one lives. Mapped once per process, before any session is used (`Store` doe
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.orm import registry
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import composite, registry
+
+from ordergate.models.address import Address
 from ordergate.models.appeasements import Appeasement
 from ordergate.models.catalog import Product
 from ordergate.models.customer import Customer
@@ -71,11 +74,36 @@ RECORDS: dict[type, sa.Table] = {
 mapper_registry = registry(metadata=tables.metadata)
 
 
+def _nothing_kept(*values: object) -> bool:
+    return all(value is None for value in values)
+
+
+def _properties(record: type) -> dict[str, Any]:
+    """Value objects kept in several columns of their record's table."""
+    if record is Order:
+        columns = tables.orders.c
+        shipping_address = composite(
+            Address,
+            columns.ship_name,
+            columns.ship_line1,
+            columns.ship_city,
+            columns.ship_postal_code,
+            columns.ship_country_code,
+            columns.ship_line2,
+            columns.ship_region,
+            columns.ship_phone,
+            columns.ship_company,
+            return_none_on=_nothing_kept,  # a pickup order ships nowhere: every column NULL
+        )
+        return {"shipping_address": shipping_address}
+    return {}
+
+
 def start_mappers() -> None:
     """Map every record onto its table; a second call does nothing."""
     for record, table in RECORDS.items():
         if not hasattr(record, "__mapper__"):
-            mapper_registry.map_imperatively(record, table)
+            mapper_registry.map_imperatively(record, table, properties=_properties(record))
 
 
 start_mappers()

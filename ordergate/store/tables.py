@@ -216,6 +216,7 @@ orders = sa.Table(
     sa.Column("ship_postal_code", sa.String(16), nullable=True),
     sa.Column("ship_country_code", sa.String(2), nullable=True),
     sa.Column("ship_phone", sa.String(32), nullable=True),
+    sa.Column("ship_company", sa.String(255), nullable=True),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("subtotal", sa.Numeric(14, 2), nullable=False),
     sa.Column("tax", sa.Numeric(14, 2), nullable=False),

@@ -285,10 +285,7 @@ def _written_lines(
 def _set_address(order: Order, plan: EditPlan) -> None:
     address = plan.address
     assert address is not None
-    order.ship_name, order.ship_line1, order.ship_line2 = address.name, address.line1, address.line2
-    order.ship_city, order.ship_region = address.city, address.region
-    order.ship_postal_code, order.ship_country_code = address.postal_code, address.country_code
-    order.ship_phone = address.phone
+    order.shipping_address = address
 
 
 async def _started_units(uow: UnitOfWork, order_id: str) -> Counter[str]:
@@ -318,10 +315,9 @@ def _priced(
     """The order priced as placement prices it, over the lines it keeps, taxed where it goes (a
     pickup where it is picked up, else the new address)."""
     address = plan.address
-    country = (
-        pickup.country_code if pickup else (address.country_code if address else order.ship_country_code)
-    )
-    region = pickup.region if pickup else (address.region if address else order.ship_region)
+    destination = address or order.shipping_address
+    country = pickup.country_code if pickup else (destination.country_code if destination else None)
+    region = pickup.region if pickup else (destination.region if destination else None)
     ordered = sorted(lines, key=lambda line: line.position)
     return price_order(
         [PricedLine(line.unit_price, line.quantity) for line in ordered],

@@ -256,7 +256,7 @@ async def _reroute(
         await _hold_for_agent(uow, order, rejected, principal, now)
         return
     sources = source_locations(await uow.catalog.locations(), order.channel, None, ship=True)
-    point = locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
+    point = locate(services, Destination.of(order.shipping_address))
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
     decision, _ = await decide(
         services,

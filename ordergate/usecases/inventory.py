@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, WebhookRejected
+from ordergate.models.address import Address
 from ordergate.models.availability import NodeStock, Supply, ats, network_ats, network_promise_date
 from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
@@ -28,6 +29,11 @@ class Destination:
     postal_code: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+
+    @classmethod
+    def of(cls, address: Address | None) -> Destination:
+        """Where an address is, for distances (nowhere known for no address)."""
+        return cls(address.country_code, address.postal_code) if address else cls("")
 
 
 @dataclass(frozen=True)

@@ -266,11 +266,7 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     wants = [Want(line.sku, left) for line in lines if (left := line.quantity - line.quantity_cancelled) > 0]
     pickup = await _location(uow, order.pickup_location_id)
     shipping = order.delivery_method is DeliveryMethod.SHIP
-    point = (
-        locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
-        if shipping
-        else None
-    )
+    point = locate(services, Destination.of(order.shipping_address)) if shipping else None
     sources = source_locations(
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )

@@ -159,11 +159,7 @@ async def decide_again(
     sources = source_locations(
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )
-    point = (
-        locate(services, Destination(order.ship_country_code or "", order.ship_postal_code))
-        if shipping
-        else None
-    )
+    point = locate(services, Destination.of(order.shipping_address)) if shipping else None
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=lock)
     decision, _ = await decide(
         services,

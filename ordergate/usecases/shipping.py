@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel, ShipAddress
+from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel
 from ordergate.connectors.errors import UpstreamError
+from ordergate.models.address import Address
 from ordergate.models.errors import Forbidden, Problem, UpstreamFailed, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
@@ -41,9 +42,9 @@ class ShipCommand:
     service: str | None = None
 
 
-def node_address(location: Location) -> ShipAddress:
+def node_address(location: Location) -> Address:
     """Where a node ships from (and where returns go back to)."""
-    return ShipAddress(
+    return Address(
         name=location.name,
         line1=location.line1,
         city=location.city,
@@ -53,18 +54,9 @@ def node_address(location: Location) -> ShipAddress:
     )
 
 
-def customer_address(order: Order) -> ShipAddress:
+def customer_address(order: Order) -> Address:
     """Where the order's parcels go (and where its returns come from)."""
-    return ShipAddress(
-        name=order.ship_name or "",
-        line1=order.ship_line1 or "",
-        line2=order.ship_line2,
-        city=order.ship_city or "",
-        region=order.ship_region,
-        postal_code=order.ship_postal_code or "",
-        country_code=order.ship_country_code or "",
-        phone=order.ship_phone,
-    )
+    return order.shipping_address or Address(name="", line1="", city="", postal_code="", country_code="")
 
 
 async def ship(services: Services, principal: Principal, command: ShipCommand) -> Shipped:

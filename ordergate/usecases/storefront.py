@@ -25,14 +25,12 @@ from ordergate.connectors.storefront.base import (
     OrderAction,
     PushedStatus,
     ShipmentPush,
-    StorefrontAddress,
     StorefrontConnector,
     StorefrontOrder,
     StorefrontPayment,
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import (
-    Address,
     CustomerDetails,
     ExternalSale,
     HoldOrder,
@@ -171,7 +169,6 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
 
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
-    address = found.shipping_address
     return PlaceOrder(
         idempotency_key=reference,
         channel=found.channel,
@@ -183,10 +180,10 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
         ),
         lines=tuple(LineRequest(line.sku, line.quantity) for line in found.lines),
         delivery_method=DeliveryMethod.SHIP,
-        shipping_address=_address(address) if address is not None else None,
+        shipping_address=found.shipping_address,
         external_reference=found.external_id,
         source_ref=reference,
-        billing_address=_address(found.billing_address) if found.billing_address is not None else None,
+        billing_address=found.billing_address,
         hold_when_short=True,
         sale=ExternalSale(
             provider=source,
@@ -197,19 +194,6 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
             authorised=found.total if found.payment is not StorefrontPayment.NONE else Decimal(0),
             captured=found.total if found.payment is StorefrontPayment.CAPTURED else Decimal(0),
         ),
-    )
-
-
-def _address(address: StorefrontAddress) -> Address:
-    return Address(
-        name=address.name,
-        line1=address.line1,
-        line2=address.line2 or None,
-        city=address.city,
-        region=address.region or None,
-        postal_code=address.postal_code,
-        country_code=address.country_code,
-        phone=address.phone or None,
     )
 
 

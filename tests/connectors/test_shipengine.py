@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel, RateQuote, ShipAddress
+from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel, RateQuote
 from ordergate.connectors.carriers.shipengine import (
     SECRET_HEADER,
     TRACKING_STATUS_BY_CODE,
@@ -25,6 +25,7 @@ from ordergate.connectors.carriers.shipengine import (
     tracking_status,
 )
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable, WebhookRejected
+from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
 from ordergate.sandbox.shipengine import SERVICES, ShipEngineSandbox
 from tests import spec
@@ -136,7 +137,7 @@ async def carrier(
     await carrier.aclose()
 
 
-def an_address(**overrides: Any) -> ShipAddress:
+def an_address(**overrides: Any) -> Address:
     fields: dict[str, Any] = {
         "name": "Ann Lee",
         "line1": "350 5th Ave",
@@ -146,7 +147,7 @@ def an_address(**overrides: Any) -> ShipAddress:
         "country_code": "US",
         "phone": "+1 212-555-0100",
     }
-    return ShipAddress(**{**fields, **overrides})
+    return Address(**{**fields, **overrides})
 
 
 NEWARK = an_address(
@@ -868,7 +869,7 @@ async def test_the_sandbox_refuses_a_return_label_request_the_spec_refuses(wire:
     assert no_phone.json()["errors"][0]["field_name"] == "shipment.ship_from.phone"
 
 
-def _wire_address(address: ShipAddress) -> dict[str, Any]:
+def _wire_address(address: Address) -> dict[str, Any]:
     fields = {
         "name": address.name,
         "phone": address.phone,

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel, ShipAddress
+from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel
 from ordergate.connectors.carriers.ups import CODE_STATUS, TYPE_STATUS, UpsCarrier, tracking_status
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable, WebhookRejected
+from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
 from ordergate.sandbox.ups import UpsSandbox
 from tests import spec
@@ -29,7 +30,7 @@ ALERT_URL = "https://ordergate.test/webhooks/ups"
 # openapi-core cannot check OAuth2 security schemes and says so with a warning; the bearer is asserted apart.
 OAUTH2_UNCHECKED = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 
-NEWARK_DC = ShipAddress("Newark DC", "1 Distribution Way", "Newark", "07114", "US", region="NJ")
+NEWARK_DC = Address("Newark DC", "1 Distribution Way", "Newark", "07114", "US", region="NJ")
 
 
 class FakeClock:
@@ -87,7 +88,7 @@ class Endpoint:
         return httpx.Response(200)
 
 
-def an_address(**overrides: Any) -> ShipAddress:
+def an_address(**overrides: Any) -> Address:
     fields: dict[str, Any] = {
         "name": "Ann Lee",
         "line1": "350 5th Ave",
@@ -97,7 +98,7 @@ def an_address(**overrides: Any) -> ShipAddress:
         "region": "NY",
         "phone": "+1 (212) 555-0100",
     }
-    return ShipAddress(**{**fields, **overrides})
+    return Address(**{**fields, **overrides})
 
 
 def a_label_request(**overrides: Any) -> LabelRequest:

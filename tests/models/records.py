@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ordergate.models.address import Address
 from ordergate.models.catalog import Product
-from ordergate.models.commands import Address, CustomerDetails, LineRequest, PlaceOrder
+from ordergate.models.commands import CustomerDetails, LineRequest, PlaceOrder
 from ordergate.models.customer import Customer
 from ordergate.models.events import OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus

@@ -229,7 +229,12 @@ def test_a_routed_order_is_written_pending_priced_and_with_its_route() -> None:
         PaymentStatus.PENDING,
     )
     assert (order.customer_id, order.email, order.placed_by) == ("customer-1", "ann@example.com", "ann")
-    assert (order.ship_city, order.ship_region, order.pickup_location_id) == ("Austin", "TX", None)
+    assert order.shipping_address is not None
+    assert (order.shipping_address.city, order.shipping_address.region, order.pickup_location_id) == (
+        "Austin",
+        "TX",
+        None,
+    )
     assert order.total == Decimal("38.20")
     assert (order.risk_score, order.risk_reasons) == (0, None)
     assert order.created_at == order.updated_at == NOW
@@ -250,7 +255,7 @@ def test_a_pickup_order_names_its_location_and_no_address() -> None:
     plan = capture(command, pickup=a_location("ST-CHI"))
 
     assert plan.order.pickup_location_id == "loc-st-chi"
-    assert plan.order.ship_line1 is None
+    assert plan.order.shipping_address is None
     assert plan.order.delivery_method is DeliveryMethod.PICKUP
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from ordergate.models.address import Address
 from ordergate.models.catalog import Product
-from ordergate.models.commands import Address, EditOrder, LineChange, LineRequest
+from ordergate.models.commands import EditOrder, LineChange, LineRequest
 from ordergate.models.edits import EditPlan, LineDiff, plan_edit
 from ordergate.models.errors import InvalidTransition, ValidationFailed, VersionConflict
 from ordergate.models.order import (

@@ -9,20 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
-
-
-@dataclass(frozen=True)
-class ShipAddress:
-    name: str
-    line1: str
-    city: str
-    postal_code: str
-    country_code: str
-    line2: str | None = None
-    region: str | None = None
-    phone: str | None = None
-    company: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,8 +43,8 @@ class LabelRequest:
 
     reference: str
     service: str
-    ship_from: ShipAddress
-    ship_to: ShipAddress
+    ship_from: Address
+    ship_to: Address
     parcels: Sequence[Parcel]
     rate_id: str | None = None
     is_return: bool = False
@@ -96,9 +84,7 @@ class TrackingUpdate:
 class Carrier(Protocol):
     name: str
 
-    async def rates(
-        self, ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]
-    ) -> list[RateQuote]:
+    async def rates(self, ship_from: Address, ship_to: Address, parcels: Sequence[Parcel]) -> list[RateQuote]:
         """Quotes for every service the account offers between these addresses."""
         ...
 

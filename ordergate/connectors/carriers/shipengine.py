@@ -50,7 +50,6 @@ from ordergate.connectors.carriers.base import (
     LabelRequest,
     Parcel,
     RateQuote,
-    ShipAddress,
     TrackingScan,
     TrackingUpdate,
 )
@@ -58,6 +57,7 @@ from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected,
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
 from ordergate.connectors.payloads import load_json
+from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
 
 SHIPENGINE_URL = "https://api.shipengine.com"
@@ -185,9 +185,7 @@ class ShipEngineCarrier:
         secrets = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret or ())
         return cls(client, webhook_secrets=secrets, webhook_keys=webhook_keys, wall_clock=wall_clock)
 
-    async def rates(
-        self, ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]
-    ) -> list[RateQuote]:
+    async def rates(self, ship_from: Address, ship_to: Address, parcels: Sequence[Parcel]) -> list[RateQuote]:
         accounts = self._accounts or await self._load_accounts()
         body = {
             "rate_options": {"carrier_ids": sorted({account.carrier_id for account in accounts.values()})},
@@ -405,7 +403,7 @@ class ShipEngineCarrier:
 # -- payload mappers -------------------------------------------------------------------------------
 
 
-def _shipment(ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]) -> dict[str, Any]:
+def _shipment(ship_from: Address, ship_to: Address, parcels: Sequence[Parcel]) -> dict[str, Any]:
     if not parcels:
         raise ValueError("a shipment needs at least one parcel")
     return {
@@ -415,7 +413,7 @@ def _shipment(ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Pa
     }
 
 
-def _address(address: ShipAddress) -> dict[str, Any]:
+def _address(address: Address) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "name": address.name,
         "address_line1": address.line1,

@@ -39,13 +39,13 @@ from ordergate.connectors.carriers.base import (
     LabelRequest,
     Parcel,
     RateQuote,
-    ShipAddress,
     TrackingScan,
     TrackingUpdate,
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.payloads import load_json
+from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
 
 log = logging.getLogger(__name__)
@@ -193,9 +193,7 @@ class UpsCarrier:
             wall_clock=wall_clock,
         )
 
-    async def rates(
-        self, ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]
-    ) -> list[RateQuote]:
+    async def rates(self, ship_from: Address, ship_to: Address, parcels: Sequence[Parcel]) -> list[RateQuote]:
         body = _rate_request(self._account, ship_from, ship_to, parcels)
         answer = await self._api("POST", RATING_PATH, body=body, idempotent=True)
         try:
@@ -365,7 +363,7 @@ def _object(response: httpx.Response) -> dict[str, Any]:
 
 
 def _rate_request(
-    account: str, ship_from: ShipAddress, ship_to: ShipAddress, parcels: Sequence[Parcel]
+    account: str, ship_from: Address, ship_to: Address, parcels: Sequence[Parcel]
 ) -> dict[str, Any]:
     # `Shop` quotes every service, so no Service code is sent (the spec wants 3 characters there).
     return {
@@ -449,11 +447,11 @@ def _some(parcels: Sequence[Parcel]) -> Sequence[Parcel]:
     return parcels
 
 
-def _name(address: ShipAddress) -> str:
+def _name(address: Address) -> str:
     return (address.company or address.name)[:35]
 
 
-def _party(address: ShipAddress) -> dict[str, Any]:
+def _party(address: Address) -> dict[str, Any]:
     party: dict[str, Any] = {"Name": _name(address), "Address": _address(address, state_length=5)}
     if address.company:
         party["AttentionName"] = address.name[:35]
@@ -465,7 +463,7 @@ def _party(address: ShipAddress) -> dict[str, Any]:
     return party
 
 
-def _address(address: ShipAddress, *, state_length: int = 2) -> dict[str, Any]:
+def _address(address: Address, *, state_length: int = 2) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "AddressLine": [line[:35] for line in (address.line1, address.line2) if line],
         "City": address.city[:30],

@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from ordergate.models.address import Address
+
 
 class OrderAction(StrEnum):
     IGNORE = "ignore"  # not (yet) a sale: no payment, or declined
@@ -38,22 +40,6 @@ class PushedStatus(StrEnum):
     CANCELLED = "CANCELLED"
     AWAITING_PICKUP = "AWAITING_PICKUP"
     COMPLETED = "COMPLETED"
-
-
-@dataclass(frozen=True)
-class StorefrontAddress:
-    """`region` is a two-letter code for US states; `id` is the storefront's address id."""
-
-    id: int | None
-    name: str
-    line1: str
-    line2: str
-    city: str
-    region: str
-    postal_code: str
-    country_code: str
-    phone: str = ""
-    company: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,13 +76,14 @@ class StorefrontOrder:
     date_created: datetime
     date_modified: datetime
     lines: tuple[StorefrontOrderLine, ...]
-    shipping_address: StorefrontAddress | None
+    shipping_address: Address | None
     channel: str  # our channel name for the storefront channel it was sold in
     external_source: str | None = None
     external_order_id: str | None = None
     payment: StorefrontPayment = StorefrontPayment.NONE
     payment_method: str = ""
-    billing_address: StorefrontAddress | None = None
+    billing_address: Address | None = None
+    shipping_address_id: int | None = None  # the storefront's id for its shipping address
 
 
 @dataclass(frozen=True)
@@ -115,7 +102,7 @@ class StorefrontCustomer:
     phone: str
     company: str
     customer_group_id: int
-    addresses: tuple[StorefrontAddress, ...]
+    addresses: tuple[Address, ...]
 
 
 @dataclass(frozen=True)
@@ -235,7 +222,6 @@ __all__ = [
     "OrdersPage",
     "PushedStatus",
     "ShipmentPush",
-    "StorefrontAddress",
     "StorefrontConnector",
     "StorefrontCustomer",
     "StorefrontLocation",

@@ -36,7 +36,6 @@ from ordergate.connectors.storefront.base import (
     OrdersPage,
     PushedStatus,
     ShipmentPush,
-    StorefrontAddress,
     StorefrontCustomer,
     StorefrontLocation,
     StorefrontNotice,
@@ -45,6 +44,7 @@ from ordergate.connectors.storefront.base import (
     StorefrontPayment,
     StorefrontVariant,
 )
+from ordergate.models.address import Address
 
 UPSTREAM = "bigcommerce"
 
@@ -528,6 +528,7 @@ def _order(
         date_modified=_date(summary.get("date_modified"), "date_modified"),
         lines=tuple(_line(line) for line in lines if line.get("parent_order_product_id") is None),
         shipping_address=_order_address(addresses[0]) if addresses else None,
+        shipping_address_id=_id(addresses[0]) if addresses else None,
         channel=channel_of(channel if isinstance(channel, int) and not isinstance(channel, bool) else 1),
         external_source=_optional_text(summary, "external_source"),
         external_order_id=external,
@@ -537,9 +538,9 @@ def _order(
     )
 
 
-def _billing_address(record: dict[str, Any]) -> StorefrontAddress:
-    """The v2 order's billing address: an order address without an id of its own."""
-    return _order_address({**record, "id": None}, with_id=False)
+def _billing_address(record: dict[str, Any]) -> Address:
+    """The v2 order's billing address, shaped as its shipping addresses are."""
+    return _order_address(record)
 
 
 def _line(record: dict[str, Any]) -> StorefrontOrderLine:
@@ -554,35 +555,33 @@ def _line(record: dict[str, Any]) -> StorefrontOrderLine:
     )
 
 
-def _order_address(record: dict[str, Any], *, with_id: bool = True) -> StorefrontAddress:
+def _order_address(record: dict[str, Any]) -> Address:
     country = _text(record, "country_iso2").upper()
-    return StorefrontAddress(
-        id=_id(record) if with_id else None,
+    return Address(
         name=_full_name(record),
         line1=_text(record, "street_1"),
-        line2=_text(record, "street_2"),
+        line2=_text(record, "street_2") or None,
         city=_text(record, "city"),
-        region=_region(_text(record, "state"), country),
+        region=_region(_text(record, "state"), country) or None,
         postal_code=_text(record, "zip"),
         country_code=country,
-        phone=_text(record, "phone"),
-        company=_text(record, "company"),
+        phone=_text(record, "phone") or None,
+        company=_text(record, "company") or None,
     )
 
 
-def _customer_address(record: dict[str, Any]) -> StorefrontAddress:
+def _customer_address(record: dict[str, Any]) -> Address:
     country = _text(record, "country_code").upper()
-    return StorefrontAddress(
-        id=_id(record),
+    return Address(
         name=_full_name(record),
         line1=_text(record, "address1"),
-        line2=_text(record, "address2"),
+        line2=_text(record, "address2") or None,
         city=_text(record, "city"),
-        region=_region(_text(record, "state_or_province"), country),
+        region=_region(_text(record, "state_or_province"), country) or None,
         postal_code=_text(record, "postal_code"),
         country_code=country,
-        phone=_text(record, "phone"),
-        company=_text(record, "company"),
+        phone=_text(record, "phone") or None,
+        company=_text(record, "company") or None,
     )
 
 

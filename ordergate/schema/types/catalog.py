@@ -128,19 +128,7 @@ class StorefrontProfile:
             phone=found.phone or None,
             company=found.company or None,
             customer_group_id=found.customer_group_id or None,
-            addresses=[
-                Address(
-                    name=a.name,
-                    line1=a.line1,
-                    line2=a.line2 or None,
-                    city=a.city,
-                    region=a.region or None,
-                    postal_code=a.postal_code,
-                    country_code=a.country_code,
-                    phone=a.phone or None,
-                )
-                for a in found.addresses
-            ],
+            addresses=[Address.of(a) for a in found.addresses],
         )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import strawberry
 
+from ordergate.models.address import Address as DomainAddress
 from ordergate.models.errors import Problem
 from ordergate.models.money import Money as DomainMoney
 from ordergate.models.pagination import Page
@@ -40,6 +41,19 @@ class Address:
     postal_code: str
     country_code: str
     phone: str | None
+
+    @classmethod
+    def of(cls, address: DomainAddress) -> Address:
+        return cls(
+            name=address.name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            region=address.region,
+            postal_code=address.postal_code,
+            country_code=address.country_code,
+            phone=address.phone,
+        )
 
 
 @strawberry.type(description="An expected failure: a stable `code`, the input `field` path, a message.")

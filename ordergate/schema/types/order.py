@@ -450,18 +450,7 @@ class Order:
 
     @classmethod
     def from_model(cls, record: OrderRecord) -> Order:
-        address = None
-        if record.ship_line1 is not None:
-            address = Address(
-                name=record.ship_name or "",
-                line1=record.ship_line1,
-                line2=record.ship_line2,
-                city=record.ship_city or "",
-                region=record.ship_region,
-                postal_code=record.ship_postal_code or "",
-                country_code=record.ship_country_code or "",
-                phone=record.ship_phone,
-            )
+        address = Address.of(record.shipping_address) if record.shipping_address else None
         return cls(
             id=strawberry.ID(record.id),
             number=record.number,
