@@ -399,3 +399,75 @@ async def test_the_running_gateway_pushes_confirmed_orders_to_the_erp(
 
     assert sandboxes.katana is not None
     assert len(sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")) == 1
+
+
+RELEASE_HOLD = """
+mutation Release($id: ID!) {
+  releaseInventoryHold(id: $id) { reservation { id status } userErrors { code field message } }
+}
+"""
+
+
+async def release(client: httpx.AsyncClient, reservation_id: str, token: str = STOREFRONT) -> dict[str, Any]:
+    body = await execute(client, RELEASE_HOLD, {"id": reservation_id}, token=token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["releaseInventoryHold"]
+    return payload
+
+
+async def test_a_cart_that_shrank_takes_what_it_needs_and_the_rest_of_its_hold_is_freed(
+    client: httpx.AsyncClient,
+) -> None:
+    [before] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    held = await hold(client, [a_line("PILLOW-LINEN", 3)], destination=AUSTIN)
+
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 1)], reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+
+    assert placed["data"]["placeOrder"]["userErrors"] == []
+    [after] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    assert after["availableToSell"] == before["availableToSell"] - 1
+
+
+async def test_a_released_hold_gives_its_units_back_at_once_and_only_once(client: httpx.AsyncClient) -> None:
+    [before] = await availability(client, ["VASE-CERAMIC"], destination=AUSTIN)
+    held = await hold(client, [a_line("VASE-CERAMIC", 2)], destination=AUSTIN)
+    [holding] = await availability(client, ["VASE-CERAMIC"], destination=AUSTIN)
+
+    released = await release(client, held["reservation"]["id"])
+    [after] = await availability(client, ["VASE-CERAMIC"], destination=AUSTIN)
+    again = await release(client, held["reservation"]["id"])
+
+    assert holding["availableToSell"] == before["availableToSell"] - 2
+    assert (released["userErrors"], released["reservation"]["status"]) == ([], "RELEASED")
+    assert after["availableToSell"] == before["availableToSell"]
+    assert [(e["code"], e["field"]) for e in again["userErrors"]] == [("HOLD_NOT_ACTIVE", ["id"])]
+
+
+async def test_only_the_holder_or_staff_release_a_hold(client: httpx.AsyncClient) -> None:
+    held = await hold(client, [a_line("VASE-CERAMIC", 1)])
+    other_shop = a_token("storefront", subject="another-storefront")
+
+    refused = await release(client, held["reservation"]["id"], token=other_shop)
+    by_agent = await release(client, held["reservation"]["id"], token=a_token("agent"))
+
+    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [("NOT_FOUND", ["id"])]
+    assert (by_agent["userErrors"], by_agent["reservation"]["status"]) == ([], "RELEASED")
+
+
+async def test_an_order_cannot_use_a_released_hold(client: httpx.AsyncClient) -> None:
+    held = await hold(client, [a_line("VASE-CERAMIC", 1)])
+    await release(client, held["reservation"]["id"])
+
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("VASE-CERAMIC", 1)], reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+
+    assert [e["code"] for e in placed["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_USED"]

@@ -107,16 +107,24 @@ def live_reservation(reservation: Reservation | None, now: datetime) -> Reservat
 def reserved_route(
     reservation: Reservation, lines: Sequence[ReservationLine], wants: Sequence[Want]
 ) -> Route:
-    """The units the reservation holds, as the order's route; RESERVATION_MISMATCH unless it
-    holds exactly the order's lines."""
+    """The units the order takes from its reservation, as its route: each SKU's units from the
+    hold's lines in their order, as many as the order asks. A cart that shrank after it held
+    stock takes what it needs; the rest is freed with the hold, which the order uses up.
+    RESERVATION_MISMATCH when the order asks for a SKU the hold lacks, or for more than it holds."""
     held: dict[str, int] = {}
     for line in lines:
         held[line.sku] = held.get(line.sku, 0) + line.quantity
-    if held != {want.sku: want.quantity for want in wants}:
-        message = "the order's lines differ from what the reservation holds"
+    wanted = {want.sku: want.quantity for want in wants}
+    if any(quantity > held.get(sku, 0) for sku, quantity in wanted.items()):
+        message = "the order asks for units the reservation does not hold"
         raise ValidationFailed([Problem("RESERVATION_MISMATCH", message, RESERVATION_FIELD)])
-    plan = Plan(tuple(PlanLine(line.sku, line.location_id, line.quantity) for line in lines))
-    return Route(plan, reservation=reservation)
+    taken: list[PlanLine] = []
+    for line in lines:
+        take = min(line.quantity, wanted.get(line.sku, 0))
+        if take > 0:
+            taken.append(PlanLine(line.sku, line.location_id, take))
+            wanted[line.sku] -= take
+    return Route(Plan(tuple(taken)), reservation=reservation)
 
 
 def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:

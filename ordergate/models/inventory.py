@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from ordergate.models.errors import Problem
 from ordergate.models.ids import new_id
 
 
@@ -94,3 +95,14 @@ class WebhookDelivery:
     source: str
     delivery_id: str
     received_at: datetime
+
+
+def release_problem(reservation: Reservation, now: datetime) -> Problem | None:
+    """Why a hold cannot be released now (it no longer holds anything), or None."""
+    if reservation.status is ReservationStatus.CONSUMED:
+        return Problem("HOLD_NOT_ACTIVE", "the hold was used by an order", ("id",))
+    if reservation.status is ReservationStatus.RELEASED:
+        return Problem("HOLD_NOT_ACTIVE", "the hold was already released", ("id",))
+    if reservation.expires_at <= now:
+        return Problem("HOLD_NOT_ACTIVE", "the hold has expired", ("id",))
+    return None

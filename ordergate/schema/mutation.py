@@ -373,6 +373,18 @@ class Mutation:
             lambda e: ReservationPayload(user_errors=e),
         )
 
+    @strawberry.mutation(
+        description="Give a cart's held units back now instead of at expiry (its holder, or staff who "
+        "manage holds). HOLD_NOT_ACTIVE when an order used it, it was released, or it expired."
+    )
+    async def release_inventory_hold(self, info: Info, id: strawberry.ID) -> ReservationPayload:
+        return await answer(
+            info,
+            reservations.release_inventory_hold(services(info), principal(info), str(id)),
+            lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
+            lambda e: ReservationPayload(user_errors=e),
+        )
+
     @strawberry.mutation(description="The node takes the work on.")
     async def accept_fulfillment_order(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
         return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.ACCEPT))

@@ -9,7 +9,7 @@ from ordergate.models.allocation import Want
 from ordergate.models.commands import ReserveInventory, check_reserve
 from ordergate.models.errors import Forbidden, NotFound, ValidationFailed
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
+from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus, release_problem
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.inventory import (
@@ -92,3 +92,21 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
         await uow.inventory.add_reservation(reservation, lines)
         await once.complete(uow, reservation.id)
     return Hold(reservation, lines)
+
+
+async def release_inventory_hold(services: Services, principal: Principal, reservation_id: str) -> Hold:
+    """Give a cart's held units back at once, before the hold would expire. Only whoever held
+    them (or an agent who manages holds) may; anyone else is told there is no such hold.
+    HOLD_NOT_ACTIVE when it was already used by an order, released, or has expired."""
+    async with services.store.write() as uow:
+        hold = await _stored(uow, reservation_id)
+        reservation = hold.reservation
+        mine = reservation.created_by == principal.subject
+        if not (mine or principal.can(Permission.MANAGE_HOLDS)):
+            raise NotFound("no such reservation", field=("id",))
+        problem = release_problem(reservation, services.clock())
+        if problem is not None:
+            raise ValidationFailed([problem])
+        reservation.status = ReservationStatus.RELEASED
+        uow.save(reservation)
+    return hold

@@ -28,7 +28,7 @@ from ordergate.models.capture import (
 from ordergate.models.commands import CustomerDetails, ExternalSale, LineRequest
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.fraud import FraudPolicy, RiskRule
-from ordergate.models.inventory import ReservationStatus
+from ordergate.models.inventory import ReservationStatus, release_problem
 from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy
 from tests.models.records import (
@@ -156,14 +156,46 @@ def test_a_reservation_that_holds_exactly_the_lines_is_the_orders_route() -> Non
 
 @pytest.mark.parametrize(
     "wants",
-    [[Want("MUG-BLUE", 3)], [Want("MUG-BLUE", 2), Want("KETTLE-STEEL", 1)], []],
-    ids=["more", "another-sku", "nothing"],
+    [[Want("MUG-BLUE", 3)], [Want("MUG-BLUE", 2), Want("KETTLE-STEEL", 1)], [Want("KETTLE-STEEL", 1)]],
+    ids=["more", "another-sku", "only-another-sku"],
 )
 def test_a_reservation_that_holds_other_lines_is_refused(wants: list[Want]) -> None:
     with pytest.raises(ValidationFailed) as raised:
         reserved_route(a_reservation(), [a_reservation_line("MUG-BLUE", "loc-dc-dfw", 2)], wants)
 
     assert problems(raised) == [("RESERVATION_MISMATCH", ("reservation_id",))]
+
+
+def test_a_cart_that_shrank_takes_what_it_needs_from_its_hold_in_line_order() -> None:
+    held = [
+        a_reservation_line("MUG-BLUE", "loc-dc-dfw", 2),
+        a_reservation_line("MUG-BLUE", "loc-dc-ewr", 2),
+        a_reservation_line("KETTLE-STEEL", "loc-dc-dfw", 1),
+    ]
+
+    route = reserved_route(a_reservation(), held, [Want("MUG-BLUE", 3)])
+
+    assert route.plan.lines == (
+        PlanLine("MUG-BLUE", "loc-dc-dfw", 2),
+        PlanLine("MUG-BLUE", "loc-dc-ewr", 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"status": ReservationStatus.CONSUMED}, "the hold was used by an order"),
+        ({"status": ReservationStatus.RELEASED}, "the hold was already released"),
+        ({"expires_at": NOW}, "the hold has expired"),
+        ({}, None),
+    ],
+    ids=["used", "released", "expired", "live"],
+)
+def test_only_a_live_hold_can_be_released(overrides: dict[str, Any], reason: str | None) -> None:
+    problem = release_problem(a_reservation(**overrides), NOW)
+
+    found = (problem.code, problem.message, problem.field) if problem else None
+    assert found == (("HOLD_NOT_ACTIVE", reason, ("id",)) if reason else None)
 
 
 def test_only_a_storefronts_sale_short_of_stock_alone_is_kept() -> None:
