@@ -471,3 +471,90 @@ async def test_an_order_cannot_use_a_released_hold(client: httpx.AsyncClient) ->
     )
 
     assert [e["code"] for e in placed["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_USED"]
+
+
+CHANGE_HOLD = """
+mutation Change($input: ChangeInventoryHoldInput!) {
+  changeInventoryHold(input: $input) {
+    reservation { id status lines { sku quantity } }
+    userErrors { code field message }
+  }
+}
+"""
+
+
+async def change(
+    client: httpx.AsyncClient,
+    reservation_id: str,
+    lines: list[dict[str, Any]],
+    key: str,
+    token: str = STOREFRONT,
+) -> dict[str, Any]:
+    variables = {"input": {"reservationId": reservation_id, "idempotencyKey": key, "lines": lines}}
+    body = await execute(client, CHANGE_HOLD, variables, token=token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["changeInventoryHold"]
+    return payload
+
+
+def held_units(payload: dict[str, Any]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for line in payload["reservation"]["lines"]:
+        units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+    return units
+
+
+async def test_a_hold_goes_down_and_up_with_its_cart_and_stock_follows(client: httpx.AsyncClient) -> None:
+    [before] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    held = await hold(client, [a_line("PILLOW-LINEN", 3)], destination=AUSTIN)
+    hold_id = held["reservation"]["id"]
+
+    down = await change(client, hold_id, [a_line("PILLOW-LINEN", 1)], "cart-7-v2")
+    [after_down] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    up = await change(client, hold_id, [a_line("PILLOW-LINEN", 4), a_line("VASE-CERAMIC", 1)], "cart-7-v3")
+    [after_up] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+
+    assert (down["userErrors"], held_units(down)) == ([], {"PILLOW-LINEN": 1})
+    assert after_down["availableToSell"] == before["availableToSell"] - 1
+    assert (up["userErrors"], held_units(up)) == ([], {"PILLOW-LINEN": 4, "VASE-CERAMIC": 1})
+    assert after_up["availableToSell"] == before["availableToSell"] - 4
+
+
+async def test_a_hold_change_keeps_the_idempotency_rules(client: httpx.AsyncClient) -> None:
+    held = await hold(client, [a_line("PILLOW-LINEN", 2)])
+    hold_id = held["reservation"]["id"]
+
+    first = await change(client, hold_id, [a_line("PILLOW-LINEN", 1)], "cart-8-v2")
+    replayed = await change(client, hold_id, [a_line("PILLOW-LINEN", 1)], "cart-8-v2")
+    changed_body = await change(client, hold_id, [a_line("PILLOW-LINEN", 2)], "cart-8-v2")
+
+    assert held_units(first) == held_units(replayed) == {"PILLOW-LINEN": 1}
+    assert [e["code"] for e in changed_body["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+
+
+async def test_a_hold_cannot_grow_past_the_stock_or_be_changed_by_someone_else(
+    client: httpx.AsyncClient,
+) -> None:
+    held = await hold(client, [a_line("VASE-CERAMIC", 1)])
+    hold_id = held["reservation"]["id"]
+
+    too_many = await change(client, hold_id, [a_line("VASE-CERAMIC", 999)], "cart-9-v2")
+    stranger = await change(
+        client,
+        hold_id,
+        [a_line("VASE-CERAMIC", 2)],
+        "cart-9-v3",
+        token=a_token("storefront", subject="other"),
+    )
+    await release(client, hold_id)
+    released = await change(client, hold_id, [a_line("VASE-CERAMIC", 2)], "cart-9-v4")
+
+    assert [(e["code"], e["field"]) for e in too_many["userErrors"]] == [
+        ("INSUFFICIENT_STOCK", ["input", "lines", "0", "quantity"])
+    ]
+    assert [(e["code"], e["field"]) for e in stranger["userErrors"]] == [
+        ("NOT_FOUND", ["input", "reservationId"])
+    ]
+    assert [(e["code"], e["field"]) for e in released["userErrors"]] == [
+        ("HOLD_NOT_ACTIVE", ["input", "reservationId"])
+    ]

@@ -301,6 +301,24 @@ class ReserveInventory:
     ttl_seconds: int | None = None
 
 
+@dataclass(frozen=True)
+class ChangeHold:
+    """What a cart's hold should hold from now on: these lines, no others."""
+
+    reservation_id: str
+    idempotency_key: str
+    lines: tuple[LineRequest, ...]
+
+
+def check_change_hold(command: ChangeHold, limits: Limits) -> list[Problem]:
+    problems = check_key(command.idempotency_key, ("idempotency_key",))
+    problems.extend(check_lines(command.lines, limits, ()))
+    skus = [line.sku for line in command.lines]
+    if len(set(skus)) != len(skus):
+        problems.append(Problem("DUPLICATE_LINE", "name each SKU once", ("lines",)))
+    return problems
+
+
 def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
     if not lines:

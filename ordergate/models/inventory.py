@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from ordergate.models.allocation import Want
 from ordergate.models.errors import Problem
 from ordergate.models.ids import new_id
 
@@ -106,3 +108,32 @@ def release_problem(reservation: Reservation, now: datetime) -> Problem | None:
     if reservation.expires_at <= now:
         return Problem("HOLD_NOT_ACTIVE", "the hold has expired", ("id",))
     return None
+
+
+@dataclass(frozen=True)
+class HoldChange:
+    """A hold changed to hold `wants`: each line it keeps with its new quantity (0: given back),
+    and the units of each SKU still to be found at some node."""
+
+    kept: tuple[tuple[ReservationLine, int], ...]
+    extra: tuple[Want, ...]
+
+    @property
+    def frees(self) -> bool:
+        return any(quantity < line.quantity for line, quantity in self.kept)
+
+
+def plan_hold_change(lines: Sequence[ReservationLine], wants: Sequence[Want]) -> HoldChange:
+    """What a hold keeps when its cart changes to `wants`: a SKU the cart wants fewer of keeps
+    its first lines' units in line order, one it no longer wants gives them all back, and one it
+    wants more of keeps them all and needs the difference found."""
+    wanted = {want.sku: want.quantity for want in wants}
+    left = dict(wanted)
+    kept = []
+    for line in lines:
+        take = min(line.quantity, left.get(line.sku, 0))
+        kept.append((line, take))
+        if line.sku in left:
+            left[line.sku] -= take
+    extra = tuple(Want(sku, quantity) for sku, quantity in left.items() if quantity > 0)
+    return HoldChange(tuple(kept), extra)

@@ -11,6 +11,7 @@ from ordergate.models.address import Address
 from ordergate.models.appeasements import AppeasementReason
 from ordergate.models.commands import (
     CancelOrder,
+    ChangeHold,
     CloseReturn,
     CustomerDetails,
     EditOrder,
@@ -337,6 +338,20 @@ class ReserveInventoryInput:
             destination_latitude=destination.latitude if destination else None,
             destination_longitude=destination.longitude if destination else None,
             ttl_seconds=self.ttl_seconds,
+        )
+
+
+@strawberry.input(description="What a hold should hold from now on: these lines, no others.")
+class ChangeInventoryHoldInput:
+    reservation_id: strawberry.ID
+    idempotency_key: str
+    lines: list[LineInput]
+
+    def to_command(self) -> ChangeHold:
+        return ChangeHold(
+            reservation_id=str(self.reservation_id),
+            idempotency_key=self.idempotency_key,
+            lines=tuple(line.to_command() for line in self.lines),
         )
 
 

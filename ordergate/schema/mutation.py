@@ -15,6 +15,7 @@ from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
     CancelOrderInput,
+    ChangeInventoryHoldInput,
     CloseReturnInput,
     DecideReturnInput,
     EditOrderInput,
@@ -369,6 +370,18 @@ class Mutation:
         return await answer(
             info,
             reservations.reserve_inventory(services(info), principal(info), input.to_command()),
+            lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
+            lambda e: ReservationPayload(user_errors=e),
+        )
+
+    @strawberry.mutation(
+        description="Change what a live hold holds to these lines: fewer units are given back at once, "
+        "more are found as a new hold's are (INSUFFICIENT_STOCK when they cannot be)."
+    )
+    async def change_inventory_hold(self, info: Info, input: ChangeInventoryHoldInput) -> ReservationPayload:
+        return await answer(
+            info,
+            reservations.change_inventory_hold(services(info), principal(info), input.to_command()),
             lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
             lambda e: ReservationPayload(user_errors=e),
         )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from ordergate.models.allocation import Want
-from ordergate.models.commands import ReserveInventory, check_reserve
+from ordergate.models.commands import ChangeHold, ReserveInventory, check_change_hold, check_reserve
 from ordergate.models.errors import Forbidden, NotFound, ValidationFailed
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus, release_problem
+from ordergate.models.inventory import (
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    plan_hold_change,
+    release_problem,
+)
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.inventory import (
@@ -92,6 +98,66 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
         await uow.inventory.add_reservation(reservation, lines)
         await once.complete(uow, reservation.id)
     return Hold(reservation, lines)
+
+
+async def change_inventory_hold(services: Services, principal: Principal, command: ChangeHold) -> Hold:
+    """Make a live hold hold `command.lines` instead: fewer units are given back at once, more
+    are found as a new hold's are (INSUFFICIENT_STOCK when they cannot be), a SKU left out is
+    given back whole. Same idempotency rules as holding; the same holder rules as releasing."""
+    problems = check_change_hold(command, services.policy.limits)
+    if problems:
+        raise ValidationFailed(problems)
+    wants = [Want(line.sku, line.quantity) for line in command.lines]
+    stale = await refresh_stock(services, [w.sku for w in wants])
+    async with services.store.write() as uow:
+        once = await claim(services, uow, principal, "changeInventoryHold", command.idempotency_key, command)
+        if once.result_id is not None:
+            return await _stored(uow, once.result_id)
+        hold = await _held_by(uow, principal, command.reservation_id, services)
+        change = plan_hold_change(hold.lines, wants)
+        added: list[ReservationLine] = []
+        if change.extra:
+            added = await _found(services, uow, hold.reservation, list(change.extra), stale)
+        kept = []
+        for line, quantity in change.kept:
+            if quantity == 0:
+                await uow.remove(line)
+            else:
+                line.quantity = quantity
+                uow.save(line)
+                kept.append(line)
+        uow.save(*added)
+        await once.complete(uow, hold.reservation.id)
+    return Hold(hold.reservation, kept + added)
+
+
+async def _found(
+    services: Services, uow: UnitOfWork, reservation: Reservation, extra: list[Want], stale: set[str]
+) -> list[ReservationLine]:
+    """New lines for units a hold does not have yet, routed as a new hold's are."""
+    sources = source_locations(await uow.catalog.locations(), reservation.channel, None, ship=True)
+    view = await stock_view(services, uow, [w.sku for w in extra], sources, None, stale, lock=True)
+    decision, nodes = await decide(services, uow, extra, sources, view)
+    if decision.chosen is None:
+        raise shortage(extra, nodes, "hold")
+    return [
+        ReservationLine(
+            reservation_id=reservation.id, sku=p.sku, location_id=p.location_id, quantity=p.quantity
+        )
+        for p in decision.chosen.plan.lines
+    ]
+
+
+async def _held_by(uow: UnitOfWork, principal: Principal, reservation_id: str, services: Services) -> Hold:
+    """The live hold, when `principal` may change it: its holder, or staff who manage holds."""
+    hold = await _stored(uow, reservation_id)
+    reservation = hold.reservation
+    if not (reservation.created_by == principal.subject or principal.can(Permission.MANAGE_HOLDS)):
+        raise NotFound("no such reservation", field=("reservation_id",))
+    problem = release_problem(reservation, services.clock())
+    if problem is not None:
+        raise ValidationFailed([replace(problem, field=("reservation_id",))])
+    return hold
 
 
 async def release_inventory_hold(services: Services, principal: Principal, reservation_id: str) -> Hold:

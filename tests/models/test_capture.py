@@ -28,7 +28,7 @@ from ordergate.models.capture import (
 from ordergate.models.commands import CustomerDetails, ExternalSale, LineRequest
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.fraud import FraudPolicy, RiskRule
-from ordergate.models.inventory import ReservationStatus, release_problem
+from ordergate.models.inventory import ReservationStatus, plan_hold_change, release_problem
 from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy
 from tests.models.records import (
@@ -196,6 +196,22 @@ def test_only_a_live_hold_can_be_released(overrides: dict[str, Any], reason: str
 
     found = (problem.code, problem.message, problem.field) if problem else None
     assert found == (("HOLD_NOT_ACTIVE", reason, ("id",)) if reason else None)
+
+
+def test_a_hold_changed_keeps_its_first_units_gives_back_the_rest_and_finds_what_is_new() -> None:
+    dfw, ewr, kettle = (
+        a_reservation_line("MUG-BLUE", "loc-dc-dfw", 2),
+        a_reservation_line("MUG-BLUE", "loc-dc-ewr", 2),
+        a_reservation_line("KETTLE-STEEL", "loc-dc-dfw", 1),
+    )
+
+    fewer = plan_hold_change([dfw, ewr, kettle], [Want("MUG-BLUE", 3), Want("KETTLE-STEEL", 1)])
+    more = plan_hold_change([dfw, ewr, kettle], [Want("MUG-BLUE", 6), Want("PLATE-DINNER", 2)])
+
+    assert [(line, quantity) for line, quantity in fewer.kept] == [(dfw, 2), (ewr, 1), (kettle, 1)]
+    assert (fewer.extra, fewer.frees) == ((), True)
+    assert [(line, quantity) for line, quantity in more.kept] == [(dfw, 2), (ewr, 2), (kettle, 0)]
+    assert more.extra == (Want("MUG-BLUE", 2), Want("PLATE-DINNER", 2))
 
 
 def test_only_a_storefronts_sale_short_of_stock_alone_is_kept() -> None:
