@@ -110,6 +110,7 @@ MAXIMA: dict[str, int] = {
     "IssueAppeasementInput.note": stored_in(tables.appeasements.c.note),
     "ReleaseOrderHoldInput.idempotencyKey": KEY,
     "ReserveInventoryInput.idempotencyKey": KEY,
+    "ChangeInventoryHoldInput.idempotencyKey": KEY,
     "ReserveInventoryInput.channel": stored_in(tables.reservations.c.channel),
     "Mutation.rejectFulfillmentOrder(reason:)": stored_in(tables.fulfillment_orders.c.rejection_reason),
     "ShipFulfillmentOrderInput.carrier": stored_in(tables.shipments.c.carrier),
