@@ -20,7 +20,7 @@ from ordergate.models.commands import MAX_NOTE, PlaceOrder, check_email
 from ordergate.models.customer import Customer
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.fraud import Assessment, Facts, FraudPolicy, screen
-from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus
+from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus, plan_hold_change
 from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.location import Location
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
@@ -111,20 +111,12 @@ def reserved_route(
     hold's lines in their order, as many as the order asks. A cart that shrank after it held
     stock takes what it needs; the rest is freed with the hold, which the order uses up.
     RESERVATION_MISMATCH when the order asks for a SKU the hold lacks, or for more than it holds."""
-    held: dict[str, int] = {}
-    for line in lines:
-        held[line.sku] = held.get(line.sku, 0) + line.quantity
-    wanted = {want.sku: want.quantity for want in wants}
-    if any(quantity > held.get(sku, 0) for sku, quantity in wanted.items()):
+    kept = plan_hold_change(lines, wants)
+    if kept.extra:
         message = "the order asks for units the reservation does not hold"
         raise ValidationFailed([Problem("RESERVATION_MISMATCH", message, RESERVATION_FIELD)])
-    taken: list[PlanLine] = []
-    for line in lines:
-        take = min(line.quantity, wanted.get(line.sku, 0))
-        if take > 0:
-            taken.append(PlanLine(line.sku, line.location_id, take))
-            wanted[line.sku] -= take
-    return Route(Plan(tuple(taken)), reservation=reservation)
+    taken = tuple(PlanLine(line.sku, line.location_id, quantity) for line, quantity in kept.kept if quantity)
+    return Route(Plan(taken), reservation=reservation)
 
 
 def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:

@@ -99,14 +99,15 @@ class WebhookDelivery:
     received_at: datetime
 
 
-def release_problem(reservation: Reservation, now: datetime) -> Problem | None:
-    """Why a hold cannot be released now (it no longer holds anything), or None."""
+def release_problem(reservation: Reservation, now: datetime, field: tuple[str, ...]) -> Problem | None:
+    """Why a hold can no longer be changed or released (it holds nothing now), or None;
+    `field` names where the request named the hold."""
     if reservation.status is ReservationStatus.CONSUMED:
-        return Problem("HOLD_NOT_ACTIVE", "the hold was used by an order", ("id",))
+        return Problem("HOLD_NOT_ACTIVE", "the hold was used by an order", field)
     if reservation.status is ReservationStatus.RELEASED:
-        return Problem("HOLD_NOT_ACTIVE", "the hold was already released", ("id",))
+        return Problem("HOLD_NOT_ACTIVE", "the hold was already released", field)
     if reservation.expires_at <= now:
-        return Problem("HOLD_NOT_ACTIVE", "the hold has expired", ("id",))
+        return Problem("HOLD_NOT_ACTIVE", "the hold has expired", field)
     return None
 
 

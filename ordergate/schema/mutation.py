@@ -114,6 +114,15 @@ class ReservationPayload:
     reservation: Reservation | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    async def of(cls, info: Info, change: Awaitable[reservations.Hold]) -> ReservationPayload:
+        return await answer(
+            info,
+            change,
+            lambda hold: cls(reservation=Reservation.from_model(hold)),
+            lambda e: cls(user_errors=e),
+        )
+
 
 @strawberry.type
 class ReturnPayload:
@@ -367,11 +376,8 @@ class Mutation:
 
     @strawberry.mutation(description="Hold units for a cart until ttlSeconds pass; idempotent by key.")
     async def reserve_inventory(self, info: Info, input: ReserveInventoryInput) -> ReservationPayload:
-        return await answer(
-            info,
-            reservations.reserve_inventory(services(info), principal(info), input.to_command()),
-            lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
-            lambda e: ReservationPayload(user_errors=e),
+        return await ReservationPayload.of(
+            info, reservations.reserve_inventory(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -379,11 +385,8 @@ class Mutation:
         "more are found as a new hold's are (INSUFFICIENT_STOCK when they cannot be)."
     )
     async def change_inventory_hold(self, info: Info, input: ChangeInventoryHoldInput) -> ReservationPayload:
-        return await answer(
-            info,
-            reservations.change_inventory_hold(services(info), principal(info), input.to_command()),
-            lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
-            lambda e: ReservationPayload(user_errors=e),
+        return await ReservationPayload.of(
+            info, reservations.change_inventory_hold(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(
@@ -391,11 +394,8 @@ class Mutation:
         "manage holds). HOLD_NOT_ACTIVE when an order used it, it was released, or it expired."
     )
     async def release_inventory_hold(self, info: Info, id: strawberry.ID) -> ReservationPayload:
-        return await answer(
-            info,
-            reservations.release_inventory_hold(services(info), principal(info), str(id)),
-            lambda hold: ReservationPayload(reservation=Reservation.from_model(hold)),
-            lambda e: ReservationPayload(user_errors=e),
+        return await ReservationPayload.of(
+            info, reservations.release_inventory_hold(services(info), principal(info), str(id))
         )
 
     @strawberry.mutation(description="The node takes the work on.")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from ordergate.models.allocation import Want
 from ordergate.models.commands import ChangeHold, ReserveInventory, check_change_hold, check_reserve
@@ -113,7 +113,7 @@ async def change_inventory_hold(services: Services, principal: Principal, comman
         once = await claim(services, uow, principal, "changeInventoryHold", command.idempotency_key, command)
         if once.result_id is not None:
             return await _stored(uow, once.result_id)
-        hold = await _held_by(uow, principal, command.reservation_id, services)
+        hold = await _held_by(uow, principal, command.reservation_id, services.clock(), ("reservation_id",))
         change = plan_hold_change(hold.lines, wants)
         added: list[ReservationLine] = []
         if change.extra:
@@ -148,15 +148,18 @@ async def _found(
     ]
 
 
-async def _held_by(uow: UnitOfWork, principal: Principal, reservation_id: str, services: Services) -> Hold:
-    """The live hold, when `principal` may change it: its holder, or staff who manage holds."""
+async def _held_by(
+    uow: UnitOfWork, principal: Principal, reservation_id: str, now: datetime, field: tuple[str, ...]
+) -> Hold:
+    """The live hold, when `principal` may change it: its holder, or staff who manage holds;
+    anyone else is told there is no such hold."""
     hold = await _stored(uow, reservation_id)
     reservation = hold.reservation
     if not (reservation.created_by == principal.subject or principal.can(Permission.MANAGE_HOLDS)):
-        raise NotFound("no such reservation", field=("reservation_id",))
-    problem = release_problem(reservation, services.clock())
+        raise NotFound("no such reservation", field=field)
+    problem = release_problem(reservation, now, field)
     if problem is not None:
-        raise ValidationFailed([replace(problem, field=("reservation_id",))])
+        raise ValidationFailed([problem])
     return hold
 
 
@@ -165,14 +168,7 @@ async def release_inventory_hold(services: Services, principal: Principal, reser
     them (or an agent who manages holds) may; anyone else is told there is no such hold.
     HOLD_NOT_ACTIVE when it was already used by an order, released, or has expired."""
     async with services.store.write() as uow:
-        hold = await _stored(uow, reservation_id)
-        reservation = hold.reservation
-        mine = reservation.created_by == principal.subject
-        if not (mine or principal.can(Permission.MANAGE_HOLDS)):
-            raise NotFound("no such reservation", field=("id",))
-        problem = release_problem(reservation, services.clock())
-        if problem is not None:
-            raise ValidationFailed([problem])
-        reservation.status = ReservationStatus.RELEASED
-        uow.save(reservation)
+        hold = await _held_by(uow, principal, reservation_id, services.clock(), ("id",))
+        hold.reservation.status = ReservationStatus.RELEASED
+        uow.save(hold.reservation)
     return hold

@@ -192,7 +192,7 @@ def test_a_cart_that_shrank_takes_what_it_needs_from_its_hold_in_line_order() ->
     ids=["used", "released", "expired", "live"],
 )
 def test_only_a_live_hold_can_be_released(overrides: dict[str, Any], reason: str | None) -> None:
-    problem = release_problem(a_reservation(**overrides), NOW)
+    problem = release_problem(a_reservation(**overrides), NOW, ("id",))
 
     found = (problem.code, problem.message, problem.field) if problem else None
     assert found == (("HOLD_NOT_ACTIVE", reason, ("id",)) if reason else None)
