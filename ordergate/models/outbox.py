@@ -11,6 +11,8 @@ from ordergate.models.ids import new_id
 
 ERP_SALES_ORDER = "erp.sales_order"
 ERP_SALES_ORDER_AMEND = "erp.sales_order.amend"  # the ERP's sales order made to match ours again
+ERP_FULFILMENT = "erp.fulfilment"  # units of a sales order left its node (a parcel, a handover)
+ERP_STOCK_ADJUSTMENT = "erp.stock_adjustment"  # units back on a shelf, or written off
 STOREFRONT_DELIVERY = "storefront.delivery"  # a storefront webhook taken in, processed once
 STOREFRONT_SHIPMENT = "storefront.shipment"
 STOREFRONT_STATUS = "storefront.status"
@@ -26,6 +28,8 @@ WEBHOOK_DELIVERY = "webhook.delivery"  # one of our signed webhooks to a custome
 LANES: dict[str, str] = {
     ERP_SALES_ORDER: "erp",
     ERP_SALES_ORDER_AMEND: "erp",
+    ERP_FULFILMENT: "erp",
+    ERP_STOCK_ADJUSTMENT: "erp",
     STOREFRONT_DELIVERY: "storefront",
     STOREFRONT_SHIPMENT: "storefront",
     STOREFRONT_STATUS: "storefront",

@@ -54,6 +54,30 @@ ROW_CREATE_FIELDS = frozenset(
     {"sales_order_id", "variant_id", "quantity", "price_per_unit", "tax_rate_id", "location_id", "attributes"}
 )
 ROW_UPDATE_FIELDS = frozenset({"quantity", "price_per_unit"})
+FULFILLMENT_FIELDS = frozenset(
+    {
+        "sales_order_id",
+        "picked_date",
+        "status",
+        "conversion_rate",
+        "conversion_date",
+        "tracking_number",
+        "tracking_url",
+        "tracking_carrier",
+        "tracking_method",
+        "sales_order_fulfillment_rows",
+    }
+)
+ADJUSTMENT_FIELDS = frozenset(
+    {
+        "stock_adjustment_number",
+        "stock_adjustment_date",
+        "location_id",
+        "reason",
+        "additional_info",
+        "stock_adjustment_rows",
+    }
+)
 
 KATANA_LOCATION_IDS: dict[str, str] = {row[0]: str(number) for number, row in enumerate(NETWORK, start=1)}
 """Our location code -> the sandbox's Katana location id."""
@@ -181,6 +205,8 @@ class KatanaSandbox:
         self.purchase_orders: list[PurchaseOrder] = []
         self.customers: list[dict[str, Any]] = []
         self.sales_orders: list[dict[str, Any]] = []
+        self.fulfillments: list[dict[str, Any]] = []
+        self.adjustments: list[dict[str, Any]] = []
         self.webhooks: list[Webhook] = []
         self._seeded_at = clock()
         for sku, name, price, _returnable in CATALOGUE:
@@ -210,6 +236,18 @@ class KatanaSandbox:
                     self._guard(self._delete_sales_order_row),
                     methods=["DELETE"],
                 ),
+                Route(
+                    "/sales_order_fulfillments",
+                    self._guard(self._list_fulfillments),
+                    methods=["GET"],
+                ),
+                Route(
+                    "/sales_order_fulfillments",
+                    self._guard(self._create_fulfillment),
+                    methods=["POST"],
+                ),
+                Route("/stock_adjustments", self._guard(self._list_adjustments), methods=["GET"]),
+                Route("/stock_adjustments", self._guard(self._create_adjustment), methods=["POST"]),
                 Route("/webhooks", self._guard(self._list_webhooks), methods=["GET"]),
                 Route("/webhooks", self._guard(self._create_webhook), methods=["POST"]),
             ]
@@ -623,6 +661,154 @@ class KatanaSandbox:
         self._commit(row, -Decimal(str(row["quantity"])))
         self._total(order)
         return Response(status_code=204)
+
+    # -- stock leaving and coming back: fulfilments and adjustments ------------------------------
+
+    async def _list_fulfillments(self, request: Request) -> Response:
+        sales_order_id = _int_param(request, "sales_order_id")
+        tracking = request.query_params.get("tracking_number")
+        records = [
+            record
+            for record in reversed(self.fulfillments)
+            if sales_order_id in (None, record["sales_order_id"])
+            and tracking in (None, record["tracking_number"])
+        ]
+        return self._page(request, records)
+
+    async def _create_fulfillment(self, request: Request) -> Response:
+        """A DELIVERED fulfilment takes its units out of stock at each row's location and out of
+        what the sales order commits; the order becomes (PARTIALLY_)DELIVERED. PACKED records."""
+        body = await _json_object(request)
+        unknown = sorted(set(body) - FULFILLMENT_FIELDS)
+        if unknown:
+            raise BadRequest(f"unknown properties: {', '.join(unknown)}")
+        order = self._live_sales_order(body.get("sales_order_id"))  # type: ignore[arg-type]
+        if order is None:
+            raise BadRequest("sales_order_id does not name a sales order")
+        status, wanted = body.get("status"), body.get("sales_order_fulfillment_rows")
+        if status not in ("PACKED", "DELIVERED"):
+            raise BadRequest("status must be PACKED or DELIVERED")
+        if not isinstance(wanted, list) or not wanted:
+            raise BadRequest("sales_order_fulfillment_rows must have at least one row")
+        left = self._unfulfilled(order)
+        rows = [self._fulfilment_row(order, left, row) for row in wanted]
+        now = _timestamp(self.clock())
+        record: dict[str, Any] = {
+            "id": self._ids.take("fulfillment", 7001),
+            "sales_order_id": order["id"],
+            "picked_date": body.get("picked_date"),
+            "status": status,
+            "invoice_status": "NOT_INVOICED",
+            "conversion_rate": None,
+            "conversion_date": None,
+            "tracking_number": body.get("tracking_number"),
+            "tracking_url": body.get("tracking_url"),
+            "tracking_carrier": body.get("tracking_carrier"),
+            "tracking_method": body.get("tracking_method"),
+            "packer_id": None,
+            "sales_order_fulfillment_rows": rows,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        self.fulfillments.append(record)
+        if status == "DELIVERED":
+            by_id = {row["id"]: row for row in order["sales_order_rows"]}
+            for row in rows:
+                sales_row, units = by_id[row["sales_order_row_id"]], Decimal(str(row["quantity"]))
+                key = (sales_row["variant_id"], sales_row["location_id"])
+                self.inventory[key] = self.inventory.get(key, Decimal(0)) - units
+                self._commit(sales_row, -units)
+            done = all(units <= 0 for units in self._unfulfilled(order).values())
+            order["status"] = "DELIVERED" if done else "PARTIALLY_DELIVERED"
+            order["updated_at"] = now
+        return JSONResponse(record)
+
+    def _unfulfilled(self, order: dict[str, Any]) -> dict[int, Decimal]:
+        """Units of each row not yet in a DELIVERED fulfilment."""
+        left = {row["id"]: Decimal(str(row["quantity"])) for row in order["sales_order_rows"]}
+        for record in self.fulfillments:
+            if record["sales_order_id"] == order["id"] and record["status"] == "DELIVERED":
+                for row in record["sales_order_fulfillment_rows"]:
+                    left[row["sales_order_row_id"]] -= Decimal(str(row["quantity"]))
+        return left
+
+    def _fulfilment_row(self, order: dict[str, Any], left: dict[int, Decimal], row: Any) -> dict[str, Any]:
+        if not isinstance(row, dict) or set(row) - {"sales_order_row_id", "quantity"}:
+            raise BadRequest("each fulfilment row has a sales_order_row_id and a quantity")
+        row_id, quantity = row.get("sales_order_row_id"), row.get("quantity")
+        if row_id not in left:
+            raise BadRequest(f"row {row_id} is not a row of sales order {order['id']}")
+        if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
+            raise BadRequest("quantity must be a positive number")
+        if Decimal(str(quantity)) > left[row_id]:
+            raise BadRequest(f"row {row_id} has only {left[row_id]} units left to fulfil")
+        left[row_id] -= Decimal(str(quantity))
+        return {
+            "id": self._ids.take("fulfillment_row", 7501),
+            "sales_order_row_id": row_id,
+            "quantity": quantity,
+        }
+
+    async def _list_adjustments(self, request: Request) -> Response:
+        number = request.query_params.get("stock_adjustment_number")
+        location_id = _int_param(request, "location_id")
+        records = [
+            record
+            for record in reversed(self.adjustments)
+            if number in (None, record["stock_adjustment_number"])
+            and location_id in (None, record["location_id"])
+        ]
+        return self._page(request, records)
+
+    async def _create_adjustment(self, request: Request) -> Response:
+        """Each row's quantity (positive or negative) is added to the stock at the location."""
+        body = await _json_object(request)
+        unknown = sorted(set(body) - ADJUSTMENT_FIELDS)
+        if unknown:
+            raise BadRequest(f"unknown properties: {', '.join(unknown)}")
+        number, location_id, wanted = (
+            body.get("stock_adjustment_number"),
+            body.get("location_id"),
+            body.get("stock_adjustment_rows"),
+        )
+        if not isinstance(number, str) or not number:
+            raise BadRequest("stock_adjustment_number is required")
+        if not isinstance(location_id, int) or location_id not in self.locations.values():
+            raise BadRequest("location_id does not name a location")
+        if not isinstance(wanted, list) or not wanted:
+            raise BadRequest("stock_adjustment_rows must have at least one row")
+        rows = [self._adjustment_row(row) for row in wanted]
+        now = _timestamp(self.clock())
+        record = {
+            "id": self._ids.take("adjustment", 8001),
+            "stock_adjustment_number": number,
+            "stock_adjustment_date": body.get("stock_adjustment_date") or now,
+            "location_id": location_id,
+            "reason": body.get("reason"),
+            "additional_info": body.get("additional_info"),
+            "stock_adjustment_rows": rows,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        self.adjustments.append(record)
+        for row in rows:
+            key = (row["variant_id"], location_id)
+            self.inventory[key] = self.inventory.get(key, Decimal(0)) + Decimal(str(row["quantity"]))
+        return JSONResponse(record)
+
+    def _adjustment_row(self, row: Any) -> dict[str, Any]:
+        if not isinstance(row, dict) or set(row) - {"variant_id", "quantity", "cost_per_unit"}:
+            raise BadRequest("each adjustment row has a variant_id and a quantity")
+        variant_id, quantity = row.get("variant_id"), row.get("quantity")
+        if variant_id not in self.variants:
+            raise BadRequest(f"variant {variant_id} is not known")
+        if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity == 0:
+            raise BadRequest("quantity must be a number other than zero")
+        if quantity < 0 and "cost_per_unit" in row:
+            raise BadRequest("cost_per_unit is only allowed when quantity is positive")
+        return {"id": self._ids.take("adjustment_row", 8501), **row}
 
     def _live_sales_order(self, sales_order_id: int) -> dict[str, Any] | None:
         return next(

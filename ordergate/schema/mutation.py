@@ -97,9 +97,9 @@ class FulfillmentOrderPayload:
 
 
 def _move(
-    info: Info, id: strawberry.ID, action: FulfillmentAction, reason: str | None = None
+    info: Info, id: strawberry.ID, action: FulfillmentAction, reason: str | None = None, damaged: bool = False
 ) -> Awaitable[FulfillmentOrderRecord]:
-    return fulfillment.move(services(info), principal(info), str(id), action, reason)
+    return fulfillment.move(services(info), principal(info), str(id), action, reason, damaged)
 
 
 @strawberry.type
@@ -428,8 +428,17 @@ class Mutation:
         reason: Annotated[
             str, strawberry.argument(description=at_most("Mutation.rejectFulfillmentOrder(reason:)"))
         ],
+        damaged: Annotated[
+            bool,
+            strawberry.argument(
+                description="The units are damaged or missing here: they are written off this node's stock "
+                "(and the ERP's) so the next order for them goes elsewhere."
+            ),
+        ] = False,
     ) -> FulfillmentOrderPayload:
-        return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.REJECT, reason))
+        return await FulfillmentOrderPayload.of(
+            info, _move(info, id, FulfillmentAction.REJECT, reason, damaged)
+        )
 
     @strawberry.mutation(
         description="Rate, buy one label and record the shipment; repeated, it returns the same one."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from ordergate.models.inventory import (
     ReservationStatus,
     WebhookDelivery,
 )
+from ordergate.models.movements import ReadWindow, StockMovement, reconcile
 from ordergate.store import tables
 from ordergate.store.engine import insert_for
 from ordergate.store.orders import group
@@ -88,21 +89,80 @@ class InventoryRepository:
         )
         return group(list((await self.session.execute(query)).scalars()), lambda record: record.sku)
 
-    async def record_snapshot(self, on_hand: dict[Key, int], as_of: datetime) -> None:
-        """Store the ERP's on-hand figures in one statement; `allocated` is ours and untouched."""
+    async def record_snapshot(self, on_hand: dict[Key, int], window: ReadWindow, skew: timedelta) -> set[Key]:
+        """Store the ERP's on-hand figures read over `window`, each joined to the movements it
+        cannot include yet (`models.movements.reconcile`); `allocated` is ours and untouched.
+        Positions are locked first, so a shipment committing meanwhile is either seen here or
+        waits for this. Returns the positions whose snapshot could not be placed (kept local)."""
         if not on_hand:
-            return
-        insert = insert_for(self.session)
-        values = [
-            {"sku": sku, "location_id": location, "on_hand": max(0, units), "allocated": 0, "as_of": as_of}
-            for (sku, location), units in sorted(on_hand.items())
-        ]
-        statement = insert(InventoryPosition).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["sku", "location_id"],
-            set_={"on_hand": statement.excluded.on_hand, "as_of": statement.excluded.as_of},
+            return set()
+        await self.positions(sorted({sku for sku, _ in on_hand}), lock=True)
+        movements = await self.uncounted_movements(list(on_hand))
+        values: list[dict[str, Any]] = []
+        counted: list[str] = []
+        kept: set[Key] = set()
+        for (sku, location), units in sorted(on_hand.items()):
+            verdict = reconcile(units, movements.get((sku, location), []), window, skew)
+            if verdict.on_hand is None:
+                kept.add((sku, location))
+                continue
+            counted.extend(verdict.counted)
+            values.append(
+                {
+                    "sku": sku,
+                    "location_id": location,
+                    "on_hand": verdict.on_hand,
+                    "allocated": 0,
+                    "as_of": window.finished,
+                }
+            )
+        if values:
+            insert = insert_for(self.session)
+            statement = insert(InventoryPosition).values(values)
+            statement = statement.on_conflict_do_update(
+                index_elements=["sku", "location_id"],
+                set_={"on_hand": statement.excluded.on_hand, "as_of": statement.excluded.as_of},
+            )
+            await self.session.execute(statement)
+        if counted:
+            await self.session.execute(
+                sa.update(tables.stock_movements)
+                .where(tables.stock_movements.c.id.in_(counted))
+                .values(counted_at=window.finished)
+            )
+        return kept
+
+    async def uncounted_movements(self, keys: Sequence[Key]) -> dict[Key, list[StockMovement]]:
+        if not keys:
+            return {}
+        wanted = set(keys)
+        query = (
+            select(StockMovement)
+            .where(tables.stock_movements.c.sku.in_(sorted({sku for sku, _ in wanted})))
+            .where(tables.stock_movements.c.counted_at.is_(None))
+            .order_by(tables.stock_movements.c.created_at, tables.stock_movements.c.id)
         )
-        await self.session.execute(statement)
+        found = [m for m in (await self.session.execute(query)).scalars() if (m.sku, m.location_id) in wanted]
+        return group(found, lambda m: (m.sku, m.location_id))
+
+    def add_movements(self, movements: Sequence[StockMovement]) -> None:
+        self.session.add_all(movements)
+
+    async def movements_of_task(self, task_key: str) -> list[StockMovement]:
+        query = (
+            select(StockMovement)
+            .where(tables.stock_movements.c.task_key == task_key)
+            .order_by(tables.stock_movements.c.sku, tables.stock_movements.c.id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def mark_movements(self, task_key: str, **values: datetime | None) -> None:
+        """Set `sent_at` (only where it is not set yet: the first sending counts), `acked_at`,
+        or clear `sent_at` for a message the ERP refused for good (it never applied it)."""
+        statement = sa.update(tables.stock_movements).where(tables.stock_movements.c.task_key == task_key)
+        if "sent_at" in values and values["sent_at"] is not None:
+            statement = statement.where(tables.stock_movements.c.sent_at.is_(None))
+        await self.session.execute(statement.values(**values))
 
     async def replace_incoming(self, skus: Sequence[str], supplies: Sequence[IncomingSupplyRecord]) -> None:
         await self.session.execute(
@@ -208,6 +268,40 @@ class InventoryRepository:
                 occurred_at=now,
             )
         )
+        await self.session.flush()
+
+    async def write_off(
+        self, lines: Sequence[PlanLine], *, order_id: str | None, actor: str, now: datetime
+    ) -> None:
+        """Units found damaged or missing: gone from the node's on-hand (never below what is
+        still allocated there to other orders' work, nor below zero)."""
+        positions = tables.inventory_positions.c
+        for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
+            await self.session.execute(
+                sa.update(InventoryPosition)
+                .where(positions.sku == line.sku, positions.location_id == line.location_id)
+                .values(
+                    on_hand=sa.case(
+                        (
+                            positions.on_hand - line.quantity >= positions.allocated,
+                            positions.on_hand - line.quantity,
+                        ),
+                        else_=positions.allocated,
+                    )
+                )
+                .execution_options(synchronize_session=False)
+            )
+            self.session.add(
+                LedgerEntry(
+                    sku=line.sku,
+                    location_id=line.location_id,
+                    kind=LedgerKind.ADJUST,
+                    quantity=-line.quantity,
+                    order_id=order_id,
+                    actor=actor,
+                    occurred_at=now,
+                )
+            )
         await self.session.flush()
 
     async def add_reservation(self, reservation: Reservation, lines: Sequence[ReservationLine]) -> None:

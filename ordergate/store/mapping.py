@@ -27,6 +27,7 @@ from ordergate.models.inventory import (
 )
 from ordergate.models.location import Location
 from ordergate.models.loyalty import LoyaltyEntry
+from ordergate.models.movements import StockMovement
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
 from ordergate.models.payments import PaymentTransaction
@@ -52,6 +53,7 @@ RECORDS: dict[type, sa.Table] = {
     ReservationLine: tables.reservation_lines,
     IncomingSupplyRecord: tables.incoming_supply,
     LedgerEntry: tables.inventory_ledger,
+    StockMovement: tables.stock_movements,
     WebhookDelivery: tables.webhook_deliveries,
     Location: tables.locations,
     LoyaltyEntry: tables.loyalty_entries,

@@ -14,6 +14,7 @@ from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.inventory import LedgerKind, ReservationStatus
 from ordergate.models.location import LocationType
 from ordergate.models.loyalty import LoyaltyReason
+from ordergate.models.movements import MovementKind
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
 from ordergate.models.payments import PaymentKind
 from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
@@ -176,6 +177,24 @@ inventory_ledger = sa.Table(
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
     sa.Index("ix_ledger_sku_location", "sku", "location_id"),
+)
+
+
+stock_movements = sa.Table(
+    "stock_movements",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("location_id", sa.String(36), sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("kind", EnumText(MovementKind, 16), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("order_id", sa.String(36), nullable=True),
+    sa.Column("task_key", sa.String(128), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
+    sa.Column("acked_at", UTCDateTime(), nullable=True),
+    sa.Column("counted_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_stock_movements_position", "sku", "location_id", "counted_at"),
 )
 
 

@@ -1,5 +1,8 @@
 """Confirmed orders reach the ERP as sales orders, one per shipping location, through the
-outbox: promised in the order's transaction, pushed by a relay until the ERP has them.
+outbox: promised in the order's transaction, pushed by a relay until the ERP has them. Units that
+then leave a node (shipped, handed over, written off) or come back to it (a return restocked)
+reach it the same way, as a fulfilment of the sales order or a stock adjustment, each with the
+stock movements it carries (`models.movements`: how a later snapshot is joined to them).
 
 A sales order holds the units that the live (not cancelled, not rejected) fulfilment orders at
 its location hold. When units are cancelled or moved elsewhere, an amendment is promised the same
@@ -10,16 +13,31 @@ until the push it amends has been done.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
-from ordergate.connectors.erp.base import ErpConnector, SalesOrderLine, SalesOrderPush
-from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.connectors.erp.base import (
+    ErpConnector,
+    SalesOrderFulfilment,
+    SalesOrderLine,
+    SalesOrderPush,
+    StockAdjustmentPush,
+    StockLine,
+)
+from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import Location
+from ordergate.models.movements import MovementKind, StockMovement
 from ordergate.models.order import Order
-from ordergate.models.outbox import ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
+from ordergate.models.outbox import (
+    ERP_FULFILMENT,
+    ERP_SALES_ORDER,
+    ERP_SALES_ORDER_AMEND,
+    ERP_STOCK_ADJUSTMENT,
+    OutboxTask,
+    Permanent,
+)
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
@@ -164,3 +182,169 @@ async def _sales_order(services: Services, key: str, payload: dict[str, object])
             if line.quantity > 0
         ],
     )
+
+
+# -- units leaving and coming back ----------------------------------------------------------------
+
+
+def promise_fulfilment(
+    uow: UnitOfWork,
+    order: Order,
+    location: Location,
+    lines: Sequence[tuple[str, int]],
+    *,
+    reference: str,
+    task_key: str,
+    now: datetime,
+    carrier: str | None = None,
+    tracking_url: str | None = None,
+) -> None:
+    """Units of the order left `location` (a parcel with tracking number `reference`, or a
+    handover): one movement per SKU, and the ERP's sales order there to be fulfilled with them."""
+    _promise_movements(
+        uow, MovementKind.SHIP, location, [(sku, -units) for sku, units in lines], order.id, task_key, now
+    )
+    uow.outbox.add(
+        OutboxTask(
+            kind=ERP_FULFILMENT,
+            key=task_key,
+            payload={
+                "order_id": order.id,
+                "location_id": location.id,
+                "sales_order": sales_order_key(order, location),
+                "reference": reference,
+                "carrier": carrier,
+                "tracking_url": tracking_url,
+            },
+            available_at=now,
+            created_at=now,
+        )
+    )
+
+
+def promise_adjustment(
+    uow: UnitOfWork,
+    kind: MovementKind,
+    location: Location,
+    lines: Sequence[tuple[str, int]],
+    *,
+    order_id: str | None,
+    reference: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Units came back to `location`'s stock (positive) or left it without a sale (negative):
+    movements, and one stock adjustment at the ERP that carries them."""
+    task_key = f"adjust:{reference}"
+    _promise_movements(uow, kind, location, lines, order_id, task_key, now)
+    uow.outbox.add(
+        OutboxTask(
+            kind=ERP_STOCK_ADJUSTMENT,
+            key=task_key,
+            payload={"location_id": location.id, "reference": reference, "reason": reason},
+            available_at=now,
+            created_at=now,
+        )
+    )
+
+
+def _promise_movements(
+    uow: UnitOfWork,
+    kind: MovementKind,
+    location: Location,
+    lines: Sequence[tuple[str, int]],
+    order_id: str | None,
+    task_key: str,
+    now: datetime,
+) -> None:
+    totals: dict[str, int] = {}
+    for sku, units in lines:
+        totals[sku] = totals.get(sku, 0) + units
+    uow.inventory.add_movements(
+        [
+            StockMovement(
+                sku=sku,
+                location_id=location.id,
+                kind=kind,
+                quantity=units,
+                order_id=order_id,
+                task_key=task_key,
+                created_at=now,
+            )
+            for sku, units in sorted(totals.items())
+            if units != 0
+        ]
+    )
+
+
+async def push_fulfilment(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for ERP_FULFILMENT: the sales order at the node is fulfilled with the
+    task's movements, which record when they were first sent and when the ERP had them."""
+    erp = _erp(services)
+    key = str(task.payload["sales_order"])
+    async with services.store.read() as uow:
+        push = await uow.outbox.by_key(ERP_SALES_ORDER, key)
+        ref = await uow.erp.sales_order(key)
+        movements = await uow.inventory.movements_of_task(task.key)
+    if push is not None and push.done_at is None:
+        raise NotPushedYet(f"sales order {key} is not pushed yet")
+    if ref is None or ref.erp_id is None:
+        await _unsend(services, task.key)
+        raise Permanent(f"the ERP holds no sales order {key} to fulfil")
+    erp_order = ref.erp_id
+    fulfilment = SalesOrderFulfilment(
+        reference=str(task.payload["reference"]),
+        lines=[StockLine(m.sku, -m.quantity) for m in movements],
+        happened_at=task.created_at,
+        carrier=_text(task.payload.get("carrier")),
+        tracking_url=_text(task.payload.get("tracking_url")),
+    )
+    erp_id = await _sent(services, task.key, lambda: erp.fulfil_sales_order(erp_order, fulfilment))
+    return f"fulfilment {erp_id}: {sum(line.quantity for line in fulfilment.lines)} units"
+
+
+async def push_adjustment(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for ERP_STOCK_ADJUSTMENT: the task's movements as one adjustment."""
+    erp = _erp(services)
+    location_id = str(task.payload["location_id"])
+    async with services.store.read() as uow:
+        location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
+        movements = await uow.inventory.movements_of_task(task.key)
+    if location is None or location.erp_id is None:
+        await _unsend(services, task.key)
+        raise Permanent(f"location {location_id} is not joined to an ERP location")
+    adjustment = StockAdjustmentPush(
+        reference=str(task.payload["reference"]),
+        erp_location_id=location.erp_id,
+        reason=str(task.payload["reason"]),
+        lines=[StockLine(m.sku, m.quantity) for m in movements],
+        happened_at=task.created_at,
+    )
+    erp_id = await _sent(services, task.key, lambda: erp.adjust_stock(adjustment))
+    return f"adjustment {erp_id}: {sum(line.quantity for line in adjustment.lines):+d} units"
+
+
+async def _sent(services: Services, task_key: str, call: Callable[[], Awaitable[str]]) -> str:
+    """Send, with the movements' first sending recorded before and their acknowledgement after;
+    a refusal means the ERP did not apply them (so they are unsent again), a 404 for good."""
+    async with services.store.write() as uow:
+        await uow.inventory.mark_movements(task_key, sent_at=services.clock())
+    try:
+        erp_id = await call()
+    except UpstreamRejected as refused:
+        await _unsend(services, task_key)
+        if refused.status == 404:
+            raise Permanent(str(refused)) from refused
+        raise
+    async with services.store.write() as uow:
+        await uow.inventory.mark_movements(task_key, acked_at=services.clock())
+    return erp_id
+
+
+async def _unsend(services: Services, task_key: str) -> None:
+    async with services.store.write() as uow:
+        await uow.inventory.mark_movements(task_key, sent_at=None)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

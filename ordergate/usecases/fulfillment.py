@@ -21,10 +21,11 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillment_status, next_status
 from ordergate.models.location import Location
+from ordergate.models.movements import MovementKind
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
-from ordergate.models.shipment import TrackingStatus
+from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync, payments, storefront
 from ordergate.usecases.allocation import announce_opened, commit_plan
@@ -129,9 +130,12 @@ async def move(
     fulfillment_order_id: str,
     action: FulfillmentAction,
     reason: str | None = None,
+    damaged: bool = False,
 ) -> FulfillmentOrder:
     """One move of the transition table, by someone who works at the node, in one transaction
-    with its consequences and its event."""
+    with its consequences and its event. A rejection because the units are `damaged` (or
+    missing) writes them off the node's stock, here and at the ERP, so the next order for them
+    is not sent there."""
     if not principal.can(Permission.FULFIL):
         raise Forbidden("this role does not move fulfilment orders")
     if action is FulfillmentAction.REJECT and (not reason or not reason.strip() or len(reason) > MAX_REASON):
@@ -172,6 +176,8 @@ async def move(
         elif action is FulfillmentAction.REJECT:
             fulfillment_order.rejection_reason = reason
             await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now)
+            if damaged:
+                await _write_off(uow, order, fulfillment_order, location, fo_lines, principal, now)
     return fulfillment_order
 
 
@@ -188,15 +194,31 @@ async def fulfil_units(
     fo_lines: Sequence[FulfillmentOrderLine],
     principal: Principal,
     now: datetime,
+    shipment: Shipment | None = None,
 ) -> None:
-    """The units left the node with the customer: lines fulfilled, stock shipped, and the
-    order's statuses derived again from its lines."""
+    """The units left the node with the customer (in `shipment`, or handed over when None):
+    lines fulfilled, stock shipped and the ERP's sales order to be fulfilled with them, and
+    the order's statuses derived again from its lines."""
     await uow.inventory.settle(
         _plan_lines(fulfillment_order, fo_lines),
         LedgerKind.SHIP,
         order_id=order.id,
         actor=principal.subject,
         now=now,
+    )
+    location = (await uow.catalog.locations_by_ids([fulfillment_order.location_id]))[
+        fulfillment_order.location_id
+    ]
+    erp_sync.promise_fulfilment(
+        uow,
+        order,
+        location,
+        [(line.sku, line.quantity) for line in fo_lines if line.quantity > 0],
+        reference=shipment.tracking_number if shipment is not None else f"HANDOVER-{fulfillment_order.id}",
+        task_key=f"fulfil:{fulfillment_order.id}",
+        now=now,
+        carrier=shipment.carrier if shipment is not None else None,
+        tracking_url=shipment.tracking_url if shipment is not None else None,
     )
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     shipped = {line.order_line_id: line.quantity for line in fo_lines}
@@ -285,6 +307,31 @@ async def _reroute(
         data={"from": rejected.location_id, "to": plan.locations},
     )
     await announce_opened(uow, order, opened, actor=principal.subject, now=now)
+
+
+async def _write_off(
+    uow: UnitOfWork,
+    order: Order,
+    rejected: FulfillmentOrder,
+    location: Location,
+    fo_lines: Sequence[FulfillmentOrderLine],
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """The rejected units are damaged or missing: gone from the node's stock and the ERP's."""
+    await uow.inventory.write_off(
+        _plan_lines(rejected, fo_lines), order_id=order.id, actor=principal.subject, now=now
+    )
+    erp_sync.promise_adjustment(
+        uow,
+        MovementKind.WRITE_OFF,
+        location,
+        [(line.sku, -line.quantity) for line in fo_lines if line.quantity > 0],
+        order_id=order.id,
+        reference=f"{order.number}-{location.code}-DAMAGED-{rejected.id[:8]}",
+        reason=f"damaged or missing at {location.code}: {rejected.rejection_reason}"[:255],
+        now=now,
+    )
 
 
 async def _hold_for_agent(

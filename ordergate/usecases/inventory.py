@@ -17,6 +17,7 @@ from ordergate.models.geo import Point, haversine_km, transit_days
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
 from ordergate.models.location import Location
+from ordergate.models.movements import ReadWindow
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
 
@@ -105,6 +106,7 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
     try:
         async with asyncio.timeout(policy.stock_read_timeout):
             levels = await erp.stock_levels(due)
+            window = ReadWindow(started=now, finished=services.clock())
             supplies = await erp.incoming_supply(supply_due) if supply_due else []
     except (UpstreamError, TimeoutError) as error:
         # Slow, rate-limited or down: answer from the last snapshot, labelled stale.
@@ -117,7 +119,9 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
             location_id = by_erp_id.get(level.erp_location_id)
             if location_id is not None and (level.sku, location_id) in on_hand:
                 on_hand[(level.sku, location_id)] = level.on_hand
-        await uow.inventory.record_snapshot(on_hand, now)
+        kept = await uow.inventory.record_snapshot(on_hand, window, policy.clock_skew)
+        if kept:
+            log.info("%d positions keep their own figure: a movement was in flight to the ERP", len(kept))
         if supply_due:
             records = [
                 IncomingSupplyRecord(

@@ -24,6 +24,7 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import fulfillment_status
+from ordergate.models.movements import MovementKind
 from ordergate.models.order import Order
 from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent
 from ordergate.models.returns import (
@@ -42,7 +43,7 @@ from ordergate.models.returns import (
 )
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import payments
+from ordergate.usecases import erp_sync, payments
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.services import Services
@@ -287,6 +288,18 @@ async def receive_return(services: Services, principal: Principal, command: Rece
                 await uow.inventory.restock(
                     line.sku, location.id, line.quantity, order_id=order.id, actor=principal.subject, now=now
                 )
+        restocked = [(x.sku, x.quantity) for x in lines if x.disposition is Disposition.RESTOCK]
+        if restocked:
+            erp_sync.promise_adjustment(
+                uow,
+                MovementKind.RESTOCK,
+                location,
+                restocked,
+                order_id=order.id,
+                reference=f"{order.number}-{location.code}-RETURN-{order_return.id[:8]}",
+                reason=f"return of order {order.number} restocked",
+                now=now,
+            )
         order_return.status, order_return.received_at = status, now
         order_return.received_location_id = location.id
         uow.save(order_return)

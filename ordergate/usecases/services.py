@@ -41,6 +41,9 @@ class Policy:
     incoming_ttl: timedelta = timedelta(minutes=5)
     stale_after: timedelta = timedelta(minutes=2)
     stock_read_timeout: float = 2.0  # a shopper waits this long for the ERP, then gets the snapshot
+    # How far replicas' clocks may disagree: a snapshot read this close to a movement's sending
+    # or acknowledgement is not trusted to include it or not (models.movements).
+    clock_skew: timedelta = timedelta(seconds=2)
     hold_ttl: timedelta = timedelta(minutes=15)
     max_hold_ttl: timedelta = timedelta(hours=2)
     max_skus_per_query: int = 250

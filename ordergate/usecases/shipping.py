@@ -173,6 +173,6 @@ async def _record(
             },
             fulfillment_order=fulfillment_order,
         )
-        await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
+        await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now, shipment)
         storefront.promise_shipment(uow, order, shipment.id, now)
     return Shipped(fulfillment_order, shipment)

@@ -4,8 +4,10 @@ gateway has (a kind without a handler waits for a gateway that has one)."""
 from __future__ import annotations
 
 from ordergate.models.outbox import (
+    ERP_FULFILMENT,
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
+    ERP_STOCK_ADJUSTMENT,
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
     PAYMENT_VOID,
@@ -25,6 +27,8 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
     if services.erp is not None:
         handlers[ERP_SALES_ORDER] = erp_sync.push_sales_order
         handlers[ERP_SALES_ORDER_AMEND] = erp_sync.amend_sales_order
+        handlers[ERP_FULFILMENT] = erp_sync.push_fulfilment
+        handlers[ERP_STOCK_ADJUSTMENT] = erp_sync.push_adjustment
     if services.storefront is not None:
         handlers[STOREFRONT_DELIVERY] = storefront.process_delivery
         handlers[STOREFRONT_SHIPMENT] = storefront.push_shipment

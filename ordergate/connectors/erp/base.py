@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -63,6 +63,37 @@ class SalesOrderPush:
 
 
 @dataclass(frozen=True)
+class StockLine:
+    sku: str
+    quantity: int  # signed in an adjustment: units added (+) or taken away (-)
+
+
+@dataclass(frozen=True)
+class SalesOrderFulfilment:
+    """Units of a sales order that left its location: one parcel or one handover at a counter.
+    `reference` (the parcel's tracking number, or the handover's own reference) makes it
+    idempotent: fulfilling with the same reference again changes nothing."""
+
+    reference: str
+    lines: Sequence[StockLine]
+    happened_at: datetime
+    carrier: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StockAdjustmentPush:
+    """Units that came back to a location's stock (a return restocked) or left it without a
+    sale (damaged, missing). `reference` makes it idempotent."""
+
+    reference: str
+    erp_location_id: str
+    reason: str
+    lines: Sequence[StockLine]
+    happened_at: datetime
+
+
+@dataclass(frozen=True)
 class InventoryNotice:
     """A verified inventory webhook: which SKUs changed (re-read their stock)."""
 
@@ -99,6 +130,18 @@ class ErpConnector(Protocol):
         lines again changes nothing."""
         ...
 
+    async def fulfil_sales_order(self, erp_id: str, fulfilment: SalesOrderFulfilment) -> str:
+        """Record that these units of the sales order `erp_id` left (the ERP takes them out of
+        its stock). Returns the ERP's id for the fulfilment; the same reference again returns
+        the first one's. Raises UpstreamRejected when the sales order is gone (404) or does not
+        hold these units (422)."""
+        ...
+
+    async def adjust_stock(self, adjustment: StockAdjustmentPush) -> str:
+        """Add or take away units at a location outside any sales order. Returns the ERP's id
+        for the adjustment; the same reference again returns the first one's."""
+        ...
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> InventoryNotice:
         """The notice in a signed delivery; raises WebhookRejected when the signature is wrong."""
         ...
@@ -115,7 +158,10 @@ __all__ = [
     "ErpLocation",
     "IncomingSupply",
     "InventoryNotice",
+    "SalesOrderFulfilment",
     "SalesOrderLine",
     "SalesOrderPush",
+    "StockAdjustmentPush",
     "StockLevel",
+    "StockLine",
 ]

@@ -30,7 +30,9 @@ from ordergate.connectors.erp.base import (
     ErpLocation,
     IncomingSupply,
     InventoryNotice,
+    SalesOrderFulfilment,
     SalesOrderPush,
+    StockAdjustmentPush,
     StockLevel,
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
@@ -183,6 +185,61 @@ class KatanaErp:
                 return None
             await self._match_rows(current, order)
             return str(sales_order_id)
+
+    async def fulfil_sales_order(self, erp_id: str, fulfilment: SalesOrderFulfilment) -> str:
+        sales_order_id = int(erp_id)
+        async with self._pushing.hold(f"fulfil-{sales_order_id}"):
+            done = await self._collect("/sales_order_fulfillments", [("sales_order_id", str(sales_order_id))])
+            done = [record for record in done if _live(record)]
+            for record in done:
+                if record.get("tracking_number") == fulfilment.reference:
+                    return str(_id(record))
+            current = await self._sales_order(sales_order_id)
+            if current is None:
+                raise UpstreamRejected(UPSTREAM, f"sales order {sales_order_id} is gone", status=404)
+            variants = await self._variant_ids(line.sku for line in fulfilment.lines)
+            rows = _fulfilment_rows(current, done, fulfilment, variants)
+            body: dict[str, Any] = {
+                "sales_order_id": sales_order_id,
+                "status": "DELIVERED",
+                "picked_date": _wire_time(fulfilment.happened_at),
+                "tracking_number": fulfilment.reference,
+                "sales_order_fulfillment_rows": rows,
+            }
+            if fulfilment.carrier:
+                body["tracking_carrier"] = fulfilment.carrier
+            if fulfilment.tracking_url:
+                body["tracking_url"] = fulfilment.tracking_url
+            response = await self._client.post("/sales_order_fulfillments", json=body)
+            return str(_id(self._json(response)))
+
+    async def adjust_stock(self, adjustment: StockAdjustmentPush) -> str:
+        async with self._pushing.hold(f"adjust-{adjustment.reference}"):
+            params = [("stock_adjustment_number", adjustment.reference)]
+            found = [r for r in await self._collect("/stock_adjustments", params) if _live(r)]
+            for record in found:
+                if record.get("stock_adjustment_number") == adjustment.reference:
+                    return str(_id(record))
+            variants = await self._variant_ids(line.sku for line in adjustment.lines)
+            unknown = sorted({line.sku for line in adjustment.lines} - variants.keys())
+            if unknown:
+                message = (
+                    f"adjustment {adjustment.reference}: Katana knows no variant for {', '.join(unknown)}"
+                )
+                raise UpstreamRejected(UPSTREAM, message, status=422)
+            body = {
+                "stock_adjustment_number": adjustment.reference,
+                "stock_adjustment_date": _wire_time(adjustment.happened_at),
+                "location_id": _katana_id(adjustment.erp_location_id),
+                "reason": adjustment.reason,
+                "stock_adjustment_rows": [
+                    {"variant_id": variants[line.sku], "quantity": line.quantity}
+                    for line in adjustment.lines
+                    if line.quantity != 0
+                ],
+            }
+            response = await self._client.post("/stock_adjustments", json=body)
+            return str(_id(self._json(response)))
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> InventoryNotice:
         signature = next((value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER), None)
@@ -547,6 +604,45 @@ def _sales_order(order: SalesOrderPush, variants: Mapping[str, int], customer_id
 
 def _numeric(text: str) -> bool:
     return text.isascii() and text.isdigit()
+
+
+def _fulfilment_rows(
+    current: dict[str, Any],
+    done: Sequence[dict[str, Any]],
+    fulfilment: SalesOrderFulfilment,
+    variants: Mapping[str, int],
+) -> list[dict[str, Any]]:
+    """The rows of `current` that take the fulfilment's units, each row no further than what
+    earlier fulfilments left of it; 422 when the sales order does not hold them."""
+    fulfilled: dict[int, Decimal] = {}
+    for record in done:
+        for row in record.get("sales_order_fulfillment_rows") or []:
+            if isinstance(row, dict) and isinstance(row.get("sales_order_row_id"), int):
+                key = row["sales_order_row_id"]
+                fulfilled[key] = fulfilled.get(key, Decimal(0)) + _units(row.get("quantity", 0), "quantity")
+    open_rows: dict[int, list[tuple[int, Decimal]]] = {}
+    for row in current.get("sales_order_rows") or []:
+        if isinstance(row, dict):
+            left = _units(row.get("quantity", 0), "quantity") - fulfilled.get(_id(row), Decimal(0))
+            if left > 0:
+                open_rows.setdefault(_integer(row, "variant_id"), []).append((_id(row), left))
+    rows: list[dict[str, Any]] = []
+    for line in fulfilment.lines:
+        wanted = Decimal(line.quantity)
+        for index, (row_id, left) in enumerate(open_rows.get(variants.get(line.sku, -1), [])):
+            take = min(wanted, left)
+            if take > 0:
+                rows.append({"sales_order_row_id": row_id, "quantity": _wire_number(take)})
+                open_rows[variants[line.sku]][index] = (row_id, left - take)
+                wanted -= take
+        if wanted > 0:
+            message = f"sales order {_id(current)} has no open row for {wanted} x {line.sku}"
+            raise UpstreamRejected(UPSTREAM, message, status=422)
+    return rows
+
+
+def _wire_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _katana_id(erp_location_id: str) -> int:

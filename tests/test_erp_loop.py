@@ -1,0 +1,289 @@
+"""The inventory loop with the ERP, closed: units that leave a node (shipped, written off) or come
+back to it (a return restocked) reach the ERP through the outbox, and a stock refresh from the
+ERP never counts them twice or loses them, whether it comes before the ERP heard of them, while
+the message is in flight, or after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.bootstrap import Sandboxes
+from ordergate.models.outbox import ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT
+from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.usecases.inventory import refresh_stock
+from ordergate.usecases.services import Services
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.flows import send_back
+from tests.graphql_client import execute
+
+pytestmark = pytest.mark.no_relay
+
+AGENT = a_token("agent")
+DALLAS = a_token("associate", locations=("DC-DFW",))
+MUG = "MUG-BLUE"
+REJECT = """mutation($id: ID!, $damaged: Boolean!) {
+  rejectFulfillmentOrder(id: $id, reason: "units broken on the shelf", damaged: $damaged) {
+    fulfillmentOrder { status } userErrors { code }
+  }
+}"""
+
+
+class Clock:
+    """The services' clock, moved on by hand (every refresh and relay step reads it)."""
+
+    def __init__(self, services: Services) -> None:
+        self.real = services.clock
+        self.offset = timedelta(0)
+        services.clock = self
+
+    def __call__(self) -> datetime:
+        return self.real() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(services: Services) -> Iterator[Clock]:
+    clock = Clock(services)
+    yield clock
+    services.clock = clock.real
+
+
+def katana(sandboxes: Sandboxes) -> KatanaSandbox:
+    assert sandboxes.katana is not None
+    return sandboxes.katana
+
+
+async def relay(services: Services) -> None:
+    while await relay_once(services, outbox_handlers(services)):
+        pass
+
+
+async def refresh(services: Services, clock: Clock, *skus: str) -> None:
+    """A stock refresh from the ERP, well after anything before it (past the TTL and the skew)."""
+    clock.advance(30)
+    services.freshness.stock_read_at.clear()
+    assert await refresh_stock(services, list(skus)) == set()
+
+
+async def position(services: Services, sku: str, code: str) -> tuple[int, int]:
+    """(on hand, allocated) of a SKU at a node, as ordergate holds it."""
+    async with services.store.read() as uow:
+        location = next(loc for loc in await uow.catalog.locations() if loc.code == code)
+        found = [p for p in await uow.inventory.positions([sku]) if p.location_id == location.id]
+    return (found[0].on_hand, found[0].allocated) if found else (0, 0)
+
+
+async def place(client: httpx.AsyncClient, quantity: int = 2) -> dict[str, Any]:
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line(MUG, quantity)])},
+        token=AGENT,
+    )
+    assert body["data"]["placeOrder"]["userErrors"] == [], body
+    order: dict[str, Any] = body["data"]["placeOrder"]["order"]
+    return order
+
+
+async def ship(client: httpx.AsyncClient, order: dict[str, Any]) -> None:
+    [fo] = order["fulfillmentOrders"]
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": fo["id"]}, token=DALLAS)
+    body = await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": fo["id"]}}, token=DALLAS)
+    assert body["data"]["shipFulfillmentOrder"]["userErrors"] == [], body
+
+
+async def test_shipped_units_stay_gone_whenever_the_refresh_comes(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    order = await place(client)
+    await relay(services)  # the sales order reaches the ERP
+    assert await position(services, MUG, "DC-DFW") == (on_shelf, 2)
+
+    await ship(client, order)
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+
+    await refresh(services, clock, MUG)  # before the ERP hears of the parcel
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+
+    await relay(services)  # the sales order is fulfilled
+    assert int(erp.on_hand(MUG, "DC-DFW")) == on_shelf - 2
+    [sales_order] = erp.sales_orders_for(f"{order['number']}-DC-DFW")
+    assert sales_order["status"] == "DELIVERED"
+    async with services.store.read() as uow:
+        [task] = await uow.outbox.by_kind(ERP_FULFILMENT)
+    assert task.done_at is not None, task.last_error
+
+    await refresh(services, clock, MUG)  # after: the ERP's figure includes it, counted once
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+    async with services.store.read() as uow:
+        assert await uow.inventory.uncounted_movements([(MUG, (await _id(services, "DC-DFW")))]) == {}
+
+
+async def test_a_refresh_while_the_message_is_in_flight_keeps_the_local_figure(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    async with services.store.write() as uow:  # sent, the answer not back yet
+        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+    clock.advance(30)
+    services.freshness.stock_read_at.clear()
+    await refresh_stock(services, [MUG])  # the ERP has not applied it yet
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+
+    await erp.adjust(MUG, "DC-DFW", -2)  # now it has; the answer is still not back
+    clock.advance(30)
+    services.freshness.stock_read_at.clear()
+    await refresh_stock(services, [MUG])
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+
+
+async def test_a_restocked_return_stays_on_the_shelf_and_reaches_the_erp(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    await relay(services)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    dallas = await _id(services, "DC-DFW")
+
+    received = await send_back(client, order["id"], order["lines"][0]["id"], dallas, quantity=1)
+    assert received["userErrors"] == []
+    assert await position(services, MUG, "DC-DFW") == (on_shelf + 1, 0)
+    await refresh(services, clock, MUG)
+    assert await position(services, MUG, "DC-DFW") == (on_shelf + 1, 0)
+
+    await relay(services)
+    assert int(erp.on_hand(MUG, "DC-DFW")) == on_shelf + 1
+    [adjustment] = erp.adjustments
+    assert adjustment["stock_adjustment_rows"][0]["quantity"] == 1
+    await refresh(services, clock, MUG)
+    assert await position(services, MUG, "DC-DFW") == (on_shelf + 1, 0)
+
+
+async def test_a_damaged_return_does_not_come_back_on_sale(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    await relay(services)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+
+    received = await send_back(
+        client, order["id"], order["lines"][0]["id"], await _id(services, "DC-DFW"), disposition="DAMAGED"
+    )
+    assert received["userErrors"] == []
+    await relay(services)
+    await refresh(services, clock, MUG)
+
+    assert await position(services, MUG, "DC-DFW") == (on_shelf, 0)
+    assert int(erp.on_hand(MUG, "DC-DFW")) == on_shelf
+    assert erp.adjustments == []  # it left the ERP's stock with the parcel and stays out
+
+
+async def test_a_node_that_rejects_for_damage_loses_those_units_and_the_next_order_goes_elsewhere(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    await erp.set_on_hand(MUG, "DC-DFW", 2)
+    await refresh(services, clock, MUG)
+    order = await place(client)
+    assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+
+    rejected = await execute(
+        client, REJECT, {"id": order["fulfillmentOrders"][0]["id"], "damaged": True}, token=DALLAS
+    )
+    assert rejected["data"]["rejectFulfillmentOrder"]["userErrors"] == []
+    assert await position(services, MUG, "DC-DFW") == (0, 0)
+    await relay(services)
+    assert int(erp.on_hand(MUG, "DC-DFW")) == 0
+    [adjustment] = erp.adjustments
+    assert (adjustment["location_id"], adjustment["stock_adjustment_rows"][0]["quantity"]) == (
+        erp.locations["DC-DFW"],
+        -2,
+    )
+    async with services.store.read() as uow:
+        [task] = await uow.outbox.by_kind(ERP_STOCK_ADJUSTMENT)
+    assert task.done_at is not None, task.last_error
+
+    await refresh(services, clock, MUG)
+    assert await position(services, MUG, "DC-DFW") == (0, 0)
+    again = await place(client)
+    assert again["fulfillmentOrders"][0]["location"]["code"] != "DC-DFW"
+
+
+async def test_a_rejection_without_damage_leaves_the_stock_alone(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    order = await place(client)
+
+    rejected = await execute(
+        client, REJECT, {"id": order["fulfillmentOrders"][0]["id"], "damaged": False}, token=DALLAS
+    )
+
+    assert rejected["data"]["rejectFulfillmentOrder"]["userErrors"] == []
+    assert await position(services, MUG, "DC-DFW") == (on_shelf, 0)
+    await relay(services)
+    assert erp.adjustments == []
+
+
+async def test_a_handover_at_the_counter_fulfils_the_stores_sales_order(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    erp = katana(sandboxes)
+    chicago = a_token("associate", locations=("ST-CHI",))
+    on_shelf = int(erp.on_hand(MUG, "ST-CHI"))
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {
+            "input": an_order_input(
+                deliveryMethod="PICKUP",
+                shippingAddress=None,
+                pickupLocationId=await _id(services, "ST-CHI"),
+                lines=[a_line(MUG, 2)],
+            )
+        },
+        token=AGENT,
+    )
+    order = body["data"]["placeOrder"]["order"]
+    await relay(services)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking", "Pack", "ReadyForPickup", "HandOver"):
+        await execute(client, operation(name), {"id": fo_id}, token=chicago)
+
+    await relay(services)
+    await refresh(services, clock, MUG)
+
+    assert int(erp.on_hand(MUG, "ST-CHI")) == on_shelf - 2
+    assert await position(services, MUG, "ST-CHI") == (on_shelf - 2, 0)
+    [fulfilment] = erp.fulfillments
+    assert fulfilment["tracking_number"] == f"HANDOVER-{fo_id}"
+    assert erp.sales_orders_for(f"{order['number']}-ST-CHI")[0]["status"] == "DELIVERED"
+
+
+async def _id(services: Services, code: str) -> str:
+    async with services.store.read() as uow:
+        return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
