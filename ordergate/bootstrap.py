@@ -267,6 +267,8 @@ def build_services(
         tax_rules=load_tax_rules(settings.tax_rules_path),
         fraud=FraudPolicy(threshold=settings.fraud_threshold, blocklist=frozenset(settings.fraud_blocklist)),
         edit_window=timedelta(minutes=settings.edit_window_minutes),
+        max_split=settings.split_limit,
+        split_limits=dict(settings.split_limits),
         loyalty_points_per_unit=settings.loyalty_points_per_unit,
         appeasement_limits={
             Role.AGENT: settings.appeasement_limit_agent,

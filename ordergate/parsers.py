@@ -88,3 +88,24 @@ def pem_or_path(raw: str) -> str:
         return Path(raw).read_text()
     except OSError as error:
         raise ValueError(f"is neither PEM text nor a readable file ({error.strerror})") from None
+
+
+def per_channel(raw: str) -> tuple[tuple[str, int], ...]:
+    """`channel=count` pairs, comma-separated, each count at least 1 (`web=3,marketplace=1`)."""
+    found: dict[str, int] = {}
+    for part in listed(raw):
+        channel, equals, count = part.partition("=")
+        if not equals or not channel.strip():
+            raise ValueError(f"must be channel=count pairs, not {part!r}")
+        value = integer(count)
+        if value < 1:
+            raise ValueError(f"a count must be at least 1, not {part!r}")
+        found[channel.strip()] = value
+    return tuple(sorted(found.items()))
+
+
+def at_least_one(raw: str) -> int:
+    value = integer(raw)
+    if value < 1:
+        raise ValueError(f"must be at least 1, not {raw!r}")
+    return value

@@ -284,6 +284,20 @@ class Settings:
         parsers.listed_lowered,
         shown="empty",
     )
+    split_limit: int = setting(
+        "ORDERGATE_SPLIT_LIMIT",
+        2,
+        "how many locations one order may ship from (a line is split across them only when no one "
+        "location holds it); more is refused as `SPLIT_LIMIT_EXCEEDED`",
+        parsers.at_least_one,
+    )
+    split_limits: tuple[tuple[str, int], ...] = setting(
+        "ORDERGATE_SPLIT_LIMITS",
+        (),
+        "the same per channel, overriding it: `web=3,marketplace=1`",
+        parsers.per_channel,
+        shown="none",
+    )
     edit_window_minutes: int = setting(
         "ORDERGATE_EDIT_WINDOW_MINUTES",
         60,

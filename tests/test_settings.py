@@ -40,6 +40,8 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "ORDERGATE_PERSISTED_QUERIES": (" AllowList ", "allowlist"),
     "ORDERGATE_LOG_FORMAT": ("TEXT", "text"),
     "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS": ("5", 5.0),
+    "ORDERGATE_SPLIT_LIMIT": ("3", 3),
+    "ORDERGATE_SPLIT_LIMITS": (" web=3, marketplace = 1 ", (("marketplace", 1), ("web", 3))),
 }
 
 
@@ -161,3 +163,17 @@ def test_the_cli_prints_the_table_and_rewrites_a_readme(
 
     assert printed == settings_table()
     assert readme.read_text() == f"intro\n{README_START}\n{settings_table()}{README_END}\n"
+
+
+@pytest.mark.parametrize(
+    ("env", "raw"),
+    [
+        ("ORDERGATE_SPLIT_LIMIT", "0"),
+        ("ORDERGATE_SPLIT_LIMITS", "web"),
+        ("ORDERGATE_SPLIT_LIMITS", "web=0"),
+        ("ORDERGATE_SPLIT_LIMITS", "=2"),
+    ],
+)
+def test_a_split_limit_below_one_or_not_channel_count_pairs_is_refused(env: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=env):
+        Settings.from_env({env: raw})

@@ -430,7 +430,7 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
 async def test_a_sale_the_network_cannot_fill_is_kept_on_hold_not_lost(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    created = await bigcommerce(sandboxes).create_order(SHOPPER, [("RUG-JUTE-5X8", 100)])
+    created = await bigcommerce(sandboxes).create_order(SHOPPER, [("RUG-JUTE-5X8", 200)])
 
     outcome = await storefront.import_order(services, str(created["id"]))
 
@@ -449,7 +449,7 @@ async def test_a_sale_the_network_cannot_fill_is_kept_on_hold_not_lost(
     assert order["fulfillmentOrders"] == []
     [hold] = order["holds"]
     assert hold["reason"] == "OTHER"
-    assert "not enough stock" in hold["note"]
+    assert "not enough RUG-JUTE-5X8" in hold["note"]
     release = await execute(
         client,
         "mutation($input: ReleaseOrderHoldInput!) {"

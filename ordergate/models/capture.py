@@ -29,6 +29,8 @@ from ordergate.models.routing import Decision
 
 FRAUD_SCREEN = "fraud-screen"  # who places the screen's holds
 INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+SPLIT_LIMIT_EXCEEDED = "SPLIT_LIMIT_EXCEEDED"
+SHORT = frozenset({INSUFFICIENT_STOCK, SPLIT_LIMIT_EXCEEDED})  # refusals for where the stock is
 PICKUP_FIELD = ("pickup_location_id",)
 RESERVATION_FIELD = ("reservation_id",)
 
@@ -122,7 +124,7 @@ def reserved_route(
 def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:
     """Whether an order routing refused is taken anyway, to route when stock comes: a sale a
     storefront already made (`hold_when_short`), refused for stock alone."""
-    return command.hold_when_short and all(problem.code == INSUFFICIENT_STOCK for problem in problems)
+    return command.hold_when_short and all(problem.code in SHORT for problem in problems)
 
 
 def customer_of(command: PlaceOrder, now: datetime) -> Customer:
@@ -198,7 +200,7 @@ def plan_capture(
         note = f"fraud score {risk.score}: {', '.join(risk.rules)}"
         hold = _hold(order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
     elif facts.route is None:  # a sale the storefront already made: kept, to route when stock comes
-        note = "not enough stock to route when it arrived: " + "; ".join(p.message for p in facts.short)
+        note = "could not be routed when it arrived: " + "; ".join(p.message for p in facts.short)
         hold = _hold(order, HoldReason.OTHER, note[:MAX_NOTE], placed_by, now)
     consumes = facts.route.reservation if facts.route else None
     return CapturePlan(order, lines, risk, hold, None if hold else facts.route, consumes)

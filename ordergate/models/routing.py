@@ -2,7 +2,9 @@
 
 Hard filters first (active, ships or offers pickup, serves the channel, has capacity today,
 has stock); then single-node plans, and splits only when no single node can serve, up to
-`max_split` nodes. Every plan is scored on distance to the destination, shipping cost,
+`max_split` nodes: each line whole from one node where one of them has it, else spread over
+them. When only a plan with more nodes would serve, the decision says which (`needs`).
+Every plan is scored on distance to the destination, shipping cost,
 capacity left today and network priority (lower score is better), with deterministic
 tie-breaks, and every candidate keeps its score or the reasons it was excluded.
 """
@@ -87,6 +89,8 @@ class Decision:
     evaluations: tuple[Evaluation, ...]
     max_split: int
     inputs: dict[str, object] = field(default_factory=dict)
+    # When no plan fits within max_split but one with more nodes would: that plan's nodes.
+    needs: tuple[str, ...] = ()
 
 
 def _exclusions(node: Node, wants: Sequence[Want]) -> list[str]:
@@ -117,14 +121,34 @@ def _node_score(node: Node, weights: Weights, capacity_of: Mapping[str, int], to
 
 
 def _assign(wants: Sequence[Want], nodes: Sequence[Node]) -> Plan | None:
-    """Each line whole from the first node (in the given order) that covers it, or None."""
+    """Each line whole from the first node (in the given order) that still covers it; a line no
+    node covers whole is spread over the nodes in that order. None when the nodes together do
+    not hold the cart."""
+    left = {n.location_id: dict(n.available) for n in nodes}
     lines: list[PlanLine] = []
     for want in wants:
-        source = next((n for n in nodes if n.available.get(want.sku, 0) >= want.quantity), None)
-        if source is None:
+        whole = next((n for n in nodes if left[n.location_id].get(want.sku, 0) >= want.quantity), None)
+        sources = [whole] if whole is not None else list(nodes)
+        needed = want.quantity
+        for node in sources:
+            take = min(needed, left[node.location_id].get(want.sku, 0))
+            if take > 0:
+                lines.append(PlanLine(want.sku, node.location_id, take))
+                left[node.location_id][want.sku] -= take
+                needed -= take
+            if needed == 0:
+                break
+        if needed > 0:
             return None
-        lines.append(PlanLine(want.sku, source.location_id, want.quantity))
-    return Plan(tuple(lines))
+    return Plan(_merged(lines))
+
+
+def _merged(lines: Sequence[PlanLine]) -> tuple[PlanLine, ...]:
+    """One plan line per (SKU, node), in the order first met."""
+    totals: dict[tuple[str, str], int] = {}
+    for line in lines:
+        totals[(line.sku, line.location_id)] = totals.get((line.sku, line.location_id), 0) + line.quantity
+    return tuple(PlanLine(sku, location_id, quantity) for (sku, location_id), quantity in totals.items())
 
 
 def route(
@@ -163,14 +187,17 @@ def route(
         )
 
     plans = [p for p in (scored([n]) for n in eligible) if p is not None]
-    if not plans and max_split > 1:
-        pool = sorted(eligible, key=lambda n: (scores[n.location_id], n.code))[:MAX_CANDIDATES_FOR_SPLITS]
-        for size in range(2, max_split + 1):
-            plans = [
-                p for p in (scored(group) for group in itertools.combinations(pool, size)) if p is not None
-            ]
-            if plans:
-                break
+    pool = sorted(eligible, key=lambda n: (scores[n.location_id], n.code))[:MAX_CANDIDATES_FOR_SPLITS]
+    needs: tuple[str, ...] = ()
+    for size in range(2, len(pool) + 1):
+        if plans:
+            break
+        found = [p for p in (scored(group) for group in itertools.combinations(pool, size)) if p is not None]
+        if size <= max_split:
+            plans = found
+        elif found:  # beyond the limit: not a plan, but what would work
+            needs = min(found, key=lambda p: (p.score, p.nodes)).nodes
+            break
     plans.sort(key=lambda p: (p.score, p.split_count, p.nodes))
     in_a_plan = {code for p in plans for code in p.nodes}
     for node in eligible:
@@ -196,6 +223,7 @@ def route(
         ),
         max_split=max_split,
         inputs={"lines": [(w.sku, w.quantity) for w in wants], "max_split": max_split},
+        needs=needs,
     )
 
 

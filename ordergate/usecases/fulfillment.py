@@ -286,6 +286,7 @@ async def _reroute(
         wants,
         sources,
         view,
+        channel=order.channel,
         excluded=dict.fromkeys(excluded, "rejected this order"),
     )
     record_decision(uow, order.id, decision, now)

@@ -271,9 +271,9 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
-    decision, nodes = await decide(services, uow, wants, sources, view)
+    decision, nodes = await decide(services, uow, wants, sources, view, channel=order.channel)
     if decision.chosen is None:
-        raise shortage(wants, nodes, "route")
+        raise shortage(decision, wants, nodes, "route")
     plan = decision.chosen.plan
     order.promised_on = estimate(view, plan, now, pickup=pickup)
     record_decision(uow, order.id, decision, now)
@@ -317,9 +317,9 @@ async def _allocation_plan(
     )
     if reserved is not None:
         return reserved, view
-    decision, nodes = await decide(services, uow, wants, sources, view)
+    decision, nodes = await decide(services, uow, wants, sources, view, channel=command.channel)
     if decision.chosen is None:
-        raise shortage(wants, nodes, "sell")
+        raise shortage(decision, wants, nodes, "sell")
     return Route(decision.chosen.plan, decision=decision), view
 
 

@@ -167,6 +167,7 @@ async def decide_again(
         wants,
         sources,
         with_freed(view, current),
+        channel=order.channel,
         excluded=dict.fromkeys(excluded, "rejected this order"),
     )
     record = RoutingDecisionRecord.of(order.id, decision, now)

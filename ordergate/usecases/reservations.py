@@ -78,9 +78,9 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
             ship=command.pickup_location_id is None,
         )
         view = await stock_view(services, uow, skus, sources, point, stale, lock=True)
-        decision, nodes = await decide(services, uow, wants, sources, view)
+        decision, nodes = await decide(services, uow, wants, sources, view, channel=command.channel)
         if decision.chosen is None:
-            raise shortage(wants, nodes, "hold")
+            raise shortage(decision, wants, nodes, "hold")
         plan = decision.chosen.plan
         reservation = Reservation(
             status=ReservationStatus.ACTIVE,
@@ -137,9 +137,9 @@ async def _found(
     """New lines for units a hold does not have yet, routed as a new hold's are."""
     sources = source_locations(await uow.catalog.locations(), reservation.channel, None, ship=True)
     view = await stock_view(services, uow, [w.sku for w in extra], sources, None, stale, lock=True)
-    decision, nodes = await decide(services, uow, extra, sources, view)
+    decision, nodes = await decide(services, uow, extra, sources, view, channel=reservation.channel)
     if decision.chosen is None:
-        raise shortage(extra, nodes, "hold")
+        raise shortage(decision, extra, nodes, "hold")
     return [
         ReservationLine(
             reservation_id=reservation.id, sku=p.sku, location_id=p.location_id, quantity=p.quantity

@@ -39,10 +39,12 @@ async def decide(
     sources: Sequence[Location],
     view: Mapping[str, SkuStock],
     *,
+    channel: str | None,
     excluded: Mapping[str, str] | None = None,
 ) -> tuple[Decision, list[Node]]:
-    """Route `wants` over `sources`, given what each can sell now (`view`); `excluded` maps a
-    location to the reason it may not serve (it rejected this order, say)."""
+    """Route `wants` over `sources`, given what each can sell now (`view`), within the channel's
+    split limit; `excluded` maps a location to the reason it may not serve (it rejected this
+    order, say)."""
     excluded = excluded or {}
     used = await uow.orders.capacity_used([loc.id for loc in sources], start_of_day(services.clock()))
     rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
@@ -66,7 +68,7 @@ async def decide(
     decision = route(
         wants,
         nodes,
-        max_split=services.policy.max_split,
+        max_split=services.policy.split_limit(channel),
         capacity_of={loc.id: max(1, loc.capacity_per_day) for loc in sources},
     )
     return decision, nodes
@@ -76,13 +78,24 @@ def record(uow: UnitOfWork, order_id: str, decision: Decision, now: datetime) ->
     uow.orders.add_decision(RoutingDecisionRecord.of(order_id, decision, now))
 
 
-def shortage(wants: Sequence[Want], nodes: Sequence[Node], verb: str) -> ValidationFailed:
-    """INSUFFICIENT_STOCK for each line no usable node covers whole (for all lines when each
-    could be covered but not within the split limit)."""
+def shortage(decision: Decision, wants: Sequence[Want], nodes: Sequence[Node], verb: str) -> ValidationFailed:
+    """Why no plan: SPLIT_LIMIT_EXCEEDED when only more nodes than the limit could serve the cart
+    (saying which), else INSUFFICIENT_STOCK for each line the usable nodes together do not hold
+    (for all lines when each is held but not the cart as a whole)."""
+    if decision.needs:
+        return ValidationFailed(
+            [
+                Problem(
+                    "SPLIT_LIMIT_EXCEEDED",
+                    f"the stock is there, in {len(decision.needs)} locations ({', '.join(decision.needs)}), "
+                    f"but this channel ships from at most {decision.max_split}: order fewer units "
+                    "or split the cart into several orders",
+                    ("lines",),
+                )
+            ]
+        )
     usable = [n for n in nodes if n.active and n.eligible and n.capacity_left > 0]
-    short = [
-        i for i, w in enumerate(wants) if not any(n.available.get(w.sku, 0) >= w.quantity for n in usable)
-    ]
+    short = [i for i, w in enumerate(wants) if sum(n.available.get(w.sku, 0) for n in usable) < w.quantity]
     return ValidationFailed(
         [
             Problem(
@@ -147,7 +160,7 @@ async def delivery_options(
         everywhere = await uow.catalog.locations()
         shippers = source_locations(everywhere, channel, None, ship=True)
         view = await stock_view(services, uow, skus, shippers, point, stale)
-        decision, _ = await decide(services, uow, wants, shippers, view)
+        decision, _ = await decide(services, uow, wants, shippers, view, channel=channel)
         stores = [loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel)]
         pickup_view = await stock_view(services, uow, skus, stores, point, stale)
     options = [

@@ -47,7 +47,8 @@ class Policy:
     hold_ttl: timedelta = timedelta(minutes=15)
     max_hold_ttl: timedelta = timedelta(hours=2)
     max_skus_per_query: int = 250
-    max_split: int = 2
+    max_split: int = 2  # nodes an order may ship from, where its channel has no limit of its own
+    split_limits: Mapping[str, int] = field(default_factory=dict)  # per channel
     return_window: timedelta = timedelta(days=30)
     tax_rules: TaxRules = DEFAULT_RULES
     fraud: FraudPolicy = field(default_factory=FraudPolicy)
@@ -61,6 +62,10 @@ class Policy:
     appeasement_limits: Mapping[Role, Decimal | None] = field(
         default_factory=lambda: {Role.AGENT: Decimal("50.00")}
     )
+
+    def split_limit(self, channel: str | None) -> int:
+        """How many nodes one order of this channel may ship from."""
+        return self.split_limits.get(channel or "", self.max_split)
 
 
 @dataclass

@@ -221,6 +221,9 @@ def test_only_a_storefronts_sale_short_of_stock_alone_is_kept() -> None:
     assert kept_when_short(imported, SHORT) is True
     assert kept_when_short(imported, (*SHORT, other)) is False
     assert kept_when_short(a_place_order(), SHORT) is False
+    too_split = Problem("SPLIT_LIMIT_EXCEEDED", "in 3 locations, at most 2", ("lines",))
+    assert kept_when_short(imported, (too_split,)) is True
+    assert kept_when_short(a_place_order(), (too_split,)) is False
 
 
 # --- what it costs -------------------------------------------------------------------------
@@ -360,7 +363,7 @@ def test_a_sale_short_of_stock_is_kept_on_hold_by_its_placer_saying_what_was_sho
 
     assert plan.hold is not None
     assert (plan.hold.reason, plan.hold.placed_by) == (HoldReason.OTHER, "ann")
-    assert plan.hold.note == "not enough stock to route when it arrived: not enough MUG-BLUE to sell 2"
+    assert plan.hold.note == "could not be routed when it arrived: not enough MUG-BLUE to sell 2"
     assert plan.route is None
 
 

@@ -132,3 +132,48 @@ def test_ties_break_the_same_way_every_time() -> None:
     assert first is not None
     assert again is not None
     assert first.nodes == again.nodes == ("A-TWIN",)
+
+
+def test_a_line_no_node_holds_whole_is_split_across_nodes() -> None:
+    decision = route([Want("MUG-BLUE", 7)], [a_node("A", km=10, MUG_BLUE=4), a_node("B", km=20, MUG_BLUE=5)])
+
+    assert decision.chosen is not None
+    assert sorted((x.location_id, x.quantity) for x in decision.chosen.plan.lines) == [("a", 4), ("b", 3)]
+
+
+def test_in_a_split_a_line_one_node_holds_whole_is_not_split() -> None:
+    # A (nearer) has 1 mug and every pan; B has 5 mugs, no pans: the mugs come whole from B.
+    decision = route(
+        [MUG, PAN], [a_node("A", km=10, MUG_BLUE=1, PAN_CAST_10=5), a_node("B", km=20, MUG_BLUE=5)]
+    )
+
+    assert decision.chosen is not None
+    assert sorted((x.sku, x.location_id, x.quantity) for x in decision.chosen.plan.lines) == [
+        ("MUG-BLUE", "b", 2),
+        ("PAN-CAST-10", "a", 1),
+    ]
+
+
+def test_beyond_the_split_limit_the_decision_says_which_nodes_would_serve() -> None:
+    nodes = [
+        a_node("A", MUG_BLUE=3),
+        a_node("B", MUG_BLUE=3),
+        a_node("C", MUG_BLUE=3),
+        a_node("D", PAN_CAST_10=1),
+    ]
+
+    refused = route([Want("MUG-BLUE", 8)], nodes, max_split=2)
+    allowed = route([Want("MUG-BLUE", 8)], nodes, max_split=3)
+
+    assert refused.chosen is None
+    assert refused.needs == ("A", "B", "C")
+    assert allowed.chosen is not None
+    assert sum(x.quantity for x in allowed.chosen.plan.lines) == 8
+    assert allowed.needs == ()
+
+
+def test_when_the_network_does_not_hold_the_cart_nothing_would_serve() -> None:
+    decision = route([Want("MUG-BLUE", 10)], [a_node("A", MUG_BLUE=3), a_node("B", MUG_BLUE=3)], max_split=1)
+
+    assert decision.chosen is None
+    assert decision.needs == ()
