@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ordergate.models.errors import InvalidTransition
+from ordergate.models.errors import InvalidTransition, Problem
 from ordergate.models.ids import new_id
 from ordergate.models.order import DeliveryMethod
 
@@ -111,3 +112,44 @@ class FulfillmentOrderLine:
     order_line_id: str
     sku: str
     quantity: int
+
+
+SHORT_PICKABLE = frozenset({FulfillmentOrderStatus.ACCEPTED, FulfillmentOrderStatus.PICKING})
+"""Where a node finds out that units are not on its shelf: while it picks."""
+
+
+def short_pick_problems(
+    lines: Sequence[FulfillmentOrderLine], missing: Sequence[tuple[str, int]]
+) -> list[Problem]:
+    """Why a reported short pick does not fit the work: a SKU it does not ask for, a count outside
+    1 to what it still asks for, or every unit missing (that is a rejection, not a short pick)."""
+    asked: dict[str, int] = {}
+    for line in lines:
+        asked[line.sku] = asked.get(line.sku, 0) + line.quantity
+    taken: dict[str, int] = {}
+    problems: list[Problem] = []
+    for index, (sku, count) in enumerate(missing):
+        left = asked.get(sku, 0) - taken.get(sku, 0)
+        if sku not in asked:
+            problems.append(
+                Problem("NOT_FOUND", f"{sku} is not in this fulfilment order", ("lines", str(index), "sku"))
+            )
+        elif not 1 <= count <= left:
+            problems.append(
+                Problem(
+                    "INVALID_QUANTITY",
+                    f"between 1 and {left} units of {sku} can be missing",
+                    ("lines", str(index), "missing"),
+                )
+            )
+        else:
+            taken[sku] = taken.get(sku, 0) + count
+    if not problems and sum(taken.values()) == sum(asked.values()):
+        problems.append(
+            Problem(
+                "SHORT_PICK_COVERS_ALL",
+                "every unit is missing: reject the fulfilment order instead (damaged: true writes them off)",
+                ("lines",),
+            )
+        )
+    return problems

@@ -374,6 +374,27 @@ class ShipFulfillmentOrderInput:
 
 
 @strawberry.input
+class ShortLineInput:
+    sku: str
+    missing: int = strawberry.field(description="Units of this SKU not found on the shelf.")
+
+
+@strawberry.input
+class ReportShortPickInput:
+    fulfillment_order_id: strawberry.ID
+    lines: list[ShortLineInput]
+    write_off: bool = strawberry.field(
+        default=True,
+        description="True (the default): the units are not on the shelf and leave this node's stock "
+        "(and the ERP's). False: they are there but cannot go out from here now; they stay this node's "
+        "stock to sell and the order takes them from another node (partial fulfilment).",
+    )
+
+    def missing(self) -> list[tuple[str, int]]:
+        return [(line.sku.strip(), line.missing) for line in self.lines]
+
+
+@strawberry.input
 class RegisterWebhookEndpointInput:
     url: str
     event_types: list[str] = strawberry.field(

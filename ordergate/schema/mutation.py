@@ -25,6 +25,7 @@ from ordergate.schema.inputs import (
     ReceiveReturnInput,
     RegisterWebhookEndpointInput,
     ReleaseOrderHoldInput,
+    ReportShortPickInput,
     RequestReturnInput,
     ReserveInventoryInput,
     ShipFulfillmentOrderInput,
@@ -438,6 +439,24 @@ class Mutation:
     ) -> FulfillmentOrderPayload:
         return await FulfillmentOrderPayload.of(
             info, _move(info, id, FulfillmentAction.REJECT, reason, damaged)
+        )
+
+    @strawberry.mutation(
+        description="Units of a fulfilment order are not on the shelf (found while picking): what is "
+        "there goes on; the missing units are written off this node's stock (and the ERP's; not with "
+        "writeOff: false) and routed to another node, or the order waits for an agent when none can "
+        "take them."
+    )
+    async def report_short_pick(self, info: Info, input: ReportShortPickInput) -> FulfillmentOrderPayload:
+        return await FulfillmentOrderPayload.of(
+            info,
+            fulfillment.report_short_pick(
+                services(info),
+                principal(info),
+                str(input.fulfillment_order_id),
+                input.missing(),
+                write_off=input.write_off,
+            ),
         )
 
     @strawberry.mutation(

@@ -113,6 +113,7 @@ MAXIMA: dict[str, int] = {
     "ChangeInventoryHoldInput.idempotencyKey": KEY,
     "ReserveInventoryInput.channel": stored_in(tables.reservations.c.channel),
     "Mutation.rejectFulfillmentOrder(reason:)": stored_in(tables.fulfillment_orders.c.rejection_reason),
+    "ShortLineInput.sku": SKU,
     "ShipFulfillmentOrderInput.carrier": stored_in(tables.shipments.c.carrier),
     "ShipFulfillmentOrderInput.service": stored_in(tables.shipments.c.service),
     "ShipFulfillmentOrderInput.idempotencyKey": KEY,

@@ -11,13 +11,16 @@ from ordergate.models.allocation import PlanLine, Want
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import (
+    SHORT_PICKABLE,
     FulfillmentAction,
     FulfillmentOrder,
     FulfillmentOrderLine,
     FulfillmentOrderStatus,
     next_fulfillment_status,
+    short_pick_problems,
 )
 from ordergate.models.identity import Permission, Principal
+from ordergate.models.ids import new_id
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillment_status, next_status
 from ordergate.models.location import Location
@@ -175,9 +178,13 @@ async def move(
             await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
         elif action is FulfillmentAction.REJECT:
             fulfillment_order.rejection_reason = reason
-            await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now)
+            why = f"rejected at {location.code} ({reason})"
+            await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now, why)
             if damaged:
-                await _write_off(uow, order, fulfillment_order, location, fo_lines, principal, now)
+                reference = f"{order.number}-{location.code}-DAMAGED-{fulfillment_order.id[:8]}"
+                await _write_off(
+                    uow, order, fulfillment_order, location, fo_lines, principal, now, reference, why
+                )
     return fulfillment_order
 
 
@@ -256,6 +263,7 @@ async def _reroute(
     fo_lines: Sequence[FulfillmentOrderLine],
     principal: Principal,
     now: datetime,
+    why: str,
 ) -> None:
     """Release the rejecting node's units and allocate them elsewhere, never at a node that
     already rejected this order. A pickup order, or one nobody else can serve, goes on hold
@@ -275,7 +283,7 @@ async def _reroute(
     wants = [Want(line.sku, line.quantity) for line in fo_lines]
     if order.delivery_method is not DeliveryMethod.SHIP:
         # The customer chose the store: only an agent can move a pickup elsewhere.
-        await _hold_for_agent(uow, order, rejected, principal, now)
+        await _hold_for_agent(uow, order, why, principal, now)
         return
     sources = source_locations(await uow.catalog.locations(), order.channel, None, ship=True)
     point = locate(services, Destination.of(order.shipping_address))
@@ -291,7 +299,7 @@ async def _reroute(
     )
     record_decision(uow, order.id, decision, now)
     if decision.chosen is None:
-        await _hold_for_agent(uow, order, rejected, principal, now)
+        await _hold_for_agent(uow, order, why, principal, now)
         return
     plan = decision.chosen.plan
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
@@ -318,8 +326,11 @@ async def _write_off(
     fo_lines: Sequence[FulfillmentOrderLine],
     principal: Principal,
     now: datetime,
+    reference: str,
+    why: str,
 ) -> None:
-    """The rejected units are damaged or missing: gone from the node's stock and the ERP's."""
+    """These units are damaged or missing: gone from the node's stock and the ERP's (`reference`
+    names the adjustment, once)."""
     await uow.inventory.write_off(
         _plan_lines(rejected, fo_lines), order_id=order.id, actor=principal.subject, now=now
     )
@@ -329,14 +340,14 @@ async def _write_off(
         location,
         [(line.sku, -line.quantity) for line in fo_lines if line.quantity > 0],
         order_id=order.id,
-        reference=f"{order.number}-{location.code}-DAMAGED-{rejected.id[:8]}",
-        reason=f"damaged or missing at {location.code}: {rejected.rejection_reason}"[:255],
+        reference=reference,
+        reason=f"damaged or missing: {why}"[:255],
         now=now,
     )
 
 
 async def _hold_for_agent(
-    uow: UnitOfWork, order: Order, rejected: FulfillmentOrder, principal: Principal, now: datetime
+    uow: UnitOfWork, order: Order, why: str, principal: Principal, now: datetime
 ) -> None:
     if order.status is not OrderStatus.ON_HOLD:
         order.status_before_hold, order.status = order.status, next_status(order.status, OrderAction.HOLD)
@@ -344,7 +355,7 @@ async def _hold_for_agent(
         OrderHold(
             order_id=order.id,
             reason=HoldReason.OTHER,
-            note=f"rejected at a node ({rejected.rejection_reason}); no other location can take it over",
+            note=f"{why}; no other location can take it over"[:500],
             placed_by=principal.subject,
             placed_at=now,
         )
@@ -358,3 +369,73 @@ async def _hold_for_agent(
         occurred_at=now,
         data={"reason": HoldReason.OTHER},
     )
+
+
+async def report_short_pick(
+    services: Services,
+    principal: Principal,
+    fulfillment_order_id: str,
+    missing: Sequence[tuple[str, int]],
+    *,
+    write_off: bool = True,
+) -> FulfillmentOrder:
+    """The node found fewer units than its work asks for: what it has goes on, the missing units
+    are written off its stock (and the ERP's) and routed elsewhere (the sales order there is
+    amended), or the order waits for an agent when no other node can take them. Without
+    `write_off` the units stay this node's stock (they are there, but cannot go out from here
+    now): a partial fulfilment, the rest re-routed."""
+    if not principal.can(Permission.FULFIL):
+        raise Forbidden("this role does not pick")
+    now = services.clock()
+    async with services.store.write() as uow:
+        fulfillment_order, location = await fulfillment_order_of_yours(
+            uow, principal, fulfillment_order_id, field=("fulfillment_order_id",), lock=True
+        )
+        order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
+        assert order is not None
+        if fulfillment_order.status not in SHORT_PICKABLE:
+            raise InvalidTransition(
+                f"a short pick is reported while picking, not at {fulfillment_order.status}",
+                field=("fulfillment_order_id",),
+            )
+        fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
+            fulfillment_order.id, []
+        )
+        problems = short_pick_problems(fo_lines, missing)
+        if problems:
+            raise ValidationFailed(problems)
+        short = _take_short(uow, fo_lines, missing)
+        fulfillment_order.updated_at = now
+        uow.save(fulfillment_order)
+        what = ", ".join(f"{x.quantity} x {x.sku}" for x in short)
+        why = f"short at {location.code}: {what}" if write_off else f"not from {location.code} now: {what}"
+        await _reroute(services, uow, order, fulfillment_order, short, principal, now, why)
+        if write_off:
+            reference = f"{order.number}-{location.code}-SHORT-{new_id()[:8]}"
+            await _write_off(uow, order, fulfillment_order, location, short, principal, now, reference, why)
+    return fulfillment_order
+
+
+def _take_short(
+    uow: UnitOfWork, fo_lines: Sequence[FulfillmentOrderLine], missing: Sequence[tuple[str, int]]
+) -> list[FulfillmentOrderLine]:
+    """Lower the work's lines by the missing units; the missing units as lines of their own."""
+    left = dict[str, int]()
+    for sku, count in missing:
+        left[sku] = left.get(sku, 0) + count
+    short: list[FulfillmentOrderLine] = []
+    for line in fo_lines:
+        take = min(line.quantity, left.get(line.sku, 0))
+        if take > 0:
+            line.quantity -= take
+            left[line.sku] -= take
+            uow.save(line)
+            short.append(
+                FulfillmentOrderLine(
+                    fulfillment_order_id=line.fulfillment_order_id,
+                    order_line_id=line.order_line_id,
+                    sku=line.sku,
+                    quantity=take,
+                )
+            )
+    return short

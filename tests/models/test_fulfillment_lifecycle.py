@@ -9,8 +9,10 @@ from ordergate.models.fulfillment import (
     FULFILLMENT_TRANSITIONS,
     METHOD_OF_ACTION,
     FulfillmentAction,
+    FulfillmentOrderLine,
     FulfillmentOrderStatus,
     next_fulfillment_status,
+    short_pick_problems,
 )
 from ordergate.models.order import DeliveryMethod
 
@@ -67,3 +69,20 @@ def test_finished_work_cannot_be_cancelled_or_moved(final: FulfillmentOrderStatu
 def test_only_work_not_yet_started_can_be_rejected() -> None:
     rejectable = {s for (s, a) in FULFILLMENT_TRANSITIONS if a is FulfillmentAction.REJECT}
     assert rejectable == {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.ACCEPTED}
+
+
+def test_a_short_pick_must_fit_the_work_and_leave_something_to_pick() -> None:
+    lines = [
+        FulfillmentOrderLine(fulfillment_order_id="fo", order_line_id="a", sku="MUG-BLUE", quantity=3),
+        FulfillmentOrderLine(fulfillment_order_id="fo", order_line_id="b", sku="PAN-CAST-10", quantity=1),
+    ]
+
+    def codes(*missing: tuple[str, int]) -> list[tuple[str, tuple[str, ...] | None]]:
+        return [(p.code, p.field) for p in short_pick_problems(lines, missing)]
+
+    assert codes(("MUG-BLUE", 2)) == []
+    assert codes(("MUG-BLUE", 3)) == []  # the pan still goes
+    assert codes(("MUG-BLUE", 2), ("MUG-BLUE", 2)) == [("INVALID_QUANTITY", ("lines", "1", "missing"))]
+    assert codes(("KETTLE-STEEL", 1)) == [("NOT_FOUND", ("lines", "0", "sku"))]
+    assert codes(("PAN-CAST-10", -1)) == [("INVALID_QUANTITY", ("lines", "0", "missing"))]
+    assert codes(("MUG-BLUE", 3), ("PAN-CAST-10", 1)) == [("SHORT_PICK_COVERS_ALL", ("lines",))]
