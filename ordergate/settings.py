@@ -480,6 +480,13 @@ class Settings:
         "`0` turns it off",
         parsers.integer,
     )
+    backorder_seconds: int = setting(
+        "ORDERGATE_BACKORDER_SECONDS",
+        30,
+        "how often the stock of backordered SKUs is re-read from the ERP and units that arrived go to the "
+        "lines waiting for them (an ERP webhook does it at once); `0` turns it off",
+        parsers.integer,
+    )
     shipengine: ShipEngineSettings = group(ShipEngineSettings, "ShipEngine (a carrier)")
     ups: UpsSettings = group(UpsSettings, "UPS (a carrier)")
     default_carrier: str = setting(

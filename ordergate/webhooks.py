@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
-from ordergate.usecases import inventory, storefront, tracking
+from ordergate.usecases import backorders, inventory, storefront, tracking
 from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
@@ -36,11 +37,22 @@ def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
             # Not acknowledged: the ERP retries the delivery later, so nothing is lost.
             log.warning("katana webhook not processed: %s", error)
             return _error(503, error.code, "the ERP could not be read; retry later")
+        if outcome.skus:
+            await _allocate(services, outcome.skus)
         return JSONResponse(
             {"status": "duplicate" if outcome.duplicate else "processed", "skus": list(outcome.skus)}
         )
 
     return katana
+
+
+async def _allocate(services: Services, skus: Sequence[str]) -> None:
+    """Stock came in (a receipt, say): the oldest lines waiting for it take it now. The notice
+    is taken whatever happens here: the backorder loop tries again within its period."""
+    try:
+        await backorders.allocate_waiting(services, skus)
+    except Exception:
+        log.exception("allocating backordered units after an ERP notice failed; the backorder loop retries")
 
 
 def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-def]

@@ -72,16 +72,35 @@ async def test_availability_across_the_network_and_per_location(client: httpx.As
     assert mug["promiseDate"] == (date.today() + timedelta(days=3)).isoformat()
 
 
-async def test_the_promise_waits_for_incoming_supply_when_nothing_is_on_hand(
+async def test_the_promise_waits_for_incoming_supply_when_nothing_is_on_hand_and_backorders_are_allowed(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
     await only_at(services, sandboxes, "POT-DUTCH-5", "DC-DFW", 0)
 
+    [sold_out] = await availability(client, ["POT-DUTCH-5"], destination=AUSTIN)
+    await set_policy(client, "POT-DUTCH-5", "BACKORDER")
     [pot] = await availability(client, ["POT-DUTCH-5"], destination=AUSTIN)
 
+    assert (sold_out["availableToSell"], sold_out["promiseDate"]) == (
+        0,
+        None,
+    )  # on hand only: none to promise
     assert pot["availableToSell"] == 0
     # 24 arrive at Newark in three days; one handling day, four on the road to Austin.
     assert pot["promiseDate"] == (date.today() + timedelta(days=3 + 1 + 4)).isoformat()
+
+
+async def set_policy(client: httpx.AsyncClient, sku: str, policy: str, **more: Any) -> dict[str, Any]:
+    body = await execute(
+        client,
+        """mutation($input: SetSellingPolicyInput!) { setSellingPolicy(input: $input) {
+          product { sku sellingPolicy releaseOn policyChannels } userErrors { code field } } }""",
+        {"input": {"sku": sku, "policy": policy, **more}},
+        token=a_token("admin"),
+    )
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["setSellingPolicy"]
+    return payload
 
 
 async def test_an_unknown_sku_is_simply_unavailable(client: httpx.AsyncClient) -> None:

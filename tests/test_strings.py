@@ -55,6 +55,7 @@ SAMPLES: dict[str, Any] = {
     "Boolean": False,
     "Decimal": "1.00",
     "DateTime": "2026-01-01T00:00:00+00:00",
+    "Date": "2026-01-01",
 }
 
 

@@ -4,8 +4,11 @@
     ATP(location, d)   = ATS(location, now) + incoming with eta <= d - unallocated demand due by d
     promise date for q = first d with ATP >= q, plus the location's lead time to the destination
 
-Unallocated future demand (backorders) does not exist yet, so it is zero here. A feed older
-than its freshness limit (drop-ship vendors) counts as zero.
+A node's `incoming` is the supply not yet promised to backordered units (`models.supply.free`
+takes the unallocated demand off it), so ATP here is the formula above. The promise date a
+shopper sees for a quantity is routing's (`usecases.backorders.Promiser`): splits within the
+limit, and incoming supply only where the product's selling policy allows. A feed older than
+its freshness limit (drop-ship vendors) counts as zero.
 """
 
 from __future__ import annotations
@@ -72,9 +75,3 @@ def promise_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
 
 def network_ats(nodes: Iterable[NodeStock], now: datetime) -> int:
     return sum(ats(node, now) for node in nodes)
-
-
-def network_promise_date(nodes: Iterable[NodeStock], quantity: int, now: datetime) -> date | None:
-    """The earliest date one node can deliver the whole quantity (splits come with routing)."""
-    dates = [d for d in (promise_date(node, quantity, now) for node in nodes) if d is not None]
-    return min(dates) if dates else None

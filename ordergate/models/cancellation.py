@@ -14,7 +14,7 @@ whole (nothing left open and nothing ever left with the customer).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ordergate.models.allocation import PlanLine
 from ordergate.models.commands import CancelOrder
@@ -173,6 +173,7 @@ class OrderCancellation:
     ]  # fulfilment orders left with nothing, and their new status
     amended: tuple[str, ...]  # locations whose sales orders lose units
     whole: bool  # the order is cancelled: nothing of it open, nothing of it ever left
+    unallocated: Mapping[str, int] = field(default_factory=dict)  # per line: units cut that no node held
 
 
 def plan_order_cancellation(
@@ -232,6 +233,15 @@ def plan_order_cancellation(
         emptied=tuple(emptied),
         amended=tuple(dict.fromkeys(share_by_id[r.fulfillment_order_id].location_id for r in releases)),
         whole=event_from_lines(order.status, after) is OrderAction.CANCEL,
+        unallocated={
+            line_id: units
+            for line_id in cancelled
+            if (
+                units := sum(
+                    c.quantity for c in plan.cuts if c.line_id == line_id and c.fulfillment_order_id is None
+                )
+            )
+        },
     )
 
 

@@ -26,6 +26,7 @@ from ordergate.models.location import Location
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
 from ordergate.models.pricing import PricedLine, ShippingPolicy, TaxRules, Totals, as_sold, price_order
 from ordergate.models.routing import Decision
+from ordergate.models.supply import Waiting
 
 FRAUD_SCREEN = "fraud-screen"  # who places the screen's holds
 INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
@@ -51,6 +52,7 @@ class Route:
     plan: Plan
     decision: Decision | None = None
     reservation: Reservation | None = None
+    waiting: tuple[Waiting, ...] = ()  # units that wait for incoming supply (`models/supply.py`)
 
 
 @dataclass(frozen=True)

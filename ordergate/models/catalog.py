@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from ordergate.models.errors import Problem
 from ordergate.models.ids import new_id
+from ordergate.models.supply import ProductPolicy, SellingPolicy
 
 
 @dataclass(kw_only=True, eq=False)
@@ -19,8 +20,15 @@ class Product:
     currency: str
     active: bool = True
     returnable: bool = True
+    selling_policy: SellingPolicy = SellingPolicy.ON_HAND
+    release_on: date | None = None  # a pre-order's release date
+    policy_channels: list[str] = field(default_factory=list)  # empty: the policy holds in every channel
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def policy(self) -> ProductPolicy:
+        return ProductPolicy(self.selling_policy, self.release_on, tuple(self.policy_channels))
 
 
 def check_sellable(sku: str, product: Product | None, currency: str, path: tuple[str, ...]) -> list[Problem]:

@@ -21,6 +21,8 @@ class EventType(StrEnum):
     ORDER_STATUS_CHANGED = "ORDER_STATUS_CHANGED"
     ORDER_REROUTED = "ORDER_REROUTED"
     ORDER_EDITED = "ORDER_EDITED"
+    ORDER_BACKORDERED = "ORDER_BACKORDERED"
+    BACKORDER_ALLOCATED = "BACKORDER_ALLOCATED"
     FULFILLMENT_OPENED = "FULFILLMENT_OPENED"
     RETURN_REQUESTED = "RETURN_REQUESTED"
     PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
@@ -68,6 +70,8 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
     EventType.ORDER_REROUTED: "We are sending part of your order from another location.",
     EventType.ORDER_EDITED: "Your order was changed.",
+    EventType.ORDER_BACKORDERED: "Some items are on order: we will send them when they arrive.",
+    EventType.BACKORDER_ALLOCATED: "Items you were waiting for have arrived and are on their way to you.",
     EventType.FULFILLMENT_ACCEPTED: "A location accepted your order.",
     EventType.FULFILLMENT_PICKING: "We are picking your items.",
     EventType.FULFILLMENT_PACKED: "Your items are packed.",

@@ -35,6 +35,7 @@ class Permission(StrEnum):
     EDIT_OWN_ORDERS = "edit_own_orders"  # unstarted units, within the policy's edit window
     EDIT_ORDERS = "edit_orders"  # unstarted units of any open order
     ISSUE_APPEASEMENTS = "issue_appeasements"  # goodwill refunds, up to the role's limit
+    MANAGE_CATALOG = "manage_catalog"  # what may be sold beyond the units on hand
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}

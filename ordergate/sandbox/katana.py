@@ -48,6 +48,8 @@ PRODUCT_ID_BASE = 100
 VARIANT_ID_BASE = 2000
 INVENTORY_UPDATED = "current_inventory.product_updated"
 OUT_OF_STOCK = "current_inventory.product_out_of_stock"
+PURCHASE_RECEIVED = "purchase_order.received"
+PURCHASE_PARTIALLY_RECEIVED = "purchase_order.partially_received"
 
 EDITABLE_STATUSES = frozenset({"NOT_SHIPPED", "PENDING"})
 ROW_CREATE_FIELDS = frozenset(
@@ -248,6 +250,7 @@ class KatanaSandbox:
                 ),
                 Route("/stock_adjustments", self._guard(self._list_adjustments), methods=["GET"]),
                 Route("/stock_adjustments", self._guard(self._create_adjustment), methods=["POST"]),
+                Route("/purchase_order_receive", self._guard(self._receive_rows), methods=["POST"]),
                 Route("/webhooks", self._guard(self._list_webhooks), methods=["GET"]),
                 Route("/webhooks", self._guard(self._create_webhook), methods=["POST"]),
             ]
@@ -286,6 +289,57 @@ class KatanaSandbox:
 
     async def adjust(self, sku: str, location_code: str, delta: Decimal | int | str) -> None:
         await self.set_on_hand(sku, location_code, self.on_hand(sku, location_code) + Decimal(delta))
+
+    async def receive_purchase_order(self, order_no: str) -> list[str]:
+        """The warehouse receives every row still open on a purchase order: the units go on hand
+        at its location, the order is RECEIVED, and the webhooks hear of the stock. Returns the
+        SKUs received."""
+        order = next((o for o in self.purchase_orders if o.order_no == order_no), None)
+        if order is None:
+            raise KeyError(f"no purchase order {order_no!r}")
+        return await self._receive(
+            order, [(row, row.quantity) for row in order.rows if row.received_at is None]
+        )
+
+    def purchase_order(self, order_no: str) -> PurchaseOrder:
+        return next(o for o in self.purchase_orders if o.order_no == order_no)
+
+    async def _receive(self, order: PurchaseOrder, takes: Sequence[tuple[PurchaseRow, Decimal]]) -> list[str]:
+        """As Katana does: a row received in part keeps what is left, and a new row holds what
+        was received, with its date."""
+        now = self.clock()
+        for row, quantity in takes:
+            if quantity < row.quantity:
+                row.quantity -= quantity
+                order.rows.append(
+                    PurchaseRow(
+                        id=self._ids.take("purchase_row", 1),
+                        variant_id=row.variant_id,
+                        quantity=quantity,
+                        price=row.price,
+                        received_at=now,
+                    )
+                )
+            else:
+                row.received_at = now
+            key = (row.variant_id, order.location_id)
+            self.inventory[key] = self.inventory.get(key, Decimal(0)) + quantity
+        received = all(row.received_at is not None for row in order.rows)
+        order.status = "RECEIVED" if received else "PARTIALLY_RECEIVED"
+        variants = sorted({row.variant_id for row, _ in takes})
+        for variant_id in variants:
+            await self._announce_stock(self.variants[variant_id])
+        event = PURCHASE_RECEIVED if received else PURCHASE_PARTIALLY_RECEIVED
+        await self._deliver(
+            event,
+            "purchase_order",
+            {
+                "id": str(order.id),
+                "status": order.status,
+                "href": f"{self.public_url}/purchase_orders/{order.id}",
+            },
+        )
+        return [self.variants[v].sku for v in variants]
 
     def register_webhook(
         self, url: str, events: Sequence[str], *, token: str | None = None, description: str | None = None
@@ -797,6 +851,48 @@ class KatanaSandbox:
             key = (row["variant_id"], location_id)
             self.inventory[key] = self.inventory.get(key, Decimal(0)) + Decimal(str(row["quantity"]))
         return JSONResponse(record)
+
+    async def _receive_rows(self, request: Request) -> Response:
+        """`POST /purchase_order_receive`: one PurchaseOrderReceiveRow or a list of them, each
+        receiving up to the row's open quantity; 204."""
+        try:
+            body = json.loads(await request.body())
+        except ValueError as error:
+            raise BadRequest("the body is not JSON") from error
+        wanted = body if isinstance(body, list) else [body]
+        if not wanted:
+            raise BadRequest("name at least one row")
+        by_order: dict[int, list[tuple[PurchaseRow, Decimal]]] = {}
+        for item in wanted:
+            if not isinstance(item, dict) or set(item) - {
+                "purchase_order_row_id",
+                "quantity",
+                "received_date",
+                "batch_transactions",
+            }:
+                raise BadRequest("each row has a purchase_order_row_id, a quantity and a received_date")
+            row_id, quantity = item.get("purchase_order_row_id"), item.get("quantity")
+            found = next(
+                (
+                    (o, r)
+                    for o in self.purchase_orders
+                    for r in o.rows
+                    if r.id == row_id and r.received_at is None
+                ),
+                None,
+            )
+            if found is None:
+                raise BadRequest(f"purchase order row {row_id} is not open")
+            if isinstance(quantity, bool) or not isinstance(quantity, int | float) or not quantity > 0:
+                raise BadRequest("quantity must be a positive number")
+            order, row = found
+            units = Decimal(str(quantity))
+            if units > row.quantity:
+                raise BadRequest(f"row {row_id} has only {_quantity(row.quantity)} left to receive")
+            by_order.setdefault(order.id, []).append((row, units))
+        for order_id, takes in by_order.items():
+            await self._receive(next(o for o in self.purchase_orders if o.id == order_id), takes)
+        return Response(status_code=204)
 
     def _adjustment_row(self, row: Any) -> dict[str, Any]:
         if not isinstance(row, dict) or set(row) - {"variant_id", "quantity", "cost_per_unit"}:

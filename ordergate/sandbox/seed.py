@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from ordergate.models.catalog import Product
 from ordergate.models.location import Location, LocationType
+from ordergate.models.supply import SellingPolicy
 
 DC, STORE, VENDOR = LocationType.DISTRIBUTION_CENTER, LocationType.STORE, LocationType.DROP_SHIP_VENDOR
 ALL_CHANNELS = ["web", "mobile", "call_center", "pos", "marketplace"]
@@ -246,6 +247,11 @@ def demo_locations() -> list[Location]:
     ]
 
 
+# Sold beyond the units on hand, against the open purchase orders (`sandbox/stock.py`): the
+# wool throw is out at Dallas with 40 due there in ten days.
+BACKORDERABLE = frozenset({"THROW-WOOL"})
+
+
 def demo_products(now: datetime, currency: str = "USD") -> list[Product]:
     return [
         Product(
@@ -254,6 +260,7 @@ def demo_products(now: datetime, currency: str = "USD") -> list[Product]:
             price=Decimal(price),
             currency=currency,
             returnable=returnable,
+            selling_policy=SellingPolicy.BACKORDER if sku in BACKORDERABLE else SellingPolicy.ON_HAND,
             created_at=now,
             updated_at=now,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -32,6 +32,7 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason, OrderStatus
 from ordergate.models.returns import Disposition
+from ordergate.models.supply import ProductPolicy, SellingPolicy
 from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
 from ordergate.schema.text import at_most
 from ordergate.usecases.inventory import Destination
@@ -371,6 +372,19 @@ class ShipFulfillmentOrderInput:
 
     def to_command(self) -> ShipCommand:
         return ShipCommand(str(self.fulfillment_order_id), self.carrier, self.service)
+
+
+@strawberry.input
+class SetSellingPolicyInput:
+    sku: str
+    policy: SellingPolicy
+    release_on: date | None = strawberry.field(default=None, description="Required for PRE_ORDER.")
+    channels: list[str] | None = strawberry.field(
+        default=None, description="The channels the policy holds in; none or empty: every channel."
+    )
+
+    def to_policy(self) -> ProductPolicy:
+        return ProductPolicy(self.policy, self.release_on, tuple(self.channels or ()))
 
 
 @strawberry.input

@@ -53,6 +53,7 @@ def prime_placed(loaders: Loaders, placed: orders.Placed) -> None:
         return  # a repeat: its fields read the first order
     order_id = placed.order.id
     loaders.lines_by_order_id.prime(order_id, sorted(placed.lines, key=lambda line: line.position))
+    loaders.backorders_by_order_id.prime(order_id, list(placed.waiting))
     # in the order the store reads them back, so a later read shows the same
     opened = sorted(placed.opened.fulfillment_orders, key=lambda fo: (fo.created_at, fo.id))
     loaders.fulfillment_orders_by_order_id.prime(order_id, opened)
@@ -87,4 +88,5 @@ class Loaders:
         self.pending_payments_by_order_id = Loader(services, reads.pending_payments_by_order_ids)
         self.events_by_order_id = Loader(services, reads.events_by_order_ids)
         self.appeasements_by_order_id = Loader(services, reads.appeasements_by_order_ids)
+        self.backorders_by_order_id = Loader(services, reads.backorders_by_order_ids)
         self.loyalty_by_customer_id = Loader(services, reads.loyalty_balances)

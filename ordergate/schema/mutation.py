@@ -28,12 +28,14 @@ from ordergate.schema.inputs import (
     ReportShortPickInput,
     RequestReturnInput,
     ReserveInventoryInput,
+    SetSellingPolicyInput,
     ShipFulfillmentOrderInput,
     UpdateWebhookEndpointInput,
 )
 from ordergate.schema.loaders import prime_placed
 from ordergate.schema.text import at_most
 from ordergate.schema.types.appeasements import Appeasement
+from ordergate.schema.types.catalog import Product
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
@@ -42,6 +44,7 @@ from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
 from ordergate.usecases import (
     appeasements,
     cancellation,
+    catalog,
     edits,
     fulfillment,
     holds,
@@ -231,6 +234,12 @@ class WebhookEndpointPayload:
             lambda c: cls(endpoint=WebhookEndpoint.from_model(c.endpoint), secret=c.secret),
             lambda e: cls(user_errors=e),
         )
+
+
+@strawberry.type
+class ProductPayload:
+    product: Product | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -457,6 +466,18 @@ class Mutation:
                 input.missing(),
                 write_off=input.write_off,
             ),
+        )
+
+    @strawberry.mutation(
+        description="Admins: what a product may be sold against besides the units on hand (BACKORDER "
+        "against incoming purchase orders, PRE_ORDER until its release date), in some channels or all."
+    )
+    async def set_selling_policy(self, info: Info, input: SetSellingPolicyInput) -> ProductPayload:
+        return await answer(
+            info,
+            catalog.set_selling_policy(services(info), principal(info), input.sku.strip(), input.to_policy()),
+            lambda p: ProductPayload(product=Product.from_model(p)),
+            lambda e: ProductPayload(user_errors=e),
         )
 
     @strawberry.mutation(

@@ -14,7 +14,7 @@ from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
-from ordergate.usecases import catalog, fulfillment, inventory, orders, routing, webhooks_out
+from ordergate.usecases import backorders, catalog, fulfillment, inventory, orders, routing, webhooks_out
 
 
 @strawberry.type
@@ -81,7 +81,8 @@ class Query:
             destination.to_destination() if destination else None,
             channel,
         )
-        return [SkuAvailability.from_model(answer) for answer in answers]
+        promiser = backorders.Promiser(services(info), answers, channel)
+        return [SkuAvailability.from_model(answer, promiser) for answer in answers]
 
     @strawberry.field(
         description="A location's fulfilment work, oldest first; associates see their own locations."

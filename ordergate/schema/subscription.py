@@ -10,7 +10,7 @@ import strawberry
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrderEventMessage, OrderEventMessage
-from ordergate.usecases import events
+from ordergate.usecases import backorders, events
 
 
 @strawberry.type
@@ -50,4 +50,4 @@ class Subscription:
         self, info: Info, skus: list[str], channel: str | None = None
     ) -> AsyncGenerator[SkuAvailability, None]:
         async for stock in events.watch_availability(services(info), principal(info), skus, channel):
-            yield SkuAvailability.from_model(stock)
+            yield SkuAvailability.from_model(stock, backorders.Promiser(services(info), [stock], channel))

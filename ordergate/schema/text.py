@@ -114,6 +114,8 @@ MAXIMA: dict[str, int] = {
     "ReserveInventoryInput.channel": stored_in(tables.reservations.c.channel),
     "Mutation.rejectFulfillmentOrder(reason:)": stored_in(tables.fulfillment_orders.c.rejection_reason),
     "ShortLineInput.sku": SKU,
+    "SetSellingPolicyInput.sku": SKU,
+    "SetSellingPolicyInput.channels": CHANNEL,
     "ShipFulfillmentOrderInput.carrier": stored_in(tables.shipments.c.carrier),
     "ShipFulfillmentOrderInput.service": stored_in(tables.shipments.c.service),
     "ShipFulfillmentOrderInput.idempotencyKey": KEY,

@@ -22,6 +22,7 @@ from ordergate.models.inventory import (
     WebhookDelivery,
 )
 from ordergate.models.movements import ReadWindow, StockMovement, reconcile
+from ordergate.models.supply import Backorder, BackorderStatus
 from ordergate.store import tables
 from ordergate.store.engine import insert_for
 from ordergate.store.orders import group
@@ -88,6 +89,50 @@ class InventoryRepository:
             .order_by(tables.incoming_supply.c.expected_on)
         )
         return group(list((await self.session.execute(query)).scalars()), lambda record: record.sku)
+
+    async def waiting(self, skus: Sequence[str]) -> dict[Key, int]:
+        """Units backordered and still waiting, per (sku, location): demand on incoming supply."""
+        if not skus:
+            return {}
+        rows = await self.session.execute(
+            select(
+                tables.backorders.c.sku,
+                tables.backorders.c.location_id,
+                sa.func.sum(tables.backorders.c.quantity),
+            )
+            .where(tables.backorders.c.sku.in_(sorted(set(skus))))
+            .where(tables.backorders.c.status == BackorderStatus.WAITING.value)
+            .group_by(tables.backorders.c.sku, tables.backorders.c.location_id)
+        )
+        return {(sku, location): int(total) for sku, location, total in rows.all()}
+
+    async def waiting_skus(self) -> list[str]:
+        """The SKUs with units backordered and still waiting."""
+        query = (
+            select(tables.backorders.c.sku)
+            .where(tables.backorders.c.status == BackorderStatus.WAITING.value)
+            .distinct()
+            .order_by(tables.backorders.c.sku)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def waiting_backorders(self, skus: Sequence[str] | None = None) -> list[Backorder]:
+        """Backorders still waiting (of these SKUs, or all), oldest first."""
+        query = select(Backorder).where(tables.backorders.c.status == BackorderStatus.WAITING.value)
+        if skus is not None:
+            query = query.where(tables.backorders.c.sku.in_(sorted(set(skus))))
+        query = query.order_by(tables.backorders.c.placed_at, tables.backorders.c.id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def backorders_by_order_ids(self, order_ids: Sequence[str]) -> dict[str, list[Backorder]]:
+        if not order_ids:
+            return {}
+        query = (
+            select(Backorder)
+            .where(tables.backorders.c.order_id.in_(sorted(set(order_ids))))
+            .order_by(tables.backorders.c.placed_at, tables.backorders.c.id)
+        )
+        return group(list((await self.session.execute(query)).scalars()), lambda b: b.order_id)
 
     async def record_snapshot(self, on_hand: dict[Key, int], window: ReadWindow, skew: timedelta) -> set[Key]:
         """Store the ERP's on-hand figures read over `window`, each joined to the movements it

@@ -34,12 +34,14 @@ from ordergate.models.payments import PaymentTransaction
 from ordergate.models.returns import OrderReturn, ReturnLine
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.models.supply import Backorder
 from ordergate.models.sync import SyncCheckpoint
 from ordergate.models.webhooks import WebhookAttempt, WebhookEndpoint
 from ordergate.store import tables
 
 RECORDS: dict[type, sa.Table] = {
     Appeasement: tables.appeasements,
+    Backorder: tables.backorders,
     Product: tables.products,
     Customer: tables.customers,
     ErpSalesOrderRef: tables.erp_sales_orders,

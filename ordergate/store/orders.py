@@ -90,6 +90,18 @@ class OrderRepository:
         query = visible(select(Order).where(tables.orders.c.id == order_id), scope).with_for_update()
         return (await self.session.execute(query)).scalars().first()
 
+    async def lock_many(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        """These orders, row-locked in id order (PostgreSQL) until commit."""
+        if not order_ids:
+            return {}
+        query = (
+            select(Order)
+            .where(tables.orders.c.id.in_(sorted(set(order_ids))))
+            .order_by(tables.orders.c.id)
+            .with_for_update()
+        )
+        return {o.id: o for o in (await self.session.execute(query)).scalars()}
+
     async def by_source_ref(self, source_ref: str) -> Order | None:
         query = select(Order).where(tables.orders.c.source_ref == source_ref)
         return (await self.session.execute(query)).scalars().first()

@@ -19,6 +19,7 @@ from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason
 from ordergate.models.payments import PaymentKind
 from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
 from ordergate.models.shipment import TrackingStatus
+from ordergate.models.supply import BackorderStatus, SellingPolicy
 from ordergate.store.columns import EnumText, UTCDateTime
 
 metadata = sa.MetaData()
@@ -113,6 +114,9 @@ products = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False),
     sa.Column("returnable", sa.Boolean(), nullable=False),
+    sa.Column("selling_policy", EnumText(SellingPolicy, 16), nullable=False, server_default="ON_HAND"),
+    sa.Column("release_on", sa.Date(), nullable=True),
+    sa.Column("policy_channels", sa.JSON(), nullable=False, server_default="[]"),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -195,6 +199,26 @@ stock_movements = sa.Table(
     sa.Column("acked_at", UTCDateTime(), nullable=True),
     sa.Column("counted_at", UTCDateTime(), nullable=True),
     sa.Index("ix_stock_movements_position", "sku", "location_id", "counted_at"),
+)
+
+
+backorders = sa.Table(
+    "backorders",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("order_line_id", sa.String(36), sa.ForeignKey("order_lines.id"), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("location_id", sa.String(36), sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("kind", EnumText(SellingPolicy, 16), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("quantity_allocated", sa.Integer(), nullable=False),
+    sa.Column("status", EnumText(BackorderStatus, 16), nullable=False),
+    sa.Column("release_on", sa.Date(), nullable=True),
+    sa.Column("promised_on", sa.Date(), nullable=True),
+    sa.Column("placed_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_backorders_waiting", "sku", "status", "placed_at"),
 )
 
 

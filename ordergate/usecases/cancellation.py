@@ -28,6 +28,7 @@ from ordergate.models.order import Order, OrderLine
 from ordergate.models.scope import order_scope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync, payments, storefront
+from ordergate.usecases.backorders import cancel_waiting
 from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.services import Services
@@ -82,6 +83,7 @@ async def _apply(
         else:
             uow.save(row)
     await erp_sync.promise_amendments(uow, order, plan.amended, now)
+    await cancel_waiting(uow, order, plan.unallocated, now)
     for line in lines:
         line.quantity_cancelled += plan.cancelled.get(line.id, 0)
         uow.save(line)

@@ -11,6 +11,7 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.supply import ProductPolicy, check_policy
 from ordergate.usecases.services import Services
 
 MAX_SEARCH = 100
@@ -77,6 +78,28 @@ async def customers(
     async with services.store.read() as uow:
         rows, has_next = await uow.customers.search(search, first, key)
     return Page(rows, has_next)
+
+
+async def set_selling_policy(
+    services: Services, principal: Principal, sku: str, policy: ProductPolicy
+) -> Product:
+    """What a product may be sold against besides the units on hand (`models/supply.py`), from
+    the next sale on; units already waiting keep their place."""
+    if not principal.can(Permission.MANAGE_CATALOG):
+        raise Forbidden("only admins set selling policies")
+    problems = check_policy(policy)
+    if problems:
+        raise ValidationFailed(problems)
+    async with services.store.write() as uow:
+        product = (await uow.catalog.products_by_skus([sku])).get(sku)
+        if product is None:
+            raise NotFound(f"no product has SKU {sku[:70]}", field=("sku",))
+        product.selling_policy = policy.policy
+        product.release_on = policy.release_on
+        product.policy_channels = list(policy.channels)
+        product.updated_at = services.clock()
+        uow.save(product)
+    return product
 
 
 async def seed(services: Services, products: Iterable[Product], locations: Iterable[Location]) -> int:

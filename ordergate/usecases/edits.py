@@ -22,7 +22,7 @@ from typing import Protocol
 
 from ordergate.models.commands import EditOrder, check_edit
 from ordergate.models.edits import EditPlan, LineDiff, plan_edit
-from ordergate.models.errors import Forbidden, NotFound, ValidationFailed
+from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Principal
@@ -32,6 +32,7 @@ from ordergate.models.payments import settle_new_total
 from ordergate.models.pricing import PricedLine, Totals, price_order
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
+from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
 from ordergate.usecases.fulfillment import derive_order_statuses
@@ -176,6 +177,20 @@ async def _order(uow: UnitOfWork, principal: Principal, command: EditOrder, *, l
 async def _plan(
     services: Services, uow: UnitOfWork, principal: Principal, order: Order, command: EditOrder, now: datetime
 ) -> EditPlan:
+    backorders = (await uow.inventory.backorders_by_order_ids([order.id])).get(order.id, [])
+    if any(b.status is BackorderStatus.WAITING for b in backorders):
+        # Re-planning an order rebuilds its allocation from the units on hand; units waiting for
+        # supply hold their place in a queue that an edit would lose.
+        raise ValidationFailed(
+            [
+                Problem(
+                    "BACKORDERED",
+                    "units of this order are waiting for incoming supply: cancel them, or wait until "
+                    "they are allocated, before editing",
+                    ("order_id",),
+                )
+            ]
+        )
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     on_order = {line.sku for line in lines}
     products = await uow.catalog.products_by_skus([r.sku for r in command.add_lines if r.sku not in on_order])

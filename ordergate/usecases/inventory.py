@@ -6,11 +6,11 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, WebhookRejected
 from ordergate.models.address import Address
-from ordergate.models.availability import NodeStock, Supply, ats, network_ats, network_promise_date
+from ordergate.models.availability import NodeStock, Supply, ats, network_ats
 from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.geo import Point, haversine_km, transit_days
@@ -18,6 +18,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
 from ordergate.models.location import Location
 from ordergate.models.movements import ReadWindow
+from ordergate.models.supply import set_aside
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
 
@@ -42,7 +43,8 @@ class LocationStock:
     location: Location
     available: int
     distance_km: float | None
-    incoming: tuple[Supply, ...]
+    incoming: tuple[Supply, ...]  # open purchase orders, as the ERP lists them
+    backordered: int = 0  # units sold against that supply, waiting for it
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,6 @@ class SkuStock:
     locations: list[LocationStock]
     now: datetime
     nodes: list[NodeStock] = field(default_factory=list)
-
-    def promise_date(self, quantity: int) -> date | None:
-        return network_promise_date(self.nodes, quantity, self.now)
 
 
 def sellable(location: Location, channel: str | None) -> bool:
@@ -73,8 +72,12 @@ def node_stock(
     held: int,
     incoming: Iterable[IncomingSupplyRecord],
     distance_km: float | None,
+    waiting: int = 0,
+    now: datetime | None = None,
 ) -> NodeStock:
-    return NodeStock(
+    """One SKU at one location, as new sales see it: its units on hand and incoming supply set
+    aside for the `waiting` backordered units first (`models.supply.set_aside`)."""
+    node = NodeStock(
         location_id=location.id,
         on_hand=position.on_hand if position else 0,
         allocated=position.allocated if position else 0,
@@ -85,6 +88,7 @@ def node_stock(
         incoming=tuple(Supply(r.quantity, r.expected_on) for r in incoming if r.location_id == location.id),
         lead_days=location.handling_days + transit_days(distance_km),
     )
+    return set_aside(node, waiting, now) if waiting and now is not None else node
 
 
 def _expired(read_at: datetime | None, now: datetime, ttl: timedelta) -> bool:
@@ -196,12 +200,16 @@ async def stock_view(
     *,
     lock: bool = False,
     excluding_hold: str | None = None,
+    for_waiting: bool = False,
 ) -> dict[str, SkuStock]:
-    """Each SKU's stock at these locations, as the store knows it now (locked when allocating)."""
+    """Each SKU's stock at these locations, as the store knows it now (locked when allocating):
+    as new sales see it, with what waiting backorders will take set aside, or `for_waiting`, as
+    the allocation pass that gives it to them sees it."""
     now = services.clock()
     positions = await uow.inventory.positions(skus, lock=lock)
     held = await uow.inventory.held(skus, now, excluding=excluding_hold)
     incoming = await uow.inventory.incoming(skus)
+    waiting = {} if for_waiting else await uow.inventory.waiting(skus)
     by_key = {(p.sku, p.location_id): p for p in positions}
     distances = {
         loc.id: haversine_km(point, Point(loc.latitude, loc.longitude)) if point else None
@@ -219,9 +227,24 @@ async def stock_view(
                 held.get((sku, location.id), 0),
                 incoming.get(sku, []),
                 distances[location.id],
+                waiting.get((sku, location.id), 0),
+                now,
             )
             nodes.append(node)
-            rows.append(LocationStock(location, ats(node, now), distances[location.id], node.incoming))
+            listed = tuple(
+                Supply(r.quantity, r.expected_on)
+                for r in incoming.get(sku, [])
+                if r.location_id == location.id
+            )
+            rows.append(
+                LocationStock(
+                    location,
+                    ats(node, now),
+                    distances[location.id],
+                    listed,
+                    waiting.get((sku, location.id), 0),
+                )
+            )
         snapshots = [p.as_of for p in positions if p.sku == sku]
         as_of = min(snapshots) if snapshots else now
         stale = sku in stale_skus or now - as_of > services.policy.stale_after
@@ -281,6 +304,7 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
         skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
     for sku in skus:
         services.freshness.stock_read_at.pop(sku, None)
+        services.freshness.incoming_read_at.pop(sku, None)  # a receipt moves supply to on hand
     failed = await refresh_stock(services, sorted(skus))
     if failed:
         raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from ordergate.models.capture import (
     price,
     reserved_route,
 )
+from ordergate.models.catalog import Product
 from ordergate.models.commands import PlaceOrder, check_place_order
 from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
@@ -33,9 +34,11 @@ from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.scope import OrderScope, order_scope
+from ordergate.models.supply import Backorder
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
 from ordergate.usecases.allocation import Opened, announce_opened, commit_plan
+from ordergate.usecases.backorders import announce_waiting, plan_sale, promised_on, record_waiting
 from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.inventory import (
     Destination,
@@ -45,7 +48,6 @@ from ordergate.usecases.inventory import (
     source_locations,
     stock_view,
 )
-from ordergate.usecases.routing import decide, estimate, shortage
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Policy, Services
 
@@ -62,6 +64,7 @@ class Placed:
     order: Order
     lines: list[OrderLine] | None = None
     opened: Opened | None = None
+    waiting: tuple[Backorder, ...] = ()  # units left waiting for incoming supply
 
 
 async def place_order(services: Services, principal: Principal, command: PlaceOrder) -> Order:
@@ -159,7 +162,7 @@ async def _capture(
     if problems:
         raise ValidationFailed(problems)
     try:
-        route, view = await _allocation_plan(services, uow, command, pickup, now)
+        route, view = await _allocation_plan(services, uow, command, products, pickup, now)
         short: tuple[Problem, ...] = ()
     except ValidationFailed as refused:
         if not kept_when_short(command, refused.problems):
@@ -200,13 +203,32 @@ async def _apply(
         await _hold_unrouted(uow, order, plan.hold)
         return Placed(order, lines, Opened([], {}, {}))
     assert plan.route is not None  # not held: routed
-    route = plan.route
-    order.promised_on = estimate(view, route.plan, now, pickup=pickup)
+    opened, waiting = await _commit_route(uow, order, lines, plan.route, view, pickup, actor=actor, now=now)
+    return Placed(order, lines, opened, tuple(waiting))
+
+
+async def _commit_route(
+    uow: UnitOfWork,
+    order: Order,
+    lines: list[OrderLine],
+    route: Route,
+    view: Mapping[str, SkuStock],
+    pickup: Location | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[Opened, list[Backorder]]:
+    """Allocate a route's units on hand, record those that wait for supply, and confirm."""
+    order.promised_on = promised_on(route, view, now, pickup)
     if route.decision is not None:
         record_decision(uow, order.id, route.decision, now)
-    opened = await commit_plan(uow, order, lines, route.plan, view, actor=actor, now=now)
+    opened = Opened([], {}, {})
+    if route.plan.lines:
+        opened = await commit_plan(uow, order, lines, route.plan, dict(view), actor=actor, now=now)
+    waiting = record_waiting(uow, order, lines, route, now=now)
     await _confirm(uow, order, route.plan, opened, actor=actor, now=now)
-    return Placed(order, lines, opened)
+    await announce_waiting(uow, order, waiting, actor=actor, now=now)
+    return opened, waiting
 
 
 def capture_policy(policy: Policy) -> CapturePolicy:
@@ -271,14 +293,11 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
-    decision, nodes = await decide(services, uow, wants, sources, view, channel=order.channel)
-    if decision.chosen is None:
-        raise shortage(decision, wants, nodes, "route")
-    plan = decision.chosen.plan
-    order.promised_on = estimate(view, plan, now, pickup=pickup)
-    record_decision(uow, order.id, decision, now)
-    opened = await commit_plan(uow, order, lines, plan, view, actor=actor, now=now)
-    await _confirm(uow, order, plan, opened, actor=actor, now=now)
+    products = await uow.catalog.products_by_skus([w.sku for w in wants])
+    route = await plan_sale(
+        services, uow, wants, sources, view, products, channel=order.channel, verb="route"
+    )
+    await _commit_route(uow, order, lines, route, view, pickup, actor=actor, now=now)
 
 
 async def quote(services: Services, command: PlaceOrder) -> Decimal | None:
@@ -293,10 +312,16 @@ async def quote(services: Services, command: PlaceOrder) -> Decimal | None:
 
 
 async def _allocation_plan(
-    services: Services, uow: UnitOfWork, command: PlaceOrder, pickup: Location | None, now: datetime
+    services: Services,
+    uow: UnitOfWork,
+    command: PlaceOrder,
+    products: Mapping[str, Product],
+    pickup: Location | None,
+    now: datetime,
 ) -> tuple[Route, dict[str, SkuStock]]:
     """Lock the SKUs' positions, then pick where every unit comes from: the order's reservation
-    when it has a live one that matches, else routing. Raises INSUFFICIENT_STOCK."""
+    when it has a live one that matches, else routing (and, where a product's selling policy
+    allows, incoming supply: `plan_sale`). Raises INSUFFICIENT_STOCK."""
     wants = [Want(line.sku, line.quantity) for line in command.lines]
     reserved = await _reserved_route(uow, command, wants, now)
     address = command.shipping_address
@@ -317,10 +342,7 @@ async def _allocation_plan(
     )
     if reserved is not None:
         return reserved, view
-    decision, nodes = await decide(services, uow, wants, sources, view, channel=command.channel)
-    if decision.chosen is None:
-        raise shortage(decision, wants, nodes, "sell")
-    return Route(decision.chosen.plan, decision=decision), view
+    return await plan_sale(services, uow, wants, sources, view, products, channel=command.channel), view
 
 
 async def _reserved_route(

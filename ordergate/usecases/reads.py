@@ -27,6 +27,7 @@ from ordergate.models.returns import OrderReturn, ReturnLine
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.models.supply import Backorder
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
 
@@ -150,6 +151,10 @@ async def returns_by_order_ids(services: Services, ids: Sequence[str]) -> list[l
 
 async def return_lines_by_return_ids(services: Services, ids: Sequence[str]) -> list[list[ReturnLine]]:
     return await _lists(services, ids, lambda uow, keys: uow.returns.lines_by_return_ids(keys))
+
+
+async def backorders_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Backorder]]:
+    return await _lists(services, ids, lambda uow, keys: uow.inventory.backorders_by_order_ids(keys))
 
 
 async def appeasements_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Appeasement]]:

@@ -32,6 +32,58 @@ def start_of_day(now: datetime) -> datetime:
     return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
 
 
+@dataclass(frozen=True)
+class Network:
+    """Routing's view of the sources for one request: each node with what it can sell of the
+    SKUs in view and its capacity left today, and the channel's split limit."""
+
+    nodes: tuple[Node, ...]
+    max_split: int
+    capacity_of: Mapping[str, int]
+
+    def route(self, wants: Sequence[Want]) -> Decision:
+        return route(wants, self.nodes, max_split=self.max_split, capacity_of=self.capacity_of)
+
+    def usable(self) -> list[Node]:
+        return [n for n in self.nodes if n.active and n.eligible and n.capacity_left > 0]
+
+
+async def network(
+    services: Services,
+    uow: UnitOfWork,
+    sources: Sequence[Location],
+    view: Mapping[str, SkuStock],
+    *,
+    channel: str | None,
+    excluded: Mapping[str, str] | None = None,
+) -> Network:
+    """The sources as routing sees them (one read: capacity used today); `excluded` maps a
+    location to the reason it may not serve (it rejected this order, say)."""
+    excluded = excluded or {}
+    used = await uow.orders.capacity_used([loc.id for loc in sources], start_of_day(services.clock()))
+    rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
+    nodes = tuple(
+        Node(
+            location_id=loc.id,
+            code=loc.code,
+            type=loc.type,
+            priority=loc.priority,
+            distance_km=next((r.distance_km for (_, lid), r in rows.items() if lid == loc.id), None),
+            available={sku: rows[(sku, loc.id)].available if (sku, loc.id) in rows else 0 for sku in view},
+            capacity_left=loc.capacity_per_day - used.get(loc.id, 0),
+            active=loc.active,
+            eligible=loc.id not in excluded,
+            ineligible_reason=excluded.get(loc.id),
+        )
+        for loc in sources
+    )
+    return Network(
+        nodes,
+        services.policy.split_limit(channel),
+        {loc.id: max(1, loc.capacity_per_day) for loc in sources},
+    )
+
+
 async def decide(
     services: Services,
     uow: UnitOfWork,
@@ -43,35 +95,9 @@ async def decide(
     excluded: Mapping[str, str] | None = None,
 ) -> tuple[Decision, list[Node]]:
     """Route `wants` over `sources`, given what each can sell now (`view`), within the channel's
-    split limit; `excluded` maps a location to the reason it may not serve (it rejected this
-    order, say)."""
-    excluded = excluded or {}
-    used = await uow.orders.capacity_used([loc.id for loc in sources], start_of_day(services.clock()))
-    rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
-    nodes = [
-        Node(
-            location_id=loc.id,
-            code=loc.code,
-            type=loc.type,
-            priority=loc.priority,
-            distance_km=next((r.distance_km for (_, lid), r in rows.items() if lid == loc.id), None),
-            available={
-                w.sku: rows[(w.sku, loc.id)].available if (w.sku, loc.id) in rows else 0 for w in wants
-            },
-            capacity_left=loc.capacity_per_day - used.get(loc.id, 0),
-            active=loc.active,
-            eligible=loc.id not in excluded,
-            ineligible_reason=excluded.get(loc.id),
-        )
-        for loc in sources
-    ]
-    decision = route(
-        wants,
-        nodes,
-        max_split=services.policy.split_limit(channel),
-        capacity_of={loc.id: max(1, loc.capacity_per_day) for loc in sources},
-    )
-    return decision, nodes
+    split limit."""
+    sources_now = await network(services, uow, sources, view, channel=channel, excluded=excluded)
+    return sources_now.route(wants), list(sources_now.nodes)
 
 
 def record(uow: UnitOfWork, order_id: str, decision: Decision, now: datetime) -> None:

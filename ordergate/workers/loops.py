@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from ordergate.connectors.errors import UpstreamError
-from ordergate.usecases import storefront
+from ordergate.usecases import backorders, storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import DISPATCH_BATCH, dispatch_once
 from ordergate.workers.pushers import AvailabilityPusher
@@ -29,6 +29,19 @@ async def sync_storefront_forever(services: Services, every_seconds: int) -> Non
             log.warning("storefront sync: %s", error)
         except Exception:  # a supervisor: log, wait, and go on
             log.exception("storefront sync failed; retrying")
+        await asyncio.sleep(every_seconds)
+
+
+async def allocate_backorders_forever(services: Services, every_seconds: int) -> None:
+    """Supply that arrived without a webhook saying so: every so often, re-read the stock of
+    the SKUs with units waiting and give what came to the oldest lines."""
+    while True:
+        try:
+            await backorders.refresh_and_allocate(services)
+        except UpstreamError as error:
+            log.warning("backorder allocation: %s", error)
+        except Exception:  # a supervisor: log, wait, and go on
+            log.exception("backorder allocation failed; retrying")
         await asyncio.sleep(every_seconds)
 
 

@@ -12,6 +12,7 @@ from ordergate.settings import Settings
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.loops import (
+    allocate_backorders_forever,
     dispatch_webhooks_forever,
     push_availability_forever,
     sync_storefront_forever,
@@ -25,6 +26,8 @@ async def running(services: Services, settings: Settings) -> AsyncIterator[None]
     if settings.outbox_relay:
         work["ordergate-outbox-relay"] = relay_forever(services, outbox_handlers(services))
         work["ordergate-webhook-dispatch"] = dispatch_webhooks_forever(services)
+    if settings.outbox_relay and settings.backorder_seconds > 0:
+        work["ordergate-backorders"] = allocate_backorders_forever(services, settings.backorder_seconds)
     if services.storefront is not None and settings.storefront_sync_seconds > 0:
         work["ordergate-storefront-sync"] = sync_storefront_forever(
             services, settings.storefront_sync_seconds

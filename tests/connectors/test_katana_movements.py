@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from ordergate.connectors.erp.base import SalesOrderFulfilment, StockAdjustmentPush, StockLine
@@ -169,3 +170,35 @@ async def test_every_movement_request_and_answer_match_the_katana_spec(
         "GET /stock_adjustments",
         "POST /stock_adjustments",
     }
+
+
+async def test_a_purchase_order_received_in_part_moves_its_units_from_incoming_to_on_hand(
+    erp: KatanaErp, sandbox: KatanaSandbox, wire: Wire
+) -> None:
+    """The warehouse's receipt (`POST /purchase_order_receive`, as Katana's spec words it) in the
+    sandbox, and what the connector reads after it, every exchange checked against the spec."""
+    katana = spec.katana(BASE)
+    order = sandbox.purchase_order("PO-1001")
+    row = next(r for r in order.rows if sandbox.variants[r.variant_id].sku == "MUG-BLUE")
+    mugs = stock(sandbox, "MUG-BLUE")[0]
+    async with httpx.AsyncClient(transport=wire, base_url=BASE) as http:
+        received = await http.post(
+            "/purchase_order_receive",
+            json=[{"purchase_order_row_id": row.id, "quantity": 50, "received_date": "2026-12-04T10:00:00Z"}],
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        too_much = await http.post(
+            "/purchase_order_receive",
+            json={"purchase_order_row_id": row.id, "quantity": 71, "received_date": "2026-12-04T10:00:00Z"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+
+    incoming = [s for s in await erp.incoming_supply(["MUG-BLUE"]) if s.reference == "PO-1001"]
+
+    assert (received.status_code, too_much.status_code) == (204, 422)
+    assert stock(sandbox, "MUG-BLUE")[0] == mugs + 50
+    assert order.status == "PARTIALLY_RECEIVED"
+    assert [s.quantity for s in incoming] == [70]
+    for response in wire.exchanges:
+        katana.check_request(response.request)
+        katana.check_response(response)

@@ -12,7 +12,6 @@ from ordergate.models.availability import (
     ats,
     earliest_date,
     network_ats,
-    network_promise_date,
     promise_date,
 )
 
@@ -70,15 +69,13 @@ def test_the_promise_adds_the_lead_time() -> None:
     assert promise_date(a_node(on_hand=3, lead_days=3), 1, NOW) == TODAY + timedelta(days=3)
 
 
-def test_the_network_promises_the_earliest_single_location() -> None:
+def test_the_network_sells_what_its_nodes_sell_now() -> None:
     near_empty = a_node(
         location_id="a", on_hand=0, incoming=(Supply(5, TODAY + timedelta(days=2)),), lead_days=1
     )
     far_full = a_node(location_id="b", on_hand=9, lead_days=4)
 
-    assert network_promise_date([near_empty, far_full], 2, NOW) == TODAY + timedelta(days=3)
     assert network_ats([near_empty, far_full], NOW) == 9
-    assert network_promise_date([near_empty, far_full], 50, NOW) is None
 
 
 quantities = st.integers(min_value=0, max_value=10_000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
@@ -13,6 +13,7 @@ from ordergate.models.errors import UpstreamFailed
 from ordergate.models.identity import Permission
 from ordergate.models.location import Location as LocationRecord
 from ordergate.models.location import LocationType
+from ordergate.models.supply import SellingPolicy
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.loyalty import LoyaltyAccount
@@ -27,6 +28,14 @@ class Product:
     price: Money
     active: bool
     returnable: bool
+    selling_policy: SellingPolicy = strawberry.field(
+        description="ON_HAND: only units on hand are sold. BACKORDER: the rest against incoming "
+        "purchase orders. PRE_ORDER: before releaseOn every unit waits for it."
+    )
+    release_on: date | None = strawberry.field(description="A pre-order's release date.")
+    policy_channels: list[str] = strawberry.field(
+        description="The channels the selling policy holds in (empty: every channel); elsewhere ON_HAND."
+    )
 
     @classmethod
     def from_model(cls, record: ProductRecord) -> Product:
@@ -37,6 +46,9 @@ class Product:
             price=Money.of(record.price, record.currency),
             active=record.active,
             returnable=record.returnable,
+            selling_policy=record.selling_policy,
+            release_on=record.release_on,
+            policy_channels=list(record.policy_channels),
         )
 
     @classmethod

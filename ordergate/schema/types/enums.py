@@ -21,6 +21,7 @@ from ordergate.models.order import (
 from ordergate.models.payments import PaymentEntryStatus, PaymentKind
 from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
 from ordergate.models.shipment import TrackingStatus
+from ordergate.models.supply import BackorderStatus, SellingPolicy
 
 for _enum in (
     DeliveryMethod,
@@ -42,11 +43,14 @@ for _enum in (
     PaymentEntryStatus,
     AppeasementReason,
     LoyaltyReason,
+    SellingPolicy,
+    BackorderStatus,
 ):
     strawberry.enum(_enum)
 
 __all__ = [
     "AppeasementReason",
+    "BackorderStatus",
     "CancelReason",
     "DeliveryMethod",
     "Disposition",
@@ -62,5 +66,6 @@ __all__ = [
     "ReservationStatus",
     "ReturnLabelStatus",
     "ReturnStatus",
+    "SellingPolicy",
     "TrackingStatus",
 ]

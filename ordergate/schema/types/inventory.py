@@ -10,6 +10,7 @@ from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.inventory import ReservationStatus
 from ordergate.schema.context import Info
 from ordergate.schema.types.catalog import Location
+from ordergate.usecases.backorders import Promiser
 from ordergate.usecases.inventory import SkuStock
 from ordergate.usecases.reservations import Hold
 
@@ -27,7 +28,10 @@ class LocationAvailability:
     location: Location
     available_to_sell: int
     distance_km: float | None
-    incoming: list[IncomingStock]
+    incoming: list[IncomingStock] = strawberry.field(description="Open purchase orders due here.")
+    backordered: int = strawberry.field(
+        description="Units sold against that supply (backorders, pre-orders) and waiting for it."
+    )
 
 
 @strawberry.type
@@ -40,17 +44,23 @@ class SkuAvailability:
     )
     locations: list[LocationAvailability]
     stock: strawberry.Private[SkuStock]
+    promiser: strawberry.Private[Promiser]
 
-    @strawberry.field(description="The earliest date `quantity` can be delivered from one location, or null.")
-    def promise_date(self, quantity: int = 1) -> date | None:
+    @strawberry.field(
+        description="The day `quantity` would reach the destination if ordered now in this channel, or "
+        "null when it cannot be ordered: the plan placeOrder would make (the units on hand, split over "
+        "locations within the split limit, and, where the product's selling policy allows, units "
+        "backordered or pre-ordered against incoming supply), so a quantity with a date can be ordered."
+    )
+    async def promise_date(self, quantity: int = 1) -> date | None:
         if not 1 <= quantity <= MAX_PROMISE_QUANTITY:
             raise ValidationFailed(
                 [Problem("INVALID_QUANTITY", f"quantity must be 1 to {MAX_PROMISE_QUANTITY}", ("quantity",))]
             )
-        return self.stock.promise_date(quantity)
+        return await self.promiser.promise_date(self.sku, quantity)
 
     @classmethod
-    def from_model(cls, stock: SkuStock) -> SkuAvailability:
+    def from_model(cls, stock: SkuStock, promiser: Promiser) -> SkuAvailability:
         return cls(
             sku=stock.sku,
             available_to_sell=stock.available,
@@ -64,10 +74,12 @@ class SkuAvailability:
                     incoming=[
                         IncomingStock(quantity=s.quantity, expected_on=s.expected_on) for s in row.incoming
                     ],
+                    backordered=row.backordered,
                 )
                 for row in stock.locations
             ],
             stock=stock,
+            promiser=promiser,
         )
 
 

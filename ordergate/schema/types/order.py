@@ -21,6 +21,8 @@ from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatu
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.shipment import Shipment as ShipmentRecord
 from ordergate.models.shipment import TrackingStatus
+from ordergate.models.supply import Backorder as BackorderRecord
+from ordergate.models.supply import BackorderStatus, SellingPolicy
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Customer, Location
@@ -44,6 +46,17 @@ class OrderLine:
     quantity_fulfilled: int
     quantity_cancelled: int
     quantity_returned: int
+    order_id: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Units of this line waiting for incoming supply (backordered or pre-ordered), "
+        "not yet allocated to a location."
+    )
+    async def quantity_backordered(self, info: Info) -> int:
+        rows = await info.context.loaders.backorders_by_order_id.load(self.order_id)
+        return sum(
+            b.quantity for b in rows if b.order_line_id == self.id and b.status is BackorderStatus.WAITING
+        )
 
     @classmethod
     def from_model(cls, record: OrderLineRecord, currency: str) -> OrderLine:
@@ -58,6 +71,44 @@ class OrderLine:
             quantity_fulfilled=record.quantity_fulfilled,
             quantity_cancelled=record.quantity_cancelled,
             quantity_returned=record.quantity_returned,
+            order_id=record.order_id,
+        )
+
+
+@strawberry.type(description="Units of an order line sold against incoming supply at a location.")
+class Backorder:
+    sku: str
+    kind: SellingPolicy = strawberry.field(description="BACKORDER or PRE_ORDER.")
+    status: BackorderStatus = strawberry.field(
+        description="WAITING until every unit is allocated (ALLOCATED), or CANCELLED."
+    )
+    quantity_waiting: int
+    quantity_allocated: int
+    promised_on: date | None = strawberry.field(description="The day promised to the customer at placement.")
+    release_on: date | None = strawberry.field(
+        description="A pre-order's release date: nothing ships before."
+    )
+    order_line_id: strawberry.ID
+    placed_at: datetime
+    location_id: strawberry.Private[str]
+
+    @strawberry.field(description="Where the units wait for their supply.")
+    async def location(self, info: Info) -> Location:
+        return Location.from_model(await info.context.loaders.location_by_id.load_present(self.location_id))
+
+    @classmethod
+    def from_model(cls, record: BackorderRecord) -> Backorder:
+        return cls(
+            sku=record.sku,
+            kind=record.kind,
+            status=record.status,
+            quantity_waiting=record.quantity,
+            quantity_allocated=record.quantity_allocated,
+            promised_on=record.promised_on,
+            release_on=record.release_on,
+            order_line_id=strawberry.ID(record.order_line_id),
+            placed_at=record.placed_at,
+            location_id=record.location_id,
         )
 
 
@@ -390,6 +441,14 @@ class Order:
             )
             for task in waiting
         ]
+
+    @strawberry.field(
+        description="Units sold against incoming supply (backorders and pre-orders), oldest first: "
+        "what still waits, where, and the day promised; allocated when the supply is received."
+    )
+    async def backorders(self, info: Info) -> list[Backorder]:
+        rows = await info.context.loaders.backorders_by_order_id.load(str(self.id))
+        return [Backorder.from_model(r) for r in rows]
 
     @strawberry.field(description="Goodwill given on this order without a return, oldest first.")
     async def appeasements(self, info: Info) -> list[Appeasement]:

@@ -1,0 +1,353 @@
+"""Selling against incoming supply, end to end: a backordered line has its own status and promise
+date, waits at the node whose purchase order covers it, and is allocated, oldest first, when the
+ERP sandbox receives the supply; `promiseDate` and `placeOrder` agree on what can be ordered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.bootstrap import Sandboxes
+from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.usecases import backorders
+from ordergate.usecases.services import Services
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+from tests.test_inventory import AUSTIN, only_at, set_policy
+
+AGENT = a_token("agent")
+WOOL = "THROW-WOOL"  # the demo's backorderable SKU: 40 due at DC-DFW in ten days (PO-1002)
+ORDER = """query($id: ID!) {
+  order(id: $id) {
+    status fulfillmentStatus estimatedDelivery version
+    lines { id sku quantity quantityBackordered }
+    backorders { sku kind status quantityWaiting quantityAllocated promisedOn releaseOn location { code } }
+    fulfillmentOrders { status location { code } lines { sku quantity } }
+    timeline { type message }
+  }
+}"""
+CANCEL = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
+
+
+class Clock:
+    def __init__(self, services: Services) -> None:
+        self.real, self.offset = services.clock, timedelta(0)
+        services.clock = self
+
+    def __call__(self) -> datetime:
+        return self.real() + self.offset
+
+
+@pytest.fixture
+def clock(services: Services) -> Iterator[Clock]:
+    clock = Clock(services)
+    yield clock
+    services.clock = clock.real
+
+
+def katana(sandboxes: Sandboxes) -> KatanaSandbox:
+    assert sandboxes.katana is not None
+    return sandboxes.katana
+
+
+async def place(client: httpx.AsyncClient, sku: str, quantity: int, **more: Any) -> dict[str, Any]:
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line(sku, quantity)], shippingAddress=ADDRESS, **more)},
+        token=AGENT,
+    )
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["placeOrder"]
+    return payload
+
+
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "1 Congress Ave",
+    "city": "Austin",
+    "region": "TX",
+    "postalCode": "78701",
+    "countryCode": "US",
+}
+
+
+async def read(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, ORDER, {"id": order_id}, token=AGENT)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["order"]
+    return found
+
+
+async def dallas(client: httpx.AsyncClient) -> dict[str, Any]:
+    """Wool at Dallas: available, open purchase orders, units sold against them."""
+    body = await execute(
+        client,
+        """query { availability(skus: ["THROW-WOOL"]) {
+          locations { location { code } availableToSell backordered incoming { quantity } } } }""",
+        token=a_token("storefront"),
+    )
+    assert "errors" not in body, body
+    found: dict[str, Any] = next(
+        row for row in body["data"]["availability"][0]["locations"] if row["location"]["code"] == "DC-DFW"
+    )
+    return found
+
+
+async def promise(client: httpx.AsyncClient, sku: str, quantity: int) -> str | None:
+    body = await execute(
+        client,
+        """query($skus: [String!]!, $q: Int!, $to: DestinationInput) {
+          availability(skus: $skus, destination: $to) { promiseDate(quantity: $q) } }""",
+        {"skus": [sku], "q": quantity, "to": AUSTIN},
+        token=a_token("storefront"),
+    )
+    assert "errors" not in body, body
+    answer: str | None = body["data"]["availability"][0]["promiseDate"]
+    return answer
+
+
+async def test_units_not_on_hand_wait_for_the_purchase_order_and_are_allocated_in_order_when_it_arrives(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 3)
+
+    first = await place(client, WOOL, 5)
+    second = await place(client, WOOL, 38)
+    too_many = await place(client, WOOL, 1)  # 40 on order, 40 promised
+
+    assert first["userErrors"] == []
+    assert second["userErrors"] == []
+    assert [(e["code"], e["field"]) for e in too_many["userErrors"]] == [
+        ("INSUFFICIENT_STOCK", ["input", "lines", "0", "quantity"])
+    ]
+    order = await read(client, first["order"]["id"])
+    arrives = date.today() + timedelta(days=10)
+    [waiting] = order["backorders"]
+    assert (waiting["status"], waiting["kind"], waiting["quantityWaiting"], waiting["location"]["code"]) == (
+        "WAITING",
+        "BACKORDER",
+        2,
+        "DC-DFW",
+    )
+    assert date.fromisoformat(waiting["promisedOn"]) > arrives  # the supply's day plus the way to Austin
+    assert order["estimatedDelivery"] == waiting["promisedOn"]
+    assert order["lines"][0]["quantityBackordered"] == 2
+    assert [(fo["location"]["code"], fo["lines"]) for fo in order["fulfillmentOrders"]] == [
+        ("DC-EWR", [{"sku": WOOL, "quantity": 3}])
+    ]
+    assert "ORDER_BACKORDERED" in [e["type"] for e in order["timeline"]]
+    at_dallas = await dallas(client)
+    assert (at_dallas["backordered"], at_dallas["incoming"]) == (40, [{"quantity": 40}])
+
+    received = await katana(sandboxes).receive_purchase_order("PO-1002")  # the webhook tells the gateway
+
+    assert WOOL in received
+    order = await read(client, first["order"]["id"])
+    later = await read(client, second["order"]["id"])
+    assert [(b["status"], b["quantityWaiting"], b["quantityAllocated"]) for b in order["backorders"]] == [
+        ("ALLOCATED", 0, 2)
+    ]
+    assert [(b["status"], b["quantityAllocated"]) for b in later["backorders"]] == [("ALLOCATED", 38)]
+    assert sorted(
+        (fo["location"]["code"], fo["lines"][0]["quantity"]) for fo in order["fulfillmentOrders"]
+    ) == [
+        ("DC-DFW", 2),
+        ("DC-EWR", 3),
+    ]
+    assert order["lines"][0]["quantityBackordered"] == 0
+    assert "BACKORDER_ALLOCATED" in [e["type"] for e in order["timeline"]]
+    at_dallas = await dallas(client)
+    assert (at_dallas["availableToSell"], at_dallas["backordered"], at_dallas["incoming"]) == (0, 0, [])
+
+
+async def test_a_partial_receipt_goes_to_the_oldest_line_first(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    first = await place(client, WOOL, 10)
+    second = await place(client, WOOL, 10)
+    sandbox = katana(sandboxes)
+    row = next(
+        r for r in sandbox.purchase_order("PO-1002").rows if sandbox.variants[r.variant_id].sku == WOOL
+    )
+
+    response = await client.post(
+        "/sandbox/katana/purchase_order_receive",
+        json=[{"purchase_order_row_id": row.id, "quantity": 14, "received_date": "2026-12-04T10:00:00Z"}],
+        headers={"Authorization": "Bearer sandbox"},
+    )
+
+    assert response.status_code == 204, response.text
+    assert sandbox.purchase_order("PO-1002").status == "PARTIALLY_RECEIVED"
+    oldest = (await read(client, first["order"]["id"]))["backorders"]
+    newest = (await read(client, second["order"]["id"]))["backorders"]
+    assert [(b["status"], b["quantityAllocated"], b["quantityWaiting"]) for b in oldest] == [
+        ("ALLOCATED", 10, 0)
+    ]
+    assert [(b["status"], b["quantityAllocated"], b["quantityWaiting"]) for b in newest] == [
+        ("WAITING", 4, 6)
+    ]
+
+
+async def test_cancelling_a_backordered_order_gives_its_place_in_the_supply_back(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    placed = await place(client, WOOL, 40)
+    assert await promise(client, WOOL, 1) is None
+
+    body = await execute(
+        client, CANCEL, {"input": {"orderId": placed["order"]["id"], "reason": "CUSTOMER"}}, token=AGENT
+    )
+
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    order = await read(client, placed["order"]["id"])
+    assert (order["status"], order["backorders"][0]["status"]) == ("CANCELLED", "CANCELLED")
+    assert await promise(client, WOOL, 40) is not None
+    await katana(sandboxes).receive_purchase_order("PO-1002")
+    assert (await read(client, placed["order"]["id"]))["fulfillmentOrders"] == []
+
+
+async def test_an_order_with_units_waiting_cannot_be_edited(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    placed = await place(client, WOOL, 2)
+    order = await read(client, placed["order"]["id"])
+
+    body = await execute(
+        client,
+        EDIT,
+        {
+            "input": {
+                "orderId": placed["order"]["id"],
+                "expectedVersion": order["version"],
+                "lines": [{"lineId": order["lines"][0]["id"], "quantity": 1}],
+            }
+        },
+        token=AGENT,
+    )
+
+    assert [e["code"] for e in body["data"]["editOrder"]["userErrors"]] == ["BACKORDERED"]
+
+
+EDIT = """mutation($input: EditOrderInput!) { editOrder(input: $input) { userErrors { code } } }"""
+
+
+@pytest.mark.parametrize("quantity", [1, 75, 76, 89, 115, 116, 300])
+async def test_a_quantity_with_a_promise_date_can_be_ordered_and_one_without_cannot(
+    client: httpx.AsyncClient, quantity: int
+) -> None:
+    # Wool on hand: 40 Newark, 35 Ontario, 14 in stores (two nodes hold 75); 40 due at Dallas.
+    promised = await promise(client, WOOL, quantity)
+
+    placed = await place(client, WOOL, quantity)
+
+    assert (promised is not None) == (placed["userErrors"] == []), (quantity, promised, placed["userErrors"])
+    assert (quantity <= 115) == (promised is not None)
+    if promised is not None:
+        assert (await read(client, placed["order"]["id"]))["estimatedDelivery"] == promised
+
+
+@pytest.mark.parametrize(("quantity", "code"), [(300, None), (450, None), (451, "SPLIT_LIMIT_EXCEEDED")])
+async def test_on_hand_only_the_promise_is_the_split_plan_placement_makes(
+    client: httpx.AsyncClient, quantity: int, code: str | None
+) -> None:
+    # Mugs sell from what is on hand only; 240 at Newark and 210 at Ontario, 120 more due at Newark.
+    promised = await promise(client, "MUG-BLUE", quantity)
+
+    placed = await place(client, "MUG-BLUE", quantity)
+
+    assert [e["code"] for e in placed["userErrors"]] == ([code] if code else [])
+    assert (promised is None) == (code is not None)
+
+
+async def test_a_policy_for_some_channels_leaves_the_others_selling_what_is_on_hand(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    changed = await set_policy(client, WOOL, "BACKORDER", channels=["web"])
+
+    on_the_web = await place(client, WOOL, 1, channel="web")
+    in_a_store = await place(client, WOOL, 1, channel="pos")
+
+    assert changed["product"]["policyChannels"] == ["web"]
+    assert on_the_web["userErrors"] == []
+    assert [e["code"] for e in in_a_store["userErrors"]] == ["INSUFFICIENT_STOCK"]
+
+
+async def test_pre_orders_wait_for_their_release_date_even_when_the_supply_is_in(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
+    release = date.today() + timedelta(days=5)
+    changed = await set_policy(client, "POT-DUTCH-5", "PRE_ORDER", releaseOn=release.isoformat())
+    assert changed["userErrors"] == []
+
+    placed = await place(client, "POT-DUTCH-5", 2)  # 25 on hand at Dallas: still a pre-order
+    await katana(sandboxes).receive_purchase_order("PO-1001")
+    before = await read(client, placed["order"]["id"])
+    clock.offset = timedelta(days=5)
+    allocated = await backorders.allocate_waiting(services)
+    after = await read(client, placed["order"]["id"])
+
+    assert placed["userErrors"] == []
+    [waiting] = before["backorders"]
+    assert (waiting["kind"], waiting["status"], waiting["releaseOn"]) == (
+        "PRE_ORDER",
+        "WAITING",
+        release.isoformat(),
+    )
+    assert date.fromisoformat(waiting["promisedOn"]) > release
+    assert before["fulfillmentOrders"] == []
+    assert allocated == 2
+    assert [b["status"] for b in after["backorders"]] == ["ALLOCATED"]
+    assert [fo["lines"] for fo in after["fulfillmentOrders"]] == [[{"sku": "POT-DUTCH-5", "quantity": 2}]]
+
+
+@pytest.mark.parametrize(
+    ("policy", "more", "code"),
+    [
+        ("PRE_ORDER", {}, "RELEASE_DATE_REQUIRED"),
+        ("BACKORDER", {"releaseOn": "2027-01-01"}, "INVALID_RELEASE_DATE"),
+        ("BACKORDER", {"channels": [""]}, "INVALID_CHANNEL"),
+    ],
+)
+async def test_a_policy_that_does_not_hold_together_is_refused(
+    client: httpx.AsyncClient, policy: str, more: dict[str, Any], code: str
+) -> None:
+    assert [e["code"] for e in (await set_policy(client, WOOL, policy, **more))["userErrors"]] == [code]
+
+
+async def test_only_admins_set_selling_policies(client: httpx.AsyncClient) -> None:
+    body = await execute(
+        client,
+        'mutation { setSellingPolicy(input: {sku: "THROW-WOOL", policy: ON_HAND}) { userErrors { code } } }',
+        token=AGENT,
+    )
+
+    assert [e["code"] for e in body["data"]["setSellingPolicy"]["userErrors"]] == ["FORBIDDEN"]
+
+
+async def test_a_receipt_the_erp_did_not_announce_is_found_by_the_backorder_pass(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    placed = await place(client, WOOL, 4)
+    sandbox = katana(sandboxes)
+    for webhook in sandbox.webhooks:
+        webhook.enabled = False
+
+    await sandbox.receive_purchase_order("PO-1002")
+    unheard = await read(client, placed["order"]["id"])
+    allocated = await backorders.refresh_and_allocate(services)  # what ORDERGATE_BACKORDER_SECONDS runs
+
+    assert [b["status"] for b in unheard["backorders"]] == ["WAITING"]
+    assert allocated == 4
+    assert [b["status"] for b in (await read(client, placed["order"]["id"]))["backorders"]] == ["ALLOCATED"]
+    assert (await dallas(client))["incoming"] == []  # supply re-read with the stock: not counted twice
