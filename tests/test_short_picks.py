@@ -193,3 +193,20 @@ async def test_work_not_being_picked_cannot_be_short_picked(client: httpx.AsyncC
     payload = await short(client, order["fulfillmentOrders"][0]["id"], ("MUG-BLUE", 1))
 
     assert [e["code"] for e in payload["userErrors"]] == ["INVALID_TRANSITION"]
+
+
+async def test_a_line_missing_whole_leaves_the_work_and_the_other_lines_go_on(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Found by the long-run walk (seed 4): the emptied line used to break the work's own rule
+    that a line holds at least one unit, and the request failed."""
+    order = await place(client)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    await execute(client, operation("Accept"), {"id": fo_id}, token=DALLAS)
+    on_hand, _ = await at(services, "DC-DFW")
+
+    payload = await short(client, fo_id, ("MUG-BLUE", 3))
+
+    assert payload["userErrors"] == []
+    assert payload["fulfillmentOrder"]["lines"] == [{"sku": "KNIFE-CHEF-8", "quantity": 1}]
+    assert await at(services, "DC-DFW") == (on_hand - 3, 0)

@@ -404,7 +404,7 @@ async def report_short_pick(
         problems = short_pick_problems(fo_lines, missing)
         if problems:
             raise ValidationFailed(problems)
-        short = _take_short(uow, fo_lines, missing)
+        short = await _take_short(uow, fo_lines, missing)
         fulfillment_order.updated_at = now
         uow.save(fulfillment_order)
         what = ", ".join(f"{x.quantity} x {x.sku}" for x in short)
@@ -416,10 +416,11 @@ async def report_short_pick(
     return fulfillment_order
 
 
-def _take_short(
+async def _take_short(
     uow: UnitOfWork, fo_lines: Sequence[FulfillmentOrderLine], missing: Sequence[tuple[str, int]]
 ) -> list[FulfillmentOrderLine]:
-    """Lower the work's lines by the missing units; the missing units as lines of their own."""
+    """Lower the work's lines by the missing units (a line with none left goes); the missing
+    units as lines of their own."""
     left = dict[str, int]()
     for sku, count in missing:
         left[sku] = left.get(sku, 0) + count
@@ -429,7 +430,10 @@ def _take_short(
         if take > 0:
             line.quantity -= take
             left[line.sku] -= take
-            uow.save(line)
+            if line.quantity == 0:
+                await uow.remove(line)
+            else:
+                uow.save(line)
             short.append(
                 FulfillmentOrderLine(
                     fulfillment_order_id=line.fulfillment_order_id,
