@@ -5,7 +5,7 @@ ERP sandbox receives the supply; `promiseDate` and `placeOrder` agree on what ca
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.usecases import backorders
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
+from tests.clock import MovingClock, moving
 from tests.contract import operation
 from tests.graphql_client import execute
 from tests.test_inventory import AUSTIN, only_at, set_policy
@@ -34,20 +35,10 @@ ORDER = """query($id: ID!) {
 CANCEL = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
 
 
-class Clock:
-    def __init__(self, services: Services) -> None:
-        self.real, self.offset = services.clock, timedelta(0)
-        services.clock = self
-
-    def __call__(self) -> datetime:
-        return self.real() + self.offset
-
-
 @pytest.fixture
-def clock(services: Services) -> Iterator[Clock]:
-    clock = Clock(services)
-    yield clock
-    services.clock = clock.real
+def clock(services: Services) -> Iterator[MovingClock]:
+    with moving(services) as clock:
+        yield clock
 
 
 def katana(sandboxes: Sandboxes) -> KatanaSandbox:
@@ -283,7 +274,7 @@ async def test_a_policy_for_some_channels_leaves_the_others_selling_what_is_on_h
 
 
 async def test_pre_orders_wait_for_their_release_date_even_when_the_supply_is_in(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     release = date.today() + timedelta(days=5)
     changed = await set_policy(client, "POT-DUTCH-5", "PRE_ORDER", releaseOn=release.isoformat())

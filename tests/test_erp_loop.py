@@ -6,7 +6,6 @@ the message is in flight, or after."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
+from tests.clock import MovingClock, moving
 from tests.contract import operation
 from tests.flows import send_back
 from tests.graphql_client import execute
@@ -36,26 +36,10 @@ REJECT = """mutation($id: ID!, $damaged: Boolean!) {
 }"""
 
 
-class Clock:
-    """The services' clock, moved on by hand (every refresh and relay step reads it)."""
-
-    def __init__(self, services: Services) -> None:
-        self.real = services.clock
-        self.offset = timedelta(0)
-        services.clock = self
-
-    def __call__(self) -> datetime:
-        return self.real() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock(services: Services) -> Iterator[Clock]:
-    clock = Clock(services)
-    yield clock
-    services.clock = clock.real
+def clock(services: Services) -> Iterator[MovingClock]:
+    with moving(services) as clock:
+        yield clock
 
 
 def katana(sandboxes: Sandboxes) -> KatanaSandbox:
@@ -68,7 +52,7 @@ async def relay(services: Services) -> None:
         pass
 
 
-async def refresh(services: Services, clock: Clock, *skus: str) -> None:
+async def refresh(services: Services, clock: MovingClock, *skus: str) -> None:
     """A stock refresh from the ERP, well after anything before it (past the TTL and the skew)."""
     clock.advance(30)
     services.freshness.stock_read_at.clear()
@@ -104,7 +88,7 @@ async def ship(client: httpx.AsyncClient, order: dict[str, Any]) -> None:
 
 
 async def test_shipped_units_stay_gone_whenever_the_refresh_comes(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
@@ -133,7 +117,7 @@ async def test_shipped_units_stay_gone_whenever_the_refresh_comes(
 
 
 async def test_a_refresh_while_the_message_is_in_flight_keeps_the_local_figure(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
@@ -155,7 +139,7 @@ async def test_a_refresh_while_the_message_is_in_flight_keeps_the_local_figure(
 
 
 async def test_a_restocked_return_stays_on_the_shelf_and_reaches_the_erp(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     order = await place(client)
@@ -180,7 +164,7 @@ async def test_a_restocked_return_stays_on_the_shelf_and_reaches_the_erp(
 
 
 async def test_a_damaged_return_does_not_come_back_on_sale(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     order = await place(client)
@@ -202,7 +186,7 @@ async def test_a_damaged_return_does_not_come_back_on_sale(
 
 
 async def test_a_node_that_rejects_for_damage_loses_those_units_and_the_next_order_goes_elsewhere(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     await erp.set_on_hand(MUG, "DC-DFW", 2)
@@ -233,7 +217,7 @@ async def test_a_node_that_rejects_for_damage_loses_those_units_and_the_next_ord
 
 
 async def test_a_rejection_without_damage_leaves_the_stock_alone(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
@@ -250,7 +234,7 @@ async def test_a_rejection_without_damage_leaves_the_stock_alone(
 
 
 async def test_a_handover_at_the_counter_fulfils_the_stores_sales_order(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     chicago = a_token("associate", locations=("ST-CHI",))

@@ -1,0 +1,99 @@
+"""A long seeded walk over simulated weeks (`tests/simulation.py`): orders, holds, shipments,
+handovers, rejections, short picks, cancellations, returns, purchase-order receipts, ERP
+refreshes and relays, every invariant checked after every step.
+
+    .venv/bin/python bench/long_run.py --steps 2000 --seed 7 --backend sqlite
+    .venv/bin/python bench/long_run.py --steps 2000 --seed 7 --backend postgres   # 127.0.0.1:5432, db test
+
+Prints the step mix, simulated days, steps per second, and either that every invariant held
+or the first violation with its seed and step (exit code 1), to replay with the same seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ordergate import bootstrap
+from ordergate.app import create_app
+from ordergate.bootstrap import Sandboxes
+from ordergate.settings import Settings
+from ordergate.store.unit_of_work import Store
+from tests.clock import moving
+from tests.services import POSTGRES_URL
+from tests.simulation import Violation, Walk
+
+
+async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object]) -> int:
+    settings = Settings(
+        database_url=url,
+        outbox_relay=False,  # the walk relays, partly and repeatedly, as one of its steps
+        storefront_sync_seconds=0,
+        storefront_availability_seconds=0,
+        query_budget=0,
+        backorder_seconds=0,
+    )
+    sandboxes = Sandboxes()
+    async with bootstrap.opened(settings, Store(url, connect_args=connect_args), sandboxes) as services:
+        app = create_app(settings, services, sandboxes)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test"
+            ) as client,
+        ):
+            with moving(services) as clock:
+                run = Walk(client, services, sandboxes, clock, seed)
+                started = time.perf_counter()
+                try:
+                    await run.run(steps)
+                except Violation as violation:
+                    print(f"VIOLATION {violation}")
+                    return 1
+                elapsed = time.perf_counter() - started
+                print(
+                    f"seed {seed}: {steps} steps over {clock.offset.days} simulated days in {elapsed:.1f} s "
+                    f"({steps / elapsed:.1f} steps/s), {len(run.orders)} orders"
+                )
+                print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
+                print("  every invariant held after every step")
+    return 0
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--seed", type=int, action="append", help="repeat for several walks (default 1)")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args()
+    failed = 0
+    for seed in args.seed or [1]:
+        if args.backend == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                failed |= await walk(seed, args.steps, f"sqlite+aiosqlite:///{folder}/walk.db", {})
+            continue
+        schema = f"walk_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            failed |= await walk(seed, args.steps, POSTGRES_URL, {"server_settings": {"search_path": schema}})
+        finally:
+            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            await admin.close()
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

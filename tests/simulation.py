@@ -1,0 +1,528 @@
+"""A seeded random walk over simulated days: orders (shipped and picked up, some backordered),
+cart holds, picks, shipments, handovers, rejections, short picks, cancellations, returns,
+purchase-order receipts, ERP refreshes and outbox relays (partial, and repeated) in between,
+against the real gateway in-process and the stateful sandboxes. After every step it checks:
+
+- units are conserved: for every tracked SKU and node, the ERP's on-hand plus the units in
+  flight to it (movements not yet acknowledged) equals what the walk put there (the ERP's
+  opening stock, plus receipts and restocked returns, minus what was shipped, handed over or
+  written off), and ordergate's own on-hand equals the same figure;
+- nothing is oversold: 0 <= allocated <= on-hand, and allocated equals the units of open
+  fulfilment orders at the node;
+- available-to-sell, as the API answers it, equals its definition over the stored rows;
+- every order line accounts for its units (fulfilled + cancelled + open + waiting <= ordered,
+  returned <= fulfilled).
+
+A failure names the seed and the step, so `Walk(..., seed=N)` replays it. `tests/test_long_run.py`
+runs a few short walks; `bench/long_run.py` runs long ones.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from ordergate.bootstrap import Sandboxes
+from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.ids import new_id
+from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
+from ordergate.usecases import backorders
+from ordergate.usecases.inventory import refresh_stock
+from ordergate.usecases.services import Services
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
+from tests.builders import a_line, a_token, an_order_input
+from tests.clock import MovingClock
+from tests.contract import operation
+from tests.flows import send_back
+from tests.graphql_client import execute
+
+AGENT = a_token("agent")
+# The SKUs the walk sells and checks: on the open purchase orders PO-1001 and PO-1002, one of
+# them (THROW-WOOL) backorderable, so receipts and backorders are part of the walk.
+SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
+PURCHASE_ORDERS = ("PO-1001", "PO-1002")
+PICKUP_STORES = ("ST-NYC", "ST-CHI")
+OPEN = frozenset(
+    {
+        FulfillmentOrderStatus.OPEN,
+        FulfillmentOrderStatus.ACCEPTED,
+        FulfillmentOrderStatus.PICKING,
+        FulfillmentOrderStatus.PACKED,
+        FulfillmentOrderStatus.READY_FOR_PICKUP,
+    }
+)
+ORDER = """query($id: ID!) {
+  order(id: $id) {
+    id status deliveryMethod
+    lines { id sku quantity quantityFulfilled quantityReturned }
+    fulfillmentOrders { id status location { id code } lines { sku quantity } }
+  }
+}"""
+REJECT = """mutation($id: ID!, $damaged: Boolean!) {
+  rejectFulfillmentOrder(id: $id, reason: "simulated", damaged: $damaged) { userErrors { code } }
+}"""
+SHORT = (
+    """mutation($input: ReportShortPickInput!) { reportShortPick(input: $input) { userErrors { code } } }"""
+)
+CANCEL = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
+RELEASE_HOLD = """mutation($id: ID!) { releaseInventoryHold(id: $id) { userErrors { code } } }"""
+POLICY = (
+    """mutation($input: SetSellingPolicyInput!) { setSellingPolicy(input: $input) { userErrors { code } } }"""
+)
+AVAILABILITY = """query($skus: [String!]!) {
+  availability(skus: $skus, channel: "web") { sku locations { location { id code } availableToSell } }
+}"""
+
+
+class Violation(AssertionError):
+    pass
+
+
+@dataclass
+class Walk:
+    client: httpx.AsyncClient
+    services: Services
+    sandboxes: Sandboxes
+    clock: MovingClock
+    seed: int
+    rng: random.Random = field(init=False)
+    step: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    orders: list[str] = field(default_factory=list)
+    holds: list[str] = field(default_factory=list)
+    returned: set[str] = field(default_factory=set)  # order lines sent back already
+    received: set[str] = field(default_factory=set)
+    ledger: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, code) -> units there
+    locations: dict[str, str] = field(default_factory=dict)  # code -> id
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    @property
+    def katana(self) -> KatanaSandbox:
+        assert self.sandboxes.katana is not None
+        return self.sandboxes.katana
+
+    async def start(self) -> None:
+        # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
+        # time) would be the walk's bottleneck, not what it is here to test.
+        self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
+        async with self.services.store.read() as uow:
+            self.locations = {loc.code: loc.id for loc in await uow.catalog.locations()}
+        # Besides the demo's wool throw: knives backordered against PO-1001 at Newark, and Dutch
+        # ovens pre-ordered for a week (units on hand at Dallas wait for the release with them).
+        release = (self.services.clock() + timedelta(days=7)).date().isoformat()
+        for sku, policy, more in (
+            ("KNIFE-CHEF-8", "BACKORDER", {}),
+            ("POT-DUTCH-5", "PRE_ORDER", {"releaseOn": release}),
+        ):
+            body = await execute(
+                self.client,
+                POLICY,
+                {"input": {"sku": sku, "policy": policy, **more}},
+                token=a_token("admin"),
+            )
+            self.expect_no_errors(body)
+            if body["data"]["setSellingPolicy"]["userErrors"]:
+                raise self.violation(f"policy refused: {body}")
+        await self.refresh()
+        self.ledger = {
+            (sku, code): int(self.katana.on_hand(sku, code)) for sku in SKUS for code in self.katana.locations
+        }
+        await self.check("start")
+
+    async def run(self, steps: int) -> None:
+        await self.start()
+        moves = [
+            (self.place, 14),
+            (self.place_pickup, 3),
+            (self.hold, 3),
+            (self.place_from_hold, 2),
+            (self.release_hold, 1),
+            (self.work, 16),
+            (self.reject, 3),
+            (self.short_pick, 3),
+            (self.cancel, 3),
+            (self.send_back, 4),
+            (self.relay, 8),
+            (self.relay_some, 4),
+            (self.refresh, 6),
+            (self.receive, 1),
+            (self.next_day, 3),
+        ]
+        actions, weights = zip(*moves, strict=True)
+        for self.step in range(1, steps + 1):
+            action = self.rng.choices(actions, weights)[0]
+            self.kinds[action.__name__] += 1
+            await action()
+            await self.check(action.__name__)
+        await self.relay()
+        await self.refresh()
+        await self.check("drained")
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    async def place(self, *, pickup: str | None = None, reservation: str | None = None) -> None:
+        skus = self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))
+        big = self.rng.random() < 0.1
+        lines = [a_line(sku, self.rng.randint(20, 90) if big else self.rng.randint(1, 4)) for sku in skus]
+        more: dict[str, Any] = {"lines": lines, "idempotencyKey": f"sim-{self.seed}-{self.step}-{new_id()}"}
+        if pickup is not None:
+            more |= {
+                "deliveryMethod": "PICKUP",
+                "pickupLocationId": self.locations[pickup],
+                "shippingAddress": None,
+            }
+        body = await execute(
+            self.client, operation("PlaceOrder"), {"input": an_order_input(**more)}, token=AGENT
+        )
+        self.expect_no_errors(body)
+        placed = body["data"]["placeOrder"]
+        if placed["order"] is not None:
+            self.orders.append(placed["order"]["id"])
+        else:
+            self.expect_codes(placed, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+
+    async def place_pickup(self) -> None:
+        await self.place(pickup=self.rng.choice(PICKUP_STORES))
+
+    async def hold(self) -> None:
+        sku = self.rng.choice(SKUS)
+        body = await execute(
+            self.client,
+            operation("HoldStock"),
+            {
+                "input": {
+                    "idempotencyKey": new_id(),
+                    "lines": [a_line(sku, self.rng.randint(1, 3))],
+                    "channel": "web",
+                }
+            },
+            token=AGENT,
+        )
+        self.expect_no_errors(body)
+        payload = body["data"]["reserveInventory"]
+        if payload["reservation"] is not None:
+            self.holds.append(payload["reservation"]["id"])
+        else:
+            self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+
+    async def place_from_hold(self) -> None:
+        if not self.holds:
+            return
+        hold = self.holds.pop(self.rng.randrange(len(self.holds)))
+        async with self.services.store.read() as uow:
+            lines = (await uow.inventory.reservation_lines([hold])).get(hold, [])
+        wanted = Counter[str]()
+        for line in lines:
+            wanted[line.sku] += line.quantity
+        body = await execute(
+            self.client,
+            operation("PlaceOrder"),
+            {
+                "input": an_order_input(
+                    lines=[a_line(sku, units) for sku, units in wanted.items()],
+                    reservationId=hold,
+                    idempotencyKey=new_id(),
+                )
+            },
+            token=AGENT,
+        )
+        self.expect_no_errors(body)
+        placed = body["data"]["placeOrder"]
+        if placed["order"] is not None:
+            self.orders.append(placed["order"]["id"])
+
+    async def release_hold(self) -> None:
+        if self.holds:
+            hold = self.holds.pop(self.rng.randrange(len(self.holds)))
+            self.expect_no_errors(await execute(self.client, RELEASE_HOLD, {"id": hold}, token=AGENT))
+
+    async def work(self) -> None:
+        """One step forward on a fulfilment order: accept, pick, pack, then ship (or ready it and
+        hand it over)."""
+        found = await self.open_work()
+        if found is None:
+            return
+        order, fo = found
+        code, status = fo["location"]["code"], fo["status"]
+        token = a_token("associate", locations=(code,))
+        if status in ("OPEN", "ACCEPTED", "PICKING"):
+            name = {"OPEN": "Accept", "ACCEPTED": "StartPicking", "PICKING": "Pack"}[status]
+            self.expect_no_errors(await execute(self.client, operation(name), {"id": fo["id"]}, token=token))
+            return
+        if order["deliveryMethod"] == "PICKUP":
+            name = "ReadyForPickup" if status == "PACKED" else "HandOver"
+            body = await execute(self.client, operation(name), {"id": fo["id"]}, token=token)
+        else:
+            body = await execute(
+                self.client, operation("Ship"), {"input": {"fulfillmentOrderId": fo["id"]}}, token=token
+            )
+        self.expect_no_errors(body)
+        payload = next(iter(body["data"].values()))
+        if payload.get("userErrors"):
+            raise self.violation(
+                f"{name if order['deliveryMethod'] == 'PICKUP' else 'Ship'} refused: {payload}"
+            )
+        if order["deliveryMethod"] == "SHIP" or status == "READY_FOR_PICKUP":
+            self.leave(code, fo["lines"])
+
+    async def reject(self) -> None:
+        found = await self.open_work(("OPEN", "ACCEPTED", "PICKING", "PACKED"))
+        if found is None:
+            return
+        _, fo = found
+        damaged = self.rng.random() < 0.5
+        code = fo["location"]["code"]
+        body = await execute(
+            self.client,
+            REJECT,
+            {"id": fo["id"], "damaged": damaged},
+            token=a_token("associate", locations=(code,)),
+        )
+        self.expect_no_errors(body)
+        if body["data"]["rejectFulfillmentOrder"]["userErrors"]:
+            self.expect_codes(body["data"]["rejectFulfillmentOrder"], {"INVALID_TRANSITION"})
+        elif damaged:
+            self.leave(code, fo["lines"])
+
+    async def short_pick(self) -> None:
+        found = await self.open_work(("ACCEPTED", "PICKING"))
+        if found is None:
+            return
+        _, fo = found
+        lines = [line for line in fo["lines"] if line["quantity"] > 0]
+        if sum(line["quantity"] for line in lines) < 2:
+            return
+        line = self.rng.choice(lines)
+        missing = self.rng.randint(1, line["quantity"] - (1 if len(lines) == 1 else 0))
+        write_off = self.rng.random() < 0.6
+        code = fo["location"]["code"]
+        body = await execute(
+            self.client,
+            SHORT,
+            {
+                "input": {
+                    "fulfillmentOrderId": fo["id"],
+                    "lines": [{"sku": line["sku"], "missing": missing}],
+                    "writeOff": write_off,
+                }
+            },
+            token=a_token("associate", locations=(code,)),
+        )
+        self.expect_no_errors(body)
+        if body["data"]["reportShortPick"]["userErrors"]:
+            raise self.violation(f"short pick refused: {body}")
+        if write_off:
+            self.leave(code, [{"sku": line["sku"], "quantity": missing}])
+
+    async def cancel(self) -> None:
+        if not self.orders:
+            return
+        order_id = self.rng.choice(self.orders)
+        body = await execute(
+            self.client, CANCEL, {"input": {"orderId": order_id, "reason": "CUSTOMER"}}, token=AGENT
+        )
+        self.expect_no_errors(body)
+        payload = body["data"]["cancelOrder"]
+        if payload["userErrors"]:
+            self.expect_codes(payload, {"NOTHING_TO_CANCEL", "ORDER_NOT_CANCELLABLE", "INVALID_TRANSITION"})
+
+    async def send_back(self) -> None:
+        candidates: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        for order_id in self.rng.sample(self.orders, min(8, len(self.orders))):
+            order = await self.read(order_id)
+            for line in order["lines"]:
+                if line["id"] in self.returned or line["quantityFulfilled"] == 0:
+                    continue
+                shipped = [
+                    fo
+                    for fo in order["fulfillmentOrders"]
+                    if fo["status"] in ("SHIPPED", "PICKED_UP")
+                    and any(x["sku"] == line["sku"] for x in fo["lines"])
+                ]
+                if shipped:
+                    candidates.append((order, line, shipped[0]))
+        if not candidates:
+            return
+        order, line, fo = self.rng.choice(candidates)
+        self.returned.add(line["id"])
+        disposition = self.rng.choice(("RESTOCK", "RESTOCK", "DAMAGED"))
+        received = await send_back(
+            self.client, order["id"], line["id"], fo["location"]["id"], disposition=disposition
+        )
+        if received["userErrors"]:
+            raise self.violation(f"return refused: {received}")
+        if disposition == "RESTOCK":
+            key = (line["sku"], fo["location"]["code"])
+            self.ledger[key] = self.ledger.get(key, 0) + 1
+
+    async def relay(self) -> None:
+        while await relay_once(self.services, outbox_handlers(self.services)):
+            pass
+
+    async def relay_some(self) -> None:
+        for _ in range(self.rng.randint(1, 3)):
+            await relay_once(self.services, outbox_handlers(self.services))
+
+    async def refresh(self) -> None:
+        """A stock refresh from the ERP, past the TTL and the allowed clock skew."""
+        self.clock.advance(30)
+        self.services.freshness.stock_read_at.clear()
+        if await refresh_stock(self.services, list(SKUS)):
+            raise self.violation("the sandbox ERP could not be read")
+
+    async def receive(self) -> None:
+        left = [number for number in PURCHASE_ORDERS if number not in self.received]
+        if not left:
+            return
+        number = self.rng.choice(left)
+        self.received.add(number)
+        order = self.katana.purchase_order(number)
+        code = next(c for c, i in self.katana.locations.items() if i == order.location_id)
+        for row in order.rows:
+            sku = self.katana.variants[row.variant_id].sku
+            if row.received_at is None and sku in SKUS:
+                self.ledger[(sku, code)] = self.ledger.get((sku, code), 0) + int(row.quantity)
+        await self.katana.receive_purchase_order(number)  # its stock webhook reaches the gateway
+
+    async def next_day(self) -> None:
+        self.clock.advance(24 * 3600)
+        await backorders.allocate_waiting(self.services)
+
+    # -- what the walk knows -----------------------------------------------------------------------
+
+    async def read(self, order_id: str) -> dict[str, Any]:
+        body = await execute(self.client, ORDER, {"id": order_id}, token=AGENT)
+        self.expect_no_errors(body)
+        order: dict[str, Any] = body["data"]["order"]
+        return order
+
+    async def open_work(
+        self, statuses: tuple[str, ...] = ("OPEN", "ACCEPTED", "PICKING", "PACKED", "READY_FOR_PICKUP")
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        for order_id in self.rng.sample(self.orders, min(6, len(self.orders))):
+            order = await self.read(order_id)
+            work = [fo for fo in order["fulfillmentOrders"] if fo["status"] in statuses]
+            if work:
+                return order, self.rng.choice(work)
+        return None
+
+    def leave(self, code: str, lines: list[dict[str, Any]]) -> None:
+        for line in lines:
+            if line["sku"] in SKUS:
+                self.ledger[(line["sku"], code)] -= line["quantity"]
+
+    def expect_no_errors(self, body: dict[str, Any]) -> None:
+        if "errors" in body:
+            raise self.violation(f"the API answered with errors: {body['errors']}")
+
+    def expect_codes(self, payload: dict[str, Any], allowed: set[str]) -> None:
+        codes = {error["code"] for error in payload["userErrors"]}
+        if not codes <= allowed:
+            raise self.violation(f"unexpected refusal {sorted(codes)}: {payload['userErrors']}")
+
+    def violation(self, what: str) -> Violation:
+        return Violation(f"seed {self.seed}, step {self.step} ({self.kinds.most_common(3)}): {what}")
+
+    # -- invariants --------------------------------------------------------------------------------
+
+    async def check(self, after: str) -> None:
+        now = self.services.clock()
+        code_of = {location_id: code for code, location_id in self.locations.items()}
+        async with self.services.store.read() as uow:
+            positions = {
+                (p.sku, code_of[p.location_id]): p for p in await uow.inventory.positions(list(SKUS))
+            }
+            held = await uow.inventory.held(list(SKUS), now)
+            waiting = await uow.inventory.waiting(list(SKUS))
+            keys = [(sku, self.locations[code]) for sku, code in self.ledger]
+            movements = await uow.inventory.uncounted_movements(keys)
+            shares = await uow.orders.fulfillment_orders_by_order_ids(self.orders)
+            fo_lines = await uow.orders.fulfillment_lines_by_fo_ids(
+                [fo.id for fos in shares.values() for fo in fos]
+            )
+            lines = await uow.orders.lines_by_order_ids(self.orders)
+            waits = await uow.inventory.backorders_by_order_ids(self.orders)
+            safety = {loc.id: loc.safety_stock for loc in await uow.catalog.locations()}
+        open_units = Counter[tuple[str, str]]()
+        open_by_line = Counter[str]()
+        for fos in shares.values():
+            for fo in fos:
+                if fo.status in OPEN:
+                    for row in fo_lines.get(fo.id, []):
+                        open_units[(row.sku, code_of[fo.location_id])] += row.quantity
+                        open_by_line[row.order_line_id] += row.quantity
+        for (sku, code), expected in self.ledger.items():
+            in_flight = sum(
+                m.quantity for m in movements.get((sku, self.locations[code]), []) if m.acked_at is None
+            )
+            erp = int(self.katana.on_hand(sku, code))
+            if erp + in_flight != expected:
+                raise self.violation(
+                    f"after {after}: {sku} at {code}: the ERP holds {erp} with {in_flight} in flight, "
+                    f"but {expected} should be there"
+                )
+            position = positions.get((sku, code))
+            local = position.on_hand if position else 0
+            if local != expected:
+                raise self.violation(
+                    f"after {after}: {sku} at {code}: ordergate counts {local}, {expected} are there"
+                )
+            allocated = position.allocated if position else 0
+            if not 0 <= allocated <= local:
+                raise self.violation(
+                    f"after {after}: {sku} at {code}: {allocated} allocated of {local} on hand"
+                )
+            if allocated != open_units[(sku, code)]:
+                raise self.violation(
+                    f"after {after}: {sku} at {code}: {allocated} allocated, "
+                    f"open work holds {open_units[(sku, code)]}"
+                )
+        for order_id, order_lines in lines.items():
+            waiting_by_line = Counter[str]()
+            for wait in waits.get(order_id, []):
+                waiting_by_line[wait.order_line_id] += wait.quantity if wait.status.value == "WAITING" else 0
+            for line in order_lines:
+                accounted = (
+                    line.quantity_fulfilled
+                    + line.quantity_cancelled
+                    + open_by_line[line.id]
+                    + waiting_by_line[line.id]
+                )
+                if accounted > line.quantity or line.quantity_returned > line.quantity_fulfilled:
+                    raise self.violation(
+                        f"after {after}: line {line.id} of {line.quantity} {line.sku}: "
+                        f"{line.quantity_fulfilled} fulfilled, {line.quantity_cancelled} cancelled, "
+                        f"{open_by_line[line.id]} open, "
+                        f"{waiting_by_line[line.id]} waiting, {line.quantity_returned} returned"
+                    )
+        body = await execute(self.client, AVAILABILITY, {"skus": list(SKUS)}, token=AGENT)
+        self.expect_no_errors(body)
+        for answer in body["data"]["availability"]:
+            for row in answer["locations"]:
+                sku, location_id, code = answer["sku"], row["location"]["id"], row["location"]["code"]
+                position = positions.get((sku, code))
+                if position is None or code.startswith("VN-"):  # a vendor's feed has its own freshness
+                    continue
+                raw = (
+                    position.on_hand
+                    - position.allocated
+                    - held.get((sku, location_id), 0)
+                    - safety[location_id]
+                )
+                expected = max(0, max(0, raw) - waiting.get((sku, location_id), 0))
+                if row["availableToSell"] != expected:
+                    raise self.violation(
+                        f"after {after}: {sku} at {code}: availableToSell {row['availableToSell']}, by its "
+                        f"definition {expected} (on hand {position.on_hand}, allocated {position.allocated}, "
+                        f"held {held.get((sku, location_id), 0)}, safety {safety[location_id]}, waiting "
+                        f"{waiting.get((sku, location_id), 0)})"
+                    )
