@@ -511,8 +511,8 @@ class Settings:
     appeasement_limit_agent: Decimal | None = setting(
         "ORDERGATE_APPEASEMENT_LIMIT_AGENT",
         Decimal("50.00"),
-        "the most an agent may give in one goodwill appeasement (`issueAppeasement`); `unlimited` "
-        "for no limit",
+        "the most an agent may give in goodwill appeasements (`issueAppeasement`) on one order, all of them "
+        "together (from anyone); `unlimited` for no limit",
         parsers.limit,
     )
     appeasement_limit_admin: Decimal | None = setting(

@@ -202,6 +202,46 @@ async def test_goodwill_within_the_agents_limit_is_refunded_and_shown_on_the_ord
     assert "APPEASEMENT_ISSUED" in [e["type"] for e in timeline["data"]["order"]["timeline"]]
 
 
+async def test_the_agents_limit_is_per_order_and_what_is_left_is_shown(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """40 + 50 + 50 + 50 was once given on one order by agents limited to 50.00."""
+    order = await shipped_and_captured(client, services)
+
+    first = await issue(client, order["id"], "40.00")
+    over = await issue(client, order["id"], "10.01")
+    rest = await issue(client, order["id"], "10.00")
+    after = await issue(client, order["id"], "0.01")
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { appeasementAllowance { amount } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    admin = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { appeasementAllowance { amount } } }",
+        {"id": order["id"]},
+        token=ADMIN,
+    )
+    customer = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { appeasementAllowance { amount } } }",
+        {"id": order["id"]},
+        token=ANN,
+    )
+
+    assert first["userErrors"] == []
+    assert rest["userErrors"] == []
+    assert [e["code"] for e in over["userErrors"]] == ["APPEASEMENT_LIMIT_EXCEEDED"]
+    assert "10.00 is left" in over["userErrors"][0]["message"]
+    assert [e["code"] for e in after["userErrors"]] == ["APPEASEMENT_LIMIT_EXCEEDED"]
+    assert body["data"]["order"]["appeasementAllowance"] == {"amount": "0.00"}
+    assert admin["data"]["order"]["appeasementAllowance"] is None  # no limit
+    assert customer["data"]["order"]["appeasementAllowance"] is None
+    assert await count(services, "SELECT count(*) FROM appeasements") == 2
+
+
 async def test_goodwill_above_the_agents_limit_is_refused_and_changes_nothing(
     client: httpx.AsyncClient, services: Services
 ) -> None:

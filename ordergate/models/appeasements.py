@@ -46,13 +46,30 @@ def check_amount(amount: Decimal, path: tuple[str, ...]) -> list[Problem]:
     return []
 
 
-def check_limit(
-    role: Role, amount: Decimal, limits: Mapping[Role, Decimal | None], path: tuple[str, ...]
-) -> list[Problem]:
-    """A role missing from `limits` has no limit; one mapped to None neither."""
+def allowance(role: Role, given: Decimal, limits: Mapping[Role, Decimal | None]) -> Decimal | None:
+    """What `role` may still give on an order that has had `given` in goodwill (from anyone):
+    a limit is per order, all appeasements together. None: no limit (a role missing from
+    `limits`, or mapped to None)."""
     limit = limits.get(role)
-    if limit is not None and amount > limit:
+    return None if limit is None else max(Decimal("0.00"), limit - given)
+
+
+def check_limit(
+    role: Role,
+    amount: Decimal,
+    given: Decimal,
+    limits: Mapping[Role, Decimal | None],
+    path: tuple[str, ...],
+) -> list[Problem]:
+    """Whether `role` may give `amount` more on an order that has had `given`."""
+    left = allowance(role, given, limits)
+    if left is not None and amount > left:
         return [
-            Problem("APPEASEMENT_LIMIT_EXCEEDED", f"your role may give at most {limit} per appeasement", path)
+            Problem(
+                "APPEASEMENT_LIMIT_EXCEEDED",
+                f"your role may give at most {limits[role]} per order in goodwill; "
+                f"{left:.2f} is left on this one",
+                path,
+            )
         ]
     return []

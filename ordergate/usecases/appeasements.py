@@ -5,6 +5,7 @@ payments outbox, once per idempotency key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ordergate.models.appeasements import Appeasement, check_limit
 from ordergate.models.commands import IssueAppeasement, check_appeasement
@@ -13,9 +14,16 @@ from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.order import Order
 from ordergate.models.scope import order_scope
+from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.services import Services
+
+
+async def given_on(uow: UnitOfWork, order_id: str) -> Decimal:
+    return sum(
+        (a.amount for a in (await uow.appeasements.by_order_ids([order_id])).get(order_id, [])), Decimal(0)
+    )
 
 
 @dataclass(frozen=True)
@@ -27,11 +35,10 @@ class Issued:
 async def issue_appeasement(services: Services, principal: Principal, command: IssueAppeasement) -> Issued:
     if not principal.can(Permission.ISSUE_APPEASEMENTS):
         raise Forbidden("this role may not issue appeasements")
+    limits = services.policy.appeasement_limits
     problems = check_appeasement(command)
-    if not problems:
-        problems = check_limit(
-            principal.role, command.amount, services.policy.appeasement_limits, ("amount",)
-        )
+    if not problems:  # over the limit whatever the order had: refused before anything is read
+        problems = check_limit(principal.role, command.amount, Decimal(0), limits, ("amount",))
     if problems:
         raise ValidationFailed(problems)
     now = services.clock()
@@ -46,6 +53,10 @@ async def issue_appeasement(services: Services, principal: Principal, command: I
         order = await uow.orders.lock(command.order_id, order_scope(principal))
         if order is None:
             raise NotFound("no such order", field=("order_id",))
+        given = await given_on(uow, order.id)  # under the order's lock: two agents cannot both fit
+        problems = check_limit(principal.role, command.amount, given, limits, ("amount",))
+        if problems:
+            raise ValidationFailed(problems)
         available = await payments.refundable(uow, order.id)
         if command.amount > available:
             raise ValidationFailed(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordergate.models.appeasements import check_amount, check_limit
+from ordergate.models.appeasements import allowance, check_amount, check_limit
 from ordergate.models.identity import Role
 from ordergate.models.loyalty import LoyaltyReason, points_change, points_for
 
@@ -99,14 +99,25 @@ def test_an_appeasement_is_a_positive_amount_in_whole_cents(amount: str, code: s
 
 
 @pytest.mark.parametrize(
-    ("role", "amount", "allowed"),
+    ("role", "amount", "given", "allowed"),
     [
-        (Role.AGENT, "50.00", True),
-        (Role.AGENT, "50.01", False),
-        (Role.ADMIN, "100000.00", True),
+        (Role.AGENT, "50.00", "0", True),
+        (Role.AGENT, "50.01", "0", False),
+        (Role.AGENT, "10.00", "40.00", True),
+        (Role.AGENT, "10.01", "40.00", False),
+        (Role.AGENT, "0.01", "190.00", False),  # an admin gave beyond it: nothing left for agents
+        (Role.ADMIN, "100000.00", "999.00", True),
     ],
 )
-def test_each_role_gives_up_to_its_limit(role: Role, amount: str, allowed: bool) -> None:
-    problems = check_limit(role, Decimal(amount), LIMITS, ("amount",))
+def test_each_role_gives_up_to_its_limit_per_order(
+    role: Role, amount: str, given: str, allowed: bool
+) -> None:
+    problems = check_limit(role, Decimal(amount), Decimal(given), LIMITS, ("amount",))
 
     assert [p.code for p in problems] == ([] if allowed else ["APPEASEMENT_LIMIT_EXCEEDED"])
+
+
+def test_the_allowance_is_the_limit_less_what_the_order_had() -> None:
+    assert allowance(Role.AGENT, Decimal("40.00"), LIMITS) == Decimal("10.00")
+    assert allowance(Role.AGENT, Decimal("75.00"), LIMITS) == Decimal("0.00")
+    assert allowance(Role.ADMIN, Decimal("75.00"), LIMITS) is None

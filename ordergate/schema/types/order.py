@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from ordergate.models.appeasements import allowance
 from ordergate.models.events import OrderEvent as EventRecord
 from ordergate.models.events import customer_message, is_internal
 from ordergate.models.fraud import RiskLevel, RiskRule, level_of
@@ -449,6 +450,19 @@ class Order:
     async def backorders(self, info: Info) -> list[Backorder]:
         rows = await info.context.loaders.backorders_by_order_id.load(str(self.id))
         return [Backorder.from_model(r) for r in rows]
+
+    @strawberry.field(
+        description="What the caller's role may still give on this order in goodwill (its limit per "
+        "order, less every appeasement already given); null without a limit, or for roles that give none."
+    )
+    async def appeasement_allowance(self, info: Info) -> Money | None:
+        caller = principal(info)
+        if not caller.can(Permission.ISSUE_APPEASEMENTS):
+            return None
+        rows = await info.context.loaders.appeasements_by_order_id.load(str(self.id))
+        given = sum((r.amount for r in rows), Decimal(0))
+        left = allowance(caller.role, given, info.context.services.policy.appeasement_limits)
+        return None if left is None else Money.of(left, self.currency)
 
     @strawberry.field(description="Goodwill given on this order without a return, oldest first.")
     async def appeasements(self, info: Info) -> list[Appeasement]:
