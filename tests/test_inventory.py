@@ -577,3 +577,24 @@ async def test_a_hold_cannot_grow_past_the_stock_or_be_changed_by_someone_else(
     assert [(e["code"], e["field"]) for e in released["userErrors"]] == [
         ("HOLD_NOT_ACTIVE", ["input", "reservationId"])
     ]
+
+
+@pytest.mark.parametrize("sku", ["NO-SUCH-SKU", "MUG-BLUE"])
+async def test_a_hold_for_a_sku_nobody_sells_is_unknown_sku_as_an_order_would_be(
+    client: httpx.AsyncClient, sku: str
+) -> None:
+    lines = [a_line(sku, 1), a_line("GHOST-2", 1)]
+    held = await execute(
+        client, HOLD_STOCK, {"input": {"idempotencyKey": f"ghost-{sku}", "lines": lines}}, token=STOREFRONT
+    )
+    placed = await execute(
+        client, operation("PlaceOrder"), {"input": an_order_input(lines=lines)}, token=STOREFRONT
+    )
+
+    expected = [
+        ("UNKNOWN_SKU", ["input", "lines", str(i), "sku"])
+        for i, line in enumerate(lines)
+        if line["sku"] != "MUG-BLUE"
+    ]
+    assert [(e["code"], e["field"]) for e in held["data"]["reserveInventory"]["userErrors"]] == expected
+    assert [(e["code"], e["field"]) for e in placed["data"]["placeOrder"]["userErrors"]] == expected

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ordergate.models.allocation import Want
+from ordergate.models.catalog import check_sellable
 from ordergate.models.commands import ChangeHold, ReserveInventory, check_change_hold, check_reserve
 from ordergate.models.errors import Forbidden, NotFound, ValidationFailed
 from ordergate.models.identity import Permission, Principal
@@ -71,6 +72,7 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
         once = await claim(services, uow, principal, "reserveInventory", command.idempotency_key, command)
         if once.result_id is not None:
             return await _stored(uow, once.result_id)
+        await _sellable(uow, wants, policy.currency)
         sources = source_locations(
             await uow.catalog.locations(),
             command.channel,
@@ -114,6 +116,7 @@ async def change_inventory_hold(services: Services, principal: Principal, comman
         if once.result_id is not None:
             return await _stored(uow, once.result_id)
         hold = await _held_by(uow, principal, command.reservation_id, services.clock(), ("reservation_id",))
+        await _sellable(uow, wants, services.policy.currency)
         change = plan_hold_change(hold.lines, wants)
         added: list[ReservationLine] = []
         if change.extra:
@@ -129,6 +132,21 @@ async def change_inventory_hold(services: Services, principal: Principal, comman
         uow.save(*added)
         await once.complete(uow, hold.reservation.id)
     return Hold(hold.reservation, kept + added)
+
+
+async def _sellable(uow: UnitOfWork, wants: list[Want], currency: str) -> None:
+    """UNKNOWN_SKU (or PRODUCT_UNAVAILABLE) for a line that is not for sale, as placeOrder says
+    it: a hold is only ever for what an order could take."""
+    products = await uow.catalog.products_by_skus([w.sku for w in wants])
+    problems = [
+        problem
+        for index, want in enumerate(wants)
+        for problem in check_sellable(
+            want.sku, products.get(want.sku), currency, ("lines", str(index), "sku")
+        )
+    ]
+    if problems:
+        raise ValidationFailed(problems)
 
 
 async def _found(
