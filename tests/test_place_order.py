@@ -150,6 +150,18 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, list[str]]] = [
         ["input", "shippingAddress", "countryCode"],
     ),
     (
+        "country nobody has",
+        {"shippingAddress": an_address(countryCode="ZZ")},
+        "INVALID_COUNTRY",
+        ["input", "shippingAddress", "countryCode"],
+    ),
+    (
+        "US postal code that is not one",
+        {"shippingAddress": an_address(postalCode="ABCDE")},
+        "INVALID_POSTAL_CODE",
+        ["input", "shippingAddress", "postalCode"],
+    ),
+    (
         "pickup without location",
         {"deliveryMethod": "PICKUP", "shippingAddress": None},
         "REQUIRED",

@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ordergate.models.address import Address
 from ordergate.models.appeasements import AppeasementReason, check_amount
+from ordergate.models.countries import is_country, postal_code_fits
 from ordergate.models.errors import Problem
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
 from ordergate.models.returns import Disposition
@@ -226,12 +227,25 @@ def check_address(address: Address, path: tuple[str, ...]) -> list[Problem]:
         ("phone", address.phone, False),
     ):
         _text(problems, value, (*path, name), required=required)
-    if not COUNTRY_PATTERN.match(address.country_code or ""):
+    country = address.country_code or ""
+    if not COUNTRY_PATTERN.match(country) or not is_country(country):
         problems.append(
             Problem(
                 "INVALID_COUNTRY",
                 "countryCode must be an ISO 3166-1 alpha-2 code such as US",
                 (*path, "country_code"),
+            )
+        )
+    elif (
+        address.postal_code
+        and not any(p.field == (*path, "postal_code") for p in problems)  # missing or too long: said
+        and not postal_code_fits(country, address.postal_code)
+    ):
+        problems.append(
+            Problem(
+                "INVALID_POSTAL_CODE",
+                f"{address.postal_code[:16]!r} is not a postal code of {country}",
+                (*path, "postal_code"),
             )
         )
     return problems

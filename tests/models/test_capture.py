@@ -26,6 +26,7 @@ from ordergate.models.capture import (
     reserved_route,
 )
 from ordergate.models.commands import CustomerDetails, ExternalSale, LineRequest
+from ordergate.models.countries import is_country, postal_code_fits
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.fraud import FraudPolicy, RiskRule
 from ordergate.models.inventory import ReservationStatus, plan_hold_change, release_problem
@@ -406,3 +407,24 @@ def test_a_new_customer_is_stored_under_the_normalised_lower_case_email() -> Non
 
     assert (customer.email, customer.first_name, customer.last_name) == ("ann.lee@example.com", "Ann", "Lee")
     assert (customer.phone, customer.created_at) == ("+1 512 555 0100", NOW)
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code", "fits"),
+    [
+        ("US", "78701", True),
+        ("US", "78701-1234", True),
+        ("US", "ABCDE", False),
+        ("US", "7870", False),
+        ("CA", "M5V 2T6", True),
+        ("CA", "m5v2t6", True),
+        ("CA", "12345", False),
+        ("GB", "SW1A 1AA", True),
+        ("NL", "1012 AB", True),
+        ("KE", "00100", True),  # no format known: any code
+    ],
+)
+def test_postal_codes_have_their_countrys_format(country: str, postal_code: str, fits: bool) -> None:
+    assert postal_code_fits(country, postal_code) is fits
+    assert is_country(country)
+    assert not is_country("ZZ")
