@@ -22,7 +22,7 @@ AGENT = a_token("agent")
 DETAIL = """query($id: ID!) { order(id: $id) { status fulfillmentStatus
   lines { id sku quantity quantityCancelled }
   fulfillmentOrders { status location { code } lines { sku quantity } }
-  timeline { type } } }"""
+  timeline { type } cancelReason } }"""
 
 
 async def placed(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
@@ -59,6 +59,7 @@ async def test_a_customer_cancels_their_whole_order_and_the_stock_comes_back(
     order = await placed(client)
     dallas = (await location_ids(client))["DC-DFW"]
     before = await allocated_at(services, "MUG-BLUE", dallas)
+    assert (await detail(client, order["id"]))["cancelReason"] is None
 
     payload = await cancel(client, ANN, orderId=order["id"])
 
@@ -69,6 +70,7 @@ async def test_a_customer_cancels_their_whole_order_and_the_stock_comes_back(
     assert [fo["status"] for fo in found["fulfillmentOrders"]] == ["CANCELLED"]
     assert all(line["quantityCancelled"] == line["quantity"] for line in found["lines"])
     assert [e["type"] for e in found["timeline"]][-2:] == ["FULFILLMENT_CANCELLED", "ORDER_CANCELLED"]
+    assert found["cancelReason"] == "CUSTOMER"  # not only in webhook bodies
 
 
 async def test_one_unit_of_one_line_is_cancelled_and_the_rest_goes_on(

@@ -8,13 +8,20 @@ from decimal import Decimal
 import strawberry
 
 from ordergate.models.appeasements import allowance
+from ordergate.models.events import EventType, customer_message, is_internal
 from ordergate.models.events import OrderEvent as EventRecord
-from ordergate.models.events import customer_message, is_internal
 from ordergate.models.fraud import RiskLevel, RiskRule, level_of
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Role
-from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
+from ordergate.models.order import (
+    CancelReason,
+    DeliveryMethod,
+    FulfillmentStatus,
+    HoldReason,
+    OrderStatus,
+    PaymentStatus,
+)
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
 from ordergate.models.payments import KIND_OF_TASK, PaymentEntryStatus, PaymentKind
@@ -487,6 +494,19 @@ class Order:
         rows = await info.context.loaders.shipments_by_order_id.load(str(self.id))
         estimates = [r.estimated_delivery for r in rows if r.estimated_delivery is not None]
         return max(estimates) if estimates else self.promised_on
+
+    @strawberry.field(
+        description="Why the order (or its latest cancelled units) was cancelled; null when nothing was."
+    )
+    async def cancel_reason(self, info: Info) -> CancelReason | None:
+        rows = await info.context.loaders.events_by_order_id.load(str(self.id))
+        cancelled = [
+            r
+            for r in rows
+            if r.type in (EventType.ORDER_CANCELLED, EventType.ORDER_LINES_CANCELLED)
+            and r.data.get("reason") in CancelReason.__members__
+        ]
+        return CancelReason(cancelled[-1].data["reason"]) if cancelled else None
 
     @strawberry.field(
         description="What happened to the order, oldest first, in words a customer reads: our events "
