@@ -4,6 +4,7 @@ order again and settles the card, guarded by the version the caller read."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,8 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.models.allocation import Plan, PlanLine
+from ordergate.usecases.rerouting import moves
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
@@ -432,3 +435,39 @@ async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, servic
     assert preview["userErrors"] == []
     assert preview["changes"]  # it did decide something
     assert [s for s in statements if s.lstrip().upper().startswith(WRITES)] == []
+
+
+async def test_fewer_units_from_the_same_location_is_no_reroute(client: httpx.AsyncClient) -> None:
+    """The customer was once told "sending from another location" when only the quantity changed."""
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+
+    preview = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        dryRun=True,
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 1}],
+    )
+    done = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 1}],
+    )
+
+    assert (preview["rerouted"], done["userErrors"], done["rerouted"]) == (False, [], False)
+    assert open_units(await read(client, order_id))["MUG-BLUE"] == 1
+    body = await execute(
+        client, "query($id: ID!) { order(id: $id) { timeline { type } } }", {"id": order_id}, token=AGENT
+    )
+    assert "ORDER_REROUTED" not in [e["type"] for e in body["data"]["order"]["timeline"]]
+
+
+def test_a_move_is_units_from_somewhere_new_not_new_quantities() -> None:
+    current = Counter({("MUG", "dfw"): 2, ("KNIFE", "ewr"): 1})
+
+    assert not moves(Plan((PlanLine("MUG", "dfw", 1), PlanLine("KNIFE", "ewr", 3))), current)
+    assert not moves(Plan((PlanLine("MUG", "dfw", 2), PlanLine("PLATE", "ewr", 2))), current)  # added there
+    assert moves(Plan((PlanLine("MUG", "ewr", 2), PlanLine("KNIFE", "ewr", 1))), current)  # mugs moved
+    assert moves(Plan((PlanLine("MUG", "dfw", 2), PlanLine("PLATE", "ont", 2))), current)  # a new location

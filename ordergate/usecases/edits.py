@@ -117,7 +117,7 @@ async def _preview(
         authorize=authorize,
         refund=refund,
         decision=detached(routed.record) if routed else None,
-        rerouted=bool(routed and routed.changed),
+        rerouted=bool(routed and routed.moved),
     )
 
 
@@ -268,7 +268,7 @@ async def _apply(
         authorize=authorize,
         refund=refund,
         decision=detached(routed[0]) if routed else None,
-        rerouted=bool(routed and routed[1]),
+        rerouted=bool(routed and routed[2]),
     )
 
 

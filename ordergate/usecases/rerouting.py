@@ -71,6 +71,20 @@ class Replanned:
     changed: bool  # the plan differs from the work the order has
     movable: list[Work]
     view: dict[str, SkuStock]
+    moved: bool = False  # units go from a location that did not send them before
+
+
+def moves(plan: Plan, current: Counter[tuple[str, str]]) -> bool:
+    """Whether a plan sends units from somewhere else than the work it replaces: a location the
+    order had no work at, or a SKU from a location that did not send it. Fewer or more units at
+    the same locations (an edit's new quantities) are not a move."""
+    before = {location_id for _, location_id in current}
+    sent = {key for key, units in current.items() if units > 0}
+    skus_before = {sku for sku, _ in sent}
+    return any(
+        p.location_id not in before or (p.sku in skus_before and (p.sku, p.location_id) not in sent)
+        for p in plan.lines
+    )
 
 
 async def route_order(
@@ -95,7 +109,7 @@ async def route_order(
         )
         if outcome is None:
             raise _nothing_to_route()
-        record, changed = outcome
+        record, changed, _ = outcome
         if not changed:
             uow.orders.add_decision(record)
     return RouteOutcome(order.id, record, changed=changed, dry_run=False)
@@ -175,7 +189,7 @@ async def decide_again(
         return Replanned(record, None, bool(current), movable, view)
     plan = decision.chosen.plan
     changed = Counter({(p.sku, p.location_id): p.quantity for p in plan.lines}) != current
-    return Replanned(record, plan, changed, movable, view)
+    return Replanned(record, plan, changed, movable, view, moves(plan, current))
 
 
 async def replan(
@@ -186,9 +200,10 @@ async def replan(
     actor: str,
     now: datetime,
     reason: str,
-) -> tuple[RoutingDecisionRecord, bool] | None:
+) -> tuple[RoutingDecisionRecord, bool, bool] | None:
     """Route the order's open units again and move its not-started work to the new plan when
-    it differs (when it is the same, nothing is touched). None when there is nothing open to
+    it differs (when it is the same, nothing is touched): the decision, whether the work
+    changed, and whether units now go from elsewhere (`moves`). None when there is nothing open to
     route (any not-started work is then released). Raises NO_ROUTE, with nothing changed, when
     no location can take the units."""
     lines = await _lines(uow, order)
@@ -201,7 +216,7 @@ async def replan(
         raise no_route()
     if found.changed:
         await _move(uow, order, found, found.plan, actor=actor, now=now, reason=reason)
-    return found.record, found.changed
+    return found.record, found.changed, found.moved
 
 
 def no_route() -> ValidationFailed:
@@ -250,13 +265,14 @@ async def _move(
         else Opened([], {}, {})
     )
     uow.orders.add_decision(found.record)
-    await uow.events.append(
-        order,
-        EventType.ORDER_REROUTED,
-        actor=actor,
-        occurred_at=now,
-        data={"from": sorted({loc for _, loc in held(found.movable)}), "to": plan.locations},
-    )
+    if found.moved:  # the customer hears "from another location" only when it is so
+        await uow.events.append(
+            order,
+            EventType.ORDER_REROUTED,
+            actor=actor,
+            occurred_at=now,
+            data={"from": sorted({loc for _, loc in held(found.movable)}), "to": plan.locations},
+        )
     await announce_opened(uow, order, opened, actor=actor, now=now)
     promised = estimate(found.view, plan, now)
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
