@@ -228,6 +228,19 @@ async def test_an_order_with_its_hold_consumes_the_held_units(client: httpx.Asyn
     [after] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
     assert after["availableToSell"] == before["availableToSell"] - 3
     assert [e["code"] for e in again["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_USED"]
+    # why it went there: the hold (routingDecision was null for orders placed from a hold)
+    body = await execute(
+        client,
+        """query($id: ID!) { order(id: $id) {
+          routingDecision { chosen candidates { location { code } reasons } } } }""",
+        {"id": order["id"]},
+        token=a_token("agent"),
+    )
+    decision = body["data"]["order"]["routingDecision"]
+    assert decision["chosen"] == ["DC-DFW"]
+    [candidate] = decision["candidates"]
+    assert candidate["location"]["code"] == "DC-DFW"
+    assert held["reservation"]["id"] in candidate["reasons"][0]
 
 
 async def test_an_order_that_differs_from_its_hold_is_refused(client: httpx.AsyncClient) -> None:

@@ -257,3 +257,29 @@ class RoutingDecisionRecord:
             ],
             inputs=dict(decision.inputs),
         )
+
+    @classmethod
+    def from_hold(
+        cls, order_id: str, plan: Plan, codes: Mapping[str, str], reservation_id: str, decided_at: datetime
+    ) -> RoutingDecisionRecord:
+        """An order placed from a cart hold goes where the hold was routed: that is its decision."""
+        reason = f"held these units for the cart (reservation {reservation_id})"
+        return cls(
+            order_id=order_id,
+            decided_at=decided_at,
+            chosen=sorted(codes[location_id] for location_id in plan.locations),
+            candidates=[
+                {
+                    "location_id": loc,
+                    "code": codes[loc],
+                    "score": None,
+                    "excluded": False,
+                    "reasons": [reason],
+                }
+                for loc in plan.locations
+            ],
+            inputs={
+                "lines": [(line.sku, line.quantity) for line in plan.lines],
+                "reservation_id": reservation_id,
+            },
+        )

@@ -33,6 +33,7 @@ from ordergate.models.lifecycle import LineQuantities, OrderAction, next_status
 from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.supply import Backorder
 from ordergate.store.unit_of_work import UnitOfWork
@@ -222,6 +223,11 @@ async def _commit_route(
     order.promised_on = promised_on(route, view, now, pickup)
     if route.decision is not None:
         record_decision(uow, order.id, route.decision, now)
+    elif route.reservation is not None:
+        codes = {row.location.id: row.location.code for stock in view.values() for row in stock.locations}
+        uow.orders.add_decision(
+            RoutingDecisionRecord.from_hold(order.id, route.plan, codes, route.reservation.id, now)
+        )
     opened = Opened([], {}, {})
     if route.plan.lines:
         opened = await commit_plan(uow, order, lines, route.plan, dict(view), actor=actor, now=now)
