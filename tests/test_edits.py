@@ -41,6 +41,7 @@ READ = """query($id: ID!) { order(id: $id) {
   fulfillmentOrders { id status lines { sku quantity } }
   payments { kind status amount { amount } }
   shippingAddress { region }
+  shippingTotal { amount }
 } }"""
 
 
@@ -165,12 +166,13 @@ async def test_taking_units_and_lines_off_gives_their_stock_back(client: httpx.A
     assert [(line["sku"], line["quantity"]) for line in after["lines"]] == [("MUG-BLUE", 2)]
     assert open_units(after) == {"MUG-BLUE": 2}
     assert await available(client, "KNIFE-CHEF-8") == knives + 1
-    # 28.00 + 7.95 shipping, 6.25% on each: 1.75 + 0.50
+    # 28.00 at 6.25%; shipping stays what the order bought (free: it was over 75.00 when placed)
     assert (after["subtotal"]["amount"], after["tax"]["amount"], after["total"]["amount"]) == (
         "28.00",
-        "2.25",
-        "38.20",
+        "1.75",
+        "29.75",
     )
+    assert after["shippingTotal"]["amount"] == before["shippingTotal"]["amount"] == "0.00"
     assert [p["kind"] for p in after["payments"]] == ["AUTHORIZATION"]  # less to charge: nothing to do now
 
 

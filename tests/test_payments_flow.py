@@ -156,6 +156,97 @@ async def test_cancelling_before_anything_ships_voids_the_authorisation(
     assert (intent.status, intent.captures) == ("canceled", [])
 
 
+EDIT_PREVIEW = """mutation($input: EditOrderInput!) { editOrder(input: $input) {
+  totalAfter { amount } userErrors { code } } }"""
+LINES = "query($id: ID!) { order(id: $id) { version lines { id sku } } }"
+MONEY = """query($id: ID!) { order(id: $id) {
+  total { amount } paymentStatus payments { kind status amount { amount } } } }"""
+
+
+async def money(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, MONEY, {"id": order_id}, token=AGENT)
+    found: dict[str, Any] = body["data"]["order"]
+    return found
+
+
+async def line_of(client: httpx.AsyncClient, order_id: str, sku: str) -> tuple[str, int]:
+    body = await execute(client, LINES, {"id": order_id}, token=AGENT)
+    found = body["data"]["order"]
+    return next(line["id"] for line in found["lines"] if line["sku"] == sku), found["version"]
+
+
+async def test_a_partial_cancel_prices_the_order_again_and_it_ends_paid_with_the_rest_released(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    lines = [a_line("MUG-BLUE", 2)]
+    order = (await place(client, lines=lines))["order"]
+    twin = (await place(client, lines=lines))["order"]
+    mug, _ = await line_of(client, order["id"], "MUG-BLUE")
+    twin_mug, twin_version = await line_of(client, twin["id"], "MUG-BLUE")
+    # the same change asked of editOrder (a preview of the twin order) prices it the same
+    preview = await execute(
+        client,
+        EDIT_PREVIEW,
+        {
+            "input": {
+                "orderId": twin["id"],
+                "expectedVersion": twin_version,
+                "lines": [{"lineId": twin_mug, "quantity": 1}],
+                "dryRun": True,
+            }
+        },
+        token=AGENT,
+    )
+
+    body = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER", "lines": [{"lineId": mug, "quantity": 1}]}},
+        token=AGENT,
+    )
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    cancelled = await money(client, order["id"])
+    await ship(client, order)
+    await relay_once(services, outbox_handlers(services))
+    await relay_once(services, outbox_handlers(services))
+    paid = await money(client, order["id"])
+
+    # 2 x 14.00 + 7.95 shipping, 6.25% Texas tax on each part: 1.75 + 0.50
+    assert order["total"]["amount"] == "38.20"
+    # 14.00 + the 7.95 the order bought its delivery for + 0.88 + 0.50
+    assert cancelled["total"]["amount"] == "23.33"
+    assert preview["data"]["editOrder"]["totalAfter"]["amount"] == "23.33"
+    assert [(p["kind"], p["status"], p["amount"]["amount"]) for p in paid["payments"]] == [
+        ("AUTHORIZATION", "SUCCEEDED", "38.20"),
+        ("CAPTURE", "SUCCEEDED", "23.33"),
+        ("VOID", "SUCCEEDED", "14.87"),
+    ]
+    assert paid["paymentStatus"] == "PAID"
+    intent = next(i for i in sandbox(sandboxes).intents.values() if i.amount_received)
+    assert (intent.captures, intent.amount_released, intent.status) == ([2333], 1487, "canceled")
+
+
+async def test_a_whole_cancel_charges_nothing_and_releases_the_whole_hold(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = (await place(client))["order"]
+    body = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER"}},
+        token=AGENT,
+    )
+    await relay_once(services, outbox_handlers(services))
+    after = await money(client, order["id"])
+
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    assert (after["total"]["amount"], after["paymentStatus"]) == ("0.00", "VOIDED")
+    assert [(p["kind"], p["amount"]["amount"]) for p in after["payments"]] == [
+        ("AUTHORIZATION", order["total"]["amount"]),
+        ("VOID", order["total"]["amount"]),
+    ]
+
+
 async def test_a_received_return_is_refunded_its_share(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:

@@ -24,7 +24,7 @@ from ordergate.models.inventory import Reservation, ReservationLine, Reservation
 from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.location import Location
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
-from ordergate.models.pricing import PricedLine, ShippingPolicy, TaxRules, Totals, as_sold, price_order
+from ordergate.models.pricing import PricedLine, PricingRule, TaxPlace, Totals, as_sold
 from ordergate.models.routing import Decision
 from ordergate.models.supply import Waiting
 
@@ -38,10 +38,12 @@ RESERVATION_FIELD = ("reservation_id",)
 
 @dataclass(frozen=True)
 class CapturePolicy:
-    currency: str
-    shipping: ShippingPolicy
-    tax_rules: TaxRules
+    pricing: PricingRule
     fraud: FraudPolicy
+
+    @property
+    def currency(self) -> str:
+        return self.pricing.currency
 
 
 @dataclass(frozen=True)
@@ -158,14 +160,11 @@ def price(
             tax=command.sale.tax,
         )
     address = command.shipping_address
-    return price_order(
+    place = address or pickup
+    return policy.pricing.price(
         [PricedLine(products[line.sku].price, line.quantity) for line in command.lines],
-        currency=policy.currency,
         delivery_method=command.delivery_method,
-        policy=policy.shipping,
-        tax_country=address.country_code if address else (pickup.country_code if pickup else None),
-        tax_region=address.region if address else (pickup.region if pickup else None),
-        tax_rules=policy.tax_rules,
+        destination=TaxPlace(place.country_code, place.region) if place else TaxPlace(None, None),
     )
 
 

@@ -57,10 +57,28 @@ def taken_elsewhere(entry: PaymentTransaction) -> bool:
     return entry.provider in STOREFRONT_PROVIDERS
 
 
-def totals(ledger: Iterable[PaymentTransaction]) -> tuple[Decimal, Decimal, Decimal, bool]:
-    """Authorised, captured, refunded, and whether the authorisation was voided."""
-    authorised = captured = refunded = Decimal("0")
-    voided = False
+@dataclass(frozen=True)
+class LedgerTotals:
+    """What the ledger adds up to. `released`: authorised and let go without being captured (a
+    void releases what is left; an order finished for less releases the rest)."""
+
+    authorised: Decimal
+    captured: Decimal
+    refunded: Decimal
+    released: Decimal
+
+    @property
+    def capturable(self) -> Decimal:
+        return max(Decimal(0), self.authorised - self.captured - self.released)
+
+    @property
+    def closed(self) -> bool:
+        """Nothing more can be captured: the rest of the authorisation was released."""
+        return self.released > 0 and self.capturable == 0
+
+
+def totals(ledger: Iterable[PaymentTransaction]) -> LedgerTotals:
+    authorised = captured = refunded = released = Decimal("0")
     for entry in ledger:
         if entry.kind is PaymentKind.AUTHORIZATION:
             authorised += entry.amount
@@ -69,22 +87,22 @@ def totals(ledger: Iterable[PaymentTransaction]) -> tuple[Decimal, Decimal, Deci
         elif entry.kind is PaymentKind.REFUND:
             refunded += entry.amount
         else:
-            voided = True
-    return authorised, captured, refunded, voided
+            released += entry.amount
+    return LedgerTotals(authorised, captured, refunded, released)
 
 
 def settle_new_total(ledger: Sequence[PaymentTransaction], total: Decimal) -> tuple[Decimal, Decimal]:
     """What a new order total means for the card: (more to authorise, charged and to refund).
-    Nothing when the order was never authorised with us or was voided; PAYMENT_CAPTURED when it
-    would grow past an authorisation already captured in full."""
+    Nothing when the order was never authorised with us or its authorisation was released;
+    PAYMENT_CAPTURED when it would grow past an authorisation already captured in full."""
     if not any(entry.kind is PaymentKind.AUTHORIZATION for entry in ledger):
         return Decimal(0), Decimal(0)
-    authorised, captured, refunded, voided = totals(ledger)
-    if voided:
+    money = totals(ledger)
+    if money.closed:
         return Decimal(0), Decimal(0)
-    authorize = max(Decimal(0), total - authorised)
-    refund = max(Decimal(0), captured - refunded - total)
-    if authorize > 0 and captured >= authorised:
+    authorize = max(Decimal(0), total - money.authorised)
+    refund = max(Decimal(0), money.captured - money.refunded - total)
+    if authorize > 0 and money.captured >= money.authorised:
         raise ValidationFailed(
             [
                 Problem(
@@ -99,14 +117,18 @@ def settle_new_total(ledger: Sequence[PaymentTransaction], total: Decimal) -> tu
 
 
 def payment_status(ledger: Iterable[PaymentTransaction], order_total: Decimal) -> PaymentStatus:
-    authorised, captured, refunded, voided = totals(ledger)
-    if refunded > 0:
-        return PaymentStatus.REFUNDED if refunded >= captured else PaymentStatus.PARTIALLY_REFUNDED
-    if captured > 0:
-        return PaymentStatus.PAID if captured >= order_total else PaymentStatus.PARTIALLY_PAID
-    if voided:
-        return PaymentStatus.VOIDED
-    return PaymentStatus.AUTHORIZED if authorised > 0 else PaymentStatus.PENDING
+    """From the ledger alone: refunds first, then captures against the order's total, then an
+    authorisation released whole (VOIDED) or standing (AUTHORIZED)."""
+    money = totals(ledger)
+    if money.refunded > 0:
+        return (
+            PaymentStatus.REFUNDED if money.refunded >= money.captured else PaymentStatus.PARTIALLY_REFUNDED
+        )
+    if money.captured > 0:
+        return PaymentStatus.PAID if money.captured >= order_total else PaymentStatus.PARTIALLY_PAID
+    if money.authorised > 0:
+        return PaymentStatus.VOIDED if money.released >= money.authorised else PaymentStatus.AUTHORIZED
+    return PaymentStatus.PENDING
 
 
 def share(part: Decimal, whole: Decimal, amount: Decimal) -> Decimal:

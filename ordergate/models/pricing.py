@@ -1,5 +1,11 @@
 """Order totals: line prices from the catalogue, shipping and tax by rule, all in Decimal.
 
+One rule (`PricingRule`) prices every path: placement, the options a shopper is offered, an
+edit, a cancellation, and the amounts a return gives back. A line is charged for the units
+ordered less those cancelled. Shipping is what the order's delivery was bought for at placement
+and stays that while anything of the order is charged (a cancelled unit does not make the rest
+ship for more, nor an added one for less); with nothing left to charge it is nothing.
+
 Tax comes from rules by destination: the most specific rule wins (country and region, then
 country alone); no rule, no tax. Each line is taxed on its own and rounded to the cent, as is
 shipping where the destination taxes it, so the order's tax is exactly the sum of the parts
@@ -131,24 +137,86 @@ def line_tax(amount: Decimal, rule: TaxRule | None) -> Decimal:
     return quantize(amount * rule.rate) if rule is not None else quantize(Decimal(0))
 
 
-def price_order(
-    lines: Sequence[PricedLine],
-    *,
-    currency: str,
-    delivery_method: DeliveryMethod,
-    policy: ShippingPolicy,
-    tax_country: str | None,
-    tax_region: str | None,
-    tax_rules: TaxRules | None = None,
-) -> Totals:
-    rule = (tax_rules or DEFAULT_RULES).rule_for(tax_country, tax_region)
-    subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
-    if delivery_method is DeliveryMethod.PICKUP or subtotal >= policy.free_over:
-        shipping = Decimal(0)
-    else:
-        shipping = policy.flat_rate
-    taxes = tuple(line_tax(line.unit_price * line.quantity, rule) for line in lines)
-    shipping_tax = line_tax(shipping, rule if rule is not None and rule.shipping_taxable else None)
+DEFAULT_RULES = TaxRules()
+
+
+@dataclass(frozen=True)
+class TaxPlace:
+    """Where the goods go, as tax reads it: the shipping address, or the pickup location."""
+
+    country_code: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class PricingRule:
+    """The rule every path prices by (see the module's docstring)."""
+
+    currency: str
+    shipping: ShippingPolicy
+    tax_rules: TaxRules = DEFAULT_RULES
+
+    def shipping_quote(self, subtotal: Decimal, delivery_method: DeliveryMethod) -> Decimal:
+        """What delivery costs an order of `subtotal` at placement: nothing for a pickup or above
+        the free-shipping threshold, else the flat rate."""
+        if delivery_method is DeliveryMethod.PICKUP or subtotal >= self.shipping.free_over:
+            return Decimal("0.00")
+        return self.shipping.flat_rate
+
+    def price(
+        self,
+        lines: Sequence[PricedLine],
+        *,
+        delivery_method: DeliveryMethod,
+        destination: TaxPlace,
+        shipping: Decimal | None = None,
+    ) -> Totals:
+        """Lines at their unit prices, each taxed on its own to the cent; shipping as quoted
+        (`shipping=None`) or as bought (kept), nothing when no unit is charged; tax on shipping
+        where the destination taxes it."""
+        subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+        if not any(line.quantity for line in lines):
+            charged = Decimal("0.00")
+        elif shipping is None:
+            charged = self.shipping_quote(subtotal, delivery_method)
+        else:
+            charged = shipping
+        rule = self.tax_rules.rule_for(destination.country_code, destination.region)
+        taxes = tuple(line_tax(line.unit_price * line.quantity, rule) for line in lines)
+        shipping_tax = line_tax(charged, rule if rule is not None and rule.shipping_taxable else None)
+        tax = sum(taxes, Decimal(0)) + shipping_tax
+        return Totals(
+            subtotal=Money(subtotal, self.currency),
+            shipping=Money(charged, self.currency),
+            tax=Money(tax, self.currency),
+            total=Money(subtotal + charged + tax, self.currency),
+            line_taxes=taxes,
+            shipping_tax=shipping_tax,
+        )
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    """A line of a sale a storefront priced: its unit price, the tax it charged for `units`, and
+    the units charged for now."""
+
+    unit_price: Decimal
+    units: int
+    tax: Decimal
+    billable: int
+
+
+def resold(lines: Sequence[SoldLine], *, currency: str, shipping: Decimal, shipping_tax: Decimal) -> Totals:
+    """A storefront's sale after units were cancelled: each line keeps the storefront's tax in
+    proportion to the units still charged (to the cent), shipping and its tax as charged while
+    any unit is, nothing when none is."""
+    taxes = tuple(
+        quantize(line.tax * line.billable / line.units) if line.units else quantize(Decimal(0))
+        for line in lines
+    )
+    subtotal = sum((line.unit_price * line.billable for line in lines), Decimal(0))
+    if not any(line.billable for line in lines):
+        shipping = shipping_tax = Decimal("0.00")
     tax = sum(taxes, Decimal(0)) + shipping_tax
     return Totals(
         subtotal=Money(subtotal, currency),
@@ -156,11 +224,8 @@ def price_order(
         tax=Money(tax, currency),
         total=Money(subtotal + shipping + tax, currency),
         line_taxes=taxes,
-        shipping_tax=shipping_tax,
+        shipping_tax=quantize(shipping_tax),
     )
-
-
-DEFAULT_RULES = TaxRules()
 
 
 def as_sold(lines: Sequence[PricedLine], *, currency: str, shipping: Decimal, tax: Decimal) -> Totals:

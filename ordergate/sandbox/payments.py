@@ -2,9 +2,11 @@
 
 Served below its mount: `POST /v1/payment_intents` (manual capture, confirmed at once),
 `GET /v1/payment_intents/{id}`, `POST /v1/payment_intents/{id}/capture` (`amount_to_capture`, in
-parts, never above what is left authorised), `POST /v1/payment_intents/{id}/cancel` (releases what
-is not captured), `POST /v1/refunds` (`payment_intent`, `amount`, never above what is captured and
-not yet refunded). Form-encoded requests, JSON answers, money in integer minor units. Test tokens:
+parts with `final_capture=false` as Stripe's multicapture takes them, never above what is left
+authorised; a final capture, Stripe's default, releases the rest),
+`POST /v1/payment_intents/{id}/cancel` (releases what is not captured, after partial captures
+too), `POST /v1/refunds` (`payment_intent`, `amount`, never above what is captured and not yet
+refunded). Form-encoded requests, JSON answers, money in integer minor units. Test tokens:
 `tok_visa` is approved, `tok_declined` answers 402 `card_declined`, `tok_error` 500 `api_error`.
 Bearer auth with the configured secret key (any key when none is). Like Stripe, the first answer
 to an `Idempotency-Key` is replayed to every repeat, and a different request with a used key is
@@ -58,6 +60,12 @@ class Intent:
     @property
     def amount_capturable(self) -> int:
         return self.amount - self.amount_received if self.status == REQUIRES_CAPTURE else 0
+
+    @property
+    def amount_released(self) -> int:
+        """What the card's hold let go uncaptured: by a cancel, or by a final capture of less
+        than was authorised (the operator's view; Stripe shows it as amount less received)."""
+        return self.amount - self.amount_received if self.status != REQUIRES_CAPTURE else 0
 
 
 @dataclass(frozen=True)
@@ -199,9 +207,14 @@ class PaymentsSandbox:
                 f"amount_to_capture {amount} is more than the {intent.amount_capturable} left to capture"
             )
             raise _invalid("amount_too_large", message, "amount_to_capture")
+        final = call.form.get("final_capture", "true")
+        if final not in ("true", "false"):
+            raise _invalid(
+                "parameter_invalid_boolean", "final_capture must be true or false", "final_capture"
+            )
         intent.captures.append(amount)
-        if intent.amount_capturable == 0:
-            intent.status = SUCCEEDED
+        if final == "true" or intent.amount_capturable == 0:
+            intent.status = SUCCEEDED  # what was not captured is released
         return Answer(200, _intent_record(intent))
 
     def _increment(self, call: Call) -> Answer:

@@ -1,7 +1,10 @@
 """Cancelling an order, in full or by line and quantity: the units come out of the fulfilment
 orders holding them (an emptied one is cancelled), their stock is released at its node, the
 lines count them as cancelled, and the order's statuses are derived again, in one transaction
-with its events. The storefront is told when an order it sent is cancelled.
+with its events. The order is priced again by the rule placement used, and the card follows:
+what left is captured at its new share, captured money beyond the new total is refunded, and
+once nothing is open the rest of the authorisation is released. The storefront is told when an
+order it sent is cancelled.
 
 What is cancelled, by whom and from where is decided by `models.cancellation`; this use case
 loads the order under its row lock, asks, and applies the answer."""
@@ -25,12 +28,14 @@ from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.identity import Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import Order, OrderLine
+from ordergate.models.payments import settle_new_total
 from ordergate.models.scope import order_scope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync, payments, storefront
 from ordergate.usecases.backorders import cancel_waiting
 from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import claim
+from ordergate.usecases.pricing import price_again, sold_again, write_prices
 from ordergate.usecases.services import Services
 
 
@@ -53,13 +58,16 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
         shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
         fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in shares])
         plan = plan_order_cancellation(order, lines, shares, fo_lines, command, touchable=touchable)
-        await _apply(uow, order, lines, shares, fo_lines, plan, command, actor=principal.subject, now=now)
+        await _apply(
+            services, uow, order, lines, shares, fo_lines, plan, command, actor=principal.subject, now=now
+        )
         if once is not None:
             await once.complete(uow, order.id)
     return order
 
 
 async def _apply(
+    services: Services,
     uow: UnitOfWork,
     order: Order,
     lines: Sequence[OrderLine],
@@ -84,6 +92,8 @@ async def _apply(
             uow.save(row)
     await erp_sync.promise_amendments(uow, order, plan.amended, now)
     await cancel_waiting(uow, order, plan.unallocated, now)
+    total_before = order.total
+    sold = sold_again(order, lines, plan.cancelled) if order.source_ref is not None else None
     for line in lines:
         line.quantity_cancelled += plan.cancelled.get(line.id, 0)
         uow.save(line)
@@ -100,16 +110,33 @@ async def _apply(
             data={"fulfillment_order_id": fo_id, "reason": command.reason},
             fulfillment_order=share,
         )
+    write_prices(uow, order, lines, sold or await price_again(services, uow, order, lines))
     await uow.flush()
     await derive_order_statuses(uow, order, lines, actor=actor, now=now)
     if plan.whole:
         await uow.orders.release_holds(order.id, None, actor, now)
         storefront.promise_status(uow, order, PushedStatus.CANCELLED, now)
-        await payments.promise_void(uow, order, now)
+    await _settle(uow, order, lines, now)
     await uow.events.append(
         order,
         EventType.ORDER_CANCELLED if plan.whole else EventType.ORDER_LINES_CANCELLED,
         actor=actor,
         occurred_at=now,
-        data={"reason": command.reason, "lines": dict(plan.cancelled)},
+        data={
+            "reason": command.reason,
+            "lines": dict(plan.cancelled),
+            "total_before": str(total_before),
+            "total_after": str(order.total),
+        },
     )
+
+
+async def _settle(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], now: datetime) -> None:
+    """The card after the order was priced again: what was captured beyond the new total is
+    refunded, what left is captured at its new share, and once nothing is open the rest of the
+    authorisation is released (the whole of it, for an order cancelled before anything left)."""
+    ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
+    _, refund = settle_new_total(ledger, order.total)
+    if refund > 0 and await payments.refundable(uow, order.id) >= refund:
+        payments.promise_refund_amount(uow, order, f"cancel-{order.event_seq}", refund, now)
+    await payments.promise_settlement(uow, order, f"cancel-{order.event_seq}", lines, now)

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
 
 from ordergate.models.commands import EditOrder, check_edit
 from ordergate.models.edits import EditPlan, LineDiff, plan_edit
@@ -26,10 +25,8 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.location import Location
-from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
+from ordergate.models.order import Order, OrderLine, OrderStatus
 from ordergate.models.payments import settle_new_total
-from ordergate.models.pricing import PricedLine, Totals, price_order
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
 from ordergate.models.supply import BackorderStatus
@@ -37,23 +34,11 @@ from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
 from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import Claim, claim_first
+from ordergate.usecases.pricing import price_again, write_prices
 from ordergate.usecases.rerouting import decide_again, detached, no_route, replan
 from ordergate.usecases.services import Services
 
 __all__ = ["EditOutcome", "LineDiff", "edit_order"]
-
-
-class PricedUnits(Protocol):
-    """A line as pricing reads it (a stored line, or one the edit plans)."""
-
-    @property
-    def position(self) -> int: ...
-
-    @property
-    def unit_price(self) -> Decimal: ...
-
-    @property
-    def quantity(self) -> int: ...
 
 
 STARTED = frozenset(
@@ -104,7 +89,7 @@ async def _preview(
             if routed is not None and routed.plan is None:
                 raise no_route()
         kept = [line for line in plan.lines if not line.removed]
-        priced = _priced(services, order, kept, await _pickup(uow, order), plan)
+        priced = await price_again(services, uow, order, kept, plan.address)
         ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     authorize, refund = settle_new_total(ledger, priced.total.amount)
     return EditOutcome(
@@ -238,12 +223,12 @@ async def _apply(
             await uow.orders.remove_line(line)
     kept = [line for line in lines if line.id not in removed]
     total_before = order.total
-    _set_prices(uow, order, kept, _priced(services, order, kept, await _pickup(uow, order), plan))
+    write_prices(uow, order, kept, await price_again(services, uow, order, kept))
     await derive_order_statuses(uow, order, kept, actor=principal.subject, now=now)
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     authorize, refund = settle_new_total(ledger, order.total)
     # what already left may now be a larger share of a smaller order: capture the difference
-    await payments.promise_capture(uow, order, f"edit-{command.expected_version}", kept, now)
+    await payments.promise_settlement(uow, order, f"edit-{command.expected_version}", kept, now)
     order.updated_at = now
     uow.save(order)
     await uow.events.append(
@@ -312,43 +297,3 @@ async def _started_units(uow: UnitOfWork, order_id: str) -> Counter[str]:
         for row in rows:
             started[row.order_line_id] += row.quantity
     return started
-
-
-async def _pickup(uow: UnitOfWork, order: Order) -> Location | None:
-    if order.delivery_method is not DeliveryMethod.PICKUP or order.pickup_location_id is None:
-        return None
-    return (await uow.catalog.locations_by_ids([order.pickup_location_id]))[order.pickup_location_id]
-
-
-def _priced(
-    services: Services,
-    order: Order,
-    lines: Sequence[PricedUnits],
-    pickup: Location | None,
-    plan: EditPlan,
-) -> Totals:
-    """The order priced as placement prices it, over the lines it keeps, taxed where it goes (a
-    pickup where it is picked up, else the new address)."""
-    address = plan.address
-    destination = address or order.shipping_address
-    country = pickup.country_code if pickup else (destination.country_code if destination else None)
-    region = pickup.region if pickup else (destination.region if destination else None)
-    ordered = sorted(lines, key=lambda line: line.position)
-    return price_order(
-        [PricedLine(line.unit_price, line.quantity) for line in ordered],
-        currency=order.currency,
-        delivery_method=order.delivery_method,
-        policy=services.policy.shipping,
-        tax_country=country,
-        tax_region=region,
-        tax_rules=services.policy.tax_rules,
-    )
-
-
-def _set_prices(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], priced: Totals) -> None:
-    ordered = sorted(lines, key=lambda line: line.position)
-    for line, tax in zip(ordered, priced.line_taxes, strict=True):
-        line.tax = tax
-        uow.save(line)
-    order.subtotal, order.shipping_total = priced.subtotal.amount, priced.shipping.amount
-    order.tax, order.shipping_tax, order.total = priced.tax.amount, priced.shipping_tax, priced.total.amount

@@ -233,7 +233,7 @@ async def fulfil_units(
         line.quantity_fulfilled += shipped.get(line.id, 0)
         uow.save(line)
     await derive_order_statuses(uow, order, lines, actor=principal.subject, now=now)
-    await payments.promise_capture(uow, order, fulfillment_order.id, lines, now)
+    await payments.promise_settlement(uow, order, fulfillment_order.id, lines, now)
 
 
 async def derive_order_statuses(

@@ -33,9 +33,9 @@ async def record_points(
     reason = REASON_OF_KIND.get(kind)
     if reason is None:
         return None
-    _, captured, refunded, _ = totals(ledger)
+    money = totals(ledger)
     held = await uow.loyalty.held_by_order(order.id)
-    points = points_change(reason, held, captured - refunded, points_per_unit)
+    points = points_change(reason, held, money.captured - money.refunded, points_per_unit)
     if points == 0:
         return None
     entry = LoyaltyEntry(

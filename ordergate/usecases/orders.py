@@ -238,7 +238,7 @@ async def _commit_route(
 
 
 def capture_policy(policy: Policy) -> CapturePolicy:
-    return CapturePolicy(policy.currency, policy.shipping, policy.tax_rules, policy.fraud)
+    return CapturePolicy(policy.pricing, policy.fraud)
 
 
 async def _location(uow: UnitOfWork, location_id: str | None) -> Location | None:

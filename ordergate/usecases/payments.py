@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ordergate.connectors.errors import UpstreamError
@@ -38,6 +38,7 @@ from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "payments"
+AFTER_CAPTURES = timedelta(microseconds=1)  # the relay takes due tasks in order of availability
 EVENT_OF_KIND = {
     PaymentKind.CAPTURE: EventType.PAYMENT_CAPTURED,
     PaymentKind.REFUND: EventType.PAYMENT_REFUNDED,
@@ -158,7 +159,7 @@ async def record_increment(
 ) -> None:
     """The ledger's authorisation grows by what the provider added."""
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
-    authorised, _, _, _ = totals(ledger)
+    authorised = totals(ledger).authorised
     first = next(entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION)
     if raised.amount > authorised:
         uow.save(
@@ -249,10 +250,14 @@ def _task(order: Order, kind: str, suffix: str, amount: Decimal, now: datetime) 
     )
 
 
-async def promise_capture(
+async def promise_settlement(
     uow: UnitOfWork, order: Order, suffix: str, lines: Sequence[OrderLine], now: datetime
 ) -> None:
-    """Units left: capture their share of the order (the rest of it, once nothing is open)."""
+    """The card brought in line with the order as it now stands (called after units leave, and
+    after an edit or a cancellation priced it again): the share of the order that has left is
+    captured (all of it, once nothing is open), and once no unit is open any more what is
+    authorised beyond that is released (`payment.void`, which waits for pending captures): the
+    whole authorisation when nothing left at all."""
     if await _authorization(uow, order.id) is None:
         return
     fulfilled_value = sum((line.unit_price * line.quantity_fulfilled for line in lines), Decimal("0"))
@@ -262,14 +267,15 @@ async def promise_capture(
     amount = due - promised
     if amount > 0:
         uow.outbox.add(_task(order, PAYMENT_CAPTURE, suffix, amount, now))
-
-
-async def promise_void(uow: UnitOfWork, order: Order, now: datetime) -> None:
-    authorization = await _authorization(uow, order.id)
-    if authorization is not None and not await uow.outbox.with_key_prefixes(
-        [f"{order.id}:{PAYMENT_CAPTURE}:"]
-    ):
-        uow.outbox.add(_task(order, PAYMENT_VOID, "all", authorization.amount, now))
+    if any(line.quantity - line.quantity_fulfilled - line.quantity_cancelled for line in lines):
+        return
+    ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
+    money = totals(ledger)
+    unused = money.authorised - money.released - due  # `due` is all the order will ever capture
+    if unused > 0:
+        release = _task(order, PAYMENT_VOID, "all", unused, now)
+        release.available_at = now + AFTER_CAPTURES  # due after the captures promised with it
+        await uow.outbox.add_once(release)
 
 
 async def promise_refund(uow: UnitOfWork, order: Order, suffix: str, value: Decimal, now: datetime) -> bool:
@@ -290,7 +296,7 @@ async def refundable(uow: UnitOfWork, order_id: str) -> Decimal:
     if await _authorization(uow, order_id) is None:
         return Decimal("0")
     ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
-    _, captured, refunded, _ = totals(ledger)
+    money = totals(ledger)
     done = {entry.key for entry in ledger}
     promised = sum(
         (
@@ -300,13 +306,24 @@ async def refundable(uow: UnitOfWork, order_id: str) -> Decimal:
         ),
         Decimal("0"),
     )
-    return captured - refunded - promised
+    return money.captured - money.refunded - promised
 
 
 def promise_refund_amount(uow: UnitOfWork, order: Order, suffix: str, amount: Decimal, now: datetime) -> None:
     """Refund exactly `amount`, not a share of units: goodwill (the caller checked it against
     `refundable`), or an edit that took the order below what was charged."""
     uow.outbox.add(_task(order, PAYMENT_REFUND, suffix, amount, now))
+
+
+class CapturesPending(Exception):
+    """A release that must wait: the relay retries it later (never a reason to give up)."""
+
+
+async def _captures_pending(services: Services, order_id: str, ledger: Sequence[PaymentTransaction]) -> bool:
+    recorded = {entry.key for entry in ledger}
+    async with services.store.read() as uow:
+        tasks = await uow.outbox.with_key_prefixes([f"{order_id}:{PAYMENT_CAPTURE}:"])
+    return any(task.key not in recorded and not (task.result or "").startswith("gave up") for task in tasks)
 
 
 async def do_payment_task(services: Services, task: OutboxTask) -> str:
@@ -321,24 +338,27 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
     provider: PaymentProvider | None = services.payments.get(authorization.provider)
     if provider is None:
         raise Permanent(f"payment provider {authorization.provider!r} is not configured")
-    authorised, captured, refunded, voided = totals(ledger)
+    money = totals(ledger)
     if any(entry.key == task.key for entry in ledger):
         return "recorded already"
     wanted = Decimal(str(task.payload["amount"]))
     if task.kind == PAYMENT_CAPTURE:
-        kind, amount = PaymentKind.CAPTURE, min(wanted, authorised - captured)
-        if voided or amount <= 0:
+        kind, amount = PaymentKind.CAPTURE, min(wanted, money.capturable)
+        if amount <= 0:
             raise Permanent("nothing left to capture")
         await provider.capture(authorization.reference, amount, idempotency_key=task.key)
     elif task.kind == PAYMENT_REFUND:
-        kind, amount = PaymentKind.REFUND, min(wanted, captured - refunded)
+        kind, amount = PaymentKind.REFUND, min(wanted, money.captured - money.refunded)
         if amount <= 0:
             raise Permanent("nothing captured to refund")
         await provider.refund(authorization.reference, amount, idempotency_key=task.key)
     else:
-        kind, amount = PaymentKind.VOID, authorised - captured
-        if captured > 0 or voided:
-            raise Permanent("captured already: refund instead")
+        kind, amount = PaymentKind.VOID, money.capturable
+        if await _captures_pending(services, order_id, ledger):
+            raise CapturesPending("captures of this order are still to be made: released after them")
+        if amount <= 0:
+            return "nothing left to release"
+        # Cancelling the intent releases what is left uncaptured, after partial captures too.
         await provider.void(authorization.reference, idempotency_key=task.key)
     now = services.clock()
     async with services.store.write() as uow:

@@ -21,7 +21,7 @@ from ordergate.models.commands import Limits
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
 from ordergate.models.outbox import lane_of
-from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
+from ordergate.models.pricing import DEFAULT_RULES, PricingRule, ShippingPolicy, TaxRules
 from ordergate.store.unit_of_work import Committed, Store
 from ordergate.usecases.feed import Feed
 
@@ -62,6 +62,11 @@ class Policy:
     appeasement_limits: Mapping[Role, Decimal | None] = field(
         default_factory=lambda: {Role.AGENT: Decimal("50.00")}
     )
+
+    @property
+    def pricing(self) -> PricingRule:
+        """The one rule every path prices orders by (`models.pricing`)."""
+        return PricingRule(self.currency, self.shipping, self.tax_rules)
 
     def split_limit(self, channel: str | None) -> int:
         """How many nodes one order of this channel may ship from."""

@@ -31,7 +31,7 @@ from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.fraud import FraudPolicy, RiskRule
 from ordergate.models.inventory import ReservationStatus, plan_hold_change, release_problem
 from ordergate.models.order import DeliveryMethod, HoldReason, OrderStatus, PaymentStatus
-from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy
+from ordergate.models.pricing import DEFAULT_RULES, PricingRule, ShippingPolicy
 from tests.models.records import (
     NOW,
     a_customer,
@@ -44,10 +44,8 @@ from tests.models.records import (
 )
 
 POLICY = CapturePolicy(
-    currency="USD",
-    shipping=ShippingPolicy(flat_rate=Decimal("7.95"), free_over=Decimal("75.00")),
-    tax_rules=DEFAULT_RULES,
-    fraud=FraudPolicy(),
+    PricingRule("USD", ShippingPolicy(flat_rate=Decimal("7.95"), free_over=Decimal("75.00")), DEFAULT_RULES),
+    FraudPolicy(),
 )
 PRODUCTS = {sku: a_product(sku) for sku in ("MUG-BLUE", "KETTLE-STEEL")}
 ROUTED = Route(Plan((PlanLine("MUG-BLUE", "loc-dc-dfw", 2),)))

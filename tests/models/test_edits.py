@@ -19,8 +19,15 @@ from ordergate.models.order import (
     Order,
     OrderLine,
     OrderStatus,
+    PaymentStatus,
 )
-from ordergate.models.payments import PaymentKind, PaymentTransaction, settle_new_total
+from ordergate.models.payments import (
+    PaymentKind,
+    PaymentTransaction,
+    payment_status,
+    settle_new_total,
+    totals,
+)
 from tests.models import records
 from tests.models.records import NOW, a_product
 
@@ -197,3 +204,17 @@ def test_an_order_captured_in_full_cannot_grow() -> None:
         settle_new_total(ledger, Decimal("41.00"))
 
     assert codes(raised) == [("PAYMENT_CAPTURED", ())]
+
+
+def test_the_payment_status_reads_a_released_remainder_apart_from_a_void() -> None:
+    authorised = entry(PaymentKind.AUTHORIZATION, "38.20")
+    finished_for_less = [authorised, entry(PaymentKind.CAPTURE, "23.33"), entry(PaymentKind.VOID, "14.87")]
+    voided = [authorised, entry(PaymentKind.VOID, "38.20")]
+
+    assert payment_status(finished_for_less, Decimal("23.33")) is PaymentStatus.PAID
+    assert totals(finished_for_less).closed
+    assert totals(finished_for_less).capturable == 0
+    assert payment_status(voided, Decimal("0.00")) is PaymentStatus.VOIDED
+    assert payment_status([authorised], Decimal("38.20")) is PaymentStatus.AUTHORIZED
+    # an authorisation released in full takes no new total
+    assert settle_new_total(voided, Decimal("50.00")) == (Decimal(0), Decimal(0))

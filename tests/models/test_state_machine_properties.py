@@ -36,7 +36,7 @@ from ordergate.models.lifecycle import (
     next_status,
 )
 from ordergate.models.order import DeliveryMethod, FulfillmentStatus, OrderStatus
-from ordergate.models.pricing import PricedLine, ShippingPolicy, as_sold, price_order
+from ordergate.models.pricing import PricedLine, PricingRule, ShippingPolicy, TaxPlace, as_sold
 from ordergate.models.returns import RETURN_TRANSITIONS, ReturnAction, ReturnStatus, next_return_status
 
 TERMINAL_ORDER = {OrderStatus.COMPLETED, OrderStatus.CANCELLED}
@@ -245,14 +245,8 @@ priced_lines = st.lists(
 def test_our_tax_is_the_sum_of_the_lines_and_shipping_to_the_cent(
     lines: list[PricedLine], place: tuple[str, str | None]
 ) -> None:
-    totals = price_order(
-        lines,
-        currency="USD",
-        delivery_method=DeliveryMethod.SHIP,
-        policy=ShippingPolicy(Decimal("7.95"), Decimal("75.00")),
-        tax_country=place[0],
-        tax_region=place[1],
-    )
+    rule = PricingRule("USD", ShippingPolicy(Decimal("7.95"), Decimal("75.00")))
+    totals = rule.price(lines, delivery_method=DeliveryMethod.SHIP, destination=TaxPlace(*place))
 
     assert totals.tax.amount == sum(totals.line_taxes, Decimal(0)) + totals.shipping_tax
     assert totals.total.amount == totals.subtotal.amount + totals.shipping.amount + totals.tax.amount

@@ -63,7 +63,10 @@ async def test_partial_captures_then_a_refund_walk_the_intent_to_succeeded(
     intent_id = await authorised(provider)
 
     first = await post(
-        provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 6000}, "c1"
+        provider,
+        f"/v1/payment_intents/{intent_id}/capture",
+        {"amount_to_capture": 6000, "final_capture": "false"},
+        "c1",
     )
     second = await post(
         provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 4000}, "c2"
@@ -81,7 +84,8 @@ async def test_partial_captures_then_a_refund_walk_the_intent_to_succeeded(
 
 async def test_a_capture_above_what_is_left_is_refused_with_400(provider: httpx.AsyncClient) -> None:
     intent_id = await authorised(provider)
-    await post(provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 6000}, "c1")
+    partial = {"amount_to_capture": 6000, "final_capture": "false"}
+    await post(provider, f"/v1/payment_intents/{intent_id}/capture", partial, "c1")
 
     response = await post(
         provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 4001}, "c2"
@@ -102,9 +106,27 @@ async def test_a_refund_above_what_was_captured_is_refused_with_400(provider: ht
     assert response.json()["error"]["code"] == "amount_too_large"
 
 
-async def test_a_cancel_after_a_partial_capture_releases_the_rest(provider: httpx.AsyncClient) -> None:
+async def test_a_final_capture_of_less_releases_the_rest_as_stripe_s_default_does(
+    provider: httpx.AsyncClient, sandbox: PaymentsSandbox
+) -> None:
     intent_id = await authorised(provider)
-    await post(provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 6000}, "c1")
+
+    final = await post(
+        provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 6000}, "c1"
+    )
+    late = await post(provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 1}, "c2")
+
+    assert (final.json()["status"], final.json()["amount_capturable"]) == ("succeeded", 0)
+    assert sandbox.intents[intent_id].amount_released == 4000
+    assert late.json()["error"]["code"] == "payment_intent_unexpected_state"
+
+
+async def test_a_cancel_after_a_partial_capture_releases_the_rest(
+    provider: httpx.AsyncClient, sandbox: PaymentsSandbox
+) -> None:
+    intent_id = await authorised(provider)
+    partial = {"amount_to_capture": 6000, "final_capture": "false"}
+    await post(provider, f"/v1/payment_intents/{intent_id}/capture", partial, "c1")
 
     canceled = await post(provider, f"/v1/payment_intents/{intent_id}/cancel", {}, "v1")
     late = await post(provider, f"/v1/payment_intents/{intent_id}/capture", {"amount_to_capture": 1}, "c2")
@@ -112,6 +134,7 @@ async def test_a_cancel_after_a_partial_capture_releases_the_rest(provider: http
 
     assert canceled.json()["status"] == "canceled"
     assert (canceled.json()["amount_capturable"], canceled.json()["amount_received"]) == (0, 6000)
+    assert sandbox.intents[intent_id].amount_released == 4000
     assert late.status_code == 400
     assert late.json()["error"]["code"] == "payment_intent_unexpected_state"
     assert refund.status_code == 200

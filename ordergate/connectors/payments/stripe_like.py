@@ -1,8 +1,9 @@
 """A provider with Stripe's PaymentIntent API (`https://api.stripe.com`), the sandbox's too.
 
 Authorise: `POST /v1/payment_intents` with `capture_method=manual&confirm=true`; capture in parts:
-`POST /v1/payment_intents/{id}/capture` with `amount_to_capture`; refund: `POST /v1/refunds`;
-void: `POST /v1/payment_intents/{id}/cancel`. Requests are form-encoded, answers JSON, money in
+`POST /v1/payment_intents/{id}/capture` with `amount_to_capture` and `final_capture=false`
+(multicapture); refund: `POST /v1/refunds`; void, or release what is left after partial captures:
+`POST /v1/payment_intents/{id}/cancel`. Requests are form-encoded, answers JSON, money in
 integer minor units with a lower-case currency. Every call carries an `Idempotency-Key`, which is
 what makes a retried POST safe: the provider answers a repeat with the first result.
 """
@@ -124,7 +125,9 @@ class StripeLikeProvider:
     async def capture(self, reference: str, amount: Decimal, *, idempotency_key: str) -> Capture:
         intent_path = f"/v1/payment_intents/{quote(reference, safe='')}"
         currency = await self._currency_of(reference)
-        fields = {"amount_to_capture": str(_positive_minor(amount, currency))}
+        # Not final: an order captured as it ships keeps the rest of its hold for the next parcel
+        # (Stripe's default releases it); what is never captured is released by `void`.
+        fields = {"amount_to_capture": str(_positive_minor(amount, currency)), "final_capture": "false"}
         intent = await self._post(f"{intent_path}/capture", fields, idempotency_key)
         return Capture(reference=_text(intent, "id", self._name), amount=amount)
 
