@@ -45,7 +45,7 @@ from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.payments import PaymentsSandbox
-from ordergate.sandbox.seed import demo_locations, demo_products
+from ordergate.sandbox.seed import MERCHANT_PHONE, demo_locations, demo_products
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
 from ordergate.settings import Settings, SettingsError
@@ -274,6 +274,7 @@ def build_services(
             Role.AGENT: settings.appeasement_limit_agent,
             Role.ADMIN: settings.appeasement_limit_admin,
         },
+        merchant_phone=settings.merchant_phone or (MERCHANT_PHONE if settings.sandbox else None),
     )
     sandboxes = sandboxes if sandboxes is not None else Sandboxes()
     targets = TargetGuard(allow_private=settings.webhooks.allow_private)

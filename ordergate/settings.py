@@ -494,6 +494,13 @@ class Settings:
         "shipengine",
         "the carrier `shipFulfillmentOrder` uses when none is named",
     )
+    merchant_phone: str | None = setting(
+        "ORDERGATE_MERCHANT_PHONE",
+        None,
+        "the merchant's phone, given to a carrier that requires one where a label's address and the node "
+        "have none (a customer's return address without a phone, say)",
+        shown="unset (the sandbox: `+1 800-555-0100`)",
+    )
     sandbox_tracking_step_seconds: float = setting(
         "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS",
         30.0,

@@ -4,6 +4,7 @@ close themselves once refunded (or at once with nothing to refund), and closeRet
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,8 +22,11 @@ from ordergate.connectors.carriers.base import (
 )
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.address import Address
+from ordergate.models.events import customer_message
 from ordergate.models.outbox import RETURN_LABEL
+from ordergate.sandbox.seed import MERCHANT_PHONE, PHONES
 from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.schema.types.order import LABEL_NOT_READY
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
@@ -38,14 +42,16 @@ BOB = a_token("customer", email="bob@example.com")
 AGENT = a_token("agent")
 CHICAGO = a_token("associate", locations=("ST-CHI",))
 PHONE = "+1 512-555-0100"
-LABEL = "label { status carrier service trackingNumber labelUrl }"
+DALLAS_PHONE = PHONES["DC-DFW"]  # +1 972-555-0120 in the demo network
+LABEL = "label { status carrier service trackingNumber labelUrl error }"
 RETURN = f"orderReturn {{ id status closedAt lines {{ id }} {LABEL} }} userErrors {{ code field message }}"
 APPROVE = f"mutation($input: DecideReturnInput!) {{ approveReturn(input: $input) {{ {RETURN} }} }}"
 DECLINE = f"mutation($input: DecideReturnInput!) {{ declineReturn(input: $input) {{ {RETURN} }} }}"
 RECEIVE = f"mutation($input: ReceiveReturnInput!) {{ receiveReturn(input: $input) {{ {RETURN} }} }}"
 CLOSE = f"mutation($input: CloseReturnInput!) {{ closeReturn(input: $input) {{ {RETURN} }} }}"
+RETRY = f"mutation($input: RetryReturnLabelInput!) {{ retryReturnLabel(input: $input) {{ {RETURN} }} }}"
 ORDER = f"""query($id: ID!) {{ order(id: $id) {{ lines {{ id sku }}
-  returns {{ id status closedAt {LABEL} }} timeline {{ type }} payments {{ kind status }} }} }}"""
+  returns {{ id status closedAt {LABEL} }} timeline {{ type message }} payments {{ kind status }} }} }}"""
 
 
 class Outage:
@@ -139,6 +145,15 @@ async def received(client: httpx.AsyncClient, return_id: str, line_ids: list[str
     )
 
 
+async def without_phones(services: Services, *, merchant: str | None = None) -> None:
+    """No phone at any node, and none for the merchant unless given."""
+    services.policy = replace(services.policy, merchant_phone=merchant)
+    async with services.store.write() as uow:
+        for location in await uow.catalog.locations():
+            location.phone = None
+            uow.save(location)
+
+
 def returns_events(order: dict[str, Any]) -> list[str]:
     return [e["type"] for e in order["timeline"] if e["type"].startswith("RETURN_")]
 
@@ -168,6 +183,7 @@ async def test_an_approved_return_gets_a_return_label_from_the_carrier_that_ship
         "service": outbound.service.code,  # as the units went out
         "trackingNumber": None,
         "labelUrl": None,
+        "error": None,
     }
     [label] = [x for x in shipengine(sandboxes).labels.values() if x.is_return]
     assert label.rma_number == return_id
@@ -258,7 +274,7 @@ async def test_units_handed_over_in_store_come_back_without_a_label(
     assert await label_tasks(services, return_id) == []
 
 
-async def test_a_label_the_carrier_refuses_fails_for_an_agent_to_see_and_is_not_retried(
+async def test_a_return_from_an_address_without_a_phone_is_labelled_with_the_receiving_node_s_phone(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
     order = await shipped(client, phone=None)  # ShipEngine wants a phone where a label starts
@@ -268,13 +284,132 @@ async def test_a_label_the_carrier_refuses_fails_for_an_agent_to_see_and_is_not_
     await relay(services)
     after = await order_of(client, order["id"])
 
-    assert after["returns"][0]["label"]["status"] == "FAILED"
-    assert "RETURN_LABEL_FAILED" in returns_events(after)
+    assert after["returns"][0]["label"]["status"] == "PURCHASED"
+    [label] = [x for x in shipengine(sandboxes).labels.values() if x.is_return]
+    assert label.shipment.ship_from["postal_code"] == "78701"  # still the customer's address
+    assert label.shipment.ship_from["phone"] == DALLAS_PHONE  # the phone of the node taking it back
+    assert "RETURN_LABEL_FAILED" not in returns_events(after)
+
+
+async def test_a_return_from_a_node_without_a_phone_is_labelled_with_the_merchant_s_phone(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client, phone=None)
+    return_id = await asked(client, order)
+    await without_phones(services, merchant=MERCHANT_PHONE)
+
+    await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)
+
+    [label] = [x for x in shipengine(sandboxes).labels.values() if x.is_return]
+    assert label.shipment.ship_from["phone"] == MERCHANT_PHONE
+    assert (await order_of(client, order["id"]))["returns"][0]["label"]["status"] == "PURCHASED"
+
+
+async def test_an_outbound_label_starts_at_the_node_with_the_node_s_phone(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    await shipped(client, phone=None)
+
+    [label] = shipengine(sandboxes).labels.values()
+    assert label.shipment.ship_from["postal_code"] == "75261"  # Dallas DC
+    assert label.shipment.ship_from["phone"] == DALLAS_PHONE
+
+
+async def test_a_label_the_carrier_refuses_fails_with_its_reason_for_agents_and_kind_words_for_the_customer(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client, phone=None)  # ShipEngine wants a phone where a label starts
+    return_id = await asked(client, order)
+    await without_phones(services)  # and neither the node nor the merchant has one to give
+
+    await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)
+    seen_by_agent = await order_of(client, order["id"])
+    seen_by_ann = await order_of(client, order["id"], token=ANN)
+    await relay(services)  # not retried by the relay
+
+    assert seen_by_agent["returns"][0]["label"]["status"] == "FAILED"
+    assert "shipment.ship_from.phone" in seen_by_agent["returns"][0]["label"]["error"]
+    assert seen_by_ann["returns"][0]["label"]["status"] == "FAILED"
+    assert seen_by_ann["returns"][0]["label"]["error"] == LABEL_NOT_READY
+    assert "phone" not in str(seen_by_ann)
+    assert "RETURN_LABEL_FAILED" in returns_events(seen_by_agent)
+    [told] = [e for e in seen_by_ann["timeline"] if e["type"] == "RETURN_LABEL_FAILED"]
+    assert told["message"] == customer_message("RETURN_LABEL_FAILED")
+    assert "carrier" not in told["message"]
+    assert "refused" not in told["message"]
     [task] = await label_tasks(services, return_id)
     assert task.done_at is not None
     assert (task.result or "").startswith("gave up")
-    assert "RETURN_LABEL_FAILED" not in returns_events(await order_of(client, order["id"], token=ANN))
     assert not any(label.is_return for label in shipengine(sandboxes).labels.values())
+
+
+async def test_an_agent_retries_a_failed_label_which_is_pending_again_then_bought(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client, phone=None)
+    return_id = await asked(client, order)
+    merchant = services.policy.merchant_phone
+    await without_phones(services)
+    await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)  # refused: FAILED
+    services.policy = replace(services.policy, merchant_phone=merchant)  # the merchant's phone set
+
+    retried = await mutate(client, RETRY, {"returnId": return_id, "idempotencyKey": "retry-1"})
+    repeated = await mutate(client, RETRY, {"returnId": return_id, "idempotencyKey": "retry-1"})
+    pending = await order_of(client, order["id"])
+    await relay(services)
+    bought = await order_of(client, order["id"])
+    again = await mutate(client, RETRY, {"returnId": return_id})
+
+    assert retried["userErrors"] == []
+    assert retried["orderReturn"]["label"]["status"] == "PENDING"
+    assert retried["orderReturn"]["label"]["error"] is None
+    assert repeated["userErrors"] == []
+    assert repeated["orderReturn"]["id"] == return_id
+    assert pending["returns"][0]["label"]["status"] == "PENDING"
+    assert len(await label_tasks(services, return_id)) == 2  # the first, given up, and one retry
+    [label] = [x for x in shipengine(sandboxes).labels.values() if x.is_return]
+    assert label.shipment.ship_from["phone"] == merchant
+    assert bought["returns"][0]["label"]["status"] == "PURCHASED"
+    assert bought["returns"][0]["label"]["trackingNumber"] == label.tracking_number
+    assert [e for e in returns_events(bought) if e.startswith("RETURN_LABEL")] == [
+        "RETURN_LABEL_FAILED",
+        "RETURN_LABEL_RETRIED",
+        "RETURN_LABEL_CREATED",
+    ]
+    customer = returns_events(await order_of(client, order["id"], token=ANN))
+    assert "RETURN_LABEL_RETRIED" not in customer  # staff only
+    assert customer[-1] == "RETURN_LABEL_CREATED"  # the usual news once it is bought
+    assert [(e["code"], e["field"]) for e in again["userErrors"]] == [
+        ("INVALID_TRANSITION", ["input", "returnId"])
+    ]
+
+
+async def test_retry_return_label_is_refused_and_changes_nothing_unless_an_agent_retries_a_failed_label(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order = await shipped(client, phone=None)
+    return_id = await asked(client, order)
+    pending = await mutate(client, RETRY, {"returnId": return_id})  # REQUESTED, no label yet
+    await without_phones(services)
+    await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)
+    before = await order_of(client, order["id"])
+
+    by_customer = await mutate(client, RETRY, {"returnId": return_id}, token=ANN)
+    unknown = await mutate(client, RETRY, {"returnId": "no-such-return"})
+    bad_key = await mutate(client, RETRY, {"returnId": return_id, "idempotencyKey": "k" * 5000})
+    after = await order_of(client, order["id"])
+
+    assert [e["code"] for e in pending["userErrors"]] == ["INVALID_TRANSITION"]
+    assert [e["code"] for e in by_customer["userErrors"]] == ["FORBIDDEN"]
+    assert [(e["code"], e["field"]) for e in unknown["userErrors"]] == [("NOT_FOUND", ["input", "returnId"])]
+    assert [e["code"] for e in bad_key["userErrors"]] == ["TOO_LONG"]
+    assert after["returns"] == before["returns"]
+    assert after["returns"][0]["label"]["status"] == "FAILED"
+    assert len(await label_tasks(services, return_id)) == 1
 
 
 async def test_a_received_return_is_refunded_then_closed(

@@ -194,6 +194,12 @@ class CloseReturn:
 
 
 @dataclass(frozen=True)
+class RetryReturnLabel:
+    return_id: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Limits:
     max_line_quantity: int
     max_lines: int

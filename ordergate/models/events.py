@@ -37,6 +37,7 @@ class EventType(StrEnum):
     RETURN_CLOSED = "RETURN_CLOSED"
     RETURN_LABEL_CREATED = "RETURN_LABEL_CREATED"
     RETURN_LABEL_FAILED = "RETURN_LABEL_FAILED"
+    RETURN_LABEL_RETRIED = "RETURN_LABEL_RETRIED"
     FULFILLMENT_ACCEPTED = "FULFILLMENT_ACCEPTED"
     FULFILLMENT_PICKING = "FULFILLMENT_PICKING"
     FULFILLMENT_PACKED = "FULFILLMENT_PACKED"
@@ -94,6 +95,8 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.RETURN_REFUNDED: "We refunded your returned items.",
     EventType.RETURN_CLOSED: "Your return is complete.",
     EventType.RETURN_LABEL_CREATED: "Your return label is ready to print.",
+    EventType.RETURN_LABEL_FAILED: "We could not create your return label yet: we are on it, and will let "
+    "you know when it is ready.",
     EventType.SHIPMENT_UNKNOWN: "We are waiting for news from the carrier.",
     EventType.SHIPMENT_LABEL_CREATED: "A shipping label was created.",
     EventType.SHIPMENT_ACCEPTED: "The carrier has your parcel.",
@@ -110,7 +113,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
 STAFF_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_OPENED: "A location was given work for this order.",
     EventType.FULFILLMENT_CHANGED: "The units a location is to send changed with the order.",
-    EventType.RETURN_LABEL_FAILED: "The carrier refused the return label: send the customer one by hand.",
+    EventType.RETURN_LABEL_RETRIED: "An agent asked the carrier for the return label again.",
 }
 INTERNAL_EVENTS = frozenset(STAFF_MESSAGES)
 

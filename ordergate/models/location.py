@@ -38,6 +38,17 @@ class Location:
     erp_id: str | None = None
     # a vendor feed older than this counts as zero stock
     feed_max_age_minutes: int | None = None
+    # who a carrier calls about a parcel leaving or coming back here
+    phone: str | None = None
 
     def serves(self, channel: str) -> bool:
         return not self.channels or channel in self.channels
+
+
+def contact_phone(location: Location | None, merchant_phone: str | None) -> str | None:
+    """The phone a carrier gets for a parcel leaving or coming back to a node: the node's own,
+    else the merchant's; None when neither is known."""
+    for phone in (location.phone if location is not None else None, merchant_phone):
+        if phone is not None and phone.strip():
+            return phone.strip()
+    return None

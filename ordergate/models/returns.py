@@ -5,7 +5,8 @@ done (or when there is nothing to refund) the return is CLOSED; an agent may clo
 
 An approved return of shipped units gets a return label from the carrier that shipped them,
 bought through the outbox: PENDING until the carrier sells it, then PURCHASED (FAILED when the
-carrier refuses it for good, CANCELLED when the parcel came back before a label was bought).
+carrier refuses it for good, CANCELLED when the parcel came back before a label was bought). An
+agent may ask again for a FAILED label of a return still waiting for its parcel: PENDING again.
 
 A request is decided by `plan_return`, pure: given the order's lines, the units already asked
 for in open returns and the products, it says which return to write or why not. Customers ask
@@ -59,6 +60,13 @@ class ReturnLabelStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class LabelAction(StrEnum):
+    BUY = "BUY"  # the carrier sold it
+    REFUSE = "REFUSE"  # the carrier refused it for good
+    CANCEL = "CANCEL"  # the return moved on before a label was bought
+    RETRY = "RETRY"  # an agent asks the carrier again
+
+
 class Disposition(StrEnum):
     RESTOCK = "RESTOCK"
     DAMAGED = "DAMAGED"
@@ -73,6 +81,13 @@ RETURN_TRANSITIONS: dict[tuple[ReturnStatus, ReturnAction], ReturnStatus] = {
     (R.RECEIVED, A.CLOSE): R.CLOSED,
     (R.REFUNDED, A.CLOSE): R.CLOSED,
 }
+L, LA = ReturnLabelStatus, LabelAction
+LABEL_TRANSITIONS: dict[tuple[ReturnLabelStatus, LabelAction], ReturnLabelStatus] = {
+    (L.PENDING, LA.BUY): L.PURCHASED,
+    (L.PENDING, LA.REFUSE): L.FAILED,
+    (L.PENDING, LA.CANCEL): L.CANCELLED,
+    (L.FAILED, LA.RETRY): L.PENDING,
+}
 OPEN_RETURNS = frozenset({R.REQUESTED, R.APPROVED})
 CLOSABLE_RETURNS = frozenset(status for status, action in RETURN_TRANSITIONS if action is A.CLOSE)
 
@@ -85,6 +100,23 @@ def next_return_status(status: ReturnStatus, action: ReturnAction) -> ReturnStat
         raise InvalidTransition(
             f"a return that is {status.value} cannot be {verb}", field=("return_id",)
         ) from None
+
+
+def retried_label_status(order_return: OrderReturn) -> ReturnLabelStatus:
+    """The label's status once an agent asks for it again: PENDING, for a FAILED label of an
+    APPROVED return (one still waiting for its parcel); INVALID_TRANSITION otherwise."""
+    status = order_return.label_status
+    if status is None:
+        message = "this return has no label: its units came back over the counter"
+        raise InvalidTransition(message, field=("return_id",))
+    if order_return.status is not ReturnStatus.APPROVED:
+        message = f"a return that is {order_return.status.value} waits for no label"
+        raise InvalidTransition(message, field=("return_id",))
+    try:
+        return LABEL_TRANSITIONS[(status, LabelAction.RETRY)]
+    except KeyError:
+        message = f"a return label that is {status.value} cannot be retried: only a FAILED one"
+        raise InvalidTransition(message, field=("return_id",)) from None
 
 
 @dataclass(kw_only=True, eq=False)

@@ -177,6 +177,23 @@ NETWORK: list[tuple[str, str, LocationType, str, str, str, str, float, float, bo
     ),
 ]
 
+# Who carriers call at each node (fictional 555-01xx numbers), and at the merchant when a node
+# has none: where a label starts without a phone (ShipEngine requires one), the receiving node's
+# or the merchant's is given instead.
+PHONES: dict[str, str] = {
+    "DC-EWR": "+1 973-555-0110",
+    "DC-DFW": "+1 972-555-0120",
+    "DC-ONT": "+1 909-555-0130",
+    "ST-NYC": "+1 212-555-0140",
+    "ST-CHI": "+1 312-555-0150",
+    "ST-SEA": "+1 206-555-0160",
+    "ST-ATL": "+1 404-555-0170",
+    "ST-SFO": "+1 415-555-0180",
+    "ST-DEN": "+1 303-555-0190",
+    "VN-HOMEGOODS": "+1 602-555-0199",
+}
+MERCHANT_PHONE = "+1 800-555-0100"
+
 # sku, name, price, returnable
 CATALOGUE: list[tuple[str, str, str, bool]] = [
     ("MUG-BLUE", "Stoneware Mug, Blue", "14.00", True),
@@ -227,6 +244,7 @@ def demo_locations() -> list[Location]:
             handling_days=handling,
             safety_stock=2 if kind is STORE else 0,
             feed_max_age_minutes=24 * 60 if kind is VENDOR else None,
+            phone=PHONES.get(code),
         )
         for (
             code,

@@ -26,6 +26,7 @@ from ordergate.models.commands import (
     ReleaseOrderHold,
     RequestReturn,
     ReserveInventory,
+    RetryReturnLabel,
     ReturnLineRequest,
 )
 from ordergate.models.criteria import OrderCriteria
@@ -266,6 +267,15 @@ class CloseReturnInput:
 
     def to_command(self) -> CloseReturn:
         return CloseReturn(return_id=str(self.return_id), idempotency_key=self.idempotency_key)
+
+
+@strawberry.input
+class RetryReturnLabelInput:
+    return_id: strawberry.ID
+    idempotency_key: str | None = None
+
+    def to_command(self) -> RetryReturnLabel:
+        return RetryReturnLabel(return_id=str(self.return_id), idempotency_key=self.idempotency_key)
 
 
 @strawberry.input

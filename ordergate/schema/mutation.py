@@ -28,6 +28,7 @@ from ordergate.schema.inputs import (
     ReportShortPickInput,
     RequestReturnInput,
     ReserveInventoryInput,
+    RetryReturnLabelInput,
     SetSellingPolicyInput,
     ShipFulfillmentOrderInput,
     UpdateWebhookEndpointInput,
@@ -337,6 +338,16 @@ class Mutation:
     async def close_return(self, info: Info, input: CloseReturnInput) -> ReturnPayload:
         return await ReturnPayload.of(
             info, returns.close_return(services(info), principal(info), input.to_command())
+        )
+
+    @strawberry.mutation(
+        description="Agents: ask the carrier again for a FAILED return label (PENDING until it is bought, "
+        "as after the approval); any other label is INVALID_TRANSITION. A repeat of the idempotencyKey "
+        "returns the first answer."
+    )
+    async def retry_return_label(self, info: Info, input: RetryReturnLabelInput) -> ReturnPayload:
+        return await ReturnPayload.of(
+            info, returns.retry_return_label(services(info), principal(info), input.to_command())
         )
 
     @strawberry.mutation(

@@ -106,6 +106,7 @@ MAXIMA: dict[str, int] = {
     "RequestReturnInput.idempotencyKey": KEY,
     "DecideReturnInput.note": stored_in(ReturnRecord.note),
     "CloseReturnInput.idempotencyKey": KEY,
+    "RetryReturnLabelInput.idempotencyKey": KEY,
     "IssueAppeasementInput.idempotencyKey": KEY,
     "IssueAppeasementInput.note": stored_in(tables.appeasements.c.note),
     "ReleaseOrderHoldInput.idempotencyKey": KEY,

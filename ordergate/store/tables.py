@@ -83,6 +83,7 @@ locations = sa.Table(
     sa.Column("active", sa.Boolean(), nullable=False),
     sa.Column("erp_id", sa.String(64), nullable=True, index=True),
     sa.Column("feed_max_age_minutes", sa.Integer(), nullable=True),
+    sa.Column("phone", sa.String(32), nullable=True),
 )
 
 

@@ -5,7 +5,8 @@ An approved return of shipped units gets a return label from the carrier that sh
 approval promises it in the outbox (label PENDING), and the relay buys it (`buy_return_label`),
 retrying while the carrier is down, so an approval never waits on or fails with the carrier.
 Units handed over in store get no label: they come back over the counter. The label travels
-from the customer's address to the node that sent the units.
+from the customer's address to the node that sent the units. A label the carrier refuses is
+FAILED with its reason; an agent asks again with `retry_return_label`.
 
 The receipt promises the refund; when the refund is done (`refund_and_settle`, the relay's handler
 for refunds) the return is REFUNDED and then CLOSED. With nothing to refund (no payment on the
@@ -19,17 +20,21 @@ from decimal import Decimal
 
 from ordergate.connectors.carriers.base import LabelRequest, Parcel
 from ordergate.connectors.errors import UpstreamRejected
-from ordergate.models.commands import CloseReturn, ReceiveReturn, RequestReturn, check_key
+from ordergate.models.commands import CloseReturn, ReceiveReturn, RequestReturn, RetryReturnLabel, check_key
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
+from ordergate.models.ids import new_id
 from ordergate.models.lifecycle import fulfillment_status
+from ordergate.models.location import contact_phone
 from ordergate.models.movements import MovementKind
 from ordergate.models.order import Order
 from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent
 from ordergate.models.returns import (
+    LABEL_TRANSITIONS,
     OPEN_RETURNS,
     Disposition,
+    LabelAction,
     OrderReturn,
     ReturnAction,
     ReturnLabelStatus,
@@ -40,6 +45,7 @@ from ordergate.models.returns import (
     next_return_status,
     pending_units,
     plan_return,
+    retried_label_status,
 )
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
@@ -149,10 +155,14 @@ async def _promise_label(
         order_return.label_error = f"the carrier {shipment.carrier!r} is not configured"
         return
     order_return.label_status = ReturnLabelStatus.PENDING
+    _promise_purchase(uow, order_return, now, key=f"{order_return.id}:{RETURN_LABEL}")
+
+
+def _promise_purchase(uow: UnitOfWork, order_return: OrderReturn, now: datetime, *, key: str) -> None:
     uow.outbox.add(
         OutboxTask(
             kind=RETURN_LABEL,
-            key=f"{order_return.id}:{RETURN_LABEL}",
+            key=key,
             payload={"return_id": order_return.id},
             available_at=now,
             created_at=now,
@@ -160,10 +170,49 @@ async def _promise_label(
     )
 
 
+async def retry_return_label(
+    services: Services, principal: Principal, command: RetryReturnLabel
+) -> OrderReturn:
+    """An agent asks the carrier again for a FAILED return label (after the customer's phone or
+    address was put right, say): PENDING again, and promised to the relay under a key of its own,
+    so a first attempt settled long ago does not stand in its way. A repeat of the idempotency key
+    returns the first answer and asks nothing twice; any label not FAILED, or a return no longer
+    waiting for its parcel, is INVALID_TRANSITION and changes nothing."""
+    if not principal.can(Permission.MANAGE_RETURNS):
+        raise Forbidden("this role may not retry return labels")
+    problems = check_key(command.idempotency_key, ("idempotency_key",))
+    if problems:
+        raise ValidationFailed(problems)
+    now = services.clock()
+    async with services.store.write() as uow:
+        once = None
+        if command.idempotency_key is not None:
+            once = await claim(services, uow, principal, "retryReturnLabel", command.idempotency_key, command)
+            if once.result_id is not None:
+                found = await uow.returns.lock(once.result_id)
+                assert found is not None
+                return found
+        order_return, order = await _return_and_order(uow, command.return_id)
+        order_return.label_status = retried_label_status(order_return)
+        order_return.label_error = None
+        uow.save(order_return)
+        _promise_purchase(uow, order_return, now, key=f"{order_return.id}:{RETURN_LABEL}:{new_id()}")
+        await uow.events.append(
+            order,
+            EventType.RETURN_LABEL_RETRIED,
+            actor=principal.subject,
+            occurred_at=now,
+            data={"return_id": order_return.id, "carrier": order_return.label_carrier},
+        )
+        if once is not None:
+            await once.complete(uow, order_return.id)
+    return order_return
+
+
 async def buy_return_label(services: Services, task: OutboxTask) -> str:
     """The relay's handler for return labels: buy the label the approval promised and record it.
     A carrier that is down raises (the relay retries later, the label stays PENDING); one that
-    refuses the purchase fails the label for good, for an agent to see."""
+    refuses the purchase fails the label, for an agent to see and retry."""
     return_id = str(task.payload.get("return_id", ""))
     async with services.store.read() as uow:
         order_return = (await uow.returns.by_ids([return_id])).get(return_id)
@@ -171,33 +220,36 @@ async def buy_return_label(services: Services, task: OutboxTask) -> str:
             raise Permanent("no such return")
         if order_return.label_status is not ReturnLabelStatus.PENDING:
             return f"settled already: {order_return.label_status}"  # bought, failed or cancelled
-        request = await _label_request(uow, order_return)
+        request = await _label_request(uow, order_return, services.policy.merchant_phone)
     if request is None:
-        await _settle_label(services, return_id, ReturnLabelStatus.CANCELLED, error="the return moved on")
+        await _settle_label(services, return_id, LabelAction.CANCEL, error="the return moved on")
         return f"cancelled: the return is {order_return.status.value}"
     carrier = services.carriers.get(order_return.label_carrier or "")
     if carrier is None:
         message = f"the carrier {order_return.label_carrier!r} is not configured"
-        await _settle_label(services, return_id, ReturnLabelStatus.FAILED, error=message)
+        await _settle_label(services, return_id, LabelAction.REFUSE, error=message)
         raise Permanent(message)
     try:
         label = await carrier.buy_label(request)
     except UpstreamRejected as error:
-        await _settle_label(services, return_id, ReturnLabelStatus.FAILED, error=error.message)
+        await _settle_label(services, return_id, LabelAction.REFUSE, error=error.message)
         raise Permanent(f"{carrier.name} refused the return label") from error
     await _settle_label(
         services,
         return_id,
-        ReturnLabelStatus.PURCHASED,
+        LabelAction.BUY,
         tracking_number=label.tracking_number,
         url=label.label_url,
     )
     return f"label {label.tracking_number}"[:128]
 
 
-async def _label_request(uow: UnitOfWork, order_return: OrderReturn) -> LabelRequest | None:
-    """The label to buy: from the customer's address back to the node that shipped the units;
-    None once the return no longer waits for its parcel."""
+async def _label_request(
+    uow: UnitOfWork, order_return: OrderReturn, merchant_phone: str | None
+) -> LabelRequest | None:
+    """The label to buy: from the customer's address back to the node that shipped the units,
+    with that node's phone (else the merchant's) for a carrier that wants one where the customer
+    gave none; None once the return no longer waits for its parcel."""
     if order_return.status is not ReturnStatus.APPROVED:
         return None
     order = (await uow.orders.by_ids([order_return.order_id], EVERYTHING))[order_return.order_id]
@@ -213,17 +265,18 @@ async def _label_request(uow: UnitOfWork, order_return: OrderReturn) -> LabelReq
         reference=order_return.id,
         service=order_return.label_service or shipment.service,
         ship_from=customer_address(order),
-        ship_to=node_address(location),
+        ship_to=node_address(location, merchant_phone),
         parcels=[Parcel(weight_grams=max(1, sum(line.quantity for line in lines)) * GRAMS_PER_UNIT)],
         is_return=True,
         contents="Return " + ", ".join(f"{line.quantity} {line.sku}" for line in lines),
+        phone=contact_phone(location, merchant_phone),
     )
 
 
 async def _settle_label(
     services: Services,
     return_id: str,
-    status: ReturnLabelStatus,
+    action: LabelAction,
     *,
     error: str | None = None,
     tracking_number: str | None = None,
@@ -234,6 +287,7 @@ async def _settle_label(
         order_return, order = await _return_and_order(uow, return_id)
         if order_return.label_status is not ReturnLabelStatus.PENDING:
             return  # settled already (a purchase recorded once, whatever the retries)
+        status = LABEL_TRANSITIONS[(ReturnLabelStatus.PENDING, action)]
         order_return.label_status, order_return.label_error = status, (error or "")[:500] or None
         event = EventType.RETURN_LABEL_FAILED if status is ReturnLabelStatus.FAILED else None
         if status is ReturnLabelStatus.PURCHASED:

@@ -62,6 +62,8 @@ class Policy:
     appeasement_limits: Mapping[Role, Decimal | None] = field(
         default_factory=lambda: {Role.AGENT: Decimal("50.00")}
     )
+    # Given to a carrier that requires a phone where neither the address nor the node has one.
+    merchant_phone: str | None = None
 
     @property
     def pricing(self) -> PricingRule:

@@ -17,7 +17,7 @@ from ordergate.models.errors import Forbidden, Problem, UpstreamFailed, Validati
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.location import Location
+from ordergate.models.location import Location, contact_phone
 from ordergate.models.order import Order, OrderStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
@@ -42,8 +42,8 @@ class ShipCommand:
     service: str | None = None
 
 
-def node_address(location: Location) -> Address:
-    """Where a node ships from (and where returns go back to)."""
+def node_address(location: Location, merchant_phone: str | None = None) -> Address:
+    """Where a node ships from (and where returns go back to), with its phone (else the merchant's)."""
     return Address(
         name=location.name,
         line1=location.line1,
@@ -51,6 +51,7 @@ def node_address(location: Location) -> Address:
         region=location.region,
         postal_code=location.postal_code,
         country_code=location.country_code,
+        phone=contact_phone(location, merchant_phone),
     )
 
 
@@ -97,7 +98,8 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
                 fulfillment_order.id, []
             )
         )
-    ship_from, ship_to = node_address(location), customer_address(order)
+    merchant_phone = services.policy.merchant_phone
+    ship_from, ship_to = node_address(location, merchant_phone), customer_address(order)
     parcels = [Parcel(weight_grams=max(1, units) * GRAMS_PER_UNIT)]
     try:
         rates = await carrier.rates(ship_from, ship_to, parcels)
@@ -115,7 +117,13 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
         rate = min(wanted, key=lambda r: (r.amount, r.service))
         label = await carrier.buy_label(
             LabelRequest(
-                fulfillment_order.id, rate.service, ship_from, ship_to, parcels, rate_id=rate.rate_id
+                fulfillment_order.id,
+                rate.service,
+                ship_from,
+                ship_to,
+                parcels,
+                rate_id=rate.rate_id,
+                phone=contact_phone(location, merchant_phone),
             )
         )
     except UpstreamError as error:

@@ -850,6 +850,27 @@ async def test_a_return_label_ignores_a_rate_and_is_not_confused_with_the_outbou
     assert [label.is_return for label in sandbox.labels.values()] == [False, True]
 
 
+async def test_a_return_from_a_customer_without_a_phone_carries_the_request_s_phone_and_matches_the_spec(
+    sandbox: ShipEngineSandbox, clock: FakeClock
+) -> None:
+    check = spec.shipengine(BASE)
+    wire = Wire(sandbox)
+    carrier = connect(wire, clock)
+    phoneless = replace(a_return_request("ret-1"), ship_from=replace(SANTA_MONICA, phone=None))
+
+    await carrier.buy_label(replace(phoneless, phone="+1 973-555-0110"))
+    await carrier.buy_label(replace(a_return_request("ret-2"), phone="+1 973-555-0110"))
+    await carrier.aclose()
+
+    [first], [second] = sandbox.labels_for("ret-1"), sandbox.labels_for("ret-2")
+    assert first.shipment.ship_from["phone"] == "+1 973-555-0110"  # the node's, as none was given
+    assert second.shipment.ship_from["phone"] == SANTA_MONICA.phone  # the customer's own
+    assert first.shipment.ship_to["phone"] == NEWARK.phone
+    for exchange in wire.exchanges:
+        check.check_request(exchange.request)
+        check.check_response(exchange)
+
+
 async def test_the_sandbox_refuses_a_return_label_request_the_spec_refuses(wire: Wire) -> None:
     async with httpx.AsyncClient(transport=wire, base_url=BASE, headers={"API-Key": API_KEY}) as client:
         shipment: dict[str, Any] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,14 @@ import httpx
 import pytest
 
 from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel
-from ordergate.connectors.carriers.ups import CODE_STATUS, TYPE_STATUS, UpsCarrier, tracking_status
+from ordergate.connectors.carriers.ups import (
+    CODE_STATUS,
+    NEXT_DAY_AIR_EARLY,
+    TYPE_STATUS,
+    UpsCarrier,
+    _ship_request,
+    tracking_status,
+)
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable, WebhookRejected
 from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
@@ -641,3 +649,26 @@ async def test_the_sandbox_refuses_a_return_shipment_ups_would_refuse(
             assert answer.status_code == 400, code
             assert answer.json()["response"]["errors"][0]["code"] == code
     assert sandbox.labels_purchased == 1
+
+
+@OAUTH2_UNCHECKED
+async def test_the_request_s_phone_stands_in_where_ups_requires_one_and_the_address_has_none(
+    ups: UpsCarrier, wire: Wire
+) -> None:
+    shipping = spec.ups("Shipping", BASE)
+    customer = an_address(phone=None)
+    request = a_label_request(ship_to=customer, phone="+1 973-555-0110")
+
+    await ups.buy_label(request)
+    abroad = _ship_request("A1B2C3", replace(request, ship_to=replace(customer, country_code="CA")))
+    earliest = _ship_request("A1B2C3", replace(request, service=NEXT_DAY_AIR_EARLY))
+
+    shipment = json.loads(wire.api_requests()[0].content)["ShipmentRequest"]["Shipment"]
+    assert shipment["Shipper"]["Phone"] == {"Number": "9735550110"}  # we are the shipper: ours
+    assert "Phone" not in shipment["ShipTo"]  # a domestic ground consignee needs none
+    assert abroad["ShipmentRequest"]["Shipment"]["ShipTo"]["Phone"]["Number"].endswith("9735550110")
+    assert earliest["ShipmentRequest"]["Shipment"]["ShipTo"]["Phone"] == {"Number": "9735550110"}
+    for exchange in wire.exchanges:
+        if exchange.request.url.path.startswith("/api/shipments"):
+            shipping.check_request(exchange.request)
+            shipping.check_response(exchange)

@@ -9,11 +9,14 @@ from typing import Any
 import pytest
 
 from ordergate.models.commands import ReturnLineRequest
-from ordergate.models.errors import Forbidden, ValidationFailed
+from ordergate.models.errors import Forbidden, InvalidTransition, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Principal, Role
 from ordergate.models.returns import (
+    LABEL_TRANSITIONS,
     MAX_REASON,
+    LabelAction,
+    ReturnLabelStatus,
     ReturnPlan,
     ReturnStatus,
     bound_by_window,
@@ -21,6 +24,7 @@ from ordergate.models.returns import (
     last_left,
     pending_units,
     plan_return,
+    retried_label_status,
 )
 from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
 
@@ -185,3 +189,37 @@ def test_a_line_wrong_twice_is_named_twice_and_a_reason_of_the_longest_length_pa
 
 def test_a_request_must_name_a_line() -> None:
     assert refusals([]) == [("REQUIRED", ("lines",), "name at least one line to return")]
+
+
+@pytest.mark.parametrize(("status", "action"), list(LABEL_TRANSITIONS))
+def test_the_label_table_moves_only_pending_labels_on_except_a_failed_one_retried(
+    status: ReturnLabelStatus, action: LabelAction
+) -> None:
+    after = LABEL_TRANSITIONS[(status, action)]
+
+    assert (status is ReturnLabelStatus.PENDING) != (action is LabelAction.RETRY)
+    assert (after is ReturnLabelStatus.PENDING) == (action is LabelAction.RETRY)
+
+
+def test_a_failed_label_of_an_approved_return_is_pending_again_when_retried() -> None:
+    failed = a_return("r-1", ReturnStatus.APPROVED, label_status=ReturnLabelStatus.FAILED)
+
+    assert retried_label_status(failed) is ReturnLabelStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("status", "label"),
+    [
+        (ReturnStatus.APPROVED, ReturnLabelStatus.PENDING),
+        (ReturnStatus.APPROVED, ReturnLabelStatus.PURCHASED),
+        (ReturnStatus.APPROVED, ReturnLabelStatus.CANCELLED),
+        (ReturnStatus.APPROVED, None),  # handed over in store: no label
+        (ReturnStatus.RECEIVED, ReturnLabelStatus.FAILED),  # back already: no label needed
+        (ReturnStatus.CLOSED, ReturnLabelStatus.FAILED),
+    ],
+)
+def test_only_a_failed_label_of_a_return_waiting_for_its_parcel_can_be_retried(
+    status: ReturnStatus, label: ReturnLabelStatus | None
+) -> None:
+    with pytest.raises(InvalidTransition):
+        retried_label_status(a_return("r-1", status, label_status=label))

@@ -39,7 +39,10 @@ class LabelRequest:
 
     A return label (`is_return`) is drawn the way the parcel travels: `ship_from` is the
     customer, `ship_to` the node that takes the units back; `contents` says what is inside
-    (UPS wants a description on every package of a return)."""
+    (UPS wants a description on every package of a return).
+
+    `phone` is ours to give where the carrier requires a phone and the address has none (the
+    node's, else the merchant's): which parties need one is the connector's to know."""
 
     reference: str
     service: str
@@ -49,6 +52,7 @@ class LabelRequest:
     rate_id: str | None = None
     is_return: bool = False
     contents: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)

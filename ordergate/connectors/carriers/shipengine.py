@@ -10,7 +10,10 @@ from the purchase or read from `GET /v1/labels?tracking_number=..`.
 
 A return label is `POST /v1/labels` with `is_return_label`, our return as `rma_number` and as the
 shipment's `external_shipment_id` (so it is looked up the same way), drawn as the parcel travels:
-`ship_from` is the customer (ShipEngine wants a phone there), `ship_to` the node taking it back.
+`ship_from` is the customer, `ship_to` the node taking it back.
+
+A label's `ship_from` requires a phone (the spec's `shipping_address_from`; rates do not ask for
+one): an address without one gets the request's `phone` (the node's, else the merchant's).
 
 Tracking webhooks (`resource_type` API_TRACK, or TRACK_EVENT_V2 read alike) carry a
 `tracking_information` as `data`. The OpenAPI document describes no verification, so:
@@ -34,7 +37,7 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -283,7 +286,7 @@ class ShipEngineCarrier:
             "carrier_id": account.carrier_id,
             "service_code": request.service,
             "external_shipment_id": _external_id(request.reference),
-            **_shipment(request.ship_from, request.ship_to, request.parcels),
+            **_shipment(_with_phone(request.ship_from, request.phone), request.ship_to, request.parcels),
         }
 
     def _label(self, record: Any) -> Label:
@@ -428,6 +431,13 @@ def _address(address: Address) -> dict[str, Any]:
         "company_name": address.company,
     }
     return wire | {name: value for name, value in optional.items() if value}
+
+
+def _with_phone(address: Address, phone: str | None) -> Address:
+    """The address, with `phone` where it has none."""
+    if (address.phone or "").strip() or not phone:
+        return address
+    return replace(address, phone=phone)
 
 
 def _package(parcel: Parcel) -> dict[str, Any]:

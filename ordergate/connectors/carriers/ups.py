@@ -13,6 +13,10 @@ given, else its local time with `gmtOffset`, else its local time read as UTC.
 A return label is the same `ship` request with `ReturnService` 9 (Print Return Label): we stay the
 Shipper (the account, where the parcel goes back to), ShipFrom is the customer, and every package
 and the shipment carry a description of what comes back.
+
+Phones, where the spec requires them and the address has none, are the request's `phone` (the
+node's, else the merchant's): the Shipper's (we are the Shipper), and the ShipTo's across a border
+or for Next Day Air Early.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ GRAMS_PER_POUND = Decimal("453.59237")
 CM_PER_INCH = Decimal("2.54")
 DOMESTIC_PAIRS = frozenset({("US", "US"), ("PR", "PR")})
 NANP = frozenset({"US", "CA", "PR", "VI"})
+NEXT_DAY_AIR_EARLY = "14"
 RETURN_SERVICE = {"Code": "9", "Description": "UPS Print Return Label"}
 """A return label is a PRL shipment: a label we hand the customer to print (GIF, link as usual)."""
 LABEL_MEDIA_TYPES = {"GIF": "image/gif", "PNG": "image/png", "ZPL": "application/zpl", "EPL": "text/plain"}
@@ -397,9 +402,12 @@ def _ship_request(account: str, request: LabelRequest) -> dict[str, Any]:
     # A return's shipper is still us (the account, where the parcel goes back to); it leaves from
     # the customer (ShipFrom, which a return requires).
     shipper = receiver if request.is_return else sender
+    # "A phone number is required if destination is international" (Shipper); ShipTo's "Required
+    # for: UPS Next Day Air Early service, and when Ship To country [...] is different".
+    consignee_phone = not domestic or request.service == NEXT_DAY_AIR_EARLY
     shipment: dict[str, Any] = {
-        "Shipper": {**_party(shipper), "ShipperNumber": account},
-        "ShipTo": _party(receiver),
+        "Shipper": {**_party(shipper, request.phone), "ShipperNumber": account},
+        "ShipTo": _party(receiver, request.phone if consignee_phone else None),
         "ShipFrom": _party(sender),
         "PaymentInformation": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": account}}]},
         "ShipmentRatingOptions": {"NegotiatedRatesIndicator": ""},
@@ -451,11 +459,11 @@ def _name(address: Address) -> str:
     return (address.company or address.name)[:35]
 
 
-def _party(address: Address) -> dict[str, Any]:
+def _party(address: Address, fallback_phone: str | None = None) -> dict[str, Any]:
     party: dict[str, Any] = {"Name": _name(address), "Address": _address(address, state_length=5)}
     if address.company:
         party["AttentionName"] = address.name[:35]
-    digits = re.sub(r"\D", "", address.phone or "")
+    digits = re.sub(r"\D", "", address.phone or "") or re.sub(r"\D", "", fallback_phone or "")
     if len(digits) == 11 and digits.startswith("1") and address.country_code.upper() in NANP:
         digits = digits[1:]  # UPS wants area code and number, no country code, in North America
     if digits:

@@ -98,7 +98,7 @@ class Location:
                 region=record.region,
                 postal_code=record.postal_code,
                 country_code=record.country_code,
-                phone=None,
+                phone=record.phone,
             ),
             latitude=record.latitude,
             longitude=record.longitude,

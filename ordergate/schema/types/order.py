@@ -241,7 +241,8 @@ class ReturnLine:
 
 @strawberry.type(
     description="The carrier's label the customer sends a return back with: PENDING until the carrier "
-    "sells it (the tracking number and download URL come then)."
+    "sells it (the tracking number and download URL come then), FAILED when the carrier refused it "
+    "(an agent may ask again: retryReturnLabel)."
 )
 class ReturnLabel:
     status: ReturnLabelStatus
@@ -250,6 +251,18 @@ class ReturnLabel:
     tracking_number: str | None
     label_url: str | None = strawberry.field(description="Where the printable label is downloaded.")
     created_at: datetime | None
+    failure: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description=(
+            "Why the carrier refused a FAILED label, in its words; staff only. Others see that the "
+            "label is not ready yet, never the carrier's error."
+        )
+    )
+    def error(self, info: Info) -> str | None:
+        if self.failure is None:
+            return None
+        return self.failure if principal(info).can(Permission.READ_ALL_ORDERS) else LABEL_NOT_READY
 
     @classmethod
     def of(cls, record: ReturnRecord) -> ReturnLabel | None:
@@ -262,7 +275,11 @@ class ReturnLabel:
             tracking_number=record.label_tracking_number,
             label_url=record.label_url,
             created_at=record.label_created_at,
+            failure=record.label_error if record.label_status is ReturnLabelStatus.FAILED else None,
         )
+
+
+LABEL_NOT_READY = "the carrier could not make the label yet; we are on it"
 
 
 @strawberry.type(name="OrderReturn")
