@@ -260,7 +260,9 @@ def build_services(
     policy = Policy(
         currency=settings.currency,
         shipping=ShippingPolicy(
-            flat_rate=settings.flat_shipping_rate, free_over=settings.free_shipping_threshold
+            flat_rate=settings.flat_shipping_rate,
+            free_over=settings.free_shipping_threshold,
+            express_rate=settings.express_shipping_rate,
         ),
         limits=Limits(max_line_quantity=settings.max_line_quantity, max_lines=settings.max_lines_per_order),
         page_size_cap=settings.page_size_cap,

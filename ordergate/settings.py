@@ -252,6 +252,12 @@ class Settings:
         "the shipping charged below that threshold",
         parsers.amount,
     )
+    express_shipping_rate: Decimal = setting(
+        "ORDERGATE_EXPRESS_SHIPPING_RATE",
+        Decimal("14.95"),
+        "the shipping charged for the EXPRESS delivery option (the fastest plan), whatever the order's value",
+        parsers.amount,
+    )
     max_line_quantity: int = setting(
         "ORDERGATE_MAX_LINE_QUANTITY", 999, "the most units one order line may ask for", parsers.integer
     )

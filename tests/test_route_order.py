@@ -3,8 +3,9 @@ and the estimate a customer sees before any parcel exists."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -178,7 +179,7 @@ async def test_a_pickup_order_is_expected_when_the_store_has_it_ready(client: ht
         pickupLocationId=ids["ST-CHI"],
         lines=[a_line("MUG-BLUE", 1)],
     )
-    today = datetime.now(UTC).date()
+    today = datetime.now(ZoneInfo("America/Chicago")).date()  # the store's calendar
     query = "query($id: ID!) { order(id: $id) { estimatedDelivery } }"
 
     placed = await execute(client, query, {"id": order["id"]}, token=AGENT)

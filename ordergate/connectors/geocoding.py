@@ -29,6 +29,13 @@ US_ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
 
 
 @lru_cache(maxsize=65536)
+def _us_zip_field(zip5: str, name: str) -> str | None:
+    matches = zipcodes.matching(zip5)  # type: ignore[no-untyped-call]
+    value = matches[0].get(name) if matches else None
+    return value if isinstance(value, str) and value else None
+
+
+@lru_cache(maxsize=65536)
 def _us_zip(zip5: str) -> Point | None:
     matches = zipcodes.matching(zip5)  # type: ignore[no-untyped-call]
     if not matches:
@@ -59,3 +66,19 @@ class OfflineGeocoder:
             if point is not None:
                 return point
         return COUNTRY_CENTROIDS.get(country)
+
+    def zone_name(self, country_code: str, postal_code: str | None) -> str | None:
+        """The IANA time zone of a US ZIP code (from the same offline data set); None elsewhere."""
+        return self._zip_field(country_code, postal_code, "timezone")
+
+    def region_name(self, country_code: str, postal_code: str | None) -> str | None:
+        """The state of a US ZIP code (for tax where only the postal code is known); None
+        elsewhere."""
+        return self._zip_field(country_code, postal_code, "state")
+
+    @staticmethod
+    def _zip_field(country_code: str, postal_code: str | None, name: str) -> str | None:
+        if country_code.strip().upper() != "US" or not postal_code:
+            return None
+        match = US_ZIP.match(postal_code.strip())
+        return _us_zip_field(match.group(1), name) if match else None

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from ordergate.models.calendar import add_business_days
+
 
 @dataclass(frozen=True)
 class Supply:
@@ -69,8 +71,10 @@ def earliest_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
 
 
 def promise_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
+    """The day the customer has `quantity` from this node: the day it has them, then its
+    handling and transit days as business days (`now` on the destination's clock)."""
     ready = earliest_date(node, quantity, now)
-    return None if ready is None else ready + timedelta(days=node.lead_days)
+    return None if ready is None else add_business_days(ready, node.lead_days)
 
 
 def network_ats(nodes: Iterable[NodeStock], now: datetime) -> int:

@@ -18,12 +18,22 @@ from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.catalog import Product, check_sellable
 from ordergate.models.commands import MAX_NOTE, PlaceOrder, check_email
 from ordergate.models.customer import Customer
+from ordergate.models.delivery import check_choice, parse
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.fraud import Assessment, Facts, FraudPolicy, screen
 from ordergate.models.inventory import Reservation, ReservationLine, ReservationStatus, plan_hold_change
 from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.location import Location
-from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus, PaymentStatus
+from ordergate.models.order import (
+    DeliveryMethod,
+    HoldReason,
+    Order,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+    ServiceLevel,
+)
 from ordergate.models.pricing import PricedLine, PricingRule, TaxPlace, Totals, as_sold
 from ordergate.models.routing import Decision
 from ordergate.models.supply import Waiting
@@ -87,6 +97,8 @@ def check_capture(
     for index, line in enumerate(command.lines):
         path = ("lines", str(index), "sku")
         problems.extend(check_sellable(line.sku, products.get(line.sku), currency, path))
+    pickup_code = pickup.code if pickup is not None else None
+    problems.extend(check_choice(command.delivery_option_id, command.delivery_method, pickup_code)[1])
     if command.pickup_location_id:
         if pickup is None or not pickup.active or not pickup.pickup_enabled:
             message = "pickupLocationId is not a location that offers pickup"
@@ -164,8 +176,18 @@ def price(
     return policy.pricing.price(
         [PricedLine(products[line.sku].price, line.quantity) for line in command.lines],
         delivery_method=command.delivery_method,
+        level=service_level(command) or ServiceLevel.STANDARD,
         destination=TaxPlace(place.country_code, place.region) if place else TaxPlace(None, None),
     )
+
+
+def service_level(command: PlaceOrder) -> ServiceLevel | None:
+    """How fast a shipped order goes: its chosen option's level, else STANDARD; None for a
+    pickup. An id that is not an option's is refused by `check_capture`."""
+    if command.delivery_method is not DeliveryMethod.SHIP:
+        return None
+    chosen = parse(command.delivery_option_id) if command.delivery_option_id else None
+    return chosen.level if chosen is not None else ServiceLevel.STANDARD
 
 
 def plan_capture(
@@ -255,6 +277,7 @@ def _order(
         total=totals.total.amount,
         risk_score=risk.score,
         risk_reasons=",".join(risk.rules) or None,
+        service_level=service_level(command),
         placed_by=placed_by,
         created_at=now,
         updated_at=now,

@@ -83,6 +83,7 @@ class PlaceOrder:
     billing_address: Address | None = None  # screened for fraud, not kept
     sale: ExternalSale | None = None  # set by imports only
     hold_when_short: bool = False  # imports: a sale already made is kept ON_HOLD, not refused for stock
+    delivery_option_id: str | None = None  # a fulfillmentOptions option (`models.delivery`)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,14 @@ class DeliveryMethod(StrEnum):
     PICKUP = "PICKUP"
 
 
+class ServiceLevel(StrEnum):
+    """How fast a shipped order goes: STANDARD (the plan routing prefers, at the flat rate or
+    free over the threshold) or EXPRESS (the fastest plan, at the express rate)."""
+
+    STANDARD = "STANDARD"
+    EXPRESS = "EXPRESS"
+
+
 class CancelReason(StrEnum):
     CUSTOMER = "CUSTOMER"
     FRAUD = "FRAUD"
@@ -87,6 +95,8 @@ class Order:
     risk_reasons: str | None = None
     # The delivery date routing promised (for a pickup, its readiness date)
     promised_on: date | None = None
+    # How fast a shipped order was bought to go (None for a pickup)
+    service_level: ServiceLevel | None = None
     event_seq: int = 0
     placed_by: str
     created_at: datetime

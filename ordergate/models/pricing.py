@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ordergate.models.money import Money, quantize
-from ordergate.models.order import DeliveryMethod
+from ordergate.models.order import DeliveryMethod, ServiceLevel
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ class PricedLine:
 class ShippingPolicy:
     flat_rate: Decimal
     free_over: Decimal
+    express_rate: Decimal = Decimal("14.95")
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,16 @@ class PricingRule:
     shipping: ShippingPolicy
     tax_rules: TaxRules = DEFAULT_RULES
 
-    def shipping_quote(self, subtotal: Decimal, delivery_method: DeliveryMethod) -> Decimal:
-        """What delivery costs an order of `subtotal` at placement: nothing for a pickup or above
-        the free-shipping threshold, else the flat rate."""
-        if delivery_method is DeliveryMethod.PICKUP or subtotal >= self.shipping.free_over:
+    def shipping_quote(
+        self, subtotal: Decimal, delivery_method: DeliveryMethod, level: ServiceLevel = ServiceLevel.STANDARD
+    ) -> Decimal:
+        """What delivery costs an order of `subtotal` at placement: nothing for a pickup, the
+        express rate for EXPRESS, else nothing above the free-shipping threshold or the flat rate."""
+        if delivery_method is DeliveryMethod.PICKUP:
+            return Decimal("0.00")
+        if level is ServiceLevel.EXPRESS:
+            return self.shipping.express_rate
+        if subtotal >= self.shipping.free_over:
             return Decimal("0.00")
         return self.shipping.flat_rate
 
@@ -170,6 +177,7 @@ class PricingRule:
         delivery_method: DeliveryMethod,
         destination: TaxPlace,
         shipping: Decimal | None = None,
+        level: ServiceLevel = ServiceLevel.STANDARD,
     ) -> Totals:
         """Lines at their unit prices, each taxed on its own to the cent; shipping as quoted
         (`shipping=None`) or as bought (kept), nothing when no unit is charged; tax on shipping
@@ -178,7 +186,7 @@ class PricingRule:
         if not any(line.quantity for line in lines):
             charged = Decimal("0.00")
         elif shipping is None:
-            charged = self.shipping_quote(subtotal, delivery_method)
+            charged = self.shipping_quote(subtotal, delivery_method, level)
         else:
             charged = shipping
         rule = self.tax_rules.rule_for(destination.country_code, destination.region)

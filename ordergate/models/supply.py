@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from ordergate.models.availability import NodeStock, Supply, ats
+from ordergate.models.calendar import add_business_days
 from ordergate.models.errors import Problem
 from ordergate.models.ids import new_id
 
@@ -155,7 +156,7 @@ def promise(
             continue
         if release_on is not None and ready < release_on:
             ready = release_on
-        promised = Promise(node.location_id, quantity, ready, ready + timedelta(days=node.lead_days))
+        promised = Promise(node.location_id, quantity, ready, add_business_days(ready, node.lead_days))
         if best is None or promised.promised_on < best.promised_on:
             best = promised
     return best

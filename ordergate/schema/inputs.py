@@ -124,6 +124,11 @@ class PlaceOrderInput:
     billing_address: AddressInput | None = strawberry.field(
         default=None, description="The card's billing address, when known: the fraud screen compares it"
     )
+    delivery_option_id: str | None = strawberry.field(
+        default=None,
+        description="A fulfillmentOptions option's id: the order goes that way at that price, or is "
+        "refused with DELIVERY_OPTION_UNAVAILABLE when it no longer can; none: STANDARD.",
+    )
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -140,6 +145,7 @@ class PlaceOrderInput:
             payment_token=self.payment.token if self.payment else None,
             payment_amount=self.payment.amount if self.payment else None,
             billing_address=self.billing_address.to_command() if self.billing_address else None,
+            delivery_option_id=self.delivery_option_id,
         )
 
 

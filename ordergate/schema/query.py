@@ -74,14 +74,9 @@ class Query:
         destination: DestinationInput | None = None,
         channel: str | None = None,
     ) -> list[SkuAvailability]:
-        answers = await inventory.availability(
-            services(info),
-            principal(info),
-            skus,
-            destination.to_destination() if destination else None,
-            channel,
-        )
-        promiser = backorders.Promiser(services(info), answers, channel)
+        where = destination.to_destination() if destination else None
+        answers = await inventory.availability(services(info), principal(info), skus, where, channel)
+        promiser = backorders.Promiser(services(info), answers, channel, where)
         return [SkuAvailability.from_model(answer, promiser) for answer in answers]
 
     @strawberry.field(

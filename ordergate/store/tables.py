@@ -15,7 +15,14 @@ from ordergate.models.inventory import LedgerKind, ReservationStatus
 from ordergate.models.location import LocationType
 from ordergate.models.loyalty import LoyaltyReason
 from ordergate.models.movements import MovementKind
-from ordergate.models.order import DeliveryMethod, FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus
+from ordergate.models.order import (
+    DeliveryMethod,
+    FulfillmentStatus,
+    HoldReason,
+    OrderStatus,
+    PaymentStatus,
+    ServiceLevel,
+)
 from ordergate.models.payments import PaymentKind
 from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
 from ordergate.models.shipment import TrackingStatus
@@ -270,6 +277,7 @@ orders = sa.Table(
     sa.Column("risk_score", sa.Integer(), nullable=True),
     sa.Column("risk_reasons", sa.String(500), nullable=True),
     sa.Column("promised_on", sa.Date(), nullable=True),
+    sa.Column("service_level", EnumText(ServiceLevel, 16), nullable=True),
     sa.Column("event_seq", sa.Integer(), nullable=False),
     sa.Column("placed_by", sa.String(255), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),

@@ -28,7 +28,9 @@ from ordergate.models.supply import (
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.allocation import announce_opened, commit_plan
 from ordergate.usecases.inventory import (
+    Destination,
     SkuStock,
+    local_clock,
     refresh_stock,
     stock_view,
 )
@@ -64,11 +66,14 @@ async def plan_sale(
     products: Mapping[str, Product],
     *,
     channel: str | None,
+    clock: datetime | None = None,
     verb: str = "sell",
 ) -> Route:
-    """`sell`, over the sources as routing sees them now."""
+    """`sell`, over the sources as routing sees them now (`clock`: now on the destination's
+    clock, which promise dates count from)."""
     nodes = await network(services, uow, sources, view, channel=channel)
-    return sell(wants, nodes, view, products, channel=channel, now=services.clock(), verb=verb)
+    now = clock or services.clock()
+    return sell(wants, nodes, view, products, channel=channel, now=now, verb=verb)
 
 
 def sell(
@@ -239,11 +244,17 @@ class Promiser:
     supply where the product's policy allows), so a quantity with a date can be ordered. What
     routing needs besides the stock (products, capacity used today) is read once, on first use."""
 
-    def __init__(self, services: Services, answers: Sequence[SkuStock], channel: str | None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        answers: Sequence[SkuStock],
+        channel: str | None,
+        destination: Destination | None = None,
+    ) -> None:
         self.services = services
         self.view = {answer.sku: answer for answer in answers}
         self.channel = channel
-        self.now = services.clock()
+        self.now = local_clock(services, destination)  # dates on the destination's calendar
         shippers = {
             row.location.id: row.location for a in answers for row in a.locations if row.location.ships
         }

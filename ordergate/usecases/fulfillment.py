@@ -34,7 +34,7 @@ from ordergate.usecases import erp_sync, payments, storefront
 from ordergate.usecases.allocation import announce_opened, commit_plan
 from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
 from ordergate.usecases.orders import line_quantities
-from ordergate.usecases.routing import decide, estimate
+from ordergate.usecases.routing import decide, estimate, order_clock, place_clock
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Services
 
@@ -171,7 +171,8 @@ async def move(
             fulfillment_order=fulfillment_order,
         )
         if action is FulfillmentAction.MARK_READY_FOR_PICKUP:
-            order.promised_on = now.date()  # ready: the customer can come today
+            # ready: the customer can come today, as the store's calendar has it
+            order.promised_on = place_clock(DeliveryMethod.PICKUP, None, location, now).date()
             uow.save(order)
             storefront.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
         elif action is FulfillmentAction.CONFIRM_PICKUP:
@@ -304,7 +305,7 @@ async def _reroute(
     plan = decision.chosen.plan
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
-    later = estimate(view, plan, now)
+    later = estimate(view, plan, order_clock(order, now))
     if later is not None and (order.promised_on is None or later > order.promised_on):
         order.promised_on = later
         uow.save(order)

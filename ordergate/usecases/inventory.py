@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, WebhookRejected
 from ordergate.models.address import Address
 from ordergate.models.availability import NodeStock, Supply, ats, network_ats
+from ordergate.models.calendar import local_now, zone_of
 from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.geo import Point, haversine_km, transit_days
@@ -31,11 +32,14 @@ class Destination:
     postal_code: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    region: str | None = None
 
     @classmethod
     def of(cls, address: Address | None) -> Destination:
         """Where an address is, for distances (nowhere known for no address)."""
-        return cls(address.country_code, address.postal_code) if address else cls("")
+        if address is None:
+            return cls("")
+        return cls(address.country_code, address.postal_code, region=address.region)
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,17 @@ def locate(services: Services, destination: Destination | None) -> Point | None:
     return services.geocoder.locate(
         destination.country_code, destination.postal_code, destination.latitude, destination.longitude
     )
+
+
+def local_clock(services: Services, destination: Destination | None) -> datetime:
+    """Now on the destination's clock: promises are dates on the customer's calendar
+    (`models.calendar`); UTC when nowhere is known."""
+    now = services.clock()
+    if destination is None:
+        return now
+    known = services.geocoder.zone_name(destination.country_code, destination.postal_code)
+    zone = zone_of(destination.country_code, destination.region, known=known, longitude=destination.longitude)
+    return local_now(now, zone)
 
 
 async def stock_view(

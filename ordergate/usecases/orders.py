@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ordergate.models.allocation import Plan, Want
 from ordergate.models.capture import (
+    SHORT,
     CaptureFacts,
     CapturePlan,
     CapturePolicy,
@@ -24,6 +25,7 @@ from ordergate.models.capture import (
 from ordergate.models.catalog import Product
 from ordergate.models.commands import PlaceOrder, check_place_order
 from ordergate.models.criteria import OrderCriteria
+from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.geo import haversine_km
@@ -49,6 +51,7 @@ from ordergate.usecases.inventory import (
     source_locations,
     stock_view,
 )
+from ordergate.usecases.routing import estimate, order_clock, place_clock
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Policy, Services
 
@@ -220,7 +223,7 @@ async def _commit_route(
     now: datetime,
 ) -> tuple[Opened, list[Backorder]]:
     """Allocate a route's units on hand, record those that wait for supply, and confirm."""
-    order.promised_on = promised_on(route, view, now, pickup)
+    order.promised_on = promised_on(route, view, order_clock(order, now, pickup), pickup)
     if route.decision is not None:
         record_decision(uow, order.id, route.decision, now)
     elif route.reservation is not None:
@@ -300,8 +303,9 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     )
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
     products = await uow.catalog.products_by_skus([w.sku for w in wants])
+    clock = order_clock(order, now, pickup)
     route = await plan_sale(
-        services, uow, wants, sources, view, products, channel=order.channel, verb="route"
+        services, uow, wants, sources, view, products, channel=order.channel, clock=clock, verb="route"
     )
     await _commit_route(uow, order, lines, route, view, pickup, actor=actor, now=now)
 
@@ -327,7 +331,8 @@ async def _allocation_plan(
 ) -> tuple[Route, dict[str, SkuStock]]:
     """Lock the SKUs' positions, then pick where every unit comes from: the order's reservation
     when it has a live one that matches, else routing (and, where a product's selling policy
-    allows, incoming supply: `plan_sale`). Raises INSUFFICIENT_STOCK."""
+    allows, incoming supply: `plan_sale`), from the chosen delivery option's locations only.
+    Raises INSUFFICIENT_STOCK, or DELIVERY_OPTION_UNAVAILABLE when the option cannot be met."""
     wants = [Want(line.sku, line.quantity) for line in command.lines]
     reserved = await _reserved_route(uow, command, wants, now)
     address = command.shipping_address
@@ -342,13 +347,48 @@ async def _allocation_plan(
         pickup.id if pickup else None,
         ship=command.delivery_method is DeliveryMethod.SHIP,
     )
+    chosen = parse(command.delivery_option_id) if command.delivery_option_id else None
+    if chosen is not None and chosen.method is DeliveryMethod.SHIP and reserved is None:
+        sources = [loc for loc in sources if loc.code in chosen.locations]
     hold_id = reserved.reservation.id if reserved is not None and reserved.reservation else None
     view = await stock_view(
         services, uow, [w.sku for w in wants], sources, point, set(), lock=True, excluding_hold=hold_id
     )
-    if reserved is not None:
-        return reserved, view
-    return await plan_sale(services, uow, wants, sources, view, products, channel=command.channel), view
+    try:
+        clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
+        route = reserved or await plan_sale(
+            services, uow, wants, sources, view, products, channel=command.channel, clock=clock
+        )
+    except ValidationFailed as refused:
+        if chosen is None or not refused.problems or refused.problems[0].code not in SHORT:
+            raise
+        route = None
+    if chosen is not None:
+        _honours(route, chosen, view, sources, now, command, pickup)
+    assert route is not None
+    return route, view
+
+
+def _honours(
+    route: Route | None,
+    chosen: DeliveryChoice,
+    view: Mapping[str, SkuStock],
+    sources: Sequence[Location],
+    now: datetime,
+    command: PlaceOrder,
+    pickup: Location | None,
+) -> None:
+    """DELIVERY_OPTION_UNAVAILABLE when the order can no longer go the way its option said."""
+    if route is None:
+        problem = unmet(chosen, ("",), None, waits=True)
+    else:
+        code = {loc.id: loc.code for loc in sources}
+        clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
+        arrives = estimate(view, route.plan, clock, pickup=pickup) if route.plan.lines else None
+        codes = [code.get(loc, "") for loc in route.plan.locations]
+        problem = unmet(chosen, codes, arrives, waits=bool(route.waiting))
+    if problem is not None:
+        raise ValidationFailed([problem])
 
 
 async def _reserved_route(

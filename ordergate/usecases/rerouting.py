@@ -37,7 +37,7 @@ from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync
 from ordergate.usecases.allocation import Opened, allocate, announce_opened, commit_plan
 from ordergate.usecases.inventory import Destination, SkuStock, locate, source_locations, stock_view
-from ordergate.usecases.routing import decide, estimate
+from ordergate.usecases.routing import decide, estimate, order_clock
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
@@ -274,7 +274,7 @@ async def _move(
             data={"from": sorted({loc for _, loc in held(found.movable)}), "to": plan.locations},
         )
     await announce_opened(uow, order, opened, actor=actor, now=now)
-    promised = estimate(found.view, plan, now)
+    promised = estimate(found.view, plan, order_clock(order, now))
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
         order.promised_on = promised
     order.updated_at = now

@@ -7,18 +7,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from ordergate.models.address import Address
 from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.availability import earliest_date, promise_date
+from ordergate.models.calendar import business_days_between, local_now, zone_of
 from ordergate.models.commands import LineRequest, check_lines
+from ordergate.models.delivery import Candidate, DeliveryChoice, choice, offer
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
-from ordergate.models.order import DeliveryMethod
+from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
+from ordergate.models.pricing import PricedLine, TaxPlace, Totals
 from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, route
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
+    local_clock,
     locate,
     refresh_stock,
     sellable,
@@ -136,18 +141,48 @@ def shortage(decision: Decision, wants: Sequence[Want], nodes: Sequence[Node], v
 
 @dataclass(frozen=True)
 class DeliveryOption:
-    method: DeliveryMethod
+    """An option a shopper can buy (`models.delivery`): its id, the units' route, the cart
+    priced with it (`price.shipping` is what delivery costs the customer), and when it arrives
+    (a date on the destination's calendar, and business days from today there)."""
+
+    choice: DeliveryChoice
     plan: Plan
-    cost: Decimal
+    price: Totals
     estimated_delivery: date | None
+    business_days: int | None
     split_count: int
+
+    @property
+    def method(self) -> DeliveryMethod:
+        return self.choice.method
+
+    @property
+    def level(self) -> ServiceLevel:
+        return self.choice.level
+
+
+def order_clock(order: Order, now: datetime, pickup: Location | None = None) -> datetime:
+    """Now on the calendar an order's promise counts on (`models.calendar`): where a shipped
+    order goes (its region's or country's zone), or the store a pickup is collected at."""
+    return place_clock(order.delivery_method, order.shipping_address, pickup, now)
+
+
+def place_clock(
+    method: DeliveryMethod, address: Address | None, pickup: Location | None, now: datetime
+) -> datetime:
+    if method is DeliveryMethod.PICKUP:
+        return now if pickup is None else local_now(now, zone_of(pickup.country_code, pickup.region))
+    if address is None:
+        return now
+    return local_now(now, zone_of(address.country_code, address.region))
 
 
 def estimate(
     view: Mapping[str, SkuStock], plan: Plan, now: datetime, *, pickup: Location | None = None
 ) -> date | None:
-    """When the slowest node of the plan can deliver its share: for a pickup, the day the
-    store has every unit and has had its handling days to get them ready."""
+    """When the slowest node of the plan can deliver its share (`now` on the destination's
+    clock; handling and transit in business days): for a pickup, the day the store has every
+    unit and has had its handling days to get them ready (stores open every day)."""
     dates: list[date] = []
     for line in plan.lines:
         node = next(n for n in view[line.sku].nodes if n.location_id == line.location_id)
@@ -170,8 +205,9 @@ async def delivery_options(
     channel: str | None,
     limit: int = 3,
 ) -> list[DeliveryOption]:
-    """Before checkout: the best shipping plans (cost, splits, delivery date) and the nearest
-    stores that can hand the whole cart over."""
+    """Before checkout: STANDARD and, when faster, EXPRESS shipping (`models.delivery.offer`)
+    and the nearest stores that can hand the whole cart over, each priced by the rule
+    `placeOrder` charges by and with the id it accepts."""
     if not principal.can(Permission.READ_CATALOG):
         raise Forbidden("this role may not ask for delivery options")
     problems = check_lines(tuple(lines), services.policy.limits, ())
@@ -181,24 +217,44 @@ async def delivery_options(
     skus = [w.sku for w in wants]
     stale = await refresh_stock(services, skus)
     point = locate(services, destination)
-    now = services.clock()
+    now = local_clock(services, destination)
+    today = now.date()
     async with services.store.read() as uow:
         everywhere = await uow.catalog.locations()
+        products = await uow.catalog.products_by_skus(skus)
         shippers = source_locations(everywhere, channel, None, ship=True)
         view = await stock_view(services, uow, skus, shippers, point, stale)
         decision, _ = await decide(services, uow, wants, shippers, view, channel=channel)
         stores = [loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel)]
         pickup_view = await stock_view(services, uow, skus, stores, point, stale)
-    options = [
-        DeliveryOption(
-            DeliveryMethod.SHIP,
-            scored.plan,
-            scored.cost,
-            estimate(view, scored.plan, now),
-            scored.split_count,
-        )
-        for scored in decision.plans[:limit]
+    code = {loc.id: loc.code for loc in everywhere}
+    priced = [
+        PricedLine(products[w.sku].price if w.sku in products else Decimal(0), w.quantity) for w in wants
     ]
+    region = destination.region or services.geocoder.region_name(
+        destination.country_code, destination.postal_code
+    )
+    there = TaxPlace(destination.country_code, region)
+    plans = decision.plans[:limit]
+    candidates = [
+        Candidate(tuple(code[loc] for loc in scored.plan.locations), estimate(view, scored.plan, now))
+        for scored in plans
+    ]
+    options: list[DeliveryOption] = []
+    for level, index in offer(candidates):
+        arrives = candidates[index].arrives
+        options.append(
+            DeliveryOption(
+                choice(DeliveryMethod.SHIP, level, candidates[index].codes, arrives),
+                plans[index].plan,
+                services.policy.pricing.price(
+                    priced, delivery_method=DeliveryMethod.SHIP, destination=there, level=level
+                ),
+                arrives,
+                business_days_between(today, arrives) if arrives else None,
+                plans[index].split_count,
+            )
+        )
     nearest = sorted(
         stores,
         key=lambda loc: (
@@ -207,6 +263,7 @@ async def delivery_options(
             loc.code,
         ),
     )
+    pickups = 0
     for store in nearest:
         available = {
             w.sku: next(r.available for r in pickup_view[w.sku].locations if r.location.id == store.id)
@@ -214,8 +271,23 @@ async def delivery_options(
         }
         if all(available[w.sku] >= w.quantity for w in wants):
             plan = Plan(tuple(PlanLine(w.sku, store.id, w.quantity) for w in wants))
-            ready = estimate(pickup_view, plan, now, pickup=store)
-            options.append(DeliveryOption(DeliveryMethod.PICKUP, plan, Decimal("0.00"), ready, 1))
-            if sum(o.method is DeliveryMethod.PICKUP for o in options) >= limit:
+            store_now = place_clock(DeliveryMethod.PICKUP, None, store, now)
+            ready = estimate(pickup_view, plan, store_now, pickup=store)
+            options.append(
+                DeliveryOption(
+                    choice(DeliveryMethod.PICKUP, ServiceLevel.STANDARD, [store.code], ready),
+                    plan,
+                    services.policy.pricing.price(
+                        priced,
+                        delivery_method=DeliveryMethod.PICKUP,
+                        destination=TaxPlace(store.country_code, store.region),
+                    ),
+                    ready,
+                    business_days_between(store_now.date(), ready) if ready else None,
+                    1,
+                )
+            )
+            pickups += 1
+            if pickups >= limit:
                 break
     return options

@@ -17,6 +17,7 @@ from ordergate.models.order import (
     HoldReason,
     OrderStatus,
     PaymentStatus,
+    ServiceLevel,
 )
 from ordergate.models.payments import PaymentEntryStatus, PaymentKind
 from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
@@ -45,6 +46,7 @@ for _enum in (
     LoyaltyReason,
     SellingPolicy,
     BackorderStatus,
+    ServiceLevel,
 ):
     strawberry.enum(_enum)
 
@@ -67,5 +69,6 @@ __all__ = [
     "ReturnLabelStatus",
     "ReturnStatus",
     "SellingPolicy",
+    "ServiceLevel",
     "TrackingStatus",
 ]

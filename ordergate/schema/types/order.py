@@ -21,6 +21,7 @@ from ordergate.models.order import (
     HoldReason,
     OrderStatus,
     PaymentStatus,
+    ServiceLevel,
 )
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
@@ -381,6 +382,9 @@ class Order:
     )
     total: Money
     shipping_address: Address | None
+    service_level: ServiceLevel | None = strawberry.field(
+        description="How fast a shipped order was bought to go (its delivery option); null for a pickup."
+    )
     version: int = strawberry.field(
         description="Grows with every change to the order; editOrder's expectedVersion guards against "
         "editing an order that changed since it was read."
@@ -577,6 +581,7 @@ class Order:
             shipping_tax=Money.of(record.shipping_tax, record.currency),
             total=Money.of(record.total, record.currency),
             shipping_address=address,
+            service_level=record.service_level,
             version=record.event_seq,
             created_at=record.created_at,
             updated_at=record.updated_at,

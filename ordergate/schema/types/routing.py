@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from ordergate.models.order import DeliveryMethod
+from ordergate.models.order import DeliveryMethod, ServiceLevel
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.schema.context import Info
 from ordergate.schema.types.catalog import Location
@@ -68,21 +68,46 @@ class PlannedFulfillment:
         return Location.from_model(await info.context.loaders.location_by_id.load_present(self.location_id))
 
 
-@strawberry.type
+@strawberry.type(
+    description="A way to get the cart: what it costs and when it arrives, as placeOrder will charge "
+    "and route it when given this option's id as deliveryOptionId."
+)
 class DeliveryOption:
+    id: str = strawberry.field(
+        description="Pass as placeOrder's deliveryOptionId: the order then goes from these locations "
+        "by this date at this price, or is refused with DELIVERY_OPTION_UNAVAILABLE."
+    )
     delivery_method: DeliveryMethod
-    estimated_delivery: date | None
+    service_level: ServiceLevel = strawberry.field(
+        description="STANDARD (routing's preferred plan), EXPRESS (the fastest, when faster); "
+        "STANDARD for a pickup."
+    )
+    estimated_delivery: date | None = strawberry.field(
+        description="The day it arrives (or is ready at the store), on the destination's calendar."
+    )
+    business_days: int | None = strawberry.field(
+        description="Business days (Monday to Friday) from today at the destination until then."
+    )
     split_count: int
-    cost: Money
+    cost: Money = strawberry.field(description="What delivery costs the customer, before tax.")
+    shipping_tax: Money = strawberry.field(description="Tax on that delivery charge, where it is taxed.")
+    total: Money = strawberry.field(
+        description="The order's total with this option: lines, delivery and tax."
+    )
     fulfillment_orders: list[PlannedFulfillment]
 
     @classmethod
     def from_model(cls, option: DeliveryOptionModel, currency: str) -> DeliveryOption:
         return cls(
+            id=option.choice.id,
             delivery_method=option.method,
+            service_level=option.level,
             estimated_delivery=option.estimated_delivery,
+            business_days=option.business_days,
             split_count=option.split_count,
-            cost=Money.of(option.cost, currency),
+            cost=Money.of(option.price.shipping.amount, currency),
+            shipping_tax=Money.of(option.price.shipping_tax, currency),
+            total=Money.of(option.price.total.amount, currency),
             fulfillment_orders=[
                 PlannedFulfillment(
                     lines=[
