@@ -240,3 +240,48 @@ async def test_an_agent_may_cancel_a_held_order_instead(
 
     assert body["data"]["cancelOrder"] == {"order": {"status": "CANCELLED"}, "userErrors": []}
     assert (await read(client, held["order"]["id"]))["holds"] == []
+
+
+EDIT = """mutation($input: EditOrderInput!) { editOrder(input: $input) {
+  order { status } userErrors { code } } }"""
+SEATTLE = an_address(city="Seattle", region="WA", postalCode="98101", line1="400 Pine St")
+DALLAS = an_address(city="Dallas", region="TX", postalCode="75201", line1="1 Main St")
+
+
+async def moved(client: httpx.AsyncClient, order_id: str, address: dict[str, Any]) -> dict[str, Any]:
+    version = (
+        await execute(client, "query($id: ID!) { order(id: $id) { version } }", {"id": order_id}, token=AGENT)
+    )["data"]["order"]["version"]
+    body = await execute(
+        client,
+        EDIT,
+        {"input": {"orderId": order_id, "expectedVersion": version, "shippingAddress": address}},
+        token=AGENT,
+    )
+    assert body["data"]["editOrder"]["userErrors"] == [], body
+    return await read(client, order_id)
+
+
+async def test_a_new_address_runs_the_screen_again_and_holds_an_order_that_now_crosses_it(
+    client: httpx.AsyncClient,
+) -> None:
+    billed_in_austin = {"lines": [a_line("CHAIR-OAK", 4)], "billingAddress": an_address()}
+    far = (await place(client, **billed_in_austin))["order"]
+    near = (await place(client, **billed_in_austin))["order"]
+    placed = await read(client, far["id"])
+
+    moved_far = await moved(client, far["id"], SEATTLE)
+    moved_near = await moved(client, near["id"], DALLAS)
+
+    assert (placed["status"], placed["risk"]["score"], placed["risk"]["rules"]) == (
+        "CONFIRMED",
+        40,
+        ["HIGH_VALUE"],
+    )
+    # the same facts at placement would have scored 70 and been held: now they are, after the move
+    assert moved_far["risk"] == {"score": 70, "level": "HIGH", "rules": ["HIGH_VALUE", "ADDRESS_MISMATCH"]}
+    assert moved_far["status"] == "ON_HOLD"
+    assert moved_far["holds"] == [{"reason": "HIGH_RISK_OF_FRAUD", "placedBy": "fraud-screen"}]
+    assert {fo["status"] for fo in moved_far["fulfillmentOrders"]} <= {"OPEN", "ON_HOLD"}
+    # a move that stays within the screen's distance changes nothing
+    assert (moved_near["status"], moved_near["risk"]["score"], moved_near["holds"]) == ("CONFIRMED", 40, [])

@@ -278,6 +278,8 @@ def _order(
         risk_score=risk.score,
         risk_reasons=",".join(risk.rules) or None,
         service_level=service_level(command),
+        bill_country_code=command.billing_address.country_code if command.billing_address else None,
+        bill_postal_code=command.billing_address.postal_code if command.billing_address else None,
         placed_by=placed_by,
         created_at=now,
         updated_at=now,

@@ -84,3 +84,18 @@ def screen(facts: Facts, policy: FraudPolicy) -> Assessment:
         fired.append((RiskRule.ADDRESS_MISMATCH, policy.mismatch_points))
     score = min(100, sum(points for _, points in fired))
     return Assessment(score, tuple(rule for rule, _ in fired), score >= policy.threshold)
+
+
+def screen_again(
+    placed_rules: Iterable[str],
+    total: Decimal,
+    email: str,
+    billing_to_shipping_km: float | None,
+    postal_codes: tuple[str, ...],
+    policy: FraudPolicy,
+) -> Assessment:
+    """The screen over an order as it stands after a change (a new address or total): the same
+    rules on the new facts. How many orders the email had placed is a fact of the moment of
+    placement, so velocity counts as it did then."""
+    velocity = policy.velocity_count if RiskRule.VELOCITY.value in set(placed_rules) else 0
+    return screen(Facts(total, email, velocity, billing_to_shipping_km, postal_codes), policy)

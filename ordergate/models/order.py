@@ -97,6 +97,10 @@ class Order:
     promised_on: date | None = None
     # How fast a shipped order was bought to go (None for a pickup)
     service_level: ServiceLevel | None = None
+    # Where the card is billed, when placement was told (the fraud screen compares it); no more
+    # of the billing address is kept
+    bill_country_code: str | None = None
+    bill_postal_code: str | None = None
     event_seq: int = 0
     placed_by: str
     created_at: datetime

@@ -1,7 +1,8 @@
 """Editing an order: quantities, added or removed lines and the shipping address, on units no
 node has started on, in any open state. The edit re-routes what changed, prices the order
 again (tax included), and settles the money: more authorised on the card when the order grows,
-a refund when it shrinks below what was already charged.
+a refund when it shrinks below what was already charged. A new address or total runs the fraud
+screen again (`usecases.fraud`): an order that now crosses its threshold is held for an agent.
 
 What the edit does is decided by `models.edits.plan_edit`, a pure function. A dry run asks it,
 asks routing where the open units would go (`rerouting.decide_again`), prices the planned lines
@@ -32,6 +33,7 @@ from ordergate.models.scope import order_scope
 from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
+from ordergate.usecases.fraud import screen_after_change
 from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.pricing import price_again, write_prices
@@ -225,6 +227,8 @@ async def _apply(
     total_before = order.total
     write_prices(uow, order, kept, await price_again(services, uow, order, kept))
     await derive_order_statuses(uow, order, kept, actor=principal.subject, now=now)
+    if plan.address is not None or order.total != total_before:  # what the fraud screen weighs
+        await screen_after_change(services, uow, order, now)
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     authorize, refund = settle_new_total(ledger, order.total)
     # what already left may now be a larger share of a smaller order: capture the difference

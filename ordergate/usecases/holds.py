@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ordergate.models.commands import HoldOrder, ReleaseOrderHold, check_hold, check_key
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import OrderAction, next_status, release_to
-from ordergate.models.order import Order, OrderHold, OrderStatus
+from ordergate.models.order import HoldReason, Order, OrderHold, OrderStatus
 from ordergate.models.scope import order_scope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.idempotency import Claim, claim
@@ -35,6 +37,23 @@ async def _once(
     return await claim(services, uow, principal, operation, key, command)
 
 
+async def place_hold(
+    uow: UnitOfWork, order: Order, reason: HoldReason, note: str | None, *, actor: str, now: datetime
+) -> None:
+    """A hold on the (locked) order: ON_HOLD, its work stopped where it is, until every hold is
+    released."""
+    if order.status is not OrderStatus.ON_HOLD:
+        target = next_status(order.status, OrderAction.HOLD)
+        order.status_before_hold, order.status = order.status, target
+    order.updated_at = now
+    uow.orders.add_hold(
+        OrderHold(order_id=order.id, reason=reason, note=note, placed_by=actor, placed_at=now)
+    )
+    await uow.events.append(
+        order, EventType.ORDER_HELD, actor=actor, occurred_at=now, data={"reason": reason}
+    )
+
+
 async def hold_order(services: Services, principal: Principal, command: HoldOrder) -> Order:
     if not principal.can(Permission.MANAGE_HOLDS):
         raise Forbidden("this role may not hold orders")
@@ -47,26 +66,7 @@ async def hold_order(services: Services, principal: Principal, command: HoldOrde
         if once is not None and once.result_id is not None:
             return await _locked(uow, principal, once.result_id)
         order = await _locked(uow, principal, command.order_id)
-        if order.status is not OrderStatus.ON_HOLD:
-            target = next_status(order.status, OrderAction.HOLD)
-            order.status_before_hold, order.status = order.status, target
-        order.updated_at = now
-        uow.orders.add_hold(
-            OrderHold(
-                order_id=order.id,
-                reason=command.reason,
-                note=command.note,
-                placed_by=principal.subject,
-                placed_at=now,
-            )
-        )
-        await uow.events.append(
-            order,
-            EventType.ORDER_HELD,
-            actor=principal.subject,
-            occurred_at=now,
-            data={"reason": command.reason},
-        )
+        await place_hold(uow, order, command.reason, command.note, actor=principal.subject, now=now)
         if once is not None:
             await once.complete(uow, order.id)
     return order

@@ -65,8 +65,9 @@ def test_the_earliest_date_waits_for_the_supply_that_covers_it() -> None:
     assert earliest_date(node, 9, NOW) is None
 
 
-def test_the_promise_adds_the_lead_time() -> None:
-    assert promise_date(a_node(on_hand=3, lead_days=3), 1, NOW) == TODAY + timedelta(days=3)
+def test_the_promise_adds_the_lead_time_in_business_days() -> None:
+    # ready on Saturday the 28th: it leaves on Monday, and three business days later is Thursday
+    assert promise_date(a_node(on_hand=3, lead_days=3), 1, NOW) == date(2026, 12, 3)
 
 
 def test_the_network_sells_what_its_nodes_sell_now() -> None:
