@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
+from ordergate.models.calendar import add_business_days
 from ordergate.models.catalog import Product
 from ordergate.sandbox.katana import KatanaSandbox, Variant
 from ordergate.usecases import catalog
@@ -40,6 +42,10 @@ async def availability(client: httpx.AsyncClient, skus: list[str], **variables: 
     assert "errors" not in body, body
     answers: list[dict[str, Any]] = body["data"]["availability"]
     return answers
+
+
+def austin_today() -> date:
+    return datetime.now(ZoneInfo("America/Chicago")).date()
 
 
 async def only_at(services: Services, sandboxes: Sandboxes, sku: str, code: str, units: int) -> None:
@@ -68,8 +74,8 @@ async def test_availability_across_the_network_and_per_location(client: httpx.As
     ]
     distances = [row["distanceKm"] for row in mug["locations"]]
     assert distances == sorted(distances)
-    # Dallas: one handling day and two days on the road.
-    assert mug["promiseDate"] == (date.today() + timedelta(days=3)).isoformat()
+    # Dallas: one handling day and two days on the road, business days from today in Austin.
+    assert mug["promiseDate"] == add_business_days(austin_today(), 3).isoformat()
 
 
 async def test_the_promise_waits_for_incoming_supply_when_nothing_is_on_hand_and_backorders_are_allowed(
@@ -86,8 +92,8 @@ async def test_the_promise_waits_for_incoming_supply_when_nothing_is_on_hand_and
         None,
     )  # on hand only: none to promise
     assert pot["availableToSell"] == 0
-    # 24 arrive at Newark in three days; one handling day, four on the road to Austin.
-    assert pot["promiseDate"] == (date.today() + timedelta(days=3 + 1 + 4)).isoformat()
+    # 24 arrive at Newark in three days; one handling day, four on the road to Austin (business days).
+    assert pot["promiseDate"] == add_business_days(date.today() + timedelta(days=3), 1 + 4).isoformat()
 
 
 async def set_policy(client: httpx.AsyncClient, sku: str, policy: str, **more: Any) -> dict[str, Any]:
