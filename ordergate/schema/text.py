@@ -32,6 +32,7 @@ from graphql import (
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from ordergate.models import delivery
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.text import check_text, is_id
@@ -91,6 +92,7 @@ MAXIMA: dict[str, int] = {
     "PlaceOrderInput.idempotencyKey": KEY,
     "PlaceOrderInput.channel": CHANNEL,
     "PlaceOrderInput.externalReference": stored_in(tables.orders.c.external_reference),
+    "PlaceOrderInput.deliveryOptionId": delivery.MAX_ID,  # compared, not kept
     "CustomerInput.email": stored_in(tables.customers.c.email),
     "CustomerInput.firstName": stored_in(tables.customers.c.first_name),
     "CustomerInput.lastName": stored_in(tables.customers.c.last_name),

@@ -18,7 +18,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
 from ordergate.models.pricing import PricedLine, TaxPlace, Totals
-from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, route
+from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, ScoredPlan, route
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.inventory import (
     Destination,
@@ -218,7 +218,6 @@ async def delivery_options(
     stale = await refresh_stock(services, skus)
     point = locate(services, destination)
     now = local_clock(services, destination)
-    today = now.date()
     async with services.store.read() as uow:
         everywhere = await uow.catalog.locations()
         products = await uow.catalog.products_by_skus(skus)
@@ -227,15 +226,28 @@ async def delivery_options(
         decision, _ = await decide(services, uow, wants, shippers, view, channel=channel)
         stores = [loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel)]
         pickup_view = await stock_view(services, uow, skus, stores, point, stale)
-    code = {loc.id: loc.code for loc in everywhere}
     priced = [
         PricedLine(products[w.sku].price if w.sku in products else Decimal(0), w.quantity) for w in wants
     ]
     region = destination.region or services.geocoder.region_name(
         destination.country_code, destination.postal_code
     )
-    there = TaxPlace(destination.country_code, region)
-    plans = decision.plans[:limit]
+    code = {loc.id: loc.code for loc in everywhere}
+    shipped = TaxPlace(destination.country_code, region)
+    options = _shipping(services, decision.plans[:limit], view, code, priced, shipped, now)
+    return options + _pickups(services, wants, stores, pickup_view, priced, now, limit)
+
+
+def _shipping(
+    services: Services,
+    plans: Sequence[ScoredPlan],
+    view: Mapping[str, SkuStock],
+    code: Mapping[str, str],
+    priced: Sequence[PricedLine],
+    there: TaxPlace,
+    now: datetime,
+) -> list[DeliveryOption]:
+    """STANDARD, and EXPRESS when faster, among routing's plans (`models.delivery.offer`)."""
     candidates = [
         Candidate(tuple(code[loc] for loc in scored.plan.locations), estimate(view, scored.plan, now))
         for scored in plans
@@ -251,10 +263,24 @@ async def delivery_options(
                     priced, delivery_method=DeliveryMethod.SHIP, destination=there, level=level
                 ),
                 arrives,
-                business_days_between(today, arrives) if arrives else None,
+                business_days_between(now.date(), arrives) if arrives else None,
                 plans[index].split_count,
             )
         )
+    return options
+
+
+def _pickups(
+    services: Services,
+    wants: Sequence[Want],
+    stores: Sequence[Location],
+    pickup_view: Mapping[str, SkuStock],
+    priced: Sequence[PricedLine],
+    now: datetime,
+    limit: int,
+) -> list[DeliveryOption]:
+    """The nearest stores that have the whole cart, ready on their own calendars."""
+    skus = [w.sku for w in wants]
     nearest = sorted(
         stores,
         key=lambda loc: (
@@ -263,7 +289,7 @@ async def delivery_options(
             loc.code,
         ),
     )
-    pickups = 0
+    options: list[DeliveryOption] = []
     for store in nearest:
         available = {
             w.sku: next(r.available for r in pickup_view[w.sku].locations if r.location.id == store.id)
@@ -287,7 +313,6 @@ async def delivery_options(
                     1,
                 )
             )
-            pickups += 1
-            if pickups >= limit:
+            if len(options) >= limit:
                 break
     return options
