@@ -11,7 +11,10 @@ against the real gateway in-process and the stateful sandboxes. After every step
   fulfilment orders at the node;
 - available-to-sell, as the API answers it, equals its definition over the stored rows;
 - every order line accounts for its units (fulfilled + cancelled + open + waiting <= ordered,
-  returned <= fulfilled).
+  returned <= fulfilled);
+
+and at the end, once every retry has come due, that the ERP heard of everything: no task of its
+lane is waiting or gave up, and no movement is still in flight.
 
 A failure names the seed and the step, so `Walk(..., seed=N)` replays it. `tests/test_long_run.py`
 runs a few short walks; `bench/long_run.py` runs long ones.
@@ -31,6 +34,12 @@ import httpx
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
+from ordergate.models.outbox import (
+    ERP_FULFILMENT,
+    ERP_SALES_ORDER,
+    ERP_SALES_ORDER_AMEND,
+    ERP_STOCK_ADJUSTMENT,
+)
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
 from ordergate.usecases import backorders
 from ordergate.usecases.inventory import refresh_stock
@@ -44,6 +53,7 @@ from tests.flows import send_back
 from tests.graphql_client import execute
 
 AGENT = a_token("agent")
+ERP_KINDS = (ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT)
 # The SKUs the walk sells and checks: on the open purchase orders PO-1001 and PO-1002, one of
 # them (THROW-WOOL) backorderable, so receipts and backorders are part of the walk.
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
@@ -166,6 +176,7 @@ class Walk:
         await self.relay()
         await self.refresh()
         await self.check("drained")
+        await self.check_settled()
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -433,6 +444,26 @@ class Walk:
         return Violation(f"seed {self.seed}, step {self.step} ({self.kinds.most_common(3)}): {what}")
 
     # -- invariants --------------------------------------------------------------------------------
+
+    async def check_settled(self) -> None:
+        """Once every retry has come due, the ERP has heard of everything: no task of its lane
+        waits or gave up, and no movement is still in flight to it."""
+        for _ in range(3):
+            self.clock.advance(2 * 3600)  # past the relay's longest backoff
+            await self.relay()
+        async with self.services.store.read() as uow:
+            tasks = [task for kind in ERP_KINDS for task in await uow.outbox.by_kind(kind)]
+            keys = [(sku, self.locations[code]) for sku, code in self.ledger]
+            movements = await uow.inventory.uncounted_movements(keys)
+        for task in tasks:
+            if task.done_at is None or (task.result or "").startswith("gave up"):
+                raise self.violation(
+                    f"after draining: {task.kind} {task.key} not done after {task.attempts} attempts: "
+                    f"{task.result or task.last_error}"
+                )
+        in_flight = [m for found in movements.values() for m in found if m.acked_at is None]
+        if in_flight:
+            raise self.violation(f"after draining: {len(in_flight)} movements never reached the ERP")
 
     async def check(self, after: str) -> None:
         now = self.services.clock()

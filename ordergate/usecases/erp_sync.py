@@ -9,22 +9,31 @@ its location hold. When units are cancelled or moved elsewhere, an amendment is 
 way; its handler reads what the sales order should hold at the time it runs and makes the ERP's
 match, so amendments may repeat, pile up or run late without harm. An amendment waits (is retried)
 until the push it amends has been done.
+
+Once units of a sales order were delivered the ERP closes it: its rows no longer change. Units
+that come to the location after that (a backorder allocated there, work routed back) go to a
+continuation, `<key>-2`, pushed and remembered like the first (`models.erp.plan_sales_orders`);
+a fulfilment takes its units from the chain's open rows, first sales order first, and waits for
+the amendments promised before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from ordergate.connectors.erp.base import (
     ErpConnector,
     SalesOrderFulfilment,
+    SalesOrderHeld,
     SalesOrderLine,
     SalesOrderPush,
     StockAdjustmentPush,
     StockLine,
 )
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable
+from ordergate.models.erp import HeldSalesOrder, continuation_key, plan_sales_orders
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import Location
@@ -110,30 +119,66 @@ async def push_sales_order(services: Services, task: OutboxTask) -> str:
 
 
 async def amend_sales_order(services: Services, task: OutboxTask) -> str:
-    """The relay's handler for ERP_SALES_ORDER_AMEND tasks: the ERP's sales order holds what the
-    location's live fulfilment orders hold now (deleted when they hold nothing)."""
+    """The relay's handler for ERP_SALES_ORDER_AMEND tasks: the ERP's sales orders at the
+    location hold what its live fulfilment orders hold now. Units in a closed sales order stay
+    there; the rest goes to the chain's open one (deleted when it holds nothing), or to a new
+    continuation when every one is closed (`models.erp.plan_sales_orders`)."""
     erp = _erp(services)
     key = str(task.payload["sales_order"])
     async with services.store.read() as uow:
         push = await uow.outbox.by_key(ERP_SALES_ORDER, key)
-        ref = await uow.erp.sales_order(key)
     if push is not None and push.done_at is None:
         raise NotPushedYet(f"sales order {key} is not pushed yet")
-    if ref is not None:
-        erp_id = ref.erp_id
+    chain = await _chain(services, key, task.payload, push)
+    held = [(chain_key, await erp.sales_order(erp_id) if erp_id else None) for chain_key, erp_id in chain]
+    wanted = await _sales_order(services, key, task.payload)
+    plan = plan_sales_orders(
+        key,
+        [(chain_key, _held(chain_key, found)) for chain_key, found in held],
+        [(line.sku, line.quantity) for line in wanted.lines],
+    )
+    erp_ids = dict(chain)
+    lines = [replace(line, quantity=units) for line, units in zip(wanted.lines, plan.quantities, strict=True)]
+    target = replace(wanted, order_id=plan.key, order_number=plan.key, lines=[x for x in lines if x.quantity])
+    erp_id = erp_ids.get(plan.key)
+    if erp_id is None:
+        if not target.lines:
+            return "nothing to amend"
+        now_id: str | None = await erp.push_sales_order(target)
+    else:
+        now_id = await erp.amend_sales_order(erp_id, target)
+    await _remember(services, plan.key, task.payload, now_id)
+    for emptied in plan.emptied:  # not met unless someone at the ERP reopened one: none left open
+        gone_id = erp_ids.get(emptied)
+        if gone_id is not None:
+            await erp.amend_sales_order(
+                gone_id, replace(wanted, order_id=emptied, order_number=emptied, lines=[])
+            )
+            await _remember(services, emptied, task.payload, None)
+    named = "" if plan.key == key else f"{plan.key} "
+    return f"{named}deleted {erp_id}" if now_id is None else f"{named}{now_id}: {plan.units} units"
+
+
+async def _chain(
+    services: Services, key: str, payload: dict[str, object], push: OutboxTask | None
+) -> list[tuple[str, str | None]]:
+    """The location's sales orders, `key` and its continuations in order, each with the ERP's id
+    (None when the ERP holds none under it)."""
+    async with services.store.read() as uow:
+        refs = await uow.erp.sales_orders_of(str(payload["order_id"]), str(payload["location_id"]))
+    first = refs.get(key)
+    if first is not None:
+        erp_id = first.erp_id
     else:  # pushed before the store kept the ERP's ids: the push's result is the id
         erp_id = push.result if push is not None and (push.result or "").isdigit() else None
-    wanted = await _sales_order(services, key, task.payload)
-    if erp_id is None:
-        if not wanted.lines:
-            return "nothing to amend"
-        now_id: str | None = await erp.push_sales_order(wanted)
-    else:
-        now_id = await erp.amend_sales_order(erp_id, wanted)
-    await _remember(services, key, task.payload, now_id)
-    return (
-        f"deleted {erp_id}" if now_id is None else f"{now_id}: {sum(x.quantity for x in wanted.lines)} units"
-    )
+    chain = [(key, erp_id)]
+    while (ref := refs.get(continuation_key(key, len(chain) + 1))) is not None:
+        chain.append((ref.key, ref.erp_id))
+    return chain
+
+
+def _held(key: str, found: SalesOrderHeld | None) -> HeldSalesOrder | None:
+    return None if found is None else HeldSalesOrder(key=key, units=found.units, closed=found.closed)
 
 
 def _erp(services: Services) -> ErpConnector:
@@ -284,14 +329,16 @@ async def push_fulfilment(services: Services, task: OutboxTask) -> str:
     key = str(task.payload["sales_order"])
     async with services.store.read() as uow:
         push = await uow.outbox.by_key(ERP_SALES_ORDER, key)
-        ref = await uow.erp.sales_order(key)
+        amendments = await uow.outbox.with_key_prefixes([f"{key}~"])
         movements = await uow.inventory.movements_of_task(task.key)
     if push is not None and push.done_at is None:
         raise NotPushedYet(f"sales order {key} is not pushed yet")
-    if ref is None or ref.erp_id is None:
+    if any(_before(amendment, task) for amendment in amendments):
+        raise NotPushedYet(f"sales order {key} has amendments to make first")
+    erp_orders = [erp_id for _, erp_id in await _chain(services, key, task.payload, push) if erp_id]
+    if not erp_orders:
         await _unsend(services, task.key)
         raise Permanent(f"the ERP holds no sales order {key} to fulfil")
-    erp_order = ref.erp_id
     fulfilment = SalesOrderFulfilment(
         reference=str(task.payload["reference"]),
         lines=[StockLine(m.sku, -m.quantity) for m in movements],
@@ -299,7 +346,7 @@ async def push_fulfilment(services: Services, task: OutboxTask) -> str:
         carrier=_text(task.payload.get("carrier")),
         tracking_url=_text(task.payload.get("tracking_url")),
     )
-    erp_id = await _sent(services, task.key, lambda: erp.fulfil_sales_order(erp_order, fulfilment))
+    erp_id = await _sent(services, task.key, lambda: erp.fulfil_sales_orders(erp_orders, fulfilment))
     return f"fulfilment {erp_id}: {sum(line.quantity for line in fulfilment.lines)} units"
 
 
@@ -344,6 +391,16 @@ async def _sent(services: Services, task_key: str, call: Callable[[], Awaitable[
 async def _unsend(services: Services, task_key: str) -> None:
     async with services.store.write() as uow:
         await uow.inventory.mark_movements(task_key, sent_at=None)
+
+
+def _before(amendment: OutboxTask, task: OutboxTask) -> bool:
+    """An amendment not done yet, promised no later than `task`: the units `task` reports may be
+    in the sales order it is to make."""
+    return (
+        amendment.kind == ERP_SALES_ORDER_AMEND
+        and amendment.done_at is None
+        and amendment.created_at <= task.created_at
+    )
 
 
 def _text(value: object) -> str | None:

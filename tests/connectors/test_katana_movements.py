@@ -5,13 +5,20 @@ to its own stock; every exchange checked against Katana's OpenAPI document."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from ordergate.connectors.erp.base import SalesOrderFulfilment, StockAdjustmentPush, StockLine
+from ordergate.connectors.erp.base import (
+    SalesOrderFulfilment,
+    SalesOrderHeld,
+    SalesOrderLine,
+    StockAdjustmentPush,
+    StockLine,
+)
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.errors import UpstreamRejected
 from ordergate.sandbox.katana import KatanaSandbox
@@ -85,12 +92,12 @@ async def test_two_parcels_fulfil_a_sales_order_and_take_their_units_out_of_stoc
     sales_order_id = await erp.push_sales_order(a_push())  # 2 mugs, 4 plates
     mugs_before, _ = stock(sandbox, "MUG-BLUE")
 
-    first = await erp.fulfil_sales_order(
-        sales_order_id, parcel("1Z001", ("MUG-BLUE", 2), ("PLATE-DINNER", 1))
+    first = await erp.fulfil_sales_orders(
+        [sales_order_id], parcel("1Z001", ("MUG-BLUE", 2), ("PLATE-DINNER", 1))
     )
     [order] = sandbox.sales_orders_for(a_push().order_id)
     assert order["status"] == "PARTIALLY_DELIVERED"
-    second = await erp.fulfil_sales_order(sales_order_id, parcel("1Z002", ("PLATE-DINNER", 3)))
+    second = await erp.fulfil_sales_orders([sales_order_id], parcel("1Z002", ("PLATE-DINNER", 3)))
 
     assert first != second
     assert order["status"] == "DELIVERED"
@@ -101,9 +108,9 @@ async def test_two_parcels_fulfil_a_sales_order_and_take_their_units_out_of_stoc
 async def test_the_same_parcel_again_is_the_first_fulfilment(erp: KatanaErp, sandbox: KatanaSandbox) -> None:
     sales_order_id = await erp.push_sales_order(a_push())
     before, _ = stock(sandbox, "MUG-BLUE")
-    first = await erp.fulfil_sales_order(sales_order_id, parcel("1Z001", ("MUG-BLUE", 2)))
+    first = await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 2)))
 
-    again = await erp.fulfil_sales_order(sales_order_id, parcel("1Z001", ("MUG-BLUE", 2)))
+    again = await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 2)))
 
     assert again == first
     assert len(sandbox.fulfillments) == 1
@@ -117,7 +124,7 @@ async def test_units_the_sales_order_does_not_hold_are_refused_and_nothing_moves
     before = stock(sandbox, "MUG-BLUE")
 
     with pytest.raises(UpstreamRejected) as refused:
-        await erp.fulfil_sales_order(sales_order_id, parcel("1Z001", ("MUG-BLUE", 3)))
+        await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 3)))
 
     assert refused.value.status == 422
     assert stock(sandbox, "MUG-BLUE") == before
@@ -129,9 +136,92 @@ async def test_a_deleted_sales_order_cannot_be_fulfilled(erp: KatanaErp) -> None
     await erp.amend_sales_order(sales_order_id, a_push(lines=[]))
 
     with pytest.raises(UpstreamRejected) as refused:
-        await erp.fulfil_sales_order(sales_order_id, parcel("1Z001", ("MUG-BLUE", 1)))
+        await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 1)))
 
     assert refused.value.status == 404
+
+
+async def test_a_sales_order_tells_what_it_holds_and_that_it_closed_once_units_of_it_left(
+    erp: KatanaErp, wire: Wire
+) -> None:
+    sales_order_id = await erp.push_sales_order(a_push())  # 2 mugs, 4 plates
+    before = await erp.sales_order(sales_order_id)
+
+    await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 1)))
+    after = await erp.sales_order(sales_order_id)
+
+    assert before == SalesOrderHeld(sales_order_id, {"MUG-BLUE": 2, "PLATE-DINNER": 4}, closed=False)
+    assert after == SalesOrderHeld(sales_order_id, {"MUG-BLUE": 2, "PLATE-DINNER": 4}, closed=True)
+    assert await erp.sales_order("999999") is None
+    katana = spec.katana(BASE)
+    for response in wire.exchanges:
+        katana.check_request(response.request)
+        katana.check_response(response)
+
+
+async def test_a_closed_sales_order_is_not_amended_and_nothing_is_sent_to_change_it(
+    erp: KatanaErp, sandbox: KatanaSandbox, wire: Wire
+) -> None:
+    sales_order_id = await erp.push_sales_order(a_push())
+    await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 2), ("PLATE-DINNER", 4)))
+    wire.clear()
+
+    with pytest.raises(UpstreamRejected) as refused:
+        await erp.amend_sales_order(
+            sales_order_id, a_push(lines=[SalesOrderLine("MUG-BLUE", 5, Decimal(14))])
+        )
+
+    assert refused.value.status == 409
+    assert wire.sent() == [f"GET /sales_orders/{sales_order_id}"]
+    [order] = sandbox.sales_orders_for(a_push().order_id)
+    assert order["status"] == "DELIVERED"
+
+
+async def test_a_parcel_takes_the_first_sales_order_s_open_rows_then_the_next_s_once_however_retried(
+    erp: KatanaErp, sandbox: KatanaSandbox, wire: Wire
+) -> None:
+    mug = SalesOrderLine("MUG-BLUE", 2, Decimal(14))
+    first = await erp.push_sales_order(a_push("order-1-EWR", lines=[mug]))
+    await erp.fulfil_sales_orders([first], parcel("1Z001", ("MUG-BLUE", 1)))  # closed, 1 mug open
+    second = await erp.push_sales_order(a_push("order-1-EWR-2", lines=[replace(mug, quantity=3)]))
+    before, _ = stock(sandbox, "MUG-BLUE")
+
+    taken = await erp.fulfil_sales_orders([first, second], parcel("1Z002", ("MUG-BLUE", 4)))
+    again = await erp.fulfil_sales_orders([first, second], parcel("1Z002", ("MUG-BLUE", 4)))
+
+    assert again == taken
+    assert stock(sandbox, "MUG-BLUE") == (before - 4, Decimal(0))
+    spread = [
+        (f["sales_order_id"], [row["quantity"] for row in f["sales_order_fulfillment_rows"]])
+        for f in sandbox.fulfillments
+        if f["tracking_number"] == "1Z002"
+    ]
+    assert spread == [(int(first), [1]), (int(second), [3])]
+    assert [o["status"] for o in sandbox.sales_orders] == ["DELIVERED", "DELIVERED"]
+    with pytest.raises(UpstreamRejected) as refused:
+        await erp.fulfil_sales_orders([first, second], parcel("1Z003", ("MUG-BLUE", 1)))
+    assert refused.value.status == 422
+    katana = spec.katana(BASE)
+    for response in wire.exchanges:
+        katana.check_request(response.request)
+        katana.check_response(response)
+
+
+async def test_a_parcel_half_reported_before_a_lost_answer_is_completed_not_repeated(
+    erp: KatanaErp, sandbox: KatanaSandbox
+) -> None:
+    mug = SalesOrderLine("MUG-BLUE", 2, Decimal(14))
+    first = await erp.push_sales_order(a_push("order-1-EWR", lines=[mug]))
+    second = await erp.push_sales_order(a_push("order-1-EWR-2", lines=[mug]))
+    await erp.fulfil_sales_orders([first], parcel("1Z001", ("MUG-BLUE", 2)))  # as if cut off after one
+
+    await erp.fulfil_sales_orders([first, second], parcel("1Z001", ("MUG-BLUE", 3)))
+
+    assert [(f["sales_order_id"], f["tracking_number"]) for f in sandbox.fulfillments] == [
+        (int(first), "1Z001"),
+        (int(second), "1Z001"),
+    ]
+    assert [row["quantity"] for row in sandbox.fulfillments[1]["sales_order_fulfillment_rows"]] == [1]
 
 
 async def test_an_adjustment_adds_and_takes_away_once_whatever_the_retries(
@@ -153,10 +243,10 @@ async def test_every_movement_request_and_answer_match_the_katana_spec(
 ) -> None:
     katana = spec.katana(BASE)
     sales_order_id = await erp.push_sales_order(a_push())
-    await erp.fulfil_sales_order(sales_order_id, parcel("1Z001", ("MUG-BLUE", 2)))
-    await erp.fulfil_sales_order(sales_order_id, parcel("1Z001", ("MUG-BLUE", 2)))
+    await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 2)))
+    await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 2)))
     with pytest.raises(UpstreamRejected):
-        await erp.fulfil_sales_order(sales_order_id, parcel("1Z002", ("MUG-BLUE", 1)))
+        await erp.fulfil_sales_orders([sales_order_id], parcel("1Z002", ("MUG-BLUE", 1)))
     await erp.adjust_stock(adjustment("OG-1001-DAMAGED-1", ("PLATE-DINNER", -2)))
     await erp.adjust_stock(adjustment("OG-1001-DAMAGED-1", ("PLATE-DINNER", -2)))
 

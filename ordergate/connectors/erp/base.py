@@ -63,6 +63,16 @@ class SalesOrderPush:
 
 
 @dataclass(frozen=True)
+class SalesOrderHeld:
+    """What one of the ERP's sales orders holds: units per SKU in its rows (fulfilled or not), and
+    whether it is closed, its rows no longer changeable (units of it were packed or delivered)."""
+
+    erp_id: str
+    units: Mapping[str, int]
+    closed: bool
+
+
+@dataclass(frozen=True)
 class StockLine:
     sku: str
     quantity: int  # signed in an adjustment: units added (+) or taken away (-)
@@ -127,14 +137,19 @@ class ErpConnector(Protocol):
         """Make the ERP's sales order `erp_id` hold exactly `order.lines` (rows reduced, removed or
         added), or delete it when there are none. Returns the id that now stands for the order (a
         new one when the ERP had lost it), or None when the ERP holds none. Amending to the same
-        lines again changes nothing."""
+        lines again changes nothing. Raises UpstreamRejected (409) when it is closed."""
         ...
 
-    async def fulfil_sales_order(self, erp_id: str, fulfilment: SalesOrderFulfilment) -> str:
-        """Record that these units of the sales order `erp_id` left (the ERP takes them out of
-        its stock). Returns the ERP's id for the fulfilment; the same reference again returns
-        the first one's. Raises UpstreamRejected when the sales order is gone (404) or does not
-        hold these units (422)."""
+    async def sales_order(self, erp_id: str) -> SalesOrderHeld | None:
+        """What the sales order `erp_id` holds, or None when the ERP holds none (deleted)."""
+        ...
+
+    async def fulfil_sales_orders(self, erp_ids: Sequence[str], fulfilment: SalesOrderFulfilment) -> str:
+        """Record that these units left (the ERP takes them out of its stock), taken from the
+        rows the sales orders `erp_ids` have not fulfilled yet, the first's first. Returns the
+        ERP's id for the fulfilment (the first, when it took more than one sales order); the same
+        reference again changes nothing and returns it. Raises UpstreamRejected when every sales
+        order is gone (404) or they do not hold these units (422)."""
         ...
 
     async def adjust_stock(self, adjustment: StockAdjustmentPush) -> str:
@@ -159,6 +174,7 @@ __all__ = [
     "IncomingSupply",
     "InventoryNotice",
     "SalesOrderFulfilment",
+    "SalesOrderHeld",
     "SalesOrderLine",
     "SalesOrderPush",
     "StockAdjustmentPush",

@@ -6,7 +6,11 @@ Incoming supply is the unreceived rows of open purchase orders. A sales order ca
 id as `ecommerce_order_id`; Katana does not enforce it unique, so a push looks before it creates.
 An amendment reads the sales order back and sets each row's quantity (`PATCH /sales_order_rows/{id}`),
 adds (`POST /sales_order_rows`) or deletes rows, or deletes the order when nothing is left: Katana has
-no cancelled status for sales orders.
+no cancelled status for sales orders. Rows change only while the order is NOT_SHIPPED or PENDING;
+once packed or delivered, in part or whole, it is closed (amending it is a 409 here, sent nowhere).
+A fulfilment may take rows of several sales orders (a node's first and its continuations): one
+`POST /sales_order_fulfillments` each, all with the parcel's tracking number, so a retry finds what
+was already taken.
 Webhooks are HMAC-SHA256 of the raw body keyed with the webhook token, in hex (`X-Sha2-Signature`).
 """
 
@@ -31,6 +35,7 @@ from ordergate.connectors.erp.base import (
     IncomingSupply,
     InventoryNotice,
     SalesOrderFulfilment,
+    SalesOrderHeld,
     SalesOrderPush,
     StockAdjustmentPush,
     StockLevel,
@@ -47,6 +52,7 @@ PAGE_LIMIT = 250
 MAX_QUERY = 6000
 MAX_PAGES = 400
 OPEN_PURCHASE_STATUSES = ("NOT_RECEIVED", "PARTIALLY_RECEIVED")
+EDITABLE_STATUSES = ("NOT_SHIPPED", "PENDING")  # a sales order's rows change only in these
 ORDER_TYPE = "ordergate"
 UNKNOWN_SKU_TTL = 300.0
 PUSHED_ORDERS_KEPT = 10_000
@@ -179,6 +185,9 @@ class KatanaErp:
                 )
                 self._pushed[order.order_id] = created
                 return created
+            if current.get("status") not in EDITABLE_STATUSES:
+                message = f"sales order {sales_order_id} is {current.get('status')}: it cannot change"
+                raise UpstreamRejected(UPSTREAM, message, status=409)
             if not order.lines:
                 await self._delete(f"/sales_orders/{sales_order_id}")
                 self._pushed.pop(order.order_id, None)
@@ -186,32 +195,76 @@ class KatanaErp:
             await self._match_rows(current, order)
             return str(sales_order_id)
 
-    async def fulfil_sales_order(self, erp_id: str, fulfilment: SalesOrderFulfilment) -> str:
-        sales_order_id = int(erp_id)
-        async with self._pushing.hold(f"fulfil-{sales_order_id}"):
-            done = await self._collect("/sales_order_fulfillments", [("sales_order_id", str(sales_order_id))])
-            done = [record for record in done if _live(record)]
-            for record in done:
-                if record.get("tracking_number") == fulfilment.reference:
-                    return str(_id(record))
-            current = await self._sales_order(sales_order_id)
-            if current is None:
-                raise UpstreamRejected(UPSTREAM, f"sales order {sales_order_id} is gone", status=404)
+    async def sales_order(self, erp_id: str) -> SalesOrderHeld | None:
+        current = await self._sales_order(_katana_id(erp_id))
+        if current is None:
+            return None
+        rows = _rows(current)
+        await self.resolve_skus([str(_integer(row, "variant_id")) for row in rows])
+        units: dict[str, int] = {}
+        for row in rows:
+            sku = self._sku_by_variant.get(_integer(row, "variant_id"))
+            if sku is not None:
+                units[sku] = units.get(sku, 0) + _whole(_units(row.get("quantity"), "quantity"))
+        closed = current.get("status") not in EDITABLE_STATUSES
+        return SalesOrderHeld(erp_id=str(_id(current)), units=units, closed=closed)
+
+    async def fulfil_sales_orders(self, erp_ids: Sequence[str], fulfilment: SalesOrderFulfilment) -> str:
+        sales_order_ids = [_katana_id(erp_id) for erp_id in erp_ids]
+        if not sales_order_ids:
+            raise ValueError("name at least one sales order to fulfil")
+        async with self._pushing.hold(f"fulfil-{sales_order_ids[0]}"):
             variants = await self._variant_ids(line.sku for line in fulfilment.lines)
-            rows = _fulfilment_rows(current, done, fulfilment, variants)
-            body: dict[str, Any] = {
-                "sales_order_id": sales_order_id,
-                "status": "DELIVERED",
-                "picked_date": _wire_time(fulfilment.happened_at),
-                "tracking_number": fulfilment.reference,
-                "sales_order_fulfillment_rows": rows,
-            }
-            if fulfilment.carrier:
-                body["tracking_carrier"] = fulfilment.carrier
-            if fulfilment.tracking_url:
-                body["tracking_url"] = fulfilment.tracking_url
-            response = await self._client.post("/sales_order_fulfillments", json=body)
-            return str(_id(self._json(response)))
+            unknown = sorted({line.sku for line in fulfilment.lines} - variants.keys())
+            if unknown:
+                message = (
+                    f"fulfilment {fulfilment.reference}: Katana knows no variant for {', '.join(unknown)}"
+                )
+                raise UpstreamRejected(UPSTREAM, message, status=422)
+            wanted: dict[int, Decimal] = {}
+            for line in fulfilment.lines:
+                wanted[variants[line.sku]] = wanted.get(variants[line.sku], Decimal(0)) + line.quantity
+            orders: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+            recorded: list[int] = []
+            for sales_order_id in sales_order_ids:
+                current = await self._sales_order(sales_order_id)
+                if current is None:
+                    continue
+                done = await self._collect(
+                    "/sales_order_fulfillments", [("sales_order_id", str(sales_order_id))]
+                )
+                done = [record for record in done if _live(record)]
+                for record in done:  # this parcel's units taken from this sales order before
+                    if record.get("tracking_number") == fulfilment.reference:
+                        recorded.append(_id(record))
+                        for variant_id, units in _fulfilled_units(current, [record]).items():
+                            wanted[variant_id] = wanted.get(variant_id, Decimal(0)) - units
+                orders.append((current, done))
+            if recorded and all(units <= 0 for units in wanted.values()):
+                return str(recorded[0])
+            if not orders:
+                message = f"sales order {', '.join(erp_ids)} is gone"
+                raise UpstreamRejected(UPSTREAM, message, status=404)
+            plan = _fulfilment_rows(orders, wanted, _invert(variants))
+            created = [await self._fulfil(sales_order_id, rows, fulfilment) for sales_order_id, rows in plan]
+            return str((recorded + created)[0])
+
+    async def _fulfil(
+        self, sales_order_id: int, rows: list[dict[str, Any]], fulfilment: SalesOrderFulfilment
+    ) -> int:
+        body: dict[str, Any] = {
+            "sales_order_id": sales_order_id,
+            "status": "DELIVERED",
+            "picked_date": _wire_time(fulfilment.happened_at),
+            "tracking_number": fulfilment.reference,
+            "sales_order_fulfillment_rows": rows,
+        }
+        if fulfilment.carrier:
+            body["tracking_carrier"] = fulfilment.carrier
+        if fulfilment.tracking_url:
+            body["tracking_url"] = fulfilment.tracking_url
+        response = await self._client.post("/sales_order_fulfillments", json=body)
+        return _id(self._json(response))
 
     async def adjust_stock(self, adjustment: StockAdjustmentPush) -> str:
         async with self._pushing.hold(f"adjust-{adjustment.reference}"):
@@ -352,9 +405,7 @@ class KatanaErp:
             variant_id = variants[line.sku]
             wanted[variant_id] = wanted.get(variant_id, 0) + line.quantity
             prices.setdefault(variant_id, line.unit_price)
-        rows = current.get("sales_order_rows") or []
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise UpstreamProtocolError(UPSTREAM, "`sales_order_rows` is not a list of rows")
+        rows = _rows(current)
         kept: set[int] = set()
         extra: list[int] = []
         for row in rows:
@@ -606,39 +657,62 @@ def _numeric(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _fulfilment_rows(
-    current: dict[str, Any],
-    done: Sequence[dict[str, Any]],
-    fulfilment: SalesOrderFulfilment,
-    variants: Mapping[str, int],
-) -> list[dict[str, Any]]:
-    """The rows of `current` that take the fulfilment's units, each row no further than what
-    earlier fulfilments left of it; 422 when the sales order does not hold them."""
+def _rows(order: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = order.get("sales_order_rows") or []
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise UpstreamProtocolError(UPSTREAM, "`sales_order_rows` is not a list of rows")
+    return rows
+
+
+def _fulfilled_units(order: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[int, Decimal]:
+    """Units per variant that these fulfilment records took from the sales order's rows."""
+    variant_of = {_id(row): _integer(row, "variant_id") for row in _rows(order)}
+    units: dict[int, Decimal] = {}
+    for row_id, quantity in _fulfilled_rows(records).items():
+        if row_id in variant_of:
+            units[variant_of[row_id]] = units.get(variant_of[row_id], Decimal(0)) + quantity
+    return units
+
+
+def _fulfilled_rows(records: Sequence[dict[str, Any]]) -> dict[int, Decimal]:
     fulfilled: dict[int, Decimal] = {}
-    for record in done:
+    for record in records:
         for row in record.get("sales_order_fulfillment_rows") or []:
             if isinstance(row, dict) and isinstance(row.get("sales_order_row_id"), int):
                 key = row["sales_order_row_id"]
                 fulfilled[key] = fulfilled.get(key, Decimal(0)) + _units(row.get("quantity", 0), "quantity")
-    open_rows: dict[int, list[tuple[int, Decimal]]] = {}
-    for row in current.get("sales_order_rows") or []:
-        if isinstance(row, dict):
+    return fulfilled
+
+
+def _fulfilment_rows(
+    orders: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]],
+    wanted: Mapping[int, Decimal],
+    sku_of: Mapping[int, str],
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Per sales order, the rows that take the `wanted` units (per variant), the first sales
+    order's first, each row no further than what earlier fulfilments left of it; 422 when the
+    sales orders together do not hold them."""
+    open_rows: dict[int, list[tuple[int, int, Decimal]]] = {}
+    for current, done in orders:
+        fulfilled = _fulfilled_rows(done)
+        for row in _rows(current):
             left = _units(row.get("quantity", 0), "quantity") - fulfilled.get(_id(row), Decimal(0))
             if left > 0:
-                open_rows.setdefault(_integer(row, "variant_id"), []).append((_id(row), left))
-    rows: list[dict[str, Any]] = []
-    for line in fulfilment.lines:
-        wanted = Decimal(line.quantity)
-        for index, (row_id, left) in enumerate(open_rows.get(variants.get(line.sku, -1), [])):
-            take = min(wanted, left)
+                open_rows.setdefault(_integer(row, "variant_id"), []).append((_id(current), _id(row), left))
+    taken: dict[int, list[dict[str, Any]]] = {}
+    for variant_id, units in wanted.items():
+        for sales_order_id, row_id, left in open_rows.get(variant_id, []):
+            take = min(units, left)
             if take > 0:
-                rows.append({"sales_order_row_id": row_id, "quantity": _wire_number(take)})
-                open_rows[variants[line.sku]][index] = (row_id, left - take)
-                wanted -= take
-        if wanted > 0:
-            message = f"sales order {_id(current)} has no open row for {wanted} x {line.sku}"
+                taken.setdefault(sales_order_id, []).append(
+                    {"sales_order_row_id": row_id, "quantity": _wire_number(take)}
+                )
+                units -= take
+        if units > 0:
+            ids = ", ".join(str(_id(current)) for current, _ in orders)
+            message = f"sales order {ids} has no open row for {units} x {sku_of[variant_id]}"
             raise UpstreamRejected(UPSTREAM, message, status=422)
-    return rows
+    return [(_id(current), taken[_id(current)]) for current, _ in orders if _id(current) in taken]
 
 
 def _wire_time(moment: datetime) -> str:

@@ -1,0 +1,56 @@
+"""Where a location's units go among its sales orders at the ERP: closed ones keep what they
+hold, the open one (or the next continuation) takes the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from ordergate.models.erp import HeldSalesOrder, continuation_key, plan_sales_orders
+
+KEY = "OG-1001-DC-DFW"
+
+
+def held(key: str, closed: bool, **units: int) -> tuple[str, HeldSalesOrder]:
+    return key, HeldSalesOrder(
+        key=key, units={sku.replace("_", "-"): n for sku, n in units.items()}, closed=closed
+    )
+
+
+@pytest.mark.parametrize(
+    ("chain", "wanted", "key", "quantities", "emptied"),
+    [
+        # not at the ERP yet: the first sales order takes everything
+        ([(KEY, None)], [("MUG", 3)], KEY, (3,), ()),
+        # open: it holds everything wanted now
+        ([held(KEY, False, MUG=2)], [("MUG", 5)], KEY, (5,), ()),
+        # delivered with 2: the 3 more go to a second sales order
+        ([held(KEY, True, MUG=2)], [("MUG", 5)], f"{KEY}-2", (3,), ()),
+        # the second, open, is amended to what the first does not hold (units cancelled)
+        ([held(KEY, True, MUG=2), held(f"{KEY}-2", False, MUG=3)], [("MUG", 4)], f"{KEY}-2", (2,), ()),
+        # both closed: a third
+        ([held(KEY, True, MUG=2), held(f"{KEY}-2", True, MUG=3)], [("MUG", 6)], f"{KEY}-3", (1,), ()),
+        # a closed surplus (units cancelled after it closed) is used before anything new
+        ([held(KEY, True, MUG=4)], [("MUG", 3), ("PLATE", 1)], f"{KEY}-2", (0, 1), ()),
+        # lines of one SKU take the closed units first line first
+        ([held(KEY, True, MUG=3)], [("MUG", 2), ("MUG", 2)], f"{KEY}-2", (0, 1), ()),
+        # a second open one (reopened at the ERP) is emptied
+        ([held(KEY, False, MUG=1), held(f"{KEY}-2", False, MUG=1)], [("MUG", 2)], KEY, (2,), (f"{KEY}-2",)),
+        # deleted at the ERP: its key is used again
+        ([held(KEY, True, MUG=2), (f"{KEY}-2", None)], [("MUG", 3)], f"{KEY}-2", (1,), ()),
+    ],
+)
+def test_closed_sales_orders_keep_their_units_and_the_open_one_takes_the_rest(
+    chain: list[tuple[str, HeldSalesOrder | None]],
+    wanted: list[tuple[str, int]],
+    key: str,
+    quantities: tuple[int, ...],
+    emptied: tuple[str, ...],
+) -> None:
+    plan = plan_sales_orders(KEY, chain, wanted)
+
+    assert (plan.key, plan.quantities, plan.emptied) == (key, quantities, emptied)
+    assert plan_sales_orders(KEY, chain, wanted) == plan  # a retry picks the same
+
+
+def test_continuations_number_from_two() -> None:
+    assert [continuation_key(KEY, n) for n in (1, 2, 3)] == [KEY, f"{KEY}-2", f"{KEY}-3"]

@@ -1,0 +1,270 @@
+"""Units that reach a node after its sales order in Katana was delivered (a backorder allocated
+there when the purchase order arrives): Katana cannot change the rows of a delivered sales order,
+so they go to a second one, `<number>-<node>-2`, which their parcel fulfils; Katana's stock ends
+right and no outbox task is left retrying."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
+from ordergate.connectors.erp.katana import KatanaErp
+from ordergate.connectors.http import UpstreamPolicy
+from ordergate.models.outbox import ERP_FULFILMENT, ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
+from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.usecases.services import Services
+from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.relay import relay_once
+from tests.builders import a_line, a_token, an_order_input
+from tests.clock import MovingClock, moving
+from tests.contract import operation
+from tests.graphql_client import execute
+from tests.test_inventory import only_at
+
+pytestmark = pytest.mark.no_relay
+
+AGENT = a_token("agent")
+DALLAS = a_token("associate", locations=("DC-DFW",))
+WOOL = "THROW-WOOL"  # backorderable: 40 due at DC-DFW on PO-1002
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "1 Congress Ave",
+    "city": "Austin",
+    "region": "TX",
+    "postalCode": "78701",
+    "countryCode": "US",
+}
+ORDER = """query($id: ID!) {
+  order(id: $id) {
+    id number
+    lines { id sku quantity quantityFulfilled }
+    backorders { status quantityWaiting quantityAllocated location { code } }
+    fulfillmentOrders { id status location { code } lines { sku quantity } }
+  }
+}"""
+CANCEL = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
+
+
+@pytest.fixture
+def clock(services: Services) -> Iterator[MovingClock]:
+    with moving(services) as clock:
+        yield clock
+
+
+def katana(sandboxes: Sandboxes) -> KatanaSandbox:
+    assert sandboxes.katana is not None
+    return sandboxes.katana
+
+
+async def relay(services: Services, clock: MovingClock) -> None:
+    """Every task the relay can do, retries included (an hour later, past any backoff)."""
+    for _ in range(3):
+        while await relay_once(services, outbox_handlers(services)):
+            pass
+        clock.advance(3600)
+
+
+async def erp_tasks(services: Services) -> list[OutboxTask]:
+    async with services.store.read() as uow:
+        return [
+            task
+            for kind in (ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, ERP_FULFILMENT)
+            for task in await uow.outbox.by_kind(kind)
+        ]
+
+
+async def read(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    body = await execute(client, ORDER, {"id": order_id}, token=AGENT)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["order"]
+    return found
+
+
+async def place_wool(client: httpx.AsyncClient, quantity: int) -> dict[str, Any]:
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line(WOOL, quantity)], shippingAddress=ADDRESS)},
+        token=AGENT,
+    )
+    assert body["data"]["placeOrder"]["userErrors"] == [], body
+    order: dict[str, Any] = body["data"]["placeOrder"]["order"]
+    return order
+
+
+async def ship(client: httpx.AsyncClient, fo_id: str) -> None:
+    for name in ("Accept", "StartPicking", "Pack"):
+        assert "errors" not in await execute(client, operation(name), {"id": fo_id}, token=DALLAS)
+    body = await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": fo_id}}, token=DALLAS)
+    assert body["data"]["shipFulfillmentOrder"]["userErrors"] == [], body
+
+
+def rows(sales_order: dict[str, Any], sandbox: KatanaSandbox) -> list[tuple[str, Any]]:
+    sku_of = {variant.id: variant.sku for variant in sandbox.variants.values()}
+    return sorted((sku_of[row["variant_id"]], row["quantity"]) for row in sales_order["sales_order_rows"])
+
+
+async def backordered_then_delivered(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> tuple[dict[str, Any], str]:
+    """An order of 5 wool throws at Dallas: 2 on hand shipped (its sales order DELIVERED), then
+    the purchase order received and the 3 waiting allocated there. The order and the new work."""
+    await only_at(services, sandboxes, WOOL, "DC-DFW", 2)
+    order = await read(client, (await place_wool(client, 5))["id"])
+    [first] = order["fulfillmentOrders"]
+    assert (first["location"]["code"], first["lines"]) == ("DC-DFW", [{"sku": WOOL, "quantity": 2}])
+    assert [(b["quantityWaiting"], b["location"]["code"]) for b in order["backorders"]] == [(3, "DC-DFW")]
+    await relay(services, clock)
+    await ship(client, first["id"])
+    await relay(services, clock)
+    [delivered] = katana(sandboxes).sales_orders_for(f"{order['number']}-DC-DFW")
+    assert delivered["status"] == "DELIVERED"
+
+    await katana(sandboxes).receive_purchase_order("PO-1002")  # the webhook allocates the 3
+
+    order = await read(client, order["id"])
+    assert [(b["status"], b["quantityAllocated"]) for b in order["backorders"]] == [("ALLOCATED", 3)]
+    [second] = [fo for fo in order["fulfillmentOrders"] if fo["id"] != first["id"]]
+    assert (second["location"]["code"], second["lines"]) == ("DC-DFW", [{"sku": WOOL, "quantity": 3}])
+    return order, second["id"]
+
+
+async def test_units_allocated_after_the_node_s_sales_order_was_delivered_go_to_a_second_one(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    sandbox = katana(sandboxes)
+    order, second = await backordered_then_delivered(client, services, sandboxes, clock)
+    on_hand = sandbox.on_hand(WOOL, "DC-DFW")  # the 2 shipped are out, the 40 received are in
+
+    await relay(services, clock)
+    await ship(client, second)
+    await relay(services, clock)
+
+    key = f"{order['number']}-DC-DFW"
+    [first_so] = sandbox.sales_orders_for(key)
+    [second_so] = sandbox.sales_orders_for(f"{key}-2")
+    assert (first_so["status"], rows(first_so, sandbox)) == ("DELIVERED", [(WOOL, 2)])
+    assert (second_so["status"], rows(second_so, sandbox)) == ("DELIVERED", [(WOOL, 3)])
+    assert second_so["location_id"] == sandbox.locations["DC-DFW"]
+    assert sandbox.on_hand(WOOL, "DC-DFW") == on_hand - 3
+    assert sandbox.committed.get((sandbox.variant_for(WOOL).id, sandbox.locations["DC-DFW"]), 0) == 0
+    assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
+
+
+async def test_the_second_sales_order_is_amended_when_its_units_are_cancelled(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    sandbox = katana(sandboxes)
+    order, _ = await backordered_then_delivered(client, services, sandboxes, clock)
+    await relay(services, clock)
+    key = f"{order['number']}-DC-DFW"
+    [second_so] = sandbox.sales_orders_for(f"{key}-2")
+    assert rows(second_so, sandbox) == [(WOOL, 3)]
+    line = order["lines"][0]["id"]
+
+    body = await execute(
+        client,
+        CANCEL,
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER", "lines": [{"lineId": line, "quantity": 1}]}},
+        token=AGENT,
+    )
+    await relay(services, clock)
+
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    assert rows(sandbox.sales_orders_for(f"{key}-2")[0], sandbox) == [(WOOL, 2)]
+    assert rows(sandbox.sales_orders_for(key)[0], sandbox) == [(WOOL, 2)]  # delivered, untouched
+    committed = sandbox.committed.get((sandbox.variant_for(WOOL).id, sandbox.locations["DC-DFW"]))
+    assert committed == Decimal(2)
+    assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
+
+
+class Losing(httpx.AsyncBaseTransport):
+    """The Katana sandbox, whose answer to the first `label` request ("POST /sales_orders") is
+    lost after the sandbox applied it, as a cut connection would."""
+
+    def __init__(self, sandbox: KatanaSandbox, label: str) -> None:
+        self._asgi = httpx.ASGITransport(app=sandbox.app)
+        self._label: str | None = label
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self._asgi.handle_async_request(request)
+        if f"{request.method} {request.url.path}" == self._label:
+            self._label = None
+            raise httpx.ReadError("connection reset after the request was processed", request=request)
+        return answer
+
+
+async def test_a_second_sales_order_whose_answer_was_lost_is_found_by_the_retry_not_made_twice(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    sandbox = katana(sandboxes)
+    order, second = await backordered_then_delivered(client, services, sandboxes, clock)
+    working = services.erp
+    losing = KatanaErp.create(
+        SANDBOX_KATANA_URL,
+        "sandbox",
+        transport=Losing(sandbox, "POST /sales_orders"),
+        policy=UpstreamPolicy(name="katana", base_url=SANDBOX_KATANA_URL, attempts=1),
+    )
+    services.erp = losing
+    try:
+        while await relay_once(services, outbox_handlers(services)):
+            pass
+        [lost] = [t for t in await erp_tasks(services) if t.done_at is None]
+        assert (lost.kind, lost.attempts) == (ERP_SALES_ORDER_AMEND, 1)
+        key = f"{order['number']}-DC-DFW"
+        assert len(sandbox.sales_orders_for(f"{key}-2")) == 1  # Katana made it; we never heard
+
+        await relay(services, clock)
+        await ship(client, second)
+        await relay(services, clock)
+    finally:
+        services.erp = working
+        await losing.aclose()
+
+    [second_so] = sandbox.sales_orders_for(f"{key}-2", include_deleted=True)
+    assert (second_so["status"], rows(second_so, sandbox)) == ("DELIVERED", [(WOOL, 3)])
+    async with services.store.read() as uow:
+        ref = await uow.erp.sales_order(f"{key}-2")
+    assert ref is not None
+    assert ref.erp_id == str(second_so["id"])
+    assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
+
+
+async def test_a_parcel_reported_before_its_units_reached_katana_waits_for_them(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    sandbox = katana(sandboxes)
+    order, second = await backordered_then_delivered(client, services, sandboxes, clock)
+    await ship(client, second)  # shipped before the relay told Katana of the 3 units
+
+    working = services.erp
+    down = KatanaErp.create(
+        "http://katana.down",
+        "token",
+        transport=httpx.MockTransport(lambda _: httpx.Response(503)),
+        policy=UpstreamPolicy(name="katana-down", base_url="http://katana.down", attempts=1),
+    )
+    services.erp = down
+    try:
+        await relay_once(services, outbox_handlers(services))  # the amendment fails, backs off
+    finally:
+        services.erp = working
+        await down.aclose()
+    await relay_once(services, outbox_handlers(services))  # the fulfilment is due, the amendment not
+
+    waiting = {t.kind: t for t in await erp_tasks(services) if t.done_at is None}
+    assert set(waiting) == {ERP_SALES_ORDER_AMEND, ERP_FULFILMENT}
+    assert "amendments to make first" in (waiting[ERP_FULFILMENT].last_error or "")
+
+    await relay(services, clock)
+
+    key = f"{order['number']}-DC-DFW"
+    [second_so] = sandbox.sales_orders_for(f"{key}-2")
+    assert (second_so["status"], rows(second_so, sandbox)) == ("DELIVERED", [(WOOL, 3)])
+    assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
