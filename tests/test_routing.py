@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.calendar import add_business_days
 from ordergate.usecases.services import Services
-from tests.builders import a_line, a_token, an_order_input
+from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
 
@@ -109,3 +109,16 @@ async def test_an_order_no_single_node_can_serve_is_split(
     codes = sorted(fo["location"]["code"] for fo in order["fulfillmentOrders"])
     assert len(codes) == 2
     assert "VN-HOMEGOODS" in codes
+
+
+async def test_a_toronto_order_ships_from_newark_not_from_seattle(client: httpx.AsyncClient) -> None:
+    # Canada once geocoded to its centroid in Saskatchewan, whose nearest node is Seattle (3,300 km
+    # from Toronto); M5V is downtown Toronto, 500 km from the Newark DC.
+    toronto = {"city": "Toronto", "region": "ON", "postalCode": "M5V 3L9", "countryCode": "CA"}
+
+    order = (await place(client, lines=[a_line("MUG-BLUE", 2)], shippingAddress=an_address(**toronto)))[
+        "order"
+    ]
+
+    assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-EWR"
+    assert (await decision_of(client, order["id"]))["routingDecision"]["chosen"] == ["DC-EWR"]
