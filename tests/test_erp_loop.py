@@ -271,3 +271,26 @@ async def test_a_handover_at_the_counter_fulfils_the_stores_sales_order(
 async def _id(services: Services, code: str) -> str:
     async with services.store.read() as uow:
         return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
+
+
+async def test_a_read_that_could_not_place_a_movement_is_made_again_once_the_skew_has_passed(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    clock.advance(30)
+    await relay(services)  # the parcel reaches the ERP now
+    await erp.adjust(MUG, "DC-DFW", 10)  # and, in the same moment, a receipt of 10
+    services.freshness.stock_read_at.clear()
+    await refresh_stock(services, [MUG])  # too close to the parcel's message to place it
+    undecided = await position(services, MUG, "DC-DFW")
+
+    clock.advance(services.policy.clock_skew.total_seconds() + 0.5)  # far less than the TTL
+    await refresh_stock(services, [MUG])
+
+    assert undecided == (on_shelf - 2, 0)  # kept its own figure: the receipt is not known yet
+    assert services.policy.clock_skew < services.policy.stock_ttl
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2 + 10, 0)

@@ -144,8 +144,12 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
                 if s.erp_location_id in by_erp_id and s.quantity > 0
             ]
             await uow.inventory.replace_incoming(supply_due, records)
+    undecided = {sku for sku, _ in kept}
     for sku in due:
-        fresh.stock_read_at[sku] = now
+        # A position the read could not place against a movement of ours is read again once the
+        # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
+        # that moment is counted seconds after, not up to a TTL after.
+        fresh.stock_read_at[sku] = now - policy.stock_ttl + policy.clock_skew if sku in undecided else now
     for sku in supply_due:
         fresh.incoming_read_at[sku] = now
     return set()
