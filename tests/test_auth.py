@@ -16,8 +16,6 @@ from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Role
 from ordergate.settings import Settings
 
-NOW = datetime.now(UTC)
-
 
 def _rsa_pair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -33,12 +31,20 @@ def _rsa_pair() -> tuple[str, str]:
 
 
 PRIVATE, PUBLIC = _rsa_pair()
-CLAIMS = {"sub": "idp|42", "role": "customer", "email": "ann@example.com", "exp": NOW + timedelta(minutes=5)}
+
+
+def claims() -> dict[str, object]:
+    """An identity provider's claims, valid for five minutes from now (when the test runs, which
+    under xdist can be long after this module was imported)."""
+    exp = datetime.now(UTC) + timedelta(minutes=5)
+    return {"sub": "idp|42", "role": "customer", "email": "ann@example.com", "exp": exp}
 
 
 def test_a_minted_token_round_trips() -> None:
     settings = Settings()
-    token = mint_token(settings, role=Role.ASSOCIATE, now=NOW, subject="sam", locations=["ST-SEA"])
+    token = mint_token(
+        settings, role=Role.ASSOCIATE, now=datetime.now(UTC), subject="sam", locations=["ST-SEA"]
+    )
 
     principal = verify_token(settings, token)
 
@@ -48,14 +54,14 @@ def test_a_minted_token_round_trips() -> None:
 def test_rs256_tokens_verify_against_the_configured_public_key() -> None:
     settings = dataclasses.replace(Settings(), jwt_public_key=PUBLIC)
 
-    principal = verify_token(settings, jwt.encode(CLAIMS, PRIVATE, algorithm="RS256"))
+    principal = verify_token(settings, jwt.encode(claims(), PRIVATE, algorithm="RS256"))
 
     assert (principal.role, principal.email) == (Role.CUSTOMER, "ann@example.com")
 
 
 def test_rs256_tokens_are_refused_without_a_public_key() -> None:
     with pytest.raises(Unauthenticated, match="RS256"):
-        verify_token(Settings(), jwt.encode(CLAIMS, PRIVATE, algorithm="RS256"))
+        verify_token(Settings(), jwt.encode(claims(), PRIVATE, algorithm="RS256"))
 
 
 def test_an_rs256_token_signed_by_another_key_is_refused() -> None:
@@ -63,7 +69,7 @@ def test_an_rs256_token_signed_by_another_key_is_refused() -> None:
     settings = dataclasses.replace(Settings(), jwt_public_key=PUBLIC)
 
     with pytest.raises(Unauthenticated, match="not valid"):
-        verify_token(settings, jwt.encode(CLAIMS, other_private, algorithm="RS256"))
+        verify_token(settings, jwt.encode(claims(), other_private, algorithm="RS256"))
 
 
 def test_the_public_key_can_be_a_file(tmp_path: Path) -> None:
