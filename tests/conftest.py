@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from ordergate import bootstrap
 from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
 from ordergate.settings import Settings
+from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases.services import Services
 from tests.services import POSTGRES_URL, require_postgres
@@ -29,17 +34,85 @@ async def _pg_execute(sql: str) -> None:
         await connection.close()
 
 
+async def _migrated(url: str, connect_args: dict[str, Any]) -> None:
+    store = Store(url, connect_args=connect_args)
+    try:
+        await migrate.upgrade(store)
+    finally:
+        await store.dispose()
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run to completion on a loop of its own (the caller may be inside a test's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once per process (per xdist worker), copied per test."""
+    path = tmp_path_factory.mktemp("template") / "ordergate.db"
+    _run(_migrated(f"sqlite+aiosqlite:///{path}", {}))
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not checkpointed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str] | None]:
+    """A PostgreSQL schema migrated to head once per process (per xdist worker), and its dump
+    (schema and rows, no owners): (schema name, SQL). Each test replays the SQL under its own name.
+    None without pg_dump: then each test's schema starts empty and the app migrates it."""
+    require_postgres()
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        yield None
+        return
+    schema = f"tmpl_{uuid.uuid4().hex}"
+    _run(_pg_execute(f'CREATE SCHEMA "{schema}"'))
+    try:
+        _run(_migrated(POSTGRES_URL, {"server_settings": {"search_path": schema}}))
+        dump = subprocess.run(
+            [
+                pg_dump,
+                "--dbname",
+                POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"),
+                "--schema",
+                schema,
+                "--no-owner",
+                "--no-privileges",
+                "--inserts",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # Recent pg_dumps wrap the script in psql's \restrict meta-commands, which only psql reads.
+        yield schema, "\n".join(line for line in dump.splitlines() if not line.startswith("\\"))
+    finally:
+        _run(_pg_execute(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
 @pytest.fixture(params=BACKENDS)
 async def database(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """(url, connect_args) of an empty database: an SQLite file, or a fresh PostgreSQL schema."""
+    """(url, connect_args) of a database at the migrations' head: an SQLite file, or a fresh
+    PostgreSQL schema, copied from one migrated once per worker. Tests marked
+    `migrated_from_empty` get an empty one instead, which the app's start migrates for real."""
+    empty = request.node.get_closest_marker("migrated_from_empty") is not None
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'ordergate.db'}", {}
+        path = tmp_path / "ordergate.db"
+        if not empty:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}", {}
         return
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    await _pg_execute(f'CREATE SCHEMA "{schema}"')
+    template = None if empty else request.getfixturevalue("postgres_template")
+    if template is None:
+        await _pg_execute(f'CREATE SCHEMA "{schema}"')
+    else:
+        await _pg_execute(template[1].replace(template[0], schema))
     try:
         yield POSTGRES_URL, {"server_settings": {"search_path": schema}}
     finally:

@@ -14,6 +14,9 @@ from ordergate.store.columns import EnumText, UTCDateTime
 from ordergate.store.tables import metadata
 from ordergate.usecases.services import Services
 
+# Every test here starts from an empty database: the migrations run for real, not from a copy.
+pytestmark = pytest.mark.migrated_from_empty
+
 
 def _same_type(
     _context: Any, _inspected: Any, _metadata: Any, inspected_type: Any, metadata_type: Any
