@@ -147,3 +147,29 @@ async def test_an_id_that_is_not_an_option_or_not_this_order_s_is_invalid(client
         assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
             ("INVALID_DELIVERY_OPTION", ["input", "deliveryOptionId"])
         ]
+
+
+async def test_an_option_to_toronto_is_taxed_for_ontario_as_the_order_will_be(
+    client: httpx.AsyncClient,
+) -> None:
+    lines = [a_line("MUG-BLUE", 1)]
+    body = await execute(
+        client,
+        OPTIONS,
+        {"lines": lines, "d": {"countryCode": "CA", "postalCode": "M5V 3L9"}},
+        token=STOREFRONT,
+    )
+    [standard] = [
+        o
+        for o in body["data"]["fulfillmentOptions"]
+        if o["serviceLevel"] == "STANDARD" and o["deliveryMethod"] == "SHIP"
+    ]
+    toronto = an_address(
+        city="Toronto", region="ON", postalCode="M5V 3L9", countryCode="CA", line1="1 King St W"
+    )
+
+    placed = await place(client, lines=lines, shippingAddress=toronto, deliveryOptionId=standard["id"])
+
+    assert placed["userErrors"] == []
+    # 14.00 + 7.95, 13% HST on both: 2.85
+    assert standard["total"]["amount"] == placed["order"]["total"]["amount"] == "24.80"

@@ -43,6 +43,13 @@ COUNTRY_CENTROIDS: dict[str, Point] = {
     "AU": Point(-25.2744, 133.7751),
     "JP": Point(36.2048, 138.2529),
 }
+# Canada Post's first letters: the province (or territory) a postal code is in. X is shared by
+# the Northwest Territories and Nunavut; both tax alike (GST only), so NT stands for both.
+CANADIAN_PROVINCES: dict[str, str] = {
+    "A": "NL", "B": "NS", "C": "PE", "E": "NB", "G": "QC", "H": "QC", "J": "QC", "K": "ON",
+    "L": "ON", "M": "ON", "N": "ON", "P": "ON", "R": "MB", "S": "SK", "T": "AB", "V": "BC",
+    "X": "NT", "Y": "YT",
+}  # fmt: skip
 US_ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
 POSTAL_TABLE = Path(__file__).parent / "data" / "postal_centroids.tsv.gz"
 LONGEST_CODE = 10  # longer than any postal code: a longer input is cut, not walked
@@ -161,8 +168,10 @@ class OfflineGeocoder:
         return self._zip_field(country_code, postal_code, "timezone")
 
     def region_name(self, country_code: str, postal_code: str | None) -> str | None:
-        """The state of a US ZIP code (for tax where only the postal code is known); None
-        elsewhere."""
+        """The state of a US ZIP code, or the province of a Canadian postal code (its first
+        letter says it), for tax where only the postal code is known; None elsewhere."""
+        if country_code.strip().upper() == "CA" and postal_code:
+            return CANADIAN_PROVINCES.get(postal_code.strip()[:1].upper())
         return self._zip_field(country_code, postal_code, "state")
 
     @staticmethod

@@ -202,3 +202,14 @@ def test_the_built_table_reads_back_and_is_the_same_bytes_each_time() -> None:
         "CA": {"M5V": Point(43.64, -79.4)},
         "DE": {"10115": Point(52.532, 13.385)},
     }
+
+
+def test_a_canadian_postal_code_names_its_province_for_tax() -> None:
+    geocoder = OfflineGeocoder()
+
+    assert geocoder.region_name("CA", "M5V 3L9") == "ON"
+    assert geocoder.region_name("CA", "h2x 1y4") == "QC"
+    assert geocoder.region_name("CA", "V6B") == "BC"
+    assert geocoder.region_name("CA", "D1A 1A1") is None  # no province starts with D
+    assert geocoder.region_name("US", "78701") == "TX"
+    assert geocoder.region_name("DE", "10115") is None
