@@ -6,22 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ordergate.models.order import PaymentStatus
-from ordergate.models.payments import PaymentKind, PaymentTransaction
-from tests.models.records import NOW, an_order, an_order_line
+from ordergate.models.payments import PaymentKind
+from tests.models.records import a_payment, an_order, an_order_line
 from tests.money import money_problems
 
-
-def entry(kind: PaymentKind, amount: str) -> PaymentTransaction:
-    return PaymentTransaction(
-        order_id="order-1",
-        kind=kind,
-        provider="sandbox",
-        reference="pi_1",
-        amount=Decimal(amount),
-        currency="USD",
-        key=f"{kind}-{amount}",
-        created_at=NOW,
-    )
+entry = a_payment
 
 
 AUTH = entry(PaymentKind.AUTHORIZATION, "40.00")

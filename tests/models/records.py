@@ -23,6 +23,7 @@ from ordergate.models.order import (
     OrderStatus,
     PaymentStatus,
 )
+from ordergate.models.payments import PaymentKind, PaymentTransaction
 from ordergate.models.returns import OrderReturn, ReturnLine, ReturnStatus
 
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
@@ -187,4 +188,18 @@ def a_return_line(return_id: str, line_id: str, quantity: int, sku: str = "MUG-B
 def an_event(event_type: str, occurred_at: datetime) -> OrderEvent:
     return OrderEvent(
         cursor=0, order_id="order-1", seq=1, type=event_type, occurred_at=occurred_at, actor="test"
+    )
+
+
+def a_payment(kind: PaymentKind, amount: str) -> PaymentTransaction:
+    """A ledger entry of order-1's card payment (`amount` in dollars, as text)."""
+    return PaymentTransaction(
+        order_id="order-1",
+        kind=kind,
+        provider="sandbox",
+        reference="pi_1",
+        amount=Decimal(amount),
+        currency="USD",
+        key=f"{kind}-{amount}",
+        created_at=NOW,
     )

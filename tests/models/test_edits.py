@@ -23,13 +23,12 @@ from ordergate.models.order import (
 )
 from ordergate.models.payments import (
     PaymentKind,
-    PaymentTransaction,
     payment_status,
     settle_new_total,
     totals,
 )
 from tests.models import records
-from tests.models.records import NOW, a_product
+from tests.models.records import NOW, a_payment, a_product
 
 WINDOW = timedelta(minutes=60)
 
@@ -173,17 +172,7 @@ def test_a_customer_edits_only_within_the_window_an_agent_any_time() -> None:
     assert plan(edit(lines=(LineChange("l-mug", 3),)), may_edit_any=True, now=late).changes
 
 
-def entry(kind: PaymentKind, amount: str) -> PaymentTransaction:
-    return PaymentTransaction(
-        order_id="order-1",
-        kind=kind,
-        provider="sandbox",
-        reference="pi_1",
-        amount=Decimal(amount),
-        currency="USD",
-        key=f"{kind}-{amount}",
-        created_at=NOW,
-    )
+entry = a_payment
 
 
 def test_a_larger_total_asks_for_more_on_the_card_and_a_smaller_one_refunds_what_was_charged_over_it() -> (
