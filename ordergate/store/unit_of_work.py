@@ -112,7 +112,8 @@ class Store:
         options: dict[str, Any] = {"echo": echo, **(engine_options or {})}
         if connect_args is not None:
             options["connect_args"] = connect_args
-        self.read_engine: AsyncEngine = create_engine(url, **options)
+        # On SQLite, reads run on the loop's thread (see `engine.InlineConnection`).
+        self.read_engine: AsyncEngine = create_engine(url, inline=self.sqlite, **options)
         # SQLite allows one writer: a separate engine whose transactions take the write
         # lock at BEGIN, plus a lock so this process queues its own writers politely.
         self.write_engine: AsyncEngine = (
