@@ -53,6 +53,7 @@ from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import catalog, inventory
 from ordergate.usecases.services import Policy, Services, utc_now
+from ordergate.usecases.views import ReadViews
 from ordergate.workers import runner
 from ordergate.workers.hub import EventHub
 
@@ -293,6 +294,7 @@ def build_services(
         payments=build_payments(settings, sandboxes),
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,
+        views=ReadViews(max_age=max(settings.read_view_ms, 0) / 1000),
     )
     _close_with(services, sandboxes)
     return services

@@ -304,6 +304,14 @@ class Settings:
         parsers.per_channel,
         shown="none",
     )
+    read_view_ms: int = setting(
+        "ORDERGATE_READ_VIEW_MS",
+        1000,
+        "the most a replica serves the catalogue and stock figures from its own view after reading "
+        "them (changes committed on this replica are seen at once, on others when the broker says; "
+        "this bounds the rest); 0 reads the store for every answer",
+        parsers.integer,
+    )
     edit_window_minutes: int = setting(
         "ORDERGATE_EDIT_WINDOW_MINUTES",
         60,

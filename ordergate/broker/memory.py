@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from ordergate.broker.base import Changed, Missed
+
 
 class MemoryListener:
     def __init__(self) -> None:
@@ -47,6 +49,13 @@ class MemoryBroker:
 
     async def notify(self) -> None:
         self.wake_all()
+
+    async def announce(self, stock: frozenset[str], catalog: bool) -> None:
+        """One process: its own views were told already; there is no one else to tell."""
+        return
+
+    def on_change(self, changed: Changed, missed: Missed) -> None:
+        return None
 
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[MemoryListener]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ordergate.broker.base import Changed, Missed
 from ordergate.broker.memory import MemoryBroker, MemoryListener
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,10 @@ class RedisBroker:
         )
         self._redis = Redis.from_url(url)
         self._channel = channel
+        self._changes_channel = f"{channel}:changes"
+        self._origin = uuid.uuid4().hex  # this replica's own announcements come back: skip them
+        self._changed: Changed | None = None
+        self._missed: Missed | None = None
         self._local = MemoryBroker()
         self._reconnect_seconds = reconnect_seconds
         self._task: asyncio.Task[None] | None = None
@@ -60,6 +67,28 @@ class RedisBroker:
             # Other replicas fall back to their periodic re-read of the log.
             log.warning("redis publish failed: %s", exc)
 
+    def on_change(self, changed: Changed, missed: Missed) -> None:
+        self._changed, self._missed = changed, missed
+
+    async def announce(self, stock: frozenset[str], catalog: bool) -> None:
+        message = {"from": self._origin, "stock": sorted(stock), "catalog": catalog}
+        try:
+            await self._publisher.publish(self._changes_channel, json.dumps(message).encode())
+        except (RedisError, OSError) as exc:
+            # Other replicas' views expire within their maximum age (usecases.views).
+            log.warning("redis publish of a change failed: %s", exc)
+
+    def _heard(self, data: bytes) -> None:
+        try:
+            message = json.loads(data)
+            stock = [str(sku) for sku in message["stock"]]
+            catalog, origin = bool(message["catalog"]), message["from"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a change announcement that is not ours to read")
+            return
+        if origin != self._origin and self._changed is not None:
+            self._changed(stock, catalog)
+
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[MemoryListener]:
         async with self._local.listen() as listener:
@@ -69,12 +98,19 @@ class RedisBroker:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self._channel)
+                    await pubsub.subscribe(self._channel, self._changes_channel)
                     self._subscribed.set()
-                    # A reconnect may have missed messages: wake everyone to re-read.
+                    # A reconnect may have missed messages: wake everyone to re-read, and
+                    # forget what the read views kept.
                     self._local.wake_all()
+                    if self._missed is not None:
+                        self._missed()
                     async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                        if message.get("type") != "message":
+                            continue
+                        if message.get("channel") == self._changes_channel.encode():
+                            self._heard(message["data"])
+                        else:
                             self._local.wake_all()
             except asyncio.CancelledError:
                 raise

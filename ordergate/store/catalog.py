@@ -12,6 +12,7 @@ from ordergate.models.catalog import Product
 from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES
 from ordergate.models.location import Location
 from ordergate.store import tables
+from ordergate.store.changes import catalog_changed
 from ordergate.store.engine import insert_for
 
 
@@ -77,6 +78,7 @@ class CatalogRepository:
         """Insert the products and locations whose SKU or code is new; concurrent seeders
         (replicas starting together) skip each other's rows instead of failing."""
         added = 0
+        catalog_changed(self.session)
         for table, rows, key in ((tables.products, products, "sku"), (tables.locations, locations, "code")):
             if not rows:
                 continue

@@ -24,6 +24,7 @@ from ordergate.models.inventory import (
 from ordergate.models.movements import ReadWindow, StockMovement, reconcile
 from ordergate.models.supply import Backorder, BackorderStatus
 from ordergate.store import tables
+from ordergate.store.changes import stock_changed
 from ordergate.store.engine import insert_for
 from ordergate.store.orders import group
 
@@ -79,6 +80,32 @@ class InventoryRepository:
             query = query.where(tables.reservations.c.id != excluding)
         rows = await self.session.execute(query)
         return {(sku, location): int(total) for sku, location, total in rows.all()}
+
+    async def live_holds(
+        self, skus: Sequence[str], now: datetime
+    ) -> list[tuple[str, str, int, datetime, str]]:
+        """(sku, location, units, expires at, hold id) of every hold line of these SKUs in an
+        active hold not yet expired at `now`: what `held` sums, for a view that sums later."""
+        if not skus:
+            return []
+        lines, holds = tables.reservation_lines.c, tables.reservations.c
+        query = (
+            sa.select(lines.sku, lines.location_id, lines.quantity, holds.expires_at, holds.id)
+            .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
+            .where(lines.sku.in_(sorted(set(skus))))
+            .where(holds.status == ReservationStatus.ACTIVE.value)
+            .where(holds.expires_at > now)
+        )
+        rows = await self.session.execute(query)
+        return [
+            (sku, location, int(units), expires, hold) for sku, location, units, expires, hold in rows.all()
+        ]
+
+    async def skus_of_holds(self, hold_ids: Sequence[str]) -> frozenset[str]:
+        query = sa.select(tables.reservation_lines.c.sku).where(
+            tables.reservation_lines.c.reservation_id.in_(hold_ids)
+        )
+        return frozenset((await self.session.execute(query)).scalars())
 
     async def incoming(self, skus: Sequence[str]) -> dict[str, list[IncomingSupplyRecord]]:
         if not skus:
@@ -162,6 +189,7 @@ class InventoryRepository:
                 }
             )
         if values:
+            stock_changed(self.session, (value["sku"] for value in values))
             insert = insert_for(self.session)
             statement = insert(InventoryPosition).values(values)
             statement = statement.on_conflict_do_update(
@@ -210,6 +238,7 @@ class InventoryRepository:
         await self.session.execute(statement.values(**values))
 
     async def replace_incoming(self, skus: Sequence[str], supplies: Sequence[IncomingSupplyRecord]) -> None:
+        stock_changed(self.session, skus)
         await self.session.execute(
             sa.delete(IncomingSupplyRecord).where(tables.incoming_supply.c.sku.in_(sorted(set(skus))))
         )
@@ -228,6 +257,7 @@ class InventoryRepository:
     ) -> None:
         """Commit units to an order, each line a conditional update that only succeeds while
         enough remain; the CHECK constraints are the last defence."""
+        stock_changed(self.session, (line.sku for line in lines))
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
             reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(line.location_id, 0)
             result = await self.session.execute(
@@ -261,6 +291,7 @@ class InventoryRepository:
     ) -> None:
         """Take allocated units back out: SHIP when they left the building (on hand goes down
         too, until the ERP's next snapshot says so itself), RELEASE when they stay."""
+        stock_changed(self.session, (line.sku for line in lines))
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
             values: dict[str, Any] = {"allocated": tables.inventory_positions.c.allocated - line.quantity}
             if kind is LedgerKind.SHIP:
@@ -321,6 +352,7 @@ class InventoryRepository:
         """Units found damaged or missing: gone from the node's on-hand (never below what is
         still allocated there to other orders' work, nor below zero)."""
         positions = tables.inventory_positions.c
+        stock_changed(self.session, (line.sku for line in lines))
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
             await self.session.execute(
                 sa.update(InventoryPosition)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ordergate.models.errors import StoreBusy
+from ordergate.store import changes
 from ordergate.store.appeasements import AppeasementRepository
 from ordergate.store.catalog import CatalogRepository
 from ordergate.store.customers import CustomerRepository
@@ -74,6 +75,12 @@ class Committed:
 
     events: int
     queued: frozenset[str]  # the kinds of outbox work it made due
+    stock: frozenset[str] = frozenset()  # SKUs whose stock figures it moved (`store.changes`)
+    catalog: bool = False  # it changed products or locations
+
+    @property
+    def changed_views(self) -> bool:
+        return bool(self.stock) or self.catalog
 
 
 AfterCommit = Callable[[Committed], Awaitable[None]]
@@ -91,6 +98,17 @@ def _busy_when_exhausted() -> Iterator[None]:
         yield
     except sa.exc.TimeoutError:
         raise StoreBusy("the order store is busy: send the request again in a moment") from None
+
+
+async def _changes(uow: UnitOfWork) -> tuple[frozenset[str], bool]:
+    """What the transaction changed that read views hold (`store.changes`), its last records
+    flushed first so that none is missed."""
+    await uow.flush()
+    holds = changes.holds_changed(uow.session)
+    stock = changes.changed_stock(uow.session)
+    if holds:
+        stock |= await uow.inventory.skus_of_holds(sorted(holds))
+    return stock, changes.changed_catalog(uow.session)
 
 
 class Store:
@@ -135,9 +153,11 @@ class Store:
         with _busy_when_exhausted():
             async with self._writer() as uow:
                 yield uow
+                stock, catalog = await _changes(uow)
                 await uow.events.stamp()
-        if uow.events.stamped or uow.outbox.queued:  # committed: the lock (SQLite) is released
-            await self.after_commit(Committed(uow.events.stamped, frozenset(uow.outbox.queued)))
+        committed = Committed(uow.events.stamped, frozenset(uow.outbox.queued), stock, catalog)
+        if committed.events or committed.queued or committed.changed_views:
+            await self.after_commit(committed)  # committed: the lock (SQLite) is released
 
     @asynccontextmanager
     async def _writer(self) -> AsyncIterator[UnitOfWork]:

@@ -26,10 +26,8 @@ async def products(services: Services, principal: Principal, first: int, after: 
         raise Forbidden("this role may not read the catalogue")
     check_page(first, services.policy.page_size_cap)
     after_sku = str(decode_cursor(after, 1)[0]) if after else None
-    async with services.store.read() as uow:
-        rows, has_next = await uow.catalog.product_page(first, after_sku)
-        total = await uow.catalog.count_products()
-    return Page(rows, has_next, total)
+    page = await services.views.product_page(services.store, first, after_sku)
+    return Page(page.products, page.has_next, page.total)
 
 
 async def products_by_skus(services: Services, skus: Sequence[str]) -> list[Product | None]:

@@ -22,6 +22,7 @@ from ordergate.models.movements import ReadWindow
 from ordergate.models.supply import set_aside
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
+from ordergate.usecases.views import StockInputs
 
 log = logging.getLogger("ordergate.inventory")
 
@@ -209,6 +210,23 @@ def local_clock(services: Services, destination: Destination | None) -> datetime
     return local_now(now, zone)
 
 
+async def stock_inputs(
+    uow: UnitOfWork,
+    skus: Sequence[str],
+    now: datetime,
+    *,
+    lock: bool = False,
+    excluding_hold: str | None = None,
+    for_waiting: bool = False,
+) -> StockInputs:
+    return StockInputs(
+        positions=await uow.inventory.positions(skus, lock=lock),
+        held=await uow.inventory.held(skus, now, excluding=excluding_hold),
+        incoming=await uow.inventory.incoming(skus),
+        waiting={} if for_waiting else await uow.inventory.waiting(skus),
+    )
+
+
 async def stock_view(
     services: Services,
     uow: UnitOfWork,
@@ -225,10 +243,22 @@ async def stock_view(
     as new sales see it, with what waiting backorders will take set aside, or `for_waiting`, as
     the allocation pass that gives it to them sees it."""
     now = services.clock()
-    positions = await uow.inventory.positions(skus, lock=lock)
-    held = await uow.inventory.held(skus, now, excluding=excluding_hold)
-    incoming = await uow.inventory.incoming(skus)
-    waiting = {} if for_waiting else await uow.inventory.waiting(skus)
+    inputs = await stock_inputs(
+        uow, skus, now, lock=lock, excluding_hold=excluding_hold, for_waiting=for_waiting
+    )
+    return compose_stock(services.policy.stale_after, inputs, skus, locations, point, stale_skus, now)
+
+
+def compose_stock(
+    stale_after: timedelta,
+    inputs: StockInputs,
+    skus: Sequence[str],
+    locations: Sequence[Location],
+    point: Point | None,
+    stale_skus: set[str],
+    now: datetime,
+) -> dict[str, SkuStock]:
+    positions, held, incoming, waiting = inputs.positions, inputs.held, inputs.incoming, inputs.waiting
     by_key = {(p.sku, p.location_id): p for p in positions}
     distances = {
         loc.id: haversine_km(point, Point(loc.latitude, loc.longitude)) if point else None
@@ -266,7 +296,7 @@ async def stock_view(
             )
         snapshots = [p.as_of for p in positions if p.sku == sku]
         as_of = min(snapshots) if snapshots else now
-        stale = sku in stale_skus or now - as_of > services.policy.stale_after
+        stale = sku in stale_skus or now - as_of > stale_after
         rows.sort(
             key=lambda r: (r.distance_km if r.distance_km is not None else float("inf"), r.location.code)
         )
@@ -288,9 +318,10 @@ async def availability(
     wanted = check_skus(skus, services.policy.max_skus_per_query)
     stale = await refresh_stock(services, wanted)
     point = locate(services, destination)
-    async with services.store.read() as uow:
-        locations = [loc for loc in await uow.catalog.locations() if sellable(loc, channel)]
-        view = await stock_view(services, uow, wanted, locations, point, stale)
+    now = services.clock()
+    locations = [loc for loc in await services.views.locations(services.store) if sellable(loc, channel)]
+    inputs = await services.views.stock(services.store, wanted, now)
+    view = compose_stock(services.policy.stale_after, inputs, wanted, locations, point, stale, now)
     return [view[sku] for sku in wanted]
 
 

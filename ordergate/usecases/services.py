@@ -24,6 +24,7 @@ from ordergate.models.outbox import lane_of
 from ordergate.models.pricing import DEFAULT_RULES, PricingRule, ShippingPolicy, TaxRules
 from ordergate.store.unit_of_work import Committed, Store
 from ordergate.usecases.feed import Feed
+from ordergate.usecases.views import ReadViews
 
 
 def utc_now() -> datetime:
@@ -116,9 +117,11 @@ class Services:
     default_carrier: str = ""  # the carrier used when none is named (bootstrap: from settings)
     webhook_sender: WebhookSender | None = None
     webhook_targets: TargetGuard = field(default_factory=TargetGuard)
+    views: ReadViews = field(default_factory=ReadViews)  # catalogue and stock, kept per process
 
     def __post_init__(self) -> None:
         self.store.after_commit = self.committed
+        self.broker.on_change(self.views.changed, self.views.drop_all)
 
     async def aclose(self) -> None:
         """Close everything these services were built with (see `bootstrap`), last built first."""
@@ -127,6 +130,11 @@ class Services:
     async def committed(self, what: Committed) -> None:
         """After every write transaction that promised something: subscribers and other
         replicas hear of its events, and this process's relay wakes for its outbox work."""
+        if what.changed_views:
+            # This process's views first: the request that committed answers from fresh figures.
+            self.views.changed(what.stock, what.catalog)
         if what.events:
             await self.broker.notify()
+        if what.changed_views:
+            await self.broker.announce(what.stock, what.catalog)
         self.wakeups.wake(what.queued)

@@ -1,0 +1,200 @@
+"""Per-process read views of what storefronts ask for on every page and what changes far less
+often: the catalogue, the network's locations and each SKU's stock figures (positions, live
+holds, incoming supply, waiting backorders).
+
+How current a view is (the bound the README states):
+- a commit in this process drops what it changed from this process's views before the request
+  that made it gets its answer (`Services.committed`);
+- other replicas drop it when the broker tells them (`Broker.announce`: Redis pub/sub, within
+  milliseconds), and drop everything when their subscription (re)starts, since messages may
+  have been lost meanwhile;
+- whatever happens to the broker, nothing is served from a view read more than `max_age` ago
+  (ORDERGATE_READ_VIEW_SECONDS, 1 s by default; 0 turns the views off).
+
+A read that began before a change it did not see and ends after that change was announced is
+answered but not kept (per-SKU change counters), so a late read never overwrites a drop. Holds
+are kept with their expiry and summed at answer time, so an expired hold stops counting on time
+without any change being announced. Answers are labelled as before: `asOf` is the ERP snapshot's
+time and `stale` says the ERP could not be read; the views never make a figure older than that.
+
+The number of SKUs kept is capped (`max_skus`, oldest dropped first): a client asking for
+random SKUs cannot grow a replica's memory without bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ordergate.models.catalog import Product
+from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
+from ordergate.models.location import Location
+from ordergate.store.unit_of_work import Store
+
+Key = tuple[str, str]  # (sku, location id)
+
+
+@dataclass(frozen=True)
+class StockInputs:
+    """What a stock answer is made of, as read from the store or kept by a view."""
+
+    positions: list[InventoryPosition]
+    held: dict[Key, int]
+    incoming: dict[str, list[IncomingSupplyRecord]]
+    waiting: dict[Key, int]
+
+
+@dataclass(frozen=True)
+class _SkuRows:
+    positions: tuple[InventoryPosition, ...]
+    holds: tuple[tuple[str, int, datetime, str], ...]  # location, units, expires at, hold id
+    incoming: tuple[IncomingSupplyRecord, ...]
+    waiting: tuple[tuple[str, int], ...]  # location, units
+    read_at: float
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    products: list[Product]
+    has_next: bool
+    total: int
+
+
+@dataclass
+class ReadViews:
+    max_age: float = 1.0  # seconds; 0: every answer is read from the store
+    max_skus: int = 50_000
+    max_pages: int = 1_000
+    timer: Callable[[], float] = time.monotonic
+    _stock: dict[str, _SkuRows] = field(default_factory=dict)
+    _changes: dict[str, int] = field(default_factory=dict)  # per SKU: drops so far
+    _epoch: int = 0  # drops of everything so far
+    _locations: tuple[list[Location], float] | None = None
+    _pages: dict[tuple[str | None, int], tuple[CataloguePage, float]] = field(default_factory=dict)
+    _catalogue_epoch: int = 0
+    hits: int = 0
+    misses: int = 0
+
+    # -- what changed ----------------------------------------------------------------------
+
+    def changed(self, skus: Iterable[str], catalog: bool) -> None:
+        for sku in skus:
+            self._changes[sku] = self._changes.get(sku, 0) + 1
+            self._stock.pop(sku, None)
+        if catalog:
+            self._catalogue_epoch += 1
+            self._locations = None
+            self._pages.clear()
+
+    def drop_all(self) -> None:
+        """Changes may have been missed (a broker subscription restarted): forget everything."""
+        self._epoch += 1
+        self._catalogue_epoch += 1
+        self._stock.clear()
+        self._locations = None
+        self._pages.clear()
+
+    def _fresh(self, read_at: float) -> bool:
+        return self.timer() - read_at < self.max_age
+
+    # -- stock -----------------------------------------------------------------------------
+
+    async def stock(self, store: Store, skus: Sequence[str], now: datetime) -> StockInputs:
+        """These SKUs' stock inputs as of `now`: kept rows where fresh, the rest read in one
+        read transaction (and kept, unless a change to them was announced meanwhile)."""
+        kept = {
+            sku: rows
+            for sku in skus
+            if (rows := self._stock.get(sku)) is not None and self._fresh(rows.read_at)
+        }
+        missing = [sku for sku in skus if sku not in kept]
+        self.hits += len(kept)
+        self.misses += len(missing)
+        if missing:
+            kept.update(await self._read_stock(store, missing, now))
+        return _inputs(kept, now)
+
+    async def _read_stock(self, store: Store, skus: list[str], now: datetime) -> dict[str, _SkuRows]:
+        epoch, before = self._epoch, {sku: self._changes.get(sku, 0) for sku in skus}
+        read_at = self.timer()
+        async with store.read() as uow:
+            positions = await uow.inventory.positions(skus)
+            holds = await uow.inventory.live_holds(skus, now)
+            incoming = await uow.inventory.incoming(skus)
+            waiting = await uow.inventory.waiting(skus)
+        found = {
+            sku: _SkuRows(
+                positions=tuple(p for p in positions if p.sku == sku),
+                holds=tuple(
+                    (loc, units, expires, hold) for s, loc, units, expires, hold in holds if s == sku
+                ),
+                incoming=tuple(incoming.get(sku, ())),
+                waiting=tuple((loc, units) for (s, loc), units in waiting.items() if s == sku),
+                read_at=read_at,
+            )
+            for sku in skus
+        }
+        if self.max_age > 0 and epoch == self._epoch:
+            for sku, rows in found.items():
+                if self._changes.get(sku, 0) == before[sku]:
+                    self._keep(sku, rows)
+        return found
+
+    def _keep(self, sku: str, rows: _SkuRows) -> None:
+        self._stock.pop(sku, None)  # re-inserted last: the dict's order is the order of reading
+        while len(self._stock) >= self.max_skus:
+            self._stock.pop(next(iter(self._stock)))
+        self._stock[sku] = rows
+
+    # -- the catalogue ---------------------------------------------------------------------
+
+    async def locations(self, store: Store) -> list[Location]:
+        if self._locations is not None and self._fresh(self._locations[1]):
+            return self._locations[0]
+        epoch, read_at = self._catalogue_epoch, self.timer()
+        async with store.read() as uow:
+            found = await uow.catalog.locations()
+        if self.max_age > 0 and epoch == self._catalogue_epoch:
+            self._locations = (found, read_at)
+        return found
+
+    async def product_page(self, store: Store, first: int, after_sku: str | None) -> CataloguePage:
+        """Active products in SKU order after `after_sku`, `first` of them: pages are kept as
+        asked for (at most `max_pages`), not the whole catalogue."""
+        key = (after_sku, first)
+        found = self._pages.get(key)
+        if found is not None and self._fresh(found[1]):
+            self.hits += 1
+            return found[0]
+        self.misses += 1
+        epoch, read_at = self._catalogue_epoch, self.timer()
+        async with store.read() as uow:
+            rows, has_next = await uow.catalog.product_page(first, after_sku)
+            total = await uow.catalog.count_products()
+        page = CataloguePage(rows, has_next, total)
+        if self.max_age > 0 and epoch == self._catalogue_epoch:
+            self._pages.pop(key, None)
+            while len(self._pages) >= self.max_pages:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[key] = (page, read_at)
+        return page
+
+
+def _inputs(rows: dict[str, _SkuRows], now: datetime) -> StockInputs:
+    positions: list[InventoryPosition] = []
+    held: dict[Key, int] = {}
+    incoming: dict[str, list[IncomingSupplyRecord]] = {}
+    waiting: dict[Key, int] = {}
+    for sku in sorted(rows):
+        kept = rows[sku]
+        positions.extend(kept.positions)
+        for location, units, expires, _hold in kept.holds:
+            if expires > now:  # an expired hold stops counting without anyone cleaning up
+                held[(sku, location)] = held.get((sku, location), 0) + units
+        if kept.incoming:
+            incoming[sku] = list(kept.incoming)
+        for location, units in kept.waiting:
+            waiting[(sku, location)] = units
+    return StockInputs(positions, held, incoming, waiting)
