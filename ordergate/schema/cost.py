@@ -116,6 +116,10 @@ class PricedOperation:
         self._pricing: set[tuple[int, str, int | None, bool]] = set()
         self._groups: dict[tuple[tuple[int, ...], str], dict[str, list[FieldNode]]] = {}
         self._arguments: dict[int, dict[str, Any]] = {}
+        self._composites: dict[tuple[tuple[int, ...], str], list[_Composite]] = {}
+        self._measures: dict[
+            tuple[int, str, int | None, bool], tuple[GraphQLNamedType, int, int, int | None]
+        ] = {}
 
     def requested(self) -> int:
         """The most this operation can cost, whatever the data: every field counted as often
@@ -201,21 +205,38 @@ class PricedOperation:
             return max((self._spent(selection_sets, p, value, page) for p in possible), default=0)
         assert isinstance(parent, GraphQLObjectType)
         total = 0
-        for key, nodes in self._group(selection_sets, parent).items():
+        for key, node, definition, inner in self._composite(selection_sets, parent):
             child = value.get(key)
             if child is None:
                 continue
-            node = nodes[0]
-            definition = parent.fields.get(node.name.value)
-            if definition is None or node.selection_set is None:
-                continue
-            named, cost, size, own_page = self._measure(node, definition, parent, page, root=root)
-            inner = [n.selection_set for n in nodes if n.selection_set is not None]
+            measured = (id(node), parent.name, page, root)
+            found = self._measures.get(measured)
+            if found is None:
+                found = self._measures[measured] = self._measure(node, definition, parent, page, root=root)
+            named, cost, size, own_page = found
             items = child[:size] if isinstance(child, list) else [child]
             total += sum(
                 cost + self._spent(inner, named, item, own_page) for item in items if item is not None
             )
         return total
+
+    def _composite(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLObjectType
+    ) -> list[_Composite]:
+        """The fields of `_group` that have a selection set of their own (the only ones that
+        cost anything): the same for every item of a list, so found once."""
+        key = (tuple(id(s) for s in selection_sets), parent.name)
+        found = self._composites.get(key)
+        if found is None:
+            found = self._composites[key] = []
+            for response_key, nodes in self._group(selection_sets, parent).items():
+                node = nodes[0]
+                definition = parent.fields.get(node.name.value)
+                if definition is None or node.selection_set is None:
+                    continue
+                inner = [n.selection_set for n in nodes if n.selection_set is not None]
+                found.append((response_key, node, definition, inner))
+        return found
 
     def _group(
         self, selection_sets: list[SelectionSetNode], parent: GraphQLObjectType
@@ -318,6 +339,10 @@ class PricedOperation:
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
         include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
         return not (skip and skip.get("if")) and not (include and not include.get("if"))
+
+
+# (response key, its first field node, the field's definition, every selection set under the key)
+_Composite = tuple[str, FieldNode, GraphQLField, list[SelectionSetNode]]
 
 
 def _key(node: FieldNode) -> str:
