@@ -20,7 +20,7 @@ import dataclasses
 import json
 import os
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from ordergate.models.identity import Principal
 from ordergate.models.money import Money
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.settings import Settings
-from ordergate.usecases import inventory, orders, reads
+from ordergate.usecases import backorders, inventory, orders, reads
 from ordergate.usecases.inventory import Destination, SkuStock
 from ordergate.usecases.services import Services
 
@@ -66,14 +66,14 @@ def _principal(settings: Settings, request: Request) -> Principal:
     return verify_token(settings, token)
 
 
-def _availability_json(answers: list[SkuStock]) -> dict[str, Any]:
+def _availability_json(answers: list[SkuStock], promised: list[date | None]) -> dict[str, Any]:
     return {
         "data": {
             "availability": [
                 {
                     "sku": a.sku,
                     "availableToSell": a.available,
-                    "promiseDate": _iso(a.promise_date(1)),
+                    "promiseDate": _iso(promise),
                     "asOf": a.as_of.isoformat(),
                     "stale": a.stale,
                     "locations": [
@@ -95,7 +95,7 @@ def _availability_json(answers: list[SkuStock]) -> dict[str, Any]:
                         for row in a.locations
                     ],
                 }
-                for a in answers
+                for a, promise in zip(answers, promised, strict=True)
             ]
         }
     }
@@ -108,7 +108,8 @@ def _iso(value: Any) -> str | None:
 async def plain_availability(services: Services, principal: Principal) -> dict[str, Any]:
     destination = Destination(country_code=DESTINATION["countryCode"], postal_code=DESTINATION["postalCode"])
     answers = await inventory.availability(services, principal, SKUS, destination, None)
-    return _availability_json(answers)
+    promiser = backorders.Promiser(services, answers, None, destination)  # as the resolver does
+    return _availability_json(answers, [await promiser.promise_date(a.sku, 1) for a in answers])
 
 
 async def plain_board(services: Services, principal: Principal) -> dict[str, Any]:
