@@ -27,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvicorn
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -222,23 +223,33 @@ def bench_routes(services: Services, settings: Settings) -> list[Route]:
     return routes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    settings = Settings.from_env()
+def bench_app(settings: Settings) -> tuple[Starlette, Services]:
+    """The real app, set up as the benchmarks run it (also by `bench/peer_server.py`)."""
     # The storefront sandbox meters 150 requests per 30 s per token, as BigCommerce does; each
     # OrdersBoard asks it once for its customers' names, so at the default a throughput run
     # would measure that quota. Raised for both sides alike.
     sandboxes = Sandboxes(bigcommerce=BigCommerceSandbox(token=settings.bigcommerce.token, rate_limit=10**9))
     services = build_services(settings, sandboxes=sandboxes)
     services.policy = dataclasses.replace(services.policy, stock_ttl=BENCH_STOCK_TTL)
-    app = create_app(settings, services, sandboxes)
-    app.router.routes[:0] = bench_routes(services, settings)
+    return create_app(settings, services, sandboxes), services
+
+
+def serve(app: Starlette, host: str, port: int) -> None:
+    """uvicorn as the benchmarks run it: one process, no access log, WARNING, tuned GC."""
     if not os.environ.get("BENCH_NO_GC_TUNING"):
         runtime.tune_gc_for_serving()  # as `ordergate serve` does
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", log_config=None)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", log_config=None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    app, services = bench_app(settings)
+    app.router.routes[:0] = bench_routes(services, settings)
+    serve(app, args.host, args.port)
 
 
 if __name__ == "__main__":
