@@ -183,8 +183,10 @@ def request_bodies() -> dict[str, dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], port: int, core: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = ["taskset", "-c", core, sys.executable, str(ROOT / "bench/graphql_http_server.py")]
+def server(
+    env: dict[str, str], port: int, core: str, log_path: Path, script: str = "bench/graphql_http_server.py"
+) -> Iterator[subprocess.Popen[bytes]]:
+    command = ["taskset", "-c", core, sys.executable, str(ROOT / script)]
     command += ["--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

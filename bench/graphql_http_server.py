@@ -20,13 +20,14 @@ import dataclasses
 import json
 import os
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvicorn
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -41,7 +42,7 @@ from ordergate.models.identity import Principal
 from ordergate.models.money import Money
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.settings import Settings
-from ordergate.usecases import inventory, orders, reads
+from ordergate.usecases import backorders, inventory, orders, reads
 from ordergate.usecases.inventory import Destination, SkuStock
 from ordergate.usecases.services import Services
 
@@ -66,14 +67,14 @@ def _principal(settings: Settings, request: Request) -> Principal:
     return verify_token(settings, token)
 
 
-def _availability_json(answers: list[SkuStock]) -> dict[str, Any]:
+def _availability_json(answers: list[SkuStock], promised: list[date | None]) -> dict[str, Any]:
     return {
         "data": {
             "availability": [
                 {
                     "sku": a.sku,
                     "availableToSell": a.available,
-                    "promiseDate": _iso(a.promise_date(1)),
+                    "promiseDate": _iso(promise),
                     "asOf": a.as_of.isoformat(),
                     "stale": a.stale,
                     "locations": [
@@ -95,7 +96,7 @@ def _availability_json(answers: list[SkuStock]) -> dict[str, Any]:
                         for row in a.locations
                     ],
                 }
-                for a in answers
+                for a, promise in zip(answers, promised, strict=True)
             ]
         }
     }
@@ -108,7 +109,8 @@ def _iso(value: Any) -> str | None:
 async def plain_availability(services: Services, principal: Principal) -> dict[str, Any]:
     destination = Destination(country_code=DESTINATION["countryCode"], postal_code=DESTINATION["postalCode"])
     answers = await inventory.availability(services, principal, SKUS, destination, None)
-    return _availability_json(answers)
+    promiser = backorders.Promiser(services, answers, None, destination)  # as the resolver does
+    return _availability_json(answers, [await promiser.promise_date(a.sku, 1) for a in answers])
 
 
 async def plain_board(services: Services, principal: Principal) -> dict[str, Any]:
@@ -221,23 +223,33 @@ def bench_routes(services: Services, settings: Settings) -> list[Route]:
     return routes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    settings = Settings.from_env()
+def bench_app(settings: Settings) -> tuple[Starlette, Services]:
+    """The real app, set up as the benchmarks run it (also by `bench/peer_server.py`)."""
     # The storefront sandbox meters 150 requests per 30 s per token, as BigCommerce does; each
     # OrdersBoard asks it once for its customers' names, so at the default a throughput run
     # would measure that quota. Raised for both sides alike.
     sandboxes = Sandboxes(bigcommerce=BigCommerceSandbox(token=settings.bigcommerce.token, rate_limit=10**9))
     services = build_services(settings, sandboxes=sandboxes)
     services.policy = dataclasses.replace(services.policy, stock_ttl=BENCH_STOCK_TTL)
-    app = create_app(settings, services, sandboxes)
-    app.router.routes[:0] = bench_routes(services, settings)
+    return create_app(settings, services, sandboxes), services
+
+
+def serve(app: Starlette, host: str, port: int) -> None:
+    """uvicorn as the benchmarks run it: one process, no access log, WARNING, tuned GC."""
     if not os.environ.get("BENCH_NO_GC_TUNING"):
         runtime.tune_gc_for_serving()  # as `ordergate serve` does
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", log_config=None)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", log_config=None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    app, services = bench_app(settings)
+    app.router.routes[:0] = bench_routes(services, settings)
+    serve(app, args.host, args.port)
 
 
 if __name__ == "__main__":
