@@ -57,6 +57,19 @@ class InventoryRepository:
             query = query.with_for_update()
         return list((await self.session.execute(query)).scalars())
 
+    async def lock_positions(self, keys: Sequence[Key]) -> None:
+        """Take the row locks of these (sku, location) positions only, in (sku, location) order
+        (the order every locker uses, so lockers queue instead of deadlocking)."""
+        if not keys:
+            return
+        positions = tables.inventory_positions.c
+        await self.session.execute(
+            sa.select(positions.sku)
+            .where(sa.tuple_(positions.sku, positions.location_id).in_(sorted(set(keys))))
+            .order_by(positions.sku, positions.location_id)
+            .with_for_update()
+        )
+
     async def held(
         self, skus: Sequence[str], now: datetime, *, excluding: str | None = None
     ) -> dict[Key, int]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from ordergate.connectors.payments.base import Authorization
 from ordergate.models.allocation import Plan, Want
 from ordergate.models.capture import (
     SHORT,
@@ -28,7 +29,7 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
-from ordergate.models.geo import haversine_km
+from ordergate.models.geo import Point, haversine_km
 from ordergate.models.identity import Permission, Principal, Role
 from ordergate.models.inventory import ReservationStatus
 from ordergate.models.lifecycle import LineQuantities, OrderAction, next_status
@@ -112,28 +113,45 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
     now = services.clock()
     number = await reserve_order_number(services)
     try:
-        async with services.store.write() as uow:
-            placed = await _capture(services, uow, principal, command, number, now)
-            order = placed.order
-            if authorized is not None:
-                key, authorization = authorized
-                payments.record_authorization(
-                    uow, order, command.payment_provider or "", key, authorization, now
-                )
-                await uow.events.append(
-                    order,
-                    EventType.PAYMENT_AUTHORIZED,
-                    actor=principal.subject,
-                    occurred_at=now,
-                    data={"amount": str(authorization.amount)},
-                )
-            await once.complete(uow, order.id)
+        try:
+            placed = await _write(services, principal, command, number, now, authorized, once, narrow=True)
+        except Overtaken:  # rolled back: again, locking every source position while routing
+            placed = await _write(services, principal, command, number, now, authorized, once, narrow=False)
     except DomainError:
         if authorized is not None:  # this attempt's own authorisation: no other order has it
             await payments.void_quietly(
                 services, command.payment_provider or "", authorized[1], authorized[0]
             )
         raise
+    return placed
+
+
+async def _write(
+    services: Services,
+    principal: Principal,
+    command: PlaceOrder,
+    number: int,
+    now: datetime,
+    authorized: tuple[str, Authorization] | None,
+    once: Claim,
+    *,
+    narrow: bool,
+) -> Placed:
+    """The order's one write transaction (see `_allocation_plan` for `narrow`)."""
+    async with services.store.write() as uow:
+        placed = await _capture(services, uow, principal, command, number, now, narrow=narrow)
+        order = placed.order
+        if authorized is not None:
+            key, authorization = authorized
+            payments.record_authorization(uow, order, command.payment_provider or "", key, authorization, now)
+            await uow.events.append(
+                order,
+                EventType.PAYMENT_AUTHORIZED,
+                actor=principal.subject,
+                occurred_at=now,
+                data={"amount": str(authorization.amount)},
+            )
+        await once.complete(uow, order.id)
     return placed
 
 
@@ -156,6 +174,8 @@ async def _capture(
     command: PlaceOrder,
     number: int,
     now: datetime,
+    *,
+    narrow: bool = False,
 ) -> Placed:
     """Load what the capture planner needs (the stock rows locked where units are routed), ask
     it, and apply its plan."""
@@ -166,7 +186,7 @@ async def _capture(
     if problems:
         raise ValidationFailed(problems)
     try:
-        route, view = await _allocation_plan(services, uow, command, products, pickup, now)
+        route, view = await _allocation_plan(services, uow, command, products, pickup, now, narrow=narrow)
         short: tuple[Problem, ...] = ()
     except ValidationFailed as refused:
         if not kept_when_short(command, refused.problems):
@@ -328,11 +348,20 @@ async def _allocation_plan(
     products: Mapping[str, Product],
     pickup: Location | None,
     now: datetime,
+    *,
+    narrow: bool = False,
 ) -> tuple[Route, dict[str, SkuStock]]:
-    """Lock the SKUs' positions, then pick where every unit comes from: the order's reservation
-    when it has a live one that matches, else routing (and, where a product's selling policy
-    allows, incoming supply: `plan_sale`), from the chosen delivery option's locations only.
-    Raises INSUFFICIENT_STOCK, or DELIVERY_OPTION_UNAVAILABLE when the option cannot be met."""
+    """Pick where every unit comes from: the order's reservation when it has a live one that
+    matches, else routing (and, where a product's selling policy allows, incoming supply:
+    `plan_sale`), from the chosen delivery option's locations only. Raises INSUFFICIENT_STOCK,
+    or DELIVERY_OPTION_UNAVAILABLE when the option cannot be met.
+
+    The figures routing reads are locked so that nothing changes under the plan. `narrow`
+    locks less: routing reads every source unlocked, then only the positions the plan takes
+    units from are locked and read again; if they no longer have the units, `Overtaken` (the
+    caller starts over with every source locked). Orders for the same SKUs routed to different
+    nodes then do not queue on each other's rows. A plan that waits for incoming supply is
+    made with every source locked at once."""
     wants = [Want(line.sku, line.quantity) for line in command.lines]
     reserved = await _reserved_route(uow, command, wants, now)
     address = command.shipping_address
@@ -351,22 +380,63 @@ async def _allocation_plan(
     if chosen is not None and chosen.method is DeliveryMethod.SHIP and reserved is None:
         sources = [loc for loc in sources if loc.code in chosen.locations]
     hold_id = reserved.reservation.id if reserved is not None and reserved.reservation else None
-    view = await stock_view(
-        services, uow, [w.sku for w in wants], sources, point, set(), lock=True, excluding_hold=hold_id
-    )
-    try:
-        clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
-        route = reserved or await plan_sale(
-            services, uow, wants, sources, view, products, channel=command.channel, clock=clock
-        )
-    except ValidationFailed as refused:
-        if chosen is None or not refused.problems or refused.problems[0].code not in SHORT:
-            raise
-        route = None
+    skus = [w.sku for w in wants]
+    clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
+
+    async def routed(lock: bool) -> tuple[Route | None, dict[str, SkuStock]]:
+        view = await stock_view(services, uow, skus, sources, point, set(), lock=lock, excluding_hold=hold_id)
+        try:
+            return reserved or await plan_sale(
+                services, uow, wants, sources, view, products, channel=command.channel, clock=clock
+            ), view
+        except ValidationFailed as refused:
+            if chosen is None or not refused.problems or refused.problems[0].code not in SHORT:
+                raise
+            return None, view
+
+    route, view = await routed(lock=not narrow)
+    if narrow and route is not None:
+        if route.waiting:
+            route, view = await routed(lock=True)
+        elif route.plan.lines:
+            view = await _still_there(services, uow, route.plan, sources, point, hold_id)
     if chosen is not None:
         _honours(route, chosen, view, sources, now, command, pickup)
     assert route is not None
     return route, view
+
+
+class Overtaken(Exception):
+    """Between routing's unlocked read and locking the positions its plan takes units from,
+    another transaction took some of them. Not a domain error: the order is routed again."""
+
+
+async def _still_there(
+    services: Services,
+    uow: UnitOfWork,
+    plan: Plan,
+    sources: Sequence[Location],
+    point: Point | None,
+    hold_id: str | None,
+) -> dict[str, SkuStock]:
+    """Lock the plan's positions, read them again (what committed before the locks is seen;
+    what commits after waits for this transaction) and return that view, or `Overtaken` when
+    a node no longer has what the plan takes from it."""
+    keys = sorted({(line.sku, line.location_id) for line in plan.lines})
+    await uow.inventory.lock_positions(keys)
+    taken = {loc for _, loc in keys}
+    nodes = [loc for loc in sources if loc.id in taken]
+    view = await stock_view(
+        services, uow, sorted({sku for sku, _ in keys}), nodes, point, set(), excluding_hold=hold_id
+    )
+    wanted: dict[tuple[str, str], int] = {}
+    for line in plan.lines:
+        wanted[(line.sku, line.location_id)] = wanted.get((line.sku, line.location_id), 0) + line.quantity
+    for (sku, location_id), quantity in wanted.items():
+        there = next((row.available for row in view[sku].locations if row.location.id == location_id), 0)
+        if there < quantity:
+            raise Overtaken(f"{sku} at {location_id}")
+    return view
 
 
 def _honours(
