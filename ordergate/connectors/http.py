@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import logging
 import math
 import random
+import ssl
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -202,6 +204,14 @@ class CircuitBreakers:
         return self._breakers[policy.name]
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context (the CA bundle loaded once) for every client this process makes: building
+    one reads and parses the whole bundle, tens of milliseconds per client. A context is meant
+    to be shared; SSL_CERT_FILE / SSL_CERT_DIR count as httpx's own would."""
+    return httpx.create_ssl_context()
+
+
 class UpstreamClient:
     def __init__(
         self,
@@ -232,6 +242,7 @@ class UpstreamClient:
             base_url=policy.base_url,
             headers=headers,
             transport=transport,
+            verify=tls_context(),
             timeout=self._timeout(policy.deadline),
             event_hooks=event_hooks,
         )

@@ -31,6 +31,7 @@ manifest its tooling generates, or `ordergate operations --format apollo --typen
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import OrderedDict
@@ -146,10 +147,20 @@ def load_operations(directories: Iterable[Path]) -> dict[str, Registered]:
     registered: dict[str, Registered] = {}
     for directory in directories:
         for path in sorted(directory.glob("*.graphql")):
-            for definition, body in split(parse(path.read_text())):
-                name = definition.name.value if definition.name else path.stem
-                registered[sha256(body)] = Registered(sha256(body), name, definition.operation.value, body)
+            stat = path.stat()
+            registered.update(_operations_in(str(path), stat.st_mtime_ns, stat.st_size))
     return registered
+
+
+@functools.lru_cache(maxsize=256)
+def _operations_in(path: str, _mtime_ns: int, _size: int) -> dict[str, Registered]:
+    """One file's operations, parsed once per version of the file (every app this process
+    builds reads the same files)."""
+    found: dict[str, Registered] = {}
+    for definition, body in split(parse(Path(path).read_text())):
+        name = definition.name.value if definition.name else Path(path).stem
+        found[sha256(body)] = Registered(sha256(body), name, definition.operation.value, body)
+    return found
 
 
 TYPENAME = FieldNode(name=NameNode(value="__typename"), arguments=(), directives=())

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 import httpcore
 import httpx
 
+from ordergate.connectors.http import tls_context
 from ordergate.connectors.webhooks.base import WebhookSendFailed, WebhookTargetRefused
 from ordergate.connectors.webhooks.targets import TargetGuard, TargetRefused, TargetUnresolvable
 
@@ -68,9 +69,9 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     so the connection pool it built is replaced by one that uses ours)."""
 
     def __init__(self, guard: TargetGuard, network: httpcore.AsyncNetworkBackend | None = None) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=tls_context(), trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),  # SSL_CERT_FILE / SSL_CERT_DIR still count
+            ssl_context=tls_context(),  # SSL_CERT_FILE / SSL_CERT_DIR still count
             network_backend=GuardedBackend(guard, network),
             max_connections=LIMITS.max_connections,
             max_keepalive_connections=LIMITS.max_keepalive_connections,
