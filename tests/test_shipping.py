@@ -58,6 +58,14 @@ async def test_a_packed_order_ships_with_one_label_and_is_fulfilled_but_not_yet_
     assert [s["trackingNumber"] for s in tracked["data"]["order"]["shipments"]] == [
         shipment["trackingNumber"]
     ]
+    # The customer's link: the page of the carrier ShipEngine bought the label from, for the number.
+    [bought] = [
+        x for x in sandboxes.shipengine.labels.values() if x.tracking_number == shipment["trackingNumber"]
+    ]
+    assert bought.carrier.carrier_code == "stamps_com"  # the cheapest service here: USPS
+    assert [s["trackingUrl"] for s in tracked["data"]["order"]["shipments"]] == [
+        f"https://tools.usps.com/go/TrackConfirmAction?tLabels={shipment['trackingNumber']}"
+    ]
 
 
 async def test_shipping_again_returns_the_same_shipment_and_buys_nothing(
@@ -74,12 +82,16 @@ async def test_shipping_again_returns_the_same_shipment_and_buys_nothing(
 
 
 async def test_ups_is_the_other_carrier(client: httpx.AsyncClient, sandboxes: Sandboxes) -> None:
-    _, fo_id = await packed(client)
+    order, fo_id = await packed(client)
 
     shipped = await ship(client, fo_id, carrier="ups")
 
     assert shipped["shipment"]["carrier"] == "ups"
     assert shipped["shipment"]["trackingNumber"].startswith("1Z")
+    [tracked] = (await execute(client, operation("OrderTracking"), {"id": order["id"]}, token=AGENT))["data"][
+        "order"
+    ]["shipments"]
+    assert tracked["trackingUrl"] == f"https://www.ups.com/track?tracknum={tracked['trackingNumber']}"
     assert sandboxes.ups is not None
     assert sandboxes.ups.labels_purchased == 1
 

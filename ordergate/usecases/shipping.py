@@ -157,6 +157,7 @@ async def _record(
             service=label.service,
             tracking_number=label.tracking_number,
             label_url=label.label_url[:512],
+            tracking_url=label.tracking_url,
             status=TrackingStatus.LABEL_CREATED,
             raw_status="LABEL_CREATED",
             cost=label.cost,

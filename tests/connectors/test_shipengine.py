@@ -225,6 +225,7 @@ async def test_a_label_is_bought_once_and_a_repeat_returns_it(
         bought.shipment.shipment_id,
     )
     assert label.tracking_number.startswith("1Z")
+    assert label.tracking_url == f"https://www.ups.com/track?tracknum={label.tracking_number}"
     assert label.label_url.startswith("https://api.shipengine.com/v1/downloads/")
     assert (label.carrier, label.service, label.cost, label.currency) == (
         "shipengine",

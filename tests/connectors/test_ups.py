@@ -314,6 +314,7 @@ async def test_a_label_is_bought_once_and_carries_our_reference(
     assert label.tracking_number.startswith("1ZA1B2C303")
     assert len(label.tracking_number) == 18
     assert label.carrier_shipment_id == label.tracking_number
+    assert label.tracking_url == f"https://www.ups.com/track?tracknum={label.tracking_number}"
     assert label.label_url == f"https://onlinetools.ups.com/labels/{label.tracking_number}"
     shipment_request = json.loads(wire.api_requests()[0].content)["ShipmentRequest"]
     assert shipment_request["Request"]["TransactionReference"]["CustomerContext"] == REFERENCE

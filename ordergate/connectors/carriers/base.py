@@ -65,6 +65,7 @@ class Label:
     currency: str
     carrier_shipment_id: str
     estimated_delivery: date | None = None
+    tracking_url: str | None = None  # the carrier's public page for the parcel (`models.tracking`)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from ordergate.connectors.locks import KeyedLock
 from ordergate.connectors.payloads import load_json
 from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
+from ordergate.models.tracking import link_for
 
 SHIPENGINE_URL = "https://api.shipengine.com"
 UPSTREAM = "shipengine"
@@ -517,6 +518,9 @@ def _label(carrier: str, record: Any) -> Label:
         cost=cost,
         currency=currency,
         carrier_shipment_id=_text(record, "shipment_id") or _text(record, "label_id"),
+        tracking_url=link_for(
+            _text(record, "carrier_code"), _text(record, "tracking_number"), _text(record, "tracking_url")
+        ),
     )
 
 

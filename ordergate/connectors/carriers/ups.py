@@ -51,6 +51,7 @@ from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPo
 from ordergate.connectors.payloads import load_json
 from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
+from ordergate.models.tracking import tracking_page
 
 log = logging.getLogger(__name__)
 
@@ -553,6 +554,7 @@ def _label(answer: dict[str, Any], service: str) -> Label:
         cost=cost,
         currency=currency,
         carrier_shipment_id=_text(results, "ShipmentIdentificationNumber") or tracking_number,
+        tracking_url=tracking_page("ups", tracking_number),
     )
 
 
