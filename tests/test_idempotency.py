@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from ordergate.auth import mint_token
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.payments.base import Authorization, Capture, PaymentProvider, Refund, Void
+from ordergate.models.identity import Role
 from ordergate.usecases.services import Services
+from tests.builders import SETTINGS, an_order_input
+from tests.contract import operation
 from tests.graphql_client import execute
 from tests.test_payments_flow import AGENT, orders_stored, place, sandbox
 
@@ -158,3 +163,21 @@ async def test_a_claim_past_its_lease_is_taken_over_and_its_late_holder_changes_
     assert statuses.pop(authorisation["reference"]) == "requires_capture"
     assert list(statuses.values()) == ["canceled"]
     assert order["paymentStatus"] == "AUTHORIZED"
+
+
+async def test_a_storefront_that_re_mints_its_token_and_retries_gets_its_first_order(
+    client: httpx.AsyncClient,
+) -> None:
+    """Idempotency keys are per subject; `ordergate token --role storefront` without --subject
+    names the same caller every time, so a retry with a fresh token is still a retry."""
+    first_token = mint_token(SETTINGS, role=Role.STOREFRONT, now=datetime.now(UTC) - timedelta(minutes=5))
+    second_token = mint_token(SETTINGS, role=Role.STOREFRONT, now=datetime.now(UTC))
+    assert first_token != second_token
+    order = an_order_input()
+
+    first = await execute(client, operation("PlaceOrder"), {"input": order}, token=first_token)
+    retried = await execute(client, operation("PlaceOrder"), {"input": order}, token=second_token)
+
+    placed = first["data"]["placeOrder"]["order"]
+    assert placed is not None
+    assert retried["data"]["placeOrder"]["order"]["id"] == placed["id"]
