@@ -442,3 +442,15 @@ async def test_suggestions_are_given_by_default_and_stripped_when_switched_off(a
     assert len(stripped["errors"]) == len(suggested["errors"]) == 2
     assert not any("Did you mean" in e["message"] for e in stripped["errors"])
     assert set(error_codes(stripped)) == {"GRAPHQL_VALIDATION_FAILED"}
+
+
+async def test_a_document_that_does_not_parse_is_a_parse_failure_not_a_validation_failure(
+    app: Starlette,
+) -> None:
+    async with gateway(app) as client:
+        unparsed = await execute(client, "{ orders(first: 1) { totalCount ", token=ADMIN)
+        invalid = await execute(client, "{ ordrs(first: 1) { totalCount } }", token=ADMIN)
+
+    assert error_codes(unparsed) == ["GRAPHQL_PARSE_FAILED"]
+    assert unparsed["errors"][0]["message"].startswith("Syntax Error")
+    assert error_codes(invalid) == ["GRAPHQL_VALIDATION_FAILED"]

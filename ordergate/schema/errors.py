@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from ordergate.models.errors import DomainError
@@ -55,7 +55,11 @@ class ErrorPolicy(MaskErrors):
                     ]
                 shaped.append(self._with(error, error.message, extensions))
             elif is_expected(error):
-                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                # A document that does not parse is not one that fails validation: clients (and
+                # Apollo's conventions) tell the two apart.
+                unparsed = isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError)
+                default = "GRAPHQL_PARSE_FAILED" if unparsed else "GRAPHQL_VALIDATION_FAILED"
+                code = (error.extensions or {}).get("code", default)
                 shaped.append(self._with(error, error.message, {**(error.extensions or {}), "code": code}))
             else:
                 log.error(
