@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -129,8 +130,26 @@ async def _sync_storefront(settings: Settings, since: datetime | None) -> int:
         return 0
 
 
+def served_url(host: str, port: int) -> str:
+    """Where this gateway is reached when ORDERGATE_PUBLIC_URL does not say: the address it
+    listens on (a wildcard address stands for this machine)."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
+
+    if "ORDERGATE_PUBLIC_URL" not in os.environ:
+        # Links and webhook URLs follow --host/--port (label links pointed at port 8000 while
+        # the server ran elsewhere); set in the environment, so that every worker reads it.
+        os.environ["ORDERGATE_PUBLIC_URL"] = served_url(args.host, args.port)
+        settings = replace(settings, public_url=os.environ["ORDERGATE_PUBLIC_URL"])
 
     # Prepare once here, so several workers do not race to migrate and seed.
     asyncio.run(_prepare(settings))

@@ -475,8 +475,9 @@ class Settings:
     public_url: str = setting(
         "ORDERGATE_PUBLIC_URL",
         "http://127.0.0.1:8000",
-        "where upstreams reach this gateway (webhook URLs)",
+        "where upstreams reach this gateway (webhook URLs, sandbox label links)",
         parsers.url,
+        shown="`http://<--host>:<--port>` of `ordergate serve` (`http://127.0.0.1:8000` elsewhere)",
     )
     katana: KatanaSettings = group(KatanaSettings, "Katana (the ERP)")
     stripe: StripeSettings = group(StripeSettings, "the card payment provider")

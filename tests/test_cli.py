@@ -13,7 +13,7 @@ import pytest
 
 from ordergate.app import create_app
 from ordergate.auth import mint_token, verify_token
-from ordergate.cli import main
+from ordergate.cli import main, served_url
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Role
 from ordergate.schema.build import SDL_PATH
@@ -135,3 +135,37 @@ def test_outside_the_sandbox_a_token_signed_with_the_development_secret_is_refus
     with pytest.raises(Unauthenticated, match="HS256"):
         verify_token(production, development)
     assert verify_token(Settings(), development).role is Role.ADMIN  # the sandbox still takes it
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8130"),
+        ("0.0.0.0", "http://127.0.0.1:8130"),  # noqa: S104
+        ("::", "http://[::1]:8130"),
+        ("fe80::1", "http://[fe80::1]:8130"),
+        ("gateway.internal", "http://gateway.internal:8130"),
+    ],
+)
+def test_the_public_url_follows_the_address_served_on(host: str, url: str) -> None:
+    assert served_url(host, 8130) == url
+
+
+def test_serve_without_a_public_url_hands_its_own_address_to_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Label links and webhook URLs pointed at port 8000 while the server ran on another."""
+    import uvicorn
+
+    seen: dict[str, str | None] = {}
+    monkeypatch.setenv("ORDERGATE_PUBLIC_URL", "unset below")  # so that teardown removes what serve sets
+    monkeypatch.delenv("ORDERGATE_PUBLIC_URL")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/served.db")
+    monkeypatch.setattr(
+        uvicorn, "run", lambda *_, **kw: seen.update(url=os.environ.get("ORDERGATE_PUBLIC_URL"))
+    )
+
+    assert main(["serve", "--port", "8130"]) == 0
+
+    assert seen == {"url": "http://127.0.0.1:8130"}
+    assert Settings.from_env().public_url == "http://127.0.0.1:8130"  # what each worker builds
