@@ -58,8 +58,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str, style: str) -> None:
-    """`style` is `json` (one object per line) or `text` (for a person at a terminal)."""
+    """`style` is `json` (one object per line), `text` (for a person at a terminal) or `auto`
+    (text when the log goes to a terminal). httpx's line per request (every upstream and
+    sandbox call) is kept for DEBUG."""
     handler = logging.StreamHandler()
+    if style == "auto":
+        style = "text" if handler.stream.isatty() else "json"
     if style == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -67,3 +71,6 @@ def configure(level: str, style: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(quiet)

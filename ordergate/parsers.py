@@ -69,8 +69,9 @@ def listed_lowered(raw: str) -> tuple[str, ...]:
 
 
 def log_format(raw: str) -> str:
-    """`text` for a terminal; anything else is `json`."""
-    return "text" if raw.strip().lower() == "text" else "json"
+    """`text`, `json`, or `auto` (text where the log goes to a terminal); anything else is `json`."""
+    value = raw.strip().lower()
+    return value if value in ("text", "auto") else "json"
 
 
 def database_url(raw: str) -> str:

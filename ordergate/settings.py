@@ -437,9 +437,9 @@ class Settings:
     log_level: str = setting("ORDERGATE_LOG_LEVEL", "INFO", "log level")
     log_format: str = setting(
         "ORDERGATE_LOG_FORMAT",
-        "json",
+        "auto",
         "`json`: one object per line with the `request_id` (also sent back as `X-Request-Id`); `text` for a "
-        "terminal",
+        "person; `auto`: text when the log goes to a terminal, else JSON",
         parsers.log_format,
     )
     otel_traces_endpoint: str | None = setting(
