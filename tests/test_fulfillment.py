@@ -202,3 +202,44 @@ async def test_a_rejection_needs_a_reason(client: httpx.AsyncClient) -> None:
     payload = await step(client, "Reject", DALLAS, id=fo_id, reason="  ")
 
     assert [e["code"] for e in payload["userErrors"]] == ["INVALID_REASON"]
+
+
+async def test_a_location_s_code_names_it_wherever_its_id_would(client: httpx.AsyncClient) -> None:
+    """Store associates and storefronts know `DC-DFW` and `ST-CHI`, not generated ids."""
+    ids = await location_ids(client)
+    order = await place(client)
+
+    by_id = await execute(client, operation("WorkQueue"), {"locationId": ids["DC-DFW"]}, token=DALLAS)
+    by_code = await execute(client, operation("WorkQueue"), {"locationId": "dc-dfw"}, token=DALLAS)
+    assert by_code == by_id
+    assert [e["node"]["order"]["number"] for e in by_code["data"]["fulfillmentOrders"]["edges"]] == [
+        order["number"]
+    ]
+
+    pickup = await place(client, deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId="ST-CHI")
+    assert [(fo["deliveryMethod"], fo["location"]["id"]) for fo in pickup["fulfillmentOrders"]] == [
+        ("PICKUP", ids["ST-CHI"])
+    ]
+    board = await execute(
+        client,
+        "query($f: OrderFilter) { orders(first: 5, filter: $f) { edges { node { id } } } }",
+        {"f": {"locationId": "ST-CHI"}},
+        token=AGENT,
+    )
+    assert [e["node"]["id"] for e in board["data"]["orders"]["edges"]] == [pickup["id"]]
+
+
+async def test_an_unknown_location_is_named_in_the_error(client: httpx.AsyncClient) -> None:
+    queue = await execute(client, operation("WorkQueue"), {"locationId": "DC-NOPE"}, token=DALLAS)
+    assert error_codes(queue) == ["NOT_FOUND"]
+    assert "'DC-NOPE'" in queue["errors"][0]["message"]
+
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId="ST-NOPE")},
+        token=AGENT,
+    )
+    [problem] = body["data"]["placeOrder"]["userErrors"]
+    assert problem["code"] == "INVALID_PICKUP_LOCATION"
+    assert "'ST-NOPE'" in problem["message"]

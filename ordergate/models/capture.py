@@ -101,7 +101,10 @@ def check_capture(
     problems.extend(check_choice(command.delivery_option_id, command.delivery_method, pickup_code)[1])
     if command.pickup_location_id:
         if pickup is None or not pickup.active or not pickup.pickup_enabled:
-            message = "pickupLocationId is not a location that offers pickup"
+            message = (
+                f"pickupLocationId {command.pickup_location_id[:64]!r} is not a location that offers "
+                "pickup (give its id or its code)"
+            )
             problems.append(Problem("INVALID_PICKUP_LOCATION", message, PICKUP_FIELD))
         elif not pickup.serves(command.channel):
             message = f"that location does not serve the {command.channel} channel"

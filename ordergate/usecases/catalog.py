@@ -30,6 +30,19 @@ async def products(services: Services, principal: Principal, first: int, after: 
     return Page(page.products, page.has_next, page.total)
 
 
+async def location_id(services: Services, ref: str | None) -> str | None:
+    """The id of the location `ref` names by its id or by its code (`DC-DFW`, any case), from
+    the network as the read view has it; `ref` unchanged when no location has it (the caller's
+    own check then says that it is unknown, naming it)."""
+    if not ref:
+        return ref
+    network = await services.views.locations(services.store)
+    if any(loc.id == ref for loc in network):
+        return ref
+    wanted = ref.strip().casefold()
+    return next((loc.id for loc in network if loc.code.casefold() == wanted), ref)
+
+
 async def products_by_skus(services: Services, skus: Sequence[str]) -> list[Product | None]:
     async with services.store.read() as uow:
         found = await uow.catalog.products_by_skus(skus)

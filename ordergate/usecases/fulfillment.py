@@ -30,7 +30,7 @@ from ordergate.models.pagination import Page, check_page, decode_cursor, encode_
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import erp_sync, payments, storefront
+from ordergate.usecases import catalog, erp_sync, payments, storefront
 from ordergate.usecases.allocation import announce_opened, commit_plan
 from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
 from ordergate.usecases.orders import line_quantities
@@ -94,9 +94,14 @@ def queue_cursor(record: FulfillmentOrder) -> str:
 async def _location_for(
     services: Services, uow: UnitOfWork, principal: Principal, location_id: str
 ) -> Location:
-    location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
+    """The location `location_id` names, by its id or its code; NOT_FOUND, naming what was
+    asked for, when it is none of the caller's."""
+    known = await catalog.location_id(services, location_id) or location_id
+    location = (await uow.catalog.locations_by_ids([known])).get(known)
     if location is None or not principal.works_at(location.code):
-        raise NotFound("no such location among yours", field=("location_id",))
+        raise NotFound(
+            f"no location {location_id[:64]!r} among yours (give its id or its code)", field=("location_id",)
+        )
     return location
 
 
@@ -121,9 +126,9 @@ async def queue(
                 [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
             ) from None
     async with services.store.read() as uow:
-        await _location_for(services, uow, principal, location_id)
-        rows, has_next = await uow.orders.fulfillment_queue(location_id, statuses, first, key)
-        total = await uow.orders.count_fulfillment_queue(location_id, statuses)
+        location = await _location_for(services, uow, principal, location_id)
+        rows, has_next = await uow.orders.fulfillment_queue(location.id, statuses, first, key)
+        total = await uow.orders.count_fulfillment_queue(location.id, statuses)
     return Page(rows, has_next, total)
 
 

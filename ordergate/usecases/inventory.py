@@ -168,7 +168,8 @@ def source_locations(
                 [
                     Problem(
                         "INVALID_PICKUP_LOCATION",
-                        "pickupLocationId is not a location that offers pickup",
+                        f"pickupLocationId {pickup_location_id[:64]!r} is not a location that offers pickup "
+                        "(give its id or its code)",
                         ("pickup_location_id",),
                     )
                 ]

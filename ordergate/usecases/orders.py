@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +41,7 @@ from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.supply import Backorder
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import payments
+from ordergate.usecases import catalog, payments
 from ordergate.usecases.allocation import Opened, announce_opened, commit_plan
 from ordergate.usecases.backorders import announce_waiting, plan_sale, promised_on, record_waiting
 from ordergate.usecases.idempotency import Claim, claim_first
@@ -87,6 +88,10 @@ async def place(services: Services, principal: Principal, command: PlaceOrder) -
     problems = check_place_order(command, services.policy.limits)
     if problems:
         raise ValidationFailed(problems)
+    if command.pickup_location_id:  # its code will do
+        command = dataclasses.replace(
+            command, pickup_location_id=await catalog.location_id(services, command.pickup_location_id)
+        )
     await refresh_stock(services, [line.sku for line in command.lines])
     async with claim_first(services, principal, "placeOrder", command.idempotency_key, command) as once:
         if once.result_id is not None:
@@ -507,6 +512,10 @@ async def orders(
             raise ValidationFailed(
                 [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
             ) from None
+    if criteria.location_id:  # its code will do
+        criteria = dataclasses.replace(
+            criteria, location_id=await catalog.location_id(services, criteria.location_id)
+        )
     async with services.store.read() as uow:
         rows, has_next = await uow.orders.page(scope, criteria, first, key)
         total = await uow.orders.count(scope, criteria)

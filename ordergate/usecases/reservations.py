@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from ordergate.models.inventory import (
     release_problem,
 )
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import catalog
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.inventory import (
     Destination,
@@ -52,6 +54,10 @@ async def reserve_inventory(services: Services, principal: Principal, command: R
     problems = check_reserve(command, policy.limits, int(policy.max_hold_ttl.total_seconds()))
     if problems:
         raise ValidationFailed(problems)
+    if command.pickup_location_id:  # its code will do
+        command = dataclasses.replace(
+            command, pickup_location_id=await catalog.location_id(services, command.pickup_location_id)
+        )
     wants = [Want(line.sku, line.quantity) for line in command.lines]
     skus = [w.sku for w in wants]
     stale = await refresh_stock(services, skus)

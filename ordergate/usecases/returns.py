@@ -49,7 +49,7 @@ from ordergate.models.returns import (
 )
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import erp_sync, payments
+from ordergate.usecases import catalog, erp_sync, payments
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.services import Services
@@ -307,10 +307,14 @@ async def receive_return(services: Services, principal: Principal, command: Rece
     if not principal.can(Permission.MANAGE_RETURNS) and not principal.can(Permission.FULFIL):
         raise Forbidden("this role may not receive returns")
     now = services.clock()
+    known = await catalog.location_id(services, command.location_id) or command.location_id  # or its code
     async with services.store.write() as uow:
-        location = (await uow.catalog.locations_by_ids([command.location_id])).get(command.location_id)
+        location = (await uow.catalog.locations_by_ids([known])).get(known)
         if location is None or not principal.works_at(location.code):
-            raise NotFound("no such location among yours", field=("location_id",))
+            raise NotFound(
+                f"no location {command.location_id[:64]!r} among yours (give its id or its code)",
+                field=("location_id",),
+            )
         order_return, order = await _return_and_order(uow, command.return_id)
         status = next_return_status(order_return.status, ReturnAction.RECEIVE)
         lines = (await uow.returns.lines_by_return_ids([order_return.id])).get(order_return.id, [])
