@@ -107,10 +107,40 @@ async def _seed(settings: Settings) -> None:
         print("demo network and catalogue present")
 
 
+async def _running_sandbox_storefront(settings: Settings) -> Settings | None:
+    """In the sandbox, the storefront to sync from is the running gateway's (its orders, its
+    catalogue), served at `<public URL>/sandbox/bigcommerce`, not a fresh one of this process's
+    own; None when no gateway answers there."""
+    import httpx
+
+    url = f"{settings.public_url.rstrip('/')}/sandbox/bigcommerce"
+    try:
+        async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
+            answer = await client.get(f"{settings.public_url.rstrip('/')}/healthz")
+    except httpx.HTTPError:
+        return None
+    if answer.status_code != 200:
+        return None
+    token = settings.bigcommerce.token or "sandbox"  # as this process would speak to its own sandbox
+    return replace(settings, bigcommerce=replace(settings.bigcommerce, url=url, token=token))
+
+
 async def _sync_storefront(settings: Settings, since: datetime | None) -> int:
     from ordergate import bootstrap
     from ordergate.connectors.errors import UpstreamError
     from ordergate.usecases import storefront
+
+    if settings.sandbox and not settings.bigcommerce.url:
+        running = await _running_sandbox_storefront(settings)
+        if running is None:
+            print(
+                f"no gateway answers at {settings.public_url}: the sandbox storefront to sync from is "
+                "the running gateway's (start it with `make serve`, or set ORDERGATE_PUBLIC_URL to where "
+                "it runs, or ORDERGATE_BIGCOMMERCE_URL for a real store)"
+            )
+            return 1
+        settings = running
+        print(f"storefront: the running gateway's sandbox at {settings.bigcommerce.url}")
 
     async with bootstrap.opened(settings) as services:
         if services.storefront is None:
