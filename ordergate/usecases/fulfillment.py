@@ -96,8 +96,10 @@ async def _location_for(
 ) -> Location:
     """The location `location_id` names, by its id or its code; NOT_FOUND, naming what was
     asked for, when it is none of the caller's."""
-    known = await catalog.location_id(services, location_id) or location_id
-    location = (await uow.catalog.locations_by_ids([known])).get(known)
+    location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
+    if location is None:  # its code, perhaps
+        known = await catalog.location_id(services, location_id) or location_id
+        location = (await uow.catalog.locations_by_ids([known])).get(known) if known != location_id else None
     if location is None or not principal.works_at(location.code):
         raise NotFound(
             f"no location {location_id[:64]!r} among yours (give its id or its code)", field=("location_id",)

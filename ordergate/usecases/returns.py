@@ -307,9 +307,11 @@ async def receive_return(services: Services, principal: Principal, command: Rece
     if not principal.can(Permission.MANAGE_RETURNS) and not principal.can(Permission.FULFIL):
         raise Forbidden("this role may not receive returns")
     now = services.clock()
-    known = await catalog.location_id(services, command.location_id) or command.location_id  # or its code
     async with services.store.write() as uow:
-        location = (await uow.catalog.locations_by_ids([known])).get(known)
+        location = (await uow.catalog.locations_by_ids([command.location_id])).get(command.location_id)
+        if location is None:  # its code, perhaps
+            known = await catalog.location_id(services, command.location_id) or command.location_id
+            location = (await uow.catalog.locations_by_ids([known])).get(known)
         if location is None or not principal.works_at(location.code):
             raise NotFound(
                 f"no location {command.location_id[:64]!r} among yours (give its id or its code)",
