@@ -91,22 +91,6 @@ def queue_cursor(record: FulfillmentOrder) -> str:
     return encode_cursor(record.created_at, record.id)
 
 
-async def _location_for(
-    services: Services, uow: UnitOfWork, principal: Principal, location_id: str
-) -> Location:
-    """The location `location_id` names, by its id or its code; NOT_FOUND, naming what was
-    asked for, when it is none of the caller's."""
-    location = (await uow.catalog.locations_by_ids([location_id])).get(location_id)
-    if location is None:  # its code, perhaps
-        known = await catalog.location_id(services, location_id) or location_id
-        location = (await uow.catalog.locations_by_ids([known])).get(known) if known != location_id else None
-    if location is None or not principal.works_at(location.code):
-        raise NotFound(
-            f"no location {location_id[:64]!r} among yours (give its id or its code)", field=("location_id",)
-        )
-    return location
-
-
 async def queue(
     services: Services,
     principal: Principal,
@@ -128,7 +112,7 @@ async def queue(
                 [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
             ) from None
     async with services.store.read() as uow:
-        location = await _location_for(services, uow, principal, location_id)
+        location = await catalog.location_of_yours(services, uow, principal, location_id)
         rows, has_next = await uow.orders.fulfillment_queue(location.id, statuses, first, key)
         total = await uow.orders.count_fulfillment_queue(location.id, statuses)
     return Page(rows, has_next, total)

@@ -308,15 +308,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         raise Forbidden("this role may not receive returns")
     now = services.clock()
     async with services.store.write() as uow:
-        location = (await uow.catalog.locations_by_ids([command.location_id])).get(command.location_id)
-        if location is None:  # its code, perhaps
-            known = await catalog.location_id(services, command.location_id) or command.location_id
-            location = (await uow.catalog.locations_by_ids([known])).get(known)
-        if location is None or not principal.works_at(location.code):
-            raise NotFound(
-                f"no location {command.location_id[:64]!r} among yours (give its id or its code)",
-                field=("location_id",),
-            )
+        location = await catalog.location_of_yours(services, uow, principal, command.location_id)
         order_return, order = await _return_and_order(uow, command.return_id)
         status = next_return_status(order_return.status, ReturnAction.RECEIVE)
         lines = (await uow.returns.lines_by_return_ids([order_return.id])).get(order_return.id, [])
