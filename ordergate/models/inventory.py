@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -138,3 +138,19 @@ def plan_hold_change(lines: Sequence[ReservationLine], wants: Sequence[Want]) ->
             left[line.sku] -= take
     extra = tuple(Want(sku, quantity) for sku, quantity in left.items() if quantity > 0)
     return HoldChange(tuple(kept), extra)
+
+
+# A line of a live hold: (sku, location id, units, expires at, hold id).
+HoldLine = tuple[str, str, int, datetime, str]
+
+
+def held_units(
+    lines: Iterable[HoldLine], now: datetime, excluding: str | None = None
+) -> dict[tuple[str, str], int]:
+    """Units held per (sku, location) at `now`: a hold counts until it expires, without anyone
+    cleaning up; `excluding` is the hold an order is using up itself."""
+    held: dict[tuple[str, str], int] = {}
+    for sku, location, units, expires_at, hold_id in lines:
+        if expires_at > now and hold_id != excluding:
+            held[(sku, location)] = held.get((sku, location), 0) + units
+    return held

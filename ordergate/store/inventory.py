@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from ordergate.models.allocation import PlanLine
 from ordergate.models.inventory import (
+    HoldLine,
     IncomingSupplyRecord,
     InventoryPosition,
     LedgerEntry,
@@ -20,6 +21,7 @@ from ordergate.models.inventory import (
     ReservationLine,
     ReservationStatus,
     WebhookDelivery,
+    held_units,
 )
 from ordergate.models.movements import ReadWindow, StockMovement, reconcile
 from ordergate.models.supply import Backorder, BackorderStatus
@@ -73,32 +75,12 @@ class InventoryRepository:
     async def held(
         self, skus: Sequence[str], now: datetime, *, excluding: str | None = None
     ) -> dict[Key, int]:
-        """Units in live holds per (sku, location): active and not expired, so an expired hold
-        stops counting without anyone cleaning up."""
-        if not skus:
-            return {}
-        query = (
-            select(
-                tables.reservation_lines.c.sku,
-                tables.reservation_lines.c.location_id,
-                sa.func.sum(tables.reservation_lines.c.quantity),
-            )
-            .join(Reservation, tables.reservations.c.id == tables.reservation_lines.c.reservation_id)
-            .where(tables.reservation_lines.c.sku.in_(sorted(set(skus))))
-            .where(tables.reservations.c.status == ReservationStatus.ACTIVE.value)
-            .where(tables.reservations.c.expires_at > now)
-            .group_by(tables.reservation_lines.c.sku, tables.reservation_lines.c.location_id)
-        )
-        if excluding is not None:
-            query = query.where(tables.reservations.c.id != excluding)
-        rows = await self.session.execute(query)
-        return {(sku, location): int(total) for sku, location, total in rows.all()}
+        """Units in live holds per (sku, location) (`models.inventory.held_units`)."""
+        return held_units(await self.live_holds(skus, now), now, excluding)
 
-    async def live_holds(
-        self, skus: Sequence[str], now: datetime
-    ) -> list[tuple[str, str, int, datetime, str]]:
-        """(sku, location, units, expires at, hold id) of every hold line of these SKUs in an
-        active hold not yet expired at `now`: what `held` sums, for a view that sums later."""
+    async def live_holds(self, skus: Sequence[str], now: datetime) -> list[HoldLine]:
+        """Every line of an active hold of these SKUs not yet expired at `now`, for
+        `models.inventory.held_units` to sum now or later (a read view sums them at answer time)."""
         if not skus:
             return []
         lines, holds = tables.reservation_lines.c, tables.reservations.c

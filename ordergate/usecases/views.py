@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordergate.models.catalog import Product
-from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
+from ordergate.models.inventory import HoldLine, IncomingSupplyRecord, InventoryPosition, held_units
 from ordergate.models.location import Location
 from ordergate.store.unit_of_work import Store
 
@@ -49,7 +49,7 @@ class StockInputs:
 @dataclass(frozen=True)
 class _SkuRows:
     positions: tuple[InventoryPosition, ...]
-    holds: tuple[tuple[str, int, datetime, str], ...]  # location, units, expires at, hold id
+    holds: tuple[HoldLine, ...]
     incoming: tuple[IncomingSupplyRecord, ...]
     waiting: tuple[tuple[str, int], ...]  # location, units
     read_at: float
@@ -127,9 +127,7 @@ class ReadViews:
         found = {
             sku: _SkuRows(
                 positions=tuple(p for p in positions if p.sku == sku),
-                holds=tuple(
-                    (loc, units, expires, hold) for s, loc, units, expires, hold in holds if s == sku
-                ),
+                holds=tuple(line for line in holds if line[0] == sku),
                 incoming=tuple(incoming.get(sku, ())),
                 waiting=tuple((loc, units) for (s, loc), units in waiting.items() if s == sku),
                 read_at=read_at,
@@ -184,17 +182,14 @@ class ReadViews:
 
 def _inputs(rows: dict[str, _SkuRows], now: datetime) -> StockInputs:
     positions: list[InventoryPosition] = []
-    held: dict[Key, int] = {}
     incoming: dict[str, list[IncomingSupplyRecord]] = {}
     waiting: dict[Key, int] = {}
     for sku in sorted(rows):
         kept = rows[sku]
         positions.extend(kept.positions)
-        for location, units, expires, _hold in kept.holds:
-            if expires > now:  # an expired hold stops counting without anyone cleaning up
-                held[(sku, location)] = held.get((sku, location), 0) + units
         if kept.incoming:
             incoming[sku] = list(kept.incoming)
         for location, units in kept.waiting:
             waiting[(sku, location)] = units
+    held = held_units((line for kept in rows.values() for line in kept.holds), now)
     return StockInputs(positions, held, incoming, waiting)
