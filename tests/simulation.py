@@ -122,6 +122,7 @@ class Walk:
     step: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     orders: list[str] = field(default_factory=list)
+    sent: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # placeOrder inputs, their orders
     holds: list[str] = field(default_factory=list)
     returned: set[str] = field(default_factory=set)  # order lines sent back already
     received: set[str] = field(default_factory=set)
@@ -170,6 +171,7 @@ class Walk:
         moves = [
             (self.place, 14),
             (self.place_pickup, 3),
+            (self.retry, 3),
             (self.hold, 3),
             (self.place_from_hold, 2),
             (self.release_hold, 1),
@@ -212,15 +214,41 @@ class Walk:
                 "pickupLocationId": self.locations[pickup],
                 "shippingAddress": None,
             }
-        body = await execute(
-            self.client, operation("PlaceOrder"), {"input": an_order_input(**more)}, token=AGENT
-        )
+        order_input = an_order_input(**more)
+        body = await execute(self.client, operation("PlaceOrder"), {"input": order_input}, token=AGENT)
         self.expect_no_errors(body)
         placed = body["data"]["placeOrder"]
         if placed["order"] is not None:
             self.orders.append(placed["order"]["id"])
+            self.sent.append((order_input, placed["order"]["id"]))
         else:
             self.expect_codes(placed, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+
+    async def retry(self) -> None:
+        """A client's retry of an order it placed, any time later: as sent (the first order
+        back, nothing new), or with a changed body (refused, the first order untouched)."""
+        if not self.sent:
+            return
+        sent, order_id = self.rng.choice(self.sent)
+        again = dict(sent)
+        changed = self.rng.random() < 0.5
+        if changed:
+            first = dict(sent["lines"][0], quantity=sent["lines"][0]["quantity"] + 1)
+            again["lines"] = [first, *sent["lines"][1:]]
+        body = await execute(self.client, operation("PlaceOrder"), {"input": again}, token=AGENT)
+        self.expect_no_errors(body)
+        payload = body["data"]["placeOrder"]
+        if changed:
+            self.expect_codes(payload, {"IDEMPOTENCY_KEY_REUSED"})
+            assert payload["order"] is None, (
+                f"seed {self.seed} step {self.step}: a changed retry placed an order"
+            )
+        else:
+            back = payload["order"]
+            assert back is not None, f"seed {self.seed} step {self.step}: a retry as sent was refused"
+            assert back["id"] == order_id, (
+                f"seed {self.seed} step {self.step}: a retry as sent made a new order"
+            )
 
     async def place_pickup(self) -> None:
         await self.place(pickup=self.rng.choice(PICKUP_STORES))
