@@ -41,6 +41,7 @@ from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.models.commands import Limits
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
+from ordergate.models.links import StatusLinks, link_key
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
@@ -295,6 +296,7 @@ def build_services(
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,
         views=ReadViews(max_age=max(settings.read_view_ms, 0) / 1000),
+        links=StatusLinks(settings.public_url, link_key(settings.status_link_secret)),
     )
     _close_with(services, sandboxes)
     return services

@@ -213,6 +213,14 @@ class Settings:
     jwt_issuer: str = setting(
         "ORDERGATE_JWT_ISSUER", "ordergate", "the `iss` of tokens minted by `ordergate token`"
     )
+    link_secret: str | None = setting(
+        "ORDERGATE_LINK_SECRET",
+        None,
+        "the key order status links (`/orders/<number>?t=...`, in every customer email) are signed with; "
+        "changing it breaks the links already sent. With the sandbox off it is required (32 characters or "
+        "more) unless `ORDERGATE_JWT_SECRET` is set, whose derived key is used otherwise",
+        shown="derived from ORDERGATE_JWT_SECRET",
+    )
     token_ttl_seconds: int = setting(
         "ORDERGATE_TOKEN_TTL_SECONDS",
         8 * 3600,
@@ -562,6 +570,11 @@ class Settings:
         return f"{self.otel_endpoint}/v1/traces" if self.otel_endpoint else None
 
     @property
+    def status_link_secret(self) -> str:
+        """What order status links are signed with (its derived key, `models.links.link_key`)."""
+        return self.link_secret or self.jwt_secret
+
+    @property
     def accepts_hs256(self) -> bool:
         """HS256 tokens are verified with the secret, unless it is the development secret
         written in this file outside the sandbox (then only RS256, with the public key)."""
@@ -586,6 +599,17 @@ class Settings:
             raise SettingsError(
                 f"ORDERGATE_JWT_SECRET is {len(self.jwt_secret)} characters; with the sandbox off it must "
                 f"be at least {MIN_JWT_SECRET_LENGTH}."
+            )
+        if self.link_secret is not None and len(self.link_secret) < MIN_JWT_SECRET_LENGTH:
+            raise SettingsError(
+                f"ORDERGATE_LINK_SECRET is {len(self.link_secret)} characters; with the sandbox off it must "
+                f"be at least {MIN_JWT_SECRET_LENGTH}."
+            )
+        if self.link_secret is None and self.jwt_secret == DEV_JWT_SECRET:
+            raise SettingsError(
+                "ORDERGATE_LINK_SECRET is not set, and ORDERGATE_JWT_SECRET is the development secret: order "
+                "status links would be signed with a key written in the source. Set ORDERGATE_LINK_SECRET "
+                "(32 or more random characters)."
             )
         if self.router_token is not None and len(self.router_token) < MIN_JWT_SECRET_LENGTH:
             raise SettingsError(

@@ -169,3 +169,15 @@ def test_serve_without_a_public_url_hands_its_own_address_to_every_worker(
 
     assert seen == {"url": "http://127.0.0.1:8130"}
     assert Settings.from_env().public_url == "http://127.0.0.1:8130"  # what each worker builds
+
+
+def test_outside_the_sandbox_status_links_need_a_secret_not_in_the_source() -> None:
+    rs256_only = Settings(sandbox=False, jwt_public_key="-----BEGIN PUBLIC KEY-----\n...")
+    with pytest.raises(SettingsError, match="ORDERGATE_LINK_SECRET is not set"):
+        rs256_only.check_serving()
+    with pytest.raises(SettingsError, match="ORDERGATE_LINK_SECRET is 5 characters"):
+        Settings(sandbox=False, jwt_secret="s" * 32, link_secret="short").check_serving()
+    Settings(
+        sandbox=False, jwt_public_key="-----BEGIN PUBLIC KEY-----\n...", link_secret="k" * 32
+    ).check_serving()
+    assert Settings(sandbox=False, jwt_secret="s" * 32).status_link_secret == "s" * 32

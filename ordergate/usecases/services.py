@@ -20,6 +20,7 @@ from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.models.commands import Limits
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
+from ordergate.models.links import StatusLinks, link_key
 from ordergate.models.outbox import lane_of
 from ordergate.models.pricing import DEFAULT_RULES, PricingRule, ShippingPolicy, TaxRules
 from ordergate.store.unit_of_work import Committed, Store
@@ -118,6 +119,8 @@ class Services:
     webhook_sender: WebhookSender | None = None
     webhook_targets: TargetGuard = field(default_factory=TargetGuard)
     views: ReadViews = field(default_factory=ReadViews)  # catalogue and stock, kept per process
+    # Order status links for customers (bootstrap: the public URL and a key from settings)
+    links: StatusLinks = field(default_factory=lambda: StatusLinks("http://127.0.0.1:8000", link_key("test")))
 
     def __post_init__(self) -> None:
         self.store.after_commit = self.committed
