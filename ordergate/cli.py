@@ -204,6 +204,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_config=None,  # uvicorn's loggers go through ours (JSON, with the request id)
         proxy_headers=True,
         ws_max_size=settings.max_body_bytes,  # a WebSocket message is bounded as a request body is
+        # Live answers (subscriptions, the status page's event stream) never end by themselves:
+        # on SIGTERM they get this long, then are closed (clients reconnect to another replica).
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from ordergate.app import create_app
 from ordergate.auth import verify_token
-from ordergate.schema.budget import Budget
+from ordergate.models.budget import Budget
 from ordergate.schema.build import build_schema
 from ordergate.schema.context import Context
 from ordergate.schema.cost import QueryCost

@@ -31,8 +31,8 @@ from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
+from ordergate.models.budget import Budget, ThrottleStatus
 from ordergate.models.identity import Role
-from ordergate.schema.budget import Budget, ThrottleStatus
 from ordergate.schema.context import Context
 from ordergate.schema.cost import QueryCost
 from ordergate.schema.shape import Measure

@@ -102,6 +102,10 @@ class OrderRepository:
         )
         return {o.id: o for o in (await self.session.execute(query)).scalars()}
 
+    async def by_number(self, number: str, scope: OrderScope) -> Order | None:
+        query = visible(select(Order).where(tables.orders.c.number == number), scope)
+        return (await self.session.execute(query)).scalars().first()
+
     async def by_source_ref(self, source_ref: str) -> Order | None:
         query = select(Order).where(tables.orders.c.source_ref == source_ref)
         return (await self.session.execute(query)).scalars().first()

@@ -398,6 +398,13 @@ class Order:
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[str | None]
 
+    @strawberry.field(
+        description="The order's status page for its customer: a signed link that opens it without signing "
+        "in, the one in every email about the order. Show it on the storefront's thank-you page."
+    )
+    def status_page_url(self, info: Info) -> str:
+        return info.context.services.links.url(self.number)
+
     @strawberry.field(description="The fraud screen's assessment at placement; staff only (null for others).")
     def risk(self, info: Info) -> Risk | None:
         if self.risk_score is None or not principal(info).can(Permission.READ_ALL_ORDERS):

@@ -1,4 +1,5 @@
-"""Each client's budget of query cost: a leaky bucket, as Shopify's Admin API meters GraphQL.
+"""Budgets of points per client, refilled over time: a leaky bucket, as Shopify's Admin API
+meters GraphQL. Query cost (`schema.limits`) and the status page's lookups are metered so.
 
 A client's bucket holds up to `capacity` points and refills at `restore_rate` points a
 second. A request reserves its requested cost before it runs and is refused, with the

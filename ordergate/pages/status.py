@@ -1,0 +1,245 @@
+"""The order status page: `GET /orders/<number>?t=<token>`, the link in every customer email.
+
+- `/orders` asks for an order number and the email address it was placed with, and sends the
+  customer on to the signed link (lookups are metered per address: ten at once, then one every
+  six seconds, so the form is no way to try emails against numbers).
+- `/orders/<number>?t=...` is the page: server-rendered, no framework, assets served from the
+  package; it works without its script, which only keeps it current (below) and shows times in
+  the reader's zone.
+- `/orders/<number>/live?t=...` is a server-sent event stream of the page's main panel,
+  rendered again after each change to the order (the order's event feed, as its customer's
+  subscription would follow it), with a comment every 15 s to keep proxies from closing it.
+- `POST /orders/<number>/returns?t=...` starts a return as the customer would through
+  `requestReturn`, with the same rules; the form carries an idempotency key, so a double click
+  asks once.
+
+Every answer is `no-store`, sends no Referer (the token is in the URL, and tracking links lead
+to the carriers' sites) and runs under a CSP that admits only this origin's script and style.
+A link that is not one we made, an unknown number and a wrong email all answer the same 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ordergate.models.budget import Budget
+from ordergate.models.commands import ReturnLineRequest
+from ordergate.models.errors import DomainError, NotFound, Problem, ResumeRequired
+from ordergate.models.order import Order
+from ordergate.models.order_status import STAGE_TEXT
+from ordergate.pages.render import environment
+from ordergate.usecases import status_page
+from ordergate.usecases.services import Services
+
+ASSETS = "/orders-assets"
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+LOOKUP_COST, LOOKUP_CAPACITY = 6, 60  # ten lookups at once, then one every six seconds
+HEARTBEAT_SECONDS = 15.0
+STREAM_SECONDS = 600.0  # then the browser reconnects (EventSource does), on whichever replica
+MAX_STREAMS = 2000  # per process: beyond it a stream is refused and the page stays as loaded
+REASONS = ("Doesn't fit", "Damaged or faulty", "Not as described", "Changed my mind", "Other")
+MAX_FORM_FIELDS = 200
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=HEADERS)
+
+
+def _missing(status: int = 404, message: str | None = None) -> HTMLResponse:
+    text = message or "We couldn't find that order. Check the link in your email, or look it up below."
+    return _html(
+        environment()
+        .get_template("status/lookup.html")
+        .render(problem=text, number="", email="", assets=ASSETS),
+        status,
+    )
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An urlencoded form's fields, the first value of each (the body is bounded by BodyLimit)."""
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted from another site is refused (the token is secret, but be strict anyway)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+class StatusPages:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.lookups = Budget(LOOKUP_CAPACITY, 1)
+        self.streams = 0
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/orders", self.lookup_form, methods=["GET"]),
+            Route("/orders", self.lookup, methods=["POST"]),
+            Route("/orders/{number}", self.page, methods=["GET"]),
+            Route("/orders/{number}/live", self.live, methods=["GET"]),
+            Route("/orders/{number}/returns", self.start_return, methods=["POST"]),
+            Mount(ASSETS, StaticFiles(packages=[("ordergate", "static")]), name="orders-assets"),
+        ]
+
+    async def lookup_form(self, _: Request) -> Response:
+        return _html(
+            environment()
+            .get_template("status/lookup.html")
+            .render(problem=None, number="", email="", assets=ASSETS)
+        )
+
+    async def lookup(self, request: Request) -> Response:
+        fields = _form(await request.body())
+        number, email = fields.get("number", ""), fields.get("email", "")
+        client = request.client.host if request.client else "unknown"
+        now = self.services.clock().timestamp()
+        if not self.lookups.reserve(client, LOOKUP_COST, now).granted:
+            response = _missing(429, "Too many lookups from here. Please wait a minute and try again.")
+            response.headers["Retry-After"] = "60"
+            return response
+        try:
+            order = await status_page.by_email(self.services, number, email)
+        except NotFound:
+            template = environment().get_template("status/lookup.html")
+            problem = "No order has that number and email address. Check both, as they are in your email."
+            return _html(
+                template.render(problem=problem, number=number[:32], email=email[:254], assets=ASSETS), 404
+            )
+        return RedirectResponse(self.services.links.path(order.number), status_code=303, headers=HEADERS)
+
+    async def _order(self, request: Request) -> Order:
+        number = request.path_params["number"]
+        return await status_page.by_link(self.services, number, request.query_params.get("t", ""))
+
+    async def page(self, request: Request) -> Response:
+        try:
+            order = await self._order(request)
+        except NotFound:
+            return _missing()
+        notice = (
+            "We have your return request. We'll email you when it's approved."
+            if "returned" in request.query_params
+            else None
+        )
+        return _html(await self._render(order, "status/page.html", notice=notice))
+
+    async def _render(self, order: Order, template: str, **extra: Any) -> str:
+        view = await status_page.status_page(self.services, order.id)
+        links = self.services.links
+        return (
+            environment()
+            .get_template(template)
+            .render(
+                view=view,
+                text=STAGE_TEXT[view.stage],
+                here=links.path(order.number),
+                token=links.token(order.number),
+                reasons=REASONS,
+                return_key=uuid.uuid4().hex,
+                assets=ASSETS,
+                **({"notice": None, "problems": []} | extra),
+            )
+        )
+
+    async def start_return(self, request: Request) -> Response:
+        try:
+            order = await self._order(request)
+        except NotFound:
+            return _missing()
+        if not _same_origin(request):
+            return _missing(403, "That form did not come from this page.")
+        fields = _form(await request.body())
+        reason = fields.get("reason", "").strip()
+        lines = [
+            ReturnLineRequest(line_id=name.removeprefix("qty-"), quantity=_count(value), reason=reason)
+            for name, value in fields.items()
+            if name.startswith("qty-") and value.strip() not in ("", "0")
+        ]
+        if not lines:
+            problems = [Problem("REQUIRED", "Choose how many of which item to return.", ("lines",))]
+            return _html(await self._render(order, "status/page.html", problems=problems), 422)
+        try:
+            await status_page.start_return(self.services, order, lines, fields.get("key") or None)
+        except DomainError as error:
+            return _html(await self._render(order, "status/page.html", problems=error.problems), 422)
+        return RedirectResponse(
+            f"{self.services.links.path(order.number)}&returned=1", status_code=303, headers=HEADERS
+        )
+
+    async def live(self, request: Request) -> Response:
+        try:
+            order = await self._order(request)
+        except NotFound:
+            return Response("no such order", status_code=404, headers=HEADERS)
+        if self.streams >= MAX_STREAMS:
+            return Response("too many live pages; this one stays as loaded", status_code=503, headers=HEADERS)
+        headers = HEADERS | {"X-Accel-Buffering": "no"}
+        return StreamingResponse(self._stream(order), media_type="text/event-stream", headers=headers)
+
+    async def _stream(self, order: Order) -> AsyncGenerator[bytes, None]:
+        """The panel again after each change; changes that arrive while one renders fold into
+        the next render. Ends after STREAM_SECONDS (the browser reconnects) or when the client goes."""
+        self.streams += 1
+        changed: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
+        pump = asyncio.create_task(self._follow(order, changed), name="status-page-follow")
+        try:
+            yield b"retry: 3000\n\n"
+            loop = asyncio.get_running_loop()
+            ends = loop.time() + STREAM_SECONDS
+            while loop.time() < ends:
+                try:
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        await changed.get()
+                except TimeoutError:
+                    yield b": still here\n\n"
+                    continue
+                yield _event("update", await self._render(order, "status/panel.html"))
+        finally:
+            self.streams -= 1
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _follow(self, order: Order, changed: asyncio.Queue[None]) -> None:
+        while True:
+            with contextlib.suppress(ResumeRequired):  # fell behind: render afresh all the same
+                async for _ in status_page.changes(self.services, order):
+                    if changed.empty():
+                        changed.put_nowait(None)
+            if changed.empty():
+                changed.put_nowait(None)
+
+
+def _count(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        return 0  # plan_return says INVALID_QUANTITY
+
+
+def _event(name: str, data: str) -> bytes:
+    lines = "".join(f"data: {line}\n" for line in data.splitlines())
+    return f"event: {name}\n{lines}\n".encode()
