@@ -22,29 +22,22 @@
 
   var pending = null;
   function editing() {
-    // A customer choosing what to return keeps their choices: the update waits for them.
-    var active = document.activeElement;
-    return active && panel.contains(active) && active.closest("form") !== null;
+    // A customer choosing what to return keeps their choices: while the return form is open,
+    // updates wait, and the latest is shown when it closes.
+    return panel.querySelector("details[open] form") !== null;
   }
   function apply(html) {
     var stage = panel.querySelector("[data-stage]");
     var before = stage ? stage.textContent : "";
-    var open = panel.querySelector("details[open]") !== null;
     panel.innerHTML = html;
-    if (open) {
-      var details = panel.querySelector("details");
-      if (details) details.open = true;
-    }
     localTimes(panel);
     var after = panel.querySelector("[data-stage]");
     if (note && after && after.textContent !== before) note.textContent = "Updated: " + after.textContent;
     document.documentElement.dataset.updates = String(Number(document.documentElement.dataset.updates || 0) + 1);
   }
-  panel.addEventListener("focusout", function () {
-    setTimeout(function () {
-      if (pending !== null && !editing()) { apply(pending); pending = null; }
-    }, 0);
-  });
+  panel.addEventListener("toggle", function () {
+    if (pending !== null && !editing()) { apply(pending); pending = null; }
+  }, true);
 
   var source = new EventSource(panel.dataset.live);
   source.addEventListener("update", function (event) {
