@@ -35,7 +35,8 @@ def installed() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if browser is None or driver is None:
         missing("headless Chromium is not installed (Debian: apt-get install chromium chromium-driver)")
-    assert browser is not None and driver is not None
+    assert browser is not None
+    assert driver is not None
     return browser, driver
 
 
