@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -29,11 +33,19 @@ def _same_type(
 
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": _same_type})
-    return [
-        d
-        for d in compare_metadata(context, metadata)
-        if d[0] != "remove_table" or d[1].name != "alembic_version"
-    ]
+    with _expression_indexes_unread():
+        found = compare_metadata(context, metadata)
+    return [d for d in found if d[0] != "remove_table" or d[1].name != "alembic_version"]
+
+
+@contextmanager
+def _expression_indexes_unread() -> Iterator[None]:
+    """SQLite's reflection cannot read an index on an expression (lower(first_name)), and
+    alembic then leaves it out of the comparison; such indexes are checked by name below."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
+        yield
 
 
 async def test_migrated_schema_matches_the_records(services: Services) -> None:
@@ -57,3 +69,20 @@ async def test_core_tables_exist(services: Services, table: str) -> None:
     async with services.store.read_engine.connect() as connection:
         names = await connection.run_sync(lambda c: c.dialect.get_table_names(c))
     assert table in names
+
+
+def _index_names(connection: Connection) -> set[str]:
+    with _expression_indexes_unread():
+        return {str(index["name"]) for index in sa.inspect(connection).get_indexes("customers")}
+
+
+async def test_the_name_search_indexes_exist(services: Services) -> None:
+    """What the comparison above cannot see on SQLite: the indexes on lowercased names."""
+    async with services.store.read_engine.connect() as connection:
+        names = await connection.run_sync(_index_names)
+        if connection.dialect.name == "sqlite":
+            rows = await connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers'"
+            )
+            names |= {row[0] for row in rows}
+    assert {"ix_customers_first_name_lower", "ix_customers_last_name_lower"} <= names

@@ -45,6 +45,14 @@ SHORT = frozenset({INSUFFICIENT_STOCK, SPLIT_LIMIT_EXCEEDED})  # refusals for wh
 PICKUP_FIELD = ("pickup_location_id",)
 RESERVATION_FIELD = ("reservation_id",)
 
+NUMBER_PREFIX = "OG-"  # order numbers are OG-100001, OG-100002, ...
+
+
+def normal_number(text: str) -> str:
+    """An order number as a person types it (`#og-100001`, `100001`) as we keep it."""
+    plain = text.strip().lstrip("#").strip().upper()
+    return f"{NUMBER_PREFIX}{plain}" if plain.isdigit() else plain
+
 
 @dataclass(frozen=True)
 class CapturePolicy:
@@ -260,7 +268,7 @@ def _order(
 ) -> Order:
     address, pickup = command.shipping_address, facts.pickup
     return Order(
-        number=f"OG-{number}",
+        number=f"{NUMBER_PREFIX}{number}",
         channel=command.channel,
         external_reference=command.external_reference,
         source_ref=command.source_ref,

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     EDIT_ORDERS = "edit_orders"  # unstarted units of any open order
     ISSUE_APPEASEMENTS = "issue_appeasements"  # goodwill refunds, up to the role's limit
     MANAGE_CATALOG = "manage_catalog"  # what may be sold beyond the units on hand
+    ANNOTATE = "annotate"  # staff notes and tags on what the caller may see
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -52,7 +53,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EDIT_OWN_ORDERS,
         }
     ),
-    Role.ASSOCIATE: frozenset(_EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL}),
+    Role.ASSOCIATE: frozenset(
+        _EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL, Permission.ANNOTATE}
+    ),
     Role.AGENT: frozenset(
         _EVERYONE
         | {
@@ -68,6 +71,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EDIT_ORDERS,
             Permission.MANAGE_RETURNS,
             Permission.ISSUE_APPEASEMENTS,
+            Permission.ANNOTATE,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 
@@ -29,9 +30,17 @@ from ordergate.models.commands import (
     RetryReturnLabel,
     ReturnLineRequest,
 )
-from ordergate.models.criteria import OrderCriteria
+from ordergate.models.criteria import OrderCriteria, OrderSort, OrderSortKey
 from ordergate.models.errors import Problem, ValidationFailed
-from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason, OrderStatus
+from ordergate.models.notes import TargetKind
+from ordergate.models.order import (
+    CancelReason,
+    DeliveryMethod,
+    FulfillmentStatus,
+    HoldReason,
+    OrderStatus,
+    PaymentStatus,
+)
 from ordergate.models.returns import Disposition
 from ordergate.models.supply import ProductPolicy, SellingPolicy
 from ordergate.models.webhooks import RegisterEndpoint, UpdateEndpoint
@@ -156,7 +165,26 @@ class OrderFilter:
     customer_email: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    location_id: strawberry.ID | None = None
+    location_id: strawberry.ID | None = strawberry.field(default=None, description="A location's id or code.")
+    number: str | None = strawberry.field(
+        default=None, description="The order number, exactly (`OG-100001`, `#OG-100001` or `100001`)."
+    )
+    reference: str | None = strawberry.field(
+        default=None, description="The storefront's reference: `externalReference` or its import id, exactly."
+    )
+    customer_name: str | None = strawberry.field(
+        default=None, description='The start of the customer\'s first or last name, any case; "ann le" both.'
+    )
+    payment_status: list[PaymentStatus] | None = None
+    fulfillment_status: list[FulfillmentStatus] | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Orders with every one of these tags."
+    )
+    text: str | None = strawberry.field(
+        default=None,
+        description="Free text: matches the number or storefront reference exactly, the start of the email "
+        "or of a customer's name, or a tag.",
+    )
 
     def to_criteria(self) -> OrderCriteria:
         for name, value in (("createdAfter", self.created_after), ("createdBefore", self.created_before)):
@@ -171,6 +199,13 @@ class OrderFilter:
             created_after=self.created_after,
             created_before=self.created_before,
             location_id=str(self.location_id) if self.location_id else None,
+            number=self.number,
+            reference=self.reference,
+            customer_name=self.customer_name,
+            payment_statuses=tuple(self.payment_status or ()),
+            fulfillment_statuses=tuple(self.fulfillment_status or ()),
+            tags=tuple(self.tags or ()),
+            text=self.text,
         )
 
 
@@ -463,3 +498,34 @@ class UpdateWebhookEndpointInput:
             active=self.active,
             rotate_secret=self.rotate_secret,
         )
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.input(description="How a list of orders is ordered; ties are broken by id, the same way.")
+class OrderSortInput:
+    key: OrderSortKey = OrderSortKey.CREATED_AT
+    direction: SortDirection = SortDirection.DESC
+
+    def to_sort(self) -> OrderSort:
+        return OrderSort(key=self.key, descending=self.direction is SortDirection.DESC)
+
+
+@strawberry.input(description="A staff note on an order, a customer or a fulfilment order.")
+class AddNoteInput:
+    target_type: TargetKind
+    target_id: strawberry.ID
+    body: str = strawberry.field(description=at_most("AddNoteInput.body"))
+
+
+@strawberry.input(description="Tags to add to, or remove from, an order, a customer or a fulfilment order.")
+class TagsInput:
+    target_type: TargetKind
+    target_id: strawberry.ID
+    tags: list[str] = strawberry.field(
+        description="Letters, digits and `_ : . -`, kept lowercased. " + at_most("TagsInput.tags")
+    )

@@ -90,3 +90,5 @@ class Loaders:
         self.appeasements_by_order_id = Loader(services, reads.appeasements_by_order_ids)
         self.backorders_by_order_id = Loader(services, reads.backorders_by_order_ids)
         self.loyalty_by_customer_id = Loader(services, reads.loyalty_balances)
+        self.notes_by_target = Loader(services, reads.notes_by_targets)  # keyed `ORDER:<id>`
+        self.tags_by_target = Loader(services, reads.tags_by_targets)

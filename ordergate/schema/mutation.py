@@ -10,10 +10,12 @@ import strawberry
 from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
+from ordergate.models.notes import Tag as TagRecord
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import (
+    AddNoteInput,
     CancelOrderInput,
     ChangeInventoryHoldInput,
     CloseReturnInput,
@@ -31,6 +33,7 @@ from ordergate.schema.inputs import (
     RetryReturnLabelInput,
     SetSellingPolicyInput,
     ShipFulfillmentOrderInput,
+    TagsInput,
     UpdateWebhookEndpointInput,
 )
 from ordergate.schema.loaders import prime_placed
@@ -39,6 +42,7 @@ from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Product
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
+from ordergate.schema.types.notes import Note
 from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
@@ -49,6 +53,7 @@ from ordergate.usecases import (
     edits,
     fulfillment,
     holds,
+    notes,
     orders,
     rerouting,
     reservations,
@@ -149,6 +154,24 @@ class AppeasementPayload:
     appeasement: Appeasement | None = None
     order: Order | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class NotePayload:
+    note: Note | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class TagsPayload:
+    tags: list[str] | None = strawberry.field(default=None, description="The target's tags after the change.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    async def of(cls, info: Info, change: Awaitable[list[TagRecord]]) -> TagsPayload:
+        return await answer(
+            info, change, lambda tags: cls(tags=[t.tag for t in tags]), lambda e: cls(user_errors=e)
+        )
 
 
 @strawberry.type(description="One line as the edit leaves it.")
@@ -362,6 +385,35 @@ class Mutation:
                 appeasement=Appeasement.from_model(issued.appeasement), order=Order.from_model(issued.order)
             ),
             lambda e: AppeasementPayload(user_errors=e),
+        )
+
+    @strawberry.mutation(
+        description="A staff note on an order, a customer or a fulfilment order (staff who may see it)."
+    )
+    async def add_note(self, info: Info, input: AddNoteInput) -> NotePayload:
+        return await answer(
+            info,
+            notes.add_note(
+                services(info), principal(info), input.target_type, str(input.target_id), input.body
+            ),
+            lambda note: NotePayload(note=Note.from_model(note)),
+            lambda e: NotePayload(user_errors=e),
+        )
+
+    @strawberry.mutation(
+        description="Tag an order, a customer or a fulfilment order; a tag it has is no change."
+    )
+    async def add_tags(self, info: Info, input: TagsInput) -> TagsPayload:
+        return await TagsPayload.of(
+            info,
+            notes.tag(services(info), principal(info), input.target_type, str(input.target_id), input.tags),
+        )
+
+    @strawberry.mutation(description="Take tags off; a tag it does not have is no change.")
+    async def remove_tags(self, info: Info, input: TagsInput) -> TagsPayload:
+        return await TagsPayload.of(
+            info,
+            notes.untag(services(info), principal(info), input.target_type, str(input.target_id), input.tags),
         )
 
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")

@@ -7,7 +7,7 @@ import strawberry
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.order import OrderStatus
 from ordergate.schema.context import Info, principal, services
-from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter
+from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter, OrderSortInput
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
@@ -34,13 +34,22 @@ class Query:
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return Order.from_model(await orders.order(services(info), principal(info), str(id)))
 
-    @strawberry.field(description="Orders the caller may see, newest first.")
+    @strawberry.field(
+        description="Orders the caller may see that match the filter (every field given must match), newest "
+        "first unless `sort` says otherwise. A cursor is good for the sort it was given out with."
+    )
     async def orders(
-        self, info: Info, first: int = 50, after: str | None = None, filter: OrderFilter | None = None
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        filter: OrderFilter | None = None,
+        sort: OrderSortInput | None = None,
     ) -> Connection[Order]:
         criteria = (filter or OrderFilter()).to_criteria()
-        page = await orders.orders(services(info), principal(info), criteria, first, after)
-        return Connection.of(page, Order.from_model, orders.order_cursor, after=after)
+        order = (sort or OrderSortInput()).to_sort()
+        page = await orders.orders(services(info), principal(info), criteria, first, after, order)
+        return Connection.of(page, Order.from_model, lambda r: orders.order_cursor(r, order), after=after)
 
     @strawberry.field(description="How many visible orders are in each status.")
     async def order_counts(self, info: Info) -> list[OrderCount]:

@@ -28,6 +28,7 @@ from ordergate.models.inventory import (
 from ordergate.models.location import Location
 from ordergate.models.loyalty import LoyaltyEntry
 from ordergate.models.movements import StockMovement
+from ordergate.models.notes import Note, Tag
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
 from ordergate.models.payments import PaymentTransaction
@@ -41,6 +42,8 @@ from ordergate.store import tables
 
 RECORDS: dict[type, sa.Table] = {
     Appeasement: tables.appeasements,
+    Note: tables.notes,
+    Tag: tables.tags,
     Backorder: tables.backorders,
     Product: tables.products,
     Customer: tables.customers,

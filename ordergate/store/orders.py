@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from ordergate.models.criteria import OrderCriteria
+from ordergate.models.capture import normal_number
+from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.location import Location
+from ordergate.models.notes import TargetKind
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
@@ -38,28 +40,92 @@ def visible(query: Any, scope: OrderScope) -> Any:
     return query.where(sa.false())
 
 
+def _prefix(column: Any, text: str) -> Any:
+    """`column` starts with `text`, as a range an ordinary index serves on both backends (LIKE
+    would need a pattern-ops index on PostgreSQL and case-sensitive LIKE on SQLite)."""
+    return sa.and_(column >= text, column < text + "\U0010ffff")
+
+
+def _named(text: str) -> Any:
+    """Customers whose first or last name starts with `text`, or, for "ann le", whose first name
+    starts with "ann" and last name with "le"."""
+    first, last = sa.func.lower(tables.customers.c.first_name), sa.func.lower(tables.customers.c.last_name)
+    words = text.strip().lower().split(maxsplit=1)
+    if len(words) == 2:
+        match = sa.and_(_prefix(first, words[0]), _prefix(last, words[1]))
+    else:
+        match = sa.or_(_prefix(first, words[0]), _prefix(last, words[0]))
+    return select(tables.customers.c.id).where(match)
+
+
+def _tagged(tag: str) -> Any:
+    return select(tables.tags.c.target_id).where(
+        tables.tags.c.target_kind == TargetKind.ORDER, tables.tags.c.tag == tag
+    )
+
+
+def _text(text: str) -> Any:
+    """Free text: the order's number or the storefront's reference exactly, the start of the
+    email, a customer's name, or a tag. A union of indexed lookups (an OR of them would read
+    every order on PostgreSQL: a hashed subplan is no index condition)."""
+    plain = text.strip()
+    lowered = plain.lower()
+    orders = tables.orders.c
+    arms = [
+        select(orders.id).where(orders.number == normal_number(plain)),
+        select(orders.id).where(orders.external_reference == plain),
+        select(orders.id).where(orders.source_ref == plain),
+        select(orders.id).where(_prefix(orders.email, lowered)),
+        _tagged(lowered),
+    ]
+    if lowered and "@" not in lowered:
+        arms.append(select(orders.id).where(orders.customer_id.in_(_named(lowered))))
+    return orders.id.in_(sa.union(*arms))
+
+
 def _matching(query: Any, criteria: OrderCriteria) -> Any:
+    orders = tables.orders.c
     if criteria.statuses:
-        query = query.where(tables.orders.c.status.in_([s.value for s in criteria.statuses]))
+        query = query.where(orders.status.in_([s.value for s in criteria.statuses]))
+    if criteria.payment_statuses:
+        query = query.where(orders.payment_status.in_([s.value for s in criteria.payment_statuses]))
+    if criteria.fulfillment_statuses:
+        query = query.where(orders.fulfillment_status.in_([s.value for s in criteria.fulfillment_statuses]))
     if criteria.channel:
-        query = query.where(tables.orders.c.channel == criteria.channel)
+        query = query.where(orders.channel == criteria.channel)
     if criteria.customer_email:
-        query = query.where(tables.orders.c.email == criteria.customer_email.strip().lower())
+        query = query.where(orders.email == criteria.customer_email.strip().lower())
     if criteria.created_after:
-        query = query.where(tables.orders.c.created_at >= criteria.created_after)
+        query = query.where(orders.created_at >= criteria.created_after)
     if criteria.created_before:
-        query = query.where(tables.orders.c.created_at < criteria.created_before)
+        query = query.where(orders.created_at < criteria.created_before)
+    if criteria.number:
+        query = query.where(orders.number == normal_number(criteria.number))
+    if criteria.reference:
+        reference = criteria.reference.strip()
+        query = query.where(sa.or_(orders.external_reference == reference, orders.source_ref == reference))
+    if criteria.customer_name and criteria.customer_name.strip():
+        query = query.where(orders.customer_id.in_(_named(criteria.customer_name)))
+    for tag in criteria.tags:
+        query = query.where(orders.id.in_(_tagged(tag)))
+    if criteria.text and criteria.text.strip():
+        query = query.where(_text(criteria.text))
     if criteria.location_id:
         at_location = select(tables.fulfillment_orders.c.order_id).where(
             tables.fulfillment_orders.c.location_id == criteria.location_id
         )
         query = query.where(
-            sa.or_(
-                tables.orders.c.pickup_location_id == criteria.location_id,
-                tables.orders.c.id.in_(at_location),
-            )
+            sa.or_(orders.pickup_location_id == criteria.location_id, orders.id.in_(at_location))
         )
     return query
+
+
+SORT_COLUMNS: dict[OrderSortKey, Any] = {
+    OrderSortKey.CREATED_AT: tables.orders.c.created_at,
+    OrderSortKey.UPDATED_AT: tables.orders.c.updated_at,
+    OrderSortKey.TOTAL: tables.orders.c.total,
+    OrderSortKey.NUMBER: tables.orders.c.number,
+}
 
 
 def group(rows: Sequence[V], key: Any) -> dict[Any, list[V]]:
@@ -145,19 +211,21 @@ class OrderRepository:
         scope: OrderScope,
         criteria: OrderCriteria,
         first: int,
-        after: tuple[datetime, str] | None,
+        after: tuple[Any, str] | None,
+        sort: OrderSort = NEWEST_FIRST,
     ) -> tuple[list[Order], bool]:
-        """Newest first, keyset-paginated on (created_at, id)."""
+        """Keyset-paginated on (the sort's column, id), newest first unless told otherwise;
+        `after` is the last row's (value, id)."""
+        column, ids = SORT_COLUMNS[sort.key], tables.orders.c.id
         query = _matching(visible(select(Order), scope), criteria)
         if after is not None:
-            created_at, order_id = after
-            query = query.where(
-                sa.or_(
-                    tables.orders.c.created_at < created_at,
-                    sa.and_(tables.orders.c.created_at == created_at, tables.orders.c.id < order_id),
-                )
-            )
-        query = query.order_by(tables.orders.c.created_at.desc(), tables.orders.c.id.desc()).limit(first + 1)
+            value, order_id = after
+            if sort.descending:
+                query = query.where(sa.or_(column < value, sa.and_(column == value, ids < order_id)))
+            else:
+                query = query.where(sa.or_(column > value, sa.and_(column == value, ids > order_id)))
+        order_by = (column.desc(), ids.desc()) if sort.descending else (column.asc(), ids.asc())
+        query = query.order_by(*order_by).limit(first + 1)
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
 

@@ -15,6 +15,7 @@ from ordergate.models.inventory import LedgerKind, ReservationStatus
 from ordergate.models.location import LocationType
 from ordergate.models.loyalty import LoyaltyReason
 from ordergate.models.movements import MovementKind
+from ordergate.models.notes import TargetKind
 from ordergate.models.order import (
     DeliveryMethod,
     FulfillmentStatus,
@@ -49,6 +50,9 @@ customers = sa.Table(
     sa.Column("phone", sa.String(32), nullable=True),
     sa.Column("external_id", sa.String(64), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # Name searches compare the start of a lowercased name: these serve them on both backends.
+    sa.Index("ix_customers_first_name_lower", sa.func.lower(sa.column("first_name"))),
+    sa.Index("ix_customers_last_name_lower", sa.func.lower(sa.column("last_name"))),
 )
 
 
@@ -285,6 +289,10 @@ orders = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index("ix_orders_created_at_id", "created_at", "id"),
+    # The search's other orders and lookups (`store.orders`): each served by an index.
+    sa.Index("ix_orders_updated_at_id", "updated_at", "id"),
+    sa.Index("ix_orders_total_id", "total", "id"),
+    sa.Index("ix_orders_external_reference", "external_reference"),
 )
 
 
@@ -300,6 +308,33 @@ webhook_attempts = sa.Table(
     sa.Column("error", sa.String(500), nullable=True),
     sa.Column("duration_ms", sa.Integer(), nullable=False),
     sa.Index("ix_webhook_attempts_log", "endpoint_id", "attempted_at", "id"),
+)
+
+
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("target_kind", EnumText(TargetKind, 32), nullable=False),
+    sa.Column("target_id", sa.String(36), nullable=False),
+    sa.Column("body", sa.String(2000), nullable=False),
+    sa.Column("author", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_notes_target", "target_kind", "target_id", "created_at"),
+)
+
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("target_kind", EnumText(TargetKind, 32), nullable=False),
+    sa.Column("target_id", sa.String(36), nullable=False),
+    sa.Column("tag", sa.String(40), nullable=False),
+    sa.Column("added_by", sa.String(255), nullable=False),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("target_kind", "target_id", "tag", name="uq_tags_target_tag"),
+    sa.Index("ix_tags_kind_tag_target", "target_kind", "tag", "target_id"),
 )
 
 

@@ -23,6 +23,7 @@ from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.loyalty import LoyaltyRepository
 from ordergate.store.mapping import start_mappers
+from ordergate.store.notes import NoteRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
 from ordergate.store.payments import PaymentRepository
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.erp = ErpRepository(session)
         self.loyalty = LoyaltyRepository(session)
         self.appeasements = AppeasementRepository(session)
+        self.notes = NoteRepository(session)
 
     def save(self, *records: object) -> None:
         self.session.add_all(records)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ordergate.connectors.payments.base import Authorization
 from ordergate.models.allocation import Plan, Want
@@ -26,7 +27,7 @@ from ordergate.models.capture import (
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import PlaceOrder, check_place_order
-from ordergate.models.criteria import OrderCriteria
+from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey, sort_value
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
@@ -35,6 +36,7 @@ from ordergate.models.identity import Permission, Principal, Role
 from ordergate.models.inventory import ReservationStatus
 from ordergate.models.lifecycle import LineQuantities, OrderAction, next_status
 from ordergate.models.location import Location
+from ordergate.models.notes import check_tags
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.routing import RoutingDecisionRecord
@@ -488,8 +490,32 @@ async def order(services: Services, principal: Principal, order_id: str) -> Orde
     return found[order_id]
 
 
-def order_cursor(record: Order) -> str:
-    return encode_cursor(record.created_at, record.id)
+def order_cursor(record: Order, sort: OrderSort = NEWEST_FIRST) -> str:
+    value = sort_value(record, sort.key)
+    return encode_cursor(
+        sort.key.value, value.isoformat() if isinstance(value, datetime) else str(value), record.id
+    )
+
+
+def _after(cursor: str, sort: OrderSort) -> tuple[Any, str]:
+    """The (value, id) a cursor names, under the sort it was given out for; INVALID_CURSOR for a
+    cursor of another sort or not one of ours."""
+    key, text, order_id = decode_cursor(cursor, 3)
+    try:
+        if key != sort.key.value:
+            raise ValueError("another sort's cursor")
+        value: Any = text
+        if sort.key in (OrderSortKey.CREATED_AT, OrderSortKey.UPDATED_AT):
+            value = datetime.fromisoformat(str(text))
+        elif sort.key is OrderSortKey.TOTAL:
+            value = Decimal(str(text))
+            if not value.is_finite():
+                raise ValueError("not an amount")
+    except (ValueError, ArithmeticError):
+        raise ValidationFailed(
+            [Problem("INVALID_CURSOR", "the cursor is not one this API gave out for this sort", ("after",))]
+        ) from None
+    return value, str(order_id)
 
 
 async def orders(
@@ -498,26 +524,24 @@ async def orders(
     criteria: OrderCriteria,
     first: int,
     after: str | None,
+    sort: OrderSort = NEWEST_FIRST,
 ) -> Page[Order]:
+    """The orders the caller may see that match, in the sort's order (newest first by default)."""
     scope = order_scope(principal)
     if scope.nothing:
         raise Forbidden("this role may not list orders")
     check_page(first, services.policy.page_size_cap)
-    key = None
-    if after:
-        created_at, order_id = decode_cursor(after, 2)
-        try:
-            key = (datetime.fromisoformat(str(created_at)), str(order_id))
-        except ValueError:
-            raise ValidationFailed(
-                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
-            ) from None
+    key = _after(after, sort) if after else None
+    if criteria.tags:
+        criteria = dataclasses.replace(
+            criteria, tags=tuple(check_tags(list(criteria.tags), ("filter", "tags")))
+        )
     if criteria.location_id:  # its code will do
         criteria = dataclasses.replace(
             criteria, location_id=await catalog.location_id(services, criteria.location_id)
         )
     async with services.store.read() as uow:
-        rows, has_next = await uow.orders.page(scope, criteria, first, key)
+        rows, has_next = await uow.orders.page(scope, criteria, first, key, sort)
         total = await uow.orders.count(scope, criteria)
     return Page(rows, has_next, total)
 

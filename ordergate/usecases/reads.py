@@ -20,6 +20,7 @@ from ordergate.models.errors import UpstreamFailed
 from ordergate.models.events import OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.location import Location
+from ordergate.models.notes import Note, Tag, TargetKind
 from ordergate.models.order import Order, OrderHold, OrderLine
 from ordergate.models.outbox import OutboxTask
 from ordergate.models.payments import PaymentTransaction
@@ -159,6 +160,37 @@ async def backorders_by_order_ids(services: Services, ids: Sequence[str]) -> lis
 
 async def appeasements_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[Appeasement]]:
     return await _lists(services, ids, lambda uow, keys: uow.appeasements.by_order_ids(keys))
+
+
+def target_key(kind: TargetKind, target_id: str) -> str:
+    """How the notes and tags loaders are keyed: `ORDER:<id>`."""
+    return f"{kind.value}:{target_id}"
+
+
+async def _by_target(
+    services: Services,
+    keys: Sequence[str],
+    read: Callable[[UnitOfWork, TargetKind, list[str]], Awaitable[Mapping[str, list[V]]]],
+) -> list[list[V]]:
+    wanted: dict[TargetKind, list[str]] = {}
+    for key in keys:
+        kind, _, target_id = key.partition(":")
+        wanted.setdefault(TargetKind(kind), []).append(target_id)
+    found: dict[str, list[V]] = {}
+    async with services.store.read() as uow:
+        for kind, ids in wanted.items():
+            for target_id, rows in (await read(uow, kind, ids)).items():
+                found[target_key(kind, target_id)] = rows
+    return [found.get(key, []) for key in keys]
+
+
+async def notes_by_targets(services: Services, keys: Sequence[str]) -> list[list[Note]]:
+    """Staff notes per `KIND:id` key, oldest first (the caller checked who may read them)."""
+    return await _by_target(services, keys, lambda uow, kind, ids: uow.notes.notes_for(kind, ids))
+
+
+async def tags_by_targets(services: Services, keys: Sequence[str]) -> list[list[Tag]]:
+    return await _by_target(services, keys, lambda uow, kind, ids: uow.notes.tags_for(kind, ids))
 
 
 # -- money -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ordergate.models.capture import normal_number
 from ordergate.models.commands import RequestReturn, ReturnLineRequest
 from ordergate.models.customer import normalise_email
 from ordergate.models.errors import NotFound, ValidationFailed
@@ -101,7 +102,7 @@ async def by_link(services: Services, number: str, token: str) -> Order:
 async def by_email(services: Services, number: str, email: str) -> Order:
     """The order with this number placed with this email address; NotFound otherwise, the same
     whichever of the two was wrong."""
-    number, email = number.strip().lstrip("#"), email.strip()
+    number, email = normal_number(number), email.strip()
     if not number or not email or len(number) > MAX_NUMBER or len(email) > MAX_EMAIL:
         raise NotFound("no such order", field=("number",))
     async with services.store.read() as uow:

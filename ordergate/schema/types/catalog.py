@@ -13,10 +13,12 @@ from ordergate.models.errors import UpstreamFailed
 from ordergate.models.identity import Permission
 from ordergate.models.location import Location as LocationRecord
 from ordergate.models.location import LocationType
+from ordergate.models.notes import TargetKind
 from ordergate.models.supply import SellingPolicy
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.loyalty import LoyaltyAccount
+from ordergate.schema.types.notes import Note, notes_of, tags_of
 from ordergate.usecases import catalog, loyalty
 
 
@@ -153,6 +155,14 @@ class Customer:
     own_name: strawberry.Private[str]
     phone: str | None
     created_at: datetime
+
+    @strawberry.field(description="Staff notes on the customer, oldest first.")
+    async def notes(self, info: Info) -> list[Note]:
+        return await notes_of(info, TargetKind.CUSTOMER, str(self.id))
+
+    @strawberry.field(description="Staff tags on the customer, as added.")
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, TargetKind.CUSTOMER, str(self.id))
 
     @strawberry.field(
         description="Their name as the storefront has it (customers live there), else as they gave it "

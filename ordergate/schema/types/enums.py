@@ -5,11 +5,13 @@ from __future__ import annotations
 import strawberry
 
 from ordergate.models.appeasements import AppeasementReason
+from ordergate.models.criteria import OrderSortKey
 from ordergate.models.fraud import RiskLevel, RiskRule
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.inventory import ReservationStatus
 from ordergate.models.location import LocationType
 from ordergate.models.loyalty import LoyaltyReason
+from ordergate.models.notes import TargetKind
 from ordergate.models.order import (
     CancelReason,
     DeliveryMethod,
@@ -47,8 +49,11 @@ for _enum in (
     SellingPolicy,
     BackorderStatus,
     ServiceLevel,
+    OrderSortKey,
 ):
     strawberry.enum(_enum)
+
+strawberry.enum(TargetKind, name="AnnotationTarget")
 
 __all__ = [
     "AppeasementReason",
@@ -61,6 +66,7 @@ __all__ = [
     "HoldReason",
     "LocationType",
     "LoyaltyReason",
+    "OrderSortKey",
     "OrderStatus",
     "PaymentEntryStatus",
     "PaymentKind",
@@ -70,5 +76,6 @@ __all__ = [
     "ReturnStatus",
     "SellingPolicy",
     "ServiceLevel",
+    "TargetKind",
     "TrackingStatus",
 ]

@@ -14,6 +14,7 @@ from ordergate.models.fraud import RiskLevel, RiskRule, level_of
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Role
+from ordergate.models.notes import TargetKind
 from ordergate.models.order import (
     CancelReason,
     DeliveryMethod,
@@ -36,11 +37,13 @@ from ordergate.schema.context import Info, principal
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
+from ordergate.schema.types.notes import Note, notes_of, tags_of
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.usecases import orders
 from ordergate.usecases.events import event_cursor
 
 CARRIER_SCAN = "CARRIER_SCAN"
+STAFF_NOTE = "STAFF_NOTE"
 
 
 @strawberry.type
@@ -138,6 +141,14 @@ class FulfillmentOrder:
     updated_at: datetime
     location_id: strawberry.Private[str]
     order_id: strawberry.Private[str]
+
+    @strawberry.field(description="Staff notes on this fulfilment order, oldest first.")
+    async def notes(self, info: Info) -> list[Note]:
+        return await notes_of(info, TargetKind.FULFILLMENT_ORDER, str(self.id))
+
+    @strawberry.field(description="Staff tags on this fulfilment order, as added.")
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, TargetKind.FULFILLMENT_ORDER, str(self.id))
 
     @strawberry.field
     async def order(self, info: Info) -> Order:
@@ -398,6 +409,14 @@ class Order:
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[str | None]
 
+    @strawberry.field(description="Staff notes on the order, oldest first (empty for customers).")
+    async def notes(self, info: Info) -> list[Note]:
+        return await notes_of(info, TargetKind.ORDER, str(self.id))
+
+    @strawberry.field(description="Staff tags on the order, as added (empty for customers).")
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, TargetKind.ORDER, str(self.id))
+
     @strawberry.field(
         description="The order's status page for its customer: a signed link that opens it without signing "
         "in, the one in every email about the order. Show it on the storefront's thank-you page."
@@ -538,7 +557,8 @@ class Order:
 
     @strawberry.field(
         description="What happened to the order, oldest first, in words a customer reads: our events "
-        "merged with the carriers' scans (type CARRIER_SCAN). Customers do not see staff-only events."
+        "merged with the carriers' scans (type CARRIER_SCAN) and, for staff, their notes (STAFF_NOTE). "
+        "Customers do not see staff-only events or notes."
     )
     async def timeline(self, info: Info) -> list[TimelineEntry]:
         loaders = info.context.loaders
@@ -553,6 +573,15 @@ class Order:
             for r in rows
             if staff or not is_internal(r.type)
         ]
+        for note in await notes_of(info, TargetKind.ORDER, str(self.id)):  # staff only
+            message = f"{note.author}: {note.body}"
+            entries.append(
+                (
+                    note.created_at,
+                    -1,
+                    TimelineEntry(occurred_at=note.created_at, type=STAFF_NOTE, message=message),
+                )
+            )
         shipments = await loaders.shipments_by_order_id.load(str(self.id))
         scans = await loaders.shipment_events_by_shipment_id.load_many([str(s.id) for s in shipments])
         for shipment, shipment_scans in zip(shipments, scans, strict=True):
