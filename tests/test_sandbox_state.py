@@ -85,6 +85,22 @@ def test_only_state_that_changed_is_written_again(tmp_path: Path) -> None:
     assert keeper.saves == 2
 
 
+def test_a_sandbox_whose_state_json_cannot_hold_is_logged_and_the_others_still_saved(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = StateKeeper(tmp_path)
+    broken = Tally()
+    broken.to_state = lambda: {"count": float("nan")}  # type: ignore[method-assign]
+    keeper.keep("broken", broken)
+    keeper.keep("tally", Tally(4))
+
+    with caplog.at_level(logging.ERROR, logger="ordergate.sandbox.keeper"):
+        assert keeper.save() == 1
+
+    assert [path.name for path in tmp_path.iterdir()] == ["tally.json"]
+    assert "sandbox broken: its state could not be saved" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("document", "reason"),
     [

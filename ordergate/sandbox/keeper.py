@@ -121,8 +121,16 @@ class StateKeeper:
 
     def _changed(self) -> dict[str, str]:
         # Snapshots are taken on the loop's thread, between requests, so each is consistent.
-        texts = {name: _dumped(sandbox.to_state()) for name, sandbox in self._kept.items()}
-        return {name: text for name, text in texts.items() if self._written.get(name) != text}
+        changed: dict[str, str] = {}
+        for name, sandbox in self._kept.items():
+            try:
+                text = _dumped(sandbox.to_state())
+            except (TypeError, ValueError):  # a value JSON cannot hold: a bug, not a reason to stop
+                logger.exception("sandbox %s: its state could not be saved", name)
+                continue
+            if self._written.get(name) != text:
+                changed[name] = text
+        return changed
 
     def _read(self, name: str, path: Path) -> Mapping[str, Any]:
         try:
