@@ -261,24 +261,31 @@ def sandbox_state_dir(settings: Settings) -> Path | None:
     """Where the sandboxes keep their state: `ORDERGATE_SANDBOX_STATE`, or else beside the
     database when that is an SQLite file (`ordergate.sandbox/` beside `ordergate.db`). None (memory
     only) when it is `off`, with the sandbox off, and by default for in-memory SQLite and for
-    PostgreSQL, whose life this process cannot see.
+    PostgreSQL, whose life this process cannot see: state survives exactly when the store does.
 
-    The state sits beside the database, not in it, so that the sandboxes (vendors simulated in
-    this process) never take the store's one SQLite write lock, and their files can be read,
-    set aside or deleted on their own. It follows the store by `stale_sandbox_state`."""
+    Why files beside the database and not a table in it: the sandboxes are vendors simulated in
+    this process and know nothing of the store (the import contracts say so), so their state
+    does not become rows the store owns, migrates or backs up; they never take the store's one
+    SQLite write lock; and a user can read, set aside or delete them on their own. The price is
+    that deleting the database leaves them behind, which `stale_sandbox_state` answers."""
     if not settings.sandbox or settings.sandbox_state == "off":
         return None
     if settings.sandbox_state:
         return Path(settings.sandbox_state)
     database = sqlite_file(settings.database_url)
-    return None if database is None else database.with_name(f"{database.stem}.sandbox")
+    if database is None:
+        return None
+    beside = database.with_name(f"{database.stem}.sandbox")
+    return beside if beside != database else database.with_name(f"{database.name}.sandbox")
 
 
 def stale_sandbox_state(settings: Settings) -> bool:
     """Whether the sandboxes' saved state outlived its store: the SQLite file is not there (yet)
     when the gateway starts, as after `rm ordergate.db` for a fresh start. Sandbox state kept for
-    a store that is gone would be a world the new one never saw, so it is set aside too. (The
-    other way round, state deleted beside a store that stays, the sandboxes start over.)"""
+    a store that is gone is a world the new one never saw (orders it would import, parcels it never
+    shipped), so it is set aside too. Checked before anything opens the store, which makes the
+    file; not keyed by the file's inode, which a new file may well reuse. (The other way round,
+    state deleted beside a store that stays, the sandboxes start over from their demo data.)"""
     database = sqlite_file(settings.database_url)
     return database is not None and not database.exists()
 

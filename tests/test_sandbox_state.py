@@ -211,6 +211,11 @@ async def test_while_serving_changes_are_saved_within_the_interval_and_once_more
     [
         ("sqlite+aiosqlite:///./ordergate.db", None, Path("ordergate.sandbox")),
         ("sqlite+aiosqlite:////var/lib/shop/orders.db", None, Path("/var/lib/shop/orders.sandbox")),
+        (
+            "sqlite+aiosqlite:////var/lib/shop/orders.sandbox",
+            None,
+            Path("/var/lib/shop/orders.sandbox.sandbox"),
+        ),
         ("sqlite+aiosqlite:///./ordergate.db", "/srv/state", Path("/srv/state")),
         ("sqlite+aiosqlite:///./ordergate.db", "off", None),
         ("sqlite+aiosqlite://", None, None),
