@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -166,18 +167,31 @@ def test_a_reader_never_meets_a_half_written_file_while_two_processes_save(tmp_p
     writers = [threading.Thread(target=saving, args=(keeper,)) for keeper in keepers]
     for writer in writers:
         writer.start()
-    reads = 0
-    while any(writer.is_alive() for writer in writers):
+    reads, writing = 0, True
+    while writing:
+        writing = any(writer.is_alive() for writer in writers)
         path = tmp_path / "tally.json"
         if path.exists():
             assert json.loads(path.read_text())["state"]["padding"] == Padded.PADDING
             reads += 1
-    for writer in writers:
-        writer.join()
 
     assert reads > 0
     assert [path.name for path in tmp_path.iterdir()] == ["tally.json"]  # no temporary file left behind
     assert sum(keeper.saves for keeper in keepers) == 120
+
+
+def test_what_a_killed_process_left_half_written_is_swept_but_not_what_another_is_writing(
+    tmp_path: Path,
+) -> None:
+    a_state_file(tmp_path)
+    left, writing = tmp_path / ".tally.abc123.tmp", tmp_path / ".tally.def456.tmp"
+    for stray in (left, writing):
+        stray.write_text('{"format": "ordergate.sand')
+    os.utime(left, (1000.0, 1000.0))
+
+    assert StateKeeper(tmp_path).keep("tally", Tally())
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [writing.name, "tally.json"]
 
 
 async def test_while_serving_changes_are_saved_within_the_interval_and_once_more_on_stop(

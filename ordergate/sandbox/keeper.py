@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 FORMAT = "ordergate.sandbox-state"
 VERSION = 1
 SAVE_INTERVAL = 1.0
+STRAY_SECONDS = 60.0
 RESTORE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError)
 """What restoring from well-formed JSON of the wrong shape raises (InvalidOperation is arithmetic)."""
 
@@ -82,6 +83,7 @@ class StateKeeper:
         """Restore `sandbox` from its file, if it has a usable one, and save it from now on.
         Whether it was restored."""
         self._kept[name] = sandbox
+        self._sweep(name)
         path = self.path(name)
         if not path.exists():
             return False
@@ -174,6 +176,14 @@ class StateKeeper:
             return
         self._written[name] = text
         self.saves += 1
+
+    def _sweep(self, name: str) -> None:
+        """Remove temporary files a killed process left half written (any younger may be another
+        process's, being written now)."""
+        for stray in self.directory.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if stray.stat().st_mtime < self.clock() - STRAY_SECONDS:
+                    stray.unlink()
 
     def _set_aside(self, path: Path, reason: str, detail: str) -> None:
         stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
