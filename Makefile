@@ -59,4 +59,4 @@ readme: $(STAMP)  ## rewrite the README's table of settings from ordergate/setti
 	$(BIN)/ordergate settings --write-readme README.md
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache ordergate.db ordergate.db-* clients/node_modules
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache ordergate.db ordergate.db-* ordergate.sandbox clients/node_modules

@@ -45,12 +45,14 @@ from ordergate.models.links import StatusLinks, link_key
 from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.sandbox.keeper import Snapshotting, StateKeeper
 from ordergate.sandbox.payments import PaymentsSandbox
 from ordergate.sandbox.seed import MERCHANT_PHONE, demo_locations, demo_products
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
 from ordergate.settings import Settings, SettingsError
 from ordergate.store import migrate
+from ordergate.store.engine import sqlite_file
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import catalog, inventory
 from ordergate.usecases.services import Policy, Services, utc_now
@@ -77,6 +79,18 @@ class Sandboxes:
     ups: UpsSandbox | None = None
     bigcommerce: BigCommerceSandbox | None = None
     payments: PaymentsSandbox | None = None
+    keeper: StateKeeper | None = None
+
+    def kept(self) -> dict[str, Snapshotting]:
+        """The sandboxes this process runs, by vendor, whose state a restart keeps."""
+        sandboxes: dict[str, Snapshotting | None] = {
+            "katana": self.katana,
+            "shipengine": self.shipengine,
+            "ups": self.ups,
+            "payments": self.payments,
+            "bigcommerce": self.bigcommerce,
+        }
+        return {name: sandbox for name, sandbox in sandboxes.items() if sandbox is not None}
 
     def served(self) -> dict[str, ASGIApp]:
         """The sandboxes this process runs, by vendor, to be mounted under /sandbox/<vendor>."""
@@ -243,6 +257,50 @@ def connect_carrier_sandboxes(
     return stop, tasks
 
 
+def sandbox_state_dir(settings: Settings) -> Path | None:
+    """Where the sandboxes keep their state: `ORDERGATE_SANDBOX_STATE`, or else beside the
+    database when that is an SQLite file (`ordergate.sandbox/` beside `ordergate.db`). None (memory
+    only) when it is `off`, with the sandbox off, and by default for in-memory SQLite and for
+    PostgreSQL, whose life this process cannot see: state survives exactly when the store does.
+
+    Why files beside the database and not a table in it: the sandboxes are vendors simulated in
+    this process and know nothing of the store (the import contracts say so), so their state
+    does not become rows the store owns, migrates or backs up; they never take the store's one
+    SQLite write lock; and a user can read, set aside or delete them on their own. The price is
+    that deleting the database leaves them behind, which `stale_sandbox_state` answers."""
+    if not settings.sandbox or settings.sandbox_state == "off":
+        return None
+    if settings.sandbox_state:
+        return Path(settings.sandbox_state)
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        return None
+    beside = database.with_name(f"{database.stem}.sandbox")
+    return beside if beside != database else database.with_name(f"{database.name}.sandbox")
+
+
+def stale_sandbox_state(settings: Settings) -> bool:
+    """Whether the sandboxes' saved state outlived its store: the SQLite file is not there (yet)
+    when the gateway starts, as after `rm ordergate.db` for a fresh start. Sandbox state kept for
+    a store that is gone is a world the new one never saw (orders it would import, parcels it never
+    shipped), so it is set aside too. Checked before anything opens the store, which makes the
+    file; not keyed by the file's inode, which a new file may well reuse. (The other way round,
+    state deleted beside a store that stays, the sandboxes start over from their demo data.)"""
+    database = sqlite_file(settings.database_url)
+    return database is not None and not database.exists()
+
+
+def keep_sandbox_state(settings: Settings, sandboxes: Sandboxes, *, stale: bool) -> None:
+    """Restore the sandboxes built from their saved state, and keep saving it (see `StateKeeper`)."""
+    directory = sandbox_state_dir(settings)
+    if directory is None or sandboxes.keeper is not None:
+        return
+    keeper = StateKeeper(directory, stale=stale)
+    for name, sandbox in sandboxes.kept().items():
+        keeper.keep(name, sandbox)
+    sandboxes.keeper = keeper
+
+
 def load_tax_rules(path: str | None) -> TaxRules:
     """The built-in rules, or those in the JSON file named by ORDERGATE_TAX_RULES (a bad file
     stops the gateway at start with what is wrong, not at the first order)."""
@@ -257,6 +315,7 @@ def load_tax_rules(path: str | None) -> TaxRules:
 def build_services(
     settings: Settings, store: Store | None = None, sandboxes: Sandboxes | None = None
 ) -> Services:
+    stale = stale_sandbox_state(settings)  # before the store can make the file
     store = store or Store(settings.database_url)
     broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
     policy = Policy(
@@ -298,6 +357,7 @@ def build_services(
         views=ReadViews(max_age=max(settings.read_view_ms, 0) / 1000),
         links=StatusLinks(settings.public_url, link_key(settings.status_link_secret)),
     )
+    keep_sandbox_state(settings, sandboxes, stale=stale)
     _close_with(services, sandboxes)
     return services
 
@@ -307,6 +367,8 @@ def _close_with(services: Services, sandboxes: Sandboxes) -> None:
     and the clients before the sandboxes they speak to, the store last."""
     closing = services.closing
     closing.push_async_callback(services.store.dispose)
+    if sandboxes.keeper is not None:
+        closing.push_async_callback(sandboxes.keeper.aclose)  # once all else is closed: the last word
     for sandbox in (sandboxes.katana, sandboxes.bigcommerce, sandboxes.shipengine, sandboxes.ups):
         if sandbox is not None:
             closing.push_async_callback(sandbox.aclose)
@@ -407,6 +469,8 @@ async def _sandboxes_delivering(
         )
     connect_storefront_sandbox(app, settings, sandboxes)
     stop, trackers = connect_carrier_sandboxes(app, settings, sandboxes)
+    if sandboxes.keeper is not None:
+        trackers.append(asyncio.create_task(sandboxes.keeper.run(stop), name="sandbox-state-saving"))
     try:
         yield
     finally:

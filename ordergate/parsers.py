@@ -59,6 +59,12 @@ def url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def directory_or_off(raw: str) -> str:
+    """A directory, or `off` (any of the flag's off words)."""
+    value = raw.strip()
+    return "off" if value.lower() in FALSE else value
+
+
 def listed(raw: str) -> tuple[str, ...]:
     """Comma-separated values, blanks dropped."""
     return tuple(part.strip() for part in raw.split(",") if part.strip())

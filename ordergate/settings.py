@@ -531,6 +531,16 @@ class Settings:
         parsers.seconds,
         shown="`30`",
     )
+    sandbox_state: str | None = setting(
+        "ORDERGATE_SANDBOX_STATE",
+        None,
+        "the directory where the sandboxes keep their state (stock, orders, labels and tracking, payment "
+        "intents, id counters) across restarts; `off` keeps it in memory only. A fresh database (its file "
+        "gone) sets the state there aside, so the sandboxes start fresh with it",
+        parsers.directory_or_off,
+        shown="beside an SQLite file (`./ordergate.sandbox/` for `./ordergate.db`); off for in-memory SQLite "
+        "and PostgreSQL",
+    )
     loyalty_points_per_unit: Decimal = setting(
         "ORDERGATE_LOYALTY_POINTS_PER_UNIT",
         Decimal("1"),

@@ -129,6 +129,7 @@ def settings(request: pytest.FixtureRequest, database: tuple[str, dict[str, Any]
         storefront_sync_seconds=0,  # tests import storefront orders when they mean to
         storefront_availability_seconds=0,
         query_budget=0,  # budgets throttle only where tests/test_limits.py turns them on
+        sandbox_state="off",  # sandboxes live in memory but where tests/test_sandbox_state.py keeps them
     )
 
 

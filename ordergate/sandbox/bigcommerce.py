@@ -17,6 +17,8 @@ custom headers. Every delivery is kept in `deliveries`, so a test can `redeliver
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import email.utils
 import hashlib
 import hmac
@@ -426,6 +428,31 @@ class BigCommerceSandbox:
         again = Delivery(sent.hook_id, sent.url, dict(sent.headers), sent.body)
         await self._send(again)
         return again
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything a restart must keep, as JSON-able data: the id counters (so no order or
+        shipment id is handed out twice), customers, orders with their lines and shipments, and
+        the inventory levels set. The catalogue is fixed; hooks are not kept (whoever registered
+        them does again), nor `deliveries`, the operator's record of this run."""
+        return {
+            "ids": dict(self._ids.next),
+            "seeded_at": self._seeded_at,
+            "customers": [_customer_state(customer) for customer in self.customers.values()],
+            "orders": [_order_state(order) for order in self.orders.values()],
+            "available": [[sku, location, units] for (sku, location), units in self.available.items()],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """The state `to_state` gave; raises (changing nothing) on state of another shape."""
+        ids = {str(kind): int(value) for kind, value in state["ids"].items()}
+        seeded_at = float(state["seeded_at"])
+        customers = [_customer_from(wire) for wire in state["customers"]]
+        orders = [_order_from(wire) for wire in state["orders"]]
+        available = {(str(sku), int(location)): int(units) for sku, location, units in state["available"]}
+        self._ids, self._seeded_at = Ids(ids), seeded_at
+        self.customers = {customer.id: customer for customer in customers}
+        self.orders = {order.id: order for order in orders}
+        self.available = available
 
     async def aclose(self) -> None:
         """Closes `webhook_client`, unless it was passed to the constructor (then its owner does)."""
@@ -1301,6 +1328,67 @@ def _iso(epoch: float) -> str:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+# -- state kept across restarts -----------------------------------------------------------------
+
+
+def _customer_state(customer: Customer) -> dict[str, Any]:
+    return dataclasses.asdict(customer)
+
+
+def _customer_from(wire: Mapping[str, Any]) -> Customer:
+    return Customer(
+        id=int(wire["id"]),
+        email=str(wire["email"]),
+        first_name=str(wire["first_name"]),
+        last_name=str(wire["last_name"]),
+        phone=str(wire["phone"]),
+        company=str(wire["company"]),
+        customer_group_id=int(wire["customer_group_id"]),
+        addresses=copy.deepcopy([dict(address) for address in wire["addresses"]]),
+        created_at=float(wire["created_at"]),
+    )
+
+
+def _order_state(order: Order) -> dict[str, Any]:
+    lines = [dataclasses.asdict(line) | {"price": str(line.price)} for line in order.lines]
+    return dataclasses.asdict(order) | {"lines": lines}
+
+
+def _order_from(wire: Mapping[str, Any]) -> Order:
+    lines = [
+        OrderLine(
+            id=int(line["id"]),
+            product_id=int(line["product_id"]),
+            variant_id=int(line["variant_id"]),
+            sku=str(line["sku"]),
+            name=str(line["name"]),
+            quantity=int(line["quantity"]),
+            price=Decimal(line["price"]),
+            address_id=int(line["address_id"]),
+            quantity_shipped=int(line["quantity_shipped"]),
+        )
+        for line in wire["lines"]
+    ]
+    shipped_at = wire["shipped_at"]
+    return Order(
+        id=int(wire["id"]),
+        customer_id=int(wire["customer_id"]),
+        status_id=int(wire["status_id"]),
+        billing=copy.deepcopy(dict(wire["billing"])),
+        shipping_addresses=copy.deepcopy([dict(address) for address in wire["shipping_addresses"]]),
+        lines=lines,
+        created_at=float(wire["created_at"]),
+        modified_at=float(wire["modified_at"]),
+        channel_id=int(wire["channel_id"]),
+        external_source=wire["external_source"],
+        external_order_id=str(wire["external_order_id"]),
+        customer_message=str(wire["customer_message"]),
+        staff_notes=str(wire["staff_notes"]),
+        shipped_at=None if shipped_at is None else float(shipped_at),
+        shipments=copy.deepcopy([dict(shipment) for shipment in wire["shipments"]]),
+    )
 
 
 __all__ = [

@@ -14,6 +14,7 @@ Like Katana, `POST /sales_orders` does not enforce a unique `ecommerce_order_id`
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
@@ -22,7 +23,7 @@ import math
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
@@ -364,6 +365,41 @@ class KatanaSandbox:
             if order["ecommerce_order_id"] == ecommerce_order_id
             and (include_deleted or order["deleted_at"] is None)
         ]
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything a restart must keep, as JSON-able data: the id counters (so no id is
+        handed out twice), stock on hand and committed, purchase orders, customers, sales
+        orders, fulfillments and adjustments. The catalogue and locations are fixed; webhooks
+        are not kept (whoever registered them does again), nor the rate limiter's window."""
+        return {
+            "ids": dict(self._ids.next),
+            "seeded_at": self._seeded_at,
+            "inventory": _stock_state(self.inventory),
+            "committed": _stock_state(self.committed),
+            "purchase_orders": [_purchase_order_state(order) for order in self.purchase_orders],
+            "customers": self.customers,
+            "sales_orders": self.sales_orders,
+            "fulfillments": self.fulfillments,
+            "adjustments": self.adjustments,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """The state `to_state` gave; raises (changing nothing) on state of another shape."""
+        ids = {str(kind): int(value) for kind, value in state["ids"].items()}
+        seeded_at = float(state["seeded_at"])
+        inventory, committed = _stock_from(state["inventory"]), _stock_from(state["committed"])
+        orders = [_purchase_order_from(wire) for wire in state["purchase_orders"]]
+        records = {
+            kind: _records(state[kind])
+            for kind in ("customers", "sales_orders", "fulfillments", "adjustments")
+        }
+        unknown = {variant for variant, _ in inventory.keys() | committed.keys()} - self.variants.keys()
+        if unknown:
+            raise ValueError(f"stock of variants this catalogue does not have: {sorted(unknown)}")
+        self._ids, self._seeded_at = Ids(ids), seeded_at
+        self.inventory, self.committed, self.purchase_orders = inventory, committed, orders
+        self.customers, self.sales_orders = records["customers"], records["sales_orders"]
+        self.fulfillments, self.adjustments = records["fulfillments"], records["adjustments"]
 
     async def aclose(self) -> None:
         """Closes `webhook_client`, unless it was passed to the constructor (then its owner does)."""
@@ -1193,6 +1229,54 @@ def _cost(variant: Variant) -> Decimal:
 
 def _timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- state kept across restarts -----------------------------------------------------------------
+
+
+def _stock_state(stock: Mapping[tuple[int, int], Decimal]) -> list[list[Any]]:
+    return [[variant, location, str(units)] for (variant, location), units in stock.items()]
+
+
+def _stock_from(wire: Sequence[Sequence[Any]]) -> dict[tuple[int, int], Decimal]:
+    return {(int(variant), int(location)): Decimal(units) for variant, location, units in wire}
+
+
+def _purchase_order_state(order: PurchaseOrder) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "order_no": order.order_no,
+        "location_id": order.location_id,
+        "status": order.status,
+        "expected_arrival": order.expected_arrival,
+        "rows": [
+            [row.id, row.variant_id, str(row.quantity), str(row.price), row.received_at] for row in order.rows
+        ],
+    }
+
+
+def _purchase_order_from(wire: Mapping[str, Any]) -> PurchaseOrder:
+    rows = [
+        PurchaseRow(
+            int(row), int(variant), Decimal(quantity), Decimal(price), None if at is None else float(at)
+        )
+        for row, variant, quantity, price, at in wire["rows"]
+    ]
+    return PurchaseOrder(
+        id=int(wire["id"]),
+        order_no=str(wire["order_no"]),
+        location_id=int(wire["location_id"]),
+        status=str(wire["status"]),
+        expected_arrival=float(wire["expected_arrival"]),
+        rows=rows,
+    )
+
+
+def _records(wire: Any) -> list[dict[str, Any]]:
+    """Plain JSON records (sales orders and the like), copied so no two sandboxes share one."""
+    if not isinstance(wire, list) or not all(isinstance(record, dict) for record in wire):
+        raise TypeError("records must be a list of objects")
+    return copy.deepcopy(wire)
 
 
 __all__ = ["KATANA_LOCATION_IDS", "KatanaSandbox", "RollingWindow", "sign"]

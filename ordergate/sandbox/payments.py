@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -118,6 +118,50 @@ class PaymentsSandbox:
                 Route("/v1/refunds", self._endpoint(self._refund), methods=["POST"]),
             ]
         )
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything a restart must keep, as JSON-able data: the intents with their captures
+        and refunds, and the first answer to each idempotency key (a retry after a restart is
+        still a replay). `calls` and `fail_next` are the operator's, for this run only."""
+        return {
+            "intents": [
+                {
+                    "id": intent.id,
+                    "amount": intent.amount,
+                    "currency": intent.currency,
+                    "metadata": intent.metadata,
+                    "status": intent.status,
+                    "captures": intent.captures,
+                    "refunds": intent.refunds,
+                }
+                for intent in self.intents.values()
+            ],
+            "answered": [
+                {"key": key, "fingerprint": fingerprint, "status": answer.status, "body": answer.body}
+                for key, (fingerprint, answer) in self._answered.items()
+            ],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """The state `to_state` gave; raises (changing nothing) on state of another shape."""
+        intents = [
+            Intent(
+                id=str(wire["id"]),
+                amount=int(wire["amount"]),
+                currency=str(wire["currency"]),
+                metadata={str(key): str(value) for key, value in wire["metadata"].items()},
+                status=_status(wire["status"]),
+                captures=[int(amount) for amount in wire["captures"]],
+                refunds=[int(amount) for amount in wire["refunds"]],
+            )
+            for wire in state["intents"]
+        ]
+        answered = {
+            str(wire["key"]): (str(wire["fingerprint"]), Answer(int(wire["status"]), dict(wire["body"])))
+            for wire in state["answered"]
+        }
+        self.intents = {intent.id: intent for intent in intents}
+        self._answered = answered
 
     def fail_next(self, count: int = 1) -> None:
         self._failures_left = count
@@ -301,3 +345,9 @@ def _unexpected_state(intent: Intent) -> PaymentError:
 def _respond(answer: Answer, *, replayed: bool = False) -> Response:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+def _status(value: Any) -> str:
+    if value not in (REQUIRES_CAPTURE, SUCCEEDED, CANCELED):
+        raise ValueError(f"{value!r} is not a PaymentIntent status")
+    return str(value)

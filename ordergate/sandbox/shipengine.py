@@ -399,6 +399,31 @@ class ShipEngineSandbox:
             if label.shipment.external_shipment_id == external_shipment_id
         ]
 
+    def to_state(self) -> dict[str, Any]:
+        """Everything a restart must keep, as JSON-able data: the id counters (so no tracking
+        number is handed out twice), shipments, rates and labels with their tracking steps and
+        when the next is due. Webhooks are not kept: whoever registered them does again."""
+        return {
+            "ids": dict(self._ids.next),
+            "purchases": self.purchases,
+            "shipments": [_shipment_state(shipment) for shipment in self.shipments.values()],
+            "rates": [_rate_state(rate) for rate in self.rates.values()],
+            "labels": [_label_state(label) for label in self.labels.values()],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """The state `to_state` gave; raises (changing nothing) on state of another shape."""
+        shipments = {wire["shipment_id"]: _shipment_from(wire) for wire in state["shipments"]}
+        rates = [_rate_from(wire) for wire in state["rates"]]
+        labels = [_label_from(wire, shipments) for wire in state["labels"]]
+        ids = {str(kind): int(value) for kind, value in state["ids"].items()}
+        purchases = int(state["purchases"])
+        self.shipments = shipments
+        self.rates = {rate.rate_id: rate for rate in rates}
+        self.labels = {label.label_id: label for label in labels}
+        self._ids = Ids(ids)
+        self.purchases = purchases
+
     async def advance(self, now: float | None = None) -> int:
         """Move every label whose step is due one step on, and announce each step to the webhooks
         (delivery failures are logged, not raised). The number of labels moved."""
@@ -928,6 +953,101 @@ class ShipEngineSandbox:
 
     def _today(self) -> date:
         return _day_of(self.clock())
+
+
+def _shipment_state(shipment: Shipment) -> dict[str, Any]:
+    return {
+        "shipment_id": shipment.shipment_id,
+        "ship_from": shipment.ship_from,
+        "ship_to": shipment.ship_to,
+        "packages": shipment.packages,
+        "external_shipment_id": shipment.external_shipment_id,
+        "created_at": shipment.created_at,
+    }
+
+
+def _shipment_from(wire: Mapping[str, Any]) -> Shipment:
+    return Shipment(
+        shipment_id=str(wire["shipment_id"]),
+        ship_from=dict(wire["ship_from"]),
+        ship_to=dict(wire["ship_to"]),
+        packages=[dict(package) for package in wire["packages"]],
+        external_shipment_id=wire["external_shipment_id"],
+        created_at=float(wire["created_at"]),
+    )
+
+
+def _service(code: Any) -> Service:
+    return next(service for service in SERVICES if service.code == code)
+
+
+def _rate_state(rate: Rate) -> dict[str, Any]:
+    return {
+        "rate_id": rate.rate_id,
+        "shipment_id": rate.shipment_id,
+        "service_code": rate.service.code,
+        "amount": str(rate.amount),
+        "zone": rate.zone,
+        "delivery_days": rate.delivery_days,
+    }
+
+
+def _rate_from(wire: Mapping[str, Any]) -> Rate:
+    service = _service(wire["service_code"])
+    return Rate(
+        rate_id=str(wire["rate_id"]),
+        shipment_id=str(wire["shipment_id"]),
+        service=service,
+        carrier=_carrier_of(service),
+        amount=Decimal(wire["amount"]),
+        zone=int(wire["zone"]),
+        delivery_days=int(wire["delivery_days"]),
+    )
+
+
+def _label_state(label: SandboxLabel) -> dict[str, Any]:
+    return {
+        "label_id": label.label_id,
+        "sequence": label.sequence,
+        "shipment_id": label.shipment.shipment_id,
+        "service_code": label.service.code,
+        "rate_id": label.rate_id,
+        "tracking_number": label.tracking_number,
+        "cost": str(label.cost),
+        "delivery_days": label.delivery_days,
+        "created_at": label.created_at,
+        "due_at": label.due_at,
+        "step": label.step,
+        "events": label.events,
+        "is_return": label.is_return,
+        "rma_number": label.rma_number,
+        "charge_event": label.charge_event,
+    }
+
+
+def _label_from(wire: Mapping[str, Any], shipments: Mapping[str, Shipment]) -> SandboxLabel:
+    service = _service(wire["service_code"])
+    step = int(wire["step"])
+    if not 0 <= step <= len(TRACKING_STEPS):
+        raise ValueError(f"label {wire['label_id']!r} is at step {step}, past the last")
+    return SandboxLabel(
+        label_id=str(wire["label_id"]),
+        sequence=int(wire["sequence"]),
+        shipment=shipments[wire["shipment_id"]],
+        service=service,
+        carrier=_carrier_of(service),
+        rate_id=wire["rate_id"],
+        tracking_number=str(wire["tracking_number"]),
+        cost=Decimal(wire["cost"]),
+        delivery_days=int(wire["delivery_days"]),
+        created_at=float(wire["created_at"]),
+        due_at=float(wire["due_at"]),
+        step=step,
+        events=[dict(event) for event in wire["events"]],
+        is_return=bool(wire["is_return"]),
+        rma_number=wire["rma_number"],
+        charge_event=str(wire["charge_event"]),
+    )
 
 
 def _return_options(body: dict[str, Any]) -> tuple[bool, str | None, str]:

@@ -27,7 +27,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -199,6 +199,25 @@ class UpsSandbox:
     def revoke_tokens(self) -> None:
         """Forget every issued token, as UPS does now and then before `expires_in`."""
         self._tokens.clear()
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything a restart must keep, as JSON-able data: the serial tracking numbers are
+        made from (so none is handed out twice), the counters, and every parcel with its scans
+        (the next scan is due a step after the last). Tokens and subscriptions are not kept:
+        clients ask again, and whoever subscribed does again."""
+        return {
+            "serial": self._serial,
+            "tokens_issued": self.tokens_issued,
+            "labels_purchased": self.labels_purchased,
+            "parcels": [_parcel_state(parcel) for parcel in self.parcels.values()],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """The state `to_state` gave; raises (changing nothing) on state of another shape."""
+        parcels = [_parcel_from(wire) for wire in state["parcels"]]
+        serial, tokens, labels = (int(state[key]) for key in ("serial", "tokens_issued", "labels_purchased"))
+        self.parcels = {parcel.tracking_number: parcel for parcel in parcels}
+        self._serial, self.tokens_issued, self.labels_purchased = serial, tokens, labels
 
     async def advance(self, now: float | None = None) -> int:
         """Take every parcel whose next scan is due through it, announcing each; the number of scans."""
@@ -438,6 +457,61 @@ class UpsSandbox:
                     subscription.url,
                     exc_info=True,
                 )
+
+
+# -- state kept across restarts -----------------------------------------------------------------
+
+
+def _place_state(place: Place) -> list[str]:
+    return [place.city, place.region, place.postal_code, place.country]
+
+
+def _place_from(wire: Sequence[Any]) -> Place:
+    city, region, postal_code, country = (str(part) for part in wire)
+    return Place(city, region, postal_code, country)
+
+
+def _parcel_state(parcel: SandboxParcel) -> dict[str, Any]:
+    return {
+        "tracking_number": parcel.tracking_number,
+        "shipment_id": parcel.shipment_id,
+        "service": parcel.service,
+        "origin": _place_state(parcel.origin),
+        "destination": _place_state(parcel.destination),
+        "pounds": str(parcel.pounds),
+        "charge": str(parcel.charge),
+        "created_at": parcel.created_at,
+        "scheduled_on": parcel.scheduled_on,
+        "references": parcel.references,
+        "scans": [
+            [scan.status_type, scan.code, scan.description, scan.at, _place_state(scan.place)]
+            for scan in parcel.scans
+        ],
+        "return_service": parcel.return_service,
+    }
+
+
+def _parcel_from(wire: Mapping[str, Any]) -> SandboxParcel:
+    scans = [
+        Scan(str(status_type), str(code), str(description), float(at), _place_from(place))
+        for status_type, code, description, at, place in wire["scans"]
+    ]
+    if not 1 <= len(scans) <= len(PROGRESSION) + 1:
+        raise ValueError(f"parcel {wire['tracking_number']!r} has {len(scans)} scans")
+    return SandboxParcel(
+        tracking_number=str(wire["tracking_number"]),
+        shipment_id=str(wire["shipment_id"]),
+        service=str(wire["service"]),
+        origin=_place_from(wire["origin"]),
+        destination=_place_from(wire["destination"]),
+        pounds=Decimal(wire["pounds"]),
+        charge=Decimal(wire["charge"]),
+        created_at=float(wire["created_at"]),
+        scheduled_on=str(wire["scheduled_on"]),
+        references=[str(reference) for reference in wire["references"]],
+        scans=scans,
+        return_service=wire["return_service"],
+    )
 
 
 # -- records in UPS's wire format ----------------------------------------------------------------
