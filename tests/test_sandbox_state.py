@@ -156,15 +156,18 @@ class Padded(Tally):
 
 def test_a_reader_never_meets_a_half_written_file_while_two_processes_save(tmp_path: Path) -> None:
     keepers = [StateKeeper(tmp_path), StateKeeper(tmp_path)]
-
-    def saving(keeper: StateKeeper) -> None:
-        padded = Padded()
+    # Both start before either writes: a keeper that started after the other's first write would
+    # restore that state, and its own first save of the same state would rightly be no write.
+    tallies = [Padded(), Padded()]
+    for keeper, padded in zip(keepers, tallies, strict=True):
         keeper.keep("tally", padded)
+
+    def saving(keeper: StateKeeper, padded: Padded) -> None:
         for count in range(60):
             padded.count = count
             keeper.save()
 
-    writers = [threading.Thread(target=saving, args=(keeper,)) for keeper in keepers]
+    writers = [threading.Thread(target=saving, args=pair) for pair in zip(keepers, tallies, strict=True)]
     for writer in writers:
         writer.start()
     reads, writing = 0, True
