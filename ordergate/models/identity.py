@@ -37,6 +37,7 @@ class Permission(StrEnum):
     ISSUE_APPEASEMENTS = "issue_appeasements"  # goodwill refunds, up to the role's limit
     MANAGE_CATALOG = "manage_catalog"  # what may be sold beyond the units on hand
     ANNOTATE = "annotate"  # staff notes and tags on what the caller may see
+    READ_AUDIT = "read_audit"  # the audit trail: who changed what
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -72,6 +73,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_RETURNS,
             Permission.ISSUE_APPEASEMENTS,
             Permission.ANNOTATE,
+            Permission.READ_AUDIT,
         }
     ),
     Role.ADMIN: frozenset(Permission),

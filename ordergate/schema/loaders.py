@@ -92,3 +92,4 @@ class Loaders:
         self.loyalty_by_customer_id = Loader(services, reads.loyalty_balances)
         self.notes_by_target = Loader(services, reads.notes_by_targets)  # keyed `ORDER:<id>`
         self.tags_by_target = Loader(services, reads.tags_by_targets)
+        self.audit_by_order_id = Loader(services, reads.audit_by_order_ids)

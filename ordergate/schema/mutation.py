@@ -48,6 +48,7 @@ from ordergate.schema.types.routing import RoutingDecision
 from ordergate.schema.types.webhooks import WebhookDelivery, WebhookEndpoint
 from ordergate.usecases import (
     appeasements,
+    audit,
     cancellation,
     catalog,
     edits,
@@ -72,10 +73,13 @@ async def answer(
     """Every mutation's one rule: an expected failure becomes `userErrors`, never a top-level
     error, each addressed to the input field the client sent (`input_path`); anything else is
     unexpected and goes to the error policy."""
-    try:
-        result = await change
-    except DomainError as error:
-        return refused(user_errors(error.problems, info))
+    caller = info.context.principal
+    who = (caller.subject, caller.role.value) if caller is not None else ("anonymous", "NONE")
+    with audit.acting(*who, info.field_name):  # every write it makes is audited as this mutation's
+        try:
+            result = await change
+        except DomainError as error:
+            return refused(user_errors(error.problems, info))
     return done(result)
 
 

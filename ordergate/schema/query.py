@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.order import OrderStatus
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter, OrderSortInput
+from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
-from ordergate.usecases import backorders, catalog, fulfillment, inventory, orders, routing, webhooks_out
+from ordergate.usecases import (
+    audit,
+    backorders,
+    catalog,
+    fulfillment,
+    inventory,
+    orders,
+    routing,
+    webhooks_out,
+)
 
 
 @strawberry.type
@@ -50,6 +62,32 @@ class Query:
         order = (sort or OrderSortInput()).to_sort()
         page = await orders.orders(services(info), principal(info), criteria, first, after, order)
         return Connection.of(page, Order.from_model, lambda r: orders.order_cursor(r, order), after=after)
+
+    @strawberry.field(
+        description="The audit trail, newest first: by order, by actor (a subject), and in a time range "
+        "[since, until); agents and admins. totalCount is this page's."
+    )
+    async def audit_trail(
+        self,
+        info: Info,
+        order_id: strawberry.ID | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[AuditRecord]:
+        page = await audit.audit_trail(
+            services(info),
+            principal(info),
+            order_id=str(order_id) if order_id else None,
+            actor=actor,
+            since=since,
+            until=until,
+            first=first,
+            after=after,
+        )
+        return Connection.of(page, AuditRecord.from_model, audit.entry_cursor, after=after)
 
     @strawberry.field(description="How many visible orders are in each status.")
     async def order_counts(self, info: Info) -> list[OrderCount]:

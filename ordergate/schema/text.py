@@ -93,6 +93,8 @@ MAXIMA: dict[str, int] = {
     "LineInput.sku": SKU,
     "Query.fulfillmentOptions(channel:)": CHANNEL,
     "Query.webhookDeliveries(after:)": CURSOR,
+    "Query.auditTrail(actor:)": stored_in(tables.audit_log.c.actor),
+    "Query.auditTrail(after:)": CURSOR,
     # mutations
     "PlaceOrderInput.idempotencyKey": KEY,
     "PlaceOrderInput.channel": CHANNEL,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import composite, registry
 
 from ordergate.models.address import Address
 from ordergate.models.appeasements import Appeasement
+from ordergate.models.audit import AuditEntry
 from ordergate.models.catalog import Product
 from ordergate.models.customer import Customer
 from ordergate.models.erp import ErpSalesOrderRef
@@ -42,6 +43,7 @@ from ordergate.store import tables
 
 RECORDS: dict[type, sa.Table] = {
     Appeasement: tables.appeasements,
+    AuditEntry: tables.audit_log,
     Note: tables.notes,
     Tag: tables.tags,
     Backorder: tables.backorders,

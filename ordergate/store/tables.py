@@ -324,6 +324,24 @@ notes = sa.Table(
 )
 
 
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("order_id", sa.String(36), nullable=True),
+    sa.Column("changes", sa.JSON(), nullable=False),
+    sa.Column("omitted", sa.Integer(), nullable=False),
+    sa.Index("ix_audit_log_occurred_at_id", "occurred_at", "id"),
+    sa.Index("ix_audit_log_order_id", "order_id", "occurred_at"),
+    sa.Index("ix_audit_log_actor", "actor", "occurred_at"),
+)
+
+
 tags = sa.Table(
     "tags",
     metadata,

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ordergate.models.errors import StoreBusy
 from ordergate.store import changes
 from ordergate.store.appeasements import AppeasementRepository
+from ordergate.store.audit import AuditRepository
 from ordergate.store.catalog import CatalogRepository
 from ordergate.store.customers import CustomerRepository
 from ordergate.store.engine import create_engine, is_sqlite
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.loyalty = LoyaltyRepository(session)
         self.appeasements = AppeasementRepository(session)
         self.notes = NoteRepository(session)
+        self.audit = AuditRepository(session)
 
     def save(self, *records: object) -> None:
         self.session.add_all(records)
@@ -113,6 +116,10 @@ async def _changes(uow: UnitOfWork) -> tuple[frozenset[str], bool]:
     return stock, changes.changed_catalog(uow.session)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Store:
     """Owns the engines. `read()` for queries; `write()` for changes, committed on exit, after
     which the store itself tells whoever listens (`after_commit`) what the transaction promised:
@@ -143,6 +150,7 @@ class Store:
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.after_commit: AfterCommit = _nobody_listens
+        self.clock: Callable[[], datetime] = _utc_now  # the services' clock (the audit trail's times)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
@@ -155,6 +163,7 @@ class Store:
         with _busy_when_exhausted():
             async with self._writer() as uow:
                 yield uow
+                await uow.audit.record(self.clock())  # the request's changes, diffed, in this transaction
                 stock, catalog = await _changes(uow)
                 await uow.events.stamp()
         committed = Committed(uow.events.stamped, frozenset(uow.outbox.queued), stock, catalog)

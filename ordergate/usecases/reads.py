@@ -15,6 +15,7 @@ from typing import TypeVar
 from ordergate.connectors.errors import UpstreamError
 from ordergate.connectors.storefront.base import StorefrontCustomer
 from ordergate.models.appeasements import Appeasement
+from ordergate.models.audit import AuditEntry
 from ordergate.models.customer import Customer
 from ordergate.models.errors import UpstreamFailed
 from ordergate.models.events import OrderEvent
@@ -191,6 +192,11 @@ async def notes_by_targets(services: Services, keys: Sequence[str]) -> list[list
 
 async def tags_by_targets(services: Services, keys: Sequence[str]) -> list[list[Tag]]:
     return await _by_target(services, keys, lambda uow, kind, ids: uow.notes.tags_for(kind, ids))
+
+
+async def audit_by_order_ids(services: Services, ids: Sequence[str]) -> list[list[AuditEntry]]:
+    """Each order's audit entries, oldest first (the caller checked who may read them)."""
+    return await _lists(services, ids, lambda uow, keys: uow.audit.by_order_ids(keys))
 
 
 # -- money -------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.store.after_commit = self.committed
+        self.store.clock = self.clock
         self.broker.on_change(self.views.changed, self.views.drop_all)
 
     async def aclose(self) -> None:

@@ -35,6 +35,7 @@ from ordergate.models.supply import Backorder as BackorderRecord
 from ordergate.models.supply import BackorderStatus, SellingPolicy
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.appeasements import Appeasement
+from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.notes import Note, notes_of, tags_of
@@ -408,6 +409,16 @@ class Order:
     promised_on: strawberry.Private[date | None]
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description="Who changed the order, and what, oldest first (agents and admins; empty for others)."
+    )
+    async def audit(self, info: Info) -> list[AuditRecord]:
+        if not principal(info).can(Permission.READ_AUDIT):
+            return []
+        return [
+            AuditRecord.from_model(e) for e in await info.context.loaders.audit_by_order_id.load(str(self.id))
+        ]
 
     @strawberry.field(description="Staff notes on the order, oldest first (empty for customers).")
     async def notes(self, info: Info) -> list[Note]:
