@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
-from ordergate.usecases import backorders, inventory, storefront, tracking
+from ordergate.usecases import audit, backorders, inventory, storefront, tracking
 from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
+UPSTREAM = "upstream"  # the role an upstream's webhook acts in, in the audit trail
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -30,7 +31,8 @@ def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
     async def katana(request: Request) -> Response:
         body = await request.body()  # bounded by the app's BodyLimit
         try:
-            outcome = await inventory.take_erp_webhook(services, body, request.headers)
+            with audit.acting("katana", UPSTREAM, "webhook:katana"):
+                outcome = await inventory.take_erp_webhook(services, body, request.headers)
         except WebhookRejected as rejected:
             return _refused(rejected)
         except UpstreamError as error:
@@ -38,7 +40,8 @@ def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
             log.warning("katana webhook not processed: %s", error)
             return _error(503, error.code, "the ERP could not be read; retry later")
         if outcome.skus:
-            await _allocate(services, outcome.skus)
+            with audit.acting("katana", UPSTREAM, "webhook:katana"):
+                await _allocate(services, outcome.skus)
         return JSONResponse(
             {"status": "duplicate" if outcome.duplicate else "processed", "skus": list(outcome.skus)}
         )
@@ -67,7 +70,8 @@ def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-
             updates = connector.parse_webhook(body, request.headers)
         except WebhookRejected as rejected:
             return _refused(rejected)
-        changed = await tracking.apply_updates(services, name, updates)
+        with audit.acting(name, UPSTREAM, f"webhook:{name}"):
+            changed = await tracking.apply_updates(services, name, updates)
         return JSONResponse({"status": "processed", "updates": len(updates), "changed": changed})
 
     return carrier
@@ -80,7 +84,8 @@ def storefront_endpoint(services: Services):  # type: ignore[no-untyped-def]
     async def bigcommerce(request: Request) -> Response:
         body = await request.body()  # bounded by the app's BodyLimit
         try:
-            intake = await storefront.take_webhook(services, dict(request.headers), body)
+            with audit.acting("bigcommerce", UPSTREAM, "webhook:bigcommerce"):
+                intake = await storefront.take_webhook(services, dict(request.headers), body)
         except WebhookRejected as rejected:
             return _refused(rejected)
         return JSONResponse(

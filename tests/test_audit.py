@@ -5,15 +5,19 @@ order, actor and time by agents and admins, and never by customers."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from ordergate.bootstrap import Sandboxes
 from ordergate.models.audit import REDACTED, audit_value
 from ordergate.models.order import OrderStatus
 from ordergate.usecases.services import Services
@@ -167,3 +171,38 @@ def test_values_are_kept_as_json_with_secrets_redacted() -> None:
     assert audit_value("at", datetime(2026, 12, 4, tzinfo=UTC)) == "2026-12-04T00:00:00+00:00"
     assert len(audit_value("note", "x" * 5000)) == 500
     json.dumps([audit_value("q", 3), audit_value("ok", True)])
+
+
+async def test_upstreams_and_the_status_page_are_actors_too(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    order = (
+        await call(
+            client,
+            operation("PlaceOrder"),
+            {"input": an_order_input(lines=[a_line("MUG-BLUE", 1)])},
+            ANN,
+            "r1",
+        )
+    )["order"]
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking", "Pack"):
+        await call(client, operation(name), {"id": fo_id}, DALLAS, f"r-{name}")
+    await call(client, operation("Ship"), {"input": {"fulfillmentOrderId": fo_id}}, DALLAS, "r-ship")
+    assert sandboxes.shipengine is not None
+    await sandboxes.shipengine.advance(time.time() + 31)
+    link = await execute(
+        client, "query($id: ID!) { order(id: $id) { statusPageUrl } }", {"id": order["id"]}, token=ANN
+    )
+    path = urlsplit(link["data"]["order"]["statusPageUrl"])
+    page = (await client.get(f"{path.path}?{path.query}")).text
+    [field] = re.findall(r'name="(qty-[^"]+)"', page)
+    returned = await client.post(f"{path.path}/returns?{path.query}", data={field: "1", "reason": "Other"})
+    assert returned.status_code == 303
+
+    trail = (await execute(client, TRAIL, {"orderId": order["id"]}, token=AGENT))["data"]["auditTrail"][
+        "edges"
+    ]
+    actors = {(edge["node"]["operation"], edge["node"]["actor"]) for edge in trail}
+    assert ("webhook:shipengine", "shipengine") in actors
+    assert ("statusPage:requestReturn", "ann@example.com") in actors

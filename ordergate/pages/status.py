@@ -38,7 +38,7 @@ from ordergate.models.errors import DomainError, NotFound, Problem, ResumeRequir
 from ordergate.models.order import Order
 from ordergate.models.order_status import STAGE_TEXT
 from ordergate.pages.render import environment
-from ordergate.usecases import status_page
+from ordergate.usecases import audit, status_page
 from ordergate.usecases.services import Services
 
 ASSETS = "/orders-assets"
@@ -188,7 +188,8 @@ class StatusPages:
             problems = [Problem("REQUIRED", "Choose how many of which item to return.", ("lines",))]
             return _html(await self._render(order, "status/page.html", problems=problems), 422)
         try:
-            await status_page.start_return(self.services, order, lines, fields.get("key") or None)
+            with audit.acting(order.email, "customer", "statusPage:requestReturn"):
+                await status_page.start_return(self.services, order, lines, fields.get("key") or None)
         except DomainError as error:
             return _html(await self._render(order, "status/page.html", problems=error.problems), 422)
         return RedirectResponse(
