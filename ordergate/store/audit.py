@@ -25,6 +25,7 @@ from ordergate.models.idempotency import IdempotencyRecord
 from ordergate.models.inventory import IncomingSupplyRecord, LedgerEntry, WebhookDelivery
 from ordergate.models.loyalty import LoyaltyEntry
 from ordergate.models.movements import StockMovement
+from ordergate.models.notes import Note, Tag, TargetKind
 from ordergate.models.order import Order
 from ordergate.models.outbox import OutboxTask
 from ordergate.models.sync import SyncCheckpoint
@@ -54,6 +55,8 @@ NO_ORDER = ""
 def _order_of(record: Any) -> str:
     if isinstance(record, Order):
         return str(record.id)
+    if isinstance(record, Note | Tag) and record.target_kind is TargetKind.ORDER:
+        return str(record.target_id)
     return str(getattr(record, "order_id", None) or NO_ORDER)
 
 

@@ -1,0 +1,142 @@
+"""The agents' dashboard: `/dashboard`, server-rendered like the status page.
+
+Signing in takes a staff token (`ordergate token --role agent`) once, through a form, and keeps it
+in an HttpOnly, SameSite=Strict cookie scoped to `/dashboard`, good as long as the token is; every
+request checks it again, so an expired or revoked key (a rotated secret) signs everyone out. Only
+callers who read every order and the audit trail (agents, admins) get in. The pages only read:
+the network's figures of the last 30 days, the order search, and one order's timeline with its
+notes, tags and audit trail; changes are made through the API, where they are audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ordergate.auth import verify_token
+from ordergate.models.criteria import OrderCriteria
+from ordergate.models.errors import DomainError, NotFound
+from ordergate.models.events import customer_message
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.notes import TargetKind
+from ordergate.models.order import OrderStatus
+from ordergate.pages.render import environment
+from ordergate.pages.status import ASSETS, HEADERS, _form
+from ordergate.settings import Settings
+from ordergate.usecases import audit, orders, reads
+from ordergate.usecases.services import Services
+
+COOKIE = "og_staff"
+PATH = "/dashboard"
+PAGE_SIZE = 50
+
+
+class Dashboard:
+    def __init__(self, settings: Settings, services: Services) -> None:
+        self.settings = settings
+        self.services = services
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(PATH, self.home, methods=["GET"]),
+            Route(f"{PATH}/session", self.sign_in, methods=["POST"]),
+            Route(f"{PATH}/session/end", self.sign_out, methods=["POST"]),
+            Route(f"{PATH}/orders/{{order_id}}", self.order, methods=["GET"]),
+        ]
+
+    def _staff(self, request: Request) -> Principal | None:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            return None
+        try:
+            principal = verify_token(self.settings, token)
+        except DomainError:
+            return None
+        return principal if _may_enter(principal) else None
+
+    def _render(self, template: str, code: int = 200, **values: Any) -> HTMLResponse:
+        body = environment().get_template(f"dashboard/{template}").render(assets=ASSETS, **values)
+        return HTMLResponse(body, status_code=code, headers=HEADERS)
+
+    async def sign_in(self, request: Request) -> Response:
+        token = _form(await request.body()).get("token", "").strip()
+        try:
+            principal = verify_token(self.settings, token)
+        except DomainError as error:
+            return self._render("signin.html", 401, problem=f"That token was not accepted: {error.message}.")
+        if not _may_enter(principal):
+            return self._render("signin.html", 403, problem="The dashboard is for agents and admins.")
+        response = RedirectResponse(PATH, status_code=303, headers=HEADERS)
+        response.set_cookie(
+            COOKIE,
+            token,
+            path=PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            max_age=self.settings.token_ttl_seconds,
+        )
+        return response
+
+    async def sign_out(self, _: Request) -> Response:
+        response = RedirectResponse(PATH, status_code=303, headers=HEADERS)
+        response.delete_cookie(COOKIE, path=PATH)
+        return response
+
+    async def home(self, request: Request) -> Response:
+        principal = self._staff(request)
+        if principal is None:
+            return self._render("signin.html", problem=None)
+        text = request.query_params.get("q", "").strip()[:254]
+        wanted = request.query_params.get("status", "")
+        statuses = (OrderStatus(wanted),) if wanted in OrderStatus.__members__ else ()
+        criteria = OrderCriteria(text=text or None, statuses=statuses)
+        found = await orders.orders(self.services, principal, criteria, PAGE_SIZE, None)
+        return self._render(
+            "home.html",
+            principal=principal,
+            query=text,
+            status=wanted,
+            statuses=[s.value for s in OrderStatus],
+            found=found,
+            figures=await self.figures(principal),
+        )
+
+    async def figures(self, principal: Principal) -> Any:
+        """The network's figures for the last 30 days (filled where the metrics are served)."""
+        return None
+
+    async def order(self, request: Request) -> Response:
+        principal = self._staff(request)
+        if principal is None:
+            return RedirectResponse(PATH, status_code=303, headers=HEADERS)
+        order_id = request.path_params["order_id"]
+        try:
+            record = await orders.order(self.services, principal, order_id)
+        except NotFound:
+            return self._render("missing.html", 404)
+        trail = await audit.audit_trail(self.services, principal, order_id=order_id, first=200)
+        [events] = await reads.events_by_order_ids(self.services, [order_id])
+        [notes] = await reads.notes_by_targets(self.services, [reads.target_key(TargetKind.ORDER, order_id)])
+        [tags] = await reads.tags_by_targets(self.services, [reads.target_key(TargetKind.ORDER, order_id)])
+        timeline: list[tuple[datetime, str, str]] = [
+            (e.occurred_at, e.type, customer_message(e.type)) for e in events
+        ]
+        timeline += [(n.created_at, "STAFF_NOTE", f"{n.author}: {n.body}") for n in notes]
+        timeline.sort(key=lambda entry: entry[0])
+        return self._render(
+            "order.html",
+            principal=principal,
+            order=record,
+            timeline=timeline,
+            tags=[t.tag for t in tags],
+            trail=list(reversed(trail.items)),
+        )
+
+
+def _may_enter(principal: Principal) -> bool:
+    return principal.can(Permission.READ_ALL_ORDERS) and principal.can(Permission.READ_AUDIT)

@@ -1,0 +1,96 @@
+"""The agents' dashboard (issue 19, item 7): signed in with a staff token kept in an HttpOnly
+cookie, the search, and an order's timeline with its notes, tags and audit trail."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.builders import a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+from tests.test_status_page import text_of
+
+AGENT = a_token("agent")
+ANN = a_token("customer", email="ann@example.com")
+NOTE = "mutation($input: AddNoteInput!) { addNote(input: $input) { userErrors { code } } }"
+TAG = "mutation($input: TagsInput!) { addTags(input: $input) { userErrors { code } } }"
+
+
+async def signed_in(client: httpx.AsyncClient, token: str = AGENT) -> httpx.Response:
+    return await client.post("/dashboard/session", data={"token": token})
+
+
+async def place(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input(**overrides)}, token=AGENT)
+    order: dict[str, Any] = body["data"]["placeOrder"]["order"]
+    return order
+
+
+async def test_only_staff_get_in_and_the_token_stays_out_of_reach_of_scripts(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await client.get("/dashboard")
+    assert "Sign in" in first.text
+    assert 'type="password"' in first.text
+
+    refused = await signed_in(client, ANN)
+    associate = await signed_in(client, a_token("associate", locations=("DC-DFW",)))
+    forged = await signed_in(client, "not.a.token")
+    assert (refused.status_code, associate.status_code, forged.status_code) == (403, 403, 401)
+    assert "og_staff" not in client.cookies
+
+    accepted = await signed_in(client)
+    assert accepted.status_code == 303
+    cookie = accepted.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
+    assert "Path=/dashboard" in cookie
+    home = await client.get("/dashboard")
+    assert "Find an order" in home.text
+    assert "agent-test (agent)" in text_of(home.text)
+
+    await client.post("/dashboard/session/end")
+    assert "Sign in" in (await client.get("/dashboard")).text
+
+
+async def test_the_search_finds_orders_and_opens_one_with_its_history(client: httpx.AsyncClient) -> None:
+    wanted = await place(client, externalReference="BC-7777")
+    await place(client)
+    await execute(
+        client,
+        NOTE,
+        {"input": {"targetType": "ORDER", "targetId": wanted["id"], "body": "VIP <b>call</b>"}},
+        token=AGENT,
+    )
+    await execute(
+        client,
+        TAG,
+        {"input": {"targetType": "ORDER", "targetId": wanted["id"], "tags": ["vip"]}},
+        token=AGENT,
+    )
+    await signed_in(client)
+
+    results = await client.get("/dashboard", params={"q": "BC-7777"})
+    rows = re.findall(r'<a href="(/dashboard/orders/[^"]+)">([^<]+)</a>', results.text)
+    assert [number for _, number in rows] == [wanted["number"]]
+
+    page = await client.get(rows[0][0])
+    seen = text_of(page.text)
+    assert f"Order {wanted['number']}" in seen
+    assert "agent-test: VIP <b>call</b>" not in page.text  # escaped, not markup
+    assert "agent-test: VIP &lt;b&gt;call&lt;/b&gt;" in page.text
+    assert "Order placed We received your order." in seen
+    assert "addNote by agent-test (agent)" in seen
+    assert "placeOrder by agent-test (agent)" in seen
+    assert "<td>Order</td><td>status</td><td></td><td>CONFIRMED</td>" in page.text  # the placement's diff
+    assert '<span class="tag">vip</span>' in page.text
+
+
+async def test_without_a_session_an_order_page_sends_to_sign_in(client: httpx.AsyncClient) -> None:
+    order = await place(client)
+    answer = await client.get(f"/dashboard/orders/{order['id']}")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard"
