@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 from sqlmodel import select
 
 from ordergate.models.audit import MAX_CHANGES, Actor, AuditEntry, change
@@ -60,26 +61,36 @@ def _order_of(record: Any) -> str:
     return str(getattr(record, "order_id", None) or NO_ORDER)
 
 
+_COLUMNS: dict[type, frozenset[str]] = {}
+
+
+def _columns(mapper: Any) -> frozenset[str]:
+    found = _COLUMNS.get(mapper.class_)
+    if found is None:
+        found = _COLUMNS[mapper.class_] = frozenset(a.key for a in mapper.column_attrs)
+    return found
+
+
 def _diff(record: Any, state: str) -> list[tuple[str, str, Any, Any]]:
-    """(record id, field, before, after) for each column the flush writes."""
+    """(record id, field, before, after) for each column the flush writes. A changed record
+    is read for the fields it changed only (`committed_state` holds their values before)."""
     inspected = sa.inspect(record)
     record_id = str(getattr(record, "id", None) or inspected.identity or "")
+    columns = _columns(inspected.mapper)
+    if state == "new":
+        return [
+            (record_id, name, None, value) for name in columns if (value := getattr(record, name)) is not None
+        ]
+    if state == "deleted":
+        return [(record_id, name, getattr(record, name), None) for name in columns]
     found = []
-    for attribute in inspected.mapper.column_attrs:
-        name = attribute.key
-        history = inspected.attrs[name].history
-        if state == "new":
-            value = getattr(record, name)
-            if value is not None:
-                found.append((record_id, name, None, value))
-        elif state == "deleted":
-            before = history.unchanged[0] if history.unchanged else (history.deleted or [None])[0]
-            found.append((record_id, name, before, None))
-        elif history.has_changes():
-            before = (history.deleted or history.unchanged or [None])[0]
-            after = (history.added or [None])[0]
-            if before != after:
-                found.append((record_id, name, before, after))
+    for name, before in inspected.committed_state.items():
+        if name not in columns:
+            continue
+        before = None if before is NO_VALUE else before
+        after = getattr(record, name)
+        if before != after:
+            found.append((record_id, name, before, after))
     return found
 
 
