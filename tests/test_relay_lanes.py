@@ -14,6 +14,7 @@ import pytest
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.outbox import (
+    EMAIL_MESSAGE,
     ERP_SALES_ORDER,
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
@@ -69,7 +70,8 @@ def test_each_upstream_has_its_lane_and_payments_share_none_with_the_erp() -> No
 async def test_the_handlers_split_into_lanes_by_upstream(services: Services) -> None:
     split = lanes(outbox_handlers(services))
 
-    assert set(split) == {"erp", "storefront", "payments", "carriers", "webhooks"}
+    assert set(split) == {"erp", "storefront", "payments", "carriers", "webhooks", "email"}
+    assert set(split["email"]) == {EMAIL_MESSAGE}
     assert set(split["payments"]) == {PAYMENT_CAPTURE, PAYMENT_REFUND, "payment.void"}
 
 

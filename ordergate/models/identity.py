@@ -36,6 +36,7 @@ class Permission(StrEnum):
     EDIT_ORDERS = "edit_orders"  # unstarted units of any open order
     ISSUE_APPEASEMENTS = "issue_appeasements"  # goodwill refunds, up to the role's limit
     MANAGE_CATALOG = "manage_catalog"  # what may be sold beyond the units on hand
+    MANAGE_CUSTOMERS = "manage_customers"  # a customer's email preferences
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -68,6 +69,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EDIT_ORDERS,
             Permission.MANAGE_RETURNS,
             Permission.ISSUE_APPEASEMENTS,
+            Permission.MANAGE_CUSTOMERS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

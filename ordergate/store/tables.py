@@ -49,6 +49,7 @@ customers = sa.Table(
     sa.Column("phone", sa.String(32), nullable=True),
     sa.Column("external_id", sa.String(64), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("email_opt_out", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 
@@ -280,6 +281,7 @@ orders = sa.Table(
     sa.Column("service_level", EnumText(ServiceLevel, 16), nullable=True),
     sa.Column("bill_country_code", sa.String(2), nullable=True),
     sa.Column("bill_postal_code", sa.String(16), nullable=True),
+    sa.Column("locale", sa.String(35), nullable=True),
     sa.Column("event_seq", sa.Integer(), nullable=False),
     sa.Column("placed_by", sa.String(255), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),

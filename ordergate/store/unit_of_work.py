@@ -26,6 +26,7 @@ from ordergate.store.mapping import start_mappers
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
 from ordergate.store.payments import PaymentRepository
+from ordergate.store.positions import PositionRepository
 from ordergate.store.returns import ReturnRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.inventory = InventoryRepository(session)
         self.outbox = OutboxRepository(session)
         self.webhooks = WebhookRepository(session)
+        self.positions = PositionRepository(session)
         self.sync = SyncRepository(session)
         self.returns = ReturnRepository(session)
         self.payments = PaymentRepository(session)

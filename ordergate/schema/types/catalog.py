@@ -153,6 +153,10 @@ class Customer:
     own_name: strawberry.Private[str]
     phone: str | None
     created_at: datetime
+    email_opt_out: bool = strawberry.field(
+        description="Whether they opted out of non-essential email (delivered, picked up); essential "
+        "email (confirmation, shipping, pickup, cancellation, returns, refunds) always goes."
+    )
 
     @strawberry.field(
         description="Their name as the storefront has it (customers live there), else as they gave it "
@@ -203,6 +207,7 @@ class Customer:
             own_name=record.display_name,
             phone=record.phone,
             created_at=record.created_at,
+            email_opt_out=record.email_opt_out,
         )
 
     @classmethod

@@ -36,8 +36,9 @@ from ordergate.schema.context import Info, principal
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
+from ordergate.schema.types.emails import OrderEmail
 from ordergate.schema.types.routing import RoutingDecision
-from ordergate.usecases import orders
+from ordergate.usecases import emails, orders
 from ordergate.usecases.events import event_cursor
 
 CARRIER_SCAN = "CARRIER_SCAN"
@@ -398,6 +399,18 @@ class Order:
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[str | None]
 
+    locale: str | None = strawberry.field(
+        description="The language its emails are written in; null: English."
+    )
+
+    @strawberry.field(
+        description="The emails sent to the customer about this order, in the order of their events, with how sending "
+        "each went (attempts, last error while it is retried); staff only (others: FORBIDDEN)."
+    )
+    async def emails(self, info: Info) -> list[OrderEmail]:
+        found = await emails.order_emails(info.context.services, principal(info), str(self.id))
+        return [OrderEmail.from_model(record) for record in found]
+
     @strawberry.field(description="The fraud screen's assessment at placement; staff only (null for others).")
     def risk(self, info: Info) -> Risk | None:
         if self.risk_score is None or not principal(info).can(Permission.READ_ALL_ORDERS):
@@ -591,6 +604,7 @@ class Order:
             promised_on=record.promised_on,
             risk_score=record.risk_score,
             risk_reasons=record.risk_reasons,
+            locale=record.locale,
         )
 
     @classmethod
