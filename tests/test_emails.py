@@ -141,6 +141,25 @@ async def test_a_customer_who_opted_out_still_gets_essential_email_but_not_the_r
     assert (await inbox(client))[0]["subject"] == f"Your parcel for order {order['number']} was delivered"
 
 
+async def test_an_order_a_storefront_took_is_the_storefronts_to_email_about(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order, _ = await packed(client)
+    async with services.store.write() as uow:
+        found = await uow.orders.lock(order["id"], EVERYTHING)
+        assert found is not None
+        found.source_ref = "bigcommerce:101"
+        uow.save(found)
+
+    await send_due(services)
+
+    assert await inbox(client) == []
+    records = await email_tasks(services, order["id"])
+    assert [(r.kind, r.status, r.task.result) for r in records] == [
+        ("order_confirmed", "SKIPPED", "skipped: the storefront emails about its own orders")
+    ]
+
+
 async def test_a_customer_cannot_change_another_customers_email_preference(client: httpx.AsyncClient) -> None:
     await packed(client)
     ann = await execute(client, OPT_OUT, {"input": {"optOut": True}}, token=ANN)

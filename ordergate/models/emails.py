@@ -10,6 +10,10 @@ complain about not hearing (the order confirmed, delayed by a backorder, shipped
 collect, cancelled, a return approved and its label, a refund): they always go. Messages that
 only tell what the customer can already see (delivered, picked up) are non-essential, and a
 customer who opted out does not get them.
+
+Orders imported from a storefront are the storefront's to email about: it confirmed them to the
+shopper when it took them, and it tells of the shipments we push back to it. We email only about
+orders placed through our API, so nobody hears of one event twice.
 """
 
 from __future__ import annotations
@@ -70,6 +74,11 @@ def email_kind(event_type: str) -> EmailKind | None:
 
 def is_essential(kind: EmailKind) -> bool:
     return kind not in NON_ESSENTIAL
+
+
+def ours_to_send(source_ref: str | None) -> bool:
+    """Whether we email about an order: not when a storefront took it (its `source_ref`)."""
+    return source_ref is None
 
 
 def task_key(order_id: str, event_id: str) -> str:

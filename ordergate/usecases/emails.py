@@ -39,6 +39,7 @@ from ordergate.models.emails import (
     is_essential,
     key_prefix,
     message_id,
+    ours_to_send,
     pickup_until,
     task_key,
 )
@@ -94,6 +95,8 @@ async def send(services: Services, task: OutboxTask) -> str:
         )
         if event is None or order is None:
             raise Permanent("the order or its event is gone")
+        if not ours_to_send(order.source_ref):
+            return "skipped: the storefront emails about its own orders"
         customer = (await uow.customers.by_ids([order.customer_id])).get(order.customer_id)
         if customer is not None and customer.email_opt_out and not is_essential(kind):
             return "skipped: the customer opted out"

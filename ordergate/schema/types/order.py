@@ -404,8 +404,9 @@ class Order:
     )
 
     @strawberry.field(
-        description="The emails sent to the customer about this order, in the order of their events, with how sending "
-        "each went (attempts, last error while it is retried); staff only (others: FORBIDDEN)."
+        description="The emails sent to the customer about this order, in the order of their events, "
+        "with how sending each went (attempts, last error while it is retried); staff only (others: "
+        "FORBIDDEN)."
     )
     async def emails(self, info: Info) -> list[OrderEmail]:
         found = await emails.order_emails(info.context.services, principal(info), str(self.id))
