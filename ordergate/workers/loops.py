@@ -12,6 +12,7 @@ from ordergate.usecases import backorders, storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import DISPATCH_BATCH, Follower, dispatch_once
 from ordergate.workers.pushers import AvailabilityPusher
+from ordergate.workers.relay import stop_if_cancelled
 
 log = logging.getLogger("ordergate.workers")
 DISPATCH_IDLE_SECONDS = 2.0
@@ -69,6 +70,7 @@ async def dispatch_forever(
     runs: woken by the broker after commits, and every `idle_seconds` in case a wake-up was lost."""
     async with services.broker.listen() as listener:
         while True:
+            stop_if_cancelled()
             try:
                 read = await dispatch_once(services, follower)
             except Exception:  # a supervisor: log, wait, and go on
