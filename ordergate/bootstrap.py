@@ -259,8 +259,8 @@ def build_mailer(settings: Settings, sandboxes: Sandboxes) -> Mailer | None:
             raise SettingsError(f"ORDERGATE_SMTP_URL: {error}") from None
     if not settings.sandbox:
         return None
-    sandboxes.mail = sandboxes.mail or MailSink()
-    return SmtpMailer(sandboxes.mail.url)
+    sink = sandboxes.mail = sandboxes.mail or MailSink()
+    return SmtpMailer(lambda: sink.url)
 
 
 def email_sender(settings: Settings) -> Sender:

@@ -141,6 +141,7 @@ class Email:
     message_id: str
     sender: Sender
     kind: EmailKind
+    opt_out_url: str | None = None  # non-essential email: its List-Unsubscribe (one click, RFC 8058)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class MessageFacts:
     refund: Refund | None = None
     promised_on: date | None = None
     whole: bool = False  # a cancellation of the whole order, not some of its lines
+    opt_out_url: str | None = None  # where the customer stops non-essential email
 
 
 def backordered_items(event: OrderEvent, names: Mapping[str, str]) -> list[Item]:

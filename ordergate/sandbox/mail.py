@@ -2,8 +2,8 @@
 event loop, keeping the last messages it received, and a page to read them at /sandbox/mail.
 
 The gateway's SMTP mailer sends to it as it would to any server, so the sandbox exercises the
-same path as production. The socket is bound when the sink is built (its port is known before
-anything sends) and served from `start` until `aclose`.
+same path as production. It listens from `start` (on a port the system picks; the mailer asks
+the sink for its URL at each send) until `aclose`.
 
 Below its mount: `GET /` lists the messages, newest first; `GET /<n>` shows one (headers, its
 text, its links, its HTML in a sandboxed frame); `GET /<n>/html` is the HTML part alone, under
@@ -18,7 +18,6 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +68,7 @@ class ReceivedMail:
             "to": list(self.rcpt_tos),
             "subject": self.subject,
             "messageId": self.header("Message-ID"),
+            "headers": [list(pair) for pair in self.headers],
             "text": self.text,
             "html": self.html,
             "links": self.links,
@@ -103,10 +103,8 @@ class MailSink:
     def __init__(self, *, keep: int = KEEP) -> None:
         self.received: deque[ReceivedMail] = deque(maxlen=keep)
         self._count = 0
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
         self._server: asyncio.Server | None = None
+        self.port = 0  # until it serves: nothing listens there, so a send fails and is retried
         self.app = self._app()
 
     @property
@@ -117,15 +115,15 @@ class MailSink:
         if self._server is None:
             loop = asyncio.get_running_loop()
             self._server = await loop.create_server(
-                lambda: SMTP(self, hostname=HOSTNAME, ident="ordergate sandbox"), sock=self._socket
+                lambda: SMTP(self, hostname=HOSTNAME, ident="ordergate sandbox"), "127.0.0.1", 0
             )
+            self.port = self._server.sockets[0].getsockname()[1]
 
     async def aclose(self) -> None:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        self._socket.close()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         self._count += 1

@@ -99,8 +99,8 @@ async def test_a_deferred_recipient_is_unavailable_for_now_and_a_refused_one_for
 
 
 def test_an_smtp_url_names_the_server_its_tls_and_login() -> None:
-    plain = SmtpMailer("smtp://user%40shop:p%3Ass@mail.example:587")
-    implicit = SmtpMailer("smtps://mail.example")
+    plain = SmtpMailer("smtp://user%40shop:p%3Ass@mail.example:587").server
+    implicit = SmtpMailer("smtps://mail.example").server
 
     assert (plain.hostname, plain.port, plain.use_tls, plain.username, plain.password) == (
         "mail.example",

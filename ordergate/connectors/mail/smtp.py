@@ -9,6 +9,10 @@ message to whoever received the first.
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from urllib.parse import unquote, urlsplit
@@ -39,33 +43,67 @@ def mime(message: Email) -> EmailMessage:
     mail["Date"] = formatdate(usegmt=True)
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to it
     mail["X-Ordergate-Email"] = message.kind.value
+    if message.opt_out_url:
+        mail["List-Unsubscribe"] = f"<{message.opt_out_url}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(message.text)
     mail.add_alternative(message.html, subtype="html")
     return mail
 
 
-class SmtpMailer:
-    def __init__(self, url: str, *, timeout: float = TIMEOUT_SECONDS) -> None:
+@dataclass(frozen=True)
+class SmtpServer:
+    hostname: str
+    port: int
+    use_tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpServer:
         parts = urlsplit(url)
         if parts.scheme not in PORTS or not parts.hostname:
             raise ValueError("an SMTP URL is smtp://[user:password@]host[:port] or smtps://...")
-        self.hostname = parts.hostname
-        self.port = parts.port or PORTS[parts.scheme]
-        self.use_tls = parts.scheme == "smtps"
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
+        return cls(
+            hostname=parts.hostname,
+            port=parts.port or PORTS[parts.scheme],
+            use_tls=parts.scheme == "smtps",
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+class SmtpMailer:
+    """`url` is the server's, or says where it is at each send (the sandbox's sink has its port
+    once it serves)."""
+
+    def __init__(self, url: str | Callable[[], str], *, timeout: float = TIMEOUT_SECONDS) -> None:
+        self._url = url
+        if isinstance(url, str):
+            SmtpServer.parse(url)  # a bad URL stops the gateway at start, not at the first email
         self.timeout = timeout
+
+    @property
+    def server(self) -> SmtpServer:
+        return SmtpServer.parse(self._url if isinstance(self._url, str) else self._url())
 
     async def send(self, message: Email) -> None:
         try:
+            await self._send(message)
+        finally:
+            _raise_if_cancelled()
+
+    async def _send(self, message: Email) -> None:
+        server = self.server
+        try:
             await aiosmtplib.send(
                 mime(message),
-                hostname=self.hostname,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.use_tls,
-                start_tls=None if not self.use_tls else False,  # None: STARTTLS when offered
+                hostname=server.hostname,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                use_tls=server.use_tls,
+                start_tls=None if not server.use_tls else False,  # None: STARTTLS when offered
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
@@ -84,3 +122,11 @@ class SmtpMailer:
 
     async def aclose(self) -> None:
         return None
+
+
+def _raise_if_cancelled() -> None:
+    """aiosmtplib waits with `asyncio.wait_for`, which on Python 3.11 can swallow a cancellation
+    that arrives as the server answers: the relay being stopped would then run on forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() and sys.version_info < (3, 12):
+        raise asyncio.CancelledError
