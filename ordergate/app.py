@@ -22,6 +22,7 @@ from ordergate.body_limit import BodyLimit
 from ordergate.bootstrap import Sandboxes
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
+from ordergate.opt_out import opt_out_routes
 from ordergate.schema.view import endpoint
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
@@ -88,6 +89,7 @@ def create_app(
         Route("/webhooks/shipengine", carrier_endpoint(services, "shipengine"), methods=["POST"]),
         Route("/webhooks/ups", carrier_endpoint(services, "ups"), methods=["POST"]),
         Route("/webhooks/bigcommerce", storefront_endpoint(services), methods=["POST"]),
+        *opt_out_routes(services),
     ]
     for name, sandbox in sandboxes.served().items():  # each vendor's sandbox, under /sandbox/<vendor>
         routes.append(Mount(f"/sandbox/{name}", sandbox, name=f"sandbox-{name}"))

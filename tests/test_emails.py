@@ -160,6 +160,43 @@ async def test_an_order_a_storefront_took_is_the_storefronts_to_email_about(
     ]
 
 
+async def test_a_non_essential_email_carries_a_one_click_opt_out_that_a_link_scanner_cannot_trigger(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order, _ = await packed(client)
+    await _append(services, order["id"], EventType.SHIPMENT_DELIVERED)
+    await send_due(services)
+    sent = {mail["subject"].split()[1]: mail for mail in await inbox(client)}  # one relay batch: any order
+    delivered, confirmation = sent["parcel"], sent["order"]
+    [link] = [link for link in delivered["links"] if "/email/opt-out/" in link]
+    headers = dict(delivered["headers"])
+    assert headers["List-Unsubscribe"] == f"<{link}>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "List-Unsubscribe" not in dict(confirmation["headers"])  # essential: nothing to opt out of
+    assert not [link for link in confirmation["links"] if "/email/opt-out/" in link]
+    path = link.removeprefix(services.links.public_url)
+
+    shown = await client.get(path)
+    forged = await client.post(path.replace("?t=", "?t=A"))
+    assert shown.status_code == 200
+    assert "Stop order updates such as delivery notices to ann@example.com?" in shown.text
+    assert forged.status_code == 404
+    assert not await _opted_out(services, order["id"])
+    done = await client.post(path, content=b"List-Unsubscribe=One-Click")
+    assert done.status_code == 200
+    assert await _opted_out(services, order["id"])
+    await _append(services, order["id"], EventType.SHIPMENT_DELIVERED)
+    await send_due(services)
+    assert len(await inbox(client)) == 2
+
+
+async def _opted_out(services: Services, order_id: str) -> bool:
+    async with services.store.read() as uow:
+        order = (await uow.orders.by_ids([order_id], EVERYTHING))[order_id]
+        customer = (await uow.customers.by_ids([order.customer_id]))[order.customer_id]
+    return customer.email_opt_out
+
+
 async def test_a_customer_cannot_change_another_customers_email_preference(client: httpx.AsyncClient) -> None:
     await packed(client)
     ann = await execute(client, OPT_OUT, {"input": {"optOut": True}}, token=ANN)

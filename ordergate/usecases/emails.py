@@ -111,6 +111,7 @@ async def send(services: Services, task: OutboxTask) -> str:
         message_id=message_id(event.id, kind, sender.from_address),
         sender=sender,
         kind=kind,
+        opt_out_url=facts.opt_out_url,
     )
     mailer = services.mailer
     if mailer is None:
@@ -143,6 +144,7 @@ async def gather(
         total=order.total,
         items=_open_items(lines),
         promised_on=order.promised_on,
+        opt_out_url=services.links.opt_out_url(customer.id) if customer and not is_essential(kind) else None,
     )
     if kind in (EmailKind.SHIPPED, EmailKind.READY_FOR_PICKUP, EmailKind.PICKED_UP):
         facts = await _with_fulfilment(uow, facts, event, order, lines)
@@ -305,3 +307,26 @@ async def set_email_opt_out(
         customer.email_opt_out = opt_out
         uow.save(customer)
     return customer
+
+
+async def opt_out_by_link(services: Services, customer_id: str, token: str) -> Customer:
+    """The opt-out link in a non-essential email, followed (and confirmed): no sign-in, the
+    link's token is the authority. A wrong token is simply not found."""
+    if not services.links.valid_opt_out(customer_id, token):
+        raise NotFound("no such customer", field=("customer_id",))
+    async with services.store.write() as uow:
+        customer = (await uow.customers.by_ids([customer_id])).get(customer_id)
+        if customer is None:
+            raise NotFound("no such customer", field=("customer_id",))
+        customer.email_opt_out = True
+        uow.save(customer)
+    return customer
+
+
+async def opt_out_email(services: Services, customer_id: str, token: str) -> str | None:
+    """Whose email an opt-out link is for, shown before they confirm; None for a wrong link."""
+    if not services.links.valid_opt_out(customer_id, token):
+        return None
+    async with services.store.read() as uow:
+        customer = (await uow.customers.by_ids([customer_id])).get(customer_id)
+    return customer.email if customer is not None else None
