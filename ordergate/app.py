@@ -22,6 +22,7 @@ from ordergate.body_limit import BodyLimit
 from ordergate.bootstrap import Sandboxes
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
+from ordergate.opt_out import opt_out_routes
 from ordergate.pages.dashboard import Dashboard
 from ordergate.pages.status import StatusPages
 from ordergate.schema.view import endpoint
@@ -92,6 +93,7 @@ def create_app(
         Route("/webhooks/bigcommerce", storefront_endpoint(services), methods=["POST"]),
         *StatusPages(services).routes(),
         *Dashboard(settings, services).routes(),
+        *opt_out_routes(services),
     ]
     for name, sandbox in sandboxes.served().items():  # each vendor's sandbox, under /sandbox/<vendor>
         routes.append(Mount(f"/sandbox/{name}", sandbox, name=f"sandbox-{name}"))

@@ -31,6 +31,8 @@ from ordergate.connectors.carriers.ups import UpsCarrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.errors import UpstreamError
+from ordergate.connectors.mail.base import Mailer
+from ordergate.connectors.mail.smtp import SmtpMailer
 from ordergate.connectors.payments.base import PaymentProvider
 from ordergate.connectors.payments.stripe_like import StripeLikeProvider
 from ordergate.connectors.storefront.base import StorefrontConnector
@@ -39,6 +41,7 @@ from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER as STOREFR
 from ordergate.connectors.webhooks.http import HttpWebhookSender
 from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.models.commands import Limits
+from ordergate.models.emails import Sender
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
 from ordergate.models.links import StatusLinks, link_key
@@ -46,6 +49,7 @@ from ordergate.models.pricing import DEFAULT_RULES, ShippingPolicy, TaxRules
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.keeper import Snapshotting, StateKeeper
+from ordergate.sandbox.mail import MailSink
 from ordergate.sandbox.payments import PaymentsSandbox
 from ordergate.sandbox.seed import MERCHANT_PHONE, demo_locations, demo_products
 from ordergate.sandbox.shipengine import ShipEngineSandbox
@@ -92,6 +96,8 @@ class Sandboxes:
         }
         return {name: sandbox for name, sandbox in sandboxes.items() if sandbox is not None}
 
+    mail: MailSink | None = None
+
     def served(self) -> dict[str, ASGIApp]:
         """The sandboxes this process runs, by vendor, to be mounted under /sandbox/<vendor>."""
         apps: dict[str, ASGIApp | None] = {
@@ -100,6 +106,7 @@ class Sandboxes:
             "ups": self.ups.app if self.ups else None,
             "payments": self.payments.app if self.payments else None,
             "bigcommerce": self.bigcommerce.app if self.bigcommerce else None,
+            "mail": self.mail.app if self.mail else None,
         }
         return {name: app for name, app in apps.items() if app is not None}
 
@@ -301,6 +308,29 @@ def keep_sandbox_state(settings: Settings, sandboxes: Sandboxes, *, stale: bool)
     sandboxes.keeper = keeper
 
 
+def build_mailer(settings: Settings, sandboxes: Sandboxes) -> Mailer | None:
+    """SMTP to the server ORDERGATE_SMTP_URL names; else, with the sandbox on, SMTP to the
+    sandbox's own server (served while the gateway serves, read at /sandbox/mail)."""
+    if settings.email.smtp_url:
+        try:
+            return SmtpMailer(settings.email.smtp_url)
+        except ValueError as error:
+            raise SettingsError(f"ORDERGATE_SMTP_URL: {error}") from None
+    if not settings.sandbox:
+        return None
+    sink = sandboxes.mail = sandboxes.mail or MailSink()
+    return SmtpMailer(lambda: sink.url)
+
+
+def email_sender(settings: Settings) -> Sender:
+    return Sender(
+        name=settings.email.merchant_name,
+        from_address=settings.email.from_address,
+        reply_to=settings.email.reply_to,
+        postal_address=settings.email.postal_address,
+    )
+
+
 def load_tax_rules(path: str | None) -> TaxRules:
     """The built-in rules, or those in the JSON file named by ORDERGATE_TAX_RULES (a bad file
     stops the gateway at start with what is wrong, not at the first order)."""
@@ -356,6 +386,8 @@ def build_services(
         default_carrier=settings.default_carrier,
         views=ReadViews(max_age=max(settings.read_view_ms, 0) / 1000),
         links=StatusLinks(settings.public_url, link_key(settings.status_link_secret)),
+        mailer=build_mailer(settings, sandboxes),
+        email_sender=email_sender(settings),
     )
     keep_sandbox_state(settings, sandboxes, stale=stale)
     _close_with(services, sandboxes)
@@ -369,10 +401,16 @@ def _close_with(services: Services, sandboxes: Sandboxes) -> None:
     closing.push_async_callback(services.store.dispose)
     if sandboxes.keeper is not None:
         closing.push_async_callback(sandboxes.keeper.aclose)  # once all else is closed: the last word
-    for sandbox in (sandboxes.katana, sandboxes.bigcommerce, sandboxes.shipengine, sandboxes.ups):
+    for sandbox in (
+        sandboxes.katana,
+        sandboxes.bigcommerce,
+        sandboxes.shipengine,
+        sandboxes.ups,
+        sandboxes.mail,
+    ):
         if sandbox is not None:
             closing.push_async_callback(sandbox.aclose)
-    for upstream in (services.erp, services.storefront, services.webhook_sender):
+    for upstream in (services.erp, services.storefront, services.webhook_sender, services.mailer):
         if upstream is not None:
             closing.push_async_callback(upstream.aclose)
     for provider in services.payments.values():
@@ -468,6 +506,8 @@ async def _sandboxes_delivering(
             token=(settings.katana.webhook_secrets or (SANDBOX_WEBHOOK_SECRET,))[0],
         )
     connect_storefront_sandbox(app, settings, sandboxes)
+    if sandboxes.mail is not None:
+        await sandboxes.mail.start()
     stop, trackers = connect_carrier_sandboxes(app, settings, sandboxes)
     if sandboxes.keeper is not None:
         trackers.append(asyncio.create_task(sandboxes.keeper.run(stop), name="sandbox-state-saving"))

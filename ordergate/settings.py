@@ -181,6 +181,39 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """Transactional email to customers, and who it comes from."""
+
+    smtp_url: str | None = setting(
+        "ORDERGATE_SMTP_URL",
+        None,
+        "the SMTP server emails go to: `smtp://user:password@host:587` (STARTTLS when the server offers it) "
+        "or `smtps://...:465` (TLS from the start); unset, the sandbox's own server keeps them at "
+        "`/sandbox/mail`, and without the sandbox no email is sent",
+        parsers.url,
+        shown=UNSET_SANDBOX,
+    )
+    merchant_name: str = setting(
+        "ORDERGATE_MERCHANT_NAME", "Ordergate Demo Store", "the store's name, as emails sign and greet with"
+    )
+    from_address: str = setting(
+        "ORDERGATE_EMAIL_FROM",
+        "orders@shop.example",
+        "the address emails come from (its domain also names each email's `Message-ID`)",
+    )
+    reply_to: str = setting(
+        "ORDERGATE_EMAIL_REPLY_TO",
+        "support@shop.example",
+        "where a customer's reply goes, and the support address the footer names",
+    )
+    postal_address: str = setting(
+        "ORDERGATE_MERCHANT_POSTAL_ADDRESS",
+        "1 Market Street, San Francisco, CA 94105, US",
+        "the merchant's postal address, in every email's footer",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs to build the gateway."""
 
@@ -480,6 +513,7 @@ class Settings:
         parsers.flag,
     )
     webhooks: WebhookSettings = group(WebhookSettings, "customer webhooks")
+    email: EmailSettings = group(EmailSettings, "customer email")
     public_url: str = setting(
         "ORDERGATE_PUBLIC_URL",
         "http://127.0.0.1:8000",

@@ -14,19 +14,21 @@ import pytest
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.outbox import (
+    EMAIL_MESSAGE,
     ERP_SALES_ORDER,
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
     RETURN_LABEL,
     STOREFRONT_STATUS,
     WEBHOOK_DELIVERY,
+    OutboxTask,
     lane_of,
 )
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
-from ordergate.workers.relay import lanes
+from ordergate.workers.relay import lanes, relay_lane
 from tests.flows import send_back
 from tests.graphql_client import execute
 from tests.server import DEADLINE
@@ -69,7 +71,8 @@ def test_each_upstream_has_its_lane_and_payments_share_none_with_the_erp() -> No
 async def test_the_handlers_split_into_lanes_by_upstream(services: Services) -> None:
     split = lanes(outbox_handlers(services))
 
-    assert set(split) == {"erp", "storefront", "payments", "carriers", "webhooks"}
+    assert set(split) == {"erp", "storefront", "payments", "carriers", "webhooks", "email"}
+    assert set(split["email"]) == {EMAIL_MESSAGE}
     assert set(split["payments"]) == {PAYMENT_CAPTURE, PAYMENT_REFUND, "payment.void"}
 
 
@@ -155,3 +158,32 @@ async def test_an_erp_answering_429_for_a_minute_holds_back_no_capture_refund_or
     assert done, "a capture, a refund or a customer webhook waited for the rate-limited ERP"
     assert erp.refused >= 1  # the ERP's lane did ask, and was told to come back in a minute
     assert erp.sales_orders == []  # and is still waiting: the minute has not passed
+
+
+@pytest.mark.no_relay
+async def test_a_lane_stops_when_cancelled_even_if_a_handler_swallowed_the_cancellation(
+    services: Services,
+) -> None:
+    """As aiosmtplib's `wait_for` can on Python 3.11: the cancellation arrives, the handler
+    returns normally. The lane must still stop, not loop on with the cancellation pending."""
+    started = asyncio.Event()
+
+    async def swallowing(_: Services, task: OutboxTask) -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            return "swallowed"
+        return "slept"
+
+    now = datetime.now(UTC)
+    async with services.store.write() as uow:
+        uow.outbox.add(OutboxTask(kind="test.swallow", key="1", available_at=now, created_at=now))
+    lane = asyncio.create_task(relay_lane(services, "other", {"test.swallow": swallowing}, idle_seconds=0.05))
+    await asyncio.wait_for(started.wait(), DEADLINE)
+
+    lane.cancel()
+    done, _ = await asyncio.wait({lane}, timeout=DEADLINE)
+
+    assert done == {lane}
+    assert lane.cancelled()

@@ -113,11 +113,13 @@ def test_each_upstream_has_its_group() -> None:
             "ORDERGATE_SHIPENGINE_KEY": "e",
             "ORDERGATE_UPS_ACCOUNT": "u",
             "ORDERGATE_WEBHOOKS_ALLOW_PRIVATE": "on",
+            "ORDERGATE_SMTP_URL": "smtp://mail.example:587",
         }
     )
 
     groups = {spec.name for spec in fields(Settings) if "group" in spec.metadata}
-    assert groups == {"katana", "bigcommerce", "stripe", "shipengine", "ups", "webhooks"}
+    assert groups == {"katana", "bigcommerce", "stripe", "shipengine", "ups", "webhooks", "email"}
+    assert settings.email.smtp_url == "smtp://mail.example:587"
     assert (settings.katana.token, settings.bigcommerce.token, settings.stripe.key) == ("k", "b", "s")
     assert (settings.shipengine.key, settings.ups.account, settings.webhooks.allow_private) == (
         "e",

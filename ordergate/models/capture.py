@@ -291,6 +291,7 @@ def _order(
         service_level=service_level(command),
         bill_country_code=command.billing_address.country_code if command.billing_address else None,
         bill_postal_code=command.billing_address.postal_code if command.billing_address else None,
+        locale=command.locale,
         placed_by=placed_by,
         created_at=now,
         updated_at=now,

@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from ordergate.models.address import Address
 from ordergate.models.appeasements import AppeasementReason, check_amount
 from ordergate.models.countries import is_country, postal_code_fits
+from ordergate.models.emails import valid_locale
 from ordergate.models.errors import Problem
 from ordergate.models.order import CancelReason, DeliveryMethod, HoldReason
 from ordergate.models.returns import Disposition
@@ -84,6 +85,7 @@ class PlaceOrder:
     sale: ExternalSale | None = None  # set by imports only
     hold_when_short: bool = False  # imports: a sale already made is kept ON_HOLD, not refused for stock
     delivery_option_id: str | None = None  # a fulfillmentOptions option (`models.delivery`)
+    locale: str | None = None  # the language of the order's emails (`fr-CA`); None: English
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,10 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
         )
     if command.billing_address is not None:
         problems.extend(check_address(command.billing_address, (*root, "billing_address")))
+    if command.locale is not None and not valid_locale(command.locale):
+        problems.append(
+            Problem("INVALID_LOCALE", "a locale is a language tag such as en or fr-CA", (*root, "locale"))
+        )
     return problems
 
 

@@ -21,6 +21,8 @@ class Customer:
     phone: str | None = None
     external_id: str | None = None
     created_at: datetime
+    # Opted out of non-essential email (models.emails): what they must hear still comes
+    email_opt_out: bool = False
 
     @property
     def display_name(self) -> str:

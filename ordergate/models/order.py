@@ -101,6 +101,8 @@ class Order:
     # of the billing address is kept
     bill_country_code: str | None = None
     bill_postal_code: str | None = None
+    # The customer's language for what the order tells them (`fr-CA`); None: English
+    locale: str | None = None
     event_seq: int = 0
     placed_by: str
     created_at: datetime

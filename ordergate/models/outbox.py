@@ -22,6 +22,7 @@ PAYMENT_REFUND = "payment.refund"
 RETURN_LABEL = "return.label"
 
 WEBHOOK_DELIVERY = "webhook.delivery"  # one of our signed webhooks to a customer's endpoint
+EMAIL_MESSAGE = "email.message"  # one email to a customer, about one event (models.emails)
 
 # Who does each kind of work: the relay runs one lane per upstream, so a rate-limited ERP never
 # holds a payment capture or a customer's webhook back.
@@ -38,6 +39,7 @@ LANES: dict[str, str] = {
     PAYMENT_REFUND: "payments",
     RETURN_LABEL: "carriers",
     WEBHOOK_DELIVERY: "webhooks",
+    EMAIL_MESSAGE: "email",
 }
 OTHER_LANE = "other"
 

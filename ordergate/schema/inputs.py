@@ -138,6 +138,11 @@ class PlaceOrderInput:
         description="A fulfillmentOptions option's id: the order goes that way at that price, or is "
         "refused with DELIVERY_OPTION_UNAVAILABLE when it no longer can; none: STANDARD.",
     )
+    locale: str | None = strawberry.field(
+        default=None,
+        description="The customer's language for the order's emails, a tag such as `fr` or `fr-CA` "
+        "(INVALID_LOCALE otherwise); English where there are no templates in it.",
+    )
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -155,6 +160,7 @@ class PlaceOrderInput:
             payment_amount=self.payment.amount if self.payment else None,
             billing_address=self.billing_address.to_command() if self.billing_address else None,
             delivery_option_id=self.delivery_option_id,
+            locale=self.locale.strip() if self.locale is not None else None,
         )
 
 
@@ -528,4 +534,12 @@ class TagsInput:
     target_id: strawberry.ID
     tags: list[str] = strawberry.field(
         description="Letters, digits and `_ : . -`, kept lowercased. " + at_most("TagsInput.tags")
+    )
+
+
+@strawberry.input(description="Opt a customer out of non-essential email, or back in.")
+class SetEmailOptOutInput:
+    opt_out: bool
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Staff name the customer; a customer may leave it out for themselves."
     )

@@ -31,6 +31,7 @@ from ordergate.schema.inputs import (
     RequestReturnInput,
     ReserveInventoryInput,
     RetryReturnLabelInput,
+    SetEmailOptOutInput,
     SetSellingPolicyInput,
     ShipFulfillmentOrderInput,
     TagsInput,
@@ -39,7 +40,7 @@ from ordergate.schema.inputs import (
 from ordergate.schema.loaders import prime_placed
 from ordergate.schema.text import at_most
 from ordergate.schema.types.appeasements import Appeasement
-from ordergate.schema.types.catalog import Product
+from ordergate.schema.types.catalog import Customer, Product
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
 from ordergate.schema.types.notes import Note
@@ -52,6 +53,7 @@ from ordergate.usecases import (
     cancellation,
     catalog,
     edits,
+    emails,
     fulfillment,
     holds,
     notes,
@@ -267,6 +269,12 @@ class WebhookEndpointPayload:
 @strawberry.type
 class ProductPayload:
     product: Product | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -589,4 +597,17 @@ class Mutation:
             webhooks_out.replay_delivery(services(info), principal(info), str(id)),
             lambda task: ReplayWebhookDeliveryPayload(delivery=WebhookDelivery.from_model(task)),
             lambda e: ReplayWebhookDeliveryPayload(user_errors=e),
+        )
+
+    @strawberry.mutation(
+        description="Opt out of non-essential email (delivered, picked up), or back in: customers for "
+        "themselves, agents for a customer (customerId). Essential email always goes."
+    )
+    async def set_email_opt_out(self, info: Info, input: SetEmailOptOutInput) -> CustomerPayload:
+        customer_id = str(input.customer_id) if input.customer_id is not None else None
+        return await answer(
+            info,
+            emails.set_email_opt_out(services(info), principal(info), customer_id, input.opt_out),
+            lambda c: CustomerPayload(customer=Customer.from_model(c)),
+            lambda e: CustomerPayload(user_errors=e),
         )

@@ -136,6 +136,9 @@ class EventRepository:
             codes.setdefault(order_id, set()).add(code)
         return {order_id: (email, frozenset(codes.get(order_id, ()))) for order_id, email in emails}
 
+    async def by_id(self, event_id: str) -> OrderEvent | None:
+        return await self.session.get(OrderEvent, event_id)
+
     async def head(self) -> int:
         query = select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
         return int((await self.session.execute(query)).scalar_one_or_none() or 0)

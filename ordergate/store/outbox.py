@@ -55,7 +55,7 @@ class OutboxRepository:
             kind: (int(count), oldest) for kind, count, oldest in (await self.session.execute(query)).all()
         }
 
-    async def with_key_prefixes(self, prefixes: Sequence[str]) -> list[OutboxTask]:
+    async def with_key_prefixes(self, prefixes: Sequence[str], kind: str | None = None) -> list[OutboxTask]:
         if not prefixes:
             return []
         query = (
@@ -63,6 +63,8 @@ class OutboxRepository:
             .where(sa.or_(*(tables.outbox.c.key.startswith(prefix, autoescape=True) for prefix in prefixes)))
             .order_by(tables.outbox.c.created_at, tables.outbox.c.id)
         )
+        if kind is not None:
+            query = query.where(tables.outbox.c.kind == kind)
         return list((await self.session.execute(query)).scalars())
 
     async def add_once(self, task: OutboxTask) -> bool:

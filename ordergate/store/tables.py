@@ -53,6 +53,7 @@ customers = sa.Table(
     # Name searches compare the start of a lowercased name: these serve them on both backends.
     sa.Index("ix_customers_first_name_lower", sa.func.lower(sa.column("first_name"))),
     sa.Index("ix_customers_last_name_lower", sa.func.lower(sa.column("last_name"))),
+    sa.Column("email_opt_out", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 
@@ -284,6 +285,7 @@ orders = sa.Table(
     sa.Column("service_level", EnumText(ServiceLevel, 16), nullable=True),
     sa.Column("bill_country_code", sa.String(2), nullable=True),
     sa.Column("bill_postal_code", sa.String(16), nullable=True),
+    sa.Column("locale", sa.String(35), nullable=True),
     sa.Column("event_seq", sa.Integer(), nullable=False),
     sa.Column("placed_by", sa.String(255), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),

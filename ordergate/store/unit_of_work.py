@@ -29,6 +29,7 @@ from ordergate.store.notes import NoteRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
 from ordergate.store.payments import PaymentRepository
+from ordergate.store.positions import PositionRepository
 from ordergate.store.returns import ReturnRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.inventory = InventoryRepository(session)
         self.outbox = OutboxRepository(session)
         self.webhooks = WebhookRepository(session)
+        self.positions = PositionRepository(session)
         self.sync = SyncRepository(session)
         self.returns = ReturnRepository(session)
         self.payments = PaymentRepository(session)

@@ -1,4 +1,4 @@
-"""Webhook endpoints, their delivery log, and where the dispatcher has got to in the event log."""
+"""Webhook endpoints and their delivery log."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from ordergate.models.events import Counter, OrderEvent
 from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask
-from ordergate.models.webhooks import DISPATCH_POSITION, WebhookAttempt, WebhookEndpoint
+from ordergate.models.webhooks import WebhookAttempt, WebhookEndpoint
 from ordergate.store import tables
-from ordergate.store.events import EVENT_CURSOR
 
 
 class WebhookRepository:
@@ -73,41 +71,3 @@ class WebhookRepository:
             .with_for_update()
         )
         return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def event(self, event_id: str) -> OrderEvent | None:
-        return await self.session.get(OrderEvent, event_id)
-
-    async def position(self) -> int | None:
-        query = select(tables.counters.c.value).where(tables.counters.c.name == DISPATCH_POSITION)
-        value = (await self.session.execute(query)).scalar_one_or_none()
-        return None if value is None else int(value)
-
-    async def claim_position(self) -> int:
-        """The dispatcher's position in the event log, row-locked to commit, so one dispatcher
-        at a time reads past it. Made at the log's head the first time it is asked for: the
-        first endpoint hears of what happens after it was registered, not of history."""
-        locked = await self.session.execute(
-            sa.update(Counter)
-            .where(tables.counters.c.name == DISPATCH_POSITION)
-            .values(value=tables.counters.c.value)
-            .returning(tables.counters.c.value)
-        )
-        value = locked.scalar_one_or_none()
-        if value is not None:
-            return int(value)
-        head = (
-            await self.session.execute(
-                select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
-            )
-        ).scalar_one_or_none() or 0
-        try:
-            async with self.session.begin_nested():
-                self.session.add(Counter(name=DISPATCH_POSITION, value=head))
-        except sa.exc.IntegrityError:
-            return await self.claim_position()  # another dispatcher made it first: wait for its lock
-        return int(head)
-
-    async def advance_position(self, value: int) -> None:
-        await self.session.execute(
-            sa.update(Counter).where(tables.counters.c.name == DISPATCH_POSITION).values(value=value)
-        )

@@ -13,11 +13,13 @@ from ordergate.broker.base import Broker
 from ordergate.connectors.carriers.base import Carrier
 from ordergate.connectors.erp.base import ErpConnector
 from ordergate.connectors.geocoding import OfflineGeocoder
+from ordergate.connectors.mail.base import Mailer
 from ordergate.connectors.payments.base import PaymentProvider
 from ordergate.connectors.storefront.base import StorefrontConnector
 from ordergate.connectors.webhooks.base import WebhookSender
 from ordergate.connectors.webhooks.targets import TargetGuard
 from ordergate.models.commands import Limits
+from ordergate.models.emails import Sender
 from ordergate.models.fraud import FraudPolicy
 from ordergate.models.identity import Role
 from ordergate.models.links import StatusLinks, link_key
@@ -26,6 +28,13 @@ from ordergate.models.pricing import DEFAULT_RULES, PricingRule, ShippingPolicy,
 from ordergate.store.unit_of_work import Committed, Store
 from ordergate.usecases.feed import Feed
 from ordergate.usecases.views import ReadViews
+
+DEMO_SENDER = Sender(
+    name="Ordergate Demo Store",
+    from_address="orders@shop.example",
+    reply_to="support@shop.example",
+    postal_address="1 Market Street, San Francisco, CA 94105, US",
+)
 
 
 def utc_now() -> datetime:
@@ -121,6 +130,8 @@ class Services:
     views: ReadViews = field(default_factory=ReadViews)  # catalogue and stock, kept per process
     # Order status links for customers (bootstrap: the public URL and a key from settings)
     links: StatusLinks = field(default_factory=lambda: StatusLinks("http://127.0.0.1:8000", link_key("test")))
+    mailer: Mailer | None = None  # email to customers (bootstrap: SMTP, to the sandbox's sink or a server)
+    email_sender: Sender = field(default_factory=lambda: DEMO_SENDER)
 
     def __post_init__(self) -> None:
         self.store.after_commit = self.committed

@@ -31,6 +31,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask, Permanent
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
 from ordergate.models.webhooks import (
+    DISPATCH_POSITION,
     RegisterEndpoint,
     UpdateEndpoint,
     WebhookAttempt,
@@ -44,7 +45,9 @@ from ordergate.models.webhooks import (
     normal_types,
     signature,
     target_problem,
+    wants,
 )
+from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.events import event_cursor
 from ordergate.usecases.services import Services
 
@@ -86,7 +89,7 @@ async def register_endpoint(
         created_by=principal.subject,
     )
     async with services.store.write() as uow:
-        await uow.webhooks.claim_position()  # so it hears of events from now on, not of history
+        await uow.positions.claim(DISPATCH_POSITION)  # so it hears of events from now on, not of history
         uow.webhooks.add(endpoint)
     return EndpointChange(endpoint, endpoint.secret)
 
@@ -181,6 +184,16 @@ async def replay_delivery(services: Services, principal: Principal, delivery_id:
     return task
 
 
+async def dispatch_audience(uow: UnitOfWork) -> list[WebhookEndpoint] | None:
+    """The endpoints dispatch queues deliveries for (`workers.dispatch`); None: there are none."""
+    return await uow.webhooks.endpoints(active_only=True) or None
+
+
+def dispatch_tasks(endpoints: list[WebhookEndpoint], event: OrderEvent, now: datetime) -> list[OutboxTask]:
+    """One delivery per endpoint that wants the event's type."""
+    return [delivery_task(endpoint, event, now) for endpoint in endpoints if wants(endpoint, event.type)]
+
+
 def delivery_task(endpoint: WebhookEndpoint, event: OrderEvent, now: datetime) -> OutboxTask:
     return OutboxTask(
         kind=WEBHOOK_DELIVERY,
@@ -225,7 +238,7 @@ async def deliver(services: Services, task: OutboxTask) -> str:
     """The relay's handler for WEBHOOK_DELIVERY: one signed POST, logged; 2xx or raise."""
     async with services.store.read() as uow:
         endpoint = await uow.webhooks.endpoint(str(task.payload["endpoint_id"]))
-        event = await uow.webhooks.event(str(task.payload["event_id"]))
+        event = await uow.events.by_id(str(task.payload["event_id"]))
     if endpoint is None:
         raise Permanent("the endpoint was removed")
     if not endpoint.active:

@@ -1,39 +1,68 @@
-"""Events become webhook deliveries: one task per event and endpoint that wants it, queued in
-the outbox's webhooks lane, from a position that only moves forward."""
+"""Events become outbox tasks (webhook deliveries, emails): each follower of the event log reads
+from a position of its own that only moves forward, and queues its tasks in the transaction
+that moves it, so each event becomes each task exactly once across restarts and replicas."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from ordergate.models.emails import EMAIL_POSITION
+from ordergate.models.events import OrderEvent
+from ordergate.models.outbox import OutboxTask
 from ordergate.models.scope import OrderScope
-from ordergate.models.webhooks import wants
+from ordergate.models.webhooks import DISPATCH_POSITION
+from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import emails, webhooks_out
 from ordergate.usecases.services import Services
-from ordergate.usecases.webhooks_out import delivery_task
 
 EVERYTHING = OrderScope(everything=True)
 DISPATCH_BATCH = 500
 
+A = TypeVar("A")
 
-async def dispatch_once(services: Services, limit: int = DISPATCH_BATCH) -> int:
-    """Turn the events after the dispatch position into delivery tasks; returns how many events
-    it read past (fewer than `limit`: it has caught up)."""
+
+@dataclass(frozen=True)
+class Follower(Generic[A]):
+    """A reader of the event log that turns events into outbox tasks. `audience` is read once
+    per batch (None: nobody to tell, so the position skips to the head); `tasks` are what one
+    event becomes for it."""
+
+    name: str
+    position: str  # its row in the counters table
+    audience: Callable[[UnitOfWork], Awaitable[A | None]]
+    tasks: Callable[[A, OrderEvent, datetime], Iterable[OutboxTask]]
+
+
+WEBHOOKS: Follower[Any] = Follower(
+    "webhook", DISPATCH_POSITION, webhooks_out.dispatch_audience, webhooks_out.dispatch_tasks
+)
+EMAILS: Follower[Any] = Follower("email", EMAIL_POSITION, emails.dispatch_audience, emails.dispatch_tasks)
+
+
+async def dispatch_once(
+    services: Services, follower: Follower[Any] = WEBHOOKS, limit: int = DISPATCH_BATCH
+) -> int:
+    """Turn the events after the follower's position into its tasks; returns how many events it
+    read past (fewer than `limit`: it has caught up)."""
     async with services.store.read() as uow:
-        position, head = await uow.webhooks.position(), await uow.events.head()
+        position, head = await uow.positions.get(follower.position), await uow.events.head()
     if position is not None and position >= head:
         return 0  # nothing new: no write transaction, no lock
     now = services.clock()
-    created = 0
     async with services.store.write() as uow:
-        position = await uow.webhooks.claim_position()
-        targets = await uow.webhooks.endpoints(active_only=True)
-        if not targets:
+        position = await uow.positions.claim(follower.position)
+        audience = await follower.audience(uow)
+        if audience is None:
             head = await uow.events.head()
-            await uow.webhooks.advance_position(max(position, head))
+            await uow.positions.advance(follower.position, max(position, head))
             return max(0, head - position)
         events = await uow.events.after(position, EVERYTHING, None, limit)
         for event in events:
-            for endpoint in targets:
-                if wants(endpoint, event.type):
-                    uow.outbox.add(delivery_task(endpoint, event, now))
-                    created += 1
+            for task in follower.tasks(audience, event, now):
+                uow.outbox.add(task)
         if events:
-            await uow.webhooks.advance_position(events[-1].cursor)
+            await uow.positions.advance(follower.position, events[-1].cursor)
     return len(events)

@@ -4,6 +4,7 @@ gateway has (a kind without a handler waits for a gateway that has one)."""
 from __future__ import annotations
 
 from ordergate.models.outbox import (
+    EMAIL_MESSAGE,
     ERP_FULFILMENT,
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
@@ -17,7 +18,7 @@ from ordergate.models.outbox import (
     STOREFRONT_STATUS,
     WEBHOOK_DELIVERY,
 )
-from ordergate.usecases import erp_sync, payments, returns, storefront, webhooks_out
+from ordergate.usecases import emails, erp_sync, payments, returns, storefront, webhooks_out
 from ordergate.usecases.services import Services
 from ordergate.workers.relay import Handler
 
@@ -39,6 +40,8 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
         handlers[PAYMENT_CAPTURE] = payments.do_payment_task
         handlers[PAYMENT_VOID] = payments.do_payment_task
         handlers[PAYMENT_REFUND] = returns.refund_and_settle  # the refund, then the return it was for
+    if services.mailer is not None:
+        handlers[EMAIL_MESSAGE] = emails.send
     if services.carriers:
         handlers[RETURN_LABEL] = returns.buy_return_label
     return handlers

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from ordergate.connectors.errors import UpstreamError
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.services import Services
-from ordergate.workers.dispatch import DISPATCH_BATCH, dispatch_once
+from ordergate.workers.dispatch import DISPATCH_BATCH, Follower, dispatch_once
 from ordergate.workers.pushers import AvailabilityPusher
+from ordergate.workers.relay import stop_if_cancelled
 
 log = logging.getLogger("ordergate.workers")
 DISPATCH_IDLE_SECONDS = 2.0
@@ -61,15 +63,18 @@ async def push_availability_forever(services: Services, at_most_every: int) -> N
             await asyncio.sleep(min(2.0, at_most_every))  # let a burst of changes settle
 
 
-async def dispatch_webhooks_forever(services: Services, idle_seconds: float = DISPATCH_IDLE_SECONDS) -> None:
-    """Events become webhook deliveries for as long as the gateway runs: woken by the broker
-    after commits, and every `idle_seconds` in case a wake-up was lost."""
+async def dispatch_forever(
+    services: Services, follower: Follower[Any], idle_seconds: float = DISPATCH_IDLE_SECONDS
+) -> None:
+    """Events become the follower's tasks (webhook deliveries, emails) for as long as the gateway
+    runs: woken by the broker after commits, and every `idle_seconds` in case a wake-up was lost."""
     async with services.broker.listen() as listener:
         while True:
+            stop_if_cancelled()
             try:
-                read = await dispatch_once(services)
+                read = await dispatch_once(services, follower)
             except Exception:  # a supervisor: log, wait, and go on
-                log.exception("webhook dispatch failed; retrying")
+                log.exception("%s dispatch failed; retrying", follower.name)
                 read = 0
             if read < DISPATCH_BATCH:
                 await listener.wait(idle_seconds)

@@ -54,6 +54,7 @@ async def relay_lane(
     retries that have come due."""
     ready = services.wakeups.lane(lane)
     while True:
+        stop_if_cancelled()
         ready.clear()
         try:
             attempted = await relay_once(services, handlers)
@@ -64,6 +65,15 @@ async def relay_lane(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(idle_seconds):  # not wait_for: see broker.memory
                     await ready.wait()
+
+
+def stop_if_cancelled() -> None:
+    """A loop that was cancelled stops, even where a library swallowed the CancelledError (on
+    Python 3.11 `asyncio.wait_for` can, as a result arrives): left running, its next
+    `asyncio.timeout` would turn the pending cancellation into a TimeoutError, and on forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def relay_once(services: Services, handlers: Mapping[str, Handler], limit: int = 20) -> int:

@@ -155,6 +155,10 @@ class Customer:
     own_name: strawberry.Private[str]
     phone: str | None
     created_at: datetime
+    email_opt_out: bool = strawberry.field(
+        description="Whether they opted out of non-essential email (delivered, picked up); essential "
+        "email (confirmation, shipping, pickup, cancellation, returns, refunds) always goes."
+    )
 
     @strawberry.field(description="Staff notes on the customer, oldest first.")
     async def notes(self, info: Info) -> list[Note]:
@@ -213,6 +217,7 @@ class Customer:
             own_name=record.display_name,
             phone=record.phone,
             created_at=record.created_at,
+            email_opt_out=record.email_opt_out,
         )
 
     @classmethod

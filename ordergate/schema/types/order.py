@@ -38,9 +38,10 @@ from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location
 from ordergate.schema.types.common import Address, Money
+from ordergate.schema.types.emails import OrderEmail
 from ordergate.schema.types.notes import Note, notes_of, tags_of
 from ordergate.schema.types.routing import RoutingDecision
-from ordergate.usecases import orders
+from ordergate.usecases import emails, orders
 from ordergate.usecases.events import event_cursor
 
 CARRIER_SCAN = "CARRIER_SCAN"
@@ -435,6 +436,19 @@ class Order:
     def status_page_url(self, info: Info) -> str:
         return info.context.services.links.url(self.number)
 
+    locale: str | None = strawberry.field(
+        description="The language its emails are written in; null: English."
+    )
+
+    @strawberry.field(
+        description="The emails sent to the customer about this order, in the order of their events, "
+        "with how sending each went (attempts, last error while it is retried); staff only (others: "
+        "FORBIDDEN)."
+    )
+    async def emails(self, info: Info) -> list[OrderEmail]:
+        found = await emails.order_emails(info.context.services, principal(info), str(self.id))
+        return [OrderEmail.from_model(record) for record in found]
+
     @strawberry.field(description="The fraud screen's assessment at placement; staff only (null for others).")
     def risk(self, info: Info) -> Risk | None:
         if self.risk_score is None or not principal(info).can(Permission.READ_ALL_ORDERS):
@@ -638,6 +652,7 @@ class Order:
             promised_on=record.promised_on,
             risk_score=record.risk_score,
             risk_reasons=record.risk_reasons,
+            locale=record.locale,
         )
 
     @classmethod

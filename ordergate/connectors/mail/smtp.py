@@ -1,0 +1,132 @@
+"""Email over SMTP with aiosmtplib: `smtp://user:password@host:587` (STARTTLS whenever the
+server offers it) or `smtps://user:password@host:465` (TLS from the first byte).
+
+Each message is one connection: transactional email is a trickle, and a connection kept open
+between messages is one a server would drop anyway. The message carries its own `Message-ID`
+(derived from the event it tells of), so a send retried after an unclear ending is the same
+message to whoever received the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.connectors.mail.base import UPSTREAM, MailRejected
+from ordergate.models.emails import Email
+
+TIMEOUT_SECONDS = 30.0
+PORTS = {"smtp": 25, "smtps": 465}
+SERVER_WIDE = (
+    aiosmtplib.SMTPAuthenticationError,
+    aiosmtplib.SMTPConnectResponseError,
+    aiosmtplib.SMTPHeloError,
+)
+
+
+def mime(message: Email) -> EmailMessage:
+    """The message in its wire form: text, with the HTML as its alternative."""
+    mail = EmailMessage()
+    mail["From"] = formataddr((message.sender.name, message.sender.from_address))
+    mail["To"] = message.to
+    mail["Reply-To"] = message.sender.reply_to
+    mail["Subject"] = message.subject
+    mail["Message-ID"] = message.message_id
+    mail["Date"] = formatdate(usegmt=True)
+    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to it
+    mail["X-Ordergate-Email"] = message.kind.value
+    if message.opt_out_url:
+        mail["List-Unsubscribe"] = f"<{message.opt_out_url}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail.set_content(message.text)
+    mail.add_alternative(message.html, subtype="html")
+    return mail
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    hostname: str
+    port: int
+    use_tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        if parts.scheme not in PORTS or not parts.hostname:
+            raise ValueError("an SMTP URL is smtp://[user:password@]host[:port] or smtps://...")
+        return cls(
+            hostname=parts.hostname,
+            port=parts.port or PORTS[parts.scheme],
+            use_tls=parts.scheme == "smtps",
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+class SmtpMailer:
+    """`url` is the server's, or says where it is at each send (the sandbox's sink has its port
+    once it serves)."""
+
+    def __init__(self, url: str | Callable[[], str], *, timeout: float = TIMEOUT_SECONDS) -> None:
+        self._url = url
+        if isinstance(url, str):
+            SmtpServer.parse(url)  # a bad URL stops the gateway at start, not at the first email
+        self.timeout = timeout
+
+    @property
+    def server(self) -> SmtpServer:
+        return SmtpServer.parse(self._url if isinstance(self._url, str) else self._url())
+
+    async def send(self, message: Email) -> None:
+        try:
+            await self._send(message)
+        finally:
+            _raise_if_cancelled()
+
+    async def _send(self, message: Email) -> None:
+        server = self.server
+        try:
+            await aiosmtplib.send(
+                mime(message),
+                hostname=server.hostname,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                use_tls=server.use_tls,
+                start_tls=None if not server.use_tls else False,  # None: STARTTLS when offered
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [refused.code for refused in error.recipients]
+            if codes and all(code >= 500 for code in codes):
+                raise MailRejected(f"recipient refused ({codes[0]})", codes[0]) from None
+            deferred = codes[0] if codes else "?"
+            raise UpstreamUnavailable(UPSTREAM, f"recipient deferred ({deferred})") from None
+        except aiosmtplib.SMTPResponseException as error:
+            # A refused login or greeting is the server's setup, not this message: it waits.
+            if error.code >= 500 and not isinstance(error, SERVER_WIDE):
+                raise MailRejected(f"refused: {error.code} {error.message}"[:200], error.code) from None
+            raise UpstreamUnavailable(UPSTREAM, f"{error.code} {error.message}"[:200]) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise UpstreamUnavailable(UPSTREAM, f"{type(error).__name__}: {error}"[:200]) from None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _raise_if_cancelled() -> None:
+    """aiosmtplib waits with `asyncio.wait_for`, which on Python 3.11 can swallow a cancellation
+    that arrives as the server answers: the relay being stopped would then run on forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() and sys.version_info < (3, 12):
+        raise asyncio.CancelledError

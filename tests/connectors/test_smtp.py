@@ -1,0 +1,142 @@
+"""The SMTP mailer against real SMTP servers (aiosmtpd): the sandbox's sink, and servers that
+defer or refuse; the sink's pages read what it kept, escaped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.connectors.mail.base import MailRejected
+from ordergate.connectors.mail.smtp import SmtpMailer
+from ordergate.models.emails import Email, EmailKind
+from ordergate.sandbox.mail import MailSink
+from ordergate.usecases.services import DEMO_SENDER
+from tests.server import free_port
+
+
+def an_email(**changes: str) -> Email:
+    values = {
+        "to": "ann@example.com",
+        "subject": "Your order OG-1 has shipped",
+        "text": "Track it: https://track.example/1Z?x=1&y=2\n",
+        "html": "<p onclick=alert(1)>Shipped <script>alert(1)</script></p>",
+        "message_id": "<event-1.shipped@shop.example>",
+        **changes,
+    }
+    return Email(sender=DEMO_SENDER, kind=EmailKind.SHIPPED, **values)
+
+
+@asynccontextmanager
+async def sink() -> AsyncIterator[MailSink]:
+    server = MailSink(keep=3)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.aclose()
+
+
+class Answering:
+    """An SMTP server's handler that answers every recipient with one reply."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        return self.reply
+
+
+@asynccontextmanager
+async def answering(reply: str) -> AsyncIterator[int]:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(Answering(reply)), "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_message_reaches_the_server_with_its_headers_and_both_parts() -> None:
+    async with sink() as server:
+        await SmtpMailer(server.url).send(an_email())
+
+        [kept] = server.received
+    assert kept.rcpt_tos == ("ann@example.com",)
+    assert kept.mail_from == "orders@shop.example"
+    assert kept.header("From") == "Ordergate Demo Store <orders@shop.example>"
+    assert kept.header("Reply-To") == "support@shop.example"
+    assert kept.header("Message-ID") == "<event-1.shipped@shop.example>"
+    assert kept.header("Auto-Submitted") == "auto-generated"
+    assert kept.subject == "Your order OG-1 has shipped"
+    assert kept.text == "Track it: https://track.example/1Z?x=1&y=2\n"
+    assert "<script>alert(1)</script>" in kept.html
+
+
+async def test_a_server_that_is_down_is_unavailable_for_now() -> None:
+    with pytest.raises(UpstreamUnavailable):
+        await SmtpMailer(f"smtp://127.0.0.1:{free_port()}", timeout=2).send(an_email())
+
+
+async def test_a_deferred_recipient_is_unavailable_for_now_and_a_refused_one_for_good() -> None:
+    async with answering("451 4.3.0 try again later") as port:
+        with pytest.raises(UpstreamUnavailable) as deferred:
+            await SmtpMailer(f"smtp://127.0.0.1:{port}").send(an_email())
+    async with answering("550 5.1.1 no such user") as port:
+        with pytest.raises(MailRejected) as refused:
+            await SmtpMailer(f"smtp://127.0.0.1:{port}").send(an_email())
+
+    assert not isinstance(deferred.value, MailRejected)
+    assert refused.value.status == 550
+
+
+def test_an_smtp_url_names_the_server_its_tls_and_login() -> None:
+    plain = SmtpMailer("smtp://user%40shop:p%3Ass@mail.example:587").server
+    implicit = SmtpMailer("smtps://mail.example").server
+
+    assert (plain.hostname, plain.port, plain.use_tls, plain.username, plain.password) == (
+        "mail.example",
+        587,
+        False,
+        "user@shop",
+        "p:ss",
+    )
+    assert (implicit.port, implicit.use_tls) == (465, True)
+    with pytest.raises(ValueError, match="SMTP URL"):
+        SmtpMailer("http://mail.example")
+
+
+async def test_the_sink_lists_the_newest_first_keeps_the_last_few_and_escapes_every_page() -> None:
+    async with sink() as server:
+        mailer = SmtpMailer(server.url)
+        for number in range(4):
+            await mailer.send(
+                an_email(subject=f"<b>message {number}</b>", message_id=f"<m{number}@shop.example>")
+            )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=server.app), base_url="http://sink.test"
+        ) as client:
+            listing = await client.get("/")
+            shown = await client.get("/4")
+            html = await client.get("/4/html")
+            gone = await client.get("/1")
+
+    assert [mail.number for mail in server.received] == [2, 3, 4]  # keep=3
+    assert listing.text.index("message 3") < listing.text.index("message 1")
+    assert "&lt;b&gt;message 3&lt;/b&gt;" in listing.text
+    assert "<b>message" not in listing.text
+    assert "&lt;script&gt;" not in shown.text  # the HTML part is not in the page, only framed
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox" src="/4/html"' in shown.text
+    assert 'href="https://track.example/1Z?x=1&amp;y=2"' in shown.text
+    assert "script-src" not in html.headers["content-security-policy"]
+    assert "default-src 'none'" in html.headers["content-security-policy"]
+    assert "sandbox" in html.headers["content-security-policy"]
+    assert gone.status_code == 404
