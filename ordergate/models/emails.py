@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -30,7 +30,6 @@ from ordergate.models.order import CancelReason
 EMAIL_POSITION = "email_dispatch"  # where the email dispatcher has got to in the event log
 DEFAULT_LOCALE = "en"
 MAX_LOCALE = 35
-PICKUP_HOLD = timedelta(days=7)  # how long a location keeps an order ready for collection
 
 
 class EmailKind(StrEnum):
@@ -235,7 +234,3 @@ def cancel_reason(event: OrderEvent) -> str:
     """The reason code (`models.order.CancelReason`) the templates put in words."""
     reason = str(event.data.get("reason") or "OTHER").upper()
     return reason if reason in {r.value for r in CancelReason} else CancelReason.OTHER.value
-
-
-def pickup_until(ready_at: datetime) -> date:
-    return (ready_at + PICKUP_HOLD).date()

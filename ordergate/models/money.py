@@ -31,3 +31,13 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Money:
         return cls(Decimal(0), currency)
+
+
+SYMBOLS = {"USD": "$", "CAD": "CA$", "EUR": "€", "GBP": "£", "AUD": "A$"}
+
+
+def display(amount: Decimal, currency: str) -> str:
+    """An amount as a customer reads it: `$1,234.50`, or `1,234.50 SEK` without a known symbol."""
+    symbol = SYMBOLS.get(currency)
+    text = f"{amount:,.2f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"

@@ -4,18 +4,11 @@ an undefined name an error (not an empty string a customer would read)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-SYMBOLS = {"USD": "$", "CAD": "CA$", "EUR": "€", "GBP": "£", "AUD": "A$"}
-
-
-def money(amount: Decimal, currency: str) -> str:
-    symbol = SYMBOLS.get(currency)
-    text = f"{amount:,.2f}"
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+from ordergate.models.money import display
 
 
 def day(value: date | datetime) -> str:
@@ -42,5 +35,5 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, day=day, moment=moment, words=words)
+    env.filters.update(money=display, day=day, moment=moment, words=words)
     return env

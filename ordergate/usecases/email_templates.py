@@ -10,6 +10,7 @@ from decimal import Decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, TemplateNotFound, select_autoescape
 
 from ordergate.models.emails import MessageFacts, is_essential, locales
+from ordergate.models.money import display
 
 ENVIRONMENT = Environment(
     loader=PackageLoader("ordergate", "templates/email"),
@@ -34,7 +35,7 @@ def render(facts: MessageFacts, locale: str | None) -> tuple[str, str, str]:
     html_template, _ = _pick(facts.kind.value, chosen, "html")
 
     def money(amount: Decimal, currency: str | None = None) -> str:
-        return f"{amount:,.2f} {currency or facts.currency}"
+        return display(amount, currency or facts.currency)
 
     values = {"f": facts, "money": money, "essential": is_essential(facts.kind), "locale": chosen}
     subject = "".join(text_template.blocks["subject"](text_template.new_context(values))).strip()

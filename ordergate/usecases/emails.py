@@ -40,7 +40,6 @@ from ordergate.models.emails import (
     key_prefix,
     message_id,
     ours_to_send,
-    pickup_until,
     task_key,
 )
 from ordergate.models.errors import Forbidden, NotFound
@@ -48,6 +47,7 @@ from ordergate.models.events import EventType, OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrderLine
 from ordergate.models.identity import Permission, Principal, Role
 from ordergate.models.order import Order, OrderLine
+from ordergate.models.order_status import pickup_until
 from ordergate.models.outbox import EMAIL_MESSAGE, OutboxTask, Permanent
 from ordergate.models.payments import PaymentKind
 from ordergate.models.returns import ReturnLine

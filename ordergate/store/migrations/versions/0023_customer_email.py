@@ -18,12 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("email_opt_out", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("locale", sa.String(length=35), nullable=True))
+    # Plain ADD COLUMN on both backends (SQLite takes one with a default): a batch on SQLite would
+    # copy the table, and the copy would lose the indexes on lower(name), which it cannot reflect.
+    op.add_column(
+        "customers", sa.Column("email_opt_out", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("orders", sa.Column("locale", sa.String(length=35), nullable=True))
     # Email follows the event log from here: a gateway that had orders before does not email
     # their customers about the past; a new one emails about everything from its first event.
     op.execute(
