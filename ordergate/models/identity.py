@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MANAGE_CATALOG = "manage_catalog"  # what may be sold beyond the units on hand
     ANNOTATE = "annotate"  # staff notes and tags on what the caller may see
     READ_AUDIT = "read_audit"  # the audit trail: who changed what
+    READ_METRICS = "read_metrics"  # network KPIs over every order
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -74,6 +75,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ISSUE_APPEASEMENTS,
             Permission.ANNOTATE,
             Permission.READ_AUDIT,
+            Permission.READ_METRICS,
         }
     ),
     Role.ADMIN: frozenset(Permission),
