@@ -78,32 +78,34 @@ def _flag(condition: Any) -> Any:
     return sa.case((condition, 1), else_=0)
 
 
-def _units() -> Any:
+def _units(placed: Any) -> Any:
     lines = tables.order_lines
     return (
         sa.select(lines.c.order_id, sa.func.sum(lines.c.quantity).label("units"))
+        .where(lines.c.order_id.in_(placed))
         .group_by(lines.c.order_id)
         .subquery("units")
     )
 
 
-def _fulfilment_orders() -> Any:
+def _fulfilment_orders(placed: Any) -> Any:
     fos = tables.fulfillment_orders
     return (
         sa.select(fos.c.order_id, sa.func.count().label("count"))
-        .where(fos.c.status != FulfillmentOrderStatus.REJECTED)
+        .where(fos.c.order_id.in_(placed), fos.c.status != FulfillmentOrderStatus.REJECTED)
         .group_by(fos.c.order_id)
         .subquery("fos")
     )
 
 
-def _shipments() -> Any:
+def _shipments(placed: Any) -> Any:
     """Per order: shipments, their cost, whether one left a store, and how many have been
     delivered (each shipment at its first DELIVERED scan) and when the last of those was."""
     events, shipments, fos = tables.shipment_events, tables.shipments, tables.fulfillment_orders
     delivered = (
         sa.select(events.c.shipment_id, sa.func.min(events.c.occurred_at).label("at"))
-        .where(events.c.status == TrackingStatus.DELIVERED)
+        .join(shipments, shipments.c.id == events.c.shipment_id)
+        .where(shipments.c.order_id.in_(placed), events.c.status == TrackingStatus.DELIVERED)
         .group_by(events.c.shipment_id)
         .subquery("delivered")
     )
@@ -120,37 +122,40 @@ def _shipments() -> Any:
         .join(fos, fos.c.id == shipments.c.fulfillment_order_id)
         .join(tables.locations, tables.locations.c.id == fos.c.location_id)
         .outerjoin(delivered, delivered.c.shipment_id == shipments.c.id)
+        .where(shipments.c.order_id.in_(placed))
         .group_by(shipments.c.order_id)
         .subquery("shipped")
     )
 
 
-def _handovers() -> Any:
+def _handovers(placed: Any) -> Any:
     events = tables.order_events
     return (
         sa.select(events.c.order_id, sa.func.min(events.c.occurred_at).label("at"))
-        .where(events.c.type.in_(HANDOVERS))
+        .where(events.c.order_id.in_(placed), events.c.type.in_(HANDOVERS))
         .group_by(events.c.order_id)
         .subquery("handed_over")
     )
 
 
-def _returns() -> Any:
+def _returns(placed: Any) -> Any:
     returns = tables.order_returns
-    return sa.select(returns.c.order_id).group_by(returns.c.order_id).subquery("returned")
+    return (
+        sa.select(returns.c.order_id)
+        .where(returns.c.order_id.in_(placed))
+        .group_by(returns.c.order_id)
+        .subquery("returned")
+    )
 
 
 def _per_order(start: datetime, end: datetime, group: MetricsGroup | None) -> Any:
     """One row per order placed in [start, end) (per order and location for LOCATION), with its
     group columns (`day`, `key`) and what its figures need."""
     orders = tables.orders
-    units, fos, shipped, handed, returned = (
-        _units(),
-        _fulfilment_orders(),
-        _shipments(),
-        _handovers(),
-        _returns(),
-    )
+    in_range = sa.and_(orders.c.created_at >= start, orders.c.created_at < end)
+    placed = sa.select(orders.c.id).where(in_range)  # each subquery reads only these orders' rows
+    units, fos, shipped = _units(placed), _fulfilment_orders(placed), _shipments(placed)
+    handed, returned = _handovers(placed), _returns(placed)
     delivered_all = sa.and_(shipped.c.count > 0, shipped.c.delivered == shipped.c.count)
     columns: list[Any] = [
         orders.c.id,
@@ -189,13 +194,15 @@ def _per_order(start: datetime, end: datetime, group: MetricsGroup | None) -> An
         at = (
             sa.select(tables.fulfillment_orders.c.order_id, tables.locations.c.code)
             .join(tables.locations, tables.locations.c.id == tables.fulfillment_orders.c.location_id)
-            .where(tables.fulfillment_orders.c.status != FulfillmentOrderStatus.REJECTED)
+            .where(
+                tables.fulfillment_orders.c.order_id.in_(placed),
+                tables.fulfillment_orders.c.status != FulfillmentOrderStatus.REJECTED,
+            )
             .distinct()
             .subquery("at")
         )
         joined = joined.join(at, at.c.order_id == orders.c.id)
         columns.append(at.c.code.label("key"))
-    in_range = sa.and_(orders.c.created_at >= start, orders.c.created_at < end)
     return sa.select(*columns).select_from(joined).where(in_range).subquery("per_order")
 
 
