@@ -6,7 +6,7 @@ figure below is worked out by hand in the comments beside it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -487,6 +487,28 @@ async def test_a_placement_refused_for_stock_is_counted_on_its_day_and_channel(
     assert invalid["data"]["placeOrder"]["userErrors"]  # refused, but not for stock
     assert report["totals"]["stockOutRefusals"] == 1
     assert [(r["channel"], r["orders"], r["stockOutRefusals"]) for r in report["rows"]] == [("web", 0, 1)]
+
+
+async def test_percentiles_are_nearest_rank_observations_not_interpolated(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Six orders shipped 10 to 60 s after they were placed: p50 is the 3rd (30 s), p90 the 6th
+    (ceil(5.4)): 60 s, where rounding the rank would give 50 s and interpolating 55 s."""
+    orders = [_order(f"p{n}", at(1, 8, n), "1.00") for n in range(6)]
+    shipped = [
+        (f"p{n}", "FULFILLMENT_SHIPPED", at(1, 8, n) + timedelta(seconds=10 * (n + 1)))
+        for n in (3, 0, 5, 1, 4, 2)
+    ]
+    async with services.store.write() as uow:
+        for table, rows in [(tables.customers, NETWORK[0][1]), (tables.orders, orders)]:
+            for row in rows:
+                await uow.session.execute(sa.insert(table).values(row))
+        for row in _events(shipped):
+            await uow.session.execute(sa.insert(tables.order_events).values(row))
+
+    report = await metrics(client, date(2026, 11, 1), date(2026, 11, 1))
+
+    assert report["totals"]["orderToShip"] == {"count": 6, "p50Seconds": 30, "p90Seconds": 60}
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from ordergate.models.capture import SHORT
-from ordergate.models.errors import Forbidden, Problem
+from ordergate.models.errors import Forbidden, Problem, StoreBusy
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.metrics import MetricsGroup, NetworkMetrics, assemble, check_range
 from ordergate.usecases.services import Services
+
+log = logging.getLogger("ordergate.metrics")
 
 
 async def network_metrics(
@@ -35,9 +38,13 @@ async def record_refusal(
     services: Services, channel: str, problems: Sequence[Problem], now: datetime
 ) -> None:
     """Keep a placement refused for want of stock (INSUFFICIENT_STOCK, SPLIT_LIMIT_EXCEEDED), in
-    a transaction of its own: the order's was rolled back. Other refusals are not kept."""
+    a transaction of its own: the order's was rolled back. Other refusals are not kept. A store
+    too busy to keep it loses the count, not the caller's answer (the refusal's own code)."""
     reason = next((problem.code for problem in problems if problem.code in SHORT), None)
     if reason is None:
         return
-    async with services.store.write() as uow:
-        await uow.metrics.add_refusal(channel=channel, reason=reason, occurred_at=now)
+    try:
+        async with services.store.write() as uow:
+            await uow.metrics.add_refusal(channel=channel, reason=reason, occurred_at=now)
+    except StoreBusy:
+        log.warning("a stock-out refusal (%s, %s) was not counted: the store is busy", channel, reason)
