@@ -19,6 +19,7 @@ from ordergate.models.metrics import MAX_RANGE_DAYS, nearest_rank
 from ordergate.store import tables
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
+from tests.clock import moving
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute
 
@@ -487,6 +488,37 @@ async def test_a_placement_refused_for_stock_is_counted_on_its_day_and_channel(
     assert invalid["data"]["placeOrder"]["userErrors"]  # refused, but not for stock
     assert report["totals"]["stockOutRefusals"] == 1
     assert [(r["channel"], r["orders"], r["stockOutRefusals"]) for r in report["rows"]] == [("web", 0, 1)]
+
+
+async def test_an_order_placed_and_shipped_through_the_api_is_measured(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """The same figures from the real write paths: placeOrder, then the Dallas DC accepts, picks,
+    packs and ships it an hour later."""
+    dallas = a_token("associate", locations=("DC-DFW",))
+    with moving(services) as clock:
+        day = clock().date()  # the order's day, whichever day it ships
+        placed = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=AGENT)
+        order = placed["data"]["placeOrder"]["order"]
+        [fo] = order["fulfillmentOrders"]
+        clock.advance(3600)
+        for name in ("Accept", "StartPicking", "Pack"):
+            await execute(client, operation(name), {"id": fo["id"]}, token=dallas)
+        shipped = await execute(
+            client, operation("Ship"), {"input": {"fulfillmentOrderId": fo["id"]}}, token=dallas
+        )
+    assert shipped["data"]["shipFulfillmentOrder"]["userErrors"] == []
+    async with services.store.read() as uow:
+        [cost] = (await uow.session.execute(sa.select(tables.shipments.c.cost))).scalars().all()
+
+    totals = (await metrics(client, day, day))["totals"]
+
+    assert (totals["orders"], totals["units"], totals["revenue"]) == (1, 3, order["total"])
+    assert (totals["averageShipments"], totals["shipFromStoreShare"], totals["splitRate"]) == (1.0, 0.0, 0.0)
+    assert totals["averageShippingCost"] == usd(str(cost))
+    assert totals["orderToShip"]["count"] == 1
+    assert 3600 <= totals["orderToShip"]["p50Seconds"] <= 3602  # plus the requests' own time
+    assert totals["orderToDelivery"] == {"count": 0, "p50Seconds": None, "p90Seconds": None}
 
 
 async def test_percentiles_are_nearest_rank_observations_not_interpolated(
