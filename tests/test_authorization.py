@@ -39,6 +39,11 @@ QUERY_ACCESS: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "Catalog": (operation("Catalog"), {"first": 5}, set(ROLES)),
     "Locations": ("{ locations { code } }", {}, set(ROLES)),
     "OrderCounts": ("{ orderCounts { status count } }", {}, {"agent", "admin"}),
+    "NetworkMetrics": (
+        '{ networkMetrics(from: "2026-11-02", to: "2026-11-03") { totals { orders } } }',
+        {},
+        {"agent", "admin"},
+    ),
     "OrdersBoard": (operation("OrdersBoard"), {"first": 10}, {"customer", "associate", "agent", "admin"}),
 }
 

@@ -67,6 +67,15 @@ query Customers($first: Int!) {
   }
 }
 """
+# Not in the contract either: the staff's network KPIs, added up in the database.
+NETWORK_METRICS = """
+query NetworkMetrics($day: Date!) {
+  networkMetrics(from: $day, to: $day, groupBy: CHANNEL) {
+    totals { orders units revenue { amount } orderToShip { p50Seconds } stockOutRefusals }
+    rows { channel orders }
+  }
+}
+"""
 
 
 @dataclass
@@ -272,6 +281,9 @@ async def test_order_lists_cost_the_same_for_2_20_or_100_orders(
         await ledger.measure(
             services, client, "NetworkOverview", size, operation("NetworkOverview"), {}, ADMIN
         )
+        day = {"day": services.clock().date().isoformat()}
+        kpis = await ledger.measure(services, client, "NetworkMetrics", size, NETWORK_METRICS, day, AGENT)
+        assert kpis["networkMetrics"]["totals"]["orders"] == size
 
     ledger.check()
 
@@ -327,7 +339,7 @@ async def test_sku_and_line_lists_cost_the_same_for_2_20_or_100(
 def test_the_budget_table_names_only_contract_operations_or_documented_extras() -> None:
     table = json.loads(BUDGETS.read_text())
     names = {name for backend in ("sqlite", "postgres") for name in table.get(backend, {})}
-    extras = {"Customers"}
+    extras = {"Customers", "NetworkMetrics"}
     pattern = re.compile(r"^[A-Z][A-Za-z]+$")
     assert all(pattern.match(name) for name in names)
     for name in names - extras:

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     ANNOTATE = "annotate"  # staff notes and tags on what the caller may see
     READ_AUDIT = "read_audit"  # the audit trail: who changed what
     MANAGE_CUSTOMERS = "manage_customers"  # a customer's email preferences
+    READ_METRICS = "read_metrics"  # network KPIs over every order
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -76,6 +77,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ANNOTATE,
             Permission.READ_AUDIT,
             Permission.MANAGE_CUSTOMERS,
+            Permission.READ_METRICS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.metrics import MAX_RANGE_DAYS, MetricsGroup
 from ordergate.models.order import OrderStatus
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter, OrderSortInput
@@ -14,6 +16,7 @@ from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
+from ordergate.schema.types.metrics import NetworkMetricsReport
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
@@ -23,6 +26,7 @@ from ordergate.usecases import (
     catalog,
     fulfillment,
     inventory,
+    metrics,
     orders,
     routing,
     webhooks_out,
@@ -93,6 +97,21 @@ class Query:
     async def order_counts(self, info: Info) -> list[OrderCount]:
         counts = await orders.order_counts(services(info), principal(info))
         return [OrderCount(status=status, count=count) for status, count in counts.items()]
+
+    @strawberry.field(
+        description="Network KPIs of the orders placed from `from` to `to` (UTC days, both included; "
+        f"at most {MAX_RANGE_DAYS} days, else INVALID_RANGE), per UTC day or per day and channel or "
+        "location, with the totals; computed in the database (agents, admins)."
+    )
+    async def network_metrics(
+        self,
+        info: Info,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        group_by: MetricsGroup = MetricsGroup.DAY,
+    ) -> NetworkMetricsReport:
+        report = await metrics.network_metrics(services(info), principal(info), from_, to, group_by)
+        return NetworkMetricsReport.from_model(report, services(info).policy.currency)
 
     @strawberry.field
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:

@@ -608,3 +608,13 @@ shipment_events = sa.Table(
     sa.Column("description", sa.String(512), nullable=False),
     sa.Column("location", sa.String(255), nullable=True),
 )
+
+
+refusals = sa.Table(
+    "refusals",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+)

@@ -25,6 +25,7 @@ from ordergate.store.idempotency import IdempotencyRepository
 from ordergate.store.inventory import InventoryRepository
 from ordergate.store.loyalty import LoyaltyRepository
 from ordergate.store.mapping import start_mappers
+from ordergate.store.metrics import MetricsRepository
 from ordergate.store.notes import NoteRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.appeasements = AppeasementRepository(session)
         self.notes = NoteRepository(session)
         self.audit = AuditRepository(session)
+        self.metrics = MetricsRepository(session)
 
     def save(self, *records: object) -> None:
         self.session.add_all(records)

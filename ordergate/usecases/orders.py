@@ -43,7 +43,7 @@ from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.supply import Backorder
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import catalog, payments
+from ordergate.usecases import catalog, metrics, payments
 from ordergate.usecases.allocation import Opened, announce_opened, commit_plan
 from ordergate.usecases.backorders import announce_waiting, plan_sale, promised_on, record_waiting
 from ordergate.usecases.idempotency import Claim, claim_first
@@ -124,11 +124,12 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
             placed = await _write(services, principal, command, number, now, authorized, once, narrow=True)
         except Overtaken:  # rolled back: again, locking every source position while routing
             placed = await _write(services, principal, command, number, now, authorized, once, narrow=False)
-    except DomainError:
+    except DomainError as refused:
         if authorized is not None:  # this attempt's own authorisation: no other order has it
             await payments.void_quietly(
                 services, command.payment_provider or "", authorized[1], authorized[0]
             )
+        await metrics.record_refusal(services, command.channel, refused.problems, now)
         raise
     return placed
 

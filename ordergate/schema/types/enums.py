@@ -11,6 +11,7 @@ from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.inventory import ReservationStatus
 from ordergate.models.location import LocationType
 from ordergate.models.loyalty import LoyaltyReason
+from ordergate.models.metrics import MetricsGroup
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import (
     CancelReason,
@@ -50,6 +51,7 @@ for _enum in (
     BackorderStatus,
     ServiceLevel,
     OrderSortKey,
+    MetricsGroup,
 ):
     strawberry.enum(_enum)
 
@@ -66,6 +68,7 @@ __all__ = [
     "HoldReason",
     "LocationType",
     "LoyaltyReason",
+    "MetricsGroup",
     "OrderSortKey",
     "OrderStatus",
     "PaymentEntryStatus",
