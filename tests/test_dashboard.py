@@ -4,10 +4,12 @@ cookie, the search, and an order's timeline with its notes, tags and audit trail
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from ordergate.pages.charts import polyline
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
@@ -94,3 +96,35 @@ async def test_without_a_session_an_order_page_sends_to_sign_in(client: httpx.As
     answer = await client.get(f"/dashboard/orders/{order['id']}")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/dashboard"
+
+
+async def test_the_last_30_days_are_drawn_from_network_metrics(client: httpx.AsyncClient) -> None:
+    for _ in range(2):
+        await place(client)
+    await signed_in(client)
+    today = datetime.now(UTC).date()
+    answer = await execute(
+        client,
+        "query($from: Date!, $to: Date!) { networkMetrics(from: $from, to: $to) { totals { orders } } }",
+        {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()},
+        token=AGENT,
+    )
+    orders = answer["data"]["networkMetrics"]["totals"]["orders"]
+
+    home = (await client.get("/dashboard")).text
+
+    cards = dict(re.findall(r'<li class="figure"><p>([^<]+)</p><p class="value">([^<]+)</p>', home))
+    assert orders >= 2
+    assert cards["Orders"] == str(orders)
+    assert set(cards) >= {"Revenue", "Split rate", "On time", "Order to ship, p50 / p90", "Refused for stock"}
+    [line] = re.findall(r'aria-label="Orders per day"><polyline points="([^"]+)"', home)
+    points = [tuple(map(float, point.split(","))) for point in line.split()]
+    assert len(points) == 30
+    assert points[-1][1] < points[0][1]  # today's orders stand above a day without any
+
+
+def test_a_sparkline_spans_the_box_with_the_largest_value_on_top() -> None:
+    assert polyline([]) == ""
+    assert polyline([0, 5, 10]) == "2.0,38.0 100.0,20.0 198.0,2.0"
+    assert polyline([3]) == "2.0,2.0"
+    assert polyline([0, 0]) == "2.0,38.0 198.0,38.0"

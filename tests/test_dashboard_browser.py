@@ -33,6 +33,12 @@ def test_an_agent_finds_an_order_and_reads_who_did_what(server: Gateway) -> None
         page.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
         WebDriverWait(page, WAIT).until(lambda p: p.find_elements(By.ID, "q"))
         assert page.execute_script("return document.cookie") == ""  # the token is out of scripts' reach
+        cards = page.find_elements(By.CSS_SELECTOR, "li.figure")
+        orders_card = next(card for card in cards if card.text.startswith("Orders"))
+        assert int(orders_card.find_element(By.CSS_SELECTOR, ".value").text) >= 1
+        chart = orders_card.find_element(By.TAG_NAME, "svg")
+        assert chart.size["width"] > 100  # drawn, at the card's width
+        assert chart.get_attribute("aria-label") == "Orders per day"
 
         page.find_element(By.ID, "q").send_keys("BC-4242")
         page.find_element(By.CSS_SELECTOR, "form.search button").click()

@@ -22,12 +22,14 @@ from ordergate.models.criteria import OrderCriteria
 from ordergate.models.errors import DomainError, NotFound
 from ordergate.models.events import customer_message
 from ordergate.models.identity import Permission, Principal
+from ordergate.models.metrics import MetricsGroup
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import OrderStatus
+from ordergate.pages import charts
 from ordergate.pages.render import environment
 from ordergate.pages.status import ASSETS, HEADERS, _form
 from ordergate.settings import Settings
-from ordergate.usecases import audit, orders, reads
+from ordergate.usecases import audit, metrics, orders, reads
 from ordergate.usecases.services import Services
 
 COOKIE = "og_staff"
@@ -106,9 +108,11 @@ class Dashboard:
             figures=await self.figures(principal),
         )
 
-    async def figures(self, principal: Principal) -> Any:
-        """The network's figures for the last 30 days (filled where the metrics are served)."""
-        return None
+    async def figures(self, principal: Principal) -> list[charts.Card]:
+        """The network's figures for the last 30 days (UTC), with a line per day where it helps."""
+        start, end = charts.last_days(self.services.clock().date())
+        found = await metrics.network_metrics(self.services, principal, start, end, MetricsGroup.DAY)
+        return charts.figures(found, self.services.policy.currency)
 
     async def order(self, request: Request) -> Response:
         principal = self._staff(request)
@@ -139,4 +143,6 @@ class Dashboard:
 
 
 def _may_enter(principal: Principal) -> bool:
-    return principal.can(Permission.READ_ALL_ORDERS) and principal.can(Permission.READ_AUDIT)
+    return all(
+        principal.can(p) for p in (Permission.READ_ALL_ORDERS, Permission.READ_AUDIT, Permission.READ_METRICS)
+    )
