@@ -72,5 +72,7 @@ def configure(level: str, style: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
-    for name in ("httpx", "httpcore"):
+    # The sandboxes' own traffic (HTTP between in-process upstreams, the SMTP sink's every
+    # command) is quiet unless asked for with DEBUG.
+    for name in ("httpx", "httpcore", "mail.log"):
         logging.getLogger(name).setLevel(quiet)

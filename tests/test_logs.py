@@ -43,6 +43,7 @@ def test_httpx_s_line_per_request_is_kept_for_debug() -> None:
     try:
         logs.configure("INFO", "json")
         assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+        assert logging.getLogger("mail.log").getEffectiveLevel() == logging.WARNING  # the SMTP sink
         logs.configure("DEBUG", "json")
         assert logging.getLogger("httpx").getEffectiveLevel() == logging.DEBUG
     finally:
@@ -50,3 +51,4 @@ def test_httpx_s_line_per_request_is_kept_for_debug() -> None:
         root.setLevel(level)
         logging.getLogger("httpx").setLevel(logging.NOTSET)
         logging.getLogger("httpcore").setLevel(logging.NOTSET)
+        logging.getLogger("mail.log").setLevel(logging.NOTSET)

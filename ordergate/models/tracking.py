@@ -43,3 +43,26 @@ def link_for(carrier_code: str, tracking_number: str, given: str | None = None) 
         if parts.scheme == "https" and parts.netloc and len(given.strip()) <= MAX_URL:
             return given.strip()
     return tracking_page(carrier_code, tracking_number)
+
+
+NAMES = {
+    "usps": "USPS",
+    "stamps_com": "USPS",
+    "ups": "UPS",
+    "fedex": "FedEx",
+    "dhl": "DHL",
+    "canada_post": "Canada Post",
+    "purolator": "Purolator",
+    "ontrac": "OnTrac",
+    "lasership": "LaserShip",
+}
+
+
+def carrier_name(carrier: str, service: str | None = None) -> str:
+    """The carrier a customer knows: a broker's shipment (ShipEngine) is named by its service's
+    carrier (`usps_priority_mail` -> USPS), a direct connector by its own code."""
+    for code in (service or "", carrier):
+        for prefix, name in NAMES.items():
+            if code.strip().lower().startswith(prefix):
+                return name
+    return carrier.strip().upper() or "the carrier"

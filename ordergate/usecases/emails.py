@@ -52,7 +52,7 @@ from ordergate.models.outbox import EMAIL_MESSAGE, OutboxTask, Permanent
 from ordergate.models.payments import PaymentKind
 from ordergate.models.returns import ReturnLine
 from ordergate.models.scope import OrderScope
-from ordergate.models.tracking import link_for
+from ordergate.models.tracking import carrier_name, link_for
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.email_templates import render
 from ordergate.usecases.services import Services
@@ -199,7 +199,7 @@ async def _with_fulfilment(
         carrier = shipment.carrier if shipment else str(event.data.get("carrier") or "")
         number = shipment.tracking_number if shipment else str(event.data.get("tracking") or "")
         parcel = Parcel(
-            carrier=carrier,
+            carrier=carrier_name(carrier, shipment.service if shipment else None),
             tracking_number=number,
             tracking_url=link_for(carrier, number, shipment.tracking_url if shipment else None),
             estimated_delivery=shipment.estimated_delivery if shipment else None,
@@ -220,7 +220,8 @@ async def _with_delivery(uow: UnitOfWork, facts: MessageFacts, event: OrderEvent
     carrier, number = str(event.data.get("carrier") or ""), str(event.data.get("tracking_number") or "")
     shipment = (await uow.orders.shipments_by_tracking([number], carrier)).get(number) if number else None
     url = link_for(carrier, number, shipment.tracking_url if shipment else None)
-    return _replace(facts, parcel=Parcel(carrier=carrier, tracking_number=number, tracking_url=url))
+    name = carrier_name(carrier, shipment.service if shipment else None)
+    return _replace(facts, parcel=Parcel(carrier=name, tracking_number=number, tracking_url=url))
 
 
 async def _with_return(

@@ -35,7 +35,7 @@ from ordergate.models.returns import (
 )
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
-from ordergate.models.tracking import link_for
+from ordergate.models.tracking import carrier_name, link_for
 from ordergate.usecases import events, returns
 from ordergate.usecases.services import Services
 
@@ -49,6 +49,7 @@ class Parcel:
     shipment: Shipment
     latest: ShipmentEvent | None  # the carrier's latest scan, if any yet
     tracking_link: str | None
+    carrier: str  # as the customer knows it (USPS, not the label broker)
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,8 @@ def _window_open(left: datetime | None, now: datetime, services: Services) -> bo
 
 def _parcel(shipment: Shipment, scans: list[ShipmentEvent]) -> Parcel:
     latest = max(scans, key=lambda scan: scan.occurred_at, default=None)
-    return Parcel(
-        shipment, latest, link_for(shipment.carrier, shipment.tracking_number, shipment.tracking_url)
-    )
+    link = link_for(shipment.carrier, shipment.tracking_number, shipment.tracking_url)
+    return Parcel(shipment, latest, link, carrier_name(shipment.carrier, shipment.service))
 
 
 def _pickups(work: list[FulfillmentOrder], places: dict[str, Location]) -> list[Pickup]:

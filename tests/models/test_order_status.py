@@ -12,6 +12,7 @@ from ordergate.models.order import DeliveryMethod, OrderStatus
 from ordergate.models.order_status import STAGE_TEXT, Stage, pickup_until, stage_of
 from ordergate.models.shipment import Shipment
 from ordergate.models.shipment import TrackingStatus as T
+from ordergate.models.tracking import carrier_name
 from tests.models.records import a_fulfillment_order, an_order
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
@@ -88,3 +89,19 @@ def test_every_stage_has_words_for_the_customer() -> None:
 
 def test_a_pickup_waits_a_week() -> None:
     assert pickup_until(NOW) == date(2026, 12, 11)
+
+
+@pytest.mark.parametrize(
+    ("carrier", "service", "name"),
+    [
+        ("shipengine", "usps_priority_mail", "USPS"),
+        ("shipengine", "ups_ground", "UPS"),
+        ("shipengine", "fedex_home_delivery", "FedEx"),
+        ("ups", "03", "UPS"),
+        ("acme", None, "ACME"),
+    ],
+)
+def test_a_parcel_is_named_by_the_carrier_the_customer_knows(
+    carrier: str, service: str | None, name: str
+) -> None:
+    assert carrier_name(carrier, service) == name
