@@ -93,6 +93,7 @@ class Sandboxes:
             "ups": self.ups,
             "payments": self.payments,
             "bigcommerce": self.bigcommerce,
+            "mail": self.mail,
         }
         return {name: sandbox for name, sandbox in sandboxes.items() if sandbox is not None}
 

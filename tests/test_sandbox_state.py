@@ -382,6 +382,7 @@ async def test_a_fresh_database_gets_fresh_sandboxes(restartable: Settings, tmp_
     assert sorted(path.name.split("-")[0] for path in (tmp_path / "ordergate.sandbox").glob("*.stale-*")) == [
         "bigcommerce.json.stale",
         "katana.json.stale",
+        "mail.json.stale",
         "payments.json.stale",
         "shipengine.json.stale",
         "ups.json.stale",

@@ -19,6 +19,7 @@ import email
 import email.policy
 import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -73,6 +74,34 @@ class ReceivedMail:
             "html": self.html,
             "links": self.links,
         }
+
+
+def _kept(mail: ReceivedMail) -> dict[str, Any]:
+    return {
+        "number": mail.number,
+        "received_at": mail.received_at.isoformat(),
+        "mail_from": mail.mail_from,
+        "rcpt_tos": list(mail.rcpt_tos),
+        "subject": mail.subject,
+        "to": mail.to,
+        "headers": [list(pair) for pair in mail.headers],
+        "text": mail.text,
+        "html": mail.html,
+    }
+
+
+def _unkept(item: Mapping[str, Any]) -> ReceivedMail:
+    return ReceivedMail(
+        number=int(item["number"]),
+        received_at=datetime.fromisoformat(str(item["received_at"])),
+        mail_from=str(item["mail_from"]),
+        rcpt_tos=tuple(str(to) for to in item["rcpt_tos"]),
+        subject=str(item["subject"]),
+        to=str(item["to"]),
+        headers=tuple((str(key), str(value)) for key, value in item["headers"]),
+        text=str(item["text"]),
+        html=str(item["html"]),
+    )
 
 
 def _part(message: EmailMessage, subtype: str) -> str:
@@ -132,6 +161,19 @@ class MailSink:
 
     def find(self, number: int) -> ReceivedMail | None:
         return next((mail for mail in self.received if mail.number == number), None)
+
+    def to_state(self) -> dict[str, Any]:
+        """What it received and its count (numbers are never reused), for `sandbox.keeper`."""
+        return {"count": self._count, "received": [_kept(mail) for mail in self.received]}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        received = [_unkept(item) for item in state["received"]]  # all read before anything changes
+        count = int(state["count"])
+        if any(mail.number > count for mail in received):
+            raise ValueError("a kept message is numbered past the count")
+        self.received.clear()
+        self.received.extend(received)
+        self._count = count
 
     def _app(self) -> Starlette:
         return Starlette(

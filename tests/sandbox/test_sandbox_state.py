@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from email.message import EmailMessage
 from typing import Any, TypeVar
 
+import aiosmtplib
 import httpx
 import pytest
 
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.sandbox.keeper import Snapshotting
+from ordergate.sandbox.mail import MailSink
 from ordergate.sandbox.payments import PaymentsSandbox
 from ordergate.sandbox.shipengine import TRACKING_STEPS, ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
@@ -266,3 +269,43 @@ async def test_restored_payment_intents_keep_their_captures_and_replay_their_ide
     )
     assert replayed == intent_id
     assert list(after.intents) == [intent_id]
+
+
+async def test_the_mail_sink_keeps_what_it_received_and_numbers_on() -> None:
+    sink = MailSink()
+    await sink.start()
+    try:
+        for subject in ("Your order OG-1 is confirmed", "Your order OG-1 has shipped"):
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = (
+                "shop@example.com",
+                "ann@example.com",
+                subject,
+            )
+            message.set_content(f"{subject}\nhttps://shop.example/orders/OG-1?t=x\n")
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=sink.port)
+    finally:
+        await sink.aclose()
+
+    again = reborn(sink, MailSink())
+
+    assert [mail.subject for mail in again.received] == [
+        "Your order OG-1 is confirmed",
+        "Your order OG-1 has shipped",
+    ]
+    assert again.received[1].links == ["https://shop.example/orders/OG-1?t=x"]
+    with pytest.raises((KeyError, ValueError)):
+        MailSink().restore({"count": 1, "received": sink.to_state()["received"]})
+    await again.start()
+    try:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = (
+            "shop@example.com",
+            "ann@example.com",
+            "Delivered",
+        )
+        message.set_content("Delivered")
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=again.port)
+    finally:
+        await again.aclose()
+    assert [mail.number for mail in again.received] == [1, 2, 3]
