@@ -99,6 +99,7 @@ MAXIMA: dict[str, int] = {
     "PlaceOrderInput.idempotencyKey": KEY,
     "PlaceOrderInput.channel": CHANNEL,
     "PlaceOrderInput.externalReference": stored_in(tables.orders.c.external_reference),
+    "PlaceOrderInput.locale": stored_in(tables.orders.c.locale),
     "PlaceOrderInput.deliveryOptionId": delivery.MAX_ID,  # compared, not kept
     "CustomerInput.email": stored_in(tables.customers.c.email),
     "CustomerInput.firstName": stored_in(tables.customers.c.first_name),
