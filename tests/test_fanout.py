@@ -100,6 +100,7 @@ async def test_a_slow_subscriber_is_told_to_resume_and_nobody_else_waits(
         await stream.aclose()  # type: ignore[attr-defined]
 
 
+@pytest.mark.no_relay  # the dispatchers (webhooks, email) read the log too, whenever a commit wakes them
 async def test_the_hub_reads_the_log_once_however_many_follow(
     client: httpx.AsyncClient, services: Services
 ) -> None:
