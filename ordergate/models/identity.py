@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MANAGE_CATALOG = "manage_catalog"  # what may be sold beyond the units on hand
     ANNOTATE = "annotate"  # staff notes and tags on what the caller may see
     READ_AUDIT = "read_audit"  # the audit trail: who changed what
+    MANAGE_NETWORK = "manage_network"  # the routing policy (admins)
     MANAGE_CUSTOMERS = "manage_customers"  # a customer's email preferences
     READ_METRICS = "read_metrics"  # network KPIs over every order
 

@@ -43,6 +43,7 @@ from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.catalog import Customer, Product
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
+from ordergate.schema.types.network import RoutingPolicy, SetRoutingPolicyInput
 from ordergate.schema.types.notes import Note
 from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
 from ordergate.schema.types.routing import RoutingDecision
@@ -56,6 +57,7 @@ from ordergate.usecases import (
     emails,
     fulfillment,
     holds,
+    network,
     notes,
     orders,
     rerouting,
@@ -159,6 +161,12 @@ class ReturnPayload:
 class AppeasementPayload:
     appeasement: Appeasement | None = None
     order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RoutingPolicyPayload:
+    policy: RoutingPolicy | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -426,6 +434,21 @@ class Mutation:
         return await TagsPayload.of(
             info,
             notes.untag(services(info), principal(info), input.target_type, str(input.target_id), input.tags),
+        )
+
+    @strawberry.mutation(
+        description="Replace the routing policy (admins): weights and split limits, used from the next "
+        "decision on every replica; audited."
+    )
+    async def set_routing_policy(self, info: Info, input: SetRoutingPolicyInput) -> RoutingPolicyPayload:
+        limits = {item.channel: item.limit for item in input.split_limits}
+        return await answer(
+            info,
+            network.set_routing_policy(
+                services(info), principal(info), input.weights.to_weights(), input.max_split, limits
+            ),
+            lambda policy: RoutingPolicyPayload(policy=RoutingPolicy.from_model(policy)),
+            lambda e: RoutingPolicyPayload(user_errors=e),
         )
 
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")

@@ -17,6 +17,7 @@ from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.metrics import NetworkMetricsReport
+from ordergate.schema.types.network import RoutingPolicy
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
@@ -27,6 +28,7 @@ from ordergate.usecases import (
     fulfillment,
     inventory,
     metrics,
+    network,
     orders,
     routing,
     webhooks_out,
@@ -92,6 +94,10 @@ class Query:
             after=after,
         )
         return Connection.of(page, AuditRecord.from_model, audit.entry_cursor, after=after)
+
+    @strawberry.field(description="The routing policy in force (staff).")
+    async def routing_policy(self, info: Info) -> RoutingPolicy:
+        return RoutingPolicy.from_model(await network.routing_policy(services(info), principal(info)))
 
     @strawberry.field(description="How many visible orders are in each status.")
     async def order_counts(self, info: Info) -> list[OrderCount]:

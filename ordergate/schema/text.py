@@ -122,6 +122,7 @@ MAXIMA: dict[str, int] = {
     "ReleaseOrderHoldInput.idempotencyKey": KEY,
     "AddNoteInput.body": stored_in(tables.notes.c.body),
     "TagsInput.tags": stored_in(tables.tags.c.tag),
+    "ChannelSplitLimitInput.channel": CHANNEL,
     "ReserveInventoryInput.idempotencyKey": KEY,
     "ChangeInventoryHoldInput.idempotencyKey": KEY,
     "ReserveInventoryInput.channel": stored_in(tables.reservations.c.channel),

@@ -111,6 +111,15 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
                     kept[key] = [before, after]
 
 
+def changed(session: Any, record: str, record_id: str, name: str, before: Any, after: Any) -> None:
+    """A change made by a statement the session does not track, told to the trail by hand."""
+    if ACTOR.get() is None or before == after:
+        return
+    kept: dict[tuple[str, str, str, str], list[Any]] = session.info.setdefault(CHANGES, {})
+    key = (NO_ORDER, record, record_id, name)
+    kept[key] = [kept[key][0] if key in kept else before, after]
+
+
 def entries(session: Any, now: datetime) -> list[AuditEntry]:
     """This transaction's entries: one per order it changed (what no order owns joins the only
     order, when there is one), for the request's actor; none without an actor or a change."""

@@ -313,6 +313,19 @@ webhook_attempts = sa.Table(
 )
 
 
+routing_policy = sa.Table(
+    "routing_policy",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True, nullable=False),  # one row: "network"
+    sa.Column("weights", sa.JSON(), nullable=False),
+    sa.Column("max_split", sa.Integer(), nullable=False),
+    sa.Column("split_limits", sa.JSON(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("updated_by", sa.String(255), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+
 notes = sa.Table(
     "notes",
     metadata,

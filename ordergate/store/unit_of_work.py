@@ -26,6 +26,7 @@ from ordergate.store.inventory import InventoryRepository
 from ordergate.store.loyalty import LoyaltyRepository
 from ordergate.store.mapping import start_mappers
 from ordergate.store.metrics import MetricsRepository
+from ordergate.store.network import NetworkRepository
 from ordergate.store.notes import NoteRepository
 from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.loyalty = LoyaltyRepository(session)
         self.appeasements = AppeasementRepository(session)
         self.notes = NoteRepository(session)
+        self.network = NetworkRepository(session)
         self.audit = AuditRepository(session)
         self.metrics = MetricsRepository(session)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -18,7 +18,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
 from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
 from ordergate.models.pricing import PricedLine, TaxPlace, Totals
-from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, ScoredPlan, route
+from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, ScoredPlan, Weights, route
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.inventory import (
     Destination,
@@ -45,9 +45,12 @@ class Network:
     nodes: tuple[Node, ...]
     max_split: int
     capacity_of: Mapping[str, int]
+    weights: Weights = field(default_factory=Weights)
 
     def route(self, wants: Sequence[Want]) -> Decision:
-        return route(wants, self.nodes, max_split=self.max_split, capacity_of=self.capacity_of)
+        return route(
+            wants, self.nodes, max_split=self.max_split, weights=self.weights, capacity_of=self.capacity_of
+        )
 
     def usable(self) -> list[Node]:
         return [n for n in self.nodes if n.active and n.eligible and n.capacity_left > 0]
@@ -82,10 +85,12 @@ async def network(
         )
         for loc in sources
     )
+    stored = await uow.network.routing_policy()  # set through the API: every replica, at once
     return Network(
         nodes,
-        services.policy.split_limit(channel),
+        (stored or services.policy).split_limit(channel),
         {loc.id: max(1, loc.capacity_per_day) for loc in sources},
+        stored.weights if stored else Weights(),
     )
 
 
