@@ -22,8 +22,8 @@ from ordergate.body_limit import BodyLimit
 from ordergate.bootstrap import Sandboxes
 from ordergate.graphiql import ASSETS_DIR, graphiql_html
 from ordergate.logs import REQUEST_ID
-from ordergate.opt_out import opt_out_routes
 from ordergate.pages.dashboard import Dashboard
+from ordergate.pages.opt_out import opt_out_routes
 from ordergate.pages.status import StatusPages
 from ordergate.schema.view import endpoint
 from ordergate.settings import Settings

@@ -226,3 +226,20 @@ async def test_hostile_numbers_and_tokens_are_a_plain_404(client: httpx.AsyncCli
         answer = await client.get(path)
         assert answer.status_code == 404, path
         assert "Traceback" not in answer.text
+
+
+async def test_a_form_of_the_wrong_shape_or_size_is_a_plain_refusal(client: httpx.AsyncClient) -> None:
+    order = await placed(client)
+    returns_path = path_of(order).replace("?", "/returns?", 1)
+    many = "&".join(f"f{i}=1" for i in range(500)).encode()
+    answers = [
+        await client.post(
+            "/orders", content=many, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ),
+        await client.post("/orders", content=b"\xff\xfe{not a form"),
+        await client.post(returns_path, content=many),
+        await client.post(returns_path, content=b"qty-x=" + b"9" * 5000),
+        await client.post("/dashboard/session", content=many),
+    ]
+    assert [a.status_code for a in answers] == [404, 404, 422, 422, 401]
+    assert all("Traceback" not in a.text for a in answers)

@@ -11,10 +11,9 @@ notes, tags and audit trail; changes are made through the API, where they are au
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ordergate.auth import verify_token
@@ -26,8 +25,7 @@ from ordergate.models.metrics import MetricsGroup
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import OrderStatus
 from ordergate.pages import charts
-from ordergate.pages.render import environment
-from ordergate.pages.status import ASSETS, HEADERS, _form
+from ordergate.pages.render import HEADERS, form, page
 from ordergate.settings import Settings
 from ordergate.usecases import audit, metrics, orders, reads
 from ordergate.usecases.services import Services
@@ -60,18 +58,16 @@ class Dashboard:
             return None
         return principal if _may_enter(principal) else None
 
-    def _render(self, template: str, code: int = 200, **values: Any) -> HTMLResponse:
-        body = environment().get_template(f"dashboard/{template}").render(assets=ASSETS, **values)
-        return HTMLResponse(body, status_code=code, headers=HEADERS)
-
     async def sign_in(self, request: Request) -> Response:
-        token = _form(await request.body()).get("token", "").strip()
+        token = form(await request.body()).get("token", "").strip()
         try:
             principal = verify_token(self.settings, token)
         except DomainError as error:
-            return self._render("signin.html", 401, problem=f"That token was not accepted: {error.message}.")
+            return page(
+                "dashboard/signin.html", 401, problem=f"That token was not accepted: {error.message}."
+            )
         if not _may_enter(principal):
-            return self._render("signin.html", 403, problem="The dashboard is for agents and admins.")
+            return page("dashboard/signin.html", 403, problem="The dashboard is for agents and admins.")
         response = RedirectResponse(PATH, status_code=303, headers=HEADERS)
         response.set_cookie(
             COOKIE,
@@ -92,14 +88,14 @@ class Dashboard:
     async def home(self, request: Request) -> Response:
         principal = self._staff(request)
         if principal is None:
-            return self._render("signin.html", problem=None)
+            return page("dashboard/signin.html", problem=None)
         text = request.query_params.get("q", "").strip()[:254]
         wanted = request.query_params.get("status", "")
         statuses = (OrderStatus(wanted),) if wanted in OrderStatus.__members__ else ()
         criteria = OrderCriteria(text=text or None, statuses=statuses)
         found = await orders.orders(self.services, principal, criteria, PAGE_SIZE, None)
-        return self._render(
-            "home.html",
+        return page(
+            "dashboard/home.html",
             principal=principal,
             query=text,
             status=wanted,
@@ -122,7 +118,7 @@ class Dashboard:
         try:
             record = await orders.order(self.services, principal, order_id)
         except NotFound:
-            return self._render("missing.html", 404)
+            return page("dashboard/missing.html", 404)
         trail = await audit.audit_trail(self.services, principal, order_id=order_id, first=200)
         [events] = await reads.events_by_order_ids(self.services, [order_id])
         [notes] = await reads.notes_by_targets(self.services, [reads.target_key(TargetKind.ORDER, order_id)])
@@ -132,8 +128,8 @@ class Dashboard:
         ]
         timeline += [(n.created_at, "STAFF_NOTE", f"{n.author}: {n.body}") for n in notes]
         timeline.sort(key=lambda entry: entry[0])
-        return self._render(
-            "order.html",
+        return page(
+            "dashboard/order.html",
             principal=principal,
             order=record,
             timeline=timeline,

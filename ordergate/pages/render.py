@@ -1,14 +1,47 @@
-"""One Jinja2 environment for the pages: templates from the package, every value autoescaped,
-an undefined name an error (not an empty string a customer would read)."""
+"""What every page shares: one Jinja2 environment (templates from the package, every value
+autoescaped, an undefined name an error rather than an empty string a reader would see), the
+headers every answer carries, and reading a posted form."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
+from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse
 
 from ordergate.models.money import display
+
+ASSETS = "/orders-assets"  # the pages' script, style and icon, served from the package
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+MAX_FORM_FIELDS = 200
+
+
+def page(template: str, code: int = 200, **values: object) -> HTMLResponse:
+    """A template rendered as a page answering `code`, with every page's headers."""
+    body = environment().get_template(template).render(assets=ASSETS, **values)
+    return HTMLResponse(body, status_code=code, headers=HEADERS)
+
+
+def form(body: bytes) -> dict[str, str]:
+    """An urlencoded form's fields, the first value of each (the body is bounded by BodyLimit)."""
+    try:
+        fields = parse_qs(
+            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+        )
+    except ValueError:  # more fields than any of our forms has: read as none, refused as incomplete
+        return {}
+    return {name: values[0] for name, values in fields.items()}
 
 
 def day(value: date | datetime) -> str:

@@ -25,7 +25,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -37,47 +37,21 @@ from ordergate.models.commands import ReturnLineRequest
 from ordergate.models.errors import DomainError, NotFound, Problem, ResumeRequired
 from ordergate.models.order import Order
 from ordergate.models.order_status import STAGE_TEXT
-from ordergate.pages.render import environment
+from ordergate.pages import render
+from ordergate.pages.render import ASSETS, HEADERS
 from ordergate.usecases import audit, status_page
 from ordergate.usecases.services import Services
 
-ASSETS = "/orders-assets"
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-}
 LOOKUP_COST, LOOKUP_CAPACITY = 6, 60  # ten lookups at once, then one every six seconds
 HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 600.0  # then the browser reconnects (EventSource does), on whichever replica
 MAX_STREAMS = 2000  # per process: beyond it a stream is refused and the page stays as loaded
 REASONS = ("Doesn't fit", "Damaged or faulty", "Not as described", "Changed my mind", "Other")
-MAX_FORM_FIELDS = 200
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers=HEADERS)
 
 
 def _missing(status: int = 404, message: str | None = None) -> HTMLResponse:
     text = message or "We couldn't find that order. Check the link in your email, or look it up below."
-    return _html(
-        environment()
-        .get_template("status/lookup.html")
-        .render(problem=text, number="", email="", assets=ASSETS),
-        status,
-    )
-
-
-def _form(body: bytes) -> dict[str, str]:
-    """An urlencoded form's fields, the first value of each (the body is bounded by BodyLimit)."""
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    return {name: values[0] for name, values in fields.items()}
+    return render.page("status/lookup.html", status, problem=text, number="", email="")
 
 
 def _same_origin(request: Request) -> bool:
@@ -111,14 +85,10 @@ class StatusPages:
         ]
 
     async def lookup_form(self, _: Request) -> Response:
-        return _html(
-            environment()
-            .get_template("status/lookup.html")
-            .render(problem=None, number="", email="", assets=ASSETS)
-        )
+        return render.page("status/lookup.html", problem=None, number="", email="")
 
     async def lookup(self, request: Request) -> Response:
-        fields = _form(await request.body())
+        fields = render.form(await request.body())
         number, email = fields.get("number", ""), fields.get("email", "")
         client = request.client.host if request.client else "unknown"
         now = self.services.clock().timestamp()
@@ -129,10 +99,9 @@ class StatusPages:
         try:
             order = await status_page.by_email(self.services, number, email)
         except NotFound:
-            template = environment().get_template("status/lookup.html")
             problem = "No order has that number and email address. Check both, as they are in your email."
-            return _html(
-                template.render(problem=problem, number=number[:32], email=email[:254], assets=ASSETS), 404
+            return render.page(
+                "status/lookup.html", 404, problem=problem, number=number[:32], email=email[:254]
             )
         return RedirectResponse(self.services.links.path(order.number), status_code=303, headers=HEADERS)
 
@@ -150,25 +119,22 @@ class StatusPages:
             if "returned" in request.query_params
             else None
         )
-        return _html(await self._render(order, "status/page.html", notice=notice))
+        return render.page("status/page.html", **await self._values(order, notice=notice))
 
-    async def _render(self, order: Order, template: str, **extra: Any) -> str:
+    async def _values(self, order: Order, **extra: Any) -> dict[str, Any]:
+        """What the page and its panel show of the order as it is now."""
         view = await status_page.status_page(self.services, order.id)
         links = self.services.links
-        return (
-            environment()
-            .get_template(template)
-            .render(
-                view=view,
-                text=STAGE_TEXT[view.stage],
-                here=links.path(order.number),
-                token=links.token(order.number),
-                reasons=REASONS,
-                return_key=uuid.uuid4().hex,
-                assets=ASSETS,
-                **({"notice": None, "problems": []} | extra),
-            )
-        )
+        return {
+            "view": view,
+            "text": STAGE_TEXT[view.stage],
+            "here": links.path(order.number),
+            "token": links.token(order.number),
+            "reasons": REASONS,
+            "return_key": uuid.uuid4().hex,
+            "notice": None,
+            "problems": [],
+        } | extra
 
     async def start_return(self, request: Request) -> Response:
         try:
@@ -177,7 +143,7 @@ class StatusPages:
             return _missing()
         if not _same_origin(request):
             return _missing(403, "That form did not come from this page.")
-        fields = _form(await request.body())
+        fields = render.form(await request.body())
         reason = fields.get("reason", "").strip()
         lines = [
             ReturnLineRequest(line_id=name.removeprefix("qty-"), quantity=_count(value), reason=reason)
@@ -186,12 +152,12 @@ class StatusPages:
         ]
         if not lines:
             problems = [Problem("REQUIRED", "Choose how many of which item to return.", ("lines",))]
-            return _html(await self._render(order, "status/page.html", problems=problems), 422)
+            return render.page("status/page.html", 422, **await self._values(order, problems=problems))
         try:
             with audit.acting(order.email, "customer", "statusPage:requestReturn"):
                 await status_page.start_return(self.services, order, lines, fields.get("key") or None)
         except DomainError as error:
-            return _html(await self._render(order, "status/page.html", problems=error.problems), 422)
+            return render.page("status/page.html", 422, **await self._values(order, problems=error.problems))
         return RedirectResponse(
             f"{self.services.links.path(order.number)}&returned=1", status_code=303, headers=HEADERS
         )
@@ -223,7 +189,8 @@ class StatusPages:
                 except TimeoutError:
                     yield b": still here\n\n"
                     continue
-                yield _event("update", await self._render(order, "status/panel.html"))
+                panel = render.environment().get_template("status/panel.html")
+                yield _event("update", panel.render(assets=ASSETS, **await self._values(order)))
         finally:
             self.streams -= 1
             pump.cancel()
