@@ -65,3 +65,19 @@ class Page(Generic[T]):
     items: list[T]
     has_next: bool
     total: int | None = None
+
+
+def decode_time_cursor(cursor: str, field: str = "after") -> tuple[datetime, str]:
+    """The (time, id) an `encode_cursor(at, id)` cursor carries, the time with its UTC offset;
+    INVALID_CURSOR for anything else (a keyset on (created_at, id) compares times, so a naive
+    one would compare wrong on PostgreSQL)."""
+    at, record_id = decode_cursor(cursor, 2, field)
+    try:
+        when = datetime.fromisoformat(str(at))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ValidationFailed(
+            [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", (field,))]
+        )
+    return when, str(record_id)

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from ordergate.logs import REQUEST_ID
 from ordergate.models.audit import Actor, AuditEntry
-from ordergate.models.errors import Forbidden, Problem, ValidationFailed
+from ordergate.models.errors import Forbidden
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_time_cursor, encode_cursor
 from ordergate.store.audit import ACTOR
 from ordergate.usecases.services import Services
 
@@ -47,15 +47,7 @@ async def audit_trail(
     if not principal.can(Permission.READ_AUDIT):
         raise Forbidden("only agents and admins read the audit trail")
     check_page(first, services.policy.page_size_cap)
-    key = None
-    if after:
-        at, entry_id = decode_cursor(after, 2)
-        try:
-            key = (datetime.fromisoformat(str(at)), str(entry_id))
-        except ValueError:
-            raise ValidationFailed(
-                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
-            ) from None
+    key = decode_time_cursor(after) if after else None
     async with services.store.read() as uow:
         rows, has_next = await uow.audit.page(
             order_id=order_id, actor=actor, since=since, until=until, first=first, after=key

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
 from ordergate.models.catalog import Product
 from ordergate.models.customer import Customer
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location
-from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_cursor, decode_time_cursor, encode_cursor
 from ordergate.models.supply import ProductPolicy, check_policy
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
@@ -92,15 +91,7 @@ async def customers(
     check_page(first, services.policy.page_size_cap)
     if search is not None and len(search) > MAX_SEARCH:
         raise ValidationFailed([Problem("TOO_LONG", f"search at most {MAX_SEARCH} characters", ("search",))])
-    key = None
-    if after:
-        created_at, customer_id = decode_cursor(after, 2)
-        try:
-            key = (datetime.fromisoformat(str(created_at)), str(customer_id))
-        except ValueError:
-            raise ValidationFailed(
-                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
-            ) from None
+    key = decode_time_cursor(after) if after else None
     async with services.store.read() as uow:
         rows, has_next = await uow.customers.search(search, first, key)
     return Page(rows, has_next)

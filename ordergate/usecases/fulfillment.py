@@ -26,7 +26,7 @@ from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillmen
 from ordergate.models.location import Location
 from ordergate.models.movements import MovementKind
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
-from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_time_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.store.unit_of_work import UnitOfWork
@@ -102,15 +102,7 @@ async def queue(
     if not principal.can(Permission.FULFIL):
         raise Forbidden("this role does not work fulfilment queues")
     check_page(first, services.policy.page_size_cap)
-    key = None
-    if after:
-        created_at, fo_id = decode_cursor(after, 2)
-        try:
-            key = (datetime.fromisoformat(str(created_at)), str(fo_id))
-        except ValueError:
-            raise ValidationFailed(
-                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
-            ) from None
+    key = decode_time_cursor(after) if after else None
     async with services.store.read() as uow:
         location = await catalog.location_of_yours(services, uow, principal, location_id)
         rows, has_next = await uow.orders.fulfillment_queue(location.id, statuses, first, key)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.models.errors import Forbidden, Problem, ValidationFailed
+from ordergate.models.errors import Forbidden
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.loyalty import LoyaltyEntry, LoyaltyReason, points_change
 from ordergate.models.order import Order
-from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_time_cursor, encode_cursor
 from ordergate.models.payments import PaymentKind, PaymentTransaction, totals
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
@@ -63,18 +63,7 @@ def entry_cursor(entry: LoyaltyEntry) -> str:
 async def entries(services: Services, customer_id: str, first: int, after: str | None) -> Page[LoyaltyEntry]:
     """A customer's points ledger, newest first (access checked with `check_access`)."""
     check_page(first, services.policy.page_size_cap)
-    key = None
-    if after:
-        created_at, entry_id = decode_cursor(after, 2)
-        try:
-            at = datetime.fromisoformat(str(created_at))
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            raise ValidationFailed(
-                [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
-            )
-        key = (at, str(entry_id))
+    key = decode_time_cursor(after) if after else None
     async with services.store.read() as uow:
         rows, has_next = await uow.loyalty.page(customer_id, first, key)
         _, count = (await uow.loyalty.balances([customer_id])).get(customer_id, (0, 0))

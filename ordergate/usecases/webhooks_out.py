@@ -29,7 +29,7 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.outbox import WEBHOOK_DELIVERY, OutboxTask, Permanent
-from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_time_cursor, encode_cursor
 from ordergate.models.webhooks import (
     DISPATCH_POSITION,
     RegisterEndpoint,
@@ -141,13 +141,7 @@ def attempt_cursor(attempt: WebhookAttempt) -> str:
 
 
 def _attempt_position(after: str) -> tuple[datetime, str]:
-    attempted_at, attempt_id = decode_cursor(after, 2)
-    try:
-        return datetime.fromisoformat(str(attempted_at)), str(attempt_id)
-    except ValueError:
-        raise ValidationFailed(
-            [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", ("after",))]
-        ) from None
+    return decode_time_cursor(after)
 
 
 async def delivery_log(
