@@ -221,6 +221,21 @@ async def test_who_may_annotate_what(client: httpx.AsyncClient, three: list[dict
         {"input": {"targetType": "ORDER", "targetId": order["id"], "tags": ["ok", "no spaces", ""]}},
         token=AGENT,
     )
+    other_node = await execute(
+        client,
+        TAG,
+        {
+            "input": {
+                "targetType": "FULFILLMENT_ORDER",
+                "targetId": order["fulfillmentOrders"][0]["id"],
+                "tags": ["x"],
+            }
+        },
+        token=CHICAGO_ONLY,
+    )
+    assert other_node["data"]["addTags"]["userErrors"] == [
+        {"code": "NOT_FOUND", "field": ["input", "targetId"]}
+    ]
     empty = await execute(
         client, NOTE, {"input": {"targetType": "ORDER", "targetId": order["id"], "body": "   "}}, token=AGENT
     )

@@ -12,6 +12,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.notes import Note, Tag, TargetKind, check_note, check_tags
 from ordergate.models.scope import order_scope
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases.fulfillment import fulfillment_order_of_yours
 from ordergate.usecases.services import Services
 
 TARGET = ("target_id",)
@@ -25,14 +26,11 @@ async def _check_target(uow: UnitOfWork, principal: Principal, kind: TargetKind,
     """NOT_FOUND unless the caller may see the target (FORBIDDEN for a role that annotates nothing)."""
     if not may_annotate(principal):
         raise Forbidden("only staff write and read notes and tags")
+    if kind is TargetKind.FULFILLMENT_ORDER:
+        await fulfillment_order_of_yours(uow, principal, target_id, field=TARGET)  # NOT_FOUND if not
+        return
     if kind is TargetKind.ORDER:
         found = bool(await uow.orders.by_ids([target_id], order_scope(principal)))
-    elif kind is TargetKind.FULFILLMENT_ORDER:
-        work = (await uow.orders.fulfillment_orders_by_ids([target_id])).get(target_id)
-        place = (
-            (await uow.catalog.locations_by_ids([work.location_id])).get(work.location_id) if work else None
-        )
-        found = place is not None and principal.works_at(place.code)
     else:
         found = principal.can(Permission.READ_CUSTOMERS) and bool(await uow.customers.by_ids([target_id]))
     if not found:
