@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.outbox import PAYMENT_CAPTURE
 from ordergate.sandbox.payments import PaymentsSandbox
+from ordergate.usecases.payments import do_payment_task
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
@@ -381,3 +382,20 @@ async def test_customers_never_see_why_the_provider_failed_staff_do(
     assert "ConnectionError" in agent_sees["lastError"]
     assert (owner_sees["kind"], owner_sees["status"]) == ("CAPTURE", "PENDING")
     assert owner_sees["lastError"] == "not confirmed by the payment provider yet; retrying"
+
+
+async def test_a_capture_recorded_before_the_relay_settles_its_task_shows_once(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order = (await place(client))["order"]
+    await ship(client, order)
+    async with services.store.read() as uow:
+        [task] = await uow.outbox.with_key_prefixes([f"{order['id']}:payment."])
+
+    await do_payment_task(services, task)  # the handler's work, not yet settled by the relay
+
+    paid = await detail(client, order["id"])
+    assert [(p["kind"], p["status"]) for p in paid["payments"]] == [
+        ("AUTHORIZATION", "SUCCEEDED"),
+        ("CAPTURE", "SUCCEEDED"),
+    ]

@@ -77,6 +77,12 @@ def settled(page: WebDriver) -> WebDriverWait[WebDriver]:
     return WebDriverWait(page, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
 
+def opened_return_form(page: WebDriver) -> bool:
+    """Clicks "Start a return"; True once it did (a stale element is looked up again)."""
+    page.find_element(By.CSS_SELECTOR, "summary").click()
+    return True
+
+
 def stage(page: WebDriver) -> str:
     return str(page.find_element(By.CSS_SELECTOR, "[data-stage]").text)
 
@@ -118,7 +124,9 @@ def test_a_customer_starts_a_return_from_the_page(server: Gateway) -> None:
     ship(server, order)
     with chromium() as page:
         page.get(link)
-        page.find_element(By.CSS_SELECTOR, "summary").click()
+        # The parcel moves every second here: a live update may replace the panel under the click.
+        settled(page).until(opened_return_form)
+        settled(page).until(lambda p: p.find_elements(By.CSS_SELECTOR, "details[open] form"))
         choice = page.find_element(By.CSS_SELECTOR, "select[name^=qty-]")
         label = page.find_element(By.CSS_SELECTOR, f"label[for='{choice.get_attribute('id')}']")
         assert label.text == "Stoneware Mug, Blue"

@@ -500,7 +500,14 @@ class Order:
     )
     async def payments(self, info: Info) -> list[Payment]:
         done = await info.context.loaders.payments_by_order_id.load(str(self.id))
-        waiting = await info.context.loaders.pending_payments_by_order_id.load(str(self.id))
+        # A task whose ledger entry is written is done, whether or not the relay has settled it yet
+        # (it settles in a transaction of its own, after the handler's).
+        recorded = {entry.key for entry in done}
+        waiting = [
+            task
+            for task in await info.context.loaders.pending_payments_by_order_id.load(str(self.id))
+            if task.key not in recorded
+        ]
         return [
             Payment(
                 kind=entry.kind,
