@@ -102,6 +102,9 @@ RELEASE_HOLD = """mutation($id: ID!) { releaseInventoryHold(id: $id) { userError
 POLICY = (
     """mutation($input: SetSellingPolicyInput!) { setSellingPolicy(input: $input) { userErrors { code } } }"""
 )
+SAFETY = (
+    """mutation($input: SetSafetyStockInput!) { setSafetyStock(input: $input) { userErrors { code } } }"""
+)
 AVAILABILITY = """query($skus: [String!]!) {
   availability(skus: $skus, channel: "web") { sku locations { location { id code } availableToSell } }
 }"""
@@ -129,6 +132,7 @@ class Walk:
     ledger: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, code) -> units there
     locations: dict[str, str] = field(default_factory=dict)  # code -> id
     receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (sku, code) -> when
+    kept_back: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, location id) -> safety set
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -187,6 +191,7 @@ class Walk:
             (self.refresh, 6),
             (self.receive, 1),
             (self.next_day, 3),
+            (self.keep_back, 2),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -498,6 +503,25 @@ class Walk:
 
     # -- what the walk knows -----------------------------------------------------------------------
 
+    async def keep_back(self) -> None:
+        """An admin sets a SKU's safety stock at a node, or gives the node's own figure back."""
+        sku, code = self.rng.choice(SKUS), self.rng.choice(sorted(self.locations))
+        quantity = None if self.rng.random() < 0.3 else self.rng.randint(0, 12)
+        body = await execute(
+            self.client,
+            SAFETY,
+            {"input": {"sku": sku, "locationId": code, "quantity": quantity}},
+            token=a_token("admin"),
+        )
+        self.expect_no_errors(body)
+        if body["data"]["setSafetyStock"]["userErrors"]:
+            raise self.violation(f"safety stock refused: {body}")
+        key = (sku, self.locations[code])
+        if quantity is None:
+            self.kept_back.pop(key, None)
+        else:
+            self.kept_back[key] = quantity
+
     async def read(self, order_id: str) -> dict[str, Any]:
         body = await execute(self.client, ORDER, {"id": order_id}, token=AGENT)
         self.expect_no_errors(body)
@@ -577,6 +601,9 @@ class Walk:
                 for order_id in self.orders
             }
             safety = {loc.id: loc.safety_stock for loc in await uow.catalog.locations()}
+            per_sku = await uow.inventory.safety_stock(list(SKUS))
+        if per_sku != self.kept_back:
+            raise self.violation(f"after {after}: safety stock kept {per_sku}, set {self.kept_back}")
         open_units = Counter[tuple[str, str]]()
         open_by_line = Counter[str]()
         for fos in shares.values():
@@ -654,13 +681,14 @@ class Walk:
                     position.on_hand
                     - position.allocated
                     - held.get((sku, location_id), 0)
-                    - safety[location_id]
+                    - per_sku.get((sku, location_id), safety[location_id])
                 )
                 expected = max(0, max(0, raw) - waiting.get((sku, location_id), 0))
                 if row["availableToSell"] != expected:
                     raise self.violation(
                         f"after {after}: {sku} at {code}: availableToSell {row['availableToSell']}, by its "
                         f"definition {expected} (on hand {position.on_hand}, allocated {position.allocated}, "
-                        f"held {held.get((sku, location_id), 0)}, safety {safety[location_id]}, waiting "
+                        f"held {held.get((sku, location_id), 0)}, safety "
+                        f"{per_sku.get((sku, location_id), safety[location_id])}, waiting "
                         f"{waiting.get((sku, location_id), 0)})"
                     )

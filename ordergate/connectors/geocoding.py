@@ -163,6 +163,11 @@ class OfflineGeocoder:
         point = _postal_point(country, postal_code) if postal_code else None
         return point if point is not None else COUNTRY_CENTROIDS.get(country)
 
+    def postal_point(self, country_code: str, postal_code: str) -> Point | None:
+        """Where a postal code is, or None: never the country's middle (a node is placed exactly
+        or not at all)."""
+        return _postal_point(country_code.strip().upper(), postal_code)
+
     def zone_name(self, country_code: str, postal_code: str | None) -> str | None:
         """The IANA time zone of a US ZIP code (from the same offline data set); None elsewhere."""
         return self._zip_field(country_code, postal_code, "timezone")

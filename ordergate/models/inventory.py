@@ -24,6 +24,21 @@ class InventoryPosition:
     as_of: datetime
 
 
+@dataclass(kw_only=True, eq=False)
+class SafetyStock:
+    """Units of a SKU a node keeps back from sale, set by an admin for that SKU; where none is
+    set, the node's own figure (`Location.safety_stock`) holds."""
+
+    sku: str
+    location_id: str
+    quantity: int
+    updated_by: str
+    updated_at: datetime
+
+
+MAX_SAFETY_STOCK = 1_000_000
+
+
 class ReservationStatus(StrEnum):
     ACTIVE = "ACTIVE"
     CONSUMED = "CONSUMED"

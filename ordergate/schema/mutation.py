@@ -10,6 +10,7 @@ import strawberry
 from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentAction
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
+from ordergate.models.location import Location as LocationRecord
 from ordergate.models.notes import Tag as TagRecord
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.returns import OrderReturn as ReturnRecord
@@ -40,10 +41,17 @@ from ordergate.schema.inputs import (
 from ordergate.schema.loaders import prime_placed
 from ordergate.schema.text import at_most
 from ordergate.schema.types.appeasements import Appeasement
-from ordergate.schema.types.catalog import Customer, Product
+from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Money, UserError, user_errors
 from ordergate.schema.types.inventory import Reservation
-from ordergate.schema.types.network import RoutingPolicy, SetRoutingPolicyInput
+from ordergate.schema.types.network import (
+    CreateLocationInput,
+    RoutingPolicy,
+    SafetyStockLevel,
+    SetRoutingPolicyInput,
+    SetSafetyStockInput,
+    UpdateLocationInput,
+)
 from ordergate.schema.types.notes import Note
 from ordergate.schema.types.order import FulfillmentOrder, Order, OrderReturnType, Shipment
 from ordergate.schema.types.routing import RoutingDecision
@@ -167,6 +175,24 @@ class AppeasementPayload:
 @strawberry.type
 class RoutingPolicyPayload:
     policy: RoutingPolicy | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LocationPayload:
+    location: Location | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    async def of(cls, info: Info, change: Awaitable[LocationRecord]) -> LocationPayload:
+        return await answer(
+            info, change, lambda r: cls(location=Location.from_model(r)), lambda e: cls(user_errors=e)
+        )
+
+
+@strawberry.type
+class SafetyStockPayload:
+    level: SafetyStockLevel | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -449,6 +475,55 @@ class Mutation:
             ),
             lambda policy: RoutingPolicyPayload(policy=RoutingPolicy.from_model(policy)),
             lambda e: RoutingPolicyPayload(user_errors=e),
+        )
+
+    @strawberry.mutation(
+        description="Add a location to the network (admins): routed to from the next order on every "
+        "replica; audited. INVALID_CODE, DUPLICATE_CODE, INVALID_COORDINATES, INVALID_TIME_ZONE, "
+        "INVALID_HOURS, INVALID_CHANNEL, OUT_OF_RANGE."
+    )
+    async def create_location(self, info: Info, input: CreateLocationInput) -> LocationPayload:
+        return await LocationPayload.of(
+            info, network.create_location(services(info), principal(info), input.values())
+        )
+
+    @strawberry.mutation(
+        description="Change a location (admins): what is given changes, the rest stays; from the next "
+        "request on every replica; audited."
+    )
+    async def update_location(self, info: Info, input: UpdateLocationInput) -> LocationPayload:
+        return await LocationPayload.of(
+            info, network.update_location(services(info), principal(info), str(input.id), input.values())
+        )
+
+    @strawberry.mutation(
+        description="Take a location out of routing, pickup and availability (admins). Refused with "
+        "LOCATION_HAS_OPEN_WORK while it has open fulfilment orders."
+    )
+    async def deactivate_location(self, info: Info, id: strawberry.ID) -> LocationPayload:
+        return await LocationPayload.of(
+            info, network.set_location_active(services(info), principal(info), str(id), False)
+        )
+
+    @strawberry.mutation(description="Bring a deactivated location back (admins).")
+    async def reactivate_location(self, info: Info, id: strawberry.ID) -> LocationPayload:
+        return await LocationPayload.of(
+            info, network.set_location_active(services(info), principal(info), str(id), True)
+        )
+
+    @strawberry.mutation(
+        description="Set how many units of a SKU a location keeps back from sale (admins), replacing "
+        "the location's own figure for that SKU; null gives it back. From the next answer on every "
+        "replica; audited."
+    )
+    async def set_safety_stock(self, info: Info, input: SetSafetyStockInput) -> SafetyStockPayload:
+        return await answer(
+            info,
+            network.set_safety_stock(
+                services(info), principal(info), input.sku.strip(), str(input.location_id), input.quantity
+            ),
+            lambda level: SafetyStockPayload(level=SafetyStockLevel.from_model(level)),
+            lambda e: SafetyStockPayload(user_errors=e),
         )
 
     @strawberry.mutation(description="Release an order's holds; with none left it returns to where it was.")

@@ -17,7 +17,7 @@ from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.metrics import NetworkMetricsReport
-from ordergate.schema.types.network import RoutingPolicy
+from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
@@ -98,6 +98,13 @@ class Query:
     @strawberry.field(description="The routing policy in force (staff).")
     async def routing_policy(self, info: Info) -> RoutingPolicy:
         return RoutingPolicy.from_model(await network.routing_policy(services(info), principal(info)))
+
+    @strawberry.field(
+        description="A SKU's safety stock at every location (staff): set for the SKU, or the location's own."
+    )
+    async def safety_stock(self, info: Info, sku: str) -> list[SafetyStockLevel]:
+        levels = await network.safety_stock(services(info), principal(info), sku.strip())
+        return [SafetyStockLevel.from_model(level) for level in levels]
 
     @strawberry.field(description="How many visible orders are in each status.")
     async def order_counts(self, info: Info) -> list[OrderCount]:

@@ -72,6 +72,21 @@ WEBHOOK_ENDPOINT = {
     "description": stored_in(tables.webhook_endpoints.c.description),
 }
 
+LOCATION = {
+    "name": stored_in(tables.locations.c.name),
+    "erpId": stored_in(tables.locations.c.erp_id),
+    "timeZone": stored_in(tables.locations.c.time_zone),
+    "channels": CHANNEL,
+}
+LOCATION_ADDRESS = {
+    "line1": stored_in(tables.locations.c.line1),
+    "city": stored_in(tables.locations.c.city),
+    "region": stored_in(tables.locations.c.region),
+    "postalCode": stored_in(tables.locations.c.postal_code),
+    "countryCode": stored_in(tables.locations.c.country_code),
+    "phone": stored_in(tables.locations.c.phone),
+}
+
 MAXIMA: dict[str, int] = {
     # queries
     "Query.products(after:)": CURSOR,
@@ -95,6 +110,7 @@ MAXIMA: dict[str, int] = {
     "Query.webhookDeliveries(after:)": CURSOR,
     "Query.auditTrail(actor:)": stored_in(tables.audit_log.c.actor),
     "Query.auditTrail(after:)": CURSOR,
+    "Query.safetyStock(sku:)": SKU,
     # mutations
     "PlaceOrderInput.idempotencyKey": KEY,
     "PlaceOrderInput.channel": CHANNEL,
@@ -123,6 +139,13 @@ MAXIMA: dict[str, int] = {
     "AddNoteInput.body": stored_in(tables.notes.c.body),
     "TagsInput.tags": stored_in(tables.tags.c.tag),
     "ChannelSplitLimitInput.channel": CHANNEL,
+    "CreateLocationInput.code": stored_in(tables.locations.c.code),
+    **{f"CreateLocationInput.{name}": length for name, length in LOCATION.items()},
+    **{f"UpdateLocationInput.{name}": length for name, length in LOCATION.items()},
+    **{f"LocationAddressInput.{name}": length for name, length in LOCATION_ADDRESS.items()},
+    "OpeningPeriodInput.opens": 5,  # HH:MM
+    "OpeningPeriodInput.closes": 5,
+    "SetSafetyStockInput.sku": SKU,
     "ReserveInventoryInput.idempotencyKey": KEY,
     "ChangeInventoryHoldInput.idempotencyKey": KEY,
     "ReserveInventoryInput.channel": stored_in(tables.reservations.c.channel),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -54,6 +55,21 @@ class CatalogRepository:
             return {}
         rows = await self.session.execute(select(Location).where(tables.locations.c.id.in_(set(ids))))
         return {loc.id: loc for loc in rows.scalars()}
+
+    async def location_for_update(self, location_id: str) -> Location | None:
+        """A location to change through the session (the audit trail and the views see it)."""
+        query = select(Location).where(tables.locations.c.id == location_id).with_for_update()
+        return (await self.session.execute(query)).scalars().first()
+
+    async def add_location(self, location: Location) -> bool:
+        """Keep a new location; False when its code or ERP id is taken meanwhile (the unique
+        indexes decide between admins creating the same code at once)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(location)
+        except IntegrityError:
+            return False
+        return True
 
     async def open_fulfillment_counts(self, location_ids: Sequence[str]) -> dict[str, int]:
         if not location_ids:

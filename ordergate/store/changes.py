@@ -23,6 +23,7 @@ from ordergate.models.inventory import (
     LedgerEntry,
     Reservation,
     ReservationLine,
+    SafetyStock,
 )
 from ordergate.models.location import Location
 from ordergate.models.supply import Backorder
@@ -32,7 +33,14 @@ CATALOG = "ordergate.changed.catalog"
 HOLDS = "ordergate.changed.holds"
 
 # Records whose change moves a SKU's figures in an availability answer.
-_STOCK_RECORDS = (InventoryPosition, ReservationLine, IncomingSupplyRecord, Backorder, LedgerEntry)
+_STOCK_RECORDS = (
+    InventoryPosition,
+    ReservationLine,
+    IncomingSupplyRecord,
+    Backorder,
+    LedgerEntry,
+    SafetyStock,
+)
 _CATALOG_RECORDS = (Product, Location)
 
 

@@ -20,6 +20,7 @@ from ordergate.models.inventory import (
     Reservation,
     ReservationLine,
     ReservationStatus,
+    SafetyStock,
     WebhookDelivery,
     held_units,
 )
@@ -71,6 +72,43 @@ class InventoryRepository:
             .order_by(positions.sku, positions.location_id)
             .with_for_update()
         )
+
+    async def safety_stock(self, skus: Sequence[str]) -> dict[Key, int]:
+        """The safety stock set per SKU and node for these SKUs (nodes not named keep their own)."""
+        if not skus:
+            return {}
+        column = tables.safety_stock.c
+        query = sa.select(column.sku, column.location_id, column.quantity).where(
+            column.sku.in_(sorted(set(skus)))
+        )
+        return {
+            (sku, location): int(units) for sku, location, units in (await self.session.execute(query)).all()
+        }
+
+    async def safety_stock_records(self, sku: str) -> list[SafetyStock]:
+        query = select(SafetyStock).where(tables.safety_stock.c.sku == sku)
+        return list((await self.session.execute(query)).scalars())
+
+    async def set_safety_stock(
+        self, sku: str, location_id: str, quantity: int | None, *, by: str, at: datetime
+    ) -> SafetyStock | None:
+        """Set a SKU's safety stock at a node, or with None give the node's own back; through
+        the session, so the audit trail and the read views see it."""
+        found = await self.session.get(SafetyStock, (sku, location_id))
+        if quantity is None:
+            if found is not None:
+                await self.session.delete(found)
+            stock_changed(self.session, [sku])
+            return None
+        if found is None:
+            found = SafetyStock(
+                sku=sku, location_id=location_id, quantity=quantity, updated_by=by, updated_at=at
+            )
+            self.session.add(found)
+        else:
+            found.quantity, found.updated_by, found.updated_at = quantity, by, at
+        await self.session.flush()
+        return found
 
     async def held(
         self, skus: Sequence[str], now: datetime, *, excluding: str | None = None
@@ -247,7 +285,7 @@ class InventoryRepository:
         lines: Sequence[PlanLine],
         *,
         held: dict[Key, int],
-        unavailable: dict[str, int],
+        unavailable: dict[Key, int],
         order_id: str,
         actor: str,
         now: datetime,
@@ -256,7 +294,9 @@ class InventoryRepository:
         enough remain; the CHECK constraints are the last defence."""
         stock_changed(self.session, (line.sku for line in lines))
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
-            reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(line.location_id, 0)
+            reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(
+                (line.sku, line.location_id), 0
+            )
             result = await self.session.execute(
                 sa.update(InventoryPosition)
                 .where(tables.inventory_positions.c.sku == line.sku)

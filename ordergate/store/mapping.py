@@ -24,6 +24,7 @@ from ordergate.models.inventory import (
     LedgerEntry,
     Reservation,
     ReservationLine,
+    SafetyStock,
     WebhookDelivery,
 )
 from ordergate.models.location import Location
@@ -72,6 +73,7 @@ RECORDS: dict[type, sa.Table] = {
     OrderReturn: tables.order_returns,
     ReturnLine: tables.order_return_lines,
     RoutingDecisionRecord: tables.routing_decisions,
+    SafetyStock: tables.safety_stock,
     Shipment: tables.shipments,
     ShipmentEvent: tables.shipment_events,
     SyncCheckpoint: tables.sync_checkpoints,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -313,21 +313,30 @@ class OrderRepository:
         query = self._queue(select(sa.func.count()).select_from(FulfillmentOrder), location_id, statuses)
         return int((await self.session.execute(query)).scalar_one())
 
-    async def capacity_used(self, location_ids: Sequence[str], since: datetime) -> dict[str, int]:
-        """Fulfilment orders each location took on since `since` (rejections and cancellations
-        give their slot back)."""
-        if not location_ids:
+    async def capacity_used(self, since: Mapping[str, datetime]) -> dict[str, int]:
+        """Fulfilment orders each location took on since its own `since` (the start of its day
+        on its clock); rejections and cancellations give their slot back. One statement."""
+        if not since:
             return {}
+        work = tables.fulfillment_orders.c
         query = (
-            select(tables.fulfillment_orders.c.location_id, sa.func.count())
-            .where(tables.fulfillment_orders.c.location_id.in_(set(location_ids)))
-            .where(tables.fulfillment_orders.c.created_at >= since)
+            select(work.location_id, sa.func.count())
+            .where(work.location_id.in_(set(since)))
             .where(
-                tables.fulfillment_orders.c.status.not_in(
+                work.created_at
+                >= sa.case(
+                    *(
+                        (work.location_id == key, sa.literal(at, work.created_at.type))
+                        for key, at in since.items()
+                    )
+                )
+            )
+            .where(
+                work.status.not_in(
                     [FulfillmentOrderStatus.REJECTED.value, FulfillmentOrderStatus.CANCELLED.value]
                 )
             )
-            .group_by(tables.fulfillment_orders.c.location_id)
+            .group_by(work.location_id)
         )
         return {location_id: int(count) for location_id, count in (await self.session.execute(query)).all()}
 

@@ -96,6 +96,8 @@ locations = sa.Table(
     sa.Column("erp_id", sa.String(64), nullable=True, index=True),
     sa.Column("feed_max_age_minutes", sa.Integer(), nullable=True),
     sa.Column("phone", sa.String(32), nullable=True),
+    sa.Column("time_zone", sa.String(64), nullable=True),
+    sa.Column("hours", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
 )
 
 
@@ -245,6 +247,19 @@ inventory_positions = sa.Table(
     sa.Column("as_of", UTCDateTime(), nullable=False),
     sa.CheckConstraint("on_hand >= 0", name="ck_positions_on_hand_not_negative"),
     sa.CheckConstraint("allocated >= 0", name="ck_positions_allocated_not_negative"),
+)
+
+
+# A SKU's safety stock at a node, set by an admin: it replaces the node's own (`locations`).
+safety_stock = sa.Table(
+    "safety_stock",
+    metadata,
+    sa.Column("sku", sa.String(64), primary_key=True, nullable=False),
+    sa.Column("location_id", sa.String(36), sa.ForeignKey("locations.id"), primary_key=True, nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("updated_by", sa.String(255), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("quantity >= 0", name="ck_safety_stock_not_negative"),
 )
 
 

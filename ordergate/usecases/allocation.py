@@ -46,7 +46,9 @@ async def allocate(
                 (sku, node.location_id): node.reserved for sku, stock in view.items() for node in stock.nodes
             },
             unavailable={
-                node.location_id: node.unavailable for stock in view.values() for node in stock.nodes
+                (sku, node.location_id): node.unavailable
+                for sku, stock in view.items()
+                for node in stock.nodes
             },
             order_id=order.id,
             actor=actor,

@@ -79,15 +79,17 @@ def node_stock(
     distance_km: float | None,
     waiting: int = 0,
     now: datetime | None = None,
+    safety: int | None = None,
 ) -> NodeStock:
     """One SKU at one location, as new sales see it: its units on hand and incoming supply set
-    aside for the `waiting` backordered units first (`models.supply.set_aside`)."""
+    aside for the `waiting` backordered units first (`models.supply.set_aside`), and its safety
+    stock (`safety`, set for this SKU, else the node's own) kept back."""
     node = NodeStock(
         location_id=location.id,
         on_hand=position.on_hand if position else 0,
         allocated=position.allocated if position else 0,
         reserved=held,
-        unavailable=location.safety_stock,
+        unavailable=location.safety_stock if safety is None else safety,
         as_of=position.as_of if position else None,
         max_age=timedelta(minutes=location.feed_max_age_minutes) if location.feed_max_age_minutes else None,
         incoming=tuple(Supply(r.quantity, r.expected_on) for r in incoming if r.location_id == location.id),
@@ -225,6 +227,7 @@ async def stock_inputs(
         held=await uow.inventory.held(skus, now, excluding=excluding_hold),
         incoming=await uow.inventory.incoming(skus),
         waiting={} if for_waiting else await uow.inventory.waiting(skus),
+        safety=await uow.inventory.safety_stock(skus),
     )
 
 
@@ -260,6 +263,7 @@ def compose_stock(
     now: datetime,
 ) -> dict[str, SkuStock]:
     positions, held, incoming, waiting = inputs.positions, inputs.held, inputs.incoming, inputs.waiting
+    safety = inputs.safety
     by_key = {(p.sku, p.location_id): p for p in positions}
     distances = {
         loc.id: haversine_km(point, Point(loc.latitude, loc.longitude)) if point else None
@@ -279,6 +283,7 @@ def compose_stock(
                 distances[location.id],
                 waiting.get((sku, location.id), 0),
                 now,
+                safety.get((sku, location.id)),
             )
             nodes.append(node)
             listed = tuple(

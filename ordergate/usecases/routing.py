@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from ordergate.models.address import Address
@@ -15,7 +15,7 @@ from ordergate.models.commands import LineRequest, check_lines
 from ordergate.models.delivery import Candidate, DeliveryChoice, choice, offer
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.location import Location
+from ordergate.models.location import Location, location_zone, next_open_day, start_of_local_day
 from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
 from ordergate.models.pricing import PricedLine, TaxPlace, Totals
 from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, ScoredPlan, Weights, route
@@ -31,10 +31,6 @@ from ordergate.usecases.inventory import (
     stock_view,
 )
 from ordergate.usecases.services import Services
-
-
-def start_of_day(now: datetime) -> datetime:
-    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,8 @@ async def network(
     """The sources as routing sees them (one read: capacity used today); `excluded` maps a
     location to the reason it may not serve (it rejected this order, say)."""
     excluded = excluded or {}
-    used = await uow.orders.capacity_used([loc.id for loc in sources], start_of_day(services.clock()))
+    now = services.clock()
+    used = await uow.orders.capacity_used({loc.id: start_of_local_day(loc, now) for loc in sources})
     rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
     nodes = tuple(
         Node(
@@ -176,7 +173,7 @@ def place_clock(
     method: DeliveryMethod, address: Address | None, pickup: Location | None, now: datetime
 ) -> datetime:
     if method is DeliveryMethod.PICKUP:
-        return now if pickup is None else local_now(now, zone_of(pickup.country_code, pickup.region))
+        return now if pickup is None else local_now(now, location_zone(pickup))
     if address is None:
         return now
     return local_now(now, zone_of(address.country_code, address.region))
@@ -186,8 +183,8 @@ def estimate(
     view: Mapping[str, SkuStock], plan: Plan, now: datetime, *, pickup: Location | None = None
 ) -> date | None:
     """When the slowest node of the plan can deliver its share (`now` on the destination's
-    clock; handling and transit in business days): for a pickup, the day the store has every
-    unit and has had its handling days to get them ready (stores open every day)."""
+    clock; handling and transit in business days): for a pickup, the first day the store is
+    open once it has every unit and has had its handling days to get them ready."""
     dates: list[date] = []
     for line in plan.lines:
         node = next(n for n in view[line.sku].nodes if n.location_id == line.location_id)
@@ -195,7 +192,9 @@ def estimate(
             promised = promise_date(node, line.quantity, now)
         else:
             first = earliest_date(node, line.quantity, now)
-            promised = None if first is None else first + timedelta(days=pickup.handling_days)
+            promised = (
+                None if first is None else next_open_day(pickup, first + timedelta(days=pickup.handling_days))
+            )
         if promised is None:
             return None
         dates.append(promised)

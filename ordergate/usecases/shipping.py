@@ -8,7 +8,7 @@ lock, so a concurrent repeat returns the recorded shipment instead of a second o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel
 from ordergate.connectors.errors import UpstreamError
@@ -44,15 +44,7 @@ class ShipCommand:
 
 def node_address(location: Location, merchant_phone: str | None = None) -> Address:
     """Where a node ships from (and where returns go back to), with its phone (else the merchant's)."""
-    return Address(
-        name=location.name,
-        line1=location.line1,
-        city=location.city,
-        region=location.region,
-        postal_code=location.postal_code,
-        country_code=location.country_code,
-        phone=contact_phone(location, merchant_phone),
-    )
+    return replace(location.address, phone=contact_phone(location, merchant_phone))
 
 
 def customer_address(order: Order) -> Address:

@@ -44,6 +44,7 @@ class StockInputs:
     held: dict[Key, int]
     incoming: dict[str, list[IncomingSupplyRecord]]
     waiting: dict[Key, int]
+    safety: dict[Key, int]  # safety stock set per SKU and node (the rest: the node's own)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class _SkuRows:
     holds: tuple[HoldLine, ...]
     incoming: tuple[IncomingSupplyRecord, ...]
     waiting: tuple[tuple[str, int], ...]  # location, units
+    safety: tuple[tuple[str, int], ...]  # location, units
     read_at: float
 
 
@@ -124,12 +126,14 @@ class ReadViews:
             holds = await uow.inventory.live_holds(skus, now)
             incoming = await uow.inventory.incoming(skus)
             waiting = await uow.inventory.waiting(skus)
+            safety = await uow.inventory.safety_stock(skus)
         found = {
             sku: _SkuRows(
                 positions=tuple(p for p in positions if p.sku == sku),
                 holds=tuple(line for line in holds if line[0] == sku),
                 incoming=tuple(incoming.get(sku, ())),
                 waiting=tuple((loc, units) for (s, loc), units in waiting.items() if s == sku),
+                safety=tuple((loc, units) for (s, loc), units in safety.items() if s == sku),
                 read_at=read_at,
             )
             for sku in skus
@@ -184,6 +188,7 @@ def _inputs(rows: dict[str, _SkuRows], now: datetime) -> StockInputs:
     positions: list[InventoryPosition] = []
     incoming: dict[str, list[IncomingSupplyRecord]] = {}
     waiting: dict[Key, int] = {}
+    safety: dict[Key, int] = {}
     for sku in sorted(rows):
         kept = rows[sku]
         positions.extend(kept.positions)
@@ -191,5 +196,7 @@ def _inputs(rows: dict[str, _SkuRows], now: datetime) -> StockInputs:
             incoming[sku] = list(kept.incoming)
         for location, units in kept.waiting:
             waiting[(sku, location)] = units
+        for location, units in kept.safety:
+            safety[(sku, location)] = units
     held = held_units((line for kept in rows.values() for line in kept.holds), now)
-    return StockInputs(positions, held, incoming, waiting)
+    return StockInputs(positions, held, incoming, waiting, safety)

@@ -12,7 +12,7 @@ from ordergate.models.customer import Customer as CustomerRecord
 from ordergate.models.errors import UpstreamFailed
 from ordergate.models.identity import Permission
 from ordergate.models.location import Location as LocationRecord
-from ordergate.models.location import LocationType
+from ordergate.models.location import LocationType, Weekday, location_zone, opening_hours
 from ordergate.models.notes import TargetKind
 from ordergate.models.supply import SellingPolicy
 from ordergate.schema.context import Info, principal
@@ -62,6 +62,13 @@ class Product:
         return cls.from_model(found) if found else None
 
 
+@strawberry.type(description="A period a location is open on a day of the week (HH:MM, 24-hour, its clock).")
+class OpeningPeriod:
+    day: Weekday
+    opens: str
+    closes: str
+
+
 @strawberry.federation.type(keys=["id"], name="Location")
 class Location:
     id: strawberry.ID
@@ -80,6 +87,15 @@ class Location:
     safety_stock: int
     active: bool
     erp_id: str | None = strawberry.field(description="The ERP location this node is joined to.")
+    time_zone: str = strawberry.field(
+        description="The IANA time zone of its clock: its capacity per day and pickup days count on it."
+    )
+    hours: list[OpeningPeriod] = strawberry.field(
+        description="When it is open (its own clock); none listed: every day. Pickups are ready on open days."
+    )
+    feed_max_age_minutes: int | None = strawberry.field(
+        description="A drop-ship vendor's stock feed older than this counts as no stock."
+    )
 
     @strawberry.field(description="Fulfilment orders at this location not yet shipped, picked up or closed.")
     async def open_fulfillment_orders(self, info: Info) -> int:
@@ -92,16 +108,7 @@ class Location:
             code=record.code,
             name=record.name,
             type=record.type,
-            address=Address(
-                name=record.name,
-                line1=record.line1,
-                line2=None,
-                city=record.city,
-                region=record.region,
-                postal_code=record.postal_code,
-                country_code=record.country_code,
-                phone=record.phone,
-            ),
+            address=Address.of(record.address),
             latitude=record.latitude,
             longitude=record.longitude,
             ship_enabled=record.ships,
@@ -113,6 +120,12 @@ class Location:
             safety_stock=record.safety_stock,
             active=record.active,
             erp_id=record.erp_id,
+            time_zone=str(location_zone(record)),
+            hours=[
+                OpeningPeriod(day=o.day, opens=f"{o.opens:%H:%M}", closes=f"{o.closes:%H:%M}")
+                for o in opening_hours(record)
+            ],
+            feed_max_age_minutes=record.feed_max_age_minutes,
         )
 
     @classmethod

@@ -9,7 +9,7 @@ from ordergate.models.criteria import OrderSortKey
 from ordergate.models.fraud import RiskLevel, RiskRule
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.inventory import ReservationStatus
-from ordergate.models.location import LocationType
+from ordergate.models.location import LocationType, Weekday
 from ordergate.models.loyalty import LoyaltyReason
 from ordergate.models.metrics import MetricsGroup
 from ordergate.models.notes import TargetKind
@@ -52,6 +52,7 @@ for _enum in (
     ServiceLevel,
     OrderSortKey,
     MetricsGroup,
+    Weekday,
 ):
     strawberry.enum(_enum)
 
@@ -81,4 +82,5 @@ __all__ = [
     "ServiceLevel",
     "TargetKind",
     "TrackingStatus",
+    "Weekday",
 ]
