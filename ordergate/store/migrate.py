@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,6 +31,8 @@ def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         # Replicas starting together take turns; the later ones find nothing to do.
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    if _current(connection) == _head():
+        return  # at head already (every start but the first): no need to load the migrations
     command.upgrade(alembic_config(connection), "head")
 
 
@@ -39,6 +42,12 @@ def _current(connection: Connection) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@cache
+def _head() -> str | None:
+    """The head of the migrations this process ships (they do not change while it runs)."""
+    return head_revision()
 
 
 async def upgrade(store: Store) -> None:
