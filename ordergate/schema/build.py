@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -96,14 +97,34 @@ class Schema(strawberry.federation.Schema):
         return entities.resolve(representations, self.entity_keys, lambda valid: base(info, valid))  # type: ignore[arg-type]
 
 
+_BUILT: dict[tuple[str, frozenset[str] | None], Schema] = {}
+_KEEP_AT_MOST = 8
+
+
 def build_schema(
     settings: Settings | None = None, trusted: persisted.PersistedQueries | None = None
 ) -> Schema:
     """The schema for `settings`; with an allow-list when `trusted` (by default the settings'
     registered operations) is in allow-list mode. A router's schema is built with
-    `trusted.for_router()`, which has none."""
+    `trusted.for_router()`, which has none.
+
+    Building one takes tens of milliseconds, so a process that builds several apps (tests, a
+    router's second view) reuses the one built for the same settings, whatever the database,
+    and the same allow-list. Never with a query budget: its buckets belong to one app."""
     settings = settings or Settings()
     allowed = (trusted or persisted.for_settings(settings)).allow_list
+    key = (repr(replace(settings, database_url="")), allowed)
+    if settings.query_budget <= 0 and key in _BUILT:
+        return _BUILT[key]
+    schema = _built(settings, allowed)
+    if settings.query_budget <= 0:
+        if len(_BUILT) >= _KEEP_AT_MOST:
+            _BUILT.clear()
+        _BUILT[key] = schema
+    return schema
+
+
+def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
     only_registered = (
         [] if allowed is None else [lambda: AddValidationRules([persisted.allow_list_rule(allowed)])]
     )
