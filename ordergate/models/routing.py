@@ -61,6 +61,7 @@ class Node:
     active: bool = True
     eligible: bool = True  # ships (or offers pickup) and serves the channel
     ineligible_reason: str | None = None
+    lead_days: int | None = None  # handling and transit to the destination, when known
 
     @property
     def shipping_cost(self) -> Decimal:
