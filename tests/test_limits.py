@@ -20,7 +20,7 @@ from ordergate.auth import verify_token
 from ordergate.models.budget import Budget
 from ordergate.schema.build import build_schema
 from ordergate.schema.context import Context
-from ordergate.schema.cost import QueryCost
+from ordergate.schema.cost import ROOT_WEIGHT, QueryCost
 from ordergate.schema.limits import validation_rules
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
@@ -226,6 +226,26 @@ def test_a_connection_costs_its_page_times_its_node_and_an_oversized_page_nothin
     assert cost(50) == 350
     assert cost(250) == 1750
     assert cost(251) == 0  # refused by its resolver (PAGE_SIZE_TOO_LARGE) before any work
+
+
+def test_a_routing_what_if_costs_its_own_weight_whatever_little_it_returns() -> None:
+    pricing = QueryCost(build_schema()._schema, page_cap=250)
+    document = parse(
+        """
+        query WhatIf($policy: SetRoutingPolicyInput!, $from: DateTime!, $to: DateTime!) {
+          simulateRouting(policy: $policy, from: $from, to: $to) { changedOrders current { splitRate } }
+        }
+        """
+    )
+    policy = {"weights": {"distance": 1, "cost": 0, "capacity": 0, "priority": 0}, "maxSplit": 1}
+    variables = {"policy": policy, "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}
+
+    priced = pricing.operation(document, "WhatIf", variables)
+
+    assert priced is not None
+    assert priced.requested() == ROOT_WEIGHT[("Query", "simulateRouting")] + 1 == 201  # and current
+    answered = {"simulateRouting": {"changedOrders": 0, "current": {"splitRate": None}}}
+    assert priced.actual(answered) == 201
 
 
 def test_a_mutation_costs_its_base_weight_and_fragments_and_skips_are_resolved() -> None:

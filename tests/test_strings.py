@@ -184,17 +184,32 @@ def test_free_text_maxima_are_documented_in_the_schema() -> None:
 
 # --- mutations and queries, on both backends -------------------------------------------------
 
-MUTATIONS = fields_with_text(SCHEMA.mutation_type)
-QUERIES = fields_with_text(SCHEMA.query_type)
 
-
-@pytest.mark.parametrize("name", MUTATIONS)
-async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_errors(
-    client: httpx.AsyncClient, name: str
-) -> None:
-    root = SCHEMA.mutation_type
+def answers_user_errors(root: GraphQLObjectType | None, name: str) -> bool:
+    """Whether a root field's payload carries `userErrors` (every mutation's, and a few queries')."""
     assert root is not None
-    query = document("mutation", root, name, "{ userErrors { code field message } }")
+    payload = get_named_type(root.fields[name].type)
+    return isinstance(payload, GraphQLObjectType) and "userErrors" in payload.fields
+
+
+MUTATIONS = [("mutation", name) for name in fields_with_text(SCHEMA.mutation_type)] + [
+    ("query", name)
+    for name in fields_with_text(SCHEMA.query_type)
+    if answers_user_errors(SCHEMA.query_type, name)
+]
+QUERIES = [
+    name for name in fields_with_text(SCHEMA.query_type) if not answers_user_errors(SCHEMA.query_type, name)
+]
+
+
+@pytest.mark.parametrize(("operation_type", "name"), MUTATIONS)
+async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_errors(
+    client: httpx.AsyncClient, operation_type: str, name: str
+) -> None:
+    """And a query whose payload has `userErrors` (simulateRouting) answers the same way."""
+    root = SCHEMA.mutation_type if operation_type == "mutation" else SCHEMA.query_type
+    assert root is not None
+    query = document(operation_type, root, name, "{ userErrors { code field message } }")
     arguments = {a: sample(arg.type) for a, arg in root.fields[name].args.items()}
 
     for path, coordinate, kind in leaves_of(root, name):

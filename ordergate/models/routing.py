@@ -1,18 +1,24 @@
 """Routing: which nodes serve an order, and why.
 
 Hard filters first (active, ships or offers pickup, serves the channel, has capacity today,
-has stock); then single-node plans, and splits only when no single node can serve, up to
-`max_split` nodes: each line whole from one node where one of them has it, else spread over
-them. When only a plan with more nodes would serve, the decision says which (`needs`).
-Every plan is scored on distance to the destination, shipping cost,
-capacity left today and network priority (lower score is better), with deterministic
-tie-breaks, and every candidate keeps its score or the reasons it was excluded.
+has stock); then plans with as few nodes as can serve the cart, and, up to `max_split` nodes,
+plans with more nodes that score better than the best of those (and take no node that could
+ship the cart alone): each line whole from one node where one of them has it, else spread
+over them. A plan's score is the mean of its nodes'
+scores plus SPLIT_PENALTY per node past the first, so one node wins unless splitting is
+markedly nearer or cheaper (one node across the country against two nearby). A split size is
+not tried when even its best possible score (its best nodes' mean plus its penalty) cannot beat
+the plans already found, so an order that one good node serves costs no more to route. When
+only a plan with more nodes than `max_split` would serve, the decision says which (`needs`).
+Every node is scored on distance to the destination, shipping cost, capacity left today and
+network priority (lower score is better), with deterministic tie-breaks, and every candidate
+keeps its score or the reasons it was excluded.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +38,7 @@ BASE_COST: dict[LocationType, Decimal] = {
 COST_PER_KM = Decimal("0.0025")
 UNKNOWN_DISTANCE_KM = 2500.0
 MAX_CANDIDATES_FOR_SPLITS = 8
+SPLIT_PENALTY = 0.25  # per node past the first
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Node:
     active: bool = True
     eligible: bool = True  # ships (or offers pickup) and serves the channel
     ineligible_reason: str | None = None
+    lead_days: int | None = None  # handling and transit to the destination, when known
 
     @property
     def shipping_cost(self) -> Decimal:
@@ -151,6 +159,36 @@ def _merged(lines: Sequence[PlanLine]) -> tuple[PlanLine, ...]:
     return tuple(PlanLine(sku, location_id, quantity) for (sku, location_id), quantity in totals.items())
 
 
+def _with_splits(
+    plans: list[ScoredPlan],
+    pool: Sequence[Node],
+    pool_scores: Sequence[float],
+    scored: Callable[[Sequence[Node]], ScoredPlan | None],
+    max_split: int,
+) -> tuple[list[ScoredPlan], tuple[str, ...]]:
+    """`plans` (single-node ones) and, size by size over the `pool` (in score order, its scores
+    ascending): while there is no plan yet, every plan of the size (within `max_split`), and
+    then, up to `max_split`, those with more nodes that score better than the best plan with
+    the fewest. A size whose best possible score (its best nodes' mean plus its penalty) cannot
+    beat that ends the search: larger ones cannot either. With no plan within `max_split`, the
+    nodes of the best plan beyond it (`needs`), when there is one."""
+    best = min((p.score for p in plans), default=None)
+    for size in range(2, len(pool) + 1):
+        if best is not None:
+            floor = round(sum(pool_scores[:size]) / size + SPLIT_PENALTY * (size - 1), 6)
+            if size > max_split or floor >= best:
+                break
+        found = [p for p in (scored(group) for group in itertools.combinations(pool, size)) if p is not None]
+        if best is not None:
+            plans = plans + [p for p in found if p.score < best]
+        elif size <= max_split:
+            plans = found
+            best = min((p.score for p in plans), default=None)
+        elif found:  # beyond the limit: not a plan, but what would work
+            return [], min(found, key=lambda p: (p.score, p.nodes)).nodes
+    return plans, ()
+
+
 def route(
     wants: Sequence[Want],
     nodes: Sequence[Node],
@@ -181,23 +219,20 @@ def route(
         if plan is None or len(plan.locations) != len(group):
             return None
         used = [n for n in ranked if n.location_id in plan.locations]
-        score = round(sum(scores[n.location_id] for n in used) / len(used) + 0.25 * (len(used) - 1), 6)
+        score = round(
+            sum(scores[n.location_id] for n in used) / len(used) + SPLIT_PENALTY * (len(used) - 1), 6
+        )
         return ScoredPlan(
             plan, score, sum((n.shipping_cost for n in used), Decimal(0)), tuple(n.code for n in used)
         )
 
-    plans = [p for p in (scored([n]) for n in eligible) if p is not None]
-    pool = sorted(eligible, key=lambda n: (scores[n.location_id], n.code))[:MAX_CANDIDATES_FOR_SPLITS]
-    needs: tuple[str, ...] = ()
-    for size in range(2, len(pool) + 1):
-        if plans:
-            break
-        found = [p for p in (scored(group) for group in itertools.combinations(pool, size)) if p is not None]
-        if size <= max_split:
-            plans = found
-        elif found:  # beyond the limit: not a plan, but what would work
-            needs = min(found, key=lambda p: (p.score, p.nodes)).nodes
-            break
+    singles = [p for p in (scored([n]) for n in eligible) if p is not None]
+    # A node that ships the cart alone is in no split: its own plan ships less, and no farther.
+    whole = {code for p in singles for code in p.nodes}
+    pool = sorted(
+        (n for n in eligible if n.code not in whole), key=lambda n: (scores[n.location_id], n.code)
+    )[:MAX_CANDIDATES_FOR_SPLITS]
+    plans, needs = _with_splits(singles, pool, [scores[n.location_id] for n in pool], scored, max_split)
     plans.sort(key=lambda p: (p.score, p.split_count, p.nodes))
     in_a_plan = {code for p in plans for code in p.nodes}
     for node in eligible:

@@ -7,7 +7,8 @@ most items it can hold: `first` for a paged field and for the `edges`
 of its connection, the length of the input list for a field sized by one
 (`availability(skus:)`), and one item for any other list, whose length the domain bounds (an
 order's lines), not the client. So a connection costs `first * (node cost + 1)`, as Shopify's
-Admin API prices one. A mutation's root field costs `MUTATION_WEIGHT`; a subscription is
+Admin API prices one. A mutation's root field costs `MUTATION_WEIGHT`, and a root field
+that costs more than it returns its own (`ROOT_WEIGHT`: `simulateRouting`); a subscription is
 priced once, as a query, when it starts. A page outside 0..cap costs nothing: its resolver
 refuses it (PAGE_SIZE_TOO_LARGE) before any work, and that is the error the client needs.
 
@@ -52,6 +53,8 @@ from graphql.execution.values import (
 from graphql.utilities import get_operation_ast
 
 MUTATION_WEIGHT = 10
+# Root fields that cost more than what they return: a routing what-if replays up to 10 000 orders.
+ROOT_WEIGHT: Mapping[tuple[str, str], int] = {("Query", "simulateRouting"): 200}
 PAGE_ARGUMENT = "first"
 # Lists as long as an input list: one item per SKU asked about.
 SIZED_BY: Mapping[tuple[str, str], str] = {("Query", "availability"): "skus"}
@@ -298,7 +301,10 @@ class PricedOperation:
             self._arguments[id(node)] = arguments
         own_page = self._page(definition, arguments)
         size = self._size(parent, node, definition, arguments, own_page, page)
-        cost = MUTATION_WEIGHT if root and self.node.operation is OperationType.MUTATION else weight(named)
+        cost = weight(named)
+        if root:
+            fixed = MUTATION_WEIGHT if self.node.operation is OperationType.MUTATION else cost
+            cost = ROOT_WEIGHT.get((parent.name, node.name.value), fixed)
         return named, cost, size, own_page
 
     def _page(self, definition: GraphQLField, arguments: Mapping[str, Any]) -> int | None:

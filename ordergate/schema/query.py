@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.metrics import MAX_RANGE_DAYS, MetricsGroup
 from ordergate.models.order import OrderStatus
@@ -14,13 +15,14 @@ from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter, OrderSortInput
 from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location, Product
-from ordergate.schema.types.common import Connection
+from ordergate.schema.types.common import Connection, user_errors
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.metrics import NetworkMetricsReport
-from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel
+from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel, SetRoutingPolicyInput
 from ordergate.schema.types.order import FulfillmentOrder, Order
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
+from ordergate.schema.types.what_if import SimulateRoutingPayload
 from ordergate.usecases import (
     audit,
     backorders,
@@ -32,6 +34,7 @@ from ordergate.usecases import (
     orders,
     routing,
     webhooks_out,
+    what_if,
 )
 
 
@@ -125,6 +128,29 @@ class Query:
     ) -> NetworkMetricsReport:
         report = await metrics.network_metrics(services(info), principal(info), from_, to, group_by)
         return NetworkMetricsReport.from_model(report, services(info).policy.currency)
+
+    @strawberry.field(
+        description="Routing what-if (agents, admins): the orders placed in [from, to) replayed, each "
+        "against the stock it saw, under the policy in force and under `policy`, with the figures of "
+        f"both; changes nothing. At most {what_if.MAX_ORDERS} orders (PERIOD_TOO_LARGE); INVALID_RANGE "
+        "unless from < to; the policy is checked as setRoutingPolicy checks it."
+    )
+    async def simulate_routing(
+        self,
+        info: Info,
+        policy: SetRoutingPolicyInput,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> SimulateRoutingPayload:
+        limits = {item.channel: item.limit for item in policy.split_limits}
+        weights = policy.weights.to_weights()
+        try:
+            simulation = await what_if.simulate_routing(
+                services(info), principal(info), weights, policy.max_split, limits, from_, to
+            )
+        except DomainError as refused:
+            return SimulateRoutingPayload(user_errors=user_errors(refused.problems, info))
+        return SimulateRoutingPayload.from_model(simulation, services(info).policy.currency)
 
     @strawberry.field
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:

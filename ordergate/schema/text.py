@@ -6,8 +6,9 @@ compared or passed on, the bound written beside it. `ID`s are held to the id rul
 
 `guard_text` wraps the resolver of every root field that takes arguments: the arguments, as
 GraphQL coerced them, are walked first, and a value that breaks the rule never reaches the
-resolver. Mutations answer with `userErrors` (field `input.lines.0.reason`); queries and
-subscriptions with a top-level error carrying the code. A malformed id is NOT_FOUND: it names
+resolver. Mutations, and the few queries whose payload has them (`simulateRouting`), answer
+with `userErrors` (field `input.lines.0.reason`); other queries and subscriptions with a
+top-level error carrying the code. A malformed id is NOT_FOUND: it names
 nothing.
 """
 

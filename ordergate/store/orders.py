@@ -16,7 +16,7 @@ from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, Or
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.location import Location
 from ordergate.models.notes import TargetKind
-from ordergate.models.order import HoldReason, Order, OrderHold, OrderLine, OrderStatus
+from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
@@ -375,6 +375,45 @@ class OrderRepository:
             .order_by(tables.routing_decisions.c.decided_at, tables.routing_decisions.c.id)
         )
         return {r.order_id: r for r in (await self.session.execute(query)).scalars()}
+
+    async def placed_count(self, start: datetime, end: datetime, *, cap: int) -> int:
+        """How many orders were placed in [start, end), counted up to `cap` + 1 at most."""
+        orders = tables.orders.c
+        placed = (
+            sa.select(orders.id).where(orders.created_at >= start, orders.created_at < end).limit(cap + 1)
+        ).subquery()
+        return int((await self.session.execute(sa.select(sa.func.count()).select_from(placed))).scalar_one())
+
+    async def placed_page(
+        self, start: datetime, end: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[tuple[str, datetime, DeliveryMethod]]:
+        """(id, created at, delivery method) of orders placed in [start, end), oldest first, after
+        the (created at, id) key given."""
+        orders = tables.orders.c
+        query = sa.select(orders.id, orders.created_at, orders.delivery_method).where(
+            orders.created_at >= start, orders.created_at < end
+        )
+        if after is not None:
+            at, order_id = after
+            query = query.where(
+                sa.or_(orders.created_at > at, sa.and_(orders.created_at == at, orders.id > order_id))
+            )
+        rows = await self.session.execute(query.order_by(orders.created_at, orders.id).limit(limit))
+        return [(str(r.id), r.created_at, r.delivery_method) for r in rows]
+
+    async def first_decisions(self, order_ids: Sequence[str]) -> dict[str, RoutingDecisionRecord]:
+        """Each order's first routing decision: the one made when it was placed (or released)."""
+        if not order_ids:
+            return {}
+        query = (
+            select(RoutingDecisionRecord)
+            .where(tables.routing_decisions.c.order_id.in_(set(order_ids)))
+            .order_by(tables.routing_decisions.c.decided_at, tables.routing_decisions.c.id)
+        )
+        first: dict[str, RoutingDecisionRecord] = {}
+        for record in (await self.session.execute(query)).scalars():
+            first.setdefault(record.order_id, record)
+        return first
 
     async def lines_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderLine]]:
         if not ids:

@@ -26,7 +26,11 @@ async def routing_policy(services: Services, principal: Principal) -> RoutingPol
     if not principal.can(Permission.READ_ALL_ORDERS):
         raise Forbidden("only staff read the routing policy")
     async with services.store.read() as uow:
-        stored = await uow.network.routing_policy()
+        return policy_in_force(services, await uow.network.routing_policy())
+
+
+def policy_in_force(services: Services, stored: RoutingPolicy | None) -> RoutingPolicy:
+    """The policy set through the API (`stored`), else the settings' (version 0)."""
     return stored or RoutingPolicy(Weights(), services.policy.max_split, dict(services.policy.split_limits))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,11 +15,13 @@ from ordergate.models.calendar import business_days_between, local_now, zone_of
 from ordergate.models.commands import LineRequest, check_lines
 from ordergate.models.delivery import Candidate, DeliveryChoice, choice, offer
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
+from ordergate.models.geo import transit_days
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location, location_zone, next_open_day, start_of_local_day
 from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
 from ordergate.models.pricing import PricedLine, TaxPlace, Totals
 from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, ScoredPlan, Weights, route
+from ordergate.models.what_if import SNAPSHOT, snapshot
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.inventory import (
     Destination,
@@ -42,11 +45,15 @@ class Network:
     max_split: int
     capacity_of: Mapping[str, int]
     weights: Weights = field(default_factory=Weights)
+    channel: str | None = None
 
     def route(self, wants: Sequence[Want]) -> Decision:
-        return route(
+        """The decision, keeping what it was made on (`models.what_if.snapshot`) to be replayed."""
+        decision = route(
             wants, self.nodes, max_split=self.max_split, weights=self.weights, capacity_of=self.capacity_of
         )
+        seen = snapshot(self.nodes, self.capacity_of, self.channel, self.weights)
+        return dataclasses.replace(decision, inputs={**decision.inputs, SNAPSHOT: seen})
 
     def usable(self) -> list[Node]:
         return [n for n in self.nodes if n.active and n.eligible and n.capacity_left > 0]
@@ -67,18 +74,22 @@ async def network(
     now = services.clock()
     used = await uow.orders.capacity_used({loc.id: start_of_local_day(loc, now) for loc in sources})
     rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
+    distance: dict[str, float | None] = {}
+    for (_, lid), row in rows.items():
+        distance.setdefault(lid, row.distance_km)
     nodes = tuple(
         Node(
             location_id=loc.id,
             code=loc.code,
             type=loc.type,
             priority=loc.priority,
-            distance_km=next((r.distance_km for (_, lid), r in rows.items() if lid == loc.id), None),
+            distance_km=distance.get(loc.id),
             available={sku: rows[(sku, loc.id)].available if (sku, loc.id) in rows else 0 for sku in view},
             capacity_left=loc.capacity_per_day - used.get(loc.id, 0),
             active=loc.active,
             eligible=loc.id not in excluded,
             ineligible_reason=excluded.get(loc.id),
+            lead_days=loc.handling_days + transit_days(distance.get(loc.id)),
         )
         for loc in sources
     )
@@ -88,6 +99,7 @@ async def network(
         (stored or services.policy).split_limit(channel),
         {loc.id: max(1, loc.capacity_per_day) for loc in sources},
         stored.weights if stored else Weights(),
+        channel,
     )
 
 

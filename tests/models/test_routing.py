@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Mapping
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ordergate.models.allocation import Want
 from ordergate.models.location import LocationType
-from ordergate.models.routing import Node, route
+from ordergate.models.routing import Node, ScoredPlan, route
 
 DC, STORE = LocationType.DISTRIBUTION_CENTER, LocationType.STORE
 
@@ -40,7 +46,7 @@ def test_prefers_one_node_over_a_split_even_when_the_split_is_nearer() -> None:
     assert decision.chosen.nodes == ("FAR",)
 
 
-def test_splits_only_when_no_single_node_can_serve() -> None:
+def test_splits_when_no_single_node_can_serve() -> None:
     decision = route([MUG, PAN], [a_node("A", MUG_BLUE=5), a_node("B", PAN_CAST_10=5)])
 
     assert decision.chosen is not None
@@ -177,3 +183,122 @@ def test_when_the_network_does_not_hold_the_cart_nothing_would_serve() -> None:
 
     assert decision.chosen is None
     assert decision.needs == ()
+
+
+def across_the_country() -> list[Node]:
+    """Two nodes near the destination hold the cart between them; one across the country holds it whole."""
+    return [
+        a_node("NEAR-MUGS", km=10, MUG_BLUE=5),
+        a_node("NEAR-PANS", km=20, PAN_CAST_10=5),
+        a_node("FAR", km=3900, MUG_BLUE=5, PAN_CAST_10=5),
+    ]
+
+
+def test_two_near_nodes_beat_one_across_the_country_within_the_split_limit() -> None:
+    two = route([MUG, PAN], across_the_country(), max_split=2)
+    one = route([MUG, PAN], across_the_country(), max_split=1)
+
+    assert two.chosen is not None
+    assert sorted(two.chosen.nodes) == ["NEAR-MUGS", "NEAR-PANS"]
+    assert [p.nodes for p in two.plans][1:] == [("FAR",)]  # the single node stays an option
+    assert one.chosen is not None
+    assert one.chosen.nodes == ("FAR",)
+    assert one.chosen.cost > two.chosen.cost
+
+
+def test_no_split_takes_a_node_that_ships_the_cart_alone() -> None:
+    # NEAR-MUGS with FAR averages better than FAR alone, but ships more, and no nearer
+    decision = route([MUG, PAN], [a_node("NEAR-MUGS", km=10, MUG_BLUE=5), across_the_country()[2]])
+
+    assert [p.nodes for p in decision.plans] == [("FAR",)]
+
+
+def test_a_near_node_that_holds_the_cart_beats_any_split() -> None:
+    nodes = [*across_the_country(), a_node("NEAR-BOTH", km=30, MUG_BLUE=5, PAN_CAST_10=5)]
+
+    decision = route([MUG, PAN], nodes, max_split=2)
+
+    assert decision.chosen is not None
+    assert decision.chosen.nodes == ("NEAR-BOTH",)
+    assert all(p.split_count == 1 for p in decision.plans)
+
+
+class CountedStock(Mapping[str, int]):
+    """A node's stock that counts how often a plan was assigned over it (each walk of its SKUs)."""
+
+    def __init__(self, **units: int) -> None:
+        self.units = {sku.replace("_", "-"): n for sku, n in units.items()}
+        self.walks = 0
+
+    def __getitem__(self, sku: str) -> int:
+        return self.units[sku]
+
+    def __iter__(self) -> Iterator[str]:
+        self.walks += 1
+        return iter(self.units)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+
+def test_no_split_is_tried_when_none_could_beat_the_best_single_node() -> None:
+    stock = [CountedStock(MUG_BLUE=5, PAN_CAST_10=5) for _ in range(8)]
+    nodes = [Node(f"n{i}", f"N{i}", DC, 10, 10 + i, units, 100) for i, units in enumerate(stock)]
+
+    decision = route([MUG, PAN], nodes, max_split=3)
+
+    assert decision.chosen is not None
+    assert decision.chosen.nodes == ("N0",)
+    assert [units.walks for units in stock] == [1] * 8  # its own single-node plan, and nothing more
+
+
+def exhaustive(wants: list[Want], nodes: list[Node], max_split: int) -> list[ScoredPlan]:
+    """The rule without pruning: every group of every size within the limit (a node that ships
+    the cart alone in no larger group), a larger group kept only when it beats the best plan
+    with the fewest nodes."""
+    by_size: dict[int, list[ScoredPlan]] = {}
+    # scored against the whole network's top priority, as route scores them: a node with no stock
+    anchor = a_node("ZZ-ANCHOR", priority=max(n.priority for n in nodes))
+    alone = {n.code for n in nodes if route(wants, [n, anchor], max_split=1).chosen is not None}
+    for size in range(1, max_split + 1):
+        for group in itertools.combinations(nodes, size):
+            if size > 1 and any(n.code in alone for n in group):
+                continue
+            plan = route(wants, [*group, anchor], max_split=size).chosen
+            if plan is not None and plan.split_count == size:
+                by_size.setdefault(size, []).append(plan)
+    if not by_size:
+        return []
+    fewest = min(by_size)
+    best = min(p.score for p in by_size[fewest])
+    kept = [p for size, plans in by_size.items() for p in plans if size == fewest or p.score < best]
+    return sorted(kept, key=lambda p: (p.score, p.split_count, p.nodes))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([5, 40, 300, 1500, 3000, 4000]),
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.integers(1, 10),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(1, 3),
+)
+def test_pruning_finds_the_plan_an_exhaustive_search_finds(
+    specs: list[tuple[int, int, int, int]], max_split: int
+) -> None:
+    nodes = [
+        a_node(f"N{i}", km=km, priority=priority, MUG_BLUE=mugs, PAN_CAST_10=pans)
+        for i, (km, mugs, pans, priority) in enumerate(specs)
+    ]
+    wants = [Want("MUG-BLUE", 2), Want("PAN-CAST-10", 1)]
+
+    found = route(wants, nodes, max_split=max_split).plans
+    expected = exhaustive(wants, nodes, max_split)
+
+    assert [(p.nodes, p.score) for p in found] == [(p.nodes, p.score) for p in expected]
