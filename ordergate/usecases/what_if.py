@@ -3,7 +3,8 @@ force and under a proposed one (`models.what_if`), in one read transaction that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.network_policy import RoutingPolicy, check_policy
 from ordergate.models.order import DeliveryMethod
-from ordergate.models.routing import Weights
+from ordergate.models.routing import RoutingDecisionRecord, Weights
 from ordergate.models.what_if import Simulation, case_of
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.network import policy_in_force
@@ -80,6 +81,24 @@ async def simulate_routing(
     return simulation
 
 
+def _route_batch(
+    page: Sequence[tuple[str, datetime, DeliveryMethod]],
+    decisions: Mapping[str, RoutingDecisionRecord],
+    simulation: Simulation,
+) -> None:
+    for order_id, _, method in page:
+        record = decisions.get(order_id)
+        case = case_of(record) if record is not None else None
+        if method is not DeliveryMethod.SHIP:
+            simulation.skip(PICKUP)
+        elif record is None:
+            simulation.skip(NOT_ROUTED)
+        elif case is None:
+            simulation.skip(NO_SNAPSHOT)
+        else:
+            simulation.add(case)
+
+
 async def _replay(uow: UnitOfWork, period: Period, simulation: Simulation) -> None:
     after: tuple[datetime, str] | None = None
     while True:
@@ -88,17 +107,9 @@ async def _replay(uow: UnitOfWork, period: Period, simulation: Simulation) -> No
             return
         shipped = [order_id for order_id, _, method in page if method is DeliveryMethod.SHIP]
         decisions = await uow.orders.first_decisions(shipped)
-        for order_id, _, method in page:
-            record = decisions.get(order_id)
-            case = case_of(record) if record is not None else None
-            if method is not DeliveryMethod.SHIP:
-                simulation.skip(PICKUP)
-            elif record is None:
-                simulation.skip(NOT_ROUTED)
-            elif case is None:
-                simulation.skip(NO_SNAPSHOT)
-            else:
-                simulation.add(case)
+        # Routing a batch twice is pure CPU (~0.1 s for 500 orders): on a worker thread, so the
+        # event loop goes on answering everyone else meanwhile.
+        await asyncio.to_thread(_route_batch, page, decisions, simulation)
         last_id, last_at, _ = page[-1]
         after = (last_at, last_id)
         if len(page) < BATCH:
