@@ -97,8 +97,7 @@ class InventoryRepository:
         found = await self.session.get(SafetyStock, (sku, location_id))
         if quantity is None:
             if found is not None:
-                await self.session.delete(found)
-            stock_changed(self.session, [sku])
+                await self.session.delete(found)  # seen at flush, like any record it changes
             return None
         if found is None:
             found = SafetyStock(

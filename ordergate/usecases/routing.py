@@ -33,6 +33,7 @@ from ordergate.usecases.inventory import (
     source_locations,
     stock_view,
 )
+from ordergate.usecases.network import policy_in_force
 from ordergate.usecases.services import Services
 
 
@@ -93,12 +94,13 @@ async def network(
         )
         for loc in sources
     )
-    stored = await uow.network.routing_policy()  # set through the API: every replica, at once
+    # read at each decision: a policy set through the API holds on every replica at once
+    policy = policy_in_force(services, await uow.network.routing_policy())
     return Network(
         nodes,
-        (stored or services.policy).split_limit(channel),
+        policy.split_limit(channel),
         {loc.id: max(1, loc.capacity_per_day) for loc in sources},
-        stored.weights if stored else Weights(),
+        policy.weights,
         channel,
     )
 

@@ -11,6 +11,7 @@ import strawberry
 from ordergate.models.location import LocationType, Weekday
 from ordergate.models.network_policy import RoutingPolicy as PolicyRecord
 from ordergate.models.routing import Weights
+from ordergate.schema.inputs import AddressInput
 from ordergate.schema.types.catalog import Location
 from ordergate.usecases.network import SafetyStockLevel as Level
 
@@ -104,13 +105,20 @@ class LocationAddressInput:
     phone: str | None = None
 
     def values(self) -> dict[str, Any]:
+        """Its fields as a location keeps them, written as any address input is (trimmed, region
+        and country in capitals)."""
+        given = AddressInput(
+            name="",
+            line1=self.line1,
+            city=self.city,
+            postal_code=self.postal_code,
+            country_code=self.country_code,
+            region=self.region,
+            phone=self.phone,
+        ).to_command()
         return {
-            "line1": self.line1.strip(),
-            "city": self.city.strip(),
-            "postal_code": self.postal_code.strip(),
-            "country_code": self.country_code.strip().upper(),
-            "region": self.region.strip().upper() if self.region else None,
-            "phone": self.phone.strip() if self.phone else None,
+            name: getattr(given, name)
+            for name in ("line1", "city", "postal_code", "country_code", "region", "phone")
         }
 
 
