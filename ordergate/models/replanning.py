@@ -50,8 +50,13 @@ def still_to_route(lines: Sequence[LineUnits], started: Mapping[str, int]) -> li
 
 
 def held(movable: Sequence[Work]) -> Counter[tuple[str, str]]:
-    """The units the order's not-started work holds, per (SKU, location)."""
-    return Counter({(p.sku, p.location_id): p.quantity for _, mine in movable for p in mine})
+    """The units the order's not-started work holds, per (SKU, location), summed: a node can hold
+    two pieces of one order's work (one it accepted, and one routed to it after a rejection)."""
+    units: Counter[tuple[str, str]] = Counter()
+    for _, mine in movable:
+        for p in mine:
+            units[(p.sku, p.location_id)] += p.quantity
+    return units
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,9 @@ def amendment(
     have: Sequence[PlanLine], wanted: Mapping[str, int], location_id: str
 ) -> tuple[list[PlanLine], list[PlanLine]]:
     """To make a node's work hold `wanted` units per SKU: (what to release, what to allocate)."""
-    holding = Counter({p.sku: p.quantity for p in have})
+    holding: Counter[str] = Counter()
+    for p in have:
+        holding[p.sku] += p.quantity
     less = [
         PlanLine(sku, location_id, holding[sku] - wanted.get(sku, 0))
         for sku in holding

@@ -76,3 +76,16 @@ def test_an_amendment_releases_what_the_node_no_longer_needs_and_allocates_what_
     assert sorted(less, key=lambda p: p.sku) == [PlanLine("KNIFE", "DFW", 1), PlanLine("MUG", "DFW", 2)]
     assert more == [PlanLine("PLATE", "DFW", 2)]
     assert amendment(have, {"MUG": 3, "KNIFE": 1}, "DFW") == ([], [])
+
+
+def test_two_pieces_of_work_at_one_node_hold_the_units_of_both() -> None:
+    """A node that accepted one unit and was then routed another after a rejection elsewhere
+    holds two: an edit down to one must see that the work differs from its plan (seed 44 of
+    the walk found an edit that released nothing)."""
+    accepted, rerouted = work_at("ONT", KNIFE=1), work_at("ONT", KNIFE=1)
+
+    assert held([accepted, rerouted]) == Counter({("KNIFE", "ONT"): 2})
+    assert amendment([PlanLine("KNIFE", "ONT", 1), PlanLine("KNIFE", "ONT", 1)], {"KNIFE": 1}, "ONT") == (
+        [PlanLine("KNIFE", "ONT", 1)],
+        [],
+    )
