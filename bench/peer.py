@@ -383,6 +383,7 @@ def environment(args: argparse.Namespace, vendure_dir: Path) -> None:
     )
     print(f"load       wrk -t1 -c{args.connections} -d{args.seconds}s pinned to core {args.client_core}")
     print("settings   " + " ".join(f"{k}={v}" for k, v in SERVER_ENV.items()) + "; access log off; GC tuned")
+    print(f"           ORDERGATE_ANSWER_CACHE_ENTRIES={args.kept_answers} (0: no answer kept)")
     where = f"destination {DESTINATION}" if args.listing_destination else "no destination"
     print(f"listing    availability of the page's {PAGE} SKUs with {where}")
 
@@ -428,6 +429,12 @@ def main() -> None:
     parser.add_argument(
         "--listing-destination", action="store_true", help="the listing's availability with a destination"
     )
+    parser.add_argument(
+        "--kept-answers",
+        type=int,
+        default=2048,
+        help="ORDERGATE_ANSWER_CACHE_ENTRIES for the gateway (0: every answer made by GraphQL)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -455,7 +462,7 @@ def measure_all(args: argparse.Namespace, vendure_dir: Path, directory: Path) ->
     database_url = f"sqlite+aiosqlite:///{directory}/bench.db"
     asyncio.run(seed(database_url))
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-    env.update(SERVER_ENV, DATABASE_URL=database_url)
+    env.update(SERVER_ENV, DATABASE_URL=database_url, ORDERGATE_ANSWER_CACHE_ENTRIES=str(args.kept_answers))
     token = mint_token(Settings(), role=Role.STOREFRONT, now=datetime.now(UTC), subject="bench-storefront")
     (directory / "post.lua").write_text(LUA)
     gateway = f"http://127.0.0.1:{args.port}"

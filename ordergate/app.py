@@ -105,6 +105,7 @@ def create_app(
     app.add_middleware(tracing.ServerSpans)  # outermost: its span covers the whole request
     app.state.services = services
     app.state.settings = settings
+    app.state.graphql = view
     return app
 
 

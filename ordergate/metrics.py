@@ -25,6 +25,11 @@ GRAPHQL_SECONDS = Histogram(
     ["operation"],
     buckets=LATENCY_BUCKETS,
 )
+KEPT_ANSWERS = Counter(
+    "ordergate_kept_answers_total",
+    "Catalogue and availability answers kept (kept) and answered from what was kept (served)",
+    ["outcome"],
+)
 GRAPHQL_ERRORS = Counter("ordergate_graphql_errors_total", "Errors in GraphQL answers, by code", ["code"])
 UPSTREAM_REQUESTS = Counter(
     "ordergate_upstream_requests_total",

@@ -353,6 +353,14 @@ class Settings:
         "this bounds the rest); 0 reads the store for every answer",
         parsers.integer,
     )
+    answer_cache_entries: int = setting(
+        "ORDERGATE_ANSWER_CACHE_ENTRIES",
+        2048,
+        "answers to catalogue and availability queries kept per replica, served to the same body "
+        "from the same caller for as long as the read views say nothing they show changed (within "
+        "ORDERGATE_READ_VIEW_MS); 0 keeps none",
+        parsers.integer,
+    )
     edit_window_minutes: int = setting(
         "ORDERGATE_EDIT_WINDOW_MINUTES",
         60,

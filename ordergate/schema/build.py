@@ -19,6 +19,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 
+from ordergate.models.budget import Budget
 from ordergate.schema import entities, limits, persisted
 from ordergate.schema.context import Info
 from ordergate.schema.errors import ErrorPolicy
@@ -78,6 +79,8 @@ class ValidationCache(SchemaExtension):
 
 
 class Schema(strawberry.federation.Schema):
+    budget: Budget | None = None  # what every request it serves pays from (ORDERGATE_QUERY_BUDGET)
+
     def process_errors(self, errors: list, execution_context: object = None) -> None:  # type: ignore[type-arg]
         """Logging happens in ErrorPolicy, once, with the request id; expected errors are not noise."""
 
@@ -128,6 +131,7 @@ def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
     only_registered = (
         [] if allowed is None else [lambda: AddValidationRules([persisted.allow_list_rule(allowed)])]
     )
+    budget = limits.budget_for(settings)
     schema = Schema(
         query=Query,
         mutation=Mutation,
@@ -139,10 +143,11 @@ def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             *only_registered,
-            *limits.extensions(settings),
+            *limits.extensions(settings, budget),
             ErrorPolicy,
         ],
     )
+    schema.budget = budget
     guard_text(schema._schema)
     return schema
 

@@ -32,7 +32,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
 from ordergate.models.budget import Budget, ThrottleStatus
-from ordergate.models.identity import Role
+from ordergate.models.identity import Principal, Role
 from ordergate.schema.context import Context
 from ordergate.schema.cost import QueryCost
 from ordergate.schema.shape import Measure
@@ -305,36 +305,51 @@ class CostLimit(SchemaExtension):
         )
 
     def _report(self, requested: int, actual: int, status: ThrottleStatus | None) -> None:
-        self.cost = {"requestedQueryCost": requested, "actualQueryCost": actual}
-        if status is not None:
-            self.cost["throttleStatus"] = {
-                "maximumAvailable": status.maximum_available,
-                "currentlyAvailable": status.currently_available,
-                "restoreRate": status.restore_rate,
-            }
+        self.cost = cost_report(requested, actual, status)
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": self.cost} if self.cost is not None else {}
 
 
-def _client(context: Context) -> str:
+def cost_report(requested: int, actual: int, status: ThrottleStatus | None) -> dict[str, Any]:
+    """`extensions.cost` of an answer."""
+    cost: dict[str, Any] = {"requestedQueryCost": requested, "actualQueryCost": actual}
+    if status is not None:
+        cost["throttleStatus"] = {
+            "maximumAvailable": status.maximum_available,
+            "currentlyAvailable": status.currently_available,
+            "restoreRate": status.restore_rate,
+        }
+    return cost
+
+
+def payer(principal: Principal | None, address: str | None) -> str:
     """Whose budget pays: the token's subject, else the caller's address."""
-    if context.principal is not None:
-        return f"subject:{context.principal.subject}"
-    return f"address:{context.client_address or 'unknown'}"
+    if principal is not None:
+        return f"subject:{principal.subject}"
+    return f"address:{address or 'unknown'}"
+
+
+def _client(context: Context) -> str:
+    return payer(context.principal, context.client_address)
 
 
 def _now(context: Context) -> float:
     return context.services.clock().timestamp()
 
 
-def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The limits as schema extensions; one budget for every request this schema serves."""
+def budget_for(settings: Settings) -> Budget | None:
+    """The budget every request a schema serves pays from, when there is one."""
+    if settings.query_budget <= 0:
+        return None
+    return Budget(settings.query_budget, settings.query_budget_restore_rate)
+
+
+def extensions(settings: Settings, budget: Budget | None) -> list[Callable[[], SchemaExtension]]:
+    """The limits as schema extensions, paying from `budget`."""
     rules = validation_rules(settings)
-    budget = None
     max_cost = settings.max_query_cost
-    if settings.query_budget > 0:
-        budget = Budget(settings.query_budget, settings.query_budget_restore_rate)
+    if budget is not None:
         max_cost = min(max_cost, budget.capacity)  # dearer than a full bucket could never run
     return [
         lambda: AddValidationRules(rules),

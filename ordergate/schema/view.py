@@ -8,10 +8,11 @@ import contextlib
 import dataclasses
 import hmac
 import json
+import math
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -34,13 +35,15 @@ from ordergate import metrics, tracing
 from ordergate.auth import bearer, verify_token
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
-from ordergate.schema import persisted
+from ordergate.schema import answers, limits, persisted
 from ordergate.schema.build import Schema, build_schema
 from ordergate.schema.context import Context
 from ordergate.schema.limits import THROTTLED
 from ordergate.settings import Settings
 from ordergate.untrusted import MalformedJson, load_json
+from ordergate.usecases import inventory
 from ordergate.usecases.services import Services
+from ordergate.usecases.views import Reading
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -181,6 +184,8 @@ class InitialisingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
 # The request body this task parsed and checked, so that Strawberry's own parse of the same
 # bytes (a moment later, in `parse_http_body`) is not done twice.
 _BODY: ContextVar[tuple[bytes, object] | None] = ContextVar("ordergate_graphql_body", default=None)
+# The key under which this request's answer may be kept (`answers`): set when none was kept.
+_KEEP: ContextVar[answers.Key | None] = ContextVar("ordergate_answer_key", default=None)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -207,12 +212,23 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.services = services
         self.settings = settings
+        self.graphql_schema = schema._schema
+        self.budget = schema.budget
         self._graphiql_html = graphiql_html
         self.persisted = trusted or persisted.for_settings(settings)
         self.operation_names = frozenset(op.name for op in self.persisted.registered.values())
         self.serves_router = serves_router
         # The view that answers a request presenting ORDERGATE_ROUTER_TOKEN (see `endpoint`).
         self.router: GraphQLView | None = None
+        self.answers = (
+            answers.AnswerCache(
+                services.views,
+                settings.answer_cache_entries,
+                refresh_due=lambda skus, now: inventory.refresh_due(services, skus, now),
+            )
+            if settings.answer_cache_entries > 0 and not serves_router
+            else None
+        )
 
     @property
     def graphql_ide_html(self) -> str:
@@ -348,9 +364,17 @@ class GraphQLView(GraphQL[Context, None]):
         name = metrics.operation_name(request_data.operation_name, query)
         operation = metrics.operation_label(name, self.operation_names)
         began = time.perf_counter()
+        key = _KEEP.get()
         with tracing.graphql_span(name, query, request_data.operation_name) as span:
             try:
-                result = await self._execute_single(*args, **kwargs)
+                if key is None:
+                    result = await self._execute_single(*args, **kwargs)
+                else:
+                    with self.services.views.watch() as reading:
+                        answered_at = self.services.clock()
+                        result = await self._execute_single(*args, **kwargs)
+                    kept = (reading, answered_at, name, operation)
+                    self.keep(key, query or "", request_data.operation_name, result, kept)
             except HTTPException:
                 metrics.GRAPHQL_REQUESTS.labels(operation, "refused").inc()
                 raise
@@ -361,6 +385,75 @@ class GraphQLView(GraphQL[Context, None]):
         for code in codes:
             metrics.GRAPHQL_ERRORS.labels(code).inc()
         return result
+
+    def keep(
+        self,
+        key: answers.Key,
+        query: str,
+        operation_name: str | None,
+        result: Any,
+        made: tuple[Reading, datetime, str, str],
+    ) -> None:
+        """Keep an answer GraphQL just made, when its document may be kept and it went well."""
+        if self.answers is None or getattr(result, "errors", True):  # Strawberry's or graphql-core's
+            return
+        cost = (getattr(result, "extensions", None) or {}).get("cost")
+        if getattr(result, "data", None) is None or not isinstance(cost, dict):
+            return
+        reading, answered_at, name, operation = made
+        if reading.fallback or math.isinf(reading.oldest):  # a fallback, or nothing read from the views
+            return
+        if not self.answers.document_keepable(self.graphql_schema, query, operation_name):
+            return
+        try:
+            data = orjson.dumps(result.data)
+        except TypeError:
+            return
+        requested, actual = int(cost["requestedQueryCost"]), int(cost["actualQueryCost"])
+        fixed = answers.cost_bytes(limits.cost_report(requested, actual, None))
+        kept = answers.Kept(
+            data, reading, answered_at, requested, actual, name, operation, answers.answer_bytes(data, fixed)
+        )
+        if self.answers.put(key, kept):
+            metrics.KEPT_ANSWERS.labels("kept").inc()
+
+    async def kept_answer(self, request: Request, principal: Principal | None) -> Response | None:
+        """The kept answer to this body from this caller, while it is current; else None, with
+        the key noted so that the answer GraphQL makes may be kept."""
+        cache = self.answers
+        length = request.headers.get("content-length", "")
+        if (
+            cache is None
+            or request.method != "POST"
+            or not request.headers.get("content-type", "").startswith(JSON)
+            or not length.isdigit()
+            or int(length) > answers.MAX_BODY
+        ):
+            return None
+        began = time.perf_counter()
+        key = (principal, await request.body())
+        now = self.services.clock()
+        kept = cache.get(key, now)
+        if kept is None:
+            _KEEP.set(key)
+            return None
+        content = kept.body
+        budget = self.budget
+        if budget is not None:
+            client = limits.payer(principal, request.client.host if request.client else None)
+            at = now.timestamp()
+            if not budget.reserve(client, kept.requested, at).granted:
+                return None  # GraphQL answers: THROTTLED
+            status = budget.refund(client, kept.requested - kept.actual, at)
+            cost = limits.cost_report(kept.requested, kept.actual, status)
+            content = answers.answer_bytes(kept.data, answers.cost_bytes(cost))
+        with tracing.graphql_span(kept.name, None, None):
+            pass
+        metrics.GRAPHQL_SECONDS.labels(kept.operation).observe(time.perf_counter() - began)
+        metrics.GRAPHQL_REQUESTS.labels(kept.operation, "ok").inc()
+        metrics.KEPT_ANSWERS.labels("served").inc()
+        cache.hits += 1
+        return Response(content, media_type=preferred_media_type(request.headers.get("accept")))
 
     async def _execute_single(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -379,8 +472,9 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             # Authenticate first: a bad token is a 401 with no data, whatever the query.
             view = self.view_for(request.headers.get(ROUTER_HEADER))
-            request.state.principal = self.principal_from_header(request.headers.get("authorization"))
-            response = await view.run(request)
+            principal = self.principal_from_header(request.headers.get("authorization"))
+            request.state.principal = principal
+            response = await view.kept_answer(request, principal) or await view.run(request)
         except Unauthenticated as error:
             response = unauthenticated(error.message)
         except HTTPException as error:

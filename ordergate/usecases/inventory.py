@@ -22,7 +22,7 @@ from ordergate.models.movements import ReadWindow
 from ordergate.models.supply import set_aside
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
-from ordergate.usecases.views import StockInputs
+from ordergate.usecases.views import StockInputs, mark_fallback
 
 log = logging.getLogger("ordergate.inventory")
 
@@ -100,6 +100,15 @@ def node_stock(
 
 def _expired(read_at: datetime | None, now: datetime, ttl: timedelta) -> bool:
     return read_at is None or now - read_at >= ttl
+
+
+def refresh_due(services: Services, skus: Iterable[str], now: datetime) -> bool:
+    """Whether an answer about `skus` made now would read the ERP first (a snapshot past its
+    TTL, or one an ERP notice asked to re-read): what `refresh_stock` decides, without reading."""
+    if services.erp is None:
+        return False
+    read_at, ttl = services.freshness.stock_read_at, services.policy.stock_ttl
+    return any(_expired(read_at.get(sku), now, ttl) for sku in skus)
 
 
 async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
@@ -323,6 +332,8 @@ async def availability(
         raise Forbidden("this role may not read availability")
     wanted = check_skus(skus, services.policy.max_skus_per_query)
     stale = await refresh_stock(services, wanted)
+    if stale:
+        mark_fallback()
     point = locate(services, destination)
     now = services.clock()
     locations = [loc for loc in await services.views.locations(services.store) if sellable(loc, channel)]

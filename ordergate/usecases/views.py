@@ -19,12 +19,19 @@ time and `stale` says the ERP could not be read; the views never make a figure o
 
 The number of SKUs kept is capped (`max_skus`, oldest dropped first): a client asking for
 random SKUs cannot grow a replica's memory without bound.
+
+What an answer was made of can be written down as it is made (`watch`, a `Reading`: the
+versions of the views it read, the oldest figure, the first hold to expire), so that a kept
+answer (`schema.answers`) is served only while every one of those is unchanged (`current`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,6 +72,34 @@ class CataloguePage:
 
 
 @dataclass
+class Reading:
+    """What one answer was made from, written down while it is made: the views' versions it
+    read (everything's, the catalogue's, each SKU's), when its oldest figure was read (the
+    views' timer), the first expiry of a hold it counted, and whether anything it showed was a
+    fallback (an ERP that could not be read: such an answer is not kept)."""
+
+    epoch: int
+    catalogue: int | None = None
+    skus: dict[str, int] = field(default_factory=dict)
+    oldest: float = math.inf
+    holds_until: datetime | None = None
+    fallback: bool = False
+
+    def read_at(self, when: float) -> None:
+        self.oldest = min(self.oldest, when)
+
+
+_READING: ContextVar[Reading | None] = ContextVar("ordergate_reading", default=None)
+
+
+def mark_fallback() -> None:
+    """The answer being made shows a fallback (a stale snapshot): it must not be kept."""
+    reading = _READING.get()
+    if reading is not None:
+        reading.fallback = True
+
+
+@dataclass
 class ReadViews:
     max_age: float = 1.0  # seconds; 0: every answer is read from the store
     max_skus: int = 50_000
@@ -101,6 +136,50 @@ class ReadViews:
     def _fresh(self, read_at: float) -> bool:
         return self.timer() - read_at < self.max_age
 
+    # -- what an answer was made from ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[Reading]:
+        """Write down what the views hand out in this context (and the tasks it starts)."""
+        reading = Reading(epoch=self._epoch)
+        token = _READING.set(reading)
+        try:
+            yield reading
+        finally:
+            _READING.reset(token)
+
+    def current(self, reading: Reading, now: datetime) -> bool:
+        """Whether an answer made from `reading` still says what one made now would: nothing it
+        read was dropped since, its oldest figure is younger than `max_age`, and no hold it
+        counted has expired by `now`."""
+        if reading.fallback or reading.epoch != self._epoch or self.timer() - reading.oldest >= self.max_age:
+            return False
+        if reading.catalogue is not None and reading.catalogue != self._catalogue_epoch:
+            return False
+        if reading.holds_until is not None and now >= reading.holds_until:
+            return False
+        changes = self._changes
+        return all(changes.get(sku, 0) == seen for sku, seen in reading.skus.items())
+
+    def _note_catalogue(self, epoch: int, read_at: float) -> None:
+        reading = _READING.get()
+        if reading is not None:
+            reading.catalogue = epoch if reading.catalogue is None else min(reading.catalogue, epoch)
+            reading.read_at(read_at)
+
+    def _note_stock(self, seen: dict[str, int], rows: Iterable[_SkuRows], now: datetime) -> None:
+        reading = _READING.get()
+        if reading is None:
+            return
+        for sku, count in seen.items():
+            reading.skus.setdefault(sku, count)
+        for kept in rows:
+            reading.read_at(kept.read_at)
+            for line in kept.holds:
+                expires_at = line[3]
+                if expires_at > now and (reading.holds_until is None or expires_at < reading.holds_until):
+                    reading.holds_until = expires_at
+
     # -- stock -----------------------------------------------------------------------------
 
     async def stock(self, store: Store, skus: Sequence[str], now: datetime) -> StockInputs:
@@ -112,10 +191,12 @@ class ReadViews:
             if (rows := self._stock.get(sku)) is not None and self._fresh(rows.read_at)
         }
         missing = [sku for sku in skus if sku not in kept]
+        seen = {sku: self._changes.get(sku, 0) for sku in skus}
         self.hits += len(kept)
         self.misses += len(missing)
         if missing:
             kept.update(await self._read_stock(store, missing, now))
+        self._note_stock(seen, kept.values(), now)
         return _inputs(kept, now)
 
     async def _read_stock(self, store: Store, skus: list[str], now: datetime) -> dict[str, _SkuRows]:
@@ -154,12 +235,14 @@ class ReadViews:
 
     async def locations(self, store: Store) -> list[Location]:
         if self._locations is not None and self._fresh(self._locations[1]):
+            self._note_catalogue(self._catalogue_epoch, self._locations[1])
             return self._locations[0]
         epoch, read_at = self._catalogue_epoch, self.timer()
         async with store.read() as uow:
             found = await uow.catalog.locations()
         if self.max_age > 0 and epoch == self._catalogue_epoch:
             self._locations = (found, read_at)
+        self._note_catalogue(epoch, read_at)
         return found
 
     async def product_page(self, store: Store, first: int, after_sku: str | None) -> CataloguePage:
@@ -169,6 +252,7 @@ class ReadViews:
         found = self._pages.get(key)
         if found is not None and self._fresh(found[1]):
             self.hits += 1
+            self._note_catalogue(self._catalogue_epoch, found[1])
             return found[0]
         self.misses += 1
         epoch, read_at = self._catalogue_epoch, self.timer()
@@ -181,6 +265,7 @@ class ReadViews:
             while len(self._pages) >= self.max_pages:
                 self._pages.pop(next(iter(self._pages)))
             self._pages[key] = (page, read_at)
+        self._note_catalogue(epoch, read_at)
         return page
 
 
