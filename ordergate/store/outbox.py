@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from ordergate.models.outbox import OutboxTask
 from ordergate.store import tables
+from ordergate.store.engine import insert_for
 
 
 class OutboxRepository:
@@ -68,18 +68,13 @@ class OutboxRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def add_once(self, task: OutboxTask) -> bool:
-        """Add the task unless one of its kind and key exists (a concurrent add included)."""
-        found = await self.session.execute(
-            select(tables.outbox.c.id).where(
-                tables.outbox.c.kind == task.kind, tables.outbox.c.key == task.key
-            )
-        )
-        if found.first() is not None:
-            return False
-        try:
-            async with self.session.begin_nested():
-                self.session.add(task)
-        except IntegrityError:
+        """Add the task unless one of its kind and key exists (a concurrent add included): one
+        INSERT ... ON CONFLICT DO NOTHING; the task is not kept in the session."""
+        table = tables.outbox
+        values = {column.name: getattr(task, column.name) for column in table.columns}
+        statement = insert_for(self.session)(table).values(values)
+        result = await self.session.execute(statement.on_conflict_do_nothing(index_elements=["kind", "key"]))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
         self.queued.add(task.kind)
         return True

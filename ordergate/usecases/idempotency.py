@@ -52,14 +52,11 @@ class Claim:
         the claim is no longer this attempt's (its lease ran out and another attempt took it)."""
         if self.record is None:
             return
-        held = await uow.idempotency.lock(self.record.scope, self.record.key)
-        if held is None or held.attempt != self.record.attempt or held.result_id is not None:
+        if not await uow.idempotency.complete(self.record, result_id):
             raise IdempotencyKeyInUse(
                 "another request took this idempotencyKey over: send it again for its result",
                 field=self.field,
             )
-        held.result_id = result_id
-        uow.save(held)
 
     async def release(self, services: Services) -> None:
         """The request failed and kept nothing: the key is free again (unless another attempt
@@ -97,22 +94,20 @@ async def claim(
     scope = scope_of(principal)
     now = services.clock()
     lease = now + services.policy.idempotency_lease
-    found = await uow.idempotency.lock(scope, key)
-    if found is None:
-        record = IdempotencyRecord(
-            scope=scope,
-            key=key,
-            operation=operation,
-            request_hash=request_hash,
-            created_at=now,
-            leased_until=lease,
-        )
-        try:
-            await uow.idempotency.claim(record)
-        except KeyTaken:
-            found = await uow.idempotency.lock(scope, key)
-        else:
-            return Claim(record, field=field)
+    record = IdempotencyRecord(
+        scope=scope,
+        key=key,
+        operation=operation,
+        request_hash=request_hash,
+        created_at=now,
+        leased_until=lease,
+    )
+    try:
+        await uow.idempotency.claim(record)
+    except KeyTaken:
+        found = await uow.idempotency.lock(scope, key)
+    else:
+        return Claim(record, field=field)
     if found is None:  # its first request failed and gave it up just now
         raise IdempotencyKeyInUse(
             "this idempotencyKey was just given up: send the request again", field=field
