@@ -23,12 +23,15 @@ from ordergate.models.commands import LineRequest, ReserveInventory
 from ordergate.models.identity import Principal, Role
 from ordergate.schema.answers import KEPT, AnswerCache, Kept
 from ordergate.schema.build import build_schema
+from ordergate.settings import Settings
 from ordergate.usecases import reservations
 from ordergate.usecases.services import Services
 from ordergate.usecases.views import Reading, ReadViews
 from tests.builders import a_token
 from tests.clock import moving
 from tests.contract import operation
+from tests.services import require_redis
+from tests.test_views import eventually, replica
 
 CATALOG = operation("Catalog")
 AVAILABILITY = operation("ProductAvailability")
@@ -284,3 +287,26 @@ def test_what_is_kept_is_bounded_by_entries_and_bytes() -> None:
         assert by_bytes.put((None, b"%02d" % n), answer(40))  # 82 bytes each: 19 fit
     assert by_bytes.size <= by_bytes.max_bytes
     assert kept(by_bytes, 25) == [False] * 6 + [True] * 19
+
+
+@pytest.mark.redis
+async def test_a_hold_committed_on_another_replica_ends_what_this_one_kept_when_redis_says_so(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]]
+) -> None:
+    """`services` has seeded the database the two replicas share."""
+    require_redis()
+    channel = f"ordergate-test-{uuid4().hex}"
+    async with replica(settings, database, channel) as a, replica(settings, database, channel) as b:
+        b.views.max_age = 3600  # only the announcement can end what B kept
+        app = create_app(settings, b)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ordergate.test") as client:
+            before = await ats(client)
+            assert await ats(client) == before
+            assert answers(app).hits == 1
+
+            await hold(a, 3)
+            await eventually(lambda: MUG not in b.views._stock, "B dropped the SKU A changed")
+
+            assert await ats(client) == before - 3
+            assert answers(app).hits == 1
