@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +48,12 @@ def mint_token(
 
 def verify_token(settings: Settings, token: str) -> Principal:
     """The caller a token names, or Unauthenticated with a reason a client can act on."""
+    return verified(settings, token)[0]
+
+
+def verified(settings: Settings, token: str) -> tuple[Principal, float]:
+    """The caller a token names and the time (epoch seconds) from which it is refused as
+    expired; or Unauthenticated with a reason a client can act on."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -80,7 +89,33 @@ def verify_token(settings: Settings, token: str) -> Principal:
         raise Unauthenticated("the email claim must be a string")
     if role is Role.CUSTOMER and not email:
         raise Unauthenticated("a customer token needs an email claim")
-    return Principal(subject=str(claims["sub"]), role=role, email=email, locations=tuple(locations))
+    principal = Principal(subject=str(claims["sub"]), role=role, email=email, locations=tuple(locations))
+    return principal, float(claims["exp"]) + LEEWAY_SECONDS
+
+
+@dataclass
+class VerifiedTokens:
+    """Tokens verified before, each with its caller, kept until it expires (at most
+    `max_entries`, least recently used dropped first). A token's signature and claims never
+    change, so verifying it again tells nothing new before then; a token that fails is never
+    kept. Verifying is most of what a request answered from a kept answer costs."""
+
+    settings: Settings
+    max_entries: int = 10_000
+    clock: Callable[[], float] = time.time
+    _kept: OrderedDict[str, tuple[Principal, float]] = field(default_factory=OrderedDict)
+
+    def verify(self, token: str) -> Principal:
+        found = self._kept.get(token)
+        if found is not None and self.clock() < found[1]:
+            self._kept.move_to_end(token)
+            return found[0]
+        self._kept.pop(token, None)
+        principal, until = verified(self.settings, token)
+        while len(self._kept) >= self.max_entries:
+            self._kept.popitem(last=False)
+        self._kept[token] = (principal, until)
+        return principal
 
 
 def bearer(value: str | None) -> str | None:

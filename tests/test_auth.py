@@ -11,9 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ordergate.auth import bearer, mint_token, verify_token
+from ordergate import auth
+from ordergate.auth import LEEWAY_SECONDS, VerifiedTokens, bearer, mint_token, verified, verify_token
 from ordergate.models.errors import Unauthenticated
-from ordergate.models.identity import Role
+from ordergate.models.identity import Principal, Role
 from ordergate.settings import Settings
 
 
@@ -88,3 +89,45 @@ def test_bearer_reads_the_header(header: str | None, token: str | None) -> None:
 def test_bearer_refuses_other_schemes(header: str) -> None:
     with pytest.raises(Unauthenticated):
         bearer(header)
+
+
+def test_a_verified_token_is_kept_until_it_expires_and_never_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    issued = datetime.now(UTC)
+    token = mint_token(settings, role=Role.STOREFRONT, now=issued, ttl_seconds=60, subject="shop")
+    principal, until = verified(settings, token)
+    assert until == int((issued + timedelta(seconds=60)).timestamp()) + LEEWAY_SECONDS  # jwt.decode's limit
+    checks: list[str] = []
+
+    def counted(settings: Settings, token: str) -> tuple[Principal, float]:
+        checks.append(token)
+        return verified(settings, token)
+
+    monkeypatch.setattr(auth, "verified", counted)
+    now = [issued.timestamp()]
+    tokens = VerifiedTokens(settings, clock=lambda: now[0])
+    assert tokens.verify(token) == principal
+    now[0] = until - 0.001
+    assert tokens.verify(token) == principal
+    assert len(checks) == 1  # kept: not verified again before it expires
+    now[0] = until
+    assert tokens.verify(token) == principal  # verified again (jwt.decode says whether it expired)
+    assert len(checks) == 2
+
+
+def test_a_token_that_fails_is_never_kept_and_what_is_kept_is_bounded() -> None:
+    settings = Settings()
+    tokens = VerifiedTokens(settings, max_entries=2)
+    forged = jwt.encode(
+        {**claims(), "role": "admin"}, "not-the-secret-but-just-as-long-as-one-0123", algorithm="HS256"
+    )
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            tokens.verify(forged)
+    minted = [
+        mint_token(settings, role=Role.STOREFRONT, now=datetime.now(UTC), subject=f"shop-{n}")
+        for n in range(3)
+    ]
+    for token in minted:
+        tokens.verify(token)
+    assert list(tokens._kept) == minted[1:]

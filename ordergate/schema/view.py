@@ -32,7 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from ordergate import metrics, tracing
-from ordergate.auth import bearer, verify_token
+from ordergate.auth import VerifiedTokens, bearer
 from ordergate.models.errors import Unauthenticated
 from ordergate.models.identity import Principal
 from ordergate.schema import answers, limits, persisted
@@ -212,6 +212,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.services = services
         self.settings = settings
+        self.tokens = VerifiedTokens(settings)
         self.graphql_schema = schema._schema
         self.budget = schema.budget
         self._graphiql_html = graphiql_html
@@ -276,7 +277,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def principal_from_header(self, value: str | None) -> Principal | None:
         token = bearer(value)
-        return verify_token(self.settings, token) if token is not None else None
+        return self.tokens.verify(token) if token is not None else None
 
     def view_for(self, router_token: str | None) -> GraphQLView:
         """This view, or the router's for a request that presents the router token. A token
