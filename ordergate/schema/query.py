@@ -182,7 +182,8 @@ class Query:
         where = destination.to_destination() if destination else None
         answers = await inventory.availability(services(info), principal(info), skus, where, channel)
         promiser = backorders.Promiser(services(info), answers, channel, where)
-        return [SkuAvailability.from_model(answer, promiser) for answer in answers]
+        built: dict[str, Location] = {}
+        return [SkuAvailability.from_model(answer, promiser, built) for answer in answers]
 
     @strawberry.field(
         description="A location's fulfilment work, oldest first; associates see their own locations."

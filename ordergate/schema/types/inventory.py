@@ -60,7 +60,12 @@ class SkuAvailability:
         return await self.promiser.promise_date(self.sku, quantity)
 
     @classmethod
-    def from_model(cls, stock: SkuStock, promiser: Promiser) -> SkuAvailability:
+    def from_model(
+        cls, stock: SkuStock, promiser: Promiser, built: dict[str, Location] | None = None
+    ) -> SkuAvailability:
+        """`built`: the locations already built for this answer, by id (every SKU lists the
+        same locations; each is built once per answer, not once per SKU)."""
+        built = {} if built is None else built
         return cls(
             sku=stock.sku,
             available_to_sell=stock.available,
@@ -68,7 +73,8 @@ class SkuAvailability:
             stale=stock.stale,
             locations=[
                 LocationAvailability(
-                    location=Location.from_model(row.location),
+                    location=built.get(row.location.id)
+                    or built.setdefault(row.location.id, Location.from_model(row.location)),
                     available_to_sell=row.available,
                     distance_km=round(row.distance_km, 1) if row.distance_km is not None else None,
                     incoming=[
