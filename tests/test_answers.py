@@ -310,3 +310,17 @@ async def test_a_hold_committed_on_another_replica_ends_what_this_one_kept_when_
 
             assert await ats(client) == before - 3
             assert answers(app).hits == 1
+
+
+@pytest.mark.parametrize("change", [{"answer_cache_entries": 0}, {"read_view_ms": 0}])
+async def test_nothing_is_kept_when_answers_or_the_views_are_turned_off(
+    app: Starlette, change: dict[str, int]
+) -> None:
+    other = create_app(replace(app.state.settings, **change), app.state.services)
+    assert other.state.graphql.answers is None
+    transport = httpx.ASGITransport(app=other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ordergate.test") as client:
+        first = await post(client, CATALOG, {"first": 5})
+        again = await post(client, CATALOG, {"first": 5})
+    assert first.json() == again.json()
+    assert "errors" not in first.json()

@@ -227,7 +227,7 @@ class GraphQLView(GraphQL[Context, None]):
                 settings.answer_cache_entries,
                 refresh_due=lambda skus, now: inventory.refresh_due(services, skus, now),
             )
-            if settings.answer_cache_entries > 0 and not serves_router
+            if settings.answer_cache_entries > 0 and settings.read_view_ms > 0 and not serves_router
             else None
         )
 
