@@ -96,6 +96,25 @@ ADDRESS = {
     "countryCode": "US",
 }
 
+# `--spread`: clients ship near each distribution centre in turn (client n near DCS[n % 3]), so
+# orders of the same plentiful SKUs route to different nodes.
+NEAR = {
+    "DC-DFW": ADDRESS,
+    "DC-EWR": {
+        **ADDRESS,
+        "line1": "1 Gateway Center",
+        "city": "Newark",
+        "region": "NJ",
+        "postalCode": "07102",
+    },
+    "DC-ONT": {**ADDRESS, "line1": "303 E B St", "city": "Ontario", "region": "CA", "postalCode": "91764"},
+}
+
+
+def home(client: int) -> str:
+    """The node a client's plentiful lines are routed to: the one it ships near."""
+    return DCS[client % len(DCS)] if ARGS.spread else SCARCE_AT
+
 
 # -- the ERP stand-in ------------------------------------------------------------------------------
 
@@ -164,7 +183,7 @@ async def gateway_round(url: str, token: str, clients: int, seconds: float, scar
                         "customer": {"email": f"bench-{number}@example.com", "firstName": "Bench"},
                         "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
                         "deliveryMethod": "SHIP",
-                        "shippingAddress": ADDRESS,
+                        "shippingAddress": NEAR[home(number)],
                     }
                 }
                 began = time.perf_counter()
@@ -231,6 +250,9 @@ async def baseline_round(
         rng = random.Random(number)
         while time.perf_counter() < deadline:
             lines = sorted(an_order(rng, scarce, number))
+            # where the gateway sends it: a scarce line is only at DC-DFW, and one node that
+            # holds the whole order beats a split; plentiful lines alone go to the client's node
+            node = dfw if any(sku in scarce for sku, _ in lines) else locations[home(number)]
             order_id = str(uuid.uuid4())
             began = time.perf_counter()
             ok = True
@@ -238,7 +260,7 @@ async def baseline_round(
                 now = datetime.now(UTC)
                 for sku, quantity in lines:
                     done = await connection.execute(
-                        ALLOCATE, {"q": quantity, "sku": sku, "loc": dfw, "reserve": 0}
+                        ALLOCATE, {"q": quantity, "sku": sku, "loc": node, "reserve": 0}
                     )
                     if done.rowcount != 1:
                         ok = False
@@ -248,7 +270,7 @@ async def baseline_round(
                         {
                             "id": str(uuid.uuid4()),
                             "sku": sku,
-                            "loc": dfw,
+                            "loc": node,
                             "q": quantity,
                             "order_id": order_id,
                             "now": now,
@@ -496,6 +518,11 @@ def main() -> None:
     parser.add_argument("--katana-port", type=int, default=8732)
     parser.add_argument("--database", default="ordergate_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="clients ship near each distribution centre in turn (default: all to Austin, near DC-DFW)",
+    )
     ARGS = parser.parse_args()
     if ARGS.mode == "katana":
         serve_katana(ARGS.katana_port, ARGS.scarce_units)
