@@ -100,7 +100,10 @@ async def commit_plan(
         uow.save(*fo_lines[fulfillment_order.id])
         opened.append(fulfillment_order)
     await uow.flush()
-    by_id = await uow.catalog.locations_by_ids(plan.locations)
+    by_id = {row.location.id: row.location for stock in view.values() for row in stock.locations}
+    if not all(location_id in by_id for location_id in plan.locations):  # read in this transaction
+        by_id = await uow.catalog.locations_by_ids(plan.locations)
+    by_id = {location_id: by_id[location_id] for location_id in plan.locations}
     await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
     return Opened(opened, fo_lines, dict(by_id))
 
