@@ -20,7 +20,7 @@ from ordergate.schema.types.common import Connection, user_errors
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.metrics import NetworkMetricsReport
 from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel, SetRoutingPolicyInput
-from ordergate.schema.types.order import FulfillmentOrder, Order
+from ordergate.schema.types.order import FulfillmentOrder, Order, PageParts
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
 from ordergate.schema.types.what_if import SimulateRoutingPayload
@@ -89,7 +89,7 @@ class Query:
         order = (sort or OrderSortInput()).to_sort()
         page = await orders.orders(services(info), principal(info), criteria, first, after, order)
         wanted = parts_wanted(subtree(selection_tree(info), "edges", "node"))
-        parts = await reads.order_parts(services(info), page.items, wanted) if page.items else None
+        parts = PageParts(await reads.order_parts(services(info), page.items, wanted)) if page.items else None
         return Connection.of(
             page, lambda r: Order.from_model(r, parts), lambda r: orders.order_cursor(r, order), after=after
         )

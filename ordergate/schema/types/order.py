@@ -59,13 +59,22 @@ class OrderLine:
     sku: str
     name: str
     quantity: int
-    unit_price: Money
-    total: Money
-    tax: Money = strawberry.field(description="Tax on this line at the destination's rate, to the cent.")
+    unit_price: Money = strawberry.field(
+        resolver=lambda root: Money.of(root.amounts.unit_price, root.currency)
+    )
+    total: Money = strawberry.field(
+        resolver=lambda root: Money.of(root.amounts.unit_price * root.amounts.quantity, root.currency)
+    )
+    tax: Money = strawberry.field(
+        description="Tax on this line at the destination's rate, to the cent.",
+        resolver=lambda root: Money.of(root.amounts.tax, root.currency),
+    )
     quantity_fulfilled: int
     quantity_cancelled: int
     quantity_returned: int
     order_id: strawberry.Private[str]
+    amounts: strawberry.Private[OrderLineRecord]  # its money, built only when asked for
+    currency: strawberry.Private[str]
     waiting: strawberry.Private[list[BackorderRecord] | None] = None  # the order's, read with its page
 
     @strawberry.field(
@@ -95,13 +104,12 @@ class OrderLine:
             sku=record.sku,
             name=record.name,
             quantity=record.quantity,
-            unit_price=Money.of(record.unit_price, currency),
-            total=Money.of(record.unit_price * record.quantity, currency),
-            tax=Money.of(record.tax, currency),
             quantity_fulfilled=record.quantity_fulfilled,
             quantity_cancelled=record.quantity_cancelled,
             quantity_returned=record.quantity_returned,
             order_id=record.order_id,
+            amounts=record,
+            currency=currency,
             waiting=waiting,
         )
 
@@ -160,7 +168,7 @@ class FulfillmentOrder:
     updated_at: datetime
     location_id: strawberry.Private[str]
     order_id: strawberry.Private[str]
-    parts: strawberry.Private[OrderParts | None] = None  # read up front with its page
+    parts: strawberry.Private[PageParts | None] = None  # read up front with its page
 
     @strawberry.field(description="Staff notes on this fulfilment order, oldest first.")
     async def notes(self, info: Info) -> list[Note]:
@@ -176,8 +184,8 @@ class FulfillmentOrder:
 
     @strawberry.field(graphql_type=Location)
     def location(self, info: Info) -> Location | Awaitable[Location]:
-        if self.parts is not None and self.parts.locations is not None:
-            return Location.from_model(present(self.parts.locations, self.location_id))
+        if self.parts is not None and self.parts.found.locations is not None:
+            return self.parts.location(self.location_id)
         return self._location(info)
 
     async def _location(self, info: Info) -> Location:
@@ -186,15 +194,15 @@ class FulfillmentOrder:
 
     @strawberry.field(graphql_type=list[FulfillmentOrderLine])
     def lines(self, info: Info) -> list[FulfillmentOrderLine] | Awaitable[list[FulfillmentOrderLine]]:
-        if self.parts is not None and self.parts.fulfillment_lines is not None:
-            return _work_lines(self.parts.fulfillment_lines.get(str(self.id), []))
+        if self.parts is not None and self.parts.found.fulfillment_lines is not None:
+            return _work_lines(self.parts.found.fulfillment_lines.get(str(self.id), []))
         return self._lines(info)
 
     async def _lines(self, info: Info) -> list[FulfillmentOrderLine]:
         return _work_lines(await info.context.loaders.fulfillment_lines_by_fo_id.load(str(self.id)))
 
     @classmethod
-    def from_model(cls, record: FulfillmentOrderRecord, parts: OrderParts | None = None) -> FulfillmentOrder:
+    def from_model(cls, record: FulfillmentOrderRecord, parts: PageParts | None = None) -> FulfillmentOrder:
         return cls(
             id=strawberry.ID(record.id),
             status=record.status,
@@ -213,6 +221,32 @@ def _work_lines(rows: list[FulfillmentOrderLineRecord]) -> list[FulfillmentOrder
         FulfillmentOrderLine(sku=r.sku, quantity=r.quantity, order_line_id=strawberry.ID(r.order_line_id))
         for r in rows
     ]
+
+
+class PageParts:
+    """What `Query.orders` read up front for its page (`reads.order_parts`), and the locations
+    built from it so far: a page's fulfilment orders share a few locations, each built once."""
+
+    def __init__(self, found: OrderParts) -> None:
+        self.found = found
+        self._locations: dict[str, Location] = {}
+
+    def location(self, location_id: str) -> Location:
+        built = self._locations.get(location_id)
+        if built is None:
+            assert self.found.locations is not None
+            built = self._locations[location_id] = Location.from_model(
+                present(self.found.locations, location_id)
+            )
+        return built
+
+
+def _money(order: Order, amount: Decimal) -> Money:
+    return Money.of(amount, order.currency)
+
+
+def _address(record: OrderRecord) -> Address | None:
+    return Address.of(record.shipping_address) if record.shipping_address else None
 
 
 def present(found: Mapping[str, V], key: str) -> V:
@@ -427,14 +461,15 @@ class Order:
     external_reference: str | None
     delivery_method: DeliveryMethod
     email: str
-    subtotal: Money
-    tax: Money
-    shipping_total: Money
+    subtotal: Money = strawberry.field(resolver=lambda root: _money(root, root.record.subtotal))
+    tax: Money = strawberry.field(resolver=lambda root: _money(root, root.record.tax))
+    shipping_total: Money = strawberry.field(resolver=lambda root: _money(root, root.record.shipping_total))
     shipping_tax: Money = strawberry.field(
-        description="Tax on shipping (part of `tax`): where the destination taxes delivery."
+        description="Tax on shipping (part of `tax`): where the destination taxes delivery.",
+        resolver=lambda root: _money(root, root.record.shipping_tax),
     )
-    total: Money
-    shipping_address: Address | None
+    total: Money = strawberry.field(resolver=lambda root: _money(root, root.record.total))
+    shipping_address: Address | None = strawberry.field(resolver=lambda root: _address(root.record))
     service_level: ServiceLevel | None = strawberry.field(
         description="How fast a shipped order was bought to go (its delivery option); null for a pickup."
     )
@@ -450,7 +485,8 @@ class Order:
     promised_on: strawberry.Private[date | None]
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[str | None]
-    parts: strawberry.Private[OrderParts | None] = None  # read up front with its page
+    record: strawberry.Private[OrderRecord]  # its money and address, built only when asked for
+    parts: strawberry.Private[PageParts | None] = None  # read up front with its page
 
     @strawberry.field(
         description="Who changed the order, and what, oldest first (agents and admins; empty for others)."
@@ -503,7 +539,7 @@ class Order:
 
     @strawberry.field(graphql_type=Customer)
     def customer(self, info: Info) -> Customer | Awaitable[Customer]:
-        parts = self.parts
+        parts = self.parts.found if self.parts is not None else None
         if parts is None or parts.customers is None:
             return self._customer(info)
         record = present(parts.customers, self.customer_id)
@@ -539,7 +575,7 @@ class Order:
 
     @strawberry.field(graphql_type=list[OrderLine])
     def lines(self, info: Info) -> list[OrderLine] | Awaitable[list[OrderLine]]:
-        parts = self.parts
+        parts = self.parts.found if self.parts is not None else None
         if parts is None or parts.lines is None:
             return self._lines(info)
         waiting = parts.backorders.get(str(self.id), []) if parts.backorders is not None else None
@@ -552,10 +588,9 @@ class Order:
     @strawberry.field(graphql_type=list[FulfillmentOrder])
     def fulfillment_orders(self, info: Info) -> list[FulfillmentOrder] | Awaitable[list[FulfillmentOrder]]:
         parts = self.parts
-        if parts is not None and parts.fulfillment_orders is not None:
-            return [
-                FulfillmentOrder.from_model(r, parts) for r in parts.fulfillment_orders.get(str(self.id), [])
-            ]
+        if parts is not None and parts.found.fulfillment_orders is not None:
+            work = parts.found.fulfillment_orders.get(str(self.id), [])
+            return [FulfillmentOrder.from_model(r, parts) for r in work]
         return self._fulfillment_orders(info)
 
     async def _fulfillment_orders(self, info: Info) -> list[FulfillmentOrder]:
@@ -629,8 +664,8 @@ class Order:
 
     @strawberry.field(graphql_type=list[Shipment])
     def shipments(self, info: Info) -> list[Shipment] | Awaitable[list[Shipment]]:
-        if self.parts is not None and self.parts.shipments is not None:
-            return [Shipment.from_model(r) for r in self.parts.shipments.get(str(self.id), [])]
+        if self.parts is not None and self.parts.found.shipments is not None:
+            return [Shipment.from_model(r) for r in self.parts.found.shipments.get(str(self.id), [])]
         return self._shipments(info)
 
     async def _shipments(self, info: Info) -> list[Shipment]:
@@ -703,8 +738,7 @@ class Order:
         return [entry for _, _, entry in entries]
 
     @classmethod
-    def from_model(cls, record: OrderRecord, parts: OrderParts | None = None) -> Order:
-        address = Address.of(record.shipping_address) if record.shipping_address else None
+    def from_model(cls, record: OrderRecord, parts: PageParts | None = None) -> Order:
         return cls(
             id=strawberry.ID(record.id),
             number=record.number,
@@ -715,12 +749,6 @@ class Order:
             external_reference=record.external_reference,
             delivery_method=record.delivery_method,
             email=record.email,
-            subtotal=Money.of(record.subtotal, record.currency),
-            tax=Money.of(record.tax, record.currency),
-            shipping_total=Money.of(record.shipping_total, record.currency),
-            shipping_tax=Money.of(record.shipping_tax, record.currency),
-            total=Money.of(record.total, record.currency),
-            shipping_address=address,
             service_level=record.service_level,
             version=record.event_seq,
             created_at=record.created_at,
@@ -732,6 +760,7 @@ class Order:
             risk_score=record.risk_score,
             risk_reasons=record.risk_reasons,
             locale=record.locale,
+            record=record,
             parts=parts,
         )
 
