@@ -115,28 +115,22 @@ async def plain_availability(services: Services, principal: Principal) -> dict[s
 
 async def plain_board(services: Services, principal: Principal) -> dict[str, Any]:
     page = await orders.orders(services, principal, OrderCriteria(), BOARD_FIRST, None)
-    ids = [o.id for o in page.items]
-    customer_ids = list(dict.fromkeys(o.customer_id for o in page.items))
-    customers = await reads.customers_by_ids(services, customer_ids)
-    by_customer = {c.id: c for c in customers if c is not None}
-    emails = [by_customer[o.customer_id].email for o in page.items]
-    profiles = dict(
-        zip(
-            dict.fromkeys(emails),
-            await reads.storefront_customers_by_email(services, list(dict.fromkeys(emails))),
-            strict=True,
-        )
+    wanted = reads.PartsWanted(
+        lines=True, fulfillment_orders=True, locations=True, shipments=True, customers=True, storefront=True
     )
-    lines = await reads.lines_by_order_ids(services, ids)
-    fulfillment = await reads.fulfillment_orders_by_order_ids(services, ids)
-    location_ids = list(dict.fromkeys(fo.location_id for fos in fulfillment for fo in fos))
-    locations = {loc.id: loc for loc in await reads.locations_by_ids(services, location_ids) if loc}
-    shipments = await reads.shipments_by_order_ids(services, ids)
+    parts = await reads.order_parts(services, page.items, wanted)  # what `Query.orders` reads up front
+    assert parts.lines is not None and parts.fulfillment_orders is not None and parts.shipments is not None
+    assert parts.locations is not None and parts.customers is not None and parts.storefront is not None
+    by_customer, profiles, locations = parts.customers, parts.storefront, parts.locations
+    ids = [o.id for o in page.items]
+    lines = [parts.lines.get(i, []) for i in ids]
+    fulfillment = [parts.fulfillment_orders.get(i, []) for i in ids]
+    shipments = [parts.shipments.get(i, []) for i in ids]
     edges = []
     rows = zip(page.items, lines, fulfillment, shipments, strict=True)
     for order, order_lines, fos, order_shipments in rows:
         customer = by_customer[order.customer_id]
-        profile = profiles.get(customer.email)
+        profile = profiles.get(customer.email.casefold())
         name = " ".join(p for p in (profile.first_name, profile.last_name) if p) if profile else ""
         edges.append(
             {
