@@ -5,7 +5,8 @@ same middleware, same /graphql view) plus two baseline routes served by the same
                                        token is verified as the view does, then the same
                                        resolver-level functions the GraphQL resolvers and
                                        dataloaders call (one batched call per kind for the
-                                       page), a dict built by hand and `json.dumps`-ed
+                                       page), a dict built by hand, serialised by orjson
+                                       as the /graphql view serialises its answers
     /bench/bytes/{availability,board}  that response, serialised once at start (the ceiling)
 
 Started by `bench/graphql_http.py`, which prepares the SQLite file first; not for production.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from datetime import date, timedelta
@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -119,8 +120,12 @@ async def plain_board(services: Services, principal: Principal) -> dict[str, Any
         lines=True, fulfillment_orders=True, locations=True, shipments=True, customers=True, storefront=True
     )
     parts = await reads.order_parts(services, page.items, wanted)  # what `Query.orders` reads up front
-    assert parts.lines is not None and parts.fulfillment_orders is not None and parts.shipments is not None
-    assert parts.locations is not None and parts.customers is not None and parts.storefront is not None
+    assert parts.lines is not None
+    assert parts.fulfillment_orders is not None
+    assert parts.shipments is not None
+    assert parts.locations is not None
+    assert parts.customers is not None
+    assert parts.storefront is not None
     by_customer, profiles, locations = parts.customers, parts.storefront, parts.locations
     ids = [o.id for o in page.items]
     lines = [parts.lines.get(i, []) for i in ids]
@@ -190,7 +195,7 @@ def bench_routes(services: Services, settings: Settings) -> list[Route]:
                 body = await build(services, _principal(settings, request))
             except DomainError as error:
                 return JSONResponse({"errors": [{"message": str(error)}]}, status_code=400)
-            return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+            return Response(orjson.dumps(body), media_type="application/json")
 
         return endpoint
 
@@ -207,7 +212,7 @@ def bench_routes(services: Services, settings: Settings) -> list[Route]:
         """The bytes baseline: the plain response, serialised once."""
         principal = _principal(settings, request)
         for name, build in PLAIN.items():
-            ceiling[name] = json.dumps(await build(services, principal), separators=(",", ":")).encode()
+            ceiling[name] = orjson.dumps(await build(services, principal))
         return JSONResponse({name: len(body) for name, body in ceiling.items()})
 
     routes = [Route("/bench/prime", prime, methods=["POST"])]

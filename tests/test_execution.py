@@ -150,6 +150,7 @@ class Staff(strawberry.BasePermission):
 @strawberry.type
 class Parcel:
     weight: int
+    contents: list[str] = strawberry.field(default_factory=lambda: ["mug"])
     label: str | None = strawberry.field(resolver=lambda root: f"{root.weight} kg" if root.weight else None)
 
     @strawberry.field
@@ -188,13 +189,13 @@ class ParcelQuery:
         return [Parcel(weight=0), Parcel(weight=3)]
 
 
-PARCELS = "{ parcels { weight label doubled path later times(n: 2) fails missing secret } }"
+PARCELS = "{ parcels { weight contents label doubled path later times(n: 2) fails missing secret } }"
 
 
 async def parcels(*, lean: bool) -> dict[str, Any]:
     schema = strawberry.Schema(query=ParcelQuery)
     if lean:
-        assert lean_resolvers(schema) == 7  # parcels, label, doubled, path, later, fails, missing
+        assert lean_resolvers(schema) == 8  # parcels, contents, label, doubled, path, later, fails, missing
     result = await schema.execute(PARCELS)
     return {
         "data": result.data,
@@ -208,6 +209,7 @@ async def test_resolvers_of_their_object_alone_answer_as_strawberry_s_do() -> No
     assert lean["data"]["parcels"][0] is None  # its `missing` was null
     assert lean["data"]["parcels"][1] == {
         "weight": 3,
+        "contents": ["mug"],
         "label": "3 kg",
         "doubled": 6,
         "path": "parcels.1.path",

@@ -18,7 +18,15 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, is_leaf_type
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_nullable_type,
+    is_leaf_type,
+)
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -96,7 +104,9 @@ def lean_resolvers(schema: Schema) -> int:
     the field-extension chain for no extensions, an awaiting coroutine around an async
     resolver). graphql-core still builds the resolve info, completes, and reports errors and
     nulls on its own path. Fields with arguments, field extensions (permissions) or exception
-    handlers, and subscriptions, keep Strawberry's resolver. Returns how many were made lean."""
+    handlers, and subscriptions, keep Strawberry's resolver. An object or list field without a
+    resolver (a connection's `edges`, an edge's `node`) is read with `getattr` directly; scalar
+    ones are left to `LeanExecutionContext`. Returns how many were made lean."""
     converter = schema.schema_converter
     if converter._exception_handler_specs:
         return 0
@@ -106,16 +116,36 @@ def lean_resolvers(schema: Schema) -> int:
             continue
         for definition in named.fields.values():
             field = (definition.extensions or {}).get(converter.DEFINITION_BACKREF)
-            resolve = _lean_resolver(field, schema.config.info_class) if not definition.args else None
+            if definition.args or field is None:
+                continue
+            if field.base_resolver is None:
+                resolve = _lean_attribute(field, definition, schema.config.default_resolver)
+            else:
+                resolve = _lean_resolver(field, schema.config.info_class)
             if resolve is not None:
                 definition.resolve = resolve
                 made += 1
     return made
 
 
-def _lean_resolver(field: StrawberryField | None, info_class: type[Any]) -> Callable[..., Any] | None:
-    resolver = field.base_resolver if field is not None else None
-    if field is None or resolver is None or field.extensions or field.is_subscription:
+def _lean_attribute(
+    field: StrawberryField, definition: GraphQLField, default_resolver: Any
+) -> Callable[..., Any] | None:
+    if field.extensions or field.is_subscription or default_resolver is not getattr:
+        return None
+    if is_leaf_type(get_nullable_type(definition.type)):
+        return None  # the execution context's lean path reads these
+    name = field.python_name
+
+    def read(source: Any, _info: Any) -> Any:
+        return getattr(source, name)
+
+    return read
+
+
+def _lean_resolver(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] | None:
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or field.is_subscription:
         return None
     if resolver.arguments or resolver.parent_parameter:
         return None
