@@ -5,7 +5,8 @@ same middleware, same /graphql view) plus two baseline routes served by the same
                                        token is verified as the view does, then the same
                                        resolver-level functions the GraphQL resolvers and
                                        dataloaders call (one batched call per kind for the
-                                       page), a dict built by hand and `json.dumps`-ed
+                                       page), a dict built by hand, serialised by orjson
+                                       as the /graphql view serialises its answers
     /bench/bytes/{availability,board}  that response, serialised once at start (the ceiling)
 
 Started by `bench/graphql_http.py`, which prepares the SQLite file first; not for production.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from datetime import date, timedelta
@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -115,28 +116,26 @@ async def plain_availability(services: Services, principal: Principal) -> dict[s
 
 async def plain_board(services: Services, principal: Principal) -> dict[str, Any]:
     page = await orders.orders(services, principal, OrderCriteria(), BOARD_FIRST, None)
-    ids = [o.id for o in page.items]
-    customer_ids = list(dict.fromkeys(o.customer_id for o in page.items))
-    customers = await reads.customers_by_ids(services, customer_ids)
-    by_customer = {c.id: c for c in customers if c is not None}
-    emails = [by_customer[o.customer_id].email for o in page.items]
-    profiles = dict(
-        zip(
-            dict.fromkeys(emails),
-            await reads.storefront_customers_by_email(services, list(dict.fromkeys(emails))),
-            strict=True,
-        )
+    wanted = reads.PartsWanted(
+        lines=True, fulfillment_orders=True, locations=True, shipments=True, customers=True, storefront=True
     )
-    lines = await reads.lines_by_order_ids(services, ids)
-    fulfillment = await reads.fulfillment_orders_by_order_ids(services, ids)
-    location_ids = list(dict.fromkeys(fo.location_id for fos in fulfillment for fo in fos))
-    locations = {loc.id: loc for loc in await reads.locations_by_ids(services, location_ids) if loc}
-    shipments = await reads.shipments_by_order_ids(services, ids)
+    parts = await reads.order_parts(services, page.items, wanted)  # what `Query.orders` reads up front
+    assert parts.lines is not None
+    assert parts.fulfillment_orders is not None
+    assert parts.shipments is not None
+    assert parts.locations is not None
+    assert parts.customers is not None
+    assert parts.storefront is not None
+    by_customer, profiles, locations = parts.customers, parts.storefront, parts.locations
+    ids = [o.id for o in page.items]
+    lines = [parts.lines.get(i, []) for i in ids]
+    fulfillment = [parts.fulfillment_orders.get(i, []) for i in ids]
+    shipments = [parts.shipments.get(i, []) for i in ids]
     edges = []
     rows = zip(page.items, lines, fulfillment, shipments, strict=True)
     for order, order_lines, fos, order_shipments in rows:
         customer = by_customer[order.customer_id]
-        profile = profiles.get(customer.email)
+        profile = profiles.get(customer.email.casefold())
         name = " ".join(p for p in (profile.first_name, profile.last_name) if p) if profile else ""
         edges.append(
             {
@@ -196,7 +195,7 @@ def bench_routes(services: Services, settings: Settings) -> list[Route]:
                 body = await build(services, _principal(settings, request))
             except DomainError as error:
                 return JSONResponse({"errors": [{"message": str(error)}]}, status_code=400)
-            return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+            return Response(orjson.dumps(body), media_type="application/json")
 
         return endpoint
 
@@ -213,7 +212,7 @@ def bench_routes(services: Services, settings: Settings) -> list[Route]:
         """The bytes baseline: the plain response, serialised once."""
         principal = _principal(settings, request)
         for name, build in PLAIN.items():
-            ceiling[name] = json.dumps(await build(services, principal), separators=(",", ":")).encode()
+            ceiling[name] = orjson.dumps(await build(services, principal))
         return JSONResponse({name: len(body) for name, body in ceiling.items()})
 
     routes = [Route("/bench/prime", prime, methods=["POST"])]

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from ordergate.schema.execution import LeanExecutionContext, lean_field
+from ordergate.schema.execution import LeanExecutionContext, lean_field, lean_resolvers
 
 
 @strawberry.enum
@@ -138,3 +138,86 @@ def test_only_plain_scalar_fields_are_lean() -> None:
     assert lean_field(item, "colour") is not None  # type: ignore[arg-type]
     assert lean_field(item, "shout") is None  # type: ignore[arg-type]  # a resolver with arguments
     assert lean_field(item, "__typename") is None  # type: ignore[arg-type]
+
+
+class Staff(strawberry.BasePermission):
+    message = "staff only"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Parcel:
+    weight: int
+    contents: list[str] = strawberry.field(default_factory=lambda: ["mug"])
+    label: str | None = strawberry.field(resolver=lambda root: f"{root.weight} kg" if root.weight else None)
+
+    @strawberry.field
+    def doubled(self) -> int:
+        return self.weight * 2
+
+    @strawberry.field
+    def path(self, info: strawberry.Info) -> str:
+        return ".".join(str(p) for p in info.path.as_list())
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> int:
+        return self.weight + len(info.field_name)
+
+    @strawberry.field
+    def fails(self) -> int | None:
+        raise ValueError(f"no scale for {self.weight}")
+
+    @strawberry.field
+    def missing(self) -> int:
+        return self.weight or None  # type: ignore[return-value]  # a null for a non-null field
+
+    @strawberry.field
+    def times(self, n: int) -> int:
+        return self.weight * n
+
+    @strawberry.field(permission_classes=[Staff])  # type: ignore[untyped-decorator]
+    def secret(self) -> int | None:
+        return 42
+
+
+@strawberry.type
+class ParcelQuery:
+    @strawberry.field
+    def parcels(self) -> list[Parcel | None]:
+        return [Parcel(weight=0), Parcel(weight=3)]
+
+
+PARCELS = "{ parcels { weight contents label doubled path later times(n: 2) fails missing secret } }"
+
+
+async def parcels(*, lean: bool) -> dict[str, Any]:
+    schema = strawberry.Schema(query=ParcelQuery)
+    if lean:
+        assert lean_resolvers(schema) == 8  # parcels, contents, label, doubled, path, later, fails, missing
+    result = await schema.execute(PARCELS)
+    return {
+        "data": result.data,
+        "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or []),
+    }
+
+
+async def test_resolvers_of_their_object_alone_answer_as_strawberry_s_do() -> None:
+    lean, plain = await parcels(lean=True), await parcels(lean=False)
+    assert lean == plain
+    assert lean["data"]["parcels"][0] is None  # its `missing` was null
+    assert lean["data"]["parcels"][1] == {
+        "weight": 3,
+        "contents": ["mug"],
+        "label": "3 kg",
+        "doubled": 6,
+        "path": "parcels.1.path",
+        "later": 8,
+        "times": 6,
+        "fails": None,
+        "missing": 3,
+        "secret": None,
+    }
+    assert ("no scale for 0", ("parcels", 0, "fails")) in lean["errors"]
+    assert ("staff only", ("parcels", 1, "secret")) in lean["errors"]

@@ -45,10 +45,12 @@ NEWEST_FIRST = OrderSort()
 
 def sort_value(order: Order, key: OrderSortKey) -> Any:
     """The value an order sorts by under `key` (what a cursor carries)."""
-    values: dict[OrderSortKey, Any] = {
-        OrderSortKey.CREATED_AT: order.created_at,
-        OrderSortKey.UPDATED_AT: order.updated_at,
-        OrderSortKey.TOTAL: order.total,
-        OrderSortKey.NUMBER: order.number,
-    }
-    return values[key]
+    return getattr(order, SORT_ATTRIBUTES[key])
+
+
+SORT_ATTRIBUTES: dict[OrderSortKey, str] = {
+    OrderSortKey.CREATED_AT: "created_at",
+    OrderSortKey.UPDATED_AT: "updated_at",
+    OrderSortKey.TOTAL: "total",
+    OrderSortKey.NUMBER: "number",
+}

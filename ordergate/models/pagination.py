@@ -7,6 +7,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any, Generic, TypeVar
 
 from ordergate.models.errors import Problem, ValidationFailed
@@ -17,8 +18,22 @@ MAX_PART = 64  # an id or an ISO timestamp
 
 
 def encode_cursor(*parts: Any) -> str:
-    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
+    """The parts as a JSON list (times as ISO text), base64url without padding. Written out by
+    hand for text, times and integers, the same bytes `json.dumps` gives (a page of 100 orders
+    makes 100 cursors); anything else goes through `json.dumps`."""
+    raw = "[" + ", ".join(_json(p) for p in parts) + "]"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _json(part: Any) -> str:
+    kind = type(part)
+    if kind is str:
+        return encode_basestring_ascii(part)
+    if kind is datetime:
+        return encode_basestring_ascii(part.isoformat())
+    if kind is int:
+        return str(part)
+    return json.dumps(part.isoformat() if isinstance(part, datetime) else part)
 
 
 def _keyable(part: Any) -> bool:

@@ -23,7 +23,7 @@ from ordergate.models.budget import Budget
 from ordergate.schema import entities, limits, persisted
 from ordergate.schema.context import Info
 from ordergate.schema.errors import ErrorPolicy
-from ordergate.schema.execution import LeanExecutionContext
+from ordergate.schema.execution import LeanExecutionContext, lean_resolvers
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
 from ordergate.schema.subscription import Subscription
@@ -149,6 +149,7 @@ def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
     )
     schema.budget = budget
     guard_text(schema._schema)
+    lean_resolvers(schema)
     return schema
 
 

@@ -18,9 +18,18 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, is_leaf_type
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_nullable_type,
+    is_leaf_type,
+)
 from graphql.pyutils import Undefined
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
 # Strawberry's resolver for a field without a resolver function: it reads the attribute and
 # takes no notice of its `info` (strawberry.schema.schema_converter.from_resolver).
@@ -87,3 +96,82 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 except Exception:  # noqa: S110 - the full path below meets it again and reports it
                     pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+def lean_resolvers(schema: Schema) -> int:
+    """Resolver functions that take nothing but their object (and perhaps `info`) called
+    directly, without Strawberry's per-call wrapping (argument conversion for no arguments,
+    the field-extension chain for no extensions, an awaiting coroutine around an async
+    resolver). graphql-core still builds the resolve info, completes, and reports errors and
+    nulls on its own path. Fields with arguments, field extensions (permissions) or exception
+    handlers, and subscriptions, keep Strawberry's resolver. An object or list field without a
+    resolver (a connection's `edges`, an edge's `node`) is read with `getattr` directly; scalar
+    ones are left to `LeanExecutionContext`. Returns how many were made lean."""
+    converter = schema.schema_converter
+    if converter._exception_handler_specs:
+        return 0
+    made = 0
+    for named in schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for definition in named.fields.values():
+            field = (definition.extensions or {}).get(converter.DEFINITION_BACKREF)
+            if definition.args or field is None:
+                continue
+            if field.base_resolver is None:
+                resolve = _lean_attribute(field, definition, schema.config.default_resolver)
+            else:
+                resolve = _lean_resolver(field, schema.config.info_class)
+            if resolve is not None:
+                definition.resolve = resolve
+                made += 1
+    return made
+
+
+def _lean_attribute(
+    field: StrawberryField, definition: GraphQLField, default_resolver: Any
+) -> Callable[..., Any] | None:
+    if field.extensions or field.is_subscription or default_resolver is not getattr:
+        return None
+    if is_leaf_type(get_nullable_type(definition.type)):
+        return None  # the execution context's lean path reads these
+    name = field.python_name
+
+    def read(source: Any, _info: Any) -> Any:
+        return getattr(source, name)
+
+    return read
+
+
+def _lean_resolver(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] | None:
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or field.is_subscription:
+        return None
+    if resolver.arguments or resolver.parent_parameter:
+        return None
+    function = resolver.wrapped_func
+    if not callable(function):
+        return None
+    if resolver.root_parameter is not None:
+        if resolver.self_parameter is not None or resolver.info_parameter is not None:
+            return None
+        root = resolver.root_parameter.name
+
+        def resolve_root(source: Any, _info: Any) -> Any:
+            return function(**{root: source})
+
+        return resolve_root
+    if resolver.self_parameter is None:
+        return None
+    if resolver.info_parameter is None:
+
+        def resolve_plain(source: Any, _info: Any) -> Any:
+            return function(source)
+
+        return resolve_plain
+    name = resolver.info_parameter.name
+
+    def resolve_with_info(source: Any, info: Any) -> Any:
+        return function(source, **{name: info_class(_raw_info=info, _field=field)})
+
+    return resolve_with_info

@@ -13,13 +13,14 @@ from ordergate.models.metrics import MAX_RANGE_DAYS, MetricsGroup
 from ordergate.models.order import OrderStatus
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter, OrderSortInput
+from ordergate.schema.selection import Tree, selection_tree, subtree
 from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location, Product
 from ordergate.schema.types.common import Connection, user_errors
 from ordergate.schema.types.inventory import SkuAvailability
 from ordergate.schema.types.metrics import NetworkMetricsReport
 from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel, SetRoutingPolicyInput
-from ordergate.schema.types.order import FulfillmentOrder, Order
+from ordergate.schema.types.order import FulfillmentOrder, Order, PageParts
 from ordergate.schema.types.routing import DeliveryOption
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
 from ordergate.schema.types.what_if import SimulateRoutingPayload
@@ -32,10 +33,27 @@ from ordergate.usecases import (
     metrics,
     network,
     orders,
+    reads,
     routing,
     webhooks_out,
     what_if,
 )
+
+
+def parts_wanted(node: Tree) -> reads.PartsWanted:
+    """What a page's orders show besides themselves, read up front so that those fields resolve
+    without a task each (a board of 100 orders asked ~650 awaitable fields of graphql-core)."""
+    work, customer = node.get("fulfillmentOrders", {}), node.get("customer", {})
+    return reads.PartsWanted(
+        lines="lines" in node,
+        backorders="quantityBackordered" in node.get("lines", {}),
+        fulfillment_orders="fulfillmentOrders" in node,
+        fulfillment_lines="lines" in work,
+        locations="location" in work,
+        shipments="shipments" in node,
+        customers="customer" in node,
+        storefront="displayName" in customer or "storefront" in customer,
+    )
 
 
 @strawberry.type
@@ -70,7 +88,11 @@ class Query:
         criteria = (filter or OrderFilter()).to_criteria()
         order = (sort or OrderSortInput()).to_sort()
         page = await orders.orders(services(info), principal(info), criteria, first, after, order)
-        return Connection.of(page, Order.from_model, lambda r: orders.order_cursor(r, order), after=after)
+        wanted = parts_wanted(subtree(selection_tree(info), "edges", "node"))
+        parts = PageParts(await reads.order_parts(services(info), page.items, wanted)) if page.items else None
+        return Connection.of(
+            page, lambda r: Order.from_model(r, parts), lambda r: orders.order_cursor(r, order), after=after
+        )
 
     @strawberry.field(
         description="The audit trail, newest first: by order, by actor (a subject), and in a time range "

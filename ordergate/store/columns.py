@@ -50,4 +50,8 @@ class EnumText(sa.types.TypeDecorator[StrEnum]):
         return None if value is None else self.enum(value).value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.enum(value)
+        if value is None:
+            return None
+        # the member by its value without the Enum call's machinery (every status of every row read)
+        member: StrEnum | None = self.enum._value2member_map_.get(value)  # type: ignore[assignment]
+        return member if member is not None else self.enum(value)

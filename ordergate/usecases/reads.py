@@ -8,7 +8,9 @@ what a caller sees.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -95,6 +97,74 @@ async def storefront_customers_by_email(
 
 
 # -- orders and what hangs off them ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartsWanted:
+    """What a page of orders shows beside the orders themselves."""
+
+    lines: bool = False
+    backorders: bool = False
+    fulfillment_orders: bool = False
+    fulfillment_lines: bool = False  # of those fulfilment orders
+    locations: bool = False  # of those fulfilment orders
+    shipments: bool = False
+    customers: bool = False
+    storefront: bool = False  # the customers' storefront records (their names)
+
+
+@dataclass(frozen=True)
+class OrderParts:
+    """What `order_parts` read for a page: per order id (fulfilment lines per fulfilment order
+    id, locations and customers per their own id); None for a kind not asked for. An order
+    missing from a per-order map has none of that kind."""
+
+    lines: Mapping[str, list[OrderLine]] | None = None
+    backorders: Mapping[str, list[Backorder]] | None = None
+    fulfillment_orders: Mapping[str, list[FulfillmentOrder]] | None = None
+    fulfillment_lines: Mapping[str, list[FulfillmentOrderLine]] | None = None
+    locations: Mapping[str, Location] | None = None
+    shipments: Mapping[str, list[Shipment]] | None = None
+    customers: Mapping[str, Customer] | None = None
+    storefront: Mapping[str, StorefrontCustomer | None] | None = None  # by email, casefolded
+    storefront_failure: UpstreamFailed | None = None  # the storefront could not be asked
+
+
+async def order_parts(services: Services, orders: Sequence[Order], wanted: PartsWanted) -> OrderParts:
+    """One batched read per kind asked for, all in one read unit of work, then one storefront
+    request for the customers' records: what a page of orders shows, read up front instead of
+    field by field. The page's scope check covers these (they hang off orders the caller may
+    see). A storefront outage is kept in `storefront_failure`, never raised."""
+    ids = [o.id for o in orders]
+    async with services.store.read() as uow:
+        lines = await uow.orders.lines_by_order_ids(ids) if wanted.lines else None
+        waiting = await uow.inventory.backorders_by_order_ids(ids) if wanted.backorders else None
+        work = await uow.orders.fulfillment_orders_by_order_ids(ids) if wanted.fulfillment_orders else None
+        work_lines = locations = None
+        if work is not None and wanted.fulfillment_lines:
+            work_lines = await uow.orders.fulfillment_lines_by_fo_ids(
+                [w.id for ws in work.values() for w in ws]
+            )
+        if work is not None and wanted.locations:
+            places = dict.fromkeys(w.location_id for ws in work.values() for w in ws)
+            locations = await uow.catalog.locations_by_ids(list(places))
+        shipments = await uow.orders.shipments_by_order_ids(ids) if wanted.shipments else None
+        customers = None
+        if wanted.customers:
+            customers = await uow.customers.by_ids(list(dict.fromkeys(o.customer_id for o in orders)))
+    parts = OrderParts(lines, waiting, work, work_lines, locations, shipments, customers)
+    if not (wanted.storefront and parts.customers is not None):
+        return parts
+    found = parts.customers
+    emails = list(dict.fromkeys(found[o.customer_id].email for o in orders if o.customer_id in found))
+    if not emails:
+        return dataclasses.replace(parts, storefront={})
+    try:
+        records = await storefront_customers_by_email(services, emails)
+    except UpstreamFailed as failure:
+        return dataclasses.replace(parts, storefront_failure=failure)
+    by_email = {email.casefold(): record for email, record in zip(emails, records, strict=True)}
+    return dataclasses.replace(parts, storefront=by_email)
 
 
 async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | None]:

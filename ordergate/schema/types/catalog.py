@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import strawberry
@@ -159,6 +161,15 @@ class StorefrontProfile:
         )
 
 
+@dataclass(frozen=True)
+class Looked:
+    """A customer's storefront record as read with their page: `found` (None: the storefront does
+    not know them), or the `failure` that kept the storefront from answering."""
+
+    found: StorefrontCustomer | None
+    failure: UpstreamFailed | None = None
+
+
 @strawberry.federation.type(keys=["id"], name="Customer")
 class Customer:
     id: strawberry.ID
@@ -172,6 +183,7 @@ class Customer:
         description="Whether they opted out of non-essential email (delivered, picked up); essential "
         "email (confirmation, shipping, pickup, cancellation, returns, refunds) always goes."
     )
+    looked: strawberry.Private[Looked | None] = None  # their storefront record, read with their page
 
     @strawberry.field(description="Staff notes on the customer, oldest first.")
     async def notes(self, info: Info) -> list[Note]:
@@ -183,13 +195,22 @@ class Customer:
 
     @strawberry.field(
         description="Their name as the storefront has it (customers live there), else as they gave it "
-        "to us, else their email. Never fails: with the storefront down it is ours."
+        "to us, else their email. Never fails: with the storefront down it is ours.",
+        graphql_type=str,
     )
-    async def display_name(self, info: Info) -> str:
+    def display_name(self, info: Info) -> str | Awaitable[str]:
+        if self.looked is not None:
+            return self._name(self.looked.found)
+        return self._display_name(info)
+
+    async def _display_name(self, info: Info) -> str:
         try:
             found = await info.context.loaders.storefront_customer_by_email.load(self.email)
         except UpstreamFailed:
             found = None
+        return self._name(found)
+
+    def _name(self, found: StorefrontCustomer | None) -> str:
         name = " ".join(part for part in (found.first_name, found.last_name) if part) if found else ""
         return name or self.own_name
 
@@ -214,14 +235,23 @@ class Customer:
     @strawberry.field(
         description="The storefront's record (name, phone, addresses, group), joined by email; one "
         "storefront request serves a whole page. Null when the storefront does not know them; when it "
-        "cannot be reached, null with an UPSTREAM_UNAVAILABLE error for this field."
+        "cannot be reached, null with an UPSTREAM_UNAVAILABLE error for this field.",
+        graphql_type=StorefrontProfile | None,
     )
-    async def storefront(self, info: Info) -> StorefrontProfile | None:
+    def storefront(self, info: Info) -> StorefrontProfile | Awaitable[StorefrontProfile | None] | None:
+        if self.looked is None:
+            return self._storefront(info)
+        if self.looked.failure is not None:
+            raise self.looked.failure
+        found = self.looked.found
+        return StorefrontProfile.from_connector(found) if found is not None else None
+
+    async def _storefront(self, info: Info) -> StorefrontProfile | None:
         found = await info.context.loaders.storefront_customer_by_email.load(self.email)
         return StorefrontProfile.from_connector(found) if found is not None else None
 
     @classmethod
-    def from_model(cls, record: CustomerRecord) -> Customer:
+    def from_model(cls, record: CustomerRecord, looked: Looked | None = None) -> Customer:
         return cls(
             id=strawberry.ID(record.id),
             email=record.email,
@@ -231,6 +261,7 @@ class Customer:
             phone=record.phone,
             created_at=record.created_at,
             email_opt_out=record.email_opt_out,
+            looked=looked,
         )
 
     @classmethod

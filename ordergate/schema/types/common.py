@@ -10,7 +10,7 @@ import strawberry
 
 from ordergate.models.address import Address as DomainAddress
 from ordergate.models.errors import Problem
-from ordergate.models.money import Money as DomainMoney
+from ordergate.models.money import quantize
 from ordergate.models.pagination import Page
 
 if TYPE_CHECKING:
@@ -27,8 +27,8 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
-        money = DomainMoney(amount, currency)
-        return cls(amount=money.amount, currency=money.currency)
+        """To the cent, as the domain's `Money` holds it (without building one)."""
+        return cls(amount=quantize(amount), currency=currency)
 
 
 @strawberry.type

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import strawberry
 
@@ -12,6 +14,7 @@ from ordergate.models.events import EventType, customer_message, is_internal
 from ordergate.models.events import OrderEvent as EventRecord
 from ordergate.models.fraud import RiskLevel, RiskRule, level_of
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
+from ordergate.models.fulfillment import FulfillmentOrderLine as FulfillmentOrderLineRecord
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Role
 from ordergate.models.notes import TargetKind
@@ -36,14 +39,16 @@ from ordergate.models.supply import BackorderStatus, SellingPolicy
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.audit import AuditRecord
-from ordergate.schema.types.catalog import Customer, Location
+from ordergate.schema.types.catalog import Customer, Location, Looked
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.emails import OrderEmail
 from ordergate.schema.types.notes import Note, notes_of, tags_of
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.usecases import emails, orders
 from ordergate.usecases.events import event_cursor
+from ordergate.usecases.reads import OrderParts
 
+V = TypeVar("V")
 CARRIER_SCAN = "CARRIER_SCAN"
 STAFF_NOTE = "STAFF_NOTE"
 
@@ -54,38 +59,58 @@ class OrderLine:
     sku: str
     name: str
     quantity: int
-    unit_price: Money
-    total: Money
-    tax: Money = strawberry.field(description="Tax on this line at the destination's rate, to the cent.")
+    unit_price: Money = strawberry.field(
+        resolver=lambda root: Money.of(root.amounts.unit_price, root.currency)
+    )
+    total: Money = strawberry.field(
+        resolver=lambda root: Money.of(root.amounts.unit_price * root.amounts.quantity, root.currency)
+    )
+    tax: Money = strawberry.field(
+        description="Tax on this line at the destination's rate, to the cent.",
+        resolver=lambda root: Money.of(root.amounts.tax, root.currency),
+    )
     quantity_fulfilled: int
     quantity_cancelled: int
     quantity_returned: int
     order_id: strawberry.Private[str]
+    amounts: strawberry.Private[OrderLineRecord]  # its money, built only when asked for
+    currency: strawberry.Private[str]
+    waiting: strawberry.Private[list[BackorderRecord] | None] = None  # the order's, read with its page
 
     @strawberry.field(
         description="Units of this line waiting for incoming supply (backordered or pre-ordered), "
-        "not yet allocated to a location."
+        "not yet allocated to a location.",
+        graphql_type=int,
     )
-    async def quantity_backordered(self, info: Info) -> int:
-        rows = await info.context.loaders.backorders_by_order_id.load(self.order_id)
+    def quantity_backordered(self, info: Info) -> int | Awaitable[int]:
+        if self.waiting is not None:
+            return self._waiting(self.waiting)
+        return self._quantity_backordered(info)
+
+    async def _quantity_backordered(self, info: Info) -> int:
+        return self._waiting(await info.context.loaders.backorders_by_order_id.load(self.order_id))
+
+    def _waiting(self, rows: list[BackorderRecord]) -> int:
         return sum(
             b.quantity for b in rows if b.order_line_id == self.id and b.status is BackorderStatus.WAITING
         )
 
     @classmethod
-    def from_model(cls, record: OrderLineRecord, currency: str) -> OrderLine:
+    def from_model(
+        cls, record: OrderLineRecord, currency: str, waiting: list[BackorderRecord] | None = None
+    ) -> OrderLine:
         return cls(
             id=strawberry.ID(record.id),
             sku=record.sku,
             name=record.name,
             quantity=record.quantity,
-            unit_price=Money.of(record.unit_price, currency),
-            total=Money.of(record.unit_price * record.quantity, currency),
-            tax=Money.of(record.tax, currency),
             quantity_fulfilled=record.quantity_fulfilled,
             quantity_cancelled=record.quantity_cancelled,
             quantity_returned=record.quantity_returned,
             order_id=record.order_id,
+            amounts=record,
+            currency=currency,
+            waiting=waiting,
         )
 
 
@@ -143,6 +168,7 @@ class FulfillmentOrder:
     updated_at: datetime
     location_id: strawberry.Private[str]
     order_id: strawberry.Private[str]
+    parts: strawberry.Private[PageParts | None] = None  # read up front with its page
 
     @strawberry.field(description="Staff notes on this fulfilment order, oldest first.")
     async def notes(self, info: Info) -> list[Note]:
@@ -156,21 +182,27 @@ class FulfillmentOrder:
     async def order(self, info: Info) -> Order:
         return Order.from_model(await info.context.loaders.order_by_id.load_present(self.order_id))
 
-    @strawberry.field
-    async def location(self, info: Info) -> Location:
+    @strawberry.field(graphql_type=Location)
+    def location(self, info: Info) -> Location | Awaitable[Location]:
+        if self.parts is not None and self.parts.found.locations is not None:
+            return self.parts.location(self.location_id)
+        return self._location(info)
+
+    async def _location(self, info: Info) -> Location:
         record = await info.context.loaders.location_by_id.load_present(self.location_id)
         return Location.from_model(record)
 
-    @strawberry.field
-    async def lines(self, info: Info) -> list[FulfillmentOrderLine]:
-        rows = await info.context.loaders.fulfillment_lines_by_fo_id.load(str(self.id))
-        return [
-            FulfillmentOrderLine(sku=r.sku, quantity=r.quantity, order_line_id=strawberry.ID(r.order_line_id))
-            for r in rows
-        ]
+    @strawberry.field(graphql_type=list[FulfillmentOrderLine])
+    def lines(self, info: Info) -> list[FulfillmentOrderLine] | Awaitable[list[FulfillmentOrderLine]]:
+        if self.parts is not None and self.parts.found.fulfillment_lines is not None:
+            return _work_lines(self.parts.found.fulfillment_lines.get(str(self.id), []))
+        return self._lines(info)
+
+    async def _lines(self, info: Info) -> list[FulfillmentOrderLine]:
+        return _work_lines(await info.context.loaders.fulfillment_lines_by_fo_id.load(str(self.id)))
 
     @classmethod
-    def from_model(cls, record: FulfillmentOrderRecord) -> FulfillmentOrder:
+    def from_model(cls, record: FulfillmentOrderRecord, parts: PageParts | None = None) -> FulfillmentOrder:
         return cls(
             id=strawberry.ID(record.id),
             status=record.status,
@@ -180,7 +212,49 @@ class FulfillmentOrder:
             updated_at=record.updated_at,
             location_id=record.location_id,
             order_id=record.order_id,
+            parts=parts,
         )
+
+
+def _work_lines(rows: list[FulfillmentOrderLineRecord]) -> list[FulfillmentOrderLine]:
+    return [
+        FulfillmentOrderLine(sku=r.sku, quantity=r.quantity, order_line_id=strawberry.ID(r.order_line_id))
+        for r in rows
+    ]
+
+
+class PageParts:
+    """What `Query.orders` read up front for its page (`reads.order_parts`), and the locations
+    built from it so far: a page's fulfilment orders share a few locations, each built once."""
+
+    def __init__(self, found: OrderParts) -> None:
+        self.found = found
+        self._locations: dict[str, Location] = {}
+
+    def location(self, location_id: str) -> Location:
+        built = self._locations.get(location_id)
+        if built is None:
+            assert self.found.locations is not None
+            built = self._locations[location_id] = Location.from_model(
+                present(self.found.locations, location_id)
+            )
+        return built
+
+
+def _money(order: Order, amount: Decimal) -> Money:
+    return Money.of(amount, order.currency)
+
+
+def _address(record: OrderRecord) -> Address | None:
+    return Address.of(record.shipping_address) if record.shipping_address else None
+
+
+def present(found: Mapping[str, V], key: str) -> V:
+    """A record a foreign key promises, read up front (as `Loader.load_present` says)."""
+    value = found.get(key)
+    if value is None:
+        raise LookupError(f"no record {key!r}, which a foreign key promises")
+    return value
 
 
 @strawberry.type
@@ -387,14 +461,15 @@ class Order:
     external_reference: str | None
     delivery_method: DeliveryMethod
     email: str
-    subtotal: Money
-    tax: Money
-    shipping_total: Money
+    subtotal: Money = strawberry.field(resolver=lambda root: _money(root, root.record.subtotal))
+    tax: Money = strawberry.field(resolver=lambda root: _money(root, root.record.tax))
+    shipping_total: Money = strawberry.field(resolver=lambda root: _money(root, root.record.shipping_total))
     shipping_tax: Money = strawberry.field(
-        description="Tax on shipping (part of `tax`): where the destination taxes delivery."
+        description="Tax on shipping (part of `tax`): where the destination taxes delivery.",
+        resolver=lambda root: _money(root, root.record.shipping_tax),
     )
-    total: Money
-    shipping_address: Address | None
+    total: Money = strawberry.field(resolver=lambda root: _money(root, root.record.total))
+    shipping_address: Address | None = strawberry.field(resolver=lambda root: _address(root.record))
     service_level: ServiceLevel | None = strawberry.field(
         description="How fast a shipped order was bought to go (its delivery option); null for a pickup."
     )
@@ -410,6 +485,8 @@ class Order:
     promised_on: strawberry.Private[date | None]
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[str | None]
+    record: strawberry.Private[OrderRecord]  # its money and address, built only when asked for
+    parts: strawberry.Private[PageParts | None] = None  # read up front with its page
 
     @strawberry.field(
         description="Who changed the order, and what, oldest first (agents and admins; empty for others)."
@@ -460,8 +537,19 @@ class Order:
         )
         return Risk(score=self.risk_score, level=level_of(self.risk_score, held), rules=list(rules))
 
-    @strawberry.field
-    async def customer(self, info: Info) -> Customer:
+    @strawberry.field(graphql_type=Customer)
+    def customer(self, info: Info) -> Customer | Awaitable[Customer]:
+        parts = self.parts.found if self.parts is not None else None
+        if parts is None or parts.customers is None:
+            return self._customer(info)
+        record = present(parts.customers, self.customer_id)
+        if parts.storefront_failure is not None:
+            return Customer.from_model(record, Looked(None, parts.storefront_failure))
+        if parts.storefront is not None:
+            return Customer.from_model(record, Looked(parts.storefront.get(record.email.casefold())))
+        return Customer.from_model(record)
+
+    async def _customer(self, info: Info) -> Customer:
         return Customer.from_model(await info.context.loaders.customer_by_id.load_present(self.customer_id))
 
     @strawberry.field
@@ -485,13 +573,27 @@ class Order:
             for h in rows
         ]
 
-    @strawberry.field
-    async def lines(self, info: Info) -> list[OrderLine]:
+    @strawberry.field(graphql_type=list[OrderLine])
+    def lines(self, info: Info) -> list[OrderLine] | Awaitable[list[OrderLine]]:
+        parts = self.parts.found if self.parts is not None else None
+        if parts is None or parts.lines is None:
+            return self._lines(info)
+        waiting = parts.backorders.get(str(self.id), []) if parts.backorders is not None else None
+        return [OrderLine.from_model(r, self.currency, waiting) for r in parts.lines.get(str(self.id), [])]
+
+    async def _lines(self, info: Info) -> list[OrderLine]:
         rows = await info.context.loaders.lines_by_order_id.load(str(self.id))
         return [OrderLine.from_model(r, self.currency) for r in rows]
 
-    @strawberry.field
-    async def fulfillment_orders(self, info: Info) -> list[FulfillmentOrder]:
+    @strawberry.field(graphql_type=list[FulfillmentOrder])
+    def fulfillment_orders(self, info: Info) -> list[FulfillmentOrder] | Awaitable[list[FulfillmentOrder]]:
+        parts = self.parts
+        if parts is not None and parts.found.fulfillment_orders is not None:
+            work = parts.found.fulfillment_orders.get(str(self.id), [])
+            return [FulfillmentOrder.from_model(r, parts) for r in work]
+        return self._fulfillment_orders(info)
+
+    async def _fulfillment_orders(self, info: Info) -> list[FulfillmentOrder]:
         rows = await info.context.loaders.fulfillment_orders_by_order_id.load(str(self.id))
         return [FulfillmentOrder.from_model(r) for r in rows]
 
@@ -560,8 +662,13 @@ class Order:
         rows = await info.context.loaders.returns_by_order_id.load(str(self.id))
         return [OrderReturnType.from_model(r) for r in rows]
 
-    @strawberry.field
-    async def shipments(self, info: Info) -> list[Shipment]:
+    @strawberry.field(graphql_type=list[Shipment])
+    def shipments(self, info: Info) -> list[Shipment] | Awaitable[list[Shipment]]:
+        if self.parts is not None and self.parts.found.shipments is not None:
+            return [Shipment.from_model(r) for r in self.parts.found.shipments.get(str(self.id), [])]
+        return self._shipments(info)
+
+    async def _shipments(self, info: Info) -> list[Shipment]:
         rows = await info.context.loaders.shipments_by_order_id.load(str(self.id))
         return [Shipment.from_model(r) for r in rows]
 
@@ -631,8 +738,7 @@ class Order:
         return [entry for _, _, entry in entries]
 
     @classmethod
-    def from_model(cls, record: OrderRecord) -> Order:
-        address = Address.of(record.shipping_address) if record.shipping_address else None
+    def from_model(cls, record: OrderRecord, parts: PageParts | None = None) -> Order:
         return cls(
             id=strawberry.ID(record.id),
             number=record.number,
@@ -643,12 +749,6 @@ class Order:
             external_reference=record.external_reference,
             delivery_method=record.delivery_method,
             email=record.email,
-            subtotal=Money.of(record.subtotal, record.currency),
-            tax=Money.of(record.tax, record.currency),
-            shipping_total=Money.of(record.shipping_total, record.currency),
-            shipping_tax=Money.of(record.shipping_tax, record.currency),
-            total=Money.of(record.total, record.currency),
-            shipping_address=address,
             service_level=record.service_level,
             version=record.event_seq,
             created_at=record.created_at,
@@ -660,6 +760,8 @@ class Order:
             risk_score=record.risk_score,
             risk_reasons=record.risk_reasons,
             locale=record.locale,
+            record=record,
+            parts=parts,
         )
 
     @classmethod
