@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,13 +14,7 @@ from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES
 from ordergate.models.location import Location
 from ordergate.store import tables
 from ordergate.store.changes import catalog_changed
-from ordergate.store.engine import insert_for
-
-
-@functools.cache
-def _locations_by_ids() -> Any:
-    """Built once per process (after the records are mapped); the keys are given at execution."""
-    return select(Location).where(tables.locations.c.id.in_(sa.bindparam("ids", expanding=True)))
+from ordergate.store.engine import by_keys, insert_for
 
 
 class CatalogRepository:
@@ -61,7 +53,7 @@ class CatalogRepository:
     async def locations_by_ids(self, ids: Sequence[str]) -> dict[str, Location]:
         if not ids:
             return {}
-        rows = await self.session.execute(_locations_by_ids(), {"ids": list(set(ids))})
+        rows = await self.session.execute(by_keys(Location, tables.locations.c.id), {"ids": list(set(ids))})
         return {loc.id: loc for loc in rows.scalars()}
 
     async def location_for_update(self, location_id: str) -> Location | None:

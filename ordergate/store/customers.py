@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +14,7 @@ from sqlmodel import select
 from ordergate.models.customer import Customer
 from ordergate.models.order import OrderStatus
 from ordergate.store import tables
-
-
-@functools.cache
-def _customers_by_ids() -> Any:
-    """Built once per process (after the records are mapped); the keys are given at execution."""
-    return select(Customer).where(tables.customers.c.id.in_(sa.bindparam("ids", expanding=True)))
+from ordergate.store.engine import by_keys
 
 
 class CustomerRepository:
@@ -31,7 +24,7 @@ class CustomerRepository:
     async def by_ids(self, ids: Sequence[str]) -> dict[str, Customer]:
         if not ids:
             return {}
-        rows = await self.session.execute(_customers_by_ids(), {"ids": list(set(ids))})
+        rows = await self.session.execute(by_keys(Customer, tables.customers.c.id), {"ids": list(set(ids))})
         return {c.id: c for c in rows.scalars()}
 
     async def by_email(self, email: str) -> Customer | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,6 +21,7 @@ from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.store import tables
+from ordergate.store.engine import by_keys
 
 V = TypeVar("V")
 
@@ -134,51 +134,6 @@ def group(rows: Sequence[V], key: Any) -> dict[Any, list[V]]:
     for row in rows:
         grouped[key(row)].append(row)
     return grouped
-
-
-def _ids() -> Any:
-    return sa.bindparam("ids", expanding=True)
-
-
-# Batched reads by key, built once per process (after the records are mapped) instead of once
-# per request: building and coercing a 100-key IN cost more than running it. The keys are
-# given at execution, as `ids`.
-
-
-@functools.cache
-def _lines_of_orders() -> Any:
-    return (
-        select(OrderLine)
-        .where(tables.order_lines.c.order_id.in_(_ids()))
-        .order_by(tables.order_lines.c.order_id, tables.order_lines.c.position)
-    )
-
-
-@functools.cache
-def _work_of_orders() -> Any:
-    return (
-        select(FulfillmentOrder)
-        .where(tables.fulfillment_orders.c.order_id.in_(_ids()))
-        .order_by(tables.fulfillment_orders.c.created_at, tables.fulfillment_orders.c.id)
-    )
-
-
-@functools.cache
-def _lines_of_work() -> Any:
-    return (
-        select(FulfillmentOrderLine)
-        .where(tables.fulfillment_order_lines.c.fulfillment_order_id.in_(_ids()))
-        .order_by(tables.fulfillment_order_lines.c.sku)
-    )
-
-
-@functools.cache
-def _shipments_of_orders() -> Any:
-    return (
-        select(Shipment)
-        .where(tables.shipments.c.order_id.in_(_ids()))
-        .order_by(tables.shipments.c.created_at, tables.shipments.c.id)
-    )
 
 
 class OrderRepository:
@@ -464,25 +419,45 @@ class OrderRepository:
     async def lines_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderLine]]:
         if not ids:
             return {}
-        rows = list((await self.session.execute(_lines_of_orders(), {"ids": list(set(ids))})).scalars())
+        statement = by_keys(
+            OrderLine,
+            tables.order_lines.c.order_id,
+            tables.order_lines.c.order_id,
+            tables.order_lines.c.position,
+        )
+        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
         return group(rows, lambda line: line.order_id)
 
     async def fulfillment_orders_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         if not ids:
             return {}
-        rows = list((await self.session.execute(_work_of_orders(), {"ids": list(set(ids))})).scalars())
+        statement = by_keys(
+            FulfillmentOrder,
+            tables.fulfillment_orders.c.order_id,
+            tables.fulfillment_orders.c.created_at,
+            tables.fulfillment_orders.c.id,
+        )
+        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
         return group(rows, lambda fo: fo.order_id)
 
     async def fulfillment_lines_by_fo_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrderLine]]:
         if not ids:
             return {}
-        rows = list((await self.session.execute(_lines_of_work(), {"ids": list(set(ids))})).scalars())
+        statement = by_keys(
+            FulfillmentOrderLine,
+            tables.fulfillment_order_lines.c.fulfillment_order_id,
+            tables.fulfillment_order_lines.c.sku,
+        )
+        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
         return group(rows, lambda line: line.fulfillment_order_id)
 
     async def shipments_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[Shipment]]:
         if not ids:
             return {}
-        rows = list((await self.session.execute(_shipments_of_orders(), {"ids": list(set(ids))})).scalars())
+        statement = by_keys(
+            Shipment, tables.shipments.c.order_id, tables.shipments.c.created_at, tables.shipments.c.id
+        )
+        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
         return group(rows, lambda s: s.order_id)
 
     async def shipment_events_by_shipment_ids(self, ids: Sequence[str]) -> dict[str, list[ShipmentEvent]]:
