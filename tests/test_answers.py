@@ -17,8 +17,6 @@ from starlette.applications import Starlette
 
 from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
-from ordergate.connectors.erp.katana import KatanaErp
-from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.commands import LineRequest, ReserveInventory
 from ordergate.models.identity import Principal, Role
 from ordergate.schema.answers import KEPT, AnswerCache, Kept
@@ -31,6 +29,7 @@ from tests.builders import a_token
 from tests.clock import moving
 from tests.contract import operation
 from tests.services import require_redis
+from tests.test_inventory import unreachable_erp
 from tests.test_views import eventually, replica
 
 CATALOG = operation("Catalog")
@@ -216,12 +215,7 @@ async def test_what_the_views_do_not_answer_is_never_kept(
 async def test_an_answer_from_a_stale_snapshot_is_not_kept(
     app: Starlette, client: httpx.AsyncClient, services: Services
 ) -> None:
-    down = KatanaErp.create(
-        "http://katana.down",
-        "token",
-        transport=httpx.MockTransport(lambda _: httpx.Response(503)),
-        policy=UpstreamPolicy(name="katana-down", base_url="http://katana.down", attempts=1),
-    )
+    down = unreachable_erp()
     services.erp, previous = down, services.erp
     try:
         for _ in range(2):

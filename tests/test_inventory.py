@@ -57,6 +57,16 @@ async def only_at(services: Services, sandboxes: Sandboxes, sku: str, code: str,
     services.freshness.stock_read_at.pop(sku, None)
 
 
+def unreachable_erp() -> KatanaErp:
+    """A Katana connector whose every answer is 503, tried once."""
+    return KatanaErp.create(
+        "http://katana.down",
+        "token",
+        transport=httpx.MockTransport(lambda _: httpx.Response(503)),
+        policy=UpstreamPolicy(name="katana-down", base_url="http://katana.down", attempts=1),
+    )
+
+
 async def test_availability_across_the_network_and_per_location(client: httpx.AsyncClient) -> None:
     [mug] = await availability(client, ["MUG-BLUE"], destination=AUSTIN, channel="web")
 
@@ -131,12 +141,7 @@ async def test_an_unreachable_erp_gives_the_last_snapshot_labelled_stale(
     client: httpx.AsyncClient, services: Services
 ) -> None:
     before = await availability(client, ["MUG-BLUE"])
-    down = KatanaErp.create(
-        "http://katana.down",
-        "token",
-        transport=httpx.MockTransport(lambda _: httpx.Response(503)),
-        policy=UpstreamPolicy(name="katana-down", base_url="http://katana.down", attempts=1),
-    )
+    down = unreachable_erp()
     services.erp, previous = down, services.erp
     services.freshness.stock_read_at.clear()
     try:
