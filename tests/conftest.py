@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import re
 import shutil
 import subprocess
@@ -221,14 +222,77 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test files go to xdist workers heaviest first (`HEAVIEST_FIRST`), not by how many tests
+    they hold, which xdist's `loadfile` orders by unless told not to.
+
+    Bytecode for ordergate and the tests' helpers is written once, by the controlling process
+    before any worker starts. With PYTHONDONTWRITEBYTECODE set (as on the CI machine) Python
+    reads .pyc files but never writes them, so every worker and every gateway, sandbox or CLI
+    subprocess a test starts would compile the package from source again (~0.5 s each)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+    if not hasattr(config, "workerinput"):
+        for package in ("ordergate", "tests"):
+            compileall.compile_dir(ROOT / package, quiet=2, workers=1)
+
+
 # Modules that send the client contract's operations (../shared/contract) from inside tests.
 _CONTRACT_USERS = ("tests.contract", "tests.flows", "tests.simulation", "tests.server")
 
 
+# The files that take longest on a worker (paths under tests/, 13-35 s each in a full run on
+# 2 workers), slowest first. A long file handed out last keeps one worker busy while the other
+# has finished: the run then lasts as long as that tail. The rest follow by how many tests
+# they hold. A file missing here only costs time, never a test.
+HEAVIEST_FIRST = (
+    "test_strings.py",
+    "test_long_run.py",
+    "test_authorization.py",
+    "test_place_order.py",
+    "test_limits.py",
+    "test_inventory.py",
+    "test_workers.py",
+    "test_order_prefetch.py",
+    "test_order_properties.py",
+    "test_fuzz.py",
+    "test_loyalty_appeasements.py",
+    "test_statement_budget.py",
+    "test_status_browser.py",
+    "hostile/test_requests.py",
+    "test_clients.py",
+    "test_storefront.py",
+    "test_backorders.py",
+    "test_edits.py",
+    "test_reads.py",
+    "test_return_labels.py",
+    "test_redis_restart.py",
+)
+
+
+def heaviest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    rank = {name: place for place, name in enumerate(HEAVIEST_FIRST)}
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.path.as_posix()] = counts.get(item.path.as_posix(), 0) + 1
+
+    def weight(item: pytest.Item) -> tuple[int, int, str]:
+        path = item.path.as_posix()
+        return (rank.get(item.path.relative_to(TESTS).as_posix(), len(rank)), -counts[path], path)
+
+    return sorted(items, key=weight)  # stable: a file's own tests keep their order
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without the contract, a test that would send one of its operations is skipped before
-    its fixtures start servers and tasks, not halfway through with them running (a skip raised
-    mid-test once left a later test on the same worker waiting forever)."""
+    """Files ordered heaviest first (see `HEAVIEST_FIRST`). Without the contract, a test that
+    would send one of its operations is skipped before its fixtures start servers and tasks,
+    not halfway through with them running (a skip raised mid-test once left a later test on
+    the same worker waiting forever)."""
+    items[:] = heaviest_first(items)
     if CONTRACT.is_dir():
         return
     skip = pytest.mark.skip(reason=f"the client contract is not at {CONTRACT}")

@@ -131,9 +131,12 @@ async def post_until_answered(
         writer.write(f"{head}{extra}{framing}\r\n\r\n".encode())
         await writer.drain()
         for start in range(0, len(body), CHUNK):
-            # Past the limit the server owes an answer: wait for it as long as a loaded machine
-            # may need, so what is counted is what the server read, not how busy the host is.
-            patience = 0.05 if sent <= MAX_BODY else 2.0
+            # The server owes an answer once a declared length is over the limit (from the headers
+            # alone) and once a chunked body has gone past it: wait then as long as a loaded
+            # machine may need, so what is counted is what the server read, not how busy the
+            # host is. Before that, a short wait only looks for an early answer.
+            owed = sent > MAX_BODY or (not chunked and len(body) > MAX_BODY and sent == 0)
+            patience = 2.0 if owed else 0.05
             with contextlib.suppress(TimeoutError):
                 return await asyncio.wait_for(reader.read(300), patience), sent
             piece = body[start : start + CHUNK]
