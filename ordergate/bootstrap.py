@@ -451,6 +451,7 @@ async def prepare(services: Services, settings: Settings) -> None:
         if added:
             log.info("seeded %d demo products and locations", added)
     await warm_inventory(services)
+    services.prepared = True
 
 
 async def warm_inventory(services: Services) -> None:
@@ -474,11 +475,13 @@ async def warm_inventory(services: Services) -> None:
 async def serving(
     app: ASGIApp, settings: Settings, services: Services, sandboxes: Sandboxes
 ) -> AsyncIterator[None]:
-    """What the app does while it serves, undone on exit in reverse: the database prepared, the
-    broker listening, the sandboxes delivering their webhooks to `app` in-process, the real
-    storefront's webhooks registered, and the workers running."""
+    """What the app does while it serves, undone on exit in reverse: the database prepared
+    (unless whoever built the services did, as `opened` does), the broker listening, the
+    sandboxes delivering their webhooks to `app` in-process, the real storefront's webhooks
+    registered, and the workers running."""
     async with AsyncExitStack() as stack:
-        await prepare(services, settings)
+        if not services.prepared:
+            await prepare(services, settings)
         await services.broker.start()
         stack.push_async_callback(services.broker.stop)
         await stack.enter_async_context(_sandboxes_delivering(app, settings, sandboxes))

@@ -20,10 +20,11 @@ from starlette.applications import Starlette
 from ordergate import bootstrap
 from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
+from ordergate.sandbox.seed import demo_locations, demo_products
 from ordergate.settings import Settings
 from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
-from ordergate.usecases.services import Services
+from ordergate.usecases.services import Services, utc_now
 from tests.contract import CONTRACT
 from tests.services import POSTGRES_URL, require_postgres
 
@@ -39,9 +40,13 @@ async def _pg_execute(sql: str) -> None:
 
 
 async def _migrated(url: str, connect_args: dict[str, Any]) -> None:
+    """Migrated to head and seeded with the demo network and catalogue, as every test's first
+    start would seed it (a test's own start then finds them all and writes nothing)."""
     store = Store(url, connect_args=connect_args)
     try:
         await migrate.upgrade(store)
+        async with store.write() as uow:
+            await uow.catalog.add_missing(demo_products(utc_now(), Settings().currency), demo_locations())
     finally:
         await store.dispose()
 
@@ -54,7 +59,8 @@ def _run(coroutine: Coroutine[Any, Any, None]) -> None:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite file migrated to head once per process (per xdist worker), copied per test."""
+    """An SQLite file migrated to head and seeded once per process (per xdist worker), copied
+    per test."""
     path = tmp_path_factory.mktemp("template") / "ordergate.db"
     _run(_migrated(f"sqlite+aiosqlite:///{path}", {}))
     assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not checkpointed"

@@ -517,7 +517,7 @@ async def test_an_order_placed_and_shipped_through_the_api_is_measured(
     assert (totals["averageShipments"], totals["shipFromStoreShare"], totals["splitRate"]) == (1.0, 0.0, 0.0)
     assert totals["averageShippingCost"] == usd(str(cost))
     assert totals["orderToShip"]["count"] == 1
-    assert 3600 <= totals["orderToShip"]["p50Seconds"] <= 3602  # plus the requests' own time
+    assert 3600 <= totals["orderToShip"]["p50Seconds"] <= 3660  # plus the requests' own time (a loaded host)
     assert totals["orderToDelivery"] == {"count": 0, "p50Seconds": None, "p90Seconds": None}
 
 

@@ -132,6 +132,7 @@ class Services:
     links: StatusLinks = field(default_factory=lambda: StatusLinks("http://127.0.0.1:8000", link_key("test")))
     mailer: Mailer | None = None  # email to customers (bootstrap: SMTP, to the sandbox's sink or a server)
     email_sender: Sender = field(default_factory=lambda: DEMO_SENDER)
+    prepared: bool = False  # the database migrated, seeded and the ERP read (bootstrap.prepare)
 
     def __post_init__(self) -> None:
         self.store.after_commit = self.committed
