@@ -1,13 +1,17 @@
-"""The demo seed is idempotent, also when replicas run it at the same moment."""
+"""The demo seed is idempotent, also when replicas run it at the same moment; an app prepares
+the services it is given only when nobody has."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
-from ordergate.bootstrap import build_services
+from ordergate import bootstrap
+from ordergate.app import create_app
+from ordergate.bootstrap import Sandboxes, build_services
 from ordergate.sandbox.seed import CATALOGUE, NETWORK, demo_locations, demo_products
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
@@ -46,3 +50,32 @@ async def test_replicas_seeding_together_neither_fails_nor_duplicates(
 
     assert sum(added) == len(CATALOGUE) + len(NETWORK)
     assert await counts(services) == (len(CATALOGUE), len(NETWORK))
+
+
+async def test_an_app_prepares_only_services_not_prepared_yet(
+    settings: Settings,
+    services: Services,
+    sandboxes: Sandboxes,
+    database: tuple[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepared: list[Services] = []
+    prepare = bootstrap.prepare
+
+    async def counted(services: Services, settings: Settings) -> None:
+        prepared.append(services)
+        await prepare(services, settings)
+
+    monkeypatch.setattr(bootstrap, "prepare", counted)
+    assert services.prepared  # by bootstrap.opened, as the CLI's commands and the tests open them
+    app = create_app(settings, services, sandboxes)
+    async with app.router.lifespan_context(app):
+        assert prepared == []
+
+    store = Store(database[0], connect_args=database[1])
+    async with bootstrap.opened(settings, store, Sandboxes(), prepared=False) as fresh:
+        assert not fresh.prepared
+        app = create_app(settings, fresh, Sandboxes())
+        async with app.router.lifespan_context(app):
+            assert prepared == [fresh]
+            assert fresh.prepared
