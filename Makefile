@@ -12,7 +12,7 @@ NODE_STAMP := clients/node_modules/.installed
 
 # `make test` runs pytest-xdist workers (one per core; PYTEST_WORKERS=0 for one process), each
 # with its own databases, servers and ports; a test file stays on one worker, so its module's
-# servers start once.
+# servers start once. The slowest tests are listed at the end (the suite's time is everyone's).
 PYTEST_WORKERS ?= auto
 
 .PHONY: serve check test lint format types layers schema readme clean
@@ -50,7 +50,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --durations-min=3 $(PYTEST_ARGS)
 
 schema: $(STAMP)  ## rewrite the committed SDL after a deliberate schema change
 	$(BIN)/ordergate export-schema --output ordergate/schema/schema.graphql
