@@ -81,6 +81,21 @@ async def test_a_message_reaches_the_server_with_its_headers_and_both_parts() ->
     assert "<script>alert(1)</script>" in kept.html
 
 
+async def test_the_sink_keeps_what_arrives_unparsed_until_it_is_read_and_reads_it_once() -> None:
+    async with sink() as server:
+        mailer = SmtpMailer(server.url)
+        await mailer.send(an_email(subject="first"))
+        await mailer.send(an_email(subject="second"))
+        unread = [type(mail).__name__ for mail in server._arrived]
+
+        first_read = server.received
+        again = server.received
+
+    assert unread == ["Unread", "Unread"]  # the relay's send paid for no parsing
+    assert [mail.subject for mail in first_read] == ["first", "second"]
+    assert all(a is b for a, b in zip(first_read, again, strict=True))  # parsed once, kept parsed
+
+
 async def test_a_server_that_is_down_is_unavailable_for_now() -> None:
     with pytest.raises(UpstreamUnavailable):
         await SmtpMailer(f"smtp://127.0.0.1:{free_port()}", timeout=2).send(an_email())
