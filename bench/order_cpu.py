@@ -99,8 +99,9 @@ async def batch(
     return (ended.user - began.user + system) / count, system / count
 
 
-async def show_statements(http: httpx.AsyncClient, services: Services) -> None:
-    """Print the SQL statements one order sends (the relay's, when on, may interleave)."""
+async def show_statements(http: httpx.AsyncClient, services: Services, relay: bool) -> None:
+    """Print the SQL statements one order sends (with `relay`, and then its relay work, until
+    the outbox is empty again; the bench's own polling statements included)."""
     sent: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -110,6 +111,8 @@ async def show_statements(http: httpx.AsyncClient, services: Services) -> None:
     for engine in engines:
         sa.event.listen(engine, "before_cursor_execute", record)
     await place(http, 999_999)
+    if relay:
+        await drained(services)
     for engine in engines:
         sa.event.remove(engine, "before_cursor_execute", record)
     print(f"{len(sent)} statements for one order:\n  " + "\n  ".join(sent), flush=True)
@@ -143,7 +146,7 @@ async def run(args: argparse.Namespace) -> None:
     ):
         await batch(http, services, 0, args.warmup, args.relay)
         if args.statements:
-            await show_statements(http, services)
+            await show_statements(http, services, args.relay)
         profiler = cProfile.Profile() if args.profile else None
         per_order = []
         for number in range(args.batches):

@@ -43,6 +43,7 @@ _BUMP = (
     .values(value=tables.counters.c.value + sa.bindparam("by", type_=sa.Integer))
     .returning(tables.counters.c.value)
 )
+_HEAD = sa.select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
 
 
 class EventRepository:
@@ -144,8 +145,7 @@ class EventRepository:
         return await self.session.get(OrderEvent, event_id)
 
     async def head(self) -> int:
-        query = select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
-        return int((await self.session.execute(query)).scalar_one_or_none() or 0)
+        return int((await self.session.execute(_HEAD)).scalar_one_or_none() or 0)
 
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderEvent]]:
         if not ids:
