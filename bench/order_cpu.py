@@ -3,7 +3,7 @@
     .venv/bin/python bench/order_cpu.py --batches 5 --orders 30 [--relay] [--profile out.prof]
 
 One gateway in this process (the app served by `httpx.ASGITransport`, Redis broker, logs at
-WARNING), the Katana ERP stand-in of `bench/place_order.py` as its own process (its CPU is not
+WARNING, the collector tuned as `ordergate serve` tunes it), the Katana ERP stand-in of `bench/place_order.py` as its own process (its CPU is not
 counted), a fresh database `ordergate_bench_cpu`. The order is the one `bench/place_order.py`
 sends (its `PlaceOrder` document, a storefront token), with one or two plentiful lines.
 
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.place_order import ADDRESS, PLACE_ORDER, PLENTIFUL, recreate_database, wait_ready  # noqa: E402
-from ordergate import bootstrap  # noqa: E402
+from ordergate import bootstrap, runtime  # noqa: E402
 from ordergate.app import create_app  # noqa: E402
 from ordergate.auth import mint_token  # noqa: E402
 from ordergate.models.identity import Role  # noqa: E402
@@ -135,6 +135,7 @@ async def run(args: argparse.Namespace) -> None:
     sandboxes = bootstrap.Sandboxes()  # the app starts the mail sink the mailer sends to
     services = bootstrap.build_services(settings, sandboxes=sandboxes)
     app = create_app(settings, services, sandboxes)
+    runtime.tune_gc_for_serving()  # as each worker of `ordergate serve` does once its app is built
     async with (
         services.closing,
         app.router.lifespan_context(app),
