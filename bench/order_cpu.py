@@ -3,16 +3,18 @@
     .venv/bin/python bench/order_cpu.py --batches 5 --orders 30 [--relay] [--profile out.prof]
 
 One gateway in this process (the app served by `httpx.ASGITransport`, Redis broker, logs at
-WARNING, the collector tuned as `ordergate serve` tunes it), the Katana ERP stand-in of `bench/place_order.py` as its own process (its CPU is not
-counted), a fresh database `ordergate_bench_cpu`. The order is the one `bench/place_order.py`
+WARNING, the collector tuned as `ordergate serve` tunes it), the Katana ERP stand-in of
+`bench/place_order.py` as its own process (its CPU is not counted), a fresh database
+`ordergate_bench_cpu`. The order is the one `bench/place_order.py`
 sends (its `PlaceOrder` document, a storefront token), with one or two plentiful lines.
 
-Each batch places `--orders` orders one after another and prints `time.process_time()` per
-order; the median of the batches is the figure. Without `--relay` the outbox relay is off (an
-API-only replica): what placeOrder itself costs. With `--relay` the relay and the event-log
-dispatchers run in this process as `ordergate serve` runs them, and each batch's time runs
-until the outbox is empty again: placeOrder plus its relay work (ERP sales order, the
-confirmation email into the sandbox's SMTP sink, which runs in this process too).
+Each batch places `--orders` orders one after another and prints the process's CPU time (user
+and system, `os.times`) per order; the median of the batches is the figure. Without `--relay`
+the outbox relay is off (an API-only replica): what placeOrder itself costs. With `--relay` the
+relay and the event-log dispatchers run in this process as `ordergate serve` runs them, and
+each batch's time runs until the outbox is empty again: placeOrder plus its relay work (ERP
+sales order, the confirmation email into the sandbox's SMTP sink, which runs in this process
+too).
 """
 
 from __future__ import annotations
