@@ -4,6 +4,7 @@ defer or refuse; the sink's pages read what it kept, escaped."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -94,6 +95,18 @@ async def test_the_sink_keeps_what_arrives_unparsed_until_it_is_read_and_reads_i
     assert unread == ["Unread", "Unread"]  # the relay's send paid for no parsing
     assert [mail.subject for mail in first_read] == ["first", "second"]
     assert all(a is b for a, b in zip(first_read, again, strict=True))  # parsed once, kept parsed
+
+
+async def test_the_mailer_looks_up_the_name_it_greets_with_once_not_per_message() -> None:
+    async with sink() as server:
+        mailer = SmtpMailer(server.url)
+        await mailer.send(an_email(subject="first"))
+        looked_up = mailer._local_hostname
+        await mailer.send(an_email(subject="second"))
+
+    assert looked_up == socket.getfqdn()
+    assert mailer._local_hostname is looked_up
+    assert [mail.subject for mail in server.received] == ["first", "second"]
 
 
 async def test_a_server_that_is_down_is_unavailable_for_now() -> None:
