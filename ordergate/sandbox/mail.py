@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from jinja2 import Environment
@@ -109,15 +109,30 @@ def _part(message: EmailMessage, subtype: str) -> str:
     return str(body.get_content()).replace("\r\n", "\n") if body is not None else ""
 
 
-def parse(number: int, envelope: Envelope, now: datetime) -> ReceivedMail:
+@dataclass(frozen=True)
+class Unread:
+    """A message as it arrived, parsed only when someone reads the sink (most never are)."""
+
+    number: int
+    received_at: datetime
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes
+
+
+def arrived(number: int, envelope: Envelope, now: datetime) -> Unread:
     content = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
-    message = email.message_from_bytes(content, policy=email.policy.default)
+    return Unread(number, now, envelope.mail_from or "", tuple(envelope.rcpt_tos), content)
+
+
+def parse(unread: Unread) -> ReceivedMail:
+    message = email.message_from_bytes(unread.content, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return ReceivedMail(
-        number=number,
-        received_at=now,
-        mail_from=envelope.mail_from or "",
-        rcpt_tos=tuple(envelope.rcpt_tos),
+        number=unread.number,
+        received_at=unread.received_at,
+        mail_from=unread.mail_from,
+        rcpt_tos=unread.rcpt_tos,
         subject=str(message.get("Subject", "")).strip(),
         to=str(message.get("To", "")).strip(),
         headers=tuple((key, str(value).strip()) for key, value in message.items()),
@@ -126,15 +141,37 @@ def parse(number: int, envelope: Envelope, now: datetime) -> ReceivedMail:
     )
 
 
+class _Handler:
+    """The SMTP server's handler: only its hooks, since aiosmtpd reads every attribute of the
+    handler it is given on each connection (a sink's `received` would parse what it keeps)."""
+
+    def __init__(self, sink: MailSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        self.sink.keep(envelope)
+        return "250 OK: kept"
+
+
 class MailSink:
     """What the sandbox's SMTP server received, the last `keep` messages."""
 
     def __init__(self, *, keep: int = KEEP) -> None:
-        self.received: deque[ReceivedMail] = deque(maxlen=keep)
+        self._arrived: deque[ReceivedMail | Unread] = deque(maxlen=keep)
         self._count = 0
         self._server: asyncio.Server | None = None
         self.port = 0  # until it serves: nothing listens there, so a send fails and is retried
         self.app = self._app()
+
+    @property
+    def received(self) -> deque[ReceivedMail]:
+        """The messages kept, oldest first, each parsed the first time it is read."""
+        if any(isinstance(mail, Unread) for mail in self._arrived):
+            self._arrived = deque(
+                (parse(mail) if isinstance(mail, Unread) else mail for mail in self._arrived),
+                maxlen=self._arrived.maxlen,
+            )
+        return cast("deque[ReceivedMail]", self._arrived)
 
     @property
     def url(self) -> str:
@@ -144,7 +181,7 @@ class MailSink:
         if self._server is None:
             loop = asyncio.get_running_loop()
             self._server = await loop.create_server(
-                lambda: SMTP(self, hostname=HOSTNAME, ident="ordergate sandbox"), "127.0.0.1", 0
+                lambda: SMTP(_Handler(self), hostname=HOSTNAME, ident="ordergate sandbox"), "127.0.0.1", 0
             )
             self.port = self._server.sockets[0].getsockname()[1]
 
@@ -154,10 +191,9 @@ class MailSink:
             await self._server.wait_closed()
             self._server = None
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    def keep(self, envelope: Envelope) -> None:
         self._count += 1
-        self.received.append(parse(self._count, envelope, datetime.now(UTC)))
-        return "250 OK: kept"
+        self._arrived.append(arrived(self._count, envelope, datetime.now(UTC)))
 
     def find(self, number: int) -> ReceivedMail | None:
         return next((mail for mail in self.received if mail.number == number), None)

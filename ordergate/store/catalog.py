@@ -24,7 +24,7 @@ class CatalogRepository:
     async def products_by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
         if not skus:
             return {}
-        rows = await self.session.execute(select(Product).where(tables.products.c.sku.in_(set(skus))))
+        rows = await self.session.execute(by_keys(Product, tables.products.c.sku), {"ids": list(set(skus))})
         return {p.sku: p for p in rows.scalars()}
 
     async def products_by_ids(self, ids: Sequence[str]) -> dict[str, Product]:

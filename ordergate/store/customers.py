@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +30,7 @@ class CustomerRepository:
         return {c.id: c for c in rows.scalars()}
 
     async def by_email(self, email: str) -> Customer | None:
-        rows = await self.session.execute(select(Customer).where(tables.customers.c.email == email))
+        rows = await self.session.execute(_by_email(), {"email": email})
         return rows.scalars().first()
 
     async def get_or_add(self, candidate: Customer) -> Customer:
@@ -99,3 +101,8 @@ class CustomerRepository:
             customer_id: (int(count), Decimal(str(value)))
             for customer_id, count, value in await self.session.execute(query)
         }
+
+
+@functools.cache
+def _by_email() -> Any:
+    return select(Customer).where(tables.customers.c.email == sa.bindparam("email"))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from ordergate.models.erp import ErpSalesOrderRef
 from ordergate.store import tables
+from ordergate.store.engine import insert_for
 
 
 class ErpRepository:
@@ -28,11 +31,25 @@ class ErpRepository:
 
     async def remember(
         self, key: str, *, order_id: str, location_id: str, erp_id: str | None, now: datetime
-    ) -> ErpSalesOrderRef:
-        """Record (or replace) the ERP's id for `key`; None says the ERP no longer holds one."""
-        ref = await self.session.get(ErpSalesOrderRef, key, with_for_update=True)
-        if ref is None:
-            ref = ErpSalesOrderRef(key=key, order_id=order_id, location_id=location_id, updated_at=now)
-        ref.erp_id, ref.updated_at = erp_id, now
-        self.session.add(ref)
-        return ref
+    ) -> None:
+        """Record (or replace) the ERP's id for `key`; None says the ERP no longer holds one. One
+        INSERT ... ON CONFLICT (key) DO UPDATE: a concurrent remember of the same key waits for
+        the first and then replaces it, as the locking read it replaces would."""
+        values = {
+            "key": key,
+            "order_id": order_id,
+            "location_id": location_id,
+            "erp_id": erp_id,
+            "updated_at": now,
+        }
+        await self.session.execute(_upsert(insert_for(self.session)), values)
+
+
+@functools.cache
+def _upsert(insert: Any) -> Any:
+    """The upsert of one reference, in the dialect `insert` speaks, built once per process."""
+    statement = insert(tables.erp_sales_orders)
+    return statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"erp_id": statement.excluded.erp_id, "updated_at": statement.excluded.updated_at},
+    )

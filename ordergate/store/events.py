@@ -24,21 +24,26 @@ EVENT_CURSOR = "event_cursor"
 async def next_value(session: AsyncSession, name: str, start: int = 1, *, count: int = 1) -> int:
     """Bump a named counter by `count` under its row lock (held to commit, which orders the
     values as the commits are ordered) and return the new (highest) value."""
-    bump = (
-        sa.update(Counter)
-        .where(tables.counters.c.name == name)
-        .values(value=tables.counters.c.value + count)
-        .returning(tables.counters.c.value)
-    )
-    value = (await session.execute(bump)).scalar_one_or_none()
+    bump = {"counter": name, "by": count}
+    value = (await session.execute(_BUMP, bump)).scalar_one_or_none()
     if value is not None:
         return int(value)
     try:
         async with session.begin_nested():
             session.add(Counter(name=name, value=start + count - 1))
     except sa.exc.IntegrityError:  # another transaction made the counter first: bump theirs
-        return int((await session.execute(bump)).scalar_one())
+        return int((await session.execute(_BUMP, bump)).scalar_one())
     return start + count - 1
+
+
+# Built once per process: every write that appends events, and every order's number, bumps one.
+_BUMP = (
+    sa.update(tables.counters)
+    .where(tables.counters.c.name == sa.bindparam("counter"))
+    .values(value=tables.counters.c.value + sa.bindparam("by", type_=sa.Integer))
+    .returning(tables.counters.c.value)
+)
+_HEAD = sa.select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
 
 
 class EventRepository:
@@ -140,8 +145,7 @@ class EventRepository:
         return await self.session.get(OrderEvent, event_id)
 
     async def head(self) -> int:
-        query = select(tables.counters.c.value).where(tables.counters.c.name == EVENT_CURSOR)
-        return int((await self.session.execute(query)).scalar_one_or_none() or 0)
+        return int((await self.session.execute(_HEAD)).scalar_one_or_none() or 0)
 
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderEvent]]:
         if not ids:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import functools
+from typing import Any
+
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -36,28 +39,42 @@ class IdempotencyRepository:
         gives up). One statement, no savepoint: the record is not kept in the session."""
         table = tables.idempotency_keys
         values = {column.name: getattr(record, column.name) for column in table.columns}
-        statement = insert_for(self.session)(table).values(values).on_conflict_do_nothing()
-        result = await self.session.execute(statement)
+        result = await self.session.execute(_claim(insert_for(self.session)), values)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise KeyTaken(record.key)
 
     async def complete(self, record: IdempotencyRecord, result_id: str) -> bool:
         """Keep `result_id` as the key's result, if the key is still this attempt's and has no
         result yet (a conditional update: it locks the row as a locking read would)."""
-        table = tables.idempotency_keys
-        statement = (
-            update(table)
-            .where(
-                table.c.scope == record.scope,
-                table.c.key == record.key,
-                table.c.attempt == record.attempt,
-                table.c.result_id.is_(None),
-            )
-            .values(result_id=result_id)
-            .execution_options(synchronize_session=False)
-        )
-        result = await self.session.execute(statement)
+        params = {
+            "of_scope": record.scope,
+            "of_key": record.key,
+            "of_attempt": record.attempt,
+            "result": result_id,
+        }
+        result = await self.session.execute(_COMPLETE, params)
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def release(self, record: IdempotencyRecord) -> None:
         await self.session.delete(record)
+
+
+_KEYS = tables.idempotency_keys
+
+# Built once per process (see `store.engine.by_keys`); values are given at execution.
+_COMPLETE = (
+    update(_KEYS)
+    .where(
+        _KEYS.c.scope == bindparam("of_scope"),
+        _KEYS.c.key == bindparam("of_key"),
+        _KEYS.c.attempt == bindparam("of_attempt", type_=_KEYS.c.attempt.type),
+        _KEYS.c.result_id.is_(None),
+    )
+    .values(result_id=bindparam("result"))
+)
+
+
+@functools.cache
+def _claim(insert: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING of one key, in the dialect `insert` speaks."""
+    return insert(_KEYS).on_conflict_do_nothing()

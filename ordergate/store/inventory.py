@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,39 +52,22 @@ class InventoryRepository:
         fixed order (PostgreSQL), so concurrent allocations queue instead of deadlocking."""
         if not skus:
             return []
-        query = (
-            select(InventoryPosition)
-            .where(tables.inventory_positions.c.sku.in_(sorted(set(skus))))
-            .order_by(tables.inventory_positions.c.sku, tables.inventory_positions.c.location_id)
-        )
-        if lock:
-            query = query.with_for_update()
-        return list((await self.session.execute(query)).scalars())
+        query = _positions_of_skus(lock)
+        return list((await self.session.execute(query, {"skus": sorted(set(skus))})).scalars())
 
     async def lock_positions(self, keys: Sequence[Key]) -> None:
         """Take the row locks of these (sku, location) positions only, in (sku, location) order
         (the order every locker uses, so lockers queue instead of deadlocking)."""
         if not keys:
             return
-        positions = tables.inventory_positions.c
-        await self.session.execute(
-            sa.select(positions.sku)
-            .where(sa.tuple_(positions.sku, positions.location_id).in_(sorted(set(keys))))
-            .order_by(positions.sku, positions.location_id)
-            .with_for_update()
-        )
+        await self.session.execute(_lock_positions(), {"keys": sorted(set(keys))})
 
     async def safety_stock(self, skus: Sequence[str]) -> dict[Key, int]:
         """The safety stock set per SKU and node for these SKUs (nodes not named keep their own)."""
         if not skus:
             return {}
-        column = tables.safety_stock.c
-        query = sa.select(column.sku, column.location_id, column.quantity).where(
-            column.sku.in_(sorted(set(skus)))
-        )
-        return {
-            (sku, location): int(units) for sku, location, units in (await self.session.execute(query)).all()
-        }
+        rows = await self.session.execute(_safety_stock_of_skus(), {"skus": sorted(set(skus))})
+        return {(sku, location): int(units) for sku, location, units in rows.all()}
 
     async def safety_stock_records(self, sku: str) -> list[SafetyStock]:
         query = select(SafetyStock).where(tables.safety_stock.c.sku == sku)
@@ -120,15 +104,7 @@ class InventoryRepository:
         `models.inventory.held_units` to sum now or later (a read view sums them at answer time)."""
         if not skus:
             return []
-        lines, holds = tables.reservation_lines.c, tables.reservations.c
-        query = (
-            sa.select(lines.sku, lines.location_id, lines.quantity, holds.expires_at, holds.id)
-            .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
-            .where(lines.sku.in_(sorted(set(skus))))
-            .where(holds.status == ReservationStatus.ACTIVE.value)
-            .where(holds.expires_at > now)
-        )
-        rows = await self.session.execute(query)
+        rows = await self.session.execute(_live_holds_of_skus(), {"skus": sorted(set(skus)), "now": now})
         return [
             (sku, location, int(units), expires, hold) for sku, location, units, expires, hold in rows.all()
         ]
@@ -142,27 +118,14 @@ class InventoryRepository:
     async def incoming(self, skus: Sequence[str]) -> dict[str, list[IncomingSupplyRecord]]:
         if not skus:
             return {}
-        query = (
-            select(IncomingSupplyRecord)
-            .where(tables.incoming_supply.c.sku.in_(sorted(set(skus))))
-            .order_by(tables.incoming_supply.c.expected_on)
-        )
-        return group(list((await self.session.execute(query)).scalars()), lambda record: record.sku)
+        rows = await self.session.execute(_incoming_of_skus(), {"skus": sorted(set(skus))})
+        return group(list(rows.scalars()), lambda record: record.sku)
 
     async def waiting(self, skus: Sequence[str]) -> dict[Key, int]:
         """Units backordered and still waiting, per (sku, location): demand on incoming supply."""
         if not skus:
             return {}
-        rows = await self.session.execute(
-            select(
-                tables.backorders.c.sku,
-                tables.backorders.c.location_id,
-                sa.func.sum(tables.backorders.c.quantity),
-            )
-            .where(tables.backorders.c.sku.in_(sorted(set(skus))))
-            .where(tables.backorders.c.status == BackorderStatus.WAITING.value)
-            .group_by(tables.backorders.c.sku, tables.backorders.c.location_id)
-        )
+        rows = await self.session.execute(_waiting_of_skus(), {"skus": sorted(set(skus))})
         return {(sku, location): int(total) for sku, location, total in rows.all()}
 
     async def waiting_skus(self) -> list[str]:
@@ -294,20 +257,19 @@ class InventoryRepository:
         """Commit units to an order, each line a conditional update that only succeeds while
         enough remain; the CHECK constraints are the last defence."""
         stock_changed(self.session, (line.sku for line in lines))
+        await self.session.flush()  # what is pending goes first, as an ORM update would autoflush it
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
             reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(
                 (line.sku, line.location_id), 0
             )
             result = await self.session.execute(
-                sa.update(InventoryPosition)
-                .where(tables.inventory_positions.c.sku == line.sku)
-                .where(tables.inventory_positions.c.location_id == line.location_id)
-                .where(
-                    tables.inventory_positions.c.on_hand - tables.inventory_positions.c.allocated - reserve
-                    >= line.quantity
-                )
-                .values(allocated=tables.inventory_positions.c.allocated + line.quantity)
-                .execution_options(synchronize_session=False)
+                _ALLOCATE,
+                {
+                    "at_sku": line.sku,
+                    "at_location": line.location_id,
+                    "reserve": reserve,
+                    "units": line.quantity,
+                },
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise NotEnoughStock(line)
@@ -469,3 +431,77 @@ class InventoryRepository:
             set_={"received_at": statement.excluded.received_at},
         )
         await self.session.execute(statement)
+
+
+# The statements every order sends, built once per process (see `store.engine.by_keys`): building
+# and coercing them cost more than running them. Values are given at execution.
+_SKUS: sa.BindParameter[Any] = sa.bindparam("skus", expanding=True)
+_POSITION = tables.inventory_positions.c
+
+# The conditional allocation: succeeds only while on hand, less what is allocated and `reserve`
+# (units held or set aside), still covers the line.
+_ALLOCATE = (
+    sa.update(tables.inventory_positions)
+    .where(_POSITION.sku == sa.bindparam("at_sku"), _POSITION.location_id == sa.bindparam("at_location"))
+    .where(
+        _POSITION.on_hand - _POSITION.allocated - sa.bindparam("reserve", type_=sa.Integer)
+        >= sa.bindparam("units", type_=sa.Integer)
+    )
+    .values(allocated=_POSITION.allocated + sa.bindparam("units", type_=sa.Integer))
+)
+
+
+@functools.cache
+def _positions_of_skus(lock: bool) -> Any:
+    query = (
+        select(InventoryPosition)
+        .where(_POSITION.sku.in_(_SKUS))
+        .order_by(_POSITION.sku, _POSITION.location_id)
+    )
+    return query.with_for_update() if lock else query
+
+
+@functools.cache
+def _lock_positions() -> Any:
+    keys = sa.tuple_(_POSITION.sku, _POSITION.location_id)
+    return (
+        sa.select(_POSITION.sku)
+        .where(keys.in_(sa.bindparam("keys", expanding=True)))
+        .order_by(_POSITION.sku, _POSITION.location_id)
+        .with_for_update()
+    )
+
+
+@functools.cache
+def _safety_stock_of_skus() -> Any:
+    column = tables.safety_stock.c
+    return sa.select(column.sku, column.location_id, column.quantity).where(column.sku.in_(_SKUS))
+
+
+@functools.cache
+def _live_holds_of_skus() -> Any:
+    lines, holds = tables.reservation_lines.c, tables.reservations.c
+    return (
+        sa.select(lines.sku, lines.location_id, lines.quantity, holds.expires_at, holds.id)
+        .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
+        .where(lines.sku.in_(_SKUS))
+        .where(holds.status == ReservationStatus.ACTIVE.value)
+        .where(holds.expires_at > sa.bindparam("now", type_=holds.expires_at.type))
+    )
+
+
+@functools.cache
+def _incoming_of_skus() -> Any:
+    supply = tables.incoming_supply.c
+    return select(IncomingSupplyRecord).where(supply.sku.in_(_SKUS)).order_by(supply.expected_on)
+
+
+@functools.cache
+def _waiting_of_skus() -> Any:
+    waiting = tables.backorders.c
+    return (
+        select(waiting.sku, waiting.location_id, sa.func.sum(waiting.quantity))
+        .where(waiting.sku.in_(_SKUS))
+        .where(waiting.status == BackorderStatus.WAITING.value)
+        .group_by(waiting.sku, waiting.location_id)
+    )

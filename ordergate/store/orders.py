@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -245,12 +246,8 @@ class OrderRepository:
 
     async def placed_by_email_since(self, email: str, since: datetime) -> int:
         """Orders this email placed since then: the fraud screen's velocity."""
-        query = (
-            select(sa.func.count())
-            .select_from(Order)
-            .where(tables.orders.c.email == email, tables.orders.c.created_at >= since)
-        )
-        return int((await self.session.execute(query)).scalar_one())
+        query = _placed_by_email_since()
+        return int((await self.session.execute(query, {"email": email, "since": since})).scalar_one())
 
     async def counts_by_status(self, scope: OrderScope) -> dict[OrderStatus, int]:
         query = visible(
@@ -319,27 +316,11 @@ class OrderRepository:
         on its clock); rejections and cancellations give their slot back. One statement."""
         if not since:
             return {}
-        work = tables.fulfillment_orders.c
-        query = (
-            select(work.location_id, sa.func.count())
-            .where(work.location_id.in_(set(since)))
-            .where(
-                work.created_at
-                >= sa.case(
-                    *(
-                        (work.location_id == key, sa.literal(at, work.created_at.type))
-                        for key, at in since.items()
-                    )
-                )
-            )
-            .where(
-                work.status.not_in(
-                    [FulfillmentOrderStatus.REJECTED.value, FulfillmentOrderStatus.CANCELLED.value]
-                )
-            )
-            .group_by(work.location_id)
-        )
-        return {location_id: int(count) for location_id, count in (await self.session.execute(query)).all()}
+        params: dict[str, Any] = {}
+        for n, (location_id, at) in enumerate(since.items()):
+            params[f"loc_{n}"], params[f"since_{n}"] = location_id, at
+        rows = await self.session.execute(_capacity_used(len(since)), params)
+        return {location_id: int(count) for location_id, count in rows.all()}
 
     async def shipments_by_tracking(self, numbers: Sequence[str], carrier: str) -> dict[str, Shipment]:
         if not numbers:
@@ -470,3 +451,39 @@ class OrderRepository:
         )
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda e: e.shipment_id)
+
+
+@functools.cache
+def _capacity_used(locations: int) -> Any:
+    """Fulfilment orders taken per location since each one's own start (`loc_n` since
+    `since_n`), built once per number of locations."""
+    work = tables.fulfillment_orders.c
+    places = [sa.bindparam(f"loc_{n}", type_=work.location_id.type) for n in range(locations)]
+    starts = [sa.bindparam(f"since_{n}", type_=work.created_at.type) for n in range(locations)]
+    return (
+        select(work.location_id, sa.func.count())
+        .where(work.location_id.in_(places))
+        .where(
+            work.created_at
+            >= sa.case(*((work.location_id == p, s) for p, s in zip(places, starts, strict=True)))
+        )
+        .where(
+            work.status.not_in(
+                [FulfillmentOrderStatus.REJECTED.value, FulfillmentOrderStatus.CANCELLED.value]
+            )
+        )
+        .group_by(work.location_id)
+    )
+
+
+@functools.cache
+def _placed_by_email_since() -> Any:
+    orders = tables.orders.c
+    return (
+        select(sa.func.count())
+        .select_from(Order)
+        .where(
+            orders.email == sa.bindparam("email"),
+            orders.created_at >= sa.bindparam("since", type_=orders.created_at.type),
+        )
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,15 +35,8 @@ class OutboxRepository:
     async def due(self, now: datetime, limit: int, kinds: Sequence[str]) -> list[OutboxTask]:
         """Tasks of these kinds whose time has come, oldest first, row-locked; on PostgreSQL
         another replica's relay skips the rows this one holds instead of waiting for them."""
-        query = (
-            select(OutboxTask)
-            .where(tables.outbox.c.done_at.is_(None), tables.outbox.c.available_at <= now)
-            .where(tables.outbox.c.kind.in_(kinds))
-            .order_by(tables.outbox.c.available_at, tables.outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return list((await self.session.execute(query)).scalars())
+        rows = await self.session.execute(_due(), {"now": now, "kinds": list(kinds), "most": limit})
+        return list(rows.scalars())
 
     async def backlog(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         """Per kind: tasks not done, and when the oldest of those already due was created."""
@@ -70,14 +65,16 @@ class OutboxRepository:
     async def add_once(self, task: OutboxTask) -> bool:
         """Add the task unless one of its kind and key exists (a concurrent add included): one
         INSERT ... ON CONFLICT DO NOTHING; the task is not kept in the session."""
-        table = tables.outbox
-        values = {column.name: getattr(task, column.name) for column in table.columns}
-        statement = insert_for(self.session)(table).values(values)
-        result = await self.session.execute(statement.on_conflict_do_nothing(index_elements=["kind", "key"]))
+        values = {column.name: getattr(task, column.name) for column in tables.outbox.columns}
+        result = await self.session.execute(_add_once(insert_for(self.session)), values)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
         self.queued.add(task.kind)
         return True
+
+    async def done(self, task_id: str, now: datetime, result: str) -> None:
+        """Settle a task as done, in one statement (no read): one more attempt, `result` kept."""
+        await self.session.execute(_DONE, {"task": task_id, "now": now, "outcome": result})
 
     async def by_id(self, task_id: str) -> OutboxTask | None:
         return await self.session.get(OutboxTask, task_id)
@@ -89,3 +86,38 @@ class OutboxRepository:
     async def by_kind(self, kind: str) -> list[OutboxTask]:
         query = select(OutboxTask).where(tables.outbox.c.kind == kind).order_by(tables.outbox.c.created_at)
         return list((await self.session.execute(query)).scalars())
+
+
+# Built once per process (see `store.engine.by_keys`); values are given at execution.
+_OUTBOX = tables.outbox.c
+_DONE = (
+    sa.update(tables.outbox)
+    .where(_OUTBOX.id == sa.bindparam("task"))
+    .values(
+        attempts=_OUTBOX.attempts + 1,
+        done_at=sa.bindparam("now", type_=_OUTBOX.done_at.type),
+        result=sa.bindparam("outcome"),
+        last_error=None,
+    )
+)
+
+
+@functools.cache
+def _due() -> Any:
+    return (
+        select(OutboxTask)
+        .where(
+            _OUTBOX.done_at.is_(None),
+            _OUTBOX.available_at <= sa.bindparam("now", type_=_OUTBOX.available_at.type),
+        )
+        .where(_OUTBOX.kind.in_(sa.bindparam("kinds", expanding=True)))
+        .order_by(_OUTBOX.available_at, _OUTBOX.id)
+        .limit(sa.bindparam("most", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+
+
+@functools.cache
+def _add_once(insert: Any) -> Any:
+    """INSERT ... ON CONFLICT (kind, key) DO NOTHING of one task, in the dialect `insert` speaks."""
+    return insert(tables.outbox).on_conflict_do_nothing(index_elements=["kind", "key"])

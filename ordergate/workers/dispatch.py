@@ -48,7 +48,7 @@ async def dispatch_once(
     """Turn the events after the follower's position into its tasks; returns how many events it
     read past (fewer than `limit`: it has caught up)."""
     async with services.store.read() as uow:
-        position, head = await uow.positions.get(follower.position), await uow.events.head()
+        position, head = await uow.positions.with_head(follower.position)
     if position is not None and position >= head:
         return 0  # nothing new: no write transaction, no lock
     now = services.clock()

@@ -119,12 +119,12 @@ async def settle(
 ) -> None:
     now = services.clock()
     async with services.store.write() as uow:
+        if error is None:
+            await uow.outbox.done(task_id, now, (result or "done")[:128])
+            return
         task = await uow.outbox.by_id(task_id)
         if task is None:
             return
         task.attempts += 1
-        if error is None:
-            task.done_at, task.result, task.last_error = now, (result or "done")[:128], None
-        else:
-            task.available_at, task.last_error = next_attempt(task.attempts, now), error
+        task.available_at, task.last_error = next_attempt(task.attempts, now), error
         uow.save(task)

@@ -4,6 +4,7 @@ defer or refuse; the sink's pages read what it kept, escaped."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -79,6 +80,33 @@ async def test_a_message_reaches_the_server_with_its_headers_and_both_parts() ->
     assert kept.subject == "Your order OG-1 has shipped"
     assert kept.text == "Track it: https://track.example/1Z?x=1&y=2\n"
     assert "<script>alert(1)</script>" in kept.html
+
+
+async def test_the_sink_keeps_what_arrives_unparsed_until_it_is_read_and_reads_it_once() -> None:
+    async with sink() as server:
+        mailer = SmtpMailer(server.url)
+        await mailer.send(an_email(subject="first"))
+        await mailer.send(an_email(subject="second"))
+        unread = [type(mail).__name__ for mail in server._arrived]
+
+        first_read = server.received
+        again = server.received
+
+    assert unread == ["Unread", "Unread"]  # the relay's send paid for no parsing
+    assert [mail.subject for mail in first_read] == ["first", "second"]
+    assert all(a is b for a, b in zip(first_read, again, strict=True))  # parsed once, kept parsed
+
+
+async def test_the_mailer_looks_up_the_name_it_greets_with_once_not_per_message() -> None:
+    async with sink() as server:
+        mailer = SmtpMailer(server.url)
+        await mailer.send(an_email(subject="first"))
+        looked_up = mailer._local_hostname
+        await mailer.send(an_email(subject="second"))
+
+    assert looked_up == socket.getfqdn()
+    assert mailer._local_hostname is looked_up
+    assert [mail.subject for mail in server.received] == ["first", "second"]
 
 
 async def test_a_server_that_is_down_is_unavailable_for_now() -> None:

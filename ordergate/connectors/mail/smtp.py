@@ -10,6 +10,7 @@ message to whoever received the first.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class SmtpMailer:
         if isinstance(url, str):
             SmtpServer.parse(url)  # a bad URL stops the gateway at start, not at the first email
         self.timeout = timeout
+        self._local_hostname: str | None = None
 
     @property
     def server(self) -> SmtpServer:
@@ -93,6 +95,13 @@ class SmtpMailer:
         finally:
             _raise_if_cancelled()
 
+    async def local_hostname(self) -> str:
+        """The name this host greets servers with (EHLO), looked up once: aiosmtplib would look
+        it up on a thread at every connection."""
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        return self._local_hostname
+
     async def _send(self, message: Email) -> None:
         server = self.server
         try:
@@ -100,6 +109,7 @@ class SmtpMailer:
                 mime(message),
                 hostname=server.hostname,
                 port=server.port,
+                local_hostname=await self.local_hostname(),
                 username=server.username,
                 password=server.password,
                 use_tls=server.use_tls,
