@@ -22,6 +22,7 @@ from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.store import tables
 from ordergate.store.engine import by_keys
+from ordergate.store.records import fetch
 
 V = TypeVar("V")
 
@@ -227,7 +228,7 @@ class OrderRepository:
                 query = query.where(sa.or_(column > value, sa.and_(column == value, ids > order_id)))
         order_by = (column.desc(), ids.desc()) if sort.descending else (column.asc(), ids.asc())
         query = query.order_by(*order_by).limit(first + 1)
-        rows = list((await self.session.execute(query)).scalars())
+        rows = await fetch(self.session, Order, query)
         return rows[:first], len(rows) > first
 
     async def count(self, scope: OrderScope, criteria: OrderCriteria) -> int:
@@ -425,7 +426,7 @@ class OrderRepository:
             tables.order_lines.c.order_id,
             tables.order_lines.c.position,
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, OrderLine, statement, {"ids": list(set(ids))})
         return group(rows, lambda line: line.order_id)
 
     async def fulfillment_orders_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
@@ -437,7 +438,7 @@ class OrderRepository:
             tables.fulfillment_orders.c.created_at,
             tables.fulfillment_orders.c.id,
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, FulfillmentOrder, statement, {"ids": list(set(ids))})
         return group(rows, lambda fo: fo.order_id)
 
     async def fulfillment_lines_by_fo_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrderLine]]:
@@ -448,7 +449,7 @@ class OrderRepository:
             tables.fulfillment_order_lines.c.fulfillment_order_id,
             tables.fulfillment_order_lines.c.sku,
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, FulfillmentOrderLine, statement, {"ids": list(set(ids))})
         return group(rows, lambda line: line.fulfillment_order_id)
 
     async def shipments_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[Shipment]]:
@@ -457,7 +458,7 @@ class OrderRepository:
         statement = by_keys(
             Shipment, tables.shipments.c.order_id, tables.shipments.c.created_at, tables.shipments.c.id
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, Shipment, statement, {"ids": list(set(ids))})
         return group(rows, lambda s: s.order_id)
 
     async def shipment_events_by_shipment_ids(self, ids: Sequence[str]) -> dict[str, list[ShipmentEvent]]:
