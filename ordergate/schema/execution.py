@@ -22,13 +22,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     get_nullable_type,
     is_leaf_type,
 )
@@ -42,7 +45,9 @@ from strawberry.types.field import StrawberryField
 STRAWBERRY_BASIC_RESOLVER = "_get_basic_result"
 STRAWBERRY_DEFINITION = "strawberry-definition"  # GraphQLCoreConverter.DEFINITION_BACKREF
 
-LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool]
+# how to read it, its type, whether it is nullable, and the Python type whose values its
+# serialiser hands back unchanged (`str` for String and ID, `bool` for Boolean), if any
+LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None]
 LeanFields = dict[tuple[str, str], LeanField | None]
 
 # Per schema (weakly, so schemas built in tests come and go): (type name, field name) -> how
@@ -63,8 +68,11 @@ def lean_field(parent_type: GraphQLObjectType, name: str) -> LeanField | None:
     leaf = field_type if nullable else field_type.of_type
     basic = getattr(resolve, "__name__", None) == STRAWBERRY_BASIC_RESOLVER
     if basic and getattr(resolve, "_is_default", False) and is_leaf_type(leaf):
-        return (_reader(definition, resolve), leaf, nullable)
+        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf))
     return None
+
+
+_UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
 def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -113,10 +121,15 @@ class LazyInfo:
         return TypeError(f"Cannot return null for non-nullable field {self._parent}.{name}.")
 
 
-LeanStep = tuple[GraphQLField, bool]  # a lean resolver's field, and whether it takes `info`
-# How each field of a selection set runs: its response name, its field details, and a scalar
-# read (LeanField), a lean resolver (LeanStep), or None for graphql-core's own path.
-Step = tuple[str, Any, LeanField | LeanStep | None]
+# A lean resolver's field, whether it takes `info`, and the shape of what it returns: whether it
+# is non-null, the object type of it or of its items (None: not an object or a list of them, or a
+# type whose check must be awaited), and whether it is a list.
+Shape = tuple[bool, GraphQLObjectType | None, bool]
+LeanStep = tuple[GraphQLField, bool, Shape]
+SCALAR, RESOLVER, FULL = 0, 1, 2
+# How each field of a selection set runs: its response name, its field details, and SCALAR with
+# a LeanField, RESOLVER with a LeanStep, or FULL (graphql-core's own path) with None.
+Step = tuple[str, Any, int, Any]
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -162,24 +175,24 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if kept is not None and kept[0] is fields:
             return kept[1]
         steps: list[Step] = [
-            (name, details, self._step(parent_type, details)) for name, details in fields.items()
+            (name, details, *self._step(parent_type, details)) for name, details in fields.items()
         ]
         self._plans[id(fields)] = (fields, steps)
         return steps
 
-    def _step(self, parent_type: GraphQLObjectType, details: Any) -> LeanField | LeanStep | None:
+    def _step(self, parent_type: GraphQLObjectType, details: Any) -> tuple[int, Any]:
         if any(d.node.arguments or d.fragment_variable_values for d in details):
-            return None
+            return (FULL, None)
         name = details[0].node.name.value
         found = self._found(parent_type, name)
         if found is not None:
-            return found
+            return (SCALAR, found)
         definition = parent_type.fields.get(name)
         if definition is None or definition.args or definition.resolve not in _LEAN_RESOLVERS:
-            return None
+            return (FULL, None)
         if any(_streamed(d.node) for d in details):
-            return None
-        return (definition, _LEAN_RESOLVERS[definition.resolve])
+            return (FULL, None)
+        return (RESOLVER, (definition, _LEAN_RESOLVERS[definition.resolve], _shape(definition.type)))
 
     def execute_fields(
         self,
@@ -192,7 +205,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's `execute_fields`, each field on the path its plan gives it: a plain
         scalar read and serialised in place (no path, no info), a lean resolver's value completed
         by `_complete`; anything else, or anything out of the ordinary, by graphql-core."""
-        if not self._lean:
+        if not self._lean or position_context is not None:  # deferred delivery: graphql-core's
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -200,14 +213,14 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         waiting: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for name, details, step in self._plan(parent_type, grouped_field_set):
-                if step is not None and len(step) == 3:
+            for name, details, kind, step in self._plan(parent_type, grouped_field_set):
+                if kind == SCALAR:
                     result = _read(step, source_value)
                     if result is not Undefined:
                         results[name] = result
                         continue
                 field_path = Path(path, name, parent_type.name)
-                if step is None or len(step) == 3:
+                if kind != RESOLVER:
                     result = super().execute_field(
                         parent_type, source_value, details, field_path, position_context
                     )
@@ -230,7 +243,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's `execute_field` for a lean resolver (no arguments, no middleware), the
         resolve info built only if the resolver, a type check or an error reads it."""
-        definition, takes_info = step
+        definition, takes_info, shape = step
         return_type = definition.type
         info = LazyInfo(self, definition, details, parent_type, path)
         try:
@@ -238,13 +251,42 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             result = resolve(source, info if takes_info else None)
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(return_type, details, info.built(), path, result, None)
-            completed = self._complete(return_type, details, info, path, result)
-            if self.is_awaitable(completed):
+            if shape[1] is None or isinstance(result, Exception):
+                completed = self._complete(return_type, details, info, path, result)
+            else:
+                completed = self._complete_shaped(shape, return_type, details, info, path, result)
+            if type(completed) is not dict and self.is_awaitable(completed):
                 return self._settled(completed, return_type, details, path)
             return completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, details, path)
             return None
+
+    def _complete_shaped(
+        self, shape: Shape, return_type: Any, details: Any, info: LazyInfo, path: Path, result: Any
+    ) -> Any:
+        """`_complete` for an object or a list of objects of a type known when the plan was made."""
+        nonnull, object_type, is_list = shape
+        if result is None or result is Undefined:
+            if nonnull:
+                raise info.null_error()
+            return None
+        if not is_list:
+            return self._complete_object(object_type, details, info, path, result)  # type: ignore[arg-type]
+        if type(result) is not list:
+            return self._complete(return_type, details, info, path, result)
+        item_type = return_type.of_type.of_type if nonnull else return_type.of_type
+        return self._complete_list(item_type, details, info, path, result, object_type)
+
+    def _complete_object(
+        self, object_type: GraphQLObjectType, details: Any, info: LazyInfo, path: Path, result: Any
+    ) -> Any:
+        if object_type.is_type_of is not None and not object_type.is_type_of(result, info):  # type: ignore[arg-type]
+            raise invalid_return_type_error(object_type, result, details)
+        fields, deferred, _ = self.collect_subfields(object_type, details)
+        if deferred:
+            return self.collect_and_execute_subfields(object_type, details, path, result, None)
+        return self.execute_fields(object_type, result, path, fields, None)
 
     def _complete(self, return_type: Any, details: Any, info: LazyInfo, path: Path, result: Any) -> Any:
         """graphql-core's `complete_value` for an object or a list; graphql-core's own for the rest."""
@@ -260,15 +302,20 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if isinstance(return_type, GraphQLList) and isinstance(result, list):
             return self._complete_list(return_type.of_type, details, info, path, result)
         if isinstance(return_type, GraphQLObjectType) and _plain_type_check(return_type):
-            if return_type.is_type_of is not None and not return_type.is_type_of(result, info):  # type: ignore[arg-type]
-                raise invalid_return_type_error(return_type, result, details)
-            return self.collect_and_execute_subfields(return_type, details, path, result, None)
+            return self._complete_object(return_type, details, info, path, result)
         return self.complete_value(return_type, details, info.built(), path, result, None)
 
     def _complete_list(
-        self, item_type: Any, details: Any, info: LazyInfo, path: Path, items: list[Any]
+        self,
+        item_type: Any,
+        details: Any,
+        info: LazyInfo,
+        path: Path,
+        items: list[Any],
+        object_type: GraphQLObjectType | None = None,
     ) -> Any:
-        """graphql-core's `complete_iterable_value` and `complete_list_item_value` for a list."""
+        """graphql-core's `complete_iterable_value` and `complete_list_item_value` for a list;
+        `object_type`, when given, is the (checked) object type of its items."""
         completed: list[Any] = []
         waiting: list[int] = []
         is_awaitable = self.is_awaitable
@@ -284,8 +331,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
                     continue
                 try:
-                    value = self._complete(item_type, details, info, item_path, item)
-                    if is_awaitable(value):
+                    if object_type is None or item is None or isinstance(item, Exception):
+                        value = self._complete(item_type, details, info, item_path, item)
+                    else:
+                        value = self._complete_object(object_type, details, info, item_path, item)
+                    if type(value) is not dict and is_awaitable(value):
                         value = self._settled(value, item_type, details, item_path)
                         waiting.append(index)
                 except Exception as raw_error:
@@ -311,9 +361,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 def _read(found: LeanField, source: Any) -> Any:
     """A plain scalar field's serialised value, or Undefined when graphql-core must take it (a
     null for a non-null field, a value the serialiser refuses, an exception)."""
-    read, leaf, nullable = found
+    read, leaf, nullable, unchanged = found
     try:
         value = read(source)
+        if type(value) is unchanged:
+            return value
         if value is None:
             return None if nullable else Undefined
         if isinstance(value, Exception):
@@ -322,6 +374,18 @@ def _read(found: LeanField, source: Any) -> Any:
     except Exception:
         return Undefined  # the full path meets it again and reports it
     return Undefined if coerced is None else coerced
+
+
+def _shape(return_type: Any) -> Shape:
+    nonnull = isinstance(return_type, GraphQLNonNull)
+    inner = return_type.of_type if nonnull else return_type
+    is_list = isinstance(inner, GraphQLList)
+    item = inner.of_type if is_list else inner
+    item_nonnull = is_list and isinstance(item, GraphQLNonNull)
+    named = item.of_type if item_nonnull else item
+    if isinstance(named, GraphQLObjectType) and _plain_type_check(named):
+        return (nonnull, named, is_list)
+    return (nonnull, None, is_list)
 
 
 def _streamed(node: Any) -> bool:
