@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 R = TypeVar("R")
 
@@ -31,10 +32,13 @@ async def fetch(
     """The records `statement` (a `select(record)`) finds, in its order."""
     if not session.info.get(READ_ONLY):
         return list((await session.execute(statement, params)).scalars())
-    connection = await session.connection()
-    result = await connection.execute(statement, params)
-    build: Callable[[Sequence[Any]], list[R]] = _builder(cast(Any, record), tuple(result.keys()))
-    return build(result.all())
+    return await session.run_sync(_read, cast(Any, record), statement, params)
+
+
+def _read(session: Session, record: Any, statement: Any, params: Mapping[str, Any] | None) -> list[Any]:
+    """On the session's connection, in one hop to SQLAlchemy's greenlet."""
+    result = session.connection().execute(statement, params)
+    return _builder(record, tuple(result.keys()))(result.all())
 
 
 @functools.cache
