@@ -22,7 +22,7 @@ from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.store import tables
 from ordergate.store.engine import by_keys
-from ordergate.store.records import fetch
+from ordergate.store.records import fetch, scalar
 
 V = TypeVar("V")
 
@@ -233,7 +233,7 @@ class OrderRepository:
 
     async def count(self, scope: OrderScope, criteria: OrderCriteria) -> int:
         query = _matching(visible(select(sa.func.count()).select_from(Order), scope), criteria)
-        return int((await self.session.execute(query)).scalar_one())
+        return int(await scalar(self.session, query))
 
     async def remove_line(self, line: OrderLine) -> None:
         """An edit took the line off before anything of it left: its (released) places in

@@ -35,6 +35,17 @@ async def fetch(
     return await session.run_sync(_read, cast(Any, record), statement, params)
 
 
+async def scalar(session: AsyncSession, statement: Any) -> Any:
+    """The one value `statement` selects (a count): on the connection in a read unit of work."""
+    if not session.info.get(READ_ONLY):
+        return (await session.execute(statement)).scalar_one()
+    return await session.run_sync(_scalar, statement)
+
+
+def _scalar(session: Session, statement: Any) -> Any:
+    return session.connection().execute(statement).scalar_one()
+
+
 def _read(session: Session, record: Any, statement: Any, params: Mapping[str, Any] | None) -> list[Any]:
     """On the session's connection, in one hop to SQLAlchemy's greenlet."""
     result = session.connection().execute(statement, params)
