@@ -1,15 +1,19 @@
-"""Execution with a lean path for plain scalar fields.
+"""Execution with a lean path for plain fields.
 
 Most of what an operation returns is scalars and enums read straight off an object's
-attributes (an order's `number`, `status`, `createdAt`): Strawberry gives such a field a
-resolver that ignores its `info`, yet graphql-core builds a resolve-info object for every one of
-them and walks the generic completion (non-null, list, leaf) to reach the scalar's serialiser.
-For a field with no arguments and no resolver of its own whose type is a (non-null) scalar or
-enum, `LeanExecutionContext` calls that resolver and the serialiser directly.
+attributes (an order's `number`, `status`, `createdAt`) and objects and lists that a resolver of
+its object alone returns (an order's `lines`, a line's `total`): graphql-core builds a
+resolve-info object and a path for every one of them and walks the generic completion
+(non-null, list, leaf, object) to reach the serialiser or the next selection set.
+`LeanExecutionContext` plans each selection set once per request: a plain scalar is read with
+`operator.attrgetter` and serialised in place; a field whose resolver `lean_resolvers` made is
+resolved with a resolve info built only when something reads it (`LazyInfo`), and its object or
+list of objects completed by a shape found once, straight into the next selection set.
 
 Anything out of the ordinary takes graphql-core's own path, so errors, nulls and their paths
 come out exactly as before: a null for a non-null field, a value the serialiser refuses, an
-exception, an awaitable, arguments, field middleware (a schema extension with a `resolve` hook).
+exception, an awaitable, arguments, permissions (field extensions), abstract types, @stream and
+@defer, field middleware (a schema extension with a `resolve` hook).
 """
 
 from __future__ import annotations
