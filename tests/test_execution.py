@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
@@ -221,3 +222,96 @@ async def test_resolvers_of_their_object_alone_answer_as_strawberry_s_do() -> No
     }
     assert ("no scale for 0", ("parcels", 0, "fails")) in lean["errors"]
     assert ("staff only", ("parcels", 1, "secret")) in lean["errors"]
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Box(Named):
+    size: int
+    parcels: list[Parcel]  # non-null items: one null empties the whole list
+    maybe: list[Parcel | None]
+
+    @strawberry.field
+    def inner(self) -> Box | None:
+        return (
+            Box(name=f"{self.name}/in", size=self.size - 1, parcels=[], maybe=[]) if self.size > 0 else None
+        )
+
+    @strawberry.field
+    def strict(self) -> Parcel:
+        return self.parcels[0] if self.parcels else None  # type: ignore[return-value]  # a null for a non-null field
+
+    @strawberry.field
+    def broken(self) -> Parcel | None:
+        raise ValueError(f"no parcel in {self.name}")
+
+    @strawberry.field
+    def wrong(self) -> Box | None:
+        return Parcel(weight=1)  # type: ignore[return-value]  # not a Box: the interface's type check refuses it
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> list[Parcel]:
+        return [Parcel(weight=len(info.field_name))]
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> list[str]:
+        return [str(p) for p in info.path.as_list()]
+
+
+@strawberry.type
+class BoxQuery:
+    @strawberry.field
+    def boxes(self) -> list[Box | None]:
+        return [
+            Box(name="a", size=2, parcels=[Parcel(weight=2)], maybe=[Parcel(weight=0), None]),
+            Box(name="b", size=0, parcels=[Parcel(weight=0)], maybe=[]),  # weight 0: `missing` is null
+        ]
+
+
+BOXES = """
+query($deep: Boolean!) {
+  boxes {
+    name size
+    parcels { weight missing fails doubled }
+    maybe { weight missing label }
+    inner @include(if: $deep) { name inner { name size strict { weight } } }
+    kept: inner @skip(if: $deep) { size }
+    strict { weight path }
+    broken { weight }
+    wrong { size }
+    later { weight later }
+    where
+    ... on Named { name }
+    ...Sized
+  }
+}
+fragment Sized on Box { size inner { size } }
+"""
+
+
+async def boxes(*, lean: bool, deep: bool) -> dict[str, Any]:
+    schema = strawberry.Schema(
+        query=BoxQuery, execution_context_class=LeanExecutionContext if lean else None, types=[Box]
+    )
+    if lean:
+        lean_resolvers(schema)
+    result = await schema.execute(BOXES, variable_values={"deep": deep})
+    return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
+
+
+@pytest.mark.parametrize("deep", [True, False])
+async def test_objects_and_lists_completed_on_the_lean_path_answer_as_graphql_core_does(deep: bool) -> None:
+    lean, stock = await boxes(lean=True, deep=deep), await boxes(lean=False, deep=deep)
+    assert lean == stock
+    paths = [tuple(e["path"]) for e in lean["errors"]]
+    assert ("boxes", 0, "broken") in paths
+    assert ("boxes", 0, "wrong") in paths
+    assert ("boxes", 1, "parcels", 0, "missing") in paths
+    first, second = lean["data"]["boxes"]
+    assert first["maybe"] == [None, None]
+    assert first["where"] == ["boxes", "0", "where"]
+    assert second is None  # its `strict` was null

@@ -100,12 +100,12 @@ class Schema(strawberry.federation.Schema):
         return entities.resolve(representations, self.entity_keys, lambda valid: base(info, valid))  # type: ignore[arg-type]
 
 
-_BUILT: dict[tuple[str, frozenset[str] | None], Schema] = {}
+_BUILT: dict[tuple[str, frozenset[str] | None, bool], Schema] = {}
 _KEEP_AT_MOST = 8
 
 
 def build_schema(
-    settings: Settings | None = None, trusted: persisted.PersistedQueries | None = None
+    settings: Settings | None = None, trusted: persisted.PersistedQueries | None = None, *, lean: bool = True
 ) -> Schema:
     """The schema for `settings`; with an allow-list when `trusted` (by default the settings'
     registered operations) is in allow-list mode. A router's schema is built with
@@ -113,13 +113,15 @@ def build_schema(
 
     Building one takes tens of milliseconds, so a process that builds several apps (tests, a
     router's second view) reuses the one built for the same settings, whatever the database,
-    and the same allow-list. Never with a query budget: its buckets belong to one app."""
+    and the same allow-list. Never with a query budget: its buckets belong to one app.
+    `lean=False` executes as graphql-core and Strawberry do (what tests compare the lean
+    execution with)."""
     settings = settings or Settings()
     allowed = (trusted or persisted.for_settings(settings)).allow_list
-    key = (repr(replace(settings, database_url="")), allowed)
+    key = (repr(replace(settings, database_url="")), allowed, lean)
     if settings.query_budget <= 0 and key in _BUILT:
         return _BUILT[key]
-    schema = _built(settings, allowed)
+    schema = _built(settings, allowed, lean)
     if settings.query_budget <= 0:
         if len(_BUILT) >= _KEEP_AT_MOST:
             _BUILT.clear()
@@ -127,7 +129,7 @@ def build_schema(
     return schema
 
 
-def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
+def _built(settings: Settings, allowed: frozenset[str] | None, lean: bool) -> Schema:
     only_registered = (
         [] if allowed is None else [lambda: AddValidationRules([persisted.allow_list_rule(allowed)])]
     )
@@ -137,7 +139,7 @@ def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         federation_version="2.7",
-        execution_context_class=LeanExecutionContext,
+        execution_context_class=LeanExecutionContext if lean else None,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
         extensions=[
             lambda: ParserCache(maxsize=512),
@@ -149,7 +151,8 @@ def _built(settings: Settings, allowed: frozenset[str] | None) -> Schema:
     )
     schema.budget = budget
     guard_text(schema._schema)
-    lean_resolvers(schema)
+    if lean:
+        lean_resolvers(schema)
     return schema
 
 

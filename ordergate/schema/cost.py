@@ -120,9 +120,10 @@ class PricedOperation:
         self._groups: dict[tuple[tuple[int, ...], str], dict[str, list[FieldNode]]] = {}
         self._arguments: dict[int, dict[str, Any]] = {}
         self._composites: dict[tuple[tuple[int, ...], str], list[_Composite]] = {}
-        self._measures: dict[
-            tuple[int, str, int | None, bool], tuple[GraphQLNamedType, int, int, int | None]
+        self._spendings: dict[
+            tuple[int, str, int | None, bool], tuple[list[SelectionSetNode], list[_Spending]]
         ] = {}
+        self._root_sets = [node.selection_set]
 
     def requested(self) -> int:
         """The most this operation can cost, whatever the data: every field counted as often
@@ -133,7 +134,7 @@ class PricedOperation:
         """What the data it returned cost: each response key once, as execution merged it."""
         if not data:
             return 0
-        return self._spent([self.node.selection_set], self.root, data, None, root=True)
+        return self._spent(self._root_sets, self.root, data, None, root=True)
 
     # --- the most it can cost ------------------------------------------------------------
 
@@ -208,20 +209,36 @@ class PricedOperation:
             return max((self._spent(selection_sets, p, value, page) for p in possible), default=0)
         assert isinstance(parent, GraphQLObjectType)
         total = 0
-        for key, node, definition, inner in self._composite(selection_sets, parent):
+        for key, named, cost, size, own_page, inner, deep in self._spending(
+            selection_sets, parent, page, root
+        ):
             child = value.get(key)
             if child is None:
                 continue
-            measured = (id(node), parent.name, page, root)
-            found = self._measures.get(measured)
-            if found is None:
-                found = self._measures[measured] = self._measure(node, definition, parent, page, root=root)
-            named, cost, size, own_page = found
-            items = child[:size] if isinstance(child, list) else [child]
-            total += sum(
-                cost + self._spent(inner, named, item, own_page) for item in items if item is not None
-            )
+            for item in child[:size] if isinstance(child, list) else (child,):
+                if item is not None:
+                    total += cost + self._spent(inner, named, item, own_page) if deep else cost
         return total
+
+    def _spending(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLObjectType, page: int | None, root: bool
+    ) -> list[_Spending]:
+        """`_composite`'s fields with their measures, and whether what they hold can cost anything
+        (an object with such fields of its own, or an abstract type): the same for every item of a
+        list, so found once. Keyed by the identity of `selection_sets`, which is kept alive here."""
+        key = (id(selection_sets), parent.name, page, root)
+        kept = self._spendings.get(key)
+        if kept is not None and kept[0] is selection_sets:
+            return kept[1]
+        found: list[_Spending] = []
+        for response_key, node, definition, inner in self._composite(selection_sets, parent):
+            named, cost, size, own_page = self._measure(node, definition, parent, page, root=root)
+            deep = is_abstract_type(named) or (
+                isinstance(named, GraphQLObjectType) and bool(self._composite(inner, named))
+            )
+            found.append((response_key, named, cost, size, own_page, inner, deep))
+        self._spendings[key] = (selection_sets, found)
+        return found
 
     def _composite(
         self, selection_sets: list[SelectionSetNode], parent: GraphQLObjectType
@@ -349,6 +366,9 @@ class PricedOperation:
 
 # (response key, its first field node, the field's definition, every selection set under the key)
 _Composite = tuple[str, FieldNode, GraphQLField, list[SelectionSetNode]]
+# a composite field's response key, type, weight, size, page, inner selection sets, and whether
+# its values can cost anything themselves
+_Spending = tuple[str, GraphQLNamedType, int, int, int | None, list[SelectionSetNode], bool]
 
 
 def _key(node: FieldNode) -> str:

@@ -1,46 +1,65 @@
-"""Execution with a lean path for plain scalar fields.
+"""Execution with a lean path for plain fields.
 
 Most of what an operation returns is scalars and enums read straight off an object's
-attributes (an order's `number`, `status`, `createdAt`): Strawberry gives such a field a
-resolver that ignores its `info`, yet graphql-core builds a resolve-info object for every one of
-them and walks the generic completion (non-null, list, leaf) to reach the scalar's serialiser.
-For a field with no arguments and no resolver of its own whose type is a (non-null) scalar or
-enum, `LeanExecutionContext` calls that resolver and the serialiser directly.
+attributes (an order's `number`, `status`, `createdAt`) and objects and lists that a resolver of
+its object alone returns (an order's `lines`, a line's `total`): graphql-core builds a
+resolve-info object and a path for every one of them and walks the generic completion
+(non-null, list, leaf, object) to reach the serialiser or the next selection set.
+`LeanExecutionContext` plans each selection set once per request: a plain scalar is read with
+`operator.attrgetter` and serialised in place; a field whose resolver `lean_resolvers` made is
+resolved with a resolve info built only when something reads it (`LazyInfo`), and its object or
+list of objects completed by a shape found once, straight into the next selection set.
 
 Anything out of the ordinary takes graphql-core's own path, so errors, nulls and their paths
 come out exactly as before: a null for a non-null field, a value the serialiser refuses, an
-exception, an awaitable, arguments, field middleware (a schema extension with a `resolve` hook).
+exception, an awaitable, arguments, permissions (field extensions), abstract types, @stream and
+@defer, field middleware (a schema extension with a `resolve` hook).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import operator
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     get_nullable_type,
     is_leaf_type,
 )
-from graphql.pyutils import Undefined
+from graphql.execution.executor import invalid_return_type_error
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 # Strawberry's resolver for a field without a resolver function: it reads the attribute and
 # takes no notice of its `info` (strawberry.schema.schema_converter.from_resolver).
 STRAWBERRY_BASIC_RESOLVER = "_get_basic_result"
+STRAWBERRY_DEFINITION = "strawberry-definition"  # GraphQLCoreConverter.DEFINITION_BACKREF
 
-LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool]
+# how to read it, its type, whether it is nullable, and the Python type whose values its
+# serialiser hands back unchanged (`str` for String and ID, `bool` for Boolean), if any
+LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None]
 LeanFields = dict[tuple[str, str], LeanField | None]
 
 # Per schema (weakly, so schemas built in tests come and go): (type name, field name) -> how
 # to read the field on the lean path, or None when it must take the full one.
 _LEAN: weakref.WeakKeyDictionary[GraphQLSchema, LeanFields] = weakref.WeakKeyDictionary()
+
+# The resolvers `lean_resolvers` made, and whether each reads its `info`.
+_LEAN_RESOLVERS: weakref.WeakKeyDictionary[Callable[..., Any], bool] = weakref.WeakKeyDictionary()
 
 
 def lean_field(parent_type: GraphQLObjectType, name: str) -> LeanField | None:
@@ -53,8 +72,68 @@ def lean_field(parent_type: GraphQLObjectType, name: str) -> LeanField | None:
     leaf = field_type if nullable else field_type.of_type
     basic = getattr(resolve, "__name__", None) == STRAWBERRY_BASIC_RESOLVER
     if basic and getattr(resolve, "_is_default", False) and is_leaf_type(leaf):
-        return (resolve, leaf, nullable)
+        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf))
     return None
+
+
+_UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
+def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
+    """How to read the field off its object: `operator.attrgetter` of the attribute when
+    Strawberry's basic resolver would read it with the default resolver (`getattr`), else that
+    resolver without an info."""
+    field = (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
+    if isinstance(field, StrawberryField) and field.default_resolver is getattr:
+        return operator.attrgetter(field.python_name)
+    return functools.partial(resolve, info=None)
+
+
+class LazyInfo:
+    """graphql-core's resolve info for one field, built the first time anything reads it: a
+    resolver that takes `info` but answers from what its object holds never pays for it."""
+
+    __slots__ = ("_built", "_context", "_details", "_field", "_parent", "_path")
+
+    def __init__(
+        self,
+        context: LeanExecutionContext,
+        field: GraphQLField,
+        details: Any,
+        parent: GraphQLObjectType,
+        path: Path,
+    ) -> None:
+        self._context = context
+        self._field = field
+        self._details = details
+        self._parent = parent
+        self._path = path
+        self._built: GraphQLResolveInfo[Any] | None = None
+
+    def built(self) -> GraphQLResolveInfo[Any]:
+        if self._built is None:
+            nodes = [d.node for d in self._details]
+            self._built = self._context.build_resolve_info(self._field, nodes, self._parent, self._path)
+        return self._built
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.built(), name)
+
+    def null_error(self) -> TypeError:
+        """graphql-core's error for a null in a non-null place of this field."""
+        name = self._details[0].node.name.value
+        return TypeError(f"Cannot return null for non-nullable field {self._parent}.{name}.")
+
+
+# A lean resolver's field, whether it takes `info`, and the shape of what it returns: whether it
+# is non-null, the object type of it or of its items (None: not an object or a list of them, or a
+# type whose check must be awaited), and whether it is a list.
+Shape = tuple[bool, GraphQLObjectType | None, bool]
+LeanStep = tuple[GraphQLField, bool, Shape]
+SCALAR, RESOLVER, FULL = 0, 1, 2
+# How each field of a selection set runs: its response name, its field details, and SCALAR with
+# a LeanField, RESOLVER with a LeanStep, or FULL (graphql-core's own path) with None.
+Step = tuple[str, Any, int, Any]
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -66,6 +145,17 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if fields is None:
             fields = _LEAN[self.schema] = {}
         self._lean_fields = fields
+        # per selection set of this execution (graphql-core memoises them, and each is kept
+        # alive here with its plan, so its id is not reused meanwhile): its fields' steps
+        self._plans: dict[int, tuple[Any, list[Step]]] = {}
+
+    def _found(self, parent_type: GraphQLObjectType, name: str) -> LeanField | None:
+        key = (parent_type.name, name)
+        try:
+            return self._lean_fields[key]
+        except KeyError:
+            found = self._lean_fields[key] = lean_field(parent_type, name)
+            return found
 
     def execute_field(
         self,
@@ -77,25 +167,264 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if self._lean:
             node = field_details_list[0].node
-            key = (parent_type.name, node.name.value)
-            try:
-                found = self._lean_fields[key]
-            except KeyError:
-                found = self._lean_fields[key] = lean_field(parent_type, key[1])
+            found = self._found(parent_type, node.name.value)
             if found is not None and not node.arguments:
-                resolve, leaf, nullable = found
-                try:
-                    value = resolve(source, None)
-                    if value is None:
-                        if nullable:
-                            return None
-                    elif not isinstance(value, Exception) and not self.is_awaitable(value):
-                        coerced = leaf.coerce_output_value(value)
-                        if coerced is not None and coerced is not Undefined:
-                            return coerced
-                except Exception:  # noqa: S110 - the full path below meets it again and reports it
-                    pass
+                value = _read(found, source)
+                if value is not Undefined:
+                    return value
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _plan(self, parent_type: GraphQLObjectType, fields: Any) -> list[Step]:
+        kept = self._plans.get(id(fields))
+        if kept is not None and kept[0] is fields:
+            return kept[1]
+        steps: list[Step] = [
+            (name, details, *self._step(parent_type, details)) for name, details in fields.items()
+        ]
+        self._plans[id(fields)] = (fields, steps)
+        return steps
+
+    def _step(self, parent_type: GraphQLObjectType, details: Any) -> tuple[int, Any]:
+        if any(d.node.arguments or d.fragment_variable_values for d in details):
+            return (FULL, None)
+        name = details[0].node.name.value
+        found = self._found(parent_type, name)
+        if found is not None:
+            return (SCALAR, found)
+        definition = parent_type.fields.get(name)
+        if definition is None or definition.args or definition.resolve not in _LEAN_RESOLVERS:
+            return (FULL, None)
+        if any(_streamed(d.node) for d in details):
+            return (FULL, None)
+        return (RESOLVER, (definition, _LEAN_RESOLVERS[definition.resolve], _shape(definition.type)))
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_fields`, each field on the path its plan gives it: a plain
+        scalar read and serialised in place (no path, no info), a lean resolver's value completed
+        by `_complete`; anything else, or anything out of the ordinary, by graphql-core."""
+        if not self._lean or position_context is not None:  # deferred delivery: graphql-core's
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        waiting: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for name, details, kind, step in self._plan(parent_type, grouped_field_set):
+                if kind == SCALAR:
+                    result = _read(step, source_value)
+                    if result is not Undefined:
+                        results[name] = result
+                        continue
+                field_path = Path(path, name, parent_type.name)
+                if kind != RESOLVER:
+                    result = super().execute_field(
+                        parent_type, source_value, details, field_path, position_context
+                    )
+                else:
+                    result = self._execute_lean(parent_type, source_value, details, field_path, step)
+                if result is not Undefined:
+                    results[name] = result
+                    if is_awaitable(result):
+                        waiting.append(name)
+        except Exception:
+            if waiting:
+                self.settle_in_background([results[name] for name in waiting])
+            raise
+        if not waiting:
+            return results
+        return _gathered(results, waiting)
+
+    def _execute_lean(
+        self, parent_type: GraphQLObjectType, source: Any, details: Any, path: Path, step: LeanStep
+    ) -> Any:
+        """graphql-core's `execute_field` for a lean resolver (no arguments, no middleware), the
+        resolve info built only if the resolver, a type check or an error reads it."""
+        definition, takes_info, shape = step
+        return_type = definition.type
+        info = LazyInfo(self, definition, details, parent_type, path)
+        try:
+            resolve: Callable[..., Any] = definition.resolve  # type: ignore[assignment]
+            result = resolve(source, info if takes_info else None)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, details, info.built(), path, result, None)
+            if shape[1] is None or isinstance(result, Exception):
+                completed = self._complete(return_type, details, info, path, result)
+            else:
+                completed = self._complete_shaped(shape, return_type, details, info, path, result)
+            if type(completed) is not dict and self.is_awaitable(completed):
+                return self._settled(completed, return_type, details, path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, path)
+            return None
+
+    def _complete_shaped(
+        self, shape: Shape, return_type: Any, details: Any, info: LazyInfo, path: Path, result: Any
+    ) -> Any:
+        """`_complete` for an object or a list of objects of a type known when the plan was made."""
+        nonnull, object_type, is_list = shape
+        if result is None or result is Undefined:
+            if nonnull:
+                raise info.null_error()
+            return None
+        if not is_list:
+            return self._complete_object(object_type, details, info, path, result)  # type: ignore[arg-type]
+        if type(result) is not list:
+            return self._complete(return_type, details, info, path, result)
+        item_type = return_type.of_type.of_type if nonnull else return_type.of_type
+        return self._complete_list(item_type, details, info, path, result, object_type)
+
+    def _complete_object(
+        self, object_type: GraphQLObjectType, details: Any, info: LazyInfo, path: Path, result: Any
+    ) -> Any:
+        if object_type.is_type_of is not None and not object_type.is_type_of(result, info):  # type: ignore[arg-type]
+            raise invalid_return_type_error(object_type, result, details)
+        fields, deferred, _ = self.collect_subfields(object_type, details)
+        if deferred:
+            return self.collect_and_execute_subfields(object_type, details, path, result, None)
+        return self.execute_fields(object_type, result, path, fields, None)
+
+    def _complete(self, return_type: Any, details: Any, info: LazyInfo, path: Path, result: Any) -> Any:
+        """graphql-core's `complete_value` for an object or a list; graphql-core's own for the rest."""
+        if isinstance(result, Exception):
+            raise result
+        if isinstance(return_type, GraphQLNonNull):
+            completed = self._complete(return_type.of_type, details, info, path, result)
+            if completed is None:
+                raise info.null_error()
+            return completed
+        if result is None or result is Undefined:
+            return None
+        if isinstance(return_type, GraphQLList) and isinstance(result, list):
+            return self._complete_list(return_type.of_type, details, info, path, result)
+        if isinstance(return_type, GraphQLObjectType) and _plain_type_check(return_type):
+            return self._complete_object(return_type, details, info, path, result)
+        return self.complete_value(return_type, details, info.built(), path, result, None)
+
+    def _complete_list(
+        self,
+        item_type: Any,
+        details: Any,
+        info: LazyInfo,
+        path: Path,
+        items: list[Any],
+        object_type: GraphQLObjectType | None = None,
+    ) -> Any:
+        """graphql-core's `complete_iterable_value` and `complete_list_item_value` for a list;
+        `object_type`, when given, is the (checked) object type of its items."""
+        completed: list[Any] = []
+        waiting: list[int] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if is_awaitable(item):
+                    waiting.append(index)
+                    completed.append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, details, info.built(), item_path, None
+                        )
+                    )
+                    continue
+                try:
+                    if object_type is None or item is None or isinstance(item, Exception):
+                        value = self._complete(item_type, details, info, item_path, item)
+                    else:
+                        value = self._complete_object(object_type, details, info, item_path, item)
+                    if type(value) is not dict and is_awaitable(value):
+                        value = self._settled(value, item_type, details, item_path)
+                        waiting.append(index)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, details, item_path)
+                    value = None
+                completed.append(value)
+        except Exception:
+            if waiting:
+                self.settle_in_background([completed[index] for index in waiting])
+            raise
+        if not waiting:
+            return completed
+        return _gathered_list(completed, waiting)
+
+    async def _settled(self, completed: Awaitable[Any], return_type: Any, details: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, path)
+            return None
+
+
+def _read(found: LeanField, source: Any) -> Any:
+    """A plain scalar field's serialised value, or Undefined when graphql-core must take it (a
+    null for a non-null field, a value the serialiser refuses, an exception)."""
+    read, leaf, nullable, unchanged = found
+    try:
+        value = read(source)
+        if type(value) is unchanged:
+            return value
+        if value is None:
+            return None if nullable else Undefined
+        if isinstance(value, Exception):
+            return Undefined
+        coerced = leaf.coerce_output_value(value)
+    except Exception:
+        return Undefined  # the full path meets it again and reports it
+    return Undefined if coerced is None else coerced
+
+
+def _shape(return_type: Any) -> Shape:
+    nonnull = isinstance(return_type, GraphQLNonNull)
+    inner = return_type.of_type if nonnull else return_type
+    is_list = isinstance(inner, GraphQLList)
+    item = inner.of_type if is_list else inner
+    item_nonnull = is_list and isinstance(item, GraphQLNonNull)
+    named = item.of_type if item_nonnull else item
+    if isinstance(named, GraphQLObjectType) and _plain_type_check(named):
+        return (nonnull, named, is_list)
+    return (nonnull, None, is_list)
+
+
+def _streamed(node: Any) -> bool:
+    return any(directive.name.value == "stream" for directive in node.directives or ())
+
+
+_TYPE_CHECKS: weakref.WeakKeyDictionary[GraphQLObjectType, bool] = weakref.WeakKeyDictionary()
+
+
+def _plain_type_check(object_type: GraphQLObjectType) -> bool:
+    """The type has no `is_type_of`, or one that answers at once (not a coroutine function)."""
+    plain = _TYPE_CHECKS.get(object_type)
+    if plain is None:
+        check = object_type.is_type_of
+        plain = _TYPE_CHECKS[object_type] = check is None or not inspect.iscoroutinefunction(check)
+    return plain
+
+
+async def _gathered(results: dict[str, Any], waiting: list[str]) -> dict[str, Any]:
+    if len(waiting) == 1:
+        results[waiting[0]] = await results[waiting[0]]
+    else:
+        values = await gather_with_cancel(*(results[name] for name in waiting))
+        results.update(zip(waiting, values, strict=True))
+    return results
+
+
+async def _gathered_list(completed: list[Any], waiting: list[int]) -> list[Any]:
+    if len(waiting) == 1:
+        completed[waiting[0]] = await completed[waiting[0]]
+    else:
+        values = await gather_with_cancel(*(completed[index] for index in waiting))
+        for index, value in zip(waiting, values, strict=True):
+            completed[index] = value
+    return completed
 
 
 def lean_resolvers(schema: Schema) -> int:
@@ -124,6 +453,8 @@ def lean_resolvers(schema: Schema) -> int:
                 resolve = _lean_resolver(field, schema.config.info_class)
             if resolve is not None:
                 definition.resolve = resolve
+                base = field.base_resolver
+                _LEAN_RESOLVERS[resolve] = base is not None and base.info_parameter is not None
                 made += 1
     return made
 

@@ -15,6 +15,7 @@ from ordergate.models.location import Location
 from ordergate.store import tables
 from ordergate.store.changes import catalog_changed
 from ordergate.store.engine import by_keys, insert_for
+from ordergate.store.records import fetch
 
 
 class CatalogRepository:
@@ -53,8 +54,9 @@ class CatalogRepository:
     async def locations_by_ids(self, ids: Sequence[str]) -> dict[str, Location]:
         if not ids:
             return {}
-        rows = await self.session.execute(by_keys(Location, tables.locations.c.id), {"ids": list(set(ids))})
-        return {loc.id: loc for loc in rows.scalars()}
+        statement = by_keys(Location, tables.locations.c.id)
+        rows = await fetch(self.session, Location, statement, {"ids": list(set(ids))})
+        return {loc.id: loc for loc in rows}
 
     async def location_for_update(self, location_id: str) -> Location | None:
         """A location to change through the session (the audit trail and the views see it)."""

@@ -17,6 +17,7 @@ from ordergate.models.customer import Customer
 from ordergate.models.order import OrderStatus
 from ordergate.store import tables
 from ordergate.store.engine import by_keys
+from ordergate.store.records import fetch
 
 
 class CustomerRepository:
@@ -26,8 +27,10 @@ class CustomerRepository:
     async def by_ids(self, ids: Sequence[str]) -> dict[str, Customer]:
         if not ids:
             return {}
-        rows = await self.session.execute(by_keys(Customer, tables.customers.c.id), {"ids": list(set(ids))})
-        return {c.id: c for c in rows.scalars()}
+        rows = await fetch(
+            self.session, Customer, by_keys(Customer, tables.customers.c.id), {"ids": list(set(ids))}
+        )
+        return {c.id: c for c in rows}
 
     async def by_email(self, email: str) -> Customer | None:
         rows = await self.session.execute(_by_email(), {"email": email})

@@ -23,6 +23,7 @@ from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
 from ordergate.store import tables
 from ordergate.store.engine import by_keys
+from ordergate.store.records import fetch, scalar
 
 V = TypeVar("V")
 
@@ -228,12 +229,12 @@ class OrderRepository:
                 query = query.where(sa.or_(column > value, sa.and_(column == value, ids > order_id)))
         order_by = (column.desc(), ids.desc()) if sort.descending else (column.asc(), ids.asc())
         query = query.order_by(*order_by).limit(first + 1)
-        rows = list((await self.session.execute(query)).scalars())
+        rows = await fetch(self.session, Order, query)
         return rows[:first], len(rows) > first
 
     async def count(self, scope: OrderScope, criteria: OrderCriteria) -> int:
         query = _matching(visible(select(sa.func.count()).select_from(Order), scope), criteria)
-        return int((await self.session.execute(query)).scalar_one())
+        return int(await scalar(self.session, query))
 
     async def remove_line(self, line: OrderLine) -> None:
         """An edit took the line off before anything of it left: its (released) places in
@@ -406,7 +407,7 @@ class OrderRepository:
             tables.order_lines.c.order_id,
             tables.order_lines.c.position,
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, OrderLine, statement, {"ids": list(set(ids))})
         return group(rows, lambda line: line.order_id)
 
     async def fulfillment_orders_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
@@ -418,7 +419,7 @@ class OrderRepository:
             tables.fulfillment_orders.c.created_at,
             tables.fulfillment_orders.c.id,
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, FulfillmentOrder, statement, {"ids": list(set(ids))})
         return group(rows, lambda fo: fo.order_id)
 
     async def fulfillment_lines_by_fo_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrderLine]]:
@@ -429,7 +430,7 @@ class OrderRepository:
             tables.fulfillment_order_lines.c.fulfillment_order_id,
             tables.fulfillment_order_lines.c.sku,
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, FulfillmentOrderLine, statement, {"ids": list(set(ids))})
         return group(rows, lambda line: line.fulfillment_order_id)
 
     async def shipments_by_order_ids(self, ids: Sequence[str]) -> dict[str, list[Shipment]]:
@@ -438,7 +439,7 @@ class OrderRepository:
         statement = by_keys(
             Shipment, tables.shipments.c.order_id, tables.shipments.c.created_at, tables.shipments.c.id
         )
-        rows = list((await self.session.execute(statement, {"ids": list(set(ids))})).scalars())
+        rows = await fetch(self.session, Shipment, statement, {"ids": list(set(ids))})
         return group(rows, lambda s: s.order_id)
 
     async def shipment_events_by_shipment_ids(self, ids: Sequence[str]) -> dict[str, list[ShipmentEvent]]:

@@ -32,6 +32,7 @@ from ordergate.store.orders import OrderRepository
 from ordergate.store.outbox import OutboxRepository
 from ordergate.store.payments import PaymentRepository
 from ordergate.store.positions import PositionRepository
+from ordergate.store.records import READ_ONLY
 from ordergate.store.returns import ReturnRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
@@ -153,7 +154,9 @@ class Store:
             create_engine(url, immediate=True, **options) if self.sqlite else self.read_engine
         )
         self._write_lock = asyncio.Lock() if self.sqlite else None
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, info={READ_ONLY: True}
+        )
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.after_commit: AfterCommit = _nobody_listens
         self.clock: Callable[[], datetime] = _utc_now  # the services' clock (the audit trail's times)
