@@ -94,26 +94,28 @@ def totals(ledger: Iterable[PaymentTransaction]) -> LedgerTotals:
 def settle_new_total(ledger: Sequence[PaymentTransaction], total: Decimal) -> tuple[Decimal, Decimal]:
     """What a new order total means for the card: (more to authorise, charged and to refund).
     Nothing when the order was never authorised with us or its authorisation was released;
-    PAYMENT_CAPTURED when it would grow past an authorisation already captured in full."""
+    PAYMENT_CAPTURED when it would grow past an authorisation already captured in full, or past
+    what was captured once the rest of the authorisation was let go (the card can be charged
+    no more: an order that grew then would be shipped and never paid for)."""
     if not any(entry.kind is PaymentKind.AUTHORIZATION for entry in ledger):
         return Decimal(0), Decimal(0)
     money = totals(ledger)
     if money.closed:
+        if money.captured and total > money.captured:
+            raise ValidationFailed([_CAPTURED_IN_FULL])
         return Decimal(0), Decimal(0)
     authorize = max(Decimal(0), total - money.authorised)
     refund = max(Decimal(0), money.captured - money.refunded - total)
     if authorize > 0 and money.captured >= money.authorised:
-        raise ValidationFailed(
-            [
-                Problem(
-                    "PAYMENT_CAPTURED",
-                    "the order's payment was captured in full and cannot grow: take the extra items "
-                    "as a new order",
-                    (),
-                )
-            ]
-        )
+        raise ValidationFailed([_CAPTURED_IN_FULL])
     return authorize, refund
+
+
+_CAPTURED_IN_FULL = Problem(
+    "PAYMENT_CAPTURED",
+    "the order's payment was captured in full and cannot grow: take the extra items as a new order",
+    (),
+)
 
 
 def payment_status(ledger: Iterable[PaymentTransaction], order_total: Decimal) -> PaymentStatus:

@@ -195,6 +195,25 @@ def test_an_order_captured_in_full_cannot_grow() -> None:
     assert codes(raised) == [("PAYMENT_CAPTURED", ())]
 
 
+def test_an_order_finished_for_less_cannot_grow_past_what_was_captured() -> None:
+    """Seen in a walk (seed 56, step 258): 248.62 authorised, a line cancelled, 233.74 captured
+    as it shipped and the rest released; then units came back to the order and an edit grew it
+    to 328.31 with nothing asked of the card, so it shipped and was never paid for."""
+    ledger = [
+        entry(PaymentKind.AUTHORIZATION, "248.62"),
+        entry(PaymentKind.CAPTURE, "233.74"),
+        entry(PaymentKind.VOID, "14.88"),
+    ]
+
+    with pytest.raises(ValidationFailed) as raised:
+        settle_new_total(ledger, Decimal("328.31"))
+
+    assert codes(raised) == [("PAYMENT_CAPTURED", ())]
+    assert settle_new_total(ledger, Decimal("233.74")) == (Decimal(0), Decimal(0))
+    voided_whole = [entry(PaymentKind.AUTHORIZATION, "40.00"), entry(PaymentKind.VOID, "40.00")]
+    assert settle_new_total(voided_whole, Decimal("55.00")) == (Decimal(0), Decimal(0))
+
+
 def test_the_payment_status_reads_a_released_remainder_apart_from_a_void() -> None:
     authorised = entry(PaymentKind.AUTHORIZATION, "38.20")
     finished_for_less = [authorised, entry(PaymentKind.CAPTURE, "23.33"), entry(PaymentKind.VOID, "14.87")]
