@@ -168,3 +168,44 @@ async def test_the_sink_lists_the_newest_first_keeps_the_last_few_and_escapes_ev
     assert "default-src 'none'" in html.headers["content-security-policy"]
     assert "sandbox" in html.headers["content-security-policy"]
     assert gone.status_code == 404
+
+
+async def test_a_send_cancelled_while_the_message_goes_out_drops_the_connection_without_a_quit() -> None:
+    """A relay stopped mid-message must not wait for a server still reading that message: a QUIT
+    there is read as more of the message, and nothing answers it until the mailer's timeout."""
+    heard: list[bytes] = []
+    reading = asyncio.Event()
+    closed = asyncio.Event()
+
+    async def reading_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 slow.example ESMTP\r\n")
+        while line := await reader.readline():
+            heard.append(line)
+            command = line.strip().upper()
+            if command.startswith(b"EHLO"):
+                writer.write(b"250 slow.example\r\n")
+            elif command.startswith((b"MAIL", b"RCPT")):
+                writer.write(b"250 OK\r\n")
+            elif command == b"DATA":
+                writer.write(b"354 go on\r\n")
+            elif heard[-2:-1] and heard[-2].strip().upper() == b"DATA":
+                reading.set()  # the message has begun: read on, answer nothing
+        closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(reading_forever, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", timeout=3600)  # only a dropped line ends it
+        sending = asyncio.create_task(mailer.send(an_email(text="line\n" * 200_000)))
+        await reading.wait()
+        sending.cancel()
+        async with asyncio.timeout(60):  # a guard against hanging, not a measure: the fix ends at once
+            with pytest.raises(asyncio.CancelledError):
+                await sending
+            await closed.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert not any(line.strip().upper() == b"QUIT" for line in heard)
