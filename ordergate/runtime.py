@@ -10,7 +10,8 @@ everything start-up built (modules, the schema, the settings). Measured with
 `tune_gc_for_serving` freezes what exists at start (moved out of the collector's sight for
 good), then collects the young generation every `GC_THRESHOLDS[0]` allocations. Reference
 cycles are still collected, only in larger batches. Called in each worker of `ordergate serve`
-once its app is built (`app.create_served_app`), not by the tests, which keep CPython's defaults.
+once its app is built (`app.create_served_app`), and by each test process once it has collected
+(`tests/conftest.py`); gateways the tests start as subprocesses keep CPython's defaults.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ordergate import bootstrap
+from ordergate import bootstrap, runtime
 from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
 from ordergate.sandbox.seed import demo_locations, demo_products
@@ -245,6 +245,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         for package in ("ordergate", "tests"):
             compileall.compile_dir(ROOT / package, quiet=2, workers=1)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once a process has collected (every test module imported), its collector is tuned as
+    `ordergate serve` tunes a worker's (`runtime.tune_gc_for_serving`): what exists is frozen
+    and the young generation is collected every 10,000 allocations instead of 700. Tests then
+    run the app the way it is served, and a worker stops re-scanning every module, fixture and
+    hypothesis strategy it holds at each collection. Measured in one process, alternated, on a
+    loaded machine: test_authorization.py with test_strings.py 42-45 s -> 36 s of wall time;
+    with test_place_order.py, 27.2-29.3 s -> 22.3-25.6 s of the process's CPU."""
+    runtime.tune_gc_for_serving()
 
 
 # Modules that send the client contract's operations (../shared/contract) from inside tests.
