@@ -24,11 +24,13 @@ from graphql import (
     GraphQLScalarType,
     get_named_type,
 )
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ordergate.connectors.payloads import load_json
 from ordergate.models.errors import Problem
 from ordergate.models.pagination import encode_cursor
-from ordergate.models.text import check_text, is_id, scrub
+from ordergate.models.text import UNSTORABLE, check_text, is_id, scrub
 from ordergate.schema.build import build_schema
 from ordergate.schema.text import MAXIMA
 from ordergate.usecases.services import Services
@@ -444,3 +446,60 @@ def test_upstream_json_loses_unstorable_characters_and_keeps_the_rest() -> None:
 
     assert load_json(body) == {"name": "Ann Lee", "lines": [{"sku": "MUG", "note": "ok\n"}], "n": 2}
     assert scrub(["a\x00", 1, None]) == ["a", 1, None]
+
+
+# Characters the scrub is about (and their neighbours), mixed into any character at all (joined
+# from lists: `st.text` leaves surrogates out of an alphabet it is given).
+_TRICKY = [
+    "\x00",
+    "\x08",
+    "\x09",
+    "\x0a",
+    "\x0c",
+    "\x0d",
+    "\x1f",
+    " ",
+    "\\",
+    '"',
+    "\ud800",
+    "\udfff",
+    "\ue000",
+    "é",
+]
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.integers()
+    | st.lists(st.sampled_from(_TRICKY) | st.characters(exclude_categories=()), max_size=8).map("".join),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=_JSON_VALUES, ascii_only=st.booleans(), as_text=st.booleans())
+@example(value=["x\ud800"], ascii_only=False, as_text=False)  # a surrogate as raw UTF-8 bytes
+@example(value={"a": "x\x08"}, ascii_only=False, as_text=False)  # "\b", an escape
+@example(value={"a": "\udfff"}, ascii_only=False, as_text=True)
+@settings(max_examples=300, deadline=None, database=None)
+def test_a_body_is_scrubbed_whenever_it_could_hold_an_unstorable_character(
+    value: Any, ascii_only: bool, as_text: bool
+) -> None:
+    """Skipping the scrub of a body with nothing to scrub changes no answer: control characters,
+    surrogates (escaped or as raw bytes), `\\b` and `\\f` escapes, bodies as bytes or text."""
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    body: str | bytes = text if as_text else text.encode("utf-8", "surrogatepass")
+
+    loaded = load_json(body)
+
+    assert loaded == scrub(json.loads(text))
+    assert not any(UNSTORABLE.search(s) for s in _strings(loaded))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():  # names are not kept, values are
+            yield from _strings(item)
