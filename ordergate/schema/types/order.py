@@ -543,11 +543,13 @@ class Order:
         if parts is None or parts.customers is None:
             return self._customer(info)
         record = present(parts.customers, self.customer_id)
-        if parts.storefront_failure is not None:
+        found = parts.storefront
+        if found is None:
+            return Customer.from_model(record)
+        key = record.email.casefold()
+        if key not in found and parts.storefront_failure is not None:
             return Customer.from_model(record, Looked(None, parts.storefront_failure))
-        if parts.storefront is not None:
-            return Customer.from_model(record, Looked(parts.storefront.get(record.email.casefold())))
-        return Customer.from_model(record)
+        return Customer.from_model(record, Looked(found.get(key)))
 
     async def _customer(self, info: Info) -> Customer:
         return Customer.from_model(await info.context.loaders.customer_by_id.load_present(self.customer_id))
