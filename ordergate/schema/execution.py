@@ -29,6 +29,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -41,7 +42,9 @@ from graphql import (
 )
 from graphql.execution.executor import invalid_return_type_error
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 # Strawberry's resolver for a field without a resolver function: it reads the attribute and
@@ -49,9 +52,10 @@ from strawberry.types.field import StrawberryField
 STRAWBERRY_BASIC_RESOLVER = "_get_basic_result"
 STRAWBERRY_DEFINITION = "strawberry-definition"  # GraphQLCoreConverter.DEFINITION_BACKREF
 
-# how to read it, its type, whether it is nullable, and the Python type whose values its
-# serialiser hands back unchanged (`str` for String and ID, `bool` for Boolean), if any
-LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None]
+# how to read it, its type, whether it is nullable, the Python type whose values its serialiser
+# hands back unchanged (`str` for String and ID, `bool` for Boolean, `int` within Int's range for
+# Int), if any, and for an enum of Strawberry's its Python enum and each member's name
+LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None, type | None, dict[Any, str] | None]
 LeanFields = dict[tuple[str, str], LeanField | None]
 
 # Per schema (weakly, so schemas built in tests come and go): (type name, field name) -> how
@@ -72,11 +76,30 @@ def lean_field(parent_type: GraphQLObjectType, name: str) -> LeanField | None:
     leaf = field_type if nullable else field_type.of_type
     basic = getattr(resolve, "__name__", None) == STRAWBERRY_BASIC_RESOLVER
     if basic and getattr(resolve, "_is_default", False) and is_leaf_type(leaf):
-        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf))
+        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf), *_enum_names(leaf))
     return None
 
 
-_UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_UNCHANGED: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+
+
+def _enum_names(leaf: GraphQLLeafType) -> tuple[type | None, dict[Any, str] | None]:
+    """For an enum Strawberry made from a Python enum, that enum and the name its serialiser
+    gives each member (found as it finds it: the first value equal to the member's)."""
+    if not isinstance(leaf, CustomGraphQLEnumType):
+        return None, None
+    names: dict[Any, str] = {}
+    members: list[Any] = list(leaf.wrapped_cls)
+    for member in members:
+        name = next((n for n, v in leaf.values.items() if member.value == v.value), None)
+        if name is not None:
+            names[member] = name
+    return leaf.wrapped_cls, names
 
 
 def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -365,11 +388,14 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 def _read(found: LeanField, source: Any) -> Any:
     """A plain scalar field's serialised value, or Undefined when graphql-core must take it (a
     null for a non-null field, a value the serialiser refuses, an exception)."""
-    read, leaf, nullable, unchanged = found
+    read, leaf, nullable, unchanged, enum, names = found
     try:
         value = read(source)
-        if type(value) is unchanged:
+        kind = type(value)
+        if kind is unchanged and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
             return value
+        if kind is enum and names is not None and value in names:
+            return names[value]
         if value is None:
             return None if nullable else Undefined
         if isinstance(value, Exception):
