@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -265,9 +264,6 @@ class Customer:
 read_lazily(
     Customer,
     "record",
-    {
-        name: operator.attrgetter(name)
-        for name in ["id", "email", "first_name", "last_name", "phone", "created_at", "email_opt_out"]
-    }
-    | {"own_name": operator.attrgetter("display_name")},
+    ["id", "email", "first_name", "last_name", "phone", "created_at", "email_opt_out"],
+    own_name="display_name",
 )

@@ -12,37 +12,44 @@ constructor holds every field, as before, and never reaches the descriptors.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 class RecordField:
-    """One field of a Strawberry object, read from its record on first use."""
+    """One field of a Strawberry object, read from its record's `attribute` on first use."""
 
-    __slots__ = ("name", "read", "source")
+    __slots__ = ("attribute", "name", "source")
 
-    def __init__(self, name: str, source: str, read: Callable[[Any], Any]) -> None:
+    def __init__(self, name: str, source: str, attribute: str) -> None:
         self.name = name
         self.source = source
-        self.read = read
+        self.attribute = attribute
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
             raise AttributeError(self.name)  # the class has no value for it, as before
         values = instance.__dict__
-        value = values[self.name] = self.read(values[self.source])
+        record = values[self.source]
+        try:
+            # a loaded column: what the ORM's instrumented attribute returns, without its call
+            value = record.__dict__[self.attribute]
+        except KeyError:
+            value = getattr(record, self.attribute)  # not loaded, or not a column (a property)
+        values[self.name] = value
         return value
 
 
-def read_lazily(cls: type[T], source: str, reads: Mapping[str, Callable[[Any], Any]]) -> type[T]:
-    """Give the Strawberry type `cls` these fields, read from the record in `source`."""
+def read_lazily(cls: type[T], source: str, names: Iterable[str], **renamed: str) -> type[T]:
+    """Give the Strawberry type `cls` these fields, read from the record in `source` under the
+    same name, and the `renamed` ones (field name = record attribute name)."""
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for name, read in reads.items():
+    for name, attribute in {**{n: n for n in names}, **renamed}.items():
         if name not in fields or name in cls.__dict__:
             raise TypeError(f"{cls.__name__}.{name} is not a field without a default")
-        setattr(cls, name, RecordField(name, source, read))
+        setattr(cls, name, RecordField(name, source, attribute))
     return cls
 
 

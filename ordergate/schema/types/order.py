@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Awaitable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -107,19 +106,16 @@ class OrderLine:
 read_lazily(
     OrderLine,
     "amounts",
-    {
-        name: operator.attrgetter(name)
-        for name in [
-            "id",
-            "sku",
-            "name",
-            "quantity",
-            "quantity_fulfilled",
-            "quantity_cancelled",
-            "quantity_returned",
-            "order_id",
-        ]
-    },
+    [
+        "id",
+        "sku",
+        "name",
+        "quantity",
+        "quantity_fulfilled",
+        "quantity_cancelled",
+        "quantity_returned",
+        "order_id",
+    ],
 )
 
 
@@ -219,19 +215,16 @@ class FulfillmentOrder:
 read_lazily(
     FulfillmentOrder,
     "record",
-    {
-        name: operator.attrgetter(name)
-        for name in [
-            "id",
-            "status",
-            "delivery_method",
-            "rejection_reason",
-            "created_at",
-            "updated_at",
-            "location_id",
-            "order_id",
-        ]
-    },
+    [
+        "id",
+        "status",
+        "delivery_method",
+        "rejection_reason",
+        "created_at",
+        "updated_at",
+        "location_id",
+        "order_id",
+    ],
 )
 
 
@@ -321,21 +314,18 @@ class Shipment:
 read_lazily(
     Shipment,
     "record",
-    {
-        name: operator.attrgetter(name)
-        for name in [
-            "id",
-            "carrier",
-            "service",
-            "tracking_number",
-            "tracking_url",
-            "label_url",
-            "status",
-            "raw_status",
-            "estimated_delivery",
-            "created_at",
-        ]
-    },
+    [
+        "id",
+        "carrier",
+        "service",
+        "tracking_number",
+        "tracking_url",
+        "label_url",
+        "status",
+        "raw_status",
+        "estimated_delivery",
+        "created_at",
+    ],
 )
 
 
@@ -781,31 +771,28 @@ class Order:
 read_lazily(
     Order,
     "record",
-    {
-        name: operator.attrgetter(name)
-        for name in [
-            "id",
-            "number",
-            "status",
-            "fulfillment_status",
-            "payment_status",
-            "channel",
-            "external_reference",
-            "delivery_method",
-            "email",
-            "service_level",
-            "created_at",
-            "updated_at",
-            "customer_id",
-            "pickup_location_id",
-            "currency",
-            "promised_on",
-            "risk_score",
-            "risk_reasons",
-            "locale",
-        ]
-    }
-    | {"version": operator.attrgetter("event_seq")},
+    [
+        "id",
+        "number",
+        "status",
+        "fulfillment_status",
+        "payment_status",
+        "channel",
+        "external_reference",
+        "delivery_method",
+        "email",
+        "service_level",
+        "created_at",
+        "updated_at",
+        "customer_id",
+        "pickup_location_id",
+        "currency",
+        "promised_on",
+        "risk_score",
+        "risk_reasons",
+        "locale",
+    ],
+    version="event_seq",
 )
 
 
