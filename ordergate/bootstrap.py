@@ -59,6 +59,7 @@ from ordergate.store import migrate
 from ordergate.store.engine import sqlite_file
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import catalog, inventory
+from ordergate.usecases.kept_customers import KeptCustomers
 from ordergate.usecases.services import Policy, Services, utc_now
 from ordergate.usecases.views import ReadViews
 from ordergate.workers import runner
@@ -386,6 +387,7 @@ def build_services(
         carriers=build_carriers(settings, sandboxes),
         default_carrier=settings.default_carrier,
         views=ReadViews(max_age=max(settings.read_view_ms, 0) / 1000),
+        storefront_customers=KeptCustomers(max_age=max(settings.storefront_customer_seconds, 0)),
         links=StatusLinks(settings.public_url, link_key(settings.status_link_secret)),
         mailer=build_mailer(settings, sandboxes),
         email_sender=email_sender(settings),

@@ -538,6 +538,14 @@ class Settings:
         "how often storefront orders and catalogue are re-read (the backfill, resumed); `0` turns it off",
         parsers.integer,
     )
+    storefront_customer_seconds: int = setting(
+        "ORDERGATE_STOREFRONT_CUSTOMER_SECONDS",
+        60,
+        "the most a replica serves what the storefront said about a customer (the name and record "
+        "orders show) after asking it; the storefront is asked again after that, and a customer not "
+        "kept while it cannot be reached is labelled as before; `0` asks for every answer",
+        parsers.integer,
+    )
     storefront_availability_seconds: int = setting(
         "ORDERGATE_STOREFRONT_AVAILABILITY_SECONDS",
         30,

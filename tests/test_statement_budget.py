@@ -139,6 +139,7 @@ class Ledger:
         services.freshness.stock_read_at.clear()
         services.freshness.incoming_read_at.clear()
         services.views.drop_all()  # the store's cost: what a view keeps is tested in test_views.py
+        services.storefront_customers.clear()  # the storefront's: kept ones in test_kept_customers.py
         with counting(services) as cost:
             data = await self._send(client, query, variables, token)
         self.measured.setdefault(name, {})[size] = cost

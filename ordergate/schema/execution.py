@@ -29,6 +29,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -41,7 +42,9 @@ from graphql import (
 )
 from graphql.execution.executor import invalid_return_type_error
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 # Strawberry's resolver for a field without a resolver function: it reads the attribute and
@@ -49,9 +52,10 @@ from strawberry.types.field import StrawberryField
 STRAWBERRY_BASIC_RESOLVER = "_get_basic_result"
 STRAWBERRY_DEFINITION = "strawberry-definition"  # GraphQLCoreConverter.DEFINITION_BACKREF
 
-# how to read it, its type, whether it is nullable, and the Python type whose values its
-# serialiser hands back unchanged (`str` for String and ID, `bool` for Boolean), if any
-LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None]
+# how to read it, its type, whether it is nullable, the Python type whose values its serialiser
+# hands back unchanged (`str` for String and ID, `bool` for Boolean, `int` within Int's range for
+# Int), if any, and for an enum of Strawberry's its Python enum and each member's name
+LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None, type | None, dict[Any, str] | None]
 LeanFields = dict[tuple[str, str], LeanField | None]
 
 # Per schema (weakly, so schemas built in tests come and go): (type name, field name) -> how
@@ -72,11 +76,30 @@ def lean_field(parent_type: GraphQLObjectType, name: str) -> LeanField | None:
     leaf = field_type if nullable else field_type.of_type
     basic = getattr(resolve, "__name__", None) == STRAWBERRY_BASIC_RESOLVER
     if basic and getattr(resolve, "_is_default", False) and is_leaf_type(leaf):
-        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf))
+        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf), *_enum_names(leaf))
     return None
 
 
-_UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_UNCHANGED: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+
+
+def _enum_names(leaf: GraphQLLeafType) -> tuple[type | None, dict[Any, str] | None]:
+    """For an enum Strawberry made from a Python enum, that enum and the name its serialiser
+    gives each member (found as it finds it: the first value equal to the member's)."""
+    if not isinstance(leaf, CustomGraphQLEnumType):
+        return None, None
+    names: dict[Any, str] = {}
+    members: list[Any] = list(leaf.wrapped_cls)
+    for member in members:
+        name = next((n for n, v in leaf.values.items() if member.value == v.value), None)
+        if name is not None:
+            names[member] = name
+    return leaf.wrapped_cls, names
 
 
 def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -129,7 +152,9 @@ class LazyInfo:
 # is non-null, the object type of it or of its items (None: not an object or a list of them, or a
 # type whose check must be awaited), and whether it is a list.
 Shape = tuple[bool, GraphQLObjectType | None, bool]
-LeanStep = tuple[GraphQLField, bool, Shape]
+# ... and, once found, the plan of the selection set its objects are completed with (the same
+# for every object it returns in this execution): a one-item list, empty until then.
+LeanStep = tuple[GraphQLField, bool, Shape, list[Any]]
 SCALAR, RESOLVER, FULL = 0, 1, 2
 # How each field of a selection set runs: its response name, its field details, and SCALAR with
 # a LeanField, RESOLVER with a LeanStep, or FULL (graphql-core's own path) with None.
@@ -196,7 +221,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return (FULL, None)
         if any(_streamed(d.node) for d in details):
             return (FULL, None)
-        return (RESOLVER, (definition, _LEAN_RESOLVERS[definition.resolve], _shape(definition.type)))
+        return (RESOLVER, (definition, _LEAN_RESOLVERS[definition.resolve], _shape(definition.type), []))
 
     def execute_fields(
         self,
@@ -213,11 +238,18 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        return self._execute_steps(
+            parent_type, source_value, path, self._plan(parent_type, grouped_field_set)
+        )
+
+    def _execute_steps(
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, steps: list[Step]
+    ) -> Any:
         results: dict[str, Any] = {}
         waiting: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for name, details, kind, step in self._plan(parent_type, grouped_field_set):
+            for name, details, kind, step in steps:
                 if kind == SCALAR:
                     result = _read(step, source_value)
                     if result is not Undefined:
@@ -225,14 +257,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         continue
                 field_path = Path(path, name, parent_type.name)
                 if kind != RESOLVER:
-                    result = super().execute_field(
-                        parent_type, source_value, details, field_path, position_context
-                    )
+                    result = super().execute_field(parent_type, source_value, details, field_path, None)
                 else:
                     result = self._execute_lean(parent_type, source_value, details, field_path, step)
                 if result is not Undefined:
                     results[name] = result
-                    if is_awaitable(result):
+                    if type(result) not in _SYNC and _awaitable(result, is_awaitable):
                         waiting.append(name)
         except Exception:
             if waiting:
@@ -247,19 +277,19 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's `execute_field` for a lean resolver (no arguments, no middleware), the
         resolve info built only if the resolver, a type check or an error reads it."""
-        definition, takes_info, shape = step
+        definition, takes_info, shape, planned = step
         return_type = definition.type
         info = LazyInfo(self, definition, details, parent_type, path)
         try:
             resolve: Callable[..., Any] = definition.resolve  # type: ignore[assignment]
             result = resolve(source, info if takes_info else None)
-            if self.is_awaitable(result):
+            if type(result) not in _SYNC and _awaitable(result, self.is_awaitable):
                 return self.complete_awaitable_value(return_type, details, info.built(), path, result, None)
             if shape[1] is None or isinstance(result, Exception):
                 completed = self._complete(return_type, details, info, path, result)
             else:
-                completed = self._complete_shaped(shape, return_type, details, info, path, result)
-            if type(completed) is not dict and self.is_awaitable(completed):
+                completed = self._complete_shaped(shape, return_type, details, info, path, result, planned)
+            if type(completed) not in _SYNC and _awaitable(completed, self.is_awaitable):
                 return self._settled(completed, return_type, details, path)
             return completed
         except Exception as raw_error:
@@ -267,30 +297,49 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
     def _complete_shaped(
-        self, shape: Shape, return_type: Any, details: Any, info: LazyInfo, path: Path, result: Any
+        self,
+        shape: Shape,
+        return_type: Any,
+        details: Any,
+        info: LazyInfo,
+        path: Path,
+        result: Any,
+        planned: list[Any],
     ) -> Any:
-        """`_complete` for an object or a list of objects of a type known when the plan was made."""
+        """`_complete` for an object or a list of objects of a type known when the plan was made;
+        `planned` keeps the plan of their selection set once found."""
         nonnull, object_type, is_list = shape
         if result is None or result is Undefined:
             if nonnull:
                 raise info.null_error()
             return None
         if not is_list:
-            return self._complete_object(object_type, details, info, path, result)  # type: ignore[arg-type]
+            return self._complete_object(object_type, details, info, path, result, planned)  # type: ignore[arg-type]
         if type(result) is not list:
             return self._complete(return_type, details, info, path, result)
         item_type = return_type.of_type.of_type if nonnull else return_type.of_type
-        return self._complete_list(item_type, details, info, path, result, object_type)
+        return self._complete_list(item_type, details, info, path, result, object_type, planned)
 
     def _complete_object(
-        self, object_type: GraphQLObjectType, details: Any, info: LazyInfo, path: Path, result: Any
+        self,
+        object_type: GraphQLObjectType,
+        details: Any,
+        info: LazyInfo,
+        path: Path,
+        result: Any,
+        planned: list[Any] | None = None,
     ) -> Any:
         if object_type.is_type_of is not None and not object_type.is_type_of(result, info):  # type: ignore[arg-type]
             raise invalid_return_type_error(object_type, result, details)
+        if planned:
+            return self._execute_steps(object_type, result, path, planned[0])
         fields, deferred, _ = self.collect_subfields(object_type, details)
         if deferred:
             return self.collect_and_execute_subfields(object_type, details, path, result, None)
-        return self.execute_fields(object_type, result, path, fields, None)
+        steps = self._plan(object_type, fields)
+        if planned is not None:
+            planned.append(steps)
+        return self._execute_steps(object_type, result, path, steps)
 
     def _complete(self, return_type: Any, details: Any, info: LazyInfo, path: Path, result: Any) -> Any:
         """graphql-core's `complete_value` for an object or a list; graphql-core's own for the rest."""
@@ -317,6 +366,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         items: list[Any],
         object_type: GraphQLObjectType | None = None,
+        planned: list[Any] | None = None,
     ) -> Any:
         """graphql-core's `complete_iterable_value` and `complete_list_item_value` for a list;
         `object_type`, when given, is the (checked) object type of its items."""
@@ -326,7 +376,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             for index, item in enumerate(items):
                 item_path = path.add_key(index, None)
-                if is_awaitable(item):
+                if type(item) not in _SYNC and _awaitable(item, is_awaitable):
                     waiting.append(index)
                     completed.append(
                         self.complete_awaitable_list_item_value(
@@ -338,8 +388,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if object_type is None or item is None or isinstance(item, Exception):
                         value = self._complete(item_type, details, info, item_path, item)
                     else:
-                        value = self._complete_object(object_type, details, info, item_path, item)
-                    if type(value) is not dict and is_awaitable(value):
+                        value = self._complete_object(object_type, details, info, item_path, item, planned)
+                    if type(value) not in _SYNC and _awaitable(value, is_awaitable):
                         value = self._settled(value, item_type, details, item_path)
                         waiting.append(index)
                 except Exception as raw_error:
@@ -362,14 +412,31 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
+# Types whose values are never awaitable: the built-ins completion meets, and object types
+# Strawberry made (each added the first time one of its values is found not to be awaitable).
+_SYNC: set[type] = {dict, list, str, int, float, bool, type(None)}
+
+
+def _awaitable(value: Any, is_awaitable: Callable[[Any], bool]) -> bool:
+    if is_awaitable(value):
+        return True
+    kind = type(value)
+    if hasattr(kind, "__strawberry_definition__") and not hasattr(kind, "__await__"):
+        _SYNC.add(kind)
+    return False
+
+
 def _read(found: LeanField, source: Any) -> Any:
     """A plain scalar field's serialised value, or Undefined when graphql-core must take it (a
     null for a non-null field, a value the serialiser refuses, an exception)."""
-    read, leaf, nullable, unchanged = found
+    read, leaf, nullable, unchanged, enum, names = found
     try:
         value = read(source)
-        if type(value) is unchanged:
+        kind = type(value)
+        if kind is unchanged and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
             return value
+        if kind is enum and names is not None and value in names:
+            return names[value]
         if value is None:
             return None if nullable else Undefined
         if isinstance(value, Exception):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from ordergate.connectors.storefront.base import StorefrontCustomer
 from ordergate.usecases import orders, reads
 from ordergate.usecases.services import Services
 
@@ -16,15 +17,18 @@ MAX_BATCH = 500
 
 
 class Loader(Generic[V]):
-    """aiodataloader's DataLoader (untyped), typed: values of V by string key, batched per tick."""
+    """aiodataloader's DataLoader (untyped), typed: values of V by string key, batched per tick.
+    A batch may answer a key with an exception: that key's load raises it, the others answer."""
 
     def __init__(
-        self, services: Services, batch: Callable[[Services, Sequence[str]], Awaitable[list[V]]]
+        self,
+        services: Services,
+        batch: Callable[[Services, Sequence[str]], Awaitable[Sequence[V | Exception]]],
     ) -> None:
-        async def load(keys: list[str]) -> list[V]:
+        async def load(keys: list[str]) -> Any:  # values, or exceptions that fail their keys alone
             return await batch(services, keys)
 
-        self._loader = DataLoader(load, max_batch_size=MAX_BATCH)
+        self._loader: DataLoader[str, V] = DataLoader(load, max_batch_size=MAX_BATCH)
 
     async def load(self, key: str) -> V:
         value: V = await self._loader.load(key)
@@ -69,8 +73,10 @@ class Loaders:
     def __init__(self, services: Services) -> None:
         self.customer_by_id = Loader(services, reads.customers_by_ids)
         self.customer_totals_by_id = Loader(services, reads.customer_totals)
-        # One storefront request for every customer on a page.
-        self.storefront_customer_by_email = Loader(services, reads.storefront_customers_by_email)
+        # One storefront request for every customer on a page (those not kept: `reads`).
+        self.storefront_customer_by_email: Loader[StorefrontCustomer | None] = Loader(
+            services, reads.storefront_customers_by_email
+        )
         self.location_by_id = Loader(services, reads.locations_by_ids)
         self.open_fulfillment_count_by_location_id = Loader(services, reads.open_fulfillment_counts)
         self.lines_by_order_id = Loader(services, reads.lines_by_order_ids)

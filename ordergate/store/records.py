@@ -70,4 +70,18 @@ def _builder(record: Any, columns: tuple[str, ...]) -> Callable[[Sequence[Any]],
             built.append(instance)
         return built
 
+    def build_one_key(rows: Sequence[Any]) -> list[Any]:
+        built = []
+        for row in rows:
+            instance = new_instance()
+            instance.__dict__.update(zip(keys, row, strict=True))
+            instance._sa_instance_state.key = (identity_class, (row[only],), None)
+            built.append(instance)
+        return built
+
+    if len(primary) == 1:
+        [only] = primary
+        return build_one_key
+    return build
+
     return build

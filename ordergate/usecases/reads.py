@@ -78,22 +78,46 @@ async def loyalty_balances(services: Services, customer_ids: Sequence[str]) -> l
     return await _keyed(services, customer_ids, lambda uow, keys: uow.loyalty.balances(keys), (0, 0))
 
 
-async def storefront_customers_by_email(
+async def storefront_records(
     services: Services, emails: Sequence[str]
-) -> list[StorefrontCustomer | None]:
-    """One storefront request for a whole page of customers; an outage is a labelled error
-    on each storefront field, never a failed query."""
+) -> tuple[dict[str, StorefrontCustomer | None], UpstreamFailed | None]:
+    """What the storefront says about these customers, by casefolded email (None: it does not
+    know them): answers kept within their bound (`services.storefront_customers`), the rest in
+    one request. When that request fails, the answers kept and the failure, which stands for
+    every email missing from them: an outage is a labelled error on those customers' storefront
+    fields, never a failed query."""
     storefront = services.storefront
     if storefront is None:
-        return [None] * len(emails)
+        return {email.casefold(): None for email in emails}, None
+    kept = services.storefront_customers
+    found, missing = kept.kept(dict.fromkeys(emails))
+    if not missing:
+        return found, None
+    read_at = kept.timer()
     try:
-        found = await storefront.customers_by_email(list(dict.fromkeys(emails)))
+        asked = await storefront.customers_by_email(missing)
     except UpstreamError as error:
-        raise UpstreamFailed(
+        return found, UpstreamFailed(
             storefront.name, f"the storefront's customer record is unavailable ({error.message})"
-        ) from None
-    by_email = {email.casefold(): customer for email, customer in found.items()}
-    return [by_email.get(email.casefold()) for email in emails]
+        )
+    by_email = {email.casefold(): customer for email, customer in asked.items()}
+    answers = {email.casefold(): by_email.get(email.casefold()) for email in missing}
+    kept.keep(answers, read_at)
+    found.update(answers)
+    return found, None
+
+
+async def storefront_customers_by_email(
+    services: Services, emails: Sequence[str]
+) -> list[StorefrontCustomer | UpstreamFailed | None]:
+    """For the loader: per email its record, None, or the failure that kept the storefront from
+    answering for it (which fails that email's load alone)."""
+    found, failure = await storefront_records(services, emails)
+    answers: list[StorefrontCustomer | UpstreamFailed | None] = []
+    for email in emails:
+        key = email.casefold()
+        answers.append(found[key] if key in found or failure is None else failure)
+    return answers
 
 
 # -- orders and what hangs off them ------------------------------------------------------------
@@ -127,14 +151,16 @@ class OrderParts:
     shipments: Mapping[str, list[Shipment]] | None = None
     customers: Mapping[str, Customer] | None = None
     storefront: Mapping[str, StorefrontCustomer | None] | None = None  # by email, casefolded
-    storefront_failure: UpstreamFailed | None = None  # the storefront could not be asked
+    # the storefront could not be asked for the customers missing from `storefront`
+    storefront_failure: UpstreamFailed | None = None
 
 
 async def order_parts(services: Services, orders: Sequence[Order], wanted: PartsWanted) -> OrderParts:
     """One batched read per kind asked for, all in one read unit of work, then one storefront
-    request for the customers' records: what a page of orders shows, read up front instead of
-    field by field. The page's scope check covers these (they hang off orders the caller may
-    see). A storefront outage is kept in `storefront_failure`, never raised."""
+    request for the customers' records not kept (`storefront_records`): what a page of orders
+    shows, read up front instead of field by field. The page's scope check covers these (they
+    hang off orders the caller may see). A storefront outage is kept in `storefront_failure`,
+    never raised."""
     ids = [o.id for o in orders]
     async with services.store.read() as uow:
         lines = await uow.orders.lines_by_order_ids(ids) if wanted.lines else None
@@ -159,12 +185,8 @@ async def order_parts(services: Services, orders: Sequence[Order], wanted: Parts
     emails = list(dict.fromkeys(found[o.customer_id].email for o in orders if o.customer_id in found))
     if not emails:
         return dataclasses.replace(parts, storefront={})
-    try:
-        records = await storefront_customers_by_email(services, emails)
-    except UpstreamFailed as failure:
-        return dataclasses.replace(parts, storefront_failure=failure)
-    by_email = {email.casefold(): record for email, record in zip(emails, records, strict=True)}
-    return dataclasses.replace(parts, storefront=by_email)
+    records, failure = await storefront_records(services, emails)
+    return dataclasses.replace(parts, storefront=records, storefront_failure=failure)
 
 
 async def orders_by_ids(services: Services, ids: Sequence[str]) -> list[Order | None]:

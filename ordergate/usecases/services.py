@@ -27,6 +27,7 @@ from ordergate.models.outbox import lane_of
 from ordergate.models.pricing import DEFAULT_RULES, PricingRule, ShippingPolicy, TaxRules
 from ordergate.store.unit_of_work import Committed, Store
 from ordergate.usecases.feed import Feed
+from ordergate.usecases.kept_customers import KeptCustomers
 from ordergate.usecases.views import ReadViews
 
 DEMO_SENDER = Sender(
@@ -128,6 +129,8 @@ class Services:
     webhook_sender: WebhookSender | None = None
     webhook_targets: TargetGuard = field(default_factory=TargetGuard)
     views: ReadViews = field(default_factory=ReadViews)  # catalogue and stock, kept per process
+    # what the storefront said about customers, kept per process for a bounded time
+    storefront_customers: KeptCustomers = field(default_factory=KeptCustomers)
     # Order status links for customers (bootstrap: the public URL and a key from settings)
     links: StatusLinks = field(default_factory=lambda: StatusLinks("http://127.0.0.1:8000", link_key("test")))
     mailer: Mailer | None = None  # email to customers (bootstrap: SMTP, to the sandbox's sink or a server)

@@ -19,6 +19,7 @@ from ordergate.models.notes import TargetKind
 from ordergate.models.supply import SellingPolicy
 from ordergate.schema.context import Info, principal
 from ordergate.schema.types.common import Address, Money
+from ordergate.schema.types.lazy import lazily, read_lazily
 from ordergate.schema.types.loyalty import LoyaltyAccount
 from ordergate.schema.types.notes import Note, notes_of, tags_of
 from ordergate.usecases import catalog, loyalty
@@ -184,6 +185,7 @@ class Customer:
         "email (confirmation, shipping, pickup, cancellation, returns, refunds) always goes."
     )
     looked: strawberry.Private[Looked | None] = None  # their storefront record, read with their page
+    record: strawberry.Private[CustomerRecord | None] = None  # their fields, read when asked for
 
     @strawberry.field(description="Staff notes on the customer, oldest first.")
     async def notes(self, info: Info) -> list[Note]:
@@ -252,18 +254,16 @@ class Customer:
 
     @classmethod
     def from_model(cls, record: CustomerRecord, looked: Looked | None = None) -> Customer:
-        return cls(
-            id=strawberry.ID(record.id),
-            email=record.email,
-            first_name=record.first_name,
-            last_name=record.last_name,
-            own_name=record.display_name,
-            phone=record.phone,
-            created_at=record.created_at,
-            email_opt_out=record.email_opt_out,
-            looked=looked,
-        )
+        return lazily(cls, record=record, looked=looked)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Customer | None:
         return cls.from_model(await catalog.customer(info.context.services, principal(info), str(id)))
+
+
+read_lazily(
+    Customer,
+    "record",
+    ["id", "email", "first_name", "last_name", "phone", "created_at", "email_opt_out"],
+    own_name="display_name",
+)

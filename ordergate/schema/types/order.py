@@ -42,6 +42,7 @@ from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location, Looked
 from ordergate.schema.types.common import Address, Money
 from ordergate.schema.types.emails import OrderEmail
+from ordergate.schema.types.lazy import lazily, read_lazily
 from ordergate.schema.types.notes import Note, notes_of, tags_of
 from ordergate.schema.types.routing import RoutingDecision
 from ordergate.usecases import emails, orders
@@ -99,19 +100,23 @@ class OrderLine:
     def from_model(
         cls, record: OrderLineRecord, currency: str, waiting: list[BackorderRecord] | None = None
     ) -> OrderLine:
-        return cls(
-            id=strawberry.ID(record.id),
-            sku=record.sku,
-            name=record.name,
-            quantity=record.quantity,
-            quantity_fulfilled=record.quantity_fulfilled,
-            quantity_cancelled=record.quantity_cancelled,
-            quantity_returned=record.quantity_returned,
-            order_id=record.order_id,
-            amounts=record,
-            currency=currency,
-            waiting=waiting,
-        )
+        return lazily(cls, amounts=record, currency=currency, waiting=waiting)
+
+
+read_lazily(
+    OrderLine,
+    "amounts",
+    [
+        "id",
+        "sku",
+        "name",
+        "quantity",
+        "quantity_fulfilled",
+        "quantity_cancelled",
+        "quantity_returned",
+        "order_id",
+    ],
+)
 
 
 @strawberry.type(description="Units of an order line sold against incoming supply at a location.")
@@ -169,6 +174,7 @@ class FulfillmentOrder:
     location_id: strawberry.Private[str]
     order_id: strawberry.Private[str]
     parts: strawberry.Private[PageParts | None] = None  # read up front with its page
+    record: strawberry.Private[FulfillmentOrderRecord | None] = None  # its fields, read when asked for
 
     @strawberry.field(description="Staff notes on this fulfilment order, oldest first.")
     async def notes(self, info: Info) -> list[Note]:
@@ -203,17 +209,23 @@ class FulfillmentOrder:
 
     @classmethod
     def from_model(cls, record: FulfillmentOrderRecord, parts: PageParts | None = None) -> FulfillmentOrder:
-        return cls(
-            id=strawberry.ID(record.id),
-            status=record.status,
-            delivery_method=record.delivery_method,
-            rejection_reason=record.rejection_reason,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            location_id=record.location_id,
-            order_id=record.order_id,
-            parts=parts,
-        )
+        return lazily(cls, record=record, parts=parts)
+
+
+read_lazily(
+    FulfillmentOrder,
+    "record",
+    [
+        "id",
+        "status",
+        "delivery_method",
+        "rejection_reason",
+        "created_at",
+        "updated_at",
+        "location_id",
+        "order_id",
+    ],
+)
 
 
 def _work_lines(rows: list[FulfillmentOrderLineRecord]) -> list[FulfillmentOrderLine]:
@@ -278,6 +290,7 @@ class Shipment:
     raw_status: str | None
     estimated_delivery: date | None
     created_at: datetime
+    record: strawberry.Private[ShipmentRecord | None] = None  # its fields, read when asked for
 
     @strawberry.field
     async def events(self, info: Info) -> list[TrackingEvent]:
@@ -295,18 +308,25 @@ class Shipment:
 
     @classmethod
     def from_model(cls, record: ShipmentRecord) -> Shipment:
-        return cls(
-            id=strawberry.ID(record.id),
-            carrier=record.carrier,
-            service=record.service,
-            tracking_number=record.tracking_number,
-            tracking_url=record.tracking_url,
-            label_url=record.label_url,
-            status=record.status,
-            raw_status=record.raw_status,
-            estimated_delivery=record.estimated_delivery,
-            created_at=record.created_at,
-        )
+        return lazily(cls, record=record)
+
+
+read_lazily(
+    Shipment,
+    "record",
+    [
+        "id",
+        "carrier",
+        "service",
+        "tracking_number",
+        "tracking_url",
+        "label_url",
+        "status",
+        "raw_status",
+        "estimated_delivery",
+        "created_at",
+    ],
+)
 
 
 @strawberry.type
@@ -543,11 +563,13 @@ class Order:
         if parts is None or parts.customers is None:
             return self._customer(info)
         record = present(parts.customers, self.customer_id)
-        if parts.storefront_failure is not None:
+        found = parts.storefront
+        if found is None:
+            return Customer.from_model(record)
+        key = record.email.casefold()
+        if key not in found and parts.storefront_failure is not None:
             return Customer.from_model(record, Looked(None, parts.storefront_failure))
-        if parts.storefront is not None:
-            return Customer.from_model(record, Looked(parts.storefront.get(record.email.casefold())))
-        return Customer.from_model(record)
+        return Customer.from_model(record, Looked(found.get(key)))
 
     async def _customer(self, info: Info) -> Customer:
         return Customer.from_model(await info.context.loaders.customer_by_id.load_present(self.customer_id))
@@ -739,34 +761,39 @@ class Order:
 
     @classmethod
     def from_model(cls, record: OrderRecord, parts: PageParts | None = None) -> Order:
-        return cls(
-            id=strawberry.ID(record.id),
-            number=record.number,
-            status=record.status,
-            fulfillment_status=record.fulfillment_status,
-            payment_status=record.payment_status,
-            channel=record.channel,
-            external_reference=record.external_reference,
-            delivery_method=record.delivery_method,
-            email=record.email,
-            service_level=record.service_level,
-            version=record.event_seq,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            customer_id=record.customer_id,
-            pickup_location_id=record.pickup_location_id,
-            currency=record.currency,
-            promised_on=record.promised_on,
-            risk_score=record.risk_score,
-            risk_reasons=record.risk_reasons,
-            locale=record.locale,
-            record=record,
-            parts=parts,
-        )
+        return lazily(cls, record=record, parts=parts)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Order:
         return cls.from_model(await orders.order(info.context.services, principal(info), str(id)))
+
+
+read_lazily(
+    Order,
+    "record",
+    [
+        "id",
+        "number",
+        "status",
+        "fulfillment_status",
+        "payment_status",
+        "channel",
+        "external_reference",
+        "delivery_method",
+        "email",
+        "service_level",
+        "created_at",
+        "updated_at",
+        "customer_id",
+        "pickup_location_id",
+        "currency",
+        "promised_on",
+        "risk_score",
+        "risk_reasons",
+        "locale",
+    ],
+    version="event_seq",
+)
 
 
 @strawberry.type(name="OrderEvent")
