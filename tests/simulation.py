@@ -106,6 +106,10 @@ POLICY = (
 SAFETY = (
     """mutation($input: SetSafetyStockInput!) { setSafetyStock(input: $input) { userErrors { code } } }"""
 )
+ACTIVE = """mutation($id: ID!, $on: Boolean!) {
+  deactivateLocation(id: $id) @skip(if: $on) { userErrors { code } }
+  reactivateLocation(id: $id) @include(if: $on) { userErrors { code } }
+}"""
 AVAILABILITY = """query($skus: [String!]!) {
   availability(skus: $skus, channel: "web") { sku locations { location { id code } availableToSell } }
 }"""
@@ -134,6 +138,7 @@ class Walk:
     locations: dict[str, str] = field(default_factory=dict)  # code -> id
     receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (sku, code) -> when
     kept_back: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, location id) -> safety set
+    closed: set[str] = field(default_factory=set)  # codes of locations an admin took out of routing
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -193,6 +198,7 @@ class Walk:
             (self.receive, 1),
             (self.next_day, 3),
             (self.keep_back, 2),
+            (self.close_or_reopen, 1),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -257,7 +263,9 @@ class Walk:
             )
 
     async def place_pickup(self) -> None:
-        await self.place(pickup=self.rng.choice(PICKUP_STORES))
+        stores = [code for code in PICKUP_STORES if code not in self.closed]
+        if stores:
+            await self.place(pickup=self.rng.choice(stores))
 
     async def hold(self) -> None:
         sku = self.rng.choice(SKUS)
@@ -522,6 +530,21 @@ class Walk:
             self.kept_back.pop(key, None)
         else:
             self.kept_back[key] = quantity
+
+    async def close_or_reopen(self) -> None:
+        """An admin takes a node out of routing (refused while it has open fulfilment orders;
+        carts may hold units there) or brings a closed one back."""
+        code = self.rng.choice(sorted(self.locations))
+        reopen = code in self.closed
+        body = await execute(self.client, ACTIVE, {"id": code, "on": reopen}, token=a_token("admin"))
+        self.expect_no_errors(body)
+        payload = body["data"]["reactivateLocation" if reopen else "deactivateLocation"]
+        if payload["userErrors"]:
+            self.expect_codes(payload, set() if reopen else {"LOCATION_HAS_OPEN_WORK"})
+        elif reopen:
+            self.closed.discard(code)
+        else:
+            self.closed.add(code)
 
     async def read(self, order_id: str) -> dict[str, Any]:
         body = await execute(self.client, ORDER, {"id": order_id}, token=AGENT)

@@ -254,6 +254,42 @@ async def test_an_order_with_its_hold_consumes_the_held_units(client: httpx.Asyn
     assert held["reservation"]["id"] in candidate["reasons"][0]
 
 
+async def test_an_order_from_a_hold_at_a_node_deactivated_since_is_routed_afresh_and_uses_the_hold_up(
+    client: httpx.AsyncClient,
+) -> None:
+    [before] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    held = await hold(client, [a_line("PILLOW-LINEN", 3)], destination=AUSTIN)
+    assert [line["location"]["code"] for line in held["reservation"]["lines"]] == ["DC-DFW"]
+    dfw = next(row for row in before["locations"] if row["location"]["code"] == "DC-DFW")
+    admin = a_token("admin")
+    closed = await execute(
+        client,
+        "mutation($id: ID!) { deactivateLocation(id: $id) { location { active } userErrors { code } } }",
+        {"id": "DC-DFW"},
+        token=admin,
+    )  # a cart's hold is not open work: the node is taken out of routing
+
+    def from_the_hold() -> dict[str, Any]:  # a new idempotency key each
+        return {
+            "input": an_order_input(
+                lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"]
+            )
+        }
+
+    placed = await execute(client, operation("PlaceOrder"), from_the_hold(), token=STOREFRONT)
+    again = await execute(client, operation("PlaceOrder"), from_the_hold(), token=STOREFRONT)
+
+    assert closed["data"]["deactivateLocation"] == {"location": {"active": False}, "userErrors": []}
+    order = placed["data"]["placeOrder"]["order"]
+    assert placed["data"]["placeOrder"]["userErrors"] == [], placed
+    assert order["status"] == "CONFIRMED"
+    assert "DC-DFW" not in [fo["location"]["code"] for fo in order["fulfillmentOrders"]]
+    assert [e["code"] for e in again["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_USED"]
+    [after] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
+    # the other nodes gave the order's 3 units; the hold at DC-DFW holds nothing any more
+    assert after["availableToSell"] == before["availableToSell"] - dfw["availableToSell"] - 3
+
+
 async def test_an_order_that_differs_from_its_hold_is_refused(client: httpx.AsyncClient) -> None:
     held = await hold(client, [a_line("PILLOW-LINEN", 1)])
 

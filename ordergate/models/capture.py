@@ -10,7 +10,7 @@ where the units come from, asks these functions, applies the plan and commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,6 +146,14 @@ def reserved_route(
         raise ValidationFailed([Problem("RESERVATION_MISMATCH", message, RESERVATION_FIELD)])
     taken = tuple(PlanLine(line.sku, line.location_id, quantity) for line, quantity in kept.kept if quantity)
     return Route(Plan(taken), reservation=reservation)
+
+
+def reserved_route_fits(route: Route, source_ids: Collection[str]) -> bool:
+    """Whether every node the reservation holds the order's units at may still send them (is
+    among the order's sources). One deactivated since the cart held stock, or no longer
+    shipping (or offering pickup) for the order's channel, may not: the order is then routed
+    afresh, and uses its reservation up all the same (the held units are free to route)."""
+    return all(line.location_id in source_ids for line in route.plan.lines)
 
 
 def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:

@@ -24,6 +24,7 @@ from ordergate.models.capture import (
     plan_capture,
     price,
     reserved_route,
+    reserved_route_fits,
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import PlaceOrder, check_place_order
@@ -360,8 +361,9 @@ async def _allocation_plan(
     narrow: bool = False,
 ) -> tuple[Route, dict[str, SkuStock]]:
     """Pick where every unit comes from: the order's reservation when it has a live one that
-    matches, else routing (and, where a product's selling policy allows, incoming supply:
-    `plan_sale`), from the chosen delivery option's locations only. Raises INSUFFICIENT_STOCK,
+    matches and every node it holds at may still send (`reserved_route_fits`), else routing
+    (and, where a product's selling policy allows, incoming supply: `plan_sale`), from the
+    chosen delivery option's locations only. Raises INSUFFICIENT_STOCK,
     or DELIVERY_OPTION_UNAVAILABLE when the option cannot be met.
 
     The figures routing reads are locked so that nothing changes under the plan. `narrow`
@@ -384,10 +386,13 @@ async def _allocation_plan(
         pickup.id if pickup else None,
         ship=command.delivery_method is DeliveryMethod.SHIP,
     )
+    held = reserved.reservation if reserved is not None else None
+    if reserved is not None and not reserved_route_fits(reserved, {loc.id for loc in sources}):
+        reserved = None  # a node it holds units at may no longer send them: routed afresh
     chosen = parse(command.delivery_option_id) if command.delivery_option_id else None
     if chosen is not None and chosen.method is DeliveryMethod.SHIP and reserved is None:
         sources = [loc for loc in sources if loc.code in chosen.locations]
-    hold_id = reserved.reservation.id if reserved is not None and reserved.reservation else None
+    hold_id = held.id if held is not None else None
     skus = [w.sku for w in wants]
     clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
 
@@ -411,6 +416,8 @@ async def _allocation_plan(
     if chosen is not None:
         _honours(route, chosen, view, sources, now, command, pickup)
     assert route is not None
+    if held is not None and route.reservation is None:
+        route = dataclasses.replace(route, reservation=held)  # used up, though routed afresh
     return route, view
 
 

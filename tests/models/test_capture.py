@@ -24,6 +24,7 @@ from ordergate.models.capture import (
     plan_capture,
     price,
     reserved_route,
+    reserved_route_fits,
 )
 from ordergate.models.commands import CustomerDetails, ExternalSale, LineRequest
 from ordergate.models.countries import is_country, postal_code_fits
@@ -178,6 +179,28 @@ def test_a_cart_that_shrank_takes_what_it_needs_from_its_hold_in_line_order() ->
         PlanLine("MUG-BLUE", "loc-dc-dfw", 2),
         PlanLine("MUG-BLUE", "loc-dc-ewr", 1),
     )
+
+
+@pytest.mark.parametrize(
+    ("sources", "fits"),
+    [
+        ({"loc-dc-dfw", "loc-dc-ewr", "loc-st-chi"}, True),
+        ({"loc-dc-dfw", "loc-dc-ewr"}, True),
+        ({"loc-dc-dfw"}, False),  # ewr deactivated, or no longer shipping for the channel
+        (set(), False),
+    ],
+)
+def test_a_reservation_is_the_route_only_while_every_node_it_takes_from_is_a_source(
+    sources: set[str], fits: bool
+) -> None:
+    held = [
+        a_reservation_line("MUG-BLUE", "loc-dc-dfw", 2),
+        a_reservation_line("MUG-BLUE", "loc-dc-ewr", 2),
+    ]
+
+    assert reserved_route_fits(reserved_route(a_reservation(), held, [Want("MUG-BLUE", 3)]), sources) is fits
+    # a node the shrunk cart no longer takes from does not count
+    assert reserved_route_fits(reserved_route(a_reservation(), held, [Want("MUG-BLUE", 2)]), {"loc-dc-dfw"})
 
 
 @pytest.mark.parametrize(
