@@ -163,7 +163,8 @@ class InventoryRepository:
         waits for this. Returns the positions whose snapshot could not be placed (kept local)."""
         if not on_hand:
             return set()
-        await self.positions(sorted({sku for sku, _ in on_hand}), lock=True)
+        # The locks alone: the rows are written below by one upsert, not through loaded records.
+        await self.session.execute(_lock_positions_of_skus(), {"skus": sorted({sku for sku, _ in on_hand})})
         movements = await self.uncounted_movements(list(on_hand))
         values: list[dict[str, Any]] = []
         counted: list[str] = []
@@ -459,6 +460,16 @@ def _positions_of_skus(lock: bool) -> Any:
         .order_by(_POSITION.sku, _POSITION.location_id)
     )
     return query.with_for_update() if lock else query
+
+
+@functools.cache
+def _lock_positions_of_skus() -> Any:
+    return (
+        sa.select(_POSITION.sku)
+        .where(_POSITION.sku.in_(_SKUS))
+        .order_by(_POSITION.sku, _POSITION.location_id)
+        .with_for_update()
+    )
 
 
 @functools.cache
