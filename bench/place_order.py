@@ -20,7 +20,10 @@ What it does, in one run:
    store runs to allocate (`store/inventory.py`: per line, in (sku, location) order, the
    conditional `UPDATE ... SET allocated = allocated + q WHERE on_hand - allocated - reserved >= q`
    with a row-count check, plus a ledger insert), through SQLAlchemy with as many pooled
-   connections as the two workers have together (2 x (10 + 20)).
+   connections as the two workers have together: each side gets an equal share of what
+   PostgreSQL has free (`max_connections`, less its reserve, the connections open at start and
+   20 left for others), at most 60 (two workers' default pools, 2 x 30); `--connections N`
+   fixes it.
 5. Checks, on the gateway's tables: no position with allocated > on hand, and every position's
    `allocated` equals its ledger (ALLOCATE - RELEASE - SHIP); and that what the clients were
    told they bought of the scarce SKUs is what the ledger allocated.
@@ -307,6 +310,33 @@ async def recreate_database(name: str) -> None:
         await admin.close()
 
 
+async def connection_share(sides: int = 2, headroom: int = 20, most: int = 60) -> int:
+    """Connections each side (the gateway's two workers together, the baseline) may hold: what
+    PostgreSQL allows, less its superuser reserve, the connections open now (other people's
+    suites) and `headroom`, shared equally; at most `most` (two workers' default pools)."""
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        allowed = int(await admin.fetchval("SHOW max_connections"))
+        reserved = int(await admin.fetchval("SHOW superuser_reserved_connections"))
+        used = int(
+            await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            )
+        )
+    finally:
+        await admin.close()
+    share = min(most, (allowed - reserved - used - headroom) // sides)
+    print(
+        f"connections: max_connections {allowed}, {reserved} reserved, {used} open now, "
+        f"{headroom} left free: "
+        f"{share} for the gateway ({share // 2} per worker) and {share} for the baseline",
+        flush=True,
+    )
+    if share < 4:
+        raise SystemExit("PostgreSQL has too few free connections for this bench; try later")
+    return share
+
+
 async def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 120.0) -> None:
     """Until `url` answers at all (the ERP stand-in answers 401 without a token)."""
     deadline = time.monotonic() + seconds
@@ -375,6 +405,7 @@ async def run(args: argparse.Namespace) -> None:
     database_url = f"postgresql://postgres@127.0.0.1:5432/{database}"
     gateway = f"http://127.0.0.1:{args.port}"
     katana = f"http://127.0.0.1:{args.katana_port}"
+    share = args.connections or await connection_share()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -383,6 +414,7 @@ async def run(args: argparse.Namespace) -> None:
         "ORDERGATE_KATANA_TOKEN": "bench-katana-token",
         "ORDERGATE_QUERY_BUDGET": "0",
         "ORDERGATE_LOG_LEVEL": "WARNING",
+        "ORDERGATE_DATABASE_CONNECTIONS": str(share // 2),  # per worker
     }
     command = [py, "-m", "ordergate.cli", "serve", "--port", str(args.port), "--workers", "2"]
     print("bench: " + " ".join(shlex.quote(a) for a in [py, *sys.argv]))
@@ -397,6 +429,7 @@ async def run(args: argparse.Namespace) -> None:
                 "ORDERGATE_KATANA_TOKEN",
                 "ORDERGATE_QUERY_BUDGET",
                 "ORDERGATE_LOG_LEVEL",
+                "ORDERGATE_DATABASE_CONNECTIONS",
             )
         )
         + " "
@@ -431,7 +464,9 @@ async def run(args: argparse.Namespace) -> None:
         settings = Settings()
         token = mint_token(settings, role=Role.STOREFRONT, subject="bench-storefront", now=datetime.now(UTC))
         engine = create_engine(
-            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}", pool_size=30, max_overflow=30
+            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}",
+            pool_size=share // 2,
+            max_overflow=share - share // 2,
         )
         async with engine.begin() as connection:
             await connection.execute(
@@ -517,6 +552,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--katana-port", type=int, default=8732)
     parser.add_argument("--database", default="ordergate_bench")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=0,
+        help="PostgreSQL connections per side (gateway, baseline); default: an equal share of "
+        "what is free, at most 60",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument(
         "--spread",

@@ -344,11 +344,19 @@ def load_tax_rules(path: str | None) -> TaxRules:
         raise SettingsError(f"ORDERGATE_TAX_RULES: {exc}") from None
 
 
+def _pool(settings: Settings) -> dict[str, int] | None:
+    """The PostgreSQL pool: a third of `database_connections` kept open (10 + 20 by default)."""
+    if settings.is_sqlite:
+        return None
+    kept = max(1, settings.database_connections // 3)
+    return {"pool_size": kept, "max_overflow": settings.database_connections - kept}
+
+
 def build_services(
     settings: Settings, store: Store | None = None, sandboxes: Sandboxes | None = None
 ) -> Services:
     stale = stale_sandbox_state(settings)  # before the store can make the file
-    store = store or Store(settings.database_url)
+    store = store or Store(settings.database_url, engine_options=_pool(settings))
     broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
     policy = Policy(
         currency=settings.currency,

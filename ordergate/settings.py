@@ -223,6 +223,13 @@ class Settings:
         "the store; `postgresql+asyncpg://user@host/db` for PostgreSQL (`postgresql://` is accepted)",
         parsers.database_url,
     )
+    database_connections: int = setting(
+        "ORDERGATE_DATABASE_CONNECTIONS",
+        30,
+        "the most connections one gateway process holds to PostgreSQL: a pool of a third of them "
+        "kept open, the rest opened under load and closed after (with `--workers N`, N times this)",
+        parsers.at_least_one,
+    )
     redis_url: str | None = setting(
         "REDIS_URL",
         None,

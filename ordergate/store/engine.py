@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,35 @@ def _inline_reader(database: str, timeout: float) -> Any:
     return connect
 
 
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """A pooled connection that sat unused for `idle_seconds` is pinged as it is handed out, and
+    replaced when the server has gone (restarted, or the connection cut while idle): what
+    `pool_pre_ping` does, without a round trip to the server for every transaction of a busy
+    pool, whose connections were in use a moment ago. A connection lost while in use fails its
+    transaction, and SQLAlchemy then invalidates the pool's older connections."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _handed_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise sa.exc.DisconnectionError("the pooled connection is gone") from error
+            raise
+
+
 def create_engine(url: str, *, immediate: bool = False, inline: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine. On SQLite `immediate` makes every transaction take the write lock
     up front (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock, and
@@ -108,8 +138,9 @@ def create_engine(url: str, *, immediate: bool = False, inline: bool = False, **
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        _ping_when_idle(engine, IDLE_PING_SECONDS)
+        return engine
 
     kwargs.setdefault("connect_args", {"timeout": 30})
     database = make_url(url).database

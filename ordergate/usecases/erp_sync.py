@@ -50,6 +50,7 @@ from ordergate.models.outbox import (
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
+from ordergate.usecases.settled import DoneWith
 
 EVERYTHING = OrderScope(everything=True)
 GONE = frozenset({FulfillmentOrderStatus.CANCELLED, FulfillmentOrderStatus.REJECTED})
@@ -106,7 +107,7 @@ def _promise_amendment(uow: UnitOfWork, order: Order, location: Location, now: d
     )
 
 
-async def push_sales_order(services: Services, task: OutboxTask) -> str:
+async def push_sales_order(services: Services, task: OutboxTask) -> str | DoneWith:
     """The relay's handler for ERP_SALES_ORDER tasks: the ERP's id for the sales order (kept in
     the store for amendments), or NOTHING_TO_PUSH when every unit was cancelled or moved first."""
     erp = _erp(services)
@@ -114,8 +115,12 @@ async def push_sales_order(services: Services, task: OutboxTask) -> str:
     if not wanted.lines:
         return NOTHING_TO_PUSH
     erp_id = await erp.push_sales_order(wanted)
-    await _remember(services, task.key, task.payload, erp_id)
-    return erp_id
+    now = services.clock()
+
+    async def remember(uow: UnitOfWork) -> None:
+        await _remember_in(uow, task.key, task.payload, erp_id, now)
+
+    return DoneWith(erp_id, remember)  # the reference kept as the task is settled done
 
 
 async def amend_sales_order(services: Services, task: OutboxTask) -> str:
@@ -189,13 +194,19 @@ def _erp(services: Services) -> ErpConnector:
 
 async def _remember(services: Services, key: str, payload: dict[str, object], erp_id: str | None) -> None:
     async with services.store.write() as uow:
-        await uow.erp.remember(
-            key,
-            order_id=str(payload["order_id"]),
-            location_id=str(payload["location_id"]),
-            erp_id=erp_id,
-            now=services.clock(),
-        )
+        await _remember_in(uow, key, payload, erp_id, services.clock())
+
+
+async def _remember_in(
+    uow: UnitOfWork, key: str, payload: dict[str, object], erp_id: str | None, now: datetime
+) -> None:
+    await uow.erp.remember(
+        key,
+        order_id=str(payload["order_id"]),
+        location_id=str(payload["location_id"]),
+        erp_id=erp_id,
+        now=now,
+    )
 
 
 async def _sales_order(services: Services, key: str, payload: dict[str, object]) -> SalesOrderPush:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,9 @@ KEY_FIELD = ("idempotency_key",)
 FIRST_PAUSE = 0.01  # seconds between looks at a pending key, doubling up to LONGEST_PAUSE
 LONGEST_PAUSE = 0.2
 
+Prepare = Callable[[UnitOfWork], Awaitable[int]]
+"""Work to do in a claim's own transaction once the key is claimed (an order's number)."""
+
 
 @dataclass
 class Claim:
@@ -41,6 +44,7 @@ class Claim:
     record: IdempotencyRecord | None = None
     result_id: str | None = None
     field: tuple[str, ...] = KEY_FIELD
+    prepared: int | None = None  # what `claim_first`'s `prepare` gave, in the claim's transaction
 
     def provider_key(self, purpose: str) -> str:
         """The idempotency key for this attempt's call to a provider (`purpose`: "auth")."""
@@ -131,15 +135,18 @@ async def claim_first(
     key: str | None,
     request: Any,
     field: tuple[str, ...] = KEY_FIELD,
+    prepare: Prepare | None = None,
 ) -> AsyncIterator[Claim]:
     """Claim `key` in a transaction of its own, for work that calls a provider before it writes
     its result: run the work in the block and complete the claim where the result is written.
     A repeat of a done request gets its `result_id`; one of a pending request waits for it up
-    to `Policy.idempotency_wait` seconds. A DomainError out of the block gives the key up."""
+    to `Policy.idempotency_wait` seconds. A DomainError out of the block gives the key up.
+    `prepare` runs in the claim's transaction when the key is this request's to work under (not
+    for a repeat, nor without a key): its value is the claim's `prepared`."""
     once = (
         Claim(field=field)
         if key is None
-        else await _claim_waiting(services, principal, operation, key, request, field)
+        else await _claim_waiting(services, principal, operation, key, request, field, prepare)
     )
     try:
         yield once
@@ -149,7 +156,13 @@ async def claim_first(
 
 
 async def _claim_waiting(
-    services: Services, principal: Principal, operation: str, key: str, request: Any, field: tuple[str, ...]
+    services: Services,
+    principal: Principal,
+    operation: str,
+    key: str,
+    request: Any,
+    field: tuple[str, ...],
+    prepare: Prepare | None,
 ) -> Claim:
     clock = asyncio.get_running_loop().time
     deadline = clock() + services.policy.idempotency_wait
@@ -157,7 +170,10 @@ async def _claim_waiting(
     while True:
         try:
             async with services.store.write() as uow:
-                return await claim(services, uow, principal, operation, key, request, field)
+                once = await claim(services, uow, principal, operation, key, request, field)
+                if prepare is not None and once.record is not None:
+                    once.prepared = await prepare(uow)
+                return once
         except IdempotencyKeyInUse:
             if clock() + pause > deadline:
                 raise

@@ -96,7 +96,9 @@ async def place(services: Services, principal: Principal, command: PlaceOrder) -
             command, pickup_location_id=await catalog.location_id(services, command.pickup_location_id)
         )
     await refresh_stock(services, [line.sku for line in command.lines])
-    async with claim_first(services, principal, "placeOrder", command.idempotency_key, command) as once:
+    async with claim_first(
+        services, principal, "placeOrder", command.idempotency_key, command, prepare=_next_number
+    ) as once:
         if once.result_id is not None:
             async with services.store.read() as uow:
                 return Placed(await _stored(uow, once.result_id))
@@ -119,7 +121,7 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
                 idempotency_key=once.provider_key("auth"),
             )
     now = services.clock()
-    number = await reserve_order_number(services)
+    number = once.prepared if once.prepared is not None else await reserve_order_number(services)
     try:
         try:
             placed = await _write(services, principal, command, number, now, authorized, once, narrow=True)
@@ -169,11 +171,16 @@ async def _stored(uow: UnitOfWork, order_id: str) -> Order:
 
 
 async def reserve_order_number(services: Services) -> int:
-    """The order's number, from a transaction of its own: orders being placed do not queue on
-    the counter's row lock while they allocate. A number an order does not take (refused, or a
-    repeat) is skipped: numbers are unique and rising, not gapless."""
+    """The order's number, from a short transaction before the order's own (with its key's
+    claim when it has one: `_next_number`): orders being placed do not queue on the counter's
+    row lock while they allocate. A number an order does not take (refused) is skipped: numbers
+    are unique and rising, not gapless."""
     async with services.store.write() as uow:
-        return await uow.next_value(ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
+        return await _next_number(uow)
+
+
+async def _next_number(uow: UnitOfWork) -> int:
+    return await uow.next_value(ORDER_NUMBER_COUNTER, start=FIRST_ORDER_NUMBER)
 
 
 async def _capture(

@@ -22,12 +22,15 @@ from datetime import timedelta
 from ordergate import tracing
 from ordergate.models.outbox import OutboxTask, Permanent, lane_of, next_attempt
 from ordergate.usecases.services import Services
+from ordergate.usecases.settled import DoneWith
 
 log = logging.getLogger("ordergate.relay")
 LEASE = timedelta(minutes=2)
+BATCH = 20  # tasks leased at a time by a lane
 
-Handler = Callable[[Services, OutboxTask], Awaitable[str | None]]
-"""Does one task; returns a short result to keep, or raises to be retried later."""
+Handler = Callable[[Services, OutboxTask], Awaitable[str | DoneWith | None]]
+"""Does one task; returns a short result to keep (with writes to make as it is settled done:
+`DoneWith`), or raises to be retried later."""
 
 
 def lanes(handlers: Mapping[str, Handler]) -> dict[str, dict[str, Handler]]:
@@ -61,7 +64,7 @@ async def relay_lane(
         except Exception:  # a supervisor: log, wait, and go on
             log.exception("the %s lane of the outbox relay failed; retrying", lane)
             attempted = 0
-        if attempted == 0:
+        if attempted < BATCH:  # all that was due is done: wait for more (a commit sets `ready`)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(idle_seconds):  # not wait_for: see broker.memory
                     await ready.wait()
@@ -76,7 +79,7 @@ def stop_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-async def relay_once(services: Services, handlers: Mapping[str, Handler], limit: int = 20) -> int:
+async def relay_once(services: Services, handlers: Mapping[str, Handler], limit: int = BATCH) -> int:
     """Do what is due among the kinds that have a handler; returns how many were attempted."""
     if not handlers:
         return 0
@@ -115,11 +118,14 @@ async def _do(services: Services, handler: Handler, task: OutboxTask) -> None:
 
 
 async def settle(
-    services: Services, task_id: str, *, result: str | None = None, error: str | None = None
+    services: Services, task_id: str, *, result: str | DoneWith | None = None, error: str | None = None
 ) -> None:
     now = services.clock()
     async with services.store.write() as uow:
         if error is None:
+            if isinstance(result, DoneWith):
+                await result.write(uow)
+                result = result.result
             await uow.outbox.done(task_id, now, (result or "done")[:128])
             return
         task = await uow.outbox.by_id(task_id)
