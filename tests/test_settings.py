@@ -41,6 +41,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "ORDERGATE_LOG_FORMAT": ("TEXT", "text"),
     "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS": ("5", 5.0),
     "ORDERGATE_SPLIT_LIMIT": ("3", 3),
+    "ORDERGATE_DATABASE_CONNECTIONS": (" 12 ", 12),
     "ORDERGATE_SPLIT_LIMITS": (" web=3, marketplace = 1 ", (("marketplace", 1), ("web", 3))),
 }
 
