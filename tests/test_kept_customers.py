@@ -68,13 +68,20 @@ def edges(page: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.mark.no_relay
-async def test_boards_within_the_bound_ask_the_storefront_once_and_a_name_changed_there_shows_after_it(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
-) -> None:
+@pytest.fixture
+async def clock(client: httpx.AsyncClient, services: Services) -> Clock:
+    """A board of mixed customers placed, then the services' kept customers on a clock of the
+    test's (60 s bound)."""
     await a_mixed_board(client)
     clock = Clock()
     services.storefront_customers = KeptCustomers(max_age=60, timer=clock)
+    return clock
+
+
+@pytest.mark.no_relay
+async def test_boards_within_the_bound_ask_the_storefront_once_and_a_name_changed_there_shows_after_it(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: Clock
+) -> None:
     asked = []
     for _ in range(3):
         with counting(services) as cost:
@@ -97,11 +104,8 @@ async def test_boards_within_the_bound_ask_the_storefront_once_and_a_name_change
 
 
 async def test_with_the_storefront_down_kept_customers_are_shown_and_the_others_labelled(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+    client: httpx.AsyncClient, sandboxes: Sandboxes, clock: Clock
 ) -> None:
-    await a_mixed_board(client)
-    clock = Clock()
-    services.storefront_customers = KeptCustomers(max_age=60, timer=clock)
     listed = await execute(client, IDS, {"first": 10}, token=ADMIN)
     shoppers = [e["node"]["id"] for e in edges(listed) if e["node"]["customer"]["email"] == SHOPPER]
     seen = await execute(client, ALONE, {"id": shoppers[0]}, token=ADMIN)  # keeps the shopper alone
