@@ -34,7 +34,7 @@ import httpx  # noqa: E402
 
 from bench.graphql_http import SERVER_ENV, request_bodies, seed  # noqa: E402
 from bench.graphql_http_server import bench_app, bench_routes  # noqa: E402
-from ordergate import runtime  # noqa: E402
+from bench.in_process import served_in_process  # noqa: E402
 from ordergate.auth import mint_token  # noqa: E402
 from ordergate.models.identity import Role  # noqa: E402
 from ordergate.settings import Settings  # noqa: E402
@@ -65,15 +65,7 @@ async def measure(args: argparse.Namespace) -> str:
     token = mint_token(settings, role=Role.AGENT, now=datetime.now(UTC), subject="bench-agent")
     body = request_bodies()["board"]
     urls = {"graphql": "/graphql", "plain": "/bench/plain/board"}
-    runtime.tune_gc_for_serving()
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://ordergate.test",
-            headers={"Authorization": f"Bearer {token}"},
-        ) as client,
-    ):
+    async with served_in_process(app, token) as client:
         graphql = (await client.post("/graphql", json=body)).json()
         plain = (await client.post("/bench/plain/board", json=body)).json()
         if graphql.get("errors") or graphql["data"] != plain["data"]:

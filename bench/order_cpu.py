@@ -38,8 +38,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.in_process import served_in_process  # noqa: E402
 from bench.place_order import ADDRESS, PLACE_ORDER, PLENTIFUL, recreate_database, wait_ready  # noqa: E402
-from ordergate import bootstrap, runtime  # noqa: E402
+from ordergate import bootstrap  # noqa: E402
 from ordergate.app import create_app  # noqa: E402
 from ordergate.auth import mint_token  # noqa: E402
 from ordergate.models.identity import Role  # noqa: E402
@@ -138,16 +139,7 @@ async def run(args: argparse.Namespace) -> None:
     sandboxes = bootstrap.Sandboxes()  # the app starts the mail sink the mailer sends to
     services = bootstrap.build_services(settings, sandboxes=sandboxes)
     app = create_app(settings, services, sandboxes)
-    runtime.tune_gc_for_serving()  # as each worker of `ordergate serve` does once its app is built
-    async with (
-        services.closing,
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://ordergate.bench",
-            headers={"authorization": f"Bearer {token}"},
-        ) as http,
-    ):
+    async with services.closing, served_in_process(app, token) as http:
         await batch(http, services, 0, args.warmup, args.relay)
         if args.statements:
             await show_statements(http, services, args.relay)
