@@ -198,7 +198,7 @@ class Walk:
             (self.receive, 1),
             (self.next_day, 3),
             (self.keep_back, 2),
-            (self.close_or_reopen, 1),
+            (self.close_or_reopen, 3),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -532,8 +532,8 @@ class Walk:
             self.kept_back[key] = quantity
 
     async def close_or_reopen(self) -> None:
-        """An admin takes a node out of routing (refused while it has open fulfilment orders;
-        carts may hold units there) or brings a closed one back."""
+        """An admin takes a node out of routing (refused while it has open fulfilment orders or
+        lines waiting there for supply; carts may hold units there) or brings a closed one back."""
         code = self.rng.choice(sorted(self.locations))
         reopen = code in self.closed
         body = await execute(self.client, ACTIVE, {"id": code, "on": reopen}, token=a_token("admin"))
@@ -636,6 +636,13 @@ class Walk:
                     for row in fo_lines.get(fo.id, []):
                         open_units[(row.sku, code_of[fo.location_id])] += row.quantity
                         open_by_line[row.order_line_id] += row.quantity
+        for code in self.closed:  # a closed node takes no new work, and had none left when closed
+            work = {sku: units for (sku, at), units in open_units.items() if at == code and units}
+            work |= {
+                f"{sku} waiting": units for (sku, at), units in waiting.items() if at == self.locations[code]
+            }
+            if work:
+                raise self.violation(f"after {after}: {code} is closed but has work: {work}")
         for (sku, code), expected in self.ledger.items():
             in_flight = sum(
                 m.quantity for m in movements.get((sku, self.locations[code]), []) if m.acked_at is None

@@ -20,6 +20,7 @@ from tests.clock import MovingClock, moving
 from tests.contract import operation
 from tests.graphql_client import execute
 from tests.test_inventory import AUSTIN, only_at, set_policy
+from tests.test_network_config import DEACTIVATE, mutate
 
 AGENT = a_token("agent")
 WOOL = "THROW-WOOL"  # the demo's backorderable SKU: 40 due at DC-DFW in ten days (PO-1002)
@@ -203,6 +204,26 @@ async def test_cancelling_a_backordered_order_gives_its_place_in_the_supply_back
     assert await promise(client, WOOL, 40) is not None
     await katana(sandboxes).receive_purchase_order("PO-1002")
     assert (await read(client, placed["order"]["id"]))["fulfillmentOrders"] == []
+
+
+async def test_a_node_with_lines_waiting_for_its_supply_is_not_deactivated_until_they_are_gone(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Waiting lines are the node's work to come: closed, the supply's arrival would open a
+    fulfilment order at a node that routing no longer counts."""
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    placed = await place(client, WOOL, 2)  # both units wait for PO-1002 at DC-DFW
+
+    busy = await mutate(client, DEACTIVATE, {"id": "DC-DFW"})
+    await execute(
+        client, CANCEL, {"input": {"orderId": placed["order"]["id"], "reason": "CUSTOMER"}}, token=AGENT
+    )
+    idle = await mutate(client, DEACTIVATE, {"id": "DC-DFW"})
+
+    assert [(e["code"], e["field"]) for e in busy["userErrors"]] == [("LOCATION_HAS_OPEN_WORK", ["id"])]
+    assert "1 order lines waiting there for supply" in busy["userErrors"][0]["message"]
+    assert busy["location"] is None
+    assert idle == {"location": {"code": "DC-DFW", "active": False}, "userErrors": []}
 
 
 async def test_an_order_with_units_waiting_cannot_be_edited(

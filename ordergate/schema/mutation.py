@@ -498,7 +498,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Take a location out of routing, pickup and availability (admins). Refused with "
-        "LOCATION_HAS_OPEN_WORK while it has open fulfilment orders."
+        "LOCATION_HAS_OPEN_WORK while it has open fulfilment orders or order lines waiting there for "
+        "supply."
     )
     async def deactivate_location(self, info: Info, id: strawberry.ID) -> LocationPayload:
         return await LocationPayload.of(

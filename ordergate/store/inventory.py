@@ -128,6 +128,16 @@ class InventoryRepository:
         rows = await self.session.execute(_waiting_of_skus(), {"skus": sorted(set(skus))})
         return {(sku, location): int(total) for sku, location, total in rows.all()}
 
+    async def waiting_lines_at(self, location_id: str) -> int:
+        """Order lines with units waiting for supply at this node (they are allocated there)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(tables.backorders)
+            .where(tables.backorders.c.location_id == location_id)
+            .where(tables.backorders.c.status == BackorderStatus.WAITING.value)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
     async def waiting_skus(self) -> list[str]:
         """The SKUs with units backordered and still waiting."""
         query = (

@@ -157,22 +157,33 @@ async def update_location(
 
 async def set_location_active(services: Services, principal: Principal, ref: str, active: bool) -> Location:
     """Deactivate a node (routing, pickup and availability stop counting it at the next request)
-    or bring it back. A node with open fulfilment orders is not deactivated: LOCATION_HAS_OPEN_WORK
-    (route them elsewhere, or let them finish, first)."""
+    or bring it back. A node with open work is not deactivated: LOCATION_HAS_OPEN_WORK while it
+    has open fulfilment orders (route them elsewhere, or let them finish, first) or order lines
+    waiting there for supply (they would be allocated at the closed node when it arrives)."""
     _may_manage(principal)
     async with services.store.write() as uow:
         location = await _location(services, uow, ref)
         if not active and location.active:
-            waiting = (await uow.catalog.open_fulfillment_counts([location.id])).get(location.id, 0)
-            if waiting:
-                message = (
-                    f"{location.code} has {waiting} open fulfilment orders: route them elsewhere "
-                    "(routeOrder) or let them finish, or stop new work with shipEnabled and "
-                    "pickupEnabled false"
-                )
-                raise ValidationFailed([Problem("LOCATION_HAS_OPEN_WORK", message, ("id",))])
+            await _refuse_open_work(uow, location)
         location.active = active
     return location
+
+
+async def _refuse_open_work(uow: UnitOfWork, location: Location) -> None:
+    open_orders = (await uow.catalog.open_fulfillment_counts([location.id])).get(location.id, 0)
+    waiting = await uow.inventory.waiting_lines_at(location.id)
+    work = []
+    if open_orders:
+        work.append(f"{open_orders} open fulfilment orders")
+    if waiting:
+        work.append(f"{waiting} order lines waiting there for supply")
+    if work:
+        message = (
+            f"{location.code} has {' and '.join(work)}: route open orders elsewhere (routeOrder) or "
+            "let them finish, let waiting lines be allocated or cancel them, or stop new work with "
+            "shipEnabled and pickupEnabled false"
+        )
+        raise ValidationFailed([Problem("LOCATION_HAS_OPEN_WORK", message, ("id",))])
 
 
 async def _location(services: Services, uow: UnitOfWork, ref: str) -> Location:
