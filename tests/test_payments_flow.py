@@ -23,6 +23,7 @@ from tests.contract import operation
 from tests.flows import send_back
 from tests.graphql_client import execute
 from tests.test_fulfillment import DALLAS, location_ids, step
+from tests.test_inventory import only_at
 
 pytestmark = pytest.mark.no_relay
 
@@ -399,3 +400,38 @@ async def test_a_capture_recorded_before_the_relay_settles_its_task_shows_once(
         ("AUTHORIZATION", "SUCCEEDED"),
         ("CAPTURE", "SUCCEEDED"),
     ]
+
+
+async def test_cancelling_what_was_left_after_a_partial_shipment_leaves_the_order_paid_at_once(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """A capture for what shipped, then the rest cancelled: the new total is what was captured,
+    so the payment status says PAID in the cancel's own transaction, as the ledger does (it used
+    to stay PARTIALLY_PAID until the leftover hold was released by the relay)."""
+    await only_at(services, sandboxes, "LAMP-DESK", "DC-DFW", 5)
+    await only_at(services, sandboxes, "POT-DUTCH-5", "DC-EWR", 5)
+    order = (await place(client, lines=[a_line("LAMP-DESK", 1), a_line("POT-DUTCH-5", 1)]))["order"]
+    dallas = next(fo for fo in order["fulfillmentOrders"] if fo["location"]["code"] == "DC-DFW")
+    await ship(client, {"fulfillmentOrders": [dallas]})
+    await relay_once(services, outbox_handlers(services))  # the capture of what shipped
+    shipped = await money(client, order["id"])
+    pot, _ = await line_of(client, order["id"], "POT-DUTCH-5")
+
+    body = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER", "lines": [{"lineId": pot, "quantity": 1}]}},
+        token=AGENT,
+    )
+    cancelled = await money(client, order["id"])
+    await relay_once(services, outbox_handlers(services))  # the rest of the hold released
+    settled = await money(client, order["id"])
+
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    assert len(order["fulfillmentOrders"]) == 2
+    assert shipped["paymentStatus"] == "PARTIALLY_PAID"
+    captured = [p["amount"]["amount"] for p in shipped["payments"] if p["kind"] == "CAPTURE"]
+    assert captured == [cancelled["total"]["amount"]]
+    assert cancelled["paymentStatus"] == "PAID"
+    assert settled["paymentStatus"] == "PAID"
+    assert [p["kind"] for p in settled["payments"]] == ["AUTHORIZATION", "CAPTURE", "VOID"]

@@ -134,7 +134,10 @@ async def _apply(
 async def _settle(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], now: datetime) -> None:
     """The card after the order was priced again: what was captured beyond the new total is
     refunded, what left is captured at its new share, and once nothing is open the rest of the
-    authorisation is released (the whole of it, for an order cancelled before anything left)."""
+    authorisation is released (the whole of it, for an order cancelled before anything left).
+    The payment status is the ledger's against the new total at once (what was captured for the
+    units that left may now be all of it: PAID)."""
+    await payments.rederive_status(uow, order)
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     _, refund = settle_new_total(ledger, order.total)
     if refund > 0 and await payments.refundable(uow, order.id) >= refund:
