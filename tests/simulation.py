@@ -100,6 +100,9 @@ EDIT_REFUSALS = {
     "PAYMENT_DECLINED",  # the sandbox's issuer declines raising an authorisation past INCREMENT_LIMIT
 }
 RELEASE_HOLD = """mutation($id: ID!) { releaseInventoryHold(id: $id) { userErrors { code } } }"""
+RELEASE_ORDER = """mutation($input: ReleaseOrderHoldInput!) {
+  releaseOrderHold(input: $input) { order { status } userErrors { code message } }
+}"""
 POLICY = (
     """mutation($input: SetSellingPolicyInput!) { setSellingPolicy(input: $input) { userErrors { code } } }"""
 )
@@ -321,11 +324,17 @@ class Walk:
 
     async def work(self) -> None:
         """One step forward on a fulfilment order: accept, pick, pack, then ship (or ready it and
-        hand it over)."""
+        hand it over); an order held (by the fraud screen, after an edit) is released first."""
         found = await self.open_work()
         if found is None:
             return
         order, fo = found
+        if order["status"] == "ON_HOLD":  # the fraud screen held it after an edit: an agent reviews it
+            body = await execute(self.client, RELEASE_ORDER, {"input": {"orderId": order["id"]}}, token=AGENT)
+            self.expect_no_errors(body)
+            if body["data"]["releaseOrderHold"]["userErrors"]:
+                raise self.violation(f"releaseOrderHold refused: {body['data']['releaseOrderHold']}")
+            return
         code, status = fo["location"]["code"], fo["status"]
         token = a_token("associate", locations=(code,))
         if status in ("OPEN", "ACCEPTED", "PICKING"):
