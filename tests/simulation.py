@@ -100,6 +100,12 @@ EDIT_REFUSALS = {
     "PAYMENT_DECLINED",  # the sandbox's issuer declines raising an authorisation past INCREMENT_LIMIT
 }
 RELEASE_HOLD = """mutation($id: ID!) { releaseInventoryHold(id: $id) { userErrors { code } } }"""
+HOLD_ORDER = """mutation($input: HoldOrderInput!) {
+  holdOrder(input: $input) { order { status } userErrors { code message } }
+}"""
+ROUTE = """mutation($id: ID!) {
+  routeOrder(orderId: $id) { changed userErrors { code message } }
+}"""
 RELEASE_ORDER = """mutation($input: ReleaseOrderHoldInput!) {
   releaseOrderHold(input: $input) { order { status } userErrors { code message } }
 }"""
@@ -202,6 +208,8 @@ class Walk:
             (self.next_day, 3),
             (self.keep_back, 2),
             (self.close_or_reopen, 3),
+            (self.hold_or_release_order, 2),
+            (self.reroute, 2),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -329,11 +337,8 @@ class Walk:
         if found is None:
             return
         order, fo = found
-        if order["status"] == "ON_HOLD":  # the fraud screen held it after an edit: an agent reviews it
-            body = await execute(self.client, RELEASE_ORDER, {"input": {"orderId": order["id"]}}, token=AGENT)
-            self.expect_no_errors(body)
-            if body["data"]["releaseOrderHold"]["userErrors"]:
-                raise self.violation(f"releaseOrderHold refused: {body['data']['releaseOrderHold']}")
+        if order["status"] == "ON_HOLD":  # held by an agent, or by the fraud screen after an edit
+            await self.release_order(order["id"])
             return
         code, status = fo["location"]["code"], fo["status"]
         token = a_token("associate", locations=(code,))
@@ -554,6 +559,61 @@ class Walk:
             self.closed.discard(code)
         else:
             self.closed.add(code)
+
+    async def hold_or_release_order(self) -> None:
+        """An agent stops an order where its work is (refused once it is done or cancelled), or
+        releases one held (its work goes on; a backorder waits while it is held)."""
+        if not self.orders:
+            return
+        order = await self.read(self.rng.choice(self.orders))
+        if order["status"] == "ON_HOLD":
+            await self.release_order(order["id"])
+            return
+        reason = self.rng.choice(("INCORRECT_ADDRESS", "OTHER", "AWAITING_PAYMENT"))
+        body = await execute(
+            self.client, HOLD_ORDER, {"input": {"orderId": order["id"], "reason": reason}}, token=AGENT
+        )
+        self.expect_no_errors(body)
+        payload = body["data"]["holdOrder"]
+        if payload["userErrors"]:
+            self.expect_codes(payload, {"INVALID_TRANSITION"})
+        elif payload["order"]["status"] != "ON_HOLD":
+            raise self.violation(f"holdOrder answered {payload['order']['status']}")
+
+    async def release_order(self, order_id: str) -> None:
+        """An agent's review ends: the order goes on. One held before it was routed is routed
+        now, which the stock there is now may refuse: the agent then cancels it."""
+        body = await execute(self.client, RELEASE_ORDER, {"input": {"orderId": order_id}}, token=AGENT)
+        self.expect_no_errors(body)
+        payload = body["data"]["releaseOrderHold"]
+        if payload["userErrors"]:
+            self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+            cancelled = await execute(
+                self.client, CANCEL, {"input": {"orderId": order_id, "reason": "INVENTORY"}}, token=AGENT
+            )
+            self.expect_no_errors(cancelled)
+            if cancelled["data"]["cancelOrder"]["userErrors"]:
+                raise self.violation(f"cancelling a held order refused: {cancelled['data']['cancelOrder']}")
+
+    async def reroute(self) -> None:
+        """An agent routes an order's units not yet started again (nothing to route, or an order
+        on hold or done, is refused)."""
+        if not self.orders:
+            return
+        body = await execute(self.client, ROUTE, {"id": self.rng.choice(self.orders)}, token=AGENT)
+        self.expect_no_errors(body)
+        payload = body["data"]["routeOrder"]
+        if payload["userErrors"]:
+            self.expect_codes(
+                payload,
+                {
+                    "INVALID_TRANSITION",
+                    "NOTHING_TO_ROUTE",
+                    "NO_ROUTE",
+                    "INSUFFICIENT_STOCK",
+                    "SPLIT_LIMIT_EXCEEDED",
+                },
+            )
 
     async def read(self, order_id: str) -> dict[str, Any]:
         body = await execute(self.client, ORDER, {"id": order_id}, token=AGENT)

@@ -226,6 +226,31 @@ async def test_a_node_with_lines_waiting_for_its_supply_is_not_deactivated_until
     assert idle == {"location": {"code": "DC-DFW", "active": False}, "userErrors": []}
 
 
+async def test_routing_an_order_again_leaves_its_waiting_units_in_their_place_in_the_supply(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """routeOrder moves the units on hand only: units waiting for a purchase order keep their
+    place in it (routed again as well, they were counted twice: work for them and still waiting)."""
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 3)
+    placed = await place(client, WOOL, 5)  # 3 from Newark now, 2 waiting for PO-1002 at Dallas
+    await katana(sandboxes).set_on_hand(WOOL, "DC-ONT", 20)
+    services.freshness.stock_read_at.pop(WOOL, None)
+
+    body = await execute(
+        client,
+        """mutation($id: ID!) { routeOrder(orderId: $id) { userErrors { code } } }""",
+        {"id": placed["order"]["id"]},
+        token=AGENT,
+    )
+    order = await read(client, placed["order"]["id"])
+
+    assert body["data"]["routeOrder"]["userErrors"] == []
+    assert [(b["status"], b["quantityWaiting"]) for b in order["backorders"]] == [("WAITING", 2)]
+    live = [fo for fo in order["fulfillmentOrders"] if fo["status"] != "CANCELLED"]
+    assert sum(line["quantity"] for fo in live for line in fo["lines"]) == 3
+    assert order["lines"][0]["quantityBackordered"] == 2
+
+
 async def test_an_order_with_units_waiting_cannot_be_edited(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:

@@ -34,8 +34,13 @@ class LineUnits(Protocol):
 Work = tuple[FulfillmentOrder, list[PlanLine]]  # a node's not-started work and the units it holds
 
 
-def still_to_route(lines: Sequence[LineUnits], started: Mapping[str, int]) -> list[Want]:
-    """Per line, the units neither gone, cancelled nor started on at a node (`started` per SKU)."""
+def still_to_route(
+    lines: Sequence[LineUnits], started: Mapping[str, int], waiting: Mapping[str, int] | None = None
+) -> list[Want]:
+    """Per line, the units neither gone, cancelled, started on at a node (`started` per SKU) nor
+    waiting for supply at the node that promised them (`waiting` per SKU: a backorder keeps its
+    place in that supply, and the pass that allocates it when it arrives opens its work)."""
+    waiting = waiting or {}
     return [
         Want(line.sku, left)
         for line in lines
@@ -44,6 +49,7 @@ def still_to_route(lines: Sequence[LineUnits], started: Mapping[str, int]) -> li
             - line.quantity_fulfilled
             - line.quantity_cancelled
             - started.get(line.sku, 0)
+            - waiting.get(line.sku, 0)
         )
         > 0
     ]

@@ -33,6 +33,7 @@ from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
 from ordergate.models.replanning import LineUnits, Work, amendment, held, node_changes, still_to_route
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
+from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync
 from ordergate.usecases.allocation import Opened, allocate, announce_opened, commit_plan
@@ -136,7 +137,7 @@ async def _lines(uow: UnitOfWork, order: Order) -> list[OrderLine]:
 
 def _nothing_to_route() -> ValidationFailed:
     return ValidationFailed(
-        [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on", ("order_id",))]
+        [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on or waits for supply", ("order_id",))]
     )
 
 
@@ -164,7 +165,7 @@ async def decide_again(
     own not-started work holds as free; reads only (`lock` takes the stock rows' locks, for a
     plan that will be applied). None when nothing is open to route."""
     shares, started, movable = await _work(uow, order)
-    wants = still_to_route(lines, started)
+    wants = still_to_route(lines, started, await _waiting(uow, order))
     current = held(movable)
     if not wants:
         return None
@@ -245,6 +246,15 @@ async def _work(uow: UnitOfWork, order: Order) -> tuple[list[FulfillmentOrder], 
         elif fo.status in MOVABLE:
             movable.append((fo, mine))
     return shares, started, movable
+
+
+async def _waiting(uow: UnitOfWork, order: Order) -> Counter[str]:
+    """The order's units waiting for supply, per SKU."""
+    waiting: Counter[str] = Counter()
+    for backorder in (await uow.inventory.backorders_by_order_ids([order.id])).get(order.id, []):
+        if backorder.status is BackorderStatus.WAITING:
+            waiting[backorder.sku] += backorder.quantity
+    return waiting
 
 
 async def _move(

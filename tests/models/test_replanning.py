@@ -36,7 +36,7 @@ def work_at(location: str, **units: int) -> tuple[FulfillmentOrder, list[PlanLin
     return fo, [PlanLine(sku.replace("_", "-"), location, n) for sku, n in units.items()]
 
 
-def test_what_is_gone_cancelled_or_started_is_not_routed_again() -> None:
+def test_what_is_gone_cancelled_started_or_waiting_for_supply_is_not_routed_again() -> None:
     lines = [
         Line("MUG", 5, quantity_fulfilled=1, quantity_cancelled=1),
         Line("KNIFE", 2),
@@ -44,6 +44,9 @@ def test_what_is_gone_cancelled_or_started_is_not_routed_again() -> None:
     ]
 
     assert still_to_route(lines, started={"MUG": 2}) == [Want("MUG", 1), Want("KNIFE", 2)]
+    # units waiting for supply keep their place in it: not routed again
+    assert still_to_route(lines, started={"MUG": 2}, waiting={"KNIFE": 2}) == [Want("MUG", 1)]
+    assert still_to_route(lines, started={}, waiting={"MUG": 1}) == [Want("MUG", 2), Want("KNIFE", 2)]
 
 
 def test_a_node_the_plan_keeps_is_amended_one_it_drops_loses_its_work_a_new_one_gets_new_work() -> None:
