@@ -137,7 +137,13 @@ async def _lines(uow: UnitOfWork, order: Order) -> list[OrderLine]:
 
 def _nothing_to_route() -> ValidationFailed:
     return ValidationFailed(
-        [Problem("NOTHING_TO_ROUTE", "every open unit is already being worked on or waits for supply", ("order_id",))]
+        [
+            Problem(
+                "NOTHING_TO_ROUTE",
+                "every open unit is already being worked on or waits for supply",
+                ("order_id",),
+            )
+        ]
     )
 
 
