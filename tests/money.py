@@ -8,7 +8,8 @@ long-run walk (`tests/simulation.py`) checks after every step.
 - the payment status is the one the ledger gives (`models.payments.payment_status`);
 - the provider agrees with the ledger: what its intent received and refunded;
 - a settled order (no unit open or waiting, no payment task pending) is settled for its total:
-  PAID (captured exactly its total, nothing left authorised), REFUNDED or PARTIALLY_REFUNDED
+  PAID (captured exactly its total, less what edits and cancellations gave back of a capture
+  priced on an earlier total; nothing left authorised), REFUNDED or PARTIALLY_REFUNDED
   after that, or VOIDED (nothing captured, the whole hold released); never stuck AUTHORIZED or
   PARTIALLY_PAID.
 """
@@ -19,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from ordergate.models.order import Order, OrderLine, PaymentStatus
-from ordergate.models.outbox import OutboxTask
+from ordergate.models.outbox import PAYMENT_REFUND, OutboxTask
 from ordergate.models.payments import PaymentTransaction, payment_status, totals
 from ordergate.sandbox.payments import PaymentsSandbox
+from ordergate.usecases.payments import CORRECTIONS
 
 SETTLED = frozenset(
     {PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.VOIDED}
@@ -74,8 +76,11 @@ def money_problems(
             problems.append(f"nothing is open or pending, yet the payment is {order.payment_status.value}")
         elif order.payment_status is PaymentStatus.VOIDED and money.captured:
             problems.append("VOIDED with money captured")
-        elif money.captured and money.captured != order.total:
-            problems.append(f"settled having captured {money.captured} of a {order.total} order")
+        elif money.captured and money.captured - given_back(order, ledger) != order.total:
+            problems.append(
+                f"settled having captured {money.captured} (given back {given_back(order, ledger)}) "
+                f"of a {order.total} order"
+            )
         elif money.capturable:
             problems.append(f"settled with {money.capturable} still authorised and never to be captured")
     return problems
@@ -102,3 +107,9 @@ def book_problems(
             provider,
         )
     ]
+
+
+def given_back(order: Order, ledger: Sequence[PaymentTransaction]) -> Decimal:
+    """Refunds of what was charged beyond a total an edit or a cancellation lowered."""
+    keys = tuple(f"{order.id}:{PAYMENT_REFUND}:{kind}" for kind in CORRECTIONS)
+    return sum((e.amount for e in ledger if e.kind.value == "REFUND" and e.key.startswith(keys)), Decimal(0))

@@ -91,21 +91,27 @@ def totals(ledger: Iterable[PaymentTransaction]) -> LedgerTotals:
     return LedgerTotals(authorised, captured, refunded, released)
 
 
-def settle_new_total(ledger: Sequence[PaymentTransaction], total: Decimal) -> tuple[Decimal, Decimal]:
+def settle_new_total(
+    ledger: Sequence[PaymentTransaction], total: Decimal, corrected: Decimal = Decimal(0)
+) -> tuple[Decimal, Decimal]:
     """What a new order total means for the card: (more to authorise, charged and to refund).
-    Nothing when the order was never authorised with us or its authorisation was released;
-    PAYMENT_CAPTURED when it would grow past an authorisation already captured in full, or past
-    what was captured once the rest of the authorisation was let go (the card can be charged
-    no more: an order that grew then would be shipped and never paid for)."""
+    What was charged beyond the total is refunded, less what was given back (or promised) for
+    earlier totals lowered (`corrected`); refunds for returns and goodwill are not part of it,
+    since the total does not drop for them. A capture for what left is a share of the total of
+    its day, so a total priced again can come out a cent under what was captured.
+    Nothing to authorise when the order was never authorised with us or its authorisation was
+    released; PAYMENT_CAPTURED when it would grow past an authorisation already captured in
+    full, or past what was captured once the rest of the authorisation was let go (the card can
+    be charged no more: an order that grew then would be shipped and never paid for)."""
     if not any(entry.kind is PaymentKind.AUTHORIZATION for entry in ledger):
         return Decimal(0), Decimal(0)
     money = totals(ledger)
+    refund = max(Decimal(0), money.captured - corrected - total)
     if money.closed:
         if money.captured and total > money.captured:
             raise ValidationFailed([_CAPTURED_IN_FULL])
-        return Decimal(0), Decimal(0)
+        return Decimal(0), refund
     authorize = max(Decimal(0), total - money.authorised)
-    refund = max(Decimal(0), money.captured - money.refunded - total)
     if authorize > 0 and money.captured >= money.authorised:
         raise ValidationFailed([_CAPTURED_IN_FULL])
     return authorize, refund

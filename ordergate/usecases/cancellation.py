@@ -139,7 +139,7 @@ async def _settle(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], now
     units that left may now be all of it: PAID)."""
     await payments.rederive_status(uow, order)
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
-    _, refund = settle_new_total(ledger, order.total)
+    _, refund = settle_new_total(ledger, order.total, await payments.corrected(uow, order.id))
     if refund > 0 and await payments.refundable(uow, order.id) >= refund:
-        payments.promise_refund_amount(uow, order, f"cancel-{order.event_seq}", refund, now)
+        payments.promise_correction(uow, order, f"cancel-{order.event_seq}", refund, now)
     await payments.promise_settlement(uow, order, f"cancel-{order.event_seq}", lines, now)

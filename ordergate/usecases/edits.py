@@ -93,7 +93,8 @@ async def _preview(
         kept = [line for line in plan.lines if not line.removed]
         priced = await price_again(services, uow, order, kept, plan.address)
         ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
-    authorize, refund = settle_new_total(ledger, priced.total.amount)
+        given_back = await payments.corrected(uow, order.id)
+    authorize, refund = settle_new_total(ledger, priced.total.amount, given_back)
     return EditOutcome(
         order_id=order.id,
         order=None,
@@ -123,9 +124,7 @@ async def _commit(
         if raised is not None:
             await payments.record_increment(uow, order, raised, increment_key, now)
         if outcome.refund > 0:
-            payments.promise_refund_amount(
-                uow, order, f"edit-{command.expected_version}", outcome.refund, now
-            )
+            payments.promise_correction(uow, order, f"edit-{command.expected_version}", outcome.refund, now)
         await payments.rederive_status(uow, order)  # the total moved: PAID may be PARTIALLY_PAID now
         await once.complete(uow, order.id)
     return outcome
@@ -230,7 +229,7 @@ async def _apply(
     if plan.address is not None or order.total != total_before:  # what the fraud screen weighs
         await screen_after_change(services, uow, order, now)
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
-    authorize, refund = settle_new_total(ledger, order.total)
+    authorize, refund = settle_new_total(ledger, order.total, await payments.corrected(uow, order.id))
     # what already left may now be a larger share of a smaller order: capture the difference
     await payments.promise_settlement(uow, order, f"edit-{command.expected_version}", kept, now)
     order.updated_at = now

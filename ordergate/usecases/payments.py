@@ -309,9 +309,31 @@ async def refundable(uow: UnitOfWork, order_id: str) -> Decimal:
     return money.captured - money.refunded - promised
 
 
+CORRECTIONS = ("edit-", "cancel-")  # suffixes of the refunds an edit or a cancellation promises
+
+
+def promise_correction(uow: UnitOfWork, order: Order, suffix: str, amount: Decimal, now: datetime) -> None:
+    """Give back what was charged beyond a total an edit or a cancellation lowered (`suffix`
+    names the change: `edit-...` or `cancel-...`, what `corrected` counts)."""
+    assert suffix.startswith(CORRECTIONS), suffix
+    promise_refund_amount(uow, order, suffix, amount, now)
+
+
+async def corrected(uow: UnitOfWork, order_id: str) -> Decimal:
+    """What edits and cancellations gave back, or promised to (a refund given up on gave
+    nothing): the part of what was captured that is no longer charged for."""
+    tasks = await uow.outbox.with_key_prefixes(
+        [f"{order_id}:{PAYMENT_REFUND}:{kind}" for kind in CORRECTIONS]
+    )
+    return sum(
+        (Decimal(str(t.payload["amount"])) for t in tasks if not (t.result or "").startswith("gave up")),
+        Decimal(0),
+    )
+
+
 def promise_refund_amount(uow: UnitOfWork, order: Order, suffix: str, amount: Decimal, now: datetime) -> None:
     """Refund exactly `amount`, not a share of units: goodwill (the caller checked it against
-    `refundable`), or an edit that took the order below what was charged."""
+    `refundable`), or a correction (`promise_correction`)."""
     uow.outbox.add(_task(order, PAYMENT_REFUND, suffix, amount, now))
 
 

@@ -186,6 +186,28 @@ def test_a_larger_total_asks_for_more_on_the_card_and_a_smaller_one_refunds_what
     assert settle_new_total([], Decimal("99.00")) == (Decimal(0), Decimal(0))  # not paid with us
 
 
+def test_a_total_priced_again_under_what_was_captured_refunds_the_difference_once_whatever_came_back() -> (
+    None
+):
+    """Seen in a walk (seed 117, step 510): three units authorised for 474.94, two shipped and
+    captured as their share, 316.63; one returned and refunded (158.31); then the third removed
+    by an edit, priced again at 316.62 (the tax of two units to the cent, not a share of three's).
+    The return's refund is not a correction of the total: the cent charged over it was never given
+    back, and the order settled having captured more than its total."""
+    ledger = [
+        entry(PaymentKind.AUTHORIZATION, "474.94"),
+        entry(PaymentKind.CAPTURE, "316.63"),
+        entry(PaymentKind.REFUND, "158.31"),
+    ]
+
+    assert settle_new_total(ledger, Decimal("316.62")) == (Decimal(0), Decimal("0.01"))
+    # given back already (or promised): not again
+    assert settle_new_total(ledger, Decimal("316.62"), Decimal("0.01")) == (Decimal(0), Decimal(0))
+    # the rest of the authorisation released: what was charged over the total still comes back
+    closed = [*ledger, entry(PaymentKind.VOID, "158.31")]
+    assert settle_new_total(closed, Decimal("316.62")) == (Decimal(0), Decimal("0.01"))
+
+
 def test_an_order_captured_in_full_cannot_grow() -> None:
     ledger = [entry(PaymentKind.AUTHORIZATION, "40.00"), entry(PaymentKind.CAPTURE, "40.00")]
 
