@@ -178,6 +178,31 @@ async def test_a_released_order_is_routed_then(client: httpx.AsyncClient, servic
     assert await available(client, "KETTLE-STEEL") == before - 2
 
 
+async def test_routing_an_order_held_before_it_was_routed_waits_for_its_release(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """routeOrder used to route it on the spot: work opened at a node while the fraud screen's
+    hold stood, and an edit then changed the line but not that work (seen in a walk, seed 123)."""
+    screen_with(services, blocklist=frozenset({"mallory@fraud.example"}))
+    placed = await place(
+        client, customer={"email": "mallory@fraud.example"}, lines=[a_line("KETTLE-STEEL", 2)]
+    )
+    order_id = placed["order"]["id"]
+    route = """mutation($id: ID!, $dry: Boolean!) { routeOrder(orderId: $id, dryRun: $dry) {
+      changed decision { chosen } userErrors { code field } } }"""
+
+    preview = await execute(client, route, {"id": order_id, "dry": True}, token=AGENT)
+    routed = await execute(client, route, {"id": order_id, "dry": False}, token=AGENT)
+
+    assert preview["data"]["routeOrder"]["userErrors"] == []  # where it would go: the agent's review
+    assert preview["data"]["routeOrder"]["decision"]["chosen"]
+    assert routed["data"]["routeOrder"]["userErrors"] == [
+        {"code": "INVALID_TRANSITION", "field": ["orderId"]}
+    ]
+    order = await read(client, order_id)
+    assert (order["status"], order["fulfillmentOrders"]) == ("ON_HOLD", [])
+
+
 async def test_velocity_high_value_and_far_apart_addresses_add_up_to_a_hold(
     client: httpx.AsyncClient, services: Services
 ) -> None:

@@ -109,6 +109,12 @@ class Order:
     updated_at: datetime
 
 
+def held_before_routing(order: Order) -> bool:
+    """Taken but not routed: held at placement (the fraud screen), routed when an agent releases
+    it, not before (not by an edit, not by routeOrder)."""
+    return order.status is OrderStatus.ON_HOLD and order.status_before_hold is OrderStatus.PENDING
+
+
 @dataclass(kw_only=True, eq=False)
 class OrderLine:
     id: str = field(default_factory=new_id)

@@ -535,7 +535,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Route an order's open, not-yet-started units again (agents). With dryRun, only "
-        "show where they would go; otherwise move them when the best plan differs from today's."
+        "show where they would go; otherwise move them when the best plan differs from today's. An "
+        "order held before it was routed (the fraud screen) is routed when released: INVALID_TRANSITION."
     )
     async def route_order(
         self, info: Info, order_id: strawberry.ID, dry_run: bool = False

@@ -26,7 +26,7 @@ from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFail
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.order import Order, OrderLine, OrderStatus
+from ordergate.models.order import Order, OrderLine, held_before_routing
 from ordergate.models.payments import settle_new_total
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
@@ -86,7 +86,7 @@ async def _preview(
         order = await _order(uow, principal, command, lock=False)
         plan = await _plan(services, uow, principal, order, command, now)
         routed = None
-        if _routes(order):
+        if not held_before_routing(order):
             routed = await decide_again(services, uow, order, plan.lines, lock=False, now=now)
             if routed is not None and routed.plan is None:
                 raise no_route()
@@ -192,11 +192,6 @@ async def _plan(
     )
 
 
-def _routes(order: Order) -> bool:
-    """An order the fraud screen holds is routed when it is released, not when it is edited."""
-    return order.status is not OrderStatus.ON_HOLD or order.status_before_hold is not OrderStatus.PENDING
-
-
 async def _apply(
     services: Services,
     uow: UnitOfWork,
@@ -214,7 +209,7 @@ async def _apply(
         _set_address(order, plan)
     await uow.flush()
     routed = None
-    if _routes(order):
+    if not held_before_routing(order):
         routed = await replan(
             services, uow, order, actor=principal.subject, now=now, reason="the order was edited"
         )

@@ -29,7 +29,7 @@ from ordergate.models.fulfillment import (
 )
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
-from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
+from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus, held_before_routing
 from ordergate.models.replanning import LineUnits, Work, amendment, held, node_changes, still_to_route
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
@@ -105,6 +105,10 @@ async def route_order(
             return RouteOutcome(order.id, detached(found.record), changed=found.changed, dry_run=True)
     async with services.store.write() as uow:
         order = await _routable(uow, order_id, lock=True)
+        if held_before_routing(order):
+            raise InvalidTransition(
+                "the order is held before it was routed: releasing the hold routes it", field=("order_id",)
+            )
         outcome = await replan(
             services, uow, order, actor=principal.subject, now=now, reason="re-routed by an agent"
         )
