@@ -6,8 +6,10 @@ long-run walk (`tests/simulation.py`) checks after every step.
 - the ledger never moves more than it may: captured and released within what was authorised,
   refunded within what was captured;
 - the payment status is the one the ledger gives (`models.payments.payment_status`);
-- the provider agrees with the ledger: what its intent received and refunded;
-- a settled order (no unit open or waiting, no payment task pending) is settled for its total:
+- the provider agrees with the ledger: what its intent received and refunded (a payment a
+  storefront took is the storefront's to move);
+- a settled order paid with us (no unit open or waiting, no payment task pending) is settled
+  for its total:
   PAID (captured exactly its total, less what edits and cancellations gave back of a capture
   priced on an earlier total; nothing left authorised), REFUNDED or PARTIALLY_REFUNDED
   after that, or VOIDED (nothing captured, the whole hold released); never stuck AUTHORIZED or
@@ -21,7 +23,7 @@ from decimal import Decimal
 
 from ordergate.models.order import Order, OrderLine, PaymentStatus
 from ordergate.models.outbox import PAYMENT_REFUND, OutboxTask
-from ordergate.models.payments import PaymentTransaction, payment_status, totals
+from ordergate.models.payments import PaymentTransaction, payment_status, taken_elsewhere, totals
 from ordergate.sandbox.payments import PaymentsSandbox
 from ordergate.usecases.payments import CORRECTIONS
 
@@ -57,7 +59,7 @@ def money_problems(
     if order.payment_status is not derived:
         problems.append(f"payment status {order.payment_status.value}, the ledger says {derived.value}")
     authorisation = next((e for e in ledger if e.kind.value == "AUTHORIZATION"), None)
-    if provider is not None and authorisation is not None:
+    if provider is not None and authorisation is not None and not taken_elsewhere(authorisation):
         intent = provider.intents.get(authorisation.reference)
         if intent is None:
             problems.append(f"the provider has no intent {authorisation.reference}")
@@ -71,7 +73,10 @@ def money_problems(
             )
     open_units = sum(line.quantity - line.quantity_fulfilled - line.quantity_cancelled for line in lines)
     pending = [task for task in tasks if task.kind.startswith("payment.") and task.done_at is None]
-    if authorisation is not None and open_units == 0 and waiting_units == 0 and not pending:
+    # A storefront's sale settles at the storefront (a cancellation is refunded there, say): our
+    # ledger holds what it reported.
+    ours = authorisation is not None and not taken_elsewhere(authorisation)
+    if ours and open_units == 0 and waiting_units == 0 and not pending:
         if order.payment_status not in SETTLED:
             problems.append(f"nothing is open or pending, yet the payment is {order.payment_status.value}")
         elif order.payment_status is PaymentStatus.VOIDED and money.captured:

@@ -39,10 +39,12 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    Permanent,
 )
 from ordergate.models.scope import OrderScope
+from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
-from ordergate.usecases import backorders
+from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
@@ -59,6 +61,7 @@ EVERYTHING = OrderScope(everything=True)
 ERP_KINDS = (ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT)
 # The SKUs the walk sells and checks: on the open purchase orders PO-1001 and PO-1002, one of
 # them (THROW-WOOL) backorderable, so receipts and backorders are part of the walk.
+SHOPPER = "priya.patel@example.com"  # one of the storefront sandbox's demo customers
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
 PURCHASE_ORDERS = ("PO-1001", "PO-1002")
 PICKUP_STORES = ("ST-NYC", "ST-CHI")
@@ -97,6 +100,7 @@ EDIT_REFUSALS = {
     "NO_ROUTE",
     "PAYMENT_CAPTURED",
     "NOTHING_TO_EDIT",
+    "STOREFRONT_ORDER",  # the storefront holds its payment: changed there
     "PAYMENT_DECLINED",  # the sandbox's issuer declines raising an authorisation past INCREMENT_LIMIT
 }
 RELEASE_HOLD = """mutation($id: ID!) { releaseInventoryHold(id: $id) { userErrors { code } } }"""
@@ -157,6 +161,11 @@ class Walk:
         assert self.sandboxes.katana is not None
         return self.sandboxes.katana
 
+    @property
+    def bigcommerce(self) -> BigCommerceSandbox:
+        assert self.sandboxes.bigcommerce is not None
+        return self.sandboxes.bigcommerce
+
     async def start(self) -> None:
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
         # time) would be the walk's bottleneck, not what it is here to test.
@@ -210,6 +219,7 @@ class Walk:
             (self.close_or_reopen, 3),
             (self.hold_or_release_order, 2),
             (self.reroute, 2),
+            (self.storefront_sale, 3),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -246,6 +256,22 @@ class Walk:
             self.sent.append((order_input, placed["order"]["id"]))
         else:
             self.expect_codes(placed, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+
+    async def storefront_sale(self) -> None:
+        """A shopper checks out on the storefront, paid there: imported now (as the webhook's
+        delivery would be), and again when the relay works that delivery (nothing new)."""
+        lines = [(sku, self.rng.randint(1, 3)) for sku in self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))]
+        created = await self.bigcommerce.create_order(SHOPPER, lines)
+        try:
+            await storefront.import_order(self.services, str(created["id"]))
+        except Permanent as refused:
+            raise self.violation(f"storefront order {created['id']} not imported: {refused}") from None
+        reference = f"{self.services.storefront.name}:{created['id']}" if self.services.storefront else ""
+        async with self.services.store.read() as uow:
+            order = await uow.orders.by_source_ref(reference)
+        if order is None:
+            raise self.violation(f"storefront order {created['id']} was not kept")
+        self.orders.append(order.id)
 
     async def retry(self) -> None:
         """A client's retry of an order it placed, any time later: as sent (the first order
