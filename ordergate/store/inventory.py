@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -296,6 +296,15 @@ class InventoryRepository:
                 )
             )
         await self.session.flush()
+
+    async def lock_positions_of(self, skus: Iterable[str]) -> None:
+        """Row-lock every position of these SKUs (PostgreSQL), in (sku, location) order: the order
+        every writer takes them in. A writer that changes positions one at a time (a release at
+        one node, then an allocation at another, or a restock per returned line) takes them all
+        first, so that two writers wait for each other instead of deadlocking."""
+        wanted = sorted(set(skus))
+        if wanted:
+            await self.session.execute(_lock_positions_of_skus(), {"skus": wanted})
 
     async def settle(
         self, lines: Sequence[PlanLine], kind: LedgerKind, *, order_id: str, actor: str, now: datetime

@@ -261,10 +261,13 @@ class OrderRepository:
         return {OrderStatus(status): int(count) for status, count in rows.all()}
 
     async def lock_fulfillment_order(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
+        """The fulfilment order, row-locked until commit (PostgreSQL) and read afresh under the
+        lock, also when this session read it before."""
         query = (
             select(FulfillmentOrder)
             .where(tables.fulfillment_orders.c.id == fulfillment_order_id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return (await self.session.execute(query)).scalars().first()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from ordergate.store.records import READ_ONLY
 from ordergate.store.returns import ReturnRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
+
+log = logging.getLogger("ordergate.store")
 
 
 class UnitOfWork:
@@ -102,14 +105,26 @@ async def _nobody_listens(_: Committed) -> None:
     return None
 
 
+# PostgreSQL's answers to concurrent writers that it resolves by rolling one of them back:
+# deadlock_detected, serialization_failure, lock_not_available.
+CONFLICTS = frozenset({"40P01", "40001", "55P03"})
+
+
 @contextmanager
 def _busy_when_exhausted() -> Iterator[None]:
     """A connection pool that stays exhausted past its timeout is load, not a bug: the caller
-    gets STORE_BUSY (retry shortly; nothing was changed) instead of an internal error."""
+    gets STORE_BUSY (retry shortly; nothing was changed) instead of an internal error. So does a
+    transaction the database rolled back to resolve a conflict with a concurrent one (writers
+    take their locks in one order, so this is not expected; when it happens, nothing was kept)."""
     try:
         yield
     except sa.exc.TimeoutError:
         raise StoreBusy("the order store is busy: send the request again in a moment") from None
+    except sa.exc.DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) not in CONFLICTS:
+            raise
+        log.warning("a transaction was rolled back by the database: %s", str(error.orig).splitlines()[0])
+        raise StoreBusy("a concurrent change got in the way: send the request again") from None
 
 
 async def _changes(uow: UnitOfWork) -> tuple[frozenset[str], bool]:

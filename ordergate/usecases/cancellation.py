@@ -80,6 +80,7 @@ async def _apply(
     now: datetime,
 ) -> None:
     rows = {row.id: row for held in fo_lines.values() for row in held}
+    await uow.inventory.lock_positions_of(release.units.sku for release in plan.releases)
     for release in plan.releases:
         await uow.inventory.settle(
             [release.units], LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now

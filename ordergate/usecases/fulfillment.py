@@ -72,19 +72,40 @@ async def fulfillment_order_of_yours(
     fulfillment_order_id: str,
     *,
     field: tuple[str, ...],
-    lock: bool = False,
 ) -> tuple[FulfillmentOrder, Location]:
     """The fulfilment order and its node, when the caller works there; NOT_FOUND otherwise."""
-    if lock:
-        found = await uow.orders.lock_fulfillment_order(fulfillment_order_id)
-    else:
-        found = (await uow.orders.fulfillment_orders_by_ids([fulfillment_order_id])).get(fulfillment_order_id)
+    found = (await uow.orders.fulfillment_orders_by_ids([fulfillment_order_id])).get(fulfillment_order_id)
     location = (
         (await uow.catalog.locations_by_ids([found.location_id])).get(found.location_id) if found else None
     )
     if found is None or location is None or not principal.works_at(location.code):
         raise NotFound("no such fulfilment order among yours", field=field)
     return found, location
+
+
+async def lock_work(
+    uow: UnitOfWork, principal: Principal | None, fulfillment_order_id: str, *, field: tuple[str, ...]
+) -> tuple[Order, FulfillmentOrder, Location]:
+    """A fulfilment order (NOT_FOUND unless the caller works at its node; `principal` None: the
+    system) and its order, both row-locked, the order first: the order every writer takes its
+    locks in (an order, then its work, then stock rows), so that two writers of one order wait
+    for each other instead of deadlocking. The work is read again under its lock."""
+    if principal is None:
+        found = (await uow.orders.fulfillment_orders_by_ids([fulfillment_order_id])).get(fulfillment_order_id)
+        location = (
+            (await uow.catalog.locations_by_ids([found.location_id])).get(found.location_id)
+            if found
+            else None
+        )
+        if found is None or location is None:
+            raise NotFound("no such fulfilment order", field=field)
+    else:
+        found, location = await fulfillment_order_of_yours(uow, principal, fulfillment_order_id, field=field)
+    order = await uow.orders.lock(found.order_id, EVERYTHING)
+    locked = await uow.orders.lock_fulfillment_order(found.id)
+    if order is None or locked is None:
+        raise NotFound("no such fulfilment order", field=field)
+    return order, locked, location
 
 
 def queue_cursor(record: FulfillmentOrder) -> str:
@@ -130,11 +151,9 @@ async def move(
         )
     now = services.clock()
     async with services.store.write() as uow:
-        fulfillment_order, location = await fulfillment_order_of_yours(
-            uow, principal, fulfillment_order_id, field=("id",), lock=True
+        order, fulfillment_order, location = await lock_work(
+            uow, principal, fulfillment_order_id, field=("id",)
         )
-        order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
-        assert order is not None
         if action in PROGRESS and order.status is OrderStatus.ON_HOLD:
             raise InvalidTransition("the order is on hold; release it first", field=("id",))
         fulfillment_order.status = next_fulfillment_status(
@@ -252,6 +271,8 @@ async def _reroute(
     """Release the rejecting node's units and allocate them elsewhere, never at a node that
     already rejected this order. A pickup order, or one nobody else can serve, goes on hold
     for an agent."""
+    # every position of these SKUs locked before the release: routing them elsewhere locks the rest
+    await uow.inventory.lock_positions_of(line.sku for line in fo_lines)
     await uow.inventory.settle(
         _plan_lines(rejected, fo_lines),
         LedgerKind.RELEASE,
@@ -372,11 +393,9 @@ async def report_short_pick(
         raise Forbidden("this role does not pick")
     now = services.clock()
     async with services.store.write() as uow:
-        fulfillment_order, location = await fulfillment_order_of_yours(
-            uow, principal, fulfillment_order_id, field=("fulfillment_order_id",), lock=True
+        order, fulfillment_order, location = await lock_work(
+            uow, principal, fulfillment_order_id, field=("fulfillment_order_id",)
         )
-        order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
-        assert order is not None
         if fulfillment_order.status not in SHORT_PICKABLE:
             raise InvalidTransition(
                 f"a short pick is reported while picking, not at {fulfillment_order.status}",

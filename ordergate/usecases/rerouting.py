@@ -185,6 +185,8 @@ async def decide_again(
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )
     point = locate(services, Destination.of(order.shipping_address)) if shipping else None
+    if lock:  # the work moved may hold SKUs no longer wanted (a line an edit removed): theirs too
+        await uow.inventory.lock_positions_of({w.sku for w in wants} | {sku for sku, _ in current})
     view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=lock)
     decision, _ = await decide(
         services,
@@ -379,6 +381,7 @@ async def _release(
     now: datetime,
     reason: str,
 ) -> None:
+    await uow.inventory.lock_positions_of(p.sku for _, mine in movable for p in mine)
     for fo, mine in movable:
         await uow.inventory.settle(mine, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
         fo.status = next_fulfillment_status(fo.status, FulfillmentAction.CANCEL, fo.delivery_method)

@@ -22,7 +22,7 @@ from ordergate.models.order import Order, OrderStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.usecases import storefront
-from ordergate.usecases.fulfillment import fulfil_units, fulfillment_order_of_yours
+from ordergate.usecases.fulfillment import fulfil_units, fulfillment_order_of_yours, lock_work
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
@@ -130,13 +130,12 @@ async def _record(
 ) -> Shipped:
     now = services.clock()
     async with services.store.write() as uow:
-        fulfillment_order = await uow.orders.lock_fulfillment_order(fulfillment_order_id)
-        assert fulfillment_order is not None
+        order, fulfillment_order, _ = await lock_work(
+            uow, None, fulfillment_order_id, field=("fulfillment_order_id",)
+        )
         existing = await uow.orders.shipment_for(fulfillment_order_id)
         if existing is not None:  # a concurrent repeat recorded it first
             return Shipped(fulfillment_order, existing)
-        order = await uow.orders.lock(fulfillment_order.order_id, EVERYTHING)
-        assert order is not None
         fulfillment_order.status = next_fulfillment_status(
             fulfillment_order.status, FulfillmentAction.SHIP, fulfillment_order.delivery_method
         )
