@@ -22,6 +22,7 @@ runs a few short walks; `bench/long_run.py` runs long ones.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections import Counter
@@ -61,6 +62,23 @@ EVERYTHING = OrderScope(everything=True)
 ERP_KINDS = (ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT)
 # The SKUs the walk sells and checks: on the open purchase orders PO-1001 and PO-1002, one of
 # them (THROW-WOOL) backorderable, so receipts and backorders are part of the walk.
+RACERS = (
+    "place",
+    "cancel",
+    "work",
+    "edit",
+    "reroute",
+    "send_back",
+    "hold_or_release_order",
+    "place_from_hold",
+    "short_pick",
+    "reject",
+    "storefront_sale",
+    "relay_some",
+    "appease",
+)
+# What a move may be told when the other move of a race changed its order first.
+RACE_REFUSALS = {"INVALID_TRANSITION", "VERSION_CONFLICT", "NOTHING_TO_CANCEL", "NOT_CANCELLABLE"}
 SHOPPER = "priya.patel@example.com"  # one of the storefront sandbox's demo customers
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
 PURCHASE_ORDERS = ("PO-1001", "PO-1002")
@@ -152,6 +170,7 @@ class Walk:
     receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (sku, code) -> when
     kept_back: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, location id) -> safety set
     closed: set[str] = field(default_factory=set)  # codes of locations an admin took out of routing
+    racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -220,6 +239,7 @@ class Walk:
             (self.hold_or_release_order, 2),
             (self.reroute, 2),
             (self.storefront_sale, 3),
+            (self.race, 4),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -256,6 +276,17 @@ class Walk:
             self.sent.append((order_input, placed["order"]["id"]))
         else:
             self.expect_codes(placed, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+
+    async def race(self) -> None:
+        """Two moves at once, as a busy day has them: each may find the other's writes, or wait
+        on its locks. A refusal the other move made right (work cancelled under its shipment) is
+        fine; an error, or units or money that no longer add up, are not."""
+        first, second = self.rng.sample(RACERS, 2)
+        self.racing = True
+        try:
+            await asyncio.gather(getattr(self, first)(), getattr(self, second)())
+        finally:
+            self.racing = False
 
     async def storefront_sale(self) -> None:
         """A shopper checks out on the storefront, paid there: imported now (as the webhook's
@@ -381,6 +412,9 @@ class Walk:
             )
         self.expect_no_errors(body)
         payload = next(iter(body["data"].values()))
+        if payload.get("userErrors") and self.racing:
+            self.expect_codes(payload, set())  # the other move cancelled, held or moved this work
+            return
         if payload.get("userErrors"):
             raise self.violation(
                 f"{name if order['deliveryMethod'] == 'PICKUP' else 'Ship'} refused: {payload}"
@@ -432,6 +466,9 @@ class Walk:
             token=a_token("associate", locations=(code,)),
         )
         self.expect_no_errors(body)
+        if body["data"]["reportShortPick"]["userErrors"] and self.racing:
+            self.expect_codes(body["data"]["reportShortPick"], set())  # the other move got there first
+            return
         if body["data"]["reportShortPick"]["userErrors"]:
             raise self.violation(f"short pick refused: {body}")
         if write_off:
@@ -612,6 +649,12 @@ class Walk:
         body = await execute(self.client, RELEASE_ORDER, {"input": {"orderId": order_id}}, token=AGENT)
         self.expect_no_errors(body)
         payload = body["data"]["releaseOrderHold"]
+        if (
+            payload["userErrors"]
+            and self.racing
+            and {e["code"] for e in payload["userErrors"]} <= RACE_REFUSALS
+        ):
+            return  # the other move cancelled it, or released it first
         if payload["userErrors"]:
             self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
             cancelled = await execute(
@@ -668,7 +711,7 @@ class Walk:
 
     def expect_codes(self, payload: dict[str, Any], allowed: set[str]) -> None:
         codes = {error["code"] for error in payload["userErrors"]}
-        if not codes <= allowed:
+        if not codes <= (allowed | RACE_REFUSALS if self.racing else allowed):
             raise self.violation(f"unexpected refusal {sorted(codes)}: {payload['userErrors']}")
 
     def violation(self, what: str) -> Violation:
