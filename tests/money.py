@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from ordergate.models.order import Order, OrderLine, PaymentStatus
-from ordergate.models.outbox import PAYMENT_REFUND, OutboxTask
+from ordergate.models.outbox import OutboxTask
 from ordergate.models.payments import PaymentTransaction, payment_status, taken_elsewhere, totals
 from ordergate.sandbox.payments import PaymentsSandbox
-from ordergate.usecases.payments import CORRECTIONS
+from ordergate.usecases.payments import correction_keys
 
 SETTLED = frozenset(
     {PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.VOIDED}
@@ -116,5 +116,5 @@ def book_problems(
 
 def given_back(order: Order, ledger: Sequence[PaymentTransaction]) -> Decimal:
     """Refunds of what was charged beyond a total an edit or a cancellation lowered."""
-    keys = tuple(f"{order.id}:{PAYMENT_REFUND}:{kind}" for kind in CORRECTIONS)
+    keys = correction_keys(order.id)
     return sum((e.amount for e in ledger if e.kind.value == "REFUND" and e.key.startswith(keys)), Decimal(0))

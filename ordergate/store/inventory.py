@@ -299,9 +299,9 @@ class InventoryRepository:
 
     async def lock_positions_of(self, skus: Iterable[str]) -> None:
         """Row-lock every position of these SKUs (PostgreSQL), in (sku, location) order: the order
-        every writer takes them in. A writer that changes positions one at a time (a release at
-        one node, then an allocation at another, or a restock per returned line) takes them all
-        first, so that two writers wait for each other instead of deadlocking."""
+        every writer takes them in. A writer that releases units at one node and then routes them
+        (locking every node's position, sorted) takes them all first, so that two writers wait
+        for each other instead of deadlocking."""
         wanted = sorted(set(skus))
         if wanted:
             await self.session.execute(_lock_positions_of_skus(), {"skus": wanted})

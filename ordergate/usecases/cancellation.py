@@ -80,11 +80,10 @@ async def _apply(
     now: datetime,
 ) -> None:
     rows = {row.id: row for held in fo_lines.values() for row in held}
-    await uow.inventory.lock_positions_of(release.units.sku for release in plan.releases)
+    # released in one call: its positions are taken in (sku, location) order, as every writer does
+    releasing = [release.units for release in plan.releases]
+    await uow.inventory.settle(releasing, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
     for release in plan.releases:
-        await uow.inventory.settle(
-            [release.units], LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now
-        )
         row = rows[release.fulfillment_line_id]
         row.quantity = release.left
         if release.left == 0:
@@ -138,8 +137,7 @@ async def _settle(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], now
     authorisation is released (the whole of it, for an order cancelled before anything left).
     The payment status is the ledger's against the new total at once (what was captured for the
     units that left may now be all of it: PAID)."""
-    await payments.rederive_status(uow, order)
-    ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
+    ledger = await payments.rederive_status(uow, order)
     _, refund = settle_new_total(ledger, order.total, await payments.corrected(uow, order.id))
     if refund > 0 and await payments.refundable(uow, order.id) >= refund:
         payments.promise_correction(uow, order, f"cancel-{order.event_seq}", refund, now)

@@ -68,17 +68,19 @@ PROGRESS = frozenset(
 
 async def fulfillment_order_of_yours(
     uow: UnitOfWork,
-    principal: Principal,
+    principal: Principal | None,
     fulfillment_order_id: str,
     *,
     field: tuple[str, ...],
 ) -> tuple[FulfillmentOrder, Location]:
-    """The fulfilment order and its node, when the caller works there; NOT_FOUND otherwise."""
+    """The fulfilment order and its node, when the caller works there (`principal` None: the
+    system, which works everywhere); NOT_FOUND otherwise."""
     found = (await uow.orders.fulfillment_orders_by_ids([fulfillment_order_id])).get(fulfillment_order_id)
     location = (
         (await uow.catalog.locations_by_ids([found.location_id])).get(found.location_id) if found else None
     )
-    if found is None or location is None or not principal.works_at(location.code):
+    mine = location is not None and (principal is None or principal.works_at(location.code))
+    if found is None or location is None or not mine:
         raise NotFound("no such fulfilment order among yours", field=field)
     return found, location
 
@@ -90,17 +92,7 @@ async def lock_work(
     system) and its order, both row-locked, the order first: the order every writer takes its
     locks in (an order, then its work, then stock rows), so that two writers of one order wait
     for each other instead of deadlocking. The work is read again under its lock."""
-    if principal is None:
-        found = (await uow.orders.fulfillment_orders_by_ids([fulfillment_order_id])).get(fulfillment_order_id)
-        location = (
-            (await uow.catalog.locations_by_ids([found.location_id])).get(found.location_id)
-            if found
-            else None
-        )
-        if found is None or location is None:
-            raise NotFound("no such fulfilment order", field=field)
-    else:
-        found, location = await fulfillment_order_of_yours(uow, principal, fulfillment_order_id, field=field)
+    found, location = await fulfillment_order_of_yours(uow, principal, fulfillment_order_id, field=field)
     order = await uow.orders.lock(found.order_id, EVERYTHING)
     locked = await uow.orders.lock_fulfillment_order(found.id)
     if order is None or locked is None:

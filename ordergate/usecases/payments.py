@@ -183,13 +183,15 @@ async def record_increment(
         )
 
 
-async def rederive_status(uow: UnitOfWork, order: Order) -> None:
+async def rederive_status(uow: UnitOfWork, order: Order) -> list[PaymentTransaction]:
     """The order's payment status from its ledger and its total as they are now in this
-    transaction (an edit changed the total, or added to the ledger)."""
+    transaction (an edit or a cancellation changed the total, or added to the ledger); the
+    ledger read for it."""
     await uow.flush()
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     order.payment_status = payment_status(ledger, order.total)
     uow.save(order)
+    return ledger
 
 
 async def void_quietly(
@@ -312,6 +314,11 @@ async def refundable(uow: UnitOfWork, order_id: str) -> Decimal:
 CORRECTIONS = ("edit-", "cancel-")  # suffixes of the refunds an edit or a cancellation promises
 
 
+def correction_keys(order_id: str) -> tuple[str, ...]:
+    """How the keys of an order's corrections (and the ledger entries they make) begin."""
+    return tuple(f"{order_id}:{PAYMENT_REFUND}:{kind}" for kind in CORRECTIONS)
+
+
 def promise_correction(uow: UnitOfWork, order: Order, suffix: str, amount: Decimal, now: datetime) -> None:
     """Give back what was charged beyond a total an edit or a cancellation lowered (`suffix`
     names the change: `edit-...` or `cancel-...`, what `corrected` counts)."""
@@ -322,9 +329,7 @@ def promise_correction(uow: UnitOfWork, order: Order, suffix: str, amount: Decim
 async def corrected(uow: UnitOfWork, order_id: str) -> Decimal:
     """What edits and cancellations gave back, or promised to (a refund given up on gave
     nothing): the part of what was captured that is no longer charged for."""
-    tasks = await uow.outbox.with_key_prefixes(
-        [f"{order_id}:{PAYMENT_REFUND}:{kind}" for kind in CORRECTIONS]
-    )
+    tasks = await uow.outbox.with_key_prefixes(list(correction_keys(order_id)))
     return sum(
         (Decimal(str(t.payload["amount"])) for t in tasks if not (t.result or "").startswith("gave up")),
         Decimal(0),

@@ -381,9 +381,10 @@ async def _release(
     now: datetime,
     reason: str,
 ) -> None:
-    await uow.inventory.lock_positions_of(p.sku for _, mine in movable for p in mine)
-    for fo, mine in movable:
-        await uow.inventory.settle(mine, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
+    # released in one call: its positions are taken in (sku, location) order, as every writer does
+    releasing = [p for _, mine in movable for p in mine]
+    await uow.inventory.settle(releasing, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
+    for fo, _ in movable:
         fo.status = next_fulfillment_status(fo.status, FulfillmentAction.CANCEL, fo.delivery_method)
         fo.updated_at = now
         uow.save(fo)

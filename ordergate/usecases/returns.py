@@ -330,10 +330,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
                 ]
             )
         order_lines = {x.id: x for x in (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])}
-        await uow.inventory.lock_positions_of(
-            x.sku for x in lines if disposition[x.id] is Disposition.RESTOCK
-        )
-        for line in lines:
+        for line in sorted(lines, key=lambda x: x.sku):  # positions in SKU order, as every writer takes them
             line.disposition = disposition[line.id]
             uow.save(line)
             order_line = order_lines[line.order_line_id]
