@@ -12,7 +12,17 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
+from ordergate.schema import compiled
 from ordergate.schema.execution import LeanExecutionContext, lean_field, lean_resolvers
+from ordergate.schema.types.lazy import lazily, read_lazily
+
+
+@pytest.fixture(autouse=True, params=["plans looped", "plans compiled"])
+def plans(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every comparison runs twice: with each plan's steps walked one by one, and with the
+    function `schema/compiled.py` writes for its form (written at first sight here)."""
+    compiled.forget()
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 1 if request.param == "plans compiled" else 10**9)
 
 
 @strawberry.enum
@@ -315,3 +325,147 @@ async def test_objects_and_lists_completed_on_the_lean_path_answer_as_graphql_co
     assert first["maybe"] == [None, None]
     assert first["where"] == ["boxes", "0", "where"]
     assert second is None  # its `strict` was null
+
+
+ALIASED = "{ items { import: name class: note def: colour __class__: count x: count } }"
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_aliases_are_values_of_the_written_function_not_its_source(
+    deep: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Response names that are Python keywords or dunders go out as they were asked for."""
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 2)
+    lean = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+    stock = strawberry.Schema(query=Query)
+    query = (
+        ALIASED if not deep else "{ a: items { ...F } b: items { ...F } } fragment F on Item { def: name }"
+    )
+    for _ in range(3):  # written at the second sight whatever the fixture says
+        got, expected = lean.execute_sync(query), stock.execute_sync(query)
+        assert got.data == expected.data
+        assert sorted(str(e) for e in got.errors or []) == sorted(str(e) for e in expected.errors or [])
+    assert got.data is not None
+    assert compiled._FACTORIES  # the third answer came from a written function
+    first = got.data["items" if not deep else "a"][0]
+    assert first == (
+        {"import": "mug", "class": None, "def": "BLUE", "__class__": 3, "x": 3}
+        if not deep
+        else {"def": "mug"}
+    )
+
+
+def test_a_form_is_written_at_its_second_sight_within_an_execution_s_allowance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 2)
+    compiled.forget()
+    form = ((0, "name", "str", False, None),)
+    allowance = compiled.Allowance()
+    assert compiled.factory(form, 0, 1, allowance) is None  # a document sent once pays nothing
+    made = compiled.factory(form, 0, 1, allowance)
+    assert made is not None
+    assert compiled.factory(form, 0, 1, allowance) is made
+    assert allowance.left == compiled.PER_EXECUTION - 1
+
+    spent = compiled.Allowance()
+    spent.left = 0
+    other = ((0, "note", "str", True, None), (1,))
+    for _ in range(3):
+        assert compiled.factory(other, 0, 1, spent) is None  # run by the loop, not written
+    assert compiled.factory(other, 0, 1, compiled.Allowance()) is not None
+
+
+def test_the_least_recently_used_forms_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 1)
+    monkeypatch.setattr(compiled, "KEPT", 2)
+    compiled.forget()
+    forms = [((0, name, "str", False, None),) for name in ("a", "b", "c")]
+    first = compiled.factory(forms[0], 0, 1, compiled.Allowance())
+    compiled.factory(forms[1], 0, 1, compiled.Allowance())
+    assert compiled.factory(forms[0], 0, 1, compiled.Allowance()) is first  # used again: kept
+    compiled.factory(forms[2], 0, 1, compiled.Allowance())
+    assert list(compiled._FACTORIES) == [forms[0], forms[2]]
+
+
+def test_only_identifiers_are_written_into_the_source() -> None:
+    assert compiled.identifier("created_at")
+    assert not compiled.identifier("class")
+    assert not compiled.identifier("__dict__")
+    assert not compiled.identifier("a.b")
+    assert not compiled.identifier("a; import os")
+
+
+class Shelf:
+    """A record: `label` is a column held in its `__dict__`, `shout` a property (not held)."""
+
+    def __init__(self, label: str, size: int | None) -> None:
+        self.label = label
+        self.size = size
+
+    @property
+    def shout(self) -> str:
+        return self.label.upper()
+
+
+@strawberry.type
+class ShelfType:
+    label: str
+    size: int | None
+    shout: str
+    at: datetime
+
+
+read_lazily(ShelfType, "record", ["label", "size", "shout"])
+
+
+class OddShelf:
+    """Not the type's class: read as an attribute, like anything else."""
+
+    label = "odd"
+    size = None
+    shout = "ODD"
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@strawberry.type
+class ShelfQuery:
+    @strawberry.field(graphql_type=list[ShelfType])  # type: ignore[untyped-decorator]
+    def shelves(self) -> list[Any]:
+        at = datetime(2026, 12, 5, tzinfo=UTC)
+        return [
+            lazily(ShelfType, record=Shelf("mugs", 3), at=at),
+            lazily(ShelfType, record=Shelf("bowls", None), at=at),
+            ShelfType(label="made", size=1, shout="MADE", at=at),  # its own constructor: every field held
+            OddShelf(),
+            lazily(ShelfType, record=Shelf("broken", "x"), at=at),  # type: ignore[arg-type]  # Int refuses it
+        ]
+
+
+def test_fields_read_off_a_record_answer_as_their_descriptor_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 1)
+    compiled.forget()
+    lean = strawberry.Schema(query=ShelfQuery, execution_context_class=LeanExecutionContext)
+    stock = strawberry.Schema(query=ShelfQuery)
+    query = "{ shelves { label size shout at } }"
+    for _ in range(2):
+        got, expected = lean.execute_sync(query), stock.execute_sync(query)
+        assert got.data == expected.data
+        assert [(e.message, e.path) for e in got.errors or []] == [
+            (e.message, e.path) for e in expected.errors or []
+        ]
+    assert got.data is not None
+    assert got.data["shelves"][:4] == [
+        {"label": "mugs", "size": 3, "shout": "MUGS", "at": "2026-12-05T00:00:00+00:00"},
+        {"label": "bowls", "size": None, "shout": "BOWLS", "at": "2026-12-05T00:00:00+00:00"},
+        {"label": "made", "size": 1, "shout": "MADE", "at": "2026-12-05T00:00:00+00:00"},
+        {"label": "odd", "size": None, "shout": "ODD", "at": "2026-12-01T00:00:00+00:00"},
+    ]
+    assert got.data["shelves"][4] == {
+        "label": "broken",
+        "size": None,
+        "shout": "BROKEN",
+        "at": "2026-12-05T00:00:00+00:00",
+    }
+    forms = [form for written in compiled._FACTORIES for form in written if len(form) > 1]
+    assert any(form[4] == (ShelfType, "record", "label") for form in forms)  # read off the record

@@ -17,6 +17,7 @@ from ordergate.schema.context import Context
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
 from tests.contract import operation
+from tests.test_execution import plans  # noqa: F401  (autouse: looped and compiled plans)
 from tests.test_order_prefetch import SHOPPER, a_mixed_board
 
 ROLES = {

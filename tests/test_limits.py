@@ -474,3 +474,48 @@ async def test_a_document_that_does_not_parse_is_a_parse_failure_not_a_validatio
     assert error_codes(unparsed) == ["GRAPHQL_PARSE_FAILED"]
     assert unparsed["errors"][0]["message"].startswith("Syntax Error")
     assert error_codes(invalid) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def _board(edges: int, lines: list[Any] | None = None, fulfilment: int = 1) -> dict[str, Any]:
+    node = {
+        "customer": {"id": "c"},
+        "total": {"amount": "1.00"},
+        "lines": lines if lines is not None else [{"sku": "A"}, {"sku": "B"}],
+        "fulfillmentOrders": [{"status": "OPEN", "location": {"code": "DC"}}] * fulfilment,
+        "shipments": [],
+    }
+    return {"orders": {"totalCount": edges, "pageInfo": {}, "edges": [{"node": node}] * edges}}
+
+
+def test_the_actual_cost_counts_what_came_back_item_by_item() -> None:
+    """Each object returned costs its weight once, nulls and empty lists cost nothing, a list
+    without a page counts as one item, and objects inside objects inside lists are walked."""
+    pricing = QueryCost(build_schema()._schema, page_cap=250)
+    priced = pricing.operation(parse(operation("OrdersBoard")), "OrdersBoard", {"first": 50})
+    assert priced is not None
+
+    # an order: its edge's node, customer, total, lines, a fulfilment order and its location
+    assert [priced.actual(_board(n)) for n in (0, 1, 2, 3)] == [0, 6, 12, 18]
+    assert priced.actual(_board(1, lines=[])) == 5
+    assert priced.actual(_board(1, lines=[None])) == 5
+    assert priced.actual(_board(1, lines=[{"sku": "A"}] * 3)) == 6  # unpaged: one item's worth
+    assert priced.actual(_board(1, fulfilment=0)) == 4  # neither the work nor its location
+    assert priced.actual(_board(1, fulfilment=3)) == 6
+    assert priced.requested() == 350
+
+
+def test_the_actual_cost_of_an_abstract_list_is_each_item_s_as_its_type() -> None:
+    pricing = QueryCost(build_schema()._schema, page_cap=250)
+    document = parse(
+        "query Q($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id lines { sku } } } }"
+    )
+    priced = pricing.operation(document, "Q", {"r": [{"__typename": "Order", "id": "o"}] * 3})
+    assert priced is not None
+
+    def orders(count: int, lines: int) -> dict[str, Any]:
+        return {"_entities": [{"id": "o", "lines": [{"sku": "A"}] * lines}] * count}
+
+    # each entity is priced as its type: an order and its lines; the list counts one item's worth
+    assert [priced.actual(orders(count, 1)) for count in (1, 2, 3)] == [2, 2, 2]
+    assert priced.actual(orders(1, 0)) == 1
+    assert priced.actual({"_entities": [None, None]}) == priced.actual({"_entities": []}) == 0

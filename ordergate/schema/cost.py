@@ -18,7 +18,7 @@ return (never more than it was priced at), so it is never above the requested co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphql import (
@@ -202,22 +202,40 @@ class PricedOperation:
         *,
         root: bool = False,
     ) -> int:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             return 0
         if is_abstract_type(parent):
             possible = self.schema.get_possible_types(parent)
             return max((self._spent(selection_sets, p, value, page) for p in possible), default=0)
         assert isinstance(parent, GraphQLObjectType)
+        return self._walk(self._spending(selection_sets, parent, page, root), value)
+
+    def _walk(self, spending: list[_Spending], value: Any) -> int:
+        """`_spent` for a value of an object type whose fields' measures are `spending`."""
+        if type(value) is not dict and not isinstance(value, Mapping):
+            return 0
         total = 0
-        for key, named, cost, size, own_page, inner, deep in self._spending(
-            selection_sets, parent, page, root
-        ):
+        for key, named, cost, size, own_page, inner, deep, below in spending:
             child = value.get(key)
             if child is None:
                 continue
-            for item in child[:size] if isinstance(child, list) else (child,):
-                if item is not None:
-                    total += cost + self._spent(inner, named, item, own_page) if deep else cost
+            if not isinstance(child, list):
+                items: Sequence[Any] = (child,)
+            else:
+                items = child if len(child) <= size else child[:size]
+            if not deep:  # what it holds costs nothing more: its items are counted, not walked
+                total += cost * (len(items) - items.count(None))
+            elif not isinstance(named, GraphQLObjectType):  # abstract: each item as its type
+                total += sum(
+                    cost + self._spent(inner, named, item, own_page) for item in items if item is not None
+                )
+            else:
+                if not below:  # the same for every item, and every time this field is met
+                    below.append(self._spending(inner, named, own_page, False))
+                walk, measures = self._walk, below[0]
+                for item in items:
+                    if item is not None:
+                        total += cost + walk(measures, item)
         return total
 
     def _spending(
@@ -236,7 +254,7 @@ class PricedOperation:
             deep = is_abstract_type(named) or (
                 isinstance(named, GraphQLObjectType) and bool(self._composite(inner, named))
             )
-            found.append((response_key, named, cost, size, own_page, inner, deep))
+            found.append((response_key, named, cost, size, own_page, inner, deep, []))
         self._spendings[key] = (selection_sets, found)
         return found
 
@@ -367,8 +385,9 @@ class PricedOperation:
 # (response key, its first field node, the field's definition, every selection set under the key)
 _Composite = tuple[str, FieldNode, GraphQLField, list[SelectionSetNode]]
 # a composite field's response key, type, weight, size, page, inner selection sets, and whether
-# its values can cost anything themselves
-_Spending = tuple[str, GraphQLNamedType, int, int, int | None, list[SelectionSetNode], bool]
+# its values can cost anything themselves; then, once found, the measures of an object type's
+# own fields (a one-item list, empty until then)
+_Spending = tuple[str, GraphQLNamedType, int, int, int | None, list[SelectionSetNode], bool, list[list[Any]]]
 
 
 def _key(node: FieldNode) -> str:

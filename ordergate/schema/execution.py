@@ -47,6 +47,9 @@ from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionConte
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
+from ordergate.schema import compiled
+from ordergate.schema.types.lazy import RecordField
+
 # Strawberry's resolver for a field without a resolver function: it reads the attribute and
 # takes no notice of its `info` (strawberry.schema.schema_converter.from_resolver).
 STRAWBERRY_BASIC_RESOLVER = "_get_basic_result"
@@ -55,7 +58,10 @@ STRAWBERRY_DEFINITION = "strawberry-definition"  # GraphQLCoreConverter.DEFINITI
 # how to read it, its type, whether it is nullable, the Python type whose values its serialiser
 # hands back unchanged (`str` for String and ID, `bool` for Boolean, `int` within Int's range for
 # Int), if any, and for an enum of Strawberry's its Python enum and each member's name
-LeanField = tuple[Callable[..., Any], GraphQLLeafType, bool, type | None, type | None, dict[Any, str] | None]
+# and the attribute it reads, when it is read with `getattr` (the only kind `compiled` inlines)
+LeanField = tuple[
+    Callable[..., Any], GraphQLLeafType, bool, type | None, type | None, dict[Any, str] | None, str | None
+]
 LeanFields = dict[tuple[str, str], LeanField | None]
 
 # Per schema (weakly, so schemas built in tests come and go): (type name, field name) -> how
@@ -76,7 +82,8 @@ def lean_field(parent_type: GraphQLObjectType, name: str) -> LeanField | None:
     leaf = field_type if nullable else field_type.of_type
     basic = getattr(resolve, "__name__", None) == STRAWBERRY_BASIC_RESOLVER
     if basic and getattr(resolve, "_is_default", False) and is_leaf_type(leaf):
-        return (_reader(definition, resolve), leaf, nullable, _UNCHANGED.get(leaf), *_enum_names(leaf))
+        read, attribute = _reader(definition, resolve)
+        return (read, leaf, nullable, _UNCHANGED.get(leaf), *_enum_names(leaf), attribute)
     return None
 
 
@@ -102,14 +109,15 @@ def _enum_names(leaf: GraphQLLeafType) -> tuple[type | None, dict[Any, str] | No
     return leaf.wrapped_cls, names
 
 
-def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
+def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> tuple[Callable[[Any], Any], str | None]:
     """How to read the field off its object: `operator.attrgetter` of the attribute when
     Strawberry's basic resolver would read it with the default resolver (`getattr`), else that
-    resolver without an info."""
+    resolver without an info; and the attribute's name, when it is a plain identifier."""
     field = (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
     if isinstance(field, StrawberryField) and field.default_resolver is getattr:
-        return operator.attrgetter(field.python_name)
-    return functools.partial(resolve, info=None)
+        name = field.python_name
+        return operator.attrgetter(name), name if compiled.identifier(name) else None
+    return functools.partial(resolve, info=None), None
 
 
 class LazyInfo:
@@ -159,6 +167,8 @@ SCALAR, RESOLVER, FULL = 0, 1, 2
 # How each field of a selection set runs: its response name, its field details, and SCALAR with
 # a LeanField, RESOLVER with a LeanStep, or FULL (graphql-core's own path) with None.
 Step = tuple[str, Any, int, Any]
+# A selection set's steps, and the function `compiled` wrote for plans of their form, if any.
+Plan = tuple[list[Step], Callable[..., tuple[dict[str, Any], list[str]]] | None]
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -172,7 +182,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._lean_fields = fields
         # per selection set of this execution (graphql-core memoises them, and each is kept
         # alive here with its plan, so its id is not reused meanwhile): its fields' steps
-        self._plans: dict[int, tuple[Any, list[Step]]] = {}
+        self._plans: dict[int, tuple[Any, Plan]] = {}
+        self._allowance = compiled.Allowance()
 
     def _found(self, parent_type: GraphQLObjectType, name: str) -> LeanField | None:
         key = (parent_type.name, name)
@@ -199,15 +210,16 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return value
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
-    def _plan(self, parent_type: GraphQLObjectType, fields: Any) -> list[Step]:
+    def _plan(self, parent_type: GraphQLObjectType, fields: Any) -> Plan:
         kept = self._plans.get(id(fields))
         if kept is not None and kept[0] is fields:
             return kept[1]
         steps: list[Step] = [
             (name, details, *self._step(parent_type, details)) for name, details in fields.items()
         ]
-        self._plans[id(fields)] = (fields, steps)
-        return steps
+        plan = (steps, _runner(parent_type, steps, self._allowance))
+        self._plans[id(fields)] = (fields, plan)
+        return plan
 
     def _step(self, parent_type: GraphQLObjectType, details: Any) -> tuple[int, Any]:
         if any(d.node.arguments or d.fragment_variable_values for d in details):
@@ -243,34 +255,54 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _execute_steps(
-        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, steps: list[Step]
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, plan: Plan
     ) -> Any:
-        results: dict[str, Any] = {}
-        waiting: list[str] = []
-        is_awaitable = self.is_awaitable
-        try:
-            for name, details, kind, step in steps:
-                if kind == SCALAR:
-                    result = _read(step, source_value)
-                    if result is not Undefined:
-                        results[name] = result
-                        continue
-                field_path = Path(path, name, parent_type.name)
-                if kind != RESOLVER:
-                    result = super().execute_field(parent_type, source_value, details, field_path, None)
-                else:
-                    result = self._execute_lean(parent_type, source_value, details, field_path, step)
-                if result is not Undefined:
-                    results[name] = result
-                    if type(result) not in _SYNC and _awaitable(result, is_awaitable):
-                        waiting.append(name)
-        except Exception:
-            if waiting:
-                self.settle_in_background([results[name] for name in waiting])
-            raise
+        steps, run = plan
+        if run is not None:
+            results, waiting = run(self, parent_type, source_value, path)
+        else:
+            results = {}
+            waiting = []
+            try:
+                for step in steps:
+                    self._run_step(parent_type, source_value, path, step, results, waiting)
+            except Exception:
+                self._settle(results, waiting)
+                raise
         if not waiting:
             return results
         return _gathered(results, waiting)
+
+    def _run_step(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        step: Step,
+        results: dict[str, Any],
+        waiting: list[str],
+    ) -> None:
+        """One field of a selection set into `results` (its name into `waiting` when what it
+        gives is awaitable)."""
+        name, details, kind, found = step
+        if kind == SCALAR:
+            result = _read(found, source_value)
+            if result is not Undefined:
+                results[name] = result
+                return
+        field_path = _path(Path, (path, name, parent_type.name))
+        if kind != RESOLVER:
+            result = super().execute_field(parent_type, source_value, details, field_path, None)
+        else:
+            result = self._execute_lean(parent_type, source_value, details, field_path, found)
+        if result is not Undefined:
+            results[name] = result
+            if type(result) not in _SYNC and _awaitable(result, self.is_awaitable):
+                waiting.append(name)
+
+    def _settle(self, results: dict[str, Any], waiting: list[str]) -> None:
+        if waiting:
+            self.settle_in_background([results[name] for name in waiting])
 
     def _execute_lean(
         self, parent_type: GraphQLObjectType, source: Any, details: Any, path: Path, step: LeanStep
@@ -356,6 +388,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._complete_list(return_type.of_type, details, info, path, result)
         if isinstance(return_type, GraphQLObjectType) and _plain_type_check(return_type):
             return self._complete_object(return_type, details, info, path, result)
+        if is_leaf_type(return_type):
+            return self.complete_leaf_value(return_type, result)  # graphql-core's, without an info
         return self.complete_value(return_type, details, info.built(), path, result, None)
 
     def _complete_list(
@@ -373,9 +407,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         completed: list[Any] = []
         waiting: list[int] = []
         is_awaitable = self.is_awaitable
+        run = _planned_run(object_type, planned)
         try:
             for index, item in enumerate(items):
-                item_path = path.add_key(index, None)
+                item_path = _path(Path, (path, index, None))
                 if type(item) not in _SYNC and _awaitable(item, is_awaitable):
                     waiting.append(index)
                     completed.append(
@@ -387,8 +422,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 try:
                     if object_type is None or item is None or isinstance(item, Exception):
                         value = self._complete(item_type, details, info, item_path, item)
+                    elif run is not None:  # `_complete_object` with its plan's function, called here
+                        results, fields_waiting = run(self, object_type, item, item_path)
+                        value = _gathered(results, fields_waiting) if fields_waiting else results
                     else:
                         value = self._complete_object(object_type, details, info, item_path, item, planned)
+                        run = _planned_run(object_type, planned)
                     if type(value) not in _SYNC and _awaitable(value, is_awaitable):
                         value = self._settled(value, item_type, details, item_path)
                         waiting.append(index)
@@ -412,6 +451,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
+# graphql-core's `Path(prev, key, typename)` (a named tuple) without its constructor's frame:
+# one is made for every object field and list item completed
+_path = tuple.__new__
+
 # Types whose values are never awaitable: the built-ins completion meets, and object types
 # Strawberry made (each added the first time one of its values is found not to be awaitable).
 _SYNC: set[type] = {dict, list, str, int, float, bool, type(None)}
@@ -429,7 +472,7 @@ def _awaitable(value: Any, is_awaitable: Callable[[Any], bool]) -> bool:
 def _read(found: LeanField, source: Any) -> Any:
     """A plain scalar field's serialised value, or Undefined when graphql-core must take it (a
     null for a non-null field, a value the serialiser refuses, an exception)."""
-    read, leaf, nullable, unchanged, enum, names = found
+    read, leaf, nullable, unchanged, enum, names, _ = found
     try:
         value = read(source)
         kind = type(value)
@@ -445,6 +488,63 @@ def _read(found: LeanField, source: Any) -> Any:
     except Exception:
         return Undefined  # the full path meets it again and reports it
     return Undefined if coerced is None else coerced
+
+
+_MISS = object()  # what a compiled read that raised holds: never a value that goes out
+
+
+def _planned_run(object_type: GraphQLObjectType | None, planned: list[Any] | None) -> Any:
+    """The function of the plan objects of this type are completed with, when they need no type
+    check and it has one."""
+    if object_type is None or not planned or object_type.is_type_of is not None:
+        return None
+    return planned[0][1]
+
+
+def _runner(
+    parent_type: GraphQLObjectType, steps: list[Step], allowance: compiled.Allowance
+) -> Callable[..., tuple[dict[str, Any], list[str]]] | None:
+    """The function `compiled` wrote for plans of this form, if it has written one."""
+    origin = _origin(parent_type)
+    forms = tuple(_form(origin, kind, found) for _, _, kind, found in steps)
+    make = compiled.factory(forms, SCALAR, RESOLVER, allowance)
+    if make is None:
+        return None
+    context = LeanExecutionContext
+    return make(
+        steps,
+        forms,
+        parent_type.name,
+        context._run_step,
+        context._settle,
+        _MISS,
+        Undefined,
+        GRAPHQL_MIN_INT,
+        GRAPHQL_MAX_INT,
+        Path,
+        _path,
+        _SYNC,
+        _awaitable,
+    )
+
+
+def _origin(parent_type: GraphQLObjectType) -> type | None:
+    """The Python class Strawberry made the object type from."""
+    definition = (parent_type.extensions or {}).get(STRAWBERRY_DEFINITION)
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) else None
+
+
+def _form(origin: type | None, kind: int, found: Any) -> compiled.Form:
+    if kind != SCALAR:
+        return (kind,)
+    _, _, nullable, unchanged, enum, names, attribute = found
+    held = origin.__dict__.get(attribute) if origin is not None and attribute is not None else None
+    record = (origin, held.source, held.attribute) if isinstance(held, RecordField) else None
+    if unchanged is not None:
+        return (kind, attribute, unchanged.__name__, nullable, record)
+    out = "enum" if enum is not None and names is not None else "other"
+    return (kind, attribute, out, nullable, record)
 
 
 def _shape(return_type: Any) -> Shape:
@@ -568,8 +668,24 @@ def _lean_resolver(field: StrawberryField, info_class: type[Any]) -> Callable[..
 
         return resolve_plain
     name = resolver.info_parameter.name
+    if _second_positional(function, name):
+
+        def resolve_with_info_second(source: Any, info: Any) -> Any:
+            return function(source, info_class(_raw_info=info, _field=field))
+
+        return resolve_with_info_second
 
     def resolve_with_info(source: Any, info: Any) -> Any:
         return function(source, **{name: info_class(_raw_info=info, _field=field)})
 
     return resolve_with_info
+
+
+def _second_positional(function: Callable[..., Any], name: str) -> bool:
+    """`name` is the parameter after `self`, and may be given by position."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return len(parameters) >= 2 and parameters[1].name == name and parameters[1].kind in kinds

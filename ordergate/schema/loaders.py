@@ -18,17 +18,28 @@ MAX_BATCH = 500
 
 class Loader(Generic[V]):
     """aiodataloader's DataLoader (untyped), typed: values of V by string key, batched per tick.
-    A batch may answer a key with an exception: that key's load raises it, the others answer."""
+    A batch may answer a key with an exception: that key's load raises it, the others answer.
+    The DataLoader is made when first used: a request makes every loader and uses a few."""
 
     def __init__(
         self,
         services: Services,
         batch: Callable[[Services, Sequence[str]], Awaitable[Sequence[V | Exception]]],
     ) -> None:
-        async def load(keys: list[str]) -> Any:  # values, or exceptions that fail their keys alone
-            return await batch(services, keys)
+        self._services = services
+        self._batch = batch
+        self._made: DataLoader[str, V] | None = None
 
-        self._loader: DataLoader[str, V] = DataLoader(load, max_batch_size=MAX_BATCH)
+    @property
+    def _loader(self) -> DataLoader[str, V]:
+        if self._made is None:
+            services, batch = self._services, self._batch
+
+            async def load(keys: list[str]) -> Any:  # values, or exceptions that fail their keys alone
+                return await batch(services, keys)
+
+            self._made = DataLoader(load, max_batch_size=MAX_BATCH)
+        return self._made
 
     async def load(self, key: str) -> V:
         value: V = await self._loader.load(key)

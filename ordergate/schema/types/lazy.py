@@ -33,13 +33,15 @@ class RecordField:
             raise AttributeError(self.name)  # the class has no value for it, as before
         values = instance.__dict__
         record = values[self.source]
-        try:
-            # a loaded column: what the ORM's instrumented attribute returns, without its call
-            value = record.__dict__[self.attribute]
-        except KeyError:
+        # a loaded column: what the ORM's instrumented attribute returns, without its call
+        value = record.__dict__.get(self.attribute, _ABSENT)
+        if value is _ABSENT:
             value = getattr(record, self.attribute)  # not loaded, or not a column (a property)
         values[self.name] = value
         return value
+
+
+_ABSENT = object()
 
 
 def read_lazily(cls: type[T], source: str, names: Iterable[str], **renamed: str) -> type[T]:
