@@ -54,8 +54,10 @@ class ValidationCache(SchemaExtension):
     (`/healthz` included); the checks are linear in the document (see `shape` and `cost`), so
     that time is bounded by the token limit."""
 
-    Key = tuple[DocumentNode, tuple[type[ASTValidationRule], ...]]
-    _results: OrderedDict[Key, list[GraphQLError]] = OrderedDict()
+    # by the document's identity (a document's own hash walks its whole tree), each kept with its
+    # document, so the identity is not reused while it is kept
+    Key = tuple[int, tuple[type[ASTValidationRule], ...]]
+    _results: OrderedDict[Key, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
 
     def __init__(self, maxsize: int = 512) -> None:
         self.maxsize = maxsize
@@ -65,14 +67,15 @@ class ValidationCache(SchemaExtension):
         document = execution.graphql_document
         if document is not None:
             rules = tuple(execution.validation_rules)
-            key = (document, rules)
-            errors = self._results.get(key)
-            if errors is None:
+            key = (id(document), rules)
+            kept = self._results.get(key)
+            if kept is None or kept[0] is not document:
                 errors = await asyncio.to_thread(validate_document, execution.schema._schema, document, rules)
-                self._results[key] = errors
+                self._results[key] = (document, errors)
                 while len(self._results) > self.maxsize:
                     self._results.popitem(last=False)
             else:
+                errors = kept[1]
                 self._results.move_to_end(key)
             execution.pre_execution_errors = errors
         yield

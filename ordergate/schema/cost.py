@@ -219,23 +219,24 @@ class PricedOperation:
             child = value.get(key)
             if child is None:
                 continue
-            if not isinstance(child, list):
-                items: Sequence[Any] = (child,)
-            else:
-                items = child if len(child) <= size else child[:size]
+            is_list = isinstance(child, list)
+            if is_list and len(child) > size:
+                child = child[:size]
             if not deep:  # what it holds costs nothing more: its items are counted, not walked
-                total += cost * (len(items) - items.count(None))
-            elif not isinstance(named, GraphQLObjectType):  # abstract: each item as its type
+                total += cost * (len(child) - child.count(None)) if is_list else cost
+                continue
+            items: Sequence[Any] = child if is_list else (child,)
+            if not isinstance(named, GraphQLObjectType):  # abstract: each item as its type
                 total += sum(
                     cost + self._spent(inner, named, item, own_page) for item in items if item is not None
                 )
-            else:
-                if not below:  # the same for every item, and every time this field is met
-                    below.append(self._spending(inner, named, own_page, False))
-                walk, measures = self._walk, below[0]
-                for item in items:
-                    if item is not None:
-                        total += cost + walk(measures, item)
+                continue
+            if not below:  # the same for every item, and every time this field is met
+                below.append(self._spending(inner, named, own_page, False))
+            walk, measures = self._walk, below[0]
+            for item in items:
+                if item is not None:
+                    total += cost + walk(measures, item)
         return total
 
     def _spending(
