@@ -9,14 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import select
 
 from ordergate.models.customer import Customer
 from ordergate.models.order import OrderStatus
 from ordergate.store import tables
-from ordergate.store.engine import by_keys
+from ordergate.store.engine import by_keys, insert_for
 from ordergate.store.records import fetch
 
 
@@ -42,14 +42,17 @@ class CustomerRepository:
         existing = await self.by_email(candidate.email)
         if existing is not None:
             return existing
-        try:
-            async with self.session.begin_nested():
-                self.session.add(candidate)
-        except IntegrityError:
+        # one INSERT ... ON CONFLICT DO NOTHING instead of a savepoint around the ORM's insert
+        # (four statements): the row is written now, and the candidate is the ORM's from here on
+        row = {column.name: getattr(candidate, column.name) for column in tables.customers.columns}
+        added = await self.session.execute(_add(insert_for(self.session)), row)
+        if added.first() is None:  # another transaction added that email since the read
             winner = await self.by_email(candidate.email)
             if winner is None:
-                raise
+                raise LookupError(f"no customer {candidate.email!r} after a conflict on it")
             return winner
+        make_transient_to_detached(candidate)  # written: its identity is the row's
+        self.session.add(candidate)  # persistent, as the ORM's insert would have left it
         return candidate
 
     async def search(
@@ -104,6 +107,16 @@ class CustomerRepository:
             customer_id: (int(count), Decimal(str(value)))
             for customer_id, count, value in await self.session.execute(query)
         }
+
+
+@functools.cache
+def _add(insert: Any) -> Any:
+    """One customer, unless its email is taken, in the dialect `insert` speaks."""
+    return (
+        insert(tables.customers)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(tables.customers.c.id)
+    )
 
 
 @functools.cache
