@@ -6,6 +6,7 @@ subfields will show (`Query.orders`)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, TypeAlias
 
 from graphql import (
@@ -24,12 +25,27 @@ Tree: TypeAlias = dict[str, "Tree"]
 
 
 def selection_tree(info: Info) -> Tree:
+    """The tree of the field's selection; not to be changed (one walked without @skip or
+    @include is kept, by its nodes, for the next request of the same document)."""
     raw = info._raw_info
+    key = tuple(id(node) for node in raw.field_nodes)
+    kept = _KEPT.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], raw.field_nodes, strict=True)):
+        _KEPT.move_to_end(key)
+        return kept[1]
     walker = _Walker(raw.fragments, raw.variable_values)
     tree: Tree = {}
     for node in raw.field_nodes:
         _merge(tree, walker.walk(node.selection_set))
+    if not walker.conditional:  # the same whatever the variables: kept with its nodes
+        _KEPT[key] = (tuple(raw.field_nodes), tree)
+        if len(_KEPT) > KEPT:
+            _KEPT.popitem(last=False)
     return tree
+
+
+KEPT = 256
+_KEPT: OrderedDict[tuple[int, ...], tuple[tuple[FieldNode, ...], Tree]] = OrderedDict()
 
 
 def subtree(tree: Tree, *path: str) -> Tree:
@@ -50,6 +66,7 @@ class _Walker:
         # graphql-core's VariableValues, or Strawberry's plain dict of the coerced values
         self.variables: dict[str, Any] = getattr(variables, "coerced", variables) or {}
         self.walked: dict[str, Tree] = {}
+        self.conditional = False  # met @skip or @include: the tree depends on the variables
 
     def walk(self, selection_set: SelectionSetNode | None) -> Tree:
         tree: Tree = {}
@@ -74,6 +91,7 @@ class _Walker:
     def _included(self, node: Any) -> bool:
         if not node.directives:
             return True
+        self.conditional = True
         return self._flag(node, "skip") is not True and self._flag(node, "include") is not False
 
     def _flag(self, node: Any, directive_name: str) -> bool | None:
