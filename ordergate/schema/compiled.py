@@ -98,6 +98,49 @@ def _read(index: int, attribute: str | None, record: tuple[type, str, str] | Non
     ]
 
 
+def _scalar(index: int, form: Form) -> list[str]:
+    """A plain scalar's block: read, the common case written out, the rest to `field`."""
+    _, attribute, out, nullable, record = form
+    read = _read(index, attribute, record)
+    null = [_NULL, f"                results[K{index}] = None"] if nullable else []
+    slow = [
+        "            else:",
+        f"                field(ctx, parent_type, source, path, S{index}, results, waiting)",
+    ]
+    if out == "other":  # the serialiser sees it
+        return [
+            "            try:",
+            *read,
+            "                if v is None or isinstance(v, Exception):",
+            "                    r = MISS",
+            "                else:",
+            f"                    r = SER{index}(v)",
+            "            except Exception:",
+            "                v = r = MISS",
+            "            if r is not MISS and r is not None and r is not UNDEFINED:",
+            f"                results[K{index}] = r",
+            *null,
+            *slow,
+        ]
+    test = {
+        "str": "type(v) is str",
+        "bool": "type(v) is bool",
+        "int": "type(v) is int and MIN <= v <= MAX",
+        "enum": f"type(v) is E{index} and v in N{index}",
+    }[out]
+    value = f"N{index}[v]" if out == "enum" else "v"
+    return [
+        "            try:",
+        *read,
+        "            except Exception:",
+        "                v = MISS",
+        f"            if {test}:",
+        f"                results[K{index}] = {value}",
+        *null,
+        *slow,
+    ]
+
+
 def identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
 
@@ -117,52 +160,16 @@ def _compile(forms: tuple[Form, ...], scalar: int, resolver: int) -> Factory:
                 "                if type(r) not in SYNC and awaitable(r, is_awaitable):",
                 f"                    waiting.append(K{index})",
             ]
-            continue
-        if form[0] != scalar:
+        elif form[0] != scalar:
             body.append(f"            field(ctx, parent_type, source, path, S{index}, results, waiting)")
-            continue
-        _, attribute, out, nullable, record = form
-        setup.append(f"    F{index} = S{index}[3]; R{index} = F{index}[0]")
-        setup.append(f"    SER{index} = F{index}[1].coerce_output_value")
-        setup.append(f"    E{index} = F{index}[4]; N{index} = F{index}[5]")
-        read = _read(index, attribute, record)
-        if record is not None:
-            setup.append(f"    C{index} = forms[{index}][4][0]")
-        if out == "other":  # the serialiser sees it
-            body += [
-                "            try:",
-                *read,
-                "                if v is None or isinstance(v, Exception):",
-                "                    r = MISS",
-                "                else:",
-                f"                    r = SER{index}(v)",
-                "            except Exception:",
-                "                v = r = MISS",
-                "            if r is not MISS and r is not None and r is not UNDEFINED:",
-                f"                results[K{index}] = r",
-                *([_NULL, f"                results[K{index}] = None"] if nullable else []),
-                "            else:",
-                f"                field(ctx, parent_type, source, path, S{index}, results, waiting)",
+        else:
+            setup += [
+                f"    F{index} = S{index}[3]; R{index} = F{index}[0]",
+                f"    SER{index} = F{index}[1].coerce_output_value",
+                f"    E{index} = F{index}[4]; N{index} = F{index}[5]",
+                *([f"    C{index} = forms[{index}][4][0]"] if form[4] is not None else []),
             ]
-            continue
-        test = {
-            "str": "type(v) is str",
-            "bool": "type(v) is bool",
-            "int": "type(v) is int and MIN <= v <= MAX",
-            "enum": f"type(v) is E{index} and v in N{index}",
-        }[out]
-        value = f"N{index}[v]" if out == "enum" else "v"
-        body += [
-            "            try:",
-            *read,
-            "            except Exception:",
-            "                v = MISS",
-            f"            if {test}:",
-            f"                results[K{index}] = {value}",
-            *([_NULL, f"                results[K{index}] = None"] if nullable else []),
-            "            else:",
-            f"                field(ctx, parent_type, source, path, S{index}, results, waiting)",
-        ]
+            body += _scalar(index, form)
     source = "\n".join(
         [
             "def make(steps, forms, TN, field, settle, MISS, UNDEFINED, MIN, MAX, Path, PATH, SYNC,",
