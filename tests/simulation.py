@@ -1,12 +1,13 @@
 """A seeded random walk over simulated days: orders (shipped and picked up, some backordered),
 cart holds, picks, shipments, handovers, rejections, short picks, cancellations, returns,
-purchase-order receipts, ERP refreshes and outbox relays (partial, and repeated) in between,
+purchase-order receipts, cycle counts at the ERP (units found, free units lost), ERP refreshes
+and outbox relays (partial, and repeated) in between,
 against the real gateway in-process and the stateful sandboxes. After every step it checks:
 
 - units are conserved: for every tracked SKU and node, the ERP's on-hand plus the units in
   flight to it (movements not yet acknowledged) equals what the walk put there (the ERP's
-  opening stock, plus receipts and restocked returns, minus what was shipped, handed over or
-  written off), and ordergate's own on-hand equals the same figure;
+  opening stock, plus receipts, counts and restocked returns, minus what was shipped, handed
+  over or written off), and ordergate's own on-hand equals the same figure;
 - nothing is oversold: 0 <= allocated <= on-hand, and allocated equals the units of open
   fulfilment orders at the node;
 - available-to-sell, as the API answers it, equals its definition over the stored rows;
@@ -94,7 +95,7 @@ OPEN = frozenset(
 )
 ORDER = """query($id: ID!) {
   order(id: $id) {
-    id status deliveryMethod version
+    id status deliveryMethod version pickupLocation { code }
     lines { id sku quantity quantityFulfilled quantityCancelled quantityReturned }
     fulfillmentOrders { id status location { id code } lines { sku quantity } }
   }
@@ -233,6 +234,7 @@ class Walk:
             (self.relay_some, 4),
             (self.refresh, 6),
             (self.receive, 1),
+            (self.count, 2),
             (self.next_day, 3),
             (self.keep_back, 2),
             (self.close_or_reopen, 3),
@@ -506,7 +508,9 @@ class Walk:
         }
         body = await execute(self.client, EDIT, {"input": command}, token=AGENT)
         self.expect_no_errors(body)
-        self.expect_codes(body["data"]["editOrder"], EDIT_REFUSALS)
+        store = (order["pickupLocation"] or {}).get("code")
+        closed = {"INVALID_PICKUP_LOCATION"} if store in self.closed else set()  # nowhere to collect it
+        self.expect_codes(body["data"]["editOrder"], EDIT_REFUSALS | closed)
 
     async def appease(self) -> None:
         """A little goodwill back on a paid order."""
@@ -582,6 +586,22 @@ class Walk:
                 self.ledger[(sku, code)] = self.ledger.get((sku, code), 0) + int(row.quantity)
                 self.receipts[(sku, code)] = self.services.clock()
         await self.katana.receive_purchase_order(number)  # its stock webhook reaches the gateway
+
+    async def count(self) -> None:
+        """A cycle count at the ERP: units found at a node, or free units lost (shrink), which
+        the ERP announces to the gateway. Shrink is at most what no open work holds there: units
+        promised to work and then not found are a short pick, which the walk makes itself (its
+        invariant allocated <= on hand would otherwise not be one the product keeps)."""
+        sku, code = self.rng.choice(sorted(self.ledger))
+        async with self.services.store.read() as uow:
+            held = {p.location_id: p.allocated for p in await uow.inventory.positions([sku])}
+        free = self.ledger[(sku, code)] - held.get(self.locations[code], 0)
+        delta = self.rng.randint(-min(free, 4), 4) if free > 0 else self.rng.randint(1, 4)
+        if delta == 0:
+            return
+        self.ledger[(sku, code)] += delta
+        self.receipts[(sku, code)] = self.services.clock()  # its webhook read may wait for the TTL
+        await self.katana.adjust(sku, code, delta)
 
     async def next_day(self) -> None:
         self.clock.advance(24 * 3600)

@@ -179,8 +179,8 @@ def source_locations(
                 [
                     Problem(
                         "INVALID_PICKUP_LOCATION",
-                        f"pickupLocationId {pickup_location_id[:64]!r} is not a location that offers pickup "
-                        "(give its id or its code)",
+                        f"the pickup location {pickup_location_id[:64]!r} does not offer pickup (not one, "
+                        "closed, or its pickup turned off): give another location's id or code, or ship it",
                         ("pickup_location_id",),
                     )
                 ]
