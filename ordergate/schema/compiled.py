@@ -36,7 +36,7 @@ Factory = Callable[..., Callable[..., Any]]
 
 KEPT = 512
 COMPILE_AFTER = 2
-PER_EXECUTION = 16
+PER_EXECUTION = 4
 _NULL = "            elif v is None:"
 _FACTORIES: OrderedDict[tuple[Form, ...], Factory] = OrderedDict()
 _SEEN: OrderedDict[tuple[Form, ...], int] = OrderedDict()
