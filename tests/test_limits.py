@@ -18,9 +18,10 @@ from starlette.applications import Starlette
 from ordergate.app import create_app
 from ordergate.auth import verify_token
 from ordergate.models.budget import Budget
+from ordergate.schema import cost as cost_module
 from ordergate.schema.build import build_schema
 from ordergate.schema.context import Context
-from ordergate.schema.cost import ROOT_WEIGHT, QueryCost
+from ordergate.schema.cost import ROOT_WEIGHT, QueryCost, priced
 from ordergate.schema.limits import validation_rules
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
@@ -519,3 +520,24 @@ def test_the_actual_cost_of_an_abstract_list_is_each_item_s_as_its_type() -> Non
     assert [priced.actual(orders(count, 1)) for count in (1, 2, 3)] == [2, 2, 2]
     assert priced.actual(orders(1, 0)) == 1
     assert priced.actual({"_entities": [None, None]}) == priced.actual({"_entities": []}) == 0
+
+
+def test_a_priced_operation_is_kept_for_its_document_and_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = build_schema()._schema
+    document = parse(operation("OrdersBoard"))
+    first = priced(schema, 250, document, "OrdersBoard", {"first": 50})
+    assert first is not None
+    assert priced(schema, 250, document, "OrdersBoard", {"first": 50}) is first
+    two = priced(schema, 250, document, "OrdersBoard", {"first": 2})
+    assert two is not None
+    assert (first.requested(), two.requested()) == (350, 14)  # the variables are in the key
+    again = parse(operation("OrdersBoard"))  # another document: priced afresh
+    assert priced(schema, 250, again, "OrdersBoard", {"first": 50}) is not first
+    odd = {"first": 50, "when": datetime(2026, 12, 5, tzinfo=UTC)}  # not JSON: never kept
+    assert priced(schema, 250, document, "OrdersBoard", odd) is not priced(
+        schema, 250, document, "OrdersBoard", odd
+    )
+
+    monkeypatch.setattr(cost_module, "KEPT", 1)
+    priced(schema, 250, document, "OrdersBoard", {"first": 3})
+    assert priced(schema, 250, document, "OrdersBoard", {"first": 50}) is not first  # dropped

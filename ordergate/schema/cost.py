@@ -18,6 +18,8 @@ return (never more than it was priced at), so it is never above the requested co
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -91,6 +93,42 @@ class QueryCost:
             return None
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         return PricedOperation(self.schema, self.page_cap, operation, root, fragments, coerced)
+
+
+KEPT = 256
+_KEPT: OrderedDict[tuple[Any, ...], tuple[DocumentNode, GraphQLSchema, PricedOperation | None]] = (
+    OrderedDict()
+)
+
+
+def priced(
+    schema: GraphQLSchema,
+    page_cap: int,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> PricedOperation | None:
+    """`QueryCost.operation`, kept for the next request of the same document and variables (a
+    dashboard sends the same board again and again): its price, and what it found out about
+    each selection set on the way, which the actual cost walks with. Kept by the document's
+    identity (the parser cache hands back the same document for the same text) and the
+    variables as JSON, when they are short; at most `KEPT`, the least recently used dropped."""
+    try:
+        text = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        text = None
+    if text is None or len(text) > 1024:
+        return QueryCost(schema, page_cap).operation(document, operation_name, variables)
+    key = (id(document), id(schema), page_cap, operation_name, text)
+    kept = _KEPT.get(key)
+    if kept is not None and kept[0] is document and kept[1] is schema:
+        _KEPT.move_to_end(key)
+        return kept[2]
+    found = QueryCost(schema, page_cap).operation(document, operation_name, variables)
+    _KEPT[key] = (document, schema, found)
+    if len(_KEPT) > KEPT:
+        _KEPT.popitem(last=False)
+    return found
 
 
 class PricedOperation:

@@ -34,7 +34,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaEx
 from ordergate.models.budget import Budget, ThrottleStatus
 from ordergate.models.identity import Principal, Role
 from ordergate.schema.context import Context
-from ordergate.schema.cost import QueryCost
+from ordergate.schema.cost import priced
 from ordergate.schema.shape import Measure
 from ordergate.settings import Settings
 
@@ -242,9 +242,12 @@ class CostLimit(SchemaExtension):
         # Lists first, before the variables are coerced: that is the work refused.
         refusal = self._oversized(execution.variables)
         if refusal is None:
-            pricing = QueryCost(execution.schema._schema, self.page_cap)
-            operation = pricing.operation(
-                execution.graphql_document, execution.operation_name, execution.variables
+            operation = priced(
+                execution.schema._schema,
+                self.page_cap,
+                execution.graphql_document,
+                execution.operation_name,
+                execution.variables,
             )
             if operation is None:
                 yield  # execution reports why it cannot run
