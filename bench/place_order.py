@@ -23,7 +23,9 @@ What it does, in one run:
    connections as the two workers have together: each side gets an equal share of what
    PostgreSQL has free (`max_connections`, less its reserve, the connections open at start and
    20 left for others), at most 60 (two workers' default pools, 2 x 30); `--connections N`
-   fixes it.
+   fixes it. Between the two, the bench waits until the gateway has done the round's relay
+   work (its outbox empty, its dispatchers at the log's head) and prints how long that took:
+   the baseline runs on a machine that is not still pushing the round's orders to the ERP.
 5. Checks, on the gateway's tables: no position with allocated > on hand, and every position's
    `allocated` equals its ledger (ALLOCATE - RELEASE - SHIP); and that what the clients were
    told they bought of the scarce SKUs is what the ledger allocated.
@@ -54,6 +56,7 @@ from typing import Any
 import asyncpg
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -300,6 +303,24 @@ async def baseline_round(
 # -- setup, checks, report -------------------------------------------------------------------------
 
 
+async def drained(engine: AsyncEngine, most: float = 180.0) -> float:
+    """Seconds until the gateway's outbox has nothing left to do and its dispatchers have read
+    the event log to its head (what the round's orders promised: ERP sales orders, emails,
+    captures), so that the baseline runs on a machine that is not still doing it."""
+    query = sa.text(
+        "SELECT (SELECT count(*) FROM outbox WHERE done_at IS NULL)"
+        " + (SELECT count(*) FROM counters c WHERE c.name IN ('email_dispatch', 'webhook_dispatch')"
+        "    AND c.value < (SELECT coalesce(max(cursor), 0) FROM order_events))"
+    )
+    began = time.monotonic()
+    while time.monotonic() - began < most:
+        async with engine.connect() as connection:
+            if (await connection.execute(query)).scalar_one() == 0:
+                break
+        await asyncio.sleep(0.2)
+    return time.monotonic() - began
+
+
 async def recreate_database(name: str) -> None:
     admin = await asyncpg.connect(PG_ADMIN)
     try:
@@ -491,6 +512,7 @@ async def run(args: argparse.Namespace) -> None:
             scarce = SCARCE[r % len(SCARCE)]
             g = await gateway_round(gateway, token, args.clients, args.seconds, scarce)
             sold.update(g.scarce_sold)
+            drain = await drained(engine)  # the round's relay work done before the baseline runs
             b = await baseline_round(engine, locations, args.clients, args.seconds, scarce)
             ours.append(g)
             base.append(b)
@@ -499,7 +521,8 @@ async def run(args: argparse.Namespace) -> None:
                 f"gateway {g.rate:.0f} orders/s p50 {g.pct(0.5):.0f} ms p99 {g.pct(0.99):.0f} ms "
                 f"placed {g.placed} refused {g.refused} failed {dict(g.failed)} | "
                 f"baseline {b.rate:.0f} orders/s p50 {b.pct(0.5):.1f} ms p99 {b.pct(0.99):.1f} ms "
-                f"placed {b.placed} refused {b.refused} | ratio {g.rate / b.rate:.3f}",
+                f"placed {b.placed} refused {b.refused} | ratio {g.rate / b.rate:.3f} | "
+                f"relay work drained {drain:.1f} s after the round",
                 flush=True,
             )
         await engine.dispose()
