@@ -61,12 +61,12 @@ def factory(forms: tuple[Form, ...], scalar: int, resolver: int, allowance: Allo
     seen = _SEEN.pop(forms, 0) + 1
     if seen < COMPILE_AFTER or allowance.left <= 0:
         _SEEN[forms] = seen
-        if len(_SEEN) > KEPT:
+        while len(_SEEN) > KEPT:
             _SEEN.popitem(last=False)
         return None
     allowance.left -= 1
     made = _FACTORIES[forms] = _compile(forms, scalar, resolver)
-    if len(_FACTORIES) > KEPT:
+    while len(_FACTORIES) > KEPT:
         _FACTORIES.popitem(last=False)
     return made
 

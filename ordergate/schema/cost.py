@@ -126,7 +126,7 @@ def priced(
         return kept[2]
     found = QueryCost(schema, page_cap).operation(document, operation_name, variables)
     _KEPT[key] = (document, schema, found)
-    if len(_KEPT) > KEPT:
+    while len(_KEPT) > KEPT:
         _KEPT.popitem(last=False)
     return found
 

@@ -39,7 +39,7 @@ def selection_tree(info: Info) -> Tree:
         _merge(tree, walker.walk(node.selection_set))
     if not walker.conditional:  # the same whatever the variables: kept with its nodes
         _KEPT[key] = (tuple(raw.field_nodes), tree)
-        if len(_KEPT) > KEPT:
+        while len(_KEPT) > KEPT:
             _KEPT.popitem(last=False)
     return tree
 
