@@ -6,6 +6,7 @@ figure below is worked out by hand in the comments beside it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -548,3 +549,51 @@ async def test_percentiles_are_nearest_rank_observations_not_interpolated(
 )
 def test_nearest_rank_is_the_ceiling_of_p_n_over_100(percentile: int, count: int, rank: int) -> None:
     assert nearest_rank(percentile, count) == rank
+
+
+@contextmanager
+def statements_and_commits(services: Services) -> Iterator[list[str]]:
+    """Every statement sent, and "COMMIT" where a transaction committed."""
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_: Any) -> None:
+        seen.append(text)
+
+    def commit(_conn: Any) -> None:
+        seen.append("COMMIT")
+
+    engines = {services.store.read_engine.sync_engine, services.store.write_engine.sync_engine}
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", statement)
+        sa.event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", statement)
+            sa.event.remove(engine, "commit", commit)
+
+
+async def test_a_refused_keyed_placement_gives_its_key_up_and_is_counted_in_one_transaction(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    too_many = an_order_input(idempotencyKey="rug-for-all", lines=[a_line("RUG-JUTE-5X8", 900)])
+    with statements_and_commits(services) as statements:
+        refused = await execute(client, operation("PlaceOrder"), {"input": too_many}, token=AGENT)
+    assert [e["code"] for e in refused["data"]["placeOrder"]["userErrors"]] == ["INSUFFICIENT_STOCK"]
+
+    given_up = [
+        i for i, s in enumerate(statements) if s.lstrip().upper().startswith("DELETE FROM IDEMPOTENCY_KEYS")
+    ]
+    counted = [i for i, s in enumerate(statements) if s.lstrip().upper().startswith("INSERT INTO REFUSALS")]
+    assert len(given_up) == 1
+    assert len(counted) == 1
+    between = statements[min(given_up + counted) : max(given_up + counted) + 1]
+    assert "COMMIT" not in between  # one transaction
+    assert not [s for s in statements if "idempotency_keys" in s and "FOR UPDATE" in s.upper()]
+
+    fewer = an_order_input(idempotencyKey="rug-for-all", lines=[a_line("RUG-JUTE-5X8", 1)])
+    placed = await execute(client, operation("PlaceOrder"), {"input": fewer}, token=AGENT)  # the key is free
+    assert placed["data"]["placeOrder"]["userErrors"] == []
+    today = services.clock().date()
+    assert (await metrics(client, today, today))["totals"]["stockOutRefusals"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -55,11 +55,22 @@ class IdempotencyRepository:
         result = await self.session.execute(_COMPLETE, params)
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    async def release(self, record: IdempotencyRecord) -> None:
-        await self.session.delete(record)
+    async def release_if_pending(self, record: IdempotencyRecord) -> None:
+        """Give the key up when it is still this attempt's and has no result: one conditional
+        DELETE (which waits for, and then reads again, a row another transaction holds)."""
+        await self.session.execute(
+            _RELEASE, {"of_scope": record.scope, "of_key": record.key, "of_attempt": record.attempt}
+        )
 
 
 _KEYS = tables.idempotency_keys
+
+_RELEASE = delete(_KEYS).where(
+    _KEYS.c.scope == bindparam("of_scope"),
+    _KEYS.c.key == bindparam("of_key"),
+    _KEYS.c.attempt == bindparam("of_attempt", type_=_KEYS.c.attempt.type),
+    _KEYS.c.result_id.is_(None),
+)
 
 # Built once per process (see `store.engine.by_keys`); values are given at execution.
 _COMPLETE = (

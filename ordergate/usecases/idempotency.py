@@ -34,6 +34,8 @@ LONGEST_PAUSE = 0.2
 
 Prepare = Callable[[UnitOfWork], Awaitable[int]]
 """Work to do in a claim's own transaction once the key is claimed (an order's number)."""
+Also = Callable[[UnitOfWork], Awaitable[None]]
+"""What to keep of a failure in the transaction that gives its key up (a stock-out's count)."""
 
 
 @dataclass
@@ -62,15 +64,17 @@ class Claim:
                 field=self.field,
             )
 
-    async def release(self, services: Services) -> None:
+    async def release(self, services: Services, also: Also | None = None) -> None:
         """The request failed and kept nothing: the key is free again (unless another attempt
-        has taken it meanwhile)."""
+        has taken it meanwhile), in one statement, with what `also` keeps of the failure in the
+        same transaction. Released once: a second call does nothing."""
         if self.record is None:
             return
         async with services.store.write() as uow:
-            held = await uow.idempotency.lock(self.record.scope, self.record.key)
-            if held is not None and held.attempt == self.record.attempt and held.result_id is None:
-                await uow.idempotency.release(held)
+            await uow.idempotency.release_if_pending(self.record)
+            if also is not None:
+                await also(uow)
+        self.record = None
 
 
 def scope_of(principal: Principal) -> str:

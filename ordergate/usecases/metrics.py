@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from ordergate.models.capture import SHORT
-from ordergate.models.errors import Forbidden, Problem, StoreBusy
+from ordergate.models.errors import Forbidden, Problem
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.metrics import MetricsGroup, NetworkMetrics, assemble, check_range
+from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
-
-log = logging.getLogger("ordergate.metrics")
 
 
 async def network_metrics(
@@ -34,17 +32,16 @@ async def network_metrics(
     return assemble(start, end, group, tallies, spans, refusals)
 
 
-async def record_refusal(
-    services: Services, channel: str, problems: Sequence[Problem], now: datetime
-) -> None:
-    """Keep a placement refused for want of stock (INSUFFICIENT_STOCK, SPLIT_LIMIT_EXCEEDED), in
-    a transaction of its own: the order's was rolled back. Other refusals are not kept. A store
-    too busy to keep it loses the count, not the caller's answer (the refusal's own code)."""
+def refusal_kept(
+    channel: str, problems: Sequence[Problem], now: datetime
+) -> Callable[[UnitOfWork], Awaitable[None]]:
+    """Keeps a placement refused for want of stock (INSUFFICIENT_STOCK, SPLIT_LIMIT_EXCEEDED)
+    in the transaction it is given (the one that gives the order's key up: the order's own was
+    rolled back). Other refusals are not kept."""
     reason = next((problem.code for problem in problems if problem.code in SHORT), None)
-    if reason is None:
-        return
-    try:
-        async with services.store.write() as uow:
+
+    async def keep(uow: UnitOfWork) -> None:
+        if reason is not None:
             await uow.metrics.add_refusal(channel=channel, reason=reason, occurred_at=now)
-    except StoreBusy:
-        log.warning("a stock-out refusal (%s, %s) was not counted: the store is busy", channel, reason)
+
+    return keep

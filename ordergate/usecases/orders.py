@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ from ordergate.models.catalog import Product
 from ordergate.models.commands import PlaceOrder, check_place_order
 from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey, sort_value
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
-from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, ValidationFailed
+from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, StoreBusy, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.geo import Point, haversine_km
 from ordergate.models.identity import Permission, Principal, Role
@@ -63,6 +64,8 @@ from ordergate.usecases.services import Policy, Services
 EVERYTHING = OrderScope(everything=True)
 ORDER_NUMBER_COUNTER = "order_number"
 FIRST_ORDER_NUMBER = 100001
+
+log = logging.getLogger("ordergate.orders")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,10 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
             await payments.void_quietly(
                 services, command.payment_provider or "", authorized[1], authorized[0]
             )
-        await metrics.record_refusal(services, command.channel, refused.problems, now)
+        try:  # the key given up and a stock-out counted, in one transaction
+            await once.release(services, also=metrics.refusal_kept(command.channel, refused.problems, now))
+        except StoreBusy:  # the count is lost, not the refusal; the key is given up on the way out
+            log.warning("a refused order's key was not given up yet: the store is busy")
         raise
     return placed
 
