@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from ordergate.models.allocation import PlanLine
+from ordergate.models.inventory import LedgerKind
 from ordergate.models.outbox import OutboxTask
 from ordergate.store import inventory, orders, tables
 from ordergate.store.inventory import NotEnoughStock
@@ -20,6 +21,7 @@ from ordergate.workers.relay import settle
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_limits import counting_statements
 
 ADMIN = a_token("admin")
 
@@ -143,3 +145,38 @@ async def test_the_conditional_allocation_takes_what_is_there_and_refuses_the_re
 
     assert after.allocated == after.on_hand
     assert inventory._positions_of_skus(True) is inventory._positions_of_skus(True)
+
+
+async def test_an_allocation_and_a_release_of_several_lines_write_their_ledger_in_one_insert(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    placed = await place(client, "ledger@example.com")
+    async with services.store.read() as uow:
+        free = [
+            p for p in await uow.inventory.positions(["MUG-BLUE", "MUG-WHITE"]) if p.on_hand - p.allocated > 2
+        ]
+    lines = [PlanLine(sku=p.sku, location_id=p.location_id, quantity=1) for p in free[:3]]
+    assert len(lines) == 3
+    now = services.clock()
+
+    with counting_statements(services) as statements:
+        async with services.store.write() as uow:
+            await uow.inventory.allocate(
+                lines, held={}, unavailable={}, order_id=str(placed["id"]), actor="test", now=now
+            )
+        async with services.store.write() as uow:
+            await uow.inventory.settle(
+                lines, LedgerKind.RELEASE, order_id=str(placed["id"]), actor="test", now=now
+            )
+
+    ledger = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO INVENTORY_LEDGER")]
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE INVENTORY_POSITIONS")]
+    assert (len(ledger), len(updates)) == (2, 6)  # one insert for each call's three lines
+    async with services.store.read() as uow:
+        entries = await uow.session.execute(
+            sa.select(tables.inventory_ledger.c.kind).where(
+                tables.inventory_ledger.c.order_id == str(placed["id"]),
+                tables.inventory_ledger.c.actor == "test",
+            )
+        )
+    assert sorted(str(k) for k in entries.scalars()) == sorted(["ALLOCATE"] * 3 + ["RELEASE"] * 3)

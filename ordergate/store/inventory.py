@@ -269,6 +269,7 @@ class InventoryRepository:
         enough remain; the CHECK constraints are the last defence."""
         stock_changed(self.session, (line.sku for line in lines))
         await self.session.flush()  # what is pending goes first, as an ORM update would autoflush it
+        entries: list[LedgerEntry] = []
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
             reserve = held.get((line.sku, line.location_id), 0) + unavailable.get(
                 (line.sku, line.location_id), 0
@@ -284,7 +285,7 @@ class InventoryRepository:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise NotEnoughStock(line)
-            self.session.add(
+            entries.append(
                 LedgerEntry(
                     sku=line.sku,
                     location_id=line.location_id,
@@ -295,6 +296,7 @@ class InventoryRepository:
                     occurred_at=now,
                 )
             )
+        self.session.add_all(entries)  # after the updates: one insert of them all, not one per line
         await self.session.flush()
 
     async def lock_positions_of(self, skus: Iterable[str]) -> None:
@@ -312,6 +314,7 @@ class InventoryRepository:
         """Take allocated units back out: SHIP when they left the building (on hand goes down
         too, until the ERP's next snapshot says so itself), RELEASE when they stay."""
         stock_changed(self.session, (line.sku for line in lines))
+        entries: list[LedgerEntry] = []
         for line in sorted(lines, key=lambda x: (x.sku, x.location_id)):
             values: dict[str, Any] = {"allocated": tables.inventory_positions.c.allocated - line.quantity}
             if kind is LedgerKind.SHIP:
@@ -330,7 +333,7 @@ class InventoryRepository:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-            self.session.add(
+            entries.append(
                 LedgerEntry(
                     sku=line.sku,
                     location_id=line.location_id,
@@ -341,6 +344,7 @@ class InventoryRepository:
                     occurred_at=now,
                 )
             )
+        self.session.add_all(entries)  # after the updates: one insert of them all, not one per line
         await self.session.flush()
 
     async def restock(
