@@ -16,6 +16,7 @@ from ordergate.models.inventory import LedgerKind
 from ordergate.models.outbox import OutboxTask
 from ordergate.store import inventory, orders, tables
 from ordergate.store.inventory import NotEnoughStock
+from ordergate.usecases.orders import EVERYTHING
 from ordergate.usecases.services import Services
 from ordergate.workers.relay import settle
 from tests.builders import a_line, a_token, an_order_input
@@ -180,3 +181,24 @@ async def test_an_allocation_and_a_release_of_several_lines_write_their_ledger_i
             )
         )
     assert sorted(str(k) for k in entries.scalars()) == sorted(["ALLOCATE"] * 3 + ["RELEASE"] * 3)
+
+
+async def test_a_placed_order_s_row_is_written_once_and_confirmed_once(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    """Its first event's number and its promised day go in with the INSERT; only its
+    confirmation (status and the second event) is an UPDATE."""
+    with counting_statements(services) as statements:
+        placed = await place(client, "one.write@example.com")
+    writes = [
+        s.split("(")[0].split(" WHERE")[0] for s in statements if " orders " in f" {s} " or "orders (" in s
+    ]
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO ORDERS ")]
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE ORDERS ")]
+    assert len(inserts) == 1, writes
+    assert len(updates) == 1, writes
+    assert "promised_on" not in updates[0]
+    async with services.store.read() as uow:
+        [order] = (await uow.orders.by_ids([str(placed["id"])], EVERYTHING)).values()
+    assert order.promised_on is not None
+    assert order.event_seq >= 2  # placed, then confirmed

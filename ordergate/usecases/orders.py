@@ -232,12 +232,8 @@ async def _apply(
     now: datetime,
 ) -> Placed:
     order, lines = plan.order, list(plan.lines)
-    await uow.orders.add(order, lines)
-    if command.sale is not None:
-        payments.record_storefront_payment(uow, order, command.sale, now)
-    if plan.consumes is not None:
-        plan.consumes.status, plan.consumes.order_id = ReservationStatus.CONSUMED, order.id
-        uow.save(plan.consumes)
+    # what the order's row will hold is set before it is written (its first event's number, its
+    # promised day): one INSERT, not an INSERT and then an UPDATE
     await uow.events.append(
         order,
         EventType.ORDER_PLACED,
@@ -245,6 +241,14 @@ async def _apply(
         occurred_at=now,
         data={"number": order.number, "channel": order.channel, "total": str(order.total)},
     )
+    if plan.hold is None and plan.route is not None:
+        order.promised_on = promised_on(plan.route, view, order_clock(order, now, pickup), pickup)
+    await uow.orders.add(order, lines)
+    if command.sale is not None:
+        payments.record_storefront_payment(uow, order, command.sale, now)
+    if plan.consumes is not None:
+        plan.consumes.status, plan.consumes.order_id = ReservationStatus.CONSUMED, order.id
+        uow.save(plan.consumes)
     if plan.hold is not None:
         await _hold_unrouted(uow, order, plan.hold)
         return Placed(order, lines, Opened([], {}, {}))
