@@ -540,7 +540,7 @@ def test_a_priced_operation_is_kept_for_its_document_and_variables(monkeypatch: 
 
     for first_n in range(4, 9):  # more kept than the bound about to be set
         priced(schema, 250, document, "OrdersBoard", {"first": first_n})
-    monkeypatch.setattr(cost_module, "KEPT", 1)
+    monkeypatch.setattr(cost_module._KEPT, "most", 1)
     priced(schema, 250, document, "OrdersBoard", {"first": 3})
     assert len(cost_module._KEPT) == 1
     assert priced(schema, 250, document, "OrdersBoard", {"first": 50}) is not first  # dropped

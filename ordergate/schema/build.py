@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 import strawberry
-from graphql import DocumentNode, GraphQLError
-from graphql.validation import ASTValidationRule
+from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions import ParserCache as StrawberryParserCache
 from strawberry.federation.schema import FederationAny
@@ -25,6 +23,7 @@ from ordergate.schema import entities, limits, persisted
 from ordergate.schema.context import Info
 from ordergate.schema.errors import ErrorPolicy
 from ordergate.schema.execution import LeanExecutionContext, lean_resolvers
+from ordergate.schema.kept import KeptBy
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
 from ordergate.schema.subscription import Subscription
@@ -55,29 +54,19 @@ class ValidationCache(SchemaExtension):
     (`/healthz` included); the checks are linear in the document (see `shape` and `cost`), so
     that time is bounded by the token limit."""
 
-    # by the document's identity (a document's own hash walks its whole tree), each kept with its
-    # document, so the identity is not reused while it is kept
-    Key = tuple[int, tuple[type[ASTValidationRule], ...]]
-    _results: OrderedDict[Key, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
-
-    def __init__(self, maxsize: int = 512) -> None:
-        self.maxsize = maxsize
+    _results: KeptBy[list[GraphQLError]] = KeptBy(512)  # by the document and the rules
 
     async def on_validate(self) -> AsyncIterator[None]:
         execution = self.execution_context
         document = execution.graphql_document
         if document is not None:
             rules = tuple(execution.validation_rules)
-            key = (id(document), rules)
-            kept = self._results.get(key)
-            if kept is None or kept[0] is not document:
+            kept = self._results.get((document,), rules)
+            if kept is None:
                 errors = await asyncio.to_thread(validate_document, execution.schema._schema, document, rules)
-                self._results[key] = (document, errors)
-                while len(self._results) > self.maxsize:
-                    self._results.popitem(last=False)
+                self._results.keep((document,), errors, rules)
             else:
-                errors = kept[1]
-                self._results.move_to_end(key)
+                errors = kept[0]
             execution.pre_execution_errors = errors
         yield
 
@@ -170,7 +159,7 @@ def _built(settings: Settings, allowed: frozenset[str] | None, lean: bool) -> Sc
         ),
         extensions=[
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            ValidationCache,
             *only_registered,
             *limits.extensions(settings, budget),
             ErrorPolicy,

@@ -19,7 +19,6 @@ return (never more than it was priced at), so it is never above the requested co
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,6 +52,8 @@ from graphql.execution.values import (
     get_variable_values,
 )
 from graphql.utilities import get_operation_ast
+
+from ordergate.schema.kept import KeptBy
 
 MUTATION_WEIGHT = 10
 # Root fields that cost more than what they return: a routing what-if replays up to 10 000 orders.
@@ -95,10 +96,7 @@ class QueryCost:
         return PricedOperation(self.schema, self.page_cap, operation, root, fragments, coerced)
 
 
-KEPT = 256
-_KEPT: OrderedDict[tuple[Any, ...], tuple[DocumentNode, GraphQLSchema, PricedOperation | None]] = (
-    OrderedDict()
-)
+_KEPT: KeptBy[PricedOperation | None] = KeptBy(256)
 
 
 def priced(
@@ -112,22 +110,19 @@ def priced(
     dashboard sends the same board again and again): its price, and what it found out about
     each selection set on the way, which the actual cost walks with. Kept by the document's
     identity (the parser cache hands back the same document for the same text) and the
-    variables as JSON, when they are short; at most `KEPT`, the least recently used dropped."""
+    variables as JSON, when they are short (`schema/kept.py`: 256 kept)."""
     try:
         text = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):
         text = None
     if text is None or len(text) > 1024:
         return QueryCost(schema, page_cap).operation(document, operation_name, variables)
-    key = (id(document), id(schema), page_cap, operation_name, text)
-    kept = _KEPT.get(key)
-    if kept is not None and kept[0] is document and kept[1] is schema:
-        _KEPT.move_to_end(key)
-        return kept[2]
+    also = (page_cap, operation_name, text)
+    kept = _KEPT.get((document, schema), also)
+    if kept is not None:
+        return kept[0]
     found = QueryCost(schema, page_cap).operation(document, operation_name, variables)
-    _KEPT[key] = (document, schema, found)
-    while len(_KEPT) > KEPT:
-        _KEPT.popitem(last=False)
+    _KEPT.keep((document, schema), found, also)
     return found
 
 

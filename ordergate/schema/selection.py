@@ -6,7 +6,6 @@ subfields will show (`Query.orders`)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, TypeAlias
 
 from graphql import (
@@ -20,6 +19,7 @@ from graphql import (
 )
 
 from ordergate.schema.context import Info
+from ordergate.schema.kept import KeptBy
 
 Tree: TypeAlias = dict[str, "Tree"]
 
@@ -28,24 +28,20 @@ def selection_tree(info: Info) -> Tree:
     """The tree of the field's selection; not to be changed (one walked without @skip or
     @include is kept, by its nodes, for the next request of the same document)."""
     raw = info._raw_info
-    key = tuple(id(node) for node in raw.field_nodes)
-    kept = _KEPT.get(key)
-    if kept is not None and all(a is b for a, b in zip(kept[0], raw.field_nodes, strict=True)):
-        _KEPT.move_to_end(key)
-        return kept[1]
+    nodes = tuple(raw.field_nodes)
+    kept = _KEPT.get(nodes)
+    if kept is not None:
+        return kept[0]
     walker = _Walker(raw.fragments, raw.variable_values)
     tree: Tree = {}
-    for node in raw.field_nodes:
+    for node in nodes:
         _merge(tree, walker.walk(node.selection_set))
     if not walker.conditional:  # the same whatever the variables: kept with its nodes
-        _KEPT[key] = (tuple(raw.field_nodes), tree)
-        while len(_KEPT) > KEPT:
-            _KEPT.popitem(last=False)
+        _KEPT.keep(nodes, tree)
     return tree
 
 
-KEPT = 256
-_KEPT: OrderedDict[tuple[int, ...], tuple[tuple[FieldNode, ...], Tree]] = OrderedDict()
+_KEPT: KeptBy[Tree] = KeptBy(256)
 
 
 def subtree(tree: Tree, *path: str) -> Tree:

@@ -242,7 +242,7 @@ async def _apply(
         data={"number": order.number, "channel": order.channel, "total": str(order.total)},
     )
     if plan.hold is None and plan.route is not None:
-        order.promised_on = promised_on(plan.route, view, order_clock(order, now, pickup), pickup)
+        _promise(order, plan.route, view, pickup, now)
     await uow.orders.add(order, lines)
     if command.sale is not None:
         payments.record_storefront_payment(uow, order, command.sale, now)
@@ -268,8 +268,8 @@ async def _commit_route(
     actor: str,
     now: datetime,
 ) -> tuple[Opened, list[Backorder]]:
-    """Allocate a route's units on hand, record those that wait for supply, and confirm."""
-    order.promised_on = promised_on(route, view, order_clock(order, now, pickup), pickup)
+    """Allocate a route's units on hand, record those that wait for supply, and confirm (the
+    order's promised day is set: `_promise`)."""
     if route.decision is not None:
         record_decision(uow, order.id, route.decision, now)
     elif route.reservation is not None:
@@ -284,6 +284,13 @@ async def _commit_route(
     await _confirm(uow, order, route.plan, opened, actor=actor, now=now)
     await announce_waiting(uow, order, waiting, actor=actor, now=now)
     return opened, waiting
+
+
+def _promise(
+    order: Order, route: Route, view: Mapping[str, SkuStock], pickup: Location | None, now: datetime
+) -> None:
+    """The day the order's last unit reaches the customer, by the route it is about to take."""
+    order.promised_on = promised_on(route, view, order_clock(order, now, pickup), pickup)
 
 
 def capture_policy(policy: Policy) -> CapturePolicy:
@@ -353,6 +360,7 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     route = await plan_sale(
         services, uow, wants, sources, view, products, channel=order.channel, clock=clock, verb="route"
     )
+    _promise(order, route, view, pickup, now)
     await _commit_route(uow, order, lines, route, view, pickup, actor=actor, now=now)
 
 
