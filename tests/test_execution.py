@@ -234,6 +234,80 @@ async def test_resolvers_of_their_object_alone_answer_as_strawberry_s_do() -> No
     assert ("staff only", ("parcels", 1, "secret")) in lean["errors"]
 
 
+@strawberry.type
+class Seen:
+    weight: int
+
+    @strawberry.field
+    def told(self, info: strawberry.Info) -> str:
+        info.context["told"] += 1
+        return str(info.context["unit"])
+
+    @strawberry.field
+    def described(self, info: strawberry.Info) -> list[str]:
+        return [
+            info.field_name,
+            info.python_name,
+            type(info.schema).__name__,
+            type(info.return_type).__name__,
+            ",".join(getattr(f, "name", "") for f in info.selected_fields),
+            str(info.variable_values),
+            str(info.path.as_list()),
+            info.operation.name.value if info.operation.name else "",
+        ]
+
+
+@strawberry.type
+class SeenQuery:
+    @strawberry.field
+    def seen(self) -> list[Seen]:
+        return [Seen(weight=1), Seen(weight=2)]
+
+
+SEEN = "query Weighing($x: Boolean!) { seen @include(if: $x) { told described } }"
+
+
+async def seen(*, lean: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], int]:
+    schema = strawberry.Schema(query=SeenQuery, execution_context_class=LeanExecutionContext)
+    if lean:
+        lean_resolvers(schema)
+    built = 0
+    build = LeanExecutionContext.build_resolve_info
+
+    def counted(self: LeanExecutionContext, *args: Any) -> Any:
+        nonlocal built
+        built += 1
+        return build(self, *args)
+
+    monkeypatch.setattr(LeanExecutionContext, "build_resolve_info", counted)
+    context = {"unit": "kg", "told": 0}
+    result = await schema.execute(SEEN, context_value=context, variable_values={"x": True})
+    assert not result.errors
+    assert context["told"] == 2
+    return result.data or {}, built
+
+
+async def test_a_lean_resolver_s_info_is_strawberry_s_and_built_only_when_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lean, built_lean = await seen(lean=True, monkeypatch=monkeypatch)
+    plain, built_plain = await seen(lean=False, monkeypatch=monkeypatch)
+    assert lean == plain
+    assert lean["seen"][1]["described"] == [
+        "described",
+        "described",
+        "Schema",
+        "StrawberryList",
+        "described",
+        "{'x': True}",
+        "['seen', 1, 'described']",
+        "Weighing",
+    ]
+    # reading `info.context` (a resolver's dataloaders) builds nothing; the other names build it
+    assert built_lean == 2  # `described`, once per item; `told` never
+    assert built_plain > built_lean
+
+
 @strawberry.interface
 class Named:
     name: str

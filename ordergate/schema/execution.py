@@ -46,6 +46,7 @@ from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
 
 from ordergate.schema import compiled
 from ordergate.schema.types.lazy import RecordField
@@ -120,11 +121,16 @@ def _reader(definition: GraphQLField, resolve: Callable[..., Any]) -> tuple[Call
     return functools.partial(resolve, info=None), None
 
 
-class LazyInfo:
-    """graphql-core's resolve info for one field, built the first time anything reads it: a
-    resolver that takes `info` but answers from what its object holds never pays for it."""
+class LazyInfo(Info[Any, Any]):
+    """graphql-core's resolve info for one field, built the first time anything reads it, and the
+    Strawberry `Info` a lean resolver is given, in one object: a resolver that takes `info` but
+    answers from what its object holds never pays for either (one object made per field, not
+    two), and one that reads `info.context` (its dataloaders) or `info.path` does not build the
+    resolve info for it. Strawberry's own names (`schema`, `return_type`, `selected_fields`...)
+    answer as Strawberry's `Info` does; graphql-core's other names (`field_nodes`, `parent_type`,
+    ...) are read off the built resolve info. graphql-core itself is only ever given `built()`."""
 
-    __slots__ = ("_built", "_context", "_details", "_field", "_parent", "_path")
+    __slots__ = ("_built", "_context", "_definition", "_details", "_parent", "_where")
 
     def __init__(
         self,
@@ -135,19 +141,42 @@ class LazyInfo:
         path: Path,
     ) -> None:
         self._context = context
-        self._field = field
+        self._definition = field
         self._details = details
         self._parent = parent
-        self._path = path
+        self._where = path
         self._built: GraphQLResolveInfo[Any] | None = None
 
     def built(self) -> GraphQLResolveInfo[Any]:
         if self._built is None:
             nodes = [d.node for d in self._details]
-            self._built = self._context.build_resolve_info(self._field, nodes, self._parent, self._path)
+            self._built = self._context.build_resolve_info(self._definition, nodes, self._parent, self._where)
         return self._built
 
+    @property
+    def _raw_info(self) -> GraphQLResolveInfo[Any]:  # type: ignore[override]
+        return self.built()
+
+    @property
+    def _field(self) -> StrawberryField:  # type: ignore[override]
+        field: StrawberryField = (self._definition.extensions or {})[STRAWBERRY_DEFINITION]
+        return field
+
+    @property
+    def context(self) -> Any:
+        return self._context.context_value
+
+    @property
+    def path(self) -> Path:
+        return self._where
+
+    # identity, not the dataclass's comparison of built infos
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and the like ask for dunders: not forwarded
+            raise AttributeError(name)
         return getattr(self.built(), name)
 
     def null_error(self) -> TypeError:
@@ -667,16 +696,21 @@ def _lean_resolver(field: StrawberryField, info_class: type[Any]) -> Callable[..
             return function(source)
 
         return resolve_plain
+    if info_class is not Info:
+        return None  # a schema's own Info class: Strawberry's resolver makes it
     name = resolver.info_parameter.name
     if _second_positional(function, name):
 
         def resolve_with_info_second(source: Any, info: Any) -> Any:
-            return function(source, info_class(_raw_info=info, _field=field))
+            # the lean path's `LazyInfo` is already a Strawberry `Info`; graphql-core's own path
+            # (@defer, field middleware) gives its resolve info, which Strawberry would wrap
+            return function(source, info if type(info) is LazyInfo else Info(_raw_info=info, _field=field))
 
         return resolve_with_info_second
 
     def resolve_with_info(source: Any, info: Any) -> Any:
-        return function(source, **{name: info_class(_raw_info=info, _field=field)})
+        strawberry_info = info if type(info) is LazyInfo else Info(_raw_info=info, _field=field)
+        return function(source, **{name: strawberry_info})
 
     return resolve_with_info
 
