@@ -17,6 +17,7 @@ keeps its score or the reasons it was excluded.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class Node:
     ineligible_reason: str | None = None
     lead_days: int | None = None  # handling and transit to the destination, when known
 
-    @property
+    @functools.cached_property  # read several times per decision; a node is made per decision
     def shipping_cost(self) -> Decimal:
         distance = Decimal(str(self.distance_km if self.distance_km is not None else UNKNOWN_DISTANCE_KM))
         return (BASE_COST[self.type] + COST_PER_KM * distance).quantize(Decimal("0.01"))
@@ -132,7 +133,8 @@ def _assign(wants: Sequence[Want], nodes: Sequence[Node]) -> Plan | None:
     """Each line whole from the first node (in the given order) that still covers it; a line no
     node covers whole is spread over the nodes in that order. None when the nodes together do
     not hold the cart."""
-    left = {n.location_id: dict(n.available) for n in nodes}
+    skus = {w.sku for w in wants}  # what is left of the cart's SKUs only: a node may list many more
+    left = {n.location_id: {sku: n.available.get(sku, 0) for sku in skus} for n in nodes}
     lines: list[PlanLine] = []
     for want in wants:
         whole = next((n for n in nodes if left[n.location_id].get(want.sku, 0) >= want.quantity), None)

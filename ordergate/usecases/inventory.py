@@ -273,7 +273,13 @@ def compose_stock(
 ) -> dict[str, SkuStock]:
     positions, held, incoming, waiting = inputs.positions, inputs.held, inputs.incoming, inputs.waiting
     safety = inputs.safety
-    by_key = {(p.sku, p.location_id): p for p in positions}
+    by_key: dict[tuple[str, str], InventoryPosition] = {}
+    oldest: dict[str, datetime] = {}  # each SKU's oldest snapshot, in one pass over the positions
+    for row in positions:
+        sku, as_of = row.sku, row.as_of
+        by_key[(sku, row.location_id)] = row
+        if sku not in oldest or as_of < oldest[sku]:
+            oldest[sku] = as_of
     distances = {
         loc.id: haversine_km(point, Point(loc.latitude, loc.longitude)) if point else None
         for loc in locations
@@ -309,8 +315,7 @@ def compose_stock(
                     waiting.get((sku, location.id), 0),
                 )
             )
-        snapshots = [p.as_of for p in positions if p.sku == sku]
-        as_of = min(snapshots) if snapshots else now
+        as_of = oldest.get(sku, now)
         stale = sku in stale_skus or now - as_of > stale_after
         rows.sort(
             key=lambda r: (r.distance_km if r.distance_km is not None else float("inf"), r.location.code)
