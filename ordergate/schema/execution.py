@@ -337,49 +337,42 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, parent_type: GraphQLObjectType, source: Any, details: Any, path: Path, step: LeanStep
     ) -> Any:
         """graphql-core's `execute_field` for a lean resolver (no arguments, no middleware), the
-        resolve info built only if the resolver, a type check or an error reads it."""
+        resolve info built only if the resolver, a type check or an error reads it. What it
+        returns is completed here when its shape was found once (an object, or a list of them,
+        of a type known when the plan was made; `planned` keeps the plan of their selection
+        set once found), else by `_complete`."""
         definition, takes_info, shape, planned = step
-        return_type = definition.type
+        return_type: Any = definition.type
         info = LazyInfo(self, definition, details, parent_type, path)
         try:
             resolve: Callable[..., Any] = definition.resolve  # type: ignore[assignment]
             result = resolve(source, info if takes_info else None)
-            if type(result) not in _SYNC and _awaitable(result, self.is_awaitable):
+            kind = type(result)
+            if kind not in _SYNC and _awaitable(result, self.is_awaitable):
                 return self.complete_awaitable_value(return_type, details, info.built(), path, result, None)
-            if shape[1] is None or isinstance(result, Exception):
+            nonnull, object_type, is_list = shape
+            if object_type is None or isinstance(result, Exception):
+                completed = self._complete(return_type, details, info, path, result)
+            elif result is None or result is Undefined:
+                if nonnull:
+                    raise info.null_error()
+                return None
+            elif not is_list:
+                if object_type.is_type_of is None and planned:  # `_complete_object`, in short
+                    completed = self._execute_steps(object_type, result, path, planned[0])
+                else:
+                    completed = self._complete_object(object_type, details, info, path, result, planned)
+            elif kind is not list:
                 completed = self._complete(return_type, details, info, path, result)
             else:
-                completed = self._complete_shaped(shape, return_type, details, info, path, result, planned)
+                item_type = return_type.of_type.of_type if nonnull else return_type.of_type
+                completed = self._complete_list(item_type, details, info, path, result, object_type, planned)
             if type(completed) not in _SYNC and _awaitable(completed, self.is_awaitable):
                 return self._settled(completed, return_type, details, path)
             return completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, details, path)
             return None
-
-    def _complete_shaped(
-        self,
-        shape: Shape,
-        return_type: Any,
-        details: Any,
-        info: LazyInfo,
-        path: Path,
-        result: Any,
-        planned: list[Any],
-    ) -> Any:
-        """`_complete` for an object or a list of objects of a type known when the plan was made;
-        `planned` keeps the plan of their selection set once found."""
-        nonnull, object_type, is_list = shape
-        if result is None or result is Undefined:
-            if nonnull:
-                raise info.null_error()
-            return None
-        if not is_list:
-            return self._complete_object(object_type, details, info, path, result, planned)  # type: ignore[arg-type]
-        if type(result) is not list:
-            return self._complete(return_type, details, info, path, result)
-        item_type = return_type.of_type.of_type if nonnull else return_type.of_type
-        return self._complete_list(item_type, details, info, path, result, object_type, planned)
 
     def _complete_object(
         self,
