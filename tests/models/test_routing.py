@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Sequence
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ordergate.models import routing
 from ordergate.models.allocation import Want
 from ordergate.models.location import LocationType
 from ordergate.models.routing import Node, ScoredPlan, route
@@ -223,33 +226,21 @@ def test_a_near_node_that_holds_the_cart_beats_any_split() -> None:
     assert all(p.split_count == 1 for p in decision.plans)
 
 
-class CountedStock(Mapping[str, int]):
-    """A node's stock that counts how often a plan was assigned over it (each walk of its SKUs)."""
+def test_no_split_is_tried_when_none_could_beat_the_best_single_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    nodes = [Node(f"n{i}", f"N{i}", DC, 10, 10 + i, {"MUG-BLUE": 5, "PAN-CAST-10": 5}, 100) for i in range(8)]
+    assigned: list[tuple[str, ...]] = []  # the nodes of every plan tried
+    assign = routing._assign
 
-    def __init__(self, **units: int) -> None:
-        self.units = {sku.replace("_", "-"): n for sku, n in units.items()}
-        self.walks = 0
+    def counted(wants: Sequence[Want], group: Sequence[Node]) -> Any:
+        assigned.append(tuple(n.code for n in group))
+        return assign(wants, group)
 
-    def __getitem__(self, sku: str) -> int:
-        return self.units[sku]
-
-    def __iter__(self) -> Iterator[str]:
-        self.walks += 1
-        return iter(self.units)
-
-    def __len__(self) -> int:
-        return len(self.units)
-
-
-def test_no_split_is_tried_when_none_could_beat_the_best_single_node() -> None:
-    stock = [CountedStock(MUG_BLUE=5, PAN_CAST_10=5) for _ in range(8)]
-    nodes = [Node(f"n{i}", f"N{i}", DC, 10, 10 + i, units, 100) for i, units in enumerate(stock)]
-
+    monkeypatch.setattr(routing, "_assign", counted)
     decision = route([MUG, PAN], nodes, max_split=3)
 
     assert decision.chosen is not None
     assert decision.chosen.nodes == ("N0",)
-    assert [units.walks for units in stock] == [1] * 8  # its own single-node plan, and nothing more
+    assert sorted(assigned) == [(n.code,) for n in nodes]  # each node's own plan, and nothing more
 
 
 def exhaustive(wants: list[Want], nodes: list[Node], max_split: int) -> list[ScoredPlan]:
