@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.connectors.mail import smtp
 from ordergate.connectors.mail.base import MailRejected
 from ordergate.connectors.mail.smtp import SmtpMailer
 from ordergate.models.emails import Email, EmailKind
@@ -209,3 +210,80 @@ async def test_a_send_cancelled_while_the_message_goes_out_drops_the_connection_
         await server.wait_closed()
 
     assert not any(line.strip().upper() == b"QUIT" for line in heard)
+
+
+class Peers:
+    """An SMTP server's handler that keeps each message's subject with the connection it came on."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content if isinstance(envelope.content, bytes) else b""
+        subject = next(
+            (line[9:].decode() for line in content.splitlines() if line.startswith(b"Subject: ")), ""
+        )
+        self.seen.append((subject, session.peer))
+        return "250 OK"
+
+
+@asynccontextmanager
+async def peers(idle_timeout: float = 300) -> AsyncIterator[tuple[int, Peers]]:
+    """A server that drops a connection left idle for `idle_timeout` seconds, as servers do."""
+    handler = Peers()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, timeout=idle_timeout), "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], handler
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_messages_in_a_burst_share_one_connection_and_closing_says_quit() -> None:
+    async with peers() as (port, handler):
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}")
+        for number in range(3):
+            await mailer.send(an_email(subject=f"burst {number}"))
+        kept = list(mailer._idle)
+        await mailer.aclose()
+
+    assert [subject for subject, _ in handler.seen] == ["burst 0", "burst 1", "burst 2"]
+    assert len({peer for _, peer in handler.seen}) == 1
+    assert len(kept) == 1
+    assert not mailer._idle
+    assert not kept[0].client.is_connected
+
+
+async def test_a_connection_the_server_dropped_while_idle_is_replaced_and_the_message_still_goes() -> None:
+    async with peers(idle_timeout=0.2) as (port, handler):
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}")
+        await mailer.send(an_email(subject="before"))
+        await asyncio.sleep(0.6)  # the server hangs up on the idle connection
+        await mailer.send(an_email(subject="after"))
+        await mailer.aclose()
+
+    assert [subject for subject, _ in handler.seen] == ["before", "after"]
+    assert handler.seen[0][1] != handler.seen[1][1]
+
+
+async def test_a_connection_idle_past_the_keeping_time_or_full_is_not_used_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with peers() as (port, handler):
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}")
+        monkeypatch.setattr(smtp, "KEEP_IDLE_SECONDS", 0.0)
+        await mailer.send(an_email(subject="one"))
+        await asyncio.sleep(0.01)
+        await mailer.send(an_email(subject="two"))
+        monkeypatch.setattr(smtp, "KEEP_IDLE_SECONDS", 300.0)
+        monkeypatch.setattr(smtp, "MESSAGES_PER_CONNECTION", 2)
+        for number in range(3):
+            await mailer.send(an_email(subject=f"full {number}"))
+        await mailer.aclose()
+
+    connections = [peer for _, peer in handler.seen]
+    assert [subject for subject, _ in handler.seen] == ["one", "two", "full 0", "full 1", "full 2"]
+    assert connections[0] != connections[1]  # idle too long: a new one
+    assert connections[1] == connections[2]  # "two" was its first message: "full 0" its second
+    assert connections[3] not in connections[:3]  # that one was full: QUIT, and a new one

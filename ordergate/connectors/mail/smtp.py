@@ -1,10 +1,14 @@
 """Email over SMTP with aiosmtplib: `smtp://user:password@host:587` (STARTTLS whenever the
 server offers it) or `smtps://user:password@host:465` (TLS from the first byte).
 
-Each message is one connection: transactional email is a trickle, and a connection kept open
-between messages is one a server would drop anyway. The message carries its own `Message-ID`
-(derived from the event it tells of), so a send retried after an unclear ending is the same
-message to whoever received the first.
+A connection is kept for the next message for a few seconds (`KEEP_IDLE_SECONDS`, at most
+`KEEP_CONNECTIONS` of them, each for at most `MESSAGES_PER_CONNECTION` messages): transactional
+email is a trickle most of the time, when a connection kept longer is one a server would drop
+anyway, but a sale's confirmations are a burst, and a connection per message is a TLS handshake
+and a login per message. A kept connection is asked NOOP before it is used; one that does not
+answer is dropped and a new one made, and any failure while sending drops the connection it
+happened on. The message carries its own `Message-ID` (derived from the event it tells of), so
+a send retried after an unclear ending is the same message to whoever received the first.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from ordergate.connectors.mail.base import UPSTREAM, MailRejected
 from ordergate.models.emails import Email
 
 TIMEOUT_SECONDS = 30.0
+KEEP_IDLE_SECONDS = 10.0
+KEEP_CONNECTIONS = 4
+MESSAGES_PER_CONNECTION = 100
 PORTS = {"smtp": 25, "smtps": 465}
 SERVER_WIDE = (
     aiosmtplib.SMTPAuthenticationError,
@@ -84,6 +91,7 @@ class SmtpMailer:
             SmtpServer.parse(url)  # a bad URL stops the gateway at start, not at the first email
         self.timeout = timeout
         self._local_hostname: str | None = None
+        self._idle: list[_Kept] = []  # connections between messages, the most recently used last
 
     @property
     def server(self) -> SmtpServer:
@@ -121,39 +129,91 @@ class SmtpMailer:
             raise UpstreamUnavailable(UPSTREAM, f"{type(error).__name__}: {error}"[:200]) from None
 
     async def _deliver(self, server: SmtpServer, mail: EmailMessage) -> None:
-        """`aiosmtplib.send`, except that a send broken off (cancelled as the relay stops, or
-        failed mid-message) drops the connection at once. aiosmtplib says QUIT first, and a
-        server still reading the message answers nothing until the timeout: a stopping relay
-        waited 30 s for it."""
-        client = aiosmtplib.SMTP(
+        """`aiosmtplib.send` over a kept connection when one still answers, else a new one; a
+        send broken off (cancelled as the relay stops, or failed mid-message) drops the
+        connection at once. aiosmtplib says QUIT first, and a server still reading the message
+        answers nothing until the timeout: a stopping relay waited 30 s for it."""
+        kept = await self._kept(server)
+        if kept is None:
+            kept = _Kept(self._client(server), server)
+            try:
+                await kept.client.connect()
+            except BaseException:
+                kept.client.close()
+                raise
+        try:
+            await kept.client.send_message(mail)
+        except BaseException:
+            kept.client.close()
+            raise
+        kept.sent += 1
+        kept.idle_since = asyncio.get_running_loop().time()
+        if kept.sent >= MESSAGES_PER_CONNECTION:
+            await _quit(kept.client)
+            return
+        self._idle.append(kept)
+        while len(self._idle) > KEEP_CONNECTIONS:
+            await _quit(self._idle.pop(0).client)
+
+    def _client(self, server: SmtpServer) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
             hostname=server.hostname,
             port=server.port,
-            local_hostname=await self.local_hostname(),
+            local_hostname=self._local_hostname,
             username=server.username,
             password=server.password,
             use_tls=server.use_tls,
             start_tls=None if not server.use_tls else False,  # None: STARTTLS when offered
             timeout=self.timeout,
         )
-        try:
-            await client.connect()
-            await client.send_message(mail)
-        except BaseException:
-            client.close()
-            raise
-        try:  # sent: the QUIT is a courtesy
-            await client.quit()
-        except (
-            aiosmtplib.SMTPServerDisconnected,
-            aiosmtplib.SMTPResponseException,
-            aiosmtplib.SMTPTimeoutError,
-        ):
-            pass
-        finally:
-            client.close()
+
+    async def _kept(self, server: SmtpServer) -> _Kept | None:
+        """The most recently used kept connection to `server` that still answers NOOP; those
+        idle too long (or to another server: the URL changed) are closed on the way."""
+        await self.local_hostname()
+        now = asyncio.get_running_loop().time()
+        while self._idle:
+            kept = self._idle.pop()
+            if kept.server != server or now - kept.idle_since > KEEP_IDLE_SECONDS:
+                await _quit(kept.client)
+                continue
+            try:
+                await kept.client.noop()
+            except BaseException as error:
+                kept.client.close()
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            return kept
+        return None
 
     async def aclose(self) -> None:
-        return None
+        idle, self._idle = self._idle, []
+        for kept in idle:
+            await _quit(kept.client)
+
+
+@dataclass
+class _Kept:
+    client: aiosmtplib.SMTP
+    server: SmtpServer
+    sent: int = 0
+    idle_since: float = 0.0
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """QUIT, as a courtesy (briefly: a server that does not answer is not waited for), then close."""
+    try:
+        async with asyncio.timeout(1):
+            await client.quit()
+    except (
+        aiosmtplib.SMTPException,
+        OSError,
+        TimeoutError,
+    ):
+        pass
+    finally:
+        client.close()
 
 
 def _raise_if_cancelled() -> None:
