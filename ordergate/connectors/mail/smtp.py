@@ -32,6 +32,7 @@ TIMEOUT_SECONDS = 30.0
 KEEP_IDLE_SECONDS = 10.0
 KEEP_CONNECTIONS = 4
 MESSAGES_PER_CONNECTION = 100
+NOOP_TIMEOUT_SECONDS = 5.0  # a kept connection that does not answer this soon is replaced
 PORTS = {"smtp": 25, "smtps": 465}
 SERVER_WIDE = (
     aiosmtplib.SMTPAuthenticationError,
@@ -178,7 +179,7 @@ class SmtpMailer:
                 await _quit(kept.client)
                 continue
             try:
-                await kept.client.noop()
+                await kept.client.noop(timeout=min(self.timeout, NOOP_TIMEOUT_SECONDS))
             except BaseException as error:
                 kept.client.close()
                 if not isinstance(error, Exception):
