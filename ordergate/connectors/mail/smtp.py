@@ -170,13 +170,13 @@ class SmtpMailer:
 
     async def _kept(self, server: SmtpServer) -> _Kept | None:
         """The most recently used kept connection to `server` that still answers NOOP; those
-        idle too long (or to another server: the URL changed) are closed on the way."""
+        idle too long (or to another server: the URL changed) are dropped on the way."""
         await self.local_hostname()
         now = asyncio.get_running_loop().time()
         while self._idle:
             kept = self._idle.pop()
             if kept.server != server or now - kept.idle_since > KEEP_IDLE_SECONDS:
-                await _quit(kept.client)
+                kept.client.close()  # no QUIT: a server that dropped it already would not answer
                 continue
             try:
                 await kept.client.noop(timeout=min(self.timeout, NOOP_TIMEOUT_SECONDS))
