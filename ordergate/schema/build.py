@@ -13,16 +13,19 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions import ParserCache as StrawberryParserCache
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
 from ordergate.models.budget import Budget
 from ordergate.schema import entities, limits, persisted
 from ordergate.schema.context import Info
 from ordergate.schema.errors import ErrorPolicy
 from ordergate.schema.execution import LeanExecutionContext, lean_resolvers
+from ordergate.schema.hooks import KnownHooksRunner
 from ordergate.schema.kept import KeptBy
 from ordergate.schema.mutation import Mutation
 from ordergate.schema.query import Query
@@ -94,6 +97,12 @@ class KeptNames(NameConverter):
 
 class Schema(strawberry.federation.Schema):
     budget: Budget | None = None  # what every request it serves pays from (ORDERGATE_QUERY_BUDGET)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Strawberry's runner, the hooks set up without being wrapped again per request."""
+        return KnownHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list, execution_context: object = None) -> None:  # type: ignore[type-arg]
         """Logging happens in ErrorPolicy, once, with the request id; expected errors are not noise."""
