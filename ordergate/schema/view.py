@@ -299,15 +299,13 @@ class GraphQLView(GraphQL[Context, None]):
             principal = getattr(request.state, "principal", None)
         request_id = getattr(request.state, "request_id", None)
         client = request.client
-        context = Context(
+        return Context(
             services=self.services,
             principal=principal,
             client_address=client.host if client else None,
             router=self.serves_router,
+            **({"request_id": request_id} if request_id else {}),  # the middleware's, else a new one
         )
-        if request_id:
-            context.request_id = request_id
-        return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
