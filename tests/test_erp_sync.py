@@ -12,6 +12,7 @@ from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.outbox import ERP_SALES_ORDER
+from ordergate.usecases import erp_sync
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
@@ -108,3 +109,64 @@ async def test_pushing_again_never_makes_a_second_sales_order(
 
     assert sandboxes.katana is not None
     assert len(sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")) == 1
+
+
+async def test_a_first_push_does_not_look_and_one_after_a_lease_ran_out_looks_and_makes_no_second(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Katana allows 60 requests a minute: a task's first lease creates the sales order without
+    looking for it first. A task taken again after a relay died holding it (its lease ran out,
+    no attempt counted) may have pushed already: that push looks first."""
+    looked: list[str] = []
+    find = KatanaErp._find_sales_order
+
+    async def counted(self: KatanaErp, order_id: str) -> str | None:
+        looked.append(order_id)
+        return await find(self, order_id)
+
+    monkeypatch.setattr(KatanaErp, "_find_sales_order", counted)
+    order = await place(client)
+    key = f"{order['number']}-DC-DFW"
+    async with services.store.write() as uow:  # a relay takes the task ...
+        [task] = await uow.outbox.by_kind(ERP_SALES_ORDER)
+        task.leases += 1
+        uow.session.add(task)
+    await erp_sync.push_sales_order(services, task)  # ... pushes it, and dies before settling
+    assert looked == []
+    assert isinstance(services.erp, KatanaErp)
+    services.erp._pushed.clear()  # the gateway started again: it remembers no push
+
+    await relay(services)  # the lease ran out (it was due at once): another relay takes it
+
+    assert looked == [key]
+    assert sandboxes.katana is not None
+    assert len(sandboxes.katana.sales_orders_for(key)) == 1
+    [settled] = await tasks(services)
+    assert (settled.leases, settled.attempts, settled.done_at is not None) == (2, 1, True)
+
+
+async def test_a_replayed_push_looks_first(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked: list[str] = []
+    find = KatanaErp._find_sales_order
+
+    async def counted(self: KatanaErp, order_id: str) -> str | None:
+        looked.append(order_id)
+        return await find(self, order_id)
+
+    monkeypatch.setattr(KatanaErp, "_find_sales_order", counted)
+    order = await place(client)
+    await relay(services)
+    async with services.store.write() as uow:
+        [task] = await uow.outbox.by_kind(ERP_SALES_ORDER)
+        uow.outbox.requeue(task, services.clock())
+    assert isinstance(services.erp, KatanaErp)
+    services.erp._pushed.clear()
+
+    await relay(services)
+
+    key = f"{order['number']}-DC-DFW"
+    assert looked == [key]
+    assert sandboxes.katana is not None
+    assert len(sandboxes.katana.sales_orders_for(key)) == 1

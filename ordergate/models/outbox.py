@@ -75,3 +75,10 @@ class OutboxTask:
     result: str | None = None
     last_error: str | None = None
     created_at: datetime
+    leases: int = 0  # how often a relay took it: past 1, an earlier lease may have done the work
+
+    @property
+    def first_try(self) -> bool:
+        """Taken by a relay for the first time, never failed or put back: nothing done for it
+        before can have reached an upstream (a lease that ran out counts as a try)."""
+        return self.leases <= 1 and self.attempts == 0

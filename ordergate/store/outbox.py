@@ -29,6 +29,7 @@ class OutboxRepository:
         """Make a done or failing task due again, from scratch (a replay)."""
         task.done_at, task.result, task.last_error = None, None, None
         task.attempts, task.available_at = 0, now
+        task.leases = max(task.leases, 1)  # done before: a replay is never a first try
         self.session.add(task)
         self.queued.add(task.kind)
 

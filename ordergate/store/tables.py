@@ -114,6 +114,7 @@ outbox = sa.Table(
     sa.Column("result", sa.String(128), nullable=True),
     sa.Column("last_error", sa.String(500), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("leases", sa.Integer(), nullable=False, server_default=sa.text("1")),
     sa.Index("ix_outbox_due", "done_at", "available_at"),
     sa.UniqueConstraint("kind", "key", name="uq_outbox_kind_key"),
 )

@@ -114,7 +114,7 @@ async def push_sales_order(services: Services, task: OutboxTask) -> str | DoneWi
     wanted = await _sales_order(services, task.key, task.payload)
     if not wanted.lines:
         return NOTHING_TO_PUSH
-    erp_id = await erp.push_sales_order(wanted)
+    erp_id = await erp.push_sales_order(wanted, first=task.first_try)
     now = services.clock()
 
     async def remember(uow: UnitOfWork) -> None:

@@ -88,6 +88,7 @@ async def relay_once(services: Services, handlers: Mapping[str, Handler], limit:
         tasks = await uow.outbox.due(now, limit, kinds=sorted(handlers))
         for task in tasks:
             task.available_at = now + LEASE
+            task.leases += 1
             uow.save(task)
     for task in tasks:
         await _do(services, handlers[task.kind], task)

@@ -467,3 +467,17 @@ async def test_every_request_sent_and_every_answer_match_the_katana_spec(
         "POST /customers",
         "POST /sales_orders",
     }
+
+
+async def test_a_first_push_creates_without_looking_and_any_other_looks_first(
+    erp: KatanaErp, sandbox: KatanaSandbox, wire: Wire, clock: FakeClock
+) -> None:
+    await erp.push_sales_order(a_push("order-1"), first=True)
+    first = wire.sent()
+    wire.clear()
+    await erp.push_sales_order(a_push("order-2"))
+
+    assert "GET /sales_orders" not in first
+    assert first.count("POST /sales_orders") == 1
+    assert wire.sent()[0] == "GET /sales_orders"
+    assert len(sandbox.sales_orders) == 2

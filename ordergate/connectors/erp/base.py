@@ -129,8 +129,10 @@ class ErpConnector(Protocol):
 
     async def incoming_supply(self, skus: Sequence[str]) -> list[IncomingSupply]: ...
 
-    async def push_sales_order(self, order: SalesOrderPush) -> str:
-        """The ERP's sales-order id; pushing the same order twice returns the first id."""
+    async def push_sales_order(self, order: SalesOrderPush, *, first: bool = False) -> str:
+        """The ERP's sales-order id; pushing the same order twice returns the first id. `first`:
+        no earlier push of this order can have reached the ERP (its task's first lease), so the
+        ERP is not searched for it before it is created."""
         ...
 
     async def amend_sales_order(self, erp_id: str, order: SalesOrderPush) -> str | None:

@@ -160,13 +160,13 @@ class KatanaErp:
             for (sku, at, on, ref), quantity in sorted(totals.items(), key=lambda item: (item[0][2], item[0]))
         ]
 
-    async def push_sales_order(self, order: SalesOrderPush) -> str:
+    async def push_sales_order(self, order: SalesOrderPush, *, first: bool = False) -> str:
         async with self._pushing.hold(order.order_id):
             if order.order_id in self._pushed:
                 return self._pushed[order.order_id]
-            sales_order_id = await self._find_sales_order(order.order_id) or await self._create_sales_order(
-                order
-            )
+            # Katana allows 60 requests a minute: a first push does not look for itself first
+            found = None if first else await self._find_sales_order(order.order_id)
+            sales_order_id = found or await self._create_sales_order(order)
             self._pushed[order.order_id] = sales_order_id
             if len(self._pushed) > PUSHED_ORDERS_KEPT:
                 self._pushed.popitem(last=False)
