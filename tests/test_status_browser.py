@@ -135,11 +135,11 @@ def test_a_customer_starts_a_return_from_the_page(server: Gateway) -> None:
         page.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
         settled(page).until(lambda p: "returned=1" in p.current_url)
-        notice = page.find_element(By.CSS_SELECTOR, ".notice").text
+        # read through `settled`: a live update may replace the panel between finding and reading
+        notice = settled(page).until(lambda p: p.find_element(By.CSS_SELECTOR, ".notice").text)
+        returns = settled(page).until(lambda p: p.find_element(By.CSS_SELECTOR, ".returns").text)
         assert notice.startswith("We have your return request")
-        assert (
-            f"Requested: 1 {TIMES} Stoneware Mug, Blue" in page.find_element(By.CSS_SELECTOR, ".returns").text
-        )
+        assert f"Requested: 1 {TIMES} Stoneware Mug, Blue" in returns
 
 
 def test_a_customer_finds_their_order_by_number_and_email(server: Gateway) -> None:
