@@ -111,20 +111,26 @@ async def test_pushing_again_never_makes_a_second_sales_order(
     assert len(sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")) == 1
 
 
+@pytest.fixture
+def looked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The order ids the Katana connector looked for before pushing."""
+    seen: list[str] = []
+    find = KatanaErp._find_sales_order
+
+    async def counted(self: KatanaErp, order_id: str) -> str | None:
+        seen.append(order_id)
+        return await find(self, order_id)
+
+    monkeypatch.setattr(KatanaErp, "_find_sales_order", counted)
+    return seen
+
+
 async def test_a_first_push_does_not_look_and_one_after_a_lease_ran_out_looks_and_makes_no_second(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, looked: list[str]
 ) -> None:
     """Katana allows 60 requests a minute: a task's first lease creates the sales order without
     looking for it first. A task taken again after a relay died holding it (its lease ran out,
     no attempt counted) may have pushed already: that push looks first."""
-    looked: list[str] = []
-    find = KatanaErp._find_sales_order
-
-    async def counted(self: KatanaErp, order_id: str) -> str | None:
-        looked.append(order_id)
-        return await find(self, order_id)
-
-    monkeypatch.setattr(KatanaErp, "_find_sales_order", counted)
     order = await place(client)
     key = f"{order['number']}-DC-DFW"
     async with services.store.write() as uow:  # a relay takes the task ...
@@ -146,16 +152,8 @@ async def test_a_first_push_does_not_look_and_one_after_a_lease_ran_out_looks_an
 
 
 async def test_a_replayed_push_looks_first(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, looked: list[str]
 ) -> None:
-    looked: list[str] = []
-    find = KatanaErp._find_sales_order
-
-    async def counted(self: KatanaErp, order_id: str) -> str | None:
-        looked.append(order_id)
-        return await find(self, order_id)
-
-    monkeypatch.setattr(KatanaErp, "_find_sales_order", counted)
     order = await place(client)
     await relay(services)
     async with services.store.write() as uow:
