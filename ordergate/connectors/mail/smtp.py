@@ -134,9 +134,10 @@ class SmtpMailer:
         send broken off (cancelled as the relay stops, or failed mid-message) drops the
         connection at once. aiosmtplib says QUIT first, and a server still reading the message
         answers nothing until the timeout: a stopping relay waited 30 s for it."""
+        local_hostname = await self.local_hostname()
         kept = await self._kept(server)
         if kept is None:
-            kept = _Kept(self._client(server), server)
+            kept = _Kept(self._client(server, local_hostname), server)
             try:
                 await kept.client.connect()
             except BaseException:
@@ -156,11 +157,11 @@ class SmtpMailer:
         while len(self._idle) > KEEP_CONNECTIONS:
             await _quit(self._idle.pop(0).client)
 
-    def _client(self, server: SmtpServer) -> aiosmtplib.SMTP:
+    def _client(self, server: SmtpServer, local_hostname: str) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
             hostname=server.hostname,
             port=server.port,
-            local_hostname=self._local_hostname,
+            local_hostname=local_hostname,
             username=server.username,
             password=server.password,
             use_tls=server.use_tls,
@@ -171,7 +172,6 @@ class SmtpMailer:
     async def _kept(self, server: SmtpServer) -> _Kept | None:
         """The most recently used kept connection to `server` that still answers NOOP; those
         idle too long (or to another server: the URL changed) are dropped on the way."""
-        await self.local_hostname()
         now = asyncio.get_running_loop().time()
         while self._idle:
             kept = self._idle.pop()
