@@ -24,6 +24,7 @@ runs a few short walks; `bench/long_run.py` runs long ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ from typing import Any
 import httpx
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.outbox import (
@@ -147,6 +149,10 @@ AVAILABILITY = """query($skus: [String!]!) {
 }"""
 
 
+class RelayDied(BaseException):
+    """A relay process ending mid-task: not an error its handler raised, so nothing is settled."""
+
+
 class Violation(AssertionError):
     pass
 
@@ -232,6 +238,7 @@ class Walk:
             (self.send_back, 4),
             (self.relay, 8),
             (self.relay_some, 4),
+            (self.relay_dies, 2),
             (self.refresh, 6),
             (self.receive, 1),
             (self.count, 2),
@@ -565,6 +572,25 @@ class Walk:
         for _ in range(self.rng.randint(1, 3)):
             await relay_once(self.services, outbox_handlers(self.services))
 
+    async def relay_dies(self) -> None:
+        """A relay process dies holding ERP work: it takes a due task, does it (what it sends
+        reaches Katana) and is gone before settling it. The gateway that follows remembers no
+        push; the task waits out its lease and another relay takes it."""
+        handlers = outbox_handlers(self.services)
+
+        def dying(handler: Any) -> Any:
+            async def run(services: Services, task: Any) -> Any:
+                await handler(services, task)
+                raise RelayDied
+
+            return run
+
+        erp_work = {kind: dying(handler) for kind, handler in handlers.items() if kind in ERP_KINDS}
+        with contextlib.suppress(RelayDied):
+            await relay_once(self.services, erp_work, limit=1)
+        assert isinstance(self.services.erp, KatanaErp)
+        self.services.erp._pushed.clear()
+
     async def refresh(self) -> None:
         """A stock refresh from the ERP, past the TTL and the allowed clock skew."""
         self.clock.advance(30)
@@ -784,6 +810,10 @@ class Walk:
             }
             safety = {loc.id: loc.safety_stock for loc in await uow.catalog.locations()}
             per_sku = await uow.inventory.safety_stock(list(SKUS))
+        live = Counter(o["ecommerce_order_id"] for o in self.katana.sales_orders if o["deleted_at"] is None)
+        doubled = sorted(key for key, count in live.items() if count > 1)
+        if doubled:
+            raise self.violation(f"after {after}: Katana holds more than one sales order for {doubled}")
         if per_sku != self.kept_back:
             raise self.violation(f"after {after}: safety stock kept {per_sku}, set {self.kept_back}")
         open_units = Counter[tuple[str, str]]()
