@@ -156,3 +156,41 @@ async def test_while_an_order_is_being_taken_only_the_positions_it_takes_units_f
 async def location_id(services: Services, code: str) -> str:
     async with services.store.read() as uow:
         return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
+
+
+async def test_an_order_overtaken_by_another_order_is_routed_again_not_refused(
+    services: Services,
+    sandboxes: Sandboxes,
+    settings: Settings,
+    database: tuple[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other transaction allocates (it changes the position row itself, which this
+    transaction has already read once): the figures read again under the lock are the row's
+    committed ones, not what the first read left in the session."""
+    await stock(services, sandboxes, {NEAR: 3, FAR: 5})
+    other = build_services(
+        dataclasses.replace(settings, outbox_relay=False), Store(database[0], connect_args=database[1])
+    )
+    other.erp = None  # it shares our database; the ERP is read by us
+    first: list[str] = []
+
+    async def another_shopper_buys_two_near_by(_: Sequence[Key]) -> None:
+        if not first:  # once: the other order locks through this same method
+            first.append("")
+            first[0] = (await orders.place_order(other, STOREFRONT, an_order(2))).id
+
+    calls = before_locking(monkeypatch, another_shopper_buys_two_near_by)
+    try:
+        order = await orders.place_order(services, STOREFRONT, an_order(3))
+    finally:
+        await other.aclose()
+
+    near, far = await location_id(services, NEAR), await location_id(services, FAR)
+    assert sorted({loc for _, loc in calls[0]}) == [near]  # the first try took its units near by
+    assert sorted({loc for _, loc in calls[1]}) == [near]  # (the other order's)
+    assert await shipped_from(services, first[0]) == [NEAR]
+    assert await shipped_from(services, order.id) == [FAR]  # routed again, with every source locked
+    async with services.store.read() as uow:
+        positions = {p.location_id: p for p in await uow.inventory.positions([SKU])}
+    assert (positions[near].allocated, positions[far].allocated) == (2, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,16 @@ class NotEnoughStock(Exception):
         self.line = line
 
 
+@dataclass(frozen=True)
+class PositionAt:
+    """A position's row with what is set aside there (`InventoryRepository.set_aside_at`)."""
+
+    position: InventoryPosition
+    held: int
+    safety: int | None
+    waiting: int
+
+
 class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -61,6 +72,32 @@ class InventoryRepository:
         if not keys:
             return
         await self.session.execute(_lock_positions(), {"keys": sorted(set(keys))})
+
+    async def set_aside_at(
+        self, keys: Sequence[Key], now: datetime, *, excluding: str | None = None
+    ) -> list[PositionAt]:
+        """These positions as they are now, each with what is set aside there, in one statement:
+        units in holds live at `now` (but `excluding`'s), the safety stock set for the SKU there
+        (None: the node's own) and units backordered there and waiting. Read after the rows'
+        locks are taken (`lock_positions`), this is what an allocation there may count on: a
+        hold, an allocation or a backorder there takes the same lock first. Rows as read, not
+        the session's records, which may hold an earlier read of the same rows."""
+        if not keys:
+            return []
+        rows = await self.session.execute(
+            _set_aside_at(), {"keys": sorted(set(keys)), "now": now, "excluding": excluding or ""}
+        )
+        return [
+            PositionAt(
+                InventoryPosition(
+                    sku=sku, location_id=location, on_hand=on_hand, allocated=allocated, as_of=as_of
+                ),
+                int(held),
+                None if safety is None else int(safety),
+                int(waiting),
+            )
+            for sku, location, on_hand, allocated, as_of, held, safety, waiting in rows.all()
+        ]
 
     async def safety_stock(self, skus: Sequence[str]) -> dict[Key, int]:
         """The safety stock set per SKU and node for these SKUs (nodes not named keep their own)."""
@@ -503,6 +540,47 @@ def _lock_positions() -> Any:
         .where(keys.in_(sa.bindparam("keys", expanding=True)))
         .order_by(_POSITION.sku, _POSITION.location_id)
         .with_for_update()
+    )
+
+
+@functools.cache
+def _set_aside_at() -> Any:
+    lines, holds = tables.reservation_lines.c, tables.reservations.c
+    safety, waiting = tables.safety_stock.c, tables.backorders.c
+    held = (
+        sa.select(sa.func.coalesce(sa.func.sum(lines.quantity), 0))
+        .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
+        .where(lines.sku == _POSITION.sku, lines.location_id == _POSITION.location_id)
+        .where(holds.status == ReservationStatus.ACTIVE.value)
+        .where(holds.expires_at > sa.bindparam("now", type_=holds.expires_at.type))
+        .where(holds.id != sa.bindparam("excluding"))
+        .scalar_subquery()
+    )
+    kept_back = (
+        sa.select(safety.quantity)
+        .where(safety.sku == _POSITION.sku, safety.location_id == _POSITION.location_id)
+        .scalar_subquery()
+    )
+    backordered = (
+        sa.select(sa.func.coalesce(sa.func.sum(waiting.quantity), 0))
+        .where(waiting.sku == _POSITION.sku, waiting.location_id == _POSITION.location_id)
+        .where(waiting.status == BackorderStatus.WAITING.value)
+        .scalar_subquery()
+    )
+    keys = sa.tuple_(_POSITION.sku, _POSITION.location_id)
+    return (
+        sa.select(
+            _POSITION.sku,
+            _POSITION.location_id,
+            _POSITION.on_hand,
+            _POSITION.allocated,
+            _POSITION.as_of,
+            held,
+            kept_back,
+            backordered,
+        )
+        .where(keys.in_(sa.bindparam("keys", expanding=True)))
+        .order_by(_POSITION.sku, _POSITION.location_id)
     )
 
 

@@ -255,11 +255,72 @@ async def stock_view(
     """Each SKU's stock at these locations, as the store knows it now (locked when allocating):
     as new sales see it, with what waiting backorders will take set aside, or `for_waiting`, as
     the allocation pass that gives it to them sees it."""
+    return (
+        await stock_read(
+            services,
+            uow,
+            skus,
+            locations,
+            point,
+            stale_skus,
+            lock=lock,
+            excluding_hold=excluding_hold,
+            for_waiting=for_waiting,
+        )
+    )[0]
+
+
+async def stock_read(
+    services: Services,
+    uow: UnitOfWork,
+    skus: Sequence[str],
+    locations: Sequence[Location],
+    point: Point | None,
+    stale_skus: set[str],
+    *,
+    lock: bool = False,
+    excluding_hold: str | None = None,
+    for_waiting: bool = False,
+) -> tuple[dict[str, SkuStock], StockInputs]:
+    """`stock_view`, with the figures it was made of."""
     now = services.clock()
     inputs = await stock_inputs(
         uow, skus, now, lock=lock, excluding_hold=excluding_hold, for_waiting=for_waiting
     )
-    return compose_stock(services.policy.stale_after, inputs, skus, locations, point, stale_skus, now)
+    view = compose_stock(services.policy.stale_after, inputs, skus, locations, point, stale_skus, now)
+    return view, inputs
+
+
+async def stock_locked_at(
+    services: Services,
+    uow: UnitOfWork,
+    keys: Sequence[tuple[str, str]],
+    locations: Sequence[Location],
+    point: Point | None,
+    earlier: StockInputs,
+    *,
+    excluding_hold: str | None = None,
+) -> dict[str, SkuStock]:
+    """The view of these (sku, location) positions once their row locks are taken: each row and
+    what is set aside there read again in one statement (`set_aside_at`: what committed before
+    the locks is seen, what commits after waits for this transaction), incoming supply as
+    `earlier` read it. Only these positions' SKUs and locations are in it."""
+    await uow.inventory.lock_positions(keys)
+    now = services.clock()
+    rows = await uow.inventory.set_aside_at(keys, now, excluding=excluding_hold)
+    again = StockInputs(
+        positions=[row.position for row in rows],
+        held={(row.position.sku, row.position.location_id): row.held for row in rows if row.held},
+        incoming=earlier.incoming,
+        waiting={(row.position.sku, row.position.location_id): row.waiting for row in rows if row.waiting},
+        safety={
+            (row.position.sku, row.position.location_id): row.safety for row in rows if row.safety is not None
+        },
+    )
+    taken = {location for _, location in keys}
+    nodes = [location for location in locations if location.id in taken]
+    skus = sorted({sku for sku, _ in keys})
+    return compose_stock(services.policy.stale_after, again, skus, nodes, point, set(), now)
 
 
 def compose_stock(

@@ -55,11 +55,14 @@ from ordergate.usecases.inventory import (
     locate,
     refresh_stock,
     source_locations,
+    stock_locked_at,
+    stock_read,
     stock_view,
 )
 from ordergate.usecases.routing import estimate, order_clock, place_clock
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Policy, Services
+from ordergate.usecases.views import StockInputs
 
 EVERYTHING = OrderScope(everything=True)
 ORDER_NUMBER_COUNTER = "order_number"
@@ -421,23 +424,30 @@ async def _allocation_plan(
     skus = [w.sku for w in wants]
     clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
 
-    async def routed(lock: bool) -> tuple[Route | None, dict[str, SkuStock]]:
-        view = await stock_view(services, uow, skus, sources, point, set(), lock=lock, excluding_hold=hold_id)
+    async def routed(lock: bool) -> tuple[Route | None, dict[str, SkuStock], StockInputs]:
+        view, inputs = await stock_read(
+            services, uow, skus, sources, point, set(), lock=lock, excluding_hold=hold_id
+        )
         try:
-            return reserved or await plan_sale(
-                services, uow, wants, sources, view, products, channel=command.channel, clock=clock
-            ), view
+            return (
+                reserved
+                or await plan_sale(
+                    services, uow, wants, sources, view, products, channel=command.channel, clock=clock
+                ),
+                view,
+                inputs,
+            )
         except ValidationFailed as refused:
             if chosen is None or not refused.problems or refused.problems[0].code not in SHORT:
                 raise
-            return None, view
+            return None, view, inputs
 
-    route, view = await routed(lock=not narrow)
+    route, view, inputs = await routed(lock=not narrow)
     if narrow and route is not None:
         if route.waiting:
-            route, view = await routed(lock=True)
+            route, view, _ = await routed(lock=True)
         elif route.plan.lines:
-            view = await _still_there(services, uow, route.plan, sources, point, hold_id)
+            view = await _still_there(services, uow, route.plan, sources, point, hold_id, inputs)
     if chosen is not None:
         _honours(route, chosen, view, sources, now, command, pickup)
     assert route is not None
@@ -458,17 +468,12 @@ async def _still_there(
     sources: Sequence[Location],
     point: Point | None,
     hold_id: str | None,
+    earlier: StockInputs,
 ) -> dict[str, SkuStock]:
-    """Lock the plan's positions, read them again (what committed before the locks is seen;
-    what commits after waits for this transaction) and return that view, or `Overtaken` when
-    a node no longer has what the plan takes from it."""
+    """Lock the plan's positions, read them again (`stock_locked_at`) and return that view, or
+    `Overtaken` when a node no longer has what the plan takes from it."""
     keys = sorted({(line.sku, line.location_id) for line in plan.lines})
-    await uow.inventory.lock_positions(keys)
-    taken = {loc for _, loc in keys}
-    nodes = [loc for loc in sources if loc.id in taken]
-    view = await stock_view(
-        services, uow, sorted({sku for sku, _ in keys}), nodes, point, set(), excluding_hold=hold_id
-    )
+    view = await stock_locked_at(services, uow, keys, sources, point, earlier, excluding_hold=hold_id)
     wanted: dict[tuple[str, str], int] = {}
     for line in plan.lines:
         wanted[(line.sku, line.location_id)] = wanted.get((line.sku, line.location_id), 0) + line.quantity
