@@ -1,17 +1,19 @@
-"""What placeOrder reads again once its plan's rows are locked: one statement
-(`InventoryRepository.set_aside_at`) says, per position, what the five reads of a stock view say
-(the row, units in live holds but the order's own, safety stock set there, units backordered
-there and waiting), on both backends."""
+"""A stock view's figures in one statement (`InventoryRepository.stock_at`; `set_aside_at` for
+the positions an order takes units from, read again once they are locked): per position, the
+row, units in live holds but the order's own, safety stock set there and units backordered there
+and waiting, as the separate reads say them, on both backends."""
 
 from __future__ import annotations
 
 from uuid import uuid4
 
 import httpx
+import sqlalchemy as sa
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.commands import LineRequest, ReserveInventory
 from ordergate.models.identity import Principal, Role
+from ordergate.store import tables
 from ordergate.usecases import reservations
 from ordergate.usecases.inventory import stock_inputs
 from ordergate.usecases.services import Services
@@ -57,28 +59,44 @@ async def test_one_statement_reads_what_a_stock_view_reads_position_by_position(
             await uow.inventory.set_safety_stock(WOOL, locations[-1].id, 0, by="test", at=now)
         skus = [LAMP, WOOL]
         async with services.store.write() as uow:
+            dfw = next(loc.id for loc in locations if loc.code == "DC-DFW")
+            # units wait at a node that has no position for them: the read still sees them
+            await uow.session.execute(
+                sa.delete(tables.inventory_positions).where(
+                    tables.inventory_positions.c.sku == WOOL, tables.inventory_positions.c.location_id == dfw
+                )
+            )
+        async with services.store.write() as uow:
             inputs = await stock_inputs(uow, skus, now, excluding_hold=mine)
-            keys = [(p.sku, p.location_id) for p in inputs.positions]
+            positions = await uow.inventory.positions(skus)
+            held = await uow.inventory.held(skus, now, excluding=mine)
+            waiting = await uow.inventory.waiting(skus)
+            safety = await uow.inventory.safety_stock(skus)
+            keys = [(p.sku, p.location_id) for p in positions]
             await uow.inventory.lock_positions(keys)
             rows = await uow.inventory.set_aside_at(keys, now, excluding=mine)
 
+    # two reads (the positions with what is set aside at each, incoming supply) say what five say
+    assert [(p.sku, p.location_id, p.on_hand, p.allocated, p.as_of) for p in inputs.positions] == [
+        (p.sku, p.location_id, p.on_hand, p.allocated, p.as_of) for p in positions
+    ]
+    assert (inputs.held, inputs.waiting, inputs.safety) == (held, waiting, safety)
+    assert (WOOL, dfw) in waiting
+    assert (WOOL, dfw) not in keys
+    # and for the positions an order takes units from, once they are locked
     assert len(keys) >= 2 * len(locations) - 1
-    assert [(r.position.sku, r.position.location_id) for r in rows] == sorted(keys)
-    by_key = {(p.sku, p.location_id): p for p in inputs.positions}
+    assert [row.key for row in rows] == sorted(keys)
     for row in rows:
-        key = (row.position.sku, row.position.location_id)
-        read = by_key[key]
-        assert (row.position.on_hand, row.position.allocated, row.position.as_of) == (
-            read.on_hand,
-            read.allocated,
-            read.as_of,
+        assert row.position is not None
+        assert (row.position.on_hand, row.position.allocated) == next(
+            (p.on_hand, p.allocated) for p in positions if (p.sku, p.location_id) == row.key
         )
         assert (row.held, row.safety, row.waiting) == (
-            inputs.held.get(key, 0),
-            inputs.safety.get(key),
-            inputs.waiting.get(key, 0),
-        ), key
+            held.get(row.key, 0),
+            safety.get(row.key),
+            waiting.get(row.key, 0),
+        ), row.key
     # what the comparison covers: each kind of figure is there, not only zeros
-    assert sum(r.held for r in rows) == 3
-    assert sorted(r.safety for r in rows if r.safety is not None) == [0, 4]
-    assert sum(r.waiting for r in rows) == 2
+    assert sum(held.values()) == 3
+    assert sorted(safety.values()) == [0, 4]
+    assert sum(waiting.values()) == 2

@@ -46,9 +46,11 @@ class NotEnoughStock(Exception):
 
 @dataclass(frozen=True)
 class PositionAt:
-    """A position's row with what is set aside there (`InventoryRepository.set_aside_at`)."""
+    """A (sku, location) with its position's row (None: no units were ever counted there) and
+    what is set aside there (`InventoryRepository.stock_at`, `set_aside_at`)."""
 
-    position: InventoryPosition
+    key: Key
+    position: InventoryPosition | None
     held: int
     safety: int | None
     waiting: int
@@ -73,31 +75,33 @@ class InventoryRepository:
             return
         await self.session.execute(_lock_positions(), {"keys": sorted(set(keys))})
 
+    async def stock_at(
+        self, skus: Sequence[str], now: datetime, *, excluding: str | None = None
+    ) -> list[PositionAt]:
+        """Every position of these SKUs, and every node where units of them wait without a
+        position yet, each with what is set aside there, in one statement: units in holds live
+        at `now` (but `excluding`'s), the safety stock set for the SKU there (None: the node's
+        own) and units backordered there and waiting. In (sku, location) order."""
+        if not skus:
+            return []
+        rows = await self.session.execute(
+            _stock_at(by_keys=False), {"skus": sorted(set(skus)), "now": now, "excluding": excluding or ""}
+        )
+        return _positions_at(rows.all())
+
     async def set_aside_at(
         self, keys: Sequence[Key], now: datetime, *, excluding: str | None = None
     ) -> list[PositionAt]:
-        """These positions as they are now, each with what is set aside there, in one statement:
-        units in holds live at `now` (but `excluding`'s), the safety stock set for the SKU there
-        (None: the node's own) and units backordered there and waiting. Read after the rows'
-        locks are taken (`lock_positions`), this is what an allocation there may count on: a
-        hold, an allocation or a backorder there takes the same lock first. Rows as read, not
-        the session's records, which may hold an earlier read of the same rows."""
+        """`stock_at` for these positions only. Read after their row locks are taken
+        (`lock_positions`), this is what an allocation there may count on: a hold, an
+        allocation or a backorder there takes the same lock first. Rows as read, not the
+        session's records, which may hold an earlier read of the same rows."""
         if not keys:
             return []
         rows = await self.session.execute(
-            _set_aside_at(), {"keys": sorted(set(keys)), "now": now, "excluding": excluding or ""}
+            _stock_at(by_keys=True), {"keys": sorted(set(keys)), "now": now, "excluding": excluding or ""}
         )
-        return [
-            PositionAt(
-                InventoryPosition(
-                    sku=sku, location_id=location, on_hand=on_hand, allocated=allocated, as_of=as_of
-                ),
-                int(held),
-                None if safety is None else int(safety),
-                int(waiting),
-            )
-            for sku, location, on_hand, allocated, as_of, held, safety, waiting in rows.all()
-        ]
+        return _positions_at(rows.all())
 
     async def safety_stock(self, skus: Sequence[str]) -> dict[Key, int]:
         """The safety stock set per SKU and node for these SKUs (nodes not named keep their own)."""
@@ -543,44 +547,88 @@ def _lock_positions() -> Any:
     )
 
 
-@functools.cache
-def _set_aside_at() -> Any:
+def _positions_at(rows: Iterable[Any]) -> list[PositionAt]:
+    return [
+        PositionAt(
+            (sku, location),
+            None
+            if as_of is None
+            else InventoryPosition(
+                sku=sku, location_id=location, on_hand=on_hand, allocated=allocated, as_of=as_of
+            ),
+            int(held),
+            None if safety is None else int(safety),
+            int(waiting),
+        )
+        for sku, location, on_hand, allocated, as_of, held, safety, waiting in rows
+    ]
+
+
+def _set_aside(sku: Any, location: Any) -> tuple[Any, Any, Any]:
+    """What is set aside at the (sku, location) these columns name: units in live holds but
+    one's, the safety stock set there, units backordered there and waiting."""
     lines, holds = tables.reservation_lines.c, tables.reservations.c
     safety, waiting = tables.safety_stock.c, tables.backorders.c
     held = (
         sa.select(sa.func.coalesce(sa.func.sum(lines.quantity), 0))
         .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
-        .where(lines.sku == _POSITION.sku, lines.location_id == _POSITION.location_id)
+        .where(lines.sku == sku, lines.location_id == location)
         .where(holds.status == ReservationStatus.ACTIVE.value)
         .where(holds.expires_at > sa.bindparam("now", type_=holds.expires_at.type))
         .where(holds.id != sa.bindparam("excluding"))
         .scalar_subquery()
     )
     kept_back = (
-        sa.select(safety.quantity)
-        .where(safety.sku == _POSITION.sku, safety.location_id == _POSITION.location_id)
-        .scalar_subquery()
+        sa.select(safety.quantity).where(safety.sku == sku, safety.location_id == location).scalar_subquery()
     )
     backordered = (
         sa.select(sa.func.coalesce(sa.func.sum(waiting.quantity), 0))
-        .where(waiting.sku == _POSITION.sku, waiting.location_id == _POSITION.location_id)
+        .where(waiting.sku == sku, waiting.location_id == location)
         .where(waiting.status == BackorderStatus.WAITING.value)
         .scalar_subquery()
     )
-    keys = sa.tuple_(_POSITION.sku, _POSITION.location_id)
+    return held, kept_back, backordered
+
+
+@functools.cache
+def _stock_at(*, by_keys: bool) -> Any:
+    if by_keys:
+        keys = sa.tuple_(_POSITION.sku, _POSITION.location_id)
+        return (
+            sa.select(
+                _POSITION.sku,
+                _POSITION.location_id,
+                _POSITION.on_hand,
+                _POSITION.allocated,
+                _POSITION.as_of,
+                *_set_aside(_POSITION.sku, _POSITION.location_id),
+            )
+            .where(keys.in_(sa.bindparam("keys", expanding=True)))
+            .order_by(_POSITION.sku, _POSITION.location_id)
+        )
+    waiting = tables.backorders.c
+    at = sa.union(
+        sa.select(_POSITION.sku, _POSITION.location_id).where(_POSITION.sku.in_(_SKUS)),
+        sa.select(waiting.sku, waiting.location_id)
+        .where(waiting.sku.in_(_SKUS))
+        .where(waiting.status == BackorderStatus.WAITING.value),
+    ).subquery("at")
     return (
         sa.select(
-            _POSITION.sku,
-            _POSITION.location_id,
+            at.c.sku,
+            at.c.location_id,
             _POSITION.on_hand,
             _POSITION.allocated,
             _POSITION.as_of,
-            held,
-            kept_back,
-            backordered,
+            *_set_aside(at.c.sku, at.c.location_id),
         )
-        .where(keys.in_(sa.bindparam("keys", expanding=True)))
-        .order_by(_POSITION.sku, _POSITION.location_id)
+        .select_from(
+            at.outerjoin(
+                tables.inventory_positions,
+                sa.and_(_POSITION.sku == at.c.sku, _POSITION.location_id == at.c.location_id),
+            )
+        )
+        .order_by(at.c.sku, at.c.location_id)
     )
 
 

@@ -20,6 +20,7 @@ from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
 from ordergate.models.location import Location
 from ordergate.models.movements import ReadWindow
 from ordergate.models.supply import set_aside
+from ordergate.store.inventory import PositionAt
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
 from ordergate.usecases.views import StockInputs, mark_fallback
@@ -231,12 +232,25 @@ async def stock_inputs(
     excluding_hold: str | None = None,
     for_waiting: bool = False,
 ) -> StockInputs:
+    """What a stock view of these SKUs is made of, in two reads (`stock_at`, incoming supply);
+    with `lock`, every position of them is row-locked first (`lock_positions_of`), so that the
+    reads see whatever committed before the locks."""
+    if lock:
+        await uow.inventory.lock_positions_of(skus)
+    rows = await uow.inventory.stock_at(skus, now, excluding=excluding_hold)
+    return _inputs_of(rows, await uow.inventory.incoming(skus), for_waiting=for_waiting)
+
+
+def _inputs_of(
+    rows: Sequence[PositionAt], incoming: dict[str, list[IncomingSupplyRecord]], *, for_waiting: bool = False
+) -> StockInputs:
+    """`for_waiting`: units waiting are not set aside (the pass that gives them units reads)."""
     return StockInputs(
-        positions=await uow.inventory.positions(skus, lock=lock),
-        held=await uow.inventory.held(skus, now, excluding=excluding_hold),
-        incoming=await uow.inventory.incoming(skus),
-        waiting={} if for_waiting else await uow.inventory.waiting(skus),
-        safety=await uow.inventory.safety_stock(skus),
+        positions=[row.position for row in rows if row.position is not None],
+        held={row.key: row.held for row in rows if row.held},
+        incoming=incoming,
+        waiting={} if for_waiting else {row.key: row.waiting for row in rows if row.waiting},
+        safety={row.key: row.safety for row in rows if row.safety is not None},
     )
 
 
@@ -308,15 +322,7 @@ async def stock_locked_at(
     await uow.inventory.lock_positions(keys)
     now = services.clock()
     rows = await uow.inventory.set_aside_at(keys, now, excluding=excluding_hold)
-    again = StockInputs(
-        positions=[row.position for row in rows],
-        held={(row.position.sku, row.position.location_id): row.held for row in rows if row.held},
-        incoming=earlier.incoming,
-        waiting={(row.position.sku, row.position.location_id): row.waiting for row in rows if row.waiting},
-        safety={
-            (row.position.sku, row.position.location_id): row.safety for row in rows if row.safety is not None
-        },
-    )
+    again = _inputs_of(rows, earlier.incoming)
     taken = {location for _, location in keys}
     nodes = [location for location in locations if location.id in taken]
     skus = sorted({sku for sku, _ in keys})
