@@ -75,6 +75,8 @@ async def test_one_statement_reads_what_a_stock_view_reads_position_by_position(
             keys = [(p.sku, p.location_id) for p in positions]
             await uow.inventory.lock_positions(keys)
             rows = await uow.inventory.set_aside_at(keys, now, excluding=mine)
+            everyones = await uow.inventory.held(skus, now)
+        kept = await services.views.stock(services.store, skus, now)  # the read views' own read
 
     # two reads (the positions with what is set aside at each, incoming supply) say what five say
     assert [(p.sku, p.location_id, p.on_hand, p.allocated, p.as_of) for p in inputs.positions] == [
@@ -82,6 +84,11 @@ async def test_one_statement_reads_what_a_stock_view_reads_position_by_position(
     ]
     assert (inputs.held, inputs.waiting, inputs.safety) == (held, waiting, safety)
     assert (WOOL, dfw) in waiting
+    assert [(p.sku, p.location_id, p.on_hand, p.allocated) for p in kept.positions] == [
+        (p.sku, p.location_id, p.on_hand, p.allocated) for p in positions
+    ]
+    assert (kept.held, kept.waiting, kept.safety) == (everyones, waiting, safety)
+    assert everyones != held  # the order's own hold counts for everyone else
     assert (WOOL, dfw) not in keys
     # and for the positions an order takes units from, once they are locked
     assert len(keys) >= 2 * len(locations) - 1

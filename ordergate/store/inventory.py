@@ -76,16 +76,18 @@ class InventoryRepository:
         await self.session.execute(_lock_positions(), {"keys": sorted(set(keys))})
 
     async def stock_at(
-        self, skus: Sequence[str], now: datetime, *, excluding: str | None = None
+        self, skus: Sequence[str], now: datetime | None, *, excluding: str | None = None
     ) -> list[PositionAt]:
         """Every position of these SKUs, and every node where units of them wait without a
         position yet, each with what is set aside there, in one statement: units in holds live
-        at `now` (but `excluding`'s), the safety stock set for the SKU there (None: the node's
-        own) and units backordered there and waiting. In (sku, location) order."""
+        at `now` (but `excluding`'s; not summed, 0, without a `now`), the safety stock set for
+        the SKU there (None: the node's own) and units backordered there and waiting. In
+        (sku, location) order."""
         if not skus:
             return []
         rows = await self.session.execute(
-            _stock_at(by_keys=False), {"skus": sorted(set(skus)), "now": now, "excluding": excluding or ""}
+            _stock_at(by_keys=False, held=now is not None),
+            {"skus": sorted(set(skus)), "now": now, "excluding": excluding or ""},
         )
         return _positions_at(rows.all())
 
@@ -99,7 +101,8 @@ class InventoryRepository:
         if not keys:
             return []
         rows = await self.session.execute(
-            _stock_at(by_keys=True), {"keys": sorted(set(keys)), "now": now, "excluding": excluding or ""}
+            _stock_at(by_keys=True, held=True),
+            {"keys": sorted(set(keys)), "now": now, "excluding": excluding or ""},
         )
         return _positions_at(rows.all())
 
@@ -564,20 +567,22 @@ def _positions_at(rows: Iterable[Any]) -> list[PositionAt]:
     ]
 
 
-def _set_aside(sku: Any, location: Any) -> tuple[Any, Any, Any]:
+def _set_aside(sku: Any, location: Any, *, summed: bool) -> tuple[Any, Any, Any]:
     """What is set aside at the (sku, location) these columns name: units in live holds but
-    one's, the safety stock set there, units backordered there and waiting."""
+    one's (`summed`, else 0), the safety stock set there, units backordered there and waiting."""
     lines, holds = tables.reservation_lines.c, tables.reservations.c
     safety, waiting = tables.safety_stock.c, tables.backorders.c
-    held = (
-        sa.select(sa.func.coalesce(sa.func.sum(lines.quantity), 0))
-        .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
-        .where(lines.sku == sku, lines.location_id == location)
-        .where(holds.status == ReservationStatus.ACTIVE.value)
-        .where(holds.expires_at > sa.bindparam("now", type_=holds.expires_at.type))
-        .where(holds.id != sa.bindparam("excluding"))
-        .scalar_subquery()
-    )
+    held: Any = sa.literal(0)
+    if summed:
+        held = (
+            sa.select(sa.func.coalesce(sa.func.sum(lines.quantity), 0))
+            .join_from(tables.reservation_lines, tables.reservations, holds.id == lines.reservation_id)
+            .where(lines.sku == sku, lines.location_id == location)
+            .where(holds.status == ReservationStatus.ACTIVE.value)
+            .where(holds.expires_at > sa.bindparam("now", type_=holds.expires_at.type))
+            .where(holds.id != sa.bindparam("excluding"))
+            .scalar_subquery()
+        )
     kept_back = (
         sa.select(safety.quantity).where(safety.sku == sku, safety.location_id == location).scalar_subquery()
     )
@@ -591,7 +596,7 @@ def _set_aside(sku: Any, location: Any) -> tuple[Any, Any, Any]:
 
 
 @functools.cache
-def _stock_at(*, by_keys: bool) -> Any:
+def _stock_at(*, by_keys: bool, held: bool) -> Any:
     if by_keys:
         keys = sa.tuple_(_POSITION.sku, _POSITION.location_id)
         return (
@@ -601,7 +606,7 @@ def _stock_at(*, by_keys: bool) -> Any:
                 _POSITION.on_hand,
                 _POSITION.allocated,
                 _POSITION.as_of,
-                *_set_aside(_POSITION.sku, _POSITION.location_id),
+                *_set_aside(_POSITION.sku, _POSITION.location_id, summed=held),
             )
             .where(keys.in_(sa.bindparam("keys", expanding=True)))
             .order_by(_POSITION.sku, _POSITION.location_id)
@@ -620,7 +625,7 @@ def _stock_at(*, by_keys: bool) -> Any:
             _POSITION.on_hand,
             _POSITION.allocated,
             _POSITION.as_of,
-            *_set_aside(at.c.sku, at.c.location_id),
+            *_set_aside(at.c.sku, at.c.location_id, summed=held),
         )
         .select_from(
             at.outerjoin(

@@ -38,6 +38,7 @@ from datetime import datetime
 from ordergate.models.catalog import Product
 from ordergate.models.inventory import HoldLine, IncomingSupplyRecord, InventoryPosition, held_units
 from ordergate.models.location import Location
+from ordergate.store.inventory import PositionAt
 from ordergate.store.unit_of_work import Store
 
 Key = tuple[str, str]  # (sku, location id)
@@ -203,22 +204,23 @@ class ReadViews:
         epoch, before = self._epoch, {sku: self._changes.get(sku, 0) for sku in skus}
         read_at = self.timer()
         async with store.read() as uow:
-            positions = await uow.inventory.positions(skus)
-            holds = await uow.inventory.live_holds(skus, now)
+            at = await uow.inventory.stock_at(skus, None)  # holds are kept line by line (below),
+            holds = await uow.inventory.live_holds(skus, now)  # to expire one by one, not summed
             incoming = await uow.inventory.incoming(skus)
-            waiting = await uow.inventory.waiting(skus)
-            safety = await uow.inventory.safety_stock(skus)
-        found = {
-            sku: _SkuRows(
-                positions=tuple(p for p in positions if p.sku == sku),
+        by_sku: dict[str, list[PositionAt]] = {}
+        for row in at:
+            by_sku.setdefault(row.key[0], []).append(row)
+        found: dict[str, _SkuRows] = {}
+        for sku in skus:
+            of_sku = by_sku.get(sku, [])
+            found[sku] = _SkuRows(
+                positions=tuple(row.position for row in of_sku if row.position is not None),
                 holds=tuple(line for line in holds if line[0] == sku),
                 incoming=tuple(incoming.get(sku, ())),
-                waiting=tuple((loc, units) for (s, loc), units in waiting.items() if s == sku),
-                safety=tuple((loc, units) for (s, loc), units in safety.items() if s == sku),
+                waiting=tuple((row.key[1], row.waiting) for row in of_sku if row.waiting),
+                safety=tuple((row.key[1], row.safety) for row in of_sku if row.safety is not None),
                 read_at=read_at,
             )
-            for sku in skus
-        }
         if self.max_age > 0 and epoch == self._epoch:
             for sku, rows in found.items():
                 if self._changes.get(sku, 0) == before[sku]:
