@@ -24,6 +24,19 @@ class InventoryPosition:
     as_of: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """A position's figures as a stock read saw them: plain values, not the stored record (an
+    `InventoryPosition` made outside a session costs about eight times as much, per row of
+    every read)."""
+
+    sku: str
+    location_id: str
+    on_hand: int
+    allocated: int
+    as_of: datetime
+
+
 @dataclass(kw_only=True, eq=False)
 class SafetyStock:
     """Units of a SKU a node keeps back from sale, set by an admin for that SKU; where none is

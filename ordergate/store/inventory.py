@@ -19,6 +19,7 @@ from ordergate.models.inventory import (
     InventoryPosition,
     LedgerEntry,
     LedgerKind,
+    PositionFigures,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -50,7 +51,7 @@ class PositionAt:
     what is set aside there (`InventoryRepository.stock_at`, `set_aside_at`)."""
 
     key: Key
-    position: InventoryPosition | None
+    position: PositionFigures | None
     held: int
     safety: int | None
     waiting: int
@@ -554,11 +555,7 @@ def _positions_at(rows: Iterable[Any]) -> list[PositionAt]:
     return [
         PositionAt(
             (sku, location),
-            None
-            if as_of is None
-            else InventoryPosition(
-                sku=sku, location_id=location, on_hand=on_hand, allocated=allocated, as_of=as_of
-            ),
+            None if as_of is None else PositionFigures(sku, location, on_hand, allocated, as_of),
             int(held),
             None if safety is None else int(safety),
             int(waiting),

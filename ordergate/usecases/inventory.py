@@ -16,7 +16,7 @@ from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.geo import Point, haversine_km, transit_days
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.inventory import IncomingSupplyRecord, InventoryPosition
+from ordergate.models.inventory import IncomingSupplyRecord, PositionFigures
 from ordergate.models.location import Location
 from ordergate.models.movements import ReadWindow
 from ordergate.models.supply import set_aside
@@ -74,7 +74,7 @@ def sellable(location: Location, channel: str | None) -> bool:
 
 def node_stock(
     location: Location,
-    position: InventoryPosition | None,
+    position: PositionFigures | None,
     held: int,
     incoming: Iterable[IncomingSupplyRecord],
     distance_km: float | None,
@@ -340,7 +340,7 @@ def compose_stock(
 ) -> dict[str, SkuStock]:
     positions, held, incoming, waiting = inputs.positions, inputs.held, inputs.incoming, inputs.waiting
     safety = inputs.safety
-    by_key: dict[tuple[str, str], InventoryPosition] = {}
+    by_key: dict[tuple[str, str], PositionFigures] = {}
     oldest: dict[str, datetime] = {}  # each SKU's oldest snapshot, in one pass over the positions
     for row in positions:
         sku, as_of = row.sku, row.as_of

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordergate.models.catalog import Product
-from ordergate.models.inventory import HoldLine, IncomingSupplyRecord, InventoryPosition, held_units
+from ordergate.models.inventory import HoldLine, IncomingSupplyRecord, PositionFigures, held_units
 from ordergate.models.location import Location
 from ordergate.store.inventory import PositionAt
 from ordergate.store.unit_of_work import Store
@@ -48,7 +48,7 @@ Key = tuple[str, str]  # (sku, location id)
 class StockInputs:
     """What a stock answer is made of, as read from the store or kept by a view."""
 
-    positions: list[InventoryPosition]
+    positions: list[PositionFigures]
     held: dict[Key, int]
     incoming: dict[str, list[IncomingSupplyRecord]]
     waiting: dict[Key, int]
@@ -57,7 +57,7 @@ class StockInputs:
 
 @dataclass(frozen=True)
 class _SkuRows:
-    positions: tuple[InventoryPosition, ...]
+    positions: tuple[PositionFigures, ...]
     holds: tuple[HoldLine, ...]
     incoming: tuple[IncomingSupplyRecord, ...]
     waiting: tuple[tuple[str, int], ...]  # location, units
@@ -272,7 +272,7 @@ class ReadViews:
 
 
 def _inputs(rows: dict[str, _SkuRows], now: datetime) -> StockInputs:
-    positions: list[InventoryPosition] = []
+    positions: list[PositionFigures] = []
     incoming: dict[str, list[IncomingSupplyRecord]] = {}
     waiting: dict[Key, int] = {}
     safety: dict[Key, int] = {}
