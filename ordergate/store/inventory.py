@@ -61,12 +61,12 @@ class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def positions(self, skus: Sequence[str], *, lock: bool = False) -> list[InventoryPosition]:
-        """Positions of these SKUs in (sku, location) order; `lock` takes their row locks in that
-        fixed order (PostgreSQL), so concurrent allocations queue instead of deadlocking."""
+    async def positions(self, skus: Sequence[str]) -> list[InventoryPosition]:
+        """Positions of these SKUs in (sku, location) order (a stock view reads them with what is
+        set aside at each: `stock_at`)."""
         if not skus:
             return []
-        query = _positions_of_skus(lock)
+        query = _positions_of_skus()
         return list((await self.session.execute(query, {"skus": sorted(set(skus))})).scalars())
 
     async def lock_positions(self, keys: Sequence[Key]) -> None:
@@ -521,13 +521,12 @@ _ALLOCATE = (
 
 
 @functools.cache
-def _positions_of_skus(lock: bool) -> Any:
-    query = (
+def _positions_of_skus() -> Any:
+    return (
         select(InventoryPosition)
         .where(_POSITION.sku.in_(_SKUS))
         .order_by(_POSITION.sku, _POSITION.location_id)
     )
-    return query.with_for_update() if lock else query
 
 
 @functools.cache

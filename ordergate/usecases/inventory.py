@@ -269,40 +269,11 @@ async def stock_view(
     """Each SKU's stock at these locations, as the store knows it now (locked when allocating):
     as new sales see it, with what waiting backorders will take set aside, or `for_waiting`, as
     the allocation pass that gives it to them sees it."""
-    return (
-        await stock_read(
-            services,
-            uow,
-            skus,
-            locations,
-            point,
-            stale_skus,
-            lock=lock,
-            excluding_hold=excluding_hold,
-            for_waiting=for_waiting,
-        )
-    )[0]
-
-
-async def stock_read(
-    services: Services,
-    uow: UnitOfWork,
-    skus: Sequence[str],
-    locations: Sequence[Location],
-    point: Point | None,
-    stale_skus: set[str],
-    *,
-    lock: bool = False,
-    excluding_hold: str | None = None,
-    for_waiting: bool = False,
-) -> tuple[dict[str, SkuStock], StockInputs]:
-    """`stock_view`, with the figures it was made of."""
     now = services.clock()
     inputs = await stock_inputs(
         uow, skus, now, lock=lock, excluding_hold=excluding_hold, for_waiting=for_waiting
     )
-    view = compose_stock(services.policy.stale_after, inputs, skus, locations, point, stale_skus, now)
-    return view, inputs
+    return compose_stock(services.policy.stale_after, inputs, skus, locations, point, stale_skus, now)
 
 
 async def stock_locked_at(

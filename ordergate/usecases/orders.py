@@ -52,11 +52,12 @@ from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
+    compose_stock,
     locate,
     refresh_stock,
     source_locations,
+    stock_inputs,
     stock_locked_at,
-    stock_read,
     stock_view,
 )
 from ordergate.usecases.routing import estimate, order_clock, place_clock
@@ -425,9 +426,9 @@ async def _allocation_plan(
     clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
 
     async def routed(lock: bool) -> tuple[Route | None, dict[str, SkuStock], StockInputs]:
-        view, inputs = await stock_read(
-            services, uow, skus, sources, point, set(), lock=lock, excluding_hold=hold_id
-        )
+        at = services.clock()  # the view's own, not the order's (`stock_view`, keeping its figures)
+        inputs = await stock_inputs(uow, skus, at, lock=lock, excluding_hold=hold_id)
+        view = compose_stock(services.policy.stale_after, inputs, skus, sources, point, set(), at)
         try:
             return (
                 reserved
