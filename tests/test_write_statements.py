@@ -145,7 +145,8 @@ async def test_the_conditional_allocation_takes_what_is_there_and_refuses_the_re
         ]
 
     assert after.allocated == after.on_hand
-    assert inventory._positions_of_skus(True) is inventory._positions_of_skus(True)
+    assert inventory._positions_of_skus() is inventory._positions_of_skus()
+    assert inventory._stock_at(by_keys=True, held=True) is inventory._stock_at(by_keys=True, held=True)
 
 
 async def test_an_allocation_and_a_release_of_several_lines_write_their_ledger_in_one_insert(
