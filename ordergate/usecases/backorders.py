@@ -290,9 +290,7 @@ async def refresh_and_allocate(services: Services) -> int:
         skus = await uow.inventory.waiting_skus()
     if not skus:
         return 0
-    for sku in skus:
-        services.freshness.stock_read_at.pop(sku, None)
-        services.freshness.incoming_read_at.pop(sku, None)
+    services.freshness.forget(skus)
     await refresh_stock(services, skus)
     return await allocate_waiting(services, skus)
 

@@ -22,7 +22,7 @@ from ordergate.models.movements import ReadWindow
 from ordergate.models.supply import set_aside
 from ordergate.store.inventory import PositionAt
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases.services import Services
+from ordergate.usecases.services import Services, StockFreshness
 from ordergate.usecases.views import StockInputs, mark_fallback
 
 log = logging.getLogger("ordergate.inventory")
@@ -115,14 +115,46 @@ def refresh_due(services: Services, skus: Iterable[str], now: datetime) -> bool:
 async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
     """Read on-hand (and, less often, incoming supply) from the ERP for the SKUs whose
     snapshot is older than the TTL, and store it. Returns the SKUs that could not be read:
-    their answers come from the last snapshot, labelled stale."""
-    erp = services.erp
+    their answers come from the last snapshot, labelled stale.
+
+    One read per SKU at a time in this process: a SKU already being read is waited for, not
+    read again (`StockFreshness.reading`). The read is its own task, shielded, so a request
+    that goes away (a client that hung up) does not cancel it for the others waiting."""
     now = services.clock()
+    fresh = services.freshness
+    due = sorted({s for s in skus if _expired(fresh.stock_read_at.get(s), now, services.policy.stock_ttl)})
+    if services.erp is None or not due:
+        return set()
+    reads = {fresh.reading[sku] for sku in due if sku in fresh.reading}
+    mine = [sku for sku in due if sku not in fresh.reading]
+    if mine:
+        started: asyncio.Future[set[str]] = asyncio.ensure_future(_read_stock(services, mine, now))
+        for sku in mine:
+            fresh.reading[sku] = started
+        started.add_done_callback(lambda done: _read_done(fresh, mine, done))
+        reads.add(started)
+    stale: set[str] = set()
+    for read in reads:
+        stale |= await asyncio.shield(read)
+    return stale & set(due)
+
+
+def _read_done(fresh: StockFreshness, skus: Sequence[str], read: asyncio.Future[set[str]]) -> None:
+    """The read is no longer under way. A failure reaches whoever waits for it, and is logged
+    here too: when every request that waited has gone, nobody else would see it."""
+    for sku in skus:
+        if fresh.reading.get(sku) is read:
+            del fresh.reading[sku]
+    if not read.cancelled() and read.exception() is not None:
+        log.warning("stock read of %d SKUs failed: %r", len(skus), read.exception())
+
+
+async def _read_stock(services: Services, due: Sequence[str], now: datetime) -> set[str]:
+    """One read of `due` from the ERP, stored; the SKUs that could not be read."""
+    erp = services.erp
+    assert erp is not None
     policy = services.policy
     fresh = services.freshness
-    due = sorted({s for s in skus if _expired(fresh.stock_read_at.get(s), now, policy.stock_ttl)})
-    if erp is None or not due:
-        return set()
     supply_due = [s for s in due if _expired(fresh.incoming_read_at.get(s), now, policy.incoming_ttl)]
     try:
         async with asyncio.timeout(policy.stock_read_timeout):
@@ -158,13 +190,14 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
             ]
             await uow.inventory.replace_incoming(supply_due, records)
     undecided = {sku for sku, _ in kept}
-    for sku in due:
+    this = asyncio.current_task()
+    for sku in (sku for sku in due if fresh.reading.get(sku) is this):  # not those forgotten since
         # A position the read could not place against a movement of ours is read again once the
         # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
         # that moment is counted seconds after, not up to a TTL after.
         fresh.stock_read_at[sku] = now - policy.stock_ttl + policy.clock_skew if sku in undecided else now
-    for sku in supply_due:
-        fresh.incoming_read_at[sku] = now
+        if sku in supply_due:
+            fresh.incoming_read_at[sku] = now
     return set()
 
 
@@ -412,9 +445,7 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     skus = set(notice.skus)
     if notice.variant_ids:
         skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
-    for sku in skus:
-        services.freshness.stock_read_at.pop(sku, None)
-        services.freshness.incoming_read_at.pop(sku, None)  # a receipt moves supply to on hand
+    services.freshness.forget(skus)  # a receipt moves supply to on hand: both read again
     failed = await refresh_stock(services, sorted(skus))
     if failed:
         raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")

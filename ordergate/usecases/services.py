@@ -90,10 +90,23 @@ class Policy:
 @dataclass
 class StockFreshness:
     """When this process last read each SKU's stock and supply from the ERP: a short-lived
-    cache, so a busy product page costs the ERP one request per TTL, not one per view."""
+    cache, so a busy product page costs the ERP one request per TTL, not one per view.
+
+    `reading` holds the read of each SKU under way: a request that finds its SKU's snapshot past
+    the TTL while a read of it is under way waits for that read instead of starting its own, so
+    a sale's first second costs the ERP one read per SKU, not one per order in flight."""
 
     stock_read_at: dict[str, datetime] = field(default_factory=dict)
     incoming_read_at: dict[str, datetime] = field(default_factory=dict)
+    reading: dict[str, asyncio.Future[set[str]]] = field(default_factory=dict)
+
+    def forget(self, skus: Iterable[str]) -> None:
+        """The ERP said these SKUs changed: the next answer about them reads afresh, and a read
+        already under way is not joined (it may have been answered before the change)."""
+        for sku in skus:
+            self.stock_read_at.pop(sku, None)
+            self.incoming_read_at.pop(sku, None)
+            self.reading.pop(sku, None)
 
 
 @dataclass

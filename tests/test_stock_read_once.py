@@ -1,0 +1,177 @@
+"""One ERP read per SKU at a time: a sale's first second, when every order in flight finds the
+snapshot past its TTL, costs the ERP one stock read, not one per order (Katana allows 60 a
+minute, shared with the sales orders the gateway pushes), and takes the positions' row locks
+for a refresh once, not once per order. A read the ERP has since said is out of date is not
+joined, and a request that goes away does not take the read with it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+
+from ordergate.connectors.erp.base import StockLevel
+from ordergate.connectors.errors import UpstreamUnavailable
+from ordergate.usecases.inventory import refresh_stock
+from ordergate.usecases.services import Services
+from tests.builders import a_line, a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
+
+AGENT = a_token("agent")
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "1 Congress Ave",
+    "city": "Austin",
+    "region": "TX",
+    "postalCode": "78701",
+    "countryCode": "US",
+}
+
+
+class CountedReads:
+    """The ERP connector's stock read, counted; the first `held` reads wait for `release`."""
+
+    def __init__(self, services: Services, held: int = 0, fail: bool = False) -> None:
+        assert services.erp is not None
+        self.real = services.erp.stock_levels
+        self.calls: list[list[str]] = []
+        self.held = held
+        self.fail = fail
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def __call__(self, skus: Sequence[str]) -> list[StockLevel]:
+        self.calls.append(list(skus))
+        self.started.set()
+        if len(self.calls) <= self.held:
+            await self.release.wait()
+        if self.fail:
+            raise UpstreamUnavailable("katana", "down for the test")
+        return await self.real(skus)
+
+
+@pytest.fixture
+def reads(services: Services, monkeypatch: pytest.MonkeyPatch) -> CountedReads:
+    counted = CountedReads(services)
+    assert services.erp is not None
+    monkeypatch.setattr(services.erp, "stock_levels", counted)
+    services.freshness.stock_read_at.clear()  # every snapshot past its TTL
+    return counted
+
+
+async def place(client: httpx.AsyncClient, *skus: str) -> dict[str, Any]:
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line(sku, 1) for sku in skus], shippingAddress=ADDRESS)},
+        token=AGENT,
+    )
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["placeOrder"]
+    return payload
+
+
+async def test_orders_in_flight_when_the_snapshot_expires_share_one_erp_read(
+    client: httpx.AsyncClient, services: Services, reads: CountedReads
+) -> None:
+    reads.held = 1  # the first read waits until every order has asked
+
+    orders = [asyncio.ensure_future(place(client, "MUG-BLUE")) for _ in range(12)]
+    await reads.started.wait()
+    await asyncio.sleep(0.05)
+    reads.release.set()
+    placed = await asyncio.gather(*orders)
+
+    assert [p["userErrors"] for p in placed] == [[]] * 12
+    assert reads.calls == [["MUG-BLUE"]]
+    assert "MUG-BLUE" in services.freshness.stock_read_at
+    assert services.freshness.reading == {}
+
+
+async def test_a_sku_not_being_read_is_read_while_another_one_is(
+    services: Services, reads: CountedReads
+) -> None:
+    reads.held = 1
+    first = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
+    await reads.started.wait()
+
+    second = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE", "LAMP-DESK"]))
+    await asyncio.sleep(0.05)
+    reads.release.set()
+
+    assert await asyncio.gather(first, second) == [set(), set()]
+    assert reads.calls == [["MUG-BLUE"], ["LAMP-DESK"]]
+
+
+async def test_a_read_under_way_when_the_erp_says_the_sku_changed_is_not_joined_nor_trusted(
+    services: Services, reads: CountedReads
+) -> None:
+    reads.held = 1
+    before = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
+    await reads.started.wait()
+
+    services.freshness.forget(["MUG-BLUE"])  # what the ERP's stock webhook and the pass do
+    after = await refresh_stock(services, ["MUG-BLUE"])  # a read of its own, not the one under way
+    read_at = services.freshness.stock_read_at["MUG-BLUE"]
+    reads.release.set()
+    await before
+
+    assert after == set()
+    assert reads.calls == [["MUG-BLUE"], ["MUG-BLUE"]]
+    # the older read, done last, does not stamp the SKU with its own (earlier) time
+    assert services.freshness.stock_read_at["MUG-BLUE"] == read_at
+
+
+async def test_a_read_forgotten_while_under_way_leaves_the_sku_to_be_read_again(
+    services: Services, reads: CountedReads
+) -> None:
+    reads.held = 1
+    before = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
+    await reads.started.wait()
+
+    services.freshness.forget(["MUG-BLUE"])
+    reads.release.set()
+    await before
+
+    assert "MUG-BLUE" not in services.freshness.stock_read_at
+    assert "MUG-BLUE" not in services.freshness.incoming_read_at
+
+
+async def test_a_request_that_goes_away_does_not_cancel_the_read_others_wait_for(
+    services: Services, reads: CountedReads
+) -> None:
+    reads.held = 1
+    gone = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
+    await reads.started.wait()
+    waiting = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
+    await asyncio.sleep(0.05)
+
+    gone.cancel()
+    reads.release.set()
+
+    assert await waiting == set()
+    assert gone.cancelled()
+    assert reads.calls == [["MUG-BLUE"]]
+    assert "MUG-BLUE" in services.freshness.stock_read_at
+
+
+async def test_a_failed_read_is_stale_for_everyone_who_waited_and_read_again_next_time(
+    services: Services, reads: CountedReads
+) -> None:
+    reads.held, reads.fail = 1, True
+    waiting = [asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"])) for _ in range(3)]
+    await reads.started.wait()
+    await asyncio.sleep(0.05)
+    reads.release.set()
+
+    assert await asyncio.gather(*waiting) == [{"MUG-BLUE"}] * 3
+    assert len(reads.calls) == 1
+    assert "MUG-BLUE" not in services.freshness.stock_read_at
+
+    reads.fail = False
+    assert await refresh_stock(services, ["MUG-BLUE"]) == set()
+    assert len(reads.calls) == 2
