@@ -103,7 +103,7 @@ async def test_a_sku_not_being_read_is_read_while_another_one_is(
     await asyncio.sleep(0.05)
     reads.release.set()
 
-    assert await asyncio.gather(first, second) == [set(), set()]
+    assert list(await asyncio.gather(first, second)) == [set(), set()]
     assert reads.calls == [["MUG-BLUE"], ["LAMP-DESK"]]
 
 
