@@ -17,19 +17,10 @@ from ordergate.connectors.erp.base import StockLevel
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
-from tests.builders import a_line, a_token, an_order_input
+from tests.builders import a_line, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
-
-AGENT = a_token("agent")
-ADDRESS = {
-    "name": "Ada Shopper",
-    "line1": "1 Congress Ave",
-    "city": "Austin",
-    "region": "TX",
-    "postalCode": "78701",
-    "countryCode": "US",
-}
+from tests.test_backorders import ADDRESS, AGENT
 
 
 class CountedReads:
