@@ -54,6 +54,14 @@ def reads(services: Services, monkeypatch: pytest.MonkeyPatch) -> CountedReads:
     return counted
 
 
+async def under_way(services: Services, reads: CountedReads, *skus: str) -> asyncio.Future[set[str]]:
+    """A refresh of `skus` whose ERP read has started and waits for `reads.release`."""
+    reads.held = 1
+    read = asyncio.ensure_future(refresh_stock(services, list(skus)))
+    await reads.started.wait()
+    return read
+
+
 async def place(client: httpx.AsyncClient, *skus: str) -> dict[str, Any]:
     body = await execute(
         client,
@@ -86,9 +94,7 @@ async def test_orders_in_flight_when_the_snapshot_expires_share_one_erp_read(
 async def test_a_sku_not_being_read_is_read_while_another_one_is(
     services: Services, reads: CountedReads
 ) -> None:
-    reads.held = 1
-    first = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
-    await reads.started.wait()
+    first = await under_way(services, reads, "MUG-BLUE")
 
     second = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE", "LAMP-DESK"]))
     await asyncio.sleep(0.05)
@@ -101,9 +107,7 @@ async def test_a_sku_not_being_read_is_read_while_another_one_is(
 async def test_a_read_under_way_when_the_erp_says_the_sku_changed_is_not_joined_nor_trusted(
     services: Services, reads: CountedReads
 ) -> None:
-    reads.held = 1
-    before = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
-    await reads.started.wait()
+    before = await under_way(services, reads, "MUG-BLUE")
 
     services.freshness.forget(["MUG-BLUE"])  # what the ERP's stock webhook and the pass do
     after = await refresh_stock(services, ["MUG-BLUE"])  # a read of its own, not the one under way
@@ -120,9 +124,7 @@ async def test_a_read_under_way_when_the_erp_says_the_sku_changed_is_not_joined_
 async def test_a_read_forgotten_while_under_way_leaves_the_sku_to_be_read_again(
     services: Services, reads: CountedReads
 ) -> None:
-    reads.held = 1
-    before = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
-    await reads.started.wait()
+    before = await under_way(services, reads, "MUG-BLUE")
 
     services.freshness.forget(["MUG-BLUE"])
     reads.release.set()
@@ -135,9 +137,7 @@ async def test_a_read_forgotten_while_under_way_leaves_the_sku_to_be_read_again(
 async def test_a_request_that_goes_away_does_not_cancel_the_read_others_wait_for(
     services: Services, reads: CountedReads
 ) -> None:
-    reads.held = 1
-    gone = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
-    await reads.started.wait()
+    gone = await under_way(services, reads, "MUG-BLUE")
     waiting = asyncio.ensure_future(refresh_stock(services, ["MUG-BLUE"]))
     await asyncio.sleep(0.05)
 

@@ -103,13 +103,19 @@ def _expired(read_at: datetime | None, now: datetime, ttl: timedelta) -> bool:
     return read_at is None or now - read_at >= ttl
 
 
-def refresh_due(services: Services, skus: Iterable[str], now: datetime) -> bool:
-    """Whether an answer about `skus` made now would read the ERP first (a snapshot past its
-    TTL, or one an ERP notice asked to re-read): what `refresh_stock` decides, without reading."""
+def _due(services: Services, skus: Iterable[str], now: datetime) -> list[str]:
+    """The SKUs an answer made now would read from the ERP first: a snapshot past its TTL, or
+    one an ERP notice asked to re-read (none without an ERP)."""
     if services.erp is None:
-        return False
+        return []
     read_at, ttl = services.freshness.stock_read_at, services.policy.stock_ttl
-    return any(_expired(read_at.get(sku), now, ttl) for sku in skus)
+    return sorted({sku for sku in skus if _expired(read_at.get(sku), now, ttl)})
+
+
+def refresh_due(services: Services, skus: Iterable[str], now: datetime) -> bool:
+    """Whether an answer about `skus` made now would read the ERP first: what `refresh_stock`
+    decides, without reading."""
+    return bool(_due(services, skus, now))
 
 
 async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
@@ -122,13 +128,15 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
     that goes away (a client that hung up) does not cancel it for the others waiting."""
     now = services.clock()
     fresh = services.freshness
-    due = sorted({s for s in skus if _expired(fresh.stock_read_at.get(s), now, services.policy.stock_ttl)})
-    if services.erp is None or not due:
+    due = _due(services, skus, now)
+    if not due:
         return set()
     reads = {fresh.reading[sku] for sku in due if sku in fresh.reading}
     mine = [sku for sku in due if sku not in fresh.reading]
     if mine:
-        started: asyncio.Future[set[str]] = asyncio.ensure_future(_read_stock(services, mine, now))
+        started: asyncio.Future[set[str]] = asyncio.create_task(
+            _read_stock(services, mine, now), name="ordergate-stock-read"
+        )
         for sku in mine:
             fresh.reading[sku] = started
         started.add_done_callback(lambda done: _read_done(fresh, mine, done))
@@ -191,7 +199,8 @@ async def _read_stock(services: Services, due: Sequence[str], now: datetime) -> 
             await uow.inventory.replace_incoming(supply_due, records)
     undecided = {sku for sku, _ in kept}
     this = asyncio.current_task()
-    for sku in (sku for sku in due if fresh.reading.get(sku) is this):  # not those forgotten since
+    still_ours = [sku for sku in due if fresh.reading.get(sku) is this]  # not those forgotten since
+    for sku in still_ours:
         # A position the read could not place against a movement of ours is read again once the
         # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
         # that moment is counted seconds after, not up to a TTL after.
