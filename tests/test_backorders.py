@@ -5,13 +5,16 @@ ERP sandbox receives the supply; `promiseDate` and `placeOrder` agree on what ca
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.models.calendar import add_business_days
 from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.usecases import backorders
 from ordergate.usecases.services import Services
@@ -156,6 +159,30 @@ async def test_units_not_on_hand_wait_for_the_purchase_order_and_are_allocated_i
     assert "BACKORDER_ALLOCATED" in [e["type"] for e in order["timeline"]]
     at_dallas = await dallas(client)
     assert (at_dallas["availableToSell"], at_dallas["backordered"], at_dallas["incoming"]) == (0, 0, [])
+
+
+async def test_units_on_hand_at_a_node_that_is_full_today_ship_later_rather_than_wait_for_supply(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await only_at(services, sandboxes, WOOL, "DC-DFW", 3)
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
+    filled = await place(client, "MUG-BLUE", 1)  # Dallas's one order today
+    assert filled["order"]["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+
+    wool = await place(client, WOOL, 2)
+
+    assert wool["userErrors"] == []
+    order = await read(client, wool["order"]["id"])
+    assert order["backorders"] == []
+    assert [(fo["location"]["code"], fo["lines"]) for fo in order["fulfillmentOrders"]] == [
+        ("DC-DFW", [{"sku": WOOL, "quantity": 2}])
+    ]
+    austin_today = datetime.now(ZoneInfo("America/Chicago")).date()
+    # a working day's wait for room, then Dallas's handling day and two days' transit; not the
+    # purchase order's day, ten days out
+    assert order["estimatedDelivery"] == add_business_days(add_business_days(austin_today, 1), 3).isoformat()
+    assert (await dallas(client))["backordered"] == 0
 
 
 async def test_a_partial_receipt_goes_to_the_oldest_line_first(

@@ -3,10 +3,13 @@ and an id placeOrder takes back; the order then goes that way or is refused with
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
@@ -115,6 +118,47 @@ async def test_a_pickup_option_is_taken_for_its_store(client: httpx.AsyncClient)
     order = await read(client, placed["order"]["id"])
     assert pickup["cost"]["amount"] == "0.00"
     assert (order["serviceLevel"], order["total"]["amount"]) == (None, pickup["total"]["amount"])
+
+
+async def test_a_store_that_used_up_todays_capacity_offers_pickup_on_its_next_day_with_room(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'ST-SFO'"))
+    lines = [a_line("MUG-BLUE", 1)]
+    key = next(k for k in await options(client, lines) if k.startswith("PICKUP:ST-SFO"))
+    before = (await options(client, lines))[key]
+    store = (await location_ids(client))["ST-SFO"]
+    first = await place(
+        client, lines=lines, deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId=store
+    )
+    assert first["userErrors"] == []  # the store's one order today
+
+    after = next(o for k, o in (await options(client, lines)).items() if k.startswith("PICKUP:ST-SFO"))
+    second = await place(
+        client,
+        lines=lines,
+        deliveryMethod="PICKUP",
+        shippingAddress=None,
+        pickupLocationId=store,
+        deliveryOptionId=after["id"],
+    )
+
+    assert date.fromisoformat(after["estimatedDelivery"]) > date.fromisoformat(before["estimatedDelivery"])
+    assert second["userErrors"] == []
+    assert (await read(client, second["order"]["id"]))["estimatedDelivery"] == after["estimatedDelivery"]
+
+
+async def test_a_store_that_takes_no_orders_offers_no_pickup(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 0 WHERE code = 'ST-SFO'"))
+
+    offered = await options(client, [a_line("MUG-BLUE", 1)])
+
+    assert not [k for k in offered if k.startswith("PICKUP:ST-SFO")]
+    assert [k for k in offered if k.startswith("PICKUP:")]
 
 
 async def test_an_option_that_can_no_longer_be_met_is_refused_and_nothing_is_taken(

@@ -15,6 +15,7 @@ from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_delivery_options import OPTIONS
 
 AGENT = a_token("agent")
 AUSTIN = {"countryCode": "US", "postalCode": "78701"}
@@ -97,6 +98,90 @@ async def test_a_node_that_used_up_todays_capacity_is_passed_over(
         for c in (await decision_of(client, second["id"]))["routingDecision"]["candidates"]
     }
     assert reasons["DC-DFW"] == ["no capacity left today"]
+
+
+async def test_when_every_node_is_full_the_order_is_taken_and_promised_for_the_next_day_with_room(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1"))
+    austin_today = datetime.now(ZoneInfo("America/Chicago")).date()
+
+    async def a_mug(number: int) -> dict[str, Any]:
+        customer = {"email": f"mug-{number}@example.com", "firstName": "Ann"}
+        order = (await place(client, lines=[a_line("MUG-BLUE", 1)], customer=customer))["order"]
+        body = await execute(
+            client,
+            "query($id: ID!) { order(id: $id) { promisedOn: estimatedDelivery } }",
+            {"id": order["id"]},
+            token=AGENT,
+        )
+        return {**order, **body["data"]["order"], **await decision_of(client, order["id"])}
+
+    placed = [await a_mug(0)]
+    while "no capacity left today:" not in str(placed[-1]["routingDecision"]) and len(placed) < 12:
+        placed.append(await a_mug(len(placed)))  # one order fills a node: the mugs are at fewer than 12
+    first, overflow = placed[0], placed[-1]
+
+    assert len(placed) > 2
+    assert [o["status"] for o in placed] == ["CONFIRMED"] * len(placed)
+    assert first["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    assert overflow["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    assert overflow["routingDecision"]["chosen"] == ["DC-DFW"]
+    dallas = next(c for c in overflow["routingDecision"]["candidates"] if c["location"]["code"] == "DC-DFW")
+    assert dallas["excluded"] is False
+    assert dallas["reasons"][0].startswith("no capacity left today: no node with room can serve the order")
+    # Dallas's handling day and two days' transit to Austin, after a working day's wait for room
+    assert first["promisedOn"] == add_business_days(austin_today, 3).isoformat()
+    assert overflow["promisedOn"] == add_business_days(add_business_days(austin_today, 1), 3).isoformat()
+
+    options = await execute(
+        client, OPTIONS, {"lines": [a_line("MUG-BLUE", 1)], "d": AUSTIN}, token=a_token("storefront")
+    )
+    standard = next(o for o in options["data"]["fulfillmentOptions"] if o["deliveryMethod"] == "SHIP")
+    two_days_on = add_business_days(add_business_days(austin_today, 2), 3).isoformat()
+    assert standard["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    assert standard["estimatedDelivery"] == two_days_on  # two orders past its capacity of one
+
+    customer = {"email": "mug-option@example.com", "firstName": "Ann"}
+    chose = await place(
+        client, lines=[a_line("MUG-BLUE", 1)], customer=customer, deliveryOptionId=standard["id"]
+    )
+
+    assert chose["userErrors"] == []
+    assert chose["order"]["status"] == "CONFIRMED"
+    assert chose["order"]["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+
+
+async def test_an_option_quoted_before_its_node_filled_up_is_refused_for_its_later_date(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
+    options = await execute(
+        client, OPTIONS, {"lines": [a_line("MUG-BLUE", 1)], "d": AUSTIN}, token=a_token("storefront")
+    )
+    standard = next(o for o in options["data"]["fulfillmentOptions"] if o["serviceLevel"] == "STANDARD")
+    assert standard["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    await place(client, lines=[a_line("MUG-BLUE", 1)])  # Dallas's one order today
+
+    late = await place(client, lines=[a_line("MUG-BLUE", 1)], deliveryOptionId=standard["id"])
+
+    assert late["order"] is None
+    assert [e["code"] for e in late["userErrors"]] == ["DELIVERY_OPTION_UNAVAILABLE"]
+    assert "can no longer arrive by" in late["userErrors"][0]["message"]
+
+
+async def test_a_node_with_a_capacity_of_nothing_a_day_is_never_routed_to(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 0"))
+
+    refused = await place(client, lines=[a_line("MUG-BLUE", 1)])
+
+    assert refused["order"] is None
+    assert [e["code"] for e in refused["userErrors"]] == ["INSUFFICIENT_STOCK"]
 
 
 async def test_an_order_no_single_node_can_serve_is_split(

@@ -70,10 +70,19 @@ def earliest_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
     return None
 
 
-def promise_date(node: NodeStock, quantity: int, now: datetime) -> date | None:
-    """The day the customer has `quantity` from this node: the day it has them, then its
-    handling and transit days as business days (`now` on the destination's clock)."""
+def start_date(node: NodeStock, quantity: int, now: datetime, wait_days: int = 0) -> date | None:
+    """The day the node can start on `quantity`: `earliest_date`, or, when it has them today but
+    has used up today's capacity, `wait_days` business days on (`models.routing.days_until_room`)."""
     ready = earliest_date(node, quantity, now)
+    if ready is not None and wait_days > 0 and ready <= now.date():
+        return add_business_days(ready, wait_days)
+    return ready
+
+
+def promise_date(node: NodeStock, quantity: int, now: datetime, wait_days: int = 0) -> date | None:
+    """The day the customer has `quantity` from this node: the day it can start on them, then its
+    handling and transit days as business days (`now` on the destination's clock)."""
+    ready = start_date(node, quantity, now, wait_days)
     return None if ready is None else add_business_days(ready, node.lead_days)
 
 

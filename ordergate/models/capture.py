@@ -74,6 +74,11 @@ class Route:
     reservation: Reservation | None = None
     waiting: tuple[Waiting, ...] = ()  # units that wait for incoming supply (`models/supply.py`)
 
+    @property
+    def room(self) -> Mapping[str, int]:
+        """Days each full node the plan may take from waits before it starts (`Decision.room`)."""
+        return self.decision.room if self.decision is not None else {}
+
 
 @dataclass(frozen=True)
 class CaptureFacts:

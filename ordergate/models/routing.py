@@ -13,10 +13,17 @@ only a plan with more nodes than `max_split` would serve, the decision says whic
 Every node is scored on distance to the destination, shipping cost, capacity left today and
 network priority (lower score is better), with deterministic tie-breaks, and every candidate
 keeps its score or the reasons it was excluded.
+
+A node that has used up today's capacity is passed over while nodes with room can serve the
+cart; when only plans that take from full nodes would, it is routed there all the same, and
+ships on its next day with room (`Decision.room`: how many days that is, from how far past its
+capacity today's orders already are). Stock on a shelf is sold later rather than refused, and
+no node with room loses an order to a full one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
@@ -100,16 +107,29 @@ class Decision:
     inputs: dict[str, object] = field(default_factory=dict)
     # When no plan fits within max_split but one with more nodes would: that plan's nodes.
     needs: tuple[str, ...] = ()
+    # Full nodes the plans may take from: days until each has room (its promise moves by them).
+    room: Mapping[str, int] = field(default_factory=dict)
 
 
-def _exclusions(node: Node, wants: Sequence[Want]) -> list[str]:
+NO_CAPACITY = "no capacity left today"
+
+
+def days_until_room(capacity_left: int, capacity: int) -> int:
+    """Days before a node starts on an order taken now: 0 while it has capacity left today, else
+    one more day for each full day's capacity its orders today already are past it."""
+    if capacity_left > 0:
+        return 0
+    return (max(1, capacity) - capacity_left) // max(1, capacity)
+
+
+def _exclusions(node: Node, wants: Sequence[Want], *, full_ok: bool = False) -> list[str]:
     reasons: list[str] = []
     if not node.active:
         reasons.append("inactive")
     if not node.eligible:
         reasons.append(node.ineligible_reason or "cannot serve this order")
-    if node.capacity_left <= 0:
-        reasons.append("no capacity left today")
+    if node.capacity_left <= 0 and not full_ok:
+        reasons.append(NO_CAPACITY)
     if not any(node.available.get(w.sku, 0) > 0 for w in wants):
         reasons.append("no stock of " + ", ".join(w.sku for w in wants))
     return reasons
@@ -118,7 +138,7 @@ def _exclusions(node: Node, wants: Sequence[Want]) -> list[str]:
 def _node_score(node: Node, weights: Weights, capacity_of: Mapping[str, int], top_priority: int) -> float:
     distance = (node.distance_km if node.distance_km is not None else UNKNOWN_DISTANCE_KM) / 4000.0
     cost = float(node.shipping_cost) / 25.0
-    capacity = 1.0 / (1.0 + node.capacity_left / max(1, capacity_of.get(node.location_id, 1)))
+    capacity = 1.0 / (1.0 + max(0, node.capacity_left) / max(1, capacity_of.get(node.location_id, 1)))
     priority = (top_priority - node.priority) / max(1, top_priority)
     return round(
         weights.distance * distance
@@ -199,14 +219,54 @@ def route(
     weights: Weights | None = None,
     capacity_of: Mapping[str, int] | None = None,
 ) -> Decision:
+    """The best plan over the nodes with capacity left today; when none serves the cart, the
+    best one that also takes from full nodes, which ship on their next day with room."""
     weights = weights or Weights()
     capacity_of = capacity_of or {n.location_id: max(1, n.capacity_left) for n in nodes}
+    decision = _route(wants, nodes, max_split, weights, capacity_of, full_ok=False)
+    full = [n for n in nodes if n.capacity_left <= 0 and not _exclusions(n, wants, full_ok=True)]
+    if decision.chosen is not None or not full:
+        return decision
+    fallback = _route(wants, nodes, max_split, weights, capacity_of, full_ok=True)
+    if fallback.chosen is None:
+        return decision
+    room = {n.location_id: days_until_room(n.capacity_left, capacity_of.get(n.location_id, 1)) for n in full}
+    taken = set(fallback.chosen.plan.locations)
+    evaluations = tuple(
+        dataclasses.replace(
+            e, reasons=(_full_reason(room[e.location_id], e.location_id in taken), *e.reasons)
+        )
+        if e.location_id in room
+        else e
+        for e in fallback.evaluations
+    )
+    return dataclasses.replace(fallback, evaluations=evaluations, room=room)
+
+
+def _full_reason(days: int, taken: bool) -> str:
+    later = f"{days} working day{'s' if days != 1 else ''} later"
+    if taken:
+        return (
+            f"{NO_CAPACITY}: no node with room can serve the order, so it is taken here and started {later}"
+        )
+    return f"{NO_CAPACITY}: it would start {later}"
+
+
+def _route(
+    wants: Sequence[Want],
+    nodes: Sequence[Node],
+    max_split: int,
+    weights: Weights,
+    capacity_of: Mapping[str, int],
+    *,
+    full_ok: bool,
+) -> Decision:
     top_priority = max((n.priority for n in nodes), default=0)
     evaluations: dict[str, Evaluation] = {}
     eligible: list[Node] = []
     scores: dict[str, float] = {}
     for node in sorted(nodes, key=lambda n: n.code):
-        reasons = _exclusions(node, wants)
+        reasons = _exclusions(node, wants, full_ok=full_ok)
         if reasons:
             evaluations[node.location_id] = Evaluation(
                 node.location_id, node.code, None, True, tuple(reasons)

@@ -108,7 +108,7 @@ class Outcome:
     refused: str | None
     cost: Decimal
     km: tuple[float | None, ...]  # per shipment, in `nodes` order
-    lead_days: int | None  # of the slowest node, when every node's is known
+    lead_days: int | None  # of the slowest node (a full one's wait for room too), when every node's is known
 
 
 def replay(case: Case, policy: RoutingPolicy) -> Outcome:
@@ -125,12 +125,15 @@ def replay(case: Case, policy: RoutingPolicy) -> Outcome:
     by_code = {n.code: n for n in case.nodes}
     used = sorted(decision.chosen.nodes)
     leads = [by_code[code].lead_days for code in used]
+    waits = [decision.room.get(by_code[code].location_id, 0) for code in used]
     return Outcome(
         nodes=tuple(used),
         refused=None,
         cost=decision.chosen.cost,
         km=tuple(by_code[code].distance_km for code in used),
-        lead_days=None if any(d is None for d in leads) else max(d for d in leads if d is not None),
+        lead_days=None
+        if any(d is None for d in leads)
+        else max(d + w for d, w in zip(leads, waits, strict=True) if d is not None),
     )
 
 

@@ -50,7 +50,7 @@ def promised_on(
     those waiting for supply."""
     dates = [w.promise.promised_on for w in route.waiting]
     if route.plan.lines:
-        now_part = estimate(view, route.plan, now, pickup=pickup)
+        now_part = estimate(view, route.plan, now, pickup=pickup, room=route.room)
         if now_part is None:
             return None
         dates.append(now_part)

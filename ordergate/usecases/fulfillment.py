@@ -301,7 +301,7 @@ async def _reroute(
     plan = decision.chosen.plan
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
     opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
-    later = estimate(view, plan, order_clock(order, now))
+    later = estimate(view, plan, order_clock(order, now), room=decision.room)
     if later is not None and (order.promised_on is None or later > order.promised_on):
         order.promised_on = later
         uow.save(order)

@@ -500,7 +500,9 @@ def _honours(
     else:
         code = {loc.id: loc.code for loc in sources}
         clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
-        arrives = estimate(view, route.plan, clock, pickup=pickup) if route.plan.lines else None
+        arrives = (
+            estimate(view, route.plan, clock, pickup=pickup, room=route.room) if route.plan.lines else None
+        )
         codes = [code.get(loc, "") for loc in route.plan.locations]
         problem = unmet(chosen, codes, arrives, waits=bool(route.waiting))
     if problem is not None:

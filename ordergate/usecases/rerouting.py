@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordergate.models.allocation import Plan, PlanLine
@@ -73,6 +73,7 @@ class Replanned:
     movable: list[Work]
     view: dict[str, SkuStock]
     moved: bool = False  # units go from a location that did not send them before
+    room: Mapping[str, int] = field(default_factory=dict)  # full nodes' days to wait (`Decision.room`)
 
 
 def moves(plan: Plan, current: Counter[tuple[str, str]]) -> bool:
@@ -202,7 +203,7 @@ async def decide_again(
         return Replanned(record, None, bool(current), movable, view)
     plan = decision.chosen.plan
     changed = Counter({(p.sku, p.location_id): p.quantity for p in plan.lines}) != current
-    return Replanned(record, plan, changed, movable, view, moves(plan, current))
+    return Replanned(record, plan, changed, movable, view, moves(plan, current), decision.room)
 
 
 async def replan(
@@ -296,7 +297,7 @@ async def _move(
             data={"from": sorted({loc for _, loc in held(found.movable)}), "to": plan.locations},
         )
     await announce_opened(uow, order, opened, actor=actor, now=now)
-    promised = estimate(found.view, plan, order_clock(order, now))
+    promised = estimate(found.view, plan, order_clock(order, now), room=found.room)
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
         order.promised_on = promised
     order.updated_at = now

@@ -20,7 +20,14 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.location import Location, location_zone, next_open_day, start_of_local_day
 from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
 from ordergate.models.pricing import PricedLine, TaxPlace, Totals
-from ordergate.models.routing import Decision, Node, RoutingDecisionRecord, ScoredPlan, Weights, route
+from ordergate.models.routing import (
+    Decision,
+    Node,
+    RoutingDecisionRecord,
+    Weights,
+    days_until_room,
+    route,
+)
 from ordergate.models.what_if import SNAPSHOT, snapshot
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.inventory import (
@@ -57,7 +64,11 @@ class Network:
         return dataclasses.replace(decision, inputs={**decision.inputs, SNAPSHOT: seen})
 
     def usable(self) -> list[Node]:
-        return [n for n in self.nodes if n.active and n.eligible and n.capacity_left > 0]
+        """The nodes that may serve: those full today too (`models.routing.route` takes them last)."""
+        return [n for n in self.nodes if n.active and n.eligible]
+
+
+NO_ORDERS = "takes no orders (a capacity of 0 a day)"
 
 
 async def network(
@@ -68,12 +79,15 @@ async def network(
     *,
     channel: str | None,
     excluded: Mapping[str, str] | None = None,
+    used: Mapping[str, int] | None = None,
 ) -> Network:
     """The sources as routing sees them (one read: capacity used today); `excluded` maps a
-    location to the reason it may not serve (it rejected this order, say)."""
+    location to the reason it may not serve (it rejected this order, say). A node with a capacity
+    of 0 a day never has room, so it is never routed to, not even when every node is full. `used`:
+    the orders each source has taken today, when the caller has read them (`capacity_used`)."""
     excluded = excluded or {}
-    now = services.clock()
-    used = await uow.orders.capacity_used({loc.id: start_of_local_day(loc, now) for loc in sources})
+    if used is None:
+        used = await capacity_used(services, uow, sources)
     rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
     distance: dict[str, float | None] = {}
     for (_, lid), row in rows.items():
@@ -88,8 +102,8 @@ async def network(
             available={sku: rows[(sku, loc.id)].available if (sku, loc.id) in rows else 0 for sku in view},
             capacity_left=loc.capacity_per_day - used.get(loc.id, 0),
             active=loc.active,
-            eligible=loc.id not in excluded,
-            ineligible_reason=excluded.get(loc.id),
+            eligible=loc.id not in excluded and loc.capacity_per_day > 0,
+            ineligible_reason=excluded.get(loc.id) or (None if loc.capacity_per_day > 0 else NO_ORDERS),
             lead_days=loc.handling_days + transit_days(distance.get(loc.id)),
         )
         for loc in sources
@@ -105,6 +119,20 @@ async def network(
     )
 
 
+async def capacity_used(services: Services, uow: UnitOfWork, locations: Sequence[Location]) -> dict[str, int]:
+    """The orders each location has taken since midnight on its own clock (one read)."""
+    now = services.clock()
+    return await uow.orders.capacity_used({loc.id: start_of_local_day(loc, now) for loc in locations})
+
+
+def room_of(locations: Sequence[Location], used: Mapping[str, int]) -> dict[str, int]:
+    """Days each full location waits before it starts on an order taken now (`days_until_room`)."""
+    left = {loc.id: loc.capacity_per_day - used.get(loc.id, 0) for loc in locations}
+    return {
+        loc.id: days_until_room(left[loc.id], loc.capacity_per_day) for loc in locations if left[loc.id] <= 0
+    }
+
+
 async def decide(
     services: Services,
     uow: UnitOfWork,
@@ -114,10 +142,11 @@ async def decide(
     *,
     channel: str | None,
     excluded: Mapping[str, str] | None = None,
+    used: Mapping[str, int] | None = None,
 ) -> tuple[Decision, list[Node]]:
     """Route `wants` over `sources`, given what each can sell now (`view`), within the channel's
     split limit."""
-    sources_now = await network(services, uow, sources, view, channel=channel, excluded=excluded)
+    sources_now = await network(services, uow, sources, view, channel=channel, excluded=excluded, used=used)
     return sources_now.route(wants), list(sources_now.nodes)
 
 
@@ -141,7 +170,7 @@ def shortage(decision: Decision, wants: Sequence[Want], nodes: Sequence[Node], v
                 )
             ]
         )
-    usable = [n for n in nodes if n.active and n.eligible and n.capacity_left > 0]
+    usable = [n for n in nodes if n.active and n.eligible]
     short = [i for i, w in enumerate(wants) if sum(n.available.get(w.sku, 0) for n in usable) < w.quantity]
     return ValidationFailed(
         [
@@ -194,18 +223,28 @@ def place_clock(
 
 
 def estimate(
-    view: Mapping[str, SkuStock], plan: Plan, now: datetime, *, pickup: Location | None = None
+    view: Mapping[str, SkuStock],
+    plan: Plan,
+    now: datetime,
+    *,
+    pickup: Location | None = None,
+    room: Mapping[str, int] | None = None,
 ) -> date | None:
     """When the slowest node of the plan can deliver its share (`now` on the destination's
     clock; handling and transit in business days): for a pickup, the first day the store is
-    open once it has every unit and has had its handling days to get them ready."""
+    open once it has every unit and has had its handling days to get them ready. `room`: the
+    business days a full node waits before it starts (`Decision.room`)."""
+    room = room or {}
     dates: list[date] = []
     for line in plan.lines:
         node = next(n for n in view[line.sku].nodes if n.location_id == line.location_id)
+        waits = room.get(line.location_id, 0)
         if pickup is None:
-            promised = promise_date(node, line.quantity, now)
-        else:
+            promised = promise_date(node, line.quantity, now, waits)
+        else:  # a store counts its days on its own calendar: the days it is open
             first = earliest_date(node, line.quantity, now)
+            if first is not None and waits and first <= now.date():
+                first += timedelta(days=waits)
             promised = (
                 None if first is None else next_open_day(pickup, first + timedelta(days=pickup.handling_days))
             )
@@ -240,9 +279,14 @@ async def delivery_options(
         everywhere = await uow.catalog.locations()
         products = await uow.catalog.products_by_skus(skus)
         shippers = source_locations(everywhere, channel, None, ship=True)
+        stores = [
+            loc
+            for loc in everywhere
+            if loc.pickup_enabled and sellable(loc, channel) and loc.capacity_per_day > 0
+        ]
+        used = await capacity_used(services, uow, [*shippers, *stores])
         view = await stock_view(services, uow, skus, shippers, point, stale)
-        decision, _ = await decide(services, uow, wants, shippers, view, channel=channel)
-        stores = [loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel)]
+        decision, _ = await decide(services, uow, wants, shippers, view, channel=channel, used=used)
         pickup_view = await stock_view(services, uow, skus, stores, point, stale)
     priced = [
         PricedLine(products[w.sku].price if w.sku in products else Decimal(0), w.quantity) for w in wants
@@ -252,22 +296,28 @@ async def delivery_options(
     )
     code = {loc.id: loc.code for loc in everywhere}
     shipped = TaxPlace(destination.country_code, region)
-    options = _shipping(services, decision.plans[:limit], view, code, priced, shipped, now)
-    return options + _pickups(services, wants, stores, pickup_view, priced, now, limit)
+    options = _shipping(services, decision, limit, view, code, priced, shipped, now)
+    return options + _pickups(services, wants, stores, pickup_view, room_of(stores, used), priced, now, limit)
 
 
 def _shipping(
     services: Services,
-    plans: Sequence[ScoredPlan],
+    decision: Decision,
+    limit: int,
     view: Mapping[str, SkuStock],
     code: Mapping[str, str],
     priced: Sequence[PricedLine],
     there: TaxPlace,
     now: datetime,
 ) -> list[DeliveryOption]:
-    """STANDARD, and EXPRESS when faster, among routing's plans (`models.delivery.offer`)."""
+    """STANDARD, and EXPRESS when faster, among routing's first `limit` plans
+    (`models.delivery.offer`)."""
+    plans = decision.plans[:limit]
     candidates = [
-        Candidate(tuple(code[loc] for loc in scored.plan.locations), estimate(view, scored.plan, now))
+        Candidate(
+            tuple(code[loc] for loc in scored.plan.locations),
+            estimate(view, scored.plan, now, room=decision.room),
+        )
         for scored in plans
     ]
     options: list[DeliveryOption] = []
@@ -293,11 +343,13 @@ def _pickups(
     wants: Sequence[Want],
     stores: Sequence[Location],
     pickup_view: Mapping[str, SkuStock],
+    room: Mapping[str, int],
     priced: Sequence[PricedLine],
     now: datetime,
     limit: int,
 ) -> list[DeliveryOption]:
-    """The nearest stores that have the whole cart, ready on their own calendars."""
+    """The nearest stores that have the whole cart, ready on their own calendars (a store that
+    has used up today's capacity, on its next day with room)."""
     skus = [w.sku for w in wants]
     nearest = sorted(
         stores,
@@ -316,7 +368,7 @@ def _pickups(
         if all(available[w.sku] >= w.quantity for w in wants):
             plan = Plan(tuple(PlanLine(w.sku, store.id, w.quantity) for w in wants))
             store_now = place_clock(DeliveryMethod.PICKUP, None, store, now)
-            ready = estimate(pickup_view, plan, store_now, pickup=store)
+            ready = estimate(pickup_view, plan, store_now, pickup=store, room=room)
             options.append(
                 DeliveryOption(
                     choice(DeliveryMethod.PICKUP, ServiceLevel.STANDARD, [store.code], ready),

@@ -13,6 +13,7 @@ from ordergate.models.availability import (
     earliest_date,
     network_ats,
     promise_date,
+    start_date,
 )
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -68,6 +69,24 @@ def test_the_earliest_date_waits_for_the_supply_that_covers_it() -> None:
 def test_the_promise_adds_the_lead_time_in_business_days() -> None:
     # ready on Saturday the 28th: it leaves on Monday, and three business days later is Thursday
     assert promise_date(a_node(on_hand=3, lead_days=3), 1, NOW) == date(2026, 12, 3)
+
+
+def test_a_full_node_starts_on_units_it_has_today_only_after_its_wait() -> None:
+    node = a_node(on_hand=3, lead_days=3)
+    friday = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+
+    assert start_date(node, 1, friday) == date(2026, 12, 4)
+    assert start_date(node, 1, friday, wait_days=1) == date(2026, 12, 7)  # Monday: the next working day
+    assert start_date(node, 1, friday, wait_days=2) == date(2026, 12, 8)
+    assert promise_date(node, 1, friday, wait_days=1) == date(2026, 12, 10)
+    assert promise_date(node, 1, friday) == date(2026, 12, 9)
+
+
+def test_a_full_nodes_wait_does_not_move_units_that_arrive_later_anyway() -> None:
+    node = a_node(on_hand=0, incoming=(Supply(5, TODAY + timedelta(days=10)),), lead_days=2)
+
+    assert start_date(node, 2, NOW, wait_days=3) == TODAY + timedelta(days=10)
+    assert start_date(node, 6, NOW, wait_days=3) is None
 
 
 def test_the_network_sells_what_its_nodes_sell_now() -> None:

@@ -97,6 +97,92 @@ def test_a_node_with_no_capacity_left_today_is_excluded_with_its_reason() -> Non
     assert full.reasons == ("no capacity left today",)
 
 
+def test_a_full_node_that_alone_holds_the_cart_takes_it_and_starts_on_its_next_day_with_room() -> None:
+    decision = route(
+        [MUG],
+        [a_node("FULL", km=10, capacity=0, MUG_BLUE=5), a_node("OPEN", km=900, PAN_CAST_10=5)],
+        capacity_of={"full": 50, "open": 50},
+    )
+
+    assert decision.chosen is not None
+    assert decision.chosen.nodes == ("FULL",)
+    assert decision.room == {"full": 1}
+    full = next(e for e in decision.evaluations if e.code == "FULL")
+    assert not full.excluded
+    assert full.score is not None
+    assert full.reasons[0].startswith("no capacity left today: no node with room can serve the order")
+    assert "1 working day later" in full.reasons[0]
+
+
+def test_a_node_with_room_is_split_with_before_a_full_node_is_used() -> None:
+    mugs_open = a_node("OPEN-A", km=900, MUG_BLUE=5)
+    pans_open = a_node("OPEN-B", km=900, PAN_CAST_10=5)
+    both_full = a_node("FULL", km=10, capacity=-3, MUG_BLUE=5, PAN_CAST_10=5)
+
+    decision = route([MUG, PAN], [mugs_open, pans_open, both_full], capacity_of={"full": 4})
+
+    assert decision.chosen is not None
+    assert decision.chosen.nodes == ("OPEN-A", "OPEN-B")
+    assert decision.room == {}
+    assert next(e for e in decision.evaluations if e.code == "FULL").reasons == ("no capacity left today",)
+
+
+def test_a_cart_split_over_a_full_node_and_one_with_room_waits_only_at_the_full_one() -> None:
+    decision = route(
+        [MUG, PAN],
+        [a_node("FULL", capacity=-120, MUG_BLUE=5), a_node("OPEN", PAN_CAST_10=5)],
+        capacity_of={"full": 100, "open": 100},
+    )
+
+    assert decision.chosen is not None
+    assert sorted(decision.chosen.nodes) == ["FULL", "OPEN"]
+    assert decision.room == {"full": 2}  # 220 orders today at 100 a day: two days' work first
+
+
+def test_no_node_at_all_is_still_a_refusal_with_the_full_nodes_reason() -> None:
+    decision = route([MUG], [a_node("FULL", capacity=0, PAN_CAST_10=5), a_node("SHUT", MUG_BLUE=0)])
+
+    assert decision.chosen is None
+    assert decision.room == {}
+    reasons = {e.code: e.reasons for e in decision.evaluations}
+    assert reasons["FULL"] == ("no capacity left today", "no stock of MUG-BLUE")
+
+
+@pytest.mark.parametrize(
+    ("left", "capacity", "days"),
+    [(5, 10, 0), (1, 10, 0), (0, 10, 1), (-9, 10, 1), (-10, 10, 2), (-25, 10, 3), (0, 0, 1), (-2, 0, 3)],
+)
+def test_days_until_room_counts_full_days_of_orders_already_taken(
+    left: int, capacity: int, days: int
+) -> None:
+    assert routing.days_until_room(left, capacity) == days
+
+
+def test_a_node_far_past_its_capacity_is_scored_not_divided_by_zero() -> None:
+    decision = route([MUG], [a_node("FULL", capacity=-100, MUG_BLUE=5)], capacity_of={"full": 100})
+
+    assert decision.chosen is not None
+    assert decision.room == {"full": 2}
+
+
+def test_a_full_node_left_out_of_the_chosen_plan_says_only_when_it_would_start() -> None:
+    decision = route(
+        [MUG],
+        [
+            a_node("NEAR-FULL", km=10, capacity=0, MUG_BLUE=5),
+            a_node("FAR-FULL", km=2000, capacity=-60, MUG_BLUE=5),
+        ],
+        capacity_of={"near-full": 50, "far-full": 50},
+    )
+
+    assert decision.chosen is not None
+    assert decision.chosen.nodes == ("NEAR-FULL",)
+    assert decision.room == {"near-full": 1, "far-full": 2}
+    reasons = {e.code: e.reasons for e in decision.evaluations}
+    assert "so it is taken here and started 1 working day later" in reasons["NEAR-FULL"][0]
+    assert reasons["FAR-FULL"][0] == "no capacity left today: it would start 2 working days later"
+
+
 def test_a_node_that_cannot_serve_the_delivery_method_is_excluded() -> None:
     no_pickup = Node(
         "x",
