@@ -21,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,9 +30,17 @@ from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
 from ordergate.settings import Settings
 from ordergate.store.unit_of_work import Store
+from ordergate.usecases.services import Services
 from tests.clock import moving
 from tests.services import POSTGRES_URL
 from tests.simulation import Violation, Walk
+
+
+async def past_capacity(services: Services) -> int:
+    """Routing decisions that took units from a full node (`models.routing.route`'s last resort)."""
+    async with services.store.read() as uow:
+        rows = await uow.session.execute(sa.text("SELECT candidates FROM routing_decisions"))
+        return sum("so it is taken here" in str(candidates) for (candidates,) in rows)
 
 
 async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object]) -> int:
@@ -66,6 +75,9 @@ async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object])
                     f"({steps / elapsed:.1f} steps/s), {len(run.orders)} orders"
                 )
                 print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
+                print(
+                    f"  routed to a node past its capacity for the day: {await past_capacity(services)} times"
+                )
                 print("  every invariant held after every step")
     return 0
 

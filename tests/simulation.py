@@ -144,6 +144,9 @@ ACTIVE = """mutation($id: ID!, $on: Boolean!) {
   deactivateLocation(id: $id) @skip(if: $on) { userErrors { code } }
   reactivateLocation(id: $id) @include(if: $on) { userErrors { code } }
 }"""
+CAPACITY = (
+    """mutation($input: UpdateLocationInput!) { updateLocation(input: $input) { userErrors { code } } }"""
+)
 AVAILABILITY = """query($skus: [String!]!) {
   availability(skus: $skus, channel: "web") { sku locations { location { id code } availableToSell } }
 }"""
@@ -245,6 +248,7 @@ class Walk:
             (self.next_day, 3),
             (self.keep_back, 2),
             (self.close_or_reopen, 3),
+            (self.squeeze, 2),
             (self.hold_or_release_order, 2),
             (self.reroute, 2),
             (self.storefront_sale, 3),
@@ -653,6 +657,19 @@ class Walk:
             self.kept_back.pop(key, None)
         else:
             self.kept_back[key] = quantity
+
+    async def squeeze(self) -> None:
+        """An admin sets a node's capacity per day: often a few orders, so nodes fill up and take
+        orders only when no node with room can (a later promise), sometimes 0 (it takes none),
+        sometimes plenty again."""
+        code = self.rng.choice(sorted(self.locations))
+        capacity = self.rng.choice((0, 1, 2, 3, 5, 1000))
+        body = await execute(
+            self.client, CAPACITY, {"input": {"id": code, "capacityPerDay": capacity}}, token=a_token("admin")
+        )
+        self.expect_no_errors(body)
+        if body["data"]["updateLocation"]["userErrors"]:
+            raise self.violation(f"capacity refused: {body}")
 
     async def close_or_reopen(self) -> None:
         """An admin takes a node out of routing (refused while it has open fulfilment orders or

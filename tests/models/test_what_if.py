@@ -136,6 +136,17 @@ def test_a_refused_replay_says_why() -> None:
     assert replay(short, a_policy(3)).refused == INSUFFICIENT_STOCK
 
 
+def test_a_replay_that_takes_from_a_full_node_counts_its_wait_for_room_in_the_promise() -> None:
+    full = a_node("DC-FULL", 10, lead_days=2, left=-30, MUG_BLUE=5)
+    case = case_of(recorded([MUG], [full, a_node("ST-EMPTY", 5, PAN_CAST_10=5)], {"dc-full": 20}))
+    assert case is not None
+
+    outcome = replay(case, a_policy(2))
+
+    assert (outcome.nodes, outcome.refused) == (("DC-FULL",), None)
+    assert outcome.lead_days == 2 + 2  # 50 orders today at 20 a day: two days before it starts
+
+
 def test_other_weights_can_choose_other_nodes() -> None:
     # a store next door against a warehouse a little farther: cost alone picks the warehouse
     nodes = [a_node("ST-NEXT-DOOR", 1, MUG_BLUE=5), a_node("DC", 300, MUG_BLUE=5)]
