@@ -7,19 +7,28 @@ joined, and a request that goes away does not take the read with it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from ordergate.bootstrap import build_services
+from ordergate.broker.redis import RedisBroker
 from ordergate.connectors.erp.base import StockLevel
 from ordergate.connectors.errors import UpstreamUnavailable
-from ordergate.usecases.inventory import refresh_stock
+from ordergate.settings import Settings
+from ordergate.store.unit_of_work import Store
+from ordergate.usecases.inventory import forget_stock, refresh_stock
 from ordergate.usecases.services import Services
 from tests.builders import a_line, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.services import REDIS_URL, require_redis
 from tests.test_backorders import ADDRESS, AGENT
 
 
@@ -166,3 +175,113 @@ async def test_a_failed_read_is_stale_for_everyone_who_waited_and_read_again_nex
     reads.fail = False
     assert await refresh_stock(services, ["MUG-BLUE"]) == set()
     assert len(reads.calls) == 2
+
+
+# --- two replicas: one database, one Redis ------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def replicas(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], url: str = REDIS_URL
+) -> AsyncIterator[Services]:
+    """`services` and another replica over its database, sharing reads through one Redis (their
+    own channel, so tests beside this one do not meet) and one ERP connector (so one count)."""
+    require_redis()
+    channel = f"ordergate:test:{uuid.uuid4().hex}"
+    other = build_services(
+        dataclasses.replace(settings, outbox_relay=False), Store(database[0], connect_args=database[1])
+    )
+    other.erp = services.erp
+    mine, theirs = RedisBroker(url, channel=channel), RedisBroker(url, channel=channel)
+    services.broker, other.broker = mine, theirs
+    try:
+        yield other
+    finally:
+        await mine.stop()
+        await theirs.stop()
+        await other.aclose()
+
+
+@pytest.mark.redis
+async def test_a_replica_waits_for_the_read_another_one_has_under_way(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+) -> None:
+    async with replicas(services, settings, database) as other:
+        here = await under_way(services, reads, "MUG-BLUE")
+        there = asyncio.ensure_future(refresh_stock(other, ["MUG-BLUE"]))
+        await asyncio.sleep(0.1)
+        assert not there.done()  # waiting for the read under way on the first replica
+
+        reads.release.set()
+
+        assert list(await asyncio.gather(here, there)) == [set(), set()]
+        assert reads.calls == [["MUG-BLUE"]]
+        assert "MUG-BLUE" in other.freshness.stock_read_at
+
+
+@pytest.mark.redis
+async def test_a_sku_another_replica_read_within_its_ttl_is_not_read_again_and_expires_with_it(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+) -> None:
+    async with replicas(services, settings, database) as other:
+        assert await refresh_stock(services, ["MUG-BLUE", "LAMP-DESK"]) == set()
+        read_at = services.freshness.stock_read_at["MUG-BLUE"]
+
+        assert await refresh_stock(other, ["MUG-BLUE", "LAMP-DESK", "KNIFE-CHEF-8"]) == set()
+
+        assert reads.calls == [["LAMP-DESK", "MUG-BLUE"], ["KNIFE-CHEF-8"]]
+        there = other.freshness.stock_read_at["MUG-BLUE"]
+        assert read_at - timedelta(seconds=1) <= there <= read_at + timedelta(seconds=1)
+
+
+@pytest.mark.redis
+async def test_a_read_that_fails_on_one_replica_is_stale_on_the_other_and_read_again_there(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+) -> None:
+    async with replicas(services, settings, database) as other:
+        reads.fail = True
+        here = await under_way(services, reads, "MUG-BLUE")
+        there = asyncio.ensure_future(refresh_stock(other, ["MUG-BLUE"]))
+        await asyncio.sleep(0.1)
+        reads.release.set()
+
+        assert list(await asyncio.gather(here, there)) == [{"MUG-BLUE"}, {"MUG-BLUE"}]
+        assert len(reads.calls) == 1
+
+        reads.fail = False
+        assert await refresh_stock(other, ["MUG-BLUE"]) == set()
+        assert len(reads.calls) == 2
+
+
+@pytest.mark.redis
+async def test_when_the_erp_says_a_sku_changed_no_replica_trusts_a_read_from_before(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+) -> None:
+    async with replicas(services, settings, database) as other:
+        before = await under_way(services, reads, "MUG-BLUE")
+
+        await forget_stock(other, ["MUG-BLUE"])  # the ERP's webhook, taken by the other replica
+        reads.release.set()
+        await before  # done after the change: not a read the other replica may take
+        assert await refresh_stock(other, ["MUG-BLUE"]) == set()  # so it reads for itself
+
+        assert reads.calls == [["MUG-BLUE"], ["MUG-BLUE"]]
+        services.freshness.stock_read_at.clear()
+        assert await refresh_stock(services, ["MUG-BLUE"]) == set()  # the other's read holds
+        assert len(reads.calls) == 2
+        await forget_stock(services, ["MUG-BLUE"])
+        other.freshness.stock_read_at.clear()  # its own snapshot past the TTL: it asks Redis
+        assert await refresh_stock(other, ["MUG-BLUE"]) == set()  # and no earlier read holds
+        assert len(reads.calls) == 3
+
+
+@pytest.mark.redis
+async def test_with_redis_unreachable_each_replica_reads_for_itself(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+) -> None:
+    async with replicas(services, settings, database, url="redis://127.0.0.1:1/0") as other:
+        assert await refresh_stock(services, ["MUG-BLUE"]) == set()
+        assert await refresh_stock(other, ["MUG-BLUE"]) == set()
+        await forget_stock(services, ["MUG-BLUE"])
+
+        assert reads.calls == [["MUG-BLUE"], ["MUG-BLUE"]]

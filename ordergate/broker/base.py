@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 # What a replica does when another one changed what its read views hold (`usecases.views`):
 # drop those SKUs (and the catalogue, when told), or everything when changes may have been missed.
 Changed = Callable[[Iterable[str], bool], None]
 Missed = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class ReadElsewhere:
+    """Another replica's hold on a SKU's ERP read: reading it now, or read it within its TTL and
+    fresh for `fresh_for` seconds more."""
+
+    reading: bool
+    fresh_for: float = 0.0
 
 
 class Listener(Protocol):
@@ -37,4 +47,23 @@ class Broker(Protocol):
     def on_change(self, changed: Changed, missed: Missed) -> None:
         """Whom to tell when another replica announces a change, or when announcements may
         have been lost."""
+        ...
+
+    async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
+        """Claim the ERP stock read of `skus` for this replica (`token`) for `hold` seconds.
+        Returns the SKUs another replica holds (reading now, or read within its TTL); the rest
+        are this replica's to read. On trouble with the broker: none held elsewhere."""
+        ...
+
+    async def reads_settled(self, token: str, fresh_for: Mapping[str, float]) -> None:
+        """This replica's read of each SKU ended: fresh for that many seconds, or failed (0: the
+        claim goes). A claim no longer this read's (forgotten since) is left alone."""
+        ...
+
+    async def reads_elsewhere(self, skus: Sequence[str]) -> dict[str, ReadElsewhere]:
+        """Where each SKU's read stands now (the SKUs nobody holds are left out)."""
+        ...
+
+    async def forget_reads(self, skus: Sequence[str]) -> None:
+        """The ERP said these SKUs changed: no replica's earlier read holds them any more."""
         ...

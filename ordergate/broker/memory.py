@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
-from ordergate.broker.base import Changed, Missed
+from ordergate.broker.base import Changed, Missed, ReadElsewhere
 
 
 class MemoryListener:
@@ -55,6 +55,19 @@ class MemoryBroker:
         return
 
     def on_change(self, changed: Changed, missed: Missed) -> None:
+        return None
+
+    # One process: its reads are shared in-process (`usecases.inventory.refresh_stock`).
+    async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
+        return {}
+
+    async def reads_settled(self, token: str, fresh_for: Mapping[str, float]) -> None:
+        return None
+
+    async def reads_elsewhere(self, skus: Sequence[str]) -> dict[str, ReadElsewhere]:
+        return {}
+
+    async def forget_reads(self, skus: Sequence[str]) -> None:
         return None
 
     @asynccontextmanager

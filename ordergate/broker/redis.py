@@ -1,5 +1,12 @@
 """Wake-ups across replicas through Redis pub/sub. Messages lost while a replica is away
-cost nothing: listeners re-read the log from their own cursor."""
+cost nothing: listeners re-read the log from their own cursor.
+
+ERP stock reads are shared across replicas through one key per SKU (`{channel}:stock-read:SKU`):
+`reading:<token>` while a replica reads it (set only if absent, expiring after the read's
+time limit, so a replica that died mid-read holds nothing for long), then `read` for as long as
+that read is fresh; gone when it failed or the ERP said the SKU changed. So N replicas cost the
+ERP one read per SKU per TTL, not N. Redis trouble is never a request's: every call gives up
+within the publish timeout, and a replica that cannot ask reads for itself."""
 
 from __future__ import annotations
 
@@ -8,17 +15,29 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ordergate.broker.base import Changed, Missed
+from ordergate.broker.base import Changed, Missed, ReadElsewhere
 from ordergate.broker.memory import MemoryBroker, MemoryListener
 
 log = logging.getLogger(__name__)
 CHANNEL = "ordergate:events"
+READING, READ = b"reading:", b"read"
+# KEYS: the SKUs' keys; ARGV[1]: the read's claim; ARGV[i + 1]: milliseconds KEYS[i] stays
+# fresh (0: the read failed). Only a claim still this read's is changed.
+SETTLE = """
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    local ms = tonumber(ARGV[i + 1])
+    if ms > 0 then redis.call('SET', key, 'read', 'PX', ms) else redis.call('DEL', key) end
+  end
+end
+return 0
+"""
 
 
 class RedisBroker:
@@ -78,6 +97,84 @@ class RedisBroker:
             # Other replicas' views expire within their maximum age (usecases.views).
             log.warning("redis publish of a change failed: %s", exc)
 
+    def _read_key(self, sku: str) -> str:
+        return f"{self._channel}:stock-read:{sku}"
+
+    async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
+        claim = READING + token.encode()
+        try:
+            async with self._publisher.pipeline(transaction=False) as pipe:
+                for sku in skus:
+                    pipe.set(self._read_key(sku), claim, nx=True, px=max(1, int(hold * 1000)), get=True)
+                before = await pipe.execute()
+            read = [sku for sku, value in zip(skus, before, strict=True) if value == READ]
+            left = await self._fresh_for(read)
+        except (RedisError, OSError) as exc:
+            log.warning("redis: could not claim stock reads (reading them here): %s", exc)
+            return {}
+        held = {
+            sku: ReadElsewhere(reading=True)
+            for sku, value in zip(skus, before, strict=True)
+            if _reading(value)
+        }
+        return held | {
+            sku: ReadElsewhere(reading=False, fresh_for=ms / 1000) for sku, ms in left.items() if ms > 0
+        }
+
+    async def reads_settled(self, token: str, fresh_for: Mapping[str, float]) -> None:
+        if not fresh_for:
+            return
+        skus = list(fresh_for)
+        args: list[bytes | int] = [
+            READING + token.encode(),
+            *(max(0, int(fresh_for[sku] * 1000)) for sku in skus),
+        ]
+        try:
+            await self._publisher.eval(SETTLE, len(skus), *(self._read_key(sku) for sku in skus), *args)
+        except (RedisError, OSError) as exc:
+            # The claims expire by themselves; until then other replicas wait for this read.
+            log.warning("redis: could not settle %d stock reads: %s", len(skus), exc)
+
+    async def reads_elsewhere(self, skus: Sequence[str]) -> dict[str, ReadElsewhere]:
+        try:
+            async with self._publisher.pipeline(transaction=False) as pipe:
+                for sku in skus:
+                    pipe.get(self._read_key(sku))
+                values = await pipe.execute()
+            left = await self._fresh_for(
+                [sku for sku, value in zip(skus, values, strict=True) if value == READ]
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("redis: could not see other replicas' stock reads: %s", exc)
+            return {}
+        held = {
+            sku: ReadElsewhere(reading=True)
+            for sku, value in zip(skus, values, strict=True)
+            if _reading(value)
+        }
+        return held | {
+            sku: ReadElsewhere(reading=False, fresh_for=ms / 1000) for sku, ms in left.items() if ms > 0
+        }
+
+    async def forget_reads(self, skus: Sequence[str]) -> None:
+        if not skus:
+            return
+        try:
+            await self._publisher.delete(*(self._read_key(sku) for sku in skus))
+        except (RedisError, OSError) as exc:
+            # Other replicas re-read these SKUs when their TTL ends, as without Redis.
+            log.warning("redis: could not forget %d stock reads: %s", len(skus), exc)
+
+    async def _fresh_for(self, skus: Sequence[str]) -> dict[str, int]:
+        """Milliseconds each key has left (negative: gone or no expiry)."""
+        if not skus:
+            return {}
+        async with self._publisher.pipeline(transaction=False) as pipe:
+            for sku in skus:
+                pipe.pttl(self._read_key(sku))
+            left = await pipe.execute()
+        return {sku: int(ms) for sku, ms in zip(skus, left, strict=True)}
+
     def _heard(self, data: bytes) -> None:
         try:
             message = json.loads(data)
@@ -118,3 +215,7 @@ class RedisBroker:
                 self._subscribed.clear()
                 log.warning("redis subscription lost (%s); retrying", exc)
                 await asyncio.sleep(self._reconnect_seconds)
+
+
+def _reading(value: object) -> bool:
+    return isinstance(value, bytes) and value.startswith(READING)

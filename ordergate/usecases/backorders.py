@@ -30,6 +30,7 @@ from ordergate.usecases.allocation import announce_opened, commit_plan
 from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
+    forget_stock,
     local_clock,
     refresh_stock,
     stock_view,
@@ -290,7 +291,7 @@ async def refresh_and_allocate(services: Services) -> int:
         skus = await uow.inventory.waiting_skus()
     if not skus:
         return 0
-    services.freshness.forget(skus)
+    await forget_stock(services, skus)
     await refresh_stock(services, skus)
     return await allocate_waiting(services, skus)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ordergate.broker.base import ReadElsewhere
 from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, WebhookRejected
 from ordergate.models.address import Address
 from ordergate.models.availability import NodeStock, Supply, ats, network_ats
@@ -26,6 +28,10 @@ from ordergate.usecases.services import Services, StockFreshness
 from ordergate.usecases.views import StockInputs, mark_fallback
 
 log = logging.getLogger("ordergate.inventory")
+# A replica's claim on a SKU's ERP read outlasts the read's time limit by this much, then lapses
+# (a replica that died mid-read holds nothing for long); others ask how it went this often.
+CLAIM_MARGIN_SECONDS = 0.5
+ELSEWHERE_POLL_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,16 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
     return stale & set(due)
 
 
+async def forget_stock(services: Services, skus: Iterable[str]) -> None:
+    """The ERP said these SKUs changed: the next answer about them here reads afresh, and no
+    read from before the change (under way here or elsewhere, or done elsewhere) is taken for
+    it by any replica. Other replicas' own snapshots run to their TTL: they answer from the
+    database, which this replica's re-read brings up to date."""
+    skus = sorted(set(skus))
+    services.freshness.forget(skus)
+    await services.broker.forget_reads(skus)
+
+
 def _read_done(fresh: StockFreshness, skus: Sequence[str], read: asyncio.Future[set[str]]) -> None:
     """The read is no longer under way. A failure reaches whoever waits for it, and is logged
     here too: when every request that waited has gone, nobody else would see it."""
@@ -158,7 +174,63 @@ def _read_done(fresh: StockFreshness, skus: Sequence[str], read: asyncio.Future[
 
 
 async def _read_stock(services: Services, due: Sequence[str], now: datetime) -> set[str]:
-    """One read of `due` from the ERP, stored; the SKUs that could not be read."""
+    """One read of `due`, shared with the other replicas (`Broker.claim_reads`): a SKU another
+    replica has read within its TTL is fresh here too, one it is reading now is waited for, and
+    the rest are read from the ERP here. Returns the SKUs that could not be read."""
+    owner = asyncio.current_task()  # the read `StockFreshness.reading` registers these SKUs to
+    token = uuid.uuid4().hex
+    hold = services.policy.stock_read_timeout + CLAIM_MARGIN_SECONDS
+    elsewhere = await services.broker.claim_reads(due, token, hold)
+    here = [sku for sku in due if sku not in elsewhere]
+    stale: set[str] = set()
+    if here:
+        stale |= await _read_here(services, here, now, token, owner)
+    if elsewhere:
+        stale |= await _read_there(services, elsewhere, hold, owner)
+    return stale
+
+
+async def _read_there(
+    services: Services, elsewhere: Mapping[str, ReadElsewhere], hold: float, owner: object
+) -> set[str]:
+    """Take the other replicas' reads as this one's: fresh for as long as they are, once those
+    under way end (a read that fails or outlasts `hold` is stale here too, this time)."""
+    fresh, ttl = services.freshness, services.policy.stock_ttl
+    deadline = asyncio.get_running_loop().time() + hold
+    waiting, stale = dict(elsewhere), set[str]()
+    while True:
+        for sku, there in list(waiting.items()):
+            if not there.reading:
+                del waiting[sku]
+                if fresh.reading.get(sku) is owner:
+                    fresh.stock_read_at[sku] = services.clock() - ttl + timedelta(seconds=there.fresh_for)
+        if not waiting:
+            return stale
+        if asyncio.get_running_loop().time() >= deadline:
+            return stale | set(waiting)
+        await asyncio.sleep(ELSEWHERE_POLL_SECONDS)
+        now_there = await services.broker.reads_elsewhere(sorted(waiting))
+        stale |= {sku for sku in waiting if sku not in now_there}  # it failed, or was forgotten
+        waiting = {sku: now_there[sku] for sku in waiting if sku in now_there}
+
+
+async def _read_here(
+    services: Services, due: Sequence[str], now: datetime, token: str, owner: object
+) -> set[str]:
+    """One read of `due` from the ERP, stored, and settled with the other replicas (fresh for
+    as long as it is here, or the claim dropped when it failed); the SKUs that could not be read."""
+    settled: dict[str, float] = dict.fromkeys(due, 0.0)
+    try:
+        stale = await _read_erp(services, due, now, owner, settled)
+    finally:
+        await asyncio.shield(services.broker.reads_settled(token, settled))
+    return stale
+
+
+async def _read_erp(
+    services: Services, due: Sequence[str], now: datetime, owner: object, settled: dict[str, float]
+) -> set[str]:
+    """Read `due` from the ERP and store it; `settled` gets how long each SKU read stays fresh."""
     erp = services.erp
     assert erp is not None
     policy = services.policy
@@ -198,12 +270,13 @@ async def _read_stock(services: Services, due: Sequence[str], now: datetime) -> 
             ]
             await uow.inventory.replace_incoming(supply_due, records)
     undecided = {sku for sku, _ in kept}
-    this = asyncio.current_task()
-    still_ours = [sku for sku in due if fresh.reading.get(sku) is this]  # not those forgotten since
-    for sku in still_ours:
+    for sku in due:
         # A position the read could not place against a movement of ours is read again once the
         # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
         # that moment is counted seconds after, not up to a TTL after.
+        settled[sku] = (policy.clock_skew if sku in undecided else policy.stock_ttl).total_seconds()
+    still_ours = [sku for sku in due if fresh.reading.get(sku) is owner]  # not those forgotten since
+    for sku in still_ours:
         fresh.stock_read_at[sku] = now - policy.stock_ttl + policy.clock_skew if sku in undecided else now
         if sku in supply_due:
             fresh.incoming_read_at[sku] = now
@@ -454,7 +527,7 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     skus = set(notice.skus)
     if notice.variant_ids:
         skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
-    services.freshness.forget(skus)  # a receipt moves supply to on hand: both read again
+    await forget_stock(services, skus)  # a receipt moves supply to on hand: both read again
     failed = await refresh_stock(services, sorted(skus))
     if failed:
         raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")
