@@ -56,7 +56,7 @@ from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
 from ordergate.settings import Settings, SettingsError
 from ordergate.store import migrate
-from ordergate.store.engine import sqlite_file
+from ordergate.store.engine import identity, sqlite_file
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import catalog, inventory
 from ordergate.usecases.kept_customers import KeptCustomers
@@ -357,7 +357,11 @@ def build_services(
 ) -> Services:
     stale = stale_sandbox_state(settings)  # before the store can make the file
     store = store or Store(settings.database_url, engine_options=_pool(settings))
-    broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
+    broker: Broker = (
+        RedisBroker(settings.redis_url, database=identity(settings.database_url))
+        if settings.redis_url
+        else MemoryBroker()
+    )
     policy = Policy(
         currency=settings.currency,
         shipping=ShippingPolicy(

@@ -22,6 +22,7 @@ from ordergate.broker.redis import RedisBroker
 from ordergate.connectors.erp.base import StockLevel
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.settings import Settings
+from ordergate.store.engine import identity
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases.inventory import forget_stock, refresh_stock
 from ordergate.usecases.services import Services
@@ -285,3 +286,59 @@ async def test_with_redis_unreachable_each_replica_reads_for_itself(
         await forget_stock(services, ["MUG-BLUE"])
 
         assert reads.calls == [["MUG-BLUE"], ["MUG-BLUE"]]
+
+
+@pytest.mark.redis
+async def test_incoming_supply_another_replica_read_within_its_ttl_is_not_read_again(
+    services: Services,
+    settings: Settings,
+    database: tuple[str, dict[str, Any]],
+    reads: CountedReads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert services.erp is not None
+    supply_reads: list[list[str]] = []
+    real = services.erp.incoming_supply
+
+    async def counted(skus: Sequence[str]) -> Any:
+        supply_reads.append(list(skus))
+        return await real(skus)
+
+    monkeypatch.setattr(services.erp, "incoming_supply", counted)
+    async with replicas(services, settings, database) as other:
+        for replica in (services, other):  # stock goes stale within the test; supply in minutes
+            replica.policy = dataclasses.replace(replica.policy, stock_ttl=timedelta(milliseconds=300))
+            replica.freshness.incoming_read_at.clear()
+        assert await refresh_stock(services, ["THROW-WOOL"]) == set()
+        await asyncio.sleep(0.4)  # the first replica's stock read has lapsed everywhere
+
+        assert await refresh_stock(other, ["THROW-WOOL"]) == set()
+
+        assert reads.calls == [["THROW-WOOL"], ["THROW-WOOL"]]
+        assert supply_reads == [["THROW-WOOL"]]
+        assert "THROW-WOOL" in other.freshness.incoming_read_at
+
+
+@pytest.mark.redis
+async def test_deployments_that_share_a_redis_share_no_reads_across_their_databases() -> None:
+    require_redis()
+    channel = f"ordergate:test:{uuid.uuid4().hex}"
+    ours = RedisBroker(REDIS_URL, channel=channel, database=identity("postgresql://a@db-1:5432/shop"))
+    same = RedisBroker(
+        REDIS_URL, channel=channel, database=identity("postgresql+asyncpg://b:pw@db-1:5432/shop")
+    )
+    theirs = RedisBroker(REDIS_URL, channel=channel, database=identity("postgresql://a@db-1:5432/staging"))
+    try:
+        assert await ours.claim_reads(["MUG-BLUE"], "ours", 2.0) == {}
+        await ours.reads_settled("ours", {"MUG-BLUE": 15.0}, {})
+
+        assert await theirs.claim_reads(["MUG-BLUE"], "theirs", 2.0) == {}  # a database of its own
+        held = await same.claim_reads(["MUG-BLUE"], "same", 2.0)  # the same one, other credentials
+        assert set(held) == {"MUG-BLUE"}
+        assert not held["MUG-BLUE"].reading
+        assert 14.0 < held["MUG-BLUE"].fresh_for <= 15.0
+    finally:
+        await ours.forget_reads(["MUG-BLUE"])
+        await theirs.forget_reads(["MUG-BLUE"])
+        for broker in (ours, same, theirs):
+            await broker.stop()

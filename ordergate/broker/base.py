@@ -55,9 +55,16 @@ class Broker(Protocol):
         are this replica's to read. On trouble with the broker: none held elsewhere."""
         ...
 
-    async def reads_settled(self, token: str, fresh_for: Mapping[str, float]) -> None:
+    async def reads_settled(
+        self, token: str, fresh_for: Mapping[str, float], supply_fresh_for: Mapping[str, float]
+    ) -> None:
         """This replica's read of each SKU ended: fresh for that many seconds, or failed (0: the
-        claim goes). A claim no longer this read's (forgotten since) is left alone."""
+        claim goes); its incoming supply, when read too, fresh for `supply_fresh_for`. A claim no
+        longer this read's (forgotten since) is left alone, and so is its supply."""
+        ...
+
+    async def supply_fresh_elsewhere(self, skus: Sequence[str]) -> dict[str, float]:
+        """The SKUs whose incoming supply a replica read within its TTL: seconds it stays fresh."""
         ...
 
     async def reads_elsewhere(self, skus: Sequence[str]) -> dict[str, ReadElsewhere]:

@@ -61,8 +61,13 @@ class MemoryBroker:
     async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
         return {}
 
-    async def reads_settled(self, token: str, fresh_for: Mapping[str, float]) -> None:
+    async def reads_settled(
+        self, token: str, fresh_for: Mapping[str, float], supply_fresh_for: Mapping[str, float]
+    ) -> None:
         return None
+
+    async def supply_fresh_elsewhere(self, skus: Sequence[str]) -> dict[str, float]:
+        return {}
 
     async def reads_elsewhere(self, skus: Sequence[str]) -> dict[str, ReadElsewhere]:
         return {}

@@ -1,12 +1,13 @@
 """Wake-ups across replicas through Redis pub/sub. Messages lost while a replica is away
 cost nothing: listeners re-read the log from their own cursor.
 
-ERP stock reads are shared across replicas through one key per SKU (`{channel}:stock-read:SKU`):
-`reading:<token>` while a replica reads it (set only if absent, expiring after the read's
-time limit, so a replica that died mid-read holds nothing for long), then `read` for as long as
-that read is fresh; gone when it failed or the ERP said the SKU changed. So N replicas cost the
-ERP one read per SKU per TTL, not N. Redis trouble is never a request's: every call gives up
-within the publish timeout, and a replica that cannot ask reads for itself."""
+ERP stock reads are shared across replicas through one key per SKU and database
+(`{channel}:{database}:stock-read:SKU`): `reading:<token>` while a replica reads it (set only
+if absent, expiring after the read's time limit, so a replica that died mid-read holds nothing
+for long), then `read` for as long as that read is fresh; gone when it failed or the ERP said
+the SKU changed. Incoming supply read with it is marked the same way (`supply-read:SKU`). So N
+replicas cost the ERP one read per SKU per TTL, not N. Redis trouble is never a request's: every
+call gives up within the publish timeout, and a replica that cannot ask reads for itself."""
 
 from __future__ import annotations
 
@@ -27,13 +28,16 @@ from ordergate.broker.memory import MemoryBroker, MemoryListener
 log = logging.getLogger(__name__)
 CHANNEL = "ordergate:events"
 READING, READ = b"reading:", b"read"
-# KEYS: the SKUs' keys; ARGV[1]: the read's claim; ARGV[i + 1]: milliseconds KEYS[i] stays
-# fresh (0: the read failed). Only a claim still this read's is changed.
+# KEYS: n SKUs' read keys, then their supply keys; ARGV[1]: the read's claim; ARGV[i + 1]:
+# milliseconds read key i stays fresh (0: the read failed), ARGV[n + i + 1] its supply key (0:
+# supply not read). Only a claim still this read's is changed, and only its supply set.
 SETTLE = """
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    local ms = tonumber(ARGV[i + 1])
-    if ms > 0 then redis.call('SET', key, 'read', 'PX', ms) else redis.call('DEL', key) end
+local n = #KEYS / 2
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    local ms, supply = tonumber(ARGV[i + 1]), tonumber(ARGV[n + i + 1])
+    if ms > 0 then redis.call('SET', KEYS[i], 'read', 'PX', ms) else redis.call('DEL', KEYS[i]) end
+    if supply > 0 then redis.call('SET', KEYS[n + i], 'read', 'PX', supply) end
   end
 end
 return 0
@@ -42,8 +46,16 @@ return 0
 
 class RedisBroker:
     def __init__(
-        self, url: str, channel: str = CHANNEL, reconnect_seconds: float = 1.0, publish_timeout: float = 0.5
+        self,
+        url: str,
+        channel: str = CHANNEL,
+        reconnect_seconds: float = 1.0,
+        publish_timeout: float = 0.5,
+        database: str = "",
     ) -> None:
+        """`database`: what the replicas' database is called (`store.engine.identity`): shared
+        stock reads are kept per database, so deployments that share a Redis (or a test run
+        that follows another on a new database) never take each other's reads."""
         # Publishing runs inside a mutation's response: give up fast and let other replicas
         # catch up on their periodic re-read. Listening waits as long as it takes.
         self._publisher = Redis.from_url(
@@ -51,6 +63,7 @@ class RedisBroker:
         )
         self._redis = Redis.from_url(url)
         self._channel = channel
+        self._reads = f"{channel}:{database}" if database else channel
         self._changes_channel = f"{channel}:changes"
         self._origin = uuid.uuid4().hex  # this replica's own announcements come back: skip them
         self._changed: Changed | None = None
@@ -98,82 +111,92 @@ class RedisBroker:
             log.warning("redis publish of a change failed: %s", exc)
 
     def _read_key(self, sku: str) -> str:
-        return f"{self._channel}:stock-read:{sku}"
+        return f"{self._reads}:stock-read:{sku}"
+
+    def _supply_key(self, sku: str) -> str:
+        return f"{self._reads}:supply-read:{sku}"
 
     async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
         claim = READING + token.encode()
         try:
             async with self._publisher.pipeline(transaction=False) as pipe:
                 for sku in skus:
-                    pipe.set(self._read_key(sku), claim, nx=True, px=max(1, int(hold * 1000)), get=True)
-                before = await pipe.execute()
-            read = [sku for sku, value in zip(skus, before, strict=True) if value == READ]
-            left = await self._fresh_for(read)
+                    pipe.set(self._read_key(sku), claim, nx=True, px=_ms(hold) or 1, get=True)
+                return await self._held(skus, await pipe.execute())
         except (RedisError, OSError) as exc:
             log.warning("redis: could not claim stock reads (reading them here): %s", exc)
             return {}
-        held = {
-            sku: ReadElsewhere(reading=True)
-            for sku, value in zip(skus, before, strict=True)
-            if _reading(value)
-        }
-        return held | {
-            sku: ReadElsewhere(reading=False, fresh_for=ms / 1000) for sku, ms in left.items() if ms > 0
-        }
 
-    async def reads_settled(self, token: str, fresh_for: Mapping[str, float]) -> None:
+    async def reads_settled(
+        self, token: str, fresh_for: Mapping[str, float], supply_fresh_for: Mapping[str, float]
+    ) -> None:
         if not fresh_for:
             return
         skus = list(fresh_for)
+        keys = [self._read_key(sku) for sku in skus] + [self._supply_key(sku) for sku in skus]
         args: list[bytes | int] = [
             READING + token.encode(),
-            *(max(0, int(fresh_for[sku] * 1000)) for sku in skus),
+            *(_ms(fresh_for[sku]) for sku in skus),
+            *(_ms(supply_fresh_for.get(sku, 0.0)) for sku in skus),
         ]
         try:
-            await self._publisher.eval(SETTLE, len(skus), *(self._read_key(sku) for sku in skus), *args)
+            await self._publisher.eval(SETTLE, len(keys), *keys, *args)
         except (RedisError, OSError) as exc:
             # The claims expire by themselves; until then other replicas wait for this read.
             log.warning("redis: could not settle %d stock reads: %s", len(skus), exc)
+
+    async def supply_fresh_elsewhere(self, skus: Sequence[str]) -> dict[str, float]:
+        try:
+            left = await self._fresh_for([self._supply_key(sku) for sku in skus])
+        except (RedisError, OSError) as exc:
+            log.warning("redis: could not see other replicas' supply reads: %s", exc)
+            return {}
+        return {sku: ms / 1000 for sku, ms in zip(skus, left.values(), strict=True) if ms > 0}
 
     async def reads_elsewhere(self, skus: Sequence[str]) -> dict[str, ReadElsewhere]:
         try:
             async with self._publisher.pipeline(transaction=False) as pipe:
                 for sku in skus:
                     pipe.get(self._read_key(sku))
-                values = await pipe.execute()
-            left = await self._fresh_for(
-                [sku for sku, value in zip(skus, values, strict=True) if value == READ]
-            )
+                return await self._held(skus, await pipe.execute())
         except (RedisError, OSError) as exc:
             log.warning("redis: could not see other replicas' stock reads: %s", exc)
             return {}
+
+    async def _held(self, skus: Sequence[str], values: Sequence[object]) -> dict[str, ReadElsewhere]:
+        """The SKUs whose read key (`values`, as read) says another replica holds the read."""
+        read = [sku for sku, value in zip(skus, values, strict=True) if value == READ]
+        left = await self._fresh_for([self._read_key(sku) for sku in read])
         held = {
             sku: ReadElsewhere(reading=True)
             for sku, value in zip(skus, values, strict=True)
             if _reading(value)
         }
-        return held | {
-            sku: ReadElsewhere(reading=False, fresh_for=ms / 1000) for sku, ms in left.items() if ms > 0
-        }
+        for sku, ms in zip(read, left.values(), strict=True):
+            if ms > 0:
+                held[sku] = ReadElsewhere(reading=False, fresh_for=ms / 1000)
+        return held
 
     async def forget_reads(self, skus: Sequence[str]) -> None:
         if not skus:
             return
         try:
-            await self._publisher.delete(*(self._read_key(sku) for sku in skus))
+            await self._publisher.delete(
+                *(self._read_key(sku) for sku in skus), *(self._supply_key(sku) for sku in skus)
+            )
         except (RedisError, OSError) as exc:
             # Other replicas re-read these SKUs when their TTL ends, as without Redis.
             log.warning("redis: could not forget %d stock reads: %s", len(skus), exc)
 
-    async def _fresh_for(self, skus: Sequence[str]) -> dict[str, int]:
-        """Milliseconds each key has left (negative: gone or no expiry)."""
-        if not skus:
+    async def _fresh_for(self, keys: Sequence[str]) -> dict[str, int]:
+        """Milliseconds each key has left (negative: gone or no expiry), in the order asked."""
+        if not keys:
             return {}
         async with self._publisher.pipeline(transaction=False) as pipe:
-            for sku in skus:
-                pipe.pttl(self._read_key(sku))
+            for key in keys:
+                pipe.pttl(key)
             left = await pipe.execute()
-        return {sku: int(ms) for sku, ms in zip(skus, left, strict=True)}
+        return {key: int(ms) for key, ms in zip(keys, left, strict=True)}
 
     def _heard(self, data: bytes) -> None:
         try:
@@ -219,3 +242,7 @@ class RedisBroker:
 
 def _reading(value: object) -> bool:
     return isinstance(value, bytes) and value.startswith(READING)
+
+
+def _ms(seconds: float) -> int:
+    return max(0, int(seconds * 1000))

@@ -219,23 +219,47 @@ async def _read_here(
 ) -> set[str]:
     """One read of `due` from the ERP, stored, and settled with the other replicas (fresh for
     as long as it is here, or the claim dropped when it failed); the SKUs that could not be read."""
-    settled: dict[str, float] = dict.fromkeys(due, 0.0)
+    settled = Settled(dict.fromkeys(due, 0.0))
     try:
         stale = await _read_erp(services, due, now, owner, settled)
     finally:
-        await asyncio.shield(services.broker.reads_settled(token, settled))
+        await asyncio.shield(services.broker.reads_settled(token, settled.stock, settled.supply))
     return stale
 
 
+@dataclass
+class Settled:
+    """How long a read's figures stay fresh, per SKU, for the other replicas: its stock (0: the
+    read failed) and its incoming supply (when it read that too)."""
+
+    stock: dict[str, float]
+    supply: dict[str, float] = field(default_factory=dict)
+
+
+async def _supply_due(services: Services, due: Sequence[str], now: datetime, owner: object) -> list[str]:
+    """Of `due`, the SKUs whose incoming supply is to be read with their stock: past its TTL
+    here, and not read by another replica within it (that read is taken as this one's)."""
+    fresh, ttl = services.freshness, services.policy.incoming_ttl
+    supply_due = [sku for sku in due if _expired(fresh.incoming_read_at.get(sku), now, ttl)]
+    if not supply_due:
+        return []
+    there = await services.broker.supply_fresh_elsewhere(supply_due)
+    for sku, left in there.items():
+        if fresh.reading.get(sku) is owner:
+            fresh.incoming_read_at[sku] = services.clock() - ttl + timedelta(seconds=left)
+    return [sku for sku in supply_due if sku not in there]
+
+
 async def _read_erp(
-    services: Services, due: Sequence[str], now: datetime, owner: object, settled: dict[str, float]
+    services: Services, due: Sequence[str], now: datetime, owner: object, settled: Settled
 ) -> set[str]:
-    """Read `due` from the ERP and store it; `settled` gets how long each SKU read stays fresh."""
+    """Read `due` from the ERP and store it; `settled` gets how long each SKU's read stays fresh.
+    Incoming supply is read too where neither this replica nor another has within its TTL."""
     erp = services.erp
     assert erp is not None
     policy = services.policy
     fresh = services.freshness
-    supply_due = [s for s in due if _expired(fresh.incoming_read_at.get(s), now, policy.incoming_ttl)]
+    supply_due = await _supply_due(services, due, now, owner)
     try:
         async with asyncio.timeout(policy.stock_read_timeout):
             levels = await erp.stock_levels(due)
@@ -274,7 +298,8 @@ async def _read_erp(
         # A position the read could not place against a movement of ours is read again once the
         # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
         # that moment is counted seconds after, not up to a TTL after.
-        settled[sku] = (policy.clock_skew if sku in undecided else policy.stock_ttl).total_seconds()
+        settled.stock[sku] = (policy.clock_skew if sku in undecided else policy.stock_ttl).total_seconds()
+    settled.supply = dict.fromkeys(supply_due, policy.incoming_ttl.total_seconds())
     still_ours = [sku for sku in due if fresh.reading.get(sku) is owner]  # not those forgotten since
     for sku in still_ours:
         fresh.stock_read_at[sku] = now - policy.stock_ttl + policy.clock_skew if sku in undecided else now
