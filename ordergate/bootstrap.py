@@ -56,7 +56,7 @@ from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import UpsSandbox
 from ordergate.settings import Settings, SettingsError
 from ordergate.store import migrate
-from ordergate.store.engine import identity, sqlite_file
+from ordergate.store.engine import sqlite_file
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import catalog, inventory
 from ordergate.usecases.kept_customers import KeptCustomers
@@ -357,11 +357,7 @@ def build_services(
 ) -> Services:
     stale = stale_sandbox_state(settings)  # before the store can make the file
     store = store or Store(settings.database_url, engine_options=_pool(settings))
-    broker: Broker = (
-        RedisBroker(settings.redis_url, database=identity(settings.database_url))
-        if settings.redis_url
-        else MemoryBroker()
-    )
+    broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
     policy = Policy(
         currency=settings.currency,
         shipping=ShippingPolicy(
@@ -458,6 +454,8 @@ async def prepare(services: Services, settings: Settings) -> None:
     """Migrate when allowed, and seed the demo network and catalogue on first start."""
     if settings.auto_migrate:
         await migrate.upgrade(services.store)
+    async with services.store.write() as uow:
+        services.broker.keep_reads_for(str(await uow.events.database_id()))
     if settings.seed_demo_data:
         added = await catalog.seed(
             services, demo_products(services.clock(), settings.currency), demo_locations()

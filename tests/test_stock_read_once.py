@@ -12,6 +12,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from ordergate.broker.redis import RedisBroker
 from ordergate.connectors.erp.base import StockLevel
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.settings import Settings
-from ordergate.store.engine import identity
+from ordergate.store import migrate
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases.inventory import forget_stock, refresh_stock
 from ordergate.usecases.services import Services
@@ -320,20 +321,31 @@ async def test_incoming_supply_another_replica_read_within_its_ttl_is_not_read_a
 
 
 @pytest.mark.redis
-async def test_deployments_that_share_a_redis_share_no_reads_across_their_databases() -> None:
+async def test_deployments_that_share_a_redis_share_no_reads_across_their_databases(
+    services: Services, tmp_path: Path
+) -> None:
     require_redis()
+    async with services.store.write() as uow:
+        ours_id = await uow.events.database_id()
+    async with services.store.write() as uow:
+        assert await uow.events.database_id() == ours_id  # kept: every replica finds the same
+    made_again = Store(f"sqlite+aiosqlite:///{tmp_path / 'again.db'}")  # another database
+    await migrate.upgrade(made_again)
+    async with made_again.write() as uow:
+        theirs_id = await uow.events.database_id()
+    await made_again.dispose()
+    assert theirs_id != ours_id
     channel = f"ordergate:test:{uuid.uuid4().hex}"
-    ours = RedisBroker(REDIS_URL, channel=channel, database=identity("postgresql://a@db-1:5432/shop"))
-    same = RedisBroker(
-        REDIS_URL, channel=channel, database=identity("postgresql+asyncpg://b:pw@db-1:5432/shop")
-    )
-    theirs = RedisBroker(REDIS_URL, channel=channel, database=identity("postgresql://a@db-1:5432/staging"))
+    ours, same, theirs = (RedisBroker(REDIS_URL, channel=channel) for _ in range(3))
+    ours.keep_reads_for(str(ours_id))
+    same.keep_reads_for(str(ours_id))
+    theirs.keep_reads_for(str(theirs_id))
     try:
         assert await ours.claim_reads(["MUG-BLUE"], "ours", 2.0) == {}
         await ours.reads_settled("ours", {"MUG-BLUE": 15.0}, {})
 
         assert await theirs.claim_reads(["MUG-BLUE"], "theirs", 2.0) == {}  # a database of its own
-        held = await same.claim_reads(["MUG-BLUE"], "same", 2.0)  # the same one, other credentials
+        held = await same.claim_reads(["MUG-BLUE"], "same", 2.0)  # another replica of ours
         assert set(held) == {"MUG-BLUE"}
         assert not held["MUG-BLUE"].reading
         assert 14.0 < held["MUG-BLUE"].fresh_for <= 15.0

@@ -49,6 +49,12 @@ class Broker(Protocol):
         have been lost."""
         ...
 
+    def keep_reads_for(self, database: str) -> None:
+        """Keep what is shared about ERP reads under this database's name (`database_id`): the
+        replicas of one deployment share them, and nothing is taken from a deployment (or a
+        database made again under the same name) that shares the broker."""
+        ...
+
     async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
         """Claim the ERP stock read of `skus` for this replica (`token`) for `hold` seconds.
         Returns the SKUs another replica holds (reading now, or read within its TTL); the rest

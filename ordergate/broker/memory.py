@@ -58,6 +58,9 @@ class MemoryBroker:
         return None
 
     # One process: its reads are shared in-process (`usecases.inventory.refresh_stock`).
+    def keep_reads_for(self, database: str) -> None:
+        return None
+
     async def claim_reads(self, skus: Sequence[str], token: str, hold: float) -> dict[str, ReadElsewhere]:
         return {}
 

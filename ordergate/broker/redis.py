@@ -1,13 +1,14 @@
 """Wake-ups across replicas through Redis pub/sub. Messages lost while a replica is away
 cost nothing: listeners re-read the log from their own cursor.
 
-ERP stock reads are shared across replicas through one key per SKU and database
-(`{channel}:{database}:stock-read:SKU`): `reading:<token>` while a replica reads it (set only
-if absent, expiring after the read's time limit, so a replica that died mid-read holds nothing
-for long), then `read` for as long as that read is fresh; gone when it failed or the ERP said
-the SKU changed. Incoming supply read with it is marked the same way (`supply-read:SKU`). So N
-replicas cost the ERP one read per SKU per TTL, not N. Redis trouble is never a request's: every
-call gives up within the publish timeout, and a replica that cannot ask reads for itself."""
+ERP stock reads are shared across replicas through one key per SKU and database (named by
+its own random id): `{channel}:{database}:stock-read:SKU` is `reading:<token>` while a replica
+reads it (set only if absent, expiring after the read's time limit, so a replica that died
+mid-read holds nothing for long), then `read` for as long as that read is fresh; gone when it
+failed or the ERP said the SKU changed. Incoming supply read with it is marked the same way
+(`supply-read:SKU`). So N replicas cost the ERP one read per SKU per TTL, not N. Redis trouble
+is never a request's: every call gives up within the publish timeout, and a replica that cannot
+ask reads for itself."""
 
 from __future__ import annotations
 
@@ -51,11 +52,7 @@ class RedisBroker:
         channel: str = CHANNEL,
         reconnect_seconds: float = 1.0,
         publish_timeout: float = 0.5,
-        database: str = "",
     ) -> None:
-        """`database`: what the replicas' database is called (`store.engine.identity`): shared
-        stock reads are kept per database, so deployments that share a Redis (or a test run
-        that follows another on a new database) never take each other's reads."""
         # Publishing runs inside a mutation's response: give up fast and let other replicas
         # catch up on their periodic re-read. Listening waits as long as it takes.
         self._publisher = Redis.from_url(
@@ -63,7 +60,7 @@ class RedisBroker:
         )
         self._redis = Redis.from_url(url)
         self._channel = channel
-        self._reads = f"{channel}:{database}" if database else channel
+        self._reads = channel  # and the database's id, once known (`keep_reads_for`)
         self._changes_channel = f"{channel}:changes"
         self._origin = uuid.uuid4().hex  # this replica's own announcements come back: skip them
         self._changed: Changed | None = None
@@ -109,6 +106,9 @@ class RedisBroker:
         except (RedisError, OSError) as exc:
             # Other replicas' views expire within their maximum age (usecases.views).
             log.warning("redis publish of a change failed: %s", exc)
+
+    def keep_reads_for(self, database: str) -> None:
+        self._reads = f"{self._channel}:{database}"
 
     def _read_key(self, sku: str) -> str:
         return f"{self._reads}:stock-read:{sku}"

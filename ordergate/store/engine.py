@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import sqlite3
 import time
 from pathlib import Path
@@ -37,14 +36,6 @@ def sqlite_file(url: str) -> Path | None:
 def shown(url: str) -> str:
     """A database URL fit to print: its password hidden."""
     return make_url(url).render_as_string(hide_password=True)
-
-
-def identity(url: str) -> str:
-    """A short name for the database a URL points at, the same from every replica whatever
-    credentials or driver it uses (backend, host, port, database), for keys kept outside it."""
-    parsed = make_url(url)
-    where = f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}"
-    return hashlib.sha256(where.encode()).hexdigest()[:12]
 
 
 class _InlineQueue:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from ordergate.store import tables
 from ordergate.store.orders import group, visible
 
 EVENT_CURSOR = "event_cursor"
+DATABASE_ID = "database_id"
 
 
 async def next_value(session: AsyncSession, name: str, start: int = 1, *, count: int = 1) -> int:
@@ -55,6 +57,13 @@ class EventRepository:
         self.session = session
         self._pending: list[OrderEvent] = []
         self.stamped = 0  # events this transaction appended, given their cursors at its end
+
+    async def database_id(self) -> int:
+        """This database's own random number, made on first use and kept: it names what
+        replicas keep about this database outside it (`RedisBroker.keep_reads_for`), so a
+        database made again under the same name is not taken for the one before."""
+        made = secrets.randbelow(2**31 - 2) + 1
+        return await next_value(self.session, DATABASE_ID, start=made + 1, count=0)
 
     async def append(
         self,
