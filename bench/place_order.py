@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shlex
@@ -143,7 +144,33 @@ def serve_katana(port: int, scarce_units: int) -> None:
             sandbox.inventory[(sandbox.variant_for(sku).id, sandbox.locations[SCARCE_AT])] = Decimal(
                 scarce_units
             )
-    uvicorn.run(sandbox.app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(Counted(sandbox.app), host="127.0.0.1", port=port, log_level="warning")
+
+
+class Counted:
+    """The stand-in's app, counting the requests it is sent by method and route (the ids in a
+    path are left out); `GET /_bench/requests` answers the counts so far."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.counts: Counter[str] = Counter()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/_bench/requests":
+            body = json.dumps(dict(self.counts)).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["type"] == "http":
+            route = "/".join("{id}" if part.isdigit() else part for part in scope["path"].split("/"))
+            self.counts[f"{scope['method']} {route}"] += 1
+        await self.app(scope, receive, send)
 
 
 # -- one round's tally -----------------------------------------------------------------------------
@@ -569,6 +596,12 @@ async def run(args: argparse.Namespace) -> None:
             f"{checked['scarce_told_vs_ledger']}"
         )
         print(f"scarce positions (sku, on_hand, allocated): {checked['scarce_positions']}")
+        async with httpx.AsyncClient() as http:
+            erp = (await http.get(f"{katana}/_bench/requests")).json()
+        print(
+            "requests to the ERP stand-in over the whole run (start, warm-up, rounds, relay): "
+            + ", ".join(f"{route} {n}" for route, n in sorted(erp.items(), key=lambda item: -item[1]))
+        )
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
