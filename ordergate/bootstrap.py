@@ -479,6 +479,10 @@ async def warm_inventory(services: Services) -> None:
         return
     async with services.store.read() as uow:
         skus = sorted(await uow.catalog.active_skus())
+    try:
+        await services.erp.learn(skus)  # once, here, though another replica reads the stock
+    except UpstreamError as error:
+        log.warning("could not learn the ERP's ids for %d SKUs: %s", len(skus), error)
     stale = await inventory.refresh_stock(services, skus)
     log.info("joined %d ERP locations; read stock for %d SKUs (%d stale)", joined, len(skus), len(stale))
 

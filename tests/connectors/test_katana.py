@@ -181,6 +181,17 @@ async def test_variant_lookups_are_batched_and_unknown_skus_are_not_asked_again(
     assert variant_queries == [["MUG-BLUE", "NO-SUCH-SKU"], ["KETTLE-STEEL", "LAMP-DESK"]]
 
 
+async def test_skus_learnt_once_cost_no_lookup_when_read_or_sold_later(erp: KatanaErp, wire: Wire) -> None:
+    await erp.learn(ALL_SKUS)
+    assert wire.sent() == ["GET /variants"]
+    wire.clear()
+
+    await erp.stock_levels(ALL_SKUS[:3])
+    await erp.push_sales_order(a_push(), first=True)
+
+    assert "GET /variants" not in wire.sent()
+
+
 async def test_a_long_sku_list_is_looked_up_in_batches_that_fit_in_a_url(erp: KatanaErp, wire: Wire) -> None:
     skus = [f"UNKNOWN-{number:04d}-{'X' * 30}" for number in range(600)]
 

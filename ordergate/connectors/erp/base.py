@@ -122,6 +122,12 @@ class ErpConnector(Protocol):
 
     async def locations(self) -> list[ErpLocation]: ...
 
+    async def learn(self, skus: Sequence[str]) -> None:
+        """Learn what speaking of these SKUs takes (Katana: their variant ids, one request per
+        250), so a later read or sales order does not look them up one order at a time. A
+        replica whose start-up stock read another replica made still learns them here."""
+        ...
+
     async def stock_levels(self, skus: Sequence[str]) -> list[StockLevel]:
         """On hand per location for these SKUs: one request per 250 SKUs once variant ids are
         known. SKUs the ERP does not know are left out."""

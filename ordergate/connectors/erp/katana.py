@@ -134,6 +134,9 @@ class KatanaErp:
     async def locations(self) -> list[ErpLocation]:
         return [_location(record) for record in await self._collect("/locations", []) if _live(record)]
 
+    async def learn(self, skus: Sequence[str]) -> None:
+        await self._variant_ids(skus)
+
     async def stock_levels(self, skus: Sequence[str]) -> list[StockLevel]:
         sku_of = _invert(await self._variant_ids(skus))
         levels: list[StockLevel] = []
