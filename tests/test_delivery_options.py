@@ -45,6 +45,15 @@ async def place(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def pick_up(
+    client: httpx.AsyncClient, lines: list[dict[str, Any]], store: str, **more: Any
+) -> dict[str, Any]:
+    """An order of `lines` to collect at `store` (its id)."""
+    return await place(
+        client, lines=lines, deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId=store, **more
+    )
+
+
 async def read(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
     body = await execute(client, ORDER, {"id": order_id}, token=AGENT)
     order: dict[str, Any] = body["data"]["order"]
@@ -106,14 +115,7 @@ async def test_a_pickup_option_is_taken_for_its_store(client: httpx.AsyncClient)
     pickup = offered[next(k for k in offered if k.startswith("PICKUP:ST-SFO"))]
     store = (await location_ids(client))["ST-SFO"]
 
-    placed = await place(
-        client,
-        lines=lines,
-        deliveryMethod="PICKUP",
-        shippingAddress=None,
-        pickupLocationId=store,
-        deliveryOptionId=pickup["id"],
-    )
+    placed = await pick_up(client, lines, store, deliveryOptionId=pickup["id"])
     assert placed["userErrors"] == []
     order = await read(client, placed["order"]["id"])
     assert pickup["cost"]["amount"] == "0.00"
@@ -126,23 +128,12 @@ async def test_a_store_that_used_up_todays_capacity_offers_pickup_on_its_next_da
     async with services.store.write() as uow:
         await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'ST-SFO'"))
     lines = [a_line("MUG-BLUE", 1)]
-    key = next(k for k in await options(client, lines) if k.startswith("PICKUP:ST-SFO"))
-    before = (await options(client, lines))[key]
+    before = next(o for k, o in (await options(client, lines)).items() if k.startswith("PICKUP:ST-SFO"))
     store = (await location_ids(client))["ST-SFO"]
-    first = await place(
-        client, lines=lines, deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId=store
-    )
-    assert first["userErrors"] == []  # the store's one order today
+    assert (await pick_up(client, lines, store))["userErrors"] == []  # the store's one order today
 
     after = next(o for k, o in (await options(client, lines)).items() if k.startswith("PICKUP:ST-SFO"))
-    second = await place(
-        client,
-        lines=lines,
-        deliveryMethod="PICKUP",
-        shippingAddress=None,
-        pickupLocationId=store,
-        deliveryOptionId=after["id"],
-    )
+    second = await pick_up(client, lines, store, deliveryOptionId=after["id"])
 
     assert date.fromisoformat(after["estimatedDelivery"]) > date.fromisoformat(before["estimatedDelivery"])
     assert second["userErrors"] == []

@@ -204,77 +204,82 @@ async def replicas(
         await other.aclose()
 
 
+@pytest.fixture
+async def other(
+    services: Services, settings: Settings, database: tuple[str, dict[str, Any]]
+) -> AsyncIterator[Services]:
+    """Another replica of `services` (`replicas`)."""
+    async with replicas(services, settings, database) as replica:
+        yield replica
+
+
 @pytest.mark.redis
 async def test_a_replica_waits_for_the_read_another_one_has_under_way(
-    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+    services: Services, other: Services, reads: CountedReads
 ) -> None:
-    async with replicas(services, settings, database) as other:
-        here = await under_way(services, reads, "MUG-BLUE")
-        there = asyncio.ensure_future(refresh_stock(other, ["MUG-BLUE"]))
-        await asyncio.sleep(0.1)
-        assert not there.done()  # waiting for the read under way on the first replica
+    here = await under_way(services, reads, "MUG-BLUE")
+    there = asyncio.ensure_future(refresh_stock(other, ["MUG-BLUE"]))
+    await asyncio.sleep(0.1)
+    assert not there.done()  # waiting for the read under way on the first replica
 
-        reads.release.set()
+    reads.release.set()
 
-        assert list(await asyncio.gather(here, there)) == [set(), set()]
-        assert reads.calls == [["MUG-BLUE"]]
-        assert "MUG-BLUE" in other.freshness.stock_read_at
+    assert list(await asyncio.gather(here, there)) == [set(), set()]
+    assert reads.calls == [["MUG-BLUE"]]
+    assert "MUG-BLUE" in other.freshness.stock_read_at
 
 
 @pytest.mark.redis
 async def test_a_sku_another_replica_read_within_its_ttl_is_not_read_again_and_expires_with_it(
-    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+    services: Services, other: Services, reads: CountedReads
 ) -> None:
-    async with replicas(services, settings, database) as other:
-        assert await refresh_stock(services, ["MUG-BLUE", "LAMP-DESK"]) == set()
-        read_at = services.freshness.stock_read_at["MUG-BLUE"]
+    assert await refresh_stock(services, ["MUG-BLUE", "LAMP-DESK"]) == set()
+    read_at = services.freshness.stock_read_at["MUG-BLUE"]
 
-        assert await refresh_stock(other, ["MUG-BLUE", "LAMP-DESK", "KNIFE-CHEF-8"]) == set()
+    assert await refresh_stock(other, ["MUG-BLUE", "LAMP-DESK", "KNIFE-CHEF-8"]) == set()
 
-        assert reads.calls == [["LAMP-DESK", "MUG-BLUE"], ["KNIFE-CHEF-8"]]
-        there = other.freshness.stock_read_at["MUG-BLUE"]
-        assert read_at - timedelta(seconds=1) <= there <= read_at + timedelta(seconds=1)
+    assert reads.calls == [["LAMP-DESK", "MUG-BLUE"], ["KNIFE-CHEF-8"]]
+    there = other.freshness.stock_read_at["MUG-BLUE"]
+    assert read_at - timedelta(seconds=1) <= there <= read_at + timedelta(seconds=1)
 
 
 @pytest.mark.redis
 async def test_a_read_that_fails_on_one_replica_is_stale_on_the_other_and_read_again_there(
-    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+    services: Services, other: Services, reads: CountedReads
 ) -> None:
-    async with replicas(services, settings, database) as other:
-        reads.fail = True
-        here = await under_way(services, reads, "MUG-BLUE")
-        there = asyncio.ensure_future(refresh_stock(other, ["MUG-BLUE"]))
-        await asyncio.sleep(0.1)
-        reads.release.set()
+    reads.fail = True
+    here = await under_way(services, reads, "MUG-BLUE")
+    there = asyncio.ensure_future(refresh_stock(other, ["MUG-BLUE"]))
+    await asyncio.sleep(0.1)
+    reads.release.set()
 
-        assert list(await asyncio.gather(here, there)) == [{"MUG-BLUE"}, {"MUG-BLUE"}]
-        assert len(reads.calls) == 1
+    assert list(await asyncio.gather(here, there)) == [{"MUG-BLUE"}, {"MUG-BLUE"}]
+    assert len(reads.calls) == 1
 
-        reads.fail = False
-        assert await refresh_stock(other, ["MUG-BLUE"]) == set()
-        assert len(reads.calls) == 2
+    reads.fail = False
+    assert await refresh_stock(other, ["MUG-BLUE"]) == set()
+    assert len(reads.calls) == 2
 
 
 @pytest.mark.redis
 async def test_when_the_erp_says_a_sku_changed_no_replica_trusts_a_read_from_before(
-    services: Services, settings: Settings, database: tuple[str, dict[str, Any]], reads: CountedReads
+    services: Services, other: Services, reads: CountedReads
 ) -> None:
-    async with replicas(services, settings, database) as other:
-        before = await under_way(services, reads, "MUG-BLUE")
+    before = await under_way(services, reads, "MUG-BLUE")
 
-        await forget_stock(other, ["MUG-BLUE"])  # the ERP's webhook, taken by the other replica
-        reads.release.set()
-        await before  # done after the change: not a read the other replica may take
-        assert await refresh_stock(other, ["MUG-BLUE"]) == set()  # so it reads for itself
+    await forget_stock(other, ["MUG-BLUE"])  # the ERP's webhook, taken by the other replica
+    reads.release.set()
+    await before  # done after the change: not a read the other replica may take
+    assert await refresh_stock(other, ["MUG-BLUE"]) == set()  # so it reads for itself
 
-        assert reads.calls == [["MUG-BLUE"], ["MUG-BLUE"]]
-        services.freshness.stock_read_at.clear()
-        assert await refresh_stock(services, ["MUG-BLUE"]) == set()  # the other's read holds
-        assert len(reads.calls) == 2
-        await forget_stock(services, ["MUG-BLUE"])
-        other.freshness.stock_read_at.clear()  # its own snapshot past the TTL: it asks Redis
-        assert await refresh_stock(other, ["MUG-BLUE"]) == set()  # and no earlier read holds
-        assert len(reads.calls) == 3
+    assert reads.calls == [["MUG-BLUE"], ["MUG-BLUE"]]
+    services.freshness.stock_read_at.clear()
+    assert await refresh_stock(services, ["MUG-BLUE"]) == set()  # the other's read holds
+    assert len(reads.calls) == 2
+    await forget_stock(services, ["MUG-BLUE"])
+    other.freshness.stock_read_at.clear()  # its own snapshot past the TTL: it asks Redis
+    assert await refresh_stock(other, ["MUG-BLUE"]) == set()  # and no earlier read holds
+    assert len(reads.calls) == 3
 
 
 @pytest.mark.redis
@@ -291,11 +296,7 @@ async def test_with_redis_unreachable_each_replica_reads_for_itself(
 
 @pytest.mark.redis
 async def test_incoming_supply_another_replica_read_within_its_ttl_is_not_read_again(
-    services: Services,
-    settings: Settings,
-    database: tuple[str, dict[str, Any]],
-    reads: CountedReads,
-    monkeypatch: pytest.MonkeyPatch,
+    services: Services, other: Services, reads: CountedReads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert services.erp is not None
     supply_reads: list[list[str]] = []
@@ -306,18 +307,17 @@ async def test_incoming_supply_another_replica_read_within_its_ttl_is_not_read_a
         return await real(skus)
 
     monkeypatch.setattr(services.erp, "incoming_supply", counted)
-    async with replicas(services, settings, database) as other:
-        for replica in (services, other):  # stock goes stale within the test; supply in minutes
-            replica.policy = dataclasses.replace(replica.policy, stock_ttl=timedelta(milliseconds=300))
-            replica.freshness.incoming_read_at.clear()
-        assert await refresh_stock(services, ["THROW-WOOL"]) == set()
-        await asyncio.sleep(0.4)  # the first replica's stock read has lapsed everywhere
+    for replica in (services, other):  # stock goes stale within the test; supply in minutes
+        replica.policy = dataclasses.replace(replica.policy, stock_ttl=timedelta(milliseconds=300))
+        replica.freshness.incoming_read_at.clear()
+    assert await refresh_stock(services, ["THROW-WOOL"]) == set()
+    await asyncio.sleep(0.4)  # the first replica's stock read has lapsed everywhere
 
-        assert await refresh_stock(other, ["THROW-WOOL"]) == set()
+    assert await refresh_stock(other, ["THROW-WOOL"]) == set()
 
-        assert reads.calls == [["THROW-WOOL"], ["THROW-WOOL"]]
-        assert supply_reads == [["THROW-WOOL"]]
-        assert "THROW-WOOL" in other.freshness.incoming_read_at
+    assert reads.calls == [["THROW-WOOL"], ["THROW-WOOL"]]
+    assert supply_reads == [["THROW-WOOL"]]
+    assert "THROW-WOOL" in other.freshness.incoming_read_at
 
 
 @pytest.mark.redis
