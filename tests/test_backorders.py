@@ -169,6 +169,7 @@ async def test_units_on_hand_at_a_node_that_is_full_today_ship_later_rather_than
         await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
     filled = await place(client, "MUG-BLUE", 1)  # Dallas's one order today
     assert filled["order"]["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+    quoted = await promise(client, WOOL, 2)  # the product page's date
 
     wool = await place(client, WOOL, 2)
 
@@ -182,6 +183,7 @@ async def test_units_on_hand_at_a_node_that_is_full_today_ship_later_rather_than
     # a working day's wait for room, then Dallas's handling day and two days' transit; not the
     # purchase order's day, ten days out
     assert order["estimatedDelivery"] == add_business_days(add_business_days(austin_today, 1), 3).isoformat()
+    assert quoted == order["estimatedDelivery"]
     assert (await dallas(client))["backordered"] == 0
 
 
