@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
@@ -252,6 +253,42 @@ async def test_an_order_with_its_hold_consumes_the_held_units(client: httpx.Asyn
     [candidate] = decision["candidates"]
     assert candidate["location"]["code"] == "DC-DFW"
     assert held["reservation"]["id"] in candidate["reasons"][0]
+
+
+async def test_an_order_from_a_hold_at_a_node_that_filled_up_since_is_promised_for_its_next_day_with_room(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
+    held = await hold(client, [a_line("PILLOW-LINEN", 3)], destination=AUSTIN)
+    assert [line["location"]["code"] for line in held["reservation"]["lines"]] == ["DC-DFW"]
+    took_the_day = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("MUG-BLUE", 1)])},
+        token=STOREFRONT,
+    )
+    assert took_the_day["data"]["placeOrder"]["order"]["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+
+    order = placed["data"]["placeOrder"]["order"]
+    assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"  # where the hold is
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { estimatedDelivery } }",
+        {"id": order["id"]},
+        token=a_token("agent"),
+    )
+    austin_today = datetime.now(ZoneInfo("America/Chicago")).date()
+    # a working day's wait for room, then Dallas's handling day and two days' transit
+    expected = add_business_days(add_business_days(austin_today, 1), 3)
+    assert body["data"]["order"]["estimatedDelivery"] == expected.isoformat()
 
 
 async def test_an_order_from_a_hold_at_a_node_deactivated_since_is_routed_afresh_and_uses_the_hold_up(

@@ -11,7 +11,7 @@ where the units come from, asks these functions, applies the plan and commits.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordergate.models.allocation import Plan, PlanLine, Want
@@ -73,11 +73,9 @@ class Route:
     decision: Decision | None = None
     reservation: Reservation | None = None
     waiting: tuple[Waiting, ...] = ()  # units that wait for incoming supply (`models/supply.py`)
-
-    @property
-    def room(self) -> Mapping[str, int]:
-        """Days each full node the plan may take from waits before it starts (`Decision.room`)."""
-        return self.decision.room if self.decision is not None else {}
+    # Days each full node the plan takes from waits before it starts: routing's (`Decision.room`),
+    # or, for a cart's hold, the held nodes' as they are when the order is placed.
+    room: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def sell(
     decision = nodes.route(wants)
     waits_anyway = any(p is SellingPolicy.PRE_ORDER for p in policies.values())
     if decision.chosen is not None and not waits_anyway:
-        return Route(decision.chosen.plan, decision)
+        return Route(decision.chosen.plan, decision, room=decision.room)
     if all(p is SellingPolicy.ON_HAND for p in policies.values()):
         raise shortage(decision, wants, nodes.nodes, verb)
     for now_part, rest in _splits(wants, policies, nodes.usable(), nodes.max_split):
@@ -163,7 +163,7 @@ def _sale(
         if found is None:
             return None
         waiting.append(Waiting(want.sku, kind, release_on, found))
-    return Route(plan, decision, waiting=tuple(waiting))
+    return Route(plan, decision, waiting=tuple(waiting), room=decision.room if decision else {})
 
 
 def _not_on_order(

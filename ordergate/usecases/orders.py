@@ -60,7 +60,7 @@ from ordergate.usecases.inventory import (
     stock_locked_at,
     stock_view,
 )
-from ordergate.usecases.routing import estimate, order_clock, place_clock
+from ordergate.usecases.routing import capacity_used, estimate, order_clock, place_clock, room_of
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Policy, Services
 from ordergate.usecases.views import StockInputs
@@ -520,7 +520,9 @@ async def _reserved_route(
     if reservation is None:
         return None
     lines = (await uow.inventory.reservation_lines([reservation.id])).get(reservation.id, [])
-    return reserved_route(reservation, lines, wants)
+    route = reserved_route(reservation, lines, wants)
+    held_at = [loc for loc in await uow.catalog.locations() if loc.id in route.plan.locations]
+    return dataclasses.replace(route, room=room_of(held_at, await capacity_used(uow, held_at, now)))
 
 
 async def order(services: Services, principal: Principal, order_id: str) -> Order:

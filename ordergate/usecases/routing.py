@@ -87,7 +87,7 @@ async def network(
     the orders each source has taken today, when the caller has read them (`capacity_used`)."""
     excluded = excluded or {}
     if used is None:
-        used = await capacity_used(services, uow, sources)
+        used = await capacity_used(uow, sources, services.clock())
     rows = {(stock.sku, row.location.id): row for stock in view.values() for row in stock.locations}
     distance: dict[str, float | None] = {}
     for (_, lid), row in rows.items():
@@ -119,9 +119,8 @@ async def network(
     )
 
 
-async def capacity_used(services: Services, uow: UnitOfWork, locations: Sequence[Location]) -> dict[str, int]:
+async def capacity_used(uow: UnitOfWork, locations: Sequence[Location], now: datetime) -> dict[str, int]:
     """The orders each location has taken since midnight on its own clock (one read)."""
-    now = services.clock()
     return await uow.orders.capacity_used({loc.id: start_of_local_day(loc, now) for loc in locations})
 
 
@@ -284,7 +283,7 @@ async def delivery_options(
             for loc in everywhere
             if loc.pickup_enabled and sellable(loc, channel) and loc.capacity_per_day > 0
         ]
-        used = await capacity_used(services, uow, [*shippers, *stores])
+        used = await capacity_used(uow, [*shippers, *stores], services.clock())
         view = await stock_view(services, uow, skus, shippers, point, stale)
         decision, _ = await decide(services, uow, wants, shippers, view, channel=channel, used=used)
         pickup_view = await stock_view(services, uow, skus, stores, point, stale)
