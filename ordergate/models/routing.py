@@ -15,10 +15,10 @@ network priority (lower score is better), with deterministic tie-breaks, and eve
 keeps its score or the reasons it was excluded.
 
 A node that has used up today's capacity is passed over while nodes with room can serve the
-cart; when only plans that take from full nodes would, it is routed there all the same, and
-ships on its next day with room (`Decision.room`: how many days that is, from how far past its
-capacity today's orders already are). Stock on a shelf is sold later rather than refused, and
-no node with room loses an order to a full one.
+cart; when only plans that take from full nodes would, the one that starts soonest is chosen,
+and each full node in it starts on its next day with room (`Decision.room`: how many days that
+is, from how far past its capacity today's orders already are). Stock on a shelf is sold later
+rather than refused, and no node with room loses an order to a full one.
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ def route(
     capacity_of: Mapping[str, int] | None = None,
 ) -> Decision:
     """The best plan over the nodes with capacity left today; when none serves the cart, the
-    best one that also takes from full nodes, which ship on their next day with room."""
+    plan that also takes from full nodes and starts soonest (then the best scored), its full
+    nodes starting on their next day with room."""
     weights = weights or Weights()
     capacity_of = capacity_of or {n.location_id: max(1, n.capacity_left) for n in nodes}
     decision = _route(wants, nodes, max_split, weights, capacity_of, full_ok=False)
@@ -231,7 +232,13 @@ def route(
     if fallback.chosen is None:
         return decision
     room = {n.location_id: days_until_room(n.capacity_left, capacity_of.get(n.location_id, 1)) for n in full}
-    taken = set(fallback.chosen.plan.locations)
+    # Among plans that wait for room, the one that starts soonest: a wait of days outweighs
+    # any distance or cost the scores weigh.
+    plans = sorted(
+        fallback.plans,
+        key=lambda p: (max(room.get(loc, 0) for loc in p.plan.locations), p.score, p.split_count, p.nodes),
+    )
+    taken = set(plans[0].plan.locations)
     evaluations = tuple(
         dataclasses.replace(
             e, reasons=(_full_reason(room[e.location_id], e.location_id in taken), *e.reasons)
@@ -240,7 +247,9 @@ def route(
         else e
         for e in fallback.evaluations
     )
-    return dataclasses.replace(fallback, evaluations=evaluations, room=room)
+    return dataclasses.replace(
+        fallback, chosen=plans[0], plans=tuple(plans), evaluations=evaluations, room=room
+    )
 
 
 def _full_reason(days: int, taken: bool) -> str:

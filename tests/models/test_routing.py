@@ -165,6 +165,18 @@ def test_a_node_far_past_its_capacity_is_scored_not_divided_by_zero() -> None:
     assert decision.room == {"full": 2}
 
 
+def test_among_full_nodes_the_one_that_starts_soonest_takes_the_order_though_farther() -> None:
+    near_long_queue = a_node("NEAR", km=10, capacity=-2000, MUG_BLUE=5)  # 20 days' orders taken
+    far_short_queue = a_node("FAR", km=2500, capacity=0, MUG_BLUE=5)
+
+    decision = route([MUG], [near_long_queue, far_short_queue], capacity_of={"near": 100, "far": 100})
+
+    assert decision.chosen is not None
+    assert decision.chosen.nodes == ("FAR",)
+    assert decision.room == {"near": 21, "far": 1}
+    assert [p.nodes for p in decision.plans] == [("FAR",), ("NEAR",)]
+
+
 def test_a_full_node_left_out_of_the_chosen_plan_says_only_when_it_would_start() -> None:
     decision = route(
         [MUG],
