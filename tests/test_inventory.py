@@ -184,6 +184,20 @@ async def hold(client: httpx.AsyncClient, lines: list[dict[str, Any]], **extra: 
     return payload
 
 
+async def from_hold(
+    client: httpx.AsyncClient, held: dict[str, Any], lines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """placeOrder's payload for `lines` placed with the reservation `held` made (a new key each)."""
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=lines, reservationId=held["reservation"]["id"])},
+        token=STOREFRONT,
+    )
+    payload: dict[str, Any] = body["data"]["placeOrder"]
+    return payload
+
+
 async def test_a_hold_sets_units_aside_until_it_expires(
     client: httpx.AsyncClient, services: Services
 ) -> None:
@@ -221,25 +235,15 @@ async def test_an_order_with_its_hold_consumes_the_held_units(client: httpx.Asyn
     [before] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
     held = await hold(client, [a_line("PILLOW-LINEN", 3)], destination=AUSTIN)
 
-    placed = await execute(
-        client,
-        operation("PlaceOrder"),
-        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"])},
-        token=STOREFRONT,
-    )
-    again = await execute(
-        client,
-        operation("PlaceOrder"),
-        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"])},
-        token=STOREFRONT,
-    )
+    placed = await from_hold(client, held, [a_line("PILLOW-LINEN", 3)])
+    again = await from_hold(client, held, [a_line("PILLOW-LINEN", 3)])
 
-    order = placed["data"]["placeOrder"]["order"]
+    order = placed["order"]
     assert order["status"] == "CONFIRMED"
     assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
     [after] = await availability(client, ["PILLOW-LINEN"], destination=AUSTIN)
     assert after["availableToSell"] == before["availableToSell"] - 3
-    assert [e["code"] for e in again["data"]["placeOrder"]["userErrors"]] == ["RESERVATION_USED"]
+    assert [e["code"] for e in again["userErrors"]] == ["RESERVATION_USED"]
     # why it went there: the hold (routingDecision was null for orders placed from a hold)
     body = await execute(
         client,
@@ -270,14 +274,9 @@ async def test_an_order_from_a_hold_at_a_node_that_filled_up_since_is_promised_f
     )
     assert took_the_day["data"]["placeOrder"]["order"]["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
 
-    placed = await execute(
-        client,
-        operation("PlaceOrder"),
-        {"input": an_order_input(lines=[a_line("PILLOW-LINEN", 3)], reservationId=held["reservation"]["id"])},
-        token=STOREFRONT,
-    )
+    placed = await from_hold(client, held, [a_line("PILLOW-LINEN", 3)])
 
-    order = placed["data"]["placeOrder"]["order"]
+    order = placed["order"]
     assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"  # where the hold is
     body = await execute(
         client,

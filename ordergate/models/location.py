@@ -55,6 +55,12 @@ class Location:
     # when it is open, [{"day": "MONDAY", "opens": "09:00", "closes": "18:00"}, ...]; none: every day
     hours: list[dict[str, str]] = field(default_factory=list)
 
+    @property
+    def takes_orders(self) -> bool:
+        """A capacity of 0 a day: it never has room, so nothing is routed there, not even when
+        every node is full."""
+        return self.capacity_per_day > 0
+
     def serves(self, channel: str) -> bool:
         return not self.channels or channel in self.channels
 

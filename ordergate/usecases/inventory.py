@@ -202,8 +202,7 @@ async def _read_there(
         for sku, there in list(waiting.items()):
             if not there.reading:
                 del waiting[sku]
-                if fresh.reading.get(sku) is owner:
-                    fresh.stock_read_at[sku] = services.clock() - ttl + timedelta(seconds=there.fresh_for)
+                fresh.stamp(sku, owner, stock=services.clock() - ttl + timedelta(seconds=there.fresh_for))
         if not waiting:
             return stale
         if asyncio.get_running_loop().time() >= deadline:
@@ -245,8 +244,7 @@ async def _supply_due(services: Services, due: Sequence[str], now: datetime, own
         return []
     there = await services.broker.supply_fresh_elsewhere(supply_due)
     for sku, left in there.items():
-        if fresh.reading.get(sku) is owner:
-            fresh.incoming_read_at[sku] = services.clock() - ttl + timedelta(seconds=left)
+        fresh.stamp(sku, owner, supply=services.clock() - ttl + timedelta(seconds=left))
     return [sku for sku in supply_due if sku not in there]
 
 
@@ -298,13 +296,12 @@ async def _read_erp(
         # A position the read could not place against a movement of ours is read again once the
         # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
         # that moment is counted seconds after, not up to a TTL after.
-        settled.stock[sku] = (policy.clock_skew if sku in undecided else policy.stock_ttl).total_seconds()
+        lasts = policy.clock_skew if sku in undecided else policy.stock_ttl
+        settled.stock[sku] = lasts.total_seconds()
+        fresh.stamp(
+            sku, owner, stock=now - policy.stock_ttl + lasts, supply=now if sku in supply_due else None
+        )
     settled.supply = dict.fromkeys(supply_due, policy.incoming_ttl.total_seconds())
-    still_ours = [sku for sku in due if fresh.reading.get(sku) is owner]  # not those forgotten since
-    for sku in still_ours:
-        fresh.stock_read_at[sku] = now - policy.stock_ttl + policy.clock_skew if sku in undecided else now
-        if sku in supply_due:
-            fresh.incoming_read_at[sku] = now
     return set()
 
 

@@ -418,6 +418,8 @@ async def _allocation_plan(
     held = reserved.reservation if reserved is not None else None
     if reserved is not None and not reserved_route_fits(reserved, {loc.id for loc in sources}):
         reserved = None  # a node it holds units at may no longer send them: routed afresh
+    if reserved is not None:
+        reserved = await _held_room(uow, reserved, sources, now)
     chosen = parse(command.delivery_option_id) if command.delivery_option_id else None
     if chosen is not None and chosen.method is DeliveryMethod.SHIP and reserved is None:
         sources = [loc for loc in sources if loc.code in chosen.locations]
@@ -509,6 +511,12 @@ def _honours(
         raise ValidationFailed([problem])
 
 
+async def _held_room(uow: UnitOfWork, reserved: Route, sources: Sequence[Location], now: datetime) -> Route:
+    """The hold's route with the days its nodes, full since it was made, wait for room."""
+    held_at = [loc for loc in sources if loc.id in reserved.plan.locations]
+    return dataclasses.replace(reserved, room=room_of(held_at, await capacity_used(uow, held_at, now)))
+
+
 async def _reserved_route(
     uow: UnitOfWork, command: PlaceOrder, wants: list[Want], now: datetime
 ) -> Route | None:
@@ -520,9 +528,7 @@ async def _reserved_route(
     if reservation is None:
         return None
     lines = (await uow.inventory.reservation_lines([reservation.id])).get(reservation.id, [])
-    route = reserved_route(reservation, lines, wants)
-    held_at = [loc for loc in await uow.catalog.locations() if loc.id in route.plan.locations]
-    return dataclasses.replace(route, room=room_of(held_at, await capacity_used(uow, held_at, now)))
+    return reserved_route(reservation, lines, wants)
 
 
 async def order(services: Services, principal: Principal, order_id: str) -> Order:

@@ -64,8 +64,12 @@ class Network:
         return dataclasses.replace(decision, inputs={**decision.inputs, SNAPSHOT: seen})
 
     def usable(self) -> list[Node]:
-        """The nodes that may serve: those full today too (`models.routing.route` takes them last)."""
-        return [n for n in self.nodes if n.active and n.eligible]
+        return usable(self.nodes)
+
+
+def usable(nodes: Sequence[Node]) -> list[Node]:
+    """The nodes that may serve: those full today too (`models.routing.route` takes them last)."""
+    return [n for n in nodes if n.active and n.eligible]
 
 
 NO_ORDERS = "takes no orders (a capacity of 0 a day)"
@@ -82,8 +86,8 @@ async def network(
     used: Mapping[str, int] | None = None,
 ) -> Network:
     """The sources as routing sees them (one read: capacity used today); `excluded` maps a
-    location to the reason it may not serve (it rejected this order, say). A node with a capacity
-    of 0 a day never has room, so it is never routed to, not even when every node is full. `used`:
+    location to the reason it may not serve (it rejected this order, say); a node that takes no
+    orders (`Location.takes_orders`) may not either. `used`:
     the orders each source has taken today, when the caller has read them (`capacity_used`)."""
     excluded = excluded or {}
     if used is None:
@@ -102,8 +106,8 @@ async def network(
             available={sku: rows[(sku, loc.id)].available if (sku, loc.id) in rows else 0 for sku in view},
             capacity_left=loc.capacity_per_day - used.get(loc.id, 0),
             active=loc.active,
-            eligible=loc.id not in excluded and loc.capacity_per_day > 0,
-            ineligible_reason=excluded.get(loc.id) or (None if loc.capacity_per_day > 0 else NO_ORDERS),
+            eligible=loc.id not in excluded and loc.takes_orders,
+            ineligible_reason=excluded.get(loc.id) or (None if loc.takes_orders else NO_ORDERS),
             lead_days=loc.handling_days + transit_days(distance.get(loc.id)),
         )
         for loc in sources
@@ -169,8 +173,8 @@ def shortage(decision: Decision, wants: Sequence[Want], nodes: Sequence[Node], v
                 )
             ]
         )
-    usable = [n for n in nodes if n.active and n.eligible]
-    short = [i for i, w in enumerate(wants) if sum(n.available.get(w.sku, 0) for n in usable) < w.quantity]
+    serving = usable(nodes)
+    short = [i for i, w in enumerate(wants) if sum(n.available.get(w.sku, 0) for n in serving) < w.quantity]
     return ValidationFailed(
         [
             Problem(
@@ -279,9 +283,7 @@ async def delivery_options(
         products = await uow.catalog.products_by_skus(skus)
         shippers = source_locations(everywhere, channel, None, ship=True)
         stores = [
-            loc
-            for loc in everywhere
-            if loc.pickup_enabled and sellable(loc, channel) and loc.capacity_per_day > 0
+            loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel) and loc.takes_orders
         ]
         used = await capacity_used(uow, [*shippers, *stores], services.clock())
         view = await stock_view(services, uow, skus, shippers, point, stale)

@@ -100,6 +100,19 @@ class StockFreshness:
     incoming_read_at: dict[str, datetime] = field(default_factory=dict)
     reading: dict[str, asyncio.Future[set[str]]] = field(default_factory=dict)
 
+    def stamp(
+        self, sku: str, by: object, *, stock: datetime | None = None, supply: datetime | None = None
+    ) -> None:
+        """Mark `sku`'s stock (and its incoming supply) as read at these times, only while `by` is
+        still the read registered for it: a SKU forgotten meanwhile keeps no stamp of a read
+        from before."""
+        if self.reading.get(sku) is not by:
+            return
+        if stock is not None:
+            self.stock_read_at[sku] = stock
+        if supply is not None:
+            self.incoming_read_at[sku] = supply
+
     def forget(self, skus: Iterable[str]) -> None:
         """The ERP said these SKUs changed: the next answer about them reads afresh, and a read
         already under way is not joined (it may have been answered before the change)."""
