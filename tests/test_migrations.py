@@ -5,18 +5,24 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from ordergate.store import migrate
+from ordergate.store import migrate, tables
 from ordergate.store.columns import EnumText, UTCDateTime
 from ordergate.store.tables import metadata
 from ordergate.usecases.services import Services
+from tests.builders import a_token, an_order_input
+from tests.contract import operation
+from tests.graphql_client import execute
 
 # Every test here starts from an empty database: the migrations run for real, not from a copy.
 pytestmark = pytest.mark.migrated_from_empty
@@ -86,3 +92,41 @@ async def test_the_name_search_indexes_exist(services: Services) -> None:
             )
             names |= {row[0] for row in rows}
     assert {"ix_customers_first_name_lower", "ix_customers_last_name_lower"} <= names
+
+
+def _to(revision: str) -> Any:
+    def move(connection: Connection) -> None:
+        config = migrate.alembic_config(connection)
+        with _expression_indexes_unread():  # the downgrade's batch on SQLite reflects the schema
+            _move(config, revision)
+
+    return move
+
+
+def _move(config: Any, revision: str) -> None:
+    if revision == "head":
+        command.upgrade(config, "head")
+    else:
+        command.downgrade(config, revision)
+
+
+async def test_work_opened_before_its_start_day_was_kept_starts_on_the_day_it_was_opened(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    """0028 keeps each fulfilment order's start day; the ones already there get the (UTC) day
+    they were opened, the day capacity was counted by before."""
+    placed = await execute(
+        client, operation("PlaceOrder"), {"input": an_order_input()}, token=a_token("agent")
+    )
+    assert placed["data"]["placeOrder"]["userErrors"] == []
+    async with services.store.write_engine.begin() as connection:
+        await connection.run_sync(_to("0027"))
+        before = (
+            (await connection.execute(sa.text("SELECT created_at FROM fulfillment_orders"))).scalars().all()
+        )
+        await connection.run_sync(_to("head"))
+        after = (await connection.execute(sa.select(tables.fulfillment_orders.c.starts_on))).scalars().all()
+
+    assert len(before) == 1
+    opened = before[0] if isinstance(before[0], datetime) else datetime.fromisoformat(before[0])
+    assert after == [opened.astimezone(UTC).date() if opened.tzinfo else opened.date()]

@@ -287,10 +287,11 @@ async def test_safety_stock_refuses_nonsense(client: httpx.AsyncClient) -> None:
     assert await sellable_at(client, "MUG-BLUE", "ST-NYC") == 22
 
 
-async def test_capacity_used_counts_from_each_nodes_own_start_of_day(
+async def test_capacity_used_counts_each_nodes_queue_from_its_own_day(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    """One statement, each node from its own time (the start of its day on its clock)."""
+    """One statement, each node from its own day (today on its clock): the work it is to start
+    that day or later."""
     placed = []
     for address in (an_address(), an_address(city="New York", region="NY", postalCode="10006")):
         body = await execute(
@@ -302,9 +303,11 @@ async def test_capacity_used_counts_from_each_nodes_own_start_of_day(
             fo for fos in (await uow.orders.fulfillment_orders_by_order_ids(placed)).values() for fo in fos
         ]
         texas, new_york = work[0], work[-1]
-        second = timedelta(seconds=1)
+        assert texas.starts_on is not None
+        assert new_york.starts_on is not None
+        day = timedelta(days=1)
         both = await uow.orders.capacity_used(
-            {texas.location_id: texas.created_at - second, new_york.location_id: new_york.created_at + second}
+            {texas.location_id: texas.starts_on - day, new_york.location_id: new_york.starts_on + day}
         )
 
     assert texas.location_id != new_york.location_id

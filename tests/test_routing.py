@@ -13,6 +13,7 @@ from ordergate.bootstrap import Sandboxes
 from ordergate.models.calendar import add_business_days
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
+from tests.clock import moving
 from tests.contract import operation
 from tests.graphql_client import execute
 from tests.test_delivery_options import OPTIONS
@@ -155,6 +156,47 @@ async def test_when_every_node_is_full_the_order_is_taken_and_promised_for_the_n
     assert chose["order"]["fulfillmentOrders"][0]["location"]["code"] == sooner
     decided = await decision_of(client, chose["order"]["id"])
     assert decided["routingDecision"]["chosen"] == [sooner]
+
+
+async def test_work_taken_past_a_full_day_still_counts_on_the_day_it_is_started(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Dallas (one order a day, the only node that takes orders) takes three orders today: they
+    start today, the next working day and the one after. At midnight its queue does not start
+    again from nothing: an order taken tomorrow starts after the two it already holds."""
+    async with services.store.write() as uow:
+        await uow.session.execute(
+            sa.text("UPDATE locations SET capacity_per_day = CASE WHEN code = 'DC-DFW' THEN 1 ELSE 0 END")
+        )
+    dallas = ZoneInfo("America/Chicago")
+
+    async def a_mug(number: int) -> tuple[str, str]:
+        customer = {"email": f"queue-{number}@example.com", "firstName": "Ann"}
+        order = (await place(client, lines=[a_line("MUG-BLUE", 1)], customer=customer))["order"]
+        assert order["status"] == "CONFIRMED"
+        assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+        body = await execute(
+            client,
+            "query($id: ID!) { order(id: $id) { estimatedDelivery } }",
+            {"id": order["id"]},
+            token=AGENT,
+        )
+        async with services.store.read() as uow:
+            [work] = (await uow.orders.fulfillment_orders_by_order_ids([order["id"]]))[order["id"]]
+        assert work.starts_on is not None
+        return work.starts_on.isoformat(), body["data"]["order"]["estimatedDelivery"]
+
+    with moving(services) as clock:
+        today = clock().astimezone(dallas).date()
+        taken = [await a_mug(n) for n in range(3)]
+        clock.advance(24 * 3600)
+        taken.append(await a_mug(3))
+
+    # one a working day, across midnight: the fourth starts after the two that wait for tomorrow
+    # (before, the count started again at midnight and it started tomorrow, alongside them); the
+    # promise is Dallas's handling day and two days' transit to Austin from the day it starts
+    starts = [add_business_days(today, days) for days in range(4)]
+    assert taken == [(day.isoformat(), add_business_days(day, 3).isoformat()) for day in starts]
 
 
 async def test_an_option_quoted_before_its_node_filled_up_is_refused_for_its_later_date(

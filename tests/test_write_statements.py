@@ -94,21 +94,26 @@ async def test_a_follower_reads_its_position_and_the_head_of_the_log_together(
 
 
 @pytest.mark.no_relay
-async def test_capacity_used_counts_each_node_since_its_own_start(
+async def test_capacity_used_counts_each_node_from_its_own_day(
     services: Services, client: httpx.AsyncClient
 ) -> None:
     await place(client, "cap-1@example.com")
     await place(client, "cap-2@example.com")
     async with services.store.read() as uow:
-        rows = (await uow.session.execute(sa.select(tables.fulfillment_orders.c.location_id))).scalars().all()
-        [node] = set(rows)
+        rows = (
+            await uow.session.execute(
+                sa.select(tables.fulfillment_orders.c.location_id, tables.fulfillment_orders.c.starts_on)
+            )
+        ).all()
+        [(node, today)] = set(rows)
         others = [loc.id for loc in await uow.catalog.locations() if loc.id != node]
-        now = services.clock()
-        since_yesterday = await uow.orders.capacity_used({node: now - timedelta(days=1), others[0]: now})
-        since_tomorrow = await uow.orders.capacity_used({others[0]: now, node: now + timedelta(days=1)})
+        day = timedelta(days=1)
+        from_yesterday = await uow.orders.capacity_used({node: today - day, others[0]: today})
+        from_today = await uow.orders.capacity_used({node: today})
+        from_tomorrow = await uow.orders.capacity_used({others[0]: today, node: today + day})
 
-    assert since_yesterday == {node: 2}
-    assert since_tomorrow == {}
+    assert from_yesterday == from_today == {node: 2}
+    assert from_tomorrow == {}
     assert orders._capacity_used(2) is orders._capacity_used(2)  # built once per number of nodes
 
 

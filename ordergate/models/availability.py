@@ -74,9 +74,20 @@ def start_date(node: NodeStock, quantity: int, now: datetime, wait_days: int = 0
     """The day the node can start on `quantity`: `earliest_date`, or, when it has them today but
     has used up today's capacity, `wait_days` business days on (`models.routing.days_until_room`)."""
     ready = earliest_date(node, quantity, now)
-    if ready is not None and wait_days > 0 and ready <= now.date():
-        return add_business_days(ready, wait_days)
+    if ready is not None and ready <= now.date():
+        return start_on(ready, wait_days)
     return ready
+
+
+def start_on(today: date, wait_days: int, *, business_days: bool = True) -> date:
+    """The day a node starts on work taken `today` that waits `wait_days` for room in its queue
+    (`models.routing.days_until_room`): that many business days on, today's first when it has
+    room (a weekend's work starts on Monday); a store's days count on its own calendar
+    (`business_days=False`). A fulfilment order keeps this
+    day (`starts_on`): the node's capacity is counted by it, so work taken past a full day is
+    counted on the day it is to be started, not the day it came in."""
+    wait = max(0, wait_days)
+    return add_business_days(today, wait) if business_days else today + timedelta(days=wait)
 
 
 def promise_date(node: NodeStock, quantity: int, now: datetime, wait_days: int = 0) -> date | None:

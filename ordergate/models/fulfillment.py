@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from ordergate.models.errors import InvalidTransition, Problem
@@ -103,6 +103,10 @@ class FulfillmentOrder:
     rejection_reason: str | None = None
     created_at: datetime
     updated_at: datetime
+    starts_on: date | None = None
+    """The day the node is to start on it, on its own clock (`models.availability.start_on`):
+    the day it was opened, or later when the node had no room left that day. Its capacity per
+    day is counted by this day. None only on work opened before the day was kept."""
 
 
 @dataclass(kw_only=True, eq=False)

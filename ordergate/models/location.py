@@ -119,10 +119,9 @@ def location_zone(location: Location) -> tzinfo:
     return zone_of(location.country_code, location.region)
 
 
-def start_of_local_day(location: Location, now: datetime) -> datetime:
-    """Midnight today on the node's clock (its capacity per day counts from there)."""
-    local = now.astimezone(location_zone(location))
-    return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
+def local_today(location: Location, now: datetime) -> date:
+    """Today on the node's clock (the day its work taken now is counted against, when it has room)."""
+    return now.astimezone(location_zone(location)).date()
 
 
 def is_open_on(location: Location, day: date) -> bool:

@@ -116,7 +116,7 @@ NO_CAPACITY = "no capacity left today"
 
 def days_until_room(capacity_left: int, capacity: int) -> int:
     """Days before a node starts on an order taken now: 0 while it has capacity left today, else
-    one more day for each full day's capacity its orders today already are past it."""
+    one more day for each full day's capacity its queue from today on is already past it."""
     if capacity_left > 0:
         return 0
     return (max(1, capacity) - capacity_left) // max(1, capacity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -315,15 +315,16 @@ class OrderRepository:
         query = self._queue(select(sa.func.count()).select_from(FulfillmentOrder), location_id, statuses)
         return int((await self.session.execute(query)).scalar_one())
 
-    async def capacity_used(self, since: Mapping[str, datetime]) -> dict[str, int]:
-        """Fulfilment orders each location took on since its own `since` (the start of its day
-        on its clock); rejections and cancellations give their slot back. One statement."""
-        if not since:
+    async def capacity_used(self, today: Mapping[str, date]) -> dict[str, int]:
+        """Fulfilment orders each location is to start on its own `today` or later (its queue
+        from today on, by `starts_on`); rejections and cancellations give their slot back. One
+        statement."""
+        if not today:
             return {}
         params: dict[str, Any] = {}
-        for n, (location_id, at) in enumerate(since.items()):
-            params[f"loc_{n}"], params[f"since_{n}"] = location_id, at
-        rows = await self.session.execute(_capacity_used(len(since)), params)
+        for n, (location_id, day) in enumerate(today.items()):
+            params[f"loc_{n}"], params[f"today_{n}"] = location_id, day
+        rows = await self.session.execute(_capacity_used(len(today)), params)
         return {location_id: int(count) for location_id, count in rows.all()}
 
     async def shipments_by_tracking(self, numbers: Sequence[str], carrier: str) -> dict[str, Shipment]:
@@ -459,17 +460,17 @@ class OrderRepository:
 
 @functools.cache
 def _capacity_used(locations: int) -> Any:
-    """Fulfilment orders taken per location since each one's own start (`loc_n` since
-    `since_n`), built once per number of locations."""
+    """Fulfilment orders per location to be started on its own day or later (`loc_n` from
+    `today_n`), built once per number of locations."""
     work = tables.fulfillment_orders.c
     places = [sa.bindparam(f"loc_{n}", type_=work.location_id.type) for n in range(locations)]
-    starts = [sa.bindparam(f"since_{n}", type_=work.created_at.type) for n in range(locations)]
+    days = [sa.bindparam(f"today_{n}", type_=work.starts_on.type) for n in range(locations)]
     return (
         select(work.location_id, sa.func.count())
         .where(work.location_id.in_(places))
         .where(
-            work.created_at
-            >= sa.case(*((work.location_id == p, s) for p, s in zip(places, starts, strict=True)))
+            work.starts_on
+            >= sa.case(*((work.location_id == p, d) for p, d in zip(places, days, strict=True)))
         )
         .where(
             work.status.not_in(

@@ -423,6 +423,8 @@ fulfillment_orders = sa.Table(
     sa.Column("rejection_reason", sa.String(500), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("starts_on", sa.Date(), nullable=True),
+    sa.Index("ix_fulfillment_orders_location_starts_on", "location_id", "starts_on"),
 )
 
 

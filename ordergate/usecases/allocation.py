@@ -3,16 +3,17 @@ ERP told. The same step serves a new order and a re-routed rejection."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from ordergate.models.allocation import Plan, PlanLine
+from ordergate.models.availability import start_on
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
-from ordergate.models.location import Location
-from ordergate.models.order import Order, OrderLine
+from ordergate.models.location import Location, local_today
+from ordergate.models.order import DeliveryMethod, Order, OrderLine
 from ordergate.store.inventory import NotEnoughStock
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.erp_sync import promise_sales_orders
@@ -69,11 +70,18 @@ async def commit_plan(
     *,
     actor: str,
     now: datetime,
+    room: Mapping[str, int] | None = None,
 ) -> Opened:
     """Allocate the plan (a conditional update per line: INSUFFICIENT_STOCK when the units are
-    gone), open its fulfilment orders, and promise the ERP its sales orders."""
+    gone), open its fulfilment orders, and promise the ERP its sales orders. `room`: the days a
+    full node waits before it starts (`Decision.room`); each fulfilment order keeps the day its
+    node is to start on it (`starts_on`), by which the node's capacity is counted."""
     await allocate(uow, order, plan.lines, view, actor=actor, now=now)
     line_by_sku = {line.sku: line for line in lines}
+    by_id = {row.location.id: row.location for stock in view.values() for row in stock.locations}
+    if not all(location_id in by_id for location_id in plan.locations):  # read in this transaction
+        by_id = await uow.catalog.locations_by_ids(plan.locations)
+    by_id = {location_id: by_id[location_id] for location_id in plan.locations}
     opened: list[FulfillmentOrder] = []
     fo_lines: dict[str, list[FulfillmentOrderLine]] = {}
     for location_id in plan.locations:
@@ -84,6 +92,11 @@ async def commit_plan(
             delivery_method=order.delivery_method,
             created_at=now,
             updated_at=now,
+            starts_on=start_on(
+                local_today(by_id[location_id], now),
+                (room or {}).get(location_id, 0),
+                business_days=order.delivery_method is not DeliveryMethod.PICKUP,
+            ),
         )
         uow.save(fulfillment_order)
         await uow.flush()
@@ -100,10 +113,6 @@ async def commit_plan(
         uow.save(*fo_lines[fulfillment_order.id])
         opened.append(fulfillment_order)
     await uow.flush()
-    by_id = {row.location.id: row.location for stock in view.values() for row in stock.locations}
-    if not all(location_id in by_id for location_id in plan.locations):  # read in this transaction
-        by_id = await uow.catalog.locations_by_ids(plan.locations)
-    by_id = {location_id: by_id[location_id] for location_id in plan.locations}
     await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
     return Opened(opened, fo_lines, dict(by_id))
 

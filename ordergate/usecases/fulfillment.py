@@ -300,7 +300,9 @@ async def _reroute(
         return
     plan = decision.chosen.plan
     lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-    opened = await commit_plan(uow, order, lines, plan, view, actor=principal.subject, now=now)
+    opened = await commit_plan(
+        uow, order, lines, plan, view, actor=principal.subject, now=now, room=decision.room
+    )
     later = estimate(view, plan, order_clock(order, now), room=decision.room)
     if later is not None and (order.promised_on is None or later > order.promised_on):
         order.promised_on = later

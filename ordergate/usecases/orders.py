@@ -283,7 +283,9 @@ async def _commit_route(
         )
     opened = Opened([], {}, {})
     if route.plan.lines:
-        opened = await commit_plan(uow, order, lines, route.plan, dict(view), actor=actor, now=now)
+        opened = await commit_plan(
+            uow, order, lines, route.plan, dict(view), actor=actor, now=now, room=route.room
+        )
     waiting = record_waiting(uow, order, lines, route, now=now)
     await _confirm(uow, order, route.plan, opened, actor=actor, now=now)
     await announce_waiting(uow, order, waiting, actor=actor, now=now)

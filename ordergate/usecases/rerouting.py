@@ -283,7 +283,9 @@ async def _move(
             uow, order, fo, mine, changes.planned[location_id], lines_now, found.view, actor=actor, now=now
         )
     opened = (
-        await commit_plan(uow, order, lines_now, changes.fresh, found.view, actor=actor, now=now)
+        await commit_plan(
+            uow, order, lines_now, changes.fresh, found.view, actor=actor, now=now, room=found.room
+        )
         if changes.fresh.lines
         else Opened([], {}, {})
     )

@@ -10,14 +10,14 @@ from decimal import Decimal
 
 from ordergate.models.address import Address
 from ordergate.models.allocation import Plan, PlanLine, Want
-from ordergate.models.availability import earliest_date, promise_date
+from ordergate.models.availability import earliest_date, promise_date, start_on
 from ordergate.models.calendar import business_days_between, local_now, zone_of
 from ordergate.models.commands import LineRequest, check_lines
 from ordergate.models.delivery import Candidate, DeliveryChoice, choice, offer
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.geo import transit_days
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.location import Location, location_zone, next_open_day, start_of_local_day
+from ordergate.models.location import Location, local_today, location_zone, next_open_day
 from ordergate.models.order import DeliveryMethod, Order, ServiceLevel
 from ordergate.models.pricing import PricedLine, TaxPlace, Totals
 from ordergate.models.routing import (
@@ -124,8 +124,9 @@ async def network(
 
 
 async def capacity_used(uow: UnitOfWork, locations: Sequence[Location], now: datetime) -> dict[str, int]:
-    """The orders each location has taken since midnight on its own clock (one read)."""
-    return await uow.orders.capacity_used({loc.id: start_of_local_day(loc, now) for loc in locations})
+    """The work in each location's queue from today on, on its own clock: what it took today
+    and what it took earlier to start today or later (one read)."""
+    return await uow.orders.capacity_used({loc.id: local_today(loc, now) for loc in locations})
 
 
 def room_of(locations: Sequence[Location], used: Mapping[str, int]) -> dict[str, int]:
@@ -246,8 +247,8 @@ def estimate(
             promised = promise_date(node, line.quantity, now, waits)
         else:  # a store counts its days on its own calendar: the days it is open
             first = earliest_date(node, line.quantity, now)
-            if first is not None and waits and first <= now.date():
-                first += timedelta(days=waits)
+            if first is not None and first <= now.date():
+                first = start_on(first, waits, business_days=False)
             promised = (
                 None if first is None else next_open_day(pickup, first + timedelta(days=pickup.handling_days))
             )

@@ -12,10 +12,10 @@ from ordergate.models.location import (
     check_hours,
     check_location,
     is_open_on,
+    local_today,
     location_zone,
     next_open_day,
     opening_hours,
-    start_of_local_day,
 )
 
 DENVER = Location(
@@ -38,13 +38,11 @@ def test_a_node_without_a_time_zone_keeps_its_regions_and_one_with_it_its_own() 
     assert str(location_zone(replace(DENVER, time_zone="America/Phoenix"))) == "America/Phoenix"
 
 
-def test_its_day_starts_at_midnight_on_its_clock() -> None:
+def test_its_today_is_the_date_on_its_clock() -> None:
     now = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)  # still the 3rd in Denver (UTC-7)
-    start = start_of_local_day(DENVER, now)
-    assert start.astimezone(UTC) == datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
-    assert start_of_local_day(replace(DENVER, time_zone="Asia/Tokyo"), now).astimezone(UTC) == datetime(
-        2026, 12, 3, 15, 0, tzinfo=UTC
-    )
+    assert local_today(DENVER, now) == date(2026, 12, 3)
+    assert local_today(replace(DENVER, time_zone="Asia/Tokyo"), now) == date(2026, 12, 4)
+    assert local_today(DENVER, datetime(2026, 12, 4, 7, 0, tzinfo=UTC)) == date(2026, 12, 4)
 
 
 def test_a_node_with_hours_is_open_on_those_days_only_and_one_without_every_day() -> None:
