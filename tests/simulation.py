@@ -38,6 +38,7 @@ from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
+from ordergate.models.location import local_today
 from ordergate.models.outbox import (
     ERP_FULFILMENT,
     ERP_SALES_ORDER,
@@ -825,7 +826,8 @@ class Walk:
                 order_id: await uow.outbox.with_key_prefixes([f"{order_id}:payment."])
                 for order_id in self.orders
             }
-            safety = {loc.id: loc.safety_stock for loc in await uow.catalog.locations()}
+            nodes = {loc.id: loc for loc in await uow.catalog.locations()}
+            safety = {location_id: loc.safety_stock for location_id, loc in nodes.items()}
             per_sku = await uow.inventory.safety_stock(list(SKUS))
         live = Counter(o["ecommerce_order_id"] for o in self.katana.sales_orders if o["deleted_at"] is None)
         doubled = sorted(key for key, count in live.items() if count > 1)
@@ -837,6 +839,12 @@ class Walk:
         open_by_line = Counter[str]()
         for fos in shares.values():
             for fo in fos:
+                opened_on = local_today(nodes[fo.location_id], fo.created_at)
+                if fo.starts_on is None or fo.starts_on < opened_on:  # a node starts no work in the past
+                    raise self.violation(
+                        f"after {after}: {fo.id} at {code_of[fo.location_id]}, opened on {opened_on}, "
+                        f"is to start on {fo.starts_on}"
+                    )
                 if fo.status in OPEN:
                     for row in fo_lines.get(fo.id, []):
                         open_units[(row.sku, code_of[fo.location_id])] += row.quantity
