@@ -314,6 +314,40 @@ async def test_capacity_used_counts_each_nodes_queue_from_its_own_day(
     assert both == {texas.location_id: 1}
 
 
+async def test_a_node_that_takes_no_orders_counts_for_nothing_a_customer_can_buy(
+    client: httpx.AsyncClient,
+) -> None:
+    """Only the vendor carries the rug in quantity. Set to take no orders, its units leave the
+    product page as they leave what `placeOrder` can sell: the two agree."""
+
+    async def rugs() -> tuple[int, dict[str, int]]:
+        body = await execute(
+            client, operation("ProductAvailability"), {"skus": ["RUG-JUTE-5X8"]}, token=AGENT
+        )
+        [rug] = body["data"]["availability"]
+        return rug["availableToSell"], {r["location"]["code"]: r["availableToSell"] for r in rug["locations"]}
+
+    total, at = await rugs()
+    assert at["VN-HOMEGOODS"] > 0
+    assert total == sum(at.values())
+    more_than_elsewhere = total - at["VN-HOMEGOODS"] + 1
+
+    assert (await mutate(client, UPDATE, {"input": {"id": "VN-HOMEGOODS", "capacityPerDay": 0}}))[
+        "userErrors"
+    ] == []
+    after, at_after = await rugs()
+    refused = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("RUG-JUTE-5X8", more_than_elsewhere)])},
+        token=AGENT,
+    )
+
+    assert "VN-HOMEGOODS" not in at_after
+    assert after == total - at["VN-HOMEGOODS"] == sum(at_after.values())
+    assert [e["code"] for e in refused["data"]["placeOrder"]["userErrors"]] == ["INSUFFICIENT_STOCK"]
+
+
 async def test_a_pickup_is_promised_for_a_day_the_store_is_open(client: httpx.AsyncClient) -> None:
     sundays = {"id": "ST-NYC", "hours": [{"day": "SUNDAY", "opens": "11:00", "closes": "17:00"}]}
     assert (await mutate(client, UPDATE, {"input": sundays}))["userErrors"] == []

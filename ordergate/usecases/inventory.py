@@ -78,6 +78,13 @@ def sellable(location: Location, channel: str | None) -> bool:
     )
 
 
+def sells(location: Location, channel: str | None) -> bool:
+    """A node a customer can buy from: `sellable` for the channel, and it takes orders (a
+    capacity above 0 a day). What availability counts, so that a product page never shows units
+    that `placeOrder` would refuse for being only where no order is taken."""
+    return sellable(location, channel) and location.takes_orders
+
+
 def node_stock(
     location: Location,
     position: PositionFigures | None,
@@ -516,7 +523,7 @@ async def availability(
         mark_fallback()
     point = locate(services, destination)
     now = services.clock()
-    locations = [loc for loc in await services.views.locations(services.store) if sellable(loc, channel)]
+    locations = [loc for loc in await services.views.locations(services.store) if sells(loc, channel)]
     inputs = await services.views.stock(services.store, wanted, now)
     view = compose_stock(services.policy.stale_after, inputs, wanted, locations, point, stale, now)
     return [view[sku] for sku in wanted]

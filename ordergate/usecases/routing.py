@@ -36,7 +36,7 @@ from ordergate.usecases.inventory import (
     local_clock,
     locate,
     refresh_stock,
-    sellable,
+    sells,
     source_locations,
     stock_view,
 )
@@ -283,9 +283,7 @@ async def delivery_options(
         everywhere = await uow.catalog.locations()
         products = await uow.catalog.products_by_skus(skus)
         shippers = source_locations(everywhere, channel, None, ship=True)
-        stores = [
-            loc for loc in everywhere if loc.pickup_enabled and sellable(loc, channel) and loc.takes_orders
-        ]
+        stores = [loc for loc in everywhere if loc.pickup_enabled and sells(loc, channel)]
         used = await capacity_used(uow, [*shippers, *stores], services.clock())
         view = await stock_view(services, uow, skus, shippers, point, stale)
         decision, _ = await decide(services, uow, wants, shippers, view, channel=channel, used=used)
