@@ -20,6 +20,7 @@ from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.calendar import add_business_days
 from ordergate.models.catalog import Product
+from ordergate.models.movements import ReadWindow
 from ordergate.sandbox.katana import KatanaSandbox, Variant
 from ordergate.usecases import catalog
 from ordergate.usecases.services import Services
@@ -695,3 +696,31 @@ async def test_a_hold_for_a_sku_nobody_sells_is_unknown_sku_as_an_order_would_be
     ]
     assert [(e["code"], e["field"]) for e in held["data"]["reserveInventory"]["userErrors"]] == expected
     assert [(e["code"], e["field"]) for e in placed["data"]["placeOrder"]["userErrors"]] == expected
+
+
+async def test_a_snapshot_read_earlier_never_replaces_one_read_later(services: Services) -> None:
+    """A read under way when the ERP's notice came in, stored after the read the notice started:
+    its older figure is not stored over the newer one (nor are movements counted by it)."""
+    now = services.clock()
+    async with services.store.read() as uow:
+        node = next(loc for loc in await uow.catalog.locations() if loc.code == "DC-DFW")
+    key = ("MUG-BLUE", node.id)
+
+    async def store(units: int, started: datetime, finished: datetime) -> None:
+        async with services.store.write() as uow:
+            window = ReadWindow(started=started, finished=finished)
+            await uow.inventory.record_snapshot({key: units}, window, timedelta(0))
+
+    async def on_hand() -> tuple[int, datetime]:
+        async with services.store.read() as uow:
+            [position] = [p for p in await uow.inventory.positions(["MUG-BLUE"]) if p.location_id == node.id]
+        return position.on_hand, position.as_of
+
+    second = timedelta(seconds=1)
+    await store(50, now + 2 * second, now + 3 * second)  # the read the notice started
+    await store(40, now, now + 2 * second)  # the older one, stored last
+    kept = await on_hand()
+    await store(45, now + 4 * second, now + 5 * second)  # the next one
+
+    assert kept == (50, now + 3 * second)
+    assert await on_hand() == (45, now + 5 * second)

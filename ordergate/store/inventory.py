@@ -215,16 +215,25 @@ class InventoryRepository:
         """Store the ERP's on-hand figures read over `window`, each joined to the movements it
         cannot include yet (`models.movements.reconcile`); `allocated` is ours and untouched.
         Positions are locked first, so a shipment committing meanwhile is either seen here or
-        waits for this. Returns the positions whose snapshot could not be placed (kept local)."""
+        waits for this. A position that already holds a snapshot read later than this one (a
+        read started after an ERP notice, stored while this older read was still on its way) is
+        left as it is: a snapshot never replaces a newer one. Returns the positions whose
+        snapshot could not be placed (kept local)."""
         if not on_hand:
             return set()
-        # The locks alone: the rows are written below by one upsert, not through loaded records.
-        await self.session.execute(_lock_positions_of_skus(), {"skus": sorted({sku for sku, _ in on_hand})})
+        # The locks, with each row's snapshot time: the rows are written below by one upsert,
+        # not through loaded records.
+        locked = await self.session.execute(
+            _lock_positions_of_skus(), {"skus": sorted({sku for sku, _ in on_hand})}
+        )
+        newer = {(sku, location) for sku, location, as_of in locked if as_of > window.finished}
         movements = await self.uncounted_movements(list(on_hand))
         values: list[dict[str, Any]] = []
         counted: list[str] = []
         kept: set[Key] = set()
         for (sku, location), units in sorted(on_hand.items()):
+            if (sku, location) in newer:
+                continue  # nor are its movements counted by this older read: the newer one did
             verdict = reconcile(units, movements.get((sku, location), []), window, skew)
             if verdict.on_hand is None:
                 kept.add((sku, location))
@@ -532,7 +541,7 @@ def _positions_of_skus() -> Any:
 @functools.cache
 def _lock_positions_of_skus() -> Any:
     return (
-        sa.select(_POSITION.sku)
+        sa.select(_POSITION.sku, _POSITION.location_id, _POSITION.as_of)
         .where(_POSITION.sku.in_(_SKUS))
         .order_by(_POSITION.sku, _POSITION.location_id)
         .with_for_update()
