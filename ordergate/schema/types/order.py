@@ -171,6 +171,14 @@ class FulfillmentOrder:
     rejection_reason: str | None
     created_at: datetime
     updated_at: datetime
+    starts_on: date | None = strawberry.field(
+        description=(
+            "The day the node is to start on it, on the node's clock: the day it was opened, or a "
+            "later working day when the node's capacity for that day was already taken (its "
+            "capacity per day is counted by this day). Null only for work opened before the day "
+            "was kept."
+        )
+    )
     location_id: strawberry.Private[str]
     order_id: strawberry.Private[str]
     parts: strawberry.Private[PageParts | None] = None  # read up front with its page
@@ -222,6 +230,7 @@ read_lazily(
         "rejection_reason",
         "created_at",
         "updated_at",
+        "starts_on",
         "location_id",
         "order_id",
     ],
