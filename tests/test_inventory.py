@@ -20,6 +20,7 @@ from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.calendar import add_business_days
 from ordergate.models.catalog import Product
+from ordergate.models.inventory import IncomingSupplyRecord
 from ordergate.models.movements import ReadWindow
 from ordergate.sandbox.katana import KatanaSandbox, Variant
 from ordergate.usecases import catalog
@@ -724,3 +725,38 @@ async def test_a_snapshot_read_earlier_never_replaces_one_read_later(services: S
 
     assert kept == (50, now + 3 * second)
     assert await on_hand() == (45, now + 5 * second)
+
+
+async def test_a_supply_read_earlier_never_replaces_one_read_later(services: Services) -> None:
+    """Incoming supply the same way: an older read stored last neither replaces the newer one's
+    purchase orders nor brings back one the newer read found received (gone)."""
+    now = services.clock()
+    async with services.store.read() as uow:
+        node = next(loc for loc in await uow.catalog.locations() if loc.code == "DC-DFW")
+    second = timedelta(seconds=1)
+
+    def order(units: int) -> IncomingSupplyRecord:
+        due = (now + timedelta(days=10)).date()
+        return IncomingSupplyRecord(
+            sku="MUG-BLUE", location_id=node.id, quantity=units, expected_on=due, reference="PO-9", as_of=now
+        )
+
+    async def store(found: list[IncomingSupplyRecord], read_at: datetime) -> set[str]:
+        async with services.store.write() as uow:
+            return await uow.inventory.replace_incoming(["MUG-BLUE", "MUG-WHITE"], found, read_at)
+
+    async def incoming() -> list[int]:
+        async with services.store.read() as uow:
+            found = await uow.inventory.incoming(["MUG-BLUE"])
+        return sorted(s.quantity for s in found.get("MUG-BLUE", []))
+
+    assert await store([order(30)], now + 10 * second) == {"MUG-BLUE", "MUG-WHITE"}
+    older = await store([order(12)], now + 5 * second)
+    after_older = await incoming()
+    assert await store([], now + 20 * second) == {"MUG-BLUE", "MUG-WHITE"}  # received: gone
+    older_still = await store([order(30)], now + 15 * second)
+
+    assert older == set()
+    assert after_older == [30]
+    assert older_still == set()
+    assert await incoming() == []

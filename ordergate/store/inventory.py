@@ -301,13 +301,35 @@ class InventoryRepository:
             statement = statement.where(tables.stock_movements.c.sent_at.is_(None))
         await self.session.execute(statement.values(**values))
 
-    async def replace_incoming(self, skus: Sequence[str], supplies: Sequence[IncomingSupplyRecord]) -> None:
-        stock_changed(self.session, skus)
-        await self.session.execute(
-            sa.delete(IncomingSupplyRecord).where(tables.incoming_supply.c.sku.in_(sorted(set(skus))))
+    async def replace_incoming(
+        self, skus: Sequence[str], supplies: Sequence[IncomingSupplyRecord], read_at: datetime
+    ) -> set[str]:
+        """Store what a supply read of `skus` that finished at `read_at` found, SKU by SKU, in
+        place of what is stored, unless a read that finished later has been stored already (in
+        this replica or another): an older read neither replaces its figures nor brings back
+        supply it found gone. Each SKU's mark is one row (`supply_reads`), locked until commit.
+        Returns the SKUs replaced."""
+        if not skus:
+            return set()
+        marks = tables.supply_reads
+        statement = insert_for(self.session)(marks).values(
+            [{"sku": sku, "read_at": read_at} for sku in sorted(set(skus))]
         )
-        self.session.add_all(supplies)
+        statement = statement.on_conflict_do_update(
+            index_elements=["sku"],
+            set_={"read_at": statement.excluded.read_at},
+            where=marks.c.read_at <= statement.excluded.read_at,
+        ).returning(marks.c.sku)
+        newest = set((await self.session.execute(statement)).scalars())
+        if not newest:
+            return newest
+        stock_changed(self.session, newest)
+        await self.session.execute(
+            sa.delete(IncomingSupplyRecord).where(tables.incoming_supply.c.sku.in_(sorted(newest)))
+        )
+        self.session.add_all([supply for supply in supplies if supply.sku in newest])
         await self.session.flush()
+        return newest
 
     async def allocate(
         self,

@@ -184,6 +184,16 @@ incoming_supply = sa.Table(
 )
 
 
+supply_reads = sa.Table(
+    "supply_reads",
+    metadata,
+    # When each SKU's incoming supply was last read from the ERP and stored (`replace_incoming`):
+    # a read that finished earlier does not replace it, even where it found no supply at all.
+    sa.Column("sku", sa.String(64), primary_key=True, nullable=False),
+    sa.Column("read_at", UTCDateTime(), nullable=False),
+)
+
+
 inventory_ledger = sa.Table(
     "inventory_ledger",
     metadata,

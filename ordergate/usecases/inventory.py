@@ -270,6 +270,7 @@ async def _read_erp(
             levels = await erp.stock_levels(due)
             window = ReadWindow(started=now, finished=services.clock())
             supplies = await erp.incoming_supply(supply_due) if supply_due else []
+            supply_read = services.clock()
     except (UpstreamError, TimeoutError) as error:
         # Slow, rate-limited or down: answer from the last snapshot, labelled stale.
         log.warning("stock read from the ERP failed for %d SKUs: %s", len(due), error or "timed out")
@@ -297,7 +298,7 @@ async def _read_erp(
                 for s in supplies
                 if s.erp_location_id in by_erp_id and s.quantity > 0
             ]
-            await uow.inventory.replace_incoming(supply_due, records)
+            await uow.inventory.replace_incoming(supply_due, records, supply_read)
     undecided = {sku for sku, _ in kept}
     for sku in due:
         # A position the read could not place against a movement of ours is read again once the
