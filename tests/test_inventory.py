@@ -726,6 +726,11 @@ async def test_a_snapshot_read_earlier_never_replaces_one_read_later(services: S
     assert kept == (50, now + 3 * second)
     assert await on_hand() == (45, now + 5 * second)
 
+    hour = timedelta(hours=1)  # a read stamped an hour ahead came from a clock that jumped
+    await store(30, now + hour, now + hour)
+    await store(35, now + 6 * second, now + 7 * second)
+    assert await on_hand() == (35, now + 7 * second)
+
 
 async def test_a_supply_read_earlier_never_replaces_one_read_later(services: Services) -> None:
     """Incoming supply the same way: an older read stored last neither replaces the newer one's
@@ -760,3 +765,8 @@ async def test_a_supply_read_earlier_never_replaces_one_read_later(services: Ser
     assert after_older == [30]
     assert older_still == set()
     assert await incoming() == []
+
+    hour = timedelta(hours=1)  # a read stamped an hour ahead came from a clock that jumped
+    await store([order(7)], now + hour)
+    assert await store([order(8)], now + 30 * second) == {"MUG-BLUE", "MUG-WHITE"}
+    assert await incoming() == [8]

@@ -57,6 +57,17 @@ class PositionAt:
     waiting: int
 
 
+LATER_AT_MOST = timedelta(minutes=1)
+"""How much later than a read another stored read can have finished and still be taken as the
+newer one. A read takes seconds (`stock_read_timeout`); a stored read stamped further ahead
+than this came from a clock that jumped or runs ahead, and must not keep every later read out."""
+
+
+def read_later(stored: datetime, this: datetime) -> bool:
+    """Whether a stored read finished after this one (and so is kept in its place)."""
+    return this < stored <= this + LATER_AT_MOST
+
+
 class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -226,7 +237,7 @@ class InventoryRepository:
         locked = await self.session.execute(
             _lock_positions_of_skus(), {"skus": sorted({sku for sku, _ in on_hand})}
         )
-        newer = {(sku, location) for sku, location, as_of in locked if as_of > window.finished}
+        newer = {(sku, location) for sku, location, as_of in locked if read_later(as_of, window.finished)}
         movements = await self.uncounted_movements(list(on_hand))
         values: list[dict[str, Any]] = []
         counted: list[str] = []
@@ -318,7 +329,11 @@ class InventoryRepository:
         statement = statement.on_conflict_do_update(
             index_elements=["sku"],
             set_={"read_at": statement.excluded.read_at},
-            where=marks.c.read_at <= statement.excluded.read_at,
+            # kept unless read later, within reason (`read_later`): a mark from the future is a clock
+            where=sa.or_(
+                marks.c.read_at <= statement.excluded.read_at,
+                marks.c.read_at > sa.bindparam("jumped", read_at + LATER_AT_MOST, type_=marks.c.read_at.type),
+            ),
         ).returning(marks.c.sku)
         newest = set((await self.session.execute(statement)).scalars())
         if not newest:
