@@ -187,6 +187,34 @@ async def test_units_on_hand_at_a_node_that_is_full_today_ship_later_rather_than
     assert (await dallas(client))["backordered"] == 0
 
 
+async def test_units_that_arrive_at_a_full_node_start_on_its_next_days_with_room(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Two orders wait for Dallas's purchase order; Dallas takes one order a day. When the units
+    arrive, the pass opens both orders' work there: one starts today, the other the next working
+    day (before, both started today, past Dallas's capacity)."""
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    async with services.store.write() as uow:
+        await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
+    waiting = [(await place(client, WOOL, units))["order"]["id"] for units in (5, 10)]
+
+    await katana(sandboxes).receive_purchase_order("PO-1002")  # the webhook tells the gateway
+
+    starts = []
+    for order_id in waiting:
+        body = await execute(
+            client,
+            "query($id: ID!) { order(id: $id) { fulfillmentOrders { startsOn location { code } } } }",
+            {"id": order_id},
+            token=AGENT,
+        )
+        [work] = body["data"]["order"]["fulfillmentOrders"]
+        assert work["location"]["code"] == "DC-DFW"
+        starts.append(work["startsOn"])
+    today = services.clock().astimezone(ZoneInfo("America/Chicago")).date()
+    assert starts == [add_business_days(today, 0).isoformat(), add_business_days(today, 1).isoformat()]
+
+
 async def test_a_partial_receipt_goes_to_the_oldest_line_first(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:

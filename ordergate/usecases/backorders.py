@@ -35,7 +35,7 @@ from ordergate.usecases.inventory import (
     refresh_stock,
     stock_view,
 )
-from ordergate.usecases.routing import Network, estimate, network, shortage
+from ordergate.usecases.routing import Network, capacity_used, estimate, network, room_of, shortage
 from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.backorders")
@@ -324,12 +324,20 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
         if not taken:
             return 0
         lines = await uow.orders.lines_by_order_ids(sorted({b.order_id for b, _ in taken}))
+        # each node's queue from today on (one read), grown by the work this pass opens there: a
+        # full node starts the units on its next day with room, as routing would have it
+        # (a node set to take no orders since still serves the lines that wait there, from today)
+        nodes = [by_id[at] for at in sorted({b.location_id for b, _ in taken}) if by_id[at].takes_orders]
+        used = await capacity_used(uow, nodes, now)
         allocated = 0
         for backorder, units in taken:
             order = orders[backorder.order_id]
             order_lines = lines.get(order.id, [])
             plan = Plan((PlanLine(backorder.sku, backorder.location_id, units),))
-            opened = await commit_plan(uow, order, order_lines, plan, view, actor=SYSTEM, now=now)
+            room = room_of([node for node in nodes if node.id == backorder.location_id], used)
+            opened = await commit_plan(uow, order, order_lines, plan, view, actor=SYSTEM, now=now, room=room)
+            for work in opened.fulfillment_orders:
+                used[work.location_id] = used.get(work.location_id, 0) + 1
             backorder.quantity -= units
             backorder.quantity_allocated += units
             if backorder.quantity == 0:
