@@ -190,29 +190,39 @@ async def test_units_on_hand_at_a_node_that_is_full_today_ship_later_rather_than
 async def test_units_that_arrive_at_a_full_node_start_on_its_next_days_with_room(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    """Two orders wait for Dallas's purchase order; Dallas takes one order a day. When the units
-    arrive, the pass opens both orders' work there: one starts today, the other the next working
-    day (before, both started today, past Dallas's capacity)."""
+    """Two orders wait for Dallas's purchase order; Dallas takes one order a day. The units come
+    in two weeks, four days after the day they were due. The pass opens both orders' work there:
+    one starts on the first working day, the other on the next (before, both started at once,
+    past Dallas's capacity), and each order's promise moves to the day its units can now reach
+    Austin (before, it kept the day promised from the purchase order's)."""
     await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
     async with services.store.write() as uow:
         await uow.session.execute(sa.text("UPDATE locations SET capacity_per_day = 1 WHERE code = 'DC-DFW'"))
     waiting = [(await place(client, WOOL, units))["order"]["id"] for units in (5, 10)]
+    promised = [(await read(client, order_id))["estimatedDelivery"] for order_id in waiting]
 
-    await katana(sandboxes).receive_purchase_order("PO-1002")  # the webhook tells the gateway
+    with moving(services) as clock:
+        clock.advance(14 * 24 * 3600)
+        await katana(sandboxes).receive_purchase_order("PO-1002")  # the webhook tells the gateway
+        today = clock().astimezone(ZoneInfo("America/Chicago")).date()
 
-    starts = []
+    found = []
     for order_id in waiting:
         body = await execute(
             client,
-            "query($id: ID!) { order(id: $id) { fulfillmentOrders { startsOn location { code } } } }",
+            """query($id: ID!) { order(id: $id) {
+              estimatedDelivery fulfillmentOrders { startsOn location { code } } } }""",
             {"id": order_id},
             token=AGENT,
         )
-        [work] = body["data"]["order"]["fulfillmentOrders"]
+        order = body["data"]["order"]
+        [work] = order["fulfillmentOrders"]
         assert work["location"]["code"] == "DC-DFW"
-        starts.append(work["startsOn"])
-    today = services.clock().astimezone(ZoneInfo("America/Chicago")).date()
-    assert starts == [add_business_days(today, 0).isoformat(), add_business_days(today, 1).isoformat()]
+        found.append((work["startsOn"], order["estimatedDelivery"]))
+    starts = [add_business_days(today, 0), add_business_days(today, 1)]
+    # Dallas's handling day and two days' transit to Austin, from the day it starts
+    assert found == [(day.isoformat(), add_business_days(day, 3).isoformat()) for day in starts]
+    assert all(was < now for was, (_, now) in zip(promised, found, strict=True))
 
 
 async def test_a_partial_receipt_goes_to_the_oldest_line_first(

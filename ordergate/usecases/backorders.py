@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from ordergate.models.allocation import Plan, PlanLine, Want
@@ -30,12 +31,23 @@ from ordergate.usecases.allocation import announce_opened, commit_plan
 from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
+    distance_km,
     forget_stock,
+    lead_days,
     local_clock,
+    locate,
     refresh_stock,
     stock_view,
 )
-from ordergate.usecases.routing import Network, capacity_used, estimate, network, room_of, shortage
+from ordergate.usecases.routing import (
+    Network,
+    capacity_used,
+    estimate,
+    network,
+    order_clock,
+    room_of,
+    shortage,
+)
 from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.backorders")
@@ -338,6 +350,15 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
             opened = await commit_plan(uow, order, order_lines, plan, view, actor=SYSTEM, now=now, room=room)
             for work in opened.fulfillment_orders:
                 used[work.location_id] = used.get(work.location_id, 0) + 1
+            _promise_again(
+                services,
+                order,
+                plan,
+                _to_order(services, view, order, by_id[backorder.location_id], backorder.sku),
+                room,
+                by_id,
+                now,
+            )
             backorder.quantity -= units
             backorder.quantity_allocated += units
             if backorder.quantity == 0:
@@ -363,6 +384,35 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
     if allocated:
         log.info("%d backordered units allocated", allocated)
     return allocated
+
+
+def _to_order(
+    services: Services, view: Mapping[str, SkuStock], order: Order, location: Location, sku: str
+) -> dict[str, SkuStock]:
+    """The pass's view of `sku` (read with no destination) with `location`'s lead time to this
+    order's own destination."""
+    point = locate(services, Destination.of(order.shipping_address)) if order.shipping_address else None
+    lead = lead_days(location, distance_km(location, point))
+    stock = view[sku]
+    nodes = [replace(n, lead_days=lead) if n.location_id == location.id else n for n in stock.nodes]
+    return {sku: replace(stock, nodes=nodes)}
+
+
+def _promise_again(
+    services: Services,
+    order: Order,
+    plan: Plan,
+    view: Mapping[str, SkuStock],
+    room: Mapping[str, int],
+    by_id: Mapping[str, Location],
+    now: datetime,
+) -> None:
+    """The order's promise moves to the day the units just allocated can reach the customer,
+    when that is later (they came late, or the node has no room until then)."""
+    pickup = by_id.get(order.pickup_location_id) if order.pickup_location_id else None
+    later = estimate(view, plan, order_clock(order, now, pickup), pickup=pickup, room=room)
+    if later is not None and (order.promised_on is None or later > order.promised_on):
+        order.promised_on = later
 
 
 async def cancel_waiting(uow: UnitOfWork, order: Order, units: Mapping[str, int], now: datetime) -> None:

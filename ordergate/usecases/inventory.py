@@ -107,9 +107,19 @@ def node_stock(
         as_of=position.as_of if position else None,
         max_age=timedelta(minutes=location.feed_max_age_minutes) if location.feed_max_age_minutes else None,
         incoming=tuple(Supply(r.quantity, r.expected_on) for r in incoming if r.location_id == location.id),
-        lead_days=location.handling_days + transit_days(distance_km),
+        lead_days=lead_days(location, distance_km),
     )
     return set_aside(node, waiting, now) if waiting and now is not None else node
+
+
+def lead_days(location: Location, distance: float | None) -> int:
+    """The node's handling and the transit over `distance` km (unknown: the longest), in
+    business days."""
+    return location.handling_days + transit_days(distance)
+
+
+def distance_km(location: Location, point: Point | None) -> float | None:
+    return haversine_km(point, Point(location.latitude, location.longitude)) if point else None
 
 
 def _expired(read_at: datetime | None, now: datetime, ttl: timedelta) -> bool:
@@ -463,10 +473,7 @@ def compose_stock(
         by_key[(sku, row.location_id)] = row
         if sku not in oldest or as_of < oldest[sku]:
             oldest[sku] = as_of
-    distances = {
-        loc.id: haversine_km(point, Point(loc.latitude, loc.longitude)) if point else None
-        for loc in locations
-    }
+    distances = {loc.id: distance_km(loc, point) for loc in locations}
     answers: dict[str, SkuStock] = {}
     for sku in skus:
         nodes: list[NodeStock] = []
