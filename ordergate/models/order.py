@@ -109,6 +109,16 @@ class Order:
     updated_at: datetime
 
 
+def promise_later(order: Order, day: date | None) -> bool:
+    """Move the order's promise to `day` when that is later than what it was promised (work that
+    slipped: re-routed, or units that came late or wait for room), never earlier; whether it
+    moved."""
+    if day is None or (order.promised_on is not None and day <= order.promised_on):
+        return False
+    order.promised_on = day
+    return True
+
+
 def held_before_routing(order: Order) -> bool:
     """Taken but not routed: held at placement (the fraud screen), routed when an agent releases
     it, not before (not by an edit, not by routeOrder)."""

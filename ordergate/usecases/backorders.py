@@ -15,7 +15,7 @@ from ordergate.models.catalog import Product
 from ordergate.models.errors import Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.location import Location
-from ordergate.models.order import Order, OrderLine, OrderStatus
+from ordergate.models.order import Order, OrderLine, OrderStatus, promise_later
 from ordergate.models.routing import Decision, Node
 from ordergate.models.supply import (
     Backorder,
@@ -350,14 +350,11 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
             opened = await commit_plan(uow, order, order_lines, plan, view, actor=SYSTEM, now=now, room=room)
             for work in opened.fulfillment_orders:
                 used[work.location_id] = used.get(work.location_id, 0) + 1
-            _promise_again(
-                services,
-                order,
-                plan,
-                _to_order(services, view, order, by_id[backorder.location_id], backorder.sku),
-                room,
-                by_id,
-                now,
+            # the promise moves when the units can no longer keep it (they came late, or wait for room)
+            pickup = by_id.get(order.pickup_location_id) if order.pickup_location_id else None
+            here = _to_order(services, view, order, by_id[backorder.location_id], backorder.sku)
+            promise_later(
+                order, estimate(here, plan, order_clock(order, now, pickup), pickup=pickup, room=room)
             )
             backorder.quantity -= units
             backorder.quantity_allocated += units
@@ -396,23 +393,6 @@ def _to_order(
     stock = view[sku]
     nodes = [replace(n, lead_days=lead) if n.location_id == location.id else n for n in stock.nodes]
     return {sku: replace(stock, nodes=nodes)}
-
-
-def _promise_again(
-    services: Services,
-    order: Order,
-    plan: Plan,
-    view: Mapping[str, SkuStock],
-    room: Mapping[str, int],
-    by_id: Mapping[str, Location],
-    now: datetime,
-) -> None:
-    """The order's promise moves to the day the units just allocated can reach the customer,
-    when that is later (they came late, or the node has no room until then)."""
-    pickup = by_id.get(order.pickup_location_id) if order.pickup_location_id else None
-    later = estimate(view, plan, order_clock(order, now, pickup), pickup=pickup, room=room)
-    if later is not None and (order.promised_on is None or later > order.promised_on):
-        order.promised_on = later
 
 
 async def cancel_waiting(uow: UnitOfWork, order: Order, units: Mapping[str, int], now: datetime) -> None:

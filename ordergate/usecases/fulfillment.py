@@ -25,7 +25,15 @@ from ordergate.models.inventory import LedgerKind
 from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillment_status, next_status
 from ordergate.models.location import Location
 from ordergate.models.movements import MovementKind
-from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
+from ordergate.models.order import (
+    DeliveryMethod,
+    HoldReason,
+    Order,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    promise_later,
+)
 from ordergate.models.pagination import Page, check_page, decode_time_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
@@ -303,9 +311,7 @@ async def _reroute(
     opened = await commit_plan(
         uow, order, lines, plan, view, actor=principal.subject, now=now, room=decision.room
     )
-    later = estimate(view, plan, order_clock(order, now), room=decision.room)
-    if later is not None and (order.promised_on is None or later > order.promised_on):
-        order.promised_on = later
+    if promise_later(order, estimate(view, plan, order_clock(order, now), room=decision.room)):
         uow.save(order)
     await uow.events.append(
         order,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ordergate.models.fulfillment import FulfillmentOrderStatus as F
-from ordergate.models.order import DeliveryMethod, OrderStatus
+from ordergate.models.order import DeliveryMethod, OrderStatus, promise_later
 from ordergate.models.order_status import STAGE_TEXT, Stage, pickup_until, stage_of
 from ordergate.models.shipment import Shipment
 from ordergate.models.shipment import TrackingStatus as T
@@ -105,3 +105,16 @@ def test_a_parcel_is_named_by_the_carrier_the_customer_knows(
     carrier: str, service: str | None, name: str
 ) -> None:
     assert carrier_name(carrier, service) == name
+
+
+def test_a_promise_only_ever_moves_later() -> None:
+    order = an_order(promised_on=date(2026, 12, 10))
+
+    moved = [promise_later(order, day) for day in (None, date(2026, 12, 9), date(2026, 12, 10))]
+    assert moved == [False, False, False]
+    assert order.promised_on == date(2026, 12, 10)
+    assert promise_later(order, date(2026, 12, 14)) is True
+    assert order.promised_on == date(2026, 12, 14)
+    unpromised = an_order(promised_on=None)
+    assert promise_later(unpromised, date(2026, 12, 1)) is True
+    assert unpromised.promised_on == date(2026, 12, 1)
