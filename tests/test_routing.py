@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.calendar import add_business_days
+from ordergate.models.pagination import encode_cursor
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.clock import moving
 from tests.contract import operation
-from tests.graphql_client import execute
+from tests.graphql_client import error_codes, execute
 from tests.test_delivery_options import OPTIONS
 
 AGENT = a_token("agent")
@@ -195,6 +196,55 @@ async def test_work_taken_past_a_full_day_still_counts_on_the_day_it_is_started(
     # promise is Dallas's handling day and two days' transit to Austin from the day it starts
     starts = [add_business_days(today, days) for days in range(4)]
     assert taken == [(day.isoformat(), add_business_days(day, 3).isoformat()) for day in starts]
+
+
+QUEUE = """query($loc: ID!, $after: String) {
+  fulfillmentOrders(locationId: $loc, first: 1, after: $after) {
+    edges { cursor node { startsOn order { number } } } pageInfo { hasNextPage } } }"""
+
+
+async def test_a_nodes_queue_is_in_the_order_its_work_is_to_be_started(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Dallas takes one order a day: three orders start today and the next two working days.
+    Its capacity is then raised, and a fourth order starts today: its associates see it second,
+    before the two that wait for later days, page by page."""
+    async with services.store.write() as uow:
+        await uow.session.execute(
+            sa.text("UPDATE locations SET capacity_per_day = CASE WHEN code = 'DC-DFW' THEN 1 ELSE 0 END")
+        )
+    numbers = []
+    for n in range(4):
+        if n == 3:
+            async with services.store.write() as uow:
+                await uow.session.execute(
+                    sa.text("UPDATE locations SET capacity_per_day = 5 WHERE code = 'DC-DFW'")
+                )
+        customer = {"email": f"queue-order-{n}@example.com", "firstName": "Ann"}
+        order = (await place(client, lines=[a_line("MUG-BLUE", 1)], customer=customer))["order"]
+        assert order["fulfillmentOrders"][0]["location"]["code"] == "DC-DFW"
+        numbers.append(order["number"])
+    listed = await execute(client, "{ locations { id code } }", token=AGENT)
+    dallas = next(loc["id"] for loc in listed["data"]["locations"] if loc["code"] == "DC-DFW")
+    associate = a_token("associate", locations=("DC-DFW",))
+
+    seen: list[tuple[str, int]] = []
+    after = None
+    for _ in range(5):
+        body = await execute(client, QUEUE, {"loc": dallas, "after": after}, token=associate)
+        page = body["data"]["fulfillmentOrders"]
+        seen += [(e["node"]["startsOn"], e["node"]["order"]["number"]) for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["edges"][-1]["cursor"]
+    stale = await execute(
+        client, QUEUE, {"loc": dallas, "after": encode_cursor(datetime.now(UTC), "x")}, token=associate
+    )
+
+    today = datetime.now(ZoneInfo("America/Chicago")).date()
+    starts = [add_business_days(today, days).isoformat() for days in (0, 0, 1, 2)]
+    assert seen == list(zip(starts, [numbers[0], numbers[3], numbers[1], numbers[2]], strict=True))
+    assert error_codes(stale) == ["INVALID_CURSOR"]  # a cursor of the queue's old order
 
 
 async def test_an_option_quoted_before_its_node_filled_up_is_refused_for_its_later_date(

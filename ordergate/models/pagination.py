@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any, Generic, TypeVar
 
@@ -52,9 +52,7 @@ def decode_cursor(cursor: str, arity: int, field: str = "after") -> list[Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         parts = None
     if not isinstance(parts, list) or len(parts) != arity or not all(_keyable(p) for p in parts):
-        raise ValidationFailed(
-            [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", (field,))]
-        )
+        raise _invalid(field)
     return parts
 
 
@@ -87,12 +85,29 @@ def decode_time_cursor(cursor: str, field: str = "after") -> tuple[datetime, str
     INVALID_CURSOR for anything else (a keyset on (created_at, id) compares times, so a naive
     one would compare wrong on PostgreSQL)."""
     at, record_id = decode_cursor(cursor, 2, field)
+    return _time(at, field), str(record_id)
+
+
+def decode_day_time_cursor(cursor: str, field: str = "after") -> tuple[date, datetime, str]:
+    """The (day, time, id) an `encode_cursor(day.isoformat(), at, id)` cursor carries;
+    INVALID_CURSOR for anything else."""
+    day, at, record_id = decode_cursor(cursor, 3, field)
+    try:
+        on = date.fromisoformat(str(day))
+    except ValueError:
+        raise _invalid(field) from None
+    return on, _time(at, field), str(record_id)
+
+
+def _time(at: Any, field: str) -> datetime:
     try:
         when = datetime.fromisoformat(str(at))
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise ValidationFailed(
-            [Problem("INVALID_CURSOR", "the cursor is not one this API gave out", (field,))]
-        )
-    return when, str(record_id)
+        raise _invalid(field)
+    return when
+
+
+def _invalid(field: str) -> ValidationFailed:
+    return ValidationFailed([Problem("INVALID_CURSOR", "the cursor is not one this API gave out", (field,))])

@@ -208,7 +208,10 @@ class Query:
         return [SkuAvailability.from_model(answer, promiser, built) for answer in answers]
 
     @strawberry.field(
-        description="A location's fulfilment work, oldest first; associates see their own locations."
+        description=(
+            "A location's fulfilment work in the order it is to be started: by startsOn, the day "
+            "the node is to start on it, then oldest first; associates see their own locations."
+        )
     )
     async def fulfillment_orders(
         self,

@@ -288,24 +288,15 @@ class OrderRepository:
         location_id: str,
         statuses: Sequence[FulfillmentOrderStatus],
         first: int,
-        after: tuple[datetime, str] | None,
+        after: tuple[date, datetime, str] | None,
     ) -> tuple[list[FulfillmentOrder], bool]:
-        """A location's work, oldest first (a queue), keyset-paginated on (created_at, id)."""
+        """A location's work in the order it is to be started: by the day the node is to start
+        on it (`starts_on`), then oldest first; keyset-paginated on (starts_on, created_at, id)."""
+        work = tables.fulfillment_orders.c
         query = self._queue(select(FulfillmentOrder), location_id, statuses)
         if after is not None:
-            created_at, fo_id = after
-            query = query.where(
-                sa.or_(
-                    tables.fulfillment_orders.c.created_at > created_at,
-                    sa.and_(
-                        tables.fulfillment_orders.c.created_at == created_at,
-                        tables.fulfillment_orders.c.id > fo_id,
-                    ),
-                )
-            )
-        query = query.order_by(tables.fulfillment_orders.c.created_at, tables.fulfillment_orders.c.id).limit(
-            first + 1
-        )
+            query = query.where(sa.tuple_(work.starts_on, work.created_at, work.id) > sa.tuple_(*after))
+        query = query.order_by(work.starts_on, work.created_at, work.id).limit(first + 1)
         rows = list((await self.session.execute(query)).scalars())
         return rows[:first], len(rows) > first
 

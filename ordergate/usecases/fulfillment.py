@@ -34,7 +34,7 @@ from ordergate.models.order import (
     OrderStatus,
     promise_later,
 )
-from ordergate.models.pagination import Page, check_page, decode_time_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_day_time_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.store.unit_of_work import UnitOfWork
@@ -109,7 +109,10 @@ async def lock_work(
 
 
 def queue_cursor(record: FulfillmentOrder) -> str:
-    return encode_cursor(record.created_at, record.id)
+    """Where a page of a node's queue ends: (starts_on, created_at, id), the queue's order. Work
+    opened before start days were kept has the day it came in (what migration 0028 gave it)."""
+    starts_on = record.starts_on or record.created_at.date()
+    return encode_cursor(starts_on.isoformat(), record.created_at, record.id)
 
 
 async def queue(
@@ -123,7 +126,7 @@ async def queue(
     if not principal.can(Permission.FULFIL):
         raise Forbidden("this role does not work fulfilment queues")
     check_page(first, services.policy.page_size_cap)
-    key = decode_time_cursor(after) if after else None
+    key = decode_day_time_cursor(after) if after else None
     async with services.store.read() as uow:
         location = await catalog.location_of_yours(services, uow, principal, location_id)
         rows, has_next = await uow.orders.fulfillment_queue(location.id, statuses, first, key)

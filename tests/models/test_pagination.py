@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from ordergate.models.pagination import decode_cursor, encode_cursor
+from ordergate.models.errors import ValidationFailed
+from ordergate.models.pagination import decode_cursor, decode_day_time_cursor, encode_cursor
 
 
 def as_json_dumps_wrote_it(*parts: Any) -> str:
@@ -38,3 +39,25 @@ def test_a_cursor_is_the_json_list_of_its_parts_in_base64url(parts: tuple[Any, .
 def test_a_cursor_reads_back_as_its_parts() -> None:
     at = datetime(2026, 12, 4, tzinfo=UTC)
     assert decode_cursor(encode_cursor("createdAt", at, "id-1"), 3) == ["createdAt", at.isoformat(), "id-1"]
+
+
+def test_a_queue_cursor_reads_back_as_its_day_time_and_id() -> None:
+    at = datetime(2026, 12, 4, 18, 1, tzinfo=UTC)
+    cursor = encode_cursor(date(2026, 12, 7).isoformat(), at, "fo-1")
+
+    assert decode_day_time_cursor(cursor) == (date(2026, 12, 7), at, "fo-1")
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("2026-12-07", datetime(2026, 12, 4, tzinfo=UTC)),  # two parts: the queue's order before start days
+        ("7 December", datetime(2026, 12, 4, tzinfo=UTC).isoformat(), "fo-1"),
+        ("2026-12-07", "2026-12-04T18:01:00", "fo-1"),  # a time without its offset
+        ("2026-12-07", "yesterday", "fo-1"),
+    ],
+)
+def test_anything_else_is_not_a_queue_cursor(parts: tuple[Any, ...]) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        decode_day_time_cursor(encode_cursor(*parts))
+    assert [p.code for p in refused.value.problems] == ["INVALID_CURSOR"]
