@@ -435,3 +435,41 @@ async def test_cancelling_what_was_left_after_a_partial_shipment_leaves_the_orde
     assert cancelled["paymentStatus"] == "PAID"
     assert settled["paymentStatus"] == "PAID"
     assert [p["kind"] for p in settled["payments"]] == ["AUTHORIZATION", "CAPTURE", "VOID"]
+
+
+async def test_a_capture_still_to_be_made_when_the_rest_is_cancelled_takes_no_more_than_the_new_total(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Three mugs ship from Dallas and their capture is promised as their share of the order:
+    44.63 of 102.00. The vase is cancelled before the relay makes that capture: the order is
+    now three mugs, priced again at 44.62 (their tax rounds on its own). The capture takes
+    44.62, not the 44.63 promised; the customer is never charged a cent past the total."""
+    await only_at(services, sandboxes, "MUG-BLUE", "DC-DFW", 5)
+    await only_at(services, sandboxes, "VASE-CERAMIC", "DC-EWR", 5)
+    order = (await place(client, lines=[a_line("MUG-BLUE", 3), a_line("VASE-CERAMIC", 1)]))["order"]
+    dallas = next(fo for fo in order["fulfillmentOrders"] if fo["location"]["code"] == "DC-DFW")
+    await ship(client, {"fulfillmentOrders": [dallas]})
+    vase, _ = await line_of(client, order["id"], "VASE-CERAMIC")
+    async with services.store.read() as uow:
+        [promised] = await uow.outbox.with_key_prefixes([f"{order['id']}:payment.capture:"])
+
+    body = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER", "lines": [{"lineId": vase, "quantity": 1}]}},
+        token=AGENT,
+    )
+    await relay_once(services, outbox_handlers(services))
+    settled = await money(client, order["id"])
+
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    assert (order["total"]["amount"], promised.payload["amount"]) == ("102.00", "44.63")
+    assert settled["total"]["amount"] == "44.62"
+    assert [(p["kind"], p["amount"]["amount"]) for p in settled["payments"]] == [
+        ("AUTHORIZATION", "102.00"),
+        ("CAPTURE", "44.62"),
+        ("VOID", "57.38"),
+    ]
+    assert settled["paymentStatus"] == "PAID"
+    [intent] = sandbox(sandboxes).intents.values()
+    assert intent.captures == [4462]  # what the card was charged, in cents

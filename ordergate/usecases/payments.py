@@ -359,6 +359,7 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
     async with services.store.read() as uow:
         order = (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
         ledger = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
+        given_back = await corrected(uow, order_id) if task.kind == PAYMENT_CAPTURE else Decimal(0)
     authorization = next((e for e in ledger if e.kind is PaymentKind.AUTHORIZATION), None)
     if order is None or authorization is None:
         raise Permanent("no authorised payment for this order")
@@ -370,7 +371,10 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
         return "recorded already"
     wanted = Decimal(str(task.payload["amount"]))
     if task.kind == PAYMENT_CAPTURE:
-        kind, amount = PaymentKind.CAPTURE, min(wanted, money.capturable)
+        # never past the total as it stands now: a capture promised as a share of an earlier
+        # total can be a cent more than what an edit or a cancellation since left to charge
+        owed = order.total + given_back - money.captured
+        kind, amount = PaymentKind.CAPTURE, min(wanted, money.capturable, owed)
         if amount <= 0:
             raise Permanent("nothing left to capture")
         await provider.capture(authorization.reference, amount, idempotency_key=task.key)
