@@ -223,6 +223,16 @@ async def test_units_that_arrive_at_a_full_node_start_on_its_next_days_with_room
     # Dallas's handling day and two days' transit to Austin, from the day it starts
     assert found == [(day.isoformat(), add_business_days(day, 3).isoformat()) for day in starts]
     assert all(was < now for was, (_, now) in zip(promised, found, strict=True))
+    # each customer is told once, in words, on their order's timeline (and by email)
+    for order_id in waiting:
+        body = await execute(
+            client,
+            "query($id: ID!) { order(id: $id) { timeline { type message } } }",
+            {"id": order_id},
+            token=AGENT,
+        )
+        delays = [e for e in body["data"]["order"]["timeline"] if e["type"] == "ORDER_DELAYED"]
+        assert delays == [{"type": "ORDER_DELAYED", "message": "Your order will arrive later than we said."}]
 
 
 async def test_a_partial_receipt_goes_to_the_oldest_line_first(

@@ -5,7 +5,7 @@ essential. The outbox is driven by hand here (`no_relay`); tests/test_email_tour
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -23,9 +23,14 @@ from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import EMAILS, dispatch_once
 from ordergate.workers.relay import relay_once
 from tests.builders import a_token, an_order_input
+from tests.clock import moving
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute
 from tests.server import free_port
+from tests.test_backorders import WOOL, katana
+from tests.test_backorders import place as place_wool
+from tests.test_backorders import read as read_order
+from tests.test_inventory import only_at
 from tests.test_shipping import DALLAS, packed, ship
 
 pytestmark = pytest.mark.no_relay
@@ -272,3 +277,32 @@ async def _append(services: Services, order_id: str, kind: EventType) -> None:
         await uow.events.append(
             order, kind, actor="test", occurred_at=services.clock() + timedelta(seconds=1), data=shipment_data
         )
+
+
+async def test_a_promise_moved_later_emails_the_customer_the_new_day_and_the_old(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Wool waits for Dallas's purchase order, which comes in two weeks instead of ten days:
+    the pass that allocates it moves the order's promise later, and the customer gets one email
+    saying so, with both days."""
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    placed = (await place_wool(client, WOOL, 5))["order"]
+    await send_due(services)  # the confirmation (and the backorder notice)
+    was = date.fromisoformat((await read_order(client, placed["id"]))["estimatedDelivery"])
+
+    with moving(services) as clock:
+        clock.advance(14 * 24 * 3600)
+        await katana(sandboxes).receive_purchase_order("PO-1002")
+        now = date.fromisoformat((await read_order(client, placed["id"]))["estimatedDelivery"])
+        await send_due(services)
+        await send_due(services)  # nothing is sent twice
+
+    delayed = [m for m in await inbox(client) if "later than we said" in m["subject"]]
+    assert now > was
+    assert [m["subject"] for m in delayed] == [
+        f"Your order {placed['number']} will arrive later than we said"
+    ]
+    [mail] = delayed
+    said = f"It is now expected by {now:%A %d %B %Y}, not {was:%A %d %B %Y}."
+    assert said in mail["text"]
+    assert [r.kind for r in await email_tasks(services, placed["id"])].count("delayed") == 1

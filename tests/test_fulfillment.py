@@ -151,6 +151,8 @@ async def test_a_pickup_order_is_collected_and_completes(
 async def test_a_rejection_re_routes_to_another_node(client: httpx.AsyncClient, services: Services) -> None:
     order = await place(client, lines=[a_line("KETTLE-STEEL", 1)])
     ids = await location_ids(client)
+    promise = "query($id: ID!) { order(id: $id) { estimatedDelivery } }"
+    was = (await execute(client, promise, {"id": order["id"]}, token=AGENT))["data"]["order"]
 
     rejected = await step(
         client, "Reject", DALLAS, id=order["fulfillmentOrders"][0]["id"], reason="shelf is empty"
@@ -160,7 +162,7 @@ async def test_a_rejection_re_routes_to_another_node(client: httpx.AsyncClient, 
     body = await execute(
         client,
         "query($id: ID!) { order(id: $id) "
-        "{ status fulfillmentOrders { status location { code } } timeline { type } } }",
+        "{ status estimatedDelivery fulfillmentOrders { status location { code } } timeline { type } } }",
         {"id": order["id"]},
         token=AGENT,
     )
@@ -168,7 +170,11 @@ async def test_a_rejection_re_routes_to_another_node(client: httpx.AsyncClient, 
     assert shares[0] == {"status": "REJECTED", "location": {"code": "DC-DFW"}}
     assert shares[1]["status"] == "OPEN"
     assert shares[1]["location"]["code"] != "DC-DFW"
-    assert "ORDER_REROUTED" in [e["type"] for e in body["data"]["order"]["timeline"]]
+    # the node that took over is further from the customer: the promise moves later, and says so
+    types = [e["type"] for e in body["data"]["order"]["timeline"]]
+    assert body["data"]["order"]["estimatedDelivery"] > was["estimatedDelivery"]
+    assert types[types.index("ORDER_REROUTED") + 1] == "ORDER_DELAYED"
+    assert types.count("ORDER_DELAYED") == 1
     async with services.store.read() as uow:
         positions = {p.location_id: p.allocated for p in await uow.inventory.positions(["KETTLE-STEEL"])}
     assert positions[ids["DC-DFW"]] == 0

@@ -35,6 +35,7 @@ MAX_LOCALE = 35
 class EmailKind(StrEnum):
     ORDER_CONFIRMED = "order_confirmed"
     BACKORDERED = "backordered"
+    DELAYED = "delayed"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     READY_FOR_PICKUP = "ready_for_pickup"
@@ -48,6 +49,7 @@ class EmailKind(StrEnum):
 KIND_OF_EVENT: dict[EventType, EmailKind] = {
     EventType.ORDER_CONFIRMED: EmailKind.ORDER_CONFIRMED,
     EventType.ORDER_BACKORDERED: EmailKind.BACKORDERED,
+    EventType.ORDER_DELAYED: EmailKind.DELAYED,
     EventType.FULFILLMENT_SHIPPED: EmailKind.SHIPPED,
     EventType.SHIPMENT_DELIVERED: EmailKind.DELIVERED,
     EventType.FULFILLMENT_READY_FOR_PICKUP: EmailKind.READY_FOR_PICKUP,
@@ -200,6 +202,7 @@ class MessageFacts:
     label: ReturnLabel | None = None
     refund: Refund | None = None
     promised_on: date | None = None
+    promised_before: date | None = None  # a delay: the day that was promised until then
     whole: bool = False  # a cancellation of the whole order, not some of its lines
     opt_out_url: str | None = None  # where the customer stops non-essential email
 
@@ -218,6 +221,15 @@ def backordered_items(event: OrderEvent, names: Mapping[str, str]) -> list[Item]
             )
         )
     return items
+
+
+def delayed_from(event: OrderEvent) -> date | None:
+    """The day an ORDER_DELAYED event says was promised until then."""
+    before = event.data.get("from")
+    try:
+        return date.fromisoformat(before) if isinstance(before, str) else None
+    except ValueError:
+        return None
 
 
 def cancelled_items(event: OrderEvent, lines: Mapping[str, tuple[str, str]]) -> list[Item]:

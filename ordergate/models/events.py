@@ -22,6 +22,7 @@ class EventType(StrEnum):
     ORDER_REROUTED = "ORDER_REROUTED"
     ORDER_EDITED = "ORDER_EDITED"
     ORDER_BACKORDERED = "ORDER_BACKORDERED"
+    ORDER_DELAYED = "ORDER_DELAYED"
     BACKORDER_ALLOCATED = "BACKORDER_ALLOCATED"
     FULFILLMENT_OPENED = "FULFILLMENT_OPENED"
     RETURN_REQUESTED = "RETURN_REQUESTED"
@@ -71,6 +72,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
     EventType.ORDER_REROUTED: "We are sending part of your order from another location.",
     EventType.ORDER_EDITED: "Your order was changed.",
+    EventType.ORDER_DELAYED: "Your order will arrive later than we said.",
     EventType.ORDER_BACKORDERED: "Some items are on order: we will send them when they arrive.",
     EventType.BACKORDER_ALLOCATED: "Items you were waiting for have arrived and are on their way to you.",
     EventType.FULFILLMENT_ACCEPTED: "A location accepted your order.",

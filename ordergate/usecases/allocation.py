@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.availability import start_on
@@ -115,6 +115,24 @@ async def commit_plan(
     await uow.flush()
     await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
     return Opened(opened, fo_lines, dict(by_id))
+
+
+async def announce_delay(
+    uow: UnitOfWork, order: Order, before: date | None, *, actor: str, now: datetime
+) -> None:
+    """Tell whoever follows the order that its promise moved later than `before`, the day it was
+    promised until now (`promise_later` moved it): ORDER_DELAYED, with both days, which emails
+    the customer and reaches webhooks and subscriptions. Nothing when it did not move, or when
+    nothing had been promised (an order given its first promise is not late)."""
+    if before is None or order.promised_on is None or order.promised_on <= before:
+        return
+    await uow.events.append(
+        order,
+        EventType.ORDER_DELAYED,
+        actor=actor,
+        occurred_at=now,
+        data={"from": before.isoformat(), "to": order.promised_on.isoformat()},
+    )
 
 
 async def announce_opened(

@@ -27,7 +27,7 @@ from ordergate.models.supply import (
     serve,
 )
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases.allocation import announce_opened, commit_plan
+from ordergate.usecases.allocation import announce_delay, announce_opened, commit_plan
 from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
@@ -342,6 +342,7 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
         nodes = [by_id[at] for at in sorted({b.location_id for b, _ in taken}) if by_id[at].takes_orders]
         used = await capacity_used(uow, nodes, now)
         allocated = 0
+        promised = {order_id: order.promised_on for order_id, order in orders.items()}
         for backorder, units in taken:
             order = orders[backorder.order_id]
             order_lines = lines.get(order.id, [])
@@ -378,6 +379,8 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
             )
             await announce_opened(uow, order, opened, actor=SYSTEM, now=now)
             allocated += units
+        for order_id in sorted({b.order_id for b, _ in taken}):  # one notice per order, however many lines
+            await announce_delay(uow, orders[order_id], promised[order_id], actor=SYSTEM, now=now)
     if allocated:
         log.info("%d backordered units allocated", allocated)
     return allocated

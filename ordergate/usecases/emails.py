@@ -35,6 +35,7 @@ from ordergate.models.emails import (
     backordered_items,
     cancel_reason,
     cancelled_items,
+    delayed_from,
     email_kind,
     is_essential,
     key_prefix,
@@ -152,6 +153,8 @@ async def gather(
         facts = await _with_delivery(uow, facts, event)
     elif kind is EmailKind.BACKORDERED:
         facts = _replace(facts, items=backordered_items(event, {line.sku: line.name for line in lines}))
+    elif kind is EmailKind.DELAYED:
+        facts = _replace(facts, promised_before=delayed_from(event))
     elif kind is EmailKind.CANCELLED:
         named = {line.id: (line.name, line.sku) for line in lines}
         facts = _replace(

@@ -39,7 +39,7 @@ from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, erp_sync, payments, storefront
-from ordergate.usecases.allocation import announce_opened, commit_plan
+from ordergate.usecases.allocation import announce_delay, announce_opened, commit_plan
 from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
 from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.routing import decide, estimate, order_clock, place_clock
@@ -314,6 +314,7 @@ async def _reroute(
     opened = await commit_plan(
         uow, order, lines, plan, view, actor=principal.subject, now=now, room=decision.room
     )
+    promised = order.promised_on
     if promise_later(order, estimate(view, plan, order_clock(order, now), room=decision.room)):
         uow.save(order)
     await uow.events.append(
@@ -323,6 +324,7 @@ async def _reroute(
         occurred_at=now,
         data={"from": rejected.location_id, "to": plan.locations},
     )
+    await announce_delay(uow, order, promised, actor=principal.subject, now=now)
     await announce_opened(uow, order, opened, actor=principal.subject, now=now)
 
 

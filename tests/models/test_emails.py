@@ -63,6 +63,11 @@ EXPECTED: list[tuple[MessageFacts, str, list[str]]] = [
         ["1 x Chef knife: expected Friday 15 January 2027"],
     ),
     (
+        facts(EmailKind.DELAYED, promised_on=date(2026, 12, 18), promised_before=date(2026, 12, 11)),
+        "Your order OG-1042 will arrive later than we said",
+        ["It is now expected by Friday 18 December 2026, not Friday 11 December 2026."],
+    ),
+    (
         facts(EmailKind.SHIPPED, parcel=Parcel("stamps_com", "9400111", TRACKING, date(2026, 12, 8))),
         "Your order OG-1042 has shipped",
         [
