@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -46,6 +47,7 @@ from ordergate.models.outbox import (
     ERP_STOCK_ADJUSTMENT,
     Permanent,
 )
+from ordergate.models.payments import taken_elsewhere, totals
 from ordergate.models.scope import OrderScope
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
@@ -181,6 +183,7 @@ class Walk:
     receipts: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (sku, code) -> when
     kept_back: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, location id) -> safety set
     closed: set[str] = field(default_factory=set)  # codes of locations an admin took out of routing
+    sold_there: dict[str, int] = field(default_factory=dict)  # storefront sales: order id -> theirs
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
 
     def __post_init__(self) -> None:
@@ -253,6 +256,7 @@ class Walk:
             (self.hold_or_release_order, 2),
             (self.reroute, 2),
             (self.storefront_sale, 3),
+            (self.storefront_refund, 2),
             (self.race, 4),
         ]
         actions, weights = zip(*moves, strict=True)
@@ -317,6 +321,29 @@ class Walk:
         if order is None:
             raise self.violation(f"storefront order {created['id']} was not kept")
         self.orders.append(order.id)
+        self.sold_there[order.id] = int(created["id"])
+
+    async def storefront_refund(self) -> None:
+        """The merchant refunds at the storefront what it took beyond the order as it stands here
+        (units cancelled here), in one refund or two, or else some goodwill of their own; each
+        refund's notice is taken in now (as its webhook's delivery would be) and again when the
+        relay works that delivery (nothing new). The ledger must then hold what the storefront
+        refunded (`check`)."""
+        if not self.sold_there:
+            return
+        order_id = self.rng.choice(sorted(self.sold_there))
+        theirs = self.bigcommerce.orders[self.sold_there[order_id]]
+        async with self.services.store.read() as uow:
+            order = (await uow.orders.by_ids([order_id], EVERYTHING))[order_id]
+        owed = theirs.total - theirs.refunded - order.total
+        if owed <= 0:
+            owed = min(Decimal("5.00"), theirs.total - theirs.refunded)  # goodwill
+            if owed <= 0 or self.rng.random() < 0.5:
+                return
+        half = (owed / 2).quantize(Decimal("0.01"))
+        for amount in [owed] if half <= 0 or self.rng.random() < 0.5 else [half, owed - half]:
+            await self.bigcommerce.refund(theirs.id, amount)
+            await storefront.import_order(self.services, str(theirs.id))
 
     async def retry(self) -> None:
         """A client's retry of an order it placed, any time later: as sent (the first order
@@ -913,6 +940,13 @@ class Walk:
         money = book_problems(orders, lines, ledgers, tasks, waiting_units, self.sandboxes.payments)
         if money:
             raise self.violation(f"after {after}: " + "; ".join(money[:5]))
+        for order_id, external in self.sold_there.items():  # what the merchant refunded there, here
+            refunded = totals(e for e in ledgers.get(order_id, []) if taken_elsewhere(e)).refunded
+            if refunded != self.bigcommerce.orders[external].refunded:
+                raise self.violation(
+                    f"after {after}: storefront order {external} refunded "
+                    f"{self.bigcommerce.orders[external].refunded} there, the ledger holds {refunded}"
+                )
         body = await execute(self.client, AVAILABILITY, {"skus": list(SKUS)}, token=AGENT)
         self.expect_no_errors(body)
         # The answer reads the ERP again when its snapshot is older than the TTL on the walk's

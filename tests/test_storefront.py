@@ -459,3 +459,52 @@ async def test_a_sale_the_network_cannot_fill_is_kept_on_hold_not_lost(
         token=AGENT,
     )
     assert release["data"]["releaseOrderHold"]["userErrors"] == [{"code": "INSUFFICIENT_STOCK"}]
+
+
+async def test_what_the_merchant_refunds_at_the_storefront_shows_in_our_ledger(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """A storefront sale is cancelled here; the storefront took the money, so the merchant
+    refunds it there (first 5.00, then the rest), and each refund's webhook brings it into the
+    order's ledger: PARTIALLY_REFUNDED, then REFUNDED (before, a cancelled order stayed PAID).
+    A notice that comes twice records its refund once."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2)])
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    cancelled = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": found["id"], "reason": "CUSTOMER"}},
+        token=AGENT,
+    )
+    paid = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+    total = sandbox.orders[created["id"]].total
+
+    async def payment() -> tuple[str, list[tuple[str, str]]]:
+        order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+        return order["paymentStatus"], [(p["kind"], p["amount"]["amount"]) for p in order["payments"]]
+
+    async def status_is(wanted: str) -> Any:
+        found_status, entries = await payment()
+        return (found_status, entries) if found_status == wanted else None
+
+    await sandbox.refund(created["id"], Decimal("5.00"))
+    partly = await eventually(lambda: status_is("PARTIALLY_REFUNDED"), "the first refund")
+    last = sandbox.deliveries[-1]
+    await sandbox.refund(created["id"], total - Decimal("5.00"))
+    whole = await eventually(lambda: status_is("REFUNDED"), "the second refund")
+    again = await client.post(  # the first refund's notice again, as a storefront retry would send it
+        "/webhooks/bigcommerce", content=last.body.replace(b'"hash":"', b'"hash":"x'), headers=last.headers
+    )
+    await asyncio.sleep(0.3)  # time for a (wrong) second entry to show
+    timeline = await execute(
+        client, "query($id: ID!) { order(id: $id) { timeline { type } } }", {"id": found["id"]}, token=AGENT
+    )
+
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert (paid["paymentStatus"], paid["total"]["amount"]) == ("PAID", "0.00")  # before the refunds
+    assert partly[1] == [("AUTHORIZATION", str(total)), ("CAPTURE", str(total)), ("REFUND", "5.00")]
+    assert again.status_code == 200
+    assert await payment() == whole
+    assert whole[1] == partly[1] + [("REFUND", str(total - Decimal("5.00")))]
+    assert [e["type"] for e in timeline["data"]["order"]["timeline"]].count("PAYMENT_REFUNDED") == 2

@@ -236,6 +236,7 @@ class Order:
     staff_notes: str = ""
     shipped_at: float | None = None
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    refunds: list[Decimal] = field(default_factory=list)  # each refund the merchant made, in turn
 
     @property
     def subtotal(self) -> Decimal:
@@ -248,6 +249,14 @@ class Order:
     @property
     def tax(self) -> Decimal:
         return (self.subtotal * TAX_RATE).quantize(Decimal("0.01"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.shipping + self.tax
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum(self.refunds, Decimal(0))
 
 
 @dataclass
@@ -400,6 +409,29 @@ class BigCommerceSandbox:
         await self._announce("store/order/updated", order)
         if previous != status_id:
             await self._announce("store/order/statusUpdated", order, previous=previous)
+
+    async def refund(self, order_id: int, amount: Decimal) -> int:
+        """Refund part or all of an order's payment as a merchant would in the control panel: the
+        order's `refunded_amount` grows, its status becomes Refunded (4) once all of it is given
+        back, else Partially Refunded (14), and `store/order/refund/created` is announced (then
+        the status change). The refund's id."""
+        order = self.orders[order_id]
+        if amount <= 0 or order.refunded + amount > order.total:
+            raise ValueError(
+                f"cannot refund {amount} of order {order_id}: {order.total - order.refunded} left"
+            )
+        order.refunds.append(amount)
+        previous = order.status_id
+        order.status_id = 4 if order.refunded == order.total else 14
+        order.modified_at = self.clock()
+        refund_id = sum(len(o.refunds) for o in self.orders.values())
+        await self._deliver(
+            "store/order/refund/created",
+            {"type": "order", "id": order.id, "refund": {"refund_id": refund_id}},
+        )
+        if previous != order.status_id:
+            await self._announce("store/order/statusUpdated", order, previous=previous)
+        return refund_id
 
     def register_hook(
         self,
@@ -976,8 +1008,14 @@ class BigCommerceSandbox:
             "items_shipped": sum(line.quantity_shipped for line in order.lines),
             "payment_method": "Credit Card",
             "payment_provider_id": "",
-            "payment_status": "captured",
-            "refunded_amount": _money(0),
+            "payment_status": (
+                "captured"
+                if not order.refunds
+                else "refunded"
+                if order.refunded == order.total
+                else "partially refunded"
+            ),
+            "refunded_amount": _money(order.refunded),
             "order_is_digital": False,
             "store_credit_amount": _money(0),
             "gift_certificate_amount": _money(0),
@@ -1353,7 +1391,7 @@ def _customer_from(wire: Mapping[str, Any]) -> Customer:
 
 def _order_state(order: Order) -> dict[str, Any]:
     lines = [dataclasses.asdict(line) | {"price": str(line.price)} for line in order.lines]
-    return dataclasses.asdict(order) | {"lines": lines}
+    return dataclasses.asdict(order) | {"lines": lines, "refunds": [str(amount) for amount in order.refunds]}
 
 
 def _order_from(wire: Mapping[str, Any]) -> Order:
@@ -1388,6 +1426,7 @@ def _order_from(wire: Mapping[str, Any]) -> Order:
         staff_notes=str(wire["staff_notes"]),
         shipped_at=None if shipped_at is None else float(shipped_at),
         shipments=copy.deepcopy([dict(shipment) for shipment in wire["shipments"]]),
+        refunds=[Decimal(str(amount)) for amount in wire.get("refunds", [])],  # none in older files
     )
 
 

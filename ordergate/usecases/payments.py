@@ -242,6 +242,45 @@ def record_storefront_payment(uow: UnitOfWork, order: Order, sale: ExternalSale,
     order.payment_status = payment_status(ledger, order.total)
 
 
+async def record_storefront_refunds(
+    uow: UnitOfWork, order: Order, refunded: Decimal, *, actor: str, now: datetime
+) -> Decimal:
+    """What the storefront that took the order's payment says it has refunded of it, in all
+    (`refunded`, its running total: a merchant refunds there, after a cancellation or a return
+    here, or for reasons of their own), kept in the ledger: one REFUND for what is new since it
+    last said, never past what it captured. The payment status follows (REFUNDED once all of it
+    is back) and PAYMENT_REFUNDED tells whoever follows the order. What was recorded (0: nothing
+    new). The caller holds the order's lock, so two notices of one refund record it once (and
+    the entry's key, the running total, would refuse a second)."""
+    ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
+    theirs = [entry for entry in ledger if taken_elsewhere(entry)]
+    taken = next((entry for entry in theirs if entry.kind is PaymentKind.AUTHORIZATION), None)
+    if taken is None:
+        return Decimal(0)
+    money = totals(theirs)
+    new = min(refunded, money.captured) - money.refunded
+    if new <= 0:
+        return Decimal(0)
+    uow.save(
+        PaymentTransaction(
+            order_id=order.id,
+            kind=PaymentKind.REFUND,
+            provider=taken.provider,
+            reference=taken.reference,
+            amount=new,
+            currency=order.currency,
+            key=f"{taken.provider}:{taken.reference}:refunded:{money.refunded + new}"[:160],
+            created_at=now,
+        )
+    )
+    await rederive_status(uow, order)
+    order.updated_at = now
+    await uow.events.append(
+        order, EventType.PAYMENT_REFUNDED, actor=actor, occurred_at=now, data={"amount": str(new)}
+    )
+    return new
+
+
 def _task(order: Order, kind: str, suffix: str, amount: Decimal, now: datetime) -> OutboxTask:
     return OutboxTask(
         kind=kind,

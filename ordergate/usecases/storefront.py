@@ -49,6 +49,7 @@ from ordergate.models.outbox import (
 )
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import payments
 from ordergate.usecases.holds import hold_order
 from ordergate.usecases.orders import place_order
 from ordergate.usecases.services import Services
@@ -152,7 +153,8 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
     async with services.store.read() as uow:
         existing = await uow.orders.by_source_ref(reference)
     if existing is not None:
-        return Imported(False, await _follow_up(services, existing, found, action))
+        refunded = await _refunds(services, existing, found)
+        return Imported(False, await _follow_up(services, existing, found, action) + refunded)
     if action not in (OrderAction.IMPORT, OrderAction.HOLD):
         return Imported(False, f"not imported: the storefront says {found.status}")
     try:
@@ -163,9 +165,10 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
         codes = ", ".join(sorted({p.code for p in refused.problems}))
         raise Permanent(f"cannot import {reference}: {codes}") from None
     await _remember_customer(services, order, found)
+    refunded = await _refunds(services, order, found)  # an order partly refunded before it came
     if action is OrderAction.HOLD:
         await _hold(services, storefront, order, found)
-    return Imported(True, f"imported as {order.number}")
+    return Imported(True, f"imported as {order.number}{refunded}")
 
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
@@ -221,6 +224,22 @@ async def _hold(
             idempotency_key=f"{order.source_ref}:hold:{found.status_code}",
         ),
     )
+
+
+async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> str:
+    """What the storefront has refunded of the order (a merchant refunds there, after we cancel
+    or take back units, since it took the payment), into our ledger: the order's payment status
+    then says REFUNDED or PARTIALLY_REFUNDED instead of PAID."""
+    if found.refunded <= 0:
+        return ""
+    async with services.store.write() as uow:
+        locked = await uow.orders.lock(order.id, EVERYTHING)
+        if locked is None:
+            return ""
+        new = await payments.record_storefront_refunds(
+            uow, locked, found.refunded, actor=importer(_connector(services)).subject, now=services.clock()
+        )
+    return f"; {new} refunded at the storefront" if new > 0 else ""
 
 
 async def _follow_up(services: Services, existing: Order, found: StorefrontOrder, action: OrderAction) -> str:

@@ -202,6 +202,37 @@ async def test_an_order_is_read_with_its_lines_and_address_as_exact_decimals_and
     assert order.shipping_address_id == 1
 
 
+async def test_what_the_merchant_refunded_is_read_as_the_order_s_running_total(
+    storefront: BigCommerceStorefront, sandbox: BigCommerceSandbox
+) -> None:
+    await storefront.register_webhooks("https://ordergate.test/webhooks/bigcommerce")
+    before = await storefront.order("100")
+    await sandbox.refund(100, Decimal("4.24"))
+    partly = await storefront.order("100")
+    await sandbox.refund(100, Decimal("80.00"))
+    whole = await storefront.order("100")
+
+    assert before is not None
+    assert partly is not None
+    assert whole is not None
+    assert (before.refunded, before.payment) == (Decimal("0.0000"), StorefrontPayment.CAPTURED)
+    assert (partly.refunded, partly.status, partly.action) == (
+        Decimal("4.2400"),
+        "Partially Refunded",
+        OrderAction.IMPORT,
+    )
+    assert (whole.refunded, whole.status, whole.action) == (
+        Decimal("84.2400"),
+        "Refunded",
+        OrderAction.CANCEL,
+    )
+    notices = [storefront.verify_webhook(d.headers, d.body) for d in sandbox.deliveries]
+    assert [(n.scope, n.order_id) for n in notices if "refund" in n.scope] == [
+        ("store/order/refund/created", "100"),
+        ("store/order/refund/created", "100"),
+    ]
+
+
 async def test_a_guest_order_has_no_customer_id(storefront: BigCommerceStorefront) -> None:
     order = await storefront.order("107")
 
@@ -736,11 +767,12 @@ async def test_registering_hooks_sends_our_secret_header_once_per_scope(
     first = await storefront.register_webhooks("https://ordergate.test/webhooks/bigcommerce")
     again = await storefront.register_webhooks("https://ordergate.test/webhooks/bigcommerce")
 
-    assert first == again == [1, 2, 3]
+    assert first == again == [1, 2, 3, 4]
     assert [(hook.scope, hook.headers) for hook in sandbox.hooks] == [
         ("store/order/created", {SECRET_HEADER: SECRET}),
         ("store/order/updated", {SECRET_HEADER: SECRET}),
         ("store/order/statusUpdated", {SECRET_HEADER: SECRET}),
+        ("store/order/refund/created", {SECRET_HEADER: SECRET}),  # what a merchant refunds there
     ]
 
 

@@ -229,6 +229,7 @@ async def test_a_restored_bigcommerce_store_keeps_its_orders_and_numbers_on(
             "items": [item],
         }
         assert (await http.post(f"/v2/orders/{first['id']}/shipments", json=shipment)).status_code == 201
+        await before.refund(first["id"], Decimal("2.50"))  # the merchant gave some back
         answered = (await http.get(f"/v2/orders/{first['id']}")).json()
 
     after = reborn(before, BigCommerceSandbox(clock=clock, webhook_client=hooks))
@@ -238,7 +239,9 @@ async def test_a_restored_bigcommerce_store_keeps_its_orders_and_numbers_on(
         second = (await http.post("/v2/orders", json=body)).json()
 
     assert again == answered
-    assert answered["status_id"] == 3  # partially shipped
+    assert answered["status_id"] == 14  # partially refunded (it was partially shipped)
+    assert answered["items_shipped"] == 1
+    assert (answered["refunded_amount"], answered["payment_status"]) == ("2.5000", "partially refunded")
     assert [shipment["tracking_number"] for shipment in shipments] == ["T1"]
     assert second["id"] == first["id"] + 1
     assert after.orders[first["id"]].lines[0].price == mug.price

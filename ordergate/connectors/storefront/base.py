@@ -84,6 +84,7 @@ class StorefrontOrder:
     payment_method: str = ""
     billing_address: Address | None = None
     shipping_address_id: int | None = None  # the storefront's id for its shipping address
+    refunded: Decimal = Decimal(0)  # what the storefront has refunded of it so far, in all
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,12 @@ ADJUSTMENT_LIMIT = 2000
 CONCURRENCY = 4
 SECRET_HEADER = "X-Ordergate-Webhook-Secret"  # noqa: S105 (the name of a header)
 ADJUSTMENT_REASON = "ordergate availability"
-ORDER_SCOPES = ("store/order/created", "store/order/updated", "store/order/statusUpdated")
+ORDER_SCOPES = (
+    "store/order/created",
+    "store/order/updated",
+    "store/order/statusUpdated",
+    "store/order/refund/created",
+)
 # `shipping_provider` values BigCommerce links natively; any other carrier goes as `tracking_carrier`.
 SHIPPING_PROVIDERS = frozenset(
     {"auspost", "canadapost", "endicia", "usps", "fedex", "ups", "upsready", "upsonline", "royalmail"}
@@ -535,6 +540,7 @@ def _order(
         payment=payment_of(_text(summary, "payment_status")),
         payment_method=_text(summary, "payment_method"),
         billing_address=_billing_address(billing) if _text(billing, "zip") else None,
+        refunded=_money(summary.get("refunded_amount") or "0", "refunded_amount"),
     )
 
 
