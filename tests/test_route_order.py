@@ -218,3 +218,27 @@ async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, servic
 
     assert payload["userErrors"] == []
     assert [s for s in statements if s.lstrip().upper().startswith(WRITES)] == []
+
+
+async def test_work_an_agent_moves_further_from_the_customer_tells_them_the_later_day(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Dallas closes; the kettle's work moves to a node further from Austin, so the order's
+    promise moves later: ORDER_DELAYED follows on its timeline (the customer's email with it)."""
+    order = await place(client, lines=[a_line("KETTLE-STEEL", 1)])
+    promise = "query($id: ID!) { order(id: $id) { estimatedDelivery timeline { type } } }"
+    before = (await execute(client, promise, {"id": order["id"]}, token=AGENT))["data"]["order"]
+    await close(services, "DC-DFW")
+
+    moved = await route(client, order["id"], dry_run=False)
+    after = (await execute(client, promise, {"id": order["id"]}, token=AGENT))["data"]["order"]
+
+    assert moved["changed"] is True
+    assert after["estimatedDelivery"] > before["estimatedDelivery"]
+    assert [e["type"] for e in after["timeline"]][-4:] == [
+        "FULFILLMENT_CANCELLED",
+        "ORDER_REROUTED",
+        "FULFILLMENT_OPENED",
+        "ORDER_DELAYED",
+    ]
+    assert "ORDER_DELAYED" not in [e["type"] for e in before["timeline"]]

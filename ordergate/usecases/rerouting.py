@@ -36,7 +36,7 @@ from ordergate.models.scope import OrderScope
 from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync
-from ordergate.usecases.allocation import Opened, allocate, announce_opened, commit_plan
+from ordergate.usecases.allocation import Opened, allocate, announce_delay, announce_opened, commit_plan
 from ordergate.usecases.inventory import Destination, SkuStock, locate, source_locations, stock_view
 from ordergate.usecases.routing import decide, estimate, order_clock
 from ordergate.usecases.services import Services
@@ -299,11 +299,12 @@ async def _move(
             data={"from": sorted({loc for _, loc in held(found.movable)}), "to": plan.locations},
         )
     await announce_opened(uow, order, opened, actor=actor, now=now)
-    promised = estimate(found.view, plan, order_clock(order, now), room=found.room)
+    promised, before = estimate(found.view, plan, order_clock(order, now), room=found.room), order.promised_on
     if promised is not None and order.delivery_method is DeliveryMethod.SHIP:
-        order.promised_on = promised
+        order.promised_on = promised  # a plan made afresh: its day, earlier or later
     order.updated_at = now
     uow.save(order)
+    await announce_delay(uow, order, before, actor=actor, now=now)
 
 
 async def _amend(
