@@ -162,18 +162,7 @@ async def record_increment(
     authorised = totals(ledger).authorised
     first = next(entry for entry in ledger if entry.kind is PaymentKind.AUTHORIZATION)
     if raised.amount > authorised:
-        uow.save(
-            PaymentTransaction(
-                order_id=order.id,
-                kind=PaymentKind.AUTHORIZATION,
-                provider=first.provider,
-                reference=first.reference,
-                amount=raised.amount - authorised,
-                currency=first.currency,
-                key=key,
-                created_at=now,
-            )
-        )
+        uow.save(_entry_of(first, PaymentKind.AUTHORIZATION, raised.amount - authorised, key, now))
         await uow.events.append(
             order,
             EventType.PAYMENT_AUTHORIZED,
@@ -261,24 +250,30 @@ async def record_storefront_refunds(
     new = min(refunded, money.captured) - money.refunded
     if new <= 0:
         return Decimal(0)
-    uow.save(
-        PaymentTransaction(
-            order_id=order.id,
-            kind=PaymentKind.REFUND,
-            provider=taken.provider,
-            reference=taken.reference,
-            amount=new,
-            currency=order.currency,
-            key=f"{taken.provider}:{taken.reference}:refunded:{money.refunded + new}"[:160],
-            created_at=now,
-        )
-    )
+    key = f"{taken.provider}:{taken.reference}:refunded:{money.refunded + new}"[:160]
+    uow.save(_entry_of(taken, PaymentKind.REFUND, new, key, now))
     await rederive_status(uow, order)
     order.updated_at = now
     await uow.events.append(
         order, EventType.PAYMENT_REFUNDED, actor=actor, occurred_at=now, data={"amount": str(new)}
     )
     return new
+
+
+def _entry_of(
+    first: PaymentTransaction, kind: PaymentKind, amount: Decimal, key: str, now: datetime
+) -> PaymentTransaction:
+    """A ledger entry of the payment `first` began: its order, provider, reference and currency."""
+    return PaymentTransaction(
+        order_id=first.order_id,
+        kind=kind,
+        provider=first.provider,
+        reference=first.reference,
+        amount=amount,
+        currency=first.currency,
+        key=key,
+        created_at=now,
+    )
 
 
 def _task(order: Order, kind: str, suffix: str, amount: Decimal, now: datetime) -> OutboxTask:
