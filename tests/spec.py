@@ -288,6 +288,7 @@ BIGCOMMERCE_DOCUMENTS = {
     "/v3/inventory/adjustments": "bigcommerce/bigcommerce-inventory.v3.yml",
     "/v3/inventory/locations": "bigcommerce/bigcommerce-locations.v3.yml",
     "/v3/hooks": "bigcommerce/bigcommerce-webhooks.v3.yml",
+    "/v3/orders": "bigcommerce/bigcommerce-orders.v3.yml",
 }
 """Path prefix below the store root -> the BigCommerce document that declares it. The orders v2
 file is named `.oas2` but is OpenAPI 3.0.0, so openapi-core loads it like the v3 ones."""

@@ -342,6 +342,11 @@ class BigCommerceSandbox:
                 Route("/v3/inventory/locations", self._guard(self._list_locations), methods=["GET"]),
                 Route("/v3/hooks", self._guard(self._list_hooks), methods=["GET"]),
                 Route("/v3/hooks", self._guard(self._create_hook), methods=["POST"]),
+                Route(
+                    "/v3/orders/{order_id:int}/payment_actions/refunds",
+                    self._guard(self._create_refund),
+                    methods=["POST"],
+                ),
             ]
         )
 
@@ -924,6 +929,50 @@ class BigCommerceSandbox:
             raise BadRequest("headers must map names to strings", 422)
         hook = self.register_hook(scope, destination, headers, is_active=body.get("is_active") is not False)
         return JSONResponse({"data": self._hook_record(hook), "meta": {}})
+
+    async def _create_refund(self, request: Request) -> Response:
+        """`POST /v3/orders/{id}/payment_actions/refunds`: the merchant refunds the sum of the
+        `payments`' amounts, as `refund` does (the items are the merchant's own account of why)."""
+        order = self._order_of(request)
+        body = await _json_object(request)
+        items, payments = body.get("items"), body.get("payments")
+        if not isinstance(items, list) or not isinstance(payments, list) or not payments:
+            raise BadRequest("items and payments are required", 422)
+        amounts = [payment.get("amount") if isinstance(payment, dict) else None for payment in payments]
+        if not all(isinstance(a, int | float) and not isinstance(a, bool) for a in amounts):
+            raise BadRequest("each payment needs an amount", 422)
+        parts = [Decimal(str(amount)) for amount in amounts]
+        if any(part != part.quantize(Decimal("0.01")) or part <= 0 for part in parts):
+            raise BadRequest("each payment's amount is a positive number of cents", 422)
+        total = sum(parts, Decimal(0))
+        try:
+            refund_id = await self.refund(order.id, total)
+        except ValueError as refused:
+            raise BadRequest(str(refused), 422) from None
+        created = datetime.fromtimestamp(self.clock(), UTC).isoformat().replace("+00:00", "Z")
+        record = {
+            "id": refund_id,
+            "order_id": order.id,
+            "user_id": 0,
+            "created": created,
+            "reason": str(body.get("reason", "")),
+            "total_amount": float(total),
+            "total_tax": 0.0,
+            "uses_merchant_override_values": False,
+            "items": [],
+            "payments": [
+                {
+                    "id": refund_id * 10 + number,
+                    "provider_id": str(payment.get("provider_id", "")),
+                    "amount": float(part),
+                    "offline": bool(payment.get("offline", False)),
+                    "is_declined": False,
+                    "declined_message": "",
+                }
+                for number, (payment, part) in enumerate(zip(payments, parts, strict=True))
+            ],
+        }
+        return JSONResponse({"data": record, "meta": {}}, status_code=201)
 
     # -- webhooks out ----------------------------------------------------------------------------
 

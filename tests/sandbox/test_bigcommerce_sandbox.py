@@ -396,6 +396,41 @@ async def test_create_order_fires_order_created_with_the_hook_s_headers_and_bigc
     spec.bigcommerce(BASE).document("/v3/hooks").check_schema("store_order_created", payload)
 
 
+async def test_a_merchant_s_refund_fires_refund_created_and_the_order_says_what_was_refunded(
+    bigcommerce: httpx.AsyncClient, sandbox: BigCommerceSandbox, endpoint: Endpoint
+) -> None:
+    sandbox.register_hook("store/order/*", HOOK, {"X-Ordergate-Webhook-Secret": "s3cret"})
+    refund = {"items": [{"item_type": "PRODUCT", "item_id": sandbox.orders[100].lines[0].id, "quantity": 1}]}
+
+    first = await bigcommerce.post(
+        "/v3/orders/100/payment_actions/refunds",
+        json=refund | {"payments": [{"provider_id": "storecredit", "amount": 4.24, "offline": False}]},
+    )
+    too_much = await bigcommerce.post(
+        "/v3/orders/100/payment_actions/refunds",
+        json=refund | {"payments": [{"provider_id": "storecredit", "amount": 80.01, "offline": False}]},
+    )
+    rest = await bigcommerce.post(
+        "/v3/orders/100/payment_actions/refunds",
+        json=refund | {"payments": [{"provider_id": "storecredit", "amount": 80.00, "offline": False}]},
+    )
+    order = (await bigcommerce.get("/v2/orders/100")).json()
+
+    assert (first.status_code, too_much.status_code, rest.status_code) == (201, 422, 201)
+    assert first.json()["data"]["total_amount"] == 4.24
+    assert (order["refunded_amount"], order["payment_status"], order["status_id"]) == (
+        "84.2400",
+        "refunded",
+        4,
+    )
+    payloads = [json.loads(delivery.content) for delivery in endpoint.received]
+    refunds = [p for p in payloads if p["scope"] == "store/order/refund/created"]
+    assert [p["data"]["refund"]["refund_id"] for p in refunds] == [1, 2]
+    assert [p["scope"] for p in payloads].count("store/order/statusUpdated") == 2  # 14, then 4
+    for payload in refunds:
+        spec.bigcommerce(BASE).document("/v3/hooks").check_schema("store_order_refund_created", payload)
+
+
 async def test_a_delivery_can_be_redelivered_byte_for_byte(
     sandbox: BigCommerceSandbox, endpoint: Endpoint
 ) -> None:
@@ -482,6 +517,7 @@ async def test_every_answer_matches_the_bigcommerce_specs(
     checks = spec.bigcommerce(BASE)
     mug = sandbox.product_for("MUG-BLUE")
     line = sandbox.orders[107].lines[0]
+    line_100 = sandbox.orders[100].lines[0].id
     address_id = sandbox.orders[107].shipping_addresses[0]["id"]
     answers = [
         await bigcommerce.get("/v2/orders", params={"limit": 5, "page": 1}),
@@ -536,9 +572,16 @@ async def test_every_answer_matches_the_bigcommerce_specs(
             "/v3/hooks", json={"scope": "store/order/*", "destination": HOOK, "headers": {"X-A": "b"}}
         ),
         await bigcommerce.get("/v3/hooks"),
+        await bigcommerce.post(
+            "/v3/orders/100/payment_actions/refunds",
+            json={
+                "items": [{"item_type": "PRODUCT", "item_id": line_100, "quantity": 1}],
+                "payments": [{"provider_id": "storecredit", "amount": 4.24, "offline": False}],
+            },
+        ),
     ]
 
-    assert [answer.status_code for answer in answers] == [200] * 6 + [201] + [200] * 9
+    assert [answer.status_code for answer in answers] == [200] * 6 + [201] + [200] * 9 + [201]
     for answer in answers:
         checks.check_request(answer.request)
         checks.check_response(answer)
