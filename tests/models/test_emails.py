@@ -183,6 +183,16 @@ def test_a_locale_with_templates_is_used_and_one_without_falls_back_to_english()
     assert locales(None) == ["en"]
 
 
+def test_a_delay_is_told_in_french_with_both_days() -> None:
+    given = facts(EmailKind.DELAYED, promised_on=date(2026, 12, 18), promised_before=date(2026, 12, 11))
+
+    subject, text, html = render(given, "fr")
+
+    assert subject == "Votre commande OG-1042 arrivera plus tard que prévu"
+    assert "Livraison désormais prévue le 18/12/2026, au lieu du 11/12/2026." in text
+    assert "au lieu du 11/12/2026" in html
+
+
 def test_only_delivered_and_picked_up_are_non_essential() -> None:
     assert {kind for kind in EmailKind if not is_essential(kind)} == {
         EmailKind.DELIVERED,
