@@ -347,6 +347,8 @@ async def test_agents_find_customers_by_the_start_of_an_email_or_a_name(client: 
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+POINTS = """query($id: ID!) { order(id: $id) { customer {
+  loyalty { balance entries(first: 10) { edges { node { points reason } } } } } } }"""
 SOLD = """query($id: ID!) { order(id: $id) {
   paymentStatus subtotal { amount } shippingTotal { amount } tax { amount } total { amount }
   lines { sku unitPrice { amount } tax { amount } }
@@ -467,7 +469,8 @@ async def test_what_the_merchant_refunds_at_the_storefront_shows_in_our_ledger(
     """A storefront sale is cancelled here; the storefront took the money, so the merchant
     refunds it there (first 5.00, then the rest), and each refund's webhook brings it into the
     order's ledger: PARTIALLY_REFUNDED, then REFUNDED (before, a cancelled order stayed PAID).
-    A notice that comes twice records its refund once."""
+    A notice that comes twice records its refund once. The sale's capture earned the customer
+    loyalty points, as any capture does; the refunds take them back."""
     sandbox = bigcommerce(sandboxes)
     created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2)])
     [found] = await eventually(lambda: imported(client, created["id"]), "the import")
@@ -500,6 +503,7 @@ async def test_what_the_merchant_refunds_at_the_storefront_shows_in_our_ledger(
     timeline = await execute(
         client, "query($id: ID!) { order(id: $id) { timeline { type } } }", {"id": found["id"]}, token=AGENT
     )
+    points = await execute(client, POINTS, {"id": found["id"]}, token=AGENT)
 
     assert cancelled["data"]["cancelOrder"]["userErrors"] == []
     assert (paid["paymentStatus"], paid["total"]["amount"]) == ("PAID", "0.00")  # before the refunds
@@ -508,3 +512,12 @@ async def test_what_the_merchant_refunds_at_the_storefront_shows_in_our_ledger(
     assert await payment() == whole
     assert whole[1] == partly[1] + [("REFUND", str(total - Decimal("5.00")))]
     assert [e["type"] for e in timeline["data"]["order"]["timeline"]].count("PAYMENT_REFUNDED") == 2
+    loyalty = points["data"]["order"]["customer"]["loyalty"]
+    earned = int(total)  # one point per whole unit captured (the default)
+    kept = int(total - Decimal("5.00"))  # what the points are worth after the first refund
+    assert [(e["node"]["reason"], e["node"]["points"]) for e in loyalty["entries"]["edges"]] == [
+        ("REFUNDED", -kept),
+        ("REFUNDED", -(earned - kept)),
+        ("CAPTURED", earned),
+    ]  # newest first
+    assert loyalty["balance"] == 0

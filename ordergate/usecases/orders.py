@@ -222,7 +222,16 @@ async def _capture(
     recent, apart = await _risk_facts(services, uow, command, customer.email, now)
     facts = CaptureFacts(products, pickup, customer, route, short, recent, apart)
     plan = plan_capture(command, facts, policy, number=number, placed_by=principal.subject, now=now)
-    return await _apply(uow, command, plan, view, pickup, actor=principal.subject, now=now)
+    return await _apply(
+        uow,
+        command,
+        plan,
+        view,
+        pickup,
+        actor=principal.subject,
+        now=now,
+        points_per_unit=services.policy.loyalty_points_per_unit,
+    )
 
 
 async def _apply(
@@ -234,6 +243,7 @@ async def _apply(
     *,
     actor: str,
     now: datetime,
+    points_per_unit: Decimal,
 ) -> Placed:
     order, lines = plan.order, list(plan.lines)
     # what the order's row will hold is set before it is written (its first event's number, its
@@ -249,7 +259,7 @@ async def _apply(
         _promise(order, plan.route, view, pickup, now)
     await uow.orders.add(order, lines)
     if command.sale is not None:
-        payments.record_storefront_payment(uow, order, command.sale, now)
+        await payments.record_storefront_payment(uow, order, command.sale, now, points_per_unit)
     if plan.consumes is not None:
         plan.consumes.status, plan.consumes.order_id = ReservationStatus.CONSUMED, order.id
         uow.save(plan.consumes)

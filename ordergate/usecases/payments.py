@@ -209,9 +209,12 @@ async def paid_elsewhere(uow: UnitOfWork, order_id: str) -> bool:
     return any(entry.kind is PaymentKind.AUTHORIZATION and taken_elsewhere(entry) for entry in ledger)
 
 
-def record_storefront_payment(uow: UnitOfWork, order: Order, sale: ExternalSale, now: datetime) -> None:
+async def record_storefront_payment(
+    uow: UnitOfWork, order: Order, sale: ExternalSale, now: datetime, points_per_unit: Decimal
+) -> None:
     """What the storefront took from the shopper, as it reports it: the order's payment status
-    then says so (PAID, AUTHORIZED) instead of PENDING."""
+    then says so (PAID, AUTHORIZED) instead of PENDING, and what it captured earns the customer
+    loyalty points as any capture does."""
     entries = [(PaymentKind.AUTHORIZATION, sale.authorised), (PaymentKind.CAPTURE, sale.captured)]
     ledger = [
         PaymentTransaction(
@@ -229,18 +232,24 @@ def record_storefront_payment(uow: UnitOfWork, order: Order, sale: ExternalSale,
     ]
     uow.save(*ledger)
     order.payment_status = payment_status(ledger, order.total)
+    captured = next((entry for entry in ledger if entry.kind is PaymentKind.CAPTURE), None)
+    if captured is not None:
+        await loyalty.record_points(
+            uow, order, PaymentKind.CAPTURE, ledger, captured.key, points_per_unit, now
+        )
 
 
 async def record_storefront_refunds(
-    uow: UnitOfWork, order: Order, refunded: Decimal, *, actor: str, now: datetime
+    uow: UnitOfWork, order: Order, refunded: Decimal, *, actor: str, now: datetime, points_per_unit: Decimal
 ) -> Decimal:
     """What the storefront that took the order's payment says it has refunded of it, in all
     (`refunded`, its running total: a merchant refunds there, after a cancellation or a return
     here, or for reasons of their own), kept in the ledger: one REFUND for what is new since it
     last said, never past what it captured. The payment status follows (REFUNDED once all of it
-    is back) and PAYMENT_REFUNDED tells whoever follows the order. What was recorded (0: nothing
-    new). The caller holds the order's lock, so two notices of one refund record it once (and
-    the entry's key, the running total, would refuse a second)."""
+    is back), the loyalty points it earned are taken back in proportion, and PAYMENT_REFUNDED
+    tells whoever follows the order. What was recorded (0: nothing new). The caller holds the
+    order's lock, so two notices of one refund record it once (and the entry's key, the running
+    total, would refuse a second)."""
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])
     theirs = [entry for entry in ledger if taken_elsewhere(entry)]
     taken = next((entry for entry in theirs if entry.kind is PaymentKind.AUTHORIZATION), None)
@@ -252,7 +261,8 @@ async def record_storefront_refunds(
         return Decimal(0)
     key = f"{taken.provider}:{taken.reference}:refunded:{money.refunded + new}"[:160]
     uow.save(_entry_of(taken, PaymentKind.REFUND, new, key, now))
-    await rederive_status(uow, order)
+    ledger = await rederive_status(uow, order)
+    await loyalty.record_points(uow, order, PaymentKind.REFUND, ledger, key, points_per_unit, now)
     order.updated_at = now
     await uow.events.append(
         order, EventType.PAYMENT_REFUNDED, actor=actor, occurred_at=now, data={"amount": str(new)}

@@ -237,7 +237,12 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
         if locked is None:
             return ""
         new = await payments.record_storefront_refunds(
-            uow, locked, found.refunded, actor=importer(_connector(services)).subject, now=services.clock()
+            uow,
+            locked,
+            found.refunded,
+            actor=importer(_connector(services)).subject,
+            now=services.clock(),
+            points_per_unit=services.policy.loyalty_points_per_unit,
         )
     return f"; {new} refunded at the storefront" if new > 0 else ""
 
