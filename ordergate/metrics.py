@@ -54,6 +54,12 @@ OUTBOX_LANE_LAG = Gauge(
 OUTBOX_LANE_PENDING = Gauge(
     "ordergate_outbox_lane_pending", "Outbox tasks not yet done, per relay lane", ["lane"]
 )
+OUTBOX_LANE_FAILING = Gauge(
+    "ordergate_outbox_lane_failing",
+    "Outbox tasks not yet done whose last attempt failed, per relay lane: retried with backoff "
+    "while an upstream is down or something must be fixed first (alert on it staying above 0)",
+    ["lane"],
+)
 
 
 NAMED_OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -79,19 +85,22 @@ def operation_label(name: str, known: frozenset[str]) -> str:
     return name if name in known or name == ANONYMOUS else UNREGISTERED
 
 
-def record_backlog(backlog: Mapping[str, tuple[int, datetime | None]], now: datetime) -> None:
-    """The outbox's pending work and lag, in all and per relay lane (every lane reported, so an
-    emptied lane reads 0 rather than its last value)."""
+def record_backlog(backlog: Mapping[str, tuple[int, datetime | None, int]], now: datetime) -> None:
+    """The outbox's pending work, its failing work and its lag, in all and per relay lane (every
+    lane reported, so an emptied lane reads 0 rather than its last value)."""
     pending: dict[str, int] = dict.fromkeys(LANE_NAMES, 0)
+    failing: dict[str, int] = dict.fromkeys(LANE_NAMES, 0)
     oldest: dict[str, datetime | None] = dict.fromkeys(LANE_NAMES, None)
-    for kind, (count, due_since) in backlog.items():
+    for kind, (count, due_since, failed) in backlog.items():
         lane = lane_of(kind)
         pending[lane] = pending.get(lane, 0) + count
+        failing[lane] = failing.get(lane, 0) + failed
         current = oldest.get(lane)
         if due_since is not None and (current is None or due_since < current):
             oldest[lane] = due_since
     for lane in pending:
         OUTBOX_LANE_PENDING.labels(lane).set(pending[lane])
+        OUTBOX_LANE_FAILING.labels(lane).set(failing.get(lane, 0))
         OUTBOX_LANE_LAG.labels(lane).set(_age(oldest.get(lane), now))
     OUTBOX_PENDING.set(sum(pending.values()))
     OUTBOX_LAG.set(max((_age(o, now) for o in oldest.values()), default=0.0))

@@ -79,6 +79,7 @@ async def test_an_unreachable_erp_is_retried_later_and_nothing_is_lost(
     assert failed.done_at is None
     assert failed.attempts == 1
     assert failed.last_error
+    assert 'ordergate_outbox_lane_failing{lane="erp"} 1.0' in (await client.get("/metrics")).text
 
     assert await relay(services) == 0  # not due yet: it backs off
     real_clock = services.clock
@@ -92,6 +93,7 @@ async def test_an_unreachable_erp_is_retried_later_and_nothing_is_lost(
     assert done.done_at is not None
     assert sandboxes.katana is not None
     assert len(sandboxes.katana.sales_orders_for(f"{order['number']}-DC-DFW")) == 1
+    assert 'ordergate_outbox_lane_failing{lane="erp"} 0.0' in (await client.get("/metrics")).text
 
 
 async def test_pushing_again_never_makes_a_second_sales_order(

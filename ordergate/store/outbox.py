@@ -39,16 +39,23 @@ class OutboxRepository:
         rows = await self.session.execute(_due(), {"now": now, "kinds": list(kinds), "most": limit})
         return list(rows.scalars())
 
-    async def backlog(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
-        """Per kind: tasks not done, and when the oldest of those already due was created."""
+    async def backlog(self, now: datetime) -> dict[str, tuple[int, datetime | None, int]]:
+        """Per kind: tasks not done, when the oldest of those already due was created, and how
+        many of them failed their last attempt (retried with backoff)."""
         due = sa.case((tables.outbox.c.available_at <= now, tables.outbox.c.created_at))
         query = (
-            select(tables.outbox.c.kind, sa.func.count(), sa.func.min(due))
+            select(
+                tables.outbox.c.kind,
+                sa.func.count(),
+                sa.func.min(due),
+                sa.func.count(tables.outbox.c.last_error),
+            )
             .where(tables.outbox.c.done_at.is_(None))
             .group_by(tables.outbox.c.kind)
         )
         return {
-            kind: (int(count), oldest) for kind, count, oldest in (await self.session.execute(query)).all()
+            kind: (int(count), oldest, int(failing))
+            for kind, count, oldest, failing in (await self.session.execute(query)).all()
         }
 
     async def with_key_prefixes(self, prefixes: Sequence[str], kind: str | None = None) -> list[OutboxTask]:
