@@ -521,3 +521,66 @@ async def test_what_the_merchant_refunds_at_the_storefront_shows_in_our_ledger(
         ("CAPTURED", earned),
     ]  # newest first
     assert loyalty["balance"] == 0
+
+
+async def test_a_sale_without_a_street_is_kept_on_hold_until_the_storefront_has_its_address(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The storefront sold a kettle to an address with no street. The sale is taken all the same,
+    its unit allocated, and held INCORRECT_ADDRESS (before, the import was given up, and the
+    order was nowhere in ours): no one can ship it until the merchant fixes the address at the
+    storefront, which sold it. When they do, the order takes the address and goes on."""
+    sandbox = bigcommerce(sandboxes)
+    nowhere = {
+        "first_name": "Pat",
+        "last_name": "Doe",
+        "street_1": "",
+        "city": "",
+        "state": "Texas",
+        "zip": "78701",
+    }
+    created = await sandbox.create_order("pat@example.com", [("KETTLE-STEEL", 1)], shipping_address=nowhere)
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status shippingAddress { line1 city postalCode }
+      holds { reason note } fulfillmentOrders { status } timeline { type } } }"""
+
+    async def order() -> dict[str, Any]:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        assert "errors" not in body, body
+        return dict(body["data"]["order"])
+
+    async def status_is(wanted: str) -> dict[str, Any] | None:
+        now = await order()
+        return now if now["status"] == wanted else None
+
+    held = await eventually(lambda: status_is("ON_HOLD"), "the hold")
+    associate = a_token("associate", locations=("DC-DFW",))
+    [work] = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"][
+        "fulfillmentOrders"
+    ]
+    refused = await execute(client, operation("Accept"), {"id": work["id"]}, token=associate)
+    address_id = sandbox.orders[created["id"]].shipping_addresses[0]["id"]
+    fixed = await client.put(
+        f"/sandbox/bigcommerce/v2/orders/{created['id']}/shipping_addresses/{address_id}",
+        json={"street_1": "1 Main St", "city": "Austin"},
+        headers={"X-Auth-Token": "sandbox"},
+    )
+
+    after = await eventually(lambda: status_is("CONFIRMED"), "the release")
+
+    assert (held["status"], held["shippingAddress"]) == (
+        "ON_HOLD",
+        {"line1": "", "city": "", "postalCode": "78701"},
+    )
+    assert held["holds"] == [
+        {
+            "reason": "INCORRECT_ADDRESS",
+            "note": "the storefront's shipping address has no line1, city: fix it there",
+        }
+    ]
+    assert refused["data"]["acceptFulfillmentOrder"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
+    assert fixed.status_code == 200
+    assert after["shippingAddress"] == {"line1": "1 Main St", "city": "Austin", "postalCode": "78701"}
+    assert after["holds"] == []
+    assert [e["type"] for e in after["timeline"]][-2:] == ["ORDER_EDITED", "ORDER_RELEASED"]
+    assert [e["type"] for e in after["timeline"]].count("ORDER_HELD") == 1

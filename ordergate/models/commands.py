@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -296,6 +297,21 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
             Problem("INVALID_LOCALE", "a locale is a language tag such as en or fr-CA", (*root, "locale"))
         )
     return problems
+
+
+ADDRESS_GAPS = frozenset(
+    {("shipping_address", part) for part in ("name", "line1", "city")}
+    | {("billing_address", part) for part in ("name", "line1", "city", "postal_code")}
+)
+"""Parts of an address a parcel needs but routing, tax and the fraud screen do not (they read
+the shipping address's country and postal code): what a sale a storefront already made may
+lack and still be kept, ON_HOLD until it is fixed (`address_gaps`)."""
+
+
+def address_gaps(problems: Sequence[Problem]) -> list[Problem]:
+    """The problems `check_place_order` found that are only a missing part of an address
+    (`ADDRESS_GAPS`): an imported sale is kept with them, held for its address, not refused."""
+    return [p for p in problems if p.code == "REQUIRED" and p.field in ADDRESS_GAPS]
 
 
 def check_key(key: str | None, path: tuple[str, ...]) -> list[Problem]:

@@ -331,6 +331,11 @@ class BigCommerceSandbox:
                 Route(
                     f"{orders}/shipping_addresses", self._guard(self._list_order_addresses), methods=["GET"]
                 ),
+                Route(
+                    f"{orders}/shipping_addresses/{{address_id:int}}",
+                    self._guard(self._update_order_address),
+                    methods=["PUT"],
+                ),
                 Route(f"{orders}/shipments", self._guard(self._list_shipments), methods=["GET"]),
                 Route(f"{orders}/shipments", self._guard(self._create_shipment), methods=["POST"]),
                 Route("/v3/customers", self._guard(self._list_customers), methods=["GET"]),
@@ -695,6 +700,25 @@ class BigCommerceSandbox:
     async def _list_order_addresses(self, request: Request) -> Response:
         order = self._order_of(request)
         return self._v2_page(request, [self._address_record(order, a) for a in order.shipping_addresses])
+
+    async def _update_order_address(self, request: Request) -> Response:
+        """`PUT /v2/orders/{id}/shipping_addresses/{id}`: the merchant corrects where an order
+        goes; the fields given replace the address's, and `store/order/updated` is announced."""
+        order = self._order_of(request)
+        address = next(
+            (a for a in order.shipping_addresses if a.get("id") == request.path_params["address_id"]), None
+        )
+        if address is None:
+            raise BadRequest("The requested resource was not found.", 404)
+        body = await _json_object(request)
+        for name in ADDRESS_FIELDS:
+            if name in body:
+                if not isinstance(body[name], str):
+                    raise BadRequest(f"{name} must be text", 422)
+                address[name] = body[name]
+        order.modified_at = self.clock()
+        await self._announce("store/order/updated", order)
+        return JSONResponse(self._address_record(order, address))
 
     async def _list_shipments(self, request: Request) -> Response:
         return self._v2_page(request, self._order_of(request).shipments)

@@ -36,8 +36,12 @@ from ordergate.models.commands import (
     HoldOrder,
     LineRequest,
     PlaceOrder,
+    ReleaseOrderHold,
+    address_gaps,
+    check_place_order,
 )
-from ordergate.models.errors import IdempotencyKeyReused, ValidationFailed
+from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
+from ordergate.models.events import EventType
 from ordergate.models.identity import Principal, Role
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
 from ordergate.models.outbox import (
@@ -50,7 +54,7 @@ from ordergate.models.outbox import (
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
-from ordergate.usecases.holds import hold_order
+from ordergate.usecases.holds import hold_order, release_order_hold
 from ordergate.usecases.orders import place_order
 from ordergate.usecases.services import Services
 
@@ -152,13 +156,16 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
     action = found.action
     async with services.store.read() as uow:
         existing = await uow.orders.by_source_ref(reference)
+    command = _command(found, reference, storefront.name)
+    gaps = _unaddressed(services, command)
     if existing is not None:
         refunded = await _refunds(services, existing, found)
-        return Imported(False, await _follow_up(services, existing, found, action) + refunded)
+        addressed = await _address(services, existing, command, gaps)
+        return Imported(False, await _follow_up(services, existing, found, action) + addressed + refunded)
     if action not in (OrderAction.IMPORT, OrderAction.HOLD):
         return Imported(False, f"not imported: the storefront says {found.status}")
     try:
-        order = await place_order(services, importer(storefront), _command(found, reference, storefront.name))
+        order = await place_order(services, importer(storefront), command)
     except IdempotencyKeyReused:
         return Imported(False, "imported already")  # a concurrent import of the same order won
     except ValidationFailed as refused:
@@ -166,9 +173,10 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
         raise Permanent(f"cannot import {reference}: {codes}") from None
     await _remember_customer(services, order, found)
     refunded = await _refunds(services, order, found)  # an order partly refunded before it came
+    addressed = await _address(services, order, command, gaps)
     if action is OrderAction.HOLD:
         await _hold(services, storefront, order, found)
-    return Imported(True, f"imported as {order.number}{refunded}")
+    return Imported(True, f"imported as {order.number}{addressed}{refunded}")
 
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
@@ -245,6 +253,72 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
             points_per_unit=services.policy.loyalty_points_per_unit,
         )
     return f"; {new} refunded at the storefront" if new > 0 else ""
+
+
+def _unaddressed(services: Services, command: PlaceOrder) -> list[str]:
+    """What the sale's shipping address lacks that a parcel needs (`address_gaps`)."""
+    gaps = address_gaps(check_place_order(command, services.policy.limits))
+    return [p.field[-1] for p in gaps if p.field is not None and p.field[0] == "shipping_address"]
+
+
+async def _address(services: Services, order: Order, command: PlaceOrder, gaps: list[str]) -> str:
+    """A sale whose shipping address lacks what a parcel needs is kept ON_HOLD (INCORRECT_ADDRESS)
+    for the merchant to fix it at the storefront, which sold it (its units are allocated, so it
+    waits for nothing else); once the storefront's address is whole, the order takes it and the
+    hold is released. Each step once, by its key, however often the storefront tells us."""
+    storefront = _connector(services)
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        return ""
+    if gaps:
+        await hold_order(
+            services,
+            importer(storefront),
+            HoldOrder(
+                order_id=order.id,
+                reason=HoldReason.INCORRECT_ADDRESS,
+                note=f"the storefront's shipping address has no {', '.join(gaps)}: fix it there",
+                idempotency_key=f"{order.source_ref}:hold:address",
+            ),
+        )
+        return f"; held for its address ({', '.join(gaps)})"
+    async with services.store.read() as uow:
+        holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
+    if not any(hold.reason is HoldReason.INCORRECT_ADDRESS for hold in holds):
+        return ""
+    now = services.clock()
+    async with services.store.write() as uow:
+        locked = await uow.orders.lock(order.id, EVERYTHING)
+        if locked is None:
+            return ""
+        if locked.shipping_address != command.shipping_address:
+            locked.shipping_address = command.shipping_address
+            locked.updated_at = now
+            uow.save(locked)
+            await uow.events.append(
+                locked,
+                EventType.ORDER_EDITED,
+                actor=importer(storefront).subject,
+                occurred_at=now,
+                data={
+                    "changes": [],
+                    "address": True,
+                    "total_before": str(locked.total),
+                    "total_after": str(locked.total),
+                },
+            )
+    try:
+        await release_order_hold(
+            services,
+            importer(storefront),
+            ReleaseOrderHold(
+                order_id=order.id,
+                reason=HoldReason.INCORRECT_ADDRESS,
+                idempotency_key=f"{order.source_ref}:release:address",
+            ),
+        )
+    except InvalidTransition:  # another notice of the same fix released it first
+        return ""
+    return "; its address fixed at the storefront, released"
 
 
 async def _follow_up(services: Services, existing: Order, found: StorefrontOrder, action: OrderAction) -> str:

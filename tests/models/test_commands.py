@@ -5,8 +5,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ordergate.models.commands import MAX_LENGTH, Limits, LineRequest, check_lines
+from ordergate.models.commands import (
+    MAX_LENGTH,
+    Limits,
+    LineRequest,
+    address_gaps,
+    check_lines,
+    check_place_order,
+)
 from ordergate.store.tables import customers, orders
+from tests.models.records import a_place_order, an_address
 
 COLUMNS = {
     "channel": [orders.c.channel],
@@ -40,3 +48,23 @@ def test_too_many_lines_is_said_once_and_the_lines_past_the_cap_are_not_read() -
     problems = check_lines(lines, Limits(max_line_quantity=999, max_lines=100), ())
 
     assert [(p.code, p.field) for p in problems] == [("TOO_MANY_LINES", ("lines",))]
+
+
+def test_only_a_missing_street_city_or_name_is_an_address_gap_a_kept_sale_may_have() -> None:
+    command = a_place_order(
+        shipping_address=an_address(line1="", city="", postal_code="not-a-zip"),
+        billing_address=an_address(line1=""),
+    )
+
+    problems = check_place_order(command, Limits(max_line_quantity=100, max_lines=10))
+    gaps = address_gaps(problems)
+
+    assert sorted(p.field or () for p in gaps) == [
+        ("billing_address", "line1"),
+        ("shipping_address", "city"),
+        ("shipping_address", "line1"),
+    ]
+    # where the parcel goes is not a gap: routing, tax and the fraud screen need it
+    assert [(p.code, p.field) for p in problems if p not in gaps] == [
+        ("INVALID_POSTAL_CODE", ("shipping_address", "postal_code"))
+    ]
