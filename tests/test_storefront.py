@@ -347,6 +347,8 @@ async def test_agents_find_customers_by_the_start_of_an_email_or_a_name(client: 
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+RELEASE = """mutation($input: ReleaseOrderHoldInput!) {
+  releaseOrderHold(input: $input) { order { status } userErrors { code field message } } }"""
 POINTS = """query($id: ID!) { order(id: $id) { customer {
   loyalty { balance entries(first: 10) { edges { node { points reason } } } } } } }"""
 SOLD = """query($id: ID!) { order(id: $id) {
@@ -559,6 +561,7 @@ async def test_a_sale_without_a_street_is_kept_on_hold_until_the_storefront_has_
         "fulfillmentOrders"
     ]
     refused = await execute(client, operation("Accept"), {"id": work["id"]}, token=associate)
+    too_soon = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
     address_id = sandbox.orders[created["id"]].shipping_addresses[0]["id"]
     fixed = await client.put(
         f"/sandbox/bigcommerce/v2/orders/{created['id']}/shipping_addresses/{address_id}",
@@ -579,6 +582,15 @@ async def test_a_sale_without_a_street_is_kept_on_hold_until_the_storefront_has_
         }
     ]
     assert refused["data"]["acceptFulfillmentOrder"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
+    # an agent cannot let it go while the parcel has nowhere to go
+    assert too_soon["data"]["releaseOrderHold"]["userErrors"] == [
+        {
+            "code": "ADDRESS_INCOMPLETE",
+            "field": ["input", "reason"],
+            "message": "the shipping address has no line1, city: "
+            "fix it first, at the storefront, which sold it",
+        }
+    ]
     assert fixed.status_code == 200
     assert after["shippingAddress"] == {"line1": "1 Main St", "city": "Austin", "postalCode": "78701"}
     assert after["holds"] == []

@@ -314,6 +314,15 @@ def address_gaps(problems: Sequence[Problem]) -> list[Problem]:
     return [p for p in problems if p.code == "REQUIRED" and p.field in ADDRESS_GAPS]
 
 
+def shipping_gaps(address: Address | None) -> list[str]:
+    """The parts a parcel needs that this shipping address lacks (`ADDRESS_GAPS`): what holds an
+    imported sale for its address, and what keeps that hold from being released."""
+    if address is None:
+        return []
+    path = ("shipping_address",)
+    return [p.field[-1] for p in address_gaps(check_address(address, path)) if p.field is not None]
+
+
 def check_key(key: str | None, path: tuple[str, ...]) -> list[Problem]:
     if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
         return [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ordergate.models.commands import HoldOrder, ReleaseOrderHold, check_hold, check_key
-from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ordergate.models.commands import HoldOrder, ReleaseOrderHold, check_hold, check_key, shipping_gaps
+from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import OrderAction, next_status, release_to
@@ -72,6 +72,19 @@ async def hold_order(services: Services, principal: Principal, command: HoldOrde
     return order
 
 
+async def _refuse_unaddressed(uow: UnitOfWork, order: Order, reason: HoldReason | None) -> None:
+    """ADDRESS_INCOMPLETE when the release would let go of an INCORRECT_ADDRESS hold while the
+    shipping address still lacks what a parcel needs: work let go then could not be shipped."""
+    gaps = shipping_gaps(order.shipping_address)
+    if not gaps:
+        return
+    holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
+    if any(h.reason is HoldReason.INCORRECT_ADDRESS and reason in (None, h.reason) for h in holds):
+        where = "at the storefront, which sold it" if order.source_ref else "with editOrder"
+        message = f"the shipping address has no {', '.join(gaps)}: fix it first, {where}"
+        raise ValidationFailed([Problem("ADDRESS_INCOMPLETE", message, ("reason",))])
+
+
 async def release_order_hold(services: Services, principal: Principal, command: ReleaseOrderHold) -> Order:
     if not principal.can(Permission.MANAGE_HOLDS):
         raise Forbidden("this role may not release holds")
@@ -86,6 +99,7 @@ async def release_order_hold(services: Services, principal: Principal, command: 
         order = await _locked(uow, principal, command.order_id)
         if order.status is not OrderStatus.ON_HOLD:
             raise InvalidTransition(f"the order is {order.status.value}, not ON_HOLD", field=("order_id",))
+        await _refuse_unaddressed(uow, order, command.reason)
         released, remaining = await uow.orders.release_holds(order.id, command.reason, principal.subject, now)
         if not released:
             raise InvalidTransition("the order has no active hold for that reason", field=("reason",))

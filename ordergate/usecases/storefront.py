@@ -37,8 +37,7 @@ from ordergate.models.commands import (
     LineRequest,
     PlaceOrder,
     ReleaseOrderHold,
-    address_gaps,
-    check_place_order,
+    shipping_gaps,
 )
 from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
 from ordergate.models.events import EventType
@@ -157,7 +156,7 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
     async with services.store.read() as uow:
         existing = await uow.orders.by_source_ref(reference)
     command = _command(found, reference, storefront.name)
-    gaps = _unaddressed(services, command)
+    gaps = shipping_gaps(command.shipping_address)
     if existing is not None:
         refunded = await _refunds(services, existing, found)
         addressed = await _address(services, existing, command, gaps)
@@ -253,12 +252,6 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
             points_per_unit=services.policy.loyalty_points_per_unit,
         )
     return f"; {new} refunded at the storefront" if new > 0 else ""
-
-
-def _unaddressed(services: Services, command: PlaceOrder) -> list[str]:
-    """What the sale's shipping address lacks that a parcel needs (`address_gaps`)."""
-    gaps = address_gaps(check_place_order(command, services.policy.limits))
-    return [p.field[-1] for p in gaps if p.field is not None and p.field[0] == "shipping_address"]
 
 
 async def _address(services: Services, order: Order, command: PlaceOrder, gaps: list[str]) -> str:

@@ -12,6 +12,7 @@ from ordergate.models.commands import (
     address_gaps,
     check_lines,
     check_place_order,
+    shipping_gaps,
 )
 from ordergate.store.tables import customers, orders
 from tests.models.records import a_place_order, an_address
@@ -68,3 +69,9 @@ def test_only_a_missing_street_city_or_name_is_an_address_gap_a_kept_sale_may_ha
     assert [(p.code, p.field) for p in problems if p not in gaps] == [
         ("INVALID_POSTAL_CODE", ("shipping_address", "postal_code"))
     ]
+
+
+def test_a_shipping_address_s_gaps_are_the_parts_a_parcel_needs() -> None:
+    assert shipping_gaps(an_address(line1="", city="", region="")) == ["line1", "city"]
+    assert shipping_gaps(an_address()) == []
+    assert shipping_gaps(None) == []
