@@ -40,6 +40,7 @@ from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import local_today
+from ordergate.models.order import HoldReason
 from ordergate.models.outbox import (
     ERP_FULFILMENT,
     ERP_SALES_ORDER,
@@ -86,6 +87,15 @@ RACERS = (
 # What a move may be told when the other move of a race changed its order first.
 RACE_REFUSALS = {"INVALID_TRANSITION", "VERSION_CONFLICT", "NOTHING_TO_CANCEL", "NOT_CANCELLABLE"}
 SHOPPER = "priya.patel@example.com"  # one of the storefront sandbox's demo customers
+GUEST = "sam.guest@example.com"  # no customer of the storefront's: billed to where it ships
+NO_STREET = {
+    "first_name": "Sam",
+    "last_name": "Guest",
+    "street_1": "",
+    "city": "",
+    "state": "Texas",
+    "zip": "78701",
+}
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
 PURCHASE_ORDERS = ("PO-1001", "PO-1002")
 PICKUP_STORES = ("ST-NYC", "ST-CHI")
@@ -257,6 +267,7 @@ class Walk:
             (self.reroute, 2),
             (self.storefront_sale, 3),
             (self.storefront_refund, 2),
+            (self.storefront_address, 1),
             (self.race, 4),
         ]
         actions, weights = zip(*moves, strict=True)
@@ -310,7 +321,10 @@ class Walk:
         """A shopper checks out on the storefront, paid there: imported now (as the webhook's
         delivery would be), and again when the relay works that delivery (nothing new)."""
         lines = [(sku, self.rng.randint(1, 3)) for sku in self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))]
-        created = await self.bigcommerce.create_order(SHOPPER, lines)
+        if self.rng.random() < 0.25:  # a guest's sale with no street: kept, held for its address
+            created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=NO_STREET)
+        else:
+            created = await self.bigcommerce.create_order(SHOPPER, lines)
         try:
             await storefront.import_order(self.services, str(created["id"]))
         except Permanent as refused:
@@ -322,6 +336,23 @@ class Walk:
             raise self.violation(f"storefront order {created['id']} was not kept")
         self.orders.append(order.id)
         self.sold_there[order.id] = int(created["id"])
+
+    async def storefront_address(self) -> None:
+        """The merchant gives a sale that came with no street its address at the storefront; the
+        notice is taken in now (as its webhook's delivery would be). `check` holds that no
+        sale with a whole address there is still held for it here."""
+        lacking = [
+            external
+            for external in sorted(self.sold_there.values())
+            if not self.bigcommerce.orders[external].shipping_addresses[0].get("street_1")
+        ]
+        if not lacking:
+            return
+        external = self.rng.choice(lacking)
+        address_id = self.bigcommerce.orders[external].shipping_addresses[0]["id"]
+        given = {"street_1": "1 Main St", "city": "Austin"}
+        await self.bigcommerce.correct_address(external, address_id, given)
+        await storefront.import_order(self.services, str(external))
 
     async def storefront_refund(self) -> None:
         """The merchant refunds at the storefront what it took beyond the order as it stands here
@@ -746,6 +777,8 @@ class Walk:
             and {e["code"] for e in payload["userErrors"]} <= RACE_REFUSALS
         ):
             return  # the other move cancelled it, or released it first
+        if {e["code"] for e in payload["userErrors"]} == {"ADDRESS_INCOMPLETE"}:
+            return  # a storefront sale with no street: the merchant gives it one first
         if payload["userErrors"]:
             self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
             cancelled = await execute(
@@ -809,6 +842,18 @@ class Walk:
         return Violation(f"seed {self.seed}, step {self.step} ({self.kinds.most_common(3)}): {what}")
 
     # -- invariants --------------------------------------------------------------------------------
+
+    async def address_holds(self) -> set[str]:
+        """Storefront sales the import holds for their address (an agent's INCORRECT_ADDRESS
+        hold is the agent's own)."""
+        async with self.services.store.read() as uow:
+            holds = await uow.orders.active_holds_by_order_ids(sorted(self.sold_there))
+        return {
+            order_id
+            for order_id, active in holds.items()
+            for hold in active
+            if hold.reason is HoldReason.INCORRECT_ADDRESS and hold.placed_by.endswith("-import")
+        }
 
     async def check_settled(self) -> None:
         """Once every retry has come due, the ERP has heard of everything: no task of its lane
@@ -940,6 +985,16 @@ class Walk:
         money = book_problems(orders, lines, ledgers, tasks, waiting_units, self.sandboxes.payments)
         if money:
             raise self.violation(f"after {after}: " + "; ".join(money[:5]))
+        for_address = await self.address_holds()
+        for order_id, external in self.sold_there.items():  # held for its address while it has none
+            whole = bool(self.bigcommerce.orders[external].shipping_addresses[0].get("street_1"))
+            done = orders[order_id].status.value in ("CANCELLED", "COMPLETED")
+            if whole and order_id in for_address:
+                raise self.violation(f"after {after}: storefront sale {external} has an address, yet is held")
+            if not whole and order_id not in for_address and not done:
+                raise self.violation(
+                    f"after {after}: storefront sale {external} has no street, yet is not held"
+                )
         for order_id, external in self.sold_there.items():  # what the merchant refunded there, here
             refunded = totals(e for e in ledgers.get(order_id, []) if taken_elsewhere(e)).refunded
             if refunded != self.bigcommerce.orders[external].refunded:

@@ -443,6 +443,18 @@ class BigCommerceSandbox:
             await self._announce("store/order/statusUpdated", order, previous=previous)
         return refund_id
 
+    async def correct_address(
+        self, order_id: int, address_id: int, fields: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Change a shipping address of an order as a merchant would (the fields given replace the
+        address's), announced as `store/order/updated`; the address as the API answers it."""
+        order = self.orders[order_id]
+        address = next(a for a in order.shipping_addresses if a.get("id") == address_id)
+        address.update({name: value for name, value in fields.items() if name in ADDRESS_FIELDS})
+        order.modified_at = self.clock()
+        await self._announce("store/order/updated", order)
+        return self._address_record(order, address)
+
     def register_hook(
         self,
         scope: str,
@@ -705,20 +717,14 @@ class BigCommerceSandbox:
         """`PUT /v2/orders/{id}/shipping_addresses/{id}`: the merchant corrects where an order
         goes; the fields given replace the address's, and `store/order/updated` is announced."""
         order = self._order_of(request)
-        address = next(
-            (a for a in order.shipping_addresses if a.get("id") == request.path_params["address_id"]), None
-        )
-        if address is None:
+        address_id = request.path_params["address_id"]
+        if not any(a.get("id") == address_id for a in order.shipping_addresses):
             raise BadRequest("The requested resource was not found.", 404)
         body = await _json_object(request)
-        for name in ADDRESS_FIELDS:
-            if name in body:
-                if not isinstance(body[name], str):
-                    raise BadRequest(f"{name} must be text", 422)
-                address[name] = body[name]
-        order.modified_at = self.clock()
-        await self._announce("store/order/updated", order)
-        return JSONResponse(self._address_record(order, address))
+        fields = {name: body[name] for name in ADDRESS_FIELDS if name in body}
+        if not all(isinstance(value, str) for value in fields.values()):
+            raise BadRequest("address fields are text", 422)
+        return JSONResponse(await self.correct_address(order.id, address_id, fields))
 
     async def _list_shipments(self, request: Request) -> Response:
         return self._v2_page(request, self._order_of(request).shipments)
