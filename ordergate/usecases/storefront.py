@@ -221,16 +221,13 @@ async def _hold(
     services: Services, storefront: StorefrontConnector, order: Order, found: StorefrontOrder
 ) -> None:
     reason = HoldReason.HIGH_RISK_OF_FRAUD if found.suspected_fraud else HoldReason.OTHER
-    await hold_order(
-        services,
-        importer(storefront),
-        HoldOrder(
-            order_id=order.id,
-            reason=reason,
-            note=f"the storefront says {found.status}",
-            idempotency_key=f"{order.source_ref}:hold:{found.status_code}",
-        ),
-    )
+    await _held(services, order, reason, f"the storefront says {found.status}", found.status_code)
+
+
+async def _held(services: Services, order: Order, reason: HoldReason, note: str, why: str) -> None:
+    """The import's hold on the order, placed once for each `why` however often it is told."""
+    command = HoldOrder(order.id, reason, note, idempotency_key=f"{order.source_ref}:hold:{why}")
+    await hold_order(services, importer(_connector(services)), command)
 
 
 async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> str:
@@ -263,16 +260,8 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         return ""
     if gaps:
-        await hold_order(
-            services,
-            importer(storefront),
-            HoldOrder(
-                order_id=order.id,
-                reason=HoldReason.INCORRECT_ADDRESS,
-                note=f"the storefront's shipping address has no {', '.join(gaps)}: fix it there",
-                idempotency_key=f"{order.source_ref}:hold:address",
-            ),
-        )
+        note = f"the storefront's shipping address has no {', '.join(gaps)}: fix it there"
+        await _held(services, order, HoldReason.INCORRECT_ADDRESS, note, "address")
         return f"; held for its address ({', '.join(gaps)})"
     async with services.store.read() as uow:
         holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
