@@ -96,6 +96,14 @@ NO_STREET = {
     "state": "Texas",
     "zip": "78701",
 }
+WRONG_ZIP = NO_STREET | {"street_1": "1 Main St", "city": "Austin", "zip": "ABCDE"}
+
+
+def addressed(address: dict[str, Any]) -> bool:
+    """Whether a storefront address is one a parcel can go to (a street and a real ZIP)."""
+    return bool(address.get("street_1")) and address.get("zip") != "ABCDE"
+
+
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
 PURCHASE_ORDERS = ("PO-1001", "PO-1002")
 PICKUP_STORES = ("ST-NYC", "ST-CHI")
@@ -321,8 +329,9 @@ class Walk:
         """A shopper checks out on the storefront, paid there: imported now (as the webhook's
         delivery would be), and again when the relay works that delivery (nothing new)."""
         lines = [(sku, self.rng.randint(1, 3)) for sku in self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))]
-        if self.rng.random() < 0.25:  # a guest's sale with no street: kept, held for its address
-            created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=NO_STREET)
+        if self.rng.random() < 0.25:  # a guest's sale with no street or a wrong zip: held for it
+            nowhere = self.rng.choice((NO_STREET, WRONG_ZIP))
+            created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=nowhere)
         else:
             created = await self.bigcommerce.create_order(SHOPPER, lines)
         try:
@@ -344,13 +353,13 @@ class Walk:
         lacking = [
             external
             for external in sorted(self.sold_there.values())
-            if not self.bigcommerce.orders[external].shipping_addresses[0].get("street_1")
+            if not addressed(self.bigcommerce.orders[external].shipping_addresses[0])
         ]
         if not lacking:
             return
         external = self.rng.choice(lacking)
         address_id = self.bigcommerce.orders[external].shipping_addresses[0]["id"]
-        given = {"street_1": "1 Main St", "city": "Austin"}
+        given = {"street_1": "1 Main St", "city": "Austin", "zip": "78701"}
         await self.bigcommerce.correct_address(external, address_id, given)
         await storefront.import_order(self.services, str(external))
 
@@ -987,13 +996,13 @@ class Walk:
             raise self.violation(f"after {after}: " + "; ".join(money[:5]))
         for_address = await self.address_holds()
         for order_id, external in self.sold_there.items():  # held for its address while it has none
-            whole = bool(self.bigcommerce.orders[external].shipping_addresses[0].get("street_1"))
+            whole = addressed(self.bigcommerce.orders[external].shipping_addresses[0])
             done = orders[order_id].status.value in ("CANCELLED", "COMPLETED")
             if whole and order_id in for_address:
                 raise self.violation(f"after {after}: storefront sale {external} has an address, yet is held")
             if not whole and order_id not in for_address and not done:
                 raise self.violation(
-                    f"after {after}: storefront sale {external} has no street, yet is not held"
+                    f"after {after}: storefront sale {external} has no usable address, yet is not held"
                 )
         for order_id, external in self.sold_there.items():  # what the merchant refunded there, here
             refunded = totals(e for e in ledgers.get(order_id, []) if taken_elsewhere(e)).refunded

@@ -26,6 +26,7 @@ from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.flows import send_back
 from tests.graphql_client import execute
+from tests.test_inventory import only_at
 
 AGENT = a_token("agent")
 DALLAS = a_token("associate", locations=("DC-DFW",))
@@ -578,7 +579,7 @@ async def test_a_sale_without_a_street_is_kept_on_hold_until_the_storefront_has_
     assert held["holds"] == [
         {
             "reason": "INCORRECT_ADDRESS",
-            "note": "the storefront's shipping address has no line1, city: fix it there",
+            "note": "the storefront's shipping address has no usable line1, city: fix it there",
         }
     ]
     assert refused["data"]["acceptFulfillmentOrder"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
@@ -587,7 +588,7 @@ async def test_a_sale_without_a_street_is_kept_on_hold_until_the_storefront_has_
         {
             "code": "ADDRESS_INCOMPLETE",
             "field": ["input", "reason"],
-            "message": "the shipping address has no line1, city: "
+            "message": "the shipping address has no usable line1, city: "
             "fix it first, at the storefront, which sold it",
         }
     ]
@@ -596,3 +597,84 @@ async def test_a_sale_without_a_street_is_kept_on_hold_until_the_storefront_has_
     assert after["holds"] == []
     assert [e["type"] for e in after["timeline"]][-2:] == ["ORDER_EDITED", "ORDER_RELEASED"]
     assert [e["type"] for e in after["timeline"]].count("ORDER_HELD") == 1
+
+
+async def test_a_sale_whose_postal_code_is_wrong_waits_unrouted_until_the_storefront_fixes_it(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The storefront sold a kettle to a Texas address with the postal code ABCDE. Routing
+    cannot place the parcel, so the sale is kept unrouted (no node's work, no units taken),
+    held INCORRECT_ADDRESS once (before, the import was given up). The merchant fixes the
+    postal code at the storefront: the order takes the address, is released and routed."""
+    sandbox = bigcommerce(sandboxes)
+    wrong = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
+    wrong |= {"state": "Texas", "zip": "ABCDE"}
+    created = await sandbox.create_order("pat@example.com", [("KETTLE-STEEL", 1)], shipping_address=wrong)
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status shippingAddress { postalCode }
+      holds { reason } fulfillmentOrders { location { code } } } }"""
+
+    async def status_is(wanted: str) -> dict[str, Any] | None:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        order: dict[str, Any] = body["data"]["order"]
+        return order if order["status"] == wanted else None
+
+    held = await eventually(lambda: status_is("ON_HOLD"), "the hold")
+    await asyncio.sleep(0.3)  # time for a (wrong) second hold to show
+    held_still = await status_is("ON_HOLD")
+    address_id = sandbox.orders[created["id"]].shipping_addresses[0]["id"]
+    await sandbox.correct_address(created["id"], address_id, {"zip": "78701"})
+    routed = await eventually(lambda: status_is("CONFIRMED"), "the release")
+
+    assert held == held_still
+    assert held["holds"] == [{"reason": "INCORRECT_ADDRESS"}]
+    assert held["fulfillmentOrders"] == []  # unrouted: no units taken from any node
+    assert routed["shippingAddress"] == {"postalCode": "78701"}
+    assert routed["holds"] == []
+    assert [fo["location"]["code"] for fo in routed["fulfillmentOrders"]] == ["DC-DFW"]
+
+
+async def test_a_sale_fixed_after_its_stock_went_elsewhere_waits_for_an_agent_not_a_retry(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The last kettle is sold here while a storefront sale of one waits, unrouted, for its
+    postal code. When the merchant fixes it, the sale cannot be routed: its address hold goes,
+    and it stays held for an agent (OTHER, with the reason), rather than the storefront's notice
+    failing and being tried again and again."""
+    await only_at(services, sandboxes, "KETTLE-STEEL", "DC-DFW", 1)
+    sandbox = bigcommerce(sandboxes)
+    wrong = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
+    wrong |= {"state": "Texas", "zip": "ABCDE"}
+    created = await sandbox.create_order("pat@example.com", [("KETTLE-STEEL", 1)], shipping_address=wrong)
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = "query($id: ID!) { order(id: $id) { status holds { reason note } fulfillmentOrders { id } } }"
+
+    async def holds_are(wanted: list[str]) -> dict[str, Any] | None:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        order: dict[str, Any] = body["data"]["order"]
+        return order if [h["reason"] for h in order["holds"]] == wanted else None
+
+    await eventually(lambda: holds_are(["INCORRECT_ADDRESS"]), "the hold")
+    other = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("KETTLE-STEEL", 1)])},
+        token=AGENT,
+    )
+    address_id = sandbox.orders[created["id"]].shipping_addresses[0]["id"]
+    await sandbox.correct_address(created["id"], address_id, {"zip": "78701"})
+    after = await eventually(lambda: holds_are(["OTHER"]), "the address hold's release")
+
+    async def settled() -> list[Any] | None:
+        rows = await delivery_rows(services)
+        return rows if all(t.done_at is not None for t in rows) else None
+
+    deliveries = await eventually(settled, "the storefront's notices")
+
+    assert other["data"]["placeOrder"]["order"]["status"] == "CONFIRMED"  # the last kettle
+    assert after["status"] == "ON_HOLD"
+    assert after["fulfillmentOrders"] == []
+    assert after["holds"][0]["note"].startswith("could not be routed once its address was fixed: ")
+    # every storefront notice was taken in and done, none failed or given up
+    assert [t.last_error for t in deliveries if t.last_error] == []
+    assert [t.result for t in deliveries if (t.result or "").startswith("gave up")] == []

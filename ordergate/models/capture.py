@@ -244,9 +244,11 @@ def plan_capture(
     if risk.held:
         note = f"fraud score {risk.score}: {', '.join(risk.rules)}"
         hold = _hold(order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
-    elif facts.route is None:  # a sale the storefront already made: kept, to route when stock comes
+    elif facts.route is None:  # a sale the storefront already made: kept, routed when released
         note = "could not be routed when it arrived: " + "; ".join(p.message for p in facts.short)
-        hold = _hold(order, HoldReason.OTHER, note[:MAX_NOTE], placed_by, now)
+        unplaced = any(p.field and p.field[0] == "shipping_address" for p in facts.short)
+        reason = HoldReason.INCORRECT_ADDRESS if unplaced else HoldReason.OTHER  # else: stock was short
+        hold = _hold(order, reason, note[:MAX_NOTE], placed_by, now)
     consumes = facts.route.reservation if facts.route else None
     return CapturePlan(order, lines, risk, hold, None if hold else facts.route, consumes)
 

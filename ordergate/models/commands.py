@@ -300,18 +300,27 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
 
 
 ADDRESS_GAPS = frozenset(
-    {("shipping_address", part) for part in ("name", "line1", "city")}
+    {("shipping_address", part) for part in ("name", "line1", "city", "postal_code")}
     | {("billing_address", part) for part in ("name", "line1", "city", "postal_code")}
 )
-"""Parts of an address a parcel needs but routing, tax and the fraud screen do not (they read
-the shipping address's country and postal code): what a sale a storefront already made may
-lack and still be kept, ON_HOLD until it is fixed (`address_gaps`)."""
+"""Parts of an address a sale a storefront already made may lack, or have wrong (a postal code),
+and still be kept, ON_HOLD until the address is fixed (`address_gaps`). Its country it may not:
+where the parcel goes at all is what routing starts from. A shipping postal code missing or
+wrong keeps the sale unrouted too, until it is fixed (`postal_gap`)."""
+
+GAP_CODES = frozenset({"REQUIRED", "INVALID_POSTAL_CODE"})
 
 
 def address_gaps(problems: Sequence[Problem]) -> list[Problem]:
-    """The problems `check_place_order` found that are only a missing part of an address
-    (`ADDRESS_GAPS`): an imported sale is kept with them, held for its address, not refused."""
-    return [p for p in problems if p.code == "REQUIRED" and p.field in ADDRESS_GAPS]
+    """The problems `check_place_order` found that are only a missing or wrong part of an
+    address (`ADDRESS_GAPS`): an imported sale is kept with them, held for its address."""
+    return [p for p in problems if p.code in GAP_CODES and p.field in ADDRESS_GAPS]
+
+
+def postal_gap(address: Address | None) -> bool:
+    """Whether this shipping address's postal code is missing or not one of its country's:
+    routing cannot place the parcel, so a sale kept with it waits unrouted."""
+    return "postal_code" in shipping_gaps(address)
 
 
 def shipping_gaps(address: Address | None) -> list[str]:

@@ -81,7 +81,7 @@ async def _refuse_unaddressed(uow: UnitOfWork, order: Order, reason: HoldReason 
     holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
     if any(h.reason is HoldReason.INCORRECT_ADDRESS and reason in (None, h.reason) for h in holds):
         where = "at the storefront, which sold it" if order.source_ref else "with editOrder"
-        message = f"the shipping address has no {', '.join(gaps)}: fix it first, {where}"
+        message = f"the shipping address has no usable {', '.join(gaps)}: fix it first, {where}"
         raise ValidationFailed([Problem("ADDRESS_INCOMPLETE", message, ("reason",))])
 
 

@@ -28,7 +28,7 @@ from ordergate.models.capture import (
     reserved_route_fits,
 )
 from ordergate.models.catalog import Product
-from ordergate.models.commands import PlaceOrder, address_gaps, check_place_order
+from ordergate.models.commands import PlaceOrder, address_gaps, check_place_order, postal_gap
 from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey, sort_value
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, StoreBusy, ValidationFailed
@@ -86,6 +86,9 @@ class Placed:
 async def place_order(services: Services, principal: Principal, command: PlaceOrder) -> Order:
     """Capture an order. A repeat with the same idempotency key returns the first order."""
     return (await place(services, principal, command)).order
+
+
+UNPLACED = ("shipping_address", "postal_code")
 
 
 async def place(services: Services, principal: Principal, command: PlaceOrder) -> Placed:
@@ -214,13 +217,21 @@ async def _capture(
     problems = check_capture(command, products, pickup, currency=policy.currency)
     if problems:
         raise ValidationFailed(problems)
-    try:
-        route, view = await _allocation_plan(services, uow, command, products, pickup, now, narrow=narrow)
-        short: tuple[Problem, ...] = ()
-    except ValidationFailed as refused:
-        if not kept_when_short(command, refused.problems):
-            raise
-        route, view, short = None, {}, tuple(refused.problems)
+    short: tuple[Problem, ...] = ()
+    route: Route | None
+    view: dict[str, SkuStock]
+    if command.sale is not None and postal_gap(command.shipping_address):
+        # a sale already made whose parcel routing cannot place: kept unrouted, held for its
+        # address, and routed when the hold is released (`route_held`) once it is fixed
+        message = "the shipping address's postal code is missing or not one of its country's"
+        route, view, short = None, {}, (Problem("INVALID_POSTAL_CODE", message, UNPLACED),)
+    else:
+        try:
+            route, view = await _allocation_plan(services, uow, command, products, pickup, now, narrow=narrow)
+        except ValidationFailed as refused:
+            if not kept_when_short(command, refused.problems):
+                raise
+            route, view, short = None, {}, tuple(refused.problems)
     customer = await uow.customers.get_or_add(customer_of(command, now))
     recent, apart = await _risk_facts(services, uow, command, customer.email, now)
     facts = CaptureFacts(products, pickup, customer, route, short, recent, apart)

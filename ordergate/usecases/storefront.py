@@ -31,6 +31,7 @@ from ordergate.connectors.storefront.base import (
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import (
+    MAX_NOTE,
     CustomerDetails,
     ExternalSale,
     HoldOrder,
@@ -259,13 +260,15 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
     storefront = _connector(services)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         return ""
-    if gaps:
-        note = f"the storefront's shipping address has no {', '.join(gaps)}: fix it there"
-        await _held(services, order, HoldReason.INCORRECT_ADDRESS, note, "address")
-        return f"; held for its address ({', '.join(gaps)})"
     async with services.store.read() as uow:
         holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
-    if not any(hold.reason is HoldReason.INCORRECT_ADDRESS for hold in holds):
+    held = any(hold.reason is HoldReason.INCORRECT_ADDRESS for hold in holds)
+    if gaps:
+        if not held:  # (one kept unrouted was held for it when it was taken)
+            note = f"the storefront's shipping address has no usable {', '.join(gaps)}: fix it there"
+            await _held(services, order, HoldReason.INCORRECT_ADDRESS, note, "address")
+        return f"; held for its address ({', '.join(gaps)})"
+    if not held:
         return ""
     now = services.clock()
     async with services.store.write() as uow:
@@ -288,18 +291,18 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
                     "total_after": str(locked.total),
                 },
             )
+    release = ReleaseOrderHold(order.id, HoldReason.INCORRECT_ADDRESS, f"{order.source_ref}:release:address")
     try:
-        await release_order_hold(
-            services,
-            importer(storefront),
-            ReleaseOrderHold(
-                order_id=order.id,
-                reason=HoldReason.INCORRECT_ADDRESS,
-                idempotency_key=f"{order.source_ref}:release:address",
-            ),
-        )
+        await release_order_hold(services, importer(storefront), release)
     except InvalidTransition:  # another notice of the same fix released it first
         return ""
+    except ValidationFailed as refused:  # kept unrouted, and the network cannot take it now
+        note = "could not be routed once its address was fixed: " + "; ".join(
+            p.message for p in refused.problems
+        )
+        await _held(services, order, HoldReason.OTHER, note[:MAX_NOTE], "address-routing")
+        await release_order_hold(services, importer(storefront), release)  # the other hold stays
+        return "; its address fixed at the storefront, held for an agent to route"
     return "; its address fixed at the storefront, released"
 
 
