@@ -348,6 +348,7 @@ async def test_agents_find_customers_by_the_start_of_an_email_or_a_name(client: 
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+HOLD = """mutation($input: HoldOrderInput!) { holdOrder(input: $input) { userErrors { code } } }"""
 RELEASE = """mutation($input: ReleaseOrderHoldInput!) {
   releaseOrderHold(input: $input) { order { status } userErrors { code field message } } }"""
 POINTS = """query($id: ID!) { order(id: $id) { customer {
@@ -678,3 +679,27 @@ async def test_a_sale_fixed_after_its_stock_went_elsewhere_waits_for_an_agent_no
     # every storefront notice was taken in and done, none failed or given up
     assert [t.last_error for t in deliveries if t.last_error] == []
     assert [t.result for t in deliveries if (t.result or "").startswith("gave up")] == []
+
+
+async def test_an_agent_s_own_address_hold_on_a_storefront_sale_is_not_released_by_its_next_notice(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """An agent doubts a storefront sale's (whole) address and holds it. The storefront's next
+    notice about the order releases only the import's own address holds, so the agent's stays."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)])
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    held = await execute(
+        client, HOLD, {"input": {"orderId": found["id"], "reason": "INCORRECT_ADDRESS"}}, token=AGENT
+    )
+    await sandbox.set_status(created["id"], 9)  # the merchant moves it on at the storefront
+    await storefront.import_order(services, str(created["id"]))  # as that notice's delivery does
+    after = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { status holds { reason } } }",
+        {"id": found["id"]},
+        token=AGENT,
+    )
+
+    assert held["data"]["holdOrder"]["userErrors"] == []
+    assert after["data"]["order"] == {"status": "ON_HOLD", "holds": [{"reason": "INCORRECT_ADDRESS"}]}

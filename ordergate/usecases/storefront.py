@@ -254,15 +254,18 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
 
 async def _address(services: Services, order: Order, command: PlaceOrder, gaps: list[str]) -> str:
     """A sale whose shipping address lacks what a parcel needs is kept ON_HOLD (INCORRECT_ADDRESS)
-    for the merchant to fix it at the storefront, which sold it (its units are allocated, so it
-    waits for nothing else); once the storefront's address is whole, the order takes it and the
-    hold is released. Each step once, by its key, however often the storefront tells us."""
+    for the merchant to fix it at the storefront, which sold it: with its units allocated, or
+    unrouted when its postal code cannot be placed (`place`). Once the storefront's address is
+    whole, the order takes it and the import's hold is released (an unrouted sale is routed
+    then, or held for an agent if the network cannot take it). An agent's own address hold is
+    the agent's to release. Each step once, however often the storefront tells us."""
     storefront = _connector(services)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         return ""
     async with services.store.read() as uow:
         holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
-    held = any(hold.reason is HoldReason.INCORRECT_ADDRESS for hold in holds)
+    ours = importer(storefront).subject
+    held = any(h.reason is HoldReason.INCORRECT_ADDRESS and h.placed_by == ours for h in holds)
     if gaps:
         if not held:  # (one kept unrouted was held for it when it was taken)
             note = f"the storefront's shipping address has no usable {', '.join(gaps)}: fix it there"
