@@ -235,6 +235,46 @@ async def test_units_that_arrive_at_a_full_node_start_on_its_next_days_with_room
         assert delays == [{"type": "ORDER_DELAYED", "message": "Your order will arrive later than we said."}]
 
 
+async def test_two_lines_that_arrive_late_together_tell_their_customer_once(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Wool and a lamp wait for the same purchase order at Dallas, which comes four days late
+    and unannounced: the timer's pass finds both and allocates both lines at once, moving the
+    order's promise later. The customer hears of it once (one ORDER_DELAYED), not per line."""
+    await set_policy(client, "LAMP-DESK", "BACKORDER")
+    await only_at(services, sandboxes, WOOL, "DC-EWR", 0)
+    await only_at(services, sandboxes, "LAMP-DESK", "DC-EWR", 0)
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line(WOOL, 2), a_line("LAMP-DESK", 1)], shippingAddress=ADDRESS)},
+        token=AGENT,
+    )
+    order = body["data"]["placeOrder"]["order"]
+    waiting = [(b["sku"], b["status"]) for b in (await read(client, order["id"]))["backorders"]]
+
+    erp = katana(sandboxes)
+    with moving(services) as clock:
+        clock.advance(14 * 24 * 3600)
+        told, erp.webhooks = erp.webhooks, []  # the ERP does not announce this receipt
+        try:
+            await erp.receive_purchase_order("PO-1002")
+        finally:
+            erp.webhooks = told
+        allocated_units = await backorders.refresh_and_allocate(services)  # one pass, both lines
+        allocated = [(b["sku"], b["status"]) for b in (await read(client, order["id"]))["backorders"]]
+    timeline = await execute(
+        client, "query($id: ID!) { order(id: $id) { timeline { type } } }", {"id": order["id"]}, token=AGENT
+    )
+
+    assert sorted(waiting) == [("LAMP-DESK", "WAITING"), (WOOL, "WAITING")]
+    assert allocated_units == 3
+    assert sorted(allocated) == [("LAMP-DESK", "ALLOCATED"), (WOOL, "ALLOCATED")]
+    types = [e["type"] for e in timeline["data"]["order"]["timeline"]]
+    assert types.count("BACKORDER_ALLOCATED") == 2
+    assert types.count("ORDER_DELAYED") == 1
+
+
 async def test_a_partial_receipt_goes_to_the_oldest_line_first(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
