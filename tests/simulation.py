@@ -37,11 +37,13 @@ import httpx
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
+from ordergate.models.emails import EMAIL_POSITION, email_kind, key_prefix, task_key
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import local_today
 from ordergate.models.order import HoldReason
 from ordergate.models.outbox import (
+    EMAIL_MESSAGE,
     ERP_FULFILMENT,
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
@@ -55,6 +57,7 @@ from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
+from ordergate.workers.dispatch import EMAILS, dispatch_once
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
@@ -223,6 +226,7 @@ class Walk:
         self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
         async with self.services.store.read() as uow:
             self.locations = {loc.code: loc.id for loc in await uow.catalog.locations()}
+        await dispatch_once(self.services, EMAILS)  # email follows the log from here on
         # Besides the demo's wool throw: knives backordered against PO-1001 at Newark, and Dutch
         # ovens pre-ordered for a week (units on hand at Dallas wait for the release with them).
         release = (self.services.clock() + timedelta(days=7)).date().isoformat()
@@ -637,6 +641,9 @@ class Walk:
             self.ledger[key] = self.ledger.get(key, 0) + 1
 
     async def relay(self) -> None:
+        """The relay's whole round, after the email dispatcher has read the log to its head."""
+        while await dispatch_once(self.services, EMAILS):
+            pass
         while await relay_once(self.services, outbox_handlers(self.services)):
             pass
 
@@ -852,6 +859,30 @@ class Walk:
 
     # -- invariants --------------------------------------------------------------------------------
 
+    async def check_emails(self, after: str) -> None:
+        """Every event the email dispatcher has read that tells a customer something has one email
+        task, keyed by its event, and no task is for anything else; a delay names a later day."""
+        async with self.services.store.read() as uow:
+            position, _ = await uow.positions.with_head(EMAIL_POSITION)
+            events = await uow.events.by_order_ids(self.orders)
+            tasks = {
+                order_id: await uow.outbox.with_key_prefixes([key_prefix(order_id)], kind=EMAIL_MESSAGE)
+                for order_id in self.orders
+            }
+        for order_id in self.orders:
+            read = [e for e in events.get(order_id, []) if position is not None and e.cursor <= position]
+            wanted = sorted(task_key(order_id, e.id) for e in read if email_kind(e.type) is not None)
+            found = sorted(task.key for task in tasks[order_id])
+            if found != wanted:
+                raise self.violation(
+                    f"after {after}: order {order_id}'s emails {found}, its events want {wanted}"
+                )
+            for event in read:
+                if event.type == "ORDER_DELAYED" and not event.data["from"] < event.data["to"]:
+                    raise self.violation(
+                        f"after {after}: a delay from {event.data['from']} to {event.data['to']}"
+                    )
+
     async def address_holds(self) -> set[str]:
         """Storefront sales the import holds for their address (an agent's INCORRECT_ADDRESS
         hold is the agent's own)."""
@@ -1004,6 +1035,7 @@ class Walk:
                 raise self.violation(
                     f"after {after}: storefront sale {external} has no usable address, yet is not held"
                 )
+        await self.check_emails(after)
         for order_id, external in self.sold_there.items():  # what the merchant refunded there, here
             refunded = totals(e for e in ledgers.get(order_id, []) if taken_elsewhere(e)).refunded
             if refunded != self.bigcommerce.orders[external].refunded:
