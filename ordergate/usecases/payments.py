@@ -260,14 +260,31 @@ async def record_storefront_refunds(
     if new <= 0:
         return Decimal(0)
     key = f"{taken.provider}:{taken.reference}:refunded:{money.refunded + new}"[:160]
-    uow.save(_entry_of(taken, PaymentKind.REFUND, new, key, now))
+    entry = _entry_of(taken, PaymentKind.REFUND, new, key, now)
+    await _book(uow, order, entry, actor=actor, now=now, points_per_unit=points_per_unit)
+    return new
+
+
+async def _book(
+    uow: UnitOfWork,
+    order: Order,
+    entry: PaymentTransaction,
+    *,
+    actor: str,
+    now: datetime,
+    points_per_unit: Decimal,
+) -> None:
+    """A capture, refund or void that was made (by a provider of ours, or reported by the
+    storefront), into the (locked) order's ledger with what follows from it in the same
+    transaction: the payment status from the ledger, the customer's loyalty points, and its
+    event (PAYMENT_CAPTURED, PAYMENT_REFUNDED or PAYMENT_VOIDED)."""
+    uow.save(entry)
     ledger = await rederive_status(uow, order)
-    await loyalty.record_points(uow, order, PaymentKind.REFUND, ledger, key, points_per_unit, now)
+    await loyalty.record_points(uow, order, entry.kind, ledger, entry.key, points_per_unit, now)
     order.updated_at = now
     await uow.events.append(
-        order, EventType.PAYMENT_REFUNDED, actor=actor, occurred_at=now, data={"amount": str(new)}
+        order, EVENT_OF_KIND[entry.kind], actor=actor, occurred_at=now, data={"amount": str(entry.amount)}
     )
-    return new
 
 
 def _entry_of(
@@ -439,27 +456,8 @@ async def do_payment_task(services: Services, task: OutboxTask) -> str:
     async with services.store.write() as uow:
         locked = await uow.orders.lock(order_id, EVERYTHING)
         assert locked is not None
-        uow.save(
-            PaymentTransaction(
-                order_id=order_id,
-                kind=kind,
-                provider=authorization.provider,
-                reference=authorization.reference,
-                amount=amount,
-                currency=authorization.currency,
-                key=task.key,
-                created_at=now,
-            )
-        )
-        await uow.flush()
-        ledger_now = (await uow.payments.by_order_ids([order_id])).get(order_id, [])
-        await loyalty.record_points(
-            uow, locked, kind, ledger_now, task.key, services.policy.loyalty_points_per_unit, now
-        )
-        locked.payment_status = payment_status(ledger_now, locked.total)
-        locked.updated_at = now
-        uow.save(locked)
-        await uow.events.append(
-            locked, EVENT_OF_KIND[kind], actor=SYSTEM, occurred_at=now, data={"amount": str(amount)}
+        entry = _entry_of(authorization, kind, amount, task.key, now)
+        await _book(
+            uow, locked, entry, actor=SYSTEM, now=now, points_per_unit=services.policy.loyalty_points_per_unit
         )
     return f"{kind.value.lower()} {amount}"

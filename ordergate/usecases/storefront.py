@@ -259,13 +259,12 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
     whole, the order takes it and the import's hold is released (an unrouted sale is routed
     then, or held for an agent if the network cannot take it). An agent's own address hold is
     the agent's to release. Each step once, however often the storefront tells us."""
-    storefront = _connector(services)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         return ""
+    us = importer(_connector(services))
     async with services.store.read() as uow:
         holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
-    ours = importer(storefront).subject
-    held = any(h.reason is HoldReason.INCORRECT_ADDRESS and h.placed_by == ours for h in holds)
+    held = any(h.reason is HoldReason.INCORRECT_ADDRESS and h.placed_by == us.subject for h in holds)
     if gaps:
         if not held:  # (one kept unrouted was held for it when it was taken)
             note = f"the storefront's shipping address has no usable {', '.join(gaps)}: fix it there"
@@ -285,7 +284,7 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
             await uow.events.append(
                 locked,
                 EventType.ORDER_EDITED,
-                actor=importer(storefront).subject,
+                actor=us.subject,
                 occurred_at=now,
                 data={
                     "changes": [],
@@ -296,7 +295,7 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
             )
     release = ReleaseOrderHold(order.id, HoldReason.INCORRECT_ADDRESS, f"{order.source_ref}:release:address")
     try:
-        await release_order_hold(services, importer(storefront), release)
+        await release_order_hold(services, us, release)
     except InvalidTransition:  # another notice of the same fix released it first
         return ""
     except ValidationFailed as refused:  # kept unrouted, and the network cannot take it now
@@ -304,7 +303,7 @@ async def _address(services: Services, order: Order, command: PlaceOrder, gaps: 
             p.message for p in refused.problems
         )
         await _held(services, order, HoldReason.OTHER, note[:MAX_NOTE], "address-routing")
-        await release_order_hold(services, importer(storefront), release)  # the other hold stays
+        await release_order_hold(services, us, release)  # the other hold stays
         return "; its address fixed at the storefront, held for an agent to route"
     return "; its address fixed at the storefront, released"
 
