@@ -100,11 +100,16 @@ NO_STREET = {
     "zip": "78701",
 }
 WRONG_ZIP = NO_STREET | {"street_1": "1 Main St", "city": "Austin", "zip": "ABCDE"}
+NO_COUNTRY = WRONG_ZIP | {"zip": "78701", "country_iso2": "XK", "country": "Kosovo"}  # not ISO 3166-1
 
 
 def addressed(address: dict[str, Any]) -> bool:
-    """Whether a storefront address is one a parcel can go to (a street and a real ZIP)."""
-    return bool(address.get("street_1")) and address.get("zip") != "ABCDE"
+    """Whether a storefront address is one a parcel can go to (a street, a real ZIP, a country)."""
+    return (
+        bool(address.get("street_1"))
+        and address.get("zip") != "ABCDE"
+        and address.get("country_iso2") == "US"
+    )
 
 
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
@@ -333,8 +338,8 @@ class Walk:
         """A shopper checks out on the storefront, paid there: imported now (as the webhook's
         delivery would be), and again when the relay works that delivery (nothing new)."""
         lines = [(sku, self.rng.randint(1, 3)) for sku in self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))]
-        if self.rng.random() < 0.25:  # a guest's sale with no street or a wrong zip: held for it
-            nowhere = self.rng.choice((NO_STREET, WRONG_ZIP))
+        if self.rng.random() < 0.25:  # a guest's sale with no street, a wrong zip or country: held
+            nowhere = self.rng.choice((NO_STREET, WRONG_ZIP, NO_COUNTRY))
             created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=nowhere)
         else:
             created = await self.bigcommerce.create_order(SHOPPER, lines)
@@ -363,7 +368,7 @@ class Walk:
             return
         external = self.rng.choice(lacking)
         address_id = self.bigcommerce.orders[external].shipping_addresses[0]["id"]
-        given = {"street_1": "1 Main St", "city": "Austin", "zip": "78701"}
+        given = {"street_1": "1 Main St", "city": "Austin", "zip": "78701", "country_iso2": "US"}
         await self.bigcommerce.correct_address(external, address_id, given)
         await storefront.import_order(self.services, str(external))
 

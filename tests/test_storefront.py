@@ -703,3 +703,119 @@ async def test_an_agent_s_own_address_hold_on_a_storefront_sale_is_not_released_
 
     assert held["data"]["holdOrder"]["userErrors"] == []
     assert after["data"]["order"] == {"status": "ON_HOLD", "holds": [{"reason": "INCORRECT_ADDRESS"}]}
+
+
+async def test_a_sale_to_a_country_that_is_not_one_waits_unrouted_until_the_storefront_fixes_it(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The storefront sold a mug to an address in "XK" (Kosovo's code in many checkouts, not an
+    ISO 3166-1 country). Before, the import was given up: the merchant had the money, and the
+    order was nowhere in ours. Now it is kept unrouted, held INCORRECT_ADDRESS; an agent cannot
+    release it while the country is wrong; the merchant's fix brings the address in and routes it."""
+    sandbox = bigcommerce(sandboxes)
+    abroad = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
+    abroad |= {"state": "Texas", "zip": "78701", "country_iso2": "XK", "country": "Kosovo"}
+    created = await sandbox.create_order("pat@example.com", [("MUG-BLUE", 1)], shipping_address=abroad)
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status shippingAddress { countryCode }
+      holds { reason note } fulfillmentOrders { location { code } } } }"""
+
+    async def status_is(wanted: str) -> dict[str, Any] | None:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        order: dict[str, Any] = body["data"]["order"]
+        return order if order["status"] == wanted else None
+
+    held = await eventually(lambda: status_is("ON_HOLD"), "the hold")
+    too_soon = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    address_id = sandbox.orders[created["id"]].shipping_addresses[0]["id"]
+    await sandbox.correct_address(
+        created["id"], address_id, {"country_iso2": "US", "country": "United States"}
+    )
+    routed = await eventually(lambda: status_is("CONFIRMED"), "the release")
+
+    assert held["shippingAddress"] == {"countryCode": "XK"}
+    assert held["holds"] == [
+        {
+            "reason": "INCORRECT_ADDRESS",
+            "note": "could not be routed when it arrived: the shipping address has no usable country",
+        }
+    ]
+    assert held["fulfillmentOrders"] == []  # unrouted: no units taken from any node
+    assert [e["code"] for e in too_soon["data"]["releaseOrderHold"]["userErrors"]] == ["ADDRESS_INCOMPLETE"]
+    assert routed["shippingAddress"] == {"countryCode": "US"}
+    assert routed["holds"] == []
+    assert [fo["location"]["code"] for fo in routed["fulfillmentOrders"]] == ["DC-DFW"]
+
+
+async def test_a_sale_of_a_product_listed_since_the_catalogue_s_sync_learns_it_from_the_storefront(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The merchant lists a new teapot and sells one before our catalogue's sync has run. The
+    import asks the storefront for the SKU (one request), adds it to our catalogue with the
+    storefront's name and price, and takes the sale (before, it was given up: UNKNOWN_SKU)."""
+    sandbox = bigcommerce(sandboxes)
+    sandbox.add_product("TEAPOT-CAST", "Cast Iron Teapot", Decimal("64.00"))
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1), ("TEAPOT-CAST", 1)])
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    products = await execute(
+        client, "{ products(first: 100) { edges { node { sku name price { amount } } } } }", {}, token=AGENT
+    )
+
+    assert found["lines"] == [{"sku": "MUG-BLUE", "quantity": 1}, {"sku": "TEAPOT-CAST", "quantity": 1}]
+    assert {"sku": "TEAPOT-CAST", "name": "Cast Iron Teapot", "price": {"amount": "64.00"}} in [
+        edge["node"] for edge in products["data"]["products"]["edges"]
+    ]
+
+
+async def test_a_sale_of_a_product_neither_catalogue_has_is_kept_for_an_agent_who_routes_it_once_it_is_known(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """A sale of a lamp and a candle the merchant then delisted: our catalogue never had the
+    candle, and the storefront no longer does. The sale is kept unrouted (no units taken, the
+    lamp's included), held OTHER saying which SKU, the candle's line named as it was sold. An
+    agent's release is refused UNKNOWN_SKU until the catalogue has the candle; then it routes."""
+    sandbox = bigcommerce(sandboxes)
+    candle = sandbox.add_product("CANDLE-SOY", "Soy Candle", Decimal("18.00"))
+    created = await sandbox.create_order(SHOPPER, [("LAMP-DESK", 1), ("CANDLE-SOY", 2)])
+    del sandbox.products[candle.id]  # delisted before the notice is worked
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status total { amount } lines { sku name quantity }
+      holds { reason note } fulfillmentOrders { lines { sku quantity } } } }"""
+
+    async def order() -> dict[str, Any]:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        assert "errors" not in body, body
+        return dict(body["data"]["order"])
+
+    held = await eventually(lambda: _on_hold(order), "the hold")
+    too_soon = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    sandbox.products[candle.id] = candle  # listed again; the catalogue's sync takes it in
+    await storefront.sync_catalog(services)
+    assert sandboxes.katana is not None
+    sandboxes.katana.add_variant("CANDLE-SOY", "Soy Candle", Decimal("18.00"))  # the ERP makes it
+    await only_at(services, sandboxes, "CANDLE-SOY", "DC-DFW", 5)
+    released = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    routed = await order()
+
+    assert held["total"] == {"amount": str(sandbox.orders[created["id"]].total)}  # as it was sold
+    assert held["lines"] == [
+        {"sku": "LAMP-DESK", "name": "Brass Desk Lamp", "quantity": 1},
+        {"sku": "CANDLE-SOY", "name": "Soy Candle", "quantity": 2},
+    ]
+    assert held["holds"] == [
+        {"reason": "OTHER", "note": "could not be routed when it arrived: no product has SKU CANDLE-SOY"}
+    ]
+    assert held["fulfillmentOrders"] == []
+    assert [(e["code"], e["message"]) for e in too_soon["data"]["releaseOrderHold"]["userErrors"]] == [
+        ("UNKNOWN_SKU", "no product has SKU CANDLE-SOY")
+    ]
+    assert released["data"]["releaseOrderHold"]["userErrors"] == []
+    assert routed["status"] == "CONFIRMED"
+    assert sorted(line for fo in routed["fulfillmentOrders"] for line in map(str, fo["lines"])) == sorted(
+        map(str, [{"sku": "LAMP-DESK", "quantity": 1}, {"sku": "CANDLE-SOY", "quantity": 2}])
+    )
+
+
+async def _on_hold(order: Callable[[], Any]) -> dict[str, Any] | None:
+    now: dict[str, Any] = await order()
+    return now if now["status"] == "ON_HOLD" else None

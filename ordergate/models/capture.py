@@ -159,6 +159,18 @@ def reserved_route_fits(route: Route, source_ids: Collection[str]) -> bool:
     return all(line.location_id in source_ids for line in route.plan.lines)
 
 
+UNSELLABLE = frozenset({"UNKNOWN_SKU", "PRODUCT_UNAVAILABLE"})
+
+
+def unsellable(command: PlaceOrder, problems: Sequence[Problem]) -> list[Problem]:
+    """The problems `check_capture` found that a sale a storefront already made is kept with,
+    unrouted and held until an agent releases it: lines our catalogue does not have (yet) or
+    does not sell. The merchant has the shopper's money; the sale must not be lost."""
+    if command.sale is None:
+        return []
+    return [p for p in problems if p.code in UNSELLABLE]
+
+
 def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:
     """Whether an order routing refused is taken anyway, to route when stock comes: a sale a
     storefront already made (`hold_when_short`), refused for stock alone."""
@@ -233,7 +245,7 @@ def plan_capture(
             order_id=order.id,
             position=index,
             sku=line.sku,
-            name=facts.products[line.sku].name,
+            name=_name(command, facts.products, index),
             quantity=line.quantity,
             unit_price=command.sale.unit_prices[index] if command.sale else facts.products[line.sku].price,
             tax=totals.line_taxes[index],
@@ -247,10 +259,21 @@ def plan_capture(
     elif facts.route is None:  # a sale the storefront already made: kept, routed when released
         note = "could not be routed when it arrived: " + "; ".join(p.message for p in facts.short)
         unplaced = any(p.field and p.field[0] == "shipping_address" for p in facts.short)
-        reason = HoldReason.INCORRECT_ADDRESS if unplaced else HoldReason.OTHER  # else: stock was short
+        reason = (
+            HoldReason.INCORRECT_ADDRESS if unplaced else HoldReason.OTHER
+        )  # else: stock was short, or a line unknown
         hold = _hold(order, reason, note[:MAX_NOTE], placed_by, now)
     consumes = facts.route.reservation if facts.route else None
     return CapturePlan(order, lines, risk, hold, None if hold else facts.route, consumes)
+
+
+def _name(command: PlaceOrder, products: Mapping[str, Product], index: int) -> str:
+    """A line's name: its product's, or for a sale's line the catalogue lacks, the seller's."""
+    sku = command.lines[index].sku
+    if sku in products:
+        return products[sku].name
+    names = command.sale.names if command.sale is not None else ()
+    return names[index] if index < len(names) and names[index] else sku
 
 
 def _risk_facts(command: PlaceOrder, facts: CaptureFacts, totals: Totals) -> Facts:

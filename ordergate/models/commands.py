@@ -65,6 +65,7 @@ class ExternalSale:
     tax: Decimal
     authorised: Decimal
     captured: Decimal
+    names: tuple[str, ...] = ()  # the storefront's name of each line, for one our catalogue lacks
 
 
 @dataclass(frozen=True)
@@ -299,16 +300,19 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
     return problems
 
 
+ADDRESS_PARTS = ("name", "line1", "city", "postal_code", "country_code")
 ADDRESS_GAPS = frozenset(
-    {("shipping_address", part) for part in ("name", "line1", "city", "postal_code")}
-    | {("billing_address", part) for part in ("name", "line1", "city", "postal_code")}
+    {("shipping_address", part) for part in ADDRESS_PARTS}
+    | {("billing_address", part) for part in ADDRESS_PARTS}
 )
-"""Parts of an address a sale a storefront already made may lack, or have wrong (a postal code),
-and still be kept, ON_HOLD until the address is fixed (`address_gaps`). Its country it may not:
-where the parcel goes at all is what routing starts from. A shipping postal code missing or
-wrong keeps the sale unrouted too, until it is fixed (`postal_gap`)."""
+"""Parts of an address a sale a storefront already made may lack, or have wrong (a postal code,
+a country), and still be kept, ON_HOLD until the address is fixed (`address_gaps`): the
+merchant has the shopper's money, so the sale must not be lost for a typo. A shipping postal
+code or country missing or wrong keeps the sale unrouted too (routing starts from where the
+parcel goes), until it is fixed (`unplaceable`)."""
 
-GAP_CODES = frozenset({"REQUIRED", "INVALID_POSTAL_CODE"})
+GAP_CODES = frozenset({"REQUIRED", "INVALID_POSTAL_CODE", "INVALID_COUNTRY"})
+PLACE_PARTS = ("postal_code", "country_code")  # what routing places a parcel by
 
 
 def address_gaps(problems: Sequence[Problem]) -> list[Problem]:
@@ -317,10 +321,10 @@ def address_gaps(problems: Sequence[Problem]) -> list[Problem]:
     return [p for p in problems if p.code in GAP_CODES and p.field in ADDRESS_GAPS]
 
 
-def postal_gap(address: Address | None) -> bool:
-    """Whether this shipping address's postal code is missing or not one of its country's:
-    routing cannot place the parcel, so a sale kept with it waits unrouted."""
-    return "postal_code" in shipping_gaps(address)
+def unplaceable(address: Address | None) -> list[str]:
+    """The parts of this shipping address that routing places a parcel by and that are missing
+    or wrong (its postal code, its country): a sale kept with them waits unrouted."""
+    return [part for part in shipping_gaps(address) if part in PLACE_PARTS]
 
 
 def shipping_gaps(address: Address | None) -> list[str]:

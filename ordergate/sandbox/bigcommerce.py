@@ -357,6 +357,13 @@ class BigCommerceSandbox:
 
     # -- operator's side: what tests and demos change directly --------------------------------
 
+    def add_product(self, sku: str, name: str, price: Decimal) -> Product:
+        """A product the merchant lists (one variant), after the catalogue was seeded."""
+        number = max(self.products) - PRODUCT_ID_BASE + 1
+        product = Product(PRODUCT_ID_BASE + number, VARIANT_ID_BASE + number, sku, name, price)
+        self.products[product.id] = product
+        return product
+
     def product_for(self, sku: str) -> Product:
         for product in self.products.values():
             if product.sku == sku:

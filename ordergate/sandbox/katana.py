@@ -213,9 +213,7 @@ class KatanaSandbox:
         self.webhooks: list[Webhook] = []
         self._seeded_at = clock()
         for sku, name, price, _returnable in CATALOGUE:
-            number = len(self.variants) + 1
-            variant = Variant(VARIANT_ID_BASE + number, PRODUCT_ID_BASE + number, sku, name, Decimal(price))
-            self.variants[variant.id] = variant
+            self.add_variant(sku, name, Decimal(price))
         if seed:
             self._seed(today or datetime.fromtimestamp(clock(), UTC).date())
         self.app = Starlette(
@@ -272,6 +270,13 @@ class KatanaSandbox:
         that a client sleeps through it and asks again."""
         self._refusing_until = self.clock() + seconds
         self._retry_after = retry_after
+
+    def add_variant(self, sku: str, name: str, price: Decimal) -> Variant:
+        """A product the ERP makes, none on hand yet (the demo catalogue's are made this way)."""
+        number = len(self.variants) + 1
+        variant = Variant(VARIANT_ID_BASE + number, PRODUCT_ID_BASE + number, sku, name, price)
+        self.variants[variant.id] = variant
+        return variant
 
     def variant_for(self, sku: str) -> Variant:
         for variant in self.variants.values():

@@ -26,9 +26,10 @@ from ordergate.models.capture import (
     price,
     reserved_route,
     reserved_route_fits,
+    unsellable,
 )
-from ordergate.models.catalog import Product
-from ordergate.models.commands import PlaceOrder, address_gaps, check_place_order, postal_gap
+from ordergate.models.catalog import Product, check_sellable
+from ordergate.models.commands import PlaceOrder, address_gaps, check_place_order, unplaceable
 from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey, sort_value
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, StoreBusy, ValidationFailed
@@ -88,7 +89,7 @@ async def place_order(services: Services, principal: Principal, command: PlaceOr
     return (await place(services, principal, command)).order
 
 
-UNPLACED = ("shipping_address", "postal_code")
+UNPLACED = {"postal_code": "postal code", "country_code": "country"}
 
 
 async def place(services: Services, principal: Principal, command: PlaceOrder) -> Placed:
@@ -215,16 +216,21 @@ async def _capture(
     products = await uow.catalog.products_by_skus([line.sku for line in command.lines])
     pickup = await _location(uow, command.pickup_location_id)
     problems = check_capture(command, products, pickup, currency=policy.currency)
-    if problems:
-        raise ValidationFailed(problems)
-    short: tuple[Problem, ...] = ()
+    unsold = unsellable(command, problems)
+    if len(unsold) < len(problems):
+        raise ValidationFailed([p for p in problems if p not in unsold])
+    short: tuple[Problem, ...] = tuple(unsold)
     route: Route | None
     view: dict[str, SkuStock]
-    if command.sale is not None and postal_gap(command.shipping_address):
-        # a sale already made whose parcel routing cannot place: kept unrouted, held for its
-        # address, and routed when the hold is released (`route_held`) once it is fixed
-        message = "the shipping address's postal code is missing or not one of its country's"
-        route, view, short = None, {}, (Problem("INVALID_POSTAL_CODE", message, UNPLACED),)
+    unplaced = unplaceable(command.shipping_address) if command.sale is not None else []
+    if unplaced:
+        message = f"the shipping address has no usable {' or '.join(UNPLACED[part] for part in unplaced)}"
+        short += (Problem("ADDRESS_INCOMPLETE", message, ("shipping_address", unplaced[0])),)
+    if short:
+        # a sale already made that routing cannot place (where the parcel goes, or a line we
+        # do not sell yet): kept unrouted, held, and routed when the hold is released
+        # (`route_held`) once that is fixed
+        route, view = None, {}
     else:
         try:
             route, view = await _allocation_plan(services, uow, command, products, pickup, now, narrow=narrow)
@@ -384,8 +390,11 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     sources = source_locations(
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )
-    view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
     products = await uow.catalog.products_by_skus([w.sku for w in wants])
+    unknown = [p for w in wants if w.sku not in products for p in check_sellable(w.sku, None, "", ("lines",))]
+    if unknown:  # a sale kept with a line the catalogue did not have: until it has
+        raise ValidationFailed(unknown)
+    view = await stock_view(services, uow, [w.sku for w in wants], sources, point, set(), lock=True)
     clock = order_clock(order, now, pickup)
     route = await plan_sale(
         services, uow, wants, sources, view, products, channel=order.channel, clock=clock, verb="route"

@@ -28,6 +28,7 @@ from ordergate.connectors.storefront.base import (
     StorefrontConnector,
     StorefrontOrder,
     StorefrontPayment,
+    StorefrontVariant,
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import (
@@ -164,6 +165,7 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
         return Imported(False, await _follow_up(services, existing, found, action) + addressed + refunded)
     if action not in (OrderAction.IMPORT, OrderAction.HOLD):
         return Imported(False, f"not imported: the storefront says {found.status}")
+    await _learn_products(services, [line.sku for line in found.lines])
     try:
         order = await place_order(services, importer(storefront), command)
     except IdempotencyKeyReused:
@@ -177,6 +179,37 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
     if action is OrderAction.HOLD:
         await _hold(services, storefront, order, found)
     return Imported(True, f"imported as {order.number}{addressed}{refunded}")
+
+
+async def _learn_products(services: Services, skus: list[str]) -> None:
+    """SKUs a sale has that our catalogue lacks (the catalogue's sync has not run since the
+    merchant added them), from the storefront's catalogue, one request each. A SKU neither has
+    stays unknown: the sale is kept with it, held for an agent (`place`)."""
+    async with services.store.read() as uow:
+        known = await uow.catalog.products_by_skus(skus)
+    missing = [sku for sku in dict.fromkeys(skus) if sku and sku not in known]
+    if not missing:
+        return
+    found = await _connector(services).variants_by_sku(missing)
+    if not found:
+        return
+    now = services.clock()
+    async with services.store.write() as uow:
+        known = await uow.catalog.products_by_skus(list(found))  # another import may have won
+        for variant in found.values():
+            if variant.sku not in known:
+                uow.save(_product(variant, services.policy.currency, now))
+
+
+def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Product:
+    return Product(
+        sku=variant.sku,
+        name=variant.name[:255],
+        price=variant.price,
+        currency=currency,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
@@ -204,6 +237,7 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
             tax=found.tax,
             authorised=found.total if found.payment is not StorefrontPayment.NONE else Decimal(0),
             captured=found.total if found.payment is StorefrontPayment.CAPTURED else Decimal(0),
+            names=tuple(line.name for line in found.lines),
         ),
     )
 
@@ -378,16 +412,7 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
                     continue
                 product = known.get(variant.sku)
                 if product is None:
-                    uow.save(
-                        Product(
-                            sku=variant.sku,
-                            name=variant.name[:255],
-                            price=variant.price,
-                            currency=services.policy.currency,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
+                    uow.save(_product(variant, services.policy.currency, now))
                     changed += 1
                 elif (product.name, product.price) != (variant.name[:255], variant.price):
                     product.name, product.price, product.updated_at = variant.name[:255], variant.price, now

@@ -25,6 +25,7 @@ from ordergate.models.capture import (
     price,
     reserved_route,
     reserved_route_fits,
+    unsellable,
 )
 from ordergate.models.commands import CustomerDetails, ExternalSale, LineRequest
 from ordergate.models.countries import is_country, postal_code_fits
@@ -387,6 +388,42 @@ def test_a_sale_short_of_stock_is_kept_on_hold_by_its_placer_saying_what_was_sho
     assert (plan.hold.reason, plan.hold.placed_by) == (HoldReason.OTHER, "ann")
     assert plan.hold.note == "could not be routed when it arrived: not enough MUG-BLUE to sell 2"
     assert plan.route is None
+
+
+def test_a_sale_s_line_the_catalogue_lacks_is_kept_not_a_refusal_of_an_order_of_ours() -> None:
+    sale = ExternalSale(
+        "bigcommerce",
+        "9",
+        (Decimal("14.00"), Decimal("5.00")),
+        Decimal(0),
+        Decimal(0),
+        Decimal(0),
+        Decimal(0),
+    )
+    lines = (LineRequest("MUG-BLUE", 1), LineRequest("GIFT-WRAP", 1))
+    imported = a_place_order(
+        lines=lines, sale=replace(sale, names=("Mug", "Gift wrap")), hold_when_short=True
+    )
+    ours = a_place_order(lines=lines)
+    retired = {**PRODUCTS, "GIFT-WRAP": a_product("GIFT-WRAP", active=False)}
+
+    problems = check_capture(imported, PRODUCTS, None, currency="USD")
+    kept = unsellable(imported, problems)
+    plan = capture(imported, route=None, short=tuple(kept))
+
+    assert [(p.code, p.field) for p in kept] == [("UNKNOWN_SKU", ("lines", "1", "sku"))]
+    assert unsellable(ours, check_capture(ours, PRODUCTS, None, currency="USD")) == []
+    assert [p.code for p in unsellable(imported, check_capture(imported, retired, None, currency="USD"))] == [
+        "PRODUCT_UNAVAILABLE"
+    ]
+    assert plan.hold is not None
+    assert plan.hold.reason is HoldReason.OTHER
+    assert plan.hold.note == "could not be routed when it arrived: no product has SKU GIFT-WRAP"
+    # the line the catalogue lacks is named as the storefront sold it; the other as ours
+    assert [(line.sku, line.name, line.unit_price) for line in plan.lines] == [
+        ("MUG-BLUE", PRODUCTS["MUG-BLUE"].name, Decimal("14.00")),
+        ("GIFT-WRAP", "Gift wrap", Decimal("5.00")),
+    ]
 
 
 def test_a_long_shortage_note_is_cut_to_what_a_hold_keeps() -> None:

@@ -12,8 +12,8 @@ from ordergate.models.commands import (
     address_gaps,
     check_lines,
     check_place_order,
-    postal_gap,
     shipping_gaps,
+    unplaceable,
 )
 from ordergate.store.tables import customers, orders
 from tests.models.records import a_place_order, an_address
@@ -52,31 +52,33 @@ def test_too_many_lines_is_said_once_and_the_lines_past_the_cap_are_not_read() -
     assert [(p.code, p.field) for p in problems] == [("TOO_MANY_LINES", ("lines",))]
 
 
-def test_a_missing_or_wrong_part_of_an_address_is_a_gap_a_kept_sale_may_have_but_not_its_country() -> None:
+def test_a_missing_or_wrong_part_of_an_address_is_a_gap_a_kept_sale_may_have() -> None:
     command = a_place_order(
         shipping_address=an_address(line1="", city="", postal_code="not-a-zip"),
         billing_address=an_address(line1="", country_code="XX"),
+        channel="",
     )
 
     problems = check_place_order(command, Limits(max_line_quantity=100, max_lines=10))
     gaps = address_gaps(problems)
 
     assert sorted(p.field or () for p in gaps) == [
+        ("billing_address", "country_code"),
         ("billing_address", "line1"),
         ("shipping_address", "city"),
         ("shipping_address", "line1"),
         ("shipping_address", "postal_code"),
     ]
-    # where the parcel goes at all is not a gap
-    assert [(p.code, p.field) for p in problems if p not in gaps] == [
-        ("INVALID_COUNTRY", ("billing_address", "country_code"))
-    ]
+    # the rest of the order is not an address's gap
+    assert [(p.code, p.field) for p in problems if p not in gaps] == [("REQUIRED", ("channel",))]
 
 
 def test_a_shipping_address_s_gaps_are_the_parts_a_parcel_needs() -> None:
     assert shipping_gaps(an_address(line1="", city="", region="")) == ["line1", "city"]
     assert shipping_gaps(an_address(postal_code="ABCDE")) == ["postal_code"]
-    assert postal_gap(an_address(postal_code="ABCDE"))
-    assert not postal_gap(an_address(line1=""))
+    assert shipping_gaps(an_address(country_code="XK")) == ["country_code"]  # Kosovo: not ISO 3166-1
+    assert unplaceable(an_address(postal_code="ABCDE")) == ["postal_code"]
+    assert unplaceable(an_address(country_code="", line1="")) == ["country_code"]
+    assert unplaceable(an_address(line1="")) == []
     assert shipping_gaps(an_address()) == []
     assert shipping_gaps(None) == []
