@@ -75,6 +75,27 @@ async def test_the_link_opens_the_page_with_what_the_customer_bought(client: htt
     assert "Start a return" not in seen  # nothing has reached the customer yet
 
 
+async def test_the_page_s_totals_add_up_to_what_the_order_costs(client: httpx.AsyncClient) -> None:
+    """Two mugs to Austin: Texas taxes the 7.95 of shipping too. The page's tax is the order's
+    (goods and shipping); before, it added the shipping's tax a second time."""
+    order = await placed(client, lines=[a_line("MUG-BLUE", 2)])
+    money = "query($id: ID!) { order(id: $id) { subtotal { amount } shippingTotal { amount } "
+    money += "tax { amount } shippingTax { amount } total { amount } } }"
+    priced = (await execute(client, money, {"id": order["id"]}, token=ANN))["data"]["order"]
+
+    seen = text_of((await client.get(path_of(order))).text)
+    rows = dict(re.findall(r"(Subtotal|Shipping|Tax|Total) \$([0-9.,]+)", seen))
+
+    assert priced["shippingTax"] == {"amount": "0.50"}
+    assert rows == {
+        "Subtotal": priced["subtotal"]["amount"],
+        "Shipping": priced["shippingTotal"]["amount"],
+        "Tax": priced["tax"]["amount"],
+        "Total": priced["total"]["amount"],
+    }
+    assert "Discount" not in seen
+
+
 async def test_a_link_we_did_not_make_opens_nothing_and_says_nothing(client: httpx.AsyncClient) -> None:
     order = await placed(client)
     other = await placed(client)
