@@ -2,7 +2,8 @@
 long-run walk (`tests/simulation.py`) checks after every step.
 
 - the order is priced by the rule: its subtotal is its lines' units still charged for, its tax
-  the sum of its lines' and its shipping's, its total the three added;
+  the sum of its lines' and its shipping's, its discount the sum of its lines', its total the
+  subtotal less the discount, with shipping and tax;
 - the ledger never moves more than it may: captured and released within what was authorised,
   refunded within what was captured;
 - the payment status is the one the ledger gives (`models.payments.payment_status`);
@@ -48,8 +49,12 @@ def money_problems(
     line_tax = sum((line.tax for line in lines), Decimal(0))
     if order.tax != line_tax + order.shipping_tax:
         problems.append(f"tax {order.tax}, lines {line_tax} and shipping {order.shipping_tax}")
-    if order.total != order.subtotal + order.shipping_total + order.tax:
-        problems.append(f"total {order.total} is not {order.subtotal} + {order.shipping_total} + {order.tax}")
+    line_discount = sum((line.discount for line in lines), Decimal(0))
+    if order.discount != line_discount:
+        problems.append(f"discount {order.discount}, its lines carry {line_discount}")
+    if order.total != order.subtotal - order.discount + order.shipping_total + order.tax:
+        parts = f"{order.subtotal} - {order.discount} + {order.shipping_total} + {order.tax}"
+        problems.append(f"total {order.total} is not {parts}")
     money = totals(ledger)
     if money.captured + money.released > money.authorised:
         problems.append(f"captured {money.captured} and released {money.released} of {money.authorised}")

@@ -341,8 +341,9 @@ class Walk:
         if self.rng.random() < 0.25:  # a guest's sale with no street, a wrong zip or country: held
             nowhere = self.rng.choice((NO_STREET, WRONG_ZIP, NO_COUNTRY))
             created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=nowhere)
-        else:
-            created = await self.bigcommerce.create_order(SHOPPER, lines)
+        else:  # one in three with a coupon off the goods (up to all of them)
+            coupon = Decimal(self.rng.choice((0, 0, 5, 10, 500)))
+            created = await self.bigcommerce.create_order(SHOPPER, lines, coupon=coupon)
         try:
             await storefront.import_order(self.services, str(created["id"]))
         except Permanent as refused:
@@ -1041,6 +1042,14 @@ class Walk:
                     f"after {after}: storefront sale {external} has no usable address, yet is not held"
                 )
         await self.check_emails(after)
+        for order_id, external in self.sold_there.items():  # what the shopper paid there, here
+            theirs = self.bigcommerce.orders[external]
+            untouched = not any(line.quantity_cancelled for line in lines.get(order_id, []))
+            if untouched and orders[order_id].total != theirs.total:
+                raise self.violation(
+                    f"after {after}: storefront order {external} charged {theirs.total} "
+                    f"(a coupon of {theirs.coupon}), here it costs {orders[order_id].total}"
+                )
         for order_id, external in self.sold_there.items():  # what the merchant refunded there, here
             refunded = totals(e for e in ledgers.get(order_id, []) if taken_elsewhere(e)).refunded
             if refunded != self.bigcommerce.orders[external].refunded:

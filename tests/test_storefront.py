@@ -819,3 +819,53 @@ async def test_a_sale_of_a_product_neither_catalogue_has_is_kept_for_an_agent_wh
 async def _on_hold(order: Callable[[], Any]) -> dict[str, Any] | None:
     now: dict[str, Any] = await order()
     return now if now["status"] == "ON_HOLD" else None
+
+
+async def test_a_sale_with_a_coupon_is_taken_at_what_the_storefront_charged(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """A shopper's coupon took 10.00 off two mugs and a lamp (the storefront taxes what is left).
+    The order here comes to what the storefront charged, with the discount shown, and is PAID:
+    before, the discount was dropped, so the order cost 10.00 more here than the shopper paid."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(
+        SHOPPER, [("MUG-BLUE", 2), ("LAMP-DESK", 1)], coupon=Decimal("10.00")
+    )
+    theirs = sandbox.orders[created["id"]]
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { paymentStatus subtotal { amount }
+      discountTotal { amount } shippingTotal { amount } tax { amount } total { amount }
+      lines { id sku discount { amount } } statusPageUrl } }"""
+    body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+    order = body["data"]["order"]
+    page = await client.get(order["statusPageUrl"])
+
+    assert "errors" not in body, body
+    assert order["total"] == {"amount": str(theirs.total)}
+    assert order["subtotal"] == {"amount": "147.00"}  # 2 x 14.00 + 119.00, before the coupon
+    assert order["discountTotal"] == {"amount": "10.00"}
+    assert order["tax"] == {"amount": str(theirs.tax)}
+    assert order["paymentStatus"] == "PAID"
+    assert "<dt>Discount</dt><dd>&minus;$10.00</dd>" in page.text  # the customer's page says it too
+    # the discount shown on the lines in proportion to their value, to the cent
+    assert order["lines"] == [
+        {"id": order["lines"][0]["id"], "sku": "MUG-BLUE", "discount": {"amount": "1.90"}},
+        {"id": order["lines"][1]["id"], "sku": "LAMP-DESK", "discount": {"amount": "8.10"}},
+    ]
+    # the lamp cancelled here: it takes its share of the coupon and of the tax with it
+    cancel = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
+    lamp = {"lineId": order["lines"][1]["id"], "quantity": 1}
+    cancelled = await execute(
+        client,
+        cancel,
+        {"input": {"orderId": found["id"], "reason": "CUSTOMER", "lines": [lamp]}},
+        token=AGENT,
+    )
+    after = (await execute(client, read, {"id": found["id"]}, token=AGENT))["data"]["order"]
+
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert (after["subtotal"], after["discountTotal"]) == ({"amount": "28.00"}, {"amount": "1.90"})
+    assert after["total"] == {
+        "amount": str(Decimal("28.00") - Decimal("1.90") + theirs.shipping + Decimal(after["tax"]["amount"]))
+    }
+    assert Decimal(after["tax"]["amount"]) == (theirs.tax * 28 / 147).quantize(Decimal("0.01"))

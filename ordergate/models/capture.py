@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.catalog import Product, check_sellable
@@ -204,6 +205,7 @@ def price(
             currency=policy.currency,
             shipping=command.sale.shipping,
             tax=command.sale.tax,
+            discount=command.sale.discount,
         )
     address = command.shipping_address
     place = address or pickup
@@ -249,6 +251,7 @@ def plan_capture(
             quantity=line.quantity,
             unit_price=command.sale.unit_prices[index] if command.sale else facts.products[line.sku].price,
             tax=totals.line_taxes[index],
+            discount=totals.line_discounts[index] if totals.line_discounts else Decimal("0.00"),
         )
         for index, line in enumerate(command.lines)
     )
@@ -321,6 +324,7 @@ def _order(
         tax=totals.tax.amount,
         shipping_total=totals.shipping.amount,
         shipping_tax=totals.shipping_tax,
+        discount=totals.discount,
         total=totals.total.amount,
         risk_score=risk.score,
         risk_reasons=",".join(risk.rules) or None,

@@ -66,6 +66,7 @@ class ExternalSale:
     authorised: Decimal
     captured: Decimal
     names: tuple[str, ...] = ()  # the storefront's name of each line, for one our catalogue lacks
+    discount: Decimal = Decimal(0)  # its coupons and discounts off the goods, before tax
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,9 @@ class Order:
     tax: Decimal
     shipping_total: Decimal
     shipping_tax: Decimal = Decimal("0.00")
+    # Taken off the goods before tax (a storefront's coupons and discounts), on the units still
+    # charged for: total = subtotal - discount + shipping_total + tax
+    discount: Decimal = Decimal("0.00")
     total: Decimal
     # The fraud screen's score at placement, 0-100
     risk_score: int | None = None
@@ -135,6 +138,7 @@ class OrderLine:
     quantity: int
     unit_price: Decimal
     tax: Decimal = Decimal("0.00")
+    discount: Decimal = Decimal("0.00")  # the order's discount its units still charged carry
     quantity_fulfilled: int = 0
     quantity_cancelled: int = 0
     quantity_returned: int = 0

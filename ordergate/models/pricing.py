@@ -132,6 +132,8 @@ class Totals:
     total: Money
     line_taxes: tuple[Decimal, ...] = ()
     shipping_tax: Decimal = Decimal("0.00")
+    discount: Decimal = Decimal("0.00")  # off the goods; `total` is net of it
+    line_discounts: tuple[Decimal, ...] = ()  # the discount each line carries (none: all zero)
 
 
 def line_tax(amount: Decimal, rule: TaxRule | None) -> Decimal:
@@ -212,52 +214,76 @@ class SoldLine:
     units: int
     tax: Decimal
     billable: int
+    discount: Decimal = Decimal(0)  # of the sale's discount, what `units` carried
 
 
 def resold(lines: Sequence[SoldLine], *, currency: str, shipping: Decimal, shipping_tax: Decimal) -> Totals:
-    """A storefront's sale after units were cancelled: each line keeps the storefront's tax in
-    proportion to the units still charged (to the cent), shipping and its tax as charged while
-    any unit is, nothing when none is."""
-    taxes = tuple(
-        quantize(line.tax * line.billable / line.units) if line.units else quantize(Decimal(0))
-        for line in lines
-    )
+    """A storefront's sale after units were cancelled: each line keeps the storefront's tax and
+    its share of the discount in proportion to the units still charged (to the cent), shipping
+    and its tax as charged while any unit is, nothing when none is."""
+    taxes = tuple(_kept(line.tax, line) for line in lines)
+    discounts = tuple(_kept(line.discount, line) for line in lines)
     subtotal = sum((line.unit_price * line.billable for line in lines), Decimal(0))
     if not any(line.billable for line in lines):
         shipping = shipping_tax = Decimal("0.00")
     tax = sum(taxes, Decimal(0)) + shipping_tax
+    discount = sum(discounts, Decimal("0.00"))
     return Totals(
         subtotal=Money(subtotal, currency),
         shipping=Money(shipping, currency),
         tax=Money(tax, currency),
-        total=Money(subtotal + shipping + tax, currency),
+        total=Money(subtotal - discount + shipping + tax, currency),
         line_taxes=taxes,
         shipping_tax=quantize(shipping_tax),
+        discount=discount,
+        line_discounts=discounts,
     )
 
 
-def as_sold(lines: Sequence[PricedLine], *, currency: str, shipping: Decimal, tax: Decimal) -> Totals:
-    """Totals a storefront already charged: its prices, shipping and tax kept as they are. Its tax
-    is shown on the lines in proportion to their value, to the cent, adding up exactly (the
-    largest remainders take the odd cents); shipping carries none of it."""
+def _kept(amount: Decimal, line: SoldLine) -> Decimal:
+    """What of `amount`, charged on the line's `units`, its billable units keep, to the cent."""
+    return quantize(amount * line.billable / line.units) if line.units else quantize(Decimal(0))
+
+
+def as_sold(
+    lines: Sequence[PricedLine],
+    *,
+    currency: str,
+    shipping: Decimal,
+    tax: Decimal,
+    discount: Decimal = Decimal(0),
+) -> Totals:
+    """Totals a storefront already charged: its prices, shipping, tax and discount (its coupons
+    and discounts off the goods) kept as they are. Its tax and its discount are shown on the
+    lines in proportion to their value (`spread`); shipping carries none of the tax."""
     values = [line.unit_price * line.quantity for line in lines]
     subtotal = sum(values, Decimal(0))
-    cents = int((quantize(tax) * 100).to_integral_value())
-    if subtotal > 0:
-        exact = [Decimal(cents) * value / subtotal for value in values]
-    else:
-        exact = [Decimal(0) for _ in values]
-    shares = [int(x) for x in exact]
-    order = sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)
-    for i in order[: cents - sum(shares)]:
-        shares[i] += 1
-    line_taxes = tuple(Decimal(share) / 100 for share in shares)
+    line_taxes = spread(tax, values)
     shipping_tax = quantize(tax) - sum(line_taxes, Decimal(0))
     return Totals(
         subtotal=Money(subtotal, currency),
         shipping=Money(shipping, currency),
         tax=Money(tax, currency),
-        total=Money(subtotal + shipping + tax, currency),
-        line_taxes=tuple(quantize(t) for t in line_taxes),
+        total=Money(subtotal - discount + shipping + tax, currency),
+        line_taxes=line_taxes,
         shipping_tax=quantize(shipping_tax),
+        discount=quantize(discount),
+        line_discounts=spread(discount, values),
     )
+
+
+def spread(amount: Decimal, values: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """`amount` shared over `values` in proportion, to the cent, adding up to it exactly when any
+    value is (the largest remainders take the odd cents); all zero when none is."""
+    total = sum(values, Decimal(0))
+    cents = int((quantize(amount) * 100).to_integral_value())
+    exact = (
+        [Decimal(cents) * value / total for value in values] if total > 0 else [Decimal(0) for _ in values]
+    )
+    shares = [int(x) for x in exact]
+    if total > 0:
+        for i in sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)[
+            : cents - sum(shares)
+        ]:
+            shares[i] += 1
+    return tuple(quantize(Decimal(share) / 100) for share in shares)

@@ -237,6 +237,7 @@ class Order:
     shipped_at: float | None = None
     shipments: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[Decimal] = field(default_factory=list)  # each refund the merchant made, in turn
+    coupon: Decimal = Decimal(0)  # a coupon's discount off the goods, before tax
 
     @property
     def subtotal(self) -> Decimal:
@@ -248,11 +249,12 @@ class Order:
 
     @property
     def tax(self) -> Decimal:
-        return (self.subtotal * TAX_RATE).quantize(Decimal("0.01"))
+        """On the goods less the coupon, as BigCommerce taxes a discounted order."""
+        return ((self.subtotal - self.coupon) * TAX_RATE).quantize(Decimal("0.01"))
 
     @property
     def total(self) -> Decimal:
-        return self.subtotal + self.shipping + self.tax
+        return self.subtotal - self.coupon + self.shipping + self.tax
 
     @property
     def refunded(self) -> Decimal:
@@ -387,10 +389,12 @@ class BigCommerceSandbox:
         channel_id: int = 1,
         external_source: str | None = None,
         external_order_id: str = "",
+        coupon: Decimal = Decimal(0),
     ) -> dict[str, Any]:
         """An order as a shopper's checkout makes it (status 11, Awaiting Fulfillment, unless told),
         announced as `store/order/created`. `customer` is a customer id or email; an unknown email
-        places a guest order billed to `shipping_address`."""
+        places a guest order billed to `shipping_address`. `coupon` is a discount off the goods
+        the shopper's coupon gave."""
         known = (
             self.customers.get(customer) if isinstance(customer, int) else self.customer_by_email(customer)
         )
@@ -415,6 +419,7 @@ class BigCommerceSandbox:
             external_source=external_source,
             external_order_id=external_order_id,
         )
+        order.coupon = min(coupon, order.subtotal)
         await self._announce("store/order/created", order)
         return self._order_record(order)
 
@@ -1087,8 +1092,8 @@ class BigCommerceSandbox:
             "wrapping_cost_inc_tax": _money(0),
             "wrapping_cost_tax": _money(0),
             "wrapping_cost_tax_class_id": 3,
-            "total_ex_tax": _money(subtotal + shipping),
-            "total_inc_tax": _money(subtotal + shipping + tax),
+            "total_ex_tax": _money(subtotal - order.coupon + shipping),
+            "total_inc_tax": _money(order.total),
             "total_tax": _money(tax),
             "items_total": sum(line.quantity for line in order.lines),
             "items_shipped": sum(line.quantity_shipped for line in order.lines),
@@ -1119,7 +1124,7 @@ class BigCommerceSandbox:
             "staff_notes": order.staff_notes,
             "customer_message": order.customer_message,
             "discount_amount": _money(0),
-            "coupon_discount": _money(0),
+            "coupon_discount": _money(order.coupon),
             "shipping_address_count": len(order.shipping_addresses),
             "is_deleted": False,
             "ebay_order_id": "0",
@@ -1477,7 +1482,8 @@ def _customer_from(wire: Mapping[str, Any]) -> Customer:
 
 def _order_state(order: Order) -> dict[str, Any]:
     lines = [dataclasses.asdict(line) | {"price": str(line.price)} for line in order.lines]
-    return dataclasses.asdict(order) | {"lines": lines, "refunds": [str(amount) for amount in order.refunds]}
+    refunds = [str(amount) for amount in order.refunds]
+    return dataclasses.asdict(order) | {"lines": lines, "refunds": refunds, "coupon": str(order.coupon)}
 
 
 def _order_from(wire: Mapping[str, Any]) -> Order:
@@ -1513,6 +1519,7 @@ def _order_from(wire: Mapping[str, Any]) -> Order:
         shipped_at=None if shipped_at is None else float(shipped_at),
         shipments=copy.deepcopy([dict(shipment) for shipment in wire["shipments"]]),
         refunds=[Decimal(str(amount)) for amount in wire.get("refunds", [])],  # none in older files
+        coupon=Decimal(str(wire.get("coupon", "0"))),
     )
 
 

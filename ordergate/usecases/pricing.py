@@ -70,6 +70,7 @@ def sold_again(order: Order, lines: Sequence[OrderLine], cancelled: Mapping[str,
                 line.quantity - line.quantity_cancelled,
                 line.tax,
                 line.quantity - line.quantity_cancelled - cancelled.get(line.id, 0),
+                line.discount,
             )
             for line in ordered
         ],
@@ -82,9 +83,11 @@ def sold_again(order: Order, lines: Sequence[OrderLine], cancelled: Mapping[str,
 def write_prices(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], priced: Totals) -> None:
     """`priced` (over `lines` in their order) on the lines and the order."""
     ordered = sorted(lines, key=lambda line: line.position)
-    for line, tax in zip(ordered, priced.line_taxes, strict=True):
-        line.tax = tax
+    discounts = priced.line_discounts or tuple(Decimal("0.00") for _ in ordered)
+    for line, tax, discount in zip(ordered, priced.line_taxes, discounts, strict=True):
+        line.tax, line.discount = tax, discount
         uow.save(line)
     order.subtotal, order.shipping_total = priced.subtotal.amount, priced.shipping.amount
     order.tax, order.shipping_tax, order.total = priced.tax.amount, priced.shipping_tax, priced.total.amount
+    order.discount = priced.discount
     uow.save(order)

@@ -238,6 +238,7 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
             authorised=found.total if found.payment is not StorefrontPayment.NONE else Decimal(0),
             captured=found.total if found.payment is StorefrontPayment.CAPTURED else Decimal(0),
             names=tuple(line.name for line in found.lines),
+            discount=found.discount,
         ),
     )
 

@@ -321,6 +321,43 @@ async def test_v2_strings_and_dates_in_any_offset_are_read_exactly(clock: FakeCl
     assert order.lines[0].unit_price == Decimal("19.9900")
 
 
+async def test_discounts_and_coupons_come_off_and_handling_and_wrapping_count_as_getting_it_there(
+    clock: FakeClock,
+) -> None:
+    """The order of the orders v2 document's example (218): 5.00 discount and a 5.00 coupon,
+    here with 2.00 of handling and 1.50 of gift wrapping; what we read adds up to its total."""
+    summary = {
+        "id": 218,
+        "status_id": 11,
+        "status": "Awaiting Fulfillment",
+        "customer_id": 11,
+        "date_created": "Tue, 05 Mar 2019 21:40:11 +0000",
+        "date_modified": "Mon, 11 Mar 2019 15:17:25 +0000",
+        "subtotal_ex_tax": "62.6800",
+        "shipping_cost_ex_tax": "11.0900",
+        "handling_cost_ex_tax": "2.0000",
+        "wrapping_cost_ex_tax": "1.5000",
+        "total_tax": "5.3100",
+        "total_inc_tax": "72.5800",
+        "discount_amount": "5.0000",
+        "coupon_discount": "5.0000",
+        "currency_code": "USD",
+        "billing_address": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+    }
+    line = {"id": 9, "sku": "MUG-BLUE", "name": "Mug", "quantity": 4, "price_ex_tax": "15.6700"}
+
+    def bigcommerce(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[line] if request.url.path.endswith("/products") else summary)
+
+    storefront = mocked(bigcommerce, clock)
+    order = await storefront.order("218")
+    await storefront.aclose()
+
+    assert order is not None
+    assert (order.discount, order.shipping) == (Decimal("10.00"), Decimal("14.59"))
+    assert order.subtotal - order.discount + order.shipping + order.tax == order.total
+
+
 @pytest.mark.parametrize(
     "body", [b'{"not": "a list"}', b"<html>", b'[{"id": "x"}]'], ids=["object", "not-json", "bad-id"]
 )

@@ -4,7 +4,16 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ordergate.models.order import DeliveryMethod
-from ordergate.models.pricing import PricedLine, PricingRule, ShippingPolicy, SoldLine, TaxPlace, resold
+from ordergate.models.pricing import (
+    PricedLine,
+    PricingRule,
+    ShippingPolicy,
+    SoldLine,
+    TaxPlace,
+    as_sold,
+    resold,
+    spread,
+)
 
 POLICY = ShippingPolicy(flat_rate=Decimal("7.95"), free_over=Decimal("75.00"))
 RULE = PricingRule("USD", POLICY)
@@ -77,3 +86,43 @@ def test_a_storefront_sale_keeps_its_own_tax_per_unit_when_units_are_cancelled()
         Decimal("31.07"),
     )
     assert (nothing.total.amount, nothing.shipping.amount, nothing.shipping_tax) == (Decimal(0),) * 3
+
+
+def test_a_storefront_sale_s_discount_is_shared_over_its_lines_and_the_total_is_net_of_it() -> None:
+    # two mugs at 14.00 and a lamp at 119.00, a 10.00 coupon, tax on what is left (9.25%)
+    lines = [PricedLine(Decimal("14.00"), 2), PricedLine(Decimal("119.00"), 1)]
+
+    sold = as_sold(lines, currency="USD", shipping=Decimal("0"), tax=Decimal("12.67"), discount=Decimal("10"))
+
+    assert sold.line_discounts == (Decimal("1.90"), Decimal("8.10"))  # 28/147 and 119/147 of 10.00
+    assert (sold.subtotal.amount, sold.discount, sold.total.amount) == (
+        Decimal("147.00"),
+        Decimal("10.00"),
+        Decimal("149.67"),
+    )
+    assert as_sold(lines, currency="USD", shipping=Decimal(0), tax=Decimal(0)).line_discounts == (
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+
+
+def test_a_share_is_to_the_cent_and_adds_up_with_the_odd_cents_where_the_remainders_are_largest() -> None:
+    assert spread(Decimal("1.00"), [Decimal(1)] * 3) == (Decimal("0.34"), Decimal("0.33"), Decimal("0.33"))
+    assert spread(Decimal("0.05"), [Decimal(10), Decimal(30)]) == (Decimal("0.01"), Decimal("0.04"))
+    assert spread(Decimal("5.00"), [Decimal(0), Decimal(0)]) == (Decimal("0.00"), Decimal("0.00"))
+    assert sum(spread(Decimal("10.00"), [Decimal("14.99"), Decimal("3.33"), Decimal("0.01")])) == Decimal(
+        "10.00"
+    )
+
+
+def test_a_storefront_sale_s_cancelled_units_give_back_their_share_of_its_discount() -> None:
+    lines = [
+        SoldLine(Decimal("14.00"), units=2, tax=Decimal("2.41"), billable=1, discount=Decimal("1.90")),
+        SoldLine(Decimal("119.00"), units=1, tax=Decimal("10.26"), billable=0, discount=Decimal("8.10")),
+    ]
+
+    after = resold(lines, currency="USD", shipping=Decimal("7.95"), shipping_tax=Decimal("0"))
+
+    assert after.line_discounts == (Decimal("0.95"), Decimal("0.00"))
+    assert after.discount == Decimal("0.95")
+    assert after.total.amount == Decimal("14.00") - Decimal("0.95") + Decimal("7.95") + Decimal("1.20")

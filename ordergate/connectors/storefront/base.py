@@ -55,7 +55,8 @@ class StorefrontOrderLine:
 @dataclass(frozen=True)
 class StorefrontOrder:
     """A captured order. `customer_id` is None for a guest; money is in `currency`, tax exclusive
-    (`total` = `subtotal` + `shipping` + `tax` less discounts); `external_source` and
+    (`total` = `subtotal` - `discount` + `shipping` + `tax`, where `shipping` counts every charge
+    for getting the goods there: handling and gift wrapping too); `external_source` and
     `external_order_id` say where an order came from when another system placed it."""
 
     external_id: str
@@ -85,6 +86,7 @@ class StorefrontOrder:
     billing_address: Address | None = None
     shipping_address_id: int | None = None  # the storefront's id for its shipping address
     refunded: Decimal = Decimal(0)  # what the storefront has refunded of it so far, in all
+    discount: Decimal = Decimal(0)  # its coupons and discounts off the goods (`total` is net of it)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,8 @@ def channel_of(channel_id: int) -> str:
     return CHANNELS.get(channel_id, f"{UPSTREAM}-{channel_id}")
 
 
+CHARGES = ("handling_cost_ex_tax", "wrapping_cost_ex_tax")  # besides shipping, to get it there
+DISCOUNTS = ("discount_amount", "coupon_discount")  # off the goods, before tax
 PAGE_LIMIT = 250
 MAX_QUERY = 4000
 MAX_PAGES = 400
@@ -526,7 +528,10 @@ def _order(
         phone=_text(billing, "phone"),
         currency=_text(summary, "currency_code") or _text(summary, "default_currency_code"),
         subtotal=_money(summary.get("subtotal_ex_tax"), "subtotal_ex_tax"),
-        shipping=_money(summary.get("shipping_cost_ex_tax"), "shipping_cost_ex_tax"),
+        shipping=sum(
+            (_money(summary.get(name) or "0", name) for name in CHARGES),
+            _money(summary.get("shipping_cost_ex_tax"), "shipping_cost_ex_tax"),
+        ),
         tax=_money(summary.get("total_tax"), "total_tax"),
         total=_money(summary.get("total_inc_tax"), "total_inc_tax"),
         date_created=_date(summary.get("date_created"), "date_created"),
@@ -541,6 +546,7 @@ def _order(
         payment_method=_text(summary, "payment_method"),
         billing_address=_billing_address(billing) if _text(billing, "zip") else None,
         refunded=_money(summary.get("refunded_amount") or "0", "refunded_amount"),
+        discount=sum((_money(summary.get(name) or "0", name) for name in DISCOUNTS), Decimal(0)),
     )
 
 

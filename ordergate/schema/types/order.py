@@ -70,6 +70,11 @@ class OrderLine:
         description="Tax on this line at the destination's rate, to the cent.",
         resolver=lambda root: Money.of(root.amounts.tax, root.currency),
     )
+    discount: Money = strawberry.field(
+        description="This line's share of the order's `discountTotal` (in proportion to its value, to "
+        "the cent), on its units still charged for; zero on an order without a discount.",
+        resolver=lambda root: Money.of(root.amounts.discount, root.currency),
+    )
     quantity_fulfilled: int
     quantity_cancelled: int
     quantity_returned: int
@@ -492,6 +497,11 @@ class Order:
     email: str
     subtotal: Money = strawberry.field(resolver=lambda root: _money(root, root.record.subtotal))
     tax: Money = strawberry.field(resolver=lambda root: _money(root, root.record.tax))
+    discount_total: Money = strawberry.field(
+        description="Taken off the goods before tax: the coupons and discounts of a storefront's sale, "
+        "on the units still charged for. `total` = `subtotal` - `discountTotal` + `shippingTotal` + `tax`.",
+        resolver=lambda root: _money(root, root.record.discount),
+    )
     shipping_total: Money = strawberry.field(resolver=lambda root: _money(root, root.record.shipping_total))
     shipping_tax: Money = strawberry.field(
         description="Tax on shipping (part of `tax`): where the destination taxes delivery.",
