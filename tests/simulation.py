@@ -48,6 +48,8 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    STOREFRONT_SHIPMENT,
+    STOREFRONT_STATUS,
     Permanent,
 )
 from ordergate.models.payments import taken_elsewhere, totals
@@ -70,6 +72,7 @@ from tests.money import book_problems
 AGENT = a_token("agent")
 EVERYTHING = OrderScope(everything=True)
 ERP_KINDS = (ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT)
+PUSHES = (STOREFRONT_SHIPMENT, STOREFRONT_STATUS)  # what goes back to the storefront
 # The SKUs the walk sells and checks: on the open purchase orders PO-1001 and PO-1002, one of
 # them (THROW-WOOL) backorderable, so receipts and backorders are part of the walk.
 RACERS = (
@@ -337,7 +340,12 @@ class Walk:
     async def storefront_sale(self) -> None:
         """A shopper checks out on the storefront, paid there: imported now (as the webhook's
         delivery would be), and again when the relay works that delivery (nothing new)."""
-        lines = [(sku, self.rng.randint(1, 3)) for sku in self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))]
+        lines: list[tuple[str, int] | tuple[str, int, Decimal]] = [
+            (sku, self.rng.randint(1, 3)) for sku in self.rng.sample(SKUS, self.rng.choice((1, 1, 2)))
+        ]
+        if self.rng.random() < 0.2:  # the first SKU again, engraved: a line of its own, dearer
+            engraved = self.bigcommerce.product_for(lines[0][0]).price + Decimal("2.25")
+            lines.append((lines[0][0], self.rng.randint(1, 2), engraved))
         if self.rng.random() < 0.25:  # a guest's sale with no street, a wrong zip or country: held
             nowhere = self.rng.choice((NO_STREET, WRONG_ZIP, NO_COUNTRY))
             created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=nowhere)
@@ -902,13 +910,13 @@ class Walk:
         }
 
     async def check_settled(self) -> None:
-        """Once every retry has come due, the ERP has heard of everything: no task of its lane
-        waits or gave up, and no movement is still in flight to it."""
+        """Once every retry has come due, the ERP and the storefront have heard of everything: no
+        task of their lanes waits or gave up, and no movement is still in flight to the ERP."""
         for _ in range(3):
             self.clock.advance(2 * 3600)  # past the relay's longest backoff
             await self.relay()
         async with self.services.store.read() as uow:
-            tasks = [task for kind in ERP_KINDS for task in await uow.outbox.by_kind(kind)]
+            tasks = [task for kind in (*ERP_KINDS, *PUSHES) for task in await uow.outbox.by_kind(kind)]
             keys = [(sku, self.locations[code]) for sku, code in self.ledger]
             movements = await uow.inventory.uncounted_movements(keys)
         for task in tasks:

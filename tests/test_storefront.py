@@ -869,3 +869,43 @@ async def test_a_sale_with_a_coupon_is_taken_at_what_the_storefront_charged(
         "amount": str(Decimal("28.00") - Decimal("1.90") + theirs.shipping + Decimal(after["tax"]["amount"]))
     }
     assert Decimal(after["tax"]["amount"]) == (theirs.tax * 28 / 147).quantize(Decimal("0.01"))
+
+
+async def test_a_sku_sold_on_two_lines_is_one_line_here_and_ships_back_onto_both(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Two mugs engraved differently, a line each at the storefront (14.00, and 16.25 with a
+    longer text). Before, the import was given up (DUPLICATE_SKU): the merchant had the money and
+    the order was nowhere in ours. Now it is one line of two here, at their average price rounded
+    up to the cent (15.13), the cent it rounded up taken off again, so the total is what the
+    storefront charged; the parcel goes back onto both of the storefront's lines."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1), ("MUG-BLUE", 1, Decimal("16.25"))])
+    theirs = sandbox.orders[created["id"]]
+    await storefront.import_order(services, str(created["id"]))
+    [order] = await imported(client, created["id"])
+    read = """query($id: ID!) { order(id: $id) { total { amount } discountTotal { amount }
+      lines { sku name quantity unitPrice { amount } } fulfillmentOrders { id location { code } } } }"""
+    detail = (await execute(client, read, {"id": order["id"]}, token=AGENT))["data"]["order"]
+    [share] = detail["fulfillmentOrders"]
+    associate = a_token("associate", locations=(share["location"]["code"],))
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": share["id"]}, token=associate)
+    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
+    await relay_once(services, outbox_handlers(services))  # or the relay running beside the test does
+
+    async def pushed() -> bool:
+        return bool(theirs.shipments)
+
+    await eventually(pushed, "the shipment's push")
+    assert detail["lines"] == [
+        {"sku": "MUG-BLUE", "name": "Stoneware Mug, Blue", "quantity": 2, "unitPrice": {"amount": "15.13"}}
+    ]
+    assert detail["discountTotal"] == {"amount": "0.01"}
+    assert detail["total"] == {"amount": str(theirs.total)}
+    [shipment] = theirs.shipments
+    assert sorted((i["order_product_id"], i["quantity"]) for i in shipment["items"]) == [
+        (theirs.lines[0].id, 1),
+        (theirs.lines[1].id, 1),
+    ]
+    assert theirs.status_id == 2  # Shipped: every unit went

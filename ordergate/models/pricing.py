@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from ordergate.models.money import Money, quantize
 from ordergate.models.order import DeliveryMethod, ServiceLevel
@@ -287,3 +287,39 @@ def spread(amount: Decimal, values: Sequence[Decimal]) -> tuple[Decimal, ...]:
         ]:
             shares[i] += 1
     return tuple(quantize(Decimal(share) / 100) for share in shares)
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    """A line as a storefront sold it."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+def one_line_per_sku(lines: Sequence[SaleLine]) -> tuple[tuple[SaleLine, ...], Decimal]:
+    """A sale's lines with each SKU once, where it first came (a storefront may sell one SKU on
+    several lines, engraved differently, say; an order here has a line per SKU): its units added
+    up, at their average price rounded up to the cent, with what rounding up added, to take off
+    the sale again as discount, so that its total stays what the storefront charged."""
+    units: dict[str, int] = {}
+    value: dict[str, Decimal] = {}
+    first: dict[str, SaleLine] = {}
+    for line in lines:
+        first.setdefault(line.sku, line)
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+        value[line.sku] = value.get(line.sku, Decimal(0)) + line.unit_price * line.quantity
+    merged = tuple(
+        SaleLine(
+            sku, line.name, units[sku], (value[sku] / units[sku]).quantize(Decimal("0.01"), ROUND_CEILING)
+        )
+        if units[sku] != line.quantity
+        else line
+        for sku, line in first.items()
+    )
+    added = sum((line.unit_price * line.quantity for line in merged), Decimal(0)) - sum(
+        value.values(), Decimal(0)
+    )
+    return merged, added

@@ -382,7 +382,7 @@ class BigCommerceSandbox:
     async def create_order(
         self,
         customer: int | str,
-        lines: Sequence[tuple[str, int]],
+        lines: Sequence[tuple[str, int] | tuple[str, int, Decimal]],
         *,
         shipping_address: Mapping[str, Any] | None = None,
         status_id: int = 11,
@@ -393,8 +393,9 @@ class BigCommerceSandbox:
     ) -> dict[str, Any]:
         """An order as a shopper's checkout makes it (status 11, Awaiting Fulfillment, unless told),
         announced as `store/order/created`. `customer` is a customer id or email; an unknown email
-        places a guest order billed to `shipping_address`. `coupon` is a discount off the goods
-        the shopper's coupon gave."""
+        places a guest order billed to `shipping_address`. A line is (SKU, quantity), or with a unit
+        price of its own (a product option's surcharge, say); `coupon` is a discount off the
+        goods the shopper's coupon gave."""
         known = (
             self.customers.get(customer) if isinstance(customer, int) else self.customer_by_email(customer)
         )
@@ -408,7 +409,9 @@ class BigCommerceSandbox:
         else:
             raise KeyError(f"no customer {customer!r}, and no address to bill a guest")
         shipping = [_address_fields(shipping_address)] if shipping_address is not None else [dict(billing)]
-        items = [(self.product_for(sku), quantity, None, None) for sku, quantity in lines]
+        items = [
+            (self.product_for(line[0]), line[1], line[2] if len(line) > 2 else None, None) for line in lines
+        ]
         order = self._new_order(
             customer_id=known.id if known is not None else 0,
             billing=billing,

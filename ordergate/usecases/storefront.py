@@ -52,6 +52,7 @@ from ordergate.models.outbox import (
     OutboxTask,
     Permanent,
 )
+from ordergate.models.pricing import SaleLine, one_line_per_sku
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments
@@ -213,6 +214,9 @@ def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Produc
 
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
+    lines, rounding = one_line_per_sku(
+        [SaleLine(line.sku, line.name, line.quantity, line.unit_price) for line in found.lines]
+    )
     return PlaceOrder(
         idempotency_key=reference,
         channel=found.channel,
@@ -222,7 +226,7 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
             last_name=found.last_name or None,
             phone=found.phone or None,
         ),
-        lines=tuple(LineRequest(line.sku, line.quantity) for line in found.lines),
+        lines=tuple(LineRequest(line.sku, line.quantity) for line in lines),
         delivery_method=DeliveryMethod.SHIP,
         shipping_address=found.shipping_address,
         external_reference=found.external_id,
@@ -232,13 +236,13 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
         sale=ExternalSale(
             provider=source,
             reference=found.external_id,
-            unit_prices=tuple(line.unit_price for line in found.lines),
+            unit_prices=tuple(line.unit_price for line in lines),
             shipping=found.shipping,
             tax=found.tax,
             authorised=found.total if found.payment is not StorefrontPayment.NONE else Decimal(0),
             captured=found.total if found.payment is StorefrontPayment.CAPTURED else Decimal(0),
-            names=tuple(line.name for line in found.lines),
-            discount=found.discount,
+            names=tuple(line.name for line in lines),
+            discount=found.discount + rounding,
         ),
     )
 
@@ -474,8 +478,8 @@ async def push_shipment(services: Services, task: OutboxTask) -> str:
     theirs = await storefront.order(external_id)
     if theirs is None:
         raise Permanent(f"order {external_id} is gone from the storefront")
-    product_of = {line.sku: line.order_product_id for line in theirs.lines}
-    items = tuple((product_of[line.sku], line.quantity) for line in fo_lines if line.sku in product_of)
+    sold_there = {line.sku for line in theirs.lines}
+    items = tuple((line.sku, line.quantity) for line in fo_lines if line.sku in sold_there)
     if not items:
         raise Permanent("none of the shipment's SKUs are on the storefront's order")
     return await storefront.push_shipment(

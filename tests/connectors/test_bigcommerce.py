@@ -466,7 +466,7 @@ async def test_variants_by_sku_leave_unknown_skus_out(storefront: BigCommerceSto
 
 
 def a_shipment(
-    order_id: str, items: tuple[tuple[int, int], ...], tracking: str = "1Z999AA10123456784"
+    order_id: str, items: tuple[tuple[str, int], ...], tracking: str = "1Z999AA10123456784"
 ) -> ShipmentPush:
     return ShipmentPush(order_external_id=order_id, tracking_number=tracking, carrier="ups", items=items)
 
@@ -476,7 +476,7 @@ async def test_a_shipment_pushed_twice_exists_once_with_one_id(
 ) -> None:
     order = await storefront.order("105")
     assert order is not None
-    items = tuple((line.order_product_id, line.quantity) for line in order.lines)
+    items = tuple((line.sku, line.quantity) for line in order.lines)
 
     first = await storefront.push_shipment(a_shipment("105", items))
     again = await storefront.push_shipment(a_shipment("105", items))
@@ -501,7 +501,7 @@ async def test_concurrent_pushes_of_one_shipment_create_it_once(
     line = sandbox.orders[106].lines[0]
 
     ids = await asyncio.gather(
-        *(storefront.push_shipment(a_shipment("106", ((line.id, 1),))) for _ in range(5))
+        *(storefront.push_shipment(a_shipment("106", ((line.sku, 1),))) for _ in range(5))
     )
 
     assert len(set(ids)) == 1
@@ -515,11 +515,11 @@ async def test_a_second_parcel_with_another_tracking_number_is_a_second_shipment
     [line] = sandbox.orders[chair["id"]].lines
 
     one = await storefront.push_shipment(
-        a_shipment(str(chair["id"]), ((line.id, 1),), "9400100000000000000001")
+        a_shipment(str(chair["id"]), ((line.sku, 1),), "9400100000000000000001")
     )
     partly = sandbox.orders[chair["id"]].status_id
     two = await storefront.push_shipment(
-        a_shipment(str(chair["id"]), ((line.id, 1),), "9400100000000000000002")
+        a_shipment(str(chair["id"]), ((line.sku, 1),), "9400100000000000000002")
     )
 
     assert one != two
@@ -539,7 +539,7 @@ async def test_an_unknown_carrier_goes_as_a_tracking_carrier(
     line = sandbox.orders[106].lines[0]
 
     await storefront.push_shipment(
-        ShipmentPush(order_external_id="106", tracking_number="DHL123", carrier="DHL", items=((line.id, 1),))
+        ShipmentPush(order_external_id="106", tracking_number="DHL123", carrier="DHL", items=((line.sku, 1),))
     )
 
     [shipment] = sandbox.orders[106].shipments
@@ -552,10 +552,32 @@ async def test_over_shipping_is_rejected_and_creates_nothing(
     line = sandbox.orders[106].lines[0]
 
     with pytest.raises(UpstreamRejected) as caught:
-        await storefront.push_shipment(a_shipment("106", ((line.id, 5),)))
+        await storefront.push_shipment(a_shipment("106", ((line.sku, 5),)))
 
     assert caught.value.status == 400
     assert sandbox.orders[106].shipments == []
+
+
+async def test_one_sku_sold_on_two_lines_ships_onto_each_as_far_as_it_has_units_left(
+    storefront: BigCommerceStorefront, sandbox: BigCommerceSandbox
+) -> None:
+    """Two engraved mugs, one line each (same SKU), and a plate; shipped in two parcels."""
+    sold = await sandbox.create_order(2, [("MUG-BLUE", 1), ("PLATE-DINNER", 2), ("MUG-BLUE", 2)])
+    first, plate, second = sandbox.orders[sold["id"]].lines
+
+    await storefront.push_shipment(a_shipment(str(sold["id"]), (("MUG-BLUE", 2), ("PLATE-DINNER", 1)), "T1"))
+    await storefront.push_shipment(a_shipment(str(sold["id"]), (("MUG-BLUE", 1), ("PLATE-DINNER", 1)), "T2"))
+    with pytest.raises(UpstreamRejected):  # nothing of the mugs is left to ship
+        await storefront.push_shipment(a_shipment(str(sold["id"]), (("MUG-BLUE", 1),), "T3"))
+
+    assert [
+        [(i["order_product_id"], i["quantity"]) for i in s["items"]]
+        for s in sandbox.orders[sold["id"]].shipments
+    ] == [
+        [(first.id, 1), (second.id, 1), (plate.id, 1)],
+        [(second.id, 1), (plate.id, 1)],
+    ]
+    assert sandbox.orders[sold["id"]].status_id == STATUS_IDS[PushedStatus.SHIPPED]
 
 
 async def test_set_status_puts_the_status_id(
@@ -873,8 +895,8 @@ async def test_every_request_sent_and_every_answer_match_the_bigcommerce_specs(
     await storefront.variants(limit=10)
     await storefront.variants_by_sku(["MUG-BLUE", "LAMP-DESK"])
     line = sandbox.orders[106].lines[0]
-    await storefront.push_shipment(a_shipment("106", ((line.id, 1),)))
-    await storefront.push_shipment(a_shipment("106", ((line.id, 1),)))
+    await storefront.push_shipment(a_shipment("106", ((line.sku, 1),)))
+    await storefront.push_shipment(a_shipment("106", ((line.sku, 1),)))
     await storefront.set_status("106", PushedStatus.COMPLETED)
     await storefront.set_availability([AvailabilityPush("MUG-BLUE", 1, 5)])
     await storefront.locations()

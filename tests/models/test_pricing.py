@@ -7,10 +7,12 @@ from ordergate.models.order import DeliveryMethod
 from ordergate.models.pricing import (
     PricedLine,
     PricingRule,
+    SaleLine,
     ShippingPolicy,
     SoldLine,
     TaxPlace,
     as_sold,
+    one_line_per_sku,
     resold,
     spread,
 )
@@ -126,3 +128,20 @@ def test_a_storefront_sale_s_cancelled_units_give_back_their_share_of_its_discou
     assert after.line_discounts == (Decimal("0.95"), Decimal("0.00"))
     assert after.discount == Decimal("0.95")
     assert after.total.amount == Decimal("14.00") - Decimal("0.95") + Decimal("7.95") + Decimal("1.20")
+
+
+def test_a_sale_s_sku_on_several_lines_is_one_line_its_average_price_rounded_up_and_given_back() -> None:
+    mug, plate = "MUG-BLUE", "PLATE-DINNER"
+    lines = [
+        SaleLine(mug, "Mug (Mom)", 1, Decimal("10.00")),
+        SaleLine(plate, "Plate", 2, Decimal("8.00")),
+        SaleLine(mug, "Mug (Dad)", 1, Decimal("10.01")),
+    ]
+
+    merged, added = one_line_per_sku(lines)
+    same, nothing = one_line_per_sku([lines[0], lines[1], replace(lines[2], unit_price=Decimal("10.00"))])
+
+    assert merged == (SaleLine(mug, "Mug (Mom)", 2, Decimal("10.01")), lines[1])
+    assert added == Decimal("0.01")  # 20.02 charged on the line, 20.01 sold: a cent off again
+    assert (same[0].unit_price, nothing) == (Decimal("10.00"), Decimal("0.00"))
+    assert one_line_per_sku(lines[1:2]) == ((lines[1],), Decimal(0))

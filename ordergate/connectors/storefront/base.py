@@ -128,13 +128,14 @@ class StorefrontLocation:
 @dataclass(frozen=True)
 class ShipmentPush:
     """A shipment to record on a storefront order; `tracking_number` makes the push idempotent.
-    `carrier` is a carrier code (`ups`, `usps`, `fedex`, ...); `items` are (order product id,
-    quantity)."""
+    `carrier` is a carrier code (`ups`, `usps`, `fedex`, ...); `items` are (SKU, units): the
+    connector puts each SKU's units on the order's lines of it that have units left to ship (a
+    storefront may sell one SKU on several lines, engraved differently, say)."""
 
     order_external_id: str
     tracking_number: str
     carrier: str
-    items: tuple[tuple[int, int], ...]
+    items: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,10 @@ class BigCommerceStorefront:
             if not addresses:
                 message = f"order {order_id} has no shipping address to ship from"
                 raise UpstreamRejected(UPSTREAM, message, status=422)
+            lines = _objects(await self._v2_all(f"/v2/orders/{order_id}/products"), "products")
+            items = _onto_lines(order_id, shipment.items, lines)
             # A create is not retried: after a lost answer, the next push finds the shipment instead.
-            response = await self._client.post(path, json=_shipment(shipment, _id(addresses[0])))
+            response = await self._client.post(path, json=_shipment(shipment, items, _id(addresses[0])))
             return str(_id(self._json(response)))
 
     # -- customers ---------------------------------------------------------------------------------
@@ -640,12 +642,36 @@ def _location(record: dict[str, Any]) -> StorefrontLocation:
     )
 
 
-def _shipment(shipment: ShipmentPush, order_address_id: int) -> dict[str, Any]:
+def _onto_lines(
+    order_id: int, wanted: Sequence[tuple[str, int]], lines: list[dict[str, Any]]
+) -> list[tuple[int, int]]:
+    """Each SKU's units as (order product id, units), on the order's lines of that SKU in turn,
+    as many as each has left to ship; more than they have left is refused here, as BigCommerce
+    would refuse it."""
+    items: list[tuple[int, int]] = []
+    for sku, units in wanted:
+        left = units
+        for line in lines:
+            if left and _text(line, "sku") == sku and line.get("parent_order_product_id") is None:
+                take = min(left, _count(line.get("quantity")) - _count(line.get("quantity_shipped")))
+                if take > 0:
+                    items.append((_id(line), take))
+                    left -= take
+        if left:
+            raise UpstreamRejected(
+                UPSTREAM, f"order {order_id} has not {units} of {sku} left to ship", status=400
+            )
+    return items
+
+
+def _shipment(
+    shipment: ShipmentPush, items: Sequence[tuple[int, int]], order_address_id: int
+) -> dict[str, Any]:
     carrier = shipment.carrier.strip().lower()
     body: dict[str, Any] = {
         "order_address_id": order_address_id,
         "tracking_number": shipment.tracking_number,
-        "items": [{"order_product_id": line, "quantity": quantity} for line, quantity in shipment.items],
+        "items": [{"order_product_id": line, "quantity": quantity} for line, quantity in items],
     }
     if carrier in SHIPPING_PROVIDERS:
         body["shipping_provider"] = carrier
