@@ -60,6 +60,12 @@ OUTBOX_LANE_FAILING = Gauge(
     "while an upstream is down or something must be fixed first (alert on it staying above 0)",
     ["lane"],
 )
+OUTBOX_GAVE_UP = Counter(
+    "ordergate_outbox_gave_up",
+    "Outbox tasks given up as never able to succeed, per relay lane (a storefront sale that cannot "
+    "be taken, an order gone): each is logged with its reason, which it keeps as its result",
+    ["lane"],
+)
 
 
 NAMED_OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)")

@@ -4,6 +4,7 @@ joined in one request per page, and what goes back (shipments, statuses, availab
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -909,3 +910,35 @@ async def test_a_sku_sold_on_two_lines_is_one_line_here_and_ships_back_onto_both
         (theirs.lines[1].id, 1),
     ]
     assert theirs.status_id == 2  # Shipped: every unit went
+
+
+def gave_up(metrics_text: str, lane: str) -> float:
+    found = re.search(rf'^ordergate_outbox_gave_up_total{{lane="{lane}"}} (\S+)$', metrics_text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_a_sale_the_import_cannot_take_is_counted_for_operators_and_keeps_its_reason(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """A merchant keys in an order by hand with a custom product that has no SKU: nothing here
+    can route or ship it, and the import gives it up. An operator sees it counted per lane on
+    /metrics (to alert on), and the delivery keeps the reason."""
+    before = gave_up((await client.get("/metrics")).text, "storefront")
+    billing = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
+    billing |= {"state": "Texas", "zip": "78701", "country_iso2": "US", "email": "pat@example.com"}
+    custom = {"name": "Engraving service", "quantity": 1, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
+    created = await client.post(
+        "/sandbox/bigcommerce/v2/orders",
+        json={"billing_address": billing, "products": [custom], "status_id": 11},
+        headers={"X-Auth-Token": "sandbox"},
+    )
+
+    async def given_up() -> list[Any]:
+        return [t for t in await delivery_rows(services) if (t.result or "").startswith("gave up")]
+
+    [task] = await eventually(given_up, "the import's giving up")
+    after = gave_up((await client.get("/metrics")).text, "storefront")
+
+    assert created.status_code == 200
+    assert task.result == f"gave up: cannot import bigcommerce:{created.json()['id']}: INVALID_SKU"
+    assert after == before + 1

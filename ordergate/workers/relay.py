@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from ordergate import tracing
+from ordergate import metrics, tracing
 from ordergate.models.outbox import OutboxTask, Permanent, lane_of, next_attempt
 from ordergate.usecases.services import Services
 from ordergate.usecases.settled import DoneWith
@@ -107,6 +107,7 @@ async def _do(services: Services, handler: Handler, task: OutboxTask) -> None:
         except Permanent as reason:
             span.set_attribute("ordergate.outbox.outcome", "gave_up")
             await settle(services, task.id, result=f"gave up: {reason}"[:128])
+            metrics.OUTBOX_GAVE_UP.labels(lane_of(task.kind)).inc()
             log.warning("%s %s cannot succeed: %s", task.kind, task.key, reason)
         except Exception as error:
             span.set_attribute("ordergate.outbox.outcome", "retry")
