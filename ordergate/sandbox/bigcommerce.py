@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -238,6 +238,7 @@ class Order:
     shipments: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[Decimal] = field(default_factory=list)  # each refund the merchant made, in turn
     coupon: Decimal = Decimal(0)  # a coupon's discount off the goods, before tax
+    discount: Decimal = Decimal(0)  # the merchant's own discount off the goods (a manual order's)
 
     @property
     def subtotal(self) -> Decimal:
@@ -249,12 +250,12 @@ class Order:
 
     @property
     def tax(self) -> Decimal:
-        """On the goods less the coupon, as BigCommerce taxes a discounted order."""
-        return ((self.subtotal - self.coupon) * TAX_RATE).quantize(Decimal("0.01"))
+        """On the goods less their discounts, as BigCommerce taxes a discounted order."""
+        return ((self.subtotal - self.coupon - self.discount) * TAX_RATE).quantize(Decimal("0.01"))
 
     @property
     def total(self) -> Decimal:
-        return self.subtotal - self.coupon + self.shipping + self.tax
+        return self.subtotal - self.coupon - self.discount + self.shipping + self.tax
 
     @property
     def refunded(self) -> Decimal:
@@ -758,6 +759,9 @@ class BigCommerceSandbox:
         shipping = body.get("shipping_addresses") or [billing]
         if not isinstance(shipping, list) or not all(isinstance(a, dict) for a in shipping):
             raise BadRequest("shipping_addresses must be a list of addresses")
+        discount = _amount(body.get("discount_amount", 0))
+        if discount is None or discount < 0:
+            raise BadRequest("discount_amount must be a number of cents, 0 or more")
         order = self._new_order(
             customer_id=int(customer_id),
             billing=_address_fields(billing),
@@ -769,6 +773,7 @@ class BigCommerceSandbox:
             external_order_id=str(body.get("external_order_id") or ""),
             customer_message=str(body.get("customer_message") or ""),
         )
+        order.discount = min(discount, order.subtotal)
         await self._announce("store/order/created", order)
         return JSONResponse(self._order_record(order))
 
@@ -1095,7 +1100,7 @@ class BigCommerceSandbox:
             "wrapping_cost_inc_tax": _money(0),
             "wrapping_cost_tax": _money(0),
             "wrapping_cost_tax_class_id": 3,
-            "total_ex_tax": _money(subtotal - order.coupon + shipping),
+            "total_ex_tax": _money(subtotal - order.coupon - order.discount + shipping),
             "total_inc_tax": _money(order.total),
             "total_tax": _money(tax),
             "items_total": sum(line.quantity for line in order.lines),
@@ -1126,7 +1131,7 @@ class BigCommerceSandbox:
             "store_default_to_transactional_exchange_rate": "1.0000000000",
             "staff_notes": order.staff_notes,
             "customer_message": order.customer_message,
-            "discount_amount": _money(0),
+            "discount_amount": _money(order.discount),
             "coupon_discount": _money(order.coupon),
             "shipping_address_count": len(order.shipping_addresses),
             "is_deleted": False,
@@ -1445,6 +1450,18 @@ def _tracking_link(carrier: str, tracking: str) -> str:
     return f"https://track.aftership.com/{carrier}/{tracking}" if carrier and tracking else ""
 
 
+def _amount(value: Any) -> Decimal | None:
+    """An amount a client sent (a JSON number, or a decimal string as v2 writes them), in cents."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value))
+        cents = amount.is_finite() and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too large to have cents
+        return None
+    return amount if cents else None
+
+
 def _money(amount: Decimal | int) -> str:
     """BigCommerce's v2 amounts: four decimals, as a string."""
     return f"{Decimal(amount):.4f}"
@@ -1486,7 +1503,8 @@ def _customer_from(wire: Mapping[str, Any]) -> Customer:
 def _order_state(order: Order) -> dict[str, Any]:
     lines = [dataclasses.asdict(line) | {"price": str(line.price)} for line in order.lines]
     refunds = [str(amount) for amount in order.refunds]
-    return dataclasses.asdict(order) | {"lines": lines, "refunds": refunds, "coupon": str(order.coupon)}
+    money = {"coupon": str(order.coupon), "discount": str(order.discount)}
+    return dataclasses.asdict(order) | {"lines": lines, "refunds": refunds} | money
 
 
 def _order_from(wire: Mapping[str, Any]) -> Order:
@@ -1523,6 +1541,7 @@ def _order_from(wire: Mapping[str, Any]) -> Order:
         shipments=copy.deepcopy([dict(shipment) for shipment in wire["shipments"]]),
         refunds=[Decimal(str(amount)) for amount in wire.get("refunds", [])],  # none in older files
         coupon=Decimal(str(wire.get("coupon", "0"))),
+        discount=Decimal(str(wire.get("discount", "0"))),
     )
 
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -235,6 +236,43 @@ async def test_a_shopper_s_order_posted_by_product_id_is_priced_from_the_catalog
     [delivery] = endpoint.received
     assert delivery.headers["X-Ordergate-Webhook-Secret"] == "s3"
     assert json.loads(delivery.content)["data"] == {"type": "order", "id": 108}
+
+
+@pytest.mark.parametrize("given", ["5.00", 5, 5.0])
+async def test_a_merchant_s_discount_comes_off_the_goods_before_tax(
+    bigcommerce: httpx.AsyncClient, sandbox: BigCommerceSandbox, given: object
+) -> None:
+    mug = sandbox.product_for("MUG-BLUE")
+    body = {
+        "billing_address": {"zip": "75204", "email": "d@example.com"},
+        "products": [{"product_id": mug.id, "quantity": 3}],
+        "discount_amount": given,
+    }
+
+    order = (await bigcommerce.post("/v2/orders", json=body)).json()
+
+    assert (order["subtotal_ex_tax"], order["discount_amount"], order["coupon_discount"]) == (
+        "42.0000",
+        "5.0000",
+        "0.0000",
+    )
+    assert order["total_tax"] == "2.9600"  # 8% of 37.00
+    assert (
+        order["total_inc_tax"]
+        == f"{Decimal('37.00') + Decimal(order['shipping_cost_ex_tax']) + Decimal('2.96'):.4f}"
+    )
+
+
+@pytest.mark.parametrize("given", [-1, "1e999999", "0.001", True, "five"])
+async def test_a_discount_that_is_not_cents_is_refused(bigcommerce: httpx.AsyncClient, given: object) -> None:
+    body = {
+        "billing_address": {"zip": "10006"},
+        "products": [{"name": "X", "quantity": 1, "price_ex_tax": 1.0}],
+    }
+
+    response = await bigcommerce.post("/v2/orders", json=body | {"discount_amount": given})
+
+    assert response.status_code == 400
 
 
 async def test_an_order_naming_an_unknown_product_is_refused(bigcommerce: httpx.AsyncClient) -> None:
