@@ -853,6 +853,22 @@ async def test_a_sale_with_a_coupon_is_taken_at_what_the_storefront_charged(
         {"id": order["lines"][0]["id"], "sku": "MUG-BLUE", "discount": {"amount": "1.90"}},
         {"id": order["lines"][1]["id"], "sku": "LAMP-DESK", "discount": {"amount": "8.10"}},
     ]
+    erp = sandboxes.katana
+    assert erp is not None
+
+    def off_at_the_erp(wanted: str) -> Callable[[], Any]:  # the rows' discounts, once they say `wanted`
+        async def check() -> bool:
+            rows = [
+                row
+                for so in erp.sales_orders
+                if so["ecommerce_order_id"].startswith(f"{found['number']}-") and so["deleted_at"] is None
+                for row in so["sales_order_rows"]
+            ]
+            return sum((Decimal(row["total_discount"] or 0) for row in rows), Decimal(0)) == Decimal(wanted)
+
+        return check
+
+    await eventually(off_at_the_erp("10.00"), "the ERP's sales order with the coupon on its rows")
     # the lamp cancelled here: it takes its share of the coupon and of the tax with it
     cancel = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
     lamp = {"lineId": order["lines"][1]["id"], "quantity": 1}
@@ -870,6 +886,7 @@ async def test_a_sale_with_a_coupon_is_taken_at_what_the_storefront_charged(
         "amount": str(Decimal("28.00") - Decimal("1.90") + theirs.shipping + Decimal(after["tax"]["amount"]))
     }
     assert Decimal(after["tax"]["amount"]) == (theirs.tax * 28 / 147).quantize(Decimal("0.01"))
+    await eventually(off_at_the_erp("1.90"), "the ERP's sales order amended to the mugs' share")
 
 
 async def test_a_sku_sold_on_two_lines_is_one_line_here_and_ships_back_onto_both(

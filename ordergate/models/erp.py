@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+
+from ordergate.models.fulfillment import FulfillmentOrderLine
+from ordergate.models.order import OrderLine
+from ordergate.models.pricing import spread
 
 
 @dataclass(kw_only=True, eq=False)
@@ -83,3 +88,22 @@ def plan_sales_orders(
         quantities=tuple(quantities),
         emptied=tuple(emptied),
     )
+
+
+def discount_shares(lines: Sequence[OrderLine], work: Sequence[FulfillmentOrderLine]) -> dict[str, Decimal]:
+    """Each work line's share of its order line's discount (a storefront's coupon), by units, to
+    the cent: the shares of a line add up to its discount, less what units not yet given to any
+    node (waiting for supply) keep."""
+    by_line: dict[str, list[FulfillmentOrderLine]] = {}
+    for given_line in work:
+        by_line.setdefault(given_line.order_line_id, []).append(given_line)
+    found: dict[str, Decimal] = {}
+    for line in lines:
+        given = by_line.get(line.id, [])
+        if not line.discount or not given:
+            continue
+        units = [Decimal(w.quantity) for w in given]
+        rest = line.quantity - line.quantity_cancelled - sum(w.quantity for w in given)
+        parts = spread(line.discount, [*units, Decimal(max(rest, 0))])
+        found.update({w.id: part for w, part in zip(given, parts, strict=False)})
+    return found

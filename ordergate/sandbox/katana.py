@@ -54,9 +54,18 @@ PURCHASE_PARTIALLY_RECEIVED = "purchase_order.partially_received"
 
 EDITABLE_STATUSES = frozenset({"NOT_SHIPPED", "PENDING"})
 ROW_CREATE_FIELDS = frozenset(
-    {"sales_order_id", "variant_id", "quantity", "price_per_unit", "tax_rate_id", "location_id", "attributes"}
+    {
+        "sales_order_id",
+        "variant_id",
+        "quantity",
+        "price_per_unit",
+        "total_discount",
+        "tax_rate_id",
+        "location_id",
+        "attributes",
+    }
 )
-ROW_UPDATE_FIELDS = frozenset({"quantity", "price_per_unit"})
+ROW_UPDATE_FIELDS = frozenset({"quantity", "price_per_unit", "total_discount"})
 FULFILLMENT_FIELDS = frozenset(
     {
         "sales_order_id",
@@ -670,7 +679,8 @@ class KatanaSandbox:
         price = (
             Decimal(str(line["price_per_unit"])) if line.get("price_per_unit") is not None else variant.price
         )
-        total = price * Decimal(str(quantity))
+        discount = _discount(line.get("total_discount"))
+        total = price * Decimal(str(quantity)) - (discount or 0)
         now = _timestamp(self.clock())
         return {
             "id": self._ids.take("sales_row", 2501),
@@ -685,7 +695,7 @@ class KatanaSandbox:
             "price_per_unit_in_base_currency": float(price),
             "total": float(total),
             "total_in_base_currency": float(total),
-            "total_discount": None,
+            "total_discount": None if discount is None else f"{discount:.10f}",
             "cogs_value": None,
             "attributes": line.get("attributes") or [],
             "created_at": now,
@@ -727,20 +737,23 @@ class KatanaSandbox:
         unknown = sorted(set(body) - ROW_UPDATE_FIELDS)
         if unknown:
             raise BadRequest(
-                f"this sandbox updates quantity and price_per_unit only, not {', '.join(unknown)}"
+                f"this sandbox updates quantity, price_per_unit and total_discount, not {', '.join(unknown)}"
             )
         quantity, price = body.get("quantity", row["quantity"]), body.get("price_per_unit")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity <= 0:
             raise BadRequest("quantity must be a positive number")
         if price is not None and (isinstance(price, bool) or not isinstance(price, int | float) or price < 0):
             raise BadRequest("price_per_unit must be a number, not negative")
+        kept = row["total_discount"]
+        discount = _discount(body["total_discount"]) if "total_discount" in body else kept and Decimal(kept)
         self._editable(order)
         self._commit(row, Decimal(str(quantity)) - Decimal(str(row["quantity"])))
         row["quantity"] = quantity
         if price is not None:
             row["price_per_unit"] = f"{Decimal(str(price)):.10f}"
             row["price_per_unit_in_base_currency"] = float(price)
-        total = Decimal(row["price_per_unit"]) * Decimal(str(quantity))
+        row["total_discount"] = None if discount is None else f"{discount:.10f}"
+        total = Decimal(row["price_per_unit"]) * Decimal(str(quantity)) - (discount or 0)
         row["total"] = row["total_in_base_currency"] = float(total)
         row["updated_at"] = _timestamp(self.clock())
         self._total(order)
@@ -968,7 +981,7 @@ class KatanaSandbox:
         key = (row["variant_id"], row["location_id"])
         self.committed[key] = self.committed.get(key, Decimal(0)) + delta
 
-    def _total(self, order: dict[str, Any]) -> None:
+    def _total(self, order: dict[str, Any]) -> None:  # rows' totals are net of their discounts
         total = sum((Decimal(str(row["total"])) for row in order["sales_order_rows"]), Decimal(0))
         order["total"] = order["total_in_base_currency"] = float(total)
         order["updated_at"] = _timestamp(self.clock())
@@ -1285,3 +1298,12 @@ def _records(wire: Any) -> list[dict[str, Any]]:
 
 
 __all__ = ["KATANA_LOCATION_IDS", "KatanaSandbox", "RollingWindow", "sign"]
+
+
+def _discount(value: Any) -> Decimal | None:
+    """A row's `total_discount`: none, or an amount off the row in all, not negative."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadRequest("total_discount must be a number, not negative")
+    return Decimal(str(value))

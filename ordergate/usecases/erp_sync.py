@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from ordergate.connectors.erp.base import (
     ErpConnector,
@@ -33,7 +34,7 @@ from ordergate.connectors.erp.base import (
     StockLine,
 )
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable
-from ordergate.models.erp import HeldSalesOrder, continuation_key, plan_sales_orders
+from ordergate.models.erp import HeldSalesOrder, continuation_key, discount_shares, plan_sales_orders
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import Location
@@ -219,11 +220,13 @@ async def _sales_order(services: Services, key: str, payload: dict[str, object])
         customer = (await uow.customers.by_ids([order.customer_id]))[order.customer_id]
         lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
         shares = (await uow.orders.fulfillment_orders_by_order_ids([order_id])).get(order_id, [])
+        live = [fo.id for fo in shares if fo.status not in GONE]
         here = [fo.id for fo in shares if fo.location_id == location_id and fo.status not in GONE]
-        fo_lines = await uow.orders.fulfillment_lines_by_fo_ids(here)
+        fo_lines = await uow.orders.fulfillment_lines_by_fo_ids(live)
     if location.erp_id is None:
         raise LookupError(f"location {location.code} is not joined to an ERP location")
     price = {line.id: line.unit_price for line in lines}
+    discount = discount_shares(lines, [line for fo_id in live for line in fo_lines.get(fo_id, [])])
     return SalesOrderPush(
         order_id=key,
         order_number=key,
@@ -232,7 +235,12 @@ async def _sales_order(services: Services, key: str, payload: dict[str, object])
         erp_location_id=location.erp_id,
         currency=order.currency,
         lines=[
-            SalesOrderLine(sku=line.sku, quantity=line.quantity, unit_price=price[line.order_line_id])
+            SalesOrderLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=price[line.order_line_id],
+                discount=discount.get(line.id, Decimal(0)),
+            )
             for fo_id in here
             for line in fo_lines.get(fo_id, [])
             if line.quantity > 0

@@ -204,3 +204,39 @@ async def test_the_sandbox_refuses_bad_amendments_in_katana_s_error_format(
     assert response.json()["statusCode"] == status
     katana.check_response(response)
     assert rows(sandbox, str(sales_order_id)) == [("MUG-BLUE", 2)]
+
+
+async def test_a_discounted_row_carries_its_discount_and_an_amendment_keeps_it_right(
+    erp: KatanaErp, sandbox: KatanaSandbox, wire: Wire
+) -> None:
+    """Two mugs with 1.90 of a storefront's coupon on them; one is cancelled, and the row keeps
+    the other's 0.95; Katana's row totals are net of it, and every exchange is Katana's format."""
+    mugs = SalesOrderLine("MUG-BLUE", 2, Decimal("14.00"), discount=Decimal("1.90"))
+    sales_order_id = await erp.push_sales_order(a_push(lines=[mugs, PLATE]))
+    [order] = [o for o in sandbox.sales_orders if str(o["id"]) == sales_order_id]
+    pushed = {row["variant_id"]: (row["total_discount"], row["total"]) for row in order["sales_order_rows"]}
+    wire.clear()
+
+    await erp.amend_sales_order(
+        sales_order_id,
+        a_push(lines=[SalesOrderLine("MUG-BLUE", 1, Decimal("14.00"), discount=Decimal("0.95")), PLATE]),
+    )
+    again = await erp.amend_sales_order(
+        sales_order_id,
+        a_push(lines=[SalesOrderLine("MUG-BLUE", 1, Decimal("14.00"), discount=Decimal("0.95")), PLATE]),
+    )
+
+    mug, plate = sandbox.variant_for("MUG-BLUE").id, sandbox.variant_for("PLATE-DINNER").id
+    assert pushed == {mug: ("1.9000000000", 26.1), plate: (None, 50.0)}
+    after = {row["variant_id"]: (row["total_discount"], row["total"]) for row in order["sales_order_rows"]}
+    assert after == {mug: ("0.9500000000", 13.05), plate: (None, 50.0)}
+    assert again == sales_order_id
+    assert shapes(wire) == [
+        "GET /sales_orders/{id}",
+        "PATCH /sales_order_rows/{id}",
+        "GET /sales_orders/{id}",
+    ]
+    katana = spec.katana(BASE)
+    for response in wire.exchanges:
+        katana.check_request(response.request)
+        katana.check_response(response)

@@ -3,9 +3,12 @@ hold, the open one (or the next continuation) takes the rest."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from ordergate.models.erp import HeldSalesOrder, continuation_key, plan_sales_orders
+from ordergate.models.erp import HeldSalesOrder, continuation_key, discount_shares, plan_sales_orders
+from tests.models.records import a_fulfillment_line, an_order_line
 
 KEY = "OG-1001-DC-DFW"
 
@@ -54,3 +57,19 @@ def test_closed_sales_orders_keep_their_units_and_the_open_one_takes_the_rest(
 
 def test_continuations_number_from_two() -> None:
     assert [continuation_key(KEY, n) for n in (1, 2, 3)] == [KEY, f"{KEY}-2", f"{KEY}-3"]
+
+
+def test_each_node_s_rows_carry_their_units_share_of_a_line_s_discount_adding_up_to_it() -> None:
+    mugs = an_order_line("mugs", "MUG-BLUE", 5, discount=Decimal("1.00"))
+    lamp = an_order_line("lamp", "LAMP-DESK", 1, discount=Decimal("0.00"))
+    waiting = an_order_line("throw", "THROW-WOOL", 4, discount=Decimal("2.00"))  # 1 unit waits for supply
+    work = [
+        a_fulfillment_line("dfw", "mugs", 2),
+        a_fulfillment_line("ewr", "mugs", 3),
+        a_fulfillment_line("dfw", "lamp", 1, "LAMP-DESK"),
+        a_fulfillment_line("dfw", "throw", 3, "THROW-WOOL"),
+    ]
+
+    shares = discount_shares([mugs, lamp, waiting], work)
+
+    assert shares == {"dfw/mugs": Decimal("0.40"), "ewr/mugs": Decimal("0.60"), "dfw/throw": Decimal("1.50")}

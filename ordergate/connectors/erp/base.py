@@ -45,6 +45,7 @@ class SalesOrderLine:
     sku: str
     quantity: int
     unit_price: Decimal
+    discount: Decimal = Decimal(0)  # off these units in all (their share of the order's discount)
 
 
 @dataclass(frozen=True)

@@ -404,10 +404,12 @@ class KatanaErp:
             raise UpstreamRejected(UPSTREAM, message, status=422)
         wanted: dict[int, int] = {}
         prices: dict[int, Decimal] = {}
+        discounts: dict[int, Decimal] = {}
         for line in order.lines:
             variant_id = variants[line.sku]
             wanted[variant_id] = wanted.get(variant_id, 0) + line.quantity
             prices.setdefault(variant_id, line.unit_price)
+            discounts[variant_id] = discounts.get(variant_id, Decimal(0)) + line.discount
         rows = _rows(current)
         kept: set[int] = set()
         extra: list[int] = []
@@ -417,12 +419,14 @@ class KatanaErp:
                 extra.append(_id(row))
                 continue
             kept.add(variant_id)
+            change: dict[str, Any] = {}
             if _units(row.get("quantity"), "quantity") != wanted[variant_id]:
+                change["quantity"] = wanted[variant_id]
+            if _row_discount(row) != discounts[variant_id]:
+                change["total_discount"] = _wire_number(discounts[variant_id])
+            if change:
                 await self._client.request(
-                    "PATCH",
-                    f"/sales_order_rows/{_id(row)}",
-                    json={"quantity": wanted[variant_id]},
-                    idempotent=True,
+                    "PATCH", f"/sales_order_rows/{_id(row)}", json=change, idempotent=True
                 )
         location_id = _katana_id(order.erp_location_id)
         for variant_id in [v for v in wanted if v not in kept]:
@@ -432,7 +436,7 @@ class KatanaErp:
                 "quantity": wanted[variant_id],
                 "price_per_unit": _wire_number(prices[variant_id]),
                 "location_id": location_id,
-            }
+            } | _discounted(discounts[variant_id])
             # Not retried here: after a lost answer, the next amendment reads the row back instead.
             self._json(await self._client.post("/sales_order_rows", json=body))
         for row_id in extra:
@@ -648,12 +652,34 @@ def _sales_order(order: SalesOrderPush, variants: Mapping[str, int], customer_id
                 "price_per_unit": _wire_number(line.unit_price),
                 "location_id": location_id,
             }
+            | _discounted(line.discount)
             for line in order.lines
         ],
     }
     if order.delivery_date is not None:
         body["delivery_date"] = f"{order.delivery_date.isoformat()}T00:00:00.000Z"
     return body
+
+
+def _discounted(discount: Decimal) -> dict[str, Any]:
+    """A row's `total_discount`, sent only when there is one (most orders have none)."""
+    return {"total_discount": _wire_number(discount)} if discount else {}
+
+
+def _row_discount(row: dict[str, Any]) -> Decimal:
+    """What a row Katana holds has off, in all (none: 0)."""
+    value = row.get("total_discount")
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise UpstreamProtocolError(UPSTREAM, f"`total_discount` is not an amount: {value!r}")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as error:
+        raise UpstreamProtocolError(UPSTREAM, f"`total_discount` is not an amount: {value!r}") from error
+    if not amount.is_finite():
+        raise UpstreamProtocolError(UPSTREAM, f"`total_discount` is not an amount: {value!r}")
+    return amount
 
 
 def _numeric(text: str) -> bool:
