@@ -33,6 +33,7 @@ from ordergate.connectors.storefront.base import (
     OrderAction,
     PushedStatus,
     ShipmentPush,
+    StorefrontOrder,
     StorefrontPayment,
 )
 from ordergate.connectors.storefront.bigcommerce import (
@@ -283,6 +284,20 @@ async def test_the_sub_requests_of_a_page_run_side_by_side_but_never_more_than_f
     assert 2 < peak <= 8
 
 
+async def read_from_the_wire(
+    summary: dict[str, Any], line: dict[str, Any], clock: FakeClock
+) -> StorefrontOrder | None:
+    """The order a storefront answering with this summary and this one line gives."""
+
+    def bigcommerce(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[line] if request.url.path.endswith("/products") else summary)
+
+    storefront = mocked(bigcommerce, clock)
+    order = await storefront.order(str(summary["id"]))
+    await storefront.aclose()
+    return order
+
+
 async def test_v2_strings_and_dates_in_any_offset_are_read_exactly(clock: FakeClock) -> None:
     summary = {
         "id": 5001,
@@ -303,12 +318,7 @@ async def test_v2_strings_and_dates_in_any_offset_are_read_exactly(clock: FakeCl
     }
     line = {"id": 9, "sku": "MUG-BLUE", "name": "Mug", "quantity": 1, "price_ex_tax": "19.9900"}
 
-    def bigcommerce(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[line] if request.url.path.endswith("/products") else summary)
-
-    storefront = mocked(bigcommerce, clock)
-    order = await storefront.order("5001")
-    await storefront.aclose()
+    order = await read_from_the_wire(summary, line, clock)
 
     assert order is not None
     assert (order.subtotal, order.shipping, order.tax, order.total) == tuple(
@@ -346,12 +356,7 @@ async def test_discounts_and_coupons_come_off_and_handling_and_wrapping_count_as
     }
     line = {"id": 9, "sku": "MUG-BLUE", "name": "Mug", "quantity": 4, "price_ex_tax": "15.6700"}
 
-    def bigcommerce(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[line] if request.url.path.endswith("/products") else summary)
-
-    storefront = mocked(bigcommerce, clock)
-    order = await storefront.order("218")
-    await storefront.aclose()
+    order = await read_from_the_wire(summary, line, clock)
 
     assert order is not None
     assert (order.discount, order.shipping) == (Decimal("10.00"), Decimal("14.59"))
