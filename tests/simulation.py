@@ -38,6 +38,7 @@ import httpx
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.models.emails import EMAIL_POSITION, email_kind, key_prefix, task_key
+from ordergate.models.erp import discount_shares
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import local_today
@@ -928,6 +929,36 @@ class Walk:
         in_flight = [m for found in movements.values() for m in found if m.acked_at is None]
         if in_flight:
             raise self.violation(f"after draining: {len(in_flight)} movements never reached the ERP")
+        await self.check_erp_discounts()
+
+    async def check_erp_discounts(self) -> None:
+        """A storefront sale's coupon is on its ERP sales orders' rows: what they have off adds up
+        to the order's discount on the units given to nodes (units still waiting keep theirs)."""
+        async with self.services.store.read() as uow:
+            orders = await uow.orders.by_ids(list(self.sold_there), EVERYTHING)
+            lines = await uow.orders.lines_by_order_ids(list(self.sold_there))
+            shares = await uow.orders.fulfillment_orders_by_order_ids(list(self.sold_there))
+            live = [
+                fo.id
+                for found in shares.values()
+                for fo in found
+                if fo.status.value not in ("CANCELLED", "REJECTED")
+            ]
+            work = await uow.orders.fulfillment_lines_by_fo_ids(live)
+        given = [line for found in work.values() for line in found if line.quantity > 0]
+        for order_id, order in orders.items():
+            wanted = sum(discount_shares(lines.get(order_id, []), given).values(), Decimal(0))
+            rows = [
+                row
+                for sales_order in self.katana.sales_orders
+                if sales_order["ecommerce_order_id"].startswith(f"{order.number}-")
+                and sales_order["deleted_at"] is None
+                for row in sales_order["sales_order_rows"]
+            ]
+            at_erp = sum((Decimal(row["total_discount"] or 0) for row in rows), Decimal(0))
+            if at_erp != wanted:
+                found = f"{order.number} has {wanted} off on its nodes' units, the ERP's rows {at_erp}"
+                raise self.violation(f"after draining: {found}")
 
     async def check(self, after: str) -> None:
         now = self.services.clock()
