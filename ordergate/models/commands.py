@@ -313,7 +313,7 @@ code or country missing or wrong keeps the sale unrouted too (routing starts fro
 parcel goes), until it is fixed (`unplaceable`)."""
 
 GAP_CODES = frozenset({"REQUIRED", "INVALID_POSTAL_CODE", "INVALID_COUNTRY"})
-PLACE_PARTS = ("postal_code", "country_code")  # what routing places a parcel by
+PLACE_PARTS = {"postal_code": "postal code", "country_code": "country"}  # what routing places a parcel by
 
 
 def address_gaps(problems: Sequence[Problem]) -> list[Problem]:

@@ -29,7 +29,7 @@ from ordergate.models.capture import (
     unsellable,
 )
 from ordergate.models.catalog import Product, check_sellable
-from ordergate.models.commands import PlaceOrder, address_gaps, check_place_order, unplaceable
+from ordergate.models.commands import PLACE_PARTS, PlaceOrder, address_gaps, check_place_order, unplaceable
 from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey, sort_value
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, StoreBusy, ValidationFailed
@@ -87,9 +87,6 @@ class Placed:
 async def place_order(services: Services, principal: Principal, command: PlaceOrder) -> Order:
     """Capture an order. A repeat with the same idempotency key returns the first order."""
     return (await place(services, principal, command)).order
-
-
-UNPLACED = {"postal_code": "postal code", "country_code": "country"}
 
 
 async def place(services: Services, principal: Principal, command: PlaceOrder) -> Placed:
@@ -224,7 +221,7 @@ async def _capture(
     view: dict[str, SkuStock]
     unplaced = unplaceable(command.shipping_address) if command.sale is not None else []
     if unplaced:
-        message = f"the shipping address has no usable {' or '.join(UNPLACED[part] for part in unplaced)}"
+        message = f"the shipping address has no usable {' or '.join(PLACE_PARTS[part] for part in unplaced)}"
         short += (Problem("ADDRESS_INCOMPLETE", message, ("shipping_address", unplaced[0])),)
     if short:
         # a sale already made that routing cannot place (where the parcel goes, or a line we
