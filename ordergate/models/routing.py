@@ -192,15 +192,19 @@ def _with_splits(
     ascending): while there is no plan yet, every plan of the size (within `max_split`), and
     then, up to `max_split`, those with more nodes that score better than the best plan with
     the fewest. A size whose best possible score (its best nodes' mean plus its penalty) cannot
-    beat that ends the search: larger ones cannot either. With no plan within `max_split`, the
-    nodes of the best plan beyond it (`needs`), when there is one."""
+    beat that ends the search: larger ones cannot either. A plan is not listed when some of its
+    nodes alone make a plan at least as good (a node it takes a line from needlessly, as the
+    greedy assignment may). With no plan within `max_split`, the nodes of the best plan beyond
+    it (`needs`), when there is one."""
     best = min((p.score for p in plans), default=None)
+    smaller: list[ScoredPlan] = []  # every plan of the sizes searched so far, listed or not
     for size in range(2, len(pool) + 1):
         if best is not None:
             floor = round(sum(pool_scores[:size]) / size + SPLIT_PENALTY * (size - 1), 6)
             if size > max_split or floor >= best:
                 break
         found = [p for p in (scored(group) for group in itertools.combinations(pool, size)) if p is not None]
+        found, smaller = [p for p in found if not _needless(p, smaller)], smaller + found
         if best is not None:
             plans = plans + [p for p in found if p.score < best]
         elif size <= max_split:
@@ -209,6 +213,13 @@ def _with_splits(
         elif found:  # beyond the limit: not a plan, but what would work
             return [], min(found, key=lambda p: (p.score, p.nodes)).nodes
     return plans, ()
+
+
+def _needless(plan: ScoredPlan, smaller: Sequence[ScoredPlan]) -> bool:
+    """Whether a plan on some of `plan`'s nodes scores at least as well: then `plan` ships from
+    more nodes for nothing."""
+    nodes = set(plan.nodes)
+    return any(other.score <= plan.score and set(other.nodes) < nodes for other in smaller)
 
 
 def route(

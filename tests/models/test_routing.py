@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ordergate.models import routing
@@ -378,6 +378,8 @@ def exhaustive(wants: list[Want], nodes: list[Node], max_split: int) -> list[Sco
     ),
     st.integers(1, 3),
 )
+# A plan taking the pan from N0 needlessly (N2 has one): N1 and N2 alone do better.
+@example(specs=[(5, 0, 1, 1), (5, 1, 0, 1), (5, 1, 1, 1), (4000, 2, 1, 1)], max_split=3)
 def test_pruning_finds_the_plan_an_exhaustive_search_finds(
     specs: list[tuple[int, int, int, int]], max_split: int
 ) -> None:
