@@ -39,16 +39,16 @@ serve: $(STAMP)  ## run the gateway on the embedded default (SQLite, in-process 
 # The venv and the client setups are installed side by side (uv is busy with the CPU while npm
 # mostly waits on the network); then the tests run while the other gates run beside them, one
 # after another (mypy's cold run is ~18 s of one core, which the tests' workers, often waiting
-# on servers and databases, leave free). Output is kept whole per line; a failing gate fails
-# the check once the tests are done.
+# on servers and databases, leave free). The tests' progress shows as it goes, each gate's
+# output in one piece when it is done; a failing gate fails the check once the tests are done.
 check:  ## every gate: format, lint, types, layers, tests
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NODE_STAMP)
-	$(MAKE) --no-print-directory -j2 --output-sync=line test gates
+	$(MAKE) --no-print-directory -j2 test gates
 
 gates: $(STAMP)  ## format, lint, types and layers, one after another
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory types
-	$(MAKE) --no-print-directory layers
+	$(MAKE) --no-print-directory --output-sync=target lint
+	$(MAKE) --no-print-directory --output-sync=target types
+	$(MAKE) --no-print-directory --output-sync=target layers
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
