@@ -54,6 +54,7 @@ from ordergate.models.outbox import (
     Permanent,
 )
 from ordergate.models.payments import taken_elsewhere, totals
+from ordergate.models.returns import ReturnStatus
 from ordergate.models.scope import OrderScope
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
@@ -288,6 +289,7 @@ class Walk:
             (self.reroute, 2),
             (self.storefront_sale, 3),
             (self.storefront_refund, 2),
+            (self.storefront_refund_returned, 2),
             (self.storefront_address, 1),
             (self.race, 4),
         ]
@@ -403,6 +405,49 @@ class Walk:
         for amount in [owed] if half <= 0 or self.rng.random() < 0.5 else [half, owed - half]:
             await self.bigcommerce.refund(theirs.id, amount)
             await storefront.import_order(self.services, str(theirs.id))
+
+    async def storefront_refund_returned(self) -> None:
+        """The merchant refunds at the storefront, by order product, every unit of a storefront
+        sale that came back here or was cancelled and is not refunded there yet; its notice is
+        taken in now. Each of the sale's returns that was RECEIVED must then be settled: REFUNDED
+        and CLOSED, without an agent."""
+        async with self.services.store.read() as uow:
+            returns = await uow.returns.by_order_ids(sorted(self.sold_there))
+        waiting = sorted(
+            o for o, rows in returns.items() if any(r.status is ReturnStatus.RECEIVED for r in rows)
+        )
+        if not waiting:
+            return
+        order_id = self.rng.choice(waiting)
+        theirs = self.bigcommerce.orders[self.sold_there[order_id]]
+        async with self.services.store.read() as uow:
+            lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
+            sent = await uow.returns.lines_by_return_ids([r.id for r in returns[order_id]])
+        owed = Counter[str]()
+        for line in lines:
+            owed[line.sku] += line.quantity_cancelled
+        for order_return in returns[order_id]:
+            if order_return.received_at is not None:
+                for back in sent.get(order_return.id, []):
+                    owed[back.sku] += back.quantity
+        for sold in theirs.lines:
+            owed[sold.sku] -= sold.quantity_refunded
+        items = [(sku, units) for sku, units in sorted(owed.items()) if units > 0]
+        if not items:
+            raise self.violation(f"order {order_id}: every unit back is refunded there, yet a return waits")
+        price = {sold.sku: sold.price for sold in theirs.lines}
+        amount = min(
+            sum((price[sku] * units for sku, units in items), Decimal(0)), theirs.total - theirs.refunded
+        )
+        if amount <= 0:
+            return
+        await self.bigcommerce.refund(theirs.id, amount, items)
+        await storefront.import_order(self.services, str(theirs.id))
+        async with self.services.store.read() as uow:
+            after = (await uow.returns.by_order_ids([order_id])).get(order_id, [])
+        left = [r.id for r in after if r.status is ReturnStatus.RECEIVED]
+        if left:
+            raise self.violation(f"order {order_id}: refunded {items} at the storefront, returns {left} wait")
 
     async def retry(self) -> None:
         """A client's retry of an order it placed, any time later: as sent (the first order

@@ -434,6 +434,61 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
     assert edit["data"]["editOrder"]["userErrors"] == [{"code": "STOREFRONT_ORDER"}]
 
 
+RETURNS = """query($id: ID!) { order(id: $id) {
+  returns { status } timeline { type } paymentStatus
+} }"""
+
+
+async def test_a_return_of_a_storefront_sale_closes_once_the_merchant_refunds_its_units_there(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The storefront took the payment, so a return is refunded there, by the merchant. A refund
+    of money alone (goodwill, say) leaves the return RECEIVED for an agent; a refund of the mug
+    that came back, by order product and quantity, settles it: REFUNDED, then CLOSED, as our own
+    refund of it would leave it. A refund of the mug still out settles nothing more."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2)])
+    await storefront.import_order(services, str(created["id"]))
+    [found] = await imported(client, created["id"])
+    order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+    [share] = order["fulfillmentOrders"]
+    associate = a_token("associate", locations=(share["location"]["code"],))
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": share["id"]}, token=associate)
+    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
+    line_id = (
+        await execute(
+            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
+        )
+    )["data"]["order"]["lines"][0]["id"]
+    received = await send_back(client, found["id"], line_id, share["location"]["id"])
+
+    async def read() -> dict[str, Any]:
+        body = await execute(client, RETURNS, {"id": found["id"]}, token=AGENT)
+        answer: dict[str, Any] = body["data"]["order"]
+        return answer
+
+    async def refunded(count: int) -> dict[str, Any] | None:
+        answer = await read()
+        kinds = [e["type"] for e in answer["timeline"]]
+        return answer if kinds.count("PAYMENT_REFUNDED") == count else None
+
+    await sandbox.refund(created["id"], Decimal("1.00"))
+    goodwill = await eventually(lambda: refunded(1), "the goodwill refund")
+    await sandbox.refund(created["id"], Decimal("15.00"), [("MUG-BLUE", 1)])
+    returned = await eventually(lambda: refunded(2), "the returned mug's refund")
+    await sandbox.refund(created["id"], Decimal("15.00"), [("MUG-BLUE", 1)])
+    other = await eventually(lambda: refunded(3), "the other mug's refund")
+
+    assert received == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
+    assert [r["status"] for r in goodwill["returns"]] == ["RECEIVED"]
+    assert [r["status"] for r in returned["returns"]] == ["CLOSED"]
+    events = [e["type"] for e in returned["timeline"] if e["type"].startswith("RETURN_")]
+    assert events[-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
+    assert [r["status"] for r in other["returns"]] == ["CLOSED"]
+    assert [e["type"] for e in other["timeline"]].count("RETURN_CLOSED") == 1
+
+
 @pytest.mark.no_relay
 async def test_a_sale_the_network_cannot_fill_is_kept_on_hold_not_lost(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes

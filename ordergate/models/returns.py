@@ -273,3 +273,37 @@ def _line_problems(
         message = f"only {left} of this line can be returned"
         return [Problem("NOT_RETURNABLE_QUANTITY", message, (*path, "quantity"))]
     return []
+
+
+# What has come back and may have been refunded for: a return received (and refunded or closed
+# since, or not yet).
+BACK = frozenset({ReturnStatus.RECEIVED, ReturnStatus.REFUNDED, ReturnStatus.CLOSED})
+
+
+def refunded_elsewhere(
+    refunded: Mapping[str, int],
+    cancelled: Mapping[str, int],
+    returns: Sequence[OrderReturn],
+    lines: Mapping[str, Sequence[ReturnLine]],
+) -> list[OrderReturn]:
+    """The RECEIVED returns whose every unit the units refunded elsewhere cover (a storefront
+    that took the payment refunds there, by order product and quantity): the ones to settle as
+    refunded. Of each SKU's refunded units, the units cancelled here are counted first, then
+    the units of each return back, in the order they came back (those refunded or closed
+    already too): a refund covers a later return only once it covers everything before it.
+    Nothing is matched on amounts, so a merchant's goodwill or a refund of shipping never
+    closes a return. Returns not back yet (or declined) are not counted."""
+    left = Counter({sku: units - cancelled.get(sku, 0) for sku, units in refunded.items()})
+    back = sorted(
+        (r for r in returns if r.status in BACK and r.received_at is not None),
+        key=lambda r: (r.received_at, r.id),
+    )
+    settled: list[OrderReturn] = []
+    for order_return in back:
+        units = Counter[str]()
+        for line in lines.get(order_return.id, ()):
+            units[line.sku] += line.quantity
+        left.subtract(units)
+        if order_return.status is ReturnStatus.RECEIVED and all(left[sku] >= 0 for sku in units):
+            settled.append(order_return)
+    return settled

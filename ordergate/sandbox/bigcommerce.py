@@ -27,6 +27,7 @@ import logging
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -217,6 +218,7 @@ class OrderLine:
     price: Decimal
     address_id: int
     quantity_shipped: int = 0
+    quantity_refunded: int = 0
 
 
 @dataclass
@@ -436,16 +438,30 @@ class BigCommerceSandbox:
         if previous != status_id:
             await self._announce("store/order/statusUpdated", order, previous=previous)
 
-    async def refund(self, order_id: int, amount: Decimal) -> int:
+    async def refund(self, order_id: int, amount: Decimal, items: Sequence[tuple[str, int]] = ()) -> int:
         """Refund part or all of an order's payment as a merchant would in the control panel: the
         order's `refunded_amount` grows, its status becomes Refunded (4) once all of it is given
         back, else Partially Refunded (14), and `store/order/refund/created` is announced (then
-        the status change). The refund's id."""
+        the status change). `items` are the (SKU, units) the refund is for, each counted on the
+        order's products of that SKU (their `quantity_refunded`); without them the refund is of
+        an amount alone. The refund's id."""
         order = self.orders[order_id]
         if amount <= 0 or order.refunded + amount > order.total:
             raise ValueError(
                 f"cannot refund {amount} of order {order_id}: {order.total - order.refunded} left"
             )
+        wanted = Counter[str]()
+        for sku, units in items:
+            wanted[sku] += units
+        for sku, units in wanted.items():
+            left = sum(line.quantity - line.quantity_refunded for line in order.lines if line.sku == sku)
+            if units <= 0 or units > left:
+                raise ValueError(f"cannot refund {units} of {sku} on order {order_id}: {left} left")
+        for sku, units in wanted.items():
+            for line in (line for line in order.lines if line.sku == sku):
+                taken = min(units, line.quantity - line.quantity_refunded)
+                line.quantity_refunded += taken
+                units -= taken
         order.refunds.append(amount)
         previous = order.status_id
         order.status_id = 4 if order.refunded == order.total else 14
@@ -982,7 +998,8 @@ class BigCommerceSandbox:
 
     async def _create_refund(self, request: Request) -> Response:
         """`POST /v3/orders/{id}/payment_actions/refunds`: the merchant refunds the sum of the
-        `payments`' amounts, as `refund` does (the items are the merchant's own account of why)."""
+        `payments`' amounts, as `refund` does, for the units of its PRODUCT items (each an order
+        product and a quantity); its other items (shipping, the order's own amount) are money."""
         order = self._order_of(request)
         body = await _json_object(request)
         items, payments = body.get("items"), body.get("payments")
@@ -995,8 +1012,19 @@ class BigCommerceSandbox:
         if any(part != part.quantize(Decimal("0.01")) or part <= 0 for part in parts):
             raise BadRequest("each payment's amount is a positive number of cents", 422)
         total = sum(parts, Decimal(0))
+        products = {line.id: line.sku for line in order.lines}
+        units: list[tuple[str, int]] = []
+        for item in items:
+            if not isinstance(item, dict) or item.get("item_type") != "PRODUCT":
+                continue  # shipping, handling, the order's own amount: money, not units
+            item_id, quantity = item.get("item_id"), item.get("quantity")
+            if not isinstance(item_id, int) or item_id not in products:
+                raise BadRequest(f"order {order.id} has no product {item_id!r}", 422)
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+                raise BadRequest("each product item needs a positive whole quantity", 422)
+            units.append((products[item_id], quantity))
         try:
-            refund_id = await self.refund(order.id, total)
+            refund_id = await self.refund(order.id, total, units)
         except ValueError as refused:
             raise BadRequest(str(refused), 422) from None
         created = datetime.fromtimestamp(self.clock(), UTC).isoformat().replace("+00:00", "Z")
@@ -1189,8 +1217,8 @@ class BigCommerceSandbox:
             "cost_price_inc_tax": _money(0),
             "cost_price_ex_tax": _money(0),
             "cost_price_tax": _money(0),
-            "is_refunded": False,
-            "quantity_refunded": 0,
+            "is_refunded": line.quantity_refunded >= line.quantity,
+            "quantity_refunded": line.quantity_refunded,
             "refund_amount": _money(0),
             "return_id": 0,
             "wrapping_id": 0,

@@ -15,6 +15,8 @@ REFUNDED return by hand (`close_return`); a refund promised already still goes o
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -45,6 +47,7 @@ from ordergate.models.returns import (
     next_return_status,
     pending_units,
     plan_return,
+    refunded_elsewhere,
     retried_label_status,
 )
 from ordergate.models.scope import OrderScope, order_scope
@@ -426,6 +429,46 @@ async def refund_and_settle(services: Services, task: OutboxTask) -> str:
         )
         await _close(uow, order_return, order, SYSTEM, now, reason="refunded")
     return result
+
+
+async def lock_received(uow: UnitOfWork, order_id: str) -> None:
+    """Lock the order's RECEIVED returns, before the order itself, as an agent's close or a
+    refund's settling takes a return's lock and then its order's."""
+    returns = (await uow.returns.by_order_ids([order_id])).get(order_id, [])
+    for order_return in sorted(returns, key=lambda r: r.id):
+        if order_return.status is ReturnStatus.RECEIVED:
+            await uow.returns.lock(order_return.id)
+
+
+async def settle_refunded_elsewhere(
+    uow: UnitOfWork, order: Order, refunded: Mapping[str, int], *, actor: str, now: datetime
+) -> int:
+    """The storefront that took the (locked) order's payment has refunded these units of each
+    SKU (by order product and quantity, as a merchant refunds there): each RECEIVED return they
+    cover (`refunded_elsewhere`) is REFUNDED and CLOSED, as our own refund of it would leave it,
+    instead of waiting for an agent to close it by hand. How many were settled."""
+    if not any(units > 0 for units in refunded.values()):
+        return 0
+    returns = (await uow.returns.by_order_ids([order.id])).get(order.id, [])
+    if not any(r.status is ReturnStatus.RECEIVED for r in returns):
+        return 0
+    lines = await uow.returns.lines_by_return_ids([r.id for r in returns])
+    cancelled = Counter[str]()
+    for line in (await uow.orders.lines_by_order_ids([order.id])).get(order.id, []):
+        cancelled[line.sku] += line.quantity_cancelled
+    settled = refunded_elsewhere(refunded, cancelled, returns, lines)
+    for order_return in settled:
+        order_return.status = next_return_status(order_return.status, ReturnAction.REFUND)
+        order_return.refunded_at = now
+        await uow.events.append(
+            order,
+            EventType.RETURN_REFUNDED,
+            actor=actor,
+            occurred_at=now,
+            data={"return_id": order_return.id, "refunded_at": "storefront"},
+        )
+        await _close(uow, order_return, order, actor, now, reason="refunded at the storefront")
+    return len(settled)
 
 
 async def _close(

@@ -16,6 +16,7 @@ by `AvailabilityPusher` whenever ours changes.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,7 +56,7 @@ from ordergate.models.outbox import (
 from ordergate.models.pricing import SaleLine, one_line_per_sku
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import payments
+from ordergate.usecases import payments, returns
 from ordergate.usecases.holds import hold_order, release_order_hold
 from ordergate.usecases.orders import place_order
 from ordergate.usecases.services import Services
@@ -273,10 +274,17 @@ async def _held(services: Services, order: Order, reason: HoldReason, note: str,
 async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> str:
     """What the storefront has refunded of the order (a merchant refunds there, after we cancel
     or take back units, since it took the payment), into our ledger: the order's payment status
-    then says REFUNDED or PARTIALLY_REFUNDED instead of PAID."""
+    then says REFUNDED or PARTIALLY_REFUNDED instead of PAID. The units it refunded settle the
+    returns received here that they cover (`returns.settle_refunded_elsewhere`)."""
     if found.refunded <= 0:
         return ""
+    units = Counter[str]()
+    for line in found.lines:
+        units[line.sku] += line.refunded
+    actor, now = importer(_connector(services)).subject, services.clock()
     async with services.store.write() as uow:
+        if any(units.values()):
+            await returns.lock_received(uow, order.id)
         locked = await uow.orders.lock(order.id, EVERYTHING)
         if locked is None:
             return ""
@@ -284,11 +292,13 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
             uow,
             locked,
             found.refunded,
-            actor=importer(_connector(services)).subject,
-            now=services.clock(),
+            actor=actor,
+            now=now,
             points_per_unit=services.policy.loyalty_points_per_unit,
         )
-    return f"; {new} refunded at the storefront" if new > 0 else ""
+        settled = await returns.settle_refunded_elsewhere(uow, locked, units, actor=actor, now=now)
+    money = f"; {new} refunded at the storefront" if new > 0 else ""
+    return money + (f"; {settled} return{'s' if settled != 1 else ''} refunded there" if settled else "")
 
 
 async def _address(services: Services, order: Order, command: PlaceOrder, gaps: list[str]) -> str:

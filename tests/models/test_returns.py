@@ -24,6 +24,7 @@ from ordergate.models.returns import (
     last_left,
     pending_units,
     plan_return,
+    refunded_elsewhere,
     retried_label_status,
 )
 from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
@@ -223,3 +224,44 @@ def test_only_a_failed_label_of_a_return_waiting_for_its_parcel_can_be_retried(
 ) -> None:
     with pytest.raises(InvalidTransition):
         retried_label_status(a_return("r-1", status, label_status=label))
+
+
+def back(return_id: str, status: ReturnStatus, hours: int) -> Any:
+    return a_return(return_id, status, received_at=NOW + timedelta(hours=hours))
+
+
+def test_a_received_return_is_settled_once_the_refunded_units_cover_it_past_the_cancelled_ones() -> None:
+    mugs_back = back("r1", ReturnStatus.RECEIVED, 1)
+    lines = {"r1": [a_return_line("r1", "l1", 2)]}
+
+    # one mug cancelled here: its refund comes first, so two refunded do not cover two back
+    assert refunded_elsewhere({"MUG-BLUE": 2}, {"MUG-BLUE": 1}, [mugs_back], lines) == []
+    assert refunded_elsewhere({"MUG-BLUE": 3}, {"MUG-BLUE": 1}, [mugs_back], lines) == [mugs_back]
+    assert refunded_elsewhere({}, {}, [mugs_back], lines) == []  # money alone (goodwill) closes nothing
+
+
+def test_returns_are_covered_in_the_order_they_came_back_each_whole() -> None:
+    earlier, later = back("r1", ReturnStatus.RECEIVED, 1), back("r2", ReturnStatus.RECEIVED, 2)
+    lines = {
+        "r1": [a_return_line("r1", "l1", 1), a_return_line("r1", "l2", 1, sku="PLATE-DINNER")],
+        "r2": [a_return_line("r2", "l1", 1)],
+    }
+
+    assert refunded_elsewhere({"MUG-BLUE": 1}, {}, [later, earlier], lines) == []  # the mug was r1's
+    assert refunded_elsewhere({"MUG-BLUE": 2}, {}, [later, earlier], lines) == [
+        later
+    ]  # r1 waits for its plate
+    assert refunded_elsewhere({"MUG-BLUE": 2, "PLATE-DINNER": 1}, {}, [later, earlier], lines) == [
+        earlier,
+        later,
+    ]
+
+
+def test_returns_settled_already_count_and_returns_not_back_are_not_settled() -> None:
+    closed = back("r1", ReturnStatus.CLOSED, 1)
+    received = back("r2", ReturnStatus.RECEIVED, 2)
+    approved = a_return("r3", ReturnStatus.APPROVED)
+    lines = {r: [a_return_line(r, "l1", 1)] for r in ("r1", "r2", "r3")}
+
+    assert refunded_elsewhere({"MUG-BLUE": 1}, {}, [closed, received, approved], lines) == []
+    assert refunded_elsewhere({"MUG-BLUE": 3}, {}, [closed, received, approved], lines) == [received]

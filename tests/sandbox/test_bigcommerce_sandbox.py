@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -453,8 +454,14 @@ async def test_a_merchant_s_refund_fires_refund_created_and_the_order_says_what_
         json=refund | {"payments": [{"provider_id": "storecredit", "amount": 80.00, "offline": False}]},
     )
     order = (await bigcommerce.get("/v2/orders/100")).json()
+    products = (await bigcommerce.get("/v2/orders/100/products")).json()
 
     assert (first.status_code, too_much.status_code, rest.status_code) == (201, 422, 201)
+    # each refund was for one of the order's two mugs; its plates were refunded as money only
+    assert [(p["sku"], p["quantity_refunded"], p["is_refunded"]) for p in products] == [
+        ("MUG-BLUE", 2, True),
+        ("PLATE-DINNER", 0, False),
+    ]
     assert first.json()["data"]["total_amount"] == 4.24
     assert (order["refunded_amount"], order["payment_status"], order["status_id"]) == (
         "84.2400",
@@ -467,6 +474,30 @@ async def test_a_merchant_s_refund_fires_refund_created_and_the_order_says_what_
     assert [p["scope"] for p in payloads].count("store/order/statusUpdated") == 2  # 14, then 4
     for payload in refunds:
         spec.bigcommerce(BASE).document("/v3/hooks").check_schema("store_order_refund_created", payload)
+
+
+async def test_a_refund_is_for_units_the_order_has_left_to_refund(
+    bigcommerce: httpx.AsyncClient, sandbox: BigCommerceSandbox
+) -> None:
+    mugs = sandbox.orders[100].lines[0].id  # two of them
+
+    def refund(item_id: Any, quantity: Any) -> dict[str, Any]:
+        return {
+            "items": [{"item_type": "PRODUCT", "item_id": item_id, "quantity": quantity}],
+            "payments": [{"provider_id": "storecredit", "amount": 1.00, "offline": False}],
+        }
+
+    answers = [
+        await bigcommerce.post("/v3/orders/100/payment_actions/refunds", json=refund(mugs, 3)),
+        await bigcommerce.post("/v3/orders/100/payment_actions/refunds", json=refund(999, 1)),
+        await bigcommerce.post("/v3/orders/100/payment_actions/refunds", json=refund(mugs, 0)),
+        await bigcommerce.post("/v3/orders/100/payment_actions/refunds", json=refund(mugs, 2)),
+        await bigcommerce.post("/v3/orders/100/payment_actions/refunds", json=refund(mugs, 1)),
+    ]
+
+    assert [answer.status_code for answer in answers] == [422, 422, 422, 201, 422]
+    assert sandbox.orders[100].lines[0].quantity_refunded == 2
+    assert sandbox.orders[100].refunded == Decimal("1.00")  # the refused ones took nothing
 
 
 async def test_a_delivery_can_be_redelivered_byte_for_byte(

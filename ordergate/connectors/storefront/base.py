@@ -50,6 +50,7 @@ class StorefrontOrderLine:
     quantity: int
     unit_price: Decimal
     variant_id: int | None = None
+    refunded: int = 0  # units the merchant has refunded at the storefront
 
 
 @dataclass(frozen=True)

@@ -566,6 +566,7 @@ def _line(record: dict[str, Any]) -> StorefrontOrderLine:
         quantity=_count(record.get("quantity")),
         unit_price=_money(record.get("price_ex_tax"), "price_ex_tax"),
         variant_id=variant_id if isinstance(variant_id, int) and variant_id > 0 else None,
+        refunded=_count(record.get("quantity_refunded")),
     )
 
 
