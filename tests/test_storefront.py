@@ -25,7 +25,7 @@ from ordergate.workers.pushers import AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
-from tests.flows import send_back
+from tests.flows import APPROVE, RECEIVE, send_back
 from tests.graphql_client import execute
 from tests.test_inventory import only_at
 
@@ -487,6 +487,80 @@ async def test_a_return_of_a_storefront_sale_closes_once_the_merchant_refunds_it
     assert events[-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
     assert [r["status"] for r in other["returns"]] == ["CLOSED"]
     assert [e["type"] for e in other["timeline"]].count("RETURN_CLOSED") == 1
+
+
+async def test_a_return_the_merchant_refunded_before_its_parcel_came_back_closes_when_it_does(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The merchant refunds the mug as soon as the shopper says it is on its way back. Its
+    return is not received yet, so the refund's notice settles nothing; when the parcel comes
+    back, the order is read from the storefront again, and the return closes by itself."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)])
+    await storefront.import_order(services, str(created["id"]))
+    [found] = await imported(client, created["id"])
+    order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
+    [share] = order["fulfillmentOrders"]
+    associate = a_token("associate", locations=(share["location"]["code"],))
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": share["id"]}, token=associate)
+    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
+    line_id = (
+        await execute(
+            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
+        )
+    )["data"]["order"]["lines"][0]["id"]
+    asked = await execute(
+        client,
+        operation("StartReturn"),
+        {
+            "input": {
+                "orderId": found["id"],
+                "lines": [{"lineId": line_id, "quantity": 1, "reason": "chipped"}],
+            }
+        },
+        token=AGENT,
+    )
+    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
+    approved = await execute(client, APPROVE, {"id": return_id}, token=AGENT)
+
+    async def read() -> dict[str, Any]:
+        body = await execute(client, RETURNS, {"id": found["id"]}, token=AGENT)
+        answer: dict[str, Any] = body["data"]["order"]
+        return answer
+
+    async def returns_are(status: str) -> dict[str, Any] | None:
+        answer = await read()
+        return answer if [r["status"] for r in answer["returns"]] == [status] else None
+
+    await sandbox.refund(created["id"], Decimal("15.00"), [("MUG-BLUE", 1)])
+    early = await eventually(
+        lambda: _when(read, lambda a: [e["type"] for e in a["timeline"]].count("PAYMENT_REFUNDED") == 1),
+        "the refund",
+    )
+    lines = approved["data"]["approveReturn"]["orderReturn"]["lines"]
+    received = await execute(
+        client,
+        RECEIVE,
+        {
+            "input": {
+                "returnId": return_id,
+                "locationId": share["location"]["id"],
+                "lines": [{"lineId": line["id"], "disposition": "RESTOCK"} for line in lines],
+            }
+        },
+        token=AGENT,
+    )
+    closed = await eventually(lambda: returns_are("CLOSED"), "the return closed")
+
+    assert [r["status"] for r in early["returns"]] == ["APPROVED"]
+    assert received["data"]["receiveReturn"] == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
+    assert [e["type"] for e in closed["timeline"]][-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
+
+
+async def _when(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
+    answer = await read()
+    return answer if done(answer) else None
 
 
 @pytest.mark.no_relay

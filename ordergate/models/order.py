@@ -112,6 +112,15 @@ class Order:
     updated_at: datetime
 
 
+def external_id_of(order: Order, source: str) -> str | None:
+    """The order's id in the system named `source` (a storefront), when it came from there: its
+    `source_ref` is `<source>:<id>`."""
+    prefix = f"{source}:"
+    if order.source_ref and order.source_ref.startswith(prefix):
+        return order.source_ref[len(prefix) :]
+    return None
+
+
 def promise_later(order: Order, day: date | None) -> bool:
     """Move the order's promise to `day` when that is later than what it was promised (work that
     slipped: re-routed, or units that came late or wait for room), never earlier; whether it

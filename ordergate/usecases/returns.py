@@ -30,8 +30,8 @@ from ordergate.models.ids import new_id
 from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.location import contact_phone
 from ordergate.models.movements import MovementKind
-from ordergate.models.order import Order
-from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent
+from ordergate.models.order import Order, external_id_of
+from ordergate.models.outbox import RETURN_LABEL, STOREFRONT_DELIVERY, OutboxTask, Permanent
 from ordergate.models.returns import (
     LABEL_TRANSITIONS,
     OPEN_RETURNS,
@@ -374,9 +374,11 @@ async def receive_return(services: Services, principal: Principal, command: Rece
                 "restocked": sum(x.quantity for x in lines if x.disposition is Disposition.RESTOCK),
             },
         )
-        if not refunding and not await payments.paid_elsewhere(uow, order.id):  # nothing to wait for
-            await _close(uow, order_return, order, principal.subject, now, reason="nothing to refund")
-        # (a storefront's sale is refunded at the storefront: an agent closes the return after)
+        if not refunding:
+            if await payments.paid_elsewhere(uow, order.id):  # a storefront's sale, refunded there
+                await _read_refunds_again(services, uow, order, order_return, now)
+            else:  # nothing to wait for
+                await _close(uow, order_return, order, principal.subject, now, reason="nothing to refund")
     return order_return
 
 
@@ -429,6 +431,28 @@ async def refund_and_settle(services: Services, task: OutboxTask) -> str:
         )
         await _close(uow, order_return, order, SYSTEM, now, reason="refunded")
     return result
+
+
+async def _read_refunds_again(
+    services: Services, uow: UnitOfWork, order: Order, order_return: OrderReturn, now: datetime
+) -> None:
+    """A storefront sale's return came back. Its refund is the merchant's, at the storefront,
+    which may have made it already; the order is read from there again (as a notice of its own
+    would have it read), so units refunded there before the parcel came back settle the return
+    (`settle_refunded_elsewhere`). Later refunds come with their own notices."""
+    source = services.storefront.name if services.storefront is not None else None
+    external = external_id_of(order, source) if source is not None else None
+    if external is None:
+        return
+    await uow.outbox.add_once(
+        OutboxTask(
+            kind=STOREFRONT_DELIVERY,
+            key=f"{order.source_ref}:return-received:{order_return.id}"[:128],
+            payload={"scope": "ordergate/return/received", "order_id": external},
+            available_at=now,
+            created_at=now,
+        )
+    )
 
 
 async def lock_received(uow: UnitOfWork, order_id: str) -> None:

@@ -46,6 +46,7 @@ from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, Val
 from ordergate.models.events import EventType
 from ordergate.models.identity import Principal, Role
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
+from ordergate.models.order import external_id_of as external_id
 from ordergate.models.outbox import (
     STOREFRONT_DELIVERY,
     STOREFRONT_SHIPMENT,
@@ -78,10 +79,7 @@ def source_ref(storefront: StorefrontConnector, external_id: str) -> str:
 
 def external_id_of(order: Order, storefront: StorefrontConnector) -> str | None:
     """The order's id in `storefront`, when it was imported from there."""
-    prefix = f"{storefront.name}:"
-    if order.source_ref and order.source_ref.startswith(prefix):
-        return order.source_ref[len(prefix) :]
-    return None
+    return external_id(order, storefront.name)
 
 
 def imported(order: Order) -> bool:
