@@ -15,7 +15,7 @@ NODE_STAMP := clients/node_modules/.installed
 # servers start once. The slowest tests are listed at the end (the suite's time is everyone's).
 PYTEST_WORKERS ?= auto
 
-.PHONY: serve check test gates lint format types layers schema readme clean
+.PHONY: serve check test lint format types layers schema readme clean
 
 # The project installs with uv (from PyPI, into the venv): it resolves and installs what pip
 # does, from the same pyproject.toml, and compiles the bytecode on both cores: 14 s from a
@@ -39,18 +39,12 @@ serve: $(STAMP)  ## run the gateway on the embedded default (SQLite, in-process 
 	$(BIN)/ordergate serve $(ARGS)
 
 # The venv and the client setups are installed side by side (uv is busy with the CPU while npm
-# mostly waits on the network); then the tests run while the other gates run beside them, one
-# after another (mypy's cold run is ~18 s of one core, which the tests' workers, often waiting
-# on servers and databases, leave free). The tests' progress shows as it goes, each gate's
-# output in one piece when it is done; a failing gate fails the check once the tests are done.
+# mostly waits on the network), then the gates run one after another. (Running the gates beside
+# the tests bought nothing measurable: the tests keep both cores busy, and mypy's ~18 s of CPU
+# only moved into their time; docs/benchmarks.md.)
 check:  ## every gate: format, lint, types, layers, tests
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NODE_STAMP)
-	$(MAKE) --no-print-directory -j2 test gates
-
-gates: $(STAMP)  ## format, lint, types and layers, one after another
-	$(MAKE) --no-print-directory --output-sync=target lint
-	$(MAKE) --no-print-directory --output-sync=target types
-	$(MAKE) --no-print-directory --output-sync=target layers
+	$(MAKE) --no-print-directory lint types layers test
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
