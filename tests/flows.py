@@ -29,6 +29,16 @@ async def send_back(
 ) -> dict[str, Any]:
     """A return the whole way: requested (contract `StartReturn`) and approved by an agent, then
     received at `location_id` by `receiver`; the `receiveReturn` payload."""
+    return_id, lines = await ask_back(client, order_id, line_id, quantity=quantity)
+    return await receive_back(
+        client, return_id, lines, location_id, disposition=disposition, receiver=receiver
+    )
+
+
+async def ask_back(
+    client: httpx.AsyncClient, order_id: str, line_id: str, *, quantity: int = 1
+) -> tuple[str, list[str]]:
+    """A return requested (contract `StartReturn`) and approved by an agent: its id and lines."""
     asked = await execute(
         client,
         operation("StartReturn"),
@@ -41,9 +51,21 @@ async def send_back(
         token=AGENT,
     )
     assert asked["data"]["requestReturn"]["userErrors"] == [], asked
-    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
+    return_id: str = asked["data"]["requestReturn"]["orderReturn"]["id"]
     approved = await execute(client, APPROVE, {"id": return_id}, token=AGENT)
-    lines = approved["data"]["approveReturn"]["orderReturn"]["lines"]
+    return return_id, [line["id"] for line in approved["data"]["approveReturn"]["orderReturn"]["lines"]]
+
+
+async def receive_back(
+    client: httpx.AsyncClient,
+    return_id: str,
+    lines: list[str],
+    location_id: str,
+    *,
+    disposition: str = "RESTOCK",
+    receiver: str = AGENT,
+) -> dict[str, Any]:
+    """An approved return's `lines` received at `location_id`; the `receiveReturn` payload."""
     received = await execute(
         client,
         RECEIVE,
@@ -51,7 +73,7 @@ async def send_back(
             "input": {
                 "returnId": return_id,
                 "locationId": location_id,
-                "lines": [{"lineId": line["id"], "disposition": disposition} for line in lines],
+                "lines": [{"lineId": line, "disposition": disposition} for line in lines],
             }
         },
         token=receiver,

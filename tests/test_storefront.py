@@ -25,7 +25,7 @@ from ordergate.workers.pushers import AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
-from tests.flows import APPROVE, RECEIVE, send_back
+from tests.flows import ask_back, receive_back, send_back
 from tests.graphql_client import execute
 from tests.test_inventory import only_at
 
@@ -386,12 +386,12 @@ async def test_a_storefront_sale_keeps_its_prices_and_says_it_is_paid_there(
     assert sum(Decimal(line["tax"]["amount"]) for line in order["lines"]) == Decimal(theirs["total_tax"])
 
 
-@pytest.mark.no_relay
-async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_our_provider(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
-) -> None:
-    sandbox = bigcommerce(sandboxes)
-    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)])
+async def shipped_sale(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, mugs: int
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]:
+    """A storefront sale of `mugs` blue mugs, imported and shipped from its one node: the
+    storefront's order, ours (from `imported`), its fulfilment order and its line's id."""
+    created = await bigcommerce(sandboxes).create_order(SHOPPER, [("MUG-BLUE", mugs)])
     await storefront.import_order(services, str(created["id"]))
     [found] = await imported(client, created["id"])
     order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
@@ -400,6 +400,19 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
     for name in ("Accept", "StartPicking", "Pack"):
         await execute(client, operation(name), {"id": share["id"]}, token=associate)
     await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
+    line_id = (
+        await execute(
+            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
+        )
+    )["data"]["order"]["lines"][0]["id"]
+    return created, found, share, line_id
+
+
+@pytest.mark.no_relay
+async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_our_provider(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    _, found, share, line_id = await shipped_sale(client, services, sandboxes, 1)
     await relay_once(services, outbox_handlers(services))
 
     goodwill = await execute(
@@ -416,11 +429,6 @@ async def test_money_for_a_storefront_sale_moves_at_the_storefront_not_through_o
         token=AGENT,
     )
 
-    line_id = (
-        await execute(
-            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
-        )
-    )["data"]["order"]["lines"][0]["id"]
     received = await send_back(client, found["id"], line_id, share["location"]["id"])
 
     after = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
@@ -447,20 +455,7 @@ async def test_a_return_of_a_storefront_sale_closes_once_the_merchant_refunds_it
     that came back, by order product and quantity, settles it: REFUNDED, then CLOSED, as our own
     refund of it would leave it. A refund of the mug still out settles nothing more."""
     sandbox = bigcommerce(sandboxes)
-    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2)])
-    await storefront.import_order(services, str(created["id"]))
-    [found] = await imported(client, created["id"])
-    order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
-    [share] = order["fulfillmentOrders"]
-    associate = a_token("associate", locations=(share["location"]["code"],))
-    for name in ("Accept", "StartPicking", "Pack"):
-        await execute(client, operation(name), {"id": share["id"]}, token=associate)
-    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
-    line_id = (
-        await execute(
-            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
-        )
-    )["data"]["order"]["lines"][0]["id"]
+    created, found, share, line_id = await shipped_sale(client, services, sandboxes, 2)
     received = await send_back(client, found["id"], line_id, share["location"]["id"])
 
     async def read() -> dict[str, Any]:
@@ -496,33 +491,8 @@ async def test_a_return_the_merchant_refunded_before_its_parcel_came_back_closes
     return is not received yet, so the refund's notice settles nothing; when the parcel comes
     back, the order is read from the storefront again, and the return closes by itself."""
     sandbox = bigcommerce(sandboxes)
-    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1)])
-    await storefront.import_order(services, str(created["id"]))
-    [found] = await imported(client, created["id"])
-    order = (await execute(client, SOLD, {"id": found["id"]}, token=AGENT))["data"]["order"]
-    [share] = order["fulfillmentOrders"]
-    associate = a_token("associate", locations=(share["location"]["code"],))
-    for name in ("Accept", "StartPicking", "Pack"):
-        await execute(client, operation(name), {"id": share["id"]}, token=associate)
-    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": share["id"]}}, token=associate)
-    line_id = (
-        await execute(
-            client, "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": found["id"]}, token=AGENT
-        )
-    )["data"]["order"]["lines"][0]["id"]
-    asked = await execute(
-        client,
-        operation("StartReturn"),
-        {
-            "input": {
-                "orderId": found["id"],
-                "lines": [{"lineId": line_id, "quantity": 1, "reason": "chipped"}],
-            }
-        },
-        token=AGENT,
-    )
-    return_id = asked["data"]["requestReturn"]["orderReturn"]["id"]
-    approved = await execute(client, APPROVE, {"id": return_id}, token=AGENT)
+    created, found, share, line_id = await shipped_sale(client, services, sandboxes, 1)
+    return_id, lines = await ask_back(client, found["id"], line_id)
 
     async def read() -> dict[str, Any]:
         body = await execute(client, RETURNS, {"id": found["id"]}, token=AGENT)
@@ -538,23 +508,11 @@ async def test_a_return_the_merchant_refunded_before_its_parcel_came_back_closes
         lambda: _when(read, lambda a: [e["type"] for e in a["timeline"]].count("PAYMENT_REFUNDED") == 1),
         "the refund",
     )
-    lines = approved["data"]["approveReturn"]["orderReturn"]["lines"]
-    received = await execute(
-        client,
-        RECEIVE,
-        {
-            "input": {
-                "returnId": return_id,
-                "locationId": share["location"]["id"],
-                "lines": [{"lineId": line["id"], "disposition": "RESTOCK"} for line in lines],
-            }
-        },
-        token=AGENT,
-    )
+    received = await receive_back(client, return_id, lines, share["location"]["id"])
     closed = await eventually(lambda: returns_are("CLOSED"), "the return closed")
 
     assert [r["status"] for r in early["returns"]] == ["APPROVED"]
-    assert received["data"]["receiveReturn"] == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
+    assert received == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
     assert [e["type"] for e in closed["timeline"]][-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
 
 

@@ -420,17 +420,32 @@ async def refund_and_settle(services: Services, task: OutboxTask) -> str:
             return result  # closed by hand before the money went back
         order = await uow.orders.lock(order_return.order_id, EVERYTHING)
         assert order is not None
-        order_return.status = next_return_status(order_return.status, ReturnAction.REFUND)
-        order_return.refunded_at = now
-        await uow.events.append(
-            order,
-            EventType.RETURN_REFUNDED,
-            actor=SYSTEM,
-            occurred_at=now,
-            data={"return_id": return_id, "amount": str(task.payload.get("amount"))},
-        )
-        await _close(uow, order_return, order, SYSTEM, now, reason="refunded")
+        refund = {"amount": str(task.payload.get("amount"))}
+        await _refunded(uow, order_return, order, SYSTEM, now, refund, reason="refunded")
     return result
+
+
+async def _refunded(
+    uow: UnitOfWork,
+    order_return: OrderReturn,
+    order: Order,
+    actor: str,
+    now: datetime,
+    refund: dict[str, str],
+    *,
+    reason: str,
+) -> None:
+    """A RECEIVED return whose refund is made: REFUNDED (with what says how), then CLOSED."""
+    order_return.status = next_return_status(order_return.status, ReturnAction.REFUND)
+    order_return.refunded_at = now
+    await uow.events.append(
+        order,
+        EventType.RETURN_REFUNDED,
+        actor=actor,
+        occurred_at=now,
+        data={"return_id": order_return.id, **refund},
+    )
+    await _close(uow, order_return, order, actor, now, reason=reason)
 
 
 async def _read_refunds_again(
@@ -482,16 +497,8 @@ async def settle_refunded_elsewhere(
         cancelled[line.sku] += line.quantity_cancelled
     settled = refunded_elsewhere(refunded, cancelled, returns, lines)
     for order_return in settled:
-        order_return.status = next_return_status(order_return.status, ReturnAction.REFUND)
-        order_return.refunded_at = now
-        await uow.events.append(
-            order,
-            EventType.RETURN_REFUNDED,
-            actor=actor,
-            occurred_at=now,
-            data={"return_id": order_return.id, "refunded_at": "storefront"},
-        )
-        await _close(uow, order_return, order, actor, now, reason="refunded at the storefront")
+        refund = {"refunded_at": "storefront"}
+        await _refunded(uow, order_return, order, actor, now, refund, reason="refunded at the storefront")
     return len(settled)
 
 
