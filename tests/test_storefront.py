@@ -17,6 +17,7 @@ import pytest
 from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.models.outbox import STOREFRONT_DELIVERY
+from ordergate.models.returns import ReturnStatus
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
 from ordergate.usecases import storefront
 from ordergate.usecases.services import Services
@@ -447,6 +448,13 @@ RETURNS = """query($id: ID!) { order(id: $id) {
 } }"""
 
 
+async def returns_of(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    """The order's returns, timeline and payment status, as an agent reads them."""
+    body = await execute(client, RETURNS, {"id": order_id}, token=AGENT)
+    answer: dict[str, Any] = body["data"]["order"]
+    return answer
+
+
 async def test_a_return_of_a_storefront_sale_closes_once_the_merchant_refunds_its_units_there(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
@@ -458,10 +466,8 @@ async def test_a_return_of_a_storefront_sale_closes_once_the_merchant_refunds_it
     created, found, share, line_id = await shipped_sale(client, services, sandboxes, 2)
     received = await send_back(client, found["id"], line_id, share["location"]["id"])
 
-    async def read() -> dict[str, Any]:
-        body = await execute(client, RETURNS, {"id": found["id"]}, token=AGENT)
-        answer: dict[str, Any] = body["data"]["order"]
-        return answer
+    def read() -> Any:
+        return returns_of(client, found["id"])
 
     async def refunded(count: int) -> dict[str, Any] | None:
         answer = await read()
@@ -494,10 +500,8 @@ async def test_a_return_the_merchant_refunded_before_its_parcel_came_back_closes
     created, found, share, line_id = await shipped_sale(client, services, sandboxes, 1)
     return_id, lines = await ask_back(client, found["id"], line_id)
 
-    async def read() -> dict[str, Any]:
-        body = await execute(client, RETURNS, {"id": found["id"]}, token=AGENT)
-        answer: dict[str, Any] = body["data"]["order"]
-        return answer
+    def read() -> Any:
+        return returns_of(client, found["id"])
 
     async def returns_are(status: str) -> dict[str, Any] | None:
         answer = await read()
@@ -514,6 +518,31 @@ async def test_a_return_the_merchant_refunded_before_its_parcel_came_back_closes
     assert [r["status"] for r in early["returns"]] == ["APPROVED"]
     assert received == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
     assert [e["type"] for e in closed["timeline"]][-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
+
+
+@pytest.mark.no_relay
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+async def test_a_return_locked_after_it_was_read_is_what_another_transaction_left(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The import reads an order's returns, then locks the received ones: an agent who closed
+    one in between must be seen under the lock, or the import would settle it over the close."""
+    _, found, share, line_id = await shipped_sale(client, services, sandboxes, 1)
+    await send_back(client, found["id"], line_id, share["location"]["id"])
+
+    async with services.store.write() as uow:
+        [seen] = (await uow.returns.by_order_ids([found["id"]]))[found["id"]]
+        async with services.store.write() as agent:
+            closing = await agent.returns.lock(seen.id)
+            assert closing is not None
+            closing.status = ReturnStatus.CLOSED
+            agent.save(closing)
+        locked = await uow.returns.lock(seen.id)
+
+    assert seen.status is ReturnStatus.CLOSED  # the same record, refreshed
+    assert locked is not None
+    assert locked.status is ReturnStatus.CLOSED
 
 
 async def _when(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:

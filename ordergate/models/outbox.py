@@ -82,3 +82,14 @@ class OutboxTask:
         """Taken by a relay for the first time, never failed or put back: nothing done for it
         before can have reached an upstream (a lease that ran out counts as a try)."""
         return self.leases <= 1 and self.attempts == 0
+
+
+def storefront_delivery(key: str, scope: str, order_id: Any, now: datetime, body: str = "") -> OutboxTask:
+    """A storefront order to read again and import (kept once per `key`): a webhook's delivery
+    taken in, or a read of our own (`scope` says which)."""
+    payload: dict[str, Any] = {"scope": scope, "order_id": order_id}
+    if body:
+        payload["body"] = body
+    return OutboxTask(
+        kind=STOREFRONT_DELIVERY, key=key[:128], payload=payload, available_at=now, created_at=now
+    )

@@ -23,7 +23,14 @@ class ReturnRepository:
         await self.session.flush()
 
     async def lock(self, return_id: str) -> OrderReturn | None:
-        query = select(OrderReturn).where(tables.order_returns.c.id == return_id).with_for_update()
+        """The return, locked, as it is once the lock is held: a record this session read
+        before is refreshed, not handed back as it was (a return an agent closed meanwhile)."""
+        query = (
+            select(OrderReturn)
+            .where(tables.order_returns.c.id == return_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return (await self.session.execute(query)).scalars().first()
 
     async def by_ids(self, ids: Sequence[str]) -> dict[str, OrderReturn]:

@@ -16,7 +16,7 @@ REFUNDED return by hand (`close_return`); a refund promised already still goes o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,7 +31,7 @@ from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.location import contact_phone
 from ordergate.models.movements import MovementKind
 from ordergate.models.order import Order, external_id_of
-from ordergate.models.outbox import RETURN_LABEL, STOREFRONT_DELIVERY, OutboxTask, Permanent
+from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent, storefront_delivery
 from ordergate.models.returns import (
     LABEL_TRANSITIONS,
     OPEN_RETURNS,
@@ -459,36 +459,34 @@ async def _read_refunds_again(
     external = external_id_of(order, source) if source is not None else None
     if external is None:
         return
-    await uow.outbox.add_once(
-        OutboxTask(
-            kind=STOREFRONT_DELIVERY,
-            key=f"{order.source_ref}:return-received:{order_return.id}"[:128],
-            payload={"scope": "ordergate/return/received", "order_id": external},
-            available_at=now,
-            created_at=now,
-        )
-    )
+    key = f"{order.source_ref}:return-received:{order_return.id}"
+    await uow.outbox.add_once(storefront_delivery(key, "ordergate/return/received", external, now))
 
 
-async def lock_received(uow: UnitOfWork, order_id: str) -> None:
-    """Lock the order's RECEIVED returns, before the order itself, as an agent's close or a
-    refund's settling takes a return's lock and then its order's."""
+async def lock_received(uow: UnitOfWork, order_id: str) -> list[OrderReturn]:
+    """The order's returns, its RECEIVED ones locked, before the order itself, as an agent's
+    close or a refund's settling takes a return's lock and then its order's."""
     returns = (await uow.returns.by_order_ids([order_id])).get(order_id, [])
     for order_return in sorted(returns, key=lambda r: r.id):
         if order_return.status is ReturnStatus.RECEIVED:
-            await uow.returns.lock(order_return.id)
+            await uow.returns.lock(order_return.id)  # the row as it is now, into the same record
+    return returns
 
 
 async def settle_refunded_elsewhere(
-    uow: UnitOfWork, order: Order, refunded: Mapping[str, int], *, actor: str, now: datetime
+    uow: UnitOfWork,
+    order: Order,
+    returns: Sequence[OrderReturn],
+    refunded: Mapping[str, int],
+    *,
+    actor: str,
+    now: datetime,
 ) -> int:
     """The storefront that took the (locked) order's payment has refunded these units of each
-    SKU (by order product and quantity, as a merchant refunds there): each RECEIVED return they
-    cover (`refunded_elsewhere`) is REFUNDED and CLOSED, as our own refund of it would leave it,
-    instead of waiting for an agent to close it by hand. How many were settled."""
-    if not any(units > 0 for units in refunded.values()):
-        return 0
-    returns = (await uow.returns.by_order_ids([order.id])).get(order.id, [])
+    SKU (by order product and quantity, as a merchant refunds there): each of its `returns`
+    (from `lock_received`) that is RECEIVED and that they cover (`refunded_elsewhere`) is
+    REFUNDED and CLOSED, as our own refund of it would leave it, instead of waiting for an agent
+    to close it by hand. How many were settled."""
     if not any(r.status is ReturnStatus.RECEIVED for r in returns):
         return 0
     lines = await uow.returns.lines_by_return_ids([r.id for r in returns])

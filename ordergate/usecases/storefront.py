@@ -45,14 +45,13 @@ from ordergate.models.commands import (
 from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Principal, Role
-from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus
-from ordergate.models.order import external_id_of as external_id
+from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus, external_id_of
 from ordergate.models.outbox import (
-    STOREFRONT_DELIVERY,
     STOREFRONT_SHIPMENT,
     STOREFRONT_STATUS,
     OutboxTask,
     Permanent,
+    storefront_delivery,
 )
 from ordergate.models.pricing import SaleLine, one_line_per_sku
 from ordergate.models.scope import OrderScope
@@ -75,11 +74,6 @@ def importer(storefront: StorefrontConnector) -> Principal:
 
 def source_ref(storefront: StorefrontConnector, external_id: str) -> str:
     return f"{storefront.name}:{external_id}"
-
-
-def external_id_of(order: Order, storefront: StorefrontConnector) -> str | None:
-    """The order's id in `storefront`, when it was imported from there."""
-    return external_id(order, storefront.name)
 
 
 def imported(order: Order) -> bool:
@@ -109,18 +103,9 @@ async def take_webhook(services: Services, headers: dict[str, str], body: bytes)
     notice = services.storefront.verify_webhook(headers, body)
     now = services.clock()
     async with services.store.write() as uow:
+        text = body.decode("utf-8", errors="replace")
         added = await uow.outbox.add_once(
-            OutboxTask(
-                kind=STOREFRONT_DELIVERY,
-                key=notice.delivery_id[:128],
-                payload={
-                    "scope": notice.scope,
-                    "order_id": notice.order_id,
-                    "body": body.decode("utf-8", errors="replace"),
-                },
-                available_at=now,
-                created_at=now,
-            )
+            storefront_delivery(notice.delivery_id, notice.scope, notice.order_id, now, text)
         )
     return Intake(duplicate=not added, scope=notice.scope)
 
@@ -281,8 +266,7 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
         units[line.sku] += line.refunded
     actor, now = importer(_connector(services)).subject, services.clock()
     async with services.store.write() as uow:
-        if any(units.values()):
-            await returns.lock_received(uow, order.id)
+        back = await returns.lock_received(uow, order.id) if any(units.values()) else []
         locked = await uow.orders.lock(order.id, EVERYTHING)
         if locked is None:
             return ""
@@ -294,7 +278,7 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
             now=now,
             points_per_unit=services.policy.loyalty_points_per_unit,
         )
-        settled = await returns.settle_refunded_elsewhere(uow, locked, units, actor=actor, now=now)
+        settled = await returns.settle_refunded_elsewhere(uow, locked, back, units, actor=actor, now=now)
     money = f"; {new} refunded at the storefront" if new > 0 else ""
     return money + (f"; {settled} return{'s' if settled != 1 else ''} refunded there" if settled else "")
 
@@ -480,7 +464,7 @@ async def push_shipment(services: Services, task: OutboxTask) -> str:
         fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([shipment.fulfillment_order_id])).get(
             shipment.fulfillment_order_id, []
         )
-    external_id = external_id_of(order, storefront)
+    external_id = external_id_of(order, storefront.name)
     if external_id is None:
         raise Permanent("the order did not come from the storefront")
     theirs = await storefront.order(external_id)
@@ -505,7 +489,7 @@ async def push_status(services: Services, task: OutboxTask) -> str:
     order_id = str(task.payload["order_id"])
     async with services.store.read() as uow:
         order = (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
-    external_id = external_id_of(order, storefront) if order is not None else None
+    external_id = external_id_of(order, storefront.name) if order is not None else None
     if external_id is None:
         raise Permanent("the order did not come from the storefront")
     status = PushedStatus(str(task.payload["status"]))
