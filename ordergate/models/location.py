@@ -5,7 +5,7 @@ channels it serves."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
@@ -227,3 +227,8 @@ def contact_phone(location: Location | None, merchant_phone: str | None) -> str 
         if phone is not None and phone.strip():
             return phone.strip()
     return None
+
+
+def node_address(location: Location, merchant_phone: str | None = None) -> Address:
+    """Where a node ships from (and where returns go back to), with its phone (else the merchant's)."""
+    return replace(location.address, phone=contact_phone(location, merchant_phone))

@@ -112,6 +112,11 @@ class Order:
     updated_at: datetime
 
 
+def customer_address(order: Order) -> Address:
+    """Where the order's parcels go (and where its returns come from)."""
+    return order.shipping_address or Address(name="", line1="", city="", postal_code="", country_code="")
+
+
 def external_id_of(order: Order, source: str) -> str | None:
     """The order's id in the system named `source` (a storefront), when it came from there: its
     `source_ref` is `<source>:<id>`."""

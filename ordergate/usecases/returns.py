@@ -28,9 +28,9 @@ from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 from ordergate.models.lifecycle import fulfillment_status
-from ordergate.models.location import contact_phone
+from ordergate.models.location import contact_phone, node_address
 from ordergate.models.movements import MovementKind
-from ordergate.models.order import Order, external_id_of
+from ordergate.models.order import Order, customer_address, external_id_of
 from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent, storefront_delivery
 from ordergate.models.returns import (
     LABEL_TRANSITIONS,
@@ -56,7 +56,6 @@ from ordergate.usecases import catalog, erp_sync, payments
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.services import Services
-from ordergate.usecases.shipping import customer_address, node_address
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "returns"

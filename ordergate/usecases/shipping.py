@@ -8,17 +8,16 @@ lock, so a concurrent repeat returns the recorded shipment instead of a second o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ordergate.connectors.carriers.base import Label, LabelRequest, Parcel
 from ordergate.connectors.errors import UpstreamError
-from ordergate.models.address import Address
 from ordergate.models.errors import Forbidden, Problem, UpstreamFailed, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentAction, FulfillmentOrder, next_fulfillment_status
 from ordergate.models.identity import Permission, Principal
-from ordergate.models.location import Location, contact_phone
-from ordergate.models.order import Order, OrderStatus
+from ordergate.models.location import contact_phone, node_address
+from ordergate.models.order import OrderStatus, customer_address
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
 from ordergate.usecases import storefront
@@ -40,16 +39,6 @@ class ShipCommand:
     fulfillment_order_id: str
     carrier: str | None = None
     service: str | None = None
-
-
-def node_address(location: Location, merchant_phone: str | None = None) -> Address:
-    """Where a node ships from (and where returns go back to), with its phone (else the merchant's)."""
-    return replace(location.address, phone=contact_phone(location, merchant_phone))
-
-
-def customer_address(order: Order) -> Address:
-    """Where the order's parcels go (and where its returns come from)."""
-    return order.shipping_address or Address(name="", line1="", city="", postal_code="", country_code="")
 
 
 async def ship(services: Services, principal: Principal, command: ShipCommand) -> Shipped:
