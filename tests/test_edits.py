@@ -20,6 +20,7 @@ from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address
 from tests.graphql_client import execute
+from tests.server import HOLD
 from tests.test_fraud_and_tax import available
 from tests.test_limits import counting_statements
 from tests.test_payments_flow import place, sandbox, ship
@@ -476,3 +477,55 @@ def test_a_move_is_units_from_somewhere_new_not_new_quantities() -> None:
     assert not moves(Plan((PlanLine("MUG", "dfw", 2), PlanLine("PLATE", "ewr", 2))), current)  # added there
     assert moves(Plan((PlanLine("MUG", "ewr", 2), PlanLine("KNIFE", "ewr", 1))), current)  # mugs moved
     assert moves(Plan((PlanLine("MUG", "dfw", 2), PlanLine("PLATE", "ont", 2))), current)  # a new location
+
+
+async def test_a_card_raised_for_an_edit_refused_under_its_lock_is_in_the_ledger_and_asked_no_more(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The card is raised before the edit is taken; an agent holds the order in between, so
+    under its lock the edit meets another version and is refused. The provider holds the larger
+    amount all the same: the ledger must too, or the next edit asks to raise the card to less
+    than it holds (a refusal, PAYMENT_REJECTED) and the difference is never released."""
+    order_id = (await place(client))["order"]["id"]
+    before = await read(client, order_id)
+    provider = services.payments["sandbox"]
+    increment = provider.increment
+
+    async def raised_then_held(reference: str, amount: Decimal, *, idempotency_key: str) -> Any:
+        answer = await increment(reference, amount, idempotency_key=idempotency_key)
+        held = await execute(
+            client, HOLD, {"input": {"orderId": order_id, "reason": "OTHER", "note": "a call"}}, token=AGENT
+        )
+        assert held["data"]["holdOrder"]["userErrors"] == []
+        return answer
+
+    provider.increment = raised_then_held  # type: ignore[method-assign]
+    outrun = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=before["version"],
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 4}],
+    )
+    provider.increment = increment  # type: ignore[method-assign]
+    held = await read(client, order_id)
+    [intent] = sandbox(sandboxes).intents.values()
+    within = await edit(
+        client,
+        orderId=order_id,
+        expectedVersion=held["version"],
+        lines=[{"lineId": line_id(before, "MUG-BLUE"), "quantity": 3}],  # more than before, less than asked
+    )
+    after = await read(client, order_id)
+
+    assert codes(outrun) == ["VERSION_CONFLICT"]
+    assert [line["quantity"] for line in held["lines"] if line["sku"] == "MUG-BLUE"] == [2]
+    authorised = sum(Decimal(p["amount"]["amount"]) for p in held["payments"] if p["kind"] == "AUTHORIZATION")
+    assert authorised * 100 == intent.amount  # what the card holds
+    assert authorised > Decimal(held["total"]["amount"])
+    assert within["userErrors"] == []
+    assert Decimal(within["authorizeMore"]["amount"]) == 0
+    assert [line["quantity"] for line in after["lines"] if line["sku"] == "MUG-BLUE"] == [3]
+    assert [call.path.rsplit("/", 1)[-1] for call in sandbox(sandboxes).calls] == [
+        "payment_intents",
+        "increment_authorization",  # once, for the edit that was refused
+    ]

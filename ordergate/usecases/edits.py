@@ -117,16 +117,23 @@ async def _commit(
     raised = None
     if preview.authorize > 0:  # before taking the edit: a declined card changes nothing
         raised = await payments.increment(services, preview.order_id, preview.total_after, increment_key)
-    async with services.store.write() as uow:
-        order = await _order(uow, principal, command, lock=True)
-        plan = await _plan(services, uow, principal, order, command, now)  # as the lock finds it
-        outcome = await _apply(services, uow, principal, order, plan, command, now)
-        if raised is not None:
-            await payments.record_increment(uow, order, raised, increment_key, now)
-        if outcome.refund > 0:
-            payments.promise_correction(uow, order, f"edit-{command.expected_version}", outcome.refund, now)
-        await payments.rederive_status(uow, order)  # the total moved: PAID may be PARTIALLY_PAID now
-        await once.complete(uow, order.id)
+    try:
+        async with services.store.write() as uow:
+            order = await _order(uow, principal, command, lock=True)
+            plan = await _plan(services, uow, principal, order, command, now)  # as the lock finds it
+            outcome = await _apply(services, uow, principal, order, plan, command, now)
+            if raised is not None:
+                await payments.record_increment(uow, order, raised, increment_key, now)
+            if outcome.refund > 0:
+                payments.promise_correction(
+                    uow, order, f"edit-{command.expected_version}", outcome.refund, now
+                )
+            await payments.rederive_status(uow, order)  # the total moved: PAID may be PARTIALLY_PAID now
+            await once.complete(uow, order.id)
+    except Exception:
+        if raised is not None:  # the card holds more now, taken or not: the ledger says so
+            await payments.keep_increment(services, preview.order_id, raised, increment_key, now)
+        raise
     return outcome
 
 

@@ -172,6 +172,20 @@ async def record_increment(
         )
 
 
+async def keep_increment(
+    services: Services, order_id: str, raised: Authorization, key: str, now: datetime
+) -> None:
+    """An increment the provider made for an edit that was then not taken (the order moved on
+    under its lock, say), recorded on its own: the ledger holds what the card holds, so a later
+    edit within it asks the card for nothing, and what is never captured is released in full."""
+    async with services.store.write() as uow:
+        order = await uow.orders.lock(order_id, EVERYTHING)
+        if order is None:
+            return
+        await record_increment(uow, order, raised, key, now)
+        await rederive_status(uow, order)
+
+
 async def rederive_status(uow: UnitOfWork, order: Order) -> list[PaymentTransaction]:
     """The order's payment status from its ledger and its total as they are now in this
     transaction (an edit or a cancellation changed the total, or added to the ledger); the
