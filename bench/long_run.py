@@ -78,6 +78,10 @@ async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object])
                 print(
                     f"  routed to a node past its capacity for the day: {await past_capacity(services)} times"
                 )
+                print(
+                    "  return labels (label, return): "
+                    + ", ".join(f"{k} {n}" for k, n in run.labels.most_common())
+                )
                 print("  every invariant held after every step")
     return 0
 

@@ -49,15 +49,17 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    RETURN_LABEL_VOID,
     STOREFRONT_SHIPMENT,
     STOREFRONT_STATUS,
     Permanent,
 )
 from ordergate.models.payments import taken_elsewhere, totals
-from ordergate.models.returns import ReturnStatus
+from ordergate.models.returns import OPEN_RETURNS, ReturnLabelStatus, ReturnStatus
 from ordergate.models.scope import OrderScope
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
+from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
@@ -67,7 +69,7 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.clock import MovingClock
 from tests.contract import operation
-from tests.flows import send_back
+from tests.flows import ask_back, receive_back
 from tests.graphql_client import execute
 from tests.money import book_problems
 
@@ -215,6 +217,7 @@ class Walk:
     kept_back: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, location id) -> safety set
     closed: set[str] = field(default_factory=set)  # codes of locations an admin took out of routing
     sold_there: dict[str, int] = field(default_factory=dict)  # storefront sales: order id -> theirs
+    labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
 
     def __post_init__(self) -> None:
@@ -224,6 +227,11 @@ class Walk:
     def katana(self) -> KatanaSandbox:
         assert self.sandboxes.katana is not None
         return self.sandboxes.katana
+
+    @property
+    def shipengine(self) -> ShipEngineSandbox:
+        assert self.sandboxes.shipengine is not None
+        return self.sandboxes.shipengine
 
     @property
     def bigcommerce(self) -> BigCommerceSandbox:
@@ -691,8 +699,14 @@ class Walk:
         order, line, fo = self.rng.choice(candidates)
         self.returned.add(line["id"])
         disposition = self.rng.choice(("RESTOCK", "RESTOCK", "DAMAGED"))
-        received = await send_back(
-            self.client, order["id"], line["id"], fo["location"]["id"], disposition=disposition
+        return_id, return_lines = await ask_back(self.client, order["id"], line["id"])
+        if self.rng.random() < 0.5:  # the relay buys the label before the parcel is back ...
+            await self.relay()
+            if self.rng.random() < 0.5:  # ... and the customer posts it: the carrier scans the label
+                for label in self.shipengine.labels_for(return_id):
+                    label.step = max(label.step, 1)
+        received = await receive_back(
+            self.client, return_id, return_lines, fo["location"]["id"], disposition=disposition
         )
         if received["userErrors"]:
             raise self.violation(f"return refused: {received}")
@@ -962,7 +976,9 @@ class Walk:
             self.clock.advance(2 * 3600)  # past the relay's longest backoff
             await self.relay()
         async with self.services.store.read() as uow:
-            tasks = [task for kind in (*ERP_KINDS, *PUSHES) for task in await uow.outbox.by_kind(kind)]
+            kinds = (*ERP_KINDS, *PUSHES, RETURN_LABEL_VOID)
+            tasks = [task for kind in kinds for task in await uow.outbox.by_kind(kind)]
+            returns = await uow.returns.by_order_ids(self.orders)
             keys = [(sku, self.locations[code]) for sku, code in self.ledger]
             movements = await uow.inventory.uncounted_movements(keys)
         for task in tasks:
@@ -974,7 +990,26 @@ class Walk:
         in_flight = [m for found in movements.values() for m in found if m.acked_at is None]
         if in_flight:
             raise self.violation(f"after draining: {len(in_flight)} movements never reached the ERP")
+        self.check_labels([r for found in returns.values() for r in found])
         await self.check_erp_discounts()
+
+    def check_labels(self, returns: list[Any]) -> None:
+        """No label is left bought and unused for a parcel that is back: one the carrier never
+        scanned is voided there, and one we call voided is voided at the carrier."""
+        self.labels = Counter(
+            f"{r.label_status.value if r.label_status else 'NONE'} {r.status.value}" for r in returns
+        )
+        for order_return in returns:
+            labels = self.shipengine.labels_for(order_return.id)
+            status = order_return.label_status
+            unused = [label for label in labels if label.step == 0 and label.voided_at is None]
+            if status is ReturnLabelStatus.PURCHASED and order_return.status not in OPEN_RETURNS and unused:
+                raise self.violation(
+                    f"after draining: return {order_return.id} is {order_return.status} with its label "
+                    "bought, never used and never voided"
+                )
+            if status is ReturnLabelStatus.VOIDED and not all(label.voided_at for label in labels):
+                raise self.violation(f"after draining: return {order_return.id}'s label is not voided")
 
     async def check_erp_discounts(self) -> None:
         """A storefront sale's coupon is on its ERP sales orders' rows: what they have off adds up

@@ -3,7 +3,7 @@ close themselves once refunded (or at once with nothing to refund), and closeRet
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -19,13 +19,14 @@ from ordergate.connectors.carriers.base import (
     Parcel,
     RateQuote,
     TrackingUpdate,
+    VoidResult,
 )
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.address import Address
 from ordergate.models.events import customer_message
-from ordergate.models.outbox import RETURN_LABEL
+from ordergate.models.outbox import RETURN_LABEL, RETURN_LABEL_VOID
 from ordergate.sandbox.seed import MERCHANT_PHONE, PHONES
-from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.sandbox.shipengine import SandboxLabel, ShipEngineSandbox
 from ordergate.schema.types.order import LABEL_NOT_READY
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
@@ -33,6 +34,7 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_emails import email_tasks, inbox, send_due
 from tests.test_fulfillment import DALLAS, location_ids, step
 
 pytestmark = pytest.mark.no_relay
@@ -71,6 +73,12 @@ class Outage:
             self.refused += 1
             raise UpstreamUnavailable(self.name, "503 Service Unavailable", status=503)
         return await self.carrier.buy_label(request)
+
+    async def void_label(self, carrier_label_id: str) -> VoidResult:
+        if self.down:
+            self.refused += 1
+            raise UpstreamUnavailable(self.name, "503 Service Unavailable", status=503)
+        return await self.carrier.void_label(carrier_label_id)
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingUpdate]:
         return await self.carrier.track(tracking_numbers)
@@ -158,10 +166,28 @@ def returns_events(order: dict[str, Any]) -> list[str]:
     return [e["type"] for e in order["timeline"] if e["type"].startswith("RETURN_")]
 
 
-async def label_tasks(services: Services, return_id: str) -> list[Any]:
+async def label_tasks(services: Services, return_id: str, kind: str = RETURN_LABEL) -> list[Any]:
     async with services.store.read() as uow:
         tasks = await uow.outbox.with_key_prefixes([f"{return_id}:"])
-    return [task for task in tasks if task.kind == RETURN_LABEL]
+    return [task for task in tasks if task.kind == kind]
+
+
+class Meanwhile(Outage):
+    """A carrier that is up, where something else happens while a label is being bought."""
+
+    def __init__(self, carrier: Carrier, meanwhile: Callable[[], Awaitable[object]]) -> None:
+        super().__init__(carrier)
+        self.down = False
+        self.meanwhile = meanwhile
+
+    async def buy_label(self, request: LabelRequest) -> Label:
+        await self.meanwhile()
+        return await super().buy_label(request)
+
+
+def return_label(sandboxes: Sandboxes) -> SandboxLabel:
+    [label] = [x for x in shipengine(sandboxes).labels.values() if x.is_return]
+    return label
 
 
 async def test_an_approved_return_gets_a_return_label_from_the_carrier_that_shipped_it(
@@ -533,3 +559,154 @@ async def test_a_customer_sees_the_label_of_their_return_and_no_one_else_s(
     assert own["returns"][0]["label"]["labelUrl"]
     assert (other.get("data") or {}).get("order") is None
     assert label.tracking_number not in str(other)
+
+
+async def test_a_label_bought_for_a_parcel_handed_back_over_a_counter_is_voided_for_its_refund(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client)
+    return_id = await asked(client, order)
+    approved = await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)  # the label, bought within moments of the approval
+
+    receipt = await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await relay(services)  # the void
+    seen_by_agent = await order_of(client, order["id"])
+    seen_by_ann = await order_of(client, order["id"], token=ANN)
+    await relay(services)  # voided once
+
+    assert receipt["orderReturn"]["label"]["status"] == "PURCHASED"
+    label = return_label(sandboxes)
+    assert label.voided_at is not None
+    assert seen_by_agent["returns"][0]["label"]["status"] == "VOIDED"
+    assert seen_by_agent["returns"][0]["label"]["trackingNumber"] == label.tracking_number  # what was bought
+    assert returns_events(seen_by_agent)[-1] == "RETURN_LABEL_VOIDED"
+    assert "RETURN_LABEL_VOIDED" not in returns_events(seen_by_ann)  # the merchant's money, not hers
+    assert seen_by_ann["returns"][0]["label"]["status"] == "VOIDED"
+    [void] = await label_tasks(services, return_id, RETURN_LABEL_VOID)
+    assert void.result == f"voided {label.tracking_number}"
+    assert void.done_at is not None
+
+
+async def test_a_label_a_parcel_travelled_on_is_not_voided(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client)
+    return_id = await asked(client, order)
+    approved = await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)
+    carrier = shipengine(sandboxes)
+    await carrier.advance(carrier.clock() + carrier.step_seconds)  # the carrier picks the parcel up
+
+    await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await relay(services)
+    after = await order_of(client, order["id"])
+
+    assert return_label(sandboxes).step == 1
+    assert return_label(sandboxes).voided_at is None
+    assert after["returns"][0]["label"]["status"] == "PURCHASED"
+    assert "RETURN_LABEL_VOIDED" not in returns_events(after)
+    [void] = await label_tasks(services, return_id, RETURN_LABEL_VOID)
+    assert void.result == "kept: the carrier tracks it as ACCEPTED"
+    assert void.done_at is not None
+
+
+async def test_a_label_the_carrier_will_not_void_stays_bought_with_the_carrier_s_reason(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client)
+    return_id = await asked(client, order)
+    approved = await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)
+    carrier = shipengine(sandboxes)
+    real = carrier.clock
+    carrier.clock = lambda: real() + 31 * 86_400  # past the carrier's void period, never scanned
+
+    await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await relay(services)
+    after = await order_of(client, order["id"])
+
+    assert return_label(sandboxes).voided_at is None
+    assert after["returns"][0]["label"]["status"] == "PURCHASED"
+    [void] = await label_tasks(services, return_id, RETURN_LABEL_VOID)
+    assert (void.result or "").startswith(
+        "kept: shipengine would not void it: label_not_found_within_void_period"
+    )
+    assert void.done_at is not None
+
+
+async def test_with_the_carrier_down_the_void_waits_and_is_made_on_a_retry(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client)
+    return_id = await asked(client, order)
+    approved = await mutate(client, APPROVE, {"returnId": return_id})
+    await relay(services)
+    outage = Outage(services.carriers["shipengine"])
+    services.carriers["shipengine"] = outage
+    real = services.clock
+
+    await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await relay(services)
+    waiting = await order_of(client, order["id"])
+    [task] = await label_tasks(services, return_id, RETURN_LABEL_VOID)
+    outage.down = False
+    services.clock = lambda: real() + timedelta(minutes=5)
+    try:
+        await relay(services)
+    finally:
+        services.clock = real
+
+    assert (outage.refused, task.attempts, task.done_at) == (1, 1, None)
+    assert "503" in (task.last_error or "")
+    assert waiting["returns"][0]["label"]["status"] == "PURCHASED"
+    assert (await order_of(client, order["id"]))["returns"][0]["label"]["status"] == "VOIDED"
+    assert return_label(sandboxes).voided_at is not None
+
+
+async def test_a_purchase_that_lands_after_the_parcel_came_back_is_voided_and_never_offered_to_print(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order = await shipped(client)
+    return_id = await asked(client, order)
+    approved = await mutate(client, APPROVE, {"returnId": return_id})
+    lines = [line["id"] for line in approved["orderReturn"]["lines"]]
+    services.carriers["shipengine"] = Meanwhile(
+        services.carriers["shipengine"], lambda: received(client, return_id, lines)
+    )
+
+    await relay(services)  # the purchase, while the parcel is received over a counter
+    bought = await order_of(client, order["id"])
+    await relay(services)  # the void its purchase promised
+    after = await order_of(client, order["id"])
+
+    assert bought["returns"][0]["status"] == "CLOSED"  # nothing was paid, so nothing to refund
+    assert bought["returns"][0]["label"]["status"] == "PURCHASED"
+    assert after["returns"][0]["label"]["status"] == "VOIDED"
+    assert return_label(sandboxes).voided_at is not None
+    assert "RETURN_LABEL_CREATED" not in returns_events(after)  # no label to print was announced
+    assert returns_events(after)[-1] == "RETURN_LABEL_VOIDED"
+
+
+async def test_the_label_email_goes_out_while_the_return_waits_for_its_parcel_and_not_after(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    posted, counter = await shipped(client), await shipped(client)
+    posted_return, counter_return = await asked(client, posted), await asked(client, counter)
+    await mutate(client, APPROVE, {"returnId": posted_return})
+    approved = await mutate(client, APPROVE, {"returnId": counter_return})
+    await relay(services)  # both labels bought
+
+    await received(client, counter_return, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await send_due(services)
+
+    mails = {mail["subject"]: mail for mail in await inbox(client)}
+    [label_mail] = [mail for subject, mail in mails.items() if "label" in subject.lower()]
+    assert posted["id"] != counter["id"]
+    posted_label = (await order_of(client, posted["id"]))["returns"][0]["label"]
+    assert posted_label["labelUrl"] in label_mail["links"]
+    [posted_email] = [r for r in await email_tasks(services, posted["id"]) if r.kind == "return_label"]
+    [counter_email] = [r for r in await email_tasks(services, counter["id"]) if r.kind == "return_label"]
+    assert posted_email.status == "SENT"
+    assert counter_email.status == "SKIPPED"
+    assert counter_email.task.result == "skipped: the return is CLOSED: its parcel is back"

@@ -485,6 +485,7 @@ async def test_a_return_of_a_storefront_sale_closes_once_the_merchant_refunds_it
     assert [r["status"] for r in goodwill["returns"]] == ["RECEIVED"]
     assert [r["status"] for r in returned["returns"]] == ["CLOSED"]
     events = [e["type"] for e in returned["timeline"] if e["type"].startswith("RETURN_")]
+    events = [kind for kind in events if not kind.startswith("RETURN_LABEL")]  # bought, then voided
     assert events[-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
     assert [r["status"] for r in other["returns"]] == ["CLOSED"]
     assert [e["type"] for e in other["timeline"]].count("RETURN_CLOSED") == 1
@@ -517,7 +518,8 @@ async def test_a_return_the_merchant_refunded_before_its_parcel_came_back_closes
 
     assert [r["status"] for r in early["returns"]] == ["APPROVED"]
     assert received == {"orderReturn": {"status": "RECEIVED"}, "userErrors": []}
-    assert [e["type"] for e in closed["timeline"]][-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]
+    events = [e["type"] for e in closed["timeline"] if not e["type"].startswith("RETURN_LABEL")]
+    assert events[-2:] == ["RETURN_REFUNDED", "RETURN_CLOSED"]  # its label, bought then voided, aside
 
 
 @pytest.mark.no_relay

@@ -39,6 +39,7 @@ class EventType(StrEnum):
     RETURN_LABEL_CREATED = "RETURN_LABEL_CREATED"
     RETURN_LABEL_FAILED = "RETURN_LABEL_FAILED"
     RETURN_LABEL_RETRIED = "RETURN_LABEL_RETRIED"
+    RETURN_LABEL_VOIDED = "RETURN_LABEL_VOIDED"
     FULFILLMENT_ACCEPTED = "FULFILLMENT_ACCEPTED"
     FULFILLMENT_PICKING = "FULFILLMENT_PICKING"
     FULFILLMENT_PACKED = "FULFILLMENT_PACKED"
@@ -116,6 +117,7 @@ STAFF_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_OPENED: "A location was given work for this order.",
     EventType.FULFILLMENT_CHANGED: "The units a location is to send changed with the order.",
     EventType.RETURN_LABEL_RETRIED: "An agent asked the carrier for the return label again.",
+    EventType.RETURN_LABEL_VOIDED: "The return label was not used: the carrier voided it, and refunds it.",
 }
 INTERNAL_EVENTS = frozenset(STAFF_MESSAGES)
 

@@ -20,6 +20,7 @@ PAYMENT_CAPTURE = "payment.capture"
 PAYMENT_VOID = "payment.void"
 PAYMENT_REFUND = "payment.refund"
 RETURN_LABEL = "return.label"
+RETURN_LABEL_VOID = "return.label.void"  # a return label bought and not needed, voided for its refund
 
 WEBHOOK_DELIVERY = "webhook.delivery"  # one of our signed webhooks to a customer's endpoint
 EMAIL_MESSAGE = "email.message"  # one email to a customer, about one event (models.emails)
@@ -38,6 +39,7 @@ LANES: dict[str, str] = {
     PAYMENT_VOID: "payments",
     PAYMENT_REFUND: "payments",
     RETURN_LABEL: "carriers",
+    RETURN_LABEL_VOID: "carriers",
     WEBHOOK_DELIVERY: "webhooks",
     EMAIL_MESSAGE: "email",
 }

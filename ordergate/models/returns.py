@@ -7,6 +7,8 @@ An approved return of shipped units gets a return label from the carrier that sh
 bought through the outbox: PENDING until the carrier sells it, then PURCHASED (FAILED when the
 carrier refuses it for good, CANCELLED when the parcel came back before a label was bought). An
 agent may ask again for a FAILED label of a return still waiting for its parcel: PENDING again.
+A label bought for a return whose parcel came back without it (handed in over a counter, say)
+is voided at the carrier, which refunds it: VOIDED. The carrier decides whether it was used.
 
 A request is decided by `plan_return`, pure: given the order's lines, the units already asked
 for in open returns and the products, it says which return to write or why not. Customers ask
@@ -27,6 +29,7 @@ from ordergate.models.events import EventType, OrderEvent
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 from ordergate.models.order import OrderLine
+from ordergate.models.shipment import TrackingStatus
 
 if TYPE_CHECKING:  # commands imports this module (Disposition)
     from ordergate.models.commands import ReturnLineRequest
@@ -58,6 +61,7 @@ class ReturnLabelStatus(StrEnum):
     PURCHASED = "PURCHASED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    VOIDED = "VOIDED"
 
 
 class LabelAction(StrEnum):
@@ -65,6 +69,7 @@ class LabelAction(StrEnum):
     REFUSE = "REFUSE"  # the carrier refused it for good
     CANCEL = "CANCEL"  # the return moved on before a label was bought
     RETRY = "RETRY"  # an agent asks the carrier again
+    VOID = "VOID"  # the carrier voided a label that was not used
 
 
 class Disposition(StrEnum):
@@ -87,7 +92,10 @@ LABEL_TRANSITIONS: dict[tuple[ReturnLabelStatus, LabelAction], ReturnLabelStatus
     (L.PENDING, LA.REFUSE): L.FAILED,
     (L.PENDING, LA.CANCEL): L.CANCELLED,
     (L.FAILED, LA.RETRY): L.PENDING,
+    (L.PURCHASED, LA.VOID): L.VOIDED,
 }
+NOT_SCANNED = frozenset({TrackingStatus.UNKNOWN, TrackingStatus.LABEL_CREATED})
+"""What a carrier's tracking says of a label no parcel has travelled on yet."""
 OPEN_RETURNS = frozenset({R.REQUESTED, R.APPROVED})
 CLOSABLE_RETURNS = frozenset(status for status, action in RETURN_TRANSITIONS if action is A.CLOSE)
 
@@ -100,6 +108,19 @@ def next_return_status(status: ReturnStatus, action: ReturnAction) -> ReturnStat
         raise InvalidTransition(
             f"a return that is {status.value} cannot be {verb}", field=("return_id",)
         ) from None
+
+
+def label_to_void(order_return: OrderReturn) -> bool:
+    """A label bought for a return that no longer waits for its parcel: void it, unless the
+    carrier has scanned it (`label_used`)."""
+    return (
+        order_return.label_status is ReturnLabelStatus.PURCHASED and order_return.status not in OPEN_RETURNS
+    )
+
+
+def label_used(tracking: TrackingStatus | None) -> bool:
+    """Whether a parcel travelled on the label, by the carrier's tracking (None: it knows nothing)."""
+    return tracking is not None and tracking not in NOT_SCANNED
 
 
 def retried_label_status(order_return: OrderReturn) -> ReturnLabelStatus:
@@ -143,6 +164,7 @@ class OrderReturn:
     label_url: str | None = None
     label_error: str | None = None
     label_created_at: datetime | None = None
+    label_carrier_id: str | None = None  # what the carrier voids the label by
 
 
 @dataclass(kw_only=True, eq=False)

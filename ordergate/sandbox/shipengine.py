@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 PUBLIC_URL = "https://api.shipengine.com"
 DEFAULT_STEP_SECONDS = 30.0
+VOID_DAYS = 30  # a label is voided within this many days of its purchase, if the carrier has not scanned it
 KEY_ID = "ordergate-sandbox-1"
 KEY_ID_HEADER = "x-shipengine-rsa-sha256-key-id"
 SIGNATURE_HEADER = "x-shipengine-rsa-sha256-signature"
@@ -278,6 +279,7 @@ class SandboxLabel:
     is_return: bool = False
     rma_number: str | None = None
     charge_event: str = "carrier_default"
+    voided_at: float | None = None
 
     @property
     def state(self) -> Step:
@@ -345,6 +347,7 @@ class ShipEngineSandbox:
                 Route(
                     "/v1/labels/rates/{rate_id}", self._guard(self._create_label_from_rate), methods=["POST"]
                 ),
+                Route("/v1/labels/{label_id}/void", self._guard(self._void_label), methods=["PUT"]),
                 Route("/v1/tracking", self._guard(self._tracking), methods=["GET"]),
                 Route("/v1/environment/webhooks", self._guard(self._list_webhooks), methods=["GET"]),
                 Route("/v1/environment/webhooks", self._guard(self._create_webhook), methods=["POST"]),
@@ -428,7 +431,11 @@ class ShipEngineSandbox:
         """Move every label whose step is due one step on, and announce each step to the webhooks
         (delivery failures are logged, not raised). The number of labels moved."""
         now = self.clock() if now is None else now
-        due = [label for label in self.labels.values() if not label.delivered and label.due_at <= now]
+        due = [
+            label
+            for label in self.labels.values()
+            if not label.delivered and label.voided_at is None and label.due_at <= now
+        ]
         for label in due:
             label.step += 1
             label.due_at = now + self.step_seconds
@@ -579,6 +586,24 @@ class ShipEngineSandbox:
         )
         self.labels[label.label_id] = label
         return label
+
+    async def _void_label(self, request: Request) -> Response:
+        """A label the carrier has not scanned, within `VOID_DAYS` of its purchase, is voided; any
+        other is not, with ShipEngine's reason code."""
+        label = self.labels.get(request.path_params["label_id"])
+        if label is None:
+            raise Refused("No label was found with that id", status=404, error_code="invalid_identifier")
+        now = self.clock()
+        if label.voided_at is not None:
+            return _void_answer(False, "This label has already been voided.", "label_already_voided")
+        if label.step:
+            message = f"The carrier scanned this label ({label.state.status_description}): it was used."
+            return _void_answer(False, message, "label_already_used")
+        if now - label.created_at > VOID_DAYS * 86_400:
+            message = f"A label can be voided within {VOID_DAYS} days of its purchase."
+            return _void_answer(False, message, "label_not_found_within_void_period")
+        label.voided_at = now
+        return _void_answer(True, "Request for refund submitted. This label has been voided.")
 
     async def _list_labels(self, request: Request) -> Response:
         filters = {
@@ -839,7 +864,7 @@ class ShipEngineSandbox:
         shipment = label.shipment
         return {
             "label_id": label.label_id,
-            "status": "completed",
+            "status": "completed" if label.voided_at is None else "voided",
             "shipment_id": shipment.shipment_id,
             "external_shipment_id": shipment.external_shipment_id,
             "external_order_id": None,
@@ -857,8 +882,8 @@ class ShipEngineSandbox:
             "charge_event": label.charge_event,
             "service_code": label.service.code,
             "package_code": "package",
-            "voided": False,
-            "voided_at": None,
+            "voided": label.voided_at is not None,
+            "voided_at": None if label.voided_at is None else _timestamp(label.voided_at),
             "label_format": "pdf",
             "display_scheme": "label",
             "label_layout": "4x6",
@@ -892,7 +917,7 @@ class ShipEngineSandbox:
             "alternative_identifiers": None,
             "tracking_url": label.carrier.tracking_url.format(label.tracking_number),
             "ship_to": shipment.ship_to,
-            "void_type": None,
+            "void_type": None if label.voided_at is None else "manual",
             "refund_details": None,
         }
 
@@ -1022,6 +1047,7 @@ def _label_state(label: SandboxLabel) -> dict[str, Any]:
         "is_return": label.is_return,
         "rma_number": label.rma_number,
         "charge_event": label.charge_event,
+        "voided_at": label.voided_at,
     }
 
 
@@ -1047,7 +1073,15 @@ def _label_from(wire: Mapping[str, Any], shipments: Mapping[str, Shipment]) -> S
         is_return=bool(wire["is_return"]),
         rma_number=wire["rma_number"],
         charge_event=str(wire["charge_event"]),
+        voided_at=None if wire.get("voided_at") is None else float(wire["voided_at"]),
     )
+
+
+def _void_answer(approved: bool, message: str, reason_code: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"approved": approved, "message": message}
+    if reason_code is not None:
+        body["reason_code"] = reason_code
+    return JSONResponse(body)
 
 
 def _return_options(body: dict[str, Any]) -> tuple[bool, str | None, str]:

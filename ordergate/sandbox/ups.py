@@ -72,6 +72,9 @@ RATES: dict[str, ServiceRate] = {
 """Per package: base + per_pound x whole pounds + per_zone x (zone - 2)."""
 
 LABEL_SCAN = ("M", "MP", "Shipper created a label, UPS has not received the package yet.")
+VOID_SCAN = ("MV", "MV", "Voided Information Received")
+VOID_DAYS = 90
+"""A shipment UPS has not received is voided within this many days of its label."""
 PROGRESSION = [
     ("P", "PU", "Pickup Scan"),
     ("I", "DP", "Departed from Facility"),
@@ -139,6 +142,15 @@ class SandboxParcel:
     def delivered(self) -> bool:
         return self.steps_taken >= len(PROGRESSION)
 
+    @property
+    def voided(self) -> bool:
+        return self.scans[-1].status_type == VOID_SCAN[0]
+
+    @property
+    def received(self) -> bool:
+        """UPS has had the package in its hands (a scan past the label's)."""
+        return any(scan.status_type not in (LABEL_SCAN[0], VOID_SCAN[0]) for scan in self.scans)
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -183,6 +195,11 @@ class UpsSandbox:
                 Route("/security/v1/oauth/token", self._answering(self._issue_token), methods=["POST"]),
                 Route("/api/rating/{version}/{requestoption}", self._guard(self._rate), methods=["POST"]),
                 Route("/api/shipments/{version}/ship", self._guard(self._ship), methods=["POST"]),
+                Route(
+                    "/api/shipments/{version}/void/cancel/{shipment}",
+                    self._guard(self._void),
+                    methods=["DELETE"],
+                ),
                 Route("/api/track/v1/details/{inquiry_number}", self._guard(self._track), methods=["GET"]),
                 Route("/labels/{tracking_number}", self._label_image, methods=["GET"]),
             ]
@@ -224,7 +241,7 @@ class UpsSandbox:
         now = self.clock() if now is None else now
         taken = 0
         for parcel in list(self.parcels.values()):
-            while not parcel.delivered:
+            while not parcel.delivered and not parcel.voided:
                 due = parcel.created_at + (parcel.steps_taken + 1) * self.step_seconds
                 if due > now:
                     break
@@ -402,6 +419,37 @@ class UpsSandbox:
             results["LabelURL"] = f"{self.public_url}/labels/{parcels[0].tracking_number}"
         return JSONResponse(
             {"ShipmentResponse": {"Response": _response(ship_request), "ShipmentResults": results}}
+        )
+
+    async def _void(self, request: Request) -> Response:
+        """Every package of the shipment voided, unless UPS has received one of them or the void
+        period is over; voided before is voided (UPS's package status 1)."""
+        for header, code in (("transId", "VSS002"), ("transactionSrc", "VSS004")):
+            if not request.headers.get(header):
+                raise Refused(400, code, f"Missing {header}")
+        shipment = request.path_params["shipment"].strip().upper()
+        parcels = [parcel for parcel in self.parcels.values() if parcel.shipment_id == shipment]
+        if not parcels:
+            raise Refused(400, "190101", "No shipment found for this shipment identification number")
+        now = self.clock()
+        if any(parcel.received for parcel in parcels):
+            raise Refused(400, "190117", "The package was received by UPS and cannot be voided")
+        if now - parcels[0].created_at > VOID_DAYS * 86_400:
+            raise Refused(400, "190102", f"No shipment found within the {VOID_DAYS}-day void period")
+        for parcel in parcels:
+            if not parcel.voided:
+                parcel.scans.append(Scan(*VOID_SCAN, now, parcel.origin))
+        voided = {"Code": "1", "Description": "Voided"}
+        return JSONResponse(
+            {
+                "VoidShipmentResponse": {
+                    "Response": dict(SUCCESS),
+                    "SummaryResult": {"Status": voided},
+                    "PackageLevelResults": [
+                        {"TrackingNumber": parcel.tracking_number, "Status": voided} for parcel in parcels
+                    ],
+                }
+            }
         )
 
     async def _track(self, request: Request) -> Response:

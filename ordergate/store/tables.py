@@ -532,6 +532,7 @@ order_returns = sa.Table(
     sa.Column("label_url", sa.String(512), nullable=True),
     sa.Column("label_error", sa.String(500), nullable=True),
     sa.Column("label_created_at", UTCDateTime(), nullable=True),
+    sa.Column("label_carrier_id", sa.String(64), nullable=True),
 )
 
 

@@ -7,7 +7,8 @@ and sends it until the server takes it.
   that queues it, and the message's `Message-ID` is derived from the event, so a retry after an
   unclear ending is recognisably the same message.
 - Facts are read when the email is sent, so it tells what is true then (the label bought since
-  the approval, say); the customer's opt-out is read then too.
+  the approval, say); the customer's opt-out is read then too. An email those facts have made
+  pointless is not sent (a label to print for a parcel that is back already).
 - A server that is down or answers 4xx: the relay retries with backoff, and the task's
   attempts and last error are what `order_emails` shows agents. A 5xx refusal gives up.
 """
@@ -51,7 +52,7 @@ from ordergate.models.order import Order, OrderLine
 from ordergate.models.order_status import pickup_until
 from ordergate.models.outbox import EMAIL_MESSAGE, OutboxTask, Permanent
 from ordergate.models.payments import PaymentKind
-from ordergate.models.returns import ReturnLine
+from ordergate.models.returns import ReturnLabelStatus, ReturnLine, ReturnStatus
 from ordergate.models.scope import OrderScope
 from ordergate.models.tracking import carrier_name, link_for
 from ordergate.store.unit_of_work import UnitOfWork
@@ -59,6 +60,10 @@ from ordergate.usecases.email_templates import render
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
+
+
+class Skipped(Exception):
+    """The email is not sent: what it would tell is no longer so (the reason is the task's result)."""
 
 
 async def dispatch_audience(uow: UnitOfWork) -> bool:
@@ -101,7 +106,10 @@ async def send(services: Services, task: OutboxTask) -> str:
         customer = (await uow.customers.by_ids([order.customer_id])).get(order.customer_id)
         if customer is not None and customer.email_opt_out and not is_essential(kind):
             return "skipped: the customer opted out"
-        facts = await gather(services, uow, kind, event, order, customer)
+        try:
+            facts = await gather(services, uow, kind, event, order, customer)
+        except Skipped as reason:
+            return f"skipped: {reason}"[:128]
     subject, text, html = render(facts, order.locale)
     sender = services.email_sender
     email = Email(
@@ -241,8 +249,13 @@ async def _with_return(
         tracking_number=order_return.label_tracking_number,
         url=order_return.label_url or None,
     )
-    if facts.kind is EmailKind.RETURN_LABEL and not label.url:
-        raise Permanent("the return has no label to send")
+    if facts.kind is EmailKind.RETURN_LABEL:
+        if order_return.status is not ReturnStatus.APPROVED:
+            raise Skipped(f"the return is {order_return.status.value}: its parcel is back")
+        if order_return.label_status is not ReturnLabelStatus.PURCHASED:
+            raise Skipped(f"the label is {order_return.label_status}")
+        if not label.url:
+            raise Permanent("the return has no label to send")
     return _replace(facts, items=items, label=label)
 
 

@@ -8,6 +8,12 @@ Units handed over in store get no label: they come back over the counter. The la
 from the customer's address to the node that sent the units. A label the carrier refuses is
 FAILED with its reason; an agent asks again with `retry_return_label`.
 
+A label bought for a parcel that came back without it (an approval and a receipt over a store's
+counter a minute apart; a receipt while the purchase was in flight) is voided for its refund:
+the receipt, or a purchase that lands after it, promises the void (`void_return_label`), which
+asks the carrier's tracking first and leaves a label that travelled as it is. The customer is
+not emailed a label to print for a parcel that is back already.
+
 The receipt promises the refund; when the refund is done (`refund_and_settle`, the relay's handler
 for refunds) the return is REFUNDED and then CLOSED. With nothing to refund (no payment on the
 order, or nothing of value) the receipt closes it at once. An agent may close a RECEIVED or
@@ -31,7 +37,13 @@ from ordergate.models.lifecycle import fulfillment_status
 from ordergate.models.location import contact_phone, node_address
 from ordergate.models.movements import MovementKind
 from ordergate.models.order import Order, customer_address, external_id_of
-from ordergate.models.outbox import RETURN_LABEL, OutboxTask, Permanent, storefront_delivery
+from ordergate.models.outbox import (
+    RETURN_LABEL,
+    RETURN_LABEL_VOID,
+    OutboxTask,
+    Permanent,
+    storefront_delivery,
+)
 from ordergate.models.returns import (
     LABEL_TRANSITIONS,
     OPEN_RETURNS,
@@ -43,6 +55,8 @@ from ordergate.models.returns import (
     ReturnStatus,
     bound_by_window,
     check_return_window,
+    label_to_void,
+    label_used,
     last_left,
     next_return_status,
     pending_units,
@@ -161,13 +175,17 @@ async def _promise_label(
 
 
 def _promise_purchase(uow: UnitOfWork, order_return: OrderReturn, now: datetime, *, key: str) -> None:
+    _promise(uow, RETURN_LABEL, order_return, now, key=key)
+
+
+def _promise_void(uow: UnitOfWork, order_return: OrderReturn, now: datetime) -> None:
+    _promise(uow, RETURN_LABEL_VOID, order_return, now, key=f"{order_return.id}:{RETURN_LABEL_VOID}")
+
+
+def _promise(uow: UnitOfWork, kind: str, order_return: OrderReturn, now: datetime, *, key: str) -> None:
     uow.outbox.add(
         OutboxTask(
-            kind=RETURN_LABEL,
-            key=key,
-            payload={"return_id": order_return.id},
-            available_at=now,
-            created_at=now,
+            kind=kind, key=key, payload={"return_id": order_return.id}, available_at=now, created_at=now
         )
     )
 
@@ -242,8 +260,38 @@ async def buy_return_label(services: Services, task: OutboxTask) -> str:
         LabelAction.BUY,
         tracking_number=label.tracking_number,
         url=label.label_url,
+        carrier_label_id=label.carrier_label_id,
     )
     return f"label {label.tracking_number}"[:128]
+
+
+async def void_return_label(services: Services, task: OutboxTask) -> str:
+    """The relay's handler for voids: a PURCHASED label of a return that no longer waits for its
+    parcel is voided at the carrier (VOIDED, its cost refunded), unless the carrier's tracking
+    shows a parcel travelled on it or the carrier will not void it (too old, say): then it stays
+    PURCHASED, and the task's result says why. A carrier that does not answer is retried."""
+    return_id = str(task.payload.get("return_id", ""))
+    async with services.store.read() as uow:
+        order_return = (await uow.returns.by_ids([return_id])).get(return_id)
+    if order_return is None:
+        raise Permanent("no such return")
+    if not label_to_void(order_return):
+        return f"nothing to void: the label is {order_return.label_status}, the return {order_return.status}"
+    if not order_return.label_carrier_id:
+        return "kept: bought before the carrier's label id was kept, so it cannot be voided"
+    carrier = services.carriers.get(order_return.label_carrier or "")
+    if carrier is None:
+        raise Permanent(f"the carrier {order_return.label_carrier!r} is not configured")
+    number = order_return.label_tracking_number or ""
+    updates = await carrier.track([number]) if number else []
+    tracking = next((update.status for update in updates if update.tracking_number == number), None)
+    if label_used(tracking):
+        return f"kept: the carrier tracks it as {tracking}"[:128]
+    answer = await carrier.void_label(order_return.label_carrier_id)
+    if not answer.voided:
+        return f"kept: {carrier.name} would not void it: {answer.reason}"[:128]
+    await _settle_label(services, return_id, LabelAction.VOID, tracking_number=number or None)
+    return f"voided {number}"[:128]
 
 
 async def _label_request(
@@ -283,18 +331,32 @@ async def _settle_label(
     error: str | None = None,
     tracking_number: str | None = None,
     url: str | None = None,
+    carrier_label_id: str | None = None,
 ) -> None:
+    """The label's next status, once: a purchase or a void recorded whatever the retries. A
+    purchase that lands after the parcel came back is recorded and its void promised, with no
+    RETURN_LABEL_CREATED (nothing for the customer to print)."""
     now = services.clock()
     async with services.store.write() as uow:
         order_return, order = await _return_and_order(uow, return_id)
-        if order_return.label_status is not ReturnLabelStatus.PENDING:
-            return  # settled already (a purchase recorded once, whatever the retries)
-        status = LABEL_TRANSITIONS[(ReturnLabelStatus.PENDING, action)]
+        status = (
+            LABEL_TRANSITIONS.get((order_return.label_status, action)) if order_return.label_status else None
+        )
+        if status is None:
+            return  # settled already
         order_return.label_status, order_return.label_error = status, (error or "")[:500] or None
-        event = EventType.RETURN_LABEL_FAILED if status is ReturnLabelStatus.FAILED else None
+        event = {
+            ReturnLabelStatus.FAILED: EventType.RETURN_LABEL_FAILED,
+            ReturnLabelStatus.VOIDED: EventType.RETURN_LABEL_VOIDED,
+        }.get(status)
         if status is ReturnLabelStatus.PURCHASED:
             order_return.label_tracking_number, order_return.label_url = tracking_number, (url or "")[:512]
-            order_return.label_created_at, event = now, EventType.RETURN_LABEL_CREATED
+            order_return.label_carrier_id = (carrier_label_id or "")[:64] or None
+            order_return.label_created_at = now
+            if label_to_void(order_return):
+                _promise_void(uow, order_return, now)
+            else:
+                event = EventType.RETURN_LABEL_CREATED
         uow.save(order_return)
         if event is not None:
             data = {"return_id": return_id, "carrier": order_return.label_carrier}
@@ -357,6 +419,8 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         order_return.status, order_return.received_at = status, now
         order_return.received_location_id = location.id
         uow.save(order_return)
+        if label_to_void(order_return):  # the parcel came back without the label bought for it
+            _promise_void(uow, order_return, now)
         order.fulfillment_status = fulfillment_status(line_quantities(list(order_lines.values())))
         value = sum((order_lines[x.order_line_id].unit_price * x.quantity for x in lines), Decimal("0"))
         refunding = await payments.promise_refund(uow, order, order_return.id, value, now)

@@ -13,6 +13,7 @@ from ordergate.models.outbox import (
     PAYMENT_REFUND,
     PAYMENT_VOID,
     RETURN_LABEL,
+    RETURN_LABEL_VOID,
     STOREFRONT_DELIVERY,
     STOREFRONT_SHIPMENT,
     STOREFRONT_STATUS,
@@ -44,4 +45,5 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
         handlers[EMAIL_MESSAGE] = emails.send
     if services.carriers:
         handlers[RETURN_LABEL] = returns.buy_return_label
+        handlers[RETURN_LABEL_VOID] = returns.void_return_label
     return handlers

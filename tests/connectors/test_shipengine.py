@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel, RateQuote
+from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel, RateQuote, VoidResult
 from ordergate.connectors.carriers.shipengine import (
     SECRET_HEADER,
     TRACKING_STATUS_BY_CODE,
@@ -24,7 +24,12 @@ from ordergate.connectors.carriers.shipengine import (
     ShipEngineCarrier,
     tracking_status,
 )
-from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable, WebhookRejected
+from ordergate.connectors.errors import (
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamUnavailable,
+    WebhookRejected,
+)
 from ordergate.models.address import Address
 from ordergate.models.shipment import TrackingStatus
 from ordergate.sandbox.shipengine import SERVICES, ShipEngineSandbox
@@ -902,3 +907,84 @@ def _wire_address(address: Address) -> dict[str, Any]:
         "country_code": address.country_code,
     }
     return {key: value for key, value in fields.items() if value}
+
+
+# -- voids ---------------------------------------------------------------------------------------------
+
+
+async def test_a_label_not_yet_scanned_is_voided_once_and_every_exchange_matches_the_spec(
+    sandbox: ShipEngineSandbox, clock: FakeClock
+) -> None:
+    check = spec.shipengine(BASE)
+    wire = Wire(sandbox, lose=["PUT /v1/labels/se-label-1/void"])
+    carrier = connect(wire, clock)
+    label = await carrier.buy_label(a_return_request())
+    # Voided, the answer lost on the way back, and sent again (a void is safe to repeat): the
+    # answer to the repeat, "voided already", is the void.
+    first = await carrier.void_label(label.carrier_label_id)
+    again = await carrier.void_label(label.carrier_label_id)
+    await carrier.track([label.tracking_number])
+    listed = await carrier._call("GET", "/v1/labels", params={"tracking_number": label.tracking_number})
+    await carrier.aclose()
+
+    assert label.carrier_label_id == "se-label-1"
+    assert first == again == VoidResult(voided=True)
+    restarted = ShipEngineSandbox(api_key=API_KEY, clock=clock)
+    restarted.restore(json.loads(json.dumps(sandbox.to_state())))
+    assert restarted.labels["se-label-1"].voided_at == sandbox.labels["se-label-1"].voided_at
+    assert await restarted.advance(clock.now + 10 * restarted.step_seconds) == 0  # a voided label stays put
+    assert sandbox.labels["se-label-1"].voided_at == clock.now - sum(clock.slept)  # the first PUT
+    [record] = listed.json()["labels"]
+    assert (record["status"], record["voided"], record["void_type"]) == ("voided", True, "manual")
+    voids = [r for r in wire.exchanges if r.request.method == "PUT"]
+    already = {
+        "approved": False,
+        "message": "This label has already been voided.",
+        "reason_code": "label_already_voided",
+    }
+    assert [r.json() for r in voids] == [
+        {"approved": True, "message": "Request for refund submitted. This label has been voided."},
+        already,
+        already,
+    ]
+    for exchange in wire.exchanges:
+        check.check_request(exchange.request)
+        check.check_response(exchange)
+
+
+async def test_a_label_the_carrier_scanned_or_bought_too_long_ago_is_not_voided_and_says_why(
+    sandbox: ShipEngineSandbox, clock: FakeClock
+) -> None:
+    check = spec.shipengine(BASE)
+    wire = Wire(sandbox)
+    carrier = connect(wire, clock)
+    used = await carrier.buy_label(a_return_request("ret-used"))
+    old = await carrier.buy_label(a_return_request("ret-old"))
+    await sandbox.advance(clock.now + sandbox.step_seconds)  # both are scanned ...
+    sandbox.labels[old.carrier_label_id].step = 0  # ... and then this one is not, but it is 31 days old
+    clock.now += 31 * 86_400
+
+    refused = await carrier.void_label(used.carrier_label_id)
+    expired = await carrier.void_label(old.carrier_label_id)
+    unknown = await carrier.void_label("se-label-999")
+    await carrier.aclose()
+
+    assert refused == VoidResult(
+        voided=False, reason="label_already_used The carrier scanned this label (Accepted): it was used."
+    )
+    assert expired.voided is False
+    assert expired.reason.startswith("label_not_found_within_void_period")
+    assert unknown.voided is False
+    assert unknown.reason == "No label was found with that id (invalid_identifier)"
+    assert all(label.voided_at is None for label in sandbox.labels.values())
+    for exchange in wire.exchanges:
+        check.check_request(exchange.request)
+        check.check_response(exchange)
+
+
+async def test_a_void_answer_without_approved_is_a_protocol_error(clock: FakeClock) -> None:
+    carrier = connect(a_fake_shipengine({"PUT /v1/labels/se-1/void": (200, {"message": "ok"})}, []), clock)
+
+    with pytest.raises(UpstreamProtocolError):
+        await carrier.void_label("se-1")
+    await carrier.aclose()

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel
+from ordergate.connectors.carriers.base import Carrier, LabelRequest, Parcel, VoidResult
 from ordergate.connectors.carriers.ups import (
     CODE_STATUS,
     NEXT_DAY_AIR_EARLY,
@@ -669,6 +669,71 @@ async def test_the_request_s_phone_stands_in_where_ups_requires_one_and_the_addr
     assert "Phone" not in shipment["ShipTo"]  # a domestic ground consignee needs none
     assert abroad["ShipmentRequest"]["Shipment"]["ShipTo"]["Phone"]["Number"].endswith("9735550110")
     assert earliest["ShipmentRequest"]["Shipment"]["ShipTo"]["Phone"] == {"Number": "9735550110"}
+    for exchange in wire.exchanges:
+        if exchange.request.url.path.startswith("/api/shipments"):
+            shipping.check_request(exchange.request)
+            shipping.check_response(exchange)
+
+
+# -- voids ---------------------------------------------------------------------------------------------
+
+
+@OAUTH2_UNCHECKED
+async def test_a_shipment_ups_has_not_received_is_voided_whole_once_matching_the_specs(
+    ups: UpsCarrier, sandbox: UpsSandbox, wire: Wire, clock: FakeClock
+) -> None:
+    shipping, tracking = spec.ups("Shipping", BASE), spec.ups("Tracking", BASE)
+    label = await ups.buy_label(a_label_request(parcels=[Parcel(1200), Parcel(3000)], is_return=True))
+
+    voided = await ups.void_label(label.carrier_label_id)
+    again = await ups.void_label(label.carrier_label_id)  # UPS says 1 of a shipment voided before
+    [update] = await ups.track([label.tracking_number])
+    clock.now += 4 * STEP
+    moved = await sandbox.advance()
+
+    assert voided == again == VoidResult(voided=True)
+    assert label.carrier_label_id == label.tracking_number  # one shipment: the first package's number
+    assert all(parcel.voided for parcel in sandbox.parcels.values())  # both packages
+    assert (update.status, update.raw_status) == (TrackingStatus.UNKNOWN, "MV:MV")
+    assert moved == 0  # a voided parcel goes nowhere
+    restarted = UpsSandbox(clock=clock, step_seconds=STEP)
+    restarted.restore(json.loads(json.dumps(sandbox.to_state())))
+    assert all(parcel.voided for parcel in restarted.parcels.values())
+    voids = [r for r in wire.exchanges if r.request.method == "DELETE"]
+    assert voids[0].request.url.path == f"/api/shipments/v2409/void/cancel/{label.tracking_number}"
+    assert voids[0].json()["VoidShipmentResponse"]["SummaryResult"] == {
+        "Status": {"Code": "1", "Description": "Voided"}
+    }
+    for exchange in wire.exchanges:
+        check = tracking if exchange.request.url.path.startswith("/api/track") else shipping
+        if exchange.request.url.path.startswith("/api/"):
+            check.check_request(exchange.request)
+            check.check_response(exchange)
+
+
+@OAUTH2_UNCHECKED
+async def test_a_shipment_ups_received_or_does_not_know_is_not_voided_and_ups_says_why(
+    ups: UpsCarrier, sandbox: UpsSandbox, wire: Wire, clock: FakeClock
+) -> None:
+    shipping = spec.ups("Shipping", BASE)
+    picked_up = await ups.buy_label(a_label_request(is_return=True))
+    clock.now += STEP
+    await sandbox.advance()
+    kept = await ups.buy_label(a_label_request(is_return=True))
+    clock.now += 91 * 86_400
+
+    refused = await ups.void_label(picked_up.carrier_label_id)
+    expired = await ups.void_label(kept.carrier_label_id)
+    unknown = await ups.void_label("1ZA1B2C30399999999")
+
+    assert refused == VoidResult(
+        voided=False, reason="190117 The package was received by UPS and cannot be voided"
+    )
+    assert expired.voided is False
+    assert "void period" in expired.reason
+    assert unknown.voided is False
+    assert unknown.reason == "190101 No shipment found for this shipment identification number"
+    assert not any(parcel.voided for parcel in sandbox.parcels.values())
     for exchange in wire.exchanges:
         if exchange.request.url.path.startswith("/api/shipments"):
             shipping.check_request(exchange.request)

@@ -21,12 +21,15 @@ from ordergate.models.returns import (
     ReturnStatus,
     bound_by_window,
     check_return_window,
+    label_to_void,
+    label_used,
     last_left,
     pending_units,
     plan_return,
     refunded_elsewhere,
     retried_label_status,
 )
+from ordergate.models.shipment import TrackingStatus
 from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
 
 WINDOW = timedelta(days=30)
@@ -192,14 +195,53 @@ def test_a_request_must_name_a_line() -> None:
     assert refusals([]) == [("REQUIRED", ("lines",), "name at least one line to return")]
 
 
-@pytest.mark.parametrize(("status", "action"), list(LABEL_TRANSITIONS))
-def test_the_label_table_moves_only_pending_labels_on_except_a_failed_one_retried(
-    status: ReturnLabelStatus, action: LabelAction
-) -> None:
-    after = LABEL_TRANSITIONS[(status, action)]
+def test_a_label_moves_on_by_the_carrier_s_answer_a_retry_of_a_failed_one_or_a_void_of_a_bought_one() -> None:
+    label, act = ReturnLabelStatus, LabelAction
+    assert LABEL_TRANSITIONS == {
+        (label.PENDING, act.BUY): label.PURCHASED,
+        (label.PENDING, act.REFUSE): label.FAILED,
+        (label.PENDING, act.CANCEL): label.CANCELLED,
+        (label.FAILED, act.RETRY): label.PENDING,
+        (label.PURCHASED, act.VOID): label.VOIDED,
+    }
+    assert not any(status in (label.CANCELLED, label.VOIDED) for status, _ in LABEL_TRANSITIONS)  # final
 
-    assert (status is ReturnLabelStatus.PENDING) != (action is LabelAction.RETRY)
-    assert (after is ReturnLabelStatus.PENDING) == (action is LabelAction.RETRY)
+
+@pytest.mark.parametrize(
+    ("status", "label", "void"),
+    [
+        (ReturnStatus.APPROVED, ReturnLabelStatus.PURCHASED, False),  # the customer may still use it
+        (ReturnStatus.RECEIVED, ReturnLabelStatus.PURCHASED, True),
+        (ReturnStatus.REFUNDED, ReturnLabelStatus.PURCHASED, True),
+        (ReturnStatus.CLOSED, ReturnLabelStatus.PURCHASED, True),
+        (ReturnStatus.RECEIVED, ReturnLabelStatus.PENDING, False),  # the purchase is cancelled instead
+        (ReturnStatus.RECEIVED, ReturnLabelStatus.FAILED, False),
+        (ReturnStatus.RECEIVED, ReturnLabelStatus.VOIDED, False),
+        (ReturnStatus.RECEIVED, None, False),  # handed over in store: no label
+    ],
+)
+def test_a_bought_label_is_voided_once_its_return_no_longer_waits_for_the_parcel(
+    status: ReturnStatus, label: ReturnLabelStatus | None, void: bool
+) -> None:
+    assert label_to_void(a_return("r-1", status, label_status=label)) is void
+
+
+@pytest.mark.parametrize(
+    ("tracking", "used"),
+    [
+        (None, False),  # the carrier knows nothing of it
+        (TrackingStatus.UNKNOWN, False),
+        (TrackingStatus.LABEL_CREATED, False),
+        (TrackingStatus.ACCEPTED, True),
+        (TrackingStatus.IN_TRANSIT, True),
+        (TrackingStatus.DELIVERED, True),
+        (TrackingStatus.EXCEPTION, True),
+    ],
+)
+def test_a_label_is_used_once_the_carrier_has_scanned_a_parcel_on_it(
+    tracking: TrackingStatus | None, used: bool
+) -> None:
+    assert label_used(tracking) is used
 
 
 def test_a_failed_label_of_an_approved_return_is_pending_again_when_retried() -> None:

@@ -1,5 +1,6 @@
-"""What ordergate needs from any carrier: rates, one label per shipment, tracking by number,
-and tracking webhooks normalised to the contract's TrackingStatus (raw codes kept)."""
+"""What ordergate needs from any carrier: rates, one label per shipment, a label voided when it
+was not used, tracking by number, and tracking webhooks normalised to the contract's
+TrackingStatus (raw codes kept)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,18 @@ class Label:
     carrier_shipment_id: str
     estimated_delivery: date | None = None
     tracking_url: str | None = None  # the carrier's public page for the parcel (`models.tracking`)
+    carrier_label_id: str = ""
+    """What the carrier voids this label by (ShipEngine's `label_id`, UPS's shipment
+    identification number)."""
+
+
+@dataclass(frozen=True)
+class VoidResult:
+    """The carrier's answer to a void: `voided` (its cost is refunded; a label voided before
+    counts, so a void repeated after a lost answer is one void), else its reason, in its words."""
+
+    voided: bool
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,11 @@ class Carrier(Protocol):
     async def buy_label(self, request: LabelRequest) -> Label:
         """Buy one label. Never retried blindly: the connector sends no second purchase after a
         lost answer (the gateway's own record of the purchase is what makes it idempotent)."""
+        ...
+
+    async def void_label(self, carrier_label_id: str) -> VoidResult:
+        """Ask the carrier to void a label that was not used. A refusal (used, too old, not
+        known) is a `VoidResult` that is not voided; a carrier that does not answer raises."""
         ...
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingUpdate]: ...

@@ -6,7 +6,9 @@ as `external_shipment_id`, or `POST /v1/labels/rates/{rate_id}`, and is never re
 takes no idempotency key, so the connector looks first (`GET /v1/labels/external_shipment_id/{id}`,
 or `GET /v1/labels?rate_id=`) and a purchase repeated after a lost answer returns the first label.
 `track` is `GET /v1/tracking?carrier_code=..&tracking_number=..`, the carrier code remembered
-from the purchase or read from `GET /v1/labels?tracking_number=..`.
+from the purchase or read from `GET /v1/labels?tracking_number=..`. `void_label` is
+`PUT /v1/labels/{label_id}/void` (idempotent, so retried): `approved`, or a `reason_code` of
+`label_already_voided`, is voided; any other answer is ShipEngine's refusal, in its words.
 
 A return label is `POST /v1/labels` with `is_return_label`, our return as `rma_number` and as the
 shipment's `external_shipment_id` (so it is looked up the same way), drawn as the parcel travels:
@@ -55,6 +57,7 @@ from ordergate.connectors.carriers.base import (
     RateQuote,
     TrackingScan,
     TrackingUpdate,
+    VoidResult,
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
@@ -213,6 +216,16 @@ class ShipEngineCarrier:
                     response = await self._call("POST", "/v1/labels", json=body, idempotent=False)
                 found = _json(response)
             return self._label(found)
+
+    async def void_label(self, carrier_label_id: str) -> VoidResult:
+        path = f"/v1/labels/{quote(carrier_label_id, safe='')}/void"
+        try:
+            answer = _json(await self._call("PUT", path, idempotent=True))
+        except UpstreamRejected as error:
+            if error.status in (400, 404):
+                return VoidResult(voided=False, reason=(_error_messages(error.body) or error.message)[:300])
+            raise
+        return _void_result(answer)
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingUpdate]:
         gate = asyncio.Semaphore(TRACKING_CONCURRENCY)
@@ -521,7 +534,17 @@ def _label(carrier: str, record: Any) -> Label:
         tracking_url=link_for(
             _text(record, "carrier_code"), _text(record, "tracking_number"), _text(record, "tracking_url")
         ),
+        carrier_label_id=_text(record, "label_id"),
     )
+
+
+def _void_result(answer: Any) -> VoidResult:
+    if not isinstance(answer, dict) or not isinstance(answer.get("approved"), bool):
+        raise UpstreamProtocolError(UPSTREAM, f"a void answer without `approved`: {str(answer)[:200]}")
+    if answer["approved"] or answer.get("reason_code") == "label_already_voided":
+        return VoidResult(voided=True)
+    reason = " ".join(part for part in (_text(answer, "reason_code"), _text(answer, "message")) if part)
+    return VoidResult(voided=False, reason=(reason or "not approved")[:300])
 
 
 def _labels(body: Any) -> list[dict[str, Any]]:

@@ -4,8 +4,9 @@ An OAuth client-credentials token (`POST /security/v1/oauth/token`, HTTP Basic) 
 `expires_in` less a margin on the injected clock, and fetched again once when an API answers 401.
 Every API call carries the bearer token, a fresh `transId` and our `transactionSrc`. Rates come
 from one `Shop` request, labels from `shipments/{version}/ship` (never retried: UPS takes no
-idempotency key), tracking from `track/v1/details/{number}`, and webhooks from Track Alert, whose
-deliveries carry back the `credential` configured for the subscription.
+idempotency key), voids from `shipments/{version}/void/cancel/{shipment}`, tracking from
+`track/v1/details/{number}`, and webhooks from Track Alert, whose deliveries carry back the
+`credential` configured for the subscription.
 
 UPS writes dates as `YYYYMMDD` and times as `HHMMSS`: a scan's GMT date and time are used when
 given, else its local time with `gmtOffset`, else its local time read as UTC.
@@ -45,6 +46,7 @@ from ordergate.connectors.carriers.base import (
     RateQuote,
     TrackingScan,
     TrackingUpdate,
+    VoidResult,
 )
 from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected, WebhookRejected
 from ordergate.connectors.http import CircuitBreaker, UpstreamClient, UpstreamPolicy
@@ -61,6 +63,7 @@ API_VERSION = "v2409"
 TOKEN_PATH = "/security/v1/oauth/token"  # noqa: S105 (a path, not a secret)
 RATING_PATH = f"/api/rating/{API_VERSION}/Shop"
 SHIPPING_PATH = f"/api/shipments/{API_VERSION}/ship"
+VOID_PATH = f"/api/shipments/{API_VERSION}/void/cancel/{{shipment}}"
 TRACKING_PATH = "/api/track/v1/details/{number}"
 TRANSACTION_SOURCE = "ordergate"
 TOKEN_MARGIN = 60.0
@@ -217,6 +220,26 @@ class UpsCarrier:
         except _Unreadable as error:
             log.error("ups: label for %s bought, but its answer is unreadable: %s", request.reference, error)
             raise UpstreamProtocolError(UPSTREAM, f"POST {SHIPPING_PATH}: {error}") from error
+
+    async def void_label(self, carrier_label_id: str) -> VoidResult:
+        """`DELETE` of the whole shipment (UPS voids no single package of a return). Summary
+        status 1 is voided (UPS says so of one voided before too); a 400 or 404 is UPS's
+        refusal (picked up already, past the void period, not known), in its words."""
+        path = VOID_PATH.format(shipment=quote(carrier_label_id.strip().upper(), safe=""))
+        try:
+            answer = await self._api("DELETE", path, idempotent=True)
+        except UpstreamRejected as error:
+            if error.status in (400, 404):
+                reasons = "; ".join(f"{code} {message}".strip() for code, message in _ups_errors(error.body))
+                return VoidResult(voided=False, reason=(reasons or error.message)[:300])
+            raise
+        try:
+            status = _field(_field(_field(answer, "VoidShipmentResponse"), "SummaryResult"), "Status")
+        except _Unreadable as error:
+            raise UpstreamProtocolError(UPSTREAM, f"DELETE {path}: {error}") from error
+        if _text(status, "Code") == "1":
+            return VoidResult(voided=True)
+        return VoidResult(voided=False, reason=(_text(status, "Description") or "not voided")[:300])
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingUpdate]:
         """Numbers UPS does not know (404) are left out of the answer."""
@@ -555,6 +578,7 @@ def _label(answer: dict[str, Any], service: str) -> Label:
         currency=currency,
         carrier_shipment_id=_text(results, "ShipmentIdentificationNumber") or tracking_number,
         tracking_url=tracking_page("ups", tracking_number),
+        carrier_label_id=_text(results, "ShipmentIdentificationNumber") or tracking_number,
     )
 
 
