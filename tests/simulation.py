@@ -49,6 +49,7 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    LABEL_VOID,
     RETURN_LABEL_VOID,
     STOREFRONT_SHIPMENT,
     STOREFRONT_STATUS,
@@ -976,9 +977,10 @@ class Walk:
             self.clock.advance(2 * 3600)  # past the relay's longest backoff
             await self.relay()
         async with self.services.store.read() as uow:
-            kinds = (*ERP_KINDS, *PUSHES, RETURN_LABEL_VOID)
+            kinds = (*ERP_KINDS, *PUSHES, RETURN_LABEL_VOID, LABEL_VOID)
             tasks = [task for kind in kinds for task in await uow.outbox.by_kind(kind)]
             returns = await uow.returns.by_order_ids(self.orders)
+            shipments = await uow.orders.shipments_by_order_ids(self.orders)
             keys = [(sku, self.locations[code]) for sku, code in self.ledger]
             movements = await uow.inventory.uncounted_movements(keys)
         for task in tasks:
@@ -990,12 +992,23 @@ class Walk:
         in_flight = [m for found in movements.values() for m in found if m.acked_at is None]
         if in_flight:
             raise self.violation(f"after draining: {len(in_flight)} movements never reached the ERP")
-        self.check_labels([r for found in returns.values() for r in found])
+        self.check_labels(
+            [r for found in returns.values() for r in found],
+            {shipment.tracking_number for found in shipments.values() for shipment in found},
+        )
         await self.check_erp_discounts()
 
-    def check_labels(self, returns: list[Any]) -> None:
-        """No label is left bought and unused for a parcel that is back: one the carrier never
-        scanned is voided there, and one we call voided is voided at the carrier."""
+    def check_labels(self, returns: list[Any], shipped: set[str]) -> None:
+        """No label is left bought and unused: a shipping label is a shipment's, or voided (work
+        cancelled while it was bought, a concurrent repeat); a return's label the carrier never
+        scanned is voided once its parcel is back; one we call voided is voided at the carrier."""
+        stray = [
+            label.tracking_number
+            for label in self.shipengine.labels.values()
+            if not label.is_return and label.tracking_number not in shipped and label.voided_at is None
+        ]
+        if stray:
+            raise self.violation(f"after draining: shipping labels no shipment took, not voided: {stray}")
         self.labels = Counter(
             f"{r.label_status.value if r.label_status else 'NONE'} {r.status.value}" for r in returns
         )

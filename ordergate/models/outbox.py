@@ -21,6 +21,7 @@ PAYMENT_VOID = "payment.void"
 PAYMENT_REFUND = "payment.refund"
 RETURN_LABEL = "return.label"
 RETURN_LABEL_VOID = "return.label.void"  # a return label bought and not needed, voided for its refund
+LABEL_VOID = "label.void"  # a shipping label bought for work that could not take it, voided for its refund
 
 WEBHOOK_DELIVERY = "webhook.delivery"  # one of our signed webhooks to a customer's endpoint
 EMAIL_MESSAGE = "email.message"  # one email to a customer, about one event (models.emails)
@@ -40,6 +41,7 @@ LANES: dict[str, str] = {
     PAYMENT_REFUND: "payments",
     RETURN_LABEL: "carriers",
     RETURN_LABEL_VOID: "carriers",
+    LABEL_VOID: "carriers",
     WEBHOOK_DELIVERY: "webhooks",
     EMAIL_MESSAGE: "email",
 }

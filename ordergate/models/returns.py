@@ -29,7 +29,6 @@ from ordergate.models.events import EventType, OrderEvent
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 from ordergate.models.order import OrderLine
-from ordergate.models.shipment import TrackingStatus
 
 if TYPE_CHECKING:  # commands imports this module (Disposition)
     from ordergate.models.commands import ReturnLineRequest
@@ -94,8 +93,7 @@ LABEL_TRANSITIONS: dict[tuple[ReturnLabelStatus, LabelAction], ReturnLabelStatus
     (L.FAILED, LA.RETRY): L.PENDING,
     (L.PURCHASED, LA.VOID): L.VOIDED,
 }
-NOT_SCANNED = frozenset({TrackingStatus.UNKNOWN, TrackingStatus.LABEL_CREATED})
-"""What a carrier's tracking says of a label no parcel has travelled on yet."""
+
 OPEN_RETURNS = frozenset({R.REQUESTED, R.APPROVED})
 CLOSABLE_RETURNS = frozenset(status for status, action in RETURN_TRANSITIONS if action is A.CLOSE)
 
@@ -112,15 +110,10 @@ def next_return_status(status: ReturnStatus, action: ReturnAction) -> ReturnStat
 
 def label_to_void(order_return: OrderReturn) -> bool:
     """A label bought for a return that no longer waits for its parcel: void it, unless the
-    carrier has scanned it (`label_used`)."""
+    carrier has scanned it (`models.shipment.label_used`)."""
     return (
         order_return.label_status is ReturnLabelStatus.PURCHASED and order_return.status not in OPEN_RETURNS
     )
-
-
-def label_used(tracking: TrackingStatus | None) -> bool:
-    """Whether a parcel travelled on the label, by the carrier's tracking (None: it knows nothing)."""
-    return tracking is not None and tracking not in NOT_SCANNED
 
 
 def retried_label_status(order_return: OrderReturn) -> ReturnLabelStatus:

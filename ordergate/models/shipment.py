@@ -22,6 +22,15 @@ class TrackingStatus(StrEnum):
     RETURNED_TO_SENDER = "RETURNED_TO_SENDER"
 
 
+NOT_SCANNED = frozenset({TrackingStatus.UNKNOWN, TrackingStatus.LABEL_CREATED})
+"""What a carrier's tracking says of a label no parcel has travelled on yet."""
+
+
+def label_used(tracking: TrackingStatus | None) -> bool:
+    """Whether a parcel travelled on a label, by the carrier's tracking (None: it knows nothing)."""
+    return tracking is not None and tracking not in NOT_SCANNED
+
+
 @dataclass(kw_only=True, eq=False)
 class Shipment:
     id: str = field(default_factory=new_id)

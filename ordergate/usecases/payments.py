@@ -7,6 +7,7 @@ provider did, and the order's payment status is derived from it."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,6 +39,7 @@ from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "payments"
+log = logging.getLogger("ordergate.payments")
 AFTER_CAPTURES = timedelta(microseconds=1)  # the relay takes due tasks in order of availability
 EVENT_OF_KIND = {
     PaymentKind.CAPTURE: EventType.PAYMENT_CAPTURED,
@@ -177,13 +179,23 @@ async def keep_increment(
 ) -> None:
     """An increment the provider made for an edit that was then not taken (the order moved on
     under its lock, say), recorded on its own: the ledger holds what the card holds, so a later
-    edit within it asks the card for nothing, and what is never captured is released in full."""
-    async with services.store.write() as uow:
-        order = await uow.orders.lock(order_id, EVERYTHING)
-        if order is None:
-            return
-        await record_increment(uow, order, raised, key, now)
-        await rederive_status(uow, order)
+    edit within it asks the card for nothing, and what is never captured is released in full.
+    Never raises: the edit's refusal is on its way to the caller; a failure here is logged with
+    what reconciling the ledger by hand needs."""
+    try:
+        async with services.store.write() as uow:
+            order = await uow.orders.lock(order_id, EVERYTHING)
+            if order is None:
+                return
+            await record_increment(uow, order, raised, key, now)
+            await rederive_status(uow, order)
+    except Exception:
+        log.exception(
+            "order %s: the card was raised to %s (%s) for an edit not taken, and the ledger could not say so",
+            order_id,
+            raised.amount,
+            raised.reference,
+        )
 
 
 async def rederive_status(uow: UnitOfWork, order: Order) -> list[PaymentTransaction]:

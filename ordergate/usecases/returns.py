@@ -56,7 +56,6 @@ from ordergate.models.returns import (
     bound_by_window,
     check_return_window,
     label_to_void,
-    label_used,
     last_left,
     next_return_status,
     pending_units,
@@ -66,7 +65,7 @@ from ordergate.models.returns import (
 )
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import catalog, erp_sync, payments
+from ordergate.usecases import catalog, erp_sync, labels, payments
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.services import Services
@@ -277,20 +276,14 @@ async def void_return_label(services: Services, task: OutboxTask) -> str:
         raise Permanent("no such return")
     if not label_to_void(order_return):
         return f"nothing to void: the label is {order_return.label_status}, the return {order_return.status}"
-    if not order_return.label_carrier_id:
-        return "kept: bought before the carrier's label id was kept, so it cannot be voided"
     carrier = services.carriers.get(order_return.label_carrier or "")
     if carrier is None:
         raise Permanent(f"the carrier {order_return.label_carrier!r} is not configured")
-    number = order_return.label_tracking_number or ""
-    updates = await carrier.track([number]) if number else []
-    tracking = next((update.status for update in updates if update.tracking_number == number), None)
-    if label_used(tracking):
-        return f"kept: the carrier tracks it as {tracking}"[:128]
-    answer = await carrier.void_label(order_return.label_carrier_id)
-    if not answer.voided:
-        return f"kept: {carrier.name} would not void it: {answer.reason}"[:128]
-    await _settle_label(services, return_id, LabelAction.VOID, tracking_number=number or None)
+    number = order_return.label_tracking_number
+    kept = await labels.void_unused(carrier, order_return.label_carrier_id, number)
+    if kept is not None:
+        return kept
+    await _settle_label(services, return_id, LabelAction.VOID, tracking_number=number)
     return f"voided {number}"[:128]
 
 

@@ -4,6 +4,10 @@ A label is bought at most once per fulfilment order: its id is the purchase's re
 the connector looks for a label with that reference before buying (so a retry after a lost
 answer finds the first one), and the shipment is recorded under the fulfilment order's row
 lock, so a concurrent repeat returns the recorded shipment instead of a second one.
+
+A label no shipment takes is voided for its refund (`usecases.labels`): the work was
+cancelled while its label was being bought, or a concurrent repeat recorded another label first
+(a carrier that cannot look a purchase up, UPS, sells a second one).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from ordergate.models.location import contact_phone, node_address
 from ordergate.models.order import OrderStatus, customer_address
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, TrackingStatus
-from ordergate.usecases import storefront
+from ordergate.usecases import labels, storefront
 from ordergate.usecases.fulfillment import fulfil_units, fulfillment_order_of_yours, lock_work
 from ordergate.usecases.services import Services
 
@@ -111,7 +115,12 @@ async def ship(services: Services, principal: Principal, command: ShipCommand) -
         raise UpstreamFailed(
             carrier_name, f"could not ship it: {error.message}", field=("carrier",)
         ) from None
-    return await _record(services, principal, fulfillment_order.id, label)
+    try:
+        return await _record(services, principal, fulfillment_order.id, label)
+    except Exception:
+        why = "the work could not take the label bought for it (it moved on while the label was bought)"
+        await labels.promise_void_now(services, label, why=why)
+        raise
 
 
 async def _record(
@@ -124,6 +133,8 @@ async def _record(
         )
         existing = await uow.orders.shipment_for(fulfillment_order_id)
         if existing is not None:  # a concurrent repeat recorded it first
+            if existing.tracking_number != label.tracking_number:  # and bought a label of its own
+                labels.promise_void(uow, label, now, why="a concurrent repeat shipped the work first")
             return Shipped(fulfillment_order, existing)
         fulfillment_order.status = next_fulfillment_status(
             fulfillment_order.status, FulfillmentAction.SHIP, fulfillment_order.delivery_method

@@ -9,6 +9,7 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    LABEL_VOID,
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
     PAYMENT_VOID,
@@ -19,7 +20,7 @@ from ordergate.models.outbox import (
     STOREFRONT_STATUS,
     WEBHOOK_DELIVERY,
 )
-from ordergate.usecases import emails, erp_sync, payments, returns, storefront, webhooks_out
+from ordergate.usecases import emails, erp_sync, labels, payments, returns, storefront, webhooks_out
 from ordergate.usecases.services import Services
 from ordergate.workers.relay import Handler
 
@@ -46,4 +47,5 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
     if services.carriers:
         handlers[RETURN_LABEL] = returns.buy_return_label
         handlers[RETURN_LABEL_VOID] = returns.void_return_label
+        handlers[LABEL_VOID] = labels.void_label
     return handlers

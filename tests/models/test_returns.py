@@ -22,14 +22,13 @@ from ordergate.models.returns import (
     bound_by_window,
     check_return_window,
     label_to_void,
-    label_used,
     last_left,
     pending_units,
     plan_return,
     refunded_elsewhere,
     retried_label_status,
 )
-from ordergate.models.shipment import TrackingStatus
+from ordergate.models.shipment import TrackingStatus, label_used
 from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
 
 WINDOW = timedelta(days=30)
