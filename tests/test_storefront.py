@@ -18,7 +18,7 @@ from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.models.outbox import STOREFRONT_DELIVERY
 from ordergate.models.returns import ReturnStatus
-from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox
+from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox, Product
 from ordergate.usecases import storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
@@ -886,34 +886,44 @@ async def test_a_sale_of_a_product_listed_since_the_catalogue_s_sync_learns_it_f
     ]
 
 
-async def test_a_sale_of_a_product_neither_catalogue_has_is_kept_for_an_agent_who_routes_it_once_it_is_known(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
-) -> None:
+async def _candle_sale(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> tuple[dict[str, Any], Product, Callable[[], Any]]:
     """A sale of a lamp and a candle the merchant then delisted: our catalogue never had the
-    candle, and the storefront no longer does. The sale is kept unrouted (no units taken, the
-    lamp's included), held OTHER saying which SKU, the candle's line named as it was sold. An
-    agent's release is refused UNKNOWN_SKU until the catalogue has the candle; then it routes."""
+    candle, and the storefront no longer does. The sale, its delisted candle, and its reader."""
     sandbox = bigcommerce(sandboxes)
     candle = sandbox.add_product("CANDLE-SOY", "Soy Candle", Decimal("18.00"))
     created = await sandbox.create_order(SHOPPER, [("LAMP-DESK", 1), ("CANDLE-SOY", 2)])
     del sandbox.products[candle.id]  # delisted before the notice is worked
     [found] = await eventually(lambda: imported(client, created["id"]), "the import")
-    read = """query($id: ID!) { order(id: $id) { status total { amount } lines { sku name quantity }
-      holds { reason note } fulfillmentOrders { lines { sku quantity } } } }"""
+    read = """query($id: ID!) { order(id: $id) { id status total { amount } lines { sku name quantity }
+      holds { reason note } fulfillmentOrders { lines { sku quantity } } timeline { type } } }"""
 
     async def order() -> dict[str, Any]:
         body = await execute(client, read, {"id": found["id"]}, token=AGENT)
         assert "errors" not in body, body
         return dict(body["data"]["order"])
 
+    return created, candle, order
+
+
+async def test_a_sale_of_a_product_neither_catalogue_has_is_held_until_the_catalogue_has_it_then_routed(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The sale is kept unrouted (no units taken, the lamp's included), held UNKNOWN_PRODUCT
+    saying which SKU, the candle's line named as it was sold. An agent's release is refused
+    UNKNOWN_SKU while the catalogue lacks the candle. Once the catalogue's sync takes the candle
+    in, the sale is let go and routed by itself: no agent needed."""
+    sandbox = bigcommerce(sandboxes)
+    created, candle, order = await _candle_sale(client, sandboxes)
     held = await eventually(lambda: _on_hold(order), "the hold")
-    too_soon = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
-    sandbox.products[candle.id] = candle  # listed again; the catalogue's sync takes it in
-    await storefront.sync_catalog(services)
+    too_soon = await execute(client, RELEASE, {"input": {"orderId": held["id"]}}, token=AGENT)
     assert sandboxes.katana is not None
     sandboxes.katana.add_variant("CANDLE-SOY", "Soy Candle", Decimal("18.00"))  # the ERP makes it
     await only_at(services, sandboxes, "CANDLE-SOY", "DC-DFW", 5)
-    released = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    sandbox.products[candle.id] = candle  # listed again; the catalogue's sync takes it in
+
+    await storefront.sync_catalog(services)
     routed = await order()
 
     assert held["total"] == {"amount": str(sandbox.orders[created["id"]].total)}  # as it was sold
@@ -922,17 +932,49 @@ async def test_a_sale_of_a_product_neither_catalogue_has_is_kept_for_an_agent_wh
         {"sku": "CANDLE-SOY", "name": "Soy Candle", "quantity": 2},
     ]
     assert held["holds"] == [
-        {"reason": "OTHER", "note": "could not be routed when it arrived: no product has SKU CANDLE-SOY"}
+        {
+            "reason": "UNKNOWN_PRODUCT",
+            "note": "could not be routed when it arrived: no product has SKU CANDLE-SOY",
+        }
     ]
     assert held["fulfillmentOrders"] == []
     assert [(e["code"], e["message"]) for e in too_soon["data"]["releaseOrderHold"]["userErrors"]] == [
         ("UNKNOWN_SKU", "no product has SKU CANDLE-SOY")
     ]
-    assert released["data"]["releaseOrderHold"]["userErrors"] == []
     assert routed["status"] == "CONFIRMED"
+    assert routed["holds"] == []
+    assert [e["type"] for e in routed["timeline"]][-3:-1] == ["ORDER_RELEASED", "ORDER_CONFIRMED"]
     assert sorted(line for fo in routed["fulfillmentOrders"] for line in map(str, fo["lines"])) == sorted(
         map(str, [{"sku": "LAMP-DESK", "quantity": 1}, {"sku": "CANDLE-SOY", "quantity": 2}])
     )
+
+
+async def test_a_sale_let_go_by_the_catalogue_that_the_network_cannot_take_is_held_for_stock_instead(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The catalogue takes the candle in before any node has one: the sale is let go and held
+    again, for stock (OTHER, saying why), for an agent to release once stock comes."""
+    sandbox = bigcommerce(sandboxes)
+    _, candle, order = await _candle_sale(client, sandboxes)
+    await eventually(lambda: _on_hold(order), "the hold")
+    sandbox.products[candle.id] = candle
+
+    await storefront.sync_catalog(services)
+    short = await order()
+    assert sandboxes.katana is not None
+    sandboxes.katana.add_variant("CANDLE-SOY", "Soy Candle", Decimal("18.00"))
+    await only_at(services, sandboxes, "CANDLE-SOY", "DC-DFW", 5)
+    released = await execute(client, RELEASE, {"input": {"orderId": short["id"]}}, token=AGENT)
+    routed = await order()
+
+    assert short["status"] == "ON_HOLD"
+    [hold] = short["holds"]
+    assert hold["reason"] == "OTHER"
+    assert hold["note"].startswith("the catalogue has its products now, but it could not be routed: ")
+    assert "CANDLE-SOY" in hold["note"]
+    assert short["fulfillmentOrders"] == []
+    assert released["data"]["releaseOrderHold"]["userErrors"] == []
+    assert routed["status"] == "CONFIRMED"
 
 
 async def _on_hold(order: Callable[[], Any]) -> dict[str, Any] | None:

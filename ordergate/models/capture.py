@@ -172,6 +172,18 @@ def unsellable(command: PlaceOrder, problems: Sequence[Problem]) -> list[Problem
     return [p for p in problems if p.code in UNSELLABLE]
 
 
+def held_for(short: Sequence[Problem]) -> HoldReason:
+    """Why a sale kept unrouted is held: INCORRECT_ADDRESS when the parcel has nowhere to go
+    (an agent's, or the storefront's, to fix); UNKNOWN_PRODUCT when lines the catalogue lacks
+    or does not sell are all that stood in the way (let go by itself once it sells them:
+    `usecases.holds.release_learned`); OTHER for stock that was short."""
+    if any(p.field and p.field[0] == "shipping_address" for p in short):
+        return HoldReason.INCORRECT_ADDRESS
+    if short and all(p.code in UNSELLABLE for p in short):
+        return HoldReason.UNKNOWN_PRODUCT
+    return HoldReason.OTHER
+
+
 def kept_when_short(command: PlaceOrder, problems: Sequence[Problem]) -> bool:
     """Whether an order routing refused is taken anyway, to route when stock comes: a sale a
     storefront already made (`hold_when_short`), refused for stock alone."""
@@ -261,11 +273,7 @@ def plan_capture(
         hold = _hold(order, HoldReason.HIGH_RISK_OF_FRAUD, note, FRAUD_SCREEN, now)
     elif facts.route is None:  # a sale the storefront already made: kept, routed when released
         note = "could not be routed when it arrived: " + "; ".join(p.message for p in facts.short)
-        unplaced = any(p.field and p.field[0] == "shipping_address" for p in facts.short)
-        reason = (
-            HoldReason.INCORRECT_ADDRESS if unplaced else HoldReason.OTHER
-        )  # else: stock was short, or a line unknown
-        hold = _hold(order, reason, note[:MAX_NOTE], placed_by, now)
+        hold = _hold(order, held_for(facts.short), note[:MAX_NOTE], placed_by, now)
     consumes = facts.route.reservation if facts.route else None
     return CapturePlan(order, lines, risk, hold, None if hold else facts.route, consumes)
 

@@ -63,6 +63,7 @@ class HoldReason(StrEnum):
     AWAITING_PAYMENT = "AWAITING_PAYMENT"
     HIGH_RISK_OF_FRAUD = "HIGH_RISK_OF_FRAUD"
     INCORRECT_ADDRESS = "INCORRECT_ADDRESS"
+    UNKNOWN_PRODUCT = "UNKNOWN_PRODUCT"  # a sale's line the catalogue lacks: let go once it has it
     OTHER = "OTHER"
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ordergate.models.catalog import check_sellable
 from ordergate.models.commands import HoldOrder, ReleaseOrderHold, check_hold, check_key, shipping_gaps
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.lifecycle import OrderAction, next_status, release_to
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderStatus
-from ordergate.models.scope import order_scope
+from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.idempotency import Claim, claim
 from ordergate.usecases.orders import route_held
 from ordergate.usecases.services import Services
+
+EVERYTHING = OrderScope(everything=True)
 
 
 async def _locked(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:
@@ -100,23 +103,69 @@ async def release_order_hold(services: Services, principal: Principal, command: 
         if order.status is not OrderStatus.ON_HOLD:
             raise InvalidTransition(f"the order is {order.status.value}, not ON_HOLD", field=("order_id",))
         await _refuse_unaddressed(uow, order, command.reason)
-        released, remaining = await uow.orders.release_holds(order.id, command.reason, principal.subject, now)
-        if not released:
-            raise InvalidTransition("the order has no active hold for that reason", field=("reason",))
-        if remaining == 0:
-            order.status, order.status_before_hold = release_to(order.status_before_hold), None
-        order.updated_at = now
-        await uow.events.append(
-            order,
-            EventType.ORDER_RELEASED,
-            actor=principal.subject,
-            occurred_at=now,
-            data={"released": [h.reason.value for h in released], "remaining": remaining},
-        )
-        if order.status is OrderStatus.PENDING and not await uow.orders.fulfillment_orders_by_order_ids(
-            [order.id]
-        ):  # held at placement (the fraud screen): routed only now
-            await route_held(services, uow, order, actor=principal.subject, now=now)
+        await _let_go(services, uow, order, command.reason, actor=principal.subject, now=now)
         if once is not None:
             await once.complete(uow, order.id)
     return order
+
+
+async def _let_go(
+    services: Services, uow: UnitOfWork, order: Order, reason: HoldReason | None, *, actor: str, now: datetime
+) -> None:
+    """The (locked) order's active holds of `reason` (or all) released; once none is left it goes
+    back to where it was, and an order held before it was routed is routed now (`route_held`:
+    INSUFFICIENT_STOCK, changing nothing, when the network cannot take it)."""
+    released, remaining = await uow.orders.release_holds(order.id, reason, actor, now)
+    if not released:
+        raise InvalidTransition("the order has no active hold for that reason", field=("reason",))
+    if remaining == 0:
+        order.status, order.status_before_hold = release_to(order.status_before_hold), None
+    order.updated_at = now
+    await uow.events.append(
+        order,
+        EventType.ORDER_RELEASED,
+        actor=actor,
+        occurred_at=now,
+        data={"released": [h.reason.value for h in released], "remaining": remaining},
+    )
+    if order.status is OrderStatus.PENDING and not await uow.orders.fulfillment_orders_by_order_ids(
+        [order.id]
+    ):  # held at placement (the fraud screen, a sale kept unrouted): routed only now
+        await route_held(services, uow, order, actor=actor, now=now)
+
+
+CATALOGUE = "catalogue"  # who lets go of a hold for products the catalogue now has
+LEARNED_BATCH = 200
+
+
+async def release_learned(services: Services) -> int:
+    """Sales held only because the catalogue lacked (or did not sell) some of their products,
+    let go once it sells every one: released and routed, each in its own transaction, as an
+    agent's release would. One the network is now short for is held again, for stock (OTHER),
+    as a sale short of stock is kept when it arrives. Returns how many were let go."""
+    async with services.store.read() as uow:
+        held = await uow.orders.held_for(HoldReason.UNKNOWN_PRODUCT, LEARNED_BATCH)
+    let_go = 0
+    for order_id in held:
+        now = services.clock()
+        async with services.store.write() as uow:
+            order = await uow.orders.lock(order_id, EVERYTHING)
+            if order is None or order.status is not OrderStatus.ON_HOLD:
+                continue
+            holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
+            if not any(hold.reason is HoldReason.UNKNOWN_PRODUCT for hold in holds):
+                continue  # let go meanwhile
+            lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+            skus = [line.sku for line in lines if line.quantity > line.quantity_cancelled]
+            products = await uow.catalog.products_by_skus(skus)
+            if any(check_sellable(sku, products.get(sku), order.currency, ("lines",)) for sku in skus):
+                continue  # not yet
+            try:
+                await _let_go(services, uow, order, HoldReason.UNKNOWN_PRODUCT, actor=CATALOGUE, now=now)
+            except ValidationFailed as refused:  # short of stock now: held for that instead
+                note = "the catalogue has its products now, but it could not be routed: " + "; ".join(
+                    problem.message for problem in refused.problems
+                )
+                await place_hold(uow, order, HoldReason.OTHER, note[:1000], actor=CATALOGUE, now=now)
+            let_go += 1
+    return let_go

@@ -57,7 +57,7 @@ from ordergate.models.pricing import SaleLine, one_line_per_sku
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import payments, returns
-from ordergate.usecases.holds import hold_order, release_order_hold
+from ordergate.usecases.holds import hold_order, release_learned, release_order_hold
 from ordergate.usecases.orders import place_order
 from ordergate.usecases.services import Services
 
@@ -169,7 +169,8 @@ async def import_fetched(services: Services, found: StorefrontOrder) -> Imported
 async def _learn_products(services: Services, skus: list[str]) -> None:
     """SKUs a sale has that our catalogue lacks (the catalogue's sync has not run since the
     merchant added them), from the storefront's catalogue, one request each. A SKU neither has
-    stays unknown: the sale is kept with it, held for an agent (`place`)."""
+    stays unknown: the sale is kept with it, held (UNKNOWN_PRODUCT) until the catalogue has it.
+    Sales held earlier for SKUs learned here are let go (`holds.release_learned`)."""
     async with services.store.read() as uow:
         known = await uow.catalog.products_by_skus(skus)
     missing = [sku for sku in dict.fromkeys(skus) if sku and sku not in known]
@@ -184,6 +185,7 @@ async def _learn_products(services: Services, skus: list[str]) -> None:
         for variant in found.values():
             if variant.sku not in known:
                 uow.save(_product(variant, services.policy.currency, now))
+    await release_learned(services)
 
 
 def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Product:
@@ -392,12 +394,13 @@ async def sync_orders(services: Services, since: datetime | None = None, page_si
 
 
 async def sync_catalog(services: Services, page_size: int = 250) -> int:
-    """Names and prices from the storefront's variants into our catalogue; new SKUs are added.
-    Returns how many products changed or were added."""
+    """Names and prices from the storefront's variants into our catalogue; new SKUs are added,
+    and sales held for lacking them are let go (`holds.release_learned`). Returns how many
+    products changed or were added."""
     storefront = services.storefront
     if storefront is None:
         return 0
-    changed = 0
+    changed = added = 0
     now = services.clock()
     page = 1
     while True:
@@ -410,14 +413,17 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
                 product = known.get(variant.sku)
                 if product is None:
                     uow.save(_product(variant, services.policy.currency, now))
-                    changed += 1
+                    changed, added = changed + 1, added + 1
                 elif (product.name, product.price) != (variant.name[:255], variant.price):
                     product.name, product.price, product.updated_at = variant.name[:255], variant.price, now
                     uow.save(product)
                     changed += 1
         if not more:
-            return changed
+            break
         page += 1
+    if added:
+        await release_learned(services)
+    return changed
 
 
 # -- back to the storefront --------------------------------------------------------------------

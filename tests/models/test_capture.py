@@ -19,6 +19,7 @@ from ordergate.models.capture import (
     Route,
     check_capture,
     customer_of,
+    held_for,
     kept_when_short,
     live_reservation,
     plan_capture,
@@ -417,7 +418,7 @@ def test_a_sale_s_line_the_catalogue_lacks_is_kept_not_a_refusal_of_an_order_of_
         "PRODUCT_UNAVAILABLE"
     ]
     assert plan.hold is not None
-    assert plan.hold.reason is HoldReason.OTHER
+    assert plan.hold.reason is HoldReason.UNKNOWN_PRODUCT  # let go by itself once the catalogue has it
     assert plan.hold.note == "could not be routed when it arrived: no product has SKU GIFT-WRAP"
     # the line the catalogue lacks is named as the storefront sold it; the other as ours
     assert [(line.sku, line.name, line.unit_price) for line in plan.lines] == [
@@ -486,3 +487,22 @@ def test_postal_codes_have_their_countrys_format(country: str, postal_code: str,
     assert postal_code_fits(country, postal_code) is fits
     assert is_country(country)
     assert not is_country("ZZ")
+
+
+@pytest.mark.parametrize(
+    ("codes", "reason"),
+    [
+        (("UNKNOWN_SKU",), HoldReason.UNKNOWN_PRODUCT),
+        (("UNKNOWN_SKU", "PRODUCT_UNAVAILABLE"), HoldReason.UNKNOWN_PRODUCT),
+        (("UNKNOWN_SKU", "ADDRESS_INCOMPLETE"), HoldReason.INCORRECT_ADDRESS),  # an agent's either way
+        (("INSUFFICIENT_STOCK",), HoldReason.OTHER),
+        ((), HoldReason.OTHER),
+    ],
+)
+def test_a_sale_kept_unrouted_is_held_for_what_stood_in_its_way(
+    codes: tuple[str, ...], reason: HoldReason
+) -> None:
+    fields = {"ADDRESS_INCOMPLETE": ("shipping_address", "postal_code")}
+    short = [Problem(code, code.lower(), fields.get(code, ("lines", "0", "sku"))) for code in codes]
+
+    assert held_for(short) is reason
