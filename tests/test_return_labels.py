@@ -561,15 +561,24 @@ async def test_a_customer_sees_the_label_of_their_return_and_no_one_else_s(
     assert label.tracking_number not in str(other)
 
 
-async def test_a_label_bought_for_a_parcel_handed_back_over_a_counter_is_voided_for_its_refund(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
-) -> None:
+async def label_bought(
+    client: httpx.AsyncClient, services: Services
+) -> tuple[dict[str, Any], str, list[str]]:
+    """A shipped order's return, approved, its label bought by the relay: the order, the return
+    and the return's lines."""
     order = await shipped(client)
     return_id = await asked(client, order)
     approved = await mutate(client, APPROVE, {"returnId": return_id})
-    await relay(services)  # the label, bought within moments of the approval
+    await relay(services)
+    return order, return_id, [line["id"] for line in approved["orderReturn"]["lines"]]
 
-    receipt = await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+
+async def test_a_label_bought_for_a_parcel_handed_back_over_a_counter_is_voided_for_its_refund(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    order, return_id, lines = await label_bought(client, services)  # within moments of the approval
+
+    receipt = await received(client, return_id, lines)
     await relay(services)  # the void
     seen_by_agent = await order_of(client, order["id"])
     seen_by_ann = await order_of(client, order["id"], token=ANN)
@@ -591,14 +600,11 @@ async def test_a_label_bought_for_a_parcel_handed_back_over_a_counter_is_voided_
 async def test_a_label_a_parcel_travelled_on_is_not_voided(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    order = await shipped(client)
-    return_id = await asked(client, order)
-    approved = await mutate(client, APPROVE, {"returnId": return_id})
-    await relay(services)
+    order, return_id, lines = await label_bought(client, services)
     carrier = shipengine(sandboxes)
     await carrier.advance(carrier.clock() + carrier.step_seconds)  # the carrier picks the parcel up
 
-    await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await received(client, return_id, lines)
     await relay(services)
     after = await order_of(client, order["id"])
 
@@ -614,15 +620,12 @@ async def test_a_label_a_parcel_travelled_on_is_not_voided(
 async def test_a_label_the_carrier_will_not_void_stays_bought_with_the_carrier_s_reason(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    order = await shipped(client)
-    return_id = await asked(client, order)
-    approved = await mutate(client, APPROVE, {"returnId": return_id})
-    await relay(services)
+    order, return_id, lines = await label_bought(client, services)
     carrier = shipengine(sandboxes)
     real = carrier.clock
     carrier.clock = lambda: real() + 31 * 86_400  # past the carrier's void period, never scanned
 
-    await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await received(client, return_id, lines)
     await relay(services)
     after = await order_of(client, order["id"])
 
@@ -638,15 +641,12 @@ async def test_a_label_the_carrier_will_not_void_stays_bought_with_the_carrier_s
 async def test_with_the_carrier_down_the_void_waits_and_is_made_on_a_retry(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    order = await shipped(client)
-    return_id = await asked(client, order)
-    approved = await mutate(client, APPROVE, {"returnId": return_id})
-    await relay(services)
+    order, return_id, lines = await label_bought(client, services)
     outage = Outage(services.carriers["shipengine"])
     services.carriers["shipengine"] = outage
     real = services.clock
 
-    await received(client, return_id, [line["id"] for line in approved["orderReturn"]["lines"]])
+    await received(client, return_id, lines)
     await relay(services)
     waiting = await order_of(client, order["id"])
     [task] = await label_tasks(services, return_id, RETURN_LABEL_VOID)
