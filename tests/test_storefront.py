@@ -1119,3 +1119,59 @@ async def test_a_sale_the_import_cannot_take_is_counted_for_operators_and_keeps_
     assert created.status_code == 200
     assert task.result == f"gave up: cannot import bigcommerce:{created.json()['id']}: INVALID_SKU"
     assert after == before + 1
+
+
+async def test_a_sale_under_a_sku_that_is_no_sku_of_ours_is_kept_for_an_agent_not_given_up(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The merchant's SKUs may have spaces and slashes; ours may not (`SKU_PATTERN`). A sale of
+    one was given up (INVALID_SKU) and the shopper's money forgotten. It is kept now, unrouted
+    (no units taken, the mug's included) and held OTHER naming the SKU; the catalogue leaves
+    such a SKU out (no order of ours could name it). The agent cancels that line (the merchant
+    sends it some other way) and releases the rest, which routes."""
+    sandbox = bigcommerce(sandboxes)
+    sandbox.add_product("MUG BLUE/2", "Blue Mug (set of 2)", Decimal("20.00"))
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 1), ("MUG BLUE/2", 1)])
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status lines { id sku name quantity }
+      holds { reason note } fulfillmentOrders { lines { sku quantity } } } }"""
+
+    async def order() -> dict[str, Any]:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        assert "errors" not in body, body
+        return dict(body["data"]["order"])
+
+    held = await eventually(lambda: _on_hold(order), "the hold")
+    sandbox.add_product("SET-" + "X" * 76, "A set whose SKU our columns could not hold", Decimal("5.00"))
+    await storefront.sync_catalog(services)  # on PostgreSQL an 80-character SKU would fail its insert
+    too_soon = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    odd = next(line["id"] for line in held["lines"] if line["sku"] == "MUG BLUE/2")
+    cancelled = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {"input": {"orderId": found["id"], "reason": "OTHER", "lines": [{"lineId": odd, "quantity": 1}]}},
+        token=AGENT,
+    )
+    released = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    routed = await order()
+
+    assert [(line["sku"], line["name"]) for line in held["lines"]] == [
+        ("MUG-BLUE", "Stoneware Mug, Blue"),
+        ("MUG BLUE/2", "Blue Mug (set of 2)"),
+    ]
+    assert held["holds"] == [
+        {
+            "reason": "OTHER",
+            "note": "could not be routed when it arrived: 'MUG BLUE/2' is not a SKU ordergate can route: "
+            "sell it under another",
+        }
+    ]
+    assert held["fulfillmentOrders"] == []
+    async with services.store.read() as uow:
+        assert "MUG BLUE/2" not in await uow.catalog.products_by_skus(["MUG BLUE/2"])
+    assert "2 storefront SKUs are no SKUs of ours" in caplog.text
+    assert [e["code"] for e in too_soon["data"]["releaseOrderHold"]["userErrors"]] == ["INVALID_SKU"]
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert released["data"]["releaseOrderHold"]["userErrors"] == []
+    assert routed["status"] == "CONFIRMED"
+    assert [fo["lines"] for fo in routed["fulfillmentOrders"]] == [[{"sku": "MUG-BLUE", "quantity": 1}]]

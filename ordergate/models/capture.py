@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.catalog import Product, check_sellable
-from ordergate.models.commands import MAX_NOTE, PlaceOrder, check_email
+from ordergate.models.commands import MAX_NOTE, PlaceOrder, check_email, routable_sku
 from ordergate.models.customer import Customer
 from ordergate.models.delivery import check_choice, parse
 from ordergate.models.errors import Problem, ValidationFailed
@@ -108,6 +108,10 @@ def check_capture(
     problems: list[Problem] = []
     for index, line in enumerate(command.lines):
         path = ("lines", str(index), "sku")
+        if not routable_sku(line.sku):  # a sale's (`check_lines` refused any other): kept, for an agent
+            message = f"{line.sku!r} is not a SKU ordergate can route: sell it under another"
+            problems.append(Problem("INVALID_SKU", message, path))
+            continue
         problems.extend(check_sellable(line.sku, products.get(line.sku), currency, path))
     pickup_code = pickup.code if pickup is not None else None
     problems.extend(check_choice(command.delivery_option_id, command.delivery_method, pickup_code)[1])
@@ -161,15 +165,17 @@ def reserved_route_fits(route: Route, source_ids: Collection[str]) -> bool:
 
 
 UNSELLABLE = frozenset({"UNKNOWN_SKU", "PRODUCT_UNAVAILABLE"})
+KEPT_UNROUTED = UNSELLABLE | {"INVALID_SKU"}  # a sale's line's SKU that is no SKU of ours, too
 
 
 def unsellable(command: PlaceOrder, problems: Sequence[Problem]) -> list[Problem]:
     """The problems `check_capture` found that a sale a storefront already made is kept with,
     unrouted and held until an agent releases it: lines our catalogue does not have (yet) or
-    does not sell. The merchant has the shopper's money; the sale must not be lost."""
+    does not sell, or whose SKU is no SKU of ours. The merchant has the shopper's money; the
+    sale must not be lost."""
     if command.sale is None:
         return []
-    return [p for p in problems if p.code in UNSELLABLE]
+    return [p for p in problems if p.code in KEPT_UNROUTED]
 
 
 def held_for(short: Sequence[Problem]) -> HoldReason:

@@ -19,6 +19,16 @@ from ordergate.models.returns import Disposition
 from ordergate.models.text import check_text
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SOLD_SKU = re.compile(r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\x00-\x20\x7f])?$")
+"""A SKU a storefront sold under that is no SKU of ours (a space, a slash): the sale is kept with
+it, unrouted and held for an agent (`models.capture.check_capture`), not lost. At most 64
+characters, no control characters, none at either end."""
+
+
+def routable_sku(sku: str) -> bool:
+    return SKU_PATTERN.fullmatch(sku) is not None
+
+
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_KEY_LENGTH = 255
 MAX_TEXT = 255
@@ -280,7 +290,7 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
         ("phone", command.customer.phone),
     ):
         _text(problems, value, (*root, "customer", name), required=False)
-    problems.extend(check_lines(command.lines, limits, root))
+    problems.extend(check_lines(command.lines, limits, root, sold=command.sale is not None))
     if command.delivery_method is DeliveryMethod.SHIP:
         if command.shipping_address is None:
             problems.append(
@@ -385,7 +395,11 @@ def check_change_hold(command: ChangeHold, limits: Limits) -> list[Problem]:
     return problems
 
 
-def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str, ...]) -> list[Problem]:
+def check_lines(
+    lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str, ...], *, sold: bool = False
+) -> list[Problem]:
+    """`sold`: the lines of a sale a storefront already made, which may name SKUs that are no
+    SKUs of ours (`SOLD_SKU`)."""
     problems: list[Problem] = []
     if not lines:
         problems.append(Problem("NO_LINES", "at least one line is needed", (*root, "lines")))
@@ -394,7 +408,7 @@ def check_lines(lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str,
     seen: set[str] = set()
     for index, line in enumerate(lines):
         path = (*root, "lines", str(index))
-        if not SKU_PATTERN.fullmatch(line.sku):
+        if not (routable_sku(line.sku) or (sold and SOLD_SKU.fullmatch(line.sku))):
             problems.append(Problem("INVALID_SKU", f"{line.sku[:70]!r} is not a SKU", (*path, "sku")))
         elif line.sku in seen:
             problems.append(

@@ -29,7 +29,14 @@ from ordergate.models.capture import (
     unsellable,
 )
 from ordergate.models.catalog import Product, check_sellable
-from ordergate.models.commands import PLACE_PARTS, PlaceOrder, address_gaps, check_place_order, unplaceable
+from ordergate.models.commands import (
+    PLACE_PARTS,
+    PlaceOrder,
+    address_gaps,
+    check_place_order,
+    routable_sku,
+    unplaceable,
+)
 from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey, sort_value
 from ordergate.models.delivery import DeliveryChoice, parse, unmet
 from ordergate.models.errors import DomainError, Forbidden, NotFound, Problem, StoreBusy, ValidationFailed
@@ -387,6 +394,15 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     sources = source_locations(
         await uow.catalog.locations(), order.channel, order.pickup_location_id, ship=shipping
     )
+    odd = [
+        Problem(
+            "INVALID_SKU", f"{w.sku!r} is not a SKU ordergate can route: cancel its line first", ("lines",)
+        )
+        for w in wants
+        if not routable_sku(w.sku)
+    ]
+    if odd:  # a sale kept with a line sold under a SKU of the storefront's only
+        raise ValidationFailed(odd)
     products = await uow.catalog.products_by_skus([w.sku for w in wants])
     unknown = [p for w in wants if w.sku not in products for p in check_sellable(w.sku, None, "", ("lines",))]
     if unknown:  # a sale kept with a line the catalogue did not have: until it has

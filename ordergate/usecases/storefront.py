@@ -40,6 +40,7 @@ from ordergate.models.commands import (
     LineRequest,
     PlaceOrder,
     ReleaseOrderHold,
+    routable_sku,
     shipping_gaps,
 )
 from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
@@ -173,7 +174,7 @@ async def _learn_products(services: Services, skus: list[str]) -> None:
     Sales held earlier for SKUs learned here are let go (`holds.release_learned`)."""
     async with services.store.read() as uow:
         known = await uow.catalog.products_by_skus(skus)
-    missing = [sku for sku in dict.fromkeys(skus) if sku and sku not in known]
+    missing = [sku for sku in dict.fromkeys(skus) if routable_sku(sku) and sku not in known]
     if not missing:
         return
     found = await _connector(services).variants_by_sku(missing)
@@ -400,15 +401,16 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
     storefront = services.storefront
     if storefront is None:
         return 0
-    changed = added = 0
+    changed = added = skipped = 0
     now = services.clock()
     page = 1
     while True:
         variants, more = await storefront.variants(page=page, limit=page_size)
         async with services.store.write() as uow:
-            known = await uow.catalog.products_by_skus([v.sku for v in variants if v.sku])
+            known = await uow.catalog.products_by_skus([v.sku for v in variants if routable_sku(v.sku)])
             for variant in variants:
-                if not variant.sku:
+                if not routable_sku(variant.sku):  # none, or one no order of ours could name
+                    skipped += variant.sku != ""
                     continue
                 product = known.get(variant.sku)
                 if product is None:
@@ -421,6 +423,10 @@ async def sync_catalog(services: Services, page_size: int = 250) -> int:
         if not more:
             break
         page += 1
+    if skipped:
+        log.warning(
+            "catalogue sync: %d storefront SKUs are no SKUs of ours (a space, a slash?): left out", skipped
+        )
     if added:
         await release_learned(services)
     return changed

@@ -82,3 +82,27 @@ def test_a_shipping_address_s_gaps_are_the_parts_a_parcel_needs() -> None:
     assert unplaceable(an_address(line1="")) == []
     assert shipping_gaps(an_address()) == []
     assert shipping_gaps(None) == []
+
+
+@pytest.mark.parametrize(
+    ("sku", "ours", "sold"),
+    [
+        ("MUG-BLUE", True, True),
+        ("MUG BLUE/2", False, True),  # a storefront's: a space and a slash
+        ("Tasse à café #3", False, True),
+        ("X" * 64, True, True),
+        ("X" * 65, False, False),  # no column of ours holds it
+        (" MUG", False, False),
+        ("MUG ", False, False),
+        ("MUG\tBLUE", False, False),
+        ("", False, False),  # a custom product: no SKU at all
+    ],
+)
+def test_a_sale_may_name_a_sku_of_the_storefront_s_that_no_order_of_ours_may(
+    sku: str, ours: bool, sold: bool
+) -> None:
+    lines = (LineRequest(sku, 1),)
+    limits = Limits(max_line_quantity=10, max_lines=10)
+
+    assert (check_lines(lines, limits, ()) == []) is ours
+    assert (check_lines(lines, limits, (), sold=True) == []) is sold
