@@ -1040,16 +1040,29 @@ class Walk:
             work = await uow.orders.fulfillment_lines_by_fo_ids(live)
         given = [line for found in work.values() for line in found if line.quantity > 0]
         for order_id, order in orders.items():
-            wanted = sum(discount_shares(lines.get(order_id, []), given).values(), Decimal(0))
-            rows = [
-                row
+            their_lines = {line.id for line in lines.get(order_id, [])}
+            ours = [line for line in given if line.order_line_id in their_lines]
+            wanted = sum(discount_shares(lines.get(order_id, []), ours).values(), Decimal(0))
+            sales_orders = [
+                sales_order
                 for sales_order in self.katana.sales_orders
                 if sales_order["ecommerce_order_id"].startswith(f"{order.number}-")
                 and sales_order["deleted_at"] is None
-                for row in sales_order["sales_order_rows"]
             ]
+            rows = [row for sales_order in sales_orders for row in sales_order["sales_order_rows"]]
             at_erp = sum((Decimal(row["total_discount"] or 0) for row in rows), Decimal(0))
-            if at_erp != wanted:
+            units_there = sum(int(Decimal(str(row["quantity"]))) for row in rows)
+            units_ours = sum(line.quantity for line in ours)
+            closed = any(so["status"] not in ("NOT_SHIPPED", "PENDING") for so in sales_orders)
+            if units_there > units_ours and closed and units_ours:
+                # A unit cancelled after its node's sales order was partly delivered stays in it
+                # (`models.erp.plan_sales_orders`: a closed sales order cannot be changed): the
+                # coupon is then right per unit, not in sum.
+                per_unit = (at_erp / units_there, wanted / units_ours)
+                if abs(per_unit[0] - per_unit[1]) > Decimal("0.01"):
+                    found = f"{order.number} has {per_unit[1]} off a unit, the ERP's rows {per_unit[0]}"
+                    raise self.violation(f"after draining: {found}")
+            elif at_erp != wanted:
                 found = f"{order.number} has {wanted} off on its nodes' units, the ERP's rows {at_erp}"
                 raise self.violation(f"after draining: {found}")
 
