@@ -1097,13 +1097,14 @@ def gave_up(metrics_text: str, lane: str) -> float:
 async def test_a_sale_the_import_cannot_take_is_counted_for_operators_and_keeps_its_reason(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    """A merchant keys in an order by hand with a custom product that has no SKU: nothing here
-    can route or ship it, and the import gives it up. An operator sees it counted per lane on
-    /metrics (to alert on), and the delivery keeps the reason."""
+    """A merchant keys in an order by hand with a custom product under a SKU longer than any
+    column of ours holds (64 characters): the import gives it up. An operator sees it counted per
+    lane on /metrics (to alert on), and the delivery keeps the reason."""
     before = gave_up((await client.get("/metrics")).text, "storefront")
     billing = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
     billing |= {"state": "Texas", "zip": "78701", "country_iso2": "US", "email": "pat@example.com"}
     custom = {"name": "Engraving service", "quantity": 1, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
+    custom["sku"] = "ENGRAVING-" + "X" * 60
     created = await client.post(
         "/sandbox/bigcommerce/v2/orders",
         json={"billing_address": billing, "products": [custom], "status_id": 11},
@@ -1174,4 +1175,59 @@ async def test_a_sale_under_a_sku_that_is_no_sku_of_ours_is_kept_for_an_agent_no
     assert cancelled["data"]["cancelOrder"]["userErrors"] == []
     assert released["data"]["releaseOrderHold"]["userErrors"] == []
     assert routed["status"] == "CONFIRMED"
+    assert [fo["lines"] for fo in routed["fulfillmentOrders"]] == [[{"sku": "MUG-BLUE", "quantity": 1}]]
+
+
+async def test_a_sale_of_a_product_without_a_sku_is_kept_under_a_stand_in_for_an_agent(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """A merchant keys in an order by hand: a mug and an engraving, a custom product with no SKU.
+    The sale was given up (INVALID_SKU). It is kept now, the engraving's line under a stand-in
+    that names the storefront's line, held OTHER; the agent cancels that line and releases the
+    mug, which routes."""
+    sandbox = bigcommerce(sandboxes)
+    billing = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
+    billing |= {"state": "Texas", "zip": "78701", "country_iso2": "US", "email": "pat@example.com"}
+    mug = sandbox.product_for("MUG-BLUE")
+    custom = {"name": "Engraving", "quantity": 1, "price_ex_tax": 9.0, "price_inc_tax": 9.0}
+    answer = await client.post(
+        "/sandbox/bigcommerce/v2/orders",
+        json={"billing_address": billing, "products": [{"product_id": mug.id, "quantity": 1}, custom]},
+        headers={"X-Auth-Token": "sandbox"},
+    )
+    created = answer.json()
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status lines { id sku name quantity }
+      holds { reason note } fulfillmentOrders { lines { sku quantity } } } }"""
+
+    async def order() -> dict[str, Any]:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        assert "errors" not in body, body
+        return dict(body["data"]["order"])
+
+    held = await eventually(lambda: _on_hold(order), "the hold")
+    [engraving] = [line for line in held["lines"] if line["name"] == "Engraving"]
+    cancelled = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {
+            "input": {
+                "orderId": found["id"],
+                "reason": "OTHER",
+                "lines": [{"lineId": engraving["id"], "quantity": 1}],
+            }
+        },
+        token=AGENT,
+    )
+    released = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    routed = await order()
+
+    theirs = next(line for line in sandbox.orders[created["id"]].lines if line.sku == "")
+    assert engraving["sku"] == f"(no SKU) {theirs.id}"
+    [hold] = held["holds"]
+    assert hold["reason"] == "OTHER"
+    assert f"'(no SKU) {theirs.id}' is not a SKU ordergate can route" in hold["note"]
+    assert held["fulfillmentOrders"] == []
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert released["data"]["releaseOrderHold"]["userErrors"] == []
     assert [fo["lines"] for fo in routed["fulfillmentOrders"]] == [[{"sku": "MUG-BLUE", "quantity": 1}]]

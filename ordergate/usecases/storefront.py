@@ -28,6 +28,7 @@ from ordergate.connectors.storefront.base import (
     ShipmentPush,
     StorefrontConnector,
     StorefrontOrder,
+    StorefrontOrderLine,
     StorefrontPayment,
     StorefrontVariant,
 )
@@ -189,6 +190,13 @@ async def _learn_products(services: Services, skus: list[str]) -> None:
     await release_learned(services)
 
 
+def sold_sku(line: StorefrontOrderLine) -> str:
+    """The SKU a sale's line is kept under: its own, or for a line sold without one (a custom
+    product the merchant typed in) a stand-in no SKU of ours can be, so the sale is kept held for
+    an agent (`models.capture.check_capture`) instead of given up."""
+    return line.sku or f"(no SKU) {line.order_product_id}"
+
+
 def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Product:
     return Product(
         sku=variant.sku,
@@ -202,7 +210,7 @@ def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Produc
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
     lines, rounding = one_line_per_sku(
-        [SaleLine(line.sku, line.name, line.quantity, line.unit_price) for line in found.lines]
+        [SaleLine(sold_sku(line), line.name, line.quantity, line.unit_price) for line in found.lines]
     )
     return PlaceOrder(
         idempotency_key=reference,
@@ -266,7 +274,7 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
         return ""
     units = Counter[str]()
     for line in found.lines:
-        units[line.sku] += line.refunded
+        units[sold_sku(line)] += line.refunded
     actor, now = importer(_connector(services)).subject, services.clock()
     async with services.store.write() as uow:
         back = await returns.lock_received(uow, order.id) if any(units.values()) else []
