@@ -218,6 +218,7 @@ class Walk:
     kept_back: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, location id) -> safety set
     closed: set[str] = field(default_factory=set)  # codes of locations an admin took out of routing
     sold_there: dict[str, int] = field(default_factory=dict)  # storefront sales: order id -> theirs
+    unlisted: list[Any] = field(default_factory=list)  # storefront products sold, then delisted
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
 
@@ -300,6 +301,8 @@ class Walk:
             (self.storefront_refund, 2),
             (self.storefront_refund_returned, 2),
             (self.storefront_address, 1),
+            (self.storefront_sale_unlisted, 1),
+            (self.relist, 1),
             (self.race, 4),
         ]
         actions, weights = zip(*moves, strict=True)
@@ -375,6 +378,38 @@ class Walk:
             raise self.violation(f"storefront order {created['id']} was not kept")
         self.orders.append(order.id)
         self.sold_there[order.id] = int(created["id"])
+
+    async def storefront_sale_unlisted(self) -> None:
+        """The merchant lists something new, a shopper buys it with one of ours, and the merchant
+        delists it before the notice is worked: no catalogue has it, so the sale is kept held
+        (UNKNOWN_PRODUCT) until one does (`relist`). No node stocks it, so once let go it is held
+        again, for stock, and an agent's release is refused and cancels it (`release_order`)."""
+        sku = f"NEW-{self.seed}-{self.step}"
+        product = self.bigcommerce.add_product(sku, f"New thing {self.step}", Decimal("12.00"))
+        created = await self.bigcommerce.create_order(SHOPPER, [(self.rng.choice(SKUS), 1), (sku, 1)])
+        del self.bigcommerce.products[product.id]
+        self.unlisted.append(product)
+        try:
+            await storefront.import_order(self.services, str(created["id"]))
+        except Permanent as refused:
+            raise self.violation(f"storefront order {created['id']} not imported: {refused}") from None
+        reference = f"{self.services.storefront.name}:{created['id']}" if self.services.storefront else ""
+        async with self.services.store.read() as uow:
+            order = await uow.orders.by_source_ref(reference)
+        if order is None:
+            raise self.violation(f"storefront order {created['id']} was not kept")
+        self.orders.append(order.id)
+        self.sold_there[order.id] = int(created["id"])
+
+    async def relist(self) -> None:
+        """The merchant lists again what was delisted, and the catalogue's sync takes it in:
+        `check` holds that no sale is still held for a product the catalogue now sells."""
+        if not self.unlisted:
+            return
+        for product in self.unlisted:
+            self.bigcommerce.products[product.id] = product
+        self.unlisted.clear()
+        await storefront.sync_catalog(self.services)
 
     async def storefront_address(self) -> None:
         """The merchant gives a sale that came with no street its address at the storefront; the
@@ -870,6 +905,8 @@ class Walk:
             return  # the other move cancelled it, or released it first
         if {e["code"] for e in payload["userErrors"]} == {"ADDRESS_INCOMPLETE"}:
             return  # a storefront sale with no street: the merchant gives it one first
+        if {e["code"] for e in payload["userErrors"]} == {"UNKNOWN_SKU"}:
+            return  # a sale of a product no catalogue has yet: let go once one does
         if payload["userErrors"]:
             self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
             cancelled = await execute(
@@ -957,6 +994,27 @@ class Walk:
                     raise self.violation(
                         f"after {after}: a delay from {event.data['from']} to {event.data['to']}"
                     )
+
+    async def check_learned(self, after: str, lines: dict[str, list[Any]]) -> None:
+        """No sale is held for a product the catalogue lacks once it sells every product of the
+        sale (`holds.release_learned` let it go as the catalogue learned the last one)."""
+        async with self.services.store.read() as uow:
+            holds = await uow.orders.active_holds_by_order_ids(sorted(self.sold_there))
+            waiting = [
+                order_id
+                for order_id, active in holds.items()
+                if any(hold.reason is HoldReason.UNKNOWN_PRODUCT for hold in active)
+            ]
+            skus = {line.sku for order_id in waiting for line in lines.get(order_id, [])}
+            products = await uow.catalog.products_by_skus(sorted(skus))
+        for order_id in waiting:
+            open_skus = [
+                line.sku for line in lines.get(order_id, []) if line.quantity > line.quantity_cancelled
+            ]
+            if all(sku in products and products[sku].active for sku in open_skus):
+                raise self.violation(
+                    f"after {after}: {order_id} is held for a product the catalogue lacks, but it has all"
+                )
 
     async def address_holds(self) -> set[str]:
         """Storefront sales the import holds for their address (an agent's INCORRECT_ADDRESS
@@ -1186,6 +1244,7 @@ class Walk:
                 raise self.violation(
                     f"after {after}: storefront sale {external} has no usable address, yet is not held"
                 )
+        await self.check_learned(after, lines)
         await self.check_emails(after)
         for order_id, external in self.sold_there.items():  # what the shopper paid there, here
             theirs = self.bigcommerce.orders[external]

@@ -1231,3 +1231,37 @@ async def test_a_sale_of_a_product_without_a_sku_is_kept_under_a_stand_in_for_an
     assert cancelled["data"]["cancelOrder"]["userErrors"] == []
     assert released["data"]["releaseOrderHold"]["userErrors"] == []
     assert [fo["lines"] for fo in routed["fulfillmentOrders"]] == [[{"sku": "MUG-BLUE", "quantity": 1}]]
+
+
+async def test_a_sale_held_for_a_product_no_catalogue_has_goes_on_once_an_agent_cancels_that_line(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The candle is gone for good: the agent cancels its line, and the lamp, all that is left
+    and a product the catalogue sells, is let go and routed at once (before, the sale stayed held
+    for a product it no longer asked for)."""
+    _, _, order = await _candle_sale(client, sandboxes)
+    held = await eventually(lambda: _on_hold(order), "the hold")
+    candle = next(line["sku"] for line in held["lines"] if line["sku"] == "CANDLE-SOY")
+    line_id = await execute(
+        client, "query($id: ID!) { order(id: $id) { lines { id sku } } }", {"id": held["id"]}, token=AGENT
+    )
+    [candle_line] = [x["id"] for x in line_id["data"]["order"]["lines"] if x["sku"] == candle]
+
+    cancelled = await execute(
+        client,
+        operation("CancelMyOrder"),
+        {
+            "input": {
+                "orderId": held["id"],
+                "reason": "OTHER",
+                "lines": [{"lineId": candle_line, "quantity": 2}],
+            }
+        },
+        token=AGENT,
+    )
+    routed = await order()
+
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert cancelled["data"]["cancelOrder"]["order"]["status"] == "CONFIRMED"  # the answer says so
+    assert routed["holds"] == []
+    assert [fo["lines"] for fo in routed["fulfillmentOrders"]] == [[{"sku": "LAMP-DESK", "quantity": 1}]]

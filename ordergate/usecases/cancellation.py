@@ -27,11 +27,11 @@ from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
 from ordergate.models.identity import Principal
 from ordergate.models.inventory import LedgerKind
-from ordergate.models.order import Order, OrderLine
+from ordergate.models.order import Order, OrderLine, OrderStatus
 from ordergate.models.payments import settle_new_total
 from ordergate.models.scope import order_scope
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import erp_sync, payments, storefront
+from ordergate.usecases import erp_sync, holds, payments, storefront
 from ordergate.usecases.backorders import cancel_waiting
 from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import claim
@@ -63,6 +63,10 @@ async def cancel_order(services: Services, principal: Principal, command: Cancel
         )
         if once is not None:
             await once.complete(uow, order.id)
+    if order.status is OrderStatus.ON_HOLD and await holds.let_go_known(services, order.id):
+        # the lines the catalogue lacked are cancelled: the rest goes on
+        async with services.store.read() as uow:
+            return (await uow.orders.by_ids([order.id], order_scope(principal)))[order.id]
     return order
 
 

@@ -140,32 +140,40 @@ LEARNED_BATCH = 200
 
 async def release_learned(services: Services) -> int:
     """Sales held only because the catalogue lacked (or did not sell) some of their products,
-    let go once it sells every one: released and routed, each in its own transaction, as an
-    agent's release would. One the network is now short for is held again, for stock (OTHER),
-    as a sale short of stock is kept when it arrives. Returns how many were let go."""
+    let go once it sells every one (`let_go_known`), each in its own transaction. Returns how
+    many were let go."""
     async with services.store.read() as uow:
         held = await uow.orders.held_for(HoldReason.UNKNOWN_PRODUCT, LEARNED_BATCH)
     let_go = 0
     for order_id in held:
-        now = services.clock()
-        async with services.store.write() as uow:
-            order = await uow.orders.lock(order_id, EVERYTHING)
-            if order is None or order.status is not OrderStatus.ON_HOLD:
-                continue
-            holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
-            if not any(hold.reason is HoldReason.UNKNOWN_PRODUCT for hold in holds):
-                continue  # let go meanwhile
-            lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-            skus = [line.sku for line in lines if line.quantity > line.quantity_cancelled]
-            products = await uow.catalog.products_by_skus(skus)
-            if any(check_sellable(sku, products.get(sku), order.currency, ("lines",)) for sku in skus):
-                continue  # not yet
-            try:
-                await _let_go(services, uow, order, HoldReason.UNKNOWN_PRODUCT, actor=CATALOGUE, now=now)
-            except ValidationFailed as refused:  # short of stock now: held for that instead
-                note = "the catalogue has its products now, but it could not be routed: " + "; ".join(
-                    problem.message for problem in refused.problems
-                )
-                await place_hold(uow, order, HoldReason.OTHER, note[:1000], actor=CATALOGUE, now=now)
-            let_go += 1
+        let_go += await let_go_known(services, order_id)
     return let_go
+
+
+async def let_go_known(services: Services, order_id: str) -> bool:
+    """A sale held for products the catalogue lacked (UNKNOWN_PRODUCT), let go once the
+    catalogue sells every product of its open lines (it learned them, or an agent cancelled the
+    lines it lacked): released and routed, as an agent's release would. One the network is now
+    short for is held again, for stock (OTHER, saying why), as a sale short of stock is kept when
+    it arrives. False when there was nothing to let go."""
+    now = services.clock()
+    async with services.store.write() as uow:
+        order = await uow.orders.lock(order_id, EVERYTHING)
+        if order is None or order.status is not OrderStatus.ON_HOLD:
+            return False
+        holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
+        if not any(hold.reason is HoldReason.UNKNOWN_PRODUCT for hold in holds):
+            return False  # let go meanwhile, or never held for that
+        lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+        skus = [line.sku for line in lines if line.quantity > line.quantity_cancelled]
+        products = await uow.catalog.products_by_skus(skus)
+        if any(check_sellable(sku, products.get(sku), order.currency, ("lines",)) for sku in skus):
+            return False  # not yet
+        try:
+            await _let_go(services, uow, order, HoldReason.UNKNOWN_PRODUCT, actor=CATALOGUE, now=now)
+        except ValidationFailed as refused:  # short of stock now: held for that instead
+            note = "the catalogue has its products now, but it could not be routed: " + "; ".join(
+                problem.message for problem in refused.problems
+            )
+            await place_hold(uow, order, HoldReason.OTHER, note[:1000], actor=CATALOGUE, now=now)
+    return True
