@@ -193,14 +193,13 @@ class OrderRepository:
         rows = list((await self.session.execute(query)).scalars())
         return group(rows, lambda hold: hold.order_id)
 
-    async def held_for(self, reason: HoldReason, limit: int) -> list[str]:
-        """Orders with an active hold of `reason`, oldest hold first, at most `limit`."""
+    async def held_for(self, reason: HoldReason) -> list[str]:
+        """Orders with an active hold of `reason` (their ids only), oldest hold first."""
         query = (
             sa.select(tables.order_holds.c.order_id)
             .where(tables.order_holds.c.reason == reason, tables.order_holds.c.released_at.is_(None))
             .group_by(tables.order_holds.c.order_id)
             .order_by(sa.func.min(tables.order_holds.c.placed_at), tables.order_holds.c.order_id)
-            .limit(limit)
         )
         return list((await self.session.execute(query)).scalars())
 

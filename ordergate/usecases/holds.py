@@ -135,15 +135,15 @@ async def _let_go(
 
 
 CATALOGUE = "catalogue"  # who lets go of a hold for products the catalogue now has
-LEARNED_BATCH = 200
 
 
 async def release_learned(services: Services) -> int:
     """Sales held only because the catalogue lacked (or did not sell) some of their products,
     let go once it sells every one (`let_go_known`), each in its own transaction. Returns how
-    many were let go."""
+    many were let go. Every such sale is looked at, however many still wait: a batch of the
+    oldest would leave a newer one waiting behind them for good."""
     async with services.store.read() as uow:
-        held = await uow.orders.held_for(HoldReason.UNKNOWN_PRODUCT, LEARNED_BATCH)
+        held = await uow.orders.held_for(HoldReason.UNKNOWN_PRODUCT)
     let_go = 0
     for order_id in held:
         let_go += await let_go_known(services, order_id)
