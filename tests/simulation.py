@@ -367,17 +367,7 @@ class Walk:
         else:  # one in three with a coupon off the goods (up to all of them)
             coupon = Decimal(self.rng.choice((0, 0, 5, 10, 500)))
             created = await self.bigcommerce.create_order(SHOPPER, lines, coupon=coupon)
-        try:
-            await storefront.import_order(self.services, str(created["id"]))
-        except Permanent as refused:
-            raise self.violation(f"storefront order {created['id']} not imported: {refused}") from None
-        reference = f"{self.services.storefront.name}:{created['id']}" if self.services.storefront else ""
-        async with self.services.store.read() as uow:
-            order = await uow.orders.by_source_ref(reference)
-        if order is None:
-            raise self.violation(f"storefront order {created['id']} was not kept")
-        self.orders.append(order.id)
-        self.sold_there[order.id] = int(created["id"])
+        await self.take_in(created)
 
     async def storefront_sale_unlisted(self) -> None:
         """The merchant lists something new, a shopper buys it with one of ours, and the merchant
@@ -389,6 +379,11 @@ class Walk:
         created = await self.bigcommerce.create_order(SHOPPER, [(self.rng.choice(SKUS), 1), (sku, 1)])
         del self.bigcommerce.products[product.id]
         self.unlisted.append(product)
+        await self.take_in(created)
+
+    async def take_in(self, created: dict[str, Any]) -> None:
+        """A storefront sale imported now (as its webhook's delivery would be), and kept: never
+        refused, never lost."""
         try:
             await storefront.import_order(self.services, str(created["id"]))
         except Permanent as refused:

@@ -230,8 +230,7 @@ class UpsCarrier:
             answer = await self._api("DELETE", path, idempotent=True)
         except UpstreamRejected as error:
             if error.status in (400, 404):
-                reasons = "; ".join(f"{code} {message}".strip() for code, message in _ups_errors(error.body))
-                return VoidResult(voided=False, reason=(reasons or error.message)[:300])
+                return VoidResult(voided=False, reason=(_reasons(error.body) or error.message)[:300])
             raise
         try:
             status = _field(_field(_field(answer, "VoidShipmentResponse"), "SummaryResult"), "Status")
@@ -362,9 +361,14 @@ class UpsCarrier:
 
 def _explained(error: UpstreamRejected) -> UpstreamRejected:
     """The same refusal, its message naming UPS's `response.errors` codes."""
-    reasons = "; ".join(f"{code} {message}".strip() for code, message in _ups_errors(error.body))
+    reasons = _reasons(error.body)
     message = f"{error.message}: {reasons}" if reasons else error.message
     return UpstreamRejected(UPSTREAM, message, status=error.status, body=error.body)
+
+
+def _reasons(body: str) -> str:
+    """UPS's `response.errors`, each as its code and message."""
+    return "; ".join(f"{code} {message}".strip() for code, message in _ups_errors(body))
 
 
 def _ups_errors(body: str) -> list[tuple[str, str]]:
