@@ -378,6 +378,9 @@ def build_services(
             Role.ADMIN: settings.appeasement_limit_admin,
         },
         merchant_phone=settings.merchant_phone or (MERCHANT_PHONE if settings.sandbox else None),
+        return_label_ttl=timedelta(days=settings.return_label_days)
+        if settings.return_label_days > 0
+        else None,
     )
     sandboxes = sandboxes if sandboxes is not None else Sandboxes()
     targets = TargetGuard(allow_private=settings.webhooks.allow_private)

@@ -615,6 +615,14 @@ class Settings:
     appeasement_limit_admin: Decimal | None = setting(
         "ORDERGATE_APPEASEMENT_LIMIT_ADMIN", None, "the same for admins", parsers.limit, shown="`unlimited`"
     )
+    return_label_days: int = setting(
+        "ORDERGATE_RETURN_LABEL_DAYS",
+        14,
+        "how long a customer has to send an approved return once its label is bought: a parcel the carrier "
+        "has not picked up by then is not awaited any more (the return EXPIRED, its label voided for its "
+        "refund; carriers refund unused labels only for a few weeks); `0` keeps returns waiting for good",
+        parsers.integer,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -28,7 +28,7 @@ import contextlib
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -56,7 +56,7 @@ from ordergate.models.outbox import (
     Permanent,
 )
 from ordergate.models.payments import taken_elsewhere, totals
-from ordergate.models.returns import OPEN_RETURNS, ReturnLabelStatus, ReturnStatus
+from ordergate.models.returns import OPEN_RETURNS, ReturnLabelStatus, ReturnStatus, label_due
 from ordergate.models.scope import OrderScope
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
@@ -122,6 +122,9 @@ def addressed(address: dict[str, Any]) -> bool:
 
 SKUS = ("MUG-BLUE", "KNIFE-CHEF-8", "THROW-WOOL", "LAMP-DESK", "POT-DUTCH-5", "CHAIR-OAK")
 PURCHASE_ORDERS = ("PO-1001", "PO-1002")
+# How long the walk's customers have to send a return once its label is bought: days, not the
+# default two weeks, so that walks of a few simulated days see returns expire.
+LABEL_TTL = timedelta(days=2)
 PICKUP_STORES = ("ST-NYC", "ST-CHI")
 OPEN = frozenset(
     {
@@ -197,6 +200,18 @@ class Violation(AssertionError):
     pass
 
 
+@dataclass(frozen=True)
+class Awaited:
+    """An approved return whose parcel is still to come: its lines, and where and how it is taken in."""
+
+    return_id: str
+    lines: list[str]
+    line_id: str  # the order line sent back
+    sku: str
+    code: str  # the node that sent the units, which takes them back
+    disposition: str
+
+
 @dataclass
 class Walk:
     client: httpx.AsyncClient
@@ -220,6 +235,7 @@ class Walk:
     sold_there: dict[str, int] = field(default_factory=dict)  # storefront sales: order id -> theirs
     unlisted: list[Any] = field(default_factory=list)  # storefront products sold, then delisted
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
+    waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
 
     def __post_init__(self) -> None:
@@ -241,6 +257,7 @@ class Walk:
         return self.sandboxes.bigcommerce
 
     async def start(self) -> None:
+        self.services.policy = replace(self.services.policy, return_label_ttl=LABEL_TTL)
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
         # time) would be the walk's bottleneck, not what it is here to test.
         self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
@@ -285,6 +302,7 @@ class Walk:
             (self.edit, 3),
             (self.appease, 2),
             (self.send_back, 4),
+            (self.parcel_arrives, 1),
             (self.relay, 8),
             (self.relay_some, 4),
             (self.relay_dies, 2),
@@ -731,19 +749,62 @@ class Walk:
         self.returned.add(line["id"])
         disposition = self.rng.choice(("RESTOCK", "RESTOCK", "DAMAGED"))
         return_id, return_lines = await ask_back(self.client, order["id"], line["id"])
+        parcel = Awaited(
+            return_id, return_lines, line["id"], line["sku"], fo["location"]["code"], disposition
+        )
         if self.rng.random() < 0.5:  # the relay buys the label before the parcel is back ...
             await self.relay()
-            if self.rng.random() < 0.5:  # ... and the customer posts it: the carrier scans the label
-                for label in self.shipengine.labels_for(return_id):
-                    label.step = max(label.step, 1)
+            roll = self.rng.random()
+            if roll < 0.25:  # ... and the customer posts it: the carrier scans the label
+                self.posted(return_id)
+            elif roll < 0.5:  # ... and the customer sends it days later, or never (it expires)
+                self.waiting.append(parcel)
+                return
+        await self.take_back(parcel)
+
+    def posted(self, return_id: str) -> None:
+        for label in self.shipengine.labels_for(return_id):
+            label.step = max(label.step, 1)
+
+    async def take_back(self, parcel: Awaited) -> None:
+        """A return's parcel received at the node that sent its units."""
         received = await receive_back(
-            self.client, return_id, return_lines, fo["location"]["id"], disposition=disposition
+            self.client,
+            parcel.return_id,
+            parcel.lines,
+            self.locations[parcel.code],
+            disposition=parcel.disposition,
         )
         if received["userErrors"]:
             raise self.violation(f"return refused: {received}")
-        if disposition == "RESTOCK":
-            key = (line["sku"], fo["location"]["code"])
+        if parcel.disposition == "RESTOCK":
+            key = (parcel.sku, parcel.code)
             self.ledger[key] = self.ledger.get(key, 0) + 1
+
+    async def parcel_arrives(self) -> None:
+        """A return's parcel posted days after its label was bought reaches the node, unless the
+        return expired first: then the counter refuses it, and its units may be asked for again."""
+        if not self.waiting:
+            return
+        parcel = self.waiting.pop(self.rng.randrange(len(self.waiting)))
+        async with self.services.store.read() as uow:
+            status = (await uow.returns.by_ids([parcel.return_id]))[parcel.return_id].status
+        if status is ReturnStatus.APPROVED:
+            self.posted(parcel.return_id)
+            await self.take_back(parcel)
+            return
+        if status is not ReturnStatus.EXPIRED:
+            raise self.violation(f"return {parcel.return_id} waiting for its parcel is {status}")
+        refused = await receive_back(
+            self.client,
+            parcel.return_id,
+            parcel.lines,
+            self.locations[parcel.code],
+            disposition=parcel.disposition,
+        )
+        if [error["code"] for error in refused["userErrors"]] != ["INVALID_TRANSITION"]:
+            raise self.violation(f"an expired return's parcel was not refused: {refused}")
+        self.returned.discard(parcel.line_id)
 
     async def relay(self) -> None:
         """The relay's whole round, after the email dispatcher has read the log to its head."""
@@ -1054,7 +1115,19 @@ class Walk:
     def check_labels(self, returns: list[Any], shipped: set[str]) -> None:
         """No label is left bought and unused: a shipping label is a shipment's, or voided (work
         cancelled while it was bought, a concurrent repeat); a return's label the carrier never
-        scanned is voided once its parcel is back; one we call voided is voided at the carrier."""
+        scanned is voided once its parcel is back or the return expired; one we call voided is
+        voided at the carrier; and no return waits past its label's time for a parcel the carrier
+        never picked up."""
+        now = self.services.clock()
+        overdue = [
+            r.id
+            for r in returns
+            if (due := label_due(r, LABEL_TTL)) is not None
+            and due < now - timedelta(hours=1)
+            and not any(label.step for label in self.shipengine.labels_for(r.id))
+        ]
+        if overdue:
+            raise self.violation(f"after draining: returns awaited past their label's time: {overdue}")
         stray = [
             label.tracking_number
             for label in self.shipengine.labels.values()

@@ -7,7 +7,7 @@ message to every server and mail client that saw the first.
 
 Essential messages tell a customer something about a purchase they need to act on or would
 complain about not hearing (the order confirmed, delayed by a backorder, shipped, ready to
-collect, cancelled, a return approved and its label, a refund): they always go. Messages that
+collect, cancelled, a return approved, its label and its expiry, a refund): they always go. Messages that
 only tell what the customer can already see (delivered, picked up) are non-essential, and a
 customer who opted out does not get them.
 
@@ -43,6 +43,7 @@ class EmailKind(StrEnum):
     CANCELLED = "cancelled"
     RETURN_APPROVED = "return_approved"
     RETURN_LABEL = "return_label"
+    RETURN_EXPIRED = "return_expired"
     REFUNDED = "refunded"
 
 
@@ -58,6 +59,7 @@ KIND_OF_EVENT: dict[EventType, EmailKind] = {
     EventType.ORDER_LINES_CANCELLED: EmailKind.CANCELLED,
     EventType.RETURN_APPROVED: EmailKind.RETURN_APPROVED,
     EventType.RETURN_LABEL_CREATED: EmailKind.RETURN_LABEL,
+    EventType.RETURN_EXPIRED: EmailKind.RETURN_EXPIRED,
     EventType.PAYMENT_REFUNDED: EmailKind.REFUNDED,
 }
 """Every event that emails the customer. A return's refund is one PAYMENT_REFUNDED (RETURN_REFUNDED
@@ -174,6 +176,7 @@ class ReturnLabel:
     carrier: str | None
     tracking_number: str | None
     url: str | None
+    send_by: date | None = None  # the last day to hand the parcel to the carrier (models.returns.label_due)
 
 
 @dataclass(frozen=True)

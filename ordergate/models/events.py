@@ -36,6 +36,7 @@ class EventType(StrEnum):
     RETURN_RECEIVED = "RETURN_RECEIVED"
     RETURN_REFUNDED = "RETURN_REFUNDED"
     RETURN_CLOSED = "RETURN_CLOSED"
+    RETURN_EXPIRED = "RETURN_EXPIRED"
     RETURN_LABEL_CREATED = "RETURN_LABEL_CREATED"
     RETURN_LABEL_FAILED = "RETURN_LABEL_FAILED"
     RETURN_LABEL_RETRIED = "RETURN_LABEL_RETRIED"
@@ -97,6 +98,8 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.RETURN_RECEIVED: "We received your returned items.",
     EventType.RETURN_REFUNDED: "We refunded your returned items.",
     EventType.RETURN_CLOSED: "Your return is complete.",
+    EventType.RETURN_EXPIRED: "Your return expired: the parcel was not sent in time, and its label no longer "
+    "works. Ask for a new return if you still want to send the items back.",
     EventType.RETURN_LABEL_CREATED: "Your return label is ready to print.",
     EventType.RETURN_LABEL_FAILED: "We could not create your return label yet: we are on it, and will let "
     "you know when it is ready.",

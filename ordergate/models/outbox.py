@@ -21,6 +21,7 @@ PAYMENT_VOID = "payment.void"
 PAYMENT_REFUND = "payment.refund"
 RETURN_LABEL = "return.label"
 RETURN_LABEL_VOID = "return.label.void"  # a return label bought and not needed, voided for its refund
+RETURN_EXPIRY = "return.expiry"  # an approved return whose label's time ran out, expired unless sent
 LABEL_VOID = "label.void"  # a shipping label bought for work that could not take it, voided for its refund
 
 WEBHOOK_DELIVERY = "webhook.delivery"  # one of our signed webhooks to a customer's endpoint
@@ -41,6 +42,7 @@ LANES: dict[str, str] = {
     PAYMENT_REFUND: "payments",
     RETURN_LABEL: "carriers",
     RETURN_LABEL_VOID: "carriers",
+    RETURN_EXPIRY: "carriers",
     LABEL_VOID: "carriers",
     WEBHOOK_DELIVERY: "webhooks",
     EMAIL_MESSAGE: "email",

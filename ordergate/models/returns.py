@@ -10,6 +10,11 @@ agent may ask again for a FAILED label of a return still waiting for its parcel:
 A label bought for a return whose parcel came back without it (handed in over a counter, say)
 is voided at the carrier, which refunds it: VOIDED. The carrier decides whether it was used.
 
+A label is for sending the parcel soon: an approved return whose parcel the carrier has not
+picked up within the label's time (`label_due`, the policy's `return_label_ttl` from the
+purchase) EXPIRED, and its label is voided. Its units may be asked for again. A return with no
+label (units handed over in store) does not expire: it waits at the counter.
+
 A request is decided by `plan_return`, pure: given the order's lines, the units already asked
 for in open returns and the products, it says which return to write or why not. Customers ask
 within the return window after their units last left; agents may ask for them any time."""
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -45,6 +50,7 @@ class ReturnStatus(StrEnum):
     RECEIVED = "RECEIVED"
     REFUNDED = "REFUNDED"
     CLOSED = "CLOSED"
+    EXPIRED = "EXPIRED"  # approved, and its parcel was not sent in the label's time
 
 
 class ReturnAction(StrEnum):
@@ -53,6 +59,7 @@ class ReturnAction(StrEnum):
     RECEIVE = "RECEIVE"
     REFUND = "REFUND"
     CLOSE = "CLOSE"
+    EXPIRE = "EXPIRE"
 
 
 class ReturnLabelStatus(StrEnum):
@@ -81,6 +88,7 @@ RETURN_TRANSITIONS: dict[tuple[ReturnStatus, ReturnAction], ReturnStatus] = {
     (R.REQUESTED, A.APPROVE): R.APPROVED,
     (R.REQUESTED, A.DECLINE): R.DECLINED,
     (R.APPROVED, A.RECEIVE): R.RECEIVED,
+    (R.APPROVED, A.EXPIRE): R.EXPIRED,
     (R.RECEIVED, A.REFUND): R.REFUNDED,
     (R.RECEIVED, A.CLOSE): R.CLOSED,
     (R.REFUNDED, A.CLOSE): R.CLOSED,
@@ -114,6 +122,34 @@ def label_to_void(order_return: OrderReturn) -> bool:
     return (
         order_return.label_status is ReturnLabelStatus.PURCHASED and order_return.status not in OPEN_RETURNS
     )
+
+
+def label_due(order_return: OrderReturn, ttl: timedelta | None) -> datetime | None:
+    """When the parcel of an approved return must be on its way: its label's purchase plus the
+    label's time. None while nothing is due: no label bought (yet), the return no longer waiting
+    for its parcel, or labels that never expire (`ttl` None)."""
+    if (
+        ttl is None
+        or order_return.status is not ReturnStatus.APPROVED
+        or order_return.label_status is not ReturnLabelStatus.PURCHASED
+        or order_return.label_created_at is None
+    ):
+        return None
+    return order_return.label_created_at + ttl
+
+
+def send_by(due: datetime | None) -> date | None:
+    """The day a customer is told to send their parcel by: the day before the due instant's day
+    (UTC), so that the whole of it, in the customer's time zone, is inside the label's time
+    unless the due instant falls early on its day and they live far west of UTC."""
+    return None if due is None else (due - timedelta(days=1)).date()
+
+
+def expires(order_return: OrderReturn, ttl: timedelta | None, now: datetime) -> bool:
+    """Whether an approved return expires now: its label's time has run out (the last instant is
+    still inside). Whether the carrier picked the parcel up is the caller's to ask first."""
+    due = label_due(order_return, ttl)
+    return due is not None and now > due
 
 
 def retried_label_status(order_return: OrderReturn) -> ReturnLabelStatus:

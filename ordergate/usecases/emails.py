@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -52,7 +52,7 @@ from ordergate.models.order import Order, OrderLine
 from ordergate.models.order_status import pickup_until
 from ordergate.models.outbox import EMAIL_MESSAGE, OutboxTask, Permanent
 from ordergate.models.payments import PaymentKind
-from ordergate.models.returns import ReturnLabelStatus, ReturnLine, ReturnStatus
+from ordergate.models.returns import ReturnLabelStatus, ReturnLine, ReturnStatus, label_due, send_by
 from ordergate.models.scope import OrderScope
 from ordergate.models.tracking import carrier_name, link_for
 from ordergate.store.unit_of_work import UnitOfWork
@@ -171,8 +171,8 @@ async def gather(
             reason=cancel_reason(event),
             whole=event.type == EventType.ORDER_CANCELLED,
         )
-    elif kind in (EmailKind.RETURN_APPROVED, EmailKind.RETURN_LABEL):
-        facts = await _with_return(uow, facts, event, lines)
+    elif kind in (EmailKind.RETURN_APPROVED, EmailKind.RETURN_LABEL, EmailKind.RETURN_EXPIRED):
+        facts = await _with_return(uow, facts, event, lines, services.policy.return_label_ttl)
     elif kind is EmailKind.REFUNDED:
         facts = await _with_refund(uow, facts, event, order)
     return facts
@@ -236,7 +236,11 @@ async def _with_delivery(uow: UnitOfWork, facts: MessageFacts, event: OrderEvent
 
 
 async def _with_return(
-    uow: UnitOfWork, facts: MessageFacts, event: OrderEvent, lines: Sequence[OrderLine]
+    uow: UnitOfWork,
+    facts: MessageFacts,
+    event: OrderEvent,
+    lines: Sequence[OrderLine],
+    label_ttl: timedelta | None,
 ) -> MessageFacts:
     return_id = str(event.data.get("return_id") or "")
     order_return = (await uow.returns.by_ids([return_id])).get(return_id)
@@ -248,6 +252,7 @@ async def _with_return(
         carrier=order_return.label_carrier,
         tracking_number=order_return.label_tracking_number,
         url=order_return.label_url or None,
+        send_by=send_by(label_due(order_return, label_ttl)),
     )
     if facts.kind is EmailKind.RETURN_LABEL:
         if order_return.status is not ReturnStatus.APPROVED:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from ordergate.connectors.carriers.base import Carrier, Label
 from ordergate.models.outbox import LABEL_VOID, OutboxTask, Permanent
-from ordergate.models.shipment import label_used
+from ordergate.models.shipment import TrackingStatus, label_used
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.services import Services
 
@@ -31,14 +31,19 @@ async def void_unused(
     """None once the carrier voided the label; else why it stands, for the task's result."""
     if not carrier_label_id:
         return "kept: the carrier gave no id to void it by"
-    updates = await carrier.track([tracking_number]) if tracking_number else []
-    tracking = next((update.status for update in updates if update.tracking_number == tracking_number), None)
+    tracking = await tracked_as(carrier, tracking_number)
     if label_used(tracking):
         return f"kept: the carrier tracks it as {tracking}"[:128]
     answer = await carrier.void_label(carrier_label_id)
     if not answer.voided:
         return f"kept: {carrier.name} would not void it: {answer.reason}"[:128]
     return None
+
+
+async def tracked_as(carrier: Carrier, tracking_number: str | None) -> TrackingStatus | None:
+    """What the carrier's tracking says of a label now (None: nothing yet, or no number)."""
+    updates = await carrier.track([tracking_number]) if tracking_number else []
+    return next((update.status for update in updates if update.tracking_number == tracking_number), None)
 
 
 def promise_void(uow: UnitOfWork, label: Label, now: datetime, *, why: str) -> None:

@@ -14,6 +14,10 @@ the receipt, or a purchase that lands after it, promises the void (`void_return_
 asks the carrier's tracking first and leaves a label that travelled as it is. The customer is
 not emailed a label to print for a parcel that is back already.
 
+A label is for sending the parcel soon (`models.returns`): its purchase promises the return's
+expiry at the label's due time (`expire_return`), which leaves a parcel the carrier picked up
+alone and otherwise expires the return and promises its label's void.
+
 The receipt promises the refund; when the refund is done (`refund_and_settle`, the relay's handler
 for refunds) the return is REFUNDED and then CLOSED. With nothing to refund (no payment on the
 order, or nothing of value) the receipt closes it at once. An agent may close a RECEIVED or
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ordergate.connectors.carriers.base import LabelRequest, Parcel
@@ -38,6 +42,7 @@ from ordergate.models.location import contact_phone, node_address
 from ordergate.models.movements import MovementKind
 from ordergate.models.order import Order, customer_address, external_id_of
 from ordergate.models.outbox import (
+    RETURN_EXPIRY,
     RETURN_LABEL,
     RETURN_LABEL_VOID,
     OutboxTask,
@@ -55,6 +60,8 @@ from ordergate.models.returns import (
     ReturnStatus,
     bound_by_window,
     check_return_window,
+    expires,
+    label_due,
     label_to_void,
     last_left,
     next_return_status,
@@ -64,15 +71,18 @@ from ordergate.models.returns import (
     retried_label_status,
 )
 from ordergate.models.scope import OrderScope, order_scope
+from ordergate.models.shipment import label_used
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, erp_sync, labels, payments
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.services import Services
+from ordergate.usecases.settled import DoneWith
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "returns"
 GRAMS_PER_UNIT = 1000  # as outbound labels weigh them, until the catalogue carries weights
+EXPIRY_GRACE = timedelta(seconds=1)  # looked at just after the due time's last instant
 
 
 async def request_return(services: Services, principal: Principal, command: RequestReturn) -> OrderReturn:
@@ -181,10 +191,30 @@ def _promise_void(uow: UnitOfWork, order_return: OrderReturn, now: datetime) -> 
     _promise(uow, RETURN_LABEL_VOID, order_return, now, key=f"{order_return.id}:{RETURN_LABEL_VOID}")
 
 
-def _promise(uow: UnitOfWork, kind: str, order_return: OrderReturn, now: datetime, *, key: str) -> None:
+def _promise_expiry(uow: UnitOfWork, order_return: OrderReturn, now: datetime, due: datetime) -> None:
+    """The return's expiry, looked at once its label's time has run out (a return has one label
+    bought at most: only a FAILED one is asked for again). A key of its own per promise: a look
+    put off (the label's time made longer) promises another."""
+    key = f"{order_return.id}:{RETURN_EXPIRY}:{new_id()}"
+    _promise(uow, RETURN_EXPIRY, order_return, now, key=key, at=due + EXPIRY_GRACE)
+
+
+def _promise(
+    uow: UnitOfWork,
+    kind: str,
+    order_return: OrderReturn,
+    now: datetime,
+    *,
+    key: str,
+    at: datetime | None = None,
+) -> None:
     uow.outbox.add(
         OutboxTask(
-            kind=kind, key=key, payload={"return_id": order_return.id}, available_at=now, created_at=now
+            kind=kind,
+            key=key,
+            payload={"return_id": order_return.id},
+            available_at=at or now,
+            created_at=now,
         )
     )
 
@@ -287,6 +317,46 @@ async def void_return_label(services: Services, task: OutboxTask) -> str:
     return f"voided {number}"[:128]
 
 
+async def expire_return(services: Services, task: OutboxTask) -> str | DoneWith:
+    """The relay's handler for RETURN_EXPIRY: an approved return whose label's time has run out
+    EXPIRED, with its label's void promised, unless the carrier's tracking shows the parcel
+    picked up (it is on its way: the return waits for it). A return that moved on has nothing to
+    expire; one not due yet (the label's time was made longer) is looked at again when it is. A
+    carrier that does not answer is retried."""
+    return_id = str(task.payload.get("return_id", ""))
+    ttl, now = services.policy.return_label_ttl, services.clock()
+    async with services.store.read() as uow:
+        order_return = (await uow.returns.by_ids([return_id])).get(return_id)
+    if order_return is None:
+        raise Permanent("no such return")
+    due = label_due(order_return, ttl)
+    if due is None:
+        status = order_return.label_status.value if order_return.label_status else "none"
+        return f"nothing to expire: the return is {order_return.status.value}, its label {status}"
+    if not expires(order_return, ttl, now):
+        return DoneWith(f"not due until {due:%Y-%m-%d %H:%M}", lambda uow: _later(uow, return_id, now, due))
+    carrier = services.carriers.get(order_return.label_carrier or "")
+    tracking = await labels.tracked_as(carrier, order_return.label_tracking_number) if carrier else None
+    if label_used(tracking):
+        return f"kept waiting: the carrier tracks the parcel as {tracking}"[:128]
+    async with services.store.write() as uow:
+        order_return, order = await _return_and_order(uow, return_id)
+        if not expires(order_return, ttl, services.clock()):
+            return f"nothing to expire: the return is {order_return.status.value}"
+        order_return.status = next_return_status(order_return.status, ReturnAction.EXPIRE)
+        _promise_void(uow, order_return, now)
+        uow.save(order_return)
+        data = {"return_id": return_id, "carrier": order_return.label_carrier, "due": due.isoformat()}
+        await uow.events.append(order, EventType.RETURN_EXPIRED, actor=SYSTEM, occurred_at=now, data=data)
+    return f"expired: not picked up by {due:%Y-%m-%d %H:%M}; void promised"
+
+
+async def _later(uow: UnitOfWork, return_id: str, now: datetime, due: datetime) -> None:
+    order_return = (await uow.returns.by_ids([return_id])).get(return_id)
+    if order_return is not None:
+        _promise_expiry(uow, order_return, now, due)
+
+
 async def _label_request(
     uow: UnitOfWork, order_return: OrderReturn, merchant_phone: str | None
 ) -> LabelRequest | None:
@@ -350,6 +420,9 @@ async def _settle_label(
                 _promise_void(uow, order_return, now)
             else:
                 event = EventType.RETURN_LABEL_CREATED
+                due = label_due(order_return, services.policy.return_label_ttl)
+                if due is not None:
+                    _promise_expiry(uow, order_return, now, due)
         uow.save(order_return)
         if event is not None:
             data = {"return_id": return_id, "carrier": order_return.label_carrier}

@@ -62,6 +62,8 @@ class Policy:
     max_split: int = 2  # nodes an order may ship from, where its channel has no limit of its own
     split_limits: Mapping[str, int] = field(default_factory=dict)  # per channel
     return_window: timedelta = timedelta(days=30)
+    # How long an approved return's parcel has to be sent once its label is bought (None: no limit).
+    return_label_ttl: timedelta | None = timedelta(days=14)
     tax_rules: TaxRules = DEFAULT_RULES
     fraud: FraudPolicy = field(default_factory=FraudPolicy)
     edit_window: timedelta = timedelta(minutes=60)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from ordergate.models.capture import normal_number
 from ordergate.models.commands import RequestReturn, ReturnLineRequest
@@ -27,11 +27,15 @@ from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus
 from ordergate.models.order_status import GONE, Stage, pickup_until, stage_of
 from ordergate.models.returns import (
     OrderReturn,
+    ReturnLabelStatus,
     ReturnLine,
+    ReturnStatus,
     check_return_window,
+    label_due,
     last_left,
     pending_units,
     returnable,
+    send_by,
 )
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
@@ -78,10 +82,26 @@ class StatusPage:
     returnable: list[Returnable]  # empty when nothing may be returned from here now
     return_until: datetime | None  # when the return window closes, once anything left us
     as_of: datetime
+    label_ttl: timedelta | None = None  # the policy's time to send a return once its label is bought
 
     def name_of(self, order_line_id: str) -> str:
         """An order line's product name, as the customer bought it."""
         return next((line.name for line in self.lines if line.id == order_line_id), "an item")
+
+    def label_of(self, order_return: OrderReturn) -> LabelToPrint | None:
+        """The label to print for a return still waiting for its parcel; none once the parcel
+        is back, the return expired or the label was voided."""
+        if order_return.status is not ReturnStatus.APPROVED or not order_return.label_url:
+            return None
+        if order_return.label_status is not ReturnLabelStatus.PURCHASED:
+            return None
+        return LabelToPrint(order_return.label_url, send_by(label_due(order_return, self.label_ttl)))
+
+
+@dataclass(frozen=True)
+class LabelToPrint:
+    url: str
+    send_by: date | None  # the last day to hand the parcel to the carrier
 
 
 def customer_of(order: Order) -> Principal:
@@ -149,6 +169,7 @@ async def status_page(services: Services, order_id: str) -> StatusPage:
         ],
         return_until=left + services.policy.return_window if left is not None else None,
         as_of=now,
+        label_ttl=services.policy.return_label_ttl,
     )
 
 

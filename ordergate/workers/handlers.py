@@ -13,6 +13,7 @@ from ordergate.models.outbox import (
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
     PAYMENT_VOID,
+    RETURN_EXPIRY,
     RETURN_LABEL,
     RETURN_LABEL_VOID,
     STOREFRONT_DELIVERY,
@@ -47,5 +48,6 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
     if services.carriers:
         handlers[RETURN_LABEL] = returns.buy_return_label
         handlers[RETURN_LABEL_VOID] = returns.void_return_label
+        handlers[RETURN_EXPIRY] = returns.expire_return
         handlers[LABEL_VOID] = labels.void_label
     return handlers

@@ -128,6 +128,27 @@ EXPECTED: list[tuple[MessageFacts, str, list[str]]] = [
         ["Print it: https://labels.example/ret.pdf"],
     ),
     (
+        facts(
+            EmailKind.RETURN_LABEL,
+            label=ReturnLabel("ups", "1ZRET", "https://labels.example/ret.pdf", send_by=date(2026, 12, 17)),
+        ),
+        "Your return label for order OG-1042",
+        ["hand it to the carrier by Thursday 17 December 2026: after that the label no longer works."],
+    ),
+    (
+        facts(
+            EmailKind.RETURN_APPROVED,
+            label=ReturnLabel("ups", "1ZRET", "https://labels.example/ret.pdf", send_by=date(2026, 12, 17)),
+        ),
+        "Your return for order OG-1042 is approved",
+        ["Send it by Thursday 17 December 2026: after that the label no longer works."],
+    ),
+    (
+        facts(EmailKind.RETURN_EXPIRED, label=ReturnLabel("ups", "1ZRET", "https://labels.example/ret.pdf")),
+        "Your return for order OG-1042 has expired",
+        ["did not reach the carrier in time", "ask for a new return", "2 x Blue mug"],
+    ),
+    (
         facts(EmailKind.REFUNDED, refund=Refund(Decimal("45.90"), "USD", "stripe")),
         "We refunded $45.90 for order OG-1042",
         ["We refunded $45.90 to your original payment method (stripe)"],

@@ -3,7 +3,7 @@ line can still come back, and every refusal with the field it names. No database
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,18 +15,24 @@ from ordergate.models.identity import Principal, Role
 from ordergate.models.returns import (
     LABEL_TRANSITIONS,
     MAX_REASON,
+    OPEN_RETURNS,
     LabelAction,
+    ReturnAction,
     ReturnLabelStatus,
     ReturnPlan,
     ReturnStatus,
     bound_by_window,
     check_return_window,
+    expires,
+    label_due,
     label_to_void,
     last_left,
+    next_return_status,
     pending_units,
     plan_return,
     refunded_elsewhere,
     retried_label_status,
+    send_by,
 )
 from ordergate.models.shipment import TrackingStatus, label_used
 from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
@@ -241,6 +247,54 @@ def test_a_label_is_used_once_the_carrier_has_scanned_a_parcel_on_it(
     tracking: TrackingStatus | None, used: bool
 ) -> None:
     assert label_used(tracking) is used
+
+
+TTL = timedelta(days=14)
+
+
+@pytest.mark.parametrize(
+    ("status", "label", "bought", "due"),
+    [
+        (ReturnStatus.APPROVED, ReturnLabelStatus.PURCHASED, NOW, NOW + TTL),
+        (ReturnStatus.APPROVED, ReturnLabelStatus.PENDING, None, None),  # nothing to send with yet
+        (ReturnStatus.APPROVED, ReturnLabelStatus.FAILED, None, None),  # an agent's to fix first
+        (ReturnStatus.APPROVED, None, None, None),  # handed over in store: it waits at the counter
+        (ReturnStatus.RECEIVED, ReturnLabelStatus.PURCHASED, NOW, None),  # back already
+        (ReturnStatus.EXPIRED, ReturnLabelStatus.PURCHASED, NOW, None),
+        (ReturnStatus.EXPIRED, ReturnLabelStatus.VOIDED, NOW, None),
+    ],
+)
+def test_a_parcel_is_due_within_the_label_s_time_while_the_return_waits_for_it(
+    status: ReturnStatus, label: ReturnLabelStatus | None, bought: Any, due: Any
+) -> None:
+    order_return = a_return("r-1", status, label_status=label, label_created_at=bought)
+    assert label_due(order_return, TTL) == due
+    assert label_due(order_return, None) is None  # labels that never expire
+
+
+def test_a_return_expires_just_after_its_label_s_last_instant_and_the_customer_is_told_the_day_before() -> (
+    None
+):
+    order_return = a_return(
+        "r-1", ReturnStatus.APPROVED, label_status=ReturnLabelStatus.PURCHASED, label_created_at=NOW
+    )
+    assert not expires(order_return, TTL, NOW + TTL)
+    assert expires(order_return, TTL, NOW + TTL + timedelta(microseconds=1))
+    assert not expires(order_return, None, NOW + timedelta(days=999))
+    assert send_by(NOW + TTL) == (NOW + TTL).date() - timedelta(days=1)
+    assert send_by(None) is None
+    assert isinstance(send_by(NOW), date)
+
+
+def test_only_an_approved_return_expires_and_an_expired_one_is_final() -> None:
+    assert next_return_status(ReturnStatus.APPROVED, ReturnAction.EXPIRE) is ReturnStatus.EXPIRED
+    for status in set(ReturnStatus) - {ReturnStatus.APPROVED}:
+        with pytest.raises(InvalidTransition):
+            next_return_status(status, ReturnAction.EXPIRE)
+    for action in ReturnAction:
+        with pytest.raises(InvalidTransition):
+            next_return_status(ReturnStatus.EXPIRED, action)
+    assert ReturnStatus.EXPIRED not in OPEN_RETURNS  # its units may be asked for again
 
 
 def test_a_failed_label_of_an_approved_return_is_pending_again_when_retried() -> None:

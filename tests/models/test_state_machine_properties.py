@@ -101,7 +101,8 @@ def test_a_return_is_received_only_once_approved_and_closing_is_final(actions: l
     if ReturnStatus.RECEIVED in seen:
         assert seen.index(ReturnStatus.APPROVED) < seen.index(ReturnStatus.RECEIVED)
     assert ReturnStatus.DECLINED not in seen or ReturnStatus.RECEIVED not in seen
-    if status in (ReturnStatus.CLOSED, ReturnStatus.DECLINED):
+    assert ReturnStatus.EXPIRED not in seen or ReturnStatus.RECEIVED not in seen  # expired: never back
+    if status in (ReturnStatus.CLOSED, ReturnStatus.DECLINED, ReturnStatus.EXPIRED):
         assert all((status, a) not in RETURN_TRANSITIONS for a in ReturnAction)
 
 

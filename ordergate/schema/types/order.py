@@ -30,13 +30,14 @@ from ordergate.models.order import (
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
 from ordergate.models.payments import KIND_OF_TASK, PaymentEntryStatus, PaymentKind
-from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
+from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus, label_due
 from ordergate.models.returns import OrderReturn as ReturnRecord
+from ordergate.models.returns import send_by as last_day
 from ordergate.models.shipment import Shipment as ShipmentRecord
 from ordergate.models.shipment import TrackingStatus
 from ordergate.models.supply import Backorder as BackorderRecord
 from ordergate.models.supply import BackorderStatus, SellingPolicy
-from ordergate.schema.context import Info, principal
+from ordergate.schema.context import Info, principal, services
 from ordergate.schema.types.appeasements import Appeasement
 from ordergate.schema.types.audit import AuditRecord
 from ordergate.schema.types.catalog import Customer, Location, Looked
@@ -374,6 +375,19 @@ class ReturnLabel:
     label_url: str | None = strawberry.field(description="Where the printable label is downloaded.")
     created_at: datetime | None
     failure: strawberry.Private[str | None] = None
+    record: strawberry.Private[ReturnRecord | None] = None
+
+    @strawberry.field(
+        description=(
+            "The last day to hand the parcel to the carrier, while the return waits for it: a parcel "
+            "the carrier has not picked up in the label's time is not awaited any more (the return "
+            "EXPIRED, the label VOIDED). Null when there is nothing to send, or labels do not expire."
+        )
+    )
+    def send_by(self, info: Info) -> date | None:
+        if self.record is None:
+            return None
+        return last_day(label_due(self.record, services(info).policy.return_label_ttl))
 
     @strawberry.field(
         description=(
@@ -398,6 +412,7 @@ class ReturnLabel:
             label_url=record.label_url,
             created_at=record.label_created_at,
             failure=record.label_error if record.label_status is ReturnLabelStatus.FAILED else None,
+            record=record,
         )
 
 
