@@ -82,6 +82,9 @@ async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object])
                     "  return labels (label, return): "
                     + ", ".join(f"{k} {n}" for k, n in run.labels.most_common())
                 )
+                print(
+                    f"  nodes whose closed ERP sales orders keep unwanted units (staff told): {run.erp_kept}"
+                )
                 print("  every invariant held after every step")
     return 0
 

@@ -236,6 +236,7 @@ class Walk:
     unlisted: list[Any] = field(default_factory=list)  # storefront products sold, then delisted
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
+    erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
 
     def __post_init__(self) -> None:
@@ -1111,6 +1112,58 @@ class Walk:
             {shipment.tracking_number for found in shipments.values() for shipment in found},
         )
         await self.check_erp_discounts()
+        await self.check_erp_units()
+
+    async def check_erp_units(self) -> None:
+        """Every node's sales orders at the ERP hold the units its live work holds, per SKU; more
+        only where a closed sales order keeps units no work wants any more, and then staff were
+        told exactly those (ERP_UNITS_KEPT, its latest figure for the node)."""
+        async with self.services.store.read() as uow:
+            orders = await uow.orders.by_ids(self.orders, EVERYTHING)
+            shares = await uow.orders.fulfillment_orders_by_order_ids(self.orders)
+            live = [
+                fo
+                for found in shares.values()
+                for fo in found
+                if fo.status.value not in ("CANCELLED", "REJECTED")
+            ]
+            work = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in live])
+            history = await uow.events.by_order_ids(self.orders)
+        codes = {location_id: code for code, location_id in self.locations.items()}
+        sku_of = {variant.id: variant.sku for variant in self.katana.variants.values()}
+        for order_id, order in orders.items():
+            ours: dict[str, Counter[str]] = {}
+            for fo in (fo for fo in live if fo.order_id == order_id):
+                for line in work.get(fo.id, []):
+                    ours.setdefault(fo.location_id, Counter())[line.sku] += line.quantity
+            at_erp: dict[str, Counter[str]] = {}
+            for location_id, code in codes.items():
+                key = f"{order.number}-{code}"
+                for sales_order in self.katana.sales_orders:
+                    name, rest = sales_order["ecommerce_order_id"], ""
+                    if name.startswith(f"{key}-"):
+                        rest = name[len(key) + 1 :]
+                    if sales_order["deleted_at"] is None and (name == key or rest.isdigit()):
+                        for row in sales_order["sales_order_rows"]:
+                            units = int(Decimal(str(row["quantity"])))
+                            at_erp.setdefault(location_id, Counter())[sku_of[row["variant_id"]]] += units
+            for location_id in set(ours) | set(at_erp):
+                here, there = ours.get(location_id, Counter()), at_erp.get(location_id, Counter())
+                missing = +(here - there)
+                if missing:
+                    raise self.violation(
+                        f"after draining: {order.number}'s ERP sales orders lack {dict(missing)}"
+                    )
+                kept = dict(+(there - here))
+                told = [
+                    event.data.get("units")
+                    for event in history.get(order_id, [])
+                    if event.type == "ERP_UNITS_KEPT" and event.data.get("location_id") == location_id
+                ]
+                self.erp_kept += bool(kept)
+                if kept and (not told or told[-1] != kept):
+                    where = f"{order.number}'s ERP keeps {kept} at {codes[location_id]}"
+                    raise self.violation(f"after draining: {where}, staff told {told}")
 
     def check_labels(self, returns: list[Any], shipped: set[str]) -> None:
         """No label is left bought and unused: a shipping label is a shipment's, or voided (work

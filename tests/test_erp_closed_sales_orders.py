@@ -16,7 +16,9 @@ from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.outbox import ERP_FULFILMENT, ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
+from ordergate.models.scope import OrderScope
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.usecases import erp_sync
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
@@ -24,6 +26,7 @@ from tests.builders import a_line, a_token, an_order_input
 from tests.clock import MovingClock, moving
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_fulfillment import location_ids
 from tests.test_inventory import only_at
 
 pytestmark = pytest.mark.no_relay
@@ -268,3 +271,108 @@ async def test_a_parcel_reported_before_its_units_reached_katana_waits_for_them(
     [second_so] = sandbox.sales_orders_for(f"{key}-2")
     assert (second_so["status"], rows(second_so, sandbox)) == ("DELIVERED", [(WOOL, 3)])
     assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
+
+
+NEWARK = a_token("associate", locations=("DC-EWR",))
+EVERYTHING = OrderScope(everything=True)
+TIMELINE = "query($id: ID!) { order(id: $id) { timeline { type message } } }"
+
+
+async def two_works_at_dallas(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> tuple[dict[str, Any], str, str]:
+    """A mug from Dallas and a kettle from Newark; Newark rejects its work and the kettle is
+    routed to Dallas too, whose sales order then holds both: the order, the mug's work and the
+    kettle's line."""
+    await only_at(services, sandboxes, "MUG-BLUE", "DC-DFW", 5)
+    await only_at(services, sandboxes, "KETTLE-STEEL", "DC-EWR", 1)
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {
+            "input": an_order_input(
+                lines=[a_line("MUG-BLUE", 1), a_line("KETTLE-STEEL", 1)], shippingAddress=ADDRESS
+            )
+        },
+        token=AGENT,
+    )
+    placed = body["data"]["placeOrder"]["order"]
+    works = {
+        fo["location"]["code"]: fo["id"] for fo in (await read(client, placed["id"]))["fulfillmentOrders"]
+    }
+    assert sorted(works) == ["DC-DFW", "DC-EWR"]
+    await relay(services, clock)
+    await katana(sandboxes).set_on_hand("KETTLE-STEEL", "DC-DFW", 3)
+    services.freshness.stock_read_at.pop("KETTLE-STEEL", None)
+    rejected = await execute(
+        client, operation("Reject"), {"id": works["DC-EWR"], "reason": "dented"}, token=NEWARK
+    )
+    assert "errors" not in rejected, rejected
+    await relay(services, clock)
+    order = await read(client, placed["id"])
+    live = sorted(
+        (fo["location"]["code"], fo["lines"][0]["sku"])
+        for fo in order["fulfillmentOrders"]
+        if fo["status"] == "OPEN"
+    )
+    assert live == [("DC-DFW", "KETTLE-STEEL"), ("DC-DFW", "MUG-BLUE")]
+    kettle = next(line["id"] for line in order["lines"] if line["sku"] == "KETTLE-STEEL")
+    return order, works["DC-DFW"], kettle
+
+
+async def test_units_cancelled_after_their_sales_order_was_delivered_in_part_are_named_to_staff_once(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    sandbox = katana(sandboxes)
+    order, mug_work, kettle = await two_works_at_dallas(client, services, sandboxes, clock)
+    key = f"{order['number']}-DC-DFW"
+    assert rows(sandbox.sales_orders_for(key)[0], sandbox) == [("KETTLE-STEEL", 1), ("MUG-BLUE", 1)]
+    await ship(client, mug_work)
+    await relay(services, clock)
+    assert sandbox.sales_orders_for(key)[0]["status"] == "PARTIALLY_DELIVERED"
+
+    body = await execute(
+        client,
+        CANCEL,
+        {
+            "input": {
+                "orderId": order["id"],
+                "reason": "CUSTOMER",
+                "lines": [{"lineId": kettle, "quantity": 1}],
+            }
+        },
+        token=AGENT,
+    )
+    await relay(services, clock)
+    staff = (await execute(client, TIMELINE, {"id": order["id"]}, token=AGENT))["data"]["order"]["timeline"]
+    customer = a_token("customer", email="ann@example.com")  # an_order_input's customer
+    theirs = (await execute(client, TIMELINE, {"id": order["id"]}, token=customer))["data"]["order"][
+        "timeline"
+    ]
+    dallas = (await location_ids(client))["DC-DFW"]
+    async with services.store.write() as uow:  # another change at Dallas: amended again
+        locked = await uow.orders.lock(order["id"], EVERYTHING)
+        assert locked is not None
+        await erp_sync.promise_amendments(uow, locked, [dallas], services.clock())
+    await relay(services, clock)
+    again = (await execute(client, TIMELINE, {"id": order["id"]}, token=AGENT))["data"]["order"]["timeline"]
+
+    [so] = sandbox.sales_orders_for(key)
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    assert rows(so, sandbox) == [("KETTLE-STEEL", 1), ("MUG-BLUE", 1)]  # Katana changes no closed order
+    [told] = [entry for entry in staff if entry["type"] == "ERP_UNITS_KEPT"]
+    assert "will not ship" in told["message"]
+    assert "ERP_UNITS_KEPT" not in [entry["type"] for entry in theirs]
+    assert [entry["type"] for entry in again].count("ERP_UNITS_KEPT") == 1  # told once per figure
+    amended = [
+        t for t in await erp_tasks(services) if t.kind == ERP_SALES_ORDER_AMEND and t.key.startswith(key)
+    ]
+    assert any(f"closed {so['id']} keeps 1 KETTLE-STEEL unwanted" in (t.result or "") for t in amended)
+    async with services.store.read() as uow:
+        events = (await uow.events.by_order_ids([order["id"]]))[order["id"]]
+    [kept] = [event for event in events if event.type == "ERP_UNITS_KEPT"]
+    assert kept.data == {
+        "location_id": dallas,
+        "sales_orders": [str(so["id"])],
+        "units": {"KETTLE-STEEL": 1},
+    }

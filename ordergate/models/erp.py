@@ -43,11 +43,15 @@ class HeldSalesOrder:
 @dataclass(frozen=True)
 class SalesOrderPlan:
     """`key` takes `quantities[i]` units of the i-th wanted line (what the closed sales orders do
-    not hold already); the other open sales orders of the chain, `emptied`, are to hold nothing."""
+    not hold already); the other open sales orders of the chain, `emptied`, are to hold nothing.
+    `surplus` is what the closed sales orders hold beyond what is wanted, per SKU: units
+    cancelled or moved away after their sales order was closed, which the ERP keeps (it changes
+    no closed order's rows) and shows as still to deliver, for the merchant to settle there."""
 
     key: str
     quantities: tuple[int, ...]
     emptied: tuple[str, ...]
+    surplus: tuple[tuple[str, int], ...] = ()
 
     @property
     def units(self) -> int:
@@ -87,6 +91,7 @@ def plan_sales_orders(
         key=target if target is not None else continuation_key(key, len(chain) + 1),
         quantities=tuple(quantities),
         emptied=tuple(emptied),
+        surplus=tuple(sorted((sku, units) for sku, units in closed.items() if units > 0)),
     )
 
 

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     RETURN_REFUNDED = "RETURN_REFUNDED"
     RETURN_CLOSED = "RETURN_CLOSED"
     RETURN_EXPIRED = "RETURN_EXPIRED"
+    ERP_UNITS_KEPT = "ERP_UNITS_KEPT"
     RETURN_LABEL_CREATED = "RETURN_LABEL_CREATED"
     RETURN_LABEL_FAILED = "RETURN_LABEL_FAILED"
     RETURN_LABEL_RETRIED = "RETURN_LABEL_RETRIED"
@@ -121,6 +122,8 @@ STAFF_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_CHANGED: "The units a location is to send changed with the order.",
     EventType.RETURN_LABEL_RETRIED: "An agent asked the carrier for the return label again.",
     EventType.RETURN_LABEL_VOIDED: "The return label was not used: the carrier voided it, and refunds it.",
+    EventType.ERP_UNITS_KEPT: "The ERP still shows units of this order as to deliver that will not ship: "
+    "its sales order was delivered in part and no longer changes. Settle them at the ERP.",
 }
 INTERNAL_EVENTS = frozenset(STAFF_MESSAGES)
 

@@ -14,7 +14,9 @@ Once units of a sales order were delivered the ERP closes it: its rows no longer
 that come to the location after that (a backorder allocated there, work routed back) go to a
 continuation, `<key>-2`, pushed and remembered like the first (`models.erp.plan_sales_orders`);
 a fulfilment takes its units from the chain's open rows, first sales order first, and waits for
-the amendments promised before it.
+the amendments promised before it. Units cancelled or moved away after their sales order was
+closed stay in it at the ERP, shown there as still to deliver: staff are told which
+(ERP_UNITS_KEPT), so that nobody working from the ERP sends them.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from ordergate.connectors.erp.base import (
     StockLine,
 )
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable
-from ordergate.models.erp import HeldSalesOrder, continuation_key, discount_shares, plan_sales_orders
+from ordergate.models.erp import (
+    HeldSalesOrder,
+    SalesOrderPlan,
+    continuation_key,
+    discount_shares,
+    plan_sales_orders,
+)
+from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import Location
@@ -147,22 +156,67 @@ async def amend_sales_order(services: Services, task: OutboxTask) -> str:
     lines = [replace(line, quantity=units) for line, units in zip(wanted.lines, plan.quantities, strict=True)]
     target = replace(wanted, order_id=plan.key, order_number=plan.key, lines=[x for x in lines if x.quantity])
     erp_id = erp_ids.get(plan.key)
-    if erp_id is None:
-        if not target.lines:
-            return "nothing to amend"
-        now_id: str | None = await erp.push_sales_order(target)
+    if erp_id is None and not target.lines:
+        done = "nothing to amend"
     else:
-        now_id = await erp.amend_sales_order(erp_id, target)
-    await _remember(services, plan.key, task.payload, now_id)
+        done = await _amend(services, task.payload, plan, target, erp_ids)
+    if not plan.surplus:
+        return done
+    closed = [found.erp_id for _, found in held if found is not None and found.closed]
+    await _tell_kept(services, task.payload, closed, plan.surplus)
+    kept = ", ".join(f"{units} {sku}" for sku, units in plan.surplus)
+    return f"{done}; closed {', '.join(closed)} keeps {kept} unwanted"[:128]
+
+
+async def _amend(
+    services: Services,
+    payload: dict[str, object],
+    plan: SalesOrderPlan,
+    target: SalesOrderPush,
+    erp_ids: dict[str, str | None],
+) -> str:
+    """The plan's sales order made to hold `target` (pushed when the ERP has none under its key),
+    and any other open one of the chain emptied: what was done, for the task's result."""
+    erp = _erp(services)
+    erp_id = erp_ids.get(plan.key)
+    now_id = (
+        await erp.push_sales_order(target) if erp_id is None else await erp.amend_sales_order(erp_id, target)
+    )
+    await _remember(services, plan.key, payload, now_id)
     for emptied in plan.emptied:  # not met unless someone at the ERP reopened one: none left open
         gone_id = erp_ids.get(emptied)
         if gone_id is not None:
             await erp.amend_sales_order(
-                gone_id, replace(wanted, order_id=emptied, order_number=emptied, lines=[])
+                gone_id, replace(target, order_id=emptied, order_number=emptied, lines=[])
             )
-            await _remember(services, emptied, task.payload, None)
-    named = "" if plan.key == key else f"{plan.key} "
+            await _remember(services, emptied, payload, None)
+    named = "" if plan.key == str(payload["sales_order"]) else f"{plan.key} "
     return f"{named}deleted {erp_id}" if now_id is None else f"{named}{now_id}: {plan.units} units"
+
+
+async def _tell_kept(
+    services: Services, payload: dict[str, object], closed: list[str], surplus: tuple[tuple[str, int], ...]
+) -> None:
+    """Staff are told (ERP_UNITS_KEPT, on the order's timeline) which units the ERP's closed sales
+    orders at a location keep that no work wants, once for each new figure: a warehouse working
+    from the ERP's open sales orders would otherwise send them."""
+    order_id, location_id = str(payload["order_id"]), str(payload["location_id"])
+    units = dict(surplus)
+    async with services.store.write() as uow:
+        order = await uow.orders.lock(order_id, EVERYTHING)
+        if order is None:
+            return
+        told = [
+            event
+            for event in (await uow.events.by_order_ids([order_id])).get(order_id, [])
+            if event.type == EventType.ERP_UNITS_KEPT and event.data.get("location_id") == location_id
+        ]
+        if told and told[-1].data.get("units") == units:
+            return
+        data = {"location_id": location_id, "sales_orders": closed, "units": units}
+        await uow.events.append(
+            order, EventType.ERP_UNITS_KEPT, actor="erp", occurred_at=services.clock(), data=data
+        )
 
 
 async def _chain(

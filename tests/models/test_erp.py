@@ -55,6 +55,25 @@ def test_closed_sales_orders_keep_their_units_and_the_open_one_takes_the_rest(
     assert plan_sales_orders(KEY, chain, wanted) == plan  # a retry picks the same
 
 
+@pytest.mark.parametrize(
+    ("chain", "wanted", "surplus"),
+    [
+        ([held(KEY, False, MUG=4)], [("MUG", 1)], ()),  # open: reduced, nothing kept
+        ([held(KEY, True, MUG=2)], [("MUG", 5)], ()),  # closed, every unit still wanted
+        ([held(KEY, True, MUG=4)], [("MUG", 3), ("PLATE", 1)], (("MUG", 1),)),
+        ([held(KEY, True, MUG=1, KETTLE=1)], [("MUG", 1)], (("KETTLE", 1),)),  # a line cancelled whole
+        ([held(KEY, True, MUG=2), held(f"{KEY}-2", True, MUG=3)], [("MUG", 1)], (("MUG", 4),)),
+        ([held(KEY, True, MUG=2, KETTLE=1)], [], (("KETTLE", 1), ("MUG", 2))),
+    ],
+)
+def test_what_closed_sales_orders_hold_beyond_what_is_wanted_is_their_surplus(
+    chain: list[tuple[str, HeldSalesOrder | None]],
+    wanted: list[tuple[str, int]],
+    surplus: tuple[tuple[str, int], ...],
+) -> None:
+    assert plan_sales_orders(KEY, chain, wanted).surplus == surplus
+
+
 def test_continuations_number_from_two() -> None:
     assert [continuation_key(KEY, n) for n in (1, 2, 3)] == [KEY, f"{KEY}-2", f"{KEY}-3"]
 
