@@ -239,6 +239,45 @@ async def test_a_second_sales_order_whose_answer_was_lost_is_found_by_the_retry_
     assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
 
 
+async def test_a_second_sales_order_whose_answer_was_lost_is_deleted_when_its_units_are_cancelled(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    sandbox = katana(sandboxes)
+    order, _ = await backordered_then_delivered(client, services, sandboxes, clock)
+    key = f"{order['number']}-DC-DFW"
+    working = services.erp
+    losing = KatanaErp.create(
+        SANDBOX_KATANA_URL,
+        "sandbox",
+        transport=Losing(sandbox, "POST /sales_orders"),
+        policy=UpstreamPolicy(name="katana", base_url=SANDBOX_KATANA_URL, attempts=1),
+    )
+    services.erp = losing
+    try:
+        while await relay_once(services, outbox_handlers(services)):
+            pass
+    finally:
+        services.erp = working
+        await losing.aclose()
+    [made] = sandbox.sales_orders_for(f"{key}-2")  # Katana made it; we never heard
+    line = order["lines"][0]["id"]
+    body = await execute(
+        client,
+        CANCEL,
+        {"input": {"orderId": order["id"], "reason": "CUSTOMER", "lines": [{"lineId": line, "quantity": 3}]}},
+        token=AGENT,
+    )
+
+    await relay(services, clock)
+
+    assert body["data"]["cancelOrder"]["userErrors"] == []
+    assert sandbox.sales_orders_for(f"{key}-2") == []  # not left showing 3 throws to deliver
+    assert [so["id"] for so in sandbox.sales_orders_for(f"{key}-2", include_deleted=True)] == [made["id"]]
+    amended = [t for t in await erp_tasks(services) if t.kind == ERP_SALES_ORDER_AMEND]
+    assert any(t.result == f"deleted {made['id']}, made by an earlier try" for t in amended)
+    assert [(t.kind, t.key, t.last_error) for t in await erp_tasks(services) if t.done_at is None] == []
+
+
 async def test_a_parcel_reported_before_its_units_reached_katana_waits_for_them(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:

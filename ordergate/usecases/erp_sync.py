@@ -119,11 +119,15 @@ def _promise_amendment(uow: UnitOfWork, order: Order, location: Location, now: d
 
 async def push_sales_order(services: Services, task: OutboxTask) -> str | DoneWith:
     """The relay's handler for ERP_SALES_ORDER tasks: the ERP's id for the sales order (kept in
-    the store for amendments), or NOTHING_TO_PUSH when every unit was cancelled or moved first."""
+    the store for amendments), or NOTHING_TO_PUSH when every unit was cancelled or moved first
+    (then a sales order an earlier try made is deleted: `_withdraw`)."""
     erp = _erp(services)
     wanted = await _sales_order(services, task.key, task.payload)
     if not wanted.lines:
-        return NOTHING_TO_PUSH
+        gone = None if task.first_try else await _withdraw(erp, wanted)
+        return (
+            NOTHING_TO_PUSH if gone is None else f"{NOTHING_TO_PUSH}: deleted {gone}, made by an earlier try"
+        )
     erp_id = await erp.push_sales_order(wanted, first=task.first_try)
     now = services.clock()
 
@@ -157,7 +161,8 @@ async def amend_sales_order(services: Services, task: OutboxTask) -> str:
     target = replace(wanted, order_id=plan.key, order_number=plan.key, lines=[x for x in lines if x.quantity])
     erp_id = erp_ids.get(plan.key)
     if erp_id is None and not target.lines:
-        done = "nothing to amend"
+        gone = await _withdraw(erp, target)
+        done = "nothing to amend" if gone is None else f"deleted {gone}, made by an earlier try"
     else:
         done = await _amend(services, task.payload, plan, target, erp_ids)
     if not plan.surplus:
@@ -166,6 +171,17 @@ async def amend_sales_order(services: Services, task: OutboxTask) -> str:
     await _tell_kept(services, task.payload, closed, plan.surplus)
     kept = ", ".join(f"{units} {sku}" for sku, units in plan.surplus)
     return f"{done}; closed {', '.join(closed)} keeps {kept} unwanted"[:128]
+
+
+async def _withdraw(erp: ErpConnector, order: SalesOrderPush) -> str | None:
+    """The sales order under `order`'s key that an earlier try made and nobody recorded (its
+    relay died before settling, or its answer was lost), deleted now that no work there wants
+    a unit: the ERP would otherwise show them as still to deliver. Its id, or None when the ERP
+    holds none under the key."""
+    found = await erp.find_sales_order(order.order_id)
+    if found is not None:
+        await erp.amend_sales_order(found, replace(order, lines=[]))
+    return found
 
 
 async def _amend(

@@ -142,6 +142,12 @@ class ErpConnector(Protocol):
         ERP is not searched for it before it is created."""
         ...
 
+    async def find_sales_order(self, order_id: str) -> str | None:
+        """The ERP's id for the sales order pushed under `order_id` (our key), or None when it
+        holds none: how an earlier push whose answer was lost, or whose relay died before
+        recording it, is found."""
+        ...
+
     async def amend_sales_order(self, erp_id: str, order: SalesOrderPush) -> str | None:
         """Make the ERP's sales order `erp_id` hold exactly `order.lines` (rows reduced, removed or
         added), or delete it when there are none. Returns the id that now stands for the order (a

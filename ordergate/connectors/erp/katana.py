@@ -175,6 +175,9 @@ class KatanaErp:
                 self._pushed.popitem(last=False)
             return sales_order_id
 
+    async def find_sales_order(self, order_id: str) -> str | None:
+        return await self._find_sales_order(order_id)
+
     async def amend_sales_order(self, erp_id: str, order: SalesOrderPush) -> str | None:
         sales_order_id = _katana_id(erp_id)
         async with self._pushing.hold(order.order_id):
