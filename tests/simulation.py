@@ -767,15 +767,19 @@ class Walk:
         for label in self.shipengine.labels_for(return_id):
             label.step = max(label.step, 1)
 
-    async def take_back(self, parcel: Awaited) -> None:
-        """A return's parcel received at the node that sent its units."""
-        received = await receive_back(
+    async def hand_in(self, parcel: Awaited) -> dict[str, Any]:
+        """A return's parcel handed in at the node that sent its units: `receiveReturn`'s answer."""
+        return await receive_back(
             self.client,
             parcel.return_id,
             parcel.lines,
             self.locations[parcel.code],
             disposition=parcel.disposition,
         )
+
+    async def take_back(self, parcel: Awaited) -> None:
+        """A return's parcel received, its restocked unit counted where it came back."""
+        received = await self.hand_in(parcel)
         if received["userErrors"]:
             raise self.violation(f"return refused: {received}")
         if parcel.disposition == "RESTOCK":
@@ -796,13 +800,7 @@ class Walk:
             return
         if status is not ReturnStatus.EXPIRED:
             raise self.violation(f"return {parcel.return_id} waiting for its parcel is {status}")
-        refused = await receive_back(
-            self.client,
-            parcel.return_id,
-            parcel.lines,
-            self.locations[parcel.code],
-            disposition=parcel.disposition,
-        )
+        refused = await self.hand_in(parcel)
         if [error["code"] for error in refused["userErrors"]] != ["INVALID_TRANSITION"]:
             raise self.violation(f"an expired return's parcel was not refused: {refused}")
         self.returned.discard(parcel.line_id)

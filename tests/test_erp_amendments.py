@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.bootstrap import SANDBOX_KATANA_URL, Sandboxes
+from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.models.outbox import ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, OutboxTask
@@ -21,7 +21,7 @@ from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line
 from tests.test_cancel import ANN, cancel, detail, placed
-from tests.test_erp_closed_sales_orders import Losing
+from tests.test_erp_closed_sales_orders import answers_lost
 from tests.test_fulfillment import DALLAS, place, step
 from tests.test_route_order import close, route
 
@@ -165,24 +165,6 @@ async def test_an_amendment_due_before_its_push_waits_for_it_and_nothing_is_lost
     assert rows(katana(sandboxes), key) == [("MUG-BLUE", 3)]
     assert all(task.done_at is not None for task in await tasks(services, ERP_SALES_ORDER))
     assert all(task.done_at is not None for task in await tasks(services, ERP_SALES_ORDER_AMEND))
-
-
-@asynccontextmanager
-async def answers_lost(services: Services, sandbox: KatanaSandbox, label: str) -> AsyncIterator[None]:
-    """Katana applies the first `label` request and its answer is lost (a cut connection)."""
-    working = services.erp
-    losing = KatanaErp.create(
-        SANDBOX_KATANA_URL,
-        "sandbox",
-        transport=Losing(sandbox, label),
-        policy=UpstreamPolicy(name="katana", base_url=SANDBOX_KATANA_URL, attempts=1),
-    )
-    services.erp = losing
-    try:
-        yield
-    finally:
-        services.erp = working
-        await losing.aclose()
 
 
 async def test_a_push_whose_answer_was_lost_then_cancelled_whole_leaves_no_sales_order_at_katana(

@@ -5,7 +5,8 @@ right and no outbox task is left retrying."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -202,20 +203,30 @@ class Losing(httpx.AsyncBaseTransport):
         return answer
 
 
+@asynccontextmanager
+async def answers_lost(services: Services, sandbox: KatanaSandbox, label: str) -> AsyncIterator[None]:
+    """Katana applies the first `label` request and its answer is lost (a cut connection)."""
+    working = services.erp
+    losing = KatanaErp.create(
+        SANDBOX_KATANA_URL,
+        "sandbox",
+        transport=Losing(sandbox, label),
+        policy=UpstreamPolicy(name="katana", base_url=SANDBOX_KATANA_URL, attempts=1),
+    )
+    services.erp = losing
+    try:
+        yield
+    finally:
+        services.erp = working
+        await losing.aclose()
+
+
 async def test_a_second_sales_order_whose_answer_was_lost_is_found_by_the_retry_not_made_twice(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     sandbox = katana(sandboxes)
     order, second = await backordered_then_delivered(client, services, sandboxes, clock)
-    working = services.erp
-    losing = KatanaErp.create(
-        SANDBOX_KATANA_URL,
-        "sandbox",
-        transport=Losing(sandbox, "POST /sales_orders"),
-        policy=UpstreamPolicy(name="katana", base_url=SANDBOX_KATANA_URL, attempts=1),
-    )
-    services.erp = losing
-    try:
+    async with answers_lost(services, sandbox, "POST /sales_orders"):
         while await relay_once(services, outbox_handlers(services)):
             pass
         [lost] = [t for t in await erp_tasks(services) if t.done_at is None]
@@ -226,9 +237,6 @@ async def test_a_second_sales_order_whose_answer_was_lost_is_found_by_the_retry_
         await relay(services, clock)
         await ship(client, second)
         await relay(services, clock)
-    finally:
-        services.erp = working
-        await losing.aclose()
 
     [second_so] = sandbox.sales_orders_for(f"{key}-2", include_deleted=True)
     assert (second_so["status"], rows(second_so, sandbox)) == ("DELIVERED", [(WOOL, 3)])
@@ -245,20 +253,9 @@ async def test_a_second_sales_order_whose_answer_was_lost_is_deleted_when_its_un
     sandbox = katana(sandboxes)
     order, _ = await backordered_then_delivered(client, services, sandboxes, clock)
     key = f"{order['number']}-DC-DFW"
-    working = services.erp
-    losing = KatanaErp.create(
-        SANDBOX_KATANA_URL,
-        "sandbox",
-        transport=Losing(sandbox, "POST /sales_orders"),
-        policy=UpstreamPolicy(name="katana", base_url=SANDBOX_KATANA_URL, attempts=1),
-    )
-    services.erp = losing
-    try:
+    async with answers_lost(services, sandbox, "POST /sales_orders"):
         while await relay_once(services, outbox_handlers(services)):
             pass
-    finally:
-        services.erp = working
-        await losing.aclose()
     [made] = sandbox.sales_orders_for(f"{key}-2")  # Katana made it; we never heard
     line = order["lines"][0]["id"]
     body = await execute(
