@@ -12,6 +12,7 @@ from tests.graphql_client import execute
 
 AGENT = a_token("agent")
 APPROVE = "mutation($id: ID!) { approveReturn(input: {returnId: $id}) { orderReturn { lines { id } } } }"
+RETURN_LINES = "query($id: ID!) { order(id: $id) { returns { id lines { id } } } }"
 RECEIVE = """mutation($input: ReceiveReturnInput!) {
   receiveReturn(input: $input) { orderReturn { status } userErrors { code } }
 }"""
@@ -36,9 +37,10 @@ async def send_back(
 
 
 async def ask_back(
-    client: httpx.AsyncClient, order_id: str, line_id: str, *, quantity: int = 1
+    client: httpx.AsyncClient, order_id: str, line_id: str, *, quantity: int = 1, approve: bool = True
 ) -> tuple[str, list[str]]:
-    """A return requested (contract `StartReturn`) and approved by an agent: its id and lines."""
+    """A return requested (contract `StartReturn`) and approved by an agent (unless not to be:
+    the items handed in at a counter before a decision): its id and lines."""
     asked = await execute(
         client,
         operation("StartReturn"),
@@ -52,6 +54,10 @@ async def ask_back(
     )
     assert asked["data"]["requestReturn"]["userErrors"] == [], asked
     return_id: str = asked["data"]["requestReturn"]["orderReturn"]["id"]
+    if not approve:
+        found = await execute(client, RETURN_LINES, {"id": order_id}, token=AGENT)
+        [lines] = [r["lines"] for r in found["data"]["order"]["returns"] if r["id"] == return_id]
+        return return_id, [line["id"] for line in lines]
     approved = await execute(client, APPROVE, {"id": return_id}, token=AGENT)
     return return_id, [line["id"] for line in approved["data"]["approveReturn"]["orderReturn"]["lines"]]
 

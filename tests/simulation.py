@@ -749,11 +749,13 @@ class Walk:
         order, line, fo = self.rng.choice(candidates)
         self.returned.add(line["id"])
         disposition = self.rng.choice(("RESTOCK", "RESTOCK", "DAMAGED"))
-        return_id, return_lines = await ask_back(self.client, order["id"], line["id"])
+        at_counter = self.rng.random() < 0.15  # handed in at the node before anyone decided
+        return_id, return_lines = await ask_back(self.client, order["id"], line["id"], approve=not at_counter)
         parcel = Awaited(
             return_id, return_lines, line["id"], line["sku"], fo["location"]["code"], disposition
         )
-        if self.rng.random() < 0.5:  # the relay buys the label before the parcel is back ...
+        # Approved, the relay buys the label before the parcel is back half the time ...
+        if not at_counter and self.rng.random() < 0.5:
             await self.relay()
             roll = self.rng.random()
             if roll < 0.25:  # ... and the customer posts it: the carrier scans the label

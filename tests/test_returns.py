@@ -202,6 +202,37 @@ async def test_the_window_closes_for_customers_not_for_agents(
     assert for_them["userErrors"] == []
 
 
+async def test_items_handed_in_at_a_counter_before_a_decision_are_received_there_with_no_label(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    order = await shipped_order(client, [a_line("MUG-BLUE", 2)])
+    dallas = (await location_ids(client))["DC-DFW"]
+    asked = await start_return(
+        client, ANN, order["id"], [{"lineId": line_id(order, "MUG-BLUE"), "quantity": 1, "reason": "x"}]
+    )
+    return_id = asked["orderReturn"]["id"]
+    async with services.store.read() as uow:
+        [line] = (await uow.returns.lines_by_return_ids([return_id]))[return_id]
+    before = await on_hand(services, "MUG-BLUE", dallas)
+
+    received = await receive(client, return_id, dallas, {line.id: "RESTOCK"})
+    after = await order_of(client, order["id"])
+    async with services.store.read() as uow:
+        decided = (await uow.returns.by_ids([return_id]))[return_id]
+        labels = await uow.outbox.with_key_prefixes([f"{decided.id}:"])
+
+    assert received["userErrors"] == []
+    assert received["orderReturn"]["status"] == "CLOSED"  # nothing was paid: nothing to refund
+    assert await on_hand(services, "MUG-BLUE", dallas) == before + 1
+    assert (decided.decided_by, decided.decided_at) == ("associate-test", decided.received_at)
+    assert labels == []  # no label bought for a parcel already back
+    assert [e["type"] for e in after["timeline"] if e["type"].startswith("RETURN_")] == [
+        "RETURN_REQUESTED",
+        "RETURN_RECEIVED",
+        "RETURN_CLOSED",
+    ]  # no RETURN_APPROVED: its email would ask the customer to send the items back
+
+
 async def test_a_declined_return_cannot_be_received(client: httpx.AsyncClient) -> None:
     order = await shipped_order(client, [a_line("MUG-BLUE", 1)])
     dallas = (await location_ids(client))["DC-DFW"]

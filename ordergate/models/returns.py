@@ -15,6 +15,10 @@ picked up within the label's time (`label_due`, the policy's `return_label_ttl` 
 purchase) EXPIRED, and its label is voided. Its units may be asked for again. A return with no
 label (units handed over in store) does not expire: it waits at the counter.
 
+A customer may hand the items in at a node's counter before anyone decided their return: the
+receipt decides it (the receiver is who decided, and no label is bought for a parcel that is
+already back), so a store associate does not wait on an agent's approval.
+
 A request is decided by `plan_return`, pure: given the order's lines, the units already asked
 for in open returns and the products, it says which return to write or why not. Customers ask
 within the return window after their units last left; agents may ask for them any time."""
@@ -87,6 +91,7 @@ R, A = ReturnStatus, ReturnAction
 RETURN_TRANSITIONS: dict[tuple[ReturnStatus, ReturnAction], ReturnStatus] = {
     (R.REQUESTED, A.APPROVE): R.APPROVED,
     (R.REQUESTED, A.DECLINE): R.DECLINED,
+    (R.REQUESTED, A.RECEIVE): R.RECEIVED,  # handed in at a counter: the receipt decides it
     (R.APPROVED, A.RECEIVE): R.RECEIVED,
     (R.APPROVED, A.EXPIRE): R.EXPIRED,
     (R.RECEIVED, A.REFUND): R.REFUNDED,

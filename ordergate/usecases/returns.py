@@ -433,7 +433,8 @@ async def _settle_label(
 
 async def receive_return(services: Services, principal: Principal, command: ReceiveReturn) -> OrderReturn:
     """The parcel is back at a node: each line restocked there or written off as damaged, and
-    the order's lines and fulfilment status count what came back."""
+    the order's lines and fulfilment status count what came back. A return nobody decided yet
+    (the items handed in at a counter) is decided by its receipt."""
     if not principal.can(Permission.MANAGE_RETURNS) and not principal.can(Permission.FULFIL):
         raise Forbidden("this role may not receive returns")
     now = services.clock()
@@ -482,6 +483,8 @@ async def receive_return(services: Services, principal: Principal, command: Rece
                 reason=f"return of order {order.number} restocked",
                 now=now,
             )
+        if order_return.status is ReturnStatus.REQUESTED:  # handed in before anyone decided it
+            order_return.decided_by, order_return.decided_at = principal.subject, now
         order_return.status, order_return.received_at = status, now
         order_return.received_location_id = location.id
         uow.save(order_return)

@@ -286,6 +286,14 @@ def test_a_return_expires_just_after_its_label_s_last_instant_and_the_customer_i
     assert isinstance(send_by(NOW), date)
 
 
+def test_a_return_is_received_once_approved_or_at_a_counter_before_any_decision() -> None:
+    assert next_return_status(ReturnStatus.APPROVED, ReturnAction.RECEIVE) is ReturnStatus.RECEIVED
+    assert next_return_status(ReturnStatus.REQUESTED, ReturnAction.RECEIVE) is ReturnStatus.RECEIVED
+    for status in (ReturnStatus.DECLINED, ReturnStatus.EXPIRED, ReturnStatus.RECEIVED, ReturnStatus.CLOSED):
+        with pytest.raises(InvalidTransition):
+            next_return_status(status, ReturnAction.RECEIVE)
+
+
 def test_only_an_approved_return_expires_and_an_expired_one_is_final() -> None:
     assert next_return_status(ReturnStatus.APPROVED, ReturnAction.EXPIRE) is ReturnStatus.EXPIRED
     for status in set(ReturnStatus) - {ReturnStatus.APPROVED}:
