@@ -57,6 +57,7 @@ from ordergate.models.returns import (
     OrderReturn,
     ReturnAction,
     ReturnLabelStatus,
+    ReturnLine,
     ReturnStatus,
     bound_by_window,
     check_return_window,
@@ -443,23 +444,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         order_return, order = await _return_and_order(uow, command.return_id)
         status = next_return_status(order_return.status, ReturnAction.RECEIVE)
         lines = (await uow.returns.lines_by_return_ids([order_return.id])).get(order_return.id, [])
-        disposition = {item.return_line_id: item.disposition for item in command.lines}
-        missing = [line for line in lines if line.id not in disposition]
-        unknown = [
-            i for i, item in enumerate(command.lines) if item.return_line_id not in {x.id for x in lines}
-        ]
-        if missing or unknown:
-            raise ValidationFailed(
-                [Problem("NOT_FOUND", "no such line on this return", ("lines", str(i))) for i in unknown]
-                + [
-                    Problem(
-                        "REQUIRED",
-                        f"say what became of every line ({line.sku} is missing)",
-                        ("lines",),
-                    )
-                    for line in missing
-                ]
-            )
+        disposition = _dispositions(command, lines)
         order_lines = {x.id: x for x in (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])}
         for line in sorted(lines, key=lambda x: x.sku):  # positions in SKU order, as every writer takes them
             line.disposition = disposition[line.id]
@@ -512,6 +497,23 @@ async def receive_return(services: Services, principal: Principal, command: Rece
             else:  # nothing to wait for
                 await _close(uow, order_return, order, principal.subject, now, reason="nothing to refund")
     return order_return
+
+
+def _dispositions(command: ReceiveReturn, lines: Sequence[ReturnLine]) -> dict[str, Disposition]:
+    """What became of each of the return's lines, by line id; every line named, and only its
+    lines, else VALIDATION_FAILED naming each wrong one."""
+    disposition = {item.return_line_id: item.disposition for item in command.lines}
+    missing = [line for line in lines if line.id not in disposition]
+    unknown = [i for i, item in enumerate(command.lines) if item.return_line_id not in {x.id for x in lines}]
+    if missing or unknown:
+        raise ValidationFailed(
+            [Problem("NOT_FOUND", "no such line on this return", ("lines", str(i))) for i in unknown]
+            + [
+                Problem("REQUIRED", f"say what became of every line ({line.sku} is missing)", ("lines",))
+                for line in missing
+            ]
+        )
+    return disposition
 
 
 async def close_return(services: Services, principal: Principal, command: CloseReturn) -> OrderReturn:
