@@ -109,6 +109,7 @@ NO_STREET = {
 }
 WRONG_ZIP = NO_STREET | {"street_1": "1 Main St", "city": "Austin", "zip": "ABCDE"}
 NO_COUNTRY = WRONG_ZIP | {"zip": "78701", "country_iso2": "XK", "country": "Kosovo"}  # not ISO 3166-1
+KEYED_IN = WRONG_ZIP | {"zip": "78701", "country_iso2": "US", "country": "United States"}  # a whole address
 
 
 def addressed(address: dict[str, Any]) -> bool:
@@ -380,9 +381,12 @@ class Walk:
         if self.rng.random() < 0.2:  # the first SKU again, engraved: a line of its own, dearer
             engraved = self.bigcommerce.product_for(lines[0][0]).price + Decimal("2.25")
             lines.append((lines[0][0], self.rng.randint(1, 2), engraved))
-        if self.rng.random() < 0.25:  # a guest's sale with no street, a wrong zip or country: held
+        roll = self.rng.random()
+        if roll < 0.25:  # a guest's sale with no street, a wrong zip or country: held
             nowhere = self.rng.choice((NO_STREET, WRONG_ZIP, NO_COUNTRY))
             created = await self.bigcommerce.create_order(GUEST, lines, shipping_address=nowhere)
+        elif roll < 0.35:  # a phone order keyed in with no email: kept under a stand-in address
+            created = await self.bigcommerce.create_order("", lines, shipping_address=KEYED_IN)
         else:  # one in three with a coupon off the goods (up to all of them)
             coupon = Decimal(self.rng.choice((0, 0, 5, 10, 500)))
             created = await self.bigcommerce.create_order(SHOPPER, lines, coupon=coupon)

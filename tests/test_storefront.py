@@ -1249,3 +1249,50 @@ async def test_a_sale_held_for_a_product_no_catalogue_has_goes_on_once_an_agent_
     assert cancelled["order"]["status"] == "CONFIRMED"  # the answer says so
     assert routed["holds"] == []
     assert [fo["lines"] for fo in routed["fulfillmentOrders"]] == [[{"sku": "LAMP-DESK", "quantity": 1}]]
+
+
+GUEST_ADDRESS = {
+    "first_name": "Sam",
+    "last_name": "Guest",
+    "street_1": "1 Congress Ave",
+    "city": "Austin",
+    "state": "Texas",
+    "zip": "78701",
+    "country": "United States",
+    "country_iso2": "US",
+}
+
+
+@pytest.mark.parametrize("given", ["", "sam at example dot com"])
+async def test_a_sale_without_an_email_we_can_write_to_is_kept_under_a_stand_in_and_reaches_the_erp(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, given: str
+) -> None:
+    created = await bigcommerce(sandboxes).create_order(
+        given, [("MUG-BLUE", 1)], shipping_address=GUEST_ADDRESS
+    )
+
+    outcome = await storefront.import_order(services, str(created["id"]))
+
+    [found] = await imported(client, created["id"])
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { number email status fulfillmentOrders { location { code } } } }",
+        {"id": found["id"]},
+        token=AGENT,
+    )
+    order = body["data"]["order"]
+    assert outcome.startswith("imported as")
+    assert order["email"] == f"bigcommerce-{created['id']}@no-email.invalid"
+    assert order["status"] != "ON_HOLD"
+    assert order["fulfillmentOrders"] != []
+    erp = sandboxes.katana
+    assert erp is not None
+    key = f"{order['number']}-{order['fulfillmentOrders'][0]['location']['code']}"
+
+    async def pushed() -> list[dict[str, Any]]:
+        return erp.sales_orders_for(key)
+
+    [sales_order] = await eventually(pushed, "the ERP's sales order")
+    [customer] = [c for c in erp.customers if c["id"] == sales_order["customer_id"]]
+    assert customer["email"] is None  # Katana is given no address that is not one
+    assert customer["name"] == "Sam Guest"

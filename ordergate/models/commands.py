@@ -237,6 +237,25 @@ def check_email(email: str) -> str | None:
         return None
 
 
+NO_EMAIL_DOMAIN = "no-email.invalid"  # RFC 2606's .invalid: never anyone's address
+
+
+def sale_email(given: str, reference: str) -> str:
+    """The address a storefront sale is kept under: the shopper's when it is one; else (a sale
+    the merchant keyed in with none, or one mistyped) a stand-in made from the sale's reference
+    at a domain that is never anyone's, so the sale, paid for already, is kept and not lost.
+    Nobody is written to there: a storefront's sales are the storefront's to email about, and
+    an ERP is told of no address (`is_stand_in`)."""
+    if check_email(given) is not None:
+        return given
+    return f"{re.sub(r'[^a-z0-9]+', '-', reference.lower()).strip('-')[:64]}@{NO_EMAIL_DOMAIN}"
+
+
+def is_stand_in(email: str) -> bool:
+    """Whether an order's address is a sale's stand-in (`sale_email`), not a shopper's."""
+    return email.strip().lower().endswith(f"@{NO_EMAIL_DOMAIN}")
+
+
 def check_address(address: Address, path: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
     for name, value, required in (
@@ -280,7 +299,8 @@ def check_place_order(command: PlaceOrder, limits: Limits) -> list[Problem]:
     problems.extend(check_key(command.idempotency_key, (*root, "idempotency_key")))
     _text(problems, command.channel, (*root, "channel"), required=True)
     _text(problems, command.external_reference, (*root, "external_reference"), required=False)
-    if check_email(command.customer.email) is None:
+    email = command.customer.email
+    if check_email(email) is None and not (command.sale is not None and is_stand_in(email)):
         problems.append(
             Problem("INVALID_EMAIL", "customer email is not a valid address", (*root, "customer", "email"))
         )

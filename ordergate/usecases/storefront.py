@@ -42,6 +42,7 @@ from ordergate.models.commands import (
     PlaceOrder,
     ReleaseOrderHold,
     routable_sku,
+    sale_email,
     shipping_gaps,
 )
 from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
@@ -216,7 +217,7 @@ def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
         idempotency_key=reference,
         channel=found.channel,
         customer=CustomerDetails(
-            email=found.email,
+            email=sale_email(found.email, reference),
             first_name=found.first_name or None,
             last_name=found.last_name or None,
             phone=found.phone or None,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -7,11 +8,15 @@ import sqlalchemy as sa
 
 from ordergate.models.commands import (
     MAX_LENGTH,
+    CustomerDetails,
+    ExternalSale,
     Limits,
     LineRequest,
     address_gaps,
     check_lines,
     check_place_order,
+    is_stand_in,
+    sale_email,
     shipping_gaps,
     unplaceable,
 )
@@ -106,3 +111,34 @@ def test_a_sale_may_name_a_sku_of_the_storefront_s_that_no_order_of_ours_may(
 
     assert (check_lines(lines, limits, ()) == []) is ours
     assert (check_lines(lines, limits, (), sold=True) == []) is sold
+
+
+SALE = ExternalSale("bigcommerce", "108", (Decimal("12.00"),), Decimal(0), Decimal(0), Decimal(0), Decimal(0))
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("priya.patel@example.com", "priya.patel@example.com"),
+        ("", "bigcommerce-108@no-email.invalid"),  # keyed in by the merchant with none
+        ("sam at example dot com", "bigcommerce-108@no-email.invalid"),
+        ("sam@", "bigcommerce-108@no-email.invalid"),
+    ],
+)
+def test_a_sale_is_kept_under_the_shopper_s_address_or_else_a_stand_in_that_is_nobody_s(
+    given: str, kept: str
+) -> None:
+    assert sale_email(given, "bigcommerce:108") == kept
+    assert is_stand_in(kept) is (kept != given)
+
+
+def test_only_a_storefront_s_sale_may_be_placed_under_a_stand_in_address() -> None:
+    stand_in = CustomerDetails("bigcommerce-108@no-email.invalid", "Sam", "Guest")
+
+    ours = check_place_order(a_place_order(customer=stand_in), Limits(max_line_quantity=10, max_lines=10))
+    sold = check_place_order(
+        a_place_order(customer=stand_in, sale=SALE), Limits(max_line_quantity=10, max_lines=10)
+    )
+
+    assert [(p.code, p.field) for p in ours] == [("INVALID_EMAIL", ("customer", "email"))]
+    assert sold == []
