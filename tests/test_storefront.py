@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes
+from ordergate.connectors.storefront.base import StorefrontOrderLine
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
+from ordergate.models.commands import SOLD_SKU
 from ordergate.models.outbox import STOREFRONT_DELIVERY
 from ordergate.models.returns import ReturnStatus
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox, Product
@@ -1121,20 +1123,30 @@ def gave_up(metrics_text: str, lane: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+PAT = {
+    "first_name": "Pat",
+    "last_name": "Doe",
+    "street_1": "1 Main St",
+    "city": "Austin",
+    "state": "Texas",
+    "zip": "78701",
+    "country_iso2": "US",
+    "email": "pat@example.com",
+}
+
+
 async def test_a_sale_the_import_cannot_take_is_counted_for_operators_and_keeps_its_reason(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    """A merchant keys in an order by hand with a custom product under a SKU longer than any
-    column of ours holds (64 characters): the import gives it up. An operator sees it counted per
-    lane on /metrics (to alert on), and the delivery keeps the reason."""
+    """A merchant keys in an order by hand for more units of one line than our orders may ask
+    for (999): the import gives it up. An operator sees it counted per lane on /metrics (to alert
+    on), and the delivery keeps the reason."""
     before = gave_up((await client.get("/metrics")).text, "storefront")
-    billing = {"first_name": "Pat", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin"}
-    billing |= {"state": "Texas", "zip": "78701", "country_iso2": "US", "email": "pat@example.com"}
-    custom = {"name": "Engraving service", "quantity": 1, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
-    custom["sku"] = "ENGRAVING-" + "X" * 60
+    custom = {"name": "Engraving service", "quantity": 5000, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
+    custom["sku"] = "ENGRAVING"
     created = await client.post(
         "/sandbox/bigcommerce/v2/orders",
-        json={"billing_address": billing, "products": [custom], "status_id": 11},
+        json={"billing_address": PAT, "products": [custom], "status_id": 11},
         headers={"X-Auth-Token": "sandbox"},
     )
 
@@ -1145,8 +1157,43 @@ async def test_a_sale_the_import_cannot_take_is_counted_for_operators_and_keeps_
     after = gave_up((await client.get("/metrics")).text, "storefront")
 
     assert created.status_code == 200
-    assert task.result == f"gave up: cannot import bigcommerce:{created.json()['id']}: INVALID_SKU"
+    assert task.result == f"gave up: cannot import bigcommerce:{created.json()['id']}: INVALID_QUANTITY"
     assert after == before + 1
+
+
+async def test_a_sale_under_a_sku_longer_than_ours_is_kept_for_an_agent_under_a_stand_in(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """A custom product keyed in under a SKU longer than any column of ours holds (64
+    characters) was given up (INVALID_SKU); the sale is kept now, held for an agent, the line
+    under a stand-in naming the SKU's start, with the storefront's name."""
+    custom = {"name": "Engraving service", "quantity": 1, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
+    custom["sku"] = "ENGRAVING-" + "X" * 60
+    created = await client.post(
+        "/sandbox/bigcommerce/v2/orders",
+        json={"billing_address": PAT, "products": [custom], "status_id": 11},
+        headers={"X-Auth-Token": "sandbox"},
+    )
+    external_id = created.json()["id"]
+
+    async def taken() -> list[dict[str, Any]]:
+        return await imported(client, external_id)
+
+    [found] = await eventually(taken, "the import")
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { status lines { sku name } holds { reason note } } }",
+        {"id": found["id"]},
+        token=AGENT,
+    )
+    order = body["data"]["order"]
+    [line] = order["lines"]
+    assert order["status"] == "ON_HOLD"
+    assert line["name"] == "Engraving service"
+    assert line["sku"].startswith("(SKU ENGRAVING-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX...) ")
+    assert len(line["sku"]) <= 64
+    assert [hold["reason"] for hold in order["holds"]] == ["OTHER"]
+    assert line["sku"] in order["holds"][0]["note"]
 
 
 async def test_a_sale_under_a_sku_that_is_no_sku_of_ours_is_kept_for_an_agent_not_given_up(
@@ -1296,3 +1343,22 @@ async def test_a_sale_without_an_email_we_can_write_to_is_kept_under_a_stand_in_
     [customer] = [c for c in erp.customers if c["id"] == sales_order["customer_id"]]
     assert customer["email"] is None  # Katana is given no address that is not one
     assert customer["name"] == "Sam Guest"
+
+
+@pytest.mark.parametrize(
+    ("sku", "kept"),
+    [
+        ("MUG-BLUE", "MUG-BLUE"),
+        ("MUG BLUE/2", "MUG BLUE/2"),  # no SKU of ours, but one a column holds: kept as it is
+        ("", "(no SKU) 7"),
+        ("ENGRAVING-" + "X" * 60, "(SKU ENGRAVING-" + "X" * 30 + "...) 7"),
+        ("TAB\tBED", "(SKU TAB?BED...) 7"),
+    ],
+)
+def test_a_sale_s_line_is_kept_under_its_sku_or_a_stand_in_no_sku_of_ours_can_be(sku: str, kept: str) -> None:
+    line = StorefrontOrderLine(
+        order_product_id=7, sku=sku, name="Mug", quantity=1, unit_price=Decimal("1.00")
+    )
+
+    assert storefront.sold_sku(line) == kept
+    assert SOLD_SKU.fullmatch(storefront.sold_sku(line))

@@ -16,6 +16,7 @@ by `AvailabilityPusher` whenever ours changes.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from ordergate.connectors.storefront.base import (
 from ordergate.models.catalog import Product
 from ordergate.models.commands import (
     MAX_NOTE,
+    SOLD_SKU,
     CustomerDetails,
     ExternalSale,
     HoldOrder,
@@ -192,10 +194,17 @@ async def _learn_products(services: Services, skus: list[str]) -> None:
 
 
 def sold_sku(line: StorefrontOrderLine) -> str:
-    """The SKU a sale's line is kept under: its own, or for a line sold without one (a custom
-    product the merchant typed in) a stand-in no SKU of ours can be, so the sale is kept held for
-    an agent (`models.capture.check_capture`) instead of given up."""
-    return line.sku or f"(no SKU) {line.order_product_id}"
+    """The SKU a sale's line is kept under: its own, or a stand-in no SKU of ours can be, so the
+    sale is kept held for an agent (`models.capture.check_capture`) instead of given up: for a
+    line sold without one (a custom product the merchant typed in), and for one whose SKU no
+    column of ours holds (longer than 64 characters, or with control characters), naming its
+    start. The line keeps the storefront's name either way."""
+    if not line.sku:
+        return f"(no SKU) {line.order_product_id}"
+    if SOLD_SKU.fullmatch(line.sku):
+        return line.sku
+    start = re.sub(r"[\x00-\x1f\x7f]", "?", line.sku)[:40].strip()
+    return f"(SKU {start}...) {line.order_product_id}"[:64]
 
 
 def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Product:
