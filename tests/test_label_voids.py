@@ -16,8 +16,7 @@ from ordergate.connectors.carriers.base import Carrier, Label
 from ordergate.models.outbox import LABEL_VOID
 from ordergate.usecases import labels
 from ordergate.usecases.services import Services
-from tests.contract import operation
-from tests.graphql_client import execute
+from tests.test_cancel import cancel
 from tests.test_return_labels import Meanwhile, relay
 from tests.test_shipping import AGENT, packed, ship
 
@@ -50,13 +49,7 @@ async def test_a_label_bought_while_its_work_was_cancelled_is_voided(
     order, fo_id = await packed(client)
 
     async def cancelled() -> None:
-        body = await execute(
-            client,
-            operation("CancelMyOrder"),
-            {"input": {"orderId": order["id"], "reason": "CUSTOMER"}},
-            token=AGENT,
-        )
-        assert body["data"]["cancelOrder"]["userErrors"] == []
+        assert (await cancel(client, AGENT, orderId=order["id"]))["userErrors"] == []
 
     services.carriers["shipengine"] = Meanwhile(services.carriers["shipengine"], cancelled)
     shipped = await ship(client, fo_id)
@@ -102,12 +95,7 @@ async def test_a_label_a_parcel_travelled_on_is_not_voided_and_the_task_says_why
     carrier = sandboxes.shipengine
 
     async def cancelled_after_pickup() -> None:
-        await execute(
-            client,
-            operation("CancelMyOrder"),
-            {"input": {"orderId": order["id"], "reason": "CUSTOMER"}},
-            token=AGENT,
-        )
+        await cancel(client, AGENT, orderId=order["id"])
 
     services.carriers["shipengine"] = Meanwhile(services.carriers["shipengine"], cancelled_after_pickup)
     await ship(client, fo_id)

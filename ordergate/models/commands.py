@@ -29,6 +29,21 @@ def routable_sku(sku: str) -> bool:
     return SKU_PATTERN.fullmatch(sku) is not None
 
 
+def sale_sku(sku: str, line_id: object) -> str:
+    """The SKU a storefront sale's line (`line_id`, the storefront's) is kept under: its own, or
+    a stand-in no SKU of ours can be, so the sale is kept held for an agent
+    (`models.capture.check_capture`) instead of given up: for a line sold without one (a custom
+    product the merchant typed in), and for one whose SKU no column of ours holds (longer than 64
+    characters, or with control characters), naming its start. The line keeps the storefront's
+    name either way."""
+    if not sku:
+        return f"(no SKU) {line_id}"
+    if SOLD_SKU.fullmatch(sku):
+        return sku
+    start = re.sub(r"[\x00-\x1f\x7f]", "?", sku)[:40].strip()
+    return f"(SKU {start}...) {line_id}"[:64]
+
+
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_KEY_LENGTH = 255
 MAX_TEXT = 255

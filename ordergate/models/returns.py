@@ -143,10 +143,11 @@ def label_due(order_return: OrderReturn, ttl: timedelta | None) -> datetime | No
     return order_return.label_created_at + ttl
 
 
-def send_by(due: datetime | None) -> date | None:
-    """The day a customer is told to send their parcel by: the day before the due instant's day
-    (UTC), so that the whole of it, in the customer's time zone, is inside the label's time
-    unless the due instant falls early on its day and they live far west of UTC."""
+def send_by(order_return: OrderReturn, ttl: timedelta | None) -> date | None:
+    """The day a customer is told to send their parcel by (`label_due`): the day before the due
+    instant's day (UTC), so that the whole of it, in the customer's time zone, is inside the
+    label's time unless the due instant falls early on its day and they live far west of UTC."""
+    due = label_due(order_return, ttl)
     return None if due is None else (due - timedelta(days=1)).date()
 
 

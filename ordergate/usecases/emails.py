@@ -52,7 +52,7 @@ from ordergate.models.order import Order, OrderLine
 from ordergate.models.order_status import pickup_until
 from ordergate.models.outbox import EMAIL_MESSAGE, OutboxTask, Permanent
 from ordergate.models.payments import PaymentKind
-from ordergate.models.returns import ReturnLabelStatus, ReturnLine, ReturnStatus, label_due, send_by
+from ordergate.models.returns import ReturnLabelStatus, ReturnLine, ReturnStatus, send_by
 from ordergate.models.scope import OrderScope
 from ordergate.models.tracking import carrier_name, link_for
 from ordergate.store.unit_of_work import UnitOfWork
@@ -252,7 +252,7 @@ async def _with_return(
         carrier=order_return.label_carrier,
         tracking_number=order_return.label_tracking_number,
         url=order_return.label_url or None,
-        send_by=send_by(label_due(order_return, label_ttl)),
+        send_by=send_by(order_return, label_ttl),
     )
     if facts.kind is EmailKind.RETURN_LABEL:
         if order_return.status is not ReturnStatus.APPROVED:

@@ -36,6 +36,7 @@ from ordergate.connectors.erp.base import (
     StockLine,
 )
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable
+from ordergate.models.commands import is_stand_in
 from ordergate.models.erp import (
     HeldSalesOrder,
     SalesOrderPlan,
@@ -301,7 +302,7 @@ async def _sales_order(services: Services, key: str, payload: dict[str, object])
         order_id=key,
         order_number=key,
         customer_name=customer.display_name,
-        customer_email=customer.email,
+        customer_email=None if is_stand_in(customer.email) else customer.email,  # told of no address
         erp_location_id=location.erp_id,
         currency=order.currency,
         lines=[

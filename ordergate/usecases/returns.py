@@ -185,25 +185,25 @@ async def _promise_label(
 
 
 def _promise_purchase(uow: UnitOfWork, order_return: OrderReturn, now: datetime, *, key: str) -> None:
-    _promise(uow, RETURN_LABEL, order_return, now, key=key)
+    _promise(uow, RETURN_LABEL, order_return.id, now, key=key)
 
 
 def _promise_void(uow: UnitOfWork, order_return: OrderReturn, now: datetime) -> None:
-    _promise(uow, RETURN_LABEL_VOID, order_return, now, key=f"{order_return.id}:{RETURN_LABEL_VOID}")
+    _promise(uow, RETURN_LABEL_VOID, order_return.id, now, key=f"{order_return.id}:{RETURN_LABEL_VOID}")
 
 
-def _promise_expiry(uow: UnitOfWork, order_return: OrderReturn, now: datetime, due: datetime) -> None:
+def _promise_expiry(uow: UnitOfWork, return_id: str, now: datetime, due: datetime) -> None:
     """The return's expiry, looked at once its label's time has run out (a return has one label
     bought at most: only a FAILED one is asked for again). A key of its own per promise: a look
     put off (the label's time made longer) promises another."""
-    key = f"{order_return.id}:{RETURN_EXPIRY}:{new_id()}"
-    _promise(uow, RETURN_EXPIRY, order_return, now, key=key, at=due + EXPIRY_GRACE)
+    key = f"{return_id}:{RETURN_EXPIRY}:{new_id()}"
+    _promise(uow, RETURN_EXPIRY, return_id, now, key=key, at=due + EXPIRY_GRACE)
 
 
 def _promise(
     uow: UnitOfWork,
     kind: str,
-    order_return: OrderReturn,
+    return_id: str,
     now: datetime,
     *,
     key: str,
@@ -213,7 +213,7 @@ def _promise(
         OutboxTask(
             kind=kind,
             key=key,
-            payload={"return_id": order_return.id},
+            payload={"return_id": return_id},
             available_at=at or now,
             created_at=now,
         )
@@ -335,7 +335,11 @@ async def expire_return(services: Services, task: OutboxTask) -> str | DoneWith:
         status = order_return.label_status.value if order_return.label_status else "none"
         return f"nothing to expire: the return is {order_return.status.value}, its label {status}"
     if not expires(order_return, ttl, now):
-        return DoneWith(f"not due until {due:%Y-%m-%d %H:%M}", lambda uow: _later(uow, return_id, now, due))
+
+        async def later(uow: UnitOfWork) -> None:
+            _promise_expiry(uow, return_id, now, due)
+
+        return DoneWith(f"not due until {due:%Y-%m-%d %H:%M}", later)
     carrier = services.carriers.get(order_return.label_carrier or "")
     tracking = await labels.tracked_as(carrier, order_return.label_tracking_number) if carrier else None
     if label_used(tracking):
@@ -350,12 +354,6 @@ async def expire_return(services: Services, task: OutboxTask) -> str | DoneWith:
         data = {"return_id": return_id, "carrier": order_return.label_carrier, "due": due.isoformat()}
         await uow.events.append(order, EventType.RETURN_EXPIRED, actor=SYSTEM, occurred_at=now, data=data)
     return f"expired: not picked up by {due:%Y-%m-%d %H:%M}; void promised"
-
-
-async def _later(uow: UnitOfWork, return_id: str, now: datetime, due: datetime) -> None:
-    order_return = (await uow.returns.by_ids([return_id])).get(return_id)
-    if order_return is not None:
-        _promise_expiry(uow, order_return, now, due)
 
 
 async def _label_request(
@@ -423,7 +421,7 @@ async def _settle_label(
                 event = EventType.RETURN_LABEL_CREATED
                 due = label_due(order_return, services.policy.return_label_ttl)
                 if due is not None:
-                    _promise_expiry(uow, order_return, now, due)
+                    _promise_expiry(uow, return_id, now, due)
         uow.save(order_return)
         if event is not None:
             data = {"return_id": return_id, "carrier": order_return.label_carrier}

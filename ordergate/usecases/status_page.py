@@ -31,7 +31,6 @@ from ordergate.models.returns import (
     ReturnLine,
     ReturnStatus,
     check_return_window,
-    label_due,
     last_left,
     pending_units,
     returnable,
@@ -95,7 +94,7 @@ class StatusPage:
             return None
         if order_return.label_status is not ReturnLabelStatus.PURCHASED:
             return None
-        return LabelToPrint(order_return.label_url, send_by(label_due(order_return, self.label_ttl)))
+        return LabelToPrint(order_return.label_url, send_by(order_return, self.label_ttl))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ by `AvailabilityPusher` whenever ours changes.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,14 +28,12 @@ from ordergate.connectors.storefront.base import (
     ShipmentPush,
     StorefrontConnector,
     StorefrontOrder,
-    StorefrontOrderLine,
     StorefrontPayment,
     StorefrontVariant,
 )
 from ordergate.models.catalog import Product
 from ordergate.models.commands import (
     MAX_NOTE,
-    SOLD_SKU,
     CustomerDetails,
     ExternalSale,
     HoldOrder,
@@ -45,6 +42,7 @@ from ordergate.models.commands import (
     ReleaseOrderHold,
     routable_sku,
     sale_email,
+    sale_sku,
     shipping_gaps,
 )
 from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
@@ -193,20 +191,6 @@ async def _learn_products(services: Services, skus: list[str]) -> None:
     await release_learned(services)
 
 
-def sold_sku(line: StorefrontOrderLine) -> str:
-    """The SKU a sale's line is kept under: its own, or a stand-in no SKU of ours can be, so the
-    sale is kept held for an agent (`models.capture.check_capture`) instead of given up: for a
-    line sold without one (a custom product the merchant typed in), and for one whose SKU no
-    column of ours holds (longer than 64 characters, or with control characters), naming its
-    start. The line keeps the storefront's name either way."""
-    if not line.sku:
-        return f"(no SKU) {line.order_product_id}"
-    if SOLD_SKU.fullmatch(line.sku):
-        return line.sku
-    start = re.sub(r"[\x00-\x1f\x7f]", "?", line.sku)[:40].strip()
-    return f"(SKU {start}...) {line.order_product_id}"[:64]
-
-
 def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Product:
     return Product(
         sku=variant.sku,
@@ -220,7 +204,10 @@ def _product(variant: StorefrontVariant, currency: str, now: datetime) -> Produc
 
 def _command(found: StorefrontOrder, reference: str, source: str) -> PlaceOrder:
     lines, rounding = one_line_per_sku(
-        [SaleLine(sold_sku(line), line.name, line.quantity, line.unit_price) for line in found.lines]
+        [
+            SaleLine(sale_sku(line.sku, line.order_product_id), line.name, line.quantity, line.unit_price)
+            for line in found.lines
+        ]
     )
     return PlaceOrder(
         idempotency_key=reference,
@@ -284,7 +271,7 @@ async def _refunds(services: Services, order: Order, found: StorefrontOrder) -> 
         return ""
     units = Counter[str]()
     for line in found.lines:
-        units[sold_sku(line)] += line.refunded
+        units[sale_sku(line.sku, line.order_product_id)] += line.refunded
     actor, now = importer(_connector(services)).subject, services.clock()
     async with services.store.write() as uow:
         back = await returns.lock_received(uow, order.id) if any(units.values()) else []

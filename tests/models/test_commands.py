@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ordergate.models.commands import (
     MAX_LENGTH,
+    SOLD_SKU,
     CustomerDetails,
     ExternalSale,
     Limits,
@@ -17,6 +18,7 @@ from ordergate.models.commands import (
     check_place_order,
     is_stand_in,
     sale_email,
+    sale_sku,
     shipping_gaps,
     unplaceable,
 )
@@ -142,3 +144,18 @@ def test_only_a_storefront_s_sale_may_be_placed_under_a_stand_in_address() -> No
 
     assert [(p.code, p.field) for p in ours] == [("INVALID_EMAIL", ("customer", "email"))]
     assert sold == []
+
+
+@pytest.mark.parametrize(
+    ("sku", "kept"),
+    [
+        ("MUG-BLUE", "MUG-BLUE"),
+        ("MUG BLUE/2", "MUG BLUE/2"),  # no SKU of ours, but one a column holds: kept as it is
+        ("", "(no SKU) 7"),
+        ("ENGRAVING-" + "X" * 60, "(SKU ENGRAVING-" + "X" * 30 + "...) 7"),
+        ("TAB\tBED", "(SKU TAB?BED...) 7"),
+    ],
+)
+def test_a_sale_s_line_is_kept_under_its_sku_or_a_stand_in_no_sku_of_ours_can_be(sku: str, kept: str) -> None:
+    assert sale_sku(sku, 7) == kept
+    assert SOLD_SKU.fullmatch(sale_sku(sku, 7))

@@ -281,9 +281,9 @@ def test_a_return_expires_just_after_its_label_s_last_instant_and_the_customer_i
     assert not expires(order_return, TTL, NOW + TTL)
     assert expires(order_return, TTL, NOW + TTL + timedelta(microseconds=1))
     assert not expires(order_return, None, NOW + timedelta(days=999))
-    assert send_by(NOW + TTL) == (NOW + TTL).date() - timedelta(days=1)
-    assert send_by(None) is None
-    assert isinstance(send_by(NOW), date)
+    assert send_by(order_return, TTL) == (NOW + TTL).date() - timedelta(days=1)
+    assert isinstance(send_by(order_return, TTL), date)
+    assert send_by(order_return, None) is None
 
 
 def test_a_return_is_received_once_approved_or_at_a_counter_before_any_decision() -> None:

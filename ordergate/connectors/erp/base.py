@@ -56,7 +56,7 @@ class SalesOrderPush:
     order_id: str
     order_number: str
     customer_name: str
-    customer_email: str
+    customer_email: str | None  # None: the order has no shopper's address to give (a sale's stand-in)
     erp_location_id: str
     currency: str
     lines: Sequence[SalesOrderLine]

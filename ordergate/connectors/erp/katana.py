@@ -44,7 +44,6 @@ from ordergate.connectors.errors import UpstreamProtocolError, UpstreamRejected,
 from ordergate.connectors.http import CircuitBreaker, RateLimitHeaders, UpstreamClient, UpstreamPolicy
 from ordergate.connectors.locks import KeyedLock
 from ordergate.connectors.payloads import load_json
-from ordergate.models.commands import is_stand_in
 
 KATANA_URL = "https://api.katanamrp.com/v1"
 UPSTREAM = "katana"
@@ -455,19 +454,20 @@ class KatanaErp:
                 raise
 
     async def _customer_id(self, order: SalesOrderPush) -> int:
+        if order.customer_email is None:  # no address to find one by: a customer of its own
+            name = order.customer_name.strip() or "Storefront shopper"
+            body = {"name": name, "email": None, "currency": order.currency}
+            return _id(self._json(await self._client.post("/customers", json=body)))
         email = order.customer_email.strip().lower()
         if email not in self._customer_by_email:
-            # A sale kept under a stand-in address (no shopper's) is a customer of its own, with
-            # no email: Katana is told of no address that is not one.
-            known = is_stand_in(email)
-            params = [("email", email), ("limit", "1")]
-            found = [] if known else _records(self._json(await self._client.get("/customers", params=params)))
+            response = await self._client.get("/customers", params=[("email", email), ("limit", "1")])
+            found = _records(self._json(response))
             if found:
                 self._customer_by_email[email] = _id(found[0])
             else:
                 body = {
-                    "name": order.customer_name.strip() or ("Storefront shopper" if known else email),
-                    "email": None if known else email,
+                    "name": order.customer_name.strip() or email,
+                    "email": email,
                     "currency": order.currency,
                 }
                 self._customer_by_email[email] = _id(

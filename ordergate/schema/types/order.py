@@ -30,7 +30,7 @@ from ordergate.models.order import (
 from ordergate.models.order import Order as OrderRecord
 from ordergate.models.order import OrderLine as OrderLineRecord
 from ordergate.models.payments import KIND_OF_TASK, PaymentEntryStatus, PaymentKind
-from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus, label_due
+from ordergate.models.returns import Disposition, ReturnLabelStatus, ReturnStatus
 from ordergate.models.returns import OrderReturn as ReturnRecord
 from ordergate.models.returns import send_by as last_day
 from ordergate.models.shipment import Shipment as ShipmentRecord
@@ -387,7 +387,7 @@ class ReturnLabel:
     def send_by(self, info: Info) -> date | None:
         if self.record is None:
             return None
-        return last_day(label_due(self.record, services(info).policy.return_label_ttl))
+        return last_day(self.record, services(info).policy.return_label_ttl)
 
     @strawberry.field(
         description=(
