@@ -142,10 +142,42 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Engines:
+    """A store's two engines: reads and writes (one and the same but on SQLite). An engine
+    outlives `dispose`, which closes its connections only: the statements it has compiled
+    are kept, and its next connection is opened afresh."""
+
+    read: AsyncEngine
+    write: AsyncEngine
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        *,
+        echo: bool = False,
+        connect_args: dict[str, Any] | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> Engines:
+        options: dict[str, Any] = {"echo": echo, **(engine_options or {})}
+        if connect_args is not None:
+            options["connect_args"] = connect_args
+        if not is_sqlite(url):
+            engine = create_engine(url, **options)
+            return cls(engine, engine)
+        # On SQLite, reads run on the loop's thread (see `engine.InlineConnection`), and one
+        # writer is allowed: a separate engine whose transactions take the write lock at BEGIN.
+        return cls(create_engine(url, inline=True, **options), create_engine(url, immediate=True, **options))
+
+
 class Store:
     """Owns the engines. `read()` for queries; `write()` for changes, committed on exit, after
     which the store itself tells whoever listens (`after_commit`) what the transaction promised:
-    no use case notifies the broker or wakes the relay by hand, so none can forget to."""
+    no use case notifies the broker or wakes the relay by hand, so none can forget to.
+
+    `engines` are made for the store unless given (the tests give every test of a worker the
+    same ones, so that a statement is compiled once per worker, as once per served process)."""
 
     def __init__(
         self,
@@ -154,20 +186,17 @@ class Store:
         echo: bool = False,
         connect_args: dict[str, Any] | None = None,
         engine_options: dict[str, Any] | None = None,
+        engines: Engines | None = None,
     ) -> None:
         start_mappers()
         self.url = url
         self.sqlite = is_sqlite(url)
-        options: dict[str, Any] = {"echo": echo, **(engine_options or {})}
-        if connect_args is not None:
-            options["connect_args"] = connect_args
-        # On SQLite, reads run on the loop's thread (see `engine.InlineConnection`).
-        self.read_engine: AsyncEngine = create_engine(url, inline=self.sqlite, **options)
-        # SQLite allows one writer: a separate engine whose transactions take the write
-        # lock at BEGIN, plus a lock so this process queues its own writers politely.
-        self.write_engine: AsyncEngine = (
-            create_engine(url, immediate=True, **options) if self.sqlite else self.read_engine
+        engines = engines or Engines.create(
+            url, echo=echo, connect_args=connect_args, engine_options=engine_options
         )
+        self.read_engine: AsyncEngine = engines.read
+        self.write_engine: AsyncEngine = engines.write
+        # SQLite's one writer: this process queues its own writers politely.
         self._write_lock = asyncio.Lock() if self.sqlite else None
         self._read_sessions = async_sessionmaker(
             self.read_engine, expire_on_commit=False, info={READ_ONLY: True}
