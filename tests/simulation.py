@@ -1115,8 +1115,8 @@ class Walk:
             [r for found in returns.values() for r in found],
             {shipment.tracking_number for found in shipments.values() for shipment in found},
         )
+        await self.check_erp_units()  # the units first: a discount on units missing says less
         await self.check_erp_discounts()
-        await self.check_erp_units()
 
     async def check_erp_units(self) -> None:
         """Every node's sales orders at the ERP hold the units its live work holds, per SKU; more
@@ -1222,32 +1222,45 @@ class Walk:
             ]
             work = await uow.orders.fulfillment_lines_by_fo_ids(live)
         given = [line for found in work.values() for line in found if line.quantity > 0]
+        sku_of = {variant.id: variant.sku for variant in self.katana.variants.values()}
         for order_id, order in orders.items():
-            their_lines = {line.id for line in lines.get(order_id, [])}
-            ours = [line for line in given if line.order_line_id in their_lines]
-            wanted = sum(discount_shares(lines.get(order_id, []), ours).values(), Decimal(0))
-            sales_orders = [
-                sales_order
-                for sales_order in self.katana.sales_orders
-                if sales_order["ecommerce_order_id"].startswith(f"{order.number}-")
-                and sales_order["deleted_at"] is None
-            ]
-            rows = [row for sales_order in sales_orders for row in sales_order["sales_order_rows"]]
-            at_erp = sum((Decimal(row["total_discount"] or 0) for row in rows), Decimal(0))
-            units_there = sum(int(Decimal(str(row["quantity"]))) for row in rows)
-            units_ours = sum(line.quantity for line in ours)
-            closed = any(so["status"] not in ("NOT_SHIPPED", "PENDING") for so in sales_orders)
-            if units_there > units_ours and closed and units_ours:
-                # A unit cancelled after its node's sales order was partly delivered stays in it
-                # (`models.erp.plan_sales_orders`: a closed sales order cannot be changed): the
-                # coupon is then right per unit, not in sum.
-                per_unit = (at_erp / units_there, wanted / units_ours)
-                if abs(per_unit[0] - per_unit[1]) > Decimal("0.01"):
-                    found = f"{order.number} has {per_unit[1]} off a unit, the ERP's rows {per_unit[0]}"
+            sold = {line.id for line in lines.get(order_id, [])}
+            ours = [line for line in given if line.order_line_id in sold]
+            parts = discount_shares(lines.get(order_id, []), ours)  # by work line
+            by_sku: dict[str, Decimal] = {}
+            units_ours: Counter[str] = Counter()
+            for given_line in ours:
+                share = parts.get(given_line.id, Decimal(0))
+                by_sku[given_line.sku] = by_sku.get(given_line.sku, Decimal(0)) + share
+                units_ours[given_line.sku] += given_line.quantity
+            at_erp: dict[str, Decimal] = {}
+            units_there: Counter[str] = Counter()
+            closed: set[str] = set()
+            for sales_order in self.katana.sales_orders:
+                if not sales_order["ecommerce_order_id"].startswith(f"{order.number}-"):
+                    continue
+                if sales_order["deleted_at"] is not None:
+                    continue
+                for row in sales_order["sales_order_rows"]:
+                    sku = sku_of[row["variant_id"]]
+                    at_erp[sku] = at_erp.get(sku, Decimal(0)) + Decimal(row["total_discount"] or 0)
+                    units_there[sku] += int(Decimal(str(row["quantity"])))
+                    if sales_order["status"] not in ("NOT_SHIPPED", "PENDING"):
+                        closed.add(sku)
+            for sku in sorted(set(by_sku) | set(at_erp)):
+                there, here = at_erp.get(sku, Decimal(0)), by_sku.get(sku, Decimal(0))
+                if units_there[sku] > units_ours[sku] and sku in closed:
+                    # A unit cancelled after its node's sales order was partly delivered stays in
+                    # it (`models.erp.plan_sales_orders`: a closed sales order cannot be changed,
+                    # and staff are told, `check_erp_units`): the coupon is then right per unit of
+                    # the SKU, not in sum.
+                    per_unit = (there / units_there[sku], here / units_ours[sku] if units_ours[sku] else None)
+                    if per_unit[1] is not None and abs(per_unit[0] - per_unit[1]) > Decimal("0.01"):
+                        found = f"{order.number} has {per_unit[1]} off a {sku}, the ERP's rows {per_unit[0]}"
+                        raise self.violation(f"after draining: {found}")
+                elif there != here:
+                    found = f"{order.number} has {here} off its nodes' {sku}, the ERP's rows {there}"
                     raise self.violation(f"after draining: {found}")
-            elif at_erp != wanted:
-                found = f"{order.number} has {wanted} off on its nodes' units, the ERP's rows {at_erp}"
-                raise self.violation(f"after draining: {found}")
 
     async def check(self, after: str) -> None:
         now = self.services.clock()
