@@ -7,6 +7,10 @@ refreshes and relays, every invariant checked after every step.
 
 Prints the step mix, simulated days, steps per second, and either that every invariant held
 or the first violation with its seed and step (exit code 1), to replay with the same seed.
+A walk's ids are drawn from its seed (`tests.simulation.seeded_ids`), so a replay takes the same
+steps until two moves that run at once (a race step, the relay's lanes) interleave otherwise:
+`--trace FILE` writes a line per step (its number, move, orders so far and the generator's
+state), and `diff` of two runs' traces names the first step where they parted.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TextIO
 
 import asyncpg
 import httpx
@@ -43,7 +48,9 @@ async def past_capacity(services: Services) -> int:
         return sum("so it is taken here" in str(candidates) for (candidates,) in rows)
 
 
-async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object]) -> int:
+async def walk(
+    seed: int, steps: int, url: str, connect_args: dict[str, object], trace: TextIO | None = None
+) -> int:
     settings = Settings(
         database_url=url,
         outbox_relay=False,  # the walk relays, partly and repeatedly, as one of its steps
@@ -62,7 +69,7 @@ async def walk(seed: int, steps: int, url: str, connect_args: dict[str, object])
             ) as client,
         ):
             with moving(services) as clock:
-                run = Walk(client, services, sandboxes, clock, seed)
+                run = Walk(client, services, sandboxes, clock, seed, trace=trace)
                 started = time.perf_counter()
                 try:
                     await run.run(steps)
@@ -96,22 +103,33 @@ async def main() -> int:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seed", type=int, action="append", help="repeat for several walks (default 1)")
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--trace", type=Path, help="write a line per step here (each seed's walk after the last)"
+    )
     args = parser.parse_args()
     failed = 0
-    for seed in args.seed or [1]:
-        if args.backend == "sqlite":
-            with tempfile.TemporaryDirectory() as folder:
-                failed |= await walk(seed, args.steps, f"sqlite+aiosqlite:///{folder}/walk.db", {})
-            continue
-        schema = f"walk_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            failed |= await walk(seed, args.steps, POSTGRES_URL, {"server_settings": {"search_path": schema}})
-        finally:
-            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await admin.close()
+    trace = args.trace.open("w") if args.trace else None
+    try:
+        for seed in args.seed or [1]:
+            failed |= await walk_on(args.backend, seed, args.steps, trace)
+    finally:
+        if trace is not None:
+            trace.close()
     return failed
+
+
+async def walk_on(backend: str, seed: int, steps: int, trace: TextIO | None) -> int:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            return await walk(seed, steps, f"sqlite+aiosqlite:///{folder}/walk.db", {}, trace)
+    schema = f"walk_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        return await walk(seed, steps, POSTGRES_URL, {"server_settings": {"search_path": schema}}, trace)
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
 
 
 if __name__ == "__main__":
