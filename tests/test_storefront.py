@@ -17,6 +17,7 @@ import pytest
 from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.models.outbox import STOREFRONT_DELIVERY
+from ordergate.models.pricing import spread
 from ordergate.models.returns import ReturnStatus
 from ordergate.sandbox.bigcommerce import BIGCOMMERCE_LOCATION_IDS, BigCommerceSandbox, Product
 from ordergate.usecases import storefront
@@ -1074,6 +1075,76 @@ async def test_a_sale_with_a_coupon_is_taken_at_what_the_storefront_charged(
     }
     assert Decimal(after["tax"]["amount"]) == (theirs.tax * 28 / 147).quantize(Decimal("0.01"))
     await eventually(off_at_the_erp("1.90"), "the ERP's sales order amended to the mugs' share")
+
+
+async def test_a_coupon_shared_by_two_nodes_is_right_on_both_after_units_change_at_one(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """400 mugs with a 1.04 coupon, shipped from two nodes (no node holds 400: 240 and 160):
+    each node's sales order carries its units' share of the coupon, to the cent (0.62 and 0.42).
+    A mug cancelled at the node of 160 (the other has accepted its work, so the cancellation
+    takes from this one) moves an odd cent to the node of 240, whose units did not change (0.63
+    and 0.41). Found by the walk (seed 369): that node's sales order kept the old share, a cent
+    off, since only the node whose units changed was amended. Both are amended now."""
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 400)], coupon=Decimal("1.04"))
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { number lines { id discount { amount } }
+      fulfillmentOrders { id status location { code } lines { quantity } } } }"""
+    erp = sandboxes.katana
+    assert erp is not None
+
+    async def order() -> dict[str, Any]:
+        body = await execute(client, read, {"id": found["id"]}, token=AGENT)
+        return dict(body["data"]["order"])
+
+    def units(now: dict[str, Any]) -> dict[str, int]:
+        return {
+            fo["location"]["code"]: sum(line["quantity"] for line in fo["lines"])
+            for fo in now["fulfillmentOrders"]
+            if fo["status"] not in ("CANCELLED", "REJECTED")
+        }
+
+    def shares(now: dict[str, Any]) -> dict[str, Decimal]:  # each node's share, as `discount_shares` has it
+        held = units(now)
+        parts = spread(Decimal(now["lines"][0]["discount"]["amount"]), [Decimal(n) for n in held.values()])
+        return dict(zip(held, parts, strict=True))
+
+    def at_the_erp(wanted: dict[str, Decimal]) -> Callable[[], Any]:
+        async def check() -> bool:
+            off = {
+                so["ecommerce_order_id"].removeprefix(f"{found['number']}-"): sum(
+                    (Decimal(row["total_discount"] or 0) for row in so["sales_order_rows"]), Decimal(0)
+                )
+                for so in erp.sales_orders
+                if so["ecommerce_order_id"].startswith(f"{found['number']}-") and so["deleted_at"] is None
+            }
+            return off == wanted
+
+        return check
+
+    first = await order()
+    before = shares(first)
+    await eventually(at_the_erp(before), "both nodes' sales orders with their shares")
+    [most] = [code for code, held in units(first).items() if held == 240]
+    associate = a_token("associate", locations=(most,))
+    [work] = [fo for fo in first["fulfillmentOrders"] if fo["location"]["code"] == most]
+    accepted = await execute(client, operation("Accept"), {"id": work["id"]}, token=associate)
+    cancel = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
+    mug = {"lineId": first["lines"][0]["id"], "quantity": 1}
+    cancelled = await execute(
+        client, cancel, {"input": {"orderId": found["id"], "reason": "CUSTOMER", "lines": [mug]}}, token=AGENT
+    )
+    now = await order()
+    after = shares(now)
+    [kept] = [code for code, held in units(now).items() if units(first).get(code) == held]
+
+    assert accepted["data"]["acceptFulfillmentOrder"]["userErrors"] == []
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert kept == most
+    assert (before[most], after[most]) == (Decimal("0.62"), Decimal("0.63"))  # its units did not change
+    assert sum(after.values()) == Decimal("1.04")
+    await eventually(at_the_erp(after), "both nodes' sales orders with their shares as they are now")
 
 
 async def test_a_sku_sold_on_two_lines_is_one_line_here_and_ships_back_onto_both(

@@ -93,6 +93,8 @@ async def promise_sales_orders(
         )
         if not await uow.outbox.add_once(push):
             _promise_amendment(uow, order, location, now)
+    for location in await _sharing_the_coupon(uow, order, {location.id for location in locations}):
+        _promise_amendment(uow, order, location, now)
 
 
 async def promise_amendments(
@@ -100,9 +102,23 @@ async def promise_amendments(
 ) -> None:
     """Promise that the sales orders at these locations will be made to match the order again
     (units cancelled there, or moved away), in the transaction that changed it."""
-    locations = await uow.catalog.locations_by_ids(sorted(set(location_ids)))
-    for location in sorted(locations.values(), key=lambda location: location.code):
+    changed = set(location_ids)
+    locations = list((await uow.catalog.locations_by_ids(sorted(changed))).values())
+    locations += await _sharing_the_coupon(uow, order, changed)
+    for location in sorted(locations, key=lambda location: location.code):
         _promise_amendment(uow, order, location, now)
+
+
+async def _sharing_the_coupon(uow: UnitOfWork, order: Order, changed: set[str]) -> list[Location]:
+    """The order's other nodes, when it carries a storefront's coupon: the coupon is shared over
+    the units every node holds, to the cent (`models.erp.discount_shares`), so units changed at
+    some nodes may move an odd cent between the others' shares, and their sales orders are
+    amended too (an amendment sends every row's share as it is now)."""
+    if not order.discount:
+        return []
+    shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
+    others = sorted({fo.location_id for fo in shares} - changed)
+    return list((await uow.catalog.locations_by_ids(others)).values()) if others else []
 
 
 def _promise_amendment(uow: UnitOfWork, order: Order, location: Location, now: datetime) -> None:
