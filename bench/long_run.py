@@ -9,8 +9,9 @@ Prints the step mix, simulated days, steps per second, and either that every inv
 or the first violation with its seed and step (exit code 1), to replay with the same seed.
 A walk's ids are drawn from its seed (`tests.simulation.seeded_ids`), so a replay takes the same
 steps until two moves that run at once (a race step, the relay's lanes) interleave otherwise:
-`--trace FILE` writes a line per step (its number, move, orders so far and the generator's
-state), and `diff` of two runs' traces names the first step where they parted.
+`--trace FILE` writes a line per step (its number, move, orders so far, the generator's state
+and checksums of the orders, their work and the stock: `Walk.digest`), and `diff` of two runs'
+traces names the first step whose outcome differed.
 """
 
 from __future__ import annotations

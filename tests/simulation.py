@@ -39,6 +39,7 @@ from typing import Any, TextIO
 from unittest import mock
 
 import httpx
+import sqlalchemy as sa
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
@@ -268,7 +269,9 @@ class Walk:
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
-    trace: TextIO | None = None  # a line per step: its number, its move, orders so far, the generator's state
+    trace: TextIO | None = (
+        None  # a line per step: number, move, orders so far, the generator's state, `digest`
+    )
 
     def __post_init__(self) -> None:
         self.own_rng = random.Random(self.seed)
@@ -293,6 +296,26 @@ class Walk:
     def bigcommerce(self) -> BigCommerceSandbox:
         assert self.sandboxes.bigcommerce is not None
         return self.sandboxes.bigcommerce
+
+    async def digest(self) -> str:
+        """What the store holds now, in three checksums: orders (number, statuses, total), their
+        work (node, status) and stock (on hand, allocated per SKU and node). Two runs' traces
+        then part at the first step whose outcome differed, not only at the first whose choices
+        did."""
+        async with self.services.store.read() as uow:
+            found = [
+                (await uow.session.execute(sa.text(query))).all()
+                for query in (
+                    "SELECT number, status, fulfillment_status, payment_status, total"
+                    " FROM orders ORDER BY number",
+                    "SELECT o.number, l.code, f.status FROM fulfillment_orders f"
+                    " JOIN orders o ON o.id = f.order_id JOIN locations l ON l.id = f.location_id"
+                    " ORDER BY 1, 2, 3",
+                    "SELECT p.sku, l.code, p.on_hand, p.allocated FROM inventory_positions p"
+                    " JOIN locations l ON l.id = p.location_id ORDER BY 1, 2",
+                )
+            ]
+        return " ".join(f"{zlib.crc32(repr(rows).encode()):08x}" for rows in found)
 
     async def start(self) -> None:
         self.services.policy = replace(self.services.policy, return_label_ttl=LABEL_TTL)
@@ -372,8 +395,9 @@ class Walk:
             await action()
             await self.check(action.__name__)
             if self.trace is not None:
-                state = zlib.crc32(repr(self.rng.getstate()).encode())
-                self.trace.write(f"{self.step} {action.__name__} {len(self.orders)} {state:08x}\n")
+                chosen = zlib.crc32(repr(self.rng.getstate()).encode())
+                line = f"{self.step} {action.__name__} {len(self.orders)} {chosen:08x} {await self.digest()}"
+                self.trace.write(line + "\n")
         await self.relay()
         await self.refresh()
         await self.check("drained")

@@ -5,6 +5,9 @@ invariant checked after every step (`tests/simulation.py`). Longer walks:
 
 from __future__ import annotations
 
+import io
+from collections import Counter
+
 import httpx
 import pytest
 
@@ -22,10 +25,18 @@ STEPS = 120
 async def test_a_seeded_walk_keeps_stock_and_orders_true_after_every_step(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, seed: int
 ) -> None:
+    trace = io.StringIO()
     with moving(services) as clock:
-        walk = Walk(client, services, sandboxes, clock, seed)
+        walk = Walk(client, services, sandboxes, clock, seed, trace=trace)
         await walk.run(STEPS)
+    lines = [line.split() for line in trace.getvalue().splitlines()]
 
     # the walk did what it is for: every kind of step, and orders that went all the way
     assert set(walk.kinds) >= {"place", "work", "relay", "refresh"}, walk.kinds
     assert len(walk.orders) >= 10
+    # its trace: a line per step, with its move, the orders so far and four checksums
+    assert [int(line[0]) for line in lines] == list(range(1, STEPS + 1))
+    assert Counter(line[1] for line in lines) == walk.kinds
+    assert all(len(line) == 7 for line in lines)
+    assert int(lines[-1][2]) == len(walk.orders)
+    assert len({line[6] for line in lines}) > 1  # the stock's checksum moves as the walk does
