@@ -232,7 +232,8 @@ def seeded_ids(seed: int) -> Iterator[None]:
     ids = random.Random(seed)
 
     def drawn() -> uuid.UUID:
-        return uuid.UUID(int=(_RACER.get() or (ids, ids))[1].getrandbits(128), version=4)
+        racer = _RACER.get()  # a racing move draws its own
+        return uuid.UUID(int=(racer[1] if racer else ids).getrandbits(128), version=4)
 
     with mock.patch.object(uuid, "uuid4", drawn):
         yield

@@ -113,12 +113,14 @@ async def _sharing_the_coupon(uow: UnitOfWork, order: Order, changed: set[str]) 
     """The order's other nodes, when it carries a storefront's coupon: the coupon is shared over
     the units every node holds, to the cent (`models.erp.discount_shares`), so units changed at
     some nodes may move an odd cent between the others' shares, and their sales orders are
-    amended too (an amendment sends every row's share as it is now)."""
+    amended too (an amendment sends every row's share as it is now). A node whose work is all
+    gone holds no share."""
     if not order.discount:
         return []
     shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
-    others = sorted({fo.location_id for fo in shares} - changed)
-    return list((await uow.catalog.locations_by_ids(others)).values()) if others else []
+    others = sorted({fo.location_id for fo in shares if fo.status not in GONE} - changed)
+    found = await uow.catalog.locations_by_ids(others) if others else {}
+    return sorted(found.values(), key=lambda location: location.code)
 
 
 def _promise_amendment(uow: UnitOfWork, order: Order, location: Location, now: datetime) -> None:
