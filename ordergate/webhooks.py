@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
+from ordergate.models.errors import DomainError, StoreBusy
 from ordergate.usecases import audit, backorders, inventory, storefront, tracking
 from ordergate.usecases.services import Services
 
@@ -70,8 +71,14 @@ def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-
             updates = connector.parse_webhook(body, request.headers)
         except WebhookRejected as rejected:
             return _refused(rejected)
-        with audit.acting(name, UPSTREAM, f"webhook:{name}"):
-            changed = await tracking.apply_updates(services, name, updates)
+        try:
+            with audit.acting(name, UPSTREAM, f"webhook:{name}"):
+                changed = await tracking.apply_updates(services, name, updates)
+        except StoreBusy:
+            return _error(503, StoreBusy.code, "the store is busy; retry later")
+        except DomainError:  # ours to fix: not taken, so the carrier's retry brings it again
+            log.exception("a %s tracking delivery was not taken", name)
+            return _error(503, "NOT_TAKEN", "the delivery was not taken; retry later")
         return JSONResponse({"status": "processed", "updates": len(updates), "changed": changed})
 
     return carrier

@@ -10,6 +10,8 @@ import pytest
 from starlette.applications import Starlette
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.models.errors import InvalidTransition, StoreBusy
+from ordergate.usecases import tracking as tracking_usecase
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
@@ -101,6 +103,69 @@ async def test_a_repeated_tracking_delivery_adds_nothing(
     assert [e["type"] for e in after["timeline"]] == [e["type"] for e in before["timeline"]]
 
 
+@pytest.mark.parametrize("carrier", ["shipengine", "ups"])
+async def test_an_older_message_arriving_late_moves_no_delivered_parcel_back(
+    client: httpx.AsyncClient, app: Starlette, sandboxes: Sandboxes, carrier: str
+) -> None:
+    """Carriers retry and deliver out of order: the first scan's message, sent again after the
+    parcel was delivered, adds nothing and changes no status."""
+    order = await shipped(client, carrier)
+    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
+    assert sandbox is not None
+    recording = Recording(httpx.ASGITransport(app=app))
+    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    for step in range(1, 6):
+        await sandbox.advance(time.time() + step * 31)
+    before = await tracking(client, order["id"])
+    assert (before["status"], before["shipments"][0]["status"]) == ("COMPLETED", "DELIVERED")
+
+    path, body, headers = recording.sent[0]  # the parcel accepted, said again
+    again = await client.post(path, content=body, headers=headers)
+
+    assert (again.status_code, again.json()["changed"]) == (200, 0)
+    after = await tracking(client, order["id"])
+    assert (after["status"], after["shipments"][0]["status"]) == ("COMPLETED", "DELIVERED")
+    assert after["timeline"] == before["timeline"]
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [(StoreBusy("every connection is in use"), "STORE_BUSY"), (InvalidTransition("a bug"), "NOT_TAKEN")],
+)
+async def test_a_delivery_the_gateway_cannot_take_is_a_503_and_its_retry_is_taken(
+    client: httpx.AsyncClient,
+    app: Starlette,
+    sandboxes: Sandboxes,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+    code: str,
+) -> None:
+    order = await shipped(client, "shipengine")
+    sandbox = sandboxes.shipengine
+    assert sandbox is not None
+    recording = Recording(httpx.ASGITransport(app=app))
+    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    taking = tracking_usecase.apply_updates
+
+    async def failing(*args: Any, **kwargs: Any) -> int:
+        raise failure
+
+    monkeypatch.setattr(tracking_usecase, "apply_updates", failing)
+    await sandbox.advance(time.time() + 31)
+    [(path, body, headers)] = recording.sent
+
+    refused = await client.post(path, content=body, headers=headers)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == code
+    assert "Traceback" not in refused.text
+    assert (await tracking(client, order["id"]))["shipments"][0]["status"] == "LABEL_CREATED"
+
+    monkeypatch.setattr(tracking_usecase, "apply_updates", taking)
+    retried = await client.post(path, content=body, headers=headers)
+    assert (retried.status_code, retried.json()["changed"]) == (200, 1)
+    assert (await tracking(client, order["id"]))["shipments"][0]["status"] == "ACCEPTED"
+
+
 @pytest.mark.parametrize(
     ("path", "header"),
     [("/webhooks/shipengine", "x-ordergate-webhook-secret"), ("/webhooks/ups", "credential")],
@@ -113,3 +178,49 @@ async def test_a_tracking_webhook_without_our_secret_is_refused(
     )
 
     assert response.status_code == 401
+
+
+HOLD = """mutation($id: ID!) {
+  holdOrder(input: {orderId: $id, reason: OTHER, note: "the customer called"}) {
+    order { status } userErrors { code message }
+  }
+}"""
+RELEASE = """mutation($id: ID!) {
+  releaseOrderHold(input: {orderId: $id}) { order { status } userErrors { code message } }
+}"""
+
+
+@pytest.mark.parametrize("carrier", ["shipengine", "ups"])
+async def test_a_parcel_delivered_while_its_order_is_held_is_taken_and_the_release_completes_it(
+    client: httpx.AsyncClient, app: Starlette, sandboxes: Sandboxes, carrier: str
+) -> None:
+    """Every unit left, then an agent held the order: the carrier's delivery is taken (the
+    parcel DELIVERED, the order still ON_HOLD: the hold stands), and the release completes it.
+    Found by the seeded walk: the delivery answered 500 and was lost."""
+    order = await shipped(client, carrier)
+    held = await execute(client, HOLD, {"id": order["id"]}, token=AGENT)
+    assert held["data"]["holdOrder"] == {"order": {"status": "ON_HOLD"}, "userErrors": []}
+    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
+    assert sandbox is not None
+    recording = Recording(httpx.ASGITransport(app=app))
+    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+
+    for step in range(1, 6):
+        await sandbox.advance(time.time() + step * 31)
+
+    assert recording.sent
+    for path, body, headers in recording.sent:  # each was taken: a repeat changes nothing
+        again = await client.post(path, content=body, headers=headers)
+        assert (again.status_code, again.json()["changed"]) == (200, 0)
+    tracked = await tracking(client, order["id"])
+    assert tracked["shipments"][0]["status"] == "DELIVERED"
+    assert tracked["status"] == "ON_HOLD"
+    assert "ORDER_COMPLETED" not in [e["type"] for e in tracked["timeline"]]
+
+    released = await execute(client, RELEASE, {"id": order["id"]}, token=AGENT)
+
+    assert released["data"]["releaseOrderHold"] == {"order": {"status": "COMPLETED"}, "userErrors": []}
+    ours = [
+        e["type"] for e in (await tracking(client, order["id"]))["timeline"] if e["type"] != "CARRIER_SCAN"
+    ]
+    assert ours[-3:] == ["SHIPMENT_DELIVERED", "ORDER_RELEASED", "ORDER_COMPLETED"]

@@ -118,6 +118,11 @@ def customer_address(order: Order) -> Address:
     return order.shipping_address or Address(name="", line1="", city="", postal_code="", country_code="")
 
 
+def imported(order: Order) -> bool:
+    """Whether the order came from a storefront (and so hears back what happens to it)."""
+    return order.source_ref is not None
+
+
 def external_id_of(order: Order, source: str) -> str | None:
     """The order's id in the system named `source` (a storefront), when it came from there: its
     `source_ref` is `<source>:<id>`."""

@@ -31,9 +31,8 @@ from ordergate.models.order import Order, OrderLine, OrderStatus
 from ordergate.models.payments import settle_new_total
 from ordergate.models.scope import order_scope
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import erp_sync, holds, payments, storefront
+from ordergate.usecases import erp_sync, holds, order_status, payments
 from ordergate.usecases.backorders import cancel_waiting
-from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import claim
 from ordergate.usecases.pricing import price_again, sold_again, write_prices
 from ordergate.usecases.services import Services
@@ -116,10 +115,10 @@ async def _apply(
         )
     write_prices(uow, order, lines, sold or await price_again(services, uow, order, lines))
     await uow.flush()
-    await derive_order_statuses(uow, order, lines, actor=actor, now=now)
+    await order_status.derive(uow, order, lines, actor=actor, now=now)
     if plan.whole:
         await uow.orders.release_holds(order.id, None, actor, now)
-        storefront.promise_status(uow, order, PushedStatus.CANCELLED, now)
+        order_status.promise_status(uow, order, PushedStatus.CANCELLED, now)
     await _settle(uow, order, lines, now)
     await uow.events.append(
         order,

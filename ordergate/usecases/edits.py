@@ -32,9 +32,8 @@ from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
 from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import payments
+from ordergate.usecases import order_status, payments
 from ordergate.usecases.fraud import screen_after_change
-from ordergate.usecases.fulfillment import derive_order_statuses
 from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.pricing import price_again, write_prices
 from ordergate.usecases.rerouting import decide_again, detached, no_route, replan
@@ -227,7 +226,7 @@ async def _apply(
     kept = [line for line in lines if line.id not in removed]
     total_before = order.total
     write_prices(uow, order, kept, await price_again(services, uow, order, kept))
-    await derive_order_statuses(uow, order, kept, actor=principal.subject, now=now)
+    await order_status.derive(uow, order, kept, actor=principal.subject, now=now)
     if plan.address is not None or order.total != total_before:  # what the fraud screen weighs
         await screen_after_change(services, uow, order, now)
     ledger = (await uow.payments.by_order_ids([order.id])).get(order.id, [])

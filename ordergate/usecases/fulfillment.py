@@ -22,7 +22,7 @@ from ordergate.models.fulfillment import (
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 from ordergate.models.inventory import LedgerKind
-from ordergate.models.lifecycle import OrderAction, event_from_lines, fulfillment_status, next_status
+from ordergate.models.lifecycle import OrderAction, next_status
 from ordergate.models.location import Location
 from ordergate.models.movements import MovementKind
 from ordergate.models.order import (
@@ -30,18 +30,16 @@ from ordergate.models.order import (
     HoldReason,
     Order,
     OrderHold,
-    OrderLine,
     OrderStatus,
     promise_later,
 )
 from ordergate.models.pagination import Page, check_page, decode_day_time_cursor, encode_cursor
 from ordergate.models.scope import OrderScope
-from ordergate.models.shipment import Shipment, TrackingStatus
+from ordergate.models.shipment import Shipment
 from ordergate.store.unit_of_work import UnitOfWork
-from ordergate.usecases import catalog, erp_sync, payments, storefront
+from ordergate.usecases import catalog, erp_sync, order_status, payments
 from ordergate.usecases.allocation import announce_delay, announce_opened, commit_plan
 from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
-from ordergate.usecases.orders import line_quantities
 from ordergate.usecases.routing import decide, estimate, order_clock, place_clock
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Services
@@ -179,7 +177,7 @@ async def move(
             # ready: the customer can come today, as the store's calendar has it
             order.promised_on = place_clock(DeliveryMethod.PICKUP, None, location, now).date()
             uow.save(order)
-            storefront.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
+            order_status.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
         elif action is FulfillmentAction.CONFIRM_PICKUP:
             await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
         elif action is FulfillmentAction.REJECT:
@@ -238,27 +236,8 @@ async def fulfil_units(
     for line in lines:
         line.quantity_fulfilled += shipped.get(line.id, 0)
         uow.save(line)
-    await derive_order_statuses(uow, order, lines, actor=principal.subject, now=now)
+    await order_status.derive(uow, order, lines, actor=principal.subject, now=now)
     await payments.promise_settlement(uow, order, fulfillment_order.id, lines, now)
-
-
-async def derive_order_statuses(
-    uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], *, actor: str, now: datetime
-) -> None:
-    """The order's fulfilment status from its lines, and its status from the lines and its
-    parcels: COMPLETED once every unit is out and every shipment delivered."""
-    quantities = line_quantities(lines)
-    shipments = (await uow.orders.shipments_by_order_ids([order.id])).get(order.id, [])
-    in_transit = any(shipment.status is not TrackingStatus.DELIVERED for shipment in shipments)
-    order.fulfillment_status = fulfillment_status(quantities)
-    implied = event_from_lines(order.status, quantities, in_transit=in_transit)
-    if implied is not None:
-        order.status = next_status(order.status, implied)
-        if order.status is OrderStatus.COMPLETED:
-            await uow.events.append(order, EventType.ORDER_COMPLETED, actor=actor, occurred_at=now)
-            storefront.promise_status(uow, order, PushedStatus.COMPLETED, now)
-    order.updated_at = now
-    uow.save(order)
 
 
 async def _reroute(

@@ -13,6 +13,7 @@ from ordergate.models.lifecycle import OrderAction, next_status, release_to
 from ordergate.models.order import HoldReason, Order, OrderHold, OrderStatus
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
+from ordergate.usecases import order_status
 from ordergate.usecases.idempotency import Claim, claim
 from ordergate.usecases.orders import route_held
 from ordergate.usecases.services import Services
@@ -132,6 +133,9 @@ async def _let_go(
         [order.id]
     ):  # held at placement (the fraud screen, a sale kept unrouted): routed only now
         await route_held(services, uow, order, actor=actor, now=now)
+    elif remaining == 0:  # what happened while it was held: its last parcel delivered, say
+        lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+        await order_status.derive(uow, order, lines, actor=actor, now=now)
 
 
 CATALOGUE = "catalogue"  # who lets go of a hold for products the catalogue now has

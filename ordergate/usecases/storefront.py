@@ -48,10 +48,9 @@ from ordergate.models.commands import (
 from ordergate.models.errors import IdempotencyKeyReused, InvalidTransition, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.identity import Principal, Role
-from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus, external_id_of
+from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderStatus, external_id_of, imported
 from ordergate.models.outbox import (
     STOREFRONT_SHIPMENT,
-    STOREFRONT_STATUS,
     OutboxTask,
     Permanent,
     storefront_delivery,
@@ -77,11 +76,6 @@ def importer(storefront: StorefrontConnector) -> Principal:
 
 def source_ref(storefront: StorefrontConnector, external_id: str) -> str:
     return f"{storefront.name}:{external_id}"
-
-
-def imported(order: Order) -> bool:
-    """Whether the order came from a storefront (and so hears back what happens to it)."""
-    return order.source_ref is not None
 
 
 def _connector(services: Services) -> StorefrontConnector:
@@ -449,20 +443,6 @@ def promise_shipment(uow: UnitOfWork, order: Order, shipment_id: str, now: datet
             kind=STOREFRONT_SHIPMENT,
             key=shipment_id,
             payload={"shipment_id": shipment_id},
-            available_at=now,
-            created_at=now,
-        )
-    )
-
-
-def promise_status(uow: UnitOfWork, order: Order, status: PushedStatus, now: datetime) -> None:
-    if not imported(order):
-        return
-    uow.outbox.add(
-        OutboxTask(
-            kind=STOREFRONT_STATUS,
-            key=f"{order.id}:{status.value}",
-            payload={"order_id": order.id, "status": status.value},
             available_at=now,
             created_at=now,
         )

@@ -9,7 +9,7 @@ from ordergate.connectors.carriers.base import TrackingUpdate
 from ordergate.models.events import EventType
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import ShipmentEvent, TrackingStatus
-from ordergate.usecases.fulfillment import derive_order_statuses
+from ordergate.usecases import order_status
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
@@ -17,7 +17,9 @@ SYSTEM = "carrier"
 
 
 async def apply_updates(services: Services, carrier: str, updates: Sequence[TrackingUpdate]) -> int:
-    """Store what the carrier says; returns how many shipments changed status."""
+    """Store what the carrier says; returns how many shipments changed status. A message whose
+    newest scan is older than one already kept (a retry, or deliveries out of order) adds the
+    scans it has that are new and moves no status back: a delivered parcel stays delivered."""
     if not updates:
         return 0
     now = services.clock()
@@ -25,11 +27,17 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
     async with services.store.write() as uow:
         shipments = await uow.orders.shipments_by_tracking([u.tracking_number for u in updates], carrier)
         known = await uow.orders.shipment_events_by_shipment_ids([s.id for s in shipments.values()])
+        newest = {sid: max(e.occurred_at for e in events) for sid, events in known.items() if events}
         for update in updates:
             shipment = shipments.get(update.tracking_number)
             if shipment is None:
                 continue  # not ours (or not yet recorded): the carrier's retry will find it
             seen = {(e.occurred_at, e.raw_code) for e in known.get(shipment.id, [])}
+            said_at = max((scan.occurred_at for scan in update.events), default=None)
+            before = newest.get(shipment.id)
+            stale = said_at is not None and before is not None and said_at < before
+            if said_at is not None and not stale:
+                newest[shipment.id] = said_at
             for scan in update.events:
                 if (scan.occurred_at, scan.raw_code) not in seen:
                     uow.save(
@@ -43,9 +51,9 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                         )
                     )
                     seen.add((scan.occurred_at, scan.raw_code))
-            if update.estimated_delivery is not None:
+            if update.estimated_delivery is not None and not stale:
                 shipment.estimated_delivery = update.estimated_delivery
-            if shipment.status is not update.status:
+            if shipment.status is not update.status and not stale:
                 shipment.status, shipment.raw_status = update.status, update.raw_status[:64]
                 uow.save(shipment)
                 order = await uow.orders.lock(shipment.order_id, EVERYTHING)
@@ -60,7 +68,7 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                     if update.status is TrackingStatus.DELIVERED:
                         await uow.flush()
                         lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-                        await derive_order_statuses(uow, order, lines, actor=SYSTEM, now=now)
+                        await order_status.derive(uow, order, lines, actor=SYSTEM, now=now)
                 changed += 1
             uow.save(shipment)
     return changed
