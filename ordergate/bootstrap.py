@@ -85,6 +85,10 @@ class Sandboxes:
     bigcommerce: BigCommerceSandbox | None = None
     payments: PaymentsSandbox | None = None
     keeper: StateKeeper | None = None
+    # The carrier sandboxes move their parcels every `step_seconds` of real time, as the gateway
+    # serves; a caller that moves them itself (`advance` on its own clock: a seeded walk, which
+    # must take the same steps on every run) turns this off.
+    tracking_in_real_time: bool = True
 
     def kept(self) -> dict[str, Snapshotting]:
         """The sandboxes this process runs, by vendor, whose state a restart keeps."""
@@ -254,7 +258,10 @@ def connect_carrier_sandboxes(
             f"{settings.public_url}/webhooks/shipengine",
             headers={SHIPENGINE_SECRET_HEADER: settings.shipengine.webhook_secret or SANDBOX_CARRIER_SECRET},
         )
-        tasks.append(asyncio.create_task(sandboxes.shipengine.run(stop), name="sandbox-shipengine-tracking"))
+        if sandboxes.tracking_in_real_time:
+            tasks.append(
+                asyncio.create_task(sandboxes.shipengine.run(stop), name="sandbox-shipengine-tracking")
+            )
     if sandboxes.ups is not None:
         sandboxes.ups.webhook_client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=settings.public_url
@@ -262,7 +269,8 @@ def connect_carrier_sandboxes(
         sandboxes.ups.subscribe(
             f"{settings.public_url}/webhooks/ups", settings.ups.webhook_credential or SANDBOX_CARRIER_SECRET
         )
-        tasks.append(asyncio.create_task(sandboxes.ups.run(stop), name="sandbox-ups-tracking"))
+        if sandboxes.tracking_in_real_time:
+            tasks.append(asyncio.create_task(sandboxes.ups.run(stop), name="sandbox-ups-tracking"))
     return stop, tasks
 
 

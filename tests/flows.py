@@ -10,7 +10,13 @@ from tests.builders import a_token
 from tests.contract import operation
 from tests.graphql_client import execute
 
-AGENT = a_token("agent")
+
+def agent() -> str:
+    """An agent's token, minted when it is sent: valid on whatever calendar the caller's clock
+    keeps (a walk's runs on `simulation.WALK_STARTS`)."""
+    return a_token("agent")
+
+
 APPROVE = "mutation($id: ID!) { approveReturn(input: {returnId: $id}) { orderReturn { lines { id } } } }"
 RETURN_LINES = "query($id: ID!) { order(id: $id) { returns { id lines { id } } } }"
 RECEIVE = """mutation($input: ReceiveReturnInput!) {
@@ -26,7 +32,7 @@ async def send_back(
     *,
     quantity: int = 1,
     disposition: str = "RESTOCK",
-    receiver: str = AGENT,
+    receiver: str | None = None,
 ) -> dict[str, Any]:
     """A return the whole way: requested (contract `StartReturn`) and approved by an agent, then
     received at `location_id` by `receiver`; the `receiveReturn` payload."""
@@ -50,15 +56,15 @@ async def ask_back(
                 "lines": [{"lineId": line_id, "quantity": quantity, "reason": "spare"}],
             }
         },
-        token=AGENT,
+        token=agent(),
     )
     assert asked["data"]["requestReturn"]["userErrors"] == [], asked
     return_id: str = asked["data"]["requestReturn"]["orderReturn"]["id"]
     if not approve:
-        found = await execute(client, RETURN_LINES, {"id": order_id}, token=AGENT)
+        found = await execute(client, RETURN_LINES, {"id": order_id}, token=agent())
         [lines] = [r["lines"] for r in found["data"]["order"]["returns"] if r["id"] == return_id]
         return return_id, [line["id"] for line in lines]
-    approved = await execute(client, APPROVE, {"id": return_id}, token=AGENT)
+    approved = await execute(client, APPROVE, {"id": return_id}, token=agent())
     return return_id, [line["id"] for line in approved["data"]["approveReturn"]["orderReturn"]["lines"]]
 
 
@@ -69,7 +75,7 @@ async def receive_back(
     location_id: str,
     *,
     disposition: str = "RESTOCK",
-    receiver: str = AGENT,
+    receiver: str | None = None,
 ) -> dict[str, Any]:
     """An approved return's `lines` received at `location_id`; the `receiveReturn` payload."""
     received = await execute(
@@ -82,7 +88,7 @@ async def receive_back(
                 "lines": [{"lineId": line, "disposition": disposition} for line in lines],
             }
         },
-        token=receiver,
+        token=receiver or agent(),
     )
     payload: dict[str, Any] = received["data"]["receiveReturn"]
     return payload

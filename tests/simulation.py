@@ -1,7 +1,7 @@
 """A seeded random walk over simulated days: orders (shipped and picked up, some backordered),
 cart holds, picks, shipments, handovers, rejections, short picks, cancellations, returns,
 purchase-order receipts, cycle counts at the ERP (units found, free units lost), ERP refreshes
-and outbox relays (partial, and repeated) in between,
+outbox relays (partial, and repeated) and carrier scans in between,
 against the real gateway in-process and the stateful sandboxes. After every step it checks:
 
 - units are conserved: for every tracked SKU and node, the ERP's on-hand plus the units in
@@ -13,6 +13,9 @@ against the real gateway in-process and the stateful sandboxes. After every step
 - available-to-sell, as the API answers it, equals its definition over the stored rows;
 - every order line accounts for its units (fulfilled + cancelled + open + waiting <= ordered,
   returned <= fulfilled);
+- the gateway heard what the sandboxes told it: every webhook they sent was answered 2xx and
+  nothing logged an error (`check_logs`), and every parcel a carrier delivered is delivered here
+  (`carriers_scan`);
 
 and at the end, once every retry has come due, that the ERP heard of everything: no task of its
 lane is waiting or gave up, and no movement is still in flight.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 import uuid
@@ -33,13 +37,14 @@ from collections import Counter
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 from unittest import mock
 
 import httpx
 import sqlalchemy as sa
+import time_machine
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
@@ -64,6 +69,7 @@ from ordergate.models.outbox import (
 from ordergate.models.payments import taken_elsewhere, totals
 from ordergate.models.returns import OPEN_RETURNS, ReturnLabelStatus, ReturnStatus, label_due
 from ordergate.models.scope import OrderScope
+from ordergate.models.shipment import TrackingStatus
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
 from ordergate.sandbox.shipengine import ShipEngineSandbox
@@ -76,11 +82,10 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.clock import MovingClock
 from tests.contract import operation
-from tests.flows import ask_back, receive_back
+from tests.flows import agent, ask_back, receive_back
 from tests.graphql_client import execute
 from tests.money import book_problems
 
-AGENT = a_token("agent")
 EVERYTHING = OrderScope(everything=True)
 ERP_KINDS = (ERP_SALES_ORDER, ERP_SALES_ORDER_AMEND, ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT)
 PUSHES = (STOREFRONT_SHIPMENT, STOREFRONT_STATUS)  # what goes back to the storefront
@@ -220,7 +225,7 @@ class Awaited:
 
 
 @contextlib.contextmanager
-def seeded_ids(seed: int) -> Iterator[None]:
+def seeded_ids(seed: int, stream: str | None = None) -> Iterator[None]:
     """Ids drawn from the walk's seed while it runs (`uuid.uuid4`, which `models.ids.new_id` and
     every other maker of ids calls), so that a seed replays: rows are ordered by id where nothing
     else tells them apart, and the walk chooses among what it reads. Two runs of one seed side by
@@ -228,8 +233,10 @@ def seeded_ids(seed: int) -> Iterator[None]:
     (seed 362) and 1,000 steps (seeds 365, 367) were the same, race steps included. On PostgreSQL
     one pair of runs of seed 366 parted at step 92, and another took the same 500 steps with the
     same orders, work and stock after every step: moves run at once may interleave otherwise
-    there. The generators are not the walk's: ids drawn move none of its choices."""
-    ids = random.Random(seed)
+    there. The generators are not the walk's: ids drawn move none of its choices. `stream`
+    names another sequence of the same seed: the gateway's start (`setup`) draws the ids of the
+    locations and products the walk's routing then orders by."""
+    ids = random.Random(seed if stream is None else f"{stream}:{seed}")
 
     def drawn() -> uuid.UUID:
         racer = _RACER.get()  # a racing move draws its own
@@ -237,6 +244,35 @@ def seeded_ids(seed: int) -> Iterator[None]:
 
     with mock.patch.object(uuid, "uuid4", drawn):
         yield
+
+
+WALK_STARTS = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday: morning at every US node
+# What a reading of the walk's clock moves it on by (`MovingClock.tick`), instead of real time:
+# whether a stock snapshot is past its TTL when a step reads it no longer depends on how fast the
+# machine ran the steps before. About what a reading took in real time here (12 ms: 3,657
+# readings in 300 steps of seed 379, 44 s).
+WALK_TICK = timedelta(milliseconds=10)
+
+
+@contextlib.contextmanager
+def on_the_walk_calendar() -> Iterator[None]:
+    """Every clock in the process (the gateway's, the sandboxes', the tokens') starts at
+    `WALK_STARTS` and runs on in real time, so a seed replayed on another day, or at another
+    hour, meets the same calendar: the same local days at each node, the same weekdays, the same
+    purchase orders due. The event loop's monotonic clock is left alone."""
+    with time_machine.travel(WALK_STARTS, tick=True):
+        yield
+
+
+class Heard(logging.Handler):
+    """The log records of a walk's step, for `Walk.check_logs`."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 _RACER: ContextVar[tuple[random.Random, random.Random] | None] = ContextVar("racer", default=None)
@@ -252,6 +288,7 @@ class Walk:
     clock: MovingClock
     seed: int
     own_rng: random.Random = field(init=False)
+    heard: Heard = field(init=False)
     step: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     orders: list[str] = field(default_factory=list)
@@ -269,6 +306,7 @@ class Walk:
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
+    delivered: int = 0  # shipments the carriers delivered, as of the last scan
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
     trace: TextIO | None = (
         None  # a line per step: number, move, orders so far, the generator's state, `digest`
@@ -276,6 +314,7 @@ class Walk:
 
     def __post_init__(self) -> None:
         self.own_rng = random.Random(self.seed)
+        self.heard = Heard(logging.WARNING)
 
     @property
     def rng(self) -> random.Random:
@@ -323,6 +362,13 @@ class Walk:
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
         # time) would be the walk's bottleneck, not what it is here to test.
         self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
+        # The carriers scan parcels as a step of the walk (`carriers_scan`), on the walk's clock,
+        # not every 30 s of real time from the gateway's lifespan: a run of the seed takes the
+        # same steps, and a parcel's scans come at times the gateway's own clock agrees with.
+        assert not self.sandboxes.tracking_in_real_time, "Sandboxes(tracking_in_real_time=False)"
+        for carrier in (self.shipengine, self.sandboxes.ups):
+            if carrier is not None:
+                carrier.clock = self.epoch
         async with self.services.store.read() as uow:
             self.locations = {loc.code: loc.id for loc in await uow.catalog.locations()}
         await dispatch_once(self.services, EMAILS)  # email follows the log from here on
@@ -349,8 +395,26 @@ class Walk:
         await self.check("start")
 
     async def run(self, steps: int) -> None:
-        with seeded_ids(self.seed):
-            await self._run(steps)
+        root = logging.getLogger()
+        root.addHandler(self.heard)
+        try:
+            with seeded_ids(self.seed):
+                await self._run(steps)
+        finally:
+            root.removeHandler(self.heard)
+
+    def check_logs(self, after: str) -> None:
+        """Nothing went wrong where only a log would say so: no error logged, and every webhook a
+        sandbox sent (the carriers' scans, the ERP's stock notices, the storefront's orders) was
+        answered 2xx; a delivery refused or failed is one the gateway lost."""
+        wrong = [
+            record.getMessage()
+            for record in self.heard.records
+            if record.levelno >= logging.ERROR or record.name.startswith("ordergate.sandbox")
+        ]
+        self.heard.records.clear()
+        if wrong:
+            raise self.violation(f"after {after}: logged: {wrong[:3]}")
 
     async def _run(self, steps: int) -> None:
         await self.start()
@@ -373,6 +437,7 @@ class Walk:
             (self.relay_some, 4),
             (self.relay_dies, 2),
             (self.refresh, 6),
+            (self.carriers_scan, 3),
             (self.receive, 1),
             (self.count, 2),
             (self.next_day, 3),
@@ -395,6 +460,7 @@ class Walk:
             self.kinds[action.__name__] += 1
             await action()
             await self.check(action.__name__)
+            self.check_logs(action.__name__)
             if self.trace is not None:
                 chosen = zlib.crc32(repr(self.rng.getstate()).encode())
                 line = f"{self.step} {action.__name__} {len(self.orders)} {chosen:08x} {await self.digest()}"
@@ -420,7 +486,7 @@ class Walk:
                 "shippingAddress": None,
             }
         order_input = an_order_input(**more)
-        body = await execute(self.client, operation("PlaceOrder"), {"input": order_input}, token=AGENT)
+        body = await execute(self.client, operation("PlaceOrder"), {"input": order_input}, token=agent())
         self.expect_no_errors(body)
         placed = body["data"]["placeOrder"]
         if placed["order"] is not None:
@@ -597,7 +663,7 @@ class Walk:
         if changed:
             first = dict(sent["lines"][0], quantity=sent["lines"][0]["quantity"] + 1)
             again["lines"] = [first, *sent["lines"][1:]]
-        body = await execute(self.client, operation("PlaceOrder"), {"input": again}, token=AGENT)
+        body = await execute(self.client, operation("PlaceOrder"), {"input": again}, token=agent())
         self.expect_no_errors(body)
         payload = body["data"]["placeOrder"]
         if changed:
@@ -629,7 +695,7 @@ class Walk:
                     "channel": "web",
                 }
             },
-            token=AGENT,
+            token=agent(),
         )
         self.expect_no_errors(body)
         payload = body["data"]["reserveInventory"]
@@ -657,7 +723,7 @@ class Walk:
                     idempotencyKey=new_id(),
                 )
             },
-            token=AGENT,
+            token=agent(),
         )
         self.expect_no_errors(body)
         placed = body["data"]["placeOrder"]
@@ -667,7 +733,7 @@ class Walk:
     async def release_hold(self) -> None:
         if self.holds:
             hold = self.holds.pop(self.rng.randrange(len(self.holds)))
-            self.expect_no_errors(await execute(self.client, RELEASE_HOLD, {"id": hold}, token=AGENT))
+            self.expect_no_errors(await execute(self.client, RELEASE_HOLD, {"id": hold}, token=agent()))
 
     async def work(self) -> None:
         """One step forward on a fulfilment order: accept, pick, pack, then ship (or ready it and
@@ -767,7 +833,7 @@ class Walk:
             left = [line for line in order["lines"] if line["quantity"] > line["quantityCancelled"]]
             if left:
                 command["lines"] = [{"lineId": self.rng.choice(left)["id"], "quantity": 1}]
-        body = await execute(self.client, CANCEL, {"input": command}, token=AGENT)
+        body = await execute(self.client, CANCEL, {"input": command}, token=agent())
         self.expect_no_errors(body)
         payload = body["data"]["cancelOrder"]
         if payload["userErrors"]:
@@ -786,7 +852,7 @@ class Walk:
             "expectedVersion": order["version"],
             "lines": [{"lineId": line["id"], "quantity": line["quantity"] + change}],
         }
-        body = await execute(self.client, EDIT, {"input": command}, token=AGENT)
+        body = await execute(self.client, EDIT, {"input": command}, token=agent())
         self.expect_no_errors(body)
         store = (order["pickupLocation"] or {}).get("code")
         closed = {"INVALID_PICKUP_LOCATION"} if store in self.closed else set()  # nowhere to collect it
@@ -803,7 +869,7 @@ class Walk:
             "reason": "SERVICE_ISSUE",
             "idempotencyKey": f"sim-{self.seed}-{self.step}",
         }
-        body = await execute(self.client, APPEASE, {"input": command}, token=AGENT)
+        body = await execute(self.client, APPEASE, {"input": command}, token=agent())
         self.expect_no_errors(body)
         allowed = {"REFUND_EXCEEDS_CAPTURED", "APPEASEMENT_LIMIT_EXCEEDED", "NOT_SHIPPED", "NOTHING_LEFT"}
         self.expect_codes(body["data"]["issueAppeasement"], allowed)
@@ -954,6 +1020,30 @@ class Walk:
         self.receipts[(sku, code)] = self.services.clock()  # its webhook read may wait for the TTL
         await self.katana.adjust(sku, code, delta)
 
+    def epoch(self) -> float:
+        """The walk's clock as the sandboxes read theirs."""
+        return self.services.clock().timestamp()
+
+    async def carriers_scan(self) -> None:
+        """The carriers scan every parcel whose next scan is due (accepted, in transit, out for
+        delivery, delivered) and tell the gateway by webhook, as the real ones do."""
+        await self.shipengine.advance()
+        delivered = {
+            label.tracking_number
+            for label in self.shipengine.labels.values()
+            if label.delivered and not label.is_return
+        }
+        if self.sandboxes.ups is not None:
+            await self.sandboxes.ups.advance()
+            delivered |= {p.tracking_number for p in self.sandboxes.ups.parcels.values() if p.delivered}
+        async with self.services.store.read() as uow:
+            rows = await uow.session.execute(sa.text("SELECT tracking_number, status FROM shipments"))
+            said: dict[str, str] = {number: status for number, status in rows}  # noqa: C416
+        unheard = sorted(n for n in delivered if n in said and said[n] != TrackingStatus.DELIVERED.value)
+        if unheard:
+            raise self.violation(f"parcels the carrier delivered, not delivered here: {unheard}")
+        self.delivered = sum(status == TrackingStatus.DELIVERED.value for status in said.values())
+
     async def next_day(self) -> None:
         self.clock.advance(24 * 3600)
         await backorders.allocate_waiting(self.services)
@@ -1018,7 +1108,7 @@ class Walk:
             return
         reason = self.rng.choice(("INCORRECT_ADDRESS", "OTHER", "AWAITING_PAYMENT"))
         body = await execute(
-            self.client, HOLD_ORDER, {"input": {"orderId": order["id"], "reason": reason}}, token=AGENT
+            self.client, HOLD_ORDER, {"input": {"orderId": order["id"], "reason": reason}}, token=agent()
         )
         self.expect_no_errors(body)
         payload = body["data"]["holdOrder"]
@@ -1030,7 +1120,7 @@ class Walk:
     async def release_order(self, order_id: str) -> None:
         """An agent's review ends: the order goes on. One held before it was routed is routed
         now, which the stock there is now may refuse: the agent then cancels it."""
-        body = await execute(self.client, RELEASE_ORDER, {"input": {"orderId": order_id}}, token=AGENT)
+        body = await execute(self.client, RELEASE_ORDER, {"input": {"orderId": order_id}}, token=agent())
         self.expect_no_errors(body)
         payload = body["data"]["releaseOrderHold"]
         if (
@@ -1046,7 +1136,7 @@ class Walk:
         if payload["userErrors"]:
             self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
             cancelled = await execute(
-                self.client, CANCEL, {"input": {"orderId": order_id, "reason": "INVENTORY"}}, token=AGENT
+                self.client, CANCEL, {"input": {"orderId": order_id, "reason": "INVENTORY"}}, token=agent()
             )
             self.expect_no_errors(cancelled)
             if cancelled["data"]["cancelOrder"]["userErrors"]:
@@ -1057,7 +1147,7 @@ class Walk:
         on hold or done, is refused)."""
         if not self.orders:
             return
-        body = await execute(self.client, ROUTE, {"id": self.rng.choice(self.orders)}, token=AGENT)
+        body = await execute(self.client, ROUTE, {"id": self.rng.choice(self.orders)}, token=agent())
         self.expect_no_errors(body)
         payload = body["data"]["routeOrder"]
         if payload["userErrors"]:
@@ -1073,7 +1163,7 @@ class Walk:
             )
 
     async def read(self, order_id: str) -> dict[str, Any]:
-        body = await execute(self.client, ORDER, {"id": order_id}, token=AGENT)
+        body = await execute(self.client, ORDER, {"id": order_id}, token=agent())
         self.expect_no_errors(body)
         order: dict[str, Any] = body["data"]["order"]
         return order
@@ -1474,7 +1564,7 @@ class Walk:
                     f"after {after}: storefront order {external} refunded "
                     f"{self.bigcommerce.orders[external].refunded} there, the ledger holds {refunded}"
                 )
-        body = await execute(self.client, AVAILABILITY, {"skus": list(SKUS)}, token=AGENT)
+        body = await execute(self.client, AVAILABILITY, {"skus": list(SKUS)}, token=agent())
         self.expect_no_errors(body)
         # The answer reads the ERP again when its snapshot is older than the TTL on the walk's
         # clock (a receipt then comes in): compare it with the store as the answer left it.
