@@ -506,12 +506,20 @@ class Walk:
             await getattr(self, move)()
 
         self.racing = True
+        before = (len(self.orders), len(self.sent), len(self.holds), len(self.waiting))
         try:
             await asyncio.gather(
                 racer(first, self.rng.getrandbits(64)), racer(second, self.rng.getrandbits(64))
             )
         finally:
             self.racing = False
+        # what the two added, in an order that does not depend on which finished first: later
+        # steps choose among these lists by position
+        orders, sent, holds, waiting = before
+        self.orders[orders:] = sorted(self.orders[orders:])
+        self.sent[sent:] = sorted(self.sent[sent:], key=lambda placed: placed[1])
+        self.holds[holds:] = sorted(self.holds[holds:])
+        self.waiting[waiting:] = sorted(self.waiting[waiting:], key=lambda parcel: parcel.return_id)
 
     async def storefront_sale(self) -> None:
         """A shopper checks out on the storefront, paid there: imported now (as the webhook's
