@@ -181,3 +181,18 @@ def test_units_come_from_nowhere_first_then_the_least_advanced_work() -> None:
     assert staff.cuts == (Cut("line", 2, None), Cut("line", 1, "fo-open"), Cut("line", 1, "fo-packed"))
     assert [p.code for p in customer.problems] == ["NOT_CANCELLABLE"]
     assert plan_cancellation({"line": 5}, holdings, None, touchable=NOT_STARTED).by_line() == {"line": 3}
+
+
+def test_among_work_equally_far_along_the_smaller_share_goes_first() -> None:
+    """A line of 5 split 4 and 1 over two nodes: a unit cancelled leaves the node of 1 with
+    nothing (a parcel fewer), whichever fulfilment order's id sorts first."""
+    holdings = [Holding("fo-a", F.OPEN, "line", 4), Holding("fo-b", F.OPEN, "line", 1)]
+
+    one = plan_cancellation({"line": 5}, holdings, {"line": 1}, touchable=NOT_GONE)
+    two = plan_cancellation({"line": 5}, holdings, {"line": 2}, touchable=NOT_GONE)
+    started = [Holding("fo-a", F.OPEN, "line", 4), Holding("fo-b", F.ACCEPTED, "line", 1)]
+    further = plan_cancellation({"line": 5}, started, {"line": 1}, touchable=NOT_GONE)
+
+    assert one.cuts == (Cut("line", 1, "fo-b"),)
+    assert two.cuts == (Cut("line", 1, "fo-b"), Cut("line", 1, "fo-a"))
+    assert further.cuts == (Cut("line", 1, "fo-a"),)  # how far along comes first

@@ -3,7 +3,9 @@
 A unit can be cancelled until it leaves with the customer (shipped or handed over). Customers
 may only cancel units no node has started on; staff may cancel any unit not yet gone. Units
 come first from what is allocated nowhere (a rejected share waiting for an agent), then from
-the least advanced work: held, open, accepted, and only for staff picking, packed, ready.
+the least advanced work: held, open, accepted, and only for staff picking, packed, ready. Among
+work equally far along, the smaller share of the line goes first: a node left with none of it
+may have a parcel fewer to send (a line of 5 split 4 and 1, one unit cancelled: the 1).
 
 `plan_order_cancellation` turns that into what the use case (`usecases.cancellation`) writes:
 units released at their nodes, what is left of each fulfilment order's lines, the fulfilment
@@ -126,7 +128,7 @@ def plan_cancellation(
             left -= nowhere
         for holding in sorted(
             (h for h in live if h.line_id == line_id and h.status in touchable),
-            key=lambda h: (rank[h.status], h.fulfillment_order_id),
+            key=lambda h: (rank[h.status], h.quantity, h.fulfillment_order_id),
         ):
             if left == 0:
                 break

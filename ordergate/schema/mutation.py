@@ -339,7 +339,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Cancel an order, or some units of its lines, with a reason. Customers cancel their "
-        "own units that no node has started on; agents any unit not yet shipped or handed over."
+        "own units that no node has started on; agents any unit not yet shipped or handed over. Units "
+        "come from the least advanced work first and, among work equally far along, from the node "
+        "holding fewer of the line's units (it may then have a parcel fewer to send)."
     )
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
         return await OrderPayload.of(
