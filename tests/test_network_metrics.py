@@ -552,15 +552,16 @@ def test_nearest_rank_is_the_ceiling_of_p_n_over_100(percentile: int, count: int
 
 
 @contextmanager
-def statements_and_commits(services: Services) -> Iterator[list[str]]:
-    """Every statement sent, and "COMMIT" where a transaction committed."""
-    seen: list[str] = []
+def statements_and_commits(services: Services) -> Iterator[list[tuple[int, str]]]:
+    """Every statement sent, and "COMMIT" where a transaction committed, each with the connection
+    it went over: the relay commits on connections of its own meanwhile."""
+    seen: list[tuple[int, str]] = []
 
-    def statement(_conn: Any, _cursor: Any, text: str, *_: Any) -> None:
-        seen.append(text)
+    def statement(conn: Any, _cursor: Any, text: str, *_: Any) -> None:
+        seen.append((id(conn), text))
 
-    def commit(_conn: Any) -> None:
-        seen.append("COMMIT")
+    def commit(conn: Any) -> None:
+        seen.append((id(conn), "COMMIT"))
 
     engines = {services.store.read_engine.sync_engine, services.store.write_engine.sync_engine}
     for engine in engines:
@@ -583,14 +584,20 @@ async def test_a_refused_keyed_placement_gives_its_key_up_and_is_counted_in_one_
     assert [e["code"] for e in refused["data"]["placeOrder"]["userErrors"]] == ["INSUFFICIENT_STOCK"]
 
     given_up = [
-        i for i, s in enumerate(statements) if s.lstrip().upper().startswith("DELETE FROM IDEMPOTENCY_KEYS")
+        i
+        for i, (_, s) in enumerate(statements)
+        if s.lstrip().upper().startswith("DELETE FROM IDEMPOTENCY_KEYS")
     ]
-    counted = [i for i, s in enumerate(statements) if s.lstrip().upper().startswith("INSERT INTO REFUSALS")]
+    counted = [
+        i for i, (_, s) in enumerate(statements) if s.lstrip().upper().startswith("INSERT INTO REFUSALS")
+    ]
     assert len(given_up) == 1
     assert len(counted) == 1
+    connection = statements[given_up[0]][0]
+    assert statements[counted[0]][0] == connection  # over one connection ...
     between = statements[min(given_up + counted) : max(given_up + counted) + 1]
-    assert "COMMIT" not in between  # one transaction
-    assert not [s for s in statements if "idempotency_keys" in s and "FOR UPDATE" in s.upper()]
+    assert (connection, "COMMIT") not in between  # ... in one transaction
+    assert not [s for _, s in statements if "idempotency_keys" in s and "FOR UPDATE" in s.upper()]
 
     fewer = an_order_input(idempotencyKey="rug-for-all", lines=[a_line("RUG-JUTE-5X8", 1)])
     placed = await execute(client, operation("PlaceOrder"), {"input": fewer}, token=AGENT)  # the key is free
