@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.errors import InvalidTransition, StoreBusy
+from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.sandbox.ups import UpsSandbox
 from ordergate.usecases import tracking as tracking_usecase
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
@@ -43,11 +45,9 @@ async def test_a_shipped_parcel_is_followed_to_delivered(
     client: httpx.AsyncClient, sandboxes: Sandboxes, carrier: str
 ) -> None:
     order = await shipped(client, carrier)
-    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
-    assert sandbox is not None
+    sandbox = carrier_sandbox(sandboxes, carrier)
 
-    for step in range(1, 6):
-        await sandbox.advance(time.time() + step * 31)
+    await delivered(sandbox)
 
     tracked = await tracking(client, order["id"])
     [shipment] = tracked["shipments"]
@@ -86,10 +86,8 @@ async def test_a_repeated_tracking_delivery_adds_nothing(
     client: httpx.AsyncClient, app: Starlette, sandboxes: Sandboxes
 ) -> None:
     order = await shipped(client, "shipengine")
-    sandbox = sandboxes.shipengine
-    assert sandbox is not None
-    recording = Recording(httpx.ASGITransport(app=app))
-    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    sandbox = carrier_sandbox(sandboxes, "shipengine")
+    recording = recorded(app, sandbox)
     await sandbox.advance(time.time() + 31)
     before = await tracking(client, order["id"])
 
@@ -110,12 +108,9 @@ async def test_an_older_message_arriving_late_moves_no_delivered_parcel_back(
     """Carriers retry and deliver out of order: the first scan's message, sent again after the
     parcel was delivered, adds nothing and changes no status."""
     order = await shipped(client, carrier)
-    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
-    assert sandbox is not None
-    recording = Recording(httpx.ASGITransport(app=app))
-    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
-    for step in range(1, 6):
-        await sandbox.advance(time.time() + step * 31)
+    sandbox = carrier_sandbox(sandboxes, carrier)
+    recording = recorded(app, sandbox)
+    await delivered(sandbox)
     before = await tracking(client, order["id"])
     assert (before["status"], before["shipments"][0]["status"]) == ("COMPLETED", "DELIVERED")
 
@@ -141,10 +136,8 @@ async def test_a_delivery_the_gateway_cannot_take_is_a_503_and_its_retry_is_take
     code: str,
 ) -> None:
     order = await shipped(client, "shipengine")
-    sandbox = sandboxes.shipengine
-    assert sandbox is not None
-    recording = Recording(httpx.ASGITransport(app=app))
-    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    sandbox = carrier_sandbox(sandboxes, "shipengine")
+    recording = recorded(app, sandbox)
     taking = tracking_usecase.apply_updates
 
     async def failing(*args: Any, **kwargs: Any) -> int:
@@ -180,6 +173,25 @@ async def test_a_tracking_webhook_without_our_secret_is_refused(
     assert response.status_code == 401
 
 
+def carrier_sandbox(sandboxes: Sandboxes, carrier: str) -> ShipEngineSandbox | UpsSandbox:
+    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
+    assert sandbox is not None
+    return sandbox
+
+
+def recorded(app: Starlette, sandbox: ShipEngineSandbox | UpsSandbox) -> Recording:
+    """The sandbox's webhooks from now on go to `app` through a `Recording`, kept to send again."""
+    recording = Recording(httpx.ASGITransport(app=app))
+    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    return recording
+
+
+async def delivered(sandbox: ShipEngineSandbox | UpsSandbox) -> None:
+    """Every scan to the door: five steps of the sandbox's clock."""
+    for step in range(1, 6):
+        await sandbox.advance(time.time() + step * 31)
+
+
 HOLD = """mutation($id: ID!) {
   holdOrder(input: {orderId: $id, reason: OTHER, note: "the customer called"}) {
     order { status } userErrors { code message }
@@ -200,13 +212,10 @@ async def test_a_parcel_delivered_while_its_order_is_held_is_taken_and_the_relea
     order = await shipped(client, carrier)
     held = await execute(client, HOLD, {"id": order["id"]}, token=AGENT)
     assert held["data"]["holdOrder"] == {"order": {"status": "ON_HOLD"}, "userErrors": []}
-    sandbox = sandboxes.shipengine if carrier == "shipengine" else sandboxes.ups
-    assert sandbox is not None
-    recording = Recording(httpx.ASGITransport(app=app))
-    sandbox.webhook_client = httpx.AsyncClient(transport=recording, base_url="http://ordergate.test")
+    sandbox = carrier_sandbox(sandboxes, carrier)
+    recording = recorded(app, sandbox)
 
-    for step in range(1, 6):
-        await sandbox.advance(time.time() + step * 31)
+    await delivered(sandbox)
 
     assert recording.sent
     for path, body, headers in recording.sent:  # each was taken: a repeat changes nothing
