@@ -107,6 +107,8 @@ RACERS = (
     "appease",
 )
 # What a move may be told when the other move of a race changed its order first.
+# Fulfilment work still to do, least done first (`Walk.open_work`).
+OPEN_WORK = ("OPEN", "ACCEPTED", "PICKING", "PACKED", "READY_FOR_PICKUP")
 RACE_REFUSALS = {"INVALID_TRANSITION", "VERSION_CONFLICT", "NOTHING_TO_CANCEL", "NOT_CANCELLABLE"}
 SHOPPER = "priya.patel@example.com"  # one of the storefront sandbox's demo customers
 GUEST = "sam.guest@example.com"  # no customer of the storefront's: billed to where it ships
@@ -222,6 +224,7 @@ class Awaited:
     sku: str
     code: str  # the node that sent the units, which takes them back
     disposition: str
+    posted: bool = False  # dropped off: the carrier has scanned its label
 
 
 @contextlib.contextmanager
@@ -369,6 +372,9 @@ class Walk:
         for carrier in (self.shipengine, self.sandboxes.ups):
             if carrier is not None:
                 carrier.clock = self.epoch
+        # A return's label moves once the walk's customer drops the parcel off (`posted`), not
+        # as soon as it is bought: a label never posted is one the gateway must expire and void.
+        self.shipengine.returns_wait_for_drop_off = True
         async with self.services.store.read() as uow:
             self.locations = {loc.code: loc.id for loc in await uow.catalog.locations()}
         await dispatch_once(self.services, EMAILS)  # email follows the log from here on
@@ -425,14 +431,14 @@ class Walk:
             (self.hold, 3),
             (self.place_from_hold, 2),
             (self.release_hold, 1),
-            (self.work, 16),
+            (self.work, 24),
             (self.reject, 3),
             (self.short_pick, 3),
             (self.cancel, 3),
             (self.edit, 3),
             (self.appease, 2),
             (self.send_back, 4),
-            (self.parcel_arrives, 1),
+            (self.parcel_arrives, 2),
             (self.relay, 8),
             (self.relay_some, 4),
             (self.relay_dies, 2),
@@ -746,7 +752,7 @@ class Walk:
     async def work(self) -> None:
         """One step forward on a fulfilment order: accept, pick, pack, then ship (or ready it and
         hand it over); an order held (by the fraud screen, after an edit) is released first."""
-        found = await self.open_work()
+        found = await self.open_work(started_first=True)
         if found is None:
             return
         order, fo = found
@@ -911,16 +917,21 @@ class Walk:
         if not at_counter and self.rng.random() < 0.5:
             await self.relay()
             roll = self.rng.random()
-            if roll < 0.25:  # ... and the customer posts it: the carrier scans the label
-                self.posted(return_id)
-            elif roll < 0.5:  # ... and the customer sends it days later, or never (it expires)
+            if roll < 0.3:  # ... and the customer posts it: the carrier scans the label ...
+                await self.posted(return_id)
+                if roll < 0.2:  # ... and the parcel takes days to arrive: no expiry for it
+                    self.waiting.append(replace(parcel, posted=True))
+                    return
+            elif roll < 0.55:  # ... and the customer sends it days later, or never (it expires)
                 self.waiting.append(parcel)
                 return
         await self.take_back(parcel)
 
-    def posted(self, return_id: str) -> None:
+    async def posted(self, return_id: str) -> None:
+        """The customer drops the return's parcel off: the carrier scans its label (the later
+        scans come with `carriers_scan`)."""
         for label in self.shipengine.labels_for(return_id):
-            label.step = max(label.step, 1)
+            await self.shipengine.hand_over(label.label_id)
 
     async def hand_in(self, parcel: Awaited) -> dict[str, Any]:
         """A return's parcel handed in at the node that sent its units: `receiveReturn`'s answer."""
@@ -942,19 +953,23 @@ class Walk:
             self.ledger[key] = self.ledger.get(key, 0) + 1
 
     async def parcel_arrives(self) -> None:
-        """A return's parcel posted days after its label was bought reaches the node, unless the
-        return expired first: then the counter refuses it, and its units may be asked for again."""
+        """A return's parcel reaches the node days after its label was bought: one the customer
+        dropped off then (the carrier scanned it) is still awaited, whatever the label's time; one
+        posted only now is taken unless the return expired first: then the counter refuses it,
+        and its units may be asked for again."""
         if not self.waiting:
             return
         parcel = self.waiting.pop(self.rng.randrange(len(self.waiting)))
         async with self.services.store.read() as uow:
             status = (await uow.returns.by_ids([parcel.return_id]))[parcel.return_id].status
         if status is ReturnStatus.APPROVED:
-            self.posted(parcel.return_id)
+            await self.posted(parcel.return_id)
             await self.take_back(parcel)
             return
         if status is not ReturnStatus.EXPIRED:
             raise self.violation(f"return {parcel.return_id} waiting for its parcel is {status}")
+        if parcel.posted:
+            raise self.violation(f"return {parcel.return_id} expired though the carrier had its parcel")
         refused = await self.hand_in(parcel)
         if [error["code"] for error in refused["userErrors"]] != ["INVALID_TRANSITION"]:
             raise self.violation(f"an expired return's parcel was not refused: {refused}")
@@ -1033,8 +1048,9 @@ class Walk:
         return self.services.clock().timestamp()
 
     async def carriers_scan(self) -> None:
-        """The carriers scan every parcel whose next scan is due (accepted, in transit, out for
-        delivery, delivered) and tell the gateway by webhook, as the real ones do."""
+        """The carriers take every parcel through each scan whose time has come since they last
+        looked (accepted, in transit, out for delivery, delivered) and tell the gateway by webhook,
+        as the real ones do."""
         await self.shipengine.advance()
         delivered = {
             label.tracking_number
@@ -1177,14 +1193,32 @@ class Walk:
         return order
 
     async def open_work(
-        self, statuses: tuple[str, ...] = ("OPEN", "ACCEPTED", "PICKING", "PACKED", "READY_FOR_PICKUP")
+        self, statuses: tuple[str, ...] = OPEN_WORK, *, started_first: bool = False
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        for order_id in self.rng.sample(self.orders, min(6, len(self.orders))):
-            order = await self.read(order_id)
-            work = [fo for fo in order["fulfillmentOrders"] if fo["status"] in statuses]
-            if work:
-                return order, self.rng.choice(work)
-        return None
+        """An order and one of its fulfilment orders in one of `statuses`, among up to six of
+        the walk's orders that have such work. `started_first`: the work furthest along of
+        those, as a node finishes what it started before it takes new work (so that parcels
+        leave, reach customers and come back, instead of every order waiting half done)."""
+        async with self.services.store.read() as uow:
+            rows = await uow.session.execute(sa.text("SELECT order_id, status FROM fulfillment_orders"))
+            furthest: dict[str, int] = {}
+            for order_id, status in rows:
+                if status in statuses:
+                    furthest[order_id] = max(furthest.get(order_id, -1), OPEN_WORK.index(status))
+        having = [order_id for order_id in self.orders if order_id in furthest]
+        if not having:
+            return None
+        chosen = self.rng.sample(having, min(6, len(having)))
+        if started_first:
+            chosen.sort(key=lambda order_id: -furthest[order_id])  # stable: ties keep the draw's order
+        order = await self.read(chosen[0])
+        work = [fo for fo in order["fulfillmentOrders"] if fo["status"] in statuses]
+        if not work:  # moved since the count (a race step's other move)
+            return None
+        if started_first:
+            ahead = max(OPEN_WORK.index(fo["status"]) for fo in work)
+            work = [fo for fo in work if OPEN_WORK.index(fo["status"]) == ahead]
+        return order, self.rng.choice(work)
 
     def leave(self, code: str, lines: list[dict[str, Any]]) -> None:
         for line in lines:

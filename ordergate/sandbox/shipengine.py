@@ -12,9 +12,11 @@ zone (the distance between the postal codes) and weight. Each purchase creates a
 tracking number and counts in `purchases` (a return label, `is_return_label`, travels from its
 `ship_from`, the customer, like any other); nothing in ShipEngine's spec says a second purchase with
 the same `external_shipment_id` or rate is refused, so none is here: callers look first. A label's
-tracking moves one step (AC, IT, IT/OUT_FOR_DELIVERY, DE) each time `advance()` finds it due, every
-`step_seconds`; each step goes to the registered `track` webhooks as an API_TRACK event, signed as
-ShipEngine signs them and carrying the custom headers registered with the webhook.
+tracking moves one step (AC, IT, IT/OUT_FOR_DELIVERY, DE) every `step_seconds`: `advance()` takes
+it through each step whose time has come, each scan timed when it was due; each step goes to the
+registered `track` webhooks as an API_TRACK event, signed as ShipEngine signs them and carrying
+the custom headers registered with the webhook. With `returns_wait_for_drop_off`, a return label
+makes no scan until the customer drops its parcel off (`hand_over`).
 """
 
 from __future__ import annotations
@@ -280,6 +282,12 @@ class SandboxLabel:
     rma_number: str | None = None
     charge_event: str = "carrier_default"
     voided_at: float | None = None
+    awaiting_drop_off: bool = False  # a return label the customer has not posted yet
+
+    @property
+    def moving(self) -> bool:
+        """The carrier still has scans to make of it."""
+        return not self.delivered and self.voided_at is None and not self.awaiting_drop_off
 
     @property
     def state(self) -> Step:
@@ -327,6 +335,9 @@ class ShipEngineSandbox:
         self.rates: dict[str, Rate] = {}
         self.labels: dict[str, SandboxLabel] = {}
         self.webhooks: list[Webhook] = []
+        # Off: a return label moves on its own, as if the customer posted it at once (a served
+        # sandbox has no customer). On: it waits for `hand_over` (the walk posts parcels itself).
+        self.returns_wait_for_drop_off = False
         self._sleep = sleep
         self._signing_key = signing_key
         self._closes_client = webhook_client is None
@@ -428,21 +439,33 @@ class ShipEngineSandbox:
         self.purchases = purchases
 
     async def advance(self, now: float | None = None) -> int:
-        """Move every label whose step is due one step on, and announce each step to the webhooks
-        (delivery failures are logged, not raised). The number of labels moved."""
+        """Take every label through each scan whose time has come (one every `step_seconds`: a
+        carrier scans a parcel when it gets there, not when someone looks), each timed when it
+        was due and announced to the webhooks in turn (delivery failures are logged, not
+        raised). A return label waiting for its drop-off (`returns_wait_for_drop_off`) does not
+        move. The number of scans."""
         now = self.clock() if now is None else now
-        due = [
-            label
-            for label in self.labels.values()
-            if not label.delivered and label.voided_at is None and label.due_at <= now
-        ]
-        for label in due:
-            label.step += 1
-            label.due_at = now + self.step_seconds
-            label.events.append(self._event_record(label, now))
-        for label in due:
-            await self._announce(label, now)
-        return len(due)
+        taken = 0
+        for label in list(self.labels.values()):
+            while label.moving and label.due_at <= now:
+                await self._scan(label, label.due_at, now)
+                taken += 1
+        return taken
+
+    async def hand_over(self, label_id: str) -> None:
+        """The customer drops a return's parcel off: the carrier's acceptance scan, now; the
+        rest follow every `step_seconds`. A label already moving is left as it is."""
+        label = self.labels[label_id]
+        if label.awaiting_drop_off and label.voided_at is None:
+            label.awaiting_drop_off = False
+            now = self.clock()
+            await self._scan(label, now, now)
+
+    async def _scan(self, label: SandboxLabel, at: float, now: float) -> None:
+        label.step += 1
+        label.due_at = at + self.step_seconds
+        label.events.append(self._event_record(label, at))
+        await self._announce(label, now)
 
     async def run(self, stop: asyncio.Event) -> None:
         """`advance()` every `step_seconds` until `stop` is set (the gateway's lifespan runs this)."""
@@ -553,6 +576,7 @@ class ShipEngineSandbox:
         cost = sum((service.price(zone, grams) for grams in shipment.grams), Decimal(0))
         label = self._buy(shipment, service, cost, service.days_by_zone[zone - 1], rate_id=None)
         label.is_return, label.rma_number, label.charge_event = is_return, rma_number, charge_event
+        label.awaiting_drop_off = is_return and self.returns_wait_for_drop_off  # until `hand_over`
         return JSONResponse(self._label_record(label))
 
     async def _create_label_from_rate(self, request: Request) -> Response:
@@ -1048,6 +1072,7 @@ def _label_state(label: SandboxLabel) -> dict[str, Any]:
         "rma_number": label.rma_number,
         "charge_event": label.charge_event,
         "voided_at": label.voided_at,
+        "awaiting_drop_off": label.awaiting_drop_off,
     }
 
 
@@ -1074,6 +1099,7 @@ def _label_from(wire: Mapping[str, Any], shipments: Mapping[str, Shipment]) -> S
         rma_number=wire["rma_number"],
         charge_event=str(wire["charge_event"]),
         voided_at=None if wire.get("voided_at") is None else float(wire["voided_at"]),
+        awaiting_drop_off=bool(wire.get("awaiting_drop_off", False)),
     )
 
 

@@ -337,6 +337,60 @@ async def test_a_label_moves_to_delivered_in_four_steps_each_announced_by_webhoo
     assert all(str(request.url) == HOOK_URL for request in endpoint.received)
 
 
+async def test_a_label_not_looked_at_for_a_while_makes_every_scan_it_was_due_each_at_its_time(
+    shipengine: httpx.AsyncClient, sandbox: ShipEngineSandbox, clock: FakeClock, endpoint: Endpoint
+) -> None:
+    sandbox.register_webhook(HOOK_URL)
+    label = await buy(shipengine, ship_to=JERSEY_CITY)
+    bought = clock.now
+    clock.now += 3 * 30 + 10  # three scans due, the fourth not yet
+
+    assert await sandbox.advance() == 3
+    clock.now += 20
+    assert await sandbox.advance() == 1
+    assert await sandbox.advance() == 0
+
+    tracked = sandbox.label_for(label["tracking_number"])
+    assert [event["occurred_at"] for event in tracked.events] == [
+        datetime.fromtimestamp(bought + 30 * step, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+        for step in (1, 2, 3, 4)
+    ]
+    assert [p["data"]["status_code"] for p in endpoint.payloads()] == ["AC", "IT", "IT", "DE"]
+
+
+async def test_a_return_label_waiting_for_its_drop_off_moves_from_the_customer_s_scan_on(
+    shipengine: httpx.AsyncClient, sandbox: ShipEngineSandbox, clock: FakeClock, endpoint: Endpoint
+) -> None:
+    sandbox.register_webhook(HOOK_URL)
+    sandbox.returns_wait_for_drop_off = True
+    response = await shipengine.post(
+        "/v1/labels", json={**label_request(ship_to=JERSEY_CITY), "is_return_label": True}, headers=AUTH
+    )
+    going_out = await buy(shipengine)
+    back = sandbox.label_for(response.json()["tracking_number"])
+    clock.now += 10 * 86400
+
+    assert await sandbox.advance() == 4, "the outgoing label is delivered; the return's waits"
+    assert (back.step, back.events, back.awaiting_drop_off) == (0, [], True)
+    restored = ShipEngineSandbox(api_key=API_KEY, clock=clock)
+    restored.restore(sandbox.to_state())
+    assert restored.label_for(back.tracking_number).awaiting_drop_off
+
+    await sandbox.hand_over(back.label_id)
+    await sandbox.hand_over(back.label_id)  # a second drop-off of the same parcel scans nothing
+    clock.now += 30
+    assert await sandbox.advance() == 1
+
+    assert [event["status_code"] for event in back.events] == ["AC", "IT"]
+    assert back.events[0]["occurred_at"] == datetime.fromtimestamp(clock.now - 30, UTC).isoformat(
+        timespec="milliseconds"
+    ).replace("+00:00", "Z")
+    numbers = [p["data"]["tracking_number"] for p in endpoint.payloads()]
+    assert numbers == [going_out["tracking_number"]] * 4 + [back.tracking_number] * 2
+
+
 async def test_deliveries_are_signed_with_the_key_the_jwks_publishes(
     shipengine: httpx.AsyncClient, sandbox: ShipEngineSandbox, clock: FakeClock, endpoint: Endpoint
 ) -> None:
