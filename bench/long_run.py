@@ -95,7 +95,10 @@ async def walk(
                 print(
                     f"  nodes whose closed ERP sales orders keep unwanted units (staff told): {run.erp_kept}"
                 )
-                print(f"  shipments the carriers delivered (their webhooks): {run.delivered}")
+                by = ", ".join(
+                    f"{carrier} {run.delivered[carrier]} of {n}" for carrier, n in sorted(run.shipped.items())
+                )
+                print(f"  shipments the carriers delivered (their webhooks): {by or 'none'}")
                 print("  every invariant held after every step")
     return 0
 

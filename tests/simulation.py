@@ -73,6 +73,7 @@ from ordergate.models.shipment import TrackingStatus
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
 from ordergate.sandbox.shipengine import ShipEngineSandbox
+from ordergate.sandbox.ups import SandboxParcel
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
@@ -309,7 +310,8 @@ class Walk:
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
-    delivered: int = 0  # shipments the carriers delivered, as of the last scan
+    delivered: Counter[str] = field(default_factory=Counter)  # per carrier, as of the last scan
+    shipped: Counter[str] = field(default_factory=Counter)  # shipments per carrier, likewise
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
     trace: TextIO | None = (
         None  # a line per step: number, move, orders so far, the generator's state, `digest`
@@ -375,6 +377,8 @@ class Walk:
         # A return's label moves once the walk's customer drops the parcel off (`posted`), not
         # as soon as it is bought: a label never posted is one the gateway must expire and void.
         self.shipengine.returns_wait_for_drop_off = True
+        if self.sandboxes.ups is not None:
+            self.sandboxes.ups.returns_wait_for_drop_off = True
         async with self.services.store.read() as uow:
             self.locations = {loc.code: loc.id for loc in await uow.catalog.locations()}
         await dispatch_once(self.services, EMAILS)  # email follows the log from here on
@@ -768,9 +772,13 @@ class Walk:
         if order["deliveryMethod"] == "PICKUP":
             name = "ReadyForPickup" if status == "PACKED" else "HandOver"
             body = await execute(self.client, operation(name), {"id": fo["id"]}, token=token)
-        else:
+        else:  # by ShipEngine mostly, by UPS a third of the time: its return labels too
+            carrier = self.rng.choice(("shipengine", "shipengine", "ups"))
             body = await execute(
-                self.client, operation("Ship"), {"input": {"fulfillmentOrderId": fo["id"]}}, token=token
+                self.client,
+                operation("Ship"),
+                {"input": {"fulfillmentOrderId": fo["id"], "carrier": carrier}},
+                token=token,
             )
         self.expect_no_errors(body)
         payload = next(iter(body["data"].values()))
@@ -932,6 +940,22 @@ class Walk:
         scans come with `carriers_scan`)."""
         for label in self.shipengine.labels_for(return_id):
             await self.shipengine.hand_over(label.label_id)
+        for parcel in self.ups_parcels_for(return_id):
+            assert self.sandboxes.ups is not None
+            await self.sandboxes.ups.hand_over(parcel.tracking_number)
+
+    def ups_parcels_for(self, return_id: str) -> list[SandboxParcel]:
+        """UPS's parcels of a return's label (UPS keeps the return's id without its hyphens)."""
+        if self.sandboxes.ups is None:
+            return []
+        ours = {return_id, return_id.replace("-", "")}
+        return [p for p in self.sandboxes.ups.parcels.values() if ours & set(p.references)]
+
+    def return_labels(self, return_id: str) -> list[tuple[bool, bool]]:
+        """Each label bought for a return's parcel, at either carrier: (scanned, voided)."""
+        return [
+            (label.step > 0, label.voided_at is not None) for label in self.shipengine.labels_for(return_id)
+        ] + [(parcel.received, parcel.voided) for parcel in self.ups_parcels_for(return_id)]
 
     async def hand_in(self, parcel: Awaited) -> dict[str, Any]:
         """A return's parcel handed in at the node that sent its units: `receiveReturn`'s answer."""
@@ -1061,12 +1085,17 @@ class Walk:
             await self.sandboxes.ups.advance()
             delivered |= {p.tracking_number for p in self.sandboxes.ups.parcels.values() if p.delivered}
         async with self.services.store.read() as uow:
-            rows = await uow.session.execute(sa.text("SELECT tracking_number, status FROM shipments"))
-            said: dict[str, str] = {number: status for number, status in rows}  # noqa: C416
+            rows = (
+                await uow.session.execute(sa.text("SELECT carrier, tracking_number, status FROM shipments"))
+            ).all()
+        said: dict[str, str] = {number: status for _, number, status in rows}
         unheard = sorted(n for n in delivered if n in said and said[n] != TrackingStatus.DELIVERED.value)
         if unheard:
             raise self.violation(f"parcels the carrier delivered, not delivered here: {unheard}")
-        self.delivered = sum(status == TrackingStatus.DELIVERED.value for status in said.values())
+        self.shipped = Counter(carrier for carrier, _, _ in rows)
+        self.delivered = Counter(
+            carrier for carrier, _, status in rows if status == TrackingStatus.DELIVERED.value
+        )
 
     async def next_day(self) -> None:
         self.clock.advance(24 * 3600)
@@ -1388,7 +1417,7 @@ class Walk:
             for r in returns
             if (due := label_due(r, LABEL_TTL)) is not None
             and due < now - timedelta(hours=1)
-            and not any(label.step for label in self.shipengine.labels_for(r.id))
+            and not any(scanned for scanned, _ in self.return_labels(r.id))
         ]
         if overdue:
             raise self.violation(f"after draining: returns awaited past their label's time: {overdue}")
@@ -1397,21 +1426,27 @@ class Walk:
             for label in self.shipengine.labels.values()
             if not label.is_return and label.tracking_number not in shipped and label.voided_at is None
         ]
+        if self.sandboxes.ups is not None:  # a shipment keeps its first parcel's number
+            stray += [
+                parcel.tracking_number
+                for parcel in self.sandboxes.ups.parcels.values()
+                if parcel.return_service is None and parcel.shipment_id not in shipped and not parcel.voided
+            ]
         if stray:
             raise self.violation(f"after draining: shipping labels no shipment took, not voided: {stray}")
         self.labels = Counter(
             f"{r.label_status.value if r.label_status else 'NONE'} {r.status.value}" for r in returns
         )
         for order_return in returns:
-            labels = self.shipengine.labels_for(order_return.id)
+            labels = self.return_labels(order_return.id)
             status = order_return.label_status
-            unused = [label for label in labels if label.step == 0 and label.voided_at is None]
+            unused = [label for label in labels if label == (False, False)]
             if status is ReturnLabelStatus.PURCHASED and order_return.status not in OPEN_RETURNS and unused:
                 raise self.violation(
                     f"after draining: return {order_return.id} is {order_return.status} with its label "
                     "bought, never used and never voided"
                 )
-            if status is ReturnLabelStatus.VOIDED and not all(label.voided_at for label in labels):
+            if status is ReturnLabelStatus.VOIDED and not all(voided for _, voided in labels):
                 raise self.violation(f"after draining: return {order_return.id}'s label is not voided")
 
     async def check_erp_discounts(self) -> None:

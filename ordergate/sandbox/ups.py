@@ -13,6 +13,8 @@ subscribed URLs with their `credential` header. Every time is UTC (`gmtOffset` +
 
 A shipment with a `ReturnService` (8 or 9) is a return label: it needs ShipFrom (the customer, where
 the parcel is scanned first) and a Description on every package, and its parcels keep the code.
+With `returns_wait_for_drop_off`, a return parcel makes no scan until the customer drops it off
+(`hand_over`); its scans then run from that moment.
 """
 
 from __future__ import annotations
@@ -133,6 +135,10 @@ class SandboxParcel:
     scans: list[Scan] = field(default_factory=list)
     return_service: str | None = None
     """The ReturnService code of a return label (9: Print Return Label), None going out."""
+    awaiting_drop_off: bool = False
+    """A return label the customer has not posted yet (`UpsSandbox.hand_over`): no scan comes."""
+    dropped_off_at: float | None = None
+    """When the customer posted a return that waited for it: its scans run from then."""
 
     @property
     def steps_taken(self) -> int:
@@ -184,6 +190,9 @@ class UpsSandbox:
         self.public_url = public_url.rstrip("/")
         self.parcels: dict[str, SandboxParcel] = {}
         self.subscriptions: list[Subscription] = []
+        # Off: a return parcel moves on its own, as if the customer posted it at once (a served
+        # sandbox has no customer). On: it waits for `hand_over` (the walk posts parcels itself).
+        self.returns_wait_for_drop_off = False
         self.tokens_issued = 0
         self.labels_purchased = 0
         self._sleep = sleep
@@ -237,20 +246,38 @@ class UpsSandbox:
         self._serial, self.tokens_issued, self.labels_purchased = serial, tokens, labels
 
     async def advance(self, now: float | None = None) -> int:
-        """Take every parcel whose next scan is due through it, announcing each; the number of scans."""
+        """Take every parcel whose next scan is due through it, announcing each; the number of
+        scans. A return waiting for its drop-off (`returns_wait_for_drop_off`) makes none."""
         now = self.clock() if now is None else now
         taken = 0
         for parcel in list(self.parcels.values()):
-            while not parcel.delivered and not parcel.voided:
-                due = parcel.created_at + (parcel.steps_taken + 1) * self.step_seconds
-                if due > now:
-                    break
-                status_type, code, description = PROGRESSION[parcel.steps_taken]
-                place = parcel.origin if parcel.steps_taken < 2 else parcel.destination
-                scan = Scan(status_type, code, description, due, place)
-                parcel.scans.append(scan)
-                taken += 1
-                await self._announce(parcel, scan)
+            taken += await self._catch_up(parcel, now)
+        return taken
+
+    async def hand_over(self, tracking_number: str) -> None:
+        """The customer drops a return's parcel off: UPS's pickup scan, now; the rest follow
+        every `step_seconds`. A parcel already moving is left as it is."""
+        parcel = self.parcels[tracking_number]
+        if parcel.awaiting_drop_off and not parcel.voided:
+            now = self.clock()
+            parcel.awaiting_drop_off, parcel.dropped_off_at = False, now
+            await self._catch_up(parcel, now)
+
+    async def _catch_up(self, parcel: SandboxParcel, now: float) -> int:
+        taken = 0
+        start = (
+            parcel.created_at + self.step_seconds if parcel.dropped_off_at is None else parcel.dropped_off_at
+        )
+        while not parcel.delivered and not parcel.voided and not parcel.awaiting_drop_off:
+            due = start + parcel.steps_taken * self.step_seconds
+            if due > now:
+                break
+            status_type, code, description = PROGRESSION[parcel.steps_taken]
+            place = parcel.origin if parcel.steps_taken < 2 else parcel.destination
+            scan = Scan(status_type, code, description, due, place)
+            parcel.scans.append(scan)
+            taken += 1
+            await self._announce(parcel, scan)
         return taken
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -386,6 +413,7 @@ class UpsSandbox:
                 references=references,
                 scans=[Scan(*LABEL_SCAN, now, origin)],
                 return_service=return_service,
+                awaiting_drop_off=return_service is not None and self.returns_wait_for_drop_off,
             )
             parcels.append(parcel)
             self.parcels[number] = parcel
@@ -536,6 +564,8 @@ def _parcel_state(parcel: SandboxParcel) -> dict[str, Any]:
             for scan in parcel.scans
         ],
         "return_service": parcel.return_service,
+        "awaiting_drop_off": parcel.awaiting_drop_off,
+        "dropped_off_at": parcel.dropped_off_at,
     }
 
 
@@ -559,6 +589,8 @@ def _parcel_from(wire: Mapping[str, Any]) -> SandboxParcel:
         references=[str(reference) for reference in wire["references"]],
         scans=scans,
         return_service=wire["return_service"],
+        awaiting_drop_off=bool(wire.get("awaiting_drop_off", False)),
+        dropped_off_at=None if wire.get("dropped_off_at") is None else float(wire["dropped_off_at"]),
     )
 
 

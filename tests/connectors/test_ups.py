@@ -558,6 +558,36 @@ async def test_the_sandbox_delivers_a_parcel_in_four_steps_announced_by_track_al
     assert await sandbox.advance() == 0
 
 
+async def test_a_return_waiting_for_its_drop_off_moves_from_the_customer_s_scan_on(
+    ups: UpsCarrier, sandbox: UpsSandbox, endpoint: Endpoint, clock: FakeClock
+) -> None:
+    sandbox.subscribe(ALERT_URL, CREDENTIAL)
+    sandbox.returns_wait_for_drop_off = True
+    back = await ups.buy_label(a_label_request(is_return=True))
+    out = await ups.buy_label(a_label_request())
+    clock.now += 10 * 86_400
+
+    assert await sandbox.advance() == 4, "the outgoing parcel is delivered; the return waits"
+    parcel = sandbox.parcels[back.tracking_number]
+    assert (parcel.steps_taken, parcel.awaiting_drop_off) == (0, True)
+    restarted = UpsSandbox(clock=clock)
+    restarted.restore(json.loads(json.dumps(sandbox.to_state())))
+    assert restarted.parcels[back.tracking_number].awaiting_drop_off
+
+    dropped = clock.now
+    await sandbox.hand_over(back.tracking_number)
+    await sandbox.hand_over(back.tracking_number)  # a second drop-off of the same parcel scans nothing
+    clock.now += STEP
+    assert await sandbox.advance() == 1
+
+    assert [scan.at for scan in parcel.scans[1:]] == [dropped, dropped + STEP]
+    updates = [ups.parse_webhook(request.content, request.headers)[0] for request in endpoint.received]
+    assert [update.tracking_number for update in updates] == [out.tracking_number] * 4 + [
+        back.tracking_number
+    ] * 2
+    assert [update.status for update in updates[4:]] == [TrackingStatus.ACCEPTED, TrackingStatus.IN_TRANSIT]
+
+
 # -- the wire against UPS's OpenAPI documents ---------------------------------------------------------
 
 
