@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -57,11 +58,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes, as logging's own last resort
+    does, not to the stream it was when the handler was made: a process that swaps its stderr
+    (a test runner capturing each test's output, then closing it) still gets every line, where
+    a bound stream would have it fail with "I/O operation on closed file"."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure(level: str, style: str) -> None:
     """`style` is `json` (one object per line), `text` (for a person at a terminal) or `auto`
     (text when the log goes to a terminal). httpx's line per request (every upstream and
     sandbox call) is kept for DEBUG."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     if style == "auto":
         style = "text" if handler.stream.isatty() else "json"
     if style == "json":

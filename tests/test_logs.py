@@ -4,6 +4,7 @@ quiet about every HTTP call at INFO."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 
@@ -52,3 +53,25 @@ def test_httpx_s_line_per_request_is_kept_for_debug() -> None:
         logging.getLogger("httpx").setLevel(logging.NOTSET)
         logging.getLogger("httpcore").setLevel(logging.NOTSET)
         logging.getLogger("mail.log").setLevel(logging.NOTSET)
+
+
+def test_a_line_goes_to_the_stderr_of_the_moment_not_to_one_closed_since(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A test runner gives each test a stderr of its own and closes it after: a handler bound to
+    the stream of the test that configured the log failed every later line ("Logging error ...
+    I/O operation on closed file", the line lost)."""
+    then, now = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        monkeypatch.setattr(sys, "stderr", then)
+        logs.configure("INFO", "json")
+        then.close()
+        monkeypatch.setattr(sys, "stderr", now)
+        logging.getLogger("ordergate.test").info("after the swap")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    [line] = now.getvalue().splitlines()
+    assert json.loads(line)["message"] == "after the swap"
