@@ -53,6 +53,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -205,6 +206,16 @@ def an_order(rng: random.Random, scarce: tuple[str, str], client: int) -> list[t
     return lines
 
 
+async def for_a_while(
+    tally: Tally, clients: int, seconds: float, client: Callable[[int, float], Awaitable[None]]
+) -> None:
+    """`clients` of `client(number, deadline)` at once until the deadline, `seconds` from now;
+    the time they took in `tally`."""
+    began = time.perf_counter()
+    await asyncio.gather(*(client(n, began + seconds) for n in range(clients)))
+    tally.seconds = time.perf_counter() - began
+
+
 class Connection:
     """One client's HTTP/1.1 keep-alive connection to the gateway, written by hand: a POST of a
     JSON body, the answer read by its Content-Length. httpx with 200 connections in one pool
@@ -288,10 +299,7 @@ async def gateway_round(url: str, token: str, clients: int, seconds: float, scar
                 tally.failed[",".join(sorted(e["code"] for e in payload["userErrors"]))] += 1
         http.close()
 
-    began = time.perf_counter()
-    deadline = began + seconds
-    await asyncio.gather(*(client(n, deadline) for n in range(clients)))
-    tally.seconds = time.perf_counter() - began
+    await for_a_while(tally, clients, seconds, client)
     return tally
 
 
@@ -305,7 +313,7 @@ async def floor_round(url: str, token: str, clients: int, seconds: float) -> Tal
     tally = Tally()
     where = httpx.URL(url)
 
-    async def client(deadline: float) -> None:
+    async def client(_: int, deadline: float) -> None:
         http = Connection(where.host, where.port or 80, token)
         while time.perf_counter() < deadline:
             began = time.perf_counter()
@@ -321,10 +329,7 @@ async def floor_round(url: str, token: str, clients: int, seconds: float) -> Tal
                 tally.failed[f"http {status}"] += 1
         http.close()
 
-    began = time.perf_counter()
-    deadline = began + seconds
-    await asyncio.gather(*(client(deadline) for _ in range(clients)))
-    tally.seconds = time.perf_counter() - began
+    await for_a_while(tally, clients, seconds, client)
     return tally
 
 
@@ -399,10 +404,7 @@ async def baseline_round(
             else:
                 tally.refused += 1
 
-    began = time.perf_counter()
-    deadline = began + seconds
-    await asyncio.gather(*(client(n, deadline) for n in range(clients)))
-    tally.seconds = time.perf_counter() - began
+    await for_a_while(tally, clients, seconds, client)
     return tally
 
 

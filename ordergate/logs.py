@@ -64,16 +64,13 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     (a test runner capturing each test's output, then closing it) still gets every line, where
     a bound stream would have it fail with "I/O operation on closed file"."""
 
-    def __init__(self) -> None:
-        logging.Handler.__init__(self)
-
     @property
     def stream(self) -> Any:
         return sys.stderr
 
     @stream.setter
     def stream(self, _: Any) -> None:
-        pass
+        pass  # StreamHandler's own __init__ sets it: ignored
 
 
 def configure(level: str, style: str) -> None:
