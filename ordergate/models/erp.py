@@ -8,12 +8,13 @@ decides which sales order takes what the closed ones do not hold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from ordergate.models.fulfillment import FulfillmentOrderLine
+from ordergate.models.money import quantize
 from ordergate.models.order import OrderLine
 from ordergate.models.pricing import spread
 
@@ -33,11 +34,22 @@ class ErpSalesOrderRef:
 @dataclass(frozen=True)
 class HeldSalesOrder:
     """One sales order of a location's chain as the ERP holds it: the units in its rows, per
-    SKU, and whether it is closed (its rows can no longer change)."""
+    SKU, whether it is closed (its rows can no longer change), and what its rows have off, per
+    SKU (those that have any)."""
 
     key: str
     units: Mapping[str, int]
     closed: bool
+    discounts: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What an order's closed sales orders, every node's, hold of one SKU: the units in their
+    rows and the discount on them, fixed now (the ERP changes no closed sales order's rows)."""
+
+    units: int
+    discount: Decimal
 
 
 @dataclass(frozen=True)
@@ -111,4 +123,62 @@ def discount_shares(lines: Sequence[OrderLine], work: Sequence[FulfillmentOrderL
         rest = line.quantity - line.quantity_cancelled - sum(w.quantity for w in given)
         parts = spread(line.discount, [*units, Decimal(max(rest, 0))])
         found.update({w.id: part for w, part in zip(given, parts, strict=False)})
+    return found
+
+
+def booked(held: Iterable[HeldSalesOrder | None]) -> dict[str, Booked]:
+    """What the closed ones among these sales orders hold, per SKU."""
+    units: dict[str, int] = {}
+    discounts: dict[str, Decimal] = {}
+    for found in held:
+        if found is None or not found.closed:
+            continue
+        for sku, count in found.units.items():
+            units[sku] = units.get(sku, 0) + count
+        for sku, off in found.discounts.items():
+            discounts[sku] = discounts.get(sku, Decimal(0)) + off
+    return {
+        sku: Booked(units=units.get(sku, 0), discount=discounts.get(sku, Decimal(0)))
+        for sku in sorted(units.keys() | discounts.keys())
+    }
+
+
+def open_discounts(
+    lines: Sequence[OrderLine],
+    work: Sequence[FulfillmentOrderLine],
+    open_units: Mapping[str, int],
+    closed: Mapping[str, Booked],
+) -> dict[str, Decimal]:
+    """Each work line's discount on its units in open sales orders, to the cent, so that every
+    sales order of the order, closed ones included, adds up to `discount_shares` per SKU.
+
+    `open_units` names, by work line, how many of its units the open sales orders hold (a work
+    line not named holds all of them there; the rest are in closed ones, `plan_sales_orders`);
+    `closed` is what the closed ones booked (`booked`). While no wanted unit of a SKU is in a
+    closed sales order, each work line has its own share. Once some are, what closed sales
+    orders booked stays theirs, whatever share their units would have now, and the rest of the
+    SKU's discount is spread over its open units. When closed sales orders hold more units than
+    are wanted (units cancelled after their closing), only the wanted units' part of what they
+    booked counts, pro rata. Nothing goes below zero: a closed sales order that booked more
+    than its units' share now leaves the open ones nothing off."""
+    shares = discount_shares(lines, work)
+    discounted = {line.sku for line in lines if line.discount}
+    by_sku: dict[str, list[FulfillmentOrderLine]] = {}
+    for given in work:
+        if given.sku in discounted and given.quantity > 0:
+            by_sku.setdefault(given.sku, []).append(given)
+    found: dict[str, Decimal] = {}
+    for sku, of_sku in by_sku.items():
+        opened = [min(max(open_units.get(w.id, w.quantity), 0), w.quantity) for w in of_sku]
+        in_closed = sum(w.quantity for w in of_sku) - sum(opened)
+        if not in_closed:  # every wanted unit is open: each work line's own share
+            found.update({w.id: shares.get(w.id, Decimal(0)) for w in of_sku})
+            continue
+        held = closed.get(sku, Booked(units=0, discount=Decimal(0)))
+        kept = held.discount
+        if held.units > in_closed:
+            kept = quantize(held.discount * in_closed / held.units)
+        rest = sum((shares.get(w.id, Decimal(0)) for w in of_sku), Decimal(0)) - kept
+        parts = spread(max(rest, Decimal(0)), [Decimal(units) for units in opened])
+        found.update({w.id: part for w, part in zip(of_sku, parts, strict=True)})
     return found

@@ -21,12 +21,9 @@ class ErpRepository:
     async def sales_order(self, key: str) -> ErpSalesOrderRef | None:
         return await self.session.get(ErpSalesOrderRef, key)
 
-    async def sales_orders_of(self, order_id: str, location_id: str) -> dict[str, ErpSalesOrderRef]:
-        """Every sales order remembered for the order's units at the location, by key."""
-        query = select(ErpSalesOrderRef).where(
-            tables.erp_sales_orders.c.order_id == order_id,
-            tables.erp_sales_orders.c.location_id == location_id,
-        )
+    async def sales_orders_of(self, order_id: str) -> dict[str, ErpSalesOrderRef]:
+        """Every sales order remembered for the order's units, at every location, by key."""
+        query = select(ErpSalesOrderRef).where(tables.erp_sales_orders.c.order_id == order_id)
         return {ref.key: ref for ref in (await self.session.execute(query)).scalars()}
 
     async def remember(

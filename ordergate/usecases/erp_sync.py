@@ -17,11 +17,16 @@ a fulfilment takes its units from the chain's open rows, first sales order first
 the amendments promised before it. Units cancelled or moved away after their sales order was
 closed stay in it at the ERP, shown there as still to deliver: staff are told which
 (ERP_UNITS_KEPT), so that nobody working from the ERP sends them.
+
+A storefront's coupon is shared over the rows of every node's sales orders, to the cent. What a
+closed sales order booked of it is its own for good, so the open ones share the rest
+(`models.erp.open_discounts`), read from the ERP when a coupon order is pushed or amended, and
+every fulfilment of such an order has the other nodes' sales orders amended after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -38,18 +43,20 @@ from ordergate.connectors.erp.base import (
 from ordergate.connectors.errors import UpstreamRejected, UpstreamUnavailable
 from ordergate.models.commands import is_stand_in
 from ordergate.models.erp import (
+    ErpSalesOrderRef,
     HeldSalesOrder,
     SalesOrderPlan,
+    booked,
     continuation_key,
-    discount_shares,
+    open_discounts,
     plan_sales_orders,
 )
 from ordergate.models.events import EventType
-from ordergate.models.fulfillment import FulfillmentOrderStatus
+from ordergate.models.fulfillment import FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import Location
 from ordergate.models.movements import MovementKind, StockMovement
-from ordergate.models.order import Order
+from ordergate.models.order import Order, OrderLine
 from ordergate.models.outbox import (
     ERP_FULFILMENT,
     ERP_SALES_ORDER,
@@ -64,6 +71,7 @@ from ordergate.usecases.services import Services
 from ordergate.usecases.settled import DoneWith
 
 EVERYTHING = OrderScope(everything=True)
+Chain = Sequence[tuple[str, HeldSalesOrder | None]]  # a location's sales orders, in order
 GONE = frozenset({FulfillmentOrderStatus.CANCELLED, FulfillmentOrderStatus.REJECTED})
 NOTHING_TO_PUSH = "nothing left to push"
 
@@ -169,12 +177,9 @@ async def amend_sales_order(services: Services, task: OutboxTask) -> str:
         raise NotPushedYet(f"sales order {key} is not pushed yet")
     chain = await _chain(services, key, task.payload, push)
     held = [(chain_key, await erp.sales_order(erp_id) if erp_id else None) for chain_key, erp_id in chain]
-    wanted = await _sales_order(services, key, task.payload)
-    plan = plan_sales_orders(
-        key,
-        [(chain_key, _held(chain_key, found)) for chain_key, found in held],
-        [(line.sku, line.quantity) for line in wanted.lines],
-    )
+    here = [(chain_key, _held(chain_key, found)) for chain_key, found in held]
+    wanted = await _sales_order(services, key, task.payload, here)
+    plan = plan_sales_orders(key, here, [(line.sku, line.quantity) for line in wanted.lines])
     erp_ids = dict(chain)
     lines = [replace(line, quantity=units) for line, units in zip(wanted.lines, plan.quantities, strict=True)]
     target = replace(wanted, order_id=plan.key, order_number=plan.key, lines=[x for x in lines if x.quantity])
@@ -260,7 +265,13 @@ async def _chain(
     """The location's sales orders, `key` and its continuations in order, each with the ERP's id
     (None when the ERP holds none under it)."""
     async with services.store.read() as uow:
-        refs = await uow.erp.sales_orders_of(str(payload["order_id"]), str(payload["location_id"]))
+        refs = await uow.erp.sales_orders_of(str(payload["order_id"]))
+    return _links(key, refs, push)
+
+
+def _links(
+    key: str, refs: Mapping[str, ErpSalesOrderRef], push: OutboxTask | None
+) -> list[tuple[str, str | None]]:
     first = refs.get(key)
     if first is not None:
         erp_id = first.erp_id
@@ -273,7 +284,9 @@ async def _chain(
 
 
 def _held(key: str, found: SalesOrderHeld | None) -> HeldSalesOrder | None:
-    return None if found is None else HeldSalesOrder(key=key, units=found.units, closed=found.closed)
+    if found is None:
+        return None
+    return HeldSalesOrder(key=key, units=found.units, closed=found.closed, discounts=found.discounts)
 
 
 def _erp(services: Services) -> ErpConnector:
@@ -299,9 +312,12 @@ async def _remember_in(
     )
 
 
-async def _sales_order(services: Services, key: str, payload: dict[str, object]) -> SalesOrderPush:
+async def _sales_order(
+    services: Services, key: str, payload: dict[str, object], chain: Chain = ()
+) -> SalesOrderPush:
     """What the sales order `key` should hold now: the units of the live fulfilment orders at its
-    location."""
+    location, each work line with its discount (`_discounts`). `chain`: what the ERP holds of the
+    location's sales orders, as an amendment read it (a first push has none closed)."""
     order_id, location_id = str(payload["order_id"]), str(payload["location_id"])
     async with services.store.read() as uow:
         order = (await uow.orders.by_ids([order_id], EVERYTHING))[order_id]
@@ -309,13 +325,16 @@ async def _sales_order(services: Services, key: str, payload: dict[str, object])
         customer = (await uow.customers.by_ids([order.customer_id]))[order.customer_id]
         lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
         shares = (await uow.orders.fulfillment_orders_by_order_ids([order_id])).get(order_id, [])
-        live = [fo.id for fo in shares if fo.status not in GONE]
-        here = [fo.id for fo in shares if fo.location_id == location_id and fo.status not in GONE]
-        fo_lines = await uow.orders.fulfillment_lines_by_fo_ids(live)
+        live = [fo for fo in shares if fo.status not in GONE]
+        here = [fo.id for fo in live if fo.location_id == location_id]
+        fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in live])
     if location.erp_id is None:
         raise LookupError(f"location {location.code} is not joined to an ERP location")
     price = {line.id: line.unit_price for line in lines}
-    discount = discount_shares(lines, [line for fo_id in live for line in fo_lines.get(fo_id, [])])
+    work: dict[str, list[FulfillmentOrderLine]] = {}
+    for fo in live:
+        work.setdefault(fo.location_id, []).extend(fo_lines.get(fo.id, []))
+    discount = await _discounts(services, order, lines, work, {location_id: chain})
     return SalesOrderPush(
         order_id=key,
         order_number=key,
@@ -334,6 +353,47 @@ async def _sales_order(services: Services, key: str, payload: dict[str, object])
             for line in fo_lines.get(fo_id, [])
             if line.quantity > 0
         ],
+    )
+
+
+async def _discounts(
+    services: Services,
+    order: Order,
+    lines: Sequence[OrderLine],
+    work: Mapping[str, Sequence[FulfillmentOrderLine]],
+    read: Mapping[str, Chain],
+) -> dict[str, Decimal]:
+    """Each work line's discount (its share of a storefront's coupon) on its units in open sales
+    orders, by the work at each location (`models.erp.open_discounts`). What the order's closed
+    sales orders booked stays theirs, so every location's chain is read from the ERP, but those
+    in `read`, read already; an order with no coupon reads nothing."""
+    if not any(line.discount for line in lines):
+        return {}
+    erp = _erp(services)
+    async with services.store.read() as uow:
+        refs = await uow.erp.sales_orders_of(order.id)
+        location_ids = sorted({ref.location_id for ref in refs.values()} | set(work) - set(read))
+        locations = await uow.catalog.locations_by_ids(location_ids)
+        pushes = {
+            location.id: await uow.outbox.by_key(ERP_SALES_ORDER, sales_order_key(order, location))
+            for location in locations.values()
+        }
+    chains = dict(read)
+    for location in locations.values():
+        links = _links(sales_order_key(order, location), refs, pushes[location.id])
+        chains[location.id] = [
+            (key, _held(key, await erp.sales_order(erp_id)) if erp_id else None) for key, erp_id in links
+        ]
+    open_units: dict[str, int] = {}
+    for location_id, found in work.items():
+        wanted = [line for line in found if line.quantity > 0]
+        plan = plan_sales_orders(
+            location_id, chains.get(location_id, ()), [(x.sku, x.quantity) for x in wanted]
+        )
+        open_units.update({line.id: units for line, units in zip(wanted, plan.quantities, strict=True)})
+    given = [line for found in work.values() for line in found]
+    return open_discounts(
+        lines, given, open_units, booked(held for chain in chains.values() for _, held in chain)
     )
 
 
@@ -430,7 +490,7 @@ def _promise_movements(
     )
 
 
-async def push_fulfilment(services: Services, task: OutboxTask) -> str:
+async def push_fulfilment(services: Services, task: OutboxTask) -> DoneWith:
     """The relay's handler for ERP_FULFILMENT: the sales order at the node is fulfilled with the
     task's movements, which record when they were first sent and when the ERP had them."""
     erp = _erp(services)
@@ -455,7 +515,22 @@ async def push_fulfilment(services: Services, task: OutboxTask) -> str:
         tracking_url=_text(task.payload.get("tracking_url")),
     )
     erp_id = await _sent(services, task.key, lambda: erp.fulfil_sales_orders(erp_orders, fulfilment))
-    return f"fulfilment {erp_id}: {sum(line.quantity for line in fulfilment.lines)} units"
+    done = f"fulfilment {erp_id}: {sum(line.quantity for line in fulfilment.lines)} units"
+    return DoneWith(done, lambda uow: _after_closing(uow, task.payload, services.clock()))
+
+
+async def _after_closing(uow: UnitOfWork, payload: dict[str, object], now: datetime) -> None:
+    """A fulfilment closes its sales orders: when the order carries a coupon, the other nodes'
+    sales orders are amended after it, as what the closed ones booked is now theirs for good
+    and the open ones share the rest (`_discounts`). Amendments that ran before it, or while it
+    ran, may have shared it otherwise. The node's own chain has no open sales order that this
+    closing changes (a fulfilment takes units from the open one, or from closed ones only)."""
+    order_id = str(payload["order_id"])
+    order = (await uow.orders.by_ids([order_id], EVERYTHING)).get(order_id)
+    if order is None or not order.discount:
+        return
+    for location in await _sharing_the_coupon(uow, order, {str(payload["location_id"])}):
+        _promise_amendment(uow, order, location, now)
 
 
 async def push_adjustment(services: Services, task: OutboxTask) -> str:

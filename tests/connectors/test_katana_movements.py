@@ -159,6 +159,30 @@ async def test_a_sales_order_tells_what_it_holds_and_that_it_closed_once_units_o
         katana.check_response(response)
 
 
+async def test_a_sales_order_tells_what_its_rows_have_off_as_its_coupon_share_stays_there_once_closed(
+    erp: KatanaErp, wire: Wire
+) -> None:
+    """What a closed sales order booked of a storefront's coupon is its for good: the gateway
+    reads it to share the rest over the open ones (`models.erp.open_discounts`)."""
+    mugs = SalesOrderLine("MUG-BLUE", 2, Decimal("14.00"), discount=Decimal("3.33"))
+    plates = SalesOrderLine("PLATE-DINNER", 4, Decimal("12.50"))
+    sales_order_id = await erp.push_sales_order(a_push(lines=[mugs, plates]))
+
+    await erp.fulfil_sales_orders([sales_order_id], parcel("1Z001", ("MUG-BLUE", 1)))
+    held = await erp.sales_order(sales_order_id)
+
+    assert held == SalesOrderHeld(
+        sales_order_id,
+        {"MUG-BLUE": 2, "PLATE-DINNER": 4},
+        closed=True,
+        discounts={"MUG-BLUE": Decimal("3.33")},
+    )
+    katana = spec.katana(BASE)
+    for response in wire.exchanges:
+        katana.check_request(response.request)
+        katana.check_response(response)
+
+
 async def test_a_closed_sales_order_is_not_amended_and_nothing_is_sent_to_change_it(
     erp: KatanaErp, sandbox: KatanaSandbox, wire: Wire
 ) -> None:

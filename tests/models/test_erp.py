@@ -6,8 +6,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ordergate.models.erp import HeldSalesOrder, continuation_key, discount_shares, plan_sales_orders
+from ordergate.models.erp import (
+    Booked,
+    HeldSalesOrder,
+    booked,
+    continuation_key,
+    discount_shares,
+    open_discounts,
+    plan_sales_orders,
+)
 from tests.models.records import a_fulfillment_line, an_order_line
 
 KEY = "OG-1001-DC-DFW"
@@ -92,3 +102,103 @@ def test_each_node_s_rows_carry_their_units_share_of_a_line_s_discount_adding_up
     shares = discount_shares([mugs, lamp, waiting], work)
 
     assert shares == {"dfw/mugs": Decimal("0.40"), "ewr/mugs": Decimal("0.60"), "dfw/throw": Decimal("1.50")}
+
+
+# -- a coupon over closed and open sales orders -----------------------------------------------------
+
+MUGS = an_order_line("mugs", "MUG-BLUE", 3, discount=Decimal("10.00"))
+
+
+def test_a_closed_sales_order_keeps_what_it_booked_and_the_open_ones_take_the_rest_to_the_cent() -> None:
+    # seed 387: one mug went to ST-CHI and was booked at 3.33 (two more still waited) before it
+    # shipped and the ERP closed its sales order; then the two others were given. By units alone
+    # the first work line's share is now 3.34, a cent its closed sales order can no longer take
+    work = [
+        a_fulfillment_line("chi", "mugs", 1),
+        a_fulfillment_line("ewr", "mugs", 1),
+        a_fulfillment_line("chi-2", "mugs", 1),
+    ]
+    closed = {"MUG-BLUE": Booked(units=1, discount=Decimal("3.33"))}
+    assert discount_shares([MUGS], work)["chi/mugs"] == Decimal("3.34")
+
+    found = open_discounts([MUGS], work, {"chi/mugs": 0}, closed)
+
+    assert found == {"chi/mugs": Decimal("0.00"), "ewr/mugs": Decimal("3.34"), "chi-2/mugs": Decimal("3.33")}
+    assert Decimal("3.33") + sum(found.values()) == MUGS.discount
+
+
+def test_with_nothing_wanted_in_a_closed_sales_order_each_work_line_has_its_own_share() -> None:
+    lamp = an_order_line("lamp", "LAMP-DESK", 2)
+    work = [
+        a_fulfillment_line("dfw", "mugs", 2),
+        a_fulfillment_line("ewr", "mugs", 1),
+        a_fulfillment_line("dfw", "lamp", 2, "LAMP-DESK"),
+    ]
+    cancelled = {"MUG-BLUE": Booked(units=1, discount=Decimal("3.33"))}  # its unit is wanted no more
+
+    assert open_discounts([MUGS, lamp], work, {}, {}) == discount_shares([MUGS, lamp], work)
+    assert open_discounts([MUGS, lamp], work, {}, cancelled) == discount_shares([MUGS, lamp], work)
+
+
+def test_units_of_a_work_line_in_a_closed_sales_order_take_no_share_twice() -> None:
+    # the closed sales order holds one of the work line's two units, booked at 3.33
+    work = [a_fulfillment_line("chi", "mugs", 2), a_fulfillment_line("ewr", "mugs", 1)]
+
+    found = open_discounts([MUGS], work, {"chi/mugs": 1}, {"MUG-BLUE": Booked(1, Decimal("3.33"))})
+
+    assert found == {"chi/mugs": Decimal("3.34"), "ewr/mugs": Decimal("3.33")}
+
+
+def test_units_a_closed_sales_order_holds_beyond_what_is_wanted_keep_their_part_of_what_it_booked() -> None:
+    # two mugs booked at 6.66 in a closed sales order; one of them was moved away after it closed
+    work = [a_fulfillment_line("chi", "mugs", 1), a_fulfillment_line("ewr", "mugs", 2)]
+
+    found = open_discounts([MUGS], work, {"chi/mugs": 0}, {"MUG-BLUE": Booked(2, Decimal("6.66"))})
+
+    assert found["ewr/mugs"] == Decimal("6.67")  # 10.00 less the wanted unit's 3.33
+
+
+def test_a_closed_sales_order_that_booked_more_than_its_units_share_leaves_the_open_ones_nothing_off() -> (
+    None
+):
+    work = [a_fulfillment_line("chi", "mugs", 1), a_fulfillment_line("ewr", "mugs", 1)]
+    cancelled_one = an_order_line("mugs", "MUG-BLUE", 3, discount=Decimal("10.00"), quantity_cancelled=2)
+
+    found = open_discounts([cancelled_one], work, {"chi/mugs": 0}, {"MUG-BLUE": Booked(1, Decimal("12.00"))})
+
+    assert found == {"chi/mugs": Decimal("0.00"), "ewr/mugs": Decimal("0.00")}
+
+
+def test_what_is_booked_is_what_the_closed_sales_orders_of_every_chain_hold() -> None:
+    first = HeldSalesOrder(KEY, {"MUG-BLUE": 2, "LAMP-DESK": 1}, True, {"MUG-BLUE": Decimal("6.66")})
+    second = HeldSalesOrder("OG-1001-DC-EWR", {"MUG-BLUE": 1}, True, {"MUG-BLUE": Decimal("3.34")})
+    still_open = HeldSalesOrder(f"{KEY}-2", {"MUG-BLUE": 5}, False, {"MUG-BLUE": Decimal("1.00")})
+
+    assert booked([first, None, second, still_open]) == {
+        "LAMP-DESK": Booked(1, Decimal(0)),
+        "MUG-BLUE": Booked(3, Decimal("10.00")),
+    }
+
+
+@given(
+    units=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=5),
+    closed=st.lists(st.booleans(), min_size=5, max_size=5),
+    waiting=st.integers(min_value=0, max_value=3),
+    cents=st.integers(min_value=1, max_value=5000),
+)
+def test_closed_and_open_sales_orders_add_up_to_the_shares_whenever_closed_ones_booked_their_share_then(
+    units: list[int], closed: list[bool], waiting: int, cents: int
+) -> None:
+    # the closed work lines were booked at their share as it was when fewer units were given
+    discount = Decimal(cents) / 100
+    line = an_order_line("mugs", "MUG-BLUE", sum(units) + waiting, discount=discount)
+    work = [a_fulfillment_line(f"n{i}", "mugs", n) for i, n in enumerate(units)]
+    shut = [w for w, c in zip(work, closed, strict=False) if c]
+    then = discount_shares([line], shut)
+    held = Booked(sum(w.quantity for w in shut), sum(then.values(), Decimal(0)))
+
+    found = open_discounts([line], work, {w.id: 0 for w in shut}, {"MUG-BLUE": held})
+
+    assert all(part >= 0 for part in found.values())
+    assert all(found[w.id] == 0 for w in shut)
+    assert held.discount + sum(found.values()) == sum(discount_shares([line], work).values())

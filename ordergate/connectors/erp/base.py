@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -65,12 +65,14 @@ class SalesOrderPush:
 
 @dataclass(frozen=True)
 class SalesOrderHeld:
-    """What one of the ERP's sales orders holds: units per SKU in its rows (fulfilled or not), and
-    whether it is closed, its rows no longer changeable (units of it were packed or delivered)."""
+    """What one of the ERP's sales orders holds: units per SKU in its rows (fulfilled or not),
+    whether it is closed, its rows no longer changeable (units of it were packed or delivered),
+    and what its rows have off per SKU (those that have any)."""
 
     erp_id: str
     units: Mapping[str, int]
     closed: bool
+    discounts: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

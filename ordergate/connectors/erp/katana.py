@@ -208,12 +208,15 @@ class KatanaErp:
         rows = _rows(current)
         await self.resolve_skus([str(_integer(row, "variant_id")) for row in rows])
         units: dict[str, int] = {}
+        discounts: dict[str, Decimal] = {}
         for row in rows:
             sku = self._sku_by_variant.get(_integer(row, "variant_id"))
             if sku is not None:
                 units[sku] = units.get(sku, 0) + _whole(_units(row.get("quantity"), "quantity"))
+                if off := _row_discount(row):
+                    discounts[sku] = discounts.get(sku, Decimal(0)) + off
         closed = current.get("status") not in EDITABLE_STATUSES
-        return SalesOrderHeld(erp_id=str(_id(current)), units=units, closed=closed)
+        return SalesOrderHeld(erp_id=str(_id(current)), units=units, closed=closed, discounts=discounts)
 
     async def fulfil_sales_orders(self, erp_ids: Sequence[str], fulfilment: SalesOrderFulfilment) -> str:
         sales_order_ids = [_katana_id(erp_id) for erp_id in erp_ids]
