@@ -93,6 +93,11 @@ async def walk(
                     + ", ".join(f"{k} {n}" for k, n in run.labels.most_common())
                 )
                 print(
+                    "  return parcels the carrier had, by their return's status: "
+                    + (", ".join(f"{k} {n}" for k, n in run.return_tracking.most_common() if n) or "none")
+                    + f"; expired returns awaited again, posted late: {run.reopened}"
+                )
+                print(
                     f"  nodes whose closed ERP sales orders keep unwanted units (staff told): {run.erp_kept}"
                 )
                 by = ", ".join(

@@ -14,8 +14,8 @@ against the real gateway in-process and the stateful sandboxes. After every step
 - every order line accounts for its units (fulfilled + cancelled + open + waiting <= ordered,
   returned <= fulfilled);
 - the gateway heard what the sandboxes told it: every webhook they sent was answered 2xx and
-  nothing logged an error (`check_logs`), and every parcel a carrier delivered is delivered here
-  (`carriers_scan`);
+  nothing logged an error (`check_logs`), every parcel a carrier delivered is delivered here
+  (`carriers_scan`), and every return whose parcel a carrier had knows it (`check_labels`);
 
 and at the end, once every retry has come due, that the ERP heard of everything: no task of its
 lane is waiting or gave up, and no movement is still in flight.
@@ -308,6 +308,8 @@ class Walk:
     sold_there: dict[str, int] = field(default_factory=dict)  # storefront sales: order id -> theirs
     unlisted: list[Any] = field(default_factory=list)  # storefront products sold, then delisted
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
+    return_tracking: Counter[str] = field(default_factory=Counter)  # parcels carried, by return status
+    reopened: int = 0  # expired returns awaited again: their parcel posted late, on a label not voided
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
     delivered: Counter[str] = field(default_factory=Counter)  # per carrier, as of the last scan
@@ -951,6 +953,16 @@ class Walk:
         ours = {return_id, return_id.replace("-", "")}
         return [p for p in self.sandboxes.ups.parcels.values() if ours & set(p.references)]
 
+    def return_parcels(self, return_id: str) -> dict[str, tuple[bool, bool]]:
+        """Each label bought for a return's parcel, at either carrier, by tracking number:
+        (the carrier has had the parcel, it delivered it)."""
+        found = {
+            label.tracking_number: (label.step > 0, label.delivered)
+            for label in self.shipengine.labels_for(return_id)
+        }
+        found.update({p.tracking_number: (p.received, p.delivered) for p in self.ups_parcels_for(return_id)})
+        return found
+
     def return_labels(self, return_id: str) -> list[tuple[bool, bool]]:
         """Each label bought for a return's parcel, at either carrier: (scanned, voided)."""
         return [
@@ -979,8 +991,9 @@ class Walk:
     async def parcel_arrives(self) -> None:
         """A return's parcel reaches the node days after its label was bought: one the customer
         dropped off then (the carrier scanned it) is still awaited, whatever the label's time; one
-        posted only now is taken unless the return expired first: then the counter refuses it,
-        and its units may be asked for again."""
+        posted only now is taken unless the return expired first. Then the carrier takes it if
+        its label was not voided yet, and the return is awaited again (its tracking webhook); if
+        it was, the counter refuses the parcel, and its units may be asked for again."""
         if not self.waiting:
             return
         parcel = self.waiting.pop(self.rng.randrange(len(self.waiting)))
@@ -994,6 +1007,19 @@ class Walk:
             raise self.violation(f"return {parcel.return_id} waiting for its parcel is {status}")
         if parcel.posted:
             raise self.violation(f"return {parcel.return_id} expired though the carrier had its parcel")
+        await self.posted(parcel.return_id)  # late: the carrier takes it if its label still stands
+        async with self.services.store.read() as uow:
+            late = (await uow.returns.by_ids([parcel.return_id]))[parcel.return_id]
+        carried = any(moved for moved, _ in self.return_parcels(parcel.return_id).values())
+        if carried != (late.status is ReturnStatus.APPROVED):
+            raise self.violation(
+                f"expired return {parcel.return_id} is {late.status} once posted late, the carrier "
+                f"{'took' if carried else 'refused'} its parcel"
+            )
+        if carried:
+            self.reopened += 1
+            await self.take_back(parcel)
+            return
         refused = await self.hand_in(parcel)
         if [error["code"] for error in refused["userErrors"]] != ["INVALID_TRANSITION"]:
             raise self.violation(f"an expired return's parcel was not refused: {refused}")
@@ -1437,6 +1463,17 @@ class Walk:
         self.labels = Counter(
             f"{r.label_status.value if r.label_status else 'NONE'} {r.status.value}" for r in returns
         )
+        self.return_tracking = Counter()
+        for order_return in returns:  # the carriers' tracking of return labels reached their returns
+            number = order_return.label_tracking_number
+            moved, arrived = self.return_parcels(order_return.id).get(number or "", (False, False))
+            kept = (order_return.label_picked_up_at is not None, order_return.label_tracking)
+            if (moved and not kept[0]) or (arrived and kept[1] is not TrackingStatus.DELIVERED):
+                found = (
+                    f"return {order_return.id}'s parcel {number} is {'delivered' if arrived else 'moving'}"
+                )
+                raise self.violation(f"after draining: {found}, its return keeps {kept}")
+            self.return_tracking[order_return.status.value] += moved
         for order_return in returns:
             labels = self.return_labels(order_return.id)
             status = order_return.label_status

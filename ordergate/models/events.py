@@ -37,6 +37,8 @@ class EventType(StrEnum):
     RETURN_REFUNDED = "RETURN_REFUNDED"
     RETURN_CLOSED = "RETURN_CLOSED"
     RETURN_EXPIRED = "RETURN_EXPIRED"
+    RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"
+    RETURN_DELIVERED = "RETURN_DELIVERED"
     ERP_UNITS_KEPT = "ERP_UNITS_KEPT"
     RETURN_LABEL_CREATED = "RETURN_LABEL_CREATED"
     RETURN_LABEL_FAILED = "RETURN_LABEL_FAILED"
@@ -101,6 +103,8 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.RETURN_CLOSED: "Your return is complete.",
     EventType.RETURN_EXPIRED: "Your return expired: the parcel was not sent in time, and its label no longer "
     "works. Ask for a new return if you still want to send the items back.",
+    EventType.RETURN_IN_TRANSIT: "The carrier has your return: it is on its way back to us.",
+    EventType.RETURN_DELIVERED: "Your return has reached us: we will check the items.",
     EventType.RETURN_LABEL_CREATED: "Your return label is ready to print.",
     EventType.RETURN_LABEL_FAILED: "We could not create your return label yet: we are on it, and will let "
     "you know when it is ready.",

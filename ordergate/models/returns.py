@@ -15,6 +15,13 @@ picked up within the label's time (`label_due`, the policy's `return_label_ttl` 
 purchase) EXPIRED, and its label is voided. Its units may be asked for again. A return with no
 label (units handed over in store) does not expire: it waits at the counter.
 
+The carrier's tracking of a return label is kept on the return (`track_return`, pure): the
+first scan of a parcel on it tells the customer their return is on its way back
+(RETURN_IN_TRANSIT), and its delivery to the node tells them it arrived (RETURN_DELIVERED). A
+return whose parcel the carrier has no longer expires; one that EXPIRED before its parcel's
+first scan is awaited again (APPROVED, `ReturnAction.PICK_UP`): its units are on their way back,
+and the node must be able to receive them.
+
 A customer may hand the items in at a node's counter before anyone decided their return: the
 receipt decides it (the receiver is who decided, and no label is bought for a parcel that is
 already back), so a store associate does not wait on an agent's approval.
@@ -38,6 +45,7 @@ from ordergate.models.events import EventType, OrderEvent
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 from ordergate.models.order import OrderLine
+from ordergate.models.shipment import TrackingStatus, label_used
 
 if TYPE_CHECKING:  # commands imports this module (Disposition)
     from ordergate.models.commands import ReturnLineRequest
@@ -64,6 +72,7 @@ class ReturnAction(StrEnum):
     REFUND = "REFUND"
     CLOSE = "CLOSE"
     EXPIRE = "EXPIRE"
+    PICK_UP = "PICK_UP"  # the carrier has the parcel of a return that expired before it did
 
 
 class ReturnLabelStatus(StrEnum):
@@ -94,6 +103,7 @@ RETURN_TRANSITIONS: dict[tuple[ReturnStatus, ReturnAction], ReturnStatus] = {
     (R.REQUESTED, A.RECEIVE): R.RECEIVED,  # handed in at a counter: the receipt decides it
     (R.APPROVED, A.RECEIVE): R.RECEIVED,
     (R.APPROVED, A.EXPIRE): R.EXPIRED,
+    (R.EXPIRED, A.PICK_UP): R.APPROVED,
     (R.RECEIVED, A.REFUND): R.REFUNDED,
     (R.RECEIVED, A.CLOSE): R.CLOSED,
     (R.REFUNDED, A.CLOSE): R.CLOSED,
@@ -132,12 +142,14 @@ def label_to_void(order_return: OrderReturn) -> bool:
 def label_due(order_return: OrderReturn, ttl: timedelta | None) -> datetime | None:
     """When the parcel of an approved return must be on its way: its label's purchase plus the
     label's time. None while nothing is due: no label bought (yet), the return no longer waiting
-    for its parcel, or labels that never expire (`ttl` None)."""
+    for its parcel, the carrier's tracking having it already, or labels that never expire (`ttl`
+    None)."""
     if (
         ttl is None
         or order_return.status is not ReturnStatus.APPROVED
         or order_return.label_status is not ReturnLabelStatus.PURCHASED
         or order_return.label_created_at is None
+        or order_return.label_picked_up_at is not None  # on its way: nothing more to send
     ):
         return None
     return order_return.label_created_at + ttl
@@ -200,6 +212,11 @@ class OrderReturn:
     label_error: str | None = None
     label_created_at: datetime | None = None
     label_carrier_id: str | None = None  # what the carrier voids the label by
+    # The carrier's tracking of the label: its latest status, as of its newest scan, and when
+    # the carrier first had the parcel (None: not yet).
+    label_tracking: TrackingStatus | None = None
+    label_tracked_at: datetime | None = None
+    label_picked_up_at: datetime | None = None
 
 
 @dataclass(kw_only=True, eq=False)
@@ -364,3 +381,56 @@ def refunded_elsewhere(
         if order_return.status is ReturnStatus.RECEIVED and all(left[sku] >= 0 for sku in units):
             settled.append(order_return)
     return settled
+
+
+@dataclass(frozen=True)
+class ReturnTracked:
+    """What a carrier's tracking of a return label changes (`track_return`): the label's
+    tracking as kept now, whether the return is awaited again (`reopened`: it had EXPIRED), and
+    the events for the order's timeline."""
+
+    tracking: TrackingStatus | None
+    tracked_at: datetime | None
+    picked_up_at: datetime | None
+    reopened: bool
+    events: tuple[EventType, ...]
+
+
+def track_return(
+    order_return: OrderReturn,
+    status: TrackingStatus,
+    scans: Sequence[tuple[datetime, TrackingStatus]],
+    now: datetime,
+    *,
+    asked_again: bool = False,
+) -> ReturnTracked:
+    """The carrier says the label's parcel is `status`, with these scans (when, and what each
+    said). A message whose newest scan is older than the one kept (a retry, or deliveries out of
+    order) moves no status back; the first scan that shows the parcel moving counts whenever it
+    comes (`now`, when the carrier says it moves and gives no scan). Events go to a return still
+    waiting for its parcel (APPROVED), or one that EXPIRED before its parcel was picked up (then
+    awaited again, unless its units were `asked_again` in an open return: that one receives
+    them); a parcel scanned after its return was received or closed changes what is kept,
+    nothing else."""
+    said_at = max((at for at, _ in scans), default=None)
+    kept_at = order_return.label_tracked_at
+    stale = said_at is not None and kept_at is not None and said_at < kept_at
+    tracking = order_return.label_tracking if stale else status
+    tracked_at = kept_at if stale or said_at is None else said_at
+    picked_up_at = order_return.label_picked_up_at
+    moving = [at for at, scanned in scans if label_used(scanned)]
+    if moving or label_used(status):
+        seen = min(moving, default=said_at or now)
+        picked_up_at = seen if picked_up_at is None else min(picked_up_at, seen)
+    waiting = order_return.status is ReturnStatus.APPROVED
+    first_pickup = picked_up_at is not None and order_return.label_picked_up_at is None
+    reopened = order_return.status is ReturnStatus.EXPIRED and first_pickup and not asked_again
+    events: list[EventType] = []
+    if (waiting or reopened) and first_pickup:
+        events.append(EventType.RETURN_IN_TRANSIT)
+    delivered = (
+        tracking is TrackingStatus.DELIVERED and order_return.label_tracking is not TrackingStatus.DELIVERED
+    )
+    if (waiting or reopened) and delivered:
+        events.append(EventType.RETURN_DELIVERED)
+    return ReturnTracked(tracking, tracked_at, picked_up_at, reopened, tuple(events))

@@ -39,6 +39,17 @@ class ReturnRepository:
         query = select(OrderReturn).where(tables.order_returns.c.id.in_(set(ids)))
         return {r.id: r for r in (await self.session.execute(query)).scalars()}
 
+    async def by_labels(self, carrier: str, tracking_numbers: Sequence[str]) -> dict[str, OrderReturn]:
+        """The returns whose labels the carrier sold under these tracking numbers, by number."""
+        if not tracking_numbers:
+            return {}
+        query = select(OrderReturn).where(
+            tables.order_returns.c.label_tracking_number.in_(set(tracking_numbers)),
+            tables.order_returns.c.label_carrier == carrier,
+        )
+        found = (await self.session.execute(query)).scalars()
+        return {r.label_tracking_number: r for r in found if r.label_tracking_number is not None}
+
     async def by_order_ids(self, ids: Sequence[str]) -> dict[str, list[OrderReturn]]:
         if not ids:
             return {}

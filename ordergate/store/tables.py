@@ -528,11 +528,14 @@ order_returns = sa.Table(
     sa.Column("label_shipment_id", sa.String(36), nullable=True),
     sa.Column("label_carrier", sa.String(32), nullable=True),
     sa.Column("label_service", sa.String(64), nullable=True),
-    sa.Column("label_tracking_number", sa.String(64), nullable=True),
+    sa.Column("label_tracking_number", sa.String(64), nullable=True, index=True),
     sa.Column("label_url", sa.String(512), nullable=True),
     sa.Column("label_error", sa.String(500), nullable=True),
     sa.Column("label_created_at", UTCDateTime(), nullable=True),
     sa.Column("label_carrier_id", sa.String(64), nullable=True),
+    sa.Column("label_tracking", EnumText(TrackingStatus, 32), nullable=True),
+    sa.Column("label_tracked_at", UTCDateTime(), nullable=True),
+    sa.Column("label_picked_up_at", UTCDateTime(), nullable=True),
 )
 
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ordergate.connectors.carriers.base import LabelRequest, Parcel
+from ordergate.connectors.carriers.base import LabelRequest, Parcel, TrackingUpdate
 from ordergate.connectors.errors import UpstreamRejected
 from ordergate.models.commands import CloseReturn, ReceiveReturn, RequestReturn, RetryReturnLabel, check_key
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
@@ -70,6 +70,7 @@ from ordergate.models.returns import (
     plan_return,
     refunded_elsewhere,
     retried_label_status,
+    track_return,
 )
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.shipment import label_used
@@ -82,6 +83,7 @@ from ordergate.usecases.settled import DoneWith
 
 EVERYTHING = OrderScope(everything=True)
 SYSTEM = "returns"
+CARRIER = "carrier"  # the actor of what a carrier's tracking changes
 GRAMS_PER_UNIT = 1000  # as outbound labels weigh them, until the catalogue carries weights
 EXPIRY_GRACE = timedelta(seconds=1)  # looked at just after the due time's last instant
 
@@ -188,8 +190,19 @@ def _promise_purchase(uow: UnitOfWork, order_return: OrderReturn, now: datetime,
     _promise(uow, RETURN_LABEL, order_return.id, now, key=key)
 
 
-def _promise_void(uow: UnitOfWork, order_return: OrderReturn, now: datetime) -> None:
-    _promise(uow, RETURN_LABEL_VOID, order_return.id, now, key=f"{order_return.id}:{RETURN_LABEL_VOID}")
+async def _promise_void(uow: UnitOfWork, order_return: OrderReturn, now: datetime) -> None:
+    """One void per return: a return that expired and was awaited again once its parcel was
+    picked up (`track_label`) had its void promised already, and a label that carried a parcel
+    is not voided anyway."""
+    key = f"{order_return.id}:{RETURN_LABEL_VOID}"
+    void = OutboxTask(
+        kind=RETURN_LABEL_VOID,
+        key=key,
+        payload={"return_id": order_return.id},
+        available_at=now,
+        created_at=now,
+    )
+    await uow.outbox.add_once(void)
 
 
 def _promise_expiry(uow: UnitOfWork, return_id: str, now: datetime, due: datetime) -> None:
@@ -321,9 +334,10 @@ async def void_return_label(services: Services, task: OutboxTask) -> str:
 async def expire_return(services: Services, task: OutboxTask) -> str | DoneWith:
     """The relay's handler for RETURN_EXPIRY: an approved return whose label's time has run out
     EXPIRED, with its label's void promised, unless the carrier's tracking shows the parcel
-    picked up (it is on its way: the return waits for it). A return that moved on has nothing to
-    expire; one not due yet (the label's time was made longer) is looked at again when it is. A
-    carrier that does not answer is retried."""
+    picked up (it is on its way: the return waits for it), as its webhooks told us
+    (`track_label`) or, when none came, as the carrier answers now. A return that moved on has
+    nothing to expire; one not due yet (the label's time was made longer) is looked at again
+    when it is. A carrier that does not answer is retried."""
     return_id = str(task.payload.get("return_id", ""))
     ttl, now = services.policy.return_label_ttl, services.clock()
     async with services.store.read() as uow:
@@ -331,6 +345,9 @@ async def expire_return(services: Services, task: OutboxTask) -> str | DoneWith:
     if order_return is None:
         raise Permanent("no such return")
     due = label_due(order_return, ttl)
+    picked_up_at = order_return.label_picked_up_at
+    if order_return.status is ReturnStatus.APPROVED and picked_up_at is not None:
+        return f"kept waiting: the carrier has had the parcel since {picked_up_at:%Y-%m-%d %H:%M}"
     if due is None:
         status = order_return.label_status.value if order_return.label_status else "none"
         return f"nothing to expire: the return is {order_return.status.value}, its label {status}"
@@ -349,11 +366,57 @@ async def expire_return(services: Services, task: OutboxTask) -> str | DoneWith:
         if not expires(order_return, ttl, services.clock()):
             return f"nothing to expire: the return is {order_return.status.value}"
         order_return.status = next_return_status(order_return.status, ReturnAction.EXPIRE)
-        _promise_void(uow, order_return, now)
+        await _promise_void(uow, order_return, now)
         uow.save(order_return)
         data = {"return_id": return_id, "carrier": order_return.label_carrier, "due": due.isoformat()}
         await uow.events.append(order, EventType.RETURN_EXPIRED, actor=SYSTEM, occurred_at=now, data=data)
     return f"expired: not picked up by {due:%Y-%m-%d %H:%M}; void promised"
+
+
+async def track_label(services: Services, return_id: str, update: TrackingUpdate) -> bool:
+    """The carrier's tracking of a return's label, kept on the return (`models.returns.
+    track_return`): the customer told when the carrier has their parcel and when it reached the
+    node, and a return that expired before its parcel was picked up awaited again. Whether
+    anything changed."""
+    now = services.clock()
+    async with services.store.write() as uow:
+        order_return, order = await _return_and_order(uow, return_id)
+        scans = [(scan.occurred_at, scan.status) for scan in update.events]
+        asked_again = order_return.status is ReturnStatus.EXPIRED and await _asked_again(uow, order_return)
+        tracked = track_return(order_return, update.status, scans, now, asked_again=asked_again)
+        kept = (order_return.label_tracking, order_return.label_tracked_at, order_return.label_picked_up_at)
+        if (tracked.tracking, tracked.tracked_at, tracked.picked_up_at) == kept and not tracked.events:
+            return False
+        order_return.label_tracking = tracked.tracking
+        order_return.label_tracked_at = tracked.tracked_at
+        order_return.label_picked_up_at = tracked.picked_up_at
+        if tracked.reopened:
+            order_return.status = next_return_status(order_return.status, ReturnAction.PICK_UP)
+        uow.save(order_return)
+        data: dict[str, object] = {
+            "return_id": return_id,
+            "carrier": order_return.label_carrier,
+            "tracking_number": order_return.label_tracking_number,
+        }
+        if tracked.reopened:
+            data["reopened"] = True  # it had EXPIRED: awaited again
+        for event in tracked.events:
+            await uow.events.append(order, event, actor=CARRIER, occurred_at=now, data=data)
+    return True
+
+
+async def _asked_again(uow: UnitOfWork, order_return: OrderReturn) -> bool:
+    """Whether another open return of the order asks for units of the same lines."""
+    others = [
+        r.id
+        for r in (await uow.returns.by_order_ids([order_return.order_id])).get(order_return.order_id, [])
+        if r.id != order_return.id and r.status in OPEN_RETURNS
+    ]
+    if not others:
+        return False
+    lines = await uow.returns.lines_by_return_ids([order_return.id, *others])
+    ours = {line.order_line_id for line in lines.get(order_return.id, [])}
+    return any(line.order_line_id in ours for other in others for line in lines.get(other, []))
 
 
 async def _label_request(
@@ -416,7 +479,7 @@ async def _settle_label(
             order_return.label_carrier_id = (carrier_label_id or "")[:64] or None
             order_return.label_created_at = now
             if label_to_void(order_return):
-                _promise_void(uow, order_return, now)
+                await _promise_void(uow, order_return, now)
             else:
                 event = EventType.RETURN_LABEL_CREATED
                 due = label_due(order_return, services.policy.return_label_ttl)
@@ -472,7 +535,7 @@ async def receive_return(services: Services, principal: Principal, command: Rece
         order_return.received_location_id = location.id
         uow.save(order_return)
         if label_to_void(order_return):  # the parcel came back without the label bought for it
-            _promise_void(uow, order_return, now)
+            await _promise_void(uow, order_return, now)
         order.fulfillment_status = fulfillment_status(line_quantities(list(order_lines.values())))
         value = sum((order_lines[x.order_line_id].unit_price * x.quantity for x in lines), Decimal("0"))
         refunding = await payments.promise_refund(uow, order, order_return.id, value, now)

@@ -37,7 +37,7 @@ from ordergate.models.returns import (
     send_by,
 )
 from ordergate.models.scope import OrderScope
-from ordergate.models.shipment import Shipment, ShipmentEvent
+from ordergate.models.shipment import Shipment, ShipmentEvent, TrackingStatus
 from ordergate.models.tracking import carrier_name, link_for
 from ordergate.usecases import events, returns
 from ordergate.usecases.services import Services
@@ -88,13 +88,28 @@ class StatusPage:
         return next((line.name for line in self.lines if line.id == order_line_id), "an item")
 
     def label_of(self, order_return: OrderReturn) -> LabelToPrint | None:
-        """The label to print for a return still waiting for its parcel; none once the parcel
-        is back, the return expired or the label was voided."""
+        """The label to print for a return still waiting for its parcel; none once the carrier
+        has the parcel or it is back, the return expired or the label was voided."""
         if order_return.status is not ReturnStatus.APPROVED or not order_return.label_url:
+            return None
+        if order_return.label_picked_up_at is not None:
             return None
         if order_return.label_status is not ReturnLabelStatus.PURCHASED:
             return None
         return LabelToPrint(order_return.label_url, send_by(order_return, self.label_ttl))
+
+    def parcel_of(self, order_return: OrderReturn) -> ParcelBack | None:
+        """Where a return's parcel is, once the carrier has it, while the return waits for it."""
+        picked_up_at = order_return.label_picked_up_at
+        if order_return.status is not ReturnStatus.APPROVED or picked_up_at is None:
+            return None
+        return ParcelBack(since=picked_up_at, arrived=order_return.label_tracking is TrackingStatus.DELIVERED)
+
+
+@dataclass(frozen=True)
+class ParcelBack:
+    since: datetime  # when the carrier first had it
+    arrived: bool  # the carrier delivered it to us
 
 
 @dataclass(frozen=True)

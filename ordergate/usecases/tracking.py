@@ -1,5 +1,6 @@
 """Carrier tracking reaching our shipments: status normalised, scans kept, one order event per
-change of status, and nothing twice when a carrier repeats itself."""
+change of status, and nothing twice when a carrier repeats itself. Tracking of a return's label
+is kept on the return (`usecases.returns.track_label`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ordergate.connectors.carriers.base import TrackingUpdate
 from ordergate.models.events import EventType
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import ShipmentEvent, TrackingStatus
-from ordergate.usecases import order_status
+from ordergate.usecases import order_status, returns
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
@@ -24,6 +25,7 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
         return 0
     now = services.clock()
     changed = 0
+    missed: list[TrackingUpdate] = []
     async with services.store.write() as uow:
         shipments = await uow.orders.shipments_by_tracking([u.tracking_number for u in updates], carrier)
         known = await uow.orders.shipment_events_by_shipment_ids([s.id for s in shipments.values()])
@@ -31,7 +33,8 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
         for update in updates:
             shipment = shipments.get(update.tracking_number)
             if shipment is None:
-                continue  # not ours (or not yet recorded): the carrier's retry will find it
+                missed.append(update)  # a return's label, or not ours (or not recorded yet)
+                continue
             seen = {(e.occurred_at, e.raw_code) for e in known.get(shipment.id, [])}
             said_at = max((scan.occurred_at for scan in update.events), default=None)
             before = newest.get(shipment.id)
@@ -71,4 +74,20 @@ async def apply_updates(services: Services, carrier: str, updates: Sequence[Trac
                         await order_status.derive(uow, order, lines, actor=SYSTEM, now=now)
                 changed += 1
             uow.save(shipment)
+    return changed + await _track_returns(services, carrier, missed)
+
+
+async def _track_returns(services: Services, carrier: str, updates: Sequence[TrackingUpdate]) -> int:
+    """Updates that name no shipment of ours may name a return's label: each is kept on its
+    return in a transaction of its own (`returns.track_label`). Any other is not ours, or not
+    recorded yet: the carrier's retry will find it. How many returns changed."""
+    if not updates:
+        return 0
+    async with services.store.read() as uow:
+        found = await uow.returns.by_labels(carrier, [update.tracking_number for update in updates])
+    changed = 0
+    for update in updates:
+        order_return = found.get(update.tracking_number)
+        if order_return is not None and await returns.track_label(services, order_return.id, update):
+            changed += 1
     return changed

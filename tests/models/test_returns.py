@@ -33,6 +33,7 @@ from ordergate.models.returns import (
     refunded_elsewhere,
     retried_label_status,
     send_by,
+    track_return,
 )
 from ordergate.models.shipment import TrackingStatus, label_used
 from tests.models.records import NOW, a_product, a_return, a_return_line, an_event, an_order_line
@@ -294,14 +295,18 @@ def test_a_return_is_received_once_approved_or_at_a_counter_before_any_decision(
             next_return_status(status, ReturnAction.RECEIVE)
 
 
-def test_only_an_approved_return_expires_and_an_expired_one_is_final() -> None:
+def test_only_an_approved_return_expires_and_an_expired_one_is_awaited_again_once_picked_up() -> None:
     assert next_return_status(ReturnStatus.APPROVED, ReturnAction.EXPIRE) is ReturnStatus.EXPIRED
     for status in set(ReturnStatus) - {ReturnStatus.APPROVED}:
         with pytest.raises(InvalidTransition):
             next_return_status(status, ReturnAction.EXPIRE)
-    for action in ReturnAction:
+    for action in set(ReturnAction) - {ReturnAction.PICK_UP}:
         with pytest.raises(InvalidTransition):
             next_return_status(ReturnStatus.EXPIRED, action)
+    assert next_return_status(ReturnStatus.EXPIRED, ReturnAction.PICK_UP) is ReturnStatus.APPROVED
+    for status in set(ReturnStatus) - {ReturnStatus.EXPIRED}:
+        with pytest.raises(InvalidTransition):
+            next_return_status(status, ReturnAction.PICK_UP)
     assert ReturnStatus.EXPIRED not in OPEN_RETURNS  # its units may be asked for again
 
 
@@ -368,3 +373,83 @@ def test_returns_settled_already_count_and_returns_not_back_are_not_settled() ->
 
     assert refunded_elsewhere({"MUG-BLUE": 1}, {}, [closed, received, approved], lines) == []
     assert refunded_elsewhere({"MUG-BLUE": 3}, {}, [closed, received, approved], lines) == [received]
+
+
+# -- the carrier's tracking of a return label ---------------------------------------------------
+
+T = TrackingStatus
+WAITING = {"label_status": ReturnLabelStatus.PURCHASED, "label_created_at": NOW}
+
+
+def scans(*steps: tuple[int, TrackingStatus]) -> list[tuple[Any, TrackingStatus]]:
+    return [(NOW + timedelta(hours=hours), status) for hours, status in steps]
+
+
+def test_the_first_scan_tells_the_customer_the_return_is_on_its_way_and_it_no_longer_expires() -> None:
+    order_return = a_return("r-1", ReturnStatus.APPROVED, **WAITING)
+    before = label_due(order_return, TTL)
+
+    tracked = track_return(order_return, T.IN_TRANSIT, scans((2, T.ACCEPTED), (5, T.IN_TRANSIT)), NOW)
+    order_return.label_tracking, order_return.label_tracked_at = tracked.tracking, tracked.tracked_at
+    order_return.label_picked_up_at = tracked.picked_up_at
+
+    assert (tracked.tracking, tracked.tracked_at) == (T.IN_TRANSIT, NOW + timedelta(hours=5))
+    assert tracked.picked_up_at == NOW + timedelta(hours=2)  # the carrier's first scan
+    assert (tracked.events, tracked.reopened) == ((EventType.RETURN_IN_TRANSIT,), False)
+    assert before is not None
+    assert label_due(order_return, TTL) is None
+    assert not expires(order_return, TTL, NOW + TTL * 2)
+    assert send_by(order_return, TTL) is None
+
+
+def test_a_label_the_carrier_only_knows_of_is_not_on_its_way() -> None:
+    order_return = a_return("r-1", ReturnStatus.APPROVED, **WAITING)
+
+    tracked = track_return(order_return, T.LABEL_CREATED, scans((1, T.LABEL_CREATED)), NOW)
+
+    assert (tracked.tracking, tracked.picked_up_at, tracked.events) == (T.LABEL_CREATED, None, ())
+
+
+def test_delivery_to_the_node_is_told_once_and_an_older_message_moves_nothing_back() -> None:
+    on_its_way = {"label_tracking": T.IN_TRANSIT, "label_picked_up_at": NOW}
+    order_return = a_return("r-1", ReturnStatus.APPROVED, **WAITING, **on_its_way, label_tracked_at=NOW)
+    delivered = track_return(order_return, T.DELIVERED, scans((30, T.DELIVERED)), NOW)
+    order_return.label_tracking, order_return.label_tracked_at = delivered.tracking, delivered.tracked_at
+
+    again = track_return(order_return, T.DELIVERED, scans((30, T.DELIVERED)), NOW)
+    older = track_return(order_return, T.IN_TRANSIT, scans((0, T.ACCEPTED), (20, T.IN_TRANSIT)), NOW)
+
+    assert delivered.events == (EventType.RETURN_DELIVERED,)
+    assert (again.tracking, again.events) == (T.DELIVERED, ())
+    assert (older.tracking, older.tracked_at, older.events) == (T.DELIVERED, NOW + timedelta(hours=30), ())
+    assert older.picked_up_at == NOW  # its first scan is no earlier than the one kept
+
+
+def test_a_carrier_that_says_the_parcel_moves_without_a_scan_has_had_it_since_now() -> None:
+    order_return = a_return("r-1", ReturnStatus.APPROVED, **WAITING)
+
+    tracked = track_return(order_return, T.IN_TRANSIT, [], NOW + timedelta(days=2))
+
+    assert (tracked.picked_up_at, tracked.tracked_at) == (NOW + timedelta(days=2), None)
+    assert tracked.events == (EventType.RETURN_IN_TRANSIT,)
+
+
+def test_a_parcel_picked_up_after_its_return_expired_is_awaited_again_unless_asked_for_again() -> None:
+    expired = a_return("r-1", ReturnStatus.EXPIRED, **WAITING)
+
+    late = track_return(expired, T.ACCEPTED, scans((400, T.ACCEPTED)), NOW)
+    asked_again = track_return(expired, T.ACCEPTED, scans((400, T.ACCEPTED)), NOW, asked_again=True)
+
+    assert (late.reopened, late.events) == (True, (EventType.RETURN_IN_TRANSIT,))
+    assert (asked_again.reopened, asked_again.events) == (False, ())
+    assert asked_again.picked_up_at == NOW + timedelta(hours=400)  # kept all the same
+
+
+@pytest.mark.parametrize("status", [ReturnStatus.RECEIVED, ReturnStatus.CLOSED, ReturnStatus.DECLINED])
+def test_a_parcel_scanned_after_its_return_moved_on_is_kept_and_tells_nobody(status: ReturnStatus) -> None:
+    order_return = a_return("r-1", status, **WAITING)
+
+    tracked = track_return(order_return, T.DELIVERED, scans((1, T.ACCEPTED), (9, T.DELIVERED)), NOW)
+
+    assert (tracked.tracking, tracked.picked_up_at) == (T.DELIVERED, NOW + timedelta(hours=1))
+    assert (tracked.reopened, tracked.events) == (False, ())

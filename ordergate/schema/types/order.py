@@ -374,6 +374,20 @@ class ReturnLabel:
     tracking_number: str | None
     label_url: str | None = strawberry.field(description="Where the printable label is downloaded.")
     created_at: datetime | None
+    tracking: TrackingStatus | None = strawberry.field(
+        default=None,
+        description=(
+            "What the carrier's tracking says of the parcel on this label, as of its newest scan; "
+            "null until the carrier has said anything."
+        ),
+    )
+    picked_up_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "When the carrier first had the parcel: the return is on its way back (null: not yet). "
+            "From then the return no longer expires."
+        ),
+    )
     failure: strawberry.Private[str | None] = None
     record: strawberry.Private[ReturnRecord | None] = None
 
@@ -381,7 +395,8 @@ class ReturnLabel:
         description=(
             "The last day to hand the parcel to the carrier, while the return waits for it: a parcel "
             "the carrier has not picked up in the label's time is not awaited any more (the return "
-            "EXPIRED, the label VOIDED). Null when there is nothing to send, or labels do not expire."
+            "EXPIRED, the label VOIDED), until the carrier picks it up after all. Null when there is "
+            "nothing to send (the carrier has the parcel already, say), or labels do not expire."
         )
     )
     def send_by(self, info: Info) -> date | None:
@@ -411,6 +426,8 @@ class ReturnLabel:
             tracking_number=record.label_tracking_number,
             label_url=record.label_url,
             created_at=record.label_created_at,
+            tracking=record.label_tracking,
+            picked_up_at=record.label_picked_up_at,
             failure=record.label_error if record.label_status is ReturnLabelStatus.FAILED else None,
             record=record,
         )
