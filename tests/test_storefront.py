@@ -30,7 +30,7 @@ from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.flows import ask_back, receive_back, send_back
 from tests.graphql_client import execute
-from tests.test_inventory import only_at
+from tests.test_inventory import katana, only_at
 
 AGENT = a_token("agent")
 DALLAS = a_token("associate", locations=("DC-DFW",))
@@ -1222,6 +1222,65 @@ async def test_a_coupon_s_cent_owed_to_a_closed_sales_order_goes_to_the_open_one
     assert by_units == {most: Decimal("0.63"), other: Decimal("0.41")}  # the cent a closed one cannot take
     await eventually(amended, "the amendments made")
     assert off_at_the_erp(erp, found["number"]) == {most: Decimal("0.62"), other: Decimal("0.42")}
+
+
+async def test_units_cancelled_take_the_coupon_share_their_node_carried_so_a_closed_one_keeps_its_own(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Two mugs with a 0.05 coupon, one at each of two nodes (the only two that have one): the
+    first node's sales order carries the odd cent (0.03), the other 0.02. The first ships, and
+    the ERP closes its sales order. Then the other mug is cancelled. In proportion to the units
+    still charged the line would keep 0.02 (0.025, rounded to even), a cent less than the closed
+    sales order has off: the ERP would take 0.01 more off the sale than the shopper had (the
+    walk's seed 404, on two knives at 85.17). The mug cancelled takes the 0.02 its node carried,
+    and the line keeps 0.03, what the closed sales order has."""
+    await only_at(services, sandboxes, "MUG-BLUE", "DC-EWR", 1)
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 1)
+    services.freshness.stock_read_at.pop("MUG-BLUE", None)
+    sandbox = bigcommerce(sandboxes)
+    created = await sandbox.create_order(SHOPPER, [("MUG-BLUE", 2)], coupon=Decimal("0.05"))
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    erp = sandboxes.katana
+    assert erp is not None
+    first = dict((await execute(client, COUPON_ORDER, {"id": found["id"]}, token=AGENT))["data"]["order"])
+
+    async def pushed() -> dict[str, Decimal]:
+        off = off_at_the_erp(erp, found["number"])
+        return off if sorted(off.values()) == [Decimal("0.02"), Decimal("0.03")] else {}
+
+    booked = await eventually(pushed, "both nodes' sales orders with their shares")
+    [odd] = [code for code, off in booked.items() if off == Decimal("0.03")]
+    [other] = [code for code in booked if code != odd]
+    associate = a_token("associate", locations=(odd,))
+    [work] = [fo for fo in first["fulfillmentOrders"] if fo["location"]["code"] == odd]
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": work["id"]}, token=associate)
+    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": work["id"]}}, token=associate)
+
+    async def fulfilled() -> bool:
+        async with services.store.read() as uow:
+            tasks = await uow.outbox.with_key_prefixes([f"fulfil:{work['id']}"])
+        return bool(tasks) and all(task.done_at is not None for task in tasks)
+
+    await eventually(fulfilled, "the first node's fulfilment pushed, its sales order closed")
+    mug = {"lineId": first["lines"][0]["id"], "quantity": 1}
+    cancelled = await execute(
+        client, CANCEL, {"input": {"orderId": found["id"], "reason": "CUSTOMER", "lines": [mug]}}, token=AGENT
+    )
+    after = dict((await execute(client, COUPON_ORDER, {"id": found["id"]}, token=AGENT))["data"]["order"])
+
+    async def amended() -> bool:  # every amendment the cancellation promised is made
+        async with services.store.read() as uow:
+            tasks = await uow.outbox.with_key_prefixes([f"{found['number']}-"])
+        return all(task.done_at is not None for task in tasks)
+
+    await eventually(amended, "the amendments made")
+    assert units_by_node(first) == {"DC-EWR": 1, "DC-DFW": 1}
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert units_by_node(after) == {odd: 1}
+    assert after["lines"][0]["discount"] == {"amount": "0.03"}
+    assert off_at_the_erp(erp, found["number"]) == {odd: Decimal("0.03")}
+    assert other not in off_at_the_erp(erp, found["number"])  # its sales order deleted
 
 
 async def test_a_sku_sold_on_two_lines_is_one_line_here_and_ships_back_onto_both(

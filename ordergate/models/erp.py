@@ -111,18 +111,56 @@ def discount_shares(lines: Sequence[OrderLine], work: Sequence[FulfillmentOrderL
     """Each work line's share of its order line's discount (a storefront's coupon), by units, to
     the cent: the shares of a line add up to its discount, less what units not yet given to any
     node (waiting for supply) keep."""
+    found: dict[str, Decimal] = {}
+    for _, given, parts, _ in _line_shares(lines, work):
+        found.update({w.id: part for w, part in zip(given, parts, strict=True)})
+    return found
+
+
+def discount_taken(
+    lines: Sequence[OrderLine],
+    work: Sequence[FulfillmentOrderLine],
+    released: Mapping[str, int],
+    unallocated: Mapping[str, int],
+) -> dict[str, Decimal]:
+    """What of each order line's discount its cancelled units take with them, by order line:
+    the share their node's sales order carries for them (`discount_shares`: a work line's whole
+    share when it loses every unit, else its part in proportion, to the cent), and for units no
+    node held (`unallocated`) their part of what the line's waiting units keep. So what stays on
+    the line is what the sales orders of its units that stay carry: a node's sales order closed
+    before the cancellation keeps its share, and the line keeps it too."""
+    taken: dict[str, Decimal] = {}
+    for line, given, parts, waiting in _line_shares(lines, work):
+        off = Decimal(0)
+        for w, part in zip(given, parts, strict=True):
+            units = min(released.get(w.id, 0), w.quantity)
+            off += part if units == w.quantity else quantize(part * units / w.quantity)
+        rest = line.quantity - line.quantity_cancelled - sum(w.quantity for w in given)
+        cut = min(unallocated.get(line.id, 0), max(rest, 0))
+        if cut:
+            off += waiting if cut == rest else quantize(waiting * cut / rest)
+        if off:
+            taken[line.id] = off
+    return taken
+
+
+def _line_shares(
+    lines: Sequence[OrderLine], work: Sequence[FulfillmentOrderLine]
+) -> list[tuple[OrderLine, list[FulfillmentOrderLine], tuple[Decimal, ...], Decimal]]:
+    """Per discounted line given to any node: its work lines, their shares, and what its units
+    still waiting keep (`discount_shares`)."""
     by_line: dict[str, list[FulfillmentOrderLine]] = {}
     for given_line in work:
         by_line.setdefault(given_line.order_line_id, []).append(given_line)
-    found: dict[str, Decimal] = {}
+    found = []
     for line in lines:
         given = by_line.get(line.id, [])
         if not line.discount or not given:
             continue
         units = [Decimal(w.quantity) for w in given]
         rest = line.quantity - line.quantity_cancelled - sum(w.quantity for w in given)
-        parts = spread(line.discount, [*units, Decimal(max(rest, 0))])
-        found.update({w.id: part for w, part in zip(given, parts, strict=False)})
+        *parts, waiting = spread(line.discount, [*units, Decimal(max(rest, 0))])
+        found.append((line, given, tuple(parts), waiting))
     return found
 
 

@@ -215,14 +215,22 @@ class SoldLine:
     tax: Decimal
     billable: int
     discount: Decimal = Decimal(0)  # of the sale's discount, what `units` carried
+    discount_taken: Decimal | None = None  # what the units no longer charged take of it (None: pro rata)
 
 
 def resold(lines: Sequence[SoldLine], *, currency: str, shipping: Decimal, shipping_tax: Decimal) -> Totals:
     """A storefront's sale after units were cancelled: each line keeps the storefront's tax and
-    its share of the discount in proportion to the units still charged (to the cent), shipping
-    and its tax as charged while any unit is, nothing when none is."""
+    its share of the discount in proportion to the units still charged (to the cent), or what
+    is left of its discount once the units no longer charged took theirs (`discount_taken`: the
+    share their nodes' sales orders carry for them, `models.erp.discount_taken`); shipping and
+    its tax as charged while any unit is, nothing when none is."""
     taxes = tuple(_kept(line.tax, line) for line in lines)
-    discounts = tuple(_kept(line.discount, line) for line in lines)
+    discounts = tuple(
+        _kept(line.discount, line)
+        if line.discount_taken is None
+        else quantize(line.discount - line.discount_taken)
+        for line in lines
+    )
     subtotal = sum((line.unit_price * line.billable for line in lines), Decimal(0))
     if not any(line.billable for line in lines):
         shipping = shipping_tax = Decimal("0.00")

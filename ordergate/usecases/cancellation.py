@@ -22,6 +22,7 @@ from ordergate.models.cancellation import (
     touchable_by,
 )
 from ordergate.models.commands import CancelOrder
+from ordergate.models.erp import discount_taken
 from ordergate.models.errors import NotFound
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
@@ -83,6 +84,13 @@ async def _apply(
     now: datetime,
 ) -> None:
     rows = {row.id: row for held in fo_lines.values() for row in held}
+    # a storefront's sale: its cancelled units take the coupon share their nodes carry for them,
+    # as the work stands before this cancellation changes it
+    live = [
+        row for share in shares if share.status not in erp_sync.GONE for row in fo_lines.get(share.id, [])
+    ]
+    released = {release.fulfillment_line_id: release.units.quantity for release in plan.releases}
+    taken = discount_taken(lines, live, released, plan.unallocated)
     # released in one call: its positions are taken in (sku, location) order, as every writer does
     releasing = [release.units for release in plan.releases]
     await uow.inventory.settle(releasing, LedgerKind.RELEASE, order_id=order.id, actor=actor, now=now)
@@ -96,7 +104,7 @@ async def _apply(
     await erp_sync.promise_amendments(uow, order, plan.amended, now)
     await cancel_waiting(uow, order, plan.unallocated, now)
     total_before = order.total
-    sold = sold_again(order, lines, plan.cancelled) if order.source_ref is not None else None
+    sold = sold_again(order, lines, plan.cancelled, taken) if order.source_ref is not None else None
     for line in lines:
         line.quantity_cancelled += plan.cancelled.get(line.id, 0)
         uow.save(line)

@@ -60,9 +60,17 @@ async def price_again(
     )
 
 
-def sold_again(order: Order, lines: Sequence[OrderLine], cancelled: Mapping[str, int]) -> Totals:
-    """A storefront's sale with `cancelled` more units per line no longer charged."""
+def sold_again(
+    order: Order,
+    lines: Sequence[OrderLine],
+    cancelled: Mapping[str, int],
+    discount_taken: Mapping[str, Decimal] | None = None,
+) -> Totals:
+    """A storefront's sale with `cancelled` more units per line no longer charged; a line in
+    `discount_taken` keeps its discount less what those units take (`models.erp.discount_taken`),
+    any other its discount in proportion to the units still charged."""
     ordered = sorted(lines, key=lambda line: line.position)
+    taken = discount_taken or {}
     return resold(
         [
             SoldLine(
@@ -71,6 +79,7 @@ def sold_again(order: Order, lines: Sequence[OrderLine], cancelled: Mapping[str,
                 line.tax,
                 line.quantity - line.quantity_cancelled - cancelled.get(line.id, 0),
                 line.discount,
+                taken.get(line.id) if cancelled.get(line.id) else None,
             )
             for line in ordered
         ],

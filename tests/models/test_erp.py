@@ -15,6 +15,7 @@ from ordergate.models.erp import (
     booked,
     continuation_key,
     discount_shares,
+    discount_taken,
     open_discounts,
     plan_sales_orders,
 )
@@ -202,3 +203,43 @@ def test_closed_and_open_sales_orders_add_up_to_the_shares_whenever_closed_ones_
     assert all(part >= 0 for part in found.values())
     assert all(found[w.id] == 0 for w in shut)
     assert held.discount + sum(found.values()) == sum(discount_shares([line], work).values())
+
+
+# -- what cancelled units take of a coupon --------------------------------------------------------
+
+KNIVES = an_order_line("knives", "KNIFE-CHEF-8", 2, discount=Decimal("85.17"))
+
+
+def test_a_cancelled_unit_takes_the_share_its_node_s_sales_order_carries_so_the_other_keeps_its_own() -> None:
+    # seed 404: one knife at DC-EWR (its sales order booked 42.59, the odd cent, and closed when
+    # it shipped), one at ST-CHI (42.58), then ST-CHI's knife cancelled. In proportion the line
+    # kept 42.58, a cent less than the closed sales order had off; the knife takes its 42.58
+    work = [
+        a_fulfillment_line("ewr", "knives", 1, "KNIFE-CHEF-8"),
+        a_fulfillment_line("chi", "knives", 1, "KNIFE-CHEF-8"),
+    ]
+    assert discount_shares([KNIVES], work) == {"ewr/knives": Decimal("42.59"), "chi/knives": Decimal("42.58")}
+
+    taken = discount_taken([KNIVES], work, {"chi/knives": 1}, {})
+
+    assert taken == {"knives": Decimal("42.58")}
+    assert KNIVES.discount - taken["knives"] == Decimal("42.59")  # what EWR's sales order carries
+
+
+def test_units_cut_from_a_work_line_take_their_part_of_its_share_and_waiting_units_theirs() -> None:
+    # 6 mugs, 10.00 off: 3 at DFW (5.00), 1 at EWR (1.67), 2 waiting (3.33)
+    mugs = an_order_line("mugs", "MUG-BLUE", 6, discount=Decimal("10.00"))
+    lamp = an_order_line("lamp", "LAMP-DESK", 1)
+    work = [
+        a_fulfillment_line("dfw", "mugs", 3),
+        a_fulfillment_line("ewr", "mugs", 1),
+        a_fulfillment_line("dfw", "lamp", 1, "LAMP-DESK"),
+    ]
+
+    one_of_three = discount_taken([mugs, lamp], work, {"dfw/mugs": 1}, {})
+    whole_and_waiting = discount_taken([mugs, lamp], work, {"ewr/mugs": 1, "dfw/lamp": 1}, {"mugs": 1})
+    every_waiting = discount_taken([mugs], work, {}, {"mugs": 2})
+
+    assert one_of_three == {"mugs": Decimal("1.67")}  # a third of 5.00
+    assert whole_and_waiting == {"mugs": Decimal("1.67") + Decimal("1.66")}  # EWR's, half of 3.33
+    assert every_waiting == {"mugs": Decimal("3.33")}
