@@ -1110,6 +1110,37 @@ def off_at_the_erp(erp: KatanaSandbox, number: str) -> dict[str, Decimal]:
     }
 
 
+async def shipped_and_pushed(
+    client: httpx.AsyncClient, services: Services, order: dict[str, Any], code: str
+) -> tuple[dict[str, Any], OutboxTask]:
+    """The order's work at `code` accepted, picked, packed and shipped, and the fulfilment of its
+    ERP sales order pushed (which closes it): Ship's answer and the fulfilment's task, done."""
+    associate = a_token("associate", locations=(code,))
+    [work] = [fo for fo in order["fulfillmentOrders"] if fo["location"]["code"] == code]
+    for name in ("Accept", "StartPicking", "Pack"):
+        await execute(client, operation(name), {"id": work["id"]}, token=associate)
+    ship = {"input": {"fulfillmentOrderId": work["id"]}}
+    shipped = await execute(client, operation("Ship"), ship, token=associate)
+
+    async def fulfilled() -> OutboxTask | None:
+        async with services.store.read() as uow:
+            [task] = await uow.outbox.with_key_prefixes([f"fulfil:{work['id']}"])
+        return task if task.done_at is not None else None
+
+    return shipped, await eventually(fulfilled, f"{code}'s fulfilment pushed")
+
+
+async def amendments_made(services: Services, number: str) -> None:
+    """Every ERP task of the order's sales orders done (the relay beside the test works them)."""
+
+    async def made() -> bool:
+        async with services.store.read() as uow:
+            tasks = await uow.outbox.with_key_prefixes([f"{number}-"])
+        return all(task.done_at is not None for task in tasks)
+
+    await eventually(made, "the amendments made")
+
+
 async def test_a_coupon_shared_by_two_nodes_is_right_on_both_after_units_change_at_one(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
@@ -1183,20 +1214,7 @@ async def test_a_coupon_s_cent_owed_to_a_closed_sales_order_goes_to_the_open_one
         return off_at_the_erp(erp, found["number"]) == before
 
     await eventually(pushed, "both nodes' sales orders with their shares")
-    associate = a_token("associate", locations=(most,))
-    [work] = [fo for fo in first["fulfillmentOrders"] if fo["location"]["code"] == most]
-    for name in ("Accept", "StartPicking", "Pack"):
-        await execute(client, operation(name), {"id": work["id"]}, token=associate)
-    shipped = await execute(
-        client, operation("Ship"), {"input": {"fulfillmentOrderId": work["id"]}}, token=associate
-    )
-
-    async def fulfilled() -> OutboxTask | None:
-        async with services.store.read() as uow:
-            [task] = await uow.outbox.with_key_prefixes([f"fulfil:{work['id']}"])
-        return task if task.done_at is not None else None
-
-    fulfilment = await eventually(fulfilled, "the first node's fulfilment pushed")
+    shipped, fulfilment = await shipped_and_pushed(client, services, first, most)
     async with services.store.read() as uow:  # promised as it settled, the other node's among them
         amendments = await uow.outbox.with_key_prefixes([f"{found['number']}-{other}~"])
         own = await uow.outbox.with_key_prefixes([f"{found['number']}-{most}~"])
@@ -1209,18 +1227,13 @@ async def test_a_coupon_s_cent_owed_to_a_closed_sales_order_goes_to_the_open_one
         dict((await execute(client, COUPON_ORDER, {"id": found["id"]}, token=AGENT))["data"]["order"])
     )
 
-    async def amended() -> bool:  # every amendment the cancellation promised is made
-        async with services.store.read() as uow:
-            tasks = await uow.outbox.with_key_prefixes([f"{found['number']}-"])
-        return bool(tasks) and all(task.done_at is not None for task in tasks)
-
     assert shipped["data"]["shipFulfillmentOrder"]["userErrors"] == []
     assert held["status"] not in ("NOT_SHIPPED", "PENDING")  # closed
     assert [task.created_at >= fulfilment.created_at for task in amendments] == [True]
     assert own == []  # its own chain has no open sales order this changes
     assert cancelled["data"]["cancelOrder"]["userErrors"] == []
     assert by_units == {most: Decimal("0.63"), other: Decimal("0.41")}  # the cent a closed one cannot take
-    await eventually(amended, "the amendments made")
+    await amendments_made(services, found["number"])
     assert off_at_the_erp(erp, found["number"]) == {most: Decimal("0.62"), other: Decimal("0.42")}
 
 
@@ -1251,30 +1264,14 @@ async def test_units_cancelled_take_the_coupon_share_their_node_carried_so_a_clo
     booked = await eventually(pushed, "both nodes' sales orders with their shares")
     [odd] = [code for code, off in booked.items() if off == Decimal("0.03")]
     [other] = [code for code in booked if code != odd]
-    associate = a_token("associate", locations=(odd,))
-    [work] = [fo for fo in first["fulfillmentOrders"] if fo["location"]["code"] == odd]
-    for name in ("Accept", "StartPicking", "Pack"):
-        await execute(client, operation(name), {"id": work["id"]}, token=associate)
-    await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": work["id"]}}, token=associate)
-
-    async def fulfilled() -> bool:
-        async with services.store.read() as uow:
-            tasks = await uow.outbox.with_key_prefixes([f"fulfil:{work['id']}"])
-        return bool(tasks) and all(task.done_at is not None for task in tasks)
-
-    await eventually(fulfilled, "the first node's fulfilment pushed, its sales order closed")
+    await shipped_and_pushed(client, services, first, odd)
     mug = {"lineId": first["lines"][0]["id"], "quantity": 1}
     cancelled = await execute(
         client, CANCEL, {"input": {"orderId": found["id"], "reason": "CUSTOMER", "lines": [mug]}}, token=AGENT
     )
     after = dict((await execute(client, COUPON_ORDER, {"id": found["id"]}, token=AGENT))["data"]["order"])
 
-    async def amended() -> bool:  # every amendment the cancellation promised is made
-        async with services.store.read() as uow:
-            tasks = await uow.outbox.with_key_prefixes([f"{found['number']}-"])
-        return all(task.done_at is not None for task in tasks)
-
-    await eventually(amended, "the amendments made")
+    await amendments_made(services, found["number"])
     assert units_by_node(first) == {"DC-EWR": 1, "DC-DFW": 1}
     assert cancelled["data"]["cancelOrder"]["userErrors"] == []
     assert units_by_node(after) == {odd: 1}
