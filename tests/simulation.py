@@ -48,6 +48,7 @@ import time_machine
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
+from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.emails import EMAIL_POSITION, email_kind, key_prefix, task_key
 from ordergate.models.erp import discount_shares
 from ordergate.models.fulfillment import FulfillmentOrderStatus
@@ -310,6 +311,7 @@ class Walk:
     labels: Counter[str] = field(default_factory=Counter)  # return labels, by status, once drained
     return_tracking: Counter[str] = field(default_factory=Counter)  # parcels carried, by return status
     reopened: int = 0  # expired returns awaited again: their parcel posted late, on a label not voided
+    voids_down_until: datetime | None = None  # the carriers answer no void until then (`voids_down`)
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
     delivered: Counter[str] = field(default_factory=Counter)  # per carrier, as of the last scan
@@ -445,6 +447,7 @@ class Walk:
             (self.appease, 2),
             (self.send_back, 4),
             (self.parcel_arrives, 2),
+            (self.voids_down, 1),
             (self.relay, 8),
             (self.relay_some, 4),
             (self.relay_dies, 2),
@@ -1029,12 +1032,29 @@ class Walk:
         """The relay's whole round, after the email dispatcher has read the log to its head."""
         while await dispatch_once(self.services, EMAILS):
             pass
-        while await relay_once(self.services, outbox_handlers(self.services)):
+        while await relay_once(self.services, self.handlers()):
             pass
 
     async def relay_some(self) -> None:
         for _ in range(self.rng.randint(1, 3)):
-            await relay_once(self.services, outbox_handlers(self.services))
+            await relay_once(self.services, self.handlers())
+
+    def handlers(self) -> dict[str, Any]:
+        """The relay's handlers, the carriers' label voids failing while they are down
+        (`voids_down`): the relay retries them later, as it would a carrier that does not answer."""
+        handlers = dict(outbox_handlers(self.services))
+        if self.voids_down_until is not None and self.services.clock() < self.voids_down_until:
+
+            async def down(services: Services, task: Any) -> Any:
+                raise UpstreamUnavailable("carrier", "the carrier's voids are down (the walk)")
+
+            handlers[RETURN_LABEL_VOID] = down
+        return handlers
+
+    async def voids_down(self) -> None:
+        """The carriers stop answering voids for a day or three: returns that expire meanwhile
+        keep their labels, and a parcel posted late on one is taken (`parcel_arrives`)."""
+        self.voids_down_until = self.services.clock() + timedelta(days=self.rng.uniform(1, 3))
 
     async def relay_dies(self) -> None:
         """A relay process dies holding ERP work: it takes a due task, does it (what it sends
@@ -1354,6 +1374,7 @@ class Walk:
     async def check_settled(self) -> None:
         """Once every retry has come due, the ERP and the storefront have heard of everything: no
         task of their lanes waits or gave up, and no movement is still in flight to the ERP."""
+        self.voids_down_until = None
         for _ in range(3):
             self.clock.advance(2 * 3600)  # past the relay's longest backoff
             await self.relay()
