@@ -1003,6 +1003,9 @@ class Walk:
         async with self.services.store.read() as uow:
             status = (await uow.returns.by_ids([parcel.return_id]))[parcel.return_id].status
         if status is ReturnStatus.APPROVED:
+            if not parcel.posted and self.rng.random() < 0.5:  # not sent yet: it waits on, and may expire
+                self.waiting.append(parcel)
+                return
             await self.posted(parcel.return_id)
             await self.take_back(parcel)
             return
