@@ -112,7 +112,7 @@ def discount_shares(lines: Sequence[OrderLine], work: Sequence[FulfillmentOrderL
     the cent: the shares of a line add up to its discount, less what units not yet given to any
     node (waiting for supply) keep."""
     found: dict[str, Decimal] = {}
-    for _, given, parts, _ in _line_shares(lines, work):
+    for _, given, parts, _, _ in _line_shares(lines, work):
         found.update({w.id: part for w, part in zip(given, parts, strict=True)})
     return found
 
@@ -130,25 +130,28 @@ def discount_taken(
     the line is what the sales orders of its units that stay carry: a node's sales order closed
     before the cancellation keeps its share, and the line keeps it too."""
     taken: dict[str, Decimal] = {}
-    for line, given, parts, waiting in _line_shares(lines, work):
+    for line, given, parts, waiting, rest in _line_shares(lines, work):
         off = Decimal(0)
         for w, part in zip(given, parts, strict=True):
-            units = min(released.get(w.id, 0), w.quantity)
-            off += part if units == w.quantity else quantize(part * units / w.quantity)
-        rest = line.quantity - line.quantity_cancelled - sum(w.quantity for w in given)
-        cut = min(unallocated.get(line.id, 0), max(rest, 0))
-        if cut:
-            off += waiting if cut == rest else quantize(waiting * cut / rest)
+            off += _part(part, min(released.get(w.id, 0), w.quantity), w.quantity)
+        off += _part(waiting, min(unallocated.get(line.id, 0), rest), rest)
         if off:
             taken[line.id] = off
     return taken
 
 
+def _part(share: Decimal, units: int, of: int) -> Decimal:
+    """What `units` of the `of` units carrying `share` take of it: all of it, or in proportion."""
+    if units <= 0:
+        return Decimal(0)
+    return share if units == of else quantize(share * units / of)
+
+
 def _line_shares(
     lines: Sequence[OrderLine], work: Sequence[FulfillmentOrderLine]
-) -> list[tuple[OrderLine, list[FulfillmentOrderLine], tuple[Decimal, ...], Decimal]]:
-    """Per discounted line given to any node: its work lines, their shares, and what its units
-    still waiting keep (`discount_shares`)."""
+) -> list[tuple[OrderLine, list[FulfillmentOrderLine], tuple[Decimal, ...], Decimal, int]]:
+    """Per discounted line given to any node: its work lines, their shares, what its units
+    still waiting keep (`discount_shares`), and how many those are."""
     by_line: dict[str, list[FulfillmentOrderLine]] = {}
     for given_line in work:
         by_line.setdefault(given_line.order_line_id, []).append(given_line)
@@ -158,9 +161,9 @@ def _line_shares(
         if not line.discount or not given:
             continue
         units = [Decimal(w.quantity) for w in given]
-        rest = line.quantity - line.quantity_cancelled - sum(w.quantity for w in given)
-        *parts, waiting = spread(line.discount, [*units, Decimal(max(rest, 0))])
-        found.append((line, given, tuple(parts), waiting))
+        rest = max(line.quantity - line.quantity_cancelled - sum(w.quantity for w in given), 0)
+        *parts, waiting = spread(line.discount, [*units, Decimal(rest)])
+        found.append((line, given, tuple(parts), waiting, rest))
     return found
 
 

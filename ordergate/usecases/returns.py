@@ -407,16 +407,13 @@ async def track_label(services: Services, return_id: str, update: TrackingUpdate
 
 async def _asked_again(uow: UnitOfWork, order_return: OrderReturn) -> bool:
     """Whether another open return of the order asks for units of the same lines."""
+    order_id = order_return.order_id
     others = [
-        r.id
-        for r in (await uow.returns.by_order_ids([order_return.order_id])).get(order_return.order_id, [])
-        if r.id != order_return.id and r.status in OPEN_RETURNS
+        r for r in (await uow.returns.by_order_ids([order_id])).get(order_id, []) if r.id != order_return.id
     ]
-    if not others:
-        return False
-    lines = await uow.returns.lines_by_return_ids([order_return.id, *others])
-    ours = {line.order_line_id for line in lines.get(order_return.id, [])}
-    return any(line.order_line_id in ours for other in others for line in lines.get(other, []))
+    lines = await uow.returns.lines_by_return_ids([order_return.id, *(r.id for r in others)])
+    pending = pending_units(others, lines)
+    return any(pending[line.order_line_id] for line in lines.get(order_return.id, []))
 
 
 async def _label_request(

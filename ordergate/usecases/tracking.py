@@ -14,7 +14,7 @@ from ordergate.usecases import order_status, returns
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
-SYSTEM = "carrier"
+SYSTEM = returns.CARRIER  # the actor of what a carrier's tracking changes
 
 
 async def apply_updates(services: Services, carrier: str, updates: Sequence[TrackingUpdate]) -> int:
