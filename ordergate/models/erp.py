@@ -128,15 +128,15 @@ def discount_taken(
     share when it loses every unit, else its part in proportion, to the cent), and for units no
     node held (`unallocated`) their part of what the line's waiting units keep. So what stays on
     the line is what the sales orders of its units that stay carry: a node's sales order closed
-    before the cancellation keeps its share, and the line keeps it too."""
+    before the cancellation keeps its share, and the line keeps it too. A line given to a node
+    is named even when its cancelled units carried nothing (0.00 is a share, not "in
+    proportion")."""
     taken: dict[str, Decimal] = {}
     for line, given, parts, waiting, rest in _line_shares(lines, work):
         off = Decimal(0)
         for w, part in zip(given, parts, strict=True):
             off += _part(part, min(released.get(w.id, 0), w.quantity), w.quantity)
-        off += _part(waiting, min(unallocated.get(line.id, 0), rest), rest)
-        if off:
-            taken[line.id] = off
+        taken[line.id] = off + _part(waiting, min(unallocated.get(line.id, 0), rest), rest)
     return taken
 
 

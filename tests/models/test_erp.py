@@ -243,3 +243,19 @@ def test_units_cut_from_a_work_line_take_their_part_of_its_share_and_waiting_uni
     assert one_of_three == {"mugs": Decimal("1.67")}  # a third of 5.00
     assert whole_and_waiting == {"mugs": Decimal("1.67") + Decimal("1.66")}  # EWR's, half of 3.33
     assert every_waiting == {"mugs": Decimal("3.33")}
+
+
+def test_a_cancelled_unit_whose_share_is_nothing_takes_nothing_rather_than_its_part_in_proportion() -> None:
+    # seed 419: two lamps, 0.01 off; DC-DFW's sales order has the cent (and closed as it shipped),
+    # DC-ONT's lamp nothing. Cancelled, it takes 0.00: in proportion the line kept 0.00 (0.005,
+    # to even), and the ERP had 0.01 off a sale that now had none
+    lamps = an_order_line("lamps", "LAMP-DESK", 2, discount=Decimal("0.01"))
+    work = [
+        a_fulfillment_line("dfw", "lamps", 1, "LAMP-DESK"),
+        a_fulfillment_line("ont", "lamps", 1, "LAMP-DESK"),
+    ]
+
+    taken = discount_taken([lamps], work, {"ont/lamps": 1}, {})
+
+    assert discount_shares([lamps], work) == {"dfw/lamps": Decimal("0.01"), "ont/lamps": Decimal("0.00")}
+    assert taken == {"lamps": Decimal("0.00")}
