@@ -3,9 +3,9 @@ from __future__ import annotations
 import asyncio
 import compileall
 import re
+import secrets
 import shutil
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -115,6 +115,14 @@ class PostgresTemplate:
         )
 
 
+def unseeded_hex(size: int) -> str:
+    """A schema name's random part, from the OS: never from `uuid.uuid4`, which a walk seeds
+    (`tests.simulation.seeded_ids`). A seeded name came out the same in every run, and the
+    schema a killed run left behind then failed every PostgreSQL test of the next run
+    (DuplicateSchemaError)."""
+    return secrets.token_hex(size)
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[PostgresTemplate | None]:
     """A PostgreSQL schema migrated to head once per process (per xdist worker), and its dump
@@ -124,7 +132,7 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
     if shutil.which("pg_dump") is None:
         yield None
         return
-    schema = f"tmpl_{uuid.uuid4().hex}"
+    schema = f"tmpl_{unseeded_hex(16)}"
     _run(_pg_execute(f'CREATE SCHEMA "{schema}"'))
     try:
         _run(_migrated(POSTGRES_URL, {"server_settings": {"search_path": schema}}))
@@ -144,7 +152,7 @@ def postgres_schema(postgres_template: PostgresTemplate | None) -> Iterator[str 
     if postgres_template is None:
         yield None
         return
-    name = f"w_{uuid.uuid4().hex[:12]}"
+    name = f"w_{unseeded_hex(6)}"
     _run(_pg_execute(postgres_template.copied(name)))
     try:
         yield name
@@ -185,7 +193,7 @@ async def database(
             await _pg_execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE;' + template.copied(name))
         yield POSTGRES_URL, {"server_settings": {"search_path": name}}
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"t_{unseeded_hex(6)}"
     await _pg_execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield POSTGRES_URL, {"server_settings": {"search_path": schema}}
