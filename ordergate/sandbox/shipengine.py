@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hmac
 import json
 import logging
@@ -307,6 +308,14 @@ class Webhook:
     name: str | None = None
 
 
+@functools.cache
+def _process_key() -> rsa.RSAPrivateKey:
+    """One signing key per process, made on first use, as ShipEngine signs with one key set: a
+    2,048-bit key takes tens of milliseconds to make, and every gateway a test suite starts has a
+    sandbox. A sandbox that must sign differently (an impostor) is given its own key."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class ShipEngineSandbox:
     """ShipEngine's state and `.app`, the Starlette app that serves it."""
 
@@ -375,9 +384,9 @@ class ShipEngineSandbox:
 
     @property
     def signing_key(self) -> rsa.RSAPrivateKey:
-        """The key deliveries are signed with, made on first use (key generation takes a moment)."""
+        """The key deliveries are signed with: the one given, else this process's (`_process_key`)."""
         if self._signing_key is None:
-            self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self._signing_key = _process_key()
         return self._signing_key
 
     def jwks(self) -> dict[str, Any]:
