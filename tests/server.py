@@ -36,6 +36,7 @@ from gql.client import AsyncClientSession
 from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy.engine import make_url
 
+from ordergate.connectors.http import tls_context
 from ordergate.models.pagination import decode_cursor, encode_cursor
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
@@ -142,7 +143,7 @@ def _launch(
 def _wait_ready(server: Gateway) -> None:
     deadline = time.monotonic() + READY_SECONDS
     last = "no answer yet"
-    with httpx.Client(base_url=server.http_url, timeout=2.0) as client:
+    with httpx.Client(base_url=server.http_url, timeout=2.0, verify=tls_context()) as client:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
                 raise GatewayFailed(
@@ -269,7 +270,7 @@ mutation Release($input: ReleaseOrderHoldInput!) {
 
 @contextlib.asynccontextmanager
 async def http_client(server: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=DEADLINE, verify=tls_context()) as client:
         yield client
 
 

@@ -13,6 +13,13 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ORDERGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
+# The test server speaks no TLS (`ssl = off`), yet asyncpg and libpq ask for it first by default
+# (sslmode "prefer"): a TLS context built and one round trip refused on every connect. Measured
+# on 100 connects, alternated: 1.7-2.0 -> 0.8-1.1 ms of CPU and 6.2-6.9 -> 4.4-5.7 ms of wall time
+# each; a worker connects thousands of times. The gateways the tests start inherit it. A
+# PGSSLMODE set already (a server that wants TLS) is kept.
+os.environ.setdefault("PGSSLMODE", "disable")
+
 
 def _reachable(host: str, port: int) -> bool:
     try:

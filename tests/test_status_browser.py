@@ -15,6 +15,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
+from ordergate.connectors.http import tls_context
 from tests.browser import chromium, installed
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
@@ -40,6 +41,7 @@ def call(server: Gateway, name: str, variables: dict[str, Any], token: str) -> d
         json={"query": operation(name), "variables": variables},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
+        verify=tls_context(),
     )
     body: dict[str, Any] = answer.json()
     assert "errors" not in body, body
@@ -60,6 +62,7 @@ def place(server: Gateway) -> tuple[dict[str, Any], str]:
         },
         headers={"Authorization": f"Bearer {ANN}"},
         timeout=10,
+        verify=tls_context(),
     ).json()
     link = urlsplit(answer["data"]["order"]["statusPageUrl"])
     return order, f"{server.http_url}{link.path}?{link.query}"

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ordergate.connectors.http import tls_context
 from tests.server import DEADLINE, READY_SECONDS, SCRUBBED, free_port, fresh_postgres_database, gateways
 from tests.services import require_postgres
 
@@ -44,13 +45,14 @@ def serve(tmp_path: Path, *args: str, **env: str) -> Iterator[tuple[str, subproc
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + READY_SECONDS * 2
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        with httpx.Client(timeout=2, verify=tls_context()) as client:  # one TLS context, not one per poll
+            while time.monotonic() < deadline:
+                assert process.poll() is None, process.communicate()[0]
+                try:
+                    if client.get(f"{url}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
         yield url, process
     finally:
         process.send_signal(signal.SIGINT)
