@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import pytest_asyncio
 from starlette.applications import Starlette
 
 from ordergate import bootstrap, runtime
@@ -203,17 +204,21 @@ async def database(
         await _pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, database: tuple[str, dict[str, Any]]) -> Settings:
-    """Tests marked `no_relay` drive the outbox themselves, or count statements without it."""
+def settings_for(database_url: str, *, relay: bool = True) -> Settings:
     return Settings(
-        database_url=database[0],
-        outbox_relay=request.node.get_closest_marker("no_relay") is None,
+        database_url=database_url,
+        outbox_relay=relay,
         storefront_sync_seconds=0,  # tests import storefront orders when they mean to
         storefront_availability_seconds=0,
         query_budget=0,  # budgets throttle only where tests/test_limits.py turns them on
         sandbox_state="off",  # sandboxes live in memory but where tests/test_sandbox_state.py keeps them
     )
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, database: tuple[str, dict[str, Any]]) -> Settings:
+    """Tests marked `no_relay` drive the outbox themselves, or count statements without it."""
+    return settings_for(database[0], relay=request.node.get_closest_marker("no_relay") is None)
 
 
 @pytest.fixture
@@ -269,6 +274,48 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test"
     ) as c:
         yield c
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(url, connect_args) of a database for one module's tests together (`module_client`): a
+    copy of this worker's migrated SQLite file, or a PostgreSQL schema copied from the template,
+    dropped when the module is done."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "ordergate.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}", {}
+        return
+    require_postgres()
+    template: PostgresTemplate | None = request.getfixturevalue("postgres_template")
+    name = f"m_{unseeded_hex(6)}"
+    _run(_pg_execute(template.copied(name) if template is not None else f'CREATE SCHEMA "{name}"'))
+    try:
+        yield POSTGRES_URL, {"server_settings": {"search_path": name}}
+    finally:
+        _run(_pg_execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_client(module_database: tuple[str, dict[str, Any]]) -> AsyncIterator[httpx.AsyncClient]:
+    """One gateway, started as `client`'s is, for all of a module's tests that write nothing:
+    reads, and requests refused before anything is written (each such test asserts the refusal:
+    a user error, a top-level error or a 401 for every request). Those tests run on the module's
+    event loop (`pytest.mark.asyncio(loop_scope="module")`). A start per test cost ~65 ms: 176
+    tests of tests/test_strings.py and tests/test_authorization.py now share two (one per
+    backend), and the two files took 22-26 s in one process instead of 43-51 s (alternated
+    twice)."""
+    url, connect_args = module_database
+    settings, sandboxes = settings_for(url), Sandboxes()
+    async with bootstrap.opened(settings, Store(url, connect_args=connect_args), sandboxes) as services:
+        app = create_app(settings, services, sandboxes)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test") as c,
+        ):
+            yield c
 
 
 TESTS = Path(__file__).resolve().parent

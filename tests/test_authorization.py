@@ -48,14 +48,16 @@ QUERY_ACCESS: dict[str, tuple[str, dict[str, Any], set[str]]] = {
 }
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", list(QUERY_ACCESS))
 async def test_each_role_gets_only_the_reads_it_is_granted(
-    client: httpx.AsyncClient, name: str, role: str
+    module_client: httpx.AsyncClient, name: str, role: str
 ) -> None:
+    """Reads and refusals, so one gateway serves them all (`module_client`)."""
     document, variables, allowed = QUERY_ACCESS[name]
 
-    body = await execute(client, document, variables, token=token_of(role))
+    body = await execute(module_client, document, variables, token=token_of(role))
 
     if role in allowed:
         assert "errors" not in body, body
@@ -64,13 +66,14 @@ async def test_each_role_gets_only_the_reads_it_is_granted(
         assert error_codes(body) == ["FORBIDDEN"]
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("name", list(QUERY_ACCESS))
 async def test_no_token_gets_an_authentication_error_and_no_data(
-    client: httpx.AsyncClient, name: str
+    module_client: httpx.AsyncClient, name: str
 ) -> None:
     document, variables, _ = QUERY_ACCESS[name]
 
-    body = await execute(client, document, variables)
+    body = await execute(module_client, document, variables)
 
     assert error_codes(body) == ["UNAUTHENTICATED"]
     assert body["data"] is None
@@ -212,11 +215,12 @@ BAD_CREDENTIALS = {
 }
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("header", list(BAD_CREDENTIALS.values()), ids=list(BAD_CREDENTIALS))
 async def test_a_bad_credential_is_refused_with_401_and_no_data(
-    client: httpx.AsyncClient, header: str
+    module_client: httpx.AsyncClient, header: str
 ) -> None:
-    response = await client.post(
+    response = await module_client.post(
         "/graphql", json={"query": "{ locations { code } }"}, headers={"authorization": header}
     )
 

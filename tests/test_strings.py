@@ -204,11 +204,14 @@ QUERIES = [
 ]
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(("operation_type", "name"), MUTATIONS)
 async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_errors(
-    client: httpx.AsyncClient, operation_type: str, name: str
+    module_client: httpx.AsyncClient, operation_type: str, name: str
 ) -> None:
-    """And a query whose payload has `userErrors` (simulateRouting) answers the same way."""
+    """And a query whose payload has `userErrors` (simulateRouting) answers the same way. One
+    gateway serves all of them (`module_client`): each request is refused, so none writes."""
+    client = module_client
     root = SCHEMA.mutation_type if operation_type == "mutation" else SCHEMA.query_type
     assert root is not None
     query = document(operation_type, root, name, "{ userErrors { code field message } }")
@@ -226,10 +229,12 @@ async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_
                 assert f"at most {MAXIMA[coordinate]} characters" in errors[0]["message"]
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("name", QUERIES)
 async def test_a_query_refuses_unstorable_text_with_a_coded_error(
-    client: httpx.AsyncClient, name: str
+    module_client: httpx.AsyncClient, name: str
 ) -> None:
+    client = module_client
     root = SCHEMA.query_type
     assert root is not None
     query = document("query", root, name, "{ __typename }")
