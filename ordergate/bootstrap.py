@@ -361,7 +361,7 @@ def _pool(settings: Settings) -> dict[str, int] | None:
 
 def _redis_broker(url: str) -> Broker:
     """The Redis broker, imported only where one is configured: redis-py brings OpenTelemetry
-    and more with it, ~0.15 s of every start and every CLI command on the embedded default."""
+    and more with it: 113 modules, ~90 ms of every start and CLI command on the embedded default."""
     from ordergate.broker.redis import RedisBroker
 
     return RedisBroker(url)

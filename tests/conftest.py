@@ -268,11 +268,14 @@ async def app(settings: Settings, services: Services, sandboxes: Sandboxes) -> A
         yield app
 
 
+def asgi_client(app: Starlette) -> httpx.AsyncClient:
+    """A client that sends its requests to `app` in-process, as a browser would over HTTP."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test")
+
+
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test"
-    ) as c:
+    async with asgi_client(app) as c:
         yield c
 
 
@@ -311,10 +314,7 @@ async def module_client(module_database: tuple[str, dict[str, Any]]) -> AsyncIte
     settings, sandboxes = settings_for(url), Sandboxes()
     async with bootstrap.opened(settings, Store(url, connect_args=connect_args), sandboxes) as services:
         app = create_app(settings, services, sandboxes)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test") as c,
-        ):
+        async with app.router.lifespan_context(app), asgi_client(app) as c:
             yield c
 
 

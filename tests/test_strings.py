@@ -211,7 +211,6 @@ async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_
 ) -> None:
     """And a query whose payload has `userErrors` (simulateRouting) answers the same way. One
     gateway serves all of them (`module_client`): each request is refused, so none writes."""
-    client = module_client
     root = SCHEMA.mutation_type if operation_type == "mutation" else SCHEMA.query_type
     assert root is not None
     query = document(operation_type, root, name, "{ userErrors { code field message } }")
@@ -219,7 +218,7 @@ async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_
 
     for path, coordinate, kind in leaves_of(root, name):
         for bad in (NUL, SURROGATE, HUGE):
-            body = await post(client, query, put(arguments, path, bad))
+            body = await post(module_client, query, put(arguments, path, bad))
 
             assert "errors" not in body, (coordinate, body)
             errors = body["data"][name]["userErrors"]
@@ -234,7 +233,6 @@ async def test_a_mutation_refuses_unstorable_text_in_every_string_input_as_user_
 async def test_a_query_refuses_unstorable_text_with_a_coded_error(
     module_client: httpx.AsyncClient, name: str
 ) -> None:
-    client = module_client
     root = SCHEMA.query_type
     assert root is not None
     query = document("query", root, name, "{ __typename }")
@@ -242,7 +240,7 @@ async def test_a_query_refuses_unstorable_text_with_a_coded_error(
 
     for path, coordinate, kind in leaves_of(root, name):
         for bad in (NUL, SURROGATE, HUGE):
-            body = await post(client, query, put(arguments, path, bad))
+            body = await post(module_client, query, put(arguments, path, bad))
 
             extensions = [e.get("extensions", {}) for e in body["errors"]]
             code = expected(kind, bad)
