@@ -38,6 +38,8 @@ REACTIVATE = """mutation($id: ID!) { reactivateLocation(id: $id) {
   location { code active } userErrors { code field message } } }"""
 SAFETY = """mutation($input: SetSafetyStockInput!) { setSafetyStock(input: $input) {
   level { sku quantity setForSku updatedBy location { code } } userErrors { code field message } } }"""
+ROUTE = """mutation($id: ID!) { routeOrder(orderId: $id) { userErrors { code } } }"""
+CANCEL = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
 LEVELS = """query($sku: String!) { safetyStock(sku: $sku) { quantity setForSku location { code } } }"""
 TRAIL = """{ auditTrail(actor: "admin-test") {
   edges { node { operation changes { record field before after } } } } }"""
@@ -218,6 +220,46 @@ async def test_a_node_with_open_work_is_not_deactivated_and_one_without_leaves_r
     assert "ST-DEN" not in [r["location"]["code"] for r in rows]  # out of availability at once
     assert back["location"] == {"code": "ST-DEN", "active": True}
     assert await sellable_at(client, "MUG-BLUE", "ST-DEN") == 8  # 10 on hand, the store's 2 kept back
+
+
+async def test_a_store_with_pickup_orders_no_node_holds_is_not_deactivated_until_they_are_gone(
+    client: httpx.AsyncClient,
+) -> None:
+    """The store refused the order's work, so routing again finds nowhere (it is the only place
+    to collect): the customer still expects to collect there, so the store stays open until an
+    agent settles the order. Closing it would leave the order with no store and no route."""
+    denver = a_token("associate", locations=("ST-DEN",))
+    pickup = {"deliveryMethod": "PICKUP", "pickupLocationId": "ST-DEN", "shippingAddress": None}
+    placed = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line("MUG-BLUE", 2)], **pickup)},
+        token=AGENT,
+    )
+    order = placed["data"]["placeOrder"]["order"]
+    rejected = await execute(
+        client,
+        operation("Reject"),
+        {"id": order["fulfillmentOrders"][0]["id"], "reason": "shelf is empty"},
+        token=denver,
+    )
+    again = await execute(client, ROUTE, {"id": order["id"]}, token=AGENT)
+    busy = await mutate(client, DEACTIVATE, {"id": "ST-DEN"})
+    cancelled = await execute(
+        client, CANCEL, {"input": {"orderId": order["id"], "reason": "CUSTOMER"}}, token=AGENT
+    )
+    idle = await mutate(client, DEACTIVATE, {"id": "ST-DEN"})
+
+    assert rejected["data"]["rejectFulfillmentOrder"]["fulfillmentOrder"]["status"] == "REJECTED"
+    assert [e["code"] for e in again["data"]["routeOrder"]["userErrors"]] == ["NO_ROUTE"]
+    assert [(e["code"], e["field"]) for e in busy["userErrors"]] == [("LOCATION_HAS_OPEN_WORK", ["id"])]
+    assert (
+        f"1 pickup orders with units not yet routed there ({order['number']})"
+        in busy["userErrors"][0]["message"]
+    )
+    assert "open fulfilment orders" not in busy["userErrors"][0]["message"]
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    assert idle == {"location": {"code": "ST-DEN", "active": False}, "userErrors": []}
 
 
 async def test_safety_stock_per_sku_holds_back_that_sku_only_and_allocation_keeps_to_it(

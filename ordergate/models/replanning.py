@@ -12,7 +12,19 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ordergate.models.allocation import Plan, PlanLine, Want
-from ordergate.models.fulfillment import FulfillmentOrder
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
+from ordergate.models.supply import Backorder, BackorderStatus
+
+MOVABLE = frozenset(
+    {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.ACCEPTED, FulfillmentOrderStatus.ON_HOLD}
+)
+STARTED = frozenset(
+    {
+        FulfillmentOrderStatus.PICKING,
+        FulfillmentOrderStatus.PACKED,
+        FulfillmentOrderStatus.READY_FOR_PICKUP,
+    }
+)
 
 
 class LineUnits(Protocol):
@@ -53,6 +65,44 @@ def still_to_route(
         )
         > 0
     ]
+
+
+def split_work(
+    shares: Sequence[FulfillmentOrder], fo_lines: Mapping[str, Sequence[FulfillmentOrderLine]]
+) -> tuple[Counter[str], list[Work]]:
+    """An order's fulfilment orders (`shares`, with their lines by id) as the units nodes have
+    started on, per SKU, and the work no node has started, which routing may move."""
+    started: Counter[str] = Counter()
+    movable: list[Work] = []
+    for fo in shares:
+        mine = [PlanLine(line.sku, fo.location_id, line.quantity) for line in fo_lines.get(fo.id, [])]
+        if fo.status in STARTED:
+            started.update({p.sku: p.quantity for p in mine})
+        elif fo.status in MOVABLE:
+            movable.append((fo, mine))
+    return started, movable
+
+
+def waiting_units(backorders: Sequence[Backorder]) -> Counter[str]:
+    """An order's units waiting for supply, per SKU."""
+    waiting: Counter[str] = Counter()
+    for backorder in backorders:
+        if backorder.status is BackorderStatus.WAITING:
+            waiting[backorder.sku] += backorder.quantity
+    return waiting
+
+
+def unheld(
+    lines: Sequence[LineUnits],
+    started: Mapping[str, int],
+    movable: Sequence[Work],
+    waiting: Mapping[str, int],
+) -> list[Want]:
+    """Per line, the units no node holds at all: `still_to_route` less the not-started work's."""
+    holding = Counter(started)
+    for (sku, _), units in held(movable).items():
+        holding[sku] += units
+    return still_to_route(lines, holding, waiting)
 
 
 def held(movable: Sequence[Work]) -> Counter[tuple[str, str]]:

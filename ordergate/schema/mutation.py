@@ -500,8 +500,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Take a location out of routing, pickup and availability (admins). Refused with "
-        "LOCATION_HAS_OPEN_WORK while it has open fulfilment orders or order lines waiting there for "
-        "supply."
+        "LOCATION_HAS_OPEN_WORK while it has open fulfilment orders, order lines waiting there for "
+        "supply, or pickup orders for it with units no location holds yet."
     )
     async def deactivate_location(self, info: Info, id: strawberry.ID) -> LocationPayload:
         return await LocationPayload.of(

@@ -154,6 +154,16 @@ class OrderRepository:
         query = visible(select(Order).where(tables.orders.c.id.in_(set(ids))), scope)
         return {o.id: o for o in (await self.session.execute(query)).scalars()}
 
+    async def open_pickups_at(self, location_id: str) -> list[Order]:
+        """The orders to be collected at this node and not yet completed or cancelled."""
+        query = (
+            select(Order)
+            .where(tables.orders.c.pickup_location_id == location_id)
+            .where(tables.orders.c.status.not_in([OrderStatus.COMPLETED.value, OrderStatus.CANCELLED.value]))
+            .order_by(tables.orders.c.created_at, tables.orders.c.id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def lock(self, order_id: str, scope: OrderScope) -> Order | None:
         """The order, row-locked until commit (PostgreSQL), or None when not visible."""
         query = visible(select(Order).where(tables.orders.c.id == order_id), scope).with_for_update()

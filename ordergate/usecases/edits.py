@@ -24,10 +24,10 @@ from ordergate.models.commands import EditOrder, check_edit
 from ordergate.models.edits import EditPlan, LineDiff, plan_edit
 from ordergate.models.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
-from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.order import Order, OrderLine, held_before_routing
 from ordergate.models.payments import settle_new_total
+from ordergate.models.replanning import STARTED
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import order_scope
 from ordergate.models.supply import BackorderStatus
@@ -40,11 +40,6 @@ from ordergate.usecases.rerouting import decide_again, detached, no_route, repla
 from ordergate.usecases.services import Services
 
 __all__ = ["EditOutcome", "LineDiff", "edit_order"]
-
-
-STARTED = frozenset(
-    {FulfillmentOrderStatus.PICKING, FulfillmentOrderStatus.PACKED, FulfillmentOrderStatus.READY_FOR_PICKUP}
-)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ commit and on the other replicas through the broker), and every change is audite
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,8 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import MAX_SAFETY_STOCK, SafetyStock
 from ordergate.models.location import Location, check_location
 from ordergate.models.network_policy import RoutingPolicy, check_policy
+from ordergate.models.order import Order
+from ordergate.models.replanning import split_work, unheld, waiting_units
 from ordergate.models.routing import Weights
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases.catalog import location_id
@@ -158,8 +160,10 @@ async def update_location(
 async def set_location_active(services: Services, principal: Principal, ref: str, active: bool) -> Location:
     """Deactivate a node (routing, pickup and availability stop counting it at the next request)
     or bring it back. A node with open work is not deactivated: LOCATION_HAS_OPEN_WORK while it
-    has open fulfilment orders (route them elsewhere, or let them finish, first) or order lines
-    waiting there for supply (they would be allocated at the closed node when it arrives)."""
+    has open fulfilment orders (route them elsewhere, or let them finish, first), order lines
+    waiting there for supply (they would be allocated at the closed node when it arrives), or
+    pickup orders for it with units no node holds yet (held before routing, or refused by the
+    store: routing them again would find nowhere to collect them)."""
     _may_manage(principal)
     async with services.store.write() as uow:
         location = await _location(services, uow, ref)
@@ -172,18 +176,44 @@ async def set_location_active(services: Services, principal: Principal, ref: str
 async def _refuse_open_work(uow: UnitOfWork, location: Location) -> None:
     open_orders = (await uow.catalog.open_fulfillment_counts([location.id])).get(location.id, 0)
     waiting = await uow.inventory.waiting_lines_at(location.id)
+    unrouted = await unrouted_orders(uow, await uow.orders.open_pickups_at(location.id))
     work = []
     if open_orders:
         work.append(f"{open_orders} open fulfilment orders")
     if waiting:
         work.append(f"{waiting} order lines waiting there for supply")
+    if unrouted:
+        numbers = ", ".join(order.number for order in unrouted[:5]) + (", ..." if len(unrouted) > 5 else "")
+        work.append(f"{len(unrouted)} pickup orders with units not yet routed there ({numbers})")
     if work:
         message = (
             f"{location.code} has {' and '.join(work)}: route open orders elsewhere (routeOrder) or "
-            "let them finish, let waiting lines be allocated or cancel them, or stop new work with "
-            "shipEnabled and pickupEnabled false"
+            "let them finish, let waiting lines be allocated or cancel them, route pickup orders "
+            "there (releaseOrderHold, routeOrder) or cancel them, or stop new work with shipEnabled "
+            "and pickupEnabled false"
         )
         raise ValidationFailed([Problem("LOCATION_HAS_OPEN_WORK", message, ("id",))])
+
+
+async def unrouted_orders(uow: UnitOfWork, orders: Sequence[Order]) -> list[Order]:
+    """The orders (of `orders`, open ones) with units no node holds (`replanning.unheld`): four
+    batched reads however many orders."""
+    ids = [order.id for order in orders]
+    lines = await uow.orders.lines_by_order_ids(ids)
+    shares = await uow.orders.fulfillment_orders_by_order_ids(ids)
+    fo_lines = await uow.orders.fulfillment_lines_by_fo_ids(
+        [fo.id for mine in shares.values() for fo in mine]
+    )
+    backorders = await uow.inventory.backorders_by_order_ids(ids)
+    return [
+        order
+        for order in orders
+        if unheld(
+            lines.get(order.id, []),
+            *split_work(shares.get(order.id, []), fo_lines),
+            waiting_units(backorders.get(order.id, [])),
+        )
+    ]
 
 
 async def _location(services: Services, uow: UnitOfWork, ref: str) -> Location:

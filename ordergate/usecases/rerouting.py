@@ -30,10 +30,18 @@ from ordergate.models.fulfillment import (
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus, held_before_routing
-from ordergate.models.replanning import LineUnits, Work, amendment, held, node_changes, still_to_route
+from ordergate.models.replanning import (
+    LineUnits,
+    Work,
+    amendment,
+    held,
+    node_changes,
+    split_work,
+    still_to_route,
+    waiting_units,
+)
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
-from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync
 from ordergate.usecases.allocation import Opened, allocate, announce_delay, announce_opened, commit_plan
@@ -42,16 +50,6 @@ from ordergate.usecases.routing import decide, estimate, order_clock
 from ordergate.usecases.services import Services
 
 EVERYTHING = OrderScope(everything=True)
-MOVABLE = frozenset(
-    {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.ACCEPTED, FulfillmentOrderStatus.ON_HOLD}
-)
-STARTED = frozenset(
-    {
-        FulfillmentOrderStatus.PICKING,
-        FulfillmentOrderStatus.PACKED,
-        FulfillmentOrderStatus.READY_FOR_PICKUP,
-    }
-)
 FINISHED = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED})
 
 
@@ -250,24 +248,12 @@ async def _work(uow: UnitOfWork, order: Order) -> tuple[list[FulfillmentOrder], 
     node has started, which routing may move."""
     shares = (await uow.orders.fulfillment_orders_by_order_ids([order.id])).get(order.id, [])
     fo_lines = await uow.orders.fulfillment_lines_by_fo_ids([fo.id for fo in shares])
-    started: Counter[str] = Counter()
-    movable: list[Work] = []
-    for fo in shares:
-        mine = [PlanLine(line.sku, fo.location_id, line.quantity) for line in fo_lines.get(fo.id, [])]
-        if fo.status in STARTED:
-            started.update({p.sku: p.quantity for p in mine})
-        elif fo.status in MOVABLE:
-            movable.append((fo, mine))
-    return shares, started, movable
+    return (shares, *split_work(shares, fo_lines))
 
 
 async def _waiting(uow: UnitOfWork, order: Order) -> Counter[str]:
     """The order's units waiting for supply, per SKU."""
-    waiting: Counter[str] = Counter()
-    for backorder in (await uow.inventory.backorders_by_order_ids([order.id])).get(order.id, []):
-        if backorder.status is BackorderStatus.WAITING:
-            waiting[backorder.sku] += backorder.quantity
-    return waiting
+    return waiting_units((await uow.inventory.backorders_by_order_ids([order.id])).get(order.id, []))
 
 
 async def _move(

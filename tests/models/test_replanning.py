@@ -8,9 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ordergate.models.allocation import Plan, PlanLine, Want
-from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderStatus
+from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.order import DeliveryMethod
-from ordergate.models.replanning import amendment, held, node_changes, still_to_route
+from ordergate.models.replanning import (
+    amendment,
+    held,
+    node_changes,
+    split_work,
+    still_to_route,
+    unheld,
+    waiting_units,
+)
+from ordergate.models.supply import Backorder, BackorderStatus, SellingPolicy
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
 
@@ -92,3 +101,62 @@ def test_two_pieces_of_work_at_one_node_hold_the_units_of_both() -> None:
         [PlanLine("KNIFE", "ONT", 1)],
         [],
     )
+
+
+def work(
+    fo_id: str, status: FulfillmentOrderStatus, **units: int
+) -> tuple[FulfillmentOrder, list[FulfillmentOrderLine]]:
+    fo = FulfillmentOrder(
+        id=fo_id,
+        order_id="o",
+        location_id=f"at-{fo_id}",
+        status=status,
+        delivery_method=DeliveryMethod.PICKUP,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    lines = [
+        FulfillmentOrderLine(fulfillment_order_id=fo_id, order_line_id=f"l-{sku}", sku=sku, quantity=n)
+        for sku, n in units.items()
+    ]
+    return fo, lines
+
+
+def backorder(sku: str, quantity: int, status: BackorderStatus) -> Backorder:
+    return Backorder(
+        order_id="o",
+        order_line_id=f"l-{sku}",
+        sku=sku,
+        location_id="st",
+        kind=SellingPolicy.BACKORDER,
+        quantity=quantity,
+        status=status,
+        placed_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_every_unit_held_somewhere_leaves_nothing_unheld_and_a_refused_share_holds_none() -> None:
+    shares = [
+        work("picking", FulfillmentOrderStatus.PICKING, MUG=1),
+        work("open", FulfillmentOrderStatus.OPEN, MUG=2, KETTLE=1),
+        work("refused", FulfillmentOrderStatus.REJECTED, KETTLE=3),
+        work("gone", FulfillmentOrderStatus.CANCELLED, MUG=4),
+    ]
+    fos = [fo for fo, _ in shares]
+    fo_lines = {fo.id: lines for fo, lines in shares}
+    lines = [Line("MUG", 6, quantity_fulfilled=1, quantity_cancelled=1), Line("KETTLE", 3)]
+    waiting = waiting_units(
+        [backorder("MUG", 1, BackorderStatus.WAITING), backorder("KETTLE", 2, BackorderStatus.CANCELLED)]
+    )
+
+    started, movable = split_work(fos, fo_lines)
+
+    assert started == {"MUG": 1}
+    assert [(fo.id, mine) for fo, mine in movable] == [
+        ("open", [PlanLine("MUG", "at-open", 2), PlanLine("KETTLE", "at-open", 1)])
+    ]
+    assert waiting == {"MUG": 1}
+    # MUG: 6 less 1 gone, 1 cancelled, 1 picking, 2 open, 1 waiting; KETTLE: 3 less 1 open
+    assert unheld(lines, started, movable, waiting) == [Want("KETTLE", 2)]
+    assert unheld([Line("MUG", 6, 1, 1)], started, movable, waiting) == []
