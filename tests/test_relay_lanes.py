@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,7 +28,7 @@ from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
-from ordergate.workers.relay import lanes, relay_lane
+from ordergate.workers.relay import lanes, relay_forever, relay_lane
 from tests.flows import send_back
 from tests.graphql_client import execute
 from tests.server import DEADLINE
@@ -179,7 +179,7 @@ async def test_a_lane_stops_when_cancelled_even_if_a_handler_swallowed_the_cance
     now = datetime.now(UTC)
     async with services.store.write() as uow:
         uow.outbox.add(OutboxTask(kind="test.swallow", key="1", available_at=now, created_at=now))
-    lane = asyncio.create_task(relay_lane(services, "other", {"test.swallow": swallowing}, idle_seconds=0.05))
+    lane = asyncio.create_task(relay_lane(services, "other", {"test.swallow": swallowing}))
     await asyncio.wait_for(started.wait(), DEADLINE)
 
     lane.cancel()
@@ -187,3 +187,63 @@ async def test_a_lane_stops_when_cancelled_even_if_a_handler_swallowed_the_cance
 
     assert done == {lane}
     assert lane.cancelled()
+
+
+@pytest.mark.no_relay
+async def test_work_an_earlier_run_left_is_done_at_start_and_work_that_comes_due_when_due(
+    services: Services,
+) -> None:
+    """No commit of this process wakes the lane: the watch finds the left work as the relay
+    starts, and the task due a moment later at its next look."""
+    done: list[str] = []
+
+    async def record(_: Services, task: OutboxTask) -> str:
+        done.append(task.key)
+        return "ok"
+
+    now = datetime.now(UTC)
+    async with services.store.write() as uow:
+        uow.outbox.add(OutboxTask(kind="test.left", key="left", available_at=now, created_at=now))
+        later = now + timedelta(seconds=0.3)
+        uow.outbox.add(OutboxTask(kind="test.left", key="later", available_at=later, created_at=now))
+    services.wakeups.lane("other").clear()  # as in a new process: nothing woke the lane
+    relay = asyncio.create_task(relay_forever(services, {"test.left": record}, idle_seconds=0.1))
+    try:
+        left_done = await eventually(lambda: _true(done[:1] == ["left"]))
+        both_done = await eventually(lambda: _true(done == ["left", "later"]))
+    finally:
+        relay.cancel()
+        await asyncio.wait({relay}, timeout=DEADLINE)
+
+    assert left_done
+    assert both_done
+
+
+@pytest.mark.no_relay
+async def test_an_idle_relay_looks_for_due_work_in_one_read_and_writes_nothing(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six lanes used to look for themselves, each in a write transaction, every few seconds."""
+    opened = {"read": 0, "write": 0}
+    store = services.store
+
+    def counted(kind: str, real: Callable[[], Any]) -> Callable[[], Any]:
+        def opening() -> Any:
+            opened[kind] += 1
+            return real()
+
+        return opening
+
+    monkeypatch.setattr(store, "read", counted("read", store.read))
+    monkeypatch.setattr(store, "write", counted("write", store.write))
+    relay = asyncio.create_task(relay_forever(services, outbox_handlers(services), idle_seconds=0.05))
+    looked = await eventually(lambda: _true(opened["read"] >= 4))
+    relay.cancel()
+    await asyncio.wait({relay}, timeout=DEADLINE)
+
+    assert looked
+    assert opened["write"] == 0
+
+
+async def _true(value: bool) -> bool:
+    return value

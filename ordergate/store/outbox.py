@@ -39,6 +39,11 @@ class OutboxRepository:
         rows = await self.session.execute(_due(), {"now": now, "kinds": list(kinds), "most": limit})
         return list(rows.scalars())
 
+    async def due_kinds(self, now: datetime, kinds: Sequence[str]) -> set[str]:
+        """Of these kinds, those with a task whose time has come (a read: no row is locked)."""
+        rows = await self.session.execute(_due_kinds(), {"now": now, "kinds": list(kinds)})
+        return set(rows.scalars())
+
     async def backlog(self, now: datetime) -> dict[str, tuple[int, datetime | None, int]]:
         """Per kind: tasks not done, when the oldest of those already due was created, and how
         many of them failed their last attempt (retried with backoff)."""
@@ -122,6 +127,19 @@ def _due() -> Any:
         .order_by(_OUTBOX.available_at, _OUTBOX.id)
         .limit(sa.bindparam("most", type_=sa.Integer))
         .with_for_update(skip_locked=True)
+    )
+
+
+@functools.cache
+def _due_kinds() -> Any:
+    return (
+        sa.select(_OUTBOX.kind)
+        .where(
+            _OUTBOX.done_at.is_(None),
+            _OUTBOX.available_at <= sa.bindparam("now", type_=_OUTBOX.available_at.type),
+        )
+        .where(_OUTBOX.kind.in_(sa.bindparam("kinds", expanding=True)))
+        .distinct()
     )
 
 

@@ -8,15 +8,16 @@ backoff. Nothing is dropped: a task whose handler fails in any way waits and is 
 
 Work runs in one lane per upstream (`models.outbox.LANES`): each lane leases and does only its
 own kinds, one task at a time, so an ERP answering 429 for a minute, or not at all, holds up
-the ERP's lane and nothing else; payments, carriers and customers' webhooks go on.
+the ERP's lane and nothing else; payments, carriers and customers' webhooks go on. A lane runs
+when a commit queues work in it, and when one watch over every lane (`watch_due`) finds work of
+its kinds due: at start, and every few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from ordergate import metrics, tracing
@@ -44,30 +45,45 @@ def lanes(handlers: Mapping[str, Handler]) -> dict[str, dict[str, Handler]]:
 async def relay_forever(
     services: Services, handlers: Mapping[str, Handler], idle_seconds: float = 5.0
 ) -> None:
-    """Every lane, for as long as the gateway runs."""
+    """Every lane, and one watch over them all, for as long as the gateway runs."""
     async with asyncio.TaskGroup() as group:
         for lane, own in sorted(lanes(handlers).items()):
-            group.create_task(relay_lane(services, lane, own, idle_seconds), name=f"ordergate-relay-{lane}")
+            group.create_task(relay_lane(services, lane, own), name=f"ordergate-relay-{lane}")
+        group.create_task(watch_due(services, sorted(handlers), idle_seconds), name="ordergate-relay-watch")
 
 
-async def relay_lane(
-    services: Services, lane: str, handlers: Mapping[str, Handler], idle_seconds: float = 5.0
-) -> None:
-    """One lane's work: woken after each commit that queued some, and every few seconds for
-    retries that have come due."""
+async def relay_lane(services: Services, lane: str, handlers: Mapping[str, Handler]) -> None:
+    """One lane's work, each time it is woken: after a commit that queued some here, or by the
+    watch (`watch_due`), and again at once while it leases full batches."""
     ready = services.wakeups.lane(lane)
     while True:
         stop_if_cancelled()
-        ready.clear()
+        await ready.wait()
+        ready.clear()  # before the pass: a commit during it wakes the lane again
         try:
             attempted = await relay_once(services, handlers)
-        except Exception:  # a supervisor: log, wait, and go on
+        except Exception:  # a supervisor: log, and try again when next woken
             log.exception("the %s lane of the outbox relay failed; retrying", lane)
             attempted = 0
-        if attempted < BATCH:  # all that was due is done: wait for more (a commit sets `ready`)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(idle_seconds):  # not wait_for: see broker.memory
-                    await ready.wait()
+        if attempted >= BATCH:  # there may be more due now
+            ready.set()
+
+
+async def watch_due(services: Services, kinds: Sequence[str], idle_seconds: float = 5.0) -> None:
+    """Wakes the lanes that have work due, at start (work an earlier run left) and every
+    `idle_seconds` after (retries come due, work another replica queued or left, a wake-up
+    lost): one read for every lane. Each lane used to look for itself every few seconds, in a
+    write transaction of its own: six of them per interval on an idle gateway, and six
+    connections opened at once as it started."""
+    while True:
+        stop_if_cancelled()
+        try:
+            async with services.store.read() as uow:
+                due = await uow.outbox.due_kinds(services.clock(), kinds)
+            services.wakeups.wake(due)
+        except Exception:  # a supervisor: log, and look again next time
+            log.exception("the outbox relay could not read what is due; retrying")
+        await asyncio.sleep(idle_seconds)
 
 
 def stop_if_cancelled() -> None:
