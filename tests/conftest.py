@@ -301,21 +301,42 @@ def module_database(
         _run(_pg_execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
 
 
+@pytest.fixture(scope="module")
+def module_sandboxes() -> Sandboxes:
+    return Sandboxes()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def module_client(module_database: tuple[str, dict[str, Any]]) -> AsyncIterator[httpx.AsyncClient]:
-    """One gateway, started as `client`'s is, for all of a module's tests that write nothing:
-    reads, and requests refused before anything is written (each such test asserts the refusal:
-    a user error, a top-level error or a 401 for every request). Those tests run on the module's
+async def module_services(
+    module_database: tuple[str, dict[str, Any]], module_sandboxes: Sandboxes
+) -> AsyncIterator[Services]:
+    """The services of one module's gateway (`module_client`), with no relay: what the module's
+    tests read is not moved under them by outbox work done meanwhile."""
+    url, connect_args = module_database
+    settings = settings_for(url, relay=False)
+    async with bootstrap.opened(
+        settings, Store(url, connect_args=connect_args), module_sandboxes
+    ) as services:
+        yield services
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_client(
+    module_services: Services, module_sandboxes: Sandboxes, module_database: tuple[str, dict[str, Any]]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """One gateway, started as `client`'s is (but for the relay), for all of a module's tests
+    that write nothing: reads, and requests refused before anything is written (each such test
+    asserts the refusal: a user error, a top-level error or a 401 for every request), or reads
+    of what a module-scoped fixture wrote once for them all. Those tests run on the module's
     event loop (`pytest.mark.asyncio(loop_scope="module")`). A start per test cost ~65 ms: 176
     tests of tests/test_strings.py and tests/test_authorization.py now share two (one per
     backend), and the two files took 22-26 s in one process instead of 43-51 s (alternated
-    twice)."""
-    url, connect_args = module_database
-    settings, sandboxes = settings_for(url), Sandboxes()
-    async with bootstrap.opened(settings, Store(url, connect_args=connect_args), sandboxes) as services:
-        app = create_app(settings, services, sandboxes)
-        async with app.router.lifespan_context(app), asgi_client(app) as c:
-            yield c
+    twice); tests/test_order_prefetch.py, test_lean_execution.py and test_reads.py, whose tests
+    read one board built per module, 41 s -> 15 s."""
+    settings = settings_for(module_database[0], relay=False)
+    app = create_app(settings, module_services, module_sandboxes)
+    async with app.router.lifespan_context(app), asgi_client(app) as c:
+        yield c
 
 
 TESTS = Path(__file__).resolve().parent

@@ -5,10 +5,8 @@ for every role, @skip/@include and aliases included."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-import httpx
 import pytest
 
 from ordergate.models.identity import Principal, Role
@@ -16,9 +14,10 @@ from ordergate.schema.build import build_schema
 from ordergate.schema.context import Context
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
+from tests.conftest import settings_for
 from tests.contract import operation
 from tests.test_execution import plans  # noqa: F401  (autouse: looped and compiled plans)
-from tests.test_order_prefetch import SHOPPER, a_mixed_board
+from tests.test_order_prefetch import SHOPPER, board  # noqa: F401  (one board per module and backend)
 
 ROLES = {
     "admin": Principal("t-admin", Role.ADMIN),
@@ -77,34 +76,34 @@ async def answer(schema: Any, services: Services, principal: Principal, query: s
 
 
 @pytest.fixture
-def unbudgeted(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, query_budget=0)
+def unbudgeted(module_database: tuple[str, dict[str, Any]]) -> Settings:
+    return settings_for(module_database[0], relay=False)
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
+@pytest.mark.usefixtures("board")
 @pytest.mark.parametrize("role", list(ROLES))
 async def test_every_list_query_answers_as_graphql_core_does(
-    client: httpx.AsyncClient, services: Services, unbudgeted: Settings, role: str
+    module_services: Services, unbudgeted: Settings, role: str
 ) -> None:
-    await a_mixed_board(client)
     lean, stock = build_schema(unbudgeted), build_schema(unbudgeted, lean=False)
     assert lean is not stock
 
     for query, variables in documents():
-        expected = await answer(stock, services, ROLES[role], query, variables)
-        got = await answer(lean, services, ROLES[role], query, variables)
+        expected = await answer(stock, module_services, ROLES[role], query, variables)
+        got = await answer(lean, module_services, ROLES[role], query, variables)
         assert got == expected, (role, query[:40], variables)
 
 
-async def test_the_comparison_sees_data_and_errors(
-    client: httpx.AsyncClient, services: Services, unbudgeted: Settings
-) -> None:
-    await a_mixed_board(client)
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
+@pytest.mark.usefixtures("board")
+async def test_the_comparison_sees_data_and_errors(module_services: Services, unbudgeted: Settings) -> None:
     lean = build_schema(unbudgeted)
-    board = await answer(lean, services, ROLES["agent"], operation("OrdersBoard"), {"first": 100})
-    assert len(board["data"]["orders"]["edges"]) == 4
-    assert board["errors"] == []
+    page = await answer(lean, module_services, ROLES["agent"], operation("OrdersBoard"), {"first": 100})
+    assert len(page["data"]["orders"]["edges"]) == 4
+    assert page["errors"] == []
     refused = await answer(
-        lean, services, ROLES["storefront"], WIDE, {"first": 5, "withLines": True, "skipTotal": False}
+        lean, module_services, ROLES["storefront"], WIDE, {"first": 5, "withLines": True, "skipTotal": False}
     )
     assert refused["data"] is None
     assert refused["errors"][0]["path"] == ["orders"]

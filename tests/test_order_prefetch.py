@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.usecases.services import Services
@@ -75,6 +76,12 @@ async def a_mixed_board(client: httpx.AsyncClient) -> None:
     await ship_first_work(client, first["id"])
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def board(module_client: httpx.AsyncClient) -> None:
+    """One mixed board per module and backend, which every test here reads and none changes."""
+    await a_mixed_board(module_client)
+
+
 async def each_alone(client: httpx.AsyncClient, nodes: list[dict[str, Any]], token: str) -> list[Any]:
     alone = []
     for node in nodes:
@@ -84,22 +91,22 @@ async def each_alone(client: httpx.AsyncClient, nodes: list[dict[str, Any]], tok
     return alone
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
 @pytest.mark.parametrize(
     ("token", "visible"),
     [(ADMIN, 4), (AGENT, 4), (DALLAS, 4), (CHICAGO, 0), (a_token("customer", email=SHOPPER), 2)],
     ids=["admin", "agent", "associate-there", "associate-elsewhere", "customer"],
 )
 async def test_a_page_answers_what_each_of_its_orders_answers_alone(
-    client: httpx.AsyncClient, token: str, visible: int
+    module_client: httpx.AsyncClient, board: None, token: str, visible: int
 ) -> None:
-    await a_mixed_board(client)
 
-    page = await execute(client, PAGE, {"first": 10}, token=token)
+    page = await execute(module_client, PAGE, {"first": 10}, token=token)
 
     assert "errors" not in page, page
     nodes = [edge["node"] for edge in page["data"]["orders"]["edges"]]
     assert len(nodes) == visible
-    assert nodes == await each_alone(client, nodes, token)
+    assert nodes == await each_alone(module_client, nodes, token)
     if token == ADMIN:
         assert any(node["shipments"] for node in nodes)
         names = {node["customer"]["email"]: node["customer"]["displayName"] for node in nodes}
@@ -107,18 +114,17 @@ async def test_a_page_answers_what_each_of_its_orders_answers_alone(
         assert names[SHOPPER] != SHOPPER  # the storefront's name
 
 
-@pytest.mark.no_relay
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
 async def test_a_page_costs_the_same_statements_and_one_storefront_request_whatever_its_size(
-    client: httpx.AsyncClient, services: Services
+    module_client: httpx.AsyncClient, module_services: Services, board: None
 ) -> None:
-    await a_mixed_board(client)
-    await execute(client, PAGE, {"first": 1}, token=ADMIN)  # warm: the pool, the parser
+    await execute(module_client, PAGE, {"first": 1}, token=ADMIN)  # warm: the pool, the parser
 
     costs = []
     for size in (1, 4):
-        services.storefront_customers.clear()  # each asks as the first page past the bound would
-        with counting(services) as cost:
-            body = await execute(client, PAGE, {"first": size}, token=ADMIN)
+        module_services.storefront_customers.clear()  # each asks as the first page past the bound would
+        with counting(module_services) as cost:
+            body = await execute(module_client, PAGE, {"first": size}, token=ADMIN)
         assert len(body["data"]["orders"]["edges"]) == size
         costs.append(cost.entry())
 
@@ -126,7 +132,7 @@ async def test_a_page_costs_the_same_statements_and_one_storefront_request_whate
     assert costs[0]["upstream"] == {"bigcommerce": 1}
 
 
-@pytest.mark.no_relay
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
 @pytest.mark.parametrize(
     ("selection", "variables", "storefront_requests"),
     [
@@ -139,21 +145,21 @@ async def test_a_page_costs_the_same_statements_and_one_storefront_request_whate
     ids=["no-names", "no-customer", "names-skipped", "names-shown", "storefront-included"],
 )
 async def test_the_storefront_is_asked_only_when_a_customer_s_name_or_record_is_shown(
-    client: httpx.AsyncClient,
-    services: Services,
+    module_client: httpx.AsyncClient,
+    module_services: Services,
+    board: None,
     selection: str,
     variables: dict[str, Any],
     storefront_requests: int,
 ) -> None:
-    await a_mixed_board(client)
     declared = "".join(f", ${name}: Boolean!" for name in variables)
     query = (
         f"query($first: Int!{declared}) {{ orders(first: $first) {{ edges {{ node {{ {selection} }} }} }} }}"
     )
-    services.storefront_customers.clear()  # what placing and shipping showed is past its bound
+    module_services.storefront_customers.clear()  # what placing and shipping showed is past its bound
 
-    with counting(services) as cost:
-        body = await execute(client, query, {"first": 10, **variables}, token=ADMIN)
+    with counting(module_services) as cost:
+        body = await execute(module_client, query, {"first": 10, **variables}, token=ADMIN)
 
     assert "errors" not in body, body
     assert cost.upstream.get("bigcommerce", 0) == storefront_requests
@@ -162,6 +168,7 @@ async def test_the_storefront_is_asked_only_when_a_customer_s_name_or_record_is_
 async def test_with_the_storefront_down_a_page_says_per_customer_what_is_missing_as_each_order_does(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
+    """Its own gateway and board: the storefront goes down (and its breaker opens) here."""
     await a_mixed_board(client)
     assert sandboxes.bigcommerce is not None
     sandboxes.bigcommerce.down = True
@@ -209,14 +216,16 @@ def counting_tasks() -> Iterator[list[int]]:
         loop.set_task_factory(before)
 
 
-async def test_a_page_s_orders_resolve_their_parts_without_a_task_each(client: httpx.AsyncClient) -> None:
-    await a_mixed_board(client)
-    await execute(client, PAGE, {"first": 1}, token=ADMIN)  # warm
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
+async def test_a_page_s_orders_resolve_their_parts_without_a_task_each(
+    module_client: httpx.AsyncClient, board: None
+) -> None:
+    await execute(module_client, PAGE, {"first": 1}, token=ADMIN)  # warm
 
     tasks = []
     for size in (1, 4):
         with counting_tasks() as created:
-            body = await execute(client, PAGE, {"first": size}, token=ADMIN)
+            body = await execute(module_client, PAGE, {"first": size}, token=ADMIN)
         assert len(body["data"]["orders"]["edges"]) == size
         tasks.append(created[0])
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import event
 
 from ordergate.usecases.services import Services
@@ -64,6 +65,15 @@ async def test_the_board_shows_customer_lines_and_totals(client: httpx.AsyncClie
     assert node["shipments"] == []
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def filtered_board(module_client: httpx.AsyncClient) -> None:
+    """One web order of Ann's and two mobile ones of Bob's, which the filters below only read."""
+    await place_orders(module_client, 1)
+    await place_orders(module_client, 2, channel="mobile", customer={"email": "bob@example.com"})
+
+
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
+@pytest.mark.usefixtures("filtered_board")
 @pytest.mark.parametrize(
     ("filter", "expected"),
     [
@@ -76,16 +86,16 @@ async def test_the_board_shows_customer_lines_and_totals(client: httpx.AsyncClie
         ({"createdBefore": "2000-01-01T00:00:00Z"}, 0),
     ],
 )
-async def test_the_board_filters(client: httpx.AsyncClient, filter: dict[str, Any], expected: int) -> None:
-    await place_orders(client, 1)
-    await place_orders(client, 2, channel="mobile", customer={"email": "bob@example.com"})
-
-    body = await execute(client, BOARD, {"first": 10, "filter": filter}, token=ADMIN)
+async def test_the_board_filters(
+    module_client: httpx.AsyncClient, filter: dict[str, Any], expected: int
+) -> None:
+    body = await execute(module_client, BOARD, {"first": 10, "filter": filter}, token=ADMIN)
 
     assert body["data"]["orders"]["totalCount"] == expected
     assert len(body["data"]["orders"]["edges"]) == expected
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: refused before anything is read
 @pytest.mark.parametrize(
     ("variables", "code"),
     [
@@ -96,20 +106,21 @@ async def test_the_board_filters(client: httpx.AsyncClient, filter: dict[str, An
     ],
 )
 async def test_bad_page_requests_are_clear_errors(
-    client: httpx.AsyncClient, variables: dict[str, Any], code: str
+    module_client: httpx.AsyncClient, variables: dict[str, Any], code: str
 ) -> None:
-    body = await execute(client, BOARD, variables, token=ADMIN)
+    body = await execute(module_client, BOARD, variables, token=ADMIN)
 
     assert error_codes(body) == [code]
     assert body["data"] is None
 
 
-async def test_the_catalogue_pages_by_sku(client: httpx.AsyncClient) -> None:
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: the catalogue, read
+async def test_the_catalogue_pages_by_sku(module_client: httpx.AsyncClient) -> None:
     token = a_token("storefront")
     skus: list[str] = []
     after = None
     for _ in range(5):
-        body = await execute(client, operation("Catalog"), {"first": 10, "after": after}, token=token)
+        body = await execute(module_client, operation("Catalog"), {"first": 10, "after": after}, token=token)
         products = body["data"]["products"]
         skus += [edge["node"]["sku"] for edge in products["edges"]]
         after = products["pageInfo"]["endCursor"]
