@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,6 +63,39 @@ async def test_migrated_schema_matches_the_records(services: Services) -> None:
         differences = await connection.run_sync(_differences)
 
     assert differences == []
+
+
+def test_the_head_read_from_the_files_is_alembic_s() -> None:
+    assert migrate.shipped_head() == migrate.head_revision()
+    assert migrate.shipped_head() is not None
+
+
+async def test_a_start_at_head_imports_no_alembic(
+    services: Services, database: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """What a served process, a CLI command or a test's gateway does at every start but the
+    first (`services` migrated this database): it finds the database at head without Alembic
+    (or Mako) in the process."""
+    url, connect_args = database
+    probe = (
+        "import asyncio, sys\n"
+        "from ordergate.store import migrate\n"
+        "from ordergate.store.unit_of_work import Store\n"
+        "async def main():\n"
+        f"    store = Store({url!r}, connect_args={connect_args!r})\n"
+        "    await migrate.upgrade(store)\n"
+        "    print(await migrate.current_revision(store))\n"
+        "    await store.dispose()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    argv = [sys.executable, "-c", probe]
+    done = await asyncio.to_thread(
+        subprocess.run, argv, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == [migrate.shipped_head(), "[]"]
 
 
 async def test_migrating_again_is_a_no_op_at_head(services: Services) -> None:
