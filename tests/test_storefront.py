@@ -756,6 +756,60 @@ async def test_a_sale_whose_postal_code_is_wrong_waits_unrouted_until_the_storef
     assert [fo["location"]["code"] for fo in routed["fulfillmentOrders"]] == ["DC-DFW"]
 
 
+CANCEL_UNITS = (
+    """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { userErrors { code } } }"""
+)
+
+
+async def test_a_sale_past_the_gateways_limits_is_kept_and_held_for_an_agent_not_given_up(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The storefront sold 1,500 mugs on one line, past the 999 units a line is routed with.
+    The shopper has paid: the sale is taken in, unrouted (no units taken), held for an agent
+    with why; releasing it is refused with the same reason until units are cancelled (the
+    merchant agrees to ship 10), and then it is routed."""
+    created = await bigcommerce(sandboxes).create_order(SHOPPER, [("MUG-BLUE", 1500), ("LAMP-DESK", 1)])
+    [found] = await eventually(lambda: imported(client, created["id"]), "the import")
+    read = """query($id: ID!) { order(id: $id) { status lines { id sku quantity }
+      holds { reason note } fulfillmentOrders { id } } }"""
+
+    async def held() -> dict[str, Any] | None:
+        order: dict[str, Any] = (await execute(client, read, {"id": found["id"]}, token=AGENT))["data"][
+            "order"
+        ]
+        return order if order["status"] == "ON_HOLD" else None
+
+    order = await eventually(held, "the hold")
+    release = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    after = await held()
+    mugs = {"lineId": order["lines"][0]["id"], "quantity": 1490}  # the merchant ships 10
+    cancel = {"orderId": found["id"], "reason": "INVENTORY", "lines": [mugs]}
+    cut = await execute(client, CANCEL_UNITS, {"input": cancel}, token=AGENT)
+    again = await execute(client, RELEASE, {"input": {"orderId": found["id"]}}, token=AGENT)
+    async with services.store.read() as uow:
+        outcomes = [
+            (t.kind, t.result, t.attempts)
+            for t in await uow.outbox.with_key_prefixes([""], "storefront.delivery")
+        ]
+
+    assert [(line["sku"], line["quantity"]) for line in order["lines"]] == [
+        ("MUG-BLUE", 1500),
+        ("LAMP-DESK", 1),
+    ]
+    assert order["fulfillmentOrders"] == []
+    assert [h["reason"] for h in order["holds"]] == ["OTHER"]
+    assert "MUG-BLUE: 1500 units, more than the 999 a line is routed with" in order["holds"][0]["note"]
+    errors = release["data"]["releaseOrderHold"]["userErrors"]
+    assert [(e["code"], e["field"]) for e in errors] == [
+        ("INVALID_QUANTITY", ["input", "lines", "0", "quantity"])
+    ]
+    assert after is not None  # still held
+    assert after["fulfillmentOrders"] == []  # still nothing taken
+    assert cut["data"]["cancelOrder"]["userErrors"] == []
+    assert again["data"]["releaseOrderHold"] == {"order": {"status": "CONFIRMED"}, "userErrors": []}
+    assert [(result or "")[:15] for _, result, _ in outcomes] == ["imported as OG-"]  # not given up
+
+
 async def test_a_sale_fixed_after_its_stock_went_elsewhere_waits_for_an_agent_not_a_retry(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
@@ -1340,11 +1394,12 @@ PAT = {
 async def test_a_sale_the_import_cannot_take_is_counted_for_operators_and_keeps_its_reason(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
-    """A merchant keys in an order by hand for more units of one line than our orders may ask
-    for (999): the import gives it up. An operator sees it counted per lane on /metrics (to alert
-    on), and the delivery keeps the reason."""
+    """A merchant keys in an order by hand for more units of one line than ordergate takes in
+    even from a sale (1,000,000: past the 999 of our own orders a sale is kept, held): the import
+    gives it up. An operator sees it counted per lane on /metrics (to alert on), and the
+    delivery keeps the reason."""
     before = gave_up((await client.get("/metrics")).text, "storefront")
-    custom = {"name": "Engraving service", "quantity": 5000, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
+    custom = {"name": "Engraving service", "quantity": 2_000_000, "price_ex_tax": 5.0, "price_inc_tax": 5.0}
     custom["sku"] = "ENGRAVING"
     created = await client.post(
         "/sandbox/bigcommerce/v2/orders",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -236,6 +237,35 @@ class Limits:
     max_lines: int
 
 
+SALE_LIMITS = Limits(max_line_quantity=1_000_000, max_lines=1_000)
+"""How large a sale a storefront already made is taken in: the shopper has paid, so a sale past
+the gateway's own `Limits` is kept, unrouted and held for an agent (`over_limits`), not given up.
+Past these it is refused as any command is (the work of storing it stays bounded)."""
+
+
+class Units(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+
+def over_limits(lines: Sequence[Units], limits: Limits, shown: int = 5) -> list[Problem]:
+    """What of an order's lines is past what the gateway routes in one order: more lines than
+    `max_lines`, or lines of more than `max_line_quantity` units (the first `shown` of them)."""
+    problems: list[Problem] = []
+    if len(lines) > limits.max_lines:
+        message = f"{len(lines)} lines, more than the {limits.max_lines} one order is routed with"
+        problems.append(Problem("TOO_MANY_LINES", message, ("lines",)))
+    large = [(index, line) for index, line in enumerate(lines) if line.quantity > limits.max_line_quantity]
+    for index, line in large[:shown]:
+        most = limits.max_line_quantity
+        message = f"{line.sku}: {line.quantity} units, more than the {most} a line is routed with"
+        problems.append(Problem("INVALID_QUANTITY", message, ("lines", str(index), "quantity")))
+    return problems
+
+
 def _text(problems: list[Problem], value: str | None, path: tuple[str, ...], *, required: bool) -> None:
     if value is None or not value.strip():
         if required:
@@ -434,7 +464,12 @@ def check_lines(
     lines: tuple[LineRequest, ...], limits: Limits, root: tuple[str, ...], *, sold: bool = False
 ) -> list[Problem]:
     """`sold`: the lines of a sale a storefront already made, which may name SKUs that are no
-    SKUs of ours (`SOLD_SKU`)."""
+    SKUs of ours (`SOLD_SKU`), and are checked against `SALE_LIMITS` where those are larger."""
+    if sold:
+        limits = Limits(
+            max_line_quantity=max(limits.max_line_quantity, SALE_LIMITS.max_line_quantity),
+            max_lines=max(limits.max_lines, SALE_LIMITS.max_lines),
+        )
     problems: list[Problem] = []
     if not lines:
         problems.append(Problem("NO_LINES", "at least one line is needed", (*root, "lines")))

@@ -34,6 +34,7 @@ from ordergate.models.commands import (
     PlaceOrder,
     address_gaps,
     check_place_order,
+    over_limits,
     routable_sku,
     unplaceable,
 )
@@ -223,7 +224,9 @@ async def _capture(
     unsold = unsellable(command, problems)
     if len(unsold) < len(problems):
         raise ValidationFailed([p for p in problems if p not in unsold])
-    short: tuple[Problem, ...] = tuple(unsold)
+    # a sale past the gateway's limits (lines, units a line) is kept too, for an agent
+    oversized = over_limits(command.lines, services.policy.limits) if command.sale is not None else []
+    short: tuple[Problem, ...] = (*unsold, *oversized)
     route: Route | None
     view: dict[str, SkuStock]
     unplaced = unplaceable(command.shipping_address) if command.sale is not None else []
@@ -403,6 +406,9 @@ async def route_held(services: Services, uow: UnitOfWork, order: Order, *, actor
     ]
     if odd:  # a sale kept with a line sold under a SKU of the storefront's only
         raise ValidationFailed(odd)
+    oversized = over_limits(wants, services.policy.limits)
+    if oversized:  # a sale kept past the limits: until an agent cancels lines or units
+        raise ValidationFailed(oversized)
     products = await uow.catalog.products_by_skus([w.sku for w in wants])
     unknown = [p for w in wants if w.sku not in products for p in check_sellable(w.sku, None, "", ("lines",))]
     if unknown:  # a sale kept with a line the catalogue did not have: until it has

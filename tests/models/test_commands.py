@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ordergate.models.commands import (
     MAX_LENGTH,
+    SALE_LIMITS,
     SOLD_SKU,
     CustomerDetails,
     ExternalSale,
@@ -17,6 +18,7 @@ from ordergate.models.commands import (
     check_lines,
     check_place_order,
     is_stand_in,
+    over_limits,
     sale_email,
     sale_sku,
     shipping_gaps,
@@ -159,3 +161,31 @@ def test_only_a_storefront_s_sale_may_be_placed_under_a_stand_in_address() -> No
 def test_a_sale_s_line_is_kept_under_its_sku_or_a_stand_in_no_sku_of_ours_can_be(sku: str, kept: str) -> None:
     assert sale_sku(sku, 7) == kept
     assert SOLD_SKU.fullmatch(sale_sku(sku, 7))
+
+
+def test_a_sale_past_the_gateways_limits_is_taken_in_and_told_apart_up_to_the_sale_limits() -> None:
+    limits = Limits(max_line_quantity=10, max_lines=2)
+    large = (LineRequest("MUG-BLUE", 11), LineRequest("LAMP-DESK", 1), LineRequest("KETTLE-STEEL", 12))
+    past = tuple(LineRequest(f"SKU-{n}", 1) for n in range(SALE_LIMITS.max_lines + 1))
+
+    ours = {p.code for p in check_lines(large, limits, ())}
+    sold = check_lines(large, limits, (), sold=True)
+    far = {
+        p.code
+        for p in check_lines(
+            (LineRequest("MUG-BLUE", SALE_LIMITS.max_line_quantity + 1),), limits, (), sold=True
+        )
+    }
+
+    assert ours == {"TOO_MANY_LINES"}
+    assert sold == []  # a sale: kept, and held for these
+    assert [(p.code, p.field) for p in over_limits(large, limits)] == [
+        ("TOO_MANY_LINES", ("lines",)),
+        ("INVALID_QUANTITY", ("lines", "0", "quantity")),
+        ("INVALID_QUANTITY", ("lines", "2", "quantity")),
+    ]
+    assert "KETTLE-STEEL: 12 units, more than the 10" in over_limits(large, limits)[2].message
+    assert [p.code for p in over_limits(large, limits, shown=1)] == ["TOO_MANY_LINES", "INVALID_QUANTITY"]
+    assert over_limits(large[1:2], limits) == []
+    assert far == {"INVALID_QUANTITY"}  # past the sale limits, refused as any command is
+    assert {p.code for p in check_lines(past, limits, (), sold=True)} == {"TOO_MANY_LINES"}
