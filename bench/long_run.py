@@ -104,6 +104,10 @@ async def walk(
                     f"{carrier} {run.delivered[carrier]} of {n}" for carrier, n in sorted(run.shipped.items())
                 )
                 print(f"  shipments the carriers delivered (their webhooks): {by or 'none'}")
+                print(
+                    f"  storefront sales past a line's 999 units, kept held: {run.oversized}; "
+                    f"trimmed by an agent after a refused release: {run.trimmed}"
+                )
                 print("  every invariant held after every step")
     return 0
 

@@ -314,6 +314,9 @@ class Walk:
     voids_down_until: datetime | None = None  # the carriers answer no void until then (`voids_down`)
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
+    oversized: int = 0  # storefront sales keyed in with a line past the 999 units a line is routed with
+    trimmed: int = 0  # of those, released once an agent cancelled the units past it (refused first)
+    kept_over: list[str] = field(default_factory=list)  # such sales still held: agents look at them first
     delivered: Counter[str] = field(default_factory=Counter)  # per carrier, as of the last scan
     shipped: Counter[str] = field(default_factory=Counter)  # shipments per carrier, likewise
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
@@ -545,6 +548,10 @@ class Walk:
         if self.rng.random() < 0.2:  # the first SKU again, engraved: a line of its own, dearer
             engraved = self.bigcommerce.product_for(lines[0][0]).price + Decimal("2.25")
             lines.append((lines[0][0], self.rng.randint(1, 2), engraved))
+        over = self.rng.random() < 0.1  # keyed in for more than a line is routed with: kept, held
+        if over:
+            lines[0] = (lines[0][0], self.rng.randint(1000, 1500))
+            self.oversized += 1
         roll = self.rng.random()
         if roll < 0.25:  # a guest's sale with no street, a wrong zip or country: held
             nowhere = self.rng.choice((NO_STREET, WRONG_ZIP, NO_COUNTRY))
@@ -555,6 +562,8 @@ class Walk:
             coupon = Decimal(self.rng.choice((0, 0, 5, 10, 500)))
             created = await self.bigcommerce.create_order(SHOPPER, lines, coupon=coupon)
         await self.take_in(created)
+        if over:
+            self.kept_over.append(self.orders[-1])
 
     async def storefront_sale_unlisted(self) -> None:
         """The merchant lists something new, a shopper buys it with one of ours, and the merchant
@@ -883,7 +892,9 @@ class Walk:
         self.expect_no_errors(body)
         store = (order["pickupLocation"] or {}).get("code")
         closed = {"INVALID_PICKUP_LOCATION"} if store in self.closed else set()  # nowhere to collect it
-        self.expect_codes(body["data"]["editOrder"], EDIT_REFUSALS | closed)
+        # a sale kept past a line's 999 units: an edit asks within them, as any order's does
+        over = {"INVALID_QUANTITY"} if line["quantity"] + change > 999 else set()
+        self.expect_codes(body["data"]["editOrder"], EDIT_REFUSALS | closed | over)
 
     async def appease(self) -> None:
         """A little goodwill back on a paid order."""
@@ -1205,10 +1216,13 @@ class Walk:
         releases one held (its work goes on; a backorder waits while it is held)."""
         if not self.orders:
             return
-        order = await self.read(self.rng.choice(self.orders))
+        pool = self.kept_over if self.kept_over and self.rng.random() < 0.5 else self.orders
+        order = await self.read(self.rng.choice(pool))
         if order["status"] == "ON_HOLD":
             await self.release_order(order["id"])
             return
+        if order["id"] in self.kept_over:  # released (routed, or cancelled for want of stock)
+            self.kept_over.remove(order["id"])
         reason = self.rng.choice(("INCORRECT_ADDRESS", "OTHER", "AWAITING_PAYMENT"))
         body = await execute(
             self.client, HOLD_ORDER, {"input": {"orderId": order["id"], "reason": reason}}, token=agent()
@@ -1219,6 +1233,24 @@ class Walk:
             self.expect_codes(payload, {"INVALID_TRANSITION"})
         elif payload["order"]["status"] != "ON_HOLD":
             raise self.violation(f"holdOrder answered {payload['order']['status']}")
+
+    async def trim(self, order_id: str) -> None:
+        """A sale kept with a line past the 999 units a line is routed with (release refused,
+        INVALID_QUANTITY): the merchant agrees to ship a few, and the agent cancels the rest."""
+        order = await self.read(order_id)
+        over = [
+            {"lineId": line["id"], "quantity": left - self.rng.randint(1, 3)}
+            for line in order["lines"]
+            if (left := line["quantity"] - line["quantityCancelled"] - line["quantityFulfilled"]) > 999
+        ]
+        if not over:
+            raise self.violation(f"release refused INVALID_QUANTITY, but no line is past 999: {order}")
+        cancel = {"orderId": order_id, "reason": "STAFF", "lines": over}
+        body = await execute(self.client, CANCEL, {"input": cancel}, token=agent())
+        self.expect_no_errors(body)
+        if body["data"]["cancelOrder"]["userErrors"]:
+            raise self.violation(f"cancelling units past the limit refused: {body['data']['cancelOrder']}")
+        self.trimmed += 1
 
     async def release_order(self, order_id: str) -> None:
         """An agent's review ends: the order goes on. One held before it was routed is routed
@@ -1236,6 +1268,9 @@ class Walk:
             return  # a storefront sale with no street: the merchant gives it one first
         if {e["code"] for e in payload["userErrors"]} == {"UNKNOWN_SKU"}:
             return  # a sale of a product no catalogue has yet: let go once one does
+        if {e["code"] for e in payload["userErrors"]} == {"INVALID_QUANTITY"}:
+            await self.trim(order_id)  # a sale kept past a line's limit: released next time
+            return
         if payload["userErrors"]:
             self.expect_codes(payload, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
             cancelled = await execute(
