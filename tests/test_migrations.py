@@ -70,6 +70,28 @@ def test_the_head_read_from_the_files_is_alembic_s() -> None:
     assert migrate.shipped_head() is not None
 
 
+def test_the_head_is_read_from_files_as_alembic_writes_them_merges_included(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alembic's template writes `repr()`s (single quotes) until ruff formats them; a newer one
+    annotates them; a merge revises a tuple. A fork with no merge has two heads: refused."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    files = {
+        "0001_a.py": "revision = '1'\ndown_revision = None\n",
+        "0002_b.py": 'revision: str = "2"\ndown_revision: str | None = "1"\n',
+        "0003_c.py": "revision = '3'\ndown_revision = '1'\nbranch_labels = None\n",
+    }
+    for name, text in files.items():
+        (versions / name).write_text('"""a migration"""\n' + text, encoding="utf-8")
+    monkeypatch.setattr(migrate, "MIGRATIONS", tmp_path)
+
+    with pytest.raises(RuntimeError, match="several heads \\(2, 3\\)"):
+        migrate.shipped_head()
+    (versions / "0004_merge.py").write_text("revision = '4'\ndown_revision = ('2', '3')\n", encoding="utf-8")
+    assert migrate.shipped_head() == "4"
+
+
 async def test_a_start_at_head_imports_no_alembic(
     services: Services, database: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -7,10 +7,10 @@ with one SELECT and the shipped head from the migrations' own files (`shipped_he
 
 from __future__ import annotations
 
-import re
+import ast
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,7 +24,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 # Any constant will do: it only has to be the same in every replica.
 MIGRATION_LOCK_KEY = 7_340_112
-_REVISION = re.compile(r'^(revision|down_revision) = (?:"([^"]*)"|None)$', re.MULTILINE)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -67,20 +66,37 @@ def head_revision() -> str | None:
 
 def shipped_head() -> str | None:
     """The revision no other migration revises, read from the files' `revision` and
-    `down_revision` lines; a history that forks (two heads) is refused as Alembic would."""
+    `down_revision` assignments (a merge's is a tuple; annotated or not, either quotes, as
+    Alembic's template or ruff leaves them); a history that forks (two heads) is refused as
+    Alembic would."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" not in found:
+        found = _assigned(path)
+        revision = found.get("revision")
+        if not isinstance(revision, str):
             raise RuntimeError(f"{path.name} names no revision")
-        revisions.add(found["revision"])
-        if found.get("down_revision"):
-            revised.add(found["down_revision"])
+        revisions.add(revision)
+        down = found.get("down_revision")
+        revised.update((down,) if isinstance(down, str) else down or ())
     heads = revisions - revised
     if len(heads) > 1:
         raise RuntimeError(f"the migrations have several heads ({', '.join(sorted(heads))}): merge them")
     return next(iter(heads), None)
+
+
+def _assigned(path: Path) -> dict[str, Any]:
+    """The module-level `revision` and `down_revision` of a migration file, as literals."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target, value = None, None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and value is not None:
+            found[target.id] = ast.literal_eval(value)
+    return found
 
 
 @cache
