@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 import sqlalchemy as sa
 
 from ordergate.models.metrics import MAX_RANGE_DAYS, nearest_rank
@@ -269,9 +270,11 @@ NETWORK: list[tuple[sa.Table, list[dict[str, Any]]]] = [
 ]
 
 
-@pytest.fixture
-async def network(services: Services) -> None:
-    async with services.store.write() as uow:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def network(module_services: Services) -> None:
+    """The hand-computed network, written once per module and backend for the reports below,
+    which only read it (on the module's gateway)."""
+    async with module_services.store.write() as uow:
         for table, rows in NETWORK:
             for row in rows:  # one by one: rows leave out different optional columns
                 await uow.session.execute(sa.insert(table).values(row))
@@ -352,20 +355,24 @@ DAY_TWO = {
 }
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
 @pytest.mark.usefixtures("network")
-async def test_every_figure_by_day_matches_the_hand_computed_network(client: httpx.AsyncClient) -> None:
-    report = await metrics(client, DAY1, DAY2)
+async def test_every_figure_by_day_matches_the_hand_computed_network(
+    module_client: httpx.AsyncClient,
+) -> None:
+    report = await metrics(module_client, DAY1, DAY2)
 
     assert (report["from"], report["to"], report["groupBy"]) == ("2026-11-02", "2026-11-03", "DAY")
     assert report["totals"] == TOTALS
     assert report["rows"] == [DAY_ONE, DAY_TWO]
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
 @pytest.mark.usefixtures("network")
 async def test_by_channel_each_day_splits_into_its_channels_with_their_refusals(
-    client: httpx.AsyncClient,
+    module_client: httpx.AsyncClient,
 ) -> None:
-    report = await metrics(client, DAY1, DAY2, "CHANNEL")
+    report = await metrics(module_client, DAY1, DAY2, "CHANNEL")
 
     assert report["totals"] == TOTALS
     assert [
@@ -382,11 +389,12 @@ async def test_by_channel_each_day_splits_into_its_channels_with_their_refusals(
     assert web_day_one["averageShippingCost"] == usd("9.26")
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
 @pytest.mark.usefixtures("network")
 async def test_by_location_an_order_counts_at_every_location_that_works_on_it(
-    client: httpx.AsyncClient,
+    module_client: httpx.AsyncClient,
 ) -> None:
-    report = await metrics(client, DAY1, DAY2, "LOCATION")
+    report = await metrics(module_client, DAY1, DAY2, "LOCATION")
 
     assert report["totals"] == TOTALS  # each order once
     assert [
@@ -403,11 +411,12 @@ async def test_by_location_an_order_counts_at_every_location_that_works_on_it(
     assert store_day_one["pickupShare"] == rate(1, 2)
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
 @pytest.mark.usefixtures("network")
 async def test_a_day_with_only_refusals_has_a_row_and_the_edges_of_the_range_hold(
-    client: httpx.AsyncClient,
+    module_client: httpx.AsyncClient,
 ) -> None:
-    report = await metrics(client, date(2026, 11, 4), date(2026, 11, 4))
+    report = await metrics(module_client, date(2026, 11, 4), date(2026, 11, 4))
 
     assert report["totals"]["orders"] == 1  # f, placed at midnight
     assert report["totals"]["revenue"] == usd("999.00")
@@ -415,8 +424,9 @@ async def test_a_day_with_only_refusals_has_a_row_and_the_edges_of_the_range_hol
     assert [(r["day"], r["orders"], r["stockOutRefusals"]) for r in report["rows"]] == [("2026-11-04", 1, 1)]
 
 
-async def test_an_empty_range_gives_zeros_and_nulls(client: httpx.AsyncClient) -> None:
-    report = await metrics(client, date(2020, 1, 1), date(2020, 12, 31))
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
+async def test_an_empty_range_gives_zeros_and_nulls(module_client: httpx.AsyncClient) -> None:
+    report = await metrics(module_client, date(2020, 1, 1), date(2020, 12, 31))
 
     assert report["rows"] == []
     totals = report["totals"]
@@ -431,36 +441,39 @@ async def test_an_empty_range_gives_zeros_and_nulls(client: httpx.AsyncClient) -
     assert [totals[name] for name in rates] == [None] * len(rates)
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
 @pytest.mark.parametrize(
     ("start", "end"),
     [(DAY2, DAY1), (date(2025, 1, 1), date(2026, 1, 2))],  # backward; 367 days
 )
 async def test_a_backward_or_too_long_range_is_refused_as_invalid_range(
-    client: httpx.AsyncClient, start: date, end: date
+    module_client: httpx.AsyncClient, start: date, end: date
 ) -> None:
     variables = {"from": start.isoformat(), "to": end.isoformat()}
 
-    body = await execute(client, METRICS, variables, token=AGENT)
+    body = await execute(module_client, METRICS, variables, token=AGENT)
 
     assert error_codes(body) == ["INVALID_RANGE"]
     assert body["data"] is None
 
 
-async def test_a_full_year_of_days_is_the_longest_range_allowed(client: httpx.AsyncClient) -> None:
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
+async def test_a_full_year_of_days_is_the_longest_range_allowed(module_client: httpx.AsyncClient) -> None:
     start = date(2024, 1, 1)  # a leap year: 366 days
     end = date(2024, 12, 31)
     assert (end - start).days + 1 == MAX_RANGE_DAYS
 
-    report = await metrics(client, start, end)
+    report = await metrics(module_client, start, end)
 
     assert report["totals"]["orders"] == 0
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
 @pytest.mark.parametrize("role", ["customer", "associate", "storefront"])
-async def test_only_staff_may_read_network_metrics(client: httpx.AsyncClient, role: str) -> None:
+async def test_only_staff_may_read_network_metrics(module_client: httpx.AsyncClient, role: str) -> None:
     token = a_token(role, email="ann@example.com" if role == "customer" else None, locations=("ST-CHI",))
 
-    body = await execute(client, METRICS, {"from": "2026-11-02", "to": "2026-11-03"}, token=token)
+    body = await execute(module_client, METRICS, {"from": "2026-11-02", "to": "2026-11-03"}, token=token)
 
     assert error_codes(body) == ["FORBIDDEN"]
     assert body["data"] is None
