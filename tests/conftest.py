@@ -306,23 +306,28 @@ def module_sandboxes() -> Sandboxes:
     return Sandboxes()
 
 
+@pytest.fixture(scope="module")
+def module_settings(module_database: tuple[str, dict[str, Any]]) -> Settings:
+    """The settings of one module's gateway (`module_client`): no relay, so what the module's
+    tests read is not moved under them by outbox work done meanwhile."""
+    return settings_for(module_database[0], relay=False)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def module_services(
-    module_database: tuple[str, dict[str, Any]], module_sandboxes: Sandboxes
+    module_settings: Settings, module_database: tuple[str, dict[str, Any]], module_sandboxes: Sandboxes
 ) -> AsyncIterator[Services]:
-    """The services of one module's gateway (`module_client`), with no relay: what the module's
-    tests read is not moved under them by outbox work done meanwhile."""
+    """The services of one module's gateway (`module_client`)."""
     url, connect_args = module_database
-    settings = settings_for(url, relay=False)
     async with bootstrap.opened(
-        settings, Store(url, connect_args=connect_args), module_sandboxes
+        module_settings, Store(url, connect_args=connect_args), module_sandboxes
     ) as services:
         yield services
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def module_client(
-    module_services: Services, module_sandboxes: Sandboxes, module_database: tuple[str, dict[str, Any]]
+    module_settings: Settings, module_services: Services, module_sandboxes: Sandboxes
 ) -> AsyncIterator[httpx.AsyncClient]:
     """One gateway, started as `client`'s is (but for the relay), for all of a module's tests
     that write nothing: reads, and requests refused before anything is written (each such test
@@ -333,8 +338,7 @@ async def module_client(
     backend), and the two files took 22-26 s in one process instead of 43-51 s (alternated
     twice); tests/test_order_prefetch.py, test_lean_execution.py and test_reads.py, whose tests
     read one board built per module, 41 s -> 15 s."""
-    settings = settings_for(module_database[0], relay=False)
-    app = create_app(settings, module_services, module_sandboxes)
+    app = create_app(module_settings, module_services, module_sandboxes)
     async with app.router.lifespan_context(app), asgi_client(app) as c:
         yield c
 

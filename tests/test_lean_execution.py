@@ -14,7 +14,6 @@ from ordergate.schema.build import build_schema
 from ordergate.schema.context import Context
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
-from tests.conftest import settings_for
 from tests.contract import operation
 from tests.test_execution import plans  # noqa: F401  (autouse: looped and compiled plans)
 from tests.test_order_prefetch import SHOPPER, board  # noqa: F401  (one board per module and backend)
@@ -75,18 +74,13 @@ async def answer(schema: Any, services: Services, principal: Principal, query: s
     return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
 
 
-@pytest.fixture
-def unbudgeted(module_database: tuple[str, dict[str, Any]]) -> Settings:
-    return settings_for(module_database[0], relay=False)
-
-
 @pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
 @pytest.mark.usefixtures("board")
 @pytest.mark.parametrize("role", list(ROLES))
 async def test_every_list_query_answers_as_graphql_core_does(
-    module_services: Services, unbudgeted: Settings, role: str
+    module_services: Services, module_settings: Settings, role: str
 ) -> None:
-    lean, stock = build_schema(unbudgeted), build_schema(unbudgeted, lean=False)
+    lean, stock = build_schema(module_settings), build_schema(module_settings, lean=False)
     assert lean is not stock
 
     for query, variables in documents():
@@ -97,8 +91,10 @@ async def test_every_list_query_answers_as_graphql_core_does(
 
 @pytest.mark.asyncio(loop_scope="module")  # the module's gateway and board
 @pytest.mark.usefixtures("board")
-async def test_the_comparison_sees_data_and_errors(module_services: Services, unbudgeted: Settings) -> None:
-    lean = build_schema(unbudgeted)
+async def test_the_comparison_sees_data_and_errors(
+    module_services: Services, module_settings: Settings
+) -> None:
+    lean = build_schema(module_settings)
     page = await answer(lean, module_services, ROLES["agent"], operation("OrdersBoard"), {"first": 100})
     assert len(page["data"]["orders"]["edges"]) == 4
     assert page["errors"] == []
