@@ -100,11 +100,32 @@ def clock(services: Services) -> FakeClock:
 @asynccontextmanager
 async def gateway(app: Starlette, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
     """Another gateway on the same services (started by `app`), with other settings."""
-    other = create_app(replace(app.state.settings, **changes), app.state.services)
+    async with gateway_on(app.state.settings, app.state.services, **changes) as c:
+        yield c
+
+
+@asynccontextmanager
+async def gateway_on(
+    settings: Settings, services: Services, **changes: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway on these services with these settings, changed."""
+    other = create_app(replace(settings, **changes), services)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=other), base_url="http://ordergate.test"
     ) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def switched(module_settings: Settings, module_services: Services) -> Any:
+    """Gateways with a switch changed (introspection, suggestions), for tests whose requests are
+    all refused or read only the schema: they share the module's services (one start per
+    backend, not one per test), with the production budget as this file's other tests have."""
+
+    def made(**changes: Any) -> Any:
+        return gateway_on(module_settings, module_services, query_budget=DEFAULTS.query_budget, **changes)
+
+    return made
 
 
 @contextmanager
@@ -415,8 +436,9 @@ async def test_the_contract_s_operations_run_inside_the_default_limits(client: h
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
 
-async def test_introspection_answers_by_default_and_is_refused_when_switched_off(app: Starlette) -> None:
-    async with gateway(app) as on, gateway(app, introspection=False) as off:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_introspection_answers_by_default_and_is_refused_when_switched_off(switched: Any) -> None:
+    async with switched() as on, switched(introspection=False) as off:
         answered = await execute(on, INTROSPECTION, token=ADMIN)
         refused = await execute(off, INTROSPECTION, token=ADMIN)
         typename = await execute(off, "{ __typename }", token=ADMIN)
@@ -432,10 +454,11 @@ SERVICE_SDL = "{ _service { sdl } }"
 @pytest.mark.parametrize(
     "token", [None, a_token("storefront"), a_token("customer", email="ann@example.com"), AGENT]
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_with_introspection_off_the_federation_sdl_is_not_handed_out(
-    app: Starlette, token: str | None
+    switched: Any, token: str | None
 ) -> None:
-    async with gateway(app, introspection=False) as off:
+    async with switched(introspection=False) as off:
         refused = await execute(off, SERVICE_SDL, token=token)
         by_fragment = await execute(off, "{ ...S } fragment S on Query { _service { sdl } }", token=token)
 
@@ -444,8 +467,9 @@ async def test_with_introspection_off_the_federation_sdl_is_not_handed_out(
     assert set(error_codes(by_fragment)) == {"INTROSPECTION_DISABLED"}
 
 
-async def test_with_introspection_off_an_admin_still_reads_the_federation_sdl(app: Starlette) -> None:
-    async with gateway(app) as on, gateway(app, introspection=False) as off:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_with_introspection_off_an_admin_still_reads_the_federation_sdl(switched: Any) -> None:
+    async with switched() as on, switched(introspection=False) as off:
         anonymous_on = await execute(on, SERVICE_SDL)
         admin_off = await execute(off, SERVICE_SDL, token=ADMIN)
 
@@ -453,9 +477,10 @@ async def test_with_introspection_off_an_admin_still_reads_the_federation_sdl(ap
     assert admin_off["data"]["_service"]["sdl"] == anonymous_on["data"]["_service"]["sdl"]
 
 
-async def test_suggestions_are_given_by_default_and_stripped_when_switched_off(app: Starlette) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_suggestions_are_given_by_default_and_stripped_when_switched_off(switched: Any) -> None:
     typo = "{ ordrs(first: 1) { totalCount } orders(filter: { status: [CONFIRMD] }) { totalCount } }"
-    async with gateway(app) as on, gateway(app, field_suggestions=False) as off:
+    async with switched() as on, switched(field_suggestions=False) as off:
         suggested = await execute(on, typo, token=ADMIN)
         stripped = await execute(off, typo, token=ADMIN)
 
@@ -465,10 +490,11 @@ async def test_suggestions_are_given_by_default_and_stripped_when_switched_off(a
     assert set(error_codes(stripped)) == {"GRAPHQL_VALIDATION_FAILED"}
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_document_that_does_not_parse_is_a_parse_failure_not_a_validation_failure(
-    app: Starlette,
+    switched: Any,
 ) -> None:
-    async with gateway(app) as client:
+    async with switched() as client:
         unparsed = await execute(client, "{ orders(first: 1) { totalCount ", token=ADMIN)
         invalid = await execute(client, "{ ordrs(first: 1) { totalCount } }", token=ADMIN)
 
