@@ -525,8 +525,9 @@ class KatanaSandbox:
     async def _list_inventory(self, request: Request) -> Response:
         variant_ids = _int_list(request, "variant_id")
         location_id = _int_param(request, "location_id")
+        expected = self._expected()
         records = [
-            self._inventory_record(variant_id, at, units)
+            self._inventory_record(variant_id, at, units, expected)
             for (variant_id, at), units in sorted(self.inventory.items(), key=lambda item: item[0][::-1])
             if (not variant_ids or variant_id in variant_ids) and location_id in (None, at)
         ]
@@ -1086,18 +1087,24 @@ class KatanaSandbox:
             "deleted_at": None,
         }
 
-    def _inventory_record(self, variant_id: int, location_id: int, units: Decimal) -> dict[str, Any]:
+    def _expected(self) -> dict[tuple[int, int], Decimal]:
+        """Units on open purchase orders not yet received, per (variant, location): summed once
+        per listing, not once per inventory row."""
+        expected: dict[tuple[int, int], Decimal] = {}
+        for order in self.purchase_orders:
+            if order.status not in ("NOT_RECEIVED", "PARTIALLY_RECEIVED"):
+                continue
+            for row in order.rows:
+                if row.received_at is None:
+                    key = (row.variant_id, order.location_id)
+                    expected[key] = expected.get(key, Decimal(0)) + row.quantity
+        return expected
+
+    def _inventory_record(
+        self, variant_id: int, location_id: int, units: Decimal, expected_at: dict[tuple[int, int], Decimal]
+    ) -> dict[str, Any]:
         variant = self.variants[variant_id]
-        expected = sum(
-            (
-                row.quantity
-                for order in self.purchase_orders
-                if order.location_id == location_id and order.status in ("NOT_RECEIVED", "PARTIALLY_RECEIVED")
-                for row in order.rows
-                if row.variant_id == variant_id and row.received_at is None
-            ),
-            Decimal(0),
-        )
+        expected = expected_at.get((variant_id, location_id), Decimal(0))
         committed = self.committed.get((variant_id, location_id), Decimal(0))
         cost = _cost(variant)
         return {

@@ -129,6 +129,37 @@ async def test_inventory_is_filtered_by_variants_and_location_with_decimal_strin
     assert (row["variant_id"], row["location_id"], row["quantity_in_stock"]) == (rug, int(vendor), "60.0")
 
 
+async def test_inventory_expects_what_open_purchase_orders_have_not_received_yet(
+    katana: httpx.AsyncClient,
+) -> None:
+    """Each inventory row's `quantity_expected` (and its potential) is what the open purchase
+    orders (not received, or partly) still bring to that location: their rows not received yet,
+    as a client reading `/purchase_orders` would add them up."""
+    orders = []
+    for status in ("NOT_RECEIVED", "PARTIALLY_RECEIVED"):
+        listed = await katana.get("/purchase_orders", params={"status": status, "limit": 250}, headers=AUTH)
+        orders += listed.json()["data"]
+    due: dict[tuple[int, int], Decimal] = {}
+    for order in orders:
+        for row in order["purchase_order_rows"]:
+            if row["received_date"] is None:
+                key = (row["variant_id"], order["location_id"])
+                due[key] = due.get(key, Decimal(0)) + Decimal(str(row["quantity"]))
+    rows = (await katana.get("/inventory", params={"limit": 250}, headers=AUTH)).json()["data"]
+    assert len(rows) < 250  # one page holds them all
+
+    expected = {
+        (row["variant_id"], row["location_id"]): Decimal(row["quantity_expected"])
+        for row in rows
+        if Decimal(row["quantity_expected"])
+    }
+    assert expected == due
+    assert len(due) >= 3  # the demo's open orders, one of them half received
+    for row in rows:
+        potential = Decimal(row["quantity_in_stock"]) + Decimal(row["quantity_expected"])
+        assert Decimal(row["quantity_potential"]) == potential
+
+
 async def test_variants_are_found_by_a_list_of_skus_or_ids(
     katana: httpx.AsyncClient, sandbox: KatanaSandbox
 ) -> None:
