@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,10 +28,11 @@ from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.pushers import AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
+from tests.clock import moving
 from tests.contract import operation
 from tests.flows import ask_back, receive_back, send_back
 from tests.graphql_client import execute
-from tests.test_inventory import katana, only_at
+from tests.test_inventory import hold, katana, only_at
 
 AGENT = a_token("agent")
 DALLAS = a_token("associate", locations=("DC-DFW",))
@@ -314,6 +316,64 @@ async def test_availability_reaches_the_storefront_per_location_and_then_only_wh
     assert changed == 2  # the two SKUs of the order, at the node that took them
     assert nothing == 0
     assert sandbox.available[("MUG-BLUE", dallas)] == ours["DC-DFW"]
+
+
+class Timer:
+    """The pusher's clock (monotonic seconds), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_push_works_out_only_what_changed_and_every_level_within_its_bound(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Between full pushes a push works out the SKUs a commit changed (here or announced by
+    another replica), not the catalogue; what time alone changes (a cart hold expiring) reaches
+    the storefront with the next full push, within the bound."""
+    services.policy = replace(services.policy, stock_ttl=timedelta(hours=1))  # no ERP re-read falls due
+    sandbox = bigcommerce(sandboxes)
+    timer = Timer()
+    pusher = AvailabilityPusher(full_every=30, timer=timer)
+    await pusher.push(services)
+    catalogue = pusher.looked_at
+
+    body = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=AGENT)
+    assert body["data"]["placeOrder"]["userErrors"] == []
+    timer.now += 2
+    assert await pusher.push(services) == 2  # MUG-BLUE and KNIFE-CHEF-8 where the order took them
+    assert pusher.looked_at == 2 < catalogue
+
+    services.views.changed(["LAMP-DESK"], False)  # as another replica's announcement is heard
+    timer.now += 2
+    assert await pusher.push(services) == 0
+    assert pusher.looked_at == 1
+
+    with moving(services) as clock:
+        held = await hold(
+            client, [a_line("PILLOW-LINEN", 1)], destination={"countryCode": "US"}, ttlSeconds=5
+        )
+        assert held["userErrors"] == [], held
+        [line] = held["reservation"]["lines"]
+        key = ("PILLOW-LINEN", BIGCOMMERCE_LOCATION_IDS[line["location"]["code"]])
+        before = sandbox.available[key]
+        timer.now += 2
+        assert await pusher.push(services) == 1  # the hold's commit
+        assert sandbox.available[key] == before - 1
+
+        clock.advance(10)  # the hold expires: nothing is committed, nothing announced
+        timer.now += 2
+        assert await pusher.push(services) == 0
+        assert pusher.looked_at == 0
+        assert sandbox.available[key] == before - 1
+
+        timer.now += 30
+        assert await pusher.push(services) == 1  # the full push finds it
+        assert pusher.looked_at == catalogue
+        assert sandbox.available[key] == before
 
 
 async def test_the_catalogue_takes_the_storefront_s_names_and_prices(

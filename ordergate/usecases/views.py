@@ -126,6 +126,16 @@ class ReadViews:
             self._locations = None
             self._pages.clear()
 
+    def change_counts(self, skus: Iterable[str]) -> dict[str, int]:
+        """How many changes to each SKU this process has heard of (its own commits and other
+        replicas' announcements): a SKU whose count moved may show other figures."""
+        changes = self._changes
+        return {sku: count for sku in skus if (count := changes.get(sku, 0))}
+
+    def epochs(self) -> tuple[int, int]:
+        """Drops of everything (changes may have been missed) and of the catalogue so far."""
+        return self._epoch, self._catalogue_epoch
+
     def drop_all(self) -> None:
         """Changes may have been missed (a broker subscription restarted): forget everything."""
         self._epoch += 1

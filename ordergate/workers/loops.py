@@ -50,7 +50,7 @@ async def allocate_backorders_forever(services: Services, every_seconds: int) ->
 async def push_availability_forever(services: Services, at_most_every: int) -> None:
     """What we can sell per location, to the storefront: after changes (woken by the broker),
     no more often than `at_most_every` seconds."""
-    pusher = AvailabilityPusher()
+    pusher = AvailabilityPusher(full_every=at_most_every)
     async with services.broker.listen() as listener:
         while True:
             try:

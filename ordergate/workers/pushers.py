@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from ordergate.connectors.storefront.base import AvailabilityPush
-from ordergate.usecases.inventory import availability
+from ordergate.models.availability_push import Pushed, due_for_push
+from ordergate.usecases.inventory import availability, reads_due
 from ordergate.usecases.services import Services
 from ordergate.usecases.storefront import importer
+
+# every level worked out again at least this often, whatever the changes heard of say
+FULL_EVERY_SECONDS = 30.0
 
 
 class AvailabilityPusher:
     """Keeps the storefront's per-location stock equal to what we can sell there: one batch of
-    the levels that changed since the last push (every level, the first time)."""
+    the levels that changed since the last push (every level, the first time). Only the SKUs
+    that may have changed are worked out again (`models.availability_push`), and every one at
+    least each `full_every` seconds: in a busy hour a push costs the SKUs being sold, not the
+    whole catalogue. The storefront's locations are asked for with every full push."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, full_every: float = FULL_EVERY_SECONDS, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self.pushed: dict[tuple[str, int], int] = {}
+        self.full_every = full_every
+        self.timer = timer
+        self.last: Pushed | None = None
+        self.theirs: dict[str, int] = {}  # the storefront's enabled locations: our code -> its id
+        self.looked_at = 0  # SKUs the last push worked out
 
     async def push(self, services: Services) -> int:
         storefront = services.storefront
         if storefront is None:
             return 0
-        theirs = {loc.code: loc.id for loc in await storefront.locations() if loc.enabled}
+        now = self.timer()
         async with services.store.read() as uow:
             skus = await uow.catalog.active_skus()
-        changes: list[AvailabilityPush] = []
-        for start in range(0, len(skus), services.policy.max_skus_per_query):
-            chunk = skus[start : start + services.policy.max_skus_per_query]
+        # read before the levels are: a change made meanwhile is looked at again next time
+        epochs, changes = services.views.epochs(), services.views.change_counts(skus)
+        wanted, full = due_for_push(
+            self.last, skus, changes, epochs, reads_due(services, skus), now, self.full_every
+        )
+        theirs = self.theirs
+        if full:
+            theirs = {loc.code: loc.id for loc in await storefront.locations() if loc.enabled}
+        pushes: list[AvailabilityPush] = []
+        unsettled: set[str] = set()
+        for start in range(0, len(wanted), services.policy.max_skus_per_query):
+            chunk = wanted[start : start + services.policy.max_skus_per_query]
             for stock in await availability(services, importer(storefront), chunk):
                 if stock.stale:
+                    unsettled.add(stock.sku)
                     continue  # never tell shoppers a guess
                 for row in stock.locations:
                     location_id = theirs.get(row.location.code)
@@ -34,9 +61,13 @@ class AvailabilityPusher:
                         continue
                     key = (stock.sku, location_id)
                     if self.pushed.get(key) != row.available:
-                        changes.append(AvailabilityPush(stock.sku, location_id, row.available))
-        if changes:
-            await storefront.set_availability(changes)
-            for change in changes:
-                self.pushed[(change.sku, change.location_id)] = change.available
-        return len(changes)
+                        pushes.append(AvailabilityPush(stock.sku, location_id, row.available))
+        if pushes:
+            await storefront.set_availability(pushes)
+            for pushed in pushes:
+                self.pushed[(pushed.sku, pushed.location_id)] = pushed.available
+        # kept only once the storefront has them: a push that failed is worked out again
+        full_at = now if full or self.last is None else self.last.full_at
+        self.last = Pushed(full_at, changes, epochs, frozenset(unsettled))
+        self.theirs, self.looked_at = theirs, len(wanted)
+        return len(pushes)

@@ -1,0 +1,42 @@
+"""Which SKUs a push of availability to the storefront works out again (`workers.pushers`).
+
+Every level, on the first push and whenever the last full one is `full_every` seconds old (what
+time alone changes, a cart hold expiring or a vendor's feed growing old, is caught then, within
+the bound the setting promises), or when the read views say changes may have been missed or the
+catalogue changed. Otherwise only the SKUs a commit here or on another replica changed since the
+last push (the views' change counts), those due for an ERP re-read (what the ERP says may have
+moved), and those the last push could not tell the storefront (stale then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What the last push worked from."""
+
+    full_at: float  # when (monotonic seconds) every level was last worked out
+    changes: Mapping[str, int]  # each SKU's change count as the push read it
+    epochs: tuple[int, int]  # the views' drops of everything and of the catalogue, then
+    unsettled: frozenset[str] = field(default_factory=frozenset)  # stale then: not pushed
+
+
+def due_for_push(
+    last: Pushed | None,
+    skus: Sequence[str],
+    changes: Mapping[str, int],
+    epochs: tuple[int, int],
+    reads_due: Iterable[str],
+    now: float,
+    full_every: float,
+) -> tuple[list[str], bool]:
+    """The SKUs (of `skus`, in their order) to work out again, and whether that is all of them."""
+    if last is None or now - last.full_at >= full_every or epochs != last.epochs:
+        return list(skus), True
+    before = last.changes
+    wanted = set(reads_due) | last.unsettled
+    wanted.update(sku for sku in skus if changes.get(sku, 0) != before.get(sku, 0))
+    return [sku for sku in skus if sku in wanted], False
