@@ -293,3 +293,39 @@ async def test_a_loop_cancelled_as_it_is_woken_stops() -> None:
         done, _ = await asyncio.wait([task], timeout=1.0)
         assert done == {task}
         assert task.cancelled()
+
+
+@pytest.mark.redis
+async def test_one_replica_at_a_time_leads_a_role_until_it_steps_down_or_its_hold_runs_out(
+    started_broker: BrokerFactory, channel: str
+) -> None:
+    first, second = await started_broker(channel), await started_broker(channel)
+
+    assert await first.lead("push", "a", 5.0) is True
+    assert await second.lead("push", "b", 5.0) is False
+    assert await first.lead("push", "a", 5.0) is True  # renewed, still its own
+    assert await second.lead("other", "b", 5.0) is True  # roles are held apart
+
+    await second.step_down("push", "b")  # not its to give up: nothing changes
+    assert await second.lead("push", "b", 5.0) is False
+    await first.step_down("push", "a")
+    assert await second.lead("push", "b", 0.2) is True
+    assert await first.lead("push", "a", 5.0) is False
+
+    await asyncio.sleep(0.4)  # b's hold runs out: it stopped without stepping down
+    assert await first.lead("push", "a", 5.0) is True
+
+
+async def test_without_redis_every_replica_leads_whatever_asks() -> None:
+    broker = MemoryBroker()
+    assert await broker.lead("push", "a", 1.0) is True
+    assert await broker.lead("push", "b", 1.0) is True
+
+
+async def test_a_replica_that_cannot_reach_redis_leads_rather_than_leave_the_role_undone() -> None:
+    broker = RedisBroker("redis://127.0.0.1:1/0", channel=f"ordergate-test:{uuid.uuid4().hex}")
+    try:
+        assert await broker.lead("push", "a", 1.0) is True
+        await broker.step_down("push", "a")  # logged, not raised
+    finally:
+        await asyncio.wait_for(broker.stop(), DEADLINE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import SANDBOX_BIGCOMMERCE_SECRET, SANDBOX_BIGCOMMERCE_URL, Sandboxes
+from ordergate.broker.redis import RedisBroker
 from ordergate.connectors.storefront.bigcommerce import SECRET_HEADER, BigCommerceStorefront
 from ordergate.models.outbox import STOREFRONT_DELIVERY, OutboxTask
 from ordergate.models.pricing import spread
@@ -25,13 +27,14 @@ from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.usecases import storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
-from ordergate.workers.pushers import AvailabilityPusher
+from ordergate.workers.pushers import PUSH_ROLE, AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.clock import moving
 from tests.contract import operation
 from tests.flows import ask_back, receive_back, send_back
 from tests.graphql_client import execute
+from tests.services import REDIS_URL, require_redis
 from tests.test_inventory import hold, katana, only_at
 
 AGENT = a_token("agent")
@@ -374,6 +377,42 @@ async def test_a_push_works_out_only_what_changed_and_every_level_within_its_bou
         assert await pusher.push(services) == 1  # the full push finds it
         assert pusher.looked_at == catalogue
         assert sandbox.available[key] == before
+
+
+@pytest.mark.redis
+async def test_one_replica_pushes_for_all_and_another_takes_over_with_every_level(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Two replicas' pushers sharing Redis: the one that leads pushes, the other does not; when
+    the leader steps down the other takes over, forgets what it believed the storefront shows
+    and pushes every level, which then equals ours."""
+    require_redis()
+    sandbox = bigcommerce(sandboxes)
+    broker, services.broker = (
+        services.broker,
+        RedisBroker(REDIS_URL, channel=f"ordergate-test:{uuid.uuid4()}"),
+    )
+    try:
+        first, second = AvailabilityPusher(), AvailabilityPusher()
+        assert await first.push_if_leading(services, "first", 60) is not None
+        every = len(first.pushed)
+        assert every > 0
+        assert await second.push_if_leading(services, "second", 60) is None
+
+        body = await execute(client, operation("PlaceOrder"), {"input": an_order_input()}, token=AGENT)
+        assert body["data"]["placeOrder"]["userErrors"] == []
+        assert await second.push_if_leading(services, "second", 60) is None
+        assert await first.push_if_leading(services, "first", 60) == 2
+
+        await services.broker.step_down(PUSH_ROLE, "first")
+        assert await second.push_if_leading(services, "second", 60) == every
+        assert await first.push_if_leading(services, "first", 60) is None
+        assert first.pushed == {}
+        for (sku, location_id), available in second.pushed.items():
+            assert sandbox.available[(sku, location_id)] == available
+    finally:
+        await services.broker.stop()
+        services.broker = broker
 
 
 async def test_the_catalogue_takes_the_storefront_s_names_and_prices(

@@ -80,3 +80,13 @@ class Broker(Protocol):
     async def forget_reads(self, skus: Sequence[str]) -> None:
         """The ERP said these SKUs changed: no replica's earlier read holds them any more."""
         ...
+
+    async def lead(self, role: str, token: str, hold: float) -> bool:
+        """Whether this replica (`token`) does `role` for all of them for the next `hold` seconds:
+        taken when no replica holds it, renewed when this one does. On trouble with the broker:
+        True (every replica doing it is what happens without a broker; none doing it is worse)."""
+        ...
+
+    async def step_down(self, role: str, token: str) -> None:
+        """Give `role` up if this replica (`token`) holds it: another takes it at its next try."""
+        ...

@@ -78,6 +78,12 @@ class MemoryBroker:
     async def forget_reads(self, skus: Sequence[str]) -> None:
         return None
 
+    async def lead(self, role: str, token: str, hold: float) -> bool:
+        return True  # one process: it does everything
+
+    async def step_down(self, role: str, token: str) -> None:
+        return None
+
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[MemoryListener]:
         listener = MemoryListener()

@@ -6,7 +6,9 @@ its own random id): `{channel}:{database}:stock-read:SKU` is `reading:<token>` w
 reads it (set only if absent, expiring after the read's time limit, so a replica that died
 mid-read holds nothing for long), then `read` for as long as that read is fresh; gone when it
 failed or the ERP said the SKU changed. Incoming supply read with it is marked the same way
-(`supply-read:SKU`). So N replicas cost the ERP one read per SKU per TTL, not N. Redis trouble
+(`supply-read:SKU`). So N replicas cost the ERP one read per SKU per TTL, not N. Work one replica
+does for all (the storefront's availability push) is held by `{channel}:{database}:lead:ROLE`,
+its holder's token, renewed while it works and expiring when it stops. Redis trouble
 is never a request's: every call gives up within the publish timeout, and a replica that cannot
 ask reads for itself."""
 
@@ -41,6 +43,17 @@ for i = 1, n do
     if supply > 0 then redis.call('SET', KEYS[n + i], 'read', 'PX', supply) end
   end
 end
+return 0
+"""
+# KEYS[1]: a role's key; ARGV[1]: the replica's token; ARGV[2]: milliseconds it holds the role.
+LEAD = """
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not held then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+STEP_DOWN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -187,6 +200,22 @@ class RedisBroker:
         except (RedisError, OSError) as exc:
             # Other replicas re-read these SKUs when their TTL ends, as without Redis.
             log.warning("redis: could not forget %d stock reads: %s", len(skus), exc)
+
+    def _lead_key(self, role: str) -> str:
+        return f"{self._reads}:lead:{role}"
+
+    async def lead(self, role: str, token: str, hold: float) -> bool:
+        try:
+            return bool(await self._publisher.eval(LEAD, 1, self._lead_key(role), token, _ms(hold) or 1))
+        except (RedisError, OSError) as exc:
+            log.warning("redis: could not ask who does %s (doing it here): %s", role, exc)
+            return True
+
+    async def step_down(self, role: str, token: str) -> None:
+        try:
+            await self._publisher.eval(STEP_DOWN, 1, self._lead_key(role), token)
+        except (RedisError, OSError) as exc:  # the role's time runs out by itself
+            log.warning("redis: could not give up %s: %s", role, exc)
 
     async def _fresh_for(self, keys: Sequence[str]) -> dict[str, int]:
         """Milliseconds each key has left (negative: gone or no expiry), in the order asked."""

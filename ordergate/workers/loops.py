@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
 from ordergate.connectors.errors import UpstreamError
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import DISPATCH_BATCH, Follower, dispatch_once
-from ordergate.workers.pushers import AvailabilityPusher
+from ordergate.workers.pushers import PUSH_ROLE, AvailabilityPusher
 from ordergate.workers.relay import stop_if_cancelled
 
 log = logging.getLogger("ordergate.workers")
@@ -49,18 +50,26 @@ async def allocate_backorders_forever(services: Services, every_seconds: int) ->
 
 async def push_availability_forever(services: Services, at_most_every: int) -> None:
     """What we can sell per location, to the storefront: after changes (woken by the broker),
-    no more often than `at_most_every` seconds."""
+    about 2 s after them, and at least every `at_most_every` seconds; by one replica for all
+    (`AvailabilityPusher.push_if_leading`), the others ready to take over once its hold on the
+    role runs out (two rounds) or it steps down as it stops."""
     pusher = AvailabilityPusher(full_every=at_most_every)
-    async with services.broker.listen() as listener:
-        while True:
-            try:
-                await pusher.push(services)
-            except UpstreamError as error:
-                log.warning("storefront availability push: %s", error)
-            except Exception:
-                log.exception("storefront availability push failed; retrying")
-            await listener.wait(at_most_every)
-            await asyncio.sleep(min(2.0, at_most_every))  # let a burst of changes settle
+    token = uuid.uuid4().hex
+    settle = min(2.0, at_most_every)
+    hold = 2 * (at_most_every + settle)
+    try:
+        async with services.broker.listen() as listener:
+            while True:
+                try:
+                    await pusher.push_if_leading(services, token, hold)
+                except UpstreamError as error:
+                    log.warning("storefront availability push: %s", error)
+                except Exception:
+                    log.exception("storefront availability push failed; retrying")
+                await listener.wait(at_most_every)
+                await asyncio.sleep(settle)  # let a burst of changes settle
+    finally:
+        await services.broker.step_down(PUSH_ROLE, token)
 
 
 async def dispatch_forever(

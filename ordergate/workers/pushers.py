@@ -13,6 +13,7 @@ from ordergate.usecases.storefront import importer
 
 # every level worked out again at least this often, whatever the changes heard of say
 FULL_EVERY_SECONDS = 30.0
+PUSH_ROLE = "storefront-availability"  # one replica pushes for all (`Broker.lead`)
 
 
 class AvailabilityPusher:
@@ -31,6 +32,17 @@ class AvailabilityPusher:
         self.last: Pushed | None = None
         self.theirs: dict[str, int] = {}  # the storefront's enabled locations: our code -> its id
         self.looked_at = 0  # SKUs the last push worked out
+
+    async def push_if_leading(self, services: Services, token: str, hold: float) -> int | None:
+        """`push` when this replica (`token`) leads the pushes for the next `hold` seconds, None
+        when another does: N replicas tell the storefront once, not N times, out of its request
+        quota. A replica that does not lead forgets what it pushed (the leader has pushed since),
+        so that when it takes the lead its first push is of every level."""
+        if not await services.broker.lead(PUSH_ROLE, token, hold):
+            self.pushed.clear()
+            self.last = None
+            return None
+        return await self.push(services)
 
     async def push(self, services: Services) -> int:
         storefront = services.storefront
