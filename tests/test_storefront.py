@@ -337,7 +337,8 @@ async def test_a_push_works_out_only_what_changed_and_every_level_within_its_bou
     """Between full pushes a push works out the SKUs a commit changed (here or announced by
     another replica), not the catalogue; what time alone changes (a cart hold expiring) reaches
     the storefront with the next full push, within the bound."""
-    services.policy = replace(services.policy, stock_ttl=timedelta(hours=1))  # no ERP re-read falls due
+    # no ERP re-read falls due: its commit would be one more change to push
+    services.policy = replace(services.policy, stock_ttl=timedelta(hours=1))
     sandbox = bigcommerce(sandboxes)
     timer = Timer()
     pusher = AvailabilityPusher(full_every=30, timer=timer)

@@ -1,16 +1,18 @@
 """Which SKUs a push of availability to the storefront works out again (`workers.pushers`).
 
-Every level, on the first push and whenever the last full one is `full_every` seconds old (what
-time alone changes, a cart hold expiring or a vendor's feed growing old, is caught then, within
-the bound the setting promises), or when the read views say changes may have been missed or the
-catalogue changed. Otherwise only the SKUs a commit here or on another replica changed since the
-last push (the views' change counts), those due for an ERP re-read (what the ERP says may have
-moved), and those the last push could not tell the storefront (stale then).
+Every level, on the first push and whenever the last full one is `full_every` seconds old, or
+when the read views say changes may have been missed or the catalogue changed. Otherwise only
+the SKUs a commit here or on another replica changed since the last push (the views' change
+counts) and those the last push could not tell the storefront (stale then). What moves without
+a commit is caught by the full push, within the bound the setting promises: time alone (a cart
+hold expiring, a vendor's feed growing old), and what the ERP says when its snapshot is read
+again (the full push reads the SKUs whose snapshot is past its TTL, as any answer does; an ERP
+notice is read at once and is a commit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -29,7 +31,6 @@ def due_for_push(
     skus: Sequence[str],
     changes: Mapping[str, int],
     epochs: tuple[int, int],
-    reads_due: Iterable[str],
     now: float,
     full_every: float,
 ) -> tuple[list[str], bool]:
@@ -37,6 +38,6 @@ def due_for_push(
     if last is None or now - last.full_at >= full_every or epochs != last.epochs:
         return list(skus), True
     before = last.changes
-    wanted = set(reads_due) | last.unsettled
+    wanted = set(last.unsettled)
     wanted.update(sku for sku in skus if changes.get(sku, 0) != before.get(sku, 0))
     return [sku for sku in skus if sku in wanted], False

@@ -135,11 +135,6 @@ def _due(services: Services, skus: Iterable[str], now: datetime) -> list[str]:
     return sorted({sku for sku in skus if _expired(read_at.get(sku), now, ttl)})
 
 
-def reads_due(services: Services, skus: Iterable[str]) -> list[str]:
-    """The SKUs an answer made now would read from the ERP first (`refresh_stock` reads them)."""
-    return _due(services, skus, services.clock())
-
-
 def refresh_due(services: Services, skus: Iterable[str], now: datetime) -> bool:
     """Whether an answer about `skus` made now would read the ERP first: what `refresh_stock`
     decides, without reading."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ordergate.connectors.storefront.base import AvailabilityPush
 from ordergate.models.availability_push import Pushed, due_for_push
-from ordergate.usecases.inventory import availability, reads_due
+from ordergate.usecases.inventory import availability
 from ordergate.usecases.services import Services
 from ordergate.usecases.storefront import importer
 
@@ -53,9 +53,7 @@ class AvailabilityPusher:
             skus = await uow.catalog.active_skus()
         # read before the levels are: a change made meanwhile is looked at again next time
         epochs, changes = services.views.epochs(), services.views.change_counts(skus)
-        wanted, full = due_for_push(
-            self.last, skus, changes, epochs, reads_due(services, skus), now, self.full_every
-        )
+        wanted, full = due_for_push(self.last, skus, changes, epochs, now, self.full_every)
         theirs = self.theirs
         if full:
             theirs = {loc.code: loc.id for loc in await storefront.locations() if loc.enabled}
