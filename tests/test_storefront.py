@@ -4,6 +4,7 @@ joined in one request per page, and what goes back (shipments, statuses, availab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import uuid
@@ -27,6 +28,7 @@ from ordergate.sandbox.katana import KatanaSandbox
 from ordergate.usecases import storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.loops import push_availability_forever
 from ordergate.workers.pushers import PUSH_ROLE, AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
@@ -412,6 +414,38 @@ async def test_one_replica_pushes_for_all_and_another_takes_over_with_every_leve
         for (sku, location_id), available in second.pushed.items():
             assert sandbox.available[(sku, location_id)] == available
     finally:
+        await services.broker.stop()
+        services.broker = broker
+
+
+@pytest.mark.redis
+async def test_the_push_loop_takes_the_role_and_gives_it_up_as_it_stops(
+    services: Services, sandboxes: Sandboxes
+) -> None:
+    """`push_availability_forever` as `ordergate serve` runs it: it pushes once it holds the
+    role, and a replica that stops lets another take over at once rather than after its hold."""
+    require_redis()
+    sandbox = bigcommerce(sandboxes)
+    sandbox.available.clear()
+    broker, services.broker = (
+        services.broker,
+        RedisBroker(REDIS_URL, channel=f"ordergate-test:{uuid.uuid4()}"),
+    )
+    loop = asyncio.create_task(push_availability_forever(services, 30))
+    try:
+        for _ in range(100):  # the first push, of every level, reaches the storefront
+            if sandbox.available:
+                break
+            await asyncio.sleep(0.05)
+        assert sandbox.available
+        assert await services.broker.lead(PUSH_ROLE, "another replica", 60) is False
+
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        assert await services.broker.lead(PUSH_ROLE, "another replica", 60) is True
+    finally:
+        loop.cancel()
         await services.broker.stop()
         services.broker = broker
 
