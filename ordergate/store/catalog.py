@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +57,24 @@ class CatalogRepository:
         statement = by_keys(Location, tables.locations.c.id)
         rows = await fetch(self.session, Location, statement, {"ids": list(set(ids))})
         return {loc.id: loc for loc in rows}
+
+    async def lock_open(self, ids: Collection[str]) -> set[str]:
+        """Of these locations, those still active, each row locked until the transaction ends
+        against the lock a change of the location takes (`location_for_update`). A transaction
+        that routed work to them takes it before it commits: when a deactivation holds the row,
+        this waits for it and, as READ COMMITTED re-checks a row it waited for, leaves the
+        location out when it was closed; when this holds the row, the deactivation waits, then
+        counts this transaction's work as the location's open work. FOR KEY SHARE is the lock a
+        fulfilment order's foreign key takes anyway: placements never wait for each other on
+        it. (SQLite has one writer at a time: there, a plain read.)"""
+        if not ids:
+            return set()
+        query = (
+            sa.select(tables.locations.c.id)
+            .where(tables.locations.c.id.in_(sorted(ids)), tables.locations.c.active)
+            .with_for_update(read=True, key_share=True)
+        )
+        return set((await self.session.execute(query)).scalars())
 
     async def location_for_update(self, location_id: str) -> Location | None:
         """A location to change through the session (the audit trail and the views see it)."""

@@ -3,13 +3,13 @@ ERP told. The same step serves a new order and a re-routed rejection."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.availability import start_on
-from ordergate.models.errors import Problem, ValidationFailed
+from ordergate.models.errors import Problem, StoreBusy, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.location import Location, local_today
@@ -27,6 +27,31 @@ class Opened:
     fulfillment_orders: list[FulfillmentOrder]
     lines: dict[str, list[FulfillmentOrderLine]]
     locations: dict[str, Location]
+
+
+class NodeClosed(StoreBusy):
+    """A node the work was routed to was deactivated while it was routed (`deactivateLocation`
+    committed after routing read the network): nothing is kept, and the request sent again is
+    routed among the nodes open then. Placement routes again by itself (`orders.place`)."""
+
+    def __init__(self, ids: Collection[str]) -> None:
+        super().__init__(
+            f"a node this was routed to ({', '.join(sorted(ids))}) was deactivated meanwhile: "
+            "send the request again"
+        )
+
+
+async def ensure_open(uow: UnitOfWork, location_ids: Collection[str]) -> None:
+    """Before a transaction that routed work to these nodes (fulfilment orders, lines waiting
+    for supply, a pickup) commits: each still active, and kept so until it commits, or
+    `NodeClosed`. A deactivation counts a node's open work after it has locked the node; routing
+    read the node active, perhaps before that lock, so without this check a placement could
+    open work at a node whose deactivation had already counted none (`CatalogRepository.
+    lock_open`)."""
+    wanted = set(location_ids)
+    closed = wanted - await uow.catalog.lock_open(wanted)
+    if closed:
+        raise NodeClosed(closed)
 
 
 async def allocate(
@@ -71,11 +96,19 @@ async def commit_plan(
     actor: str,
     now: datetime,
     room: Mapping[str, int] | None = None,
+    routed: bool = True,
+    also_open: Collection[str] = (),
 ) -> Opened:
     """Allocate the plan (a conditional update per line: INSUFFICIENT_STOCK when the units are
     gone), open its fulfilment orders, and promise the ERP its sales orders. `room`: the days a
     full node waits before it starts (`Decision.room`); each fulfilment order keeps the day its
-    node is to start on it (`starts_on`), by which the node's capacity is counted."""
+    node is to start on it (`starts_on`), by which the node's capacity is counted.
+
+    A plan `routed` in this transaction has its nodes, and `also_open` (other nodes the same
+    routing gives work), checked still open first (`ensure_open`). Units that waited at a node
+    for supply are not routed: a node with lines waiting is not deactivated."""
+    if routed:
+        await ensure_open(uow, {*plan.locations, *also_open})
     await allocate(uow, order, plan.lines, view, actor=actor, now=now)
     line_by_sku = {line.sku: line for line in lines}
     by_id = {row.location.id: row.location for stock in view.values() for row in stock.locations}

@@ -348,7 +348,9 @@ async def allocate_waiting(services: Services, skus: Sequence[str] | None = None
             order_lines = lines.get(order.id, [])
             plan = Plan((PlanLine(backorder.sku, backorder.location_id, units),))
             room = room_of([node for node in nodes if node.id == backorder.location_id], used)
-            opened = await commit_plan(uow, order, order_lines, plan, view, actor=SYSTEM, now=now, room=room)
+            opened = await commit_plan(
+                uow, order, order_lines, plan, view, actor=SYSTEM, now=now, room=room, routed=False
+            )
             for work in opened.fulfillment_orders:
                 used[work.location_id] = used.get(work.location_id, 0) + 1
             # the promise moves when the units can no longer keep it (they came late, or wait for room)

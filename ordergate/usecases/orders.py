@@ -55,7 +55,7 @@ from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.supply import Backorder
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, metrics, payments
-from ordergate.usecases.allocation import Opened, announce_opened, commit_plan
+from ordergate.usecases.allocation import NodeClosed, Opened, announce_opened, commit_plan, ensure_open
 from ordergate.usecases.backorders import announce_waiting, plan_sale, promised_on, record_waiting
 from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.inventory import (
@@ -144,7 +144,7 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
     try:
         try:
             placed = await _write(services, principal, command, number, now, authorized, once, narrow=True)
-        except Overtaken:  # rolled back: again, locking every source position while routing
+        except (Overtaken, NodeClosed):  # rolled back: routed again, every source position locked
             placed = await _write(services, principal, command, number, now, authorized, once, narrow=False)
     except DomainError as refused:
         if authorized is not None:  # this attempt's own authorisation: no other order has it
@@ -291,6 +291,8 @@ async def _apply(
         plan.consumes.status, plan.consumes.order_id = ReservationStatus.CONSUMED, order.id
         uow.save(plan.consumes)
     if plan.hold is not None:
+        if pickup is not None:  # an unrouted pickup is open work at its store (`set_location_active`)
+            await ensure_open(uow, [pickup.id])
         await _hold_unrouted(uow, order, plan.hold)
         return Placed(order, lines, Opened([], {}, {}))
     assert plan.route is not None  # not held: routed
@@ -319,10 +321,21 @@ async def _commit_route(
             RoutingDecisionRecord.from_hold(order.id, route.plan, codes, route.reservation.id, now)
         )
     opened = Opened([], {}, {})
+    elsewhere = {w.promise.location_id for w in route.waiting} | ({pickup.id} if pickup else set())
     if route.plan.lines:
         opened = await commit_plan(
-            uow, order, lines, route.plan, dict(view), actor=actor, now=now, room=route.room
+            uow,
+            order,
+            lines,
+            route.plan,
+            dict(view),
+            actor=actor,
+            now=now,
+            room=route.room,
+            also_open=elsewhere,
         )
+    else:
+        await ensure_open(uow, elsewhere)
     waiting = record_waiting(uow, order, lines, route, now=now)
     await _confirm(uow, order, route.plan, opened, actor=actor, now=now)
     await announce_waiting(uow, order, waiting, actor=actor, now=now)

@@ -1,0 +1,177 @@
+"""A node deactivated while an order is being routed there. `deactivateLocation` locks the
+node's row, counts its open work and refuses when there is any; a placement reads the network
+(the node active), routes, and opens its work there. Without a lock both take, a placement that
+routed to the node before the deactivation committed opened a fulfilment order at a closed
+node, which the deactivation had counted as idle. Now the placement, before it commits, locks
+the nodes it gives work to and finds them still active (`allocation.ensure_open`): routed
+elsewhere when the node closed first, or counted as the node's open work when it got there
+first. PostgreSQL only: SQLite has one writer, so nothing can come in between there."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from typing import Any
+
+import asyncpg
+import pytest
+
+from ordergate.bootstrap import Sandboxes, build_services
+from ordergate.models.errors import ValidationFailed
+from ordergate.models.identity import Principal, Role
+from ordergate.settings import Settings
+from ordergate.store.catalog import CatalogRepository
+from ordergate.store.inventory import Key
+from ordergate.store.unit_of_work import Store
+from ordergate.usecases import network, orders
+from ordergate.usecases.services import Services
+from tests.services import POSTGRES_URL
+from tests.test_narrow_locks import (
+    FAR,
+    NEAR,
+    SKU,
+    STOREFRONT,
+    an_order,
+    before_locking,
+    location_id,
+    shipped_from,
+    stock,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database", ["postgres"], indirect=True)]
+
+ADMIN = Principal("admin-test", Role.ADMIN)
+
+
+@pytest.fixture
+async def other(settings: Settings, database: tuple[str, dict[str, Any]]) -> AsyncIterator[Services]:
+    """An admin's replica over the same database (its own connections and read views)."""
+    replica = build_services(
+        dataclasses.replace(settings, outbox_relay=False), Store(database[0], connect_args=database[1])
+    )
+    replica.erp = None  # it shares our database; the ERP is read by us
+    try:
+        yield replica
+    finally:
+        await replica.aclose()
+
+
+async def connect(database: tuple[str, dict[str, Any]]) -> asyncpg.Connection:
+    return await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""), **database[1])
+
+
+async def waiting_on_a_lock(database: tuple[str, dict[str, Any]], blocker: int | None = None) -> bool:
+    """Whether a backend of the test database waits for a row lock (held by `blocker`)."""
+    connection = await connect(database)
+    try:
+        waiting = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+            "wait_event_type = 'Lock' AND ($1::int IS NULL OR $1 = ANY(pg_blocking_pids(pid)))",
+            blocker,
+        )
+    finally:
+        await connection.close()
+    return bool(waiting)
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(500):
+        if await condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not within 5 s: {what}")
+
+
+async def active(services: Services, code: str) -> bool:
+    async with services.store.read() as uow:
+        return next(loc.active for loc in await uow.catalog.locations() if loc.code == code)
+
+
+async def allocated(services: Services) -> dict[str, int]:
+    async with services.store.read() as uow:
+        codes = {loc.id: loc.code for loc in await uow.catalog.locations()}
+        return {codes[p.location_id]: p.allocated for p in await uow.inventory.positions([SKU])}
+
+
+async def test_a_node_closed_after_the_order_was_routed_there_gets_none_of_it(
+    services: Services, sandboxes: Sandboxes, other: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deactivation commits between routing's read of the network and the order's commit:
+    it counted no open work at the node (the order had written none), so the order may not open
+    any there. It is routed again, among the nodes open now."""
+    await stock(services, sandboxes, {NEAR: 3, FAR: 5})
+
+    async def an_admin_closes_the_near_node(_: Sequence[Key]) -> None:
+        if await active(other, NEAR):
+            await network.set_location_active(other, ADMIN, NEAR, False)
+
+    calls = before_locking(monkeypatch, an_admin_closes_the_near_node)
+    order = await orders.place_order(services, STOREFRONT, an_order(2))
+
+    near = await location_id(services, NEAR)
+    assert sorted({loc for _, loc in calls[0]}) == [near]  # routing had chosen the near node
+    assert not await active(services, NEAR)
+    assert await shipped_from(services, order.id) == [FAR]
+    assert (await allocated(services)).get(NEAR, 0) == 0
+
+
+async def test_an_order_routed_while_a_deactivation_is_under_way_waits_for_it_and_goes_elsewhere(
+    services: Services, sandboxes: Sandboxes, database: tuple[str, dict[str, Any]]
+) -> None:
+    """The deactivation has locked the node's row and counted no work there; the order, routed
+    to the node in the meantime (its row read active, the change not committed), waits for the
+    deactivation to commit, then finds the node closed and is routed again."""
+    await stock(services, sandboxes, {NEAR: 3, FAR: 5})
+    near = await location_id(services, NEAR)
+    admin = await connect(database)
+    try:
+        deactivation = admin.transaction()
+        await deactivation.start()
+        await admin.execute("SELECT 1 FROM locations WHERE id = $1 FOR UPDATE", near)
+        placing = asyncio.create_task(orders.place_order(services, STOREFRONT, an_order(2)))
+        await until(lambda: waiting_on_a_lock(database, admin.get_server_pid()), "the order waits")
+        await admin.execute("UPDATE locations SET active = false WHERE id = $1", near)
+        await deactivation.commit()
+        order = await placing
+    finally:
+        await admin.close()
+
+    assert await shipped_from(services, order.id) == [FAR]
+    assert (await allocated(services)).get(NEAR, 0) == 0
+
+
+async def test_a_node_an_order_is_being_given_work_at_is_not_deactivated_meanwhile(
+    services: Services,
+    sandboxes: Sandboxes,
+    other: Services,
+    database: tuple[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order has found the node open (and holds it so): the deactivation that starts now
+    waits for the order to commit, then counts its fulfilment order as open work."""
+    await stock(services, sandboxes, {NEAR: 3, FAR: 5})
+    real = CatalogRepository.lock_open
+    closing: list[asyncio.Task[Any]] = []
+
+    async def lock_open(self: CatalogRepository, ids: Collection[str]) -> set[str]:
+        found = await real(self, ids)
+        if not closing:
+            closing.append(asyncio.create_task(network.set_location_active(other, ADMIN, NEAR, False)))
+
+            async def waits_or_is_done() -> bool:
+                return closing[0].done() or await waiting_on_a_lock(database)
+
+            await until(waits_or_is_done, "the deactivation waits or is done")
+            assert not closing[0].done(), "the deactivation did not wait for the order"
+        return found
+
+    monkeypatch.setattr(CatalogRepository, "lock_open", lock_open)
+    order = await orders.place_order(services, STOREFRONT, an_order(2))
+    with pytest.raises(ValidationFailed) as refused:
+        await closing[0]
+
+    assert [p.code for p in refused.value.problems] == ["LOCATION_HAS_OPEN_WORK"]
+    assert await active(services, NEAR)
+    assert await shipped_from(services, order.id) == [NEAR]
+    assert (await allocated(services))[NEAR] == 2
