@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ordergate.connectors.errors import UpstreamError
@@ -19,33 +20,58 @@ log = logging.getLogger("ordergate.workers")
 DISPATCH_IDLE_SECONDS = 2.0
 
 
-async def sync_storefront_forever(services: Services, every_seconds: int) -> None:
-    """The backfill, resumed from its checkpoint, at start and then every so often; the
-    catalogue with it. Webhooks bring orders at once: this catches what they missed."""
-    while True:
-        try:
-            changed = await storefront.sync_catalog(services)
-            report = await storefront.sync_orders(services)
-            if changed or report.imported:
-                log.info("storefront sync: %d products changed, %d orders imported", changed, report.imported)
-        except UpstreamError as error:
-            log.warning("storefront sync: %s", error)
-        except Exception:  # a supervisor: log, wait, and go on
-            log.exception("storefront sync failed; retrying")
-        await asyncio.sleep(every_seconds)
+SYNC_ROLE = "storefront-sync"
+BACKORDER_ROLE = "backorder-allocation"
 
 
-async def allocate_backorders_forever(services: Services, every_seconds: int) -> None:
-    """Supply that arrived without a webhook saying so: every so often, re-read the stock of
-    the SKUs with units waiting and give what came to the oldest lines."""
-    while True:
-        try:
-            await backorders.refresh_and_allocate(services)
-        except UpstreamError as error:
-            log.warning("backorder allocation: %s", error)
-        except Exception:  # a supervisor: log, wait, and go on
-            log.exception("backorder allocation failed; retrying")
-        await asyncio.sleep(every_seconds)
+async def every_so_often(
+    services: Services,
+    role: str,
+    every_seconds: float,
+    what: str,
+    step: Callable[[Services], Awaitable[object]],
+) -> None:
+    """`step` every `every_seconds`, by one replica for all: the one that leads `role` through
+    the broker (`Broker.lead`; the in-process broker always leads), renewed each round for two
+    rounds, given up as the loop stops so another takes it at its next round (and after its hold
+    when the replica dies). A chore N replicas did each was N times the upstream requests out of
+    one quota (the storefront's, the ERP's 60 a minute) for the same result. A failure is logged
+    and the loop goes on."""
+    token = uuid.uuid4().hex
+    try:
+        while True:
+            if await services.broker.lead(role, token, 2 * every_seconds):
+                try:
+                    await step(services)
+                except UpstreamError as error:
+                    log.warning("%s: %s", what, error)
+                except Exception:  # a supervisor: log, wait, and go on
+                    log.exception("%s failed; retrying", what)
+            await asyncio.sleep(every_seconds)
+    finally:
+        await services.broker.step_down(role, token)
+
+
+async def sync_storefront(services: Services) -> None:
+    """The backfill, resumed from its checkpoint, and the catalogue with it. Webhooks bring
+    orders at once: this catches what they missed."""
+    changed = await storefront.sync_catalog(services)
+    report = await storefront.sync_orders(services)
+    if changed or report.imported:
+        log.info("storefront sync: %d products changed, %d orders imported", changed, report.imported)
+
+
+async def sync_storefront_forever(services: Services, every_seconds: float) -> None:
+    """`sync_storefront` at start and then every so often, by one replica for all."""
+    await every_so_often(services, SYNC_ROLE, every_seconds, "storefront sync", sync_storefront)
+
+
+async def allocate_backorders_forever(services: Services, every_seconds: float) -> None:
+    """Supply that arrived without a webhook saying so: every so often, one replica for all
+    re-reads the stock of the SKUs with units waiting and gives what came to the oldest lines."""
+    await every_so_often(
+        services, BACKORDER_ROLE, every_seconds, "backorder allocation", backorders.refresh_and_allocate
+    )
 
 
 async def push_availability_forever(services: Services, at_most_every: int) -> None:

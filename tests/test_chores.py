@@ -1,0 +1,106 @@
+"""The chores a gateway does every so often (the storefront's backfill and catalogue, the ERP's
+stock of backordered SKUs) are done by one replica for all, through the broker: on real Redis,
+the replica that leads does them, the others do not, and one that stops hands them over at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from ordergate.broker.redis import RedisBroker
+from ordergate.usecases import backorders, storefront
+from ordergate.usecases.services import Services
+from ordergate.workers import loops
+from tests.services import REDIS_URL, require_redis
+
+pytestmark = [pytest.mark.redis, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
+
+ROUND = 1.0  # seconds: the leader renews its hold (two rounds) every round
+
+
+@pytest.fixture
+async def on_redis(services: Services) -> AsyncIterator[Services]:
+    """The services, their broker a Redis one of a channel of the test's own."""
+    require_redis()
+    broker, services.broker = (
+        services.broker,
+        RedisBroker(REDIS_URL, channel=f"ordergate-test:{uuid.uuid4()}"),
+    )
+    try:
+        yield services
+    finally:
+        await services.broker.stop()
+        services.broker = broker
+
+
+def recorded(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
+    """The names of the loop tasks that call `module.name` (which still runs), in order."""
+    calls: list[str] = []
+    real = getattr(module, name)
+
+    async def recording(*args: Any, **kwargs: Any) -> Any:
+        task = asyncio.current_task()
+        calls.append(task.get_name() if task is not None else "")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return calls
+
+
+async def until(condition: Any, what: str, seconds: float = 5 * ROUND) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+async def stopped(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_one_replica_syncs_the_storefront_for_all_and_another_takes_over_as_it_stops(
+    on_redis: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = recorded(monkeypatch, storefront, "sync_orders")
+    first = asyncio.create_task(loops.sync_storefront_forever(on_redis, ROUND), name="first")
+    second: asyncio.Task[None] | None = None
+    try:
+        await until(lambda: calls == ["first"], "the first replica syncs")
+        second = asyncio.create_task(loops.sync_storefront_forever(on_redis, ROUND), name="second")
+        await asyncio.sleep(2.5 * ROUND)  # two rounds of each, the first still holding the role
+        assert set(calls) == {"first"}
+        assert len(calls) >= 3  # at start and each round after: the leader renews its hold
+
+        await stopped(first)
+        already = len(calls)
+        await until(lambda: calls[already:] == ["second"], "the second replica takes over", 2 * ROUND)
+    finally:
+        await stopped(first)
+        if second is not None:
+            await stopped(second)
+    assert await on_redis.broker.lead(loops.SYNC_ROLE, "a third replica", 60) is True  # given up
+
+
+async def test_backorders_are_allocated_by_the_replica_that_leads_that_chore(
+    on_redis: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = recorded(monkeypatch, backorders, "refresh_and_allocate")
+    assert await on_redis.broker.lead(loops.BACKORDER_ROLE, "another replica", 60) is True
+    loop = asyncio.create_task(loops.allocate_backorders_forever(on_redis, ROUND), name="ours")
+    try:
+        await asyncio.sleep(1.5 * ROUND)
+        assert calls == []  # the other replica does it
+
+        await on_redis.broker.step_down(loops.BACKORDER_ROLE, "another replica")
+        await until(lambda: calls == ["ours"], "ours takes it over", 2 * ROUND)
+        assert await on_redis.broker.lead(loops.BACKORDER_ROLE, "another replica", 60) is False
+    finally:
+        await stopped(loop)
