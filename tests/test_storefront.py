@@ -382,6 +382,31 @@ async def test_a_push_works_out_only_what_changed_and_every_level_within_its_bou
         assert sandbox.available[key] == before
 
 
+async def test_a_level_changed_at_the_storefront_behind_our_back_is_put_right_within_the_resend_bound(
+    services: Services, sandboxes: Sandboxes
+) -> None:
+    """A push sends the levels that differ from what it sent before, so a level a merchant
+    edited in the storefront's admin stays wrong through pushes, full ones too, until every
+    level is sent again (`resend_every`)."""
+    services.policy = replace(services.policy, stock_ttl=timedelta(hours=1))
+    sandbox = bigcommerce(sandboxes)
+    timer = Timer()
+    pusher = AvailabilityPusher(full_every=30, timer=timer, resend_every=600)
+    every = await pusher.push(services)
+    key, ours = next((key, level) for key, level in sorted(pusher.pushed.items()) if level > 0)
+    sandbox.available[key] = 0  # edited at the storefront
+
+    timer.now += 30
+    assert await pusher.push(services) == 0  # a full push: every level worked out, none differs
+    assert sandbox.available[key] == 0
+
+    timer.now += 570
+    assert await pusher.push(services) == every  # every level sent again
+    assert sandbox.available[key] == ours
+    for (sku, location_id), available in pusher.pushed.items():
+        assert sandbox.available[(sku, location_id)] == available
+
+
 @pytest.mark.redis
 async def test_one_replica_pushes_for_all_and_another_takes_over_with_every_level(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes

@@ -8,6 +8,12 @@ a commit is caught by the full push, within the bound the setting promises: time
 hold expiring, a vendor's feed growing old), and what the ERP says when its snapshot is read
 again (the full push reads the SKUs whose snapshot is past its TTL, as any answer does; an ERP
 notice is read at once and is a commit).
+
+A push sends only the levels that differ from what the storefront was last sent, so a level that
+changed there behind our back (a merchant's edit in its admin, the storefront's own decrement on
+a sale that never reached us, a push from a replica that lost the role mid-push) would stay
+wrong until ours moved. Every `resend_every` seconds a push sends every level, whatever was sent
+before (`resend_due`): the storefront's figures heal within that bound.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ class Pushed:
     changes: Mapping[str, int]  # each SKU's change count as the push read it
     epochs: tuple[int, int]  # the views' drops of everything and of the catalogue, then
     unsettled: frozenset[str] = field(default_factory=frozenset)  # stale then: not pushed
+    resent_at: float = 0.0  # when every level was last sent, whatever had been sent before
 
 
 def due_for_push(
@@ -41,3 +48,8 @@ def due_for_push(
     wanted = set(last.unsettled)
     wanted.update(sku for sku in skus if changes.get(sku, 0) != before.get(sku, 0))
     return [sku for sku in skus if sku in wanted], False
+
+
+def resend_due(last: Pushed | None, now: float, resend_every: float) -> bool:
+    """Whether this push sends every level, not only those that differ from what was sent."""
+    return last is None or now - last.resent_at >= resend_every

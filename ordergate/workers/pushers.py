@@ -6,13 +6,16 @@ import time
 from collections.abc import Callable
 
 from ordergate.connectors.storefront.base import AvailabilityPush
-from ordergate.models.availability_push import Pushed, due_for_push
+from ordergate.models.availability_push import Pushed, due_for_push, resend_due
 from ordergate.usecases.inventory import availability
 from ordergate.usecases.services import Services
 from ordergate.usecases.storefront import importer
 
 # every level worked out again at least this often, whatever the changes heard of say
 FULL_EVERY_SECONDS = 30.0
+# every level sent at least this often, whatever was sent before: what changed at the storefront
+# behind our back is put right within it (`models.availability_push.resend_due`)
+RESEND_EVERY_SECONDS = 600.0
 PUSH_ROLE = "storefront-availability"  # one replica pushes for all (`Broker.lead`)
 
 
@@ -21,13 +24,19 @@ class AvailabilityPusher:
     the levels that changed since the last push (every level, the first time). Only the SKUs
     that may have changed are worked out again (`models.availability_push`), and every one at
     least each `full_every` seconds: in a busy hour a push costs the SKUs being sold, not the
-    whole catalogue. The storefront's locations are asked for with every full push."""
+    whole catalogue. The storefront's locations are asked for with every full push. Every
+    `resend_every` seconds every level is sent, not only those that differ from what was sent:
+    a level changed at the storefront behind our back is put right within that bound."""
 
     def __init__(
-        self, full_every: float = FULL_EVERY_SECONDS, timer: Callable[[], float] = time.monotonic
+        self,
+        full_every: float = FULL_EVERY_SECONDS,
+        timer: Callable[[], float] = time.monotonic,
+        resend_every: float = RESEND_EVERY_SECONDS,
     ) -> None:
         self.pushed: dict[tuple[str, int], int] = {}
         self.full_every = full_every
+        self.resend_every = resend_every
         self.timer = timer
         self.last: Pushed | None = None
         self.theirs: dict[str, int] = {}  # the storefront's enabled locations: our code -> its id
@@ -53,7 +62,13 @@ class AvailabilityPusher:
             skus = await uow.catalog.active_skus()
         # read before the levels are: a change made meanwhile is looked at again next time
         epochs, changes = services.views.epochs(), services.views.change_counts(skus)
-        wanted, full = due_for_push(self.last, skus, changes, epochs, now, self.full_every)
+        resend = resend_due(self.last, now, self.resend_every)
+        wanted, full = (
+            (list(skus), True)
+            if resend
+            else due_for_push(self.last, skus, changes, epochs, now, self.full_every)
+        )
+        sent = {} if resend else self.pushed
         theirs = self.theirs
         if full:
             theirs = {loc.code: loc.id for loc in await storefront.locations() if loc.enabled}
@@ -70,7 +85,7 @@ class AvailabilityPusher:
                     if location_id is None:
                         continue
                     key = (stock.sku, location_id)
-                    if self.pushed.get(key) != row.available:
+                    if sent.get(key) != row.available:
                         pushes.append(AvailabilityPush(stock.sku, location_id, row.available))
         if pushes:
             await storefront.set_availability(pushes)
@@ -78,6 +93,7 @@ class AvailabilityPusher:
                 self.pushed[(pushed.sku, pushed.location_id)] = pushed.available
         # kept only once the storefront has them: a push that failed is worked out again
         full_at = now if full or self.last is None else self.last.full_at
-        self.last = Pushed(full_at, changes, epochs, frozenset(unsettled))
+        resent_at = now if resend or self.last is None else self.last.resent_at
+        self.last = Pushed(full_at, changes, epochs, frozenset(unsettled), resent_at)
         self.theirs, self.looked_at = theirs, len(wanted)
         return len(pushes)

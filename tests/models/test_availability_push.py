@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ordergate.models.availability_push import Pushed, due_for_push
+from ordergate.models.availability_push import Pushed, due_for_push, resend_due
 
 SKUS = ["CHAIR-OAK", "LAMP-DESK", "MUG-BLUE", "RUG-JUTE-5X8"]
 
@@ -39,3 +39,11 @@ def test_every_sku_once_the_last_full_push_is_as_old_as_the_bound() -> None:
 def test_every_sku_when_changes_may_have_been_missed_or_the_catalogue_changed() -> None:
     assert due_for_push(last(), SKUS, {}, (1, 0), 101.0, 30.0) == (SKUS, True)
     assert due_for_push(last(), SKUS, {}, (0, 1), 101.0, 30.0) == (SKUS, True)
+
+
+def test_every_level_is_sent_again_once_the_last_resend_is_as_old_as_its_bound() -> None:
+    sent = Pushed(full_at=650.0, changes={}, epochs=(0, 0), resent_at=100.0)
+
+    assert resend_due(None, 0.0, 600.0)  # the first push sends every level
+    assert not resend_due(sent, 699.9, 600.0)
+    assert resend_due(sent, 700.0, 600.0)
