@@ -107,11 +107,19 @@ RACERS = (
     "storefront_sale",
     "relay_some",
     "appease",
+    "close_or_reopen",
 )
 # What a move may be told when the other move of a race changed its order first.
 # Fulfilment work still to do, least done first (`Walk.open_work`).
 OPEN_WORK = ("OPEN", "ACCEPTED", "PICKING", "PACKED", "READY_FOR_PICKUP")
-RACE_REFUSALS = {"INVALID_TRANSITION", "VERSION_CONFLICT", "NOTHING_TO_CANCEL", "NOT_CANCELLABLE"}
+# STORE_BUSY: a node the move routed to was closed by the other meanwhile (`allocation.NodeClosed`).
+RACE_REFUSALS = {
+    "INVALID_TRANSITION",
+    "VERSION_CONFLICT",
+    "NOTHING_TO_CANCEL",
+    "NOT_CANCELLABLE",
+    "STORE_BUSY",
+}
 SHOPPER = "priya.patel@example.com"  # one of the storefront sandbox's demo customers
 GUEST = "sam.guest@example.com"  # no customer of the storefront's: billed to where it ships
 NO_STREET = {
