@@ -25,6 +25,7 @@ from ordergate.store.catalog import CatalogRepository
 from ordergate.store.inventory import Key
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import network, orders
+from ordergate.usecases.allocation import NodeClosed, ensure_open
 from ordergate.usecases.services import Services
 from tests.services import POSTGRES_URL
 from tests.test_narrow_locks import (
@@ -175,3 +176,22 @@ async def test_a_node_an_order_is_being_given_work_at_is_not_deactivated_meanwhi
     assert await active(services, NEAR)
     assert await shipped_from(services, order.id) == [NEAR]
     assert (await allocated(services))[NEAR] == 2
+
+
+async def test_work_routed_to_a_closed_node_is_refused_as_busy_naming_the_node(services: Services) -> None:
+    """What `routeOrder`, a rejection routed again or a released hold answer when the node they
+    routed to closed meanwhile: STORE_BUSY (send it again), the node named by its code."""
+    await network.set_location_active(services, ADMIN, NEAR, False)
+    near, far = await location_id(services, NEAR), await location_id(services, FAR)
+
+    with pytest.raises(NodeClosed) as closed:
+        async with services.store.write() as uow:
+            await ensure_open(uow, [far, near])
+    async with services.store.write() as uow:
+        await ensure_open(uow, [far])  # an open node passes
+
+    assert closed.value.code == "STORE_BUSY"
+    assert (
+        closed.value.message
+        == f"{NEAR} was deactivated while this was being routed there: send the request again"
+    )

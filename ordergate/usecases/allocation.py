@@ -34,9 +34,9 @@ class NodeClosed(StoreBusy):
     committed after routing read the network): nothing is kept, and the request sent again is
     routed among the nodes open then. Placement routes again by itself (`orders.place`)."""
 
-    def __init__(self, ids: Collection[str]) -> None:
+    def __init__(self, codes: Collection[str]) -> None:
         super().__init__(
-            f"a node this was routed to ({', '.join(sorted(ids))}) was deactivated meanwhile: "
+            f"{', '.join(sorted(codes))} was deactivated while this was being routed there: "
             "send the request again"
         )
 
@@ -51,7 +51,7 @@ async def ensure_open(uow: UnitOfWork, location_ids: Collection[str]) -> None:
     wanted = set(location_ids)
     closed = wanted - await uow.catalog.lock_open(wanted)
     if closed:
-        raise NodeClosed(closed)
+        raise NodeClosed([loc.code for loc in (await uow.catalog.locations_by_ids(sorted(closed))).values()])
 
 
 async def allocate(
