@@ -108,6 +108,8 @@ async def walk(
                     f"  storefront sales past a line's 999 units, kept held: {run.oversized}; "
                     f"trimmed by an agent after a refused release: {run.trimmed}"
                 )
+                pushes = ", ".join(f"{kind} {n}" for kind, n in run.pushes.items()) or "none"
+                print(f"  storefront availability pushes (changed only, full, resent; levels sent): {pushes}")
                 print("  every invariant held after every step")
     return 0
 

@@ -76,10 +76,11 @@ from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import SandboxParcel
 from ordergate.usecases import backorders, storefront
-from ordergate.usecases.inventory import refresh_stock
+from ordergate.usecases.inventory import availability, refresh_stock
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import EMAILS, dispatch_once
 from ordergate.workers.handlers import outbox_handlers
+from ordergate.workers.pushers import AvailabilityPusher
 from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.clock import MovingClock
@@ -328,6 +329,9 @@ class Walk:
     delivered: Counter[str] = field(default_factory=Counter)  # per carrier, as of the last scan
     shipped: Counter[str] = field(default_factory=Counter)  # shipments per carrier, likewise
     racing: bool = False  # two moves run at once: a refusal the other move made right is no fault
+    pushes: Counter[str] = field(default_factory=Counter)  # availability pushes by kind, levels sent
+    push_clock: float = 0.0  # the storefront pusher's clock (`push_stock`), seconds
+    pusher: AvailabilityPusher = field(init=False)
     trace: TextIO | None = (
         None  # a line per step: number, move, orders so far, the generator's state, `digest`
     )
@@ -335,6 +339,7 @@ class Walk:
     def __post_init__(self) -> None:
         self.own_rng = random.Random(self.seed)
         self.heard = Heard(logging.WARNING)
+        self.pusher = AvailabilityPusher(timer=lambda: self.push_clock)
 
     @property
     def rng(self) -> random.Random:
@@ -479,6 +484,7 @@ class Walk:
             (self.storefront_sale_unlisted, 1),
             (self.relist, 1),
             (self.race, 4),
+            (self.push_stock, 4),
         ]
         actions, weights = zip(*moves, strict=True)
         for self.step in range(1, steps + 1):
@@ -520,6 +526,44 @@ class Walk:
             self.sent.append((order_input, placed["order"]["id"]))
         else:
             self.expect_codes(placed, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+
+    async def push_stock(self) -> None:
+        """The storefront is told what we can sell at each of its locations, as the push loop
+        tells it (`AvailabilityPusher`, on a clock of its own): most often the SKUs that changed
+        since the last push (2 s on), one time in four every level (30 s on), and one in ten
+        every level sent again whatever was sent before (10 minutes on). After a push of every level,
+        each SKU not stale shows at every storefront location what we can sell there: weeks of
+        changed-only pushes left no figure there behind ours (the storefront's sandbox changes
+        its levels only as we push them)."""
+        roll = self.rng.random()
+        self.push_clock += 600.0 if roll < 0.1 else 30.0 if roll < 0.35 else 2.0
+        sent = await self.pusher.push(self.services)
+        last = self.pusher.last
+        assert last is not None
+        full = last.full_at == self.push_clock
+        kind = "resent" if last.resent_at == self.push_clock else "full" if full else "changed"
+        self.pushes[kind] += 1
+        self.pushes["levels sent"] += sent
+        if not full:
+            return
+        storefront_ = self.services.storefront
+        assert storefront_ is not None
+        async with self.services.store.read() as uow:
+            skus = await uow.catalog.active_skus()
+        theirs = self.pusher.theirs
+        for stock in await availability(self.services, storefront.importer(storefront_), skus):
+            if stock.stale:
+                continue
+            for row in stock.locations:
+                location_id = theirs.get(row.location.code)
+                if location_id is None:
+                    continue
+                shown = self.bigcommerce.available.get((stock.sku, location_id))
+                if shown != row.available:
+                    raise self.violation(
+                        f"after a {kind} push: the storefront shows {shown} of {stock.sku} at "
+                        f"{row.location.code}, we can sell {row.available}"
+                    )
 
     async def race(self) -> None:
         """Two moves at once, as a busy day has them: each may find the other's writes, or wait
