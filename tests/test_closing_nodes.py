@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 
 from ordergate.bootstrap import Sandboxes, build_services
 from ordergate.models.errors import ValidationFailed
@@ -158,10 +159,11 @@ async def test_a_node_an_order_is_being_given_work_at_is_not_deactivated_meanwhi
     async def lock_open(self: CatalogRepository, ids: Collection[str]) -> set[str]:
         found = await real(self, ids)
         if not closing:
+            ours = (await self.session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
             closing.append(asyncio.create_task(network.set_location_active(other, ADMIN, NEAR, False)))
 
-            async def waits_or_is_done() -> bool:
-                return closing[0].done() or await waiting_on_a_lock(database)
+            async def waits_or_is_done() -> bool:  # waits for this transaction, not another test's
+                return closing[0].done() or await waiting_on_a_lock(database, ours)
 
             await until(waits_or_is_done, "the deactivation waits or is done")
             assert not closing[0].done(), "the deactivation did not wait for the order"
