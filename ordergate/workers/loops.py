@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from ordergate.connectors.errors import UpstreamError
@@ -24,6 +25,18 @@ SYNC_ROLE = "storefront-sync"
 BACKORDER_ROLE = "backorder-allocation"
 
 
+@asynccontextmanager
+async def role_token(services: Services, role: str) -> AsyncIterator[str]:
+    """This replica's token for a role one replica does for all (`Broker.lead`), given up as
+    the loop that holds it stops, so that another takes it at its next round rather than after
+    the hold runs out."""
+    token = uuid.uuid4().hex
+    try:
+        yield token
+    finally:
+        await services.broker.step_down(role, token)
+
+
 async def every_so_often(
     services: Services,
     role: str,
@@ -37,8 +50,7 @@ async def every_so_often(
     when the replica dies). A chore N replicas did each was N times the upstream requests out of
     one quota (the storefront's, the ERP's 60 a minute) for the same result. A failure is logged
     and the loop goes on."""
-    token = uuid.uuid4().hex
-    try:
+    async with role_token(services, role) as token:
         while True:
             if await services.broker.lead(role, token, 2 * every_seconds):
                 try:
@@ -48,8 +60,6 @@ async def every_so_often(
                 except Exception:  # a supervisor: log, wait, and go on
                     log.exception("%s failed; retrying", what)
             await asyncio.sleep(every_seconds)
-    finally:
-        await services.broker.step_down(role, token)
 
 
 async def sync_storefront(services: Services) -> None:
@@ -80,22 +90,18 @@ async def push_availability_forever(services: Services, at_most_every: int) -> N
     (`AvailabilityPusher.push_if_leading`), the others ready to take over once its hold on the
     role runs out (two rounds) or it steps down as it stops."""
     pusher = AvailabilityPusher(full_every=at_most_every)
-    token = uuid.uuid4().hex
     settle = min(2.0, at_most_every)
     hold = 2 * (at_most_every + settle)
-    try:
-        async with services.broker.listen() as listener:
-            while True:
-                try:
-                    await pusher.push_if_leading(services, token, hold)
-                except UpstreamError as error:
-                    log.warning("storefront availability push: %s", error)
-                except Exception:
-                    log.exception("storefront availability push failed; retrying")
-                await listener.wait(at_most_every)
-                await asyncio.sleep(settle)  # let a burst of changes settle
-    finally:
-        await services.broker.step_down(PUSH_ROLE, token)
+    async with role_token(services, PUSH_ROLE) as token, services.broker.listen() as listener:
+        while True:
+            try:
+                await pusher.push_if_leading(services, token, hold)
+            except UpstreamError as error:
+                log.warning("storefront availability push: %s", error)
+            except Exception:
+                log.exception("storefront availability push failed; retrying")
+            await listener.wait(at_most_every)
+            await asyncio.sleep(settle)  # let a burst of changes settle
 
 
 async def dispatch_forever(
