@@ -35,12 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.graphql_http import bench_order  # noqa: E402
 from ordergate import bootstrap  # noqa: E402
 from ordergate.bootstrap import Sandboxes  # noqa: E402
-from ordergate.models.address import Address  # noqa: E402
 from ordergate.models.catalog import Product  # noqa: E402
-from ordergate.models.commands import CustomerDetails, LineRequest, PlaceOrder  # noqa: E402
-from ordergate.models.delivery import DeliveryMethod  # noqa: E402
 from ordergate.models.identity import Principal, Role  # noqa: E402
 from ordergate.sandbox.bigcommerce import BigCommerceSandbox  # noqa: E402
 from ordergate.sandbox.katana import KatanaSandbox  # noqa: E402
@@ -54,7 +52,6 @@ from ordergate.workers.pushers import AvailabilityPusher  # noqa: E402
 
 DCS = ("DC-DFW", "DC-EWR", "DC-ONT")
 PLENTIFUL = ["MUG-BLUE", "MUG-WHITE", "BOWL-SET-4", "PLATE-DINNER"]  # what is ordered with no --extra
-AUSTIN = Address("Bench", "500 Congress Ave", "Austin", "78701", "US", region="TX")
 
 
 SETTLE_SECONDS = 2.0  # the push loop's pause after a wake-up (`workers.loops`)
@@ -117,16 +114,7 @@ async def round_of(
     for n in range(first, first + orders_per_round):
         pair = (skus[n % len(skus)], skus[(n * 7 + 3) % len(skus)])
         await orders.place_order(
-            services,
-            admin,
-            PlaceOrder(
-                idempotency_key=f"push-bench-{n}",
-                channel="web",
-                customer=CustomerDetails(email=f"buyer{n % 50}@example.com"),
-                lines=tuple(LineRequest(sku, 1) for sku in dict.fromkeys(pair)),
-                delivery_method=DeliveryMethod.SHIP,
-                shipping_address=AUSTIN,
-            ),
+            services, admin, bench_order(f"push-bench-{n}", pair, f"buyer{n % 50}@example.com")
         )
         started = time.process_time()
         await pusher.push(services)

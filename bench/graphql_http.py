@@ -143,6 +143,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+AUSTIN = Address("Bench", "500 Congress Ave", "Austin", "78701", "US", region="TX")
+
+
+def bench_order(
+    key: str, skus: tuple[str, ...], email: str, *, units: int = 1, channel: str = "web"
+) -> PlaceOrder:
+    """A bench's order: `units` of each of `skus` (once each), shipped to Austin."""
+    return PlaceOrder(
+        idempotency_key=key,
+        channel=channel,
+        customer=CustomerDetails(email=email),
+        lines=tuple(LineRequest(sku, units) for sku in dict.fromkeys(skus)),
+        delivery_method=DeliveryMethod.SHIP,
+        shipping_address=AUSTIN,
+    )
+
+
 async def seed(database_url: str) -> None:
     """Migrate, seed the demo network and catalogue, and place ORDERS orders."""
     settings = Settings(database_url=database_url, outbox_relay=False)
@@ -153,15 +170,12 @@ async def seed(database_url: str) -> None:
             await orders.place_order(
                 services,
                 admin,
-                PlaceOrder(
-                    idempotency_key=f"bench-{i}",
+                bench_order(
+                    f"bench-{i}",
+                    skus,
+                    EMAILS[i % len(EMAILS)],
+                    units=1 + i % 2,
                     channel="web" if i % 3 else "mobile",
-                    customer=CustomerDetails(email=EMAILS[i % len(EMAILS)]),
-                    lines=tuple(LineRequest(sku, 1 + i % 2) for sku in dict.fromkeys(skus)),
-                    delivery_method=DeliveryMethod.SHIP,
-                    shipping_address=Address(
-                        "Bench", "500 Congress Ave", "Austin", "78701", "US", region="TX"
-                    ),
                 ),
             )
 
