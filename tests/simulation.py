@@ -113,14 +113,9 @@ RACERS = (
 # What a move may be told when the other move of a race changed its order first.
 # Fulfilment work still to do, least done first (`Walk.open_work`).
 OPEN_WORK = ("OPEN", "ACCEPTED", "PICKING", "PACKED", "READY_FOR_PICKUP")
-# STORE_BUSY: a node the move routed to was closed by the other meanwhile (`allocation.NodeClosed`).
-RACE_REFUSALS = {
-    "INVALID_TRANSITION",
-    "VERSION_CONFLICT",
-    "NOTHING_TO_CANCEL",
-    "NOT_CANCELLABLE",
-    "STORE_BUSY",
-}
+# Not STORE_BUSY: a move whose node the other closed meanwhile routes again by itself
+# (`allocation.routed_again_if_closed`).
+RACE_REFUSALS = {"INVALID_TRANSITION", "VERSION_CONFLICT", "NOTHING_TO_CANCEL", "NOT_CANCELLABLE"}
 SHOPPER = "priya.patel@example.com"  # one of the storefront sandbox's demo customers
 GUEST = "sam.guest@example.com"  # no customer of the storefront's: billed to where it ships
 NO_STREET = {

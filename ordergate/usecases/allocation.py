@@ -3,9 +3,10 @@ ERP told. The same step serves a new order and a re-routed rejection."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.availability import start_on
@@ -32,13 +33,29 @@ class Opened:
 class NodeClosed(StoreBusy):
     """A node the work was routed to was deactivated while it was routed (`deactivateLocation`
     committed after routing read the network): nothing is kept, and the request sent again is
-    routed among the nodes open then. Placement routes again by itself (`orders.place`)."""
+    routed among the nodes open then. Placement routes again by itself (`orders.place`), and so
+    does every other request that routes work (`routed_again_if_closed`)."""
 
     def __init__(self, codes: Collection[str]) -> None:
         super().__init__(
             f"{', '.join(sorted(codes))} was deactivated while this was being routed there: "
             "send the request again"
         )
+
+
+T = TypeVar("T")
+
+
+async def routed_again_if_closed(attempt: Callable[[], Awaitable[T]]) -> T:
+    """`attempt`, a whole transaction that routes work (`routeOrder`, an edit, a rejection or a
+    short pick routed again, a released hold), run once more when a node it routed to was
+    deactivated meanwhile (`NodeClosed`: rolled back, nothing kept). The second attempt reads the
+    network afresh and passes the closed node by, so the client is not asked to send again what
+    the gateway can do itself; a node closed during that attempt too is STORE_BUSY."""
+    try:
+        return await attempt()
+    except NodeClosed:
+        return await attempt()
 
 
 async def ensure_open(uow: UnitOfWork, location_ids: Collection[str]) -> None:

@@ -33,6 +33,7 @@ from ordergate.models.scope import order_scope
 from ordergate.models.supply import BackorderStatus
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import order_status, payments
+from ordergate.usecases.allocation import routed_again_if_closed
 from ordergate.usecases.fraud import screen_after_change
 from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.pricing import price_again, write_prices
@@ -111,7 +112,8 @@ async def _commit(
     raised = None
     if preview.authorize > 0:  # before taking the edit: a declined card changes nothing
         raised = await payments.increment(services, preview.order_id, preview.total_after, increment_key)
-    try:
+
+    async def write() -> EditOutcome:
         async with services.store.write() as uow:
             order = await _order(uow, principal, command, lock=True)
             plan = await _plan(services, uow, principal, order, command, now)  # as the lock finds it
@@ -124,11 +126,14 @@ async def _commit(
                 )
             await payments.rederive_status(uow, order)  # the total moved: PAID may be PARTIALLY_PAID now
             await once.complete(uow, order.id)
+        return outcome
+
+    try:
+        return await routed_again_if_closed(write)
     except Exception:
         if raised is not None:  # the card holds more now, taken or not: the ledger says so
             await payments.keep_increment(services, preview.order_id, raised, increment_key, now)
         raise
-    return outcome
 
 
 async def _repeated(services: Services, principal: Principal, order_id: str) -> EditOutcome:

@@ -38,7 +38,7 @@ from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, erp_sync, order_status, payments
-from ordergate.usecases.allocation import announce_delay, announce_opened, commit_plan
+from ordergate.usecases.allocation import announce_delay, announce_opened, commit_plan, routed_again_if_closed
 from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
 from ordergate.usecases.routing import decide, estimate, order_clock, place_clock
 from ordergate.usecases.routing import record as record_decision
@@ -151,45 +151,53 @@ async def move(
             [Problem("INVALID_REASON", f"give a reason of 1 to {MAX_REASON} characters", ("reason",))]
         )
     now = services.clock()
-    async with services.store.write() as uow:
-        order, fulfillment_order, location = await lock_work(
-            uow, principal, fulfillment_order_id, field=("id",)
-        )
-        if action in PROGRESS and order.status is OrderStatus.ON_HOLD:
-            raise InvalidTransition("the order is on hold; release it first", field=("id",))
-        fulfillment_order.status = next_fulfillment_status(
-            fulfillment_order.status, action, fulfillment_order.delivery_method
-        )
-        fulfillment_order.updated_at = now
-        uow.save(fulfillment_order)
-        fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
-            fulfillment_order.id, []
-        )
-        await uow.events.append(
-            order,
-            EVENT_OF_ACTION[action],
-            actor=principal.subject,
-            occurred_at=now,
-            data={"fulfillment_order_id": fulfillment_order.id, "location": location.code, "reason": reason},
-            fulfillment_order=fulfillment_order,
-        )
-        if action is FulfillmentAction.MARK_READY_FOR_PICKUP:
-            # ready: the customer can come today, as the store's calendar has it
-            order.promised_on = place_clock(DeliveryMethod.PICKUP, None, location, now).date()
-            uow.save(order)
-            order_status.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
-        elif action is FulfillmentAction.CONFIRM_PICKUP:
-            await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
-        elif action is FulfillmentAction.REJECT:
-            fulfillment_order.rejection_reason = reason
-            why = f"rejected at {location.code} ({reason})"
-            await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now, why)
-            if damaged:
-                reference = f"{order.number}-{location.code}-DAMAGED-{fulfillment_order.id[:8]}"
-                await _write_off(
-                    uow, order, fulfillment_order, location, fo_lines, principal, now, reference, why
-                )
-    return fulfillment_order
+
+    async def moved() -> FulfillmentOrder:
+        async with services.store.write() as uow:
+            order, fulfillment_order, location = await lock_work(
+                uow, principal, fulfillment_order_id, field=("id",)
+            )
+            if action in PROGRESS and order.status is OrderStatus.ON_HOLD:
+                raise InvalidTransition("the order is on hold; release it first", field=("id",))
+            fulfillment_order.status = next_fulfillment_status(
+                fulfillment_order.status, action, fulfillment_order.delivery_method
+            )
+            fulfillment_order.updated_at = now
+            uow.save(fulfillment_order)
+            fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
+                fulfillment_order.id, []
+            )
+            await uow.events.append(
+                order,
+                EVENT_OF_ACTION[action],
+                actor=principal.subject,
+                occurred_at=now,
+                data={
+                    "fulfillment_order_id": fulfillment_order.id,
+                    "location": location.code,
+                    "reason": reason,
+                },
+                fulfillment_order=fulfillment_order,
+            )
+            if action is FulfillmentAction.MARK_READY_FOR_PICKUP:
+                # ready: the customer can come today, as the store's calendar has it
+                order.promised_on = place_clock(DeliveryMethod.PICKUP, None, location, now).date()
+                uow.save(order)
+                order_status.promise_status(uow, order, PushedStatus.AWAITING_PICKUP, now)
+            elif action is FulfillmentAction.CONFIRM_PICKUP:
+                await fulfil_units(uow, order, fulfillment_order, fo_lines, principal, now)
+            elif action is FulfillmentAction.REJECT:
+                fulfillment_order.rejection_reason = reason
+                why = f"rejected at {location.code} ({reason})"
+                await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now, why)
+                if damaged:
+                    reference = f"{order.number}-{location.code}-DAMAGED-{fulfillment_order.id[:8]}"
+                    await _write_off(
+                        uow, order, fulfillment_order, location, fo_lines, principal, now, reference, why
+                    )
+        return fulfillment_order
+
+    return await routed_again_if_closed(moved)
 
 
 def _plan_lines(
@@ -376,31 +384,39 @@ async def report_short_pick(
     if not principal.can(Permission.FULFIL):
         raise Forbidden("this role does not pick")
     now = services.clock()
-    async with services.store.write() as uow:
-        order, fulfillment_order, location = await lock_work(
-            uow, principal, fulfillment_order_id, field=("fulfillment_order_id",)
-        )
-        if fulfillment_order.status not in SHORT_PICKABLE:
-            raise InvalidTransition(
-                f"a short pick is reported while picking, not at {fulfillment_order.status}",
-                field=("fulfillment_order_id",),
+
+    async def reported() -> FulfillmentOrder:
+        async with services.store.write() as uow:
+            order, fulfillment_order, location = await lock_work(
+                uow, principal, fulfillment_order_id, field=("fulfillment_order_id",)
             )
-        fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
-            fulfillment_order.id, []
-        )
-        problems = short_pick_problems(fo_lines, missing)
-        if problems:
-            raise ValidationFailed(problems)
-        short = await _take_short(uow, fo_lines, missing)
-        fulfillment_order.updated_at = now
-        uow.save(fulfillment_order)
-        what = ", ".join(f"{x.quantity} x {x.sku}" for x in short)
-        why = f"short at {location.code}: {what}" if write_off else f"not from {location.code} now: {what}"
-        await _reroute(services, uow, order, fulfillment_order, short, principal, now, why)
-        if write_off:
-            reference = f"{order.number}-{location.code}-SHORT-{new_id()[:8]}"
-            await _write_off(uow, order, fulfillment_order, location, short, principal, now, reference, why)
-    return fulfillment_order
+            if fulfillment_order.status not in SHORT_PICKABLE:
+                raise InvalidTransition(
+                    f"a short pick is reported while picking, not at {fulfillment_order.status}",
+                    field=("fulfillment_order_id",),
+                )
+            fo_lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order.id])).get(
+                fulfillment_order.id, []
+            )
+            problems = short_pick_problems(fo_lines, missing)
+            if problems:
+                raise ValidationFailed(problems)
+            short = await _take_short(uow, fo_lines, missing)
+            fulfillment_order.updated_at = now
+            uow.save(fulfillment_order)
+            what = ", ".join(f"{x.quantity} x {x.sku}" for x in short)
+            why = (
+                f"short at {location.code}: {what}" if write_off else f"not from {location.code} now: {what}"
+            )
+            await _reroute(services, uow, order, fulfillment_order, short, principal, now, why)
+            if write_off:
+                reference = f"{order.number}-{location.code}-SHORT-{new_id()[:8]}"
+                await _write_off(
+                    uow, order, fulfillment_order, location, short, principal, now, reference, why
+                )
+        return fulfillment_order
+
+    return await routed_again_if_closed(reported)
 
 
 async def _take_short(

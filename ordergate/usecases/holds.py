@@ -14,6 +14,7 @@ from ordergate.models.order import HoldReason, Order, OrderHold, OrderStatus
 from ordergate.models.scope import OrderScope, order_scope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import order_status
+from ordergate.usecases.allocation import routed_again_if_closed
 from ordergate.usecases.idempotency import Claim, claim
 from ordergate.usecases.orders import route_held
 from ordergate.usecases.services import Services
@@ -96,18 +97,24 @@ async def release_order_hold(services: Services, principal: Principal, command: 
     if problems:
         raise ValidationFailed(problems)
     now = services.clock()
-    async with services.store.write() as uow:
-        once = await _once(services, uow, principal, "releaseOrderHold", command.idempotency_key, command)
-        if once is not None and once.result_id is not None:
-            return await _locked(uow, principal, once.result_id)
-        order = await _locked(uow, principal, command.order_id)
-        if order.status is not OrderStatus.ON_HOLD:
-            raise InvalidTransition(f"the order is {order.status.value}, not ON_HOLD", field=("order_id",))
-        await _refuse_unaddressed(uow, order, command.reason)
-        await _let_go(services, uow, order, command.reason, actor=principal.subject, now=now)
-        if once is not None:
-            await once.complete(uow, order.id)
-    return order
+
+    async def release() -> Order:
+        async with services.store.write() as uow:
+            once = await _once(services, uow, principal, "releaseOrderHold", command.idempotency_key, command)
+            if once is not None and once.result_id is not None:
+                return await _locked(uow, principal, once.result_id)
+            order = await _locked(uow, principal, command.order_id)
+            if order.status is not OrderStatus.ON_HOLD:
+                raise InvalidTransition(
+                    f"the order is {order.status.value}, not ON_HOLD", field=("order_id",)
+                )
+            await _refuse_unaddressed(uow, order, command.reason)
+            await _let_go(services, uow, order, command.reason, actor=principal.subject, now=now)
+            if once is not None:
+                await once.complete(uow, order.id)
+        return order
+
+    return await routed_again_if_closed(release)
 
 
 async def _let_go(
@@ -161,23 +168,27 @@ async def let_go_known(services: Services, order_id: str) -> bool:
     short for is held again, for stock (OTHER, saying why), as a sale short of stock is kept when
     it arrives. False when there was nothing to let go."""
     now = services.clock()
-    async with services.store.write() as uow:
-        order = await uow.orders.lock(order_id, EVERYTHING)
-        if order is None or order.status is not OrderStatus.ON_HOLD:
-            return False
-        holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
-        if not any(hold.reason is HoldReason.UNKNOWN_PRODUCT for hold in holds):
-            return False  # let go meanwhile, or never held for that
-        lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
-        skus = [line.sku for line in lines if line.quantity > line.quantity_cancelled]
-        products = await uow.catalog.products_by_skus(skus)
-        if any(check_sellable(sku, products.get(sku), order.currency, ("lines",)) for sku in skus):
-            return False  # not yet
-        try:
-            await _let_go(services, uow, order, HoldReason.UNKNOWN_PRODUCT, actor=CATALOGUE, now=now)
-        except ValidationFailed as refused:  # short of stock now: held for that instead
-            note = "the catalogue has its products now, but it could not be routed: " + "; ".join(
-                problem.message for problem in refused.problems
-            )
-            await place_hold(uow, order, HoldReason.OTHER, note[:1000], actor=CATALOGUE, now=now)
-    return True
+
+    async def let_go() -> bool:
+        async with services.store.write() as uow:
+            order = await uow.orders.lock(order_id, EVERYTHING)
+            if order is None or order.status is not OrderStatus.ON_HOLD:
+                return False
+            holds = (await uow.orders.active_holds_by_order_ids([order.id])).get(order.id, [])
+            if not any(hold.reason is HoldReason.UNKNOWN_PRODUCT for hold in holds):
+                return False  # let go meanwhile, or never held for that
+            lines = (await uow.orders.lines_by_order_ids([order.id])).get(order.id, [])
+            skus = [line.sku for line in lines if line.quantity > line.quantity_cancelled]
+            products = await uow.catalog.products_by_skus(skus)
+            if any(check_sellable(sku, products.get(sku), order.currency, ("lines",)) for sku in skus):
+                return False  # not yet
+            try:
+                await _let_go(services, uow, order, HoldReason.UNKNOWN_PRODUCT, actor=CATALOGUE, now=now)
+            except ValidationFailed as refused:  # short of stock now: held for that instead
+                note = "the catalogue has its products now, but it could not be routed: " + "; ".join(
+                    problem.message for problem in refused.problems
+                )
+                await place_hold(uow, order, HoldReason.OTHER, note[:1000], actor=CATALOGUE, now=now)
+        return True
+
+    return await routed_again_if_closed(let_go)

@@ -44,7 +44,14 @@ from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import erp_sync
-from ordergate.usecases.allocation import Opened, allocate, announce_delay, announce_opened, commit_plan
+from ordergate.usecases.allocation import (
+    Opened,
+    allocate,
+    announce_delay,
+    announce_opened,
+    commit_plan,
+    routed_again_if_closed,
+)
 from ordergate.usecases.inventory import Destination, SkuStock, locate, source_locations, stock_view
 from ordergate.usecases.routing import decide, estimate, order_clock
 from ordergate.usecases.services import Services
@@ -102,21 +109,26 @@ async def route_order(
             if found is None:
                 raise _nothing_to_route()
             return RouteOutcome(order.id, detached(found.record), changed=found.changed, dry_run=True)
-    async with services.store.write() as uow:
-        order = await _routable(uow, order_id, lock=True)
-        if held_before_routing(order):
-            raise InvalidTransition(
-                "the order is held before it was routed: releasing the hold routes it", field=("order_id",)
+
+    async def commit() -> RouteOutcome:
+        async with services.store.write() as uow:
+            order = await _routable(uow, order_id, lock=True)
+            if held_before_routing(order):
+                raise InvalidTransition(
+                    "the order is held before it was routed: releasing the hold routes it",
+                    field=("order_id",),
+                )
+            outcome = await replan(
+                services, uow, order, actor=principal.subject, now=now, reason="re-routed by an agent"
             )
-        outcome = await replan(
-            services, uow, order, actor=principal.subject, now=now, reason="re-routed by an agent"
-        )
-        if outcome is None:
-            raise _nothing_to_route()
-        record, changed, _ = outcome
-        if not changed:
-            uow.orders.add_decision(record)
-    return RouteOutcome(order.id, record, changed=changed, dry_run=False)
+            if outcome is None:
+                raise _nothing_to_route()
+            record, changed, _ = outcome
+            if not changed:
+                uow.orders.add_decision(record)
+        return RouteOutcome(order.id, record, changed=changed, dry_run=False)
+
+    return await routed_again_if_closed(commit)
 
 
 async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:
