@@ -104,3 +104,36 @@ async def test_backorders_are_allocated_by_the_replica_that_leads_that_chore(
         assert await on_redis.broker.lead(loops.BACKORDER_ROLE, "another replica", 60) is False
     finally:
         await stopped(loop)
+
+
+async def test_a_chore_that_outlasts_its_hold_is_not_taken_up_by_another_replica_midway(
+    on_redis: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leader's backfill runs for four rounds, twice its hold: it keeps the role while it
+    runs, so the other replica, trying every round, does not start the same work beside it."""
+    calls: list[str] = []
+    done = asyncio.Event()
+
+    async def a_long_backfill(_: Services) -> None:
+        task = asyncio.current_task()
+        calls.append(task.get_name() if task is not None else "")
+        if len(calls) == 1:
+            await done.wait()
+
+    monkeypatch.setattr(loops, "sync_storefront", a_long_backfill)
+    first = asyncio.create_task(loops.sync_storefront_forever(on_redis, ROUND), name="first")
+    second: asyncio.Task[None] | None = None
+    try:
+        await until(lambda: calls == ["first"], "the first replica starts its backfill")
+        second = asyncio.create_task(loops.sync_storefront_forever(on_redis, ROUND), name="second")
+        await asyncio.sleep(4 * ROUND)
+        assert calls == ["first"]  # still the first one's backfill, alone
+
+        done.set()
+        await until(lambda: len(calls) >= 2, "the first replica's next round")
+        assert set(calls) == {"first"}
+    finally:
+        done.set()
+        await stopped(first)
+        if second is not None:
+            await stopped(second)

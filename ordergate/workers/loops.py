@@ -4,6 +4,7 @@ the loop goes on. Started and stopped together by `workers.runner.running`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,6 +38,30 @@ async def role_token(services: Services, role: str) -> AsyncIterator[str]:
         await services.broker.step_down(role, token)
 
 
+@asynccontextmanager
+async def kept(services: Services, role: str, token: str, hold: float) -> AsyncIterator[None]:
+    """The role (led by `token`) renewed every third of its hold while the body runs, so that a
+    chore that outlasts its hold (a backfill of a large storefront; the ERP's stock of many
+    backordered SKUs at 60 requests a minute) is not taken up by another replica midway and done
+    twice, out of the same quota. A replica that dies stops renewing: another takes the role once
+    the hold runs out."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(hold / 3)
+            if not await services.broker.lead(role, token, hold):
+                log.warning("%s was taken up by another replica while this one did it", role)
+                return
+
+    renewing = asyncio.create_task(renew(), name=f"renew {role}")
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+
+
 async def every_so_often(
     services: Services,
     role: str,
@@ -49,12 +74,14 @@ async def every_so_often(
     rounds, given up as the loop stops so another takes it at its next round (and after its hold
     when the replica dies). A chore N replicas did each was N times the upstream requests out of
     one quota (the storefront's, the ERP's 60 a minute) for the same result. A failure is logged
-    and the loop goes on."""
+    and the loop goes on. The role is kept while a step outlasts its hold (`kept`)."""
+    hold = 2 * every_seconds
     async with role_token(services, role) as token:
         while True:
-            if await services.broker.lead(role, token, 2 * every_seconds):
+            if await services.broker.lead(role, token, hold):
                 try:
-                    await step(services)
+                    async with kept(services, role, token, hold):
+                        await step(services)
                 except UpstreamError as error:
                     log.warning("%s: %s", what, error)
                 except Exception:  # a supervisor: log, wait, and go on
