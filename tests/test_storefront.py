@@ -444,6 +444,36 @@ async def test_one_replica_pushes_for_all_and_another_takes_over_with_every_leve
 
 
 @pytest.mark.redis
+async def test_a_push_that_outlasts_its_hold_keeps_the_role(services: Services) -> None:
+    """A storefront slow to answer makes a push last longer than the role's hold: the leader
+    keeps the role while it pushes, so another replica does not push beside it meanwhile."""
+    require_redis()
+    broker, services.broker = (
+        services.broker,
+        RedisBroker(REDIS_URL, channel=f"ordergate-test:{uuid.uuid4()}"),
+    )
+    first, second = AvailabilityPusher(), AvailabilityPusher()
+    real, slow = first.push, asyncio.Event()
+
+    async def a_slow_push(services: Services) -> int:
+        await slow.wait()
+        return await real(services)
+
+    first.push = a_slow_push  # type: ignore[method-assign]
+    try:
+        pushing = asyncio.create_task(first.push_if_leading(services, "first", 0.6))
+        await asyncio.sleep(1.5)  # more than twice the hold
+        assert await second.push_if_leading(services, "second", 0.6) is None
+
+        slow.set()
+        assert await pushing is not None
+    finally:
+        slow.set()
+        await services.broker.stop()
+        services.broker = broker
+
+
+@pytest.mark.redis
 async def test_the_push_loop_takes_the_role_and_gives_it_up_as_it_stops(
     services: Services, sandboxes: Sandboxes
 ) -> None:

@@ -10,6 +10,7 @@ from ordergate.models.availability_push import Pushed, due_for_push, resend_due
 from ordergate.usecases.inventory import availability
 from ordergate.usecases.services import Services
 from ordergate.usecases.storefront import importer
+from ordergate.workers.roles import kept
 
 # every level worked out again at least this often, whatever the changes heard of say
 FULL_EVERY_SECONDS = 30.0
@@ -51,7 +52,8 @@ class AvailabilityPusher:
             self.pushed.clear()
             self.last = None
             return None
-        return await self.push(services)
+        async with kept(services, PUSH_ROLE, token, hold):  # a storefront slow to answer
+            return await self.push(services)
 
     async def push(self, services: Services) -> int:
         storefront = services.storefront
