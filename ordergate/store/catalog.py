@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -48,7 +50,7 @@ class CatalogRepository:
         return int((await self.session.execute(query)).scalar_one())
 
     async def locations(self) -> list[Location]:
-        rows = await self.session.execute(select(Location).order_by(tables.locations.c.code))
+        rows = await self.session.execute(_locations())
         return list(rows.scalars())
 
     async def locations_by_ids(self, ids: Sequence[str]) -> dict[str, Location]:
@@ -69,12 +71,7 @@ class CatalogRepository:
         it. (SQLite has one writer at a time: there, a plain read.)"""
         if not ids:
             return set()
-        query = (
-            sa.select(tables.locations.c.id)
-            .where(tables.locations.c.id.in_(sorted(ids)), tables.locations.c.active)
-            .with_for_update(read=True, key_share=True)
-        )
-        return set((await self.session.execute(query)).scalars())
+        return set((await self.session.execute(_open_locked(), {"ids": sorted(ids)})).scalars())
 
     async def location_for_update(self, location_id: str) -> Location | None:
         """A location to change through the session (the audit trail and the views see it)."""
@@ -139,3 +136,19 @@ class CatalogRepository:
             statement = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(column)
             added += len((await self.session.execute(statement, values)).all())
         return added
+
+
+@functools.cache
+def _open_locked() -> sa.Select[Any]:
+    """`CatalogRepository.lock_open`'s statement, built once per process: one per placement."""
+    return (
+        sa.select(tables.locations.c.id)
+        .where(tables.locations.c.id.in_(sa.bindparam("ids", expanding=True)), tables.locations.c.active)
+        .with_for_update(read=True, key_share=True)
+    )
+
+
+@functools.cache
+def _locations() -> Any:
+    """`CatalogRepository.locations`' statement, built once per process: every routing reads it."""
+    return select(Location).order_by(tables.locations.c.code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,7 @@ class NetworkRepository:
 
     async def routing_policy(self, *, lock: bool = False) -> RoutingPolicy | None:
         """The policy set through the API, or None (the settings' policy holds)."""
-        query = sa.select(tables.routing_policy).where(tables.routing_policy.c.id == ROW)
-        row = (await self.session.execute(query.with_for_update() if lock else query)).mappings().first()
+        row = (await self.session.execute(_policy(lock))).mappings().first()
         if row is None:
             return None
         weights = {str(k): float(v) for k, v in dict(row["weights"]).items()}
@@ -66,3 +66,10 @@ class NetworkRepository:
                 sa.update(tables.routing_policy).where(tables.routing_policy.c.id == ROW).values(**values)
             )
         return RoutingPolicy(policy.weights, policy.max_split, dict(policy.split_limits), version, by, at)
+
+
+@functools.cache
+def _policy(lock: bool) -> sa.Select[Any]:
+    """`routing_policy`'s statement, built once per process: every placement reads it."""
+    query = sa.select(tables.routing_policy).where(tables.routing_policy.c.id == ROW)
+    return query.with_for_update() if lock else query
