@@ -18,7 +18,7 @@ from ordergate.usecases.services import Services
 from ordergate.workers import loops
 from tests.services import REDIS_URL, require_redis
 
-pytestmark = [pytest.mark.redis, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 ROUND = 1.0  # seconds: the leader renews its hold (two rounds) every round
 
@@ -66,6 +66,7 @@ async def stopped(task: asyncio.Task[None]) -> None:
         await task
 
 
+@pytest.mark.redis
 async def test_one_replica_syncs_the_storefront_for_all_and_another_takes_over_as_it_stops(
     on_redis: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,6 +90,7 @@ async def test_one_replica_syncs_the_storefront_for_all_and_another_takes_over_a
     assert await on_redis.broker.lead(loops.SYNC_ROLE, "a third replica", 60) is True  # given up
 
 
+@pytest.mark.redis
 async def test_backorders_are_allocated_by_the_replica_that_leads_that_chore(
     on_redis: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +108,7 @@ async def test_backorders_are_allocated_by_the_replica_that_leads_that_chore(
         await stopped(loop)
 
 
+@pytest.mark.redis
 async def test_a_chore_that_outlasts_its_hold_is_not_taken_up_by_another_replica_midway(
     on_redis: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,3 +140,24 @@ async def test_a_chore_that_outlasts_its_hold_is_not_taken_up_by_another_replica
         await stopped(first)
         if second is not None:
             await stopped(second)
+
+
+async def test_a_chore_loop_stopped_as_its_step_ends_stops(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway stops its loops by cancelling them; one cancelled just as its step ended, while
+    it let go of the role's renewal, must stop too. It swallowed the cancellation and slept on
+    to its next round, and the gateway's shutdown (every test's teardown) waited for it forever."""
+    loop: list[asyncio.Task[None]] = []
+
+    async def stopped_as_it_ends(_: Services) -> None:
+        asyncio.get_running_loop().call_soon(loop[0].cancel)  # lands as the role is let go
+
+    monkeypatch.setattr(loops, "sync_storefront", stopped_as_it_ends)
+    loop.append(asyncio.create_task(loops.sync_storefront_forever(services, ROUND)))
+
+    done, _ = await asyncio.wait(loop, timeout=3 * ROUND)
+    if not done:
+        await stopped(loop[0])
+    assert done
+    assert loop[0].cancelled()

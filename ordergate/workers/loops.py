@@ -40,7 +40,9 @@ async def every_so_often(
     hold = 2 * every_seconds
     async with role_token(services, role) as token:
         while True:
-            if await services.broker.lead(role, token, hold):
+            leads = await services.broker.lead(role, token, hold)
+            stop_if_cancelled()  # redis-py can swallow a cancellation that lands mid-command
+            if leads:
                 try:
                     async with kept(services, role, token, hold):
                         await step(services)
@@ -48,6 +50,7 @@ async def every_so_often(
                     log.warning("%s: %s", what, error)
                 except Exception:  # a supervisor: log, wait, and go on
                     log.exception("%s failed; retrying", what)
+                stop_if_cancelled()
             await asyncio.sleep(every_seconds)
 
 
@@ -89,6 +92,7 @@ async def push_availability_forever(services: Services, at_most_every: int) -> N
                 log.warning("storefront availability push: %s", error)
             except Exception:
                 log.exception("storefront availability push failed; retrying")
+            stop_if_cancelled()  # redis-py can swallow a cancellation that lands mid-command
             await listener.wait(at_most_every)
             await asyncio.sleep(settle)  # let a burst of changes settle
 

@@ -4,13 +4,13 @@ kept while its holder works."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from ordergate.usecases.services import Services
+from ordergate.workers.relay import stop_if_cancelled
 
 log = logging.getLogger("ordergate.workers")
 
@@ -41,11 +41,13 @@ async def kept(services: Services, role: str, token: str, hold: float) -> AsyncI
             if not await services.broker.lead(role, token, hold):
                 log.warning("%s was taken up by another replica while this one did it", role)
                 return
+            stop_if_cancelled()  # redis-py can swallow a cancellation that lands mid-command
 
     renewing = asyncio.create_task(renew(), name=f"renew {role}")
     try:
         yield
     finally:
         renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
+        # waited for without swallowing a CancelledError: one meant for the holder (its loop
+        # stopped as the body ended) must still stop it, or the loop runs on past its stop
+        await asyncio.wait([renewing])
