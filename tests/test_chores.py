@@ -21,6 +21,7 @@ from tests.services import REDIS_URL, require_redis
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 ROUND = 1.0  # seconds: the leader renews its hold (two rounds) every round
+SHORT = ROUND / 2  # a round where many rounds must pass
 
 
 @pytest.fixture
@@ -124,12 +125,12 @@ async def test_a_chore_that_outlasts_its_hold_is_not_taken_up_by_another_replica
             await done.wait()
 
     monkeypatch.setattr(loops, "sync_storefront", a_long_backfill)
-    first = asyncio.create_task(loops.sync_storefront_forever(on_redis, ROUND), name="first")
+    first = asyncio.create_task(loops.sync_storefront_forever(on_redis, SHORT), name="first")
     second: asyncio.Task[None] | None = None
     try:
         await until(lambda: calls == ["first"], "the first replica starts its backfill")
-        second = asyncio.create_task(loops.sync_storefront_forever(on_redis, ROUND), name="second")
-        await asyncio.sleep(4 * ROUND)
+        second = asyncio.create_task(loops.sync_storefront_forever(on_redis, SHORT), name="second")
+        await asyncio.sleep(4 * SHORT)
         assert calls == ["first"]  # still the first one's backfill, alone
 
         done.set()
