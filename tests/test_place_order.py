@@ -18,6 +18,7 @@ from tests.graphql_client import execute
 
 PLACE_ORDER = operation("PlaceOrder")
 STOREFRONT = a_token("storefront")
+ADMIN = a_token("admin")
 
 
 async def place(client: httpx.AsyncClient, order: dict[str, Any], token: str = STOREFRONT) -> dict[str, Any]:
@@ -234,6 +235,37 @@ async def test_a_pickup_location_that_does_not_offer_pickup_is_refused(client: h
     )
 
     assert [e["code"] for e in payload["userErrors"]] == ["INVALID_PICKUP_LOCATION"]
+
+
+async def test_a_pickup_at_a_closed_store_is_refused_naming_the_store(client: httpx.AsyncClient) -> None:
+    """A store an admin deactivated, given by its code: placeOrder and a stock hold say it is
+    closed, by that code (not by the id the gateway looked up)."""
+    closed = await execute(
+        client, 'mutation { deactivateLocation(id: "st-chi") { userErrors { code } } }', token=ADMIN
+    )
+    assert closed["data"]["deactivateLocation"]["userErrors"] == []
+
+    placed = await place(
+        client, an_order_input(deliveryMethod="PICKUP", shippingAddress=None, pickupLocationId="ST-CHI")
+    )
+    held = await execute(
+        client,
+        operation("HoldStock"),
+        {
+            "input": {
+                "idempotencyKey": "hold-at-closed",
+                "lines": [a_line("MUG-BLUE", 1)],
+                "pickupLocationId": "ST-CHI",
+            }
+        },
+        token=STOREFRONT,
+    )
+
+    for refused in (placed["userErrors"], held["data"]["reserveInventory"]["userErrors"]):
+        assert [(e["code"], e["field"]) for e in refused] == [
+            ("INVALID_PICKUP_LOCATION", ["input", "pickupLocationId"])
+        ]
+        assert refused[0]["message"].startswith("ST-CHI is closed: ")
 
 
 async def test_a_repeat_with_the_same_key_returns_the_first_order(

@@ -100,6 +100,21 @@ class CapturePlan:
     consumes: Reservation | None  # the reservation the order uses up (held or not)
 
 
+def pickup_refusal(ref: str, location: Location | None) -> Problem | None:
+    """Why the location `ref` names (None: no location has that id or code) cannot be where an
+    order or a hold is collected, naming it as the client knows it; None when it can be."""
+    if location is None:
+        why = f"no location has the id or code {ref[:64]!r}"
+    elif not location.active:
+        why = f"{location.code} is closed"
+    elif not location.pickup_enabled:
+        why = f"{location.code} does not offer pickup"
+    else:
+        return None
+    message = f"{why}: choose another location to collect from (its id or its code), or ship it"
+    return Problem("INVALID_PICKUP_LOCATION", message, PICKUP_FIELD)
+
+
 def check_capture(
     command: PlaceOrder, products: Mapping[str, Product], pickup: Location | None, *, currency: str
 ) -> list[Problem]:
@@ -116,13 +131,10 @@ def check_capture(
     pickup_code = pickup.code if pickup is not None else None
     problems.extend(check_choice(command.delivery_option_id, command.delivery_method, pickup_code)[1])
     if command.pickup_location_id:
-        if pickup is None or not pickup.active or not pickup.pickup_enabled:
-            message = (
-                f"pickupLocationId {command.pickup_location_id[:64]!r} is not a location that offers "
-                "pickup (give its id or its code)"
-            )
-            problems.append(Problem("INVALID_PICKUP_LOCATION", message, PICKUP_FIELD))
-        elif not pickup.serves(command.channel):
+        refused = pickup_refusal(command.pickup_location_id, pickup)
+        if refused is not None:
+            problems.append(refused)
+        elif pickup is not None and not pickup.serves(command.channel):
             message = f"that location does not serve the {command.channel} channel"
             problems.append(Problem("INVALID_PICKUP_LOCATION", message, PICKUP_FIELD))
     return problems

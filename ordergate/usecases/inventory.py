@@ -14,6 +14,7 @@ from ordergate.connectors.errors import UpstreamError, UpstreamUnavailable, Webh
 from ordergate.models.address import Address
 from ordergate.models.availability import NodeStock, Supply, ats, network_ats
 from ordergate.models.calendar import local_now, zone_of
+from ordergate.models.capture import pickup_refusal
 from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.geo import Point, haversine_km, transit_days
@@ -330,17 +331,9 @@ def source_locations(
     ships for the channel."""
     if pickup_location_id is not None:
         chosen = [loc for loc in locations if loc.id == pickup_location_id]
-        if not chosen or not chosen[0].active or not chosen[0].pickup_enabled:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "INVALID_PICKUP_LOCATION",
-                        f"the pickup location {pickup_location_id[:64]!r} does not offer pickup (not one, "
-                        "closed, or its pickup turned off): give another location's id or code, or ship it",
-                        ("pickup_location_id",),
-                    )
-                ]
-            )
+        refused = pickup_refusal(pickup_location_id, chosen[0] if chosen else None)
+        if refused is not None:
+            raise ValidationFailed([refused])
         return chosen
     return [loc for loc in locations if sellable(loc, channel) and (loc.ships or not ship)]
 

@@ -97,16 +97,17 @@ def test_every_line_that_cannot_be_sold_is_named_at_once() -> None:
 
 
 @pytest.mark.parametrize(
-    "pickup",
+    ("pickup", "why"),
     [
-        None,
-        a_location("ST-CHI", active=False),
-        a_location("ST-CHI", pickup_enabled=False),
-        a_location("ST-CHI", channels=["pos"]),
+        (None, "no location has the id or code 'loc-st-chi': "),
+        (a_location("ST-CHI", active=False), "ST-CHI is closed: "),
+        (a_location("ST-CHI", pickup_enabled=False), "ST-CHI does not offer pickup: "),
+        (a_location("ST-CHI", channels=["pos"]), "that location does not serve the web channel"),
     ],
     ids=["unknown", "inactive", "no-pickup", "other-channel"],
 )
-def test_a_pickup_location_must_offer_pickup_for_the_orders_channel(pickup: Any) -> None:
+def test_a_pickup_location_must_offer_pickup_for_the_orders_channel(pickup: Any, why: str) -> None:
+    """Refused, saying why, with the location named as the client knows it (its code)."""
     command = a_place_order(
         delivery_method=DeliveryMethod.PICKUP, shipping_address=None, pickup_location_id="loc-st-chi"
     )
@@ -114,6 +115,7 @@ def test_a_pickup_location_must_offer_pickup_for_the_orders_channel(pickup: Any)
     found = check_capture(command, PRODUCTS, pickup, currency="USD")
 
     assert [(p.code, p.field) for p in found] == [("INVALID_PICKUP_LOCATION", ("pickup_location_id",))]
+    assert found[0].message.startswith(why)
 
 
 def test_a_sellable_order_for_a_pickup_that_serves_its_channel_passes() -> None:
