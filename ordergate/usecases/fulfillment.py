@@ -189,12 +189,19 @@ async def move(
             elif action is FulfillmentAction.REJECT:
                 fulfillment_order.rejection_reason = reason
                 why = f"rejected at {location.code} ({reason})"
-                await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now, why)
-                if damaged:
-                    reference = f"{order.number}-{location.code}-DAMAGED-{fulfillment_order.id[:8]}"
-                    await _write_off(
-                        uow, order, fulfillment_order, location, fo_lines, principal, now, reference, why
-                    )
+                written_off = f"DAMAGED-{fulfillment_order.id[:8]}" if damaged else None
+                await _send_on(
+                    services,
+                    uow,
+                    order,
+                    fulfillment_order,
+                    location,
+                    fo_lines,
+                    principal,
+                    now,
+                    why,
+                    written_off,
+                )
         return fulfillment_order
 
     return await routed_again_if_closed(moved)
@@ -246,6 +253,27 @@ async def fulfil_units(
         uow.save(line)
     await order_status.derive(uow, order, lines, actor=principal.subject, now=now)
     await payments.promise_settlement(uow, order, fulfillment_order.id, lines, now)
+
+
+async def _send_on(
+    services: Services,
+    uow: UnitOfWork,
+    order: Order,
+    fulfillment_order: FulfillmentOrder,
+    location: Location,
+    fo_lines: Sequence[FulfillmentOrderLine],
+    principal: Principal,
+    now: datetime,
+    why: str,
+    written_off: str | None,
+) -> None:
+    """Units a node will not send (rejected, or short at the pick) routed elsewhere (`_reroute`),
+    and, when they are damaged or missing, written off its stock as `written_off` says (the
+    adjustment's reference after the order's number and the node's code)."""
+    await _reroute(services, uow, order, fulfillment_order, fo_lines, principal, now, why)
+    if written_off is not None:
+        reference = f"{order.number}-{location.code}-{written_off}"
+        await _write_off(uow, order, fulfillment_order, location, fo_lines, principal, now, reference, why)
 
 
 async def _reroute(
@@ -408,12 +436,10 @@ async def report_short_pick(
             why = (
                 f"short at {location.code}: {what}" if write_off else f"not from {location.code} now: {what}"
             )
-            await _reroute(services, uow, order, fulfillment_order, short, principal, now, why)
-            if write_off:
-                reference = f"{order.number}-{location.code}-SHORT-{new_id()[:8]}"
-                await _write_off(
-                    uow, order, fulfillment_order, location, short, principal, now, reference, why
-                )
+            written_off = f"SHORT-{new_id()[:8]}" if write_off else None
+            await _send_on(
+                services, uow, order, fulfillment_order, location, short, principal, now, why, written_off
+            )
         return fulfillment_order
 
     return await routed_again_if_closed(reported)
