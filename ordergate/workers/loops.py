@@ -14,7 +14,7 @@ from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import DISPATCH_BATCH, Follower, dispatch_once
 from ordergate.workers.pushers import PUSH_ROLE, AvailabilityPusher
 from ordergate.workers.relay import stop_if_cancelled
-from ordergate.workers.roles import kept, role_token
+from ordergate.workers.roles import leading, role_token
 
 log = logging.getLogger("ordergate.workers")
 DISPATCH_IDLE_SECONDS = 2.0
@@ -36,21 +36,19 @@ async def every_so_often(
     rounds, given up as the loop stops so another takes it at its next round (and after its hold
     when the replica dies). A chore N replicas did each was N times the upstream requests out of
     one quota (the storefront's, the ERP's 60 a minute) for the same result. A failure is logged
-    and the loop goes on. The role is kept while a step outlasts its hold (`kept`)."""
+    and the loop goes on. The role is kept while a step outlasts its hold (`roles.leading`)."""
     hold = 2 * every_seconds
     async with role_token(services, role) as token:
         while True:
-            leads = await services.broker.lead(role, token, hold)
-            stop_if_cancelled()  # redis-py can swallow a cancellation that lands mid-command
-            if leads:
-                try:
-                    async with kept(services, role, token, hold):
+            try:
+                async with leading(services, role, token, hold) as leads:
+                    if leads:
                         await step(services)
-                except UpstreamError as error:
-                    log.warning("%s: %s", what, error)
-                except Exception:  # a supervisor: log, wait, and go on
-                    log.exception("%s failed; retrying", what)
-                stop_if_cancelled()
+            except UpstreamError as error:
+                log.warning("%s: %s", what, error)
+            except Exception:  # a supervisor: log, wait, and go on
+                log.exception("%s failed; retrying", what)
+            stop_if_cancelled()  # redis-py can swallow a cancellation that lands mid-command
             await asyncio.sleep(every_seconds)
 
 

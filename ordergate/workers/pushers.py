@@ -10,7 +10,7 @@ from ordergate.models.availability_push import Pushed, due_for_push, resend_due
 from ordergate.usecases.inventory import availability
 from ordergate.usecases.services import Services
 from ordergate.usecases.storefront import importer
-from ordergate.workers.roles import kept
+from ordergate.workers.roles import leading
 
 # every level worked out again at least this often, whatever the changes heard of say
 FULL_EVERY_SECONDS = 30.0
@@ -48,12 +48,12 @@ class AvailabilityPusher:
         when another does: N replicas tell the storefront once, not N times, out of its request
         quota. A replica that does not lead forgets what it pushed (the leader has pushed since),
         so that when it takes the lead its first push is of every level."""
-        if not await services.broker.lead(PUSH_ROLE, token, hold):
-            self.pushed.clear()
-            self.last = None
-            return None
-        async with kept(services, PUSH_ROLE, token, hold):  # a storefront slow to answer
-            return await self.push(services)
+        async with leading(services, PUSH_ROLE, token, hold) as leads:  # kept while a push is slow
+            if leads:
+                return await self.push(services)
+        self.pushed.clear()
+        self.last = None
+        return None
 
     async def push(self, services: Services) -> int:
         storefront = services.storefront

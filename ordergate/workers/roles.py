@@ -1,5 +1,5 @@
-"""Roles one replica does for all (`Broker.lead`): a replica's token for a role, and the role
-kept while its holder works."""
+"""Roles one replica does for all (`Broker.lead`): a replica's token for a role, and whether it
+leads the role now, kept while it works."""
 
 from __future__ import annotations
 
@@ -28,7 +28,20 @@ async def role_token(services: Services, role: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def kept(services: Services, role: str, token: str, hold: float) -> AsyncIterator[None]:
+async def leading(services: Services, role: str, token: str, hold: float) -> AsyncIterator[bool]:
+    """Whether this replica (`token`) leads `role` for the next `hold` seconds (taken or renewed);
+    when it does, the role is kept while the body runs (`_kept`)."""
+    leads = await services.broker.lead(role, token, hold)
+    stop_if_cancelled()  # redis-py can swallow a cancellation that lands mid-command
+    if not leads:
+        yield False
+        return
+    async with _kept(services, role, token, hold):
+        yield True
+
+
+@asynccontextmanager
+async def _kept(services: Services, role: str, token: str, hold: float) -> AsyncIterator[None]:
     """The role (led by `token`) renewed every third of its hold while the body runs, so that a
     chore that outlasts its hold (a backfill of a large storefront; the ERP's stock of many
     backordered SKUs at 60 requests a minute) is not taken up by another replica midway and done
