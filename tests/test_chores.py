@@ -17,6 +17,7 @@ from ordergate.usecases import backorders, storefront
 from ordergate.usecases.services import Services
 from ordergate.workers import loops
 from tests.services import REDIS_URL, require_redis
+from tests.waiting import until
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -51,14 +52,6 @@ def recorded(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[st
 
     monkeypatch.setattr(module, name, recording)
     return calls
-
-
-async def until(condition: Any, what: str, seconds: float = 5 * ROUND) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 async def stopped(task: asyncio.Task[None]) -> None:

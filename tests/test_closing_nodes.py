@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -45,6 +45,7 @@ from tests.test_narrow_locks import (
     shipped_from,
     stock,
 )
+from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database", ["postgres"], indirect=True)]
 
@@ -82,14 +83,6 @@ async def waiting_on_a_lock(database: tuple[str, dict[str, Any]], blocker: int |
     finally:
         await connection.close()
     return bool(waiting)
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(500):
-        if await condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not within 5 s: {what}")
 
 
 async def active(services: Services, code: str) -> bool:
