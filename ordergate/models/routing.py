@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.models.allocation import Plan, PlanLine, Want
+from ordergate.models.errors import Problem
 from ordergate.models.ids import new_id
 from ordergate.models.location import LocationType
 
@@ -261,6 +262,21 @@ def route(
     return dataclasses.replace(
         fallback, chosen=plans[0], plans=tuple(plans), evaluations=evaluations, room=room
     )
+
+
+def insufficient(wants: Sequence[Want], held: Mapping[str, int], verb: str) -> list[Problem]:
+    """INSUFFICIENT_STOCK for each line asking for more units than `held` has of its SKU (what
+    the nodes that may serve hold of it together; a SKU not in it: none). No plan can serve a
+    cart with such a line, however it is split."""
+    return [
+        Problem(
+            "INSUFFICIENT_STOCK",
+            f"not enough {want.sku} to {verb} {want.quantity}",
+            ("lines", str(i), "quantity"),
+        )
+        for i, want in enumerate(wants)
+        if held.get(want.sku, 0) < want.quantity
+    ]
 
 
 def _full_reason(days: int, taken: bool) -> str:

@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from sqlalchemy import bindparam, delete, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -32,6 +33,11 @@ class IdempotencyRepository:
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(query)).scalars().first()
+
+    async def known(self, scope: str, key: str) -> bool:
+        """Whether the key is claimed or kept (as committed: a claim not yet committed is not
+        seen). One read of its primary key, no lock."""
+        return (await self.session.execute(_KNOWN, {"of_scope": scope, "of_key": key})).first() is not None
 
     async def claim(self, record: IdempotencyRecord) -> None:
         """Insert the key, or KeyTaken when it is there (the caller then reads the stored
@@ -64,6 +70,10 @@ class IdempotencyRepository:
 
 
 _KEYS = tables.idempotency_keys
+
+_KNOWN = sa_select(_KEYS.c.key).where(
+    _KEYS.c.scope == bindparam("of_scope"), _KEYS.c.key == bindparam("of_key")
+)
 
 _RELEASE = delete(_KEYS).where(
     _KEYS.c.scope == bindparam("of_scope"),

@@ -50,14 +50,14 @@ from ordergate.models.location import Location
 from ordergate.models.notes import check_tags
 from ordergate.models.order import DeliveryMethod, Order, OrderHold, OrderLine, OrderStatus
 from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
-from ordergate.models.routing import RoutingDecisionRecord
+from ordergate.models.routing import RoutingDecisionRecord, insufficient
 from ordergate.models.scope import OrderScope, order_scope
-from ordergate.models.supply import Backorder
+from ordergate.models.supply import Backorder, SellingPolicy, effective_policy
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, metrics, payments
 from ordergate.usecases.allocation import NodeClosed, Opened, announce_opened, commit_plan, ensure_open
 from ordergate.usecases.backorders import announce_waiting, plan_sale, promised_on, record_waiting
-from ordergate.usecases.idempotency import Claim, claim_first
+from ordergate.usecases.idempotency import Claim, claim_first, scope_of
 from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
@@ -115,6 +115,9 @@ async def place(services: Services, principal: Principal, command: PlaceOrder) -
             command, pickup_location_id=await catalog.location_id(services, command.pickup_location_id)
         )
     await refresh_stock(services, [line.sku for line in command.lines])
+    sold_out = await _sold_out(services, principal, command)
+    if sold_out is not None:
+        raise sold_out
     async with claim_first(
         services, principal, "placeOrder", command.idempotency_key, command, prepare=_next_number
     ) as once:
@@ -147,6 +150,7 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
         except (Overtaken, NodeClosed):  # rolled back: routed again, every source position locked
             placed = await _write(services, principal, command, number, now, authorized, once, narrow=False)
     except DomainError as refused:
+        services.short_lately.note(_short_skus(command, refused.problems))
         if authorized is not None:  # this attempt's own authorisation: no other order has it
             await payments.void_quietly(
                 services, command.payment_provider or "", authorized[1], authorized[0]
@@ -157,6 +161,67 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
             log.warning("a refused order's key was not given up yet: the store is busy")
         raise
     return placed
+
+
+async def _sold_out(services: Services, principal: Principal, command: PlaceOrder) -> ValidationFailed | None:
+    """A placement sure to be refused for stock, answered before it claims its key, touches the
+    card or opens the order's transaction. Only a placement with a line of a SKU placements here
+    were lately refused for (`ShortLately`) is looked at: in one transaction, the stock of its
+    SKUs is read as routing reads it (without locks) and, when the nodes that may serve it hold
+    fewer units of a line's SKU than the line asks for, the answer is the one the order's own
+    transaction would give (INSUFFICIENT_STOCK for each such line) and the stock-out is counted.
+    Left to that transaction (None): a key used before (a repeat gets its first result, a reuse
+    its refusal), anything refused before routing (a SKU not sold, a closed pickup store), and
+    what may still be sold (incoming supply, a hold, a chosen delivery option, a sale already
+    made)."""
+    if command.sale is not None or command.reservation_id is not None or command.delivery_option_id:
+        return None
+    suspects = services.short_lately.of(line.sku for line in command.lines)
+    if not suspects:
+        return None
+    skus = [line.sku for line in command.lines]
+    wants = [Want(line.sku, line.quantity) for line in command.lines]
+    now = services.clock()
+    async with services.store.write() as uow:
+        if command.idempotency_key and await uow.idempotency.known(
+            scope_of(principal), command.idempotency_key
+        ):
+            return None
+        inputs = await stock_inputs(uow, skus, now)
+        try:
+            sources = source_locations(
+                await uow.catalog.locations(),
+                command.channel,
+                command.pickup_location_id,
+                ship=command.delivery_method is DeliveryMethod.SHIP,
+            )
+        except ValidationFailed:  # its pickup store: said by the order's transaction
+            return None
+        serving = [loc for loc in sources if loc.active and loc.takes_orders]
+        view = compose_stock(services.policy.stale_after, inputs, skus, serving, None, set(), now)
+        held = {sku: sum(row.available for row in stock.locations) for sku, stock in view.items()}
+        problems = insufficient(wants, held, "sell")
+        if not problems:
+            services.short_lately.forget(suspects)
+            return None
+        products = await uow.catalog.products_by_skus(skus)
+        pickup = await _location(uow, command.pickup_location_id)
+        clock = place_clock(command.delivery_method, command.shipping_address, pickup, now)
+        policy = capture_policy(services.policy)
+        if check_capture(command, products, pickup, currency=policy.currency) or not all(
+            effective_policy(products[sku].policy, command.channel, clock.date()) is SellingPolicy.ON_HAND
+            for sku in skus
+        ):
+            return None
+        await metrics.refusal_kept(command.channel, problems, now)(uow)
+    services.short_lately.note(_short_skus(command, problems))
+    return ValidationFailed(problems)
+
+
+def _short_skus(command: PlaceOrder, problems: Sequence[Problem]) -> list[str]:
+    """The SKUs of the lines refused INSUFFICIENT_STOCK."""
+    lines = {("lines", str(i), "quantity"): line.sku for i, line in enumerate(command.lines)}
+    return [lines[p.field] for p in problems if p.code == "INSUFFICIENT_STOCK" and p.field in lines]
 
 
 async def _write(

@@ -26,6 +26,7 @@ from ordergate.models.routing import (
     RoutingDecisionRecord,
     Weights,
     days_until_room,
+    insufficient,
     route,
 )
 from ordergate.models.what_if import SNAPSHOT, snapshot
@@ -175,17 +176,9 @@ def shortage(decision: Decision, wants: Sequence[Want], nodes: Sequence[Node], v
             ]
         )
     serving = usable(nodes)
-    short = [i for i, w in enumerate(wants) if sum(n.available.get(w.sku, 0) for n in serving) < w.quantity]
-    return ValidationFailed(
-        [
-            Problem(
-                "INSUFFICIENT_STOCK",
-                f"not enough {wants[i].sku} to {verb} {wants[i].quantity}",
-                ("lines", str(i), "quantity"),
-            )
-            for i in (short or range(len(wants)))
-        ]
-    )
+    held = {w.sku: sum(n.available.get(w.sku, 0) for n in serving) for w in wants}
+    # each line held but not the cart as a whole: every line (as if nothing were held)
+    return ValidationFailed(insufficient(wants, held, verb) or insufficient(wants, {}, verb))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -89,6 +91,39 @@ class Policy:
         return self.split_limits.get(channel or "", self.max_split)
 
 
+SHORT_FOR = 60.0
+"""Seconds a SKU a placement was refused for stays suspect (`ShortLately`); each refusal renews it."""
+
+
+@dataclass
+class ShortLately:
+    """The SKUs placements in this process were lately refused for (INSUFFICIENT_STOCK): a
+    placement of one reads its figures before it claims anything, and is refused at once if
+    they are still short (`usecases.orders`). A hint of what to look at, never a figure: what
+    decides is read from the store. At most `max_skus` are kept, the oldest noted dropped first."""
+
+    max_skus: int = 10_000
+    timer: Callable[[], float] = time.monotonic
+    _noted: dict[str, float] = field(default_factory=dict)
+
+    def note(self, skus: Iterable[str]) -> None:
+        at = self.timer()
+        for sku in skus:
+            self._noted.pop(sku, None)  # re-inserted last: the dict's order is the order of noting
+            while len(self._noted) >= self.max_skus:
+                self._noted.pop(next(iter(self._noted)))
+            self._noted[sku] = at
+
+    def of(self, skus: Iterable[str]) -> list[str]:
+        """Those of these SKUs noted in the last `SHORT_FOR` seconds."""
+        since = self.timer() - SHORT_FOR
+        return [sku for sku in dict.fromkeys(skus) if self._noted.get(sku, -math.inf) > since]
+
+    def forget(self, skus: Iterable[str]) -> None:
+        for sku in skus:
+            self._noted.pop(sku, None)
+
+
 @dataclass
 class StockFreshness:
     """When this process last read each SKU's stock and supply from the ERP: a short-lived
@@ -150,6 +185,7 @@ class Services:
     payments: dict[str, PaymentProvider] = field(default_factory=dict)
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
+    short_lately: ShortLately = field(default_factory=ShortLately)
     wakeups: Wakeups = field(default_factory=Wakeups)
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)  # what `aclose` closes
     carriers: dict[str, Carrier] = field(default_factory=dict)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -393,3 +394,39 @@ def test_pruning_finds_the_plan_an_exhaustive_search_finds(
     expected = exhaustive(wants, nodes, max_split)
 
     assert [(p.nodes, p.score) for p in found] == [(p.nodes, p.score) for p in expected]
+
+
+def test_insufficient_names_each_line_asking_for_more_than_is_held() -> None:
+    wants = [Want("A", 2), Want("B", 5), Want("C", 1)]
+
+    problems = routing.insufficient(wants, {"A": 2, "B": 4}, "sell")
+
+    assert [(p.code, p.field, p.message) for p in problems] == [
+        ("INSUFFICIENT_STOCK", ("lines", "1", "quantity"), "not enough B to sell 5"),
+        ("INSUFFICIENT_STOCK", ("lines", "2", "quantity"), "not enough C to sell 1"),  # none held
+    ]
+    assert routing.insufficient(wants, {"A": 9, "B": 5, "C": 1}, "hold") == []
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from("ABC"), st.integers(1, 5)), min_size=1, max_size=4),
+    st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 9), st.integers(0, 2)), min_size=1, max_size=6),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_cart_with_an_insufficient_line_has_no_plan(
+    lines: list[tuple[str, int]], stock: list[tuple[str, int, int]]
+) -> None:
+    """What `insufficient` names is refused by routing whatever the split: the refusal that
+    `placeOrder` gives before routing (usecases/orders._sold_out) is the one routing would give."""
+    wants = [Want(sku, quantity) for sku, quantity in lines]
+    nodes = [
+        dataclasses.replace(a_node(f"N{i}", capacity=room), available={sku: units})
+        for i, (sku, units, room) in enumerate(stock)
+    ]
+    held: dict[str, int] = {}
+    for n in nodes:
+        for sku, units in n.available.items():
+            held[sku] = held.get(sku, 0) + units
+
+    if routing.insufficient(wants, held, "sell"):
+        assert routing.route(wants, nodes, max_split=len(nodes)).chosen is None
