@@ -6,7 +6,10 @@ One gateway in this process (the app served by `httpx.ASGITransport`, Redis brok
 WARNING, the collector tuned as `ordergate serve` tunes it), the Katana ERP stand-in of
 `bench/place_order.py` as its own process (its CPU is not counted), a fresh database
 `ordergate_bench_cpu`. The order is the one `bench/place_order.py`
-sends (its `PlaceOrder` document, a storefront token), with one or two plentiful lines.
+sends (its `PlaceOrder` document, a storefront token), with one or two plentiful lines. With
+`--refused`, every timed order also asks for a unit of a SKU the warm-up sold out (`SOLD_OUT`:
+the stand-in's 100 units at DC-DFW, bought by one order): the CPU of a placement refused
+INSUFFICIENT_STOCK, as most of a flash sale's are once its stock is gone.
 
 Each batch places `--orders` orders one after another and prints the process's CPU time (user
 and system, `os.times`) per order; the median of the batches is the figure. Without `--relay`
@@ -39,7 +42,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.in_process import served_in_process  # noqa: E402
-from bench.place_order import ADDRESS, PLACE_ORDER, PLENTIFUL, recreate_database, wait_ready  # noqa: E402
+from bench.place_order import (  # noqa: E402
+    ADDRESS,
+    PLACE_ORDER,
+    PLENTIFUL,
+    SCARCE,
+    SCARCE_UNITS,
+    recreate_database,
+    wait_ready,
+)
 from ordergate import bootstrap  # noqa: E402
 from ordergate.app import create_app  # noqa: E402
 from ordergate.auth import mint_token  # noqa: E402
@@ -48,11 +59,14 @@ from ordergate.settings import Settings  # noqa: E402
 from ordergate.usecases.services import Services  # noqa: E402
 
 DATABASE = "ordergate_bench_cpu"
+SOLD_OUT = SCARCE[0][0]
 
 
-def variables(number: int) -> dict[str, Any]:
+def variables(number: int, sold_out: bool = False) -> dict[str, Any]:
     lines = [{"sku": PLENTIFUL[number % 4], "quantity": 1}]
-    if number % 2:
+    if sold_out:
+        lines.append({"sku": SOLD_OUT, "quantity": 1})
+    elif number % 2:
         lines.append({"sku": PLENTIFUL[(number + 1) % 4], "quantity": 1})
     return {
         "input": {
@@ -66,10 +80,23 @@ def variables(number: int) -> dict[str, Any]:
     }
 
 
-async def place(http: httpx.AsyncClient, number: int) -> None:
-    response = await http.post("/graphql", json={"query": PLACE_ORDER, "variables": variables(number)})
+async def place(http: httpx.AsyncClient, number: int, refused: bool = False) -> None:
+    response = await http.post(
+        "/graphql", json={"query": PLACE_ORDER, "variables": variables(number, refused)}
+    )
     payload = response.json()["data"]["placeOrder"]
-    assert payload["order"] is not None, payload
+    if refused:
+        assert [e["code"] for e in payload["userErrors"]] == ["INSUFFICIENT_STOCK"], payload
+    else:
+        assert payload["order"] is not None, payload
+
+
+async def sell_out(http: httpx.AsyncClient) -> None:
+    """Every unit of SOLD_OUT bought by one order."""
+    body = variables(0)
+    body["input"]["lines"] = [{"sku": SOLD_OUT, "quantity": SCARCE_UNITS}]
+    response = await http.post("/graphql", json={"query": PLACE_ORDER, "variables": body})
+    assert response.json()["data"]["placeOrder"]["order"] is not None, response.text
 
 
 async def drained(services: Services) -> None:
@@ -89,12 +116,12 @@ async def drained(services: Services) -> None:
 
 
 async def batch(
-    http: httpx.AsyncClient, services: Services, start: int, count: int, relay: bool
+    http: httpx.AsyncClient, services: Services, start: int, count: int, relay: bool, refused: bool = False
 ) -> tuple[float, float]:
     """(CPU, of which system) per order."""
     began = os.times()
     for number in range(start, start + count):
-        await place(http, number)
+        await place(http, number, refused)
     if relay:
         await drained(services)
     ended = os.times()
@@ -141,6 +168,9 @@ async def run(args: argparse.Namespace) -> None:
     app = create_app(settings, services, sandboxes)
     async with services.closing, served_in_process(app, token) as http:
         await batch(http, services, 0, args.warmup, args.relay)
+        if args.refused:
+            await sell_out(http)
+            await batch(http, services, 500, args.warmup, args.relay, refused=True)
         if args.statements:
             await show_statements(http, services, args.relay)
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waits
@@ -148,7 +178,9 @@ async def run(args: argparse.Namespace) -> None:
         for number in range(args.batches):
             if profiler:
                 profiler.enable()
-            cpu, system = await batch(http, services, (number + 1) * 1000, args.orders, args.relay)
+            cpu, system = await batch(
+                http, services, (number + 1) * 1000, args.orders, args.relay, args.refused
+            )
             per_order.append(cpu)
             if profiler:
                 profiler.disable()
@@ -159,6 +191,7 @@ async def run(args: argparse.Namespace) -> None:
         if profiler:
             profiler.dump_stats(args.profile)
     what = "placeOrder + relay work" if args.relay else "placeOrder (relay off)"
+    what += ", refused for stock" if args.refused else ""
     print(
         f"{what}: median {statistics.median(per_order) * 1000:.1f} ms CPU per order "
         f"over {args.batches} batches of {args.orders}"
@@ -171,6 +204,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--relay", action="store_true")
+    parser.add_argument("--refused", action="store_true", help="orders refused for a SKU sold out")
     parser.add_argument("--statements", action="store_true", help="print one order's SQL statements")
     parser.add_argument("--profile", help="write a cProfile of the timed batches here")
     parser.add_argument("--env", action="append", default=[], help="NAME=value, another setting")

@@ -74,6 +74,7 @@ from ordergate.settings import Settings  # noqa: E402
 from ordergate.store.engine import create_engine  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCARCE_UNITS = 100  # of each scarce SKU, at DC-DFW (`--scarce-units`)
 PLENTIFUL = ["MUG-BLUE", "MUG-WHITE", "BOWL-SET-4", "PLATE-DINNER"]
 SCARCE = [
     ("CHAIR-OAK", "TABLE-SIDE"),
@@ -721,7 +722,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--scarce-units", type=int, default=100)
+    parser.add_argument("--scarce-units", type=int, default=SCARCE_UNITS)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--katana-port", type=int, default=8732)
     parser.add_argument("--database", default="ordergate_bench")
