@@ -521,6 +521,23 @@ class Walk:
             self.sent.append((order_input, placed["order"]["id"]))
         else:
             self.expect_codes(placed, {"INSUFFICIENT_STOCK", "SPLIT_LIMIT_EXCEEDED"})
+            if not self.racing:
+                await self.refused_alike(order_input, placed)
+
+    async def refused_alike(self, order_input: dict[str, Any], placed: dict[str, Any]) -> None:
+        """A placement refused for stock, sent again under another key as a shopper tries again
+        (its SKUs now known short: refused before the order's path, `usecases/orders._sold_out`),
+        then once more with them not known short (the order's own path): both refused alike."""
+        for attempt in ("again", "own-path"):
+            if attempt == "own-path":
+                self.services.short_lately.forget(line["sku"] for line in order_input["lines"])
+            retry = {**order_input, "idempotencyKey": f"{order_input['idempotencyKey']}-{attempt}"}
+            body = await execute(self.client, operation("PlaceOrder"), {"input": retry}, token=agent())
+            self.expect_no_errors(body)
+            if body["data"]["placeOrder"] != placed:
+                raise self.violation(
+                    f"refused {placed['userErrors']}, then ({attempt}) {body['data']['placeOrder']}"
+                )
 
     async def push_stock(self) -> None:
         """The storefront is told what we can sell at each of its locations, as the push loop
