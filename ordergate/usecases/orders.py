@@ -64,6 +64,7 @@ from ordergate.usecases.inventory import (
     compose_stock,
     locate,
     refresh_stock,
+    sells,
     source_locations,
     stock_inputs,
     stock_locked_at,
@@ -197,10 +198,9 @@ async def _sold_out(services: Services, principal: Principal, command: PlaceOrde
             )
         except ValidationFailed:  # its pickup store: said by the order's transaction
             return None
-        serving = [loc for loc in sources if loc.active and loc.takes_orders]
+        serving = [loc for loc in sources if sells(loc, command.channel)]  # as routing's usable nodes
         view = compose_stock(services.policy.stale_after, inputs, skus, serving, None, set(), now)
-        held = {sku: sum(row.available for row in stock.locations) for sku, stock in view.items()}
-        problems = insufficient(wants, held, "sell")
+        problems = insufficient(wants, {sku: stock.available for sku, stock in view.items()}, "sell")
         if not problems:
             services.short_lately.forget(suspects)
             return None
