@@ -163,7 +163,10 @@ ORDER = """query($id: ID!) {
   }
 }"""
 REJECT = """mutation($id: ID!, $damaged: Boolean!) {
-  rejectFulfillmentOrder(id: $id, reason: "simulated", damaged: $damaged) { userErrors { code } }
+  rejectFulfillmentOrder(id: $id, reason: "simulated", damaged: $damaged) {
+    fulfillmentOrder { lines { sku quantity } }
+    userErrors { code }
+  }
 }"""
 SHORT = (
     """mutation($input: ReportShortPickInput!) { reportShortPick(input: $input) { userErrors { code } } }"""
@@ -886,8 +889,8 @@ class Walk:
         self.expect_no_errors(body)
         if body["data"]["rejectFulfillmentOrder"]["userErrors"]:
             self.expect_codes(body["data"]["rejectFulfillmentOrder"], {"INVALID_TRANSITION"})
-        elif damaged:
-            self.leave(code, fo["lines"])
+        elif damaged:  # what the node had left when it rejected: a short pick racing it may have taken some
+            self.leave(code, body["data"]["rejectFulfillmentOrder"]["fulfillmentOrder"]["lines"])
 
     async def short_pick(self) -> None:
         found = await self.open_work(("ACCEPTED", "PICKING"))
