@@ -4,6 +4,10 @@ refreshes and relays, every invariant checked after every step.
 
     .venv/bin/python bench/long_run.py --steps 2000 --seed 7 --backend sqlite
     .venv/bin/python bench/long_run.py --steps 2000 --seed 7 --backend postgres   # 127.0.0.1:5432, db test
+    .venv/bin/python bench/long_run.py --steps 2000 --seed 7 --backend postgres --replicas 2   # + Redis
+
+With `--replicas N`, N gateways on the one database and Redis (`tests/gateways.py`), each request
+to one of them, and every replica's availability checked after every step (`Walk.check_availability`).
 
 Prints the step mix, simulated days, steps per second, and either that every invariant held
 or the first violation with its seed and step (exit code 1), to replay with the same seed.
@@ -28,20 +32,19 @@ from pathlib import Path
 from typing import TextIO
 
 import asyncpg
-import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ordergate import bootstrap
-from ordergate.app import create_app
 from ordergate.bootstrap import Sandboxes
 from ordergate.settings import Settings
-from ordergate.store.unit_of_work import Store
 from ordergate.usecases.services import Services
 from tests.clock import moving
+from tests.gateways import gateways
 from tests.services import POSTGRES_URL
 from tests.simulation import WALK_TICK, Violation, Walk, on_the_walk_calendar, seeded_ids
+
+REDIS_URL = "redis://127.0.0.1:6379/12"  # `--replicas`: their broker (keys under the database's own id)
 
 
 async def past_capacity(services: Services) -> int:
@@ -52,7 +55,12 @@ async def past_capacity(services: Services) -> int:
 
 
 async def walk(
-    seed: int, steps: int, url: str, connect_args: dict[str, object], trace: TextIO | None = None
+    seed: int,
+    steps: int,
+    url: str,
+    connect_args: dict[str, object],
+    trace: TextIO | None = None,
+    replicas: int = 1,
 ) -> int:
     settings = Settings(
         database_url=url,
@@ -61,56 +69,63 @@ async def walk(
         storefront_availability_seconds=0,
         query_budget=0,
         backorder_seconds=0,
+        redis_url=REDIS_URL if replicas > 1 else None,
     )
     sandboxes = Sandboxes(tracking_in_real_time=False)  # the walk moves parcels: `carriers_scan`
-    async with bootstrap.opened(settings, Store(url, connect_args=connect_args), sandboxes) as services:
-        app = create_app(settings, services, sandboxes)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://ordergate.test"
-            ) as client,
-        ):
-            with moving(services, WALK_TICK) as clock:
-                run = Walk(client, services, sandboxes, clock, seed, trace=trace)
-                started = time.perf_counter()
-                try:
-                    await run.run(steps)
-                except Violation as violation:
-                    print(f"VIOLATION {violation}")
-                    return 1
-                elapsed = time.perf_counter() - started
+    async with gateways(settings, url, dict(connect_args), sandboxes, replicas, seed) as served:
+        services = served.services
+        with moving(services, WALK_TICK) as clock:
+            run = Walk(
+                served.client,
+                services,
+                sandboxes,
+                clock,
+                seed,
+                trace=trace,
+                replicas=served.others,
+                replica_clients=served.each,
+            )
+            started = time.perf_counter()
+            try:
+                await run.run(steps)
+            except Violation as violation:
+                print(f"VIOLATION {violation}")
+                return 1
+            elapsed = time.perf_counter() - started
+            print(
+                f"seed {seed}: {steps} steps over {clock.offset.days} simulated days in {elapsed:.1f} s "
+                f"({steps / elapsed:.1f} steps/s), {len(run.orders)} orders"
+            )
+            print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
+            print(f"  routed to a node past its capacity for the day: {await past_capacity(services)} times")
+            print(
+                "  return labels (label, return): "
+                + ", ".join(f"{k} {n}" for k, n in run.labels.most_common())
+            )
+            print(
+                "  return parcels the carrier had, by their return's status: "
+                + (", ".join(f"{k} {n}" for k, n in run.return_tracking.most_common() if n) or "none")
+                + f"; expired returns awaited again, posted late: {run.reopened}"
+            )
+            print(f"  nodes whose closed ERP sales orders keep unwanted units (staff told): {run.erp_kept}")
+            by = ", ".join(
+                f"{carrier} {run.delivered[carrier]} of {n}" for carrier, n in sorted(run.shipped.items())
+            )
+            print(f"  shipments the carriers delivered (their webhooks): {by or 'none'}")
+            print(
+                f"  storefront sales past a line's 999 units, kept held: {run.oversized}; "
+                f"trimmed by an agent after a refused release: {run.trimmed}"
+            )
+            pushes = ", ".join(f"{kind} {n}" for kind, n in run.pushes.items()) or "none"
+            print(f"  storefront availability pushes (changed only, full, resent; levels sent): {pushes}")
+            if served.others:
+                lags = sorted(run.lags)
                 print(
-                    f"seed {seed}: {steps} steps over {clock.offset.days} simulated days in {elapsed:.1f} s "
-                    f"({steps / elapsed:.1f} steps/s), {len(run.orders)} orders"
+                    f"  {replicas} replicas: availability checked on each after every step; an answer "
+                    f"that agreed only after waiting for the broker: {len(lags)} times"
+                    + (f", the longest {lags[-1] * 1000:.0f} ms" if lags else "")
                 )
-                print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
-                print(
-                    f"  routed to a node past its capacity for the day: {await past_capacity(services)} times"
-                )
-                print(
-                    "  return labels (label, return): "
-                    + ", ".join(f"{k} {n}" for k, n in run.labels.most_common())
-                )
-                print(
-                    "  return parcels the carrier had, by their return's status: "
-                    + (", ".join(f"{k} {n}" for k, n in run.return_tracking.most_common() if n) or "none")
-                    + f"; expired returns awaited again, posted late: {run.reopened}"
-                )
-                print(
-                    f"  nodes whose closed ERP sales orders keep unwanted units (staff told): {run.erp_kept}"
-                )
-                by = ", ".join(
-                    f"{carrier} {run.delivered[carrier]} of {n}" for carrier, n in sorted(run.shipped.items())
-                )
-                print(f"  shipments the carriers delivered (their webhooks): {by or 'none'}")
-                print(
-                    f"  storefront sales past a line's 999 units, kept held: {run.oversized}; "
-                    f"trimmed by an agent after a refused release: {run.trimmed}"
-                )
-                pushes = ", ".join(f"{kind} {n}" for kind, n in run.pushes.items()) or "none"
-                print(f"  storefront availability pushes (changed only, full, resent; levels sent): {pushes}")
-                print("  every invariant held after every step")
+            print("  every invariant held after every step")
     return 0
 
 
@@ -122,6 +137,13 @@ async def main() -> int:
     parser.add_argument("--seed", type=int, action="append", help="repeat for several walks (default 1)")
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="gateways on the one database and Redis (127.0.0.1:6379/12), each request to one of them; "
+        "every replica's availability answer is checked after every step",
+    )
+    parser.add_argument(
         "--trace", type=Path, help="write a line per step here (each seed's walk after the last)"
     )
     args = parser.parse_args()
@@ -129,27 +151,29 @@ async def main() -> int:
     trace = args.trace.open("w") if args.trace else None
     try:
         for seed in args.seed or [1]:
-            failed |= await walk_on(args.backend, seed, args.steps, trace)
+            failed |= await walk_on(args.backend, seed, args.steps, trace, args.replicas)
     finally:
         if trace is not None:
             trace.close()
     return failed
 
 
-async def walk_on(backend: str, seed: int, steps: int, trace: TextIO | None) -> int:
+async def walk_on(backend: str, seed: int, steps: int, trace: TextIO | None, replicas: int = 1) -> int:
     with on_the_walk_calendar(), seeded_ids(seed, "setup"):
-        return await _walk_on(backend, seed, steps, trace)
+        return await _walk_on(backend, seed, steps, trace, replicas)
 
 
-async def _walk_on(backend: str, seed: int, steps: int, trace: TextIO | None) -> int:
+async def _walk_on(backend: str, seed: int, steps: int, trace: TextIO | None, replicas: int) -> int:
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            return await walk(seed, steps, f"sqlite+aiosqlite:///{folder}/walk.db", {}, trace)
+            return await walk(seed, steps, f"sqlite+aiosqlite:///{folder}/walk.db", {}, trace, replicas)
     schema = f"walk_{secrets.token_hex(6)}"  # not a seeded id: two runs of a seed side by side
     admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        return await walk(seed, steps, POSTGRES_URL, {"server_settings": {"search_path": schema}}, trace)
+        return await walk(
+            seed, steps, POSTGRES_URL, {"server_settings": {"search_path": schema}}, trace, replicas
+        )
     finally:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
@@ -145,6 +146,9 @@ PURCHASE_ORDERS = ("PO-1001", "PO-1002")
 # How long the walk's customers have to send a return once its label is bought: days, not the
 # default two weeks, so that walks of a few simulated days see returns expire.
 LABEL_TTL = timedelta(days=2)
+# With replicas: how soon an answer on one replica must show a change committed on another
+# (Redis carries the announcement in milliseconds; this only ends a wait for one never sent).
+ANNOUNCED_WITHIN = 2.0  # seconds
 PICKUP_STORES = ("ST-NYC", "ST-CHI")
 OPEN = frozenset(
     {
@@ -333,6 +337,12 @@ class Walk:
     trace: TextIO | None = (
         None  # a line per step: number, move, orders so far, the generator's state, `digest`
     )
+    # With replicas (`bench/long_run.py --replicas`): the other replicas' services (one database,
+    # one Redis), and a client of each replica, the first one's included, that the availability
+    # check asks in turn; `client` then sends each request to one of them.
+    replicas: tuple[Services, ...] = ()
+    replica_clients: tuple[httpx.AsyncClient, ...] = ()
+    lags: list[float] = field(default_factory=list)  # how long a replica's answer took to agree
 
     def __post_init__(self) -> None:
         self.own_rng = random.Random(self.seed)
@@ -381,7 +391,14 @@ class Walk:
         return " ".join(f"{zlib.crc32(repr(rows).encode()):08x}" for rows in found)
 
     async def start(self) -> None:
-        self.services.policy = replace(self.services.policy, return_label_ttl=LABEL_TTL)
+        for services in (self.services, *self.replicas):
+            services.policy = replace(services.policy, return_label_ttl=LABEL_TTL)
+            if self.replicas:
+                # Every replica on the walk's clock. Only an announcement makes a replica's view
+                # read again: the walk checks that every change is announced to the others
+                # (`check_availability`), not the views' maximum age.
+                services.clock = self.clock
+                services.views.max_age = 3600.0
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
         # time) would be the walk's bottleneck, not what it is here to test.
         self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
@@ -533,7 +550,8 @@ class Walk:
         then once more with them not known short (the order's own path): both refused alike."""
         for attempt in ("again", "own-path"):
             if attempt == "own-path":
-                self.services.short_lately.forget(line["sku"] for line in order_input["lines"])
+                for services in (self.services, *self.replicas):
+                    services.short_lately.forget(line["sku"] for line in order_input["lines"])
             retry = {**order_input, "idempotencyKey": f"{order_input['idempotencyKey']}-{attempt}"}
             body = await execute(self.client, operation("PlaceOrder"), {"input": retry}, token=agent())
             self.expect_no_errors(body)
@@ -1670,13 +1688,11 @@ class Walk:
                     raise self.violation(f"after draining: {found}")
 
     async def check(self, after: str) -> None:
-        now = self.services.clock()
         code_of = {location_id: code for code, location_id in self.locations.items()}
         async with self.services.store.read() as uow:
             positions = {
                 (p.sku, code_of[p.location_id]): p for p in await uow.inventory.positions(list(SKUS))
             }
-            held = await uow.inventory.held(list(SKUS), now)
             waiting = await uow.inventory.waiting(list(SKUS))
             keys = [(sku, self.locations[code]) for sku, code in self.ledger]
             movements = await uow.inventory.uncounted_movements(keys)
@@ -1806,7 +1822,46 @@ class Walk:
                     f"after {after}: storefront order {external} refunded "
                     f"{self.bigcommerce.orders[external].refunded} there, the ledger holds {refunded}"
                 )
-        body = await execute(self.client, AVAILABILITY, {"skus": list(SKUS)}, token=agent())
+        for replica, client in enumerate(self.replica_clients or (self.client,)):
+            await self.check_availability(after, client, replica, code_of, per_sku, safety)
+
+    async def check_availability(
+        self,
+        after: str,
+        client: httpx.AsyncClient,
+        replica: int,
+        code_of: dict[str, str],
+        per_sku: dict[tuple[str, str], int],
+        safety: dict[str, int],
+    ) -> None:
+        """Available-to-sell as one replica answers it equals its definition over the stored rows.
+        With one replica, at once: a commit drops what it changed from the view before its request
+        is answered. With several, a change committed on another replica reaches this one's view
+        when Redis carries that replica's announcement: the answer must agree within
+        `ANNOUNCED_WITHIN` (the replicas' views are kept for an hour, so nothing else makes them
+        read again), and how long it took is kept (`lags`)."""
+        began = time.monotonic()
+        for attempt in itertools.count():
+            problem = await self.availability_problem(client, code_of, per_sku, safety)
+            waited = time.monotonic() - began
+            if problem is None:
+                if attempt:
+                    self.lags.append(waited)
+                return
+            if not self.replicas:
+                raise self.violation(f"after {after}: {problem}")
+            if waited > ANNOUNCED_WITHIN:
+                raise self.violation(f"after {after}, replica {replica}, {waited:.2f} s on: {problem}")
+            await asyncio.sleep(0.01)
+
+    async def availability_problem(
+        self,
+        client: httpx.AsyncClient,
+        code_of: dict[str, str],
+        per_sku: dict[tuple[str, str], int],
+        safety: dict[str, int],
+    ) -> str | None:
+        body = await execute(client, AVAILABILITY, {"skus": list(SKUS)}, token=agent())
         self.expect_no_errors(body)
         # The answer reads the ERP again when its snapshot is older than the TTL on the walk's
         # clock (a receipt then comes in): compare it with the store as the answer left it.
@@ -1830,10 +1885,11 @@ class Walk:
                 )
                 expected = max(0, max(0, raw) - waiting.get((sku, location_id), 0))
                 if row["availableToSell"] != expected:
-                    raise self.violation(
-                        f"after {after}: {sku} at {code}: availableToSell {row['availableToSell']}, by its "
+                    return (
+                        f"{sku} at {code}: availableToSell {row['availableToSell']}, by its "
                         f"definition {expected} (on hand {position.on_hand}, allocated {position.allocated}, "
                         f"held {held.get((sku, location_id), 0)}, safety "
                         f"{per_sku.get((sku, location_id), safety[location_id])}, waiting "
                         f"{waiting.get((sku, location_id), 0)})"
                     )
+        return None
