@@ -121,8 +121,8 @@ async def walk(
             if served.others:
                 lags = sorted(run.lags)
                 print(
-                    f"  {replicas} replicas: availability checked on each after every step; an answer "
-                    f"that agreed only after waiting for the broker: {len(lags)} times"
+                    f"  {replicas} replicas: availability and the catalogue checked on each, every step; "
+                    f"an answer that agreed only after waiting for the broker: {len(lags)} times"
                     + (f", the longest {lags[-1] * 1000:.0f} ms" if lags else "")
                 )
             print("  every invariant held after every step")
