@@ -201,6 +201,8 @@ class Tally:
 
 
 def an_order(rng: random.Random, scarce: tuple[str, str], client: int) -> list[tuple[str, int]]:
+    if ARGS.hot:  # every order one unit of one SKU, from one node: one hot row
+        return [(PLENTIFUL[0], 1)]
     lines = [(rng.choice(PLENTIFUL), 1)]
     if rng.random() < 0.5:
         lines.append((rng.choice(scarce), 1))
@@ -738,6 +740,11 @@ def main() -> None:
         "--spread",
         action="store_true",
         help="clients ship near each distribution centre in turn (default: all to Austin, near DC-DFW)",
+    )
+    parser.add_argument(
+        "--hot",
+        action="store_true",
+        help="every order is one unit of one plentiful SKU, shipped from one node (one hot position)",
     )
     parser.add_argument(
         "--floor",
