@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection
 from typing import Any, TypeVar
 
 import asyncpg
@@ -27,7 +27,6 @@ from ordergate.models.identity import Principal, Role
 from ordergate.models.order import OrderStatus
 from ordergate.settings import Settings
 from ordergate.store.catalog import CatalogRepository
-from ordergate.store.inventory import Key
 from ordergate.store.unit_of_work import Store
 from ordergate.usecases import fulfillment, holds, network, orders, rerouting
 from ordergate.usecases.allocation import NodeClosed, ensure_open
@@ -40,7 +39,6 @@ from tests.test_narrow_locks import (
     SKU,
     STOREFRONT,
     an_order,
-    before_locking,
     location_id,
     shipped_from,
     stock,
@@ -99,20 +97,24 @@ async def allocated(services: Services) -> dict[str, int]:
 async def test_a_node_closed_after_the_order_was_routed_there_gets_none_of_it(
     services: Services, sandboxes: Sandboxes, other: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The deactivation commits between routing's read of the network and the order's commit:
-    it counted no open work at the node (the order had written none), so the order may not open
-    any there. It is routed again, among the nodes open now."""
+    """The deactivation commits between routing's read of the network and the order's lock on
+    the node (`ensure_open`, before it writes any work there): it counted no open work at the
+    node, so the order may not open any there. It is routed again, among the nodes open now."""
     await stock(services, sandboxes, {NEAR: 3, FAR: 5})
+    real = CatalogRepository.lock_open
+    asked: list[set[str]] = []
 
-    async def an_admin_closes_the_near_node(_: Sequence[Key]) -> None:
+    async def an_admin_closes_the_near_node_first(self: CatalogRepository, ids: Collection[str]) -> set[str]:
+        asked.append(set(ids))
         if await active(other, NEAR):
             await network.set_location_active(other, ADMIN, NEAR, False)
+        return await real(self, ids)
 
-    calls = before_locking(monkeypatch, an_admin_closes_the_near_node)
+    monkeypatch.setattr(CatalogRepository, "lock_open", an_admin_closes_the_near_node_first)
     order = await orders.place_order(services, STOREFRONT, an_order(2))
 
     near = await location_id(services, NEAR)
-    assert sorted({loc for _, loc in calls[0]}) == [near]  # routing had chosen the near node
+    assert asked[0] == {near}  # routing had chosen the near node
     assert not await active(services, NEAR)
     assert await shipped_from(services, order.id) == [FAR]
     assert (await allocated(services)).get(NEAR, 0) == 0

@@ -1,8 +1,9 @@
-"""placeOrder locks only the positions its plan takes units from (issue 17, item 3): routing
-reads every source unlocked, then the chosen rows are locked and read again. An order overtaken
-in between (another transaction took those units first) is routed again with every source
-locked, never allocated against units that are gone. PostgreSQL only: SQLite has one writer,
-so nothing can come in between there."""
+"""placeOrder locks only the positions its plan takes units from (issue 17, item 3), and only for
+its last writes: routing reads every source unlocked, the order, its lines and its fulfilment
+orders are written, then the chosen rows are locked and read again, allocated, and committed. An
+order overtaken in between (another transaction took those units first) is routed again with
+every source locked, never allocated against units that are gone. PostgreSQL only: SQLite has
+one writer, so nothing can come in between there."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ordergate.models.order import DeliveryMethod
 from ordergate.settings import Settings
 from ordergate.store.inventory import InventoryRepository, Key
 from ordergate.store.unit_of_work import Store
-from ordergate.usecases import orders, reservations
+from ordergate.usecases import erp_sync, orders, reservations
 from ordergate.usecases.services import Services
 from tests.services import POSTGRES_URL
 
@@ -45,11 +46,11 @@ async def stock(services: Services, sandboxes: Sandboxes, units: dict[str, int])
     services.freshness.stock_read_at.pop(SKU, None)
 
 
-def an_order(quantity: int) -> PlaceOrder:
+def an_order(quantity: int, email: str = "ann@example.com") -> PlaceOrder:
     return PlaceOrder(
         idempotency_key=uuid4().hex,
         channel="web",
-        customer=CustomerDetails(email="ann@example.com"),
+        customer=CustomerDetails(email=email),
         lines=(LineRequest(SKU, quantity),),
         delivery_method=DeliveryMethod.SHIP,
         shipping_address=Address("Ann", "500 Congress Ave", "Austin", "78701", "US", region="TX"),
@@ -153,6 +154,44 @@ async def test_while_an_order_is_being_taken_only_the_positions_it_takes_units_f
     assert seen == {"near": True, "far": False}
 
 
+async def test_an_order_s_rows_are_locked_for_its_allocation_and_commit_only(
+    services: Services,
+    sandboxes: Sandboxes,
+    database: tuple[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its order, lines and fulfilment orders written, its sales orders promised to the ERP, the
+    position it takes units from is not locked yet: another order of the SKU at that node does
+    not wait for those writes."""
+    await stock(services, sandboxes, {NEAR: 3, FAR: 5})
+    near = await location_id(services, NEAR)
+    free: list[bool] = []
+    real = erp_sync.promise_sales_orders
+
+    async def promise_then_try_the_row(uow: Any, order: Any, locations: Any, now: Any) -> None:
+        await real(uow, order, locations, now)
+        assert (await uow.orders.fulfillment_orders_by_order_ids([order.id]))[order.id]  # written
+        connection = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""), **database[1])
+        try:
+            async with connection.transaction():
+                try:
+                    await connection.execute(LOCK_NOW, SKU, near)
+                    free.append(True)
+                except asyncpg.LockNotAvailableError:
+                    free.append(False)
+        finally:
+            await connection.close()
+
+    monkeypatch.setattr("ordergate.usecases.allocation.promise_sales_orders", promise_then_try_the_row)
+    order = await orders.place_order(services, STOREFRONT, an_order(2))
+
+    assert await shipped_from(services, order.id) == [NEAR]
+    assert free == [True]
+    async with services.store.read() as uow:
+        positions = {p.location_id: p for p in await uow.inventory.positions([SKU])}
+    assert positions[near].allocated == 2
+
+
 async def location_id(services: Services, code: str) -> str:
     async with services.store.read() as uow:
         return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
@@ -178,7 +217,9 @@ async def test_an_order_overtaken_by_another_order_is_routed_again_not_refused(
     async def another_shopper_buys_two_near_by(_: Sequence[Key]) -> None:
         if not first:  # once: the other order locks through this same method
             first.append("")
-            first[0] = (await orders.place_order(other, STOREFRONT, an_order(2))).id
+            # another shopper: the same new customer's row, inserted by this transaction and
+            # not committed, would have the other order wait for this one (as it waits for it)
+            first[0] = (await orders.place_order(other, STOREFRONT, an_order(2, "bo@example.com"))).id
 
     calls = before_locking(monkeypatch, another_shopper_buys_two_near_by)
     try:

@@ -115,18 +115,21 @@ async def commit_plan(
     room: Mapping[str, int] | None = None,
     routed: bool = True,
     also_open: Collection[str] = (),
+    lock: Callable[[], Awaitable[dict[str, SkuStock]]] | None = None,
 ) -> Opened:
-    """Allocate the plan (a conditional update per line: INSUFFICIENT_STOCK when the units are
-    gone), open its fulfilment orders, and promise the ERP its sales orders. `room`: the days a
-    full node waits before it starts (`Decision.room`); each fulfilment order keeps the day its
-    node is to start on it (`starts_on`), by which the node's capacity is counted.
+    """Open the plan's fulfilment orders, promise the ERP its sales orders, and allocate the plan
+    (a conditional update per line: INSUFFICIENT_STOCK when the units are gone), last. `room`:
+    the days a full node waits before it starts (`Decision.room`); each fulfilment order keeps
+    the day its node is to start on it (`starts_on`), by which the node's capacity is counted.
 
     A plan `routed` in this transaction has its nodes, and `also_open` (other nodes the same
     routing gives work), checked still open first (`ensure_open`). Units that waited at a node
-    for supply are not routed: a node with lines waiting is not deactivated."""
+    for supply are not routed: a node with lines waiting is not deactivated. `view` was read
+    with the plan's positions locked, unless `lock` is given: it locks them and reads them
+    again just before the allocation, so that other orders of the same SKUs queue on those rows
+    for the transaction's last writes only, not for the whole of it."""
     if routed:
         await ensure_open(uow, {*plan.locations, *also_open})
-    await allocate(uow, order, plan.lines, view, actor=actor, now=now)
     line_by_sku = {line.sku: line for line in lines}
     by_id = {row.location.id: row.location for stock in view.values() for row in stock.locations}
     if not all(location_id in by_id for location_id in plan.locations):  # read in this transaction
@@ -164,6 +167,7 @@ async def commit_plan(
         opened.append(fulfillment_order)
     await uow.flush()
     await promise_sales_orders(uow, order, [by_id[location_id] for location_id in plan.locations], now)
+    await allocate(uow, order, plan.lines, await lock() if lock is not None else view, actor=actor, now=now)
     return Opened(opened, fo_lines, dict(by_id))
 
 

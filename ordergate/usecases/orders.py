@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -294,6 +295,7 @@ async def _capture(
     short: tuple[Problem, ...] = (*unsold, *oversized)
     route: Route | None
     view: dict[str, SkuStock]
+    lock: Locker | None = None
     unplaced = unplaceable(command.shipping_address) if command.sale is not None else []
     if unplaced:
         message = f"the shipping address has no usable {' or '.join(PLACE_PARTS[part] for part in unplaced)}"
@@ -305,7 +307,9 @@ async def _capture(
         route, view = None, {}
     else:
         try:
-            route, view = await _allocation_plan(services, uow, command, products, pickup, now, narrow=narrow)
+            route, view, lock = await _allocation_plan(
+                services, uow, command, products, pickup, now, narrow=narrow
+            )
         except ValidationFailed as refused:
             if not kept_when_short(command, refused.problems):
                 raise
@@ -323,6 +327,7 @@ async def _capture(
         actor=principal.subject,
         now=now,
         points_per_unit=services.policy.loyalty_points_per_unit,
+        lock=lock,
     )
 
 
@@ -336,6 +341,7 @@ async def _apply(
     actor: str,
     now: datetime,
     points_per_unit: Decimal,
+    lock: Locker | None = None,
 ) -> Placed:
     order, lines = plan.order, list(plan.lines)
     # what the order's row will hold is set before it is written (its first event's number, its
@@ -361,7 +367,9 @@ async def _apply(
         await _hold_unrouted(uow, order, plan.hold)
         return Placed(order, lines, Opened([], {}, {}))
     assert plan.route is not None  # not held: routed
-    opened, waiting = await _commit_route(uow, order, lines, plan.route, view, pickup, actor=actor, now=now)
+    opened, waiting = await _commit_route(
+        uow, order, lines, plan.route, view, pickup, actor=actor, now=now, lock=lock
+    )
     return Placed(order, lines, opened, tuple(waiting))
 
 
@@ -375,9 +383,10 @@ async def _commit_route(
     *,
     actor: str,
     now: datetime,
+    lock: Locker | None = None,
 ) -> tuple[Opened, list[Backorder]]:
     """Allocate a route's units on hand, record those that wait for supply, and confirm (the
-    order's promised day is set: `_promise`)."""
+    order's promised day is set: `_promise`). `lock`: see `commit_plan`."""
     if route.decision is not None:
         record_decision(uow, order.id, route.decision, now)
     elif route.reservation is not None:
@@ -398,6 +407,7 @@ async def _commit_route(
             now=now,
             room=route.room,
             also_open=elsewhere,
+            lock=lock,
         )
     else:
         await ensure_open(uow, elsewhere)
@@ -520,27 +530,24 @@ async def _allocation_plan(
     now: datetime,
     *,
     narrow: bool = False,
-) -> tuple[Route, dict[str, SkuStock]]:
+) -> tuple[Route, dict[str, SkuStock], Locker | None]:
     """Pick where every unit comes from: the order's reservation when it has a live one that
     matches and every node it holds at may still send (`reserved_route_fits`), else routing
     (and, where a product's selling policy allows, incoming supply: `plan_sale`), from the
     chosen delivery option's locations only. Raises INSUFFICIENT_STOCK,
     or DELIVERY_OPTION_UNAVAILABLE when the option cannot be met.
 
-    The figures routing reads are locked so that nothing changes under the plan. `narrow`
-    locks less: routing reads every source unlocked, then only the positions the plan takes
-    units from are locked and read again; if they no longer have the units, `Overtaken` (the
-    caller starts over with every source locked). Orders for the same SKUs routed to different
-    nodes then do not queue on each other's rows. A plan that waits for incoming supply is
-    made with every source locked at once."""
+    The figures routing reads are locked so that nothing changes under the plan. `narrow` locks
+    less: routing reads every source unlocked, and only the positions the plan takes units from
+    are locked and read again, by the `Locker` returned, as the transaction's last writes
+    (`commit_plan`); if they no longer have the units, `Overtaken` (the caller starts over with
+    every source locked). Orders routed to different nodes do not queue on each other's rows,
+    those routed to the same node only for its allocation and commit. A plan that waits for
+    incoming supply is made with every source locked at once."""
     wants = [Want(line.sku, line.quantity) for line in command.lines]
     reserved = await _reserved_route(uow, command, wants, now)
     address = command.shipping_address
-    point = (
-        locate(services, Destination(address.country_code, address.postal_code))
-        if address is not None
-        else None
-    )
+    point = locate(services, Destination(address.country_code, address.postal_code)) if address else None
     sources = source_locations(
         await uow.catalog.locations(),
         command.channel,
@@ -578,17 +585,24 @@ async def _allocation_plan(
             return None, view, inputs
 
     route, view, inputs = await routed(lock=not narrow)
+    locker: Locker | None = None
     if narrow and route is not None:
         if route.waiting:
             route, view, _ = await routed(lock=True)
         elif route.plan.lines:
-            view = await _still_there(services, uow, route.plan, sources, point, hold_id, inputs)
+            locker = functools.partial(
+                _still_there, services, uow, route.plan, sources, point, hold_id, inputs
+            )
     if chosen is not None:
         _honours(route, chosen, view, sources, now, command, pickup)
     assert route is not None
     if held is not None and route.reservation is None:
         route = dataclasses.replace(route, reservation=held)  # used up, though routed afresh
-    return route, view
+    return route, view, locker
+
+
+# Locks a plan's positions and reads them again: the view its units are allocated from.
+Locker = Callable[[], Awaitable[dict[str, SkuStock]]]
 
 
 class Overtaken(Exception):
