@@ -26,7 +26,7 @@ from tests.simulation import WALK_STARTS, WALK_TICK, Walk, on_the_walk_calendar,
 pytestmark = pytest.mark.no_relay
 
 STEPS = 120
-REPLICA_STEPS = 80
+REPLICA_STEPS = 60
 
 
 @pytest.fixture(autouse=True)
