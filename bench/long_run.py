@@ -7,7 +7,7 @@ refreshes and relays, every invariant checked after every step.
     .venv/bin/python bench/long_run.py --steps 2000 --seed 7 --backend postgres --replicas 2   # + Redis
 
 With `--replicas N`, N gateways on the one database and Redis (`tests/gateways.py`), each request
-to one of them, and every replica's availability checked after every step (`Walk.check_availability`).
+to one of them, and every replica's availability checked after every step (`Walk.agreed`).
 
 Prints the step mix, simulated days, steps per second, and either that every invariant held
 or the first violation with its seed and step (exit code 1), to replay with the same seed.

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import random
@@ -35,7 +36,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -396,7 +397,7 @@ class Walk:
             if self.replicas:
                 # Every replica on the walk's clock. Only an announcement makes a replica's view
                 # read again: the walk checks that every change is announced to the others
-                # (`check_availability`), not the views' maximum age.
+                # (`agreed`), not the views' maximum age.
                 services.clock = self.clock
                 services.views.max_age = 3600.0
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
@@ -1826,72 +1827,54 @@ class Walk:
                     f"{self.bigcommerce.orders[external].refunded} there, the ledger holds {refunded}"
                 )
         for replica, client in enumerate(self.replica_clients or (self.client,)):
-            await self.check_availability(after, client, replica, code_of, per_sku, safety)
+            await self.agreed(
+                after, replica, functools.partial(self.availability_problem, client, code_of, per_sku, safety)
+            )
             if self.replicas:  # one replica's commits drop what they change from its own view
-                await self.check_catalogue(after, client, replica)
+                await self.agreed(after, replica, functools.partial(self.catalogue_problem, after, client))
 
-    async def check_availability(
-        self,
-        after: str,
-        client: httpx.AsyncClient,
-        replica: int,
-        code_of: dict[str, str],
-        per_sku: dict[tuple[str, str], int],
-        safety: dict[str, int],
-    ) -> None:
-        """Available-to-sell as one replica answers it equals its definition over the stored rows.
-        With one replica, at once: a commit drops what it changed from the view before its request
-        is answered. With several, a change committed on another replica reaches this one's view
-        when Redis carries that replica's announcement: the answer must agree within
-        `ANNOUNCED_WITHIN` (the replicas' views are kept for an hour, so nothing else makes them
-        read again), and how long it took is kept (`lags`)."""
+    async def agreed(self, after: str, replica: int, problem: Callable[[], Awaitable[str | None]]) -> None:
+        """What one replica answers agrees with the store (`problem` is None). With one replica,
+        at once: a commit drops what it changed from the view before its request is answered.
+        With several, a change committed on another replica reaches this one's view when Redis
+        carries that replica's announcement: the answer must agree within `ANNOUNCED_WITHIN`
+        (the replicas' views are kept for an hour, so nothing else makes them read again), and
+        how long it took is kept (`lags`)."""
         began = time.monotonic()
         for attempt in itertools.count():
-            problem = await self.availability_problem(client, code_of, per_sku, safety)
+            found = await problem()
             waited = time.monotonic() - began
-            if problem is None:
+            if found is None:
                 if attempt:
                     self.lags.append(waited)
                 return
             if not self.replicas:
-                raise self.violation(f"after {after}: {problem}")
+                raise self.violation(f"after {after}: {found}")
             if waited > ANNOUNCED_WITHIN:
-                raise self.violation(f"after {after}, replica {replica}, {waited:.2f} s on: {problem}")
+                raise self.violation(f"after {after}, replica {replica}, {waited:.2f} s on: {found}")
             await asyncio.sleep(0.01)
 
-    async def check_catalogue(self, after: str, client: httpx.AsyncClient, replica: int) -> None:
+    async def catalogue_problem(self, after: str, client: httpx.AsyncClient) -> str | None:
         """The catalogue a storefront pages through (the contract's `Catalog`), as one replica
-        answers it from its view, is the store's active products, names and prices, within
-        `ANNOUNCED_WITHIN` of a change on another replica (`check_availability`)."""
-        began = time.monotonic()
-        for attempt in itertools.count():
-            body = await execute(client, operation("Catalog"), {"first": 250}, token=a_token("storefront"))
-            self.expect_no_errors(body)
-            listed = {
-                edge["node"]["sku"]: (edge["node"]["name"], Decimal(edge["node"]["price"]["amount"]))
-                for edge in body["data"]["products"]["edges"]
-            }
-            async with self.services.store.read() as uow:
-                skus = await uow.catalog.active_skus()
-                products = await uow.catalog.products_by_skus(skus)
-            stored = {sku: (p.name, p.price) for sku, p in products.items()}
-            if listed == stored:
-                if attempt:
-                    self.lags.append(time.monotonic() - began)
-                return
-            if body["data"]["products"]["pageInfo"]["hasNextPage"]:
-                raise self.violation(f"after {after}: more than 250 products; the check reads one page")
-            waited = time.monotonic() - began
-            if not self.replicas or waited > ANNOUNCED_WITHIN:
-                differ = sorted(
-                    sku for sku in listed.keys() | stored.keys() if listed.get(sku) != stored.get(sku)
-                )
-                raise self.violation(
-                    f"after {after}, replica {replica}, {waited:.2f} s on: the catalogue lists "
-                    f"{[listed.get(sku) for sku in differ]} for {differ}, the store holds "
-                    f"{[stored.get(sku) for sku in differ]}"
-                )
-            await asyncio.sleep(0.01)
+        answers it from its view, against the store's active products, names and prices."""
+        body = await execute(client, operation("Catalog"), {"first": 250}, token=a_token("storefront"))
+        self.expect_no_errors(body)
+        if body["data"]["products"]["pageInfo"]["hasNextPage"]:
+            raise self.violation(f"after {after}: more than 250 products; the check reads one page")
+        listed = {
+            edge["node"]["sku"]: (edge["node"]["name"], Decimal(edge["node"]["price"]["amount"]))
+            for edge in body["data"]["products"]["edges"]
+        }
+        async with self.services.store.read() as uow:
+            products = await uow.catalog.products_by_skus(await uow.catalog.active_skus())
+        stored = {sku: (p.name, p.price) for sku, p in products.items()}
+        differ = sorted(sku for sku in listed.keys() | stored.keys() if listed.get(sku) != stored.get(sku))
+        if not differ:
+            return None
+        return (
+            f"the catalogue lists {[listed.get(sku) for sku in differ]} for {differ}, "
+            f"the store holds {[stored.get(sku) for sku in differ]}"
+        )
 
     async def availability_problem(
         self,

@@ -103,6 +103,10 @@ async def allocate(
         ) from None
 
 
+# Locks a plan's positions and reads them again: the view its units are allocated from.
+Locker = Callable[[], Awaitable[dict[str, SkuStock]]]
+
+
 async def commit_plan(
     uow: UnitOfWork,
     order: Order,
@@ -115,7 +119,7 @@ async def commit_plan(
     room: Mapping[str, int] | None = None,
     routed: bool = True,
     also_open: Collection[str] = (),
-    lock: Callable[[], Awaitable[dict[str, SkuStock]]] | None = None,
+    lock: Locker | None = None,
 ) -> Opened:
     """Open the plan's fulfilment orders, promise the ERP its sales orders, and allocate the plan
     (a conditional update per line: INSUFFICIENT_STOCK when the units are gone), last. `room`:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -56,7 +56,14 @@ from ordergate.models.scope import OrderScope, order_scope
 from ordergate.models.supply import Backorder, SellingPolicy, effective_policy
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, metrics, payments
-from ordergate.usecases.allocation import NodeClosed, Opened, announce_opened, commit_plan, ensure_open
+from ordergate.usecases.allocation import (
+    Locker,
+    NodeClosed,
+    Opened,
+    announce_opened,
+    commit_plan,
+    ensure_open,
+)
 from ordergate.usecases.backorders import announce_waiting, plan_sale, promised_on, record_waiting
 from ordergate.usecases.idempotency import Claim, claim_first, scope_of
 from ordergate.usecases.inventory import (
@@ -599,10 +606,6 @@ async def _allocation_plan(
     if held is not None and route.reservation is None:
         route = dataclasses.replace(route, reservation=held)  # used up, though routed afresh
     return route, view, locker
-
-
-# Locks a plan's positions and reads them again: the view its units are allocated from.
-Locker = Callable[[], Awaitable[dict[str, SkuStock]]]
 
 
 class Overtaken(Exception):
