@@ -126,7 +126,10 @@ def arrived(number: int, envelope: Envelope, now: datetime) -> Unread:
 
 
 def parse(unread: Unread) -> ReceivedMail:
-    message = email.message_from_bytes(unread.content, policy=email.policy.default)
+    try:  # headers in UTF-8 (RFC 6532, sent with SMTPUTF8) are text, not bytes to escape
+        message = email.message_from_string(unread.content.decode(), policy=email.policy.default)
+    except UnicodeDecodeError:
+        message = email.message_from_bytes(unread.content, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return ReceivedMail(
         number=unread.number,
@@ -180,8 +183,14 @@ class MailSink:
     async def start(self) -> None:
         if self._server is None:
             loop = asyncio.get_running_loop()
+            # SMTPUTF8, as the servers merchants use offer it: an address that is not ASCII
+            # (which the order's validation accepts) gets its email here too.
             self._server = await loop.create_server(
-                lambda: SMTP(_Handler(self), hostname=HOSTNAME, ident="ordergate sandbox"), "127.0.0.1", 0
+                lambda: SMTP(
+                    _Handler(self), hostname=HOSTNAME, ident="ordergate sandbox", enable_SMTPUTF8=True
+                ),
+                "127.0.0.1",
+                0,
             )
             self.port = self._server.sockets[0].getsockname()[1]
 

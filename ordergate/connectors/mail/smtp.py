@@ -18,14 +18,13 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.connectors.mail.base import UPSTREAM, MailRejected
+from ordergate.connectors.mail.wire import needs_utf8, wire
 from ordergate.models.emails import Email
 
 TIMEOUT_SECONDS = 30.0
@@ -39,25 +38,6 @@ SERVER_WIDE = (
     aiosmtplib.SMTPConnectResponseError,
     aiosmtplib.SMTPHeloError,
 )
-
-
-def mime(message: Email) -> EmailMessage:
-    """The message in its wire form: text, with the HTML as its alternative."""
-    mail = EmailMessage()
-    mail["From"] = formataddr((message.sender.name, message.sender.from_address))
-    mail["To"] = message.to
-    mail["Reply-To"] = message.sender.reply_to
-    mail["Subject"] = message.subject
-    mail["Message-ID"] = message.message_id
-    mail["Date"] = formatdate(usegmt=True)
-    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to it
-    mail["X-Ordergate-Email"] = message.kind.value
-    if message.opt_out_url:
-        mail["List-Unsubscribe"] = f"<{message.opt_out_url}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
-    return mail
 
 
 @dataclass(frozen=True)
@@ -114,7 +94,7 @@ class SmtpMailer:
     async def _send(self, message: Email) -> None:
         server = self.server
         try:
-            await self._deliver(server, mime(message))
+            await self._deliver(server, message, wire(message))
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [refused.code for refused in error.recipients]
             if codes and all(code >= 500 for code in codes):
@@ -129,8 +109,8 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise UpstreamUnavailable(UPSTREAM, f"{type(error).__name__}: {error}"[:200]) from None
 
-    async def _deliver(self, server: SmtpServer, mail: EmailMessage) -> None:
-        """`aiosmtplib.send` over a kept connection when one still answers, else a new one; a
+    async def _deliver(self, server: SmtpServer, message: Email, data: bytes) -> None:
+        """The message (`wire`) over a kept connection when one still answers, else a new one; a
         send broken off (cancelled as the relay stops, or failed mid-message) drops the
         connection at once. aiosmtplib says QUIT first, and a server still reading the message
         answers nothing until the timeout: a stopping relay waited 30 s for it."""
@@ -144,7 +124,12 @@ class SmtpMailer:
                 kept.client.close()
                 raise
         try:
-            await kept.client.send_message(mail)
+            await kept.client.sendmail(
+                message.sender.from_address,
+                [message.to],
+                data,
+                mail_options=["SMTPUTF8"] if needs_utf8(message) else [],
+            )
         except BaseException:
             kept.client.close()
             raise
