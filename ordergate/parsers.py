@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
+
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -52,6 +54,16 @@ def amount(raw: str) -> Decimal:
 def limit(raw: str) -> Decimal | None:
     """An amount, or no limit at all (`unlimited`)."""
     return None if raw.strip().lower() == "unlimited" else amount(raw)
+
+
+def mailbox(raw: str) -> str:
+    """An email address alone (no display name: the name has its own setting), normalised."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(
+            f"must be an email address such as orders@example.com, not {raw!r}: {error}"
+        ) from None
 
 
 def url(raw: str) -> str:

@@ -200,11 +200,13 @@ class EmailSettings:
         "ORDERGATE_EMAIL_FROM",
         "orders@shop.example",
         "the address emails come from (its domain also names each email's `Message-ID`)",
+        parsers.mailbox,
     )
     reply_to: str = setting(
         "ORDERGATE_EMAIL_REPLY_TO",
         "support@shop.example",
         "where a customer's reply goes, and the support address the footer names",
+        parsers.mailbox,
     )
     postal_address: str = setting(
         "ORDERGATE_MERCHANT_POSTAL_ADDRESS",

@@ -109,6 +109,8 @@ def check(message: Email) -> bytes:
     theirs = seen(read(library(message)))
     assert named == (meant(message) if needs_utf8(message) else theirs[0])
     assert parts == theirs[1]
+    assert dict(named)["From"] == [(message.sender.name, message.sender.from_address)]
+    assert dict(named)["To"] == [("", message.to)]
     return raw
 
 
@@ -128,19 +130,18 @@ def test_a_plain_emails_headers_are_written_as_they_are_and_read_back_as_meant()
     html=TEXT,
     opt_out=st.booleans(),
     to=st.sampled_from(["ann@example.com", "zoé@exämple.fr"]),
+    sent_from=st.sampled_from([SENDER.from_address, "commandes@exämple.fr"]),
 )
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_whatever_the_text_a_reader_sees_the_headers_meant_and_the_librarys_parts(
-    subject: str, name: str, text: str, html: str, opt_out: bool, to: str
+    subject: str, name: str, text: str, html: str, opt_out: bool, to: str, sent_from: str
 ) -> None:
     message = an_email(
         to=to,
         subject=subject,
         text=text,
         html=html,
-        sender=Sender(
-            name=name, from_address=SENDER.from_address, reply_to=SENDER.reply_to, postal_address=""
-        ),
+        sender=Sender(name=name, from_address=sent_from, reply_to=SENDER.reply_to, postal_address=""),
         opt_out_url="https://shop.example/o?t=x" if opt_out else None,
     )
     raw = check(message)
@@ -189,21 +190,32 @@ def test_an_address_that_is_not_ascii_needs_smtputf8() -> None:
     assert "\r\nSubject: Votre commande est confirmée\r\n".encode() in raw, "RFC 6532: UTF-8 as it is"
 
 
-@pytest.mark.parametrize("to", ["ann@example.com", "josé@exämple.com"])
-async def test_both_ways_reach_a_real_smtp_server_as_sent(to: str) -> None:
+@pytest.mark.parametrize(
+    ("to", "sent_from"),
+    [
+        ("ann@example.com", SENDER.from_address),
+        ("josé@exämple.com", SENDER.from_address),
+        ("ann@example.com", "commandes@boutique-zoé.fr"),
+    ],
+)
+async def test_ascii_and_utf8_addresses_reach_a_real_smtp_server_as_sent(to: str, sent_from: str) -> None:
     sink = MailSink()
     await sink.start()
     mailer = SmtpMailer(lambda: f"smtp://127.0.0.1:{sink.port}", timeout=5)
     try:
         text = "Bonjour Zoé,\n.\n.. a line that starts with a dot (SMTP doubles it, the server undoes it)\n"
-        message = an_email(to=to, subject="Votre commande OG-100004 est confirmée", text=text)
+        sender = Sender(
+            name="Boutique Zoé", from_address=sent_from, reply_to=SENDER.reply_to, postal_address=""
+        )
+        message = an_email(to=to, subject="Votre commande OG-100004 est confirmée", text=text, sender=sender)
         await mailer.send(message)
     finally:
         await mailer.aclose()
         await sink.aclose()
     [received] = sink.received
     assert received.rcpt_tos == (to,)
-    assert received.mail_from == SENDER.from_address
+    assert received.mail_from == sent_from
+    assert received.header("From") == f"Boutique Zoé <{sent_from}>"
     assert received.subject == "Votre commande OG-100004 est confirmée"
     assert received.text.splitlines() == text.splitlines()
     assert received.header("Message-ID") == "<ev1.order_confirmed@shop.example>"

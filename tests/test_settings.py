@@ -39,6 +39,8 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "ORDERGATE_KATANA_URL": ("https://katana.example/v1/", "https://katana.example/v1"),
     "ORDERGATE_PERSISTED_QUERIES": (" AllowList ", "allowlist"),
     "ORDERGATE_LOG_FORMAT": ("TEXT", "text"),
+    "ORDERGATE_EMAIL_FROM": (" sales@Shop.Example ", "sales@shop.example"),
+    "ORDERGATE_EMAIL_REPLY_TO": ("aide@exämple.fr", "aide@exämple.fr"),
     "ORDERGATE_SANDBOX_TRACKING_STEP_SECONDS": ("5", 5.0),
     "ORDERGATE_SPLIT_LIMIT": ("3", 3),
     "ORDERGATE_DATABASE_CONNECTIONS": (" 12 ", 12),
@@ -98,6 +100,9 @@ def test_seeding_follows_the_sandbox_unless_it_is_set() -> None:
         ("ORDERGATE_LOYALTY_POINTS_PER_UNIT", "-1"),
         ("ORDERGATE_APPEASEMENT_LIMIT_AGENT", "lots"),
         ("ORDERGATE_JWT_PUBLIC_KEY", "/nowhere/key.pem"),
+        # an address alone: a display name here went out as `Name <Shop <orders@...>>`
+        ("ORDERGATE_EMAIL_FROM", "Shop <orders@shop.example>"),
+        ("ORDERGATE_EMAIL_REPLY_TO", "support"),
     ],
 )
 def test_a_value_that_cannot_be_used_is_refused_by_its_variable(variable: str, value: str) -> None:

@@ -54,7 +54,7 @@ def needs_utf8(message: Email) -> bool:
 def headers(message: Email, date: str | None = None) -> list[tuple[str, str]]:
     """The message's own headers, in order (the MIME ones follow them)."""
     named = [
-        ("From", formataddr((message.sender.name, message.sender.from_address))),
+        ("From", _mailbox(message.sender.name, message.sender.from_address)),
         ("To", message.to),
         ("Reply-To", message.sender.reply_to),
         ("Subject", message.subject),
@@ -67,6 +67,18 @@ def headers(message: Email, date: str | None = None) -> list[tuple[str, str]]:
         named.append(("List-Unsubscribe", f"<{message.opt_out_url}>"))
         named.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     return named
+
+
+def _mailbox(name: str, address: str) -> str:
+    """`Name <address>`: the library's, whose name is RFC 2047-encoded when it is not ASCII; an
+    address that is not ASCII (which the library refuses) goes with SMTPUTF8, so its name is
+    written in UTF-8, quoted (RFC 5322 3.2.4, RFC 6532)."""
+    if address.isascii():
+        return formataddr((name, address))
+    if not name:
+        return address
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>'
 
 
 def wire(message: Email, *, date: str | None = None) -> bytes:
