@@ -21,6 +21,7 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address
 from tests.graphql_client import execute
 from tests.server import HOLD
+from tests.test_backorders import katana
 from tests.test_fraud_and_tax import available
 from tests.test_limits import counting_statements
 from tests.test_payments_flow import place, sandbox, ship
@@ -75,6 +76,34 @@ def open_units(order: dict[str, Any]) -> dict[str, int]:
 
 def codes(payload: dict[str, Any]) -> list[str]:
     return [error["code"] for error in payload["userErrors"]]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+async def test_an_edit_routes_from_the_erps_stock_now_not_an_old_snapshot(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, dry_run: bool
+) -> None:
+    """The plates sold out at the ERP since this gateway read them (its snapshot is past the
+    TTL, and no webhook told it): an edit that adds two reads the ERP first, as placeOrder does,
+    and is refused, instead of allocating plates that are not there."""
+    order = (await place(client))["order"]
+    before = await read(client, order["id"])
+    erp = katana(sandboxes)
+    for location in erp.locations.values():
+        erp.inventory[(erp.variant_for("PLATE-DINNER").id, location)] = Decimal(0)
+    services.freshness.stock_read_at.pop("PLATE-DINNER")  # past its TTL here
+
+    payload = await edit(
+        client,
+        orderId=order["id"],
+        expectedVersion=before["version"],
+        dryRun=dry_run,
+        addLines=[a_line("PLATE-DINNER", 2)],
+        **({} if dry_run else {"idempotencyKey": "add-plates"}),
+    )
+
+    assert codes(payload) == ["NO_ROUTE"]
+    assert open_units(await read(client, order["id"])) == open_units(before)
+    assert await available(client, "PLATE-DINNER") == 0
 
 
 async def test_a_dry_run_shows_the_diff_and_the_money_and_changes_nothing(client: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ and the estimate a customer sees before any parcel exists."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,11 +12,13 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from ordergate.bootstrap import Sandboxes
 from ordergate.models.location import Location
 from ordergate.store import tables
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token
 from tests.graphql_client import execute
+from tests.test_backorders import katana
 from tests.test_edits import WRITES
 from tests.test_fulfillment import AGENT, CHICAGO, DALLAS, location_ids, place, step
 from tests.test_limits import counting_statements
@@ -210,6 +213,33 @@ async def test_a_shipped_order_is_expected_on_the_date_routing_promised(client: 
 
 
 @pytest.mark.no_relay
+async def test_a_route_is_decided_from_the_erps_stock_now_not_an_old_snapshot(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Dallas closes, and meanwhile the mugs sold out at the ERP everywhere but Newark, which
+    this gateway has not heard (its snapshot is past the TTL, and no webhook told it): routing
+    the order again reads the ERP first, as placeOrder does, and moves the work to Newark, not
+    to a node whose mugs are gone."""
+    order = await place(client, lines=[a_line("MUG-BLUE", 2)])
+    await close(services, "DC-DFW")
+    erp = katana(sandboxes)
+    for code, location in erp.locations.items():
+        if code != "DC-EWR":
+            erp.inventory[(erp.variant_for("MUG-BLUE").id, location)] = Decimal(0)
+    services.freshness.stock_read_at.pop("MUG-BLUE")  # past its TTL here
+
+    preview = await route(client, order["id"], dry_run=True)
+    moved = await route(client, order["id"], dry_run=False)
+
+    assert (preview["userErrors"], preview["changed"], preview["decision"]["chosen"]) == (
+        [],
+        True,
+        ["DC-EWR"],
+    )
+    assert (moved["userErrors"], moved["decision"]["chosen"]) == ([], ["DC-EWR"])
+
+
+@pytest.mark.no_relay  # statements are counted: the placement's relay work is not the dry run's
 async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, services: Services) -> None:
     order = await place(client)
 

@@ -37,7 +37,7 @@ from ordergate.usecases.allocation import routed_again_if_closed
 from ordergate.usecases.fraud import screen_after_change
 from ordergate.usecases.idempotency import Claim, claim_first
 from ordergate.usecases.pricing import price_again, write_prices
-from ordergate.usecases.rerouting import decide_again, detached, no_route, replan
+from ordergate.usecases.rerouting import decide_again, detached, no_route, refresh_order_stock, replan
 from ordergate.usecases.services import Services
 
 __all__ = ["EditOutcome", "LineDiff", "edit_order"]
@@ -63,6 +63,7 @@ async def edit_order(services: Services, principal: Principal, command: EditOrde
     problems = check_edit(command, services.policy.limits)
     if problems:
         raise ValidationFailed(problems)
+    await refresh_order_stock(services, command.order_id, [line.sku for line in command.add_lines])
     now = services.clock()
     if command.dry_run:
         return await _preview(services, principal, command, now)

@@ -52,7 +52,14 @@ from ordergate.usecases.allocation import (
     commit_plan,
     routed_again_if_closed,
 )
-from ordergate.usecases.inventory import Destination, SkuStock, locate, source_locations, stock_view
+from ordergate.usecases.inventory import (
+    Destination,
+    SkuStock,
+    locate,
+    refresh_stock,
+    source_locations,
+    stock_view,
+)
 from ordergate.usecases.routing import decide, estimate, order_clock
 from ordergate.usecases.services import Services
 
@@ -101,6 +108,7 @@ async def route_order(
     work there, and the agent's check is part of the order's record even when nothing moved."""
     if not principal.can(Permission.ROUTE_ORDERS):
         raise Forbidden("this role may not route orders")
+    await refresh_order_stock(services, order_id)
     now = services.clock()
     if dry_run:
         async with services.store.read() as uow:
@@ -129,6 +137,17 @@ async def route_order(
         return RouteOutcome(order.id, record, changed=changed, dry_run=False)
 
     return await routed_again_if_closed(commit)
+
+
+async def refresh_order_stock(services: Services, order_id: str, also: Sequence[str] = ()) -> None:
+    """Read from the ERP the stock of the order's SKUs (and `also`) that is past its TTL here,
+    before routing them again, as placeOrder reads its lines' before it routes: the decision is
+    made from the stored positions, inside a transaction that does not wait for the ERP. Without
+    it an agent's re-route or edit decided from a snapshot of any age, and a SKU this gateway had
+    not read yet (a product added since it started) had no stock anywhere: NO_ROUTE."""
+    async with services.store.read() as uow:
+        lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
+    await refresh_stock(services, sorted({line.sku for line in lines} | set(also)))
 
 
 async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:
