@@ -456,20 +456,23 @@ async def opened(
     sandboxes: Sandboxes | None = None,
     *,
     prepared: bool = True,
+    read_stock: bool = True,
 ) -> AsyncIterator[Services]:
     """The services for a command or a test: built (and, unless told otherwise, migrated,
-    seeded and warmed as settings say), closed whole on exit however the block ends."""
+    seeded and warmed as settings say), closed whole on exit however the block ends. Without
+    `read_stock` the warming joins the ERP's locations but leaves every product's stock to be
+    read when it is first asked for, as it is once its snapshot is past the TTL."""
     services = build_services(settings, store, sandboxes)
     try:
         if prepared:
-            await prepare(services, settings)
+            await prepare(services, settings, read_stock=read_stock)
         yield services
     finally:
         await services.aclose()
 
 
-async def prepare(services: Services, settings: Settings) -> None:
-    """Migrate when allowed, and seed the demo network and catalogue on first start."""
+async def prepare(services: Services, settings: Settings, *, read_stock: bool = True) -> None:
+    """Migrate when allowed, seed the demo network and catalogue on first start, and warm."""
     if settings.auto_migrate:
         await migrate.upgrade(services.store)
     async with services.store.write() as uow:
@@ -480,11 +483,11 @@ async def prepare(services: Services, settings: Settings) -> None:
         )
         if added:
             log.info("seeded %d demo products and locations", added)
-    await warm_inventory(services)
+    await warm_inventory(services, read_stock=read_stock)
     services.prepared = True
 
 
-async def warm_inventory(services: Services) -> None:
+async def warm_inventory(services: Services, *, read_stock: bool = True) -> None:
     """Join the ERP's locations and read every product's stock, so the first shopper's answer
     is not the one that waits. An unreachable ERP leaves the last snapshot in place."""
     services.geocoder.warm()
@@ -501,6 +504,8 @@ async def warm_inventory(services: Services) -> None:
         await services.erp.learn(skus)  # once, here, though another replica reads the stock
     except UpstreamError as error:
         log.warning("could not learn the ERP's ids for %d SKUs: %s", len(skus), error)
+    if not read_stock:
+        return
     stale = await inventory.refresh_stock(services, skus)
     log.info("joined %d ERP locations; read stock for %d SKUs (%d stale)", joined, len(skus), len(stale))
 

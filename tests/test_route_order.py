@@ -213,6 +213,7 @@ async def test_a_shipped_order_is_expected_on_the_date_routing_promised(client: 
 
 
 @pytest.mark.no_relay
+@pytest.mark.warmed
 async def test_a_route_is_decided_from_the_erps_stock_now_not_an_old_snapshot(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
@@ -239,6 +240,7 @@ async def test_a_route_is_decided_from_the_erps_stock_now_not_an_old_snapshot(
     assert (moved["userErrors"], moved["decision"]["chosen"]) == ([], ["DC-EWR"])
 
 
+@pytest.mark.warmed  # a read of stock past its TTL writes the ERP's figures, as any answer's does
 @pytest.mark.no_relay  # statements are counted: the placement's relay work is not the dry run's
 async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, services: Services) -> None:
     order = await place(client)

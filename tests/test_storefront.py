@@ -333,6 +333,7 @@ class Timer:
         return self.now
 
 
+@pytest.mark.warmed  # the push counts what changed since stock was first read
 async def test_a_push_works_out_only_what_changed_and_every_level_within_its_bound(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:

@@ -98,6 +98,7 @@ async def test_a_held_unit_counts_until_its_hold_expires_with_nothing_announced(
     assert sent == []  # answered from the view, the expiry applied at answer time
 
 
+@pytest.mark.warmed  # the view is of stock already read
 async def test_a_read_overtaken_by_a_change_is_answered_but_not_kept(services: Services) -> None:
     views = services.views
     real = services.store
