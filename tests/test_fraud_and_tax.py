@@ -13,13 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.bootstrap import load_tax_rules
+from ordergate.bootstrap import Sandboxes, load_tax_rules
 from ordergate.models.fraud import FraudPolicy
 from ordergate.settings import SettingsError
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_backorders import katana
 
 AGENT = a_token("agent")
 ORDER = """query($id: ID!) { order(id: $id) {
@@ -176,6 +177,30 @@ async def test_a_released_order_is_routed_then(client: httpx.AsyncClient, servic
     assert [fo["status"] for fo in order["fulfillmentOrders"]] == ["OPEN"]
     assert order["routingDecision"]["chosen"]
     assert await available(client, "KETTLE-STEEL") == before - 2
+
+
+@pytest.mark.warmed
+async def test_a_released_order_is_routed_from_the_erps_stock_now_not_an_old_snapshot(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Held for days by the fraud screen, while the kettles sold out at the ERP everywhere but
+    Newark (this gateway's snapshot is past the TTL, and no webhook told it): released, the
+    order goes to Newark, not to the node the old snapshot would have chosen."""
+    screen_with(services, blocklist=frozenset({"mallory@fraud.example"}))
+    placed = await place(
+        client, customer={"email": "mallory@fraud.example"}, lines=[a_line("KETTLE-STEEL", 2)]
+    )
+    erp = katana(sandboxes)
+    for code, location in erp.locations.items():
+        if code != "DC-EWR":
+            erp.inventory[(erp.variant_for("KETTLE-STEEL").id, location)] = Decimal(0)
+    services.freshness.stock_read_at.pop("KETTLE-STEEL")  # past its TTL here
+
+    body = await execute(client, RELEASE, {"input": {"orderId": placed["order"]["id"]}}, token=AGENT)
+
+    assert body["data"]["releaseOrderHold"] == {"order": {"status": "CONFIRMED"}, "userErrors": []}
+    order = await read(client, placed["order"]["id"])
+    assert order["routingDecision"]["chosen"] == ["DC-EWR"]
 
 
 async def test_routing_an_order_held_before_it_was_routed_waits_for_its_release(

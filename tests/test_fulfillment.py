@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from ordergate.bootstrap import Sandboxes
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute
+from tests.test_backorders import katana
 
 AGENT = a_token("agent")
 DALLAS = a_token("associate", locations=("DC-DFW",))
@@ -179,6 +182,34 @@ async def test_a_rejection_re_routes_to_another_node(client: httpx.AsyncClient, 
         positions = {p.location_id: p.allocated for p in await uow.inventory.positions(["KETTLE-STEEL"])}
     assert positions[ids["DC-DFW"]] == 0
     assert sum(positions.values()) == 1
+
+
+@pytest.mark.warmed
+async def test_a_rejection_routes_from_the_erps_stock_now_not_an_old_snapshot(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The kettles sold out at the ERP everywhere but Newark since this gateway read them (its
+    snapshot is past the TTL, and no webhook told it): Dallas rejects, and the units go to
+    Newark, not to the node the old snapshot would have chosen."""
+    order = await place(client, lines=[a_line("KETTLE-STEEL", 1)])
+    erp = katana(sandboxes)
+    for code, location in erp.locations.items():
+        if code not in ("DC-EWR", "DC-DFW"):
+            erp.inventory[(erp.variant_for("KETTLE-STEEL").id, location)] = Decimal(0)
+    services.freshness.stock_read_at.pop("KETTLE-STEEL")  # past its TTL here
+
+    await step(client, "Reject", DALLAS, id=order["fulfillmentOrders"][0]["id"], reason="shelf is empty")
+
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders { status location { code } } } }",
+        {"id": order["id"]},
+        token=AGENT,
+    )
+    assert [(fo["location"]["code"], fo["status"]) for fo in body["data"]["order"]["fulfillmentOrders"]] == [
+        ("DC-DFW", "REJECTED"),
+        ("DC-EWR", "OPEN"),
+    ]
 
 
 async def test_when_no_node_can_take_over_the_order_waits_for_an_agent(client: httpx.AsyncClient) -> None:

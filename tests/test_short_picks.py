@@ -3,6 +3,7 @@ on; the missing ones are written off its stock (and the ERP's) and re-routed to 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -101,6 +102,37 @@ async def test_the_missing_units_are_written_off_and_re_routed_and_the_rest_goes
     [sales_order] = katana.sales_orders_for(f"{order['number']}-DC-DFW")
     mug = katana.variant_for("MUG-BLUE").id
     assert [row["quantity"] for row in sales_order["sales_order_rows"] if row["variant_id"] == mug] == [1]
+
+
+@pytest.mark.warmed
+async def test_missing_units_go_where_the_erp_has_them_now_not_where_an_old_snapshot_did(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The mugs sold out at the ERP everywhere but Dallas and Newark since this gateway read
+    them (its snapshot is past the TTL, and no webhook told it): the two Dallas cannot find go to
+    Newark, not to the node the old snapshot would have chosen."""
+    order = await place(client)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    await execute(client, operation("Accept"), {"id": fo_id}, token=DALLAS)
+    await execute(client, operation("StartPicking"), {"id": fo_id}, token=DALLAS)
+    erp = sandboxes.katana
+    assert erp is not None
+    for code, location in erp.locations.items():
+        if code not in ("DC-EWR", "DC-DFW"):
+            erp.inventory[(erp.variant_for("MUG-BLUE").id, location)] = Decimal(0)
+    services.freshness.stock_read_at.pop("MUG-BLUE")  # past its TTL here
+
+    payload = await short(client, fo_id, ("MUG-BLUE", 2))
+
+    assert payload["userErrors"] == []
+    body = await execute(client, ORDER, {"id": order["id"]}, token=AGENT)
+    [elsewhere] = [
+        fo for fo in body["data"]["order"]["fulfillmentOrders"] if fo["location"]["code"] != "DC-DFW"
+    ]
+    assert (elsewhere["location"]["code"], elsewhere["lines"]) == (
+        "DC-EWR",
+        [{"sku": "MUG-BLUE", "quantity": 2}],
+    )
 
 
 async def test_without_a_write_off_the_rest_is_re_routed_and_the_node_keeps_its_stock(

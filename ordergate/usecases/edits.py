@@ -36,8 +36,9 @@ from ordergate.usecases import order_status, payments
 from ordergate.usecases.allocation import routed_again_if_closed
 from ordergate.usecases.fraud import screen_after_change
 from ordergate.usecases.idempotency import Claim, claim_first
+from ordergate.usecases.inventory import refresh_order_stock
 from ordergate.usecases.pricing import price_again, write_prices
-from ordergate.usecases.rerouting import decide_again, detached, no_route, refresh_order_stock, replan
+from ordergate.usecases.rerouting import decide_again, detached, no_route, replan
 from ordergate.usecases.services import Services
 
 __all__ = ["EditOutcome", "LineDiff", "edit_order"]

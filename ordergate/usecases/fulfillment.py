@@ -39,7 +39,7 @@ from ordergate.models.shipment import Shipment
 from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import catalog, erp_sync, order_status, payments
 from ordergate.usecases.allocation import announce_delay, announce_opened, commit_plan, routed_again_if_closed
-from ordergate.usecases.inventory import Destination, locate, source_locations, stock_view
+from ordergate.usecases.inventory import Destination, locate, refresh_stock, source_locations, stock_view
 from ordergate.usecases.routing import decide, estimate, order_clock, place_clock
 from ordergate.usecases.routing import record as record_decision
 from ordergate.usecases.services import Services
@@ -150,6 +150,8 @@ async def move(
         raise ValidationFailed(
             [Problem("INVALID_REASON", f"give a reason of 1 to {MAX_REASON} characters", ("reason",))]
         )
+    if action is FulfillmentAction.REJECT:
+        await _refresh_work_stock(services, fulfillment_order_id)
     now = services.clock()
 
     async def moved() -> FulfillmentOrder:
@@ -205,6 +207,17 @@ async def move(
         return fulfillment_order
 
     return await routed_again_if_closed(moved)
+
+
+async def _refresh_work_stock(services: Services, fulfillment_order_id: str) -> None:
+    """Before a node's units are routed elsewhere (`_reroute`, inside the associate's
+    transaction): the ERP's stock of their SKUs read where it is past its TTL, as placeOrder
+    reads its lines' before it routes (`rerouting.refresh_order_stock`)."""
+    async with services.store.read() as uow:
+        lines = (await uow.orders.fulfillment_lines_by_fo_ids([fulfillment_order_id])).get(
+            fulfillment_order_id, []
+        )
+    await refresh_stock(services, sorted({line.sku for line in lines}))
 
 
 def _plan_lines(
@@ -411,6 +424,7 @@ async def report_short_pick(
     now): a partial fulfilment, the rest re-routed."""
     if not principal.can(Permission.FULFIL):
         raise Forbidden("this role does not pick")
+    await _refresh_work_stock(services, fulfillment_order_id)
     now = services.clock()
 
     async def reported() -> FulfillmentOrder:

@@ -16,6 +16,7 @@ from ordergate.store.unit_of_work import UnitOfWork
 from ordergate.usecases import order_status
 from ordergate.usecases.allocation import routed_again_if_closed
 from ordergate.usecases.idempotency import Claim, claim
+from ordergate.usecases.inventory import refresh_order_stock
 from ordergate.usecases.orders import route_held
 from ordergate.usecases.services import Services
 
@@ -96,6 +97,7 @@ async def release_order_hold(services: Services, principal: Principal, command: 
     problems = check_key(command.idempotency_key, ("idempotency_key",))
     if problems:
         raise ValidationFailed(problems)
+    await refresh_order_stock(services, command.order_id)  # an order held before routing is routed now
     now = services.clock()
 
     async def release() -> Order:

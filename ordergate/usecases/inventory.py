@@ -171,6 +171,17 @@ async def refresh_stock(services: Services, skus: Sequence[str]) -> set[str]:
     return stale & set(due)
 
 
+async def refresh_order_stock(services: Services, order_id: str, also: Sequence[str] = ()) -> None:
+    """Read from the ERP the stock of the order's SKUs (and `also`) that is past its TTL here,
+    before routing them again, as placeOrder reads its lines' before it routes: the decision is
+    made from the stored positions, inside a transaction that does not wait for the ERP. Without
+    it an agent's re-route, an edit or a released hold decided from a snapshot of any age, and a SKU
+    this gateway had not read yet (a product added since it started) had no stock anywhere."""
+    async with services.store.read() as uow:
+        lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
+    await refresh_stock(services, sorted({line.sku for line in lines} | set(also)))
+
+
 async def forget_stock(services: Services, skus: Iterable[str]) -> None:
     """The ERP said these SKUs changed: the next answer about them here reads afresh, and no
     read from before the change (under way here or elsewhere, or done elsewhere) is taken for

@@ -56,7 +56,7 @@ from ordergate.usecases.inventory import (
     Destination,
     SkuStock,
     locate,
-    refresh_stock,
+    refresh_order_stock,
     source_locations,
     stock_view,
 )
@@ -137,17 +137,6 @@ async def route_order(
         return RouteOutcome(order.id, record, changed=changed, dry_run=False)
 
     return await routed_again_if_closed(commit)
-
-
-async def refresh_order_stock(services: Services, order_id: str, also: Sequence[str] = ()) -> None:
-    """Read from the ERP the stock of the order's SKUs (and `also`) that is past its TTL here,
-    before routing them again, as placeOrder reads its lines' before it routes: the decision is
-    made from the stored positions, inside a transaction that does not wait for the ERP. Without
-    it an agent's re-route or edit decided from a snapshot of any age, and a SKU this gateway had
-    not read yet (a product added since it started) had no stock anywhere: NO_ROUTE."""
-    async with services.store.read() as uow:
-        lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
-    await refresh_stock(services, sorted({line.sku for line in lines} | set(also)))
 
 
 async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:
