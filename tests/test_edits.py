@@ -21,8 +21,8 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_address
 from tests.graphql_client import execute
 from tests.server import HOLD
-from tests.test_backorders import katana
 from tests.test_fraud_and_tax import available
+from tests.test_inventory import sold_unheard
 from tests.test_limits import counting_statements
 from tests.test_payments_flow import place, sandbox, ship
 
@@ -88,10 +88,7 @@ async def test_an_edit_routes_from_the_erps_stock_now_not_an_old_snapshot(
     and is refused, instead of allocating plates that are not there."""
     order = (await place(client))["order"]
     before = await read(client, order["id"])
-    erp = katana(sandboxes)
-    for location in erp.locations.values():
-        erp.inventory[(erp.variant_for("PLATE-DINNER").id, location)] = Decimal(0)
-    services.freshness.stock_read_at.pop("PLATE-DINNER")  # past its TTL here
+    sold_unheard(services, sandboxes, "PLATE-DINNER")
 
     payload = await edit(
         client,

@@ -20,7 +20,7 @@ from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_address, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
-from tests.test_backorders import katana
+from tests.test_inventory import sold_unheard
 
 AGENT = a_token("agent")
 ORDER = """query($id: ID!) { order(id: $id) {
@@ -190,11 +190,7 @@ async def test_a_released_order_is_routed_from_the_erps_stock_now_not_an_old_sna
     placed = await place(
         client, customer={"email": "mallory@fraud.example"}, lines=[a_line("KETTLE-STEEL", 2)]
     )
-    erp = katana(sandboxes)
-    for code, location in erp.locations.items():
-        if code != "DC-EWR":
-            erp.inventory[(erp.variant_for("KETTLE-STEEL").id, location)] = Decimal(0)
-    services.freshness.stock_read_at.pop("KETTLE-STEEL")  # past its TTL here
+    sold_unheard(services, sandboxes, "KETTLE-STEEL", "DC-EWR")
 
     body = await execute(client, RELEASE, {"input": {"orderId": placed["order"]["id"]}}, token=AGENT)
 

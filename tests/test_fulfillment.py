@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import error_codes, execute
-from tests.test_backorders import katana
+from tests.test_inventory import sold_unheard
 
 AGENT = a_token("agent")
 DALLAS = a_token("associate", locations=("DC-DFW",))
@@ -36,6 +35,16 @@ async def step(client: httpx.AsyncClient, name: str, token: str, **variables: An
     assert "errors" not in body, body
     payload: dict[str, Any] = next(iter(body["data"].values()))
     return payload
+
+
+async def shares(client: httpx.AsyncClient, order_id: str) -> list[tuple[str, str]]:
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders { status location { code } } } }",
+        {"id": order_id},
+        token=AGENT,
+    )
+    return [(fo["location"]["code"], fo["status"]) for fo in body["data"]["order"]["fulfillmentOrders"]]
 
 
 async def test_the_work_queue_shows_a_nodes_orders_to_its_associate(client: httpx.AsyncClient) -> None:
@@ -192,24 +201,11 @@ async def test_a_rejection_routes_from_the_erps_stock_now_not_an_old_snapshot(
     snapshot is past the TTL, and no webhook told it): Dallas rejects, and the units go to
     Newark, not to the node the old snapshot would have chosen."""
     order = await place(client, lines=[a_line("KETTLE-STEEL", 1)])
-    erp = katana(sandboxes)
-    for code, location in erp.locations.items():
-        if code not in ("DC-EWR", "DC-DFW"):
-            erp.inventory[(erp.variant_for("KETTLE-STEEL").id, location)] = Decimal(0)
-    services.freshness.stock_read_at.pop("KETTLE-STEEL")  # past its TTL here
+    sold_unheard(services, sandboxes, "KETTLE-STEEL", "DC-EWR", "DC-DFW")
 
     await step(client, "Reject", DALLAS, id=order["fulfillmentOrders"][0]["id"], reason="shelf is empty")
 
-    body = await execute(
-        client,
-        "query($id: ID!) { order(id: $id) { fulfillmentOrders { status location { code } } } }",
-        {"id": order["id"]},
-        token=AGENT,
-    )
-    assert [(fo["location"]["code"], fo["status"]) for fo in body["data"]["order"]["fulfillmentOrders"]] == [
-        ("DC-DFW", "REJECTED"),
-        ("DC-EWR", "OPEN"),
-    ]
+    assert await shares(client, order["id"]) == [("DC-DFW", "REJECTED"), ("DC-EWR", "OPEN")]
 
 
 async def test_when_no_node_can_take_over_the_order_waits_for_an_agent(client: httpx.AsyncClient) -> None:

@@ -60,6 +60,17 @@ async def only_at(services: Services, sandboxes: Sandboxes, sku: str, code: str,
     services.freshness.stock_read_at.pop(sku, None)
 
 
+def sold_unheard(services: Services, sandboxes: Sandboxes, sku: str, *keep: str) -> None:
+    """The ERP has no `sku` left but at the locations `keep` (sold elsewhere), and told this
+    gateway nothing (no webhook, unlike `only_at`); its read of `sku` is past the TTL, so the next
+    answer or route that needs it reads the ERP first."""
+    sandbox = katana(sandboxes)
+    for code, location in sandbox.locations.items():
+        if code not in keep:
+            sandbox.inventory[(sandbox.variant_for(sku).id, location)] = Decimal(0)
+    services.freshness.stock_read_at.pop(sku)
+
+
 def unreachable_erp() -> KatanaErp:
     """A Katana connector whose every answer is 503, tried once."""
     return KatanaErp.create(

@@ -4,7 +4,6 @@ and the estimate a customer sees before any parcel exists."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,9 +17,9 @@ from ordergate.store import tables
 from ordergate.usecases.services import Services
 from tests.builders import a_line, a_token
 from tests.graphql_client import execute
-from tests.test_backorders import katana
 from tests.test_edits import WRITES
-from tests.test_fulfillment import AGENT, CHICAGO, DALLAS, location_ids, place, step
+from tests.test_fulfillment import AGENT, CHICAGO, DALLAS, location_ids, place, shares, step
+from tests.test_inventory import sold_unheard
 from tests.test_limits import counting_statements
 
 ROUTE = """
@@ -42,16 +41,6 @@ async def route(
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["routeOrder"]
     return payload
-
-
-async def shares(client: httpx.AsyncClient, order_id: str) -> list[tuple[str, str]]:
-    body = await execute(
-        client,
-        "query($id: ID!) { order(id: $id) { fulfillmentOrders { status location { code } } } }",
-        {"id": order_id},
-        token=AGENT,
-    )
-    return [(fo["location"]["code"], fo["status"]) for fo in body["data"]["order"]["fulfillmentOrders"]]
 
 
 async def close(services: Services, code: str) -> None:
@@ -223,11 +212,7 @@ async def test_a_route_is_decided_from_the_erps_stock_now_not_an_old_snapshot(
     to a node whose mugs are gone."""
     order = await place(client, lines=[a_line("MUG-BLUE", 2)])
     await close(services, "DC-DFW")
-    erp = katana(sandboxes)
-    for code, location in erp.locations.items():
-        if code != "DC-EWR":
-            erp.inventory[(erp.variant_for("MUG-BLUE").id, location)] = Decimal(0)
-    services.freshness.stock_read_at.pop("MUG-BLUE")  # past its TTL here
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-EWR")
 
     preview = await route(client, order["id"], dry_run=True)
     moved = await route(client, order["id"], dry_run=False)

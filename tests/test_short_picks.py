@@ -3,7 +3,6 @@ on; the missing ones are written off its stock (and the ERP's) and re-routed to 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from ordergate.workers.relay import relay_once
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_inventory import sold_unheard
 
 pytestmark = pytest.mark.no_relay
 
@@ -115,12 +115,7 @@ async def test_missing_units_go_where_the_erp_has_them_now_not_where_an_old_snap
     fo_id = order["fulfillmentOrders"][0]["id"]
     await execute(client, operation("Accept"), {"id": fo_id}, token=DALLAS)
     await execute(client, operation("StartPicking"), {"id": fo_id}, token=DALLAS)
-    erp = sandboxes.katana
-    assert erp is not None
-    for code, location in erp.locations.items():
-        if code not in ("DC-EWR", "DC-DFW"):
-            erp.inventory[(erp.variant_for("MUG-BLUE").id, location)] = Decimal(0)
-    services.freshness.stock_read_at.pop("MUG-BLUE")  # past its TTL here
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-EWR", "DC-DFW")
 
     payload = await short(client, fo_id, ("MUG-BLUE", 2))
 
