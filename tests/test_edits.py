@@ -104,6 +104,22 @@ async def test_an_edit_routes_from_the_erps_stock_now_not_an_old_snapshot(
     assert await available(client, "PLATE-DINNER") == 0
 
 
+@pytest.mark.warmed
+async def test_an_edit_of_no_such_order_reads_nothing_from_the_erp(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """What an edit adds is read before the edit is routed, but not for an order that does not
+    exist: a request cannot spend the ERP's budget on made-up order ids."""
+    sold_unheard(services, sandboxes, "PLATE-DINNER")
+
+    payload = await edit(
+        client, orderId="no-such-order", expectedVersion=1, dryRun=True, addLines=[a_line("PLATE-DINNER", 2)]
+    )
+
+    assert codes(payload) == ["NOT_FOUND"]
+    assert "PLATE-DINNER" not in services.freshness.stock_read_at
+
+
 async def test_a_dry_run_shows_the_diff_and_the_money_and_changes_nothing(client: httpx.AsyncClient) -> None:
     order_id = (await place(client))["order"]["id"]
     before = await read(client, order_id)

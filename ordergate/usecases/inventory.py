@@ -179,7 +179,8 @@ async def refresh_order_stock(services: Services, order_id: str, also: Sequence[
     this gateway had not read yet (a product added since it started) had no stock anywhere."""
     async with services.store.read() as uow:
         lines = (await uow.orders.lines_by_order_ids([order_id])).get(order_id, [])
-    await refresh_stock(services, sorted({line.sku for line in lines} | set(also)))
+    if lines:  # no such order: the caller answers NOT_FOUND, and nobody's SKUs are read for it
+        await refresh_stock(services, sorted({line.sku for line in lines} | set(also)))
 
 
 async def forget_stock(services: Services, skus: Iterable[str]) -> None:
