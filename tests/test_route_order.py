@@ -225,6 +225,30 @@ async def test_a_route_is_decided_from_the_erps_stock_now_not_an_old_snapshot(
     assert (moved["userErrors"], moved["decision"]["chosen"]) == ([], ["DC-EWR"])
 
 
+@pytest.mark.no_relay
+@pytest.mark.warmed
+async def test_work_at_a_node_whose_units_the_erp_counted_gone_moves_where_they_are(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Dallas still holds the order's two mugs, but the ERP now counts none there (nor anywhere
+    but Newark): routing again does not count the order's own units at Dallas as free, and moves
+    the work to Newark."""
+    order = await place(client, lines=[a_line("MUG-BLUE", 2)])
+    assert await shares(client, order["id"]) == [("DC-DFW", "OPEN")]
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-EWR")
+
+    preview = await route(client, order["id"], dry_run=True)
+    moved = await route(client, order["id"], dry_run=False)
+
+    assert (preview["userErrors"], preview["changed"], preview["decision"]["chosen"]) == (
+        [],
+        True,
+        ["DC-EWR"],
+    )
+    assert (moved["userErrors"], moved["changed"]) == ([], True)
+    assert sorted(await shares(client, order["id"])) == [("DC-DFW", "CANCELLED"), ("DC-EWR", "OPEN")]
+
+
 @pytest.mark.warmed  # a read of stock past its TTL writes the ERP's figures, as any answer's does
 @pytest.mark.no_relay  # statements are counted: the placement's relay work is not the dry run's
 async def test_a_dry_run_writes_nothing_at_all(client: httpx.AsyncClient, services: Services) -> None:

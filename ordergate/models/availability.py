@@ -53,6 +53,16 @@ def ats(node: NodeStock, now: datetime) -> int:
     return max(0, node.on_hand - node.allocated - node.reserved - node.unavailable)
 
 
+def still_held(node: NodeStock, own: int) -> int:
+    """Of the `own` units an order's not-started work holds at this node, those still on the
+    shelf for it: at most what the node has on hand beyond the other orders' allocations. Routing
+    the order again counts these as free where they are (`usecases.rerouting.with_freed`), so an
+    order keeps units it has; safety stock and holds do not take them back (they keep units from
+    new sales). When a count has found fewer units than are allocated there, the order routed
+    again gives up the units that are gone instead of keeping work the node cannot do."""
+    return max(0, min(own, node.on_hand - (node.allocated - own)))
+
+
 def atp(node: NodeStock, on: date, now: datetime) -> int:
     arriving = sum(s.quantity for s in node.incoming if s.expected_on <= on)
     return ats(node, now) + arriving

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordergate.models.allocation import Plan, PlanLine
+from ordergate.models.availability import still_held
 from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import (
@@ -54,6 +55,7 @@ from ordergate.usecases.allocation import (
 )
 from ordergate.usecases.inventory import (
     Destination,
+    LocationStock,
     SkuStock,
     locate,
     refresh_order_stock,
@@ -367,19 +369,28 @@ async def _amend(
 
 
 def with_freed(view: dict[str, SkuStock], freed: Counter[tuple[str, str]]) -> dict[str, SkuStock]:
-    """The view as it would be with the order's own not-started units back on the shelf."""
+    """The view as it would be with the order's own not-started units back on the shelf: those
+    still there (`still_held`; none where the ERP has since counted the node's units gone)."""
     if not freed:
         return view
     return {
         sku: dataclasses.replace(
             stock,
             locations=[
-                dataclasses.replace(row, available=row.available + freed[(sku, row.location.id)])
+                dataclasses.replace(row, available=row.available + _still_held(stock, row, freed))
                 for row in stock.locations
             ],
         )
         for sku, stock in view.items()
     }
+
+
+def _still_held(stock: SkuStock, row: LocationStock, freed: Counter[tuple[str, str]]) -> int:
+    own = freed[(stock.sku, row.location.id)]
+    if not own:
+        return 0
+    node = next((n for n in stock.nodes if n.location_id == row.location.id), None)
+    return own if node is None else still_held(node, own)
 
 
 async def _release(

@@ -14,6 +14,7 @@ from ordergate.models.availability import (
     network_ats,
     promise_date,
     start_date,
+    still_held,
 )
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -99,6 +100,33 @@ def test_the_network_sells_what_its_nodes_sell_now() -> None:
 
 
 quantities = st.integers(min_value=0, max_value=10_000)
+
+
+def test_an_order_routed_again_keeps_its_units_where_they_still_are() -> None:
+    # 10 on hand, 5 allocated (2 of them this order's): all 2 are on the shelf for it, whatever
+    # safety stock or holds keep from new sales.
+    assert still_held(a_node(on_hand=10, allocated=5, reserved=4, unavailable=6), 2) == 2
+
+
+def test_units_a_count_found_gone_are_not_kept() -> None:
+    # The ERP now counts none where this order holds 2: it keeps none there. One left beside
+    # another order's 1 allocated: the other order keeps it.
+    assert still_held(a_node(on_hand=0, allocated=2), 2) == 0
+    assert still_held(a_node(on_hand=1, allocated=3), 2) == 0
+    assert still_held(a_node(on_hand=2, allocated=3), 2) == 1
+
+
+@given(on_hand=quantities, others=quantities, own=quantities, reserved=quantities, unavailable=quantities)
+def test_an_order_keeps_no_more_than_it_holds_nor_than_the_shelf_has_beyond_the_others(
+    on_hand: int, others: int, own: int, reserved: int, unavailable: int
+) -> None:
+    node = a_node(on_hand=on_hand, allocated=others + own, reserved=reserved, unavailable=unavailable)
+    kept = still_held(node, own)
+    assert 0 <= kept <= own
+    assert kept + others <= on_hand or kept == 0
+    assert kept in (own, max(0, on_hand - others))  # all it holds, or what the others left
+    # what routing counts free for it there never exceeds the units not claimed by the others
+    assert ats(node, NOW) + kept <= max(0, on_hand - others)
 
 
 @given(on_hand=quantities, allocated=quantities, reserved=quantities, unavailable=quantities)
