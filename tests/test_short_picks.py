@@ -214,6 +214,32 @@ async def test_a_short_pick_that_does_not_fit_the_work_is_refused_and_changes_no
     assert await at(services, "DC-DFW") == before
 
 
+async def test_a_node_that_finds_none_of_the_units_as_it_picks_rejects_the_work_as_told(
+    client: httpx.AsyncClient,
+) -> None:
+    """Found by the long-run walk (seed 552): a short pick of every unit is refused, pointing to
+    a rejection, and a rejection while picking was refused too: the associate had no way out."""
+    order = await place(client)
+    fo_id = order["fulfillmentOrders"][0]["id"]
+    for name in ("Accept", "StartPicking"):
+        await execute(client, operation(name), {"id": fo_id}, token=DALLAS)
+
+    told = await short(client, fo_id, ("MUG-BLUE", 3), ("KNIFE-CHEF-8", 1), write_off=False)
+    rejected = await execute(
+        client, operation("Reject"), {"id": fo_id, "reason": "none on the shelf"}, token=DALLAS
+    )
+
+    assert [e["code"] for e in told["userErrors"]] == ["SHORT_PICK_COVERS_ALL"]
+    payload = rejected["data"]["rejectFulfillmentOrder"]
+    assert (payload["userErrors"], payload["fulfillmentOrder"]["status"]) == ([], "REJECTED")
+    body = await execute(client, ORDER, {"id": order["id"]}, token=AGENT)
+    work = body["data"]["order"]["fulfillmentOrders"]
+    [(first, rejected_there), *elsewhere] = [(fo["location"]["code"], fo["status"]) for fo in work]
+    assert (first, rejected_there) == ("DC-DFW", "REJECTED")
+    assert elsewhere
+    assert all(status == "OPEN" and code != "DC-DFW" for code, status in elsewhere)
+
+
 async def test_work_not_being_picked_cannot_be_short_picked(client: httpx.AsyncClient) -> None:
     order = await place(client)
 

@@ -61,6 +61,9 @@ FULFILLMENT_TRANSITIONS: dict[tuple[FulfillmentOrderStatus, FulfillmentAction], 
     (F.READY_FOR_PICKUP, A.CONFIRM_PICKUP): F.PICKED_UP,
     (F.OPEN, A.REJECT): F.REJECTED,
     (F.ACCEPTED, A.REJECT): F.REJECTED,
+    # a node that finds none of the units as it picks (a short pick of every unit is refused
+    # as SHORT_PICK_COVERS_ALL, which points here): packed work has its units in the box
+    (F.PICKING, A.REJECT): F.REJECTED,
     (F.OPEN, A.HOLD): F.ON_HOLD,
     (F.ON_HOLD, A.RELEASE): F.OPEN,
     **{

@@ -66,9 +66,14 @@ def test_finished_work_cannot_be_cancelled_or_moved(final: FulfillmentOrderStatu
     assert not [pair for pair in FULFILLMENT_TRANSITIONS if pair[0] is final]
 
 
-def test_only_work_not_yet_started_can_be_rejected() -> None:
+def test_only_work_not_yet_packed_can_be_rejected() -> None:
+    # while picking too: a node that finds none of the units has no short pick to report
     rejectable = {s for (s, a) in FULFILLMENT_TRANSITIONS if a is FulfillmentAction.REJECT}
-    assert rejectable == {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.ACCEPTED}
+    assert rejectable == {
+        FulfillmentOrderStatus.OPEN,
+        FulfillmentOrderStatus.ACCEPTED,
+        FulfillmentOrderStatus.PICKING,
+    }
 
 
 def test_a_short_pick_must_fit_the_work_and_leave_something_to_pick() -> None:
