@@ -97,6 +97,7 @@ async def walk(
                 f"({steps / elapsed:.1f} steps/s), {len(run.orders)} orders"
             )
             print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
+            print("  held units lost: " + ", ".join(f"{k} {n}" for k, n in run.shortfalls.most_common()))
             print(f"  routed to a node past its capacity for the day: {await past_capacity(services)} times")
             print(
                 "  return labels (label, return): "

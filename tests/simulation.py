@@ -1,6 +1,7 @@
 """A seeded random walk over simulated days: orders (shipped and picked up, some backordered),
 cart holds, picks, shipments, handovers, rejections, short picks, cancellations, returns,
-purchase-order receipts, cycle counts at the ERP (units found, free units lost), ERP refreshes
+purchase-order receipts, cycle counts at the ERP (units found, free units lost, units open work
+holds lost), ERP refreshes
 outbox relays (partial, and repeated) and carrier scans in between,
 against the real gateway in-process and the stateful sandboxes. After every step it checks:
 
@@ -79,6 +80,7 @@ from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import SandboxParcel
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import availability, refresh_stock
+from ordergate.usecases.rerouting import SHORTFALL, route_shortfalls
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import EMAILS, dispatch_once
 from ordergate.workers.handlers import outbox_handlers
@@ -308,6 +310,7 @@ class Walk:
     heard: Heard = field(init=False)
     step: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    shortfalls: Counter[str] = field(default_factory=Counter)  # what `lose` lost, moved and rejected
     orders: list[str] = field(default_factory=list)
     sent: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # placeOrder inputs, their orders
     holds: list[str] = field(default_factory=list)
@@ -487,6 +490,7 @@ class Walk:
             (self.carriers_scan, 3),
             (self.receive, 1),
             (self.count, 2),
+            (self.lose, 2),
             (self.next_day, 3),
             (self.keep_back, 2),
             (self.close_or_reopen, 3),
@@ -1215,6 +1219,98 @@ class Walk:
         self.ledger[(sku, code)] += delta
         self.receipts[(sku, code)] = self.services.clock()  # its webhook read may wait for the TTL
         await self.katana.adjust(sku, code, delta)
+
+    async def lose(self) -> None:
+        """A count at the ERP finds units gone that open work holds (damaged, stolen, sold by
+        another channel), and the ERP announces it. The gateway routes the newest not-started work
+        there again (`rerouting.route_shortfalls`: on the notice, or in the backorder loop's round
+        after the read past the TTL, which this step makes, the notice's read not being trusted
+        when a movement of ours was that close); work it cannot move, the node's associates reject
+        when they come to it (the units are gone already: no write-off). Not where a held order, or
+        packed or ready work, holds the SKU at the node: units in a box are not lost to a count."""
+        async with self.services.store.read() as uow:
+            held = (
+                await uow.session.execute(
+                    sa.text(
+                        "SELECT p.sku, l.code, p.allocated FROM inventory_positions p"
+                        " JOIN locations l ON l.id = p.location_id WHERE p.allocated > 0"
+                    )
+                )
+            ).all()
+            boxed = set(
+                (
+                    await uow.session.execute(
+                        sa.text(
+                            "SELECT fl.sku, l.code FROM fulfillment_orders f"
+                            " JOIN fulfillment_order_lines fl ON fl.fulfillment_order_id = f.id"
+                            " JOIN locations l ON l.id = f.location_id JOIN orders o ON o.id = f.order_id"
+                            " WHERE f.status IN ('PACKED', 'READY_FOR_PICKUP', 'ON_HOLD')"
+                            " OR o.status = 'ON_HOLD'"
+                        )
+                    )
+                ).all()
+            )
+        found = sorted(
+            (str(sku), str(code), int(allocated))
+            for sku, code, allocated in held
+            if self.ledger.get((sku, code), 0) > 0 and (sku, code) not in boxed
+        )
+        if not found:
+            return
+        sku, code, allocated = self.rng.choice(found)
+        there = self.ledger[(sku, code)]
+        lost = self.rng.randint(max(0, there - allocated) + 1, there)
+        self.ledger[(sku, code)] -= lost
+        self.shortfalls["units lost"] += lost
+        moved_before = await self.moved_off_short()
+        await self.katana.adjust(sku, code, -lost)  # its notice reaches the gateway
+        self.clock.advance(30)
+        self.services.freshness.stock_read_at.clear()
+        if await refresh_stock(self.services, [sku]):
+            raise self.violation("the sandbox ERP could not be read")
+        await route_shortfalls(self.services)
+        self.shortfalls["orders moved"] += await self.moved_off_short() - moved_before
+        await self.reject_short(sku, code)
+
+    async def moved_off_short(self) -> int:
+        """Work the gateway has cancelled at short positions, to open it elsewhere."""
+        async with self.services.store.read() as uow:
+            query = sa.text("SELECT count(*) FROM order_events WHERE actor = :actor AND type = :type")
+            found = await uow.session.execute(query, {"actor": SHORTFALL, "type": "FULFILLMENT_CANCELLED"})
+            return int(found.scalar_one())
+
+    async def reject_short(self, sku: str, code: str) -> None:
+        """The node's newest work holding `sku` rejected, until what is allocated there fits."""
+        at = self.locations[code]
+        while True:
+            async with self.services.store.read() as uow:
+                [position] = [p for p in await uow.inventory.positions([sku]) if p.location_id == at]
+                newest = (
+                    await uow.session.execute(
+                        sa.text(
+                            "SELECT f.id FROM fulfillment_orders f"
+                            " JOIN fulfillment_order_lines fl ON fl.fulfillment_order_id = f.id"
+                            " WHERE f.location_id = :at AND fl.sku = :sku"
+                            " AND f.status IN ('OPEN', 'ACCEPTED', 'PICKING')"
+                            " ORDER BY f.created_at DESC, f.id DESC LIMIT 1"
+                        ),
+                        {"at": at, "sku": sku},
+                    )
+                ).scalar_one_or_none()
+            if position.allocated <= position.on_hand:
+                return
+            if newest is None:
+                raise self.violation(f"{sku} at {code}: {position.allocated} allocated of {position.on_hand}")
+            body = await execute(
+                self.client,
+                REJECT,
+                {"id": newest, "damaged": False},
+                token=a_token("associate", locations=(code,)),
+            )
+            self.expect_no_errors(body)
+            if body["data"]["rejectFulfillmentOrder"]["userErrors"]:
+                raise self.violation(f"rejecting work short of {sku} at {code} refused: {body}")
+            self.shortfalls["work rejected"] += 1
 
     def epoch(self) -> float:
         """The walk's clock as the sandboxes read theirs."""

@@ -7,8 +7,9 @@ asks this how to get there, and applies it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from ordergate.models.allocation import Plan, PlanLine, Want
@@ -159,3 +160,43 @@ def amendment(
         if units > holding[sku]
     ]
     return less, more
+
+
+@dataclass(frozen=True)
+class HeldWork:
+    """Units of a SKU that an order's not-started work holds at a node, and when that work was
+    opened there."""
+
+    order_id: str
+    sku: str
+    location_id: str
+    quantity: int
+    opened_at: datetime
+
+
+def to_route_again(short: Mapping[tuple[str, str], int], work: Iterable[HeldWork]) -> list[str]:
+    """The orders to route again where a count left a node with fewer units than are allocated
+    there (`short`: the units missing, per (sku, node)): at each, the newest work first, until what
+    the chosen orders hold there covers the units missing, so the orders placed first keep theirs.
+    An order routed again gives up its units at every short position, so what it holds at one
+    counts there too. Each order once, in the order chosen."""
+    missing = dict(short)
+    by_key: dict[tuple[str, str], list[HeldWork]] = {}
+    by_order: dict[str, list[HeldWork]] = {}
+    for held_here in work:
+        by_key.setdefault((held_here.sku, held_here.location_id), []).append(held_here)
+        by_order.setdefault(held_here.order_id, []).append(held_here)
+    chosen: list[str] = []
+    for key in sorted(missing):
+        newest_first = sorted(by_key.get(key, []), key=lambda w: (w.opened_at, w.order_id), reverse=True)
+        for candidate in newest_first:
+            if missing[key] <= 0:
+                break
+            if candidate.order_id in chosen:
+                continue
+            chosen.append(candidate.order_id)
+            for units in by_order[candidate.order_id]:
+                at = (units.sku, units.location_id)
+                if at in missing:
+                    missing[at] -= units.quantity
+    return chosen

@@ -80,6 +80,18 @@ class InventoryRepository:
         query = _positions_of_skus()
         return list((await self.session.execute(query, {"skus": sorted(set(skus))})).scalars())
 
+    async def over_committed(self, skus: Sequence[str] | None = None) -> dict[Key, int]:
+        """Positions (of these SKUs, or all) where the ERP's last count left fewer units on hand
+        than are allocated: the units missing at each (a partial index keeps them, so the pass
+        that looks every few seconds reads only those)."""
+        query = _over_committed()
+        if skus is not None:
+            if not skus:
+                return {}
+            query = query.where(_POSITION.sku.in_(sorted(set(skus))))
+        rows = (await self.session.execute(query)).all()
+        return {(str(sku), str(location_id)): int(missing) for sku, location_id, missing in rows}
+
     async def lock_positions(self, keys: Sequence[Key]) -> None:
         """Take the row locks of these (sku, location) positions only, in (sku, location) order
         (the order every locker uses, so lockers queue instead of deadlocking)."""
@@ -571,6 +583,15 @@ def _positions_of_skus() -> Any:
     return (
         select(InventoryPosition)
         .where(_POSITION.sku.in_(_SKUS))
+        .order_by(_POSITION.sku, _POSITION.location_id)
+    )
+
+
+@functools.cache
+def _over_committed() -> Any:
+    return (
+        sa.select(_POSITION.sku, _POSITION.location_id, _POSITION.allocated - _POSITION.on_hand)
+        .where(_POSITION.allocated > _POSITION.on_hand)
         .order_by(_POSITION.sku, _POSITION.location_id)
     )
 

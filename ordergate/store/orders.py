@@ -18,6 +18,7 @@ from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine,
 from ordergate.models.location import Location
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
+from ordergate.models.replanning import MOVABLE, HeldWork
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
@@ -436,6 +437,25 @@ class OrderRepository:
         )
         rows = await fetch(self.session, FulfillmentOrder, statement, {"ids": list(set(ids))})
         return group(rows, lambda fo: fo.order_id)
+
+    async def held_work_at(self, keys: Sequence[tuple[str, str]]) -> list[HeldWork]:
+        """The units not-started work (`MOVABLE`) holds at these (sku, node) positions, by order."""
+        if not keys:
+            return []
+        fo, line = tables.fulfillment_orders.c, tables.fulfillment_order_lines.c
+        query = (
+            sa.select(
+                fo.order_id, line.sku, fo.location_id, sa.func.sum(line.quantity), sa.func.max(fo.created_at)
+            )
+            .join(tables.fulfillment_order_lines, line.fulfillment_order_id == fo.id)
+            .where(sa.tuple_(line.sku, fo.location_id).in_(sorted(set(keys))))
+            .where(fo.status.in_([status.value for status in MOVABLE]))
+            .group_by(fo.order_id, line.sku, fo.location_id)
+        )
+        return [
+            HeldWork(str(order_id), str(sku), str(location_id), int(units), opened_at)
+            for order_id, sku, location_id, units, opened_at in (await self.session.execute(query)).all()
+        ]
 
     async def fulfillment_lines_by_fo_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrderLine]]:
         if not ids:

@@ -258,6 +258,14 @@ inventory_positions = sa.Table(
     sa.Column("as_of", UTCDateTime(), nullable=False),
     sa.CheckConstraint("on_hand >= 0", name="ck_positions_on_hand_not_negative"),
     sa.CheckConstraint("allocated >= 0", name="ck_positions_allocated_not_negative"),
+    # the few positions a count has left with fewer units than are allocated (`over_committed`)
+    sa.Index(
+        "ix_positions_over_committed",
+        "sku",
+        "location_id",
+        postgresql_where=sa.text("allocated > on_hand"),
+        sqlite_where=sa.text("allocated > on_hand"),
+    ),
 )
 
 

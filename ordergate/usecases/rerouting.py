@@ -12,6 +12,7 @@ runs the same decision (`decide_again`) and writes nothing. Edits re-plan throug
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from datetime import datetime
 
 from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.availability import still_held
-from ordergate.models.errors import Forbidden, InvalidTransition, NotFound, Problem, ValidationFailed
+from ordergate.models.errors import (
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Problem,
+    ValidationFailed,
+)
 from ordergate.models.events import EventType
 from ordergate.models.fulfillment import (
     FulfillmentAction,
@@ -39,6 +47,7 @@ from ordergate.models.replanning import (
     node_changes,
     split_work,
     still_to_route,
+    to_route_again,
     waiting_units,
 )
 from ordergate.models.routing import RoutingDecisionRecord
@@ -65,6 +74,7 @@ from ordergate.usecases.inventory import (
 from ordergate.usecases.routing import decide, estimate, order_clock
 from ordergate.usecases.services import Services
 
+log = logging.getLogger("ordergate.rerouting")
 EVERYTHING = OrderScope(everything=True)
 FINISHED = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED})
 
@@ -139,6 +149,61 @@ async def route_order(
         return RouteOutcome(order.id, record, changed=changed, dry_run=False)
 
     return await routed_again_if_closed(commit)
+
+
+SHORTFALL = "system:shortfalls"  # the actor of work routed again because its units were counted gone
+
+
+async def route_shortfalls(
+    services: Services,
+    skus: Sequence[str] | None = None,
+    *,
+    at_most: int | None = None,
+    read_first: bool = True,
+) -> int:
+    """Work at a node where the ERP's count now leaves fewer units than are allocated there (a
+    count found them gone, the ERP sold them elsewhere) is routed again before an associate finds
+    the shelf short: at each such position the newest orders' not-started work first, until what
+    they hold covers the units missing (`models.replanning.to_route_again`), each order moved as
+    an agent's routeOrder would move it, by the system. An order no other node can take keeps its
+    work (its pick will be short), as does one on hold. Of these SKUs, or every position; at most
+    `at_most` orders (an ERP notice's answer waits for them; the backorder loop's round takes the
+    rest). Each order's other SKUs are read from the ERP first where past their TTL, as routeOrder
+    reads them, unless not `read_first`: the loop's round, every few seconds, routes from the
+    stored figures, so work that no node can take does not spend the ERP's 60 requests a minute
+    on every round. Returns the orders whose work moved. Run after an ERP stock notice and with
+    the backorder loop's round."""
+    async with services.store.read() as uow:
+        short = await uow.inventory.over_committed(skus)
+        if not short:
+            return 0
+        work = await uow.orders.held_work_at(sorted(short))
+    moved = 0
+    for order_id in to_route_again(short, work)[:at_most]:
+        moved += await _route_short(services, order_id, read_first=read_first)
+    return moved
+
+
+async def _route_short(services: Services, order_id: str, *, read_first: bool) -> bool:
+    if read_first:
+        await refresh_order_stock(services, order_id)
+    now = services.clock()
+
+    async def commit() -> bool:
+        async with services.store.write() as uow:
+            order = await _routable(uow, order_id, lock=True)
+            if order.status is OrderStatus.ON_HOLD:
+                return False  # an agent is looking at it; releasing the hold routes what it must
+            outcome = await replan(
+                services, uow, order, actor=SHORTFALL, now=now, reason="its units were counted gone"
+            )
+            return outcome is not None and outcome[1]
+
+    try:
+        return await routed_again_if_closed(commit)
+    except DomainError as refused:  # NO_ROUTE, or finished meanwhile: the work stays where it is
+        log.debug("order %s keeps its work at a short position: %s", order_id, refused)
+        return False
 
 
 async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:

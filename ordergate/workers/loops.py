@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ordergate.connectors.errors import UpstreamError
-from ordergate.usecases import backorders, storefront
+from ordergate.usecases import backorders, rerouting, storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import DISPATCH_BATCH, Follower, dispatch_once
 from ordergate.workers.pushers import PUSH_ROLE, AvailabilityPusher
@@ -68,10 +68,19 @@ async def sync_storefront_forever(services: Services, every_seconds: float) -> N
 
 async def allocate_backorders_forever(services: Services, every_seconds: float) -> None:
     """Supply that arrived without a webhook saying so: every so often, one replica for all
-    re-reads the stock of the SKUs with units waiting and gives what came to the oldest lines."""
-    await every_so_often(
-        services, BACKORDER_ROLE, every_seconds, "backorder allocation", backorders.refresh_and_allocate
-    )
+    re-reads the stock of the SKUs with units waiting and gives what came to the oldest lines;
+    and routes again the work at positions a count left short (`rerouting.route_shortfalls`:
+    stock read by a request past its TTL, or a notice whose pass failed)."""
+    await every_so_often(services, BACKORDER_ROLE, every_seconds, "backorder allocation", stock_pass)
+
+
+async def stock_pass(services: Services) -> None:
+    """The backorder loop's round: units that arrived to the lines waiting, then short positions
+    routed again (from the stored figures, so an ERP that cannot be read does not stop it)."""
+    try:
+        await backorders.refresh_and_allocate(services)
+    finally:
+        await rerouting.route_shortfalls(services, read_first=False)
 
 
 async def push_availability_forever(services: Services, at_most_every: int) -> None:

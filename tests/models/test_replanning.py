@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
 from ordergate.models.order import DeliveryMethod
 from ordergate.models.replanning import (
+    HeldWork,
     amendment,
     held,
     node_changes,
     split_work,
     still_to_route,
+    to_route_again,
     unheld,
     waiting_units,
 )
@@ -160,3 +162,37 @@ def test_every_unit_held_somewhere_leaves_nothing_unheld_and_a_refused_share_hol
     # MUG: 6 less 1 gone, 1 cancelled, 1 picking, 2 open, 1 waiting; KETTLE: 3 less 1 open
     assert unheld(lines, started, movable, waiting) == [Want("KETTLE", 2)]
     assert unheld([Line("MUG", 6, 1, 1)], started, movable, waiting) == []
+
+
+def held_at(order_id: str, units: int, hours_ago: int, sku: str = "MUG", at: str = "DFW") -> HeldWork:
+    return HeldWork(order_id, sku, at, units, NOW - timedelta(hours=hours_ago))
+
+
+def test_the_newest_work_at_a_short_position_is_routed_again_until_the_missing_units_are_covered() -> None:
+    held_there = [held_at("oldest", 2, 30), held_at("newest", 1, 1), held_at("middle", 2, 10)]
+
+    assert to_route_again({("MUG", "DFW"): 1}, held_there) == ["newest"]
+    assert to_route_again({("MUG", "DFW"): 2}, held_there) == ["newest", "middle"]
+    assert to_route_again({("MUG", "DFW"): 3}, held_there) == ["newest", "middle"]
+    assert to_route_again({("MUG", "DFW"): 9}, held_there) == ["newest", "middle", "oldest"]
+
+
+def test_an_order_routed_again_gives_up_its_units_at_every_short_position() -> None:
+    # "both" is the newest at the mugs' position; moving it covers the plates' short unit too,
+    # so the older plate order keeps its units.
+    held_there = [
+        held_at("both", 1, 1),
+        held_at("both", 1, 1, sku="PLATE"),
+        held_at("plates", 3, 20, sku="PLATE"),
+    ]
+
+    assert to_route_again({("MUG", "DFW"): 1, ("PLATE", "DFW"): 1}, held_there) == ["both"]
+    assert to_route_again({("MUG", "DFW"): 1, ("PLATE", "DFW"): 2}, held_there) == ["both", "plates"]
+
+
+def test_work_elsewhere_and_positions_not_short_are_left_alone() -> None:
+    held_there = [held_at("here", 2, 5), held_at("there", 2, 1, at="EWR")]
+
+    assert to_route_again({("MUG", "DFW"): 1}, held_there) == ["here"]
+    assert to_route_again({}, held_there) == []
+    assert to_route_again({("MUG", "DFW"): 1}, []) == []
