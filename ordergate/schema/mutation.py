@@ -607,7 +607,12 @@ class Mutation:
     async def confirm_pickup(self, info: Info, id: strawberry.ID) -> FulfillmentOrderPayload:
         return await FulfillmentOrderPayload.of(info, _move(info, id, FulfillmentAction.CONFIRM_PICKUP))
 
-    @strawberry.mutation(description="The node cannot do it: its units are re-routed to another node.")
+    @strawberry.mutation(
+        description=(
+            "The node cannot do it (before the work is packed; while picking, when it finds none of "
+            "the units): its units are re-routed to another node."
+        )
+    )
     async def reject_fulfillment_order(
         self,
         info: Info,
