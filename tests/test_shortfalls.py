@@ -14,7 +14,7 @@ from ordergate.bootstrap import Sandboxes
 from ordergate.usecases import inventory
 from ordergate.usecases.services import Services
 from ordergate.workers.loops import stock_pass
-from tests.builders import a_line
+from tests.builders import a_line, a_token
 from tests.graphql_client import execute
 from tests.test_fulfillment import AGENT, DALLAS, location_ids, place, shares, step
 from tests.test_inventory import katana, sold_unheard
@@ -142,3 +142,22 @@ async def test_an_order_an_agent_holds_keeps_its_work_and_covers_its_own_shortfa
 
     assert [code for code, _ in await shares(client, newer)] == ["DC-DFW"]
     assert await shares(client, older) == [("DC-DFW", "OPEN")]
+
+
+async def test_the_customer_reads_that_part_of_the_order_comes_from_elsewhere_not_that_it_was_cancelled(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    _, newer = await two_mug_orders(client)
+
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)
+
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { timeline { type message } } }",
+        {"id": newer},
+        token=a_token("customer", email="ann@example.com"),
+    )
+    seen = body["data"]["order"]["timeline"]
+    assert [e["type"] for e in seen][-1] == "ORDER_REROUTED"
+    assert not [e for e in seen if "cancel" in e["message"].lower()]
+    assert "FULFILLMENT_CANCELLED" in await timeline(client, newer)  # staff read it

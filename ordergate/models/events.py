@@ -87,7 +87,6 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_READY_FOR_PICKUP: "Your order is ready for pickup.",
     EventType.FULFILLMENT_PICKED_UP: "You picked up your order.",
     EventType.FULFILLMENT_REJECTED: "A location could not fulfil part of your order.",
-    EventType.FULFILLMENT_CANCELLED: "Part of your order was cancelled.",
     EventType.FULFILLMENT_HELD: "Part of your order is on hold.",
     EventType.FULFILLMENT_RELEASED: "Part of your order is moving again.",
     EventType.RETURN_REQUESTED: "We received your return request.",
@@ -124,6 +123,11 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
 STAFF_MESSAGES: dict[EventType, str] = {
     EventType.FULFILLMENT_OPENED: "A location was given work for this order.",
     EventType.FULFILLMENT_CHANGED: "The units a location is to send changed with the order.",
+    # A location's work ends with the order's cancel, its lines' (ORDER_CANCELLED,
+    # ORDER_LINES_CANCELLED) or a move (ORDER_REROUTED): the customer reads those. On its own it
+    # read "Part of your order was cancelled." before every move, nothing of the order cancelled.
+    EventType.FULFILLMENT_CANCELLED: "A location's work for this order was cancelled: its units went "
+    "back on its shelf.",
     EventType.RETURN_LABEL_RETRIED: "An agent asked the carrier for the return label again.",
     EventType.RETURN_LABEL_VOIDED: "The return label was not used: the carrier voided it, and refunds it.",
     EventType.ERP_UNITS_KEPT: "The ERP still shows units of this order as to deliver that will not ship: "
