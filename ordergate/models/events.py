@@ -126,8 +126,8 @@ STAFF_MESSAGES: dict[EventType, str] = {
     # A location's work ends with the order's cancel, its lines' (ORDER_CANCELLED,
     # ORDER_LINES_CANCELLED) or a move (ORDER_REROUTED): the customer reads those. On its own it
     # read "Part of your order was cancelled." before every move, nothing of the order cancelled.
-    EventType.FULFILLMENT_CANCELLED: "A location's work for this order was cancelled: its units went "
-    "back on its shelf.",
+    EventType.FULFILLMENT_CANCELLED: "A location's work for this order was cancelled, and its units "
+    "released there.",
     EventType.RETURN_LABEL_RETRIED: "An agent asked the carrier for the return label again.",
     EventType.RETURN_LABEL_VOIDED: "The return label was not used: the carrier voided it, and refunds it.",
     EventType.ERP_UNITS_KEPT: "The ERP still shows units of this order as to deliver that will not ship: "
