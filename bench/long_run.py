@@ -37,6 +37,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.models.outbox import ERP_STOCK_REREAD
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
 from tests.clock import moving
@@ -52,6 +53,12 @@ async def past_capacity(services: Services) -> int:
     async with services.store.read() as uow:
         rows = await uow.session.execute(sa.text("SELECT candidates FROM routing_decisions"))
         return sum("so it is taken here" in str(candidates) for (candidates,) in rows)
+
+
+async def rereads(services: Services) -> int:
+    """ERP notices whose read could not place a movement of ours, read again by the relay."""
+    async with services.store.read() as uow:
+        return len(await uow.outbox.by_kind(ERP_STOCK_REREAD))
 
 
 async def walk(
@@ -98,6 +105,7 @@ async def walk(
             )
             print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
             print("  held units lost: " + ", ".join(f"{k} {n}" for k, n in run.shortfalls.most_common()))
+            print(f"  ERP notices read again once the allowed skew had passed: {await rereads(services)}")
             print(f"  routed to a node past its capacity for the day: {await past_capacity(services)} times")
             print(
                 "  return labels (label, return): "

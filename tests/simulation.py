@@ -64,6 +64,7 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    ERP_STOCK_REREAD,
     LABEL_VOID,
     RETURN_LABEL_VOID,
     STOREFRONT_SHIPMENT,
@@ -1607,7 +1608,7 @@ class Walk:
             self.clock.advance(2 * 3600)  # past the relay's longest backoff
             await self.relay()
         async with self.services.store.read() as uow:
-            kinds = (*ERP_KINDS, *PUSHES, RETURN_LABEL_VOID, LABEL_VOID)
+            kinds = (*ERP_KINDS, ERP_STOCK_REREAD, *PUSHES, RETURN_LABEL_VOID, LABEL_VOID)
             tasks = [task for kind in kinds for task in await uow.outbox.by_kind(kind)]
             returns = await uow.returns.by_order_ids(self.orders)
             shipments = await uow.orders.shipments_by_order_ids(self.orders)

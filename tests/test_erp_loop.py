@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
-from ordergate.models.outbox import ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT
+from ordergate.models.outbox import ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT, ERP_STOCK_REREAD, OutboxTask
 from ordergate.sandbox.katana import KatanaSandbox
+from ordergate.usecases import stock_notices
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
@@ -294,3 +295,71 @@ async def test_a_read_that_could_not_place_a_movement_is_made_again_once_the_ske
     assert undecided == (on_shelf - 2, 0)  # kept its own figure: the receipt is not known yet
     assert services.policy.clock_skew < services.policy.stock_ttl
     assert await position(services, MUG, "DC-DFW") == (on_shelf - 2 + 10, 0)
+
+
+async def reread_tasks(services: Services) -> list[OutboxTask]:
+    async with services.store.read() as uow:
+        return list(await uow.outbox.by_kind(ERP_STOCK_REREAD))
+
+
+async def test_a_notice_whose_read_could_not_place_a_movement_is_read_again_by_the_relay(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    """The receipt's notice comes in the moment the parcel's message reached the ERP: its read
+    keeps the local figure, and without a request asking for the SKU the receipt went unread. The
+    notice queues a read for once the skew has passed, which the relay makes."""
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    clock.advance(30)
+    await relay(services)  # the parcel reaches the ERP now
+    await erp.adjust(MUG, "DC-DFW", 10)  # and a receipt of 10 in the same moment, announced
+
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+    [task] = await reread_tasks(services)
+    assert (task.payload, task.done_at) == ({"skus": [MUG]}, None)
+    await relay(services)  # not due before the skew has passed: nothing read
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
+
+    clock.advance(services.policy.clock_skew.total_seconds() + 1.5)
+    await relay(services)
+
+    assert await position(services, MUG, "DC-DFW") == (on_shelf - 2 + 10, 0)
+    [task] = await reread_tasks(services)
+    assert task.done_at is not None, task.last_error
+
+
+async def test_a_notice_read_at_once_queues_nothing(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+
+    await erp.adjust(MUG, "DC-DFW", 10)
+
+    assert await position(services, MUG, "DC-DFW") == (on_shelf + 10, 0)
+    assert await reread_tasks(services) == []
+
+
+async def test_a_read_again_that_still_cannot_place_the_movement_is_tried_again_later(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    """The parcel's message is still on its way (sent, no answer): the read again cannot place it
+    either, and says so to the relay, which tries again with its backoff; after `READS` reads it
+    is left to the next read past the TTL."""
+    erp = katana(sandboxes)
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    async with services.store.write() as uow:  # sent, the answer not back yet
+        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+    await erp.adjust(MUG, "DC-DFW", 10)
+    [task] = await reread_tasks(services)
+    clock.advance(30)
+
+    with pytest.raises(stock_notices.StillMoving, match=MUG):
+        await stock_notices.reread(services, task)
+    task.attempts = stock_notices.READS - 1
+    assert "left to the next read" in await stock_notices.reread(services, task)

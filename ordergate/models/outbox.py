@@ -13,6 +13,7 @@ ERP_SALES_ORDER = "erp.sales_order"
 ERP_SALES_ORDER_AMEND = "erp.sales_order.amend"  # the ERP's sales order made to match ours again
 ERP_FULFILMENT = "erp.fulfilment"  # units of a sales order left its node (a parcel, a handover)
 ERP_STOCK_ADJUSTMENT = "erp.stock_adjustment"  # units back on a shelf, or written off
+ERP_STOCK_REREAD = "erp.stock_reread"  # a stock notice whose read could not be placed yet, read again
 STOREFRONT_DELIVERY = "storefront.delivery"  # a storefront webhook taken in, processed once
 STOREFRONT_SHIPMENT = "storefront.shipment"
 STOREFRONT_STATUS = "storefront.status"
@@ -34,6 +35,7 @@ LANES: dict[str, str] = {
     ERP_SALES_ORDER_AMEND: "erp",
     ERP_FULFILMENT: "erp",
     ERP_STOCK_ADJUSTMENT: "erp",
+    ERP_STOCK_REREAD: "erp",
     STOREFRONT_DELIVERY: "storefront",
     STOREFRONT_SHIPMENT: "storefront",
     STOREFRONT_STATUS: "storefront",

@@ -19,9 +19,11 @@ from ordergate.models.commands import SKU_PATTERN
 from ordergate.models.errors import Forbidden, Problem, ValidationFailed
 from ordergate.models.geo import Point, haversine_km, transit_days
 from ordergate.models.identity import Permission, Principal
+from ordergate.models.ids import new_id
 from ordergate.models.inventory import IncomingSupplyRecord, PositionFigures
 from ordergate.models.location import Location
 from ordergate.models.movements import ReadWindow
+from ordergate.models.outbox import ERP_STOCK_REREAD, OutboxTask
 from ordergate.models.supply import set_aside
 from ordergate.store.inventory import PositionAt
 from ordergate.store.unit_of_work import UnitOfWork
@@ -573,9 +575,45 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     failed = await refresh_stock(services, sorted(skus))
     if failed:
         raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")
+    later = undecided(services, skus)
     async with services.store.write() as uow:
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
+        if later:  # the change the ERP announced is read again once the allowed skew has passed
+            uow.outbox.add(
+                OutboxTask(
+                    kind=ERP_STOCK_REREAD,
+                    key=new_id(),
+                    payload={"skus": later},
+                    available_at=services.clock() + services.policy.clock_skew + REREAD_MARGIN,
+                    created_at=now,
+                )
+            )
     return WebhookOutcome(duplicate=False, skus=tuple(sorted(skus)))
+
+
+REREAD_MARGIN = timedelta(seconds=1)
+
+
+def undecided(services: Services, skus: Iterable[str]) -> list[str]:
+    """Of `skus`, those whose last read (here or by another replica) could not be placed against
+    a movement of ours to one of their positions (`models.movements.reconcile`: the figure kept,
+    and fresh for the allowed skew only, not the TTL)."""
+    now, read_at = services.clock(), services.freshness.stock_read_at
+    ttl, skew = services.policy.stock_ttl, services.policy.clock_skew
+    return sorted(sku for sku in set(skus) if sku in read_at and read_at[sku] + ttl - now <= skew)
+
+
+async def reread_stock(services: Services, skus: Sequence[str]) -> list[str]:
+    """An ERP notice's SKUs read again (`ERP_STOCK_REREAD`), no earlier read taken for them; the
+    SKUs whose read still could not be placed (a movement of ours still on its way). Raises when
+    the ERP cannot be read."""
+    erp = services.erp
+    assert erp is not None
+    await forget_stock(services, skus)
+    failed = await refresh_stock(services, sorted(skus))
+    if failed:
+        raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")
+    return undecided(services, skus)
 
 
 # ERPs retry a failed delivery a few times within minutes; an hour is a wide margin.

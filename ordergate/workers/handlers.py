@@ -9,6 +9,7 @@ from ordergate.models.outbox import (
     ERP_SALES_ORDER,
     ERP_SALES_ORDER_AMEND,
     ERP_STOCK_ADJUSTMENT,
+    ERP_STOCK_REREAD,
     LABEL_VOID,
     PAYMENT_CAPTURE,
     PAYMENT_REFUND,
@@ -21,7 +22,16 @@ from ordergate.models.outbox import (
     STOREFRONT_STATUS,
     WEBHOOK_DELIVERY,
 )
-from ordergate.usecases import emails, erp_sync, labels, payments, returns, storefront, webhooks_out
+from ordergate.usecases import (
+    emails,
+    erp_sync,
+    labels,
+    payments,
+    returns,
+    stock_notices,
+    storefront,
+    webhooks_out,
+)
 from ordergate.usecases.services import Services
 from ordergate.workers.relay import Handler
 
@@ -33,6 +43,7 @@ def outbox_handlers(services: Services) -> dict[str, Handler]:
         handlers[ERP_SALES_ORDER_AMEND] = erp_sync.amend_sales_order
         handlers[ERP_FULFILMENT] = erp_sync.push_fulfilment
         handlers[ERP_STOCK_ADJUSTMENT] = erp_sync.push_adjustment
+        handlers[ERP_STOCK_REREAD] = stock_notices.reread
     if services.storefront is not None:
         handlers[STOREFRONT_DELIVERY] = storefront.process_delivery
         handlers[STOREFRONT_SHIPMENT] = storefront.push_shipment

@@ -1,0 +1,36 @@
+"""An ERP stock notice whose read could not be placed yet, read again by the relay.
+
+A read of a position a movement of ours reached within the allowed clock skew (or one still on
+its way to the ERP) cannot tell whether the ERP's figure counts that movement, so the position
+keeps its own figure (`models.movements.reconcile`). Taken on a notice, that read would leave
+what the ERP announced (a receipt, a count that found units gone) unread until some request
+asked for the SKU past its TTL, however long that is. The notice queues `ERP_STOCK_REREAD`
+instead, due once the skew has passed; the relay's ERP lane reads the SKUs again, then does
+what the notice does: units that arrived go to the lines waiting, and work at positions left
+short is routed again.
+"""
+
+from __future__ import annotations
+
+from ordergate.models.outbox import OutboxTask
+from ordergate.usecases import backorders, inventory, rerouting
+from ordergate.usecases.services import Services
+
+READS = 5  # a position a movement of ours keeps reaching is left to the next read past the TTL
+SHORTFALLS_PER_READ = 25  # as an ERP notice: the backorder loop's round takes the rest
+
+
+class StillMoving(Exception):
+    """The read still could not be placed: tried again later (the relay's backoff)."""
+
+
+async def reread(services: Services, task: OutboxTask) -> str:
+    skus = sorted({str(sku) for sku in task.payload.get("skus", [])})
+    still = await inventory.reread_stock(services, skus)
+    if still and task.attempts + 1 < READS:
+        raise StillMoving(f"a movement of ours to {', '.join(still)} is still too close to read")
+    await backorders.allocate_waiting(services, skus)
+    await rerouting.route_shortfalls(services, skus, at_most=SHORTFALLS_PER_READ)
+    if still:
+        return f"read {len(skus)} SKUs; {len(still)} left to the next read past the TTL"
+    return f"read {len(skus)} SKUs"
