@@ -274,9 +274,11 @@ async def _id(services: Services, code: str) -> str:
         return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
 
 
-async def test_a_read_that_could_not_place_a_movement_is_made_again_once_the_skew_has_passed(
+async def receipt_as_a_parcel_arrives(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
-) -> None:
+) -> int:
+    """Two mugs shipped from Dallas, their message reaching the ERP, and in the same moment a
+    receipt of 10 there, which the ERP announces; the mugs on the shelf before the order."""
     erp = katana(sandboxes)
     on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
     order = await place(client)
@@ -284,7 +286,14 @@ async def test_a_read_that_could_not_place_a_movement_is_made_again_once_the_ske
     await ship(client, order)
     clock.advance(30)
     await relay(services)  # the parcel reaches the ERP now
-    await erp.adjust(MUG, "DC-DFW", 10)  # and, in the same moment, a receipt of 10
+    await erp.adjust(MUG, "DC-DFW", 10)
+    return on_shelf
+
+
+async def test_a_read_that_could_not_place_a_movement_is_made_again_once_the_skew_has_passed(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    on_shelf = await receipt_as_a_parcel_arrives(client, services, sandboxes, clock)
     services.freshness.stock_read_at.clear()
     await refresh_stock(services, [MUG])  # too close to the parcel's message to place it
     undecided = await position(services, MUG, "DC-DFW")
@@ -308,14 +317,7 @@ async def test_a_notice_whose_read_could_not_place_a_movement_is_read_again_by_t
     """The receipt's notice comes in the moment the parcel's message reached the ERP: its read
     keeps the local figure, and without a request asking for the SKU the receipt went unread. The
     notice queues a read for once the skew has passed, which the relay makes."""
-    erp = katana(sandboxes)
-    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
-    order = await place(client)
-    await relay(services)
-    await ship(client, order)
-    clock.advance(30)
-    await relay(services)  # the parcel reaches the ERP now
-    await erp.adjust(MUG, "DC-DFW", 10)  # and a receipt of 10 in the same moment, announced
+    on_shelf = await receipt_as_a_parcel_arrives(client, services, sandboxes, clock)
 
     assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
     [task] = await reread_tasks(services)

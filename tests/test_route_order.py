@@ -43,6 +43,13 @@ async def route(
     return payload
 
 
+async def preview_then_move(
+    client: httpx.AsyncClient, order_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """routeOrder as a dry run, then committed."""
+    return await route(client, order_id, dry_run=True), await route(client, order_id, dry_run=False)
+
+
 async def close(services: Services, code: str) -> None:
     async with services.store.write() as uow:
         [location] = (
@@ -214,8 +221,7 @@ async def test_a_route_is_decided_from_the_erps_stock_now_not_an_old_snapshot(
     await close(services, "DC-DFW")
     sold_unheard(services, sandboxes, "MUG-BLUE", "DC-EWR")
 
-    preview = await route(client, order["id"], dry_run=True)
-    moved = await route(client, order["id"], dry_run=False)
+    preview, moved = await preview_then_move(client, order["id"])
 
     assert (preview["userErrors"], preview["changed"], preview["decision"]["chosen"]) == (
         [],
@@ -237,8 +243,7 @@ async def test_work_at_a_node_whose_units_the_erp_counted_gone_moves_where_they_
     assert await shares(client, order["id"]) == [("DC-DFW", "OPEN")]
     sold_unheard(services, sandboxes, "MUG-BLUE", "DC-EWR")
 
-    preview = await route(client, order["id"], dry_run=True)
-    moved = await route(client, order["id"], dry_run=False)
+    preview, moved = await preview_then_move(client, order["id"])
 
     assert (preview["userErrors"], preview["changed"], preview["decision"]["chosen"]) == (
         [],
