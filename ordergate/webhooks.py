@@ -10,12 +10,11 @@ from starlette.responses import JSONResponse, Response
 
 from ordergate.connectors.errors import UpstreamError, WebhookRejected
 from ordergate.models.errors import DomainError, StoreBusy
-from ordergate.usecases import audit, backorders, inventory, rerouting, storefront, tracking
+from ordergate.usecases import audit, inventory, stock_notices, storefront, tracking
 from ordergate.usecases.services import Services
 
 log = logging.getLogger("ordergate.webhooks")
 UPSTREAM = "upstream"  # the role an upstream's webhook acts in, in the audit trail
-SHORTFALLS_PER_NOTICE = 25  # orders routed again before an ERP notice is answered; the loop does the rest
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -52,18 +51,13 @@ def katana_endpoint(services: Services):  # type: ignore[no-untyped-def]
 
 
 async def _allocate(services: Services, skus: Sequence[str]) -> None:
-    """Stock came in (a receipt, say): the oldest lines waiting for it take it now; or a count
-    found units gone that orders hold: their work is routed again (`rerouting.route_shortfalls`).
-    The notice is taken whatever happens here: the backorder loop does both again within its
-    period."""
+    """Stock came in (a receipt, say), or a count found units gone that orders hold: what the
+    notice's read is followed by (`stock_notices.act_on`). The notice is taken whatever happens
+    here: the backorder loop does it again within its period."""
     try:
-        await backorders.allocate_waiting(services, skus)
+        await stock_notices.act_on(services, skus)
     except Exception:
-        log.exception("allocating backordered units after an ERP notice failed; the backorder loop retries")
-    try:
-        await rerouting.route_shortfalls(services, skus, at_most=SHORTFALLS_PER_NOTICE)
-    except Exception:
-        log.exception("routing work short of units after an ERP notice failed; the backorder loop retries")
+        log.exception("acting on an ERP notice's stock failed; the backorder loop retries")
 
 
 def carrier_endpoint(services: Services, name: str):  # type: ignore[no-untyped-def]

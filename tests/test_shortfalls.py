@@ -9,9 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from ordergate import webhooks
 from ordergate.bootstrap import Sandboxes
-from ordergate.usecases import inventory
+from ordergate.usecases import inventory, stock_notices
 from ordergate.usecases.services import Services
 from ordergate.workers.loops import stock_pass
 from tests.builders import a_line, a_token
@@ -112,7 +111,7 @@ async def test_an_erp_notice_routes_so_many_orders_before_it_is_answered_and_the
     client: httpx.AsyncClient, sandboxes: Sandboxes, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     older, newer = await two_mug_orders(client)
-    monkeypatch.setattr(webhooks, "SHORTFALLS_PER_NOTICE", 1)
+    monkeypatch.setattr(stock_notices, "SHORTFALLS_PER_NOTICE", 1)
 
     await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 0)
 

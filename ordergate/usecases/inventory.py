@@ -571,11 +571,7 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     skus = set(notice.skus)
     if notice.variant_ids:
         skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
-    await forget_stock(services, skus)  # a receipt moves supply to on hand: both read again
-    failed = await refresh_stock(services, sorted(skus))
-    if failed:
-        raise UpstreamUnavailable(erp.name, f"could not re-read {len(failed)} SKUs")
-    later = undecided(services, skus)
+    later = await read_again(services, sorted(skus))  # a receipt moves supply to on hand: both
     async with services.store.write() as uow:
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
         if later:  # the change the ERP announced is read again once the allowed skew has passed
@@ -603,10 +599,11 @@ def undecided(services: Services, skus: Iterable[str]) -> list[str]:
     return sorted(sku for sku in set(skus) if sku in read_at and read_at[sku] + ttl - now <= skew)
 
 
-async def reread_stock(services: Services, skus: Sequence[str]) -> list[str]:
-    """An ERP notice's SKUs read again (`ERP_STOCK_REREAD`), no earlier read taken for them; the
-    SKUs whose read still could not be placed (a movement of ours still on its way). Raises when
-    the ERP cannot be read."""
+async def read_again(services: Services, skus: Sequence[str]) -> list[str]:
+    """An ERP notice's SKUs read, no earlier read taken for them (as the notice comes, and again
+    as `ERP_STOCK_REREAD`); the SKUs whose read could not be placed (a movement of ours too close
+    or still on its way). Raises when the ERP cannot be read: the notice is not taken, or the
+    task is tried again."""
     erp = services.erp
     assert erp is not None
     await forget_stock(services, skus)

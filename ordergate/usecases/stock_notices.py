@@ -12,12 +12,14 @@ short is routed again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ordergate.models.outbox import OutboxTask
 from ordergate.usecases import backorders, inventory, rerouting
 from ordergate.usecases.services import Services
 
 READS = 5  # a position a movement of ours keeps reaching is left to the next read past the TTL
-SHORTFALLS_PER_READ = 25  # as an ERP notice: the backorder loop's round takes the rest
+SHORTFALLS_PER_NOTICE = 25  # orders routed again before a notice is done; the backorder loop the rest
 
 
 class StillMoving(Exception):
@@ -26,11 +28,18 @@ class StillMoving(Exception):
 
 async def reread(services: Services, task: OutboxTask) -> str:
     skus = sorted({str(sku) for sku in task.payload.get("skus", [])})
-    still = await inventory.reread_stock(services, skus)
+    still = await inventory.read_again(services, skus)
     if still and task.attempts + 1 < READS:
         raise StillMoving(f"a movement of ours to {', '.join(still)} is still too close to read")
-    await backorders.allocate_waiting(services, skus)
-    await rerouting.route_shortfalls(services, skus, at_most=SHORTFALLS_PER_READ)
+    await act_on(services, skus)
     if still:
         return f"read {len(skus)} SKUs; {len(still)} left to the next read past the TTL"
     return f"read {len(skus)} SKUs"
+
+
+async def act_on(services: Services, skus: Sequence[str]) -> None:
+    """What a notice's read is followed by: units that arrived go to the oldest lines waiting for
+    them, and work at positions a count left short is routed again (at most
+    `SHORTFALLS_PER_NOTICE` orders; the backorder loop's round does both again within its period)."""
+    await backorders.allocate_waiting(services, skus)
+    await rerouting.route_shortfalls(services, skus, at_most=SHORTFALLS_PER_NOTICE)
