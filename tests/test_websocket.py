@@ -87,18 +87,17 @@ async def test_the_owner_sees_the_hold_and_the_release_of_their_order(
         ws_session(server, protocol, bearer(a_token("customer", email=ANN))) as session,
         order_updates(session, order["id"]) as updates,
     ):
-        placed, confirmed, opened = await updates.next(), await updates.next(), await updates.next()
+        placed, confirmed = await updates.next(), await updates.next()
         await hold(http, order["id"])
         held = await updates.next(PROMPT)
         await release(http, order["id"])
         released = await updates.next(PROMPT)
         await updates.nothing_more()
 
-    assert [e["type"] for e in (placed, confirmed, opened, held, released)] == [
+    assert [e["type"] for e in (placed, confirmed, held, released)] == [
         "ORDER_PLACED",
         "ORDER_CONFIRMED",
-        "FULFILLMENT_OPENED",
-        "ORDER_HELD",
+        "ORDER_HELD",  # not FULFILLMENT_OPENED before it: staff-only, as on the timeline
         "ORDER_RELEASED",
     ]
     assert held["order"] == {
@@ -122,27 +121,54 @@ async def test_a_subscription_after_a_cursor_replays_the_later_events_once_then_
         async with order_updates(session, order["id"]) as first:
             placed = await first.next()
             assert (await first.next())["type"] == "ORDER_CONFIRMED"
-            assert (await first.next())["type"] == "FULFILLMENT_OPENED"
             await hold(http, order["id"])
             held = await first.next(PROMPT)
         await release(http, order["id"])  # while nobody follows the order
 
         async with order_updates(session, order["id"], after=placed["cursor"]) as resumed:
-            replayed = [await resumed.next() for _ in range(4)]
+            replayed = [await resumed.next() for _ in range(3)]
             await hold(http, order["id"])
             live = await resumed.next(PROMPT)
             await resumed.nothing_more()
 
     assert placed["type"] == "ORDER_PLACED"
-    assert [e["type"] for e in replayed] == [
-        "ORDER_CONFIRMED",
-        "FULFILLMENT_OPENED",
-        "ORDER_HELD",
-        "ORDER_RELEASED",
-    ]
-    assert replayed[2]["cursor"] == held["cursor"]
+    assert [e["type"] for e in replayed] == ["ORDER_CONFIRMED", "ORDER_HELD", "ORDER_RELEASED"]
+    assert replayed[1]["cursor"] == held["cursor"]
     assert (live["type"], live["order"]["status"]) == ("ORDER_HELD", "ON_HOLD")
     assert strictly_increasing([placed, *replayed, live])
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_customer_s_stream_leaves_out_the_staff_only_events_an_agent_s_carries(
+    server: Gateway, http: httpx.AsyncClient, protocol: str
+) -> None:
+    order = await place_order(http, ANN)
+
+    async with (
+        ws_session(server, protocol, bearer(a_token("customer", email=ANN))) as mine,
+        ws_session(server, protocol, bearer(a_token("agent"))) as staff,
+        order_updates(mine, order["id"]) as customer,
+        order_updates(staff, order["id"]) as agent,
+    ):
+        replayed = [await customer.next(), await customer.next()]  # from the log
+        await agent.until(order["id"], "FULFILLMENT_OPENED")
+        await cancel_as(http, ANN, order["id"])
+        customer_live = await customer.until(order["id"], "ORDER_CANCELLED")  # from the hub
+        agent_live = await agent.until(order["id"], "ORDER_CANCELLED")
+
+    assert [e["type"] for e in replayed + customer_live] == [
+        "ORDER_PLACED",
+        "ORDER_CONFIRMED",
+        "ORDER_CANCELLED",
+    ]
+    assert [e["type"] for e in agent_live] == ["FULFILLMENT_CANCELLED", "ORDER_CANCELLED"]
+    assert customer_live[-1]["cursor"] == agent_live[-1]["cursor"]
+
+
+async def cancel_as(http: httpx.AsyncClient, email: str, order_id: str) -> None:
+    variables = {"input": {"orderId": order_id, "reason": "CUSTOMER"}}
+    body = await execute(http, operation("CancelMyOrder"), variables, token=a_token("customer", email=email))
+    assert body["data"]["cancelOrder"]["userErrors"] == [], body
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 
 
@@ -75,7 +76,7 @@ CUSTOMER_MESSAGES: dict[EventType, str] = {
     EventType.ORDER_LINES_CANCELLED: "Some items were cancelled from your order.",
     EventType.ORDER_COMPLETED: "Your order is complete.",
     EventType.ORDER_STATUS_CHANGED: "Your order's status changed.",
-    EventType.ORDER_REROUTED: "We are sending part of your order from another location.",
+    EventType.ORDER_REROUTED: "We are sending your items from another location.",  # some or all of them
     EventType.ORDER_EDITED: "Your order was changed.",
     EventType.ORDER_DELAYED: "Your order will arrive later than we said.",
     EventType.ORDER_BACKORDERED: "Some items are on order: we will send them when they arrive.",
@@ -146,6 +147,12 @@ def customer_message(event_type: str) -> str:
 
 def is_internal(event_type: str) -> bool:
     return event_type in INTERNAL_EVENTS
+
+
+def shown_to(principal: Principal, event_type: str) -> bool:
+    """Whether the caller reads this event: staff-only ones reach only those who do the work,
+    on a timeline and in a subscription alike."""
+    return principal.can(Permission.READ_STAFF_EVENTS) or not is_internal(event_type)
 
 
 @dataclass(kw_only=True, eq=False)

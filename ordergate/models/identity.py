@@ -41,6 +41,7 @@ class Permission(StrEnum):
     MANAGE_NETWORK = "manage_network"  # the routing policy (admins)
     MANAGE_CUSTOMERS = "manage_customers"  # a customer's email preferences
     READ_METRICS = "read_metrics"  # network KPIs over every order
+    READ_STAFF_EVENTS = "read_staff_events"  # staff-only events, on timelines and subscriptions
 
 
 _EVERYONE = {Permission.READ_CATALOG, Permission.READ_LOCATIONS}
@@ -58,7 +59,13 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ASSOCIATE: frozenset(
-        _EVERYONE | {Permission.READ_LOCATION_ORDERS, Permission.FULFIL, Permission.ANNOTATE}
+        _EVERYONE
+        | {
+            Permission.READ_LOCATION_ORDERS,
+            Permission.FULFIL,
+            Permission.ANNOTATE,
+            Permission.READ_STAFF_EVENTS,
+        }
     ),
     Role.AGENT: frozenset(
         _EVERYONE
@@ -79,6 +86,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AUDIT,
             Permission.MANAGE_CUSTOMERS,
             Permission.READ_METRICS,
+            Permission.READ_STAFF_EVENTS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -17,7 +17,8 @@ from ordergate.usecases import backorders, events
 class Subscription:
     @strawberry.subscription(
         description="An order's events after `after` (or from now), then live. Without "
-        "`orderId`: every order's (agents and admins). A subscriber that falls too far behind "
+        "`orderId`: every order's (agents and admins). A customer receives the events their "
+        "order's timeline shows, none of the staff-only ones. A subscriber that falls too far behind "
         "gets RESUME_REQUIRED with `extensions.resumeAfter` and subscribes again from there."
     )
     async def order_events(

@@ -2,7 +2,8 @@
 
 Live events come from the process's hub (`workers.hub`), which reads the log once for
 every subscription; a replay reads the log directly. Visibility is applied to every event, so
-a caller only ever receives events of orders it may see.
+a caller only ever receives events of orders it may see, and a customer only the events their
+order's timeline shows (none of the staff-only ones, `models.events.shown_to`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from ordergate.models.errors import Forbidden, NotFound, Problem, ResumeRequired, ValidationFailed
-from ordergate.models.events import OrderEvent
+from ordergate.models.events import OrderEvent, shown_to
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.pagination import decode_cursor, encode_cursor
 from ordergate.models.scope import order_scope
@@ -52,13 +53,18 @@ async def follow(
                 raise NotFound("no such order", field=("order_id",))
 
     def accepts(item: Delivered) -> bool:
-        return (order_id is None or item.event.order_id == order_id) and may_see(scope, item)
+        return (
+            (order_id is None or item.event.order_id == order_id)
+            and shown_to(principal, item.event.type)
+            and may_see(scope, item)
+        )
 
     async def replay(uow: UnitOfWork, cursor: int) -> list[OrderEvent]:
         return await uow.events.after(cursor, scope, order_id, BATCH)
 
     async for event in _stream(services, accepts, replay, position):
-        yield event
+        if shown_to(principal, event.type):  # the replay reads every event, to keep its place
+            yield event
 
 
 async def follow_location(

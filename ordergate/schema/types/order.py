@@ -10,13 +10,13 @@ from typing import TypeVar
 import strawberry
 
 from ordergate.models.appeasements import allowance
-from ordergate.models.events import EventType, customer_message, is_internal
+from ordergate.models.events import EventType, customer_message, shown_to
 from ordergate.models.events import OrderEvent as EventRecord
 from ordergate.models.fraud import RiskLevel, RiskRule, level_of
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.fulfillment import FulfillmentOrderLine as FulfillmentOrderLineRecord
 from ordergate.models.fulfillment import FulfillmentOrderStatus
-from ordergate.models.identity import Permission, Role
+from ordergate.models.identity import Permission
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import (
     CancelReason,
@@ -775,7 +775,7 @@ class Order:
     async def timeline(self, info: Info) -> list[TimelineEntry]:
         loaders = info.context.loaders
         rows = await loaders.events_by_order_id.load(str(self.id))
-        staff = principal(info).role is not Role.CUSTOMER
+        caller = principal(info)
         entries = [
             (
                 r.occurred_at,
@@ -783,7 +783,7 @@ class Order:
                 TimelineEntry(occurred_at=r.occurred_at, type=r.type, message=customer_message(r.type)),
             )
             for r in rows
-            if staff or not is_internal(r.type)
+            if shown_to(caller, r.type)
         ]
         for note in await notes_of(info, TargetKind.ORDER, str(self.id)):  # staff only
             message = f"{note.author}: {note.body}"
@@ -851,7 +851,10 @@ read_lazily(
 class OrderEventMessage:
     cursor: str
     type: str
-    sequence: int
+    sequence: int = strawberry.field(
+        description="The event's number within its order, from 1. A customer's stream leaves out "
+        "staff-only events, so its numbers may skip; resume with `cursor`."
+    )
     occurred_at: datetime
     order_id: strawberry.ID
 
