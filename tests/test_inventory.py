@@ -68,7 +68,7 @@ def sold_unheard(services: Services, sandboxes: Sandboxes, sku: str, *keep: str)
     for code, location in sandbox.locations.items():
         if code not in keep:
             sandbox.inventory[(sandbox.variant_for(sku).id, location)] = Decimal(0)
-    services.freshness.stock_read_at.pop(sku)
+    services.freshness.stock_read_at.pop(sku, None)
 
 
 def unreachable_erp() -> KatanaErp:

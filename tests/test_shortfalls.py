@@ -5,6 +5,7 @@ read past the TTL (`rerouting.route_shortfalls`)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -14,8 +15,8 @@ from ordergate.usecases import inventory, stock_notices
 from ordergate.usecases.services import Services
 from ordergate.workers.loops import stock_pass
 from tests.builders import a_line, a_token
-from tests.graphql_client import execute
-from tests.test_fulfillment import AGENT, DALLAS, location_ids, place, shares, step
+from tests.graphql_client import error_codes, execute
+from tests.test_fulfillment import AGENT, CHICAGO, DALLAS, location_ids, place, shares, step
 from tests.test_inventory import katana, sold_unheard
 from tests.test_route_order import sellable_at
 
@@ -73,18 +74,40 @@ async def test_work_a_node_has_started_stays_and_the_next_newest_moves_instead(
     client: httpx.AsyncClient, sandboxes: Sandboxes
 ) -> None:
     older, newer = await two_mug_orders(client)
-    body = await execute(
-        client, "query($id: ID!) { order(id: $id) { fulfillmentOrders { id } } }", {"id": newer}, token=AGENT
-    )
-    [work] = body["data"]["order"]["fulfillmentOrders"]
-    await step(client, "Accept", DALLAS, id=work["id"])
-    await step(client, "StartPicking", DALLAS, id=work["id"])
+    await start_picking(client, newer)
 
     await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)
 
     assert await shares(client, newer) == [("DC-DFW", "PICKING")]
     assert sorted(code == "DC-DFW" for code, _ in await shares(client, older)) == [False, True]
     assert ("DC-DFW", "CANCELLED") in await shares(client, older)
+
+
+async def test_a_pickup_the_store_must_keep_stays_and_an_older_order_that_can_ship_from_elsewhere_moves(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """The newest work at a short shelf is a pickup there: no other node can take it. The older
+    ship order moves instead, so the shelf's units serve the pickup and nobody's pick is short."""
+    sold_unheard(services, sandboxes, "MUG-BLUE", "ST-CHI")  # the older order can ship only from Chicago
+    older = await place(client, lines=[a_line("MUG-BLUE", 2)])
+    newer = await place(
+        client,
+        lines=[a_line("MUG-BLUE", 2)],
+        deliveryMethod="PICKUP",
+        shippingAddress=None,
+        pickupLocationId="ST-CHI",
+    )
+    for order in (older, newer):
+        assert await shares(client, order["id"]) == [("ST-CHI", "OPEN")]
+    sandbox = katana(sandboxes)
+    sandbox.inventory[(sandbox.variant_for("MUG-BLUE").id, sandbox.locations["DC-DFW"])] = Decimal(40)
+
+    await sandbox.set_on_hand("MUG-BLUE", "ST-CHI", 2)  # its notice reads Dallas's mugs too
+
+    assert await shares(client, newer["id"]) == [("ST-CHI", "OPEN")]
+    assert sorted(await shares(client, older["id"])) == [("DC-DFW", "OPEN"), ("ST-CHI", "CANCELLED")]
+    chicago = (await location_ids(client))["ST-CHI"]
+    assert await sellable_at(services, "MUG-BLUE", chicago) == (2, 2)
 
 
 async def test_a_shortfall_a_request_s_read_found_is_routed_again_by_the_backorder_loop_s_round(
@@ -129,13 +152,7 @@ async def test_an_order_an_agent_holds_keeps_its_work_and_covers_its_own_shortfa
     """The newer order is on hold: it is not moved while an agent looks at it, and the older
     order, whose units are on the shelf, keeps its work too."""
     older, newer = await two_mug_orders(client)
-    held = await execute(
-        client,
-        "mutation($input: HoldOrderInput!) { holdOrder(input: $input) { userErrors { code } } }",
-        {"input": {"orderId": newer, "reason": "OTHER"}},
-        token=AGENT,
-    )
-    assert held["data"]["holdOrder"]["userErrors"] == []
+    await hold(client, newer)
 
     await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)
 
@@ -160,3 +177,128 @@ async def test_the_customer_reads_that_part_of_the_order_comes_from_elsewhere_no
     assert [e["type"] for e in seen][-1] == "ORDER_REROUTED"
     assert not [e for e in seen if "cancel" in e["message"].lower()]
     assert "FULFILLMENT_CANCELLED" in await timeline(client, newer)  # staff read it
+
+
+SHORT_POSITIONS = """
+query($at: ID, $first: Int!, $after: String) {
+  shortPositions(locationId: $at, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      sku location { code } onHand allocated missing asOf
+      holders { quantity reason openedAt fulfillmentOrder { status order { id } } }
+    } }
+  }
+}
+"""
+
+
+async def short_positions(
+    client: httpx.AsyncClient, token: str = AGENT, **variables: object
+) -> dict[str, Any]:
+    return await execute(client, SHORT_POSITIONS, {"first": 50, **variables}, token=token)
+
+
+async def test_operations_see_each_short_position_with_the_work_holding_it_and_why_it_is_still_there(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    """Nowhere else has mugs, so the pass moves nothing: the newest order is on hold, the next
+    started, the oldest not started."""
+    oldest, middle = await two_mug_orders(client)
+    newest = (await place(client, lines=[a_line("MUG-BLUE", 1)]))["id"]
+    await hold(client, newest)
+    await start_picking(client, middle)
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")
+    assert (await short_positions(client))["data"]["shortPositions"]["totalCount"] == 0
+
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 1)
+
+    found = (await short_positions(client))["data"]["shortPositions"]
+    assert found["totalCount"] == 1
+    [position] = [edge["node"] for edge in found["edges"]]
+    assert {k: position[k] for k in ("sku", "location", "onHand", "allocated", "missing")} == {
+        "sku": "MUG-BLUE",
+        "location": {"code": "DC-DFW"},
+        "onHand": 1,
+        "allocated": 5,
+        "missing": 4,
+    }
+    assert [
+        (h["fulfillmentOrder"]["order"]["id"], h["quantity"], h["reason"], h["fulfillmentOrder"]["status"])
+        for h in position["holders"]
+    ] == [
+        (newest, 1, "ORDER_ON_HOLD", "OPEN"),
+        (middle, 2, "STARTED", "PICKING"),
+        (oldest, 2, "NOT_STARTED", "OPEN"),
+    ]
+
+
+async def test_a_position_the_pass_covered_is_not_listed(
+    client: httpx.AsyncClient, sandboxes: Sandboxes
+) -> None:
+    await two_mug_orders(client)
+
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)  # the newer order moves
+
+    assert (await short_positions(client))["data"]["shortPositions"]["edges"] == []
+
+
+async def test_an_associate_sees_their_node_s_short_positions_and_no_one_else_s(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await two_mug_orders(client)
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 3)
+
+    mine = await short_positions(client, DALLAS, at="dc-dfw")
+    every = await short_positions(client, DALLAS)
+    elsewhere = await short_positions(client, CHICAGO, at="DC-DFW")
+    customer = await short_positions(client, a_token("customer", email="ann@example.com"))
+
+    assert [e["node"]["missing"] for e in mine["data"]["shortPositions"]["edges"]] == [1]
+    assert error_codes(every) == ["FORBIDDEN"]
+    assert error_codes(elsewhere) == ["NOT_FOUND"]
+    assert error_codes(customer) == ["FORBIDDEN"]
+
+
+async def test_short_positions_come_a_page_at_a_time_by_sku_and_node(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    for sku in ("MUG-BLUE", "PLATE-DINNER"):
+        await place(client, lines=[a_line(sku, 2)])
+        sold_unheard(services, sandboxes, sku, "DC-DFW")
+    for sku in ("PLATE-DINNER", "MUG-BLUE"):
+        await katana(sandboxes).set_on_hand(sku, "DC-DFW", 0)
+
+    first = (await short_positions(client, first=1))["data"]["shortPositions"]
+    rest = (await short_positions(client, first=1, after=first["pageInfo"]["endCursor"]))["data"][
+        "shortPositions"
+    ]
+    forged = await short_positions(client, after="not-a-cursor")
+
+    assert (first["totalCount"], first["pageInfo"]["hasNextPage"]) == (2, True)
+    assert [e["node"]["sku"] for e in first["edges"] + rest["edges"]] == ["MUG-BLUE", "PLATE-DINNER"]
+    assert rest["pageInfo"]["hasNextPage"] is False
+    assert error_codes(forged) == ["INVALID_CURSOR"]
+
+
+async def hold(client: httpx.AsyncClient, order_id: str) -> None:
+    held = await execute(
+        client,
+        "mutation($input: HoldOrderInput!) { holdOrder(input: $input) { userErrors { code } } }",
+        {"input": {"orderId": order_id, "reason": "OTHER"}},
+        token=AGENT,
+    )
+    assert held["data"]["holdOrder"]["userErrors"] == []
+
+
+async def start_picking(client: httpx.AsyncClient, order_id: str) -> None:
+    body = await execute(
+        client,
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders { id } } }",
+        {"id": order_id},
+        token=AGENT,
+    )
+    [work] = body["data"]["order"]["fulfillmentOrders"]
+    await step(client, "Accept", DALLAS, id=work["id"])
+    await step(client, "StartPicking", DALLAS, id=work["id"])

@@ -7,13 +7,15 @@ asks this how to get there, and applies it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
+from ordergate.models.order import OrderStatus
 from ordergate.models.supply import Backorder, BackorderStatus
 
 MOVABLE = frozenset(
@@ -163,6 +165,49 @@ def amendment(
 
 
 @dataclass(frozen=True)
+class WorkHere:
+    """A fulfilment order's units of a SKU at its node, where it stands and where its order does."""
+
+    fulfillment_order_id: str
+    order_id: str
+    sku: str
+    location_id: str
+    quantity: int
+    status: FulfillmentOrderStatus
+    order_status: OrderStatus
+    opened_at: datetime
+
+
+class Stuck(StrEnum):
+    """Why work still holds units at a position the ERP's count left short."""
+
+    STARTED = "STARTED"  # the node is on it: its pick finds what is there
+    ORDER_ON_HOLD = "ORDER_ON_HOLD"  # an agent has the order; once released, the next pass moves it
+    NOT_STARTED = "NOT_STARTED"  # the pass moves it while another node can take it (newest first)
+
+
+def why_here(work: WorkHere) -> Stuck:
+    if work.status not in MOVABLE:
+        return Stuck.STARTED
+    if work.order_status is OrderStatus.ON_HOLD:
+        return Stuck.ORDER_ON_HOLD
+    return Stuck.NOT_STARTED
+
+
+def movable_by_order(work: Iterable[WorkHere]) -> list[HeldWork]:
+    """What each order's not-started work holds at each position (what a shortfall pass may
+    move), opened when its newest piece there was."""
+    units: Counter[tuple[str, str, str]] = Counter()
+    opened: dict[tuple[str, str, str], datetime] = {}
+    for here in work:
+        if here.status in MOVABLE:
+            key = (here.order_id, here.sku, here.location_id)
+            units[key] += here.quantity
+            opened[key] = max(opened.get(key, here.opened_at), here.opened_at)
+    return [HeldWork(*key, units[key], opened[key]) for key in sorted(units)]
+
+
+@dataclass(frozen=True)
 class HeldWork:
     """Units of a SKU that an order's not-started work holds at a node, and when that work was
     opened there."""
@@ -200,3 +245,19 @@ def to_route_again(short: Mapping[tuple[str, str], int], work: Iterable[HeldWork
                 if at in missing:
                     missing[at] -= units.quantity
     return chosen
+
+
+def next_to_route(
+    short: Mapping[tuple[str, str], int],
+    work: Iterable[HeldWork],
+    *,
+    tried: Collection[str],
+    staying: Collection[str],
+) -> str | None:
+    """The next order a shortfall pass routes again, of those `to_route_again` chooses once the
+    orders `staying` (routed again and still there: no other node could take them) no longer count
+    as covering what is missing: a pickup the store must keep, say, no longer keeps an older
+    order that could ship from elsewhere at a shelf that lacks units for both. None when what the
+    orders moved (or still to try) covers every position, or every order was tried."""
+    chosen = to_route_again(short, [held_here for held_here in work if held_here.order_id not in staying])
+    return next((order_id for order_id in chosen if order_id not in tried), None)

@@ -22,6 +22,7 @@ from ordergate.schema.types.metrics import NetworkMetricsReport
 from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel, SetRoutingPolicyInput
 from ordergate.schema.types.order import FulfillmentOrder, Order, PageParts
 from ordergate.schema.types.routing import DeliveryOption
+from ordergate.schema.types.short_positions import ShortPositionType
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
 from ordergate.schema.types.what_if import SimulateRoutingPayload
 from ordergate.usecases import (
@@ -35,6 +36,7 @@ from ordergate.usecases import (
     orders,
     reads,
     routing,
+    short_positions,
     webhooks_out,
     what_if,
 )
@@ -225,6 +227,24 @@ class Query:
             services(info), principal(info), str(location_id), status or [], first, after
         )
         return Connection.of(page, FulfillmentOrder.from_model, fulfillment.queue_cursor, after=after)
+
+    @strawberry.field(
+        description="Positions where the ERP's last count left fewer units on hand than orders hold, "
+        "by SKU and node, with the work holding them and why it is still there: what the shortfall "
+        "pass (after every ERP notice and backorder round) could not move. Every node's for agents "
+        "and admins; one of theirs (`locationId`, its id or code) for an associate."
+    )
+    async def short_positions(
+        self, info: Info, location_id: strawberry.ID | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[ShortPositionType]:
+        page = await short_positions.short_positions(
+            services(info),
+            principal(info),
+            str(location_id) if location_id is not None else None,
+            first,
+            after,
+        )
+        return Connection.of(page, ShortPositionType.from_model, short_positions.position_cursor, after=after)
 
     @strawberry.field(
         description="Before checkout: the best ways to ship these lines, and stores to pick them up."

@@ -106,6 +106,7 @@ MAXIMA: dict[str, int] = {
     "DestinationInput.countryCode": COUNTRY,
     "DestinationInput.postalCode": POSTAL_CODE,
     "Query.fulfillmentOrders(after:)": CURSOR,
+    "Query.shortPositions(after:)": CURSOR,
     "LineInput.sku": SKU,
     "Query.fulfillmentOptions(channel:)": CHANNEL,
     "Query.webhookDeliveries(after:)": CURSOR,

@@ -92,6 +92,30 @@ class InventoryRepository:
         rows = (await self.session.execute(query)).all()
         return {(str(sku), str(location_id)): int(missing) for sku, location_id, missing in rows}
 
+    async def short_page(
+        self, location_id: str | None, first: int, after: Key | None
+    ) -> tuple[list[PositionFigures], bool, int]:
+        """A page of the positions with more units allocated than on hand (at one node, or all),
+        by (sku, node); whether more follow; how many there are in all."""
+        short = _POSITION.allocated > _POSITION.on_hand
+        where = [short] if location_id is None else [short, _POSITION.location_id == location_id]
+        query = sa.select(
+            _POSITION.sku, _POSITION.location_id, _POSITION.on_hand, _POSITION.allocated, _POSITION.as_of
+        ).where(*where)
+        if after is not None:
+            query = query.where(sa.tuple_(_POSITION.sku, _POSITION.location_id) > sa.tuple_(*after))
+        rows = (
+            await self.session.execute(query.order_by(_POSITION.sku, _POSITION.location_id).limit(first + 1))
+        ).all()
+        total = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(tables.inventory_positions).where(*where)
+        )
+        page = [
+            PositionFigures(str(sku), str(at), int(on_hand), int(allocated), as_of)
+            for sku, at, on_hand, allocated, as_of in rows
+        ]
+        return page[:first], len(page) > first, int(total or 0)
+
     async def lock_positions(self, keys: Sequence[Key]) -> None:
         """Take the row locks of these (sku, location) positions only, in (sku, location) order
         (the order every locker uses, so lockers queue instead of deadlocking)."""

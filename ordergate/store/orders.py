@@ -14,11 +14,16 @@ from sqlmodel import select
 
 from ordergate.models.capture import normal_number
 from ordergate.models.criteria import NEWEST_FIRST, OrderCriteria, OrderSort, OrderSortKey
-from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
+from ordergate.models.fulfillment import (
+    OPEN_FULFILLMENT_STATUSES,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentOrderStatus,
+)
 from ordergate.models.location import Location
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import DeliveryMethod, HoldReason, Order, OrderHold, OrderLine, OrderStatus
-from ordergate.models.replanning import MOVABLE, HeldWork
+from ordergate.models.replanning import WorkHere
 from ordergate.models.routing import RoutingDecisionRecord
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import Shipment, ShipmentEvent
@@ -438,23 +443,24 @@ class OrderRepository:
         rows = await fetch(self.session, FulfillmentOrder, statement, {"ids": list(set(ids))})
         return group(rows, lambda fo: fo.order_id)
 
-    async def held_work_at(self, keys: Sequence[tuple[str, str]]) -> list[HeldWork]:
-        """The units not-started work (`MOVABLE`) holds at these (sku, node) positions, by order."""
+    async def work_at(self, keys: Sequence[tuple[str, str]]) -> list[WorkHere]:
+        """Every open fulfilment order's units at these (sku, node) positions, with its status
+        and its order's, newest work first."""
         if not keys:
             return []
-        fo, line = tables.fulfillment_orders.c, tables.fulfillment_order_lines.c
-        query = (
-            sa.select(
-                fo.order_id, line.sku, fo.location_id, sa.func.sum(line.quantity), sa.func.max(fo.created_at)
-            )
-            .join(tables.fulfillment_order_lines, line.fulfillment_order_id == fo.id)
-            .where(sa.tuple_(line.sku, fo.location_id).in_(sorted(set(keys))))
-            .where(fo.status.in_([status.value for status in MOVABLE]))
-            .group_by(fo.order_id, line.sku, fo.location_id)
-        )
+        rows = (await self.session.execute(_work_at(), {"keys": sorted(set(keys))})).all()
         return [
-            HeldWork(str(order_id), str(sku), str(location_id), int(units), opened_at)
-            for order_id, sku, location_id, units, opened_at in (await self.session.execute(query)).all()
+            WorkHere(
+                str(fo_id),
+                str(order_id),
+                str(sku),
+                str(location_id),
+                int(units),
+                FulfillmentOrderStatus(status),
+                OrderStatus(order_status),
+                opened_at,
+            )
+            for fo_id, order_id, sku, location_id, units, status, order_status, opened_at in rows
         ]
 
     async def fulfillment_lines_by_fo_ids(self, ids: Sequence[str]) -> dict[str, list[FulfillmentOrderLine]]:
@@ -522,4 +528,27 @@ def _placed_by_email_since() -> Any:
             orders.email == sa.bindparam("email"),
             orders.created_at >= sa.bindparam("since", type_=orders.created_at.type),
         )
+    )
+
+
+@functools.cache
+def _work_at() -> Any:
+    fo, line, orders = tables.fulfillment_orders.c, tables.fulfillment_order_lines.c, tables.orders.c
+    return (
+        sa.select(
+            fo.id,
+            fo.order_id,
+            line.sku,
+            fo.location_id,
+            sa.func.sum(line.quantity),
+            fo.status,
+            orders.status,
+            fo.created_at,
+        )
+        .join(tables.fulfillment_order_lines, line.fulfillment_order_id == fo.id)
+        .join(tables.orders, orders.id == fo.order_id)
+        .where(sa.tuple_(line.sku, fo.location_id).in_(sa.bindparam("keys", expanding=True)))
+        .where(fo.status.in_([status.value for status in OPEN_FULFILLMENT_STATUSES]))
+        .group_by(fo.id, fo.order_id, line.sku, fo.location_id, fo.status, orders.status, fo.created_at)
+        .order_by(fo.created_at.desc(), fo.id)
     )

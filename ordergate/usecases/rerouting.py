@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
 from ordergate.models.allocation import Plan, PlanLine
 from ordergate.models.availability import still_held
@@ -44,10 +45,11 @@ from ordergate.models.replanning import (
     Work,
     amendment,
     held,
+    movable_by_order,
+    next_to_route,
     node_changes,
     split_work,
     still_to_route,
-    to_route_again,
     waiting_units,
 )
 from ordergate.models.routing import RoutingDecisionRecord
@@ -164,46 +166,69 @@ async def route_shortfalls(
     """Work at a node where the ERP's count now leaves fewer units than are allocated there (a
     count found them gone, the ERP sold them elsewhere) is routed again before an associate finds
     the shelf short: at each such position the newest orders' not-started work first, until what
-    they hold covers the units missing (`models.replanning.to_route_again`), each order moved as
+    they hold covers the units missing (`models.replanning.next_to_route`), each order moved as
     an agent's routeOrder would move it, by the system. An order no other node can take keeps its
-    work (its pick will be short), as does one on hold. Of these SKUs, or every position; at most
-    `at_most` orders (an ERP notice's answer waits for them; the backorder loop's round takes the
-    rest). Each order's other SKUs are read from the ERP first where past their TTL, as routeOrder
-    reads them, unless not `read_first`: the loop's round, every few seconds, routes from the
-    stored figures, so work that no node can take does not spend the ERP's 60 requests a minute
-    on every round. Returns the orders whose work moved. Run after an ERP stock notice and with
-    the backorder loop's round."""
+    work, and the next newest is tried instead (a pickup the store must keep, an order that could
+    ship from elsewhere behind it); where none can move, the pick will be short. An order on hold
+    keeps its work and counts as covering (once released, the next pass moves it). Of these SKUs,
+    or every position; at most `at_most` orders tried (an ERP notice's answer waits for them; the
+    backorder loop's round takes the rest). Each order's other SKUs are read from the ERP first
+    where past their TTL, as routeOrder reads them, unless not `read_first`: the loop's round,
+    every few seconds, routes from the stored figures, so work that no node can take does not
+    spend the ERP's 60 requests a minute on every round. Returns the orders whose work moved. Run
+    after an ERP stock notice and with the backorder loop's round."""
     async with services.store.read() as uow:
         short = await uow.inventory.over_committed(skus)
         if not short:
             return 0
-        work = await uow.orders.held_work_at(sorted(short))
+        work = movable_by_order(await uow.orders.work_at(sorted(short)))
+    tried: set[str] = set()
+    staying: set[str] = set()
     moved = 0
-    for order_id in to_route_again(short, work)[:at_most]:
-        moved += await _route_short(services, order_id, read_first=read_first)
+    while at_most is None or len(tried) < at_most:
+        order_id = next_to_route(short, work, tried=tried, staying=staying)
+        if order_id is None:
+            break
+        tried.add(order_id)
+        outcome = await _route_short(services, order_id, read_first=read_first)
+        moved += outcome is Shortfall.MOVED
+        if outcome is Shortfall.STAYS:
+            staying.add(order_id)
     return moved
 
 
-async def _route_short(services: Services, order_id: str, *, read_first: bool) -> bool:
+class Shortfall(Enum):
+    """What routing an order at a short position again did."""
+
+    MOVED = "moved"
+    LEFT = "left"  # held (its release routes it), or finished meanwhile: its units count as going
+    STAYS = "stays"  # no other node can take it: its units no longer count, the next order is tried
+
+
+async def _route_short(services: Services, order_id: str, *, read_first: bool) -> Shortfall:
     if read_first:
         await refresh_order_stock(services, order_id)
     now = services.clock()
 
-    async def commit() -> bool:
+    async def commit() -> Shortfall:
         async with services.store.write() as uow:
             order = await _routable(uow, order_id, lock=True)
             if order.status is OrderStatus.ON_HOLD:
-                return False  # an agent is looking at it; releasing the hold routes what it must
+                return Shortfall.LEFT  # an agent is looking at it; releasing the hold routes what it must
             outcome = await replan(
                 services, uow, order, actor=SHORTFALL, now=now, reason="its units were counted gone"
             )
-            return outcome is not None and outcome[1]
+            if outcome is None:
+                return Shortfall.LEFT  # nothing open to route: its work was released
+            return Shortfall.MOVED if outcome[1] else Shortfall.STAYS
 
     try:
         return await routed_again_if_closed(commit)
-    except DomainError as refused:  # NO_ROUTE, or finished meanwhile: the work stays where it is
+    except ValidationFailed as refused:  # NO_ROUTE: the work stays where it is
         log.debug("order %s keeps its work at a short position: %s", order_id, refused)
-        return False
+        return Shortfall.STAYS
+    except DomainError:  # finished or gone meanwhile
+        return Shortfall.LEFT
 
 
 async def _routable(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Order:

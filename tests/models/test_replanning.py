@@ -6,20 +6,26 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ordergate.models.allocation import Plan, PlanLine, Want
 from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, FulfillmentOrderStatus
-from ordergate.models.order import DeliveryMethod
+from ordergate.models.order import DeliveryMethod, OrderStatus
 from ordergate.models.replanning import (
     HeldWork,
+    Stuck,
+    WorkHere,
     amendment,
     held,
+    movable_by_order,
+    next_to_route,
     node_changes,
     split_work,
     still_to_route,
     to_route_again,
     unheld,
     waiting_units,
+    why_here,
 )
 from ordergate.models.supply import Backorder, BackorderStatus, SellingPolicy
 
@@ -196,3 +202,73 @@ def test_work_elsewhere_and_positions_not_short_are_left_alone() -> None:
     assert to_route_again({("MUG", "DFW"): 1}, held_there) == ["here"]
     assert to_route_again({}, held_there) == []
     assert to_route_again({("MUG", "DFW"): 1}, []) == []
+
+
+def test_an_order_that_stays_no_longer_covers_and_the_next_newest_is_tried() -> None:
+    held_there = [held_at("oldest", 2, 30), held_at("middle", 2, 10), held_at("newest", 1, 1)]
+    short = {("MUG", "DFW"): 1}
+
+    assert next_to_route(short, held_there, tried=set(), staying=set()) == "newest"
+    assert next_to_route(short, held_there, tried={"newest"}, staying=set()) is None  # it moved: covered
+    assert next_to_route(short, held_there, tried={"newest"}, staying={"newest"}) == "middle"
+    assert (
+        next_to_route(short, held_there, tried={"newest", "middle"}, staying={"newest", "middle"}) == "oldest"
+    )
+    every = {"newest", "middle", "oldest"}
+    assert next_to_route(short, held_there, tried=every, staying=every) is None  # the pick will be short
+
+
+def test_orders_that_moved_still_count_as_covering_when_another_stays() -> None:
+    # 3 missing: the newest (1) moved, the middle (2) stays; the oldest covers the rest.
+    held_there = [held_at("oldest", 2, 30), held_at("middle", 2, 10), held_at("newest", 1, 1)]
+    short = {("MUG", "DFW"): 3}
+
+    assert next_to_route(short, held_there, tried={"newest", "middle"}, staying={"middle"}) == "oldest"
+    assert (
+        next_to_route({("MUG", "DFW"): 1}, held_there, tried={"newest", "middle"}, staying={"middle"}) is None
+    )
+
+
+def here(
+    fo: str, order: str, units: int, status: FulfillmentOrderStatus, hours_ago: int, **more: Any
+) -> WorkHere:
+    return WorkHere(
+        fo,
+        order,
+        more.get("sku", "MUG"),
+        more.get("at", "DFW"),
+        units,
+        status,
+        more.get("order_status", OrderStatus.CONFIRMED),
+        NOW - timedelta(hours=hours_ago),
+    )
+
+
+def test_work_at_a_short_position_is_started_held_with_its_order_or_not_started() -> None:
+    assert why_here(here("a", "o", 1, FulfillmentOrderStatus.PICKING, 1)) is Stuck.STARTED
+    assert why_here(here("b", "o", 1, FulfillmentOrderStatus.PACKED, 1)) is Stuck.STARTED
+    assert why_here(here("c", "o", 1, FulfillmentOrderStatus.READY_FOR_PICKUP, 1)) is Stuck.STARTED
+    held = here("d", "o", 1, FulfillmentOrderStatus.OPEN, 1, order_status=OrderStatus.ON_HOLD)
+    assert why_here(held) is Stuck.ORDER_ON_HOLD
+    started_and_held = here("e", "o", 1, FulfillmentOrderStatus.PICKING, 1, order_status=OrderStatus.ON_HOLD)
+    assert why_here(started_and_held) is Stuck.STARTED  # the node has the units in hand
+    for status in (
+        FulfillmentOrderStatus.OPEN,
+        FulfillmentOrderStatus.ACCEPTED,
+        FulfillmentOrderStatus.ON_HOLD,
+    ):
+        assert why_here(here("f", "o", 1, status, 1)) is Stuck.NOT_STARTED
+
+
+def test_what_an_order_s_not_started_work_holds_is_summed_per_position_and_started_work_left_out() -> None:
+    work = [
+        here("fo1", "ann", 2, FulfillmentOrderStatus.OPEN, 5),
+        here("fo2", "ann", 1, FulfillmentOrderStatus.ACCEPTED, 2),  # a second piece of work there
+        here("fo3", "ann", 4, FulfillmentOrderStatus.OPEN, 2, sku="PLATE"),
+        here("fo4", "bob", 3, FulfillmentOrderStatus.PICKING, 1),
+    ]
+
+    assert movable_by_order(work) == [
+        HeldWork("ann", "MUG", "DFW", 3, NOW - timedelta(hours=2)),
+        HeldWork("ann", "PLATE", "DFW", 4, NOW - timedelta(hours=2)),
+    ]

@@ -1,0 +1,75 @@
+"""The operations view of stock a count left short: positions where the ERP's figure leaves
+fewer units on hand than orders hold there, with the work holding them and why it is still
+there. The shortfall pass (`rerouting.route_shortfalls`) moves what it can after every ERP notice
+and every backorder round; this is what is left, for a person to act on (a recount, a hold
+released, a routeOrder, a short pick)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ordergate.models.errors import Forbidden
+from ordergate.models.identity import Permission, Principal
+from ordergate.models.inventory import PositionFigures
+from ordergate.models.location import Location
+from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.replanning import Stuck, WorkHere, why_here
+from ordergate.usecases import catalog
+from ordergate.usecases.services import Services
+
+HOLDERS_SHOWN = 50  # per position, newest first: the list a page's positions carry is bounded
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Work holding units at a short position, and why it is still there."""
+
+    work: WorkHere
+    why: Stuck
+
+
+@dataclass(frozen=True)
+class ShortPosition:
+    figures: PositionFigures
+    location: Location
+    holders: list[Holder]  # newest work first, as the pass moves it; at most HOLDERS_SHOWN
+    holder_count: int
+
+    @property
+    def missing(self) -> int:
+        return self.figures.allocated - self.figures.on_hand
+
+
+def position_cursor(position: ShortPosition) -> str:
+    return encode_cursor(position.figures.sku, position.figures.location_id)
+
+
+async def short_positions(
+    services: Services, principal: Principal, location_ref: str | None, first: int, after: str | None
+) -> Page[ShortPosition]:
+    """Short positions by (SKU, node): every node's for agents and admins, one of theirs for an
+    associate (by its id or code)."""
+    if not principal.can(Permission.FULFIL):
+        raise Forbidden("this role does not look after stock")
+    if location_ref is None and not principal.sees_all_orders:
+        raise Forbidden("associates ask for one of their locations (locationId)")
+    check_page(first, services.policy.page_size_cap)
+    key = decode_cursor(after, 2) if after else None
+    async with services.store.read() as uow:
+        only = (
+            await catalog.location_of_yours(services, uow, principal, location_ref) if location_ref else None
+        )
+        figures, has_next, total = await uow.inventory.short_page(
+            only.id if only else None, first, (str(key[0]), str(key[1])) if key else None
+        )
+        work = await uow.orders.work_at([(f.sku, f.location_id) for f in figures])
+        places = await uow.catalog.locations_by_ids(sorted({f.location_id for f in figures}))
+    holders: dict[tuple[str, str], list[Holder]] = {}
+    for here in work:
+        holders.setdefault((here.sku, here.location_id), []).append(Holder(here, why_here(here)))
+    page = [
+        ShortPosition(f, places[f.location_id], here[:HOLDERS_SHOWN], len(here))
+        for f in figures
+        for here in [holders.get((f.sku, f.location_id), [])]
+    ]
+    return Page(page, has_next, total)
