@@ -221,6 +221,12 @@ CAPACITY = (
 AVAILABILITY = """query($skus: [String!]!) {
   availability(skus: $skus, channel: "web") { sku locations { location { id code } availableToSell } }
 }"""
+SHORT_VIEW = """{
+  shortPositions(first: 100) {
+    pageInfo { hasNextPage }
+    edges { node { sku location { code } onHand allocated holderCount holders { quantity } } }
+  }
+}"""
 
 
 class RelayDied(BaseException):
@@ -229,6 +235,7 @@ class RelayDied(BaseException):
 
 class Violation(AssertionError):
     pass
+
 
 
 @dataclass(frozen=True)
@@ -1274,7 +1281,37 @@ class Walk:
             raise self.violation("the sandbox ERP could not be read")
         await route_shortfalls(self.services)
         self.shortfalls["orders moved"] += await self.moved_off_short() - moved_before
+        await self.check_short_view()
         await self.reject_short(sku, code)
+
+    async def check_short_view(self) -> None:
+        """Operations' `shortPositions` lists every position with more units allocated than on
+        hand, with its figures, and the work it lists there holds every allocated unit."""
+        body = await execute(self.client, SHORT_VIEW, {}, token=agent())
+        found = body["data"]["shortPositions"]
+        listed = {(n["sku"], n["location"]["code"]): n for n in (e["node"] for e in found["edges"])}
+        async with self.services.store.read() as uow:
+            rows = await uow.session.execute(
+                sa.text(
+                    "SELECT p.sku, l.code, p.on_hand, p.allocated FROM inventory_positions p"
+                    " JOIN locations l ON l.id = p.location_id WHERE p.allocated > p.on_hand"
+                )
+            )
+            short = {
+                (str(sku), str(code)): (int(on_hand), int(allocated))
+                for sku, code, on_hand, allocated in rows
+            }
+        shown = {key: (n["onHand"], n["allocated"]) for key, n in listed.items()}
+        if shown != short or found["pageInfo"]["hasNextPage"]:
+            raise self.violation(f"shortPositions lists {shown}, the store has {short} over-committed")
+        for key, n in listed.items():
+            if (
+                n["holderCount"] == len(n["holders"])
+                and sum(h["quantity"] for h in n["holders"]) != n["allocated"]
+            ):
+                raise self.violation(
+                    f"shortPositions' work at {key} holds other than its {n['allocated']} units"
+                )
 
     async def moved_off_short(self) -> int:
         """Work the gateway has cancelled at short positions, to open it elsewhere."""
