@@ -237,7 +237,6 @@ class Violation(AssertionError):
     pass
 
 
-
 @dataclass(frozen=True)
 class Awaited:
     """An approved return whose parcel is still to come: its lines, and where and how it is taken in."""

@@ -9,10 +9,14 @@ from typing import Any
 
 import httpx
 
+from ordergate.bootstrap import Sandboxes
 from ordergate.pages.charts import polyline
+from ordergate.usecases.services import Services
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
+from tests.test_inventory import katana, sold_unheard
+from tests.test_shortfalls import two_mug_orders
 from tests.test_status_page import text_of
 
 AGENT = a_token("agent")
@@ -128,3 +132,35 @@ def test_a_sparkline_spans_the_box_with_the_largest_value_on_top() -> None:
     assert polyline([0, 5, 10]) == "2.0,38.0 100.0,20.0 198.0,2.0"
     assert polyline([3]) == "2.0,2.0"
     assert polyline([0, 0]) == "2.0,38.0 198.0,38.0"
+
+
+async def test_the_home_page_shows_stock_a_count_left_short_with_the_orders_holding_it(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    await signed_in(client)
+    assert "Stock a count left short" not in (await client.get("/dashboard")).text
+    older, newer = await two_mug_orders(client)
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")  # nowhere to move them
+
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 3)
+
+    home = await client.get("/dashboard")
+    seen = text_of(home.text)
+    assert "Stock a count left short" in seen
+    numbers = {await number_of(client, order_id): order_id for order_id in (older, newer)}
+    row = re.search(r"<tr><td>MUG-BLUE</td><td>DC-DFW</td>(.*?)</tr>", home.text, re.S)
+    assert row is not None
+    assert text_of(row.group(1)).startswith("3 4 1 ")  # on hand, allocated, missing
+    linked = re.findall(r'<a href="/dashboard/orders/([^"]+)">([^<]+)</a> \((\d+), ([^)]+)\)', row.group(1))
+    newest, oldest = sorted(numbers, reverse=True)
+    assert linked == [
+        (numbers[newest], newest, "2", "Not started"),
+        (numbers[oldest], oldest, "2", "Not started"),
+    ]
+
+
+async def number_of(client: httpx.AsyncClient, order_id: str) -> str:
+    body = await execute(
+        client, "query($id: ID!) { order(id: $id) { number } }", {"id": order_id}, token=AGENT
+    )
+    return str(body["data"]["order"]["number"])

@@ -4,8 +4,9 @@ Signing in takes a staff token (`ordergate token --role agent`) once, through a 
 in an HttpOnly, SameSite=Strict cookie scoped to `/dashboard`, good as long as the token is; every
 request checks it again, so an expired or revoked key (a rotated secret) signs everyone out. Only
 callers who read every order and the audit trail (agents, admins) get in. The pages only read:
-the network's figures of the last 30 days, the order search, and one order's timeline with its
-notes, tags and audit trail; changes are made through the API, where they are audited.
+the network's figures of the last 30 days, stock a count left short with the work holding it, the
+order search, and one order's timeline with its notes, tags and audit trail; changes are made
+through the API, where they are audited.
 """
 
 from __future__ import annotations
@@ -24,15 +25,18 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.metrics import MetricsGroup
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import OrderStatus
+from ordergate.models.pagination import Page
 from ordergate.pages import charts
 from ordergate.pages.render import HEADERS, form, page
 from ordergate.settings import Settings
-from ordergate.usecases import audit, metrics, orders, reads
+from ordergate.usecases import audit, metrics, orders, reads, short_positions
 from ordergate.usecases.services import Services
+from ordergate.usecases.short_positions import ShortPosition
 
 COOKIE = "og_staff"
 PATH = "/dashboard"
 PAGE_SIZE = 50
+SHORT_SHOWN = 20  # positions; the API's shortPositions pages through the rest
 
 
 class Dashboard:
@@ -94,6 +98,7 @@ class Dashboard:
         statuses = (OrderStatus(wanted),) if wanted in OrderStatus.__members__ else ()
         criteria = OrderCriteria(text=text or None, statuses=statuses)
         found = await orders.orders(self.services, principal, criteria, PAGE_SIZE, None)
+        short, numbers = await self.short_stock(principal)
         return page(
             "dashboard/home.html",
             principal=principal,
@@ -102,7 +107,16 @@ class Dashboard:
             statuses=[s.value for s in OrderStatus],
             found=found,
             figures=await self.figures(principal),
+            short=short,
+            numbers=numbers,
         )
+
+    async def short_stock(self, principal: Principal) -> tuple[Page[ShortPosition], dict[str, str]]:
+        """Positions a count left short (`shortPositions`), with the numbers of the orders there."""
+        short = await short_positions.short_positions(self.services, principal, None, SHORT_SHOWN, None)
+        ids = sorted({h.work.order_id for position in short.items for h in position.holders})
+        found = await reads.orders_by_ids(self.services, ids)
+        return short, {o.id: o.number for o in found if o is not None}
 
     async def figures(self, principal: Principal) -> list[charts.Card]:
         """The network's figures for the last 30 days (UTC), with a line per day where it helps."""
