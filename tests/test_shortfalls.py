@@ -12,7 +12,7 @@ import pytest
 
 from ordergate.bootstrap import Sandboxes
 from ordergate.usecases import inventory, stock_notices
-from ordergate.usecases.services import Services
+from ordergate.usecases.services import STUCK_FOR, Services
 from ordergate.workers.loops import stock_pass
 from tests.builders import a_line, a_token
 from tests.graphql_client import error_codes, execute
@@ -128,6 +128,31 @@ async def test_a_shortfall_a_request_s_read_found_is_routed_again_by_the_backord
     assert await shares(client, older) == [("DC-DFW", "OPEN")]
     assert ("DC-DFW", "CANCELLED") in await shares(client, newer)
     assert await sellable_at(services, "MUG-BLUE", dallas) == (2, 2)
+
+
+async def test_the_loop_s_round_leaves_an_order_that_could_not_move_for_a_while_and_a_notice_tries_it_again(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    older, newer = await two_mug_orders(client)
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)  # nowhere to go: both stay
+    assert services.stuck_lately.of([older, newer]) == [older, newer]
+    now = [0.0]
+    services.stuck_lately.timer = lambda: now[0]
+    services.stuck_lately.note([older, newer])
+    sandbox = katana(sandboxes)
+    sandbox.inventory[(sandbox.variant_for("MUG-BLUE").id, sandbox.locations["DC-EWR"])] = Decimal(10)
+    services.freshness.stock_read_at.pop("MUG-BLUE")
+    await inventory.refresh_stock(services, ["MUG-BLUE"])  # Newark has mugs again, unannounced
+
+    await stock_pass(services)
+    assert await shares(client, newer) == [("DC-DFW", "OPEN")]  # left: it could not move lately
+
+    now[0] = STUCK_FOR + 1
+    await stock_pass(services)
+    assert sorted(await shares(client, newer)) == [("DC-DFW", "CANCELLED"), ("DC-EWR", "OPEN")]
+    assert await shares(client, older) == [("DC-DFW", "OPEN")]
+    assert services.stuck_lately.of([older, newer]) == []  # the newer moved; the older, covered, not tried
 
 
 async def test_an_erp_notice_routes_so_many_orders_before_it_is_answered_and_the_loop_the_rest(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
-from ordergate.usecases.services import SHORT_FOR, Services, ShortLately
+from ordergate.usecases.services import SHORT_FOR, Lately, Services
 from tests.builders import a_line, a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
@@ -170,7 +170,7 @@ async def test_a_sku_sold_against_incoming_supply_is_not_refused_for_want_of_uni
 
 def test_a_sku_is_looked_at_first_for_a_while_after_its_last_refusal() -> None:
     now = [0.0]
-    lately = ShortLately(max_skus=2, timer=lambda: now[0])
+    lately = Lately(SHORT_FOR, max_keys=2, timer=lambda: now[0])
     lately.note(["A", "B"])
 
     assert lately.of(["C", "B", "A", "B"]) == ["B", "A"]

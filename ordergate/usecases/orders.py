@@ -175,7 +175,7 @@ async def _take(services: Services, principal: Principal, command: PlaceOrder, o
 async def _sold_out(services: Services, principal: Principal, command: PlaceOrder) -> ValidationFailed | None:
     """A placement sure to be refused for stock, answered before it claims its key, touches the
     card or opens the order's transaction. Only a placement with a line of a SKU placements here
-    were lately refused for (`ShortLately`) is looked at: in one transaction, the stock of its
+    were lately refused for (`Services.short_lately`) is looked at: in one transaction, the stock of its
     SKUs is read as routing reads it (without locks) and, when the nodes that may serve it hold
     fewer units of a line's SKU than the line asks for, the answer is the one the order's own
     transaction would give (INSUFFICIENT_STOCK for each such line) and the stock-out is counted.

@@ -161,7 +161,7 @@ async def route_shortfalls(
     skus: Sequence[str] | None = None,
     *,
     at_most: int | None = None,
-    read_first: bool = True,
+    sweep: bool = False,
 ) -> int:
     """Work at a node where the ERP's count now leaves fewer units than are allocated there (a
     count found them gone, the ERP sold them elsewhere) is routed again before an associate finds
@@ -173,27 +173,32 @@ async def route_shortfalls(
     keeps its work and counts as covering (once released, the next pass moves it). Of these SKUs,
     or every position; at most `at_most` orders tried (an ERP notice's answer waits for them; the
     backorder loop's round takes the rest). Each order's other SKUs are read from the ERP first
-    where past their TTL, as routeOrder reads them, unless not `read_first`: the loop's round,
-    every few seconds, routes from the stored figures, so work that no node can take does not
-    spend the ERP's 60 requests a minute on every round. Returns the orders whose work moved. Run
-    after an ERP stock notice and with the backorder loop's round."""
+    where past their TTL, as routeOrder reads them. A `sweep` (the backorder loop's round, every
+    few seconds) routes from the stored figures instead, and leaves the orders that could not move
+    within `STUCK_FOR` (counted as staying), so work no node can take spends neither the ERP's 60
+    requests a minute nor a transaction on every round; an ERP notice (stock changed) tries them
+    all. Returns the orders whose work moved."""
     async with services.store.read() as uow:
         short = await uow.inventory.over_committed(skus)
         if not short:
             return 0
         work = movable_by_order(await uow.orders.work_at(sorted(short)))
-    tried: set[str] = set()
-    staying: set[str] = set()
+    stuck = services.stuck_lately.of(w.order_id for w in work) if sweep else []
+    tried: set[str] = set(stuck)
+    staying: set[str] = set(stuck)
     moved = 0
-    while at_most is None or len(tried) < at_most:
+    while at_most is None or len(tried) - len(stuck) < at_most:
         order_id = next_to_route(short, work, tried=tried, staying=staying)
         if order_id is None:
             break
         tried.add(order_id)
-        outcome = await _route_short(services, order_id, read_first=read_first)
+        outcome = await _route_short(services, order_id, read_first=not sweep)
         moved += outcome is Shortfall.MOVED
         if outcome is Shortfall.STAYS:
             staying.add(order_id)
+            services.stuck_lately.note([order_id])
+        else:
+            services.stuck_lately.forget([order_id])
     return moved
 
 

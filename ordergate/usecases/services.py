@@ -92,36 +92,43 @@ class Policy:
 
 
 SHORT_FOR = 60.0
-"""Seconds a SKU a placement was refused for stays suspect (`ShortLately`); each refusal renews it."""
+"""Seconds a SKU a placement was refused for stays suspect (`Services.short_lately`); each refusal
+renews it."""
+STUCK_FOR = 600.0
+"""Seconds the backorder loop's round leaves an order it routed off a short position and could not
+move (`Services.stuck_lately`); an ERP notice tries it again at once."""
 
 
 @dataclass
-class ShortLately:
-    """The SKUs placements in this process were lately refused for (INSUFFICIENT_STOCK): a
-    placement of one reads its figures before it claims anything, and is refused at once if
-    they are still short (`usecases.orders`). A hint of what to look at, never a figure: what
-    decides is read from the store. At most `max_skus` are kept, the oldest noted dropped first."""
+class Lately:
+    """Keys noted in this process in the last `window` seconds: the SKUs placements were lately
+    refused for (INSUFFICIENT_STOCK: a placement of one reads its figures before it claims
+    anything, and is refused at once if they are still short, `usecases.orders`), the orders a
+    shortfall pass could not move (`rerouting.route_shortfalls`). A hint of what to look at, never
+    a figure: what decides is read from the store. At most `max_keys` are kept, the oldest noted
+    dropped first."""
 
-    max_skus: int = 10_000
+    window: float
+    max_keys: int = 10_000
     timer: Callable[[], float] = time.monotonic
     _noted: dict[str, float] = field(default_factory=dict)
 
-    def note(self, skus: Iterable[str]) -> None:
+    def note(self, keys: Iterable[str]) -> None:
         at = self.timer()
-        for sku in skus:
-            self._noted.pop(sku, None)  # re-inserted last: the dict's order is the order of noting
-            while len(self._noted) >= self.max_skus:
+        for key in keys:
+            self._noted.pop(key, None)  # re-inserted last: the dict's order is the order of noting
+            while len(self._noted) >= self.max_keys:
                 self._noted.pop(next(iter(self._noted)))
-            self._noted[sku] = at
+            self._noted[key] = at
 
-    def of(self, skus: Iterable[str]) -> list[str]:
-        """Those of these SKUs noted in the last `SHORT_FOR` seconds."""
-        since = self.timer() - SHORT_FOR
-        return [sku for sku in dict.fromkeys(skus) if self._noted.get(sku, -math.inf) > since]
+    def of(self, keys: Iterable[str]) -> list[str]:
+        """Those of these keys noted in the last `window` seconds."""
+        since = self.timer() - self.window
+        return [key for key in dict.fromkeys(keys) if self._noted.get(key, -math.inf) > since]
 
-    def forget(self, skus: Iterable[str]) -> None:
-        for sku in skus:
-            self._noted.pop(sku, None)
+    def forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._noted.pop(key, None)
 
 
 @dataclass
@@ -185,7 +192,8 @@ class Services:
     payments: dict[str, PaymentProvider] = field(default_factory=dict)
     geocoder: OfflineGeocoder = field(default_factory=OfflineGeocoder)
     freshness: StockFreshness = field(default_factory=StockFreshness)
-    short_lately: ShortLately = field(default_factory=ShortLately)
+    short_lately: Lately = field(default_factory=lambda: Lately(SHORT_FOR))
+    stuck_lately: Lately = field(default_factory=lambda: Lately(STUCK_FOR))
     wakeups: Wakeups = field(default_factory=Wakeups)
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)  # what `aclose` closes
     carriers: dict[str, Carrier] = field(default_factory=dict)

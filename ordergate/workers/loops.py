@@ -80,7 +80,7 @@ async def stock_pass(services: Services) -> None:
     try:
         await backorders.refresh_and_allocate(services)
     finally:
-        await rerouting.route_shortfalls(services, read_first=False)
+        await rerouting.route_shortfalls(services, sweep=True)
 
 
 async def push_availability_forever(services: Services, at_most_every: int) -> None:
