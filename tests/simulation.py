@@ -410,6 +410,8 @@ class Walk:
                 # (`agreed`), not the views' maximum age.
                 services.clock = self.clock
                 services.views.max_age = 3600.0
+            # Orders the loop's round leaves once they could not move: for minutes of the walk's days.
+            services.stuck_lately.timer = lambda: self.clock().timestamp()
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
         # time) would be the walk's bottleneck, not what it is here to test.
         self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
@@ -1273,12 +1275,13 @@ class Walk:
         await self.katana.adjust(sku, code, -lost)  # its notice reaches the gateway
         # The notice's read is not trusted when a movement of ours to the position was that close
         # (`models.movements`): the next read past the allowed skew is, by any replica (no read
-        # of before taken for it), and the backorder loop's round follows.
+        # of before taken for it), and the backorder loop's round follows (a sweep: from stored
+        # figures, leaving orders that could not move lately), or a notice's pass.
         self.clock.advance(30)
         await forget_stock(self.services, [sku])
         if await refresh_stock(self.services, [sku]):
             raise self.violation("the sandbox ERP could not be read")
-        await route_shortfalls(self.services)
+        await route_shortfalls(self.services, sweep=self.rng.random() < 0.5)
         self.shortfalls["orders moved"] += await self.moved_off_short() - moved_before
         await self.check_short_view()
         await self.reject_short(sku, code)
