@@ -25,6 +25,7 @@ from ordergate.schema.cost import ROOT_WEIGHT, QueryCost, priced
 from ordergate.schema.limits import validation_rules
 from ordergate.settings import Settings
 from ordergate.usecases.services import Services
+from ordergate.usecases.short_positions import HOLDERS_SHOWN
 from tests.builders import a_token, an_order_input
 from tests.contract import operation, operations
 from tests.graphql_client import error_codes, execute
@@ -248,6 +249,21 @@ def test_a_connection_costs_its_page_times_its_node_and_an_oversized_page_nothin
     assert cost(50) == 350
     assert cost(250) == 1750
     assert cost(251) == 0  # refused by its resolver (PAGE_SIZE_TOO_LARGE) before any work
+
+
+def test_the_work_at_a_short_position_is_priced_at_the_most_a_position_shows() -> None:
+    pricing = QueryCost(build_schema()._schema, page_cap=250)
+
+    def cost(holders: str) -> int:
+        document = parse(f"{{ shortPositions(first: 2) {{ edges {{ node {{ sku {holders} }} }} }} }}")
+        priced = pricing.operation(document, None, {})
+        assert priced is not None
+        return priced.requested()
+
+    bare = cost("")
+    assert bare == 2  # the page's two positions
+    assert cost("holders { quantity }") == bare + 2 * HOLDERS_SHOWN
+    assert cost("holders { quantity fulfillmentOrder { id } }") == bare + 2 * HOLDERS_SHOWN * 2
 
 
 def test_a_routing_what_if_costs_its_own_weight_whatever_little_it_returns() -> None:

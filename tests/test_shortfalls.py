@@ -221,7 +221,7 @@ query($at: ID, $first: Int!, $after: String) {
 async def short_positions(
     client: httpx.AsyncClient, token: str = AGENT, **variables: object
 ) -> dict[str, Any]:
-    return await execute(client, SHORT_POSITIONS, {"first": 50, **variables}, token=token)
+    return await execute(client, SHORT_POSITIONS, {"first": 10, **variables}, token=token)
 
 
 async def test_operations_see_each_short_position_with_the_work_holding_it_and_why_it_is_still_there(

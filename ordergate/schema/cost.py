@@ -5,7 +5,8 @@ Every object the operation can return costs 1; scalars, enums and the envelope o
 connection (`...Connection`, `...Edge`, `PageInfo`) cost nothing. A list is priced at the
 most items it can hold: `first` for a paged field and for the `edges`
 of its connection, the length of the input list for a field sized by one
-(`availability(skus:)`), and one item for any other list, whose length the domain bounds (an
+(`availability(skus:)`), the bound the domain sets for a list that can be long (`BOUNDED`: the
+work at a short position), and one item for any other list, whose length the domain bounds (an
 order's lines), not the client. So a connection costs `first * (node cost + 1)`, as Shopify's
 Admin API prices one. A mutation's root field costs `MUTATION_WEIGHT`, and a root field
 that costs more than it returns its own (`ROOT_WEIGHT`: `simulateRouting`); a subscription is
@@ -54,6 +55,7 @@ from graphql.execution.values import (
 from graphql.utilities import get_operation_ast
 
 from ordergate.schema.kept import KeptBy
+from ordergate.usecases.short_positions import HOLDERS_SHOWN
 
 MUTATION_WEIGHT = 10
 # Root fields that cost more than what they return: a routing what-if replays up to 10 000 orders.
@@ -61,6 +63,9 @@ ROOT_WEIGHT: Mapping[tuple[str, str], int] = {("Query", "simulateRouting"): 200}
 PAGE_ARGUMENT = "first"
 # Lists as long as an input list: one item per SKU asked about.
 SIZED_BY: Mapping[tuple[str, str], str] = {("Query", "availability"): "skus"}
+# Lists the domain bounds at more than a handful, priced at their bound: the work holding units
+# at a short position can be every order there.
+BOUNDED: Mapping[tuple[str, str], int] = {("ShortPosition", "holders"): HOLDERS_SHOWN}
 ENVELOPE_SUFFIXES = ("Connection", "Edge")
 ENVELOPE_TYPES = frozenset({"PageInfo"})
 
@@ -400,7 +405,7 @@ class PricedOperation:
             return min(len(arguments[sized_by]), self.page_cap)
         if page is not None and node.name.value == "edges":
             return page
-        return 1
+        return BOUNDED.get((parent.name, node.name.value), 1)
 
     def _applies(self, type_name: str, parent: GraphQLObjectType) -> bool:
         if type_name == parent.name:

@@ -17,7 +17,7 @@ from ordergate.models.replanning import Stuck, WorkHere, why_here
 from ordergate.usecases import catalog
 from ordergate.usecases.services import Services
 
-HOLDERS_SHOWN = 50  # per position, newest first: the list a page's positions carry is bounded
+HOLDERS_SHOWN = 20  # per position, newest first: what a page of positions carries is bounded
 
 
 @dataclass(frozen=True)
