@@ -61,6 +61,20 @@ async def rereads(services: Services) -> int:
         return len(await uow.outbox.by_kind(ERP_STOCK_REREAD))
 
 
+def stepped(url: str, redis_url: str | None = None) -> Settings:
+    """A gateway a bench drives step by step: no relay, no background loops, no budgets (the walk
+    relays, partly and repeatedly, as one of its steps; a bench runs a loop's round itself)."""
+    return Settings(
+        database_url=url,
+        outbox_relay=False,
+        storefront_sync_seconds=0,
+        storefront_availability_seconds=0,
+        query_budget=0,
+        backorder_seconds=0,
+        redis_url=redis_url,
+    )
+
+
 async def walk(
     seed: int,
     steps: int,
@@ -69,15 +83,7 @@ async def walk(
     trace: TextIO | None = None,
     replicas: int = 1,
 ) -> int:
-    settings = Settings(
-        database_url=url,
-        outbox_relay=False,  # the walk relays, partly and repeatedly, as one of its steps
-        storefront_sync_seconds=0,
-        storefront_availability_seconds=0,
-        query_budget=0,
-        backorder_seconds=0,
-        redis_url=REDIS_URL if replicas > 1 else None,
-    )
+    settings = stepped(url, REDIS_URL if replicas > 1 else None)
     sandboxes = Sandboxes(tracking_in_real_time=False)  # the walk moves parcels: `carriers_scan`
     async with gateways(settings, url, dict(connect_args), sandboxes, replicas, seed) as served:
         services = served.services

@@ -31,8 +31,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.long_run import stepped  # noqa: E402
 from ordergate.bootstrap import Sandboxes  # noqa: E402
-from ordergate.settings import Settings  # noqa: E402
 from ordergate.usecases.services import Services  # noqa: E402
 from ordergate.workers.loops import stock_pass  # noqa: E402
 from tests.builders import a_token  # noqa: E402
@@ -70,16 +70,8 @@ async def timed_round(services: Services, forget: bool) -> float:
 
 
 async def run(url: str, count: int, rounds: int) -> None:
-    settings = Settings(
-        database_url=url,
-        outbox_relay=False,
-        storefront_sync_seconds=0,
-        storefront_availability_seconds=0,
-        query_budget=0,
-        backorder_seconds=0,
-    )
     sandboxes = Sandboxes(tracking_in_real_time=False)
-    async with gateways(settings, url, {}, sandboxes) as served:
+    async with gateways(stepped(url), url, {}, sandboxes) as served:
         katana = sandboxes.katana
         assert katana is not None
         await katana.set_on_hand(SKU, STORE, count + 50)  # room for every pickup, announced
