@@ -327,3 +327,41 @@ async def start_picking(client: httpx.AsyncClient, order_id: str) -> None:
     [work] = body["data"]["order"]["fulfillmentOrders"]
     await step(client, "Accept", DALLAS, id=work["id"])
     await step(client, "StartPicking", DALLAS, id=work["id"])
+
+
+QUEUE = """
+query($at: ID!) {
+  fulfillmentOrders(locationId: $at, first: 20) { edges { node { order { id } lines { sku } shortSkus } } }
+}
+"""
+MINE = "query($id: ID!) { order(id: $id) { fulfillmentOrders { shortSkus } } }"
+
+
+async def test_a_node_s_queue_marks_the_work_whose_units_a_count_left_short(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    older, newer = await two_mug_orders(client)
+    knives = (await place(client, lines=[a_line("KNIFE-CHEF-8", 1), a_line("MUG-BLUE", 1)]))["id"]
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")  # nowhere to move them
+
+    async def queue() -> dict[str, list[str]]:
+        body = await execute(client, QUEUE, {"at": "DC-DFW"}, token=DALLAS)
+        return {
+            e["node"]["order"]["id"]: e["node"]["shortSkus"]
+            for e in body["data"]["fulfillmentOrders"]["edges"]
+        }
+
+    assert all(skus == [] for skus in (await queue()).values())
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 3)
+
+    marked = await queue()
+    customer = await execute(client, MINE, {"id": older}, token=a_token("customer", email="ann@example.com"))
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 40)  # a recount finds them
+
+    assert {order: marked[order] for order in (older, newer, knives)} == {
+        older: ["MUG-BLUE"],
+        newer: ["MUG-BLUE"],
+        knives: ["MUG-BLUE"],  # its knife is on the shelf
+    }
+    assert customer["data"]["order"]["fulfillmentOrders"] == [{"shortSkus": []}]  # staff only
+    assert all(skus == [] for skus in (await queue()).values())

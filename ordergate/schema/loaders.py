@@ -90,6 +90,7 @@ class Loaders:
         )
         self.location_by_id = Loader(services, reads.locations_by_ids)
         self.open_fulfillment_count_by_location_id = Loader(services, reads.open_fulfillment_counts)
+        self.short_nodes_by_sku = Loader(services, reads.short_nodes_by_skus)
         self.lines_by_order_id = Loader(services, reads.lines_by_order_ids)
         self.fulfillment_orders_by_order_id = Loader(services, reads.fulfillment_orders_by_order_ids)
         self.fulfillment_order_by_id = Loader(services, reads.fulfillment_orders_by_ids)

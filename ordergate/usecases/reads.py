@@ -61,6 +61,18 @@ async def locations_by_ids(services: Services, ids: Sequence[str]) -> list[Locat
     return await _keyed(services, ids, lambda uow, keys: uow.catalog.locations_by_ids(keys), None)
 
 
+async def short_nodes_by_skus(services: Services, skus: Sequence[str]) -> list[list[str]]:
+    """For each SKU, the nodes where the ERP's last count leaves fewer units than are allocated."""
+
+    async def read(uow: UnitOfWork, keys: Sequence[str]) -> Mapping[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for sku, location_id in await uow.inventory.over_committed(keys):
+            found.setdefault(sku, []).append(location_id)
+        return found
+
+    return await _lists(services, skus, read)
+
+
 async def open_fulfillment_counts(services: Services, ids: Sequence[str]) -> list[int]:
     return await _keyed(services, ids, lambda uow, keys: uow.catalog.open_fulfillment_counts(keys), 0)
 

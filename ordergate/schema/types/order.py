@@ -13,9 +13,9 @@ from ordergate.models.appeasements import allowance
 from ordergate.models.events import EventType, customer_message, shown_to
 from ordergate.models.events import OrderEvent as EventRecord
 from ordergate.models.fraud import RiskLevel, RiskRule, level_of
+from ordergate.models.fulfillment import OPEN_FULFILLMENT_STATUSES, FulfillmentOrderStatus
 from ordergate.models.fulfillment import FulfillmentOrder as FulfillmentOrderRecord
 from ordergate.models.fulfillment import FulfillmentOrderLine as FulfillmentOrderLineRecord
-from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.identity import Permission
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import (
@@ -220,6 +220,21 @@ class FulfillmentOrder:
 
     async def _lines(self, info: Info) -> list[FulfillmentOrderLine]:
         return _work_lines(await info.context.loaders.fulfillment_lines_by_fo_id.load(str(self.id)))
+
+    @strawberry.field(
+        description="The SKUs of this work whose units its node's last ERP count no longer covers "
+        "(more allocated there than on hand, see `shortPositions`): its pick may come up short. "
+        "For those who fulfil (associates, agents, admins); empty for anyone else and for work "
+        "that no longer holds units."
+    )
+    async def short_skus(self, info: Info) -> list[str]:
+        if not principal(info).can(Permission.FULFIL) or self.status not in OPEN_FULFILLMENT_STATUSES:
+            return []
+        found = self.lines(info)
+        lines = found if isinstance(found, list) else await found
+        skus = sorted({line.sku for line in lines})
+        short_at = await info.context.loaders.short_nodes_by_sku.load_many(skus)
+        return [sku for sku, nodes in zip(skus, short_at, strict=True) if self.location_id in nodes]
 
     @classmethod
     def from_model(cls, record: FulfillmentOrderRecord, parts: PageParts | None = None) -> FulfillmentOrder:
