@@ -206,7 +206,7 @@ class Shortfall(Enum):
     """What routing an order at a short position again did."""
 
     MOVED = "moved"
-    LEFT = "left"  # held (its release routes it), or finished meanwhile: its units count as going
+    LEFT = "left"  # held (once released, the next pass moves it) or finished meanwhile: it counts as going
     STAYS = "stays"  # no other node can take it: its units no longer count, the next order is tried
 
 
@@ -219,7 +219,7 @@ async def _route_short(services: Services, order_id: str, *, read_first: bool) -
         async with services.store.write() as uow:
             order = await _routable(uow, order_id, lock=True)
             if order.status is OrderStatus.ON_HOLD:
-                return Shortfall.LEFT  # an agent is looking at it; releasing the hold routes what it must
+                return Shortfall.LEFT  # an agent is looking at it; once released, the next pass moves it
             outcome = await replan(
                 services, uow, order, actor=SHORTFALL, now=now, reason="its units were counted gone"
             )
