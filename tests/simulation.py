@@ -72,6 +72,7 @@ from ordergate.models.outbox import (
     Permanent,
 )
 from ordergate.models.payments import taken_elsewhere, totals
+from ordergate.models.replanning import SHORTFALL
 from ordergate.models.returns import OPEN_RETURNS, ReturnLabelStatus, ReturnStatus, label_due
 from ordergate.models.scope import OrderScope
 from ordergate.models.shipment import TrackingStatus
@@ -81,7 +82,7 @@ from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import SandboxParcel
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import availability, forget_stock, refresh_stock
-from ordergate.usecases.rerouting import SHORTFALL, route_shortfalls
+from ordergate.usecases.rerouting import route_shortfalls
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import EMAILS, dispatch_once
 from ordergate.workers.handlers import outbox_handlers

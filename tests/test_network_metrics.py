@@ -5,7 +5,7 @@ figure below is worked out by hand in the comments beside it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -32,7 +32,8 @@ ROW = """
   day channel locationCode orders units revenue { amount currency } splitRate averageShipments
   averageShippingCost { amount currency }
   orderToShip { count p50Seconds p90Seconds } orderToDelivery { count p50Seconds p90Seconds }
-  onTimeRate shipFromStoreShare pickupShare cancellationRate returnRate stockOutRefusals
+  onTimeRate shipFromStoreShare pickupShare cancellationRate returnRate rerouteRate
+  shortStockRerouteRate stockOutRefusals
 """
 METRICS = f"""
 query Metrics($from: Date!, $to: Date!, $groupBy: MetricsGroup! = DAY) {{
@@ -148,8 +149,10 @@ def _scan(shipment_id: str, status: str, when: datetime) -> dict[str, Any]:
     }
 
 
-def _events(rows: list[tuple[str, str, datetime]]) -> Iterator[dict[str, Any]]:
-    for cursor, (order_id, kind, when) in enumerate(rows, start=900001):
+def _events(
+    rows: Sequence[tuple[str, str, datetime] | tuple[str, str, datetime, str]],
+) -> Iterator[dict[str, Any]]:
+    for cursor, (order_id, kind, when, *by) in enumerate(rows, start=900001):
         yield {
             "id": f"event-{cursor}",
             "cursor": cursor,
@@ -157,7 +160,7 @@ def _events(rows: list[tuple[str, str, datetime]]) -> Iterator[dict[str, Any]]:
             "seq": cursor,
             "type": kind,
             "occurred_at": when,
-            "actor": "test",
+            "actor": by[0] if by else "test",
             "data": {},
         }
 
@@ -237,6 +240,10 @@ NETWORK: list[tuple[sa.Table, list[dict[str, Any]]]] = [
                     ("d", "ORDER_CANCELLED", at(3, 9, 30)),
                     ("e", "FULFILLMENT_SHIPPED", at(3, 11, 0, 30)),  # e: 30 s
                     ("f", "FULFILLMENT_SHIPPED", at(4, 1)),
+                    ("b", "ORDER_REROUTED", at(2, 12), "agent-1"),  # b: moved by an agent
+                    ("e", "ORDER_REROUTED", at(3, 10), "system:shortfalls"),  # e: off short stock
+                    ("e", "ORDER_REROUTED", at(3, 10, 30), "agent-1"),  # and again: one order
+                    ("f", "ORDER_REROUTED", at(4, 2), "system:shortfalls"),  # f: outside the range
                 ]
             )
         ),
@@ -313,6 +320,8 @@ TOTALS = {
     "pickupShare": rate(1, 5),  # c
     "cancellationRate": rate(1, 5),  # d
     "returnRate": rate(1, 4),  # a, of a b c e
+    "rerouteRate": rate(2, 5),  # b, e
+    "shortStockRerouteRate": rate(1, 5),  # e
     "stockOutRefusals": 3,  # r1 r2 r3
 }
 DAY_ONE = {
@@ -332,6 +341,8 @@ DAY_ONE = {
     "pickupShare": rate(1, 3),
     "cancellationRate": 0.0,
     "returnRate": rate(1, 3),
+    "rerouteRate": rate(1, 3),
+    "shortStockRerouteRate": 0.0,
     "stockOutRefusals": 2,
 }
 DAY_TWO = {
@@ -351,6 +362,8 @@ DAY_TWO = {
     "pickupShare": 0.0,
     "cancellationRate": rate(1, 2),
     "returnRate": 0.0,
+    "rerouteRate": rate(1, 2),
+    "shortStockRerouteRate": rate(1, 2),
     "stockOutRefusals": 1,
 }
 

@@ -365,3 +365,28 @@ async def test_a_node_s_queue_marks_the_work_whose_units_a_count_left_short(
     }
     assert customer["data"]["order"]["fulfillmentOrders"] == [{"shortSkus": []}]  # staff only
     assert all(skus == [] for skus in (await queue()).values())
+
+
+KPIS = """
+query($day: Date!) {
+  networkMetrics(from: $day, to: $day) { totals { orders rerouteRate shortStockRerouteRate } }
+}
+"""
+
+
+async def test_network_metrics_count_the_orders_moved_off_short_stock(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    async def moved() -> tuple[int, int]:
+        body = await execute(client, KPIS, {"day": services.clock().date().isoformat()}, token=AGENT)
+        totals = body["data"]["networkMetrics"]["totals"]
+        return round(totals["rerouteRate"] * totals["orders"]), round(
+            totals["shortStockRerouteRate"] * totals["orders"]
+        )
+
+    await two_mug_orders(client)
+    assert await moved() == (0, 0)
+
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)  # the newer order moves
+
+    assert await moved() == (1, 1)

@@ -79,6 +79,8 @@ class Tally:
     returned: int = 0  # of those, orders with a return requested
     delivered_promised: int = 0  # orders with a promise and every shipment delivered
     on_time: int = 0  # of those, the last delivery on or before the promised day (UTC)
+    rerouted: int = 0  # orders whose work moved to another location after routing (ORDER_REROUTED)
+    rerouted_short: int = 0  # of those, moved by the gateway off a position a count left short
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,14 @@ class Figures:
     @property
     def return_rate(self) -> float | None:
         return ratio(self.tally.returned, self.tally.handed_over)
+
+    @property
+    def reroute_rate(self) -> float | None:
+        return ratio(self.tally.rerouted, self.tally.orders)
+
+    @property
+    def short_stock_reroute_rate(self) -> float | None:
+        return ratio(self.tally.rerouted_short, self.tally.orders)
 
 
 def ratio(part: int, whole: int) -> float | None:

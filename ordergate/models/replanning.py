@@ -18,6 +18,8 @@ from ordergate.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine,
 from ordergate.models.order import OrderStatus
 from ordergate.models.supply import Backorder, BackorderStatus
 
+SHORTFALL = "system:shortfalls"  # the actor of work routed again because its units were counted gone
+
 MOVABLE = frozenset(
     {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.ACCEPTED, FulfillmentOrderStatus.ON_HOLD}
 )

@@ -73,6 +73,8 @@ def figures(metrics: NetworkMetrics, currency: str) -> list[Card]:
         Card("Pickup", _percent(totals.pickup_share)),
         Card("Cancelled", _percent(totals.cancellation_rate)),
         Card("Returned", _percent(totals.return_rate)),
+        Card("Rerouted", _percent(totals.reroute_rate)),
+        Card("Moved off short stock", _percent(totals.short_stock_reroute_rate)),
         Card("Refused for stock", str(totals.refusals or 0), daily("refusals")),
     ]
 

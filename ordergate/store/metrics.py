@@ -34,6 +34,7 @@ from ordergate.models.metrics import (
     Tally,
 )
 from ordergate.models.order import DeliveryMethod, OrderStatus
+from ordergate.models.replanning import SHORTFALL
 from ordergate.models.shipment import TrackingStatus
 from ordergate.store import tables
 
@@ -138,6 +139,18 @@ def _handovers(placed: Any) -> Any:
     )
 
 
+def _reroutes(placed: Any) -> Any:
+    """Per order moved to another location after routing: whether the gateway moved it off a
+    position a count left short (any of its moves)."""
+    events = tables.order_events
+    return (
+        sa.select(events.c.order_id, sa.func.max(_flag(events.c.actor == SHORTFALL)).label("short"))
+        .where(events.c.order_id.in_(placed), events.c.type == EventType.ORDER_REROUTED.value)
+        .group_by(events.c.order_id)
+        .subquery("rerouted")
+    )
+
+
 def _returns(placed: Any) -> Any:
     returns = tables.order_returns
     return (
@@ -155,7 +168,7 @@ def _per_order(start: datetime, end: datetime, group: MetricsGroup | None) -> An
     in_range = sa.and_(orders.c.created_at >= start, orders.c.created_at < end)
     placed = sa.select(orders.c.id).where(in_range)  # each subquery reads only these orders' rows
     units, fos, shipped = _units(placed), _fulfilment_orders(placed), _shipments(placed)
-    handed, returned = _handovers(placed), _returns(placed)
+    handed, returned, rerouted = _handovers(placed), _returns(placed), _reroutes(placed)
     delivered_all = sa.and_(shipped.c.count > 0, shipped.c.delivered == shipped.c.count)
     columns: list[Any] = [
         orders.c.id,
@@ -171,6 +184,8 @@ def _per_order(start: datetime, end: datetime, group: MetricsGroup | None) -> An
         _flag(handed.c.at.is_not(None)).label("handed_over"),
         _flag(sa.and_(handed.c.at.is_not(None), returned.c.order_id.is_not(None))).label("returned"),
         _flag(sa.and_(delivered_all, orders.c.promised_on.is_not(None))).label("delivered_promised"),
+        _flag(rerouted.c.order_id.is_not(None)).label("rerouted"),
+        _flag(rerouted.c.short == 1).label("rerouted_short"),
         _flag(sa.and_(delivered_all, UtcDay(shipped.c.delivered_at) <= orders.c.promised_on)).label(
             "on_time"
         ),
@@ -187,6 +202,7 @@ def _per_order(start: datetime, end: datetime, group: MetricsGroup | None) -> An
         .outerjoin(shipped, shipped.c.order_id == orders.c.id)
         .outerjoin(handed, handed.c.order_id == orders.c.id)
         .outerjoin(returned, returned.c.order_id == orders.c.id)
+        .outerjoin(rerouted, rerouted.c.order_id == orders.c.id)
     )
     if group is MetricsGroup.CHANNEL:
         columns.append(orders.c.channel.label("key"))
@@ -217,6 +233,8 @@ TALLIED = (
     "returned",
     "delivered_promised",
     "on_time",
+    "rerouted",
+    "rerouted_short",
 )
 
 

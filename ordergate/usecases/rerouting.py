@@ -41,6 +41,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus, held_before_routing
 from ordergate.models.replanning import (
+    SHORTFALL,
     LineUnits,
     Work,
     amendment,
@@ -151,9 +152,6 @@ async def route_order(
         return RouteOutcome(order.id, record, changed=changed, dry_run=False)
 
     return await routed_again_if_closed(commit)
-
-
-SHORTFALL = "system:shortfalls"  # the actor of work routed again because its units were counted gone
 
 
 async def route_shortfalls(

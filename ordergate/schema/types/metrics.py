@@ -75,6 +75,14 @@ class MetricsRow:
     return_rate: float | None = strawberry.field(
         description="Of the orders shipped or picked up (as in orderToShip), those with a return requested."
     )
+    reroute_rate: float | None = strawberry.field(
+        description="Orders whose work moved to another location after routing (ORDER_REROUTED: a "
+        "location's rejection, an agent's routeOrder, stock a count left short) / orders."
+    )
+    short_stock_reroute_rate: float | None = strawberry.field(
+        description="Orders the gateway moved off a location whose ERP count left their units short "
+        "(see shortPositions) / orders."
+    )
     stock_out_refusals: int | None = strawberry.field(
         description="placeOrder attempts refused with INSUFFICIENT_STOCK or SPLIT_LIMIT_EXCEEDED on the "
         "row's UTC day (and channel); each attempt counts. Null in a location's row: a refused order "
@@ -101,6 +109,8 @@ class MetricsRow:
             pickup_share=figures.pickup_share,
             cancellation_rate=figures.cancellation_rate,
             return_rate=figures.return_rate,
+            reroute_rate=figures.reroute_rate,
+            short_stock_reroute_rate=figures.short_stock_reroute_rate,
             stock_out_refusals=figures.refusals,
         )
 
