@@ -97,8 +97,7 @@ class InventoryRepository:
     ) -> tuple[list[PositionFigures], bool, int]:
         """A page of the positions with more units allocated than on hand (at one node, or all),
         by (sku, node); whether more follow; how many there are in all."""
-        short = _POSITION.allocated > _POSITION.on_hand
-        where = [short] if location_id is None else [short, _POSITION.location_id == location_id]
+        where = [_SHORT] if location_id is None else [_SHORT, _POSITION.location_id == location_id]
         query = sa.select(
             _POSITION.sku, _POSITION.location_id, _POSITION.on_hand, _POSITION.allocated, _POSITION.as_of
         ).where(*where)
@@ -588,6 +587,8 @@ class InventoryRepository:
 # and coercing them cost more than running them. Values are given at execution.
 _SKUS: sa.BindParameter[Any] = sa.bindparam("skus", expanding=True)
 _POSITION = tables.inventory_positions.c
+# A position over-committed: the ERP's count below what orders hold (the partial index's condition).
+_SHORT = _POSITION.allocated > _POSITION.on_hand
 
 # The conditional allocation: succeeds only while on hand, less what is allocated and `reserve`
 # (units held or set aside), still covers the line.
@@ -615,7 +616,7 @@ def _positions_of_skus() -> Any:
 def _over_committed() -> Any:
     return (
         sa.select(_POSITION.sku, _POSITION.location_id, _POSITION.allocated - _POSITION.on_hand)
-        .where(_POSITION.allocated > _POSITION.on_hand)
+        .where(_SHORT)
         .order_by(_POSITION.sku, _POSITION.location_id)
     )
 
