@@ -262,6 +262,13 @@ def test_the_work_at_a_short_position_is_priced_at_the_most_a_position_shows() -
 
     bare = cost("")
     assert bare == 2  # the page's two positions
+    default = pricing.operation(
+        parse("{ shortPositions { edges { node { holders { fulfillmentOrder { order { id } } } } } } }"),
+        None,
+        {},
+    )
+    assert default is not None
+    assert default.requested() <= DEFAULTS.max_query_cost  # the natural query runs
     assert cost("holders { quantity }") == bare + 2 * HOLDERS_SHOWN
     assert cost("holders { quantity fulfillmentOrder { id } }") == bare + 2 * HOLDERS_SHOWN * 2
 

@@ -22,7 +22,7 @@ from ordergate.schema.types.metrics import NetworkMetricsReport
 from ordergate.schema.types.network import RoutingPolicy, SafetyStockLevel, SetRoutingPolicyInput
 from ordergate.schema.types.order import FulfillmentOrder, Order, PageParts
 from ordergate.schema.types.routing import DeliveryOption
-from ordergate.schema.types.short_positions import ShortPositionType
+from ordergate.schema.types.short_positions import SHORT_PAGE, ShortPositionType
 from ordergate.schema.types.webhooks import WebhookDeliveryAttempt, WebhookEndpoint
 from ordergate.schema.types.what_if import SimulateRoutingPayload
 from ordergate.usecases import (
@@ -232,10 +232,15 @@ class Query:
         description="Positions where the ERP's last count left fewer units on hand than orders hold, "
         "by SKU and node, with the work holding them and why it is still there: what the shortfall "
         "pass (after every ERP notice and backorder round) could not move. Every node's for agents "
-        "and admins; one of theirs (`locationId`, its id or code) for an associate."
+        "and admins; one of theirs (`locationId`, its id or code) for an associate. Ten a page by "
+        "default, so a page with every holder's order stays within the query cost limit."
     )
     async def short_positions(
-        self, info: Info, location_id: strawberry.ID | None = None, first: int = 50, after: str | None = None
+        self,
+        info: Info,
+        location_id: strawberry.ID | None = None,
+        first: int = SHORT_PAGE,
+        after: str | None = None,
     ) -> Connection[ShortPositionType]:
         page = await short_positions.short_positions(
             services(info),

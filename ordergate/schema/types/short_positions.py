@@ -12,6 +12,8 @@ from ordergate.schema.types.catalog import Location
 from ordergate.schema.types.order import FulfillmentOrder
 from ordergate.usecases.short_positions import HOLDERS_SHOWN, Holder, ShortPosition
 
+SHORT_PAGE = 10  # positions a page holds by default: with each holder's order, 620 of the 1,000 points
+
 strawberry.enum(
     Stuck,
     name="ShortfallReason",
