@@ -566,8 +566,9 @@ class Settings:
         "ORDERGATE_BACKORDER_SECONDS",
         30,
         "how often the stock of backordered SKUs is re-read from the ERP and units that arrived go to the "
-        "lines waiting for them, and work at positions a count left short of what is allocated is routed "
-        "again (an ERP webhook does both at once); `0` turns it off",
+        "lines waiting for them, work at positions a count left short of what is allocated is routed "
+        "again, and spells of short stock are noted (an ERP webhook does all three at once); `0` turns it "
+        "off",
         parsers.integer,
     )
     shipengine: ShipEngineSettings = group(ShipEngineSettings, "ShipEngine (a carrier)")

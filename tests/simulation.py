@@ -54,6 +54,7 @@ from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.errors import UpstreamUnavailable
 from ordergate.models.emails import EMAIL_POSITION, email_kind, key_prefix, task_key
 from ordergate.models.erp import discount_shares
+from ordergate.models.events import OrderEvent
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.ids import new_id
 from ordergate.models.location import local_today
@@ -80,10 +81,12 @@ from ordergate.sandbox.bigcommerce import BigCommerceSandbox
 from ordergate.sandbox.katana import KatanaSandbox, RollingWindow
 from ordergate.sandbox.shipengine import ShipEngineSandbox
 from ordergate.sandbox.ups import SandboxParcel
+from ordergate.store import tables
 from ordergate.usecases import backorders, storefront
 from ordergate.usecases.inventory import availability, forget_stock, refresh_stock
 from ordergate.usecases.rerouting import route_shortfalls
 from ordergate.usecases.services import Services
+from ordergate.usecases.short_spells import note_spells
 from ordergate.workers.dispatch import EMAILS, dispatch_once
 from ordergate.workers.handlers import outbox_handlers
 from ordergate.workers.pushers import AvailabilityPusher
@@ -225,7 +228,7 @@ AVAILABILITY = """query($skus: [String!]!) {
 SHORT_VIEW = """query($after: String) {
   shortPositions(first: 40, after: $after) {
     pageInfo { hasNextPage endCursor }
-    edges { node { sku location { code } onHand allocated holderCount holders { quantity } } }
+    edges { node { sku location { code } onHand allocated shortSince holderCount holders { quantity } } }
   }
 }"""
 
@@ -1283,9 +1286,12 @@ class Walk:
         if await refresh_stock(self.services, [sku]):
             raise self.violation("the sandbox ERP could not be read")
         await route_shortfalls(self.services, sweep=self.rng.random() < 0.5)
+        await note_spells(self.services)  # as the loop's round does after its pass
         self.shortfalls["orders moved"] += await self.moved_off_short() - moved_before
         await self.check_short_view()
         await self.reject_short(sku, code)
+        await note_spells(self.services)
+        await self.check_spells()
 
     async def check_short_view(self) -> None:
         """Operations' `shortPositions` lists every position with more units allocated than on
@@ -1314,6 +1320,8 @@ class Walk:
         shown = {key: (n["onHand"], n["allocated"]) for key, n in listed.items()}
         if shown != short:
             raise self.violation(f"shortPositions lists {shown}, the store has {short} over-committed")
+        if unnoted := sorted(key for key, n in listed.items() if n["shortSince"] is None):
+            raise self.violation(f"short positions {unnoted} have no spell open after the pass noted them")
         for key, n in listed.items():
             if (
                 n["holderCount"] == len(n["holders"])
@@ -1322,6 +1330,54 @@ class Walk:
                 raise self.violation(
                     f"shortPositions' work at {key} holds other than its {n['allocated']} units"
                 )
+
+    async def check_spells(self) -> None:
+        """After a pass has noted them, exactly the over-committed positions have a spell of short
+        stock open, one each; every spell ended did so after it started, and no two of a position's
+        spells overlap; the work at a position told it was short (FULFILLMENT_STOCK_SHORT) was told
+        once per spell at most."""
+        async with self.services.store.read() as uow:
+            short = set(await uow.inventory.over_committed())
+            spells = (
+                await uow.session.execute(
+                    sa.text(
+                        "SELECT sku, location_id, started_at, ended_at FROM short_spells"
+                        " ORDER BY started_at, id"
+                    )
+                )
+            ).all()
+            told = (
+                await uow.session.execute(
+                    sa.select(OrderEvent).where(
+                        tables.order_events.c.type.in_(
+                            ["FULFILLMENT_STOCK_SHORT", "FULFILLMENT_STOCK_COVERED"]
+                        )
+                    )
+                )
+            ).scalars()
+            kinds = Counter(event.type.removeprefix("FULFILLMENT_STOCK_").lower() for event in told)
+            per_work = Counter(
+                (str(event.location_id), str(event.fulfillment_order_id), str(event.data["sku"]))
+                for event in told
+                if event.type == "FULFILLMENT_STOCK_SHORT"
+            )
+        open_ = [(str(sku), str(at)) for sku, at, _, ended in spells if ended is None]
+        if sorted(open_) != sorted(short) or len(set(open_)) != len(open_):
+            raise self.violation(f"spells open at {sorted(open_)}, positions short: {sorted(short)}")
+        last_end: dict[tuple[str, str], Any] = {}
+        for sku, at, started, ended in spells:
+            if (ended is not None and ended < started) or (last_end.get((sku, at)) or started) > started:
+                raise self.violation(f"the spells of {sku} at {at} overlap or end before they start")
+            if ended is not None:
+                last_end[(sku, at)] = ended
+        per_position = Counter((str(at), str(sku)) for sku, at, _, _ in spells)
+        if over := {key: n for key, n in per_work.items() if n > per_position[(key[0], key[2])]}:
+            raise self.violation(
+                f"work told its stock was short more often than its position went short: {over}"
+            )
+        self.shortfalls["spells"] = len(spells)
+        for kind, n in kinds.items():
+            self.shortfalls[f"told {kind}"] = n
 
     async def moved_off_short(self) -> int:
         """Work the gateway has cancelled at short positions, to open it elsewhere."""

@@ -151,6 +151,10 @@ async def test_the_home_page_shows_stock_a_count_left_short_with_the_orders_hold
     row = re.search(r"<tr><td>MUG-BLUE</td><td>DC-DFW</td>(.*?)</tr>", home.text, re.S)
     assert row is not None
     assert text_of(row.group(1)).startswith("3 4 1 ")  # on hand, allocated, missing
+    assert re.search(r'<td><time datetime="[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time></td>', row.group(1))
+    cards = dict(re.findall(r'<li class="figure"><p>([^<]+)</p><p class="value">([^<]+)</p>', home.text))
+    assert cards["Positions gone short"] == "1"  # today's spell, still going on
+    assert cards["Time short, p50 / p90"] == "n/a / n/a"
     linked = re.findall(r'<a href="/dashboard/orders/([^"]+)">([^<]+)</a> \((\d+), ([^)]+)\)', row.group(1))
     newest, oldest = sorted(numbers, reverse=True)
     assert linked == [

@@ -33,7 +33,7 @@ ROW = """
   averageShippingCost { amount currency }
   orderToShip { count p50Seconds p90Seconds } orderToDelivery { count p50Seconds p90Seconds }
   onTimeRate shipFromStoreShare pickupShare cancellationRate returnRate rerouteRate
-  shortStockRerouteRate stockOutRefusals
+  shortStockRerouteRate stockOutRefusals shortSpells timeShort { count p50Seconds p90Seconds }
 """
 METRICS = f"""
 query Metrics($from: Date!, $to: Date!, $groupBy: MetricsGroup! = DAY) {{
@@ -146,6 +146,19 @@ def _scan(shipment_id: str, status: str, when: datetime) -> dict[str, Any]:
         "occurred_at": when,
         "status": status,
         "description": status,
+    }
+
+
+def _spell(
+    spell_id: str, location_id: str, started: datetime, ended: datetime | None, sku: str = "MUG"
+) -> dict[str, Any]:
+    return {
+        "id": spell_id,
+        "sku": sku,
+        "location_id": location_id,
+        "started_at": started,
+        "ended_at": ended,
+        "most_missing": 1,
     }
 
 
@@ -274,6 +287,20 @@ NETWORK: list[tuple[sa.Table, list[dict[str, Any]]]] = [
             {"id": "r4", "channel": "web", "reason": "INSUFFICIENT_STOCK", "occurred_at": at(4, 0)},
         ],
     ),
+    (
+        tables.short_spells,
+        [
+            _spell(
+                "s0", "kpi-dc", datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC), at(2, 1)
+            ),  # before the range
+            _spell("s1", "kpi-dc", at(2, 9), at(2, 9, 10)),  # 600 s
+            _spell("s2", "kpi-st", at(2, 23), at(3, 1)),  # 7200 s, counted on the day it started
+            _spell("s3", "kpi-dc", at(3, 5), None, sku="PLATE"),  # still short
+            _spell("s4", "kpi-dc", at(3, 12), at(3, 12, 0, 30)),  # 30 s
+            _spell("s5", "kpi-st", at(4, 0), at(4, 1)),  # the next day, at midnight
+            _spell("s6", "kpi-dc", at(5, 10), None),  # a day with no orders
+        ],
+    ),
 ]
 
 
@@ -323,6 +350,8 @@ TOTALS = {
     "rerouteRate": rate(2, 5),  # b, e
     "shortStockRerouteRate": rate(1, 5),  # e
     "stockOutRefusals": 3,  # r1 r2 r3
+    "shortSpells": 4,  # s1 s2 s3 s4
+    "timeShort": {"count": 3, "p50Seconds": 600, "p90Seconds": 7200},  # 30 600 7200 (s3 goes on)
 }
 DAY_ONE = {
     "day": "2026-11-02",
@@ -344,6 +373,8 @@ DAY_ONE = {
     "rerouteRate": rate(1, 3),
     "shortStockRerouteRate": 0.0,
     "stockOutRefusals": 2,
+    "shortSpells": 2,  # s1 s2
+    "timeShort": {"count": 2, "p50Seconds": 600, "p90Seconds": 7200},
 }
 DAY_TWO = {
     "day": "2026-11-03",
@@ -365,6 +396,8 @@ DAY_TWO = {
     "rerouteRate": rate(1, 2),
     "shortStockRerouteRate": rate(1, 2),
     "stockOutRefusals": 1,
+    "shortSpells": 2,  # s3 s4
+    "timeShort": {"count": 1, "p50Seconds": 30, "p90Seconds": 30},
 }
 
 
@@ -397,6 +430,9 @@ async def test_by_channel_each_day_splits_into_its_channels_with_their_refusals(
         ("2026-11-03", "pos", 1, "75.50", 1),
         ("2026-11-03", "web", 1, "20.00", 0),
     ]
+    assert {(r["shortSpells"], r["timeShort"] is None) for r in report["rows"]} == {
+        (None, True)
+    }  # no channel
     web_day_one = report["rows"][1]
     assert web_day_one["orderToShip"] == {"count": 2, "p50Seconds": 3600, "p90Seconds": 21600}
     assert web_day_one["averageShippingCost"] == usd("9.26")
@@ -419,6 +455,12 @@ async def test_by_location_an_order_counts_at_every_location_that_works_on_it(
         ("2026-11-03", "KPI-DC", 1, 4, "20.00", None),  # d
         ("2026-11-03", "KPI-ST", 1, 1, "75.50", None),  # e
     ]
+    assert [(r["shortSpells"], r["timeShort"]) for r in report["rows"]] == [
+        (1, {"count": 1, "p50Seconds": 600, "p90Seconds": 600}),  # s1
+        (1, {"count": 1, "p50Seconds": 7200, "p90Seconds": 7200}),  # s2
+        (2, {"count": 1, "p50Seconds": 30, "p90Seconds": 30}),  # s3 (going on), s4
+        (0, {"count": 0, "p50Seconds": None, "p90Seconds": None}),
+    ]
     store_day_one = report["rows"][1]
     assert store_day_one["splitRate"] == rate(1, 2)
     assert store_day_one["pickupShare"] == rate(1, 2)
@@ -435,6 +477,24 @@ async def test_a_day_with_only_refusals_has_a_row_and_the_edges_of_the_range_hol
     assert report["totals"]["revenue"] == usd("999.00")
     assert report["totals"]["stockOutRefusals"] == 1  # r4, at midnight
     assert [(r["day"], r["orders"], r["stockOutRefusals"]) for r in report["rows"]] == [("2026-11-04", 1, 1)]
+    assert (report["totals"]["shortSpells"], report["totals"]["timeShort"]["p50Seconds"]) == (1, 3600)  # s5
+
+
+@pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
+@pytest.mark.usefixtures("network")
+async def test_a_day_with_only_a_spell_of_short_stock_has_a_row_by_day_and_by_location_not_by_channel(
+    module_client: httpx.AsyncClient,
+) -> None:
+    day = date(2026, 11, 5)
+    by_day, by_location, by_channel = [
+        await metrics(module_client, day, day, g) for g in ("DAY", "LOCATION", "CHANNEL")
+    ]
+
+    assert [(r["day"], r["orders"], r["shortSpells"]) for r in by_day["rows"]] == [("2026-11-05", 0, 1)]  # s6
+    assert [(r["locationCode"], r["shortSpells"]) for r in by_location["rows"]] == [("KPI-DC", 1)]
+    assert by_channel["rows"] == []
+    assert by_channel["totals"]["shortSpells"] == 1
+    assert by_day["totals"]["timeShort"] == {"count": 0, "p50Seconds": None, "p90Seconds": None}  # it goes on
 
 
 @pytest.mark.asyncio(loop_scope="module")  # the module's gateway: reports, read
@@ -450,6 +510,7 @@ async def test_an_empty_range_gives_zeros_and_nulls(module_client: httpx.AsyncCl
         0,
     )
     assert totals["orderToShip"] == {"count": 0, "p50Seconds": None, "p90Seconds": None}
+    assert (totals["shortSpells"], totals["timeShort"]["count"]) == (0, 0)
     rates = ("splitRate", "averageShipments", "averageShippingCost", "onTimeRate", "returnRate")
     assert [totals[name] for name in rates] == [None] * len(rates)
 

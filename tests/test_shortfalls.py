@@ -210,7 +210,7 @@ query($at: ID, $first: Int!, $after: String) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { node {
-      sku location { code } onHand allocated missing asOf
+      sku location { code } onHand allocated missing asOf shortSince
       holders { quantity reason openedAt fulfillmentOrder { status order { id } } }
     } }
   }

@@ -56,6 +56,8 @@ class EventType(StrEnum):
     FULFILLMENT_HELD = "FULFILLMENT_HELD"
     FULFILLMENT_CHANGED = "FULFILLMENT_CHANGED"
     FULFILLMENT_RELEASED = "FULFILLMENT_RELEASED"
+    FULFILLMENT_STOCK_SHORT = "FULFILLMENT_STOCK_SHORT"
+    FULFILLMENT_STOCK_COVERED = "FULFILLMENT_STOCK_COVERED"
     SHIPMENT_UNKNOWN = "SHIPMENT_UNKNOWN"
     SHIPMENT_LABEL_CREATED = "SHIPMENT_LABEL_CREATED"
     SHIPMENT_ACCEPTED = "SHIPMENT_ACCEPTED"
@@ -129,6 +131,10 @@ STAFF_MESSAGES: dict[EventType, str] = {
     # read "Part of your order was cancelled." before every move, nothing of the order cancelled.
     EventType.FULFILLMENT_CANCELLED: "A location's work for this order was cancelled, and its units "
     "released there.",
+    # A spell of short stock at the work's node (`models.short_spells`), told to the node's queue.
+    EventType.FULFILLMENT_STOCK_SHORT: "The ERP's count leaves fewer units at this location than its work "
+    "holds there: this pick may come up short.",
+    EventType.FULFILLMENT_STOCK_COVERED: "The location has every unit its work holds there again.",
     EventType.RETURN_LABEL_RETRIED: "An agent asked the carrier for the return label again.",
     EventType.RETURN_LABEL_VOIDED: "The return label was not used: the carrier voided it, and refunds it.",
     EventType.ERP_UNITS_KEPT: "The ERP still shows units of this order as to deliver that will not ship: "

@@ -91,6 +91,14 @@ class Percentiles:
 
 
 @dataclass(frozen=True)
+class SpellFigures:
+    """Spells of short stock (`models.short_spells`) started in a row."""
+
+    started: int = 0
+    lasted: Percentiles = field(default_factory=Percentiles)  # of those that have ended
+
+
+@dataclass(frozen=True)
 class Figures:
     """One row of the answer."""
 
@@ -98,6 +106,7 @@ class Figures:
     tally: Tally = field(default_factory=Tally)
     spans: dict[Span, Percentiles] = field(default_factory=dict)
     refusals: int | None = 0  # None where refusals cannot be placed (a location's row)
+    spells: SpellFigures | None = field(default_factory=SpellFigures)  # None in a channel's row
 
     def span(self, span: Span) -> Percentiles:
         return self.spans.get(span, Percentiles())
@@ -165,10 +174,13 @@ def assemble(
     tallies: dict[GroupKey, Tally],
     spans: dict[GroupKey, dict[Span, Percentiles]],
     refusals: dict[GroupKey, int],
+    spells: dict[GroupKey, SpellFigures] | None = None,
 ) -> NetworkMetrics:
     """The answer from what the store counted: `tallies` and `spans` per row key and for the
-    totals (`GroupKey()`), `refusals` per (day, channel). Rows in key order; a day with only
-    refusals still has its row (a location's row has no refusals to show)."""
+    totals (`GroupKey()`), `refusals` per (day, channel), `spells` of short stock per row key
+    (none per channel) and for the totals. Rows in key order; a day with only refusals or spells
+    still has its row (a location's row has no refusals to show, a channel's no spells)."""
+    spells = spells or {}
     by_day: dict[GroupKey, int] = {}
     for key, count in refusals.items():
         row_key = key if group is MetricsGroup.CHANNEL else GroupKey(day=key.day)
@@ -176,17 +188,24 @@ def assemble(
     keys = {key for key in (*tallies, *spans) if key != GroupKey()}
     if group is not MetricsGroup.LOCATION:
         keys |= set(by_day)
+    if group is not MetricsGroup.CHANNEL:
+        keys |= {key for key in spells if key != GroupKey()}
     rows = [
         Figures(
             key,
             tallies.get(key, Tally()),
             spans.get(key, {}),
             None if group is MetricsGroup.LOCATION else by_day.get(key, 0),
+            None if group is MetricsGroup.CHANNEL else spells.get(key, SpellFigures()),
         )
         for key in sorted(keys, key=_order)
     ]
     totals = Figures(
-        GroupKey(), tallies.get(GroupKey(), Tally()), spans.get(GroupKey(), {}), sum(refusals.values())
+        GroupKey(),
+        tallies.get(GroupKey(), Tally()),
+        spans.get(GroupKey(), {}),
+        sum(refusals.values()),
+        spells.get(GroupKey(), SpellFigures()),
     )
     return NetworkMetrics(start, end, group, totals, rows)
 

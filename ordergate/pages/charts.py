@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ordergate.models.metrics import Figures, NetworkMetrics, Span
+from ordergate.models.metrics import Figures, NetworkMetrics, Span, SpellFigures
 from ordergate.models.money import display
 
 WIDTH, HEIGHT, PAD = 200, 40, 2
@@ -60,6 +60,7 @@ def figures(metrics: NetworkMetrics, currency: str) -> list[Card]:
     totals = metrics.totals
     to_ship, to_door = totals.span(Span.TO_SHIP), totals.span(Span.TO_DELIVERY)
     cost = totals.average_shipping_cost
+    spells = totals.spells or SpellFigures()
     return [
         Card("Orders", str(totals.tally.orders), daily("orders")),
         Card("Revenue", display(totals.tally.revenue, currency), daily("revenue")),
@@ -76,12 +77,16 @@ def figures(metrics: NetworkMetrics, currency: str) -> list[Card]:
         Card("Rerouted", _percent(totals.reroute_rate)),
         Card("Moved off short stock", _percent(totals.short_stock_reroute_rate)),
         Card("Refused for stock", str(totals.refusals or 0), daily("refusals")),
+        Card("Positions gone short", str(spells.started), daily("spells")),
+        Card("Time short, p50 / p90", f"{_duration(spells.lasted.p50)} / {_duration(spells.lasted.p90)}"),
     ]
 
 
 def _daily(row: Figures, value: str) -> Decimal | int:
     if value == "refusals":
         return row.refusals or 0
+    if value == "spells":
+        return row.spells.started if row.spells else 0
     found: Decimal | int = getattr(row.tally, value)
     return found
 

@@ -31,6 +31,7 @@ from ordergate.models.metrics import (
     MetricsGroup,
     Percentiles,
     Span,
+    SpellFigures,
     Tally,
 )
 from ordergate.models.order import DeliveryMethod, OrderStatus
@@ -238,6 +239,34 @@ TALLIED = (
 )
 
 
+def _nearest_ranks(source: Any, keys: list[Any]) -> Any:
+    """Nearest-rank p50 and p90 of `source.c.seconds` per `keys` (columns of `source`): how many
+    rows there are (`rows`), how many of them have seconds (`n`: rows without, such as a spell
+    still going on, are counted but not ranked), and the picks."""
+    measured = source.c.seconds.is_not(None)
+    ranked = sa.select(
+        *keys,
+        source.c.seconds,
+        sa.func.row_number().over(partition_by=[*keys, measured], order_by=source.c.seconds).label("rank"),
+        sa.func.count(source.c.seconds).over(partition_by=keys or None).label("n"),
+    ).subquery("ranked")
+    outer = [ranked.c[column.name] for column in keys]
+    picks = [
+        sa.func.min(
+            sa.case(
+                (
+                    ranked.c.seconds.is_not(None) & (ranked.c.rank == (p * ranked.c.n + 99) // 100),
+                    ranked.c.seconds,
+                )
+            )
+        ).label(f"p{p}")
+        for p in PERCENTILES
+    ]
+    return sa.select(
+        *outer, sa.func.count().label("rows"), sa.func.max(ranked.c.n).label("n"), *picks
+    ).group_by(*outer)
+
+
 def _money(amount: Any) -> Decimal:
     """A sum to the cent (SQLite adds NUMERIC columns as floats)."""
     return Decimal(str(amount)).quantize(CENT)
@@ -307,26 +336,46 @@ class MetricsRepository:
                 for span, column in ((Span.TO_SHIP, "to_ship"), (Span.TO_DELIVERY, "to_delivery"))
             )
         ).subquery("spans")
-        keys = [spans.c[column.name] for column in by] + [spans.c.span]
-        ranked = sa.select(
-            *keys,
-            spans.c.seconds,
-            sa.func.row_number().over(partition_by=keys, order_by=spans.c.seconds).label("rank"),
-            sa.func.count().over(partition_by=keys).label("n"),
-        ).subquery("ranked")
-        outer = [ranked.c[column.name] for column in keys]
-        picks = [
-            sa.func.min(sa.case((ranked.c.rank == (p * ranked.c.n + 99) // 100, ranked.c.seconds))).label(
-                f"p{p}"
-            )
-            for p in PERCENTILES
-        ]
-        query = sa.select(*outer, sa.func.max(ranked.c.n).label("n"), *picks).group_by(*outer)
+        query = _nearest_ranks(spans, [spans.c[column.name] for column in by] + [spans.c.span])
         answer: dict[GroupKey, dict[Span, Percentiles]] = {}
         for row in (await self.session.execute(query)).all():
             figures = Percentiles(int(row.n), int(row.p50), int(row.p90))
             answer.setdefault(_key(group, row), {})[Span(row.span)] = figures
         return answer
+
+    async def spells(
+        self, start: datetime, end: datetime, group: MetricsGroup | None
+    ) -> dict[GroupKey, SpellFigures]:
+        """Spells of short stock started in [start, end), per UTC day of their start (and node),
+        or all together; with p50 and p90 of how long those that have ended lasted. Not per
+        channel: stock has none (grouped by CHANNEL: nothing)."""
+        if group is MetricsGroup.CHANNEL:
+            return {}
+        spell, places = tables.short_spells.c, tables.locations.c
+        source = (
+            sa.select(
+                UtcDay(spell.started_at).label("day"),
+                places.code.label("key"),
+                (EpochSeconds(spell.ended_at) - EpochSeconds(spell.started_at)).label("seconds"),
+            )
+            .join_from(tables.short_spells, tables.locations, places.id == spell.location_id)
+            .where(spell.started_at >= start, spell.started_at < end)
+            .subquery("spells")
+        )
+        by = (
+            []
+            if group is None
+            else [source.c.day]
+            if group is MetricsGroup.DAY
+            else [source.c.day, source.c.key]
+        )
+        return {
+            _key(group, row): SpellFigures(
+                int(row.rows), Percentiles(int(row.n), row.p50, row.p90) if row.n else Percentiles()
+            )
+            for row in await self.session.execute(_nearest_ranks(source, by))
+            if row.rows
+        }
 
     async def refusals(self, start: datetime, end: datetime) -> dict[GroupKey, int]:
         """Stock-out refusals in [start, end), per UTC day and channel."""

@@ -269,6 +269,28 @@ inventory_positions = sa.Table(
 )
 
 
+# Spells of short stock (`models.short_spells`): at most one open per position (the partial unique
+# index), which replicas noting the same finding at once rely on.
+short_spells = sa.Table(
+    "short_spells",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("location_id", sa.String(36), sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column("most_missing", sa.Integer(), nullable=False),
+    sa.Index(
+        "ux_short_spells_open",
+        "sku",
+        "location_id",
+        unique=True,
+        postgresql_where=sa.text("ended_at IS NULL"),
+        sqlite_where=sa.text("ended_at IS NULL"),
+    ),
+    sa.Index("ix_short_spells_started", "started_at"),
+)
+
 # A SKU's safety stock at a node, set by an admin: it replaces the node's own (`locations`).
 safety_stock = sa.Table(
     "safety_stock",

@@ -35,6 +35,7 @@ from ordergate.store.payments import PaymentRepository
 from ordergate.store.positions import PositionRepository
 from ordergate.store.records import READ_ONLY
 from ordergate.store.returns import ReturnRepository
+from ordergate.store.short_spells import ShortSpellRepository
 from ordergate.store.sync import SyncRepository
 from ordergate.store.webhooks import WebhookRepository
 
@@ -68,6 +69,7 @@ class UnitOfWork:
         self.network = NetworkRepository(session)
         self.audit = AuditRepository(session)
         self.metrics = MetricsRepository(session)
+        self.short_spells = ShortSpellRepository(session)
 
     def save(self, *records: object) -> None:
         self.session.add_all(records)

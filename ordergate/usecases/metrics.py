@@ -17,7 +17,7 @@ async def network_metrics(
     services: Services, principal: Principal, start: date, end: date, group: MetricsGroup
 ) -> NetworkMetrics:
     """The figures of the orders placed from `start` to `end` (UTC days, both included), per
-    row of `group` and in total: five aggregate statements, however many orders."""
+    row of `group` and in total: a few aggregate statements, however many orders."""
     if not principal.can(Permission.READ_METRICS):
         raise Forbidden("this role may not read network metrics")
     check_range(start, end)
@@ -29,7 +29,9 @@ async def network_metrics(
         spans = await uow.metrics.percentiles(since, until, group)
         spans |= await uow.metrics.percentiles(since, until, None)
         refusals = await uow.metrics.refusals(since, until)
-    return assemble(start, end, group, tallies, spans, refusals)
+        spells = await uow.metrics.spells(since, until, group)
+        spells |= await uow.metrics.spells(since, until, None)
+    return assemble(start, end, group, tallies, spans, refusals, spells)
 
 
 def refusal_kept(

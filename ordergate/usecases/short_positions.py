@@ -7,6 +7,7 @@ released, a routeOrder, a short pick)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ordergate.models.errors import Forbidden
 from ordergate.models.identity import Permission, Principal
@@ -34,6 +35,7 @@ class ShortPosition:
     location: Location
     holders: list[Holder]  # newest work first, as the pass moves it; at most HOLDERS_SHOWN
     holder_count: int
+    short_since: datetime | None  # its spell's start (`models.short_spells`); None until a pass notes it
 
     @property
     def missing(self) -> int:
@@ -62,13 +64,17 @@ async def short_positions(
         figures, has_next, total = await uow.inventory.short_page(
             only.id if only else None, first, (str(key[0]), str(key[1])) if key else None
         )
-        work = await uow.orders.work_at([(f.sku, f.location_id) for f in figures])
+        keys = [(f.sku, f.location_id) for f in figures]
+        work = await uow.orders.work_at(keys)
+        since = await uow.short_spells.open_since(keys)
         places = await uow.catalog.locations_by_ids(sorted({f.location_id for f in figures}))
     holders: dict[tuple[str, str], list[Holder]] = {}
     for here in work:
         holders.setdefault((here.sku, here.location_id), []).append(Holder(here, why_here(here)))
     page = [
-        ShortPosition(f, places[f.location_id], here[:HOLDERS_SHOWN], len(here))
+        ShortPosition(
+            f, places[f.location_id], here[:HOLDERS_SHOWN], len(here), since.get((f.sku, f.location_id))
+        )
         for f in figures
         for here in [holders.get((f.sku, f.location_id), [])]
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ordergate.models.outbox import OutboxTask
-from ordergate.usecases import backorders, inventory, rerouting
+from ordergate.usecases import backorders, inventory, rerouting, short_spells
 from ordergate.usecases.services import Services
 
 READS = 5  # a position a movement of ours keeps reaching is left to the next read past the TTL
@@ -39,7 +39,9 @@ async def reread(services: Services, task: OutboxTask) -> str:
 
 async def act_on(services: Services, skus: Sequence[str]) -> None:
     """What a notice's read is followed by: units that arrived go to the oldest lines waiting for
-    them, and work at positions a count left short is routed again (at most
-    `SHORTFALLS_PER_NOTICE` orders; the backorder loop's round does both again within its period)."""
+    them, work at positions a count left short is routed again (at most `SHORTFALLS_PER_NOTICE`
+    orders; the backorder loop's round does both again within its period), and the spells of short
+    stock of these SKUs are noted as they stand after it: the nodes' queues hear at once."""
     await backorders.allocate_waiting(services, skus)
     await rerouting.route_shortfalls(services, skus, at_most=SHORTFALLS_PER_NOTICE)
+    await short_spells.note_spells(services, skus)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ordergate.connectors.errors import UpstreamError
-from ordergate.usecases import backorders, rerouting, storefront
+from ordergate.usecases import backorders, rerouting, short_spells, storefront
 from ordergate.usecases.services import Services
 from ordergate.workers.dispatch import DISPATCH_BATCH, Follower, dispatch_once
 from ordergate.workers.pushers import PUSH_ROLE, AvailabilityPusher
@@ -76,11 +76,15 @@ async def allocate_backorders_forever(services: Services, every_seconds: float) 
 
 async def stock_pass(services: Services) -> None:
     """The backorder loop's round: units that arrived to the lines waiting, then short positions
-    routed again (from the stored figures, so an ERP that cannot be read does not stop it)."""
+    routed again (from the stored figures, so an ERP that cannot be read does not stop it), then
+    the spells of short stock noted as the positions stand after it."""
     try:
         await backorders.refresh_and_allocate(services)
     finally:
-        await rerouting.route_shortfalls(services, sweep=True)
+        try:
+            await rerouting.route_shortfalls(services, sweep=True)
+        finally:
+            await short_spells.note_spells(services)
 
 
 async def push_availability_forever(services: Services, at_most_every: int) -> None:

@@ -14,6 +14,7 @@ from ordergate.models.metrics import (
     MetricsGroup,
     Percentiles,
     Span,
+    SpellFigures,
     Tally,
     assemble,
     check_range,
@@ -69,6 +70,26 @@ def test_a_locations_row_has_no_refusals_and_no_row_for_refusals_alone() -> None
 
     assert [(row.key.location_code, row.refusals) for row in report.rows] == [("DC-DFW", None)]
     assert report.totals.refusals == 4
+
+
+def test_spells_of_short_stock_get_rows_by_day_and_location_and_none_in_a_channel_s_row() -> None:
+    lasted = Percentiles(1, 60, 60)
+    by_location = {
+        GroupKey(day=NOV3, location_code="ST-CHI"): SpellFigures(2, lasted),
+        GroupKey(): SpellFigures(2, lasted),
+    }
+    channels = {GroupKey(day=NOV2, channel="web"): Tally(orders=1)}
+
+    located = assemble(NOV2, NOV3, MetricsGroup.LOCATION, {}, {}, {}, by_location)
+    by_channel = assemble(
+        NOV2, NOV3, MetricsGroup.CHANNEL, channels, {}, {}, {GroupKey(): SpellFigures(2, lasted)}
+    )
+
+    assert [(row.key.location_code, row.tally.orders, row.spells) for row in located.rows] == [
+        ("ST-CHI", 0, SpellFigures(2, lasted))
+    ]
+    assert [(row.key.channel, row.spells) for row in by_channel.rows] == [("web", None)]
+    assert by_channel.totals.spells == SpellFigures(2, lasted)
 
 
 @pytest.mark.parametrize(("start", "end"), [(NOV3, NOV2), (date(2025, 1, 1), date(2026, 1, 2))])

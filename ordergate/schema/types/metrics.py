@@ -13,7 +13,7 @@ from ordergate.schema.types.common import Money
 
 @strawberry.type(description="Nearest-rank percentiles of a duration, in whole seconds.")
 class DurationPercentiles:
-    count: int = strawberry.field(description="Orders measured.")
+    count: int = strawberry.field(description="Orders (or spells of short stock) measured.")
     p50_seconds: int | None = strawberry.field(
         description="The value at rank ceil(0.5 n) of the n sorted durations; null when n is 0."
     )
@@ -88,6 +88,16 @@ class MetricsRow:
         "row's UTC day (and channel); each attempt counts. Null in a location's row: a refused order "
         "has no location."
     )
+    short_spells: int | None = strawberry.field(
+        description="Spells of short stock started on the row's UTC day (at the row's location): each "
+        "time the gateway found a SKU at a node with fewer units on hand than orders hold there, after "
+        "moving what work it could (see shortPositions' shortSince). Null in a channel's row: stock has "
+        "no channel."
+    )
+    time_short: DurationPercentiles | None = strawberry.field(
+        description="How long those spells lasted, from the gateway finding the position short to "
+        "finding it covered again, over the ones that have ended. Null in a channel's row."
+    )
 
     @classmethod
     def from_model(cls, figures: Figures, currency: str) -> MetricsRow:
@@ -112,6 +122,10 @@ class MetricsRow:
             reroute_rate=figures.reroute_rate,
             short_stock_reroute_rate=figures.short_stock_reroute_rate,
             stock_out_refusals=figures.refusals,
+            short_spells=None if figures.spells is None else figures.spells.started,
+            time_short=None
+            if figures.spells is None
+            else DurationPercentiles.from_model(figures.spells.lasted),
         )
 
 
@@ -122,7 +136,8 @@ class NetworkMetricsReport:
     group_by: MetricsGroup
     totals: MetricsRow = strawberry.field(description="The whole range, each order counted once.")
     rows: list[MetricsRow] = strawberry.field(
-        description="One per UTC day (and channel or location) with orders or refusals, in day order."
+        description="One per UTC day (and channel or location) with orders, refusals or spells of short "
+        "stock, in day order."
     )
 
     @classmethod

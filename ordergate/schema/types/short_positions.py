@@ -63,6 +63,11 @@ class ShortPositionType:
         description=f"The work holding them, newest first (at most {HOLDERS_SHOWN})."
     )
     holder_count: int = strawberry.field(description="How many pieces of work hold units here.")
+    short_since: datetime | None = strawberry.field(
+        description="When the gateway first found this position short, after the shortfall pass had "
+        "moved what it could (its spell of short stock; the node's queue was told then). Null until "
+        "a pass has looked: at once after an ERP notice, within the backorder loop's period otherwise."
+    )
 
     @classmethod
     def from_model(cls, position: ShortPosition) -> ShortPositionType:
@@ -75,4 +80,5 @@ class ShortPositionType:
             as_of=position.figures.as_of,
             holders=[ShortPositionHolderType.from_model(h) for h in position.holders],
             holder_count=position.holder_count,
+            short_since=position.short_since,
         )
