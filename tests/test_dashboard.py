@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from ordergate.bootstrap import Sandboxes
-from ordergate.pages.charts import polyline
+from ordergate.pages.charts import duration, polyline
 from ordergate.usecases.services import Services
 from tests.builders import a_token, an_order_input
 from tests.contract import operation
@@ -125,6 +126,24 @@ async def test_the_last_30_days_are_drawn_from_network_metrics(client: httpx.Asy
     points = [tuple(map(float, point.split(","))) for point in line.split()]
     assert len(points) == 30
     assert points[-1][1] < points[0][1]  # today's orders stand above a day without any
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (None, "n/a"),
+        (0, "0 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (3599, "59 min"),
+        (3600, "1.0 h"),
+        (5400, "1.5 h"),
+        (172_000, "47.8 h"),
+        (172_800, "2.0 d"),
+    ],
+)
+def test_a_card_s_duration_reads_in_seconds_minutes_hours_or_days(seconds: int | None, shown: str) -> None:
+    assert duration(seconds) == shown
 
 
 def test_a_sparkline_spans_the_box_with_the_largest_value_on_top() -> None:

@@ -37,9 +37,15 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
-def _duration(seconds: int | None) -> str:
+def duration(seconds: int | None) -> str:
+    """A duration as a person reads it on a card: seconds, minutes, hours, then days (a spell of
+    short stock lasts seconds to days; an order takes hours to ship)."""
     if seconds is None:
         return "n/a"
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
     hours = seconds / 3600
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
@@ -67,8 +73,8 @@ def figures(metrics: NetworkMetrics, currency: str) -> list[Card]:
         Card("Units", str(totals.tally.units), daily("units")),
         Card("Split rate", _percent(totals.split_rate)),
         Card("Shipping cost per order", "n/a" if cost is None else display(cost, currency)),
-        Card("Order to ship, p50 / p90", f"{_duration(to_ship.p50)} / {_duration(to_ship.p90)}"),
-        Card("Order to delivery, p50 / p90", f"{_duration(to_door.p50)} / {_duration(to_door.p90)}"),
+        Card("Order to ship, p50 / p90", f"{duration(to_ship.p50)} / {duration(to_ship.p90)}"),
+        Card("Order to delivery, p50 / p90", f"{duration(to_door.p50)} / {duration(to_door.p90)}"),
         Card("On time", _percent(totals.on_time_rate)),
         Card("Shipped from stores", _percent(totals.ship_from_store_share)),
         Card("Pickup", _percent(totals.pickup_share)),
@@ -78,7 +84,7 @@ def figures(metrics: NetworkMetrics, currency: str) -> list[Card]:
         Card("Moved off short stock", _percent(totals.short_stock_reroute_rate)),
         Card("Refused for stock", str(totals.refusals or 0), daily("refusals")),
         Card("Positions gone short", str(spells.started), daily("spells")),
-        Card("Time short, p50 / p90", f"{_duration(spells.lasted.p50)} / {_duration(spells.lasted.p90)}"),
+        Card("Time short, p50 / p90", f"{duration(spells.lasted.p50)} / {duration(spells.lasted.p90)}"),
     ]
 
 
