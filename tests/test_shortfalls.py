@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
-from ordergate.usecases import inventory, stock_notices
+from ordergate.usecases import inventory, rerouting, stock_notices
 from ordergate.usecases.services import STUCK_FOR, Services
 from ordergate.workers.loops import stock_pass
 from tests.builders import a_line, a_token
@@ -130,8 +130,8 @@ async def test_a_shortfall_a_request_s_read_found_is_routed_again_by_the_backord
     assert await sellable_at(services, "MUG-BLUE", dallas) == (2, 2)
 
 
-async def test_the_loop_s_round_leaves_an_order_that_could_not_move_for_a_while_and_a_notice_tries_it_again(
-    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+async def test_the_loop_s_round_leaves_an_order_that_could_not_move_until_units_are_freed_or_a_while_passes(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     older, newer = await two_mug_orders(client)
     sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")
@@ -139,20 +139,50 @@ async def test_the_loop_s_round_leaves_an_order_that_could_not_move_for_a_while_
     assert services.stuck_lately.of([older, newer]) == [older, newer]
     now = [0.0]
     services.stuck_lately.timer = lambda: now[0]
-    services.stuck_lately.note([older, newer])
+    services.stuck_lately.note([older, newer], {older: 0, newer: 0})  # no mug free anywhere
+    tried: list[str] = []
+    route_short = rerouting._route_short
+
+    async def counted(services: Services, order_id: str, *, read_first: bool) -> rerouting.Shortfall:
+        tried.append(order_id)
+        return await route_short(services, order_id, read_first=read_first)
+
+    monkeypatch.setattr(rerouting, "_route_short", counted)
+
+    await stock_pass(services)  # nothing has changed: the round leaves both
+    assert tried == []
+
     sandbox = katana(sandboxes)
     sandbox.inventory[(sandbox.variant_for("MUG-BLUE").id, sandbox.locations["DC-EWR"])] = Decimal(10)
     services.freshness.stock_read_at.pop("MUG-BLUE")
     await inventory.refresh_stock(services, ["MUG-BLUE"])  # Newark has mugs again, unannounced
+    await stock_pass(services)  # 10 more units free: tried at once, not after STUCK_FOR
 
-    await stock_pass(services)
-    assert await shares(client, newer) == [("DC-DFW", "OPEN")]  # left: it could not move lately
-
-    now[0] = STUCK_FOR + 1
-    await stock_pass(services)
+    assert tried == [newer]
     assert sorted(await shares(client, newer)) == [("DC-DFW", "CANCELLED"), ("DC-EWR", "OPEN")]
-    assert await shares(client, older) == [("DC-DFW", "OPEN")]
-    assert services.stuck_lately.of([older, newer]) == []  # the newer moved; the older, covered, not tried
+    assert await shares(client, older) == [("DC-DFW", "OPEN")]  # covered once the newer moved: not tried
+    assert services.stuck_lately.of([newer]) == []
+
+
+async def test_an_order_no_freed_units_could_move_is_tried_again_once_the_while_has_passed(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    older, newer = await two_mug_orders(client)
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")
+    now = [0.0]
+    services.stuck_lately.timer = lambda: now[0]
+    await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 2)  # both stay, noted at 0
+    assert services.stuck_lately.mark(newer) == 0
+
+    now[0] = STUCK_FOR - 1
+    await stock_pass(services)
+    assert services.stuck_lately.of([newer]) == [newer]  # left, as noted at 0
+    now[0] = STUCK_FOR + 1
+    await stock_pass(services)  # tried again: it stays, and is noted anew
+
+    assert services.stuck_lately.of([older, newer]) == [older, newer]
+    now[0] = STUCK_FOR * 2  # from the new note, still within the while
+    assert services.stuck_lately.of([newer]) == [newer]
 
 
 async def test_an_erp_notice_routes_so_many_orders_before_it_is_answered_and_the_loop_the_rest(

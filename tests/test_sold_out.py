@@ -182,3 +182,14 @@ def test_a_sku_is_looked_at_first_for_a_while_after_its_last_refusal() -> None:
     assert lately.of(["A", "B", "C"]) == ["A", "C"]
     lately.forget(["A"])
     assert lately.of(["A", "C"]) == ["C"]
+
+
+def test_a_key_keeps_the_mark_it_was_last_noted_with_and_loses_it_when_it_goes() -> None:
+    lately = Lately(SHORT_FOR, max_keys=2)
+    lately.note(["A", "B"], {"A": 3, "B": 0})
+
+    assert (lately.mark("A"), lately.mark("B"), lately.mark("C")) == (3, 0, None)
+    lately.note(["A"])  # noted again without one: none
+    lately.note(["C"], {"C": 5})  # at most two: B, noted first, goes with its mark
+    lately.forget(["C"])
+    assert (lately.mark("A"), lately.mark("B"), lately.mark("C")) == (None, None, None)

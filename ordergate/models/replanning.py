@@ -263,3 +263,32 @@ def next_to_route(
     orders moved (or still to try) covers every position, or every order was tried."""
     chosen = to_route_again(short, [held_here for held_here in work if held_here.order_id not in staying])
     return next((order_id for order_id in chosen if order_id not in tried), None)
+
+
+def skus_by_order(work: Iterable[HeldWork]) -> dict[str, list[str]]:
+    """The SKUs each order holds at short positions."""
+    skus: dict[str, set[str]] = {}
+    for here in work:
+        skus.setdefault(here.order_id, set()).add(here.sku)
+    return {order_id: sorted(found) for order_id, found in skus.items()}
+
+
+def free_for(skus: Sequence[str], free: Mapping[str, int]) -> int:
+    """Units free (on hand beyond allocations, over every node) for these SKUs together."""
+    return sum(free.get(sku, 0) for sku in skus)
+
+
+def still_stuck(
+    noted: Sequence[str],
+    marks: Mapping[str, int | None],
+    skus: Mapping[str, Sequence[str]],
+    free: Mapping[str, int],
+) -> list[str]:
+    """Of the orders a pass lately could not move (`noted`, each with the units free for its SKUs
+    then, its mark), those still not worth routing again: no more units are free for them now. An
+    order noted without a mark stays noted for the whole window."""
+    return [
+        order_id
+        for order_id in noted
+        if (mark := marks.get(order_id)) is None or free_for(skus.get(order_id, []), free) <= mark
+    ]

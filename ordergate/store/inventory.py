@@ -92,6 +92,14 @@ class InventoryRepository:
         rows = (await self.session.execute(query)).all()
         return {(str(sku), str(location_id)): int(missing) for sku, location_id, missing in rows}
 
+    async def free_units(self, skus: Sequence[str]) -> dict[str, int]:
+        """Per SKU, the units on hand beyond what is allocated, summed over its nodes (a short
+        node counts none): whether more became free since some moment, not what can be sold."""
+        if not skus:
+            return {}
+        rows = await self.session.execute(_free_units(), {"skus": sorted(set(skus))})
+        return {str(sku): int(units or 0) for sku, units in rows}
+
     async def short_page(
         self, location_id: str | None, first: int, after: Key | None
     ) -> tuple[list[PositionFigures], bool, int]:
@@ -613,6 +621,18 @@ def _positions_of_skus() -> Any:
 
 
 @functools.cache
+@functools.cache
+def _free_units() -> Any:
+    spare = sa.case(
+        (_POSITION.on_hand > _POSITION.allocated, _POSITION.on_hand - _POSITION.allocated), else_=0
+    )
+    return (
+        sa.select(_POSITION.sku, sa.func.sum(spare))
+        .where(_POSITION.sku.in_(sa.bindparam("skus", expanding=True)))
+        .group_by(_POSITION.sku)
+    )
+
+
 def _over_committed() -> Any:
     return (
         sa.select(_POSITION.sku, _POSITION.location_id, _POSITION.allocated - _POSITION.on_hand)

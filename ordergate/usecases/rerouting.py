@@ -42,14 +42,18 @@ from ordergate.models.inventory import LedgerKind
 from ordergate.models.order import DeliveryMethod, Order, OrderLine, OrderStatus, held_before_routing
 from ordergate.models.replanning import (
     SHORTFALL,
+    HeldWork,
     LineUnits,
     Work,
     amendment,
+    free_for,
     held,
     movable_by_order,
     next_to_route,
     node_changes,
+    skus_by_order,
     split_work,
+    still_stuck,
     still_to_route,
     waiting_units,
 )
@@ -173,15 +177,16 @@ async def route_shortfalls(
     backorder loop's round takes the rest). Each order's other SKUs are read from the ERP first
     where past their TTL, as routeOrder reads them. A `sweep` (the backorder loop's round, every
     few seconds) routes from the stored figures instead, and leaves the orders that could not move
-    within `STUCK_FOR` (counted as staying), so work no node can take spends neither the ERP's 60
-    requests a minute nor a transaction on every round; an ERP notice (stock changed) tries them
-    all. Returns the orders whose work moved."""
+    within `STUCK_FOR` (counted as staying) unless more units of their SKUs are free since (however
+    the gateway learnt of them: a read past the TTL, a cancellation), so work no node can take
+    spends neither the ERP's 60 requests a minute nor a transaction on every round; an ERP notice
+    (stock changed) tries them all. Returns the orders whose work moved."""
     async with services.store.read() as uow:
         short = await uow.inventory.over_committed(skus)
         if not short:
             return 0
         work = movable_by_order(await uow.orders.work_at(sorted(short)))
-    stuck = services.stuck_lately.of(w.order_id for w in work) if sweep else []
+        stuck = await _still_stuck(services, uow, work) if sweep else []
     tried: set[str] = set(stuck)
     staying: set[str] = set(stuck)
     moved = 0
@@ -194,10 +199,32 @@ async def route_shortfalls(
         moved += outcome is Shortfall.MOVED
         if outcome is Shortfall.STAYS:
             staying.add(order_id)
-            services.stuck_lately.note([order_id])
         else:
             services.stuck_lately.forget([order_id])
+    await _note_stuck(services, work, staying - set(stuck))
     return moved
+
+
+async def _still_stuck(services: Services, uow: UnitOfWork, work: Sequence[HeldWork]) -> list[str]:
+    """The orders a pass could not move within `STUCK_FOR` and for whose SKUs no more units are
+    free since (a count, a receipt or a cancellation elsewhere, however the gateway learnt of it)."""
+    noted = services.stuck_lately.of(held_here.order_id for held_here in work)
+    if not noted:
+        return []
+    skus = skus_by_order(work)
+    free = await uow.inventory.free_units(sorted({sku for order_id in noted for sku in skus[order_id]}))
+    return still_stuck(noted, {o: services.stuck_lately.mark(o) for o in noted}, skus, free)
+
+
+async def _note_stuck(services: Services, work: Sequence[HeldWork], orders: set[str]) -> None:
+    """Remember the orders that could not move, each with the units free for its SKUs now."""
+    if not orders:
+        return
+    skus = skus_by_order(work)
+    async with services.store.read() as uow:
+        free = await uow.inventory.free_units(sorted({sku for order_id in orders for sku in skus[order_id]}))
+    marks = {order_id: free_for(skus[order_id], free) for order_id in orders}
+    services.stuck_lately.note(sorted(orders), marks)
 
 
 class Shortfall(Enum):

@@ -96,7 +96,8 @@ SHORT_FOR = 60.0
 renews it."""
 STUCK_FOR = 600.0
 """Seconds the backorder loop's round leaves an order it routed off a short position and could not
-move (`Services.stuck_lately`); an ERP notice tries it again at once."""
+move (`Services.stuck_lately`), unless more units are free for its SKUs meanwhile; an ERP notice
+tries it again at once."""
 
 
 @dataclass
@@ -112,14 +113,26 @@ class Lately:
     max_keys: int = 10_000
     timer: Callable[[], float] = time.monotonic
     _noted: dict[str, float] = field(default_factory=dict)
+    _marks: dict[str, int] = field(default_factory=dict)
 
-    def note(self, keys: Iterable[str]) -> None:
+    def note(self, keys: Iterable[str], marks: Mapping[str, int] | None = None) -> None:
+        """Note these keys now, each with its mark where given (what was true when it was noted,
+        for whoever asks later whether that has changed: `mark`)."""
         at = self.timer()
         for key in keys:
             self._noted.pop(key, None)  # re-inserted last: the dict's order is the order of noting
             while len(self._noted) >= self.max_keys:
-                self._noted.pop(next(iter(self._noted)))
+                self._marks.pop(oldest := next(iter(self._noted)), None)
+                self._noted.pop(oldest)
             self._noted[key] = at
+            if marks is not None and key in marks:
+                self._marks[key] = marks[key]
+            else:
+                self._marks.pop(key, None)
+
+    def mark(self, key: str) -> int | None:
+        """The mark this key was last noted with (None: noted without one, or not noted)."""
+        return self._marks.get(key)
 
     def of(self, keys: Iterable[str]) -> list[str]:
         """Those of these keys noted in the last `window` seconds."""
@@ -129,6 +142,7 @@ class Lately:
     def forget(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._noted.pop(key, None)
+            self._marks.pop(key, None)
 
 
 @dataclass

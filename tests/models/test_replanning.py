@@ -16,11 +16,14 @@ from ordergate.models.replanning import (
     Stuck,
     WorkHere,
     amendment,
+    free_for,
     held,
     movable_by_order,
     next_to_route,
     node_changes,
+    skus_by_order,
     split_work,
+    still_stuck,
     still_to_route,
     to_route_again,
     unheld,
@@ -216,6 +219,19 @@ def test_an_order_that_stays_no_longer_covers_and_the_next_newest_is_tried() -> 
     )
     every = {"newest", "middle", "oldest"}
     assert next_to_route(short, held_there, tried=every, staying=every) is None  # the pick will be short
+
+
+def test_an_order_that_could_not_move_is_left_until_more_units_of_its_skus_are_free() -> None:
+    held_there = [held_at("ann", 2, 3), held_at("ann", 1, 3, sku="PLATE"), held_at("bob", 1, 1)]
+    skus = skus_by_order(held_there)
+    marks: dict[str, int | None] = {"ann": free_for(skus["ann"], {"MUG": 1, "PLATE": 2}), "bob": None}
+
+    assert skus == {"ann": ["MUG", "PLATE"], "bob": ["MUG"]}
+    assert marks["ann"] == 3
+    assert still_stuck(["ann", "bob"], marks, skus, {"MUG": 1, "PLATE": 2}) == ["ann", "bob"]  # as noted
+    assert still_stuck(["ann"], marks, skus, {"MUG": 0, "PLATE": 1}) == ["ann"]  # fewer: no use trying
+    assert still_stuck(["ann"], marks, skus, {"MUG": 0, "PLATE": 4}) == []  # more, of either SKU
+    assert still_stuck(["bob"], marks, skus, {"MUG": 99}) == ["bob"]  # no mark: left for the whole while
 
 
 def test_orders_that_moved_still_count_as_covering_when_another_stays() -> None:
