@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import sqlalchemy as sa
 
+from ordergate.auth import verify_token
 from ordergate.bootstrap import Sandboxes
 from ordergate.models.events import OrderEvent
 from ordergate.models.identity import Principal, Role
 from ordergate.models.pagination import encode_cursor
 from ordergate.models.short_spells import ShortSpell
+from ordergate.schema.build import build_schema
+from ordergate.schema.context import Context
+from ordergate.settings import Settings
 from ordergate.store import tables
 from ordergate.usecases import events, inventory, short_spells
 from ordergate.usecases.services import Services
@@ -202,3 +207,45 @@ async def customer_timeline(client: httpx.AsyncClient, order_id: str) -> list[di
     )
     entries: list[dict[str, str]] = body["data"]["order"]["timeline"]
     return entries
+
+
+QUEUE_LIVE = """
+subscription($at: ID!, $after: String) {
+  fulfillmentOrderEvents(locationId: $at, after: $after) { type fulfillmentOrder { order { id } shortSkus } }
+}
+"""
+
+
+async def test_an_associate_s_queue_subscription_hears_the_spell_open_live_with_the_short_sku(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, settings: Settings
+) -> None:
+    """Through the schema, as a WebSocket subscriber would: replayed from the start, then live."""
+    older, newer = await two_mug_orders(client)
+    dallas = (await location_ids(client))["DC-DFW"]
+    sold_unheard(services, sandboxes, "MUG-BLUE", "DC-DFW")
+    associate = verify_token(settings, a_token("associate", locations=("DC-DFW",)))
+    stream = await build_schema(settings).subscribe(
+        QUEUE_LIVE,
+        variable_values={"at": dallas, "after": encode_cursor(0)},
+        context_value=Context(services, associate),
+    )
+    assert isinstance(stream, AsyncGenerator), stream
+    heard: list[dict[str, Any]] = []
+    async with aclosing(stream):
+        while len(heard) < 2:  # the two orders' work opened at Dallas
+            heard.append(await next_event(stream))
+        await katana(sandboxes).set_on_hand("MUG-BLUE", "DC-DFW", 1)  # live from here
+        while len([e for e in heard if e["type"] == SHORT]) < 2:
+            heard.append(await next_event(stream))
+
+    told = [e for e in heard if e["type"] == SHORT]
+    assert sorted(e["fulfillmentOrder"]["order"]["id"] for e in told) == sorted([older, newer])
+    assert [e["fulfillmentOrder"]["shortSkus"] for e in told] == [["MUG-BLUE"], ["MUG-BLUE"]]
+
+
+async def next_event(stream: AsyncGenerator[Any, None]) -> dict[str, Any]:
+    result = await asyncio.wait_for(anext(stream), 5)
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    event: dict[str, Any] = result.data["fulfillmentOrderEvents"]
+    return event
