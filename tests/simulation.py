@@ -225,8 +225,8 @@ CAPACITY = (
 AVAILABILITY = """query($skus: [String!]!) {
   availability(skus: $skus, channel: "web") { sku locations { location { id code } availableToSell } }
 }"""
-SHORT_VIEW = """query($after: String) {
-  shortPositions(first: 40, after: $after) {
+SHORT_VIEW = """query($after: String, $orderBy: ShortPositionOrder!) {
+  shortPositions(first: 40, after: $after, orderBy: $orderBy) {
     pageInfo { hasNextPage endCursor }
     edges { node { sku location { code } onHand allocated shortSince holderCount holders { quantity } } }
   }
@@ -1295,17 +1295,16 @@ class Walk:
 
     async def check_short_view(self) -> None:
         """Operations' `shortPositions` lists every position with more units allocated than on
-        hand, with its figures, and the work it lists there holds every allocated unit."""
-        listed: dict[tuple[str, str], dict[str, Any]] = {}
-        after: str | None = None
-        while True:
-            body = await execute(self.client, SHORT_VIEW, {"after": after}, token=agent())
-            self.expect_no_errors(body)
-            found = body["data"]["shortPositions"]
-            listed |= {(n["sku"], n["location"]["code"]): n for n in (e["node"] for e in found["edges"])}
-            if not found["pageInfo"]["hasNextPage"]:
-                break
-            after = found["pageInfo"]["endCursor"]
+        hand, with its figures, and the work it lists there holds every allocated unit; paged the
+        longest short first, it lists the same positions, by `shortSince` (those not noted last)."""
+        listed = await self.short_view("SKU")
+        longest = await self.short_view("LONGEST_SHORT")
+        starts = [
+            (n["shortSince"] is None, datetime.fromisoformat(n["shortSince"] or "1970-01-01T00:00:00+00:00"))
+            for n in longest.values()
+        ]
+        if longest.keys() != listed.keys() or starts != sorted(starts):
+            raise self.violation(f"shortPositions the longest short first: {starts} of {sorted(listed)}")
         async with self.services.store.read() as uow:
             rows = await uow.session.execute(
                 sa.text(
@@ -1330,6 +1329,19 @@ class Walk:
                 raise self.violation(
                     f"shortPositions' work at {key} holds other than its {n['allocated']} units"
                 )
+
+    async def short_view(self, order: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every page of `shortPositions` in this order, 40 at a time, in the order listed."""
+        listed: dict[tuple[str, str], dict[str, Any]] = {}
+        after: str | None = None
+        while True:
+            body = await execute(self.client, SHORT_VIEW, {"after": after, "orderBy": order}, token=agent())
+            self.expect_no_errors(body)
+            found = body["data"]["shortPositions"]
+            listed |= {(n["sku"], n["location"]["code"]): n for n in (e["node"] for e in found["edges"])}
+            if not found["pageInfo"]["hasNextPage"]:
+                return listed
+            after = found["pageInfo"]["endCursor"]
 
     async def check_spells(self) -> None:
         """After a pass has noted them, exactly the over-committed positions have a spell of short

@@ -27,7 +27,7 @@ from ordergate.usecases import events, inventory, short_spells
 from ordergate.usecases.services import Services
 from ordergate.workers.loops import stock_pass
 from tests.builders import a_line, a_token
-from tests.graphql_client import execute
+from tests.graphql_client import error_codes, execute
 from tests.test_fulfillment import location_ids, place
 from tests.test_inventory import katana, sold_unheard
 from tests.test_shortfalls import short_positions, timeline, two_mug_orders
@@ -249,3 +249,41 @@ async def next_event(stream: AsyncGenerator[Any, None]) -> dict[str, Any]:
     assert result.data is not None
     event: dict[str, Any] = result.data["fulfillmentOrderEvents"]
     return event
+
+
+async def test_operations_page_the_positions_short_the_longest_first_and_those_not_noted_yet_last(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    for sku in ("MUG-BLUE", "PLATE-DINNER", "KNIFE-CHEF-8"):
+        await place(client, lines=[a_line(sku, 2)])
+        sold_unheard(services, sandboxes, sku, "DC-DFW")  # nowhere to move them
+    for sku in ("PLATE-DINNER", "MUG-BLUE"):  # the plates went short first
+        await katana(sandboxes).set_on_hand(sku, "DC-DFW", 0)
+    sandbox = katana(sandboxes)
+    sandbox.inventory[(sandbox.variant_for("KNIFE-CHEF-8").id, sandbox.locations["DC-DFW"])] = Decimal(0)
+    await inventory.refresh_stock(services, ["KNIFE-CHEF-8"])  # read, no pass yet: not noted
+
+    async def pages(order: str) -> tuple[list[tuple[str, bool]], list[str]]:
+        seen: list[tuple[str, bool]] = []
+        cursors: list[str] = []
+        after = None
+        while True:
+            found = (await short_positions(client, first=1, after=after, orderBy=order))["data"][
+                "shortPositions"
+            ]
+            seen += [(e["node"]["sku"], e["node"]["shortSince"] is not None) for e in found["edges"]]
+            if not found["pageInfo"]["hasNextPage"]:
+                return seen, cursors
+            after = found["pageInfo"]["endCursor"]
+            cursors.append(after)
+
+    longest, longest_cursors = await pages("LONGEST_SHORT")
+    by_sku, sku_cursors = await pages("SKU")
+
+    assert longest == [("PLATE-DINNER", True), ("MUG-BLUE", True), ("KNIFE-CHEF-8", False)]
+    assert by_sku == [("KNIFE-CHEF-8", False), ("MUG-BLUE", True), ("PLATE-DINNER", True)]
+    mixed = [
+        await short_positions(client, after=sku_cursors[0], orderBy="LONGEST_SHORT"),
+        await short_positions(client, after=longest_cursors[0], orderBy="SKU"),
+    ]
+    assert [error_codes(body) for body in mixed] == [["INVALID_CURSOR"], ["INVALID_CURSOR"]]

@@ -235,8 +235,8 @@ async def test_the_customer_reads_that_part_of_the_order_comes_from_elsewhere_no
 
 
 SHORT_POSITIONS = """
-query($at: ID, $first: Int!, $after: String) {
-  shortPositions(locationId: $at, first: $first, after: $after) {
+query($at: ID, $first: Int!, $after: String, $orderBy: ShortPositionOrder! = SKU) {
+  shortPositions(locationId: $at, first: $first, after: $after, orderBy: $orderBy) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { node {

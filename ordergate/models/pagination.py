@@ -88,6 +88,13 @@ def decode_time_cursor(cursor: str, field: str = "after") -> tuple[datetime, str
     return _time(at, field), str(record_id)
 
 
+def decode_time_key_cursor(cursor: str, field: str = "after") -> tuple[datetime, str, str]:
+    """The (time, text, text) an `encode_cursor(at, a, b)` cursor carries; INVALID_CURSOR for
+    anything else."""
+    at, first, second = decode_cursor(cursor, 3, field)
+    return _time(at, field), str(first), str(second)
+
+
 def decode_day_time_cursor(cursor: str, field: str = "after") -> tuple[date, datetime, str]:
     """The (day, time, id) an `encode_cursor(day.isoformat(), at, id)` cursor carries;
     INVALID_CURSOR for anything else."""

@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
 
 Key = tuple[str, str]  # (sku, location_id)
+
+NOT_NOTED = datetime(9999, 1, 1, tzinfo=UTC)
+"""Where a short position's spell is ordered while no pass has noted it yet: after every spell."""
+
+
+class ShortOrder(StrEnum):
+    """How short positions are listed: by SKU and node, or the longest short first (the spell that
+    started first; positions no pass has noted yet last), each tie by SKU and node."""
+
+    SKU = "SKU"
+    LONGEST_SHORT = "LONGEST_SHORT"
 
 
 @dataclass(frozen=True)

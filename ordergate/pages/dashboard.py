@@ -26,6 +26,7 @@ from ordergate.models.metrics import MetricsGroup
 from ordergate.models.notes import TargetKind
 from ordergate.models.order import OrderStatus
 from ordergate.models.pagination import Page
+from ordergate.models.short_spells import ShortOrder
 from ordergate.pages import charts
 from ordergate.pages.render import HEADERS, form, page
 from ordergate.settings import Settings
@@ -112,8 +113,11 @@ class Dashboard:
         )
 
     async def short_stock(self, principal: Principal) -> tuple[Page[ShortPosition], dict[str, str]]:
-        """Positions a count left short (`shortPositions`), with the numbers of the orders there."""
-        short = await short_positions.short_positions(self.services, principal, None, SHORT_SHOWN, None)
+        """Positions a count left short (`shortPositions`), the longest short first, with the
+        numbers of the orders there."""
+        short = await short_positions.short_positions(
+            self.services, principal, None, SHORT_SHOWN, None, ShortOrder.LONGEST_SHORT
+        )
         ids = sorted({h.work.order_id for position in short.items for h in position.holders})
         found = await reads.orders_by_ids(self.services, ids)
         return short, {o.id: o.number for o in found if o is not None}

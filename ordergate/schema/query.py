@@ -11,6 +11,7 @@ from ordergate.models.errors import DomainError
 from ordergate.models.fulfillment import FulfillmentOrderStatus
 from ordergate.models.metrics import MAX_RANGE_DAYS, MetricsGroup
 from ordergate.models.order import OrderStatus
+from ordergate.models.short_spells import ShortOrder
 from ordergate.schema.context import Info, principal, services
 from ordergate.schema.inputs import DestinationInput, LineInput, OrderFilter, OrderSortInput
 from ordergate.schema.selection import Tree, selection_tree, subtree
@@ -233,7 +234,9 @@ class Query:
         "by SKU and node, with the work holding them and why it is still there: what the shortfall "
         "pass (after every ERP notice and backorder round) could not move. Every node's for agents "
         "and admins; one of theirs (`locationId`, its id or code) for an associate. Ten a page by "
-        "default, so a page with every holder's order stays within the query cost limit."
+        "default, so a page with every holder's order stays within the query cost limit. `orderBy: "
+        "LONGEST_SHORT` lists the positions short the longest first (the earliest shortSince; those "
+        "no pass has noted yet last); a cursor pages only the order it came from."
     )
     async def short_positions(
         self,
@@ -241,6 +244,7 @@ class Query:
         location_id: strawberry.ID | None = None,
         first: int = SHORT_PAGE,
         after: str | None = None,
+        order_by: ShortOrder = ShortOrder.SKU,
     ) -> Connection[ShortPositionType]:
         page = await short_positions.short_positions(
             services(info),
@@ -248,8 +252,11 @@ class Query:
             str(location_id) if location_id is not None else None,
             first,
             after,
+            order_by,
         )
-        return Connection.of(page, ShortPositionType.from_model, short_positions.position_cursor, after=after)
+        return Connection.of(
+            page, ShortPositionType.from_model, short_positions.position_cursor(order_by), after=after
+        )
 
     @strawberry.field(
         description="Before checkout: the best ways to ship these lines, and stores to pick them up."

@@ -28,9 +28,11 @@ from ordergate.models.inventory import (
     held_units,
 )
 from ordergate.models.movements import ReadWindow, StockMovement, reconcile
+from ordergate.models.short_spells import NOT_NOTED
 from ordergate.models.supply import Backorder, BackorderStatus
 from ordergate.store import tables
 from ordergate.store.changes import stock_changed
+from ordergate.store.columns import UTCDateTime
 from ordergate.store.engine import insert_for
 from ordergate.store.orders import group
 
@@ -101,19 +103,43 @@ class InventoryRepository:
         return {str(sku): int(units or 0) for sku, units in rows}
 
     async def short_page(
-        self, location_id: str | None, first: int, after: Key | None
+        self,
+        location_id: str | None,
+        first: int,
+        after: tuple[Any, ...] | None,
+        *,
+        longest_first: bool = False,
     ) -> tuple[list[PositionFigures], bool, int]:
         """A page of the positions with more units allocated than on hand (at one node, or all),
-        by (sku, node); whether more follow; how many there are in all."""
+        by (sku, node), or, `longest_first`, by (the start of its open spell, sku, node) with
+        positions no spell has noted yet last (`NOT_NOTED`); whether more follow; how many there
+        are in all. `after` is the last position's key in the same order."""
         where = [_SHORT] if location_id is None else [_SHORT, _POSITION.location_id == location_id]
-        query = sa.select(
-            _POSITION.sku, _POSITION.location_id, _POSITION.on_hand, _POSITION.allocated, _POSITION.as_of
-        ).where(*where)
+        spell = tables.short_spells.c
+        since = sa.func.coalesce(spell.started_at, sa.literal(NOT_NOTED, UTCDateTime()))
+        query = (
+            sa.select(
+                _POSITION.sku, _POSITION.location_id, _POSITION.on_hand, _POSITION.allocated, _POSITION.as_of
+            )
+            .select_from(
+                tables.inventory_positions.outerjoin(
+                    tables.short_spells,
+                    (spell.sku == _POSITION.sku)
+                    & (spell.location_id == _POSITION.location_id)
+                    & spell.ended_at.is_(None),
+                )
+            )
+            .where(*where)
+        )
+        key = (
+            [since, _POSITION.sku, _POSITION.location_id]
+            if longest_first
+            else [_POSITION.sku, _POSITION.location_id]
+        )
         if after is not None:
-            query = query.where(sa.tuple_(_POSITION.sku, _POSITION.location_id) > sa.tuple_(*after))
-        rows = (
-            await self.session.execute(query.order_by(_POSITION.sku, _POSITION.location_id).limit(first + 1))
-        ).all()
+            bound = [sa.literal(after[0], UTCDateTime()), *after[1:]] if longest_first else list(after)
+            query = query.where(sa.tuple_(*key) > sa.tuple_(*bound))
+        rows = (await self.session.execute(query.order_by(*key).limit(first + 1))).all()
         total = await self.session.scalar(
             sa.select(sa.func.count()).select_from(tables.inventory_positions).where(*where)
         )

@@ -6,15 +6,18 @@ released, a routeOrder, a short pick)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ordergate.models.errors import Forbidden
 from ordergate.models.identity import Permission, Principal
 from ordergate.models.inventory import PositionFigures
 from ordergate.models.location import Location
-from ordergate.models.pagination import Page, check_page, decode_cursor, encode_cursor
+from ordergate.models.pagination import Page, check_page, decode_cursor, decode_time_key_cursor, encode_cursor
 from ordergate.models.replanning import Stuck, WorkHere, why_here
+from ordergate.models.short_spells import NOT_NOTED, ShortOrder
 from ordergate.usecases import catalog
 from ordergate.usecases.services import Services
 
@@ -42,27 +45,49 @@ class ShortPosition:
         return self.figures.allocated - self.figures.on_hand
 
 
-def position_cursor(position: ShortPosition) -> str:
-    return encode_cursor(position.figures.sku, position.figures.location_id)
+def position_cursor(order: ShortOrder) -> Callable[[ShortPosition], str]:
+    """The cursor of a position in this order."""
+
+    def cursor(position: ShortPosition) -> str:
+        key = (position.figures.sku, position.figures.location_id)
+        if order is ShortOrder.LONGEST_SHORT:
+            return encode_cursor(position.short_since or NOT_NOTED, *key)
+        return encode_cursor(*key)
+
+    return cursor
+
+
+def _after(order: ShortOrder, after: str | None) -> tuple[Any, ...] | None:
+    if after is None:
+        return None
+    if order is ShortOrder.LONGEST_SHORT:
+        return decode_time_key_cursor(after)
+    sku, location_id = decode_cursor(after, 2)
+    return (str(sku), str(location_id))
 
 
 async def short_positions(
-    services: Services, principal: Principal, location_ref: str | None, first: int, after: str | None
+    services: Services,
+    principal: Principal,
+    location_ref: str | None,
+    first: int,
+    after: str | None,
+    order: ShortOrder = ShortOrder.SKU,
 ) -> Page[ShortPosition]:
-    """Short positions by (SKU, node): every node's for agents and admins, one of theirs for an
-    associate (by its id or code)."""
+    """Short positions by (SKU, node), or the longest short first: every node's for agents and
+    admins, one of theirs for an associate (by its id or code)."""
     if not principal.can(Permission.FULFIL):
         raise Forbidden("this role does not look after stock")
     if location_ref is None and not principal.sees_all_orders:
         raise Forbidden("associates ask for one of their locations (locationId)")
     check_page(first, services.policy.page_size_cap)
-    key = decode_cursor(after, 2) if after else None
+    key = _after(order, after)
     async with services.store.read() as uow:
         only = (
             await catalog.location_of_yours(services, uow, principal, location_ref) if location_ref else None
         )
         figures, has_next, total = await uow.inventory.short_page(
-            only.id if only else None, first, (str(key[0]), str(key[1])) if key else None
+            only.id if only else None, first, key, longest_first=order is ShortOrder.LONGEST_SHORT
         )
         keys = [(f.sku, f.location_id) for f in figures]
         work = await uow.orders.work_at(keys)

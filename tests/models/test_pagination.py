@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from ordergate.models.errors import ValidationFailed
-from ordergate.models.pagination import decode_cursor, decode_day_time_cursor, encode_cursor
+from ordergate.models.pagination import (
+    decode_cursor,
+    decode_day_time_cursor,
+    decode_time_key_cursor,
+    encode_cursor,
+)
 
 
 def as_json_dumps_wrote_it(*parts: Any) -> str:
@@ -60,4 +65,24 @@ def test_a_queue_cursor_reads_back_as_its_day_time_and_id() -> None:
 def test_anything_else_is_not_a_queue_cursor(parts: tuple[Any, ...]) -> None:
     with pytest.raises(ValidationFailed) as refused:
         decode_day_time_cursor(encode_cursor(*parts))
+    assert [p.code for p in refused.value.problems] == ["INVALID_CURSOR"]
+
+
+def test_a_short_position_cursor_reads_back_as_its_time_sku_and_node() -> None:
+    at = datetime(2026, 12, 7, 21, 1, tzinfo=UTC)
+
+    assert decode_time_key_cursor(encode_cursor(at, "MUG-BLUE", "dfw")) == (at, "MUG-BLUE", "dfw")
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("MUG-BLUE", "dfw"),  # the SKU order's cursor
+        ("2026-12-07T21:01:00", "MUG-BLUE", "dfw"),  # a time without its offset
+        ("soon", "MUG-BLUE", "dfw"),
+    ],
+)
+def test_anything_else_is_not_a_short_position_cursor(parts: tuple[Any, ...]) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        decode_time_key_cursor(encode_cursor(*parts))
     assert [p.code for p in refused.value.problems] == ["INVALID_CURSOR"]

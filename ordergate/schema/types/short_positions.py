@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from ordergate.models.replanning import Stuck
+from ordergate.models.short_spells import ShortOrder
 from ordergate.schema.context import Info
 from ordergate.schema.types.catalog import Location
 from ordergate.schema.types.order import FulfillmentOrder
@@ -22,6 +23,14 @@ strawberry.enum(
     "the order (once released, the next pass moves it); NOT_STARTED, the shortfall pass moves "
     "the newest such work while another node can take it, so work still here after a pass has "
     "no other node (routeOrder's dry run says why), or is older than what covers the gap.",
+)
+
+
+strawberry.enum(
+    ShortOrder,
+    name="ShortPositionOrder",
+    description="SKU: by SKU and node. LONGEST_SHORT: the earliest shortSince first, positions no "
+    "pass has noted yet last; ties by SKU and node.",
 )
 
 
