@@ -109,17 +109,23 @@ class InventoryRepository:
         after: tuple[Any, ...] | None,
         *,
         longest_first: bool = False,
-    ) -> tuple[list[PositionFigures], bool, int]:
+    ) -> tuple[list[tuple[PositionFigures, datetime | None]], bool, int]:
         """A page of the positions with more units allocated than on hand (at one node, or all),
-        by (sku, node), or, `longest_first`, by (the start of its open spell, sku, node) with
-        positions no spell has noted yet last (`NOT_NOTED`); whether more follow; how many there
-        are in all. `after` is the last position's key in the same order."""
+        each with the start of its open spell of short stock (None: no pass has noted it yet), by
+        (sku, node), or, `longest_first`, by (that start, sku, node) with positions not noted yet
+        last (`NOT_NOTED`); whether more follow; how many there are in all. `after` is the last
+        position's key in the same order."""
         where = [_SHORT] if location_id is None else [_SHORT, _POSITION.location_id == location_id]
         spell = tables.short_spells.c
         since = sa.func.coalesce(spell.started_at, sa.literal(NOT_NOTED, UTCDateTime()))
         query = (
             sa.select(
-                _POSITION.sku, _POSITION.location_id, _POSITION.on_hand, _POSITION.allocated, _POSITION.as_of
+                _POSITION.sku,
+                _POSITION.location_id,
+                _POSITION.on_hand,
+                _POSITION.allocated,
+                _POSITION.as_of,
+                spell.started_at,
             )
             .select_from(
                 tables.inventory_positions.outerjoin(
@@ -144,8 +150,8 @@ class InventoryRepository:
             sa.select(sa.func.count()).select_from(tables.inventory_positions).where(*where)
         )
         page = [
-            PositionFigures(str(sku), str(at), int(on_hand), int(allocated), as_of)
-            for sku, at, on_hand, allocated, as_of in rows
+            (PositionFigures(str(sku), str(at), int(on_hand), int(allocated), as_of), since)
+            for sku, at, on_hand, allocated, as_of, since in rows
         ]
         return page[:first], len(page) > first, int(total or 0)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -44,13 +43,6 @@ class ShortSpellRepository:
                 return {}
             query = query.where(_SPELL.sku.in_(sorted(set(skus))))
         return {spell.key: spell for spell in map(_spell, (await self.session.execute(query)).all())}
-
-    async def open_since(self, keys: Sequence[Key]) -> dict[Key, datetime]:
-        """When each of these positions' open spell started (positions without one are left out)."""
-        if not keys:
-            return {}
-        rows = await self.session.execute(_open_since(), {"keys": sorted(set(keys))})
-        return {(str(sku), str(location_id)): started_at for sku, location_id, started_at in rows}
 
     async def start(self, opened: Mapping[Key, int], at: datetime) -> list[Key]:
         """Open a spell at each of these positions (units missing at each); returns those opened
@@ -101,10 +93,3 @@ class ShortSpellRepository:
                 .where(_SPELL.id == spell_id, _SPELL.most_missing < missing)
                 .values(most_missing=missing)
             )
-
-
-@functools.cache
-def _open_since() -> Any:
-    return sa.select(_SPELL.sku, _SPELL.location_id, _SPELL.started_at).where(
-        _OPEN, sa.tuple_(_SPELL.sku, _SPELL.location_id).in_(sa.bindparam("keys", expanding=True))
-    )

@@ -86,12 +86,12 @@ async def short_positions(
         only = (
             await catalog.location_of_yours(services, uow, principal, location_ref) if location_ref else None
         )
-        figures, has_next, total = await uow.inventory.short_page(
+        found, has_next, total = await uow.inventory.short_page(
             only.id if only else None, first, key, longest_first=order is ShortOrder.LONGEST_SHORT
         )
-        keys = [(f.sku, f.location_id) for f in figures]
-        work = await uow.orders.work_at(keys)
-        since = await uow.short_spells.open_since(keys)
+        figures = [f for f, _ in found]
+        since = {(f.sku, f.location_id): started for f, started in found}
+        work = await uow.orders.work_at(list(since))
         places = await uow.catalog.locations_by_ids(sorted({f.location_id for f in figures}))
     holders: dict[tuple[str, str], list[Holder]] = {}
     for here in work:
