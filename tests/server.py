@@ -4,10 +4,12 @@
         with gateway(tmp_path, database_url=url, redis_url=REDIS_URL) as server:
             ...  # server.http_url, server.ws_url, server.log()
 
-Processes: uvicorn on a free port, started with this interpreter. Everything is bounded:
-start-up waits at most `READY_SECONDS` for `/readyz`, shut-down sends SIGTERM and kills after
-`STOP_SECONDS`. A failure inside the block gets the server's log attached as an exception
-note, and the log is printed on exit (pytest shows it only for a failing test).
+Processes: uvicorn on a free port, forked from a process that has imported the app already
+(`tests.zygote`; `ORDERGATE_TEST_FORKED_GATEWAYS=0` starts each as its own interpreter).
+Everything is bounded: start-up waits at most `READY_SECONDS` for `/readyz`, shut-down sends
+SIGTERM and kills after `STOP_SECONDS`. A failure inside the block gets the server's log
+attached as an exception note, and the log is printed on exit (pytest shows it only for a
+failing test).
 
 Clients: mutations over HTTP (httpx) and subscriptions over WebSocket (gql), each read with
 a deadline so that a broken subscription fails a test instead of hanging it.
@@ -42,6 +44,7 @@ from tests.builders import a_token, an_order_input
 from tests.contract import operation
 from tests.graphql_client import execute
 from tests.services import POSTGRES_URL
+from tests.zygote import ZYGOTE, ForkedProcess, forking_works
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_SECONDS = 30.0
@@ -74,7 +77,7 @@ class Gateway:
     name: str
     port: int
     log_path: Path
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedProcess  # tests.zygote: forked, unless forking is off
 
     @property
     def http_url(self) -> str:
@@ -121,22 +124,22 @@ def _launch(
 ) -> Gateway:
     port = free_port()
     log_path = directory / f"{name}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "ordergate.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    arguments = ["ordergate.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
     child_env = gateway_env(database_url or sqlite_url(directory, name), redis_url, env)
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=child_env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
-        )
+    log_path.write_bytes(b"")
+    process: subprocess.Popen[bytes] | ForkedProcess
+    if forking_works():
+        process = ZYGOTE.spawn(arguments, child_env, ROOT, log_path)
+    else:
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", *arguments],
+                cwd=ROOT,
+                env=child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+            )
     return Gateway(name=name, port=port, log_path=log_path, process=process)
 
 
@@ -165,7 +168,7 @@ def _wait_ready(server: Gateway) -> None:
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes] | ForkedProcess) -> None:
     if process.poll() is not None:
         return
     process.terminate()
@@ -186,7 +189,8 @@ def gateways(
     env: Mapping[str, str] | None = None,
     together: bool = False,
 ) -> Iterator[list[Gateway]]:
-    """Run one `uvicorn ordergate.app:create_app --factory` per name until the block exits.
+    """Run one `uvicorn ordergate.app:create_app --factory` per name until the block exits
+    (forked from `tests.zygote`).
 
     A plain (blocking) context manager, so it also serves module-scoped sync fixtures. Without
     `database_url` each gets its own SQLite file in `directory`, which also holds the logs
