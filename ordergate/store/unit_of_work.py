@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,6 +112,43 @@ async def _nobody_listens(_: Committed) -> None:
 CONFLICTS = frozenset({"40P01", "40001", "55P03"})
 
 
+@asynccontextmanager
+async def _transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction: committed when the block ends, rolled back when it raises,
+    and closed. Ending it runs to its end even when the task is cancelled meanwhile (a gateway
+    stopping its workers cancels whatever round they are in): a cancel that landed inside the
+    commit, while the pool reset the connection it was returning (a ROLLBACK), made SQLAlchemy
+    log a traceback ("Exception during reset or similar") and drop the connection. The
+    cancellation is raised once the session is closed."""
+    session = sessions()
+    try:
+        await session.begin()
+        yield session
+    except BaseException:
+        await _to_the_end(session.close())  # which rolls back what is open
+        raise
+    await _to_the_end(_committed(session))
+
+
+async def _committed(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    finally:
+        await session.close()
+
+
+async def _to_the_end(step: Coroutine[Any, Any, None]) -> None:
+    """Await `step` to its end; a cancellation meanwhile is raised after it, not inside it (one
+    task per unit of work: ~25 us of CPU, measured alone)."""
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await task
+        raise
+
+
 @contextmanager
 def _busy_when_exhausted() -> Iterator[None]:
     """A connection pool that stays exhausted past its timeout is load, not a bug: the caller
@@ -210,7 +247,7 @@ class Store:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         with _busy_when_exhausted():
-            async with self._read_sessions() as session, session.begin():
+            async with _transaction(self._read_sessions) as session:
                 yield UnitOfWork(session)
 
     @asynccontextmanager
@@ -231,8 +268,7 @@ class Store:
         async with AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
-            session = await stack.enter_async_context(self._write_sessions())
-            await stack.enter_async_context(session.begin())
+            session = await stack.enter_async_context(_transaction(self._write_sessions))
             yield UnitOfWork(session)
 
     async def ping(self) -> bool:
