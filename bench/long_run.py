@@ -111,6 +111,10 @@ async def walk(
             )
             print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
             print("  held units lost: " + ", ".join(f"{k} {n}" for k, n in run.shortfalls.most_common()))
+            print(
+                f"  Katana's webhooks for changes made through its API (shipments, write-offs), held "
+                f"and delivered as steps: {run.notices_delivered}"
+            )
             print(f"  ERP notices read again once the allowed skew had passed: {await rereads(services)}")
             print(f"  routed to a node past its capacity for the day: {await past_capacity(services)} times")
             print(

@@ -557,6 +557,8 @@ async def _sandboxes_delivering(
     try:
         yield
     finally:
+        if sandboxes.katana is not None:
+            await sandboxes.katana.delivered()  # to the app, while it still serves
         stop.set()
         for tracker in trackers:
             with suppress(asyncio.CancelledError):

@@ -340,6 +340,7 @@ class Walk:
     voids_down_until: datetime | None = None  # the carriers answer no void until then (`voids_down`)
     waiting: list[Awaited] = field(default_factory=list)  # approved returns whose parcel is not sent yet
     erp_kept: int = 0  # (order, node)s whose closed ERP sales orders keep unwanted units, once drained
+    notices_delivered: int = 0  # changes made through Katana's API whose webhooks reached the gateway
     oversized: int = 0  # storefront sales keyed in with a line past the 999 units a line is routed with
     trimmed: int = 0  # of those, released once an agent cancelled the units past it (refused first)
     kept_over: list[str] = field(default_factory=list)  # such sales still held: agents look at them first
@@ -419,6 +420,10 @@ class Walk:
         # Weeks of traffic in seconds of real time: the sandbox's per-minute request limit (real
         # time) would be the walk's bottleneck, not what it is here to test.
         self.katana.limiter = RollingWindow(1_000_000, 60.0, time.time)
+        # Katana announces every change to stock, the gateway's own shipments and write-offs
+        # included, some time after its answer: the walk holds those webhooks and delivers them
+        # as a step of its own (`erp_notices`), so their timing is the seed's and not the loop's.
+        self.katana.hold_deliveries = True
         # The carriers scan parcels as a step of the walk (`carriers_scan`), on the walk's clock,
         # not every 30 s of real time from the gateway's lifespan: a run of the seed takes the
         # same steps, and a parcel's scans come at times the gateway's own clock agrees with.
@@ -500,6 +505,7 @@ class Walk:
             (self.relay_some, 4),
             (self.relay_dies, 2),
             (self.refresh, 6),
+            (self.erp_notices, 6),
             (self.carriers_scan, 3),
             (self.receive, 1),
             (self.count, 2),
@@ -531,6 +537,7 @@ class Walk:
                 line = f"{self.step} {action.__name__} {len(self.orders)} {chosen:08x} {await self.digest()}"
                 self.trace.write(line + "\n")
         await self.relay()
+        await self.erp_notices()
         await self.refresh()
         await self.check("drained")
         await self.check_settled()
@@ -1201,6 +1208,11 @@ class Walk:
         self.services.freshness.stock_read_at.clear()
         if await refresh_stock(self.services, list(SKUS)):
             raise self.violation("the sandbox ERP could not be read")
+
+    async def erp_notices(self) -> None:
+        """The webhooks Katana owes for changes made through its API (the gateway's shipments,
+        write-offs and receipts) arrive, each read by the gateway as any stock notice is."""
+        self.notices_delivered += await self.katana.deliver_held()
 
     async def receive(self) -> None:
         left = [number for number in PURCHASE_ORDERS if number not in self.received]

@@ -6,8 +6,11 @@ Served below its mount: `GET /locations`, `GET /variants`, `GET /inventory`, `GE
 (the configured token, or any token when none is), a rolling per-token rate limit answering 429
 with `Retry-After`, page totals in an `X-Pagination` JSON header, quantities as decimal strings.
 A deleted sales order stays, marked `deleted_at`, left out of lists unless `include_deleted=true`.
-Stock changes made through `set_on_hand` / `adjust` are announced to registered webhooks,
-signed like Katana signs them.
+Every change to stock is announced to registered webhooks (`current_inventory.product_updated`,
+and `..._out_of_stock` when a variant has none left anywhere), signed like Katana signs them:
+those made through the API (a stock adjustment, a DELIVERED fulfilment, a purchase order row
+received) after the answer, as Katana delivers its webhooks (`delivered` waits for them); those
+an operator makes (`set_on_hand`, `adjust`, `receive_purchase_order`) before the call returns.
 Like Katana, `POST /sales_orders` does not enforce a unique `ecommerce_order_id`: callers look first.
 """
 
@@ -23,7 +26,7 @@ import math
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
@@ -220,6 +223,10 @@ class KatanaSandbox:
         self.fulfillments: list[dict[str, Any]] = []
         self.adjustments: list[dict[str, Any]] = []
         self.webhooks: list[Webhook] = []
+        self._deliveries: set[asyncio.Task[None]] = set()  # webhooks the API's changes queued
+        # Held, those webhooks wait for `deliver_held` (a walk chooses when they arrive).
+        self.hold_deliveries = False
+        self._held: list[Coroutine[Any, Any, None]] = []
         self._seeded_at = clock()
         for sku, name, price, _returnable in CATALOGUE:
             self.add_variant(sku, name, Decimal(price))
@@ -312,16 +319,18 @@ class KatanaSandbox:
         order = next((o for o in self.purchase_orders if o.order_no == order_no), None)
         if order is None:
             raise KeyError(f"no purchase order {order_no!r}")
-        return await self._receive(
+        variants = self._received(
             order, [(row, row.quantity) for row in order.rows if row.received_at is None]
         )
+        await self._announce_receipt(order, variants)
+        return [self.variants[v].sku for v in variants]
 
     def purchase_order(self, order_no: str) -> PurchaseOrder:
         return next(o for o in self.purchase_orders if o.order_no == order_no)
 
-    async def _receive(self, order: PurchaseOrder, takes: Sequence[tuple[PurchaseRow, Decimal]]) -> list[str]:
+    def _received(self, order: PurchaseOrder, takes: Sequence[tuple[PurchaseRow, Decimal]]) -> list[int]:
         """As Katana does: a row received in part keeps what is left, and a new row holds what
-        was received, with its date."""
+        was received, with its date. Returns the variants received."""
         now = self.clock()
         for row, quantity in takes:
             if quantity < row.quantity:
@@ -341,10 +350,11 @@ class KatanaSandbox:
             self.inventory[key] = self.inventory.get(key, Decimal(0)) + quantity
         received = all(row.received_at is not None for row in order.rows)
         order.status = "RECEIVED" if received else "PARTIALLY_RECEIVED"
-        variants = sorted({row.variant_id for row, _ in takes})
-        for variant_id in variants:
-            await self._announce_stock(self.variants[variant_id])
-        event = PURCHASE_RECEIVED if received else PURCHASE_PARTIALLY_RECEIVED
+        return sorted({row.variant_id for row, _ in takes})
+
+    async def _announce_receipt(self, order: PurchaseOrder, variants: Sequence[int]) -> None:
+        await self._announce_variants(variants)
+        event = PURCHASE_RECEIVED if order.status == "RECEIVED" else PURCHASE_PARTIALLY_RECEIVED
         await self._deliver(
             event,
             "purchase_order",
@@ -354,7 +364,6 @@ class KatanaSandbox:
                 "href": f"{self.public_url}/purchase_orders/{order.id}",
             },
         )
-        return [self.variants[v].sku for v in variants]
 
     def register_webhook(
         self, url: str, events: Sequence[str], *, token: str | None = None, description: str | None = None
@@ -416,7 +425,12 @@ class KatanaSandbox:
         self.fulfillments, self.adjustments = records["fulfillments"], records["adjustments"]
 
     async def aclose(self) -> None:
-        """Closes `webhook_client`, unless it was passed to the constructor (then its owner does)."""
+        """Delivers what is queued, then closes `webhook_client`, unless it was passed to the
+        constructor (then its owner does)."""
+        await self.delivered()
+        for announcing in self._held:  # never delivered: Katana stopped first
+            announcing.close()
+        self._held.clear()
         if self._closes_client and self.webhook_client is not None:
             await self.webhook_client.aclose()
             self.webhook_client = None
@@ -831,6 +845,9 @@ class KatanaSandbox:
             done = all(units <= 0 for units in self._unfulfilled(order).values())
             order["status"] = "DELIVERED" if done else "PARTIALLY_DELIVERED"
             order["updated_at"] = now
+            self._after_answer(
+                self._announce_variants(by_id[row["sales_order_row_id"]]["variant_id"] for row in rows)
+            )
         return JSONResponse(record)
 
     def _unfulfilled(self, order: dict[str, Any]) -> dict[int, Decimal]:
@@ -905,6 +922,7 @@ class KatanaSandbox:
         for row in rows:
             key = (row["variant_id"], location_id)
             self.inventory[key] = self.inventory.get(key, Decimal(0)) + Decimal(str(row["quantity"]))
+        self._after_answer(self._announce_variants(row["variant_id"] for row in rows))
         return JSONResponse(record)
 
     async def _receive_rows(self, request: Request) -> Response:
@@ -946,7 +964,8 @@ class KatanaSandbox:
                 raise BadRequest(f"row {row_id} has only {_quantity(row.quantity)} left to receive")
             by_order.setdefault(order.id, []).append((row, units))
         for order_id, takes in by_order.items():
-            await self._receive(next(o for o in self.purchase_orders if o.id == order_id), takes)
+            order = next(o for o in self.purchase_orders if o.id == order_id)
+            self._after_answer(self._announce_receipt(order, self._received(order, takes)))
         return Response(status_code=204)
 
     def _adjustment_row(self, row: Any) -> dict[str, Any]:
@@ -999,6 +1018,32 @@ class KatanaSandbox:
         return JSONResponse(self._webhook_record(webhook))
 
     # -- webhooks out ----------------------------------------------------------------------------
+
+    def _after_answer(self, announcing: Coroutine[Any, Any, None]) -> None:
+        """Katana answers an API call first and delivers the webhooks its change caused after."""
+        if self.hold_deliveries:
+            self._held.append(announcing)
+            return
+        task = asyncio.create_task(announcing, name="katana-sandbox-webhooks")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def delivered(self) -> None:
+        """Once the webhooks queued by changes made through the API have been delivered (a
+        delivery that fails is logged, as Katana would retry it); held ones stay held."""
+        while self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+
+    async def deliver_held(self) -> int:
+        """Deliver the held webhooks, oldest first; returns how many changes they announced."""
+        held, self._held = self._held, []
+        for announcing in held:
+            await announcing
+        return len(held)
+
+    async def _announce_variants(self, variant_ids: Iterable[int]) -> None:
+        for variant_id in sorted(set(variant_ids)):
+            await self._announce_stock(self.variants[variant_id])
 
     async def _announce_stock(self, variant: Variant) -> None:
         events = [INVENTORY_UPDATED]

@@ -323,6 +323,115 @@ async def test_selling_out_everywhere_also_announces_out_of_stock(clock: FakeClo
     ]
 
 
+async def test_changes_made_through_the_api_are_announced_after_the_answer(clock: FakeClock) -> None:
+    """As Katana does for any change to stock: a stock adjustment, a DELIVERED fulfilment (not a
+    PACKED one) and a purchase order row received, each announced once its answer has gone."""
+    endpoint = Endpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(token=TOKEN, today=TODAY, clock=clock, webhook_client=client)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        lamp, mug = sandbox.variant_for("LAMP-DESK").id, sandbox.variant_for("MUG-BLUE").id
+        ewr = sandbox.locations["DC-EWR"]
+        heard: list[list[str]] = []
+
+        start = 0
+
+        def announced() -> list[str]:
+            nonlocal start
+            new, start = endpoint.received[start:], len(endpoint.received)
+            return sorted(json.loads(request.content)["object"]["id"] for request in new)
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE) as katana:
+            adjusted = await katana.post(
+                "/stock_adjustments",
+                json={
+                    "stock_adjustment_number": "SA-1",
+                    "location_id": ewr,
+                    "stock_adjustment_rows": [
+                        {"variant_id": lamp, "quantity": -2},
+                        {"variant_id": mug, "quantity": 3},
+                    ],
+                },
+                headers=AUTH,
+            )
+            answered_first = len(endpoint.received)
+            await sandbox.delivered()
+            heard.append(announced())
+
+            customer = (await katana.post("/customers", json={"name": "Ada"}, headers=AUTH)).json()
+            order = (
+                await katana.post(
+                    "/sales_orders",
+                    json={
+                        "customer_id": customer["id"],
+                        "location_id": ewr,
+                        "sales_order_rows": [{"variant_id": lamp, "quantity": 1}],
+                    },
+                    headers=AUTH,
+                )
+            ).json()
+            rows = [{"sales_order_row_id": order["sales_order_rows"][0]["id"], "quantity": 1}]
+            for status in ("PACKED", "DELIVERED"):
+                fulfilled = await katana.post(
+                    "/sales_order_fulfillments",
+                    json={
+                        "sales_order_id": order["id"],
+                        "status": status,
+                        "sales_order_fulfillment_rows": rows,
+                    },
+                    headers=AUTH,
+                )
+                assert fulfilled.status_code == 200, fulfilled.text
+                await sandbox.delivered()
+                heard.append(announced())
+
+            row = next(r for r in sandbox.purchase_order("PO-1001").rows if r.variant_id == mug)
+            received = await katana.post(
+                "/purchase_order_receive",
+                json={
+                    "purchase_order_row_id": row.id,
+                    "quantity": 5,
+                    "received_date": "2026-03-02T10:00:00Z",
+                },
+                headers=AUTH,
+            )
+            await sandbox.delivered()
+            heard.append(announced())
+
+    assert adjusted.status_code == 200, adjusted.text
+    assert received.status_code == 204, received.text
+    assert answered_first == 0  # the answer did not wait for the webhooks
+    assert heard == [sorted([str(lamp), str(mug)]), [], [str(lamp)], [str(mug)]]
+
+
+async def test_held_webhooks_wait_until_they_are_delivered_and_are_dropped_at_close(clock: FakeClock) -> None:
+    endpoint = Endpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(token=TOKEN, today=TODAY, clock=clock, webhook_client=client)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        sandbox.hold_deliveries = True
+        body = {
+            "stock_adjustment_number": "SA-2",
+            "location_id": sandbox.locations["DC-EWR"],
+            "stock_adjustment_rows": [{"variant_id": sandbox.variant_for("LAMP-DESK").id, "quantity": 1}],
+        }
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE) as katana:
+            for number in ("SA-2", "SA-3", "SA-4"):
+                await katana.post(
+                    "/stock_adjustments", json=body | {"stock_adjustment_number": number}, headers=AUTH
+                )
+            await sandbox.delivered()
+            held = len(endpoint.received)
+            delivered = await sandbox.deliver_held()
+            after = len(endpoint.received)
+            await katana.post(
+                "/stock_adjustments", json=body | {"stock_adjustment_number": "SA-5"}, headers=AUTH
+            )
+        await sandbox.aclose()  # the last one is never delivered, and never left un-awaited
+
+    assert (held, delivered, after, len(endpoint.received)) == (0, 3, 3, 3)
+
+
 @pytest.mark.parametrize("failure", ["unreachable", "refused"])
 async def test_a_failed_delivery_is_logged_and_never_raised(
     clock: FakeClock, caplog: pytest.LogCaptureFixture, failure: str
