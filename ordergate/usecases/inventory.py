@@ -325,17 +325,25 @@ async def _read_erp(
             ]
             await uow.inventory.replace_incoming(supply_due, records, supply_read)
     undecided = {sku for sku, _ in kept}
+    stored = services.clock()
     for sku in due:
         # A position the read could not place against a movement of ours is read again once the
         # allowed clock skew has passed, not a whole TTL later: a receipt the ERP announced in
         # that moment is counted seconds after, not up to a TTL after.
         lasts = policy.clock_skew if sku in undecided else policy.stock_ttl
-        settled.stock[sku] = lasts.total_seconds()
+        settled.stock[sku] = _left(now + lasts, stored)
         fresh.stamp(
             sku, owner, stock=now - policy.stock_ttl + lasts, supply=now if sku in supply_due else None
         )
-    settled.supply = dict.fromkeys(supply_due, policy.incoming_ttl.total_seconds())
+    settled.supply = dict.fromkeys(supply_due, _left(supply_read + policy.incoming_ttl, stored))
     return set()
+
+
+def _left(fresh_until: datetime, now: datetime) -> float:
+    """Seconds a read stays fresh for the other replicas, counted from when it was made, not
+    from when it was stored (a read and its transaction can take a second on a busy machine);
+    never 0, which says the read failed."""
+    return max((fresh_until - now).total_seconds(), 0.001)
 
 
 def source_locations(
