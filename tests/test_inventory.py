@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
@@ -167,6 +169,24 @@ async def test_an_unreachable_erp_gives_the_last_snapshot_labelled_stale(
     assert mug["stale"] is True
     assert mug["availableToSell"] == before[0]["availableToSell"]
     assert mug["asOf"] == before[0]["asOf"]
+
+
+async def test_an_erp_slower_than_the_read_timeout_gives_the_snapshot_and_the_log_says_it_timed_out(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await availability(client, ["MUG-BLUE"])
+    services.policy = dataclasses.replace(services.policy, stock_read_timeout=0.2)
+    services.freshness.stock_read_at.clear()
+    katana(sandboxes).stall()
+    try:
+        with caplog.at_level(logging.WARNING, logger="ordergate.inventory"):
+            [mug] = await availability(client, ["MUG-BLUE"])
+    finally:
+        katana(sandboxes).resume()
+
+    assert (mug["stale"], mug["availableToSell"]) == (True, before[0]["availableToSell"])
+    # asyncio's TimeoutError says nothing of itself: the log said "failed for 1 SKUs: " before
+    assert "stock read from the ERP failed for 1 SKUs: timed out" in caplog.messages
 
 
 @pytest.mark.parametrize(

@@ -298,7 +298,7 @@ async def _read_erp(
             supply_read = services.clock()
     except (UpstreamError, TimeoutError) as error:
         # Slow, rate-limited or down: answer from the last snapshot, labelled stale.
-        log.warning("stock read from the ERP failed for %d SKUs: %s", len(due), error or "timed out")
+        log.warning("stock read from the ERP failed for %d SKUs: %s", len(due), str(error) or "timed out")
         return set(due)
     async with services.store.write() as uow:
         by_erp_id = {loc.erp_id: loc.id for loc in await uow.catalog.locations() if loc.erp_id}
