@@ -119,14 +119,7 @@ class InventoryRepository:
         spell = tables.short_spells.c
         since = sa.func.coalesce(spell.started_at, sa.literal(NOT_NOTED, UTCDateTime()))
         query = (
-            sa.select(
-                _POSITION.sku,
-                _POSITION.location_id,
-                _POSITION.on_hand,
-                _POSITION.allocated,
-                _POSITION.as_of,
-                spell.started_at,
-            )
+            sa.select(*_FIGURES, spell.started_at)
             .select_from(
                 tables.inventory_positions.outerjoin(
                     tables.short_spells,
@@ -629,6 +622,8 @@ _SKUS: sa.BindParameter[Any] = sa.bindparam("skus", expanding=True)
 _POSITION = tables.inventory_positions.c
 # A position over-committed: the ERP's count below what orders hold (the partial index's condition).
 _SHORT = _POSITION.allocated > _POSITION.on_hand
+# What a row gives `PositionFigures`, in its order.
+_FIGURES = (_POSITION.sku, _POSITION.location_id, _POSITION.on_hand, _POSITION.allocated, _POSITION.as_of)
 
 # The conditional allocation: succeeds only while on hand, less what is allocated and `reserve`
 # (units held or set aside), still covers the line.
@@ -740,14 +735,7 @@ def _stock_at(*, by_keys: bool, held: bool) -> Any:
     if by_keys:
         keys = sa.tuple_(_POSITION.sku, _POSITION.location_id)
         return (
-            sa.select(
-                _POSITION.sku,
-                _POSITION.location_id,
-                _POSITION.on_hand,
-                _POSITION.allocated,
-                _POSITION.as_of,
-                *_set_aside(_POSITION.sku, _POSITION.location_id, summed=held),
-            )
+            sa.select(*_FIGURES, *_set_aside(_POSITION.sku, _POSITION.location_id, summed=held))
             .where(keys.in_(sa.bindparam("keys", expanding=True)))
             .order_by(_POSITION.sku, _POSITION.location_id)
         )
