@@ -55,10 +55,12 @@ async def past_capacity(services: Services) -> int:
         return sum("so it is taken here" in str(candidates) for (candidates,) in rows)
 
 
-async def rereads(services: Services) -> int:
-    """ERP notices whose read could not place a movement of ours, read again by the relay."""
+async def rereads(services: Services) -> str:
+    """ERP notices read once the skew had passed (a movement of ours too close to read them at
+    once), by the relay: its reads, and the SKUs they covered."""
     async with services.store.read() as uow:
-        return len(await uow.outbox.by_kind(ERP_STOCK_REREAD))
+        tasks = await uow.outbox.by_kind(ERP_STOCK_REREAD)
+    return f"{len(tasks)} reads of {sum(len(task.payload['skus']) for task in tasks)} SKUs"
 
 
 def stepped(url: str, redis_url: str | None = None) -> Settings:
@@ -116,6 +118,12 @@ async def walk(
                 f"and delivered as steps: {run.notices_delivered}"
             )
             print(f"  ERP notices read again once the allowed skew had passed: {await rereads(services)}")
+            assert sandboxes.katana is not None
+            answered = sandboxes.katana.answered
+            print(
+                f"  Katana requests answered: {sum(answered.values())}; "
+                + ", ".join(f"{k} {n}" for k, n in answered.most_common(6))
+            )
             print(f"  routed to a node past its capacity for the day: {await past_capacity(services)} times")
             print(
                 "  return labels (label, return): "

@@ -5,6 +5,7 @@ the message is in flight, or after."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +13,10 @@ import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.models.movements import REREAD_EVERY, REREAD_MARGIN, reread_at
 from ordergate.models.outbox import ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT, ERP_STOCK_REREAD, OutboxTask
 from ordergate.sandbox.katana import KatanaSandbox
-from ordergate.usecases import stock_notices
+from ordergate.usecases import inventory, stock_notices
 from ordergate.usecases.inventory import refresh_stock
 from ordergate.usecases.services import Services
 from ordergate.workers.handlers import outbox_handlers
@@ -30,6 +32,8 @@ pytestmark = pytest.mark.no_relay
 AGENT = a_token("agent")
 DALLAS = a_token("associate", locations=("DC-DFW",))
 MUG = "MUG-BLUE"
+KNIFE = "KNIFE-CHEF-8"
+TOWEL = "TOWEL-LINEN-2"
 REJECT = """mutation($id: ID!, $damaged: Boolean!) {
   rejectFulfillmentOrder(id: $id, reason: "units broken on the shelf", damaged: $damaged) {
     fulfillmentOrder { status } userErrors { code }
@@ -88,11 +92,13 @@ async def place(client: httpx.AsyncClient, quantity: int = 2) -> dict[str, Any]:
     return order
 
 
-async def ship(client: httpx.AsyncClient, order: dict[str, Any]) -> None:
+async def ship(client: httpx.AsyncClient, order: dict[str, Any], associate: str = DALLAS) -> None:
     [fo] = order["fulfillmentOrders"]
     for name in ("Accept", "StartPicking", "Pack"):
-        await execute(client, operation(name), {"id": fo["id"]}, token=DALLAS)
-    body = await execute(client, operation("Ship"), {"input": {"fulfillmentOrderId": fo["id"]}}, token=DALLAS)
+        await execute(client, operation(name), {"id": fo["id"]}, token=associate)
+    body = await execute(
+        client, operation("Ship"), {"input": {"fulfillmentOrderId": fo["id"]}}, token=associate
+    )
     assert body["data"]["shipFulfillmentOrder"]["userErrors"] == [], body
 
 
@@ -282,19 +288,27 @@ async def _id(services: Services, code: str) -> str:
         return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
 
 
-async def receipt_as_a_parcel_arrives(
+async def a_parcel_reaches_the_erp(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> int:
-    """Two mugs shipped from Dallas, their message reaching the ERP, and in the same moment a
-    receipt of 10 there, which the ERP announces; the mugs on the shelf before the order."""
-    erp = katana(sandboxes)
-    on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
+    """Two mugs shipped from Dallas, their message reaching the ERP now; the mugs on the shelf
+    before the order."""
+    on_shelf = int(katana(sandboxes).on_hand(MUG, "DC-DFW"))
     order = await place(client)
     await relay(services)
     await ship(client, order)
     clock.advance(30)
-    await relay(services)  # the parcel reaches the ERP now
-    await erp.adjust(MUG, "DC-DFW", 10)
+    await relay(services)
+    return on_shelf
+
+
+async def receipt_as_a_parcel_arrives(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> int:
+    """A parcel's message reaching the ERP, and in the same moment a receipt of 10 there, which the
+    ERP announces."""
+    on_shelf = await a_parcel_reaches_the_erp(client, services, sandboxes, clock)
+    await katana(sandboxes).adjust(MUG, "DC-DFW", 10)
     return on_shelf
 
 
@@ -319,23 +333,39 @@ async def reread_tasks(services: Services) -> list[OutboxTask]:
         return list(await uow.outbox.by_kind(ERP_STOCK_REREAD))
 
 
+def until_due(clock: MovingClock, task: OutboxTask) -> None:
+    clock.advance((task.available_at - clock()).total_seconds())
+
+
+def inventory_reads(sandboxes: Sandboxes) -> int:
+    return katana(sandboxes).answered["GET /inventory"]
+
+
 async def test_a_notice_whose_read_could_not_place_a_movement_is_read_again_by_the_relay(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
-    """The receipt's notice comes in the moment the parcel's message reached the ERP: its read
-    keeps the local figure, and without a request asking for the SKU the receipt went unread. The
-    notice queues a read for once the skew has passed, which the relay makes."""
-    on_shelf = await receipt_as_a_parcel_arrives(client, services, sandboxes, clock)
+    """The receipt's notice comes in the moment the parcel's message reached the ERP: a read then
+    could not be placed against the parcel, and without a request asking for the SKU the receipt
+    would go unread. The notice queues a read for once the skew has passed, which the relay makes,
+    and does not read the ERP in vain before."""
+    on_shelf = await a_parcel_reaches_the_erp(client, services, sandboxes, clock)
+    reads_before = inventory_reads(sandboxes)
+    await katana(sandboxes).adjust(MUG, "DC-DFW", 10)  # a receipt, announced at once
+    reads_at_once = inventory_reads(sandboxes) - reads_before
 
     assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
     [task] = await reread_tasks(services)
     assert (task.payload, task.done_at) == ({"skus": [MUG]}, None)
-    await relay(services)  # not due before the skew has passed: nothing read
+    skew = services.policy.clock_skew
+    assert skew + REREAD_MARGIN <= task.available_at - clock() <= skew + REREAD_MARGIN + REREAD_EVERY
+    clock.advance((task.available_at - clock()).total_seconds() - 0.1)
+    await relay(services)  # not due yet: nothing read
     assert await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
 
-    clock.advance(services.policy.clock_skew.total_seconds() + 1.5)
+    until_due(clock, task)
     await relay(services)
 
+    assert (reads_at_once, inventory_reads(sandboxes) - reads_before) == (0, 1)
     assert await position(services, MUG, "DC-DFW") == (on_shelf - 2 + 10, 0)
     [task] = await reread_tasks(services)
     assert task.done_at is not None, task.last_error
@@ -344,10 +374,9 @@ async def test_a_notice_whose_read_could_not_place_a_movement_is_read_again_by_t
 async def test_the_erp_announcing_our_own_parcel_back_leaves_its_units_counted_once(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
-    """Katana's webhook for the fulfilment the relay posted comes the moment it answered: its
-    read is too close to our message to place it, so the position keeps its figure and the
-    notice is read again once the skew has passed. The units leave the figure once, then and at
-    every read after."""
+    """Katana's webhook for the fulfilment the relay posted comes the moment it answered: a read
+    then could not be placed against our message, so the notice is read once the skew has passed,
+    by one request. The units leave the figure once, then and at every read after."""
     erp = katana(sandboxes)
     on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
     order = await place(client)
@@ -355,20 +384,94 @@ async def test_the_erp_announcing_our_own_parcel_back_leaves_its_units_counted_o
     await ship(client, order)
     await relay(services)  # the parcel reaches the ERP, which owes a webhook for it
 
+    reads_before = inventory_reads(sandboxes)
     delivered = await erp.deliver_held()
     at_once, queued = await position(services, MUG, "DC-DFW"), await reread_tasks(services)
-    clock.advance(services.policy.clock_skew.total_seconds() + 1.5)
+    until_due(clock, queued[0])
     await relay(services)
     read_again = await position(services, MUG, "DC-DFW")
+    reads = inventory_reads(sandboxes) - reads_before
     await refresh(services, clock, MUG)
 
     assert delivered == 1
+    assert reads == 1
     assert int(erp.on_hand(MUG, "DC-DFW")) == on_shelf - 2
     assert at_once == read_again == await position(services, MUG, "DC-DFW") == (on_shelf - 2, 0)
     assert [(task.payload, task.done_at) for task in queued] == [({"skus": [MUG]}, None)]
     assert [task.done_at is not None for task in await reread_tasks(services)] == [True]
     async with services.store.read() as uow:
         assert await uow.inventory.uncounted_movements([(MUG, (await _id(services, "DC-DFW")))]) == {}
+
+
+async def test_notices_of_a_parcel_of_two_skus_are_read_again_by_one_request(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    """A parcel of two SKUs reaches the ERP, which announces each SKU back: one read of both once
+    the skew has passed, not two reads at once and two more then. A receipt of a third SKU that
+    comes meanwhile, at a node where nothing of ours moves, is read at once."""
+    erp = katana(sandboxes)
+    body = await execute(
+        client,
+        operation("PlaceOrder"),
+        {"input": an_order_input(lines=[a_line(MUG, 1), a_line(KNIFE, 1)])},
+        token=AGENT,
+    )
+    assert body["data"]["placeOrder"]["userErrors"] == [], body
+    order = body["data"]["placeOrder"]["order"]
+    assert len(order["fulfillmentOrders"]) == 1, order  # one parcel, from one node
+    code = order["fulfillmentOrders"][0]["location"]["code"]
+    shelf = {sku: int(erp.on_hand(sku, code)) for sku in (MUG, KNIFE)}
+    await relay(services)
+    await ship(client, order, associate=a_token("associate", locations=(code,)))
+    await relay(services)
+
+    reads_before = inventory_reads(sandboxes)
+    assert await erp.deliver_held() == 1  # one change, announced per variant
+    at_once = inventory_reads(sandboxes) - reads_before
+    [queued] = await reread_tasks(services)
+    elsewhere = "DC-EWR" if code != "DC-EWR" else "DC-DFW"
+    on_shelf_there = int(erp.on_hand(TOWEL, elsewhere))
+    await erp.adjust(TOWEL, elsewhere, 7)  # announced at once
+    receipt_read = await position(services, TOWEL, elsewhere)
+    until_due(clock, queued)
+    await relay(services)
+
+    assert at_once == 0
+    assert queued.payload == {"skus": sorted([KNIFE, MUG])}
+    assert receipt_read == (on_shelf_there + 7, 0)
+    assert inventory_reads(sandboxes) - reads_before == 2  # the receipt's, then the parcel's two SKUs
+    for sku in (MUG, KNIFE):
+        assert await position(services, sku, code) == (shelf[sku] - 1, 0)
+    assert [task.done_at is not None for task in await reread_tasks(services)] == [True]
+
+
+async def test_notices_coming_together_share_the_read_queued_for_their_time(
+    services: Services, clock: MovingClock
+) -> None:
+    """Two notices written at once (two replicas, say) join one task; a notice whose time's task a
+    relay has already taken (its clock ahead) gets one of its own, so no SKU is left unread."""
+    now, skew = clock(), services.policy.clock_skew
+
+    async def notice(sku: str) -> None:
+        async with services.store.write() as uow:
+            await inventory.read_later(uow, [sku], now, skew)
+
+    await asyncio.gather(notice(MUG), notice(KNIFE))
+    [task] = await reread_tasks(services)
+    async with services.store.write() as uow:
+        taken = await uow.outbox.by_id(task.id)
+        assert taken is not None
+        taken.leases += 1
+        uow.save(taken)
+    await notice(TOWEL)
+
+    tasks = await reread_tasks(services)
+    assert task.payload == {"skus": sorted([KNIFE, MUG])}
+    assert sorted((t.available_at, sorted(t.payload["skus"])) for t in tasks) == [
+        (task.available_at, [KNIFE, MUG]),
+        (task.available_at, [TOWEL]),
+    ]
+    assert task.available_at == reread_at(now, skew)
 
 
 async def test_a_notice_read_at_once_queues_nothing(

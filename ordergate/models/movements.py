@@ -24,9 +24,10 @@ tests walk every interleaving.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from ordergate.models.ids import new_id
@@ -80,6 +81,29 @@ def included(movement: StockMovement, window: ReadWindow, skew: timedelta) -> bo
     if movement.sent_at is None or movement.sent_at > window.finished + skew:
         return False
     return None
+
+
+def placeable(movements: Iterable[StockMovement], at: datetime, skew: timedelta) -> bool:
+    """Whether a read of the ERP made at `at` could place every one of a position's movements not
+    counted yet (`included` gives True or False for each): False while one was sent and not
+    acknowledged, or acknowledged within the skew of `at`. A notice of such a SKU is read once the
+    skew has passed, not at once to be read again then."""
+    window = ReadWindow(at, at)
+    return all(m.counted_at is not None or included(m, window, skew) is not None for m in movements)
+
+
+REREAD_MARGIN = timedelta(seconds=1)  # past the skew, so the read is placed whatever the clocks
+REREAD_EVERY = timedelta(seconds=5)  # the grid reads again are made on: notices within a step share one
+
+
+def reread_at(now: datetime, skew: timedelta) -> datetime:
+    """When the ERP is read again for a notice that came at `now` and could not be read at once:
+    once the skew has passed (and a margin), at the next mark of a grid of `REREAD_EVERY`, so every
+    notice of that span is read by one request (the ERP's rate limit is shared with the orders and
+    parcels it is sent). Replicas whose clocks agree within the skew pick the same mark or the next."""
+    step = REREAD_EVERY.total_seconds()
+    earliest = (now + skew + REREAD_MARGIN).timestamp()
+    return datetime.fromtimestamp(math.ceil(earliest / step) * step, tz=UTC)
 
 
 def reconcile(

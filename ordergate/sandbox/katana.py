@@ -25,7 +25,7 @@ import logging
 import math
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -210,6 +210,7 @@ class KatanaSandbox:
         self._refusing_until = 0.0
         self._retry_after = 5
         self.refused = 0  # requests answered 429 by `throttle`
+        self.answered: Counter[str] = Counter()  # requests past auth and the rate limit, by "GET /path"
         self._ids = Ids()
         self.locations: dict[str, int] = {
             code: int(katana_id) for code, katana_id in KATANA_LOCATION_IDS.items()
@@ -490,6 +491,8 @@ class KatanaSandbox:
             if not decision.allowed:
                 headers["Retry-After"] = str(decision.retry_after)
                 return _error(429, "TooManyRequests", "Too Many Requests", headers)
+            route = request.scope.get("route")
+            self.answered[f"{request.method} {getattr(route, 'path', request.url.path)}"] += 1
             try:
                 response = await handler(request)
             except BadRequest as error:

@@ -349,17 +349,22 @@ class InventoryRepository:
         return kept
 
     async def uncounted_movements(self, keys: Sequence[Key]) -> dict[Key, list[StockMovement]]:
-        if not keys:
-            return {}
         wanted = set(keys)
+        by_sku = await self.uncounted_by_sku(sorted({sku for sku, _ in wanted}))
+        found = [m for movements in by_sku.values() for m in movements if (m.sku, m.location_id) in wanted]
+        return group(found, lambda m: (m.sku, m.location_id))
+
+    async def uncounted_by_sku(self, skus: Sequence[str]) -> dict[str, list[StockMovement]]:
+        """The movements of these SKUs, at every node, that no snapshot has counted yet."""
+        if not skus:
+            return {}
         query = (
             select(StockMovement)
-            .where(tables.stock_movements.c.sku.in_(sorted({sku for sku, _ in wanted})))
+            .where(tables.stock_movements.c.sku.in_(sorted(set(skus))))
             .where(tables.stock_movements.c.counted_at.is_(None))
             .order_by(tables.stock_movements.c.created_at, tables.stock_movements.c.id)
         )
-        found = [m for m in (await self.session.execute(query)).scalars() if (m.sku, m.location_id) in wanted]
-        return group(found, lambda m: (m.sku, m.location_id))
+        return group(list((await self.session.execute(query)).scalars()), lambda m: m.sku)
 
     def add_movements(self, movements: Sequence[StockMovement]) -> None:
         self.session.add_all(movements)

@@ -85,6 +85,22 @@ class OutboxRepository:
         self.queued.add(task.kind)
         return True
 
+    async def join_pending(self, kind: str, key: str, field: str, items: Sequence[str]) -> bool:
+        """Add `items` to the list `payload[field]` of the task of this kind and key, if no relay
+        has taken it yet (its row locked meanwhile); False when there is no such task."""
+        query = (
+            select(OutboxTask)
+            .where(tables.outbox.c.kind == kind, tables.outbox.c.key == key)
+            .where(tables.outbox.c.done_at.is_(None), tables.outbox.c.leases == 0)
+            .with_for_update()
+        )
+        task = (await self.session.execute(query)).scalars().first()
+        if task is None:
+            return False
+        task.payload = {**task.payload, field: sorted(set(task.payload.get(field, [])) | set(items))}
+        self.session.add(task)
+        return True
+
     async def done(self, task_id: str, now: datetime, result: str) -> None:
         """Settle a task as done, in one statement (no read): one more attempt, `result` kept."""
         await self.session.execute(_DONE, {"task": task_id, "now": now, "outcome": result})

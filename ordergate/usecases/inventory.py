@@ -22,7 +22,7 @@ from ordergate.models.identity import Permission, Principal
 from ordergate.models.ids import new_id
 from ordergate.models.inventory import IncomingSupplyRecord, PositionFigures
 from ordergate.models.location import Location
-from ordergate.models.movements import ReadWindow
+from ordergate.models.movements import ReadWindow, placeable, reread_at
 from ordergate.models.outbox import ERP_STOCK_REREAD, OutboxTask
 from ordergate.models.supply import set_aside
 from ordergate.store.inventory import PositionAt
@@ -555,7 +555,8 @@ async def availability(
 @dataclass(frozen=True)
 class WebhookOutcome:
     duplicate: bool
-    skus: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()  # read at once
+    later: tuple[str, ...] = ()  # read once the allowed skew has passed (`ERP_STOCK_REREAD`)
 
 
 async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
@@ -564,13 +565,18 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     An ERP's notices may carry no delivery id or timestamp (the connector then names a
     delivery by its bytes), so two real changes to one variant can look the same: only a
     *redelivery* (`notice.retry` > 0) of one already taken in within the retry window is a
-    duplicate. The re-read comes before the delivery is
-    recorded, so a failure leaves the ERP's retry to do the work, and re-reading is harmless."""
+    duplicate. The re-read comes before the delivery is recorded, so a failure leaves the ERP's
+    retry to do the work, and re-reading is harmless.
+
+    A SKU a movement of ours has just reached the ERP for (most often, the notice *is* that
+    movement, announced back) is not read at once: that read could not be placed against the
+    movement and would be made again anyway. It is read once the skew has passed, with every other
+    SKU whose notice came in the same few seconds (`models.movements.reread_at`)."""
     erp = services.erp
     if erp is None:
         raise WebhookRejected("NOT_CONFIGURED", "no ERP is configured")
     notice = erp.verify_webhook(body, headers)
-    now = services.clock()
+    now, skew = services.clock(), services.policy.clock_skew
     if notice.retry > 0:
         async with services.store.read() as uow:
             taken_at = await uow.inventory.delivery_taken_at(erp.name, notice.delivery_id)
@@ -579,23 +585,35 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     skus = set(notice.skus)
     if notice.variant_ids:
         skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
-    later = await read_again(services, sorted(skus))  # a receipt moves supply to on hand: both
+    async with services.store.read() as uow:
+        movements = await uow.inventory.uncounted_by_sku(sorted(skus))
+    later = {sku for sku, theirs in movements.items() if not placeable(theirs, now, skew)}
+    at_once = sorted(skus - later)
+    if at_once:  # a receipt moves supply to on hand: both are read
+        later |= set(await read_again(services, at_once))
     async with services.store.write() as uow:
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
-        if later:  # the change the ERP announced is read again once the allowed skew has passed
-            uow.outbox.add(
-                OutboxTask(
-                    kind=ERP_STOCK_REREAD,
-                    key=new_id(),
-                    payload={"skus": later},
-                    available_at=services.clock() + services.policy.clock_skew + REREAD_MARGIN,
-                    created_at=now,
-                )
-            )
-    return WebhookOutcome(duplicate=False, skus=tuple(sorted(skus)))
+        if later:
+            await read_later(uow, sorted(later), services.clock(), skew)
+    return WebhookOutcome(duplicate=False, skus=tuple(at_once), later=tuple(sorted(later)))
 
 
-REREAD_MARGIN = timedelta(seconds=1)
+async def read_later(uow: UnitOfWork, skus: Sequence[str], now: datetime, skew: timedelta) -> None:
+    """Queue a read of `skus` for once the skew has passed: joined to the read already queued for
+    that time (`ERP_STOCK_REREAD`, one per mark of the grid), or one of its own when a relay has
+    already taken that one (a relay whose clock runs ahead)."""
+    due = reread_at(now, skew)
+    task = OutboxTask(
+        kind=ERP_STOCK_REREAD,
+        key=f"at:{due.isoformat()}",
+        payload={"skus": list(skus)},
+        available_at=due,
+        created_at=now,
+    )
+    if await uow.outbox.add_once(task) or await uow.outbox.join_pending(task.kind, task.key, "skus", skus):
+        return
+    task.key = f"at:{due.isoformat()}:{new_id()}"
+    uow.outbox.add(task)
 
 
 def undecided(services: Services, skus: Iterable[str]) -> list[str]:

@@ -7,11 +7,15 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from ordergate.models.movements import (
+    REREAD_EVERY,
+    REREAD_MARGIN,
     MovementKind,
     ReadWindow,
     StockMovement,
     included,
+    placeable,
     reconcile,
+    reread_at,
 )
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -111,3 +115,33 @@ def test_skew_widens_the_window_on_both_sides() -> None:
 
 def test_the_figure_never_goes_below_zero() -> None:
     assert reconcile(1, [moved(-3, None, None)], window(0, 1), NO_SKEW).on_hand == 0
+
+
+def test_a_read_is_placeable_unless_a_movement_is_on_its_way_or_acknowledged_within_the_skew() -> None:
+    skew = timedelta(seconds=2)
+    now = at(10)
+    assert now is not None
+    assert placeable([], now, skew)
+    assert placeable([moved(-1, None, None)], now, skew)  # not sent: the ERP cannot have it
+    assert placeable([moved(-1, 2, 7)], now, skew)  # acknowledged before the skew: it has it
+    assert placeable([moved(-1, 2, 9, counted=9)], now, skew)  # counted by an earlier read
+    assert not placeable([moved(-1, 9, None)], now, skew)  # sent, no answer yet
+    assert not placeable([moved(-1, 9, 9)], now, skew)  # acknowledged within the skew
+    assert not placeable([moved(-1, None, None), moved(-2, 9, 9)], now, skew)
+    for sent, acked in [(s, a) for s in range(12) for a in [None, *range(s, 12)]]:
+        verdict = included(moved(-1, sent, acked), window(10, 10), skew)
+        assert placeable([moved(-1, sent, acked)], now, skew) is (verdict is not None)
+
+
+def test_reads_again_are_made_past_the_skew_on_a_grid_every_notice_of_a_span_shares() -> None:
+    skew = timedelta(seconds=2)
+    step = REREAD_EVERY.total_seconds()
+    marks = set()
+    for tenth in range(200):
+        now = T0 + timedelta(seconds=tenth / 10)
+        due = reread_at(now, skew)
+        assert now + skew + REREAD_MARGIN <= due < now + skew + REREAD_MARGIN + REREAD_EVERY
+        assert due.timestamp() % step == 0
+        assert due.tzinfo is not None
+        marks.add(due)
+    assert len(marks) == 5  # twenty seconds of notices, from 3 s past one mark: five reads
