@@ -115,7 +115,8 @@ async def walk(
             print("  held units lost: " + ", ".join(f"{k} {n}" for k, n in run.shortfalls.most_common()))
             print(
                 f"  Katana's webhooks for changes made through its API (shipments, write-offs), held "
-                f"and delivered as steps: {run.notices_delivered}"
+                f"and delivered as steps: {run.notices_delivered} (of them retries of deliveries not taken: "
+                f"{sandboxes.katana.retries if sandboxes.katana else 0})"
             )
             print(f"  ERP notices read again once the allowed skew had passed: {await rereads(services)}")
             assert sandboxes.katana is not None

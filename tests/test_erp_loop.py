@@ -474,6 +474,27 @@ async def test_notices_coming_together_share_the_read_queued_for_their_time(
     assert task.available_at == reread_at(now, skew)
 
 
+async def test_a_notice_the_gateway_could_not_take_while_the_erp_was_throttled_is_taken_on_its_retry(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    """Katana over its rate limit: the gateway cannot read what the notice announced, so it does
+    not acknowledge it (503), and Katana sends it again (`X-Katana-Retry-Num`). The retry, once the
+    limit has passed, is read: the receipt is not lost to the TTL."""
+    erp = katana(sandboxes)
+    on_shelf = int(erp.on_hand(TOWEL, "DC-EWR"))
+    services.freshness.stock_read_at.clear()
+    before = await position(services, TOWEL, "DC-EWR")
+    erp.throttle(seconds=3600, retry_after=0)
+    await erp.adjust(TOWEL, "DC-EWR", 5)  # announced at once: answered 503, its retry held
+    refused = await position(services, TOWEL, "DC-EWR")
+    erp.throttle(seconds=0)
+
+    assert await erp.deliver_held() == 1
+    assert erp.retries == 1
+    assert refused == before != (on_shelf + 5, 0)
+    assert await position(services, TOWEL, "DC-EWR") == (on_shelf + 5, 0)
+
+
 async def test_a_notice_read_at_once_queues_nothing(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:

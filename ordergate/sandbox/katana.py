@@ -11,6 +11,8 @@ and `..._out_of_stock` when a variant has none left anywhere), signed like Katan
 those made through the API (a stock adjustment, a DELIVERED fulfilment, a purchase order row
 received) after the answer, as Katana delivers its webhooks (`delivered` waits for them); those
 an operator makes (`set_on_hand`, `adjust`, `receive_purchase_order`) before the call returns.
+A delivery the receiver does not answer with a 2xx is sent again, the same bytes, up to three
+times with `X-Katana-Retry-Num` 1 to 3 (`retry_delays` apart), as Katana retries its webhooks.
 Like Katana, `POST /sales_orders` does not enforce a unique `ecommerce_order_id`: callers look first.
 """
 
@@ -52,6 +54,8 @@ PRODUCT_ID_BASE = 100
 VARIANT_ID_BASE = 2000
 INVENTORY_UPDATED = "current_inventory.product_updated"
 OUT_OF_STOCK = "current_inventory.product_out_of_stock"
+RETRY_NUM = "X-Katana-Retry-Num"  # 1, 2 or 3 on a webhook's retries (the spec's header)
+RETRY_DELAYS = (10.0, 60.0, 300.0)  # seconds before each retry of a failed webhook delivery
 PURCHASE_RECEIVED = "purchase_order.received"
 PURCHASE_PARTIALLY_RECEIVED = "purchase_order.partially_received"
 
@@ -228,6 +232,9 @@ class KatanaSandbox:
         # Held, those webhooks wait for `deliver_held` (a walk chooses when they arrive).
         self.hold_deliveries = False
         self._held: list[Coroutine[Any, Any, None]] = []
+        self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        self._retrying: set[asyncio.Task[None]] = set()  # failed deliveries waiting to be sent again
+        self.retries = 0  # deliveries sent again after a failure
         self._seeded_at = clock()
         for sku, name, price, _returnable in CATALOGUE:
             self.add_variant(sku, name, Decimal(price))
@@ -432,6 +439,9 @@ class KatanaSandbox:
         for announcing in self._held:  # never delivered: Katana stopped first
             announcing.close()
         self._held.clear()
+        for waiting in self._retrying:  # nor sent again
+            waiting.cancel()
+        await asyncio.gather(*self._retrying, return_exceptions=True)
         if self._closes_client and self.webhook_client is not None:
             await self.webhook_client.aclose()
             self.webhook_client = None
@@ -1033,9 +1043,15 @@ class KatanaSandbox:
 
     async def delivered(self) -> None:
         """Once the webhooks queued by changes made through the API have been delivered (a
-        delivery that fails is logged, as Katana would retry it); held ones stay held."""
+        delivery that fails is logged and sent again later, not waited for here); held ones stay
+        held."""
         while self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
+
+    @property
+    def pending_retries(self) -> int:
+        """Failed deliveries waiting for their delay to be sent again."""
+        return len(self._retrying)
 
     async def deliver_held(self) -> int:
         """Deliver the held webhooks, oldest first; returns how many changes they announced."""
@@ -1069,21 +1085,42 @@ class KatanaSandbox:
                 "webhook_id": webhook.id,
                 "object": thing,
             }
-            body = json.dumps(payload, separators=(",", ":")).encode()
-            headers = {"Content-Type": "application/json", "X-Sha2-Signature": sign(body, webhook.token)}
-            if self.webhook_client is None:
-                self.webhook_client = httpx.AsyncClient(timeout=5.0)
-            try:
-                response = await self.webhook_client.post(webhook.url, content=body, headers=headers)
-                if response.status_code >= 300:
-                    logger.warning(
-                        "katana sandbox: webhook %s to %s answered %s",
-                        event,
-                        webhook.url,
-                        response.status_code,
-                    )
-            except Exception:
-                logger.warning("katana sandbox: webhook %s to %s failed", event, webhook.url, exc_info=True)
+            await self._send(webhook, event, json.dumps(payload, separators=(",", ":")).encode())
+
+    async def _send(self, webhook: Webhook, event: str, body: bytes, retry: int = 0) -> None:
+        """One delivery of `body` to a webhook; one that fails is sent again later (`retry_later`)."""
+        headers = {"Content-Type": "application/json", "X-Sha2-Signature": sign(body, webhook.token)}
+        if retry:
+            headers[RETRY_NUM] = str(retry)
+            self.retries += 1
+        if self.webhook_client is None:
+            self.webhook_client = httpx.AsyncClient(timeout=5.0)
+        try:
+            response = await self.webhook_client.post(webhook.url, content=body, headers=headers)
+            if response.status_code < 300:
+                return
+            logger.warning(
+                "katana sandbox: webhook %s to %s answered %s", event, webhook.url, response.status_code
+            )
+        except Exception:
+            logger.warning("katana sandbox: webhook %s to %s failed", event, webhook.url, exc_info=True)
+        if retry < len(self.retry_delays):
+            self._retry_later(webhook, event, body, retry + 1)
+
+    def _retry_later(self, webhook: Webhook, event: str, body: bytes, retry: int) -> None:
+        """Send a failed delivery again once its delay has passed; while deliveries are held, the
+        retry is held with them instead (delivered by `deliver_held`, with no wait)."""
+        if self.hold_deliveries:
+            self._held.append(self._send(webhook, event, body, retry))
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(self.retry_delays[retry - 1])
+            await self._send(webhook, event, body, retry)
+
+        task = asyncio.create_task(later(), name="katana-sandbox-webhook-retry")
+        self._retrying.add(task)
+        task.add_done_callback(self._retrying.discard)
 
     # -- records in Katana's wire format -----------------------------------------------------------
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -24,6 +24,7 @@ from ordergate.sandbox.stock import (
     demo_purchase_orders,
 )
 from tests import spec
+from tests.waiting import until
 
 TODAY = date(2026, 3, 2)
 BASE = "http://katana.test"
@@ -254,15 +255,17 @@ async def test_a_sales_order_for_an_unknown_customer_is_422(
 
 
 class Endpoint:
-    """A fake webhook receiver that records what it is sent."""
+    """A fake webhook receiver that records what it is sent; `then` answers later deliveries."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, then: Sequence[int] = ()) -> None:
         self.status = status
+        self.then = list(then)
         self.received: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.received.append(request)
-        return httpx.Response(self.status)
+        status = self.status if len(self.received) == 1 or not self.then else self.then.pop(0)
+        return httpx.Response(status)
 
 
 async def test_a_stock_change_reaches_each_registered_webhook_signed_with_its_token(clock: FakeClock) -> None:
@@ -445,9 +448,67 @@ async def test_a_failed_delivery_is_logged_and_never_raised(
         sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
         with caplog.at_level(logging.WARNING, logger="ordergate.sandbox.katana"):
             await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 1)
+        await sandbox.aclose()  # its retry, waiting, is dropped
 
     assert sandbox.on_hand("MUG-BLUE", "ST-SEA") == 1
     assert "current_inventory.product_updated" in caplog.text
+
+
+def retry_numbers(endpoint: Endpoint) -> list[str | None]:
+    return [request.headers.get("X-Katana-Retry-Num") for request in endpoint.received]
+
+
+async def test_a_delivery_not_taken_is_sent_again_three_times_with_its_retry_number(clock: FakeClock) -> None:
+    """As Katana does (the spec's `X-Katana-Retry-Num`, 1 to 3): the same bytes, signed alike,
+    and nothing more once the third retry fails too."""
+    endpoint = Endpoint(status=503, then=[503, 503, 503])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(today=TODAY, clock=clock, webhook_client=client)
+        sandbox.retry_delays = (0.01, 0.02, 0.03)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 1)
+        first = len(endpoint.received)
+        await until(lambda: sandbox.pending_retries == 0, "the retries done")
+        await sandbox.aclose()
+
+    assert first == 1
+    assert retry_numbers(endpoint) == [None, "1", "2", "3"]
+    assert len({(request.content, request.headers["X-Sha2-Signature"]) for request in endpoint.received}) == 1
+    assert sandbox.retries == 3
+
+
+async def test_a_retry_that_is_taken_ends_the_retries(clock: FakeClock) -> None:
+    endpoint = Endpoint(status=500, then=[200])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(today=TODAY, clock=clock, webhook_client=client)
+        sandbox.retry_delays = (0.01, 0.01, 0.01)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 1)
+        await until(lambda: sandbox.pending_retries == 0, "the retries done")
+        await sandbox.aclose()
+
+    assert retry_numbers(endpoint) == [None, "1"]
+
+
+async def test_while_deliveries_are_held_a_retry_is_held_and_a_close_drops_one_waiting(
+    clock: FakeClock,
+) -> None:
+    endpoint = Endpoint(status=503, then=[200, 503])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        sandbox = KatanaSandbox(today=TODAY, clock=clock, webhook_client=client)
+        sandbox.register_webhook("https://ordergate.test/k", ["current_inventory.product_updated"])
+        sandbox.hold_deliveries = True
+        await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 1)  # refused: its retry is held
+        held = (len(endpoint.received), sandbox.pending_retries)
+        assert await sandbox.deliver_held() == 1
+        sandbox.hold_deliveries = False
+        await sandbox.set_on_hand("MUG-BLUE", "ST-SEA", 2)  # refused: its retry waits 10 s
+        waiting = sandbox.pending_retries
+        await sandbox.aclose()
+
+    assert held == (1, 0)
+    assert retry_numbers(endpoint) == [None, "1", None]
+    assert (waiting, sandbox.pending_retries) == (1, 0)
 
 
 async def test_a_webhook_url_must_be_https(katana: httpx.AsyncClient) -> None:
