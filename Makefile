@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed
 
 NODE_STAMP := clients/node_modules/.installed
 
-# `make test` runs pytest-xdist workers (one per core; PYTEST_WORKERS=0 for one process), each
-# with its own databases, servers and ports; a test file stays on one worker, so its module's
-# servers start once. The slowest tests are listed at the end (the suite's time is everyone's).
-PYTEST_WORKERS ?= auto
+# `make test` runs pytest-xdist workers (one more than the cores: a test often waits on a server,
+# a database or a subprocess, and the extra worker fills that time; PYTEST_WORKERS=0 for one
+# process), each with its own databases, servers and ports; a test file stays on one worker, so
+# its module's servers start once. The slowest tests are listed at the end (the suite's time is
+# everyone's).
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 
 .PHONY: serve check test lint format types layers schema readme clean
 
