@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from decimal import Decimal
 
 import httpx
@@ -138,10 +139,25 @@ async def test_the_same_delivery_three_times_at_once_has_one_outcome(
     assert await on_hand(services, "KETTLE-STEEL", "DC-EWR") == 4
 
 
-async def test_when_the_erp_cannot_be_read_the_delivery_is_not_acknowledged(
+async def test_the_retry_of_a_refused_delivery_is_taken_though_identical_bytes_were_taken_before(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
 ) -> None:
+    """Katana's notices carry no id, so a change to a variant announced twice sends the same
+    bytes twice. The first was taken in; the second came while the ERP could not be read and was
+    answered 503. Its retry announces a change nobody has read: it is not a duplicate."""
     body = delivery(sandboxes, "KETTLE-STEEL")
+    taken = await post(client, body)
+    change_quietly(sandboxes, "KETTLE-STEEL", "DC-EWR", 5)
+    refused = await while_the_erp_is_down(services, post(client, body))
+
+    retried = await post(client, body, retry=1)
+
+    assert (taken.status_code, refused.status_code) == (200, 503)
+    assert retried.json()["status"] == "processed"
+    assert await on_hand(services, "KETTLE-STEEL", "DC-EWR") == 5
+
+
+async def while_the_erp_is_down(services: Services, posting: Awaitable[httpx.Response]) -> httpx.Response:
     working = services.erp
     assert working is not None
     down = KatanaErp.create(
@@ -154,10 +170,17 @@ async def test_when_the_erp_cannot_be_read_the_delivery_is_not_acknowledged(
     await down.resolve_skus([])  # nothing cached, nothing asked
     services.erp = down
     try:
-        refused = await post(client, body)
+        return await posting
     finally:
         services.erp = working
         await down.aclose()
+
+
+async def test_when_the_erp_cannot_be_read_the_delivery_is_not_acknowledged(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes
+) -> None:
+    body = delivery(sandboxes, "KETTLE-STEEL")
+    refused = await while_the_erp_is_down(services, post(client, body))
     change_quietly(sandboxes, "KETTLE-STEEL", "DC-EWR", 6)
 
     retried = await post(client, body, retry=1)

@@ -582,15 +582,22 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
             taken_at = await uow.inventory.delivery_taken_at(erp.name, notice.delivery_id)
         if taken_at is not None and now - taken_at <= WEBHOOK_RETRY_WINDOW:
             return WebhookOutcome(duplicate=True)
-    skus = set(notice.skus)
-    if notice.variant_ids:
-        skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
-    async with services.store.read() as uow:
-        movements = await uow.inventory.uncounted_by_sku(sorted(skus))
-    later = {sku for sku, theirs in movements.items() if not placeable(theirs, now, skew)}
-    at_once = sorted(skus - later)
-    if at_once:  # a receipt moves supply to on hand: both are read
-        later |= set(await read_again(services, at_once))
+    try:
+        skus = set(notice.skus)
+        if notice.variant_ids:
+            skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
+        async with services.store.read() as uow:
+            movements = await uow.inventory.uncounted_by_sku(sorted(skus))
+        later = {sku for sku, theirs in movements.items() if not placeable(theirs, now, skew)}
+        at_once = sorted(skus - later)
+        if at_once:  # a receipt moves supply to on hand: both are read
+            later |= set(await read_again(services, at_once))
+    except UpstreamError:
+        # Not taken in, so the ERP sends it again: that retry is not the retry of an earlier
+        # delivery with the same bytes that was taken in (a change before this one).
+        async with services.store.write() as uow:
+            await uow.inventory.forget_delivery(erp.name, notice.delivery_id)
+        raise
     async with services.store.write() as uow:
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
         if later:
