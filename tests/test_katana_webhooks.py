@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -14,6 +15,7 @@ from ordergate.bootstrap import SANDBOX_WEBHOOK_SECRET, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.sandbox.katana import sign
+from ordergate.usecases.inventory import WEBHOOK_RETRY_WINDOW, already_taken
 from ordergate.usecases.services import Services
 
 
@@ -155,6 +157,19 @@ async def test_the_retry_of_a_refused_delivery_is_taken_though_identical_bytes_w
     assert (taken.status_code, refused.status_code) == (200, 503)
     assert retried.json()["status"] == "processed"
     assert await on_hand(services, "KETTLE-STEEL", "DC-EWR") == 5
+
+
+def test_a_retry_repeats_a_taken_delivery_unless_one_with_its_bytes_was_refused_since() -> None:
+    """The race seen live: a notice is being read when an identical one (a later change) comes,
+    finds the ERP over its rate limit and is refused; the first commits its record after. The
+    refused one's retry is read: the first's read began before its change."""
+    t = datetime(2026, 12, 8, 2, 18, 51, tzinfo=UTC)
+    later = t + timedelta(minutes=1)
+    assert not already_taken(None, None, later)  # never taken
+    assert already_taken(t, None, later)  # taken; its answer lost
+    assert not already_taken(t, t + timedelta(seconds=0.1), later)  # refused after it came
+    assert already_taken(t + timedelta(seconds=0.1), t, later)  # taken after a refusal
+    assert not already_taken(t, None, t + WEBHOOK_RETRY_WINDOW + timedelta(seconds=1))
 
 
 async def while_the_erp_is_down(services: Services, posting: Awaitable[httpx.Response]) -> httpx.Response:

@@ -620,15 +620,6 @@ class InventoryRepository:
         )
         await self.session.execute(statement)
 
-    async def forget_delivery(self, source: str, delivery_id: str) -> None:
-        """A delivery not taken in after all (its answer a 503): its retry is not a duplicate."""
-        await self.session.execute(
-            sa.delete(tables.webhook_deliveries).where(
-                tables.webhook_deliveries.c.source == source,
-                tables.webhook_deliveries.c.delivery_id == delivery_id,
-            )
-        )
-
 
 # The statements every order sends, built once per process (see `store.engine.by_keys`): building
 # and coercing them cost more than running them. Values are given at execution.

@@ -580,7 +580,8 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     if notice.retry > 0:
         async with services.store.read() as uow:
             taken_at = await uow.inventory.delivery_taken_at(erp.name, notice.delivery_id)
-        if taken_at is not None and now - taken_at <= WEBHOOK_RETRY_WINDOW:
+            refused_at = await uow.inventory.delivery_taken_at(refused(erp.name), notice.delivery_id)
+        if already_taken(taken_at, refused_at, now):
             return WebhookOutcome(duplicate=True)
     try:
         skus = set(notice.skus)
@@ -593,16 +594,30 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
         if at_once:  # a receipt moves supply to on hand: both are read
             later |= set(await read_again(services, at_once))
     except UpstreamError:
-        # Not taken in, so the ERP sends it again: that retry is not the retry of an earlier
-        # delivery with the same bytes that was taken in (a change before this one).
+        # Not taken in, so the ERP sends it again. Its retry is not a duplicate of a delivery with
+        # the same bytes taken in before this one came (an earlier change, or one being read
+        # meanwhile whose read may have missed this change), only of one taken in after.
         async with services.store.write() as uow:
-            await uow.inventory.forget_delivery(erp.name, notice.delivery_id)
+            await uow.inventory.record_delivery(refused(erp.name), notice.delivery_id, now)
         raise
     async with services.store.write() as uow:
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
         if later:
             await read_later(uow, sorted(later), services.clock(), skew)
     return WebhookOutcome(duplicate=False, skus=tuple(at_once), later=tuple(sorted(later)))
+
+
+def already_taken(taken_at: datetime | None, refused_at: datetime | None, now: datetime) -> bool:
+    """Whether a retry repeats a delivery taken in: one with its bytes was taken within the retry
+    window, and none was refused since (a refused one's retry announces what no read has seen)."""
+    if taken_at is None or now - taken_at > WEBHOOK_RETRY_WINDOW:
+        return False
+    return refused_at is None or refused_at < taken_at
+
+
+def refused(source: str) -> str:
+    """Where deliveries from `source` that were not taken in are remembered, beside those taken."""
+    return f"{source}:refused"
 
 
 async def read_later(uow: UnitOfWork, skus: Sequence[str], now: datetime, skew: timedelta) -> None:
