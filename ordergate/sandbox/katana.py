@@ -1054,7 +1054,8 @@ class KatanaSandbox:
         return len(self._retrying)
 
     async def deliver_held(self) -> int:
-        """Deliver the held webhooks, oldest first; returns how many changes they announced."""
+        """Deliver the held webhooks, oldest first; returns how many: changes announced, and retries
+        of deliveries not taken."""
         held, self._held = self._held, []
         for announcing in held:
             await announcing
@@ -1088,7 +1089,7 @@ class KatanaSandbox:
             await self._send(webhook, event, json.dumps(payload, separators=(",", ":")).encode())
 
     async def _send(self, webhook: Webhook, event: str, body: bytes, retry: int = 0) -> None:
-        """One delivery of `body` to a webhook; one that fails is sent again later (`retry_later`)."""
+        """One delivery of `body` to a webhook; one that fails is sent again later (`_retry_later`)."""
         headers = {"Content-Type": "application/json", "X-Sha2-Signature": sign(body, webhook.token)}
         if retry:
             headers[RETRY_NUM] = str(retry)
