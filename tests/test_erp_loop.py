@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
 from ordergate.bootstrap import Sandboxes
+from ordergate.models.location import Location
 from ordergate.models.movements import REREAD_EVERY, REREAD_MARGIN, reread_at
 from ordergate.models.outbox import ERP_FULFILMENT, ERP_STOCK_ADJUSTMENT, ERP_STOCK_REREAD, OutboxTask
 from ordergate.sandbox.katana import KatanaSandbox
@@ -283,6 +285,11 @@ async def test_a_handover_at_the_counter_fulfils_the_stores_sales_order(
     assert erp.sales_orders_for(f"{order['number']}-ST-CHI")[0]["status"] == "DELIVERED"
 
 
+async def locations(services: Services) -> list[Location]:
+    async with services.store.read() as uow:
+        return list(await uow.catalog.locations())
+
+
 async def _id(services: Services, code: str) -> str:
     async with services.store.read() as uow:
         return next(loc.id for loc in await uow.catalog.locations() if loc.code == code)
@@ -527,3 +534,36 @@ async def test_a_read_again_that_still_cannot_place_the_movement_is_tried_again_
         await stock_notices.reread(services, task)
     task.attempts = stock_notices.READS - 1
     assert "left to the next read" in await stock_notices.reread(services, task)
+
+
+async def test_skus_a_read_again_placed_are_acted_on_though_another_in_its_task_is_still_moving(
+    client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
+) -> None:
+    """Notices of a few seconds share one read again. The mugs' parcel is still on its way, so
+    the task is tried again later; the knife, which a count found gone where an order holds it,
+    is acted on now (the order routed to a node that has one), not after the relay's backoff."""
+    erp = katana(sandboxes)
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    async with services.store.write() as uow:  # sent, the answer not back yet
+        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+    body = await execute(
+        client, operation("PlaceOrder"), {"input": an_order_input(lines=[a_line(KNIFE, 1)])}, token=AGENT
+    )
+    [knives] = body["data"]["placeOrder"]["order"]["fulfillmentOrders"]
+    code = knives["location"]["code"]
+    erp.inventory[(erp.variant_for(KNIFE).id, erp.locations[code])] = Decimal(0)  # counted: none
+    async with services.store.write() as uow:
+        await inventory.read_later(uow, [KNIFE, MUG], clock(), services.policy.clock_skew)
+    [task] = await reread_tasks(services)
+    until_due(clock, task)
+
+    with pytest.raises(stock_notices.StillMoving, match=MUG):
+        await stock_notices.reread(services, task)
+
+    assert await position(services, KNIFE, code) == (0, 0)  # the order went to another node
+    async with services.store.read() as uow:
+        held = {p.location_id: p.allocated for p in await uow.inventory.positions([KNIFE]) if p.allocated}
+    assert list(held.values()) == [1]
+    assert code not in {loc.code for loc in await locations(services) if loc.id in held}

@@ -30,6 +30,11 @@ async def reread(services: Services, task: OutboxTask) -> str:
     skus = sorted({str(sku) for sku in task.payload.get("skus", [])})
     still = await inventory.read_again(services, skus)
     if still and task.attempts + 1 < READS:
+        # The read is one request for all: the SKUs it placed are acted on now, not held back by
+        # those still moving (notices of a few seconds share the task: `inventory.read_later`).
+        settled = [sku for sku in skus if sku not in still]
+        if settled:
+            await act_on(services, settled)
         raise StillMoving(f"a movement of ours to {', '.join(still)} is still too close to read")
     await act_on(services, skus)
     if still:
