@@ -15,7 +15,7 @@ from ordergate.bootstrap import SANDBOX_WEBHOOK_SECRET, Sandboxes
 from ordergate.connectors.erp.katana import KatanaErp
 from ordergate.connectors.http import UpstreamPolicy
 from ordergate.sandbox.katana import sign
-from ordergate.usecases.inventory import WEBHOOK_RETRY_WINDOW, already_taken
+from ordergate.usecases.inventory import WEBHOOK_RETRY_WINDOW, already_taken, take_erp_webhook
 from ordergate.usecases.services import Services
 
 
@@ -159,17 +159,45 @@ async def test_the_retry_of_a_refused_delivery_is_taken_though_identical_bytes_w
     assert await on_hand(services, "KETTLE-STEEL", "DC-EWR") == 5
 
 
-def test_a_retry_repeats_a_taken_delivery_unless_one_with_its_bytes_was_refused_since() -> None:
+def test_a_retry_repeats_a_taken_delivery_unless_one_with_its_bytes_came_after_it() -> None:
     """The race seen live: a notice is being read when an identical one (a later change) comes,
     finds the ERP over its rate limit and is refused; the first commits its record after. The
     refused one's retry is read: the first's read began before its change."""
     t = datetime(2026, 12, 8, 2, 18, 51, tzinfo=UTC)
     later = t + timedelta(minutes=1)
-    assert not already_taken(None, None, later)  # never taken
-    assert already_taken(t, None, later)  # taken; its answer lost
-    assert not already_taken(t, t + timedelta(seconds=0.1), later)  # refused after it came
-    assert already_taken(t + timedelta(seconds=0.1), t, later)  # taken after a refusal
-    assert not already_taken(t, None, t + WEBHOOK_RETRY_WINDOW + timedelta(seconds=1))
+    assert not already_taken(None, t, later)  # never taken
+    assert already_taken(t, t, later)  # taken; its answer lost
+    assert not already_taken(t, t + timedelta(seconds=0.1), later)  # one came after, not taken
+    assert already_taken(t + timedelta(seconds=0.1), t, later)  # taken after the last came
+    assert not already_taken(t, t, t + WEBHOOK_RETRY_WINDOW + timedelta(seconds=1))
+
+
+async def test_the_retry_of_a_delivery_whose_processing_broke_off_is_read(
+    services: Services, sandboxes: Sandboxes
+) -> None:
+    """Not a 503 this time: the process handling it stopped (a deploy) or failed in a way the
+    endpoint did not expect. An identical notice taken in earlier does not make its retry a
+    duplicate."""
+    body = delivery(sandboxes, "KETTLE-STEEL")
+    headers = {"x-sha2-signature": sign(body, SANDBOX_WEBHOOK_SECRET)}
+    await take_erp_webhook(services, body, headers)
+    erp = services.erp
+    assert erp is not None
+    change_quietly(sandboxes, "KETTLE-STEEL", "DC-EWR", 7)
+
+    async def broken(skus: object) -> list[object]:
+        raise RuntimeError("the process stopped here")
+
+    erp.stock_levels = broken  # type: ignore[method-assign,assignment]
+    try:
+        with pytest.raises(RuntimeError):
+            await take_erp_webhook(services, body, headers)
+    finally:
+        del erp.stock_levels
+    retried = await take_erp_webhook(services, body, headers | {"x-katana-retry-num": "1"})
+
+    assert (retried.duplicate, retried.skus) == (False, ("KETTLE-STEEL",))
+    assert await on_hand(services, "KETTLE-STEEL", "DC-EWR") == 7
 
 
 async def while_the_erp_is_down(services: Services, posting: Awaitable[httpx.Response]) -> httpx.Response:

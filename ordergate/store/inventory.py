@@ -611,12 +611,18 @@ class InventoryRepository:
         return found.received_at if found is not None else None
 
     async def record_delivery(self, source: str, delivery_id: str, now: datetime) -> None:
-        """Remember when this delivery was last taken in (an upsert)."""
+        """Remember when this delivery was last taken in (an upsert that keeps the later time,
+        whichever of two concurrent ones commits last)."""
         insert = insert_for(self.session)
         statement = insert(WebhookDelivery).values(source=source, delivery_id=delivery_id, received_at=now)
+        kept = tables.webhook_deliveries.c.received_at
         statement = statement.on_conflict_do_update(
             index_elements=["source", "delivery_id"],
-            set_={"received_at": statement.excluded.received_at},
+            set_={
+                "received_at": sa.case(
+                    (statement.excluded.received_at > kept, statement.excluded.received_at), else_=kept
+                )
+            },
         )
         await self.session.execute(statement)
 

@@ -577,29 +577,24 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
         raise WebhookRejected("NOT_CONFIGURED", "no ERP is configured")
     notice = erp.verify_webhook(body, headers)
     now, skew = services.clock(), services.policy.clock_skew
-    if notice.retry > 0:
-        async with services.store.read() as uow:
+    async with services.store.write() as uow:
+        if notice.retry > 0:
             taken_at = await uow.inventory.delivery_taken_at(erp.name, notice.delivery_id)
-            refused_at = await uow.inventory.delivery_taken_at(refused(erp.name), notice.delivery_id)
-        if already_taken(taken_at, refused_at, now):
-            return WebhookOutcome(duplicate=True)
-    try:
-        skus = set(notice.skus)
-        if notice.variant_ids:
-            skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
-        async with services.store.read() as uow:
-            movements = await uow.inventory.uncounted_by_sku(sorted(skus))
-        later = {sku for sku, theirs in movements.items() if not placeable(theirs, now, skew)}
-        at_once = sorted(skus - later)
-        if at_once:  # a receipt moves supply to on hand: both are read
-            later |= set(await read_again(services, at_once))
-    except UpstreamError:
-        # Not taken in, so the ERP sends it again. Its retry is not a duplicate of a delivery with
-        # the same bytes taken in before this one came (an earlier change, or one being read
-        # meanwhile whose read may have missed this change), only of one taken in after.
-        async with services.store.write() as uow:
-            await uow.inventory.record_delivery(refused(erp.name), notice.delivery_id, now)
-        raise
+            came_at = await uow.inventory.delivery_taken_at(came(erp.name), notice.delivery_id)
+            if already_taken(taken_at, came_at, now):
+                return WebhookOutcome(duplicate=True)
+        # Marked before it is read: if it is not taken in (a 503, a crash, a replica stopping), its
+        # retry is not mistaken for a retry of one with the same bytes taken in before it came.
+        await uow.inventory.record_delivery(came(erp.name), notice.delivery_id, now)
+    skus = set(notice.skus)
+    if notice.variant_ids:
+        skus |= set((await erp.resolve_skus(notice.variant_ids)).values())
+    async with services.store.read() as uow:
+        movements = await uow.inventory.uncounted_by_sku(sorted(skus))
+    later = {sku for sku, theirs in movements.items() if not placeable(theirs, now, skew)}
+    at_once = sorted(skus - later)
+    if at_once:  # a receipt moves supply to on hand: both are read
+        later |= set(await read_again(services, at_once))
     async with services.store.write() as uow:
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
         if later:
@@ -607,17 +602,18 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     return WebhookOutcome(duplicate=False, skus=tuple(at_once), later=tuple(sorted(later)))
 
 
-def already_taken(taken_at: datetime | None, refused_at: datetime | None, now: datetime) -> bool:
+def already_taken(taken_at: datetime | None, came_at: datetime | None, now: datetime) -> bool:
     """Whether a retry repeats a delivery taken in: one with its bytes was taken within the retry
-    window, and none was refused since (a refused one's retry announces what no read has seen)."""
+    window, and none came after it (one that came later and was not taken in, refused or cut off,
+    announced what no read has seen). Each time is when the delivery came."""
     if taken_at is None or now - taken_at > WEBHOOK_RETRY_WINDOW:
         return False
-    return refused_at is None or refused_at < taken_at
+    return came_at is None or came_at <= taken_at
 
 
-def refused(source: str) -> str:
-    """Where deliveries from `source` that were not taken in are remembered, beside those taken."""
-    return f"{source}:refused"
+def came(source: str) -> str:
+    """Where the last time each delivery from `source` came is kept, beside when one was taken in."""
+    return f"{source}:came"
 
 
 async def read_later(uow: UnitOfWork, skus: Sequence[str], now: datetime, skew: timedelta) -> None:
