@@ -133,16 +133,21 @@ async def test_shipped_units_stay_gone_whenever_the_refresh_comes(
         assert await uow.inventory.uncounted_movements([(MUG, (await _id(services, "DC-DFW")))]) == {}
 
 
+async def a_parcel_on_its_way(client: httpx.AsyncClient, services: Services, clock: MovingClock) -> None:
+    """Two mugs shipped from Dallas, the parcel's message sent to the ERP and its answer not back."""
+    order = await place(client)
+    await relay(services)
+    await ship(client, order)
+    async with services.store.write() as uow:
+        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+
+
 async def test_a_refresh_while_the_message_is_in_flight_keeps_the_local_figure(
     client: httpx.AsyncClient, services: Services, sandboxes: Sandboxes, clock: MovingClock
 ) -> None:
     erp = katana(sandboxes)
     on_shelf = int(erp.on_hand(MUG, "DC-DFW"))
-    order = await place(client)
-    await relay(services)
-    await ship(client, order)
-    async with services.store.write() as uow:  # sent, the answer not back yet
-        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+    await a_parcel_on_its_way(client, services, clock)
     clock.advance(30)
     services.freshness.stock_read_at.clear()
     await refresh_stock(services, [MUG])  # the ERP has not applied it yet
@@ -521,11 +526,7 @@ async def test_a_read_again_that_still_cannot_place_the_movement_is_tried_again_
     either, and says so to the relay, which tries again with its backoff; after `READS` reads it
     is left to the next read past the TTL."""
     erp = katana(sandboxes)
-    order = await place(client)
-    await relay(services)
-    await ship(client, order)
-    async with services.store.write() as uow:  # sent, the answer not back yet
-        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+    await a_parcel_on_its_way(client, services, clock)
     await erp.adjust(MUG, "DC-DFW", 10)
     [task] = await reread_tasks(services)
     clock.advance(30)
@@ -543,11 +544,7 @@ async def test_skus_a_read_again_placed_are_acted_on_though_another_in_its_task_
     the task is tried again later; the knife, which a count found gone where an order holds it,
     is acted on now (the order routed to a node that has one), not after the relay's backoff."""
     erp = katana(sandboxes)
-    order = await place(client)
-    await relay(services)
-    await ship(client, order)
-    async with services.store.write() as uow:  # sent, the answer not back yet
-        await uow.inventory.mark_movements(f"fulfil:{order['fulfillmentOrders'][0]['id']}", sent_at=clock())
+    await a_parcel_on_its_way(client, services, clock)
     body = await execute(
         client, operation("PlaceOrder"), {"input": an_order_input(lines=[a_line(KNIFE, 1)])}, token=AGENT
     )
