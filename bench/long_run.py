@@ -113,14 +113,15 @@ async def walk(
             )
             print("  steps: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()))
             print("  held units lost: " + ", ".join(f"{k} {n}" for k, n in run.shortfalls.most_common()))
+            katana = sandboxes.katana
+            assert katana is not None
             print(
                 f"  Katana's webhooks for changes made through its API (shipments, write-offs), held "
                 f"and delivered as steps: {run.notices_delivered} (of them retries of deliveries not taken: "
-                f"{sandboxes.katana.retries if sandboxes.katana else 0})"
+                f"{katana.retries})"
             )
             print(f"  ERP notices read again once the allowed skew had passed: {await rereads(services)}")
-            assert sandboxes.katana is not None
-            answered = sandboxes.katana.answered
+            answered = katana.answered
             print(
                 f"  Katana requests answered: {sum(answered.values())}; "
                 + ", ".join(f"{k} {n}" for k, n in answered.most_common(6))

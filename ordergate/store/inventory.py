@@ -606,12 +606,14 @@ class InventoryRepository:
         )
         return group(list((await self.session.execute(query)).scalars()), lambda line: line.reservation_id)
 
-    async def delivery_taken_at(self, source: str, delivery_id: str) -> datetime | None:
+    async def delivery_at(self, source: str, delivery_id: str) -> datetime | None:
+        """The time kept for this delivery under `source` (when one was taken in, or when one
+        came: see `usecases.inventory.already_taken`)."""
         found = await self.session.get(WebhookDelivery, (source, delivery_id))
         return found.received_at if found is not None else None
 
     async def record_delivery(self, source: str, delivery_id: str, now: datetime) -> None:
-        """Remember when this delivery was last taken in (an upsert that keeps the later time,
+        """Keep a time for this delivery under `source` (an upsert that keeps the later time,
         whichever of two concurrent ones commits last)."""
         insert = insert_for(self.session)
         statement = insert(WebhookDelivery).values(source=source, delivery_id=delivery_id, received_at=now)

@@ -555,8 +555,7 @@ async def availability(
 @dataclass(frozen=True)
 class WebhookOutcome:
     duplicate: bool
-    skus: tuple[str, ...] = ()  # read at once
-    later: tuple[str, ...] = ()  # read once the allowed skew has passed (`ERP_STOCK_REREAD`)
+    skus: tuple[str, ...] = ()  # read at once (the others: once the skew has passed)
 
 
 async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
@@ -579,8 +578,8 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
     now, skew = services.clock(), services.policy.clock_skew
     async with services.store.write() as uow:
         if notice.retry > 0:
-            taken_at = await uow.inventory.delivery_taken_at(erp.name, notice.delivery_id)
-            came_at = await uow.inventory.delivery_taken_at(came(erp.name), notice.delivery_id)
+            taken_at = await uow.inventory.delivery_at(erp.name, notice.delivery_id)
+            came_at = await uow.inventory.delivery_at(came(erp.name), notice.delivery_id)
             if already_taken(taken_at, came_at, now):
                 return WebhookOutcome(duplicate=True)
         # Marked before it is read: if it is not taken in (a 503, a crash, a replica stopping), its
@@ -599,7 +598,7 @@ async def take_erp_webhook(services: Services, body: bytes, headers: Mapping[str
         await uow.inventory.record_delivery(erp.name, notice.delivery_id, now)
         if later:
             await read_later(uow, sorted(later), services.clock(), skew)
-    return WebhookOutcome(duplicate=False, skus=tuple(at_once), later=tuple(sorted(later)))
+    return WebhookOutcome(duplicate=False, skus=tuple(at_once))
 
 
 def already_taken(taken_at: datetime | None, came_at: datetime | None, now: datetime) -> bool:
